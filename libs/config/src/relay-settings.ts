@@ -1,0 +1,21 @@
+/** Relay-only settings: command-line flags with environment-variable equivalents. */
+export interface RelaySettings {
+  /** `--redis.url` / `REDIS_URL`; absent means `run` starts an embedded redis-server. */
+  redisUrl?: string;
+  /** `--server.http.listen-addr` / `RELAY_SERVER_HTTP_LISTEN_ADDR`, default `127.0.0.1:12345`. */
+  opsListenAddr: string;
+  /** `--storage.path` / `RELAY_STORAGE_PATH`, default `data`: the embedded Redis keeps its AOF here. */
+  storagePath: string;
+  /** `--writer.concurrency` / `RELAY_WRITER_CONCURRENCY`, default 4: deliveries in flight per target and process. */
+  writerConcurrency: number;
+  /** `--ingest.max-body-size` / `RELAY_INGEST_MAX_BODY_SIZE`, default 32 MiB (accepts `512KiB`, `8MiB`, bytes). */
+  maxBodyBytes: number;
+  /** `--queue.payload-ttl` / `RELAY_QUEUE_PAYLOAD_TTL`, default `168h`: safety net against leaked payloads. */
+  payloadTtlMs: number;
+  /** `--queue.prefix` / `RELAY_QUEUE_PREFIX`, default `pyroscope-relay`. */
+  queuePrefix: string;
+  /** `--target NAME` (repeatable): the writer serves only these targets; empty means all. */
+  targets: string[];
+  /** `--log.level` / `RELAY_LOG_LEVEL`, default `info`. */
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+}

@@ -1,0 +1,110 @@
+import type { RelayConfig, RelaySettings } from "@pyroscope-relay/config";
+import { startWriter } from "@pyroscope-relay/delivery";
+import type { Writer } from "@pyroscope-relay/delivery";
+import { RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
+import type { Logger, OpsServer } from "@pyroscope-relay/ops";
+import { checkRedisDurability, createRedisConnection, Enqueuer, redactRedisUrl, waitForRedis } from "@pyroscope-relay/queue";
+import { startReceiver } from "@pyroscope-relay/receiver";
+import type { Receiver } from "@pyroscope-relay/receiver";
+import type { Redis } from "ioredis";
+import { startEmbeddedRedis } from "./embedded-redis.js";
+import type { EmbeddedRedis } from "./embedded-redis.js";
+import { UsageError } from "./usage-error.js";
+
+const redisStartupTimeoutMs = 10_000;
+
+export interface RelayRoles {
+  ingest: boolean;
+  writer: boolean;
+  /** Start a private redis-server when no Redis URL is configured (`run` only). */
+  embeddedRedis: boolean;
+}
+
+export interface RunningRelay {
+  ops: OpsServer;
+  receivers: Receiver[];
+  /** Readiness turns 503, listeners drain, workers hand back or finish their jobs, Redis closes. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts the long-running parts a command asks for, plus the ops server they all share. */
+export async function startRelay(config: RelayConfig, settings: RelaySettings, roles: RelayRoles, logger: Logger): Promise<RunningRelay> {
+  const targets = selectTargets(config, settings.targets);
+  const stack: (() => Promise<void>)[] = [];
+  const shutdown = async () => {
+    for (const stop of stack.reverse()) {
+      await stop().catch((err: unknown) => logger.error({ err }, "error during shutdown"));
+    }
+  };
+  let ready = false;
+  try {
+    const redisUrl = await resolveRedis(settings, roles, logger, stack);
+    const metrics = new RelayMetrics();
+    const admin = track(createRedisConnection(redisUrl, "admin", "pyroscope-relay:admin"), stack);
+    await waitForRedis(admin, redisStartupTimeoutMs);
+    for (const warning of await checkRedisDurability(admin)) {
+      logger.warn({ redis: redactRedisUrl(redisUrl) }, warning);
+    }
+    const ops = await startOpsServer({ listenAddr: settings.opsListenAddr, logger, metrics, isReady: () => ready });
+    stack.push(() => ops.close());
+    const receivers: Receiver[] = [];
+    if (roles.ingest) {
+      const producer = track(createRedisConnection(redisUrl, "producer", "pyroscope-relay:ingest"), stack);
+      // The producer has no offline queue: it must be connected before the first request arrives.
+      await waitForRedis(producer, redisStartupTimeoutMs);
+      const enqueuer = new Enqueuer({ connection: producer, prefix: settings.queuePrefix, payloadTtlMs: settings.payloadTtlMs, targets: config.targets });
+      stack.push(() => enqueuer.close());
+      for (const receiver of config.receivers) {
+        const started = await startReceiver({ config: receiver, enqueuer, logger, metrics, maxBodyBytes: settings.maxBodyBytes });
+        receivers.push(started);
+        stack.push(() => started.close());
+      }
+    }
+    if (roles.writer) {
+      const connection = track(createRedisConnection(redisUrl, "worker", "pyroscope-relay:writer"), stack);
+      const writer: Writer = startWriter({ targets, connection, prefix: settings.queuePrefix, concurrency: settings.writerConcurrency, logger, metrics });
+      stack.push(() => writer.close());
+    }
+    ready = true;
+    return {
+      ops,
+      receivers,
+      shutdown: async () => {
+        ready = false;
+        await shutdown();
+      },
+    };
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+}
+
+function selectTargets(config: RelayConfig, names: string[]) {
+  const unknown = names.filter((name) => !config.targets.some((t) => t.name === name));
+  if (unknown.length > 0) {
+    const known = config.targets.map((t) => t.name).join(", ");
+    throw new UsageError(`--target ${unknown.join(", ")}: no such target in the configuration (targets: ${known})`);
+  }
+  return names.length === 0 ? config.targets : config.targets.filter((t) => names.includes(t.name));
+}
+
+async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: Logger, stack: (() => Promise<void>)[]): Promise<string> {
+  if (settings.redisUrl !== undefined) {
+    return settings.redisUrl;
+  }
+  if (!roles.embeddedRedis) {
+    throw new UsageError("--redis.url (or REDIS_URL) is required: ingest and writer processes share one Redis");
+  }
+  const embedded: EmbeddedRedis = await startEmbeddedRedis(settings.storagePath);
+  stack.push(() => embedded.stop());
+  logger.info({ storage: settings.storagePath, redis: embedded.url }, "started embedded redis-server (AOF, noeviction)");
+  return embedded.url;
+}
+
+function track(connection: Redis, stack: (() => Promise<void>)[]): Redis {
+  stack.push(async () => {
+    await connection.quit().catch(() => connection.disconnect());
+  });
+  return connection;
+}

@@ -1,0 +1,16 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { compareDiagnostics, diagnosticAt, formatDiagnostic } from "./diagnostic.js";
+
+test("formats a positioned diagnostic as file:line:col: message", () => {
+  assert.equal(formatDiagnostic(diagnosticAt("relay.alloy", { line: 3, col: 17 }, "oops")), "relay.alloy:3:17: oops");
+});
+
+test("formats a whole-file diagnostic without a position", () => {
+  assert.equal(formatDiagnostic({ file: "relay.alloy", line: 0, col: 0, message: "oops" }), "relay.alloy: oops");
+});
+
+test("orders diagnostics by line, then column", () => {
+  const at = (line: number, col: number) => diagnosticAt("f", { line, col }, "");
+  assert.deepEqual([at(2, 1), at(1, 9), at(1, 2)].sort(compareDiagnostics), [at(1, 2), at(1, 9), at(2, 1)]);
+});

@@ -1,0 +1,13 @@
+export type { ReceiverConfig, RelayConfig, TargetAuth, TargetConfig, TargetTls } from "./relay-config.js";
+export type { RelaySettings } from "./relay-settings.js";
+export type { Diagnostic, Position } from "./diagnostic.js";
+export { formatDiagnostic } from "./diagnostic.js";
+export { ConfigError } from "./config-error.js";
+export type { Environment } from "./evaluate.js";
+export type { FileReader } from "./schema-values.js";
+export { parseConfig } from "./parse-config.js";
+export { loadConfig } from "./load-config.js";
+export { parseDuration, InvalidDurationError } from "./duration.js";
+export { parseByteSize, InvalidByteSizeError } from "./byte-size.js";
+export { parseSettings, type ParsedSettings, type SettingsOptions } from "./parse-settings.js";
+export { SettingsError } from "./settings-error.js";

@@ -1,0 +1,227 @@
+import { ConfigError } from "./config-error.js";
+import { diagnosticAt, type Position } from "./diagnostic.js";
+import type { Punctuation, Token } from "./token.js";
+
+const identifierStart = /[\p{L}_]/u;
+const identifierPart = /[\p{L}\p{N}_]/u;
+const digit = /[0-9]/;
+const hexDigit = /[0-9a-fA-F]/;
+const octalDigit = /[0-7]/;
+
+const simpleEscapes: Record<string, string> = {
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+  "\\": "\\",
+  '"': '"',
+};
+
+function isPunctuation(char: string): char is Punctuation {
+  return "{}[]()=,.".includes(char);
+}
+
+/** Splits Alloy-syntax source into tokens; throws a ConfigError at the first character it cannot read. */
+export function tokenize(source: string, file: string): Token[] {
+  return new Lexer(source, file).run();
+}
+
+class Lexer {
+  private index: number;
+  private line = 1;
+  private col = 1;
+  private newlineBefore = true;
+  private readonly tokens: Token[] = [];
+
+  constructor(
+    private readonly source: string,
+    private readonly file: string,
+  ) {
+    // Skip the byte order mark some editors put at the start of a file.
+    this.index = source.startsWith("\ufeff") ? 1 : 0;
+  }
+
+  run(): Token[] {
+    for (;;) {
+      this.skipSpaceAndComments();
+      const base = { pos: this.position(), newlineBefore: this.newlineBefore };
+      this.newlineBefore = false;
+      const char = this.peek();
+      if (char === undefined) {
+        this.tokens.push({ ...base, kind: "eof" });
+        return this.tokens;
+      }
+      if (identifierStart.test(char)) this.tokens.push({ ...base, kind: "identifier", name: this.identifier() });
+      else if (digit.test(char)) this.tokens.push({ ...base, kind: "number", value: this.number(base.pos) });
+      else if (char === '"') this.tokens.push({ ...base, kind: "string", value: this.quotedString(base.pos) });
+      else if (char === "`") this.tokens.push({ ...base, kind: "string", value: this.rawString(base.pos) });
+      else if (isPunctuation(char)) {
+        this.advance();
+        this.tokens.push({ ...base, kind: "punctuation", symbol: char });
+      } else throw this.error(base.pos, `unexpected character ${JSON.stringify(char)}`);
+    }
+  }
+
+  private skipSpaceAndComments(): void {
+    for (;;) {
+      const char = this.peek();
+      if (char === "\n") {
+        this.newlineBefore = true;
+        this.advance();
+      } else if (char === " " || char === "\t" || char === "\r") {
+        this.advance();
+      } else if (char === "/" && this.peek(1) === "/") {
+        while (this.peek() !== undefined && this.peek() !== "\n") this.advance();
+      } else if (char === "/" && this.peek(1) === "*") {
+        const start = this.position();
+        this.advance();
+        this.advance();
+        while (!(this.peek() === "*" && this.peek(1) === "/")) {
+          if (this.peek() === undefined) throw this.error(start, "unterminated block comment");
+          if (this.peek() === "\n") this.newlineBefore = true;
+          this.advance();
+        }
+        this.advance();
+        this.advance();
+      } else {
+        return;
+      }
+    }
+  }
+
+  private identifier(): string {
+    let name = "";
+    for (let char = this.peek(); char !== undefined && identifierPart.test(char); char = this.peek()) {
+      name += this.advance();
+    }
+    return name;
+  }
+
+  private number(start: Position): number {
+    let text = this.digits();
+    if (this.peek() === "." && digit.test(this.peek(1) ?? "")) {
+      text += this.advance() + this.digits();
+    }
+    if (this.peek() === "e" || this.peek() === "E") {
+      const sign = this.peek(1) === "+" || this.peek(1) === "-" ? 1 : 0;
+      if (digit.test(this.peek(1 + sign) ?? "")) {
+        text += this.advance();
+        if (sign) text += this.advance();
+        text += this.digits();
+      }
+    }
+    const next = this.peek();
+    if (next !== undefined && identifierPart.test(next)) {
+      // The common slip is an unquoted duration such as `remote_timeout = 10s`.
+      throw this.error(start, `invalid number ${JSON.stringify(text + next)}; durations and other text must be quoted`);
+    }
+    const value = Number(text);
+    if (!Number.isFinite(value)) throw this.error(start, `number ${text} is out of range`);
+    return value;
+  }
+
+  private digits(): string {
+    let text = "";
+    while (digit.test(this.peek() ?? "")) text += this.advance();
+    return text;
+  }
+
+  private quotedString(start: Position): string {
+    this.advance();
+    let value = "";
+    for (;;) {
+      const char = this.peek();
+      if (char === undefined || char === "\n") throw this.error(start, "unterminated string");
+      if (char === '"') {
+        this.advance();
+        return value;
+      }
+      if (char === "\\") value += this.escape();
+      else value += this.advance();
+    }
+  }
+
+  private escape(): string {
+    const pos = this.position();
+    this.advance();
+    const char = this.peek();
+    const simple = char === undefined ? undefined : simpleEscapes[char];
+    if (simple !== undefined) {
+      this.advance();
+      return simple;
+    }
+    switch (char) {
+      case "x":
+        return this.codePointEscape(pos, 2, hexDigit, 16);
+      case "u":
+        return this.codePointEscape(pos, 4, hexDigit, 16);
+      case "U":
+        return this.codePointEscape(pos, 8, hexDigit, 16);
+      default:
+        if (char !== undefined && octalDigit.test(char)) return this.codePointEscape(pos, 3, octalDigit, 8, false);
+        throw this.error(pos, `invalid escape sequence "\\${char ?? ""}" in string`);
+    }
+  }
+
+  private codePointEscape(start: Position, length: number, allowed: RegExp, radix: number, hasLetter = true): string {
+    if (hasLetter) this.advance();
+    let text = "";
+    for (let i = 0; i < length; i++) {
+      const char = this.peek();
+      if (char === undefined || !allowed.test(char)) {
+        throw this.error(start, `invalid escape sequence in string: expected ${length} digits`);
+      }
+      text += this.advance();
+    }
+    const codePoint = Number.parseInt(text, radix);
+    if (codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff) || (radix === 8 && codePoint > 0xff)) {
+      throw this.error(start, `invalid escape sequence in string: ${text} is not a valid character`);
+    }
+    return String.fromCodePoint(codePoint);
+  }
+
+  private rawString(start: Position): string {
+    this.advance();
+    let value = "";
+    for (;;) {
+      const char = this.peek();
+      if (char === undefined) throw this.error(start, "unterminated raw string");
+      this.advance();
+      if (char === "`") return value;
+      value += char;
+    }
+  }
+
+  /** The character (whole code point) `ahead` characters from here. */
+  private peek(ahead = 0): string | undefined {
+    let index = this.index;
+    for (let i = 0; i < ahead && index < this.source.length; i++) {
+      index += this.source.codePointAt(index)! > 0xffff ? 2 : 1;
+    }
+    const codePoint = this.source.codePointAt(index);
+    return codePoint === undefined ? undefined : String.fromCodePoint(codePoint);
+  }
+
+  private advance(): string {
+    const char = this.peek()!;
+    this.index += char.length;
+    if (char === "\n") {
+      this.line++;
+      this.col = 1;
+    } else {
+      this.col++;
+    }
+    return char;
+  }
+
+  private position(): Position {
+    return { line: this.line, col: this.col };
+  }
+
+  private error(pos: Position, message: string): ConfigError {
+    return new ConfigError([diagnosticAt(this.file, pos, message)]);
+  }
+}

@@ -1,0 +1,461 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError } from "./config-error.js";
+import { parseConfig } from "./parse-config.js";
+
+const writeLocal = 'pyroscope.write "local" {\n  endpoint {\n    url = "http://localhost:4040"\n  }\n}\n';
+const receiveLocal = 'pyroscope.receive_http "in" {\n  forward_to = [pyroscope.write.local.receiver]\n}\n';
+
+function configErrors(source: string, options: { env?: Record<string, string>; files?: Record<string, string> } = {}): string[] {
+  const files = options.files ?? {};
+  try {
+    parseConfig(source, "relay.alloy", options.env ?? {}, (path) => {
+      const contents = files[path];
+      if (contents === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+      return contents;
+    });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.message.split("\n");
+  }
+  assert.fail("expected a ConfigError");
+}
+
+test("applies Alloy's defaults to a minimal configuration", () => {
+  const config = parseConfig(receiveLocal + writeLocal, "relay.alloy", {});
+  assert.deepEqual(config, {
+    receivers: [
+      {
+        label: "in",
+        listenAddress: "",
+        listenPort: 8080,
+        connLimit: 100,
+        readTimeoutMs: 30_000,
+        writeTimeoutMs: 30_000,
+        idleTimeoutMs: 120_000,
+        forwardTo: ["local"],
+        targets: ["local"],
+      },
+    ],
+    targets: [
+      {
+        name: "local",
+        writeLabel: "local",
+        endpointName: "",
+        url: "http://localhost:4040",
+        remoteTimeoutMs: 10_000,
+        headers: {},
+        minBackoffMs: 500,
+        maxBackoffMs: 300_000,
+        maxBackoffRetries: 10,
+        retryOnHttp429: true,
+        auth: { kind: "none" },
+        externalLabels: {},
+      },
+    ],
+  });
+});
+
+test("reads every attribute, with env() values and *_file contents", () => {
+  const source = `
+pyroscope.receive_http "in" {
+  http {
+    listen_address       = "0.0.0.0"
+    listen_port          = "9999" // Alloy converts numeric strings
+    conn_limit           = 16
+    server_read_timeout  = "1m30s"
+    server_write_timeout = "1.5s"
+    server_idle_timeout  = "2h"
+  }
+  forward_to = [pyroscope.write.prod.receiver, pyroscope.write.staging.receiver, pyroscope.write.prod.receiver]
+}
+
+pyroscope.write "prod" {
+  external_labels = { env = "prod", "k8s.cluster" = 7 }
+  endpoint {
+    name                = "eu"
+    url                 = "https://eu.example:4040/base"
+    remote_timeout      = "3s"
+    headers             = { "X-Scope-OrgID" = env("TENANT") }
+    min_backoff_period  = "100ms"
+    max_backoff_period  = "1m"
+    max_backoff_retries = 0
+    retry_on_http_429   = false
+    basic_auth {
+      username      = "user"
+      password_file = "/secrets/password"
+    }
+    tls_config {
+      ca_file              = "/tls/ca.pem"
+      cert_file            = "/tls/cert.pem"
+      key_file             = "/tls/key.pem"
+      insecure_skip_verify = true
+      server_name          = "pyroscope.example"
+    }
+  }
+  endpoint {
+    url          = "http://us.example:4040"
+    bearer_token = sys.env("TOKEN")
+  }
+  endpoint {
+    url               = "http://backup.example:4040"
+    bearer_token_file = "/secrets/token"
+  }
+}
+
+pyroscope.write "staging" {
+  endpoint {
+    url = \`http://staging:4040\`
+    basic_auth {
+      username = "u"
+      password = "p"
+    }
+  }
+}
+`;
+  const files: Record<string, string> = {
+    "/secrets/password": "s3cret\n",
+    "/secrets/token": "t0ken\r\n",
+    "/tls/ca.pem": "CA\n",
+    "/tls/cert.pem": "CERT\n",
+    "/tls/key.pem": "KEY\n",
+  };
+  const config = parseConfig(source, "relay.alloy", { TENANT: "squad-1", TOKEN: "abc" }, (path) => files[path]!);
+  assert.deepEqual(config.receivers, [
+    {
+      label: "in",
+      listenAddress: "0.0.0.0",
+      listenPort: 9999,
+      connLimit: 16,
+      readTimeoutMs: 90_000,
+      writeTimeoutMs: 1500,
+      idleTimeoutMs: 7_200_000,
+      forwardTo: ["prod", "staging", "prod"],
+      targets: ["prod/eu", "prod/1", "prod/2", "staging"],
+    },
+  ]);
+  const [eu, us, backup, staging] = config.targets;
+  assert.deepEqual(eu, {
+    name: "prod/eu",
+    writeLabel: "prod",
+    endpointName: "eu",
+    url: "https://eu.example:4040/base",
+    remoteTimeoutMs: 3000,
+    headers: { "X-Scope-OrgID": "squad-1" },
+    minBackoffMs: 100,
+    maxBackoffMs: 60_000,
+    maxBackoffRetries: 0,
+    retryOnHttp429: false,
+    auth: { kind: "basic", username: "user", password: "s3cret" },
+    tls: { ca: "CA\n", cert: "CERT\n", key: "KEY\n", insecureSkipVerify: true, serverName: "pyroscope.example" },
+    externalLabels: { env: "prod", "k8s.cluster": "7" },
+  });
+  assert.equal(us?.name, "prod/1");
+  assert.deepEqual(us?.auth, { kind: "bearer", token: "abc" });
+  assert.equal(us?.tls, undefined);
+  assert.equal(backup?.name, "prod/2");
+  assert.deepEqual(backup?.auth, { kind: "bearer", token: "t0ken" });
+  assert.equal(staging?.name, "staging");
+  assert.equal(staging?.url, "http://staging:4040");
+  assert.deepEqual(staging?.auth, { kind: "basic", username: "u", password: "p" });
+});
+
+test("an unset environment variable reads as an empty string", () => {
+  const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', 'url = "http://localhost:4040"\n    bearer_token = env("UNSET")');
+  assert.deepEqual(parseConfig(source, "relay.alloy", {}).targets[0]?.auth, { kind: "bearer", token: "" });
+});
+
+test("a tls_config block without files only sets its flags", () => {
+  const source =
+    receiveLocal + writeLocal.replace('url = "http://localhost:4040"', 'url = "https://x"\n    tls_config {\n    }');
+  assert.deepEqual(parseConfig(source, "relay.alloy", {}).targets[0]?.tls, { insecureSkipVerify: false });
+});
+
+test("a write component nothing forwards to is fine", () => {
+  const config = parseConfig(receiveLocal + writeLocal + writeLocal.replace('"local"', '"idle"'), "relay.alloy", {});
+  assert.deepEqual(
+    config.targets.map((t) => t.name),
+    ["local", "idle"],
+  );
+});
+
+test("reports a syntax error with its position", () => {
+  assert.deepEqual(configErrors('pyroscope.write "a" {\n  endpoint {\n    url = "x\n'), [
+    "relay.alloy:3:11: unterminated string",
+  ]);
+});
+
+test("reports an unknown component block", () => {
+  assert.deepEqual(configErrors(`${receiveLocal}${writeLocal}prometheus.scrape "x" {\n}\n`), [
+    'relay.alloy:9:1: unknown block "prometheus.scrape"; expected pyroscope.receive_http or pyroscope.write',
+  ]);
+});
+
+test("reports an unknown nested block and an unknown attribute at their names", () => {
+  const source = receiveLocal.replace("  forward_to", "  https {\n  }\n  forward_to") +
+    writeLocal.replace("    url", "    timeout = 1\n    url");
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:2:3: unknown block "https"',
+    'relay.alloy:8:5: unknown attribute "timeout"',
+  ]);
+});
+
+test("reports an attribute outside any component", () => {
+  assert.deepEqual(configErrors(`listen_port = 1\n${receiveLocal}${writeLocal}`), [
+    'relay.alloy:1:1: unexpected attribute "listen_port" outside a component block',
+  ]);
+});
+
+test("reports a wrong type at the value", () => {
+  const source = 'pyroscope.receive_http "in" {\n  http {\n    listen_port = "x"\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' + writeLocal;
+  assert.deepEqual(configErrors(source), ["relay.alloy:3:19: listen_port: expected number, got string"]);
+});
+
+test("names nested values in type errors", () => {
+  const source =
+    receiveLocal.replace("[pyroscope.write.local.receiver]", '[pyroscope.write.local.receiver, "local"]') +
+    writeLocal.replace("    url", '    headers = { "X-Org" = true, plain = [] }\n    retry_on_http_429 = "yes"\n    url');
+  assert.deepEqual(configErrors(source), [
+    "relay.alloy:2:49: forward_to[1]: expected a reference such as pyroscope.write.default.receiver, got string",
+    'relay.alloy:6:27: headers["X-Org"]: expected string, got bool',
+    "relay.alloy:6:41: headers.plain: expected string, got list",
+    "relay.alloy:7:25: retry_on_http_429: expected bool, got string",
+  ]);
+});
+
+test("reports a block where an attribute belongs, and the reverse", () => {
+  const source =
+    'pyroscope.receive_http "in" {\n  http = { listen_port = 1 }\n  forward_to {\n  }\n}\n' +
+    writeLocal.replace("    url", "    headers {\n    }\n    url");
+  assert.deepEqual(configErrors(source), [
+    "relay.alloy:2:10: http: must be a block, written http { ... }",
+    "relay.alloy:3:3: expected a reference such as pyroscope.write.default.receiver, got block",
+    'relay.alloy:8:5: "headers" must be set as an attribute (headers = ...), not a block',
+  ]);
+});
+
+test("reports out-of-range and fractional numbers", () => {
+  const source =
+    'pyroscope.receive_http "in" {\n  http {\n    listen_port = 70000\n    conn_limit = 0\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
+    writeLocal.replace("    url", "    max_backoff_retries = 1.5\n    url");
+  assert.deepEqual(configErrors(source), [
+    "relay.alloy:3:19: listen_port: must be a whole number between 0 and 65535",
+    "relay.alloy:4:18: conn_limit: must be a whole number at least 1",
+    "relay.alloy:10:27: max_backoff_retries: must be a whole number at least 0",
+  ]);
+});
+
+test("reports an invalid duration with the text and the reason", () => {
+  const source = receiveLocal + writeLocal.replace("    url", '    remote_timeout = "10x"\n    min_backoff_period = 5\n    url');
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:6:22: remote_timeout: invalid duration "10x": unknown unit "x"',
+    'relay.alloy:7:26: min_backoff_period: invalid duration "5": missing unit (ns, us, ms, s, m, h)',
+  ]);
+});
+
+test("reports a minimum backoff longer than the maximum", () => {
+  const source = receiveLocal + writeLocal.replace("    url", '    min_backoff_period = "10m"\n    url');
+  assert.deepEqual(configErrors(source), [
+    "relay.alloy:6:26: min_backoff_period: must not be longer than max_backoff_period",
+  ]);
+});
+
+test("reports missing required attributes at their block", () => {
+  const source = 'pyroscope.receive_http "in" {\n}\npyroscope.write "local" {\n  endpoint {\n    name = "x"\n  }\n}\n';
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:1:1: missing required attribute "forward_to"',
+    'relay.alloy:4:3: missing required attribute "url"',
+  ]);
+});
+
+test("requires at least one endpoint and at least one forward_to receiver", () => {
+  const source = 'pyroscope.receive_http "in" {\n  forward_to = []\n}\npyroscope.write "local" {\n}\n';
+  assert.deepEqual(configErrors(source), [
+    "relay.alloy:2:16: forward_to: must name at least one pyroscope.write receiver",
+    "relay.alloy:4:1: at least one endpoint block is required",
+  ]);
+});
+
+test("reports a duplicate component label", () => {
+  assert.deepEqual(configErrors(receiveLocal + writeLocal + writeLocal), [
+    'relay.alloy:9:1: duplicate component pyroscope.write "local"; first defined at 4:1',
+  ]);
+});
+
+test("reports a missing or invalid component label", () => {
+  assert.deepEqual(configErrors(`${receiveLocal}pyroscope.write {\n}\npyroscope.write "a-b" {\n}\n`), [
+    'relay.alloy:4:1: pyroscope.write needs a label, e.g. pyroscope.write "default" { ... }',
+    'relay.alloy:6:1: invalid label "a-b": use letters, digits and underscores, not starting with a digit',
+  ]);
+});
+
+test("reports a duplicate attribute and a duplicate single block", () => {
+  const source =
+    'pyroscope.receive_http "in" {\n  http {\n  }\n  http {\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
+    writeLocal.replace("    url", '    url = "http://a"\n    url');
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:4:3: duplicate block "http"; only one is allowed',
+    'relay.alloy:11:5: duplicate attribute "url"; first set at 10:5',
+  ]);
+});
+
+test("reports a reference to a write component that does not exist", () => {
+  const source = receiveLocal.replace("[pyroscope.write.local.receiver]", "[pyroscope.write.local.receiver, pyroscope.write.nope.receiver]") + writeLocal;
+  assert.deepEqual(configErrors(source), ['relay.alloy:2:49: forward_to[1]: pyroscope.write "nope" does not exist']);
+});
+
+test("reports a reference that is not a write receiver", () => {
+  const source = receiveLocal.replace("[pyroscope.write.local.receiver]", "[pyroscope.receive_http.in.receiver, pyroscope.write.local]") + writeLocal;
+  assert.deepEqual(configErrors(source), [
+    "relay.alloy:2:17: forward_to[0]: pyroscope.receive_http.in.receiver is not a profiles receiver; expected pyroscope.write.<label>.receiver",
+    "relay.alloy:2:53: forward_to[1]: pyroscope.write.local is not a profiles receiver; expected pyroscope.write.<label>.receiver",
+  ]);
+});
+
+test("reports two receivers on the same port and an overlapping address", () => {
+  const receiver = (label: string, address: string) =>
+    `pyroscope.receive_http "${label}" {\n  http {\n    listen_address = "${address}"\n    listen_port = 4041\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n`;
+  assert.deepEqual(configErrors(receiver("a", "127.0.0.1") + receiver("b", "") + writeLocal), [
+    'relay.alloy:11:19: port 4041 is already used by pyroscope.receive_http "a" (defined at 1:1)',
+  ]);
+  assert.deepEqual(configErrors(receiver("a", "0.0.0.0") + receiver("b", "10.0.0.1") + writeLocal), [
+    'relay.alloy:11:19: port 4041 is already used by pyroscope.receive_http "a" (defined at 1:1)',
+  ]);
+  assert.deepEqual(configErrors(receiver("a", "::1") + receiver("b", "[::1]") + writeLocal), [
+    'relay.alloy:11:19: port 4041 is already used by pyroscope.receive_http "a" (defined at 1:1)',
+  ]);
+  const config = parseConfig(receiver("a", "127.0.0.1") + receiver("b", "127.0.0.2") + writeLocal, "relay.alloy", {});
+  assert.equal(config.receivers.length, 2);
+});
+
+test("reports two receivers that both default to port 8080 at the second component", () => {
+  assert.deepEqual(configErrors(receiveLocal + receiveLocal.replace('"in"', '"again"') + writeLocal), [
+    'relay.alloy:4:1: port 8080 is already used by pyroscope.receive_http "in" (defined at 1:1)',
+  ]);
+});
+
+test("lets several receivers ask for a free port with port 0", () => {
+  const receiver = (label: string) =>
+    `pyroscope.receive_http "${label}" {\n  http {\n    listen_port = 0\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n`;
+  assert.equal(parseConfig(receiver("a") + receiver("b") + writeLocal, "relay.alloy", {}).receivers.length, 2);
+});
+
+test("reports more than one auth method without showing secrets", () => {
+  const source =
+    receiveLocal +
+    writeLocal.replace(
+      "    url",
+      '    bearer_token = "tok-SECRET"\n    basic_auth {\n      username = "u"\n      password = "pw-SECRET"\n    }\n    url',
+    );
+  const errors = configErrors(source);
+  assert.deepEqual(errors, [
+    "relay.alloy:6:20: bearer_token: set at most one of basic_auth, bearer_token, bearer_token_file",
+  ]);
+});
+
+test("reports both password and password_file", () => {
+  const source =
+    receiveLocal +
+    writeLocal.replace("    url", '    basic_auth {\n      password = "pw-SECRET"\n      password_file = "/p"\n    }\n    url');
+  assert.deepEqual(configErrors(source, { files: { "/p": "pw-SECRET" } }), [
+    'relay.alloy:8:23: password_file: set password or password_file, not both',
+  ]);
+});
+
+test("reports a certificate without its key", () => {
+  const source = receiveLocal + writeLocal.replace("    url", '    tls_config {\n      key_file = "/k"\n    }\n    url');
+  assert.deepEqual(configErrors(source, { files: { "/k": "KEY" } }), [
+    "relay.alloy:7:18: key_file: cert_file and key_file must be set together",
+  ]);
+});
+
+test("reports a file that cannot be read at its attribute", () => {
+  const source = receiveLocal + writeLocal.replace("    url", '    bearer_token_file = "/missing"\n    url');
+  assert.deepEqual(configErrors(source), [
+    `relay.alloy:6:25: bearer_token_file: cannot read "/missing": ENOENT: no such file or directory, open '/missing'`,
+  ]);
+});
+
+test("without a file reader, a *_file attribute is an error", () => {
+  const source = receiveLocal + writeLocal.replace("    url", '    bearer_token_file = "/t"\n    url');
+  assert.throws(() => parseConfig(source, "relay.alloy", {}), {
+    message: 'relay.alloy:6:25: bearer_token_file: cannot read "/t": files cannot be read here; load the configuration with loadConfig',
+  });
+});
+
+test("reports a bad url without echoing it", () => {
+  for (const url of ["localhost:4040", "ftp://user:SECRET@host", "not a url"]) {
+    const source = receiveLocal + writeLocal.replace("http://localhost:4040", url);
+    assert.deepEqual(configErrors(source), ["relay.alloy:6:11: url: must be an absolute http:// or https:// URL"], url);
+  }
+});
+
+test("reports invalid header and external label names", () => {
+  const source =
+    receiveLocal +
+    writeLocal.replace("  endpoint {", '  external_labels = { "bad-name" = "x" }\n  endpoint {\n    headers = { "bad header" = "x" }');
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:5:36: external_labels["bad-name"]: invalid label name; use letters, digits, "_" and "."',
+    'relay.alloy:7:32: headers["bad header"]: invalid HTTP header name',
+  ]);
+});
+
+test("reports duplicate target names", () => {
+  const source =
+    receiveLocal +
+    'pyroscope.write "local" {\n  endpoint {\n    name = "a"\n    url = "http://a"\n  }\n  endpoint {\n    name = "a"\n    url = "http://b"\n  }\n  endpoint {\n    url = "http://c"\n  }\n  endpoint {\n    name = "2"\n    url = "http://d"\n  }\n}\n';
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:10:12: duplicate target name "local/a"; give each endpoint of pyroscope.write "local" a different name',
+    'relay.alloy:17:12: duplicate target name "local/2"; give each endpoint of pyroscope.write "local" a different name',
+  ]);
+});
+
+test("reports a configuration without receive_http as a whole-file error", () => {
+  assert.deepEqual(configErrors(writeLocal), [
+    "relay.alloy: no pyroscope.receive_http component: nothing would receive profiles",
+  ]);
+});
+
+test("reports evaluation errors", () => {
+  const source = receiveLocal + writeLocal.replace("    url", '    name = file("x")\n    bearer_token = env(1)\n    headers = { a = 1, a = 2 }\n    url');
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:6:12: unknown function "file"; supported: env, sys.env',
+    "relay.alloy:7:24: env: expected a string argument, got number",
+    'relay.alloy:8:24: duplicate key "a"; first set at 8:17',
+  ]);
+});
+
+test("collects problems from every component before giving up", () => {
+  const source = 'pyroscope.receive_http "in" {\n  bogus = 1\n}\npyroscope.write "local" {\n  endpoint {\n  }\n}\n';
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:1:1: missing required attribute "forward_to"',
+    'relay.alloy:2:3: unknown attribute "bogus"',
+    'relay.alloy:5:3: missing required attribute "url"',
+  ]);
+});
+
+test("never shows secret values in any error message", () => {
+  const source = `pyroscope.receive_http "in" {
+  http {
+    listen_port = env("SECRET")
+  }
+  forward_to = [env("SECRET")]
+}
+pyroscope.write "local" {
+  external_labels = { "bad label" = env("SECRET") }
+  endpoint {
+    url = env("SECRET")
+    headers = { Authorization = ["pw-SECRET"] }
+    bearer_token = ["tok-SECRET"]
+    basic_auth {
+      username = "u"
+      password = 42
+      password_file = "/nope"
+    }
+  }
+}
+`;
+  const errors = configErrors(source, { env: { SECRET: "hunter2-SECRET" } });
+  assert.ok(errors.length >= 6, errors.join("\n"));
+  for (const error of errors) assert.doesNotMatch(error, /SECRET/);
+});

@@ -1,0 +1,170 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseSettings } from "./parse-settings.js";
+import { SettingsError } from "./settings-error.js";
+
+function settingsError(argv: string[], env: Record<string, string>, setting: string, message: string) {
+  assert.throws(
+    () => parseSettings(argv, env),
+    (error: unknown) => {
+      assert.ok(error instanceof SettingsError);
+      assert.equal(error.setting, setting);
+      assert.equal(error.message, `${setting}: ${message}`);
+      return true;
+    },
+  );
+}
+
+test("defaults every setting", () => {
+  assert.deepEqual(parseSettings([], {}), {
+    settings: {
+      opsListenAddr: "127.0.0.1:12345",
+      storagePath: "data",
+      writerConcurrency: 4,
+      maxBodyBytes: 32 * 1024 * 1024,
+      payloadTtlMs: 168 * 3600 * 1000,
+      queuePrefix: "pyroscope-relay",
+      targets: [],
+      logLevel: "info",
+    },
+    positionals: [],
+    flags: new Set(),
+  });
+});
+
+test("reads every flag, as --flag=value or --flag value, keeping positionals in order", () => {
+  const { settings, positionals } = parseSettings(
+    [
+      "writer",
+      "--redis.url=redis://:pw@redis:6379/0",
+      "--server.http.listen-addr",
+      "0.0.0.0:9000",
+      "--storage.path=/var/lib/relay",
+      "--writer.concurrency",
+      "16",
+      "--ingest.max-body-size=8MiB",
+      "--queue.payload-ttl",
+      "24h",
+      "--queue.prefix=relay:eu",
+      "--target",
+      "prod/eu",
+      "--target=staging",
+      "--target=prod/eu",
+      "--log.level=debug",
+      "relay.alloy",
+    ],
+    {},
+  );
+  assert.deepEqual(settings, {
+    redisUrl: "redis://:pw@redis:6379/0",
+    opsListenAddr: "0.0.0.0:9000",
+    storagePath: "/var/lib/relay",
+    writerConcurrency: 16,
+    maxBodyBytes: 8 * 1024 * 1024,
+    payloadTtlMs: 24 * 3600 * 1000,
+    queuePrefix: "relay:eu",
+    targets: ["prod/eu", "staging"],
+    logLevel: "debug",
+  });
+  assert.deepEqual(positionals, ["writer", "relay.alloy"]);
+});
+
+test("reads environment variables, and a flag wins over its variable", () => {
+  const env = {
+    REDIS_URL: "rediss://redis:6380",
+    RELAY_SERVER_HTTP_LISTEN_ADDR: "[::1]:1234",
+    RELAY_STORAGE_PATH: "/data",
+    RELAY_WRITER_CONCURRENCY: "2",
+    RELAY_INGEST_MAX_BODY_SIZE: "1048576",
+    RELAY_QUEUE_PAYLOAD_TTL: "1h",
+    RELAY_QUEUE_PREFIX: "p",
+    RELAY_LOG_LEVEL: "warn",
+  };
+  assert.deepEqual(parseSettings([], env).settings, {
+    redisUrl: "rediss://redis:6380",
+    opsListenAddr: "[::1]:1234",
+    storagePath: "/data",
+    writerConcurrency: 2,
+    maxBodyBytes: 1_048_576,
+    payloadTtlMs: 3_600_000,
+    queuePrefix: "p",
+    targets: [],
+    logLevel: "warn",
+  });
+  assert.equal(parseSettings(["--writer.concurrency=8"], env).settings.writerConcurrency, 8);
+  assert.equal(parseSettings(["--writer.concurrency=8"], { RELAY_WRITER_CONCURRENCY: "bad" }).settings.writerConcurrency, 8);
+});
+
+test("treats an empty environment variable as unset", () => {
+  assert.equal(parseSettings([], { RELAY_LOG_LEVEL: "", REDIS_URL: "" }).settings.logLevel, "info");
+  assert.equal(parseSettings([], { REDIS_URL: "" }).settings.redisUrl, undefined);
+});
+
+test("the last of a repeated flag wins", () => {
+  assert.equal(parseSettings(["--log.level=warn", "--log.level", "error"], {}).settings.logLevel, "error");
+});
+
+test("returns the caller's boolean flags", () => {
+  const parsed = parseSettings(["check", "--json", "relay.alloy", "--dry-run"], {}, { booleanFlags: ["json", "dry-run", "all"] });
+  assert.deepEqual(parsed.flags, new Set(["json", "dry-run"]));
+  assert.deepEqual(parsed.positionals, ["check", "relay.alloy"]);
+});
+
+test("everything after -- is positional, and a lone - is positional", () => {
+  assert.deepEqual(parseSettings(["-", "--", "--target", "x"], {}).positionals, ["-", "--target", "x"]);
+});
+
+test("rejects unknown flags", () => {
+  settingsError(["--nope"], {}, "--nope", "unknown flag");
+  settingsError(["--nope=1"], {}, "--nope", "unknown flag");
+  settingsError(["-v"], {}, "-v", "unknown flag");
+  settingsError(["--json"], {}, "--json", "unknown flag");
+  settingsError(["--toString"], {}, "--toString", "unknown flag");
+});
+
+test("rejects a boolean flag given a value", () => {
+  assert.throws(() => parseSettings(["--json=false"], {}, { booleanFlags: ["json"] }), {
+    name: "SettingsError",
+    message: "--json: does not take a value",
+  });
+});
+
+test("rejects a flag without its value", () => {
+  settingsError(["--target"], {}, "--target", "needs a value");
+  settingsError(["--queue.prefix", "--target", "x"], {}, "--queue.prefix", "needs a value");
+});
+
+test("rejects bad values, naming the flag or variable", () => {
+  settingsError(["--writer.concurrency=0"], {}, "--writer.concurrency", 'expected a whole number of at least 1, got "0"');
+  settingsError(["--writer.concurrency=1.5"], {}, "--writer.concurrency", 'expected a whole number of at least 1, got "1.5"');
+  settingsError([], { RELAY_WRITER_CONCURRENCY: "x" }, "RELAY_WRITER_CONCURRENCY", 'expected a whole number of at least 1, got "x"');
+  settingsError(["--ingest.max-body-size=8mb"], {}, "--ingest.max-body-size", 'invalid size "8mb": unknown unit "mb"; use B, KB, MB, GB, KiB, MiB, GiB');
+  settingsError(["--ingest.max-body-size=0"], {}, "--ingest.max-body-size", "the size must be greater than 0");
+  settingsError(["--queue.payload-ttl=1d"], {}, "--queue.payload-ttl", 'invalid duration "1d": unknown unit "d"');
+  settingsError([], { RELAY_QUEUE_PAYLOAD_TTL: "0s" }, "RELAY_QUEUE_PAYLOAD_TTL", "the duration must be greater than 0");
+  settingsError(["--log.level=verbose"], {}, "--log.level", 'expected one of fatal, error, warn, info, debug, trace, got "verbose"');
+  settingsError(["--server.http.listen-addr=12345"], {}, "--server.http.listen-addr", 'expected host:port such as 127.0.0.1:12345, got "12345"');
+  settingsError(["--server.http.listen-addr=h:99999"], {}, "--server.http.listen-addr", 'expected host:port such as 127.0.0.1:12345, got "h:99999"');
+  settingsError(["--storage.path="], {}, "--storage.path", "must not be empty");
+  settingsError(["--target="], {}, "--target", "must not be empty");
+  settingsError(["--queue.prefix={x}"], {}, "--queue.prefix", "must be non-empty, without spaces or braces");
+});
+
+test("rejects a bad Redis URL without echoing it", () => {
+  for (const url of ["http://:SECRET@redis", "not a url :SECRET"]) {
+    assert.throws(
+      () => parseSettings([`--redis.url=${url}`], {}),
+      (error: unknown) => {
+        assert.ok(error instanceof SettingsError);
+        assert.equal(error.message, "--redis.url: expected a redis://, rediss:// or unix:// URL, or a socket path");
+        return true;
+      },
+    );
+  }
+  settingsError([], { REDIS_URL: "localhost:6379" }, "REDIS_URL", "expected a redis://, rediss:// or unix:// URL, or a socket path");
+});
+
+test("accepts Redis over a unix socket, as a URL or a path", () => {
+  assert.equal(parseSettings(["--redis.url=unix:///run/redis.sock"], {}).settings.redisUrl, "unix:///run/redis.sock");
+  assert.equal(parseSettings([], { REDIS_URL: "/run/redis.sock" }).settings.redisUrl, "/run/redis.sock");
+});

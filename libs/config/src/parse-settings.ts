@@ -1,0 +1,184 @@
+import { parseByteSize } from "./byte-size.js";
+import { parseDuration } from "./duration.js";
+import type { Environment } from "./evaluate.js";
+import type { RelaySettings } from "./relay-settings.js";
+import { SettingsError } from "./settings-error.js";
+
+export interface ParsedSettings {
+  settings: RelaySettings;
+  /** Arguments that are not flags (command, config path), in order. */
+  positionals: string[];
+  /** The caller's boolean flags that were given, without their dashes. */
+  flags: Set<string>;
+}
+
+export interface SettingsOptions {
+  /** Extra boolean flags the caller accepts, without dashes, e.g. `["json", "dry-run"]`. */
+  booleanFlags?: readonly string[];
+}
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+
+/** Reads one value into the settings; throws an Error whose message says what is wrong with it. */
+type Apply = (settings: RelaySettings, value: string) => void;
+
+function positiveInteger(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`expected a whole number of at least 1, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function positive(value: number, what: string): number {
+  if (value <= 0) throw new Error(`${what} must be greater than 0`);
+  return value;
+}
+
+const settingsByFlag: Record<string, { env?: string; apply: Apply }> = {
+  "redis.url": {
+    env: "REDIS_URL",
+    apply: (settings, text) => {
+      // The URL may hold a password: never echo it. A bare absolute path is a unix socket.
+      const isUrl = URL.canParse(text) && ["redis:", "rediss:", "unix:"].includes(new URL(text).protocol);
+      if (!isUrl && !text.startsWith("/")) {
+        throw new Error("expected a redis://, rediss:// or unix:// URL, or a socket path");
+      }
+      settings.redisUrl = text;
+    },
+  },
+  "server.http.listen-addr": {
+    env: "RELAY_SERVER_HTTP_LISTEN_ADDR",
+    apply: (settings, text) => {
+      const port = /^(?:\[[^\]]+\]|[^:[\]]*):(\d{1,5})$/.exec(text)?.[1];
+      if (port === undefined || Number(port) > 65535) {
+        throw new Error(`expected host:port such as 127.0.0.1:12345, got ${JSON.stringify(text)}`);
+      }
+      settings.opsListenAddr = text;
+    },
+  },
+  "storage.path": {
+    env: "RELAY_STORAGE_PATH",
+    apply: (settings, text) => {
+      if (text === "") throw new Error("must not be empty");
+      settings.storagePath = text;
+    },
+  },
+  "writer.concurrency": {
+    env: "RELAY_WRITER_CONCURRENCY",
+    apply: (settings, text) => {
+      settings.writerConcurrency = positiveInteger(text);
+    },
+  },
+  "ingest.max-body-size": {
+    env: "RELAY_INGEST_MAX_BODY_SIZE",
+    apply: (settings, text) => {
+      settings.maxBodyBytes = positive(parseByteSize(text), "the size");
+    },
+  },
+  "queue.payload-ttl": {
+    env: "RELAY_QUEUE_PAYLOAD_TTL",
+    apply: (settings, text) => {
+      settings.payloadTtlMs = positive(parseDuration(text), "the duration");
+    },
+  },
+  "queue.prefix": {
+    env: "RELAY_QUEUE_PREFIX",
+    apply: (settings, text) => {
+      // Braces would become a Redis Cluster hash tag and put every queue on one shard.
+      if (!/^[^\s{}]+$/.test(text)) throw new Error("must be non-empty, without spaces or braces");
+      settings.queuePrefix = text;
+    },
+  },
+  target: {
+    apply: (settings, text) => {
+      if (text === "") throw new Error("must not be empty");
+      if (!settings.targets.includes(text)) settings.targets.push(text);
+    },
+  },
+  "log.level": {
+    env: "RELAY_LOG_LEVEL",
+    apply: (settings, text) => {
+      const level = logLevels.find((candidate) => candidate === text);
+      if (!level) throw new Error(`expected one of ${logLevels.join(", ")}, got ${JSON.stringify(text)}`);
+      settings.logLevel = level;
+    },
+  },
+};
+
+function defaults(): RelaySettings {
+  return {
+    opsListenAddr: "127.0.0.1:12345",
+    storagePath: "data",
+    writerConcurrency: 4,
+    maxBodyBytes: 32 * 2 ** 20,
+    payloadTtlMs: 168 * 3600_000,
+    queuePrefix: "pyroscope-relay",
+    targets: [],
+    logLevel: "info",
+  };
+}
+
+function apply(settings: RelaySettings, setting: string, fn: Apply, value: string): void {
+  try {
+    fn(settings, value);
+  } catch (error) {
+    throw new SettingsError(setting, (error as Error).message, { cause: error });
+  }
+}
+
+/**
+ * Relay settings from command-line flags (`--flag=value` or `--flag value`) and environment
+ * variables; a flag wins over its variable, an empty variable counts as unset. Throws a
+ * SettingsError naming the flag or variable at fault.
+ */
+export function parseSettings(argv: readonly string[], env: Environment, options: SettingsOptions = {}): ParsedSettings {
+  const booleanFlags = new Set(options.booleanFlags);
+  const positionals: string[] = [];
+  const flags = new Set<string>();
+  const given: Array<{ name: string; value: string }> = [];
+
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === "--") {
+      positionals.push(...argv.slice(index + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    const [flag, inlineValue] = splitFlag(arg);
+    const name = flag.replace(/^--/, "");
+    if (flag.startsWith("--") && booleanFlags.has(name)) {
+      if (inlineValue !== undefined) throw new SettingsError(flag, "does not take a value");
+      flags.add(name);
+      continue;
+    }
+    if (!flag.startsWith("--") || !Object.hasOwn(settingsByFlag, name)) {
+      throw new SettingsError(flag, "unknown flag");
+    }
+    let value = inlineValue;
+    if (value === undefined) {
+      const next = argv[index + 1];
+      if (next === undefined || next.startsWith("--")) throw new SettingsError(flag, "needs a value");
+      value = next;
+      index++;
+    }
+    given.push({ name, value });
+  }
+
+  const settings = defaults();
+  for (const [name, { env: variable, apply: fn }] of Object.entries(settingsByFlag)) {
+    const fromArgs = given.filter((entry) => entry.name === name);
+    const fromEnv = variable === undefined ? undefined : env[variable];
+    if (fromArgs.length === 0 && variable !== undefined && fromEnv) apply(settings, variable, fn, fromEnv);
+    for (const { value } of fromArgs) apply(settings, `--${name}`, fn, value);
+  }
+  return { settings, positionals, flags };
+}
+
+function splitFlag(arg: string): [flag: string, value: string | undefined] {
+  const equals = arg.indexOf("=");
+  return equals === -1 ? [arg, undefined] : [arg.slice(0, equals), arg.slice(equals + 1)];
+}

@@ -1,0 +1,159 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseAlloy } from "./parser.js";
+
+function syntaxError(source: string, message: string) {
+  assert.throws(() => parseAlloy(source, "t.alloy"), { name: "ConfigError", message: `t.alloy:${message}` });
+}
+
+test("parses labelled and unlabelled blocks with attributes", () => {
+  const file = parseAlloy('pyroscope.write "staging" {\n  endpoint {\n    url = "http://x"\n  }\n}\n', "t.alloy");
+  assert.deepEqual(file, {
+    body: [
+      {
+        kind: "block",
+        name: "pyroscope.write",
+        label: "staging",
+        pos: { line: 1, col: 1 },
+        body: [
+          {
+            kind: "block",
+            name: "endpoint",
+            pos: { line: 2, col: 3 },
+            body: [
+              {
+                kind: "attribute",
+                name: "url",
+                pos: { line: 3, col: 5 },
+                value: { kind: "string", value: "http://x", pos: { line: 3, col: 11 } },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+});
+
+test("parses every kind of value", () => {
+  const file = parseAlloy(
+    'a = [1, "s", true, false, null, pyroscope.write.x.receiver, env("X"), sys.env("Y"),]\n' +
+      'b = {\n  key = 1\n  "quoted key" = { inner = [] },\n}\nc = { x = 1, y = 2, }\nd = {}',
+    "t.alloy",
+  );
+  const [a, b, c, d] = file.body;
+  assert.equal(a?.kind, "attribute");
+  assert.deepEqual(a.kind === "attribute" && a.value, {
+    kind: "list",
+    pos: { line: 1, col: 5 },
+    items: [
+      { kind: "number", value: 1, pos: { line: 1, col: 6 } },
+      { kind: "string", value: "s", pos: { line: 1, col: 9 } },
+      { kind: "bool", value: true, pos: { line: 1, col: 14 } },
+      { kind: "bool", value: false, pos: { line: 1, col: 20 } },
+      { kind: "null", pos: { line: 1, col: 27 } },
+      { kind: "reference", path: ["pyroscope", "write", "x", "receiver"], pos: { line: 1, col: 33 } },
+      {
+        kind: "call",
+        callee: ["env"],
+        args: [{ kind: "string", value: "X", pos: { line: 1, col: 65 } }],
+        pos: { line: 1, col: 61 },
+      },
+      {
+        kind: "call",
+        callee: ["sys", "env"],
+        args: [{ kind: "string", value: "Y", pos: { line: 1, col: 79 } }],
+        pos: { line: 1, col: 71 },
+      },
+    ],
+  });
+  assert.deepEqual(b?.kind === "attribute" && b.value, {
+    kind: "object",
+    pos: { line: 2, col: 5 },
+    fields: [
+      { key: "key", keyPos: { line: 3, col: 3 }, value: { kind: "number", value: 1, pos: { line: 3, col: 9 } } },
+      {
+        key: "quoted key",
+        keyPos: { line: 4, col: 3 },
+        value: {
+          kind: "object",
+          pos: { line: 4, col: 18 },
+          fields: [
+            { key: "inner", keyPos: { line: 4, col: 20 }, value: { kind: "list", items: [], pos: { line: 4, col: 28 } } },
+          ],
+        },
+      },
+    ],
+  });
+  assert.deepEqual(
+    c?.kind === "attribute" && c.value.kind === "object" && c.value.fields.map((f) => f.key),
+    ["x", "y"],
+  );
+  assert.deepEqual(d?.kind === "attribute" && d.value, { kind: "object", fields: [], pos: { line: 7, col: 5 } });
+});
+
+test("allows a block on one line", () => {
+  const file = parseAlloy('http { listen_port = 1 }\nforward_to = []', "t.alloy");
+  assert.deepEqual(
+    file.body.map((s) => s.name),
+    ["http", "forward_to"],
+  );
+});
+
+test("accepts an empty file and a file of comments", () => {
+  assert.deepEqual(parseAlloy("", "t.alloy"), { body: [] });
+  assert.deepEqual(parseAlloy("// nothing\n/* here */\n", "t.alloy"), { body: [] });
+});
+
+test("requires a line break between statements", () => {
+  syntaxError("a = 1 b = 2", "1:7: expected a line break, got identifier b");
+  syntaxError("x {\n}  y {\n}", "2:4: expected a line break, got identifier y");
+});
+
+test("requires = or { after a name", () => {
+  syntaxError("pyroscope.write 1", '1:17: expected "=" or "{" after pyroscope.write, got number');
+  syntaxError('pyroscope.write "a" =', '1:21: expected "{" after the block label, got "="');
+});
+
+test("rejects a dotted attribute name", () => {
+  syntaxError("a.b = 1", "1:5: attribute name a.b must not contain dots");
+});
+
+test("reports an unclosed block at the end of the file", () => {
+  syntaxError('pyroscope.write "a" {\n  endpoint {\n', '3:1: expected "}" closing block endpoint, got end of file');
+});
+
+test("rejects a stray closing brace", () => {
+  syntaxError("a = 1\n}", '2:1: expected a block or attribute, got "}"');
+});
+
+test("rejects a statement that does not start with a name", () => {
+  syntaxError('"a" = 1', "1:1: expected a block or attribute, got string");
+});
+
+test("rejects a missing value", () => {
+  syntaxError("a =\n", "2:1: expected a value, got end of file");
+  syntaxError("a = ]", '1:5: expected a value, got "]"');
+  syntaxError("a = =", '1:5: expected a value, got "="');
+});
+
+test("rejects a list without commas", () => {
+  syntaxError("a = [1 2]", '1:8: expected "," or "]" after list element, got number');
+});
+
+test("rejects bad function calls and references", () => {
+  syntaxError('a = env("X" "Y")', '1:13: expected "," or ")" after function argument, got string');
+  syntaxError("a = pyroscope.", "1:15: expected a name, got end of file");
+});
+
+test("rejects malformed objects", () => {
+  syntaxError("a = { 1 = 2 }", "1:7: expected an object key, got number");
+  syntaxError("a = { k 2 }", '1:9: expected "=" after object key, got number');
+  syntaxError("a = { k = 1 j = 2 }", '1:13: expected "," or "}" after object field, got identifier j');
+  syntaxError("a = { k = 1", '1:12: expected "," or "}" after object field, got end of file');
+  syntaxError("a = { k = 1,", "1:13: expected an object key, got end of file");
+});
+
+test("reports lexer errors through the parser", () => {
+  syntaxError("a = @", '1:5: unexpected character "@"');
+});

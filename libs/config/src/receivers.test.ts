@@ -1,0 +1,95 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ComponentReference } from "./component-reference.js";
+import type { Diagnostic } from "./diagnostic.js";
+import { receiveHttpSchema, type ReceiveHttpComponent } from "./receive-http-schema.js";
+import { buildReceivers } from "./receivers.js";
+import type { Located } from "./targets.js";
+import { ValueLocations } from "./value-locations.js";
+
+const targetsByWrite = new Map([
+  ["a", ["a"]],
+  ["b", ["b/0", "b/1"]],
+]);
+
+function receiver(label: string, forwardTo: string[], http: Record<string, unknown> = {}, line = 1): Located<ReceiveHttpComponent> {
+  const pos = { line, col: 1 };
+  const value = receiveHttpSchema.parse({
+    http: [http],
+    forward_to: forwardTo.map((name) => new ComponentReference(name.split("."))),
+  });
+  const locations = new ValueLocations(pos);
+  forwardTo.forEach((_, index) => locations.set(["forward_to", index], { kind: "value", pos: { line, col: 10 + index }, namePos: pos }));
+  return { label, pos, value, locations };
+}
+
+function build(receives: Located<ReceiveHttpComponent>[]) {
+  const diagnostics: Diagnostic[] = [];
+  const receivers = buildReceivers(receives, targetsByWrite, "f", diagnostics);
+  return { receivers, messages: diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`) };
+}
+
+test("expands forward_to into write labels and their targets, without duplicate targets", () => {
+  const { receivers, messages } = build([
+    receiver("in", ["pyroscope.write.b.receiver", "pyroscope.write.a.receiver", "pyroscope.write.b.receiver"]),
+  ]);
+  assert.deepEqual(messages, []);
+  assert.deepEqual(receivers[0]?.forwardTo, ["b", "a", "b"]);
+  assert.deepEqual(receivers[0]?.targets, ["b/0", "b/1", "a"]);
+});
+
+test("reports references to missing writes and to things that are not receivers", () => {
+  const { messages } = build([
+    receiver("in", ["pyroscope.write.nope.receiver", "pyroscope.write.a", "pyroscope.write.a.receiver.x", "a"]),
+  ]);
+  assert.deepEqual(messages, [
+    '1:10: forward_to[0]: pyroscope.write "nope" does not exist',
+    "1:11: forward_to[1]: pyroscope.write.a is not a profiles receiver; expected pyroscope.write.<label>.receiver",
+    "1:12: forward_to[2]: pyroscope.write.a.receiver.x is not a profiles receiver; expected pyroscope.write.<label>.receiver",
+    "1:13: forward_to[3]: a is not a profiles receiver; expected pyroscope.write.<label>.receiver",
+  ]);
+});
+
+test("reports receivers whose port and address overlap", () => {
+  const ok = ["pyroscope.write.a.receiver"];
+  const clash = (first: string, second: string) =>
+    build([receiver("x", ok, { listen_address: first, listen_port: 80 }), receiver("y", ok, { listen_address: second, listen_port: 80 }, 9)])
+      .messages;
+  const message = '9:1: port 80 is already used by pyroscope.receive_http "x" (defined at 1:1)';
+  assert.deepEqual(clash("", "127.0.0.1"), [message]);
+  assert.deepEqual(clash("127.0.0.1", "0.0.0.0"), [message]);
+  assert.deepEqual(clash("::", "::1"), [message]);
+  assert.deepEqual(clash("[::]", "10.0.0.1"), [message]);
+  assert.deepEqual(clash("LOCALHOST", "localhost"), [message]);
+  assert.deepEqual(clash("127.0.0.1", "127.0.0.2"), []);
+  assert.deepEqual(clash("::1", "127.0.0.1"), []);
+});
+
+test("different ports never clash", () => {
+  const ok = ["pyroscope.write.a.receiver"];
+  assert.deepEqual(build([receiver("x", ok, { listen_port: 80 }), receiver("y", ok, { listen_port: 81 })]).messages, []);
+});
+
+test("maps the http block into the receiver", () => {
+  const { receivers } = build([
+    receiver("in", ["pyroscope.write.a.receiver"], {
+      listen_address: "0.0.0.0",
+      listen_port: 4041,
+      conn_limit: 5,
+      server_read_timeout: "1s",
+      server_write_timeout: "2s",
+      server_idle_timeout: "3s",
+    }),
+  ]);
+  assert.deepEqual(receivers[0], {
+    label: "in",
+    listenAddress: "0.0.0.0",
+    listenPort: 4041,
+    connLimit: 5,
+    readTimeoutMs: 1000,
+    writeTimeoutMs: 2000,
+    idleTimeoutMs: 3000,
+    forwardTo: ["a"],
+    targets: ["a"],
+  });
+});

@@ -1,0 +1,84 @@
+import { diagnosticAt, type Diagnostic } from "./diagnostic.js";
+import type { ReceiveHttpComponent } from "./receive-http-schema.js";
+import type { ReceiverConfig } from "./relay-config.js";
+import type { Located } from "./targets.js";
+
+/** Addresses that bind every interface, and so clash with any address on the same port. */
+const wildcardAddresses = new Set(["", "0.0.0.0", "::", "[::]"]);
+
+function addressesOverlap(a: string, b: string): boolean {
+  const normalize = (address: string) => address.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return wildcardAddresses.has(a) || wildcardAddresses.has(b) || normalize(a) === normalize(b);
+}
+
+/** The write label a `forward_to` element names, or undefined when it is not a write's receiver. */
+function writeLabelOf(path: readonly string[]): string | undefined {
+  const [namespace, kind, label, exported, ...rest] = path;
+  return namespace === "pyroscope" && kind === "write" && exported === "receiver" && rest.length === 0
+    ? label
+    : undefined;
+}
+
+/**
+ * Resolves each receiver's `forward_to` against the write components (by label, to their target
+ * names) and checks that no two receivers listen on the same port and address. Problems are
+ * appended to `diagnostics`.
+ */
+export function buildReceivers(
+  receives: readonly Located<ReceiveHttpComponent>[],
+  targetsByWrite: ReadonlyMap<string, readonly string[]>,
+  file: string,
+  diagnostics: Diagnostic[],
+): ReceiverConfig[] {
+  const receivers: ReceiverConfig[] = [];
+  const listening: Array<{ label: string; line: number; col: number; address: string; port: number }> = [];
+  for (const { label, pos, value, locations } of receives) {
+    const forwardTo: string[] = [];
+    value.forward_to.forEach((reference, item) => {
+      const path = ["forward_to", item];
+      const report = (message: string) =>
+        diagnostics.push(diagnosticAt(file, locations.nearest(path).pos, `${locations.label(path)}: ${message}`));
+      const writeLabel = writeLabelOf(reference.path);
+      if (writeLabel === undefined) {
+        report(`${reference} is not a profiles receiver; expected pyroscope.write.<label>.receiver`);
+      } else if (!targetsByWrite.has(writeLabel)) {
+        report(`pyroscope.write ${JSON.stringify(writeLabel)} does not exist`);
+      } else {
+        forwardTo.push(writeLabel);
+      }
+    });
+
+    const { http } = value;
+    // Port 0 asks the system for a free port, so it never clashes.
+    const clash = listening.find(
+      (other) =>
+        http.listen_port !== 0 &&
+        other.port === http.listen_port &&
+        addressesOverlap(other.address, http.listen_address),
+    );
+    if (clash) {
+      diagnostics.push(
+        diagnosticAt(
+          file,
+          locations.nearest(["http", 0, "listen_port"]).pos,
+          `port ${http.listen_port} is already used by pyroscope.receive_http ${JSON.stringify(clash.label)} ` +
+            `(defined at ${clash.line}:${clash.col})`,
+        ),
+      );
+    }
+    listening.push({ label, ...pos, address: http.listen_address, port: http.listen_port });
+
+    receivers.push({
+      label,
+      listenAddress: http.listen_address,
+      listenPort: http.listen_port,
+      connLimit: http.conn_limit,
+      readTimeoutMs: http.server_read_timeout,
+      writeTimeoutMs: http.server_write_timeout,
+      idleTimeoutMs: http.server_idle_timeout,
+      forwardTo,
+      targets: [...new Set(forwardTo.flatMap((write) => targetsByWrite.get(write) ?? []))],
+    });
+  }
+  return receivers;
+}

@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { parseDuration } from "./duration.js";
+
+/** Reads a file named in the configuration; injected so that parsing stays free of I/O. */
+export type FileReader = (path: string) => string;
+
+/** Alloy converts a number to a string where a string is expected... */
+export const alloyString = z.preprocess((value) => (typeof value === "number" ? String(value) : value), z.string());
+
+/** ...and a numeric string to a number where a number is expected. */
+const numericText = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+const alloyNumber = z.preprocess(
+  (value) => (typeof value === "string" && numericText.test(value) ? Number(value) : value),
+  z.number(),
+);
+
+export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
+  const message = `must be a whole number ${range}`;
+  return alloyNumber.pipe(
+    z
+      .number()
+      .refine(Number.isInteger, { error: message })
+      .refine((n) => n >= min && n <= max, { error: message }),
+  );
+}
+
+/** A Go-style duration string, in milliseconds; `defaultText` applies when the attribute is omitted. */
+export function duration(defaultText: string) {
+  return alloyString
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .prefault(defaultText);
+}
+
+/** Nested blocks decode to a list of bodies; an attribute in their place gets a clear message. */
+export function blockList<T extends z.ZodType>(name: string, schema: T) {
+  return z.array(schema, {
+    error: (issue) =>
+      issue.code === "invalid_type" && issue.input !== undefined
+        ? `must be a block, written ${name} { ... }`
+        : undefined,
+  });
+}
+
+/** A block that may appear at most once; undefined when absent. */
+export function optionalBlock<T extends z.ZodType>(name: string, schema: T) {
+  return blockList(name, schema)
+    .superRefine((blocks, ctx) => {
+      for (let index = 1; index < blocks.length; index++) {
+        const message = `duplicate block ${JSON.stringify(name)}; only one is allowed`;
+        ctx.addIssue({ code: "custom", path: [index], message });
+      }
+    })
+    .transform((blocks) => blocks[0])
+    .optional();
+}
+
+/**
+ * The contents of the file an attribute names. Secrets lose one trailing newline, which editors and
+ * `echo` add but which is never part of a password or token.
+ */
+export function fileContents(readFile: FileReader, options: { trimTrailingNewline: boolean }) {
+  return alloyString.transform((path, ctx) => {
+    let contents: string;
+    try {
+      contents = readFile(path);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `cannot read ${JSON.stringify(path)}: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+    return options.trimTrailingNewline ? contents.replace(/\r?\n$/, "") : contents;
+  });
+}

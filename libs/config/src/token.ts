@@ -1,0 +1,34 @@
+import type { Position } from "./diagnostic.js";
+
+export type Punctuation = "{" | "}" | "[" | "]" | "(" | ")" | "=" | "," | ".";
+
+interface TokenBase {
+  pos: Position;
+  /** Statements end at a line break, so the parser needs to know where lines end. */
+  newlineBefore: boolean;
+}
+
+export type Token = TokenBase &
+  (
+    | { kind: "identifier"; name: string }
+    | { kind: "string"; value: string }
+    | { kind: "number"; value: number }
+    | { kind: "punctuation"; symbol: Punctuation }
+    | { kind: "eof" }
+  );
+
+/** How a token is named in syntax errors. */
+export function describeToken(token: Token): string {
+  switch (token.kind) {
+    case "identifier":
+      return `identifier ${token.name}`;
+    case "string":
+      return "string";
+    case "number":
+      return "number";
+    case "punctuation":
+      return `"${token.symbol}"`;
+    case "eof":
+      return "end of file";
+  }
+}

@@ -1,0 +1,23 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ComponentReference } from "./component-reference.js";
+import { blockBody, describeValueType } from "./value-type.js";
+
+test("names values by Alloy type, never by content", () => {
+  const body = Object.defineProperty(Object.create(null), blockBody, { value: true });
+  const cases: Array<[unknown, string]> = [
+    [undefined, "nothing"],
+    [null, "null"],
+    [true, "bool"],
+    ["s3cret", "string"],
+    [42, "number"],
+    [[], "list"],
+    [[1, body], "list"],
+    [{ a: 1 }, "object"],
+    [Object.create(null), "object"],
+    [new ComponentReference(["a", "b"]), "reference"],
+    [body, "block"],
+    [[body, body], "block"],
+  ];
+  for (const [value, name] of cases) assert.equal(describeValueType(value), name);
+});

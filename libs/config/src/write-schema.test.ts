@@ -1,0 +1,83 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeSchema } from "./write-schema.js";
+
+const files: Record<string, string> = { "/token": "t0ken\n", "/pw": "pw\n", "/ca": "CA\n" };
+const schema = writeSchema((path) => files[path] ?? assert.fail(path));
+
+function issues(data: unknown): string[] {
+  return schema.safeParse(data).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
+}
+
+test("fills in every endpoint default", () => {
+  assert.deepEqual(schema.parse({ endpoint: [{ url: "http://x" }] }), {
+    external_labels: {},
+    endpoint: [
+      {
+        url: "http://x",
+        name: "",
+        remote_timeout: 10_000,
+        headers: {},
+        min_backoff_period: 500,
+        max_backoff_period: 300_000,
+        max_backoff_retries: 10,
+        retry_on_http_429: true,
+      },
+    ],
+  });
+});
+
+test("gives each endpoint its own headers object", () => {
+  const { endpoint } = schema.parse({ endpoint: [{ url: "http://a" }, { url: "http://b" }] });
+  assert.notEqual(endpoint[0]?.headers, endpoint[1]?.headers);
+});
+
+test("reads secret and certificate files", () => {
+  const { endpoint } = schema.parse({
+    endpoint: [
+      { url: "http://a", bearer_token_file: "/token", tls_config: [{ ca_file: "/ca" }] },
+      { url: "http://b", basic_auth: [{ username: "u", password_file: "/pw" }] },
+    ],
+  });
+  assert.equal(endpoint[0]?.bearer_token_file, "t0ken");
+  assert.deepEqual(endpoint[0]?.tls_config, { ca_file: "CA\n", insecure_skip_verify: false });
+  assert.deepEqual(endpoint[1]?.basic_auth, { username: "u", password_file: "pw" });
+});
+
+test("requires an endpoint with an http(s) url", () => {
+  assert.deepEqual(issues({}), ["endpoint: at least one endpoint block is required"]);
+  assert.deepEqual(issues({ endpoint: [{}] }), ["endpoint.0.url: Invalid input: expected string, received undefined"]);
+  assert.deepEqual(issues({ endpoint: [{ url: "unix:///sock" }] }), [
+    "endpoint.0.url: must be an absolute http:// or https:// URL",
+  ]);
+});
+
+test("allows at most one auth method, pointing at the second", () => {
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a", bearer_token: "t", bearer_token_file: "/token" }] }), [
+    "endpoint.0.bearer_token_file: set at most one of basic_auth, bearer_token, bearer_token_file",
+  ]);
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a", basic_auth: [{}], bearer_token: "t" }] }), [
+    "endpoint.0.bearer_token: set at most one of basic_auth, bearer_token, bearer_token_file",
+  ]);
+});
+
+test("rejects conflicting or incomplete secrets and certificates", () => {
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a", basic_auth: [{ password: "p", password_file: "/pw" }] }] }), [
+    "endpoint.0.basic_auth.0.password_file: set password or password_file, not both",
+  ]);
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a", tls_config: [{ cert_file: "/ca" }] }] }), [
+    "endpoint.0.tls_config.0.cert_file: cert_file and key_file must be set together",
+  ]);
+});
+
+test("checks backoff order, header names and label names", () => {
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a", min_backoff_period: "2s", max_backoff_period: "1s" }] }), [
+    "endpoint.0.min_backoff_period: must not be longer than max_backoff_period",
+  ]);
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a", headers: { "X-Ok": "1", "a:b": "2" } }] }), [
+    "endpoint.0.headers.a:b: invalid HTTP header name",
+  ]);
+  assert.deepEqual(issues({ external_labels: { "a.b_1": "x", "a-b": "y" }, endpoint: [{ url: "http://a" }] }), [
+    'external_labels.a-b: invalid label name; use letters, digits, "_" and "."',
+  ]);
+});

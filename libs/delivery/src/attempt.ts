@@ -1,0 +1,35 @@
+import { classifyError, classifyResponse } from "./retry-policy.js";
+import { parseRetryAfter } from "./retry-after.js";
+import { PermanentDeliveryError, RetryableDeliveryError } from "./delivery-error.js";
+import type { TargetClient, TargetRequest } from "./target-client.js";
+
+/**
+ * One HTTP attempt against a target, turned into success or a typed delivery error whose reason
+ * records the status and the start of the response body.
+ */
+export async function attempt(
+  client: TargetClient,
+  api: "ingest" | "push",
+  req: TargetRequest,
+  retryOnHttp429: boolean,
+): Promise<void> {
+  let response;
+  try {
+    response = await client.send(req);
+  } catch (err) {
+    const outcome = classifyError(err);
+    if (outcome.kind === "permanent") {
+      throw new PermanentDeliveryError(outcome.reason, { cause: err });
+    }
+    throw new RetryableDeliveryError(outcome.kind === "retry" ? outcome.reason : "unknown", undefined, { cause: err });
+  }
+  const outcome = classifyResponse({ api, status: response.status, body: response.bodyStart, retryOnHttp429 });
+  if (outcome.kind === "delivered") {
+    return;
+  }
+  const reason = response.bodyStart ? `${outcome.reason}: ${response.bodyStart.trim()}` : outcome.reason;
+  if (outcome.kind === "permanent") {
+    throw new PermanentDeliveryError(reason);
+  }
+  throw new RetryableDeliveryError(reason, parseRetryAfter(response.retryAfter, Date.now()));
+}

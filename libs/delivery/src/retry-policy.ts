@@ -1,0 +1,160 @@
+// Which failed deliveries are worth another attempt: Alloy's `pyroscope.write` rules, plus the
+// transient 422s of Pyroscope's /ingest, which Alloy treats as permanent.
+
+/** What to do with a profile after one attempt at one target. */
+export type Outcome =
+  | { kind: "delivered" }
+  | { kind: "retry"; reason: string }
+  | { kind: "permanent"; reason: string };
+
+/** The facts of one downstream answer. */
+export interface DeliveryResponse {
+  api: "ingest" | "push";
+  status: number;
+  /** The response body as text (an error body is small; callers may cut it short). */
+  body: string;
+  /** `retry_on_http_429` of the endpoint. */
+  retryOnHttp429: boolean;
+}
+
+const connectCodes = [
+  "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
+  "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
+  "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated",
+] as const;
+type ConnectCode = (typeof connectCodes)[number];
+const knownCodes: ReadonlySet<string> = new Set(connectCodes);
+
+/** Alloy's shouldRetry; resource_exhausted is handled with HTTP 429. */
+const retryablePushCodes: ReadonlySet<ConnectCode> = new Set([
+  "deadline_exceeded", "unknown", "internal", "unavailable", "data_loss", "aborted",
+]);
+/** Codes in a 422 /ingest message that mean the server failed, not the profile. */
+const transientIngestCodes: ReadonlySet<ConnectCode> = new Set([
+  "unavailable", "deadline_exceeded", "internal", "canceled", "unknown",
+]);
+
+const delivered: Outcome = { kind: "delivered" };
+const retry = (reason: string): Outcome => ({ kind: "retry", reason });
+const permanent = (reason: string): Outcome => ({ kind: "permanent", reason });
+
+/**
+ * Classifies a downstream answer. Success is exactly HTTP 200.
+ * - /ingest: 408 and 5xx retry, 429 retries when `retryOnHttp429`; a 422 retries when its message
+ *   names a transient code (`unavailable: ...`), any other 422 (`invalid_argument`, parse errors)
+ *   and every other status is permanent. Reasons: `http 503`, `http 422 unavailable`.
+ * - Push: the Connect code decides, as in Alloy: from a Connect error body, else inferred from the
+ *   status as a Connect client does (so a bare 400 is `internal` and retried). Retried:
+ *   deadline_exceeded, unknown, internal, unavailable, data_loss, aborted; rate limiting
+ *   (resource_exhausted or HTTP 429) only when `retryOnHttp429`. Reasons: `connect unavailable`
+ *   from a body, `http 502` when inferred.
+ */
+export function classifyResponse(response: DeliveryResponse): Outcome {
+  if (response.status === 200) return delivered;
+  return response.api === "push" ? classifyPush(response) : classifyIngest(response);
+}
+
+function classifyIngest({ status, body, retryOnHttp429 }: DeliveryResponse): Outcome {
+  const reason = `http ${status}`;
+  if (status === 429) return retryOnHttp429 ? retry(reason) : permanent(reason);
+  if (status === 408 || status >= 500) return retry(reason);
+  if (status === 422) {
+    const code = codeInMessage(errorMessage(body));
+    if (code === undefined) return permanent(reason);
+    return transientIngestCodes.has(code) ? retry(`${reason} ${code}`) : permanent(`${reason} ${code}`);
+  }
+  return permanent(reason);
+}
+
+function classifyPush({ status, body, retryOnHttp429 }: DeliveryResponse): Outcome {
+  const sent = connectErrorCode(body);
+  const code = sent ?? codeFromStatus(status);
+  const reason = sent === undefined ? `http ${status}` : `connect ${code}`;
+  if (code === "resource_exhausted" || status === 429) return retryOnHttp429 ? retry(reason) : permanent(reason);
+  return retryablePushCodes.has(code) ? retry(reason) : permanent(reason);
+}
+
+/** The code of a Connect error body `{"code":"unavailable","message":"..."}`, if it is one. */
+function connectErrorCode(body: string): ConnectCode | undefined {
+  const code = parseObject(body)?.["code"];
+  return typeof code === "string" && isConnectCode(code) ? code : undefined;
+}
+
+/** What a Connect client assumes when an error has no Connect body. */
+function codeFromStatus(status: number): ConnectCode {
+  switch (status) {
+    case 400:
+      return "internal";
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "permission_denied";
+    case 404:
+      return "unimplemented";
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return "unavailable";
+    default:
+      return "unknown";
+  }
+}
+
+/** Pyroscope answers /ingest errors as `{"code":...,"message":...}`; older servers as plain text. */
+function errorMessage(body: string): string {
+  const message = parseObject(body)?.["message"];
+  return typeof message === "string" ? message : body;
+}
+
+// The error text of a Connect error is `<code>: <message>`, possibly wrapped; the first one wins.
+const codePrefix = new RegExp(`(?<![a-z_])(${connectCodes.join("|")}):`);
+
+function codeInMessage(message: string): ConnectCode | undefined {
+  const code = codePrefix.exec(message)?.[1];
+  return code !== undefined && isConnectCode(code) ? code : undefined;
+}
+
+function isConnectCode(code: string): code is ConnectCode {
+  return knownCodes.has(code);
+}
+
+function parseObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const undiciTimeouts = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/**
+ * Classifies an error thrown while sending (no HTTP answer). Always `retry`: a forwarder cannot
+ * tell a flaky network from a misconfigured one (TLS, DNS, refused) and the operator may fix the
+ * latter, while retries stay bounded by attempts and age, after which the job is kept for replay.
+ * The reason names what happened: `timeout` (AbortError, TimeoutError, undici timeouts),
+ * `network ECONNREFUSED` (the first `code` along the cause chain, as fetch wraps it in
+ * `TypeError: fetch failed`), else `error <name>`.
+ */
+export function classifyError(err: unknown): Outcome {
+  for (const cause of causeChain(err)) {
+    const { name, code } = cause as { name?: unknown; code?: unknown };
+    if (name === "AbortError" || name === "TimeoutError" || undiciTimeouts.has(String(code))) return retry("timeout");
+    if (typeof code === "string" && code !== "") return retry(`network ${code}`);
+  }
+  return retry(err instanceof Error ? `error ${err.name}` : "error");
+}
+
+// The error, its causes, and the first error of an AggregateError (happy eyeballs connects).
+function causeChain(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current = err;
+  while (typeof current === "object" && current !== null && !chain.includes(current) && chain.length < 8) {
+    chain.push(current);
+    const { cause, errors } = current as { cause?: unknown; errors?: unknown };
+    current = cause ?? (Array.isArray(errors) ? errors[0] : undefined);
+  }
+  return chain;
+}

@@ -1,0 +1,103 @@
+import { Agent, request } from "undici";
+import type { TargetConfig } from "@pyroscope-relay/config";
+
+/** How much of an error response is kept for the failure record and the retry decision. */
+const responseStartBytes = 1024;
+
+export interface TargetResponse {
+  status: number;
+  retryAfter: string | undefined;
+  /** The start of the response body (error responses only). */
+  bodyStart: string;
+}
+
+export interface TargetRequest {
+  /** Path below the endpoint URL's own path, e.g. `/ingest`. */
+  path: string;
+  query?: string;
+  /** Flat list of header names and values; names may repeat (several Content-Type values). */
+  headers: string[];
+  body: Uint8Array;
+  tenant: string | undefined;
+}
+
+/**
+ * One endpoint's HTTP client: connection pool with the endpoint's TLS settings, its static
+ * headers and auth, and `remote_timeout` for every attempt.
+ */
+export class TargetClient {
+  private readonly agent: Agent;
+  private readonly base: URL;
+  private readonly staticHeaders: string[];
+  private readonly hasStaticTenant: boolean;
+
+  constructor(private readonly target: TargetConfig) {
+    this.base = new URL(target.url);
+    this.agent = new Agent({
+      connect: target.tls
+        ? {
+            ca: target.tls.ca,
+            cert: target.tls.cert,
+            key: target.tls.key,
+            rejectUnauthorized: !target.tls.insecureSkipVerify,
+            servername: target.tls.serverName,
+          }
+        : undefined,
+    });
+    this.staticHeaders = [...Object.entries(target.headers).flat(), ...authHeader(target)];
+    this.hasStaticTenant = Object.keys(target.headers).some((name) => name.toLowerCase() === "x-scope-orgid");
+  }
+
+  async send(req: TargetRequest): Promise<TargetResponse> {
+    const url = new URL(this.base);
+    url.pathname = url.pathname.replace(/\/+$/, "") + req.path;
+    url.search = req.query ?? "";
+    // The endpoint's configured tenant wins; otherwise the client's travels on (Alloy drops it).
+    const tenant = !this.hasStaticTenant && req.tenant !== undefined ? ["X-Scope-OrgID", req.tenant] : [];
+    const response = await request(url, {
+      method: "POST",
+      dispatcher: this.agent,
+      headers: [...req.headers, ...tenant, ...this.staticHeaders, "User-Agent", "pyroscope-relay"],
+      body: req.body,
+      signal: AbortSignal.timeout(this.target.remoteTimeoutMs),
+    });
+    const retryAfter = response.headers["retry-after"];
+    if (response.statusCode === 200) {
+      await response.body.dump();
+      return { status: 200, retryAfter: undefined, bodyStart: "" };
+    }
+    return {
+      status: response.statusCode,
+      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+      bodyStart: await readStart(response.body),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+function authHeader(target: TargetConfig): string[] {
+  switch (target.auth.kind) {
+    case "basic":
+      return ["Authorization", "Basic " + Buffer.from(`${target.auth.username}:${target.auth.password}`).toString("base64")];
+    case "bearer":
+      return ["Authorization", "Bearer " + target.auth.token];
+    case "none":
+      return [];
+  }
+}
+
+async function readStart(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= responseStartBytes) {
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, responseStartBytes).toString("utf8");
+}

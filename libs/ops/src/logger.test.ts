@@ -1,0 +1,50 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createLogger } from "./logger.js";
+
+function capture() {
+  const lines: string[] = [];
+  return { lines, destination: { write: (line: string) => void lines.push(line) } };
+}
+
+describe("createLogger", () => {
+  it("writes JSON lines with the level, name and message", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: "info", name: "ingest", destination });
+    logger.info({ target: "primary" }, "started");
+    logger.debug("below the level");
+    assert.equal(lines.length, 1);
+    const entry = JSON.parse(lines[0] ?? "");
+    assert.equal(entry.level, 30);
+    assert.equal(entry.name, "ingest");
+    assert.equal(entry.msg, "started");
+    assert.equal(entry.target, "primary");
+  });
+
+  it("never writes passwords, tokens or authorization headers", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: "info", destination });
+    logger.info(
+      {
+        password: "pw-top",
+        token: "tok-top",
+        bearer_token: "bearer-top",
+        authorization: "Basic top-auth",
+        basic_auth: { username: "alice", password: "pw-nested" },
+        endpoint: { bearer_token: "bearer-nested", headers: { Authorization: "Bearer hdr-nested" } },
+        headers: { authorization: "Bearer hdr-top", "x-scope-orgid": "tenant-1" },
+        req: { method: "POST", headers: { authorization: "Bearer req-hdr" } },
+      },
+      "configuration loaded",
+    );
+    const line = lines.join("");
+    for (const secret of ["pw-", "tok-top", "bearer-", "top-auth", "hdr-", "req-hdr"]) {
+      assert.ok(!line.includes(secret), `${secret} leaked into ${line}`);
+    }
+    const entry = JSON.parse(line);
+    assert.equal(entry.basic_auth.username, "alice");
+    assert.equal(entry.basic_auth.password, "[REDACTED]");
+    assert.equal(entry.headers["x-scope-orgid"], "tenant-1");
+    assert.equal(entry.req.method, "POST");
+  });
+});

@@ -1,0 +1,11 @@
+/** The ops server could not start on its listen address (malformed, or the port is taken). */
+export class OpsServerError extends Error {
+  override name = "OpsServerError";
+
+  constructor(
+    readonly listenAddr: string,
+    options: { cause: unknown },
+  ) {
+    super(`ops server cannot listen on ${listenAddr}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+  }
+}

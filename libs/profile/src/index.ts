@@ -1,0 +1,8 @@
+export { InvalidLabelError, InvalidNameError } from "./errors.js";
+export { formatName } from "./format-name.js";
+export { isValidLabelName } from "./label-name.js";
+export { appLabel, withExternalLabels, withServiceName, type LabelSet } from "./label-set.js";
+export { parseName, type ParsedName } from "./parse-name.js";
+export { rewritePushLabels, validatePushLabels, type LabelPair } from "./push-labels.js";
+export { parseIngestName, rewriteIngestQuery } from "./rewrite-ingest-query.js";
+export { isValidUtf8 } from "./utf8.js";

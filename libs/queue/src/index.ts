@@ -1,0 +1,13 @@
+export { createRedisConnection, redactRedisUrl, waitForRedis } from "./redis-connection.js";
+export type { RedisRole } from "./redis-connection.js";
+export { payloadKey, pendingKey, queueNameFor } from "./keys.js";
+export { targetQueue } from "./target-queue.js";
+export type { TargetQueue, TargetQueueOptions } from "./target-queue.js";
+export { PayloadStore } from "./payload-store.js";
+export type { ReleaseResult } from "./payload-store.js";
+export { Enqueuer, TARGET_BACKOFF, UNBOUNDED_ATTEMPTS } from "./enqueuer.js";
+export type { EnqueueData, EnqueuerOptions } from "./enqueuer.js";
+export { checkRedisDurability } from "./durability.js";
+export { InvalidRedisUrlError, InvalidTargetsError, QueueUnavailableError } from "./errors.js";
+export { ingestJobData, jobData, pushJobData } from "./job-data.js";
+export type { IngestJobData, JobData, PushJobData } from "./job-data.js";

@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import type { Redis } from "ioredis";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
+import { createRedisConnection, redactRedisUrl, waitForRedis } from "./redis-connection.js";
+
+const server = await startRedisServer();
+after(() => server.stop());
+
+/** A connection closed after the test; errors are expected while servers go down. */
+function connection(t: { after(fn: () => void): void }, ...args: Parameters<typeof createRedisConnection>): Redis {
+  const redis = createRedisConnection(...args);
+  redis.on("error", () => undefined);
+  t.after(() => redis.disconnect());
+  return redis;
+}
+
+test("redactRedisUrl hides passwords and lone userinfo", () => {
+  assert.equal(redactRedisUrl("redis://user:s3cret@host:6379/0"), "redis://user:***@host:6379/0");
+  assert.equal(redactRedisUrl("rediss://:p@ss:w@host"), "rediss://:***@host");
+  assert.equal(redactRedisUrl("redis://token@host"), "redis://***@host");
+  assert.equal(redactRedisUrl("redis://host:6379"), "redis://host:6379");
+  assert.equal(redactRedisUrl("/tmp/redis.sock"), "/tmp/redis.sock");
+});
+
+test("connects over unix:// URLs and bare socket paths", async (t) => {
+  for (const url of [server.url, server.socketPath, `${server.url}?db=2`]) {
+    const redis = connection(t, url, "admin", "relay-test");
+    await waitForRedis(redis, 2_000);
+    assert.equal(await redis.ping(), "PONG");
+    assert.equal(await redis.client("GETNAME"), "relay-test");
+  }
+});
+
+test("maps redis:// and rediss:// URLs to ioredis options", (t) => {
+  const plain = connection(t, "redis://alice:p%40ss@127.0.0.1:1/3", "worker");
+  assert.equal(plain.options.host, "127.0.0.1");
+  assert.equal(plain.options.port, 1);
+  assert.equal(plain.options.username, "alice");
+  assert.equal(plain.options.password, "p@ss");
+  assert.equal(plain.options.db, 3);
+  assert.equal(plain.options.tls, undefined);
+  assert.equal(plain.options.maxRetriesPerRequest, null);
+  assert.equal(plain.options.keyPrefix, "");
+  assert.equal(plain.options.enableAutoPipelining, false);
+
+  const tls = connection(t, "rediss://[::1]", "producer");
+  assert.equal(tls.options.host, "::1");
+  assert.equal(tls.options.port, 6379);
+  assert.deepEqual(tls.options.tls, {});
+  assert.equal(tls.options.enableOfflineQueue, false);
+});
+
+test("rejects unusable URLs without showing the password", () => {
+  for (const url of [
+    "http://user:secret@host",
+    "unix://relative/redis.sock",
+    "redis://user:secret@host/zero",
+    "redis://user:secret@host?keyPrefix=x",
+    "redis://user:secret@",
+    "not a url",
+  ]) {
+    assert.throws(() => createRedisConnection(url, "admin"), (error: unknown) => {
+      assert.ok(error instanceof InvalidRedisUrlError, url);
+      assert.doesNotMatch(error.message, /secret/);
+      return true;
+    });
+  }
+});
+
+test("a producer fails within 2 s while Redis is down and reconnects by itself", async (t) => {
+  const own = await startRedisServer();
+  const redis = connection(t, own.url, "producer");
+  t.after(() => own.stop());
+  await waitForRedis(redis, 2_000);
+  await own.kill();
+  const started = Date.now();
+  await assert.rejects(redis.set("profile", "x"));
+  const elapsed = Date.now() - started;
+  t.diagnostic(`producer failed after ${elapsed} ms`);
+  assert.ok(elapsed < 2_000, `took ${elapsed} ms`);
+  await own.restart();
+  await waitForRedis(redis, 5_000);
+  assert.equal(await redis.set("profile", "x"), "OK");
+});
+
+test("a producer times out within 2 s when Redis hangs", async (t) => {
+  const own = await startRedisServer();
+  const redis = connection(t, own.url, "producer");
+  t.after(() => own.stop());
+  await waitForRedis(redis, 2_000);
+  const pid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+  process.kill(pid, "SIGSTOP");
+  const started = Date.now();
+  try {
+    await assert.rejects(redis.set("profile", "x"), /timed out/);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  const elapsed = Date.now() - started;
+  t.diagnostic(`producer timed out after ${elapsed} ms`);
+  assert.ok(elapsed < 2_000, `took ${elapsed} ms`);
+});
+
+test("waitForRedis gives up with QueueUnavailableError", async (t) => {
+  const own = await startRedisServer();
+  await own.stop();
+  const redis = connection(t, own.url, "producer");
+  await assert.rejects(waitForRedis(redis, 200), QueueUnavailableError);
+});

@@ -1,0 +1,34 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { JobData } from "./job-data.js";
+import { queueNameFor } from "./keys.js";
+
+export type TargetQueue = Queue<JobData, void, JobData["kind"]>;
+
+export interface TargetQueueOptions {
+  /**
+   * For producers inside HTTP handlers: never wait for the connection to become ready, and skip BullMQ's
+   * version check. That check sends INFO at construction; on a fail-fast connection that is not ready
+   * yet (still connecting, or Redis down) the INFO fails, and BullMQ keeps that failed start for good:
+   * every later `add` would fail, even once Redis is up.
+   */
+  failFast?: boolean;
+}
+
+/** The BullMQ queue of one target, on a connection the caller owns (closing the queue leaves it open). */
+export function targetQueue(
+  connection: Redis,
+  prefix: string,
+  targetName: string,
+  options: TargetQueueOptions = {},
+): TargetQueue {
+  const queue: TargetQueue = new Queue(queueNameFor(targetName), {
+    connection,
+    prefix,
+    skipWaitingForReady: options.failFast ?? false,
+    skipVersionCheck: options.failFast ?? false,
+  });
+  // Errors of the shared connection reach its owner's listener; BullMQ repeats them on every queue.
+  queue.on("error", () => undefined);
+  return queue;
+}

@@ -1,0 +1,69 @@
+import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+
+/**
+ * connect-es reports a request body that is not valid protobuf (including label values that are
+ * not UTF-8) as `internal`; Pyroscope's connect-go server says `invalid_argument`, which tells the
+ * client not to retry. This rewrites exactly those errors, in the Connect and gRPC-Web encodings.
+ */
+export async function decodeErrorAsInvalidArgument(response: UniversalServerResponse): Promise<UniversalServerResponse> {
+  if (response.body === undefined || response.body instanceof Uint8Array) {
+    return response;
+  }
+  const contentType = response.header?.get("content-type") ?? "";
+  if (response.status === 500 && contentType.startsWith("application/json")) {
+    const bytes = await collect(response.body);
+    const error = tryJson(bytes);
+    if (error?.code === "internal" && typeof error.message === "string" && error.message.startsWith(parseErrorPrefix)) {
+      const body = new TextEncoder().encode(JSON.stringify({ code: "invalid_argument", message: error.message }));
+      return { ...response, status: 400, body: once(body) };
+    }
+    return { ...response, body: once(bytes) };
+  }
+  if (contentType.startsWith("application/grpc-web")) {
+    return { ...response, body: rewriteGrpcWebTrailer(response.body) };
+  }
+  return response;
+}
+
+const parseErrorPrefix = "parse binary: ";
+const grpcWebTrailerFlag = 0x80;
+
+async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    if (chunk[0] !== grpcWebTrailerFlag) {
+      yield chunk;
+      continue;
+    }
+    const trailer = new TextDecoder().decode(chunk.subarray(5));
+    if (!/^grpc-status: ?13\r?$/m.test(trailer) || !trailer.includes(`grpc-message: ${encodeURIComponent(parseErrorPrefix.trim())}`)) {
+      yield chunk;
+      continue;
+    }
+    const data = new TextEncoder().encode(trailer.replace(/^grpc-status: ?13/m, "grpc-status: 3"));
+    const frame = new Uint8Array(5 + data.length);
+    frame[0] = grpcWebTrailerFlag;
+    new DataView(frame.buffer).setUint32(1, data.length);
+    frame.set(data, 5);
+    yield frame;
+  }
+}
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) {
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+function tryJson(bytes: Uint8Array): { code?: unknown; message?: unknown } | undefined {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as { code?: unknown; message?: unknown };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,70 @@
+import { toBinary, create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
+import type { PushRequest } from "@pyroscope-relay/proto";
+import { InvalidLabelError, validatePushLabels } from "@pyroscope-relay/profile";
+import { RequestError } from "./request-error.js";
+import { enqueueOrUnavailable, tenantOf } from "./enqueue.js";
+import type { ReceiverContext } from "./receiver-context.js";
+
+const connectCodes: Record<string, Code> = {
+  invalid_argument: Code.InvalidArgument,
+  unavailable: Code.Unavailable,
+  payload_too_large: Code.ResourceExhausted,
+};
+
+/**
+ * `push.v1.PusherService/Push`. Malformed protobuf/JSON and label values that are not UTF-8 are
+ * refused by the codec (invalid_argument); label names are checked here. The request is stored as
+ * binary protobuf whatever codec the client spoke.
+ */
+export function pushRoutes(ctx: ReceiverContext): (router: ConnectRouter) => void {
+  return (router) =>
+    router.service(PusherService, {
+      async push(request, handler) {
+        try {
+          await push(ctx, request, handler);
+        } catch (err) {
+          throw toConnectError(err);
+        }
+        return {};
+      },
+    });
+}
+
+async function push(ctx: ReceiverContext, request: PushRequest, handler: HandlerContext): Promise<void> {
+  checkLabels(request);
+  const series = request.series.filter((s) => s.samples.length > 0);
+  if (series.length === 0) {
+    return;
+  }
+  const payload = toBinary(PushRequestSchema, create(PushRequestSchema, { series }));
+  const contentType = handler.requestHeader.get("content-type") ?? "";
+  await enqueueOrUnavailable(ctx, "push", payload, {
+    kind: "push",
+    receivedAt: Date.now(),
+    tenant: tenantOf(handler.requestHeader.get("x-scope-orgid") ?? undefined),
+    codec: contentType.includes("json") ? "json" : "proto",
+  });
+}
+
+function checkLabels(request: PushRequest): void {
+  request.series.forEach((series, i) => {
+    try {
+      validatePushLabels(series.labels);
+    } catch (err) {
+      if (err instanceof InvalidLabelError) {
+        throw new RequestError("invalid_argument", `series[${i}]: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  });
+}
+
+function toConnectError(err: unknown): ConnectError {
+  if (err instanceof RequestError) {
+    return new ConnectError(err.message, connectCodes[err.code] ?? Code.Internal, undefined, undefined, err);
+  }
+  return ConnectError.from(err, Code.Internal);
+}

@@ -1,0 +1,19 @@
+import { RequestError } from "./request-error.js";
+
+// Pyroscope (like Cortex/Mimir) accepts these characters in a tenant ID, at most 150 of them.
+const tenantPattern = /^[A-Za-z0-9!\-_.*'()]{1,150}$/;
+
+/** The client's `X-Scope-OrgID`, validated; undefined when the client sent none. */
+export function tenantOf(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value === "") {
+    return undefined;
+  }
+  if (!tenantPattern.test(value) || value === "." || value === "..") {
+    throw new RequestError(
+      "invalid_argument",
+      "X-Scope-OrgID: a tenant ID is 1 to 150 characters of letters, digits and !-_.*'()",
+    );
+  }
+  return value;
+}

@@ -1,0 +1,10 @@
+export { startRedisServer, RedisServerError } from "./redis-server.js";
+export type { RedisServerHandle, RedisServerOptions } from "./redis-server.js";
+export { startFakeTarget, FakeTargetTimeoutError } from "./fake-target.js";
+export type { FakeResponse, FakeTarget, RecordedRequest, ResponseRule } from "./fake-target.js";
+export { gzippedPprof, plainPprof } from "./pprof-profile.js";
+export type { PprofOptions } from "./pprof-profile.js";
+export { foldedText } from "./folded-text.js";
+export { jfrBytes } from "./jfr-bytes.js";
+export { multipartForm } from "./multipart-form.js";
+export type { FormPart } from "./multipart-form.js";

@@ -1,0 +1,72 @@
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "./free-port.js";
+
+/** The built command, exactly as users run it. */
+export const relayMain = resolve(dirname(fileURLToPath(import.meta.url)), "../../../apps/cli/dist/main.js");
+
+export interface RelayProcess {
+  opsUrl: string;
+  dir: string;
+  child: ChildProcess;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface RelayProcessOptions {
+  command?: "run" | "ingest" | "writer";
+  /** The Alloy configuration text. */
+  config: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
+  const dir = await mkdtemp(join(tmpdir(), "relay-e2e-"));
+  const configPath = join(dir, "relay.alloy");
+  await writeFile(configPath, options.config);
+  const opsPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [relayMain, options.command ?? "run", configPath, `--server.http.listen-addr=127.0.0.1:${opsPort}`, `--storage.path=${join(dir, "data")}`, ...(options.args ?? [])],
+    { env: { ...process.env, RELAY_LOG_LEVEL: "debug", ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  const opsUrl = `http://127.0.0.1:${opsPort}`;
+  const handle: RelayProcess = {
+    opsUrl,
+    dir,
+    child,
+    output: () => output,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+      }
+      const code = await exited;
+      await rm(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`relay exited with ${child.exitCode} before it was ready:\n${output}`);
+    }
+    const ready = await fetch(`${opsUrl}/-/ready`).then((r) => r.ok, () => false);
+    if (ready) {
+      return handle;
+    }
+    await sleep(50);
+  }
+  await handle.stop("SIGKILL");
+  throw new Error(`relay not ready within 15 s:\n${output}`);
+}

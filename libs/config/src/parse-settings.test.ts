@@ -25,10 +25,17 @@ test("defaults every setting", () => {
       payloadTtlMs: 168 * 3600 * 1000,
       queuePrefix: "pyroscope-relay",
       targets: [],
+      failedMaxAgeMs: 168 * 3600 * 1000,
+      failedMaxCount: 10_000,
+      backlogMaxJobs: 100_000,
+      backlogMaxBytes: 1024 ** 3,
+      backlogFullPolicy: "drop",
+      maxAgeMs: 3600 * 1000,
       logLevel: "info",
     },
     positionals: [],
     flags: new Set(),
+    options: new Map(),
   });
 });
 
@@ -51,6 +58,13 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
       "--target=staging",
       "--target=prod/eu",
       "--log.level=debug",
+      "--queue.failed-max-age=48h",
+      "--queue.failed-max-count=50",
+      "--target.max-backlog-jobs=0",
+      "--target.max-backlog-size=64MiB",
+      "--target.backlog-full=reject",
+      "--target.max-age=2h",
+      "--server.http.admin-token=0123456789abcdef",
       "relay.alloy",
     ],
     {},
@@ -64,6 +78,13 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
     payloadTtlMs: 24 * 3600 * 1000,
     queuePrefix: "relay:eu",
     targets: ["prod/eu", "staging"],
+    failedMaxAgeMs: 48 * 3600 * 1000,
+    failedMaxCount: 50,
+    backlogMaxJobs: 0,
+    backlogMaxBytes: 64 * 1024 * 1024,
+    backlogFullPolicy: "reject",
+    maxAgeMs: 2 * 3600 * 1000,
+    adminToken: "0123456789abcdef",
     logLevel: "debug",
   });
   assert.deepEqual(positionals, ["writer", "relay.alloy"]);
@@ -79,6 +100,13 @@ test("reads environment variables, and a flag wins over its variable", () => {
     RELAY_QUEUE_PAYLOAD_TTL: "1h",
     RELAY_QUEUE_PREFIX: "p",
     RELAY_LOG_LEVEL: "warn",
+    RELAY_QUEUE_FAILED_MAX_AGE: "1h",
+    RELAY_QUEUE_FAILED_MAX_COUNT: "7",
+    RELAY_TARGET_MAX_BACKLOG_JOBS: "10",
+    RELAY_TARGET_MAX_BACKLOG_SIZE: "1KiB",
+    RELAY_TARGET_BACKLOG_FULL: "reject",
+    RELAY_TARGET_MAX_AGE: "0s",
+    RELAY_ADMIN_TOKEN: "token-from-the-environment",
   };
   assert.deepEqual(parseSettings([], env).settings, {
     redisUrl: "rediss://redis:6380",
@@ -89,6 +117,13 @@ test("reads environment variables, and a flag wins over its variable", () => {
     payloadTtlMs: 3_600_000,
     queuePrefix: "p",
     targets: [],
+    failedMaxAgeMs: 3_600_000,
+    failedMaxCount: 7,
+    backlogMaxJobs: 10,
+    backlogMaxBytes: 1024,
+    backlogFullPolicy: "reject",
+    maxAgeMs: 0,
+    adminToken: "token-from-the-environment",
     logLevel: "warn",
   });
   assert.equal(parseSettings(["--writer.concurrency=8"], env).settings.writerConcurrency, 8);
@@ -167,4 +202,19 @@ test("rejects a bad Redis URL without echoing it", () => {
 test("accepts Redis over a unix socket, as a URL or a path", () => {
   assert.equal(parseSettings(["--redis.url=unix:///run/redis.sock"], {}).settings.redisUrl, "unix:///run/redis.sock");
   assert.equal(parseSettings([], { REDIS_URL: "/run/redis.sock" }).settings.redisUrl, "/run/redis.sock");
+});
+
+test("rejects bad relay-bound settings, naming the flag and never echoing a token", () => {
+  settingsError(["--target.backlog-full=block"], {}, "--target.backlog-full", 'expected drop or reject, got "block"');
+  settingsError(["--target.max-backlog-jobs=-1"], {}, "--target.max-backlog-jobs", 'expected a whole number (0 for no bound), got "-1"');
+  settingsError(["--queue.failed-max-count=0"], {}, "--queue.failed-max-count", 'expected a whole number of at least 1, got "0"');
+  settingsError(["--server.http.admin-token=short-secret"], {}, "--server.http.admin-token", "must be at least 16 printable characters without spaces");
+  settingsError([], { RELAY_ADMIN_TOKEN: "has a space in it!!" }, "RELAY_ADMIN_TOKEN", "must be at least 16 printable characters without spaces");
+});
+
+test("returns the caller's value flags, the last one winning", () => {
+  const parsed = parseSettings(["replay", "--reason", "http 400", "--limit=5", "--limit=7", "relay.alloy"], {}, { valueFlags: ["reason", "limit"] });
+  assert.deepEqual(parsed.options, new Map([["reason", "http 400"], ["limit", "7"]]));
+  assert.deepEqual(parsed.positionals, ["replay", "relay.alloy"]);
+  settingsError(["--reason"], {}, "--reason", "unknown flag");
 });

@@ -10,11 +10,15 @@ export interface ParsedSettings {
   positionals: string[];
   /** The caller's boolean flags that were given, without their dashes. */
   flags: Set<string>;
+  /** The caller's own value flags that were given (last one wins), keyed without their dashes. */
+  options: Map<string, string>;
 }
 
 export interface SettingsOptions {
   /** Extra boolean flags the caller accepts, without dashes, e.g. `["json", "dry-run"]`. */
   booleanFlags?: readonly string[];
+  /** Extra flags with a value the caller accepts (a command's own options), e.g. `["reason", "limit"]`. */
+  valueFlags?: readonly string[];
 }
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -26,6 +30,14 @@ function positiveInteger(text: string): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
     throw new Error(`expected a whole number of at least 1, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function nonNegativeInteger(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+    throw new Error(`expected a whole number (0 for no bound), got ${JSON.stringify(text)}`);
   }
   return value;
 }
@@ -96,6 +108,51 @@ const settingsByFlag: Record<string, { env?: string; apply: Apply }> = {
       if (!settings.targets.includes(text)) settings.targets.push(text);
     },
   },
+  "queue.failed-max-age": {
+    env: "RELAY_QUEUE_FAILED_MAX_AGE",
+    apply: (settings, text) => {
+      settings.failedMaxAgeMs = positive(parseDuration(text), "the duration");
+    },
+  },
+  "queue.failed-max-count": {
+    env: "RELAY_QUEUE_FAILED_MAX_COUNT",
+    apply: (settings, text) => {
+      settings.failedMaxCount = positiveInteger(text);
+    },
+  },
+  "target.max-backlog-jobs": {
+    env: "RELAY_TARGET_MAX_BACKLOG_JOBS",
+    apply: (settings, text) => {
+      settings.backlogMaxJobs = nonNegativeInteger(text);
+    },
+  },
+  "target.max-backlog-size": {
+    env: "RELAY_TARGET_MAX_BACKLOG_SIZE",
+    apply: (settings, text) => {
+      settings.backlogMaxBytes = parseByteSize(text);
+    },
+  },
+  "target.backlog-full": {
+    env: "RELAY_TARGET_BACKLOG_FULL",
+    apply: (settings, text) => {
+      if (text !== "drop" && text !== "reject") throw new Error(`expected drop or reject, got ${JSON.stringify(text)}`);
+      settings.backlogFullPolicy = text;
+    },
+  },
+  "target.max-age": {
+    env: "RELAY_TARGET_MAX_AGE",
+    apply: (settings, text) => {
+      settings.maxAgeMs = parseDuration(text);
+    },
+  },
+  "server.http.admin-token": {
+    env: "RELAY_ADMIN_TOKEN",
+    apply: (settings, text) => {
+      // A secret: the message never repeats it.
+      if (!/^[\x21-\x7e]{16,}$/.test(text)) throw new Error("must be at least 16 printable characters without spaces");
+      settings.adminToken = text;
+    },
+  },
   "log.level": {
     env: "RELAY_LOG_LEVEL",
     apply: (settings, text) => {
@@ -115,6 +172,12 @@ function defaults(): RelaySettings {
     payloadTtlMs: 168 * 3600_000,
     queuePrefix: "pyroscope-relay",
     targets: [],
+    failedMaxAgeMs: 168 * 3600_000,
+    failedMaxCount: 10_000,
+    backlogMaxJobs: 100_000,
+    backlogMaxBytes: 2 ** 30,
+    backlogFullPolicy: "drop",
+    maxAgeMs: 3600_000,
     logLevel: "info",
   };
 }
@@ -136,6 +199,8 @@ export function parseSettings(argv: readonly string[], env: Environment, options
   const booleanFlags = new Set(options.booleanFlags);
   const positionals: string[] = [];
   const flags = new Set<string>();
+  const valueFlags = new Set(options.valueFlags);
+  const commandOptions = new Map<string, string>();
   const given: Array<{ name: string; value: string }> = [];
 
   for (let index = 0; index < argv.length; index++) {
@@ -155,7 +220,8 @@ export function parseSettings(argv: readonly string[], env: Environment, options
       flags.add(name);
       continue;
     }
-    if (!flag.startsWith("--") || !Object.hasOwn(settingsByFlag, name)) {
+    const isCommandOption = flag.startsWith("--") && valueFlags.has(name);
+    if (!isCommandOption && (!flag.startsWith("--") || !Object.hasOwn(settingsByFlag, name))) {
       throw new SettingsError(flag, "unknown flag");
     }
     let value = inlineValue;
@@ -164,6 +230,10 @@ export function parseSettings(argv: readonly string[], env: Environment, options
       if (next === undefined || next.startsWith("--")) throw new SettingsError(flag, "needs a value");
       value = next;
       index++;
+    }
+    if (isCommandOption) {
+      commandOptions.set(name, value);
+      continue;
     }
     given.push({ name, value });
   }
@@ -175,7 +245,7 @@ export function parseSettings(argv: readonly string[], env: Environment, options
     if (fromArgs.length === 0 && variable !== undefined && fromEnv) apply(settings, variable, fn, fromEnv);
     for (const { value } of fromArgs) apply(settings, `--${name}`, fn, value);
   }
-  return { settings, positionals, flags };
+  return { settings, positionals, flags, options: commandOptions };
 }
 
 function splitFlag(arg: string): [flag: string, value: string | undefined] {

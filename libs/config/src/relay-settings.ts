@@ -16,6 +16,20 @@ export interface RelaySettings {
   queuePrefix: string;
   /** `--target NAME` (repeatable): the writer serves only these targets; empty means all. */
   targets: string[];
+  /** `--queue.failed-max-age` / `RELAY_QUEUE_FAILED_MAX_AGE`, default `168h`: failed jobs older than this are removed. */
+  failedMaxAgeMs: number;
+  /** `--queue.failed-max-count` / `RELAY_QUEUE_FAILED_MAX_COUNT`, default 10000: failed jobs kept per target. */
+  failedMaxCount: number;
+  /** `--target.max-backlog-jobs` / `RELAY_TARGET_MAX_BACKLOG_JOBS`, default 100000: jobs waiting per target (0 = no bound). */
+  backlogMaxJobs: number;
+  /** `--target.max-backlog-size` / `RELAY_TARGET_MAX_BACKLOG_SIZE`, default `1GiB`: payload bytes waiting per target (0 = no bound). */
+  backlogMaxBytes: number;
+  /** `--target.backlog-full` / `RELAY_TARGET_BACKLOG_FULL`, default `drop`: what a full target does with a new profile. */
+  backlogFullPolicy: "drop" | "reject";
+  /** `--target.max-age` / `RELAY_TARGET_MAX_AGE`, default `1h` (Pyroscope's ingestion window): older jobs fail as `expired` (0 = never). */
+  maxAgeMs: number;
+  /** `--server.http.admin-token` / `RELAY_ADMIN_TOKEN`: bearer token of the admin API; required when the ops server listens beyond loopback. */
+  adminToken?: string;
   /** `--log.level` / `RELAY_LOG_LEVEL`, default `info`. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 }

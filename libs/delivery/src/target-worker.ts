@@ -29,6 +29,9 @@ export class TargetWorker {
   private readonly worker: Worker<JobData>;
   private readonly client: TargetClient;
   private readonly logger: Logger;
+  /** Releases started by `completed` events; BullMQ does not wait for its listeners. */
+  private readonly releasing = new Set<Promise<void>>();
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: TargetWorkerOptions) {
     const { target } = options;
@@ -42,7 +45,7 @@ export class TargetWorker {
       maxStalledCount: 5,
       settings: { backoffStrategy: (attemptsMade, _type, err) => this.backoff(attemptsMade, err) },
     });
-    this.worker.on("completed", (job) => void this.release(job));
+    this.worker.on("completed", (job) => this.track(this.release(job)));
     this.worker.on("failed", (job, err) => this.failed(job, err));
     this.worker.on("error", (err) => this.logger.error({ err }, "worker error"));
   }
@@ -74,6 +77,11 @@ export class TargetWorker {
     return asked === undefined ? delay : Math.max(delay, Math.min(asked, maxRetryAfterMs));
   }
 
+  private track(releasing: Promise<void>): void {
+    this.releasing.add(releasing);
+    void releasing.finally(() => this.releasing.delete(releasing));
+  }
+
   private async release(job: Job<JobData>): Promise<void> {
     try {
       await this.options.payloads.release(job.data.payloadId, this.options.target.name);
@@ -100,9 +108,18 @@ export class TargetWorker {
     }
   }
 
-  /** Stops fetching new jobs and waits for the active ones. */
-  async close(): Promise<void> {
-    await this.worker.close();
-    await this.client.close();
+  /**
+   * Stops fetching new jobs and waits for the active ones and their payload releases (without
+   * that wait the caller may close the connection under a release, leaving the payload to its TTL).
+   * Idempotent: a second call (e.g. a second signal) waits for the same shutdown, since closing the
+   * HTTP client twice would throw.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.worker.close();
+      await Promise.all(this.releasing);
+      await this.client.close();
+    })();
+    return this.closing;
   }
 }

@@ -1,0 +1,182 @@
+// Test support for the writer's integration specs (not exported from the package): a real
+// redis-server per spec file, and per test a prefix of its own with an Enqueuer on the producer side
+// and a writer on the worker side, both closed when the test ends.
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, type TestContext } from "node:test";
+import type { TargetConfig } from "@pyroscope-relay/config";
+import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
+import {
+  createRedisConnection,
+  Enqueuer,
+  payloadKey,
+  pendingKey,
+  targetQueue,
+  waitForRedis,
+  type EnqueueData,
+  type TargetQueue,
+} from "@pyroscope-relay/queue";
+import { startRedisServer, type FakeTarget } from "@pyroscope-relay/testing";
+import type { Redis } from "ioredis";
+import { startWriter, type Writer } from "./writer.js";
+
+/** A target with small backoffs, so that retries take milliseconds; override what a test needs. */
+export function targetConfig(name: string, url: string, overrides: Partial<TargetConfig> = {}): TargetConfig {
+  return {
+    name,
+    writeLabel: name.split("/")[0] ?? name,
+    endpointName: name,
+    url,
+    remoteTimeoutMs: 10_000,
+    headers: {},
+    minBackoffMs: 20,
+    maxBackoffMs: 50,
+    maxBackoffRetries: 10,
+    retryOnHttp429: true,
+    auth: { kind: "none" },
+    externalLabels: {},
+    ...overrides,
+  };
+}
+
+export const ingestData = (overrides: Partial<Extract<EnqueueData, { kind: "ingest" }>> = {}): EnqueueData => ({
+  kind: "ingest",
+  receivedAt: Date.now(),
+  query: "name=test_app&from=1&until=2",
+  contentTypes: ["application/octet-stream"],
+  ...overrides,
+});
+
+export interface Relay {
+  prefix: string;
+  /** An admin connection for inspecting keys and queues. */
+  admin: Redis;
+  enqueuer: Enqueuer;
+  metrics: RelayMetrics;
+  /** The running writer; `undefined` until `start()` when created with `start: false`. */
+  writer: Writer | undefined;
+  start(): Writer;
+  queue(target: string): TargetQueue;
+  payloadExists(payloadId: string): Promise<boolean>;
+  pendingExists(payloadId: string): Promise<boolean>;
+  pending(payloadId: string): Promise<string[]>;
+}
+
+/** Starts redis-server for the calling spec file; it is stopped when the file's tests are done. */
+export async function redisForFile() {
+  const server = await startRedisServer();
+  const admin = createRedisConnection(server.url, "admin");
+  admin.on("error", () => undefined);
+  after(async () => {
+    admin.disconnect();
+    await server.stop();
+  });
+  await waitForRedis(admin, 2_000);
+
+  /** Producer and writer for `targets` under a fresh prefix; everything is closed after the test. */
+  async function relay(
+    t: TestContext,
+    targets: TargetConfig[],
+    options: { start?: boolean; concurrency?: number; fakes?: FakeTarget[] } = {},
+  ): Promise<Relay> {
+    const prefix = `t-${randomUUID()}`;
+    const producer = createRedisConnection(server.url, "producer");
+    const worker = createRedisConnection(server.url, "worker");
+    producer.on("error", () => undefined);
+    worker.on("error", () => undefined);
+    const enqueuer = new Enqueuer({ connection: producer, prefix, payloadTtlMs: 3_600_000, targets });
+    const metrics = new RelayMetrics();
+    const queues: TargetQueue[] = [];
+    const state: Relay = {
+      prefix,
+      admin,
+      enqueuer,
+      metrics,
+      writer: undefined,
+      start() {
+        state.writer = startWriter({
+          targets,
+          connection: worker,
+          prefix,
+          concurrency: options.concurrency ?? 4,
+          logger: createLogger({ level: "silent" }),
+          metrics,
+        });
+        return state.writer;
+      },
+      queue(target) {
+        const queue = targetQueue(admin, prefix, target);
+        queues.push(queue);
+        return queue;
+      },
+      payloadExists: async (id) => (await admin.exists(payloadKey(prefix, id))) === 1,
+      pendingExists: async (id) => (await admin.exists(pendingKey(prefix, id))) === 1,
+      pending: async (id) => (await admin.smembers(pendingKey(prefix, id))).sort(),
+    };
+    t.after(async () => {
+      // Held answers first, or closing the writer would wait for them. Every step runs even when
+      // one fails, so that a failing test does not keep the spec file alive.
+      for (const fake of options.fakes ?? []) fake.release();
+      const closed = await Promise.allSettled([
+        state.writer?.close(),
+        enqueuer.close(),
+        ...queues.map((queue) => queue.close()),
+      ]);
+      await Promise.allSettled((options.fakes ?? []).map((fake) => fake.close()));
+      producer.disconnect();
+      worker.disconnect();
+      for (const result of closed) if (result.status === "rejected") throw result.reason;
+    });
+    await Promise.all([waitForRedis(producer, 2_000), waitForRedis(worker, 2_000)]);
+    if (options.start ?? true) state.start();
+    return state;
+  }
+
+  return { server, admin, relay };
+}
+
+/** Polls `check` until it returns a value other than undefined/false; rejects after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Resolves with the job once it is in `failed`. */
+export async function failedJob(queue: TargetQueue, jobId: string, timeoutMs = 5_000) {
+  return eventually(`job ${jobId} to fail`, async () => {
+    const job = await queue.getJob(jobId);
+    return job !== undefined && (await job.getState()) === "failed" ? job : undefined;
+  }, timeoutMs);
+}
+
+/** Header values sent under `name` (any case), in order, from a raw header list. */
+export function rawHeaderValues(rawHeaders: string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === name.toLowerCase()) values.push(rawHeaders[i + 1]!);
+  }
+  return values;
+}
+
+/** Gaps in milliseconds between consecutive requests' arrival times. */
+export function gaps(requests: { at: number }[]): number[] {
+  return requests.slice(1).map((request, i) => request.at - requests[i]!.at);
+}
+
+/** Sum of a writer counter for one target. */
+export async function counter(
+  metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> },
+  target: string,
+): Promise<number> {
+  const { values } = await metric.get();
+  return values.filter((v) => v.labels["target"] === target).reduce((sum, v) => sum + v.value, 0);
+}

@@ -21,7 +21,9 @@ export async function attempt(
     if (outcome.kind === "permanent") {
       throw new PermanentDeliveryError(outcome.reason, { cause: err });
     }
-    throw new RetryableDeliveryError(outcome.kind === "retry" ? outcome.reason : "unknown", undefined, { cause: err });
+    // A timeout means a slow target, not an absent one: only the latter opens the circuit.
+    const reason = outcome.kind === "retry" ? outcome.reason : "unknown";
+    throw new RetryableDeliveryError(reason, undefined, { cause: err, unreachable: reason !== "timeout" });
   }
   const outcome = classifyResponse({ api, status: response.status, body: response.bodyStart, retryOnHttp429 });
   if (outcome.kind === "delivered") {

@@ -4,13 +4,17 @@ import { UnrecoverableError } from "bullmq";
 export class RetryableDeliveryError extends Error {
   override readonly name = "RetryableDeliveryError";
 
+  /** No response at all (refused, reset, DNS...), as opposed to an error answer or a slow one. */
+  readonly unreachable: boolean;
+
   constructor(
     readonly reason: string,
     /** How long the target asked us to wait (`Retry-After`), in milliseconds. */
     readonly retryAfterMs?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; unreachable?: boolean },
   ) {
     super(reason, options);
+    this.unreachable = options?.unreachable ?? false;
   }
 }
 

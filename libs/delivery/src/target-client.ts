@@ -31,7 +31,11 @@ export class TargetClient {
   private readonly staticHeaders: string[];
   private readonly hasStaticTenant: boolean;
 
-  constructor(private readonly target: TargetConfig) {
+  /** `stopping` aborts every request in flight (shutdown past its grace period). */
+  constructor(
+    private readonly target: TargetConfig,
+    private readonly stopping: AbortSignal,
+  ) {
     this.base = new URL(target.url);
     this.agent = new Agent({
       connect: target.tls
@@ -59,7 +63,7 @@ export class TargetClient {
       dispatcher: this.agent,
       headers: [...req.headers, ...tenant, ...this.staticHeaders, "User-Agent", "pyroscope-relay"],
       body: req.body,
-      signal: AbortSignal.timeout(this.target.remoteTimeoutMs),
+      signal: AbortSignal.any([AbortSignal.timeout(this.target.remoteTimeoutMs), this.stopping]),
     });
     const retryAfter = response.headers["retry-after"];
     if (response.statusCode === 200) {

@@ -112,7 +112,7 @@ test("max_backoff_retries = 3 against an always-503 target: exactly 3 attempts, 
   assert.equal(await counter(r.metrics.writeDroppedProfiles, "a"), 1);
 });
 
-test("connection refused is retried until the target is back", async (t) => {
+test("connection refused pauses the queue without using attempts, until the target is back", async (t) => {
   // A port nobody listens on, then a server on that very port.
   const probe = createServer().listen(0, "127.0.0.1");
   await once(probe, "listening");
@@ -122,11 +122,12 @@ test("connection refused is retried until the target is back", async (t) => {
   const r = await relay(t, [targetConfig("a", `http://127.0.0.1:${port}`)]);
   const { payloadId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 
-  const job = await eventually("two refused attempts", async () => {
-    const current = await r.queue("a").getJob(payloadId);
-    return current !== undefined && current.attemptsMade >= 2 ? current : undefined;
+  await eventually("two refused attempts", async () => {
+    const retries = await r.metrics.writeRetries.get();
+    return (retries.values[0]?.value ?? 0) >= 2 ? true : undefined;
   });
-  assert.match(job.failedReason, /network ECONNREFUSED/);
+  const job = (await r.queue("a").getJob(payloadId))!;
+  assert.equal(job.attemptsMade, 0, "the circuit breaker pauses instead of burning attempts");
   assert.notEqual(await job.getState(), "failed");
 
   const received: string[] = [];
@@ -140,4 +141,35 @@ test("connection refused is retried until the target is back", async (t) => {
   await eventually("the payload to be released", async () => !(await r.payloadExists(payloadId)));
   assert.equal(received.length, 1);
   assert.match(received[0]!, /^\/ingest\?/);
+});
+
+test("a job older than the maximum age fails as expired without an attempt, and keeps its payload", async (t) => {
+  const target = await startFakeTarget();
+  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target], writer: { maxAgeMs: 60_000, failedPayloadTtlMs: 3 * 3_600_000 } });
+  const { payloadId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData({ receivedAt: Date.now() - 61_000 }), ["a"]);
+
+  const job = await failedJob(r.queue("a"), payloadId);
+  assert.match(job.failedReason, /^expired: /);
+  assert.equal(target.requests.length, 0);
+  assert.ok(await r.payloadExists(payloadId), "an expired profile can be replayed later");
+  await eventually("the payload TTL to be extended", async () => {
+    const ttl = await r.admin.pttl(`${r.prefix}:payload:{${payloadId}}`);
+    return ttl > 2 * 3_600_000 ? true : undefined;
+  });
+});
+
+test("close() hands back a delivery still active after the shutdown grace", async (t) => {
+  const target = await startFakeTarget();
+  target.hold();
+  const r = await relay(t, [targetConfig("a", target.url, { remoteTimeoutMs: 30_000 })], { fakes: [target], writer: { shutdownGraceMs: 200 } });
+  const { payloadId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
+  await target.waitForRequests(1, 5_000);
+
+  const started = Date.now();
+  await r.writer!.close();
+  assert.ok(Date.now() - started < 5_000, "close() does not wait for the held delivery");
+  const job = (await r.queue("a").getJob(payloadId))!;
+  assert.equal(await job.getState(), "waiting", "handed back for another writer");
+  assert.equal(job.attemptsMade, 0, "without using an attempt");
+  assert.ok(await r.payloadExists(payloadId));
 });

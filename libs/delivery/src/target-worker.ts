@@ -9,10 +9,8 @@ import { backoffDelay } from "./backoff.js";
 import { PermanentDeliveryError, RetryableDeliveryError } from "./delivery-error.js";
 import { deliverIngest } from "./ingest-delivery.js";
 import { deliverPush } from "./push-delivery.js";
+import { TargetCircuit } from "./target-circuit.js";
 import { TargetClient } from "./target-client.js";
-
-/** A target may ask for a pause longer than our own backoff, but not for more than this. */
-const maxRetryAfterMs = 60 * 60 * 1000;
 
 export interface TargetWorkerOptions {
   target: TargetConfig;
@@ -22,6 +20,12 @@ export interface TargetWorkerOptions {
   concurrency: number;
   logger: Logger;
   metrics: RelayMetrics;
+  /** Jobs older than this fail as `expired` without a delivery attempt; 0 = never. */
+  maxAgeMs?: number;
+  /** A job that failed for good keeps its payload at least this long (retention may remove it sooner). */
+  failedPayloadTtlMs?: number;
+  /** How long `close()` waits for active deliveries before handing them back (recovered as stalled). */
+  shutdownGraceMs?: number;
 }
 
 /** Delivers one target's queue: one BullMQ worker with the endpoint's retry schedule. */
@@ -29,13 +33,16 @@ export class TargetWorker {
   private readonly worker: Worker<JobData>;
   private readonly client: TargetClient;
   private readonly logger: Logger;
+  private readonly circuit: TargetCircuit;
+  private readonly stopping = new AbortController();
   /** Releases started by `completed` events; BullMQ does not wait for its listeners. */
   private readonly releasing = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: TargetWorkerOptions) {
     const { target } = options;
-    this.client = new TargetClient(target);
+    this.client = new TargetClient(target, this.stopping.signal);
+    this.circuit = new TargetCircuit(target.minBackoffMs, target.maxBackoffMs);
     this.logger = options.logger.child({ target: target.name });
     this.worker = new Worker<JobData>(queueNameFor(target.name), (job) => this.process(job), {
       connection: options.connection,
@@ -43,7 +50,10 @@ export class TargetWorker {
       concurrency: options.concurrency,
       // A forwarder's job should survive a few worker crashes before it is declared failed.
       maxStalledCount: 5,
-      settings: { backoffStrategy: (attemptsMade, _type, err) => this.backoff(attemptsMade, err) },
+      // BullMQ honours `rateLimit()` (the circuit breaker's pause) only when a limiter is set; this
+      // one is far above any real rate, so it never throttles by itself.
+      limiter: { max: 2 ** 31, duration: 1_000 },
+      settings: { backoffStrategy: (attemptsMade) => backoffDelay(attemptsMade, target.minBackoffMs, target.maxBackoffMs) },
     });
     this.worker.on("completed", (job) => this.track(this.release(job)));
     this.worker.on("failed", (job, err) => this.failed(job, err));
@@ -52,29 +62,56 @@ export class TargetWorker {
 
   private async process(job: Job<JobData>): Promise<void> {
     const data = jobData.parse(job.data);
+    const { maxAgeMs = 0 } = this.options;
+    if (maxAgeMs > 0 && Date.now() - data.receivedAt > maxAgeMs) {
+      // Pyroscope rejects profiles older than its ingestion window: fail now, replayable later.
+      throw new PermanentDeliveryError(`expired: received ${new Date(data.receivedAt).toISOString()}, older than the maximum age of ${maxAgeMs} ms`);
+    }
     const payload = await this.options.payloads.get(data.payloadId);
     if (payload === null) {
       throw new PermanentDeliveryError("payload expired: the stored profile is gone (TTL or purge)");
     }
     const started = performance.now();
     const { target, metrics } = this.options;
-    if (data.kind === "ingest") {
-      await deliverIngest(this.client, target, data, payload);
-    } else {
-      const seriesDone = typeof job.progress === "number" ? job.progress : 0;
-      await deliverPush(this.client, target, data, payload, seriesDone, (count) => job.updateProgress(count));
+    try {
+      if (data.kind === "ingest") {
+        await deliverIngest(this.client, target, data, payload);
+      } else {
+        const seriesDone = typeof job.progress === "number" ? job.progress : 0;
+        await deliverPush(this.client, target, data, payload, seriesDone, (count) => job.updateProgress(count));
+      }
+    } catch (err) {
+      if (this.stopping.signal.aborted) {
+        // Cut off by shutdown: back to waiting, without using an attempt, for another writer.
+        throw Worker.RateLimitError();
+      }
+      await this.openCircuit(err);
+      throw err;
     }
+    this.circuit.delivered();
     const labels = { target: target.name, endpoint: target.url };
     metrics.writeLatency.observe(labels, (performance.now() - started) / 1000);
     metrics.writeSentBytes.inc(labels, payload.length);
     metrics.writeSentProfiles.inc(labels);
   }
 
-  private backoff(attemptsMade: number, err: Error | undefined): number {
-    const { minBackoffMs, maxBackoffMs } = this.options.target;
-    const delay = backoffDelay(attemptsMade, minBackoffMs, maxBackoffMs);
-    const asked = err instanceof RetryableDeliveryError ? err.retryAfterMs : undefined;
-    return asked === undefined ? delay : Math.max(delay, Math.min(asked, maxRetryAfterMs));
+  /**
+   * Pauses the whole target queue (every worker, every process) when the target asked for it or is
+   * unreachable; the job goes back to waiting without using an attempt.
+   */
+  private async openCircuit(err: unknown): Promise<void> {
+    if (!(err instanceof RetryableDeliveryError)) {
+      return;
+    }
+    const pauseMs = this.circuit.pauseFor(err);
+    if (pauseMs === undefined) {
+      return;
+    }
+    await this.worker.rateLimit(pauseMs);
+    const { target, metrics } = this.options;
+    metrics.writeRetries.inc({ target: target.name, endpoint: target.url });
+    this.logger.warn({ pauseMs, reason: err.reason }, "target unavailable: queue paused");
+    throw Worker.RateLimitError();
   }
 
   private track(releasing: Promise<void>): void {
@@ -99,6 +136,7 @@ export class TargetWorker {
     const labels = { target: target.name, endpoint: target.url };
     const final = err instanceof PermanentDeliveryError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (final) {
+      this.keepPayload(job);
       metrics.writeDroppedProfiles.inc(labels);
       metrics.writeDroppedBytes.inc(labels, job.data.payloadSize);
       this.logger.warn({ jobId: job.id, attempts: job.attemptsMade, reason: err.message }, "delivery failed; job kept for replay");
@@ -106,6 +144,19 @@ export class TargetWorker {
       metrics.writeRetries.inc(labels);
       this.logger.debug({ jobId: job.id, attempts: job.attemptsMade, reason: err.message }, "delivery will be retried");
     }
+  }
+
+  private keepPayload(job: Job<JobData>): void {
+    const { failedPayloadTtlMs } = this.options;
+    if (failedPayloadTtlMs === undefined) {
+      return;
+    }
+    this.track(
+      this.options.payloads.refresh(job.data.payloadId, failedPayloadTtlMs).then(
+        () => undefined,
+        (err: unknown) => this.logger.warn({ err, jobId: job.id }, "could not extend the failed job's payload TTL"),
+      ),
+    );
   }
 
   /**
@@ -116,7 +167,14 @@ export class TargetWorker {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.worker.close();
+      const { shutdownGraceMs = 30_000 } = this.options;
+      const graceful = this.worker.close();
+      const timer = new Promise<"late">((resolve) => setTimeout(resolve, shutdownGraceMs, "late").unref());
+      if ((await Promise.race([graceful, timer])) === "late") {
+        this.logger.warn({ shutdownGraceMs }, "deliveries still active at shutdown: handing them back");
+        this.stopping.abort();
+        await graceful;
+      }
       await Promise.all(this.releasing);
       await this.client.close();
     })();

@@ -18,7 +18,7 @@ import {
 } from "@pyroscope-relay/queue";
 import { startRedisServer, type FakeTarget } from "@pyroscope-relay/testing";
 import type { Redis } from "ioredis";
-import { startWriter, type Writer } from "./writer.js";
+import { startWriter, type Writer, type WriterOptions } from "./writer.js";
 
 /** A target with small backoffs, so that retries take milliseconds; override what a test needs. */
 export function targetConfig(name: string, url: string, overrides: Partial<TargetConfig> = {}): TargetConfig {
@@ -77,7 +77,7 @@ export async function redisForFile() {
   async function relay(
     t: TestContext,
     targets: TargetConfig[],
-    options: { start?: boolean; concurrency?: number; fakes?: FakeTarget[] } = {},
+    options: { start?: boolean; concurrency?: number; fakes?: FakeTarget[]; writer?: Pick<WriterOptions, "maxAgeMs" | "failedPayloadTtlMs" | "shutdownGraceMs"> } = {},
   ): Promise<Relay> {
     const prefix = `t-${randomUUID()}`;
     const producer = createRedisConnection(server.url, "producer");
@@ -101,6 +101,7 @@ export async function redisForFile() {
           concurrency: options.concurrency ?? 4,
           logger: createLogger({ level: "silent" }),
           metrics,
+          ...options.writer,
         });
         return state.writer;
       },

@@ -12,6 +12,12 @@ export interface WriterOptions {
   concurrency: number;
   logger: Logger;
   metrics: RelayMetrics;
+  /** Jobs older than this fail as `expired`; 0 or absent = never. */
+  maxAgeMs?: number;
+  /** A job that failed for good keeps its payload at least this long. */
+  failedPayloadTtlMs?: number;
+  /** How long `close()` waits for active deliveries before handing them back. */
+  shutdownGraceMs?: number;
 }
 
 export interface Writer {
@@ -32,6 +38,9 @@ export function startWriter(options: WriterOptions): Writer {
         concurrency: options.concurrency,
         logger: options.logger,
         metrics: options.metrics,
+        maxAgeMs: options.maxAgeMs,
+        failedPayloadTtlMs: options.failedPayloadTtlMs,
+        shutdownGraceMs: options.shutdownGraceMs,
       }),
   );
   options.logger.info({ targets: options.targets.map((t) => t.name), concurrency: options.concurrency }, "writer started");

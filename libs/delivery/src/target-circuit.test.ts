@@ -1,0 +1,30 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { RetryableDeliveryError } from "./delivery-error.js";
+import { TargetCircuit } from "./target-circuit.js";
+
+test("Retry-After pauses for the time asked, at least the minimum backoff and at most an hour", () => {
+  const circuit = new TargetCircuit(500, 60_000);
+  assert.equal(circuit.pauseFor(new RetryableDeliveryError("http 429", 2_000)), 2_000);
+  assert.equal(circuit.pauseFor(new RetryableDeliveryError("http 503", 0)), 500);
+  assert.equal(circuit.pauseFor(new RetryableDeliveryError("http 503", 10 * 3600_000)), 3600_000);
+});
+
+test("an unreachable target pauses with growing, capped pauses until a delivery closes the circuit", () => {
+  const circuit = new TargetCircuit(100, 1_000);
+  const down = () => circuit.pauseFor(new RetryableDeliveryError("network ECONNREFUSED", undefined, { unreachable: true }))!;
+  const first = down();
+  assert.ok(first >= 100 && first < 200, `first pause ${first}`);
+  const second = down();
+  assert.ok(second >= 200 && second < 400, `second pause ${second}`);
+  for (let i = 0; i < 20; i++) down();
+  assert.equal(down(), 1_000);
+  circuit.delivered();
+  assert.ok(down() < 200, "a delivery resets the streak");
+});
+
+test("an error answer or a timeout is a plain retry, not a pause", () => {
+  const circuit = new TargetCircuit(100, 1_000);
+  assert.equal(circuit.pauseFor(new RetryableDeliveryError("http 503")), undefined);
+  assert.equal(circuit.pauseFor(new RetryableDeliveryError("timeout", undefined, { unreachable: false })), undefined);
+});

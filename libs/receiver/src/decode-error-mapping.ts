@@ -15,12 +15,18 @@ export async function decodeErrorAsInvalidArgument(response: UniversalServerResp
     const error = tryJson(bytes);
     if (error?.code === "internal" && typeof error.message === "string" && error.message.startsWith(parseErrorPrefix)) {
       const body = new TextEncoder().encode(JSON.stringify({ code: "invalid_argument", message: error.message }));
-      return { ...response, status: 400, body: once(body) };
+      // The new body is longer than the one connect-es measured: a stale length corrupts the stream.
+      const header = new Headers(response.header);
+      header.set("content-length", String(body.byteLength));
+      return { ...response, status: 400, header, body: once(body) };
     }
     return { ...response, body: once(bytes) };
   }
   if (contentType.startsWith("application/grpc-web")) {
-    return { ...response, body: rewriteGrpcWebTrailer(response.body) };
+    // The rewritten trailer frame may differ in length from the one any Content-Length counted.
+    const header = new Headers(response.header);
+    header.delete("content-length");
+    return { ...response, header, body: rewriteGrpcWebTrailer(response.body) };
   }
   return response;
 }

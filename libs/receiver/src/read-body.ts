@@ -4,37 +4,51 @@ import { RequestError } from "./request-error.js";
 /**
  * Reads a request body as received (no decompression: Pyroscope ignores Content-Encoding on
  * /ingest), refusing with 413 as soon as it would exceed `limit`, so at most `limit` bytes are held.
+ *
+ * Over the limit the rest of the body is discarded as it arrives, never held. Listeners rather than
+ * `for await`: leaving that loop early destroys the request, and a destroyed request no longer
+ * drains its socket, so the client, still sending, would run into a reset instead of the 413.
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();
-    throw tooLarge(limit);
+    return Promise.reject(tooLarge(limit));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req) {
-      const buf = chunk as Buffer;
-      size += buf.length;
-      if (size > limit) {
-        throw tooLarge(limit);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (error?: RequestError): void => {
+      req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+      if (error === undefined) {
+        resolve(Buffer.concat(chunks, size));
+        return;
       }
-      chunks.push(buf);
-    }
-  } catch (err) {
-    if (err instanceof RequestError) {
-      req.resume();
-      throw err;
-    }
-    throw new RequestError("invalid_argument", "body: the request body could not be read completely", { cause: err });
-  }
-  if (!req.complete) {
-    throw new RequestError("invalid_argument", "body: the request was aborted before the body was complete");
-  }
-  return Buffer.concat(chunks, size);
+      chunks.length = 0;
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        finish(tooLarge(limit));
+        // Without a data listener a flowing request discards the rest as it arrives.
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => finish();
+    const onError = (err: Error): void =>
+      finish(new RequestError("invalid_argument", "body: the request body could not be read completely", { cause: err }));
+    const onClose = (): void => finish(aborted());
+    req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  });
 }
 
 function tooLarge(limit: number): RequestError {
   return new RequestError("payload_too_large", `body: request body exceeds the limit of ${limit} bytes`);
+}
+
+function aborted(): RequestError {
+  return new RequestError("invalid_argument", "body: the request was aborted before the body was complete");
 }

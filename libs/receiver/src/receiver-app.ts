@@ -2,6 +2,7 @@ import express from "express";
 import type { NextFunction, Request, Response } from "express";
 import { RequestError } from "./request-error.js";
 import { ingestHandler } from "./ingest-handler.js";
+import { closeWhenAnswered } from "./linger-close.js";
 import { pushMiddleware } from "./push-middleware.js";
 import type { ReceiverContext } from "./receiver-context.js";
 
@@ -72,8 +73,7 @@ function errorHandler(ctx: ReceiverContext) {
       res.setHeader("Retry-After", "1");
     }
     if (error.status === 413) {
-      // The rest of an oversized body is not read; the connection cannot be reused.
-      res.setHeader("Connection", "close");
+      closeWhenAnswered(res);
     }
     if (error.status === 405) {
       res.setHeader("Allow", "POST");

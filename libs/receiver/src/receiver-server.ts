@@ -28,6 +28,9 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       requestTimeout: config.readTimeoutMs,
       headersTimeout: Math.min(config.readTimeoutMs, 60_000),
       keepAliveTimeout: config.idleTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by default), which would let a
+      // client that drips its body hold a connection far past server_read_timeout.
+      connectionsCheckingInterval: checkingIntervalMs(config.readTimeoutMs),
     },
     createReceiverApp(ctx),
   );
@@ -50,6 +53,10 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
     url: `http://${shownHost === "[::]" ? "[::1]" : shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`,
     close: () => closeServer(server),
   };
+}
+
+function checkingIntervalMs(readTimeoutMs: number): number {
+  return Math.max(50, Math.min(1_000, Math.floor(readTimeoutMs / 4)));
 }
 
 function trackConnections(server: Server, ctx: ReceiverContext): void {

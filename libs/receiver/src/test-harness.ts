@@ -1,0 +1,164 @@
+/**
+ * Shared by the receiver specs only (not exported from the package): a real receiver on 127.0.0.1
+ * port 0 over a real Enqueuer, with helpers to read back what it stored in Redis and to speak raw
+ * HTTP where fetch would hide the detail under test (repeated headers, chunking, dripping).
+ */
+import { randomUUID } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { TestContext } from "node:test";
+import type { ReceiverConfig, TargetConfig } from "@pyroscope-relay/config";
+import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
+import { createRedisConnection, Enqueuer, jobData, payloadKey, pendingKey, queueNameFor, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
+import type { JobData } from "@pyroscope-relay/queue";
+import type { RedisServerHandle } from "@pyroscope-relay/testing";
+import { startReceiver } from "./receiver-server.js";
+import type { Receiver } from "./receiver-server.js";
+
+export type RedisClient = ReturnType<typeof createRedisConnection>;
+
+export interface HarnessOptions {
+  targets?: string[];
+  maxBodyBytes?: number;
+  config?: Partial<ReceiverConfig>;
+}
+
+export interface StoredPayload {
+  id: string;
+  bytes: Buffer;
+  pending: string[];
+}
+
+export interface TestReceiver {
+  receiver: Receiver;
+  url: string;
+  prefix: string;
+  targets: string[];
+  metrics: RelayMetrics;
+  /**
+   * Every key under this receiver's prefix except each queue's `meta` (BullMQ writes it when the
+   * Enqueuer creates the queue, before any request): empty means nothing was stored.
+   */
+  keys(): Promise<string[]>;
+  payloads(): Promise<StoredPayload[]>;
+  /** Waiting jobs of one target, their data checked against the job schema. */
+  jobs(target: string): Promise<{ id: string; name: string; data: JobData }[]>;
+}
+
+export const defaultMaxBodyBytes = 64 * 1024;
+
+function targetConfig(name: string): TargetConfig {
+  return {
+    name, writeLabel: name, endpointName: name, url: "http://127.0.0.1:1",
+    remoteTimeoutMs: 10_000, headers: {}, minBackoffMs: 500, maxBackoffMs: 300_000, maxBackoffRetries: 10,
+    retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
+  };
+}
+
+/** An admin connection to `redis`, disconnected after the test file. */
+export async function adminConnection(redis: RedisServerHandle): Promise<RedisClient> {
+  const admin = createRedisConnection(redis.url, "admin");
+  admin.on("error", () => undefined);
+  await waitForRedis(admin, 5_000);
+  return admin;
+}
+
+/** A receiver with its own producer connection and a unique prefix, all closed after the test. */
+export async function startTestReceiver(t: TestContext, redis: RedisServerHandle, admin: RedisClient, options: HarnessOptions = {}): Promise<TestReceiver> {
+  const prefix = `rt-${randomUUID()}`;
+  const targets = options.targets ?? ["alpha"];
+  const connection = createRedisConnection(redis.url, "producer");
+  connection.on("error", () => undefined);
+  await waitForRedis(connection, 5_000);
+  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets: targets.map(targetConfig) });
+  const metrics = new RelayMetrics();
+  const config: ReceiverConfig = {
+    label: "pyroscope.receive_http.test", listenAddress: "127.0.0.1", listenPort: 0,
+    connLimit: 100, readTimeoutMs: 30_000, writeTimeoutMs: 30_000, idleTimeoutMs: 30_000,
+    forwardTo: ["pyroscope.write.test"], targets, ...options.config,
+  };
+  let receiver: Receiver | undefined;
+  // Registered first, so that a receiver that fails to start still closes the connection.
+  t.after(async () => {
+    await receiver?.close();
+    await enqueuer.close();
+    connection.disconnect();
+  });
+  receiver = await startReceiver({
+    config, enqueuer, metrics, logger: createLogger({ level: "silent" }), maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
+  });
+  return {
+    receiver, url: receiver.url, prefix, targets, metrics,
+    keys: async () => {
+      const meta = new Set(targets.map((target) => `${prefix}:${queueNameFor(target)}:meta`));
+      return (await admin.keys(`${prefix}:*`)).filter((key) => !meta.has(key));
+    },
+    async payloads() {
+      const keys = (await admin.keys(payloadKey(prefix, "*"))).filter((key) => !key.endsWith(":pending"));
+      return Promise.all(keys.map(async (key) => {
+        const id = key.slice(key.indexOf("{") + 1, key.lastIndexOf("}"));
+        const bytes = await admin.getBuffer(key);
+        const pending = (await admin.smembers(pendingKey(prefix, id))).sort();
+        return { id, bytes: bytes ?? Buffer.alloc(0), pending };
+      }));
+    },
+    async jobs(target) {
+      const queue = targetQueue(admin, prefix, target);
+      try {
+        const jobs = await queue.getWaiting();
+        return jobs.map((job) => ({ id: job.id ?? "", name: job.name, data: jobData.parse(job.data) }));
+      } finally {
+        await queue.close();
+      }
+    },
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** The body as JSON, or undefined when it is not JSON. */
+  json: unknown;
+}
+
+/**
+ * One request on a connection of its own (no agent), so a test's keep-alive state never leaks into
+ * the next. Header values may be arrays: node:http sends one header line per value.
+ */
+export function send(url: string, method: string, path: string, headers: Record<string, string | string[]> = {}, body?: Uint8Array): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    // @types/node types some headers (content-type) as a single string; node:http sends arrays as is.
+    const outgoing = headers as OutgoingHttpHeaders;
+    const req = httpRequest(`${url}${path}`, { method, headers: outgoing, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("error", reject);
+      res.on("end", () => {
+        const bytes = Buffer.concat(chunks);
+        let json: unknown;
+        try {
+          json = JSON.parse(bytes.toString("utf8"));
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes, json });
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** `promise`, or a rejection naming `what` after `ms`; the timer never outlives the test. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

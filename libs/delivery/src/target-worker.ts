@@ -14,6 +14,7 @@ import { TargetClient } from "./target-client.js";
 
 export interface TargetWorkerOptions {
   target: TargetConfig;
+  /** A worker-role connection (`maxRetriesPerRequest: null`); the worker does not own it. */
   connection: Redis;
   payloads: PayloadStore;
   prefix: string;

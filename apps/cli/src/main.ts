@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, parseSettings, SettingsError } from "@pyroscope-relay/config";
-import type { RelayConfig } from "@pyroscope-relay/config";
+import type { RelayConfig, SettingsOptions } from "@pyroscope-relay/config";
 import { createLogger } from "@pyroscope-relay/ops";
+import type { CommandContext } from "./commands/command-context.js";
+import { failedCommand } from "./commands/failed.js";
+import { purgeCommand } from "./commands/purge.js";
+import { replayCommand } from "./commands/replay.js";
 import { startRelay } from "./relay-process.js";
 import type { RelayRoles } from "./relay-process.js";
+import { checkRetentionSettings } from "./retention-settings.js";
 import { UsageError } from "./usage-error.js";
 
 const usage = `Usage: pyroscope-relay <command> CONFIG [flags]
@@ -13,16 +18,25 @@ Commands:
   ingest CONFIG   the receive_http listeners: store each profile once, enqueue one job per target
   writer CONFIG   deliver queued profiles to the targets (--target NAME, repeatable, to pick some)
   check CONFIG    validate the configuration and list receivers and targets
+  failed CONFIG   failed jobs per target, counted by reason (--target NAME to pick, --json for scripts)
+  replay CONFIG --target NAME [--reason TEXT] [--status CODE] [--since DURATION] [--limit N] [--dry-run]
+                  move matching failed jobs back to waiting with a full retry budget, oldest first
+  purge CONFIG --target NAME [--older-than DURATION]
+                  delete failed jobs and the stored profiles no other target still owes
+  failed, replay and purge need --redis.url (the embedded Redis of run: unix://<storage.path>/redis.sock).
 
 Flags (environment variable in brackets):
   --redis.url URL                  Redis, e.g. redis://host:6379 or unix:///path/redis.sock [REDIS_URL]
-  --server.http.listen-addr ADDR   ops server: /-/ready, /-/healthy, /metrics (127.0.0.1:12345) [RELAY_SERVER_HTTP_LISTEN_ADDR]
+  --server.http.listen-addr ADDR   ops server: /-/ready, /-/healthy, /metrics, /api/v1 (127.0.0.1:12345) [RELAY_SERVER_HTTP_LISTEN_ADDR]
+  --server.http.admin-token TOKEN  bearer token of the admin API; without one it answers only on loopback [RELAY_ADMIN_TOKEN]
   --storage.path DIR               embedded Redis data directory (data) [RELAY_STORAGE_PATH]
   --writer.concurrency N           deliveries in flight per target (4) [RELAY_WRITER_CONCURRENCY]
   --ingest.max-body-size SIZE      largest accepted request body (32MiB) [RELAY_INGEST_MAX_BODY_SIZE]
-  --queue.payload-ttl DURATION     how long a stored profile may wait at most (168h) [RELAY_QUEUE_PAYLOAD_TTL]
+  --queue.payload-ttl DURATION     how long a stored profile may wait at most; >= failed-max-age (168h) [RELAY_QUEUE_PAYLOAD_TTL]
   --queue.prefix PREFIX            Redis key prefix (pyroscope-relay) [RELAY_QUEUE_PREFIX]
-  --target NAME                    writer: serve only this target (repeatable)
+  --queue.failed-max-age DURATION  failed jobs older than this are deleted (168h) [RELAY_QUEUE_FAILED_MAX_AGE]
+  --queue.failed-max-count N       failed jobs kept per target, the newest (10000) [RELAY_QUEUE_FAILED_MAX_COUNT]
+  --target NAME                    writer: serve only this target (repeatable); failed, replay, purge: the target
   --log.level LEVEL                fatal, error, warn, info, debug, trace (info) [RELAY_LOG_LEVEL]
 `;
 
@@ -32,16 +46,28 @@ const roles: Record<string, RelayRoles> = {
   writer: { ingest: false, writer: true, embeddedRedis: false },
 };
 
+/** Commands that do their work and exit, with the flags of their own. */
+const operatorCommands: Record<string, { run: (context: CommandContext) => Promise<number>; flags: SettingsOptions }> = {
+  failed: { run: failedCommand, flags: { booleanFlags: ["json"] } },
+  replay: { run: replayCommand, flags: { booleanFlags: ["dry-run"], valueFlags: ["reason", "status", "since", "limit"] } },
+  purge: { run: purgeCommand, flags: { valueFlags: ["older-than"] } },
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(usage);
     return command === undefined ? 2 : 0;
   }
-  const { settings, positionals } = parseSettings(rest, process.env);
+  const operator = Object.hasOwn(operatorCommands, command) ? operatorCommands[command] : undefined;
+  const { settings, positionals, flags, options } = parseSettings(rest, process.env, operator?.flags);
   const [configPath, ...extra] = positionals;
   if (configPath === undefined || extra.length > 0) {
     throw new UsageError(`${command}: expects exactly one CONFIG file argument`);
+  }
+  checkRetentionSettings(settings);
+  if (operator !== undefined) {
+    return operator.run({ configPath, settings, flags, options, stdout: process.stdout, stderr: process.stderr });
   }
   if (command === "check") {
     const config = await loadConfig(configPath, process.env);

@@ -1,9 +1,10 @@
+import { createAdminRouter, isLoopback } from "@pyroscope-relay/admin";
 import type { RelayConfig, RelaySettings } from "@pyroscope-relay/config";
 import { startWriter } from "@pyroscope-relay/delivery";
 import type { Writer } from "@pyroscope-relay/delivery";
-import { RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
+import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
-import { checkRedisDurability, createRedisConnection, Enqueuer, redactRedisUrl, waitForRedis } from "@pyroscope-relay/queue";
+import { checkRedisDurability, createRedisConnection, Enqueuer, FailedJobRetention, redactRedisUrl, waitForRedis } from "@pyroscope-relay/queue";
 import { startReceiver } from "@pyroscope-relay/receiver";
 import type { Receiver } from "@pyroscope-relay/receiver";
 import type { Redis } from "ioredis";
@@ -12,6 +13,8 @@ import type { EmbeddedRedis } from "./embedded-redis.js";
 import { UsageError } from "./usage-error.js";
 
 const redisStartupTimeoutMs = 10_000;
+/** Deliveries still active this long after SIGTERM are handed back to waiting (compose allows 30 s). */
+const writerShutdownGraceMs = 20_000;
 
 export interface RelayRoles {
   ingest: boolean;
@@ -45,8 +48,29 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
     for (const warning of await checkRedisDurability(admin)) {
       logger.warn({ redis: redactRedisUrl(redisUrl) }, warning);
     }
-    const ops = await startOpsServer({ listenAddr: settings.opsListenAddr, logger, metrics, isReady: () => ready });
+    const ops = await startOpsServer({
+      listenAddr: settings.opsListenAddr,
+      logger,
+      metrics,
+      isReady: () => ready,
+      mount: (app) => {
+        app.use(
+          createAdminRouter({
+            connection: admin,
+            prefix: settings.queuePrefix,
+            payloadTtlMs: settings.payloadTtlMs,
+            targets: config.targets.map((t) => t.name),
+            token: settings.adminToken,
+            listenAddr: settings.opsListenAddr,
+            logger,
+          }),
+        );
+      },
+    });
     stack.push(() => ops.close());
+    if (settings.adminToken === undefined && !isLoopback(parseListenAddr(settings.opsListenAddr).host)) {
+      logger.warn({ ops: settings.opsListenAddr }, "admin API disabled: the ops server listens beyond loopback; set --server.http.admin-token to enable it");
+    }
     const receivers: Receiver[] = [];
     if (roles.ingest) {
       const producer = track(createRedisConnection(redisUrl, "producer", "pyroscope-relay:ingest"), stack);
@@ -62,8 +86,33 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
     }
     if (roles.writer) {
       const connection = track(createRedisConnection(redisUrl, "worker", "pyroscope-relay:writer"), stack);
-      const writer: Writer = startWriter({ targets, connection, prefix: settings.queuePrefix, concurrency: settings.writerConcurrency, logger, metrics });
+      const writer: Writer = startWriter({
+        targets,
+        connection,
+        prefix: settings.queuePrefix,
+        concurrency: settings.writerConcurrency,
+        logger,
+        metrics,
+        // A job that fails for good keeps its profile as long as retention may keep the job.
+        failedPayloadTtlMs: settings.failedMaxAgeMs,
+        maxAgeMs: settings.maxAgeMs,
+        shutdownGraceMs: writerShutdownGraceMs,
+      });
       stack.push(() => writer.close());
+      // On the admin connection: a sweep gives up while Redis is down instead of holding up shutdown.
+      const retention = new FailedJobRetention({
+        connection: admin,
+        prefix: settings.queuePrefix,
+        targets: targets.map((t) => t.name),
+        maxAgeMs: settings.failedMaxAgeMs,
+        maxCount: settings.failedMaxCount,
+        onSweep: (sweep) => {
+          if (sweep.removed > 0) logger.info(sweep, "removed failed jobs past --queue.failed-max-age or --queue.failed-max-count");
+        },
+        onError: (err) => logger.warn({ err, target: err.target }, "failed-job retention sweep failed; retrying at the next one"),
+      });
+      retention.start();
+      stack.push(() => retention.stop());
     }
     ready = true;
     return {

@@ -154,8 +154,9 @@ export async function eventually<T>(
 /** Resolves with the job once it is in `failed`. */
 export async function failedJob(queue: TargetQueue, jobId: string, timeoutMs = 5_000) {
   return eventually(`job ${jobId} to fail`, async () => {
-    const job = await queue.getJob(jobId);
-    return job !== undefined && (await job.getState()) === "failed" ? job : undefined;
+    // State first: a job read before it failed would carry no failure reason.
+    if ((await queue.getJobState(jobId)) !== "failed") return undefined;
+    return queue.getJob(jobId);
   }, timeoutMs);
 }
 

@@ -74,12 +74,14 @@ test("release surfaces Redis errors", async () => {
   await assert.rejects(store.release(id, "a"), /WRONGTYPE/);
 });
 
-test("refresh resets both TTLs and tells whether the payload exists", async () => {
+test("refresh lengthens both TTLs, never shortens them, and tells whether the payload exists", async () => {
   const { prefix, store, id } = freshStore();
   await store.put(id, ALL_BYTES, ["a"], 1_000);
   assert.equal(await store.refresh(id, 120_000), true);
   assert.ok((await redis.pttl(payloadKey(prefix, id))) > 100_000);
   assert.ok((await redis.pttl(pendingKey(prefix, id))) > 100_000);
+  assert.equal(await store.refresh(id, 1_000), true);
+  assert.ok((await redis.pttl(payloadKey(prefix, id))) > 100_000, "another target may still owe it for longer");
   assert.equal(await store.refresh(randomUUID(), 120_000), false);
 });
 
@@ -89,6 +91,7 @@ test("put refuses no targets and bad TTLs before touching Redis", async () => {
   await assert.rejects(store.put(id, ALL_BYTES, ["a"], 0), RangeError);
   await assert.rejects(store.put(id, ALL_BYTES, ["a"], 1.5), RangeError);
   await assert.rejects(store.refresh(id, -1), RangeError);
+  await assert.rejects(store.reclaim(id, "a", -1), RangeError);
   assert.equal(await redis.exists(payloadKey(prefix, id)), 0);
 });
 
@@ -96,4 +99,25 @@ test("put surfaces a command that failed inside the transaction", async () => {
   const { prefix, store, id } = freshStore();
   await redis.set(pendingKey(prefix, id), "not a set");
   await assert.rejects(store.put(id, ALL_BYTES, ["a"], 60_000), /WRONGTYPE/);
+});
+
+test("reclaim puts the target back and refreshes both TTLs; nothing when the payload is gone", async () => {
+  const { prefix, store, id } = freshStore();
+  await store.put(id, ALL_BYTES, ["a", "b"], 1_000);
+  await store.release(id, "a");
+  assert.equal(await store.reclaim(id, "a", 120_000), true);
+  assert.deepEqual(await store.pending(id), ["a", "b"]);
+  for (const key of [payloadKey(prefix, id), pendingKey(prefix, id)]) assert.ok((await redis.pttl(key)) > 100_000, key);
+
+  const gone = randomUUID();
+  assert.equal(await store.reclaim(gone, "a", 120_000), false);
+  assert.equal(await redis.exists(payloadKey(prefix, gone), pendingKey(prefix, gone)), 0);
+  await assert.rejects(store.reclaim(id, "a", 0), RangeError);
+});
+
+test("exists tells whether the bytes are still stored", async () => {
+  const { store, id } = freshStore();
+  assert.equal(await store.exists(id), false);
+  await store.put(id, ALL_BYTES, ["a"], 60_000);
+  assert.equal(await store.exists(id), true);
 });

@@ -22,7 +22,26 @@ redis.call('DEL', KEYS[1])
 if removed == 1 then return 'deleted' end
 return 'absent'
 `;
-const RELEASE_SHA = createHash("sha1").update(RELEASE_SCRIPT).digest("hex");
+
+// KEYS: payload, pending set. ARGV: target, TTL (ms). Replay owes the target a delivery again, so the
+// claim comes back, and the payload gets a full TTL for the new attempts; both or neither.
+const RECLAIM_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+`;
+
+// KEYS: payload, pending set. ARGV: TTL (ms). A key without TTL (-1) or missing (-2) is left alone.
+const REFRESH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for _, key in ipairs(KEYS) do
+  local ttl = redis.call('PTTL', key)
+  if ttl >= 0 and ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', key, ARGV[1]) end
+end
+return 1
+`;
 
 /**
  * Profile bytes stored once, as binary, whatever the number of targets, with the set of target names
@@ -54,33 +73,60 @@ export class PayloadStore {
     return this.redis.getBuffer(payloadKey(this.prefix, payloadId));
   }
 
-  /** Drops `target`'s claim; the last claim deletes the payload. Idempotent: a job may complete twice. */
-  async release(payloadId: string, target: string): Promise<ReleaseResult> {
-    const keys = [payloadKey(this.prefix, payloadId), pendingKey(this.prefix, payloadId)] as const;
-    try {
-      return (await this.redis.evalsha(RELEASE_SHA, 2, ...keys, target)) as ReleaseResult;
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
-      return (await this.redis.eval(RELEASE_SCRIPT, 2, ...keys, target)) as ReleaseResult;
-    }
+  async exists(payloadId: string): Promise<boolean> {
+    return (await this.redis.exists(payloadKey(this.prefix, payloadId))) === 1;
   }
 
-  /** Sets a new TTL on both keys (replay); false when the payload no longer exists. */
+  /** Drops `target`'s claim; the last claim deletes the payload. Idempotent: a job may complete twice. */
+  async release(payloadId: string, target: string): Promise<ReleaseResult> {
+    return (await this.script(RELEASE_SCRIPT, payloadId, target)) as ReleaseResult;
+  }
+
+  /**
+   * Makes `target` owe a delivery again and gives the payload a fresh TTL, atomically (replay of a
+   * failed job); false when the payload is gone, and then nothing changes.
+   */
+  async reclaim(payloadId: string, target: string, ttlMs: number): Promise<boolean> {
+    checkTtl(ttlMs);
+    return (await this.script(RECLAIM_SCRIPT, payloadId, target, ttlMs)) === 1;
+  }
+
+  /**
+   * Lengthens the TTL of both keys to at least `ttlMs` (a job that failed for good is kept for
+   * replay); never shortens it, since other targets may still owe the payload for longer. False when
+   * the payload no longer exists.
+   */
   async refresh(payloadId: string, ttlMs: number): Promise<boolean> {
     checkTtl(ttlMs);
-    const results = await this.redis
-      .multi()
-      .pexpire(payloadKey(this.prefix, payloadId), ttlMs)
-      .pexpire(pendingKey(this.prefix, payloadId), ttlMs)
-      .exec();
-    throwFirstError(results);
-    return results?.[0]?.[1] === 1;
+    return (await this.script(REFRESH_SCRIPT, payloadId, ttlMs)) === 1;
   }
 
   /** The targets that still owe a delivery, sorted. */
   async pending(payloadId: string): Promise<string[]> {
     return (await this.redis.smembers(pendingKey(this.prefix, payloadId))).sort();
   }
+
+  /** Runs a script on the payload's two keys (one hash tag, so one Cluster slot); loads it when Redis lost it. */
+  private async script(source: string, payloadId: string, ...args: (string | number)[]): Promise<unknown> {
+    const keys = [payloadKey(this.prefix, payloadId), pendingKey(this.prefix, payloadId)] as const;
+    try {
+      return await this.redis.evalsha(sha1(source), 2, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
+      return await this.redis.eval(source, 2, ...keys, ...args);
+    }
+  }
+}
+
+const scriptShas = new Map<string, string>();
+
+function sha1(source: string): string {
+  let sha = scriptShas.get(source);
+  if (sha === undefined) {
+    sha = createHash("sha1").update(source).digest("hex");
+    scriptShas.set(source, sha);
+  }
+  return sha;
 }
 
 export function checkTtl(ttlMs: number): void {

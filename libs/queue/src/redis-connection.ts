@@ -9,6 +9,9 @@ import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
  */
 export type RedisRole = "producer" | "worker" | "admin";
 
+/** What `createRedisConnection` returns, for packages that pass connections along without ioredis of their own. */
+export type RedisConnection = Redis;
+
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   producer: { enableOfflineQueue: false, commandTimeout: 1_500, maxRetriesPerRequest: 1, connectTimeout: 1_500 },
   worker: { maxRetriesPerRequest: null },

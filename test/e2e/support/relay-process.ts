@@ -25,6 +25,8 @@ export interface RelayProcessOptions {
   config: string;
   args?: string[];
   env?: Record<string, string>;
+  /** The ops server's listen host, 127.0.0.1 by default; it is reached over 127.0.0.1 either way. */
+  opsHost?: string;
 }
 
 export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
@@ -34,7 +36,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   const opsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [relayMain, options.command ?? "run", configPath, `--server.http.listen-addr=127.0.0.1:${opsPort}`, `--storage.path=${join(dir, "data")}`, ...(options.args ?? [])],
+    [relayMain, options.command ?? "run", configPath, `--server.http.listen-addr=${options.opsHost ?? "127.0.0.1"}:${opsPort}`, `--storage.path=${join(dir, "data")}`, ...(options.args ?? [])],
     { env: { ...process.env, RELAY_LOG_LEVEL: "debug", ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

@@ -1,0 +1,40 @@
+import { summarizeFailed } from "@pyroscope-relay/queue";
+import type { FailedSummary } from "@pyroscope-relay/queue";
+import type { CommandContext } from "./command-context.js";
+import { openOperatorSession } from "./operator-session.js";
+
+/** `failed CONFIG [--target NAME]... [--json]`: failed jobs per target, counted by reason. */
+export async function failedCommand(context: CommandContext): Promise<number> {
+  const session = await openOperatorSession("failed", context.configPath, context.settings);
+  try {
+    const summaries: FailedSummary[] = [];
+    for (const target of session.targets(context.settings.targets)) {
+      summaries.push(await summarizeFailed(session.connection, context.settings.queuePrefix, target));
+    }
+    context.stdout.write(context.flags.has("json") ? `${JSON.stringify({ targets: summaries }, null, 2)}\n` : formatFailed(summaries));
+    return 0;
+  } finally {
+    await session.close();
+  }
+}
+
+/** A small table per target: reason, count, oldest and newest failure (UTC). */
+export function formatFailed(summaries: readonly FailedSummary[]): string {
+  const blocks = summaries.map((summary) => {
+    if (summary.total === 0) return `${summary.target}: no failed jobs\n`;
+    const rows = [
+      ["REASON", "COUNT", "OLDEST", "NEWEST"],
+      ...summary.reasons.map((group) => [group.reason, String(group.count), formatTime(group.oldestAt), formatTime(group.newestAt)]),
+    ];
+    const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+    const lines = rows.map((row) =>
+      row.map((cell, column) => (column === 1 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  ").trimEnd(),
+    );
+    return `${summary.target}: ${summary.total} failed\n${lines.map((line) => `  ${line}\n`).join("")}`;
+  });
+  return blocks.join("\n");
+}
+
+function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

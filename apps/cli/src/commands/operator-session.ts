@@ -1,0 +1,55 @@
+import { loadConfig } from "@pyroscope-relay/config";
+import type { RelayConfig, RelaySettings } from "@pyroscope-relay/config";
+import { createRedisConnection, redactRedisUrl, waitForRedis } from "@pyroscope-relay/queue";
+import type { RedisConnection } from "@pyroscope-relay/queue";
+import { UsageError } from "../usage-error.js";
+
+const connectTimeoutMs = 5_000;
+
+/** Redis did not answer: the message names the URL, password redacted. */
+export class RedisUnreachableError extends Error {
+  override readonly name = "RedisUnreachableError";
+}
+
+export interface OperatorSession {
+  config: RelayConfig;
+  connection: RedisConnection;
+  /** `names` checked against the configuration; all targets when empty. */
+  targets(names: readonly string[]): string[];
+  close(): Promise<void>;
+}
+
+/** The configuration and an `admin` connection to the Redis the relay uses, for `failed`, `replay` and `purge`. */
+export async function openOperatorSession(command: string, configPath: string, settings: RelaySettings): Promise<OperatorSession> {
+  const config = await loadConfig(configPath, process.env);
+  const url = settings.redisUrl;
+  if (url === undefined) {
+    throw new UsageError(
+      `${command}: --redis.url (or REDIS_URL) is required; for the embedded Redis of run, use unix://<storage.path>/redis.sock`,
+    );
+  }
+  const connection = createRedisConnection(url, "admin", `pyroscope-relay:${command}`);
+  // Failures reach the caller through the commands; ioredis would also print them.
+  connection.on("error", () => undefined);
+  try {
+    await waitForRedis(connection, connectTimeoutMs);
+  } catch (cause) {
+    connection.disconnect();
+    throw new RedisUnreachableError(`cannot reach Redis at ${redactRedisUrl(url)} within ${connectTimeoutMs / 1000} s`, { cause });
+  }
+  const known = config.targets.map((target) => target.name);
+  return {
+    config,
+    connection,
+    targets: (names) => {
+      const unknown = names.filter((name) => !known.includes(name));
+      if (unknown.length > 0) {
+        throw new UsageError(`--target ${unknown.join(", ")}: no such target in the configuration (targets: ${known.join(", ")})`);
+      }
+      return names.length === 0 ? known : [...names];
+    },
+    close: async () => {
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}

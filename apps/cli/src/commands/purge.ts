@@ -1,0 +1,23 @@
+import { purgeFailed, purgeRequest } from "@pyroscope-relay/queue";
+import type { CommandContext } from "./command-context.js";
+import { openOperatorSession } from "./operator-session.js";
+import { parseRequestFlags } from "./request-flags.js";
+import { singleTarget } from "./target-flag.js";
+
+/** `purge CONFIG --target NAME [--older-than DURATION]`: deletes failed jobs and releases their payloads. */
+export async function purgeCommand(context: CommandContext): Promise<number> {
+  const { settings } = context;
+  const request = parseRequestFlags("purge", purgeRequest, {
+    target: singleTarget("purge", settings.targets),
+    olderThan: context.options.get("older-than"),
+  });
+  const session = await openOperatorSession("purge", context.configPath, settings);
+  try {
+    const [target] = session.targets([request.target]) as [string];
+    const result = await purgeFailed({ connection: session.connection, prefix: settings.queuePrefix, target, olderThanMs: request.olderThan });
+    context.stdout.write(`purged ${result.purged} failed jobs of ${target}; deleted ${result.payloadsDeleted} stored profiles no other target owed\n`);
+    return 0;
+  } finally {
+    await session.close();
+  }
+}

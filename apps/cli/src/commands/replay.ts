@@ -1,0 +1,46 @@
+import { replayFailed, replayRequest } from "@pyroscope-relay/queue";
+import { createProgressBar } from "../progress-bar.js";
+import type { CommandContext } from "./command-context.js";
+import { openOperatorSession } from "./operator-session.js";
+import { integerFlag, parseRequestFlags } from "./request-flags.js";
+import { singleTarget } from "./target-flag.js";
+
+/**
+ * `replay CONFIG --target NAME [--reason TEXT] [--status CODE] [--since DURATION] [--limit N] [--dry-run]`:
+ * matching failed jobs go back to waiting with a full retry budget and a fresh payload TTL.
+ */
+export async function replayCommand(context: CommandContext): Promise<number> {
+  const { settings, options } = context;
+  const request = parseRequestFlags("replay", replayRequest, {
+    target: singleTarget("replay", settings.targets),
+    reason: options.get("reason"),
+    status: integerFlag(options.get("status")),
+    since: options.get("since"),
+    limit: integerFlag(options.get("limit")),
+    dryRun: context.flags.has("dry-run"),
+  });
+  const session = await openOperatorSession("replay", context.configPath, settings);
+  const bar = createProgressBar(context.stderr);
+  let result;
+  try {
+    const [target] = session.targets([request.target]) as [string];
+    result = await replayFailed({
+      connection: session.connection,
+      prefix: settings.queuePrefix,
+      target,
+      payloadTtlMs: settings.payloadTtlMs,
+      reason: request.reason,
+      status: request.status,
+      sinceMs: request.since,
+      limit: request.limit,
+      dryRun: request.dryRun,
+      onProgress: bar && ((progress) => bar.update(progress)),
+    });
+  } finally {
+    bar?.finish();
+    await session.close();
+  }
+  const counts = `replayed ${result.replayed}, skipped ${result.skipped} (payload gone), not matched ${result.notMatched}`;
+  context.stdout.write(request.dryRun ? `dry run (nothing changed): ${counts}\n` : `${counts}\n`);
+  return 0;
+}

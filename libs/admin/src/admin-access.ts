@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
+import { parseListenAddr } from "@pyroscope-relay/ops";
+import type { RequestHandler } from "express";
+
+export interface AdminAccessOptions {
+  /** `--server.http.admin-token`: when set, every request must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** The ops server's listen address: without a token, the API is open only when it is loopback. */
+  listenAddr: string;
+}
+
+/**
+ * Who may use the admin API. With a token: bearer auth, compared in constant time. Without one: open
+ * on a loopback address, refused (403) on any other, so that replay and purge are never open to the
+ * network by default.
+ */
+export function adminAccess(options: AdminAccessOptions): RequestHandler {
+  if (options.token !== undefined) {
+    const expected = digest(options.token);
+    return (req, res, next) => {
+      const given = /^Bearer +(\S+) *$/i.exec(req.get("authorization") ?? "")?.[1];
+      // Digests have one length, so the comparison takes the same time whatever was sent.
+      if (given !== undefined && timingSafeEqual(digest(given), expected)) return next();
+      res
+        .status(401)
+        .set("WWW-Authenticate", 'Bearer realm="pyroscope-relay admin"')
+        .json({ error: given === undefined ? "missing bearer token (Authorization: Bearer <token>)" : "invalid bearer token" });
+    };
+  }
+  const { host } = parseListenAddr(options.listenAddr);
+  if (isLoopback(host)) return (_req, _res, next) => next();
+  const message =
+    `the admin API is disabled: the ops server listens on ${options.listenAddr}, beyond loopback, and no admin token is set; ` +
+    "set --server.http.admin-token (or RELAY_ADMIN_TOKEN) to enable it";
+  return (_req, res) => {
+    res.status(403).json({ error: message });
+  };
+}
+
+/** Loopback addresses only; "" (every interface), 0.0.0.0, :: and host names other than localhost are not. */
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  const unmapped = host.replace(/^::ffff:/i, "");
+  if (isIP(unmapped) === 4) return unmapped.startsWith("127.");
+  return isIP(host) === 6 && /^(0{0,4}:){7}0{0,3}1$|^::1$/.test(host);
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { createLogger, RelayMetrics, startOpsServer, type OpsServer } from "@pyroscope-relay/ops";
+import { createRedisConnection, queueNameFor, waitForRedis } from "@pyroscope-relay/queue";
+import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
+import { createAdminRouter, type AdminRouterOptions } from "./admin-router.js";
+
+const TOKEN = "s3cret-admin-token-0123456789";
+
+let redis: RedisServerHandle;
+const connection = () => {
+  const client = createRedisConnection(redis.url, "admin");
+  client.on("error", () => undefined);
+  return client;
+};
+const logLines: string[] = [];
+const logger = createLogger({ level: "info", destination: { write: (line: string) => void logLines.push(line) } });
+
+/** An ops server with the admin router mounted; `close` also drops its Redis connection. */
+async function opsServer(options: Partial<AdminRouterOptions> & { listenAddr: string }): Promise<OpsServer> {
+  const client = connection();
+  await waitForRedis(client, 2_000);
+  const server = await startOpsServer({
+    listenAddr: options.listenAddr,
+    logger,
+    metrics: new RelayMetrics(),
+    isReady: () => true,
+    mount: (app) => {
+      app.use(createAdminRouter({ connection: client, prefix: `t-${randomUUID()}`, payloadTtlMs: 60_000, targets: ["alpha", "beta/0"], logger, ...options }));
+    },
+  });
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      client.disconnect();
+    },
+  };
+}
+
+function call(server: OpsServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+  }
+  return fetch(`${server.url}${path}`, init).then(async (res) => ({ status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> }));
+}
+
+before(async () => {
+  redis = await startRedisServer();
+});
+after(() => redis.stop());
+
+describe("with a token", () => {
+  let server: OpsServer;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  before(async () => {
+    server = await opsServer({ listenAddr: "127.0.0.1:0", token: TOKEN });
+  });
+  after(() => server.close());
+
+  it("answers 401 without a token or with a wrong one, never echoing it", async () => {
+    const missing = await call(server, "GET", "/api/v1/failed");
+    assert.equal(missing.status, 401);
+    assert.match(String(missing.json["error"]), /missing bearer token/);
+    assert.match(missing.headers.get("www-authenticate") ?? "", /^Bearer /);
+    for (const authorization of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${TOKEN}`, TOKEN, "Bearer "]) {
+      const wrong = await call(server, "POST", "/api/v1/purge", { target: "alpha" }, { authorization });
+      assert.equal(wrong.status, 401, authorization);
+      assert.doesNotMatch(JSON.stringify(wrong.json), /s3cret/);
+    }
+  });
+
+  it("lists failed jobs per target, or for the targets asked", async () => {
+    const all = await call(server, "GET", "/api/v1/failed", undefined, auth);
+    assert.equal(all.status, 200);
+    assert.deepEqual(all.json, { targets: [{ target: "alpha", total: 0, reasons: [] }, { target: "beta/0", total: 0, reasons: [] }] });
+    const one = await call(server, "GET", "/api/v1/failed?target=beta%2F0", undefined, { authorization: `bearer  ${TOKEN}` });
+    assert.deepEqual(one.json, { targets: [{ target: "beta/0", total: 0, reasons: [] }] });
+    const two = await call(server, "GET", "/api/v1/failed?target=beta%2F0&target=alpha", undefined, auth);
+    assert.deepEqual((two.json["targets"] as { target: string }[]).map((t) => t.target), ["beta/0", "alpha"]);
+  });
+
+  it("replays and purges, answering the counts", async () => {
+    const replay = await call(server, "POST", "/api/v1/replay", { target: "alpha", reason: "http 400", status: 400, since: "2h", limit: 10, dryRun: true }, auth);
+    assert.equal(replay.status, 200);
+    assert.deepEqual(replay.json, { target: "alpha", dryRun: true, replayed: 0, skipped: 0, notMatched: 0 });
+    const real = await call(server, "POST", "/api/v1/replay", { target: "alpha" }, auth);
+    assert.deepEqual(real.json, { target: "alpha", dryRun: false, replayed: 0, skipped: 0, notMatched: 0 });
+    const purge = await call(server, "POST", "/api/v1/purge", { target: "beta/0", olderThan: "24h" }, auth);
+    assert.deepEqual(purge.json, { target: "beta/0", purged: 0, payloadsDeleted: 0 });
+    assert.ok(logLines.some((line) => line.includes("admin API: purged failed jobs")));
+  });
+
+  it("answers 400 naming the bad field", async () => {
+    const cases: [string, unknown, RegExp][] = [
+      ["/api/v1/replay", { target: "alpha", status: "400" }, /^status: must be an HTTP status code$/],
+      ["/api/v1/replay", { target: "alpha", limit: 0 }, /^limit: must be at least 1$/],
+      ["/api/v1/replay", { target: "alpha", since: "2 days" }, /^since: invalid duration/],
+      ["/api/v1/replay", { target: "alpha", dry_run: true }, /Unrecognized key: "dry_run"/],
+      ["/api/v1/replay", { reason: "http" }, /^target: must be a target name$/],
+      ["/api/v1/replay", [], /expected object/],
+      ["/api/v1/purge", { target: "alpha", olderThan: 5 }, /^olderThan: must be a duration/],
+      ["/api/v1/purge", "{not json", /^malformed JSON body$/],
+    ];
+    for (const [path, body, message] of cases) {
+      const res = await call(server, "POST", path, body, auth);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.match(String(res.json["error"]), message);
+    }
+  });
+
+  it("answers 404 for an unknown target or endpoint, 415 without a JSON body, 413 for a large one", async () => {
+    for (const [method, path, body] of [["GET", "/api/v1/failed?target=gamma", undefined], ["POST", "/api/v1/replay", { target: "gamma" }], ["POST", "/api/v1/purge", { target: "gamma" }]] as const) {
+      const res = await call(server, method, path, body, auth);
+      assert.equal(res.status, 404);
+      assert.equal(res.json["error"], 'unknown target "gamma" (targets: alpha, beta/0)');
+    }
+    assert.equal((await call(server, "GET", "/api/v1/nothing", undefined, auth)).status, 404);
+    const form = await call(server, "POST", "/api/v1/purge", "target=alpha", { ...auth, "content-type": "application/x-www-form-urlencoded" });
+    assert.equal(form.status, 415);
+    assert.match(String(form.json["error"]), /Content-Type: application\/json/);
+    const large = await call(server, "POST", "/api/v1/replay", { target: "alpha", reason: "x".repeat(20_000) }, auth);
+    assert.equal(large.status, 413);
+  });
+});
+
+describe("without a token", () => {
+  it("is open on loopback", async (t) => {
+    const server = await opsServer({ listenAddr: "127.0.0.1:0" });
+    t.after(() => server.close());
+    const res = await call(server, "GET", "/api/v1/failed?target=alpha");
+    assert.equal(res.status, 200);
+  });
+
+  it("refuses with 403 when the ops server listens beyond loopback", async (t) => {
+    const server = await opsServer({ listenAddr: "0.0.0.0:0" });
+    t.after(() => server.close());
+    const res = await call(server, "POST", "/api/v1/replay", { target: "alpha" });
+    assert.equal(res.status, 403);
+    assert.match(String(res.json["error"]), /listens on 0\.0\.0\.0:0, beyond loopback.*set --server\.http\.admin-token/);
+    assert.equal((await fetch(`${server.url.replace("0.0.0.0", "127.0.0.1")}/-/healthy`)).status, 200, "the rest of the ops server is unaffected");
+  });
+});
+
+describe("when Redis fails", () => {
+  it("answers 500 with the reason and logs it", async (t) => {
+    const prefix = `t-${randomUUID()}`;
+    const client = connection();
+    await client.set(`${prefix}:${queueNameFor("alpha")}:failed`, "not a sorted set");
+    const server = await opsServer({ listenAddr: "127.0.0.1:0", prefix });
+    t.after(() => server.close());
+    const res = await call(server, "GET", "/api/v1/failed?target=alpha");
+    assert.equal(res.status, 500);
+    assert.match(String(res.json["error"]), /^admin operation failed: WRONGTYPE/);
+    assert.ok(logLines.some((line) => line.includes("admin API request failed")));
+    client.disconnect();
+  });
+});

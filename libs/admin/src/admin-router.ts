@@ -1,0 +1,107 @@
+import type { Logger } from "@pyroscope-relay/ops";
+import {
+  describeRequestError,
+  purgeFailed,
+  purgeRequest,
+  replayFailed,
+  replayRequest,
+  summarizeFailed,
+  type RedisConnection,
+} from "@pyroscope-relay/queue";
+import express, { Router } from "express";
+import type { NextFunction, Request, Response } from "express";
+import { adminAccess } from "./admin-access.js";
+
+export interface AdminRouterOptions {
+  /** An `admin` connection: gives up during a Redis outage instead of holding requests open. */
+  connection: RedisConnection;
+  prefix: string;
+  /** `--queue.payload-ttl`: a replayed payload's TTL from now. */
+  payloadTtlMs: number;
+  /** Every target of the configuration, by name. */
+  targets: readonly string[];
+  token?: string;
+  /** The ops server's `--server.http.listen-addr`. */
+  listenAddr: string;
+  logger: Logger;
+}
+
+/** An answer other than 200, with the message the client sees. */
+class AdminRequestError extends Error {
+  override readonly name = "AdminRequestError";
+
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The ops server's admin API (JSON): `GET /api/v1/failed[?target=NAME]`, `POST /api/v1/replay` and
+ * `POST /api/v1/purge`, the same operations as the `failed`, `replay` and `purge` commands.
+ */
+export function createAdminRouter(options: AdminRouterOptions): Router {
+  const { connection, prefix, logger } = options;
+  const known = new Set(options.targets);
+  const checkTarget = (target: string) => {
+    if (!known.has(target)) {
+      throw new AdminRequestError(404, `unknown target ${JSON.stringify(target)} (targets: ${options.targets.join(", ")})`);
+    }
+  };
+  const body = (req: Request): unknown => {
+    if (!req.is("application/json")) throw new AdminRequestError(415, "expected a JSON body (Content-Type: application/json)");
+    return req.body;
+  };
+
+  const router = Router();
+  router.use("/api/v1", adminAccess({ token: options.token, listenAddr: options.listenAddr }), express.json({ limit: "16kb" }));
+
+  router.get("/api/v1/failed", async (req, res) => {
+    // Express 5's default query parser (node:querystring) gives a string, or an array when repeated.
+    const asked = req.query["target"] as string | string[] | undefined;
+    const targets = asked === undefined ? options.targets : [asked].flat();
+    targets.forEach(checkTarget);
+    const summaries = [];
+    for (const target of targets) summaries.push(await summarizeFailed(connection, prefix, target));
+    res.json({ targets: summaries });
+  });
+
+  router.post("/api/v1/replay", async (req, res) => {
+    const parsed = replayRequest.safeParse(body(req));
+    if (!parsed.success) throw new AdminRequestError(400, describeRequestError(parsed.error));
+    const { target, reason, status, since, limit, dryRun = false } = parsed.data;
+    checkTarget(target);
+    const result = await replayFailed({ connection, prefix, target, payloadTtlMs: options.payloadTtlMs, reason, status, sinceMs: since, limit, dryRun });
+    logger.info({ request: parsed.data, ...result }, dryRun ? "admin API: replay dry run" : "admin API: replayed failed jobs");
+    res.json({ target, dryRun, ...result });
+  });
+
+  router.post("/api/v1/purge", async (req, res) => {
+    const parsed = purgeRequest.safeParse(body(req));
+    if (!parsed.success) throw new AdminRequestError(400, describeRequestError(parsed.error));
+    const { target, olderThan } = parsed.data;
+    checkTarget(target);
+    const result = await purgeFailed({ connection, prefix, target, olderThanMs: olderThan });
+    logger.info({ request: parsed.data, ...result }, "admin API: purged failed jobs");
+    res.json({ target, ...result });
+  });
+
+  router.use("/api/v1", (_req: Request, res: Response) => {
+    res.status(404).json({ error: "no such admin endpoint" });
+  });
+
+  router.use("/api/v1", (error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    if (error instanceof AdminRequestError) return void res.status(error.status).json({ error: error.message });
+    // body-parser's errors: malformed JSON, too large, bad charset.
+    const { status, type } = error as { status?: unknown; type?: unknown };
+    if (typeof status === "number" && status >= 400 && status < 500 && typeof type === "string") {
+      return void res.status(status).json({ error: type === "entity.parse.failed" ? "malformed JSON body" : (error as Error).message });
+    }
+    logger.error({ err: error, path: req.path }, "admin API request failed");
+    res.status(500).json({ error: `admin operation failed: ${error instanceof Error ? error.message : String(error)}` });
+  });
+  return router;
+}

@@ -1,0 +1,60 @@
+import { Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { JobData } from "./job-data.js";
+import type { TargetQueue } from "./target-queue.js";
+
+export type TargetJob = Job<JobData, void, JobData["kind"]>;
+
+export interface FailedJob {
+  job: TargetJob;
+  /** When it failed (ms since the epoch): its score in the queue's `failed` set. */
+  failedAt: number;
+}
+
+export interface FailedJobScan {
+  /** Only jobs that failed at or after this time (ms since the epoch). */
+  from?: number;
+  /** Only jobs that failed at or before this time; a replay sets it so that a job failing again is not seen twice. */
+  to?: number;
+  pageSize?: number;
+}
+
+const defaultPageSize = 100;
+
+/**
+ * Pages through a target's failed jobs, oldest first, never holding more than a page. BullMQ scores the
+ * `failed` set by failure time; the cursor is the last score seen plus the ids seen at that score, so
+ * jobs leaving the set (replayed, purged) or joining it meanwhile neither shift nor repeat a page, as
+ * offsets would. A job whose hash vanished between listing and loading is left out.
+ */
+export async function* scanFailedJobs(connection: Redis, queue: TargetQueue, scan: FailedJobScan = {}): AsyncGenerator<FailedJob[]> {
+  const pageSize = scan.pageSize ?? defaultPageSize;
+  const max = scan.to === undefined ? "+inf" : String(scan.to);
+  let min = scan.from === undefined ? "-inf" : String(scan.from);
+  let boundary = Number.NaN;
+  let seenAtBoundary = new Set<string>();
+  for (;;) {
+    const flat = await connection.zrangebyscore(queue.toKey("failed"), min, max, "WITHSCORES", "LIMIT", 0, pageSize + seenAtBoundary.size);
+    const entries: { id: string; failedAt: number }[] = [];
+    for (let i = 0; i + 1 < flat.length && entries.length < pageSize; i += 2) {
+      const id = flat[i]!;
+      const failedAt = Number(flat[i + 1]);
+      if (failedAt === boundary && seenAtBoundary.has(id)) continue;
+      entries.push({ id, failedAt });
+    }
+    const last = entries.at(-1);
+    if (last === undefined) return;
+    if (last.failedAt !== boundary) seenAtBoundary = new Set();
+    boundary = last.failedAt;
+    for (const entry of entries) if (entry.failedAt === boundary) seenAtBoundary.add(entry.id);
+    min = String(boundary);
+
+    const jobs = await Promise.all(entries.map(({ id }) => Job.fromId<JobData, void, JobData["kind"]>(queue, id)));
+    const page: FailedJob[] = [];
+    entries.forEach(({ failedAt }, i) => {
+      const job = jobs[i];
+      if (job !== undefined) page.push({ job, failedAt });
+    });
+    if (page.length > 0) yield page;
+  }
+}

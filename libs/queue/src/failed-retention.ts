@@ -1,0 +1,122 @@
+import type { Redis } from "ioredis";
+import { discardFailedJob } from "./discard-failed-job.js";
+import { scanFailedJobs, type FailedJobScan } from "./failed-job-scan.js";
+import { PayloadStore } from "./payload-store.js";
+import { targetQueue, type TargetQueue } from "./target-queue.js";
+
+export interface FailedJobRetentionOptions {
+  /** An `admin` connection: a sweep must give up while Redis is down, not hang a shutdown. */
+  connection: Redis;
+  prefix: string;
+  targets: readonly string[];
+  /** `--queue.failed-max-age`: failed jobs older than this are removed. */
+  maxAgeMs: number;
+  /** `--queue.failed-max-count`: failed jobs kept per target, the newest. */
+  maxCount: number;
+  /** Time between sweeps; the first runs at `start()`. */
+  intervalMs?: number;
+  onSweep?: (sweep: TargetSweep) => void;
+  onError: (error: FailedJobRetentionError) => void;
+  pageSize?: number;
+}
+
+export interface TargetSweep {
+  target: string;
+  /** Failed jobs removed for age or count. */
+  removed: number;
+  /** Stored profiles deleted with them (no other target owed them). */
+  payloadsDeleted: number;
+}
+
+/** A sweep of one target failed (usually Redis unreachable); the next sweep tries again. */
+export class FailedJobRetentionError extends Error {
+  override readonly name = "FailedJobRetentionError";
+
+  constructor(
+    readonly target: string,
+    options: { cause: unknown },
+  ) {
+    super(`failed-job retention sweep of ${target} failed: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+  }
+}
+
+export const defaultRetentionIntervalMs = 60_000;
+
+/**
+ * Bounds each target's failed jobs by age and count (oldest first), releasing their payload claims so
+ * that a payload no target owes is deleted. Several writer processes may sweep the same target; every
+ * step is idempotent.
+ */
+export class FailedJobRetention {
+  private readonly store: PayloadStore;
+  private readonly queues: Map<string, TargetQueue>;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<TargetSweep[]> | undefined;
+
+  constructor(private readonly options: FailedJobRetentionOptions) {
+    if (!Number.isSafeInteger(options.maxAgeMs) || options.maxAgeMs <= 0) throw new RangeError(`maxAgeMs must be a positive integer, got ${options.maxAgeMs}`);
+    if (!Number.isSafeInteger(options.maxCount) || options.maxCount <= 0) throw new RangeError(`maxCount must be a positive integer, got ${options.maxCount}`);
+    this.store = new PayloadStore(options.connection, options.prefix);
+    this.queues = new Map(options.targets.map((target) => [target, targetQueue(options.connection, options.prefix, target)]));
+  }
+
+  /** Sweeps now and then every interval, until `stop()`. */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => void this.sweep(), this.options.intervalMs ?? defaultRetentionIntervalMs);
+    this.timer.unref();
+    void this.sweep();
+  }
+
+  /** One pass over every target; a sweep already under way is joined, not doubled. Errors go to `onError`. */
+  sweep(): Promise<TargetSweep[]> {
+    this.running ??= this.sweepAll().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Stops the timer, waits for a sweep under way, and closes the queues (not the connection). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+  }
+
+  private async sweepAll(): Promise<TargetSweep[]> {
+    const sweeps: TargetSweep[] = [];
+    for (const [target, queue] of this.queues) {
+      try {
+        const sweep = await this.sweepTarget(target, queue);
+        sweeps.push(sweep);
+        this.options.onSweep?.(sweep);
+      } catch (cause) {
+        this.options.onError(new FailedJobRetentionError(target, { cause }));
+      }
+    }
+    return sweeps;
+  }
+
+  private async sweepTarget(target: string, queue: TargetQueue): Promise<TargetSweep> {
+    const { connection, maxAgeMs, maxCount } = this.options;
+    const sweep: TargetSweep = { target, removed: 0, payloadsDeleted: 0 };
+    await this.discard(sweep, queue, { to: Date.now() - maxAgeMs }, Number.POSITIVE_INFINITY);
+    const excess = (await connection.zcard(queue.toKey("failed"))) - maxCount;
+    if (excess > 0) await this.discard(sweep, queue, {}, excess);
+    return sweep;
+  }
+
+  /** Discards up to `limit` failed jobs in `scan`, oldest first. */
+  private async discard(sweep: TargetSweep, queue: TargetQueue, scan: FailedJobScan, limit: number): Promise<void> {
+    let looked = 0;
+    for await (const page of scanFailedJobs(this.options.connection, queue, { ...scan, pageSize: this.options.pageSize })) {
+      for (const { job } of page) {
+        if (looked++ >= limit) return;
+        const { removed, payloadDeleted } = await discardFailedJob(queue, this.store, sweep.target, job);
+        if (removed) sweep.removed++;
+        if (payloadDeleted) sweep.payloadsDeleted++;
+      }
+    }
+  }
+}

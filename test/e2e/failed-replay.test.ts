@@ -1,0 +1,188 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { queueNameFor } from "@pyroscope-relay/queue";
+import { gzippedPprof, startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
+import { freePort } from "./support/free-port.js";
+import { startRelayProcess } from "./support/relay-process.js";
+import type { RelayProcess } from "./support/relay-process.js";
+import { runCommand } from "./support/run-command.js";
+
+const TOKEN = "e2e-admin-token-0123456789abcdef";
+const REJECT = { status: 400, body: '{"code":"invalid_argument","message":"bad profile"}' };
+
+describe("failed jobs: failed, replay, purge and the admin API", () => {
+  let redis: RedisServerHandle;
+  let target: FakeTarget;
+  let relay: RelayProcess;
+  let connection: Redis;
+  let queue: Queue;
+  let ingestPort: number;
+  let configPath: string;
+
+  const command = (name: string, ...args: string[]) => runCommand([name, configPath, `--redis.url=${redis.url}`, ...args]);
+  const send = async (seed: number) => {
+    const body = gzippedPprof({ seed });
+    const res = await fetch(`http://127.0.0.1:${ingestPort}/ingest?name=app&format=pprof`, { method: "POST", body });
+    assert.equal(res.status, 200);
+    return body;
+  };
+  const failedCount = async (count: number) => {
+    const deadline = Date.now() + 10_000;
+    while ((await queue.getFailedCount()) !== count) {
+      if (Date.now() > deadline) throw new Error(`expected ${count} failed jobs, have ${await queue.getFailedCount()}`);
+      await sleep(20);
+    }
+  };
+  const admin = (path: string, init: RequestInit = {}) => fetch(`${relay.opsUrl}${path}`, init);
+
+  before(async () => {
+    redis = await startRedisServer();
+    target = await startFakeTarget();
+    target.respond(() => REJECT);
+    ingestPort = await freePort();
+    relay = await startRelayProcess({
+      args: [`--redis.url=${redis.url}`, `--server.http.admin-token=${TOKEN}`],
+      config: `
+pyroscope.receive_http "default" {
+  http {
+    listen_address = "127.0.0.1"
+    listen_port    = ${ingestPort}
+  }
+  forward_to = [pyroscope.write.strict.receiver]
+}
+pyroscope.write "strict" {
+  endpoint {
+    url = "${target.url}"
+  }
+}
+`,
+    });
+    configPath = join(relay.dir, "relay.alloy");
+    connection = new Redis({ path: redis.socketPath, maxRetriesPerRequest: null });
+    queue = new Queue(queueNameFor("strict"), { connection, prefix: "pyroscope-relay" });
+  });
+
+  after(async () => {
+    await queue?.close();
+    connection?.disconnect();
+    await relay?.stop();
+    await target?.close();
+    await redis?.stop();
+  });
+
+  it("shows a profile the target refused with 400 as failed with reason http 400", async () => {
+    await send(1);
+    await failedCount(1);
+
+    const json = await command("failed", "--json");
+    assert.equal(json.code, 0, json.stderr);
+    const [summary] = (JSON.parse(json.stdout) as { targets: { target: string; total: number; reasons: Record<string, unknown>[] }[] }).targets;
+    assert.equal(summary?.target, "strict");
+    assert.equal(summary.total, 1);
+    assert.equal(summary.reasons[0]?.["reason"], "http 400");
+    assert.equal(summary.reasons[0]?.["status"], 400);
+    assert.match(String(summary.reasons[0]?.["lastDetail"]), /bad profile/);
+
+    const table = await command("failed", "--target", "strict");
+    assert.match(table.stdout, /^strict: 1 failed\n {2}REASON +COUNT +OLDEST +NEWEST\n {2}http 400 +1 +\d{4}-\d\d-\d\dT[\d:]+Z +\d{4}-/);
+  });
+
+  it("replays the fixed target: a dry run changes nothing, a replay delivers, a second replays nothing", async () => {
+    target.respond(undefined);
+    const dry = await command("replay", "--target", "strict", "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.stdout, "dry run (nothing changed): replayed 1, skipped 0 (payload gone), not matched 0\n");
+    await sleep(300);
+    assert.equal(target.requests.length, 1);
+    assert.equal(await queue.getFailedCount(), 1);
+
+    const replay = await command("replay", "--target", "strict", "--reason", "http", "--status", "400", "--since", "1h");
+    assert.equal(replay.code, 0, replay.stderr);
+    assert.equal(replay.stdout, "replayed 1, skipped 0 (payload gone), not matched 0\n");
+    assert.equal(replay.stderr, "", "no progress bar without a terminal");
+    const [first, second] = await target.waitForRequests(2, 10_000);
+    assert.deepEqual(second?.body, first?.body);
+    await failedCount(0);
+
+    const again = await command("replay", "--target", "strict");
+    assert.equal(again.stdout, "replayed 0, skipped 0 (payload gone), not matched 0\n");
+    // Delivered: the target's claim was released, so the payload is gone.
+    assert.deepEqual(await connection.keys("*payload*"), []);
+  });
+
+  it("purges failed jobs and their payloads", async () => {
+    target.respond(() => REJECT);
+    await send(2);
+    await send(3);
+    await failedCount(2);
+    assert.ok((await connection.keys("*payload*")).length > 0);
+
+    const purge = await command("purge", "--target", "strict", "--older-than", "0.01s");
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.equal(purge.stdout, "purged 2 failed jobs of strict; deleted 2 stored profiles no other target owed\n");
+    assert.equal(await queue.getFailedCount(), 0);
+    assert.deepEqual(await connection.keys("*payload*"), []);
+  });
+
+  it("serves the same operations over the admin API, with the configured token only", async () => {
+    await send(4);
+    await failedCount(1);
+    assert.equal((await admin("/api/v1/failed")).status, 401);
+    const wrong = await admin("/api/v1/failed", { headers: { authorization: "Bearer not-the-token-at-all" } });
+    assert.equal(wrong.status, 401);
+    assert.doesNotMatch(await wrong.text(), new RegExp(TOKEN));
+
+    const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+    const listed = await admin("/api/v1/failed?target=strict", { headers: auth });
+    assert.equal(listed.status, 200);
+    const { targets } = (await listed.json()) as { targets: { total: number }[] };
+    assert.equal(targets[0]?.total, 1);
+
+    const dry = await admin("/api/v1/replay", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", dryRun: true }) });
+    assert.deepEqual(await dry.json(), { target: "strict", dryRun: true, replayed: 1, skipped: 0, notMatched: 0 });
+    const bad = await admin("/api/v1/replay", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", status: "x" }) });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(await bad.json(), { error: "status: must be an HTTP status code" });
+    const unknown = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "nope" }) });
+    assert.equal(unknown.status, 404);
+    const purge = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict" }) });
+    assert.deepEqual(await purge.json(), { target: "strict", purged: 1, payloadsDeleted: 1 });
+    assert.deepEqual(await connection.keys("*payload*"), []);
+  });
+
+  it("refuses the admin API on 0.0.0.0 without a token, and says how to enable it", async () => {
+    const open = await startRelayProcess({ command: "writer", opsHost: "0.0.0.0", args: [`--redis.url=${redis.url}`], config: await readFile(configPath, "utf8") });
+    try {
+      const res = await fetch(`${open.opsUrl}/api/v1/failed`);
+      assert.equal(res.status, 403);
+      assert.match(((await res.json()) as { error: string }).error, /set --server\.http\.admin-token/);
+      assert.match(open.output(), /admin API disabled/);
+    } finally {
+      await open.stop();
+    }
+  });
+
+  it("explains usage mistakes with exit code 2", async () => {
+    const noTarget = await command("replay");
+    assert.equal(noTarget.code, 2);
+    assert.match(noTarget.stderr, /replay: --target: must be a target name/);
+    const unknown = await command("purge", "--target", "nope");
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--target nope: no such target in the configuration \(targets: strict\)/);
+    const badStatus = await command("replay", "--target", "strict", "--status", "abc");
+    assert.equal(badStatus.code, 2);
+    assert.match(badStatus.stderr, /--status: must be an HTTP status code/);
+    const noRedis = await runCommand(["failed", configPath]);
+    assert.equal(noRedis.code, 2);
+    assert.match(noRedis.stderr, /--redis\.url \(or REDIS_URL\) is required/);
+    const ttl = await runCommand(["run", configPath, "--queue.payload-ttl=1h", "--queue.failed-max-age=2h"]);
+    assert.equal(ttl.code, 2);
+    assert.match(ttl.stderr, /--queue\.payload-ttl: 1h is shorter than --queue\.failed-max-age \(2h\)/);
+  });
+});

@@ -1,0 +1,57 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
+import { freePort } from "../e2e/support/free-port.js";
+import type { RelayProcess } from "../e2e/support/relay-process.js";
+import { assertDelivered, waitForDelivery } from "./support/check.js";
+import { ledgerFor } from "./support/ledger.js";
+import { LoadGenerator } from "./support/load.js";
+import { relayConfig, startRelay } from "./support/relay.js";
+
+describe("fault 2: kill -9 the ingest process under load", () => {
+  let redis: RedisServerHandle;
+  let a: FakeTarget;
+  let b: FakeTarget;
+  const processes: RelayProcess[] = [];
+
+  before(async () => {
+    redis = await startRedisServer({ appendonly: true, appendfsync: "always" });
+    a = await startFakeTarget();
+    b = await startFakeTarget();
+  });
+
+  after(async () => {
+    for (const p of processes) await p.stop();
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+  });
+
+  it("every profile that got a 2xx is delivered to every target", { timeout: 120_000 }, async (t) => {
+    const port = await freePort();
+    const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    processes.push(await startRelay("writer", config, redis));
+    const doomed = await startRelay("ingest", config, redis);
+    processes.push(doomed);
+
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "i2" });
+    const steady = load.steady(25);
+    await sleep(3_000);
+    await doomed.stop("SIGKILL");
+    const ackedBeforeKill = load.acked.size;
+    await sleep(1_000);
+    // A new ingest process on the same port, as a supervisor would restart it.
+    processes.push(await startRelay("ingest", config, redis));
+    await sleep(3_000);
+    await steady.stop();
+
+    t.diagnostic(`acknowledged before the kill ${ackedBeforeKill}, after the restart ${load.acked.size - ackedBeforeKill}`);
+    assert.ok(load.attempts.some((a) => a.status === "error"), "some requests met the dead process");
+    const outcome = await waitForDelivery(load, ledgers, 30_000);
+    // Nothing delivers twice here: only the receiving side crashed.
+    assertDelivered(t, outcome, { maxDuplicates: 0 });
+  });
+});

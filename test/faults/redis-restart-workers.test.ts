@@ -1,0 +1,65 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
+import { freePort } from "../e2e/support/free-port.js";
+import type { RelayProcess } from "../e2e/support/relay-process.js";
+import { assertDelivered, waitForDelivery } from "./support/check.js";
+import { ledgerFor } from "./support/ledger.js";
+import { LoadGenerator } from "./support/load.js";
+import { relayConfig, startRelay } from "./support/relay.js";
+
+/** BullMQ 6.0-6.3 workers stopped consuming after outages longer than a few seconds (#4585). */
+const outageMs = Number(process.env.FAULT_REDIS_OUTAGE_MS ?? 10_000);
+
+describe(`fault 7: workers resume after Redis is killed and restarted (${outageMs / 1000} s down)`, () => {
+  let redis: RedisServerHandle;
+  let a: FakeTarget;
+  let b: FakeTarget;
+  let relay: RelayProcess;
+
+  before(async () => {
+    redis = await startRedisServer({ appendonly: true, appendfsync: "always" });
+    a = await startFakeTarget();
+    b = await startFakeTarget();
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+  });
+
+  it("profiles sent after the restart are delivered by the same writer process", { timeout: 120_000 }, async (t) => {
+    const port = await freePort();
+    const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    relay = await startRelay("run", config, redis);
+    const url = `http://127.0.0.1:${port}`;
+
+    const early = new LoadGenerator({ url, tag: "k7a" });
+    await early.sendSequentially(5);
+    assertDelivered(t, await waitForDelivery(early, ledgers, 15_000), { maxDuplicates: 0 });
+
+    await redis.kill();
+    await sleep(outageMs);
+    await redis.restart();
+    const restartedAt = Date.now();
+
+    const late = new LoadGenerator({ url, tag: "k7b" });
+    let accepted = false;
+    while (!accepted && Date.now() - restartedAt < 30_000) {
+      accepted = (await late.send()).status === 200;
+      if (!accepted) await sleep(250);
+    }
+    assert.ok(accepted, "ingest answers 200 again");
+    t.diagnostic(`ingest accepted again ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the restart`);
+    await late.sendSequentially(10);
+    const outcome = await waitForDelivery(late, ledgers, 60_000);
+    t.diagnostic(`delivered ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the restart`);
+    assertDelivered(t, outcome, { maxDuplicates: 0 });
+    assert.equal(relay.child.exitCode, null, "the relay kept running");
+  });
+});

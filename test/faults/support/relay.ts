@@ -1,0 +1,82 @@
+import { Queue } from "bullmq";
+import type { Job } from "bullmq";
+import { Redis } from "ioredis";
+import { queueNameFor } from "@pyroscope-relay/queue";
+import type { RedisServerHandle } from "@pyroscope-relay/testing";
+import { startRelayProcess } from "../../e2e/support/relay-process.js";
+import type { RelayProcess } from "../../e2e/support/relay-process.js";
+
+export const prefix = "pyroscope-relay";
+
+export interface TargetSpec {
+  name: string;
+  url: string;
+  /** Extra attributes or blocks inside `endpoint { ... }`. */
+  endpoint?: string;
+}
+
+/** One receive_http listener on 127.0.0.1:`port` forwarding to every target. */
+export function relayConfig(options: { port: number; targets: TargetSpec[]; http?: string }): string {
+  const receivers = options.targets.map((t) => `pyroscope.write.${t.name}.receiver`).join(", ");
+  const writes = options.targets.map(
+    (t) => `
+pyroscope.write "${t.name}" {
+  endpoint {
+    url = "${t.url}"
+${t.endpoint ?? ""}
+  }
+}`,
+  );
+  return `
+pyroscope.receive_http "default" {
+  http {
+    listen_address = "127.0.0.1"
+    listen_port    = ${options.port}
+${options.http ?? ""}
+  }
+  forward_to = [${receivers}]
+}
+${writes.join("\n")}
+`;
+}
+
+/**
+ * The built command against `redis`. Logs at info unless asked: debug logs a line per profile, which
+ * costs CPU the shared machine needs for the load itself.
+ */
+export function startRelay(
+  command: "run" | "ingest" | "writer",
+  config: string,
+  redis: RedisServerHandle,
+  args: string[] = [],
+): Promise<RelayProcess> {
+  const logLevel = args.some((arg) => arg.startsWith("--log.level")) ? [] : ["--log.level=info"];
+  return startRelayProcess({ command, config, args: [`--redis.url=${redis.url}`, ...logLevel, ...args] });
+}
+
+/** A plain client on the test's Redis, for inspection only. */
+export function inspect(redis: RedisServerHandle): Redis {
+  return new Redis({ path: redis.socketPath, maxRetriesPerRequest: 3, lazyConnect: false });
+}
+
+/** Payload keys (the profile bytes and their pending sets) currently in Redis. */
+export async function payloadKeys(client: Redis): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await client.scan(cursor, "MATCH", `${prefix}:payload:*`, "COUNT", 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== "0");
+  return keys;
+}
+
+/** The jobs a target's queue holds in BullMQ's failed set. */
+export async function failedJobs(client: Redis, target: string): Promise<Job[]> {
+  const queue = new Queue(queueNameFor(target), { connection: client, prefix });
+  try {
+    return await queue.getFailed(0, -1);
+  } finally {
+    await queue.close();
+  }
+}

@@ -1,0 +1,73 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
+import { freePort } from "../e2e/support/free-port.js";
+import type { RelayProcess } from "../e2e/support/relay-process.js";
+import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
+import { ledgerFor, profileIdOf } from "./support/ledger.js";
+import { LoadGenerator } from "./support/load.js";
+import { relayConfig, startRelay } from "./support/relay.js";
+
+const concurrency = 4;
+
+describe("fault 1: kill -9 a writer while the target holds its requests open", () => {
+  let redis: RedisServerHandle;
+  let a: FakeTarget;
+  let b: FakeTarget;
+  const processes: RelayProcess[] = [];
+
+  before(async () => {
+    redis = await startRedisServer({ appendonly: true, appendfsync: "always" });
+    a = await startFakeTarget();
+    b = await startFakeTarget();
+  });
+
+  after(async () => {
+    a?.release();
+    for (const p of processes) await p.stop();
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+  });
+
+  // BullMQ hands a dead worker's jobs to another only once their lock (30 s) has expired and two
+  // stalled checks (every 30 s) have seen them: allow a couple of minutes.
+  it("a new writer delivers everything, the dead writer's jobs included", { timeout: 240_000 }, async (t) => {
+    const port = await freePort();
+    const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    const args = [`--writer.concurrency=${concurrency}`];
+    processes.push(await startRelay("ingest", config, redis, args));
+    const doomed = await startRelay("writer", config, redis, args);
+    processes.push(doomed);
+
+    a.hold();
+    const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "w1" });
+    await load.sendSequentially(30);
+    // The writer has as many deliveries open at `a` as it may have.
+    await a.waitForRequests(concurrency, 20_000);
+    await sleep(500);
+    const held = a.requests.map((r) => profileIdOf(r)!);
+    await doomed.stop("SIGKILL");
+    const killedAt = Date.now();
+    processes.push(await startRelay("writer", config, redis, args));
+    a.release();
+
+    // The target took the held profiles, but the dead writer never saw the answers: those jobs are not
+    // done until another writer has delivered them again.
+    const again = (id: string) => ledgers[0]!.accepted.get(id)?.find((at) => at > killedAt);
+    const redelivered = await eventually(() => held.every((id) => again(id) !== undefined), 180_000, 500);
+    const outcome = await waitForDelivery(load, ledgers, 30_000);
+    const others = [...load.acked.keys()].filter((id) => !held.includes(id)).map((id) => ledgers[0]!.accepted.get(id)?.[0] ?? Number.NaN);
+    const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    t.diagnostic(`held at a when the writer died: ${held.length}; delivered again ${held.map((id) => secs(again(id)! - killedAt)).join(", ")} after the kill`);
+    t.diagnostic(`the ${others.length} waiting profiles reached a within ${secs(Math.max(...others) - killedAt)} of the kill`);
+    assert.ok(redelivered, "every delivery cut off by the crash is made again");
+    // Only the cut-off jobs wait for BullMQ's stalled-job recovery; the queue behind them does not.
+    assert.ok(Math.max(...others) - killedAt < 20_000, "the new writer takes the waiting profiles at once");
+    // Each delivery open at the crash may be repeated once.
+    assertDelivered(t, outcome, { maxDuplicates: held.length });
+  });
+});

@@ -1,6 +1,7 @@
 import { InvalidNameError } from "./errors.js";
 import { appNameProblem, labelNameProblem } from "./label-name.js";
 import { appLabel } from "./label-set.js";
+import { labelLimitProblem } from "./label-limits.js";
 
 /** An /ingest `name` such as `my-app{env=prod,region=eu}`: the application and its labels. */
 export interface ParsedName {
@@ -64,6 +65,8 @@ export function parseName(name: string): ParsedName {
       text += rune;
     }
   }
+  const problem = labelLimitProblem(labels);
+  if (problem !== undefined) throw new InvalidNameError(`name: ${problem}`);
   return { app, labels };
 }
 

@@ -1,6 +1,7 @@
 import { InvalidLabelError } from "./errors.js";
 import { labelNameProblem } from "./label-name.js";
 import { appLabel, setLabel, withExternalLabels, withServiceName, type LabelSet } from "./label-set.js";
+import { labelLimitProblem } from "./label-limits.js";
 
 /** One `types.v1.LabelPair` of a Push series. */
 export interface LabelPair {
@@ -51,6 +52,8 @@ function collapse(labels: readonly LabelPair[]): LabelSet {
 function check(series: ReadonlyMap<string, string>): void {
   // Alloy's wording: an empty set has no service name, the one label Pyroscope insists on.
   if (series.size === 0) throw new InvalidLabelError("service name is required");
+  const tooLarge = labelLimitProblem(series);
+  if (tooLarge !== undefined) throw new InvalidLabelError(tooLarge);
   for (const name of [...series.keys()].sort()) {
     if (name === appLabel) continue;
     const problem = labelNameProblem(name);

@@ -32,8 +32,8 @@ describe("fault 1: kill -9 a writer while the target holds its requests open", (
     await redis?.stop();
   });
 
-  // BullMQ hands a dead worker's jobs to another only once their lock (30 s) has expired and two
-  // stalled checks (every 30 s) have seen them: allow a couple of minutes.
+  // BullMQ hands a dead worker's jobs to another only once their lock (15 s) has expired and two
+  // stalled checks (every 15 s) have seen them: allow a couple of minutes.
   it("a new writer delivers everything, the dead writer's jobs included", { timeout: 240_000 }, async (t) => {
     const port = await freePort();
     const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });

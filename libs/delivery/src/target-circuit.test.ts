@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RetryableDeliveryError } from "./delivery-error.js";
-import { TargetCircuit } from "./target-circuit.js";
+import { failuresBeforePause, TargetCircuit } from "./target-circuit.js";
 
 test("Retry-After pauses for the time asked, at least the minimum backoff and at most an hour", () => {
   const circuit = new TargetCircuit(500, 60_000);
@@ -23,8 +23,15 @@ test("an unreachable target pauses with growing, capped pauses until a delivery 
   assert.ok(down() < 200, "a delivery resets the streak");
 });
 
-test("an error answer or a timeout is a plain retry, not a pause", () => {
+test("a few error answers or timeouts are plain retries; a streak of them pauses the queue", () => {
   const circuit = new TargetCircuit(100, 1_000);
   assert.equal(circuit.pauseFor(new RetryableDeliveryError("http 503")), undefined);
   assert.equal(circuit.pauseFor(new RetryableDeliveryError("timeout", undefined, { unreachable: false })), undefined);
+  for (let failure = 3; failure < failuresBeforePause; failure++) {
+    assert.equal(circuit.pauseFor(new RetryableDeliveryError("http 500")), undefined, `failure ${failure} is a plain retry`);
+  }
+  const pause = circuit.pauseFor(new RetryableDeliveryError("http 503"));
+  assert.ok(pause !== undefined && pause >= 100 && pause < 200, `first pause ${pause}`);
+  circuit.delivered();
+  assert.equal(circuit.pauseFor(new RetryableDeliveryError("http 503")), undefined, "a delivery resets the streak");
 });

@@ -51,6 +51,10 @@ export class TargetWorker {
       concurrency: options.concurrency,
       // A forwarder's job should survive a few worker crashes before it is declared failed.
       maxStalledCount: 5,
+      // A crashed writer's jobs come back after about two of these instead of BullMQ's minute;
+      // the lock is renewed every half period, so long deliveries keep theirs.
+      lockDuration: 15_000,
+      stalledInterval: 15_000,
       // BullMQ honours `rateLimit()` (the circuit breaker's pause) only when a limiter is set; this
       // one is far above any real rate, so it never throttles by itself.
       limiter: { max: 2 ** 31, duration: 1_000 },

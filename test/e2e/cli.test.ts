@@ -8,23 +8,14 @@ import { fileURLToPath } from "node:url";
 import { gzippedPprof, startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "./support/free-port.js";
+import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import { runCommand } from "./support/run-command.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 function receiverConfig(port: number, targets: Record<string, string>): string {
-  const names = Object.keys(targets);
-  return [
-    `pyroscope.receive_http "default" {`,
-    `  http {`,
-    `    listen_address = "127.0.0.1"`,
-    `    listen_port    = ${port}`,
-    `  }`,
-    `  forward_to = [${names.map((n) => `pyroscope.write.${n}.receiver`).join(", ")}]`,
-    `}`,
-    ...names.map((n) => `pyroscope.write "${n}" {\n  endpoint {\n    url = "${targets[n]}"\n  }\n}`),
-  ].join("\n");
+  return relayConfig({ port, targets: Object.entries(targets).map(([name, url]) => ({ name, url })) });
 }
 
 async function ingest(port: number, body: Buffer): Promise<number> {

@@ -12,6 +12,7 @@ import { freePort } from "./support/free-port.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
 import { runCommand } from "./support/run-command.js";
+import { relayConfig } from "./support/relay-config.js";
 
 const TOKEN = "e2e-admin-token-0123456789abcdef";
 const REJECT = { status: 400, body: '{"code":"invalid_argument","message":"bad profile"}' };
@@ -48,20 +49,7 @@ describe("failed jobs: failed, replay, purge and the admin API", () => {
     ingestPort = await freePort();
     relay = await startRelayProcess({
       args: [`--redis.url=${redis.url}`, `--server.http.admin-token=${TOKEN}`],
-      config: `
-pyroscope.receive_http "default" {
-  http {
-    listen_address = "127.0.0.1"
-    listen_port    = ${ingestPort}
-  }
-  forward_to = [pyroscope.write.strict.receiver]
-}
-pyroscope.write "strict" {
-  endpoint {
-    url = "${target.url}"
-  }
-}
-`,
+      config: relayConfig({ port: ingestPort, targets: [{ name: "strict", url: target.url }] }),
     });
     configPath = join(relay.dir, "relay.alloy");
     connection = new Redis({ path: redis.socketPath, maxRetriesPerRequest: null });

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { foldedText, gzippedPprof, jfrBytes, multipartForm, startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "./support/free-port.js";
+import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
 
@@ -23,33 +24,22 @@ describe("pyroscope-relay run: POST /ingest reaches every target as Alloy would 
     ingestUrl = `http://127.0.0.1:${port}`;
     relay = await startRelayProcess({
       args: [`--redis.url=${redis.url}`],
-      config: `
-pyroscope.receive_http "default" {
-  http {
-    listen_address = "127.0.0.1"
-    listen_port    = ${port}
-  }
-  forward_to = [pyroscope.write.a.receiver, pyroscope.write.b.receiver]
-}
-
-pyroscope.write "a" {
-  endpoint {
-    url     = "${a.url}"
-    headers = { "X-Scope-OrgID" = "team-a", "X-Extra" = "1" }
+      config: relayConfig({
+        port,
+        targets: [
+          {
+            name: "a",
+            url: a.url,
+            endpoint: `headers = { "X-Scope-OrgID" = "team-a", "X-Extra" = "1" }
     basic_auth {
       username = "relay"
       password = "s3cret-pw"
-    }
-  }
-  external_labels = { "env" = "staging" }
-}
-
-pyroscope.write "b" {
-  endpoint {
-    url = "${b.url}/base/"
-  }
-}
-`,
+    }`,
+            write: `external_labels = { "env" = "staging" }`,
+          },
+          { name: "b", url: `${b.url}/base/` },
+        ],
+      }),
     });
   });
 

@@ -8,6 +8,7 @@ import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
 import { gzippedPprof, startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "./support/free-port.js";
+import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
 
@@ -26,27 +27,13 @@ describe("pyroscope-relay run: Push API reaches every target, one series per req
     baseUrl = `http://127.0.0.1:${port}`;
     relay = await startRelayProcess({
       args: [`--redis.url=${redis.url}`],
-      config: `
-pyroscope.receive_http "push" {
-  http {
-    listen_address = "127.0.0.1"
-    listen_port    = ${port}
-  }
-  forward_to = [pyroscope.write.a.receiver, pyroscope.write.b.receiver]
-}
-pyroscope.write "a" {
-  endpoint {
-    url          = "${a.url}"
-    bearer_token = "tok-123"
-  }
-  external_labels = { "env" = "prod", "region" = "" }
-}
-pyroscope.write "b" {
-  endpoint {
-    url = "${b.url}"
-  }
-}
-`,
+      config: relayConfig({
+        port,
+        targets: [
+          { name: "a", url: a.url, endpoint: `bearer_token = "tok-123"`, write: `external_labels = { "env" = "prod", "region" = "" }` },
+          { name: "b", url: b.url },
+        ],
+      }),
     });
   });
 

@@ -7,6 +7,7 @@ import { queueNameFor } from "@pyroscope-relay/queue";
 import { gzippedPprof, startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "./support/free-port.js";
+import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
 
@@ -25,28 +26,14 @@ describe("pyroscope-relay run: retries follow Alloy's rules", () => {
     ingestUrl = `http://127.0.0.1:${port}/ingest`;
     relay = await startRelayProcess({
       args: [`--redis.url=${redis.url}`],
-      config: `
-pyroscope.receive_http "default" {
-  http {
-    listen_address = "127.0.0.1"
-    listen_port    = ${port}
-  }
-  forward_to = [pyroscope.write.flaky.receiver, pyroscope.write.strict.receiver]
-}
-pyroscope.write "flaky" {
-  endpoint {
-    url                = "${flaky.url}"
-    min_backoff_period = "50ms"
-    max_backoff_period = "200ms"
-  }
-}
-pyroscope.write "strict" {
-  endpoint {
-    url                = "${strict.url}"
-    min_backoff_period = "50ms"
-  }
-}
-`,
+      config: relayConfig({
+        port,
+        targets: [
+          { name: "flaky", url: flaky.url, endpoint: `min_backoff_period = "50ms"
+    max_backoff_period = "200ms"` },
+          { name: "strict", url: strict.url, endpoint: `min_backoff_period = "50ms"` },
+        ],
+      }),
     });
   });
 

@@ -6,39 +6,10 @@ import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import { startRelayProcess } from "../../e2e/support/relay-process.js";
 import type { RelayProcess } from "../../e2e/support/relay-process.js";
 
+export { relayConfig } from "../../e2e/support/relay-config.js";
+export type { TargetSpec } from "../../e2e/support/relay-config.js";
+
 export const prefix = "pyroscope-relay";
-
-export interface TargetSpec {
-  name: string;
-  url: string;
-  /** Extra attributes or blocks inside `endpoint { ... }`. */
-  endpoint?: string;
-}
-
-/** One receive_http listener on 127.0.0.1:`port` forwarding to every target. */
-export function relayConfig(options: { port: number; targets: TargetSpec[]; http?: string }): string {
-  const receivers = options.targets.map((t) => `pyroscope.write.${t.name}.receiver`).join(", ");
-  const writes = options.targets.map(
-    (t) => `
-pyroscope.write "${t.name}" {
-  endpoint {
-    url = "${t.url}"
-${t.endpoint ?? ""}
-  }
-}`,
-  );
-  return `
-pyroscope.receive_http "default" {
-  http {
-    listen_address = "127.0.0.1"
-    listen_port    = ${options.port}
-${options.http ?? ""}
-  }
-  forward_to = [${receivers}]
-}
-${writes.join("\n")}
-`;
-}
 
 /**
  * The built command against `redis`. Logs at info unless asked: debug logs a line per profile, which

@@ -51,7 +51,8 @@ describe("fault 6: Redis reaches maxmemory (20mb, noeviction)", () => {
     const logged = relay.output().split("\n").find((line) => line.includes("profile not stored")) ?? "{}";
     const why = String((JSON.parse(logged) as { err?: { message?: string } }).err?.message);
     t.diagnostic(`logged: ${why.slice(0, 120)}`);
-    assert.match(why, /OOM/, "the 503s come from Redis' maxmemory");
+    // The memory guard refuses from 95% of maxmemory; a burst between two readings meets Redis' OOM.
+    assert.match(why, /OOM|of maxmemory/, "the 503s come from Redis' maxmemory");
     assert.deepEqual(Object.keys(fullStatuses).sort(), ["200", "503"], "only 200 or 503");
     assert.ok(load.attempts.filter((x) => x.status === 503).every((x) => x.retryAfter), "503 carries Retry-After");
 

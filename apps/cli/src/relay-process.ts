@@ -4,8 +4,8 @@ import { startWriter } from "@pyroscope-relay/delivery";
 import type { Writer } from "@pyroscope-relay/delivery";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
-import { checkRedisDurability, createRedisConnection, Enqueuer, FailedJobRetention, redactRedisUrl, waitForRedis } from "@pyroscope-relay/queue";
-import { startReceiver } from "@pyroscope-relay/receiver";
+import { checkRedisDurability, createRedisConnection, Enqueuer, FailedJobRetention, redactRedisUrl, RedisMemoryGuard, waitForRedis } from "@pyroscope-relay/queue";
+import { startReceiver, ThrottledLog } from "@pyroscope-relay/receiver";
 import type { Receiver } from "@pyroscope-relay/receiver";
 import type { Redis } from "ioredis";
 import { startEmbeddedRedis } from "./embedded-redis.js";
@@ -76,10 +76,30 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
       const producer = track(createRedisConnection(redisUrl, "producer", "pyroscope-relay:ingest"), stack);
       // The producer has no offline queue: it must be connected before the first request arrives.
       await waitForRedis(producer, redisStartupTimeoutMs);
-      const enqueuer = new Enqueuer({ connection: producer, prefix: settings.queuePrefix, payloadTtlMs: settings.payloadTtlMs, targets: config.targets });
+      const memoryGuard = new RedisMemoryGuard({
+        connection: producer,
+        onChange: (state) => {
+          metrics.redisMemoryFull.set(state.full ? 1 : 0);
+          const memory = { usedBytes: state.usedBytes, maxmemory: state.maxBytes };
+          if (state.full) logger.warn(memory, "Redis is near its maxmemory: ingest answers 503 until the writers free memory");
+          else logger.info(memory, "Redis memory below the limit again: ingest accepts profiles");
+        },
+        onError: (err) => logger.warn({ err }, "could not read Redis memory (INFO memory); the memory guard waits for the next reading"),
+      });
+      memoryGuard.start();
+      stack.push(() => memoryGuard.stop());
+      const enqueuer = new Enqueuer({
+        connection: producer,
+        prefix: settings.queuePrefix,
+        payloadTtlMs: settings.payloadTtlMs,
+        targets: config.targets,
+        backlog: { maxJobs: settings.backlogMaxJobs, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
+        memoryGuard,
+      });
       stack.push(() => enqueuer.close());
+      const warnings = new ThrottledLog(logger);
       for (const receiver of config.receivers) {
-        const started = await startReceiver({ config: receiver, enqueuer, logger, metrics, maxBodyBytes: settings.maxBodyBytes });
+        const started = await startReceiver({ config: receiver, enqueuer, logger, metrics, maxBodyBytes: settings.maxBodyBytes, warnings });
         receivers.push(started);
         stack.push(() => started.close());
       }

@@ -3,7 +3,7 @@ import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
-import { jobData, queueNameFor } from "@pyroscope-relay/queue";
+import { jobData, queueNameFor, TargetBacklog } from "@pyroscope-relay/queue";
 import type { JobData, PayloadStore } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
 import { PermanentDeliveryError, RetryableDeliveryError } from "./delivery-error.js";
@@ -35,6 +35,7 @@ export class TargetWorker {
   private readonly client: TargetClient;
   private readonly logger: Logger;
   private readonly circuit: TargetCircuit;
+  private readonly backlog: TargetBacklog;
   private readonly stopping = new AbortController();
   /** Releases started by `completed` events; BullMQ does not wait for its listeners. */
   private readonly releasing = new Set<Promise<void>>();
@@ -44,6 +45,7 @@ export class TargetWorker {
     const { target } = options;
     this.client = new TargetClient(target, this.stopping.signal);
     this.circuit = new TargetCircuit(target.minBackoffMs, target.maxBackoffMs);
+    this.backlog = new TargetBacklog(options.connection, options.prefix, target.name);
     this.logger = options.logger.child({ target: target.name });
     this.worker = new Worker<JobData>(queueNameFor(target.name), (job) => this.process(job), {
       connection: options.connection,
@@ -131,6 +133,16 @@ export class TargetWorker {
       // The payload TTL reclaims it; the delivery itself succeeded.
       this.logger.warn({ err, jobId: job.id }, "could not release delivered payload");
     }
+    await this.leaveBacklog(job);
+  }
+
+  /** The job no longer counts against the target's backlog bound; a lost decrement heals once the queue is empty. */
+  private async leaveBacklog(job: Job<JobData>): Promise<void> {
+    try {
+      await this.backlog.release(job.data.payloadSize);
+    } catch (err) {
+      this.logger.warn({ err, jobId: job.id }, "could not count the job out of the target's backlog");
+    }
   }
 
   private failed(job: Job<JobData> | undefined, err: Error): void {
@@ -142,6 +154,7 @@ export class TargetWorker {
     const final = err instanceof PermanentDeliveryError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (final) {
       this.keepPayload(job);
+      this.track(this.leaveBacklog(job));
       metrics.writeDroppedProfiles.inc(labels);
       metrics.writeDroppedBytes.inc(labels, job.data.payloadSize);
       this.logger.warn({ jobId: job.id, attempts: job.attemptsMade, reason: err.message }, "delivery failed; job kept for replay");

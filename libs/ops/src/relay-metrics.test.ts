@@ -31,6 +31,10 @@ describe("RelayMetrics", () => {
     metrics.receivedBytes.inc({ ...component, api: "push" }, 512);
     metrics.rejectedRequests.inc({ ...component, api: "ingest", reason: "too_large" });
     metrics.enqueueFailures.inc(component);
+    metrics.backlogFull.inc({ target: "primary", policy: "drop" });
+    metrics.backlogDroppedProfiles.inc({ target: "primary" });
+    metrics.backlogDroppedBytes.inc({ target: "primary" }, 2048);
+    metrics.redisMemoryFull.set(1);
     const text = await metrics.metrics();
     for (const line of [
       'pyroscope_receive_http_tcp_connections{component="default"} 3',
@@ -40,6 +44,10 @@ describe("RelayMetrics", () => {
       'pyroscope_relay_received_bytes_total{component="default",api="push"} 512',
       'pyroscope_relay_rejected_requests_total{component="default",api="ingest",reason="too_large"} 1',
       'pyroscope_relay_enqueue_failures_total{component="default"} 1',
+      'pyroscope_relay_backlog_full_total{target="primary",policy="drop"} 1',
+      'pyroscope_relay_backlog_dropped_profiles_total{target="primary"} 1',
+      'pyroscope_relay_backlog_dropped_bytes_total{target="primary"} 2048',
+      "pyroscope_relay_redis_memory_full 1",
     ]) {
       assert.ok(text.split("\n").includes(line), `missing ${line}`);
     }

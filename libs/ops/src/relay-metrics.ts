@@ -106,8 +106,35 @@ export class RelayMetrics {
 
   readonly enqueueFailures = new Counter<"component">({
     name: "pyroscope_relay_enqueue_failures_total",
-    help: "Requests answered 503 because Redis refused the payload or a job.",
+    help: "Requests answered 503 because Redis refused the payload or a job, or was near its maxmemory.",
     labelNames: ["component"],
+    registers: [this.registry],
+  });
+
+  readonly backlogFull = new Counter<"target" | "policy">({
+    name: "pyroscope_relay_backlog_full_total",
+    help: "Profiles that found a target's backlog at its bound, by target and policy (drop: dropped for that target; reject: request answered 429).",
+    labelNames: ["target", "policy"],
+    registers: [this.registry],
+  });
+
+  readonly backlogDroppedProfiles = new Counter<"target">({
+    name: "pyroscope_relay_backlog_dropped_profiles_total",
+    help: "Profiles acknowledged but not queued for a target because its backlog was full (policy drop).",
+    labelNames: ["target"],
+    registers: [this.registry],
+  });
+
+  readonly backlogDroppedBytes = new Counter<"target">({
+    name: "pyroscope_relay_backlog_dropped_bytes_total",
+    help: "Payload bytes acknowledged but not queued for a target because its backlog was full (policy drop).",
+    labelNames: ["target"],
+    registers: [this.registry],
+  });
+
+  readonly redisMemoryFull = new Gauge({
+    name: "pyroscope_relay_redis_memory_full",
+    help: "1 while ingest refuses profiles (503) because Redis' used_memory is near its maxmemory.",
     registers: [this.registry],
   });
 

@@ -21,3 +21,33 @@ export class InvalidTargetsError extends Error {
     super(message);
   }
 }
+
+/** A target the request was refused for: its backlog as the check saw it. */
+export interface FullTarget {
+  target: string;
+  jobs: number;
+  bytes: number;
+}
+
+/**
+ * Policy `reject`: at least one target's backlog is at its bound, so the whole request is refused
+ * (the client should retry later) and nothing was stored for any target.
+ */
+export class BacklogFullError extends Error {
+  override name = "BacklogFullError";
+  constructor(
+    message: string,
+    readonly targets: readonly FullTarget[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Redis is at or near its `maxmemory`: ingest refuses before writing, so that the memory left stays for
+ * the writers, whose completions free it. A `QueueUnavailableError`: the client retries.
+ */
+export class RedisMemoryFullError extends QueueUnavailableError {
+  override name = "RedisMemoryFullError";
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { payloadKey, pendingKey, queueNameFor } from "./keys.js";
+import { backlogBytesKey, payloadKey, pendingKey, queueNameFor } from "./keys.js";
 
 /** What Redis Cluster hashes: the first non-empty `{...}` of a key. */
 function hashTag(key: string): string | undefined {
@@ -24,4 +24,9 @@ test("queue names are a hash tag of the target name, without ':'", () => {
     assert.equal(hashTag(`relay:${queue}:wait`), hashTag(`relay:${queue}:some-job-id`));
   }
   assert.notEqual(hashTag(`relay:${queueNameFor("a")}:wait`), hashTag(`relay:${queueNameFor("b")}:wait`));
+});
+
+test("a target's backlog counter shares its queue's hash tag", () => {
+  assert.equal(backlogBytesKey("relay", "multi/0"), "relay:{multi/0}:backlog-bytes");
+  assert.equal(hashTag(backlogBytesKey("relay", "a:b")), hashTag(`relay:${queueNameFor("a:b")}:wait`));
 });

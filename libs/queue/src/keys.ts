@@ -21,3 +21,13 @@ export function pendingKey(prefix: string, payloadId: string): string {
 export function queueNameFor(targetName: string): string {
   return `{${targetName.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
 }
+
+/**
+ * Payload bytes of a target's backlog (jobs waiting, delayed or active), a counter under the queue's
+ * own hash tag so that one script can read it together with BullMQ's state keys. BullMQ names job
+ * keys `<prefix>:<queue>:<job id>` (ours are UUIDs), so the suffix cannot collide, and `obliterate`
+ * removes it with the queue.
+ */
+export function backlogBytesKey(prefix: string, targetName: string): string {
+  return `${prefix}:${queueNameFor(targetName)}:backlog-bytes`;
+}

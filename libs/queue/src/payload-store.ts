@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { createHash } from "node:crypto";
 import { payloadKey, pendingKey } from "./keys.js";
+import { runScript } from "./run-script.js";
 
 export type ReleaseResult =
   /** The target's claim was removed; other targets still owe a delivery. */
@@ -106,27 +106,10 @@ export class PayloadStore {
     return (await this.redis.smembers(pendingKey(this.prefix, payloadId))).sort();
   }
 
-  /** Runs a script on the payload's two keys (one hash tag, so one Cluster slot); loads it when Redis lost it. */
-  private async script(source: string, payloadId: string, ...args: (string | number)[]): Promise<unknown> {
-    const keys = [payloadKey(this.prefix, payloadId), pendingKey(this.prefix, payloadId)] as const;
-    try {
-      return await this.redis.evalsha(sha1(source), 2, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
-      return await this.redis.eval(source, 2, ...keys, ...args);
-    }
+  /** Runs a script on the payload's two keys (one hash tag, so one Cluster slot). */
+  private script(source: string, payloadId: string, ...args: (string | number)[]): Promise<unknown> {
+    return runScript(this.redis, source, [payloadKey(this.prefix, payloadId), pendingKey(this.prefix, payloadId)], args);
   }
-}
-
-const scriptShas = new Map<string, string>();
-
-function sha1(source: string): string {
-  let sha = scriptShas.get(source);
-  if (sha === undefined) {
-    sha = createHash("sha1").update(source).digest("hex");
-    scriptShas.set(source, sha);
-  }
-  return sha;
 }
 
 export function checkTtl(ttlMs: number): void {

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { UnrecoverableError, Worker } from "bullmq";
 import { failedJobsHarness, PAYLOAD_TTL_MS, type FailedJobsHarness } from "./failed-jobs-harness.js";
-import { queueNameFor, payloadKey, pendingKey } from "./keys.js";
+import { backlogBytesKey, queueNameFor, payloadKey, pendingKey } from "./keys.js";
 import { PayloadStore } from "./payload-store.js";
 import { createRedisConnection } from "./redis-connection.js";
 import { replayFailed, type ReplayOptions, type ReplayProgress } from "./replay.js";
@@ -107,6 +107,8 @@ test("two replays at once replay each job once; what the other took counts as no
   assert.ok(first.notMatched + second.notMatched > 0, "they met on some job");
   const states = await Promise.all(ids.map((id) => h.queue("alpha").getJobState(id)));
   assert.deepEqual(new Set(states), new Set(["waiting"]));
+  const counted = Number(await h.connection.get(backlogBytesKey(h.prefix, "alpha")));
+  assert.equal(counted, ids.reduce((sum, _, i) => sum + `profile ${i}`.length, 0), "each replayed job is counted back into the backlog once");
 });
 
 test("replays each job once while writers run and fail it again at once", async (t) => {

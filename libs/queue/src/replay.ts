@@ -4,6 +4,7 @@ import { scanFailedJobs, type TargetJob } from "./failed-job-scan.js";
 import { matchesFailure, parseFailureReason } from "./failure-reason.js";
 import { jobData } from "./job-data.js";
 import { PayloadStore } from "./payload-store.js";
+import { TargetBacklog } from "./target-backlog.js";
 import { targetQueue } from "./target-queue.js";
 
 export interface ReplayOptions {
@@ -55,20 +56,24 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplayResult
   const from = options.sinceMs === undefined ? undefined : startedAt - options.sinceMs;
   const queue = targetQueue(connection, prefix, target);
   const store = new PayloadStore(connection, prefix);
+  const backlog = new TargetBacklog(connection, prefix, target);
   const filter = { reason: options.reason, status: options.status };
 
   const replayOne = async (job: TargetJob): Promise<Outcome> => {
     const data = jobData.safeParse(job.data);
     if (!data.success) return "skipped";
-    const { payloadId } = data.data;
+    const { payloadId, payloadSize } = data.data;
     if (dryRun) return (await store.exists(payloadId)) ? "replayed" : "skipped";
     // Claim before retrying: a writer could otherwise deliver and release before the claim exists,
-    // leaving a claim that nobody releases (the payload would stay until its TTL).
+    // leaving a claim that nobody releases (the payload would stay until its TTL). The backlog
+    // counts the job back in first for the same reason; replay does not check its bounds.
     if (!(await store.reclaim(payloadId, target, options.payloadTtlMs))) return "skipped";
+    await backlog.add(payloadSize);
     try {
       await job.retry("failed", { resetAttemptsMade: true });
       return "replayed";
     } catch (error) {
+      await backlog.release(payloadSize);
       const code = (error as { code?: unknown }).code;
       if (code === ErrorCode.JobNotExist || code === ErrorCode.JobNotInState) return "notMatched";
       throw error;

@@ -1,9 +1,7 @@
-import { QueueUnavailableError } from "@pyroscope-relay/queue";
-import type { EnqueueData } from "@pyroscope-relay/queue";
+import { BacklogFullError, QueueUnavailableError, RedisMemoryFullError } from "@pyroscope-relay/queue";
+import type { EnqueueData, EnqueueResult } from "@pyroscope-relay/queue";
 import { RequestError } from "./request-error.js";
 import type { ReceiverContext } from "./receiver-context.js";
-
-export { tenantOf } from "./tenant.js";
 
 type Api = "ingest" | "push";
 
@@ -16,25 +14,57 @@ type Api = "ingest" | "push";
  */
 export const ENQUEUE_DEADLINE_MS = 1_800;
 
+/** A full backlog drains at the target's pace: retrying sooner only adds refusals. */
+export const BACKLOG_FULL_RETRY_AFTER_S = 10;
+
+/** Memory frees as the writers deliver; a little slower than a Redis blip. */
+export const MEMORY_FULL_RETRY_AFTER_S = 5;
+
 /**
  * Stores the payload once and one job per target. Redis trouble becomes a 503 for the client to
- * retry; it never turns into a 200 for something that is not stored.
+ * retry, a full backlog under policy `reject` a 429; neither ever turns into a 200 for something that
+ * is not stored. Targets that dropped the profile (policy `drop`) are counted and logged here.
  */
 export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, payload: Uint8Array, job: EnqueueData): Promise<void> {
   const component = ctx.config.label;
+  let result: EnqueueResult;
   try {
-    const { payloadId } = await withDeadline(ctx.enqueuer.enqueue(payload, job, ctx.config.targets), ENQUEUE_DEADLINE_MS);
-    ctx.metrics.receivedProfiles.inc({ component, api });
-    ctx.metrics.receivedBytes.inc({ component, api }, payload.length);
-    ctx.logger.debug({ component, api, payloadId, bytes: payload.length }, "profile stored");
+    result = await withDeadline(ctx.enqueuer.enqueue(payload, job, ctx.config.targets), ENQUEUE_DEADLINE_MS);
   } catch (err) {
+    if (err instanceof BacklogFullError) {
+      throw backlogFull(ctx, err);
+    }
     if (err instanceof QueueUnavailableError) {
       ctx.metrics.enqueueFailures.inc({ component });
-      ctx.logger.warn({ component, api, err }, "profile not stored: queue unavailable");
-      throw new RequestError("unavailable", "queue unavailable: the profile was not stored, retry later", { cause: err });
+      ctx.warnings.warn(`unavailable:${component}`, { component, api, err }, "profiles not stored: queue unavailable");
+      const retryAfterSeconds = err instanceof RedisMemoryFullError ? MEMORY_FULL_RETRY_AFTER_S : undefined;
+      throw new RequestError("unavailable", "queue unavailable: the profile was not stored, retry later", { cause: err, retryAfterSeconds });
     }
     throw err;
   }
+  for (const full of result.dropped) {
+    ctx.metrics.backlogFull.inc({ target: full.target, policy: "drop" });
+    ctx.metrics.backlogDroppedProfiles.inc({ target: full.target });
+    ctx.metrics.backlogDroppedBytes.inc({ target: full.target }, payload.length);
+    ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "drop", backlogJobs: full.jobs, backlogBytes: full.bytes }, "target backlog full: profiles dropped for this target");
+  }
+  if (result.queued.length === 0) {
+    ctx.logger.debug({ component, api, bytes: payload.length }, "profile dropped: every target's backlog is full");
+    return;
+  }
+  ctx.metrics.receivedProfiles.inc({ component, api });
+  ctx.metrics.receivedBytes.inc({ component, api }, payload.length);
+  ctx.logger.debug({ component, api, payloadId: result.payloadId, bytes: payload.length, targets: result.queued }, "profile stored");
+}
+
+/** 429 with Retry-After: the request is refused for every target, nothing stored. */
+function backlogFull(ctx: ReceiverContext, err: BacklogFullError): RequestError {
+  for (const full of err.targets) {
+    ctx.metrics.backlogFull.inc({ target: full.target, policy: "reject" });
+    ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "reject", backlogJobs: full.jobs, backlogBytes: full.bytes }, "target backlog full: requests rejected with 429");
+  }
+  const message = `${err.message}: the profile was not stored, retry later`;
+  return new RequestError("resource_exhausted", message, { cause: err, retryAfterSeconds: BACKLOG_FULL_RETRY_AFTER_S });
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -3,7 +3,8 @@ import { InvalidNameError, parseIngestName } from "@pyroscope-relay/profile";
 import { RequestError } from "./request-error.js";
 import { readBody } from "./read-body.js";
 import type { ReceiverContext } from "./receiver-context.js";
-import { enqueueOrUnavailable, tenantOf } from "./enqueue.js";
+import { enqueueOrUnavailable } from "./enqueue.js";
+import { tenantOf } from "./tenant.js";
 
 /**
  * `POST /ingest`: validates `name` the way Pyroscope does, then stores body, query string and every
@@ -13,6 +14,7 @@ export function ingestHandler(ctx: ReceiverContext) {
   return async (req: Request, res: Response): Promise<void> => {
     const query = rawQuery(req.originalUrl);
     checkName(query);
+    const tenant = tenantOf(req.headers["x-scope-orgid"]);
     const body = await readBody(req, ctx.maxBodyBytes);
     if (body.length === 0) {
       throw new RequestError("invalid_argument", "body: the profile is empty");
@@ -20,7 +22,7 @@ export function ingestHandler(ctx: ReceiverContext) {
     await enqueueOrUnavailable(ctx, "ingest", body, {
       kind: "ingest",
       receivedAt: Date.now(),
-      tenant: tenantOf(req.headers["x-scope-orgid"]),
+      tenant,
       query,
       contentTypes: req.headersDistinct["content-type"] ?? [],
     });

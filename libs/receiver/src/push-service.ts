@@ -5,13 +5,15 @@ import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
 import { InvalidLabelError, validatePushLabels } from "@pyroscope-relay/profile";
 import { RequestError } from "./request-error.js";
-import { enqueueOrUnavailable, tenantOf } from "./enqueue.js";
+import { enqueueOrUnavailable } from "./enqueue.js";
+import { tenantOf } from "./tenant.js";
 import type { ReceiverContext } from "./receiver-context.js";
 
 const connectCodes: Record<string, Code> = {
   invalid_argument: Code.InvalidArgument,
   unavailable: Code.Unavailable,
   payload_too_large: Code.ResourceExhausted,
+  resource_exhausted: Code.ResourceExhausted,
 };
 
 /**
@@ -64,7 +66,9 @@ function checkLabels(request: PushRequest): void {
 
 function toConnectError(err: unknown): ConnectError {
   if (err instanceof RequestError) {
-    return new ConnectError(err.message, connectCodes[err.code] ?? Code.Internal, undefined, undefined, err);
+    // As Connect error metadata, Retry-After reaches Push clients as a response header.
+    const metadata = err.retryAfterSeconds === undefined ? undefined : { "retry-after": String(err.retryAfterSeconds) };
+    return new ConnectError(err.message, connectCodes[err.code] ?? Code.Internal, metadata, undefined, err);
   }
   return ConnectError.from(err, Code.Internal);
 }

@@ -59,7 +59,7 @@ function errorHandler(ctx: ReceiverContext) {
     const error =
       err instanceof RequestError ? err : new RequestError("internal", "internal error: the request was not stored", { cause: err });
     const api = routeOf(req.path);
-    if (error.status >= 500) {
+    if (error.status === 500) {
       ctx.logger.error({ component: ctx.config.label, api, err: error.cause ?? error }, error.message);
     } else {
       ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api, reason: error.code });
@@ -69,8 +69,8 @@ function errorHandler(ctx: ReceiverContext) {
       res.destroy();
       return;
     }
-    if (error.status === 503) {
-      res.setHeader("Retry-After", "1");
+    if (error.retryAfterSeconds !== undefined) {
+      res.setHeader("Retry-After", String(error.retryAfterSeconds));
     }
     if (error.status === 413) {
       closeWhenAnswered(res);

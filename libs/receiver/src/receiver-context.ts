@@ -1,6 +1,7 @@
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import type { Enqueuer } from "@pyroscope-relay/queue";
 import type { ReceiverConfig } from "@pyroscope-relay/config";
+import type { ThrottledLog } from "./throttled-log.js";
 
 /** What every handler of one receive_http listener shares. */
 export interface ReceiverContext {
@@ -9,4 +10,7 @@ export interface ReceiverContext {
   logger: Logger;
   metrics: RelayMetrics;
   maxBodyBytes: number;
+  /** Shared by every listener of the process, so that a full target logs once per interval, not once per listener. */
+  /** Per-request warnings (full backlogs, Redis unavailable), at most one line per condition and interval. */
+  warnings: ThrottledLog;
 }

@@ -4,6 +4,7 @@ const statusByCode = {
   not_found: 404,
   unimplemented: 405,
   payload_too_large: 413,
+  resource_exhausted: 429,
   unavailable: 503,
   internal: 500,
 } as const;
@@ -12,19 +13,22 @@ export type RequestErrorCode = keyof typeof statusByCode;
 
 /**
  * The one error type of the `/ingest` edge: it knows its HTTP status and renders as Pyroscope's
- * JSON error body `{"code":"...","message":"..."}`.
+ * JSON error body `{"code":"...","message":"..."}`. `retryAfterSeconds` becomes `Retry-After`
+ * (1 s by default on a 503).
  */
 export class RequestError extends Error {
   override readonly name = "RequestError";
   readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: RequestErrorCode,
     message: string,
-    options?: { cause?: unknown; status?: number },
+    options?: { cause?: unknown; status?: number; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.status = options?.status ?? statusByCode[code];
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? (this.status === 503 ? 1 : undefined);
   }
 
   toJSON(): { code: string; message: string } {

@@ -10,8 +10,9 @@ import type { TestContext } from "node:test";
 import type { ReceiverConfig, TargetConfig } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, jobData, payloadKey, pendingKey, queueNameFor, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
-import type { JobData } from "@pyroscope-relay/queue";
+import type { BacklogBounds, JobData, RedisMemoryGuard } from "@pyroscope-relay/queue";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
+import { ThrottledLog } from "./throttled-log.js";
 import { startReceiver } from "./receiver-server.js";
 import type { Receiver } from "./receiver-server.js";
 
@@ -21,6 +22,9 @@ export interface HarnessOptions {
   targets?: string[];
   maxBodyBytes?: number;
   config?: Partial<ReceiverConfig>;
+  backlog?: BacklogBounds;
+  /** Built on the receiver's producer connection; the harness starts and stops it. */
+  memoryGuard?: (connection: RedisClient) => RedisMemoryGuard;
 }
 
 export interface StoredPayload {
@@ -70,7 +74,8 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   const connection = createRedisConnection(redis.url, "producer");
   connection.on("error", () => undefined);
   await waitForRedis(connection, 5_000);
-  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets: targets.map(targetConfig) });
+  const memoryGuard = options.memoryGuard?.(connection);
+  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets: targets.map(targetConfig), backlog: options.backlog, memoryGuard });
   const metrics = new RelayMetrics();
   const config: ReceiverConfig = {
     label: "pyroscope.receive_http.test", listenAddress: "127.0.0.1", listenPort: 0,
@@ -81,11 +86,14 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   // Registered first, so that a receiver that fails to start still closes the connection.
   t.after(async () => {
     await receiver?.close();
+    await memoryGuard?.stop();
     await enqueuer.close();
     connection.disconnect();
   });
+  const logger = createLogger({ level: "silent" });
+  memoryGuard?.start();
   receiver = await startReceiver({
-    config, enqueuer, metrics, logger: createLogger({ level: "silent" }), maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
+    config, enqueuer, metrics, logger, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, warnings: new ThrottledLog(logger),
   });
   return {
     receiver, url: receiver.url, prefix, targets, metrics,

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { TargetConfig } from "@pyroscope-relay/config";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import { Enqueuer, type EnqueueData } from "./enqueuer.js";
+import { RedisMemoryFullError } from "./errors.js";
+import { createRedisConnection, waitForRedis } from "./redis-connection.js";
+import { RedisMemoryGuard, type RedisMemoryState } from "./redis-memory-guard.js";
+
+const server = await startRedisServer({ maxmemory: "8mb" });
+const admin = createRedisConnection(server.url, "admin");
+const producer = createRedisConnection(server.url, "producer");
+producer.on("error", () => undefined);
+await waitForRedis(producer, 2_000);
+after(async () => {
+  admin.disconnect();
+  producer.disconnect();
+  await server.stop();
+});
+
+const alpha: TargetConfig = {
+  name: "alpha", writeLabel: "alpha", endpointName: "alpha", url: "http://127.0.0.1:1", remoteTimeoutMs: 10_000, headers: {},
+  minBackoffMs: 500, maxBackoffMs: 300_000, maxBackoffRetries: 3, retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
+};
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 3_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Fills Redis to `share` of its maxmemory with `filler:<n>` keys, in small writes: the query buffer of
+ * a single large write counts as used memory too, and would get that write refused.
+ */
+async function fill(share: number): Promise<void> {
+  for (let n = 0; ; n++) {
+    const info = await admin.info("memory");
+    const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+    const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
+    if (used >= share * max) return;
+    await admin.set(`filler:${n}`, randomBytes(Math.min(128 * 1024, Math.ceil(share * max - used))));
+  }
+}
+
+async function dropFiller(): Promise<void> {
+  const keys = await admin.keys("filler:*");
+  if (keys.length > 0) await admin.del(...keys);
+}
+
+test("refuses enqueues near maxmemory, lets writes through again once memory frees", async (t) => {
+  const changes: RedisMemoryState[] = [];
+  const guard = new RedisMemoryGuard({ connection: producer, intervalMs: 20, onChange: (state) => changes.push(state) });
+  const prefix = `m-${randomUUID()}`;
+  const enqueuer = new Enqueuer({ connection: producer, prefix, payloadTtlMs: 60_000, targets: [alpha], memoryGuard: guard });
+  t.after(async () => {
+    await guard.stop();
+    await enqueuer.close();
+    await dropFiller();
+  });
+  guard.start();
+  await until("a first reading", () => guard.state !== undefined);
+  assert.equal(guard.state?.full, false);
+  assert.equal(guard.state?.maxBytes, 8 * 1024 * 1024);
+  const data: EnqueueData = { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] };
+  await enqueuer.enqueue(Buffer.from("before"), data, ["alpha"]);
+
+  await fill(0.97);
+  await until("the guard to close", () => guard.state?.full === true);
+  const keys = await admin.keys(`${prefix}:payload:*`);
+  await assert.rejects(enqueuer.enqueue(Buffer.from("while full"), data, ["alpha"]), (error: unknown) => {
+    assert.ok(error instanceof RedisMemoryFullError);
+    assert.match(error.message, /Redis memory is at \d+% of maxmemory/);
+    return true;
+  });
+  assert.deepEqual(await admin.keys(`${prefix}:payload:*`), keys, "nothing stored");
+
+  await dropFiller();
+  await until("the guard to open", () => guard.state?.full === false);
+  await enqueuer.enqueue(Buffer.from("after"), data, ["alpha"]);
+  assert.deepEqual(changes.map((state) => state.full), [true, false]);
+});
+
+test("without maxmemory Redis is never full", async () => {
+  const unlimited = await startRedisServer();
+  const connection = createRedisConnection(unlimited.url, "admin");
+  try {
+    const state = await new RedisMemoryGuard({ connection }).poll();
+    assert.equal(state.maxBytes, 0);
+    assert.equal(state.full, false);
+  } finally {
+    connection.disconnect();
+    await unlimited.stop();
+  }
+});

@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createLogger } from "@pyroscope-relay/ops";
+import { ThrottledLog } from "./throttled-log.js";
+
+test("logs a condition at once, then at most once per interval per key with the count since its last line", () => {
+  const lines: { target: string; count: number; msg: string }[] = [];
+  const logger = createLogger({ level: "warn", destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  let now = 0;
+  const log = new ThrottledLog(logger, 10_000, () => now);
+  const alpha = () => log.warn("alpha", { target: "alpha" }, "alpha full");
+
+  alpha();
+  for (let i = 0; i < 5; i++) alpha();
+  log.warn("beta", { target: "beta" }, "beta full");
+  now = 9_999;
+  alpha();
+  now = 10_000;
+  alpha();
+
+  assert.deepEqual(lines.map(({ target, count, msg }) => ({ target, count, msg })), [
+    { target: "alpha", count: 1, msg: "alpha full" },
+    { target: "beta", count: 1, msg: "beta full" },
+    { target: "alpha", count: 7, msg: "alpha full" },
+  ]);
+});

@@ -1,7 +1,6 @@
 import { createAdminRouter, isLoopback } from "@pyroscope-relay/admin";
-import type { RelayConfig, RelaySettings } from "@pyroscope-relay/config";
+import type { RelayConfig, RelaySettings, TargetConfig } from "@pyroscope-relay/config";
 import { startWriter } from "@pyroscope-relay/delivery";
-import type { Writer } from "@pyroscope-relay/delivery";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
 import { checkRedisDurability, createRedisConnection, Enqueuer, FailedJobRetention, redactRedisUrl, RedisMemoryGuard, waitForRedis } from "@pyroscope-relay/queue";
@@ -71,69 +70,11 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
     if (settings.adminToken === undefined && !isLoopback(parseListenAddr(settings.opsListenAddr).host)) {
       logger.warn({ ops: settings.opsListenAddr }, "admin API disabled: the ops server listens beyond loopback; set --server.http.admin-token to enable it");
     }
-    const receivers: Receiver[] = [];
-    if (roles.ingest) {
-      const producer = track(createRedisConnection(redisUrl, "producer", "pyroscope-relay:ingest"), stack);
-      // The producer has no offline queue: it must be connected before the first request arrives.
-      await waitForRedis(producer, redisStartupTimeoutMs);
-      const memoryGuard = new RedisMemoryGuard({
-        connection: producer,
-        onChange: (state) => {
-          metrics.redisMemoryFull.set(state.full ? 1 : 0);
-          const memory = { usedBytes: state.usedBytes, maxmemory: state.maxBytes };
-          if (state.full) logger.warn(memory, "Redis is near its maxmemory: ingest answers 503 until the writers free memory");
-          else logger.info(memory, "Redis memory below the limit again: ingest accepts profiles");
-        },
-        onError: (err) => logger.warn({ err }, "could not read Redis memory (INFO memory); the memory guard waits for the next reading"),
-      });
-      memoryGuard.start();
-      stack.push(() => memoryGuard.stop());
-      const enqueuer = new Enqueuer({
-        connection: producer,
-        prefix: settings.queuePrefix,
-        payloadTtlMs: settings.payloadTtlMs,
-        targets: config.targets,
-        backlog: { maxJobs: settings.backlogMaxJobs, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
-        memoryGuard,
-      });
-      stack.push(() => enqueuer.close());
-      const warnings = new ThrottledLog(logger);
-      for (const receiver of config.receivers) {
-        const started = await startReceiver({ config: receiver, enqueuer, logger, metrics, maxBodyBytes: settings.maxBodyBytes, warnings });
-        receivers.push(started);
-        stack.push(() => started.close());
-      }
-    }
+    // Started in this order so that shutdown (in reverse) first stops the listeners, then drains the writer.
     if (roles.writer) {
-      const connection = track(createRedisConnection(redisUrl, "worker", "pyroscope-relay:writer"), stack);
-      const writer: Writer = startWriter({
-        targets,
-        connection,
-        prefix: settings.queuePrefix,
-        concurrency: settings.writerConcurrency,
-        logger,
-        metrics,
-        // A job that fails for good keeps its profile as long as retention may keep the job.
-        failedPayloadTtlMs: settings.failedMaxAgeMs,
-        maxAgeMs: settings.maxAgeMs,
-        shutdownGraceMs: writerShutdownGraceMs,
-      });
-      stack.push(() => writer.close());
-      // On the admin connection: a sweep gives up while Redis is down instead of holding up shutdown.
-      const retention = new FailedJobRetention({
-        connection: admin,
-        prefix: settings.queuePrefix,
-        targets: targets.map((t) => t.name),
-        maxAgeMs: settings.failedMaxAgeMs,
-        maxCount: settings.failedMaxCount,
-        onSweep: (sweep) => {
-          if (sweep.removed > 0) logger.info(sweep, "removed failed jobs past --queue.failed-max-age or --queue.failed-max-count");
-        },
-        onError: (err) => logger.warn({ err, target: err.target }, "failed-job retention sweep failed; retrying at the next one"),
-      });
-      retention.start();
-      stack.push(() => retention.stop());
+      startWriterRole({ redisUrl, targets, settings, logger, metrics, admin, stack });
     }
+    const receivers = roles.ingest ? await startIngestRole({ redisUrl, config, settings, logger, metrics, stack }) : [];
     ready = true;
     return {
       ops,
@@ -147,6 +88,82 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
     await shutdown();
     throw err;
   }
+}
+
+interface RoleContext {
+  redisUrl: string;
+  settings: RelaySettings;
+  logger: Logger;
+  metrics: RelayMetrics;
+  stack: (() => Promise<void>)[];
+}
+
+/** The receive_http listeners, their producer connection, enqueuer and Redis memory guard. */
+async function startIngestRole({ redisUrl, config, settings, logger, metrics, stack }: RoleContext & { config: RelayConfig }): Promise<Receiver[]> {
+  const producer = track(createRedisConnection(redisUrl, "producer", "pyroscope-relay:ingest"), stack);
+  // The producer has no offline queue: it must be connected before the first request arrives.
+  await waitForRedis(producer, redisStartupTimeoutMs);
+  const memoryGuard = new RedisMemoryGuard({
+    connection: producer,
+    onChange: (state) => {
+      metrics.redisMemoryFull.set(state.full ? 1 : 0);
+      const memory = { usedBytes: state.usedBytes, maxmemory: state.maxBytes };
+      if (state.full) logger.warn(memory, "Redis is near its maxmemory: ingest answers 503 until the writers free memory");
+      else logger.info(memory, "Redis memory below the limit again: ingest accepts profiles");
+    },
+    onError: (err) => logger.warn({ err }, "could not read Redis memory (INFO memory); the memory guard waits for the next reading"),
+  });
+  memoryGuard.start();
+  stack.push(() => memoryGuard.stop());
+  const enqueuer = new Enqueuer({
+    connection: producer,
+    prefix: settings.queuePrefix,
+    payloadTtlMs: settings.payloadTtlMs,
+    targets: config.targets,
+    backlog: { maxJobs: settings.backlogMaxJobs, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
+    memoryGuard,
+  });
+  stack.push(() => enqueuer.close());
+  const warnings = new ThrottledLog(logger);
+  const receivers: Receiver[] = [];
+  for (const receiver of config.receivers) {
+    const started = await startReceiver({ config: receiver, enqueuer, logger, metrics, maxBodyBytes: settings.maxBodyBytes, warnings });
+    receivers.push(started);
+    stack.push(() => started.close());
+  }
+  return receivers;
+}
+
+/** One worker per target, plus the failed-job retention sweeper. */
+function startWriterRole({ redisUrl, targets, settings, logger, metrics, admin, stack }: RoleContext & { targets: TargetConfig[]; admin: Redis }): void {
+  const connection = track(createRedisConnection(redisUrl, "worker", "pyroscope-relay:writer"), stack);
+  const writer = startWriter({
+    targets,
+    connection,
+    prefix: settings.queuePrefix,
+    concurrency: settings.writerConcurrency,
+    logger,
+    metrics,
+    // A job that fails for good keeps its profile as long as retention may keep the job.
+    failedPayloadTtlMs: settings.failedMaxAgeMs,
+    maxAgeMs: settings.maxAgeMs,
+    shutdownGraceMs: writerShutdownGraceMs,
+  });
+  stack.push(() => writer.close());
+  // On the admin connection: a sweep gives up while Redis is down instead of holding up shutdown.
+  const retention = new FailedJobRetention({
+    connection: admin,
+    prefix: settings.queuePrefix,
+    targets: targets.map((t) => t.name),
+    maxAgeMs: settings.failedMaxAgeMs,
+    maxCount: settings.failedMaxCount,
+    onSweep: (sweep) => {
+      if (sweep.removed > 0) logger.info(sweep, "removed failed jobs past --queue.failed-max-age or --queue.failed-max-count");
+    },
+    onError: (err) => logger.warn({ err, target: err.target }, "failed-job retention sweep failed; retrying at the next one"),
+  });
+  retention.start();
+  stack.push(() => retention.stop());
 }
 
 function selectTargets(config: RelayConfig, names: string[]) {

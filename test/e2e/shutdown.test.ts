@@ -1,0 +1,71 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { gzippedPprof, startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
+import { freePort } from "./support/free-port.js";
+import { relayConfig } from "./support/relay-config.js";
+import { startRelayProcess } from "./support/relay-process.js";
+
+describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lost, exit 0", () => {
+  let redis: RedisServerHandle;
+  let target: FakeTarget;
+  before(async () => {
+    redis = await startRedisServer();
+    target = await startFakeTarget();
+  });
+  after(async () => {
+    await target?.close();
+    await redis?.stop();
+  });
+
+  it("an upload in progress at SIGTERM is answered 200 and later delivered by another writer", async (t) => {
+    const port = await freePort();
+    const config = relayConfig({ port, targets: [{ name: "held", url: target.url }] });
+    const args = [`--redis.url=${redis.url}`];
+    const relay = await startRelayProcess({ config, args });
+    target.hold();
+    const first = gzippedPprof({ seed: 40 });
+    const accepted = await fetch(`http://127.0.0.1:${port}/ingest?name=shutdown&n=1`, { method: "POST", body: first });
+    assert.equal(accepted.status, 200);
+    await target.waitForRequests(1, 10_000);
+
+    // A client is halfway through its upload when the process is told to stop.
+    const second = gzippedPprof({ seed: 41 });
+    const upload = request({ host: "127.0.0.1", port, method: "POST", path: "/ingest?name=shutdown&n=2", headers: { "Content-Length": second.length } });
+    const answered = new Promise<number>((resolve, reject) => {
+      upload.once("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      upload.once("error", reject);
+    });
+    upload.write(second.subarray(0, 100));
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = relay.stop("SIGTERM");
+
+    let readiness = 0;
+    for (let i = 0; i < 50 && readiness !== 503; i++) {
+      readiness = await fetch(`${relay.opsUrl}/-/ready`).then((r) => r.status, () => 0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(readiness, 503, "readiness turns 503 while the process drains");
+
+    upload.end(second.subarray(100));
+    assert.equal(await answered, 200, "the request in flight finishes its enqueue and is answered");
+    target.release();
+    assert.equal(await exited, 0);
+
+    // The second profile waited in Redis; a new writer delivers it.
+    const writer = await startRelayProcess({ command: "writer", config, args });
+    try {
+      const requests = await target.waitForRequests(2, 15_000);
+      const bodies = requests.map((r) => r.body);
+      t.diagnostic(`delivered ${requests.length} request(s) for 2 acknowledged profiles`);
+      assert.ok(bodies.some((b) => b.equals(first)));
+      assert.ok(bodies.some((b) => b.equals(second)));
+    } finally {
+      assert.equal(await writer.stop(), 0);
+    }
+  });
+});

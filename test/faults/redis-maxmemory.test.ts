@@ -48,7 +48,7 @@ describe("fault 6: Redis reaches maxmemory (20mb, noeviction)", () => {
     t.diagnostic(`filling: ${JSON.stringify(fullStatuses)} with ${profileBytes / 1024} KiB profiles`);
     assert.ok((fullStatuses["200"] ?? 0) > 0, "some profiles fit");
     assert.ok((fullStatuses["503"] ?? 0) > 0, "a full Redis is answered with 503");
-    const logged = relay.output().split("\n").find((line) => line.includes("profile not stored")) ?? "{}";
+    const logged = relay.output().split("\n").find((line) => line.includes("profiles not stored")) ?? "{}";
     const why = String((JSON.parse(logged) as { err?: { message?: string } }).err?.message);
     t.diagnostic(`logged: ${why.slice(0, 120)}`);
     // The memory guard refuses from 95% of maxmemory; a burst between two readings meets Redis' OOM.

@@ -4,6 +4,16 @@ import { PermanentDeliveryError, RetryableDeliveryError } from "./delivery-error
 import type { TargetClient, TargetRequest } from "./target-client.js";
 
 /**
+ * Transport errors that mean nobody is answering at the target's address; only these open the
+ * circuit. A timeout is a slow target, and anything else (a TLS or argument error) is a plain retry.
+ */
+const unreachableReasons = new Set(
+  ["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"].map(
+    (code) => `network ${code}`,
+  ),
+);
+
+/**
  * One HTTP attempt against a target, turned into success or a typed delivery error whose reason
  * records the status and the start of the response body.
  */
@@ -21,9 +31,8 @@ export async function attempt(
     if (outcome.kind === "permanent") {
       throw new PermanentDeliveryError(outcome.reason, { cause: err });
     }
-    // A timeout means a slow target, not an absent one: only the latter opens the circuit.
     const reason = outcome.kind === "retry" ? outcome.reason : "unknown";
-    throw new RetryableDeliveryError(reason, undefined, { cause: err, unreachable: reason !== "timeout" });
+    throw new RetryableDeliveryError(reason, undefined, { cause: err, unreachable: unreachableReasons.has(reason) });
   }
   const outcome = classifyResponse({ api, status: response.status, body: response.bodyStart, retryOnHttp429 });
   if (outcome.kind === "delivered") {

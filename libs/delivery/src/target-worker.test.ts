@@ -173,3 +173,10 @@ test("close() hands back a delivery still active after the shutdown grace", asyn
   assert.equal(job.attemptsMade, 0, "without using an attempt");
   assert.ok(await r.payloadExists(payloadId));
 });
+
+test("a replayed job's age counts from its replay, so it is delivered", async (t) => {
+  const target = await startFakeTarget();
+  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target], writer: { maxAgeMs: 60_000 } });
+  await r.enqueuer.enqueue(gzippedPprof(), ingestData({ receivedAt: Date.now() - 3_600_000, replayedAt: Date.now() }), ["a"]);
+  await target.waitForRequests(1, 5_000);
+});

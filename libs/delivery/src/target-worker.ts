@@ -1,4 +1,4 @@
-import { Worker } from "bullmq";
+import { UnrecoverableError, Worker } from "bullmq";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { TargetConfig } from "@pyroscope-relay/config";
@@ -25,7 +25,7 @@ export interface TargetWorkerOptions {
   maxAgeMs?: number;
   /** A job that failed for good keeps its payload at least this long (retention may remove it sooner). */
   failedPayloadTtlMs?: number;
-  /** How long `close()` waits for active deliveries before handing them back (recovered as stalled). */
+  /** How long `close()` waits for active deliveries before aborting them and handing them back to waiting. */
   shutdownGraceMs?: number;
 }
 
@@ -70,9 +70,10 @@ export class TargetWorker {
   private async process(job: Job<JobData>): Promise<void> {
     const data = jobData.parse(job.data);
     const { maxAgeMs = 0 } = this.options;
-    if (maxAgeMs > 0 && Date.now() - data.receivedAt > maxAgeMs) {
+    const since = data.replayedAt ?? data.receivedAt;
+    if (maxAgeMs > 0 && Date.now() - since > maxAgeMs) {
       // Pyroscope rejects profiles older than its ingestion window: fail now, replayable later.
-      throw new PermanentDeliveryError(`expired: received ${new Date(data.receivedAt).toISOString()}, older than the maximum age of ${maxAgeMs} ms`);
+      throw new PermanentDeliveryError(`expired: queued since ${new Date(since).toISOString()}, longer than the maximum age of ${maxAgeMs} ms`);
     }
     const payload = await this.options.payloads.get(data.payloadId);
     if (payload === null) {
@@ -151,7 +152,8 @@ export class TargetWorker {
       return;
     }
     const labels = { target: target.name, endpoint: target.url };
-    const final = err instanceof PermanentDeliveryError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    // UnrecoverableError also covers BullMQ's own "job stalled more than allowable limit".
+    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (final) {
       this.keepPayload(job);
       this.track(this.leaveBacklog(job));
@@ -185,17 +187,32 @@ export class TargetWorker {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const { shutdownGraceMs = 30_000 } = this.options;
+      const { shutdownGraceMs = 20_000 } = this.options;
       const graceful = this.worker.close();
-      const timer = new Promise<"late">((resolve) => setTimeout(resolve, shutdownGraceMs, "late").unref());
-      if ((await Promise.race([graceful, timer])) === "late") {
+      if ((await within(graceful, shutdownGraceMs)) === "late") {
         this.logger.warn({ shutdownGraceMs }, "deliveries still active at shutdown: handing them back");
         this.stopping.abort();
-        await graceful;
+        // With Redis unreachable even handing back cannot finish: the jobs' locks expire and another
+        // writer recovers them as stalled.
+        if ((await within(graceful, handBackMs)) === "late") {
+          this.logger.warn({ handBackMs }, "could not hand active jobs back (Redis unreachable?): leaving them to stalled-job recovery");
+        }
       }
-      await Promise.all(this.releasing);
+      if ((await within(Promise.all(this.releasing), handBackMs)) === "late") {
+        this.logger.warn("payload releases still pending at shutdown: their payload TTL reclaims them");
+      }
       await this.client.close();
     })();
     return this.closing;
   }
+}
+
+/** How long shutdown waits for Redis once deliveries are aborted. */
+const handBackMs = 5_000;
+
+function within(work: Promise<unknown>, ms: number): Promise<"done" | "late"> {
+  return Promise.race([
+    work.then(() => "done" as const),
+    new Promise<"late">((resolve) => setTimeout(resolve, ms, "late").unref()),
+  ]);
 }

@@ -11,6 +11,8 @@ const common = {
   receivedAt: z.number().int(),
   /** The client's `X-Scope-OrgID`, if it sent one. */
   tenant: z.string().optional(),
+  /** When an operator last replayed the job: the maximum age counts from here, not from `receivedAt`. */
+  replayedAt: z.number().int().optional(),
 };
 
 export const ingestJobData = z.object({

@@ -28,6 +28,7 @@ test("moves failed jobs back to waiting with a full retry budget, the claim back
   await store.release(ids[1]!, "alpha");
   await h.connection.set(payloadKey(h.prefix, ids[1]!), "kept", "PX", 5_000);
 
+  const replayedFrom = Date.now();
   assert.deepEqual(await replay(h), { replayed: 2, skipped: 0, notMatched: 0 });
   const queue = h.queue("alpha");
   assert.deepEqual(await queue.getJobCounts("failed", "waiting"), { failed: 0, waiting: 2 });
@@ -35,6 +36,7 @@ test("moves failed jobs back to waiting with a full retry budget, the claim back
     const job = (await queue.getJob(id))!;
     assert.equal(job.attemptsMade, 0);
     assert.equal(await job.getState(), "waiting");
+    assert.ok(job.data.replayedAt! >= replayedFrom, "the maximum age counts from the replay");
     assert.deepEqual(await store.pending(id), ["alpha"]);
     for (const key of [payloadKey(h.prefix, id), pendingKey(h.prefix, id)]) {
       assert.ok((await h.connection.pttl(key)) > PAYLOAD_TTL_MS - 60_000, key);

@@ -70,6 +70,8 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplayResult
     if (!(await store.reclaim(payloadId, target, options.payloadTtlMs))) return "skipped";
     await backlog.add(payloadSize);
     try {
+      // A replay is a fresh start: the writer's maximum age (`expired`) counts from now.
+      await job.updateData({ ...data.data, replayedAt: Date.now() });
       await job.retry("failed", { resetAttemptsMade: true });
       return "replayed";
     } catch (error) {

@@ -14,7 +14,7 @@ RUN mkdir -p /out \
       mkdir -p "/out/$ws" && cp "$ws/package.json" "/out/$ws/" \
       && if [ -d "$ws/dist" ]; then cp -R "$ws/dist" "/out/$ws/"; fi; \
     done \
- && find /out \( -name '*.test.*' -o -name '*.tsbuildinfo' \) -delete
+ && find /out \( -name '*.test.*' -o -name '*-harness.*' -o -name '*.tsbuildinfo' \) -delete
 
 # Runtime: production dependencies and compiled code only.
 FROM node:24-bookworm-slim

@@ -148,4 +148,11 @@ describe("pyroscope-relay run: POST /ingest reaches every target as Alloy would 
     assert.equal((await fetch(`${ingestUrl}/nope`, { method: "POST" })).status, 404);
     assert.doesNotMatch(relay.output(), /s3cret-pw/);
   });
+
+  it("reports each target's queue depth and Alloy's write metrics on /metrics", async () => {
+    const metrics = await (await fetch(`${relay.opsUrl}/metrics`)).text();
+    assert.match(metrics, /^pyroscope_relay_queue_jobs\{target="a",state="waiting"\} \d+$/m);
+    assert.match(metrics, /^pyroscope_relay_queue_jobs\{target="b",state="failed"\} \d+$/m);
+    assert.match(metrics, /^pyroscope_write_sent_profiles_total\{target="a",endpoint="http:\/\/127\.0\.0\.1:\d+"\} [1-9]/m);
+  });
 });

@@ -21,8 +21,8 @@ export interface EmbeddedRedis {
 }
 
 /**
- * A private redis-server for `run` without --redis.url: AOF on and noeviction, so acknowledged
- * profiles survive a restart, with its files and unix socket under the storage path.
+ * A private redis-server for `run` without --redis.url: AOF fsynced before every reply and
+ * noeviction, so an acknowledged profile is on disk and survives a crash of the process or host, with its files and unix socket under the storage path.
  */
 export async function startEmbeddedRedis(storagePath: string): Promise<EmbeddedRedis> {
   const dir = resolve(storagePath);
@@ -31,7 +31,7 @@ export async function startEmbeddedRedis(storagePath: string): Promise<EmbeddedR
   const child = spawn(
     "redis-server",
     ["--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--dir", dir, "--save", "",
-     "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction", "--logfile", "redis.log"],
+     "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction", "--logfile", "redis.log"],
     { stdio: "ignore" },
   );
   const exited = new Promise<Error>((done) => {

@@ -36,6 +36,10 @@ Flags (environment variable in brackets):
   --queue.prefix PREFIX            Redis key prefix (pyroscope-relay) [RELAY_QUEUE_PREFIX]
   --queue.failed-max-age DURATION  failed jobs older than this are deleted (168h) [RELAY_QUEUE_FAILED_MAX_AGE]
   --queue.failed-max-count N       failed jobs kept per target, the newest (10000) [RELAY_QUEUE_FAILED_MAX_COUNT]
+  --target.max-backlog-jobs N      jobs waiting per target before it is full; 0 = no bound (100000) [RELAY_TARGET_MAX_BACKLOG_JOBS]
+  --target.max-backlog-size SIZE   payload bytes waiting per target; 0 = no bound (1GiB) [RELAY_TARGET_MAX_BACKLOG_SIZE]
+  --target.backlog-full POLICY     a full target: drop the profile for it, or reject the request with 429 (drop) [RELAY_TARGET_BACKLOG_FULL]
+  --target.max-age DURATION        jobs queued longer fail as expired; 0 = never (1h) [RELAY_TARGET_MAX_AGE]
   --target NAME                    writer: serve only this target (repeatable); failed, replay, purge: the target
   --log.level LEVEL                fatal, error, warn, info, debug, trace (info) [RELAY_LOG_LEVEL]
 `;

@@ -3,7 +3,7 @@ import type { RelayConfig, RelaySettings, TargetConfig } from "@pyroscope-relay/
 import { startWriter } from "@pyroscope-relay/delivery";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
-import { checkRedisDurability, createRedisConnection, Enqueuer, FailedJobRetention, redactRedisUrl, RedisMemoryGuard, waitForRedis } from "@pyroscope-relay/queue";
+import { checkRedisDurability, createRedisConnection, Enqueuer, FailedJobRetention, redactRedisUrl, RedisMemoryGuard, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
 import { startReceiver, ThrottledLog } from "@pyroscope-relay/receiver";
 import type { Receiver } from "@pyroscope-relay/receiver";
 import type { Redis } from "ioredis";
@@ -12,6 +12,8 @@ import type { EmbeddedRedis } from "./embedded-redis.js";
 import { UsageError } from "./usage-error.js";
 
 const redisStartupTimeoutMs = 10_000;
+/** The BullMQ job states `pyroscope_relay_queue_jobs` reports per target. */
+const queueStates = ["waiting", "delayed", "active", "failed", "prioritized"] as const;
 /** Deliveries still active this long after SIGTERM are handed back to waiting (compose allows 30 s). */
 const writerShutdownGraceMs = 20_000;
 
@@ -42,7 +44,7 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
   try {
     const redisUrl = await resolveRedis(settings, roles, logger, stack);
     const metrics = new RelayMetrics();
-    const admin = track(createRedisConnection(redisUrl, "admin", "pyroscope-relay:admin"), stack);
+    const admin = track(createRedisConnection(redisUrl, "admin", "pyroscope-relay:admin"), stack, logger);
     await waitForRedis(admin, redisStartupTimeoutMs);
     for (const warning of await checkRedisDurability(admin)) {
       logger.warn({ redis: redactRedisUrl(redisUrl) }, warning);
@@ -67,6 +69,15 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
       },
     });
     stack.push(() => ops.close());
+    const depths = config.targets.map((t) => ({ target: t.name, queue: targetQueue(admin, settings.queuePrefix, t.name) }));
+    stack.push(async () => {
+      await Promise.all(depths.map(({ queue }) => queue.close()));
+    });
+    metrics.setQueueDepthSource(
+      async () =>
+        (await Promise.all(depths.map(async ({ target, queue }) => Object.entries(await queue.getJobCounts(...queueStates)).map(([state, count]) => ({ target, state, count }))))).flat(),
+      (err) => logger.debug({ err }, "queue depths not read for this scrape"),
+    );
     if (settings.adminToken === undefined && !isLoopback(parseListenAddr(settings.opsListenAddr).host)) {
       logger.warn({ ops: settings.opsListenAddr }, "admin API disabled: the ops server listens beyond loopback; set --server.http.admin-token to enable it");
     }
@@ -100,7 +111,7 @@ interface RoleContext {
 
 /** The receive_http listeners, their producer connection, enqueuer and Redis memory guard. */
 async function startIngestRole({ redisUrl, config, settings, logger, metrics, stack }: RoleContext & { config: RelayConfig }): Promise<Receiver[]> {
-  const producer = track(createRedisConnection(redisUrl, "producer", "pyroscope-relay:ingest"), stack);
+  const producer = track(createRedisConnection(redisUrl, "producer", "pyroscope-relay:ingest"), stack, logger);
   // The producer has no offline queue: it must be connected before the first request arrives.
   await waitForRedis(producer, redisStartupTimeoutMs);
   const memoryGuard = new RedisMemoryGuard({
@@ -136,7 +147,7 @@ async function startIngestRole({ redisUrl, config, settings, logger, metrics, st
 
 /** One worker per target, plus the failed-job retention sweeper. */
 function startWriterRole({ redisUrl, targets, settings, logger, metrics, admin, stack }: RoleContext & { targets: TargetConfig[]; admin: Redis }): void {
-  const connection = track(createRedisConnection(redisUrl, "worker", "pyroscope-relay:writer"), stack);
+  const connection = track(createRedisConnection(redisUrl, "worker", "pyroscope-relay:writer"), stack, logger);
   const writer = startWriter({
     targets,
     connection,
@@ -188,7 +199,18 @@ async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: 
   return embedded.url;
 }
 
-function track(connection: Redis, stack: (() => Promise<void>)[]): Redis {
+function track(connection: Redis, stack: (() => Promise<void>)[], logger: Logger): Redis {
+  // ioredis reconnects by itself; without a listener every failed attempt is an unhandled error.
+  // Requests meanwhile get 503 and readiness stays: the log line is per connection state, not per error.
+  let down = false;
+  connection.on("error", (err) => {
+    if (!down) logger.warn({ err, connection: connection.options.connectionName }, "Redis connection lost; reconnecting");
+    down = true;
+  });
+  connection.on("ready", () => {
+    if (down) logger.info({ connection: connection.options.connectionName }, "Redis connection back");
+    down = false;
+  });
   stack.push(async () => {
     await connection.quit().catch(() => connection.disconnect());
   });

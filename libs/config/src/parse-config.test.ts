@@ -390,6 +390,12 @@ test("reports a bad url without echoing it", () => {
   }
 });
 
+test("refuses credentials in an endpoint url without echoing them", () => {
+  const source = receiveLocal + writeLocal.replace("http://localhost:4040", "http://user:SECRET@localhost:4040");
+  const errors = configErrors(source);
+  assert.deepEqual(errors, ["relay.alloy:6:11: url: must not contain credentials: use a basic_auth block"]);
+});
+
 test("reports invalid header and external label names", () => {
   const source =
     receiveLocal +

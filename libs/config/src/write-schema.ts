@@ -25,6 +25,10 @@ function stringMap(validKey: RegExp, invalidKeyMessage: string) {
     .default(() => ({}));
 }
 
+function hasNoUserinfo(text: string): boolean {
+  return !isHttpUrl(text) || (new URL(text).username === "" && new URL(text).password === "");
+}
+
 function isHttpUrl(text: string): boolean {
   return URL.canParse(text) && ["http:", "https:"].includes(new URL(text).protocol);
 }
@@ -68,7 +72,10 @@ export function writeSchema(readFile: FileReader) {
 
   const endpoint = z
     .strictObject({
-      url: alloyString.refine(isHttpUrl, { error: "must be an absolute http:// or https:// URL" }),
+      url: alloyString
+        .refine(isHttpUrl, { error: "must be an absolute http:// or https:// URL" })
+        // The URL is shown in metrics and logs: credentials belong in basic_auth, which keeps them secret.
+        .refine(hasNoUserinfo, { error: "must not contain credentials: use a basic_auth block" }),
       name: alloyString.default(""),
       remote_timeout: duration("10s"),
       headers: stringMap(headerName, "invalid HTTP header name"),

@@ -1,6 +1,5 @@
 export { createLogger } from "./logger.js";
 export type { Logger, LoggerOptions } from "./logger.js";
-export { redactUrl } from "./redact-url.js";
 export { RelayMetrics } from "./relay-metrics.js";
 export type { QueueDepth, QueueDepthSource, WriterLabel } from "./relay-metrics.js";
 export { ListenAddrError, parseListenAddr } from "./listen-addr.js";

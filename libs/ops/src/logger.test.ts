@@ -47,4 +47,13 @@ describe("createLogger", () => {
     assert.equal(entry.headers["x-scope-orgid"], "tenant-1");
     assert.equal(entry.req.method, "POST");
   });
+
+  it("never writes the arguments of a failed Redis AUTH that ioredis attaches to its errors", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: "info", destination });
+    const err = Object.assign(new Error("WRONGPASS invalid username-password pair"), { command: { name: "auth", args: ["relay", "redis-secret"] } });
+    logger.warn({ err }, "worker error");
+    assert.ok(!lines.join("").includes("redis-secret"), lines.join(""));
+    assert.match(lines.join(""), /WRONGPASS/);
+  });
 });

@@ -31,6 +31,10 @@ const redactPaths = [
   "*.headers.authorization",
   "*.headers.Authorization",
   "req.headers.authorization",
+  // ioredis attaches the failed command to its errors; for AUTH its arguments are the credentials.
+  "err.command.args",
+  "*.err.command.args",
+  "command.args",
 ];
 
 /** JSON-lines logger with secrets redacted wherever they occur at the paths above. */

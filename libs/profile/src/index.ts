@@ -6,4 +6,3 @@ export { appLabel, withExternalLabels, withServiceName, type LabelSet } from "./
 export { parseName, type ParsedName } from "./parse-name.js";
 export { rewritePushLabels, validatePushLabels, type LabelPair } from "./push-labels.js";
 export { parseIngestName, rewriteIngestQuery } from "./rewrite-ingest-query.js";
-export { isValidUtf8 } from "./utf8.js";

@@ -16,7 +16,7 @@ const keptReserved = new Set([appLabel, "__delta__"]);
  * Alloy's check of a Push series, first problem wins (in name order): no labels at all, an empty
  * label name, or one outside `[A-Za-z0-9_.]` (`__name__` exempt). Like Alloy it looks at the
  * series after duplicates collapse (last wins) and empty values drop out, so a bad name with an
- * empty value passes. UTF-8 of values is the caller's to check, on the raw bytes (isValidUtf8).
+ * empty value passes. Values that are not UTF-8 never get here: the protobuf codec refuses them.
  * @throws InvalidLabelError
  */
 export function validatePushLabels(labels: readonly LabelPair[]): void {

@@ -28,7 +28,7 @@ export function pushRoutes(ctx: ReceiverContext): (router: ConnectRouter) => voi
         try {
           await push(ctx, request, handler);
         } catch (err) {
-          throw toConnectError(err);
+          throw toConnectError(ctx, err);
         }
         return {};
       },
@@ -64,8 +64,9 @@ function checkLabels(request: PushRequest): void {
   });
 }
 
-function toConnectError(err: unknown): ConnectError {
+function toConnectError(ctx: ReceiverContext, err: unknown): ConnectError {
   if (err instanceof RequestError) {
+    ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api: "push", reason: err.code });
     // As Connect error metadata, Retry-After reaches Push clients as a response header.
     const metadata = err.retryAfterSeconds === undefined ? undefined : { "retry-after": String(err.retryAfterSeconds) };
     return new ConnectError(err.message, connectCodes[err.code] ?? Code.Internal, metadata, undefined, err);

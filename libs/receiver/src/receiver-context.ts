@@ -10,7 +10,6 @@ export interface ReceiverContext {
   logger: Logger;
   metrics: RelayMetrics;
   maxBodyBytes: number;
-  /** Shared by every listener of the process, so that a full target logs once per interval, not once per listener. */
-  /** Per-request warnings (full backlogs, Redis unavailable), at most one line per condition and interval. */
+  /** Per-request warnings, shared by every listener of the process (full backlogs, Redis unavailable), at most one line per condition and interval. */
   warnings: ThrottledLog;
 }

@@ -113,7 +113,7 @@ export class FailedJobRetention {
     for await (const page of scanFailedJobs(this.options.connection, queue, { ...scan, pageSize: this.options.pageSize })) {
       for (const { job } of page) {
         if (looked++ >= limit) return;
-        const { removed, payloadDeleted } = await discardFailedJob(queue, this.store, sweep.target, job);
+        const { removed, payloadDeleted } = await discardFailedJob(this.options.connection, queue, this.store, sweep.target, job);
         if (removed) sweep.removed++;
         if (payloadDeleted) sweep.payloadsDeleted++;
       }

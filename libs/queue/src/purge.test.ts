@@ -6,6 +6,7 @@ import { failedJobsHarness, type FailedJobsHarness } from "./failed-jobs-harness
 import { payloadKey, pendingKey } from "./keys.js";
 import { PayloadStore } from "./payload-store.js";
 import { purgeFailed, type PurgeOptions } from "./purge.js";
+import { discardFailedJob } from "./discard-failed-job.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -58,4 +59,17 @@ test("surfaces Redis errors", async (t) => {
   const [id] = await h.fail("alpha", ["http 400: a"]);
   await h.connection.set(pendingKey(h.prefix, id!), "not a set");
   await assert.rejects(purge(h), /WRONGTYPE/);
+});
+
+test("a job replayed after the scan read it is left alone, its claim kept", async (t) => {
+  const h = await failedJobsHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", ["http 400: a"]);
+  const queue = h.queue("alpha");
+  const scanned = (await queue.getJob(id!))!;
+  await (await queue.getJob(id!))!.retry("failed", { resetAttemptsMade: true });
+
+  const store = new PayloadStore(h.connection, h.prefix);
+  assert.deepEqual(await discardFailedJob(h.connection, queue, store, "alpha", scanned), { removed: false, payloadDeleted: false });
+  assert.equal(await queue.getJobState(id!), "waiting");
+  assert.deepEqual(await store.pending(id!), ["alpha"]);
 });

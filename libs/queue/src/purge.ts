@@ -30,7 +30,7 @@ export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
     const to = Date.now() - (options.olderThanMs ?? 0);
     for await (const page of scanFailedJobs(connection, queue, { to, pageSize: options.pageSize })) {
       for (const { job } of page) {
-        const { removed, payloadDeleted } = await discardFailedJob(queue, store, target, job);
+        const { removed, payloadDeleted } = await discardFailedJob(connection, queue, store, target, job);
         if (removed) result.purged++;
         if (payloadDeleted) result.payloadsDeleted++;
       }

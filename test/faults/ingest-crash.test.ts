@@ -1,41 +1,24 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
-import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "../e2e/support/free-port.js";
-import type { RelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, waitForDelivery } from "./support/check.js";
 import { ledgerFor } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
 import { relayConfig, startRelay } from "./support/relay.js";
+import { faultStage } from "./support/stage.js";
 
 describe("fault 2: kill -9 the ingest process under load", () => {
-  let redis: RedisServerHandle;
-  let a: FakeTarget;
-  let b: FakeTarget;
-  const processes: RelayProcess[] = [];
-
-  before(async () => {
-    redis = await startRedisServer({ appendonly: true, appendfsync: "always" });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-  });
-
-  after(async () => {
-    for (const p of processes) await p.stop();
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
-  });
+  const stage = faultStage();
 
   it("every profile that got a 2xx is delivered to every target", { timeout: 120_000 }, async (t) => {
+    const { redis, a, b } = stage;
     const port = await freePort();
     const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
-    processes.push(await startRelay("writer", config, redis));
+    stage.processes.push(await startRelay("writer", config, redis));
     const doomed = await startRelay("ingest", config, redis);
-    processes.push(doomed);
+    stage.processes.push(doomed);
 
     const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "i2" });
     const steady = load.steady(25);
@@ -44,7 +27,7 @@ describe("fault 2: kill -9 the ingest process under load", () => {
     const ackedBeforeKill = load.acked.size;
     await sleep(1_000);
     // A new ingest process on the same port, as a supervisor would restart it.
-    processes.push(await startRelay("ingest", config, redis));
+    stage.processes.push(await startRelay("ingest", config, redis));
     await sleep(3_000);
     await steady.stop();
 

@@ -1,36 +1,19 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
-import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "../e2e/support/free-port.js";
-import type { RelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
 import { ledgerFor, profileIdOf } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
 import { failedJobs, inspect, relayConfig, startRelay } from "./support/relay.js";
+import { faultStage } from "./support/stage.js";
 
 const poisonId = "p5x-poison";
 
 describe("fault 5: a poison profile (the target answers 400 for it)", () => {
-  let redis: RedisServerHandle;
-  let a: FakeTarget;
-  let b: FakeTarget;
-  let relay: RelayProcess;
-
-  before(async () => {
-    redis = await startRedisServer({ appendonly: true, appendfsync: "always" });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-  });
-
-  after(async () => {
-    await relay?.stop();
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
-  });
+  const stage = faultStage();
 
   it("fails at once and is kept as failed; the profiles behind it keep flowing", { timeout: 60_000 }, async (t) => {
+    const { redis, a, b } = stage;
     const port = await freePort();
     // Plenty of retries and a long backoff: a retried 400 would show as a stuck queue, not a quick failure.
     const endpoint = `    max_backoff_retries = 10
@@ -40,7 +23,8 @@ describe("fault 5: a poison profile (the target answers 400 for it)", () => {
     ledgers[0]!.answer((id) =>
       id === poisonId ? { status: 400, body: '{"code":"invalid_argument","message":"poison: malformed profile"}' } : undefined,
     );
-    relay = await startRelay("run", config, redis);
+    const relay = await startRelay("run", config, redis);
+    stage.processes.push(relay);
 
     const url = `http://127.0.0.1:${port}`;
     const load = new LoadGenerator({ url, tag: "p5" });

@@ -1,41 +1,25 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
-import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "../e2e/support/free-port.js";
-import type { RelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
 import { ledgerFor } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
 import { relayConfig, startRelay } from "./support/relay.js";
+import { faultStage } from "./support/stage.js";
 
 const concurrency = 4;
 
 describe("fault 3: kill -9 Redis (AOF, appendfsync always) under load, restart it on the same directory", () => {
-  let redis: RedisServerHandle;
-  let a: FakeTarget;
-  let b: FakeTarget;
-  let relay: RelayProcess;
-
-  before(async () => {
-    redis = await startRedisServer({ appendonly: true, appendfsync: "always" });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-  });
-
-  after(async () => {
-    await relay?.stop();
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
-  });
+  const stage = faultStage();
 
   it("zero acknowledged loss; 503 while Redis is down, 200 after, same relay process", { timeout: 120_000 }, async (t) => {
+    const { redis, a, b } = stage;
     const port = await freePort();
     const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
-    relay = await startRelay("run", config, redis, [`--writer.concurrency=${concurrency}`]);
+    const relay = await startRelay("run", config, redis, [`--writer.concurrency=${concurrency}`]);
+    stage.processes.push(relay);
 
     const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "r3" });
     const steady = load.steady(20);

@@ -1,14 +1,12 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
-import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "../e2e/support/free-port.js";
-import type { RelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, waitForDelivery } from "./support/check.js";
 import { ledgerFor } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
 import { relayConfig, startRelay } from "./support/relay.js";
+import { faultStage } from "./support/stage.js";
 
 /**
  * BullMQ 6.0-6.3 workers stopped consuming after outages longer than a few seconds (#4585): the
@@ -17,29 +15,15 @@ import { relayConfig, startRelay } from "./support/relay.js";
 const outages = (process.env.FAULT_REDIS_OUTAGES_MS ?? "3000,10000,60000").split(",").map(Number);
 
 for (const outageMs of outages) describe(`fault 7: workers resume after Redis is killed and restarted (${outageMs / 1000} s down)`, () => {
-  let redis: RedisServerHandle;
-  let a: FakeTarget;
-  let b: FakeTarget;
-  let relay: RelayProcess;
-
-  before(async () => {
-    redis = await startRedisServer({ appendonly: true, appendfsync: "always" });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-  });
-
-  after(async () => {
-    await relay?.stop();
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
-  });
+  const stage = faultStage();
 
   it("profiles sent after the restart are delivered by the same writer process", { timeout: outageMs + 120_000 }, async (t) => {
+    const { redis, a, b } = stage;
     const port = await freePort();
     const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
-    relay = await startRelay("run", config, redis);
+    const relay = await startRelay("run", config, redis);
+    stage.processes.push(relay);
     const url = `http://127.0.0.1:${port}`;
 
     const early = new LoadGenerator({ url, tag: `k7a${outageMs}` });

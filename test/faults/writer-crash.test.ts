@@ -1,47 +1,29 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
-import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "../e2e/support/free-port.js";
-import type { RelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
 import { ledgerFor, profileIdOf } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
 import { relayConfig, startRelay } from "./support/relay.js";
+import { faultStage } from "./support/stage.js";
 
 const concurrency = 4;
 
 describe("fault 1: kill -9 a writer while the target holds its requests open", () => {
-  let redis: RedisServerHandle;
-  let a: FakeTarget;
-  let b: FakeTarget;
-  const processes: RelayProcess[] = [];
-
-  before(async () => {
-    redis = await startRedisServer({ appendonly: true, appendfsync: "always" });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-  });
-
-  after(async () => {
-    a?.release();
-    for (const p of processes) await p.stop();
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
-  });
+  const stage = faultStage();
 
   // BullMQ hands a dead worker's jobs to another only once their lock (15 s) has expired and two
   // stalled checks (every 15 s) have seen them: allow a couple of minutes.
   it("a new writer delivers everything, the dead writer's jobs included", { timeout: 240_000 }, async (t) => {
+    const { redis, a, b } = stage;
     const port = await freePort();
     const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
     const args = [`--writer.concurrency=${concurrency}`];
-    processes.push(await startRelay("ingest", config, redis, args));
+    stage.processes.push(await startRelay("ingest", config, redis, args));
     const doomed = await startRelay("writer", config, redis, args);
-    processes.push(doomed);
+    stage.processes.push(doomed);
 
     a.hold();
     const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "w1" });
@@ -52,7 +34,7 @@ describe("fault 1: kill -9 a writer while the target holds its requests open", (
     const held = a.requests.map((r) => profileIdOf(r)!);
     await doomed.stop("SIGKILL");
     const killedAt = Date.now();
-    processes.push(await startRelay("writer", config, redis, args));
+    stage.processes.push(await startRelay("writer", config, redis, args));
     a.release();
 
     // The target took the held profiles, but the dead writer never saw the answers: those jobs are not

@@ -31,7 +31,7 @@ describe("pyroscope-relay run: per-target backlog bounds", () => {
     held.hold();
     const port = await freePort();
     const relay = await startRelayProcess({
-      args: [`--redis.url=${redis.url}`, `--queue.prefix=${policy}`, "--target.max-backlog-jobs=3", `--target.backlog-full=${policy}`],
+      args: [`--redis.url=${redis.url}`, `--queue.prefix=${policy}`, "--target.max-backlog-profiles=3", `--target.backlog-full=${policy}`],
       config: relayConfig({ port, targets: [{ name: "held", url: held.url }, { name: "live", url: live.url }] }),
     });
     const send = (seed: number) =>
@@ -56,7 +56,7 @@ describe("pyroscope-relay run: per-target backlog bounds", () => {
       assert.equal(refused.headers.get("retry-after"), "10");
       const body = (await refused.json()) as { code: string; message: string };
       assert.equal(body.code, "resource_exhausted");
-      assert.match(body.message, /target held \(3 of 3 jobs\)/);
+      assert.match(body.message, /target held \(3 of 3 profiles\)/);
       await sleep(200);
       assert.equal(live.requests.length, 3, "a rejected request is stored for no target");
 

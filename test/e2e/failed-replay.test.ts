@@ -17,7 +17,7 @@ import { relayConfig } from "./support/relay-config.js";
 const TOKEN = "e2e-admin-token-0123456789abcdef";
 const REJECT = { status: 400, body: '{"code":"invalid_argument","message":"bad profile"}' };
 
-describe("failed jobs: failed, replay, purge and the admin API", () => {
+describe("failed batches: failed, replay, purge and the admin API", () => {
   let redis: RedisServerHandle;
   let target: FakeTarget;
   let relay: RelayProcess;
@@ -70,52 +70,53 @@ describe("failed jobs: failed, replay, purge and the admin API", () => {
 
     const json = await command("failed", "--json");
     assert.equal(json.code, 0, json.stderr);
-    const [summary] = (JSON.parse(json.stdout) as { targets: { target: string; total: number; reasons: Record<string, unknown>[] }[] }).targets;
+    const [summary] = (JSON.parse(json.stdout) as { targets: { target: string; batches: number; profiles: number; reasons: Record<string, unknown>[] }[] }).targets;
     assert.equal(summary?.target, "strict");
-    assert.equal(summary.total, 1);
+    assert.equal(summary.batches, 1);
+    assert.equal(summary.profiles, 1);
     assert.equal(summary.reasons[0]?.["reason"], "http 400");
     assert.equal(summary.reasons[0]?.["status"], 400);
     assert.match(String(summary.reasons[0]?.["lastDetail"]), /bad profile/);
 
     const table = await command("failed", "--target", "strict");
-    assert.match(table.stdout, /^strict: 1 failed\n {2}REASON +COUNT +OLDEST +NEWEST\n {2}http 400 +1 +\d{4}-\d\d-\d\dT[\d:]+Z +\d{4}-/);
+    assert.match(table.stdout, /^strict: 1 profile in 1 failed batch\n {2}REASON +BATCHES +PROFILES +OLDEST +NEWEST\n {2}http 400 +1 +1 +\d{4}-\d\d-\d\dT[\d:]+Z +\d{4}-/);
   });
 
   it("replays the fixed target: a dry run changes nothing, a replay delivers, a second replays nothing", async () => {
     target.respond(undefined);
     const dry = await command("replay", "--target", "strict", "--dry-run");
     assert.equal(dry.code, 0, dry.stderr);
-    assert.equal(dry.stdout, "dry run (nothing changed): replayed 1, skipped 0 (payload gone), not matched 0\n");
+    assert.equal(dry.stdout, "dry run (nothing changed): replayed 1 batch (1 profile), skipped 0 (payload gone), not matched 0\n");
     await sleep(300);
     assert.equal(target.requests.length, 1);
     assert.equal(await queue.getFailedCount(), 1);
 
     const replay = await command("replay", "--target", "strict", "--reason", "http", "--status", "400", "--since", "1h");
     assert.equal(replay.code, 0, replay.stderr);
-    assert.equal(replay.stdout, "replayed 1, skipped 0 (payload gone), not matched 0\n");
+    assert.equal(replay.stdout, "replayed 1 batch (1 profile), skipped 0 (payload gone), not matched 0\n");
     assert.equal(replay.stderr, "", "no progress bar without a terminal");
     const [first, second] = await target.waitForRequests(2, 10_000);
     assert.deepEqual(second?.body, first?.body);
     await failedCount(0);
 
     const again = await command("replay", "--target", "strict");
-    assert.equal(again.stdout, "replayed 0, skipped 0 (payload gone), not matched 0\n");
-    // Delivered: the target's claim was released, so the payload is gone.
-    assert.deepEqual(await connection.keys("*payload*"), []);
+    assert.equal(again.stdout, "replayed 0 batches (0 profiles), skipped 0 (payload gone), not matched 0\n");
+    // Delivered: the job's claim was released, so the stored profile is gone.
+    assert.deepEqual(await connection.keys("pyroscope-relay:batch:*"), []);
   });
 
-  it("purges failed jobs and their payloads", async () => {
+  it("purges failed batches and their stored profiles", async () => {
     target.respond(() => REJECT);
     await send(2);
     await send(3);
     await failedCount(2);
-    assert.ok((await connection.keys("*payload*")).length > 0);
+    assert.ok((await connection.keys("pyroscope-relay:batch:*")).length > 0);
 
     const purge = await command("purge", "--target", "strict", "--older-than", "0.01s");
     assert.equal(purge.code, 0, purge.stderr);
-    assert.equal(purge.stdout, "purged 2 failed jobs of strict; deleted 2 stored profiles no other target owed\n");
+    assert.equal(purge.stdout, "purged 2 failed batches (2 profiles) of strict; deleted 2 stored profiles no other job held\n");
     assert.equal(await queue.getFailedCount(), 0);
-    assert.deepEqual(await connection.keys("*payload*"), []);
+    assert.deepEqual(await connection.keys("pyroscope-relay:batch:*"), []);
   });
 
   it("serves the same operations over the admin API, with the configured token only", async () => {
@@ -129,19 +130,20 @@ describe("failed jobs: failed, replay, purge and the admin API", () => {
     const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
     const listed = await admin("/api/v1/failed?target=strict", { headers: auth });
     assert.equal(listed.status, 200);
-    const { targets } = (await listed.json()) as { targets: { total: number }[] };
-    assert.equal(targets[0]?.total, 1);
+    const { targets } = (await listed.json()) as { targets: { batches: number; profiles: number }[] };
+    assert.equal(targets[0]?.batches, 1);
+    assert.equal(targets[0]?.profiles, 1);
 
     const dry = await admin("/api/v1/replay", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", dryRun: true }) });
-    assert.deepEqual(await dry.json(), { target: "strict", dryRun: true, replayed: 1, skipped: 0, notMatched: 0 });
+    assert.deepEqual(await dry.json(), { target: "strict", dryRun: true, replayed: 1, replayedProfiles: 1, skipped: 0, notMatched: 0 });
     const bad = await admin("/api/v1/replay", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", status: "x" }) });
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { error: "status: must be an HTTP status code" });
     const unknown = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "nope" }) });
     assert.equal(unknown.status, 404);
     const purge = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict" }) });
-    assert.deepEqual(await purge.json(), { target: "strict", purged: 1, payloadsDeleted: 1 });
-    assert.deepEqual(await connection.keys("*payload*"), []);
+    assert.deepEqual(await purge.json(), { target: "strict", purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
+    assert.deepEqual(await connection.keys("pyroscope-relay:batch:*"), []);
   });
 
   it("refuses the admin API on 0.0.0.0 without a token, and says how to enable it", async () => {

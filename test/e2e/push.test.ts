@@ -12,7 +12,7 @@ import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
 
-describe("pyroscope-relay run: Push API reaches every target, one series per request", () => {
+describe("pyroscope-relay run: Push API reaches every target, the series of a batch combined", () => {
   let redis: RedisServerHandle;
   let a: FakeTarget;
   let b: FakeTarget;
@@ -76,25 +76,28 @@ describe("pyroscope-relay run: Push API reaches every target, one series per req
         },
         { headers: { "X-Scope-OrgID": "tenant-1" } },
       );
-      await a.waitForRequests(n + 2, 10_000);
-      await b.waitForRequests(n + 2, 10_000);
+      // Both series of the Push go out in one downstream Push (one tenant, one batch).
+      await a.waitForRequests(n + 1, 10_000);
+      await b.waitForRequests(n + 1, 10_000);
       for (const [target, expected] of [
         // Alloy's receive_http keeps `__name__` as `app_name` when the series has a service_name.
         [a, [["__name__", "process_cpu"], ["app_name", "process_cpu"], ["env", "prod"], ["service_name", "checkout"]]],
         [b, [["__name__", "process_cpu"], ["app_name", "process_cpu"], ["region", "eu"], ["service_name", "checkout"]]],
       ] as const) {
-        const requests = target.requests.slice(n, n + 2).map((r) => ({ r, msg: fromBinary(PushRequestSchema, r.body) }));
-        const cpuReq = requests.find((x) => x.msg.series[0]!.labels.some((l) => l.value === "process_cpu"))!;
-        const memReq = requests.find((x) => x.msg.series[0]!.labels.some((l) => l.value === "memory"))!;
-        assert.equal(cpuReq.r.path, "/push.v1.PusherService/Push");
-        assert.equal(cpuReq.r.headers["content-type"], "application/proto");
-        assert.equal(cpuReq.r.headers["x-scope-orgid"], "tenant-1");
-        assert.equal(cpuReq.msg.series.length, 1);
-        assert.deepEqual(cpuReq.msg.series[0]!.labels.map((l) => [l.name, l.value]), expected);
-        assert.deepEqual(Buffer.from(cpuReq.msg.series[0]!.samples[0]!.rawProfile), cpu);
-        assert.equal(cpuReq.msg.series[0]!.samples[0]!.ID, "6f1d2c1e-0000-4000-8000-000000000001");
-        assert.deepEqual(Buffer.from(memReq.msg.series[0]!.samples[0]!.rawProfile), mem);
-        assert.ok(memReq.msg.series[0]!.labels.some((l) => l.name === "__delta__"), "__delta__ is kept");
+        assert.equal(target.requests.length, n + 1);
+        const request = target.requests[n]!;
+        const { series } = fromBinary(PushRequestSchema, request.body);
+        const cpuSeries = series.find((s) => s.labels.some((l) => l.value === "process_cpu"))!;
+        const memSeries = series.find((s) => s.labels.some((l) => l.value === "memory"))!;
+        assert.equal(request.path, "/push.v1.PusherService/Push");
+        assert.equal(request.headers["content-type"], "application/proto");
+        assert.equal(request.headers["x-scope-orgid"], "tenant-1");
+        assert.equal(series.length, 2);
+        assert.deepEqual(cpuSeries.labels.map((l) => [l.name, l.value]), expected);
+        assert.deepEqual(Buffer.from(cpuSeries.samples[0]!.rawProfile), cpu);
+        assert.equal(cpuSeries.samples[0]!.ID, "6f1d2c1e-0000-4000-8000-000000000001");
+        assert.deepEqual(Buffer.from(memSeries.samples[0]!.rawProfile), mem);
+        assert.ok(memSeries.labels.some((l) => l.name === "__delta__"), "__delta__ is kept");
       }
       assert.equal(a.requests[n]!.headers.authorization, "Bearer tok-123");
     });

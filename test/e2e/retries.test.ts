@@ -67,8 +67,8 @@ describe("pyroscope-relay run: retries follow Alloy's rules", () => {
       assert.match(failed[0]!.failedReason, /400/);
       assert.match(failed[0]!.failedReason, /bad profile/);
       assert.equal(failed[0]!.attemptsMade, 1);
-      const payloads = await connection.keys("*payload*");
-      assert.ok(payloads.length > 0, "the failed job keeps its payload for replay");
+      const kept = await connection.keys("pyroscope-relay:batch:*:profile:*");
+      assert.ok(kept.length > 0, "the failed job keeps a copy of its profile for replay");
     } finally {
       await queue.close();
       connection.disconnect();

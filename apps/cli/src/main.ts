@@ -15,14 +15,14 @@ const usage = `Usage: pyroscope-relay <command> CONFIG [flags]
 
 Commands:
   run CONFIG      receivers and writers in one process (embedded redis-server without --redis.url)
-  ingest CONFIG   the receive_http listeners: store each profile once, enqueue one job per target
+  ingest CONFIG   the receive_http listeners: store each profile once, one batch job per target and flush
   writer CONFIG   deliver queued profiles to the targets (--target NAME, repeatable, to pick some)
   check CONFIG    validate the configuration and list receivers and targets
-  failed CONFIG   failed jobs per target, counted by reason (--target NAME to pick, --json for scripts)
+  failed CONFIG   failed batches and profiles per target, counted by reason (--target NAME to pick, --json for scripts)
   replay CONFIG --target NAME [--reason TEXT] [--status CODE] [--since DURATION] [--limit N] [--dry-run]
-                  move matching failed jobs back to waiting with a full retry budget, oldest first
+                  move matching failed batches back to waiting with a full retry budget, oldest first
   purge CONFIG --target NAME [--older-than DURATION]
-                  delete failed jobs and the stored profiles no other target still owes
+                  delete failed batches and the stored profiles no other job still holds
   failed, replay and purge need --redis.url (the embedded Redis of run: unix://<storage.path>/redis.sock).
 
 Flags (environment variable in brackets):
@@ -32,14 +32,16 @@ Flags (environment variable in brackets):
   --storage.path DIR               embedded Redis data directory (data) [RELAY_STORAGE_PATH]
   --writer.concurrency N           deliveries in flight per target (4) [RELAY_WRITER_CONCURRENCY]
   --ingest.max-body-size SIZE      largest accepted request body (32MiB) [RELAY_INGEST_MAX_BODY_SIZE]
+  --ingest.flush-max-profiles N    profiles one write to Redis carries at most (500) [RELAY_INGEST_FLUSH_MAX_PROFILES]
+  --ingest.flush-max-size SIZE     payload bytes one write to Redis carries at most (8MiB) [RELAY_INGEST_FLUSH_MAX_SIZE]
   --queue.payload-ttl DURATION     how long a stored profile may wait at most; >= failed-max-age (168h) [RELAY_QUEUE_PAYLOAD_TTL]
   --queue.prefix PREFIX            Redis key prefix (pyroscope-relay) [RELAY_QUEUE_PREFIX]
-  --queue.failed-max-age DURATION  failed jobs older than this are deleted (168h) [RELAY_QUEUE_FAILED_MAX_AGE]
-  --queue.failed-max-count N       failed jobs kept per target, the newest (10000) [RELAY_QUEUE_FAILED_MAX_COUNT]
-  --target.max-backlog-jobs N      jobs waiting per target before it is full; 0 = no bound (100000) [RELAY_TARGET_MAX_BACKLOG_JOBS]
+  --queue.failed-max-age DURATION  failed batches older than this are deleted (168h) [RELAY_QUEUE_FAILED_MAX_AGE]
+  --queue.failed-max-count N       failed batches kept per target, the newest (10000) [RELAY_QUEUE_FAILED_MAX_COUNT]
+  --target.max-backlog-profiles N  profiles waiting per target before it is full; 0 = no bound (100000) [RELAY_TARGET_MAX_BACKLOG_PROFILES]
   --target.max-backlog-size SIZE   payload bytes waiting per target; 0 = no bound (1GiB) [RELAY_TARGET_MAX_BACKLOG_SIZE]
   --target.backlog-full POLICY     a full target: drop the profile for it, or reject the request with 429 (drop) [RELAY_TARGET_BACKLOG_FULL]
-  --target.max-age DURATION        jobs queued longer fail as expired; 0 = never (1h) [RELAY_TARGET_MAX_AGE]
+  --target.max-age DURATION        profiles queued longer fail as expired; 0 = never (1h) [RELAY_TARGET_MAX_AGE]
   --target NAME                    writer: serve only this target (repeatable); failed, replay, purge: the target
   --log.level LEVEL                fatal, error, warn, info, debug, trace (info) [RELAY_LOG_LEVEL]
 `;

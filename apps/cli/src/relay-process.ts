@@ -131,8 +131,10 @@ async function startIngestRole({ redisUrl, config, settings, logger, metrics, st
     prefix: settings.queuePrefix,
     payloadTtlMs: settings.payloadTtlMs,
     targets: config.targets,
-    backlog: { maxJobs: settings.backlogMaxJobs, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
+    backlog: { maxProfiles: settings.backlogMaxProfiles, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
     memoryGuard,
+    flush: { maxItems: settings.flushMaxProfiles, maxBytes: settings.flushMaxBytes },
+    onError: (err) => logger.debug({ err }, "backlog reading or cleanup after a failed flush did not reach Redis"),
   });
   stack.push(() => enqueuer.close());
   const warnings = new ThrottledLog(logger);

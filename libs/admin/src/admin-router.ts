@@ -74,7 +74,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     const { target, reason, status, since, limit, dryRun = false } = parsed.data;
     checkTarget(target);
     const result = await replayFailed({ connection, prefix, target, payloadTtlMs: options.payloadTtlMs, reason, status, sinceMs: since, limit, dryRun });
-    logger.info({ request: parsed.data, ...result }, dryRun ? "admin API: replay dry run" : "admin API: replayed failed jobs");
+    logger.info({ request: parsed.data, ...result }, dryRun ? "admin API: replay dry run" : "admin API: replayed failed batches");
     res.json({ target, dryRun, ...result });
   });
 
@@ -84,7 +84,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     const { target, olderThan } = parsed.data;
     checkTarget(target);
     const result = await purgeFailed({ connection, prefix, target, olderThanMs: olderThan });
-    logger.info({ request: parsed.data, ...result }, "admin API: purged failed jobs");
+    logger.info({ request: parsed.data, ...result }, "admin API: purged failed batches");
     res.json({ target, ...result });
   });
 

@@ -88,6 +88,18 @@ const settingsByFlag: Record<string, { env?: string; apply: Apply }> = {
       settings.maxBodyBytes = positive(parseByteSize(text), "the size");
     },
   },
+  "ingest.flush-max-profiles": {
+    env: "RELAY_INGEST_FLUSH_MAX_PROFILES",
+    apply: (settings, text) => {
+      settings.flushMaxProfiles = positiveInteger(text);
+    },
+  },
+  "ingest.flush-max-size": {
+    env: "RELAY_INGEST_FLUSH_MAX_SIZE",
+    apply: (settings, text) => {
+      settings.flushMaxBytes = positive(parseByteSize(text), "the size");
+    },
+  },
   "queue.payload-ttl": {
     env: "RELAY_QUEUE_PAYLOAD_TTL",
     apply: (settings, text) => {
@@ -120,10 +132,10 @@ const settingsByFlag: Record<string, { env?: string; apply: Apply }> = {
       settings.failedMaxCount = positiveInteger(text);
     },
   },
-  "target.max-backlog-jobs": {
-    env: "RELAY_TARGET_MAX_BACKLOG_JOBS",
+  "target.max-backlog-profiles": {
+    env: "RELAY_TARGET_MAX_BACKLOG_PROFILES",
     apply: (settings, text) => {
-      settings.backlogMaxJobs = nonNegativeInteger(text);
+      settings.backlogMaxProfiles = nonNegativeInteger(text);
     },
   },
   "target.max-backlog-size": {
@@ -169,12 +181,14 @@ function defaults(): RelaySettings {
     storagePath: "data",
     writerConcurrency: 4,
     maxBodyBytes: 32 * 2 ** 20,
+    flushMaxProfiles: 500,
+    flushMaxBytes: 8 * 2 ** 20,
     payloadTtlMs: 168 * 3600_000,
     queuePrefix: "pyroscope-relay",
     targets: [],
     failedMaxAgeMs: 168 * 3600_000,
     failedMaxCount: 10_000,
-    backlogMaxJobs: 100_000,
+    backlogMaxProfiles: 100_000,
     backlogMaxBytes: 2 ** 30,
     backlogFullPolicy: "drop",
     maxAgeMs: 3600_000,

@@ -10,6 +10,10 @@ export interface RelaySettings {
   writerConcurrency: number;
   /** `--ingest.max-body-size` / `RELAY_INGEST_MAX_BODY_SIZE`, default 32 MiB (accepts `512KiB`, `8MiB`, bytes). */
   maxBodyBytes: number;
+  /** `--ingest.flush-max-profiles` / `RELAY_INGEST_FLUSH_MAX_PROFILES`, default 500: profiles one flush to Redis carries at most. */
+  flushMaxProfiles: number;
+  /** `--ingest.flush-max-size` / `RELAY_INGEST_FLUSH_MAX_SIZE`, default `8MiB`: payload bytes one flush carries at most (a larger profile goes alone). */
+  flushMaxBytes: number;
   /** `--queue.payload-ttl` / `RELAY_QUEUE_PAYLOAD_TTL`, default `168h`: safety net against leaked payloads. */
   payloadTtlMs: number;
   /** `--queue.prefix` / `RELAY_QUEUE_PREFIX`, default `pyroscope-relay`. */
@@ -20,8 +24,8 @@ export interface RelaySettings {
   failedMaxAgeMs: number;
   /** `--queue.failed-max-count` / `RELAY_QUEUE_FAILED_MAX_COUNT`, default 10000: failed jobs kept per target. */
   failedMaxCount: number;
-  /** `--target.max-backlog-jobs` / `RELAY_TARGET_MAX_BACKLOG_JOBS`, default 100000: jobs waiting per target (0 = no bound). */
-  backlogMaxJobs: number;
+  /** `--target.max-backlog-profiles` / `RELAY_TARGET_MAX_BACKLOG_PROFILES`, default 100000: profiles waiting per target (0 = no bound). */
+  backlogMaxProfiles: number;
   /** `--target.max-backlog-size` / `RELAY_TARGET_MAX_BACKLOG_SIZE`, default `1GiB`: payload bytes waiting per target (0 = no bound). */
   backlogMaxBytes: number;
   /** `--target.backlog-full` / `RELAY_TARGET_BACKLOG_FULL`, default `drop`: what a full target does with a new profile. */

@@ -1,7 +1,16 @@
+import type { FailureReason } from "@pyroscope-relay/queue";
 import { classifyError, classifyResponse } from "./retry-policy.js";
 import { parseRetryAfter } from "./retry-after.js";
-import { PermanentDeliveryError, RetryableDeliveryError } from "./delivery-error.js";
 import type { TargetClient, TargetRequest } from "./target-client.js";
+
+/**
+ * How one request to a target ended, with what the retry decision needs: a failure that may pass
+ * later says how long the target asked us to wait and whether anybody answered at all.
+ */
+export type AttemptResult =
+  | { kind: "delivered" }
+  | { kind: "permanent"; failure: FailureReason }
+  | { kind: "retry"; failure: FailureReason; retryAfterMs?: number; unreachable: boolean };
 
 /**
  * Transport errors that mean nobody is answering at the target's address; only these open the
@@ -13,34 +22,26 @@ const unreachableReasons = new Set(
   ),
 );
 
-/**
- * One HTTP attempt against a target, turned into success or a typed delivery error whose reason
- * records the status and the start of the response body.
- */
+/** One HTTP request to a target, classified; the failure records the status and the start of the response body. */
 export async function attempt(
   client: TargetClient,
   api: "ingest" | "push",
-  req: TargetRequest,
+  request: TargetRequest,
   retryOnHttp429: boolean,
-): Promise<void> {
+  signal: AbortSignal,
+): Promise<AttemptResult> {
   let response;
   try {
-    response = await client.send(req);
-  } catch (err) {
-    const outcome = classifyError(err);
-    if (outcome.kind === "permanent") {
-      throw new PermanentDeliveryError(outcome.reason, { cause: err });
-    }
-    const reason = outcome.kind === "retry" ? outcome.reason : "unknown";
-    throw new RetryableDeliveryError(reason, undefined, { cause: err, unreachable: unreachableReasons.has(reason) });
+    response = await client.send(request, signal);
+  } catch (error) {
+    // A transport error has no answer to quote; its message may name the endpoint's address.
+    const failure = { reason: classifyError(error).reason, detail: "" };
+    return { kind: "retry", failure, unreachable: unreachableReasons.has(failure.reason) };
   }
   const outcome = classifyResponse({ api, status: response.status, body: response.bodyStart, retryOnHttp429 });
-  if (outcome.kind === "delivered") {
-    return;
-  }
-  const reason = response.bodyStart ? `${outcome.reason}: ${response.bodyStart.trim()}` : outcome.reason;
-  if (outcome.kind === "permanent") {
-    throw new PermanentDeliveryError(reason);
-  }
-  throw new RetryableDeliveryError(reason, parseRetryAfter(response.retryAfter, Date.now()));
+  if (outcome.kind === "delivered") return outcome;
+  const failure = { reason: outcome.reason, status: response.status, detail: response.bodyStart.trim() };
+  if (outcome.kind === "permanent") return { kind: "permanent", failure };
+  const retryAfterMs = parseRetryAfter(response.retryAfter, Date.now());
+  return { kind: "retry", failure, unreachable: false, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 }

@@ -35,7 +35,7 @@ const transientIngestCodes: ReadonlySet<ConnectCode> = new Set([
 ]);
 
 const delivered: Outcome = { kind: "delivered" };
-const retry = (reason: string): Outcome => ({ kind: "retry", reason });
+const retry = (reason: string) => ({ kind: "retry", reason }) as const;
 const permanent = (reason: string): Outcome => ({ kind: "permanent", reason });
 
 /**
@@ -138,7 +138,7 @@ const undiciTimeouts = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIME
  * `network ECONNREFUSED` (the first `code` along the cause chain, as fetch wraps it in
  * `TypeError: fetch failed`), else `error <name>`.
  */
-export function classifyError(err: unknown): Outcome {
+export function classifyError(err: unknown): Extract<Outcome, { kind: "retry" }> {
   for (const cause of causeChain(err)) {
     const { name, code } = cause as { name?: unknown; code?: unknown };
     if (name === "AbortError" || name === "TimeoutError" || undiciTimeouts.has(String(code))) return retry("timeout");

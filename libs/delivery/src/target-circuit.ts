@@ -1,5 +1,5 @@
 import { backoffDelay } from "./backoff.js";
-import type { RetryableDeliveryError } from "./delivery-error.js";
+import type { AttemptResult } from "./attempt.js";
 
 /** A target may ask for a pause longer than our own backoff, but not for more than this. */
 const maxPauseMs = 60 * 60 * 1000;
@@ -22,12 +22,12 @@ export class TargetCircuit {
   ) {}
 
   /** How long the target's queue should pause after this failure; undefined for a plain retry. */
-  pauseFor(error: RetryableDeliveryError): number | undefined {
+  pauseFor(failure: Pick<Extract<AttemptResult, { kind: "retry" }>, "retryAfterMs" | "unreachable">): number | undefined {
     this.failuresInARow++;
-    if (error.retryAfterMs !== undefined) {
-      return Math.min(Math.max(error.retryAfterMs, this.minBackoffMs), maxPauseMs);
+    if (failure.retryAfterMs !== undefined) {
+      return Math.min(Math.max(failure.retryAfterMs, this.minBackoffMs), maxPauseMs);
     }
-    if (error.unreachable) {
+    if (failure.unreachable) {
       return backoffDelay(this.failuresInARow, this.minBackoffMs, this.maxBackoffMs);
     }
     if (this.failuresInARow >= failuresBeforePause) {

@@ -31,11 +31,7 @@ export class TargetClient {
   private readonly staticHeaders: string[];
   private readonly hasStaticTenant: boolean;
 
-  /** `stopping` aborts every request in flight (shutdown past its grace period). */
-  constructor(
-    private readonly target: TargetConfig,
-    private readonly stopping: AbortSignal,
-  ) {
+  constructor(private readonly target: TargetConfig) {
     this.base = new URL(target.url);
     this.agent = new Agent({
       connect: target.tls
@@ -52,7 +48,8 @@ export class TargetClient {
     this.hasStaticTenant = Object.keys(target.headers).some((name) => name.toLowerCase() === "x-scope-orgid");
   }
 
-  async send(req: TargetRequest): Promise<TargetResponse> {
+  /** One request, bounded by `remote_timeout`; `signal` aborts it early (shutdown past its grace period). */
+  async send(req: TargetRequest, signal: AbortSignal): Promise<TargetResponse> {
     const url = new URL(this.base);
     url.pathname = url.pathname.replace(/\/+$/, "") + req.path;
     url.search = req.query ?? "";
@@ -63,7 +60,7 @@ export class TargetClient {
       dispatcher: this.agent,
       headers: [...req.headers, ...tenant, ...this.staticHeaders, "User-Agent", "pyroscope-relay"],
       body: req.body,
-      signal: AbortSignal.any([AbortSignal.timeout(this.target.remoteTimeoutMs), this.stopping]),
+      signal: AbortSignal.any([AbortSignal.timeout(this.target.remoteTimeoutMs), signal]),
     });
     const retryAfter = response.headers["retry-after"];
     if (response.statusCode === 200) {

@@ -7,13 +7,14 @@ import { after, type TestContext } from "node:test";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
 import {
+  batchClaimsKey,
+  chunkKey,
   createRedisConnection,
   Enqueuer,
-  payloadKey,
-  pendingKey,
   targetQueue,
   waitForRedis,
-  type EnqueueData,
+  type FlushBounds,
+  type ProfileFacts,
   type TargetQueue,
 } from "@pyroscope-relay/queue";
 import { startRedisServer, type FakeTarget } from "@pyroscope-relay/testing";
@@ -39,7 +40,7 @@ export function targetConfig(name: string, url: string, overrides: Partial<Targe
   };
 }
 
-export const ingestData = (overrides: Partial<Extract<EnqueueData, { kind: "ingest" }>> = {}): EnqueueData => ({
+export const ingestData = (overrides: Partial<Extract<ProfileFacts, { kind: "ingest" }>> = {}): ProfileFacts => ({
   kind: "ingest",
   receivedAt: Date.now(),
   query: "name=test_app&from=1&until=2",
@@ -57,9 +58,12 @@ export interface Relay {
   writer: Writer | undefined;
   start(): Writer;
   queue(target: string): TargetQueue;
-  payloadExists(payloadId: string): Promise<boolean>;
-  pendingExists(payloadId: string): Promise<boolean>;
-  pending(payloadId: string): Promise<string[]>;
+  /** Whether a batch's payload (its first chunk) is still stored. */
+  batchExists(batchId: string): Promise<boolean>;
+  /** The targets whose batch job still holds the batch's payload, sorted. */
+  claims(batchId: string): Promise<string[]>;
+  /** Every key under the prefix that belongs to a batch's payload (chunks, claims, detached copies). */
+  payloadKeys(): Promise<string[]>;
 }
 
 /** Starts redis-server for the calling spec file; it is stopped when the file's tests are done. */
@@ -77,14 +81,20 @@ export async function redisForFile() {
   async function relay(
     t: TestContext,
     targets: TargetConfig[],
-    options: { start?: boolean; concurrency?: number; fakes?: FakeTarget[]; writer?: Pick<WriterOptions, "maxAgeMs" | "failedPayloadTtlMs" | "shutdownGraceMs"> } = {},
+    options: {
+      start?: boolean;
+      concurrency?: number;
+      fakes?: FakeTarget[];
+      flush?: FlushBounds;
+      writer?: Partial<Pick<WriterOptions, "maxAgeMs" | "failedPayloadTtlMs" | "shutdownGraceMs" | "progressIntervalMs">>;
+    } = {},
   ): Promise<Relay> {
     const prefix = `t-${randomUUID()}`;
     const producer = createRedisConnection(server.url, "producer");
     const worker = createRedisConnection(server.url, "worker");
     producer.on("error", () => undefined);
     worker.on("error", () => undefined);
-    const enqueuer = new Enqueuer({ connection: producer, prefix, payloadTtlMs: 3_600_000, targets });
+    const enqueuer = new Enqueuer({ connection: producer, prefix, payloadTtlMs: 3_600_000, targets, flush: options.flush });
     const metrics = new RelayMetrics();
     const queues: TargetQueue[] = [];
     const state: Relay = {
@@ -101,6 +111,7 @@ export async function redisForFile() {
           concurrency: options.concurrency ?? 4,
           logger: createLogger({ level: "silent" }),
           metrics,
+          failedPayloadTtlMs: 3_600_000,
           ...options.writer,
         });
         return state.writer;
@@ -110,9 +121,9 @@ export async function redisForFile() {
         queues.push(queue);
         return queue;
       },
-      payloadExists: async (id) => (await admin.exists(payloadKey(prefix, id))) === 1,
-      pendingExists: async (id) => (await admin.exists(pendingKey(prefix, id))) === 1,
-      pending: async (id) => (await admin.smembers(pendingKey(prefix, id))).sort(),
+      batchExists: async (id) => (await admin.exists(chunkKey(prefix, id, 0))) === 1,
+      claims: async (id) => (await admin.smembers(batchClaimsKey(prefix, id))).sort(),
+      payloadKeys: async () => (await admin.keys(`${prefix}:batch:*`)).sort(),
     };
     t.after(async () => {
       // Held answers first, or closing the writer would wait for them. Every step runs even when

@@ -1,11 +1,27 @@
 import type { TargetConfig } from "@pyroscope-relay/config";
-import { PayloadStore } from "@pyroscope-relay/queue";
-import { TargetWorker } from "./target-worker.js";
-import type { TargetWorkerOptions } from "./target-worker.js";
+import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
+import { BatchWorker, type BatchWorkerObserver } from "@pyroscope-relay/queue";
+import type { Redis } from "ioredis";
+import { backoffDelay } from "./backoff.js";
+import { TargetDelivery } from "./target-delivery.js";
 
-/** Every worker's options but the per-target ones: the writer makes one worker per target. */
-export interface WriterOptions extends Omit<TargetWorkerOptions, "target" | "payloads"> {
+export interface WriterOptions {
   targets: TargetConfig[];
+  /** A worker-role connection (`maxRetriesPerRequest: null`); the writer does not own it. */
+  connection: Redis;
+  prefix: string;
+  /** Requests in flight per target, and batches in delivery per target. */
+  concurrency: number;
+  logger: Logger;
+  metrics: RelayMetrics;
+  /** A profile that failed for good keeps its bytes at least this long (`--queue.failed-max-age`). */
+  failedPayloadTtlMs: number;
+  /** Profiles queued longer fail as `expired` without an attempt; 0 = never. */
+  maxAgeMs?: number;
+  /** How long `close()` waits for active deliveries before aborting them and handing them back. */
+  shutdownGraceMs?: number;
+  /** Least time between two saves of a batch's progress (see BatchWorker). */
+  progressIntervalMs?: number;
 }
 
 export interface Writer {
@@ -15,13 +31,45 @@ export interface Writer {
 
 /** Starts one worker per target; targets never share a worker, so one outage touches no other. */
 export function startWriter(options: WriterOptions): Writer {
-  const payloads = new PayloadStore(options.connection, options.prefix);
-  const workers = options.targets.map((target) => new TargetWorker({ ...options, target, payloads }));
+  const started = options.targets.map((target) => {
+    const delivery = new TargetDelivery({ target, concurrency: options.concurrency, metrics: options.metrics });
+    const worker = new BatchWorker({
+      target: target.name,
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      deliver: delivery.deliver,
+      backoffMs: (retry) => backoffDelay(retry, target.minBackoffMs, target.maxBackoffMs),
+      failedPayloadTtlMs: options.failedPayloadTtlMs,
+      maxAgeMs: options.maxAgeMs,
+      shutdownGraceMs: options.shutdownGraceMs,
+      progressIntervalMs: options.progressIntervalMs,
+      observer: observe(target, options),
+    });
+    return { worker, delivery };
+  });
   options.logger.info({ targets: options.targets.map((t) => t.name), concurrency: options.concurrency }, "writer started");
   return {
     targets: options.targets.map((t) => t.name),
     close: async () => {
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(started.map(({ worker }) => worker.close()));
+      await Promise.all(started.map(({ delivery }) => delivery.close()));
     },
+  };
+}
+
+/** A target's worker events as logs (structured fields) and Alloy's write metrics. */
+function observe(target: TargetConfig, { logger: parent, metrics }: WriterOptions): BatchWorkerObserver {
+  const logger = parent.child({ target: target.name });
+  const labels = { target: target.name, endpoint: target.url };
+  return {
+    retrying: ({ jobId, attempt, profiles, failure }) => logger.debug({ jobId, attempt, profiles, reason: failure.reason }, "delivery will be retried"),
+    failed: ({ jobId, profiles, bytes, attempts, failure }) => {
+      metrics.writeDroppedProfiles.inc(labels, profiles);
+      metrics.writeDroppedBytes.inc(labels, bytes);
+      logger.warn({ jobId, profiles, attempts, reason: failure.reason, status: failure.status }, "delivery failed; batch kept for replay");
+    },
+    paused: ({ pauseMs, failure }) => logger.warn({ pauseMs, reason: failure?.reason }, "target unavailable: queue paused"),
+    error: (err, context) => logger.warn({ err, context }, "writer bookkeeping failed"),
   };
 }

@@ -1,21 +1,22 @@
 import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import type { Redis } from "ioredis";
+import type { BatchJobData, ProfileFacts, ProfileRef } from "./batch-data.js";
+import { batchTransaction, UNBOUNDED_ATTEMPTS } from "./batch-job.js";
+import { BatchStore } from "./batch-store.js";
+import { BacklogView, type BacklogBounds } from "./backlog-view.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type FullTarget } from "./errors.js";
-import type { JobData } from "./job-data.js";
-import { checkTtl, PayloadStore } from "./payload-store.js";
+import { GroupCommit, type FlushBounds } from "./group-commit.js";
+import { layOut } from "./payload-layout.js";
 import type { RedisMemoryGuard } from "./redis-memory-guard.js";
-import { TargetBacklog, type BacklogBounds } from "./target-backlog.js";
+import { TargetBacklog, usageFromReply, usageOf } from "./target-backlog.js";
 import { targetQueue, type TargetQueue } from "./target-queue.js";
 
-/** Name of the custom BullMQ backoff strategy the writer registers (capped, honours Retry-After). */
-export const TARGET_BACKOFF = "target";
+/** Defaults of `--ingest.flush-max-profiles` and `--ingest.flush-max-size`. */
+export const DEFAULT_FLUSH_BOUNDS: FlushBounds = { maxItems: 500, maxBytes: 8 * 1024 * 1024 };
 
-/** `attempts` for `max_backoff_retries = 0` (unbounded): at a 5 min cap, longer than any retention. */
-export const UNBOUNDED_ATTEMPTS = 2 ** 31 - 1;
-
-/** What the receiver knows about a request; the enqueuer adds the payload id and size. */
-export type EnqueueData = JobData extends infer T ? (T extends JobData ? Omit<T, "payloadId" | "payloadSize"> : never) : never;
+/** How often an ingest process reads the backlogs of targets with bounds, besides each flush's reply. */
+const BACKLOG_POLL_MS = 1_000;
 
 export interface EnqueuerOptions {
   /** A `producer` connection: commands fail fast while Redis is down. */
@@ -28,14 +29,18 @@ export interface EnqueuerOptions {
   backlog?: BacklogBounds;
   /** Refuses every enqueue while Redis is near its `maxmemory`. */
   memoryGuard?: RedisMemoryGuard;
+  /** What one flush may carry (`DEFAULT_FLUSH_BOUNDS` by default). */
+  flush?: FlushBounds;
+  /** Hears why a background read of the backlogs or a cleanup after a failed flush failed. */
+  onError?: (error: unknown) => void;
 }
 
 export interface EnqueueResult {
-  /** Where the profile is stored; nothing is stored under it when `queued` is empty. */
-  payloadId: string;
-  /** The targets that got a job. */
+  /** The batch that carried the profile; "" when nothing was stored (every target dropped it). */
+  batchId: string;
+  /** The targets that got it. */
   queued: readonly string[];
-  /** Targets at their backlog bound under policy `drop`: they get no job for this profile. */
+  /** Targets at their backlog bound under policy `drop`: they do not get this profile. */
   dropped: readonly FullTarget[];
 }
 
@@ -44,150 +49,210 @@ interface TargetEntry {
   queue: TargetQueue;
   attempts: number;
   backlog: TargetBacklog;
+  view: BacklogView;
 }
 
-/** Producer side: stores a profile once and adds one small job per target that must receive it. */
+interface Submission {
+  payload: Uint8Array;
+  facts: ProfileFacts;
+  targets: readonly TargetEntry[];
+}
+
+/**
+ * Producer side: admits each profile against its targets' backlogs, then writes it with every other
+ * profile that arrived meanwhile (group commit): one MULTI per flush stores the batch's payload once
+ * and one batch job per target that gets any of its profiles. A request is answered only once its
+ * flush is in Redis.
+ */
 export class Enqueuer {
-  private readonly store: PayloadStore;
-  private readonly queues = new Map<string, TargetEntry>();
+  private readonly store: BatchStore;
+  private readonly entries = new Map<string, TargetEntry>();
   private readonly payloadTtlMs: number;
   private readonly bounds: BacklogBounds | undefined;
   private readonly memoryGuard: RedisMemoryGuard | undefined;
+  private readonly commit: GroupCommit<Submission, string>;
+  private readonly cleanups = new Set<Promise<void>>();
+  private readonly poller: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
 
-  constructor(options: EnqueuerOptions) {
+  constructor(private readonly options: EnqueuerOptions) {
     // Checked here so that a bad setting stops the process at start instead of answering 503.
-    checkTtl(options.payloadTtlMs);
-    this.store = new PayloadStore(options.connection, options.prefix);
+    if (!Number.isSafeInteger(options.payloadTtlMs) || options.payloadTtlMs <= 0) {
+      throw new RangeError(`payload TTL must be a positive integer (ms), got ${options.payloadTtlMs}`);
+    }
+    this.store = new BatchStore(options.connection, options.prefix);
     this.payloadTtlMs = options.payloadTtlMs;
     const { backlog } = options;
-    this.bounds = backlog !== undefined && (backlog.maxJobs > 0 || backlog.maxBytes > 0) ? backlog : undefined;
+    this.bounds = backlog !== undefined && (backlog.maxProfiles > 0 || backlog.maxBytes > 0) ? backlog : undefined;
     this.memoryGuard = options.memoryGuard;
     for (const target of options.targets) {
-      this.queues.set(target.name, {
+      this.entries.set(target.name, {
         name: target.name,
         queue: targetQueue(options.connection, options.prefix, target.name, { failFast: true }),
         attempts: target.maxBackoffRetries === 0 ? UNBOUNDED_ATTEMPTS : target.maxBackoffRetries,
         backlog: new TargetBacklog(options.connection, options.prefix, target.name),
+        view: new BacklogView(),
       });
+    }
+    this.commit = new GroupCommit({
+      bounds: options.flush ?? DEFAULT_FLUSH_BOUNDS,
+      sizeOf: (submission) => submission.payload.byteLength,
+      write: (group) => this.flush(group),
+    });
+    if (this.bounds !== undefined) {
+      this.poller = setInterval(() => this.poll(), BACKLOG_POLL_MS);
+      this.poller.unref();
+      this.poll();
     }
   }
 
   /**
-   * Resolves once the payload and every job are in Redis: only then may the client get its 200.
-   * A target whose backlog is at its bound gets no job under policy `drop` (listed in `dropped`;
-   * when every target dropped the profile, nothing is stored); under policy `reject` this throws
-   * `BacklogFullError` and nothing is stored for any target.
+   * Resolves once the profile's batch (payload and jobs) is in Redis: only then may the client get its
+   * 200. A target whose backlog is at its bound does not get the profile under policy `drop` (listed in
+   * `dropped`; when every target dropped it, nothing is stored); under policy `reject` this throws
+   * `BacklogFullError` and nothing is stored.
    * Throws `QueueUnavailableError` (answer 503) when Redis refuses, times out or is near its
-   * `maxmemory`; what was stored for this attempt is released, and the payload TTL covers a release
-   * that could not reach Redis either. Jobs already added stay: the client's retry may duplicate the
-   * profile at those targets.
+   * `maxmemory`: the whole flush failed, and what it may have stored is released in the background
+   * (the payload TTL covers a release that cannot reach Redis either).
    */
-  async enqueue(payload: Uint8Array, data: EnqueueData, targets: readonly string[]): Promise<EnqueueResult> {
-    const entries = this.queuesFor(targets);
+  async enqueue(payload: Uint8Array, facts: ProfileFacts, targets: readonly string[]): Promise<EnqueueResult> {
+    const entries = this.entriesFor(targets);
     this.memoryGuard?.check();
+    const { admitted, dropped } = this.admit(entries);
+    if (admitted.length === 0) return { batchId: "", queued: [], dropped };
     const size = payload.byteLength;
-    const { admitted, dropped } = await this.admit(entries, size);
-    const payloadId = randomUUID();
-    if (admitted.length === 0) return { payloadId, queued: [], dropped };
-    const queued = admitted.map((entry) => entry.name);
-    try {
-      await this.store.put(payloadId, payload, queued, this.payloadTtlMs);
-    } catch (cause) {
-      // A timed-out MULTI may still have been applied.
-      await this.releaseQuietly(payloadId, admitted, size);
-      throw new QueueUnavailableError(`could not store payload: ${describe(cause)}`, { cause });
-    }
-    const jobData = { ...data, payloadId, payloadSize: size } as JobData;
-    const added = await Promise.allSettled(
-      admitted.map(({ queue, attempts }) =>
-        queue.add(jobData.kind, jobData, {
-          jobId: payloadId,
-          attempts,
-          backoff: { type: TARGET_BACKOFF },
-          removeOnComplete: true,
-          // Failed jobs are kept for inspection and replay.
-          removeOnFail: false,
-        }),
-      ),
-    );
-    const failed = admitted.filter((_, i) => added[i]?.status === "rejected");
-    if (failed.length === 0) return { payloadId, queued, dropped };
-    await this.releaseQuietly(payloadId, failed, size);
-    const causes = added.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
-    const cause = causes.length === 1 ? causes[0] : new AggregateError(causes, "job adds failed");
-    throw new QueueUnavailableError(
-      `could not queue the profile for ${failed.map((entry) => entry.name).join(", ")}: ${describe(causes[0])}`,
-      { cause },
-    );
+    for (const entry of admitted) entry.view.reserve(size);
+    const batchId = await this.commit.submit({ payload, facts, targets: admitted });
+    return { batchId, queued: admitted.map((entry) => entry.name), dropped };
   }
 
-  /** Closes the queues; the connection belongs to the caller. */
+  /** Waits for the flushes and cleanups under way, then closes the queues; the connection is the caller's. */
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map(({ queue }) => queue.close()));
+    clearInterval(this.poller);
+    await this.commit.settled();
+    await Promise.all([this.polling, ...this.cleanups]);
+    await Promise.all([...this.entries.values()].map(({ queue }) => queue.close()));
   }
 
-  private queuesFor(targets: readonly string[]) {
+  private entriesFor(targets: readonly string[]): TargetEntry[] {
     if (targets.length === 0) throw new InvalidTargetsError("no target to enqueue to", targets);
     const duplicates = targets.filter((name, i) => targets.indexOf(name) !== i);
     if (duplicates.length > 0) throw new InvalidTargetsError(`duplicate target(s): ${duplicates.join(", ")}`, targets);
-    const unknown = targets.filter((name) => !this.queues.has(name));
+    const unknown = targets.filter((name) => !this.entries.has(name));
     if (unknown.length > 0) throw new InvalidTargetsError(`unknown target(s): ${unknown.join(", ")}`, targets);
-    return targets.map((name) => this.queues.get(name)!);
+    return targets.map((name) => this.entries.get(name)!);
   }
 
-  /**
-   * Reserves room in every target's backlog at once and applies the policy to the full ones. Room
-   * reserved for a request that is then refused is given back.
-   */
-  private async admit(entries: TargetEntry[], size: number): Promise<{ admitted: TargetEntry[]; dropped: FullTarget[] }> {
+  /** Applies the backlog bounds, per profile, from each target's last known backlog. */
+  private admit(entries: TargetEntry[]): { admitted: TargetEntry[]; dropped: FullTarget[] } {
     const bounds = this.bounds;
     if (bounds === undefined) return { admitted: entries, dropped: [] };
-    const reserved = await Promise.allSettled(entries.map((entry) => entry.backlog.reserve(size, bounds)));
-    const admitted = entries.filter((_, i) => {
-      const result = reserved[i];
-      return result?.status === "fulfilled" && result.value.admitted;
-    });
-    const errors = reserved.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
-    if (errors.length > 0) {
-      await this.releaseBacklogs(admitted, size);
-      const cause = errors.length === 1 ? errors[0] : new AggregateError(errors, "backlog checks failed");
-      throw new QueueUnavailableError(`could not check the target backlogs: ${describe(errors[0])}`, { cause });
-    }
-    const full = entries.flatMap((entry, i) => {
-      const result = reserved[i];
-      return result?.status === "fulfilled" && !result.value.admitted ? [{ target: entry.name, jobs: result.value.jobs, bytes: result.value.bytes }] : [];
-    });
+    const full = entries.filter((entry) => !entry.view.admits(bounds)).map((entry) => ({ target: entry.name, ...entry.view.usage() }));
     if (full.length > 0 && bounds.policy === "reject") {
-      await this.releaseBacklogs(admitted, size);
       throw new BacklogFullError(`backlog full for ${full.map((target) => describeFull(target, bounds)).join("; ")}`, full);
     }
-    return { admitted, dropped: full };
+    return { admitted: entries.filter((entry) => !full.some((f) => f.target === entry.name)), dropped: full };
   }
 
-  /** Best effort: when Redis is unreachable the payload TTL is the backstop. */
-  private async releaseQuietly(payloadId: string, entries: readonly TargetEntry[], size: number): Promise<void> {
-    await Promise.allSettled([...entries.map((entry) => this.store.release(payloadId, entry.name)), this.releaseBacklogs(entries, size)]);
+  /** One flush: the batch's chunks and claims, then per target its job and backlog count, in one MULTI. */
+  private async flush(group: Submission[]): Promise<string> {
+    const batchId = randomUUID();
+    const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
+    const refs = group.map((submission, index): ProfileRef => ({ ...submission.facts, index, offset: offsets[index]!, size: submission.payload.byteLength }));
+    const targets = [...this.entries.values()].filter((entry) => group.some((submission) => submission.targets.includes(entry)));
+    const counted = targets.map((entry) => {
+      const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
+      return { entry, profiles, usage: usageOf(profiles) };
+    });
+    try {
+      const transaction = await batchTransaction(targets[0]!.queue);
+      this.store.queueStore(transaction.commands, batchId, chunks, targets.map((entry) => entry.name), this.payloadTtlMs);
+      for (const { entry, profiles, usage } of counted) {
+        const data: BatchJobData = { batch: batchId, chunks: chunks.length, profiles };
+        await transaction.addJob(entry.queue, data, batchId, entry.attempts);
+        entry.backlog.queueCountIn(transaction.commands, batchId, usage);
+      }
+      const results = checkResults(await transaction.commands.exec().catch(unwrapExecAbort), chunks.length + 2 + 2 * counted.length);
+      counted.forEach(({ entry }, i) => entry.view.update(usageFromReply(results[chunks.length + 3 + 2 * i])));
+      return batchId;
+    } catch (cause) {
+      this.track(this.release(batchId, chunks.length, targets));
+      throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
+    } finally {
+      for (const { entry, usage } of counted) entry.view.settle(usage);
+    }
   }
 
   /**
-   * Gives back reserved room. Best effort: a count that cannot be given back makes the target look
-   * fuller than it is until its queue empties (see TargetBacklog).
+   * Undoes a flush whose outcome is unknown (a timeout may have let it through): per target, its job is
+   * counted out and removed unless a writer holds it already (then it is delivered: a duplicate of the
+   * client's retry, which at-least-once allows), and the claims of the removed jobs are released, which
+   * deletes the chunks once no job needs them. The commands follow the flush on the same connection,
+   * so they run after it if it runs at all.
    */
-  private async releaseBacklogs(entries: readonly TargetEntry[], size: number): Promise<void> {
-    if (this.bounds === undefined) return;
-    await Promise.allSettled(entries.map((entry) => entry.backlog.release(size)));
+  private async release(batchId: string, chunks: number, targets: readonly TargetEntry[]): Promise<void> {
+    await Promise.all(
+      targets.map(async (entry) => {
+        await entry.backlog.countOut(batchId);
+        if ((await entry.queue.remove(batchId)) === 1 || (await entry.queue.getJobState(batchId)) === "unknown") {
+          await this.store.releaseBatch({ batch: batchId, chunks }, entry.name);
+        }
+      }),
+    );
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => this.options.onError?.(error)).finally(() => this.cleanups.delete(tracked));
+    this.cleanups.add(tracked);
+  }
+
+  /** Reads every bounded target's backlog; one reading at a time, the last one stands on failure. */
+  private poll(): void {
+    if (this.polling !== undefined) return;
+    this.polling = Promise.all(
+      [...this.entries.values()].map(async (entry) => entry.view.update(await entry.backlog.read())),
+    )
+      .then(
+        () => undefined,
+        (error: unknown) => this.options.onError?.(error),
+      )
+      .finally(() => {
+        this.polling = undefined;
+      });
   }
 }
 
-/** Names the bounds the target is at, e.g. `target alpha (3 of 3 jobs)`. */
+/** Names the bounds the target is at, e.g. `target alpha (3 of 3 profiles)`. */
 function describeFull(usage: FullTarget, bounds: BacklogBounds): string {
   const limits = [
-    bounds.maxJobs > 0 && usage.jobs >= bounds.maxJobs ? `${usage.jobs} of ${bounds.maxJobs} jobs` : undefined,
+    bounds.maxProfiles > 0 && usage.profiles >= bounds.maxProfiles ? `${usage.profiles} of ${bounds.maxProfiles} profiles` : undefined,
     bounds.maxBytes > 0 && usage.bytes >= bounds.maxBytes ? `${usage.bytes} of ${bounds.maxBytes} bytes` : undefined,
   ].filter((limit) => limit !== undefined);
   return `target ${usage.target} (${limits.join(", ")})`;
 }
 
+/** Redis refused a command while queueing (e.g. OOM): EXECABORT hides why, ioredis keeps it aside. */
+function unwrapExecAbort(error: unknown): never {
+  const previous = (error as { previousErrors?: unknown[] }).previousErrors?.[0];
+  throw previous ?? error;
+}
+
+/**
+ * EXEC reports a command that failed inside the transaction as a result, not as a rejection, and
+ * BullMQ's add reports its own errors as negative numbers.
+ */
+function checkResults(results: [Error | null, unknown][] | null, expected: number): unknown[] {
+  if (results === null || results.length !== expected) {
+    throw new Error(`the flush's transaction returned ${results?.length ?? "no"} results, expected ${expected}`);
+  }
+  for (const [error, value] of results) {
+    if (error) throw error;
+    if (typeof value === "number" && value < 0) throw new Error(`BullMQ refused a batch job (code ${value})`);
+  }
+  return results.map(([, value]) => value);
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+

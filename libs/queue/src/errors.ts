@@ -25,7 +25,7 @@ export class InvalidTargetsError extends Error {
 /** A target the request was refused for: its backlog as the check saw it. */
 export interface FullTarget {
   target: string;
-  jobs: number;
+  profiles: number;
   bytes: number;
 }
 

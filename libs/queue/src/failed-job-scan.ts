@@ -1,12 +1,16 @@
 import { Job } from "bullmq";
 import type { Redis } from "ioredis";
-import type { JobData } from "./job-data.js";
+import { batchJobData, type BatchJobData } from "./batch-data.js";
+import type { BatchJob } from "./batch-job.js";
+import { reasonFromText, type FailureReason } from "./failure-reason.js";
 import type { TargetQueue } from "./target-queue.js";
 
-export type TargetJob = Job<JobData, void, JobData["kind"]>;
-
 export interface FailedJob {
-  job: TargetJob;
+  job: BatchJob;
+  /** The job's data; undefined when it cannot be read (not written by this relay). */
+  data: BatchJobData | undefined;
+  /** Why it failed: as the writer recorded it, or BullMQ's own reason (a job that stalled too often). */
+  failure: FailureReason;
   /** When it failed (ms since the epoch): its score in the queue's `failed` set. */
   failedAt: number;
 }
@@ -49,11 +53,14 @@ export async function* scanFailedJobs(connection: Redis, queue: TargetQueue, sca
     for (const entry of entries) if (entry.failedAt === boundary) seenAtBoundary.add(entry.id);
     min = String(boundary);
 
-    const jobs = await Promise.all(entries.map(({ id }) => Job.fromId<JobData, void, JobData["kind"]>(queue, id)));
+    const jobs = await Promise.all(entries.map(({ id }) => Job.fromId<BatchJobData, void, "batch">(queue, id)));
     const page: FailedJob[] = [];
     entries.forEach(({ failedAt }, i) => {
       const job = jobs[i];
-      if (job !== undefined) page.push({ job, failedAt });
+      if (job === undefined) return;
+      const parsed = batchJobData.safeParse(job.data);
+      const data = parsed.success ? parsed.data : undefined;
+      page.push({ job, data, failure: data?.failure ?? reasonFromText(job.failedReason), failedAt });
     });
     if (page.length > 0) yield page;
   }

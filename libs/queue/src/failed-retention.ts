@@ -1,8 +1,6 @@
 import type { Redis } from "ioredis";
-import { discardFailedJob } from "./discard-failed-job.js";
 import { scanFailedJobs, type FailedJobScan } from "./failed-job-scan.js";
-import { PayloadStore } from "./payload-store.js";
-import { targetQueue, type TargetQueue } from "./target-queue.js";
+import { JobLifecycle } from "./job-lifecycle.js";
 
 export interface FailedJobRetentionOptions {
   /** An `admin` connection: a sweep must give up while Redis is down, not hang a shutdown. */
@@ -22,9 +20,9 @@ export interface FailedJobRetentionOptions {
 
 export interface TargetSweep {
   target: string;
-  /** Failed jobs removed for age or count. */
+  /** Failed batches removed for age or count. */
   removed: number;
-  /** Stored profiles deleted with them (no other target owed them). */
+  /** Stored profiles deleted with them (no other job held them). */
   payloadsDeleted: number;
 }
 
@@ -48,16 +46,14 @@ export const defaultRetentionIntervalMs = 60_000;
  * step is idempotent.
  */
 export class FailedJobRetention {
-  private readonly store: PayloadStore;
-  private readonly queues: Map<string, TargetQueue>;
+  private readonly targets: Map<string, JobLifecycle>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<TargetSweep[]> | undefined;
 
   constructor(private readonly options: FailedJobRetentionOptions) {
     if (!Number.isSafeInteger(options.maxAgeMs) || options.maxAgeMs <= 0) throw new RangeError(`maxAgeMs must be a positive integer, got ${options.maxAgeMs}`);
     if (!Number.isSafeInteger(options.maxCount) || options.maxCount <= 0) throw new RangeError(`maxCount must be a positive integer, got ${options.maxCount}`);
-    this.store = new PayloadStore(options.connection, options.prefix);
-    this.queues = new Map(options.targets.map((target) => [target, targetQueue(options.connection, options.prefix, target)]));
+    this.targets = new Map(options.targets.map((target) => [target, new JobLifecycle({ connection: options.connection, prefix: options.prefix, target })]));
   }
 
   /** Sweeps now and then every interval, until `stop()`. */
@@ -81,14 +77,14 @@ export class FailedJobRetention {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    await Promise.all([...this.targets.values()].map((lifecycle) => lifecycle.close()));
   }
 
   private async sweepAll(): Promise<TargetSweep[]> {
     const sweeps: TargetSweep[] = [];
-    for (const [target, queue] of this.queues) {
+    for (const [target, lifecycle] of this.targets) {
       try {
-        const sweep = await this.sweepTarget(target, queue);
+        const sweep = await this.sweepTarget(target, lifecycle);
         sweeps.push(sweep);
         this.options.onSweep?.(sweep);
       } catch (cause) {
@@ -98,24 +94,24 @@ export class FailedJobRetention {
     return sweeps;
   }
 
-  private async sweepTarget(target: string, queue: TargetQueue): Promise<TargetSweep> {
+  private async sweepTarget(target: string, lifecycle: JobLifecycle): Promise<TargetSweep> {
     const { connection, maxAgeMs, maxCount } = this.options;
     const sweep: TargetSweep = { target, removed: 0, payloadsDeleted: 0 };
-    await this.discard(sweep, queue, { to: Date.now() - maxAgeMs }, Number.POSITIVE_INFINITY);
-    const excess = (await connection.zcard(queue.toKey("failed"))) - maxCount;
-    if (excess > 0) await this.discard(sweep, queue, {}, excess);
+    await this.discard(sweep, lifecycle, { to: Date.now() - maxAgeMs }, Number.POSITIVE_INFINITY);
+    const excess = (await connection.zcard(lifecycle.queue.toKey("failed"))) - maxCount;
+    if (excess > 0) await this.discard(sweep, lifecycle, {}, excess);
     return sweep;
   }
 
-  /** Discards up to `limit` failed jobs in `scan`, oldest first. */
-  private async discard(sweep: TargetSweep, queue: TargetQueue, scan: FailedJobScan, limit: number): Promise<void> {
+  /** Discards up to `limit` failed batches in `scan`, oldest first. */
+  private async discard(sweep: TargetSweep, lifecycle: JobLifecycle, scan: FailedJobScan, limit: number): Promise<void> {
     let looked = 0;
-    for await (const page of scanFailedJobs(this.options.connection, queue, { ...scan, pageSize: this.options.pageSize })) {
-      for (const { job } of page) {
+    for await (const page of scanFailedJobs(this.options.connection, lifecycle.queue, { ...scan, pageSize: this.options.pageSize })) {
+      for (const { job, data } of page) {
         if (looked++ >= limit) return;
-        const { removed, payloadDeleted } = await discardFailedJob(this.options.connection, queue, this.store, sweep.target, job);
+        const { removed, payloadsDeleted } = await lifecycle.discard(job, data);
         if (removed) sweep.removed++;
-        if (payloadDeleted) sweep.payloadsDeleted++;
+        sweep.payloadsDeleted += payloadsDeleted;
       }
     }
   }

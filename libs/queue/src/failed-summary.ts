@@ -1,13 +1,15 @@
 import type { Redis } from "ioredis";
 import { scanFailedJobs } from "./failed-job-scan.js";
-import { parseFailureReason } from "./failure-reason.js";
 import { targetQueue } from "./target-queue.js";
 
-/** The failed jobs of one target that share a failure kind. */
-export interface FailureGroup {
+/** A target's failed batches that share a failure kind. */
+export interface FailedReason {
   reason: string;
   status?: number;
-  count: number;
+  /** Failed jobs: batches, or profiles split off a batch. */
+  batches: number;
+  /** Profiles in them. */
+  profiles: number;
   /** Failure times, ms since the epoch. */
   oldestAt: number;
   newestAt: number;
@@ -17,42 +19,53 @@ export interface FailureGroup {
 
 export interface FailedSummary {
   target: string;
-  total: number;
+  batches: number;
+  profiles: number;
   oldestAt?: number;
   newestAt?: number;
-  /** Largest group first. */
-  reasons: FailureGroup[];
+  /** Most profiles first. */
+  reasons: FailedReason[];
 }
 
-/** Counts a target's failed jobs by reason, a page at a time. */
+/** Counts a target's failed batches and their profiles by reason, a page at a time. */
 export async function summarizeFailed(connection: Redis, prefix: string, target: string): Promise<FailedSummary> {
   const queue = targetQueue(connection, prefix, target);
-  const groups = new Map<string, FailureGroup>();
-  let total = 0;
+  const groups = new Map<string, FailedReason>();
   try {
     for await (const page of scanFailedJobs(connection, queue)) {
-      for (const { job, failedAt } of page) {
-        total++;
-        const { reason, status, detail } = parseFailureReason(job.failedReason);
-        const group = groups.get(reason);
+      for (const { data, failure, failedAt } of page) {
+        const profiles = data?.profiles.length ?? 0;
+        const group = groups.get(failure.reason);
         if (group === undefined) {
-          groups.set(reason, { reason, ...(status === undefined ? {} : { status }), count: 1, oldestAt: failedAt, newestAt: failedAt, lastDetail: detail });
+          groups.set(failure.reason, {
+            reason: failure.reason,
+            ...(failure.status === undefined ? {} : { status: failure.status }),
+            batches: 1,
+            profiles,
+            oldestAt: failedAt,
+            newestAt: failedAt,
+            lastDetail: failure.detail,
+          });
           continue;
         }
-        group.count++;
+        group.batches++;
+        group.profiles += profiles;
         // Pages come oldest first: the current job is the newest so far.
         group.newestAt = failedAt;
-        group.lastDetail = detail;
+        group.lastDetail = failure.detail;
       }
     }
   } finally {
     await queue.close();
   }
-  const reasons = [...groups.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
-  if (reasons.length === 0) return { target, total, reasons };
+  const reasons = [...groups.values()].sort((a, b) => b.profiles - a.profiles || b.batches - a.batches || a.reason.localeCompare(b.reason));
+  const batches = reasons.reduce((sum, r) => sum + r.batches, 0);
+  const profiles = reasons.reduce((sum, r) => sum + r.profiles, 0);
+  if (reasons.length === 0) return { target, batches, profiles, reasons };
   return {
     target,
-    total,
+    batches,
+    profiles,
     oldestAt: Math.min(...reasons.map((r) => r.oldestAt)),
     newestAt: Math.max(...reasons.map((r) => r.newestAt)),
     reasons,

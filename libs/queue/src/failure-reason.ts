@@ -1,33 +1,37 @@
-/** A failed job's `failedReason`, split into what groups failures and what tells them apart. */
-export interface FailureReason {
-  /**
-   * The kind of failure, as the writer names it: `http 400`, `http 422 invalid_argument`,
-   * `connect invalid_argument`, `network ECONNREFUSED`, `timeout`, `expired`, `payload expired`,
-   * `invalid labels`; any other error's message up to its first colon; `unknown` when empty.
-   */
-  reason: string;
-  /** The HTTP status the target answered, when it answered one. */
-  status?: number;
-  /** What follows the kind: the start of the response body or the error's message ("" when none). */
-  detail: string;
-}
-
-/** Longer "kinds" are free-form messages that would give every failure a group of its own. */
-const maxReasonLength = 64;
+import { z } from "zod";
 
 /**
- * Parses a reason the writer recorded, `<kind>[: <detail>]`. Kinds never contain a colon, so the
- * first one separates the two.
+ * Why a profile failed for good at a target, as the writer decided it: stored with the failed job
+ * (in its data), never parsed back out of text.
  */
-export function parseFailureReason(failedReason: string | null | undefined): FailureReason {
+export const failureReason = z.object({
+  /**
+   * The kind of failure, what failures are grouped and filtered by: `http 400`,
+   * `http 422 invalid_argument`, `connect invalid_argument`, `network ECONNREFUSED`, `timeout`,
+   * `expired`, `payload expired`, `invalid labels`, `stalled`.
+   */
+  reason: z.string().min(1),
+  /** The HTTP status the target answered, when it answered one. */
+  status: z.number().int().optional(),
+  /** What tells failures of one kind apart: the start of the response body, or the error's message. */
+  detail: z.string(),
+});
+
+export type FailureReason = z.infer<typeof failureReason>;
+
+/** The one-line text BullMQ keeps as the job's `failedReason`, for people and BullMQ's own tools. */
+export function describeFailure(failure: FailureReason): string {
+  return failure.detail === "" ? failure.reason : `${failure.reason}: ${failure.detail}`;
+}
+
+/**
+ * A failed job's reason when its data carries none: BullMQ failed it by itself (a job that stalled
+ * too often), or the data could not be read.
+ */
+export function reasonFromText(failedReason: string | null | undefined): FailureReason {
   const text = (failedReason ?? "").trim();
-  if (text === "") return { reason: "unknown", detail: "" };
-  const colon = text.indexOf(":");
-  const kind = (colon === -1 ? text : text.slice(0, colon)).trim();
-  if (kind === "" || kind.length > maxReasonLength) return { reason: "error", detail: text };
-  const detail = colon === -1 ? "" : text.slice(colon + 1).trim();
-  const status = /^http (\d{3})(?: |$)/.exec(kind)?.[1];
-  return status === undefined ? { reason: kind, detail } : { reason: kind, status: Number(status), detail };
+  if (/stalled/i.test(text)) return { reason: "stalled", detail: text };
+  return { reason: text === "" ? "unknown" : "error", detail: text };
 }
 
 /** Which failures an operator picked (replay); an absent field matches everything. */
@@ -43,4 +47,9 @@ export function matchesFailure(failure: FailureReason, filter: FailureFilter): b
   const wanted = filter.reason.trim().toLowerCase();
   const reason = failure.reason.toLowerCase();
   return reason === wanted || reason.startsWith(`${wanted} `);
+}
+
+/** Failures that are the same to an operator (one group, one failed job): same kind, status and detail. */
+export function sameFailure(a: FailureReason, b: FailureReason): boolean {
+  return a.reason === b.reason && a.status === b.status && a.detail === b.detail;
 }

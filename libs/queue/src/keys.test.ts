@@ -1,16 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { backlogBytesKey, payloadKey, pendingKey, queueNameFor } from "./keys.js";
+import { backlogKey, batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey, queueNameFor } from "./keys.js";
 
 /** What Redis Cluster hashes: the first non-empty `{...}` of a key. */
 function hashTag(key: string): string | undefined {
   return /\{([^}]+)\}/.exec(key)?.[1];
 }
 
-test("a payload and its pending set share one hash tag: the payload id", () => {
-  assert.equal(payloadKey("relay", "id-1"), "relay:payload:{id-1}");
-  assert.equal(pendingKey("relay", "id-1"), "relay:payload:{id-1}:pending");
-  assert.equal(hashTag(pendingKey("relay", "id-1")), "id-1");
+test("every key of a batch shares one hash tag: the batch id", () => {
+  assert.equal(chunkKey("relay", "b-1", 0), "relay:batch:{b-1}:chunk:0");
+  assert.equal(batchClaimsKey("relay", "b-1"), "relay:batch:{b-1}:claims");
+  assert.equal(detachedProfileKey("relay", "b-1", 7), "relay:batch:{b-1}:profile:7");
+  assert.equal(detachedClaimsKey("relay", "b-1", 7), "relay:batch:{b-1}:profile:7:claims");
+  const tags = [chunkKey("relay", "b-1", 3), batchClaimsKey("relay", "b-1"), detachedProfileKey("relay", "b-1", 7), detachedClaimsKey("relay", "b-1", 7)].map(hashTag);
+  assert.deepEqual(new Set(tags), new Set(["b-1"]));
+  assert.notEqual(hashTag(chunkKey("relay", "b-1", 0)), hashTag(chunkKey("relay", "b-2", 0)));
 });
 
 test("queue names are a hash tag of the target name, without ':'", () => {
@@ -27,6 +31,6 @@ test("queue names are a hash tag of the target name, without ':'", () => {
 });
 
 test("a target's backlog counter shares its queue's hash tag", () => {
-  assert.equal(backlogBytesKey("relay", "multi/0"), "relay:{multi/0}:backlog-bytes");
-  assert.equal(hashTag(backlogBytesKey("relay", "a:b")), hashTag(`relay:${queueNameFor("a:b")}:wait`));
+  assert.equal(backlogKey("relay", "multi/0"), "relay:{multi/0}:backlog");
+  assert.equal(hashTag(backlogKey("relay", "a:b")), hashTag(`relay:${queueNameFor("a:b")}:wait`));
 });

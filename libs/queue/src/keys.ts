@@ -1,15 +1,31 @@
 /**
- * Key layout. The hash tag `{<id>}` puts a payload and its pending set in the same Cluster slot, which
- * the release script (it touches both) needs; payloads spread over the slots by id. The prefix must
+ * Key layout. A flush of profiles is one batch: its payload chunks, the set of targets that still owe
+ * it and the copies of profiles detached from it all carry the hash tag `{<batch id>}`, so one script
+ * can touch them together on a Redis Cluster, while batches spread over the slots. The prefix must
  * therefore contain no `{`, or its tag would put every key in one slot.
  */
-export function payloadKey(prefix: string, payloadId: string): string {
-  return `${prefix}:payload:{${payloadId}}`;
+function batchKey(prefix: string, batchId: string): string {
+  return `${prefix}:batch:{${batchId}}`;
 }
 
-/** Set of the target names that still owe a delivery of the payload. */
-export function pendingKey(prefix: string, payloadId: string): string {
-  return `${payloadKey(prefix, payloadId)}:pending`;
+/** Chunk `chunk` of a batch's payload: the profiles' bytes laid end to end (see payload-layout.ts). */
+export function chunkKey(prefix: string, batchId: string, chunk: number): string {
+  return `${batchKey(prefix, batchId)}:chunk:${chunk}`;
+}
+
+/** Set of the targets whose batch job still needs the chunks. */
+export function batchClaimsKey(prefix: string, batchId: string): string {
+  return `${batchKey(prefix, batchId)}:claims`;
+}
+
+/** A profile copied out of its batch because it failed for good at some target. */
+export function detachedProfileKey(prefix: string, batchId: string, index: number): string {
+  return `${batchKey(prefix, batchId)}:profile:${index}`;
+}
+
+/** Set of the targets whose failed jobs still hold a detached profile. */
+export function detachedClaimsKey(prefix: string, batchId: string, index: number): string {
+  return `${detachedProfileKey(prefix, batchId, index)}:claims`;
 }
 
 /**
@@ -23,11 +39,11 @@ export function queueNameFor(targetName: string): string {
 }
 
 /**
- * Payload bytes of a target's backlog (jobs waiting, delayed or active), a counter under the queue's
- * own hash tag so that one script can read it together with BullMQ's state keys. BullMQ names job
- * keys `<prefix>:<queue>:<job id>` (ours are UUIDs), so the suffix cannot collide, and `obliterate`
- * removes it with the queue.
+ * Profiles and payload bytes of a target's backlog (jobs waiting, delayed or active), a hash under the
+ * queue's own hash tag so that one script can read it together with BullMQ's state keys. BullMQ names
+ * job keys `<prefix>:<queue>:<job id>` (ours never say `backlog`), so the suffix cannot collide, and
+ * `obliterate` removes it with the queue.
  */
-export function backlogBytesKey(prefix: string, targetName: string): string {
-  return `${prefix}:${queueNameFor(targetName)}:backlog-bytes`;
+export function backlogKey(prefix: string, targetName: string): string {
+  return `${prefix}:${queueNameFor(targetName)}:backlog`;
 }

@@ -4,7 +4,8 @@ import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import { startRedisServer } from "@pyroscope-relay/testing";
-import { Enqueuer, type EnqueueData } from "./enqueuer.js";
+import type { ProfileFacts } from "./batch-data.js";
+import { Enqueuer } from "./enqueuer.js";
 import { RedisMemoryFullError } from "./errors.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { RedisMemoryGuard, type RedisMemoryState } from "./redis-memory-guard.js";
@@ -66,7 +67,7 @@ test("refuses enqueues near maxmemory, lets writes through again once memory fre
   await until("a first reading", () => guard.state !== undefined);
   assert.equal(guard.state?.full, false);
   assert.equal(guard.state?.maxBytes, 8 * 1024 * 1024);
-  const data: EnqueueData = { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] };
+  const data: ProfileFacts = { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] };
   await enqueuer.enqueue(Buffer.from("before"), data, ["alpha"]);
 
   await fill(0.97);

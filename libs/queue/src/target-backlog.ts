@@ -1,102 +1,119 @@
 import { QueueKeys } from "bullmq";
-import type { Redis } from "ioredis";
-import { backlogBytesKey, queueNameFor } from "./keys.js";
-import { runScript } from "./run-script.js";
+import type { ChainableCommander, Redis } from "ioredis";
+import type { ProfileRef } from "./batch-data.js";
+import { backlogKey, queueNameFor } from "./keys.js";
+import { LuaScript } from "./lua-script.js";
 
-/** What a full target does with a new profile: `drop` it for that target alone, or `reject` the request. */
-export type BacklogFullPolicy = "drop" | "reject";
-
-/** Per-target bounds of the backlog; 0 = no bound. */
-export interface BacklogBounds {
-  maxJobs: number;
-  maxBytes: number;
-  policy: BacklogFullPolicy;
-}
-
-/** A target's backlog as the reservation saw it (before adding the new profile). */
+/** Profiles and payload bytes in a target's backlog: its jobs waiting, delayed or in delivery. */
 export interface BacklogUsage {
-  jobs: number;
+  profiles: number;
   bytes: number;
 }
 
-export interface Reservation extends BacklogUsage {
-  /** False when the target was at one of its bounds: nothing was counted. */
-  admitted: boolean;
-}
+// KEYS: backlog hash, job hash. ARGV: profiles, bytes. The job hash remembers what it counted (field
+// `backlog`), so that counting out subtracts exactly that, once, however often a crash repeats it. A
+// job counted already (a replay retried) is not counted twice. Returns the backlog after.
+const countIn = new LuaScript(
+  "backlog_count_in",
+  `
+if redis.call('EXISTS', KEYS[2]) == 1 and not redis.call('HGET', KEYS[2], 'backlog') then
+  redis.call('HSET', KEYS[2], 'backlog', ARGV[1] .. ':' .. ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'profiles', ARGV[1])
+  redis.call('HINCRBY', KEYS[1], 'bytes', ARGV[2])
+end
+return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
+`,
+);
 
-/** BullMQ states that make up a backlog, in the order the reserve script reads them. */
+// KEYS: backlog hash, job hash. Subtracts what the job counted in, if it still counts; clamped at 0
+// (a counter reset meanwhile must not go negative). Returns 1 when it counted the job out.
+const countOut = new LuaScript(
+  "backlog_count_out",
+  `
+local counted = redis.call('HGET', KEYS[2], 'backlog')
+if not counted then return 0 end
+redis.call('HDEL', KEYS[2], 'backlog')
+local colon = string.find(counted, ':', 1, true)
+local fields = { profiles = -tonumber(string.sub(counted, 1, colon - 1)), bytes = -tonumber(string.sub(counted, colon + 1)) }
+for field, delta in pairs(fields) do
+  if redis.call('HINCRBY', KEYS[1], field, delta) < 0 then redis.call('HSET', KEYS[1], field, 0) end
+end
+return 1
+`,
+);
+
+// KEYS: backlog hash, then BACKLOG_STATES' keys (lists, then sorted sets). A job lost between its
+// counting in and out (a job BullMQ failed by itself for stalling, whose writer died before counting
+// it out) would hold its count for ever; with nothing queued the backlog is empty, so it is reset then.
+const read = new LuaScript(
+  "backlog_read",
+  `
+local queued = redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4])
+  + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6])
+if queued == 0 then
+  redis.call('DEL', KEYS[1])
+  return {0, 0}
+end
+return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
+`,
+);
+
+/** BullMQ states that make up a backlog, in the order the read script takes them. */
 const BACKLOG_STATES = ["wait", "paused", "active", "delayed", "prioritized"] as const;
 
-// KEYS: bytes counter, then BACKLOG_STATES' keys (lists, then sorted sets). ARGV: payload size,
-// maxJobs, maxBytes (0 = no bound). Job counts are read from BullMQ itself (O(1) each), so they never
-// drift; the byte counter can leak upward (a writer killed between a job's end and its decrement, a
-// job failed by the stalled-job check), so it is reset whenever nothing is queued.
-const RESERVE_SCRIPT = `
-local jobs = redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4])
-  + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6])
-local bytes = tonumber(redis.call('GET', KEYS[1]) or '0')
-if jobs == 0 and bytes ~= 0 then
-  redis.call('DEL', KEYS[1])
-  bytes = 0
-end
-local maxJobs, maxBytes = tonumber(ARGV[2]), tonumber(ARGV[3])
-if (maxJobs > 0 and jobs >= maxJobs) or (maxBytes > 0 and bytes >= maxBytes) then
-  return {0, jobs, bytes}
-end
-redis.call('INCRBY', KEYS[1], ARGV[1])
-return {1, jobs, bytes}
-`;
-
-// KEYS: bytes counter. ARGV: bytes. Clamped at 0: a decrement whose increment was lost (or reset)
-// must not make room that is not there; an empty counter is deleted rather than kept at 0.
-const RELEASE_SCRIPT = `
-local left = redis.call('DECRBY', KEYS[1], ARGV[1])
-if left <= 0 then redis.call('DEL', KEYS[1]) end
-return left
-`;
-
 /**
- * A target's backlog bound: its BullMQ job counts plus a Redis counter of the payload bytes its
- * backlog holds. The enqueuer reserves (checks the bounds and counts the bytes, atomically) before it
- * adds the job; the writer releases when a job is delivered or fails for good; replay counts again.
- *
- * Approximate by design, to cost one script call per target and request: requests in flight at the
- * same moment may each pass a bound that only one of them should have (the job is added after the
- * check), the byte bound may be passed by one profile, and the byte counter is only as exact as its
- * increments and decrements (see RESERVE_SCRIPT for how it heals).
+ * The Redis side of a target's backlog bound: counters of the profiles and bytes its jobs hold,
+ * counted in with a job's creation (in the same MULTI) or replay, counted out when the job completes or
+ * fails for good. Reading it costs one script; the enqueuer reads it in the background, not per request.
  */
 export class TargetBacklog {
-  private readonly bytesKey: string;
-  private readonly stateKeys: string[];
+  private readonly key: string;
+  private readonly keys: QueueKeys;
+  private readonly queueName: string;
 
   constructor(
     private readonly redis: Redis,
     prefix: string,
     readonly target: string,
   ) {
-    this.bytesKey = backlogBytesKey(prefix, target);
-    const keys = new QueueKeys(prefix);
-    this.stateKeys = BACKLOG_STATES.map((state) => keys.toKey(queueNameFor(target), state));
+    this.key = backlogKey(prefix, target);
+    this.keys = new QueueKeys(prefix);
+    this.queueName = queueNameFor(target);
+    for (const script of [countIn, countOut, read]) script.define(redis);
   }
 
-  /** Counts `bytes` into the backlog unless the target is at one of `bounds`. */
-  async reserve(bytes: number, bounds: Pick<BacklogBounds, "maxJobs" | "maxBytes">): Promise<Reservation> {
-    const [admitted, jobs, counted] = (await runScript(
-      this.redis,
-      RESERVE_SCRIPT,
-      [this.bytesKey, ...this.stateKeys],
-      [bytes, bounds.maxJobs, bounds.maxBytes],
-    )) as [number, number, number];
-    return { admitted: admitted === 1, jobs, bytes: counted };
+  /** Counts job `jobId` in, inside `transaction`; the job must be added before, in the same transaction. */
+  queueCountIn(transaction: ChainableCommander, jobId: string, usage: BacklogUsage): void {
+    countIn.queue(transaction, [this.key, this.jobKey(jobId)], [usage.profiles, usage.bytes]);
   }
 
-  /** Counts a job back in without checking the bounds (replay: the operator decided). */
-  async add(bytes: number): Promise<void> {
-    await this.redis.incrby(this.bytesKey, bytes);
+  /** Counts job `jobId` back in (replay); no bound is checked: the operator decided. */
+  async countIn(jobId: string, usage: BacklogUsage): Promise<BacklogUsage> {
+    return usageFromReply(await countIn.run(this.redis, [this.key, this.jobKey(jobId)], [usage.profiles, usage.bytes]));
   }
 
-  /** A job left the backlog (delivered, failed for good, or never added). */
-  async release(bytes: number): Promise<void> {
-    await runScript(this.redis, RELEASE_SCRIPT, [this.bytesKey], [bytes]);
+  /** Counts job `jobId` out (it completed, failed for good or was removed); idempotent. */
+  async countOut(jobId: string): Promise<boolean> {
+    return (await countOut.run(this.redis, [this.key, this.jobKey(jobId)])) === 1;
   }
+
+  /** The backlog as Redis has it now. */
+  async read(): Promise<BacklogUsage> {
+    return usageFromReply(await read.run(this.redis, [this.key, ...BACKLOG_STATES.map((state) => this.keys.toKey(this.queueName, state))]));
+  }
+
+  private jobKey(jobId: string): string {
+    return this.keys.toKey(this.queueName, jobId);
+  }
+}
+
+/** What `profiles` count in a backlog. */
+export function usageOf(profiles: readonly ProfileRef[]): BacklogUsage {
+  return { profiles: profiles.length, bytes: profiles.reduce((sum, ref) => sum + ref.size, 0) };
+}
+
+/** A count-in or read result: `[profiles, bytes]`, each nil while the backlog is empty. */
+export function usageFromReply(reply: unknown): BacklogUsage {
+  const [profiles, bytes] = reply as [string | number | null, string | number | null];
+  return { profiles: Number(profiles ?? 0), bytes: Number(bytes ?? 0) };
 }

@@ -1,9 +1,21 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import type { JobData } from "./job-data.js";
+import type { BatchJobData } from "./batch-data.js";
 import { queueNameFor } from "./keys.js";
 
-export type TargetQueue = Queue<JobData, void, JobData["kind"]>;
+export type TargetQueue = Queue<BatchJobData, void, typeof BATCH_JOB_NAME>;
+
+/** The name of every job: each is a batch of profiles for one target. */
+export const BATCH_JOB_NAME = "batch";
+
+/** Name of the custom BullMQ backoff strategy every batch job uses (the writer's, capped, jittered). */
+export const TARGET_BACKOFF = "target";
+
+/**
+ * Entries BullMQ keeps in a queue's event stream (it adds a few per job). Nothing reads them but
+ * BullMQ's own tools, so a short history saves Redis memory: 10,000 by default.
+ */
+const EVENTS_KEPT = 1_000;
 
 export interface TargetQueueOptions {
   /**
@@ -27,6 +39,7 @@ export function targetQueue(
     prefix,
     skipWaitingForReady: options.failFast ?? false,
     skipVersionCheck: options.failFast ?? false,
+    streams: { events: { maxLen: EVENTS_KEPT } },
   });
   // Errors of the shared connection reach its owner's listener; BullMQ repeats them on every queue.
   queue.on("error", () => undefined);

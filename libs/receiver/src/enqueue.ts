@@ -1,5 +1,5 @@
 import { BacklogFullError, QueueUnavailableError, RedisMemoryFullError } from "@pyroscope-relay/queue";
-import type { EnqueueData, EnqueueResult } from "@pyroscope-relay/queue";
+import type { EnqueueResult, ProfileFacts } from "@pyroscope-relay/queue";
 import { RequestError } from "./request-error.js";
 import type { ReceiverContext } from "./receiver-context.js";
 
@@ -7,10 +7,10 @@ type Api = "ingest" | "push";
 
 /**
  * The longest a client waits for its profile to be stored. The producer connection times a command
- * out after 1.5 s, but the enqueuer then also awaits the release of what it stored, which times out
- * too when Redis hangs (frozen, or its host unreachable): 3 s and more. Past this the client gets
- * its 503; the enqueue runs on, and should it still succeed, the client's retry is a duplicate,
- * which at-least-once delivery allows.
+ * out after 1.5 s, but a profile may first wait for the flush ahead of its own, which times out too
+ * when Redis hangs (frozen, or its host unreachable): 3 s and more. Past this the client gets its
+ * 503; the enqueue runs on, and should it still succeed, the client's retry is a duplicate, which
+ * at-least-once delivery allows.
  */
 export const ENQUEUE_DEADLINE_MS = 1_800;
 
@@ -21,15 +21,16 @@ export const BACKLOG_FULL_RETRY_AFTER_S = 10;
 export const MEMORY_FULL_RETRY_AFTER_S = 5;
 
 /**
- * Stores the payload once and one job per target. Redis trouble becomes a 503 for the client to
- * retry, a full backlog under policy `reject` a 429; neither ever turns into a 200 for something that
- * is not stored. Targets that dropped the profile (policy `drop`) are counted and logged here.
+ * Stores the profile with its flush: the payload once, a batch job per target. Redis trouble becomes
+ * a 503 for the client to retry, a full backlog under policy `reject` a 429; neither ever turns into a
+ * 200 for something that is not stored. Targets that dropped the profile (policy `drop`) are counted
+ * and logged here.
  */
-export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, payload: Uint8Array, job: EnqueueData): Promise<void> {
+export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, payload: Uint8Array, facts: ProfileFacts): Promise<void> {
   const component = ctx.config.label;
   let result: EnqueueResult;
   try {
-    result = await withDeadline(ctx.enqueuer.enqueue(payload, job, ctx.config.targets), ENQUEUE_DEADLINE_MS);
+    result = await withDeadline(ctx.enqueuer.enqueue(payload, facts, ctx.config.targets), ENQUEUE_DEADLINE_MS);
   } catch (err) {
     if (err instanceof BacklogFullError) {
       throw backlogFull(ctx, err);
@@ -46,7 +47,7 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
     ctx.metrics.backlogFull.inc({ target: full.target, policy: "drop" });
     ctx.metrics.backlogDroppedProfiles.inc({ target: full.target });
     ctx.metrics.backlogDroppedBytes.inc({ target: full.target }, payload.length);
-    ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "drop", backlogJobs: full.jobs, backlogBytes: full.bytes }, "target backlog full: profiles dropped for this target");
+    ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "drop", backlogProfiles: full.profiles, backlogBytes: full.bytes }, "target backlog full: profiles dropped for this target");
   }
   if (result.queued.length === 0) {
     ctx.logger.debug({ component, api, bytes: payload.length }, "profile dropped: every target's backlog is full");
@@ -54,14 +55,14 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
   }
   ctx.metrics.receivedProfiles.inc({ component, api });
   ctx.metrics.receivedBytes.inc({ component, api }, payload.length);
-  ctx.logger.debug({ component, api, payloadId: result.payloadId, bytes: payload.length, targets: result.queued }, "profile stored");
+  ctx.logger.debug({ component, api, batchId: result.batchId, bytes: payload.length, targets: result.queued }, "profile stored");
 }
 
 /** 429 with Retry-After: the request is refused for every target, nothing stored. */
 function backlogFull(ctx: ReceiverContext, err: BacklogFullError): RequestError {
   for (const full of err.targets) {
     ctx.metrics.backlogFull.inc({ target: full.target, policy: "reject" });
-    ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "reject", backlogJobs: full.jobs, backlogBytes: full.bytes }, "target backlog full: requests rejected with 429");
+    ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "reject", backlogProfiles: full.profiles, backlogBytes: full.bytes }, "target backlog full: requests rejected with 429");
   }
   const message = `${err.message}: the profile was not stored, retry later`;
   return new RequestError("resource_exhausted", message, { cause: err, retryAfterSeconds: BACKLOG_FULL_RETRY_AFTER_S });

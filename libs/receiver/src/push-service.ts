@@ -48,6 +48,7 @@ async function push(ctx: ReceiverContext, request: PushRequest, handler: Handler
     receivedAt: Date.now(),
     tenant: tenantOf(handler.requestHeader.get("x-scope-orgid") ?? undefined),
     codec: contentType.includes("json") ? "json" : "proto",
+    series: series.length,
   });
 }
 

@@ -9,8 +9,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { TestContext } from "node:test";
 import type { ReceiverConfig, TargetConfig } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
-import { createRedisConnection, Enqueuer, jobData, payloadKey, pendingKey, queueNameFor, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
-import type { BacklogBounds, JobData, RedisMemoryGuard } from "@pyroscope-relay/queue";
+import { BatchStore, batchJobData, createRedisConnection, Enqueuer, queueNameFor, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
+import type { BacklogBounds, BatchJobData, FlushBounds, RedisMemoryGuard } from "@pyroscope-relay/queue";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import { ThrottledLog } from "./throttled-log.js";
 import { startReceiver } from "./receiver-server.js";
@@ -23,14 +23,17 @@ export interface HarnessOptions {
   maxBodyBytes?: number;
   config?: Partial<ReceiverConfig>;
   backlog?: BacklogBounds;
+  flush?: FlushBounds;
   /** Built on the receiver's producer connection; the harness starts and stops it. */
   memoryGuard?: (connection: RedisClient) => RedisMemoryGuard;
 }
 
-export interface StoredPayload {
-  id: string;
+/** A profile as the receiver stored it: its bytes, and the targets whose waiting batch job has it. */
+export interface StoredProfile {
+  batchId: string;
+  index: number;
   bytes: Buffer;
-  pending: string[];
+  targets: string[];
 }
 
 export interface TestReceiver {
@@ -44,9 +47,10 @@ export interface TestReceiver {
    * Enqueuer creates the queue, before any request): empty means nothing was stored.
    */
   keys(): Promise<string[]>;
-  payloads(): Promise<StoredPayload[]>;
+  /** Every stored profile, read back from the batches' chunks, in the order of the batches' jobs. */
+  payloads(): Promise<StoredProfile[]>;
   /** Waiting jobs of one target, their data checked against the job schema. */
-  jobs(target: string): Promise<{ id: string; name: string; data: JobData }[]>;
+  jobs(target: string): Promise<{ id: string; name: string; data: BatchJobData }[]>;
 }
 
 export const defaultMaxBodyBytes = 64 * 1024;
@@ -75,7 +79,7 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   connection.on("error", () => undefined);
   await waitForRedis(connection, 5_000);
   const memoryGuard = options.memoryGuard?.(connection);
-  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets: targets.map(targetConfig), backlog: options.backlog, memoryGuard });
+  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets: targets.map(targetConfig), backlog: options.backlog, memoryGuard, flush: options.flush });
   const metrics = new RelayMetrics();
   const config: ReceiverConfig = {
     label: "pyroscope.receive_http.test", listenAddress: "127.0.0.1", listenPort: 0,
@@ -95,29 +99,36 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   receiver = await startReceiver({
     config, enqueuer, metrics, logger, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, warnings: new ThrottledLog(logger),
   });
+  const jobs = async (target: string) => {
+    const queue = targetQueue(admin, prefix, target);
+    try {
+      const waiting = await queue.getWaiting();
+      return waiting.reverse().map((job) => ({ id: job.id ?? "", name: job.name, data: batchJobData.parse(job.data) }));
+    } finally {
+      await queue.close();
+    }
+  };
   return {
-    receiver, url: receiver.url, prefix, targets, metrics,
+    receiver, url: receiver.url, prefix, targets, metrics, jobs,
     keys: async () => {
       const meta = new Set(targets.map((target) => `${prefix}:${queueNameFor(target)}:meta`));
       return (await admin.keys(`${prefix}:*`)).filter((key) => !meta.has(key));
     },
     async payloads() {
-      const keys = (await admin.keys(payloadKey(prefix, "*"))).filter((key) => !key.endsWith(":pending"));
-      return Promise.all(keys.map(async (key) => {
-        const id = key.slice(key.indexOf("{") + 1, key.lastIndexOf("}"));
-        const bytes = await admin.getBuffer(key);
-        const pending = (await admin.smembers(pendingKey(prefix, id))).sort();
-        return { id, bytes: bytes ?? Buffer.alloc(0), pending };
-      }));
-    },
-    async jobs(target) {
-      const queue = targetQueue(admin, prefix, target);
-      try {
-        const jobs = await queue.getWaiting();
-        return jobs.map((job) => ({ id: job.id ?? "", name: job.name, data: jobData.parse(job.data) }));
-      } finally {
-        await queue.close();
+      const store = new BatchStore(admin, prefix);
+      const stored = new Map<string, StoredProfile>();
+      for (const target of targets) {
+        for (const { data } of await jobs(target)) {
+          const bytes = await store.load(data, data.profiles);
+          for (const ref of data.profiles) {
+            const key = `${data.batch}/${ref.index}`;
+            const profile = stored.get(key) ?? { batchId: data.batch, index: ref.index, bytes: bytes.get(ref.index) ?? Buffer.alloc(0), targets: [] };
+            profile.targets.push(target);
+            stored.set(key, profile);
+          }
+        }
       }
+      return [...stored.values()].map((profile) => ({ ...profile, targets: profile.targets.sort() }));
     },
   };
 }

@@ -7,25 +7,38 @@ test("prints a table per target, and a line for a target without failures", () =
   const text = formatFailed([
     {
       target: "strict",
-      total: 12,
+      batches: 12,
+      profiles: 130,
       oldestAt: at,
       newestAt: at + 60_000,
       reasons: [
-        { reason: "http 400", status: 400, count: 10, oldestAt: at, newestAt: at + 60_000, lastDetail: "bad" },
-        { reason: "network ECONNREFUSED", count: 2, oldestAt: at + 1_000, newestAt: at + 2_000, lastDetail: "" },
+        { reason: "network ECONNREFUSED", batches: 2, profiles: 120, oldestAt: at + 1_000, newestAt: at + 2_000, lastDetail: "" },
+        { reason: "http 400", status: 400, batches: 10, profiles: 10, oldestAt: at, newestAt: at + 60_000, lastDetail: "bad" },
       ],
     },
-    { target: "flaky", total: 0, reasons: [] },
+    { target: "flaky", batches: 0, profiles: 0, reasons: [] },
+    {
+      target: "single",
+      batches: 1,
+      profiles: 1,
+      oldestAt: at,
+      newestAt: at,
+      reasons: [{ reason: "timeout", batches: 1, profiles: 1, oldestAt: at, newestAt: at, lastDetail: "" }],
+    },
   ]);
   assert.equal(
     text,
     [
-      "strict: 12 failed",
-      "  REASON                COUNT  OLDEST                NEWEST",
-      "  http 400                 10  2026-01-02T03:04:05Z  2026-01-02T03:05:05Z",
-      "  network ECONNREFUSED      2  2026-01-02T03:04:06Z  2026-01-02T03:04:07Z",
+      "strict: 130 profiles in 12 failed batches",
+      "  REASON                BATCHES  PROFILES  OLDEST                NEWEST",
+      "  network ECONNREFUSED        2       120  2026-01-02T03:04:06Z  2026-01-02T03:04:07Z",
+      "  http 400                   10        10  2026-01-02T03:04:05Z  2026-01-02T03:05:05Z",
       "",
-      "flaky: no failed jobs",
+      "flaky: no failed batches",
+      "",
+      "single: 1 profile in 1 failed batch",
+      "  REASON   BATCHES  PROFILES  OLDEST                NEWEST",
+      "  timeout        1         1  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z",
       "",
     ].join("\n"),
   );

@@ -1,9 +1,10 @@
 import { summarizeFailed } from "@pyroscope-relay/queue";
 import type { FailedSummary } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
+import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
 
-/** `failed CONFIG [--target NAME]... [--json]`: failed jobs per target, counted by reason. */
+/** `failed CONFIG [--target NAME]... [--json]`: failed batches and their profiles per target, counted by reason. */
 export async function failedCommand(context: CommandContext): Promise<number> {
   const session = await openOperatorSession("failed", context.configPath, context.settings);
   try {
@@ -18,19 +19,21 @@ export async function failedCommand(context: CommandContext): Promise<number> {
   }
 }
 
-/** A small table per target: reason, count, oldest and newest failure (UTC). */
+/** A small table per target: reason, batches, profiles, oldest and newest failure (UTC). */
 export function formatFailed(summaries: readonly FailedSummary[]): string {
   const blocks = summaries.map((summary) => {
-    if (summary.total === 0) return `${summary.target}: no failed jobs\n`;
+    if (summary.batches === 0) return `${summary.target}: no failed batches\n`;
     const rows = [
-      ["REASON", "COUNT", "OLDEST", "NEWEST"],
-      ...summary.reasons.map((group) => [group.reason, String(group.count), formatTime(group.oldestAt), formatTime(group.newestAt)]),
+      ["REASON", "BATCHES", "PROFILES", "OLDEST", "NEWEST"],
+      ...summary.reasons.map((group) => [group.reason, String(group.batches), String(group.profiles), formatTime(group.oldestAt), formatTime(group.newestAt)]),
     ];
     const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+    const numeric = (column: number) => column === 1 || column === 2;
     const lines = rows.map((row) =>
-      row.map((cell, column) => (column === 1 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  ").trimEnd(),
+      row.map((cell, column) => (numeric(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  ").trimEnd(),
     );
-    return `${summary.target}: ${summary.total} failed\n${lines.map((line) => `  ${line}\n`).join("")}`;
+    const heading = `${counted(summary.profiles, "profile")} in ${counted(summary.batches, "failed batch", "failed batches")}`;
+    return `${summary.target}: ${heading}\n${lines.map((line) => `  ${line}\n`).join("")}`;
   });
   return blocks.join("\n");
 }

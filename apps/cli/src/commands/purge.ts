@@ -1,10 +1,11 @@
 import { purgeFailed, purgeRequest } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
+import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
 import { parseRequestFlags } from "./request-flags.js";
 import { singleTarget } from "./target-flag.js";
 
-/** `purge CONFIG --target NAME [--older-than DURATION]`: deletes failed jobs and releases their payloads. */
+/** `purge CONFIG --target NAME [--older-than DURATION]`: deletes failed batches and the profiles nothing else holds. */
 export async function purgeCommand(context: CommandContext): Promise<number> {
   const { settings } = context;
   const request = parseRequestFlags("purge", purgeRequest, {
@@ -15,7 +16,8 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
   try {
     const [target] = session.targets([request.target]) as [string];
     const result = await purgeFailed({ connection: session.connection, prefix: settings.queuePrefix, target, olderThanMs: request.olderThan });
-    context.stdout.write(`purged ${result.purged} failed jobs of ${target}; deleted ${result.payloadsDeleted} stored profiles no other target owed\n`);
+    const purged = `${counted(result.purged, "failed batch", "failed batches")} (${counted(result.purgedProfiles, "profile")})`;
+    context.stdout.write(`purged ${purged} of ${target}; deleted ${counted(result.payloadsDeleted, "stored profile")} no other job held\n`);
     return 0;
   } finally {
     await session.close();

@@ -1,13 +1,14 @@
 import { replayFailed, replayRequest } from "@pyroscope-relay/queue";
 import { createProgressBar } from "../progress-bar.js";
 import type { CommandContext } from "./command-context.js";
+import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
 import { integerFlag, parseRequestFlags } from "./request-flags.js";
 import { singleTarget } from "./target-flag.js";
 
 /**
  * `replay CONFIG --target NAME [--reason TEXT] [--status CODE] [--since DURATION] [--limit N] [--dry-run]`:
- * matching failed jobs go back to waiting with a full retry budget and a fresh payload TTL.
+ * matching failed batches go back to waiting with a full retry budget and a fresh payload TTL.
  */
 export async function replayCommand(context: CommandContext): Promise<number> {
   const { settings, options } = context;
@@ -40,7 +41,8 @@ export async function replayCommand(context: CommandContext): Promise<number> {
     bar?.finish();
     await session.close();
   }
-  const counts = `replayed ${result.replayed}, skipped ${result.skipped} (payload gone), not matched ${result.notMatched}`;
+  const replayed = `${counted(result.replayed, "batch", "batches")} (${counted(result.replayedProfiles, "profile")})`;
+  const counts = `replayed ${replayed}, skipped ${result.skipped} (payload gone), not matched ${result.notMatched}`;
   context.stdout.write(request.dryRun ? `dry run (nothing changed): ${counts}\n` : `${counts}\n`);
   return 0;
 }

@@ -1,0 +1,83 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { TargetConfig } from "@pyroscope-relay/config";
+import { rewritePushLabels } from "@pyroscope-relay/profile";
+import { LabelPairSchema, PushRequestSchema, RawProfileSeriesSchema } from "@pyroscope-relay/proto";
+import type { RawProfileSeries } from "@pyroscope-relay/proto";
+import type { FailureReason, PushProfileRef } from "@pyroscope-relay/queue";
+import type { TargetRequest } from "./target-client.js";
+
+/** One series of a stored Push request, its labels rewritten for a target: one part of its profile. */
+export interface SeriesItem {
+  index: number;
+  part: number;
+  tenant: string | undefined;
+  series: RawProfileSeries;
+  /** Encoded size, for the bound on a combined request. */
+  size: number;
+}
+
+export interface PushSeries {
+  items: SeriesItem[];
+  /** Parts the target cannot take, for good. */
+  failures: { parts: number[]; failure: FailureReason }[];
+}
+
+/** Bounds of one combined downstream Push: what Pyroscope takes in one request with room to spare. */
+export const COMBINED_PUSH = { maxSeries: 64, maxBytes: 4 * 1024 * 1024 };
+
+const pushHeaders = ["Content-Type", "application/proto", "Connect-Protocol-Version", "1"];
+
+/**
+ * The series of a stored Push request that the target still needs, each forwarded as Alloy does:
+ * labels rewritten (external labels, `__` labels dropped, sorted), samples untouched.
+ */
+export function pushSeries(target: TargetConfig, ref: PushProfileRef, payload: Buffer, handled: ReadonlySet<number>): PushSeries {
+  const wanted = Array.from({ length: ref.series }, (_, part) => part).filter((part) => !handled.has(part));
+  let request;
+  try {
+    request = fromBinary(PushRequestSchema, payload);
+  } catch (error) {
+    return { items: [], failures: [{ parts: wanted, failure: { reason: "invalid payload", detail: `the stored Push request cannot be decoded: ${(error as Error).message}` } }] };
+  }
+  const result: PushSeries = { items: [], failures: [] };
+  for (const part of wanted) {
+    const stored = request.series[part];
+    if (stored === undefined) {
+      result.failures.push({ parts: [part], failure: { reason: "invalid payload", detail: `the stored Push request has no series ${part}` } });
+      continue;
+    }
+    let labels;
+    try {
+      labels = rewritePushLabels(stored.labels, target.externalLabels).map((label) => create(LabelPairSchema, label));
+    } catch (error) {
+      result.failures.push({ parts: [part], failure: { reason: "invalid labels", detail: (error as Error).message } });
+      continue;
+    }
+    const series = create(RawProfileSeriesSchema, { labels, samples: stored.samples });
+    result.items.push({ index: ref.index, part, tenant: ref.tenant, series, size: toBinary(RawProfileSeriesSchema, series).length });
+  }
+  return result;
+}
+
+/**
+ * Groups series into as few downstream requests as the bounds allow. Only series of one tenant share
+ * a request, since the tenant is a header of the whole request.
+ */
+export function combineSeries(items: readonly SeriesItem[], bounds = COMBINED_PUSH): SeriesItem[][] {
+  const byTenant = new Map<string | undefined, SeriesItem[][]>();
+  for (const item of items) {
+    const groups = byTenant.get(item.tenant) ?? [];
+    byTenant.set(item.tenant, groups);
+    const open = groups.at(-1);
+    const size = open?.reduce((sum, one) => sum + one.size, 0) ?? 0;
+    if (open !== undefined && open.length < bounds.maxSeries && size + item.size <= bounds.maxBytes) open.push(item);
+    else groups.push([item]);
+  }
+  return [...byTenant.values()].flat();
+}
+
+/** One downstream Push carrying `items` (all of one tenant). */
+export function pushRequest(items: readonly SeriesItem[]): TargetRequest {
+  const body = toBinary(PushRequestSchema, create(PushRequestSchema, { series: items.map((item) => item.series) }));
+  return { path: "/push.v1.PusherService/Push", headers: pushHeaders, body, tenant: items[0]?.tenant };
+}

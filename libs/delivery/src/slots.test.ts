@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Slots } from "./slots.js";
+
+test("runs at most `size` pieces of work at once, in the order they came", async () => {
+  const slots = new Slots(2);
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  await Promise.all(
+    [1, 2, 3, 4, 5].map((n) =>
+      slots.run(async () => {
+        started.push(n);
+        running++;
+        most = Math.max(most, running);
+        await sleep(5);
+        running--;
+      }),
+    ),
+  );
+  assert.equal(most, 2);
+  assert.deepEqual(started, [1, 2, 3, 4, 5]);
+});
+
+test("a failing piece of work frees its slot", async () => {
+  const slots = new Slots(1);
+  await assert.rejects(slots.run(async () => Promise.reject(new Error("boom"))), /boom/);
+  assert.equal(await slots.run(async () => "next"), "next");
+  assert.throws(() => new Slots(0), RangeError);
+});

@@ -1,0 +1,125 @@
+import type { TargetConfig } from "@pyroscope-relay/config";
+import type { RelayMetrics } from "@pyroscope-relay/ops";
+import type { AttemptOutcome, BatchDelivery, DeliveryReport, OutgoingProfile } from "@pyroscope-relay/queue";
+import { attempt } from "./attempt.js";
+import { ingestRequest } from "./ingest-request.js";
+import { combineSeries, pushRequest, pushSeries, type SeriesItem } from "./push-series.js";
+import { Slots } from "./slots.js";
+import { TargetCircuit } from "./target-circuit.js";
+import { TargetClient, type TargetRequest } from "./target-client.js";
+
+export interface TargetDeliveryOptions {
+  target: TargetConfig;
+  /** Requests in flight to the target at once, over all its batches (`--writer.concurrency`). */
+  concurrency: number;
+  metrics: RelayMetrics;
+}
+
+/** One downstream request and the profile parts it carries. */
+interface Send {
+  api: "ingest" | "push";
+  parts: ReadonlyMap<number, readonly number[]>;
+  request: TargetRequest;
+  /** For a combined Push: two requests of half the series each, to find the series a target refuses. */
+  halves?: () => [Send, Send];
+}
+
+/** What an attempt learnt so far: the last retryable failure, and a pause once the circuit opened. */
+interface AttemptState {
+  retry?: AttemptOutcome["retry"];
+  pauseMs?: number;
+}
+
+/**
+ * Delivers batches to one target: turns each profile into downstream requests (`/ingest` one per
+ * profile; Push series of one tenant combined into few requests), sends them with the target's
+ * concurrency, and classifies each answer with Alloy's retry rules. A combined Push refused for good
+ * is narrowed down, half by half, until the series the target refuses fail alone. Retry-After, an
+ * unreachable target or a streak of retryable errors open the circuit: no more requests this attempt,
+ * and the queue pauses.
+ */
+export class TargetDelivery {
+  readonly deliver: BatchDelivery;
+  private readonly target: TargetConfig;
+  private readonly client: TargetClient;
+  private readonly circuit: TargetCircuit;
+  private readonly slots: Slots;
+  private readonly labels: { target: string; endpoint: string };
+
+  constructor(private readonly options: TargetDeliveryOptions) {
+    this.target = options.target;
+    this.client = new TargetClient(options.target);
+    this.circuit = new TargetCircuit(options.target.minBackoffMs, options.target.maxBackoffMs);
+    this.slots = new Slots(options.concurrency);
+    this.labels = { target: options.target.name, endpoint: options.target.url };
+    this.deliver = (profiles, report, signal) => this.deliverBatch(profiles, report, signal);
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
+  private async deliverBatch(profiles: readonly OutgoingProfile[], report: DeliveryReport, signal: AbortSignal): Promise<AttemptOutcome> {
+    const sends: Send[] = [];
+    const series: SeriesItem[] = [];
+    for (const { ref, payload, handledParts } of profiles) {
+      if (ref.kind === "ingest") {
+        const request = ingestRequest(this.target, ref, payload);
+        if ("reason" in request) report.failed(ref.index, [0], request);
+        else sends.push({ api: "ingest", parts: new Map([[ref.index, [0]]]), request });
+        continue;
+      }
+      const planned = pushSeries(this.target, ref, payload, handledParts);
+      for (const { parts, failure } of planned.failures) report.failed(ref.index, parts, failure);
+      series.push(...planned.items);
+    }
+    sends.push(...combineSeries(series).map(pushSend));
+    const state: AttemptState = {};
+    await Promise.all(sends.map((send) => this.slots.run(() => this.send(send, report, signal, state))));
+    return state;
+  }
+
+  private async send(send: Send, report: DeliveryReport, signal: AbortSignal, state: AttemptState): Promise<void> {
+    if (state.pauseMs !== undefined || signal.aborted) return;
+    const started = performance.now();
+    const result = await attempt(this.client, send.api, send.request, this.target.retryOnHttp429, signal);
+    switch (result.kind) {
+      case "delivered": {
+        this.circuit.delivered();
+        const { metrics } = this.options;
+        metrics.writeLatency.observe(this.labels, (performance.now() - started) / 1000);
+        metrics.writeSentBytes.inc(this.labels, send.request.body.length);
+        metrics.writeSentProfiles.inc(this.labels, [...send.parts.values()].reduce((sum, parts) => sum + parts.length, 0));
+        for (const [index, parts] of send.parts) report.delivered(index, parts);
+        return;
+      }
+      case "permanent":
+        if (send.halves !== undefined) {
+          for (const half of send.halves()) await this.send(half, report, signal, state);
+          return;
+        }
+        for (const [index, parts] of send.parts) report.failed(index, parts, result.failure);
+        return;
+      case "retry": {
+        // Cut off by shutdown: not the target's doing.
+        if (signal.aborted) return;
+        this.options.metrics.writeRetries.inc(this.labels);
+        state.retry = result.failure;
+        const pauseMs = this.circuit.pauseFor(result);
+        if (pauseMs !== undefined) state.pauseMs = Math.max(state.pauseMs ?? 0, pauseMs);
+      }
+    }
+  }
+}
+
+function pushSend(items: readonly SeriesItem[]): Send {
+  const parts = new Map<number, number[]>();
+  for (const { index, part } of items) parts.set(index, [...(parts.get(index) ?? []), part]);
+  const middle = Math.ceil(items.length / 2);
+  return {
+    api: "push",
+    parts,
+    request: pushRequest(items),
+    ...(items.length > 1 ? { halves: () => [pushSend(items.slice(0, middle)), pushSend(items.slice(middle))] as [Send, Send] } : {}),
+  };
+}

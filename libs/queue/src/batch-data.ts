@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { failureReason } from "./failure-reason.js";
+
+/**
+ * What a batch job carries for each profile: where its bytes are and the request facts the writer
+ * needs to rebuild the downstream request. Never the bytes themselves.
+ */
+const common = {
+  /** The profile's position in its flush: names it within the batch, and its detached copy. */
+  index: z.number().int().nonnegative(),
+  /** Where its bytes start in the batch's payload (see payload-layout.ts), and how many there are. */
+  offset: z.number().int().nonnegative(),
+  size: z.number().int().nonnegative(),
+  /** Milliseconds since the epoch at which the ingest app accepted the request. */
+  receivedAt: z.number().int(),
+  /** The client's `X-Scope-OrgID`, if it sent one. */
+  tenant: z.string().optional(),
+  /** Parts the target accepted before the profile was split off its batch: a replay skips them. */
+  deliveredParts: z.array(z.number().int().nonnegative()).optional(),
+};
+
+export const ingestProfileRef = z.object({
+  kind: z.literal("ingest"),
+  ...common,
+  /** The raw query string as received, without the leading `?`. */
+  query: z.string(),
+  /** Every `Content-Type` header value, in order. */
+  contentTypes: z.array(z.string()),
+});
+
+export const pushProfileRef = z.object({
+  kind: z.literal("push"),
+  ...common,
+  /** The payload is always a binary `push.v1.PushRequest`; this records what the client spoke. */
+  codec: z.enum(["proto", "json"]),
+  /** Series in the request: each is a part that a target accepts or refuses on its own. */
+  series: z.number().int().positive(),
+});
+
+export const profileRef = z.discriminatedUnion("kind", [ingestProfileRef, pushProfileRef]);
+
+export const batchJobData = z.object({
+  /** The flush the profiles came in: the hash tag of their payload keys. */
+  batch: z.string().min(1),
+  /** How many chunks the batch's payload has (the last claim's release deletes them all). */
+  chunks: z.number().int().nonnegative(),
+  profiles: z.array(profileRef).min(1),
+  /** The profiles live in keys of their own (a failed job's), not in the batch's chunks. */
+  detached: z.boolean().optional(),
+  /** When an operator last replayed the job: the maximum age counts from here, not from `receivedAt`. */
+  replayedAt: z.number().int().optional(),
+  /** Set on a job that failed for good: a writer that picks it up fails it at once with this. */
+  failure: failureReason.optional(),
+});
+
+export type IngestProfileRef = z.infer<typeof ingestProfileRef>;
+export type PushProfileRef = z.infer<typeof pushProfileRef>;
+export type ProfileRef = z.infer<typeof profileRef>;
+export type BatchJobData = z.infer<typeof batchJobData>;
+
+/** What a receiver knows about one profile; the enqueuer adds where its bytes go. */
+export type ProfileFacts = ProfileRef extends infer T ? (T extends ProfileRef ? Omit<T, "index" | "offset" | "size" | "deliveredParts"> : never) : never;
+
+/** Parts of a profile a target accepts or refuses on its own: Push series, or the whole `/ingest` body. */
+export function partsOf(ref: ProfileRef): number {
+  return ref.kind === "push" ? ref.series : 1;
+}

@@ -1,0 +1,117 @@
+import { partsOf, type ProfileRef } from "./batch-data.js";
+import { sameFailure, type FailureReason } from "./failure-reason.js";
+
+/** Profiles that failed for good in the same way: what one failed job holds. */
+export interface FailureGroup {
+  failure: FailureReason;
+  /** Each profile with `deliveredParts` set to every part that is not this group's to deliver. */
+  refs: ProfileRef[];
+}
+
+/** The progress a job saves in BullMQ's `progress` field: parts handled per profile index. */
+interface SavedProgress {
+  handled: Record<string, number[]>;
+}
+
+/**
+ * What a target has done with a job's profiles: per profile, the parts (Push series, or the whole
+ * `/ingest` body) it accepted or that failed for good. Saved with the job, so that a retry, a replay
+ * or another writer after a crash sends only what is left. Pure: no I/O.
+ */
+export class BatchProgress {
+  private readonly handled = new Map<number, Set<number>>();
+  private readonly failed: { failure: FailureReason; index: number; parts: number[] }[] = [];
+  private readonly byIndex: Map<number, ProfileRef>;
+
+  private constructor(readonly profiles: readonly ProfileRef[]) {
+    this.byIndex = new Map(profiles.map((ref) => [ref.index, ref]));
+    for (const ref of profiles) if (ref.deliveredParts !== undefined) this.handled.set(ref.index, new Set(ref.deliveredParts));
+  }
+
+  /** The progress of `profiles` as saved in a job's `progress` (anything else counts as none). */
+  static restore(profiles: readonly ProfileRef[], saved: unknown): BatchProgress {
+    const progress = new BatchProgress(profiles);
+    const handled = (saved as Partial<SavedProgress> | null | undefined)?.handled;
+    if (typeof handled !== "object" || handled === null) return progress;
+    for (const [index, parts] of Object.entries(handled)) {
+      if (Array.isArray(parts)) progress.handle(Number(index), parts.filter((part): part is number => Number.isInteger(part)));
+    }
+    return progress;
+  }
+
+  /** Parts of a profile the target no longer needs: accepted before, or not this job's to deliver. */
+  handledParts(index: number): ReadonlySet<number> {
+    return this.handled.get(index) ?? new Set();
+  }
+
+  /** Profiles with parts left to deliver, in the job's order. */
+  pending(): ProfileRef[] {
+    return this.profiles.filter((ref) => !this.isDone(ref));
+  }
+
+  delivered(index: number, parts: readonly number[]): void {
+    if (this.byIndex.has(index)) this.handle(index, parts);
+  }
+
+  /** Parts of a profile that failed for good; they leave this job with a failure group. */
+  failedForGood(index: number, parts: readonly number[], failure: FailureReason): void {
+    const open = parts.filter((part) => !this.handledParts(index).has(part));
+    if (open.length === 0 || !this.byIndex.has(index)) return;
+    this.handle(index, open);
+    this.failed.push({ failure, index, parts: open });
+  }
+
+  /** Every part still pending fails for good with `failure` (retries used up, stalled, expired). */
+  failRemaining(refs: readonly ProfileRef[], failure: FailureReason): void {
+    for (const ref of refs) this.failedForGood(ref.index, allParts(ref).filter((part) => !this.handledParts(ref.index).has(part)), failure);
+  }
+
+  /** The failures so far, one group per distinct failure, largest first. */
+  failureGroups(): FailureGroup[] {
+    const groups: { failure: FailureReason; parts: Map<number, number[]> }[] = [];
+    for (const { failure, index, parts } of this.failed) {
+      let group = groups.find((candidate) => sameFailure(candidate.failure, failure));
+      if (group === undefined) groups.push((group = { failure, parts: new Map() }));
+      group.parts.set(index, [...(group.parts.get(index) ?? []), ...parts]);
+    }
+    return groups
+      .map(({ failure, parts }) => ({
+        failure,
+        refs: [...parts].map(([index, failedParts]) => {
+          const ref = this.byIndex.get(index)!;
+          const others = allParts(ref).filter((part) => !failedParts.includes(part));
+          const { deliveredParts: _, ...rest } = ref;
+          return others.length === 0 ? rest : { ...rest, deliveredParts: others };
+        }),
+      }))
+      .sort((a, b) => b.refs.length - a.refs.length);
+  }
+
+  /** Forgets the failures (they were split off into jobs of their own); their parts stay handled. */
+  clearFailures(): void {
+    this.failed.length = 0;
+  }
+
+  /** Profiles this job no longer holds any part of for delivery: fully delivered, or handed to other jobs. */
+  doneProfiles(): ProfileRef[] {
+    return this.profiles.filter((ref) => this.isDone(ref));
+  }
+
+  toJSON(): SavedProgress {
+    return { handled: Object.fromEntries([...this.handled].map(([index, parts]) => [String(index), [...parts].sort((a, b) => a - b)])) };
+  }
+
+  private handle(index: number, parts: readonly number[]): void {
+    const handled = this.handled.get(index) ?? new Set<number>();
+    for (const part of parts) handled.add(part);
+    this.handled.set(index, handled);
+  }
+
+  private isDone(ref: ProfileRef): boolean {
+    return this.handledParts(ref.index).size >= partsOf(ref);
+  }
+}
+
+function allParts(ref: ProfileRef): number[] {
+  return Array.from({ length: partsOf(ref) }, (_, part) => part);
+}

@@ -1,0 +1,225 @@
+import type { ChainableCommander, Redis } from "ioredis";
+import type { BatchJobData, ProfileRef } from "./batch-data.js";
+import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { LuaScript } from "./lua-script.js";
+import { CHUNK_BYTES, chunksCovering, cutOut } from "./payload-layout.js";
+
+// KEYS: claims set, then every chunk key. ARGV: target. An empty set does not exist in Redis, so
+// EXISTS on it tells whether any target still needs the chunks; without claims they are deleted.
+// Returns 1 when this release deleted them.
+const releaseBatch = new LuaScript(
+  "batch_release",
+  `
+redis.call('SREM', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 or #KEYS == 1 then return 0 end
+if redis.call('DEL', unpack(KEYS, 2)) > 0 then return 1 end
+return 0
+`,
+);
+
+// KEYS: the chunk keys listed in ARGV, then a (copy, claims) pair per profile. ARGV: holder, TTL (ms),
+// chunk size, the number of chunk keys, their indices, then an (offset, size) pair per profile.
+// Copies each profile out of the chunks into a key of its own (unless a copy exists: another target
+// detached it first), adds the holder's claim, and makes both live at least the TTL. Returns, per
+// profile, 1 when it is detached and 0 when its bytes are gone.
+const detach = new LuaScript(
+  "batch_detach",
+  `
+local holder, ttl, size = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local chunkCount = tonumber(ARGV[4])
+local chunkKeyOf = {}
+for i = 1, chunkCount do chunkKeyOf[tonumber(ARGV[4 + i])] = KEYS[i] end
+local function copyOut(offset, length)
+  local parts = {}
+  local first, last = math.floor(offset / size), math.floor((offset + length - 1) / size)
+  for chunk = first, last do
+    local key = chunkKeyOf[chunk]
+    if not key then return nil end
+    local from = math.max(0, offset - chunk * size)
+    local to = math.min(size, offset + length - chunk * size) - 1
+    local part = redis.call('GETRANGE', key, from, to)
+    if #part ~= to - from + 1 then return nil end
+    parts[#parts + 1] = part
+  end
+  return table.concat(parts)
+end
+local function lengthen(key)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end
+local result = {}
+local profiles = (#KEYS - chunkCount) / 2
+for p = 1, profiles do
+  local copy, claims = KEYS[chunkCount + 2 * p - 1], KEYS[chunkCount + 2 * p]
+  local offset, length = tonumber(ARGV[4 + chunkCount + 2 * p - 1]), tonumber(ARGV[4 + chunkCount + 2 * p])
+  local present = redis.call('EXISTS', copy) == 1
+  if not present then
+    local bytes = copyOut(offset, length)
+    if bytes then
+      redis.call('SET', copy, bytes, 'PX', ttl)
+      present = true
+    end
+  end
+  if present then
+    redis.call('SADD', claims, holder)
+    lengthen(copy)
+    lengthen(claims)
+    result[p] = 1
+  else
+    result[p] = 0
+  end
+end
+return result
+`,
+);
+
+// KEYS: a (copy, claims) pair per profile. ARGV: holder. A copy nobody holds any more is deleted.
+const releaseDetached = new LuaScript(
+  "detached_release",
+  `
+local deleted = 0
+for p = 1, #KEYS / 2 do
+  local copy, claims = KEYS[2 * p - 1], KEYS[2 * p]
+  redis.call('SREM', claims, ARGV[1])
+  if redis.call('EXISTS', claims) == 0 then deleted = deleted + redis.call('DEL', copy) end
+end
+return deleted
+`,
+);
+
+// KEYS: a (copy, claims) pair per profile. ARGV: holder, TTL (ms). Replay: the job holds the copies
+// again, and they live the TTL from now. Returns, per profile, 1 when the copy exists and 0 when not.
+const reclaimDetached = new LuaScript(
+  "detached_reclaim",
+  `
+local result = {}
+for p = 1, #KEYS / 2 do
+  local copy, claims = KEYS[2 * p - 1], KEYS[2 * p]
+  if redis.call('EXISTS', copy) == 1 then
+    redis.call('SADD', claims, ARGV[1])
+    redis.call('PEXPIRE', copy, ARGV[2])
+    redis.call('PEXPIRE', claims, ARGV[2])
+    result[p] = 1
+  else
+    result[p] = 0
+  end
+end
+return result
+`,
+);
+
+// KEYS: claims set, then every chunk key. ARGV: target, TTL (ms). Replay of a job that still refers to
+// its batch's chunks: the target holds them again, for the TTL from now. 0 when they are gone.
+const reclaimBatch = new LuaScript(
+  "batch_reclaim",
+  `
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then return 0 end
+end
+redis.call('SADD', KEYS[1], ARGV[1])
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+return 1
+`,
+);
+
+/**
+ * A batch's payload in Redis: the chunks every target's batch job reads, with the set of targets
+ * whose job still needs them, and the copies of profiles detached from the batch for failed jobs,
+ * each with the set of jobs (`<job id>@<target>`) holding it. The last claim's release deletes the bytes; both carry a
+ * TTL against leaks. Every operation touches the keys of one batch only: one Cluster slot.
+ */
+export class BatchStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    for (const script of [releaseBatch, detach, releaseDetached, reclaimDetached, reclaimBatch]) script.define(redis);
+  }
+
+  /** Adds to `transaction` what stores a batch: its chunks, and the claims of the targets that need it. */
+  queueStore(transaction: ChainableCommander, batchId: string, chunks: readonly Buffer[], targets: readonly string[], ttlMs: number): void {
+    chunks.forEach((chunk, index) => transaction.set(chunkKey(this.prefix, batchId, index), chunk, "PX", ttlMs));
+    transaction.sadd(batchClaimsKey(this.prefix, batchId), ...targets);
+    transaction.pexpire(batchClaimsKey(this.prefix, batchId), ttlMs);
+  }
+
+  /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */
+  async load(data: BatchJobData, refs: readonly ProfileRef[]): Promise<Map<number, Buffer>> {
+    const loaded = new Map<number, Buffer>();
+    if (refs.length === 0) return loaded;
+    if (data.detached === true) {
+      const copies = await this.redis.mgetBuffer(...refs.map((ref) => detachedProfileKey(this.prefix, data.batch, ref.index)));
+      refs.forEach((ref, i) => {
+        const bytes = copies[i];
+        if (bytes !== null && bytes !== undefined) loaded.set(ref.index, bytes);
+      });
+      return loaded;
+    }
+    const wanted = [...new Set(refs.flatMap((ref) => chunksCovering(ref.offset, ref.size)))];
+    const chunks = new Map<number, Buffer>();
+    if (wanted.length > 0) {
+      const values = await this.redis.mgetBuffer(...wanted.map((index) => chunkKey(this.prefix, data.batch, index)));
+      wanted.forEach((index, i) => {
+        const value = values[i];
+        if (value !== null && value !== undefined) chunks.set(index, value);
+      });
+    }
+    for (const ref of refs) {
+      const bytes = cutOut(chunks, ref.offset, ref.size);
+      if (bytes !== undefined) loaded.set(ref.index, bytes);
+    }
+    return loaded;
+  }
+
+  /** Whether every profile of a (failed) job still has its bytes: the chunks, or its detached copies. */
+  async exists(data: BatchJobData): Promise<boolean> {
+    const keys = data.detached === true ? data.profiles.map((ref) => detachedProfileKey(this.prefix, data.batch, ref.index)) : this.chunkKeys(data);
+    return keys.length === 0 || (await this.redis.exists(...keys)) === keys.length;
+  }
+
+  /** Drops `target`'s claim on the batch; the last claim deletes the chunks (true). Idempotent. */
+  async releaseBatch(data: Pick<BatchJobData, "batch" | "chunks">, target: string): Promise<boolean> {
+    return (await releaseBatch.run(this.redis, [batchClaimsKey(this.prefix, data.batch), ...this.chunkKeys(data)], [target])) === 1;
+  }
+
+  /**
+   * Gives `holder` (a failed job) copies of `refs` in keys of their own, living at least `ttlMs`: cut
+   * out of the batch's chunks, unless `data` is detached already (or another job made the copy
+   * first). Returns the indices whose bytes were gone.
+   */
+  async detach(data: Pick<BatchJobData, "batch" | "detached">, refs: readonly ProfileRef[], holder: string, ttlMs: number): Promise<number[]> {
+    if (refs.length === 0) return [];
+    const chunks = data.detached === true ? [] : [...new Set(refs.flatMap((ref) => chunksCovering(ref.offset, ref.size)))];
+    const keys = [...chunks.map((index) => chunkKey(this.prefix, data.batch, index)), ...this.copyKeys(data.batch, refs.map((ref) => ref.index))];
+    const args = [holder, ttlMs, CHUNK_BYTES, chunks.length, ...chunks, ...refs.flatMap((ref) => [ref.offset, ref.size])];
+    const present = (await detach.run(this.redis, keys, args)) as number[];
+    return refs.filter((_, i) => present[i] !== 1).map((ref) => ref.index);
+  }
+
+  /** Drops `holder`'s claims on detached copies; a copy nobody holds is deleted (counted). Idempotent. */
+  async releaseDetached(batchId: string, indices: readonly number[], holder: string): Promise<number> {
+    if (indices.length === 0) return 0;
+    return (await releaseDetached.run(this.redis, this.copyKeys(batchId, indices), [holder])) as number;
+  }
+
+  /**
+   * Replay: the job holds its profiles again (the batch's chunks as `target`, or its detached copies
+   * as `holder`), and they live `ttlMs` from now. Returns how many profiles still have their bytes
+   * (0: nothing changed).
+   */
+  async reclaim(data: BatchJobData, target: string, holder: string, ttlMs: number): Promise<number> {
+    if (data.detached !== true) {
+      const reclaimed = await reclaimBatch.run(this.redis, [batchClaimsKey(this.prefix, data.batch), ...this.chunkKeys(data)], [target, ttlMs]);
+      return reclaimed === 1 ? data.profiles.length : 0;
+    }
+    const present = (await reclaimDetached.run(this.redis, this.copyKeys(data.batch, data.profiles.map((ref) => ref.index)), [holder, ttlMs])) as number[];
+    return present.filter((one) => one === 1).length;
+  }
+
+  private chunkKeys(data: Pick<BatchJobData, "batch" | "chunks">): string[] {
+    return Array.from({ length: data.chunks }, (_, index) => chunkKey(this.prefix, data.batch, index));
+  }
+
+  private copyKeys(batchId: string, indices: readonly number[]): string[] {
+    return indices.flatMap((index) => [detachedProfileKey(this.prefix, batchId, index), detachedClaimsKey(this.prefix, batchId, index)]);
+  }
+}

@@ -1,0 +1,273 @@
+import { UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
+import { attemptsOf, type BatchJob } from "./batch-job.js";
+import { BatchProgress, type FailureGroup } from "./batch-progress.js";
+import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
+import { describeFailure, reasonFromText, type FailureReason } from "./failure-reason.js";
+import { JobLifecycle } from "./job-lifecycle.js";
+import { queueNameFor } from "./keys.js";
+import { ProgressRecorder } from "./progress-recorder.js";
+import { usageOf } from "./target-backlog.js";
+import { BATCH_JOB_NAME, TARGET_BACKOFF } from "./target-queue.js";
+
+/** What a batch worker tells its owner (logs and metrics); every hook is optional. */
+export interface BatchWorkerObserver {
+  /** An attempt left profiles for a retry after a backoff. */
+  retrying?(event: { jobId: string; attempt: number; profiles: number; failure: FailureReason }): void;
+  /** Profiles failed for good: they are kept in a failed job for replay. */
+  failed?(event: { jobId: string; profiles: number; bytes: number; attempts: number; failure: FailureReason }): void;
+  /** The target's queue pauses (circuit breaker): every writer of the target stops taking jobs. */
+  paused?(event: { pauseMs: number; failure: FailureReason | undefined }): void;
+  /** Bookkeeping that could not be done; the TTLs and the backlog's reset cover it. */
+  error?(error: unknown, context: string): void;
+}
+
+export interface BatchWorkerOptions {
+  target: string;
+  /** A `worker` connection (`maxRetriesPerRequest: null`), shared with BullMQ; the worker does not own it. */
+  connection: Redis;
+  prefix: string;
+  /** Batch jobs in delivery at once. */
+  concurrency: number;
+  deliver: BatchDelivery;
+  /** How long to wait before retry `retry` (1 for the first). */
+  backoffMs: (retry: number) => number;
+  /** A profile that failed for good keeps its bytes at least this long (retention may remove it sooner). */
+  failedPayloadTtlMs: number;
+  /** Profiles older than this fail as `expired` without an attempt; 0 = never. */
+  maxAgeMs?: number;
+  /** How long `close()` waits for active jobs before aborting them and handing them back to waiting. */
+  shutdownGraceMs?: number;
+  /** Least time between two saves of a job's progress during its deliveries. */
+  progressIntervalMs?: number;
+  observer?: BatchWorkerObserver;
+}
+
+/** Default `progressIntervalMs`: what a crash may make a target receive twice, beyond what was in flight. */
+export const PROGRESS_INTERVAL_MS = 50;
+
+/** How long shutdown waits for Redis once deliveries are aborted. */
+const HAND_BACK_MS = 5_000;
+
+const PAYLOAD_GONE: FailureReason = { reason: "payload expired", detail: "the stored profile is gone (TTL or purge)" };
+
+/** The job failed for good and was settled; BullMQ keeps it in `failed`. */
+class FinalFailure extends UnrecoverableError {
+  constructor(readonly failure: FailureReason) {
+    super(describeFailure(failure));
+    this.name = "FinalFailure";
+  }
+}
+
+/** The attempt left profiles to retry; BullMQ retries the job after the backoff. */
+class RetryLater extends Error {
+  override readonly name = "RetryLater";
+
+  constructor(readonly failure: FailureReason) {
+    super(describeFailure(failure));
+  }
+}
+
+/**
+ * Consumes one target's queue: a BullMQ worker whose jobs are batches. Per attempt it loads the
+ * profiles left to deliver in one round trip, hands them to the delivery, saves what was delivered as
+ * the job's progress, splits profiles that failed for good off into failed jobs of their own, and
+ * completes, retries, pauses or fails the job. Every change to what the job holds goes through
+ * `JobLifecycle`.
+ */
+export class BatchWorker {
+  private readonly worker: Worker<BatchJobData, void, typeof BATCH_JOB_NAME>;
+  private readonly lifecycle: JobLifecycle;
+  private readonly stopping = new AbortController();
+  private readonly observer: BatchWorkerObserver;
+  /** Bookkeeping started without waiting (completions, conversions after BullMQ's own failures). */
+  private readonly pending = new Set<Promise<void>>();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: BatchWorkerOptions) {
+    this.observer = options.observer ?? {};
+    this.lifecycle = new JobLifecycle({
+      connection: options.connection,
+      prefix: options.prefix,
+      target: options.target,
+    });
+    this.worker = new Worker(queueNameFor(options.target), (job) => this.process(job), {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      // A forwarder's job should survive a few worker crashes before it is declared failed.
+      maxStalledCount: 5,
+      // A crashed writer's jobs come back after about two of these instead of BullMQ's minute;
+      // the lock is renewed every half period, so long deliveries keep theirs.
+      lockDuration: 15_000,
+      stalledInterval: 15_000,
+      // BullMQ honours `rateLimit()` (the circuit breaker's pause) only when a limiter is set; this
+      // one is far above any real rate, so it never throttles by itself.
+      limiter: { max: 2 ** 31, duration: 1_000 },
+      settings: {
+        backoffStrategy: (attemptsMade, type) => (type === TARGET_BACKOFF ? options.backoffMs(attemptsMade) : 0),
+      },
+    });
+    this.worker.on("failed", (job, error) => {
+      if (job !== undefined) this.failedInBullMQ(job, error);
+    });
+    this.worker.on("error", (error) => this.observer.error?.(error, "worker"));
+  }
+
+  get target(): string {
+    return this.options.target;
+  }
+
+  /**
+   * Stops taking jobs and waits for the active ones; after the grace period their deliveries are
+   * aborted and they go back to waiting without using an attempt. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const { shutdownGraceMs = 20_000 } = this.options;
+      const graceful = this.worker.close();
+      if ((await within(graceful, shutdownGraceMs)) === "late") {
+        this.observer.error?.(new Error(`deliveries still active ${shutdownGraceMs} ms after shutdown began: handing them back`), "shutdown");
+        this.stopping.abort();
+        // With Redis unreachable even handing back cannot finish: the jobs' locks expire and another
+        // writer recovers them as stalled.
+        if ((await within(graceful, HAND_BACK_MS)) === "late") {
+          this.observer.error?.(new Error("could not hand active jobs back (Redis unreachable?): leaving them to stalled-job recovery"), "shutdown");
+        }
+      }
+      if ((await within(Promise.all(this.pending), HAND_BACK_MS)) === "late") {
+        this.observer.error?.(new Error("bookkeeping still pending at shutdown: the TTLs reclaim what it would have released"), "shutdown");
+      }
+      await this.lifecycle.close();
+    })();
+    return this.closing;
+  }
+
+  private async process(job: BatchJob): Promise<void> {
+    const parsed = batchJobData.safeParse(job.data);
+    if (!parsed.success) throw new FinalFailure({ reason: "invalid job", detail: parsed.error.issues.map((issue) => issue.message).join("; ") });
+    const data = parsed.data;
+    if (data.failure !== undefined) {
+      // Split off, or failed before a crash cut its settling short: fail it (again) at once.
+      await this.lifecycle.settleFailed(job, data);
+      throw new FinalFailure(data.failure);
+    }
+    const progress = BatchProgress.restore(data.profiles, job.progress);
+    this.expire(data, progress);
+    const payloads = await this.lifecycle.load(data, progress.pending());
+    progress.failRemaining(progress.pending().filter((ref) => !payloads.has(ref.index)), PAYLOAD_GONE);
+    const outgoing = progress.pending().map((ref) => ({ ref, payload: payloads.get(ref.index)!, handledParts: progress.handledParts(ref.index) }));
+    let outcome: AttemptOutcome = {};
+    if (outgoing.length > 0) {
+      const recorder = new ProgressRecorder(job, progress, this.options.progressIntervalMs ?? PROGRESS_INTERVAL_MS, (error) => this.observer.error?.(error, "progress"));
+      const report = {
+        delivered: (index: number, parts: readonly number[]) => {
+          progress.delivered(index, parts);
+          recorder.changed();
+        },
+        failed: (index: number, parts: readonly number[], failure: FailureReason) => progress.failedForGood(index, parts, failure),
+      };
+      try {
+        outcome = await this.options.deliver(outgoing, report, this.stopping.signal);
+      } finally {
+        await recorder.stop();
+      }
+    }
+    await this.finish(job, data, progress, outcome);
+  }
+
+  /** Profiles queued longer than the maximum age fail as `expired` without an attempt. */
+  private expire(data: BatchJobData, progress: BatchProgress): void {
+    const { maxAgeMs = 0 } = this.options;
+    if (maxAgeMs <= 0) return;
+    const now = Date.now();
+    const expired = progress.pending().filter((ref) => now - (data.replayedAt ?? ref.receivedAt) > maxAgeMs);
+    // Pyroscope rejects profiles older than its ingestion window: fail them now, replayable later.
+    progress.failRemaining(expired, { reason: "expired", detail: `queued longer than the maximum age of ${maxAgeMs} ms` });
+  }
+
+  /** Ends the attempt: complete, hand back, retry later, or fail for good. */
+  private async finish(job: BatchJob, data: BatchJobData, progress: BatchProgress, outcome: AttemptOutcome): Promise<void> {
+    const left = progress.pending();
+    const handBack = this.stopping.signal.aborted || outcome.pauseMs !== undefined;
+    if (left.length > 0 && (handBack || job.attemptsMade + 1 < attemptsOf(job))) {
+      await this.splitOff(job, data, progress.failureGroups());
+      progress.clearFailures();
+      await job.updateProgress(progress.toJSON());
+      if (this.stopping.signal.aborted) throw Worker.RateLimitError();
+      if (outcome.pauseMs !== undefined) {
+        await this.worker.rateLimit(outcome.pauseMs);
+        this.observer.paused?.({ pauseMs: outcome.pauseMs, failure: outcome.retry });
+        throw Worker.RateLimitError();
+      }
+      const failure = outcome.retry ?? { reason: "error", detail: "the delivery left profiles undelivered" };
+      this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade + 1, profiles: left.length, failure });
+      throw new RetryLater(failure);
+    }
+    // The last attempt: what is left fails for good with the last retryable failure.
+    progress.failRemaining(left, outcome.retry ?? { reason: "error", detail: "the delivery left profiles undelivered" });
+    const failure = await this.failForGood(job, data, progress);
+    if (failure === undefined) {
+      this.track(this.lifecycle.complete(job, data), "complete");
+      return;
+    }
+    throw new FinalFailure(failure);
+  }
+
+  /** Each failure group goes into a failed job of its own; the job carries on with the rest. */
+  private async splitOff(job: BatchJob, data: BatchJobData, groups: readonly FailureGroup[]): Promise<void> {
+    for (const group of groups) {
+      const id = await this.lifecycle.splitOff(job, data, group, this.options.failedPayloadTtlMs);
+      this.reportFailed(id, group.refs, job.attemptsMade + 1, group.failure);
+    }
+  }
+
+  /**
+   * Nothing is left to deliver. Without failures the job is done (undefined). Otherwise it fails for
+   * good with its largest failure group and splits the others off; returns the failure it keeps.
+   */
+  private async failForGood(job: BatchJob, data: BatchJobData, progress: BatchProgress): Promise<FailureReason | undefined> {
+    const [kept, ...others] = progress.failureGroups();
+    if (kept === undefined) return undefined;
+    await this.splitOff(job, data, others);
+    const done = data.profiles.filter((ref) => !kept.refs.some((failed) => failed.index === ref.index));
+    await this.lifecycle.fail(job, data, kept, done, this.options.failedPayloadTtlMs);
+    this.reportFailed(job.id!, kept.refs, job.attemptsMade + 1, kept.failure);
+    return kept.failure;
+  }
+
+  /**
+   * BullMQ reports every failed attempt. Ours were settled in `process`; what is left is BullMQ failing
+   * a job by itself (stalled too often, or an error of ours on the last attempt): its profiles fail for
+   * good here, as they would have in `process`.
+   */
+  private failedInBullMQ(job: BatchJob, error: Error): void {
+    if (error instanceof FinalFailure || error instanceof RetryLater) return;
+    const parsed = batchJobData.safeParse(job.data);
+    if (!parsed.success || parsed.data.failure !== undefined) return;
+    const data = parsed.data;
+    const failure = reasonFromText(error.message);
+    if (!(error instanceof UnrecoverableError) && job.attemptsMade < attemptsOf(job)) {
+      this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade, profiles: data.profiles.length, failure });
+      return;
+    }
+    const progress = BatchProgress.restore(data.profiles, job.progress);
+    progress.failRemaining(progress.pending(), failure);
+    this.track(this.failForGood(job, data, progress).then(() => undefined), "fail");
+  }
+
+  private reportFailed(jobId: string, refs: readonly ProfileRef[], attempts: number, failure: FailureReason): void {
+    const { profiles, bytes } = usageOf(refs);
+    this.observer.failed?.({ jobId, profiles, bytes, attempts, failure });
+  }
+
+  private track(work: Promise<void>, context: string): void {
+    const tracked = work.catch((error: unknown) => this.observer.error?.(error, context)).finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+}
+
+function within(work: Promise<unknown>, ms: number): Promise<"done" | "late"> {
+  return Promise.race([work.then(() => "done" as const), new Promise<"late">((resolve) => setTimeout(resolve, ms, "late").unref())]);
+}

@@ -1,0 +1,36 @@
+import type { ProfileRef } from "./batch-data.js";
+import type { FailureReason } from "./failure-reason.js";
+
+/** One profile of a batch, loaded, for a delivery attempt. */
+export interface OutgoingProfile {
+  ref: ProfileRef;
+  payload: Buffer;
+  /** Parts (Push series) the target needs no more: accepted before, or another job's to deliver. */
+  handledParts: ReadonlySet<number>;
+}
+
+/** What a delivery tells the job about each profile as its requests end. */
+export interface DeliveryReport {
+  /** The target accepted these parts of the profile. */
+  delivered(index: number, parts: readonly number[]): void;
+  /** The target refused these parts for good: they are split off into a failed job with `failure`. */
+  failed(index: number, parts: readonly number[], failure: FailureReason): void;
+}
+
+/** How a delivery attempt ended for the parts it reported neither delivered nor failed. */
+export interface AttemptOutcome {
+  /** They may pass later: the job is retried after a backoff, using an attempt. */
+  retry?: FailureReason;
+  /**
+   * The target asked for a pause (Retry-After) or cannot be reached: the target's queue pauses this
+   * long and the job goes back to waiting without using an attempt.
+   */
+  pauseMs?: number;
+}
+
+/**
+ * Sends a job's profiles to one target and classifies the answers (libs/delivery implements it). It
+ * reports every profile's parts as delivered or failed, or leaves them to the outcome; it stops
+ * early when `signal` aborts (shutdown) and says so by leaving them.
+ */
+export type BatchDelivery = (profiles: readonly OutgoingProfile[], report: DeliveryReport, signal: AbortSignal) => Promise<AttemptOutcome>;

@@ -1,0 +1,168 @@
+import { ErrorCode } from "bullmq";
+import type { Redis } from "ioredis";
+import type { BatchJobData, ProfileRef } from "./batch-data.js";
+import { attemptsOf, batchJobOptions, type BatchJob } from "./batch-job.js";
+import { BatchProgress, type FailureGroup } from "./batch-progress.js";
+import { BatchStore } from "./batch-store.js";
+import { TargetBacklog, usageOf } from "./target-backlog.js";
+import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
+
+export interface JobLifecycleOptions {
+  connection: Redis;
+  prefix: string;
+  target: string;
+}
+
+/** What happened to one failed job that an operator replayed. */
+export type ReplayOutcome =
+  /** Back to waiting with a full retry budget (or, in a dry run, would be). */
+  | "replayed"
+  /** Its stored profiles are gone (TTL or purge): left in `failed`. */
+  | "skipped"
+  /** Another replay or a purge took it first. */
+  | "notMatched";
+
+export interface Discarded {
+  removed: boolean;
+  /** Stored profiles deleted with it because no other job held them. */
+  payloadsDeleted: number;
+}
+
+/**
+ * Every change in the life of a target's batch jobs, over what Redis holds for them: the job's claim
+ * on its batch's chunks (the batch job, whose id is the batch id) or on detached copies (a failed job,
+ * or one split off), the target's backlog counters, and the TTLs. Each step is idempotent, so a crash
+ * that repeats it (a writer recovering a stalled job) does no harm.
+ */
+export class JobLifecycle {
+  readonly queue: TargetQueue;
+  private readonly store: BatchStore;
+  private readonly backlog: TargetBacklog;
+
+  constructor(private readonly options: JobLifecycleOptions) {
+    this.queue = targetQueue(options.connection, options.prefix, options.target);
+    this.store = new BatchStore(options.connection, options.prefix);
+    this.backlog = new TargetBacklog(options.connection, options.prefix, options.target);
+  }
+
+  get target(): string {
+    return this.options.target;
+  }
+
+  /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */
+  load(data: BatchJobData, refs: readonly ProfileRef[]): Promise<Map<number, Buffer>> {
+    return this.store.load(data, refs);
+  }
+
+  /**
+   * The job is done: its profiles are delivered, or handed to jobs split off it. It lets go of what it
+   * holds and leaves the backlog. The commands are sent at once and in order on the worker's
+   * connection, ahead of BullMQ's completion of the job, so the caller need not wait for them.
+   */
+  complete(job: BatchJob, data: BatchJobData): Promise<void> {
+    return Promise.all([this.releaseHeld(job, data, data.profiles), this.backlog.countOut(job.id!)]).then(() => undefined);
+  }
+
+  /**
+   * Splits the profiles of `group` off `job` into a failed job of their own, which holds copies of
+   * them for at least `keepMs`; a writer fails it at once with the group's failure. Returns its id.
+   */
+  async splitOff(job: BatchJob, data: BatchJobData, group: FailureGroup, keepMs: number): Promise<string> {
+    const id = `${job.id!}.${group.refs[0]!.index}`;
+    await this.store.detach(data, group.refs, this.holder(id), keepMs);
+    const split: BatchJobData = { batch: data.batch, chunks: data.chunks, profiles: group.refs, detached: true, failure: group.failure };
+    await this.queue.add(BATCH_JOB_NAME, split, batchJobOptions(id, attemptsOf(job)));
+    return id;
+  }
+
+  /**
+   * `job` fails for good with the profiles of `group`, which it keeps as copies of its own for at
+   * least `keepMs`; the rest of its profiles (`done`) it lets go of. The caller then fails it in
+   * BullMQ (or BullMQ did already).
+   */
+  async fail(job: BatchJob, data: BatchJobData, group: FailureGroup, done: readonly ProfileRef[], keepMs: number): Promise<void> {
+    await this.store.detach(data, group.refs, this.holder(job.id!), keepMs);
+    await job.updateData({ ...data, profiles: group.refs, detached: true, failure: group.failure });
+    await this.releaseHeld(job, data, done);
+    await this.backlog.countOut(job.id!);
+  }
+
+  /**
+   * A job whose data says it failed: repeats the end of `fail`, which a crash may have cut short. A
+   * split-off job holds nothing else and was never counted in.
+   */
+  async settleFailed(job: BatchJob, data: BatchJobData): Promise<void> {
+    if (job.id === data.batch) await this.store.releaseBatch(data, this.target);
+    await this.backlog.countOut(job.id!);
+  }
+
+  /** Whether every profile of a failed job still has its bytes (a dry-run replay). */
+  replayable(data: BatchJobData): Promise<boolean> {
+    return this.store.exists(data);
+  }
+
+  /**
+   * Moves a failed job back to waiting with a full retry budget: it holds its profiles again, which
+   * live `payloadTtlMs` from now, it counts in the backlog again (no bound: the operator decided),
+   * and the maximum age counts from now. Profiles it already delivered stay delivered.
+   */
+  async replay(job: BatchJob, data: BatchJobData, payloadTtlMs: number): Promise<ReplayOutcome> {
+    // Hold first: a writer could otherwise deliver and release before the claim exists, leaving a
+    // claim nobody releases (the bytes would stay until their TTL).
+    if ((await this.store.reclaim(data, this.target, this.holder(job.id!), payloadTtlMs)) === 0) return "skipped";
+    await this.backlog.countIn(job.id!, usageOf(data.profiles));
+    try {
+      const { failure, ...rest } = data;
+      await job.updateData({ ...rest, replayedAt: Date.now() });
+      // A job that failed through `fail` says in its profiles what is left to deliver; progress it
+      // made before may name parts that failed, which must go out again.
+      if (failure !== undefined) await job.updateProgress(BatchProgress.restore(rest.profiles, undefined).toJSON());
+      await job.retry("failed", { resetAttemptsMade: true });
+      return "replayed";
+    } catch (error) {
+      await this.backlog.countOut(job.id!);
+      const code = (error as { code?: unknown }).code;
+      if (code === ErrorCode.JobNotExist || code === ErrorCode.JobNotInState) return "notMatched";
+      throw error;
+    }
+  }
+
+  /**
+   * Removes a failed job and lets go of what it holds; the bytes no other job holds are deleted. Taking
+   * it out of the failed set first is the atomic claim: a replay that moved it to waiting meanwhile
+   * wins, and the job is left alone. The job goes before its bytes: when the process dies in between,
+   * their TTL reclaims them, while the other order could leave a job without its profiles.
+   */
+  async discard(job: BatchJob, data: BatchJobData | undefined): Promise<Discarded> {
+    const connection = this.options.connection;
+    if ((await connection.zrem(this.queue.toKey("failed"), job.id!)) !== 1) return { removed: false, payloadsDeleted: 0 };
+    await this.backlog.countOut(job.id!);
+    if ((await this.queue.remove(job.id!)) !== 1) {
+      // A writer holds it after all: put it back where it was.
+      await connection.zadd(this.queue.toKey("failed"), job.finishedOn ?? Date.now(), job.id!);
+      return { removed: false, payloadsDeleted: 0 };
+    }
+    if (data === undefined) return { removed: true, payloadsDeleted: 0 };
+    return { removed: true, payloadsDeleted: await this.releaseHeld(job, data, data.profiles) };
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+
+  /**
+   * Lets go of `profiles` of the job: the batch's chunks as a whole (only the batch job holds them, and
+   * only while it refers to them), or its claims on their detached copies. Returns how many profiles'
+   * bytes were deleted.
+   */
+  private async releaseHeld(job: BatchJob, data: BatchJobData, profiles: readonly ProfileRef[]): Promise<number> {
+    if (data.detached === true) return this.store.releaseDetached(data.batch, profiles.map((ref) => ref.index), this.holder(job.id!));
+    if (job.id !== data.batch) return 0;
+    return (await this.store.releaseBatch(data, this.target)) ? data.profiles.length : 0;
+  }
+
+  /** The claim a job holds on a detached copy: one per job, since a profile's parts may be in several. */
+  private holder(jobId: string): string {
+    return `${jobId}@${this.target}`;
+  }
+}

@@ -1,0 +1,39 @@
+import type { ChainableCommander, Redis } from "ioredis";
+
+type ScriptCaller = (numberOfKeys: number, ...keysAndArgs: (string | number | Buffer)[]) => Promise<unknown>;
+
+/**
+ * A Lua script registered on a connection with ioredis' `defineCommand`: ioredis sends EVAL with the
+ * source the first time on each socket (a new connection, or one to a restarted Redis) and EVALSHA
+ * after, so a script also runs inside a MULTI, where a NOSCRIPT error could not be retried. Every key
+ * a script touches must be passed in `keys`, all in one Cluster slot.
+ */
+export class LuaScript {
+  private readonly command: string;
+
+  constructor(name: string, private readonly source: string) {
+    this.command = `relay_${name}`;
+  }
+
+  /** Registers the script on `connection`; pipelines and MULTIs made afterwards have it too. */
+  define(connection: Redis): void {
+    const caller = (connection as unknown as Record<string, unknown>)[this.command];
+    if (typeof caller !== "function") connection.defineCommand(this.command, { lua: this.source });
+  }
+
+  /** Runs the script on a connection it was defined on. */
+  run(connection: Redis, keys: readonly string[], args: readonly (string | number | Buffer)[] = []): Promise<unknown> {
+    return this.caller(connection).call(connection, keys.length, ...keys, ...args);
+  }
+
+  /** Adds the script to a pipeline or MULTI made from a connection it was defined on. */
+  queue(transaction: ChainableCommander, keys: readonly string[], args: readonly (string | number | Buffer)[] = []): void {
+    void this.caller(transaction).call(transaction, keys.length, ...keys, ...args);
+  }
+
+  private caller(target: Redis | ChainableCommander): ScriptCaller {
+    const caller = (target as unknown as Record<string, ScriptCaller | undefined>)[this.command];
+    if (caller === undefined) throw new Error(`Lua script ${this.command} is not defined on this connection`);
+    return caller;
+  }
+}

@@ -46,7 +46,9 @@ describe("fault 5: a poison profile (the target answers 400 for it)", () => {
       t.diagnostic(`failed ${((failed[0]!.finishedOn ?? Number.NaN) - poisonSentAt)} ms after it was sent: ${failed[0]!.failedReason}`);
       assert.equal(failed.length, 1);
       assert.match(failed[0]!.failedReason, /400/);
-      assert.match(String((failed[0]!.data as { query?: string }).query), new RegExp(`fid%3D${poisonId}`));
+      const [profile, ...others] = (failed[0]!.data as { profiles: { query?: string }[] }).profiles;
+      assert.equal(others.length, 0, "the failed job holds the poison profile alone");
+      assert.match(String(profile?.query), new RegExp(`fid%3D${poisonId}`));
       assert.equal(failed[0]!.attemptsMade, 1, "a 400 is not retried");
       assert.equal((await failedJobs(client, "b")).length, 0);
     } finally {

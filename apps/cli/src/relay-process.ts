@@ -137,6 +137,8 @@ async function startIngestRole({ redisUrl, config, settings, logger, metrics, st
     onError: (err) => logger.debug({ err }, "backlog reading or cleanup after a failed flush did not reach Redis"),
   });
   stack.push(() => enqueuer.close());
+  // Admission starts from what Redis holds, not from an empty backlog.
+  await enqueuer.readBacklogs();
   const warnings = new ThrottledLog(logger);
   const receivers: Receiver[] = [];
   for (const receiver of config.receivers) {

@@ -103,7 +103,6 @@ export class TargetDelivery {
       case "retry": {
         // Cut off by shutdown: not the target's doing.
         if (signal.aborted) return;
-        this.options.metrics.writeRetries.inc(this.labels);
         state.retry = result.failure;
         const pauseMs = this.circuit.pauseFor(result);
         if (pauseMs !== undefined) state.pauseMs = Math.max(state.pauseMs ?? 0, pauseMs);

@@ -49,12 +49,15 @@ export function startWriter(options: WriterOptions): Writer {
     return { worker, delivery };
   });
   options.logger.info({ targets: options.targets.map((t) => t.name), concurrency: options.concurrency }, "writer started");
+  let closing: Promise<void> | undefined;
   return {
     targets: options.targets.map((t) => t.name),
-    close: async () => {
-      await Promise.all(started.map(({ worker }) => worker.close()));
-      await Promise.all(started.map(({ delivery }) => delivery.close()));
-    },
+    // Idempotent: a second signal waits for the same shutdown (closing an HTTP client twice throws).
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(started.map(({ worker }) => worker.close()));
+        await Promise.all(started.map(({ delivery }) => delivery.close()));
+      })()),
   };
 }
 
@@ -63,13 +66,19 @@ function observe(target: TargetConfig, { logger: parent, metrics }: WriterOption
   const logger = parent.child({ target: target.name });
   const labels = { target: target.name, endpoint: target.url };
   return {
-    retrying: ({ jobId, attempt, profiles, failure }) => logger.debug({ jobId, attempt, profiles, reason: failure.reason }, "delivery will be retried"),
+    retrying: ({ jobId, attempt, profiles, failure }) => {
+      metrics.writeRetries.inc(labels, profiles);
+      logger.debug({ jobId, attempt, profiles, reason: failure.reason }, "delivery will be retried");
+    },
     failed: ({ jobId, profiles, bytes, attempts, failure }) => {
       metrics.writeDroppedProfiles.inc(labels, profiles);
       metrics.writeDroppedBytes.inc(labels, bytes);
       logger.warn({ jobId, profiles, attempts, reason: failure.reason, status: failure.status }, "delivery failed; batch kept for replay");
     },
-    paused: ({ pauseMs, failure }) => logger.warn({ pauseMs, reason: failure?.reason }, "target unavailable: queue paused"),
+    paused: ({ jobId, pauseMs, profiles, failure }) => {
+      metrics.writeRetries.inc(labels, profiles);
+      logger.warn({ jobId, pauseMs, reason: failure?.reason }, "target unavailable: queue paused");
+    },
     error: (err, context) => logger.warn({ err, context }, "writer bookkeeping failed"),
   };
 }

@@ -17,8 +17,8 @@ export interface BatchWorkerObserver {
   retrying?(event: { jobId: string; attempt: number; profiles: number; failure: FailureReason }): void;
   /** Profiles failed for good: they are kept in a failed job for replay. */
   failed?(event: { jobId: string; profiles: number; bytes: number; attempts: number; failure: FailureReason }): void;
-  /** The target's queue pauses (circuit breaker): every writer of the target stops taking jobs. */
-  paused?(event: { pauseMs: number; failure: FailureReason | undefined }): void;
+  /** The target's queue pauses (circuit breaker): every writer of the target stops taking jobs; `profiles` wait for it. */
+  paused?(event: { jobId: string; pauseMs: number; profiles: number; failure: FailureReason | undefined }): void;
   /** Bookkeeping that could not be done; the TTLs and the backlog's reset cover it. */
   error?(error: unknown, context: string): void;
 }
@@ -198,7 +198,7 @@ export class BatchWorker {
       if (this.stopping.signal.aborted) throw Worker.RateLimitError();
       if (outcome.pauseMs !== undefined) {
         await this.worker.rateLimit(outcome.pauseMs);
-        this.observer.paused?.({ pauseMs: outcome.pauseMs, failure: outcome.retry });
+        this.observer.paused?.({ jobId: job.id!, pauseMs: outcome.pauseMs, profiles: left.length, failure: outcome.retry });
         throw Worker.RateLimitError();
       }
       const failure = outcome.retry ?? { reason: "error", detail: "the delivery left profiles undelivered" };

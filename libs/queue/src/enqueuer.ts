@@ -100,10 +100,25 @@ export class Enqueuer {
       write: (group) => this.flush(group),
     });
     if (this.bounds !== undefined) {
-      this.poller = setInterval(() => this.poll(), BACKLOG_POLL_MS);
+      this.poller = setInterval(() => void this.readBacklogs(), BACKLOG_POLL_MS);
       this.poller.unref();
-      this.poll();
     }
+  }
+
+  /**
+   * Reads every target's backlog now (a reading under way is joined). The enqueuer reads them every
+   * second by itself when it has bounds; before the first reading it admits every profile.
+   */
+  readBacklogs(): Promise<void> {
+    this.polling ??= Promise.all([...this.entries.values()].map(async (entry) => entry.view.update(await entry.backlog.read())))
+      .then(
+        () => undefined,
+        (error: unknown) => this.options.onError?.(error),
+      )
+      .finally(() => {
+        this.polling = undefined;
+      });
+    return this.polling;
   }
 
   /**
@@ -204,21 +219,6 @@ export class Enqueuer {
   private track(work: Promise<void>): void {
     const tracked = work.catch((error: unknown) => this.options.onError?.(error)).finally(() => this.cleanups.delete(tracked));
     this.cleanups.add(tracked);
-  }
-
-  /** Reads every bounded target's backlog; one reading at a time, the last one stands on failure. */
-  private poll(): void {
-    if (this.polling !== undefined) return;
-    this.polling = Promise.all(
-      [...this.entries.values()].map(async (entry) => entry.view.update(await entry.backlog.read())),
-    )
-      .then(
-        () => undefined,
-        (error: unknown) => this.options.onError?.(error),
-      )
-      .finally(() => {
-        this.polling = undefined;
-      });
   }
 }
 

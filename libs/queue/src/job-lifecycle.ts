@@ -120,7 +120,7 @@ export class JobLifecycle {
       await job.retry("failed", { resetAttemptsMade: true });
       return "replayed";
     } catch (error) {
-      await this.backlog.countOut(job.id!);
+      // Another replay moved it first (and it counts once: counting in is idempotent), or it is gone.
       const code = (error as { code?: unknown }).code;
       if (code === ErrorCode.JobNotExist || code === ErrorCode.JobNotInState) return "notMatched";
       throw error;

@@ -24,6 +24,8 @@ export interface HarnessOptions {
   config?: Partial<ReceiverConfig>;
   backlog?: BacklogBounds;
   flush?: FlushBounds;
+  /** The key prefix, unique per test unless a test prepares Redis under one first. */
+  prefix?: string;
   /** Built on the receiver's producer connection; the harness starts and stops it. */
   memoryGuard?: (connection: RedisClient) => RedisMemoryGuard;
 }
@@ -55,7 +57,7 @@ export interface TestReceiver {
 
 export const defaultMaxBodyBytes = 64 * 1024;
 
-function targetConfig(name: string): TargetConfig {
+export function targetConfig(name: string): TargetConfig {
   return {
     name, writeLabel: name, endpointName: name, url: "http://127.0.0.1:1",
     remoteTimeoutMs: 10_000, headers: {}, minBackoffMs: 500, maxBackoffMs: 300_000, maxBackoffRetries: 10,
@@ -73,7 +75,7 @@ export async function adminConnection(redis: RedisServerHandle): Promise<RedisCl
 
 /** A receiver with its own producer connection and a unique prefix, all closed after the test. */
 export async function startTestReceiver(t: TestContext, redis: RedisServerHandle, admin: RedisClient, options: HarnessOptions = {}): Promise<TestReceiver> {
-  const prefix = `rt-${randomUUID()}`;
+  const prefix = options.prefix ?? `rt-${randomUUID()}`;
   const targets = options.targets ?? ["alpha"];
   const connection = createRedisConnection(redis.url, "producer");
   connection.on("error", () => undefined);
@@ -96,6 +98,7 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   });
   const logger = createLogger({ level: "silent" });
   memoryGuard?.start();
+  await enqueuer.readBacklogs();
   receiver = await startReceiver({
     config, enqueuer, metrics, logger, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, warnings: new ThrottledLog(logger),
   });

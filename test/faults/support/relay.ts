@@ -30,12 +30,12 @@ export function inspect(redis: RedisServerHandle): Redis {
   return new Redis({ path: redis.socketPath, maxRetriesPerRequest: 3, lazyConnect: false });
 }
 
-/** Payload keys (the profile bytes and their pending sets) currently in Redis. */
+/** Payload keys (the batches' chunks and claims, and profiles detached for failed jobs) currently in Redis. */
 export async function payloadKeys(client: Redis): Promise<string[]> {
   const keys: string[] = [];
   let cursor = "0";
   do {
-    const [next, batch] = await client.scan(cursor, "MATCH", `${prefix}:payload:*`, "COUNT", 1000);
+    const [next, batch] = await client.scan(cursor, "MATCH", `${prefix}:batch:*`, "COUNT", 1000);
     keys.push(...batch);
     cursor = next;
   } while (cursor !== "0");

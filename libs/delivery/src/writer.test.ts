@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { test } from "node:test";
+import { batchJobData, chunkKey, detachedProfileKey, replayFailed, summarizeFailed } from "@pyroscope-relay/queue";
+import type { Redis } from "ioredis";
+import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
+import { counter, eventually, failedJob, ingestData, redisForFile, targetConfig } from "./writer-harness.js";
+
+const { relay } = await redisForFile();
+
+test("stores a batch once for 3 targets and deletes it only after the last delivery", async (t) => {
+  const fakes = [await startFakeTarget(), await startFakeTarget(), await startFakeTarget()];
+  const [a, b, c] = fakes as [typeof fakes[0], typeof fakes[0], typeof fakes[0]];
+  const targets = [targetConfig("a", a.url), targetConfig("b", b.url), targetConfig("c", c.url)];
+  const r = await relay(t, targets, { fakes });
+  b.hold();
+  const profiles = [gzippedPprof({ seed: 7 }), gzippedPprof({ seed: 8 })];
+  const [first, second] = await Promise.all(profiles.map((profile) => r.enqueuer.enqueue(profile, ingestData(), ["a", "b", "c"])));
+  assert.equal(first!.batchId, second!.batchId, "one flush");
+  const batchId = first!.batchId;
+
+  await Promise.all([a.waitForRequests(2), b.waitForRequests(2), c.waitForRequests(2)]);
+  for (const fake of fakes) assert.deepEqual(fake.requests.map((request) => request.body).sort(Buffer.compare), [...profiles].sort(Buffer.compare));
+  // a and c have released their claims; b's answers are held, so b still needs the batch.
+  await eventually("a and c to release", async () => (await r.claims(batchId)).join() === "b");
+  assert.equal(await r.batchExists(batchId), true, "payload deleted while b still needs it");
+  // One copy of the bytes, whatever the number of targets: one chunk and the claims.
+  assert.deepEqual(await r.payloadKeys(), [`${r.prefix}:batch:{${batchId}}:chunk:0`, `${r.prefix}:batch:{${batchId}}:claims`]);
+
+  b.release();
+  await eventually("the payload to be deleted", async () => (await r.payloadKeys()).length === 0);
+  for (const name of ["a", "b", "c"]) {
+    const queue = r.queue(name);
+    assert.equal(await queue.getJob(batchId), undefined, `${name}: completed job kept`);
+    assert.deepEqual(await queue.getJobCounts("completed", "failed", "waiting", "delayed", "active"), {
+      completed: 0, failed: 0, waiting: 0, delayed: 0, active: 0,
+    });
+    assert.equal(await counter(r.metrics.writeSentProfiles, name), 2);
+    assert.equal(await counter(r.metrics.writeSentBytes, name), profiles[0]!.length + profiles[1]!.length);
+  }
+  for (const fake of fakes) assert.equal(fake.requests.length, 2);
+});
+
+test("a batch with one poison profile delivers the others; the poison one is listed failed and replay delivers it", async (t) => {
+  const target = await startFakeTarget();
+  let fixed = false;
+  target.respond((request) =>
+    !fixed && request.query.includes("poison") ? { status: 400, body: '{"code":"invalid_argument","message":"malformed"}' } : undefined,
+  );
+  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  const queries = ["name=one", "name=poison", "name=two", "name=three"];
+  const results = await Promise.all(queries.map((query, i) => r.enqueuer.enqueue(gzippedPprof({ seed: i }), ingestData({ query }), ["a"])));
+  const batchId = results[0]!.batchId;
+
+  const failed = await failedJob(r.queue("a"), batchId);
+  const delivered = () => target.requests.filter((request) => !request.query.includes("poison") || fixed).length;
+  await eventually("the other three to be delivered", async () => delivered() === 3);
+  const data = batchJobData.parse(failed.data);
+  assert.deepEqual(data.profiles.map((ref) => ref.kind === "ingest" && ref.query), ["name=poison"]);
+  assert.match(failed.failedReason, /^http 400: .*malformed/);
+  const summary = await summarizeFailed(r.admin, r.prefix, "a");
+  assert.deepEqual([summary.batches, summary.profiles, summary.reasons[0]?.reason], [1, 1, "http 400"]);
+  assert.equal(await r.admin.exists(chunkKey(r.prefix, batchId, 0)), 0, "the batch's chunks are gone");
+  assert.equal(await r.admin.exists(detachedProfileKey(r.prefix, batchId, 1)), 1, "the poison profile is kept");
+
+  fixed = true;
+  const replayed = await replayFailed({ connection: r.admin, prefix: r.prefix, target: "a", payloadTtlMs: 3_600_000 });
+  assert.deepEqual(replayed, { replayed: 1, replayedProfiles: 1, skipped: 0, notMatched: 0 });
+  await eventually("the replayed profile to be delivered", async () => target.requests.filter((request) => request.query.includes("poison")).length === 2);
+  await eventually("nothing left", async () => (await r.payloadKeys()).length === 0);
+  assert.equal(await r.queue("a").getJob(batchId), undefined);
+});
+
+test("a batch whose payload is gone fails at once, naming the expired payload", async (t) => {
+  const target = await startFakeTarget();
+  const r = await relay(t, [targetConfig("a", target.url)], { start: false, fakes: [target] });
+  const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
+  await r.admin.del(chunkKey(r.prefix, batchId, 0));
+  r.start();
+
+  const job = await failedJob(r.queue("a"), batchId);
+  assert.match(job.failedReason, /payload expired/);
+  assert.equal(job.attemptsMade, 1);
+  assert.equal(target.requests.length, 0);
+  assert.equal(await counter(r.metrics.writeDroppedProfiles, "a"), 1);
+});
+
+test("a target that is down does not delay another", async (t) => {
+  const down = await startFakeTarget();
+  const healthy = await startFakeTarget();
+  down.respond(() => ({ status: 503, body: "down for maintenance" }));
+  const r = await relay(
+    t,
+    [targetConfig("down", down.url, { maxBackoffRetries: 0 }), targetConfig("healthy", healthy.url)],
+    { concurrency: 1, fakes: [down, healthy] },
+  );
+  const count = 20;
+  const started = Date.now();
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    ids.push((await r.enqueuer.enqueue(gzippedPprof({ seed: i, samples: 3 }), ingestData(), ["down", "healthy"])).batchId);
+  }
+  const received = await healthy.waitForRequests(count, 5_000);
+  const elapsed = received[count - 1]!.at - started;
+  t.diagnostic(`healthy target got ${count} profiles in ${elapsed} ms; the down one had ${down.requests.length} attempts`);
+  assert.ok(elapsed < 3_000, `healthy target took ${elapsed} ms`);
+  assert.ok(down.requests.length >= 1, "the down target was tried too");
+  // The payloads stay for the target that still needs them.
+  await eventually("healthy releases", async () => (await r.claims(ids[count - 1]!)).join() === "down");
+});
+
+test("writer.close() waits for active deliveries, then stops fetching", async (t) => {
+  const target = await startFakeTarget();
+  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  target.hold();
+  const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
+  await target.waitForRequests(1);
+  // The worker's blocking connection (BullMQ's own, unnamed) next to ours.
+  const ours = ["pyroscope-relay-admin", "pyroscope-relay-producer", "pyroscope-relay-worker"];
+  await eventually("the blocking connection", async () => (await clientNames(r.admin)).length > ours.length);
+
+  let closed = false;
+  const closing = r.writer!.close().then(() => {
+    closed = true;
+  });
+  await sleep(150);
+  assert.equal(closed, false, "close() returned while a delivery was in flight");
+  target.release();
+  await closing;
+  await r.writer!.close(); // a second close (a second signal) is harmless
+  // Delivered and released before close() returned.
+  assert.equal(await r.batchExists(batchId), false);
+  assert.equal(await r.queue("a").getJob(batchId), undefined);
+  // BullMQ's blocking connections are gone.
+  await eventually("only our connections to remain", async () => (await clientNames(r.admin)).join() === ours.join(), 2_000);
+
+  // Nothing is fetched any more.
+  const second = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
+  await sleep(200);
+  assert.equal(target.requests.length, 1);
+  assert.equal(await r.queue("a").getJobState(second.batchId), "waiting");
+});
+
+test("requests to a target stay within its concurrency, over all its batches", async (t) => {
+  const target = await startFakeTarget();
+  let open = 0;
+  let most = 0;
+  target.respond(() => {
+    open++;
+    most = Math.max(most, open);
+    return undefined;
+  });
+  const r = await relay(t, [targetConfig("a", target.url)], { concurrency: 3, fakes: [target], flush: { maxItems: 4, maxBytes: 1 << 20 } });
+  target.hold();
+  await Promise.all(Array.from({ length: 16 }, (_, i) => r.enqueuer.enqueue(gzippedPprof({ seed: i }), ingestData(), ["a"])));
+  await target.waitForRequests(3);
+  await sleep(200);
+  assert.equal(target.requests.length, 3, "no fourth request while three are open");
+  const release = setInterval(() => {
+    open = 0;
+    target.release();
+    target.hold();
+  }, 20);
+  t.after(() => clearInterval(release));
+  await target.waitForRequests(16, 10_000);
+  assert.ok(most <= 3, `at most 3 open at once, saw ${most}`);
+});
+
+/** Names of the connections to the spec file's redis-server, sorted. */
+async function clientNames(admin: Redis): Promise<string[]> {
+  const list = (await admin.client("LIST")) as string;
+  return list.split("\n").filter((line) => line.trim() !== "").map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? "").sort();
+}

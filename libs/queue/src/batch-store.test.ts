@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { after, test } from "node:test";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import type { BatchJobData, ProfileRef } from "./batch-data.js";
+import { BatchStore } from "./batch-store.js";
+import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { CHUNK_BYTES, layOut } from "./payload-layout.js";
+import { createRedisConnection, waitForRedis } from "./redis-connection.js";
+
+const server = await startRedisServer();
+const redis = createRedisConnection(server.url, "admin");
+await waitForRedis(redis, 2_000);
+after(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+/** Stores `payloads` as one batch owed to `targets`; returns its job data. */
+async function storeBatch(store: BatchStore, payloads: Buffer[], targets: string[]): Promise<BatchJobData> {
+  const batch = randomUUID();
+  const { offsets, chunks } = layOut(payloads);
+  const transaction = redis.multi();
+  store.queueStore(transaction, batch, chunks, targets, 60_000);
+  await transaction.exec();
+  const profiles = payloads.map((payload, index): ProfileRef => ({ kind: "ingest", index, offset: offsets[index]!, size: payload.length, receivedAt: 1, query: "", contentTypes: [] }));
+  return { batch, chunks: chunks.length, profiles };
+}
+
+test("the last target's release deletes the chunks; releasing twice changes nothing", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const data = await storeBatch(store, [randomBytes(CHUNK_BYTES), randomBytes(100)], ["a", "b"]);
+  assert.equal(await redis.exists(chunkKey(prefix, data.batch, 0), chunkKey(prefix, data.batch, 1)), 2);
+  assert.equal(await store.releaseBatch(data, "a"), false);
+  assert.equal(await store.releaseBatch(data, "a"), false, "idempotent");
+  assert.equal(await store.exists(data), true);
+  assert.equal(await store.releaseBatch(data, "b"), true);
+  assert.deepEqual(await redis.keys(`${prefix}:*`), []);
+  assert.equal(await store.exists(data), false);
+  assert.equal(await store.releaseBatch(data, "b"), false);
+});
+
+test("a detached copy holds the profile's exact bytes, across a chunk boundary, for every job that holds it", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const payloads = [randomBytes(CHUNK_BYTES - 10), randomBytes(50), randomBytes(20)];
+  const data = await storeBatch(store, payloads, ["a", "b"]);
+  const spanning = data.profiles[1]!;
+  assert.deepEqual(await store.detach(data, [spanning], "j1@a", 120_000), []);
+  assert.deepEqual(await redis.getBuffer(detachedProfileKey(prefix, data.batch, 1)), payloads[1]);
+  assert.deepEqual(await store.detach(data, [spanning], "j2@b", 60_000), [], "a second holder shares the copy");
+  assert.deepEqual((await redis.smembers(detachedClaimsKey(prefix, data.batch, 1))).sort(), ["j1@a", "j2@b"]);
+  const ttl = await redis.pttl(detachedProfileKey(prefix, data.batch, 1));
+  assert.ok(ttl > 110_000, `never shortened: ${ttl}`);
+  const loaded = await store.load({ ...data, detached: true }, [spanning]);
+  assert.deepEqual(loaded.get(1), payloads[1]);
+
+  // Both batch claims go: the chunks go, the copy stays for its holders.
+  await store.releaseBatch(data, "a");
+  await store.releaseBatch(data, "b");
+  assert.equal(await redis.exists(chunkKey(prefix, data.batch, 0)), 0);
+  assert.equal(await store.releaseDetached(data.batch, [1], "j1@a"), 0);
+  assert.equal(await store.releaseDetached(data.batch, [1], "j2@b"), 1, "the last holder's release deletes the copy");
+  assert.deepEqual(await redis.keys(`${prefix}:*`), []);
+});
+
+test("detaching a profile whose chunks are gone reports it; a detached job's detach only adds its claim", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const data = await storeBatch(store, [randomBytes(10), randomBytes(10)], ["a"]);
+  await store.detach(data, [data.profiles[0]!], "j1@a", 60_000);
+  await redis.del(chunkKey(prefix, data.batch, 0));
+  assert.deepEqual(await store.detach(data, data.profiles, "j2@a", 60_000), [1], "profile 1 had no copy and its chunk is gone");
+  assert.deepEqual(await store.detach({ ...data, detached: true }, data.profiles, "j3@a", 60_000), [1]);
+  assert.deepEqual((await redis.smembers(detachedClaimsKey(prefix, data.batch, 0))).sort(), ["j1@a", "j2@a", "j3@a"]);
+});
+
+test("replay reclaims what is left and sets a fresh TTL; nothing when it is all gone", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const data = await storeBatch(store, [randomBytes(10), randomBytes(10)], ["a"]);
+  await store.detach(data, data.profiles, "j@a", 1_000);
+  await store.releaseBatch(data, "a");
+  await store.releaseDetached(data.batch, [0, 1], "j@a");
+  assert.equal(await store.reclaim({ ...data, detached: true }, "a", "j@a", 60_000), 0, "the copies are gone");
+
+  const again = await storeBatch(store, [randomBytes(10), randomBytes(10)], ["a"]);
+  await store.detach(again, again.profiles, "k@a", 1_000);
+  await redis.del(detachedProfileKey(prefix, again.batch, 1));
+  assert.equal(await store.reclaim({ ...again, detached: true }, "a", "k@a", 60_000), 1);
+  assert.deepEqual(await redis.smembers(detachedClaimsKey(prefix, again.batch, 0)), ["k@a"]);
+  assert.ok((await redis.pttl(detachedProfileKey(prefix, again.batch, 0))) > 50_000);
+
+  // A job that still refers to its batch holds the chunks again.
+  await store.releaseBatch(again, "a");
+  assert.equal(await store.reclaim(again, "a", "k@a", 60_000), 0, "its chunks are gone");
+  const kept = await storeBatch(store, [randomBytes(10)], ["b"]);
+  assert.equal(await store.reclaim(kept, "a", "x@a", 60_000), 1);
+  assert.deepEqual((await redis.smembers(batchClaimsKey(prefix, kept.batch))).sort(), ["a", "b"]);
+});

@@ -1,0 +1,186 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import { batchJobData } from "./batch-data.js";
+import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { FAILED_TTL_MS, httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
+import { TargetBacklog } from "./target-backlog.js";
+
+const server = await startRedisServer();
+after(() => server.stop());
+
+/** Enqueues `count` profiles (queries `n=0`...) in one flush; resolves with the batch id. */
+async function flush(h: QueueHarness, count: number, targets = ["alpha"]): Promise<string> {
+  const results = await Promise.all(Array.from({ length: count }, (_, i) => h.enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(`n=${i}`), targets)));
+  const ids = new Set(results.map((result) => result.batchId));
+  assert.equal(ids.size, 1, "one flush");
+  return [...ids][0]!;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+test("a delivered batch lets go of its payload: the chunks go with the last target, the backlog empties", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha", "beta"]);
+  const batchId = await flush(h, 5, ["alpha", "beta"]);
+  const alpha = scriptedDelivery(() => "deliver");
+  h.worker("alpha", alpha);
+  await until("alpha to finish", async () => (await h.connection.smembers(batchClaimsKey(h.prefix, batchId))).join() === "beta");
+  assert.deepEqual(alpha.attempts, [["n=0", "n=1", "n=2", "n=3", "n=4"]], "one attempt carries the whole batch");
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 1, "beta still needs the payload");
+  assert.equal(await h.queue("alpha").getJob(batchId), undefined, "a completed batch is removed");
+
+  h.worker("beta", scriptedDelivery(() => "deliver"));
+  await until("the payload to go", async () => (await h.connection.exists(chunkKey(h.prefix, batchId, 0))) === 0);
+  assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*`), []);
+  for (const target of ["alpha", "beta"]) assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, target).read(), { profiles: 0, bytes: 0 });
+});
+
+test("a profile that fails for good is split off into a failed job of its own; the rest is delivered", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 4);
+  const refused = httpFailure(400, "poison");
+  const delivery = scriptedDelivery((query) => (query === "n=2" ? { fail: refused } : "deliver"));
+  h.worker("alpha", delivery);
+  const failed = await until("the poison profile's failed job", async () => (await h.queue("alpha").getFailed())[0]);
+  assert.equal(failed.id, batchId, "the batch itself keeps the one failure, as nothing else is left");
+  const data = batchJobData.parse(failed.data);
+  assert.deepEqual(data.profiles.map((ref) => ref.kind === "ingest" && ref.query), ["n=2"]);
+  assert.equal(data.detached, true);
+  assert.deepEqual(data.failure, refused);
+  assert.equal(failed.failedReason, "http 400: poison");
+  assert.equal(failed.attemptsMade, 1);
+  assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2", "n=3"]]);
+  // The failed job keeps a copy of its profile; the batch's chunks are gone.
+  assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batchId, 2)))?.toString(), "profile 2");
+  assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, batchId, 2)), [`${batchId}@alpha`]);
+  assert.ok((await h.connection.pttl(detachedProfileKey(h.prefix, batchId, 2))) > FAILED_TTL_MS - 60_000);
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0);
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+});
+
+test("a retry sends only what is left; a failure for good in a batch that goes on is split off at once", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 4);
+  let attempt = 0;
+  const delivery = scriptedDelivery((query) => {
+    if (query === "n=0") return { fail: httpFailure(422, "too old") };
+    if (query === "n=3" && attempt < 3) return { retry: httpFailure(503, "busy") };
+    return "deliver";
+  });
+  const counting = { ...delivery, deliver: (...args: Parameters<typeof delivery.deliver>) => (attempt++, delivery.deliver(...args)) };
+  h.worker("alpha", counting);
+  await until("the batch to complete", async () => (await h.queue("alpha").getJob(batchId)) === undefined);
+  assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2", "n=3"], ["n=3"], ["n=3"]]);
+  const [split] = await h.queue("alpha").getFailed();
+  assert.equal(split?.id, `${batchId}.0`);
+  assert.deepEqual(batchJobData.parse(split!.data).failure, httpFailure(422, "too old"));
+  assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batchId, 0)))?.toString(), "profile 0");
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the batch is done with its chunks");
+});
+
+test("the last attempt fails what is left as the batch, kept with copies of its profiles", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], 2);
+  const batchId = await flush(h, 3);
+  const delivery = scriptedDelivery((query) => (query === "n=1" ? "deliver" : { retry: httpFailure(503, "down") }));
+  h.worker("alpha", delivery);
+  const failed = await until("the batch to fail", async () => (await h.queue("alpha").getFailed())[0]);
+  assert.equal(failed.id, batchId);
+  assert.equal(failed.attemptsMade, 2, "no profile gets more attempts than max_backoff_retries");
+  assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2"], ["n=0", "n=2"]]);
+  const data = batchJobData.parse(failed.data);
+  assert.deepEqual(data.profiles.map((ref) => ref.index), [0, 2]);
+  assert.deepEqual(data.failure, httpFailure(503, "down"));
+  for (const index of [0, 2]) assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batchId, index)))?.toString(), `profile ${index}`);
+  assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, batchId, 1)), 0);
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0);
+});
+
+test("profiles past the maximum age fail as expired without an attempt; a missing payload fails as payload expired", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const old = await h.enqueuer.enqueue(Buffer.from("old"), { ...ingestFacts("n=old"), receivedAt: Date.now() - 120_000 }, ["alpha"]);
+  const gone = await h.enqueuer.enqueue(Buffer.from("gone"), ingestFacts("n=gone"), ["alpha"]);
+  await h.connection.del(chunkKey(h.prefix, gone.batchId, 0));
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery, { maxAgeMs: 60_000 });
+  await until("both to fail", async () => (await h.queue("alpha").getFailedCount()) === 2);
+  assert.deepEqual(delivery.attempts, []);
+  const expired = (await h.queue("alpha").getJob(old.batchId))!;
+  assert.equal(expired.failedReason, "expired: queued longer than the maximum age of 60000 ms");
+  assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, old.batchId, 0)))?.toString(), "old", "replayable later");
+  assert.match((await h.queue("alpha").getJob(gone.batchId))!.failedReason, /^payload expired: /);
+});
+
+test("a pause hands the batch back without using an attempt, with its progress", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 2);
+  let paused = false;
+  const delivery = scriptedDelivery((query) => {
+    if (query === "n=1" && !paused) {
+      paused = true;
+      return { retry: { reason: "http 429", status: 429, detail: "" }, pauseMs: 300 };
+    }
+    return "deliver";
+  });
+  const started = Date.now();
+  h.worker("alpha", delivery);
+  await until("the batch to complete", async () => (await h.queue("alpha").getJob(batchId)) === undefined);
+  const elapsed = Date.now() - started;
+  assert.deepEqual(delivery.attempts, [["n=0", "n=1"], ["n=1"]]);
+  assert.ok(elapsed >= 290, `the queue paused for the asked time (${elapsed} ms)`);
+});
+
+test("close() hands an active batch back to waiting after the grace period, with what it delivered", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 3);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const sent: string[] = [];
+  const worker = h.worker(
+    "alpha",
+    {
+      attempts: [],
+      deliver: async (profiles, report, signal) => {
+        for (const { ref } of profiles) {
+          if (ref.kind === "ingest" && ref.query === "n=2") {
+            await Promise.race([held, new Promise((resolve) => signal.addEventListener("abort", resolve))]);
+            return {};
+          }
+          sent.push(ref.kind === "ingest" ? ref.query : "");
+          report.delivered(ref.index, [0]);
+        }
+        return {};
+      },
+    },
+    { shutdownGraceMs: 200 },
+  );
+  await until("two deliveries", async () => sent.length === 2);
+  await worker.close();
+  release();
+  const job = (await h.queue("alpha").getJob(batchId))!;
+  assert.equal(await job.getState(), "waiting");
+  assert.equal(job.attemptsMade, 0, "without using an attempt");
+  assert.deepEqual(job.progress, { handled: { "0": [0], "1": [0] } }, "another writer sends only the rest");
+});
+
+test("a job whose data says it failed is failed again at once and settles its batch", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 1);
+  const job = (await h.queue("alpha").getJob(batchId))!;
+  await job.updateData({ ...job.data, failure: httpFailure(400, "decided before a crash") });
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery);
+  const failed = await until("the job to fail", async () => (await h.queue("alpha").getFailed())[0]);
+  assert.equal(failed.failedReason, "http 400: decided before a crash");
+  assert.deepEqual(delivery.attempts, []);
+  assert.deepEqual(await h.connection.smembers(batchClaimsKey(h.prefix, batchId)), [], "its claim on the batch is released");
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+});

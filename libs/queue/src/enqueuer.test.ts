@@ -1,0 +1,282 @@
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { after, test, type TestContext } from "node:test";
+import type { TargetConfig } from "@pyroscope-relay/config";
+import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
+import type { Redis } from "ioredis";
+import type { ProfileFacts } from "./batch-data.js";
+import { UNBOUNDED_ATTEMPTS } from "./batch-job.js";
+import { BatchStore } from "./batch-store.js";
+import { Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
+import { BacklogFullError, InvalidTargetsError, QueueUnavailableError } from "./errors.js";
+import { batchClaimsKey, chunkKey, queueNameFor } from "./keys.js";
+import { createRedisConnection, waitForRedis } from "./redis-connection.js";
+import { TargetBacklog } from "./target-backlog.js";
+import { TARGET_BACKOFF, targetQueue } from "./target-queue.js";
+
+const server = await startRedisServer();
+const admin = createRedisConnection(server.url, "admin");
+after(async () => {
+  admin.disconnect();
+  await server.stop();
+});
+
+function target(name: string, maxBackoffRetries = 10): TargetConfig {
+  return {
+    name, writeLabel: name.split("/")[0] ?? name, endpointName: name, url: "http://127.0.0.1:1",
+    remoteTimeoutMs: 10_000, headers: {}, minBackoffMs: 500, maxBackoffMs: 300_000, maxBackoffRetries,
+    retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
+  };
+}
+
+const INGEST: ProfileFacts = {
+  kind: "ingest", receivedAt: 1_700_000_000_000, tenant: "tenant-a",
+  query: "name=app%7B%7D&format=pprof", contentTypes: ["application/octet-stream"],
+};
+
+/** A producer connection and an enqueuer under a prefix of their own, closed after the test. */
+async function producer(t: TestContext, targets: TargetConfig[], options: Partial<EnqueuerOptions> = {}, redis: RedisServerHandle = server) {
+  const prefix = `t-${randomUUID()}`;
+  const connection = createRedisConnection(redis.url, "producer");
+  connection.on("error", () => undefined);
+  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets, ...options });
+  t.after(async () => {
+    await enqueuer.close();
+    connection.disconnect();
+  });
+  await waitForRedis(connection, 2_000);
+  return { prefix, connection, enqueuer };
+}
+
+/** Every key under `prefix` but the queues' `meta` hashes, which a queue writes when it is created. */
+async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  return (await redis.keys(`${prefix}:*`)).filter((key) => !key.endsWith(":meta")).sort();
+}
+
+async function waitingJobs(t: TestContext, prefix: string, name: string) {
+  const queue = targetQueue(admin, prefix, name);
+  t.after(() => queue.close());
+  return (await queue.getWaiting()).reverse();
+}
+
+test("a flush of many concurrent requests stores each payload once and one job per target", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")]);
+  const payloads = Array.from({ length: 40 }, (_, i) => randomBytes(1_000 + i * 997));
+  const results = await Promise.all(payloads.map((payload, i) => enqueuer.enqueue(payload, { ...INGEST, query: `name=app&n=${i}` }, ["alpha", "beta"])));
+
+  const batches = new Set(results.map((result) => result.batchId));
+  t.diagnostic(`40 concurrent profiles went out in ${batches.size} flush(es)`);
+  assert.equal(batches.size, 1, "requests submitted together share one flush");
+  const [batchId] = [...batches] as [string];
+  for (const name of ["alpha", "beta"]) {
+    const jobs = await waitingJobs(t, prefix, name);
+    assert.equal(jobs.length, 1, `${name}: one job for the whole flush`);
+    const [job] = jobs;
+    assert.equal(job!.id, batchId);
+    assert.equal(job!.data.profiles.length, 40);
+    const store = new BatchStore(admin, prefix);
+    const loaded = await store.load(job!.data, job!.data.profiles);
+    job!.data.profiles.forEach((ref, i) => {
+      assert.equal(ref.kind === "ingest" && ref.query, `name=app&n=${i}`);
+      assert.ok(loaded.get(ref.index)?.equals(payloads[i]!), `profile ${i} comes back byte for byte`);
+    });
+  }
+  // The bytes once: the chunks, whatever the number of targets, and nothing per profile.
+  const total = payloads.reduce((sum, payload) => sum + payload.length, 0);
+  const chunks = (await keysUnder(admin, prefix)).filter((key) => key.includes(":chunk:"));
+  let stored = 0;
+  for (const key of chunks) stored += await admin.strlen(key);
+  assert.equal(stored, total);
+  assert.deepEqual((await admin.smembers(batchClaimsKey(prefix, batchId))).sort(), ["alpha", "beta"]);
+});
+
+test("one flush at a time: what arrives while a flush is in flight goes out in the next", async (t) => {
+  const { enqueuer } = await producer(t, [target("alpha")]);
+  const first = enqueuer.enqueue(Buffer.from("first"), INGEST, ["alpha"]);
+  // The first flush starts at the end of this turn of the event loop; these arrive while it is in flight.
+  await new Promise((resolve) => setImmediate(resolve));
+  const later = Array.from({ length: 5 }, (_, i) => enqueuer.enqueue(Buffer.from(`later ${i}`), INGEST, ["alpha"]));
+  const [firstBatch, ...laterBatches] = (await Promise.all([first, ...later])).map((result) => result.batchId);
+  assert.equal(new Set(laterBatches).size, 1, "the waiting requests share the next flush");
+  assert.notEqual(laterBatches[0], firstBatch);
+});
+
+test("a flush carries at most the configured profiles and bytes", async (t) => {
+  const { enqueuer } = await producer(t, [target("alpha")], { flush: { maxItems: 3, maxBytes: 1_000 } });
+  const results = await Promise.all([
+    ...Array.from({ length: 7 }, () => enqueuer.enqueue(randomBytes(10), INGEST, ["alpha"])),
+    enqueuer.enqueue(randomBytes(5_000), INGEST, ["alpha"]),
+  ]);
+  const sizes = new Map<string, number>();
+  for (const { batchId } of results) sizes.set(batchId, (sizes.get(batchId) ?? 0) + 1);
+  assert.deepEqual([...sizes.values()], [3, 3, 1, 1], "a profile larger than the byte bound goes alone");
+});
+
+test("each job says where its profiles are and carries the target's retry budget, never bytes", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [target("alpha", 5), target("beta/1", 0)]);
+  const { batchId, queued } = await enqueuer.enqueue(Buffer.from("folded 1\n"), INGEST, ["alpha", "beta/1"]);
+  assert.doesNotMatch(batchId, /:/);
+  assert.deepEqual(queued, ["alpha", "beta/1"]);
+  for (const [name, attempts] of [["alpha", 5], ["beta/1", UNBOUNDED_ATTEMPTS]] as const) {
+    const queue = targetQueue(admin, prefix, name);
+    t.after(() => queue.close());
+    assert.equal(queue.name, queueNameFor(name));
+    const job = await queue.getJob(batchId);
+    assert.ok(job, name);
+    assert.equal(job.name, "batch");
+    assert.deepEqual(job.data, { batch: batchId, chunks: 1, profiles: [{ ...INGEST, index: 0, offset: 0, size: 9 }] });
+    assert.equal(job.opts.attempts, attempts);
+    assert.deepEqual(job.opts.backoff, { type: TARGET_BACKOFF });
+    assert.equal(job.opts.removeOnComplete, true);
+    assert.equal(job.opts.removeOnFail, false);
+  }
+  assert.deepEqual(await new TargetBacklog(admin, prefix, "alpha").read(), { profiles: 1, bytes: 9 });
+});
+
+test("profiles of one flush for different targets: each job has only its own", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")]);
+  const [a, both, b] = await Promise.all([
+    enqueuer.enqueue(Buffer.from("for alpha"), INGEST, ["alpha"]),
+    enqueuer.enqueue(Buffer.from("for both"), INGEST, ["alpha", "beta"]),
+    enqueuer.enqueue(Buffer.from("for beta"), INGEST, ["beta"]),
+  ]);
+  assert.equal(new Set([a.batchId, both.batchId, b.batchId]).size, 1);
+  const store = new BatchStore(admin, prefix);
+  for (const [name, expected] of [["alpha", ["for alpha", "for both"]], ["beta", ["for both", "for beta"]]] as const) {
+    const [job] = await waitingJobs(t, prefix, name);
+    const loaded = await store.load(job!.data, job!.data.profiles);
+    assert.deepEqual(job!.data.profiles.map((ref) => loaded.get(ref.index)?.toString()), expected);
+  }
+});
+
+test("refuses no, repeated or unknown targets before storing anything", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [target("alpha")]);
+  for (const targets of [[], ["alpha", "alpha"], ["alpha", "nope"]]) {
+    await assert.rejects(enqueuer.enqueue(Buffer.from("x"), INGEST, targets), (error: unknown) => {
+      assert.ok(error instanceof InvalidTargetsError);
+      assert.deepEqual(error.targets, targets);
+      return true;
+    });
+  }
+  assert.deepEqual(await keysUnder(admin, prefix), []);
+});
+
+test("refuses a payload TTL that is not a positive integer", () => {
+  assert.throws(() => new Enqueuer({ connection: admin, prefix: "ttl", payloadTtlMs: 0, targets: [target("alpha")] }), RangeError);
+});
+
+test("Redis stalling mid-flush: every request of the flush fails, and the flush is undone once Redis goes on", async (t) => {
+  const own = await startRedisServer();
+  const ownAdmin = createRedisConnection(own.url, "admin");
+  ownAdmin.on("error", () => undefined);
+  t.after(async () => {
+    ownAdmin.disconnect();
+    await own.stop();
+  });
+  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")], {}, own);
+  await enqueuer.enqueue(Buffer.from("before"), INGEST, ["alpha", "beta"]);
+  const before = await keysUnder(ownAdmin, prefix);
+
+  // Redis holds every write for 2.5 s: the flush (a MULTI) waits in Redis beyond the producer's 1.5 s
+  // command timeout, and runs when the pause ends, followed by the undo the enqueuer sent after it.
+  await ownAdmin.client("PAUSE", 2_500, "WRITE");
+  const started = Date.now();
+  const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => enqueuer.enqueue(Buffer.from(`during ${i}`), INGEST, ["alpha", "beta"])));
+  t.diagnostic(`all 20 answered after ${Date.now() - started} ms`);
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, "rejected");
+    assert.ok(outcome.reason instanceof QueueUnavailableError, String(outcome.reason));
+  }
+
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await enqueuer.close();
+  assert.deepEqual(await keysUnder(ownAdmin, prefix), before, "nothing of the failed flush is left");
+  for (const name of ["alpha", "beta"]) {
+    const queue = targetQueue(ownAdmin, prefix, name);
+    t.after(() => queue.close());
+    assert.equal(await queue.getWaitingCount(), 1, `${name}: only the job from before`);
+    assert.deepEqual(await new TargetBacklog(ownAdmin, prefix, name).read(), { profiles: 1, bytes: 6 }, `${name}: counted once`);
+  }
+});
+
+test("Redis refusing the flush (OOM) fails every request of it and stores nothing", async (t) => {
+  const small = await startRedisServer({ maxmemory: "2mb" });
+  t.after(() => small.stop());
+  const { prefix, connection, enqueuer } = await producer(t, [target("alpha")], {}, small);
+  const outcomes = await Promise.allSettled([
+    enqueuer.enqueue(randomBytes(4 * 1024 * 1024), INGEST, ["alpha"]),
+    enqueuer.enqueue(randomBytes(10), INGEST, ["alpha"]),
+  ]);
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, "rejected");
+    assert.ok(outcome.reason instanceof QueueUnavailableError);
+    assert.match(outcome.reason.message, /could not store the profiles: .*OOM/);
+  }
+  await enqueuer.close();
+  assert.deepEqual(await keysUnder(connection, prefix), []);
+});
+
+test("fails within 2 s while Redis is down, and works again once it is back", async (t) => {
+  const own = await startRedisServer();
+  const { connection, enqueuer } = await producer(t, [target("alpha"), target("beta")], {}, own);
+  await own.kill();
+  // An enqueuer created while Redis is down must work once it is back, too.
+  const lateConnection = createRedisConnection(own.url, "producer");
+  lateConnection.on("error", () => undefined);
+  const late = new Enqueuer({ connection: lateConnection, prefix: "late", payloadTtlMs: 60_000, targets: [target("alpha")] });
+  t.after(async () => {
+    await late.close();
+    lateConnection.disconnect();
+    await own.stop();
+  });
+
+  const started = Date.now();
+  await assert.rejects(enqueuer.enqueue(Buffer.from("x"), INGEST, ["alpha", "beta"]), QueueUnavailableError);
+  await assert.rejects(late.enqueue(Buffer.from("x"), INGEST, ["alpha"]), QueueUnavailableError);
+  const elapsed = Date.now() - started;
+  t.diagnostic(`enqueue failed after ${elapsed} ms`);
+  assert.ok(elapsed < 2_000, `took ${elapsed} ms`);
+
+  await own.restart();
+  await Promise.all([waitForRedis(connection, 5_000), waitForRedis(lateConnection, 5_000)]);
+  assert.ok((await enqueuer.enqueue(Buffer.from("x"), INGEST, ["alpha", "beta"])).batchId);
+  assert.ok((await late.enqueue(Buffer.from("x"), INGEST, ["alpha"])).batchId);
+});
+
+test("backlog bounds apply per profile: drop leaves the full target out, reject refuses the request", async (t) => {
+  const bounds = { maxProfiles: 2, maxBytes: 0 };
+  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")], { backlog: { ...bounds, policy: "drop" } });
+  const results = [];
+  for (let i = 0; i < 3; i++) results.push(await enqueuer.enqueue(Buffer.from(`p${i}`), INGEST, ["alpha", "beta"]));
+  assert.deepEqual(results.map((result) => result.queued), [["alpha", "beta"], ["alpha", "beta"], []]);
+  assert.deepEqual(results[2]!.dropped, [{ target: "alpha", profiles: 2, bytes: 4 }, { target: "beta", profiles: 2, bytes: 4 }]);
+  assert.equal(results[2]!.batchId, "", "dropped by every target: nothing stored");
+
+  const strict = await producer(t, [target("alpha"), target("beta")], { backlog: { ...bounds, policy: "reject" } });
+  await strict.enqueuer.enqueue(Buffer.from("a"), INGEST, ["alpha"]);
+  await strict.enqueuer.enqueue(Buffer.from("b"), INGEST, ["alpha"]);
+  const before = await keysUnder(admin, strict.prefix);
+  await assert.rejects(strict.enqueuer.enqueue(Buffer.from("c"), INGEST, ["alpha", "beta"]), (error: unknown) => {
+    assert.ok(error instanceof BacklogFullError);
+    assert.equal(error.message, "backlog full for target alpha (2 of 2 profiles)");
+    assert.deepEqual(error.targets, [{ target: "alpha", profiles: 2, bytes: 2 }]);
+    return true;
+  });
+  assert.deepEqual(await keysUnder(admin, strict.prefix), before, "nothing stored for a rejected request");
+  assert.ok(prefix !== strict.prefix);
+});
+
+test("profiles that wait for their flush count against the bound already", async (t) => {
+  const { enqueuer } = await producer(t, [target("alpha")], { backlog: { maxProfiles: 3, maxBytes: 0, policy: "drop" } });
+  const results = await Promise.all(Array.from({ length: 5 }, (_, i) => enqueuer.enqueue(Buffer.from(`p${i}`), INGEST, ["alpha"])));
+  assert.deepEqual(results.map((result) => result.queued.length), [1, 1, 1, 0, 0]);
+});
+
+test("the chunk keys of a batch carry the payload TTL", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [target("alpha")]);
+  const { batchId } = await enqueuer.enqueue(randomBytes(100), INGEST, ["alpha"]);
+  for (const key of [chunkKey(prefix, batchId, 0), batchClaimsKey(prefix, batchId)]) {
+    const ttl = await admin.pttl(key);
+    assert.ok(ttl > 3_500_000 && ttl <= 3_600_000, `${key}: ${ttl}`);
+  }
+});

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import { httpFailure, queueHarness, type QueueHarness } from "./queue-harness.js";
+import { FailedJobRetention, FailedJobRetentionError, type FailedJobRetentionOptions, type TargetSweep } from "./failed-retention.js";
+import { batchClaimsKey, detachedProfileKey } from "./keys.js";
+
+const server = await startRedisServer();
+after(() => server.stop());
+
+const DAY = 86_400_000;
+
+function retention(t: { after(fn: () => Promise<void>): void }, h: QueueHarness, options: Partial<FailedJobRetentionOptions> = {}) {
+  const errors: FailedJobRetentionError[] = [];
+  const sweeps: TargetSweep[] = [];
+  const sweeper = new FailedJobRetention({
+    connection: h.connection, prefix: h.prefix, targets: ["alpha"], maxAgeMs: DAY, maxCount: 1_000,
+    onSweep: (sweep) => sweeps.push(sweep), onError: (error) => errors.push(error), ...options,
+  });
+  t.after(() => sweeper.stop());
+  return { sweeper, errors, sweeps };
+}
+
+test("removes failed batches older than the maximum age and deletes their profiles", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha", "beta"]);
+  const old = await h.fail("alpha", [httpFailure(400, "a"), { reason: "timeout", detail: "" }], ["alpha", "beta"]);
+  const oldOwn = await h.fail("alpha", [httpFailure(400, "own")]);
+  await sleep(300);
+  const recent = await h.fail("alpha", [httpFailure(400, "c")]);
+  const { sweeper, sweeps, errors } = retention(t, h, { maxAgeMs: 250 });
+
+  assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
+  assert.deepEqual(sweeps, [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
+  assert.deepEqual(errors, []);
+  assert.deepEqual((await h.queue("alpha").getFailed()).map((job) => job.id), recent);
+  for (const id of old) assert.deepEqual(await h.connection.smembers(batchClaimsKey(h.prefix, id)), ["beta"], "beta still has its batch");
+  assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, oldOwn[0]!, 0)), 0);
+  assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, recent[0]!, 0)), 1);
+});
+
+test("keeps at most the maximum count per target, removing the oldest", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const ids = await h.fail("alpha", ["a", "b", "c", "d", "e"].map((detail) => httpFailure(400, detail)));
+  const { sweeper } = retention(t, h, { maxCount: 2, pageSize: 2 });
+  assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
+  assert.deepEqual((await h.queue("alpha").getFailed()).map((job) => job.id).sort(), ids.slice(3).sort());
+  assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 0, payloadsDeleted: 0 }]);
+});
+
+test("start sweeps at once and then every interval; stop ends it", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")]);
+  const { sweeper, sweeps } = retention(t, h, { maxCount: 1, intervalMs: 50 });
+  sweeper.start();
+  sweeper.start();
+  await h.fail("alpha", [httpFailure(400, "c"), httpFailure(400, "d")]);
+  while ((await h.queue("alpha").getFailedCount()) > 1) await sleep(10);
+  await sweeper.stop();
+  const count = sweeps.length;
+  assert.ok(count >= 2, `${count} sweeps`);
+  await sleep(120);
+  assert.equal(sweeps.length, count, "no sweep after stop");
+});
+
+test("a target that cannot be swept is reported and the others are still swept", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha", "beta"]);
+  await h.fail("beta", [httpFailure(400, "a"), httpFailure(400, "b")]);
+  await h.connection.set(h.queue("alpha").toKey("failed"), "not a sorted set");
+  const { sweeper, errors } = retention(t, h, { targets: ["alpha", "beta"], maxCount: 1 });
+  assert.deepEqual(await sweeper.sweep(), [{ target: "beta", removed: 1, payloadsDeleted: 1 }]);
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof FailedJobRetentionError);
+  assert.equal(errors[0].target, "alpha");
+  assert.match(errors[0].message, /sweep of alpha failed: WRONGTYPE/);
+  assert.match(String((errors[0].cause as Error).message), /WRONGTYPE/);
+});
+
+test("refuses bounds that are not positive integers", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const base = { connection: h.connection, prefix: h.prefix, targets: ["alpha"], maxAgeMs: DAY, maxCount: 10, onError: () => undefined };
+  assert.throws(() => new FailedJobRetention({ ...base, maxAgeMs: 0 }), RangeError);
+  assert.throws(() => new FailedJobRetention({ ...base, maxCount: 1.5 }), RangeError);
+});

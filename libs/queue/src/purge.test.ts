@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import { JobLifecycle } from "./job-lifecycle.js";
+import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { purgeFailed, type PurgeOptions } from "./purge.js";
+import { httpFailure, queueHarness, type QueueHarness } from "./queue-harness.js";
+
+const server = await startRedisServer();
+after(() => server.stop());
+
+function purge(h: QueueHarness, options: Partial<PurgeOptions> = {}) {
+  return purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", ...options });
+}
+
+test("removes every failed batch and deletes the profiles no other job holds", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha", "beta"]);
+  const [shared, ...own] = [
+    ...(await h.fail("alpha", [httpFailure(400, "shared")], ["alpha", "beta"])),
+    ...(await h.fail("alpha", Array.from({ length: 120 }, (_, i) => httpFailure(400, String(i))))),
+  ];
+  assert.deepEqual(await purge(h, { pageSize: 50 }), { purged: 121, purgedProfiles: 121, payloadsDeleted: 121 });
+  assert.equal(await h.queue("alpha").getFailedCount(), 0);
+  assert.deepEqual(await h.connection.smembers(batchClaimsKey(h.prefix, shared!)), ["beta"], "beta's batch job still needs its chunks");
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, shared!, 0)), 1);
+  assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*:profile:*`), [], "no copy is left");
+  assert.equal(await h.queue("alpha").getJob(own[0]!), undefined);
+  assert.deepEqual(await purge(h), { purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
+});
+
+test("with olderThan, removes only batches that failed at least that long ago", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const old = await h.fail("alpha", [httpFailure(400, "a"), { reason: "timeout", detail: "" }]);
+  await sleep(300);
+  const recent = await h.fail("alpha", [httpFailure(400, "c")]);
+  assert.deepEqual(await purge(h, { olderThanMs: 200 }), { purged: 2, purgedProfiles: 2, payloadsDeleted: 2 });
+  assert.equal(await h.queue("alpha").getJobState(recent[0]!), "failed");
+  assert.equal(await h.connection.exists(old.map((id) => detachedProfileKey(h.prefix, id, 0))), 0);
+});
+
+test("leaves a batch a writer holds, and removes one whose data it cannot read without releasing", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [held, unreadable] = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")]);
+  const queue = h.queue("alpha");
+  // A writer's lock, as while it delivers a batch replayed moments ago.
+  await h.connection.set(`${queue.toKey(held!)}:lock`, "writer-token", "PX", 10_000);
+  await (await queue.getJob(unreadable!))!.updateData({ kind: "from a future version" } as never);
+
+  assert.deepEqual(await purge(h), { purged: 1, purgedProfiles: 0, payloadsDeleted: 0 });
+  assert.equal(await queue.getJobState(held!), "failed");
+  assert.equal(await queue.getJob(unreadable!), undefined);
+  assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, held!, 0), detachedProfileKey(h.prefix, unreadable!, 0)), 2, "TTL reclaims the unreadable one");
+});
+
+test("surfaces Redis errors", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
+  await h.connection.set(detachedClaimsKey(h.prefix, id!, 0), "not a set");
+  await assert.rejects(purge(h), /WRONGTYPE/);
+});
+
+test("a batch replayed after the scan read it is left alone, its claim kept", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
+  const queue = h.queue("alpha");
+  const scanned = (await queue.getJob(id!))!;
+  await (await queue.getJob(id!))!.retry("failed", { resetAttemptsMade: true });
+
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  t.after(() => lifecycle.close());
+  assert.deepEqual(await lifecycle.discard(scanned, undefined), { removed: false, payloadsDeleted: 0 });
+  assert.equal(await queue.getJobState(id!), "waiting");
+  assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id!, 0)), [`${id}@alpha`]);
+});

@@ -1,0 +1,145 @@
+// Test support for the queue's integration specs (not exported from the package): per test a prefix
+// of its own, profiles stored by a real Enqueuer, and real BatchWorkers whose delivery is a script:
+// each profile is delivered, fails for good, or fails for now, as the test decides.
+import { randomUUID } from "node:crypto";
+import type { TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { TargetConfig } from "@pyroscope-relay/config";
+import type { Redis } from "ioredis";
+import type { ProfileFacts, ProfileRef } from "./batch-data.js";
+import { BatchStore } from "./batch-store.js";
+import { BatchWorker, type BatchWorkerOptions } from "./batch-worker.js";
+import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
+import { Enqueuer } from "./enqueuer.js";
+import type { FailureReason } from "./failure-reason.js";
+import { createRedisConnection, waitForRedis } from "./redis-connection.js";
+import { targetQueue, type TargetQueue } from "./target-queue.js";
+
+export const PAYLOAD_TTL_MS = 3_600_000;
+export const FAILED_TTL_MS = 2 * 3_600_000;
+
+/** What the scripted target does with one profile in one attempt. */
+export type Verdict = "deliver" | { fail: FailureReason } | { retry: FailureReason; pauseMs?: number };
+
+export function targetConfig(name: string, maxBackoffRetries = 3): TargetConfig {
+  return {
+    name, writeLabel: name, endpointName: name, url: "http://127.0.0.1:1", remoteTimeoutMs: 10_000, headers: {},
+    minBackoffMs: 10, maxBackoffMs: 20, maxBackoffRetries, retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
+  };
+}
+
+export const ingestFacts = (query = "name=app"): ProfileFacts => ({ kind: "ingest", receivedAt: Date.now(), query, contentTypes: [] });
+
+/** `http 400: <detail>` and the like, as the writer records them. */
+export function httpFailure(status: number, detail = ""): FailureReason {
+  return { reason: `http ${status}`, status, detail };
+}
+
+export interface ScriptedDelivery {
+  deliver: BatchDelivery;
+  /** Every attempt: the profiles (by their query) it was given. */
+  attempts: string[][];
+}
+
+/** A delivery that asks `verdict` about each profile (by its `/ingest` query) and reports accordingly. */
+export function scriptedDelivery(verdict: (query: string, payload: Buffer) => Verdict): ScriptedDelivery {
+  const attempts: string[][] = [];
+  const deliver: BatchDelivery = async (profiles, report) => {
+    attempts.push(profiles.map(({ ref }) => queryOf(ref)));
+    const outcome: AttemptOutcome = {};
+    for (const { ref, payload } of profiles) {
+      const decided = verdict(queryOf(ref), payload);
+      if (decided === "deliver") report.delivered(ref.index, [0]);
+      else if ("fail" in decided) report.failed(ref.index, [0], decided.fail);
+      else {
+        outcome.retry = decided.retry;
+        if (decided.pauseMs !== undefined) outcome.pauseMs = decided.pauseMs;
+      }
+    }
+    return outcome;
+  };
+  return { deliver, attempts };
+}
+
+function queryOf(ref: ProfileRef): string {
+  return ref.kind === "ingest" ? ref.query : `push ${ref.index}`;
+}
+
+export interface QueueHarness {
+  prefix: string;
+  /** An `admin` connection, as the commands and the admin API use. */
+  connection: Redis;
+  enqueuer: Enqueuer;
+  store: BatchStore;
+  queue(target: string): TargetQueue;
+  /** Starts a worker for `target` with a scripted delivery; closed after the test. */
+  worker(target: string, delivery: ScriptedDelivery, options?: Partial<BatchWorkerOptions>): BatchWorker;
+  /**
+   * Stores one profile per failure (one batch each), owed to `owedBy` (default: just `target`), and
+   * has `target`'s worker fail each for good with its failure, in order, each in a later millisecond
+   * than the one before. Resolves with the batch ids once every job is in `failed`.
+   */
+  fail(target: string, failures: readonly FailureReason[], owedBy?: readonly string[]): Promise<string[]>;
+}
+
+export async function queueHarness(t: TestContext, redisUrl: string, targets: readonly string[], maxBackoffRetries = 3): Promise<QueueHarness> {
+  const prefix = `t-${randomUUID()}`;
+  const connection = createRedisConnection(redisUrl, "admin");
+  const producer = createRedisConnection(redisUrl, "producer");
+  const workerConnection = createRedisConnection(redisUrl, "worker");
+  for (const client of [connection, producer, workerConnection]) client.on("error", () => undefined);
+  await Promise.all([connection, producer, workerConnection].map((client) => waitForRedis(client, 2_000)));
+  const enqueuer = new Enqueuer({ connection: producer, prefix, payloadTtlMs: PAYLOAD_TTL_MS, targets: targets.map((name) => targetConfig(name, maxBackoffRetries)) });
+  const queues = new Map(targets.map((name) => [name, targetQueue(connection, prefix, name)]));
+  const workers: BatchWorker[] = [];
+  t.after(async () => {
+    await Promise.all(workers.map((worker) => worker.close()));
+    await enqueuer.close();
+    await Promise.all([...queues.values()].map((queue) => queue.close()));
+    for (const client of [connection, producer, workerConnection]) client.disconnect();
+  });
+
+  const worker = (target: string, delivery: ScriptedDelivery, options: Partial<BatchWorkerOptions> = {}) => {
+    const started = new BatchWorker({
+      target, connection: workerConnection, prefix, concurrency: 1, deliver: delivery.deliver,
+      backoffMs: () => 10, failedPayloadTtlMs: FAILED_TTL_MS, ...options,
+    });
+    workers.push(started);
+    return started;
+  };
+
+  return {
+    prefix,
+    connection,
+    enqueuer,
+    store: new BatchStore(connection, prefix),
+    queue: (target) => queues.get(target)!,
+    worker,
+    fail: async (target, failures, owedBy = [target]) => {
+      const ids: string[] = [];
+      for (const [i, failure] of failures.entries()) {
+        ids.push((await enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(`n=${i}`), owedBy)).batchId);
+      }
+      const queue = queues.get(target)!;
+      const before = await queue.getFailedCount();
+      const script = scriptedDelivery((query) => {
+        // One failure per millisecond at most, so that "oldest first" is the order of `failures`
+        // (BullMQ orders jobs that failed in the same millisecond by id).
+        const started = Date.now();
+        while (Date.now() === started);
+        return { fail: failures[Number(query.slice(2))]! };
+      });
+      const running = worker(target, script);
+      try {
+        const deadline = Date.now() + 5_000;
+        while ((await queue.getFailedCount()) < before + failures.length) {
+          if (Date.now() > deadline) throw new Error(`${target}: ${failures.length} jobs not failed within 5 s`);
+          await sleep(5);
+        }
+      } finally {
+        await running.close();
+      }
+      return ids;
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import { batchJobData } from "./batch-data.js";
+import { detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { httpFailure, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
+import { replayFailed, type ReplayOptions, type ReplayProgress } from "./replay.js";
+import { TargetBacklog } from "./target-backlog.js";
+
+const server = await startRedisServer();
+after(() => server.stop());
+
+function replay(h: QueueHarness, options: Partial<ReplayOptions> = {}) {
+  return replayFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", payloadTtlMs: PAYLOAD_TTL_MS, ...options });
+}
+
+const result = (replayed: number, skipped: number, notMatched: number, replayedProfiles = replayed) => ({ replayed, replayedProfiles, skipped, notMatched });
+
+test("moves failed batches back to waiting with a full retry budget, their copies held again with a fresh TTL", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha", "beta"]);
+  const ids = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")], ["alpha", "beta"]);
+  for (const id of ids) await h.connection.pexpire(detachedProfileKey(h.prefix, id, 0), 5_000);
+
+  const replayedFrom = Date.now();
+  assert.deepEqual(await replay(h), result(2, 0, 0));
+  const queue = h.queue("alpha");
+  assert.deepEqual(await queue.getJobCounts("failed", "waiting"), { failed: 0, waiting: 2 });
+  for (const id of ids) {
+    const job = (await queue.getJob(id))!;
+    assert.equal(job.attemptsMade, 0);
+    assert.equal(await job.getState(), "waiting");
+    const data = batchJobData.parse(job.data);
+    assert.ok(data.replayedAt! >= replayedFrom, "the maximum age counts from the replay");
+    assert.equal(data.failure, undefined, "a replayed batch is not failed any more");
+    assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id, 0)), [`${id}@alpha`]);
+    for (const key of [detachedProfileKey(h.prefix, id, 0), detachedClaimsKey(h.prefix, id, 0)]) {
+      assert.ok((await h.connection.pttl(key)) > PAYLOAD_TTL_MS - 60_000, key);
+    }
+  }
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 2, bytes: 18 }, "counted back in");
+
+  assert.deepEqual(await replay(h), result(0, 0, 0), "a second run finds nothing");
+  assert.equal(await queue.getWaitingCount(), 2, "and adds nothing");
+
+  // A writer delivers them now.
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery);
+  while ((await queue.getWaitingCount()) > 0 || (await queue.getActiveCount()) > 0) await sleep(10);
+  assert.deepEqual(delivery.attempts.flat().sort(), ["n=0", "n=1"]);
+  assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*:profile:*`), [], "delivered copies are deleted");
+});
+
+test("a replayed batch sends the profiles it failed with, not those delivered before", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], 1);
+  await Promise.all([0, 1, 2].map((i) => h.enqueuer.enqueue(Buffer.from(`p${i}`), { kind: "ingest", receivedAt: Date.now(), query: `n=${i}`, contentTypes: [] }, ["alpha"])));
+  const failing = scriptedDelivery((query) => (query === "n=1" ? "deliver" : { retry: httpFailure(503, "down") }));
+  const first = h.worker("alpha", failing);
+  while ((await h.queue("alpha").getFailedCount()) < 1) await sleep(10);
+  await first.close();
+
+  assert.deepEqual(await replay(h), result(1, 0, 0, 2));
+  const again = scriptedDelivery(() => "deliver");
+  h.worker("alpha", again);
+  while ((await h.queue("alpha").getWaitingCount()) + (await h.queue("alpha").getActiveCount()) > 0) await sleep(10);
+  assert.deepEqual(again.attempts, [["n=0", "n=2"]]);
+});
+
+test("skips a batch whose profiles are gone, or unknown, and leaves it in failed", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [gone, kept, unreadable] = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b"), httpFailure(400, "c")]);
+  await h.connection.del(detachedProfileKey(h.prefix, gone!, 0), detachedClaimsKey(h.prefix, gone!, 0));
+  await (await h.queue("alpha").getJob(unreadable!))!.updateData({ kind: "from a future version" } as never);
+
+  assert.deepEqual(await replay(h), result(1, 2, 0));
+  assert.equal(await h.queue("alpha").getJobState(gone!), "failed");
+  assert.equal(await h.queue("alpha").getJobState(unreadable!), "failed");
+  assert.equal(await h.queue("alpha").getJobState(kept!), "waiting");
+  assert.equal(await h.connection.exists(detachedClaimsKey(h.prefix, gone!, 0)), 0, "no claim without a copy");
+});
+
+test("a dry run changes nothing and reports what a replay would do", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const ids = await h.fail("alpha", [httpFailure(400, "a"), { reason: "timeout", detail: "" }, httpFailure(400, "c")]);
+  await h.connection.del(detachedProfileKey(h.prefix, ids[2]!, 0));
+  const before = await h.connection.pttl(detachedProfileKey(h.prefix, ids[0]!, 0));
+  const dump = async () => Promise.all((await h.connection.keys(`${h.prefix}:*`)).sort().map(async (key) => [key, await h.connection.dump(key)]));
+  const snapshot = await dump();
+
+  assert.deepEqual(await replay(h, { dryRun: true, reason: "http" }), result(1, 1, 1));
+  assert.deepEqual(await dump(), snapshot);
+  assert.ok((await h.connection.pttl(detachedProfileKey(h.prefix, ids[0]!, 0))) <= before, "TTL not refreshed");
+});
+
+test("filters by reason, status and failure time, and stops at the limit, oldest first", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const old = await h.fail("alpha", [httpFailure(400, "old"), httpFailure(500, "old")]);
+  await sleep(300);
+  const recent = await h.fail("alpha", [httpFailure(400, "new"), { reason: "network ECONNREFUSED", detail: "" }, httpFailure(400, "newer"), httpFailure(413, "big")]);
+  const queue = h.queue("alpha");
+
+  assert.deepEqual(await replay(h, { reason: "network" }), result(1, 0, 5));
+  assert.equal(await queue.getJobState(recent[1]!), "waiting");
+
+  assert.deepEqual(await replay(h, { status: 400, sinceMs: 200 }), result(2, 0, 3));
+  assert.deepEqual(await Promise.all([recent[0], recent[2], old[0]].map((id) => queue.getJobState(id!))), ["waiting", "waiting", "failed"]);
+
+  assert.deepEqual(await replay(h, { reason: "http", limit: 1 }), result(1, 0, 0));
+  assert.equal(await queue.getJobState(old[0]!), "waiting", "the oldest goes first");
+  assert.deepEqual(await replay(h, { reason: "HTTP 413" }), result(1, 0, 1));
+  assert.equal(await queue.getJobState(old[1]!), "failed");
+});
+
+test("reports progress after each batch", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await h.fail("alpha", [httpFailure(400, "a"), { reason: "timeout", detail: "" }, httpFailure(400, "c")]);
+  const progress: ReplayProgress[] = [];
+  assert.deepEqual(await replay(h, { reason: "http", onProgress: (p) => progress.push(p) }), result(2, 0, 1));
+  assert.deepEqual(progress.map((p) => [p.examined, p.total, p.replayed, p.notMatched]), [[1, 3, 1, 0], [2, 3, 1, 1], [3, 3, 2, 1]]);
+});
+
+test("two replays at once replay each batch once; what the other took counts as not matched", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const ids = await h.fail("alpha", Array.from({ length: 40 }, (_, i) => httpFailure(400, String(i))));
+  const [first, second] = await Promise.all([replay(h, { pageSize: 5 }), replay(h, { pageSize: 5 })]);
+  t.diagnostic(`first ${JSON.stringify(first)}, second ${JSON.stringify(second)}`);
+  assert.equal(first.replayed + second.replayed, 40);
+  assert.ok(first.notMatched + second.notMatched > 0, "they met on some batch");
+  const states = await Promise.all(ids.map((id) => h.queue("alpha").getJobState(id)));
+  assert.deepEqual(new Set(states), new Set(["waiting"]));
+  const counted = await new TargetBacklog(h.connection, h.prefix, "alpha").read();
+  assert.deepEqual(counted, { profiles: 40, bytes: ids.reduce((sum, _, i) => sum + `profile ${i}`.length, 0) }, "each replayed batch counts back in once");
+});
+
+test("replays each batch once while writers run and fail it again at once", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await h.fail("alpha", Array.from({ length: 150 }, (_, i) => httpFailure(400, String(i))));
+  h.worker("alpha", scriptedDelivery(() => ({ fail: httpFailure(400, "still broken") })), { concurrency: 4 });
+  assert.deepEqual(await replay(h, { pageSize: 20 }), result(150, 0, 0));
+});
+
+test("surfaces Redis errors", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
+  await h.connection.set(detachedClaimsKey(h.prefix, id!, 0), "not a set");
+  await assert.rejects(replay(h), /WRONGTYPE/);
+  await h.connection.set(h.queue("alpha").toKey("failed"), "not a sorted set");
+  await assert.rejects(replay(h), /WRONGTYPE/);
+});

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, test } from "node:test";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import { createRedisConnection, waitForRedis } from "./redis-connection.js";
+import { TargetBacklog } from "./target-backlog.js";
+import { targetQueue } from "./target-queue.js";
+
+const server = await startRedisServer();
+const redis = createRedisConnection(server.url, "admin");
+await waitForRedis(redis, 2_000);
+after(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+test("a job counts in once and out once, however often either is repeated", async (t) => {
+  const prefix = `t-${randomUUID()}`;
+  const queue = targetQueue(redis, prefix, "alpha");
+  t.after(() => queue.close());
+  await queue.add("batch", { batch: "b", chunks: 0, profiles: [] as never }, { jobId: "j1" });
+  const backlog = new TargetBacklog(redis, prefix, "alpha");
+  assert.deepEqual(await backlog.countIn("j1", { profiles: 3, bytes: 300 }), { profiles: 3, bytes: 300 });
+  assert.deepEqual(await backlog.countIn("j1", { profiles: 3, bytes: 300 }), { profiles: 3, bytes: 300 }, "counted in already");
+  assert.deepEqual(await backlog.countIn("missing", { profiles: 1, bytes: 1 }), { profiles: 3, bytes: 300 }, "no such job: nothing counted");
+  assert.equal(await backlog.countOut("j1"), true);
+  assert.equal(await backlog.countOut("j1"), false, "counted out already");
+  assert.equal(await backlog.countOut("missing"), false);
+});
+
+test("reading resets counts that no queued job explains", async (t) => {
+  const prefix = `t-${randomUUID()}`;
+  const queue = targetQueue(redis, prefix, "alpha");
+  t.after(() => queue.close());
+  const backlog = new TargetBacklog(redis, prefix, "alpha");
+  await queue.add("batch", { batch: "b", chunks: 0, profiles: [] as never }, { jobId: "j1" });
+  await backlog.countIn("j1", { profiles: 2, bytes: 20 });
+  assert.deepEqual(await backlog.read(), { profiles: 2, bytes: 20 });
+  // The job leaves without being counted out (a writer that died at the wrong moment).
+  await queue.remove("j1");
+  assert.deepEqual(await backlog.read(), { profiles: 0, bytes: 0 });
+  assert.equal(await redis.exists(`${prefix}:{alpha}:backlog`), 0);
+});

@@ -73,12 +73,12 @@ describe("with a token", () => {
     }
   });
 
-  it("lists failed jobs per target, or for the targets asked", async () => {
+  it("lists failed batches per target, or for the targets asked", async () => {
     const all = await call(server, "GET", "/api/v1/failed", undefined, auth);
     assert.equal(all.status, 200);
-    assert.deepEqual(all.json, { targets: [{ target: "alpha", total: 0, reasons: [] }, { target: "beta/0", total: 0, reasons: [] }] });
+    assert.deepEqual(all.json, { targets: [{ target: "alpha", batches: 0, profiles: 0, reasons: [] }, { target: "beta/0", batches: 0, profiles: 0, reasons: [] }] });
     const one = await call(server, "GET", "/api/v1/failed?target=beta%2F0", undefined, { authorization: `bearer  ${TOKEN}` });
-    assert.deepEqual(one.json, { targets: [{ target: "beta/0", total: 0, reasons: [] }] });
+    assert.deepEqual(one.json, { targets: [{ target: "beta/0", batches: 0, profiles: 0, reasons: [] }] });
     const two = await call(server, "GET", "/api/v1/failed?target=beta%2F0&target=alpha", undefined, auth);
     assert.deepEqual((two.json["targets"] as { target: string }[]).map((t) => t.target), ["beta/0", "alpha"]);
   });
@@ -86,12 +86,12 @@ describe("with a token", () => {
   it("replays and purges, answering the counts", async () => {
     const replay = await call(server, "POST", "/api/v1/replay", { target: "alpha", reason: "http 400", status: 400, since: "2h", limit: 10, dryRun: true }, auth);
     assert.equal(replay.status, 200);
-    assert.deepEqual(replay.json, { target: "alpha", dryRun: true, replayed: 0, skipped: 0, notMatched: 0 });
+    assert.deepEqual(replay.json, { target: "alpha", dryRun: true, replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: 0 });
     const real = await call(server, "POST", "/api/v1/replay", { target: "alpha" }, auth);
-    assert.deepEqual(real.json, { target: "alpha", dryRun: false, replayed: 0, skipped: 0, notMatched: 0 });
+    assert.deepEqual(real.json, { target: "alpha", dryRun: false, replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: 0 });
     const purge = await call(server, "POST", "/api/v1/purge", { target: "beta/0", olderThan: "24h" }, auth);
-    assert.deepEqual(purge.json, { target: "beta/0", purged: 0, payloadsDeleted: 0 });
-    assert.ok(logLines.some((line) => line.includes("admin API: purged failed jobs")));
+    assert.deepEqual(purge.json, { target: "beta/0", purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
+    assert.ok(logLines.some((line) => line.includes("admin API: purged failed batches")));
   });
 
   it("answers 400 naming the bad field", async () => {

@@ -121,7 +121,6 @@ export async function queueHarness(t: TestContext, redisUrl: string, targets: re
         ids.push((await enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(`n=${i}`), owedBy)).batchId);
       }
       const queue = queues.get(target)!;
-      const before = await queue.getFailedCount();
       const script = scriptedDelivery((query) => {
         // One failure per millisecond at most, so that "oldest first" is the order of `failures`
         // (BullMQ orders jobs that failed in the same millisecond by id).
@@ -132,7 +131,9 @@ export async function queueHarness(t: TestContext, redisUrl: string, targets: re
       const running = worker(target, script);
       try {
         const deadline = Date.now() + 5_000;
-        while ((await queue.getFailedCount()) < before + failures.length) {
+        // Failed, or already gone (a retention sweep running meanwhile).
+        const settled = async (id: string) => ["failed", "unknown"].includes(await queue.getJobState(id));
+        while (!(await Promise.all(ids.map(settled))).every(Boolean)) {
           if (Date.now() > deadline) throw new Error(`${target}: ${failures.length} jobs not failed within 5 s`);
           await sleep(5);
         }

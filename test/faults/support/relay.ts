@@ -51,3 +51,13 @@ export async function failedJobs(client: Redis, target: string): Promise<Job[]> 
     await queue.close();
   }
 }
+
+/** How many profiles each waiting batch of a target's queue holds, oldest first. */
+export async function waitingBatches(client: Redis, target: string): Promise<number[]> {
+  const queue = new Queue(queueNameFor(target), { connection: client, prefix });
+  try {
+    return (await queue.getWaiting()).reverse().map((job) => (job.data as { profiles: unknown[] }).profiles.length);
+  } finally {
+    await queue.close();
+  }
+}

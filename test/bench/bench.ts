@@ -1,0 +1,108 @@
+// Throughput, ack latency and Redis cost per profile of the built relay, next to a bare Node HTTP
+// endpoint on the same machine under the same load (wrk, in its own process):
+//   npm run bench -- [--duration 10s] [--targets 2] [--body-size 10KiB] [--connections 32] [--json]
+// 1. bare endpoint; 2. ingest only; 3. Redis memory of the backlog of 2; 4. end to end; 5. ack
+// latency at half of the rate of 2. Then a summary of the figures against the bars they should meet.
+// Exits 1 when figures cannot be trusted (over 1% of the requests of a phase failed, a profile
+// missing at a target, a body altered on the way), 2 on a bad command line or without wrk. A missed
+// bar is reported, not an exit status: the figures are for comparing versions.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { startChild } from "./child-process.js";
+import { parseOptions, usage, UsageError, type BenchOptions } from "./options.js";
+import { bareEndpoint, endToEnd, halfRate, ingestOnly, type BenchContext } from "./phases.js";
+import { meets, printBare, printEndToEnd, printHalfRate, printIngest, printSummary, type SummaryRow } from "./report.js";
+import { startTargets } from "./targets.js";
+import { stopAll, track } from "./teardown.js";
+import { checkWrk, WrkMissingError } from "./wrk.js";
+
+let options: BenchOptions;
+try {
+  options = parseOptions(process.argv.slice(2));
+  checkWrk();
+} catch (error) {
+  if (!(error instanceof UsageError || error instanceof WrkMissingError)) throw error;
+  console.error(`bench: ${error.message}`);
+  if (error instanceof UsageError) console.error(usage);
+  process.exit(2);
+}
+
+// Ctrl-C: stop every process now; the phase under way then fails, and the bench exits 130.
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`bench: ${signal}, stopping`);
+    // The phase fails at once in every case seen; the timer is for one that would not.
+    void stopAll().finally(() => setTimeout(() => process.exit(130), 5_000));
+  });
+}
+
+let exitCode = 0;
+try {
+  exitCode = await bench(options);
+} catch (error) {
+  if (!interrupted) console.error(`bench: ${(error as Error).stack}`);
+  exitCode = 1;
+} finally {
+  await stopAll();
+}
+process.exit(interrupted ? 130 : exitCode);
+
+/** Runs the phases and prints them; 1 when a figure cannot be trusted (failures, lost profiles). */
+async function bench(options: BenchOptions): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), "relay-bench-"));
+  track(() => rm(dir, { recursive: true, force: true }));
+  // Random bytes do not compress, as real (gzipped) profiles do not: no layer gets a discount on them.
+  const body = randomBytes(options.bodySize);
+  const bodyFile = join(dir, "body.bin");
+  await writeFile(bodyFile, body);
+  const targets = await startTargets(options.targets, createHash("sha256").update(body).digest("hex"));
+  const ctx: BenchContext = { ...options, bodyFile, targets };
+  console.log(
+    `bench: Node ${process.version}, ${availableParallelism()} cores, wrk with ${options.connections} connections, ` +
+      `${options.durationS} s per phase, ${options.bodySize}-byte bodies, ${options.targets} target(s)`,
+  );
+
+  const endpoint = await startChild<{ port: number }>("bare-endpoint-process.ts", []);
+  const bare = await bareEndpoint(ctx, `http://127.0.0.1:${endpoint.ready.port}`);
+  await endpoint.stop();
+  printBare(bare);
+
+  const ingest = await ingestOnly(ctx);
+  printIngest(ingest, bare);
+
+  const e2e = await endToEnd(ctx, Math.max(60_000, 30_000 * options.durationS));
+  printEndToEnd(e2e, bare);
+
+  const half = await halfRate(ctx, ingest.load.acksPerS / 2);
+  printHalfRate(half);
+
+  const rows: SummaryRow[] = [
+    { figure: "bare endpoint acks/s", value: bare.acksPerS, unit: "/s" },
+    { figure: "ingest-only acks/s", value: ingest.load.acksPerS, unit: "/s" },
+    { figure: "ingest-only / bare", value: ingest.load.acksPerS / bare.acksPerS, unit: "", bar: { op: ">=", limit: 0.25 } },
+    { figure: "ingest-only Redis commands/profile", value: ingest.redis.commandsPerProfile, unit: "" },
+    { figure: "ingest-only Redis CPU/profile", value: ingest.redis.cpuMicrosPerProfile, unit: "µs" },
+    { figure: "backlog Redis bytes/payload byte", value: ingest.memory.bytesPerPayloadByte, unit: "", bar: { op: "<=", limit: 1.1 } },
+    { figure: "end-to-end delivered/s", value: e2e.delivery.deliveredPerS, unit: "/s" },
+    { figure: "end-to-end / bare", value: e2e.delivery.deliveredPerS / bare.acksPerS, unit: "", bar: { op: ">=", limit: 0.1 } },
+    { figure: "end-to-end Redis commands/profile", value: e2e.redis.commandsPerProfile, unit: "", bar: { op: "<=", limit: 15 } },
+    { figure: "end-to-end Redis CPU/profile", value: e2e.redis.cpuMicrosPerProfile, unit: "µs", bar: { op: "<=", limit: 60 } },
+    { figure: "end-to-end ack p99", value: e2e.load.p99Ms, unit: "ms" },
+    { figure: "half-rate achieved", value: half.load.acksPerS, unit: "/s" },
+    { figure: "half-rate ack p50", value: half.load.p50Ms, unit: "ms" },
+    { figure: "half-rate ack p99", value: half.load.p99Ms, unit: "ms", bar: { op: "<=", limit: 25 } },
+  ];
+  printSummary(rows);
+  if (options.json) {
+    const summary = rows.map((row) => ({ ...row, ok: meets(row) }));
+    console.log(JSON.stringify({ options, bare, ingest, endToEnd: e2e, halfRate: half, summary }));
+  }
+
+  const failing = [bare, ingest.load, e2e.load, half.load].some((load) => load.failedShare > 0.01);
+  const lost = !e2e.delivery.complete || e2e.delivery.targets.some((t) => t.badBodies > 0);
+  return failing || lost ? 1 : 0;
+}

@@ -1,0 +1,87 @@
+import { parseArgs } from "node:util";
+import { InvalidByteSizeError, InvalidDurationError, parseByteSize, parseDuration } from "@pyroscope-relay/config";
+
+export interface BenchOptions {
+  bodySize: number;
+  targets: number;
+  /** Of each load, in whole seconds: wrk's `-d` takes no fractions. */
+  durationS: number;
+  connections: number;
+  json: boolean;
+}
+
+/** A bad command line: the bench exits 2 with the message. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--json]
+  --body-size    bytes of random body per profile (10240, 10KiB, 64KB, ...; at most 32MiB)
+  --targets      stand-in Pyroscope targets, 1..8
+  --duration     of each load phase, whole seconds (10s, 1m)
+  --connections  wrk connections, 1..1024
+  --json         also print the figures as one JSON object at the end`;
+
+// The relay's default --ingest.max-body-size: larger bodies get 413.
+const maxBodySize = 32 * 2 ** 20;
+
+export function parseOptions(args: string[]): BenchOptions {
+  const values = flags(args);
+  return {
+    bodySize: bodySize(values["body-size"]),
+    targets: integer("--targets", values.targets, 1, 8),
+    durationS: durationSeconds(values.duration),
+    connections: integer("--connections", values.connections, 1, 1024),
+    json: values.json,
+  };
+}
+
+function flags(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        "body-size": { type: "string", default: "10KiB" },
+        targets: { type: "string", default: "2" },
+        duration: { type: "string", default: "10s" },
+        connections: { type: "string", default: "32" },
+        json: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    // Unknown flags, missing values, positionals: parseArgs' own message names the culprit.
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function bodySize(text: string): number {
+  let bytes: number;
+  try {
+    bytes = parseByteSize(text);
+  } catch (error) {
+    if (error instanceof InvalidByteSizeError) throw new UsageError(`--body-size: ${error.message}`);
+    throw error;
+  }
+  if (bytes < 1 || bytes > maxBodySize) throw new UsageError(`--body-size: expected 1 byte to 32MiB, got ${text}`);
+  return bytes;
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new UsageError(`${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function durationSeconds(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (error) {
+    if (error instanceof InvalidDurationError) throw new UsageError(`--duration: ${error.message}`);
+    throw error;
+  }
+  if (ms < 2_000 || ms % 1_000 !== 0) throw new UsageError(`--duration: expected whole seconds, at least 2s, got ${text}`);
+  return ms / 1_000;
+}

@@ -1,0 +1,200 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { redisDelta, type RedisDelta } from "./redis-stats.js";
+import { startStage } from "./relay.js";
+import type { TargetCounts, Targets } from "./targets.js";
+import { runWrk, type WrkResult } from "./wrk.js";
+
+/** What every phase shares. */
+export interface BenchContext {
+  connections: number;
+  durationS: number;
+  bodyFile: string;
+  bodySize: number;
+  targets: Targets;
+}
+
+export interface LoadFigures {
+  /** 200s per second of load: acknowledged profiles. */
+  acksPerS: number;
+  acked: number;
+  seconds: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Answers that were not 200, by status, plus `socket errors` (no answer at all). */
+  failures: Record<string, number>;
+  /** Share of the requests that did not get a 200. */
+  failedShare: number;
+  firstFailure: string | null;
+}
+
+export interface RedisFigures {
+  commandsPerProfile: number;
+  cpuMicrosPerProfile: number;
+  top: { command: string; callsPerProfile: number; usecPerProfile: number }[];
+}
+
+export interface IngestFigures {
+  load: LoadFigures;
+  redis: RedisFigures;
+  memory: { before: number; after: number; bodySize: number; payloadBytes: number; bytesPerPayloadByte: number };
+}
+
+export interface DeliveryFigures {
+  /** Every target had every acknowledged profile before the timeout. */
+  complete: boolean;
+  /** From the start of the load until the last target had them all (or the timeout). */
+  seconds: number;
+  deliveredPerS: number;
+  targets: { url: string; requests: number; received: number; missing: number; badBodies: number; seconds: number | null }[];
+}
+
+export interface EndToEndFigures {
+  load: LoadFigures;
+  delivery: DeliveryFigures;
+  redis: RedisFigures;
+}
+
+export interface HalfRateFigures {
+  rate: number;
+  load: LoadFigures;
+}
+
+/** 1. The baseline: the bare endpoint under the same load. */
+export async function bareEndpoint(ctx: BenchContext, url: string): Promise<LoadFigures> {
+  return loadFigures(await runWrk({ ...load(ctx), url, tag: "bare" }));
+}
+
+/** 2 and 3. Only `ingest`: every acknowledged profile waits in Redis, so its memory can be read. */
+export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: false });
+  try {
+    const before = await stage.probe.snapshot();
+    const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "ingest" });
+    // Requests still in flight when wrk stopped finish within milliseconds; then Redis holds still.
+    await sleep(1_000);
+    const after = await stage.probe.snapshot();
+    const acked = wrk.ok;
+    const payloadBytes = acked * ctx.bodySize;
+    return {
+      load: loadFigures(wrk),
+      redis: redisFigures(redisDelta(before, after), acked),
+      memory: {
+        before: before.usedMemory,
+        after: after.usedMemory,
+        bodySize: ctx.bodySize,
+        payloadBytes,
+        bytesPerPayloadByte: (after.usedMemory - before.usedMemory) / payloadBytes,
+      },
+    };
+  } finally {
+    await stage.stop();
+  }
+}
+
+/**
+ * 4. `ingest`, `writer` and the targets, on a fresh Redis: load for the duration, then wait until
+ * every target has as many distinct profiles as were acknowledged (extra ones, stored while wrk
+ * hung up, may arrive too; the ids are counted, not matched).
+ */
+export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promise<EndToEndFigures> {
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true });
+  try {
+    const baseline = await ctx.targets.counts();
+    const before = await stage.probe.snapshot();
+    const startedAt = Date.now();
+    const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "e2e" });
+    const thresholds = baseline.map((t) => t.distinct + wrk.ok);
+    const { counts, complete } = await waitForTargets(ctx.targets, thresholds, startedAt + drainTimeoutMs);
+    const after = await stage.probe.snapshot();
+    const finishedAt = complete ? Math.max(...counts.map((t) => t.reachedAt!)) : Date.now();
+    const seconds = (finishedAt - startedAt) / 1000;
+    return {
+      load: loadFigures(wrk),
+      delivery: {
+        complete,
+        seconds,
+        deliveredPerS: complete ? wrk.ok / seconds : Number.NaN,
+        targets: counts.map((t, i) => {
+          const received = t.distinct - baseline[i]!.distinct;
+          return {
+            url: t.url,
+            requests: t.requests - baseline[i]!.requests,
+            received,
+            missing: Math.max(0, wrk.ok - received),
+            badBodies: t.badBodies - baseline[i]!.badBodies,
+            seconds: t.reachedAt === null ? null : (t.reachedAt - startedAt) / 1000,
+          };
+        }),
+      },
+      redis: redisFigures(redisDelta(before, after), wrk.ok),
+    };
+  } finally {
+    await stage.stop();
+  }
+}
+
+/** 5. Ack latency with `ingest` and `writer` running, wrk paced at `rate` requests per second. */
+export async function halfRate(ctx: BenchContext, rate: number): Promise<HalfRateFigures> {
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true });
+  try {
+    return { rate, load: loadFigures(await runWrk({ ...load(ctx), url: stage.url, tag: "half", rate })) };
+  } finally {
+    await stage.stop();
+  }
+}
+
+function load(ctx: BenchContext): { connections: number; durationS: number; bodyFile: string } {
+  return { connections: ctx.connections, durationS: ctx.durationS, bodyFile: ctx.bodyFile };
+}
+
+/** Polls the targets until each has reached its threshold or `deadline` passed; progress on stderr. */
+async function waitForTargets(
+  targets: Targets,
+  thresholds: number[],
+  deadline: number,
+): Promise<{ counts: TargetCounts[]; complete: boolean }> {
+  let nextProgress = Date.now() + 10_000;
+  for (;;) {
+    const counts = await targets.counts(thresholds);
+    const complete = counts.every((t) => t.reachedAt !== null);
+    if (complete || Date.now() >= deadline) return { counts, complete };
+    if (Date.now() >= nextProgress) {
+      nextProgress += 10_000;
+      console.error(`  ... still delivering: ${counts.map((t, i) => `${t.distinct}/${thresholds[i]}`).join(", ")} distinct profiles per target`);
+    }
+    await sleep(100);
+  }
+}
+
+function loadFigures(wrk: WrkResult): LoadFigures {
+  // Every later figure is per acknowledged profile or a ratio of acks: none would mean anything.
+  if (wrk.ok === 0) {
+    throw new Error(`not one 200: ${JSON.stringify(wrk.statuses)}, ${wrk.socketErrors} socket errors; first failure: ${wrk.firstFailure}`);
+  }
+  const failures: Record<string, number> = {};
+  for (const [status, count] of Object.entries(wrk.statuses)) if (status !== "200") failures[status] = count;
+  if (wrk.socketErrors > 0) failures["socket errors"] = wrk.socketErrors;
+  const attempts = wrk.completed + wrk.socketErrors;
+  return {
+    acksPerS: wrk.ok / wrk.seconds,
+    acked: wrk.ok,
+    seconds: wrk.seconds,
+    p50Ms: wrk.p50Ms,
+    p99Ms: wrk.p99Ms,
+    failures,
+    failedShare: attempts === 0 ? 0 : (attempts - wrk.ok) / attempts,
+    firstFailure: wrk.firstFailure,
+  };
+}
+
+function redisFigures(delta: RedisDelta, profiles: number): RedisFigures {
+  return {
+    commandsPerProfile: delta.calls / profiles,
+    cpuMicrosPerProfile: delta.cpuMicros / profiles,
+    top: delta.commands.slice(0, 10).map((c) => ({
+      command: c.command,
+      callsPerProfile: c.calls / profiles,
+      usecPerProfile: c.usec / profiles,
+    })),
+  };
+}

@@ -1,0 +1,54 @@
+import { startRedisServer } from "@pyroscope-relay/testing";
+import { freePort } from "../e2e/support/free-port.js";
+import { relayConfig } from "../e2e/support/relay-config.js";
+import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
+import { RedisProbe } from "./redis-stats.js";
+import { track } from "./teardown.js";
+
+/**
+ * The relay's flags for every bench process: backlogs without bounds, so that ingest never drops or
+ * refuses a profile because the writer is behind (the bench measures both sides, not the bounds);
+ * warn-level logs, since a line per profile would cost the CPU being measured.
+ */
+const relayFlags = ["--target.max-backlog-size=0", "--target.max-backlog-jobs=0", "--log.level=warn"];
+
+/** A fresh Redis with the relay's `ingest` (and `writer`, if asked) on it. */
+export interface Stage {
+  /** The receiver's base URL. */
+  url: string;
+  probe: RedisProbe;
+  stop(): Promise<void>;
+}
+
+export async function startStage(options: { targetUrls: string[]; writer: boolean }): Promise<Stage> {
+  // As production should run it: AOF fsynced before every reply, nothing evicted. maxmemory 0 is
+  // "no limit"; the option is what sets noeviction.
+  const redis = await startRedisServer({ appendonly: true, appendfsync: "always", maxmemory: "0" });
+  const stopRedis = track(() => redis.stop());
+  const probe = new RedisProbe(redis.socketPath);
+  const closeProbe = track(async () => probe.close());
+  const port = await freePort();
+  const config = relayConfig({ port, targets: options.targetUrls.map((url, i) => ({ name: `t${i + 1}`, url })) });
+  const args = [`--redis.url=${redis.url}`, ...relayFlags];
+  const stopIngest = trackRelay(await startRelayProcess({ command: "ingest", config, args }), "ingest");
+  const stopWriter = options.writer ? trackRelay(await startRelayProcess({ command: "writer", config, args }), "writer") : undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    probe,
+    async stop() {
+      await stopWriter?.();
+      await stopIngest();
+      await closeProbe();
+      await stopRedis();
+    },
+  };
+}
+
+/** Stops with the stage; whatever the relay logged (warnings and errors only) is shown then. */
+function trackRelay(relay: RelayProcess, command: string): () => Promise<void> {
+  return track(async () => {
+    const code = await relay.stop();
+    const output = relay.output().trim();
+    if (code !== 0 || output !== "") console.error(`bench: relay ${command} exited with ${code}, having logged:\n${output.slice(-4_000)}`);
+  });
+}

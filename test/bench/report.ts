@@ -1,0 +1,117 @@
+import type { DeliveryFigures, EndToEndFigures, HalfRateFigures, IngestFigures, LoadFigures, RedisFigures } from "./phases.js";
+
+/** A figure of the summary, with the bar it must meet, if any. */
+export interface SummaryRow {
+  figure: string;
+  value: number;
+  unit: string;
+  bar?: { op: "<=" | ">="; limit: number };
+}
+
+export function printBare(load: LoadFigures): void {
+  heading("1. bare endpoint (Node HTTP server: read the body, answer 200)");
+  printLoad(load);
+}
+
+export function printIngest(ingest: IngestFigures, bare: LoadFigures): void {
+  heading("2. ingest only (ingest process, no writer: the backlog waits in Redis)");
+  printLoad(ingest.load);
+  line("ratio to bare", ratio(ingest.load.acksPerS / bare.acksPerS));
+  printRedis(ingest.redis);
+  const { before, after, bodySize, payloadBytes, bytesPerPayloadByte } = ingest.memory;
+  heading("3. Redis memory while the backlog of phase 2 waits");
+  line("used_memory", `${mib(before)} before, ${mib(after)} after: +${mib(after - before)}`);
+  line("payload", `${ingest.load.acked} profiles x ${bodySize} B = ${mib(payloadBytes)}`);
+  line("per payload byte", `${bytesPerPayloadByte.toFixed(3)} Redis bytes`);
+}
+
+export function printEndToEnd(e2e: EndToEndFigures, bare: LoadFigures): void {
+  heading("4. end to end (ingest + writer + stand-in targets, fresh Redis)");
+  printLoad(e2e.load);
+  printDelivery(e2e.delivery, e2e.load.acked, bare);
+  printRedis(e2e.redis);
+}
+
+export function printHalfRate(half: HalfRateFigures): void {
+  heading(`5. ack latency at half of the maximum rate (ingest + writer, fresh Redis, paced at ${half.rate.toFixed(0)}/s)`);
+  printLoad(half.load);
+}
+
+export function printSummary(rows: SummaryRow[]): void {
+  heading("summary");
+  const header = ["figure", "value", "", "bar", ""];
+  const cells = rows.map((row) => [
+    row.figure,
+    format(row.value),
+    row.unit,
+    row.bar === undefined ? "" : `${row.bar.op} ${row.bar.limit}`,
+    row.bar === undefined ? "" : meets(row) ? "ok" : "MISSED",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  for (const cellsOfRow of [header, ...cells]) {
+    const padded = cellsOfRow.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)));
+    console.log(`  ${padded.join("  ").trimEnd()}`);
+  }
+}
+
+/** NaN (e.g. no delivery figure after a timeout) meets no bar. */
+export function meets(row: SummaryRow): boolean {
+  if (row.bar === undefined) return true;
+  return row.bar.op === "<=" ? row.value <= row.bar.limit : row.value >= row.bar.limit;
+}
+
+function printLoad(load: LoadFigures): void {
+  line("acks/s", `${load.acksPerS.toFixed(1)}   (${load.acked} x 200 in ${load.seconds.toFixed(2)} s)`);
+  line("ack latency", `p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms`);
+  const failures = Object.entries(load.failures);
+  line("not 200", failures.length === 0 ? "none" : failures.map(([status, count]) => `${status}: ${count}`).join(", "));
+  if (load.firstFailure !== null) line("first failure", load.firstFailure);
+  if (load.failedShare > 0.01) {
+    console.log(`  !!! ${(load.failedShare * 100).toFixed(1)}% OF THE REQUESTS FAILED: this phase's figures do not show the relay working`);
+  }
+}
+
+function printDelivery(delivery: DeliveryFigures, acked: number, bare: LoadFigures): void {
+  if (delivery.complete) {
+    line("delivered", `every target had all ${acked} profiles ${delivery.seconds.toFixed(2)} s after the load started`);
+    line("delivered/s", delivery.deliveredPerS.toFixed(1));
+    line("ratio to bare", ratio(delivery.deliveredPerS / bare.acksPerS));
+  } else {
+    console.log(`  !!! DELIVERY INCOMPLETE after ${delivery.seconds.toFixed(0)} s: profiles are missing at some target`);
+  }
+  for (const t of delivery.targets) {
+    const done = t.seconds === null ? `${t.missing} MISSING` : `all after ${t.seconds.toFixed(2)} s`;
+    line(`  target ${t.url}`, `${t.received} distinct profiles in ${t.requests} requests, ${done}`);
+    if (t.badBodies > 0) console.log(`  !!! ${t.badBodies} REQUESTS TO ${t.url} DID NOT CARRY THE BENCH'S BODY BYTE FOR BYTE`);
+  }
+}
+
+function printRedis(redis: RedisFigures): void {
+  line("redis commands", `${redis.commandsPerProfile.toFixed(2)} per acknowledged profile`);
+  line("redis cpu", `${redis.cpuMicrosPerProfile.toFixed(1)} µs per acknowledged profile`);
+  line("top commands", "calls/profile   µs/profile");
+  for (const c of redis.top) {
+    console.log(`    ${c.command.padEnd(20)}${c.callsPerProfile.toFixed(3).padStart(12)}${c.usecPerProfile.toFixed(2).padStart(13)}`);
+  }
+}
+
+function heading(text: string): void {
+  console.log(`\n== ${text}`);
+}
+
+function line(label: string, text: string): void {
+  console.log(`  ${label.padEnd(20)} ${text}`);
+}
+
+function ratio(value: number): string {
+  return value.toFixed(3);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+function format(value: number): string {
+  if (Number.isNaN(value)) return "n/a";
+  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(Math.abs(value) >= 10 ? 1 : 3);
+}

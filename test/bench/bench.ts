@@ -6,7 +6,7 @@
 // Exits 1 when figures cannot be trusted (over 1% of the requests of a phase failed, a profile
 // missing at a target, a body altered on the way), 2 on a bad command line or without wrk. A missed
 // bar is reported, not an exit status: the figures are for comparing versions.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,7 +59,7 @@ async function bench(options: BenchOptions): Promise<number> {
   const body = randomBytes(options.bodySize);
   const bodyFile = join(dir, "body.bin");
   await writeFile(bodyFile, body);
-  const targets = await startTargets(options.targets, createHash("sha256").update(body).digest("hex"));
+  const targets = await startTargets(options.targets, bodyFile);
   const ctx: BenchContext = { ...options, bodyFile, targets };
   console.log(
     `bench: Node ${process.version}, ${availableParallelism()} cores, wrk with ${options.connections} connections, ` +

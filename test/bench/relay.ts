@@ -10,7 +10,7 @@ import { track } from "./teardown.js";
  * refuses a profile because the writer is behind (the bench measures both sides, not the bounds);
  * warn-level logs, since a line per profile would cost the CPU being measured.
  */
-const relayFlags = ["--target.max-backlog-size=0", "--target.max-backlog-jobs=0", "--log.level=warn"];
+const relayFlags = ["--target.max-backlog-size=0", "--target.max-backlog-profiles=0", "--log.level=warn"];
 
 /** A fresh Redis with the relay's `ingest` (and `writer`, if asked) on it. */
 export interface Stage {

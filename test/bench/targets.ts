@@ -27,8 +27,8 @@ export interface Targets {
  * `count` fast stand-ins for Pyroscope in one separate process: 200 as soon as the body is read,
  * so that delivery is limited by the relay and not by them.
  */
-export async function startTargets(count: number, bodySha256: string): Promise<Targets> {
-  const child = await startChild<{ urls: string[] }>("targets-process.ts", [String(count), bodySha256]);
+export async function startTargets(count: number, bodyFile: string): Promise<Targets> {
+  const child = await startChild<{ urls: string[] }>("targets-process.ts", [String(count), bodyFile]);
   return {
     urls: child.ready.urls,
     counts: (thresholds) => child.request<TargetCounts[]>({ thresholds } satisfies StatsRequest),

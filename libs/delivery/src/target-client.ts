@@ -34,21 +34,27 @@ export class TargetClient {
   constructor(private readonly target: TargetConfig) {
     this.base = new URL(target.url);
     this.agent = new Agent({
-      connect: target.tls
-        ? {
-            ca: target.tls.ca,
-            cert: target.tls.cert,
-            key: target.tls.key,
-            rejectUnauthorized: !target.tls.insecureSkipVerify,
-            servername: target.tls.serverName,
-          }
-        : undefined,
+      connect: {
+        timeout: target.remoteTimeoutMs,
+        ...(target.tls
+          ? {
+              ca: target.tls.ca,
+              cert: target.tls.cert,
+              key: target.tls.key,
+              rejectUnauthorized: !target.tls.insecureSkipVerify,
+              servername: target.tls.serverName,
+            }
+          : {}),
+      },
     });
     this.staticHeaders = [...Object.entries(target.headers).flat(), ...authHeader(target)];
     this.hasStaticTenant = Object.keys(target.headers).some((name) => name.toLowerCase() === "x-scope-orgid");
   }
 
-  /** One request, bounded by `remote_timeout`; `signal` aborts it early (shutdown past its grace period). */
+  /**
+   * One request, bounded by `remote_timeout` (undici's own header and body timeouts: cheaper than a
+   * timer signal per request); `signal` aborts it early (shutdown past its grace period).
+   */
   async send(req: TargetRequest, signal: AbortSignal): Promise<TargetResponse> {
     const url = new URL(this.base);
     url.pathname = url.pathname.replace(/\/+$/, "") + req.path;
@@ -60,7 +66,9 @@ export class TargetClient {
       dispatcher: this.agent,
       headers: [...req.headers, ...tenant, ...this.staticHeaders, "User-Agent", "pyroscope-relay"],
       body: req.body,
-      signal: AbortSignal.any([AbortSignal.timeout(this.target.remoteTimeoutMs), signal]),
+      headersTimeout: this.target.remoteTimeoutMs,
+      bodyTimeout: this.target.remoteTimeoutMs,
+      signal,
     });
     const retryAfter = response.headers["retry-after"];
     if (response.statusCode === 200) {

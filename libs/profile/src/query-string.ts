@@ -34,21 +34,28 @@ export function encodeQuery(values: QueryValues): string {
   return pairs.join("&");
 }
 
+// Every writer request rewrites a query: plain ASCII, the common case, is its own UTF-8 and its own
+// byte string, and skips the round trips through a Buffer.
+const plainAscii = /^[\x00-\x7f]*$/;
+
 /** The UTF-8 bytes of `text` as a byte string. */
 export function byteString(text: string): string {
-  return Buffer.from(text, "utf8").toString("latin1");
+  return plainAscii.test(text) ? text : Buffer.from(text, "utf8").toString("latin1");
 }
 
 const lossyUtf8 = new TextDecoder("utf-8");
 
 /** A byte string read as UTF-8; malformed bytes become U+FFFD, as when Go ranges over a string. */
 export function textOf(bytes: string): string {
-  return lossyUtf8.decode(Buffer.from(bytes, "latin1"));
+  return plainAscii.test(bytes) ? bytes : lossyUtf8.decode(Buffer.from(bytes, "latin1"));
 }
 
 const badEscape = /%(?![0-9A-Fa-f]{2})/;
+const needsUnescape = /[+%]/;
+const needsEscape = /[^A-Za-z0-9\-_.~]/;
 
 function unescape(component: string): string | undefined {
+  if (!needsUnescape.test(component)) return byteString(component);
   if (badEscape.test(component)) return undefined;
   return byteString(component).replace(/\+|%([0-9A-Fa-f]{2})/g, (_, hex: string | undefined) =>
     hex === undefined ? " " : String.fromCharCode(Number.parseInt(hex, 16)),
@@ -57,6 +64,7 @@ function unescape(component: string): string | undefined {
 
 // url.QueryEscape: only A-Z a-z 0-9 - _ . ~ stay; space becomes `+`.
 function escape(bytes: string): string {
+  if (!needsEscape.test(bytes)) return bytes;
   return bytes.replace(/[^A-Za-z0-9\-_.~]/g, (c) =>
     c === " " ? "+" : `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
   );

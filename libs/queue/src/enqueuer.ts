@@ -9,7 +9,7 @@ import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type Full
 import { GroupCommit, type FlushBounds } from "./group-commit.js";
 import { layOut } from "./payload-layout.js";
 import type { RedisMemoryGuard } from "./redis-memory-guard.js";
-import { TargetBacklog, usageFromReply, usageOf } from "./target-backlog.js";
+import { TargetBacklog, usageOf } from "./target-backlog.js";
 import { targetQueue, type TargetQueue } from "./target-queue.js";
 
 /** Defaults of `--ingest.flush-max-profiles` and `--ingest.flush-max-size`. */
@@ -187,8 +187,12 @@ export class Enqueuer {
         await transaction.addJob(entry.queue, data, batchId, entry.attempts);
         entry.backlog.queueCountIn(transaction.commands, batchId, usage);
       }
-      const results = checkResults(await transaction.commands.exec().catch(unwrapExecAbort), chunks.length + 2 + 2 * counted.length);
-      counted.forEach(({ entry }, i) => entry.view.update(usageFromReply(results[chunks.length + 3 + 2 * i])));
+      // Results: a SET per chunk, SADD, PEXPIRE, then per target its add and its count-in's three.
+      const results = checkResults(await transaction.commands.exec().catch(unwrapExecAbort), chunks.length + 2 + 4 * counted.length);
+      counted.forEach(({ entry }, i) => {
+        const at = chunks.length + 2 + 4 * i;
+        entry.view.update({ profiles: Number(results[at + 2]), bytes: Number(results[at + 3]) });
+      });
       return batchId;
     } catch (cause) {
       this.track(this.release(batchId, chunks.length, targets));

@@ -82,9 +82,16 @@ export class TargetBacklog {
     for (const script of [countIn, countOut, read]) script.define(redis);
   }
 
-  /** Counts job `jobId` in, inside `transaction`; the job must be added before, in the same transaction. */
+  /**
+   * Counts job `jobId` in, inside `transaction`, right after the job's add (the MULTI makes the pair
+   * atomic, so plain commands do what the script does for a replay). Its two results, the backlog's
+   * profiles and bytes after, are the last two of the three commands it adds.
+   */
   queueCountIn(transaction: ChainableCommander, jobId: string, usage: BacklogUsage): void {
-    countIn.queue(transaction, [this.key, this.jobKey(jobId)], [usage.profiles, usage.bytes]);
+    // The object form: BullMQ's transactions take HSET's fields only so.
+    transaction.hset(this.jobKey(jobId), { backlog: `${usage.profiles}:${usage.bytes}` });
+    transaction.hincrby(this.key, "profiles", usage.profiles);
+    transaction.hincrby(this.key, "bytes", usage.bytes);
   }
 
   /** Counts job `jobId` back in (replay); no bound is checked: the operator decided. */

@@ -8,15 +8,16 @@ export interface SummaryRow {
   bar?: { op: "<=" | ">="; limit: number };
 }
 
-export function printBare(load: LoadFigures): void {
-  heading("1. bare endpoint (Node HTTP server: read the body, answer 200)");
+export function printBare(load: LoadFigures, when: string): void {
+  heading(`1. bare endpoint, ${when} (Node HTTP server: read the body, answer 200)`);
   printLoad(load);
 }
 
-export function printIngest(ingest: IngestFigures, bare: LoadFigures): void {
+/** `bare`: the mean rate of the bare endpoint measured before and after the phase. */
+export function printIngest(ingest: IngestFigures, bare: number): void {
   heading("2. ingest only (ingest process, no writer: the backlog waits in Redis)");
   printLoad(ingest.load);
-  line("ratio to bare", ratio(ingest.load.acksPerS / bare.acksPerS));
+  line("ratio to bare", ratio(ingest.load.acksPerS / bare));
   printRedis(ingest.redis);
   const { before, after, bodySize, payloadBytes, bytesPerPayloadByte } = ingest.memory;
   heading("3. Redis memory while the backlog of phase 2 waits");
@@ -25,7 +26,8 @@ export function printIngest(ingest: IngestFigures, bare: LoadFigures): void {
   line("per payload byte", `${bytesPerPayloadByte.toFixed(3)} Redis bytes`);
 }
 
-export function printEndToEnd(e2e: EndToEndFigures, bare: LoadFigures): void {
+/** `bare`: the mean rate of the bare endpoint measured before and after the phase. */
+export function printEndToEnd(e2e: EndToEndFigures, bare: number): void {
   heading("4. end to end (ingest + writer + stand-in targets, fresh Redis)");
   printLoad(e2e.load);
   printDelivery(e2e.delivery, e2e.load.acked, bare);
@@ -33,7 +35,7 @@ export function printEndToEnd(e2e: EndToEndFigures, bare: LoadFigures): void {
 }
 
 export function printHalfRate(half: HalfRateFigures): void {
-  heading(`5. ack latency at half of the maximum rate (ingest + writer, fresh Redis, paced at ${half.rate.toFixed(0)}/s)`);
+  heading(`5. ack latency at half of the maximum rate (half of the delivered rate of 4; ingest + writer, fresh Redis, paced at ${half.rate.toFixed(0)}/s)`);
   printLoad(half.load);
 }
 
@@ -71,11 +73,11 @@ function printLoad(load: LoadFigures): void {
   }
 }
 
-function printDelivery(delivery: DeliveryFigures, acked: number, bare: LoadFigures): void {
+function printDelivery(delivery: DeliveryFigures, acked: number, bare: number): void {
   if (delivery.complete) {
     line("delivered", `every target had all ${acked} profiles ${delivery.seconds.toFixed(2)} s after the load started`);
     line("delivered/s", delivery.deliveredPerS.toFixed(1));
-    line("ratio to bare", ratio(delivery.deliveredPerS / bare.acksPerS));
+    line("ratio to bare", ratio(delivery.deliveredPerS / bare));
   } else {
     console.log(`  !!! DELIVERY INCOMPLETE after ${delivery.seconds.toFixed(0)} s: profiles are missing at some target`);
   }

@@ -1,4 +1,4 @@
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import type { TargetConfig } from "@pyroscope-relay/config";
 
 /** How much of an error response is kept for the failure record and the retry decision. */
@@ -28,11 +28,13 @@ export interface TargetRequest {
 export class TargetClient {
   private readonly agent: Agent;
   private readonly base: URL;
+  private readonly basePath: string;
   private readonly staticHeaders: string[];
   private readonly hasStaticTenant: boolean;
 
   constructor(private readonly target: TargetConfig) {
     this.base = new URL(target.url);
+    this.basePath = this.base.pathname.replace(/\/+$/, "");
     this.agent = new Agent({
       connect: {
         timeout: target.remoteTimeoutMs,
@@ -56,14 +58,14 @@ export class TargetClient {
    * timer signal per request); `signal` aborts it early (shutdown past its grace period).
    */
   async send(req: TargetRequest, signal: AbortSignal): Promise<TargetResponse> {
-    const url = new URL(this.base);
-    url.pathname = url.pathname.replace(/\/+$/, "") + req.path;
-    url.search = req.query ?? "";
+    // The query goes out exactly as built (already encoded), not re-encoded by a URL object.
+    const path = `${this.basePath}${req.path}${req.query ? `?${req.query}` : ""}`;
     // The endpoint's configured tenant wins; otherwise the client's travels on (Alloy drops it).
     const tenant = !this.hasStaticTenant && req.tenant !== undefined ? ["X-Scope-OrgID", req.tenant] : [];
-    const response = await request(url, {
+    const response = await this.agent.request({
+      origin: this.base.origin,
+      path,
       method: "POST",
-      dispatcher: this.agent,
       headers: [...req.headers, ...tenant, ...this.staticHeaders, "User-Agent", "pyroscope-relay"],
       body: req.body,
       headersTimeout: this.target.remoteTimeoutMs,

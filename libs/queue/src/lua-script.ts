@@ -1,12 +1,12 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { Redis } from "ioredis";
 
 type ScriptCaller = (numberOfKeys: number, ...keysAndArgs: (string | number | Buffer)[]) => Promise<unknown>;
 
 /**
  * A Lua script registered on a connection with ioredis' `defineCommand`: ioredis sends EVAL with the
  * source the first time on each socket (a new connection, or one to a restarted Redis) and EVALSHA
- * after, so a script also runs inside a MULTI, where a NOSCRIPT error could not be retried. Every key
- * a script touches must be passed in `keys`, all in one Cluster slot.
+ * after, retrying with EVAL when Redis lost its scripts. Every key a script touches must be passed in
+ * `keys`, all in one Cluster slot.
  */
 export class LuaScript {
   private readonly command: string;
@@ -15,7 +15,7 @@ export class LuaScript {
     this.command = `relay_${name}`;
   }
 
-  /** Registers the script on `connection`; pipelines and MULTIs made afterwards have it too. */
+  /** Registers the script on `connection`. */
   define(connection: Redis): void {
     const caller = (connection as unknown as Record<string, unknown>)[this.command];
     if (typeof caller !== "function") connection.defineCommand(this.command, { lua: this.source });
@@ -26,12 +26,7 @@ export class LuaScript {
     return this.caller(connection).call(connection, keys.length, ...keys, ...args);
   }
 
-  /** Adds the script to a pipeline or MULTI made from a connection it was defined on. */
-  queue(transaction: ChainableCommander, keys: readonly string[], args: readonly (string | number | Buffer)[] = []): void {
-    void this.caller(transaction).call(transaction, keys.length, ...keys, ...args);
-  }
-
-  private caller(target: Redis | ChainableCommander): ScriptCaller {
+  private caller(target: Redis): ScriptCaller {
     const caller = (target as unknown as Record<string, ScriptCaller | undefined>)[this.command];
     if (caller === undefined) throw new Error(`Lua script ${this.command} is not defined on this connection`);
     return caller;

@@ -42,8 +42,8 @@ export const profileRef = z.discriminatedUnion("kind", [ingestProfileRef, pushPr
 export const batchJobData = z.object({
   /** The flush the profiles came in: the hash tag of their payload keys. */
   batch: z.string().min(1),
-  /** How many chunks the batch's payload has (the last claim's release deletes them all). */
-  chunks: z.number().int().nonnegative(),
+  /** Bytes of the batch's whole payload: its chunks follow from it (payload-layout.ts). */
+  bytes: z.number().int().nonnegative(),
   profiles: z.array(profileRef).min(1),
   /** The profiles live in keys of their own (a failed job's), not in the batch's chunks. */
   detached: z.boolean().optional(),

@@ -24,7 +24,7 @@ async function storeBatch(store: BatchStore, payloads: Buffer[], targets: string
   store.queueStore(transaction, batch, chunks, targets, 60_000);
   await transaction.exec();
   const profiles = payloads.map((payload, index): ProfileRef => ({ kind: "ingest", index, offset: offsets[index]!, size: payload.length, receivedAt: 1, query: "", contentTypes: [] }));
-  return { batch, chunks: chunks.length, profiles };
+  return { batch, bytes: payloads.reduce((sum, payload) => sum + payload.length, 0), profiles };
 }
 
 test("the last target's release deletes the chunks; releasing twice changes nothing", async () => {

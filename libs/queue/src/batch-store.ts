@@ -2,7 +2,7 @@ import type { ChainableCommander, Redis } from "ioredis";
 import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
-import { CHUNK_BYTES, chunksCovering, cutOut } from "./payload-layout.js";
+import { ChunkLayout } from "./payload-layout.js";
 
 // KEYS: claims set, then every chunk key. ARGV: target. An empty set does not exist in Redis, so
 // EXISTS on it tells whether any target still needs the chunks; without claims they are deleted.
@@ -17,40 +17,40 @@ return 0
 `,
 );
 
-// KEYS: the chunk keys listed in ARGV, then a (copy, claims) pair per profile. ARGV: holder, TTL (ms),
-// chunk size, the number of chunk keys, their indices, then an (offset, size) pair per profile.
-// Copies each profile out of the chunks into a key of its own (unless a copy exists: another target
-// detached it first), adds the holder's claim, and makes both live at least the TTL. Returns, per
-// profile, 1 when it is detached and 0 when its bytes are gone.
+// KEYS: the chunk keys the profiles lie in, then a (copy, claims) pair per profile. ARGV: holder,
+// TTL (ms), the number of chunk keys, a (start, size) pair per chunk key, then an (offset, size) pair
+// per profile. Copies each profile out of the chunks into a key of its own (unless a copy exists:
+// another job detached it first), adds the holder's claim, and makes both live at least the TTL.
+// Returns, per profile, 1 when it is detached and 0 when its bytes are gone.
 const detach = new LuaScript(
   "batch_detach",
   `
-local holder, ttl, size = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local chunkCount = tonumber(ARGV[4])
-local chunkKeyOf = {}
-for i = 1, chunkCount do chunkKeyOf[tonumber(ARGV[4 + i])] = KEYS[i] end
+local holder, ttl, chunkCount = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local function copyOut(offset, length)
   local parts = {}
-  local first, last = math.floor(offset / size), math.floor((offset + length - 1) / size)
-  for chunk = first, last do
-    local key = chunkKeyOf[chunk]
-    if not key then return nil end
-    local from = math.max(0, offset - chunk * size)
-    local to = math.min(size, offset + length - chunk * size) - 1
-    local part = redis.call('GETRANGE', key, from, to)
-    if #part ~= to - from + 1 then return nil end
-    parts[#parts + 1] = part
+  for i = 1, chunkCount do
+    local start, size = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
+    if start < offset + length and start + size > offset then
+      local from = math.max(0, offset - start)
+      local to = math.min(size, offset + length - start) - 1
+      local part = redis.call('GETRANGE', KEYS[i], from, to)
+      if #part ~= to - from + 1 then return nil end
+      parts[#parts + 1] = part
+    end
   end
-  return table.concat(parts)
+  local bytes = table.concat(parts)
+  if #bytes ~= length then return nil end
+  return bytes
 end
 local function lengthen(key)
   if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
 local result = {}
 local profiles = (#KEYS - chunkCount) / 2
+local firstProfileArg = 4 + 2 * chunkCount
 for p = 1, profiles do
   local copy, claims = KEYS[chunkCount + 2 * p - 1], KEYS[chunkCount + 2 * p]
-  local offset, length = tonumber(ARGV[4 + chunkCount + 2 * p - 1]), tonumber(ARGV[4 + chunkCount + 2 * p])
+  local offset, length = tonumber(ARGV[firstProfileArg + 2 * p - 2]), tonumber(ARGV[firstProfileArg + 2 * p - 1])
   local present = redis.call('EXISTS', copy) == 1
   if not present then
     local bytes = copyOut(offset, length)
@@ -154,7 +154,8 @@ export class BatchStore {
       });
       return loaded;
     }
-    const wanted = [...new Set(refs.flatMap((ref) => chunksCovering(ref.offset, ref.size)))];
+    const layout = new ChunkLayout(data.bytes);
+    const wanted = [...new Set(refs.flatMap((ref) => layout.covering(ref.offset, ref.size)))];
     const chunks = new Map<number, Buffer>();
     if (wanted.length > 0) {
       const values = await this.redis.mgetBuffer(...wanted.map((index) => chunkKey(this.prefix, data.batch, index)));
@@ -164,7 +165,7 @@ export class BatchStore {
       });
     }
     for (const ref of refs) {
-      const bytes = cutOut(chunks, ref.offset, ref.size);
+      const bytes = layout.cut(chunks, ref.offset, ref.size);
       if (bytes !== undefined) loaded.set(ref.index, bytes);
     }
     return loaded;
@@ -177,7 +178,7 @@ export class BatchStore {
   }
 
   /** Drops `target`'s claim on the batch; the last claim deletes the chunks (true). Idempotent. */
-  async releaseBatch(data: Pick<BatchJobData, "batch" | "chunks">, target: string): Promise<boolean> {
+  async releaseBatch(data: Pick<BatchJobData, "batch" | "bytes">, target: string): Promise<boolean> {
     return (await releaseBatch.run(this.redis, [batchClaimsKey(this.prefix, data.batch), ...this.chunkKeys(data)], [target])) === 1;
   }
 
@@ -186,11 +187,18 @@ export class BatchStore {
    * out of the batch's chunks, unless `data` is detached already (or another job made the copy
    * first). Returns the indices whose bytes were gone.
    */
-  async detach(data: Pick<BatchJobData, "batch" | "detached">, refs: readonly ProfileRef[], holder: string, ttlMs: number): Promise<number[]> {
+  async detach(data: Pick<BatchJobData, "batch" | "bytes" | "detached">, refs: readonly ProfileRef[], holder: string, ttlMs: number): Promise<number[]> {
     if (refs.length === 0) return [];
-    const chunks = data.detached === true ? [] : [...new Set(refs.flatMap((ref) => chunksCovering(ref.offset, ref.size)))];
+    const layout = new ChunkLayout(data.bytes);
+    const chunks = data.detached === true ? [] : [...new Set(refs.flatMap((ref) => layout.covering(ref.offset, ref.size)))];
     const keys = [...chunks.map((index) => chunkKey(this.prefix, data.batch, index)), ...this.copyKeys(data.batch, refs.map((ref) => ref.index))];
-    const args = [holder, ttlMs, CHUNK_BYTES, chunks.length, ...chunks, ...refs.flatMap((ref) => [ref.offset, ref.size])];
+    const args = [
+      holder,
+      ttlMs,
+      chunks.length,
+      ...chunks.flatMap((index) => [layout.start(index), layout.size(index)]),
+      ...refs.flatMap((ref) => [ref.offset, ref.size]),
+    ];
     const present = (await detach.run(this.redis, keys, args)) as number[];
     return refs.filter((_, i) => present[i] !== 1).map((ref) => ref.index);
   }
@@ -215,8 +223,8 @@ export class BatchStore {
     return present.filter((one) => one === 1).length;
   }
 
-  private chunkKeys(data: Pick<BatchJobData, "batch" | "chunks">): string[] {
-    return Array.from({ length: data.chunks }, (_, index) => chunkKey(this.prefix, data.batch, index));
+  private chunkKeys(data: Pick<BatchJobData, "batch" | "bytes">): string[] {
+    return Array.from({ length: new ChunkLayout(data.bytes).count }, (_, index) => chunkKey(this.prefix, data.batch, index));
   }
 
   private copyKeys(batchId: string, indices: readonly number[]): string[] {

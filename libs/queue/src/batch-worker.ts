@@ -52,6 +52,9 @@ const HAND_BACK_MS = 5_000;
 
 const PAYLOAD_GONE: FailureReason = { reason: "payload expired", detail: "the stored profile is gone (TTL or purge)" };
 
+/** What a profile left undelivered without a retryable failure (a delivery that skipped it) fails with. */
+const UNREPORTED: FailureReason = { reason: "error", detail: "the delivery left profiles undelivered" };
+
 /** The job failed for good and was settled; BullMQ keeps it in `failed`. */
 class FinalFailure extends UnrecoverableError {
   constructor(readonly failure: FailureReason) {
@@ -201,12 +204,12 @@ export class BatchWorker {
         this.observer.paused?.({ jobId: job.id!, pauseMs: outcome.pauseMs, profiles: left.length, failure: outcome.retry });
         throw Worker.RateLimitError();
       }
-      const failure = outcome.retry ?? { reason: "error", detail: "the delivery left profiles undelivered" };
+      const failure = outcome.retry ?? UNREPORTED;
       this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade + 1, profiles: left.length, failure });
       throw new RetryLater(failure);
     }
     // The last attempt: what is left fails for good with the last retryable failure.
-    progress.failRemaining(left, outcome.retry ?? { reason: "error", detail: "the delivery left profiles undelivered" });
+    progress.failRemaining(left, outcome.retry ?? UNREPORTED);
     const failure = await this.failForGood(job, data, progress);
     if (failure === undefined) {
       this.track(this.lifecycle.complete(job, data), "complete");

@@ -124,7 +124,7 @@ test("each job says where its profiles are and carries the target's retry budget
     const job = await queue.getJob(batchId);
     assert.ok(job, name);
     assert.equal(job.name, "batch");
-    assert.deepEqual(job.data, { batch: batchId, chunks: 1, profiles: [{ ...INGEST, index: 0, offset: 0, size: 9 }] });
+    assert.deepEqual(job.data, { batch: batchId, bytes: 9, profiles: [{ ...INGEST, index: 0, offset: 0, size: 9 }] });
     assert.equal(job.opts.attempts, attempts);
     assert.deepEqual(job.opts.backoff, { type: TARGET_BACKOFF });
     assert.equal(job.opts.removeOnComplete, true);

@@ -173,6 +173,7 @@ export class Enqueuer {
   private async flush(group: Submission[]): Promise<string> {
     const batchId = randomUUID();
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
+    const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
     const refs = group.map((submission, index): ProfileRef => ({ ...submission.facts, index, offset: offsets[index]!, size: submission.payload.byteLength }));
     const targets = [...this.entries.values()].filter((entry) => group.some((submission) => submission.targets.includes(entry)));
     const counted = targets.map((entry) => {
@@ -183,7 +184,7 @@ export class Enqueuer {
       const transaction = await batchTransaction(targets[0]!.queue);
       this.store.queueStore(transaction.commands, batchId, chunks, targets.map((entry) => entry.name), this.payloadTtlMs);
       for (const { entry, profiles, usage } of counted) {
-        const data: BatchJobData = { batch: batchId, chunks: chunks.length, profiles };
+        const data: BatchJobData = { batch: batchId, bytes, profiles };
         await transaction.addJob(entry.queue, data, batchId, entry.attempts);
         entry.backlog.queueCountIn(transaction.commands, batchId, usage);
       }
@@ -195,7 +196,7 @@ export class Enqueuer {
       });
       return batchId;
     } catch (cause) {
-      this.track(this.release(batchId, chunks.length, targets));
+      this.track(this.release(batchId, bytes, targets));
       throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
     } finally {
       for (const { entry, usage } of counted) entry.view.settle(usage);
@@ -209,12 +210,12 @@ export class Enqueuer {
    * deletes the chunks once no job needs them. The commands follow the flush on the same connection,
    * so they run after it if it runs at all.
    */
-  private async release(batchId: string, chunks: number, targets: readonly TargetEntry[]): Promise<void> {
+  private async release(batchId: string, bytes: number, targets: readonly TargetEntry[]): Promise<void> {
     await Promise.all(
       targets.map(async (entry) => {
         await entry.backlog.countOut(batchId);
         if ((await entry.queue.remove(batchId)) === 1 || (await entry.queue.getJobState(batchId)) === "unknown") {
-          await this.store.releaseBatch({ batch: batchId, chunks }, entry.name);
+          await this.store.releaseBatch({ batch: batchId, bytes }, entry.name);
         }
       }),
     );

@@ -70,7 +70,7 @@ export class JobLifecycle {
   async splitOff(job: BatchJob, data: BatchJobData, group: FailureGroup, keepMs: number): Promise<string> {
     const id = `${job.id!}.${group.refs[0]!.index}`;
     await this.store.detach(data, group.refs, this.holder(id), keepMs);
-    const split: BatchJobData = { batch: data.batch, chunks: data.chunks, profiles: group.refs, detached: true, failure: group.failure };
+    const split: BatchJobData = { batch: data.batch, bytes: data.bytes, profiles: group.refs, detached: true, failure: group.failure };
     await this.queue.add(BATCH_JOB_NAME, split, batchJobOptions(id, attemptsOf(job)));
     return id;
   }

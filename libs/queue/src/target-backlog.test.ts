@@ -18,7 +18,7 @@ test("a job counts in once and out once, however often either is repeated", asyn
   const prefix = `t-${randomUUID()}`;
   const queue = targetQueue(redis, prefix, "alpha");
   t.after(() => queue.close());
-  await queue.add("batch", { batch: "b", chunks: 0, profiles: [] as never }, { jobId: "j1" });
+  await queue.add("batch", { batch: "b", bytes: 0, profiles: [] as never }, { jobId: "j1" });
   const backlog = new TargetBacklog(redis, prefix, "alpha");
   assert.deepEqual(await backlog.countIn("j1", { profiles: 3, bytes: 300 }), { profiles: 3, bytes: 300 });
   assert.deepEqual(await backlog.countIn("j1", { profiles: 3, bytes: 300 }), { profiles: 3, bytes: 300 }, "counted in already");
@@ -33,7 +33,7 @@ test("reading resets counts that no queued job explains", async (t) => {
   const queue = targetQueue(redis, prefix, "alpha");
   t.after(() => queue.close());
   const backlog = new TargetBacklog(redis, prefix, "alpha");
-  await queue.add("batch", { batch: "b", chunks: 0, profiles: [] as never }, { jobId: "j1" });
+  await queue.add("batch", { batch: "b", bytes: 0, profiles: [] as never }, { jobId: "j1" });
   await backlog.countIn("j1", { profiles: 2, bytes: 20 });
   assert.deepEqual(await backlog.read(), { profiles: 2, bytes: 20 });
   // The job leaves without being counted out (a writer that died at the wrong moment).

@@ -132,7 +132,7 @@ test("Push: a retry sends only the series left; a series refused for good is spl
   const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(toBinary(PushRequestSchema, pushOf(4)), pushData(4), ["a"]);
 
-  const split = await failedJob(r.queue("a"), `${batchId}.0`);
+  const split = await failedJob(r.queue("a"), `${batchId}.0.1`);
   await eventually("the batch to complete", async () => (await r.queue("a").getJob(batchId)) === undefined);
   assert.deepEqual(target.requests.map(seriesOf), ["1,2,3,4", "1,2", "1", "2", "3,4", "3,4"]);
   assert.deepEqual(batchJobData.parse(split.data).profiles.map((ref) => ref.deliveredParts), [[0, 2, 3]]);

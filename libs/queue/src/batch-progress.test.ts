@@ -15,7 +15,6 @@ test("a profile is pending until every one of its parts is delivered or failed",
   assert.deepEqual([...progress.handledParts(1)], [0, 2]);
   progress.failedForGood(1, [1], { reason: "http 400", status: 400, detail: "bad series" });
   assert.deepEqual(progress.pending().map((ref) => ref.index), [2]);
-  assert.deepEqual(progress.doneProfiles().map((ref) => ref.index), [0, 1]);
 });
 
 test("progress survives a save and restore; unknown indices and junk are ignored", () => {
@@ -67,4 +66,16 @@ test("parts a split-off profile arrived with count as handled", () => {
   assert.deepEqual([...progress.handledParts(4)], [0, 2]);
   progress.delivered(4, [1]);
   assert.deepEqual(progress.pending(), []);
+});
+
+test("parts that failed for good are saved as handled only once they are split off", () => {
+  const progress = BatchProgress.restore([ingest(0), ingest(1), push(2, 2)], undefined);
+  progress.delivered(0, [0]);
+  progress.failedForGood(1, [0], { reason: "http 400", status: 400, detail: "bad" });
+  progress.delivered(2, [0]);
+  progress.failedForGood(2, [1], { reason: "http 400", status: 400, detail: "bad" });
+  // A crash now must leave profile 1 and series 1 of profile 2 to the next attempt: no failed job has them yet.
+  assert.deepEqual(progress.toJSON(), { handled: { "0": [0], "2": [0] } });
+  progress.clearFailures();
+  assert.deepEqual(progress.toJSON(), { handled: { "0": [0], "1": [0], "2": [0, 1] } });
 });

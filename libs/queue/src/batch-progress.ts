@@ -92,13 +92,16 @@ export class BatchProgress {
     this.failed.length = 0;
   }
 
-  /** Profiles this job no longer holds any part of for delivery: fully delivered, or handed to other jobs. */
-  doneProfiles(): ProfileRef[] {
-    return this.profiles.filter((ref) => this.isDone(ref));
-  }
-
+  /**
+   * What is saved: the parts handled, but not those that failed for good and are not split off yet.
+   * Saved as handled, they would be lost to a crash before the split: the job would count them done
+   * and no failed job would hold them. Unsaved, the next attempt tries them again.
+   */
   toJSON(): SavedProgress {
-    return { handled: Object.fromEntries([...this.handled].map(([index, parts]) => [String(index), [...parts].sort((a, b) => a - b)])) };
+    const unsplit = new Map<number, Set<number>>();
+    for (const { index, parts } of this.failed) unsplit.set(index, new Set([...(unsplit.get(index) ?? []), ...parts]));
+    const saved = [...this.handled].map(([index, parts]) => [String(index), [...parts].filter((part) => !unsplit.get(index)?.has(part)).sort((a, b) => a - b)] as const);
+    return { handled: Object.fromEntries(saved.filter(([, parts]) => parts.length > 0)) };
   }
 
   private handle(index: number, parts: readonly number[]): void {

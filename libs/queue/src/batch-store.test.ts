@@ -34,10 +34,10 @@ test("the last target's release deletes the chunks; releasing twice changes noth
   assert.equal(await redis.exists(chunkKey(prefix, data.batch, 0), chunkKey(prefix, data.batch, 1)), 2);
   assert.equal(await store.releaseBatch(data, "a"), false);
   assert.equal(await store.releaseBatch(data, "a"), false, "idempotent");
-  assert.equal(await store.exists(data), true);
+  assert.equal(await store.replayable(data), true);
   assert.equal(await store.releaseBatch(data, "b"), true);
   assert.deepEqual(await redis.keys(`${prefix}:*`), []);
-  assert.equal(await store.exists(data), false);
+  assert.equal(await store.replayable(data), false);
   assert.equal(await store.releaseBatch(data, "b"), false);
 });
 
@@ -98,4 +98,18 @@ test("replay reclaims what is left and sets a fresh TTL; nothing when it is all 
   const kept = await storeBatch(store, [randomBytes(10)], ["b"]);
   assert.equal(await store.reclaim(kept, "a", "x@a", 60_000), 1);
   assert.deepEqual((await redis.smembers(batchClaimsKey(prefix, kept.batch))).sort(), ["a", "b"]);
+});
+
+test("a batch job is replayable only with every chunk; a detached job with any copy", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const data = await storeBatch(store, [randomBytes(CHUNK_BYTES), randomBytes(100)], ["a"]);
+  assert.equal(await store.replayable(data), true);
+  await store.detach(data, data.profiles, "j@a", 60_000);
+  await redis.del(chunkKey(prefix, data.batch, 1));
+  assert.equal(await store.replayable(data), false, "a missing chunk would cut a profile short");
+  await redis.del(detachedProfileKey(prefix, data.batch, 0));
+  assert.equal(await store.replayable({ ...data, detached: true }), true, "profile 1's copy is left");
+  await redis.del(detachedProfileKey(prefix, data.batch, 1));
+  assert.equal(await store.replayable({ ...data, detached: true }), false);
 });

@@ -171,10 +171,13 @@ export class BatchStore {
     return loaded;
   }
 
-  /** Whether every profile of a (failed) job still has its bytes: the chunks, or its detached copies. */
-  async exists(data: BatchJobData): Promise<boolean> {
-    const keys = data.detached === true ? data.profiles.map((ref) => detachedProfileKey(this.prefix, data.batch, ref.index)) : this.chunkKeys(data);
-    return keys.length === 0 || (await this.redis.exists(...keys)) === keys.length;
+  /** Whether `reclaim` would find what a (failed) job needs: every chunk of its batch, or some of its copies. */
+  async replayable(data: BatchJobData): Promise<boolean> {
+    if (data.detached !== true) {
+      const chunks = this.chunkKeys(data);
+      return chunks.length === 0 || (await this.redis.exists(...chunks)) === chunks.length;
+    }
+    return (await this.redis.exists(...data.profiles.map((ref) => detachedProfileKey(this.prefix, data.batch, ref.index)))) > 0;
   }
 
   /** Drops `target`'s claim on the batch; the last claim deletes the chunks (true). Idempotent. */

@@ -81,7 +81,7 @@ test("a retry sends only what is left; a failure for good in a batch that goes o
   await until("the batch to complete", async () => (await h.queue("alpha").getJob(batchId)) === undefined);
   assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2", "n=3"], ["n=3"], ["n=3"]]);
   const [split] = await h.queue("alpha").getFailed();
-  assert.equal(split?.id, `${batchId}.0`);
+  assert.equal(split?.id, `${batchId}.0.0`, "named by profile 0 and its first failed part");
   assert.deepEqual(batchJobData.parse(split!.data).failure, httpFailure(422, "too old"));
   assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batchId, 0)))?.toString(), "profile 0");
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the batch is done with its chunks");

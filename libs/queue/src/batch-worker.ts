@@ -153,7 +153,7 @@ export class BatchWorker {
     const data = parsed.data;
     if (data.failure !== undefined) {
       // Split off, or failed before a crash cut its settling short: fail it (again) at once.
-      await this.lifecycle.settleFailed(job, data);
+      await this.lifecycle.settleFailed(job, data, this.options.failedPayloadTtlMs);
       throw new FinalFailure(data.failure);
     }
     const progress = BatchProgress.restore(data.profiles, job.progress);

@@ -56,16 +56,20 @@ export class GroupCommit<T, R> {
   private drain(): void {
     if (this.running !== undefined || this.queue.length === 0) return;
     const group = this.take();
-    this.running = this.options
-      .write(group.map((waiting) => waiting.item))
-      .then(
-        (result) => group.forEach((waiting) => waiting.resolve(result)),
-        (error: unknown) => group.forEach((waiting) => waiting.reject(error)),
-      )
-      .finally(() => {
-        this.running = undefined;
-        this.drain();
-      });
+    this.running = this.options.write(group.map((waiting) => waiting.item)).then(
+      (result) => this.settle(group, (waiting) => waiting.resolve(result)),
+      (error: unknown) => this.settle(group, (waiting) => waiting.reject(error)),
+    );
+  }
+
+  /**
+   * A write ended: the next one goes out first, so that Redis works on it while the callers of this
+   * one carry on (answer their clients), then they hear the outcome.
+   */
+  private settle(group: Waiting<T, R>[], outcome: (waiting: Waiting<T, R>) => void): void {
+    this.running = undefined;
+    this.drain();
+    group.forEach(outcome);
   }
 
   private take(): Waiting<T, R>[] {

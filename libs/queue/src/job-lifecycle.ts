@@ -4,8 +4,23 @@ import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { attemptsOf, batchJobOptions, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
-import { TargetBacklog, usageOf } from "./target-backlog.js";
+import { LuaScript } from "./lua-script.js";
+import { COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
+
+// KEYS: the queue's failed set, the job hash, its logs, its lock, the target's backlog hash. ARGV: job
+// id. Removes a failed job nobody holds: out of `failed` (the claim a replay contends for), counted
+// out of the backlog if it still counts, its keys deleted. 1 when it removed it.
+const discardFailed = new LuaScript(
+  "job_discard_failed",
+  `${COUNT_OUT_LUA}
+if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+countOut(KEYS[5], KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1
+`,
+);
 
 export interface JobLifecycleOptions {
   connection: Redis;
@@ -43,6 +58,7 @@ export class JobLifecycle {
     this.queue = targetQueue(options.connection, options.prefix, options.target);
     this.store = new BatchStore(options.connection, options.prefix);
     this.backlog = new TargetBacklog(options.connection, options.prefix, options.target);
+    discardFailed.define(options.connection);
   }
 
   get target(): string {
@@ -68,10 +84,14 @@ export class JobLifecycle {
    * them for at least `keepMs`; a writer fails it at once with the group's failure. Returns its id.
    */
   async splitOff(job: BatchJob, data: BatchJobData, group: FailureGroup, keepMs: number): Promise<string> {
-    const id = `${job.id!}.${group.refs[0]!.index}`;
+    // A part fails for good in one group only, once in a job's life: its first part names the split
+    // uniquely, and a split repeated after a crash finds its job already added.
+    const [first] = group.refs as [ProfileRef];
+    const id = `${job.id!}.${first.index}.${firstFailedPart(first)}`;
     await this.store.detach(data, group.refs, this.holder(id), keepMs);
     const split: BatchJobData = { batch: data.batch, bytes: data.bytes, profiles: group.refs, detached: true, failure: group.failure };
-    await this.queue.add(BATCH_JOB_NAME, split, batchJobOptions(id, attemptsOf(job)));
+    // At the head of the queue: until a writer fails it, it is not listed as failed.
+    await this.queue.add(BATCH_JOB_NAME, split, { ...batchJobOptions(id, attemptsOf(job)), lifo: true });
     return id;
   }
 
@@ -88,17 +108,19 @@ export class JobLifecycle {
   }
 
   /**
-   * A job whose data says it failed: repeats the end of `fail`, which a crash may have cut short. A
-   * split-off job holds nothing else and was never counted in.
+   * A job whose data says it failed: repeats the end of `fail`, which a crash may have cut short, and
+   * keeps its copies at least `keepMs` from now (a split-off job may have waited behind a paused
+   * queue since its copies were made). A split-off job holds nothing else and was never counted in.
    */
-  async settleFailed(job: BatchJob, data: BatchJobData): Promise<void> {
+  async settleFailed(job: BatchJob, data: BatchJobData, keepMs: number): Promise<void> {
+    if (data.detached === true) await this.store.detach(data, data.profiles, this.holder(job.id!), keepMs);
     if (job.id === data.batch) await this.store.releaseBatch(data, this.target);
     await this.backlog.countOut(job.id!);
   }
 
-  /** Whether every profile of a failed job still has its bytes (a dry-run replay). */
+  /** Whether a replay would move a failed job (a dry run): as `replay`, it needs some of its profiles' bytes. */
   replayable(data: BatchJobData): Promise<boolean> {
-    return this.store.exists(data);
+    return this.store.replayable(data);
   }
 
   /**
@@ -112,15 +134,19 @@ export class JobLifecycle {
     if ((await this.store.reclaim(data, this.target, this.holder(job.id!), payloadTtlMs)) === 0) return "skipped";
     await this.backlog.countIn(job.id!, usageOf(data.profiles));
     try {
-      const { failure, ...rest } = data;
+      // A detached job says in its profiles what is left to deliver; progress it made before may
+      // name parts that failed, which must go out again. Reset before its `failure` goes, so that a
+      // replay cut short in between is done again in full by the next one.
+      if (data.detached === true) await job.updateProgress(BatchProgress.restore(data.profiles, undefined).toJSON());
+      const { failure: _, ...rest } = data;
       await job.updateData({ ...rest, replayedAt: Date.now() });
-      // A job that failed through `fail` says in its profiles what is left to deliver; progress it
-      // made before may name parts that failed, which must go out again.
-      if (failure !== undefined) await job.updateProgress(BatchProgress.restore(rest.profiles, undefined).toJSON());
+      // A fresh start for BullMQ's stalled-job limit too, which retry() leaves as it was.
+      await this.options.connection.hdel(this.queue.toKey(job.id!), "stc");
       await job.retry("failed", { resetAttemptsMade: true });
       return "replayed";
     } catch (error) {
-      // Another replay moved it first (and it counts once: counting in is idempotent), or it is gone.
+      // Another replay moved it first (it counts once: counting in is idempotent), or a purge removed
+      // it (and counted it out with it).
       const code = (error as { code?: unknown }).code;
       if (code === ErrorCode.JobNotExist || code === ErrorCode.JobNotInState) return "notMatched";
       throw error;
@@ -128,20 +154,16 @@ export class JobLifecycle {
   }
 
   /**
-   * Removes a failed job and lets go of what it holds; the bytes no other job holds are deleted. Taking
-   * it out of the failed set first is the atomic claim: a replay that moved it to waiting meanwhile
-   * wins, and the job is left alone. The job goes before its bytes: when the process dies in between,
-   * their TTL reclaims them, while the other order could leave a job without its profiles.
+   * Removes a failed job and lets go of what it holds; the bytes no other job holds are deleted.
+   * Taking it out of the failed set is the atomic claim (with its removal and counting out, in one
+   * script): a replay that moved it to waiting meanwhile wins, and the job is left alone. The job
+   * goes before its bytes: when the process dies in between, their TTL reclaims them, while the
+   * other order could leave a job without its profiles.
    */
   async discard(job: BatchJob, data: BatchJobData | undefined): Promise<Discarded> {
-    const connection = this.options.connection;
-    if ((await connection.zrem(this.queue.toKey("failed"), job.id!)) !== 1) return { removed: false, payloadsDeleted: 0 };
-    await this.backlog.countOut(job.id!);
-    if ((await this.queue.remove(job.id!)) !== 1) {
-      // A writer holds it after all: put it back where it was.
-      await connection.zadd(this.queue.toKey("failed"), job.finishedOn ?? Date.now(), job.id!);
-      return { removed: false, payloadsDeleted: 0 };
-    }
+    const id = job.id!;
+    const keys = [this.queue.toKey("failed"), this.queue.toKey(id), `${this.queue.toKey(id)}:logs`, `${this.queue.toKey(id)}:lock`, this.backlog.key];
+    if ((await discardFailed.run(this.options.connection, keys, [id])) !== 1) return { removed: false, payloadsDeleted: 0 };
     if (data === undefined) return { removed: true, payloadsDeleted: 0 };
     return { removed: true, payloadsDeleted: await this.releaseHeld(job, data, data.profiles) };
   }
@@ -165,4 +187,11 @@ export class JobLifecycle {
   private holder(jobId: string): string {
     return `${jobId}@${this.target}`;
   }
+}
+
+/** The first part of `ref` that its failure group holds: the first one not listed as delivered. */
+function firstFailedPart(ref: ProfileRef): number {
+  let part = 0;
+  while (ref.deliveredParts?.includes(part)) part++;
+  return part;
 }

@@ -1,6 +1,6 @@
 /**
- * Key layout. A flush of profiles is one batch: its payload chunks, the set of targets that still owe
- * it and the copies of profiles detached from it all carry the hash tag `{<batch id>}`, so one script
+ * Key layout. A flush of profiles is one batch: its payload chunks, the set of targets whose job still
+ * needs them and the copies of profiles detached from it all carry the hash tag `{<batch id>}`, so one script
  * can touch them together on a Redis Cluster, while batches spread over the slots. The prefix must
  * therefore contain no `{`, or its tag would put every key in one slot.
  */
@@ -23,7 +23,7 @@ export function detachedProfileKey(prefix: string, batchId: string, index: numbe
   return `${batchKey(prefix, batchId)}:profile:${index}`;
 }
 
-/** Set of the targets whose failed jobs still hold a detached profile. */
+/** Set of the jobs (`<job id>@<target>`) that still hold a detached profile. */
 export function detachedClaimsKey(prefix: string, batchId: string, index: number): string {
   return `${detachedProfileKey(prefix, batchId, index)}:claims`;
 }

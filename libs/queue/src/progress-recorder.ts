@@ -28,12 +28,6 @@ export class ProgressRecorder {
     this.schedule();
   }
 
-  /** Saves now (after any save under way) and stops. */
-  async save(): Promise<void> {
-    await this.stop();
-    await this.job.updateProgress(this.progress.toJSON());
-  }
-
   /** Stops saving; waits for a save under way. */
   async stop(): Promise<void> {
     clearTimeout(this.timer);

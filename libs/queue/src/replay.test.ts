@@ -66,6 +66,20 @@ test("a replayed batch sends the profiles it failed with, not those delivered be
   assert.deepEqual(again.attempts, [["n=0", "n=2"]]);
 });
 
+test("a replayed batch forgets the progress it saved before it failed, which may name what failed", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "bad")]);
+  const job = (await h.queue("alpha").getJob(id!))!;
+  // As a progress record written between the failure and the split that a crash cut short.
+  await job.updateProgress({ handled: { "0": [0] } });
+
+  assert.deepEqual(await replay(h), result(1, 0, 0));
+  const again = scriptedDelivery(() => "deliver");
+  h.worker("alpha", again);
+  while ((await h.queue("alpha").getWaitingCount()) + (await h.queue("alpha").getActiveCount()) > 0) await sleep(10);
+  assert.deepEqual(again.attempts, [["n=0"]]);
+});
+
 test("skips a batch whose profiles are gone, or unknown, and leaves it in failed", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [gone, kept, unreadable] = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b"), httpFailure(400, "c")]);

@@ -25,22 +25,27 @@ return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
 `,
 );
 
-// KEYS: backlog hash, job hash. Subtracts what the job counted in, if it still counts; clamped at 0
-// (a counter reset meanwhile must not go negative). Returns 1 when it counted the job out.
-const countOut = new LuaScript(
-  "backlog_count_out",
-  `
-local counted = redis.call('HGET', KEYS[2], 'backlog')
-if not counted then return 0 end
-redis.call('HDEL', KEYS[2], 'backlog')
-local colon = string.find(counted, ':', 1, true)
-local fields = { profiles = -tonumber(string.sub(counted, 1, colon - 1)), bytes = -tonumber(string.sub(counted, colon + 1)) }
-for field, delta in pairs(fields) do
-  if redis.call('HINCRBY', KEYS[1], field, delta) < 0 then redis.call('HSET', KEYS[1], field, 0) end
+/**
+ * Lua for the scripts that count a job out (given the backlog hash and the job hash): subtracts what
+ * the job counted in, if it still counts; clamped at 0 (a counter reset meanwhile must not go
+ * negative). Returns 1 when it counted the job out.
+ */
+export const COUNT_OUT_LUA = `
+local function countOut(backlog, job)
+  local counted = redis.call('HGET', job, 'backlog')
+  if not counted then return 0 end
+  redis.call('HDEL', job, 'backlog')
+  local colon = string.find(counted, ':', 1, true)
+  local deltas = { profiles = -tonumber(string.sub(counted, 1, colon - 1)), bytes = -tonumber(string.sub(counted, colon + 1)) }
+  for field, delta in pairs(deltas) do
+    if redis.call('HINCRBY', backlog, field, delta) < 0 then redis.call('HSET', backlog, field, 0) end
+  end
+  return 1
 end
-return 1
-`,
-);
+`;
+
+// KEYS: backlog hash, job hash.
+const countOut = new LuaScript("backlog_count_out", `${COUNT_OUT_LUA}\nreturn countOut(KEYS[1], KEYS[2])`);
 
 // KEYS: backlog hash, then BACKLOG_STATES' keys (lists, then sorted sets). A job lost between its
 // counting in and out (a job BullMQ failed by itself for stalling, whose writer died before counting
@@ -67,7 +72,8 @@ const BACKLOG_STATES = ["wait", "paused", "active", "delayed", "prioritized"] as
  * fails for good. Reading it costs one script; the enqueuer reads it in the background, not per request.
  */
 export class TargetBacklog {
-  private readonly key: string;
+  /** The backlog hash, for scripts of the queue's slot that count a job out with other changes. */
+  readonly key: string;
   private readonly keys: QueueKeys;
   private readonly queueName: string;
 

@@ -3,7 +3,8 @@
 //   npm run bench -- [--duration 10s] [--targets 2] [--body-size 10KiB] [--connections 32] [--json]
 // 1. bare endpoint (before 2, between 2 and 4, after 4); 2. ingest only; 3. Redis memory of the backlog of 2; 4. end to end; 5. ack
 // latency at half of the maximum rate the relay sustains (the delivered rate of 4: paced any faster,
-// ingest outruns the writer and the backlog grows without end). Then a summary of the figures
+// ingest outruns the writer and the backlog grows without end); 6. the payload floor: Redis CPU to
+// store the bodies alone, the baseline of the Redis CPU figures. Then a summary of the figures
 // against the bars they should meet.
 // Exits 1 when figures cannot be trusted (over 1% of the requests of a phase failed, a profile
 // missing at a target, a body altered on the way), 2 on a bad command line or without wrk. A missed
@@ -15,7 +16,8 @@ import { join } from "node:path";
 import { startChild } from "./child-process.js";
 import { parseOptions, usage, UsageError, type BenchOptions } from "./options.js";
 import { bareEndpoint, endToEnd, halfRate, ingestOnly, type BenchContext, type LoadFigures } from "./phases.js";
-import { meets, printBare, printEndToEnd, printHalfRate, printIngest, printSummary, type SummaryRow } from "./report.js";
+import { payloadFloor } from "./payload-floor.js";
+import { meets, printBare, printEndToEnd, printFloor, printHalfRate, printIngest, printSummary, type SummaryRow } from "./report.js";
 import { startTargets } from "./targets.js";
 import { stopAll, track } from "./teardown.js";
 import { checkWrk, WrkMissingError } from "./wrk.js";
@@ -91,6 +93,10 @@ async function bench(options: BenchOptions): Promise<number> {
   const half = await halfRate(ctx, e2e.delivery.deliveredPerS / 2);
   printHalfRate(half);
 
+  // As many profiles as ingest stored, at most a number that takes a few seconds at the floor.
+  const floor = await payloadFloor(body, Math.min(ingest.load.acked, 20_000), Math.max(1, Math.round(ingest.profilesPerFlush || 1)));
+  printFloor(floor, ingest, e2e);
+
   const rows: SummaryRow[] = [
     { figure: "bare endpoint acks/s (around 2)", value: ingestBaseline, unit: "/s" },
     { figure: "ingest-only acks/s", value: ingest.load.acksPerS, unit: "/s" },
@@ -103,6 +109,8 @@ async function bench(options: BenchOptions): Promise<number> {
     { figure: "end-to-end / bare", value: e2e.delivery.deliveredPerS / e2eBaseline, unit: "", bar: { op: ">=", limit: 0.1 } },
     { figure: "end-to-end Redis commands/profile", value: e2e.redis.commandsPerProfile, unit: "", bar: { op: "<=", limit: 15 } },
     { figure: "end-to-end Redis CPU/profile", value: e2e.redis.cpuMicrosPerProfile, unit: "µs", bar: { op: "<=", limit: 60 } },
+    { figure: "payload floor Redis CPU/profile", value: floor.cpuMicrosPerProfile, unit: "µs" },
+    { figure: "end-to-end Redis CPU / floor", value: e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
     { figure: "end-to-end ack p99", value: e2e.load.p99Ms, unit: "ms" },
     { figure: "half-rate achieved", value: half.load.acksPerS, unit: "/s" },
     { figure: "half-rate ack p50", value: half.load.p50Ms, unit: "ms" },
@@ -111,7 +119,7 @@ async function bench(options: BenchOptions): Promise<number> {
   printSummary(rows);
   if (options.json) {
     const summary = rows.map((row) => ({ ...row, ok: meets(row) }));
-    console.log(JSON.stringify({ options, bare: [bareBefore, bareBetween, bareAfter], ingest, endToEnd: e2e, halfRate: half, summary }));
+    console.log(JSON.stringify({ options, bare: [bareBefore, bareBetween, bareAfter], ingest, endToEnd: e2e, halfRate: half, floor, summary }));
   }
 
   const failing = [bareBefore, bareBetween, bareAfter, ingest.load, e2e.load, half.load].some((load) => load.failedShare > 0.01);

@@ -37,6 +37,8 @@ export interface IngestFigures {
   load: LoadFigures;
   redis: RedisFigures;
   memory: { before: number; after: number; bodySize: number; payloadBytes: number; bytesPerPayloadByte: number };
+  /** Acknowledged profiles per MULTI: the size of a flush, the only MULTI ingest sends. */
+  profilesPerFlush: number;
 }
 
 export interface DeliveryFigures {
@@ -75,9 +77,12 @@ export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
     const after = await stage.probe.snapshot();
     const acked = wrk.ok;
     const payloadBytes = acked * ctx.bodySize;
+    const delta = redisDelta(before, after);
+    const flushes = delta.commands.find((c) => c.command === "exec")?.calls ?? 0;
     return {
       load: loadFigures(wrk),
-      redis: redisFigures(redisDelta(before, after), acked),
+      redis: redisFigures(delta, acked),
+      profilesPerFlush: flushes === 0 ? Number.NaN : acked / flushes,
       memory: {
         before: before.usedMemory,
         after: after.usedMemory,

@@ -1,4 +1,4 @@
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "../e2e/support/free-port.js";
 import { relayConfig } from "../e2e/support/relay-config.js";
 import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
@@ -20,13 +20,32 @@ export interface Stage {
   stop(): Promise<void>;
 }
 
-export async function startStage(options: { targetUrls: string[]; writer: boolean }): Promise<Stage> {
-  // As production should run it: AOF fsynced before every reply, nothing evicted. maxmemory 0 is
-  // "no limit"; the option is what sets noeviction.
+/** A fresh Redis as production should run it, and a probe on it. */
+export interface BenchRedis {
+  redis: RedisServerHandle;
+  probe: RedisProbe;
+  stop(): Promise<void>;
+}
+
+export async function startBenchRedis(): Promise<BenchRedis> {
+  // AOF fsynced before every reply, nothing evicted. maxmemory 0 is "no limit"; the option is what
+  // sets noeviction.
   const redis = await startRedisServer({ appendonly: true, appendfsync: "always", maxmemory: "0" });
   const stopRedis = track(() => redis.stop());
   const probe = new RedisProbe(redis.socketPath);
   const closeProbe = track(async () => probe.close());
+  return {
+    redis,
+    probe,
+    async stop() {
+      await closeProbe();
+      await stopRedis();
+    },
+  };
+}
+
+export async function startStage(options: { targetUrls: string[]; writer: boolean }): Promise<Stage> {
+  const { redis, probe, stop: stopRedis } = await startBenchRedis();
   const port = await freePort();
   const config = relayConfig({ port, targets: options.targetUrls.map((url, i) => ({ name: `t${i + 1}`, url })) });
   const args = [`--redis.url=${redis.url}`, ...relayFlags];
@@ -38,7 +57,6 @@ export async function startStage(options: { targetUrls: string[]; writer: boolea
     async stop() {
       await stopWriter?.();
       await stopIngest();
-      await closeProbe();
       await stopRedis();
     },
   };

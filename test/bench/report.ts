@@ -1,3 +1,4 @@
+import type { FloorFigures } from "./payload-floor.js";
 import type { DeliveryFigures, EndToEndFigures, HalfRateFigures, IngestFigures, LoadFigures, RedisFigures } from "./phases.js";
 
 /** A figure of the summary, with the bar it must meet, if any. */
@@ -24,6 +25,7 @@ export function printIngest(ingest: IngestFigures, bare: number): void {
   line("used_memory", `${mib(before)} before, ${mib(after)} after: +${mib(after - before)}`);
   line("payload", `${ingest.load.acked} profiles x ${bodySize} B = ${mib(payloadBytes)}`);
   line("per payload byte", `${bytesPerPayloadByte.toFixed(3)} Redis bytes`);
+  line("flush", `${ingest.profilesPerFlush.toFixed(1)} profiles per MULTI`);
 }
 
 /** `bare`: the mean rate of the bare endpoint measured before and after the phase. */
@@ -37,6 +39,13 @@ export function printEndToEnd(e2e: EndToEndFigures, bare: number): void {
 export function printHalfRate(half: HalfRateFigures): void {
   heading(`5. ack latency at half of the maximum rate (half of the delivered rate of 4; ingest + writer, fresh Redis, paced at ${half.rate.toFixed(0)}/s)`);
   printLoad(half.load);
+}
+
+export function printFloor(floor: FloorFigures, ingest: IngestFigures, e2e: EndToEndFigures): void {
+  heading(`6. payload floor (each body SET PX alone, ${floor.profilesPerFlush} per MULTI as ingest's flushes, fresh Redis, AOF always)`);
+  line("redis cpu", `${floor.cpuMicrosPerProfile.toFixed(1)} µs per profile (${floor.profiles} profiles)`);
+  line("ingest-only / floor", ratio(ingest.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));
+  line("end-to-end / floor", ratio(e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));
 }
 
 export function printSummary(rows: SummaryRow[]): void {

@@ -1,0 +1,33 @@
+import { Redis } from "ioredis";
+import { redisDelta } from "./redis-stats.js";
+import { startBenchRedis } from "./relay.js";
+
+export interface FloorFigures {
+  profiles: number;
+  profilesPerFlush: number;
+  cpuMicrosPerProfile: number;
+}
+
+/**
+ * 6. The least Redis work per profile under the bench's durability, as the baseline of the relay's
+ * Redis CPU: each body alone stored with a TTL (a SET PX), in MULTIs of as many profiles as the
+ * relay's flushes carried, one MULTI in flight, no queue and no delivery. Whatever the relay does
+ * beyond that is its own cost.
+ */
+export async function payloadFloor(body: Buffer, profiles: number, profilesPerFlush: number): Promise<FloorFigures> {
+  const stage = await startBenchRedis();
+  const client = new Redis({ path: stage.redis.socketPath, enableReadyCheck: false });
+  try {
+    const before = await stage.probe.snapshot();
+    for (let stored = 0; stored < profiles; stored += profilesPerFlush) {
+      const flush = client.multi();
+      for (let i = stored; i < Math.min(profiles, stored + profilesPerFlush); i++) flush.set(`floor:${i}`, body, "PX", 3_600_000);
+      await flush.exec();
+    }
+    const after = await stage.probe.snapshot();
+    return { profiles, profilesPerFlush, cpuMicrosPerProfile: redisDelta(before, after).cpuMicros / profiles };
+  } finally {
+    client.disconnect();
+    await stage.stop();
+  }
+}

@@ -1,6 +1,6 @@
 // Throughput, ack latency and Redis cost per profile of the built relay, next to a bare Node HTTP
 // endpoint on the same machine under the same load (wrk, in its own process):
-//   npm run bench -- [--duration 10s] [--targets 2] [--body-size 10KiB] [--connections 32] [--json]
+//   npm run bench -- [--duration 10s] [--targets 2] [--body-size 10KiB] [--connections 32] [--appendfsync always] [--json]
 // 1. bare endpoint (before 2, between 2 and 4, after 4); 2. ingest only; 3. Redis memory of the backlog of 2; 4. end to end; 5. ack
 // latency at half of the maximum rate the relay sustains (the delivered rate of 4: paced any faster,
 // ingest outruns the writer and the backlog grows without end); 6. the payload floor: Redis CPU to
@@ -67,7 +67,7 @@ async function bench(options: BenchOptions): Promise<number> {
   const ctx: BenchContext = { ...options, bodyFile, targets };
   console.log(
     `bench: Node ${process.version}, ${availableParallelism()} cores, wrk with ${options.connections} connections, ` +
-      `${options.durationS} s per phase, ${options.bodySize}-byte bodies, ${options.targets} target(s)`,
+      `${options.durationS} s per phase, ${options.bodySize}-byte bodies, ${options.targets} target(s), appendfsync ${options.appendfsync}`,
   );
 
   // The machine's speed drifts over a run (it is shared): the baseline is measured right before and
@@ -94,7 +94,7 @@ async function bench(options: BenchOptions): Promise<number> {
   printHalfRate(half);
 
   // As many profiles as ingest stored, at most a number that takes a few seconds at the floor.
-  const floor = await payloadFloor(body, Math.min(ingest.load.acked, 20_000), Math.max(1, Math.round(ingest.profilesPerFlush || 1)));
+  const floor = await payloadFloor(body, Math.min(ingest.load.acked, 20_000), Math.max(1, Math.round(ingest.profilesPerFlush || 1)), options.appendfsync);
   printFloor(floor, ingest, e2e);
 
   const rows: SummaryRow[] = [

@@ -7,19 +7,24 @@ export interface BenchOptions {
   /** Of each load, in whole seconds: wrk's `-d` takes no fractions. */
   durationS: number;
   connections: number;
+  /** Redis' `appendfsync`: `always` (the default, as production should run) or `everysec`. */
+  appendfsync: Appendfsync;
   json: boolean;
 }
+
+export type Appendfsync = "always" | "everysec";
 
 /** A bad command line: the bench exits 2 with the message. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--json]
+export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--appendfsync always] [--json]
   --body-size    bytes of random body per profile (10240, 10KiB, 64KB, ...; at most 32MiB)
   --targets      stand-in Pyroscope targets, 1..8
   --duration     of each load phase, whole seconds (10s, 1m)
   --connections  wrk connections, 1..1024
+  --appendfsync  Redis AOF fsync policy: always (before every reply) or everysec
   --json         also print the figures as one JSON object at the end`;
 
 // The relay's default --ingest.max-body-size: larger bodies get 413.
@@ -32,6 +37,7 @@ export function parseOptions(args: string[]): BenchOptions {
     targets: integer("--targets", values.targets, 1, 8),
     durationS: durationSeconds(values.duration),
     connections: integer("--connections", values.connections, 1, 1024),
+    appendfsync: appendfsync(values.appendfsync),
     json: values.json,
   };
 }
@@ -45,6 +51,7 @@ function flags(args: string[]) {
         targets: { type: "string", default: "2" },
         duration: { type: "string", default: "10s" },
         connections: { type: "string", default: "32" },
+        appendfsync: { type: "string", default: "always" },
         json: { type: "boolean", default: false },
       },
     }).values;
@@ -52,6 +59,11 @@ function flags(args: string[]) {
     // Unknown flags, missing values, positionals: parseArgs' own message names the culprit.
     throw new UsageError((error as Error).message);
   }
+}
+
+function appendfsync(text: string): Appendfsync {
+  if (text !== "always" && text !== "everysec") throw new UsageError(`--appendfsync: expected always or everysec, got ${JSON.stringify(text)}`);
+  return text;
 }
 
 function bodySize(text: string): number {

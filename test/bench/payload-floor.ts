@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import type { Appendfsync } from "./options.js";
 import { redisDelta } from "./redis-stats.js";
 import { startBenchRedis } from "./relay.js";
 
@@ -14,8 +15,8 @@ export interface FloorFigures {
  * relay's flushes carried, one MULTI in flight, no queue and no delivery. Whatever the relay does
  * beyond that is its own cost.
  */
-export async function payloadFloor(body: Buffer, profiles: number, profilesPerFlush: number): Promise<FloorFigures> {
-  const stage = await startBenchRedis();
+export async function payloadFloor(body: Buffer, profiles: number, profilesPerFlush: number, appendfsync: Appendfsync): Promise<FloorFigures> {
+  const stage = await startBenchRedis(appendfsync);
   const client = new Redis({ path: stage.redis.socketPath, enableReadyCheck: false });
   try {
     const before = await stage.probe.snapshot();

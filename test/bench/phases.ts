@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Appendfsync } from "./options.js";
 import { redisDelta, type RedisDelta } from "./redis-stats.js";
 import { startStage } from "./relay.js";
 import type { TargetCounts, Targets } from "./targets.js";
@@ -10,6 +11,7 @@ export interface BenchContext {
   durationS: number;
   bodyFile: string;
   bodySize: number;
+  appendfsync: Appendfsync;
   targets: Targets;
 }
 
@@ -68,7 +70,7 @@ export async function bareEndpoint(ctx: BenchContext, url: string): Promise<Load
 
 /** 2 and 3. Only `ingest`: every acknowledged profile waits in Redis, so its memory can be read. */
 export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
-  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: false });
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: false, appendfsync: ctx.appendfsync });
   try {
     const before = await stage.probe.snapshot();
     const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "ingest" });
@@ -102,7 +104,7 @@ export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
  * hung up, may arrive too; the ids are counted, not matched).
  */
 export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promise<EndToEndFigures> {
-  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true });
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, appendfsync: ctx.appendfsync });
   try {
     const baseline = await ctx.targets.counts();
     const before = await stage.probe.snapshot();
@@ -140,7 +142,7 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
 
 /** 5. Ack latency with `ingest` and `writer` running, wrk paced at `rate` requests per second. */
 export async function halfRate(ctx: BenchContext, rate: number): Promise<HalfRateFigures> {
-  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true });
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, appendfsync: ctx.appendfsync });
   try {
     return { rate, load: loadFigures(await runWrk({ ...load(ctx), url: stage.url, tag: "half", rate })) };
   } finally {

@@ -2,6 +2,7 @@ import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testi
 import { freePort } from "../e2e/support/free-port.js";
 import { relayConfig } from "../e2e/support/relay-config.js";
 import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
+import type { Appendfsync } from "./options.js";
 import { RedisProbe } from "./redis-stats.js";
 import { track } from "./teardown.js";
 
@@ -20,17 +21,17 @@ export interface Stage {
   stop(): Promise<void>;
 }
 
-/** A fresh Redis as production should run it, and a probe on it. */
+/** A fresh Redis for one phase, and a probe on it. */
 export interface BenchRedis {
   redis: RedisServerHandle;
   probe: RedisProbe;
   stop(): Promise<void>;
 }
 
-export async function startBenchRedis(): Promise<BenchRedis> {
-  // AOF fsynced before every reply, nothing evicted. maxmemory 0 is "no limit"; the option is what
-  // sets noeviction.
-  const redis = await startRedisServer({ appendonly: true, appendfsync: "always", maxmemory: "0" });
+/** AOF on (fsynced before every reply unless asked otherwise), nothing evicted. */
+export async function startBenchRedis(appendfsync: Appendfsync): Promise<BenchRedis> {
+  // maxmemory 0 is "no limit"; the option is what sets noeviction.
+  const redis = await startRedisServer({ appendonly: true, appendfsync, maxmemory: "0" });
   const stopRedis = track(() => redis.stop());
   const probe = new RedisProbe(redis.socketPath);
   const closeProbe = track(async () => probe.close());
@@ -44,8 +45,8 @@ export async function startBenchRedis(): Promise<BenchRedis> {
   };
 }
 
-export async function startStage(options: { targetUrls: string[]; writer: boolean }): Promise<Stage> {
-  const { redis, probe, stop: stopRedis } = await startBenchRedis();
+export async function startStage(options: { targetUrls: string[]; writer: boolean; appendfsync: Appendfsync }): Promise<Stage> {
+  const { redis, probe, stop: stopRedis } = await startBenchRedis(options.appendfsync);
   const port = await freePort();
   const config = relayConfig({ port, targets: options.targetUrls.map((url, i) => ({ name: `t${i + 1}`, url })) });
   const args = [`--redis.url=${redis.url}`, ...relayFlags];

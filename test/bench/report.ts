@@ -42,7 +42,7 @@ export function printHalfRate(half: HalfRateFigures): void {
 }
 
 export function printFloor(floor: FloorFigures, ingest: IngestFigures, e2e: EndToEndFigures): void {
-  heading(`6. payload floor (each body SET PX alone, ${floor.profilesPerFlush} per MULTI as ingest's flushes, fresh Redis, AOF always)`);
+  heading(`6. payload floor (each body SET PX alone, ${floor.profilesPerFlush} per MULTI as ingest's flushes, fresh Redis, same AOF)`);
   line("redis cpu", `${floor.cpuMicrosPerProfile.toFixed(1)} µs per profile (${floor.profiles} profiles)`);
   line("ingest-only / floor", ratio(ingest.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));
   line("end-to-end / floor", ratio(e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));

@@ -57,6 +57,111 @@ for (const [name, hostPort] of [["pyroscope-a", "4040"], ["pyroscope-b", "4041"]
   expect((service.ports ?? []).includes(`${hostPort}:4040`), `${name} must publish ${hostPort}:4040`);
 }
 
+// Profile cluster: six Redis Cluster nodes (three masters with a replica each), the one-shot service
+// that creates the cluster, and ingest and writer on it.
+const commandOf = (service) => (Array.isArray(service?.command) ? service.command : []);
+const inCluster = (name) => (services[name]?.profiles ?? []).includes("cluster");
+const sameSet = (a, b) => a.length === b.length && [...a].sort().join() === [...b].sort().join();
+const networksOf = (service) => (Array.isArray(service.networks) ? service.networks : Object.keys(service.networks ?? { default: null }));
+/** An exact version, for the redis-cli of the init service to match the nodes; hostnames need 7+. */
+const pinnedRedis = (image) => Number(/^(?:redis|valkey\/valkey):(\d+)\.\d+\.\d+(-[\w.]+)?$/.exec(image ?? "")?.[1]) >= 7;
+const ipv4 = (text) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text ?? "")?.slice(1).reduce((n, part) => n * 256 + Number(part), 0);
+const inSubnet = (address, cidr) => {
+  const [base, bits] = (cidr ?? "").split("/");
+  const size = 2 ** (32 - Number(bits));
+  return ipv4(address) !== undefined && ipv4(base) !== undefined && Math.floor(ipv4(address) / size) === Math.floor(ipv4(base) / size);
+};
+
+const nodes = Object.keys(services).filter((name) => inCluster(name) && flag(commandOf(services[name]), "--cluster-enabled") !== undefined);
+expect(nodes.length === 6, `the cluster profile has ${nodes.length} nodes with --cluster-enabled, expected 6 (3 masters, 3 replicas)`);
+const endpoints = [];
+const nodeVolumes = [];
+const nodeAddresses = [];
+const nodeNetworks = new Set();
+for (const name of nodes) {
+  const node = services[name];
+  const command = commandOf(node);
+  expect(pinnedRedis(node.image), `${name} image is ${node.image}, expected an exact redis (or valkey/valkey) version of 7 or later`);
+  expect(/^(redis|valkey)-server$/.test(command[0] ?? ""), `${name} command should start with redis-server`);
+  const nodeFlags = [["--cluster-enabled", "yes"], ["--appendonly", "yes"], ["--maxmemory-policy", "noeviction"],
+    ["--cluster-announce-hostname", name], ["--cluster-preferred-endpoint-type", "hostname"]];
+  for (const [flagName, value] of nodeFlags) {
+    expect(flag(command, flagName) === value, `${name} command lacks ${flagName} ${value}`);
+  }
+  expect(/^[1-9]\d*([kmg]b?)?$/i.test(flag(command, "--maxmemory") ?? ""), `${name} command lacks a --maxmemory`);
+  endpoints.push(`${name}:${flag(command, "--port") ?? "6379"}`);
+  const volume = (node.volumes ?? []).find((v) => /^[\w-]+:\/data$/.test(v))?.split(":")[0];
+  expect(volume !== undefined && compose.volumes && volume in compose.volumes, `${name} /data is not on a named volume`);
+  nodeVolumes.push(volume);
+  expect(JSON.stringify(node.healthcheck?.test ?? []).includes('"redis-cli","ping"'), `${name} healthcheck is not redis-cli ping`);
+  // nodes.conf records the other nodes by IP: a node must keep its address across `down` and `up`.
+  const attached = node.networks && !Array.isArray(node.networks) ? Object.entries(node.networks) : [];
+  const [network, settings] = attached[0] ?? [];
+  const address = settings?.ipv4_address;
+  const ipam = compose.networks?.[network]?.ipam?.config ?? [];
+  expect(attached.length === 1 && ipam.some((c) => inSubnet(address, c.subnet) && !(c.ip_range && inSubnet(address, c.ip_range))),
+    `${name} must be on one network with a fixed ipv4_address in its ipam subnet, outside its ip_range`);
+  nodeNetworks.add(network);
+  nodeAddresses.push(address);
+}
+expect(new Set(nodeVolumes).size === nodeVolumes.length, "cluster nodes share a /data volume");
+expect(new Set(nodeAddresses).size === nodeAddresses.length, "cluster nodes share an ipv4_address");
+expect(nodeNetworks.size === 1, "the cluster nodes must share one network");
+const [clusterNetwork] = nodeNetworks;
+
+const init = services["redis-cluster-init"] ?? {};
+expect(inCluster("redis-cluster-init"), "service redis-cluster-init (profile cluster) is missing");
+expect(pinnedRedis(init.image) && nodes.every((name) => services[name].image === init.image), `redis-cluster-init image is ${init.image}, expected the nodes' image`);
+expect(init.restart === undefined || init.restart === "no", "redis-cluster-init restarts, so it never completes");
+for (const name of nodes) {
+  expect(init.depends_on?.[name]?.condition === "service_healthy", `redis-cluster-init must wait for a healthy ${name}`);
+}
+expect(networksOf(init).includes(clusterNetwork), `redis-cluster-init is not on the nodes' network ${clusterNetwork}`);
+const initCommand = commandOf(init);
+const scriptPath = (init.volumes ?? []).find((v) => v.startsWith("./deploy/redis-cluster-init.sh:"))?.split(":")[1];
+expect(scriptPath !== undefined && initCommand[0] === "sh" && initCommand[1] === scriptPath, "redis-cluster-init must run deploy/redis-cluster-init.sh, mounted");
+expect(sameSet(initCommand.slice(2), endpoints), `redis-cluster-init is given ${initCommand.slice(2).join(" ")}, expected every node: ${endpoints.join(" ")}`);
+const initScript = join(root, "deploy", "redis-cluster-init.sh");
+const create = (existsSync(initScript) ? readFileSync(initScript, "utf8") : "").split("\n").find((line) => /^\s*redis-cli --cluster create /.test(line)) ?? "";
+expect(/ --cluster-replicas 1( |$)/.test(create) && / --cluster-yes( |$)/.test(create), "deploy/redis-cluster-init.sh does not run redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes");
+
+const shards = [];
+for (const [name, role] of [["ingest-cluster", "ingest"], ["writer-cluster", "writer"]]) {
+  const service = services[name] ?? {};
+  expect(inCluster(name), `service ${name} (profile cluster) is missing`);
+  const command = commandOf(service);
+  expect(command[0] === role && command[1] === configPath, `${name} command should start with ${role} ${configPath}`);
+  expect(flag(command, "--redis.url") === undefined, `${name} has a --redis.url: it must use --redis.cluster-nodes only`);
+  const seeds = (flag(command, "--redis.cluster-nodes") ?? "").split(",").filter((seed) => seed !== "");
+  expect(sameSet(seeds, endpoints), `${name} --redis.cluster-nodes is ${seeds.join(",")}, expected every node: ${endpoints.join(",")}`);
+  shards.push(flag(command, "--target.queue-shards"));
+  expect(flag(command, "--server.http.listen-addr") === "0.0.0.0:12345", `${name} ops server must listen on 0.0.0.0:12345`);
+  expect(service.depends_on?.["redis-cluster-init"]?.condition === "service_completed_successfully", `${name} must wait for redis-cluster-init to complete`);
+  expect(service.depends_on?.redis === undefined, `${name} depends on the single redis`);
+  expect(networksOf(service).includes(clusterNetwork) && networksOf(service).includes("default"), `${name} must be on the networks default and ${clusterNetwork}`);
+  expect((service.volumes ?? []).includes(`./deploy/relay.alloy:${configPath}:ro`), `${name} does not mount deploy/relay.alloy read-only at ${configPath}`);
+  expect(service.image !== undefined && service.image === services.ingest?.image, `${name} must use ingest's image`);
+}
+expect(/^[1-9]\d*$/.test(shards[0] ?? "") && shards[0] !== "1" && shards[1] === shards[0], `ingest-cluster and writer-cluster need one --target.queue-shards above 1, have ${shards.join(" and ")}`);
+const ingestCluster = commandOf(services["ingest-cluster"]);
+expect(flag(ingestCluster, "--redis.min-replicas") === "1", "ingest-cluster must wait for 1 replica: --redis.min-replicas 1");
+expect(/^\d+(ms|s)$/.test(flag(ingestCluster, "--redis.replica-timeout") ?? ""), "ingest-cluster lacks a --redis.replica-timeout such as 500ms");
+const writerCluster = services["writer-cluster"] ?? {};
+expect(writerCluster.ports === undefined && writerCluster.container_name === undefined, "writer-cluster publishes ports or names its container: --scale would fail");
+
+// `--profile cluster` starts the services without a profile too: no host port may be published twice.
+const published = new Map();
+for (const [name, service] of Object.entries(services)) {
+  for (const entry of service.ports ?? []) {
+    // "[IP:]HOST:CONTAINER[/PROTOCOL]", or the long syntax; a lone container port gets a random host port.
+    const short = String(entry).split("/")[0].split(":");
+    const hostPort = typeof entry === "object" ? String(entry.published ?? "") : short.length > 1 ? short.at(-2) : "";
+    if (hostPort === "") continue;
+    expect(!published.has(hostPort), `${published.get(hostPort)} and ${name} both publish host port ${hostPort}`);
+    published.set(hostPort, name);
+  }
+}
+
 // The mounted configuration: the receiver port ingest publishes, and write components aimed at the
 // compose services.
 const configFile = join(root, "deploy", "relay.alloy");
@@ -67,6 +172,7 @@ if (!existsSync(configFile)) {
   const port = /listen_port\s*=\s*(\d+)/.exec(config)?.[1];
   expect(port === "9999", `the receiver listens on ${port}, expected 9999`);
   expect((services.ingest?.ports ?? []).includes(`${port}:${port}`), `ingest does not publish the receiver port ${port}`);
+  expect((services["ingest-cluster"]?.ports ?? []).some((p) => String(p).endsWith(`:${port}`)), `ingest-cluster does not publish the receiver port ${port}`);
   expect(/listen_address\s*=\s*"0\.0\.0\.0"/.test(config), "the receiver must listen on 0.0.0.0 inside the container");
   const forwardTo = /forward_to\s*=\s*\[([^\]]*)\]/.exec(config)?.[1] ?? "";
   for (const [write, url] of [["primary", "http://pyroscope-a:4040"], ["secondary", "http://pyroscope-b:4040"]]) {
@@ -87,4 +193,4 @@ if (problems.length > 0) {
   console.error(`check-compose: ${problems.length} problem(s)\n${problems.map((p) => `- ${p}`).join("\n")}`);
   process.exit(1);
 }
-console.log("check-compose: docker-compose.yml, deploy/relay.alloy and Dockerfile are consistent");
+console.log("check-compose: docker-compose.yml (its cluster profile too), deploy/relay.alloy and Dockerfile are consistent");

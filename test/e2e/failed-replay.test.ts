@@ -170,7 +170,7 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     assert.match(badStatus.stderr, /--status: must be an HTTP status code/);
     const noRedis = await runCommand(["failed", configPath]);
     assert.equal(noRedis.code, 2);
-    assert.match(noRedis.stderr, /--redis\.url \(or REDIS_URL\) is required/);
+    assert.match(noRedis.stderr, /--redis\.url \(or REDIS_URL\) or --redis\.cluster-nodes is required/);
     const ttl = await runCommand(["run", configPath, "--queue.payload-ttl=1h", "--queue.failed-max-age=2h"]);
     assert.equal(ttl.code, 2);
     assert.match(ttl.stderr, /--queue\.payload-ttl: 1h is shorter than --queue\.failed-max-age \(2h\)/);

@@ -3,10 +3,21 @@ import type { RelayConfig, RelaySettings, TargetConfig } from "@pyroscope-relay/
 import { startWriter } from "@pyroscope-relay/delivery";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
-import { checkRedisDurability, createRedisConnection, Enqueuer, FailedJobRetention, redactRedisUrl, RedisMemoryGuard, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
+import {
+  checkRedisDurability,
+  createRedisConnection,
+  describeEndpoint,
+  Enqueuer,
+  FailedJobRetention,
+  isCluster,
+  RedisMemoryGuard,
+  targetQueues,
+  waitForRedis,
+  type RedisConnection,
+  type RedisEndpoint,
+} from "@pyroscope-relay/queue";
 import { startReceiver, ThrottledLog } from "@pyroscope-relay/receiver";
 import type { Receiver } from "@pyroscope-relay/receiver";
-import type { Redis } from "ioredis";
 import { startEmbeddedRedis } from "./embedded-redis.js";
 import type { EmbeddedRedis } from "./embedded-redis.js";
 import { UsageError } from "./usage-error.js";
@@ -42,12 +53,12 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
   };
   let ready = false;
   try {
-    const redisUrl = await resolveRedis(settings, roles, logger, stack);
+    const redis = await resolveRedis(settings, roles, logger, stack);
     const metrics = new RelayMetrics();
-    const admin = track(createRedisConnection(redisUrl, "admin", "pyroscope-relay:admin"), stack, logger);
+    const admin = track(createRedisConnection(redis, "admin", "pyroscope-relay:admin"), stack, logger);
     await waitForRedis(admin, redisStartupTimeoutMs);
-    for (const warning of await checkRedisDurability(admin)) {
-      logger.warn({ redis: redactRedisUrl(redisUrl) }, warning);
+    for (const warning of await checkRedisDurability(admin, { minReplicas: settings.redisMinReplicas })) {
+      logger.warn({ redis: describeEndpoint(redis) }, warning);
     }
     const ops = await startOpsServer({
       listenAddr: settings.opsListenAddr,
@@ -59,6 +70,7 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
           createAdminRouter({
             connection: admin,
             prefix: settings.queuePrefix,
+            shards: settings.queueShards,
             payloadTtlMs: settings.payloadTtlMs,
             targets: config.targets.map((t) => t.name),
             token: settings.adminToken,
@@ -69,13 +81,12 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
       },
     });
     stack.push(() => ops.close());
-    const depths = config.targets.map((t) => ({ target: t.name, queue: targetQueue(admin, settings.queuePrefix, t.name) }));
+    const depths = config.targets.map((t) => ({ target: t.name, queues: targetQueues(admin, settings.queuePrefix, t.name, settings.queueShards) }));
     stack.push(async () => {
-      await Promise.all(depths.map(({ queue }) => queue.close()));
+      await Promise.all(depths.flatMap(({ queues }) => queues.map((queue) => queue.close())));
     });
     metrics.setQueueDepthSource(
-      async () =>
-        (await Promise.all(depths.map(async ({ target, queue }) => Object.entries(await queue.getJobCounts(...queueStates)).map(([state, count]) => ({ target, state, count }))))).flat(),
+      async () => (await Promise.all(depths.map(async ({ target, queues }) => jobCounts(target, await Promise.all(queues.map((queue) => queue.getJobCounts(...queueStates))))))).flat(),
       (err) => logger.debug({ err }, "queue depths not read for this scrape"),
     );
     if (settings.adminToken === undefined && !isLoopback(parseListenAddr(settings.opsListenAddr).host)) {
@@ -83,9 +94,9 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
     }
     // Started in this order so that shutdown (in reverse) first stops the listeners, then drains the writer.
     if (roles.writer) {
-      startWriterRole({ redisUrl, targets, settings, logger, metrics, admin, stack });
+      startWriterRole({ redis, targets, settings, logger, metrics, admin, stack });
     }
-    const receivers = roles.ingest ? await startIngestRole({ redisUrl, config, settings, logger, metrics, stack }) : [];
+    const receivers = roles.ingest ? await startIngestRole({ redis, config, settings, logger, metrics, stack }) : [];
     ready = true;
     return {
       ops,
@@ -102,7 +113,7 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
 }
 
 interface RoleContext {
-  redisUrl: string;
+  redis: RedisEndpoint;
   settings: RelaySettings;
   logger: Logger;
   metrics: RelayMetrics;
@@ -110,8 +121,8 @@ interface RoleContext {
 }
 
 /** The receive_http listeners, their producer connection, enqueuer and Redis memory guard. */
-async function startIngestRole({ redisUrl, config, settings, logger, metrics, stack }: RoleContext & { config: RelayConfig }): Promise<Receiver[]> {
-  const producer = track(createRedisConnection(redisUrl, "producer", "pyroscope-relay:ingest"), stack, logger);
+async function startIngestRole({ redis, config, settings, logger, metrics, stack }: RoleContext & { config: RelayConfig }): Promise<Receiver[]> {
+  const producer = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest"), stack, logger);
   // The producer has no offline queue: it must be connected before the first request arrives.
   await waitForRedis(producer, redisStartupTimeoutMs);
   const memoryGuard = new RedisMemoryGuard({
@@ -134,6 +145,8 @@ async function startIngestRole({ redisUrl, config, settings, logger, metrics, st
     backlog: { maxProfiles: settings.backlogMaxProfiles, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
     memoryGuard,
     flush: { maxItems: settings.flushMaxProfiles, maxBytes: settings.flushMaxBytes },
+    queueShards: settings.queueShards,
+    replication: settings.redisMinReplicas > 0 ? { minReplicas: settings.redisMinReplicas, timeoutMs: settings.redisReplicaTimeoutMs } : undefined,
     onError: (err) => logger.debug({ err }, "backlog reading or cleanup after a failed flush did not reach Redis"),
   });
   stack.push(() => enqueuer.close());
@@ -150,12 +163,13 @@ async function startIngestRole({ redisUrl, config, settings, logger, metrics, st
 }
 
 /** One worker per target, plus the failed-job retention sweeper. */
-function startWriterRole({ redisUrl, targets, settings, logger, metrics, admin, stack }: RoleContext & { targets: TargetConfig[]; admin: Redis }): void {
-  const connection = track(createRedisConnection(redisUrl, "worker", "pyroscope-relay:writer"), stack, logger);
+function startWriterRole({ redis, targets, settings, logger, metrics, admin, stack }: RoleContext & { targets: TargetConfig[]; admin: RedisConnection }): void {
+  const connection = track(createRedisConnection(redis, "worker", "pyroscope-relay:writer"), stack, logger);
   const writer = startWriter({
     targets,
     connection,
     prefix: settings.queuePrefix,
+    shards: settings.queueShards,
     concurrency: settings.writerConcurrency,
     logger,
     metrics,
@@ -169,6 +183,7 @@ function startWriterRole({ redisUrl, targets, settings, logger, metrics, admin, 
   const retention = new FailedJobRetention({
     connection: admin,
     prefix: settings.queuePrefix,
+    shards: settings.queueShards,
     targets: targets.map((t) => t.name),
     maxAgeMs: settings.failedMaxAgeMs,
     maxCount: settings.failedMaxCount,
@@ -181,6 +196,11 @@ function startWriterRole({ redisUrl, targets, settings, logger, metrics, admin, 
   stack.push(() => retention.stop());
 }
 
+/** A target's job counts by state, summed over its queue shards. */
+function jobCounts(target: string, shards: Record<string, number>[]): { target: string; state: string; count: number }[] {
+  return queueStates.map((state) => ({ target, state, count: shards.reduce((sum, counts) => sum + (counts[state] ?? 0), 0) }));
+}
+
 function selectTargets(config: RelayConfig, names: string[]) {
   const unknown = names.filter((name) => !config.targets.some((t) => t.name === name));
   if (unknown.length > 0) {
@@ -190,12 +210,11 @@ function selectTargets(config: RelayConfig, names: string[]) {
   return names.length === 0 ? config.targets : config.targets.filter((t) => names.includes(t.name));
 }
 
-async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: Logger, stack: (() => Promise<void>)[]): Promise<string> {
-  if (settings.redisUrl !== undefined) {
-    return settings.redisUrl;
-  }
+async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: Logger, stack: (() => Promise<void>)[]): Promise<RedisEndpoint> {
+  if (settings.redisClusterNodes !== undefined) return { clusterNodes: settings.redisClusterNodes };
+  if (settings.redisUrl !== undefined) return settings.redisUrl;
   if (!roles.embeddedRedis) {
-    throw new UsageError("--redis.url (or REDIS_URL) is required: ingest and writer processes share one Redis");
+    throw new UsageError("--redis.url (or REDIS_URL) or --redis.cluster-nodes is required: ingest and writer processes share one Redis");
   }
   const embedded: EmbeddedRedis = await startEmbeddedRedis(settings.storagePath);
   stack.push(() => embedded.stop());
@@ -203,16 +222,17 @@ async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: 
   return embedded.url;
 }
 
-function track(connection: Redis, stack: (() => Promise<void>)[], logger: Logger): Redis {
+function track<Connection extends RedisConnection>(connection: Connection, stack: (() => Promise<void>)[], logger: Logger): Connection {
   // ioredis reconnects by itself; without a listener every failed attempt is an unhandled error.
   // Requests meanwhile get 503 and readiness stays: the log line is per connection state, not per error.
+  const name = isCluster(connection) ? connection.options.redisOptions?.connectionName : connection.options.connectionName;
   let down = false;
-  connection.on("error", (err) => {
-    if (!down) logger.warn({ err, connection: connection.options.connectionName }, "Redis connection lost; reconnecting");
+  connection.on("error", (err: unknown) => {
+    if (!down) logger.warn({ err, connection: name }, "Redis connection lost; reconnecting");
     down = true;
   });
   connection.on("ready", () => {
-    if (down) logger.info({ connection: connection.options.connectionName }, "Redis connection back");
+    if (down) logger.info({ connection: name }, "Redis connection back");
     down = false;
   });
   stack.push(async () => {

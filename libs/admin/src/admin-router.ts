@@ -16,6 +16,8 @@ export interface AdminRouterOptions {
   /** An `admin` connection: gives up during a Redis outage instead of holding requests open. */
   connection: RedisConnection;
   prefix: string;
+  /** `--target.queue-shards`: queues per target, 1 by default. */
+  shards?: number;
   /** `--queue.payload-ttl`: a replayed payload's TTL from now. */
   payloadTtlMs: number;
   /** Every target of the configuration, by name. */
@@ -43,7 +45,7 @@ class AdminRequestError extends Error {
  * `POST /api/v1/purge`, the same operations as the `failed`, `replay` and `purge` commands.
  */
 export function createAdminRouter(options: AdminRouterOptions): Router {
-  const { connection, prefix, logger } = options;
+  const { connection, prefix, shards, logger } = options;
   const known = new Set(options.targets);
   const checkTarget = (target: string) => {
     if (!known.has(target)) {
@@ -64,7 +66,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     const targets = asked === undefined ? options.targets : [asked].flat();
     targets.forEach(checkTarget);
     const summaries = [];
-    for (const target of targets) summaries.push(await summarizeFailed(connection, prefix, target));
+    for (const target of targets) summaries.push(await summarizeFailed(connection, prefix, target, shards));
     res.json({ targets: summaries });
   });
 
@@ -73,7 +75,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     if (!parsed.success) throw new AdminRequestError(400, describeRequestError(parsed.error));
     const { target, reason, status, since, limit, dryRun = false } = parsed.data;
     checkTarget(target);
-    const result = await replayFailed({ connection, prefix, target, payloadTtlMs: options.payloadTtlMs, reason, status, sinceMs: since, limit, dryRun });
+    const result = await replayFailed({ connection, prefix, target, shards, payloadTtlMs: options.payloadTtlMs, reason, status, sinceMs: since, limit, dryRun });
     logger.info({ request: parsed.data, ...result }, dryRun ? "admin API: replay dry run" : "admin API: replayed failed batches");
     res.json({ target, dryRun, ...result });
   });
@@ -83,7 +85,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     if (!parsed.success) throw new AdminRequestError(400, describeRequestError(parsed.error));
     const { target, olderThan } = parsed.data;
     checkTarget(target);
-    const result = await purgeFailed({ connection, prefix, target, olderThanMs: olderThan });
+    const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan });
     logger.info({ request: parsed.data, ...result }, "admin API: purged failed batches");
     res.json({ target, ...result });
   });

@@ -18,6 +18,9 @@ function settingsError(argv: string[], env: Record<string, string>, setting: str
 test("defaults every setting", () => {
   assert.deepEqual(parseSettings([], {}), {
     settings: {
+      redisMinReplicas: 0,
+      redisReplicaTimeoutMs: 1_000,
+      queueShards: 1,
       opsListenAddr: "127.0.0.1:12345",
       storagePath: "data",
       writerConcurrency: 4,
@@ -76,6 +79,9 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
   );
   assert.deepEqual(settings, {
     redisUrl: "redis://:pw@redis:6379/0",
+    redisMinReplicas: 0,
+    redisReplicaTimeoutMs: 1_000,
+    queueShards: 1,
     opsListenAddr: "0.0.0.0:9000",
     storagePath: "/var/lib/relay",
     writerConcurrency: 16,
@@ -119,6 +125,9 @@ test("reads environment variables, and a flag wins over its variable", () => {
   };
   assert.deepEqual(parseSettings([], env).settings, {
     redisUrl: "rediss://redis:6380",
+    redisMinReplicas: 0,
+    redisReplicaTimeoutMs: 1_000,
+    queueShards: 1,
     opsListenAddr: "[::1]:1234",
     storagePath: "/data",
     writerConcurrency: 2,
@@ -230,4 +239,29 @@ test("returns the caller's value flags, the last one winning", () => {
   assert.deepEqual(parsed.options, new Map([["reason", "http 400"], ["limit", "7"]]));
   assert.deepEqual(parsed.positionals, ["replay", "relay.alloy"]);
   settingsError(["--reason"], {}, "--reason", "unknown flag");
+});
+
+test("reads the cluster settings: seed nodes, queue shards, replicas to wait for", () => {
+  const { settings } = parseSettings(
+    ["--redis.cluster-nodes", "10.0.0.1:7000, redis-2:7001,[::1]:7002", "--target.queue-shards=4", "--redis.min-replicas=1", "--redis.replica-timeout=250ms"],
+    {},
+  );
+  assert.equal(settings.redisClusterNodes, "10.0.0.1:7000,redis-2:7001,[::1]:7002");
+  assert.equal(settings.redisUrl, undefined);
+  assert.equal(settings.queueShards, 4);
+  assert.equal(settings.redisMinReplicas, 1);
+  assert.equal(settings.redisReplicaTimeoutMs, 250);
+  const fromEnv = parseSettings([], { RELAY_REDIS_CLUSTER_NODES: "rediss://:pw@a:7000,rediss://:pw@b:7000", RELAY_TARGET_QUEUE_SHARDS: "2" }).settings;
+  assert.equal(fromEnv.redisClusterNodes, "rediss://:pw@a:7000,rediss://:pw@b:7000");
+  assert.equal(fromEnv.queueShards, 2);
+});
+
+test("rejects bad cluster settings, naming the flag and never echoing a password", () => {
+  settingsError(["--redis.cluster-nodes=a:7000,b"], {}, "--redis.cluster-nodes", "entry 2 is not HOST:PORT (or a redis:// or rediss:// URL of one)");
+  settingsError(["--redis.cluster-nodes=redis://:SECRET@a"], {}, "--redis.cluster-nodes", "entry 1 is not HOST:PORT (or a redis:// or rediss:// URL of one)");
+  settingsError([], { RELAY_REDIS_CLUSTER_NODES: "a:70000" }, "RELAY_REDIS_CLUSTER_NODES", "entry 1 is not HOST:PORT (or a redis:// or rediss:// URL of one)");
+  settingsError(["--redis.url=redis://r:6379", "--redis.cluster-nodes=a:7000"], {}, "--redis.cluster-nodes", "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both");
+  settingsError(["--target.queue-shards=0"], {}, "--target.queue-shards", 'expected a whole number of at least 1, got "0"');
+  settingsError(["--target.queue-shards=1000"], {}, "--target.queue-shards", "at most 256, got 1000");
+  settingsError(["--redis.min-replicas=x"], {}, "--redis.min-replicas", 'expected a whole number (0 for no bound), got "x"');
 });

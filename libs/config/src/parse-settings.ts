@@ -47,6 +47,17 @@ function positive(value: number, what: string): number {
   return value;
 }
 
+/** `HOST:PORT`, `[IPv6]:PORT`, or a redis:// or rediss:// URL with a host and port. */
+function isClusterNode(entry: string): boolean {
+  if (entry.includes("://")) {
+    if (!URL.canParse(entry)) return false;
+    const url = new URL(entry);
+    return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "" && url.port !== "";
+  }
+  const port = /^(?:\[[^\]]+\]|[^:[\]/]+):(\d{1,5})$/.exec(entry)?.[1];
+  return port !== undefined && Number(port) > 0 && Number(port) <= 65535;
+}
+
 const settingsByFlag: Record<string, { env?: string; apply: Apply }> = {
   "redis.url": {
     env: "REDIS_URL",
@@ -57,6 +68,36 @@ const settingsByFlag: Record<string, { env?: string; apply: Apply }> = {
         throw new Error("expected a redis://, rediss:// or unix:// URL, or a socket path");
       }
       settings.redisUrl = text;
+    },
+  },
+  "redis.cluster-nodes": {
+    env: "RELAY_REDIS_CLUSTER_NODES",
+    apply: (settings, text) => {
+      const entries = text.split(",").map((entry) => entry.trim());
+      // An entry may be a URL with a password: never echo one.
+      const bad = entries.findIndex((entry) => !isClusterNode(entry));
+      if (bad !== -1) throw new Error(`entry ${bad + 1} is not HOST:PORT (or a redis:// or rediss:// URL of one)`);
+      settings.redisClusterNodes = entries.join(",");
+    },
+  },
+  "redis.min-replicas": {
+    env: "RELAY_REDIS_MIN_REPLICAS",
+    apply: (settings, text) => {
+      settings.redisMinReplicas = nonNegativeInteger(text);
+    },
+  },
+  "redis.replica-timeout": {
+    env: "RELAY_REDIS_REPLICA_TIMEOUT",
+    apply: (settings, text) => {
+      settings.redisReplicaTimeoutMs = positive(parseDuration(text), "the duration");
+    },
+  },
+  "target.queue-shards": {
+    env: "RELAY_TARGET_QUEUE_SHARDS",
+    apply: (settings, text) => {
+      const shards = positiveInteger(text);
+      if (shards > 256) throw new Error(`at most 256, got ${shards}`);
+      settings.queueShards = shards;
     },
   },
   "server.http.listen-addr": {
@@ -177,6 +218,9 @@ const settingsByFlag: Record<string, { env?: string; apply: Apply }> = {
 
 function defaults(): RelaySettings {
   return {
+    redisMinReplicas: 0,
+    redisReplicaTimeoutMs: 1_000,
+    queueShards: 1,
     opsListenAddr: "127.0.0.1:12345",
     storagePath: "data",
     writerConcurrency: 4,
@@ -258,6 +302,9 @@ export function parseSettings(argv: readonly string[], env: Environment, options
     const fromEnv = variable === undefined ? undefined : env[variable];
     if (fromArgs.length === 0 && variable !== undefined && fromEnv) apply(settings, variable, fn, fromEnv);
     for (const { value } of fromArgs) apply(settings, `--${name}`, fn, value);
+  }
+  if (settings.redisUrl !== undefined && settings.redisClusterNodes !== undefined) {
+    throw new SettingsError("--redis.cluster-nodes", "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both");
   }
   return { settings, positionals, flags, options: commandOptions };
 }

@@ -2,6 +2,14 @@
 export interface RelaySettings {
   /** `--redis.url` / `REDIS_URL`; absent means `run` starts an embedded redis-server. */
   redisUrl?: string;
+  /** `--redis.cluster-nodes` / `RELAY_REDIS_CLUSTER_NODES`: seed nodes of a Redis Cluster (`HOST:PORT,...`), instead of `redisUrl`. */
+  redisClusterNodes?: string;
+  /** `--redis.min-replicas` / `RELAY_REDIS_MIN_REPLICAS`, default 0: replicas that must hold a flush before ingest answers 200. */
+  redisMinReplicas: number;
+  /** `--redis.replica-timeout` / `RELAY_REDIS_REPLICA_TIMEOUT`, default `1s`: how long a flush waits for them. */
+  redisReplicaTimeoutMs: number;
+  /** `--target.queue-shards` / `RELAY_TARGET_QUEUE_SHARDS`, default 1: BullMQ queues (on different slots) per target. */
+  queueShards: number;
   /** `--server.http.listen-addr` / `RELAY_SERVER_HTTP_LISTEN_ADDR`, default `127.0.0.1:12345`. */
   opsListenAddr: string;
   /** `--storage.path` / `RELAY_STORAGE_PATH`, default `data`: the embedded Redis keeps its AOF here. */

@@ -1,15 +1,16 @@
 import type { TargetConfig } from "@pyroscope-relay/config";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
-import { BatchWorker, type BatchWorkerObserver } from "@pyroscope-relay/queue";
-import type { Redis } from "ioredis";
+import { BatchWorker, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
 import { TargetDelivery } from "./target-delivery.js";
 
 export interface WriterOptions {
   targets: TargetConfig[];
   /** A worker-role connection (`maxRetriesPerRequest: null`); the writer does not own it. */
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
+  /** `--target.queue-shards`: every worker consumes all of its target's queue shards. */
+  shards?: number;
   /** Requests in flight per target, and batches in delivery per target. */
   concurrency: number;
   logger: Logger;
@@ -35,6 +36,7 @@ export function startWriter(options: WriterOptions): Writer {
     const delivery = new TargetDelivery({ target, concurrency: options.concurrency, metrics: options.metrics });
     const worker = new BatchWorker({
       target: target.name,
+      shards: options.shards,
       connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency,

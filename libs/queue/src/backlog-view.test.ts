@@ -32,3 +32,15 @@ test("settling never goes below nothing", () => {
   view.settle({ profiles: 3, bytes: 50 });
   assert.deepEqual(view.usage(), { profiles: 0, bytes: 0 });
 });
+
+test("a target's backlog is the sum of its queue shards' latest readings", () => {
+  const view = new BacklogView();
+  const bounds = { maxProfiles: 10, maxBytes: 0 };
+  view.update({ profiles: 4, bytes: 40 }, 0);
+  view.update({ profiles: 5, bytes: 50 }, 2);
+  assert.deepEqual(view.usage(), { profiles: 9, bytes: 90 });
+  assert.equal(view.admits(bounds), true);
+  view.update({ profiles: 6, bytes: 60 }, 2);
+  assert.deepEqual(view.usage(), { profiles: 10, bytes: 100 }, "a new reading of a shard replaces its last one");
+  assert.equal(view.admits(bounds), false);
+});

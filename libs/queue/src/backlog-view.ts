@@ -17,11 +17,17 @@ export interface BacklogBounds {
  * bound by what each admitted within one reading's age. Pure: no I/O.
  */
 export class BacklogView {
-  private reading: BacklogUsage = { profiles: 0, bytes: 0 };
+  /** The last reading of each queue shard of the target. */
+  private readonly readings = new Map<number, BacklogUsage>();
   private readonly pending: BacklogUsage = { profiles: 0, bytes: 0 };
 
   usage(): BacklogUsage {
-    return { profiles: this.reading.profiles + this.pending.profiles, bytes: this.reading.bytes + this.pending.bytes };
+    const total = { ...this.pending };
+    for (const reading of this.readings.values()) {
+      total.profiles += reading.profiles;
+      total.bytes += reading.bytes;
+    }
+    return total;
   }
 
   /** Whether one more profile fits: the backlog is below every bound (0 = none). */
@@ -42,7 +48,8 @@ export class BacklogView {
     this.pending.bytes = Math.max(0, this.pending.bytes - usage.bytes);
   }
 
-  update(reading: BacklogUsage): void {
-    this.reading = reading;
+  /** A reading of queue shard `shard`; the target's backlog is the sum over its shards. */
+  update(reading: BacklogUsage, shard = 0): void {
+    this.readings.set(shard, reading);
   }
 }

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisConnection } from "./redis-connection.js";
 import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
@@ -129,7 +130,7 @@ return 1
  */
 export class BatchStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {
     for (const script of [releaseBatch, detach, releaseDetached, reclaimDetached, reclaimBatch]) script.define(redis);

@@ -88,7 +88,7 @@ test("a retry sends only what is left; a failure for good in a batch that goes o
 });
 
 test("the last attempt fails what is left as the batch, kept with copies of its profiles", async (t) => {
-  const h = await queueHarness(t, server.url, ["alpha"], 2);
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 2 });
   const batchId = await flush(h, 3);
   const delivery = scriptedDelivery((query) => (query === "n=1" ? "deliver" : { retry: httpFailure(503, "down") }));
   h.worker("alpha", delivery);

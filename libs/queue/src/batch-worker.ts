@@ -1,12 +1,11 @@
 import { UnrecoverableError, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
 import { attemptsOf, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
 import { describeFailure, reasonFromText, type FailureReason } from "./failure-reason.js";
 import { JobLifecycle } from "./job-lifecycle.js";
-import { queueNameFor } from "./keys.js";
 import { ProgressRecorder } from "./progress-recorder.js";
 import { usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, TARGET_BACKOFF } from "./target-queue.js";
@@ -25,8 +24,10 @@ export interface BatchWorkerObserver {
 
 export interface BatchWorkerOptions {
   target: string;
+  /** The target's queue shards (`--target.queue-shards`, 1 by default): the worker consumes all of them. */
+  shards?: number;
   /** A `worker` connection (`maxRetriesPerRequest: null`), shared with BullMQ; the worker does not own it. */
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   /** Batch jobs in delivery at once. */
   concurrency: number;
@@ -73,15 +74,16 @@ class RetryLater extends Error {
 }
 
 /**
- * Consumes one target's queue: a BullMQ worker whose jobs are batches. Per attempt it loads the
+ * Consumes one target's queue, a BullMQ worker per queue shard, whose jobs are batches. Per attempt it loads the
  * profiles left to deliver in one round trip, hands them to the delivery, saves what was delivered as
  * the job's progress, splits profiles that failed for good off into failed jobs of their own, and
  * completes, retries, pauses or fails the job. Every change to what the job holds goes through
  * `JobLifecycle`.
  */
 export class BatchWorker {
-  private readonly worker: Worker<BatchJobData, void, typeof BATCH_JOB_NAME>;
-  private readonly lifecycle: JobLifecycle;
+  private readonly workers: Worker<BatchJobData, void, typeof BATCH_JOB_NAME>[];
+  /** Each shard's lifecycle, by BullMQ queue name (a job's `queueName`). */
+  private readonly lifecycles = new Map<string, JobLifecycle>();
   private readonly stopping = new AbortController();
   private readonly observer: BatchWorkerObserver;
   /** Bookkeeping started without waiting (completions, conversions after BullMQ's own failures). */
@@ -90,32 +92,32 @@ export class BatchWorker {
 
   constructor(private readonly options: BatchWorkerOptions) {
     this.observer = options.observer ?? {};
-    this.lifecycle = new JobLifecycle({
-      connection: options.connection,
-      prefix: options.prefix,
-      target: options.target,
+    this.workers = Array.from({ length: options.shards ?? 1 }, (_, shard) => {
+      const lifecycle = new JobLifecycle({ connection: options.connection, prefix: options.prefix, target: options.target, shard });
+      this.lifecycles.set(lifecycle.queue.name, lifecycle);
+      const worker = new Worker<BatchJobData, void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job) => this.process(job), {
+        connection: options.connection,
+        prefix: options.prefix,
+        concurrency: options.concurrency,
+        // A forwarder's job should survive a few worker crashes before it is declared failed.
+        maxStalledCount: 5,
+        // A crashed writer's jobs come back after about two of these instead of BullMQ's minute;
+        // the lock is renewed every half period, so long deliveries keep theirs.
+        lockDuration: 15_000,
+        stalledInterval: 15_000,
+        // BullMQ honours `rateLimit()` (the circuit breaker's pause) only when a limiter is set; this
+        // one is far above any real rate, so it never throttles by itself.
+        limiter: { max: 2 ** 31, duration: 1_000 },
+        settings: {
+          backoffStrategy: (attemptsMade, type) => (type === TARGET_BACKOFF ? options.backoffMs(attemptsMade) : 0),
+        },
+      });
+      worker.on("failed", (job, error) => {
+        if (job !== undefined) this.failedInBullMQ(job, error);
+      });
+      worker.on("error", (error) => this.observer.error?.(error, "worker"));
+      return worker;
     });
-    this.worker = new Worker(queueNameFor(options.target), (job) => this.process(job), {
-      connection: options.connection,
-      prefix: options.prefix,
-      concurrency: options.concurrency,
-      // A forwarder's job should survive a few worker crashes before it is declared failed.
-      maxStalledCount: 5,
-      // A crashed writer's jobs come back after about two of these instead of BullMQ's minute;
-      // the lock is renewed every half period, so long deliveries keep theirs.
-      lockDuration: 15_000,
-      stalledInterval: 15_000,
-      // BullMQ honours `rateLimit()` (the circuit breaker's pause) only when a limiter is set; this
-      // one is far above any real rate, so it never throttles by itself.
-      limiter: { max: 2 ** 31, duration: 1_000 },
-      settings: {
-        backoffStrategy: (attemptsMade, type) => (type === TARGET_BACKOFF ? options.backoffMs(attemptsMade) : 0),
-      },
-    });
-    this.worker.on("failed", (job, error) => {
-      if (job !== undefined) this.failedInBullMQ(job, error);
-    });
-    this.worker.on("error", (error) => this.observer.error?.(error, "worker"));
   }
 
   get target(): string {
@@ -129,7 +131,7 @@ export class BatchWorker {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const { shutdownGraceMs = 20_000 } = this.options;
-      const graceful = this.worker.close();
+      const graceful = Promise.all(this.workers.map((worker) => worker.close()));
       if ((await within(graceful, shutdownGraceMs)) === "late") {
         this.observer.error?.(new Error(`deliveries still active ${shutdownGraceMs} ms after shutdown began: handing them back`), "shutdown");
         this.stopping.abort();
@@ -142,7 +144,7 @@ export class BatchWorker {
       if ((await within(Promise.all(this.pending), HAND_BACK_MS)) === "late") {
         this.observer.error?.(new Error("bookkeeping still pending at shutdown: the TTLs reclaim what it would have released"), "shutdown");
       }
-      await this.lifecycle.close();
+      await Promise.all([...this.lifecycles.values()].map((lifecycle) => lifecycle.close()));
     })();
     return this.closing;
   }
@@ -153,12 +155,12 @@ export class BatchWorker {
     const data = parsed.data;
     if (data.failure !== undefined) {
       // Split off, or failed before a crash cut its settling short: fail it (again) at once.
-      await this.lifecycle.settleFailed(job, data, this.options.failedPayloadTtlMs);
+      await this.lifecycleOf(job).settleFailed(job, data, this.options.failedPayloadTtlMs);
       throw new FinalFailure(data.failure);
     }
     const progress = BatchProgress.restore(data.profiles, job.progress);
     this.expire(data, progress);
-    const payloads = await this.lifecycle.load(data, progress.pending());
+    const payloads = await this.lifecycleOf(job).load(data, progress.pending());
     progress.failRemaining(progress.pending().filter((ref) => !payloads.has(ref.index)), PAYLOAD_GONE);
     const outgoing = progress.pending().map((ref) => ({ ref, payload: payloads.get(ref.index)!, handledParts: progress.handledParts(ref.index) }));
     let outcome: AttemptOutcome = {};
@@ -200,7 +202,8 @@ export class BatchWorker {
       await job.updateProgress(progress.toJSON());
       if (this.stopping.signal.aborted) throw Worker.RateLimitError();
       if (outcome.pauseMs !== undefined) {
-        await this.worker.rateLimit(outcome.pauseMs);
+        // Every shard: the circuit is the target's.
+        await Promise.all(this.workers.map((worker) => worker.rateLimit(outcome.pauseMs!)));
         this.observer.paused?.({ jobId: job.id!, pauseMs: outcome.pauseMs, profiles: left.length, failure: outcome.retry });
         throw Worker.RateLimitError();
       }
@@ -212,7 +215,7 @@ export class BatchWorker {
     progress.failRemaining(left, outcome.retry ?? UNREPORTED);
     const failure = await this.failForGood(job, data, progress);
     if (failure === undefined) {
-      this.track(this.lifecycle.complete(job, data), "complete");
+      this.track(this.lifecycleOf(job).complete(job, data), "complete");
       return;
     }
     throw new FinalFailure(failure);
@@ -221,7 +224,7 @@ export class BatchWorker {
   /** Each failure group goes into a failed job of its own; the job carries on with the rest. */
   private async splitOff(job: BatchJob, data: BatchJobData, groups: readonly FailureGroup[]): Promise<void> {
     for (const group of groups) {
-      const id = await this.lifecycle.splitOff(job, data, group, this.options.failedPayloadTtlMs);
+      const id = await this.lifecycleOf(job).splitOff(job, data, group, this.options.failedPayloadTtlMs);
       this.reportFailed(id, group.refs, job.attemptsMade + 1, group.failure);
     }
   }
@@ -235,7 +238,7 @@ export class BatchWorker {
     if (kept === undefined) return undefined;
     await this.splitOff(job, data, others);
     const done = data.profiles.filter((ref) => !kept.refs.some((failed) => failed.index === ref.index));
-    await this.lifecycle.fail(job, data, kept, done, this.options.failedPayloadTtlMs);
+    await this.lifecycleOf(job).fail(job, data, kept, done, this.options.failedPayloadTtlMs);
     this.reportFailed(job.id!, kept.refs, job.attemptsMade + 1, kept.failure);
     return kept.failure;
   }
@@ -258,6 +261,12 @@ export class BatchWorker {
     const progress = BatchProgress.restore(data.profiles, job.progress);
     progress.failRemaining(progress.pending(), failure);
     this.track(this.failForGood(job, data, progress).then(() => undefined), "fail");
+  }
+
+  private lifecycleOf(job: BatchJob): JobLifecycle {
+    const lifecycle = this.lifecycles.get(job.queueName);
+    if (lifecycle === undefined) throw new Error(`job ${job.id} of queue ${job.queueName} is not this worker's`);
+    return lifecycle;
   }
 
   private reportFailed(jobId: string, refs: readonly ProfileRef[], attempts: number, failure: FailureReason): void {

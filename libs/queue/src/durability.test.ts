@@ -42,3 +42,13 @@ test("tolerates CONFIG being forbidden, with a warning that it could not check",
   assert.equal(warnings.length, 1);
   assert.match(warnings[0] ?? "", /could not check Redis durability settings .*NOPERM/);
 });
+
+test("warns when a master has fewer replicas than --redis.min-replicas", async (t) => {
+  const server = await startRedisServer({ appendonly: true, maxmemory: "64mb" });
+  t.after(() => server.stop());
+  const redis = await connect(t, server.url);
+  const warnings = await checkRedisDurability(redis, { minReplicas: 1 });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? "", /0 connected replica\(s\) but --redis.min-replicas is 1/);
+  assert.deepEqual(await checkRedisDurability(redis, { minReplicas: 0 }), []);
+});

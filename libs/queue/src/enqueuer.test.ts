@@ -8,7 +8,7 @@ import type { ProfileFacts } from "./batch-data.js";
 import { UNBOUNDED_ATTEMPTS } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
-import { BacklogFullError, InvalidTargetsError, QueueUnavailableError } from "./errors.js";
+import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, ReplicationError } from "./errors.js";
 import { batchClaimsKey, chunkKey, queueNameFor } from "./keys.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog } from "./target-backlog.js";
@@ -214,6 +214,32 @@ test("Redis refusing the flush (OOM) fails every request of it and stores nothin
   }
   await enqueuer.close();
   assert.deepEqual(await keysUnder(connection, prefix), []);
+});
+
+test("with --redis.min-replicas, a flush no replica confirms fails every request of it and is undone", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")], { replication: { minReplicas: 1, timeoutMs: 100 } });
+  const started = Date.now();
+  const outcomes = await Promise.allSettled([
+    enqueuer.enqueue(Buffer.from("one"), INGEST, ["alpha", "beta"]),
+    enqueuer.enqueue(Buffer.from("two"), INGEST, ["alpha"]),
+  ]);
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, "rejected");
+    assert.ok(outcome.reason instanceof QueueUnavailableError);
+    assert.match(outcome.reason.message, /could not store the profiles: 0 of 1 replica\(s\) of redis confirmed the write within 100 ms/);
+    assert.ok(outcome.reason.cause instanceof ReplicationError);
+  }
+  assert.ok(Date.now() - started >= 100, "WAIT waited for its timeout");
+  await enqueuer.close();
+  // What is left is each queue's own bookkeeping (job id counter, events, marker) and backlog hash.
+  const left = await keysUnder(admin, prefix);
+  assert.deepEqual(left.filter((key) => key.includes(":batch:") || /:\{(alpha|beta)\}:(wait|[0-9a-f-]{36})$/.test(key)), [], "jobs removed, payload released");
+  for (const name of ["alpha", "beta"]) {
+    const queue = targetQueue(admin, prefix, name);
+    t.after(() => queue.close());
+    assert.equal(await queue.getWaitingCount(), 0, `${name}: no job`);
+    assert.deepEqual(await new TargetBacklog(admin, prefix, name).read(), { profiles: 0, bytes: 0 }, `${name}: counted out`);
+  }
 });
 
 test("fails within 2 s while Redis is down, and works again once it is back", async (t) => {

@@ -1,15 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
-import type { Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
 import type { BatchJobData, ProfileFacts, ProfileRef } from "./batch-data.js";
-import { batchTransaction, UNBOUNDED_ATTEMPTS } from "./batch-job.js";
+import { batchTransaction, UNBOUNDED_ATTEMPTS, type BatchTransaction } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { BacklogView, type BacklogBounds } from "./backlog-view.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type FullTarget } from "./errors.js";
 import { GroupCommit, type FlushBounds } from "./group-commit.js";
+import { batchClaimsKey, shardOf } from "./keys.js";
 import { layOut } from "./payload-layout.js";
+import { isCluster, type RedisConnection } from "./redis-connection.js";
 import type { RedisMemoryGuard } from "./redis-memory-guard.js";
-import { TargetBacklog, usageOf } from "./target-backlog.js";
+import { confirmReplicas, type ReplicationBound } from "./replication.js";
+import { TargetBacklog, usageOf, type BacklogUsage } from "./target-backlog.js";
 import { targetQueue, type TargetQueue } from "./target-queue.js";
 
 /** Defaults of `--ingest.flush-max-profiles` and `--ingest.flush-max-size`. */
@@ -20,7 +23,7 @@ const BACKLOG_POLL_MS = 1_000;
 
 export interface EnqueuerOptions {
   /** A `producer` connection: commands fail fast while Redis is down. */
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   payloadTtlMs: number;
   /** The targets this process may enqueue to; one BullMQ queue each. */
@@ -31,6 +34,10 @@ export interface EnqueuerOptions {
   memoryGuard?: RedisMemoryGuard;
   /** What one flush may carry (`DEFAULT_FLUSH_BOUNDS` by default). */
   flush?: FlushBounds;
+  /** Queues per target (`--target.queue-shards`, 1 by default); a batch goes to the shard its id picks. */
+  queueShards?: number;
+  /** A flush counts as stored only once this many replicas of every master it wrote to hold it (Redis WAIT). */
+  replication?: ReplicationBound;
   /** Hears why a background read of the backlogs or a cleanup after a failed flush failed. */
   onError?: (error: unknown) => void;
 }
@@ -46,10 +53,20 @@ export interface EnqueueResult {
 
 interface TargetEntry {
   name: string;
-  queue: TargetQueue;
+  /** The target's queue shards, each with its backlog counter. */
+  shards: { queue: TargetQueue; backlog: TargetBacklog }[];
   attempts: number;
-  backlog: TargetBacklog;
   view: BacklogView;
+}
+
+/** A target's part of a flush: its batch job, on the shard the batch id picks. */
+interface TargetJob {
+  entry: TargetEntry;
+  shard: number;
+  queue: TargetQueue;
+  backlog: TargetBacklog;
+  data: BatchJobData;
+  usage: BacklogUsage;
 }
 
 interface Submission {
@@ -85,12 +102,16 @@ export class Enqueuer {
     const { backlog } = options;
     this.bounds = backlog !== undefined && (backlog.maxProfiles > 0 || backlog.maxBytes > 0) ? backlog : undefined;
     this.memoryGuard = options.memoryGuard;
+    const shards = options.queueShards ?? 1;
+    if (!Number.isSafeInteger(shards) || shards < 1) throw new RangeError(`queue shards must be a whole number of at least 1, got ${shards}`);
     for (const target of options.targets) {
       this.entries.set(target.name, {
         name: target.name,
-        queue: targetQueue(options.connection, options.prefix, target.name, { failFast: true }),
+        shards: Array.from({ length: shards }, (_, shard) => ({
+          queue: targetQueue(options.connection, options.prefix, target.name, { failFast: true, shard }),
+          backlog: new TargetBacklog(options.connection, options.prefix, target.name, shard),
+        })),
         attempts: target.maxBackoffRetries === 0 ? UNBOUNDED_ATTEMPTS : target.maxBackoffRetries,
-        backlog: new TargetBacklog(options.connection, options.prefix, target.name),
         view: new BacklogView(),
       });
     }
@@ -110,7 +131,8 @@ export class Enqueuer {
    * second by itself when it has bounds; before the first reading it admits every profile.
    */
   readBacklogs(): Promise<void> {
-    this.polling ??= Promise.all([...this.entries.values()].map(async (entry) => entry.view.update(await entry.backlog.read())))
+    const shards = [...this.entries.values()].flatMap((entry) => entry.shards.map(({ backlog }) => ({ entry, backlog })));
+    this.polling ??= Promise.all(shards.map(async ({ entry, backlog }) => entry.view.update(await backlog.read(), backlog.shard)))
       .then(
         () => undefined,
         (error: unknown) => this.options.onError?.(error),
@@ -146,7 +168,7 @@ export class Enqueuer {
     clearInterval(this.poller);
     await this.commit.settled();
     await Promise.all([this.polling, ...this.cleanups]);
-    await Promise.all([...this.entries.values()].map(({ queue }) => queue.close()));
+    await Promise.all([...this.entries.values()].flatMap(({ shards }) => shards.map(({ queue }) => queue.close())));
   }
 
   private entriesFor(targets: readonly string[]): TargetEntry[] {
@@ -169,52 +191,79 @@ export class Enqueuer {
     return { admitted: entries.filter((entry) => !full.some((f) => f.target === entry.name)), dropped: full };
   }
 
-  /** One flush: the batch's chunks and claims, then per target its job and backlog count, in one MULTI. */
+  /**
+   * One flush: the batch's chunks and claims, then per target its batch job and backlog count. On one
+   * Redis that is one MULTI: stored together or not at all, with one fsync. A Cluster runs a MULTI per
+   * hash slot: the batch's first, so that no job ever refers to chunks not stored yet, then every
+   * target's at once. With a replication bound, the flush counts only once the replicas hold it.
+   */
   private async flush(group: Submission[]): Promise<string> {
     const batchId = randomUUID();
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
     const refs = group.map((submission, index): ProfileRef => ({ ...submission.facts, index, offset: offsets[index]!, size: submission.payload.byteLength }));
-    const targets = [...this.entries.values()].filter((entry) => group.some((submission) => submission.targets.includes(entry)));
-    const counted = targets.map((entry) => {
-      const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
-      return { entry, profiles, usage: usageOf(profiles) };
-    });
-    try {
-      const transaction = await batchTransaction(targets[0]!.queue);
-      this.store.queueStore(transaction.commands, batchId, chunks, targets.map((entry) => entry.name), this.payloadTtlMs);
-      for (const { entry, profiles, usage } of counted) {
-        const data: BatchJobData = { batch: batchId, bytes, profiles };
-        await transaction.addJob(entry.queue, data, batchId, entry.attempts);
-        entry.backlog.queueCountIn(transaction.commands, batchId, usage);
-      }
-      // Results: a SET per chunk, SADD, PEXPIRE, then per target its add and its count-in's three.
-      const results = checkResults(await transaction.commands.exec().catch(unwrapExecAbort), chunks.length + 2 + 4 * counted.length);
-      counted.forEach(({ entry }, i) => {
-        const at = chunks.length + 2 + 4 * i;
-        entry.view.update({ profiles: Number(results[at + 2]), bytes: Number(results[at + 3]) });
+    const jobs = [...this.entries.values()]
+      .filter((entry) => group.some((submission) => submission.targets.includes(entry)))
+      .map((entry): TargetJob => {
+        const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
+        const shard = shardOf(batchId, entry.shards.length);
+        return { entry, shard, ...entry.shards[shard]!, data: { batch: batchId, bytes, profiles }, usage: usageOf(profiles) };
       });
+    try {
+      const store = (commands: ChainableCommander) => this.store.queueStore(commands, batchId, chunks, jobs.map((job) => job.entry.name), this.payloadTtlMs);
+      if (isCluster(this.options.connection)) {
+        const commands = this.options.connection.multi() as unknown as ChainableCommander;
+        store(commands);
+        checkResults(await execute(commands), chunks.length + 2);
+        await Promise.all(
+          jobs.map(async (job) => {
+            const transaction = await batchTransaction(job.queue);
+            await this.queueJob(transaction, job);
+            this.read(job, checkResults(await execute(transaction.commands), JOB_RESULTS), 0);
+          }),
+        );
+      } else {
+        const transaction = await batchTransaction(jobs[0]!.queue);
+        store(transaction.commands);
+        for (const job of jobs) await this.queueJob(transaction, job);
+        const results = checkResults(await execute(transaction.commands), chunks.length + 2 + JOB_RESULTS * jobs.length);
+        jobs.forEach((job, i) => this.read(job, results, chunks.length + 2 + JOB_RESULTS * i));
+      }
+      if (this.options.replication !== undefined) {
+        await confirmReplicas(this.options.connection, [batchClaimsKey(this.options.prefix, batchId), ...jobs.map((job) => job.backlog.key)], this.options.replication);
+      }
       return batchId;
     } catch (cause) {
-      this.track(this.release(batchId, bytes, targets));
+      this.track(this.release(batchId, bytes, jobs));
       throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
     } finally {
-      for (const { entry, usage } of counted) entry.view.settle(usage);
+      for (const { entry, usage } of jobs) entry.view.settle(usage);
     }
+  }
+
+  /** Adds a target's batch job and its count-in to `transaction`: `JOB_RESULTS` results. */
+  private async queueJob(transaction: BatchTransaction, job: TargetJob): Promise<void> {
+    await transaction.addJob(job.queue, job.data, job.data.batch, job.entry.attempts);
+    job.backlog.queueCountIn(transaction.commands, job.data.batch, job.usage);
+  }
+
+  /** The shard's backlog after the job's count-in, from the results of the job's commands at `at`. */
+  private read(job: TargetJob, results: unknown[], at: number): void {
+    job.entry.view.update({ profiles: Number(results[at + 2]), bytes: Number(results[at + 3]) }, job.shard);
   }
 
   /**
    * Undoes a flush whose outcome is unknown (a timeout may have let it through): per target, its job is
    * counted out and removed unless a writer holds it already (then it is delivered: a duplicate of the
    * client's retry, which at-least-once allows), and the claims of the removed jobs are released, which
-   * deletes the chunks once no job needs them. The commands follow the flush on the same connection,
-   * so they run after it if it runs at all.
+   * deletes the chunks once no job needs them. Each command follows the flush's MULTI for its slot on
+   * the same connection (of the master that serves the slot), so it runs after it if it runs at all.
    */
-  private async release(batchId: string, bytes: number, targets: readonly TargetEntry[]): Promise<void> {
+  private async release(batchId: string, bytes: number, jobs: readonly TargetJob[]): Promise<void> {
     await Promise.all(
-      targets.map(async (entry) => {
-        await entry.backlog.countOut(batchId);
-        if ((await entry.queue.remove(batchId)) === 1 || (await entry.queue.getJobState(batchId)) === "unknown") {
+      jobs.map(async ({ entry, queue, backlog }) => {
+        await backlog.countOut(batchId);
+        if ((await queue.remove(batchId)) === 1 || (await queue.getJobState(batchId)) === "unknown") {
           await this.store.releaseBatch({ batch: batchId, bytes }, entry.name);
         }
       }),
@@ -236,10 +285,14 @@ function describeFull(usage: FullTarget, bounds: BacklogBounds): string {
   return `target ${usage.target} (${limits.join(", ")})`;
 }
 
-/** Redis refused a command while queueing (e.g. OOM): EXECABORT hides why, ioredis keeps it aside. */
-function unwrapExecAbort(error: unknown): never {
-  const previous = (error as { previousErrors?: unknown[] }).previousErrors?.[0];
-  throw previous ?? error;
+/** Results of a target's job in a flush: BullMQ's add, then the count-in's HSET and two HINCRBY. */
+const JOB_RESULTS = 4;
+
+/** Runs a MULTI. Redis refusing a command while queueing (e.g. OOM) makes EXECABORT hide why; ioredis keeps it aside. */
+function execute(transaction: ChainableCommander): Promise<[Error | null, unknown][] | null> {
+  return transaction.exec().catch((error: unknown) => {
+    throw (error as { previousErrors?: unknown[] }).previousErrors?.[0] ?? error;
+  });
 }
 
 /**

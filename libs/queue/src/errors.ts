@@ -51,3 +51,11 @@ export class BacklogFullError extends Error {
 export class RedisMemoryFullError extends QueueUnavailableError {
   override name = "RedisMemoryFullError";
 }
+
+/**
+ * Fewer replicas than `--redis.min-replicas` confirmed a write in time: it is on the master only, and a
+ * failover could lose it. A `QueueUnavailableError`: the client retries.
+ */
+export class ReplicationError extends QueueUnavailableError {
+  override name = "ReplicationError";
+}

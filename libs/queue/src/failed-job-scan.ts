@@ -1,5 +1,5 @@
 import { Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData } from "./batch-data.js";
 import type { BatchJob } from "./batch-job.js";
 import { reasonFromText, type FailureReason } from "./failure-reason.js";
@@ -31,7 +31,7 @@ const defaultPageSize = 100;
  * jobs leaving the set (replayed, purged) or joining it meanwhile neither shift nor repeat a page, as
  * offsets would. A job whose hash vanished between listing and loading is left out.
  */
-export async function* scanFailedJobs(connection: Redis, queue: TargetQueue, scan: FailedJobScan = {}): AsyncGenerator<FailedJob[]> {
+export async function* scanFailedJobs(connection: RedisConnection, queue: TargetQueue, scan: FailedJobScan = {}): AsyncGenerator<FailedJob[]> {
   const pageSize = scan.pageSize ?? defaultPageSize;
   const max = scan.to === undefined ? "+inf" : String(scan.to);
   let min = scan.from === undefined ? "-inf" : String(scan.from);

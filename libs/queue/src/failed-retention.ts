@@ -1,12 +1,14 @@
-import type { Redis } from "ioredis";
-import { scanFailedJobs, type FailedJobScan } from "./failed-job-scan.js";
-import { JobLifecycle } from "./job-lifecycle.js";
+import type { RedisConnection } from "./redis-connection.js";
+import type { FailedJobScan } from "./failed-job-scan.js";
+import { TargetLifecycles } from "./target-lifecycles.js";
 
 export interface FailedJobRetentionOptions {
   /** An `admin` connection: a sweep must give up while Redis is down, not hang a shutdown. */
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   targets: readonly string[];
+  /** Queue shards per target, 1 by default. */
+  shards?: number;
   /** `--queue.failed-max-age`: failed jobs older than this are removed. */
   maxAgeMs: number;
   /** `--queue.failed-max-count`: failed jobs kept per target, the newest. */
@@ -46,14 +48,15 @@ export const defaultRetentionIntervalMs = 60_000;
  * step is idempotent.
  */
 export class FailedJobRetention {
-  private readonly targets: Map<string, JobLifecycle>;
+  private readonly targets: Map<string, TargetLifecycles>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<TargetSweep[]> | undefined;
 
   constructor(private readonly options: FailedJobRetentionOptions) {
     if (!Number.isSafeInteger(options.maxAgeMs) || options.maxAgeMs <= 0) throw new RangeError(`maxAgeMs must be a positive integer, got ${options.maxAgeMs}`);
     if (!Number.isSafeInteger(options.maxCount) || options.maxCount <= 0) throw new RangeError(`maxCount must be a positive integer, got ${options.maxCount}`);
-    this.targets = new Map(options.targets.map((target) => [target, new JobLifecycle({ connection: options.connection, prefix: options.prefix, target })]));
+    const { connection, prefix, shards } = options;
+    this.targets = new Map(options.targets.map((target) => [target, new TargetLifecycles({ connection, prefix, target, shards })]));
   }
 
   /** Sweeps now and then every interval, until `stop()`. */
@@ -94,22 +97,22 @@ export class FailedJobRetention {
     return sweeps;
   }
 
-  private async sweepTarget(target: string, lifecycle: JobLifecycle): Promise<TargetSweep> {
-    const { connection, maxAgeMs, maxCount } = this.options;
+  private async sweepTarget(target: string, lifecycles: TargetLifecycles): Promise<TargetSweep> {
+    const { maxAgeMs, maxCount } = this.options;
     const sweep: TargetSweep = { target, removed: 0, payloadsDeleted: 0 };
-    await this.discard(sweep, lifecycle, { to: Date.now() - maxAgeMs }, Number.POSITIVE_INFINITY);
-    const excess = (await connection.zcard(lifecycle.queue.toKey("failed"))) - maxCount;
-    if (excess > 0) await this.discard(sweep, lifecycle, {}, excess);
+    await this.discard(sweep, lifecycles, { to: Date.now() - maxAgeMs }, Number.POSITIVE_INFINITY);
+    const excess = (await lifecycles.countFailed()) - maxCount;
+    if (excess > 0) await this.discard(sweep, lifecycles, {}, excess);
     return sweep;
   }
 
-  /** Discards up to `limit` failed batches in `scan`, oldest first. */
-  private async discard(sweep: TargetSweep, lifecycle: JobLifecycle, scan: FailedJobScan, limit: number): Promise<void> {
+  /** Discards up to `limit` failed batches in `scan`, oldest first over the target's shards. */
+  private async discard(sweep: TargetSweep, lifecycles: TargetLifecycles, scan: FailedJobScan, limit: number): Promise<void> {
     let looked = 0;
-    for await (const page of scanFailedJobs(this.options.connection, lifecycle.queue, { ...scan, pageSize: this.options.pageSize })) {
+    for await (const page of lifecycles.failed({ ...scan, pageSize: this.options.pageSize })) {
       for (const { job, data } of page) {
         if (looked++ >= limit) return;
-        const { removed, payloadsDeleted } = await lifecycle.discard(job, data);
+        const { removed, payloadsDeleted } = await lifecycles.of(job).discard(job, data);
         if (removed) sweep.removed++;
         sweep.payloadsDeleted += payloadsDeleted;
       }

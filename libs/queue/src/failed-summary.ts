@@ -1,6 +1,5 @@
-import type { Redis } from "ioredis";
-import { scanFailedJobs } from "./failed-job-scan.js";
-import { targetQueue } from "./target-queue.js";
+import type { RedisConnection } from "./redis-connection.js";
+import { TargetLifecycles } from "./target-lifecycles.js";
 
 /** A target's failed batches that share a failure kind. */
 export interface FailedReason {
@@ -27,12 +26,12 @@ export interface FailedSummary {
   reasons: FailedReason[];
 }
 
-/** Counts a target's failed batches and their profiles by reason, a page at a time. */
-export async function summarizeFailed(connection: Redis, prefix: string, target: string): Promise<FailedSummary> {
-  const queue = targetQueue(connection, prefix, target);
+/** Counts a target's failed batches (of all its queue shards) and their profiles by reason, a page at a time. */
+export async function summarizeFailed(connection: RedisConnection, prefix: string, target: string, shards = 1): Promise<FailedSummary> {
+  const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const groups = new Map<string, FailedReason>();
   try {
-    for await (const page of scanFailedJobs(connection, queue)) {
+    for await (const page of lifecycles.failed()) {
       for (const { data, failure, failedAt } of page) {
         const profiles = data?.profiles.length ?? 0;
         const group = groups.get(failure.reason);
@@ -56,7 +55,7 @@ export async function summarizeFailed(connection: Redis, prefix: string, target:
       }
     }
   } finally {
-    await queue.close();
+    await lifecycles.close();
   }
   const reasons = [...groups.values()].sort((a, b) => b.profiles - a.profiles || b.batches - a.batches || a.reason.localeCompare(b.reason));
   const batches = reasons.reduce((sum, r) => sum + r.batches, 0);

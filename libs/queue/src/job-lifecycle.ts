@@ -1,5 +1,5 @@
 import { ErrorCode } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./redis-connection.js";
 import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { attemptsOf, batchJobOptions, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
@@ -23,9 +23,11 @@ return 1
 );
 
 export interface JobLifecycleOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   target: string;
+  /** The target's queue shard whose jobs this is (0 by default). */
+  shard?: number;
 }
 
 /** What happened to one failed job that an operator replayed. */
@@ -44,7 +46,7 @@ export interface Discarded {
 }
 
 /**
- * Every change in the life of a target's batch jobs, over what Redis holds for them: the job's claim
+ * Every change in the life of the batch jobs of a target's queue (shard), over what Redis holds for them: the job's claim
  * on its batch's chunks (the batch job, whose id is the batch id) or on detached copies (a failed job,
  * or one split off), the target's backlog counters, and the TTLs. Each step is idempotent, so a crash
  * that repeats it (a writer recovering a stalled job) does no harm.
@@ -55,9 +57,9 @@ export class JobLifecycle {
   private readonly backlog: TargetBacklog;
 
   constructor(private readonly options: JobLifecycleOptions) {
-    this.queue = targetQueue(options.connection, options.prefix, options.target);
+    this.queue = targetQueue(options.connection, options.prefix, options.target, { shard: options.shard });
     this.store = new BatchStore(options.connection, options.prefix);
-    this.backlog = new TargetBacklog(options.connection, options.prefix, options.target);
+    this.backlog = new TargetBacklog(options.connection, options.prefix, options.target, options.shard);
     discardFailed.define(options.connection);
   }
 

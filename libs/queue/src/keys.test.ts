@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { backlogKey, batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey, queueNameFor } from "./keys.js";
+import { randomUUID } from "node:crypto";
+import { backlogKey, batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey, queueNameFor, shardOf } from "./keys.js";
 
 /** What Redis Cluster hashes: the first non-empty `{...}` of a key. */
 function hashTag(key: string): string | undefined {
@@ -33,4 +34,22 @@ test("queue names are a hash tag of the target name, without ':'", () => {
 test("a target's backlog counter shares its queue's hash tag", () => {
   assert.equal(backlogKey("relay", "multi/0"), "relay:{multi/0}:backlog");
   assert.equal(hashTag(backlogKey("relay", "a:b")), hashTag(`relay:${queueNameFor("a:b")}:wait`));
+});
+
+test("queue shards of a target are hash tags of their own, distinct from every other target's", () => {
+  assert.equal(queueNameFor("primary", 0), "{primary}");
+  assert.equal(queueNameFor("primary", 3), "{primary~3}");
+  assert.equal(queueNameFor("a~3"), "{a%7E3}");
+  assert.notEqual(queueNameFor("a~3"), queueNameFor("a", 3));
+  assert.equal(backlogKey("relay", "primary", 2), "relay:{primary~2}:backlog");
+  const tags = new Set([0, 1, 2, 3].map((shard) => hashTag(`relay:${queueNameFor("primary", shard)}:wait`)));
+  assert.equal(tags.size, 4);
+});
+
+test("a batch's shard follows from its id and batches spread over the shards", () => {
+  assert.equal(shardOf("ffffffff-0000-4000-8000-000000000000", 1), 0);
+  assert.equal(shardOf("00000007-0000-4000-8000-000000000000", 4), 3);
+  const counts = [0, 0, 0, 0];
+  for (let i = 0; i < 4_000; i++) counts[shardOf(randomUUID(), 4)]!++;
+  for (const count of counts) assert.ok(count > 800 && count < 1_200, `uneven spread: ${counts.join(", ")}`);
 });

@@ -29,21 +29,31 @@ export function detachedClaimsKey(prefix: string, batchId: string, index: number
 }
 
 /**
- * The BullMQ queue name of a target: `{<target name>}`. BullMQ builds every key of a queue as
- * `<prefix>:<queue name>:<suffix>` and its scripts touch many of them at once, so the name is a hash
- * tag of its own: one slot per target, targets spread over a Cluster. BullMQ rejects `:` in queue
- * names, and `{`/`}` would break the tag, so those (and `%`) are percent-encoded; `/` stays readable.
+ * The BullMQ queue name of a target's queue shard: `{<target name>}` for shard 0, `{<target name>~<shard>}`
+ * for the others. BullMQ builds every key of a queue as `<prefix>:<queue name>:<suffix>` and its scripts
+ * touch many of them at once, so the name is a hash tag of its own: one slot per queue, and queues (of
+ * targets, and shards of one target) spread over a Cluster. BullMQ rejects `:` in queue names, `{`/`}`
+ * would break the tag and `~` marks a shard, so those (and `%`) are percent-encoded; `/` stays readable.
  */
-export function queueNameFor(targetName: string): string {
-  return `{${targetName.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
+export function queueNameFor(targetName: string, shard = 0): string {
+  const name = targetName.replace(/[%:{}~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return shard === 0 ? `{${name}}` : `{${name}~${shard}}`;
 }
 
 /**
- * Profiles and payload bytes of a target's backlog (jobs waiting, delayed or active), a hash under the
- * queue's own hash tag so that one script can read it together with BullMQ's state keys. BullMQ names
- * job keys `<prefix>:<queue>:<job id>` (ours never say `backlog`), so the suffix cannot collide, and
- * `obliterate` removes it with the queue.
+ * The queue shard that carries a batch for a target with `shards` queues: taken from the batch id (a
+ * random UUID), so that batches spread evenly and every process finds a batch's job from its id.
  */
-export function backlogKey(prefix: string, targetName: string): string {
-  return `${prefix}:${queueNameFor(targetName)}:backlog`;
+export function shardOf(batchId: string, shards: number): number {
+  return shards <= 1 ? 0 : Number.parseInt(batchId.slice(0, 8), 16) % shards;
+}
+
+/**
+ * Profiles and payload bytes of a queue shard's backlog (jobs waiting, delayed, active), a hash under
+ * the queue's own hash tag so that one script can read it together with BullMQ's state keys. BullMQ
+ * names job keys `<prefix>:<queue>:<job id>` (ours never say `backlog`), so the suffix cannot collide,
+ * and `obliterate` removes it with the queue.
+ */
+export function backlogKey(prefix: string, targetName: string, shard = 0): string {
+  return `${prefix}:${queueNameFor(targetName, shard)}:backlog`;
 }

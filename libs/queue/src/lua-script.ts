@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./redis-connection.js";
 
 type ScriptCaller = (numberOfKeys: number, ...keysAndArgs: (string | number | Buffer)[]) => Promise<unknown>;
 
@@ -16,17 +16,17 @@ export class LuaScript {
   }
 
   /** Registers the script on `connection`. */
-  define(connection: Redis): void {
+  define(connection: RedisConnection): void {
     const caller = (connection as unknown as Record<string, unknown>)[this.command];
     if (typeof caller !== "function") connection.defineCommand(this.command, { lua: this.source });
   }
 
   /** Runs the script on a connection it was defined on. */
-  run(connection: Redis, keys: readonly string[], args: readonly (string | number | Buffer)[] = []): Promise<unknown> {
+  run(connection: RedisConnection, keys: readonly string[], args: readonly (string | number | Buffer)[] = []): Promise<unknown> {
     return this.caller(connection).call(connection, keys.length, ...keys, ...args);
   }
 
-  private caller(target: Redis): ScriptCaller {
+  private caller(target: RedisConnection): ScriptCaller {
     const caller = (target as unknown as Record<string, ScriptCaller | undefined>)[this.command];
     if (caller === undefined) throw new Error(`Lua script ${this.command} is not defined on this connection`);
     return caller;

@@ -1,11 +1,12 @@
-import type { Redis } from "ioredis";
-import { scanFailedJobs } from "./failed-job-scan.js";
-import { JobLifecycle } from "./job-lifecycle.js";
+import type { RedisConnection } from "./redis-connection.js";
+import { TargetLifecycles } from "./target-lifecycles.js";
 
 export interface PurgeOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   target: string;
+  /** The target's queue shards, 1 by default. */
+  shards?: number;
   /** Only batches that failed at least this many milliseconds ago; all of them when absent. */
   olderThanMs?: number;
   pageSize?: number;
@@ -22,14 +23,14 @@ export interface PurgeResult {
 
 /** Deletes a target's failed batches, oldest first, and the stored profiles nothing else holds. */
 export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
-  const { connection, prefix, target } = options;
-  const lifecycle = new JobLifecycle({ connection, prefix, target });
+  const { connection, prefix, target, shards } = options;
+  const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const result: PurgeResult = { purged: 0, purgedProfiles: 0, payloadsDeleted: 0 };
   try {
     const to = Date.now() - (options.olderThanMs ?? 0);
-    for await (const page of scanFailedJobs(connection, lifecycle.queue, { to, pageSize: options.pageSize })) {
+    for await (const page of lifecycles.failed({ to, pageSize: options.pageSize })) {
       for (const { job, data } of page) {
-        const { removed, payloadsDeleted } = await lifecycle.discard(job, data);
+        const { removed, payloadsDeleted } = await lifecycles.of(job).discard(job, data);
         if (!removed) continue;
         result.purged++;
         result.purgedProfiles += data?.profiles.length ?? 0;
@@ -38,6 +39,6 @@ export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
     }
     return result;
   } finally {
-    await lifecycle.close();
+    await lifecycles.close();
   }
 }

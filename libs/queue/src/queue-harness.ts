@@ -5,15 +5,15 @@ import { randomUUID } from "node:crypto";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TargetConfig } from "@pyroscope-relay/config";
-import type { Redis } from "ioredis";
 import type { ProfileFacts, ProfileRef } from "./batch-data.js";
 import { BatchStore } from "./batch-store.js";
 import { BatchWorker, type BatchWorkerOptions } from "./batch-worker.js";
 import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
 import { Enqueuer } from "./enqueuer.js";
 import type { FailureReason } from "./failure-reason.js";
-import { createRedisConnection, waitForRedis } from "./redis-connection.js";
-import { targetQueue, type TargetQueue } from "./target-queue.js";
+import { shardOf } from "./keys.js";
+import { createRedisConnection, waitForRedis, type RedisConnection, type RedisEndpoint } from "./redis-connection.js";
+import { targetQueues, type TargetQueue } from "./target-queue.js";
 
 export const PAYLOAD_TTL_MS = 3_600_000;
 export const FAILED_TTL_MS = 2 * 3_600_000;
@@ -68,10 +68,11 @@ function queryOf(ref: ProfileRef): string {
 export interface QueueHarness {
   prefix: string;
   /** An `admin` connection, as the commands and the admin API use. */
-  connection: Redis;
+  connection: RedisConnection;
   enqueuer: Enqueuer;
   store: BatchStore;
-  queue(target: string): TargetQueue;
+  /** The target's queue shard that holds `batchId`'s job (shard 0 without a batch id). */
+  queue(target: string, batchId?: string): TargetQueue;
   /** Starts a worker for `target` with a scripted delivery; closed after the test. */
   worker(target: string, delivery: ScriptedDelivery, options?: Partial<BatchWorkerOptions>): BatchWorker;
   /**
@@ -82,26 +83,37 @@ export interface QueueHarness {
   fail(target: string, failures: readonly FailureReason[], owedBy?: readonly string[]): Promise<string[]>;
 }
 
-export async function queueHarness(t: TestContext, redisUrl: string, targets: readonly string[], maxBackoffRetries = 3): Promise<QueueHarness> {
+export interface QueueHarnessOptions {
+  /** Every target's `max_backoff_retries` (3 by default). */
+  maxBackoffRetries?: number;
+  /** Queue shards per target (1 by default). */
+  shards?: number;
+}
+
+export async function queueHarness(t: TestContext, redis: RedisEndpoint, targets: readonly string[], options: QueueHarnessOptions = {}): Promise<QueueHarness> {
+  const { maxBackoffRetries = 3, shards = 1 } = options;
   const prefix = `t-${randomUUID()}`;
-  const connection = createRedisConnection(redisUrl, "admin");
-  const producer = createRedisConnection(redisUrl, "producer");
-  const workerConnection = createRedisConnection(redisUrl, "worker");
+  const connection = createRedisConnection(redis, "admin");
+  const producer = createRedisConnection(redis, "producer");
+  const workerConnection = createRedisConnection(redis, "worker");
   for (const client of [connection, producer, workerConnection]) client.on("error", () => undefined);
-  await Promise.all([connection, producer, workerConnection].map((client) => waitForRedis(client, 2_000)));
-  const enqueuer = new Enqueuer({ connection: producer, prefix, payloadTtlMs: PAYLOAD_TTL_MS, targets: targets.map((name) => targetConfig(name, maxBackoffRetries)) });
-  const queues = new Map(targets.map((name) => [name, targetQueue(connection, prefix, name)]));
+  await Promise.all([connection, producer, workerConnection].map((client) => waitForRedis(client, 5_000)));
+  const enqueuer = new Enqueuer({
+    connection: producer, prefix, payloadTtlMs: PAYLOAD_TTL_MS, targets: targets.map((name) => targetConfig(name, maxBackoffRetries)), queueShards: shards,
+  });
+  const queues = new Map(targets.map((name) => [name, targetQueues(connection, prefix, name, shards)]));
+  const queueOf = (target: string, batchId?: string) => queues.get(target)![batchId === undefined ? 0 : shardOf(batchId, shards)]!;
   const workers: BatchWorker[] = [];
   t.after(async () => {
     await Promise.all(workers.map((worker) => worker.close()));
     await enqueuer.close();
-    await Promise.all([...queues.values()].map((queue) => queue.close()));
+    await Promise.all([...queues.values()].flat().map((queue) => queue.close()));
     for (const client of [connection, producer, workerConnection]) client.disconnect();
   });
 
   const worker = (target: string, delivery: ScriptedDelivery, options: Partial<BatchWorkerOptions> = {}) => {
     const started = new BatchWorker({
-      target, connection: workerConnection, prefix, concurrency: 1, deliver: delivery.deliver,
+      target, shards, connection: workerConnection, prefix, concurrency: 1, deliver: delivery.deliver,
       backoffMs: () => 10, failedPayloadTtlMs: FAILED_TTL_MS, ...options,
     });
     workers.push(started);
@@ -113,14 +125,13 @@ export async function queueHarness(t: TestContext, redisUrl: string, targets: re
     connection,
     enqueuer,
     store: new BatchStore(connection, prefix),
-    queue: (target) => queues.get(target)!,
+    queue: queueOf,
     worker,
     fail: async (target, failures, owedBy = [target]) => {
       const ids: string[] = [];
       for (const [i, failure] of failures.entries()) {
         ids.push((await enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(`n=${i}`), owedBy)).batchId);
       }
-      const queue = queues.get(target)!;
       const script = scriptedDelivery((query) => {
         // One failure per millisecond at most, so that "oldest first" is the order of `failures`
         // (BullMQ orders jobs that failed in the same millisecond by id).
@@ -134,7 +145,7 @@ export async function queueHarness(t: TestContext, redisUrl: string, targets: re
         const allowedMs = 5_000 + 20 * failures.length;
         const deadline = Date.now() + allowedMs;
         // Failed, or already gone (a retention sweep running meanwhile).
-        const settled = async (id: string) => ["failed", "unknown"].includes(await queue.getJobState(id));
+        const settled = async (id: string) => ["failed", "unknown"].includes(await queueOf(target, id).getJobState(id));
         let pending = ids;
         while (pending.length > 0) {
           if (Date.now() > deadline) throw new Error(`${target}: ${pending.length} of ${failures.length} jobs not failed within ${allowedMs} ms`);

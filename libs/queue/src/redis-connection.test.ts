@@ -3,14 +3,14 @@ import { after, test } from "node:test";
 import type { Redis } from "ioredis";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
-import { createRedisConnection, redactRedisUrl, waitForRedis } from "./redis-connection.js";
+import { createRedisConnection, redactRedisUrl, waitForRedis, type RedisRole } from "./redis-connection.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
 
 /** A connection closed after the test; errors are expected while servers go down. */
-function connection(t: { after(fn: () => void): void }, ...args: Parameters<typeof createRedisConnection>): Redis {
-  const redis = createRedisConnection(...args);
+function connection(t: { after(fn: () => void): void }, url: string, role: RedisRole, name?: string): Redis {
+  const redis = createRedisConnection(url, role, name);
   redis.on("error", () => undefined);
   t.after(() => redis.disconnect());
   return redis;

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
 
 /**
@@ -9,8 +9,15 @@ import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
  */
 export type RedisRole = "producer" | "worker" | "admin";
 
-/** What `createRedisConnection` returns, for packages that pass connections along without ioredis of their own. */
-export type RedisConnection = Redis;
+/** One Redis, or a Redis (or Valkey) Cluster through ioredis' `Cluster` client; BullMQ takes either. */
+export type RedisConnection = Redis | Cluster;
+
+/**
+ * Where Redis is: a URL (see `createRedisConnection`), or the seed nodes of a cluster, `HOST:PORT`
+ * entries separated by commas; an entry may be a `redis://` or `rediss://` URL instead, whose
+ * credentials and TLS then apply to every node.
+ */
+export type RedisEndpoint = string | { clusterNodes: string };
 
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   producer: { enableOfflineQueue: false, commandTimeout: 1_500, maxRetriesPerRequest: 1, connectTimeout: 1_500 },
@@ -18,28 +25,58 @@ const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   admin: { maxRetriesPerRequest: 2, connectTimeout: 5_000 },
 };
 
+/** Capped so that a restarted Redis (or a promoted replica) is picked up within 2 s. */
+const reconnectDelay = (times: number): number => Math.min(times * 100, 2_000);
+
 /**
- * Opens an ioredis connection for `role` to `url`: `redis://[user:password@]host[:port][/db]`, `rediss://...`
- * (TLS), `unix:///path/to/redis.sock[?db=N]` or a bare `/path/to/redis.sock`.
- * It reconnects by itself, forever. Attach an `error` listener: ioredis prints unhandled errors.
+ * Opens an ioredis connection for `role`. A URL is one Redis: `redis://[user:password@]host[:port][/db]`,
+ * `rediss://...` (TLS), `unix:///path/to/redis.sock[?db=N]` or a bare `/path/to/redis.sock`; `{ clusterNodes }`
+ * is a cluster. It reconnects by itself, forever. Attach an `error` listener: ioredis prints unhandled errors.
  */
-export function createRedisConnection(url: string, role: RedisRole, name?: string): Redis {
-  return new Redis({
-    ...urlOptions(url),
+export function createRedisConnection(url: string, role: RedisRole, name?: string): Redis;
+export function createRedisConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string): RedisConnection;
+export function createRedisConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string): RedisConnection {
+  const common = {
     ...ROLE_OPTIONS[role],
     connectionName: name ?? `pyroscope-relay-${role}`,
-    // Capped so that a restarted Redis is picked up within 2 s.
-    retryStrategy: (times) => Math.min(times * 100, 2_000),
     // ioredis waits this long for a socket that is already gone (Redis died) before letting the
     // process exit; 2 s by default.
     disconnectTimeout: 200,
     // BullMQ breaks with auto-pipelining (#457) and with ioredis keyPrefix (it has its own `prefix`).
     enableAutoPipelining: false,
+  };
+  if (typeof endpoint === "string") return new Redis({ ...urlOptions(endpoint), ...common, retryStrategy: reconnectDelay });
+  const { nodes, options } = clusterNodeOptions(endpoint.clusterNodes);
+  const { enableOfflineQueue, ...nodeOptions } = common;
+  return new Cluster(nodes, {
+    redisOptions: { ...options, ...nodeOptions },
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    enableAutoPipelining: false,
+    clusterRetryStrategy: reconnectDelay,
+    // A failover moves slots: ask again soon, and let a producer's command fail (503) rather than wait.
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    slotsRefreshTimeout: 2_000,
   });
 }
 
+/** Whether `connection` is a cluster client. */
+export function isCluster(connection: RedisConnection): connection is Cluster {
+  return connection instanceof Cluster;
+}
+
+/** The masters behind `connection`: itself for one Redis, each master's connection for a cluster. */
+export function mastersOf(connection: RedisConnection): Redis[] {
+  return isCluster(connection) ? connection.nodes("master") : [connection];
+}
+
+/** `connection`'s endpoint for logs and error messages, without any password. */
+export function describeEndpoint(endpoint: RedisEndpoint): string {
+  return typeof endpoint === "string" ? redactRedisUrl(endpoint) : `cluster ${endpoint.clusterNodes.split(",").map((node) => redactRedisUrl(node.trim())).join(",")}`;
+}
+
 /** Resolves once `redis` is connected and ready; rejects after `timeoutMs`. */
-export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<void> {
+export async function waitForRedis(redis: RedisConnection, timeoutMs: number): Promise<void> {
   if (redis.status === "ready") return;
   try {
     await once(redis, "ready", { signal: AbortSignal.timeout(timeoutMs) });
@@ -59,6 +96,30 @@ export function redactRedisUrl(url: string): string {
   const colon = userinfo.indexOf(":");
   const redacted = colon === -1 ? "***" : `${userinfo.slice(0, colon)}:***`;
   return `${url.slice(0, schemeEnd + 3)}${redacted}${rest.slice(at)}`;
+}
+
+/**
+ * The seed nodes of `--redis.cluster-nodes`, and the options every node shares: the credentials and
+ * TLS of the entries given as URLs, which must agree (ioredis applies one set to all nodes).
+ */
+function clusterNodeOptions(text: string): { nodes: ClusterNode[]; options: RedisOptions } {
+  const entries = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  const invalid = (reason: string) => new InvalidRedisUrlError(`invalid Redis cluster nodes "${entries.map(redactRedisUrl).join(",")}": ${reason}`);
+  if (entries.length === 0) throw invalid("no node given");
+  const nodes: ClusterNode[] = [];
+  let shared: RedisOptions | undefined;
+  for (const entry of entries) {
+    const options = urlOptions(entry.includes("://") ? entry : `redis://${entry}`);
+    if (options.host === undefined || options.path !== undefined) throw invalid(`"${redactRedisUrl(entry)}" is not HOST:PORT`);
+    if (options.db !== undefined && options.db !== 0) throw invalid("a cluster has database 0 only");
+    const { host, port, db: _, ...rest } = options;
+    nodes.push({ host, port: port ?? 6379 });
+    if (entry.includes("://")) {
+      if (shared !== undefined && JSON.stringify(shared) !== JSON.stringify(rest)) throw invalid("nodes given as URLs must share credentials and TLS");
+      shared = rest;
+    }
+  }
+  return { nodes, options: shared ?? {} };
 }
 
 function urlOptions(url: string): RedisOptions {

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { mastersOf, type RedisConnection } from "./redis-connection.js";
 import { RedisMemoryFullError } from "./errors.js";
 
 export interface RedisMemoryState {
@@ -10,7 +10,7 @@ export interface RedisMemoryState {
 }
 
 export interface RedisMemoryGuardOptions {
-  connection: Redis;
+  connection: RedisConnection;
   /** How often `INFO memory` is read (1 s by default); requests only look at the last reading. */
   intervalMs?: number;
   /** Called when `full` flips (and at the first reading when it is full). */
@@ -23,8 +23,8 @@ export interface RedisMemoryGuardOptions {
 const FULL_SHARE = 0.95;
 
 /**
- * Refuses ingest while Redis' `used_memory` is at or above 95% of `maxmemory`, read in the
- * background rather than per request. Under `noeviction` a full Redis refuses writes with OOM (which
+ * Refuses ingest while Redis' `used_memory` (of any master, on a Cluster) is at or above 95% of
+ * `maxmemory`, read in the background rather than per request. Under `noeviction` a full Redis refuses writes with OOM (which
  * already becomes a 503), but it refuses the writers' job completions too; stopping ingest a little
  * before keeps them draining, and ingest resumes at the first reading below the threshold.
  */
@@ -68,9 +68,12 @@ export class RedisMemoryGuard {
     );
   }
 
-  /** Reads `INFO memory` once and updates the state. */
+  /** Reads `INFO memory` of every master once and updates the state from the fullest. */
   async poll(): Promise<RedisMemoryState> {
-    const state = parseMemoryInfo(await this.options.connection.info("memory"));
+    const masters = mastersOf(this.options.connection);
+    if (masters.length === 0) throw new Error("no Redis master known yet");
+    const readings = await Promise.all(masters.map(async (master) => parseMemoryInfo(await master.info("memory"))));
+    const state = readings.reduce(fullest);
     const changed = state.full !== (this.last?.full ?? false);
     this.last = state;
     this.failing = false;
@@ -93,6 +96,15 @@ export class RedisMemoryGuard {
       this.polling = undefined;
     });
   }
+}
+
+/**
+ * The reading closer to its limit. On a Cluster one full master refuses the profiles of its slots, and
+ * a flush may touch any, so ingest pauses while any master is full.
+ */
+function fullest(a: RedisMemoryState, b: RedisMemoryState): RedisMemoryState {
+  const share = (state: RedisMemoryState) => (state.maxBytes > 0 ? state.usedBytes / state.maxBytes : 0);
+  return share(b) > share(a) ? b : a;
 }
 
 /** `used_memory` and `maxmemory` from `INFO memory` text. */

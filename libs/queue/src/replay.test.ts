@@ -52,7 +52,7 @@ test("moves failed batches back to waiting with a full retry budget, their copie
 });
 
 test("a replayed batch sends the profiles it failed with, not those delivered before", async (t) => {
-  const h = await queueHarness(t, server.url, ["alpha"], 1);
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 1 });
   await Promise.all([0, 1, 2].map((i) => h.enqueuer.enqueue(Buffer.from(`p${i}`), { kind: "ingest", receivedAt: Date.now(), query: `n=${i}`, contentTypes: [] }, ["alpha"])));
   const failing = scriptedDelivery((query) => (query === "n=1" ? "deliver" : { retry: httpFailure(503, "down") }));
   const first = h.worker("alpha", failing);

@@ -1,12 +1,15 @@
-import type { Redis } from "ioredis";
-import { scanFailedJobs, type FailedJob } from "./failed-job-scan.js";
+import type { RedisConnection } from "./redis-connection.js";
+import type { FailedJob } from "./failed-job-scan.js";
 import { matchesFailure } from "./failure-reason.js";
-import { JobLifecycle, type ReplayOutcome } from "./job-lifecycle.js";
+import type { ReplayOutcome } from "./job-lifecycle.js";
+import { TargetLifecycles } from "./target-lifecycles.js";
 
 export interface ReplayOptions {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   target: string;
+  /** The target's queue shards, 1 by default. */
+  shards?: number;
   /** The profiles' TTL from now on, as at enqueue (`--queue.payload-ttl`). */
   payloadTtlMs: number;
   /** A failure kind or its leading words (`http 400`, `http`, `network`); see `matchesFailure`. */
@@ -46,24 +49,24 @@ export interface ReplayProgress extends ReplayResult {
  * to run twice and while writers run.
  */
 export async function replayFailed(options: ReplayOptions): Promise<ReplayResult> {
-  const { connection, prefix, target, limit, dryRun = false } = options;
+  const { connection, prefix, target, shards, limit, dryRun = false } = options;
   const startedAt = Date.now();
   const from = options.sinceMs === undefined ? undefined : startedAt - options.sinceMs;
-  const lifecycle = new JobLifecycle({ connection, prefix, target });
-  const failedKey = lifecycle.queue.toKey("failed");
+  const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const filter = { reason: options.reason, status: options.status };
 
   const replayOne = async ({ job, data }: FailedJob): Promise<ReplayOutcome> => {
     if (data === undefined) return "skipped";
+    const lifecycle = lifecycles.of(job);
     if (dryRun) return (await lifecycle.replayable(data)) ? "replayed" : "skipped";
     return lifecycle.replay(job, data, options.payloadTtlMs);
   };
 
   try {
-    const total = await connection.zcount(failedKey, "-inf", startedAt);
-    const tooOld = from === undefined ? 0 : await connection.zcount(failedKey, "-inf", `(${from}`);
+    const total = await lifecycles.countFailed("-inf", startedAt);
+    const tooOld = from === undefined ? 0 : await lifecycles.countFailed("-inf", `(${from}`);
     const progress: ReplayProgress = { replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: tooOld, examined: tooOld, total };
-    scan: for await (const page of scanFailedJobs(connection, lifecycle.queue, { from, to: startedAt, pageSize: options.pageSize })) {
+    scan: for await (const page of lifecycles.failed({ from, to: startedAt, pageSize: options.pageSize })) {
       for (const failed of page) {
         if (limit !== undefined && progress.replayed >= limit) break scan;
         const outcome = matchesFailure(failed.failure, filter) ? await replayOne(failed) : "notMatched";
@@ -75,6 +78,6 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplayResult
     }
     return { replayed: progress.replayed, replayedProfiles: progress.replayedProfiles, skipped: progress.skipped, notMatched: progress.notMatched };
   } finally {
-    await lifecycle.close();
+    await lifecycles.close();
   }
 }

@@ -1,5 +1,6 @@
 import { QueueKeys } from "bullmq";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisConnection } from "./redis-connection.js";
 import type { ProfileRef } from "./batch-data.js";
 import { backlogKey, queueNameFor } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
@@ -67,7 +68,7 @@ return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
 const BACKLOG_STATES = ["wait", "paused", "active", "delayed", "prioritized"] as const;
 
 /**
- * The Redis side of a target's backlog bound: counters of the profiles and bytes its jobs hold,
+ * The Redis side of a target's backlog bound, per queue shard: counters of the profiles and bytes its jobs hold,
  * counted in with a job's creation (in the same MULTI) or replay, counted out when the job completes or
  * fails for good. Reading it costs one script; the enqueuer reads it in the background, not per request.
  */
@@ -78,13 +79,14 @@ export class TargetBacklog {
   private readonly queueName: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix: string,
     readonly target: string,
+    readonly shard = 0,
   ) {
-    this.key = backlogKey(prefix, target);
+    this.key = backlogKey(prefix, target, shard);
     this.keys = new QueueKeys(prefix);
-    this.queueName = queueNameFor(target);
+    this.queueName = queueNameFor(target, shard);
     for (const script of [countIn, countOut, read]) script.define(redis);
   }
 

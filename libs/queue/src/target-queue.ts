@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./redis-connection.js";
 import type { BatchJobData } from "./batch-data.js";
 import { queueNameFor } from "./keys.js";
 
@@ -25,16 +25,18 @@ export interface TargetQueueOptions {
    * every later `add` would fail, even once Redis is up.
    */
   failFast?: boolean;
+  /** Which of the target's queue shards (`--target.queue-shards`); 0 by default. */
+  shard?: number;
 }
 
-/** The BullMQ queue of one target, on a connection the caller owns (closing the queue leaves it open). */
+/** The BullMQ queue of one target (or one of its shards), on a connection the caller owns (closing the queue leaves it open). */
 export function targetQueue(
-  connection: Redis,
+  connection: RedisConnection,
   prefix: string,
   targetName: string,
   options: TargetQueueOptions = {},
 ): TargetQueue {
-  const queue: TargetQueue = new Queue(queueNameFor(targetName), {
+  const queue: TargetQueue = new Queue(queueNameFor(targetName, options.shard), {
     connection,
     prefix,
     skipWaitingForReady: options.failFast ?? false,
@@ -44,4 +46,9 @@ export function targetQueue(
   // Errors of the shared connection reach its owner's listener; BullMQ repeats them on every queue.
   queue.on("error", () => undefined);
   return queue;
+}
+
+/** Every queue shard of a target, shard 0 first. */
+export function targetQueues(connection: RedisConnection, prefix: string, targetName: string, shards: number, options: Omit<TargetQueueOptions, "shard"> = {}): TargetQueue[] {
+  return Array.from({ length: shards }, (_, shard) => targetQueue(connection, prefix, targetName, { ...options, shard }));
 }

@@ -10,7 +10,7 @@ export async function failedCommand(context: CommandContext): Promise<number> {
   try {
     const summaries: FailedSummary[] = [];
     for (const target of session.targets(context.settings.targets)) {
-      summaries.push(await summarizeFailed(session.connection, context.settings.queuePrefix, target));
+      summaries.push(await summarizeFailed(session.connection, context.settings.queuePrefix, target, context.settings.queueShards));
     }
     context.stdout.write(context.flags.has("json") ? `${JSON.stringify({ targets: summaries }, null, 2)}\n` : formatFailed(summaries));
     return 0;

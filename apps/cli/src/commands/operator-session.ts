@@ -1,6 +1,6 @@
 import { loadConfig } from "@pyroscope-relay/config";
 import type { RelayConfig, RelaySettings } from "@pyroscope-relay/config";
-import { createRedisConnection, redactRedisUrl, waitForRedis } from "@pyroscope-relay/queue";
+import { createRedisConnection, describeEndpoint, waitForRedis } from "@pyroscope-relay/queue";
 import type { RedisConnection } from "@pyroscope-relay/queue";
 import { UsageError } from "../usage-error.js";
 
@@ -22,20 +22,20 @@ export interface OperatorSession {
 /** The configuration and an `admin` connection to the Redis the relay uses, for `failed`, `replay` and `purge`. */
 export async function openOperatorSession(command: string, configPath: string, settings: RelaySettings): Promise<OperatorSession> {
   const config = await loadConfig(configPath, process.env);
-  const url = settings.redisUrl;
-  if (url === undefined) {
+  const endpoint = settings.redisClusterNodes !== undefined ? { clusterNodes: settings.redisClusterNodes } : settings.redisUrl;
+  if (endpoint === undefined) {
     throw new UsageError(
-      `${command}: --redis.url (or REDIS_URL) is required; for the embedded Redis of run, use unix://<storage.path>/redis.sock`,
+      `${command}: --redis.url (or REDIS_URL) or --redis.cluster-nodes is required; for the embedded Redis of run, use unix://<storage.path>/redis.sock`,
     );
   }
-  const connection = createRedisConnection(url, "admin", `pyroscope-relay:${command}`);
+  const connection = createRedisConnection(endpoint, "admin", `pyroscope-relay:${command}`);
   // Failures reach the caller through the commands; ioredis would also print them.
   connection.on("error", () => undefined);
   try {
     await waitForRedis(connection, connectTimeoutMs);
   } catch (cause) {
     connection.disconnect();
-    throw new RedisUnreachableError(`cannot reach Redis at ${redactRedisUrl(url)} within ${connectTimeoutMs / 1000} s`, { cause });
+    throw new RedisUnreachableError(`cannot reach Redis at ${describeEndpoint(endpoint)} within ${connectTimeoutMs / 1000} s`, { cause });
   }
   const known = config.targets.map((target) => target.name);
   return {

@@ -15,7 +15,7 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
   const session = await openOperatorSession("purge", context.configPath, settings);
   try {
     const [target] = session.targets([request.target]) as [string];
-    const result = await purgeFailed({ connection: session.connection, prefix: settings.queuePrefix, target, olderThanMs: request.olderThan });
+    const result = await purgeFailed({ connection: session.connection, prefix: settings.queuePrefix, target, shards: settings.queueShards, olderThanMs: request.olderThan });
     const purged = `${counted(result.purged, "failed batch", "failed batches")} (${counted(result.purgedProfiles, "profile")})`;
     context.stdout.write(`purged ${purged} of ${target}; deleted ${counted(result.payloadsDeleted, "stored profile")} no other job held\n`);
     return 0;

@@ -29,6 +29,7 @@ export async function replayCommand(context: CommandContext): Promise<number> {
       connection: session.connection,
       prefix: settings.queuePrefix,
       target,
+      shards: settings.queueShards,
       payloadTtlMs: settings.payloadTtlMs,
       reason: request.reason,
       status: request.status,

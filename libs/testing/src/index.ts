@@ -1,5 +1,7 @@
 export { startRedisServer, RedisServerError } from "./redis-server.js";
 export type { RedisServerHandle, RedisServerOptions } from "./redis-server.js";
+export { startRedisCluster } from "./redis-cluster.js";
+export type { RedisClusterHandle, RedisClusterNode, RedisClusterOptions } from "./redis-cluster.js";
 export { startFakeTarget, FakeTargetTimeoutError } from "./fake-target.js";
 export type { FakeResponse, FakeTarget, RecordedRequest, ResponseRule } from "./fake-target.js";
 export { gzippedPprof, plainPprof } from "./pprof-profile.js";

@@ -1,0 +1,142 @@
+// The queue on a real Redis Cluster (3 masters, 3 replicas on loopback): every flush, job step and
+// operator command touches keys of one slot per script or MULTI, batches and queue shards spread
+// over the masters, and replicas confirm what ingest acknowledges.
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startRedisCluster } from "@pyroscope-relay/testing";
+import { chunkKey } from "./keys.js";
+import { checkRedisDurability } from "./durability.js";
+import { Enqueuer } from "./enqueuer.js";
+import { QueueUnavailableError, ReplicationError } from "./errors.js";
+import { FailedJobRetention } from "./failed-retention.js";
+import { summarizeFailed } from "./failed-summary.js";
+import { purgeFailed } from "./purge.js";
+import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, targetConfig, type QueueHarness } from "./queue-harness.js";
+import { createRedisConnection, isCluster, mastersOf, waitForRedis } from "./redis-connection.js";
+import { RedisMemoryGuard } from "./redis-memory-guard.js";
+import { replayFailed } from "./replay.js";
+import { TargetBacklog } from "./target-backlog.js";
+
+const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+after(() => cluster.stop());
+const endpoint = { clusterNodes: cluster.seeds };
+const SHARDS = 4;
+
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+async function backlog(h: QueueHarness, target: string): Promise<number> {
+  const readings = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => new TargetBacklog(h.connection, h.prefix, target, shard).read()));
+  return readings.reduce((sum, reading) => sum + reading.profiles, 0);
+}
+
+test("flushes store each batch in its slot and each job on its target's shard; writers deliver it all and release the chunks", async (t) => {
+  const h = await queueHarness(t, endpoint, ["alpha", "beta"], { shards: SHARDS });
+  assert.ok(isCluster(h.connection));
+  const batches = new Set<string>();
+  for (let round = 0; round < 10; round++) {
+    // Concurrent requests: one flush, one batch, one job per target.
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => h.enqueuer.enqueue(Buffer.alloc(2_000, round * 8 + i), ingestFacts(`n=${round * 8 + i}`), ["alpha", "beta"])),
+    );
+    assert.equal(new Set(results.map((r) => r.batchId)).size, 1);
+    batches.add(results[0]!.batchId);
+  }
+  for (const id of batches) {
+    assert.notEqual(await h.connection.getBuffer(chunkKey(h.prefix, id, 0)), null, `batch ${id} stored`);
+    for (const target of ["alpha", "beta"]) assert.equal(await h.queue(target, id).getJobState(id), "waiting");
+  }
+  assert.equal(await backlog(h, "alpha"), 80);
+  // Batches and queue shards spread over the masters.
+  const keysPerMaster = await Promise.all(mastersOf(h.connection).map((master) => master.dbsize()));
+  assert.ok(keysPerMaster.every((keys) => keys > 0), `a master holds nothing: ${keysPerMaster.join(", ")}`);
+
+  const delivered = { alpha: new Set<string>(), beta: new Set<string>() };
+  for (const target of ["alpha", "beta"] as const) h.worker(target, scriptedDelivery((query) => (delivered[target].add(query), "deliver")));
+  await until(async () => delivered.alpha.size === 80 && delivered.beta.size === 80 && (await backlog(h, "alpha")) + (await backlog(h, "beta")) === 0, "both targets drained");
+  await until(async () => {
+    const left = await Promise.all([...batches].map((id) => h.connection.exists(chunkKey(h.prefix, id, 0))));
+    return left.every((exists) => exists === 0);
+  }, "chunks released by the last target");
+});
+
+test("a poison profile fails alone; failed, replay, purge and retention work across slots and shards", async (t) => {
+  const h = await queueHarness(t, endpoint, ["alpha"], { shards: SHARDS });
+  const ids = await h.fail("alpha", Array.from({ length: 8 }, (_, i) => httpFailure(400, `bad ${i}`)));
+  const summary = await summarizeFailed(h.connection, h.prefix, "alpha", SHARDS);
+  assert.equal(summary.batches, 8);
+  assert.equal(summary.profiles, 8);
+
+  assert.deepEqual(
+    await replayFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", shards: SHARDS, payloadTtlMs: PAYLOAD_TTL_MS, limit: 2 }),
+    { replayed: 2, replayedProfiles: 2, skipped: 0, notMatched: 0 },
+  );
+  const delivered: string[] = [];
+  h.worker("alpha", scriptedDelivery((query) => (delivered.push(query), "deliver")));
+  await until(async () => delivered.length === 2, "the replayed batches delivered");
+
+  const retention = new FailedJobRetention({
+    connection: h.connection, prefix: h.prefix, targets: ["alpha"], shards: SHARDS, maxAgeMs: 86_400_000, maxCount: 4, onError: (error) => assert.fail(error),
+  });
+  t.after(() => retention.stop());
+  assert.deepEqual(await retention.sweep(), [{ target: "alpha", removed: 2, payloadsDeleted: 2 }]);
+  assert.deepEqual(await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", shards: SHARDS }), { purged: 4, purgedProfiles: 4, payloadsDeleted: 4 });
+  for (const id of ids) assert.ok(["unknown"].includes(await h.queue("alpha", id).getJobState(id)), `job ${id} gone`);
+});
+
+test("with --redis.min-replicas, a flush counts once every master it wrote to has its replicas confirm it", async (t) => {
+  const connection = createRedisConnection(endpoint, "producer");
+  connection.on("error", () => undefined);
+  t.after(() => connection.disconnect());
+  await waitForRedis(connection, 5_000);
+  const prefix = `t-${Date.now()}`;
+  const open = (minReplicas: number) => {
+    const enqueuer = new Enqueuer({
+      connection, prefix, payloadTtlMs: 60_000, targets: [targetConfig("alpha"), targetConfig("beta")], queueShards: SHARDS,
+      replication: { minReplicas, timeoutMs: 300 },
+    });
+    t.after(() => enqueuer.close());
+    return enqueuer;
+  };
+  const confirmed = await open(1).enqueue(Buffer.from("held by a replica"), ingestFacts(), ["alpha", "beta"]);
+  assert.deepEqual(confirmed.queued, ["alpha", "beta"]);
+
+  // Each master has one replica: two can never confirm.
+  const refused = await open(2).enqueue(Buffer.from("not enough replicas"), ingestFacts(), ["alpha"]).then(
+    () => assert.fail("acknowledged without two replicas"),
+    (error: unknown) => error,
+  );
+  assert.ok(refused instanceof QueueUnavailableError);
+  assert.ok(refused.cause instanceof ReplicationError);
+  assert.match(refused.message, /1 of 2 replica\(s\) of 127\.0\.0\.1:\d+ confirmed the write within 300 ms/);
+});
+
+test("the durability check and the memory guard look at every master", async (t) => {
+  const admin = createRedisConnection(endpoint, "admin");
+  admin.on("error", () => undefined);
+  t.after(() => admin.disconnect());
+  await waitForRedis(admin, 5_000);
+  const masters = mastersOf(admin);
+  assert.equal(masters.length, 3);
+  const warnings = await checkRedisDurability(admin, { minReplicas: 2 });
+  assert.equal(warnings.filter((w) => /appendonly is off.*\(master 127\.0\.0\.1:\d+\)$/.test(w)).length, 3, warnings.join("\n"));
+  assert.equal(warnings.filter((w) => /1 connected replica\(s\) but --redis.min-replicas is 2/.test(w)).length, 3, warnings.join("\n"));
+
+  // One master near its maxmemory pauses ingest for all.
+  const [full] = masters as [(typeof masters)[number]];
+  const used = Number(/^used_memory:(\d+)/m.exec(await full.info("memory"))?.[1]);
+  await full.config("SET", "maxmemory", String(Math.ceil(used / 0.96)));
+  try {
+    const guard = new RedisMemoryGuard({ connection: admin });
+    assert.equal((await guard.poll()).full, true);
+    assert.throws(() => guard.check(), /Redis memory is at \d+% of maxmemory/);
+  } finally {
+    await full.config("SET", "maxmemory", "0");
+  }
+});

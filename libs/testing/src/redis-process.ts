@@ -1,0 +1,213 @@
+// Internal to the Redis harnesses: spawning a redis-server, waiting for it, talking to it, cleaning up.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** redis-server could not be started, did not answer PING in time, or its cluster did not form in time. */
+export class RedisServerError extends Error {
+  override name = "RedisServerError";
+}
+
+/** Options of single servers and cluster nodes alike. */
+export interface PersistenceOptions {
+  /** Turn AOF persistence on (off by default, like a fresh Debian install). */
+  appendonly?: boolean;
+  /** AOF fsync policy; only meaningful with `appendonly`. Redis' default is `everysec`. */
+  appendfsync?: "always" | "everysec";
+  /** e.g. `"64mb"`; also sets `maxmemory-policy noeviction`, the only policy the relay accepts. */
+  maxmemory?: string;
+}
+
+/** Where a server listens. */
+export type RedisEndpoint = { path: string } | { host: string; port: number };
+
+/** One redis-server command line, which can be started again after it stopped. */
+export interface RedisProcess {
+  /** Spawns redis-server and resolves once it answers PING. */
+  start(): Promise<void>;
+  /** Sends `signal` if the server runs and waits for its exit (SIGKILL after a grace period). */
+  terminate(signal: NodeJS.Signals): Promise<void>;
+  readonly running: boolean;
+}
+
+const READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+const COMMAND_TIMEOUT_MS = 2_000;
+
+/** Servers still running, so that a test file that forgets `stop()` or crashes leaves no orphan. */
+const running = new Set<ChildProcess>();
+const ownedDirs = new Set<string>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+  for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed at exit unless `removeDir` did it before. */
+export function ownTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  ownedDirs.add(dir);
+  return dir;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  ownedDirs.delete(dir);
+}
+
+/** Arguments for data dir, log file and persistence, shared by single servers and cluster nodes. */
+export function persistenceArgs(dir: string, options: PersistenceOptions): string[] {
+  const args = [
+    "--save", "",
+    "--appendonly", options.appendonly ? "yes" : "no",
+    "--dir", dir,
+    "--logfile", logPath(dir),
+  ];
+  if (options.appendfsync) args.push("--appendfsync", options.appendfsync);
+  if (options.maxmemory) args.push("--maxmemory", options.maxmemory, "--maxmemory-policy", "noeviction");
+  return args;
+}
+
+export function logPath(dir: string): string {
+  return join(dir, "redis.log");
+}
+
+export function redisProcess(args: string[], endpoint: RedisEndpoint, log: string): RedisProcess {
+  let child: ChildProcess | undefined;
+  return {
+    async start() {
+      child = await spawnReady(args, endpoint, log);
+    },
+    async terminate(signal) {
+      if (child) await terminateChild(child, signal);
+      child = undefined;
+    },
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+  };
+}
+
+/**
+ * Sends one command on a fresh connection and resolves with its simple, integer or bulk string reply
+ * (`null` for a null bulk string); an error reply rejects.
+ */
+export function redisCommand(endpoint: RedisEndpoint, args: string[]): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(endpoint);
+    let received = Buffer.alloc(0);
+    socket.setTimeout(COMMAND_TIMEOUT_MS, () => {
+      socket.destroy(new Error(`no reply to ${args.join(" ")} from ${describe(endpoint)} within ${COMMAND_TIMEOUT_MS} ms`));
+    });
+    socket.once("connect", () => socket.write(encodeCommand(args)));
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const reply = parseReply(received);
+      if (reply === undefined) return;
+      socket.destroy();
+      if (reply instanceof Error) reject(reply);
+      else resolve(reply.value);
+    });
+    socket.once("error", reject);
+    socket.once("close", () => reject(new Error(`${describe(endpoint)} closed the connection without a reply`)));
+  });
+}
+
+function encodeCommand(args: string[]): string {
+  return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join("")}`;
+}
+
+/** `undefined` while the reply is incomplete. */
+function parseReply(data: Buffer): { value: string | null } | Error | undefined {
+  const lineEnd = data.indexOf("\r\n");
+  if (lineEnd < 0) return undefined;
+  const line = data.toString("utf8", 1, lineEnd);
+  switch (data.toString("latin1", 0, 1)) {
+    case "+":
+    case ":":
+      return { value: line };
+    case "-":
+      return new Error(line);
+    case "$": {
+      const length = Number(line);
+      if (length < 0) return { value: null };
+      const start = lineEnd + 2;
+      return data.length < start + length + 2 ? undefined : { value: data.toString("utf8", start, start + length) };
+    }
+    default:
+      return new Error(`unsupported reply: ${data.toString("utf8", 0, lineEnd)}`);
+  }
+}
+
+async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string): Promise<ChildProcess> {
+  const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-2_000);
+  });
+  const failure = new Promise<never>((_, reject) => {
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      const message = error.code === "ENOENT"
+        ? "redis-server not found on PATH: install it (Debian: apt-get install redis-server)"
+        : `could not spawn redis-server: ${error.message}`;
+      reject(new RedisServerError(message, { cause: error }));
+    });
+    child.once("exit", (code, signal) => {
+      reject(new RedisServerError(
+        `redis-server exited before it was ready (code ${code}, signal ${signal}): ${stderr}${tail(log)}`,
+      ));
+    });
+  });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  const polling = new AbortController();
+  try {
+    await Promise.race([failure, waitForPong(endpoint, polling.signal)]);
+  } catch (error) {
+    await terminateChild(child, "SIGKILL");
+    throw error;
+  } finally {
+    polling.abort();
+  }
+  // Later exits (kill/stop) must not surface as unhandled rejections.
+  failure.catch(() => undefined);
+  return child;
+}
+
+async function waitForPong(endpoint: RedisEndpoint, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline && !signal.aborted) {
+    // A server still loading its AOF answers -LOADING instead of +PONG.
+    if (await redisCommand(endpoint, ["PING"]).then((reply) => reply === "PONG", () => false)) return;
+    await sleep(10);
+  }
+  throw new RedisServerError(`redis-server did not answer PING on ${describe(endpoint)} within ${READY_TIMEOUT_MS} ms`);
+}
+
+async function terminateChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  // No pid: it never started (ENOENT), so there is no exit to wait for.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describe(endpoint: RedisEndpoint): string {
+  return "path" in endpoint ? endpoint.path : `${endpoint.host}:${endpoint.port}`;
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, "utf8").slice(-2_000);
+  } catch {
+    return "";
+  }
+}

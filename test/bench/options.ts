@@ -9,6 +9,10 @@ export interface BenchOptions {
   connections: number;
   /** Redis' `appendfsync`: `always` (the default, as production should run) or `everysec`. */
   appendfsync: Appendfsync;
+  /** Run on a local Redis Cluster (3 masters, a replica each) instead of one Redis. */
+  cluster: boolean;
+  /** `--target.queue-shards` of the relay: 4 on a cluster, 1 otherwise, unless given. */
+  queueShards: number;
   json: boolean;
 }
 
@@ -19,12 +23,14 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--appendfsync always] [--json]
+export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--appendfsync always] [--cluster] [--queue-shards N] [--json]
   --body-size    bytes of random body per profile (10240, 10KiB, 64KB, ...; at most 32MiB)
   --targets      stand-in Pyroscope targets, 1..8
   --duration     of each load phase, whole seconds (10s, 1m)
   --connections  wrk connections, 1..1024
   --appendfsync  Redis AOF fsync policy: always (before every reply) or everysec
+  --cluster      a local Redis Cluster of 3 masters with a replica each (--redis.min-replicas 1)
+  --queue-shards the relay's --target.queue-shards, 1..64 (4 with --cluster, else 1)
   --json         also print the figures as one JSON object at the end`;
 
 // The relay's default --ingest.max-body-size: larger bodies get 413.
@@ -38,6 +44,8 @@ export function parseOptions(args: string[]): BenchOptions {
     durationS: durationSeconds(values.duration),
     connections: integer("--connections", values.connections, 1, 1024),
     appendfsync: appendfsync(values.appendfsync),
+    cluster: values.cluster,
+    queueShards: integer("--queue-shards", values["queue-shards"] ?? (values.cluster ? "4" : "1"), 1, 64),
     json: values.json,
   };
 }
@@ -52,6 +60,8 @@ function flags(args: string[]) {
         duration: { type: "string", default: "10s" },
         connections: { type: "string", default: "32" },
         appendfsync: { type: "string", default: "always" },
+        cluster: { type: "boolean", default: false },
+        "queue-shards": { type: "string" },
         json: { type: "boolean", default: false },
       },
     }).values;

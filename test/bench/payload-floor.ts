@@ -1,6 +1,5 @@
 import { Redis } from "ioredis";
 import type { Appendfsync } from "./options.js";
-import { redisDelta } from "./redis-stats.js";
 import { startBenchRedis } from "./relay.js";
 
 export interface FloorFigures {
@@ -26,7 +25,7 @@ export async function payloadFloor(body: Buffer, profiles: number, profilesPerFl
       await flush.exec();
     }
     const after = await stage.probe.snapshot();
-    return { profiles, profilesPerFlush, cpuMicrosPerProfile: redisDelta(before, after).cpuMicros / profiles };
+    return { profiles, profilesPerFlush, cpuMicrosPerProfile: stage.probe.delta(before, after).cpuMicros / profiles };
   } finally {
     client.disconnect();
     await stage.stop();

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Appendfsync } from "./options.js";
-import { redisDelta, type RedisDelta } from "./redis-stats.js";
+import type { RedisDelta } from "./redis-stats.js";
 import { startStage } from "./relay.js";
 import type { TargetCounts, Targets } from "./targets.js";
 import { runWrk, type WrkResult } from "./wrk.js";
@@ -12,6 +12,8 @@ export interface BenchContext {
   bodyFile: string;
   bodySize: number;
   appendfsync: Appendfsync;
+  cluster: boolean;
+  queueShards: number;
   targets: Targets;
 }
 
@@ -32,6 +34,8 @@ export interface LoadFigures {
 export interface RedisFigures {
   commandsPerProfile: number;
   cpuMicrosPerProfile: number;
+  /** Each probed node's share of the Redis CPU (one entry on one Redis, a master each on a cluster). */
+  cpuShares: { node: string; share: number }[];
   top: { command: string; callsPerProfile: number; usecPerProfile: number }[];
 }
 
@@ -39,7 +43,7 @@ export interface IngestFigures {
   load: LoadFigures;
   redis: RedisFigures;
   memory: { before: number; after: number; bodySize: number; payloadBytes: number; bytesPerPayloadByte: number };
-  /** Acknowledged profiles per MULTI: the size of a flush, the only MULTI ingest sends. */
+  /** Acknowledged profiles per flush (a MULTI on one Redis; on a cluster, one for the batch and one per target). */
   profilesPerFlush: number;
 }
 
@@ -70,7 +74,7 @@ export async function bareEndpoint(ctx: BenchContext, url: string): Promise<Load
 
 /** 2 and 3. Only `ingest`: every acknowledged profile waits in Redis, so its memory can be read. */
 export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
-  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: false, appendfsync: ctx.appendfsync });
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: false, ...ctx });
   try {
     const before = await stage.probe.snapshot();
     const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "ingest" });
@@ -79,8 +83,9 @@ export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
     const after = await stage.probe.snapshot();
     const acked = wrk.ok;
     const payloadBytes = acked * ctx.bodySize;
-    const delta = redisDelta(before, after);
-    const flushes = delta.commands.find((c) => c.command === "exec")?.calls ?? 0;
+    const delta = stage.probe.delta(before, after);
+    const multis = delta.commands.find((c) => c.command === "exec")?.calls ?? 0;
+    const flushes = ctx.cluster ? multis / (1 + ctx.targets.urls.length) : multis;
     return {
       load: loadFigures(wrk),
       redis: redisFigures(delta, acked),
@@ -104,7 +109,7 @@ export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
  * hung up, may arrive too; the ids are counted, not matched).
  */
 export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promise<EndToEndFigures> {
-  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, appendfsync: ctx.appendfsync });
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, ...ctx });
   try {
     const baseline = await ctx.targets.counts();
     const before = await stage.probe.snapshot();
@@ -133,7 +138,7 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
           };
         }),
       },
-      redis: redisFigures(redisDelta(before, after), wrk.ok),
+      redis: redisFigures(stage.probe.delta(before, after), wrk.ok),
     };
   } finally {
     await stage.stop();
@@ -142,7 +147,7 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
 
 /** 5. Ack latency with `ingest` and `writer` running, wrk paced at `rate` requests per second. */
 export async function halfRate(ctx: BenchContext, rate: number): Promise<HalfRateFigures> {
-  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, appendfsync: ctx.appendfsync });
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, ...ctx });
   try {
     return { rate, load: loadFigures(await runWrk({ ...load(ctx), url: stage.url, tag: "half", rate })) };
   } finally {
@@ -198,6 +203,7 @@ function redisFigures(delta: RedisDelta, profiles: number): RedisFigures {
   return {
     commandsPerProfile: delta.calls / profiles,
     cpuMicrosPerProfile: delta.cpuMicros / profiles,
+    cpuShares: delta.cpuMicrosByNode.map(({ node, micros }) => ({ node, share: micros / delta.cpuMicros })),
     top: delta.commands.slice(0, 10).map((c) => ({
       command: c.command,
       callsPerProfile: c.calls / profiles,

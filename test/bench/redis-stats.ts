@@ -1,15 +1,17 @@
 import { Redis } from "ioredis";
 
-/** One `INFO everything` reading: commandstats, CPU and memory at the same instant. */
+/** One `INFO everything` reading of every probed node: commandstats, CPU and memory, summed. */
 export interface RedisSnapshot {
   /** Calls per command (`set`, `evalsha`, `client|setname`, ...), including calls from scripts. */
   calls: Map<string, number>;
   /** Microseconds spent per command. */
   usec: Map<string, number>;
-  /** used_cpu_sys + used_cpu_user, seconds. */
+  /** used_cpu_sys + used_cpu_user, seconds, over all nodes. */
   cpuSeconds: number;
+  /** The same per node, in the probe's order. */
+  cpuSecondsByNode: number[];
   usedMemory: number;
-  /** How many INFO calls the bench had made before this one. */
+  /** How many INFO calls the bench had made to each node before this one. */
   probeCalls: number;
 }
 
@@ -23,50 +25,69 @@ export interface CommandCost {
 export interface RedisDelta {
   calls: number;
   cpuMicros: number;
+  /** CPU per probed node (a master of a cluster), in the probe's order. */
+  cpuMicrosByNode: { node: string; micros: number }[];
   /** Every command by calls, most first. */
   commands: CommandCost[];
 }
 
+/** A node to read: a unix socket or a TCP port on loopback, named in the figures. */
+export interface ProbedNode {
+  name: string;
+  path?: string;
+  port?: number;
+}
+
 /**
- * Reads Redis' counters for the bench. CONFIG RESETSTAT would not do: it leaves used_cpu_* alone,
- * so every figure is a difference between two snapshots.
+ * Reads Redis' counters for the bench, on one Redis or on every master of a cluster. CONFIG
+ * RESETSTAT would not do: it leaves used_cpu_* alone, so every figure is a difference between two
+ * snapshots.
  */
 export class RedisProbe {
   private probeCalls = 0;
   // No ready check: it would send an INFO of its own, which the deltas could not tell apart.
-  private readonly client: Redis;
+  private readonly clients: Redis[];
 
-  constructor(socketPath: string) {
-    this.client = new Redis({ path: socketPath, enableReadyCheck: false, maxRetriesPerRequest: 1 });
+  constructor(readonly nodes: readonly ProbedNode[]) {
+    this.clients = nodes.map(({ path, port }) => new Redis({ path, port, host: "127.0.0.1", enableReadyCheck: false, maxRetriesPerRequest: 1 }));
   }
 
   async snapshot(): Promise<RedisSnapshot> {
     const probeCalls = this.probeCalls++;
-    const info = await this.client.info("everything");
+    const infos = await Promise.all(this.clients.map((client) => client.info("everything")));
     const calls = new Map<string, number>();
     const usec = new Map<string, number>();
-    for (const [, command = "", count, spent] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-      calls.set(command, Number(count));
-      usec.set(command, Number(spent));
+    for (const info of infos) {
+      for (const [, command = "", count, spent] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+        calls.set(command, (calls.get(command) ?? 0) + Number(count));
+        usec.set(command, (usec.get(command) ?? 0) + Number(spent));
+      }
     }
+    const cpuSecondsByNode = infos.map((info) => field(info, "used_cpu_sys") + field(info, "used_cpu_user"));
     return {
       calls,
       usec,
-      cpuSeconds: field(info, "used_cpu_sys") + field(info, "used_cpu_user"),
-      usedMemory: field(info, "used_memory"),
+      cpuSeconds: cpuSecondsByNode.reduce((sum, s) => sum + s, 0),
+      cpuSecondsByNode,
+      usedMemory: infos.reduce((sum, info) => sum + field(info, "used_memory"), 0),
       probeCalls,
     };
   }
 
+  /** What Redis did from `before` to `after`. */
+  delta(before: RedisSnapshot, after: RedisSnapshot): RedisDelta {
+    return redisDelta(this.nodes, before, after);
+  }
+
   close(): void {
-    this.client.disconnect();
+    for (const client of this.clients) client.disconnect();
   }
 }
 
-export function redisDelta(before: RedisSnapshot, after: RedisSnapshot): RedisDelta {
+function redisDelta(nodes: readonly ProbedNode[], before: RedisSnapshot, after: RedisSnapshot): RedisDelta {
   // Redis counts a command once it has answered, so `after` holds `before`'s INFO and every one
-  // in between, but not itself.
-  const ownInfoCalls = after.probeCalls - before.probeCalls;
+  // in between, but not itself; each node got one per snapshot.
+  const ownInfoCalls = (after.probeCalls - before.probeCalls) * nodes.length;
   const commands: CommandCost[] = [];
   for (const [command, calls] of after.calls) {
     const delta = calls - (before.calls.get(command) ?? 0) - (command === "info" ? ownInfoCalls : 0);
@@ -77,6 +98,7 @@ export function redisDelta(before: RedisSnapshot, after: RedisSnapshot): RedisDe
   return {
     calls: commands.reduce((sum, c) => sum + c.calls, 0),
     cpuMicros: (after.cpuSeconds - before.cpuSeconds) * 1e6,
+    cpuMicrosByNode: nodes.map((node, i) => ({ node: node.name, micros: (after.cpuSecondsByNode[i]! - before.cpuSecondsByNode[i]!) * 1e6 })),
     commands,
   };
 }

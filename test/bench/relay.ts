@@ -1,4 +1,4 @@
-import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
+import { startRedisCluster, startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "../e2e/support/free-port.js";
 import { relayConfig } from "../e2e/support/relay-config.js";
 import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
@@ -12,6 +12,14 @@ import { track } from "./teardown.js";
  * warn-level logs, since a line per profile would cost the CPU being measured.
  */
 const relayFlags = ["--target.max-backlog-size=0", "--target.max-backlog-profiles=0", "--log.level=warn"];
+
+/** Where the relay keeps its queues in a phase. */
+export interface RedisSetup {
+  appendfsync: Appendfsync;
+  /** A local cluster of 3 masters with a replica each instead of one Redis. */
+  cluster: boolean;
+  queueShards: number;
+}
 
 /** A fresh Redis with the relay's `ingest` (and `writer`, if asked) on it. */
 export interface Stage {
@@ -33,7 +41,7 @@ export async function startBenchRedis(appendfsync: Appendfsync): Promise<BenchRe
   // maxmemory 0 is "no limit"; the option is what sets noeviction.
   const redis = await startRedisServer({ appendonly: true, appendfsync, maxmemory: "0" });
   const stopRedis = track(() => redis.stop());
-  const probe = new RedisProbe(redis.socketPath);
+  const probe = new RedisProbe([{ name: "redis", path: redis.socketPath }]);
   const closeProbe = track(async () => probe.close());
   return {
     redis,
@@ -45,20 +53,41 @@ export async function startBenchRedis(appendfsync: Appendfsync): Promise<BenchRe
   };
 }
 
-export async function startStage(options: { targetUrls: string[]; writer: boolean; appendfsync: Appendfsync }): Promise<Stage> {
-  const { redis, probe, stop: stopRedis } = await startBenchRedis(options.appendfsync);
+/**
+ * A fresh cluster for one phase, the same settings on every node: the probe reads its masters (each
+ * replica's own CPU is left out: a replica serves no client); the relay waits for a replica per flush.
+ */
+async function startBenchCluster(setup: RedisSetup): Promise<{ args: string[]; probe: RedisProbe; stop(): Promise<void> }> {
+  const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, appendonly: true, appendfsync: setup.appendfsync, maxmemory: "0" });
+  const stopCluster = track(() => cluster.stop());
+  const probe = new RedisProbe((await cluster.masters()).map((node) => ({ name: `master ${node.address}`, port: node.port })));
+  const closeProbe = track(async () => probe.close());
+  return {
+    args: [`--redis.cluster-nodes=${cluster.seeds}`, "--redis.min-replicas=1"],
+    probe,
+    async stop() {
+      await closeProbe();
+      await stopCluster();
+    },
+  };
+}
+
+export async function startStage(options: { targetUrls: string[]; writer: boolean } & RedisSetup): Promise<Stage> {
+  const redis = options.cluster
+    ? await startBenchCluster(options)
+    : await startBenchRedis(options.appendfsync).then((single) => ({ ...single, args: [`--redis.url=${single.redis.url}`] }));
   const port = await freePort();
   const config = relayConfig({ port, targets: options.targetUrls.map((url, i) => ({ name: `t${i + 1}`, url })) });
-  const args = [`--redis.url=${redis.url}`, ...relayFlags];
+  const args = [...redis.args, `--target.queue-shards=${options.queueShards}`, ...relayFlags];
   const stopIngest = trackRelay(await startRelayProcess({ command: "ingest", config, args }), "ingest");
   const stopWriter = options.writer ? trackRelay(await startRelayProcess({ command: "writer", config, args }), "writer") : undefined;
   return {
     url: `http://127.0.0.1:${port}`,
-    probe,
+    probe: redis.probe,
     async stop() {
       await stopWriter?.();
       await stopIngest();
-      await stopRedis();
+      await redis.stop();
     },
   };
 }

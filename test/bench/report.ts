@@ -25,7 +25,7 @@ export function printIngest(ingest: IngestFigures, bare: number): void {
   line("used_memory", `${mib(before)} before, ${mib(after)} after: +${mib(after - before)}`);
   line("payload", `${ingest.load.acked} profiles x ${bodySize} B = ${mib(payloadBytes)}`);
   line("per payload byte", `${bytesPerPayloadByte.toFixed(3)} Redis bytes`);
-  line("flush", `${ingest.profilesPerFlush.toFixed(1)} profiles per MULTI`);
+  line("flush", `${ingest.profilesPerFlush.toFixed(1)} profiles per flush`);
 }
 
 /** `bare`: the mean rate of the bare endpoint measured before and after the phase. */
@@ -100,6 +100,9 @@ function printDelivery(delivery: DeliveryFigures, acked: number, bare: number): 
 function printRedis(redis: RedisFigures): void {
   line("redis commands", `${redis.commandsPerProfile.toFixed(2)} per acknowledged profile`);
   line("redis cpu", `${redis.cpuMicrosPerProfile.toFixed(1)} µs per acknowledged profile`);
+  if (redis.cpuShares.length > 1) {
+    line("cpu by master", redis.cpuShares.map(({ node, share }) => `${node.replace(/^master /, "")} ${(share * 100).toFixed(0)}%`).join(", "));
+  }
   line("top commands", "calls/profile   µs/profile");
   for (const c of redis.top) {
     console.log(`    ${c.command.padEnd(20)}${c.callsPerProfile.toFixed(3).padStart(12)}${c.usecPerProfile.toFixed(2).padStart(13)}`);

@@ -242,6 +242,26 @@ test("with --redis.min-replicas, a flush no replica confirms fails every request
   }
 });
 
+test("with --redis.min-replicas on one Redis with a replica: 200 once the replica holds the flush, 503 without it", async (t) => {
+  const master = await startRedisServer({ tcp: true });
+  t.after(() => master.stop());
+  const replica = await startRedisServer({ replicaOf: master });
+  t.after(() => replica.stop());
+  const { prefix, enqueuer } = await producer(t, [target("alpha")], { replication: { minReplicas: 1, timeoutMs: 500 } }, master);
+  const { batchId } = await enqueuer.enqueue(Buffer.from("on two nodes"), INGEST, ["alpha"]);
+  const onReplica = createRedisConnection(replica.url, "admin");
+  t.after(() => onReplica.disconnect());
+  assert.equal((await onReplica.getBuffer(chunkKey(prefix, batchId, 0)))?.toString(), "on two nodes", "the replica holds the payload at the 200");
+  assert.equal(await targetQueue(onReplica, prefix, "alpha").getJobState(batchId), "waiting", "and the job");
+
+  await replica.stop();
+  await assert.rejects(enqueuer.enqueue(Buffer.from("master only"), INGEST, ["alpha"]), (error: unknown) => {
+    assert.ok(error instanceof QueueUnavailableError);
+    assert.match(error.message, /0 of 1 replica\(s\) of redis confirmed the write within 500 ms/);
+    return true;
+  });
+});
+
 test("fails within 2 s while Redis is down, and works again once it is back", async (t) => {
   const own = await startRedisServer();
   const { connection, enqueuer } = await producer(t, [target("alpha"), target("beta")], {}, own);

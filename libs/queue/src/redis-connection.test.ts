@@ -3,7 +3,7 @@ import { after, test } from "node:test";
 import type { Redis } from "ioredis";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
-import { createRedisConnection, redactRedisUrl, waitForRedis, type RedisRole } from "./redis-connection.js";
+import { createRedisConnection, isCluster, redactRedisUrl, waitForRedis, type RedisRole } from "./redis-connection.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -108,4 +108,46 @@ test("waitForRedis gives up with QueueUnavailableError", async (t) => {
   await own.stop();
   const redis = connection(t, own.url, "producer");
   await assert.rejects(waitForRedis(redis, 200), QueueUnavailableError);
+});
+
+test("maps --redis.cluster-nodes to a Cluster client whose nodes share the URLs' credentials and TLS", (t) => {
+  const cluster = createRedisConnection({ clusterNodes: "rediss://alice:s3cret@10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002" }, "worker", "relay-test");
+  cluster.on("error", () => undefined);
+  t.after(() => cluster.disconnect());
+  assert.ok(isCluster(cluster));
+  assert.deepEqual(cluster.startupNodes, [
+    { host: "10.0.0.1", port: 7000 },
+    { host: "10.0.0.2", port: 7001 },
+    { host: "::1", port: 7002 },
+  ]);
+  const { redisOptions } = cluster.options;
+  assert.equal(redisOptions?.username, "alice");
+  assert.equal(redisOptions?.password, "s3cret");
+  assert.deepEqual(redisOptions?.tls, {});
+  assert.equal(redisOptions?.maxRetriesPerRequest, null, "BullMQ workers need it on every node");
+  assert.equal(redisOptions?.connectionName, "relay-test");
+  assert.equal(cluster.options.enableAutoPipelining, false);
+
+  const producer = createRedisConnection({ clusterNodes: "127.0.0.1:1" }, "producer");
+  producer.on("error", () => undefined);
+  t.after(() => producer.disconnect());
+  assert.ok(isCluster(producer));
+  assert.equal(producer.options.enableOfflineQueue, false, "a producer fails fast on a cluster too");
+  assert.equal(producer.options.redisOptions?.commandTimeout, 1_500);
+});
+
+test("rejects unusable cluster nodes without showing a password", () => {
+  for (const [nodes, reason] of [
+    ["", /no node given/],
+    ["redis://:s3cret@a:7000,redis://:other@b:7000", /nodes given as URLs must share credentials and TLS/],
+    ["redis://:s3cret@a:7000/2", /a cluster has database 0 only/],
+    ["unix:///tmp/redis.sock", /"unix:\/\/\/tmp\/redis.sock" is not HOST:PORT/],
+  ] as const) {
+    assert.throws(() => createRedisConnection({ clusterNodes: nodes }, "admin"), (error: unknown) => {
+      assert.ok(error instanceof InvalidRedisUrlError, nodes);
+      assert.match(error.message, reason);
+      assert.doesNotMatch(error.message, /s3cret|other/);
+      return true;
+    });
+  }
 });

@@ -143,8 +143,10 @@ function nodeArgs(dir: string, port: number, options: RedisClusterOptions): stri
     "--cluster-announce-ip", HOST,
     // Replicas stay with the master they were given, so that tests see only the changes they cause.
     "--cluster-allow-replica-migration", "no",
-    // Redis waits 5 s by default for more replicas before a full sync; tests have no time for that.
-    "--repl-diskless-sync-delay", "0",
+    // A full sync through a (tiny) RDB file: the replica follows the stream as soon as it has loaded
+    // it. A diskless sync waits up to a second more for the replica's first ACK, and a WAIT in
+    // between times out.
+    "--repl-diskless-sync", "no",
     ...persistenceArgs(dir, options),
   ];
 }

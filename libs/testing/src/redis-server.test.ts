@@ -77,3 +77,18 @@ test("a server that cannot start reports its output", async () => {
     return true;
   });
 });
+
+test("a server with tcp takes a replica that syncs before it is handed out", async (t) => {
+  const master = await startRedisServer({ tcp: true });
+  t.after(() => master.stop());
+  assert.ok(master.port !== undefined && master.port > 0);
+  await cli(master.socketPath, "SET", "before", "1");
+  const replica = await startRedisServer({ replicaOf: master });
+  t.after(() => replica.stop());
+  assert.equal(await cli(replica.socketPath, "GET", "before"), "1", "synced at start");
+  // One connection for both, since WAIT counts its own connection's writes.
+  const { stdout } = await run("sh", ["-c", `printf 'SET after 2\\nWAIT 1 1000\\n' | redis-cli -s ${master.socketPath}`]);
+  assert.deepEqual(stdout.trim().split("\n"), ["OK", "1"], "streaming to the replica at once");
+  assert.equal(await cli(replica.socketPath, "GET", "after"), "2");
+  await assert.rejects(startRedisServer({ replicaOf: replica }), /a replica needs a master started with tcp: true/);
+});

@@ -1,11 +1,18 @@
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
-import { logPath, ownTempDir, persistenceArgs, redisProcess, removeDir, type PersistenceOptions } from "./redis-process.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { logPath, ownTempDir, persistenceArgs, redisCommand, redisProcess, removeDir, RedisServerError, type PersistenceOptions } from "./redis-process.js";
 
 export { RedisServerError } from "./redis-process.js";
 
 export interface RedisServerOptions extends PersistenceOptions {
   /** Data directory to use instead of a fresh temp dir; it is kept by `stop()`. */
   dir?: string;
+  /** Also listen on a free TCP port of 127.0.0.1 (`port` of the handle): replicas connect over TCP only. */
+  tcp?: boolean;
+  /** Start as a replica of this server (started with `tcp`), once it has synced with it. */
+  replicaOf?: RedisServerHandle;
 }
 
 export interface RedisServerHandle {
@@ -13,6 +20,8 @@ export interface RedisServerHandle {
   /** `unix://<socketPath>`. */
   url: string;
   dir: string;
+  /** The TCP port on 127.0.0.1, with `tcp`. */
+  port?: number;
   /** SIGTERM, wait for exit, then remove the directory (unless the caller supplied it). */
   stop(): Promise<void>;
   /** SIGKILL, as in a crash: the directory (and any AOF) stays for `restart()`. */
@@ -21,14 +30,20 @@ export interface RedisServerHandle {
   restart(): Promise<void>;
 }
 
-/** Spawns a private redis-server listening only on a unix socket in a temp dir (no TCP port). */
+/** Spawns a private redis-server listening on a unix socket in a temp dir (and on TCP only with `tcp`). */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? ownTempDir("relay-redis-");
   const socketPath = join(dir, "redis.sock");
-  const server = redisProcess(serverArgs(dir, socketPath, options), { path: socketPath }, logPath(dir));
+  const port = options.tcp ? await freePort() : undefined;
+  const master = options.replicaOf?.port;
+  if (options.replicaOf !== undefined && master === undefined) throw new RedisServerError("a replica needs a master started with tcp: true");
+  const args = serverArgs(dir, socketPath, port, options);
+  if (master !== undefined) args.push("--replicaof", "127.0.0.1", String(master));
+  const server = redisProcess(args, { path: socketPath }, logPath(dir));
   try {
     await server.start();
+    if (master !== undefined) await waitForSync(socketPath);
   } catch (error) {
     if (ownsDir) removeDir(dir);
     throw error;
@@ -37,6 +52,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     socketPath,
     url: `unix://${socketPath}`,
     dir,
+    ...(port === undefined ? {} : { port }),
     async stop() {
       await server.terminate("SIGTERM");
       if (ownsDir) removeDir(dir);
@@ -49,9 +65,34 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
 }
 
-function serverArgs(dir: string, socketPath: string, options: PersistenceOptions): string[] {
+const SYNC_TIMEOUT_MS = 10_000;
+
+/** Resolves once the replica on `socketPath` has loaded its master's data and follows it. */
+async function waitForSync(socketPath: string): Promise<void> {
+  const deadline = Date.now() + SYNC_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const info = (await redisCommand({ path: socketPath }, ["INFO", "replication"])) ?? "";
+    if (/^master_link_status:up\r?$/m.test(info)) return;
+    await sleep(20);
+  }
+  throw new RedisServerError(`the replica on ${socketPath} did not sync with its master within ${SYNC_TIMEOUT_MS} ms`);
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  await once(probe, "close");
+  return port;
+}
+
+function serverArgs(dir: string, socketPath: string, port: number | undefined, options: PersistenceOptions): string[] {
   return [
-    "--port", "0",
+    // Port 0: no TCP at all.
+    "--port", String(port ?? 0),
+    // Sync replicas through an RDB file: see redis-cluster.ts.
+    ...(port === undefined ? [] : ["--bind", "127.0.0.1", "--repl-diskless-sync", "no"]),
     "--unixsocket", socketPath,
     "--unixsocketperm", "700",
     ...persistenceArgs(dir, options),

@@ -3,7 +3,7 @@ import { after, test } from "node:test";
 import type { Redis } from "ioredis";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
-import { createRedisConnection, isCluster, redactRedisUrl, waitForRedis, type RedisRole } from "./redis-connection.js";
+import { createRedisConnection, isCluster, parseClusterNodes, redactRedisUrl, waitForRedis, type RedisRole } from "./redis-connection.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -115,7 +115,7 @@ test("maps --redis.cluster-nodes to a Cluster client whose nodes share the URLs'
   cluster.on("error", () => undefined);
   t.after(() => cluster.disconnect());
   assert.ok(isCluster(cluster));
-  assert.deepEqual(cluster.startupNodes, [
+  assert.deepEqual(parseClusterNodes("rediss://alice:s3cret@10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002").nodes, [
     { host: "10.0.0.1", port: 7000 },
     { host: "10.0.0.2", port: 7001 },
     { host: "::1", port: 7002 },

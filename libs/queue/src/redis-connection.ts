@@ -46,7 +46,7 @@ export function createRedisConnection(endpoint: RedisEndpoint, role: RedisRole, 
     enableAutoPipelining: false,
   };
   if (typeof endpoint === "string") return new Redis({ ...urlOptions(endpoint), ...common, retryStrategy: reconnectDelay });
-  const { nodes, options } = clusterNodeOptions(endpoint.clusterNodes);
+  const { nodes, options } = parseClusterNodes(endpoint.clusterNodes);
   const { enableOfflineQueue, ...nodeOptions } = common;
   return new Cluster(nodes, {
     redisOptions: { ...options, ...nodeOptions },
@@ -102,7 +102,7 @@ export function redactRedisUrl(url: string): string {
  * The seed nodes of `--redis.cluster-nodes`, and the options every node shares: the credentials and
  * TLS of the entries given as URLs, which must agree (ioredis applies one set to all nodes).
  */
-function clusterNodeOptions(text: string): { nodes: ClusterNode[]; options: RedisOptions } {
+export function parseClusterNodes(text: string): { nodes: ClusterNode[]; options: RedisOptions } {
   const entries = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
   const invalid = (reason: string) => new InvalidRedisUrlError(`invalid Redis cluster nodes "${entries.map(redactRedisUrl).join(",")}": ${reason}`);
   if (entries.length === 0) throw invalid("no node given");

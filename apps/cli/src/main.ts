@@ -23,10 +23,13 @@ Commands:
                   move matching failed batches back to waiting with a full retry budget, oldest first
   purge CONFIG --target NAME [--older-than DURATION]
                   delete failed batches and the stored profiles no other job still holds
-  failed, replay and purge need --redis.url (the embedded Redis of run: unix://<storage.path>/redis.sock).
+  failed, replay and purge need --redis.url or --redis.cluster-nodes (the embedded Redis of run: unix://<storage.path>/redis.sock).
 
 Flags (environment variable in brackets):
   --redis.url URL                  Redis, e.g. redis://host:6379 or unix:///path/redis.sock [REDIS_URL]
+  --redis.cluster-nodes NODES      a Redis Cluster instead: HOST:PORT[,HOST:PORT...] (entries may be redis:// URLs) [RELAY_REDIS_CLUSTER_NODES]
+  --redis.min-replicas N           answer 200 only once N replicas hold the flush (Redis WAIT), else 503 (0) [RELAY_REDIS_MIN_REPLICAS]
+  --redis.replica-timeout DURATION how long a flush waits for those replicas (1s) [RELAY_REDIS_REPLICA_TIMEOUT]
   --server.http.listen-addr ADDR   ops server: /-/ready, /-/healthy, /metrics, /api/v1 (127.0.0.1:12345) [RELAY_SERVER_HTTP_LISTEN_ADDR]
   --server.http.admin-token TOKEN  bearer token of the admin API; without one it answers only on loopback [RELAY_ADMIN_TOKEN]
   --storage.path DIR               embedded Redis data directory (data) [RELAY_STORAGE_PATH]
@@ -42,6 +45,7 @@ Flags (environment variable in brackets):
   --target.max-backlog-size SIZE   payload bytes waiting per target; 0 = no bound (1GiB) [RELAY_TARGET_MAX_BACKLOG_SIZE]
   --target.backlog-full POLICY     a full target: drop the profile for it, or reject the request with 429 (drop) [RELAY_TARGET_BACKLOG_FULL]
   --target.max-age DURATION        profiles queued longer fail as expired; 0 = never (1h) [RELAY_TARGET_MAX_AGE]
+  --target.queue-shards N          queues per target, on different cluster slots; the same in every process (1) [RELAY_TARGET_QUEUE_SHARDS]
   --target NAME                    writer: serve only this target (repeatable); failed, replay, purge: the target
   --log.level LEVEL                fatal, error, warn, info, debug, trace (info) [RELAY_LOG_LEVEL]
 `;

@@ -72,7 +72,7 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
             prefix: settings.queuePrefix,
             shards: settings.queueShards,
             payloadTtlMs: settings.payloadTtlMs,
-            targets: config.targets.map((t) => t.name),
+            targets: () => config.targets.map((t) => t.name),
             token: settings.adminToken,
             listenAddr: settings.opsListenAddr,
             logger,

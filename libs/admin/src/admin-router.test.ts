@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { createLogger, RelayMetrics, startOpsServer, type OpsServer } from "@pyroscope-relay/ops";
-import { createRedisConnection, queueNameFor, waitForRedis } from "@pyroscope-relay/queue";
+import { createRedisConnection, Enqueuer, queueNameFor, recordTargets, waitForRedis } from "@pyroscope-relay/queue";
 import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { createAdminRouter, type AdminRouterOptions } from "./admin-router.js";
 
@@ -27,7 +27,7 @@ async function opsServer(options: Partial<AdminRouterOptions> & { listenAddr: st
     metrics: new RelayMetrics(),
     isReady: () => true,
     mount: (app) => {
-      app.use(createAdminRouter({ connection: client, prefix: `t-${randomUUID()}`, payloadTtlMs: 60_000, targets: ["alpha", "beta/0"], logger, ...options }));
+      app.use(createAdminRouter({ connection: client, prefix: `t-${randomUUID()}`, payloadTtlMs: 60_000, targets: () => ["alpha", "beta/0"], logger, ...options }));
     },
   });
   return {
@@ -124,6 +124,51 @@ describe("with a token", () => {
     assert.match(String(form.json["error"]), /Content-Type: application\/json/);
     const large = await call(server, "POST", "/api/v1/replay", { target: "alpha", reason: "x".repeat(20_000) }, auth);
     assert.equal(large.status, 413);
+  });
+});
+
+describe("reload and targets a reload removed", () => {
+  it("POST /-/reload answers 200 when the new configuration is taken, 400 with the reason when not; token required", async (t) => {
+    let targets = ["alpha"];
+    let verdict: Error | undefined;
+    const server = await opsServer({
+      listenAddr: "127.0.0.1:0",
+      token: TOKEN,
+      targets: () => targets,
+      reload: async () => {
+        if (verdict !== undefined) throw verdict;
+        targets = ["alpha", "gamma"];
+      },
+    });
+    t.after(() => server.close());
+    const reload = (headers: Record<string, string>) => fetch(`${server.url}/-/reload`, { method: "POST", headers }).then(async (res) => ({ status: res.status, text: await res.text() }));
+    assert.equal((await reload({})).status, 401, "the same access rule as the admin API");
+    assert.deepEqual(await reload({ authorization: `Bearer ${TOKEN}` }), { status: 200, text: "config reloaded\n" });
+    const gamma = await call(server, "GET", "/api/v1/failed?target=gamma", undefined, { authorization: `Bearer ${TOKEN}` });
+    assert.equal(gamma.status, 200, "a target the reload added is known at once");
+    verdict = new Error("relay.alloy:3:5: unknown attribute \"colour\"");
+    assert.deepEqual(await reload({ authorization: `Bearer ${TOKEN}` }), { status: 400, text: 'relay.alloy:3:5: unknown attribute "colour"\n' });
+  });
+
+  it("lists a removed target that still has a queue, with what waits there; it can be purged but not replayed", async (t) => {
+    const prefix = `t-${randomUUID()}`;
+    const client = connection();
+    t.after(() => client.disconnect());
+    await recordTargets(client, prefix, ["alpha", "beta/0", "old"]);
+    const old = {
+      name: "old", writeLabel: "old", endpointName: "old", url: "http://127.0.0.1:1", remoteTimeoutMs: 1_000, headers: {},
+      minBackoffMs: 10, maxBackoffMs: 20, maxBackoffRetries: 3, retryOnHttp429: true, auth: { kind: "none" as const }, externalLabels: {},
+    };
+    const enqueuer = new Enqueuer({ connection: client, prefix, payloadTtlMs: 60_000, targets: [old] });
+    for (let i = 0; i < 3; i++) await enqueuer.enqueue(Buffer.from(`profile ${i}`), { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] }, ["old"]);
+    await enqueuer.close();
+    const server = await opsServer({ listenAddr: "127.0.0.1:0", prefix });
+    t.after(() => server.close());
+    const all = await call(server, "GET", "/api/v1/failed");
+    assert.deepEqual((all.json["targets"] as { target: string }[]).map((summary) => summary.target), ["alpha", "beta/0", "old"]);
+    assert.deepEqual((all.json["targets"] as object[])[2], { target: "old", batches: 0, profiles: 0, reasons: [], removed: true, waiting: 3 });
+    assert.equal((await call(server, "POST", "/api/v1/purge", { target: "old" })).status, 200);
+    assert.equal((await call(server, "POST", "/api/v1/replay", { target: "old" })).status, 404, "no writer serves it: nothing to replay to");
   });
 });
 

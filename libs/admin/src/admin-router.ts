@@ -3,6 +3,8 @@ import {
   describeRequestError,
   purgeFailed,
   purgeRequest,
+  readTargetBacklog,
+  recordedTargets,
   replayFailed,
   replayRequest,
   summarizeFailed,
@@ -20,8 +22,13 @@ export interface AdminRouterOptions {
   shards?: number;
   /** `--queue.payload-ttl`: a replayed payload's TTL from now. */
   payloadTtlMs: number;
-  /** Every target of the configuration, by name. */
-  targets: readonly string[];
+  /** Every target of the configuration, by name, as of now (a reload changes them). */
+  targets: () => readonly string[];
+  /**
+   * Re-reads the configuration (`POST /-/reload`); rejects with the reason the new configuration
+   * cannot be used, which keeps the running one. Without it there is no reload endpoint.
+   */
+  reload?: () => Promise<void>;
   token?: string;
   /** The ops server's `--server.http.listen-addr`. */
   listenAddr: string;
@@ -42,14 +49,15 @@ class AdminRequestError extends Error {
 
 /**
  * The ops server's admin API (JSON): `GET /api/v1/failed[?target=NAME]`, `POST /api/v1/replay` and
- * `POST /api/v1/purge`, the same operations as the `failed`, `replay` and `purge` commands.
+ * `POST /api/v1/purge`, the same operations as the `failed`, `replay` and `purge` commands; and
+ * `POST /-/reload` (text, as Alloy's), under the same access rule.
  */
 export function createAdminRouter(options: AdminRouterOptions): Router {
   const { connection, prefix, shards, logger } = options;
-  const known = new Set(options.targets);
   const checkTarget = (target: string) => {
-    if (!known.has(target)) {
-      throw new AdminRequestError(404, `unknown target ${JSON.stringify(target)} (targets: ${options.targets.join(", ")})`);
+    const known = options.targets();
+    if (!known.includes(target)) {
+      throw new AdminRequestError(404, `unknown target ${JSON.stringify(target)} (targets: ${known.join(", ")})`);
     }
   };
   const body = (req: Request): unknown => {
@@ -58,15 +66,36 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   };
 
   const router = Router();
-  router.use("/api/v1", adminAccess({ token: options.token, listenAddr: options.listenAddr }), express.json({ limit: "16kb" }));
+  const access = adminAccess({ token: options.token, listenAddr: options.listenAddr });
+  router.use("/api/v1", access, express.json({ limit: "16kb" }));
+
+  const { reload } = options;
+  if (reload !== undefined) {
+    router.post("/-/reload", access, async (_req, res) => {
+      try {
+        await reload();
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return void res.status(400).type("text/plain").send(`${message}\n`);
+      }
+      res.type("text/plain").send("config reloaded\n");
+    });
+  }
 
   router.get("/api/v1/failed", async (req, res) => {
     // Express 5's default query parser (node:querystring) gives a string, or an array when repeated.
     const asked = req.query["target"] as string | string[] | undefined;
-    const targets = asked === undefined ? options.targets : [asked].flat();
+    const configured = options.targets();
+    const targets = asked === undefined ? configured : [asked].flat();
     targets.forEach(checkTarget);
     const summaries = [];
     for (const target of targets) summaries.push(await summarizeFailed(connection, prefix, target, shards));
+    // Targets a reload removed keep their queues: listed (with what still waits) until purged by hand.
+    const removed = asked === undefined ? (await recordedTargets(connection, prefix)).filter((target) => !configured.includes(target)) : [];
+    for (const target of removed) {
+      const backlog = await readTargetBacklog(connection, prefix, target, shards);
+      summaries.push({ ...(await summarizeFailed(connection, prefix, target, shards)), removed: true, waiting: backlog.profiles });
+    }
     res.json({ targets: summaries });
   });
 
@@ -84,7 +113,8 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     const parsed = purgeRequest.safeParse(body(req));
     if (!parsed.success) throw new AdminRequestError(400, describeRequestError(parsed.error));
     const { target, olderThan } = parsed.data;
-    checkTarget(target);
+    // A target a reload removed can still be purged: its queue stays in Redis until then.
+    if (!(await recordedTargets(connection, prefix)).includes(target)) checkTarget(target);
     const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan });
     logger.info({ request: parsed.data, ...result }, "admin API: purged failed batches");
     res.json({ target, ...result });

@@ -11,3 +11,4 @@ export { parseDuration, InvalidDurationError } from "./duration.js";
 export { parseByteSize, InvalidByteSizeError } from "./byte-size.js";
 export { parseSettings, type ParsedSettings, type SettingsOptions } from "./parse-settings.js";
 export { SettingsError } from "./settings-error.js";
+export { changesBetween, type Changes } from "./config-changes.js";

@@ -16,7 +16,7 @@ import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDeliver
 import { createRedisConnection, isCluster, mastersOf, waitForRedis } from "./redis-connection.js";
 import { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { replayFailed } from "./replay.js";
-import { TargetBacklog } from "./target-backlog.js";
+import { readTargetBacklog } from "./target-backlog.js";
 
 const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
 after(() => cluster.stop());
@@ -32,8 +32,7 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
 }
 
 async function backlog(h: QueueHarness, target: string): Promise<number> {
-  const readings = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => new TargetBacklog(h.connection, h.prefix, target, shard).read()));
-  return readings.reduce((sum, reading) => sum + reading.profiles, 0);
+  return (await readTargetBacklog(h.connection, h.prefix, target, SHARDS)).profiles;
 }
 
 test("flushes store each batch in its slot and each job on its target's shard; writers deliver it all and release the chunks", async (t) => {

@@ -133,6 +133,28 @@ test("each job says where its profiles are and carries the target's retry budget
   assert.deepEqual(await new TargetBacklog(admin, prefix, "alpha").read(), { profiles: 1, bytes: 9 });
 });
 
+test("a reload's targets: new ones get profiles, removed ones none (their queue stays), changed ones the new retry budget", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [target("alpha", 5), target("beta")]);
+  const before = await enqueuer.enqueue(Buffer.from("before"), INGEST, ["alpha", "beta"]);
+  // Admitted for beta before the reload: still written for it.
+  const pending = enqueuer.enqueue(Buffer.from("in flight"), INGEST, ["beta"]);
+  enqueuer.setTargets([target("alpha", 7), target("gamma")]);
+  const inFlight = await pending;
+  const after = await enqueuer.enqueue(Buffer.from("after"), INGEST, ["alpha", "gamma"]);
+  await assert.rejects(enqueuer.enqueue(Buffer.from("x"), INGEST, ["beta"]), (error: unknown) => error instanceof InvalidTargetsError && /unknown target\(s\): beta/.test(error.message));
+
+  const jobOf = async (name: string, id: string) => {
+    const queue = targetQueue(admin, prefix, name);
+    t.after(() => queue.close());
+    return queue.getJob(id);
+  };
+  assert.equal((await jobOf("alpha", before.batchId))?.opts.attempts, 5);
+  assert.equal((await jobOf("alpha", after.batchId))?.opts.attempts, 7);
+  assert.ok(await jobOf("gamma", after.batchId));
+  assert.ok(await jobOf("beta", before.batchId), "the removed target's queue keeps its jobs");
+  assert.ok(await jobOf("beta", inFlight.batchId), "and gets what it admitted before the reload");
+});
+
 test("profiles of one flush for different targets: each job has only its own", async (t) => {
   const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")]);
   const [a, both, b] = await Promise.all([

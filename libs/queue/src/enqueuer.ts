@@ -84,6 +84,8 @@ interface Submission {
 export class Enqueuer {
   private readonly store: BatchStore;
   private readonly entries = new Map<string, TargetEntry>();
+  /** Targets a reload removed: their queues close with the enqueuer, after the flushes that may use them. */
+  private readonly retired: TargetEntry[] = [];
   private readonly payloadTtlMs: number;
   private readonly bounds: BacklogBounds | undefined;
   private readonly memoryGuard: RedisMemoryGuard | undefined;
@@ -104,17 +106,7 @@ export class Enqueuer {
     this.memoryGuard = options.memoryGuard;
     const shards = options.queueShards ?? 1;
     if (!Number.isSafeInteger(shards) || shards < 1) throw new RangeError(`queue shards must be a whole number of at least 1, got ${shards}`);
-    for (const target of options.targets) {
-      this.entries.set(target.name, {
-        name: target.name,
-        shards: Array.from({ length: shards }, (_, shard) => ({
-          queue: targetQueue(options.connection, options.prefix, target.name, { failFast: true, shard }),
-          backlog: new TargetBacklog(options.connection, options.prefix, target.name, shard),
-        })),
-        attempts: target.maxBackoffRetries === 0 ? UNBOUNDED_ATTEMPTS : target.maxBackoffRetries,
-        view: new BacklogView(),
-      });
-    }
+    this.setTargets(options.targets);
     this.commit = new GroupCommit({
       bounds: options.flush ?? DEFAULT_FLUSH_BOUNDS,
       sizeOf: (submission) => submission.payload.byteLength,
@@ -144,6 +136,39 @@ export class Enqueuer {
   }
 
   /**
+   * The targets to enqueue to from now on (a configuration reload). A new target starts with an
+   * unread backlog (the next reading fills it in); a changed one keeps its queue and takes the new
+   * retry budget; a removed one gets no new profiles, while its queue keeps what it holds and the
+   * profiles admitted for it before still go out with their flush.
+   */
+  setTargets(targets: readonly TargetConfig[]): void {
+    const names = new Set(targets.map((target) => target.name));
+    for (const [name, entry] of this.entries) {
+      if (names.has(name)) continue;
+      this.entries.delete(name);
+      this.retired.push(entry);
+    }
+    for (const target of targets) {
+      const attempts = target.maxBackoffRetries === 0 ? UNBOUNDED_ATTEMPTS : target.maxBackoffRetries;
+      const entry = this.entries.get(target.name);
+      if (entry !== undefined) {
+        entry.attempts = attempts;
+        continue;
+      }
+      const { connection, prefix, queueShards = 1 } = this.options;
+      this.entries.set(target.name, {
+        name: target.name,
+        shards: Array.from({ length: queueShards }, (_, shard) => ({
+          queue: targetQueue(connection, prefix, target.name, { failFast: true, shard }),
+          backlog: new TargetBacklog(connection, prefix, target.name, shard),
+        })),
+        attempts,
+        view: new BacklogView(),
+      });
+    }
+  }
+
+  /**
    * Resolves once the profile's batch (payload and jobs) is in Redis: only then may the client get its
    * 200. A target whose backlog is at its bound does not get the profile under policy `drop` (listed in
    * `dropped`; when every target dropped it, nothing is stored); under policy `reject` this throws
@@ -168,7 +193,7 @@ export class Enqueuer {
     clearInterval(this.poller);
     await this.commit.settled();
     await Promise.all([this.polling, ...this.cleanups]);
-    await Promise.all([...this.entries.values()].flatMap(({ shards }) => shards.map(({ queue }) => queue.close())));
+    await Promise.all([...this.entries.values(), ...this.retired].flatMap(({ shards }) => shards.map(({ queue }) => queue.close())));
   }
 
   private entriesFor(targets: readonly string[]): TargetEntry[] {
@@ -202,8 +227,8 @@ export class Enqueuer {
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
     const refs = group.map((submission, index): ProfileRef => ({ ...submission.facts, index, offset: offsets[index]!, size: submission.payload.byteLength }));
-    const jobs = [...this.entries.values()]
-      .filter((entry) => group.some((submission) => submission.targets.includes(entry)))
+    // From the submissions, not `entries`: a target removed by a reload since still gets what it admitted.
+    const jobs = [...new Set(group.flatMap((submission) => submission.targets))]
       .map((entry): TargetJob => {
         const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
         const shard = shardOf(batchId, entry.shards.length);

@@ -76,6 +76,16 @@ test("a target that cannot be swept is reported and the others are still swept",
   assert.match(String((errors[0].cause as Error).message), /WRONGTYPE/);
 });
 
+test("after a reload it sweeps the new targets and leaves a removed target's failed batches alone", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha", "beta"]);
+  await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")]);
+  await h.fail("beta", [httpFailure(400, "c"), httpFailure(400, "d")]);
+  const { sweeper } = retention(t, h, { maxCount: 1 });
+  await sweeper.setTargets(["beta"]);
+  assert.deepEqual(await sweeper.sweep(), [{ target: "beta", removed: 1, payloadsDeleted: 1 }]);
+  assert.equal(await h.queue("alpha").getFailedCount(), 2, "alpha is no longer swept");
+});
+
 test("refuses bounds that are not positive integers", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const base = { connection: h.connection, prefix: h.prefix, targets: ["alpha"], maxAgeMs: DAY, maxCount: 10, onError: () => undefined };

@@ -59,6 +59,21 @@ export class FailedJobRetention {
     this.targets = new Map(options.targets.map((target) => [target, new TargetLifecycles({ connection, prefix, target, shards })]));
   }
 
+  /**
+   * The targets to sweep from now on (a configuration reload): a removed target's failed batches are
+   * left alone, as its queue is. A sweep under way finishes with the targets it started with.
+   */
+  async setTargets(targets: readonly string[]): Promise<void> {
+    const { connection, prefix, shards } = this.options;
+    const removed = [...this.targets].filter(([target]) => !targets.includes(target));
+    for (const [target] of removed) this.targets.delete(target);
+    for (const target of targets) {
+      if (!this.targets.has(target)) this.targets.set(target, new TargetLifecycles({ connection, prefix, target, shards }));
+    }
+    await this.running;
+    await Promise.all(removed.map(([, lifecycles]) => lifecycles.close()));
+  }
+
   /** Sweeps now and then every interval, until `stop()`. */
   start(): void {
     if (this.timer !== undefined) return;
@@ -85,7 +100,7 @@ export class FailedJobRetention {
 
   private async sweepAll(): Promise<TargetSweep[]> {
     const sweeps: TargetSweep[] = [];
-    for (const [target, lifecycle] of this.targets) {
+    for (const [target, lifecycle] of [...this.targets]) {
       try {
         const sweep = await this.sweepTarget(target, lifecycle);
         sweeps.push(sweep);

@@ -57,3 +57,8 @@ export function shardOf(batchId: string, shards: number): number {
 export function backlogKey(prefix: string, targetName: string, shard = 0): string {
   return `${prefix}:${queueNameFor(targetName, shard)}:backlog`;
 }
+
+/** The set of every target that had a queue under the prefix (see target-registry.ts). */
+export function targetsKey(prefix: string): string {
+  return `${prefix}:targets`;
+}

@@ -122,6 +122,12 @@ export class TargetBacklog {
   }
 }
 
+/** A target's backlog over all its queue shards, as Redis has it now. */
+export async function readTargetBacklog(connection: RedisConnection, prefix: string, target: string, shards = 1): Promise<BacklogUsage> {
+  const readings = await Promise.all(Array.from({ length: shards }, (_, shard) => new TargetBacklog(connection, prefix, target, shard).read()));
+  return readings.reduce((sum, reading) => ({ profiles: sum.profiles + reading.profiles, bytes: sum.bytes + reading.bytes }), { profiles: 0, bytes: 0 });
+}
+
 /** What `profiles` count in a backlog. */
 export function usageOf(profiles: readonly ProfileRef[]): BacklogUsage {
   return { profiles: profiles.length, bytes: profiles.reduce((sum, ref) => sum + ref.size, 0) };

@@ -10,6 +10,7 @@ import {
   Enqueuer,
   FailedJobRetention,
   isCluster,
+  recordTargets,
   RedisMemoryGuard,
   targetQueues,
   waitForRedis,
@@ -60,6 +61,8 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
     for (const warning of await checkRedisDurability(admin, { minReplicas: settings.redisMinReplicas })) {
       logger.warn({ redis: describeEndpoint(redis) }, warning);
     }
+    // So that a target later removed from the configuration is still found with its queue.
+    await recordTargets(admin, settings.queuePrefix, config.targets.map((t) => t.name));
     const ops = await startOpsServer({
       listenAddr: settings.opsListenAddr,
       logger,

@@ -14,6 +14,7 @@ RUN mkdir -p /out \
       mkdir -p "/out/$ws" && cp "$ws/package.json" "/out/$ws/" \
       && if [ -d "$ws/dist" ]; then cp -R "$ws/dist" "/out/$ws/"; fi; \
     done \
+ && cp -R apps/cli/bin /out/apps/cli/ \
  && find /out \( -name '*.test.*' -o -name '*-harness.*' -o -name '*.tsbuildinfo' \) -delete
 
 # Runtime: production dependencies and compiled code only.

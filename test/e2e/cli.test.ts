@@ -1,7 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { constants, existsSync } from "node:fs";
+import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +24,88 @@ async function ingest(port: number, body: Buffer): Promise<number> {
   return res.status;
 }
 
+describe("pyroscope-relay --version, help and usage errors", () => {
+  it("--version prints the repository's version and exits 0", async () => {
+    const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string };
+    const result = await runCommand(["--version"]);
+    assert.deepEqual(result, { code: 0, stdout: `pyroscope-relay ${version}\n`, stderr: "" });
+  });
+
+  it("help, --help and -h print every command and flag and exit 0; no command at all exits 2", async () => {
+    for (const word of ["help", "--help", "-h"]) {
+      const result = await runCommand([word]);
+      assert.equal(result.code, 0, word);
+      assert.match(result.stdout, /^Usage: pyroscope-relay COMMAND CONFIG \[flags\]/);
+      assert.match(result.stdout, /^ {2}purge CONFIG/m);
+      assert.match(result.stdout, /^ {2}--redis\.cluster-nodes NODES/m);
+      assert.match(result.stdout, /^ {2}--older-than DURATION/m);
+    }
+    const none = await runCommand([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^Usage: pyroscope-relay/);
+  });
+
+  it("COMMAND --help (or help COMMAND) prints only that command's flags and exits 0, whatever else is on the line", async () => {
+    for (const args of [["replay", "--help"], ["help", "replay"], ["replay", "relay.alloy", "--no-such-flag", "-h"]]) {
+      const result = await runCommand(args);
+      assert.equal(result.code, 0, args.join(" "));
+      assert.match(result.stdout, /^Usage: pyroscope-relay replay CONFIG --target NAME \[flags\]/);
+      assert.match(result.stdout, /^ {2}--dry-run /m);
+      assert.match(result.stdout, /^ {2}--redis\.url URL /m);
+      assert.doesNotMatch(result.stdout, /--log\.level|--json|--older-than/);
+    }
+    const check = await runCommand(["check", "--help"]);
+    assert.match(check.stdout, /^ {2}--log\.level LEVEL /m);
+    assert.doesNotMatch(check.stdout, /^ {2}--target /m);
+  });
+
+  it("an unknown command, or a flag the command does not take, exits 2 with a message and a hint", async () => {
+    const config = join(root, "examples/relay.alloy");
+    const cases: Array<[string[], RegExp]> = [
+      [["frobnicate", "x.alloy"], /^pyroscope-relay: unknown command "frobnicate"\nRun 'pyroscope-relay help' for the commands\.\n$/],
+      [["--redis.url=redis://x:1", "run"], /^pyroscope-relay: --redis\.url=redis:\/\/x:1: unknown flag \(the command comes first\)\nRun 'pyroscope-relay help'/],
+      [["help", "frobnicate"], /^pyroscope-relay: unknown command "frobnicate"\n/],
+      [["help", "run", "check"], /^pyroscope-relay: help takes at most one COMMAND\n/],
+      [["check", config, "--no-such-flag=1"], /^pyroscope-relay: --no-such-flag: unknown flag\nRun 'pyroscope-relay check --help' for its flags\.\n$/],
+      [["failed", config, "--log.level=debug"], /^pyroscope-relay: --log\.level: unknown flag\n--log\.level is a flag of run, ingest, writer, check\. Run 'pyroscope-relay failed --help' for its flags\.\n$/],
+      [["check", config, "--target", "local"], /^pyroscope-relay: --target: unknown flag\n--target is a flag of run, writer, failed, replay, purge\./],
+    ];
+    for (const [args, stderr] of cases) {
+      const result = await runCommand(args);
+      assert.equal(result.code, 2, args.join(" "));
+      assert.match(result.stderr, stderr);
+    }
+  });
+
+  it("check validates the relay's flags with the configuration; an operator command ignores the variables of flags it does not take", async () => {
+    const config = join(root, "examples/relay.alloy");
+    const ok = await runCommand(["check", config, "--redis.url=redis://redis:6379", "--writer.concurrency=8", "--target.backlog-full=reject"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const bad = await runCommand(["check", config, "--target.backlog-full=block"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^pyroscope-relay: --target\.backlog-full: expected drop or reject, got "block"\n/);
+    const failed = await runCommand(["failed", config], { ...process.env, REDIS_URL: "", RELAY_LOG_LEVEL: "nonsense" });
+    assert.equal(failed.code, 2);
+    assert.match(failed.stderr, /--redis\.url \(or REDIS_URL\) or --redis\.cluster-nodes is required/);
+  });
+});
+
+describe("pyroscope-relay as npm installs it", () => {
+  it("the bin is a committed, executable file that runs the built command, and the lockfile links the same one", async () => {
+    const cli = JSON.parse(await readFile(join(root, "apps/cli/package.json"), "utf8")) as { bin: Record<string, string> };
+    const lock = JSON.parse(await readFile(join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { bin?: Record<string, string> }> };
+    const bin = cli.bin["pyroscope-relay"];
+    assert.equal(bin, "./bin/pyroscope-relay.js");
+    // npm ci links what the lockfile says, and only a file that exists before the build.
+    assert.deepEqual(lock.packages["apps/cli"]?.bin, { "pyroscope-relay": "bin/pyroscope-relay.js" });
+    const file = join(root, "apps/cli", bin);
+    await access(file, constants.X_OK);
+    const result = spawnSync(process.execPath, [file, "--version"], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^pyroscope-relay \d+\.\d+\.\d+\n$/);
+  });
+});
+
 describe("pyroscope-relay check", () => {
   it("accepts the seed document's example and the quick-start config", async () => {
     for (const file of ["examples/seed.alloy", "examples/relay.alloy"]) {
@@ -33,6 +116,20 @@ describe("pyroscope-relay check", () => {
     const seed = await runCommand(["check", join(root, "examples/seed.alloy")]);
     assert.match(seed.stdout, /target staging: http:\/\/pyroscope-staging:4040/);
     assert.match(seed.stdout, /receiver default: \*:9999 -> staging, production/);
+  });
+
+  it("runs a whole Alloy configuration (a file or a directory): the relay's components, the others listed as ignored", async () => {
+    const full = await runCommand(["check", join(root, "examples/alloy-full.alloy")]);
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stdout, /^receiver default: /m);
+    assert.match(full.stdout, /^target production: /m);
+    assert.match(full.stdout, /^ignored logging \(.*alloy-full\.alloy:10:1\)$/m);
+    assert.match(full.stdout, /^ignored discovery\.kubernetes "pods" \(.*alloy-full\.alloy:21:1\)$/m);
+    assert.match(full.stdout, /^ignored prometheus\.remote_write "metrics" \(/m);
+    const dir = await runCommand(["check", join(root, "examples/alloy-dir")]);
+    assert.equal(dir.code, 0, dir.stderr);
+    assert.match(dir.stdout, /^receiver /m);
+    assert.match(dir.stdout, /^ignored .*discovery\.alloy:\d+:\d+\)$/m);
   });
 
   it("exits 1 with file:line:col and a message on a bad configuration", async () => {

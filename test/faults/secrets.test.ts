@@ -13,7 +13,15 @@ import { failedJobs, inspect, relayConfig, startRelay } from "./support/relay.js
 
 const password = "pw-F4ULT-basic-s3cret";
 const bearer = "tok-F4ULT-bearer-s3cret";
-const secrets = [password, bearer, Buffer.from(`relay:${password}`).toString("base64")];
+const credentials = "cred-F4ULT-authorization-s3cret";
+const header = "hdr-F4ULT-http-headers-s3cret";
+const proxyPassword = "proxy-F4ULT-password-s3cret";
+const connectHeader = "connect-F4ULT-header-s3cret";
+const clientSecret = "oauth-F4ULT-client-s3cret";
+const secrets = [
+  password, bearer, Buffer.from(`relay:${password}`).toString("base64"),
+  credentials, header, proxyPassword, Buffer.from(`relay:${proxyPassword}`).toString("base64"), connectHeader, clientSecret,
+];
 // Two attempts, quickly: the failures must happen, and be logged, within the test.
 const retries = `    max_backoff_retries = 2
     min_backoff_period  = "100ms"
@@ -50,6 +58,29 @@ describe("fault 8: credentials never reach the output", () => {
         { name: "b", url: b.url, endpoint: `${retries}\n    bearer_token = "${bearer}"` },
         // Nobody listens there: connection errors are logged too.
         { name: "gone", url: `http://127.0.0.1:${await freePort()}`, endpoint: `${retries}\n${basicAuth}` },
+        // Through a proxy nobody runs, with every other kind of secret the endpoint takes.
+        {
+          name: "proxied",
+          url: a.url,
+          endpoint: `${retries}
+    authorization {
+      credentials = "${credentials}"
+    }
+    http_headers = { "X-Secret" = ["${header}"] }
+    proxy_url = "http://relay:${proxyPassword}@127.0.0.1:${await freePort()}"
+    proxy_connect_header = { "Proxy-Token" = ["${connectHeader}"] }`,
+        },
+        // An OAuth2 token endpoint nobody runs.
+        {
+          name: "oauth",
+          url: b.url,
+          endpoint: `${retries}
+    oauth2 {
+      client_id     = "relay"
+      client_secret = "${clientSecret}"
+      token_url     = "http://127.0.0.1:${await freePort()}/token"
+    }`,
+        },
       ],
     });
     relay = await startRelay("run", config, redis, ["--log.level=debug"]);
@@ -75,6 +106,9 @@ describe("fault 8: credentials never reach the output", () => {
     assert.ok(await eventually(async () => (await failed("a")) === 2 && (await failed("b")) === 2, 30_000), "the deliveries failed for good");
     // An unreachable target may pause its queue rather than fail jobs: its errors only need to be logged.
     assert.ok(await eventually(() => relay.output().includes("ECONNREFUSED"), 30_000), "the unreachable target's errors are logged");
+    for (const target of ["proxied", "oauth"]) {
+      assert.ok(await eventually(() => relay.output().includes(`"target":"${target}"`), 30_000), `${target}'s failures are logged`);
+    }
     // The credentials really are in use: they are just never printed.
     assert.ok(await eventually(() => ledgers.every((l) => l.accepted.has("ok-1")), 10_000));
     const sentWith = (target: FakeTarget) => target.requests.find((r) => r.query.includes("ok-1"))!.headers.authorization;

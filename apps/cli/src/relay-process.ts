@@ -1,33 +1,27 @@
 import { createAdminRouter, isLoopback } from "@pyroscope-relay/admin";
-import type { RelayConfig, RelaySettings, TargetConfig } from "@pyroscope-relay/config";
-import { startWriter } from "@pyroscope-relay/delivery";
+import { changesBetween, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
 import {
   checkRedisDurability,
   createRedisConnection,
   describeEndpoint,
-  Enqueuer,
-  FailedJobRetention,
-  isCluster,
+  readTargetBacklog,
   recordTargets,
-  RedisMemoryGuard,
-  targetQueues,
   waitForRedis,
   type RedisConnection,
   type RedisEndpoint,
 } from "@pyroscope-relay/queue";
-import { startReceiver, ThrottledLog } from "@pyroscope-relay/receiver";
 import type { Receiver } from "@pyroscope-relay/receiver";
 import { startEmbeddedRedis } from "./embedded-redis.js";
 import type { EmbeddedRedis } from "./embedded-redis.js";
+import { IngestRole } from "./ingest-role.js";
+import { QueueDepths } from "./queue-depths.js";
+import { track, type ShutdownStack } from "./shutdown-stack.js";
 import { UsageError } from "./usage-error.js";
+import { WriterRole } from "./writer-role.js";
 
 const redisStartupTimeoutMs = 10_000;
-/** The BullMQ job states `pyroscope_relay_queue_jobs` reports per target. */
-const queueStates = ["waiting", "delayed", "active", "failed", "prioritized"] as const;
-/** Deliveries still active this long after SIGTERM are handed back to waiting (compose allows 30 s). */
-const writerShutdownGraceMs = 20_000;
 
 export interface RelayRoles {
   ingest: boolean;
@@ -36,24 +30,57 @@ export interface RelayRoles {
   embeddedRedis: boolean;
 }
 
+export interface RelayOptions {
+  /** Reads the configuration again (SIGHUP, `POST /-/reload`); without it the process cannot reload. */
+  reloadConfig?: () => Promise<RelayConfig>;
+}
+
 export interface RunningRelay {
   ops: OpsServer;
-  receivers: Receiver[];
+  /** The receivers listening now. */
+  readonly receivers: Receiver[];
+  /**
+   * Reads the configuration again and applies it without a restart: receivers and targets are added,
+   * removed and changed; what is queued or in flight is kept (a removed target keeps its queue in
+   * Redis). Rejects, keeping the running configuration, when the new one cannot be read or used.
+   * Reloads run one at a time.
+   */
+  reload(): Promise<void>;
   /** Readiness turns 503, listeners drain, workers hand back or finish their jobs, Redis closes. */
   shutdown(): Promise<void>;
 }
 
 /** Starts the long-running parts a command asks for, plus the ops server they all share. */
-export async function startRelay(config: RelayConfig, settings: RelaySettings, roles: RelayRoles, logger: Logger): Promise<RunningRelay> {
-  const targets = selectTargets(config, settings.targets);
-  const stack: (() => Promise<void>)[] = [];
+export async function startRelay(config: RelayConfig, settings: RelaySettings, roles: RelayRoles, logger: Logger, options: RelayOptions = {}): Promise<RunningRelay> {
+  let current = config;
+  const stack: ShutdownStack = [];
   const shutdown = async () => {
     for (const stop of stack.reverse()) {
       await stop().catch((err: unknown) => logger.error({ err }, "error during shutdown"));
     }
   };
   let ready = false;
+  let reloading: Promise<void> = Promise.resolve();
+  let apply: ((next: RelayConfig) => Promise<void>) | undefined;
+  const reload = (): Promise<void> => {
+    const run = reloading.then(async () => {
+      if (options.reloadConfig === undefined || apply === undefined) throw new Error("this process cannot reload its configuration");
+      const failed = (message: string) => (err: unknown) => {
+        logger.error({ error: err instanceof Error ? err.message : String(err) }, message);
+        throw err;
+      };
+      // Every check that can refuse the new configuration comes before any change.
+      const next = await options
+        .reloadConfig()
+        .then((loaded) => (selectTargets(loaded, settings.targets), loaded))
+        .catch(failed("configuration not reloaded: the running one stays"));
+      await apply(next).catch(failed("configuration reload failed part-way: fix the cause and reload again"));
+    });
+    reloading = run.catch(() => undefined);
+    return run;
+  };
   try {
+    const targets = selectTargets(config, settings.targets);
     const redis = await resolveRedis(settings, roles, logger, stack);
     const metrics = new RelayMetrics();
     const admin = track(createRedisConnection(redis, "admin", "pyroscope-relay:admin"), stack, logger);
@@ -75,37 +102,46 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
             prefix: settings.queuePrefix,
             shards: settings.queueShards,
             payloadTtlMs: settings.payloadTtlMs,
-            targets: () => config.targets.map((t) => t.name),
+            targets: () => current.targets.map((t) => t.name),
             token: settings.adminToken,
             listenAddr: settings.opsListenAddr,
             logger,
+            ...(options.reloadConfig === undefined ? {} : { reload }),
           }),
         );
       },
     });
     stack.push(() => ops.close());
-    const depths = config.targets.map((t) => ({ target: t.name, queues: targetQueues(admin, settings.queuePrefix, t.name, settings.queueShards) }));
-    stack.push(async () => {
-      await Promise.all(depths.flatMap(({ queues }) => queues.map((queue) => queue.close())));
-    });
-    metrics.setQueueDepthSource(
-      async () => (await Promise.all(depths.map(async ({ target, queues }) => jobCounts(target, await Promise.all(queues.map((queue) => queue.getJobCounts(...queueStates))))))).flat(),
-      (err) => logger.debug({ err }, "queue depths not read for this scrape"),
-    );
+    const depths = new QueueDepths(admin, settings.queuePrefix, settings.queueShards);
+    await depths.setTargets(config.targets.map((t) => t.name));
+    depths.attach(metrics, (err) => logger.debug({ err }, "queue depths not read for this scrape"));
+    stack.push(() => depths.close());
     if (settings.adminToken === undefined && !isLoopback(parseListenAddr(settings.opsListenAddr).host)) {
       logger.warn({ ops: settings.opsListenAddr }, "admin API disabled: the ops server listens beyond loopback; set --server.http.admin-token to enable it");
     }
     // Started in this order so that shutdown (in reverse) first stops the listeners, then drains the writer.
-    if (roles.writer) {
-      startWriterRole({ redis, targets, settings, logger, metrics, admin, stack });
-    }
-    const receivers = roles.ingest ? await startIngestRole({ redis, config, settings, logger, metrics, stack }) : [];
+    const writer = roles.writer ? WriterRole.start({ redis, targets, settings, logger, metrics, admin, stack }) : undefined;
+    const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack }) : undefined;
+    apply = async (next) => {
+      const served = selectTargets(next, settings.targets);
+      await recordTargets(admin, settings.queuePrefix, next.targets.map((t) => t.name));
+      await writer?.apply(served);
+      await ingest?.apply(next);
+      await depths.setTargets(next.targets.map((t) => t.name));
+      const previous = current;
+      current = next;
+      await logReload(previous, next, { admin, settings, logger });
+    };
     ready = true;
     return {
       ops,
-      receivers,
+      get receivers() {
+        return ingest?.listening ?? [];
+      },
+      reload,
       shutdown: async () => {
         ready = false;
+        await reloading;
         await shutdown();
       },
     };
@@ -115,93 +151,25 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
   }
 }
 
-interface RoleContext {
-  redis: RedisEndpoint;
-  settings: RelaySettings;
-  logger: Logger;
-  metrics: RelayMetrics;
-  stack: (() => Promise<void>)[];
-}
-
-/** The receive_http listeners, their producer connection, enqueuer and Redis memory guard. */
-async function startIngestRole({ redis, config, settings, logger, metrics, stack }: RoleContext & { config: RelayConfig }): Promise<Receiver[]> {
-  const producer = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest"), stack, logger);
-  // The producer has no offline queue: it must be connected before the first request arrives.
-  await waitForRedis(producer, redisStartupTimeoutMs);
-  const memoryGuard = new RedisMemoryGuard({
-    connection: producer,
-    onChange: (state) => {
-      metrics.redisMemoryFull.set(state.full ? 1 : 0);
-      const memory = { usedBytes: state.usedBytes, maxmemory: state.maxBytes };
-      if (state.full) logger.warn(memory, "Redis is near its maxmemory: ingest answers 503 until the writers free memory");
-      else logger.info(memory, "Redis memory below the limit again: ingest accepts profiles");
+/** What a reload changed, and for every target it removed, what its queue still holds. */
+async function logReload(previous: RelayConfig, next: RelayConfig, { admin, settings, logger }: { admin: RedisConnection; settings: RelaySettings; logger: Logger }): Promise<void> {
+  const names = <T>(items: T[], nameOf: (item: T) => string) => items.map(nameOf);
+  const receivers = changesBetween(previous.receivers, next.receivers, (r) => r.label);
+  const targets = changesBetween(previous.targets, next.targets, (t) => t.name);
+  logger.info(
+    {
+      receivers: { added: names(receivers.added, (r) => r.label), removed: names(receivers.removed, (r) => r.label), changed: names(receivers.changed, (r) => r.label) },
+      targets: { added: names(targets.added, (t) => t.name), removed: names(targets.removed, (t) => t.name), changed: names(targets.changed, (t) => t.name) },
     },
-    onError: (err) => logger.warn({ err }, "could not read Redis memory (INFO memory); the memory guard waits for the next reading"),
-  });
-  memoryGuard.start();
-  stack.push(() => memoryGuard.stop());
-  const enqueuer = new Enqueuer({
-    connection: producer,
-    prefix: settings.queuePrefix,
-    payloadTtlMs: settings.payloadTtlMs,
-    targets: config.targets,
-    backlog: { maxProfiles: settings.backlogMaxProfiles, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
-    memoryGuard,
-    flush: { maxItems: settings.flushMaxProfiles, maxBytes: settings.flushMaxBytes },
-    queueShards: settings.queueShards,
-    replication: settings.redisMinReplicas > 0 ? { minReplicas: settings.redisMinReplicas, timeoutMs: settings.redisReplicaTimeoutMs } : undefined,
-    onError: (err) => logger.debug({ err }, "backlog reading or cleanup after a failed flush did not reach Redis"),
-  });
-  stack.push(() => enqueuer.close());
-  // Admission starts from what Redis holds, not from an empty backlog.
-  await enqueuer.readBacklogs();
-  const warnings = new ThrottledLog(logger);
-  const receivers: Receiver[] = [];
-  for (const receiver of config.receivers) {
-    const started = await startReceiver({ config: receiver, enqueuer, logger, metrics, maxBodyBytes: settings.maxBodyBytes, warnings });
-    receivers.push(started);
-    stack.push(() => started.close());
+    "configuration reloaded",
+  );
+  for (const target of targets.removed) {
+    const backlog = await readTargetBacklog(admin, settings.queuePrefix, target.name, settings.queueShards).catch(() => undefined);
+    logger.warn(
+      { target: target.name, waitingProfiles: backlog?.profiles },
+      "target removed from the configuration: its queue stays in Redis, with its failed batches (see `failed`); purge it or add the target back",
+    );
   }
-  return receivers;
-}
-
-/** One worker per target, plus the failed-job retention sweeper. */
-function startWriterRole({ redis, targets, settings, logger, metrics, admin, stack }: RoleContext & { targets: TargetConfig[]; admin: RedisConnection }): void {
-  const connection = track(createRedisConnection(redis, "worker", "pyroscope-relay:writer"), stack, logger);
-  const writer = startWriter({
-    targets,
-    connection,
-    prefix: settings.queuePrefix,
-    shards: settings.queueShards,
-    concurrency: settings.writerConcurrency,
-    logger,
-    metrics,
-    // A job that fails for good keeps its profile as long as retention may keep the job.
-    failedPayloadTtlMs: settings.failedMaxAgeMs,
-    maxAgeMs: settings.maxAgeMs,
-    shutdownGraceMs: writerShutdownGraceMs,
-  });
-  stack.push(() => writer.close());
-  // On the admin connection: a sweep gives up while Redis is down instead of holding up shutdown.
-  const retention = new FailedJobRetention({
-    connection: admin,
-    prefix: settings.queuePrefix,
-    shards: settings.queueShards,
-    targets: targets.map((t) => t.name),
-    maxAgeMs: settings.failedMaxAgeMs,
-    maxCount: settings.failedMaxCount,
-    onSweep: (sweep) => {
-      if (sweep.removed > 0) logger.info(sweep, "removed failed jobs past --queue.failed-max-age or --queue.failed-max-count");
-    },
-    onError: (err) => logger.warn({ err, target: err.target }, "failed-job retention sweep failed; retrying at the next one"),
-  });
-  retention.start();
-  stack.push(() => retention.stop());
-}
-
-/** A target's job counts by state, summed over its queue shards. */
-function jobCounts(target: string, shards: Record<string, number>[]): { target: string; state: string; count: number }[] {
-  return queueStates.map((state) => ({ target, state, count: shards.reduce((sum, counts) => sum + (counts[state] ?? 0), 0) }));
 }
 
 function selectTargets(config: RelayConfig, names: string[]) {
@@ -213,7 +181,7 @@ function selectTargets(config: RelayConfig, names: string[]) {
   return names.length === 0 ? config.targets : config.targets.filter((t) => names.includes(t.name));
 }
 
-async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: Logger, stack: (() => Promise<void>)[]): Promise<RedisEndpoint> {
+async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: Logger, stack: ShutdownStack): Promise<RedisEndpoint> {
   if (settings.redisClusterNodes !== undefined) return { clusterNodes: settings.redisClusterNodes };
   if (settings.redisUrl !== undefined) return settings.redisUrl;
   if (!roles.embeddedRedis) {
@@ -223,23 +191,4 @@ async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: 
   stack.push(() => embedded.stop());
   logger.info({ storage: settings.storagePath, redis: embedded.url }, "started embedded redis-server (AOF, noeviction)");
   return embedded.url;
-}
-
-function track<Connection extends RedisConnection>(connection: Connection, stack: (() => Promise<void>)[], logger: Logger): Connection {
-  // ioredis reconnects by itself; without a listener every failed attempt is an unhandled error.
-  // Requests meanwhile get 503 and readiness stays: the log line is per connection state, not per error.
-  const name = isCluster(connection) ? connection.options.redisOptions?.connectionName : connection.options.connectionName;
-  let down = false;
-  connection.on("error", (err: unknown) => {
-    if (!down) logger.warn({ err, connection: name }, "Redis connection lost; reconnecting");
-    down = true;
-  });
-  connection.on("ready", () => {
-    if (down) logger.info({ connection: name }, "Redis connection back");
-    down = false;
-  });
-  stack.push(async () => {
-    await connection.quit().catch(() => connection.disconnect());
-  });
-  return connection;
 }

@@ -3,11 +3,11 @@ import {
   describeRequestError,
   purgeFailed,
   purgeRequest,
-  readTargetBacklog,
   recordedTargets,
   replayFailed,
   replayRequest,
   summarizeFailed,
+  summarizeRemovedTargets,
   type RedisConnection,
 } from "@pyroscope-relay/queue";
 import express, { Router } from "express";
@@ -91,12 +91,8 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     const summaries = [];
     for (const target of targets) summaries.push(await summarizeFailed(connection, prefix, target, shards));
     // Targets a reload removed keep their queues: listed (with what still waits) until purged by hand.
-    const removed = asked === undefined ? (await recordedTargets(connection, prefix)).filter((target) => !configured.includes(target)) : [];
-    for (const target of removed) {
-      const backlog = await readTargetBacklog(connection, prefix, target, shards);
-      summaries.push({ ...(await summarizeFailed(connection, prefix, target, shards)), removed: true, waiting: backlog.profiles });
-    }
-    res.json({ targets: summaries });
+    const removed = asked === undefined ? await summarizeRemovedTargets(connection, prefix, configured, shards) : [];
+    res.json({ targets: [...summaries, ...removed] });
   });
 
   router.post("/api/v1/replay", async (req, res) => {

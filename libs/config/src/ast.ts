@@ -1,6 +1,12 @@
 import type { Position } from "./diagnostic.js";
 
-/** The syntax tree of an Alloy-syntax file; every node keeps where it starts. */
+export type UnaryOperator = "!" | "-";
+export type BinaryOperator = "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%" | "^";
+
+/**
+ * The syntax tree of an Alloy-syntax file; every node keeps where it starts (for an operation, where
+ * its first operand starts).
+ */
 export type Expression =
   | { kind: "string"; value: string; pos: Position }
   | { kind: "number"; value: number; pos: Position }
@@ -8,9 +14,13 @@ export type Expression =
   | { kind: "null"; pos: Position }
   | { kind: "list"; items: Expression[]; pos: Position }
   | { kind: "object"; fields: ObjectField[]; pos: Position }
-  /** A dotted name such as `pyroscope.write.staging.receiver`. */
-  | { kind: "reference"; path: string[]; pos: Position }
-  | { kind: "call"; callee: string[]; args: Expression[]; pos: Position };
+  | { kind: "identifier"; name: string; pos: Position }
+  /** `value.name`: a field, or one more part of a dotted name such as `pyroscope.write.staging.receiver`. */
+  | { kind: "access"; value: Expression; name: string; namePos: Position; pos: Position }
+  | { kind: "index"; value: Expression; index: Expression; pos: Position }
+  | { kind: "call"; callee: Expression; args: Expression[]; pos: Position }
+  | { kind: "unary"; operator: UnaryOperator; operand: Expression; pos: Position }
+  | { kind: "binary"; operator: BinaryOperator; left: Expression; right: Expression; pos: Position };
 
 export interface ObjectField {
   key: string;

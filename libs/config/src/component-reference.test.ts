@@ -1,9 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ComponentReference } from "./component-reference.js";
+import { cannotEvaluate, ComponentReference } from "./component-reference.js";
 
 test("prints as the dotted name the user wrote", () => {
   const reference = new ComponentReference(["pyroscope", "write", "staging", "receiver"]);
   assert.equal(`${reference}`, "pyroscope.write.staging.receiver");
   assert.deepEqual(reference.path, ["pyroscope", "write", "staging", "receiver"]);
+});
+
+test("says why an export cannot be evaluated", () => {
+  assert.equal(
+    cannotEvaluate(new ComponentReference(["local", "file", "token", "content"])),
+    "local.file.token.content cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to",
+  );
 });

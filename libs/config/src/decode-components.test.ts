@@ -4,20 +4,24 @@ import { decodeComponents } from "./decode-components.js";
 import type { Diagnostic } from "./diagnostic.js";
 import { parseAlloy } from "./parser.js";
 
-function decode(source: string) {
+function decode(...sources: string[]) {
   const diagnostics: Diagnostic[] = [];
-  const components = decodeComponents(parseAlloy(source, "t.alloy"), { file: "t.alloy", env: { X: "x" } }, diagnostics);
-  return { components, messages: diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`) };
+  const files = sources.map((source, index) => {
+    const file = sources.length === 1 ? "t.alloy" : `${"abc"[index]}.alloy`;
+    return { file, alloyFile: parseAlloy(source, file) };
+  });
+  const { components, ignored } = decodeComponents(files, { env: { X: "x" }, constants: {} }, diagnostics);
+  return { components, ignored, messages: diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`) };
 }
 
 test("decodes each labelled component in order", () => {
-  const { components, messages } = decode('pyroscope.write "b" {\n  a = env("X")\n}\npyroscope.receive_http "a" {\n}\n');
+  const { components, messages } = decode('pyroscope.write "b" {\n  a = sys.env("X")\n}\npyroscope.receive_http "a" {\n}\n');
   assert.deepEqual(messages, []);
   assert.deepEqual(
-    components.map(({ kind, label, pos, data }) => ({ kind, label, pos, data: { ...data } })),
+    components.map(({ kind, label, file, pos, data }) => ({ kind, label, file, pos, data: { ...data } })),
     [
-      { kind: "pyroscope.write", label: "b", pos: { line: 1, col: 1 }, data: { a: "x" } },
-      { kind: "pyroscope.receive_http", label: "a", pos: { line: 4, col: 1 }, data: {} },
+      { kind: "pyroscope.write", label: "b", file: "t.alloy", pos: { line: 1, col: 1 }, data: { a: "x" } },
+      { kind: "pyroscope.receive_http", label: "a", file: "t.alloy", pos: { line: 4, col: 1 }, data: {} },
     ],
   );
   assert.deepEqual(components[0]?.locations.nearest([]).pos, { line: 1, col: 1 });
@@ -27,11 +31,65 @@ test("the same label may name one component of each kind", () => {
   assert.equal(decode('pyroscope.write "a" {\n}\npyroscope.receive_http "a" {\n}').components.length, 2);
 });
 
+test("ignores every other block without evaluating it, labelled or not", () => {
+  const { components, ignored, messages } = decode(
+    [
+      "logging {",
+      '  level = sys.env("UNSET") + undefined_thing.value',
+      "}",
+      'discovery.kubernetes "pods" {',
+      '  role = "pod"',
+      "}",
+      'pyroscope.scrape "default" {',
+      "  targets    = discovery.kubernetes.pods.targets[0]",
+      "  forward_to = [pyroscope.relabel.x.receiver, no_such_function()]",
+      "}",
+      'declare "custom" {',
+      '  pyroscope.write "inner" {',
+      "  }",
+      "}",
+      'pyroscope.write "w" {',
+      "}",
+    ].join("\n"),
+  );
+  assert.deepEqual(messages, []);
+  assert.deepEqual(
+    components.map((c) => c.label),
+    ["w"],
+  );
+  assert.deepEqual(ignored, [
+    { name: "logging", file: "t.alloy", line: 1, col: 1 },
+    { name: "discovery.kubernetes", label: "pods", file: "t.alloy", line: 4, col: 1 },
+    { name: "pyroscope.scrape", label: "default", file: "t.alloy", line: 7, col: 1 },
+    { name: "declare", label: "custom", file: "t.alloy", line: 11, col: 1 },
+  ]);
+});
+
+test("one block name and label identify one block across files", () => {
+  const { components, ignored, messages } = decode(
+    'pyroscope.write "w" {\n}\nlogging {\n}\ndiscovery.http "d" {\n}',
+    '\npyroscope.write "w" {\n}\nlogging {\n}\ndiscovery.http "d" {\n}\ndiscovery.dns "d" {\n}',
+  );
+  assert.deepEqual(messages, [
+    'b.alloy:2:1: duplicate component pyroscope.write "w"; first defined at a.alloy:1:1',
+    "b.alloy:4:1: duplicate block logging; first defined at a.alloy:3:1",
+    'b.alloy:6:1: duplicate component discovery.http "d"; first defined at a.alloy:5:1',
+  ]);
+  assert.deepEqual(
+    components.map((c) => `${c.file} ${c.label}`),
+    ["a.alloy w"],
+  );
+  assert.deepEqual(
+    ignored.map((c) => `${c.file} ${c.name}`),
+    ["a.alloy logging", "a.alloy discovery.http", "b.alloy discovery.dns"],
+  );
+});
+
 test("leaves out components with problems and reports every problem", () => {
-  const { components, messages } = decode(
+  const { components, ignored, messages } = decode(
     [
       "x = 1",
-      'logging "a" {\n}',
+      'logging "a-b" {\n}',
       "pyroscope.write {\n}",
       'pyroscope.write "1st" {\n}',
       'pyroscope.write "ok" {\n}',
@@ -43,12 +101,13 @@ test("leaves out components with problems and reports every problem", () => {
     components.map((c) => c.label),
     ["ok"],
   );
+  assert.deepEqual(ignored, []);
   assert.deepEqual(messages, [
-    '1:1: unexpected attribute "x" outside a component block',
-    '2:1: unknown block "logging"; expected pyroscope.receive_http or pyroscope.write',
-    '4:1: pyroscope.write needs a label, e.g. pyroscope.write "default" { ... }',
-    '6:1: invalid label "1st": use letters, digits and underscores, not starting with a digit',
-    '10:1: duplicate component pyroscope.write "ok"; first defined at 8:1',
-    '14:3: duplicate attribute "a"; first set at 13:3',
+    't.alloy:1:1: unexpected attribute "x" outside a component block',
+    't.alloy:2:1: invalid label "a-b": use letters, digits and underscores, not starting with a digit',
+    't.alloy:4:1: pyroscope.write needs a label, e.g. pyroscope.write "default" { ... }',
+    't.alloy:6:1: invalid label "1st": use letters, digits and underscores, not starting with a digit',
+    't.alloy:10:1: duplicate component pyroscope.write "ok"; first defined at 8:1',
+    't.alloy:14:3: duplicate attribute "a"; first set at 13:3',
   ]);
 });

@@ -1,16 +1,24 @@
 import type { AlloyFile } from "./ast.js";
 import { decodeBody } from "./decode-body.js";
-import { diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
-import type { Environment } from "./evaluate.js";
+import { describeLocation, diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
+import type { IgnoredComponent } from "./relay-config.js";
+import type { Scope } from "./scope.js";
 import { ValueLocations } from "./value-locations.js";
 
 export const componentKinds = ["pyroscope.receive_http", "pyroscope.write"] as const;
 export type ComponentKind = (typeof componentKinds)[number];
 
+/** A parsed configuration file; a configuration may be a directory of them. */
+export interface ParsedFile {
+  file: string;
+  alloyFile: AlloyFile;
+}
+
 /** A top-level component block, decoded but not yet checked against its schema. */
 export interface DecodedComponent {
   kind: ComponentKind;
   label: string;
+  file: string;
   pos: Position;
   data: Record<string, unknown>;
   locations: ValueLocations;
@@ -24,50 +32,52 @@ function isComponentKind(name: string): name is ComponentKind {
 }
 
 /**
- * Decodes every component of a file. Components with problems are left out of the result and their
- * problems appended to `diagnostics`.
+ * Sorts the files' top-level blocks into the relay's components, decoded, and every other block,
+ * ignored without evaluating anything in it (its expressions may read components the relay does not
+ * run). As in Alloy, a block name and label identify one block across all files. Components with
+ * problems are left out of the result and their problems appended to `diagnostics`.
  */
 export function decodeComponents(
-  alloyFile: AlloyFile,
-  context: { file: string; env: Environment },
+  files: readonly ParsedFile[],
+  scope: Scope,
   diagnostics: Diagnostic[],
-): DecodedComponent[] {
+): { components: DecodedComponent[]; ignored: IgnoredComponent[] } {
   const components: DecodedComponent[] = [];
-  const firstByName = new Map<string, Position>();
-  const report = (pos: Position, message: string) => diagnostics.push(diagnosticAt(context.file, pos, message));
+  const ignored: IgnoredComponent[] = [];
+  const firstById = new Map<string, { file: string; pos: Position }>();
 
-  for (const statement of alloyFile.body) {
-    const { name, pos } = statement;
-    if (statement.kind === "attribute") {
-      report(pos, `unexpected attribute ${JSON.stringify(name)} outside a component block`);
-      continue;
+  for (const { file, alloyFile } of files) {
+    const report = (pos: Position, message: string) => diagnostics.push(diagnosticAt(file, pos, message));
+    const isDuplicate = (id: string, pos: Position, what: string): boolean => {
+      const first = firstById.get(id);
+      if (first) report(pos, `duplicate ${what} ${id}; first defined at ${describeLocation(first.file, first.pos, file)}`);
+      else firstById.set(id, { file, pos });
+      return first !== undefined;
+    };
+    for (const statement of alloyFile.body) {
+      const { name, pos } = statement;
+      if (statement.kind === "attribute") {
+        report(pos, `unexpected attribute ${JSON.stringify(name)} outside a component block`);
+        continue;
+      }
+      const { label } = statement;
+      if (label !== undefined && !validLabel.test(label)) {
+        const rule = "use letters, digits and underscores, not starting with a digit";
+        report(pos, `invalid label ${JSON.stringify(label)}: ${rule}`);
+      } else if (!isComponentKind(name)) {
+        const id = label === undefined ? name : `${name} ${JSON.stringify(label)}`;
+        if (!isDuplicate(id, pos, label === undefined ? "block" : "component")) {
+          ignored.push({ name, ...(label === undefined ? {} : { label }), file, line: pos.line, col: pos.col });
+        }
+      } else if (label === undefined) {
+        report(pos, `${name} needs a label, e.g. ${name} "default" { ... }`);
+      } else if (!isDuplicate(`${name} ${JSON.stringify(label)}`, pos, "component")) {
+        const locations = new ValueLocations(pos);
+        const before = diagnostics.length;
+        const data = decodeBody(statement.body, [], { file, scope, locations }, diagnostics);
+        if (diagnostics.length === before) components.push({ kind: name, label, file, pos, data, locations });
+      }
     }
-    if (!isComponentKind(name)) {
-      report(pos, `unknown block ${JSON.stringify(name)}; expected ${componentKinds.join(" or ")}`);
-      continue;
-    }
-    const { label } = statement;
-    if (label === undefined) {
-      report(pos, `${name} needs a label, e.g. ${name} "default" { ... }`);
-      continue;
-    }
-    if (!validLabel.test(label)) {
-      const rule = "use letters, digits and underscores, not starting with a digit";
-      report(pos, `invalid label ${JSON.stringify(label)}: ${rule}`);
-      continue;
-    }
-    const id = `${name} ${JSON.stringify(label)}`;
-    const first = firstByName.get(id);
-    if (first) {
-      report(pos, `duplicate component ${id}; first defined at ${first.line}:${first.col}`);
-      continue;
-    }
-    firstByName.set(id, pos);
-
-    const locations = new ValueLocations(pos);
-    const before = diagnostics.length;
-    const data = decodeBody(statement.body, [], { ...context, locations }, diagnostics);
-    if (diagnostics.length === before) components.push({ kind: name, label, pos, data, locations });
   }
-  return components;
+  return { components, ignored };
 }

@@ -22,7 +22,12 @@ export function diagnosticAt(file: string, pos: Position, message: string): Diag
   return { file, line: pos.line, col: pos.col, message };
 }
 
-/** Source order, so that users read errors top to bottom. */
+/** Where `pos` in `file` is, as a diagnostic in `from` names it: `line:col`, or `file:line:col` in another file. */
+export function describeLocation(file: string, pos: Position, from: string): string {
+  return file === from ? `${pos.line}:${pos.col}` : `${file}:${pos.line}:${pos.col}`;
+}
+
+/** Source order, file by file, so that users read errors top to bottom. */
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
-  return a.line - b.line || a.col - b.col;
+  return (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.col - b.col;
 }

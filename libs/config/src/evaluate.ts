@@ -1,32 +1,28 @@
 import type { Expression } from "./ast.js";
-import { ComponentReference } from "./component-reference.js";
+import { cannotEvaluate, ComponentReference } from "./component-reference.js";
 import { ConfigError } from "./config-error.js";
 import { diagnosticAt, type Position } from "./diagnostic.js";
-import type { ValueLocations, ValuePath } from "./value-locations.js";
-import { describeValueType } from "./value-type.js";
+import { FunctionError } from "./function-error.js";
+import { binaryOperation, OperationError, unaryOperation } from "./operators.js";
+import type { Scope } from "./scope.js";
+import { isStdlibName, stdlibFunction } from "./stdlib.js";
+import { callFunction } from "./stdlib-function.js";
+import { ValueLocations, type ValuePath } from "./value-locations.js";
+import { describeValueType, isObjectValue } from "./value-type.js";
 
+/** Environment variables, as `sys.env("X")` reads them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface EvaluationContext {
   file: string;
-  env: Environment;
+  scope: Scope;
   locations: ValueLocations;
 }
 
-/** An unset variable reads as "", as in Alloy. */
-function readEnv(env: Environment, name: string): string {
-  return env[name] ?? "";
-}
-
-/** The functions users call in these components' configurations; each takes one string. */
-const functions: Record<string, (env: Environment, arg: string) => string> = {
-  env: readEnv,
-  "sys.env": readEnv,
-};
-
 /**
  * Evaluates an expression to plain data (objects without a prototype, so any key is safe), recording
- * where each list item and object field came from. References stay symbolic.
+ * where each list item and object field came from. A dotted name outside the standard library is a
+ * component reference and stays symbolic: forward_to resolves it once every component is known.
  */
 export function evaluate(expression: Expression, path: ValuePath, context: EvaluationContext): unknown {
   switch (expression.kind) {
@@ -36,8 +32,6 @@ export function evaluate(expression: Expression, path: ValuePath, context: Evalu
       return expression.value;
     case "null":
       return null;
-    case "reference":
-      return new ComponentReference(expression.path);
     case "list":
       return expression.items.map((item, index) => {
         context.locations.set([...path, index], { kind: "value", pos: item.pos, namePos: item.pos });
@@ -57,26 +51,113 @@ export function evaluate(expression: Expression, path: ValuePath, context: Evalu
       }
       return object;
     }
+    case "identifier":
+      // `constants` is the one standard library name that is a value.
+      return expression.name === "constants"
+        ? Object.assign(Object.create(null), context.scope.constants)
+        : reference([expression.name], expression.pos, context);
+    case "access":
+      return access(expression, context);
+    case "index":
+      return index(expression, context);
     case "call":
-      return call(expression, path, context);
+      return call(expression, context);
+    case "unary": {
+      const value = operand(expression.operand, context);
+      const { pos } = expression.operand;
+      return operate(context, () => unaryOperation(expression.operator, value), { left: pos, right: pos });
+    }
+    case "binary": {
+      const { operator, left, right } = expression;
+      const [a, b] = [operand(left, context), operand(right, context)];
+      return operate(context, () => binaryOperation(operator, a, b), { left: left.pos, right: right.pos });
+    }
   }
 }
 
-function call(expression: Expression & { kind: "call" }, path: ValuePath, context: EvaluationContext): unknown {
-  const name = expression.callee.join(".");
-  const fn = Object.hasOwn(functions, name) ? functions[name] : undefined;
-  if (!fn) throw error(context, expression.pos, `unknown function ${JSON.stringify(name)}; supported: env, sys.env`);
-  if (expression.args.length !== 1) {
-    throw error(context, expression.pos, `${name}: expected 1 argument, got ${expression.args.length}`);
-  }
-  const [argument] = expression.args as [Expression];
-  const value = evaluate(argument, path, context);
-  if (typeof value !== "string") {
-    throw error(context, argument.pos, `${name}: expected a string argument, got ${describeValueType(value)}`);
-  }
-  return fn(context.env, value);
+/**
+ * Evaluates a part of a larger expression. Its lists and objects do not become the attribute's value,
+ * so their places go to a record of their own; problems in the result are reported at the expression.
+ */
+function operand(expression: Expression, context: EvaluationContext): unknown {
+  return evaluate(expression, [], { ...context, locations: new ValueLocations(expression.pos) });
 }
 
-function error(context: EvaluationContext, pos: Position, message: string): ConfigError {
-  return new ConfigError([diagnosticAt(context.file, pos, message)]);
+/** The dotted name an identifier and the accesses on it spell, e.g. `sys.env`; undefined for anything else. */
+function dottedName(expression: Expression): string[] | undefined {
+  if (expression.kind === "identifier") return [expression.name];
+  if (expression.kind !== "access") return undefined;
+  const prefix = dottedName(expression.value);
+  return prefix && [...prefix, expression.name];
+}
+
+/** A dotted name outside the standard library names a component's export. */
+function reference(path: string[], pos: Position, context: EvaluationContext): ComponentReference {
+  const text = path.join(".");
+  if (stdlibFunction(text)) throw error(context, pos, `${text} is a function: call it, as in ${text}(...)`);
+  if (isStdlibName(path[0]!)) throw error(context, pos, `${text} does not exist in the standard library`);
+  return new ComponentReference(path);
+}
+
+/** A field of a value, e.g. `constants.os` or `encoding.from_json(text).key`, or one more part of a dotted name. */
+function access(expression: Expression & { kind: "access" }, context: EvaluationContext): unknown {
+  const path = dottedName(expression);
+  if (path && path[0] !== "constants") return reference(path, expression.pos, context);
+  const value = operand(expression.value, context);
+  const field = JSON.stringify(expression.name);
+  if (value instanceof ComponentReference) throw error(context, expression.pos, cannotEvaluate(value));
+  if (!isObjectValue(value)) throw error(context, expression.namePos, `cannot read field ${field} of a ${describeValueType(value)}`);
+  if (!Object.hasOwn(value, expression.name)) throw error(context, expression.namePos, `field ${field} does not exist`);
+  return value[expression.name];
+}
+
+/** A list item by number, or an object field by name: null when the object has no such field, as in Alloy. */
+function index(expression: Expression & { kind: "index" }, context: EvaluationContext): unknown {
+  const value = operand(expression.value, context);
+  const key = operand(expression.index, context);
+  if (value instanceof ComponentReference) throw error(context, expression.pos, cannotEvaluate(value));
+  if (Array.isArray(value)) {
+    if (typeof key !== "number" || !Number.isInteger(key)) {
+      throw error(context, expression.index.pos, `a list index must be a whole number, got ${describeValueType(key)}`);
+    }
+    if (key < 0 || key >= value.length) {
+      throw error(context, expression.index.pos, `index ${key} is out of range for a list of ${value.length}`);
+    }
+    return value[key];
+  }
+  if (isObjectValue(value)) {
+    if (typeof key !== "string") throw error(context, expression.index.pos, `an object key must be a string, got ${describeValueType(key)}`);
+    return Object.hasOwn(value, key) ? value[key] : null;
+  }
+  throw error(context, expression.pos, `cannot index a ${describeValueType(value)}; expected a list or an object`);
+}
+
+function call(expression: Expression & { kind: "call" }, context: EvaluationContext): unknown {
+  const { callee, args, pos } = expression;
+  const path = dottedName(callee);
+  if (!path) throw error(context, pos, "only functions of the standard library can be called, by their name");
+  const fnName = path.join(".");
+  const fn = stdlibFunction(fnName);
+  if (!fn) throw error(context, pos, `unknown function ${JSON.stringify(fnName)}`);
+  const values = args.map((argument) => operand(argument, context));
+  try {
+    return callFunction(fn, values, context.scope);
+  } catch (cause) {
+    if (!(cause instanceof FunctionError)) throw cause;
+    const at = cause.argument === undefined ? pos : (args[cause.argument]?.pos ?? pos);
+    throw error(context, at, `${fnName}: ${cause.message}`, cause);
+  }
+}
+
+function operate(context: EvaluationContext, run: () => unknown, operands: Record<"left" | "right", Position>): unknown {
+  try {
+    return run();
+  } catch (cause) {
+    if (!(cause instanceof OperationError)) throw cause;
+    throw error(context, operands[cause.operand], cause.message, cause);
+  }
+}
+
+function error(context: EvaluationContext, pos: Position, message: string, cause?: unknown): ConfigError {
+  return new ConfigError([diagnosticAt(context.file, pos, message)], { cause });
 }

@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { hostname } from "node:os";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "./load-config.js";
 
@@ -31,6 +33,54 @@ test("examples/seed.alloy: the documentation's example parses as Alloy reads it"
     [
       ["staging", "http://pyroscope-staging:4040"],
       ["production", "http://pyroscope-production:4040"],
+    ],
+  );
+});
+
+test("examples/alloy-full.alloy: a whole Alloy configuration runs its receiver and writers, the rest ignored", async () => {
+  const config = await loadConfig(example("alloy-full.alloy"), { PYROSCOPE_PASSWORD: "pw", CLUSTER: "EU-1" });
+  assert.deepEqual(
+    config.receivers.map((r) => [r.label, r.listenAddress, r.listenPort, r.targets]),
+    [["default", "0.0.0.0", 9999, ["production", "staging"]]],
+  );
+  const [production, staging] = config.targets;
+  assert.equal(production?.url, "https://pyroscope.example.com");
+  assert.deepEqual(production?.headers, { "X-Scope-OrgID": "platform" });
+  assert.deepEqual(production?.auth, { kind: "basic", username: "relay", password: "pw" });
+  assert.deepEqual(production?.externalLabels, { cluster: "eu-1", node: hostname() });
+  assert.equal(staging?.url, "http://pyroscope-staging:4040");
+  assert.deepEqual(
+    config.ignored.map(({ name, label, line }) => [name, label, line]),
+    [
+      ["logging", undefined, 10],
+      ["local.file", "scrape_token", 15],
+      ["discovery.kubernetes", "pods", 21],
+      ["discovery.relabel", "pods", 30],
+      ["pyroscope.scrape", "pods", 46],
+      ["pyroscope.relabel", "sample", 64],
+      ["prometheus.exporter.self", "alloy", 82],
+      ["prometheus.scrape", "alloy", 84],
+      ["prometheus.remote_write", "metrics", 89],
+    ],
+  );
+  assert.ok(config.ignored.every((c) => c.file === example("alloy-full.alloy") && c.col === 1));
+});
+
+test("examples/alloy-dir: a directory is one configuration, its files referring to each other", async () => {
+  const config = await loadConfig(example("alloy-dir"), { PYROSCOPE_URL: "http://pyroscope:4040" });
+  assert.deepEqual(
+    config.receivers.map((r) => [r.label, r.listenAddress, r.listenPort, r.targets]),
+    [["default", "127.0.0.1", 4041, ["pyroscope"]]],
+  );
+  assert.deepEqual(
+    config.targets.map((t) => [t.name, t.url]),
+    [["pyroscope", "http://pyroscope:4040"]],
+  );
+  assert.deepEqual(
+    config.ignored.map(({ name, file }) => [name, basename(file)]),
+    [
+      ["discovery.kubernetes", "discovery.alloy"],
+      ["pyroscope.scrape", "discovery.alloy"],
     ],
   );
 });

@@ -1,4 +1,5 @@
-export type { ReceiverConfig, RelayConfig, TargetAuth, TargetConfig, TargetTls } from "./relay-config.js";
+export type { IgnoredComponent, ReceiverConfig, RelayConfig, TargetAuth, TargetConfig, TargetTls } from "./relay-config.js";
+export type { ClientAuthType, ReceiverHttp2, ReceiverTls } from "./relay-config.js";
 export type { RelaySettings } from "./relay-settings.js";
 export type { Diagnostic, Position } from "./diagnostic.js";
 export { formatDiagnostic } from "./diagnostic.js";
@@ -9,6 +10,8 @@ export { parseConfig } from "./parse-config.js";
 export { loadConfig } from "./load-config.js";
 export { parseDuration, InvalidDurationError } from "./duration.js";
 export { parseByteSize, InvalidByteSizeError } from "./byte-size.js";
-export { parseSettings, type ParsedSettings, type SettingsOptions } from "./parse-settings.js";
+export { parseSettings, settingsOptionsFor, type ParsedSettings, type SettingsOptions } from "./parse-settings.js";
+export { commandNames, flagsOf, flagSynopsis, flagTable } from "./flag-table.js";
+export type { CommandName, Flag, SettingFlag } from "./flag-table.js";
 export { SettingsError } from "./settings-error.js";
 export { changesBetween, type Changes } from "./config-changes.js";

@@ -75,8 +75,16 @@ test("reads unicode identifiers and underscores", () => {
   assert.deepEqual(summary(tokenize("_é1 x_2", "t.alloy")), ["id:_é1", "id:x_2", "eof"]);
 });
 
+test("reads operators, the longest first", () => {
+  assert.deepEqual(summary(tokenize("||&&!==!=<<=>>=+-*/%^.5 !x", "t.alloy")), [
+    "||", "&&", "!=", "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "^", "num:0.5", "!", "id:x", "eof",
+  ]);
+});
+
 test("rejects an unexpected character", () => {
-  lexError("a = 1 +", '1:7: unexpected character "+"');
+  lexError("a = 1 @", '1:7: unexpected character "@"');
+  lexError("a = b | c", '1:7: unexpected character "|"; did you mean "||"?');
+  lexError("a = b & c", '1:7: unexpected character "&"; did you mean "&&"?');
 });
 
 test("rejects an unterminated string at its opening quote", () => {

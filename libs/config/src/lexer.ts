@@ -20,8 +20,13 @@ const simpleEscapes: Record<string, string> = {
   '"': '"',
 };
 
-function isPunctuation(char: string): char is Punctuation {
-  return "{}[]()=,.".includes(char);
+const punctuation: ReadonlySet<string> = new Set<Punctuation>([
+  "{", "}", "[", "]", "(", ")", "=", ",", ".",
+  "||", "&&", "!", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "^",
+]);
+
+function isPunctuation(text: string): text is Punctuation {
+  return punctuation.has(text);
 }
 
 /** Splits Alloy-syntax source into tokens; throws a ConfigError at the first character it cannot read. */
@@ -55,14 +60,29 @@ class Lexer {
         return this.tokens;
       }
       if (identifierStart.test(char)) this.tokens.push({ ...base, kind: "identifier", name: this.identifier() });
-      else if (digit.test(char)) this.tokens.push({ ...base, kind: "number", value: this.number(base.pos) });
-      else if (char === '"') this.tokens.push({ ...base, kind: "string", value: this.quotedString(base.pos) });
+      else if (digit.test(char) || (char === "." && digit.test(this.peek(1) ?? ""))) {
+        this.tokens.push({ ...base, kind: "number", value: this.number(base.pos) });
+      } else if (char === '"') this.tokens.push({ ...base, kind: "string", value: this.quotedString(base.pos) });
       else if (char === "`") this.tokens.push({ ...base, kind: "string", value: this.rawString(base.pos) });
-      else if (isPunctuation(char)) {
-        this.advance();
-        this.tokens.push({ ...base, kind: "punctuation", symbol: char });
-      } else throw this.error(base.pos, `unexpected character ${JSON.stringify(char)}`);
+      else this.tokens.push({ ...base, kind: "punctuation", symbol: this.punctuation(base.pos) });
     }
+  }
+
+  private punctuation(start: Position): Punctuation {
+    const char = this.peek()!;
+    // The longest match, so that `<=` is one token and not `<` then `=`.
+    const pair = `${char}${this.peek(1) ?? ""}`;
+    if (pair.length > char.length && isPunctuation(pair)) {
+      this.advance();
+      this.advance();
+      return pair;
+    }
+    if (isPunctuation(char)) {
+      this.advance();
+      return char;
+    }
+    if (char === "|" || char === "&") throw this.error(start, `unexpected character "${char}"; did you mean "${char}${char}"?`);
+    throw this.error(start, `unexpected character ${JSON.stringify(char)}`);
   }
 
   private skipSpaceAndComments(): void {

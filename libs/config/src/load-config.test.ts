@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigError } from "./config-error.js";
 import { loadConfig } from "./load-config.js";
 
@@ -27,7 +27,7 @@ pyroscope.write "w" {
   );
   const config = await loadConfig(configFile, { URL: "http://pyroscope:4040" });
   assert.equal(config.targets[0]?.url, "http://pyroscope:4040");
-  assert.deepEqual(config.targets[0]?.auth, { kind: "bearer", token: "t0ken" });
+  assert.deepEqual(config.targets[0]?.auth, { kind: "bearer", token: "t0ken", tokenFile });
 });
 
 test("reports a configuration file that cannot be read", async () => {
@@ -38,4 +38,88 @@ test("reports a configuration file that cannot be read", async () => {
     assert.equal((error.cause as NodeJS.ErrnoException).code, "ENOENT");
     return true;
   });
+});
+
+/** Writes `files` (path relative to a new temporary directory -> contents) and returns the directory. */
+async function configDirectory(t: { after: (fn: () => Promise<void>) => void }, files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "relay-config-dir-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const [path, contents] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), contents);
+  }
+  return dir;
+}
+
+const receive = 'pyroscope.receive_http "in" {\n  forward_to = [pyroscope.write.w.receiver]\n}\n';
+const write = 'pyroscope.write "w" {\n  endpoint {\n    url = "http://pyroscope:4040"\n  }\n}\n';
+
+async function loadErrors(path: string): Promise<string[]> {
+  try {
+    await loadConfig(path, {});
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.message.split("\n");
+  }
+  assert.fail("expected a ConfigError");
+}
+
+test("reads every *.alloy file of a directory as one configuration, in order of name", async (t) => {
+  const dir = await configDirectory(t, {
+    "b-write.alloy": write,
+    "a-receive.alloy": receive,
+    "c.alloy": 'logging {\n}\npyroscope.write "z" {\n  endpoint {\n    url = "http://z"\n  }\n}\n',
+    "notes.txt": "not a configuration {",
+    "nested/d.alloy": "not read {",
+    "e.alloy/f.alloy": "not read either {",
+  });
+  const config = await loadConfig(dir, {});
+  assert.deepEqual(
+    config.receivers.map((r) => r.targets),
+    [["w"]],
+  );
+  assert.deepEqual(
+    config.targets.map((t) => t.name),
+    ["w", "z"],
+  );
+  assert.deepEqual(config.ignored, [{ name: "logging", file: join(dir, "c.alloy"), line: 1, col: 1 }]);
+});
+
+test("follows a symbolic link to a file, as Alloy does", async (t) => {
+  const dir = await configDirectory(t, { "conf/receive.alloy": receive, "shared/write.alloy": write });
+  await symlink(join(dir, "shared/write.alloy"), join(dir, "conf/write.alloy"));
+  assert.deepEqual((await loadConfig(join(dir, "conf"), {})).targets.map((t) => t.name), ["w"]);
+});
+
+test("reports problems in every file of a directory, each with its file", async (t) => {
+  const dir = await configDirectory(t, {
+    "a.alloy": receive + write + "oops\n",
+    "b.alloy": "x = [\n",
+    "c.alloy": write,
+  });
+  assert.deepEqual(await loadErrors(dir), [
+    `${join(dir, "a.alloy")}:10:1: expected "=" or "{" after oops, got end of file`,
+    `${join(dir, "b.alloy")}:2:1: expected a value, got end of file`,
+  ]);
+});
+
+test("reports a component defined in two files at the second, naming the first", async (t) => {
+  const dir = await configDirectory(t, { "a.alloy": receive + write, "b.alloy": "\n" + write });
+  assert.deepEqual(await loadErrors(dir), [
+    `${join(dir, "b.alloy")}:2:1: duplicate component pyroscope.write "w"; first defined at ${join(dir, "a.alloy")}:4:1`,
+  ]);
+});
+
+test("reports a directory without *.alloy files, and a link to nowhere", async (t) => {
+  const empty = await configDirectory(t, { "relay.txt": receive, "sub/relay.alloy": receive });
+  assert.deepEqual(await loadErrors(empty), [`${empty}: no *.alloy file in this directory`]);
+  const broken = await configDirectory(t, { "a.alloy": receive + write });
+  await symlink(join(broken, "missing"), join(broken, "b.alloy"));
+  const [message] = await loadErrors(broken);
+  assert.match(message ?? "", new RegExp(`^${join(broken, "b.alloy")}: cannot read configuration: ENOENT`));
+});
+
+test("reports a configuration without a receiver once, for the whole directory", async (t) => {
+  const dir = await configDirectory(t, { "a.alloy": write, "b.alloy": "logging {\n}\n" });
+  assert.deepEqual(await loadErrors(dir), [`${dir}: no pyroscope.receive_http component: nothing would receive profiles`]);
 });

@@ -1,21 +1,47 @@
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { ConfigError } from "./config-error.js";
 import type { Environment } from "./evaluate.js";
-import { parseConfig } from "./parse-config.js";
+import { parseConfigFiles, type ConfigSource } from "./parse-config.js";
 import type { RelayConfig } from "./relay-config.js";
 
-/**
- * Reads and parses the configuration file at `path`. Files named by `*_file` attributes are read
- * once, now, relative to the working directory as in Alloy.
- */
-export async function loadConfig(path: string, env: Environment = process.env): Promise<RelayConfig> {
-  let source: string;
+/** Runs one file system call, turning its failure into a ConfigError that names `file`. */
+async function attempt<T>(file: string, call: () => Promise<T>): Promise<T> {
   try {
-    source = await readFile(path, "utf8");
+    return await call();
   } catch (error) {
     const message = `cannot read configuration: ${(error as Error).message}`;
-    throw new ConfigError([{ file: path, line: 0, col: 0, message }], { cause: error });
+    throw new ConfigError([{ file, line: 0, col: 0, message }], { cause: error });
   }
-  return parseConfig(source, path, env, (file) => readFileSync(file, "utf8"));
+}
+
+async function readSource(file: string): Promise<ConfigSource> {
+  return { file, source: await attempt(file, () => readFile(file, "utf8")) };
+}
+
+/** As Alloy reads a directory: every `*.alloy` file directly in it (not in subdirectories), by name. */
+async function directorySources(directory: string): Promise<ConfigSource[]> {
+  const entries = await attempt(directory, () => readdir(directory));
+  const files: string[] = [];
+  for (const name of entries.filter((entry) => entry.endsWith(".alloy")).sort()) {
+    const file = join(directory, name);
+    // A symbolic link counts as what it points to; a directory named *.alloy is skipped, as in Alloy.
+    if ((await attempt(file, () => stat(file))).isFile()) files.push(file);
+  }
+  if (files.length === 0) {
+    throw new ConfigError([{ file: directory, line: 0, col: 0, message: "no *.alloy file in this directory" }]);
+  }
+  return Promise.all(files.map(readSource));
+}
+
+/**
+ * Reads and parses the configuration at `path`: one file, or a directory whose `*.alloy` files form
+ * one configuration. Files named by `*_file` attributes are read once, now, relative to the working
+ * directory as in Alloy.
+ */
+export async function loadConfig(path: string, env: Environment = process.env): Promise<RelayConfig> {
+  const isDirectory = (await attempt(path, () => stat(path))).isDirectory();
+  const sources = isDirectory ? await directorySources(path) : [await readSource(path)];
+  return parseConfigFiles(path, sources, env, (file) => readFileSync(file, "utf8"));
 }

@@ -35,6 +35,18 @@ test("applies Alloy's defaults to a minimal configuration", () => {
         idleTimeoutMs: 120_000,
         forwardTo: ["local"],
         targets: ["local"],
+        http2: {
+          enabled: false,
+          maxConcurrentStreams: 100,
+          maxReadFrameSize: 1 << 20,
+          maxDecoderHeaderTableSize: 4096,
+          maxUploadBufferPerStream: 1 << 20,
+          maxUploadBufferPerConnection: 1 << 20,
+          idleTimeoutMs: 120_000,
+        },
+        gracefulShutdownTimeoutMs: 30_000,
+        debugInfoUploadTimeoutMs: 120_000,
+        grpcBlockIgnored: false,
       },
     ],
     targets: [
@@ -53,6 +65,7 @@ test("applies Alloy's defaults to a minimal configuration", () => {
         externalLabels: {},
       },
     ],
+    ignored: [],
   });
 });
 
@@ -132,6 +145,18 @@ pyroscope.write "staging" {
       idleTimeoutMs: 7_200_000,
       forwardTo: ["prod", "staging", "prod"],
       targets: ["prod/eu", "prod/1", "prod/2", "staging"],
+      http2: {
+        enabled: false,
+        maxConcurrentStreams: 100,
+        maxReadFrameSize: 1 << 20,
+        maxDecoderHeaderTableSize: 4096,
+        maxUploadBufferPerStream: 1 << 20,
+        maxUploadBufferPerConnection: 1 << 20,
+        idleTimeoutMs: 7_200_000,
+      },
+      gracefulShutdownTimeoutMs: 30_000,
+      debugInfoUploadTimeoutMs: 120_000,
+      grpcBlockIgnored: false,
     },
   ]);
   const [eu, us, backup, staging] = config.targets;
@@ -146,15 +171,24 @@ pyroscope.write "staging" {
     maxBackoffMs: 60_000,
     maxBackoffRetries: 0,
     retryOnHttp429: false,
-    auth: { kind: "basic", username: "user", password: "s3cret" },
-    tls: { ca: "CA\n", cert: "CERT\n", key: "KEY\n", insecureSkipVerify: true, serverName: "pyroscope.example" },
+    auth: { kind: "basic", username: "user", password: "s3cret", passwordFile: "/secrets/password" },
+    tls: {
+      ca: "CA\n",
+      cert: "CERT\n",
+      key: "KEY\n",
+      caFile: "/tls/ca.pem",
+      certFile: "/tls/cert.pem",
+      keyFile: "/tls/key.pem",
+      insecureSkipVerify: true,
+      serverName: "pyroscope.example",
+    },
     externalLabels: { env: "prod", "k8s.cluster": "7" },
   });
   assert.equal(us?.name, "prod/1");
   assert.deepEqual(us?.auth, { kind: "bearer", token: "abc" });
   assert.equal(us?.tls, undefined);
   assert.equal(backup?.name, "prod/2");
-  assert.deepEqual(backup?.auth, { kind: "bearer", token: "t0ken" });
+  assert.deepEqual(backup?.auth, { kind: "bearer", token: "t0ken", tokenFile: "/secrets/token" });
   assert.equal(staging?.name, "staging");
   assert.equal(staging?.url, "http://staging:4040");
   assert.deepEqual(staging?.auth, { kind: "basic", username: "u", password: "p" });
@@ -185,10 +219,63 @@ test("reports a syntax error with its position", () => {
   ]);
 });
 
-test("reports an unknown component block", () => {
-  assert.deepEqual(configErrors(`${receiveLocal}${writeLocal}prometheus.scrape "x" {\n}\n`), [
-    'relay.alloy:9:1: unknown block "prometheus.scrape"; expected pyroscope.receive_http or pyroscope.write',
+test("runs a whole Alloy configuration: other blocks are ignored, not evaluated, and listed", () => {
+  const source = `logging {
+  level = "info"
+}
+discovery.kubernetes "pods" {
+  role = "pod"
+}
+pyroscope.scrape "default" {
+  targets    = discovery.kubernetes.pods.targets
+  forward_to = [pyroscope.write.local.receiver]
+}
+${receiveLocal}${writeLocal}`;
+  const config = parseConfig(source, "relay.alloy", {});
+  assert.deepEqual(config.ignored, [
+    { name: "logging", file: "relay.alloy", line: 1, col: 1 },
+    { name: "discovery.kubernetes", label: "pods", file: "relay.alloy", line: 4, col: 1 },
+    { name: "pyroscope.scrape", label: "default", file: "relay.alloy", line: 7, col: 1 },
   ]);
+  assert.deepEqual(
+    config.receivers.map((r) => r.targets),
+    [["local"]],
+  );
+});
+
+test("an ignored block must still parse", () => {
+  assert.deepEqual(configErrors(`${receiveLocal}${writeLocal}prometheus.scrape "x" {\n  targets = [\n}\n`), [
+    'relay.alloy:11:1: expected a value, got "}"',
+  ]);
+});
+
+test("reports forward_to naming a component the relay does not run", () => {
+  const source =
+    receiveLocal.replace("pyroscope.write.local.receiver", "pyroscope.relabel.filter.receiver") +
+    'pyroscope.relabel "filter" {\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
+    writeLocal;
+  assert.deepEqual(configErrors(source), [
+    'relay.alloy:2:17: forward_to[0]: pyroscope.relabel.filter.receiver is not a pyroscope.write receiver; the relay does not run pyroscope.relabel "filter", only pyroscope.receive_http and pyroscope.write',
+  ]);
+});
+
+test("reports a component export used as a value", () => {
+  const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', 'url = local.file.endpoint.content');
+  assert.deepEqual(configErrors(source), [
+    "relay.alloy:6:11: url: expected string, got reference local.file.endpoint.content, which cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to",
+  ]);
+});
+
+test("evaluates expressions and standard library functions in the relay's components", () => {
+  const source = receiveLocal.replace("  forward_to", "  http {\n    listen_port = 4000 + 40\n  }\n  forward_to") +
+    writeLocal.replace(
+      'url = "http://localhost:4040"',
+      'url = string.format("http://%s:%d", coalesce(sys.env("HOST"), "localhost"), 4040)\n    headers = { "X-Scope-OrgID" = string.to_lower(env("TENANT")) }',
+    );
+  const config = parseConfig(source, "relay.alloy", { TENANT: "Team-A" });
+  assert.equal(config.receivers[0]?.listenPort, 4040);
+  assert.equal(config.targets[0]?.url, "http://localhost:4040");
+  assert.deepEqual(config.targets[0]?.headers, { "X-Scope-OrgID": "team-a" });
 });
 
 test("reports an unknown nested block and an unknown attribute at their names", () => {
@@ -236,11 +323,11 @@ test("reports a block where an attribute belongs, and the reverse", () => {
 
 test("reports out-of-range and fractional numbers", () => {
   const source =
-    'pyroscope.receive_http "in" {\n  http {\n    listen_port = 70000\n    conn_limit = 0\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
+    'pyroscope.receive_http "in" {\n  http {\n    listen_port = 70000\n    conn_limit = -1\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
     writeLocal.replace("    url", "    max_backoff_retries = 1.5\n    url");
   assert.deepEqual(configErrors(source), [
     "relay.alloy:3:19: listen_port: must be a whole number between 0 and 65535",
-    "relay.alloy:4:18: conn_limit: must be a whole number at least 1",
+    "relay.alloy:4:18: conn_limit: must be a whole number at least 0",
     "relay.alloy:10:27: max_backoff_retries: must be a whole number at least 0",
   ]);
 });
@@ -307,8 +394,8 @@ test("reports a reference to a write component that does not exist", () => {
 test("reports a reference that is not a write receiver", () => {
   const source = receiveLocal.replace("[pyroscope.write.local.receiver]", "[pyroscope.receive_http.in.receiver, pyroscope.write.local]") + writeLocal;
   assert.deepEqual(configErrors(source), [
-    "relay.alloy:2:17: forward_to[0]: pyroscope.receive_http.in.receiver is not a profiles receiver; expected pyroscope.write.<label>.receiver",
-    "relay.alloy:2:53: forward_to[1]: pyroscope.write.local is not a profiles receiver; expected pyroscope.write.<label>.receiver",
+    "relay.alloy:2:17: forward_to[0]: pyroscope.receive_http.in.receiver is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
+    "relay.alloy:2:53: forward_to[1]: pyroscope.write.local is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
   ]);
 });
 
@@ -349,7 +436,7 @@ test("reports more than one auth method without showing secrets", () => {
     );
   const errors = configErrors(source);
   assert.deepEqual(errors, [
-    "relay.alloy:6:20: bearer_token: set at most one of basic_auth, bearer_token, bearer_token_file",
+    "relay.alloy:6:20: bearer_token: set at most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file",
   ]);
 });
 
@@ -365,7 +452,7 @@ test("reports both password and password_file", () => {
 test("reports a certificate without its key", () => {
   const source = receiveLocal + writeLocal.replace("    url", '    tls_config {\n      key_file = "/k"\n    }\n    url');
   assert.deepEqual(configErrors(source, { files: { "/k": "KEY" } }), [
-    "relay.alloy:7:18: key_file: cert_file and key_file must be set together",
+    "relay.alloy:7:18: key_file: a client key needs its certificate: set cert_pem or cert_file",
   ]);
 });
 
@@ -423,10 +510,10 @@ test("reports a configuration without receive_http as a whole-file error", () =>
 });
 
 test("reports evaluation errors", () => {
-  const source = receiveLocal + writeLocal.replace("    url", '    name = file("x")\n    bearer_token = env(1)\n    headers = { a = 1, a = 2 }\n    url');
+  const source = receiveLocal + writeLocal.replace("    url", '    name = file("x")\n    bearer_token = env([])\n    headers = { a = 1, a = 2 }\n    url');
   assert.deepEqual(configErrors(source), [
-    'relay.alloy:6:12: unknown function "file"; supported: env, sys.env',
-    "relay.alloy:7:24: env: expected a string argument, got number",
+    'relay.alloy:6:12: unknown function "file"',
+    "relay.alloy:7:24: env: argument 1: expected string, got list",
     'relay.alloy:8:24: duplicate key "a"; first set at 8:17',
   ]);
 });

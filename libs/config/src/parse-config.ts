@@ -1,24 +1,31 @@
 import { ConfigError } from "./config-error.js";
 import type { Diagnostic } from "./diagnostic.js";
-import { decodeComponents } from "./decode-components.js";
+import { decodeComponents, type ParsedFile } from "./decode-components.js";
 import type { Environment } from "./evaluate.js";
 import { parseAlloy } from "./parser.js";
 import { receiveHttpSchema, type ReceiveHttpComponent } from "./receive-http-schema.js";
 import { buildReceivers } from "./receivers.js";
 import type { RelayConfig } from "./relay-config.js";
 import type { FileReader } from "./schema-values.js";
+import { systemConstants } from "./system-constants.js";
 import { buildTargets, type Located } from "./targets.js";
 import { validateComponent } from "./validate-component.js";
 import { writeSchema, type WriteComponent } from "./write-schema.js";
+
+/** One file of a configuration and its text. */
+export interface ConfigSource {
+  file: string;
+  source: string;
+}
 
 const noFileReader: FileReader = () => {
   throw new Error("files cannot be read here; load the configuration with loadConfig");
 };
 
 /**
- * Parses and validates an Alloy-syntax configuration. Pure: `env` answers `env("X")` and
- * `sys.env("X")`, and `readFile` reads the files `*_file` attributes name. Throws a ConfigError
- * listing every problem found.
+ * Parses and validates an Alloy-syntax configuration. Pure but for `constants.*`, which describe this
+ * machine: `env` answers `sys.env("X")`, and `readFile` reads the files `*_file` attributes name.
+ * Throws a ConfigError listing every problem found.
  */
 export function parseConfig(
   source: string,
@@ -26,35 +33,58 @@ export function parseConfig(
   env: Environment = {},
   readFile: FileReader = noFileReader,
 ): RelayConfig {
-  const alloyFile = parseAlloy(source, file);
+  return parseConfigFiles(file, [{ file, source }], env, readFile);
+}
+
+/**
+ * Parses the files of one configuration (`path` names it as a whole, e.g. a directory) as Alloy does:
+ * as one, so that a component in one file may refer to one in another.
+ */
+export function parseConfigFiles(
+  path: string,
+  sources: readonly ConfigSource[],
+  env: Environment,
+  readFile: FileReader,
+): RelayConfig {
   const diagnostics: Diagnostic[] = [];
-  const components = decodeComponents(alloyFile, { file, env }, diagnostics);
+  const files = sources.flatMap(({ file, source }): ParsedFile[] => {
+    try {
+      return [{ file, alloyFile: parseAlloy(source, file) }];
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      diagnostics.push(...error.diagnostics);
+      return [];
+    }
+  });
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+  const { components, ignored } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics);
 
   const write = writeSchema(readFile);
+  const receiveHttp = receiveHttpSchema(readFile);
   const receives: Located<ReceiveHttpComponent>[] = [];
   const writes: Located<WriteComponent>[] = [];
   for (const { kind, data, locations, ...component } of components) {
     if (kind === "pyroscope.write") {
-      const result = validateComponent(write, data, locations, file);
+      const result = validateComponent(write, data, locations, component.file);
       if (result.ok) writes.push({ ...component, value: result.value, locations });
       else diagnostics.push(...result.diagnostics);
     } else {
-      const result = validateComponent(receiveHttpSchema, data, locations, file);
+      const result = validateComponent(receiveHttp, data, locations, component.file);
       if (result.ok) receives.push({ ...component, value: result.value, locations });
       else diagnostics.push(...result.diagnostics);
     }
   }
-  if (!alloyFile.body.some((statement) => statement.name === "pyroscope.receive_http")) {
+  if (!files.some(({ alloyFile }) => alloyFile.body.some((statement) => statement.name === "pyroscope.receive_http"))) {
     const message = "no pyroscope.receive_http component: nothing would receive profiles";
-    diagnostics.push({ file, line: 0, col: 0, message });
+    diagnostics.push({ file: path, line: 0, col: 0, message });
   }
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
 
-  const targets = buildTargets(writes, file, diagnostics);
+  const targets = buildTargets(writes, diagnostics);
   const targetsByWrite = new Map(
     writes.map(({ label }) => [label, targets.filter((t) => t.writeLabel === label).map((t) => t.name)]),
   );
-  const receivers = buildReceivers(receives, targetsByWrite, file, diagnostics);
+  const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  return { receivers, targets };
+  return { receivers, targets, ignored };
 }

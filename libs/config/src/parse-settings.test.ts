@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseSettings } from "./parse-settings.js";
+import { parseSettings, settingsOptionsFor } from "./parse-settings.js";
 import { SettingsError } from "./settings-error.js";
 
 function settingsError(argv: string[], env: Record<string, string>, setting: string, message: string) {
@@ -264,4 +264,20 @@ test("rejects bad cluster settings, naming the flag and never echoing a password
   settingsError(["--target.queue-shards=0"], {}, "--target.queue-shards", 'expected a whole number of at least 1, got "0"');
   settingsError(["--target.queue-shards=1000"], {}, "--target.queue-shards", "at most 256, got 1000");
   settingsError(["--redis.min-replicas=x"], {}, "--redis.min-replicas", 'expected a whole number (0 for no bound), got "x"');
+});
+
+test("a command accepts the flags the table gives it, and no other", () => {
+  const failed = parseSettings(["failed", "c.alloy", "--json", "--target=a", "--redis.url=redis://r:6379", "--queue.prefix=p"], {}, settingsOptionsFor("failed"));
+  assert.deepEqual([failed.flags, failed.settings.targets, failed.settings.redisUrl, failed.settings.queuePrefix], [new Set(["json"]), ["a"], "redis://r:6379", "p"]);
+  const replay = parseSettings(["--reason=http 400", "--dry-run", "--queue.payload-ttl=200h"], {}, settingsOptionsFor("replay"));
+  assert.deepEqual([replay.options, replay.flags, replay.settings.payloadTtlMs], [new Map([["reason", "http 400"]]), new Set(["dry-run"]), 200 * 3600 * 1000]);
+  for (const [command, flag] of [["failed", "--log.level=debug"], ["failed", "--dry-run"], ["purge", "--reason=x"], ["check", "--target=a"], ["ingest", "--target=a"], ["run", "--json"]] as const) {
+    assert.throws(() => parseSettings([flag], {}, settingsOptionsFor(command)), { name: "SettingsError", message: `${flag.replace(/=.*/, "")}: unknown flag` });
+  }
+});
+
+test("a command reads only the variables of its own settings; the others keep their defaults", () => {
+  const { settings } = parseSettings([], { REDIS_URL: "redis://r:6379", RELAY_LOG_LEVEL: "bad", RELAY_WRITER_CONCURRENCY: "9" }, settingsOptionsFor("failed"));
+  assert.deepEqual([settings.redisUrl, settings.logLevel, settings.writerConcurrency], ["redis://r:6379", "info", 4]);
+  settingsError([], { RELAY_LOG_LEVEL: "bad" }, "RELAY_LOG_LEVEL", 'expected one of fatal, error, warn, info, debug, trace, got "bad"');
 });

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { Expression } from "./ast.js";
 import { parseAlloy } from "./parser.js";
 
 function syntaxError(source: string, message: string) {
@@ -52,16 +53,40 @@ test("parses every kind of value", () => {
       { kind: "bool", value: true, pos: { line: 1, col: 14 } },
       { kind: "bool", value: false, pos: { line: 1, col: 20 } },
       { kind: "null", pos: { line: 1, col: 27 } },
-      { kind: "reference", path: ["pyroscope", "write", "x", "receiver"], pos: { line: 1, col: 33 } },
+      {
+        kind: "access",
+        value: {
+          kind: "access",
+          value: {
+            kind: "access",
+            value: { kind: "identifier", name: "pyroscope", pos: { line: 1, col: 33 } },
+            name: "write",
+            namePos: { line: 1, col: 43 },
+            pos: { line: 1, col: 33 },
+          },
+          name: "x",
+          namePos: { line: 1, col: 49 },
+          pos: { line: 1, col: 33 },
+        },
+        name: "receiver",
+        namePos: { line: 1, col: 51 },
+        pos: { line: 1, col: 33 },
+      },
       {
         kind: "call",
-        callee: ["env"],
+        callee: { kind: "identifier", name: "env", pos: { line: 1, col: 61 } },
         args: [{ kind: "string", value: "X", pos: { line: 1, col: 65 } }],
         pos: { line: 1, col: 61 },
       },
       {
         kind: "call",
-        callee: ["sys", "env"],
+        callee: {
+          kind: "access",
+          value: { kind: "identifier", name: "sys", pos: { line: 1, col: 71 } },
+          name: "env",
+          namePos: { line: 1, col: 75 },
+          pos: { line: 1, col: 71 },
+        },
         args: [{ kind: "string", value: "Y", pos: { line: 1, col: 79 } }],
         pos: { line: 1, col: 71 },
       },
@@ -90,6 +115,60 @@ test("parses every kind of value", () => {
     ["x", "y"],
   );
   assert.deepEqual(d?.kind === "attribute" && d.value, { kind: "object", fields: [], pos: { line: 7, col: 5 } });
+});
+
+/** An expression's tree as nested text, to check precedence and grouping. */
+function shape(source: string): string {
+  const [statement] = parseAlloy(`v = ${source}`, "t.alloy").body;
+  assert.ok(statement?.kind === "attribute");
+  const show = (e: Expression): string => {
+    switch (e.kind) {
+      case "binary":
+        return `(${show(e.left)} ${e.operator} ${show(e.right)})`;
+      case "unary":
+        return `(${e.operator}${show(e.operand)})`;
+      case "identifier":
+        return e.name;
+      case "access":
+        return `${show(e.value)}.${e.name}`;
+      case "index":
+        return `${show(e.value)}[${show(e.index)}]`;
+      case "call":
+        return `${show(e.callee)}(${e.args.map(show).join(", ")})`;
+      case "number":
+        return String(e.value);
+      default:
+        return e.kind;
+    }
+  };
+  return show(statement.value);
+}
+
+test("parses operators with Alloy's precedence and associativity", () => {
+  assert.equal(shape("a || b && c == d + e * f ^ g"), "(a || (b && (c == (d + (e * (f ^ g))))))");
+  assert.equal(shape("1 - 2 - 3"), "((1 - 2) - 3)");
+  assert.equal(shape("2 ^ 3 ^ 4"), "(2 ^ (3 ^ 4))");
+  assert.equal(shape("-a ^ 2"), "((-a) ^ 2)");
+  assert.equal(shape("!a == b"), "((!a) == b)");
+  assert.equal(shape("(1 + 2) * 3"), "((1 + 2) * 3)");
+  assert.equal(shape("1 < 2 != 3 >= 4"), "(((1 < 2) != 3) >= 4)");
+  assert.equal(shape("a % b / c"), "((a % b) / c)");
+});
+
+test("parses field access, indexes and calls on any value", () => {
+  assert.equal(shape("encoding.from_json(x).items[0].name"), "encoding.from_json(x).items[0].name");
+  assert.equal(shape("f(a, b + 1,)(2)"), "f(a, (b + 1))(2)");
+  assert.equal(shape("[1][0]"), "list[0]");
+});
+
+test("an operator or postfix at the start of the next line does not continue the expression", () => {
+  syntaxError("a = 1\n+ 2", '2:1: expected a block or attribute, got "+"');
+  syntaxError("a = b\n[0]", '2:1: expected a block or attribute, got "["');
+  const file = parseAlloy("a = 1 +\n  2\nb = [\n  1,\n  2\n]", "t.alloy");
+  assert.deepEqual(
+    file.body.map((s) => s.name),
+    ["a", "b"],
+  );
 });
 
 test("allows a block on one line", () => {
@@ -141,9 +220,13 @@ test("rejects a list without commas", () => {
   syntaxError("a = [1 2]", '1:8: expected "," or "]" after list element, got number');
 });
 
-test("rejects bad function calls and references", () => {
+test("rejects bad function calls, references, indexes and groups", () => {
   syntaxError('a = env("X" "Y")', '1:13: expected "," or ")" after function argument, got string');
   syntaxError("a = pyroscope.", "1:15: expected a name, got end of file");
+  syntaxError("a = x[1", '1:8: expected "]" after the index, got end of file');
+  syntaxError("a = (1 + 2", '1:11: expected ")" closing "(", got end of file');
+  syntaxError("a = 1 +", "1:8: expected a value, got end of file");
+  syntaxError("a = !", "1:6: expected a value, got end of file");
 });
 
 test("rejects malformed objects", () => {

@@ -1,8 +1,31 @@
-import type { AlloyFile, Expression, ObjectField, Statement } from "./ast.js";
+import type { AlloyFile, BinaryOperator, Expression, ObjectField, Statement } from "./ast.js";
 import { ConfigError } from "./config-error.js";
 import { diagnosticAt } from "./diagnostic.js";
 import { tokenize } from "./lexer.js";
 import { describeToken, type Punctuation, type Token } from "./token.js";
+
+type LeftAssociativeOperator = Exclude<BinaryOperator, "^">;
+
+/** How tightly each binary operator binds; `^` is parsed on its own, being right associative. */
+const binaryPrecedence: Record<LeftAssociativeOperator, number> = {
+  "||": 1,
+  "&&": 2,
+  "==": 3,
+  "!=": 3,
+  "<": 3,
+  "<=": 3,
+  ">": 3,
+  ">=": 3,
+  "+": 4,
+  "-": 4,
+  "*": 5,
+  "/": 5,
+  "%": 5,
+};
+
+function isLeftAssociativeOperator(symbol: Punctuation): symbol is LeftAssociativeOperator {
+  return Object.hasOwn(binaryPrecedence, symbol);
+}
 
 /** Parses Alloy-syntax source into a tree; throws a ConfigError positioned at the first syntax error. */
 export function parseAlloy(source: string, file: string): AlloyFile {
@@ -56,39 +79,91 @@ class Parser {
     return { kind: "block", name: name.join("."), pos: first.pos, body, ...(label === undefined ? {} : { label }) };
   }
 
-  private expression(): Expression {
+  /**
+   * Alloy's precedence, loosest first: `||`, `&&`, comparisons, `+ -`, `* / %`, then `^` (right
+   * associative), unary `! -`, and `.name`, `[index]`, `(arguments)`. As in Alloy, a line break ends
+   * an expression: an operator at the start of the next line does not continue it.
+   */
+  private expression(minPrecedence = 1): Expression {
+    let left = this.power();
+    for (;;) {
+      const token = this.peek();
+      if (token.kind !== "punctuation" || token.newlineBefore || !isLeftAssociativeOperator(token.symbol)) return left;
+      const operator = token.symbol;
+      const precedence = binaryPrecedence[operator];
+      if (precedence < minPrecedence) return left;
+      this.index++;
+      const right = this.expression(precedence + 1);
+      left = { kind: "binary", operator, left, right, pos: left.pos };
+    }
+  }
+
+  private power(): Expression {
+    const left = this.unary();
+    const token = this.peek();
+    if (!this.isSymbol(token, "^") || token.newlineBefore) return left;
+    this.index++;
+    return { kind: "binary", operator: "^", left, right: this.power(), pos: left.pos };
+  }
+
+  private unary(): Expression {
+    const token = this.peek();
+    if (token.kind === "punctuation" && (token.symbol === "!" || token.symbol === "-")) {
+      this.index++;
+      return { kind: "unary", operator: token.symbol, operand: this.unary(), pos: token.pos };
+    }
+    return this.postfix(this.primary());
+  }
+
+  private postfix(expression: Expression): Expression {
+    for (;;) {
+      const token = this.peek();
+      if (token.newlineBefore) return expression;
+      const { pos } = expression;
+      if (this.isSymbol(token, ".")) {
+        this.index++;
+        const name = this.next();
+        if (name.kind !== "identifier") throw this.unexpected(name, "a name");
+        expression = { kind: "access", value: expression, name: name.name, namePos: name.pos, pos };
+      } else if (this.isSymbol(token, "[")) {
+        this.index++;
+        const index = this.expression();
+        this.expect("]", `"]" after the index`);
+        expression = { kind: "index", value: expression, index, pos };
+      } else if (this.isSymbol(token, "(")) {
+        this.index++;
+        expression = { kind: "call", callee: expression, args: this.sequence(")", "function argument"), pos };
+      } else {
+        return expression;
+      }
+    }
+  }
+
+  private primary(): Expression {
     const token = this.next();
+    const { pos } = token;
     switch (token.kind) {
       case "string":
-        return { kind: "string", value: token.value, pos: token.pos };
+        return { kind: "string", value: token.value, pos };
       case "number":
-        return { kind: "number", value: token.value, pos: token.pos };
+        return { kind: "number", value: token.value, pos };
       case "identifier":
-        return this.identifierExpression(token);
+        if (token.name === "true" || token.name === "false") return { kind: "bool", value: token.name === "true", pos };
+        if (token.name === "null") return { kind: "null", pos };
+        return { kind: "identifier", name: token.name, pos };
       case "punctuation":
-        if (token.symbol === "[") return this.list(token);
+        if (token.symbol === "[") return { kind: "list", items: this.sequence("]", "list element"), pos };
         if (token.symbol === "{") return this.object(token);
+        if (token.symbol === "(") {
+          const inner = this.expression();
+          this.expect(")", `")" closing "("`);
+          return inner;
+        }
         break;
       case "eof":
         break;
     }
     throw this.unexpected(token, "a value");
-  }
-
-  private identifierExpression(token: Token & { kind: "identifier" }): Expression {
-    const { pos } = token;
-    if (token.name === "true" || token.name === "false") return { kind: "bool", value: token.name === "true", pos };
-    if (token.name === "null") return { kind: "null", pos };
-    this.index--;
-    const path = this.dottedName();
-    if (!this.isSymbol(this.peek(), "(")) return { kind: "reference", path, pos };
-    this.index++;
-    const args = this.sequence(")", "function argument");
-    return { kind: "call", callee: path, args, pos };
-  }
-
-  private list(open: Token): Expression {
-    return { kind: "list", items: this.sequence("]", "list element"), pos: open.pos };
   }
 
   /** Comma-separated expressions up to `close`; line breaks are free and a trailing comma is allowed. */

@@ -4,6 +4,7 @@ import { ComponentReference } from "./component-reference.js";
 import type { Diagnostic } from "./diagnostic.js";
 import { receiveHttpSchema, type ReceiveHttpComponent } from "./receive-http-schema.js";
 import { buildReceivers } from "./receivers.js";
+import type { IgnoredComponent } from "./relay-config.js";
 import type { Located } from "./targets.js";
 import { ValueLocations } from "./value-locations.js";
 
@@ -12,21 +13,32 @@ const targetsByWrite = new Map([
   ["b", ["b/0", "b/1"]],
 ]);
 
-function receiver(label: string, forwardTo: string[], http: Record<string, unknown> = {}, line = 1): Located<ReceiveHttpComponent> {
+function receiver(
+  label: string,
+  forwardTo: string[],
+  http: Record<string, unknown> = {},
+  line = 1,
+  file = "f",
+): Located<ReceiveHttpComponent> {
   const pos = { line, col: 1 };
-  const value = receiveHttpSchema.parse({
+  const value = receiveHttpSchema(() => "").parse({
     http: [http],
     forward_to: forwardTo.map((name) => new ComponentReference(name.split("."))),
   });
   const locations = new ValueLocations(pos);
   forwardTo.forEach((_, index) => locations.set(["forward_to", index], { kind: "value", pos: { line, col: 10 + index }, namePos: pos }));
-  return { label, pos, value, locations };
+  return { label, file, pos, value, locations };
 }
+
+const ignored: IgnoredComponent[] = [
+  { name: "logging", file: "f", line: 1, col: 1 },
+  { name: "pyroscope.relabel", label: "filter", file: "f", line: 2, col: 1 },
+];
 
 function build(receives: Located<ReceiveHttpComponent>[]) {
   const diagnostics: Diagnostic[] = [];
-  const receivers = buildReceivers(receives, targetsByWrite, "f", diagnostics);
-  return { receivers, messages: diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`) };
+  const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
+  return { receivers, messages: diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`) };
 }
 
 test("expands forward_to into write labels and their targets, without duplicate targets", () => {
@@ -38,15 +50,24 @@ test("expands forward_to into write labels and their targets, without duplicate 
   assert.deepEqual(receivers[0]?.targets, ["b/0", "b/1", "a"]);
 });
 
-test("reports references to missing writes and to things that are not receivers", () => {
+test("reports references to missing writes and to things that are not write receivers", () => {
   const { messages } = build([
     receiver("in", ["pyroscope.write.nope.receiver", "pyroscope.write.a", "pyroscope.write.a.receiver.x", "a"]),
   ]);
   assert.deepEqual(messages, [
-    '1:10: forward_to[0]: pyroscope.write "nope" does not exist',
-    "1:11: forward_to[1]: pyroscope.write.a is not a profiles receiver; expected pyroscope.write.<label>.receiver",
-    "1:12: forward_to[2]: pyroscope.write.a.receiver.x is not a profiles receiver; expected pyroscope.write.<label>.receiver",
-    "1:13: forward_to[3]: a is not a profiles receiver; expected pyroscope.write.<label>.receiver",
+    'f:1:10: forward_to[0]: pyroscope.write "nope" does not exist',
+    "f:1:11: forward_to[1]: pyroscope.write.a is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
+    "f:1:12: forward_to[2]: pyroscope.write.a.receiver.x is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
+    "f:1:13: forward_to[3]: a is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
+  ]);
+});
+
+test("names the component a forward_to element refers to when the relay does not run it", () => {
+  const { messages } = build([receiver("in", ["pyroscope.relabel.filter.receiver", "pyroscope.relabel.other.receiver", "logging.x"])]);
+  assert.deepEqual(messages, [
+    'f:1:10: forward_to[0]: pyroscope.relabel.filter.receiver is not a pyroscope.write receiver; the relay does not run pyroscope.relabel "filter", only pyroscope.receive_http and pyroscope.write',
+    "f:1:11: forward_to[1]: pyroscope.relabel.other.receiver is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
+    "f:1:12: forward_to[2]: logging.x is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
   ]);
 });
 
@@ -55,7 +76,7 @@ test("reports receivers whose port and address overlap", () => {
   const clash = (first: string, second: string) =>
     build([receiver("x", ok, { listen_address: first, listen_port: 80 }), receiver("y", ok, { listen_address: second, listen_port: 80 }, 9)])
       .messages;
-  const message = '9:1: port 80 is already used by pyroscope.receive_http "x" (defined at 1:1)';
+  const message = 'f:9:1: port 80 is already used by pyroscope.receive_http "x" (defined at 1:1)';
   assert.deepEqual(clash("", "127.0.0.1"), [message]);
   assert.deepEqual(clash("127.0.0.1", "0.0.0.0"), [message]);
   assert.deepEqual(clash("::", "::1"), [message]);
@@ -63,6 +84,12 @@ test("reports receivers whose port and address overlap", () => {
   assert.deepEqual(clash("LOCALHOST", "localhost"), [message]);
   assert.deepEqual(clash("127.0.0.1", "127.0.0.2"), []);
   assert.deepEqual(clash("::1", "127.0.0.1"), []);
+});
+
+test("names the other file of a receiver on the same port", () => {
+  const ok = ["pyroscope.write.a.receiver"];
+  const { messages } = build([receiver("x", ok, {}, 1, "a.alloy"), receiver("y", ok, {}, 3, "b.alloy")]);
+  assert.deepEqual(messages, ['b.alloy:3:1: port 8080 is already used by pyroscope.receive_http "x" (defined at a.alloy:1:1)']);
 });
 
 test("different ports never clash", () => {
@@ -91,5 +118,33 @@ test("maps the http block into the receiver", () => {
     idleTimeoutMs: 3000,
     forwardTo: ["a"],
     targets: ["a"],
+    http2: {
+      enabled: false,
+      maxConcurrentStreams: 100,
+      maxReadFrameSize: 1 << 20,
+      maxDecoderHeaderTableSize: 4096,
+      maxUploadBufferPerStream: 1 << 20,
+      maxUploadBufferPerConnection: 1 << 20,
+      idleTimeoutMs: 3000,
+    },
+    gracefulShutdownTimeoutMs: 30_000,
+    debugInfoUploadTimeoutMs: 120_000,
+    grpcBlockIgnored: false,
   });
+});
+
+test("maps the server settings outside the http block: grpc (ignored), graceful shutdown, debuginfo upload timeout", () => {
+  const located = receiver("in", ["pyroscope.write.a.receiver"]);
+  const value = receiveHttpSchema(() => "").parse({
+    http: [{}],
+    grpc: [{ listen_port: 9095 }],
+    graceful_shutdown_timeout: "5s",
+    debug_info_upload_timeout: "10m",
+    forward_to: [new ComponentReference(["pyroscope", "write", "a", "receiver"])],
+  });
+  const [mapped] = build([{ ...located, value }]).receivers;
+  assert.equal(mapped?.grpcBlockIgnored, true);
+  assert.equal(mapped?.gracefulShutdownTimeoutMs, 5_000);
+  assert.equal(mapped?.debugInfoUploadTimeoutMs, 600_000);
+  assert.equal(mapped?.tls, undefined);
 });

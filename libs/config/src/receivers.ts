@@ -1,6 +1,7 @@
-import { diagnosticAt, type Diagnostic } from "./diagnostic.js";
+import type { ComponentReference } from "./component-reference.js";
+import { describeLocation, diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
 import type { ReceiveHttpComponent } from "./receive-http-schema.js";
-import type { ReceiverConfig } from "./relay-config.js";
+import type { IgnoredComponent, ReceiverConfig } from "./relay-config.js";
 import type { Located } from "./targets.js";
 
 /** Addresses that bind every interface, and so clash with any address on the same port. */
@@ -19,6 +20,18 @@ function writeLabelOf(path: readonly string[]): string | undefined {
     : undefined;
 }
 
+/** Why a `forward_to` element that names no write's receiver is wrong, naming the component it does name. */
+function notAWriteReceiver(reference: ComponentReference, ignored: readonly IgnoredComponent[]): string {
+  const { path } = reference;
+  const named = ignored.find(({ name, label }) =>
+    [...name.split("."), label].every((part, index) => part !== undefined && part === path[index]),
+  );
+  const reason = named
+    ? `the relay does not run ${named.name} ${JSON.stringify(named.label)}, only pyroscope.receive_http and pyroscope.write`
+    : "expected pyroscope.write.<label>.receiver";
+  return `${reference} is not a pyroscope.write receiver; ${reason}`;
+}
+
 /**
  * Resolves each receiver's `forward_to` against the write components (by label, to their target
  * names) and checks that no two receivers listen on the same port and address. Problems are
@@ -27,12 +40,12 @@ function writeLabelOf(path: readonly string[]): string | undefined {
 export function buildReceivers(
   receives: readonly Located<ReceiveHttpComponent>[],
   targetsByWrite: ReadonlyMap<string, readonly string[]>,
-  file: string,
+  ignored: readonly IgnoredComponent[],
   diagnostics: Diagnostic[],
 ): ReceiverConfig[] {
   const receivers: ReceiverConfig[] = [];
-  const listening: Array<{ label: string; line: number; col: number; address: string; port: number }> = [];
-  for (const { label, pos, value, locations } of receives) {
+  const listening: Array<{ label: string; file: string; pos: Position; address: string; port: number }> = [];
+  for (const { label, file, pos, value, locations } of receives) {
     const forwardTo: string[] = [];
     value.forward_to.forEach((reference, item) => {
       const path = ["forward_to", item];
@@ -40,7 +53,7 @@ export function buildReceivers(
         diagnostics.push(diagnosticAt(file, locations.nearest(path).pos, `${locations.label(path)}: ${message}`));
       const writeLabel = writeLabelOf(reference.path);
       if (writeLabel === undefined) {
-        report(`${reference} is not a profiles receiver; expected pyroscope.write.<label>.receiver`);
+        report(notAWriteReceiver(reference, ignored));
       } else if (!targetsByWrite.has(writeLabel)) {
         report(`pyroscope.write ${JSON.stringify(writeLabel)} does not exist`);
       } else {
@@ -62,11 +75,11 @@ export function buildReceivers(
           file,
           locations.nearest(["http", 0, "listen_port"]).pos,
           `port ${http.listen_port} is already used by pyroscope.receive_http ${JSON.stringify(clash.label)} ` +
-            `(defined at ${clash.line}:${clash.col})`,
+            `(defined at ${describeLocation(clash.file, clash.pos, file)})`,
         ),
       );
     }
-    listening.push({ label, ...pos, address: http.listen_address, port: http.listen_port });
+    listening.push({ label, file, pos, address: http.listen_address, port: http.listen_port });
 
     receivers.push({
       label,
@@ -78,6 +91,11 @@ export function buildReceivers(
       idleTimeoutMs: http.server_idle_timeout,
       forwardTo,
       targets: [...new Set(forwardTo.flatMap((write) => targetsByWrite.get(write) ?? []))],
+      ...(http.tls ? { tls: http.tls } : {}),
+      http2: http.http2,
+      gracefulShutdownTimeoutMs: value.graceful_shutdown_timeout,
+      debugInfoUploadTimeoutMs: value.debug_info_upload_timeout,
+      grpcBlockIgnored: value.grpc !== undefined,
     });
   }
   return receivers;

@@ -14,21 +14,102 @@ export interface ReceiverConfig {
   forwardTo: string[];
   /** Names of every delivery target those write components expand to, in order, without duplicates. */
   targets: string[];
+  /** `http > tls`: HTTPS, with HTTP/2 offered by ALPN as Go's server does. */
+  tls?: ReceiverTls;
+  /** `http > http2`: h2c when enabled; the settings apply to HTTP/2 over TLS too. */
+  http2: ReceiverHttp2;
+  /** How long closing waits for in-flight requests before it cuts their connections. */
+  gracefulShutdownTimeoutMs: number;
+  /** The deadline of one debuginfo upload passed through, reading included. */
+  debugInfoUploadTimeoutMs: number;
+  /** A `grpc` block was given: accepted as Alloy does, but nothing is served on it. */
+  grpcBlockIgnored: boolean;
 }
 
+/** Go's `tls.ClientAuthType` names, as Alloy takes them. */
+export type ClientAuthType =
+  | "NoClientCert"
+  | "RequestClientCert"
+  | "RequireAnyClientCert"
+  | "VerifyClientCertIfGiven"
+  | "RequireAndVerifyClientCert";
+
+/** A receiver's server TLS; PEM contents, already read from the configured files. */
+export interface ReceiverTls {
+  cert: string;
+  key: string;
+  clientCa?: string;
+  clientAuth: ClientAuthType;
+  /** OpenSSL cipher list for TLS 1.2 and older; TLS 1.3 suites are not configurable, as in Go. */
+  ciphers?: string;
+  minVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+}
+
+/** HTTP/2 settings of a receiver, with Go's defaults where Alloy leaves 0. */
+export interface ReceiverHttp2 {
+  /** Serve h2c (HTTP/2 with prior knowledge, without TLS) beside HTTP/1.1. */
+  enabled: boolean;
+  maxConcurrentStreams: number;
+  maxReadFrameSize: number;
+  maxDecoderHeaderTableSize: number;
+  /** Flow-control windows: how much a client may send ahead of what the receiver has read. */
+  maxUploadBufferPerStream: number;
+  maxUploadBufferPerConnection: number;
+  /** A session without any traffic this long is closed. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * How a target's requests authenticate. Secrets hold what was read when the configuration was loaded;
+ * a `*File` path says where the writer reads the secret again whenever that file changes.
+ */
 export type TargetAuth =
   | { kind: "none" }
-  | { kind: "basic"; username: string; password: string }
-  | { kind: "bearer"; token: string };
+  | { kind: "basic"; username: string; password: string; passwordFile?: string }
+  /** `bearer_token` or `bearer_token_file`. */
+  | { kind: "bearer"; token: string; tokenFile?: string }
+  /** An `authorization` block: `Authorization: <type> <credentials>`. */
+  | { kind: "authorization"; type: string; credentials: string; credentialsFile?: string }
+  | TargetOAuth2;
+
+/** An `oauth2` block: the client credentials grant, its token sent as the Authorization header. */
+export interface TargetOAuth2 {
+  kind: "oauth2";
+  clientId: string;
+  clientSecret: string;
+  clientSecretFile?: string;
+  tokenUrl: string;
+  scopes: string[];
+  endpointParams: Record<string, string>;
+  /** How the token endpoint is reached: its own TLS and proxy settings. */
+  tls?: TargetTls;
+  proxy?: TargetProxy;
+}
+
+/** Alloy's names of the TLS versions `min_version` takes. */
+export type TlsVersion = "TLS10" | "TLS11" | "TLS12" | "TLS13";
 
 export interface TargetTls {
-  /** PEM contents, already read from the configured files. */
+  /** PEM contents, from the configuration (`*_pem`) or read from the configured files. */
   ca?: string;
   cert?: string;
   key?: string;
+  /** The files `ca`, `cert` and `key` were read from; the writer reads them again when they change. */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
   insecureSkipVerify: boolean;
   serverName?: string;
+  minVersion?: TlsVersion;
 }
+
+/**
+ * The HTTP proxy requests go through: `proxy_url` (except for the hosts `no_proxy` lists) or the
+ * proxy the environment names (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
+ */
+export type TargetProxy =
+  | { kind: "url"; url: string; noProxy?: string; connectHeaders?: Record<string, string[]> }
+  | { kind: "environment"; connectHeaders?: Record<string, string[]> };
 
 /** One `endpoint` block of a `pyroscope.write` component: one queue, one delivery target. */
 export interface TargetConfig {
@@ -46,11 +127,34 @@ export interface TargetConfig {
   retryOnHttp429: boolean;
   auth: TargetAuth;
   tls?: TargetTls;
+  /** `http_headers`: secret values, several per name, added after `headers`. */
+  httpHeaders?: Record<string, string[]>;
+  proxy?: TargetProxy;
+  /** Absent: true, as in Alloy. */
+  followRedirects?: boolean;
+  /** Absent: true, as in Alloy: HTTP/2 when an https target offers it. */
+  enableHttp2?: boolean;
   /** The write component's `external_labels`; an empty value deletes the label. */
   externalLabels: Record<string, string>;
+}
+
+/**
+ * A top-level block of the configuration that the relay does not run (`logging`,
+ * `discovery.kubernetes "pods"`, `declare "x"`, ...): a whole Alloy configuration loads, and only its
+ * pyroscope.receive_http and pyroscope.write components take effect.
+ */
+export interface IgnoredComponent {
+  /** The block name, e.g. `discovery.kubernetes`. */
+  name: string;
+  label?: string;
+  file: string;
+  line: number;
+  col: number;
 }
 
 export interface RelayConfig {
   receivers: ReceiverConfig[];
   targets: TargetConfig[];
+  /** Every ignored block, file by file in source order. */
+  ignored: IgnoredComponent[];
 }

@@ -1,47 +1,50 @@
-/** Relay-only settings: command-line flags with environment-variable equivalents. */
+/**
+ * Relay-only settings, from command-line flags and their environment variables. Each field names
+ * its flag; the flag table (`flag-table.ts`) holds its variable, default and meaning.
+ */
 export interface RelaySettings {
-  /** `--redis.url` / `REDIS_URL`; absent means `run` starts an embedded redis-server. */
+  /** `--redis.url`; absent means `run` starts an embedded redis-server. */
   redisUrl?: string;
-  /** `--redis.cluster-nodes` / `RELAY_REDIS_CLUSTER_NODES`: seed nodes of a Redis Cluster (`HOST:PORT,...`), instead of `redisUrl`. */
+  /** `--redis.cluster-nodes`: seed nodes of a Redis Cluster (`HOST:PORT,...`), instead of `redisUrl`. */
   redisClusterNodes?: string;
-  /** `--redis.min-replicas` / `RELAY_REDIS_MIN_REPLICAS`, default 0: replicas that must hold a flush before ingest answers 200. */
+  /** `--redis.min-replicas`. */
   redisMinReplicas: number;
-  /** `--redis.replica-timeout` / `RELAY_REDIS_REPLICA_TIMEOUT`, default `1s`: how long a flush waits for them. */
+  /** `--redis.replica-timeout`, in ms. */
   redisReplicaTimeoutMs: number;
-  /** `--target.queue-shards` / `RELAY_TARGET_QUEUE_SHARDS`, default 1: BullMQ queues (on different slots) per target. */
+  /** `--target.queue-shards`. */
   queueShards: number;
-  /** `--server.http.listen-addr` / `RELAY_SERVER_HTTP_LISTEN_ADDR`, default `127.0.0.1:12345`. */
+  /** `--server.http.listen-addr`. */
   opsListenAddr: string;
-  /** `--storage.path` / `RELAY_STORAGE_PATH`, default `data`: the embedded Redis keeps its AOF here. */
+  /** `--storage.path`. */
   storagePath: string;
-  /** `--writer.concurrency` / `RELAY_WRITER_CONCURRENCY`, default 4: deliveries in flight per target and process. */
+  /** `--writer.concurrency`: per target and process. */
   writerConcurrency: number;
-  /** `--ingest.max-body-size` / `RELAY_INGEST_MAX_BODY_SIZE`, default 32 MiB (accepts `512KiB`, `8MiB`, bytes). */
+  /** `--ingest.max-body-size`, in bytes. */
   maxBodyBytes: number;
-  /** `--ingest.flush-max-profiles` / `RELAY_INGEST_FLUSH_MAX_PROFILES`, default 500: profiles one flush to Redis carries at most. */
+  /** `--ingest.flush-max-profiles`. */
   flushMaxProfiles: number;
-  /** `--ingest.flush-max-size` / `RELAY_INGEST_FLUSH_MAX_SIZE`, default `8MiB`: payload bytes one flush carries at most (a larger profile goes alone). */
+  /** `--ingest.flush-max-size`, in bytes. */
   flushMaxBytes: number;
-  /** `--queue.payload-ttl` / `RELAY_QUEUE_PAYLOAD_TTL`, default `168h`: safety net against leaked payloads. */
+  /** `--queue.payload-ttl`, in ms. */
   payloadTtlMs: number;
-  /** `--queue.prefix` / `RELAY_QUEUE_PREFIX`, default `pyroscope-relay`. */
+  /** `--queue.prefix`. */
   queuePrefix: string;
-  /** `--target NAME` (repeatable): the writer serves only these targets; empty means all. */
+  /** `--target NAME` (repeatable, each name once); empty means all. */
   targets: string[];
-  /** `--queue.failed-max-age` / `RELAY_QUEUE_FAILED_MAX_AGE`, default `168h`: failed jobs older than this are removed. */
+  /** `--queue.failed-max-age`, in ms. */
   failedMaxAgeMs: number;
-  /** `--queue.failed-max-count` / `RELAY_QUEUE_FAILED_MAX_COUNT`, default 10000: failed jobs kept per target. */
+  /** `--queue.failed-max-count`. */
   failedMaxCount: number;
-  /** `--target.max-backlog-profiles` / `RELAY_TARGET_MAX_BACKLOG_PROFILES`, default 100000: profiles waiting per target (0 = no bound). */
+  /** `--target.max-backlog-profiles` (0 = no bound). */
   backlogMaxProfiles: number;
-  /** `--target.max-backlog-size` / `RELAY_TARGET_MAX_BACKLOG_SIZE`, default `1GiB`: payload bytes waiting per target (0 = no bound). */
+  /** `--target.max-backlog-size`, in bytes (0 = no bound). */
   backlogMaxBytes: number;
-  /** `--target.backlog-full` / `RELAY_TARGET_BACKLOG_FULL`, default `drop`: what a full target does with a new profile. */
+  /** `--target.backlog-full`. */
   backlogFullPolicy: "drop" | "reject";
-  /** `--target.max-age` / `RELAY_TARGET_MAX_AGE`, default `1h` (Pyroscope's ingestion window): older jobs fail as `expired` (0 = never). */
+  /** `--target.max-age`, in ms (0 = never). */
   maxAgeMs: number;
-  /** `--server.http.admin-token` / `RELAY_ADMIN_TOKEN`: bearer token of the admin API; required when the ops server listens beyond loopback. */
+  /** `--server.http.admin-token`; required when the ops server listens beyond loopback. */
   adminToken?: string;
-  /** `--log.level` / `RELAY_LOG_LEVEL`, default `info`. */
+  /** `--log.level`. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 }

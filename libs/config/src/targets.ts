@@ -1,34 +1,98 @@
 import { diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
-import type { TargetAuth, TargetConfig, TargetTls } from "./relay-config.js";
+import type { FileValue } from "./http-client-schema.js";
+import type { TargetAuth, TargetConfig, TargetOAuth2, TargetProxy, TargetTls } from "./relay-config.js";
 import type { ValueLocations } from "./value-locations.js";
 import type { WriteComponent } from "./write-schema.js";
 
 /** A validated component with what is needed to report problems that span components. */
 export interface Located<T> {
   label: string;
+  file: string;
   pos: Position;
   value: T;
   locations: ValueLocations;
 }
 
 type Endpoint = WriteComponent["endpoint"][number];
+type TlsBlock = NonNullable<Endpoint["tls_config"]>;
+type ProxyAttributes = Pick<Endpoint, "proxy_url" | "no_proxy" | "proxy_from_environment" | "proxy_connect_header">;
 
-function targetAuth(endpoint: Endpoint): TargetAuth {
-  const { basic_auth: basic, bearer_token: token, bearer_token_file: tokenFromFile } = endpoint;
-  if (basic) return { kind: "basic", username: basic.username, password: basic.password ?? basic.password_file ?? "" };
-  const bearer = token ?? tokenFromFile;
-  return bearer === undefined ? { kind: "none" } : { kind: "bearer", token: bearer };
+/** Where a secret read from a file came from, under the name the target's config gives it. */
+function fromFile<K extends string>(key: K, file: FileValue | undefined): { [P in K]?: string } {
+  return file === undefined ? {} : ({ [key]: file.path } as { [P in K]: string });
 }
 
-function targetTls(endpoint: Endpoint): TargetTls | undefined {
-  const tls = endpoint.tls_config;
-  if (!tls) return undefined;
+function targetAuth(endpoint: Endpoint): TargetAuth {
+  const { basic_auth: basic, authorization: auth, oauth2 } = endpoint;
+  if (basic) {
+    const password = basic.password ?? basic.password_file?.contents ?? "";
+    return { kind: "basic", username: basic.username, password, ...fromFile("passwordFile", basic.password_file) };
+  }
+  if (auth) {
+    const credentials = auth.credentials || (auth.credentials_file?.contents ?? "");
+    return { kind: "authorization", type: auth.type, credentials, ...fromFile("credentialsFile", auth.credentials_file) };
+  }
+  if (oauth2) return targetOAuth2(oauth2);
+  const { bearer_token: token, bearer_token_file: tokenFile } = endpoint;
+  if (token === undefined && tokenFile === undefined) return { kind: "none" };
+  return { kind: "bearer", token: token ?? tokenFile?.contents ?? "", ...fromFile("tokenFile", tokenFile) };
+}
+
+function targetOAuth2(oauth2: NonNullable<Endpoint["oauth2"]>): TargetOAuth2 {
+  const tls = oauth2.tls_config && targetTls(oauth2.tls_config);
+  const proxy = targetProxy(oauth2);
   return {
-    insecureSkipVerify: tls.insecure_skip_verify,
-    ...(tls.ca_file === undefined ? {} : { ca: tls.ca_file }),
-    ...(tls.cert_file === undefined ? {} : { cert: tls.cert_file }),
-    ...(tls.key_file === undefined ? {} : { key: tls.key_file }),
-    ...(tls.server_name === undefined ? {} : { serverName: tls.server_name }),
+    kind: "oauth2",
+    clientId: oauth2.client_id,
+    // An empty client_secret (an unset env()) gives way to client_secret_file, as in Alloy.
+    clientSecret: oauth2.client_secret || (oauth2.client_secret_file?.contents ?? ""),
+    ...fromFile("clientSecretFile", oauth2.client_secret_file),
+    tokenUrl: oauth2.token_url,
+    scopes: [...oauth2.scopes],
+    endpointParams: { ...oauth2.endpoint_params },
+    ...(tls ? { tls } : {}),
+    ...(proxy ? { proxy } : {}),
+  };
+}
+
+function targetTls(tls: TlsBlock): TargetTls {
+  const target: TargetTls = { insecureSkipVerify: tls.insecure_skip_verify };
+  for (const [part, file] of [["ca", "caFile"], ["cert", "certFile"], ["key", "keyFile"]] as const) {
+    const fromFile = tls[`${part}_file`];
+    const pem = tls[`${part}_pem`] ?? fromFile?.contents;
+    if (pem !== undefined) target[part] = pem;
+    if (fromFile !== undefined) target[file] = fromFile.path;
+  }
+  if (tls.server_name !== undefined) target.serverName = tls.server_name;
+  if (tls.min_version !== undefined) target.minVersion = tls.min_version;
+  return target;
+}
+
+/** The proxy, when one is configured; an empty `proxy_url` or `no_proxy` is unset, as in Alloy. */
+function targetProxy(attributes: ProxyAttributes): TargetProxy | undefined {
+  const headers = attributes.proxy_connect_header ?? {};
+  const connectHeaders = Object.keys(headers).length === 0 ? {} : { connectHeaders: copyLists(headers) };
+  if (attributes.proxy_from_environment) return { kind: "environment", ...connectHeaders };
+  if (!attributes.proxy_url) return undefined;
+  const noProxy = attributes.no_proxy ? { noProxy: attributes.no_proxy } : {};
+  return { kind: "url", url: attributes.proxy_url, ...noProxy, ...connectHeaders };
+}
+
+function copyLists(map: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(map).map(([name, values]) => [name, [...values]]));
+}
+
+/** The HTTP client settings that differ from Alloy's defaults; absent ones keep them. */
+function clientSettings(endpoint: Endpoint): Partial<TargetConfig> {
+  const tls = endpoint.tls_config && targetTls(endpoint.tls_config);
+  const proxy = targetProxy(endpoint);
+  const httpHeaders = endpoint.http_headers ?? {};
+  return {
+    ...(tls ? { tls } : {}),
+    ...(Object.keys(httpHeaders).length > 0 ? { httpHeaders: copyLists(httpHeaders) } : {}),
+    ...(proxy ? { proxy } : {}),
+    ...(endpoint.follow_redirects ? {} : { followRedirects: false }),
+    ...(endpoint.enable_http2 ? {} : { enableHttp2: false }),
   };
 }
 
@@ -37,14 +101,10 @@ function targetTls(endpoint: Endpoint): TargetTls | undefined {
  * label; with several, each is `<label>/<endpoint name>`, or `<label>/<index>` when unnamed.
  * Duplicate names are appended to `diagnostics`.
  */
-export function buildTargets(
-  writes: readonly Located<WriteComponent>[],
-  file: string,
-  diagnostics: Diagnostic[],
-): TargetConfig[] {
+export function buildTargets(writes: readonly Located<WriteComponent>[], diagnostics: Diagnostic[]): TargetConfig[] {
   const targets: TargetConfig[] = [];
   const seen = new Set<string>();
-  for (const { label, value, locations } of writes) {
+  for (const { label, file, value, locations } of writes) {
     value.endpoint.forEach((endpoint, index) => {
       const name =
         value.endpoint.length === 1 ? label : `${label}/${endpoint.name === "" ? index : endpoint.name}`;
@@ -57,7 +117,6 @@ export function buildTargets(
         return;
       }
       seen.add(name);
-      const tls = targetTls(endpoint);
       targets.push({
         name,
         writeLabel: label,
@@ -70,7 +129,7 @@ export function buildTargets(
         maxBackoffRetries: endpoint.max_backoff_retries,
         retryOnHttp429: endpoint.retry_on_http_429,
         auth: targetAuth(endpoint),
-        ...(tls ? { tls } : {}),
+        ...clientSettings(endpoint),
         externalLabels: { ...value.external_labels },
       });
     });

@@ -1,6 +1,9 @@
 import type { Position } from "./diagnostic.js";
 
-export type Punctuation = "{" | "}" | "[" | "]" | "(" | ")" | "=" | "," | ".";
+/** Operators are punctuation too: the parser tells them apart by where they appear. */
+export type Punctuation =
+  | "{" | "}" | "[" | "]" | "(" | ")" | "=" | "," | "."
+  | "||" | "&&" | "!" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%" | "^";
 
 interface TokenBase {
   pos: Position;

@@ -21,7 +21,7 @@ const schema = z.strictObject({
 function validate(source: string) {
   const diagnostics: Diagnostic[] = [];
   const locations = new ValueLocations({ line: 1, col: 1 });
-  const data = decodeBody(parseAlloy(source, "t.alloy").body, [], { file: "t.alloy", env: {}, locations }, diagnostics);
+  const data = decodeBody(parseAlloy(source, "t.alloy").body, [], { file: "t.alloy", scope: { env: {}, constants: {} }, locations }, diagnostics);
   assert.deepEqual(diagnostics, []);
   const result = validateComponent(schema, data, locations, "t.alloy");
   return result.ok ? result.value : result.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`);

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { ComponentReference, whyNotEvaluable } from "./component-reference.js";
 import { diagnosticAt, type Diagnostic } from "./diagnostic.js";
 import type { ValueLocations } from "./value-locations.js";
 import { describeValueType } from "./value-type.js";
@@ -12,7 +13,9 @@ function typeMessage(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.input === undefined) return `missing required attribute ${JSON.stringify(name)}`;
   const got = describeValueType(issue.input);
   if (got === "block") return `${JSON.stringify(name)} must be set as an attribute (${name} = ...), not a block`;
-  return `expected ${expectedNames[issue.expected] ?? issue.expected}, got ${got}`;
+  const expected = `expected ${expectedNames[issue.expected] ?? issue.expected}`;
+  if (issue.input instanceof ComponentReference) return `${expected}, got reference ${issue.input}, which ${whyNotEvaluable}`;
+  return `${expected}, got ${got}`;
 }
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] };

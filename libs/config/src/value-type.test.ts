@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ComponentReference } from "./component-reference.js";
-import { blockBody, describeValueType } from "./value-type.js";
+import { blockBody, describeValueType, isObjectValue } from "./value-type.js";
 
 test("names values by Alloy type, never by content", () => {
   const body = Object.defineProperty(Object.create(null), blockBody, { value: true });
@@ -20,4 +20,10 @@ test("names values by Alloy type, never by content", () => {
     [[body, body], "block"],
   ];
   for (const [value, name] of cases) assert.equal(describeValueType(value), name);
+});
+
+test("tells object values from blocks, lists and references", () => {
+  const body = Object.defineProperty(Object.create(null), blockBody, { value: true });
+  assert.equal(isObjectValue(Object.create(null)), true);
+  for (const value of [body, [], null, "x", new ComponentReference(["a"])]) assert.equal(isObjectValue(value), false);
 });

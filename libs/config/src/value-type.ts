@@ -14,3 +14,8 @@ export function describeValueType(value: unknown): string {
   if (value instanceof ComponentReference) return "reference";
   return "object";
 }
+
+/** An object value (what `{ ... }` and `encoding.from_json` produce), as opposed to a block, list or reference. */
+export function isObjectValue(value: unknown): value is Record<string, unknown> {
+  return describeValueType(value) === "object";
+}

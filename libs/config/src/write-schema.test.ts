@@ -22,6 +22,9 @@ test("fills in every endpoint default", () => {
         max_backoff_period: 300_000,
         max_backoff_retries: 10,
         retry_on_http_429: true,
+        proxy_from_environment: false,
+        follow_redirects: true,
+        enable_http2: true,
       },
     ],
   });
@@ -39,9 +42,9 @@ test("reads secret and certificate files", () => {
       { url: "http://b", basic_auth: [{ username: "u", password_file: "/pw" }] },
     ],
   });
-  assert.equal(endpoint[0]?.bearer_token_file, "t0ken");
-  assert.deepEqual(endpoint[0]?.tls_config, { ca_file: "CA\n", insecure_skip_verify: false });
-  assert.deepEqual(endpoint[1]?.basic_auth, { username: "u", password_file: "pw" });
+  assert.deepEqual(endpoint[0]?.bearer_token_file, { path: "/token", contents: "t0ken" });
+  assert.deepEqual(endpoint[0]?.tls_config, { ca_file: { path: "/ca", contents: "CA\n" }, insecure_skip_verify: false });
+  assert.deepEqual(endpoint[1]?.basic_auth, { username: "u", password_file: { path: "/pw", contents: "pw" } });
 });
 
 test("requires an endpoint with an http(s) url", () => {
@@ -54,10 +57,10 @@ test("requires an endpoint with an http(s) url", () => {
 
 test("allows at most one auth method, pointing at the second", () => {
   assert.deepEqual(issues({ endpoint: [{ url: "http://a", bearer_token: "t", bearer_token_file: "/token" }] }), [
-    "endpoint.0.bearer_token_file: set at most one of basic_auth, bearer_token, bearer_token_file",
+    "endpoint.0.bearer_token_file: set at most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file",
   ]);
   assert.deepEqual(issues({ endpoint: [{ url: "http://a", basic_auth: [{}], bearer_token: "t" }] }), [
-    "endpoint.0.bearer_token: set at most one of basic_auth, bearer_token, bearer_token_file",
+    "endpoint.0.bearer_token: set at most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file",
   ]);
 });
 
@@ -66,7 +69,7 @@ test("rejects conflicting or incomplete secrets and certificates", () => {
     "endpoint.0.basic_auth.0.password_file: set password or password_file, not both",
   ]);
   assert.deepEqual(issues({ endpoint: [{ url: "http://a", tls_config: [{ cert_file: "/ca" }] }] }), [
-    "endpoint.0.tls_config.0.cert_file: cert_file and key_file must be set together",
+    "endpoint.0.tls_config.0.cert_file: a client certificate needs its key: set key_pem or key_file",
   ]);
 });
 

@@ -1,16 +1,7 @@
 import { z } from "zod";
-import {
-  alloyString,
-  blockList,
-  duration,
-  fileContents,
-  optionalBlock,
-  wholeNumber,
-  type FileReader,
-} from "./schema-values.js";
+import { checkHttpClient, headerName, httpClientShape, isHttpUrl } from "./http-client-schema.js";
+import { alloyString, blockList, duration, wholeNumber, type FileReader } from "./schema-values.js";
 
-/** HTTP header names are RFC 9110 tokens. */
-const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Pyroscope's label name characters. */
 const labelName = /^[A-Za-z0-9_.]+$/;
 
@@ -29,47 +20,11 @@ function hasNoUserinfo(text: string): boolean {
   return !isHttpUrl(text) || (new URL(text).username === "" && new URL(text).password === "");
 }
 
-function isHttpUrl(text: string): boolean {
-  return URL.canParse(text) && ["http:", "https:"].includes(new URL(text).protocol);
-}
-
-const authMethods = ["basic_auth", "bearer_token", "bearer_token_file"] as const;
-
 /**
  * The body of a `pyroscope.write` component. Files named by `*_file` attributes are read through
  * `readFile` while validating, so a missing file is reported at its attribute.
  */
 export function writeSchema(readFile: FileReader) {
-  const secretFile = fileContents(readFile, { trimTrailingNewline: true });
-  const pemFile = fileContents(readFile, { trimTrailingNewline: false });
-
-  const basicAuth = z
-    .strictObject({
-      username: alloyString.default(""),
-      password: alloyString.optional(),
-      password_file: secretFile.optional(),
-    })
-    .superRefine((auth, ctx) => {
-      if (auth.password !== undefined && auth.password_file !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["password_file"], message: "set password or password_file, not both" });
-      }
-    });
-
-  const tlsConfig = z
-    .strictObject({
-      ca_file: pemFile.optional(),
-      cert_file: pemFile.optional(),
-      key_file: pemFile.optional(),
-      insecure_skip_verify: z.boolean().default(false),
-      server_name: alloyString.optional(),
-    })
-    .superRefine((tls, ctx) => {
-      if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
-        const given = tls.cert_file === undefined ? "key_file" : "cert_file";
-        ctx.addIssue({ code: "custom", path: [given], message: "cert_file and key_file must be set together" });
-      }
-    });
-
   const endpoint = z
     .strictObject({
       url: alloyString
@@ -83,16 +38,10 @@ export function writeSchema(readFile: FileReader) {
       max_backoff_period: duration("5m"),
       max_backoff_retries: wholeNumber(0).default(10),
       retry_on_http_429: z.boolean().default(true),
-      basic_auth: optionalBlock("basic_auth", basicAuth),
-      bearer_token: alloyString.optional(),
-      bearer_token_file: secretFile.optional(),
-      tls_config: optionalBlock("tls_config", tlsConfig),
+      ...httpClientShape(readFile),
     })
     .superRefine((endpoint, ctx) => {
-      const [, second] = authMethods.filter((method) => endpoint[method] !== undefined);
-      if (second) {
-        ctx.addIssue({ code: "custom", path: [second], message: `set at most one of ${authMethods.join(", ")}` });
-      }
+      checkHttpClient(endpoint, ctx);
       if (endpoint.min_backoff_period > endpoint.max_backoff_period) {
         ctx.addIssue({
           code: "custom",

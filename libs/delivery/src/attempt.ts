@@ -1,4 +1,5 @@
 import type { FailureReason } from "@pyroscope-relay/queue";
+import { ClientError } from "./client-errors.js";
 import { classifyError, classifyResponse } from "./retry-policy.js";
 import { parseRetryAfter } from "./retry-after.js";
 import type { TargetClient, TargetRequest } from "./target-client.js";
@@ -34,11 +35,21 @@ export async function attempt(
   try {
     response = await client.send(request, signal);
   } catch (error) {
+    // The relay's own errors name the file or endpoint at fault (never a secret).
+    if (error instanceof ClientError) {
+      return { kind: "retry", failure: { reason: error.reason, detail: error.message }, unreachable: error.unreachable };
+    }
     // A transport error has no answer to quote; its message may name the endpoint's address.
     const failure = { reason: classifyError(error).reason, detail: "" };
     return { kind: "retry", failure, unreachable: unreachableReasons.has(failure.reason) };
   }
-  const outcome = classifyResponse({ api, status: response.status, body: response.bodyStart, retryOnHttp429 });
+  const outcome = classifyResponse({
+    api,
+    status: response.status,
+    body: response.bodyStart,
+    retryOnHttp429,
+    retryUnauthenticated: client.renewsCredentials,
+  });
   if (outcome.kind === "delivered") return outcome;
   const failure = { reason: outcome.reason, status: response.status, detail: response.bodyStart.trim() };
   if (outcome.kind === "permanent") return { kind: "permanent", failure };

@@ -134,3 +134,24 @@ describe("classifyError", () => {
     assert.deepEqual(classifyError(err), retry("error Error"));
   });
 });
+
+describe("classifyResponse with credentials that renew themselves (files, oauth2)", () => {
+  const classify = (api: DeliveryResponse["api"], status: number, body: string, retryUnauthenticated: boolean) =>
+    classifyResponse({ api, status, body, retryOnHttp429: true, retryUnauthenticated });
+
+  it("retries a 401 on /ingest, and an unauthenticated Push, from a body or from the status", () => {
+    assert.deepEqual(classify("ingest", 401, "", true), retry("http 401"));
+    assert.deepEqual(classify("push", 401, "", true), retry("http 401"));
+    assert.deepEqual(classify("push", 400, connectBody("unauthenticated"), true), retry("connect unauthenticated"));
+  });
+
+  it("keeps a 403 permanent: another secret would not change the permissions", () => {
+    assert.deepEqual(classify("ingest", 403, "", true), permanent("http 403"));
+    assert.deepEqual(classify("push", 403, connectBody("permission_denied"), true), permanent("connect permission_denied"));
+  });
+
+  it("keeps 401 permanent for credentials that cannot change", () => {
+    assert.deepEqual(classify("ingest", 401, "", false), permanent("http 401"));
+    assert.deepEqual(classify("push", 401, connectBody("unauthenticated"), false), permanent("connect unauthenticated"));
+  });
+});

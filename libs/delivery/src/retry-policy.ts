@@ -15,6 +15,11 @@ export interface DeliveryResponse {
   body: string;
   /** `retry_on_http_429` of the endpoint. */
   retryOnHttp429: boolean;
+  /**
+   * A 401 (Push: `unauthenticated`) is retried: the credentials are renewed before the next attempt
+   * (read again from their file, or a new oauth2 token), so a rotation never fails a profile for good.
+   */
+  retryUnauthenticated?: boolean;
 }
 
 const connectCodes = [
@@ -54,9 +59,10 @@ export function classifyResponse(response: DeliveryResponse): Outcome {
   return response.api === "push" ? classifyPush(response) : classifyIngest(response);
 }
 
-function classifyIngest({ status, body, retryOnHttp429 }: DeliveryResponse): Outcome {
+function classifyIngest({ status, body, retryOnHttp429, retryUnauthenticated }: DeliveryResponse): Outcome {
   const reason = `http ${status}`;
   if (status === 429) return retryOnHttp429 ? retry(reason) : permanent(reason);
+  if (status === 401 && retryUnauthenticated) return retry(reason);
   if (status === 408 || status >= 500) return retry(reason);
   if (status === 422) {
     const code = codeInMessage(errorMessage(body));
@@ -66,11 +72,12 @@ function classifyIngest({ status, body, retryOnHttp429 }: DeliveryResponse): Out
   return permanent(reason);
 }
 
-function classifyPush({ status, body, retryOnHttp429 }: DeliveryResponse): Outcome {
+function classifyPush({ status, body, retryOnHttp429, retryUnauthenticated }: DeliveryResponse): Outcome {
   const sent = connectErrorCode(body);
   const code = sent ?? codeFromStatus(status);
   const reason = sent === undefined ? `http ${status}` : `connect ${code}`;
   if (code === "resource_exhausted" || status === 429) return retryOnHttp429 ? retry(reason) : permanent(reason);
+  if (code === "unauthenticated" && retryUnauthenticated) return retry(reason);
   return retryablePushCodes.has(code) ? retry(reason) : permanent(reason);
 }
 

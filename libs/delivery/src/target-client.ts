@@ -1,5 +1,7 @@
-import { Agent } from "undici";
-import type { TargetConfig } from "@pyroscope-relay/config";
+import type { Environment, TargetConfig } from "@pyroscope-relay/config";
+import { HttpDispatcher } from "./http-dispatcher.js";
+import { requestAuth, type RequestAuth } from "./request-auth.js";
+import { readStart } from "./response-start.js";
 
 /** How much of an error response is kept for the failure record and the retry decision. */
 const responseStartBytes = 1024;
@@ -21,36 +23,51 @@ export interface TargetRequest {
   tenant: string | undefined;
 }
 
+export interface TargetClientOptions {
+  /** Where `proxy_from_environment` reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY. */
+  env: Environment;
+}
+
 /**
- * One endpoint's HTTP client: connection pool with the endpoint's TLS settings, its static
- * headers and auth, and `remote_timeout` for every attempt.
+ * One endpoint's HTTP client: connection pools with the endpoint's TLS settings, proxy, redirect and
+ * HTTP/2 settings; its static headers (`headers`, then `http_headers`) and auth; `remote_timeout`
+ * for every attempt. Auth and certificates read from files are read again when the files change.
  */
 export class TargetClient {
-  private readonly agent: Agent;
+  private readonly http: HttpDispatcher;
+  private readonly auth: RequestAuth;
   private readonly base: URL;
   private readonly basePath: string;
   private readonly staticHeaders: string[];
   private readonly hasStaticTenant: boolean;
+  /** An Authorization set through `headers` wins over the auth block, as in Alloy. */
+  private readonly hasStaticAuthorization: boolean;
 
-  constructor(private readonly target: TargetConfig) {
+  constructor(
+    private readonly target: TargetConfig,
+    options: TargetClientOptions,
+  ) {
     this.base = new URL(target.url);
     this.basePath = this.base.pathname.replace(/\/+$/, "");
-    this.agent = new Agent({
-      connect: {
-        timeout: target.remoteTimeoutMs,
-        ...(target.tls
-          ? {
-              ca: target.tls.ca,
-              cert: target.tls.cert,
-              key: target.tls.key,
-              rejectUnauthorized: !target.tls.insecureSkipVerify,
-              servername: target.tls.serverName,
-            }
-          : {}),
-      },
+    this.http = new HttpDispatcher({
+      tls: target.tls,
+      proxy: target.proxy,
+      allowH2: target.enableHttp2 ?? true,
+      followRedirects: target.followRedirects ?? true,
+      connectTimeoutMs: target.remoteTimeoutMs,
+      env: options.env,
     });
-    this.staticHeaders = [...Object.entries(target.headers).flat(), ...authHeader(target)];
-    this.hasStaticTenant = Object.keys(target.headers).some((name) => name.toLowerCase() === "x-scope-orgid");
+    this.auth = requestAuth(target.auth, { timeoutMs: target.remoteTimeoutMs, env: options.env });
+    const httpHeaders = Object.entries(target.httpHeaders ?? {}).flatMap(([name, values]) => values.flatMap((value) => [name, value]));
+    this.staticHeaders = [...Object.entries(target.headers).flat(), ...httpHeaders];
+    const configured = [...Object.keys(target.headers), ...Object.keys(target.httpHeaders ?? {})].map((name) => name.toLowerCase());
+    this.hasStaticTenant = configured.includes("x-scope-orgid");
+    this.hasStaticAuthorization = configured.includes("authorization");
+  }
+
+  /** Whether a 401 may pass by itself (credentials read from a file, or an oauth2 token): then it is retried. */
+  get renewsCredentials(): boolean {
+    return this.auth.renewable && !this.hasStaticAuthorization;
   }
 
   /**
@@ -62,11 +79,22 @@ export class TargetClient {
     const path = `${this.basePath}${req.path}${req.query ? `?${req.query}` : ""}`;
     // The endpoint's configured tenant wins; otherwise the client's travels on (Alloy drops it).
     const tenant = !this.hasStaticTenant && req.tenant !== undefined ? ["X-Scope-OrgID", req.tenant] : [];
-    const response = await this.agent.request({
+    const [dispatcher, authorization] = await Promise.all([
+      this.http.get(),
+      this.hasStaticAuthorization ? undefined : this.auth.header(signal),
+    ]);
+    const response = await dispatcher.request({
       origin: this.base.origin,
       path,
       method: "POST",
-      headers: [...req.headers, ...tenant, ...this.staticHeaders, "User-Agent", "pyroscope-relay"],
+      headers: [
+        ...req.headers,
+        ...tenant,
+        ...this.staticHeaders,
+        ...(authorization === undefined ? [] : ["Authorization", authorization]),
+        "User-Agent",
+        "pyroscope-relay",
+      ],
       body: req.body,
       headersTimeout: this.target.remoteTimeoutMs,
       bodyTimeout: this.target.remoteTimeoutMs,
@@ -77,38 +105,15 @@ export class TargetClient {
       await response.body.dump();
       return { status: 200, retryAfter: undefined, bodyStart: "" };
     }
+    if (response.statusCode === 401 && authorization !== undefined) this.auth.refused(authorization);
     return {
       status: response.statusCode,
       retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-      bodyStart: await readStart(response.body),
+      bodyStart: await readStart(response.body, responseStartBytes),
     };
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    await Promise.all([this.http.close(), this.auth.close()]);
   }
-}
-
-function authHeader(target: TargetConfig): string[] {
-  switch (target.auth.kind) {
-    case "basic":
-      return ["Authorization", "Basic " + Buffer.from(`${target.auth.username}:${target.auth.password}`).toString("base64")];
-    case "bearer":
-      return ["Authorization", "Bearer " + target.auth.token];
-    case "none":
-      return [];
-  }
-}
-
-async function readStart(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= responseStartBytes) {
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, responseStartBytes).toString("utf8");
 }

@@ -1,4 +1,4 @@
-import type { TargetConfig } from "@pyroscope-relay/config";
+import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import type { RelayMetrics } from "@pyroscope-relay/ops";
 import type { AttemptOutcome, BatchDelivery, DeliveryReport, OutgoingProfile } from "@pyroscope-relay/queue";
 import { attempt } from "./attempt.js";
@@ -13,6 +13,8 @@ export interface TargetDeliveryOptions {
   /** Requests in flight to the target at once, over all its batches (`--writer.concurrency`). */
   concurrency: number;
   metrics: RelayMetrics;
+  /** Where `proxy_from_environment` reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY. */
+  env: Environment;
 }
 
 /** One downstream request and the profile parts it carries. */
@@ -48,7 +50,7 @@ export class TargetDelivery {
 
   constructor(private readonly options: TargetDeliveryOptions) {
     this.target = options.target;
-    this.client = new TargetClient(options.target);
+    this.client = new TargetClient(options.target, { env: options.env });
     this.circuit = new TargetCircuit(options.target.minBackoffMs, options.target.maxBackoffMs);
     this.slots = new Slots(options.concurrency);
     this.labels = { target: options.target.name, endpoint: options.target.url };

@@ -175,3 +175,26 @@ async function clientNames(admin: Redis): Promise<string[]> {
   const list = (await admin.client("LIST")) as string;
   return list.split("\n").filter((line) => line.trim() !== "").map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? "").sort();
 }
+
+test("a reload's targets: a new one is served, a removed one's queue is left as it is, a changed one uses its new settings", async (t) => {
+  const fakes = [await startFakeTarget(), await startFakeTarget(), await startFakeTarget()];
+  const [a, b, moved] = fakes as [(typeof fakes)[0], (typeof fakes)[0], (typeof fakes)[0]];
+  const targets = [targetConfig("a", a.url), targetConfig("b", b.url)];
+  const r = await relay(t, targets, { fakes });
+  r.enqueuer.setTargets([...targets, targetConfig("c", moved.url)]);
+  await r.enqueuer.enqueue(gzippedPprof({ seed: 1 }), ingestData({ query: "name=before" }), ["a", "b", "c"]);
+  await Promise.all([a.waitForRequests(1), b.waitForRequests(1)]);
+  assert.equal(await r.queue("c").getWaitingCount(), 1, "c is not served yet");
+
+  // a removed, b moved to another URL, c added.
+  r.writer!.setTargets([targetConfig("b", moved.url), targetConfig("c", moved.url)]);
+  assert.deepEqual(r.writer!.targets.sort(), ["b", "c"]);
+  await r.enqueuer.enqueue(gzippedPprof({ seed: 2 }), ingestData({ query: "name=after" }), ["a", "b", "c"]);
+  await moved.waitForRequests(3);
+  const names = moved.requests.map((request) => new URLSearchParams(request.query).get("name")?.split("{")[0]).sort();
+  assert.deepEqual(names, ["after", "after", "before"], "c's waiting batch and both new ones");
+  assert.equal(b.requests.length, 1, "b's old URL gets nothing more");
+  await sleep(200);
+  assert.equal(a.requests.length, 1, "a is no longer served");
+  assert.equal(await r.queue("a").getWaitingCount(), 1, "a's queue keeps what waits for it");
+});

@@ -1,4 +1,5 @@
-import type { TargetConfig } from "@pyroscope-relay/config";
+import { isDeepStrictEqual } from "node:util";
+import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import { BatchWorker, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
@@ -23,17 +24,39 @@ export interface WriterOptions {
   shutdownGraceMs?: number;
   /** Least time between two saves of a batch's progress (see BatchWorker). */
   progressIntervalMs?: number;
+  /** Where `proxy_from_environment` reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY; the process environment by default. */
+  env?: Environment;
 }
 
 export interface Writer {
+  /** The targets served now. */
   readonly targets: string[];
+  /**
+   * Serves `targets` from now on (a configuration reload): a new target gets a worker, a removed one's
+   * worker finishes its active batches (or hands them back after the grace period) and stops, its
+   * queue left as it is; a changed one's worker is replaced that way by one with the new settings.
+   * The workers that go stop in the background (`close` waits for them).
+   */
+  setTargets(targets: readonly TargetConfig[]): void;
   close(): Promise<void>;
+}
+
+interface Served {
+  target: TargetConfig;
+  worker: BatchWorker;
+  delivery: TargetDelivery;
 }
 
 /** Starts one worker per target; targets never share a worker, so one outage touches no other. */
 export function startWriter(options: WriterOptions): Writer {
-  const started = options.targets.map((target) => {
-    const delivery = new TargetDelivery({ target, concurrency: options.concurrency, metrics: options.metrics });
+  const served = new Map<string, Served>();
+  const serve = (target: TargetConfig): Served => {
+    const delivery = new TargetDelivery({
+      target,
+      concurrency: options.concurrency,
+      metrics: options.metrics,
+      env: options.env ?? process.env,
+    });
     const worker = new BatchWorker({
       target: target.name,
       shards: options.shards,
@@ -48,18 +71,32 @@ export function startWriter(options: WriterOptions): Writer {
       progressIntervalMs: options.progressIntervalMs,
       observer: observe(target, options),
     });
-    return { worker, delivery };
-  });
+    return { target, worker, delivery };
+  };
+  const stop = async (going: readonly Served[]) => {
+    await Promise.all(going.map(({ worker }) => worker.close()));
+    await Promise.all(going.map(({ delivery }) => delivery.close()));
+  };
+  const stopping = new Set<Promise<void>>();
+  for (const target of options.targets) served.set(target.name, serve(target));
   options.logger.info({ targets: options.targets.map((t) => t.name), concurrency: options.concurrency }, "writer started");
   let closing: Promise<void> | undefined;
   return {
-    targets: options.targets.map((t) => t.name),
+    get targets() {
+      return [...served.keys()];
+    },
+    setTargets: (targets) => {
+      const names = new Set(targets.map((target) => target.name));
+      const going = [...served.values()].filter(({ target }) => !names.has(target.name) || !isDeepStrictEqual(target, targets.find((t) => t.name === target.name)));
+      for (const { target } of going) served.delete(target.name);
+      // The old worker stops taking jobs before its replacement starts; the two may overlap on the
+      // batches the old one still delivers, which the queue's locks keep apart.
+      const stopped = stop(going).finally(() => stopping.delete(stopped));
+      stopping.add(stopped);
+      for (const target of targets) if (!served.has(target.name)) served.set(target.name, serve(target));
+    },
     // Idempotent: a second signal waits for the same shutdown (closing an HTTP client twice throws).
-    close: () =>
-      (closing ??= (async () => {
-        await Promise.all(started.map(({ worker }) => worker.close()));
-        await Promise.all(started.map(({ delivery }) => delivery.close()));
-      })()),
+    close: () => (closing ??= Promise.all([stop([...served.values()]), ...stopping]).then(() => undefined)),
   };
 }
 

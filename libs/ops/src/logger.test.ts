@@ -48,6 +48,27 @@ describe("createLogger", () => {
     assert.equal(entry.req.method, "POST");
   });
 
+  it("never writes the secrets a target's configuration holds", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: "info", destination });
+    const target = {
+      name: "eu",
+      url: "https://pyroscope.example",
+      auth: { kind: "oauth2", clientId: "relay", clientSecret: "oauth-secret", tokenUrl: "https://idp.example/token" },
+      tls: { key: "-----BEGIN PRIVATE KEY----- key-secret", insecureSkipVerify: false },
+      httpHeaders: { "X-Api-Key": ["header-secret"] },
+      proxy: { kind: "url", url: "http://relay:proxy-secret@proxy:3128", connectHeaders: { "Proxy-Token": ["connect-secret"] } },
+    };
+    logger.info({ target }, "target configured");
+    logger.info(target, "target configured");
+    logger.info({ target: { name: "us", auth: { kind: "basic", username: "relay", password: "basic-secret" } } }, "target configured");
+    const line = lines.join("");
+    for (const secret of ["oauth-secret", "basic-secret", "key-secret", "header-secret", "proxy-secret", "connect-secret"]) {
+      assert.ok(!line.includes(secret), `${secret} leaked into ${line}`);
+    }
+    assert.match(line, /"url":"https:\/\/pyroscope.example"/, "the target's own URL stays");
+  });
+
   it("never writes the arguments of a failed Redis AUTH that ioredis attaches to its errors", () => {
     const { lines, destination } = capture();
     const logger = createLogger({ level: "info", destination });

@@ -1,5 +1,7 @@
 import type { RedisConnection } from "./redis-connection.js";
+import { readTargetBacklog } from "./target-backlog.js";
 import { TargetLifecycles } from "./target-lifecycles.js";
+import { recordedTargets } from "./target-registry.js";
 
 /** A target's failed batches that share a failure kind. */
 export interface FailedReason {
@@ -69,4 +71,22 @@ export async function summarizeFailed(connection: RedisConnection, prefix: strin
     newestAt: Math.max(...reasons.map((r) => r.newestAt)),
     reasons,
   };
+}
+
+/** A target no longer in the configuration whose queue is still in Redis. */
+export interface RemovedTargetSummary extends FailedSummary {
+  removed: true;
+  /** Profiles its queue still holds for delivery (waiting, delayed, active): no writer serves them. */
+  waiting: number;
+}
+
+/** The failed batches and waiting profiles of every recorded target that is not in `configured`. */
+export async function summarizeRemovedTargets(connection: RedisConnection, prefix: string, configured: readonly string[], shards = 1): Promise<RemovedTargetSummary[]> {
+  const removed = (await recordedTargets(connection, prefix)).filter((target) => !configured.includes(target));
+  const summaries: RemovedTargetSummary[] = [];
+  for (const target of removed) {
+    const { profiles } = await readTargetBacklog(connection, prefix, target, shards);
+    summaries.push({ ...(await summarizeFailed(connection, prefix, target, shards)), removed: true, waiting: profiles });
+  }
+  return summaries;
 }

@@ -3,7 +3,7 @@ import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 /**
  * connect-es reports a request body that is not valid protobuf (including label values that are
  * not UTF-8) as `internal`; Pyroscope's connect-go server says `invalid_argument`, which tells the
- * client not to retry. This rewrites exactly those errors, in the Connect and gRPC-Web encodings.
+ * client not to retry. This rewrites exactly those errors, in the Connect, gRPC-Web and gRPC encodings.
  */
 export async function decodeErrorAsInvalidArgument(response: UniversalServerResponse): Promise<UniversalServerResponse> {
   if (response.body === undefined || response.body instanceof Uint8Array) {
@@ -28,6 +28,9 @@ export async function decodeErrorAsInvalidArgument(response: UniversalServerResp
     header.delete("content-length");
     return { ...response, header, body: rewriteGrpcWebTrailer(response.body) };
   }
+  if (contentType.startsWith("application/grpc") && response.trailer !== undefined) {
+    return { ...response, body: rewriteGrpcTrailer(response.body, response.trailer) };
+  }
   return response;
 }
 
@@ -51,6 +54,15 @@ async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIte
     new DataView(frame.buffer).setUint32(1, data.length);
     frame.set(data, 5);
     yield frame;
+  }
+}
+
+/** gRPC's status is in the HTTP/2 trailers, which connect-es fills in once the body is done. */
+async function* rewriteGrpcTrailer(body: AsyncIterable<Uint8Array>, trailer: Headers): AsyncIterable<Uint8Array> {
+  yield* body;
+  const message = decodeURIComponent(trailer.get("grpc-message") ?? "");
+  if (trailer.get("grpc-status") === "13" && message.startsWith(parseErrorPrefix)) {
+    trailer.set("grpc-status", "3");
   }
 }
 

@@ -1,5 +1,6 @@
-import type { Request, Response } from "express";
 import { InvalidNameError, parseIngestName } from "@pyroscope-relay/profile";
+import { headerValues, rawQuery } from "./http-exchange.js";
+import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { RequestError } from "./request-error.js";
 import { readBody } from "./read-body.js";
 import type { ReceiverContext } from "./receiver-context.js";
@@ -11,11 +12,15 @@ import { tenantOf } from "./tenant.js";
  * Content-Type value untouched. The 200 goes out only once the payload and all jobs are in Redis.
  */
 export function ingestHandler(ctx: ReceiverContext) {
-  return async (req: Request, res: Response): Promise<void> => {
-    const query = rawQuery(req.originalUrl);
+  return async (req: ServerRequest, res: ServerResponse): Promise<void> => {
+    const query = rawQuery(req);
     checkName(query);
     const tenant = tenantOf(req.headers["x-scope-orgid"]);
     const body = await readBody(req, ctx.maxBodyBytes);
+    if (res.headersSent) {
+      // Answered meanwhile (the read deadline passed): what arrived since is not the client's profile to store.
+      throw new RequestError("deadline_exceeded", "body: the request was answered before its body was complete");
+    }
     if (body.length === 0) {
       throw new RequestError("invalid_argument", "body: the profile is empty");
     }
@@ -24,15 +29,11 @@ export function ingestHandler(ctx: ReceiverContext) {
       receivedAt: Date.now(),
       tenant,
       query,
-      contentTypes: req.headersDistinct["content-type"] ?? [],
+      contentTypes: headerValues(req, "content-type"),
     });
-    res.status(200).end();
+    res.statusCode = 200;
+    res.end();
   };
-}
-
-function rawQuery(url: string): string {
-  const at = url.indexOf("?");
-  return at === -1 ? "" : url.slice(at + 1);
 }
 
 /** Rejects exactly what the writer could not forward: the same grammar reads the same query. */

@@ -36,6 +36,11 @@ export function pushRoutes(ctx: ReceiverContext): (router: ConnectRouter) => voi
 }
 
 async function push(ctx: ReceiverContext, request: PushRequest, handler: HandlerContext): Promise<void> {
+  // The exchange ended before the body did (the client reset it, or the read deadline passed): a
+  // truncated body can still decode, and must not be stored as the client's Push.
+  if (handler.signal.aborted) {
+    throw new ConnectError("the request ended before its body was complete", Code.Canceled);
+  }
   checkLabels(request);
   const series = request.series.filter((s) => s.samples.length > 0);
   if (series.length === 0) {

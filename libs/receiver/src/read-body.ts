@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { ServerRequest } from "./http-exchange.js";
 import { RequestError } from "./request-error.js";
 
 /**
@@ -9,7 +9,7 @@ import { RequestError } from "./request-error.js";
  * `for await`: leaving that loop early destroys the request, and a destroyed request no longer
  * drains its socket, so the client, still sending, would run into a reset instead of the 413.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();
@@ -19,7 +19,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (error?: RequestError): void => {
-      req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+      req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose).off("aborted", onClose);
       if (error === undefined) {
         resolve(Buffer.concat(chunks, size));
         return;
@@ -41,7 +41,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const onError = (err: Error): void =>
       finish(new RequestError("invalid_argument", "body: the request body could not be read completely", { cause: err }));
     const onClose = (): void => finish(aborted());
-    req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+    // An HTTP/2 request reset by the client ends like a complete one, after 'aborted'.
+    req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose).on("aborted", onClose);
   });
 }
 

@@ -4,7 +4,10 @@ import type { Socket } from "node:net";
 import { after, test } from "node:test";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { PushRequestSchema } from "@pyroscope-relay/proto";
 import { gzippedPprof, startRedisServer } from "@pyroscope-relay/testing";
+import { createLogger } from "@pyroscope-relay/ops";
 import { ReceiverListenError } from "./receiver-server.js";
 import { adminConnection, send, startTestReceiver, within } from "./test-harness.js";
 import type { TestReceiver } from "./test-harness.js";
@@ -26,6 +29,8 @@ class RawClient {
   private waiter: (() => void) | undefined;
   readonly closed: Promise<void>;
   isClosed = false;
+  /** The status line and headers of the last complete response. */
+  lastHead = "";
 
   constructor(readonly socket: Socket) {
     socket.on("data", (chunk: Buffer) => {
@@ -60,6 +65,7 @@ class RawClient {
       if (headEnd !== -1) {
         const length = Number(/\r\ncontent-length: (\d+)/i.exec(text.slice(0, headEnd))?.[1] ?? 0);
         if (this.buffer.length >= headEnd + 4 + length) {
+          this.lastHead = text.slice(0, headEnd + 2);
           this.buffer = this.buffer.subarray(headEnd + 4 + length);
           return Number(text.slice(9, 12));
         }
@@ -84,6 +90,16 @@ test("listen_port 0 binds a free port and url names it", async (t) => {
   assert.equal(res.status, 200);
 });
 
+test("retarget: a reload that changed only forward_to takes effect for the next request, on the same listener", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { targets: ["alpha", "beta"] });
+  assert.equal((await send(r.url, "POST", "/ingest?name=before", {}, profile)).status, 200);
+  r.receiver.retarget({ forwardTo: ["pyroscope.write.beta"], targets: ["beta"] });
+  assert.equal((await send(r.url, "POST", "/ingest?name=after", {}, profile)).status, 200);
+  const queries = async (target: string) => (await r.jobs(target)).flatMap(({ data }) => data.profiles.map((ref) => (ref.kind === "ingest" ? ref.query : "")));
+  assert.deepEqual(await queries("alpha"), ["name=before"]);
+  assert.deepEqual((await queries("beta")).sort(), ["name=after", "name=before"]);
+});
+
 test("an empty listen address listens on every interface; url is a reachable loopback address", async (t) => {
   const r = await startTestReceiver(t, redis, admin, { config: { listenAddress: "" } });
   assert.match(r.url, /^http:\/\/(127\.0\.0\.1|\[::1\]):\d+$/);
@@ -100,7 +116,7 @@ test("a port in use: ReceiverListenError naming the address", async (t) => {
   });
 });
 
-test("conn_limit: a connection over the limit is closed; once one closes a new one is served", async (t) => {
+test("conn_limit: a connection over the limit waits, unread and not reset, and is served once another closes", async (t) => {
   const r = await startTestReceiver(t, redis, admin, { config: { connLimit: 2 } });
   const clients: RawClient[] = [];
   try {
@@ -121,28 +137,87 @@ async function overTheLimit(r: TestReceiver, clients: RawClient[]): Promise<void
   assert.equal(await a.ingest(), 200);
   assert.equal(await b.ingest(), 200);
 
-  const c = await open();
-  c.socket.write(ingestHead(profile.length));
-  c.socket.write(profile);
-  await within(c.closed, 2_000, "the third connection to be closed");
-  assert.equal(c.received(), "", "nothing served on the third connection");
-  const rejected = await r.metrics.rejectedRequests.get();
-  assert.equal(rejected.values.find((v) => v.labels.reason === "conn_limit")?.value, 1, "the drop is counted");
+  // The next two wait, first come first served: connected, their requests sent, nothing answered.
+  const [c, d] = [await open(), await open()];
+  const answered = [c.ingest(), d.ingest()];
+  await sleep(300);
+  assert.equal(c.received(), "", "nothing answered while two connections are served");
+  assert.equal(c.isClosed || d.isClosed, false, "the waiting connections are not closed");
+  const gauge = await r.metrics.receiveTcpConnections.get();
+  assert.equal(gauge.values[0]?.value, 2, "only the served connections count");
 
-  // Both kept connections still work, then one goes away and makes room.
-  assert.equal(await a.ingest(), 200);
+  // One served connection goes away: the first waiting one is served, the second still waits.
   a.socket.destroy();
-  await a.closed;
-  let served: number | undefined;
-  for (const deadline = Date.now() + 2_000; served === undefined && Date.now() < deadline;) {
-    // The server counts the closed connection out as soon as it sees the close; retry until then.
-    served = await (await open()).ingest();
-    if (served === undefined) await sleep(20);
-  }
-  assert.equal(served, 200);
-  assert.equal(await b.ingest(), 200);
-  assert.equal((await r.payloads()).length, 5);
+  assert.equal(await within(answered[0]!, 2_000, "the first waiting connection to be served"), 200);
+  await sleep(100);
+  assert.equal(d.received(), "", "the second waiting connection is still waiting");
+  b.socket.destroy();
+  assert.equal(await within(answered[1]!, 2_000, "the second waiting connection to be served"), 200);
+  assert.equal((await r.payloads()).length, 4);
+  const rejected = await r.metrics.rejectedRequests.get();
+  assert.equal(rejected.values.find((v) => v.labels.reason === "conn_limit"), undefined, "no connection was refused");
 }
+
+test("conn_limit 0: no limit", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { config: { connLimit: 0 } });
+  const clients = await Promise.all(Array.from({ length: 150 }, () => RawClient.open(r.url)));
+  try {
+    const statuses = await within(Promise.all(clients.map((client) => client.ingest())), 10_000, "150 connections to be served");
+    assert.deepEqual(new Set(statuses), new Set([200]));
+  } finally {
+    clients.forEach((client) => client.socket.destroy());
+  }
+});
+
+test("closing: waiting connections are closed, a request in flight is answered, then its connection ends", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { config: { connLimit: 1 } });
+  const served = await RawClient.open(r.url);
+  const waiting = await RawClient.open(r.url);
+  try {
+    served.socket.write(ingestHead(profile.length));
+    served.socket.write(profile.subarray(0, 10));
+    waiting.socket.write(ingestHead(profile.length));
+    await sleep(100);
+    const closing = r.receiver.close();
+    await within(waiting.closed, 2_000, "the waiting connection to be closed");
+    assert.equal(waiting.received(), "", "the waiting connection got no answer");
+    // The request in flight finishes; its keep-alive connection does not outlive it.
+    served.socket.write(profile.subarray(10));
+    assert.equal(await served.response(), 200);
+    assert.match(served.lastHead, /\r\nconnection: close\r\n/i);
+    await within(served.closed, 2_000, "the served connection to end after its answer");
+    await within(closing, 2_000, "close to resolve");
+  } finally {
+    served.socket.destroy();
+    waiting.socket.destroy();
+  }
+  assert.equal((await r.payloads()).length, 1);
+});
+
+test("closing: what is still open after graceful_shutdown_timeout is cut", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { config: { gracefulShutdownTimeoutMs: 300 } });
+  const stuck = await RawClient.open(r.url);
+  try {
+    stuck.socket.write(ingestHead(profile.length));
+    stuck.socket.write(profile.subarray(0, 10));
+    await sleep(50);
+    const started = Date.now();
+    await within(r.receiver.close(), 3_000, "close to resolve");
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 250 && elapsed < 2_000, `closed after ${elapsed} ms`);
+    await within(stuck.closed, 1_000, "the stuck connection to be cut");
+  } finally {
+    stuck.socket.destroy();
+  }
+  assert.deepEqual(await r.keys(), []);
+});
+
+test("a grpc block is accepted but not served: a warning says so", async (t) => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: "info", destination: { write: (line: string) => lines.push(line) } });
+  await startTestReceiver(t, redis, admin, { config: { grpcBlockIgnored: true }, logger });
+  assert.match(lines.join(""), /the grpc block is accepted as Alloy does, but nothing listens on it/);
+});
 
 test("server_read_timeout: a body dripped slower than the timeout is cut off and not stored", async (t) => {
   const readTimeoutMs = 600;
@@ -173,3 +248,49 @@ async function dripBody(t: TestContext, r: TestReceiver, client: RawClient, read
   assert.ok(elapsed < readTimeoutMs + 2_000, `cut off after ${elapsed} ms`);
   assert.deepEqual(await r.keys(), []);
 }
+
+test("server_read_timeout: a body completed after the 408 is not stored (/ingest and Push)", async (t) => {
+  const readTimeoutMs = 300;
+  const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs } });
+  const push = Buffer.from(toBinary(PushRequestSchema, create(PushRequestSchema, {
+    series: [{ labels: [{ name: "__name__", value: "cpu" }, { name: "service_name", value: "late" }], samples: [{ rawProfile: profile, ID: "" }] }],
+  })));
+  const heads = [
+    ingestHead(profile.length),
+    `POST /push.v1.PusherService/Push HTTP/1.1\r\nHost: relay\r\nContent-Type: application/proto\r\nContent-Length: ${push.length}\r\n\r\n`,
+  ];
+  for (const [head, body] of [[heads[0]!, profile], [heads[1]!, push]] as const) {
+    const client = await RawClient.open(r.url);
+    try {
+      client.socket.write(head);
+      client.socket.write(body.subarray(0, 10));
+      assert.equal(await within(client.response(), 2_000, "the 408"), 408);
+      // Within the linger after the answer: the rest arrives, the request is complete.
+      client.socket.write(body.subarray(10));
+      await sleep(200);
+    } finally {
+      client.socket.destroy();
+    }
+  }
+  assert.deepEqual(await r.keys(), []);
+});
+
+test("server_read_timeout: a body still dripping after an early answer (unknown path) is cut off too", async (t) => {
+  const readTimeoutMs = 400;
+  const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs } });
+  const client = await RawClient.open(r.url);
+  try {
+    const started = Date.now();
+    client.socket.write("POST /nope HTTP/1.1\r\nHost: relay\r\nContent-Length: 1000\r\n\r\n");
+    assert.equal(await within(client.response(), 1_000, "the 404"), 404);
+    for (let i = 0; i < 60 && !client.isClosed; i++) {
+      client.socket.write("x");
+      await sleep(50);
+    }
+    await within(client.closed, 1_000, "the connection to be cut");
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= readTimeoutMs - 50 && elapsed < readTimeoutMs + 1_000, `cut after ${elapsed} ms`);
+  } finally {
+    client.socket.destroy();
+  }
+});

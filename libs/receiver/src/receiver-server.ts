@@ -1,8 +1,19 @@
 import { createServer } from "node:http";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createReceiverApp } from "./receiver-app.js";
+import type { Server, ServerResponse as Http1ServerResponse } from "node:http";
+import { createServer as createHttp2Server } from "node:http2";
+import type { ServerHttp2Session } from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import type { TLSSocket } from "node:tls";
+import { routeCleartext } from "./cleartext-protocol.js";
+import { ConnectionLimit } from "./connection-limit.js";
 import type { ReceiverContext } from "./receiver-context.js";
+import type { ReceiverConfig } from "@pyroscope-relay/config";
+import { receiverRoutes } from "./receiver-routes.js";
+import { clientCertificateProblem, tlsServerOptions } from "./tls-server-options.js";
+
+/** Like a kernel's listen backlog: how many connections may wait for a conn_limit slot. */
+const maxWaitingConnections = 1024;
 
 export class ReceiverListenError extends Error {
   override readonly name = "ReceiverListenError";
@@ -10,73 +21,189 @@ export class ReceiverListenError extends Error {
 
 export interface Receiver {
   readonly label: string;
-  /** Where it listens, e.g. `http://127.0.0.1:4041`. */
+  /** Where it listens, e.g. `http://127.0.0.1:4041`, or `https://...` with TLS. */
   readonly url: string;
-  /** Stops accepting, lets in-flight requests finish their enqueue and answer, then closes idle connections. */
+  /**
+   * A reload changed only where this receiver forwards (`forward_to`): the next request goes to
+   * `targets`. Anything else that changes (listener, TLS, debuginfo's target) needs a new receiver.
+   */
+  retarget(change: Pick<ReceiverConfig, "forwardTo" | "targets">): void;
+  /**
+   * Stops accepting, lets in-flight requests finish their enqueue and answer, closes idle
+   * connections, and cuts what is still open after `graceful_shutdown_timeout`.
+   */
   close(): Promise<void>;
 }
 
 /**
- * Starts one receive_http listener. `conn_limit` caps simultaneous connections (extra ones are
- * closed at once); `server_read_timeout` bounds reading a whole request, `server_write_timeout` a
- * stalled socket, `server_idle_timeout` keep-alive idleness.
+ * Starts one receive_http listener. Every connection takes a `conn_limit` slot (waiting for one
+ * when all are taken), then: with `tls`, a TLS handshake and HTTP/2 or HTTP/1.1 by ALPN; without,
+ * HTTP/1.1, or h2c as well when `http2` is enabled. `server_read_timeout` bounds reading a request
+ * (its headers and its body), `server_write_timeout` a stalled HTTP/1.1 socket,
+ * `server_idle_timeout` keep-alive idleness (and an HTTP/2 session's, unless `http2` sets its own).
  */
 export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   const { config } = ctx;
-  const server = createServer(
+  const routes = receiverRoutes(ctx);
+  const closing = { now: false };
+  const http1 = createServer(
     {
-      requestTimeout: config.readTimeoutMs,
+      // Node's own bound on a whole HTTP/1.1 request is server-wide: long enough for a debuginfo
+      // upload; each request's own deadline is readDeadline's.
+      requestTimeout: Math.max(config.readTimeoutMs, config.debugInfoUploadTimeoutMs),
       headersTimeout: Math.min(config.readTimeoutMs, 60_000),
       keepAliveTimeout: config.idleTimeoutMs,
       // Node checks the two timeouts above only this often (30 s by default), which would let a
-      // client that drips its body hold a connection far past server_read_timeout.
+      // client that drips its headers hold a connection far past server_read_timeout.
       connectionsCheckingInterval: checkingIntervalMs(config.readTimeoutMs),
     },
-    createReceiverApp(ctx),
+    (req, res) => {
+      if (closing.now) endConnectionAfter(res, http1);
+      routes(req, res);
+    },
   );
-  server.maxConnections = config.connLimit;
-  server.setTimeout(config.writeTimeoutMs);
-  server.on("timeout", (socket) => socket.destroy());
-  trackConnections(server, ctx);
+  http1.setTimeout(config.writeTimeoutMs);
+  http1.on("timeout", (socket: Socket) => socket.destroy());
+  const inFlight = new Set<Http1ServerResponse>();
+  http1.on("request", (_req, res: Http1ServerResponse) => {
+    inFlight.add(res);
+    res.once("close", () => inFlight.delete(res));
+  });
+
+  const http2 = createHttp2Server(
+    {
+      settings: {
+        maxConcurrentStreams: config.http2.maxConcurrentStreams,
+        maxFrameSize: config.http2.maxReadFrameSize,
+        headerTableSize: config.http2.maxDecoderHeaderTableSize,
+        initialWindowSize: config.http2.maxUploadBufferPerStream,
+      },
+      // Node's default (10 MB) plus the connection window: what a client may send unread counts too.
+      maxSessionMemory: 10 + Math.ceil(config.http2.maxUploadBufferPerConnection / 2 ** 20),
+    },
+    routes,
+  );
+  // A session without traffic for this long is destroyed (Node's default for a session timeout).
+  http2.setTimeout(config.http2.idleTimeoutMs);
+  const sessions = new Set<ServerHttp2Session>();
+  http2.on("session", (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    session.setLocalWindowSize(config.http2.maxUploadBufferPerConnection);
+    if (closing.now) session.close();
+  });
+
+  const serveHttp1 = takeConnectionListener(http1);
+  const serveHttp2 = (socket: Socket) => {
+    http2.emit("connection", socket);
+  };
+  // The http server accepts half-open sockets (HTTP/1.1 handles a client's early FIN itself); TLS
+  // and HTTP/2 do not, and would leave a socket the client closed open for good.
+  const notHalfOpen = (socket: Socket): Socket => Object.assign(socket, { allowHalfOpen: false });
+  const tls = config.tls;
+  const tlsServer = tls === undefined ? undefined : createTlsServer(tlsServerOptions(tls, config.readTimeoutMs));
+  tlsServer?.on("secureConnection", (socket: TLSSocket) => {
+    const problem = tls === undefined ? undefined : clientCertificateProblem(socket, tls.clientAuth);
+    if (problem !== undefined) {
+      ctx.logger.debug({ component: config.label, remote: socket.remoteAddress, reason: problem }, "TLS connection refused");
+      socket.destroy();
+      return;
+    }
+    if (socket.alpnProtocol === "h2") serveHttp2(socket);
+    else serveHttp1(socket);
+  });
+  tlsServer?.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
+    ctx.logger.debug({ component: config.label, remote: socket.remoteAddress, reason: err.code ?? err.message }, "TLS handshake failed");
+  });
+
+  const limit = new ConnectionLimit({
+    limit: config.connLimit,
+    maxWaiting: maxWaitingConnections,
+    serve: (socket) => {
+      if (tlsServer !== undefined) {
+        tlsServer.emit("connection", notHalfOpen(socket));
+      } else if (config.http2.enabled) {
+        routeCleartext(socket, { http1: serveHttp1, http2: (cleartext) => serveHttp2(notHalfOpen(cleartext)) }, config.readTimeoutMs);
+        return;
+      } else {
+        serveHttp1(socket);
+      }
+      // Accepted paused (pauseOnConnect) so that a waiting connection is not read.
+      socket.resume();
+    },
+    onOpen: (open) => ctx.metrics.receiveTcpConnections.set({ component: config.label }, open),
+    onRefused: () => ctx.metrics.rejectedRequests.inc({ component: config.label, api: "connection", reason: "conn_limit" }),
+  });
+  ctx.metrics.receiveTcpConnectionsLimit.set({ component: config.label }, config.connLimit);
+  // net.Server's option, set on the http server that owns the listening socket.
+  Object.assign(http1, { pauseOnConnect: true });
+  http1.on("connection", (socket: Socket) => limit.admit(socket));
+
   const host = config.listenAddress === "" ? undefined : config.listenAddress;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (err) =>
+    http1.once("error", (err) =>
       reject(new ReceiverListenError(`receive_http "${config.label}": cannot listen on ${host ?? "*"}:${config.listenPort}: ${err.message}`, { cause: err })),
     );
-    server.listen({ host, port: config.listenPort }, resolve);
+    http1.listen({ host, port: config.listenPort }, resolve);
   });
-  const address = server.address() as AddressInfo;
+  const address = http1.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  ctx.logger.info({ component: config.label, address: `${shownHost}:${address.port}`, targets: config.targets }, "receiver listening");
+  const protocols = tls !== undefined ? "https (HTTP/2 and HTTP/1.1)" : config.http2.enabled ? "http (h2c and HTTP/1.1)" : "http (HTTP/1.1)";
+  ctx.logger.info({ component: config.label, address: `${shownHost}:${address.port}`, protocols, targets: config.targets }, "receiver listening");
+  if (config.grpcBlockIgnored) {
+    ctx.logger.warn({ component: config.label }, "the grpc block is accepted as Alloy does, but nothing listens on it: Push over gRPC is served on the http port (with http2 enabled, or tls)");
+  }
+  const scheme = tls === undefined ? "http" : "https";
+  let closed: Promise<void> | undefined;
   return {
     label: config.label,
-    url: `http://${shownHost === "[::]" ? "[::1]" : shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`,
-    close: () => closeServer(server),
+    url: `${scheme}://${shownHost === "[::]" ? "[::1]" : shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`,
+    retarget: ({ forwardTo, targets }) => {
+      // Handlers read ctx.config per request.
+      ctx.config = { ...ctx.config, forwardTo: [...forwardTo], targets: [...targets] };
+    },
+    close: () => (closed ??= close()),
   };
+
+  async function close(): Promise<void> {
+    closing.now = true;
+    const stopped = new Promise<void>((resolve, reject) => http1.close((err) => (err ? reject(err) : resolve())));
+    limit.closeWaiting();
+    http1.closeIdleConnections();
+    for (const res of inFlight) endConnectionAfter(res, http1);
+    for (const session of sessions) session.close();
+    const cut = setTimeout(() => limit.destroyAll(), config.gracefulShutdownTimeoutMs);
+    try {
+      await stopped;
+    } finally {
+      clearTimeout(cut);
+      await ctx.debuginfo?.close();
+    }
+  }
 }
 
 function checkingIntervalMs(readTimeoutMs: number): number {
   return Math.max(50, Math.min(1_000, Math.floor(readTimeoutMs / 4)));
 }
 
-function trackConnections(server: Server, ctx: ReceiverContext): void {
-  const component = ctx.config.label;
-  ctx.metrics.receiveTcpConnectionsLimit.set({ component }, ctx.config.connLimit);
-  let open = 0;
-  server.on("connection", (socket) => {
-    open++;
-    ctx.metrics.receiveTcpConnections.set({ component }, open);
-    socket.once("close", () => {
-      open--;
-      ctx.metrics.receiveTcpConnections.set({ component }, open);
-    });
-  });
-  server.on("drop", () => ctx.metrics.rejectedRequests.inc({ component, api: "connection", reason: "conn_limit" }));
+/**
+ * Node's http server parses every connection it accepts at once; this takes that listener off the
+ * server, so that connections reach it only once they have a slot (and, with TLS, a handshake).
+ */
+function takeConnectionListener(server: Server): (socket: Socket) => void {
+  const listeners = server.listeners("connection");
+  const [parse] = listeners;
+  if (listeners.length !== 1 || parse === undefined) {
+    throw new Error(`expected Node's http server to have one connection listener, found ${listeners.length}`);
+  }
+  server.removeListener("connection", parse as (socket: Socket) => void);
+  return (socket) => {
+    (parse as (socket: Socket) => void).call(server, socket);
+  };
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
-    server.closeIdleConnections();
-  });
+/** While closing, an HTTP/1.1 connection ends with the answer in flight on it instead of idling. */
+function endConnectionAfter(res: Http1ServerResponse, server: Server): void {
+  if (!res.headersSent) res.setHeader("Connection", "close");
+  else res.once("finish", () => setImmediate(() => server.closeIdleConnections()));
 }

@@ -3,6 +3,7 @@ const statusByCode = {
   invalid_argument: 400,
   not_found: 404,
   unimplemented: 405,
+  deadline_exceeded: 408,
   payload_too_large: 413,
   resource_exhausted: 429,
   unavailable: 503,

@@ -7,11 +7,13 @@ import { randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { TestContext } from "node:test";
-import type { ReceiverConfig, TargetConfig } from "@pyroscope-relay/config";
+import type { ReceiverConfig, ReceiverHttp2, TargetConfig } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
+import type { Logger } from "@pyroscope-relay/ops";
 import { BatchStore, batchJobData, createRedisConnection, Enqueuer, queueNameFor, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
 import type { BacklogBounds, BatchJobData, FlushBounds, RedisMemoryGuard } from "@pyroscope-relay/queue";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
+import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { ThrottledLog } from "./throttled-log.js";
 import { startReceiver } from "./receiver-server.js";
 import type { Receiver } from "./receiver-server.js";
@@ -28,7 +30,16 @@ export interface HarnessOptions {
   prefix?: string;
   /** Built on the receiver's producer connection; the harness starts and stops it. */
   memoryGuard?: (connection: RedisClient) => RedisMemoryGuard;
+  /** Silent unless given. */
+  logger?: Logger;
+  debuginfo?: DebuginfoUpstream;
 }
+
+/** ReceiverConfig's HTTP/2 settings as the schema fills them in (Alloy's and Go's defaults), h2c off. */
+export const http2Defaults: ReceiverHttp2 = {
+  enabled: false, maxConcurrentStreams: 100, maxReadFrameSize: 1 << 20, maxDecoderHeaderTableSize: 4096,
+  maxUploadBufferPerStream: 1 << 20, maxUploadBufferPerConnection: 1 << 20, idleTimeoutMs: 30_000,
+};
 
 /** A profile as the receiver stored it: its bytes, and the targets whose waiting batch job has it. */
 export interface StoredProfile {
@@ -86,7 +97,8 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   const config: ReceiverConfig = {
     label: "pyroscope.receive_http.test", listenAddress: "127.0.0.1", listenPort: 0,
     connLimit: 100, readTimeoutMs: 30_000, writeTimeoutMs: 30_000, idleTimeoutMs: 30_000,
-    forwardTo: ["pyroscope.write.test"], targets, ...options.config,
+    forwardTo: ["pyroscope.write.test"], targets, http2: http2Defaults, gracefulShutdownTimeoutMs: 5_000,
+    debugInfoUploadTimeoutMs: 120_000, grpcBlockIgnored: false, ...options.config,
   };
   let receiver: Receiver | undefined;
   // Registered first, so that a receiver that fails to start still closes the connection.
@@ -96,11 +108,12 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     await enqueuer.close();
     connection.disconnect();
   });
-  const logger = createLogger({ level: "silent" });
+  const logger = options.logger ?? createLogger({ level: "silent" });
   memoryGuard?.start();
   await enqueuer.readBacklogs();
   receiver = await startReceiver({
     config, enqueuer, metrics, logger, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, warnings: new ThrottledLog(logger),
+    ...(options.debuginfo === undefined ? {} : { debuginfo: options.debuginfo }),
   });
   const jobs = async (target: string) => {
     const queue = targetQueue(admin, prefix, target);

@@ -43,3 +43,25 @@ test("prints a table per target, and a line for a target without failures", () =
     ].join("\n"),
   );
 });
+
+test("a target removed from the configuration says so, with what its queue still holds", () => {
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5);
+  const text = formatFailed([
+    { target: "old", batches: 0, profiles: 0, reasons: [], removed: true, waiting: 3 },
+    {
+      target: "gone", batches: 1, profiles: 2, oldestAt: at, newestAt: at, removed: true, waiting: 1,
+      reasons: [{ reason: "http 400", status: 400, batches: 1, profiles: 2, oldestAt: at, newestAt: at, lastDetail: "bad" }],
+    },
+  ]);
+  assert.equal(
+    text,
+    [
+      "old (removed from the configuration; its queue still holds 3 profiles): no failed batches",
+      "",
+      "gone (removed from the configuration; its queue still holds 1 profile): 2 profiles in 1 failed batch",
+      "  REASON    BATCHES  PROFILES  OLDEST                NEWEST",
+      "  http 400        1         2  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z",
+      "",
+    ].join("\n"),
+  );
+});

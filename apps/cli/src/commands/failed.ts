@@ -1,17 +1,22 @@
-import { summarizeFailed } from "@pyroscope-relay/queue";
-import type { FailedSummary } from "@pyroscope-relay/queue";
+import { summarizeFailed, summarizeRemovedTargets } from "@pyroscope-relay/queue";
+import type { FailedSummary, RemovedTargetSummary } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
 import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
 
-/** `failed CONFIG [--target NAME]... [--json]`: failed batches and their profiles per target, counted by reason. */
+/**
+ * `failed CONFIG [--target NAME]... [--json]`: failed batches and their profiles per target, counted by
+ * reason; without `--target`, also the targets no longer in the configuration whose queues remain.
+ */
 export async function failedCommand(context: CommandContext): Promise<number> {
   const session = await openOperatorSession("failed", context.configPath, context.settings);
   try {
-    const summaries: FailedSummary[] = [];
-    for (const target of session.targets(context.settings.targets)) {
-      summaries.push(await summarizeFailed(session.connection, context.settings.queuePrefix, target, context.settings.queueShards));
+    const { queuePrefix, queueShards, targets: asked } = context.settings;
+    const summaries: (FailedSummary | RemovedTargetSummary)[] = [];
+    for (const target of session.targets(asked)) {
+      summaries.push(await summarizeFailed(session.connection, queuePrefix, target, queueShards));
     }
+    if (asked.length === 0) summaries.push(...(await summarizeRemovedTargets(session.connection, queuePrefix, session.targets([]), queueShards)));
     context.stdout.write(context.flags.has("json") ? `${JSON.stringify({ targets: summaries }, null, 2)}\n` : formatFailed(summaries));
     return 0;
   } finally {
@@ -20,9 +25,10 @@ export async function failedCommand(context: CommandContext): Promise<number> {
 }
 
 /** A small table per target: reason, batches, profiles, oldest and newest failure (UTC). */
-export function formatFailed(summaries: readonly FailedSummary[]): string {
+export function formatFailed(summaries: readonly (FailedSummary | RemovedTargetSummary)[]): string {
   const blocks = summaries.map((summary) => {
-    if (summary.batches === 0) return `${summary.target}: no failed batches\n`;
+    const removed = "removed" in summary ? ` (removed from the configuration; its queue still holds ${counted(summary.waiting, "profile")})` : "";
+    if (summary.batches === 0) return `${summary.target}${removed}: no failed batches\n`;
     const rows = [
       ["REASON", "BATCHES", "PROFILES", "OLDEST", "NEWEST"],
       ...summary.reasons.map((group) => [group.reason, String(group.batches), String(group.profiles), formatTime(group.oldestAt), formatTime(group.newestAt)]),
@@ -33,7 +39,7 @@ export function formatFailed(summaries: readonly FailedSummary[]): string {
       row.map((cell, column) => (numeric(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  ").trimEnd(),
     );
     const heading = `${counted(summary.profiles, "profile")} in ${counted(summary.batches, "failed batch", "failed batches")}`;
-    return `${summary.target}: ${heading}\n${lines.map((line) => `  ${line}\n`).join("")}`;
+    return `${summary.target}${removed}: ${heading}\n${lines.map((line) => `  ${line}\n`).join("")}`;
   });
   return blocks.join("\n");
 }

@@ -1,4 +1,4 @@
-import { purgeFailed, purgeRequest } from "@pyroscope-relay/queue";
+import { purgeFailed, purgeRequest, recordedTargets } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
 import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
@@ -14,7 +14,9 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
   });
   const session = await openOperatorSession("purge", context.configPath, settings);
   try {
-    const [target] = session.targets([request.target]) as [string];
+    // A target removed from the configuration can still be purged: its queue stays in Redis until then.
+    const removed = (await recordedTargets(session.connection, settings.queuePrefix)).includes(request.target);
+    const [target] = removed ? [request.target] : (session.targets([request.target]) as [string]);
     const result = await purgeFailed({ connection: session.connection, prefix: settings.queuePrefix, target, shards: settings.queueShards, olderThanMs: request.olderThan });
     const purged = `${counted(result.purged, "failed batch", "failed batches")} (${counted(result.purgedProfiles, "profile")})`;
     context.stdout.write(`purged ${purged} of ${target}; deleted ${counted(result.payloadsDeleted, "stored profile")} no other job held\n`);

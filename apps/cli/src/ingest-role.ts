@@ -1,0 +1,140 @@
+import { isDeepStrictEqual } from "node:util";
+import { changesBetween, type ReceiverConfig, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
+import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
+import { createRedisConnection, Enqueuer, RedisMemoryGuard, waitForRedis, type RedisEndpoint } from "@pyroscope-relay/queue";
+import { startReceiver, targetUpstream, ThrottledLog, type Receiver } from "@pyroscope-relay/receiver";
+import { track, type ShutdownStack } from "./shutdown-stack.js";
+
+const redisStartupTimeoutMs = 10_000;
+
+export interface IngestRoleOptions {
+  redis: RedisEndpoint;
+  config: RelayConfig;
+  settings: RelaySettings;
+  logger: Logger;
+  metrics: RelayMetrics;
+  stack: ShutdownStack;
+}
+
+interface Running {
+  config: ReceiverConfig;
+  receiver: Receiver;
+}
+
+/** The receive_http listeners of a process, their producer connection, enqueuer and Redis memory guard. */
+export class IngestRole {
+  private readonly receivers = new Map<string, Running>();
+  private readonly warnings: ThrottledLog;
+
+  private constructor(
+    private readonly options: IngestRoleOptions,
+    private readonly enqueuer: Enqueuer,
+    private config: RelayConfig,
+  ) {
+    this.warnings = new ThrottledLog(options.logger);
+  }
+
+  static async start(options: IngestRoleOptions): Promise<IngestRole> {
+    const { redis, config, settings, logger, metrics, stack } = options;
+    const producer = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest"), stack, logger);
+    // The producer has no offline queue: it must be connected before the first request arrives.
+    await waitForRedis(producer, redisStartupTimeoutMs);
+    const memoryGuard = new RedisMemoryGuard({
+      connection: producer,
+      onChange: (state) => {
+        metrics.redisMemoryFull.set(state.full ? 1 : 0);
+        const memory = { usedBytes: state.usedBytes, maxmemory: state.maxBytes };
+        if (state.full) logger.warn(memory, "Redis is near its maxmemory: ingest answers 503 until the writers free memory");
+        else logger.info(memory, "Redis memory below the limit again: ingest accepts profiles");
+      },
+      onError: (err) => logger.warn({ err }, "could not read Redis memory (INFO memory); the memory guard waits for the next reading"),
+    });
+    memoryGuard.start();
+    stack.push(() => memoryGuard.stop());
+    const enqueuer = new Enqueuer({
+      connection: producer,
+      prefix: settings.queuePrefix,
+      payloadTtlMs: settings.payloadTtlMs,
+      targets: config.targets,
+      backlog: { maxProfiles: settings.backlogMaxProfiles, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
+      memoryGuard,
+      flush: { maxItems: settings.flushMaxProfiles, maxBytes: settings.flushMaxBytes },
+      queueShards: settings.queueShards,
+      replication: settings.redisMinReplicas > 0 ? { minReplicas: settings.redisMinReplicas, timeoutMs: settings.redisReplicaTimeoutMs } : undefined,
+      onError: (err) => logger.debug({ err }, "backlog reading or cleanup after a failed flush did not reach Redis"),
+    });
+    stack.push(() => enqueuer.close());
+    // Admission starts from what Redis holds, not from an empty backlog.
+    await enqueuer.readBacklogs();
+    const role = new IngestRole(options, enqueuer, config);
+    // Listeners close before the enqueuer (the stack runs in reverse): their requests finish their flush.
+    stack.push(() => role.close());
+    for (const receiver of config.receivers) await role.start(receiver);
+    return role;
+  }
+
+  get listening(): Receiver[] {
+    return [...this.receivers.values()].map(({ receiver }) => receiver);
+  }
+
+  /**
+   * Takes a reloaded configuration: the enqueuer's targets first (a receiver may forward to a new
+   * one), then the receivers: a removed one closes (finishing its requests), a new one starts, a
+   * changed one is retargeted in place when only its `forward_to` changed, else closed and started
+   * again with its new settings.
+   */
+  async apply(next: RelayConfig): Promise<void> {
+    const previous = this.config;
+    this.config = next;
+    this.enqueuer.setTargets(next.targets);
+    const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
+    for (const receiver of changes.removed) await this.stop(receiver.label);
+    for (const receiver of changes.changed) {
+      const running = this.receivers.get(receiver.label)!;
+      if (onlyForwardingChanged(running.config, receiver) && isDeepStrictEqual(debuginfoTarget(previous, running.config), debuginfoTarget(next, receiver))) {
+        running.receiver.retarget(receiver);
+        running.config = receiver;
+        continue;
+      }
+      await this.stop(receiver.label);
+      await this.start(receiver);
+    }
+    for (const receiver of changes.added) await this.start(receiver);
+  }
+
+  private async start(config: ReceiverConfig): Promise<void> {
+    const { settings, logger, metrics } = this.options;
+    // Debuginfo calls go to the receiver's first target, as Alloy passes them to its first endpoint.
+    const first = debuginfoTarget(this.config, config);
+    const receiver = await startReceiver({
+      config,
+      enqueuer: this.enqueuer,
+      logger,
+      metrics,
+      maxBodyBytes: settings.maxBodyBytes,
+      warnings: this.warnings,
+      ...(first === undefined ? {} : { debuginfo: targetUpstream(first, logger) }),
+    });
+    this.receivers.set(config.label, { config, receiver });
+  }
+
+  private async stop(label: string): Promise<void> {
+    const running = this.receivers.get(label);
+    this.receivers.delete(label);
+    await running?.receiver.close();
+  }
+
+  private async close(): Promise<void> {
+    await Promise.all([...this.receivers.keys()].map((label) => this.stop(label)));
+  }
+}
+
+/** Whether two versions of a receiver differ in where they forward only. */
+function onlyForwardingChanged(before: ReceiverConfig, after: ReceiverConfig): boolean {
+  const rest = ({ forwardTo: _f, targets: _t, ...settings }: ReceiverConfig) => settings;
+  return isDeepStrictEqual(rest(before), rest(after));
+}
+
+function debuginfoTarget(config: RelayConfig, receiver: ReceiverConfig) {
+  return config.targets.find((target) => target.name === receiver.targets[0]);
+}

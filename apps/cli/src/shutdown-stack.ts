@@ -1,0 +1,27 @@
+import type { Logger } from "@pyroscope-relay/ops";
+import { isCluster, type RedisConnection } from "@pyroscope-relay/queue";
+
+/** What a process started, stopped in reverse order at shutdown. */
+export type ShutdownStack = (() => Promise<void>)[];
+
+/**
+ * Logs a connection's losses and returns (once per outage, not once per error: ioredis reconnects by
+ * itself, and without a listener every failed attempt is an unhandled error), and closes it with
+ * the process.
+ */
+export function track<Connection extends RedisConnection>(connection: Connection, stack: ShutdownStack, logger: Logger): Connection {
+  const name = isCluster(connection) ? connection.options.redisOptions?.connectionName : connection.options.connectionName;
+  let down = false;
+  connection.on("error", (err: unknown) => {
+    if (!down) logger.warn({ err, connection: name }, "Redis connection lost; reconnecting");
+    down = true;
+  });
+  connection.on("ready", () => {
+    if (down) logger.info({ connection: name }, "Redis connection back");
+    down = false;
+  });
+  stack.push(async () => {
+    await connection.quit().catch(() => connection.disconnect());
+  });
+  return connection;
+}

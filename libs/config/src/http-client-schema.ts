@@ -1,0 +1,215 @@
+import { z } from "zod";
+import { alloyString, optionalBlock, type FileReader } from "./schema-values.js";
+
+// The HTTP client settings of a `pyroscope.write` endpoint: Alloy's `common/config` HTTPClientConfig
+// (auth blocks, tls_config, proxy, http_headers, follow_redirects, enable_http2) with its Validate
+// rules. Messages point at the attribute at fault and never show a value.
+
+/** HTTP header names are RFC 9110 tokens. */
+export const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function isHttpUrl(text: string): boolean {
+  return URL.canParse(text) && ["http:", "https:"].includes(new URL(text).protocol);
+}
+
+/** A file an attribute names, with what it held when the configuration was loaded. */
+export interface FileValue {
+  path: string;
+  contents: string;
+}
+
+/**
+ * Headers Alloy (Prometheus' common config) refuses in `http_headers`: they change the connection,
+ * or the client or an auth block sets them.
+ */
+const reservedHeaders = new Set(
+  [
+    "Authorization", "Host", "Content-Encoding", "Content-Length", "Content-Type", "User-Agent",
+    "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Www-Authenticate",
+    "Accept-Encoding", "X-Prometheus-Remote-Write-Version", "X-Prometheus-Remote-Read-Version",
+    "X-Prometheus-Scrape-Timeout-Seconds", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256",
+  ].map((name) => name.toLowerCase()),
+);
+
+const tlsVersions = ["TLS10", "TLS11", "TLS12", "TLS13"] as const;
+
+/** A value that counts as set: Alloy treats an empty string (an unset `env()`) as absent. */
+function isSet(value: string | FileValue | undefined): boolean {
+  return value !== undefined && value !== "";
+}
+
+function conflict(ctx: z.RefinementCtx, path: (string | number)[], message: string): void {
+  ctx.addIssue({ code: "custom", path, message });
+}
+
+/**
+ * A file read while validating, so that a missing file is reported at its attribute. Secrets lose
+ * the whitespace around them (an editor's or `echo`'s newline), as Alloy trims them.
+ */
+function fileValue(readFile: FileReader, clean: (contents: string) => string) {
+  return alloyString.transform((path, ctx): FileValue => {
+    try {
+      return { path, contents: clean(readFile(path)) };
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `cannot read ${JSON.stringify(path)}: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A map of header names to lists of values (`http_headers`, `proxy_connect_header`); values are secrets. */
+function headerLists(reserved: ReadonlySet<string>) {
+  return z.record(z.string(), z.array(alloyString)).superRefine((map, ctx) => {
+    for (const name of Object.keys(map)) {
+      if (!headerName.test(name)) conflict(ctx, [name], "invalid HTTP header name");
+      else if (reserved.has(name.toLowerCase())) {
+        conflict(ctx, [name], "reserved header name: the HTTP client or an auth block sets it");
+      }
+    }
+  });
+}
+
+/** `proxy_url`, `no_proxy`, `proxy_from_environment`, `proxy_connect_header`: the endpoint's and oauth2's. */
+const proxyShape = {
+  // "" is unset, as in Alloy: `proxy_url = env("PROXY")` without PROXY means no proxy.
+  proxy_url: alloyString
+    .refine((url) => url === "" || isHttpUrl(url), { error: "must be an absolute http:// or https:// URL" })
+    .optional(),
+  no_proxy: alloyString.optional(),
+  proxy_from_environment: z.boolean().default(false),
+  proxy_connect_header: headerLists(new Set()).optional(),
+};
+
+type ProxySettings = z.output<z.ZodObject<typeof proxyShape>>;
+
+/** Alloy's ProxyConfig.Validate. */
+function checkProxy(proxy: ProxySettings, ctx: z.RefinementCtx): void {
+  const hasUrl = isSet(proxy.proxy_url);
+  if (proxy.proxy_connect_header && Object.keys(proxy.proxy_connect_header).length > 0) {
+    if (!hasUrl && !proxy.proxy_from_environment) {
+      conflict(ctx, ["proxy_connect_header"], "needs proxy_url or proxy_from_environment");
+    }
+  }
+  if (proxy.proxy_from_environment && hasUrl) {
+    conflict(ctx, ["proxy_url"], "set proxy_url or proxy_from_environment, not both");
+  }
+  if (isSet(proxy.no_proxy)) {
+    if (proxy.proxy_from_environment) {
+      conflict(ctx, ["no_proxy"], "does not apply with proxy_from_environment: set NO_PROXY in the environment instead");
+    } else if (!hasUrl) {
+      conflict(ctx, ["no_proxy"], "needs proxy_url");
+    }
+  }
+}
+
+/**
+ * The endpoint attributes and blocks of the HTTP client, to spread into the endpoint's object;
+ * `readFile` reads what `*_file` attributes name.
+ */
+export function httpClientShape(readFile: FileReader) {
+  const secretFile = fileValue(readFile, (contents) => contents.trim());
+  const pemFile = fileValue(readFile, (contents) => contents);
+  const pem = alloyString.optional().transform((text) => (text === "" ? undefined : text));
+
+  const tlsConfig = z
+    .strictObject({
+      ca_pem: pem,
+      ca_file: pemFile.optional(),
+      cert_pem: pem,
+      cert_file: pemFile.optional(),
+      key_pem: pem,
+      key_file: pemFile.optional(),
+      insecure_skip_verify: z.boolean().default(false),
+      server_name: alloyString.optional(),
+      min_version: z
+        .enum(tlsVersions, { error: `must be one of ${tlsVersions.map((v) => JSON.stringify(v)).join(", ")}` })
+        .optional(),
+    })
+    .superRefine((tls, ctx) => {
+      for (const part of ["ca", "cert", "key"] as const) {
+        if (isSet(tls[`${part}_pem`]) && isSet(tls[`${part}_file`])) {
+          conflict(ctx, [`${part}_file`], `set ${part}_pem or ${part}_file, not both`);
+        }
+      }
+      const cert = tls.cert_pem !== undefined ? "cert_pem" : tls.cert_file !== undefined ? "cert_file" : undefined;
+      const key = tls.key_pem !== undefined ? "key_pem" : tls.key_file !== undefined ? "key_file" : undefined;
+      if (cert && !key) conflict(ctx, [cert], "a client certificate needs its key: set key_pem or key_file");
+      if (key && !cert) conflict(ctx, [key], "a client key needs its certificate: set cert_pem or cert_file");
+    });
+
+  const basicAuth = z
+    .strictObject({
+      username: alloyString.default(""),
+      password: alloyString.optional(),
+      password_file: secretFile.optional(),
+    })
+    .superRefine((auth, ctx) => {
+      if (auth.password !== undefined && auth.password_file !== undefined) {
+        conflict(ctx, ["password_file"], "set password or password_file, not both");
+      }
+    });
+
+  const authorization = z
+    .strictObject({
+      // Alloy trims the type and defaults an empty one to Bearer.
+      type: alloyString.default("").transform((type) => type.trim() || "Bearer"),
+      credentials: alloyString.optional(),
+      credentials_file: secretFile.optional(),
+    })
+    .superRefine((auth, ctx) => {
+      if (isSet(auth.credentials) && auth.credentials_file !== undefined) {
+        conflict(ctx, ["credentials_file"], "set credentials or credentials_file, not both");
+      }
+      if (auth.type.toLowerCase() === "basic") conflict(ctx, ["type"], 'must not be "basic": use a basic_auth block');
+    });
+
+  const oauth2 = z
+    .strictObject({
+      client_id: alloyString.refine((id) => id !== "", { error: "must not be empty" }),
+      client_secret: alloyString.optional(),
+      client_secret_file: secretFile.optional(),
+      scopes: z.array(alloyString).default(() => []),
+      token_url: alloyString.refine(isHttpUrl, { error: "must be an absolute http:// or https:// URL" }),
+      endpoint_params: z.record(z.string(), alloyString).default(() => ({})),
+      tls_config: optionalBlock("tls_config", tlsConfig),
+      ...proxyShape,
+    })
+    .superRefine((auth, ctx) => {
+      if (!isSet(auth.client_secret) && auth.client_secret_file === undefined) {
+        conflict(ctx, [], "oauth2 needs client_secret or client_secret_file");
+      }
+      if (isSet(auth.client_secret) && auth.client_secret_file !== undefined) {
+        conflict(ctx, ["client_secret_file"], "set client_secret or client_secret_file, not both");
+      }
+      // Go's client credentials flow refuses to let endpoint_params replace the scopes it sends.
+      if (auth.scopes.length > 0 && "scope" in auth.endpoint_params) {
+        conflict(ctx, ["endpoint_params", "scope"], "scopes sets the scope parameter; remove it from endpoint_params");
+      }
+      checkProxy(auth, ctx);
+    });
+
+  return {
+    basic_auth: optionalBlock("basic_auth", basicAuth),
+    authorization: optionalBlock("authorization", authorization),
+    oauth2: optionalBlock("oauth2", oauth2),
+    bearer_token: alloyString.optional(),
+    bearer_token_file: secretFile.optional(),
+    tls_config: optionalBlock("tls_config", tlsConfig),
+    http_headers: headerLists(reservedHeaders).optional(),
+    follow_redirects: z.boolean().default(true),
+    enable_http2: z.boolean().default(true),
+    ...proxyShape,
+  };
+}
+
+const authMethods = ["basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file"] as const;
+
+/** Alloy's HTTPClientConfig.Validate: one auth method, and the proxy rules. */
+export function checkHttpClient(
+  client: Partial<Record<(typeof authMethods)[number], unknown>> & ProxySettings,
+  ctx: z.RefinementCtx,
+): void {
+  const [, second] = authMethods.filter((method) => client[method] !== undefined);
+  if (second) conflict(ctx, [second], `set at most one of ${authMethods.join(", ")}`);
+  checkProxy(client, ctx);
+}

@@ -1,0 +1,114 @@
+import type { BinaryOperator, UnaryOperator } from "./ast.js";
+import { cannotEvaluate, ComponentReference } from "./component-reference.js";
+import { describeValueType, isObjectValue } from "./value-type.js";
+
+/** An operator refused its operands; `operand` says which one to point at. */
+export class OperationError extends Error {
+  override readonly name = "OperationError";
+
+  constructor(
+    message: string,
+    readonly operand: "left" | "right",
+  ) {
+    super(message);
+  }
+}
+
+const operandTypes: Record<Exclude<BinaryOperator, "==" | "!=">, readonly string[]> = {
+  "||": ["bool"],
+  "&&": ["bool"],
+  "+": ["number", "string"],
+  "-": ["number"],
+  "*": ["number"],
+  "/": ["number"],
+  "%": ["number"],
+  "^": ["number"],
+  "<": ["number", "string"],
+  "<=": ["number", "string"],
+  ">": ["number", "string"],
+  ">=": ["number", "string"],
+};
+
+function checkReference(value: unknown, operand: "left" | "right"): void {
+  if (value instanceof ComponentReference) throw new OperationError(cannotEvaluate(value), operand);
+}
+
+export function unaryOperation(operator: UnaryOperator, value: unknown): unknown {
+  checkReference(value, "right");
+  if (operator === "!" && typeof value === "boolean") return !value;
+  if (operator === "-" && typeof value === "number") return -value;
+  throw new OperationError(`"${operator}" needs a ${operator === "!" ? "bool" : "number"}, got ${describeValueType(value)}`, "right");
+}
+
+/**
+ * Alloy's binary operators: `==` and `!=` compare any two values; the others need two operands of one
+ * type they accept. Like Alloy, `||` and `&&` do not short-circuit, and numbers that are both whole
+ * divide as integers. A result too large for a number is an error rather than an infinity.
+ */
+export function binaryOperation(operator: BinaryOperator, left: unknown, right: unknown): unknown {
+  checkReference(left, "left");
+  checkReference(right, "right");
+  if (operator === "==") return equal(left, right);
+  if (operator === "!=") return !equal(left, right);
+
+  const allowed = operandTypes[operator];
+  const [leftType, rightType] = [describeValueType(left), describeValueType(right)];
+  const needs = `"${operator}" needs ${allowed.map((type) => `${type}s`).join(" or ")}`;
+  if (!allowed.includes(leftType)) throw new OperationError(`${needs}, got ${leftType}`, "left");
+  if (!allowed.includes(rightType)) throw new OperationError(`${needs}, got ${rightType}`, "right");
+  if (typeof left === "boolean" && typeof right === "boolean") return operator === "||" ? left || right : left && right;
+  if (typeof left === "string" && typeof right === "string") return compare(operator, left, right) ?? left + right;
+  if (typeof left === "number" && typeof right === "number") return numberOperation(operator, left, right);
+  throw new OperationError(`"${operator}": expected ${leftType}, got ${rightType}`, "right");
+}
+
+function numberOperation(operator: BinaryOperator, a: number, b: number): number | boolean {
+  const compared = compare(operator, a, b);
+  if (compared !== undefined) return compared;
+  if ((operator === "/" || operator === "%") && b === 0) throw new OperationError("division by zero", "right");
+  const result = arithmetic(operator, a, b);
+  if (!Number.isFinite(result)) throw new OperationError(`the result of "${operator}" is out of range`, "right");
+  return result;
+}
+
+function compare<T extends string | number>(operator: BinaryOperator, a: T, b: T): boolean | undefined {
+  switch (operator) {
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    case ">":
+      return a > b;
+    case ">=":
+      return a >= b;
+    default:
+      return undefined;
+  }
+}
+
+function arithmetic(operator: BinaryOperator, a: number, b: number): number {
+  switch (operator) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return Number.isInteger(a) && Number.isInteger(b) ? Math.trunc(a / b) : a / b;
+    case "%":
+      return a % b;
+    default:
+      return a ** b;
+  }
+}
+
+/** Values of different types are never equal; lists and objects are equal item by item. */
+function equal(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, index) => equal(item, b[index]));
+  if (isObjectValue(a) && isObjectValue(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && equal(a[key], b[key]));
+  }
+  return a === b;
+}

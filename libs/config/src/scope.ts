@@ -1,0 +1,8 @@
+import type { Environment } from "./evaluate.js";
+
+/** What expressions read besides the configuration itself: the standard library's view of this machine. */
+export interface Scope {
+  env: Environment;
+  /** `constants.hostname`, `constants.os`, `constants.arch` and `constants.version`. */
+  constants: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,46 @@
+import type { Socket } from "node:net";
+
+/** What a client speaking HTTP/2 with prior knowledge sends first (RFC 9113, 3.4). */
+const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+export interface CleartextServers {
+  http1(socket: Socket): void;
+  http2(socket: Socket): void;
+}
+
+/**
+ * Tells h2c from HTTP/1.x on a cleartext connection, as Go's h2c handler does for Alloy: HTTP/2
+ * with prior knowledge starts with the connection preface, anything else is HTTP/1.x. Reads only
+ * until the first byte that differs from the preface (or all of it), then hands the socket on with
+ * those bytes put back. A client that sends nothing within `timeoutMs`, or closes first, is disconnected.
+ */
+export function routeCleartext(socket: Socket, servers: CleartextServers, timeoutMs: number): void {
+  let seen = Buffer.alloc(0);
+  const onError = (): void => undefined;
+  // Silent for too long, or gone before saying anything.
+  const onGiveUp = (): void => {
+    socket.destroy();
+  };
+  const onData = (chunk: Buffer): void => {
+    seen = Buffer.concat([seen, chunk]);
+    const compared = Math.min(seen.length, preface.length);
+    const isHttp2 = seen.subarray(0, compared).equals(preface.subarray(0, compared));
+    if (isHttp2 && seen.length < preface.length) return;
+    socket.off("data", onData).off("error", onError).off("timeout", onGiveUp).off("end", onGiveUp);
+    socket.setTimeout(0);
+    socket.pause();
+    socket.unshift(seen);
+    // Paused, the bytes put back stay buffered for the server taking over: an HTTP/2 session reads
+    // them before its socket; Node's HTTP/1.1 parser gets them as data once the socket flows again.
+    if (isHttp2) {
+      servers.http2(socket);
+    } else {
+      servers.http1(socket);
+      socket.resume();
+    }
+  };
+  socket.on("error", onError).on("timeout", onGiveUp).on("end", onGiveUp).on("data", onData);
+  socket.setTimeout(timeoutMs);
+  // Accepted paused (pauseOnConnect): a data listener alone does not start the flow.
+  socket.resume();
+}

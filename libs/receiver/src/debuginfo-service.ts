@@ -1,0 +1,83 @@
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import type { CallOptions, Client, ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { createTransport } from "@connectrpc/connect/protocol-connect";
+import { DebuginfoService } from "@pyroscope-relay/proto";
+import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
+import { RequestError } from "./request-error.js";
+import { tenantOf } from "./tenant.js";
+import type { ReceiverContext } from "./receiver-context.js";
+
+/** Alloy's words when a receiver has no target to pass debuginfo calls to. */
+export const noDownstreamMessage = "no downstream endpoints available";
+
+/**
+ * `debuginfo.v1alpha1.DebuginfoService`'s ShouldInitiateUpload and UploadFinished, passed through to
+ * the receiver's upstream (its first target) as Alloy's receive_http does: the client waits for the
+ * target's answer, and gets the target's error code when it fails (`unavailable` when it cannot be
+ * reached, or when there is no upstream). The client's X-Scope-OrgID travels on.
+ */
+export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) => void {
+  const client = ctx.debuginfo === undefined ? undefined : upstreamClient(ctx.debuginfo);
+  const call = async <T>(method: string, handler: HandlerContext, run: (client: Client<typeof DebuginfoService>, options: CallOptions) => Promise<T>): Promise<T> => {
+    if (client === undefined || ctx.debuginfo === undefined) throw new ConnectError(noDownstreamMessage, Code.Unavailable);
+    const options = { signal: handler.signal, timeoutMs: ctx.debuginfo.callTimeoutMs, headers: tenantHeader(handler) };
+    try {
+      return await run(client, options);
+    } catch (err) {
+      const error = ConnectError.from(err);
+      ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api: "debuginfo", reason: Code[error.code] });
+      ctx.warnings.warn(`debuginfo:${ctx.config.label}`, { component: ctx.config.label, method, target: ctx.debuginfo.name, err: error }, "debuginfo call passed through to the target failed");
+      // The code and message pass on, not the target's response headers (connection headers among
+      // them, which HTTP/2 forbids).
+      throw new ConnectError(error.rawMessage, error.code, undefined, undefined, error);
+    }
+  };
+  return (router) =>
+    router.service(DebuginfoService, {
+      shouldInitiateUpload: (request, handler) => call("ShouldInitiateUpload", handler, (c, options) => c.shouldInitiateUpload(request, options)),
+      uploadFinished: (request, handler) => call("UploadFinished", handler, (c, options) => c.uploadFinished(request, options)),
+    });
+}
+
+function tenantHeader(handler: HandlerContext): Record<string, string> {
+  let tenant: string | undefined;
+  try {
+    tenant = tenantOf(handler.requestHeader.get("x-scope-orgid") ?? undefined);
+  } catch (err) {
+    if (err instanceof RequestError) throw new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+    throw err;
+  }
+  return tenant === undefined ? {} : { "X-Scope-OrgID": tenant };
+}
+
+async function* emptyBody(): AsyncIterable<Uint8Array> {}
+
+/** A Connect client (binary protobuf, as Alloy's connect-go client speaks) over the upstream. */
+function upstreamClient(upstream: DebuginfoUpstream): Client<typeof DebuginfoService> {
+  const transport = createTransport({
+    // Paths only: the upstream knows its base URL.
+    baseUrl: "",
+    httpClient: async (request) => {
+      try {
+        const response = await upstream.post({
+          path: request.url,
+          header: request.header,
+          body: request.body ?? emptyBody(),
+          signal: request.signal ?? new AbortController().signal,
+        });
+        return { ...response, trailer: new Headers() };
+      } catch (err) {
+        if (err instanceof ConnectError) throw err;
+        throw new ConnectError(`target ${upstream.name}: ${(err as Error).message}`, Code.Unavailable, undefined, undefined, err);
+      }
+    },
+    useBinaryFormat: true,
+    interceptors: [],
+    acceptCompression: [],
+    sendCompression: null,
+    compressMinBytes: 1024,
+    readMaxBytes: 0xffffffff,
+    writeMaxBytes: 0xffffffff,
+  });
+  return createClient(DebuginfoService, transport);
+}

@@ -1,0 +1,64 @@
+import type { ServerRequest, ServerResponse } from "./http-exchange.js";
+import { noDownstreamMessage } from "./debuginfo-service.js";
+import { RequestError } from "./request-error.js";
+import { tenantOf } from "./tenant.js";
+import type { ReceiverContext } from "./receiver-context.js";
+
+export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
+
+/**
+ * `POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id}`, passed through to the upstream as
+ * Alloy's receive_http does: the body streams to the target (never held), and the client's answer
+ * waits for the target's. Alloy's errors: 503 without an upstream, 502 when the target cannot be
+ * reached or answers anything but 200. The whole upload has `debug_info_upload_timeout`.
+ */
+export function debuginfoUploadHandler(ctx: ReceiverContext) {
+  return async (req: ServerRequest, res: ServerResponse, encodedBuildId: string): Promise<void> => {
+    const upstream = ctx.debuginfo;
+    if (upstream === undefined) throw new RequestError("unavailable", noDownstreamMessage);
+    const buildId = decodeBuildId(encodedBuildId);
+    const tenant = tenantOf(req.headers["x-scope-orgid"]);
+    const header = new Headers();
+    if (tenant !== undefined) header.set("x-scope-orgid", tenant);
+    for (const name of ["content-type", "content-length"]) {
+      const value = req.headers[name];
+      if (typeof value === "string") header.set(name, value);
+    }
+    const aborter = new AbortController();
+    const timer = setTimeout(() => aborter.abort(new Error(`the upload took longer than ${ctx.config.debugInfoUploadTimeoutMs} ms`)), ctx.config.debugInfoUploadTimeoutMs);
+    timer.unref();
+    // The client gone (or cut off by the read deadline): the target's upload stops too.
+    const clientGone = () => aborter.abort(new Error("the client went away"));
+    res.once("close", clientGone);
+    try {
+      const response = await upstream.post({
+        path: `${uploadPathPrefix}${encodeURIComponent(buildId)}`,
+        header,
+        // Left intact when the target fails first, so that the client still reads the 502.
+        body: req.iterator({ destroyOnReturn: false }),
+        signal: aborter.signal,
+      });
+      for await (const chunk of response.body) void chunk;
+      if (response.status !== 200) {
+        throw new RequestError("unavailable", `downstream upload: target ${upstream.name} answered HTTP ${response.status}`, { status: 502 });
+      }
+    } catch (err) {
+      if (err instanceof RequestError) throw err;
+      const reason = aborter.signal.aborted ? String((aborter.signal.reason as Error).message) : (err as Error).message;
+      throw new RequestError("unavailable", `downstream upload: target ${upstream.name}: ${reason}`, { status: 502, cause: err });
+    } finally {
+      clearTimeout(timer);
+      res.off("close", clientGone);
+    }
+    res.statusCode = 200;
+    res.end();
+  };
+}
+
+function decodeBuildId(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch (err) {
+    throw new RequestError("invalid_argument", "gnu_build_id: not a valid percent-encoded path segment", { cause: err });
+  }
+}

@@ -1,0 +1,17 @@
+import type { ServerRequest } from "./http-exchange.js";
+
+/**
+ * A request's body must be complete `ms` after the request arrived (`server_read_timeout`, or the
+ * debuginfo upload timeout), on HTTP/1.1 and HTTP/2 alike: Node bounds only HTTP/1.1 requests, and
+ * only with one timeout for the whole server. `onExpired` runs when the body is still incomplete
+ * then, whether or not the request was answered meanwhile.
+ */
+export function readDeadline(req: ServerRequest, ms: number, onExpired: () => void): void {
+  if (req.complete) return;
+  const timer = setTimeout(() => {
+    if (!req.complete) onExpired();
+  }, ms);
+  timer.unref();
+  // Not on 'close': Node closes an HTTP/1.1 request once it is answered, while its body may still come.
+  req.once("end", () => clearTimeout(timer));
+}

@@ -1,0 +1,284 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { connect as http2Connect, constants } from "node:http2";
+import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { dirname, resolve } from "node:path";
+import { after, describe, test } from "node:test";
+import type { TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
+import type { PushRequest } from "@pyroscope-relay/proto";
+import { gzippedPprof, startRedisServer } from "@pyroscope-relay/testing";
+import { LINGER_MS } from "./linger-close.js";
+import { adminConnection, http2Defaults, send, startTestReceiver, within } from "./test-harness.js";
+import type { HarnessOptions, TestReceiver } from "./test-harness.js";
+
+const redis = await startRedisServer();
+const admin = await adminConnection(redis);
+after(async () => {
+  admin.disconnect();
+  await redis.stop();
+});
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const pushPath = "/push.v1.PusherService/Push";
+const ingestPath = "/ingest?name=checkout%7Benv%3Dprod%7D&format=pprof";
+
+function pushRequest(service: string, seed = 1): PushRequest {
+  return create(PushRequestSchema, {
+    series: [{
+      labels: [{ name: "__name__", value: "process_cpu" }, { name: "service_name", value: service }],
+      samples: [{ rawProfile: gzippedPprof({ seed }), ID: "" }],
+    }],
+  });
+}
+
+function grpcFrame(message: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+async function h2cReceiver(t: TestContext, options: HarnessOptions = {}): Promise<TestReceiver> {
+  return startTestReceiver(t, redis, admin, { ...options, config: { ...options.config, http2: { ...http2Defaults, enabled: true, ...options.config?.http2 } } });
+}
+
+function session(t: TestContext, url: string): ClientHttp2Session {
+  const client = http2Connect(url);
+  client.on("error", () => undefined);
+  t.after(() => client.destroy());
+  return client;
+}
+
+interface H2Response {
+  headers: IncomingHttpHeaders;
+  trailers: IncomingHttpHeaders;
+  body: Buffer;
+  /** The RST_STREAM code the stream closed with (0: NO_ERROR, or closed normally). */
+  rstCode: number;
+  respondedAfterMs: number;
+  closedAfterMs: number;
+}
+
+/** One request on an HTTP/2 session; `body` chunks are written `dripMs` apart. */
+function h2Request(client: ClientHttp2Session, headers: OutgoingHttpHeaders, body: Buffer[] = [], dripMs = 0): Promise<H2Response> {
+  return new Promise((resolve, reject) => {
+    const stream = client.request(headers);
+    const started = Date.now();
+    let responseHeaders: IncomingHttpHeaders = {};
+    let trailers: IncomingHttpHeaders = {};
+    let respondedAfterMs = -1;
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => {
+      responseHeaders = h;
+      respondedAfterMs = Date.now() - started;
+    });
+    stream.on("trailers", (h) => (trailers = h));
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", () => undefined);
+    stream.on("close", () => {
+      if (responseHeaders[":status"] === undefined && stream.rstCode === 0) reject(new Error("closed without a response"));
+      else resolve({ headers: responseHeaders, trailers, body: Buffer.concat(chunks), rstCode: stream.rstCode, respondedAfterMs, closedAfterMs: Date.now() - started });
+    });
+    void (async () => {
+      for (const chunk of body) {
+        if (stream.closed) return;
+        stream.write(chunk);
+        if (dripMs > 0) await sleep(dripMs);
+      }
+      if (!stream.closed) stream.end();
+    })();
+  });
+}
+
+async function storedPushes(r: TestReceiver): Promise<PushRequest[]> {
+  return (await r.payloads()).map((payload) => fromBinary(PushRequestSchema, payload.bytes));
+}
+
+describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
+  test("/ingest over h2c: stored with its query and every Content-Type value; HTTP/1.1 still served on the port", async (t) => {
+    const r = await h2cReceiver(t);
+    const profile = gzippedPprof({ seed: 4 });
+    const res = await h2Request(session(t, r.url), {
+      ":method": "POST", ":path": `/${ingestPath}`, "content-type": "application/octet-stream", "x-scope-orgid": "team-h2",
+    }, [profile]);
+    assert.equal(res.headers[":status"], 200, res.body.toString());
+    assert.equal((await send(r.url, "POST", ingestPath, {}, gzippedPprof({ seed: 5 }))).status, 200);
+
+    const payloads = await r.payloads();
+    assert.equal(payloads.length, 2);
+    const overHttp2 = payloads.find((payload) => payload.bytes.equals(profile));
+    assert.ok(overHttp2, "the body byte for byte");
+    const job = (await r.jobs("alpha")).find((j) => j.id === overHttp2.batchId);
+    const [ref] = job?.data.profiles ?? [];
+    assert.ok(ref?.kind === "ingest");
+    assert.equal(ref.query, ingestPath.slice("/ingest?".length));
+    assert.deepEqual(ref.contentTypes, ["application/octet-stream"]);
+    assert.equal(ref.tenant, "team-h2");
+  });
+
+  test("Push over native gRPC, Connect and gRPC-Web on HTTP/2", async (t) => {
+    const r = await h2cReceiver(t);
+    const transports = [
+      ["grpc", createGrpcTransport({ baseUrl: r.url })],
+      ["connect", createConnectTransport({ baseUrl: r.url, httpVersion: "2" })],
+      ["grpc-web", createGrpcWebTransport({ baseUrl: r.url, httpVersion: "2" })],
+    ] as const;
+    for (const [name, transport] of transports) {
+      await createClient(PusherService, transport).push(pushRequest(name));
+    }
+    const services = (await storedPushes(r)).map((p) => p.series[0]?.labels[1]?.value).sort();
+    assert.deepEqual(services, ["connect", "grpc", "grpc-web"]);
+  });
+
+  test("Push over gRPC with buf curl --protocol grpc --http2-prior-knowledge", async (t) => {
+    const r = await h2cReceiver(t);
+    const request = pushRequest("buf-curl", 7);
+    const { stdout } = await promisify(execFile)(
+      resolve(repo, "node_modules/.bin/buf"),
+      ["curl", "--schema", resolve(repo, "proto"), "--protocol", "grpc", "--http2-prior-knowledge", "-H", "X-Scope-OrgID: team-buf", "-d", toJsonString(PushRequestSchema, request), `${r.url}${pushPath}`],
+      { cwd: repo },
+    );
+    assert.equal(stdout.trim(), "{}");
+    assert.deepEqual(await storedPushes(r), [request]);
+    const [job] = await r.jobs("alpha");
+    assert.deepEqual(job?.data.profiles.map((p) => p.tenant), ["team-buf"]);
+  });
+
+  test("gRPC: undecodable protobuf is invalid_argument (grpc-status 3), nothing stored", async (t) => {
+    const r = await h2cReceiver(t);
+    const res = await h2Request(session(t, r.url), {
+      ":method": "POST", ":path": pushPath, "content-type": "application/grpc", te: "trailers",
+    }, [grpcFrame(Buffer.from([0x0a, 0xff, 0xff, 0x01]))]);
+    assert.equal(res.headers[":status"], 200);
+    assert.equal(res.trailers["grpc-status"], "3", JSON.stringify(res.trailers));
+    assert.match(decodeURIComponent(String(res.trailers["grpc-message"])), /parse binary/);
+    assert.deepEqual(await r.keys(), []);
+  });
+
+  test("gRPC: an invalid label name is invalid_argument, a full backlog resource_exhausted", async (t) => {
+    const r = await h2cReceiver(t, { backlog: { maxProfiles: 1, maxBytes: 1 << 30, policy: "reject" } });
+    const client = createClient(PusherService, createGrpcTransport({ baseUrl: r.url }));
+    await assert.rejects(client.push(create(PushRequestSchema, { series: [{ labels: [{ name: "bad-name", value: "x" }], samples: [{ rawProfile: gzippedPprof() }] }] })), { code: 3 });
+    await client.push(pushRequest("first"));
+    await assert.rejects(client.push(pushRequest("second")), { code: 8 });
+    assert.equal((await r.payloads()).length, 1);
+  });
+
+  test("404 and 405 over HTTP/2, as over HTTP/1.1", async (t) => {
+    const r = await h2cReceiver(t);
+    const client = session(t, r.url);
+    const missing = await h2Request(client, { ":method": "POST", ":path": "/nope" }, [Buffer.from("x")]);
+    assert.equal(missing.headers[":status"], 404);
+    assert.equal((JSON.parse(missing.body.toString()) as { code: string }).code, "not_found");
+    const get = await h2Request(client, { ":method": "GET", ":path": "/ingest" });
+    assert.equal(get.headers[":status"], 405);
+    assert.equal(get.headers.allow, "POST");
+  });
+
+  test("a body over the limit: 413 at once; a client still sending after the answer has its stream reset", async (t) => {
+    const limit = 8 * 1024;
+    const r = await h2cReceiver(t, { maxBodyBytes: limit });
+    const chunks = Array.from({ length: 400 }, () => Buffer.alloc(4096, 1));
+    const res = await within(h2Request(session(t, r.url), { ":method": "POST", ":path": ingestPath }, chunks, 10), 5_000, "the answer");
+    t.diagnostic(`answered after ${res.respondedAfterMs} ms, reset after ${res.closedAfterMs} ms`);
+    assert.equal(res.headers[":status"], 413);
+    assert.equal((JSON.parse(res.body.toString()) as { code: string }).code, "resource_exhausted");
+    assert.ok(res.respondedAfterMs < 500, `answered after ${res.respondedAfterMs} ms`);
+    assert.equal(res.rstCode, constants.NGHTTP2_CANCEL);
+    assert.ok(res.closedAfterMs < res.respondedAfterMs + LINGER_MS + 500, `reset after ${res.closedAfterMs} ms`);
+    assert.deepEqual(await r.keys(), []);
+  });
+
+  test("gRPC: a body over the limit is resource_exhausted (grpc-status 8 in the trailers)", async (t) => {
+    const limit = 8 * 1024;
+    const r = await h2cReceiver(t, { maxBodyBytes: limit });
+    const big = create(PushRequestSchema, { series: [{ labels: [{ name: "__name__", value: "cpu" }], samples: [{ rawProfile: Buffer.alloc(4 * limit, 1) }] }] });
+    await assert.rejects(createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(big), { code: 8 });
+    assert.deepEqual(await r.keys(), []);
+    await createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(pushRequest("after"));
+    assert.equal((await r.payloads()).length, 1);
+  });
+
+  test("server_read_timeout bounds an HTTP/2 request body too: 408, nothing stored", async (t) => {
+    const r = await h2cReceiver(t, { config: { readTimeoutMs: 400 } });
+    const drip = Array.from({ length: 100 }, () => Buffer.alloc(10, 2));
+    const res = await within(h2Request(session(t, r.url), { ":method": "POST", ":path": ingestPath }, drip, 50), 5_000, "the cut");
+    t.diagnostic(`answered after ${res.respondedAfterMs} ms, reset after ${res.closedAfterMs} ms`);
+    assert.equal(res.headers[":status"], 408);
+    assert.equal((JSON.parse(res.body.toString()) as { code: string }).code, "deadline_exceeded");
+    assert.ok(res.respondedAfterMs >= 400 && res.respondedAfterMs < 900, `answered after ${res.respondedAfterMs} ms`);
+    assert.equal(res.rstCode, constants.NGHTTP2_CANCEL);
+    assert.ok(res.closedAfterMs < res.respondedAfterMs + LINGER_MS + 500, `reset after ${res.closedAfterMs} ms`);
+    assert.deepEqual(await r.keys(), []);
+  });
+
+  test("a client that resets its stream mid-body: nothing stored, for /ingest and Push", async (t) => {
+    const r = await h2cReceiver(t);
+    const client = session(t, r.url);
+    const push = toBinary(PushRequestSchema, pushRequest("reset"));
+    for (const [path, body] of [[ingestPath, gzippedPprof()], [pushPath, push]] as const) {
+      const stream = client.request({ ":method": "POST", ":path": path, "content-type": "application/proto" });
+      stream.on("error", () => undefined);
+      // A prefix that decodes on its own for Push: everything up to the sample's bytes.
+      stream.write(body.subarray(0, Math.floor(body.length / 2)));
+      await sleep(100);
+      // RST_STREAM without END_STREAM (Node's stream.close() would end the body first, making it complete).
+      stream.destroy();
+    }
+    await sleep(300);
+    assert.deepEqual(await r.keys(), []);
+  });
+
+  test("the http2 block's settings are what the server advertises", async (t) => {
+    const r = await h2cReceiver(t, {
+      config: { http2: { ...http2Defaults, enabled: true, maxConcurrentStreams: 7, maxReadFrameSize: 32_768, maxDecoderHeaderTableSize: 8192, maxUploadBufferPerStream: 200_000 } },
+    });
+    const client = session(t, r.url);
+    const settings = await new Promise<ClientHttp2Session["remoteSettings"]>((resolve) => client.once("remoteSettings", resolve));
+    assert.equal(settings.maxConcurrentStreams, 7);
+    assert.equal(settings.maxFrameSize, 32_768);
+    assert.equal(settings.headerTableSize, 8192);
+    assert.equal(settings.initialWindowSize, 200_000);
+  });
+
+  test("an HTTP/2 session without traffic is closed after the idle timeout", async (t) => {
+    const r = await h2cReceiver(t, { config: { http2: { ...http2Defaults, enabled: true, idleTimeoutMs: 300 } } });
+    const client = session(t, r.url);
+    assert.equal((await h2Request(client, { ":method": "POST", ":path": ingestPath }, [gzippedPprof()])).headers[":status"], 200);
+    await within(new Promise((resolve) => client.once("close", resolve)), 3_000, "the idle session to be closed");
+  });
+
+  test("a client that connects and sends nothing is disconnected after server_read_timeout", async (t) => {
+    const r = await h2cReceiver(t, { config: { readTimeoutMs: 300 } });
+    const { port } = new URL(r.url);
+    const { connect } = await import("node:net");
+    const socket = connect(Number(port), "127.0.0.1");
+    socket.on("error", () => undefined);
+    t.after(() => socket.destroy());
+    await within(new Promise((resolve) => socket.once("close", resolve)), 3_000, "the silent connection to be closed");
+  });
+});
+
+test("without http2 enabled, a client speaking h2c with prior knowledge is not served", async (t) => {
+  const r = await startTestReceiver(t, redis, admin);
+  const client = session(t, r.url);
+  const outcome = await h2Request(client, { ":method": "POST", ":path": ingestPath }, [gzippedPprof()]).then((res) => res.headers[":status"], (err: unknown) => err);
+  assert.ok(outcome === undefined || outcome instanceof Error, `no HTTP/2 answer, got ${String(outcome)}`);
+  assert.deepEqual(await r.keys(), []);
+  assert.equal((await send(r.url, "POST", ingestPath, {}, gzippedPprof())).status, 200);
+});
+
+test("an HTTP/1.1 request beginning like the HTTP/2 preface is still HTTP/1.1 on an h2c port", async (t) => {
+  const r = await h2cReceiver(t);
+  // "P" is where both could start: POST goes on as HTTP/1.1 once "PO" differs from "PRI".
+  const res = await send(r.url, "POST", ingestPath, { "content-type": "application/octet-stream" }, toBinary(PushRequestSchema, pushRequest("x")));
+  assert.equal(res.status, 200);
+  assert.equal((await r.payloads()).length, 1);
+});

@@ -1,0 +1,97 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
+import type { FakeTarget } from "@pyroscope-relay/testing";
+import { freePort } from "./support/free-port.js";
+import { relayConfig } from "./support/relay-config.js";
+import { startRelayProcess } from "./support/relay-process.js";
+import type { RelayProcess } from "./support/relay-process.js";
+import { runCommand } from "./support/run-command.js";
+
+describe("reload: SIGHUP and POST /-/reload re-read the configuration without a restart", () => {
+  let a: FakeTarget;
+  let b: FakeTarget;
+  let relay: RelayProcess;
+  let port: number;
+  let secondPort: number;
+  let configPath: string;
+  const send = async (name: string, at = port) => {
+    const res = await fetch(`http://127.0.0.1:${at}/ingest?name=${name}&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 3 }) });
+    assert.equal(res.status, 200, await res.text());
+  };
+  const received = (target: FakeTarget, name: string) => target.requests.some((r) => new URLSearchParams(r.query).get("name")?.startsWith(name));
+  const eventually = async (probe: () => boolean | Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 15_000;
+    while (!(await probe())) {
+      if (Date.now() > deadline) throw new Error(`timed out: ${what}\n${relay.output().slice(-3_000)}`);
+      await sleep(50);
+    }
+  };
+  const reload = () => fetch(`${relay.opsUrl}/-/reload`, { method: "POST" }).then(async (res) => ({ status: res.status, text: await res.text() }));
+
+  before(async () => {
+    a = await startFakeTarget();
+    b = await startFakeTarget();
+    port = await freePort();
+    secondPort = await freePort();
+    relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "a", url: a.url }] }), args: ["--log.level=info"] });
+    configPath = join(relay.dir, "relay.alloy");
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await a?.close();
+    await b?.close();
+  });
+
+  it("POST /-/reload adds a target: the receiver forwards to it at once, on the same listener", async () => {
+    await send("first");
+    await eventually(() => received(a, "first"), "a got the first profile");
+    await writeFile(configPath, relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] }));
+    assert.deepEqual(await reload(), { status: 200, text: "config reloaded\n" });
+    await send("second");
+    await eventually(() => received(a, "second") && received(b, "second"), "both targets got the second profile");
+    assert.equal(received(b, "first"), false, "b gets only what came after it was added");
+    assert.match(relay.output(), /"msg":"configuration reloaded"/);
+  });
+
+  it("SIGHUP removes a target: nothing more goes to it and its queue stays in Redis, listed by failed", async () => {
+    a.hold();
+    await send("held");
+    await eventually(() => received(a, "held"), "a is delivering the held profile");
+    // A new receiver on another port too, while a's delivery is in flight.
+    const both = relayConfig({ port, targets: [{ name: "b", url: b.url }] });
+    const extra = `\npyroscope.receive_http "second" {\n  http {\n    listen_address = "127.0.0.1"\n    listen_port    = ${secondPort}\n  }\n  forward_to = [pyroscope.write.b.receiver]\n}\n`;
+    await writeFile(configPath, both + extra);
+    relay.child.kill("SIGHUP");
+    await eventually(() => (relay.output().match(/"msg":"configuration reloaded"/g) ?? []).length === 2, "the second reload is done");
+    a.release();
+    const before = a.requests.length;
+    await send("third");
+    await send("fourth", secondPort);
+    await eventually(() => received(b, "third") && received(b, "fourth"), "b got both, through both receivers");
+    await sleep(300);
+    assert.equal(a.requests.length, before, "a gets nothing after its removal");
+    assert.match(relay.output(), /"target":"a".*target removed from the configuration: its queue stays in Redis/);
+    const failed = await runCommand(["failed", configPath, `--redis.url=unix://${join(relay.dir, "data", "redis.sock")}`, "--json"]);
+    assert.equal(failed.code, 0, failed.stderr);
+    const summaries = (JSON.parse(failed.stdout) as { targets: { target: string; removed?: boolean }[] }).targets;
+    assert.deepEqual(summaries.map((s) => [s.target, s.removed ?? false]), [["b", false], ["a", true]]);
+    const purge = await runCommand(["purge", configPath, `--redis.url=unix://${join(relay.dir, "data", "redis.sock")}`, "--target=a"]);
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.match(purge.stdout, /^purged \d+ failed batch(es)? \(\d+ profiles?\) of a;/);
+  });
+
+  it("an invalid file keeps the running configuration: 400 with the error at its position, logged, and profiles still flow", async () => {
+    await writeFile(configPath, `pyroscope.write "b" {\n  endpoint {\n    url = "${b.url}"\n    colour = "blue"\n  }\n}\n`);
+    const refused = await reload();
+    assert.equal(refused.status, 400);
+    assert.match(refused.text, /relay\.alloy:4:5: .*colour/);
+    assert.match(relay.output(), /"msg":"configuration not reloaded: the running one stays"/);
+    await send("fifth");
+    await eventually(() => received(b, "fifth"), "b still gets profiles");
+  });
+});

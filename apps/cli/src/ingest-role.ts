@@ -1,8 +1,9 @@
 import { isDeepStrictEqual } from "node:util";
 import { changesBetween, type ReceiverConfig, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
+import { debuginfoUpstream } from "@pyroscope-relay/delivery";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, RedisMemoryGuard, waitForRedis, type RedisEndpoint } from "@pyroscope-relay/queue";
-import { startReceiver, targetUpstream, ThrottledLog, type Receiver } from "@pyroscope-relay/receiver";
+import { startReceiver, ThrottledLog, type Receiver } from "@pyroscope-relay/receiver";
 import { track, type ShutdownStack } from "./shutdown-stack.js";
 
 const redisStartupTimeoutMs = 10_000;
@@ -104,17 +105,26 @@ export class IngestRole {
 
   private async start(config: ReceiverConfig): Promise<void> {
     const { settings, logger, metrics } = this.options;
-    // Debuginfo calls go to the receiver's first target, as Alloy passes them to its first endpoint.
+    // Debuginfo calls go to the receiver's first target, as Alloy passes them to its first endpoint,
+    // over that endpoint's full HTTP client (auth, oauth2, proxy, TLS), as a writer delivers to it.
     const first = debuginfoTarget(this.config, config);
-    const receiver = await startReceiver({
-      config,
-      enqueuer: this.enqueuer,
-      logger,
-      metrics,
-      maxBodyBytes: settings.maxBodyBytes,
-      warnings: this.warnings,
-      ...(first === undefined ? {} : { debuginfo: targetUpstream(first, logger) }),
-    });
+    const debuginfo = first === undefined ? undefined : debuginfoUpstream(first);
+    let receiver: Receiver;
+    try {
+      receiver = await startReceiver({
+        config,
+        enqueuer: this.enqueuer,
+        logger,
+        metrics,
+        maxBodyBytes: settings.maxBodyBytes,
+        warnings: this.warnings,
+        ...(debuginfo === undefined ? {} : { debuginfo }),
+      });
+    } catch (err) {
+      // A receiver that never listened never closes its upstream: its pools close here.
+      await debuginfo?.close();
+      throw err;
+    }
     this.receivers.set(config.label, { config, receiver });
   }
 

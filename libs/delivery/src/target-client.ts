@@ -1,3 +1,5 @@
+import type { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import { HttpDispatcher } from "./http-dispatcher.js";
 import { requestAuth, type RequestAuth } from "./request-auth.js";
@@ -23,6 +25,11 @@ export interface TargetRequest {
   tenant: string | undefined;
 }
 
+/** A request of `TargetClient.open`: its body whole, or streamed as it comes. */
+export interface OpenRequest extends Omit<TargetRequest, "body"> {
+  body: Uint8Array | Readable;
+}
+
 export interface TargetClientOptions {
   /** Where `proxy_from_environment` reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY. */
   env: Environment;
@@ -39,6 +46,8 @@ export class TargetClient {
   private readonly base: URL;
   private readonly basePath: string;
   private readonly staticHeaders: string[];
+  /** The names of `headers` and `http_headers`, lower case. */
+  private readonly configured: ReadonlySet<string>;
   private readonly hasStaticTenant: boolean;
   /** An Authorization set through `headers` wins over the auth block, as in Alloy. */
   private readonly hasStaticAuthorization: boolean;
@@ -60,9 +69,9 @@ export class TargetClient {
     this.auth = requestAuth(target.auth, { timeoutMs: target.remoteTimeoutMs, env: options.env });
     const httpHeaders = Object.entries(target.httpHeaders ?? {}).flatMap(([name, values]) => values.flatMap((value) => [name, value]));
     this.staticHeaders = [...Object.entries(target.headers).flat(), ...httpHeaders];
-    const configured = [...Object.keys(target.headers), ...Object.keys(target.httpHeaders ?? {})].map((name) => name.toLowerCase());
-    this.hasStaticTenant = configured.includes("x-scope-orgid");
-    this.hasStaticAuthorization = configured.includes("authorization");
+    this.configured = new Set([...Object.keys(target.headers), ...Object.keys(target.httpHeaders ?? {})].map((name) => name.toLowerCase()));
+    this.hasStaticTenant = this.configured.has("x-scope-orgid");
+    this.hasStaticAuthorization = this.configured.has("authorization");
   }
 
   /** Whether a 401 may pass by itself (credentials read from a file, or an oauth2 token): then it is retried. */
@@ -75,6 +84,26 @@ export class TargetClient {
    * timer signal per request); `signal` aborts it early (shutdown past its grace period).
    */
   async send(req: TargetRequest, signal: AbortSignal): Promise<TargetResponse> {
+    const response = await this.open(req, signal, this.target.remoteTimeoutMs);
+    const retryAfter = response.headers["retry-after"];
+    if (response.statusCode === 200) {
+      await response.body.dump();
+      return { status: 200, retryAfter: undefined, bodyStart: "" };
+    }
+    return {
+      status: response.statusCode,
+      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+      bodyStart: await readStart(response.body, responseStartBytes),
+    };
+  }
+
+  /**
+   * One POST with the endpoint's headers, auth and tenant rule, its body whole or streamed; resolves
+   * once the answer's headers are in, whatever its status, with its body for the caller to read (or
+   * dump). A 401 to renewable credentials lets the next request fetch or read new ones.
+   * `timeoutMs` bounds the wait for the answer's headers and each pause in its body (0: only `signal`).
+   */
+  async open(req: OpenRequest, signal: AbortSignal, timeoutMs: number): Promise<Dispatcher.ResponseData> {
     // The query goes out exactly as built (already encoded), not re-encoded by a URL object.
     const path = `${this.basePath}${req.path}${req.query ? `?${req.query}` : ""}`;
     // The endpoint's configured tenant wins; otherwise the client's travels on (Alloy drops it).
@@ -96,21 +125,17 @@ export class TargetClient {
         "pyroscope-relay",
       ],
       body: req.body,
-      headersTimeout: this.target.remoteTimeoutMs,
-      bodyTimeout: this.target.remoteTimeoutMs,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
       signal,
     });
-    const retryAfter = response.headers["retry-after"];
-    if (response.statusCode === 200) {
-      await response.body.dump();
-      return { status: 200, retryAfter: undefined, bodyStart: "" };
-    }
     if (response.statusCode === 401 && authorization !== undefined) this.auth.refused(authorization);
-    return {
-      status: response.statusCode,
-      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-      bodyStart: await readStart(response.body, responseStartBytes),
-    };
+    return response;
+  }
+
+  /** Whether the endpoint sets this header itself (`headers` or `http_headers`, any case). */
+  configures(header: string): boolean {
+    return this.configured.has(header.toLowerCase());
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,8 +7,6 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import type { TargetConfig } from "@pyroscope-relay/config";
-import { createLogger } from "@pyroscope-relay/ops";
 import {
   DebuginfoService,
   FileMetadata_Type,
@@ -20,10 +16,9 @@ import {
 } from "@pyroscope-relay/proto";
 import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
 import type { FakeTarget, RecordedRequest } from "@pyroscope-relay/testing";
-import { targetUpstream } from "./target-upstream.js";
-import { adminConnection, http2Defaults, send, startTestReceiver, targetConfig, within } from "./test-harness.js";
+import { adminConnection, http2Defaults, send, startTestReceiver, within } from "./test-harness.js";
 import type { HarnessOptions, TestReceiver } from "./test-harness.js";
-import { makeTestPki } from "./test-pki.js";
+import { testUpstream } from "./test-upstream.js";
 
 const redis = await startRedisServer();
 const admin = await adminConnection(redis);
@@ -32,7 +27,6 @@ after(async () => {
   await redis.stop();
 });
 
-const silent = createLogger({ level: "silent" });
 const uploadPath = (buildId: string) => `/debuginfo.v1alpha1.DebuginfoService/Upload/${buildId}`;
 const file = { gnuBuildId: "2f5e1c", goBuildId: "go-1", otelFileId: "", name: "checkout", type: FileMetadata_Type.EXECUTABLE_FULL };
 
@@ -54,12 +48,13 @@ async function fakeTarget(t: TestContext): Promise<FakeTarget> {
   return target;
 }
 
-function target(url: string, overrides: Partial<TargetConfig> = {}): TargetConfig {
-  return { ...targetConfig("pyroscope"), url, ...overrides };
-}
-
-async function proxy(t: TestContext, upstream: TargetConfig | undefined, options: HarnessOptions = {}): Promise<TestReceiver> {
-  return startTestReceiver(t, redis, admin, { ...options, ...(upstream === undefined ? {} : { debuginfo: targetUpstream(upstream, silent) }) });
+/**
+ * A receiver passing debuginfo to `upstreamUrl` (none: no upstream). The upstream here is a plain
+ * test client; the target's own HTTP client (auth, tenant rule, TLS, proxies) is libs/delivery's
+ * `debuginfoUpstream`, tested there.
+ */
+async function proxy(t: TestContext, upstreamUrl: string | undefined, options: HarnessOptions = {}): Promise<TestReceiver> {
+  return startTestReceiver(t, redis, admin, { ...options, ...(upstreamUrl === undefined ? {} : { debuginfo: testUpstream(upstreamUrl) }) });
 }
 
 function debuginfoClient(transport: Transport) {
@@ -67,13 +62,13 @@ function debuginfoClient(transport: Transport) {
 }
 
 describe("debuginfo calls pass through to the first target", () => {
-  test("ShouldInitiateUpload and UploadFinished: the target's answers, its URL path, headers and credentials; the client's tenant", async (t) => {
+  test("ShouldInitiateUpload and UploadFinished: the target's answers, below its URL path, as binary Connect; the client's tenant", async (t) => {
     const fake = await fakeTarget(t);
     pyroscopeDebuginfo(fake);
-    const r = await proxy(t, target(`${fake.url}/base/`, { headers: { "X-Extra": "1" }, auth: { kind: "basic", username: "u", password: "p" } }));
+    const r = await proxy(t, `${fake.url}/base/`);
     const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1", useBinaryFormat: false }));
 
-    const answer = await client.shouldInitiateUpload({ file }, { headers: { "X-Scope-OrgID": "team-d" } });
+    const answer = await client.shouldInitiateUpload({ file }, { headers: { "X-Scope-OrgID": "team-d", Authorization: "Bearer client-secret" } });
     assert.equal(answer.shouldInitiateUpload, true);
     assert.equal(answer.reason, "not stored yet");
     await client.uploadFinished({ gnuBuildId: "2f5e1c" });
@@ -81,9 +76,8 @@ describe("debuginfo calls pass through to the first target", () => {
     const [should, finished] = fake.requests as [RecordedRequest, RecordedRequest];
     assert.equal(should.path, "/base/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload");
     assert.equal(should.headers["content-type"], "application/proto", "binary Connect, whatever the client spoke");
-    assert.equal(should.headers.authorization, `Basic ${Buffer.from("u:p").toString("base64")}`);
-    assert.equal(should.headers["x-extra"], "1");
     assert.equal(should.headers["x-scope-orgid"], "team-d");
+    assert.equal(should.headers.authorization, undefined, "the client's credentials are not passed on");
     assert.deepEqual(fromBinary(ShouldInitiateUploadRequestSchema, should.body).file, create(ShouldInitiateUploadRequestSchema, { file }).file);
     assert.equal(finished.path, "/base/debuginfo.v1alpha1.DebuginfoService/UploadFinished");
     assert.equal(fromBinary(UploadFinishedRequestSchema, finished.body).gnuBuildId, "2f5e1c");
@@ -91,26 +85,10 @@ describe("debuginfo calls pass through to the first target", () => {
     assert.deepEqual(await r.keys(), [], "nothing is queued");
   });
 
-  test("a configured X-Scope-OrgID replaces the client's; http_headers and an authorization block go along", async (t) => {
-    const fake = await fakeTarget(t);
-    pyroscopeDebuginfo(fake);
-    const r = await proxy(t, target(fake.url, {
-      headers: { "X-Scope-OrgID": "configured" },
-      httpHeaders: { "X-Multi": ["a", "b"] },
-      auth: { kind: "authorization", type: "Token", credentials: "c" },
-    }));
-    await debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" })).uploadFinished({ gnuBuildId: "x" }, { headers: { "X-Scope-OrgID": "client" } });
-    const [request] = fake.requests;
-    assert.equal(request?.headers["x-scope-orgid"], "configured");
-    assert.equal(request.headers.authorization, "Token c");
-    const multi = request.rawHeaders.flatMap((value, i) => (request.rawHeaders[i - 1]?.toLowerCase() === "x-multi" && i % 2 === 1 ? [value] : []));
-    assert.deepEqual(multi, ["a", "b"]);
-  });
-
   test("over HTTP/2 (h2c) too, native gRPC and Connect", async (t) => {
     const fake = await fakeTarget(t);
     pyroscopeDebuginfo(fake, false);
-    const r = await proxy(t, target(fake.url), { config: { http2: { ...http2Defaults, enabled: true } } });
+    const r = await proxy(t, fake.url, { config: { http2: { ...http2Defaults, enabled: true } } });
     const answer = await debuginfoClient(createGrpcTransport({ baseUrl: r.url })).shouldInitiateUpload({ file });
     assert.equal(answer.shouldInitiateUpload, false);
     const overConnect = await debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "2" })).shouldInitiateUpload({ file });
@@ -120,7 +98,7 @@ describe("debuginfo calls pass through to the first target", () => {
 
   test("the target's error reaches the client with its code (HTTP/1.1 and HTTP/2); an unreachable target is unavailable", async (t) => {
     const fake = await fakeTarget(t);
-    const r = await proxy(t, target(fake.url), { config: { http2: { ...http2Defaults, enabled: true } } });
+    const r = await proxy(t, fake.url, { config: { http2: { ...http2Defaults, enabled: true } } });
     const answers = [
       { status: 403, headers: { "content-type": "application/json", "x-target-only": "1" }, body: JSON.stringify({ code: "permission_denied", message: "no tenant" }) },
       // Not a Connect answer at all: the client's Connect library says unknown, with the target's headers attached.
@@ -140,7 +118,7 @@ describe("debuginfo calls pass through to the first target", () => {
       }
     }
 
-    const down = await proxy(t, target("http://127.0.0.1:1"));
+    const down = await proxy(t, "http://127.0.0.1:1");
     const toDown = debuginfoClient(createConnectTransport({ baseUrl: down.url, httpVersion: "1.1" }));
     await assert.rejects(toDown.uploadFinished({ gnuBuildId: "x" }), { code: Code.Unavailable });
   });
@@ -159,7 +137,7 @@ describe("debuginfo calls pass through to the first target", () => {
   test("an invalid X-Scope-OrgID is invalid_argument, and nothing reaches the target", async (t) => {
     const fake = await fakeTarget(t);
     pyroscopeDebuginfo(fake);
-    const r = await proxy(t, target(fake.url));
+    const r = await proxy(t, fake.url);
     const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }));
     await assert.rejects(client.uploadFinished({ gnuBuildId: "x" }, { headers: { "X-Scope-OrgID": "a b" } }), { code: Code.InvalidArgument });
     assert.equal(fake.requests.length, 0);
@@ -169,17 +147,17 @@ describe("debuginfo calls pass through to the first target", () => {
 describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes through", () => {
   test("the body streams to the target byte for byte (larger than the profile size limit): 200", async (t) => {
     const fake = await fakeTarget(t);
-    const r = await proxy(t, target(`${fake.url}/base`, { auth: { kind: "bearer", token: "tok" } }));
+    const r = await proxy(t, `${fake.url}/base`);
     const elf = Buffer.alloc(5 * 1024 * 1024);
     for (let i = 0; i < elf.length; i += 4096) elf[i] = i % 251;
-    const res = await send(r.url, "POST", uploadPath("2f5e%2F1c"), { "content-type": "application/octet-stream", "x-scope-orgid": "team-u" }, elf);
+    const res = await send(r.url, "POST", uploadPath("2f5e%2F1c"), { "content-type": "application/octet-stream", "x-scope-orgid": "team-u", authorization: "Bearer client-secret" }, elf);
     assert.equal(res.status, 200, res.body.toString());
     const [upload] = fake.requests;
     assert.ok(upload);
     assert.equal(upload.path, "/base/debuginfo.v1alpha1.DebuginfoService/Upload/2f5e%2F1c");
     assert.ok(upload.body.equals(elf), "the body byte for byte");
-    assert.equal(upload.headers.authorization, "Bearer tok");
     assert.equal(upload.headers["x-scope-orgid"], "team-u");
+    assert.equal(upload.headers.authorization, undefined, "the client's credentials are not passed on");
     assert.equal(upload.headers["content-type"], "application/octet-stream");
     assert.deepEqual(await r.keys(), []);
   });
@@ -187,12 +165,12 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
   test("the target answering anything but 200, or unreachable: 502", async (t) => {
     const fake = await fakeTarget(t);
     fake.failNext(1, 500, { body: "disk full" });
-    const r = await proxy(t, target(fake.url));
+    const r = await proxy(t, fake.url);
     const failed = await send(r.url, "POST", uploadPath("abc"), {}, Buffer.alloc(1000, 1));
     assert.equal(failed.status, 502);
     assert.match((failed.json as { message: string }).message, /target pyroscope answered HTTP 500/);
 
-    const down = await proxy(t, target("http://127.0.0.1:1"));
+    const down = await proxy(t, "http://127.0.0.1:1");
     const unreachable = await send(down.url, "POST", uploadPath("abc"), {}, Buffer.alloc(1000, 1));
     assert.equal(unreachable.status, 502);
     assert.match((unreachable.json as { message: string }).message, /^downstream upload: target pyroscope: /);
@@ -207,7 +185,7 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
 
   test("only POST, and only one path segment after Upload/", async (t) => {
     const fake = await fakeTarget(t);
-    const r = await proxy(t, target(fake.url));
+    const r = await proxy(t, fake.url);
     assert.equal((await send(r.url, "GET", uploadPath("abc"))).status, 405);
     assert.equal((await send(r.url, "POST", uploadPath(""), {}, Buffer.alloc(1))).status, 404);
     assert.equal((await send(r.url, "POST", uploadPath("a/b"), {}, Buffer.alloc(1))).status, 404);
@@ -217,7 +195,7 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
 
   test("an upload may take longer than server_read_timeout, up to debug_info_upload_timeout", async (t) => {
     const fake = await fakeTarget(t);
-    const r = await proxy(t, target(fake.url), { config: { readTimeoutMs: 200, debugInfoUploadTimeoutMs: 5_000 } });
+    const r = await proxy(t, fake.url, { config: { readTimeoutMs: 200, debugInfoUploadTimeoutMs: 5_000 } });
     const { port } = new URL(r.url);
     const { connect } = await import("node:net");
     const socket = connect(Number(port), "127.0.0.1");
@@ -239,46 +217,11 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     const fake = await fakeTarget(t);
     fake.hold();
     t.after(() => fake.release());
-    const r = await proxy(t, target(fake.url), { config: { debugInfoUploadTimeoutMs: 300 } });
+    const r = await proxy(t, fake.url, { config: { debugInfoUploadTimeoutMs: 300 } });
     const started = Date.now();
     const res = await send(r.url, "POST", uploadPath("held"), {}, Buffer.alloc(100, 1));
     assert.equal(res.status, 502);
     assert.match((res.json as { message: string }).message, /longer than 300 ms/);
     assert.ok(Date.now() - started < 2_000);
   });
-});
-
-test("a target with an oauth2 block: its debuginfo calls fail (502, unavailable), and startup warns", async (t) => {
-  const fake = await fakeTarget(t);
-  const lines: string[] = [];
-  const logger = createLogger({ level: "warn", destination: { write: (line: string) => lines.push(line) } });
-  const oauth2: TargetConfig["auth"] = { kind: "oauth2", clientId: "id", clientSecret: "s3cret", tokenUrl: `${fake.url}/token`, scopes: [], endpointParams: {} };
-  const r = await startTestReceiver(t, redis, admin, { debuginfo: targetUpstream(target(fake.url, { auth: oauth2 }), logger) });
-  assert.match(lines.join(""), /debuginfo calls passed through to this target fail: the pass-through cannot use an oauth2 block/);
-  assert.equal((await send(r.url, "POST", uploadPath("abc"), {}, Buffer.alloc(10))).status, 502);
-  const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }));
-  await assert.rejects(client.uploadFinished({ gnuBuildId: "x" }), { code: Code.Unavailable });
-  assert.equal(fake.requests.length, 0, "nothing goes out without its credentials");
-  assert.ok(!lines.join("").includes("s3cret"));
-});
-
-test("an https target: its CA and client certificate are used", async (t) => {
-  const pki = makeTestPki();
-  const seen: { path: string; authorized: boolean; body: Buffer }[] = [];
-  const server = createHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      seen.push({ path: req.url ?? "", authorized: (req.socket as { authorized?: boolean }).authorized === true, body: Buffer.concat(chunks) });
-      res.end();
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  t.after(() => server.close());
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const r = await proxy(t, target(url, { tls: { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key, insecureSkipVerify: false } }));
-  const res = await send(r.url, "POST", uploadPath("tls"), {}, Buffer.from("elf"));
-  assert.equal(res.status, 200, res.body.toString());
-  assert.deepEqual(seen, [{ path: uploadPath("tls"), authorized: true, body: Buffer.from("elf") }]);
 });

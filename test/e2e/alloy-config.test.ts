@@ -1,0 +1,58 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
+import type { FakeTarget } from "@pyroscope-relay/testing";
+import { freePort } from "./support/free-port.js";
+import { startRelayProcess } from "./support/relay-process.js";
+import type { RelayProcess } from "./support/relay-process.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+
+describe("a whole Alloy configuration from Alloy's docs runs: its receiver and writers, the rest ignored", () => {
+  let production: FakeTarget;
+  let staging: FakeTarget;
+  let relay: RelayProcess;
+  let port: number;
+
+  before(async () => {
+    production = await startFakeTarget();
+    staging = await startFakeTarget();
+    port = await freePort();
+    // The example as shipped, with its addresses pointed at this test's servers.
+    const config = (await readFile(join(root, "examples/alloy-full.alloy"), "utf8"))
+      .replace('listen_address = "0.0.0.0"', 'listen_address = "127.0.0.1"')
+      .replace("listen_port    = 9999", `listen_port    = ${port}`)
+      .replace('"https://%s"', '"http://%s"')
+      .replace('"http://pyroscope-staging:4040"', `"${staging.url}"`);
+    relay = await startRelayProcess({
+      config,
+      args: ["--log.level=info"],
+      env: { PYROSCOPE_HOST: new URL(production.url).host, PYROSCOPE_PASSWORD: "from-the-environment", CLUSTER: "Prod-EU" },
+    });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await production?.close();
+    await staging?.close();
+  });
+
+  it("delivers to both writers with the configuration's expressions evaluated, and warns once about the rest", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/ingest?name=checkout&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 5 }) });
+    assert.equal(res.status, 200, await res.text());
+    const [sent] = await production.waitForRequests(1, 10_000);
+    await staging.waitForRequests(1, 10_000);
+    assert.equal(sent!.headers.authorization, `Basic ${Buffer.from("relay:from-the-environment").toString("base64")}`);
+    assert.equal(sent!.headers["x-scope-orgid"], "platform");
+    const name = new URLSearchParams(sent!.query).get("name") ?? "";
+    assert.match(name, /cluster=prod-eu/, "string.to_lower(coalesce(sys.env(...)))");
+    assert.ok(name.includes(`node=${hostname()}`), `constants.hostname in ${name}`);
+    const warnings = relay.output().split("\n").filter((line) => line.includes("other components are ignored"));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /discovery\.kubernetes \\"pods\\"/);
+  });
+});

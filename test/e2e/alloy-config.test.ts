@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
 import type { FakeTarget } from "@pyroscope-relay/testing";
@@ -51,7 +52,9 @@ describe("a whole Alloy configuration from Alloy's docs runs: its receiver and w
     const name = new URLSearchParams(sent!.query).get("name") ?? "";
     assert.match(name, /cluster=prod-eu/, "string.to_lower(coalesce(sys.env(...)))");
     assert.ok(name.includes(`node=${hostname()}`), `constants.hostname in ${name}`);
-    const warnings = relay.output().split("\n").filter((line) => line.includes("other components are ignored"));
+    const warned = () => relay.output().split("\n").filter((line) => line.includes("other components are ignored"));
+    for (const deadline = Date.now() + 5_000; warned().length === 0 && Date.now() < deadline; ) await sleep(20);
+    const warnings = warned();
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /discovery\.kubernetes \\"pods\\"/);
   });

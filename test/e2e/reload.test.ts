@@ -55,7 +55,7 @@ describe("reload: SIGHUP and POST /-/reload re-read the configuration without a 
     await send("second");
     await eventually(() => received(a, "second") && received(b, "second"), "both targets got the second profile");
     assert.equal(received(b, "first"), false, "b gets only what came after it was added");
-    assert.match(relay.output(), /"msg":"configuration reloaded"/);
+    await eventually(() => /"msg":"configuration reloaded"/.test(relay.output()), "the reload is logged");
   });
 
   it("SIGHUP removes a target: nothing more goes to it and its queue stays in Redis, listed by failed", async () => {
@@ -75,7 +75,7 @@ describe("reload: SIGHUP and POST /-/reload re-read the configuration without a 
     await eventually(() => received(b, "third") && received(b, "fourth"), "b got both, through both receivers");
     await sleep(300);
     assert.equal(a.requests.length, before, "a gets nothing after its removal");
-    assert.match(relay.output(), /"target":"a".*target removed from the configuration: its queue stays in Redis/);
+    await eventually(() => /"target":"a".*target removed from the configuration: its queue stays in Redis/.test(relay.output()), "a's removal is logged");
     const failed = await runCommand(["failed", configPath, `--redis.url=unix://${join(relay.dir, "data", "redis.sock")}`, "--json"]);
     assert.equal(failed.code, 0, failed.stderr);
     const summaries = (JSON.parse(failed.stdout) as { targets: { target: string; removed?: boolean }[] }).targets;
@@ -90,7 +90,8 @@ describe("reload: SIGHUP and POST /-/reload re-read the configuration without a 
     const refused = await reload();
     assert.equal(refused.status, 400);
     assert.match(refused.text, /relay\.alloy:4:5: .*colour/);
-    assert.match(relay.output(), /"msg":"configuration not reloaded: the running one stays"/);
+    // The answer may arrive before the process' log line does.
+    await eventually(() => /"msg":"configuration not reloaded: the running one stays"/.test(relay.output()), "the refusal is logged");
     await send("fifth");
     await eventually(() => received(b, "fifth"), "b still gets profiles");
   });

@@ -15,7 +15,7 @@ RUN mkdir -p /out \
       && if [ -d "$ws/dist" ]; then cp -R "$ws/dist" "/out/$ws/"; fi; \
     done \
  && cp -R apps/cli/bin /out/apps/cli/ \
- && find /out \( -name '*.test.*' -o -name '*-harness.*' -o -name '*.tsbuildinfo' \) -delete
+ && find /out \( -name '*.test.*' -o -name '*-harness.*' -o -name '*-fixture.*' -o -name '*.tsbuildinfo' \) -delete
 
 # Runtime: production dependencies and compiled code only.
 FROM node:24-bookworm-slim

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError } from "./config-error.js";
 import { parseConfig } from "./parse-config.js";
+import { expectedHttp2Defaults } from "./http2-defaults-fixture.js";
 
 const writeLocal = 'pyroscope.write "local" {\n  endpoint {\n    url = "http://localhost:4040"\n  }\n}\n';
 const receiveLocal = 'pyroscope.receive_http "in" {\n  forward_to = [pyroscope.write.local.receiver]\n}\n';
@@ -35,15 +36,7 @@ test("applies Alloy's defaults to a minimal configuration", () => {
         idleTimeoutMs: 120_000,
         forwardTo: ["local"],
         targets: ["local"],
-        http2: {
-          enabled: false,
-          maxConcurrentStreams: 100,
-          maxReadFrameSize: 1 << 20,
-          maxDecoderHeaderTableSize: 4096,
-          maxUploadBufferPerStream: 1 << 20,
-          maxUploadBufferPerConnection: 1 << 20,
-          idleTimeoutMs: 120_000,
-        },
+        http2: expectedHttp2Defaults(120_000),
         gracefulShutdownTimeoutMs: 30_000,
         debugInfoUploadTimeoutMs: 120_000,
         grpcBlockIgnored: false,
@@ -145,15 +138,7 @@ pyroscope.write "staging" {
       idleTimeoutMs: 7_200_000,
       forwardTo: ["prod", "staging", "prod"],
       targets: ["prod/eu", "prod/1", "prod/2", "staging"],
-      http2: {
-        enabled: false,
-        maxConcurrentStreams: 100,
-        maxReadFrameSize: 1 << 20,
-        maxDecoderHeaderTableSize: 4096,
-        maxUploadBufferPerStream: 1 << 20,
-        maxUploadBufferPerConnection: 1 << 20,
-        idleTimeoutMs: 7_200_000,
-      },
+      http2: expectedHttp2Defaults(7_200_000),
       gracefulShutdownTimeoutMs: 30_000,
       debugInfoUploadTimeoutMs: 120_000,
       grpcBlockIgnored: false,

@@ -8,6 +8,7 @@ import { ComponentReference } from "./component-reference.js";
 import { ConfigError } from "./config-error.js";
 import { parseConfig } from "./parse-config.js";
 import { receiveHttpSchema } from "./receive-http-schema.js";
+import { expectedHttp2Defaults } from "./http2-defaults-fixture.js";
 
 const receiver = new ComponentReference(["pyroscope", "write", "a", "receiver"]);
 
@@ -36,15 +37,7 @@ const readFile = (path: string) => {
 };
 const schema = receiveHttpSchema(readFile);
 
-const http2Defaults = {
-  enabled: false,
-  maxConcurrentStreams: 100,
-  maxReadFrameSize: 1 << 20,
-  maxDecoderHeaderTableSize: 4096,
-  maxUploadBufferPerStream: 1 << 20,
-  maxUploadBufferPerConnection: 1 << 20,
-  idleTimeoutMs: 120_000,
-};
+const http2Defaults = expectedHttp2Defaults(120_000);
 
 function parseTls(tls: Record<string, unknown>) {
   return schema.parse({ http: [{ tls: [tls] }], forward_to: [receiver] }).http.tls;

@@ -7,6 +7,7 @@ import { buildReceivers } from "./receivers.js";
 import type { IgnoredComponent } from "./relay-config.js";
 import type { Located } from "./targets.js";
 import { ValueLocations } from "./value-locations.js";
+import { expectedHttp2Defaults } from "./http2-defaults-fixture.js";
 
 const targetsByWrite = new Map([
   ["a", ["a"]],
@@ -118,15 +119,7 @@ test("maps the http block into the receiver", () => {
     idleTimeoutMs: 3000,
     forwardTo: ["a"],
     targets: ["a"],
-    http2: {
-      enabled: false,
-      maxConcurrentStreams: 100,
-      maxReadFrameSize: 1 << 20,
-      maxDecoderHeaderTableSize: 4096,
-      maxUploadBufferPerStream: 1 << 20,
-      maxUploadBufferPerConnection: 1 << 20,
-      idleTimeoutMs: 3000,
-    },
+    http2: expectedHttp2Defaults(3000),
     gracefulShutdownTimeoutMs: 30_000,
     debugInfoUploadTimeoutMs: 120_000,
     grpcBlockIgnored: false,

@@ -25,6 +25,7 @@ WORKDIR /app
 COPY --from=build /out/ ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund \
  && test -f node_modules/@pyroscope-relay/ops/dist/index.js \
+ && test -f apps/dashboard/dist/page/index.html \
  && test -f apps/cli/dist/main.js
 USER node
 EXPOSE 12345

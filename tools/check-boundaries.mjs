@@ -7,12 +7,13 @@ import { join } from "node:path";
 
 /** Which `type:` (or `scope:`) tags a project with the given tag may depend on. */
 const allowed = {
+  "type:util": [],
   "type:domain": ["type:domain"],
   "type:data": ["type:domain", "type:data"],
   "type:feature": ["type:domain", "type:data"],
-  "type:testing": ["type:domain"],
-  "scope:app": ["type:domain", "type:data", "type:feature"],
-  "scope:test": ["type:domain", "type:data", "type:feature", "type:testing", "scope:app"],
+  "type:testing": ["type:domain", "type:util"],
+  "scope:app": ["type:domain", "type:data", "type:feature", "type:util"],
+  "scope:test": ["type:domain", "type:data", "type:feature", "type:testing", "type:util", "scope:app"],
 };
 
 const dir = mkdtempSync(join(tmpdir(), "nx-graph-"));

@@ -31,12 +31,15 @@ export class IngestRole {
     private readonly options: IngestRoleOptions,
     private readonly enqueuer: Enqueuer,
     private config: RelayConfig,
+    private readonly endpoints: Map<string, string>,
   ) {
     this.warnings = new ThrottledLog(options.logger);
   }
 
   static async start(options: IngestRoleOptions): Promise<IngestRole> {
     const { redis, config, settings, logger, metrics, stack } = options;
+    // Each target's URL, Alloy's `endpoint` label; a reload updates it.
+    const endpoints = endpointsOf(config);
     const producer = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest"), stack, logger);
     // The producer has no offline queue: it must be connected before the first request arrives.
     await waitForRedis(producer, redisStartupTimeoutMs);
@@ -63,11 +66,17 @@ export class IngestRole {
       queueShards: settings.queueShards,
       replication: settings.redisMinReplicas > 0 ? { minReplicas: settings.redisMinReplicas, timeoutMs: settings.redisReplicaTimeoutMs } : undefined,
       onError: (err) => logger.debug({ err }, "backlog reading or cleanup after a failed flush did not reach Redis"),
+      onDropped: (target, bytes) => {
+        // Lost for good: Alloy's dropped, for the target's endpoint as the configuration has it now.
+        const labels = { target, endpoint: endpoints.get(target) ?? "", reason: "backlog_full" };
+        metrics.writeDroppedProfiles.inc(labels);
+        metrics.writeDroppedBytes.inc(labels, bytes);
+      },
     });
     stack.push(() => enqueuer.close());
     // Admission starts from what Redis holds, not from an empty backlog.
     await enqueuer.readBacklogs();
-    const role = new IngestRole(options, enqueuer, config);
+    const role = new IngestRole(options, enqueuer, config, endpoints);
     // Listeners close before the enqueuer (the stack runs in reverse): their requests finish their flush.
     stack.push(() => role.close());
     for (const receiver of config.receivers) await role.start(receiver);
@@ -87,6 +96,7 @@ export class IngestRole {
   async apply(next: RelayConfig): Promise<void> {
     const previous = this.config;
     this.config = next;
+    for (const [target, url] of endpointsOf(next)) this.endpoints.set(target, url);
     this.enqueuer.setTargets(next.targets);
     const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
     for (const receiver of changes.removed) await this.stop(receiver.label);
@@ -143,6 +153,10 @@ export class IngestRole {
 function onlyForwardingChanged(before: ReceiverConfig, after: ReceiverConfig): boolean {
   const rest = ({ forwardTo: _f, targets: _t, ...settings }: ReceiverConfig) => settings;
   return isDeepStrictEqual(rest(before), rest(after));
+}
+
+function endpointsOf(config: RelayConfig): Map<string, string> {
+  return new Map(config.targets.map((target) => [target.name, target.url]));
 }
 
 function debuginfoTarget(config: RelayConfig, receiver: ReceiverConfig) {

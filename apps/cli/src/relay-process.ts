@@ -1,5 +1,6 @@
-import { createAdminRouter, isLoopback } from "@pyroscope-relay/admin";
+import { createAdminRouter, isLoopback, serveDashboard } from "@pyroscope-relay/admin";
 import { changesBetween, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
+import { dashboardDir } from "@pyroscope-relay/dashboard";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
 import {
@@ -13,10 +14,10 @@ import {
   type RedisEndpoint,
 } from "@pyroscope-relay/queue";
 import type { Receiver } from "@pyroscope-relay/receiver";
-import { startEmbeddedRedis } from "./embedded-redis.js";
-import type { EmbeddedRedis } from "./embedded-redis.js";
+import { RedisServerNotFoundError, startEmbeddedRedis } from "@pyroscope-relay/redis-server";
 import { IngestRole } from "./ingest-role.js";
-import { QueueDepths } from "./queue-depths.js";
+import { relayVersion } from "./commands/version.js";
+import { QueueStateExport } from "./queue-state-export.js";
 import { track, type ShutdownStack } from "./shutdown-stack.js";
 import { UsageError } from "./usage-error.js";
 import { WriterRole } from "./writer-role.js";
@@ -83,6 +84,7 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
     const targets = selectTargets(config, settings.targets);
     const redis = await resolveRedis(settings, roles, logger, stack);
     const metrics = new RelayMetrics();
+    metrics.setBuildInfo(relayVersion());
     const admin = track(createRedisConnection(redis, "admin", "pyroscope-relay:admin"), stack, logger);
     await waitForRedis(admin, redisStartupTimeoutMs);
     for (const warning of await checkRedisDurability(admin, { minReplicas: settings.redisMinReplicas })) {
@@ -103,19 +105,23 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
             shards: settings.queueShards,
             payloadTtlMs: settings.payloadTtlMs,
             targets: () => current.targets.map((t) => t.name),
+            backlogBounds: { maxBytes: settings.backlogMaxBytes, maxProfiles: settings.backlogMaxProfiles },
+            metrics,
+            receivers: () => (roles.ingest ? current.receivers.map((r) => r.label) : []),
             token: settings.adminToken,
             listenAddr: settings.opsListenAddr,
             logger,
             ...(options.reloadConfig === undefined ? {} : { reload }),
           }),
         );
+        app.use(serveDashboard(dashboardDir));
       },
     });
     stack.push(() => ops.close());
-    const depths = new QueueDepths(admin, settings.queuePrefix, settings.queueShards);
-    await depths.setTargets(config.targets.map((t) => t.name));
-    depths.attach(metrics, (err) => logger.debug({ err }, "queue depths not read for this scrape"));
-    stack.push(() => depths.close());
+    const queueState = new QueueStateExport(admin, settings.queuePrefix, settings.queueShards);
+    queueState.setTargets(config.targets);
+    queueState.attach(metrics, (err) => logger.debug({ err }, "queue state not read for this scrape"));
+    stack.push(() => queueState.close());
     if (settings.adminToken === undefined && !isLoopback(parseListenAddr(settings.opsListenAddr).host)) {
       logger.warn({ ops: settings.opsListenAddr }, "admin API disabled: the ops server listens beyond loopback; set --server.http.admin-token to enable it");
     }
@@ -127,7 +133,7 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
       await recordTargets(admin, settings.queuePrefix, next.targets.map((t) => t.name));
       await writer?.apply(served);
       await ingest?.apply(next);
-      await depths.setTargets(next.targets.map((t) => t.name));
+      queueState.setTargets(next.targets);
       const previous = current;
       current = next;
       await logReload(previous, next, { admin, settings, logger });
@@ -187,7 +193,13 @@ async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: 
   if (!roles.embeddedRedis) {
     throw new UsageError("--redis.url (or REDIS_URL) or --redis.cluster-nodes is required: ingest and writer processes share one Redis");
   }
-  const embedded: EmbeddedRedis = await startEmbeddedRedis(settings.storagePath);
+  const embedded = await startEmbeddedRedis(settings.storagePath).catch((error: unknown) => {
+    if (!(error instanceof RedisServerNotFoundError)) throw error;
+    throw new Error(
+      `no Redis configured and ${error.message};\n  or start one with \`docker compose up redis\`, or point the relay at yours with --redis.url (REDIS_URL)`,
+      { cause: error },
+    );
+  });
   stack.push(() => embedded.stop());
   logger.info({ storage: settings.storagePath, redis: embedded.url }, "started embedded redis-server (AOF, noeviction)");
   return embedded.url;

@@ -17,17 +17,32 @@ const connection = () => {
 const logLines: string[] = [];
 const logger = createLogger({ level: "info", destination: { write: (line: string) => void logLines.push(line) } });
 
+const RECEIVER = "pyroscope.receive_http.default";
+
 /** An ops server with the admin router mounted; `close` also drops its Redis connection. */
 async function opsServer(options: Partial<AdminRouterOptions> & { listenAddr: string }): Promise<OpsServer> {
   const client = connection();
   await waitForRedis(client, 2_000);
+  const metrics = options.metrics ?? new RelayMetrics();
   const server = await startOpsServer({
     listenAddr: options.listenAddr,
     logger,
-    metrics: new RelayMetrics(),
+    metrics,
     isReady: () => true,
     mount: (app) => {
-      app.use(createAdminRouter({ connection: client, prefix: `t-${randomUUID()}`, payloadTtlMs: 60_000, targets: () => ["alpha", "beta/0"], logger, ...options }));
+      app.use(
+        createAdminRouter({
+          connection: client,
+          prefix: `t-${randomUUID()}`,
+          payloadTtlMs: 60_000,
+          targets: () => ["alpha", "beta/0"],
+          backlogBounds: { maxBytes: 1_048_576, maxProfiles: 0 },
+          metrics,
+          receivers: () => [RECEIVER],
+          logger,
+          ...options,
+        }),
+      );
     },
   });
   return {
@@ -187,6 +202,81 @@ describe("without a token", () => {
     assert.equal(res.status, 403);
     assert.match(String(res.json["error"]), /listens on 0\.0\.0\.0:0, beyond loopback.*set --server\.http\.admin-token/);
     assert.equal((await fetch(`${server.url.replace("0.0.0.0", "127.0.0.1")}/-/healthy`)).status, 200, "the rest of the ops server is unaffected");
+  });
+});
+
+describe("status", () => {
+  const target = (name: string) => ({
+    name, writeLabel: name, endpointName: name, url: "http://127.0.0.1:1", remoteTimeoutMs: 1_000, headers: {},
+    minBackoffMs: 10, maxBackoffMs: 20, maxBackoffRetries: 3, retryOnHttp429: true, auth: { kind: "none" as const }, externalLabels: {},
+  });
+
+  it("reports each target's queue from Redis with its backlog bounds, and this process's receiver counters", async (t) => {
+    const prefix = `t-${randomUUID()}`;
+    const client = connection();
+    t.after(() => client.disconnect());
+    const enqueuer = new Enqueuer({ connection: client, prefix, payloadTtlMs: 60_000, targets: [target("alpha"), target("beta/0")] });
+    for (const body of ["first profile", "second"]) {
+      await enqueuer.enqueue(Buffer.from(body), { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] }, ["alpha"]);
+    }
+    await enqueuer.close();
+    const metrics = new RelayMetrics();
+    metrics.receivedProfiles.inc({ component: RECEIVER, api: "ingest" }, 3);
+    metrics.receivedProfiles.inc({ component: RECEIVER, api: "push" }, 2);
+    metrics.rejectedRequests.inc({ component: RECEIVER, api: "ingest", reason: "bad_name" });
+    metrics.rejectedRequests.inc({ component: RECEIVER, api: "push", reason: "too_large" }, 2);
+    metrics.receivedProfiles.inc({ component: "pyroscope.receive_http.removed", api: "ingest" });
+    const server = await opsServer({ listenAddr: "127.0.0.1:0", prefix, metrics, receivers: () => [RECEIVER, "pyroscope.receive_http.quiet"] });
+    t.after(() => server.close());
+
+    const before = Date.now();
+    const res = await call(server, "GET", "/api/v1/status");
+    assert.equal(res.status, 200);
+    const { time, targets, process } = res.json as { time: number; targets: Record<string, unknown>[]; process: unknown };
+    assert.ok(time >= before && time <= Date.now(), "the server's clock when it read the state");
+    const [alpha, beta] = targets;
+    const age = alpha?.["oldestWaitingAgeMs"];
+    assert.ok(typeof age === "number" && age >= 0 && age < 60_000, `oldest waiting age ${String(age)}`);
+    assert.deepEqual(alpha, {
+      target: "alpha",
+      jobs: { waiting: 2, delayed: 0, active: 0, failed: 0, prioritized: 0 },
+      backlog: { bytes: "first profile".length + "second".length, profiles: 2, maxBytes: 1_048_576, maxProfiles: null },
+      oldestWaitingAgeMs: age,
+      circuitOpenUntil: null,
+      deliveredProfiles: 0,
+    });
+    assert.deepEqual(beta, {
+      target: "beta/0",
+      jobs: { waiting: 0, delayed: 0, active: 0, failed: 0, prioritized: 0 },
+      backlog: { bytes: 0, profiles: 0, maxBytes: 1_048_576, maxProfiles: null },
+      oldestWaitingAgeMs: null,
+      circuitOpenUntil: null,
+      deliveredProfiles: 0,
+    });
+    assert.deepEqual(process, {
+      receivers: [
+        { receiver: RECEIVER, receivedProfiles: 5, rejectedRequests: 3 },
+        { receiver: "pyroscope.receive_http.quiet", receivedProfiles: 0, rejectedRequests: 0 },
+      ],
+    });
+  });
+
+  it("follows the admin API's access rule", async (t) => {
+    const withToken = await opsServer({ listenAddr: "127.0.0.1:0", token: TOKEN });
+    t.after(() => withToken.close());
+    assert.equal((await call(withToken, "GET", "/api/v1/status")).status, 401);
+    assert.equal((await call(withToken, "GET", "/api/v1/status", undefined, { authorization: "Bearer not-the-token-at-all" })).status, 401);
+    assert.equal((await call(withToken, "GET", "/api/v1/status", undefined, { authorization: `Bearer ${TOKEN}` })).status, 200);
+
+    const loopback = await opsServer({ listenAddr: "127.0.0.1:0" });
+    t.after(() => loopback.close());
+    assert.equal((await call(loopback, "GET", "/api/v1/status")).status, 200);
+
+    const open = await opsServer({ listenAddr: "0.0.0.0:0" });
+    t.after(() => open.close());
+    const refused = await call(open, "GET", "/api/v1/status");
+    assert.equal(refused.status, 403);
+    assert.match(String(refused.json["error"]), /beyond loopback/);
   });
 });
 

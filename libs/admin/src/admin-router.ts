@@ -1,4 +1,4 @@
-import type { Logger } from "@pyroscope-relay/ops";
+import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import {
   describeRequestError,
   purgeFailed,
@@ -13,6 +13,7 @@ import {
 import express, { Router } from "express";
 import type { NextFunction, Request, Response } from "express";
 import { adminAccess } from "./admin-access.js";
+import { readRelayStatus, type BacklogBounds } from "./relay-status.js";
 
 export interface AdminRouterOptions {
   /** An `admin` connection: gives up during a Redis outage instead of holding requests open. */
@@ -24,6 +25,12 @@ export interface AdminRouterOptions {
   payloadTtlMs: number;
   /** Every target of the configuration, by name, as of now (a reload changes them). */
   targets: () => readonly string[];
+  /** Each target's backlog bounds, reported with its backlog. */
+  backlogBounds: BacklogBounds;
+  /** This process's metrics, whose receiver counters `status` reports. */
+  metrics: RelayMetrics;
+  /** The receivers this process runs, by component label, as of now (none in a writer). */
+  receivers: () => readonly string[];
   /**
    * Re-reads the configuration (`POST /-/reload`); rejects with the reason the new configuration
    * cannot be used, which keeps the running one. Without it there is no reload endpoint.
@@ -48,9 +55,10 @@ class AdminRequestError extends Error {
 }
 
 /**
- * The ops server's admin API (JSON): `GET /api/v1/failed[?target=NAME]`, `POST /api/v1/replay` and
- * `POST /api/v1/purge`, the same operations as the `failed`, `replay` and `purge` commands; and
- * `POST /-/reload` (text, as Alloy's), under the same access rule.
+ * The ops server's admin API (JSON): `GET /api/v1/status` (what the dashboard page shows),
+ * `GET /api/v1/failed[?target=NAME]`, `POST /api/v1/replay` and `POST /api/v1/purge`, the same
+ * operations as the `failed`, `replay` and `purge` commands; and `POST /-/reload` (text, as Alloy's),
+ * under the same access rule.
  */
 export function createAdminRouter(options: AdminRouterOptions): Router {
   const { connection, prefix, shards, logger } = options;
@@ -81,6 +89,19 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
       res.type("text/plain").send("config reloaded\n");
     });
   }
+
+  router.get("/api/v1/status", async (_req, res) => {
+    const status = await readRelayStatus({
+      connection,
+      prefix,
+      shards,
+      targets: options.targets(),
+      bounds: options.backlogBounds,
+      metrics: options.metrics,
+      receivers: options.receivers(),
+    });
+    res.json(status);
+  });
 
   router.get("/api/v1/failed", async (req, res) => {
     // Express 5's default query parser (node:querystring) gives a string, or an array when repeated.

@@ -123,7 +123,7 @@ export const flagTable: readonly Flag[] = [
     value: "ADDR",
     default: "127.0.0.1:12345",
     commands: relay,
-    description: "ops server: `/-/ready`, `/-/healthy`, `/metrics` and the admin API",
+    description: "ops server: `/-/ready`, `/-/healthy`, `/metrics`, the dashboard and the admin API",
     apply: (settings, text) => {
       const port = /^(?:\[[^\]]+\]|[^:[\]]*):(\d{1,5})$/.exec(text)?.[1];
       if (port === undefined || Number(port) > 65535) {

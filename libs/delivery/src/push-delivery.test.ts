@@ -5,7 +5,7 @@ import { PushRequestSchema, RawSampleSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
 import { batchJobData, type ProfileFacts } from "@pyroscope-relay/queue";
 import { gzippedPprof, startFakeTarget, type RecordedRequest } from "@pyroscope-relay/testing";
-import { counter, eventually, failedJob, rawHeaderValues, redisForFile, targetConfig } from "./writer-harness.js";
+import { counter, eventually, failedJob, latencyCount, rawHeaderValues, redisForFile, targetConfig } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -77,6 +77,8 @@ test("Push: the series of a batch go out combined, labels rewritten, samples byt
   await eventually("the batch to be released", async () => !(await r.batchExists(batchId)));
   assert.equal(await r.queue("a").getJob(batchId), undefined);
   assert.equal(await counter(r.metrics.writeSentProfiles, "a"), 3);
+  assert.equal(await latencyCount(r.metrics.writeLatency, "a", { type: "push_downstream" }), target.requests.length);
+  assert.equal(await latencyCount(r.metrics.writeLatency, "a", { type: "ingest_downstream" }), 0);
 });
 
 test("Push: profiles of several clients in one flush share requests per tenant, within the bounds", async (t) => {
@@ -114,7 +116,7 @@ test("a combined Push answered 400 for one series delivers all the others; that 
   assert.equal(failed.failedReason, 'connect invalid_argument: {"code":"invalid_argument","message":"series 6 is malformed"}');
   const data = batchJobData.parse(failed.data);
   assert.deepEqual(data.profiles.map((ref) => ref.deliveredParts), [[0, 1, 2, 3, 4, 6, 7, 8, 9]], "a replay sends series 6 alone");
-  assert.equal(await counter(r.metrics.writeDroppedProfiles, "a"), 1);
+  assert.equal(await counter(r.metrics.failedProfiles, "a", { reason: "connect invalid_argument" }), 1);
 });
 
 test("Push: a retry sends only the series left; a series refused for good is split off with what it need not resend", async (t) => {

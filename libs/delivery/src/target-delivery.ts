@@ -1,5 +1,5 @@
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
-import type { RelayMetrics } from "@pyroscope-relay/ops";
+import type { RelayMetrics, WriteLatencyType } from "@pyroscope-relay/ops";
 import type { AttemptOutcome, BatchDelivery, DeliveryReport, OutgoingProfile } from "@pyroscope-relay/queue";
 import { attempt } from "./attempt.js";
 import { ingestRequest } from "./ingest-request.js";
@@ -85,11 +85,12 @@ export class TargetDelivery {
     if (state.pauseMs !== undefined || signal.aborted) return;
     const started = performance.now();
     const result = await attempt(this.client, send.api, send.request, this.target.retryOnHttp429, signal);
+    const { metrics } = this.options;
+    // As Alloy, every downstream request whatever its answer; not one that shutdown cut short.
+    if (!(result.kind === "retry" && signal.aborted)) metrics.writeLatency.observe({ ...this.labels, type: latencyType[send.api] }, (performance.now() - started) / 1000);
     switch (result.kind) {
       case "delivered": {
         this.circuit.delivered();
-        const { metrics } = this.options;
-        metrics.writeLatency.observe(this.labels, (performance.now() - started) / 1000);
         metrics.writeSentBytes.inc(this.labels, send.request.body.length);
         metrics.writeSentProfiles.inc(this.labels, [...send.parts.values()].reduce((sum, parts) => sum + parts.length, 0));
         for (const [index, parts] of send.parts) report.delivered(index, parts);
@@ -112,6 +113,8 @@ export class TargetDelivery {
     }
   }
 }
+
+const latencyType: Record<Send["api"], WriteLatencyType> = { ingest: "ingest_downstream", push: "push_downstream" };
 
 function pushSend(items: readonly SeriesItem[]): Send {
   const parts = new Map<number, number[]>();

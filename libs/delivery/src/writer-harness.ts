@@ -185,11 +185,24 @@ export function gaps(requests: { at: number }[]): number[] {
   return requests.slice(1).map((request, i) => request.at - requests[i]!.at);
 }
 
-/** Sum of a writer counter for one target. */
+/** Sum of a writer counter for one target, over the series whose labels include `labels`. */
 export async function counter(
-  metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> },
+  metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown>; metricName?: string }[] }> },
   target: string,
+  labels: Record<string, string> = {},
 ): Promise<number> {
   const { values } = await metric.get();
-  return values.filter((v) => v.labels["target"] === target).reduce((sum, v) => sum + v.value, 0);
+  const matches = (v: { labels: Record<string, unknown> }) => v.labels["target"] === target && Object.entries(labels).every(([name, value]) => v.labels[name] === value);
+  return values.filter(matches).reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Observations of `pyroscope_write_latency` for one target, over the series whose labels include `labels`. */
+export async function latencyCount(
+  metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown>; metricName?: string }[] }> },
+  target: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const { values } = await metric.get();
+  const counts = values.filter((v) => v.metricName === "pyroscope_write_latency_count");
+  return counts.filter((v) => v.labels["target"] === target && Object.entries(labels).every(([name, value]) => v.labels[name] === value)).reduce((sum, v) => sum + v.value, 0);
 }

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { detachedProfileKey } from "@pyroscope-relay/queue";
 import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
-import { counter, eventually, failedJob, gaps, ingestData, redisForFile, targetConfig } from "./writer-harness.js";
+import { counter, eventually, failedJob, gaps, ingestData, latencyCount, redisForFile, targetConfig } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -74,9 +74,12 @@ test("400: one attempt, the batch kept in failed with the status and body start,
   assert.equal(target.requests.length, 1, "a permanent error is not retried");
   // Kept for replay: a copy of the profile held by the failed job.
   assert.deepEqual(await r.admin.getBuffer(detachedProfileKey(r.prefix, batchId, 0)), profile);
-  assert.equal(await counter(r.metrics.writeDroppedProfiles, "a"), 1);
-  assert.equal(await counter(r.metrics.writeDroppedBytes, "a"), profile.length);
+  // Failed but replayable: counted as failed, not as Alloy's dropped (lost for good).
+  assert.equal(await counter(r.metrics.failedProfiles, "a", { reason: "http 400" }), 1);
+  assert.equal(await counter(r.metrics.failedBytes, "a", { reason: "http 400" }), profile.length);
+  assert.equal(await counter(r.metrics.writeDroppedProfiles, "a"), 0);
   assert.equal(await counter(r.metrics.writeRetries, "a"), 0);
+  assert.equal(await latencyCount(r.metrics.writeLatency, "a", { type: "ingest_downstream" }), 1, "a refused request is timed too");
 });
 
 test("an attempt that outlives remote_timeout is aborted and retried", async (t) => {
@@ -109,7 +112,8 @@ test("max_backoff_retries = 3 against an always-503 target: exactly 3 attempts, 
   assert.equal(target.requests.length, 3);
   assert.equal(await r.admin.exists(detachedProfileKey(r.prefix, batchId, 0)), 1);
   assert.equal(await counter(r.metrics.writeRetries, "a"), 2, "the last failure is not retried");
-  assert.equal(await counter(r.metrics.writeDroppedProfiles, "a"), 1);
+  assert.equal(await counter(r.metrics.failedProfiles, "a", { reason: "http 503" }), 1);
+  assert.equal(await latencyCount(r.metrics.writeLatency, "a", { type: "ingest_downstream" }), 3, "every attempt timed");
 });
 
 test("connection refused pauses the queue without using attempts, until the target is back", async (t) => {

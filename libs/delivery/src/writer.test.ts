@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { batchJobData, chunkKey, detachedProfileKey, replayFailed, summarizeFailed } from "@pyroscope-relay/queue";
 import type { Redis } from "ioredis";
 import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
-import { counter, eventually, failedJob, ingestData, redisForFile, targetConfig } from "./writer-harness.js";
+import { counter, eventually, failedJob, ingestData, latencyCount, redisForFile, targetConfig } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -41,6 +41,7 @@ test("stores a batch once for 3 targets and deletes it only after the last deliv
     });
     assert.equal(await counter(r.metrics.writeSentProfiles, name), 2);
     assert.equal(await counter(r.metrics.writeSentBytes, name), profiles[0]!.length + profiles[1]!.length);
+    assert.equal(await latencyCount(r.metrics.writeLatency, name, { type: "ingest_downstream" }), 2);
   }
   for (const fake of fakes) assert.equal(fake.requests.length, 2);
 });
@@ -86,7 +87,8 @@ test("a batch whose payload is gone fails at once, naming the expired payload", 
   assert.match(job.failedReason, /payload expired/);
   assert.equal(job.attemptsMade, 1);
   assert.equal(target.requests.length, 0);
-  assert.equal(await counter(r.metrics.writeDroppedProfiles, "a"), 1);
+  assert.equal(await counter(r.metrics.failedProfiles, "a", { reason: "payload expired" }), 1);
+  assert.equal(await counter(r.metrics.writeDroppedProfiles, "a"), 0);
 });
 
 test("a target that is down does not delay another", async (t) => {

@@ -100,7 +100,7 @@ export function startWriter(options: WriterOptions): Writer {
   };
 }
 
-/** A target's worker events as logs (structured fields) and Alloy's write metrics. */
+/** A target's worker events as logs (structured fields), Alloy's write metrics and the relay's failed counts. */
 function observe(target: TargetConfig, { logger: parent, metrics }: WriterOptions): BatchWorkerObserver {
   const logger = parent.child({ target: target.name });
   const labels = { target: target.name, endpoint: target.url };
@@ -110,8 +110,9 @@ function observe(target: TargetConfig, { logger: parent, metrics }: WriterOption
       logger.debug({ jobId, attempt, profiles, reason: failure.reason }, "delivery will be retried");
     },
     failed: ({ jobId, profiles, bytes, attempts, failure }) => {
-      metrics.writeDroppedProfiles.inc(labels, profiles);
-      metrics.writeDroppedBytes.inc(labels, bytes);
+      // Kept for replay, so not lost: not Alloy's dropped.
+      metrics.failedProfiles.inc({ ...labels, reason: failure.reason }, profiles);
+      metrics.failedBytes.inc({ ...labels, reason: failure.reason }, bytes);
       logger.warn({ jobId, profiles, attempts, reason: failure.reason, status: failure.status }, "delivery failed; batch kept for replay");
     },
     paused: ({ jobId, pauseMs, profiles, failure }) => {

@@ -1,8 +1,22 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import type { QueueStateReading } from "./queue-state-metrics.js";
 import { RelayMetrics } from "./relay-metrics.js";
 
 const primary = { target: "primary", endpoint: "http://pyroscope-a:4040" };
+
+function reading(target: string, { waiting = 0, failed = 0, purged = 0, circuitOpen = false }: { waiting?: number; failed?: number; purged?: number; circuitOpen?: boolean }): QueueStateReading {
+  return {
+    target,
+    endpoint: `http://${target}`,
+    jobs: { waiting, delayed: 0, active: 0, failed, prioritized: 0 },
+    backlog: { bytes: waiting * 100, profiles: waiting },
+    oldestWaitingAgeSeconds: waiting > 0 ? 1.5 : 0,
+    circuitOpen,
+    deliveredProfiles: 40,
+    discarded: [{ reason: "purge", profiles: purged, bytes: purged * 100 }],
+  };
+}
 
 describe("RelayMetrics", () => {
   it("exports writer metrics under Alloy's names with target and endpoint labels", async () => {
@@ -10,15 +24,29 @@ describe("RelayMetrics", () => {
     metrics.writeSentBytes.inc(primary, 1024);
     metrics.writeSentProfiles.inc(primary);
     metrics.writeRetries.inc(primary, 2);
-    metrics.writeLatency.observe(primary, 0.2);
+    metrics.writeLatency.observe({ ...primary, type: "push_downstream" }, 0.2);
+    metrics.writeDroppedProfiles.inc({ ...primary, reason: "backlog_full" });
+    metrics.writeDroppedBytes.inc({ ...primary, reason: "backlog_full" }, 10);
+    metrics.failedProfiles.inc({ ...primary, reason: "http 400" }, 3);
+    metrics.failedBytes.inc({ ...primary, reason: "http 400" }, 30);
     const text = await metrics.metrics();
     assert.match(text, /^pyroscope_write_sent_bytes_total\{target="primary",endpoint="http:\/\/pyroscope-a:4040"\} 1024$/m);
     assert.match(text, /^pyroscope_write_sent_profiles_total\{target="primary",endpoint="[^"]+"\} 1$/m);
     assert.match(text, /^pyroscope_write_retries_total\{target="primary",endpoint="[^"]+"\} 2$/m);
-    assert.match(text, /^pyroscope_write_latency_bucket\{le="0.25",target="primary",endpoint="[^"]+"\} 1$/m);
-    for (const name of ["pyroscope_write_dropped_bytes_total", "pyroscope_write_dropped_profiles_total"]) {
-      assert.match(text, new RegExp(`^# TYPE ${name} counter$`, "m"));
-    }
+    assert.match(text, /^pyroscope_write_latency_bucket\{le="0.25",target="primary",endpoint="[^"]+",type="push_downstream"\} 1$/m);
+    // Alloy's default buckets (Prometheus' DefBuckets).
+    assert.deepEqual([...text.matchAll(/^pyroscope_write_latency_bucket\{le="([^"]+)"/gm)].map((m) => m[1]), ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"]);
+    assert.match(text, /^pyroscope_write_dropped_profiles_total\{target="primary",endpoint="[^"]+",reason="backlog_full"\} 1$/m);
+    assert.match(text, /^pyroscope_write_dropped_bytes_total\{target="primary",endpoint="[^"]+",reason="backlog_full"\} 10$/m);
+    assert.match(text, /^pyroscope_relay_failed_profiles_total\{target="primary",endpoint="[^"]+",reason="http 400"\} 3$/m);
+    assert.match(text, /^pyroscope_relay_failed_bytes_total\{target="primary",endpoint="[^"]+",reason="http 400"\} 30$/m);
+  });
+
+  it("exports the build info", async () => {
+    const metrics = new RelayMetrics();
+    metrics.setBuildInfo("1.2.3");
+    const text = await metrics.metrics();
+    assert.ok(text.split("\n").includes(`pyroscope_relay_build_info{version="1.2.3",nodejs_version="${process.version}"} 1`), text);
   });
 
   it("exports receiver and relay metrics with their labels", async () => {
@@ -57,44 +85,85 @@ describe("RelayMetrics", () => {
     assert.match(await new RelayMetrics().metrics(), /^process_cpu_seconds_total /m);
   });
 
-  it("reads queue depths from the source at every scrape and forgets what it stops reporting", async () => {
+  it("reads the queue state at every scrape, and forgets what it stops reporting", async () => {
     const metrics = new RelayMetrics();
-    let depths = [
-      { target: "primary", state: "waiting", count: 7 },
-      { target: "secondary", state: "failed", count: 2 },
+    let readings: QueueStateReading[] | undefined = [
+      reading("primary", { waiting: 7, failed: 2, purged: 4 }),
+      reading("secondary", { circuitOpen: true }),
     ];
-    metrics.setQueueDepthSource(async () => depths);
+    metrics.setQueueStateSource(async () => readings);
     let text = await metrics.metrics();
-    assert.match(text, /^pyroscope_relay_queue_jobs\{target="primary",state="waiting"\} 7$/m);
-    assert.match(text, /^pyroscope_relay_queue_jobs\{target="secondary",state="failed"\} 2$/m);
+    for (const line of [
+      "pyroscope_relay_queue_state_exporter 1",
+      'pyroscope_relay_queue_jobs{target="primary",state="waiting"} 7',
+      'pyroscope_relay_queue_jobs{target="primary",state="failed"} 2',
+      'pyroscope_relay_queue_jobs{target="primary",state="prioritized"} 0',
+      'pyroscope_relay_queue_backlog_bytes{target="primary"} 700',
+      'pyroscope_relay_queue_backlog_profiles{target="primary"} 7',
+      'pyroscope_relay_queue_oldest_waiting_age_seconds{target="primary"} 1.5',
+      'pyroscope_relay_circuit_open{target="primary"} 0',
+      'pyroscope_relay_circuit_open{target="secondary"} 1',
+      'pyroscope_relay_queue_delivered_profiles_total{target="primary"} 40',
+      'pyroscope_write_dropped_profiles_total{target="primary",endpoint="http://primary",reason="purge"} 4',
+      'pyroscope_write_dropped_bytes_total{target="primary",endpoint="http://primary",reason="purge"} 400',
+    ]) {
+      assert.ok(text.split("\n").includes(line), `missing ${line}`);
+    }
 
-    depths = [{ target: "primary", state: "waiting", count: 0 }];
+    // Redis' totals are the counters' values, not increments; a target no longer reported is gone.
+    readings = [reading("primary", { waiting: 1, purged: 5 })];
+    metrics.writeDroppedProfiles.inc({ target: "primary", endpoint: "http://primary", reason: "backlog_full" });
     text = await metrics.metrics();
-    assert.match(text, /^pyroscope_relay_queue_jobs\{target="primary",state="waiting"\} 0$/m);
-    assert.doesNotMatch(text, /state="failed"/);
+    assert.match(text, /^pyroscope_write_dropped_profiles_total\{target="primary",endpoint="http:\/\/primary",reason="purge"\} 5$/m);
+    assert.match(text, /^pyroscope_relay_queue_jobs\{target="primary",state="waiting"\} 1$/m);
+    assert.doesNotMatch(text, /target="secondary"/);
+
+    // Another process exports the queue state: none here, but this process' own drops stay.
+    readings = undefined;
+    text = await metrics.metrics();
+    assert.match(text, /^pyroscope_relay_queue_state_exporter 0$/m);
+    assert.doesNotMatch(text, /^pyroscope_relay_(queue_jobs|queue_backlog_bytes|queue_delivered_profiles_total|circuit_open)\{/m);
+    assert.doesNotMatch(text, /reason="purge"/);
+    assert.match(text, /^pyroscope_write_dropped_profiles_total\{target="primary",endpoint="http:\/\/primary",reason="backlog_full"\} 1$/m);
   });
 
-  it("still answers a scrape when the queue depth source fails, and reports the error", async () => {
+  it("still answers a scrape when the queue state source fails, and reports the error", async () => {
     const metrics = new RelayMetrics();
     const errors: unknown[] = [];
     let fail = false;
-    metrics.setQueueDepthSource(
+    metrics.setQueueStateSource(
       async () => {
         if (fail) {
           throw new Error("Redis is down");
         }
-        return [{ target: "primary", state: "waiting", count: 5 }];
+        return [reading("primary", { waiting: 5 })];
       },
       (error) => errors.push(error),
     );
-    assert.match(await metrics.metrics(), /^pyroscope_relay_queue_jobs\{[^}]+\} 5$/m);
+    assert.match(await metrics.metrics(), /^pyroscope_relay_queue_jobs\{target="primary",state="waiting"\} 5$/m);
     fail = true;
     metrics.writeSentProfiles.inc(primary);
     const text = await metrics.metrics();
     assert.doesNotMatch(text, /^pyroscope_relay_queue_jobs\{/m);
+    assert.match(text, /^pyroscope_relay_queue_state_exporter 0$/m);
     assert.match(text, /^pyroscope_write_sent_profiles_total\{[^}]+\} 1$/m);
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]), /Redis is down/);
+  });
+
+  it("concurrent scrapes each see one whole reading", async () => {
+    const metrics = new RelayMetrics();
+    let n = 0;
+    metrics.setQueueStateSource(async () => {
+      const waiting = ++n;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return [reading("primary", { waiting }), reading(`only-${waiting}`, {})];
+    });
+    const texts = await Promise.all([metrics.metrics(), metrics.metrics()]);
+    for (const [i, text] of texts.entries()) {
+      assert.match(text, new RegExp(`^pyroscope_relay_queue_jobs\\{target="primary",state="waiting"\\} ${i + 1}$`, "m"));
+      assert.equal(text.match(/^pyroscope_relay_circuit_open\{/gm)?.length, 2, "this scrape's two targets only");
+    }
   });
 
   it("keeps instances apart", async () => {

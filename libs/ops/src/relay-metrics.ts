@@ -1,21 +1,22 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { QueueStateMetrics, type QueueStateSource } from "./queue-state-metrics.js";
 
 /** Labels of every writer metric: the target's name and its URL (Alloy's `endpoint`). */
 export type WriterLabel = "target" | "endpoint";
 
-export interface QueueDepth {
-  target: string;
-  /** A BullMQ job state: waiting, delayed, active, failed, ... */
-  state: string;
-  count: number;
-}
-
-export type QueueDepthSource = () => Promise<QueueDepth[]>;
+/**
+ * Alloy's `type` of a `pyroscope_write_latency` observation. The relay observes each downstream
+ * request: Alloy's `*_downstream`. Its `*_endpoint` and `*_total` time a client's synchronous
+ * request, which the relay answers before delivering.
+ */
+export type WriteLatencyType = "ingest_downstream" | "push_downstream";
 
 /**
  * Every metric the relay exports, on a registry of its own (never prom-client's global one, so that
  * several relays in one process or test do not collide). Writer and receiver metrics keep Alloy's
- * names so that existing dashboards keep working.
+ * names and labels (plus `target`) so that existing dashboards keep working. Each process exports its
+ * own counts; the queue state read from Redis is exported by one process of a deployment only
+ * (docs/metrics.md).
  */
 export class RelayMetrics {
   readonly registry = new Registry();
@@ -27,10 +28,10 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  readonly writeDroppedBytes = new Counter<WriterLabel>({
+  readonly writeDroppedBytes = new Counter<WriterLabel | "reason">({
     name: "pyroscope_write_dropped_bytes_total",
-    help: "Total number of compressed bytes dropped by Pyroscope.",
-    labelNames: ["target", "endpoint"],
+    help: "Payload bytes lost for good for a target: dropped at ingest (backlog_full), or in failed batches purged or removed by retention.",
+    labelNames: ["target", "endpoint", "reason"],
     registers: [this.registry],
   });
 
@@ -41,10 +42,10 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  readonly writeDroppedProfiles = new Counter<WriterLabel>({
+  readonly writeDroppedProfiles = new Counter<WriterLabel | "reason">({
     name: "pyroscope_write_dropped_profiles_total",
-    help: "Total number of profiles dropped by Pyroscope.",
-    labelNames: ["target", "endpoint"],
+    help: "Profiles lost for good for a target: dropped at ingest (backlog_full), or in failed batches purged or removed by retention.",
+    labelNames: ["target", "endpoint", "reason"],
     registers: [this.registry],
   });
 
@@ -55,10 +56,24 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  readonly writeLatency = new Histogram<WriterLabel>({
+  readonly writeLatency = new Histogram<WriterLabel | "type">({
     name: "pyroscope_write_latency",
-    help: "Write latency for sending profiles to Pyroscope, in seconds.",
-    labelNames: ["target", "endpoint"],
+    help: "Write latency for sending profiles to Pyroscope, in seconds: each downstream request, whatever its answer.",
+    labelNames: ["target", "endpoint", "type"],
+    registers: [this.registry],
+  });
+
+  readonly failedProfiles = new Counter<WriterLabel | "reason">({
+    name: "pyroscope_relay_failed_profiles_total",
+    help: "Profiles that failed for good at a target and were kept in a failed batch, which an operator can replay.",
+    labelNames: ["target", "endpoint", "reason"],
+    registers: [this.registry],
+  });
+
+  readonly failedBytes = new Counter<WriterLabel | "reason">({
+    name: "pyroscope_relay_failed_bytes_total",
+    help: "Payload bytes of the profiles that failed for good at a target and were kept in a failed batch for replay.",
+    labelNames: ["target", "endpoint", "reason"],
     registers: [this.registry],
   });
 
@@ -138,51 +153,60 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
-  #queueDepthSource: QueueDepthSource | undefined;
-  #onQueueDepthError: ((error: unknown) => void) | undefined;
+  private readonly buildInfo = new Gauge<"version" | "nodejs_version">({
+    name: "pyroscope_relay_build_info",
+    help: "A metric with a constant '1' value labeled by the relay's version and the Node.js version it runs on.",
+    labelNames: ["version", "nodejs_version"],
+    registers: [this.registry],
+  });
+
+  readonly #queueState = new QueueStateMetrics(this.registry, this.writeDroppedProfiles, this.writeDroppedBytes);
+  #queueStateSource: QueueStateSource | undefined;
+  #onQueueStateError: ((error: unknown) => void) | undefined;
+  /** The scrape under way: scrapes take turns, so that one's queue state never mixes with another's. */
+  #scraping: Promise<unknown> = Promise.resolve();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const metrics = this;
-    new Gauge<"target" | "state">({
-      name: "pyroscope_relay_queue_jobs",
-      help: "Jobs in each target's queue, by state, read from Redis at scrape time.",
-      labelNames: ["target", "state"],
-      registers: [this.registry],
-      async collect() {
-        // Forget targets and states the source no longer reports.
-        this.reset();
-        const source = metrics.#queueDepthSource;
-        if (source === undefined) {
-          return;
-        }
-        try {
-          for (const { target, state, count } of await source()) {
-            this.set({ target, state }, count);
-          }
-        } catch (error) {
-          // Redis being down is when the other metrics matter most: the scrape goes on without depths.
-          metrics.#onQueueDepthError?.(error);
-        }
-      },
-    });
+    this.#queueState.show(undefined);
+  }
+
+  /** Sets `pyroscope_relay_build_info` for this process. */
+  setBuildInfo(version: string): void {
+    this.buildInfo.reset();
+    this.buildInfo.set({ version, nodejs_version: process.version }, 1);
   }
 
   /**
-   * Feeds `pyroscope_relay_queue_jobs`, called at every scrape. When it fails the gauge has no
-   * series for that scrape and `onError` hears why.
+   * Feeds the queue state, read at every scrape (`metrics()`). When it fails the scrape has no queue
+   * state, this process counts as no exporter, and `onError` hears why.
    */
-  setQueueDepthSource(source: QueueDepthSource, onError?: (error: unknown) => void): void {
-    this.#queueDepthSource = source;
-    this.#onQueueDepthError = onError;
+  setQueueStateSource(source: QueueStateSource, onError?: (error: unknown) => void): void {
+    this.#queueStateSource = source;
+    this.#onQueueStateError = onError;
   }
 
-  /** The Prometheus text exposition of every metric. */
+  /** The Prometheus text exposition of every metric, with the queue state read now. */
   metrics(): Promise<string> {
-    return this.registry.metrics();
+    const scrape = this.#scraping.then(async () => {
+      this.#queueState.show(await this.#readQueueState());
+      return this.registry.metrics();
+    });
+    this.#scraping = scrape.catch(() => undefined);
+    return scrape;
   }
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  async #readQueueState() {
+    try {
+      return await this.#queueStateSource?.();
+    } catch (error) {
+      // Redis being down is when the other metrics matter most: the scrape goes on without the queue state.
+      this.#onQueueStateError?.(error);
+      return undefined;
+    }
   }
 }

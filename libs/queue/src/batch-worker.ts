@@ -45,6 +45,13 @@ export interface BatchWorkerOptions {
   observer?: BatchWorkerObserver;
 }
 
+/**
+ * The limiter's `max` jobs per second. BullMQ honours `rateLimit()` (the circuit breaker's pause) only
+ * when a limiter is set; this one is far above any real rate, so it never throttles by itself, and a
+ * limiter key holding at least this much is a pause (see target-state.ts).
+ */
+export const LIMITER_MAX = 2 ** 31;
+
 /** Default `progressIntervalMs`: what a crash may make a target receive twice, beyond what was in flight. */
 export const PROGRESS_INTERVAL_MS = 50;
 
@@ -105,9 +112,7 @@ export class BatchWorker {
         // the lock is renewed every half period, so long deliveries keep theirs.
         lockDuration: 15_000,
         stalledInterval: 15_000,
-        // BullMQ honours `rateLimit()` (the circuit breaker's pause) only when a limiter is set; this
-        // one is far above any real rate, so it never throttles by itself.
-        limiter: { max: 2 ** 31, duration: 1_000 },
+        limiter: { max: LIMITER_MAX, duration: 1_000 },
         settings: {
           backoffStrategy: (attemptsMade, type) => (type === TARGET_BACKOFF ? options.backoffMs(attemptsMade) : 0),
         },

@@ -17,6 +17,7 @@ import { createRedisConnection, isCluster, mastersOf, waitForRedis } from "./red
 import { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { replayFailed } from "./replay.js";
 import { readTargetBacklog } from "./target-backlog.js";
+import { readTargetStates } from "./target-state.js";
 
 const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
 after(() => cluster.stop());
@@ -87,6 +88,22 @@ test("a poison profile fails alone; failed, replay, purge and retention work acr
   assert.deepEqual(await retention.sweep(), [{ target: "alpha", removed: 2, payloadsDeleted: 2 }]);
   assert.deepEqual(await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", shards: SHARDS }), { purged: 4, purgedProfiles: 4, payloadsDeleted: 4 });
   for (const id of ids) assert.ok(["unknown"].includes(await h.queue("alpha", id).getJobState(id)), `job ${id} gone`);
+  const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS);
+  assert.equal(state!.jobs.failed, 0);
+  assert.equal(state!.deliveredProfiles, 2);
+  assert.deepEqual(state!.discarded, { retention: { profiles: 2, bytes: 18 }, purge: { profiles: 4, bytes: 36 } });
+});
+
+test("a target's state sums the shards on every master: jobs waiting, backlog, oldest age, the circuit's pause", async (t) => {
+  const h = await queueHarness(t, endpoint, ["alpha"], { shards: SHARDS });
+  for (let i = 0; i < 12; i++) await h.enqueuer.enqueue(Buffer.alloc(10), ingestFacts(`n=${i}`), ["alpha"]);
+  const [waiting] = await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS);
+  assert.equal(waiting!.jobs.waiting, 12);
+  assert.deepEqual(waiting!.backlog, { profiles: 12, bytes: 120 });
+  assert.notEqual(waiting!.oldestWaitingAgeMs, null);
+  assert.equal(waiting!.circuitOpenUntil, null);
+  h.worker("alpha", scriptedDelivery(() => ({ retry: httpFailure(503), pauseMs: 30_000 })));
+  await until(async () => (await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS))[0]!.circuitOpenUntil! > Date.now() + 20_000, "the pause");
 });
 
 test("with --redis.min-replicas, a flush counts once every master it wrote to has its replicas confirm it", async (t) => {

@@ -313,12 +313,14 @@ test("fails within 2 s while Redis is down, and works again once it is back", as
 
 test("backlog bounds apply per profile: drop leaves the full target out, reject refuses the request", async (t) => {
   const bounds = { maxProfiles: 2, maxBytes: 0 };
-  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")], { backlog: { ...bounds, policy: "drop" } });
+  const heard: [string, number][] = [];
+  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")], { backlog: { ...bounds, policy: "drop" }, onDropped: (name, bytes) => heard.push([name, bytes]) });
   const results = [];
   for (let i = 0; i < 3; i++) results.push(await enqueuer.enqueue(Buffer.from(`p${i}`), INGEST, ["alpha", "beta"]));
   assert.deepEqual(results.map((result) => result.queued), [["alpha", "beta"], ["alpha", "beta"], []]);
   assert.deepEqual(results[2]!.dropped, [{ target: "alpha", profiles: 2, bytes: 4 }, { target: "beta", profiles: 2, bytes: 4 }]);
   assert.equal(results[2]!.batchId, "", "dropped by every target: nothing stored");
+  assert.deepEqual(heard, [["alpha", 2], ["beta", 2]], "each dropped profile heard of, per target, with its bytes");
 
   const strict = await producer(t, [target("alpha"), target("beta")], { backlog: { ...bounds, policy: "reject" } });
   await strict.enqueuer.enqueue(Buffer.from("a"), INGEST, ["alpha"]);

@@ -40,6 +40,8 @@ export interface EnqueuerOptions {
   replication?: ReplicationBound;
   /** Hears why a background read of the backlogs or a cleanup after a failed flush failed. */
   onError?: (error: unknown) => void;
+  /** Hears of every profile a target did not get under policy `drop`: lost for good, for the metrics. */
+  onDropped?: (target: string, bytes: number) => void;
 }
 
 export interface EnqueueResult {
@@ -181,6 +183,7 @@ export class Enqueuer {
     const entries = this.entriesFor(targets);
     this.memoryGuard?.check();
     const { admitted, dropped } = this.admit(entries);
+    for (const { target } of dropped) this.options.onDropped?.(target, payload.byteLength);
     if (admitted.length === 0) return { batchId: "", queued: [], dropped };
     const size = payload.byteLength;
     for (const entry of admitted) entry.view.reserve(size);

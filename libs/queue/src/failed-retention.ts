@@ -127,7 +127,7 @@ export class FailedJobRetention {
     for await (const page of lifecycles.failed({ ...scan, pageSize: this.options.pageSize })) {
       for (const { job, data } of page) {
         if (looked++ >= limit) return;
-        const { removed, payloadsDeleted } = await lifecycles.of(job).discard(job, data);
+        const { removed, payloadsDeleted } = await lifecycles.of(job).discard(job, data, "retention");
         if (removed) sweep.removed++;
         sweep.payloadsDeleted += payloadsDeleted;
       }

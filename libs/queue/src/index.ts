@@ -15,6 +15,10 @@ export type { RedisMemoryGuardOptions, RedisMemoryState } from "./redis-memory-g
 export { checkRedisDurability } from "./durability.js";
 export { recordedTargets, recordTargets } from "./target-registry.js";
 export { readTargetBacklog } from "./target-backlog.js";
+export { readTargetStates } from "./target-state.js";
+export { ExporterLease } from "./exporter-lease.js";
+export type { TargetState } from "./target-state.js";
+export type { DiscardReason } from "./job-lifecycle.js";
 export type { BacklogUsage } from "./target-backlog.js";
 export type { DurabilityExpectations } from "./durability.js";
 export { BacklogFullError, InvalidRedisUrlError, InvalidTargetsError, QueueUnavailableError, RedisMemoryFullError, ReplicationError } from "./errors.js";

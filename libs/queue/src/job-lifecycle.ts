@@ -8,9 +8,10 @@ import { LuaScript } from "./lua-script.js";
 import { COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
 
-// KEYS: the queue's failed set, the job hash, its logs, its lock, the target's backlog hash. ARGV: job
-// id. Removes a failed job nobody holds: out of `failed` (the claim a replay contends for), counted
-// out of the backlog if it still counts, its keys deleted. 1 when it removed it.
+// KEYS: the queue's failed set, the job hash, its logs, its lock, the target's backlog hash, its totals
+// hash. ARGV: job id, why (purge, retention), its profiles, its bytes. Removes a failed job nobody
+// holds: out of `failed` (the claim a replay contends for), counted out of the backlog if it still
+// counts, its keys deleted, its profiles and bytes added to the discarded totals. 1 when it removed it.
 const discardFailed = new LuaScript(
   "job_discard_failed",
   `${COUNT_OUT_LUA}
@@ -18,9 +19,14 @@ if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 countOut(KEYS[5], KEYS[2])
 redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('HINCRBY', KEYS[6], 'discarded_profiles:' .. ARGV[2], ARGV[3])
+redis.call('HINCRBY', KEYS[6], 'discarded_bytes:' .. ARGV[2], ARGV[4])
 return 1
 `,
 );
+
+/** Why a failed job was discarded: an operator's purge, or retention (`--queue.failed-max-age`, `-count`). */
+export type DiscardReason = "purge" | "retention";
 
 export interface JobLifecycleOptions {
   connection: RedisConnection;
@@ -74,11 +80,12 @@ export class JobLifecycle {
 
   /**
    * The job is done: its profiles are delivered, or handed to jobs split off it. It lets go of what it
-   * holds and leaves the backlog. The commands are sent at once and in order on the worker's
-   * connection, ahead of BullMQ's completion of the job, so the caller need not wait for them.
+   * holds and leaves the backlog; the profiles it counted in add to the target's delivered total. The
+   * commands are sent at once and in order on the worker's connection, ahead of BullMQ's completion
+   * of the job, so the caller need not wait for them.
    */
   complete(job: BatchJob, data: BatchJobData): Promise<void> {
-    return Promise.all([this.releaseHeld(job, data, data.profiles), this.backlog.countOut(job.id!)]).then(() => undefined);
+    return Promise.all([this.releaseHeld(job, data, data.profiles), this.backlog.countOutDelivered(job.id!)]).then(() => undefined);
   }
 
   /**
@@ -156,16 +163,18 @@ export class JobLifecycle {
   }
 
   /**
-   * Removes a failed job and lets go of what it holds; the bytes no other job holds are deleted.
+   * Removes a failed job and lets go of what it holds; the bytes no other job holds are deleted. Its
+   * profiles are lost for good: they count in the target's discarded totals under `reason`.
    * Taking it out of the failed set is the atomic claim (with its removal and counting out, in one
    * script): a replay that moved it to waiting meanwhile wins, and the job is left alone. The job
    * goes before its bytes: when the process dies in between, their TTL reclaims them, while the
    * other order could leave a job without its profiles.
    */
-  async discard(job: BatchJob, data: BatchJobData | undefined): Promise<Discarded> {
+  async discard(job: BatchJob, data: BatchJobData | undefined, reason: DiscardReason): Promise<Discarded> {
     const id = job.id!;
-    const keys = [this.queue.toKey("failed"), this.queue.toKey(id), `${this.queue.toKey(id)}:logs`, `${this.queue.toKey(id)}:lock`, this.backlog.key];
-    if ((await discardFailed.run(this.options.connection, keys, [id])) !== 1) return { removed: false, payloadsDeleted: 0 };
+    const keys = [this.queue.toKey("failed"), this.queue.toKey(id), `${this.queue.toKey(id)}:logs`, `${this.queue.toKey(id)}:lock`, this.backlog.key, this.backlog.totalsKey];
+    const { profiles, bytes } = usageOf(data?.profiles ?? []);
+    if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes])) !== 1) return { removed: false, payloadsDeleted: 0 };
     if (data === undefined) return { removed: true, payloadsDeleted: 0 };
     return { removed: true, payloadsDeleted: await this.releaseHeld(job, data, data.profiles) };
   }

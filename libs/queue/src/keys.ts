@@ -58,7 +58,21 @@ export function backlogKey(prefix: string, targetName: string, shard = 0): strin
   return `${prefix}:${queueNameFor(targetName, shard)}:backlog`;
 }
 
+/**
+ * Running totals of a queue shard that outlive its jobs (profiles delivered, and discarded by purge or
+ * retention), a hash under the queue's hash tag so that the scripts that complete or discard a job
+ * count them in the same call. Unlike the backlog hash it is never reset: rates are taken over it.
+ */
+export function totalsKey(prefix: string, targetName: string, shard = 0): string {
+  return `${prefix}:${queueNameFor(targetName, shard)}:totals`;
+}
+
 /** The set of every target that had a queue under the prefix (see target-registry.ts). */
 export function targetsKey(prefix: string): string {
   return `${prefix}:targets`;
+}
+
+/** Which process exports the deployment's queue state to the metrics (see exporter-lease.ts); one key per prefix. */
+export function exporterLeaseKey(prefix: string): string {
+  return `${prefix}:metrics-exporter`;
 }

@@ -69,7 +69,7 @@ test("a batch replayed after the scan read it is left alone, its claim kept", as
 
   const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
   t.after(() => lifecycle.close());
-  assert.deepEqual(await lifecycle.discard(scanned, undefined), { removed: false, payloadsDeleted: 0 });
+  assert.deepEqual(await lifecycle.discard(scanned, undefined, "purge"), { removed: false, payloadsDeleted: 0 });
   assert.equal(await queue.getJobState(id!), "waiting");
   assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id!, 0)), [`${id}@alpha`]);
 });

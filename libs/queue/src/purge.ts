@@ -30,7 +30,7 @@ export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
     const to = Date.now() - (options.olderThanMs ?? 0);
     for await (const page of lifecycles.failed({ to, pageSize: options.pageSize })) {
       for (const { job, data } of page) {
-        const { removed, payloadsDeleted } = await lifecycles.of(job).discard(job, data);
+        const { removed, payloadsDeleted } = await lifecycles.of(job).discard(job, data, "purge");
         if (!removed) continue;
         result.purged++;
         result.purgedProfiles += data?.profiles.length ?? 0;

@@ -28,6 +28,19 @@ test("a job counts in once and out once, however often either is repeated", asyn
   assert.equal(await backlog.countOut("missing"), false);
 });
 
+test("a completed job adds the profiles it counted in to the delivered total, once", async (t) => {
+  const prefix = `t-${randomUUID()}`;
+  const queue = targetQueue(redis, prefix, "alpha");
+  t.after(() => queue.close());
+  await queue.add("batch", { batch: "b", bytes: 0, profiles: [] as never }, { jobId: "j1" });
+  const backlog = new TargetBacklog(redis, prefix, "alpha");
+  await backlog.countIn("j1", { profiles: 3, bytes: 300 });
+  assert.equal(await backlog.countOutDelivered("j1"), true);
+  assert.equal(await backlog.countOutDelivered("j1"), false, "a repeated completion counts nothing");
+  assert.equal(await redis.hget(backlog.totalsKey, "delivered_profiles"), "3");
+  assert.deepEqual(await backlog.read(), { profiles: 0, bytes: 0 });
+});
+
 test("reading resets counts that no queued job explains", async (t) => {
   const prefix = `t-${randomUUID()}`;
   const queue = targetQueue(redis, prefix, "alpha");

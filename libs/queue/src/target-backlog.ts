@@ -2,7 +2,7 @@ import { QueueKeys } from "bullmq";
 import type { ChainableCommander } from "ioredis";
 import type { RedisConnection } from "./redis-connection.js";
 import type { ProfileRef } from "./batch-data.js";
-import { backlogKey, queueNameFor } from "./keys.js";
+import { backlogKey, queueNameFor, totalsKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 
 /** Profiles and payload bytes in a target's backlog: its jobs waiting, delayed or in delivery. */
@@ -29,24 +29,36 @@ return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
 /**
  * Lua for the scripts that count a job out (given the backlog hash and the job hash): subtracts what
  * the job counted in, if it still counts; clamped at 0 (a counter reset meanwhile must not go
- * negative). Returns 1 when it counted the job out.
+ * negative). Returns the profiles it counted out, or false when the job no longer counted.
  */
 export const COUNT_OUT_LUA = `
 local function countOut(backlog, job)
   local counted = redis.call('HGET', job, 'backlog')
-  if not counted then return 0 end
+  if not counted then return false end
   redis.call('HDEL', job, 'backlog')
   local colon = string.find(counted, ':', 1, true)
   local deltas = { profiles = -tonumber(string.sub(counted, 1, colon - 1)), bytes = -tonumber(string.sub(counted, colon + 1)) }
   for field, delta in pairs(deltas) do
     if redis.call('HINCRBY', backlog, field, delta) < 0 then redis.call('HSET', backlog, field, 0) end
   end
-  return 1
+  return -deltas.profiles
 end
 `;
 
 // KEYS: backlog hash, job hash.
-const countOut = new LuaScript("backlog_count_out", `${COUNT_OUT_LUA}\nreturn countOut(KEYS[1], KEYS[2])`);
+const countOut = new LuaScript("backlog_count_out", `${COUNT_OUT_LUA}\nreturn countOut(KEYS[1], KEYS[2]) and 1 or 0`);
+
+// KEYS: backlog hash, job hash, totals hash. A completed job's profiles count as delivered once, with
+// its counting out: a completion repeated after a crash finds the job counted out and adds nothing.
+const countOutDelivered = new LuaScript(
+  "backlog_count_out_delivered",
+  `${COUNT_OUT_LUA}
+local profiles = countOut(KEYS[1], KEYS[2])
+if not profiles then return 0 end
+redis.call('HINCRBY', KEYS[3], 'delivered_profiles', profiles)
+return 1
+`,
+);
 
 // KEYS: backlog hash, then BACKLOG_STATES' keys (lists, then sorted sets). A job lost between its
 // counting in and out (a job BullMQ failed by itself for stalling, whose writer died before counting
@@ -75,6 +87,8 @@ const BACKLOG_STATES = ["wait", "paused", "active", "delayed", "prioritized"] as
 export class TargetBacklog {
   /** The backlog hash, for scripts of the queue's slot that count a job out with other changes. */
   readonly key: string;
+  /** The queue shard's totals hash (keys.ts), which counting a completed job out adds to. */
+  readonly totalsKey: string;
   private readonly keys: QueueKeys;
   private readonly queueName: string;
 
@@ -85,9 +99,10 @@ export class TargetBacklog {
     readonly shard = 0,
   ) {
     this.key = backlogKey(prefix, target, shard);
+    this.totalsKey = totalsKey(prefix, target, shard);
     this.keys = new QueueKeys(prefix);
     this.queueName = queueNameFor(target, shard);
-    for (const script of [countIn, countOut, read]) script.define(redis);
+    for (const script of [countIn, countOut, countOutDelivered, read]) script.define(redis);
   }
 
   /**
@@ -110,6 +125,14 @@ export class TargetBacklog {
   /** Counts job `jobId` out (it completed, failed for good or was removed); idempotent. */
   async countOut(jobId: string): Promise<boolean> {
     return (await countOut.run(this.redis, [this.key, this.jobKey(jobId)])) === 1;
+  }
+
+  /**
+   * Counts out job `jobId`, which completed: the profiles it counted in are added to the shard's
+   * delivered total in the same script. Idempotent, as `countOut`.
+   */
+  async countOutDelivered(jobId: string): Promise<boolean> {
+    return (await countOutDelivered.run(this.redis, [this.key, this.jobKey(jobId), this.totalsKey])) === 1;
   }
 
   /** The backlog as Redis has it now. */

@@ -3,7 +3,6 @@ import type { CallOptions, Client, ConnectRouter, HandlerContext } from "@connec
 import { createTransport } from "@connectrpc/connect/protocol-connect";
 import { DebuginfoService } from "@pyroscope-relay/proto";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
-import { RequestError } from "./request-error.js";
 import { tenantOf } from "./tenant.js";
 import type { ReceiverContext } from "./receiver-context.js";
 
@@ -39,14 +38,9 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
     });
 }
 
+/** An invalid tenant ID throws a RequestError: a ConnectError (invalid_argument) that connect-es answers with. */
 function tenantHeader(handler: HandlerContext): Record<string, string> {
-  let tenant: string | undefined;
-  try {
-    tenant = tenantOf(handler.requestHeader.get("x-scope-orgid") ?? undefined);
-  } catch (err) {
-    if (err instanceof RequestError) throw new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
-    throw err;
-  }
+  const tenant = tenantOf(handler.requestHeader.get("x-scope-orgid") ?? undefined);
   return tenant === undefined ? {} : { "X-Scope-OrgID": tenant };
 }
 

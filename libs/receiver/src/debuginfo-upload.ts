@@ -1,3 +1,4 @@
+import { Code } from "@connectrpc/connect";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { noDownstreamMessage } from "./debuginfo-service.js";
 import { RequestError } from "./request-error.js";
@@ -15,7 +16,7 @@ export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
 export function debuginfoUploadHandler(ctx: ReceiverContext) {
   return async (req: ServerRequest, res: ServerResponse, encodedBuildId: string): Promise<void> => {
     const upstream = ctx.debuginfo;
-    if (upstream === undefined) throw new RequestError("unavailable", noDownstreamMessage);
+    if (upstream === undefined) throw new RequestError(Code.Unavailable, noDownstreamMessage);
     const buildId = decodeBuildId(encodedBuildId);
     const tenant = tenantOf(req.headers["x-scope-orgid"]);
     const header = new Headers();
@@ -40,12 +41,12 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
       });
       for await (const chunk of response.body) void chunk;
       if (response.status !== 200) {
-        throw new RequestError("unavailable", `downstream upload: target ${upstream.name} answered HTTP ${response.status}`, { status: 502 });
+        throw new RequestError(Code.Unavailable, `downstream upload: target ${upstream.name} answered HTTP ${response.status}`, { httpStatus: 502 });
       }
     } catch (err) {
       if (err instanceof RequestError) throw err;
       const reason = aborter.signal.aborted ? String((aborter.signal.reason as Error).message) : (err as Error).message;
-      throw new RequestError("unavailable", `downstream upload: target ${upstream.name}: ${reason}`, { status: 502, cause: err });
+      throw new RequestError(Code.Unavailable, `downstream upload: target ${upstream.name}: ${reason}`, { httpStatus: 502, cause: err });
     } finally {
       clearTimeout(timer);
       res.off("close", clientGone);
@@ -59,6 +60,6 @@ function decodeBuildId(encoded: string): string {
   try {
     return decodeURIComponent(encoded);
   } catch (err) {
-    throw new RequestError("invalid_argument", "gnu_build_id: not a valid percent-encoded path segment", { cause: err });
+    throw new RequestError(Code.InvalidArgument, "gnu_build_id: not a valid percent-encoded path segment", { cause: err });
   }
 }

@@ -1,3 +1,4 @@
+import { Code } from "@connectrpc/connect";
 import { BacklogFullError, QueueUnavailableError, RedisMemoryFullError } from "@pyroscope-relay/queue";
 import type { EnqueueResult, ProfileFacts } from "@pyroscope-relay/queue";
 import { RequestError } from "./request-error.js";
@@ -39,7 +40,7 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
       ctx.metrics.enqueueFailures.inc({ component });
       ctx.warnings.warn(`unavailable:${component}`, { component, api, err }, "profiles not stored: queue unavailable");
       const retryAfterSeconds = err instanceof RedisMemoryFullError ? MEMORY_FULL_RETRY_AFTER_S : undefined;
-      throw new RequestError("unavailable", "queue unavailable: the profile was not stored, retry later", { cause: err, retryAfterSeconds });
+      throw new RequestError(Code.Unavailable, "queue unavailable: the profile was not stored, retry later", { cause: err, retryAfterSeconds });
     }
     throw err;
   }
@@ -65,7 +66,7 @@ function backlogFull(ctx: ReceiverContext, err: BacklogFullError): RequestError 
     ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "reject", backlogProfiles: full.profiles, backlogBytes: full.bytes }, "target backlog full: requests rejected with 429");
   }
   const message = `${err.message}: the profile was not stored, retry later`;
-  return new RequestError("resource_exhausted", message, { cause: err, retryAfterSeconds: BACKLOG_FULL_RETRY_AFTER_S });
+  return new RequestError(Code.ResourceExhausted, message, { cause: err, retryAfterSeconds: BACKLOG_FULL_RETRY_AFTER_S });
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -1,3 +1,4 @@
+import { Code } from "@connectrpc/connect";
 import { InvalidNameError, parseIngestName } from "@pyroscope-relay/profile";
 import { headerValues, rawQuery } from "./http-exchange.js";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
@@ -19,10 +20,10 @@ export function ingestHandler(ctx: ReceiverContext) {
     const body = await readBody(req, ctx.maxBodyBytes);
     if (res.headersSent) {
       // Answered meanwhile (the read deadline passed): what arrived since is not the client's profile to store.
-      throw new RequestError("deadline_exceeded", "body: the request was answered before its body was complete");
+      throw new RequestError(Code.DeadlineExceeded, "body: the request was answered before its body was complete", { httpStatus: 408 });
     }
     if (body.length === 0) {
-      throw new RequestError("invalid_argument", "body: the profile is empty");
+      throw new RequestError(Code.InvalidArgument, "body: the profile is empty");
     }
     await enqueueOrUnavailable(ctx, "ingest", body, {
       kind: "ingest",
@@ -42,7 +43,7 @@ function checkName(query: string): void {
     parseIngestName(query);
   } catch (err) {
     if (err instanceof InvalidNameError) {
-      throw new RequestError("invalid_argument", err.message, { cause: err });
+      throw new RequestError(Code.InvalidArgument, err.message, { cause: err });
     }
     throw err;
   }

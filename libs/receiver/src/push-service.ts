@@ -9,13 +9,6 @@ import { enqueueOrUnavailable } from "./enqueue.js";
 import { tenantOf } from "./tenant.js";
 import type { ReceiverContext } from "./receiver-context.js";
 
-const connectCodes: Record<string, Code> = {
-  invalid_argument: Code.InvalidArgument,
-  unavailable: Code.Unavailable,
-  payload_too_large: Code.ResourceExhausted,
-  resource_exhausted: Code.ResourceExhausted,
-};
-
 /**
  * `push.v1.PusherService/Push`. Malformed protobuf/JSON and label values that are not UTF-8 are
  * refused by the codec (invalid_argument); label names are checked here. The request is stored as
@@ -28,7 +21,9 @@ export function pushRoutes(ctx: ReceiverContext): (router: ConnectRouter) => voi
         try {
           await push(ctx, request, handler);
         } catch (err) {
-          throw toConnectError(ctx, err);
+          // connect-es answers with a RequestError as it is: it is a ConnectError.
+          if (err instanceof RequestError) ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api: "push", reason: err.reason });
+          throw err;
         }
         return {};
       },
@@ -63,19 +58,9 @@ function checkLabels(request: PushRequest): void {
       validatePushLabels(series.labels);
     } catch (err) {
       if (err instanceof InvalidLabelError) {
-        throw new RequestError("invalid_argument", `series[${i}]: ${err.message}`, { cause: err });
+        throw new RequestError(Code.InvalidArgument, `series[${i}]: ${err.message}`, { cause: err });
       }
       throw err;
     }
   });
-}
-
-function toConnectError(ctx: ReceiverContext, err: unknown): ConnectError {
-  if (err instanceof RequestError) {
-    ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api: "push", reason: err.code });
-    // As Connect error metadata, Retry-After reaches Push clients as a response header.
-    const metadata = err.retryAfterSeconds === undefined ? undefined : { "retry-after": String(err.retryAfterSeconds) };
-    return new ConnectError(err.message, connectCodes[err.code] ?? Code.Internal, metadata, undefined, err);
-  }
-  return ConnectError.from(err, Code.Internal);
 }

@@ -1,3 +1,4 @@
+import { Code } from "@connectrpc/connect";
 import type { ServerRequest } from "./http-exchange.js";
 import { RequestError } from "./request-error.js";
 
@@ -39,7 +40,7 @@ export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
     };
     const onEnd = (): void => finish();
     const onError = (err: Error): void =>
-      finish(new RequestError("invalid_argument", "body: the request body could not be read completely", { cause: err }));
+      finish(new RequestError(Code.InvalidArgument, "body: the request body could not be read completely", { cause: err }));
     const onClose = (): void => finish(aborted());
     // An HTTP/2 request reset by the client ends like a complete one, after 'aborted'.
     req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose).on("aborted", onClose);
@@ -47,9 +48,9 @@ export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
 }
 
 function tooLarge(limit: number): RequestError {
-  return new RequestError("payload_too_large", `body: request body exceeds the limit of ${limit} bytes`);
+  return new RequestError(Code.ResourceExhausted, `body: request body exceeds the limit of ${limit} bytes`, { httpStatus: 413 });
 }
 
 function aborted(): RequestError {
-  return new RequestError("invalid_argument", "body: the request was aborted before the body was complete");
+  return new RequestError(Code.InvalidArgument, "body: the request was aborted before the body was complete");
 }

@@ -1,3 +1,4 @@
+import { Code } from "@connectrpc/connect";
 import { constants } from "node:http2";
 import { connectRoutes } from "./connect-routes.js";
 import { debuginfoUploadHandler, uploadPathPrefix } from "./debuginfo-upload.js";
@@ -29,10 +30,10 @@ export function receiverRoutes(ctx: ReceiverContext): (req: ServerRequest, res: 
     const buildId = path.startsWith(uploadPathPrefix) ? path.slice(uploadPathPrefix.length) : undefined;
     const isUpload = buildId !== undefined && buildId !== "" && !buildId.includes("/");
     if (!ingestPaths.has(path) && rpc === undefined && !isUpload) {
-      throw new RequestError("not_found", `no such endpoint: ${req.method} ${path}`);
+      throw new RequestError(Code.NotFound, `no such endpoint: ${req.method} ${path}`);
     }
     // Push has side effects, so Connect's GET is not served either.
-    if (req.method !== "POST") throw new RequestError("unimplemented", `method ${req.method} not allowed: use POST`);
+    if (req.method !== "POST") throw new RequestError(Code.Unimplemented, `method ${req.method} not allowed: use POST`, { httpStatus: 405 });
     if (rpc !== undefined) return rpc(req, res);
     if (isUpload) return upload(req, res, buildId);
     return ingest(req, res);
@@ -45,10 +46,10 @@ export function receiverRoutes(ctx: ReceiverContext): (req: ServerRequest, res: 
     const readTimeoutMs = path.startsWith(uploadPathPrefix) ? ctx.config.debugInfoUploadTimeoutMs : ctx.config.readTimeoutMs;
     readDeadline(req, readTimeoutMs, () => {
       if (res.headersSent) cut(req, res);
-      else answer(ctx, route, req, res, new RequestError("deadline_exceeded", `the request body was not complete within ${readTimeoutMs} ms`));
+      else answer(ctx, route, req, res, new RequestError(Code.DeadlineExceeded, `the request body was not complete within ${readTimeoutMs} ms`, { httpStatus: 408 }));
     });
     serve(req, res, path).catch((err: unknown) => {
-      const error = err instanceof RequestError ? err : new RequestError("internal", "internal error: the request was not stored", { cause: err });
+      const error = err instanceof RequestError ? err : new RequestError(Code.Internal, "internal error: the request was not stored", { cause: err });
       answer(ctx, route, req, res, error);
     });
   };
@@ -77,18 +78,19 @@ function answer(ctx: ReceiverContext, route: Route, req: ServerRequest, res: Ser
     return;
   }
   const component = ctx.config.label;
-  if (error.status === 500) {
-    ctx.logger.error({ component, api: route, err: error.cause ?? error }, error.message);
+  const status = error.httpStatus;
+  if (status === 500) {
+    ctx.logger.error({ component, api: route, err: error.cause ?? error }, error.rawMessage);
   } else {
-    ctx.metrics.rejectedRequests.inc({ component, api: route, reason: error.code });
-    ctx.logger.debug({ component, api: route, status: error.status, reason: error.message }, "request rejected");
+    ctx.metrics.rejectedRequests.inc({ component, api: route, reason: error.reason });
+    ctx.logger.debug({ component, api: route, status, reason: error.rawMessage }, "request rejected");
   }
   if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(error.retryAfterSeconds));
-  if (error.status === 405) res.setHeader("Allow", "POST");
+  if (status === 405) res.setHeader("Allow", "POST");
   // Over the limit or past the deadline the client is still sending; on HTTP/2 any unread body
   // would hold its stream open, on HTTP/1.1 Node reads and discards it.
-  if (error.status === 413 || error.status === 408 || (isHttp2(res) && !req.complete)) closeWhenAnswered(res);
-  sendJson(res, error.status, error.toJSON());
+  if (status === 413 || status === 408 || (isHttp2(res) && !req.complete)) closeWhenAnswered(res);
+  sendJson(res, status, error.toJSON());
 }
 
 /** Ends the exchange at once: the HTTP/2 stream, or the HTTP/1.1 connection (an answered response no longer holds it). */

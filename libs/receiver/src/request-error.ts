@@ -1,38 +1,45 @@
-/** HTTP statuses the receiver answers with, keyed by the Connect code it reports in the body. */
-const statusByCode = {
-  invalid_argument: 400,
-  not_found: 404,
-  unimplemented: 405,
-  deadline_exceeded: 408,
-  payload_too_large: 413,
-  resource_exhausted: 429,
-  unavailable: 503,
-  internal: 500,
-} as const;
+import { Code, ConnectError } from "@connectrpc/connect";
+import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 
-export type RequestErrorCode = keyof typeof statusByCode;
+export interface RequestErrorOptions {
+  cause?: unknown;
+  /** Where Pyroscope answers its plain HTTP routes with another status than Connect's for the code (405, 408, 413, 502). */
+  httpStatus?: number;
+  /** `Retry-After`; 1 s by default on a 503. */
+  retryAfterSeconds?: number;
+}
 
 /**
- * The one error type of the `/ingest` edge: it knows its HTTP status and renders as Pyroscope's
- * JSON error body `{"code":"...","message":"..."}`. `retryAfterSeconds` becomes `Retry-After`
- * (1 s by default on a 503).
+ * The one error type of the receiver's edge, keyed by its Connect code. It is a `ConnectError`, so
+ * connect-es answers Push, gRPC and gRPC-Web clients with it as it is (`Retry-After` travels as
+ * metadata, a response header); on the plain HTTP routes (`/ingest`, the debuginfo upload) it
+ * answers with its HTTP status and Pyroscope's JSON body `{"code":"...","message":"..."}`.
  */
-export class RequestError extends Error {
-  override readonly name = "RequestError";
-  readonly status: number;
+export class RequestError extends ConnectError {
+  // The name stays "ConnectError": connect-es recognizes its errors by name (ConnectError's
+  // Symbol.hasInstance), and would otherwise answer with this one as an internal error.
+  readonly httpStatus: number;
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(
-    readonly code: RequestErrorCode,
-    message: string,
-    options?: { cause?: unknown; status?: number; retryAfterSeconds?: number },
-  ) {
-    super(message, options);
-    this.status = options?.status ?? statusByCode[code];
-    this.retryAfterSeconds = options?.retryAfterSeconds ?? (this.status === 503 ? 1 : undefined);
+  constructor(code: Code, message: string, options: RequestErrorOptions = {}) {
+    const httpStatus = options.httpStatus ?? codeToHttpStatus(code);
+    const retryAfterSeconds = options.retryAfterSeconds ?? (httpStatus === 503 ? 1 : undefined);
+    super(message, code, retryAfterSeconds === undefined ? undefined : { "retry-after": String(retryAfterSeconds) }, undefined, options.cause);
+    this.httpStatus = httpStatus;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  /** The prototype chain decides, not ConnectError's name check, which every ConnectError would pass. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+
+  /** The code's name as Connect writes it, e.g. `invalid_argument`: the metrics' rejection reason too. */
+  get reason(): string {
+    return codeToString(this.code);
   }
 
   toJSON(): { code: string; message: string } {
-    return { code: this.code === "payload_too_large" ? "resource_exhausted" : this.code, message: this.message };
+    return { code: this.reason, message: this.rawMessage };
   }
 }

@@ -1,3 +1,4 @@
+import { Code } from "@connectrpc/connect";
 import { RequestError } from "./request-error.js";
 
 // Pyroscope (like Cortex/Mimir) accepts these characters in a tenant ID, at most 150 of them.
@@ -11,7 +12,7 @@ export function tenantOf(header: string | string[] | undefined): string | undefi
   }
   if (!tenantPattern.test(value) || value === "." || value === "..") {
     throw new RequestError(
-      "invalid_argument",
+      Code.InvalidArgument,
       "X-Scope-OrgID: a tenant ID is 1 to 150 characters of letters, digits and !-_.*'()",
     );
   }

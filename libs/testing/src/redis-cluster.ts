@@ -5,17 +5,8 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import {
-  logPath,
-  ownTempDir,
-  persistenceArgs,
-  redisCommand,
-  redisProcess,
-  removeDir,
-  RedisServerError,
-  type PersistenceOptions,
-  type RedisProcess,
-} from "./redis-process.js";
+import { logPath, persistenceArgs, redisCommand, redisProcess, RedisServerError, type PersistenceOptions, type RedisProcess } from "@pyroscope-relay/redis-server";
+import { ownTempDir, removeDir } from "./temp-dir.js";
 
 export interface RedisClusterOptions extends PersistenceOptions {
   /** At least 3, as Redis Cluster requires; default 3. */

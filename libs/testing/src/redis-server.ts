@@ -2,9 +2,10 @@ import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { logPath, ownTempDir, persistenceArgs, redisCommand, redisProcess, removeDir, RedisServerError, type PersistenceOptions } from "./redis-process.js";
+import { logPath, persistenceArgs, redisCommand, redisProcess, RedisServerError, type PersistenceOptions } from "@pyroscope-relay/redis-server";
+import { ownTempDir, removeDir } from "./temp-dir.js";
 
-export { RedisServerError } from "./redis-process.js";
+export { RedisServerError } from "@pyroscope-relay/redis-server";
 
 export interface RedisServerOptions extends PersistenceOptions {
   /** Data directory to use instead of a fresh temp dir; it is kept by `stop()`. */

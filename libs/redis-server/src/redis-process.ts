@@ -1,16 +1,12 @@
-// Internal to the Redis harnesses: spawning a redis-server, waiting for it, talking to it, cleaning up.
+// Spawning a redis-server, waiting for it, talking to it, stopping it: for the relay's embedded Redis
+// and for the servers and clusters of the tests alike.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-
-/** redis-server could not be started, did not answer PING in time, or its cluster did not form in time. */
-export class RedisServerError extends Error {
-  override name = "RedisServerError";
-}
+import { RedisServerError, RedisServerNotFoundError } from "./errors.js";
 
 /** Options of single servers and cluster nodes alike. */
 export interface PersistenceOptions {
@@ -29,8 +25,8 @@ export type RedisEndpoint = { path: string } | { host: string; port: number };
 export interface RedisProcess {
   /** Spawns redis-server and resolves once it answers PING. */
   start(): Promise<void>;
-  /** Sends `signal` if the server runs and waits for its exit (SIGKILL after a grace period). */
-  terminate(signal: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` if the server runs and waits for its exit, sending SIGKILL after `graceMs` (5 s by default). */
+  terminate(signal: NodeJS.Signals, graceMs?: number): Promise<void>;
   readonly running: boolean;
 }
 
@@ -38,25 +34,11 @@ const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 const COMMAND_TIMEOUT_MS = 2_000;
 
-/** Servers still running, so that a test file that forgets `stop()` or crashes leaves no orphan. */
+/** Servers still running, so that a process that exits without stopping them leaves no orphan. */
 const running = new Set<ChildProcess>();
-const ownedDirs = new Set<string>();
 process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
-  for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
 });
-
-/** A fresh temp dir, removed at exit unless `removeDir` did it before. */
-export function ownTempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  ownedDirs.add(dir);
-  return dir;
-}
-
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  ownedDirs.delete(dir);
-}
 
 /** Arguments for data dir, log file and persistence, shared by single servers and cluster nodes. */
 export function persistenceArgs(dir: string, options: PersistenceOptions): string[] {
@@ -81,8 +63,8 @@ export function redisProcess(args: string[], endpoint: RedisEndpoint, log: strin
     async start() {
       child = await spawnReady(args, endpoint, log);
     },
-    async terminate(signal) {
-      if (child) await terminateChild(child, signal);
+    async terminate(signal, graceMs = STOP_TIMEOUT_MS) {
+      if (child) await terminateChild(child, signal, graceMs);
       child = undefined;
     },
     get running() {
@@ -150,10 +132,7 @@ async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string):
   });
   const failure = new Promise<never>((_, reject) => {
     child.once("error", (error: NodeJS.ErrnoException) => {
-      const message = error.code === "ENOENT"
-        ? "redis-server not found on PATH: install it (Debian: apt-get install redis-server)"
-        : `could not spawn redis-server: ${error.message}`;
-      reject(new RedisServerError(message, { cause: error }));
+      reject(error.code === "ENOENT" ? new RedisServerNotFoundError({ cause: error }) : new RedisServerError(`could not spawn redis-server: ${error.message}`, { cause: error }));
     });
     child.once("exit", (code, signal) => {
       reject(new RedisServerError(
@@ -167,7 +146,7 @@ async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string):
   try {
     await Promise.race([failure, waitForPong(endpoint, polling.signal)]);
   } catch (error) {
-    await terminateChild(child, "SIGKILL");
+    await terminateChild(child, "SIGKILL", STOP_TIMEOUT_MS);
     throw error;
   } finally {
     polling.abort();
@@ -187,12 +166,12 @@ async function waitForPong(endpoint: RedisEndpoint, signal: AbortSignal): Promis
   throw new RedisServerError(`redis-server did not answer PING on ${describe(endpoint)} within ${READY_TIMEOUT_MS} ms`);
 }
 
-async function terminateChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+async function terminateChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   // No pid: it never started (ENOENT), so there is no exit to wait for.
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
   child.kill(signal);
-  const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
   try {
     await exited;
   } finally {

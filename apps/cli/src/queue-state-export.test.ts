@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import type { TargetConfig } from "@pyroscope-relay/config";
+import { RelayMetrics } from "@pyroscope-relay/ops";
+import { createRedisConnection, Enqueuer, waitForRedis } from "@pyroscope-relay/queue";
+import { startEmbeddedRedis } from "@pyroscope-relay/redis-server";
+import { QueueStateExport } from "./queue-state-export.js";
+
+const dir = await mkdtemp(join(tmpdir(), "queue-state-export-"));
+const redis = await startEmbeddedRedis(dir);
+const connection = createRedisConnection(redis.url, "admin");
+connection.on("error", () => undefined);
+await waitForRedis(connection, 5_000);
+after(async () => {
+  connection.disconnect();
+  await redis.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const target: TargetConfig = {
+  name: "a", writeLabel: "a", endpointName: "a", url: "http://pyroscope-a:4040", remoteTimeoutMs: 10_000, headers: {},
+  minBackoffMs: 10, maxBackoffMs: 20, maxBackoffRetries: 3, retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
+};
+
+/** A process's metrics with its queue-state export, as relay-process wires them. */
+function relayProcess(prefix: string) {
+  const metrics = new RelayMetrics();
+  const state = new QueueStateExport(connection, prefix, 1);
+  state.setTargets([target]);
+  state.attach(metrics, (err) => assert.fail(err as Error));
+  return { metrics, state };
+}
+
+/** The value of one series in a scrape, or undefined when the scrape has no such series. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+test("one process of a deployment exports the queue state, so that sums over processes are right; another takes over when it closes", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 60_000, targets: [target] });
+  await enqueuer.enqueue(Buffer.from("profile"), { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] }, ["a"]);
+  await enqueuer.close();
+  const [first, second] = [relayProcess(prefix), relayProcess(prefix)];
+  const waiting = 'pyroscope_relay_queue_jobs{target="a",state="waiting"}';
+  const purged = 'pyroscope_write_dropped_profiles_total{target="a",endpoint="http://pyroscope-a:4040",reason="purge"}';
+
+  const scrapes = [await first.metrics.metrics(), await second.metrics.metrics()];
+  assert.deepEqual(scrapes.map((text) => sample(text, waiting)), [1, undefined]);
+  assert.deepEqual(scrapes.map((text) => sample(text, purged)), [0, undefined]);
+  assert.deepEqual(scrapes.map((text) => sample(text, "pyroscope_relay_queue_state_exporter")), [1, 0]);
+  assert.equal(sample(scrapes[0]!, 'pyroscope_relay_queue_backlog_bytes{target="a"}'), 7);
+  assert.equal(sample(await first.metrics.metrics(), waiting), 1, "the holder keeps exporting");
+
+  await first.state.close();
+  const handedOver = [await first.metrics.metrics(), await second.metrics.metrics()];
+  assert.deepEqual(handedOver.map((text) => sample(text, waiting)), [undefined, 1]);
+  await second.state.close();
+});

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { describePurge, describeReplay, purgeRequestOf, replayRequestOf } from "./operator-forms.js";
+
+const empty = { target: "strict", reason: "", status: "", since: "", limit: "" };
+
+test("a replay request leaves out the empty filters", () => {
+  assert.deepEqual(replayRequestOf(empty, true), { target: "strict", dryRun: true });
+  assert.deepEqual(replayRequestOf({ target: "a/0", reason: " http 400 ", status: "400", since: "2h ", limit: "10" }, false), {
+    target: "a/0",
+    reason: "http 400",
+    status: 400,
+    since: "2h",
+    limit: 10,
+    dryRun: false,
+  });
+});
+
+test("a number out of range goes as typed, for the API to name the field", () => {
+  assert.deepEqual(replayRequestOf({ ...empty, status: "40.5", limit: "0" }, true), { target: "strict", status: 40.5, limit: 0, dryRun: true });
+});
+
+test("a purge request has olderThan only when given", () => {
+  assert.deepEqual(purgeRequestOf({ target: "strict", olderThan: "  " }), { target: "strict" });
+  assert.deepEqual(purgeRequestOf({ target: "strict", olderThan: "24h" }), { target: "strict", olderThan: "24h" });
+});
+
+test("outcomes read as the CLI's", () => {
+  const result = { target: "strict", replayed: 1, replayedProfiles: 3, skipped: 0, notMatched: 2 };
+  assert.equal(describeReplay({ ...result, dryRun: true }), "Dry run: would replay 1 batch (3 profiles); skipped 0 (payload gone), not matched 2.");
+  assert.equal(describeReplay({ ...result, dryRun: false }), "Replayed 1 batch (3 profiles) of strict; skipped 0 (payload gone), not matched 2.");
+  assert.equal(describePurge({ target: "strict", purged: 2, purgedProfiles: 2, payloadsDeleted: 1 }), "Purged 2 failed batches (2 profiles) of strict; deleted 1 stored profile no other job held.");
+});

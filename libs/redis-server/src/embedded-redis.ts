@@ -1,0 +1,35 @@
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { logPath, persistenceArgs, redisProcess } from "./redis-process.js";
+
+export interface EmbeddedRedis {
+  /** `unix://<storage path>/redis.sock`. */
+  url: string;
+  /** SIGTERM (Redis flushes its AOF and exits), SIGKILL if it has not exited within `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** How long a stopping embedded Redis may take before it is killed: it has nothing to save (AOF fsynced per write). */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * A private redis-server for the relay's `run` without a configured Redis: AOF fsynced before every
+ * reply and noeviction, so that an acknowledged profile is on disk and survives a crash of the
+ * process or host; its files and its unix socket (owner only) live under `storagePath`, and no TCP
+ * port is opened.
+ */
+export async function startEmbeddedRedis(storagePath: string): Promise<EmbeddedRedis> {
+  const dir = resolve(storagePath);
+  await mkdir(dir, { recursive: true });
+  const socket = join(dir, "redis.sock");
+  const args = [
+    "--port", "0",
+    "--unixsocket", socket,
+    "--unixsocketperm", "700",
+    ...persistenceArgs(dir, { appendonly: true, appendfsync: "always" }),
+    "--maxmemory-policy", "noeviction",
+  ];
+  const server = redisProcess(args, { path: socket }, logPath(dir));
+  await server.start();
+  return { url: `unix://${socket}`, stop: (graceMs = STOP_GRACE_MS) => server.terminate("SIGTERM", graceMs) };
+}

@@ -1,0 +1,13 @@
+/** redis-server could not be started, did not answer PING in time, or its cluster did not form in time. */
+export class RedisServerError extends Error {
+  override name = "RedisServerError";
+}
+
+/** There is no redis-server on PATH: the caller may know a better way out (e.g. configuring a Redis URL). */
+export class RedisServerNotFoundError extends RedisServerError {
+  override name = "RedisServerNotFoundError";
+
+  constructor(options?: ErrorOptions) {
+    super("redis-server not found on PATH: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)", options);
+  }
+}

@@ -7,15 +7,17 @@ COPY . .
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 RUN npm run build
 # What the runtime needs, laid out as in the repository: every workspace manifest (npm ci checks them
-# all against the lock file and links @pyroscope-relay/* to them) and each workspace's compiled dist.
+# all against the lock file and links @pyroscope-relay/* to them) and each workspace's compiled dist
+# (library code only: specs and their support are type-checked by tsconfig.spec.json, never emitted),
+# except the test helpers', which nothing at runtime imports.
 RUN mkdir -p /out \
  && cp package.json package-lock.json /out/ \
  && for ws in apps/* libs/* test; do \
       mkdir -p "/out/$ws" && cp "$ws/package.json" "/out/$ws/" \
-      && if [ -d "$ws/dist" ]; then cp -R "$ws/dist" "/out/$ws/"; fi; \
+      && if [ -d "$ws/dist" ] && [ "$ws" != libs/testing ]; then cp -R "$ws/dist" "/out/$ws/"; fi; \
     done \
  && cp -R apps/cli/bin /out/apps/cli/ \
- && find /out \( -name '*.test.*' -o -name '*-harness.*' -o -name '*-fixture.*' -o -name '*.tsbuildinfo' \) -delete
+ && find /out -name '*.tsbuildinfo' -delete
 
 # Runtime: production dependencies and compiled code only.
 FROM node:24-bookworm-slim

@@ -13,7 +13,10 @@ const root = new URL("..", import.meta.url).pathname;
 const scanned = /\.(?:ts|tsx|mts|js|mjs)$/;
 const skippedDirs = new Set(["node_modules", "dist"]);
 
-/** Code that only tests run (its imports may be development dependencies). */
+/**
+ * Code that only tests run (its imports may be development dependencies): the files each project's
+ * tsconfig.spec.json type-checks and its tsconfig.lib.json leaves out of dist, and test/.
+ */
 const testCode = /(?:\.test\.|\.spec\.|-harness\.|-fixture\.|(?:^|\/)test-[\w-]+\.)|^(?:e2e|faults|soak|bench|deploy)\//;
 
 /**

@@ -1,17 +1,15 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { request as httpsRequest } from "node:https";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { DebuginfoService, PusherService, PushRequestSchema, ShouldInitiateUploadResponseSchema } from "@pyroscope-relay/proto";
-import { gzippedPprof, startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import { gzippedPprof, startFakeTarget, startRedisServer, testPki } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { freePort } from "./support/free-port.js";
 import { startRelayProcess } from "./support/relay-process.js";
@@ -21,31 +19,22 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const pushPath = "/push.v1.PusherService/Push";
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate it signed, made by openssl now. */
-function makePki(dir: string) {
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  const key = (name: string) => openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`);
-  key("ca");
-  openssl("req", "-x509", "-new", "-key", "ca.key", "-days", "1", "-subj", "/CN=ca", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-out", "ca.crt");
-  for (const [name, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"], ["client", "extendedKeyUsage=clientAuth\n"]] as const) {
-    key(name);
-    openssl("req", "-new", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", `${name}.ext`, "-out", `${name}.crt`);
-  }
-  const read = (file: string) => readFileSync(join(dir, file), "utf8");
-  return { dir, ca: read("ca.crt"), serverKey: read("server.key"), clientCert: read("client.crt"), clientKey: read("client.key") };
-}
+const certificates = await testPki();
+const authority = await certificates.authority("ca");
+const pki = {
+  ca: authority,
+  server: await authority.issue("server", { names: ["127.0.0.1"] }),
+  client: await authority.issue("client", { client: true }),
+};
 
 describe("pyroscope-relay run: receive_http over HTTPS with client certificates, h2c with gRPC, debuginfo passed through", () => {
   let redis: RedisServerHandle;
   let target: FakeTarget;
   let relay: RelayProcess;
-  let pki: ReturnType<typeof makePki>;
   let tlsUrl: string;
   let h2cUrl: string;
 
   before(async () => {
-    pki = makePki(mkdtempSync(join(tmpdir(), "relay-e2e-pki-")));
     redis = await startRedisServer();
     target = await startFakeTarget();
     // Pyroscope's answers to the two debuginfo calls (binary Connect); everything else gets the default.
@@ -67,9 +56,9 @@ pyroscope.receive_http "secure" {
     listen_address = "127.0.0.1"
     listen_port    = ${tlsPort}
     tls {
-      cert_file        = "${join(pki.dir, "server.crt")}"
-      key_file         = "${join(pki.dir, "server.key")}"
-      client_ca_file   = "${join(pki.dir, "ca.crt")}"
+      cert_file        = "${pki.server.cert.file}"
+      key_file         = "${pki.server.key.file}"
+      client_ca_file   = "${pki.ca.cert.file}"
       client_auth_type = "RequireAndVerifyClientCert"
       min_version      = "VersionTLS12"
     }
@@ -108,7 +97,6 @@ pyroscope.write "target" {
     await relay?.stop();
     await target?.close();
     await redis?.stop();
-    if (pki) rmSync(pki.dir, { recursive: true, force: true });
   });
 
   const secureProfile = gzippedPprof({ seed: 61 });
@@ -117,7 +105,7 @@ pyroscope.write "target" {
     return new Promise((done, fail) => {
       const req = httpsRequest(
         `${tlsUrl}/ingest?name=secure-app&format=pprof`,
-        { method: "POST", agent: false, ca: pki.ca, ...(identity ? { cert: pki.clientCert, key: pki.clientKey } : {}) },
+        { method: "POST", agent: false, ca: pki.ca.cert.pem, ...(identity ? { cert: pki.client.cert.pem, key: pki.client.key.pem } : {}) },
         (res) => {
           res.resume();
           res.on("end", () => done(res.statusCode ?? 0));
@@ -140,7 +128,7 @@ pyroscope.write "target" {
 
   it("HTTPS: Push over gRPC (HTTP/2 by ALPN) with the client certificate", async () => {
     const n = target.requests.length;
-    const transport = createGrpcTransport({ baseUrl: tlsUrl, nodeOptions: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } });
+    const transport = createGrpcTransport({ baseUrl: tlsUrl, nodeOptions: { ca: pki.ca.cert.pem, cert: pki.client.cert.pem, key: pki.client.key.pem } });
     await createClient(PusherService, transport).push({
       series: [{ labels: [{ name: "__name__", value: "process_cpu" }, { name: "service_name", value: "grpc-tls" }], samples: [{ rawProfile: gzippedPprof({ seed: 62 }) }] }],
     });
@@ -190,7 +178,7 @@ pyroscope.write "target" {
   it("logs that the grpc block is not served, and never the private key", () => {
     const output = relay.output();
     assert.match(output, /the grpc block is accepted as Alloy does, but nothing listens on it/);
-    const keyLines = pki.serverKey.split("\n").filter((line) => line !== "" && !line.startsWith("-----"));
+    const keyLines = pki.server.key.pem.split("\n").filter((line) => line !== "" && !line.startsWith("-----"));
     for (const line of keyLines) assert.ok(!output.includes(line), "no line of the private key");
   });
 });

@@ -4,10 +4,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { TargetConfig } from "@pyroscope-relay/config";
 import { RelayMetrics } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, waitForRedis } from "@pyroscope-relay/queue";
 import { startEmbeddedRedis } from "@pyroscope-relay/redis-server";
+import { targetConfig } from "@pyroscope-relay/testing";
 import { QueueStateExport } from "./queue-state-export.js";
 
 const dir = await mkdtemp(join(tmpdir(), "queue-state-export-"));
@@ -21,10 +21,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const target: TargetConfig = {
-  name: "a", writeLabel: "a", endpointName: "a", url: "http://pyroscope-a:4040", remoteTimeoutMs: 10_000, headers: {},
-  minBackoffMs: 10, maxBackoffMs: 20, maxBackoffRetries: 3, retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
-};
+const target = targetConfig("a", { url: "http://pyroscope-a:4040", maxBackoffRetries: 3 });
 
 /** A process's metrics with its queue-state export, as relay-process wires them. */
 function relayProcess(prefix: string) {

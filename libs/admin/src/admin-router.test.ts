@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { createLogger, RelayMetrics, startOpsServer, type OpsServer } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, queueNameFor, recordTargets, waitForRedis } from "@pyroscope-relay/queue";
-import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
+import { startRedisServer, targetConfig, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { createAdminRouter, type AdminRouterOptions } from "./admin-router.js";
 
 const TOKEN = "s3cret-admin-token-0123456789";
@@ -170,10 +170,7 @@ describe("reload and targets a reload removed", () => {
     const client = connection();
     t.after(() => client.disconnect());
     await recordTargets(client, prefix, ["alpha", "beta/0", "old"]);
-    const old = {
-      name: "old", writeLabel: "old", endpointName: "old", url: "http://127.0.0.1:1", remoteTimeoutMs: 1_000, headers: {},
-      minBackoffMs: 10, maxBackoffMs: 20, maxBackoffRetries: 3, retryOnHttp429: true, auth: { kind: "none" as const }, externalLabels: {},
-    };
+    const old = targetConfig("old", { maxBackoffRetries: 3 });
     const enqueuer = new Enqueuer({ connection: client, prefix, payloadTtlMs: 60_000, targets: [old] });
     for (let i = 0; i < 3; i++) await enqueuer.enqueue(Buffer.from(`profile ${i}`), { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] }, ["old"]);
     await enqueuer.close();
@@ -206,16 +203,11 @@ describe("without a token", () => {
 });
 
 describe("status", () => {
-  const target = (name: string) => ({
-    name, writeLabel: name, endpointName: name, url: "http://127.0.0.1:1", remoteTimeoutMs: 1_000, headers: {},
-    minBackoffMs: 10, maxBackoffMs: 20, maxBackoffRetries: 3, retryOnHttp429: true, auth: { kind: "none" as const }, externalLabels: {},
-  });
-
   it("reports each target's queue from Redis with its backlog bounds, and this process's receiver counters", async (t) => {
     const prefix = `t-${randomUUID()}`;
     const client = connection();
     t.after(() => client.disconnect());
-    const enqueuer = new Enqueuer({ connection: client, prefix, payloadTtlMs: 60_000, targets: [target("alpha"), target("beta/0")] });
+    const enqueuer = new Enqueuer({ connection: client, prefix, payloadTtlMs: 60_000, targets: [targetConfig("alpha", { maxBackoffRetries: 3 }), targetConfig("beta/0", { maxBackoffRetries: 3 })] });
     for (const body of ["first profile", "second"]) {
       await enqueuer.enqueue(Buffer.from(body), { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] }, ["alpha"]);
     }

@@ -1,18 +1,9 @@
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
-import {
-  describeRequestError,
-  purgeFailed,
-  purgeRequest,
-  recordedTargets,
-  replayFailed,
-  replayRequest,
-  summarizeFailed,
-  summarizeRemovedTargets,
-  type RedisConnection,
-} from "@pyroscope-relay/queue";
+import { purgeFailed, recordedTargets, replayFailed, summarizeFailed, summarizeRemovedTargets, type RedisConnection } from "@pyroscope-relay/queue";
 import express, { Router } from "express";
 import type { NextFunction, Request, Response } from "express";
 import { adminAccess } from "./admin-access.js";
+import { describeRequestError, purgeRequest, replayRequest } from "./operator-requests.js";
 import { readRelayStatus, type BacklogBounds } from "./relay-status.js";
 
 export interface AdminRouterOptions {

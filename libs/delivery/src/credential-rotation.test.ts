@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import type { TargetAuth } from "@pyroscope-relay/config";
-import { startFakeTarget } from "@pyroscope-relay/testing";
-import { eventually, failedJob, ingestData, redisForFile, targetConfig } from "./writer-harness.js";
+import { startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
+import { eventually, failedJob, ingestData, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -45,7 +45,7 @@ for (const { attribute, auth, header } of rotations) {
     const target = await startFakeTarget();
     let accepted = header("old-s3cret");
     target.respond((request) => (request.headers.authorization === accepted ? undefined : { status: 401, body: "invalid credentials" }));
-    const r = await relay(t, [targetConfig("a", target.url, { auth: auth(file), minBackoffMs: 20, maxBackoffMs: 100 })], { fakes: [target] });
+    const r = await relay(t, [targetConfig("a", { url: target.url, auth: auth(file), minBackoffMs: 20, maxBackoffMs: 100 })], { fakes: [target] });
 
     await r.enqueuer.enqueue(Buffer.from("before"), ingestData(), ["a"]);
     await eventually("the first profile delivered with the old secret", () => target.requests.some((q) => q.body.toString() === "before"));
@@ -72,7 +72,7 @@ for (const { attribute, auth, header } of rotations) {
 test("a secret given inline cannot change: its 401 fails the profile at once, as in Alloy", async (t) => {
   const target = await startFakeTarget();
   target.respond(() => ({ status: 401, body: "invalid credentials" }));
-  const r = await relay(t, [targetConfig("a", target.url, { auth: { kind: "bearer", token: "inline-s3cret" } })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, auth: { kind: "bearer", token: "inline-s3cret" } })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(Buffer.from("profile"), ingestData(), ["a"]);
   const job = await failedJob(r.queue("a"), batchId);
   assert.equal(job.attemptsMade, 1);
@@ -82,7 +82,7 @@ test("a secret given inline cannot change: its 401 fails the profile at once, as
 test("a secret file that disappears: retried as `secret file`, naming the file, never its contents; delivered once it is back", async (t) => {
   const file = await secretFile(t, "file-s3cret\n");
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", target.url, { auth: { kind: "bearer", token: "file-s3cret", tokenFile: file }, maxBackoffRetries: 2 })], {
+  const r = await relay(t, [targetConfig("a", { url: target.url, auth: { kind: "bearer", token: "file-s3cret", tokenFile: file }, maxBackoffRetries: 2 })], {
     fakes: [target],
   });
   await rm(file);

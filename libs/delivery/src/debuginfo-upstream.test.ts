@@ -12,13 +12,9 @@ import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Environment, TargetAuth, TargetConfig } from "@pyroscope-relay/config";
-import { startFakeTarget, type FakeTarget } from "@pyroscope-relay/testing";
+import { startFakeTarget, startForwardProxy, startTlsFront, startTokenServer, targetConfig, testPki, type FakeTarget, type TokenServer } from "@pyroscope-relay/testing";
 import { debuginfoUpstream, DebuginfoUpstreamError, type DebuginfoRequest, type DebuginfoResponse, type DebuginfoUpstream } from "./debuginfo-upstream.js";
-import { startForwardProxy } from "./forward-proxy.js";
-import { testPki } from "./test-pki.js";
-import { startTlsFront } from "./tls-front.js";
-import { startTokenServer, type TokenServer } from "./token-server.js";
-import { rawHeaderValues, targetConfig } from "./writer-harness.js";
+import { rawHeaderValues } from "./writer-harness.js";
 
 const pki = await testPki();
 const ca = await pki.authority("debuginfo-ca");
@@ -30,7 +26,7 @@ const clientSecret = "cs-DEBUGINFO-s3cret";
 const protoAnswer = Buffer.from([0x08, 0x01]);
 
 function upstream(t: TestContext, url: string, overrides: Partial<TargetConfig> = {}, env: Environment = {}): DebuginfoUpstream {
-  const created = debuginfoUpstream(targetConfig("pyroscope", url, overrides), { env });
+  const created = debuginfoUpstream(targetConfig("pyroscope", { url, ...overrides }), { env });
   t.after(() => created.close());
   return created;
 }

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
-import { ClientError } from "./client-errors.js";
+import { DeliveryError } from "./delivery-error.js";
 import { TargetClient } from "./target-client.js";
 
 /**
@@ -48,12 +48,11 @@ export interface DebuginfoUpstreamOptions {
 export class DebuginfoUpstreamError extends Error {
   override readonly name = "DebuginfoUpstreamError";
 
-  constructor(
-    readonly reason: string,
-    detail: string,
-    options: { cause: unknown },
-  ) {
-    super(`${reason}: ${detail}`, options);
+  readonly reason: string;
+
+  constructor(cause: DeliveryError) {
+    super(`${cause.reason}: ${cause.message}`, { cause });
+    this.reason = cause.reason;
   }
 }
 
@@ -113,7 +112,7 @@ export function debuginfoUpstream(target: TargetConfig, options: DebuginfoUpstre
         return { status: response.statusCode, header: webHeaders(response.headers), body: response.body };
       } catch (error) {
         body.destroy();
-        if (error instanceof ClientError) throw new DebuginfoUpstreamError(error.reason, error.message, { cause: error });
+        if (error instanceof DeliveryError) throw new DebuginfoUpstreamError(error);
         throw error;
       }
     },

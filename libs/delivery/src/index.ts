@@ -1,4 +1,3 @@
 export { startWriter } from "./writer.js";
-export type { Writer, WriterOptions } from "./writer.js";
-export { debuginfoUpstream, DebuginfoUpstreamError } from "./debuginfo-upstream.js";
-export type { DebuginfoRequest, DebuginfoResponse, DebuginfoUpstream, DebuginfoUpstreamOptions } from "./debuginfo-upstream.js";
+export type { Writer } from "./writer.js";
+export { debuginfoUpstream } from "./debuginfo-upstream.js";

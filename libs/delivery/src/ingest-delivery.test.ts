@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
-import { eventually, ingestData, rawHeaderValues, redisForFile, targetConfig } from "./writer-harness.js";
+import { gzippedPprof, startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
+import { eventually, ingestData, rawHeaderValues, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -10,9 +10,9 @@ test("/ingest: path joined with the endpoint's own path, query rewritten as Allo
   const r = await relay(
     t,
     [
-      targetConfig("plain", target.url),
-      targetConfig("below-path", `${target.url}/pyroscope/`),
-      targetConfig("staging/labelled", `${target.url}/tenant-a`, { externalLabels: { env: "staging", region: "" } }),
+      targetConfig("plain", { url: target.url }),
+      targetConfig("below-path", { url: `${target.url}/pyroscope/` }),
+      targetConfig("staging/labelled", { url: `${target.url}/tenant-a`, externalLabels: { env: "staging", region: "" } }),
     ],
     { fakes: [target] },
   );
@@ -40,7 +40,7 @@ test("/ingest: every Content-Type value travels in order; endpoint headers are a
   const target = await startFakeTarget();
   const r = await relay(
     t,
-    [targetConfig("a", target.url, { headers: { "X-Custom": "custom-value", "X-Other": "2" } })],
+    [targetConfig("a", { url: target.url, headers: { "X-Custom": "custom-value", "X-Other": "2" } })],
     { fakes: [target] },
   );
   const contentTypes = ["multipart/form-data; boundary=b0undary", "application/x-extra"];
@@ -68,8 +68,8 @@ test("/ingest: basic auth and bearer token become an Authorization header", asyn
   const r = await relay(
     t,
     [
-      targetConfig("basic", `${target.url}/basic`, { auth: { kind: "basic", username: "user", password: "p@ss:word" } }),
-      targetConfig("bearer", `${target.url}/bearer`, { auth: { kind: "bearer", token: "s3cr3t-token" } }),
+      targetConfig("basic", { url: `${target.url}/basic`, auth: { kind: "basic", username: "user", password: "p@ss:word" } }),
+      targetConfig("bearer", { url: `${target.url}/bearer`, auth: { kind: "bearer", token: "s3cr3t-token" } }),
     ],
     { fakes: [target] },
   );
@@ -87,8 +87,8 @@ test("/ingest: the endpoint's X-Scope-OrgID wins, else the client's travels on, 
   const r = await relay(
     t,
     [
-      targetConfig("static", `${target.url}/static`, { headers: { "x-scope-orgid": "endpoint-tenant" } }),
-      targetConfig("passthrough", `${target.url}/passthrough`),
+      targetConfig("static", { url: `${target.url}/static`, headers: { "x-scope-orgid": "endpoint-tenant" } }),
+      targetConfig("passthrough", { url: `${target.url}/passthrough` }),
     ],
     { fakes: [target] },
   );
@@ -110,7 +110,7 @@ test("/ingest: the endpoint's X-Scope-OrgID wins, else the client's travels on, 
 
 test("/ingest: a name the target cannot take fails for good as invalid labels, without a request", async (t) => {
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", target.url, { externalLabels: { "bad-name": "x" } })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, externalLabels: { "bad-name": "x" } })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
   const job = await eventually("the job to fail", async () => ((await r.queue("a").getJobState(batchId)) === "failed" ? r.queue("a").getJob(batchId) : undefined));
   assert.match(job!.failedReason, /^invalid labels: /);

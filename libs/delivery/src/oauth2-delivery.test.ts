@@ -4,10 +4,9 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test, type TestContext } from "node:test";
 import type { TargetAuth } from "@pyroscope-relay/config";
-import { startFakeTarget } from "@pyroscope-relay/testing";
+import { startFakeTarget, startTokenServer, targetConfig, type TokenServer } from "@pyroscope-relay/testing";
 import { refreshBeforeExpiryMs } from "./oauth2-token-source.js";
-import { startTokenServer, type TokenServer } from "./token-server.js";
-import { eventually, failedJob, ingestData, redisForFile, targetConfig } from "./writer-harness.js";
+import { eventually, failedJob, ingestData, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 const clientSecret = "cs-DELIVERY-s3cret";
@@ -26,7 +25,7 @@ test("oauth2: one token for many deliveries, a new one shortly before it expires
   // Valid for 2 s before the refresh margin.
   const server = await tokenServer(t, refreshBeforeExpiryMs / 1000 + 2);
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", target.url, { auth: oauth2(server) })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, auth: oauth2(server) })], { fakes: [target] });
 
   for (let i = 0; i < 5; i++) await r.enqueuer.enqueue(Buffer.from(`early-${i}`), ingestData(), ["a"]);
   const early = await target.waitForRequests(5);
@@ -44,7 +43,7 @@ test("oauth2: a target that refuses the token (revoked) gets a new one on the re
   const server = await tokenServer(t, 3_600);
   const target = await startFakeTarget();
   target.respond((q) => (q.headers.authorization === "Bearer token-1" ? { status: 401, body: "token revoked" } : undefined));
-  const r = await relay(t, [targetConfig("a", target.url, { auth: oauth2(server) })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, auth: oauth2(server) })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(Buffer.from("profile"), ingestData(), ["a"]);
 
   await eventually("the batch delivered", async () => !(await r.batchExists(batchId)));
@@ -56,7 +55,7 @@ test("oauth2: a failing token endpoint is retried, named in the failure, its sec
   const server = await tokenServer(t, 3_600);
   server.answer({ status: 503, body: `unavailable (client_secret=${clientSecret})` });
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", target.url, { auth: oauth2(server), maxBackoffRetries: 2 })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, auth: oauth2(server), maxBackoffRetries: 2 })], { fakes: [target] });
 
   const { batchId } = await r.enqueuer.enqueue(Buffer.from("while down"), ingestData(), ["a"]);
   const job = await failedJob(r.queue("a"), batchId);

@@ -4,12 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import type { TargetAuth } from "@pyroscope-relay/config";
-import { TokenEndpointError } from "./client-errors.js";
-import { startForwardProxy } from "./forward-proxy.js";
+import { startForwardProxy, startTlsFront, startTokenServer, testPki, type TokenServer, type TokenServerOptions } from "@pyroscope-relay/testing";
+import { DeliveryError } from "./delivery-error.js";
 import { OAuth2TokenSource, refreshBeforeExpiryMs } from "./oauth2-token-source.js";
-import { testPki } from "./test-pki.js";
-import { startTlsFront } from "./tls-front.js";
-import { startTokenServer, type TokenServer, type TokenServerOptions } from "./token-server.js";
 
 type OAuth2 = Extract<TargetAuth, { kind: "oauth2" }>;
 
@@ -29,9 +26,9 @@ function source(t: TestContext, server: { url: string }, config: Partial<OAuth2>
   return tokens;
 }
 
-async function failure(promise: Promise<unknown>): Promise<TokenEndpointError> {
+async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
   const error = await promise.then(() => assert.fail("expected the token request to fail"), (e: unknown) => e);
-  assert.ok(error instanceof TokenEndpointError, String(error));
+  assert.ok(error instanceof DeliveryError, String(error));
   return error;
 }
 

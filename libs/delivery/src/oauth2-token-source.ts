@@ -1,7 +1,7 @@
 import type { Environment, TargetAuth } from "@pyroscope-relay/config";
-import { TokenEndpointError } from "./client-errors.js";
+import { DeliveryError } from "./delivery-error.js";
 import { HttpDispatcher } from "./http-dispatcher.js";
-import { classifyError } from "./retry-policy.js";
+import { classifyError, isUnreachable } from "./retry-policy.js";
 import { readStart } from "./response-start.js";
 import { secretSource, type Reloadable } from "./watched-file.js";
 
@@ -9,9 +9,6 @@ type OAuth2 = Extract<TargetAuth, { kind: "oauth2" }>;
 
 /** A token is fetched anew this long before it expires, as Go's oauth2 package does. */
 export const refreshBeforeExpiryMs = 10_000;
-
-/** Transport errors that mean nobody answers at the token endpoint. */
-const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
 interface Token {
   /** The Authorization header value: `<type> <access token>`. */
@@ -35,7 +32,9 @@ export interface OAuth2Options {
  * the client secret (file) changes or the target refuses it. Concurrent requests share one fetch. The
  * client authenticates with HTTP Basic; if the endpoint refuses that, with the credentials in the
  * form instead, and keeps to what worked (Go's auto-detection). The token endpoint has its own TLS
- * settings and proxy. Failures are TokenEndpointErrors that name the endpoint, never the secret.
+ * settings and proxy. Failures are DeliveryErrors (`oauth2 http 503`, `oauth2 network ECONNREFUSED`,
+ * `oauth2 timeout`, `oauth2 invalid response`) that name the endpoint, never the secret; nobody
+ * answering at the token endpoint makes the target unreachable.
  */
 export class OAuth2TokenSource {
   private readonly secret: Reloadable;
@@ -94,7 +93,7 @@ export class OAuth2TokenSource {
         this.credentialsInForm = false;
       } catch (error) {
         // Only an endpoint that answered may want the credentials in the form instead.
-        if (!(error instanceof TokenEndpointError) || error.status === undefined) throw error;
+        if (!(error instanceof DeliveryError) || error.status === undefined) throw error;
         token = await this.request(secret, true, signal);
         this.credentialsInForm = true;
       }
@@ -134,19 +133,18 @@ export class OAuth2TokenSource {
         signal,
       });
     } catch (error) {
-      const reason = classifyError(error).reason;
-      const unreachable = unreachableCodes.has(reason.replace(/^network /, ""));
-      throw new TokenEndpointError(`oauth2 ${reason}`, `token_url ${this.endpoint}: no answer`, unreachable, { cause: error });
+      // No answer from the token endpoint, or its proxy refused the tunnel (`oauth2 proxy http 407`).
+      throw new DeliveryError(`oauth2 ${classifyError(error).reason}`, `token_url ${this.endpoint}: no answer`, { unreachable: isUnreachable(error), cause: error });
     }
     const status = response.statusCode;
     const body = redact(await readStart(response.body, 64 * 1024), secret);
     if (status < 200 || status > 299) {
-      throw new TokenEndpointError(`oauth2 http ${status}`, `token_url ${this.endpoint}: ${body.slice(0, 1024).trim()}`, false, { status });
+      throw new DeliveryError(`oauth2 http ${status}`, `token_url ${this.endpoint}: ${body.slice(0, 1024).trim()}`, { status });
     }
     const fields = tokenFields(String(response.headers["content-type"] ?? ""), body);
     const accessToken = fields?.["access_token"];
     if (typeof accessToken !== "string" || accessToken === "") {
-      throw new TokenEndpointError("oauth2 invalid response", `token_url ${this.endpoint}: no access_token in the answer`, false);
+      throw new DeliveryError("oauth2 invalid response", `token_url ${this.endpoint}: no access_token in the answer`);
     }
     const expiresIn = Number(fields?.["expires_in"] ?? 0);
     return {

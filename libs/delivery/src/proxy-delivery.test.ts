@@ -2,11 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { TargetConfig } from "@pyroscope-relay/config";
-import { startFakeTarget } from "@pyroscope-relay/testing";
-import { startForwardProxy } from "./forward-proxy.js";
-import { testPki } from "./test-pki.js";
-import { startTlsFront } from "./tls-front.js";
-import { eventually, ingestData, redisForFile, targetConfig } from "./writer-harness.js";
+import { startFakeTarget, startForwardProxy, startTlsFront, targetConfig, testPki } from "@pyroscope-relay/testing";
+import { eventually, ingestData, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -26,8 +23,9 @@ test("delivery through a local HTTP proxy: an http target forwarded, an https ta
   const r = await relay(
     t,
     [
-      targetConfig("plain", "http://plain.test:4040", { proxy: viaProxy, auth: { kind: "bearer", token: "plain-token" } }),
-      targetConfig("secure", "https://secure.test", {
+      targetConfig("plain", { url: "http://plain.test:4040", proxy: viaProxy, auth: { kind: "bearer", token: "plain-token" } }),
+      targetConfig("secure", {
+        url: "https://secure.test",
         proxy: viaProxy,
         auth: { kind: "bearer", token: "secure-token" },
         tls: { ca: ca.cert.pem, insecureSkipVerify: false },

@@ -3,7 +3,7 @@ import { request as httpsRequest } from "node:https";
 import { isIP, type Socket } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { buildConnector, errors } from "undici";
-import { ProxyConnectError } from "./client-errors.js";
+import { DeliveryError } from "./delivery-error.js";
 
 export interface TunnelOptions {
   proxy: URL;
@@ -20,7 +20,7 @@ export interface TunnelOptions {
  * An undici connector for https targets behind a proxy: an HTTP CONNECT tunnel through the proxy,
  * then TLS to the target inside it (plain http targets are forwarded instead, see ProxyRouter). The proxy URL's userinfo becomes a Basic
  * `Proxy-Authorization` (it wins over one in the connect headers, as in Go). A refusal is a
- * ProxyConnectError with the proxy's status; nothing names the credentials.
+ * DeliveryError `proxy http <status>`; nothing names the credentials.
  */
 export function tunnelConnector(options: TunnelOptions): buildConnector.connector {
   const { proxy, timeoutMs } = options;
@@ -65,7 +65,9 @@ export function tunnelConnector(options: TunnelOptions): buildConnector.connecto
     request.once("connect", (response, socket, head) => {
       tunnel = socket;
       if (response.statusCode !== 200) {
-        finish(new ProxyConnectError(response.statusCode ?? 0, proxy.origin, authority));
+        const status = response.statusCode ?? 0;
+        // The proxy's origin, never its userinfo.
+        finish(new DeliveryError(`proxy http ${status}`, `CONNECT ${authority} via ${proxy.origin}: proxy answered ${status}`));
         return;
       }
       if (head.length > 0) socket.unshift(head);

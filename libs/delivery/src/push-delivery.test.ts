@@ -4,8 +4,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { PushRequestSchema, RawSampleSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
 import { batchJobData, type ProfileFacts } from "@pyroscope-relay/queue";
-import { gzippedPprof, startFakeTarget, type RecordedRequest } from "@pyroscope-relay/testing";
-import { counter, eventually, failedJob, latencyCount, rawHeaderValues, redisForFile, targetConfig } from "./writer-harness.js";
+import { gzippedPprof, startFakeTarget, targetConfig, type RecordedRequest } from "@pyroscope-relay/testing";
+import { counter, eventually, failedJob, latencyCount, rawHeaderValues, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -43,7 +43,7 @@ test("Push: the series of a batch go out combined, labels rewritten, samples byt
   const target = await startFakeTarget();
   const r = await relay(
     t,
-    [targetConfig("a", `${target.url}/base`, { externalLabels: { env: "prod", cluster: "eu-1" } })],
+    [targetConfig("a", { url: `${target.url}/base`, externalLabels: { env: "prod", cluster: "eu-1" } })],
     { fakes: [target] },
   );
   const stored = pushOf(3);
@@ -83,7 +83,7 @@ test("Push: the series of a batch go out combined, labels rewritten, samples byt
 
 test("Push: profiles of several clients in one flush share requests per tenant, within the bounds", async (t) => {
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
   await Promise.all([
     r.enqueuer.enqueue(toBinary(PushRequestSchema, pushOf(2, 1)), pushData(2, "t1"), ["a"]),
     r.enqueuer.enqueue(toBinary(PushRequestSchema, pushOf(1, 3)), pushData(1, "t2"), ["a"]),
@@ -104,7 +104,7 @@ test("a combined Push answered 400 for one series delivers all the others; that 
       ? { status: 400, body: '{"code":"invalid_argument","message":"series 6 is malformed"}' }
       : undefined,
   );
-  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(toBinary(PushRequestSchema, pushOf(10)), pushData(10), ["a"]);
 
   const failed = await failedJob(r.queue("a"), batchId);
@@ -131,7 +131,7 @@ test("Push: a retry sends only the series left; a series refused for good is spl
     }
     return undefined;
   });
-  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(toBinary(PushRequestSchema, pushOf(4)), pushData(4), ["a"]);
 
   const split = await failedJob(r.queue("a"), `${batchId}.0.1`);

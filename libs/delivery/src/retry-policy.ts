@@ -1,7 +1,9 @@
 // Which failed deliveries are worth another attempt: Alloy's `pyroscope.write` rules, plus the
 // transient 422s of Pyroscope's /ingest, which Alloy treats as permanent.
 
-/** What to do with a profile after one attempt at one target. */
+import { DeliveryError } from "./delivery-error.js";
+
+/** The rules' verdict on one request: delivered, or how it failed and its reason (`http 503`). */
 export type Outcome =
   | { kind: "delivered" }
   | { kind: "retry"; reason: string }
@@ -138,20 +140,43 @@ function parseObject(body: string): Record<string, unknown> | undefined {
 const undiciTimeouts = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 
 /**
+ * Transport error codes that mean nobody answers at the address; only these open the circuit. A
+ * timeout is a slow target, and anything else (a TLS or argument error) is a plain retry.
+ */
+const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+
+/**
  * Classifies an error thrown while sending (no HTTP answer). Always `retry`: a forwarder cannot
  * tell a flaky network from a misconfigured one (TLS, DNS, refused) and the operator may fix the
  * latter, while retries stay bounded by attempts and age, after which the job is kept for replay.
- * The reason names what happened: `timeout` (AbortError, TimeoutError, undici timeouts),
- * `network ECONNREFUSED` (the first `code` along the cause chain, as fetch wraps it in
- * `TypeError: fetch failed`), else `error <name>`.
+ * The reason names what happened: a DeliveryError's own (`secret file`, `oauth2 http 503`,
+ * `proxy http 407`), `timeout` (AbortError, TimeoutError, undici timeouts), `network ECONNREFUSED`
+ * (the first `code` along the cause chain, as fetch wraps it in `TypeError: fetch failed`), else
+ * `error <name>`.
  */
 export function classifyError(err: unknown): Extract<Outcome, { kind: "retry" }> {
+  if (err instanceof DeliveryError) return retry(err.reason);
+  const cause = transportCause(err);
+  if (cause === "timeout") return retry("timeout");
+  if (cause !== undefined) return retry(`network ${cause.code}`);
+  return retry(err instanceof Error ? `error ${err.name}` : "error");
+}
+
+/** Whether an error thrown while sending means that nobody answers where the request must go. */
+export function isUnreachable(err: unknown): boolean {
+  if (err instanceof DeliveryError) return err.unreachable;
+  const cause = transportCause(err);
+  return cause !== undefined && cause !== "timeout" && unreachableCodes.has(cause.code);
+}
+
+/** What the error's cause chain tells first: a timeout, or the code of a failed socket operation. */
+function transportCause(err: unknown): "timeout" | { code: string } | undefined {
   for (const cause of causeChain(err)) {
     const { name, code } = cause as { name?: unknown; code?: unknown };
-    if (name === "AbortError" || name === "TimeoutError" || undiciTimeouts.has(String(code))) return retry("timeout");
-    if (typeof code === "string" && code !== "") return retry(`network ${code}`);
+    if (name === "AbortError" || name === "TimeoutError" || undiciTimeouts.has(String(code))) return "timeout";
+    if (typeof code === "string" && code !== "") return { code };
   }
-  return retry(err instanceof Error ? `error ${err.name}` : "error");
+  return undefined;
 }
 
 // The error, its causes, and the first error of an AggregateError (happy eyeballs connects).

@@ -1,5 +1,5 @@
 import { backoffDelay } from "./backoff.js";
-import type { AttemptResult } from "./attempt.js";
+import type { DeliveryFailure } from "./delivery-error.js";
 
 /** A target may ask for a pause longer than our own backoff, but not for more than this. */
 const maxPauseMs = 60 * 60 * 1000;
@@ -21,8 +21,8 @@ export class TargetCircuit {
     private readonly maxBackoffMs: number,
   ) {}
 
-  /** How long the target's queue should pause after this failure; undefined for a plain retry. */
-  pauseFor(failure: Pick<Extract<AttemptResult, { kind: "retry" }>, "retryAfterMs" | "unreachable">): number | undefined {
+  /** How long the target's queue should pause after this retryable failure; undefined for a plain retry. */
+  pauseFor(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">): number | undefined {
     this.failuresInARow++;
     if (failure.retryAfterMs !== undefined) {
       return Math.min(Math.max(failure.retryAfterMs, this.minBackoffMs), maxPauseMs);

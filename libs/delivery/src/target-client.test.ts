@@ -9,14 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
-import { startFakeTarget, type FakeTarget } from "@pyroscope-relay/testing";
+import { startFakeTarget, startForwardProxy, startTlsFront, targetConfig, testPki, type FakeTarget, type ForwardProxy, type TlsFront } from "@pyroscope-relay/testing";
 import { attempt } from "./attempt.js";
 import { classifyError } from "./retry-policy.js";
-import { startForwardProxy, type ForwardProxy } from "./forward-proxy.js";
 import { TargetClient, type TargetRequest } from "./target-client.js";
-import { testPki } from "./test-pki.js";
-import { startTlsFront, type TlsFront } from "./tls-front.js";
-import { rawHeaderValues, targetConfig } from "./writer-harness.js";
+import { rawHeaderValues } from "./writer-harness.js";
 
 const pki = await testPki();
 const ca = await pki.authority("target-ca");
@@ -29,7 +26,7 @@ function request(body = "profile"): TargetRequest {
 }
 
 function client(t: TestContext, url: string, overrides: Partial<TargetConfig> = {}, env: Environment = {}): TargetClient {
-  const created = new TargetClient(targetConfig("t", url, overrides), { env });
+  const created = new TargetClient(targetConfig("t", { url, ...overrides }), { env });
   t.after(() => created.close());
   return created;
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
-import { SecretFileError } from "./client-errors.js";
+import { DeliveryError } from "./delivery-error.js";
 import { fixedValue, secretSource, WatchedFile } from "./watched-file.js";
 
 async function directory(t: TestContext): Promise<string> {
@@ -39,7 +39,7 @@ test("overlapping reads share one check and see the same value", async (t) => {
   assert.deepEqual(await Promise.all(reads), ["shared", "shared", "shared"]);
 });
 
-test("a file that cannot be read is a SecretFileError naming the attribute and the path, never the contents; it recovers", async (t) => {
+test("a file that cannot be read is a `secret file` DeliveryError naming the attribute and the path, never the contents; it recovers", async (t) => {
   const file = join(await directory(t), "password");
   await writeFile(file, "pw-ROTATING-s3cret\n");
   const source = secretSource("ignored", file, "basic_auth password_file");
@@ -47,7 +47,7 @@ test("a file that cannot be read is a SecretFileError naming the attribute and t
 
   await rm(file);
   const error = await source.read().then(() => assert.fail("expected an error"), (e: unknown) => e);
-  assert.ok(error instanceof SecretFileError);
+  assert.ok(error instanceof DeliveryError);
   assert.equal(error.reason, "secret file");
   assert.equal(error.unreachable, false);
   assert.equal(error.message, `cannot read basic_auth password_file ${JSON.stringify(file)}: ENOENT`);

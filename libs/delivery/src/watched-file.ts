@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import { SecretFileError } from "./client-errors.js";
+import { DeliveryError } from "./delivery-error.js";
 
 /** A configured value that may change while the writer runs: a secret or certificate read from a file. */
 export interface Reloadable {
@@ -45,7 +45,7 @@ export class WatchedFile implements Reloadable {
       this.known = { signature, value: this.clean(await readFile(this.path, "utf8")) };
       return this.known.value;
     } catch (error) {
-      throw new SecretFileError(this.attribute, this.path, error);
+      throw secretFileError(this.attribute, this.path, error);
     }
   }
 }
@@ -53,4 +53,10 @@ export class WatchedFile implements Reloadable {
 /** A secret from a file when the configuration named one, else the configured value. */
 export function secretSource(value: string, file: string | undefined, attribute: string): Reloadable {
   return file === undefined ? fixedValue(value) : new WatchedFile(file, attribute, (contents) => contents.trim());
+}
+
+/** A secret or certificate file the writer must read again cannot be read (removed, unreadable). */
+function secretFileError(attribute: string, path: string, cause: unknown): DeliveryError {
+  const code = (cause as { code?: unknown }).code;
+  return new DeliveryError("secret file", `cannot read ${attribute} ${JSON.stringify(path)}: ${typeof code === "string" ? code : String(cause)}`, { cause });
 }

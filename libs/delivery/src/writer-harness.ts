@@ -21,25 +21,6 @@ import { startRedisServer, type FakeTarget } from "@pyroscope-relay/testing";
 import type { Redis } from "ioredis";
 import { startWriter, type Writer, type WriterOptions } from "./writer.js";
 
-/** A target with small backoffs, so that retries take milliseconds; override what a test needs. */
-export function targetConfig(name: string, url: string, overrides: Partial<TargetConfig> = {}): TargetConfig {
-  return {
-    name,
-    writeLabel: name.split("/")[0] ?? name,
-    endpointName: name,
-    url,
-    remoteTimeoutMs: 10_000,
-    headers: {},
-    minBackoffMs: 20,
-    maxBackoffMs: 50,
-    maxBackoffRetries: 10,
-    retryOnHttp429: true,
-    auth: { kind: "none" },
-    externalLabels: {},
-    ...overrides,
-  };
-}
-
 export const ingestData = (overrides: Partial<Extract<ProfileFacts, { kind: "ingest" }>> = {}): ProfileFacts => ({
   kind: "ingest",
   receivedAt: Date.now(),

@@ -6,8 +6,8 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { detachedProfileKey } from "@pyroscope-relay/queue";
-import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
-import { counter, eventually, failedJob, gaps, ingestData, latencyCount, redisForFile, targetConfig } from "./writer-harness.js";
+import { gzippedPprof, startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
+import { counter, eventually, failedJob, gaps, ingestData, latencyCount, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -17,7 +17,7 @@ const slackMs = 5;
 test("503 twice then 200: three attempts, waits of at least min·2^(n-1)", async (t) => {
   const target = await startFakeTarget();
   target.failNext(2, 503, { body: "busy" });
-  const r = await relay(t, [targetConfig("a", target.url, { minBackoffMs: 50, maxBackoffMs: 400 })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, minBackoffMs: 50, maxBackoffMs: 400 })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 
   const requests = await target.waitForRequests(3);
@@ -36,7 +36,7 @@ test("503 twice then 200: three attempts, waits of at least min·2^(n-1)", async
 test("Retry-After on a 429 delays the next attempt beyond the backoff", async (t) => {
   const target = await startFakeTarget();
   target.failNext(1, 429, { headers: { "retry-after": "1" }, body: "slow down" });
-  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
   await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 
   const requests = await target.waitForRequests(2, 4_000);
@@ -48,7 +48,7 @@ test("Retry-After on a 429 delays the next attempt beyond the backoff", async (t
 test("retry_on_http_429 = false: a 429 fails at once", async (t) => {
   const target = await startFakeTarget();
   target.failNext(1, 429, { body: "rate limited" });
-  const r = await relay(t, [targetConfig("a", target.url, { retryOnHttp429: false })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, retryOnHttp429: false })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 
   const job = await failedJob(r.queue("a"), batchId);
@@ -62,7 +62,7 @@ test("400: one attempt, the batch kept in failed with the status and body start,
   const target = await startFakeTarget();
   const body = `invalid profile: ${"x".repeat(5_000)}`;
   target.respond(() => ({ status: 400, body }));
-  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
   const profile = gzippedPprof();
   const { batchId } = await r.enqueuer.enqueue(profile, ingestData(), ["a"]);
 
@@ -85,7 +85,7 @@ test("400: one attempt, the batch kept in failed with the status and body start,
 test("an attempt that outlives remote_timeout is aborted and retried", async (t) => {
   const target = await startFakeTarget();
   target.hold();
-  const r = await relay(t, [targetConfig("a", target.url, { remoteTimeoutMs: 200 })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, remoteTimeoutMs: 200 })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 
   const requests = await target.waitForRequests(2);
@@ -102,7 +102,7 @@ test("an attempt that outlives remote_timeout is aborted and retried", async (t)
 test("max_backoff_retries = 3 against an always-503 target: exactly 3 attempts, then failed", async (t) => {
   const target = await startFakeTarget();
   target.respond(() => ({ status: 503, body: "down" }));
-  const r = await relay(t, [targetConfig("a", target.url, { maxBackoffRetries: 3 })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url, maxBackoffRetries: 3 })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 
   const job = await failedJob(r.queue("a"), batchId);
@@ -123,7 +123,7 @@ test("connection refused pauses the queue without using attempts, until the targ
   const { port } = probe.address() as { port: number };
   probe.close();
   await once(probe, "close");
-  const r = await relay(t, [targetConfig("a", `http://127.0.0.1:${port}`)]);
+  const r = await relay(t, [targetConfig("a", { url: `http://127.0.0.1:${port}` })]);
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 
   await eventually("two refused attempts", async () => {
@@ -149,7 +149,7 @@ test("connection refused pauses the queue without using attempts, until the targ
 
 test("a profile older than the maximum age fails as expired without an attempt, and is kept", async (t) => {
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target], writer: { maxAgeMs: 60_000, failedPayloadTtlMs: 3 * 3_600_000 } });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target], writer: { maxAgeMs: 60_000, failedPayloadTtlMs: 3 * 3_600_000 } });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData({ receivedAt: Date.now() - 61_000 }), ["a"]);
 
   const job = await failedJob(r.queue("a"), batchId);
@@ -162,7 +162,7 @@ test("a profile older than the maximum age fails as expired without an attempt, 
 test("close() hands back a delivery still active after the shutdown grace", async (t) => {
   const target = await startFakeTarget();
   target.hold();
-  const r = await relay(t, [targetConfig("a", target.url, { remoteTimeoutMs: 30_000 })], { fakes: [target], writer: { shutdownGraceMs: 200 } });
+  const r = await relay(t, [targetConfig("a", { url: target.url, remoteTimeoutMs: 30_000 })], { fakes: [target], writer: { shutdownGraceMs: 200 } });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
   await target.waitForRequests(1, 5_000);
 

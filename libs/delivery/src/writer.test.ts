@@ -3,15 +3,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { batchJobData, chunkKey, detachedProfileKey, replayFailed, summarizeFailed } from "@pyroscope-relay/queue";
 import type { Redis } from "ioredis";
-import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
-import { counter, eventually, failedJob, ingestData, latencyCount, redisForFile, targetConfig } from "./writer-harness.js";
+import { gzippedPprof, startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
+import { counter, eventually, failedJob, ingestData, latencyCount, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
 test("stores a batch once for 3 targets and deletes it only after the last delivery", async (t) => {
   const fakes = [await startFakeTarget(), await startFakeTarget(), await startFakeTarget()];
   const [a, b, c] = fakes as [typeof fakes[0], typeof fakes[0], typeof fakes[0]];
-  const targets = [targetConfig("a", a.url), targetConfig("b", b.url), targetConfig("c", c.url)];
+  const targets = [targetConfig("a", { url: a.url }), targetConfig("b", { url: b.url }), targetConfig("c", { url: c.url })];
   const r = await relay(t, targets, { fakes });
   b.hold();
   const profiles = [gzippedPprof({ seed: 7 }), gzippedPprof({ seed: 8 })];
@@ -52,7 +52,7 @@ test("a batch with one poison profile delivers the others; the poison one is lis
   target.respond((request) =>
     !fixed && request.query.includes("poison") ? { status: 400, body: '{"code":"invalid_argument","message":"malformed"}' } : undefined,
   );
-  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
   const queries = ["name=one", "name=poison", "name=two", "name=three"];
   const results = await Promise.all(queries.map((query, i) => r.enqueuer.enqueue(gzippedPprof({ seed: i }), ingestData({ query }), ["a"])));
   const batchId = results[0]!.batchId;
@@ -78,7 +78,7 @@ test("a batch with one poison profile delivers the others; the poison one is lis
 
 test("a batch whose payload is gone fails at once, naming the expired payload", async (t) => {
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", target.url)], { start: false, fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { start: false, fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
   await r.admin.del(chunkKey(r.prefix, batchId, 0));
   r.start();
@@ -97,7 +97,7 @@ test("a target that is down does not delay another", async (t) => {
   down.respond(() => ({ status: 503, body: "down for maintenance" }));
   const r = await relay(
     t,
-    [targetConfig("down", down.url, { maxBackoffRetries: 0 }), targetConfig("healthy", healthy.url)],
+    [targetConfig("down", { url: down.url, maxBackoffRetries: 0 }), targetConfig("healthy", { url: healthy.url })],
     { concurrency: 1, fakes: [down, healthy] },
   );
   const count = 20;
@@ -117,7 +117,7 @@ test("a target that is down does not delay another", async (t) => {
 
 test("writer.close() waits for active deliveries, then stops fetching", async (t) => {
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", target.url)], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
   target.hold();
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
   await target.waitForRequests(1);
@@ -156,7 +156,7 @@ test("requests to a target stay within its concurrency, over all its batches", a
     most = Math.max(most, open);
     return undefined;
   });
-  const r = await relay(t, [targetConfig("a", target.url)], { concurrency: 3, fakes: [target], flush: { maxItems: 4, maxBytes: 1 << 20 } });
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { concurrency: 3, fakes: [target], flush: { maxItems: 4, maxBytes: 1 << 20 } });
   target.hold();
   await Promise.all(Array.from({ length: 16 }, (_, i) => r.enqueuer.enqueue(gzippedPprof({ seed: i }), ingestData(), ["a"])));
   await target.waitForRequests(3);
@@ -181,15 +181,15 @@ async function clientNames(admin: Redis): Promise<string[]> {
 test("a reload's targets: a new one is served, a removed one's queue is left as it is, a changed one uses its new settings", async (t) => {
   const fakes = [await startFakeTarget(), await startFakeTarget(), await startFakeTarget()];
   const [a, b, moved] = fakes as [(typeof fakes)[0], (typeof fakes)[0], (typeof fakes)[0]];
-  const targets = [targetConfig("a", a.url), targetConfig("b", b.url)];
+  const targets = [targetConfig("a", { url: a.url }), targetConfig("b", { url: b.url })];
   const r = await relay(t, targets, { fakes });
-  r.enqueuer.setTargets([...targets, targetConfig("c", moved.url)]);
+  r.enqueuer.setTargets([...targets, targetConfig("c", { url: moved.url })]);
   await r.enqueuer.enqueue(gzippedPprof({ seed: 1 }), ingestData({ query: "name=before" }), ["a", "b", "c"]);
   await Promise.all([a.waitForRequests(1), b.waitForRequests(1)]);
   assert.equal(await r.queue("c").getWaitingCount(), 1, "c is not served yet");
 
   // a removed, b moved to another URL, c added.
-  r.writer!.setTargets([targetConfig("b", moved.url), targetConfig("c", moved.url)]);
+  r.writer!.setTargets([targetConfig("b", { url: moved.url }), targetConfig("c", { url: moved.url })]);
   assert.deepEqual(r.writer!.targets.sort(), ["b", "c"]);
   await r.enqueuer.enqueue(gzippedPprof({ seed: 2 }), ingestData({ query: "name=after" }), ["a", "b", "c"]);
   await moved.waitForRequests(3);

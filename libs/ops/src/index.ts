@@ -1,10 +1,8 @@
 export { createLogger } from "./logger.js";
-export type { Logger, LoggerOptions } from "./logger.js";
+export type { Logger } from "./logger.js";
 export { RelayMetrics } from "./relay-metrics.js";
-export type { WriteLatencyType, WriterLabel } from "./relay-metrics.js";
-export type { QueueJobState, QueueStateReading, QueueStateSource } from "./queue-state-metrics.js";
-export { ListenAddrError, parseListenAddr } from "./listen-addr.js";
-export type { ListenAddr } from "./listen-addr.js";
-export { OpsServerError } from "./ops-server-error.js";
+export type { WriteLatencyType } from "./relay-metrics.js";
+export type { QueueStateReading } from "./queue-state-metrics.js";
+export { parseListenAddr } from "./listen-addr.js";
 export { startOpsServer } from "./ops-server.js";
-export type { OpsServer, OpsServerOptions } from "./ops-server.js";
+export type { OpsServer } from "./ops-server.js";

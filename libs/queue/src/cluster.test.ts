@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisCluster } from "@pyroscope-relay/testing";
+import { startRedisCluster, targetConfig } from "@pyroscope-relay/testing";
 import { chunkKey } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
 import { Enqueuer } from "./enqueuer.js";
@@ -12,7 +12,7 @@ import { QueueUnavailableError, ReplicationError } from "./errors.js";
 import { FailedJobRetention } from "./failed-retention.js";
 import { summarizeFailed } from "./failed-summary.js";
 import { purgeFailed } from "./purge.js";
-import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, targetConfig, type QueueHarness } from "./queue-harness.js";
+import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { createRedisConnection, isCluster, mastersOf, waitForRedis } from "./redis-connection.js";
 import { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { replayFailed } from "./replay.js";
@@ -114,7 +114,7 @@ test("with --redis.min-replicas, a flush counts once every master it wrote to ha
   const prefix = `t-${Date.now()}`;
   const open = (minReplicas: number) => {
     const enqueuer = new Enqueuer({
-      connection, prefix, payloadTtlMs: 60_000, targets: [targetConfig("alpha"), targetConfig("beta")], queueShards: SHARDS,
+      connection, prefix, payloadTtlMs: 60_000, targets: [targetConfig("alpha", { maxBackoffRetries: 3 }), targetConfig("beta", { maxBackoffRetries: 3 })], queueShards: SHARDS,
       replication: { minReplicas, timeoutMs: 300 },
     });
     t.after(() => enqueuer.close());

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, test, type TestContext } from "node:test";
 import type { TargetConfig } from "@pyroscope-relay/config";
-import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
+import { startRedisServer, targetConfig, type RedisServerHandle } from "@pyroscope-relay/testing";
 import type { Redis } from "ioredis";
 import type { ProfileFacts } from "./batch-data.js";
 import { UNBOUNDED_ATTEMPTS } from "./batch-job.js";
@@ -20,14 +20,6 @@ after(async () => {
   admin.disconnect();
   await server.stop();
 });
-
-function target(name: string, maxBackoffRetries = 10): TargetConfig {
-  return {
-    name, writeLabel: name.split("/")[0] ?? name, endpointName: name, url: "http://127.0.0.1:1",
-    remoteTimeoutMs: 10_000, headers: {}, minBackoffMs: 500, maxBackoffMs: 300_000, maxBackoffRetries,
-    retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
-  };
-}
 
 const INGEST: ProfileFacts = {
   kind: "ingest", receivedAt: 1_700_000_000_000, tenant: "tenant-a",
@@ -60,7 +52,7 @@ async function waitingJobs(t: TestContext, prefix: string, name: string) {
 }
 
 test("a flush of many concurrent requests stores each payload once and one job per target", async (t) => {
-  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")]);
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")]);
   const payloads = Array.from({ length: 40 }, (_, i) => randomBytes(1_000 + i * 997));
   const results = await Promise.all(payloads.map((payload, i) => enqueuer.enqueue(payload, { ...INGEST, query: `name=app&n=${i}` }, ["alpha", "beta"])));
 
@@ -91,7 +83,7 @@ test("a flush of many concurrent requests stores each payload once and one job p
 });
 
 test("one flush at a time: what arrives while a flush is in flight goes out in the next", async (t) => {
-  const { enqueuer } = await producer(t, [target("alpha")]);
+  const { enqueuer } = await producer(t, [targetConfig("alpha")]);
   const first = enqueuer.enqueue(Buffer.from("first"), INGEST, ["alpha"]);
   // The first flush starts at the end of this turn of the event loop; these arrive while it is in flight.
   await new Promise((resolve) => setImmediate(resolve));
@@ -102,7 +94,7 @@ test("one flush at a time: what arrives while a flush is in flight goes out in t
 });
 
 test("a flush carries at most the configured profiles and bytes", async (t) => {
-  const { enqueuer } = await producer(t, [target("alpha")], { flush: { maxItems: 3, maxBytes: 1_000 } });
+  const { enqueuer } = await producer(t, [targetConfig("alpha")], { flush: { maxItems: 3, maxBytes: 1_000 } });
   const results = await Promise.all([
     ...Array.from({ length: 7 }, () => enqueuer.enqueue(randomBytes(10), INGEST, ["alpha"])),
     enqueuer.enqueue(randomBytes(5_000), INGEST, ["alpha"]),
@@ -113,7 +105,7 @@ test("a flush carries at most the configured profiles and bytes", async (t) => {
 });
 
 test("each job says where its profiles are and carries the target's retry budget, never bytes", async (t) => {
-  const { prefix, enqueuer } = await producer(t, [target("alpha", 5), target("beta/1", 0)]);
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha", { maxBackoffRetries: 5 }), targetConfig("beta/1", { maxBackoffRetries: 0 })]);
   const { batchId, queued } = await enqueuer.enqueue(Buffer.from("folded 1\n"), INGEST, ["alpha", "beta/1"]);
   assert.doesNotMatch(batchId, /:/);
   assert.deepEqual(queued, ["alpha", "beta/1"]);
@@ -134,11 +126,11 @@ test("each job says where its profiles are and carries the target's retry budget
 });
 
 test("a reload's targets: new ones get profiles, removed ones none (their queue stays), changed ones the new retry budget", async (t) => {
-  const { prefix, enqueuer } = await producer(t, [target("alpha", 5), target("beta")]);
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha", { maxBackoffRetries: 5 }), targetConfig("beta")]);
   const before = await enqueuer.enqueue(Buffer.from("before"), INGEST, ["alpha", "beta"]);
   // Admitted for beta before the reload: still written for it.
   const pending = enqueuer.enqueue(Buffer.from("in flight"), INGEST, ["beta"]);
-  enqueuer.setTargets([target("alpha", 7), target("gamma")]);
+  enqueuer.setTargets([targetConfig("alpha", { maxBackoffRetries: 7 }), targetConfig("gamma")]);
   const inFlight = await pending;
   const after = await enqueuer.enqueue(Buffer.from("after"), INGEST, ["alpha", "gamma"]);
   await assert.rejects(enqueuer.enqueue(Buffer.from("x"), INGEST, ["beta"]), (error: unknown) => error instanceof InvalidTargetsError && /unknown target\(s\): beta/.test(error.message));
@@ -156,7 +148,7 @@ test("a reload's targets: new ones get profiles, removed ones none (their queue 
 });
 
 test("profiles of one flush for different targets: each job has only its own", async (t) => {
-  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")]);
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")]);
   const [a, both, b] = await Promise.all([
     enqueuer.enqueue(Buffer.from("for alpha"), INGEST, ["alpha"]),
     enqueuer.enqueue(Buffer.from("for both"), INGEST, ["alpha", "beta"]),
@@ -172,7 +164,7 @@ test("profiles of one flush for different targets: each job has only its own", a
 });
 
 test("refuses no, repeated or unknown targets before storing anything", async (t) => {
-  const { prefix, enqueuer } = await producer(t, [target("alpha")]);
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha")]);
   for (const targets of [[], ["alpha", "alpha"], ["alpha", "nope"]]) {
     await assert.rejects(enqueuer.enqueue(Buffer.from("x"), INGEST, targets), (error: unknown) => {
       assert.ok(error instanceof InvalidTargetsError);
@@ -184,7 +176,7 @@ test("refuses no, repeated or unknown targets before storing anything", async (t
 });
 
 test("refuses a payload TTL that is not a positive integer", () => {
-  assert.throws(() => new Enqueuer({ connection: admin, prefix: "ttl", payloadTtlMs: 0, targets: [target("alpha")] }), RangeError);
+  assert.throws(() => new Enqueuer({ connection: admin, prefix: "ttl", payloadTtlMs: 0, targets: [targetConfig("alpha")] }), RangeError);
 });
 
 test("Redis stalling mid-flush: every request of the flush fails, and the flush is undone once Redis goes on", async (t) => {
@@ -195,7 +187,7 @@ test("Redis stalling mid-flush: every request of the flush fails, and the flush 
     ownAdmin.disconnect();
     await own.stop();
   });
-  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")], {}, own);
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], {}, own);
   await enqueuer.enqueue(Buffer.from("before"), INGEST, ["alpha", "beta"]);
   const before = await keysUnder(ownAdmin, prefix);
 
@@ -224,7 +216,7 @@ test("Redis stalling mid-flush: every request of the flush fails, and the flush 
 test("Redis refusing the flush (OOM) fails every request of it and stores nothing", async (t) => {
   const small = await startRedisServer({ maxmemory: "2mb" });
   t.after(() => small.stop());
-  const { prefix, connection, enqueuer } = await producer(t, [target("alpha")], {}, small);
+  const { prefix, connection, enqueuer } = await producer(t, [targetConfig("alpha")], {}, small);
   const outcomes = await Promise.allSettled([
     enqueuer.enqueue(randomBytes(4 * 1024 * 1024), INGEST, ["alpha"]),
     enqueuer.enqueue(randomBytes(10), INGEST, ["alpha"]),
@@ -239,7 +231,7 @@ test("Redis refusing the flush (OOM) fails every request of it and stores nothin
 });
 
 test("with --redis.min-replicas, a flush no replica confirms fails every request of it and is undone", async (t) => {
-  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")], { replication: { minReplicas: 1, timeoutMs: 100 } });
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], { replication: { minReplicas: 1, timeoutMs: 100 } });
   const started = Date.now();
   const outcomes = await Promise.allSettled([
     enqueuer.enqueue(Buffer.from("one"), INGEST, ["alpha", "beta"]),
@@ -269,7 +261,7 @@ test("with --redis.min-replicas on one Redis with a replica: 200 once the replic
   t.after(() => master.stop());
   const replica = await startRedisServer({ replicaOf: master });
   t.after(() => replica.stop());
-  const { prefix, enqueuer } = await producer(t, [target("alpha")], { replication: { minReplicas: 1, timeoutMs: 500 } }, master);
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha")], { replication: { minReplicas: 1, timeoutMs: 500 } }, master);
   const { batchId } = await enqueuer.enqueue(Buffer.from("on two nodes"), INGEST, ["alpha"]);
   const onReplica = createRedisConnection(replica.url, "admin");
   t.after(() => onReplica.disconnect());
@@ -286,12 +278,12 @@ test("with --redis.min-replicas on one Redis with a replica: 200 once the replic
 
 test("fails within 2 s while Redis is down, and works again once it is back", async (t) => {
   const own = await startRedisServer();
-  const { connection, enqueuer } = await producer(t, [target("alpha"), target("beta")], {}, own);
+  const { connection, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], {}, own);
   await own.kill();
   // An enqueuer created while Redis is down must work once it is back, too.
   const lateConnection = createRedisConnection(own.url, "producer");
   lateConnection.on("error", () => undefined);
-  const late = new Enqueuer({ connection: lateConnection, prefix: "late", payloadTtlMs: 60_000, targets: [target("alpha")] });
+  const late = new Enqueuer({ connection: lateConnection, prefix: "late", payloadTtlMs: 60_000, targets: [targetConfig("alpha")] });
   t.after(async () => {
     await late.close();
     lateConnection.disconnect();
@@ -314,7 +306,7 @@ test("fails within 2 s while Redis is down, and works again once it is back", as
 test("backlog bounds apply per profile: drop leaves the full target out, reject refuses the request", async (t) => {
   const bounds = { maxProfiles: 2, maxBytes: 0 };
   const heard: [string, number][] = [];
-  const { prefix, enqueuer } = await producer(t, [target("alpha"), target("beta")], { backlog: { ...bounds, policy: "drop" }, onDropped: (name, bytes) => heard.push([name, bytes]) });
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], { backlog: { ...bounds, policy: "drop" }, onDropped: (name, bytes) => heard.push([name, bytes]) });
   const results = [];
   for (let i = 0; i < 3; i++) results.push(await enqueuer.enqueue(Buffer.from(`p${i}`), INGEST, ["alpha", "beta"]));
   assert.deepEqual(results.map((result) => result.queued), [["alpha", "beta"], ["alpha", "beta"], []]);
@@ -322,7 +314,7 @@ test("backlog bounds apply per profile: drop leaves the full target out, reject 
   assert.equal(results[2]!.batchId, "", "dropped by every target: nothing stored");
   assert.deepEqual(heard, [["alpha", 2], ["beta", 2]], "each dropped profile heard of, per target, with its bytes");
 
-  const strict = await producer(t, [target("alpha"), target("beta")], { backlog: { ...bounds, policy: "reject" } });
+  const strict = await producer(t, [targetConfig("alpha"), targetConfig("beta")], { backlog: { ...bounds, policy: "reject" } });
   await strict.enqueuer.enqueue(Buffer.from("a"), INGEST, ["alpha"]);
   await strict.enqueuer.enqueue(Buffer.from("b"), INGEST, ["alpha"]);
   const before = await keysUnder(admin, strict.prefix);
@@ -337,13 +329,13 @@ test("backlog bounds apply per profile: drop leaves the full target out, reject 
 });
 
 test("profiles that wait for their flush count against the bound already", async (t) => {
-  const { enqueuer } = await producer(t, [target("alpha")], { backlog: { maxProfiles: 3, maxBytes: 0, policy: "drop" } });
+  const { enqueuer } = await producer(t, [targetConfig("alpha")], { backlog: { maxProfiles: 3, maxBytes: 0, policy: "drop" } });
   const results = await Promise.all(Array.from({ length: 5 }, (_, i) => enqueuer.enqueue(Buffer.from(`p${i}`), INGEST, ["alpha"])));
   assert.deepEqual(results.map((result) => result.queued.length), [1, 1, 1, 0, 0]);
 });
 
 test("the chunk keys of a batch carry the payload TTL", async (t) => {
-  const { prefix, enqueuer } = await producer(t, [target("alpha")]);
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha")]);
   const { batchId } = await enqueuer.enqueue(randomBytes(100), INGEST, ["alpha"]);
   for (const key of [chunkKey(prefix, batchId, 0), batchClaimsKey(prefix, batchId)]) {
     const ttl = await admin.pttl(key);

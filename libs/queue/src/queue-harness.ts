@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TargetConfig } from "@pyroscope-relay/config";
+import { targetConfig } from "@pyroscope-relay/testing";
 import type { ProfileFacts, ProfileRef } from "./batch-data.js";
 import { BatchStore } from "./batch-store.js";
 import { BatchWorker, type BatchWorkerOptions } from "./batch-worker.js";
@@ -20,13 +20,6 @@ export const FAILED_TTL_MS = 2 * 3_600_000;
 
 /** What the scripted target does with one profile in one attempt. */
 export type Verdict = "deliver" | { fail: FailureReason } | { retry: FailureReason; pauseMs?: number };
-
-export function targetConfig(name: string, maxBackoffRetries = 3): TargetConfig {
-  return {
-    name, writeLabel: name, endpointName: name, url: "http://127.0.0.1:1", remoteTimeoutMs: 10_000, headers: {},
-    minBackoffMs: 10, maxBackoffMs: 20, maxBackoffRetries, retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
-  };
-}
 
 export const ingestFacts = (query = "name=app"): ProfileFacts => ({ kind: "ingest", receivedAt: Date.now(), query, contentTypes: [] });
 
@@ -99,7 +92,7 @@ export async function queueHarness(t: TestContext, redis: RedisEndpoint, targets
   for (const client of [connection, producer, workerConnection]) client.on("error", () => undefined);
   await Promise.all([connection, producer, workerConnection].map((client) => waitForRedis(client, 5_000)));
   const enqueuer = new Enqueuer({
-    connection: producer, prefix, payloadTtlMs: PAYLOAD_TTL_MS, targets: targets.map((name) => targetConfig(name, maxBackoffRetries)), queueShards: shards,
+    connection: producer, prefix, payloadTtlMs: PAYLOAD_TTL_MS, targets: targets.map((name) => targetConfig(name, { maxBackoffRetries })), queueShards: shards,
   });
   const queues = new Map(targets.map((name) => [name, targetQueues(connection, prefix, name, shards)]));
   const queueOf = (target: string, batchId?: string) => queues.get(target)![batchId === undefined ? 0 : shardOf(batchId, shards)]!;

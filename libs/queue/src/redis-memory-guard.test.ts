@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TargetConfig } from "@pyroscope-relay/config";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { startRedisServer, targetConfig } from "@pyroscope-relay/testing";
 import type { ProfileFacts } from "./batch-data.js";
 import { Enqueuer } from "./enqueuer.js";
 import { RedisMemoryFullError } from "./errors.js";
@@ -21,10 +20,7 @@ after(async () => {
   await server.stop();
 });
 
-const alpha: TargetConfig = {
-  name: "alpha", writeLabel: "alpha", endpointName: "alpha", url: "http://127.0.0.1:1", remoteTimeoutMs: 10_000, headers: {},
-  minBackoffMs: 500, maxBackoffMs: 300_000, maxBackoffRetries: 3, retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
-};
+const alpha = targetConfig("alpha", { maxBackoffRetries: 3 });
 
 async function until(what: string, check: () => boolean): Promise<void> {
   const deadline = Date.now() + 3_000;

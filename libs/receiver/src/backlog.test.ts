@@ -5,8 +5,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { PushRequestSchema } from "@pyroscope-relay/proto";
 import { Enqueuer, RedisMemoryGuard, type BacklogBounds } from "@pyroscope-relay/queue";
-import { gzippedPprof, startRedisServer } from "@pyroscope-relay/testing";
-import { adminConnection, send, startTestReceiver, targetConfig } from "./test-harness.js";
+import { gzippedPprof, startRedisServer, targetConfig } from "@pyroscope-relay/testing";
+import { adminConnection, send, startTestReceiver } from "./test-harness.js";
 import type { RawResponse, TestReceiver } from "./test-harness.js";
 
 const redis = await startRedisServer();

@@ -11,9 +11,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { ClientAuthType, ReceiverTls } from "@pyroscope-relay/config";
 import { createLogger } from "@pyroscope-relay/ops";
 import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
-import { gzippedPprof, startRedisServer } from "@pyroscope-relay/testing";
-import { makeTestPki } from "./test-pki.js";
-import type { KeyPair } from "./test-pki.js";
+import { gzippedPprof, startRedisServer, testPki, type Issued } from "@pyroscope-relay/testing";
 import { adminConnection, startTestReceiver, within } from "./test-harness.js";
 import type { TestReceiver } from "./test-harness.js";
 
@@ -24,12 +22,23 @@ after(async () => {
   await redis.stop();
 });
 
-const pki = makeTestPki();
+const certificates = await testPki();
+const ca = await certificates.authority("ca");
+/**
+ * A CA, a server certificate it signed for 127.0.0.1, ::1 and localhost, a client certificate it
+ * signed, and a self-signed stranger.
+ */
+const pki = {
+  ca,
+  server: await ca.issue("server", { names: ["127.0.0.1", "::1", "localhost"] }),
+  client: await ca.issue("client", { client: true }),
+  stranger: await certificates.authority("stranger"),
+};
 const ingestPath = "/ingest?name=checkout%7Benv%3Dprod%7D&format=pprof";
 
 interface ClientTls {
   ca?: string;
-  identity?: KeyPair;
+  identity?: Issued;
   maxVersion?: SecureVersion;
 }
 
@@ -41,8 +50,8 @@ function ingestOverTls(url: string, tls: ClientTls): Promise<{ status: number; a
       {
         method: "POST",
         agent: false,
-        ca: tls.ca ?? pki.ca.cert,
-        ...(tls.identity ? { cert: tls.identity.cert, key: tls.identity.key } : {}),
+        ca: tls.ca ?? pki.ca.cert.pem,
+        ...(tls.identity ? { cert: tls.identity.cert.pem, key: tls.identity.key.pem } : {}),
         ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
         headers: { "content-type": "application/octet-stream" },
       },
@@ -60,7 +69,7 @@ function ingestOverTls(url: string, tls: ClientTls): Promise<{ status: number; a
 async function tlsReceiver(t: TestContext, tls: Partial<ReceiverTls> & { clientAuth?: ClientAuthType }, lines?: string[]): Promise<TestReceiver> {
   const logger = lines === undefined ? undefined : createLogger({ level: "debug", destination: { write: (line: string) => lines.push(line) } });
   return startTestReceiver(t, redis, admin, {
-    config: { tls: { cert: pki.server.cert, key: pki.server.key, clientAuth: "NoClientCert", ...tls } },
+    config: { tls: { cert: pki.server.cert.pem, key: pki.server.key.pem, clientAuth: "NoClientCert", ...tls } },
     ...(logger === undefined ? {} : { logger }),
   });
 }
@@ -73,7 +82,7 @@ describe("http > tls: HTTPS", () => {
     assert.deepEqual(http1, { status: 200, alpn: false });
 
     // HTTP/2 is offered by ALPN whether or not http2 is enabled, as Go's TLS server does.
-    const session = http2Connect(r.url, { ca: pki.ca.cert });
+    const session = http2Connect(r.url, { ca: pki.ca.cert.pem });
     t.after(() => session.close());
     const status = await new Promise<number>((resolve, reject) => {
       const stream = session.request({ ":method": "POST", ":path": ingestPath, "content-type": "application/octet-stream" });
@@ -88,7 +97,7 @@ describe("http > tls: HTTPS", () => {
 
   test("Push over gRPC on TLS (HTTP/2 by ALPN)", async (t) => {
     const r = await tlsReceiver(t, {});
-    const transport = createGrpcTransport({ baseUrl: r.url, nodeOptions: { ca: pki.ca.cert } });
+    const transport = createGrpcTransport({ baseUrl: r.url, nodeOptions: { ca: pki.ca.cert.pem } });
     const request = { series: [{ labels: [{ name: "__name__", value: "process_cpu" }, { name: "service_name", value: "grpc-tls" }], samples: [{ rawProfile: gzippedPprof({ seed: 3 }), ID: "" }] }] };
     await createClient(PusherService, transport).push(request);
     const [stored] = await r.payloads();
@@ -98,7 +107,7 @@ describe("http > tls: HTTPS", () => {
 
   test("a client that does not trust the certificate fails the handshake; nothing is stored", async (t) => {
     const r = await tlsReceiver(t, {});
-    await assert.rejects(ingestOverTls(r.url, { ca: pki.stranger.cert }), /self-signed|unable to verify|certificate/i);
+    await assert.rejects(ingestOverTls(r.url, { ca: pki.stranger.cert.pem }), /self-signed|unable to verify|certificate/i);
     assert.deepEqual(await r.keys(), []);
   });
 
@@ -123,7 +132,7 @@ describe("http > tls: client certificates (client_auth_type)", () => {
   ];
   for (const { clientAuth, none, trusted, stranger } of cases) {
     test(`${clientAuth}: without a certificate ${none ? "served" : "refused"}, with the CA's ${trusted ? "served" : "refused"}, with a stranger's ${stranger ? "served" : "refused"}`, async (t) => {
-      const r = await tlsReceiver(t, { clientAuth, clientCa: pki.ca.cert });
+      const r = await tlsReceiver(t, { clientAuth, clientCa: pki.ca.cert.pem });
       const outcome = (tls: ClientTls) => ingestOverTls(r.url, tls).then((res) => res.status === 200, () => false);
       assert.equal(await outcome({}), none, "without a certificate");
       assert.equal(await outcome({ identity: pki.client }), trusted, "with the CA's client certificate");
@@ -134,8 +143,8 @@ describe("http > tls: client certificates (client_auth_type)", () => {
   }
 
   test("RequireAndVerifyClientCert refuses an HTTP/2 client without a certificate too", async (t) => {
-    const r = await tlsReceiver(t, { clientAuth: "RequireAndVerifyClientCert", clientCa: pki.ca.cert });
-    const session = http2Connect(r.url, { ca: pki.ca.cert });
+    const r = await tlsReceiver(t, { clientAuth: "RequireAndVerifyClientCert", clientCa: pki.ca.cert.pem });
+    const session = http2Connect(r.url, { ca: pki.ca.cert.pem });
     session.on("error", () => undefined);
     const stream = session.request({ ":method": "POST", ":path": ingestPath });
     const failed = await within(new Promise<boolean>((resolve) => {
@@ -161,7 +170,7 @@ describe("http > tls: versions and cipher suites", () => {
     const r = await tlsReceiver(t, { ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384" });
     const { port } = new URL(r.url);
     const negotiated = await new Promise<string>((resolve, reject) => {
-      const socket = tlsConnect({ host: "127.0.0.1", port: Number(port), ca: pki.ca.cert, maxVersion: "TLSv1.2" }, () => {
+      const socket = tlsConnect({ host: "127.0.0.1", port: Number(port), ca: pki.ca.cert.pem, maxVersion: "TLSv1.2" }, () => {
         resolve(socket.getCipher().name);
         socket.destroy();
       });
@@ -169,7 +178,7 @@ describe("http > tls: versions and cipher suites", () => {
     });
     assert.equal(negotiated, "ECDHE-ECDSA-AES256-GCM-SHA384");
     const refused = new Promise<void>((resolve, reject) => {
-      const socket = tlsConnect({ host: "127.0.0.1", port: Number(port), ca: pki.ca.cert, maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" }, () => {
+      const socket = tlsConnect({ host: "127.0.0.1", port: Number(port), ca: pki.ca.cert.pem, maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" }, () => {
         socket.destroy();
         reject(new Error("a suite outside the list was negotiated"));
       });
@@ -181,15 +190,15 @@ describe("http > tls: versions and cipher suites", () => {
 
 test("the private key never reaches the log, whatever fails", async (t) => {
   const lines: string[] = [];
-  const r = await tlsReceiver(t, { clientAuth: "RequireAndVerifyClientCert", clientCa: pki.ca.cert }, lines);
+  const r = await tlsReceiver(t, { clientAuth: "RequireAndVerifyClientCert", clientCa: pki.ca.cert.pem }, lines);
   await ingestOverTls(r.url, {}).catch(() => undefined);
   await ingestOverTls(r.url, { identity: pki.stranger }).catch(() => undefined);
-  await ingestOverTls(r.url, { ca: pki.stranger.cert }).catch(() => undefined);
+  await ingestOverTls(r.url, { ca: pki.stranger.cert.pem }).catch(() => undefined);
   assert.equal((await ingestOverTls(r.url, { identity: pki.client })).status, 200);
   await r.receiver.close();
   const log = lines.join("");
   assert.match(log, /TLS handshake failed/, "the failures are logged");
-  const keyBody = pki.server.key.split("\n").filter((line) => line !== "" && !line.startsWith("-----"));
+  const keyBody = pki.server.key.pem.split("\n").filter((line) => line !== "" && !line.startsWith("-----"));
   for (const line of keyBody) assert.ok(!log.includes(line), "no line of the key's PEM");
   assert.ok(!log.includes("PRIVATE KEY"));
 });

@@ -7,11 +7,12 @@ import { randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { TestContext } from "node:test";
-import type { ReceiverConfig, ReceiverHttp2, TargetConfig } from "@pyroscope-relay/config";
+import type { ReceiverConfig, ReceiverHttp2 } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
 import type { Logger } from "@pyroscope-relay/ops";
 import { BatchStore, batchJobData, createRedisConnection, Enqueuer, queueNameFor, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
 import type { BacklogBounds, BatchJobData, FlushBounds, RedisMemoryGuard } from "@pyroscope-relay/queue";
+import { targetConfig } from "@pyroscope-relay/testing";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { ThrottledLog } from "./throttled-log.js";
@@ -68,14 +69,6 @@ export interface TestReceiver {
 
 export const defaultMaxBodyBytes = 64 * 1024;
 
-export function targetConfig(name: string): TargetConfig {
-  return {
-    name, writeLabel: name, endpointName: name, url: "http://127.0.0.1:1",
-    remoteTimeoutMs: 10_000, headers: {}, minBackoffMs: 500, maxBackoffMs: 300_000, maxBackoffRetries: 10,
-    retryOnHttp429: true, auth: { kind: "none" }, externalLabels: {},
-  };
-}
-
 /** An admin connection to `redis`, disconnected after the test file. */
 export async function adminConnection(redis: RedisServerHandle): Promise<RedisClient> {
   const admin = createRedisConnection(redis.url, "admin");
@@ -92,7 +85,7 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   connection.on("error", () => undefined);
   await waitForRedis(connection, 5_000);
   const memoryGuard = options.memoryGuard?.(connection);
-  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets: targets.map(targetConfig), backlog: options.backlog, memoryGuard, flush: options.flush });
+  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets: targets.map((name) => targetConfig(name)), backlog: options.backlog, memoryGuard, flush: options.flush });
   const metrics = new RelayMetrics();
   const config: ReceiverConfig = {
     label: "pyroscope.receive_http.test", listenAddress: "127.0.0.1", listenPort: 0,

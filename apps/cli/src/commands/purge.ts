@@ -1,4 +1,5 @@
-import { purgeFailed, purgeRequest, recordedTargets } from "@pyroscope-relay/queue";
+import { purgeRequest } from "@pyroscope-relay/admin";
+import { purgeFailed, recordedTargets } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
 import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";

@@ -1,4 +1,5 @@
-import { replayFailed, replayRequest } from "@pyroscope-relay/queue";
+import { replayRequest } from "@pyroscope-relay/admin";
+import { replayFailed } from "@pyroscope-relay/queue";
 import { createProgressBar } from "../progress-bar.js";
 import type { CommandContext } from "./command-context.js";
 import { counted } from "./counted.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { purgeRequest, replayRequest } from "@pyroscope-relay/queue";
+import { purgeRequest, replayRequest } from "@pyroscope-relay/admin";
 import { UsageError } from "../usage-error.js";
 import { flagOf, integerFlag, parseRequestFlags } from "./request-flags.js";
 

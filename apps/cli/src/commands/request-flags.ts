@@ -1,4 +1,4 @@
-import { describeRequestError } from "@pyroscope-relay/queue";
+import { describeRequestError } from "@pyroscope-relay/admin";
 import { UsageError } from "../usage-error.js";
 
 /** The flag an operator request field comes from: `olderThan` -> `--older-than`. */

@@ -1,6 +1,5 @@
-// Test support (not exported from the package): an OAuth 2.0 token endpoint on 127.0.0.1 for the
-// client credentials grant. It checks the client's credentials, hands out numbered tokens and records
-// every token request.
+// An OAuth 2.0 token endpoint on 127.0.0.1 for the client credentials grant. It checks the client's
+// credentials, hands out numbered tokens and records every token request.
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -1,7 +1,6 @@
-// Test support (not exported from the package): a small HTTP proxy on 127.0.0.1 that records what went
-// through it: CONNECT tunnels (https targets) and absolute-form requests (http targets). It routes
-// every host to a local port, so targets may have names only the proxy knows, which proves that a
-// request went through it.
+// A small HTTP proxy on 127.0.0.1 that records what went through it: CONNECT tunnels (https targets)
+// and absolute-form requests (http targets). It routes every host to a local port, so targets may
+// have names only the proxy knows, which proves that a request went through it.
 import { once } from "node:events";
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";

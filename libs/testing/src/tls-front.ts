@@ -1,5 +1,5 @@
-// Test support (not exported from the package): TLS in front of a plain HTTP server (a fake target,
-// a token server), recording each TLS session, so that specs can check what the client negotiated.
+// TLS in front of a plain HTTP server (a fake target, a token server), recording each TLS session, so
+// that specs can check what the client negotiated.
 import { once } from "node:events";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { createServer, type TLSSocket, type TlsOptions } from "node:tls";

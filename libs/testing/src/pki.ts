@@ -1,5 +1,5 @@
-// Test support (not exported from the package): certificate authorities and certificates made with
-// `openssl` when a spec needs them, in a temporary directory removed after the spec file.
+// Certificate authorities and certificates made with `openssl` when a spec needs them, in a temporary
+// directory removed after the spec file.
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,8 +20,8 @@ export interface Issued {
   key: Pem;
 }
 
-export interface Authority {
-  cert: Pem;
+/** A self-signed certificate authority; its own certificate and key also serve as a certificate no one trusts. */
+export interface Authority extends Issued {
   /** A certificate signed by this authority: a server's for `names` (DNS names or IPs), or a client's. */
   issue(commonName: string, options: { names?: string[]; client?: boolean }): Promise<Issued>;
 }
@@ -41,6 +41,7 @@ export async function testPki(): Promise<{ dir: string; authority(name: string):
       await run("openssl", ["req", "-x509", ...newKey, "-keyout", `${base}.key`, "-out", `${base}.pem`, "-days", "2", "-subj", `/CN=${name}`]);
       return {
         cert: await pem(`${base}.pem`),
+        key: await pem(`${base}.key`),
         async issue(commonName, { names = [], client = false }) {
           const out = join(dir, `${name}-${commonName}-${++serial}`);
           await run("openssl", ["req", "-new", ...newKey, "-keyout", `${out}.key`, "-out", `${out}.csr`, "-subj", `/CN=${commonName}`]);

@@ -80,11 +80,18 @@ const redis = services.redis ?? {};
 const redisImage = /^(?:redis|valkey\/valkey):(\d+)(?:\.\d+){0,2}(?:-[\w.]+)?$/.exec(redis.image ?? "");
 expect(Number(redisImage?.[1]) >= 7, `redis image is ${redis.image}, expected a pinned redis (or valkey/valkey) tag of version 7 or later`);
 const redisCommand = Array.isArray(redis.command) ? redis.command : [];
-for (const [name, value] of [["--appendonly", "yes"], ["--appendfsync", "everysec"], ["--maxmemory-policy", "noeviction"]]) {
+for (const [name, value] of [
+  ["--appendonly", "yes"],
+  ["--appendfsync", "everysec"],
+  ["--maxmemory-policy", "noeviction"],
+]) {
   expect(flag(redisCommand, name) === value, `redis command lacks ${name} ${value}`);
 }
 expectMemoryBounds("redis", redis);
-expect((redis.volumes ?? []).some((v) => /^[\w-]+:\/data$/.test(v) && compose.volumes && v.split(":")[0] in compose.volumes), "redis /data is not on a named volume");
+expect(
+  (redis.volumes ?? []).some((v) => /^[\w-]+:\/data$/.test(v) && compose.volumes && v.split(":")[0] in compose.volumes),
+  "redis /data is not on a named volume",
+);
 expect(JSON.stringify(redis.healthcheck?.test ?? []).includes('"redis-cli","ping"'), "redis healthcheck is not redis-cli ping");
 
 const configPath = "/etc/pyroscope-relay/relay.alloy";
@@ -113,14 +120,19 @@ const namedVolumeAt = (service, path) => {
   return undefined;
 };
 const pyroscopeVolumes = [];
-for (const [name, hostPort] of [["pyroscope-a", "4040"], ["pyroscope-b", "4041"]]) {
+for (const [name, hostPort] of [
+  ["pyroscope-a", "4040"],
+  ["pyroscope-b", "4041"],
+]) {
   const service = services[name] ?? {};
   expect(/^grafana\/pyroscope:\d+\.\d+\.\d+$/.test(service.image ?? ""), `${name} image is ${service.image}, expected grafana/pyroscope at an exact version`);
   expect((service.ports ?? []).includes(`${hostPort}:4040`), `${name} must publish ${hostPort}:4040`);
   // The image is distroless (no shell, wget or curl): the check must run a binary it ships, in exec form.
   const test = Array.isArray(service.healthcheck?.test) ? service.healthcheck.test.map(String) : [];
-  expect(test[0] === "CMD" && /^(\/usr\/bin\/)?(profilecli|pyroscope)$/.test(test[1] ?? "") && test.some((arg) => /(^|\/)ready$|localhost:4040/.test(arg)),
-    `${name} healthcheck must ask /ready in exec form with a binary the image has, e.g. ["CMD", "/usr/bin/profilecli", "ready", "--url=http://localhost:4040"]`);
+  expect(
+    test[0] === "CMD" && /^(\/usr\/bin\/)?(profilecli|pyroscope)$/.test(test[1] ?? "") && test.some((arg) => /(^|\/)ready$|localhost:4040/.test(arg)),
+    `${name} healthcheck must ask /ready in exec form with a binary the image has, e.g. ["CMD", "/usr/bin/profilecli", "ready", "--url=http://localhost:4040"]`,
+  );
   const volume = namedVolumeAt(service, "/data");
   expect(volume !== undefined, `${name} /data is not on a named volume`);
   pyroscopeVolumes.push(volume);
@@ -135,7 +147,11 @@ const sameSet = (a, b) => a.length === b.length && [...a].sort().join() === [...
 const networksOf = (service) => (Array.isArray(service.networks) ? service.networks : Object.keys(service.networks ?? { default: null }));
 /** An exact version, for the redis-cli of the init service to match the nodes; hostnames need 7+. */
 const pinnedRedis = (image) => Number(/^(?:redis|valkey\/valkey):(\d+)\.\d+\.\d+(-[\w.]+)?$/.exec(image ?? "")?.[1]) >= 7;
-const ipv4 = (text) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text ?? "")?.slice(1).reduce((n, part) => n * 256 + Number(part), 0);
+const ipv4 = (text) =>
+  /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/
+    .exec(text ?? "")
+    ?.slice(1)
+    .reduce((n, part) => n * 256 + Number(part), 0);
 const inSubnet = (address, cidr) => {
   const [base, bits] = (cidr ?? "").split("/");
   const size = 2 ** (32 - Number(bits));
@@ -153,8 +169,13 @@ for (const name of nodes) {
   const command = commandOf(node);
   expect(pinnedRedis(node.image), `${name} image is ${node.image}, expected an exact redis (or valkey/valkey) version of 7 or later`);
   expect(/^(redis|valkey)-server$/.test(command[0] ?? ""), `${name} command should start with redis-server`);
-  const nodeFlags = [["--cluster-enabled", "yes"], ["--appendonly", "yes"], ["--maxmemory-policy", "noeviction"],
-    ["--cluster-announce-hostname", name], ["--cluster-preferred-endpoint-type", "hostname"]];
+  const nodeFlags = [
+    ["--cluster-enabled", "yes"],
+    ["--appendonly", "yes"],
+    ["--maxmemory-policy", "noeviction"],
+    ["--cluster-announce-hostname", name],
+    ["--cluster-preferred-endpoint-type", "hostname"],
+  ];
   for (const [flagName, value] of nodeFlags) {
     expect(flag(command, flagName) === value, `${name} command lacks ${flagName} ${value}`);
   }
@@ -169,8 +190,10 @@ for (const name of nodes) {
   const [network, settings] = attached[0] ?? [];
   const address = settings?.ipv4_address;
   const ipam = compose.networks?.[network]?.ipam?.config ?? [];
-  expect(attached.length === 1 && ipam.some((c) => inSubnet(address, c.subnet) && !(c.ip_range && inSubnet(address, c.ip_range))),
-    `${name} must be on one network with a fixed ipv4_address in its ipam subnet, outside its ip_range`);
+  expect(
+    attached.length === 1 && ipam.some((c) => inSubnet(address, c.subnet) && !(c.ip_range && inSubnet(address, c.ip_range))),
+    `${name} must be on one network with a fixed ipv4_address in its ipam subnet, outside its ip_range`,
+  );
   nodeNetworks.add(network);
   nodeAddresses.push(address);
 }
@@ -181,7 +204,10 @@ const [clusterNetwork] = nodeNetworks;
 
 const init = services["redis-cluster-init"] ?? {};
 expect(inCluster("redis-cluster-init"), "service redis-cluster-init (profile cluster) is missing");
-expect(pinnedRedis(init.image) && nodes.every((name) => services[name].image === init.image), `redis-cluster-init image is ${init.image}, expected the nodes' image`);
+expect(
+  pinnedRedis(init.image) && nodes.every((name) => services[name].image === init.image),
+  `redis-cluster-init image is ${init.image}, expected the nodes' image`,
+);
 expect(init.restart === undefined || init.restart === "no", "redis-cluster-init restarts, so it never completes");
 for (const name of nodes) {
   expect(init.depends_on?.[name]?.condition === "service_healthy", `redis-cluster-init must wait for a healthy ${name}`);
@@ -189,14 +215,23 @@ for (const name of nodes) {
 expect(networksOf(init).includes(clusterNetwork), `redis-cluster-init is not on the nodes' network ${clusterNetwork}`);
 const initCommand = commandOf(init);
 const scriptPath = (init.volumes ?? []).find((v) => v.startsWith("./deploy/redis-cluster-init.sh:"))?.split(":")[1];
-expect(scriptPath !== undefined && initCommand[0] === "sh" && initCommand[1] === scriptPath, "redis-cluster-init must run deploy/redis-cluster-init.sh, mounted");
+expect(
+  scriptPath !== undefined && initCommand[0] === "sh" && initCommand[1] === scriptPath,
+  "redis-cluster-init must run deploy/redis-cluster-init.sh, mounted",
+);
 expect(sameSet(initCommand.slice(2), endpoints), `redis-cluster-init is given ${initCommand.slice(2).join(" ")}, expected every node: ${endpoints.join(" ")}`);
 const initScript = join(root, "deploy", "redis-cluster-init.sh");
 const create = (existsSync(initScript) ? readFileSync(initScript, "utf8") : "").split("\n").find((line) => /^\s*redis-cli --cluster create /.test(line)) ?? "";
-expect(/ --cluster-replicas 1( |$)/.test(create) && / --cluster-yes( |$)/.test(create), "deploy/redis-cluster-init.sh does not run redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes");
+expect(
+  / --cluster-replicas 1( |$)/.test(create) && / --cluster-yes( |$)/.test(create),
+  "deploy/redis-cluster-init.sh does not run redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes",
+);
 
 const shards = [];
-for (const [name, role] of [["ingest-cluster", "ingest"], ["writer-cluster", "writer"]]) {
+for (const [name, role] of [
+  ["ingest-cluster", "ingest"],
+  ["writer-cluster", "writer"],
+]) {
   const service = services[name] ?? {};
   expect(inCluster(name), `service ${name} (profile cluster) is missing`);
   const command = commandOf(service);
@@ -208,16 +243,25 @@ for (const [name, role] of [["ingest-cluster", "ingest"], ["writer-cluster", "wr
   expect(flag(command, "--server.http.listen-addr") === "0.0.0.0:12345", `${name} ops server must listen on 0.0.0.0:12345`);
   expect(service.depends_on?.["redis-cluster-init"]?.condition === "service_completed_successfully", `${name} must wait for redis-cluster-init to complete`);
   expect(service.depends_on?.redis === undefined, `${name} depends on the single redis`);
-  expect(networksOf(service).includes(clusterNetwork) && networksOf(service).includes("default"), `${name} must be on the networks default and ${clusterNetwork}`);
+  expect(
+    networksOf(service).includes(clusterNetwork) && networksOf(service).includes("default"),
+    `${name} must be on the networks default and ${clusterNetwork}`,
+  );
   expect((service.volumes ?? []).includes(`./deploy/relay.alloy:${configPath}:ro`), `${name} does not mount deploy/relay.alloy read-only at ${configPath}`);
   expect(service.image !== undefined && service.image === services.ingest?.image, `${name} must use ingest's image`);
 }
-expect(/^[1-9]\d*$/.test(shards[0] ?? "") && shards[0] !== "1" && shards[1] === shards[0], `ingest-cluster and writer-cluster need one --target.queue-shards above 1, have ${shards.join(" and ")}`);
+expect(
+  /^[1-9]\d*$/.test(shards[0] ?? "") && shards[0] !== "1" && shards[1] === shards[0],
+  `ingest-cluster and writer-cluster need one --target.queue-shards above 1, have ${shards.join(" and ")}`,
+);
 const ingestCluster = commandOf(services["ingest-cluster"]);
 expect(flag(ingestCluster, "--redis.min-replicas") === "1", "ingest-cluster must wait for 1 replica: --redis.min-replicas 1");
 expect(/^\d+(ms|s)$/.test(flag(ingestCluster, "--redis.replica-timeout") ?? ""), "ingest-cluster lacks a --redis.replica-timeout such as 500ms");
 const writerCluster = services["writer-cluster"] ?? {};
-expect(writerCluster.ports === undefined && writerCluster.container_name === undefined, "writer-cluster publishes ports or names its container: --scale would fail");
+expect(
+  writerCluster.ports === undefined && writerCluster.container_name === undefined,
+  "writer-cluster publishes ports or names its container: --scale would fail",
+);
 
 // `--profile cluster` starts the services without a profile too: no host port may be published twice.
 const published = new Map();
@@ -242,10 +286,16 @@ if (!existsSync(configFile)) {
   const port = /listen_port\s*=\s*(\d+)/.exec(config)?.[1];
   expect(port === "9999", `the receiver listens on ${port}, expected 9999`);
   expect((services.ingest?.ports ?? []).includes(`${port}:${port}`), `ingest does not publish the receiver port ${port}`);
-  expect((services["ingest-cluster"]?.ports ?? []).some((p) => String(p).endsWith(`:${port}`)), `ingest-cluster does not publish the receiver port ${port}`);
+  expect(
+    (services["ingest-cluster"]?.ports ?? []).some((p) => String(p).endsWith(`:${port}`)),
+    `ingest-cluster does not publish the receiver port ${port}`,
+  );
   expect(/listen_address\s*=\s*"0\.0\.0\.0"/.test(config), "the receiver must listen on 0.0.0.0 inside the container");
   const forwardTo = /forward_to\s*=\s*\[([^\]]*)\]/.exec(config)?.[1] ?? "";
-  for (const [write, url] of [["primary", "http://pyroscope-a:4040"], ["secondary", "http://pyroscope-b:4040"]]) {
+  for (const [write, url] of [
+    ["primary", "http://pyroscope-a:4040"],
+    ["secondary", "http://pyroscope-b:4040"],
+  ]) {
     const block = new RegExp(`pyroscope\\.write\\s+"${write}"\\s*\\{\\s*endpoint\\s*\\{\\s*url\\s*=\\s*"([^"]*)"`).exec(config);
     expect(block?.[1] === url, `pyroscope.write "${write}" must have an endpoint with url ${url}`);
     expect(forwardTo.includes(`pyroscope.write.${write}.receiver`), `forward_to does not include pyroscope.write.${write}.receiver`);
@@ -270,7 +320,12 @@ const readYaml = (file) => {
     return undefined;
   }
 };
-const yamlFiles = (dir) => (existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(dir, f)) : []);
+const yamlFiles = (dir) =>
+  existsSync(dir) && statSync(dir).isDirectory()
+    ? readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => join(dir, f))
+    : [];
 const opsPort = (name) => (flag(commandOf(services[name]), "--server.http.listen-addr") ?? "").split(":").at(-1);
 
 // Prometheus: the alert rules, and a scrape of ingest and of every writer replica. `--scale writer=N`
@@ -278,12 +333,21 @@ const opsPort = (name) => (flag(commandOf(services[name]), "--server.http.listen
 // addresses: an A-record dns_sd_configs finds each one, a static target would reach one at random.
 const prometheus = services.prometheus ?? {};
 expect(services.prometheus !== undefined, "service prometheus is missing");
-expect(/^(prom|quay\.io\/prometheus)\/prometheus:v\d+\.\d+\.\d+$/.test(prometheus.image ?? ""), `prometheus image is ${prometheus.image}, expected prom/prometheus at an exact version`);
+expect(
+  /^(prom|quay\.io\/prometheus)\/prometheus:v\d+\.\d+\.\d+$/.test(prometheus.image ?? ""),
+  `prometheus image is ${prometheus.image}, expected prom/prometheus at an exact version`,
+);
 const prometheusArgs = commandOf(prometheus);
 const configArg = prometheusArgs.find((arg) => String(arg).startsWith("--config.file="))?.split("=")[1] ?? "/etc/prometheus/prometheus.yml";
 const prometheusConfigFile = hostPath(prometheus, configArg);
-expect(prometheusConfigFile !== undefined && existsSync(prometheusConfigFile), `prometheus --config.file ${configArg} is not a file of deploy/prometheus mounted into the container`);
-expect(namedVolumeAt(prometheus, prometheusArgs.find((a) => String(a).startsWith("--storage.tsdb.path="))?.split("=")[1] ?? "/prometheus") !== undefined, "prometheus storage is not on a named volume");
+expect(
+  prometheusConfigFile !== undefined && existsSync(prometheusConfigFile),
+  `prometheus --config.file ${configArg} is not a file of deploy/prometheus mounted into the container`,
+);
+expect(
+  namedVolumeAt(prometheus, prometheusArgs.find((a) => String(a).startsWith("--storage.tsdb.path="))?.split("=")[1] ?? "/prometheus") !== undefined,
+  "prometheus storage is not on a named volume",
+);
 const prometheusConfig = prometheusConfigFile && existsSync(prometheusConfigFile) ? readYaml(prometheusConfigFile) : undefined;
 if (prometheusConfig !== undefined) {
   const ruleFiles = prometheusConfig?.rule_files ?? [];
@@ -291,19 +355,28 @@ if (prometheusConfig !== undefined) {
   for (const ruleFile of ruleFiles) {
     // Relative paths resolve against the configuration file's directory (in the container, and for promtool here).
     const file = hostPath(prometheus, posix.resolve(posix.dirname(configArg), ruleFile));
-    expect(!/[*?[]/.test(ruleFile) && file !== undefined && existsSync(file), `prometheus rule file ${ruleFile} is not a file mounted from deploy/prometheus (no globs)`);
+    expect(
+      !/[*?[]/.test(ruleFile) && file !== undefined && existsSync(file),
+      `prometheus rule file ${ruleFile} is not a file mounted from deploy/prometheus (no globs)`,
+    );
   }
   const jobs = prometheusConfig?.scrape_configs ?? [];
   // The ops server serves plain HTTP /metrics.
   const relayJobs = jobs.filter((job) => (job.metrics_path ?? "/metrics") === "/metrics" && (job.scheme ?? "http") === "http");
-  const viaDns = (serviceName, port) => relayJobs.some((job) => (job.dns_sd_configs ?? []).some((sd) => sd.type === "A" && String(sd.port) === port && (sd.names ?? []).includes(serviceName)));
-  const viaStatic = (serviceName, port) => relayJobs.some((job) => (job.static_configs ?? []).some((sc) => (sc.targets ?? []).includes(`${serviceName}:${port}`)));
+  const viaDns = (serviceName, port) =>
+    relayJobs.some((job) => (job.dns_sd_configs ?? []).some((sd) => sd.type === "A" && String(sd.port) === port && (sd.names ?? []).includes(serviceName)));
+  const viaStatic = (serviceName, port) =>
+    relayJobs.some((job) => (job.static_configs ?? []).some((sc) => (sc.targets ?? []).includes(`${serviceName}:${port}`)));
   for (const name of ["ingest", "writer", "ingest-cluster", "writer-cluster"]) {
     if (services[name] === undefined) continue;
     const port = opsPort(name);
     const scalable = services[name].ports === undefined;
-    expect(viaDns(name, port) || (!scalable && viaStatic(name, port)),
-      scalable ? `prometheus does not scrape every ${name} replica: add ${name} to a dns_sd_configs of type A on port ${port}` : `prometheus does not scrape ${name} on port ${port}`);
+    expect(
+      viaDns(name, port) || (!scalable && viaStatic(name, port)),
+      scalable
+        ? `prometheus does not scrape every ${name} replica: add ${name} to a dns_sd_configs of type A on port ${port}`
+        : `prometheus does not scrape ${name} on port ${port}`,
+    );
   }
 }
 
@@ -315,18 +388,40 @@ const provisioningPath = grafana.environment?.GF_PATHS_PROVISIONING ?? "/etc/gra
 const provisioning = hostPath(grafana, provisioningPath);
 expect(provisioning !== undefined && existsSync(provisioning), `grafana ${provisioningPath} is not a directory mounted from deploy/grafana`);
 const datasources = provisioning === undefined ? [] : yamlFiles(join(provisioning, "datasources")).flatMap((file) => readYaml(file)?.datasources ?? []);
-const prometheusPort = (prometheusArgs.find((a) => String(a).startsWith("--web.listen-address="))?.split(":").at(-1)) ?? "9090";
-for (const [type, url] of [["grafana-pyroscope-datasource", "http://pyroscope-a:4040"], ["grafana-pyroscope-datasource", "http://pyroscope-b:4040"], ["prometheus", `http://prometheus:${prometheusPort}`]]) {
-  expect(datasources.some((ds) => ds.type === type && String(ds.url ?? "").replace(/\/$/, "") === url), `grafana has no provisioned ${type} data source with url ${url}`);
+const prometheusPort =
+  prometheusArgs
+    .find((a) => String(a).startsWith("--web.listen-address="))
+    ?.split(":")
+    .at(-1) ?? "9090";
+for (const [type, url] of [
+  ["grafana-pyroscope-datasource", "http://pyroscope-a:4040"],
+  ["grafana-pyroscope-datasource", "http://pyroscope-b:4040"],
+  ["prometheus", `http://prometheus:${prometheusPort}`],
+]) {
+  expect(
+    datasources.some((ds) => ds.type === type && String(ds.url ?? "").replace(/\/$/, "") === url),
+    `grafana has no provisioned ${type} data source with url ${url}`,
+  );
 }
 const datasourceUids = new Set(datasources.map((ds) => ds.uid).filter((uid) => uid !== undefined));
-expect(datasources.every((ds) => ds.uid !== undefined), "every provisioned grafana data source needs a uid (the dashboard refers to them by uid)");
+expect(
+  datasources.every((ds) => ds.uid !== undefined),
+  "every provisioned grafana data source needs a uid (the dashboard refers to them by uid)",
+);
 /** Every datasource uid a dashboard refers to, except template variables and Grafana's built-in ones. */
 const referencedUids = (node, found = new Set()) => {
   if (Array.isArray(node)) node.forEach((item) => referencedUids(item, found));
   else if (node && typeof node === "object") {
     for (const [key, value] of Object.entries(node)) {
-      if (key === "datasource" && value && typeof value === "object" && typeof value.uid === "string" && !/^(\$|-- )/.test(value.uid) && value.type !== "grafana") found.add(value.uid);
+      if (
+        key === "datasource" &&
+        value &&
+        typeof value === "object" &&
+        typeof value.uid === "string" &&
+        !/^(\$|-- )/.test(value.uid) &&
+        value.type !== "grafana"
+      )
+        found.add(value.uid);
       else referencedUids(value, found);
     }
   }
@@ -365,11 +460,20 @@ if (home !== undefined) {
 
 // Operators' commands: one-off containers of the relay image (`docker compose run --rm relay-cli ...`),
 // never started by `up`, pointed at the same Redis as the relay.
-for (const [name, env, like] of [["relay-cli", "REDIS_URL", "ingest"], ["relay-cli-cluster", "RELAY_REDIS_CLUSTER_NODES", "ingest-cluster"]]) {
+for (const [name, env, like] of [
+  ["relay-cli", "REDIS_URL", "ingest"],
+  ["relay-cli-cluster", "RELAY_REDIS_CLUSTER_NODES", "ingest-cluster"],
+]) {
   const service = services[name] ?? {};
   expect(services[name] !== undefined, `service ${name} (docker compose run --rm ${name} failed|replay|purge ...) is missing`);
-  expect((service.profiles ?? []).length > 0 && !(service.profiles ?? []).includes("cluster"), `${name} must have a profile of its own, so that up does not start it`);
-  expect(service.image === services.ingest?.image && (service.volumes ?? []).includes(`./deploy/relay.alloy:${configPath}:ro`), `${name} must use ingest's image and mount deploy/relay.alloy`);
+  expect(
+    (service.profiles ?? []).length > 0 && !(service.profiles ?? []).includes("cluster"),
+    `${name} must have a profile of its own, so that up does not start it`,
+  );
+  expect(
+    service.image === services.ingest?.image && (service.volumes ?? []).includes(`./deploy/relay.alloy:${configPath}:ro`),
+    `${name} must use ingest's image and mount deploy/relay.alloy`,
+  );
   const target = like === "ingest" ? flag(commandOf(services.ingest), "--redis.url") : flag(commandOf(services[like]), "--redis.cluster-nodes");
   expect(service.environment?.[env] === target, `${name} ${env} is ${service.environment?.[env]}, expected ${like}'s ${target}`);
   const shards = flag(commandOf(services[like]), "--target.queue-shards") ?? "1";
@@ -377,7 +481,10 @@ for (const [name, env, like] of [["relay-cli", "REDIS_URL", "ingest"], ["relay-c
 }
 const header = readFileSync(join(root, "docker-compose.yml"), "utf8");
 for (const command of ["failed", "replay", "purge"]) {
-  expect(new RegExp(`docker compose (--profile \\w+ )?run --rm relay-cli ${command} ${configPath}`).test(header), `docker-compose.yml does not show "docker compose run --rm relay-cli ${command} ${configPath} ..."`);
+  expect(
+    new RegExp(`docker compose (--profile \\w+ )?run --rm relay-cli ${command} ${configPath}`).test(header),
+    `docker-compose.yml does not show "docker compose run --rm relay-cli ${command} ${configPath} ..."`,
+  );
 }
 
 const dockerfile = existsSync(join(root, "Dockerfile")) ? readFileSync(join(root, "Dockerfile"), "utf8").replace(/\\\n/g, " ") : "";

@@ -53,7 +53,7 @@ for (const [source, edges] of Object.entries(graph.dependencies)) {
   }
 }
 if (problems.length > 0) {
-  console.error("module boundary violations:\n  " + problems.join("\n  "));
+  console.error(`module boundary violations:\n  ${problems.join("\n  ")}`);
   process.exit(1);
 }
 console.log(`module boundaries: ${Object.keys(graph.nodes).length} projects, no violations`);

@@ -25,7 +25,7 @@ const testCode = /(?:\.test\.|\.spec\.|-harness\.|-fixture\.|(?:^|\/)test-[\w-]+
  */
 const usedWithoutImport = (name, manifest, sources) =>
   name.startsWith("@types/") ||
-  Object.values(manifest.scripts ?? {}).some((script) => new RegExp(`(?:^|[\\s/])${escape(toolOf(name))}(?:\\s|$)`).test(script)) ||
+  Object.values(manifest.scripts ?? {}).some((script) => new RegExp(`(?:^|[\\s/])${escapeRegExp(toolOf(name))}(?:\\s|$)`).test(script)) ||
   (programs.has(name) && sources.some((text) => text.includes(programs.get(name))));
 
 /** Workspaces that are commands, by package name: the directory their programs are run from. */
@@ -33,7 +33,7 @@ const programs = new Map();
 
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 
-function escape(text) {
+function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
@@ -95,16 +95,18 @@ for (const workspace of workspaces()) {
       used.add(name);
       if (name === manifest.name) continue;
       if (!runtime.has(name) && !development.has(name)) problems.push(`${workspace}/${file} imports ${name}, which ${workspace}/package.json does not declare`);
-      else if (shipped && !runtime.has(name)) problems.push(`${workspace}/${file} imports ${name}, declared only in devDependencies of ${workspace}/package.json`);
+      else if (shipped && !runtime.has(name))
+        problems.push(`${workspace}/${file} imports ${name}, declared only in devDependencies of ${workspace}/package.json`);
     }
   }
   for (const name of [...runtime, ...development]) {
-    if (!used.has(name) && !usedWithoutImport(name, manifest, sources)) problems.push(`${workspace}/package.json declares ${name}, which nothing in ${workspace} imports`);
+    if (!used.has(name) && !usedWithoutImport(name, manifest, sources))
+      problems.push(`${workspace}/package.json declares ${name}, which nothing in ${workspace} imports`);
   }
 }
 
 if (problems.length > 0) {
-  console.error("dependency problems:\n  " + problems.join("\n  "));
+  console.error(`dependency problems:\n  ${problems.join("\n  ")}`);
   process.exit(1);
 }
 console.log(`dependencies: ${workspaces().length} workspaces, every import declared, every declaration used`);

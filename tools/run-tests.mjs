@@ -16,6 +16,7 @@ nx.stdout.on("data", (chunk) => {
   const lines = (pending + chunk.toString()).split("\n");
   pending = lines.pop() ?? "";
   for (const line of lines) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the ANSI colours (ESC [ ... m) of node:test's output.
     const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
     const count = /ℹ (pass|fail|skipped) (\d+)\s*$/.exec(plain);
     if (count) totals[count[1]] += Number(count[2]);

@@ -115,7 +115,14 @@ async function bench(options: BenchOptions): Promise<number> {
     { figure: "end-to-end Redis commands/profile", value: e2e.redis.commandsPerProfile, unit: "", bar: { op: "<=", limit: 15 } },
     { figure: "end-to-end Redis CPU/profile", value: e2e.redis.cpuMicrosPerProfile, unit: "µs", bar: { op: "<=", limit: 60 } },
     ...(floor === undefined
-      ? [{ figure: "end-to-end busiest master's share of Redis CPU", value: Math.max(...e2e.redis.cpuShares.map((s) => s.share)), unit: "", bar: { op: "<=" as const, limit: 0.5 } }]
+      ? [
+          {
+            figure: "end-to-end busiest master's share of Redis CPU",
+            value: Math.max(...e2e.redis.cpuShares.map((s) => s.share)),
+            unit: "",
+            bar: { op: "<=" as const, limit: 0.5 },
+          },
+        ]
       : [
           { figure: "payload floor Redis CPU/profile", value: floor.cpuMicrosPerProfile, unit: "µs" },
           { figure: "end-to-end Redis CPU / floor", value: e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },

@@ -160,11 +160,7 @@ function load(ctx: BenchContext): { connections: number; durationS: number; body
 }
 
 /** Polls the targets until each has reached its threshold or `deadline` passed; progress on stderr. */
-async function waitForTargets(
-  targets: Targets,
-  thresholds: number[],
-  deadline: number,
-): Promise<{ counts: TargetCounts[]; complete: boolean }> {
+async function waitForTargets(targets: Targets, thresholds: number[], deadline: number): Promise<{ counts: TargetCounts[]; complete: boolean }> {
   let nextProgress = Date.now() + 10_000;
   for (;;) {
     const counts = await targets.counts(thresholds);

@@ -44,7 +44,9 @@ const prometheusConfig = readYaml<{ rule_files: string[] }>(join(prometheusDir, 
 const ruleFiles = prometheusConfig.rule_files.map((file) => join(prometheusDir, file));
 const rules = ruleFiles.flatMap((file) => readYaml<RuleFile>(file).groups.flatMap((group) => group.rules));
 const alerts = rules.filter((rule) => rule.alert !== undefined);
-const ruleTestFiles = readdirSync(prometheusDir).filter((file) => file.endsWith(".test.yml")).map((file) => join(prometheusDir, file));
+const ruleTestFiles = readdirSync(prometheusDir)
+  .filter((file) => file.endsWith(".test.yml"))
+  .map((file) => join(prometheusDir, file));
 
 /** Metric names that Prometheus makes itself for every scrape target. */
 const scrapeMetrics = new Set(["up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added"]);
@@ -56,7 +58,10 @@ async function relayMetrics(): Promise<Map<string, string[]>> {
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     const type = String(metric.type);
     const suffixes = type === "histogram" ? ["_bucket", "_sum", "_count"] : type === "summary" ? ["", "_sum", "_count"] : [""];
-    series.set(metric.name, suffixes.map((suffix) => metric.name + suffix));
+    series.set(
+      metric.name,
+      suffixes.map((suffix) => metric.name + suffix),
+    );
   }
   return series;
 }
@@ -104,7 +109,9 @@ interface Dashboard {
   templating?: { list?: { name: string; query?: string | { query?: string } }[] };
 }
 
-const dashboardFiles = readdirSync(dashboardsDir).filter((file) => file.endsWith(".json")).map((file) => join(dashboardsDir, file));
+const dashboardFiles = readdirSync(dashboardsDir)
+  .filter((file) => file.endsWith(".json"))
+  .map((file) => join(dashboardsDir, file));
 
 /** Every PromQL expression of a dashboard (panel targets and query variables), with where it is. */
 function dashboardQueries(dashboard: Dashboard): { where: string; expr: string }[] {
@@ -179,8 +186,14 @@ describe("deploy: Prometheus", () => {
     const cases = ruleTestFiles.flatMap((file) => readYaml<RuleTestFile>(file).tests.flatMap((t) => t.alert_rule_test ?? []));
     for (const rule of alerts) {
       const mine = cases.filter((c) => c.alertname === rule.alert);
-      assert.ok(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${rule.alert}: no test in which it fires`);
-      assert.ok(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${rule.alert}: no test in which it stays silent`);
+      assert.ok(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${rule.alert}: no test in which it fires`,
+      );
+      assert.ok(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${rule.alert}: no test in which it stays silent`,
+      );
     }
   });
 
@@ -219,10 +232,15 @@ describe("deploy: Grafana dashboard", () => {
   });
 
   test("the dashboard shows every metric of the relay's own (pyroscope_*)", async () => {
-    const shown = new Set(dashboardFiles.flatMap((file) => dashboardQueries(JSON.parse(readFileSync(file, "utf8")) as Dashboard).flatMap(({ expr }) => [...metricNames(expr)])));
+    const shown = new Set(
+      dashboardFiles.flatMap((file) => dashboardQueries(JSON.parse(readFileSync(file, "utf8")) as Dashboard).flatMap(({ expr }) => [...metricNames(expr)])),
+    );
     for (const [name, series] of await relayMetrics()) {
       if (!name.startsWith("pyroscope_")) continue;
-      assert.ok(series.some((s) => shown.has(s)), `no dashboard panel shows ${name}: add one to deploy/grafana/dashboards/`);
+      assert.ok(
+        series.some((s) => shown.has(s)),
+        `no dashboard panel shows ${name}: add one to deploy/grafana/dashboards/`,
+      );
     }
   });
 });

@@ -52,7 +52,11 @@ describe("a whole Alloy configuration from Alloy's docs runs: its receiver and w
     const name = new URLSearchParams(sent!.query).get("name") ?? "";
     assert.match(name, /cluster=prod-eu/, "string.to_lower(coalesce(sys.env(...)))");
     assert.ok(name.includes(`node=${hostname()}`), `constants.hostname in ${name}`);
-    const warned = () => relay.output().split("\n").filter((line) => line.includes("other components are ignored"));
+    const warned = () =>
+      relay
+        .output()
+        .split("\n")
+        .filter((line) => line.includes("other components are ignored"));
     for (const deadline = Date.now() + 5_000; warned().length === 0 && Date.now() < deadline; ) await sleep(20);
     const warnings = warned();
     assert.equal(warnings.length, 1);

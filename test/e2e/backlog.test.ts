@@ -32,10 +32,15 @@ describe("pyroscope-relay run: per-target backlog bounds", () => {
     const port = await freePort();
     const relay = await startRelayProcess({
       args: [`--redis.url=${redis.url}`, `--queue.prefix=${policy}`, "--target.max-backlog-profiles=3", `--target.backlog-full=${policy}`],
-      config: relayConfig({ port, targets: [{ name: "held", url: held.url }, { name: "live", url: live.url }] }),
+      config: relayConfig({
+        port,
+        targets: [
+          { name: "held", url: held.url },
+          { name: "live", url: live.url },
+        ],
+      }),
     });
-    const send = (seed: number) =>
-      fetch(`http://127.0.0.1:${port}/ingest?name=app&format=pprof`, { method: "POST", body: gzippedPprof({ seed }) });
+    const send = (seed: number) => fetch(`http://127.0.0.1:${port}/ingest?name=app&format=pprof`, { method: "POST", body: gzippedPprof({ seed }) });
     return { relay, send };
   }
 
@@ -92,7 +97,10 @@ describe("pyroscope-relay run: per-target backlog bounds", () => {
       assert.match(metrics, /^pyroscope_relay_backlog_full_total\{target="held",policy="drop"\} 2$/m);
       assert.match(metrics, /^pyroscope_relay_backlog_dropped_profiles_total\{target="held"\} 2$/m);
       assert.doesNotMatch(metrics, /backlog_full_total\{target="live"/);
-      const logged = relay.output().split("\n").filter((line) => line.includes("target backlog full"));
+      const logged = relay
+        .output()
+        .split("\n")
+        .filter((line) => line.includes("target backlog full"));
       assert.equal(logged.length, 1, "one log line for the two drops");
 
       held.release();

@@ -46,7 +46,11 @@ describe("pyroscope-relay --version, help and usage errors", () => {
   });
 
   it("COMMAND --help (or help COMMAND) prints only that command's flags and exits 0, whatever else is on the line", async () => {
-    for (const args of [["replay", "--help"], ["help", "replay"], ["replay", "relay.alloy", "--no-such-flag", "-h"]]) {
+    for (const args of [
+      ["replay", "--help"],
+      ["help", "replay"],
+      ["replay", "relay.alloy", "--no-such-flag", "-h"],
+    ]) {
       const result = await runCommand(args);
       assert.equal(result.code, 0, args.join(" "));
       assert.match(result.stdout, /^Usage: pyroscope-relay replay CONFIG --target NAME \[flags\]/);
@@ -63,11 +67,17 @@ describe("pyroscope-relay --version, help and usage errors", () => {
     const config = join(root, "examples/relay.alloy");
     const cases: Array<[string[], RegExp]> = [
       [["frobnicate", "x.alloy"], /^pyroscope-relay: unknown command "frobnicate"\nRun 'pyroscope-relay help' for the commands\.\n$/],
-      [["--redis.url=redis://x:1", "run"], /^pyroscope-relay: --redis\.url=redis:\/\/x:1: unknown flag \(the command comes first\)\nRun 'pyroscope-relay help'/],
+      [
+        ["--redis.url=redis://x:1", "run"],
+        /^pyroscope-relay: --redis\.url=redis:\/\/x:1: unknown flag \(the command comes first\)\nRun 'pyroscope-relay help'/,
+      ],
       [["help", "frobnicate"], /^pyroscope-relay: unknown command "frobnicate"\n/],
       [["help", "run", "check"], /^pyroscope-relay: help takes at most one COMMAND\n/],
       [["check", config, "--no-such-flag=1"], /^pyroscope-relay: --no-such-flag: unknown flag\nRun 'pyroscope-relay check --help' for its flags\.\n$/],
-      [["failed", config, "--log.level=debug"], /^pyroscope-relay: --log\.level: unknown flag\n--log\.level is a flag of run, ingest, writer, check\. Run 'pyroscope-relay failed --help' for its flags\.\n$/],
+      [
+        ["failed", config, "--log.level=debug"],
+        /^pyroscope-relay: --log\.level: unknown flag\n--log\.level is a flag of run, ingest, writer, check\. Run 'pyroscope-relay failed --help' for its flags\.\n$/,
+      ],
       [["check", config, "--target", "local"], /^pyroscope-relay: --target: unknown flag\n--target is a flag of run, writer, failed, replay, purge\./],
     ];
     for (const [args, stderr] of cases) {
@@ -183,10 +193,9 @@ describe("pyroscope-relay run with an embedded redis-server", () => {
     try {
       const file = join(dir, "relay.alloy");
       await writeFile(file, receiverConfig(await freePort(), { only: target.url }));
-      const result = await runCommand(
-        ["run", file, `--storage.path=${join(dir, "data")}`, "--server.http.listen-addr=127.0.0.1:0"],
-        { PATH: dirname(process.execPath) },
-      );
+      const result = await runCommand(["run", file, `--storage.path=${join(dir, "data")}`, "--server.http.listen-addr=127.0.0.1:0"], {
+        PATH: dirname(process.execPath),
+      });
       assert.equal(result.code, 1);
       assert.match(result.stderr, /redis-server/);
       assert.match(result.stderr, /apt-get install redis-server/);

@@ -50,11 +50,21 @@ describe("pyroscope-relay on a Redis Cluster (3 masters, 3 replicas): separate i
     b = await startFakeTarget();
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    config = relayConfig({
+      port,
+      targets: [
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ],
+    });
     configDir = await mkdtemp(join(tmpdir(), "relay-cluster-"));
     configPath = join(configDir, "relay.alloy");
     await writeFile(configPath, config);
-    ingest = await startRelayProcess({ command: "ingest", config, args: [...clusterArgs(), "--redis.min-replicas=1", "--redis.replica-timeout=1s", "--log.level=info"] });
+    ingest = await startRelayProcess({
+      command: "ingest",
+      config,
+      args: [...clusterArgs(), "--redis.min-replicas=1", "--redis.replica-timeout=1s", "--log.level=info"],
+    });
   });
 
   after(async () => {
@@ -70,7 +80,15 @@ describe("pyroscope-relay on a Redis Cluster (3 masters, 3 replicas): separate i
     for (let i = 0; i < 30; i++) await send(i);
     const client = createClient(PusherService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }));
     await client.push({
-      series: [{ labels: [{ name: "__name__", value: "process_cpu" }, { name: "service_name", value: "checkout" }], samples: [{ rawProfile: gzippedPprof({ seed: 99 }), ID: "" }] }],
+      series: [
+        {
+          labels: [
+            { name: "__name__", value: "process_cpu" },
+            { name: "service_name", value: "checkout" },
+          ],
+          samples: [{ rawProfile: gzippedPprof({ seed: 99 }), ID: "" }],
+        },
+      ],
     });
     // Queued while no writer runs, then delivered by one that consumes every shard.
     assert.equal(a.requests.length, 0);

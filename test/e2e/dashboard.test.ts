@@ -64,7 +64,14 @@ describe("the dashboard page in a real browser", () => {
     ingestPort = await freePort();
     relay = await startRelayProcess({
       args: [`--redis.url=${redis.url}`, "--target.max-backlog-size=64MiB"],
-      config: relayConfig({ port: ingestPort, targets: [{ name: "production", url: healthy.url }, { name: "staging", url: staging.url }, { name: "strict", url: strict.url }] }),
+      config: relayConfig({
+        port: ingestPort,
+        targets: [
+          { name: "production", url: healthy.url },
+          { name: "staging", url: staging.url },
+          { name: "strict", url: strict.url },
+        ],
+      }),
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
   });
@@ -159,7 +166,10 @@ describe("the dashboard page in a real browser", () => {
     const confirm = dialog.getByRole("button", { name: "Delete for good" });
     assert.equal(await confirm.isDisabled(), true);
     await dialog.getByRole("button", { name: "Continue" }).click();
-    await textOf(dialog.locator("#purge-outcome"), /^Delete the failed batches of strict \(it has 1 failed batch of any age\), and their stored profiles\? This cannot be undone\.$/);
+    await textOf(
+      dialog.locator("#purge-outcome"),
+      /^Delete the failed batches of strict \(it has 1 failed batch of any age\), and their stored profiles\? This cannot be undone\.$/,
+    );
     await confirm.click();
     await textOf(page.locator("#notice"), "Purged 1 failed batch (1 profile) of strict; deleted 1 stored profile no other job held.");
     await textOf(target.locator("[data-field=failed]"), "0");
@@ -167,7 +177,12 @@ describe("the dashboard page in a real browser", () => {
   });
 
   it("says why when the admin API is disabled (beyond loopback without a token)", async () => {
-    const disabled = await startRelayProcess({ command: "writer", opsHost: "0.0.0.0", args: [`--redis.url=${redis.url}`], config: await readFile(join(relay.dir, "relay.alloy"), "utf8") });
+    const disabled = await startRelayProcess({
+      command: "writer",
+      opsHost: "0.0.0.0",
+      args: [`--redis.url=${redis.url}`],
+      config: await readFile(join(relay.dir, "relay.alloy"), "utf8"),
+    });
     try {
       const { page } = await open(`${disabled.opsUrl}/`);
       await textOf(page.locator("#problem"), /^Cannot read the relay's state: the admin API is disabled: .*set --server\.http\.admin-token/);

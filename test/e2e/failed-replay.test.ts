@@ -70,7 +70,8 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
 
     const json = await command("failed", "--json");
     assert.equal(json.code, 0, json.stderr);
-    const [summary] = (JSON.parse(json.stdout) as { targets: { target: string; batches: number; profiles: number; reasons: Record<string, unknown>[] }[] }).targets;
+    const [summary] = (JSON.parse(json.stdout) as { targets: { target: string; batches: number; profiles: number; reasons: Record<string, unknown>[] }[] })
+      .targets;
     assert.equal(summary?.target, "strict");
     assert.equal(summary.batches, 1);
     assert.equal(summary.profiles, 1);
@@ -79,7 +80,10 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     assert.match(String(summary.reasons[0]?.["lastDetail"]), /bad profile/);
 
     const table = await command("failed", "--target", "strict");
-    assert.match(table.stdout, /^strict: 1 profile in 1 failed batch\n {2}REASON +BATCHES +PROFILES +OLDEST +NEWEST\n {2}http 400 +1 +1 +\d{4}-\d\d-\d\dT[\d:]+Z +\d{4}-/);
+    assert.match(
+      table.stdout,
+      /^strict: 1 profile in 1 failed batch\n {2}REASON +BATCHES +PROFILES +OLDEST +NEWEST\n {2}http 400 +1 +1 +\d{4}-\d\d-\d\dT[\d:]+Z +\d{4}-/,
+    );
   });
 
   it("replays the fixed target: a dry run changes nothing, a replay delivers, a second replays nothing", async () => {
@@ -147,7 +151,12 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
   });
 
   it("refuses the admin API on 0.0.0.0 without a token, and says how to enable it", async () => {
-    const open = await startRelayProcess({ command: "writer", opsHost: "0.0.0.0", args: [`--redis.url=${redis.url}`], config: await readFile(configPath, "utf8") });
+    const open = await startRelayProcess({
+      command: "writer",
+      opsHost: "0.0.0.0",
+      args: [`--redis.url=${redis.url}`],
+      config: await readFile(configPath, "utf8"),
+    });
     try {
       const res = await fetch(`${open.opsUrl}/api/v1/failed`);
       assert.equal(res.status, 403);

@@ -82,7 +82,7 @@ describe("pyroscope-relay run: POST /ingest reaches every target as Alloy would 
     assert.equal(atA.headers["content-type"], "application/octet-stream");
     assert.equal(atA.headers["x-scope-orgid"], "team-a", "the endpoint's static tenant wins");
     assert.equal(atA.headers["x-extra"], "1");
-    assert.equal(atA.headers.authorization, "Basic " + Buffer.from("relay:s3cret-pw").toString("base64"));
+    assert.equal(atA.headers.authorization, `Basic ${Buffer.from("relay:s3cret-pw").toString("base64")}`);
 
     assert.equal(atB.path, "/base/ingest");
     assert.deepEqual(atB.body, body);

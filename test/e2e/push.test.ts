@@ -69,7 +69,11 @@ describe("pyroscope-relay run: Push API reaches every target, the series of a ba
               samples: [{ rawProfile: cpu, ID: "6f1d2c1e-0000-4000-8000-000000000001" }],
             },
             {
-              labels: [{ name: "__name__", value: "memory" }, { name: "__delta__", value: "false" }, { name: "service_name", value: "checkout" }],
+              labels: [
+                { name: "__name__", value: "memory" },
+                { name: "__delta__", value: "false" },
+                { name: "service_name", value: "checkout" },
+              ],
               samples: [{ rawProfile: mem, ID: "" }],
             },
           ],
@@ -81,8 +85,24 @@ describe("pyroscope-relay run: Push API reaches every target, the series of a ba
       await b.waitForRequests(n + 1, 10_000);
       for (const [target, expected] of [
         // Alloy's receive_http keeps `__name__` as `app_name` when the series has a service_name.
-        [a, [["__name__", "process_cpu"], ["app_name", "process_cpu"], ["env", "prod"], ["service_name", "checkout"]]],
-        [b, [["__name__", "process_cpu"], ["app_name", "process_cpu"], ["region", "eu"], ["service_name", "checkout"]]],
+        [
+          a,
+          [
+            ["__name__", "process_cpu"],
+            ["app_name", "process_cpu"],
+            ["env", "prod"],
+            ["service_name", "checkout"],
+          ],
+        ],
+        [
+          b,
+          [
+            ["__name__", "process_cpu"],
+            ["app_name", "process_cpu"],
+            ["region", "eu"],
+            ["service_name", "checkout"],
+          ],
+        ],
       ] as const) {
         assert.equal(target.requests.length, n + 1);
         const request = target.requests[n]!;
@@ -93,11 +113,17 @@ describe("pyroscope-relay run: Push API reaches every target, the series of a ba
         assert.equal(request.headers["content-type"], "application/proto");
         assert.equal(request.headers["x-scope-orgid"], "tenant-1");
         assert.equal(series.length, 2);
-        assert.deepEqual(cpuSeries.labels.map((l) => [l.name, l.value]), expected);
+        assert.deepEqual(
+          cpuSeries.labels.map((l) => [l.name, l.value]),
+          expected,
+        );
         assert.deepEqual(Buffer.from(cpuSeries.samples[0]!.rawProfile), cpu);
         assert.equal(cpuSeries.samples[0]!.ID, "6f1d2c1e-0000-4000-8000-000000000001");
         assert.deepEqual(Buffer.from(memSeries.samples[0]!.rawProfile), mem);
-        assert.ok(memSeries.labels.some((l) => l.name === "__delta__"), "__delta__ is kept");
+        assert.ok(
+          memSeries.labels.some((l) => l.name === "__delta__"),
+          "__delta__ is kept",
+        );
       }
       assert.equal(a.requests[n]!.headers.authorization, "Bearer tok-123");
     });

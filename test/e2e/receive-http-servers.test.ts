@@ -130,7 +130,15 @@ pyroscope.write "target" {
     const n = target.requests.length;
     const transport = createGrpcTransport({ baseUrl: tlsUrl, nodeOptions: { ca: pki.ca.cert.pem, cert: pki.client.cert.pem, key: pki.client.key.pem } });
     await createClient(PusherService, transport).push({
-      series: [{ labels: [{ name: "__name__", value: "process_cpu" }, { name: "service_name", value: "grpc-tls" }], samples: [{ rawProfile: gzippedPprof({ seed: 62 }) }] }],
+      series: [
+        {
+          labels: [
+            { name: "__name__", value: "process_cpu" },
+            { name: "service_name", value: "grpc-tls" },
+          ],
+          samples: [{ rawProfile: gzippedPprof({ seed: 62 }) }],
+        },
+      ],
     });
     const [push] = (await target.waitForRequests(n + 1, 10_000)).slice(n);
     assert.equal(push?.path, pushPath);
@@ -141,11 +149,29 @@ pyroscope.write "target" {
     const n = target.requests.length;
     const profile = gzippedPprof({ seed: 63 });
     const request = create(PushRequestSchema, {
-      series: [{ labels: [{ name: "__name__", value: "process_cpu" }, { name: "service_name", value: "buf-grpc" }], samples: [{ rawProfile: profile }] }],
+      series: [
+        {
+          labels: [
+            { name: "__name__", value: "process_cpu" },
+            { name: "service_name", value: "buf-grpc" },
+          ],
+          samples: [{ rawProfile: profile }],
+        },
+      ],
     });
     const { stdout } = await promisify(execFile)(
       resolve(repo, "node_modules/.bin/buf"),
-      ["curl", "--schema", resolve(repo, "proto"), "--protocol", "grpc", "--http2-prior-knowledge", "-d", toJsonString(PushRequestSchema, request), `${h2cUrl}${pushPath}`],
+      [
+        "curl",
+        "--schema",
+        resolve(repo, "proto"),
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        "-d",
+        toJsonString(PushRequestSchema, request),
+        `${h2cUrl}${pushPath}`,
+      ],
       { cwd: repo },
     );
     assert.equal(stdout.trim(), "{}");
@@ -166,11 +192,14 @@ pyroscope.write "target" {
     assert.equal(upload.status, 200);
     await client.uploadFinished({ gnuBuildId: "e2e-build" });
     const seen = target.requests.slice(n);
-    assert.deepEqual(seen.map((r) => r.path), [
-      "/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload",
-      "/debuginfo.v1alpha1.DebuginfoService/Upload/e2e-build",
-      "/debuginfo.v1alpha1.DebuginfoService/UploadFinished",
-    ]);
+    assert.deepEqual(
+      seen.map((r) => r.path),
+      [
+        "/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload",
+        "/debuginfo.v1alpha1.DebuginfoService/Upload/e2e-build",
+        "/debuginfo.v1alpha1.DebuginfoService/UploadFinished",
+      ],
+    );
     assert.ok(seen[1]!.body.equals(elf));
     assert.ok(seen.every((r) => r.headers.authorization === "Bearer tok-e2e"));
   });

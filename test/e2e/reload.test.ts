@@ -50,7 +50,16 @@ describe("reload: SIGHUP and POST /-/reload re-read the configuration without a 
   it("POST /-/reload adds a target: the receiver forwards to it at once, on the same listener", async () => {
     await send("first");
     await eventually(() => received(a, "first"), "a got the first profile");
-    await writeFile(configPath, relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] }));
+    await writeFile(
+      configPath,
+      relayConfig({
+        port,
+        targets: [
+          { name: "a", url: a.url },
+          { name: "b", url: b.url },
+        ],
+      }),
+    );
     assert.deepEqual(await reload(), { status: 200, text: "config reloaded\n" });
     await send("second");
     await eventually(() => received(a, "second") && received(b, "second"), "both targets got the second profile");
@@ -79,7 +88,13 @@ describe("reload: SIGHUP and POST /-/reload re-read the configuration without a 
     const failed = await runCommand(["failed", configPath, `--redis.url=unix://${join(relay.dir, "data", "redis.sock")}`, "--json"]);
     assert.equal(failed.code, 0, failed.stderr);
     const summaries = (JSON.parse(failed.stdout) as { targets: { target: string; removed?: boolean }[] }).targets;
-    assert.deepEqual(summaries.map((s) => [s.target, s.removed ?? false]), [["b", false], ["a", true]]);
+    assert.deepEqual(
+      summaries.map((s) => [s.target, s.removed ?? false]),
+      [
+        ["b", false],
+        ["a", true],
+      ],
+    );
     const purge = await runCommand(["purge", configPath, `--redis.url=unix://${join(relay.dir, "data", "redis.sock")}`, "--target=a"]);
     assert.equal(purge.code, 0, purge.stderr);
     assert.match(purge.stdout, /^purged \d+ failed batch(es)? \(\d+ profiles?\) of a;/);

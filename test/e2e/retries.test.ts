@@ -29,8 +29,12 @@ describe("pyroscope-relay run: retries follow Alloy's rules", () => {
       config: relayConfig({
         port,
         targets: [
-          { name: "flaky", url: flaky.url, endpoint: `min_backoff_period = "50ms"
-    max_backoff_period = "200ms"` },
+          {
+            name: "flaky",
+            url: flaky.url,
+            endpoint: `min_backoff_period = "50ms"
+    max_backoff_period = "200ms"`,
+          },
           { name: "strict", url: strict.url, endpoint: `min_backoff_period = "50ms"` },
         ],
       }),
@@ -52,7 +56,10 @@ describe("pyroscope-relay run: retries follow Alloy's rules", () => {
     assert.equal(res.status, 200);
 
     await flaky.waitForRequests(3, 10_000);
-    assert.deepEqual(flaky.requests.map((r) => r.body.equals(body)), [true, true, true]);
+    assert.deepEqual(
+      flaky.requests.map((r) => r.body.equals(body)),
+      [true, true, true],
+    );
 
     await strict.waitForRequests(1, 10_000);
     await sleep(500);

@@ -46,7 +46,10 @@ describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lo
 
     let readiness = 0;
     for (let i = 0; i < 50 && readiness !== 503; i++) {
-      readiness = await fetch(`${relay.opsUrl}/-/ready`).then((r) => r.status, () => 0);
+      readiness = await fetch(`${relay.opsUrl}/-/ready`).then(
+        (r) => r.status,
+        () => 0,
+      );
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal(readiness, 503, "readiness turns 503 while the process drains");

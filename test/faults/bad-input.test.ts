@@ -21,9 +21,14 @@ const pushPath = "/push.v1.PusherService/Push";
 
 /** A Push request body with one series; `labels` as given, one small sample. */
 function pushBody(labels: { name: string; value: string }[]): Buffer {
-  return Buffer.from(toBinary(PushRequestSchema, create(PushRequestSchema, {
-    series: [{ labels, samples: [{ rawProfile: gzippedPprof({ seed: 80 }), ID: "" }] }],
-  })));
+  return Buffer.from(
+    toBinary(
+      PushRequestSchema,
+      create(PushRequestSchema, {
+        series: [{ labels, samples: [{ rawProfile: gzippedPprof({ seed: 80 }), ID: "" }] }],
+      }),
+    ),
+  );
 }
 
 function ingestPath(id: string): string {
@@ -52,7 +57,10 @@ describe("fault 8: bad input at the process level", () => {
       port,
       http: `    conn_limit          = ${connLimit}
     server_read_timeout = "${readTimeoutMs / 1000}s"`,
-      targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }],
+      targets: [
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ],
     });
     relay = await startRelay("run", config, redis, ["--ingest.max-body-size=64KiB"]);
     client = inspect(redis);
@@ -80,9 +88,7 @@ describe("fault 8: bad input at the process level", () => {
   }
 
   it("truncated body (Content-Length larger than sent, then close): dropped, nothing stored", async (t) => {
-    const head =
-      `POST ${ingestPath("bad-truncated")} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/octet-stream\r\n` +
-      `Content-Length: 10000\r\n\r\n`;
+    const head = `POST ${ingestPath("bad-truncated")} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/octet-stream\r\nContent-Length: 10000\r\n\r\n`;
     const exchange = await rawExchange(port, head, { drip: [Buffer.alloc(1000, 1)], end: true, deadlineMs: 5_000 });
     t.diagnostic(`closed by the server after ${exchange.closedAfterMs} ms, answer ${JSON.stringify(exchange.response.split("\r\n")[0] ?? "")}`);
     assert.ok(exchange.closedByServer, "the server closes the connection");
@@ -97,7 +103,10 @@ describe("fault 8: bad input at the process level", () => {
     assert.equal((JSON.parse(declared.body) as { code: string }).code, "resource_exhausted");
     const chunked = await request(`${base}${ingestPath("bad-big-chunked")}`, { body: big, headers: { "Transfer-Encoding": "chunked" } });
     assert.equal(chunked.status, 413);
-    const push = await request(`${base}${pushPath}`, { body: pushBody([{ name: "service_name", value: "x".repeat(maxBody) }]), headers: { "Content-Type": "application/proto" } });
+    const push = await request(`${base}${pushPath}`, {
+      body: pushBody([{ name: "service_name", value: "x".repeat(maxBody) }]),
+      headers: { "Content-Type": "application/proto" },
+    });
     t.diagnostic(`/ingest ${declared.status} ${declared.body}; chunked ${chunked.status}; Push ${push.status} ${push.body}`);
     assert.ok(push.status === 413 || push.status === 429, `Push over the limit is refused, got ${push.status}`);
     assert.equal((JSON.parse(push.body) as { code: string }).code, "resource_exhausted");
@@ -105,9 +114,7 @@ describe("fault 8: bad input at the process level", () => {
   });
 
   it(`slow-drip upload beyond server_read_timeout (${readTimeoutMs} ms) is cut off`, async (t) => {
-    const head =
-      `POST ${ingestPath("bad-slow")} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/octet-stream\r\n` +
-      `Content-Length: 1000\r\n\r\n`;
+    const head = `POST ${ingestPath("bad-slow")} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n`;
     // 10 bytes every 500 ms would take 50 s; give up on the relay after 12 s.
     const drip = Array.from({ length: 24 }, () => Buffer.alloc(10, 2));
     const exchange = await rawExchange(port, head, { drip, dripEveryMs: 500, deadlineMs: 12_000 });
@@ -127,7 +134,10 @@ describe("fault 8: bad input at the process level", () => {
     try {
       await sleep(1_000);
       assert.equal(settled, false, "the connection over the limit is neither answered nor closed while the others are open");
-      assert.ok(held.every((c) => !c.closed()), "the connections within the limit stay");
+      assert.ok(
+        held.every((c) => !c.closed()),
+        "the connections within the limit stay",
+      );
       const freedAt = Date.now();
       held.pop()!.socket.destroy();
       const res = await waiting;
@@ -142,7 +152,10 @@ describe("fault 8: bad input at the process level", () => {
   });
 
   it("malformed protobuf and JSON on Push: 400 invalid_argument, nothing stored", async () => {
-    const proto = await request(`${base}${pushPath}`, { body: Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), headers: { "Content-Type": "application/proto" } });
+    const proto = await request(`${base}${pushPath}`, {
+      body: Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]),
+      headers: { "Content-Type": "application/proto" },
+    });
     assert.equal(proto.status, 400, proto.body);
     assert.equal((JSON.parse(proto.body) as { code: string }).code, "invalid_argument");
     const json = await request(`${base}${pushPath}`, { body: '{"series": [{"labels": [', headers: { "Content-Type": "application/json" } });
@@ -151,7 +164,10 @@ describe("fault 8: bad input at the process level", () => {
   });
 
   it("invalid UTF-8 label value: 400 on Push; /ingest forwards only valid UTF-8, as Alloy does", async (t) => {
-    const body = pushBody([{ name: "service_name", value: "svc" }, { name: "env", value: "ZZ" }]);
+    const body = pushBody([
+      { name: "service_name", value: "svc" },
+      { name: "env", value: "ZZ" },
+    ]);
     const at = body.indexOf("ZZ");
     body[at] = 0xc3; // a lead byte followed by a non-continuation byte: not UTF-8
     body[at + 1] = 0x28;
@@ -183,7 +199,12 @@ describe("fault 8: bad input at the process level", () => {
   it("a series with 10,000 labels is refused or cut off (Push and /ingest), nothing stored", async (t) => {
     const labels = [{ name: "service_name", value: "svc" }, ...Array.from({ length: 10_000 }, (_, i) => ({ name: `l${i}`, value: "v" }))];
     const push = await request(`${base}${pushPath}`, { body: pushBody(labels), headers: { "Content-Type": "application/proto" } });
-    const name = encodeURIComponent(`fault{fid=bad-labels,${labels.slice(1).map((l) => `${l.name}=${l.value}`).join(",")}}`);
+    const name = encodeURIComponent(
+      `fault{fid=bad-labels,${labels
+        .slice(1)
+        .map((l) => `${l.name}=${l.value}`)
+        .join(",")}}`,
+    );
     const ingest = await request(`${base}/ingest?name=${name}&format=pprof`, { body: gzippedPprof({ seed: 84 }) }).catch((err: Error) => err);
     const ingestStatus = ingest instanceof Error ? ingest.message : ingest.status;
     t.diagnostic(`Push (${pushBody(labels).length} bytes) ${push.status}; /ingest (${name.length}-byte name) ${ingestStatus}`);
@@ -196,7 +217,13 @@ describe("fault 8: bad input at the process level", () => {
   // refuses it at the door (libs/profile label limits).
   it("a series with 10,000 labels within the body limit is refused with 400", async (t) => {
     const otherPort = await freePort();
-    const config = relayConfig({ port: otherPort, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const config = relayConfig({
+      port: otherPort,
+      targets: [
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ],
+    });
     // Same Redis and queues, default body limit (32MiB): only the label count can refuse it.
     const ingestOnly = await startRelay("ingest", config, redis);
     try {

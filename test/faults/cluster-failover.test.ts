@@ -31,11 +31,26 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
     await cluster?.stop();
   });
 
-  it("503 (never 200 for an unstored profile) while the replica takes over, 200 after; writers go on; every acknowledged profile delivered", { timeout: 180_000 }, async (t) => {
+  it("503 (never 200 for an unstored profile) while the replica takes over, 200 after; writers go on; every acknowledged profile delivered", {
+    timeout: 180_000,
+  }, async (t) => {
     const port = await freePort();
-    const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const config = relayConfig({
+      port,
+      targets: [
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ],
+    });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
-    const args = [`--redis.cluster-nodes=${cluster.seeds}`, "--target.queue-shards=4", "--redis.min-replicas=1", "--redis.replica-timeout=500ms", `--writer.concurrency=${concurrency}`, "--log.level=info"];
+    const args = [
+      `--redis.cluster-nodes=${cluster.seeds}`,
+      "--target.queue-shards=4",
+      "--redis.min-replicas=1",
+      "--redis.replica-timeout=500ms",
+      `--writer.concurrency=${concurrency}`,
+      "--log.level=info",
+    ];
     processes.push(await startRelayProcess({ command: "ingest", config, args }));
     processes.push(await startRelayProcess({ command: "writer", config, args }));
 
@@ -60,9 +75,19 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
     const during = load.attempts.filter((x) => x.startedAt >= killedAt && x.startedAt < rejoinedAt);
     const statuses = (attempts: typeof during) => [...new Set(attempts.map((x) => x.status))].sort();
     t.diagnostic(`during the failover: ${during.length} requests, statuses ${statuses(during).join(", ")}; overall ${JSON.stringify(load.statusCounts())}`);
-    assert.ok(during.some((x) => x.status === 503), "the failover is answered with 503");
-    assert.deepEqual(statuses(during).filter((s) => s !== 200 && s !== 503), [], "only 200 or 503 during the failover");
-    assert.ok(during.filter((x) => x.status === 503).every((x) => x.retryAfter), "503 carries Retry-After");
+    assert.ok(
+      during.some((x) => x.status === 503),
+      "the failover is answered with 503",
+    );
+    assert.deepEqual(
+      statuses(during).filter((s) => s !== 200 && s !== 503),
+      [],
+      "only 200 or 503 during the failover",
+    );
+    assert.ok(
+      during.filter((x) => x.status === 503).every((x) => x.retryAfter),
+      "503 carries Retry-After",
+    );
     assert.ok(recovered, "ingest answers 200 again without a restart");
     const settled = load.attempts.filter((x) => x.startedAt >= rejoinedAt + 2_000);
     assert.ok(settled.length > 0);

@@ -14,7 +14,13 @@ describe("fault 2: kill -9 the ingest process under load", () => {
   it("every profile that got a 2xx is delivered to every target", { timeout: 120_000 }, async (t) => {
     const { redis, a, b } = stage;
     const port = await freePort();
-    const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const config = relayConfig({
+      port,
+      targets: [
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ],
+    });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
     stage.processes.push(await startRelay("writer", config, redis));
     const doomed = await startRelay("ingest", config, redis);
@@ -32,7 +38,10 @@ describe("fault 2: kill -9 the ingest process under load", () => {
     await steady.stop();
 
     t.diagnostic(`acknowledged before the kill ${ackedBeforeKill}, after the restart ${load.acked.size - ackedBeforeKill}`);
-    assert.ok(load.attempts.some((a) => a.status === "error"), "some requests met the dead process");
+    assert.ok(
+      load.attempts.some((a) => a.status === "error"),
+      "some requests met the dead process",
+    );
     const outcome = await waitForDelivery(load, ledgers, 30_000);
     // Nothing delivers twice here: only the receiving side crashed.
     assertDelivered(t, outcome, { maxDuplicates: 0 });

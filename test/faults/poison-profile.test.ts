@@ -18,11 +18,15 @@ describe("fault 5: a poison profile (the target answers 400 for it)", () => {
     // Plenty of retries and a long backoff: a retried 400 would show as a stuck queue, not a quick failure.
     const endpoint = `    max_backoff_retries = 10
     min_backoff_period  = "2s"`;
-    const config = relayConfig({ port, targets: [{ name: "a", url: a.url, endpoint }, { name: "b", url: b.url, endpoint }] });
+    const config = relayConfig({
+      port,
+      targets: [
+        { name: "a", url: a.url, endpoint },
+        { name: "b", url: b.url, endpoint },
+      ],
+    });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
-    ledgers[0]!.answer((id) =>
-      id === poisonId ? { status: 400, body: '{"code":"invalid_argument","message":"poison: malformed profile"}' } : undefined,
-    );
+    ledgers[0]!.answer((id) => (id === poisonId ? { status: 400, body: '{"code":"invalid_argument","message":"poison: malformed profile"}' } : undefined));
     const relay = await startRelay("run", config, redis);
     stage.processes.push(relay);
 
@@ -43,7 +47,7 @@ describe("fault 5: a poison profile (the target answers 400 for it)", () => {
     try {
       let failed: Awaited<ReturnType<typeof failedJobs>> = [];
       assert.ok(await eventually(async () => (failed = await failedJobs(client, "a")).length > 0, 15_000), "a failed job appears");
-      t.diagnostic(`failed ${((failed[0]!.finishedOn ?? Number.NaN) - poisonSentAt)} ms after it was sent: ${failed[0]!.failedReason}`);
+      t.diagnostic(`failed ${(failed[0]!.finishedOn ?? Number.NaN) - poisonSentAt} ms after it was sent: ${failed[0]!.failedReason}`);
       assert.equal(failed.length, 1);
       assert.match(failed[0]!.failedReason, /400/);
       const [profile, ...others] = (failed[0]!.data as { profiles: { query?: string }[] }).profiles;

@@ -16,7 +16,13 @@ describe("fault 3: kill -9 Redis (AOF, appendfsync always) under load, restart i
   it("zero acknowledged loss; 503 while Redis is down, 200 after, same relay process", { timeout: 120_000 }, async (t) => {
     const { redis, a, b } = stage;
     const port = await freePort();
-    const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const config = relayConfig({
+      port,
+      targets: [
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ],
+    });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
     const relay = await startRelay("run", config, redis, [`--writer.concurrency=${concurrency}`]);
     stage.processes.push(relay);
@@ -41,11 +47,18 @@ describe("fault 3: kill -9 Redis (AOF, appendfsync always) under load, restart i
     t.diagnostic(`first 200 ${((firstOkAfter - restartedAt) / 1000).toFixed(1)} s after Redis answered again`);
     assert.ok(whileDown.length > 0);
     assert.deepEqual([...downStatuses], [503], "only 503 while Redis is down");
-    assert.ok(whileDown.every((x) => x.retryAfter !== null && x.retryAfter !== undefined), "503 carries Retry-After");
+    assert.ok(
+      whileDown.every((x) => x.retryAfter !== null && x.retryAfter !== undefined),
+      "503 carries Retry-After",
+    );
     assert.ok(recovered, "ingest answers 200 again without a restart");
     const settled = load.attempts.filter((x) => x.startedAt >= firstOkAfter + 1_000);
     assert.ok(settled.length > 0);
-    assert.deepEqual(settled.filter((x) => x.status !== 200), [], "every request is 200 once Redis is back");
+    assert.deepEqual(
+      settled.filter((x) => x.status !== 200),
+      [],
+      "every request is 200 once Redis is back",
+    );
 
     const outcome = await waitForDelivery(load, ledgers, 90_000);
     // A delivery done just before the crash whose completion Redis never recorded runs again (once per open slot).

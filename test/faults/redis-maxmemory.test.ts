@@ -48,13 +48,20 @@ describe("fault 6: Redis reaches maxmemory (20mb, noeviction)", () => {
     t.diagnostic(`filling: ${JSON.stringify(fullStatuses)} with ${profileBytes / 1024} KiB profiles`);
     assert.ok((fullStatuses["200"] ?? 0) > 0, "some profiles fit");
     assert.ok((fullStatuses["503"] ?? 0) > 0, "a full Redis is answered with 503");
-    const logged = relay.output().split("\n").find((line) => line.includes("profiles not stored")) ?? "{}";
+    const logged =
+      relay
+        .output()
+        .split("\n")
+        .find((line) => line.includes("profiles not stored")) ?? "{}";
     const why = String((JSON.parse(logged) as { err?: { message?: string } }).err?.message);
     t.diagnostic(`logged: ${why.slice(0, 120)}`);
     // The memory guard refuses from 95% of maxmemory; a burst between two readings meets Redis' OOM.
     assert.match(why, /OOM|of maxmemory/, "the 503s come from Redis' maxmemory");
     assert.deepEqual(Object.keys(fullStatuses).sort(), ["200", "503"], "only 200 or 503");
-    assert.ok(load.attempts.filter((x) => x.status === 503).every((x) => x.retryAfter), "503 carries Retry-After");
+    assert.ok(
+      load.attempts.filter((x) => x.status === 503).every((x) => x.retryAfter),
+      "503 carries Retry-After",
+    );
 
     const client = inspect(redis);
     try {

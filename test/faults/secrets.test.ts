@@ -19,8 +19,15 @@ const proxyPassword = "proxy-F4ULT-password-s3cret";
 const connectHeader = "connect-F4ULT-header-s3cret";
 const clientSecret = "oauth-F4ULT-client-s3cret";
 const secrets = [
-  password, bearer, Buffer.from(`relay:${password}`).toString("base64"),
-  credentials, header, proxyPassword, Buffer.from(`relay:${proxyPassword}`).toString("base64"), connectHeader, clientSecret,
+  password,
+  bearer,
+  Buffer.from(`relay:${password}`).toString("base64"),
+  credentials,
+  header,
+  proxyPassword,
+  Buffer.from(`relay:${proxyPassword}`).toString("base64"),
+  connectHeader,
+  clientSecret,
 ];
 // Two attempts, quickly: the failures must happen, and be logged, within the test.
 const retries = `    max_backoff_retries = 2

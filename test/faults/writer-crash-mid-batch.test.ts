@@ -20,7 +20,13 @@ describe("fault 9: kill -9 a writer in the middle of a batch", () => {
   it("after a restart the rest of the batch is delivered; only what was in flight is delivered twice", { timeout: 240_000 }, async (t) => {
     const { redis, a, b } = stage;
     const port = await freePort();
-    const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const config = relayConfig({
+      port,
+      targets: [
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ],
+    });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
     const args = [`--writer.concurrency=${concurrency}`];
     stage.processes.push(await startRelay("ingest", config, redis, args));
@@ -62,8 +68,15 @@ describe("fault 9: kill -9 a writer in the middle of a batch", () => {
     t.diagnostic(`everything delivered ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
     const again = [...ledgers[0]!.accepted].filter(([, times]) => times.length > 1).map(([id]) => id);
     t.diagnostic(`delivered twice at a: ${again.join(", ") || "none"}`);
-    assert.deepEqual(again.filter((id) => answered.has(id)), [], "nothing answered before the crash is sent again");
-    assert.ok(again.every((id) => held.includes(id)), "only deliveries in flight at the crash are repeated");
+    assert.deepEqual(
+      again.filter((id) => answered.has(id)),
+      [],
+      "nothing answered before the crash is sent again",
+    );
+    assert.ok(
+      again.every((id) => held.includes(id)),
+      "only deliveries in flight at the crash are repeated",
+    );
     assertDelivered(t, outcome, { maxDuplicates: held.length });
     assert.ok(await eventually(() => ledgers[1]!.accepted.size === profiles, 1_000), "b got every profile");
   });

@@ -18,7 +18,13 @@ describe("fault 1: kill -9 a writer while the target holds its requests open", (
   it("a new writer delivers everything, the dead writer's jobs included", { timeout: 240_000 }, async (t) => {
     const { redis, a, b } = stage;
     const port = await freePort();
-    const config = relayConfig({ port, targets: [{ name: "a", url: a.url }, { name: "b", url: b.url }] });
+    const config = relayConfig({
+      port,
+      targets: [
+        { name: "a", url: a.url },
+        { name: "b", url: b.url },
+      ],
+    });
     const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
     const args = [`--writer.concurrency=${concurrency}`];
     stage.processes.push(await startRelay("ingest", config, redis, args));

@@ -75,7 +75,10 @@ async function main(argv: string[]): Promise<number> {
   const config = await loadConfig(configPath, process.env);
   const logger = createLogger({ level: settings.logLevel, name: `pyroscope-relay ${command}` });
   if (config.ignored.length > 0) {
-    logger.warn({ ignored: config.ignored.map(describeIgnored) }, "the relay runs only pyroscope.receive_http and pyroscope.write: the configuration's other components are ignored");
+    logger.warn(
+      { ignored: config.ignored.map(describeIgnored) },
+      "the relay runs only pyroscope.receive_http and pyroscope.write: the configuration's other components are ignored",
+    );
   }
   const relay = await startRelay(config, settings, roles[command], logger, { reloadConfig: () => loadConfig(configPath, process.env) });
   logger.info({ ops: relay.ops.url }, "ready");
@@ -105,7 +108,7 @@ function describe(path: string, config: RelayConfig): string {
   for (const component of config.ignored) {
     lines.push(`ignored ${describeIgnored(component)}`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 const argv = process.argv.slice(2);
@@ -113,7 +116,7 @@ main(argv).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof ConfigError) {
-      process.stderr.write(err.message + "\n");
+      process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
     if (err instanceof UsageError || err instanceof SettingsError) {

@@ -6,7 +6,10 @@ import { createProgressBar, renderProgress } from "./progress-bar.js";
 const at = (examined: number, total: number) => ({ examined, total, replayed: examined, replayedProfiles: examined, skipped: 0, notMatched: 0 });
 
 test("renders the share examined and the counts so far", () => {
-  assert.equal(renderProgress({ examined: 7, total: 14, replayed: 5, replayedProfiles: 5, skipped: 1, notMatched: 1 }, 10), "[#####.....]  7/14  replayed 5, skipped 1, not matched 1");
+  assert.equal(
+    renderProgress({ examined: 7, total: 14, replayed: 5, replayedProfiles: 5, skipped: 1, notMatched: 1 }, 10),
+    "[#####.....]  7/14  replayed 5, skipped 1, not matched 1",
+  );
   assert.equal(renderProgress(at(0, 0), 4), "[####] 0/0  replayed 0, skipped 0, not matched 0");
   assert.equal(renderProgress(at(3, 3), 4), "[####] 3/3  replayed 3, skipped 0, not matched 0");
 });

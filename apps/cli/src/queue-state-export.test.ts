@@ -48,14 +48,26 @@ test("one process of a deployment exports the queue state, so that sums over pro
   const purged = 'pyroscope_write_dropped_profiles_total{target="a",endpoint="http://pyroscope-a:4040",reason="purge"}';
 
   const scrapes = [await first.metrics.metrics(), await second.metrics.metrics()];
-  assert.deepEqual(scrapes.map((text) => sample(text, waiting)), [1, undefined]);
-  assert.deepEqual(scrapes.map((text) => sample(text, purged)), [0, undefined]);
-  assert.deepEqual(scrapes.map((text) => sample(text, "pyroscope_relay_queue_state_exporter")), [1, 0]);
+  assert.deepEqual(
+    scrapes.map((text) => sample(text, waiting)),
+    [1, undefined],
+  );
+  assert.deepEqual(
+    scrapes.map((text) => sample(text, purged)),
+    [0, undefined],
+  );
+  assert.deepEqual(
+    scrapes.map((text) => sample(text, "pyroscope_relay_queue_state_exporter")),
+    [1, 0],
+  );
   assert.equal(sample(scrapes[0]!, 'pyroscope_relay_queue_backlog_bytes{target="a"}'), 7);
   assert.equal(sample(await first.metrics.metrics(), waiting), 1, "the holder keeps exporting");
 
   await first.state.close();
   const handedOver = [await first.metrics.metrics(), await second.metrics.metrics()];
-  assert.deepEqual(handedOver.map((text) => sample(text, waiting)), [undefined, 1]);
+  assert.deepEqual(
+    handedOver.map((text) => sample(text, waiting)),
+    [undefined, 1],
+  );
   await second.state.close();
 });

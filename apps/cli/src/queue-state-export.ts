@@ -41,7 +41,12 @@ export class QueueStateExport {
   private async read(): Promise<QueueStateReading[] | undefined> {
     if (this.closed || !(await this.lease.hold())) return undefined;
     const targets = this.targets;
-    const states = await readTargetStates(this.connection, this.prefix, targets.map((t) => t.name), this.shards);
+    const states = await readTargetStates(
+      this.connection,
+      this.prefix,
+      targets.map((t) => t.name),
+      this.shards,
+    );
     return states.map((state, i) => readingOf(state, targets[i]!.url));
   }
 }

@@ -52,7 +52,13 @@ export interface RunningRelay {
 }
 
 /** Starts the long-running parts a command asks for, plus the ops server they all share. */
-export async function startRelay(config: RelayConfig, settings: RelaySettings, roles: RelayRoles, logger: Logger, options: RelayOptions = {}): Promise<RunningRelay> {
+export async function startRelay(
+  config: RelayConfig,
+  settings: RelaySettings,
+  roles: RelayRoles,
+  logger: Logger,
+  options: RelayOptions = {},
+): Promise<RunningRelay> {
   let current = config;
   const stack: ShutdownStack = [];
   const shutdown = async () => {
@@ -73,7 +79,10 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
       // Every check that can refuse the new configuration comes before any change.
       const next = await options
         .reloadConfig()
-        .then((loaded) => (selectTargets(loaded, settings.targets), loaded))
+        .then((loaded) => {
+          selectTargets(loaded, settings.targets);
+          return loaded;
+        })
         .catch(failed("configuration not reloaded: the running one stays"));
       await apply(next).catch(failed("configuration reload failed part-way: fix the cause and reload again"));
     });
@@ -91,7 +100,11 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
       logger.warn({ redis: describeEndpoint(redis) }, warning);
     }
     // So that a target later removed from the configuration is still found with its queue.
-    await recordTargets(admin, settings.queuePrefix, config.targets.map((t) => t.name));
+    await recordTargets(
+      admin,
+      settings.queuePrefix,
+      config.targets.map((t) => t.name),
+    );
     const ops = await startOpsServer({
       listenAddr: settings.opsListenAddr,
       logger,
@@ -130,7 +143,11 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
     const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack }) : undefined;
     apply = async (next) => {
       const served = selectTargets(next, settings.targets);
-      await recordTargets(admin, settings.queuePrefix, next.targets.map((t) => t.name));
+      await recordTargets(
+        admin,
+        settings.queuePrefix,
+        next.targets.map((t) => t.name),
+      );
       await writer?.apply(served);
       await ingest?.apply(next);
       queueState.setTargets(next.targets);
@@ -158,13 +175,21 @@ export async function startRelay(config: RelayConfig, settings: RelaySettings, r
 }
 
 /** What a reload changed, and for every target it removed, what its queue still holds. */
-async function logReload(previous: RelayConfig, next: RelayConfig, { admin, settings, logger }: { admin: RedisConnection; settings: RelaySettings; logger: Logger }): Promise<void> {
+async function logReload(
+  previous: RelayConfig,
+  next: RelayConfig,
+  { admin, settings, logger }: { admin: RedisConnection; settings: RelaySettings; logger: Logger },
+): Promise<void> {
   const names = <T>(items: T[], nameOf: (item: T) => string) => items.map(nameOf);
   const receivers = changesBetween(previous.receivers, next.receivers, (r) => r.label);
   const targets = changesBetween(previous.targets, next.targets, (t) => t.name);
   logger.info(
     {
-      receivers: { added: names(receivers.added, (r) => r.label), removed: names(receivers.removed, (r) => r.label), changed: names(receivers.changed, (r) => r.label) },
+      receivers: {
+        added: names(receivers.added, (r) => r.label),
+        removed: names(receivers.removed, (r) => r.label),
+        changed: names(receivers.changed, (r) => r.label),
+      },
       targets: { added: names(targets.added, (t) => t.name), removed: names(targets.removed, (t) => t.name), changed: names(targets.changed, (t) => t.name) },
     },
     "configuration reloaded",

@@ -12,12 +12,15 @@ test("accepts a payload TTL at least as long as the failed-job max age", () => {
 });
 
 test("refuses a payload TTL shorter than the failed-job max age, naming both", () => {
-  assert.throws(() => checkRetentionSettings(settings("--queue.payload-ttl=24h")), (error: unknown) => {
-    assert.ok(error instanceof SettingsError);
-    assert.equal(error.setting, "--queue.payload-ttl");
-    assert.match(error.message, /^--queue\.payload-ttl: 24h is shorter than --queue\.failed-max-age \(168h\)/);
-    return true;
-  });
+  assert.throws(
+    () => checkRetentionSettings(settings("--queue.payload-ttl=24h")),
+    (error: unknown) => {
+      assert.ok(error instanceof SettingsError);
+      assert.equal(error.setting, "--queue.payload-ttl");
+      assert.match(error.message, /^--queue\.payload-ttl: 24h is shorter than --queue\.failed-max-age \(168h\)/);
+      return true;
+    },
+  );
 });
 
 test("formats durations in their largest whole unit", () => {

@@ -17,7 +17,11 @@ export function checkRetentionSettings(settings: RelaySettings): void {
 
 /** Milliseconds in the largest whole unit, as the flags take them: 168h, 90m, 30s, 250ms. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1_000]] as const) {
+  for (const [unit, size] of [
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1_000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

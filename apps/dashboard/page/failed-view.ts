@@ -11,8 +11,14 @@ export interface FailedActions {
 export function renderFailed(tbody: HTMLTableSectionElement, failed: FailedList, now: number, actions: FailedActions): void {
   const rows = failed.targets.flatMap((summary) =>
     summary.reasons.map((reason) => {
-      const replay = el("button", { type: "button", disabled: summary.removed === true, title: summary.removed ? "the target was removed from the configuration" : undefined }, "Replay…");
-      replay.addEventListener("click", () => actions.replay({ target: summary.target, reason: reason.reason, ...(reason.status === undefined ? {} : { status: reason.status }) }));
+      const replay = el(
+        "button",
+        { type: "button", disabled: summary.removed === true, title: summary.removed ? "the target was removed from the configuration" : undefined },
+        "Replay…",
+      );
+      replay.addEventListener("click", () =>
+        actions.replay({ target: summary.target, reason: reason.reason, ...(reason.status === undefined ? {} : { status: reason.status }) }),
+      );
       const purge = el("button", { type: "button", class: "danger" }, "Purge…");
       purge.addEventListener("click", () => actions.purge(summary.target));
       return el(

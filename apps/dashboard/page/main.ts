@@ -46,7 +46,10 @@ let failed: FailedList = { targets: [] };
 let failedReadAt: number | undefined;
 const targetNames = () => previous?.targets.map((t) => t.target) ?? [];
 // Purge also reaches the targets a reload removed, which only the failed list names.
-const purgeable = () => [...targetNames().map((target) => failed.targets.find((s) => s.target === target) ?? { target, batches: 0, profiles: 0, reasons: [] }), ...failed.targets.filter((s) => s.removed)];
+const purgeable = () => [
+  ...targetNames().map((target) => failed.targets.find((s) => s.target === target) ?? { target, batches: 0, profiles: 0, reasons: [] }),
+  ...failed.targets.filter((s) => s.removed),
+];
 
 const actions = {
   replay: (prefill: { target: string; reason: string; status?: number }) => replayDialog.open(targetNames(), prefill),

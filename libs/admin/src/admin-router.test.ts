@@ -60,7 +60,11 @@ function call(server: OpsServer, method: string, path: string, body?: unknown, h
     init.body = typeof body === "string" ? body : JSON.stringify(body);
     (init.headers as Record<string, string>)["content-type"] ??= "application/json";
   }
-  return fetch(`${server.url}${path}`, init).then(async (res) => ({ status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> }));
+  return fetch(`${server.url}${path}`, init).then(async (res) => ({
+    status: res.status,
+    headers: res.headers,
+    json: (await res.json()) as Record<string, unknown>,
+  }));
 }
 
 before(async () => {
@@ -91,15 +95,29 @@ describe("with a token", () => {
   it("lists failed batches per target, or for the targets asked", async () => {
     const all = await call(server, "GET", "/api/v1/failed", undefined, auth);
     assert.equal(all.status, 200);
-    assert.deepEqual(all.json, { targets: [{ target: "alpha", batches: 0, profiles: 0, reasons: [] }, { target: "beta/0", batches: 0, profiles: 0, reasons: [] }] });
+    assert.deepEqual(all.json, {
+      targets: [
+        { target: "alpha", batches: 0, profiles: 0, reasons: [] },
+        { target: "beta/0", batches: 0, profiles: 0, reasons: [] },
+      ],
+    });
     const one = await call(server, "GET", "/api/v1/failed?target=beta%2F0", undefined, { authorization: `bearer  ${TOKEN}` });
     assert.deepEqual(one.json, { targets: [{ target: "beta/0", batches: 0, profiles: 0, reasons: [] }] });
     const two = await call(server, "GET", "/api/v1/failed?target=beta%2F0&target=alpha", undefined, auth);
-    assert.deepEqual((two.json["targets"] as { target: string }[]).map((t) => t.target), ["beta/0", "alpha"]);
+    assert.deepEqual(
+      (two.json["targets"] as { target: string }[]).map((t) => t.target),
+      ["beta/0", "alpha"],
+    );
   });
 
   it("replays and purges, answering the counts", async () => {
-    const replay = await call(server, "POST", "/api/v1/replay", { target: "alpha", reason: "http 400", status: 400, since: "2h", limit: 10, dryRun: true }, auth);
+    const replay = await call(
+      server,
+      "POST",
+      "/api/v1/replay",
+      { target: "alpha", reason: "http 400", status: 400, since: "2h", limit: 10, dryRun: true },
+      auth,
+    );
     assert.equal(replay.status, 200);
     assert.deepEqual(replay.json, { target: "alpha", dryRun: true, replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: 0 });
     const real = await call(server, "POST", "/api/v1/replay", { target: "alpha" }, auth);
@@ -128,7 +146,11 @@ describe("with a token", () => {
   });
 
   it("answers 404 for an unknown target or endpoint, 415 without a JSON body, 413 for a large one", async () => {
-    for (const [method, path, body] of [["GET", "/api/v1/failed?target=gamma", undefined], ["POST", "/api/v1/replay", { target: "gamma" }], ["POST", "/api/v1/purge", { target: "gamma" }]] as const) {
+    for (const [method, path, body] of [
+      ["GET", "/api/v1/failed?target=gamma", undefined],
+      ["POST", "/api/v1/replay", { target: "gamma" }],
+      ["POST", "/api/v1/purge", { target: "gamma" }],
+    ] as const) {
       const res = await call(server, method, path, body, auth);
       assert.equal(res.status, 404);
       assert.equal(res.json["error"], 'unknown target "gamma" (targets: alpha, beta/0)');
@@ -156,12 +178,13 @@ describe("reload and targets a reload removed", () => {
       },
     });
     t.after(() => server.close());
-    const reload = (headers: Record<string, string>) => fetch(`${server.url}/-/reload`, { method: "POST", headers }).then(async (res) => ({ status: res.status, text: await res.text() }));
+    const reload = (headers: Record<string, string>) =>
+      fetch(`${server.url}/-/reload`, { method: "POST", headers }).then(async (res) => ({ status: res.status, text: await res.text() }));
     assert.equal((await reload({})).status, 401, "the same access rule as the admin API");
     assert.deepEqual(await reload({ authorization: `Bearer ${TOKEN}` }), { status: 200, text: "config reloaded\n" });
     const gamma = await call(server, "GET", "/api/v1/failed?target=gamma", undefined, { authorization: `Bearer ${TOKEN}` });
     assert.equal(gamma.status, 200, "a target the reload added is known at once");
-    verdict = new Error("relay.alloy:3:5: unknown attribute \"colour\"");
+    verdict = new Error('relay.alloy:3:5: unknown attribute "colour"');
     assert.deepEqual(await reload({ authorization: `Bearer ${TOKEN}` }), { status: 400, text: 'relay.alloy:3:5: unknown attribute "colour"\n' });
   });
 
@@ -172,12 +195,16 @@ describe("reload and targets a reload removed", () => {
     await recordTargets(client, prefix, ["alpha", "beta/0", "old"]);
     const old = targetConfig("old", { maxBackoffRetries: 3 });
     const enqueuer = new Enqueuer({ connection: client, prefix, payloadTtlMs: 60_000, targets: [old] });
-    for (let i = 0; i < 3; i++) await enqueuer.enqueue(Buffer.from(`profile ${i}`), { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] }, ["old"]);
+    for (let i = 0; i < 3; i++)
+      await enqueuer.enqueue(Buffer.from(`profile ${i}`), { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] }, ["old"]);
     await enqueuer.close();
     const server = await opsServer({ listenAddr: "127.0.0.1:0", prefix });
     t.after(() => server.close());
     const all = await call(server, "GET", "/api/v1/failed");
-    assert.deepEqual((all.json["targets"] as { target: string }[]).map((summary) => summary.target), ["alpha", "beta/0", "old"]);
+    assert.deepEqual(
+      (all.json["targets"] as { target: string }[]).map((summary) => summary.target),
+      ["alpha", "beta/0", "old"],
+    );
     assert.deepEqual((all.json["targets"] as object[])[2], { target: "old", batches: 0, profiles: 0, reasons: [], removed: true, waiting: 3 });
     assert.equal((await call(server, "POST", "/api/v1/purge", { target: "old" })).status, 200);
     assert.equal((await call(server, "POST", "/api/v1/replay", { target: "old" })).status, 404, "no writer serves it: nothing to replay to");
@@ -207,7 +234,12 @@ describe("status", () => {
     const prefix = `t-${randomUUID()}`;
     const client = connection();
     t.after(() => client.disconnect());
-    const enqueuer = new Enqueuer({ connection: client, prefix, payloadTtlMs: 60_000, targets: [targetConfig("alpha", { maxBackoffRetries: 3 }), targetConfig("beta/0", { maxBackoffRetries: 3 })] });
+    const enqueuer = new Enqueuer({
+      connection: client,
+      prefix,
+      payloadTtlMs: 60_000,
+      targets: [targetConfig("alpha", { maxBackoffRetries: 3 }), targetConfig("beta/0", { maxBackoffRetries: 3 })],
+    });
     for (const body of ["first profile", "second"]) {
       await enqueuer.enqueue(Buffer.from(body), { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] }, ["alpha"]);
     }

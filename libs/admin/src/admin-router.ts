@@ -1,4 +1,5 @@
-import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
+import { Code } from "@connectrpc/connect";
+import { RequestError, type Logger, type RelayMetrics } from "@pyroscope-relay/ops";
 import { purgeFailed, recordedTargets, replayFailed, summarizeFailed, summarizeRemovedTargets, type RedisConnection } from "@pyroscope-relay/queue";
 import express, { Router } from "express";
 import type { NextFunction, Request, Response } from "express";
@@ -33,18 +34,6 @@ export interface AdminRouterOptions {
   logger: Logger;
 }
 
-/** An answer other than 200, with the message the client sees. */
-class AdminRequestError extends Error {
-  override readonly name = "AdminRequestError";
-
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * The ops server's admin API (JSON): `GET /api/v1/status` (what the dashboard page shows),
  * `GET /api/v1/failed[?target=NAME]`, `POST /api/v1/replay` and `POST /api/v1/purge`, the same
@@ -56,11 +45,11 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   const checkTarget = (target: string) => {
     const known = options.targets();
     if (!known.includes(target)) {
-      throw new AdminRequestError(404, `unknown target ${JSON.stringify(target)} (targets: ${known.join(", ")})`);
+      throw new RequestError(Code.NotFound, `unknown target ${JSON.stringify(target)} (targets: ${known.join(", ")})`);
     }
   };
   const body = (req: Request): unknown => {
-    if (!req.is("application/json")) throw new AdminRequestError(415, "expected a JSON body (Content-Type: application/json)");
+    if (!req.is("application/json")) throw new RequestError(Code.InvalidArgument, "expected a JSON body (Content-Type: application/json)", { httpStatus: 415 });
     return req.body;
   };
 
@@ -109,17 +98,28 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
 
   router.post("/api/v1/replay", async (req, res) => {
     const parsed = replayRequest.safeParse(body(req));
-    if (!parsed.success) throw new AdminRequestError(400, describeRequestError(parsed.error));
+    if (!parsed.success) throw new RequestError(Code.InvalidArgument, describeRequestError(parsed.error));
     const { target, reason, status, since, limit, dryRun = false } = parsed.data;
     checkTarget(target);
-    const result = await replayFailed({ connection, prefix, target, shards, payloadTtlMs: options.payloadTtlMs, reason, status, sinceMs: since, limit, dryRun });
+    const result = await replayFailed({
+      connection,
+      prefix,
+      target,
+      shards,
+      payloadTtlMs: options.payloadTtlMs,
+      reason,
+      status,
+      sinceMs: since,
+      limit,
+      dryRun,
+    });
     logger.info({ request: parsed.data, ...result }, dryRun ? "admin API: replay dry run" : "admin API: replayed failed batches");
     res.json({ target, dryRun, ...result });
   });
 
   router.post("/api/v1/purge", async (req, res) => {
     const parsed = purgeRequest.safeParse(body(req));
-    if (!parsed.success) throw new AdminRequestError(400, describeRequestError(parsed.error));
+    if (!parsed.success) throw new RequestError(Code.InvalidArgument, describeRequestError(parsed.error));
     const { target, olderThan } = parsed.data;
     // A target a reload removed can still be purged: its queue stays in Redis until then.
     if (!(await recordedTargets(connection, prefix)).includes(target)) checkTarget(target);
@@ -128,20 +128,30 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     res.json({ target, ...result });
   });
 
-  router.use("/api/v1", (_req: Request, res: Response) => {
-    res.status(404).json({ error: "no such admin endpoint" });
+  router.use("/api/v1", () => {
+    throw new RequestError(Code.NotFound, "no such admin endpoint");
   });
 
+  // Every error becomes a RequestError here, the one place that answers with one.
   router.use("/api/v1", (error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
-    if (error instanceof AdminRequestError) return void res.status(error.status).json({ error: error.message });
-    // body-parser's errors: malformed JSON, too large, bad charset.
-    const { status, type } = error as { status?: unknown; type?: unknown };
-    if (typeof status === "number" && status >= 400 && status < 500 && typeof type === "string") {
-      return void res.status(status).json({ error: type === "entity.parse.failed" ? "malformed JSON body" : (error as Error).message });
-    }
-    logger.error({ err: error, path: req.path }, "admin API request failed");
-    res.status(500).json({ error: `admin operation failed: ${error instanceof Error ? error.message : String(error)}` });
+    const answer = asRequestError(error);
+    if (answer.httpStatus === 500) logger.error({ err: error, path: req.path }, "admin API request failed");
+    res.status(answer.httpStatus).json({ error: answer.rawMessage });
   });
   return router;
+}
+
+/** What the client is told about `error`: its own message for a request error or a bad body (body-parser), little else otherwise. */
+function asRequestError(error: unknown): RequestError {
+  if (error instanceof RequestError) return error;
+  // body-parser's errors: malformed JSON, too large, bad charset.
+  const { status, type } = error as { status?: unknown; type?: unknown };
+  if (typeof status === "number" && status >= 400 && status < 500 && typeof type === "string") {
+    return new RequestError(Code.InvalidArgument, type === "entity.parse.failed" ? "malformed JSON body" : (error as Error).message, {
+      httpStatus: status,
+      cause: error,
+    });
+  }
+  return new RequestError(Code.Internal, `admin operation failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }

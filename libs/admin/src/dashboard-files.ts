@@ -16,7 +16,10 @@ export function serveDashboard(dir: string): Router {
   const router = Router();
   if (!existsSync(join(dir, "index.html"))) {
     router.get("/", (_req, res) => {
-      res.status(404).type("text/plain").send(`the dashboard is not built (no ${join(dir, "index.html")}): run npm run build\n`);
+      res
+        .status(404)
+        .type("text/plain")
+        .send(`the dashboard is not built (no ${join(dir, "index.html")}): run npm run build\n`);
     });
     return router;
   }

@@ -11,18 +11,32 @@ function problem(schema: typeof replayRequest | typeof purgeRequest, input: unkn
 test("a replay request: durations in ms, reason trimmed, everything but the target optional", () => {
   assert.deepEqual(replayRequest.parse({ target: "a" }), { target: "a" });
   assert.deepEqual(replayRequest.parse({ target: "a", reason: " http 400 ", status: 400, since: "1h30m", limit: 5, dryRun: true }), {
-    target: "a", reason: "http 400", status: 400, since: 5_400_000, limit: 5, dryRun: true,
+    target: "a",
+    reason: "http 400",
+    status: 400,
+    since: 5_400_000,
+    limit: 5,
+    dryRun: true,
   });
 });
 
 test("a bad replay request names every field at fault", () => {
-  assert.equal(problem(replayRequest, { status: 600, limit: 2.5, reason: " " }), "target: must be a target name; reason: must not be empty; status: must be an HTTP status code; limit: must be a whole number");
+  assert.equal(
+    problem(replayRequest, { status: 600, limit: 2.5, reason: " " }),
+    "target: must be a target name; reason: must not be empty; status: must be an HTTP status code; limit: must be a whole number",
+  );
   assert.equal(problem(replayRequest, { target: "a", since: "0" }), "since: must be longer than 0");
-  assert.equal(problem(replayRequest, { target: "a", since: "soon" }), 'since: invalid duration "soon": expected a number followed by a unit such as ms, s, m or h');
+  assert.equal(
+    problem(replayRequest, { target: "a", since: "soon" }),
+    'since: invalid duration "soon": expected a number followed by a unit such as ms, s, m or h',
+  );
   assert.equal(problem(replayRequest, { target: "a", dryRun: "yes" }), "dryRun: must be true or false");
   assert.equal(problem(replayRequest, { target: "a", dry_run: true }), 'Unrecognized key: "dry_run"');
   assert.equal(problem(replayRequest, null), "Invalid input: expected object, received null");
-  assert.equal(problem(replayRequest, { target: "a", limit: 0 }, (field) => `--${field}`), "--limit: must be at least 1");
+  assert.equal(
+    problem(replayRequest, { target: "a", limit: 0 }, (field) => `--${field}`),
+    "--limit: must be at least 1",
+  );
 });
 
 test("a purge request", () => {

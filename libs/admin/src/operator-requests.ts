@@ -21,7 +21,7 @@ const target = z.string({ error: "must be a target name" }).min(1, "must be a ta
  */
 export const replayRequest = z.strictObject({
   target,
-  reason: z.string({ error: "must be a failure reason such as \"http 400\"" }).trim().min(1, "must not be empty").optional(),
+  reason: z.string({ error: 'must be a failure reason such as "http 400"' }).trim().min(1, "must not be empty").optional(),
   status: z.int({ error: "must be an HTTP status code" }).min(100, "must be an HTTP status code").max(599, "must be an HTTP status code").optional(),
   since: duration.optional(),
   limit: z.int({ error: "must be a whole number" }).min(1, "must be at least 1").optional(),

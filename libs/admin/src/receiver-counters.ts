@@ -12,7 +12,10 @@ export interface ReceiverCounters {
  * receiver that has seen nothing yet counts 0.
  */
 export async function readReceiverCounters(metrics: RelayMetrics, receivers: readonly string[]): Promise<ReceiverCounters[]> {
-  const [received, rejected] = await Promise.all([byComponent(metrics, "pyroscope_relay_received_profiles_total"), byComponent(metrics, "pyroscope_relay_rejected_requests_total")]);
+  const [received, rejected] = await Promise.all([
+    byComponent(metrics, "pyroscope_relay_received_profiles_total"),
+    byComponent(metrics, "pyroscope_relay_rejected_requests_total"),
+  ]);
   return receivers.map((receiver) => ({ receiver, receivedProfiles: received.get(receiver) ?? 0, rejectedRequests: rejected.get(receiver) ?? 0 }));
 }
 

@@ -29,10 +29,13 @@ test("rejects malformed sizes with the reason", () => {
     ["99999999GiB", 'invalid size "99999999GiB": too large'],
   ];
   for (const [text, message] of cases) {
-    assert.throws(() => parseByteSize(text), (error: unknown) => {
-      assert.ok(error instanceof InvalidByteSizeError);
-      assert.equal(error.message, message);
-      return true;
-    });
+    assert.throws(
+      () => parseByteSize(text),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidByteSizeError);
+        assert.equal(error.message, message);
+        return true;
+      },
+    );
   }
 });

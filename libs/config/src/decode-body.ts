@@ -11,12 +11,7 @@ import { blockBody } from "./value-type.js";
  * Problems the schema cannot see (duplicates, labels on nested blocks, evaluation errors) are
  * appended to `diagnostics`.
  */
-export function decodeBody(
-  body: readonly Statement[],
-  path: ValuePath,
-  context: EvaluationContext,
-  diagnostics: Diagnostic[],
-): Record<string, unknown> {
+export function decodeBody(body: readonly Statement[], path: ValuePath, context: EvaluationContext, diagnostics: Diagnostic[]): Record<string, unknown> {
   const decoded: Record<string, unknown> = Object.create(null);
   Object.defineProperty(decoded, blockBody, { value: true });
   const attributes = new Map<string, Position>();

@@ -47,11 +47,14 @@ test("rejects malformed durations with the reason", () => {
     ["3000000h", 'invalid duration "3000000h": too large'],
   ];
   for (const [text, message] of cases) {
-    assert.throws(() => parseDuration(text), (error: unknown) => {
-      assert.ok(error instanceof InvalidDurationError);
-      assert.equal(error.message, message);
-      assert.equal(error.text, text);
-      return true;
-    });
+    assert.throws(
+      () => parseDuration(text),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidDurationError);
+        assert.equal(error.message, message);
+        assert.equal(error.text, text);
+        return true;
+      },
+    );
   }
 });

@@ -54,7 +54,7 @@ test("evaluates operators with Alloy's precedence", () => {
 test("reads constants, list items and object fields", () => {
   assert.equal(plain("constants.hostname"), "box");
   assert.deepEqual(plain("constants"), constants);
-  assert.equal(plain('[10, 20, 30][1 + 1]'), 30);
+  assert.equal(plain("[10, 20, 30][1 + 1]"), 30);
   assert.equal(plain('{ a = { b = "c" } }.a["b"]'), "c");
   assert.equal(plain('{ a = 1 }["missing"]'), null);
   assert.equal(plain('encoding.from_json("{\\"k\\": [1, 2]}").k[1]'), 2);
@@ -70,10 +70,7 @@ test("calls standard library functions, deprecated names too", () => {
 
 test("lets references pass through functions that only move values", () => {
   const { value } = evaluateSource("array.concat([pyroscope.write.a.receiver], [pyroscope.write.b.receiver])");
-  assert.deepEqual(
-    (value as ComponentReference[]).map(String),
-    ["pyroscope.write.a.receiver", "pyroscope.write.b.receiver"],
-  );
+  assert.deepEqual((value as ComponentReference[]).map(String), ["pyroscope.write.a.receiver", "pyroscope.write.b.receiver"]);
 });
 
 test("records where every list item and object field of the value came from, and not of operands", () => {

@@ -140,7 +140,10 @@ test("oauth2: client_id, token_url and one client secret", () => {
   assert.deepEqual(issues({ oauth2: [{ client_id: "c", token_url: "https://a", client_secret: "s", client_secret_file: "/secret" }] }), [
     "oauth2.0.client_secret_file: set client_secret or client_secret_file, not both",
   ]);
-  assert.deepEqual(issues({ oauth2: [{ client_secret: "s" }] }).map((issue) => issue.split(":")[0]), ["oauth2.0.client_id", "oauth2.0.token_url"]);
+  assert.deepEqual(
+    issues({ oauth2: [{ client_secret: "s" }] }).map((issue) => issue.split(":")[0]),
+    ["oauth2.0.client_id", "oauth2.0.token_url"],
+  );
 });
 
 test("oauth2: endpoint_params may not replace the scope that scopes sends", () => {
@@ -163,9 +166,7 @@ test("tls_config: PEM or file for each part, a certificate with its key, Alloy's
   // An empty PEM (an unset env()) is no PEM, as in Alloy.
   assert.deepEqual(issues({ tls_config: [{ cert_pem: "", ca_pem: "", ca_file: "/ca.pem" }] }), []);
   assert.equal(endpoint({ tls_config: [{ ca_pem: "" }] }).tls_config?.ca_pem, undefined);
-  assert.deepEqual(issues({ tls_config: [{ min_version: "TLS1.2" }] }), [
-    'tls_config.0.min_version: must be one of "TLS10", "TLS11", "TLS12", "TLS13"',
-  ]);
+  assert.deepEqual(issues({ tls_config: [{ min_version: "TLS1.2" }] }), ['tls_config.0.min_version: must be one of "TLS10", "TLS11", "TLS12", "TLS13"']);
   for (const version of ["TLS10", "TLS11", "TLS12", "TLS13"]) assert.deepEqual(issues({ tls_config: [{ min_version: version }] }), []);
 });
 
@@ -174,9 +175,7 @@ test("proxy: Alloy's rules between proxy_url, no_proxy, proxy_from_environment a
   assert.deepEqual(issues(header), ["proxy_connect_header: needs proxy_url or proxy_from_environment"]);
   assert.deepEqual(issues({ ...header, proxy_url: "http://proxy:3128" }), []);
   assert.deepEqual(issues({ ...header, proxy_from_environment: true }), []);
-  assert.deepEqual(issues({ proxy_from_environment: true, proxy_url: "http://proxy:3128" }), [
-    "proxy_url: set proxy_url or proxy_from_environment, not both",
-  ]);
+  assert.deepEqual(issues({ proxy_from_environment: true, proxy_url: "http://proxy:3128" }), ["proxy_url: set proxy_url or proxy_from_environment, not both"]);
   assert.deepEqual(issues({ proxy_from_environment: true, no_proxy: "internal" }), [
     "no_proxy: does not apply with proxy_from_environment: set NO_PROXY in the environment instead",
   ]);

@@ -24,10 +24,24 @@ export interface FileValue {
  */
 const reservedHeaders = new Set(
   [
-    "Authorization", "Host", "Content-Encoding", "Content-Length", "Content-Type", "User-Agent",
-    "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Www-Authenticate",
-    "Accept-Encoding", "X-Prometheus-Remote-Write-Version", "X-Prometheus-Remote-Read-Version",
-    "X-Prometheus-Scrape-Timeout-Seconds", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256",
+    "Authorization",
+    "Host",
+    "Content-Encoding",
+    "Content-Length",
+    "Content-Type",
+    "User-Agent",
+    "Connection",
+    "Keep-Alive",
+    "Proxy-Authenticate",
+    "Proxy-Authorization",
+    "Www-Authenticate",
+    "Accept-Encoding",
+    "X-Prometheus-Remote-Write-Version",
+    "X-Prometheus-Remote-Read-Version",
+    "X-Prometheus-Scrape-Timeout-Seconds",
+    "X-Amz-Date",
+    "X-Amz-Security-Token",
+    "X-Amz-Content-Sha256",
   ].map((name) => name.toLowerCase()),
 );
 
@@ -72,9 +86,7 @@ function headerLists(reserved: ReadonlySet<string>) {
 /** `proxy_url`, `no_proxy`, `proxy_from_environment`, `proxy_connect_header`: the endpoint's and oauth2's. */
 const proxyShape = {
   // "" is unset, as in Alloy: `proxy_url = env("PROXY")` without PROXY means no proxy.
-  proxy_url: alloyString
-    .refine((url) => url === "" || isHttpUrl(url), { error: "must be an absolute http:// or https:// URL" })
-    .optional(),
+  proxy_url: alloyString.refine((url) => url === "" || isHttpUrl(url), { error: "must be an absolute http:// or https:// URL" }).optional(),
   no_proxy: alloyString.optional(),
   proxy_from_environment: z.boolean().default(false),
   proxy_connect_header: headerLists(new Set()).optional(),
@@ -121,9 +133,7 @@ export function httpClientShape(readFile: FileReader) {
       key_file: pemFile.optional(),
       insecure_skip_verify: z.boolean().default(false),
       server_name: alloyString.optional(),
-      min_version: z
-        .enum(tlsVersions, { error: `must be one of ${tlsVersions.map((v) => JSON.stringify(v)).join(", ")}` })
-        .optional(),
+      min_version: z.enum(tlsVersions, { error: `must be one of ${tlsVersions.map((v) => JSON.stringify(v)).join(", ")}` }).optional(),
     })
     .superRefine((tls, ctx) => {
       for (const part of ["ca", "cert", "key"] as const) {
@@ -205,10 +215,7 @@ export function httpClientShape(readFile: FileReader) {
 const authMethods = ["basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file"] as const;
 
 /** Alloy's HTTPClientConfig.Validate: one auth method, and the proxy rules. */
-export function checkHttpClient(
-  client: Partial<Record<(typeof authMethods)[number], unknown>> & ProxySettings,
-  ctx: z.RefinementCtx,
-): void {
+export function checkHttpClient(client: Partial<Record<(typeof authMethods)[number], unknown>> & ProxySettings, ctx: z.RefinementCtx): void {
   const [, second] = authMethods.filter((method) => client[method] !== undefined);
   if (second) conflict(ctx, [second], `set at most one of ${authMethods.join(", ")}`);
   checkProxy(client, ctx);

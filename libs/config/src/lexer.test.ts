@@ -27,8 +27,24 @@ function lexError(source: string, message: string) {
 test("reads identifiers, punctuation, numbers and strings", () => {
   const tokens = tokenize('pyroscope.write "a" { port = [1, 2.5, 3e2, 1.5E-1] }', "t.alloy");
   assert.deepEqual(summary(tokens), [
-    "id:pyroscope", ".", "id:write", "str:a", "{", "id:port", "=", "[",
-    "num:1", ",", "num:2.5", ",", "num:300", ",", "num:0.15", "]", "}", "eof",
+    "id:pyroscope",
+    ".",
+    "id:write",
+    "str:a",
+    "{",
+    "id:port",
+    "=",
+    "[",
+    "num:1",
+    ",",
+    "num:2.5",
+    ",",
+    "num:300",
+    ",",
+    "num:0.15",
+    "]",
+    "}",
+    "eof",
   ]);
 });
 
@@ -42,7 +58,15 @@ test("records 1-based line and column of each token, counting characters", () =>
   const tokens = tokenize('a = "µ"\n  b = 2', "t.alloy");
   assert.deepEqual(
     tokens.map((t) => [t.pos.line, t.pos.col]),
-    [[1, 1], [1, 3], [1, 5], [2, 3], [2, 5], [2, 7], [2, 8]],
+    [
+      [1, 1],
+      [1, 3],
+      [1, 5],
+      [2, 3],
+      [2, 5],
+      [2, 7],
+      [2, 8],
+    ],
   );
   assert.deepEqual(
     tokens.map((t) => t.newlineBefore),
@@ -77,7 +101,25 @@ test("reads unicode identifiers and underscores", () => {
 
 test("reads operators, the longest first", () => {
   assert.deepEqual(summary(tokenize("||&&!==!=<<=>>=+-*/%^.5 !x", "t.alloy")), [
-    "||", "&&", "!=", "=", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "^", "num:0.5", "!", "id:x", "eof",
+    "||",
+    "&&",
+    "!=",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "^",
+    "num:0.5",
+    "!",
+    "id:x",
+    "eof",
   ]);
 });
 

@@ -21,8 +21,30 @@ const simpleEscapes: Record<string, string> = {
 };
 
 const punctuation: ReadonlySet<string> = new Set<Punctuation>([
-  "{", "}", "[", "]", "(", ")", "=", ",", ".",
-  "||", "&&", "!", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "^",
+  "{",
+  "}",
+  "[",
+  "]",
+  "(",
+  ")",
+  "=",
+  ",",
+  ".",
+  "||",
+  "&&",
+  "!",
+  "==",
+  "!=",
+  "<",
+  "<=",
+  ">",
+  ">=",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "^",
 ]);
 
 function isPunctuation(text: string): text is Punctuation {

@@ -88,12 +88,15 @@ test("reads every *.alloy file of a directory as one configuration, in order of 
 test("follows a symbolic link to a file, as Alloy does", async (t) => {
   const dir = await configDirectory(t, { "conf/receive.alloy": receive, "shared/write.alloy": write });
   await symlink(join(dir, "shared/write.alloy"), join(dir, "conf/write.alloy"));
-  assert.deepEqual((await loadConfig(join(dir, "conf"), {})).targets.map((t) => t.name), ["w"]);
+  assert.deepEqual(
+    (await loadConfig(join(dir, "conf"), {})).targets.map((t) => t.name),
+    ["w"],
+  );
 });
 
 test("reports problems in every file of a directory, each with its file", async (t) => {
   const dir = await configDirectory(t, {
-    "a.alloy": receive + write + "oops\n",
+    "a.alloy": `${receive + write}oops\n`,
     "b.alloy": "x = [\n",
     "c.alloy": write,
   });
@@ -104,7 +107,7 @@ test("reports problems in every file of a directory, each with its file", async 
 });
 
 test("reports a component defined in two files at the second, naming the first", async (t) => {
-  const dir = await configDirectory(t, { "a.alloy": receive + write, "b.alloy": "\n" + write });
+  const dir = await configDirectory(t, { "a.alloy": receive + write, "b.alloy": `\n${write}` });
   assert.deepEqual(await loadErrors(dir), [
     `${join(dir, "b.alloy")}:2:1: duplicate component pyroscope.write "w"; first defined at ${join(dir, "a.alloy")}:4:1`,
   ]);

@@ -6,7 +6,9 @@ export interface DecimalDigits {
 
 /** The digits of `|n|`, rounded to `significant` digits, or the fewest that read back as `n`. */
 export function decimalDigits(n: number, significant?: number): DecimalDigits {
-  const [mantissa = "0", exponent = "0"] = Math.abs(n).toExponential(significant === undefined ? undefined : significant - 1).split("e");
+  const [mantissa = "0", exponent = "0"] = Math.abs(n)
+    .toExponential(significant === undefined ? undefined : significant - 1)
+    .split("e");
   return { digits: mantissa.replace(".", "").replace(/(?<=.)0+$/, ""), exponent: Number(exponent) };
 }
 

@@ -185,8 +185,7 @@ test("an unset environment variable reads as an empty string", () => {
 });
 
 test("a tls_config block without files only sets its flags", () => {
-  const source =
-    receiveLocal + writeLocal.replace('url = "http://localhost:4040"', 'url = "https://x"\n    tls_config {\n    }');
+  const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', 'url = "https://x"\n    tls_config {\n    }');
   assert.deepEqual(parseConfig(source, "relay.alloy", {}).targets[0]?.tls, { insecureSkipVerify: false });
 });
 
@@ -199,9 +198,7 @@ test("a write component nothing forwards to is fine", () => {
 });
 
 test("reports a syntax error with its position", () => {
-  assert.deepEqual(configErrors('pyroscope.write "a" {\n  endpoint {\n    url = "x\n'), [
-    "relay.alloy:3:11: unterminated string",
-  ]);
+  assert.deepEqual(configErrors('pyroscope.write "a" {\n  endpoint {\n    url = "x\n'), ["relay.alloy:3:11: unterminated string"]);
 });
 
 test("runs a whole Alloy configuration: other blocks are ignored, not evaluated, and listed", () => {
@@ -229,9 +226,7 @@ ${receiveLocal}${writeLocal}`;
 });
 
 test("an ignored block must still parse", () => {
-  assert.deepEqual(configErrors(`${receiveLocal}${writeLocal}prometheus.scrape "x" {\n  targets = [\n}\n`), [
-    'relay.alloy:11:1: expected a value, got "}"',
-  ]);
+  assert.deepEqual(configErrors(`${receiveLocal}${writeLocal}prometheus.scrape "x" {\n  targets = [\n}\n`), ['relay.alloy:11:1: expected a value, got "}"']);
 });
 
 test("reports forward_to naming a component the relay does not run", () => {
@@ -245,14 +240,15 @@ test("reports forward_to naming a component the relay does not run", () => {
 });
 
 test("reports a component export used as a value", () => {
-  const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', 'url = local.file.endpoint.content');
+  const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', "url = local.file.endpoint.content");
   assert.deepEqual(configErrors(source), [
     "relay.alloy:6:11: url: expected string, got reference local.file.endpoint.content, which cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to",
   ]);
 });
 
 test("evaluates expressions and standard library functions in the relay's components", () => {
-  const source = receiveLocal.replace("  forward_to", "  http {\n    listen_port = 4000 + 40\n  }\n  forward_to") +
+  const source =
+    receiveLocal.replace("  forward_to", "  http {\n    listen_port = 4000 + 40\n  }\n  forward_to") +
     writeLocal.replace(
       'url = "http://localhost:4040"',
       'url = string.format("http://%s:%d", coalesce(sys.env("HOST"), "localhost"), 4040)\n    headers = { "X-Scope-OrgID" = string.to_lower(env("TENANT")) }',
@@ -264,12 +260,8 @@ test("evaluates expressions and standard library functions in the relay's compon
 });
 
 test("reports an unknown nested block and an unknown attribute at their names", () => {
-  const source = receiveLocal.replace("  forward_to", "  https {\n  }\n  forward_to") +
-    writeLocal.replace("    url", "    timeout = 1\n    url");
-  assert.deepEqual(configErrors(source), [
-    'relay.alloy:2:3: unknown block "https"',
-    'relay.alloy:8:5: unknown attribute "timeout"',
-  ]);
+  const source = receiveLocal.replace("  forward_to", "  https {\n  }\n  forward_to") + writeLocal.replace("    url", "    timeout = 1\n    url");
+  assert.deepEqual(configErrors(source), ['relay.alloy:2:3: unknown block "https"', 'relay.alloy:8:5: unknown attribute "timeout"']);
 });
 
 test("reports an attribute outside any component", () => {
@@ -279,7 +271,7 @@ test("reports an attribute outside any component", () => {
 });
 
 test("reports a wrong type at the value", () => {
-  const source = 'pyroscope.receive_http "in" {\n  http {\n    listen_port = "x"\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' + writeLocal;
+  const source = `pyroscope.receive_http "in" {\n  http {\n    listen_port = "x"\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n${writeLocal}`;
   assert.deepEqual(configErrors(source), ["relay.alloy:3:19: listen_port: expected number, got string"]);
 });
 
@@ -296,9 +288,7 @@ test("names nested values in type errors", () => {
 });
 
 test("reports a block where an attribute belongs, and the reverse", () => {
-  const source =
-    'pyroscope.receive_http "in" {\n  http = { listen_port = 1 }\n  forward_to {\n  }\n}\n' +
-    writeLocal.replace("    url", "    headers {\n    }\n    url");
+  const source = `pyroscope.receive_http "in" {\n  http = { listen_port = 1 }\n  forward_to {\n  }\n}\n${writeLocal.replace("    url", "    headers {\n    }\n    url")}`;
   assert.deepEqual(configErrors(source), [
     "relay.alloy:2:10: http: must be a block, written http { ... }",
     "relay.alloy:3:3: expected a reference such as pyroscope.write.default.receiver, got block",
@@ -327,17 +317,12 @@ test("reports an invalid duration with the text and the reason", () => {
 
 test("reports a minimum backoff longer than the maximum", () => {
   const source = receiveLocal + writeLocal.replace("    url", '    min_backoff_period = "10m"\n    url');
-  assert.deepEqual(configErrors(source), [
-    "relay.alloy:6:26: min_backoff_period: must not be longer than max_backoff_period",
-  ]);
+  assert.deepEqual(configErrors(source), ["relay.alloy:6:26: min_backoff_period: must not be longer than max_backoff_period"]);
 });
 
 test("reports missing required attributes at their block", () => {
   const source = 'pyroscope.receive_http "in" {\n}\npyroscope.write "local" {\n  endpoint {\n    name = "x"\n  }\n}\n';
-  assert.deepEqual(configErrors(source), [
-    'relay.alloy:1:1: missing required attribute "forward_to"',
-    'relay.alloy:4:3: missing required attribute "url"',
-  ]);
+  assert.deepEqual(configErrors(source), ['relay.alloy:1:1: missing required attribute "forward_to"', 'relay.alloy:4:3: missing required attribute "url"']);
 });
 
 test("requires at least one endpoint and at least one forward_to receiver", () => {
@@ -415,23 +400,14 @@ test("lets several receivers ask for a free port with port 0", () => {
 test("reports more than one auth method without showing secrets", () => {
   const source =
     receiveLocal +
-    writeLocal.replace(
-      "    url",
-      '    bearer_token = "tok-SECRET"\n    basic_auth {\n      username = "u"\n      password = "pw-SECRET"\n    }\n    url',
-    );
+    writeLocal.replace("    url", '    bearer_token = "tok-SECRET"\n    basic_auth {\n      username = "u"\n      password = "pw-SECRET"\n    }\n    url');
   const errors = configErrors(source);
-  assert.deepEqual(errors, [
-    "relay.alloy:6:20: bearer_token: set at most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file",
-  ]);
+  assert.deepEqual(errors, ["relay.alloy:6:20: bearer_token: set at most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file"]);
 });
 
 test("reports both password and password_file", () => {
-  const source =
-    receiveLocal +
-    writeLocal.replace("    url", '    basic_auth {\n      password = "pw-SECRET"\n      password_file = "/p"\n    }\n    url');
-  assert.deepEqual(configErrors(source, { files: { "/p": "pw-SECRET" } }), [
-    'relay.alloy:8:23: password_file: set password or password_file, not both',
-  ]);
+  const source = receiveLocal + writeLocal.replace("    url", '    basic_auth {\n      password = "pw-SECRET"\n      password_file = "/p"\n    }\n    url');
+  assert.deepEqual(configErrors(source, { files: { "/p": "pw-SECRET" } }), ["relay.alloy:8:23: password_file: set password or password_file, not both"]);
 });
 
 test("reports a certificate without its key", () => {
@@ -443,9 +419,7 @@ test("reports a certificate without its key", () => {
 
 test("reports a file that cannot be read at its attribute", () => {
   const source = receiveLocal + writeLocal.replace("    url", '    bearer_token_file = "/missing"\n    url');
-  assert.deepEqual(configErrors(source), [
-    `relay.alloy:6:25: bearer_token_file: cannot read "/missing": ENOENT: no such file or directory, open '/missing'`,
-  ]);
+  assert.deepEqual(configErrors(source), [`relay.alloy:6:25: bearer_token_file: cannot read "/missing": ENOENT: no such file or directory, open '/missing'`]);
 });
 
 test("without a file reader, a *_file attribute is an error", () => {
@@ -470,8 +444,7 @@ test("refuses credentials in an endpoint url without echoing them", () => {
 
 test("reports invalid header and external label names", () => {
   const source =
-    receiveLocal +
-    writeLocal.replace("  endpoint {", '  external_labels = { "bad-name" = "x" }\n  endpoint {\n    headers = { "bad header" = "x" }');
+    receiveLocal + writeLocal.replace("  endpoint {", '  external_labels = { "bad-name" = "x" }\n  endpoint {\n    headers = { "bad header" = "x" }');
   assert.deepEqual(configErrors(source), [
     'relay.alloy:5:36: external_labels["bad-name"]: invalid label name; use letters, digits, "_" and "."',
     'relay.alloy:7:32: headers["bad header"]: invalid HTTP header name',
@@ -489,9 +462,7 @@ test("reports duplicate target names", () => {
 });
 
 test("reports a configuration without receive_http as a whole-file error", () => {
-  assert.deepEqual(configErrors(writeLocal), [
-    "relay.alloy: no pyroscope.receive_http component: nothing would receive profiles",
-  ]);
+  assert.deepEqual(configErrors(writeLocal), ["relay.alloy: no pyroscope.receive_http component: nothing would receive profiles"]);
 });
 
 test("reports evaluation errors", () => {

@@ -27,12 +27,7 @@ const noFileReader: FileReader = () => {
  * machine: `env` answers `sys.env("X")`, and `readFile` reads the files `*_file` attributes name.
  * Throws a ConfigError listing every problem found.
  */
-export function parseConfig(
-  source: string,
-  file: string,
-  env: Environment = {},
-  readFile: FileReader = noFileReader,
-): RelayConfig {
+export function parseConfig(source: string, file: string, env: Environment = {}, readFile: FileReader = noFileReader): RelayConfig {
   return parseConfigFiles(file, [{ file, source }], env, readFile);
 }
 
@@ -40,12 +35,7 @@ export function parseConfig(
  * Parses the files of one configuration (`path` names it as a whole, e.g. a directory) as Alloy does:
  * as one, so that a component in one file may refer to one in another.
  */
-export function parseConfigFiles(
-  path: string,
-  sources: readonly ConfigSource[],
-  env: Environment,
-  readFile: FileReader,
-): RelayConfig {
+export function parseConfigFiles(path: string, sources: readonly ConfigSource[], env: Environment, readFile: FileReader): RelayConfig {
   const diagnostics: Diagnostic[] = [];
   const files = sources.flatMap(({ file, source }): ParsedFile[] => {
     try {
@@ -81,9 +71,7 @@ export function parseConfigFiles(
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
 
   const targets = buildTargets(writes, diagnostics);
-  const targetsByWrite = new Map(
-    writes.map(({ label }) => [label, targets.filter((t) => t.writeLabel === label).map((t) => t.name)]),
-  );
+  const targetsByWrite = new Map(writes.map(({ label }) => [label, targets.filter((t) => t.writeLabel === label).map((t) => t.name)]));
   const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   return { receivers, targets, ignored };

@@ -236,7 +236,13 @@ test("rejects bad relay-bound settings, naming the flag and never echoing a toke
 
 test("returns the caller's value flags, the last one winning", () => {
   const parsed = parseSettings(["replay", "--reason", "http 400", "--limit=5", "--limit=7", "relay.alloy"], {}, { valueFlags: ["reason", "limit"] });
-  assert.deepEqual(parsed.options, new Map([["reason", "http 400"], ["limit", "7"]]));
+  assert.deepEqual(
+    parsed.options,
+    new Map([
+      ["reason", "http 400"],
+      ["limit", "7"],
+    ]),
+  );
   assert.deepEqual(parsed.positionals, ["replay", "relay.alloy"]);
   settingsError(["--reason"], {}, "--reason", "unknown flag");
 });
@@ -260,18 +266,37 @@ test("rejects bad cluster settings, naming the flag and never echoing a password
   settingsError(["--redis.cluster-nodes=a:7000,b"], {}, "--redis.cluster-nodes", "entry 2 is not HOST:PORT (or a redis:// or rediss:// URL of one)");
   settingsError(["--redis.cluster-nodes=redis://:SECRET@a"], {}, "--redis.cluster-nodes", "entry 1 is not HOST:PORT (or a redis:// or rediss:// URL of one)");
   settingsError([], { RELAY_REDIS_CLUSTER_NODES: "a:70000" }, "RELAY_REDIS_CLUSTER_NODES", "entry 1 is not HOST:PORT (or a redis:// or rediss:// URL of one)");
-  settingsError(["--redis.url=redis://r:6379", "--redis.cluster-nodes=a:7000"], {}, "--redis.cluster-nodes", "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both");
+  settingsError(
+    ["--redis.url=redis://r:6379", "--redis.cluster-nodes=a:7000"],
+    {},
+    "--redis.cluster-nodes",
+    "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both",
+  );
   settingsError(["--target.queue-shards=0"], {}, "--target.queue-shards", 'expected a whole number of at least 1, got "0"');
   settingsError(["--target.queue-shards=1000"], {}, "--target.queue-shards", "at most 256, got 1000");
   settingsError(["--redis.min-replicas=x"], {}, "--redis.min-replicas", 'expected a whole number (0 for no bound), got "x"');
 });
 
 test("a command accepts the flags the table gives it, and no other", () => {
-  const failed = parseSettings(["failed", "c.alloy", "--json", "--target=a", "--redis.url=redis://r:6379", "--queue.prefix=p"], {}, settingsOptionsFor("failed"));
-  assert.deepEqual([failed.flags, failed.settings.targets, failed.settings.redisUrl, failed.settings.queuePrefix], [new Set(["json"]), ["a"], "redis://r:6379", "p"]);
+  const failed = parseSettings(
+    ["failed", "c.alloy", "--json", "--target=a", "--redis.url=redis://r:6379", "--queue.prefix=p"],
+    {},
+    settingsOptionsFor("failed"),
+  );
+  assert.deepEqual(
+    [failed.flags, failed.settings.targets, failed.settings.redisUrl, failed.settings.queuePrefix],
+    [new Set(["json"]), ["a"], "redis://r:6379", "p"],
+  );
   const replay = parseSettings(["--reason=http 400", "--dry-run", "--queue.payload-ttl=200h"], {}, settingsOptionsFor("replay"));
   assert.deepEqual([replay.options, replay.flags, replay.settings.payloadTtlMs], [new Map([["reason", "http 400"]]), new Set(["dry-run"]), 200 * 3600 * 1000]);
-  for (const [command, flag] of [["failed", "--log.level=debug"], ["failed", "--dry-run"], ["purge", "--reason=x"], ["check", "--target=a"], ["ingest", "--target=a"], ["run", "--json"]] as const) {
+  for (const [command, flag] of [
+    ["failed", "--log.level=debug"],
+    ["failed", "--dry-run"],
+    ["purge", "--reason=x"],
+    ["check", "--target=a"],
+    ["ingest", "--target=a"],
+    ["run", "--json"],
+  ] as const) {
     assert.throws(() => parseSettings([flag], {}, settingsOptionsFor(command)), { name: "SettingsError", message: `${flag.replace(/=.*/, "")}: unknown flag` });
   }
 });

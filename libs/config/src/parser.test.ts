@@ -103,17 +103,12 @@ test("parses every kind of value", () => {
         value: {
           kind: "object",
           pos: { line: 4, col: 18 },
-          fields: [
-            { key: "inner", keyPos: { line: 4, col: 20 }, value: { kind: "list", items: [], pos: { line: 4, col: 28 } } },
-          ],
+          fields: [{ key: "inner", keyPos: { line: 4, col: 20 }, value: { kind: "list", items: [], pos: { line: 4, col: 28 } } }],
         },
       },
     ],
   });
-  assert.deepEqual(
-    c?.kind === "attribute" && c.value.kind === "object" && c.value.fields.map((f) => f.key),
-    ["x", "y"],
-  );
+  assert.deepEqual(c?.kind === "attribute" && c.value.kind === "object" && c.value.fields.map((f) => f.key), ["x", "y"]);
   assert.deepEqual(d?.kind === "attribute" && d.value, { kind: "object", fields: [], pos: { line: 7, col: 5 } });
 });
 
@@ -172,7 +167,7 @@ test("an operator or postfix at the start of the next line does not continue the
 });
 
 test("allows a block on one line", () => {
-  const file = parseAlloy('http { listen_port = 1 }\nforward_to = []', "t.alloy");
+  const file = parseAlloy("http { listen_port = 1 }\nforward_to = []", "t.alloy");
   assert.deepEqual(
     file.body.map((s) => s.name),
     ["http", "forward_to"],

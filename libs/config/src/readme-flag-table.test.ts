@@ -30,7 +30,10 @@ function readmeRows(readme: string): string[][] {
 }
 
 function cells(line: string): string[] {
-  return line.replace(/^\||\|$/g, "").split("|").map((cell) => cell.trim());
+  return line
+    .replace(/^\||\|$/g, "")
+    .split("|")
+    .map((cell) => cell.trim());
 }
 
 test("the README's flag table is the flag table: every flag, in order, with its variable, default, commands and description", () => {

@@ -19,7 +19,11 @@ const pki = (() => {
   const make = (name: string) => {
     const key = join(dir, `${name}.key`);
     const cert = join(dir, `${name}.crt`);
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", `/CN=${name}`, "-keyout", key, "-out", cert], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", `/CN=${name}`, "-keyout", key, "-out", cert],
+      { stdio: "ignore" },
+    );
     return { keyFile: key, certFile: cert, key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8") };
   };
   return { server: make("server"), other: make("other") };
@@ -186,7 +190,8 @@ test("tls: client CA (client_ca, client_ca_pem or client_ca_file), client_auth_t
   assert.equal(parseTls({ ...base, client_auth_type: "RequireClientCert" })?.clientAuth, "RequireAnyClientCert");
   assert.equal(parseTls({ ...base, min_version: "VersionTLS10" })?.minVersion, "TLSv1");
   assert.equal(
-    parseTls({ ...base, cipher_suites: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,TLS_AES_128_GCM_SHA256" })?.ciphers,
+    parseTls({ ...base, cipher_suites: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,TLS_AES_128_GCM_SHA256" })
+      ?.ciphers,
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305",
   );
   // Go never restricts TLS 1.3: naming only its suites restricts nothing.
@@ -258,7 +263,7 @@ test("tls: a client CA with no certificate in it and a missing file are refused"
 test("a configuration's tls mistakes are reported at file:line:col, and the tls settings reach the receiver", () => {
   const write = 'pyroscope.write "local" {\n  endpoint {\n    url = "http://localhost:4040"\n  }\n}\n';
   const receive = (tls: string) =>
-    `pyroscope.receive_http "in" {\n  http {\n    tls {\n${tls}\n    }\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n` + write;
+    `pyroscope.receive_http "in" {\n  http {\n    tls {\n${tls}\n    }\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n${write}`;
   const errors = (source: string) => {
     try {
       parseConfig(source, "relay.alloy", {}, readFile);

@@ -71,8 +71,7 @@ function grpcBlock(readFile: FileReader) {
 }
 
 const receiverReference = z.custom<ComponentReference>((value) => value instanceof ComponentReference, {
-  error: (issue) =>
-    `expected a reference such as pyroscope.write.default.receiver, got ${describeValueType(issue.input)}`,
+  error: (issue) => `expected a reference such as pyroscope.write.default.receiver, got ${describeValueType(issue.input)}`,
 });
 
 /**

@@ -14,13 +14,7 @@ const targetsByWrite = new Map([
   ["b", ["b/0", "b/1"]],
 ]);
 
-function receiver(
-  label: string,
-  forwardTo: string[],
-  http: Record<string, unknown> = {},
-  line = 1,
-  file = "f",
-): Located<ReceiveHttpComponent> {
+function receiver(label: string, forwardTo: string[], http: Record<string, unknown> = {}, line = 1, file = "f"): Located<ReceiveHttpComponent> {
   const pos = { line, col: 1 };
   const value = receiveHttpSchema(() => "").parse({
     http: [http],
@@ -43,18 +37,14 @@ function build(receives: Located<ReceiveHttpComponent>[]) {
 }
 
 test("expands forward_to into write labels and their targets, without duplicate targets", () => {
-  const { receivers, messages } = build([
-    receiver("in", ["pyroscope.write.b.receiver", "pyroscope.write.a.receiver", "pyroscope.write.b.receiver"]),
-  ]);
+  const { receivers, messages } = build([receiver("in", ["pyroscope.write.b.receiver", "pyroscope.write.a.receiver", "pyroscope.write.b.receiver"])]);
   assert.deepEqual(messages, []);
   assert.deepEqual(receivers[0]?.forwardTo, ["b", "a", "b"]);
   assert.deepEqual(receivers[0]?.targets, ["b/0", "b/1", "a"]);
 });
 
 test("reports references to missing writes and to things that are not write receivers", () => {
-  const { messages } = build([
-    receiver("in", ["pyroscope.write.nope.receiver", "pyroscope.write.a", "pyroscope.write.a.receiver.x", "a"]),
-  ]);
+  const { messages } = build([receiver("in", ["pyroscope.write.nope.receiver", "pyroscope.write.a", "pyroscope.write.a.receiver.x", "a"])]);
   assert.deepEqual(messages, [
     'f:1:10: forward_to[0]: pyroscope.write "nope" does not exist',
     "f:1:11: forward_to[1]: pyroscope.write.a is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
@@ -75,8 +65,7 @@ test("names the component a forward_to element refers to when the relay does not
 test("reports receivers whose port and address overlap", () => {
   const ok = ["pyroscope.write.a.receiver"];
   const clash = (first: string, second: string) =>
-    build([receiver("x", ok, { listen_address: first, listen_port: 80 }), receiver("y", ok, { listen_address: second, listen_port: 80 }, 9)])
-      .messages;
+    build([receiver("x", ok, { listen_address: first, listen_port: 80 }), receiver("y", ok, { listen_address: second, listen_port: 80 }, 9)]).messages;
   const message = 'f:9:1: port 80 is already used by pyroscope.receive_http "x" (defined at 1:1)';
   assert.deepEqual(clash("", "127.0.0.1"), [message]);
   assert.deepEqual(clash("127.0.0.1", "0.0.0.0"), [message]);

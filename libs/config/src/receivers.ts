@@ -15,17 +15,13 @@ function addressesOverlap(a: string, b: string): boolean {
 /** The write label a `forward_to` element names, or undefined when it is not a write's receiver. */
 function writeLabelOf(path: readonly string[]): string | undefined {
   const [namespace, kind, label, exported, ...rest] = path;
-  return namespace === "pyroscope" && kind === "write" && exported === "receiver" && rest.length === 0
-    ? label
-    : undefined;
+  return namespace === "pyroscope" && kind === "write" && exported === "receiver" && rest.length === 0 ? label : undefined;
 }
 
 /** Why a `forward_to` element that names no write's receiver is wrong, naming the component it does name. */
 function notAWriteReceiver(reference: ComponentReference, ignored: readonly IgnoredComponent[]): string {
   const { path } = reference;
-  const named = ignored.find(({ name, label }) =>
-    [...name.split("."), label].every((part, index) => part !== undefined && part === path[index]),
-  );
+  const named = ignored.find(({ name, label }) => [...name.split("."), label].every((part, index) => part !== undefined && part === path[index]));
   const reason = named
     ? `the relay does not run ${named.name} ${JSON.stringify(named.label)}, only pyroscope.receive_http and pyroscope.write`
     : "expected pyroscope.write.<label>.receiver";
@@ -49,8 +45,7 @@ export function buildReceivers(
     const forwardTo: string[] = [];
     value.forward_to.forEach((reference, item) => {
       const path = ["forward_to", item];
-      const report = (message: string) =>
-        diagnostics.push(diagnosticAt(file, locations.nearest(path).pos, `${locations.label(path)}: ${message}`));
+      const report = (message: string) => diagnostics.push(diagnosticAt(file, locations.nearest(path).pos, `${locations.label(path)}: ${message}`));
       const writeLabel = writeLabelOf(reference.path);
       if (writeLabel === undefined) {
         report(notAWriteReceiver(reference, ignored));
@@ -63,12 +58,7 @@ export function buildReceivers(
 
     const { http } = value;
     // Port 0 asks the system for a free port, so it never clashes.
-    const clash = listening.find(
-      (other) =>
-        http.listen_port !== 0 &&
-        other.port === http.listen_port &&
-        addressesOverlap(other.address, http.listen_address),
-    );
+    const clash = listening.find((other) => http.listen_port !== 0 && other.port === http.listen_port && addressesOverlap(other.address, http.listen_address));
     if (clash) {
       diagnostics.push(
         diagnosticAt(

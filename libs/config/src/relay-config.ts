@@ -27,12 +27,7 @@ export interface ReceiverConfig {
 }
 
 /** Go's `tls.ClientAuthType` names, as Alloy takes them. */
-export type ClientAuthType =
-  | "NoClientCert"
-  | "RequestClientCert"
-  | "RequireAnyClientCert"
-  | "VerifyClientCertIfGiven"
-  | "RequireAndVerifyClientCert";
+export type ClientAuthType = "NoClientCert" | "RequestClientCert" | "RequireAnyClientCert" | "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert";
 
 /** A receiver's server TLS; PEM contents, already read from the configured files. */
 export interface ReceiverTls {

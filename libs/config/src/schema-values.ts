@@ -9,10 +9,7 @@ export const alloyString = z.preprocess((value) => (typeof value === "number" ? 
 
 /** ...and a numeric string to a number where a number is expected. */
 const numericText = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
-const alloyNumber = z.preprocess(
-  (value) => (typeof value === "string" && numericText.test(value) ? Number(value) : value),
-  z.number(),
-);
+const alloyNumber = z.preprocess((value) => (typeof value === "string" && numericText.test(value) ? Number(value) : value), z.number());
 
 export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
   const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
@@ -42,10 +39,7 @@ export function duration(defaultText: string) {
 /** Nested blocks decode to a list of bodies; an attribute in their place gets a clear message. */
 export function blockList<T extends z.ZodType>(name: string, schema: T) {
   return z.array(schema, {
-    error: (issue) =>
-      issue.code === "invalid_type" && issue.input !== undefined
-        ? `must be a block, written ${name} { ... }`
-        : undefined,
+    error: (issue) => (issue.code === "invalid_type" && issue.input !== undefined ? `must be a block, written ${name} { ... }` : undefined),
   });
 }
 

@@ -5,8 +5,7 @@ import { FunctionError } from "./function-error.js";
 import { callFunction } from "./stdlib-function.js";
 import { encodingFunctions } from "./stdlib-encoding.js";
 
-const call = (name: keyof typeof encodingFunctions, ...args: unknown[]) =>
-  callFunction(encodingFunctions[name], args, { env: {}, constants: {} });
+const call = (name: keyof typeof encodingFunctions, ...args: unknown[]) => callFunction(encodingFunctions[name], args, { env: {}, constants: {} });
 
 function encodingError(name: keyof typeof encodingFunctions, argument: unknown, message: string) {
   assert.throws(
@@ -21,6 +20,7 @@ test("decodes JSON into Alloy values, objects without a prototype", () => {
   assert.equal(call("from_json", "null"), null);
   const object = call("from_json", '{"key": "value", "__proto__": {"nested": [true]}}') as Record<string, unknown>;
   assert.equal(Object.getPrototypeOf(object), null);
+  // biome-ignore lint/suspicious/noProto: the test is that a JSON key "__proto__" stays a plain key.
   assert.equal(Object.getPrototypeOf(object["__proto__"]), null);
   assert.deepEqual(JSON.parse(JSON.stringify(object)), { key: "value", ["__proto__"]: { nested: [true] } });
 });

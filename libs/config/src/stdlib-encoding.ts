@@ -64,7 +64,9 @@ function jsonValue(value: unknown): string {
   if (value === null || typeof value === "boolean" || typeof value === "number") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(jsonValue).join(",")}]`;
   if (isObjectValue(value)) {
-    const fields = Object.keys(value).sort().map((key) => `${jsonString(key)}:${jsonValue(value[key])}`);
+    const fields = Object.keys(value)
+      .sort()
+      .map((key) => `${jsonString(key)}:${jsonValue(value[key])}`);
     return `{${fields.join(",")}}`;
   }
   throw new FunctionError(`argument 1 holds a ${describeValueType(value)}, which JSON cannot represent`, 0);

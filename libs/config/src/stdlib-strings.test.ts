@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { callFunction } from "./stdlib-function.js";
 import { stringFunctions } from "./stdlib-strings.js";
 
-const call = (name: keyof typeof stringFunctions, ...args: unknown[]) =>
-  callFunction(stringFunctions[name], args, { env: {}, constants: {} });
+const call = (name: keyof typeof stringFunctions, ...args: unknown[]) => callFunction(stringFunctions[name], args, { env: {}, constants: {} });
 
 test("string functions behave as Alloy's documentation shows", () => {
   assert.equal(call("format", "Hello, %s!", "Ander"), "Hello, Ander!");

@@ -94,8 +94,7 @@ export function formatString(format: string, values: readonly unknown[]): string
 
 function formatValue(verb: Verb, value: unknown, argument: number): string {
   const { letter } = verb;
-  const wrongType = (expected: string) =>
-    new FunctionError(`%${letter} needs ${expected}, got ${describeValueType(value)}`, argument);
+  const wrongType = (expected: string) => new FunctionError(`%${letter} needs ${expected}, got ${describeValueType(value)}`, argument);
 
   if (letter === "v") return pad(verb, "", formatAny(value, verb.sharp, argument), false);
   if (letter === "s" || letter === "q") {
@@ -110,7 +109,9 @@ function formatValue(verb: Verb, value: unknown, argument: number): string {
   const radix = integerRadix[letter];
   if (radix !== undefined) {
     if (typeof value !== "number" || !Number.isInteger(value)) throw wrongType("a whole number");
-    let magnitude = BigInt(Math.abs(value)).toString(radix).padStart(verb.precision ?? 0, "0");
+    let magnitude = BigInt(Math.abs(value))
+      .toString(radix)
+      .padStart(verb.precision ?? 0, "0");
     if (letter === "X") magnitude = magnitude.toUpperCase();
     const prefix = sign(value, verb) + (verb.sharp ? (alternatePrefix[letter] ?? "") : "");
     // As in Go, a precision sets the digits, so the 0 flag does not pad.
@@ -131,7 +132,9 @@ function formatAny(value: unknown, sharp: boolean, argument: number): string {
   if (value === null) return "<nil>";
   if (!sharp && Array.isArray(value)) return `[${value.map((item) => formatAny(item, false, argument)).join(" ")}]`;
   if (!sharp && isObjectValue(value)) {
-    const fields = Object.keys(value).sort().map((key) => `${key}:${formatAny(value[key], false, argument)}`);
+    const fields = Object.keys(value)
+      .sort()
+      .map((key) => `${key}:${formatAny(value[key], false, argument)}`);
     return `map[${fields.join(" ")}]`;
   }
   throw new FunctionError(`%${sharp ? "#" : ""}v cannot format a ${describeValueType(value)}`, argument);

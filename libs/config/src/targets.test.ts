@@ -23,10 +23,7 @@ test("names a single endpoint's target after its component", () => {
 });
 
 test("names several endpoints by name, or by index when unnamed", () => {
-  const targets = buildTargets(
-    [write("prod", { endpoint: [{ url: "http://a", name: "eu" }, { url: "http://b" }, { url: "http://c", name: "us" }] })],
-    [],
-  );
+  const targets = buildTargets([write("prod", { endpoint: [{ url: "http://a", name: "eu" }, { url: "http://b" }, { url: "http://c", name: "us" }] })], []);
   assert.deepEqual(
     targets.map((t) => t.name),
     ["prod/eu", "prod/1", "prod/us"],
@@ -59,7 +56,14 @@ test("maps auth, TLS and external labels, each target with its own copies", () =
 test("reports a duplicate target name and leaves it out", () => {
   const diagnostics: Diagnostic[] = [];
   const targets = buildTargets(
-    [write("w", { endpoint: [{ url: "http://a", name: "x" }, { url: "http://b", name: "x" }] })],
+    [
+      write("w", {
+        endpoint: [
+          { url: "http://a", name: "x" },
+          { url: "http://b", name: "x" },
+        ],
+      }),
+    ],
     diagnostics,
   );
   assert.equal(targets.length, 1);

@@ -57,7 +57,11 @@ function targetOAuth2(oauth2: NonNullable<Endpoint["oauth2"]>): TargetOAuth2 {
 
 function targetTls(tls: TlsBlock): TargetTls {
   const target: TargetTls = { insecureSkipVerify: tls.insecure_skip_verify };
-  for (const [part, file] of [["ca", "caFile"], ["cert", "certFile"], ["key", "keyFile"]] as const) {
+  for (const [part, file] of [
+    ["ca", "caFile"],
+    ["cert", "certFile"],
+    ["key", "keyFile"],
+  ] as const) {
     const fromFile = tls[`${part}_file`];
     const pem = tls[`${part}_pem`] ?? fromFile?.contents;
     if (pem !== undefined) target[part] = pem;
@@ -106,13 +110,10 @@ export function buildTargets(writes: readonly Located<WriteComponent>[], diagnos
   const seen = new Set<string>();
   for (const { label, file, value, locations } of writes) {
     value.endpoint.forEach((endpoint, index) => {
-      const name =
-        value.endpoint.length === 1 ? label : `${label}/${endpoint.name === "" ? index : endpoint.name}`;
+      const name = value.endpoint.length === 1 ? label : `${label}/${endpoint.name === "" ? index : endpoint.name}`;
       if (seen.has(name)) {
         const location = locations.get(["endpoint", index, "name"]) ?? locations.nearest(["endpoint", index]);
-        const message =
-          `duplicate target name ${JSON.stringify(name)}; ` +
-          `give each endpoint of pyroscope.write ${JSON.stringify(label)} a different name`;
+        const message = `duplicate target name ${JSON.stringify(name)}; ` + `give each endpoint of pyroscope.write ${JSON.stringify(label)} a different name`;
         diagnostics.push(diagnosticAt(file, location.pos, message));
         return;
       }

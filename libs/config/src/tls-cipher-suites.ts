@@ -37,7 +37,10 @@ export class UnknownCipherSuiteError extends Error {
  * named (nothing to restrict). Throws UnknownCipherSuiteError naming the first unknown suite.
  */
 export function openSslCipherList(goNames: string): string | undefined {
-  const names = goNames.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const names = goNames
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
   const ciphers: string[] = [];
   for (const name of names) {
     if (tls13Suites.has(name)) continue;

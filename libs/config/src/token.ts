@@ -2,8 +2,30 @@ import type { Position } from "./diagnostic.js";
 
 /** Operators are punctuation too: the parser tells them apart by where they appear. */
 export type Punctuation =
-  | "{" | "}" | "[" | "]" | "(" | ")" | "=" | "," | "."
-  | "||" | "&&" | "!" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%" | "^";
+  | "{"
+  | "}"
+  | "["
+  | "]"
+  | "("
+  | ")"
+  | "="
+  | ","
+  | "."
+  | "||"
+  | "&&"
+  | "!"
+  | "=="
+  | "!="
+  | "<"
+  | "<="
+  | ">"
+  | ">="
+  | "+"
+  | "-"
+  | "*"
+  | "/"
+  | "%"
+  | "^";
 
 interface TokenBase {
   pos: Position;

@@ -40,12 +40,12 @@ test("words type errors the Alloy way, at the value", () => {
 });
 
 test("reports a missing attribute at its block", () => {
-  assert.deepEqual(validate("port = 1\ninner {\n  note = \"n\"\n}"), ['2:1: missing required attribute "name"']);
+  assert.deepEqual(validate('port = 1\ninner {\n  note = "n"\n}'), ['2:1: missing required attribute "name"']);
   assert.deepEqual(validate(""), ['1:1: missing required attribute "port"']);
 });
 
 test("reports unknown attributes and blocks at their names", () => {
-  assert.deepEqual(validate("port = 1\nextra = 2\nmore {\n}\ninner {\n  name = \"a\"\n  deeper {\n  }\n}"), [
+  assert.deepEqual(validate('port = 1\nextra = 2\nmore {\n}\ninner {\n  name = "a"\n  deeper {\n  }\n}'), [
     '7:3: unknown block "deeper"',
     '2:1: unknown attribute "extra"',
     '3:1: unknown block "more"',

@@ -25,12 +25,7 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; diagnostics: D
  * type and value problems at the value, unknown names at the name, missing attributes at their block.
  * Messages name types, never values, so secrets stay out of them.
  */
-export function validateComponent<S extends z.ZodType>(
-  schema: S,
-  data: unknown,
-  locations: ValueLocations,
-  file: string,
-): Validation<z.output<S>> {
+export function validateComponent<S extends z.ZodType>(schema: S, data: unknown, locations: ValueLocations, file: string): Validation<z.output<S>> {
   const result = schema.safeParse(data, { error: typeMessage });
   if (result.success) return { ok: true, value: result.data };
   const diagnostics = result.error.issues.flatMap((issue): Diagnostic[] => {

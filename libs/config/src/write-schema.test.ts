@@ -50,9 +50,7 @@ test("reads secret and certificate files", () => {
 test("requires an endpoint with an http(s) url", () => {
   assert.deepEqual(issues({}), ["endpoint: at least one endpoint block is required"]);
   assert.deepEqual(issues({ endpoint: [{}] }), ["endpoint.0.url: Invalid input: expected string, received undefined"]);
-  assert.deepEqual(issues({ endpoint: [{ url: "unix:///sock" }] }), [
-    "endpoint.0.url: must be an absolute http:// or https:// URL",
-  ]);
+  assert.deepEqual(issues({ endpoint: [{ url: "unix:///sock" }] }), ["endpoint.0.url: must be an absolute http:// or https:// URL"]);
 });
 
 test("allows at most one auth method, pointing at the second", () => {
@@ -77,9 +75,7 @@ test("checks backoff order, header names and label names", () => {
   assert.deepEqual(issues({ endpoint: [{ url: "http://a", min_backoff_period: "2s", max_backoff_period: "1s" }] }), [
     "endpoint.0.min_backoff_period: must not be longer than max_backoff_period",
   ]);
-  assert.deepEqual(issues({ endpoint: [{ url: "http://a", headers: { "X-Ok": "1", "a:b": "2" } }] }), [
-    "endpoint.0.headers.a:b: invalid HTTP header name",
-  ]);
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a", headers: { "X-Ok": "1", "a:b": "2" } }] }), ["endpoint.0.headers.a:b: invalid HTTP header name"]);
   assert.deepEqual(issues({ external_labels: { "a.b_1": "x", "a-b": "y" }, endpoint: [{ url: "http://a" }] }), [
     'external_labels.a-b: invalid label name; use letters, digits, "_" and "."',
   ]);

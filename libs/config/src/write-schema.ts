@@ -53,9 +53,7 @@ export function writeSchema(readFile: FileReader) {
 
   return z.strictObject({
     external_labels: stringMap(labelName, 'invalid label name; use letters, digits, "_" and "."'),
-    endpoint: blockList("endpoint", endpoint)
-      .min(1, { error: "at least one endpoint block is required" })
-      .prefault([]),
+    endpoint: blockList("endpoint", endpoint).min(1, { error: "at least one endpoint block is required" }).prefault([]),
   });
 }
 

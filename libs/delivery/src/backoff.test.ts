@@ -5,16 +5,37 @@ import { backoffDelay } from "./backoff.js";
 
 describe("backoffDelay", () => {
   it("doubles from the minimum: retry n lies in [min·2^(n-1), min·2^n)", () => {
-    assert.equal(backoffDelay(1, 500, 300_000, () => 0), 500);
-    assert.equal(backoffDelay(1, 500, 300_000, () => 0.999999), 999);
-    assert.equal(backoffDelay(2, 500, 300_000, () => 0.5), 1500);
-    assert.equal(backoffDelay(3, 500, 300_000, () => 0), 2000);
+    assert.equal(
+      backoffDelay(1, 500, 300_000, () => 0),
+      500,
+    );
+    assert.equal(
+      backoffDelay(1, 500, 300_000, () => 0.999999),
+      999,
+    );
+    assert.equal(
+      backoffDelay(2, 500, 300_000, () => 0.5),
+      1500,
+    );
+    assert.equal(
+      backoffDelay(3, 500, 300_000, () => 0),
+      2000,
+    );
   });
 
   it("caps at the maximum", () => {
-    assert.equal(backoffDelay(10, 500, 300_000, () => 0.5), 300_000);
-    assert.equal(backoffDelay(10, 500, 200_000, () => 0), 200_000);
-    assert.equal(backoffDelay(9, 500, 200_000, () => 0.9), 200_000);
+    assert.equal(
+      backoffDelay(10, 500, 300_000, () => 0.5),
+      300_000,
+    );
+    assert.equal(
+      backoffDelay(10, 500, 200_000, () => 0),
+      200_000,
+    );
+    assert.equal(
+      backoffDelay(9, 500, 200_000, () => 0.9),
+      200_000,
+    );
   });
 
   it("stays finite for huge retry numbers", () => {
@@ -28,7 +49,12 @@ describe("backoffDelay", () => {
   });
 
   it("rejects bounds out of order, negative or infinite", () => {
-    for (const [min, max] of [[2000, 1000], [-1, 1000], [500, Infinity], [Number.NaN, 1000]] as const) {
+    for (const [min, max] of [
+      [2000, 1000],
+      [-1, 1000],
+      [500, Infinity],
+      [Number.NaN, 1000],
+    ] as const) {
       assert.throws(() => backoffDelay(1, min, max), RangeError);
     }
   });

@@ -12,7 +12,16 @@ import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Environment, TargetAuth, TargetConfig } from "@pyroscope-relay/config";
-import { startFakeTarget, startForwardProxy, startTlsFront, startTokenServer, targetConfig, testPki, type FakeTarget, type TokenServer } from "@pyroscope-relay/testing";
+import {
+  startFakeTarget,
+  startForwardProxy,
+  startTlsFront,
+  startTokenServer,
+  targetConfig,
+  testPki,
+  type FakeTarget,
+  type TokenServer,
+} from "@pyroscope-relay/testing";
 import { debuginfoUpstream, DebuginfoUpstreamError, type DebuginfoRequest, type DebuginfoResponse, type DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { rawHeaderValues } from "./writer-harness.js";
 
@@ -78,7 +87,9 @@ test("ShouldInitiateUpload with oauth2: one token for every call, below the targ
   assert.equal(up.name, "pyroscope");
   assert.equal(up.callTimeoutMs, 4_000);
 
-  const answers = await Promise.all([call(shouldInitiateUpload, "team-a"), call(shouldInitiateUpload), call(shouldInitiateUpload, "team-b")].map((c) => up.post(c)));
+  const answers = await Promise.all(
+    [call(shouldInitiateUpload, "team-a"), call(shouldInitiateUpload), call(shouldInitiateUpload, "team-b")].map((c) => up.post(c)),
+  );
   for (const answer of answers) {
     assert.equal(answer.status, 200);
     assert.equal(answer.header.get("content-type"), "application/proto");
@@ -111,7 +122,10 @@ test("oauth2: a 401 from the target is the answer, and the next call gets a new 
   const next = await up.post(call(shouldInitiateUpload));
   assert.equal(next.status, 200);
   await text(next);
-  assert.deepEqual(target.requests.map((q) => q.headers.authorization), ["Bearer token-1", "Bearer token-2"]);
+  assert.deepEqual(
+    target.requests.map((q) => q.headers.authorization),
+    ["Bearer token-1", "Bearer token-2"],
+  );
 });
 
 test("oauth2: a failing token endpoint rejects with its reason, never its secret; nothing reaches the target", async (t) => {
@@ -166,7 +180,10 @@ test("bearer_token_file: a rotated file is read again for the next call", async 
   await writeFile(`${file}.new`, "new-s3cret\n");
   await rename(`${file}.new`, file);
   await text(await up.post(call(shouldInitiateUpload)));
-  assert.deepEqual(target.requests.map((q) => q.headers.authorization), ["Bearer old-s3cret", "Bearer new-s3cret"]);
+  assert.deepEqual(
+    target.requests.map((q) => q.headers.authorization),
+    ["Bearer old-s3cret", "Bearer new-s3cret"],
+  );
 
   await rm(file);
   await assert.rejects(up.post(call(shouldInitiateUpload)), /^DebuginfoUpstreamError: secret file: cannot read bearer_token_file ".*": ENOENT$/);
@@ -187,18 +204,31 @@ test("through a local proxy: an http target in absolute form, an https target th
   const viaProxy: TargetConfig["proxy"] = { kind: "url", url: proxy.url, connectHeaders: { "X-Proxy-Route": ["debuginfo"] } };
 
   const toPlain = upstream(t, "http://plain.test:4040", { proxy: viaProxy, auth: oauth2(server) });
-  const toSecure = upstream(t, "https://secure.test", { proxy: viaProxy, auth: { kind: "bearer", token: "secure-token" }, tls: { ca: ca.cert.pem, insecureSkipVerify: false } });
+  const toSecure = upstream(t, "https://secure.test", {
+    proxy: viaProxy,
+    auth: { kind: "bearer", token: "secure-token" },
+    tls: { ca: ca.cert.pem, insecureSkipVerify: false },
+  });
   const answers = [await toPlain.post(call(shouldInitiateUpload, "team-p")), await toSecure.post(call(shouldInitiateUpload, "team-s"))];
   for (const answer of answers) assert.deepEqual([answer.status, await text(answer)], [200, protoAnswer]);
 
-  assert.deepEqual(plain.requests.map((q) => [q.path, q.headers.authorization, q.headers["x-scope-orgid"]]), [[shouldInitiateUpload, "Bearer token-1", "team-p"]]);
-  assert.deepEqual(secure.requests.map((q) => [q.path, q.headers.authorization, q.headers["x-scope-orgid"]]), [[shouldInitiateUpload, "Bearer secure-token", "team-s"]]);
+  assert.deepEqual(
+    plain.requests.map((q) => [q.path, q.headers.authorization, q.headers["x-scope-orgid"]]),
+    [[shouldInitiateUpload, "Bearer token-1", "team-p"]],
+  );
+  assert.deepEqual(
+    secure.requests.map((q) => [q.path, q.headers.authorization, q.headers["x-scope-orgid"]]),
+    [[shouldInitiateUpload, "Bearer secure-token", "team-s"]],
+  );
   const seen = proxy.requests.map((q) => [q.method, q.target, q.headers["x-proxy-route"]]);
   assert.deepEqual(seen.sort(), [
     ["CONNECT", "secure.test:443", "debuginfo"],
     ["POST", `http://plain.test:4040${shouldInitiateUpload}`, undefined],
   ]);
-  assert.deepEqual(front.sessions.map((s) => s.servername), ["secure.test"]);
+  assert.deepEqual(
+    front.sessions.map((s) => s.servername),
+    ["secure.test"],
+  );
 });
 
 test("an https target: checked against its CA, with the client certificate presented", async (t) => {
@@ -213,11 +243,16 @@ test("an https target: checked against its CA, with the client certificate prese
     rejectUnauthorized: true,
   });
   t.after(() => front.close());
-  const up = upstream(t, front.url, { tls: { ca: ca.cert.pem, caFile: ca.cert.file, cert: clientCert.cert.pem, key: clientCert.key.pem, insecureSkipVerify: false } });
+  const up = upstream(t, front.url, {
+    tls: { ca: ca.cert.pem, caFile: ca.cert.file, cert: clientCert.cert.pem, key: clientCert.key.pem, insecureSkipVerify: false },
+  });
   const answer = await up.post({ path: uploadPath("tls"), header: new Headers(), body: chunks("elf"), signal: AbortSignal.timeout(5_000) });
   assert.equal(answer.status, 200);
   await text(answer);
-  assert.deepEqual(target.requests.map((q) => [q.path, q.body.toString()]), [[uploadPath("tls"), "elf"]]);
+  assert.deepEqual(
+    target.requests.map((q) => [q.path, q.body.toString()]),
+    [[uploadPath("tls"), "elf"]],
+  );
   assert.equal(front.sessions[0]?.clientCommonName, "relay-client");
 });
 
@@ -303,7 +338,10 @@ test("an upload of a few MB streams: the target has its first bytes before the r
   async function* elf(): AsyncIterable<Uint8Array> {
     yield piece;
     // Were the upload held until its end, the target would never see these first bytes: no deadlock means streamed.
-    await Promise.race([target.firstBytes, sleep(3_000).then(() => Promise.reject(new Error("the target saw nothing before the upload's end: held, not streamed")))]);
+    await Promise.race([
+      target.firstBytes,
+      sleep(3_000).then(() => Promise.reject(new Error("the target saw nothing before the upload's end: held, not streamed"))),
+    ]);
     for (let i = 1; i < pieces; i++) yield piece;
   }
   const header = new Headers({ "content-type": "application/octet-stream", "content-length": String(piece.length * pieces), "x-scope-orgid": "team-u" });
@@ -365,11 +403,14 @@ test("redirects: a 307 is the answer (its streamed body cannot go again); a 303 
   const seeOther = await up.post(call("/see-other/UploadFinished"));
   assert.equal(seeOther.status, 200);
   await text(seeOther);
-  assert.deepEqual(target.requests.map((q) => [q.method, q.path]), [
-    ["POST", "/temporary/ShouldInitiateUpload"],
-    ["POST", "/see-other/UploadFinished"],
-    ["GET", "/done"],
-  ]);
+  assert.deepEqual(
+    target.requests.map((q) => [q.method, q.path]),
+    [
+      ["POST", "/temporary/ShouldInitiateUpload"],
+      ["POST", "/see-other/UploadFinished"],
+      ["GET", "/done"],
+    ],
+  );
 });
 
 test("an unreachable target rejects", async (t) => {

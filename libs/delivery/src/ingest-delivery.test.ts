@@ -30,19 +30,12 @@ test("/ingest: path joined with the endpoint's own path, query rewritten as Allo
   assert.equal(byPath.get("/ingest")!.query, "from=1&name=test_app%7Bservice_name%3Dtest_app%7D&until=2");
   assert.equal(byPath.get("/pyroscope/ingest")!.query, "from=1&name=test_app%7Bservice_name%3Dtest_app%7D&until=2");
   // External labels merged in, keys sorted; an empty value deletes (region was never there).
-  assert.equal(
-    byPath.get("/tenant-a/ingest")!.query,
-    "from=1&name=test_app%7Benv%3Dstaging%2Cservice_name%3Dtest_app%7D&until=2",
-  );
+  assert.equal(byPath.get("/tenant-a/ingest")!.query, "from=1&name=test_app%7Benv%3Dstaging%2Cservice_name%3Dtest_app%7D&until=2");
 });
 
 test("/ingest: every Content-Type value travels in order; endpoint headers are added", async (t) => {
   const target = await startFakeTarget();
-  const r = await relay(
-    t,
-    [targetConfig("a", { url: target.url, headers: { "X-Custom": "custom-value", "X-Other": "2" } })],
-    { fakes: [target] },
-  );
+  const r = await relay(t, [targetConfig("a", { url: target.url, headers: { "X-Custom": "custom-value", "X-Other": "2" } })], { fakes: [target] });
   const contentTypes = ["multipart/form-data; boundary=b0undary", "application/x-extra"];
   await r.enqueuer.enqueue(Buffer.from("--b0undary--\r\n"), ingestData({ contentTypes }), ["a"]);
   await r.enqueuer.enqueue(Buffer.from("foo;bar 1\n"), ingestData({ query: "name=folded&format=folded", contentTypes: ["text/plain"] }), ["a"]);
@@ -76,8 +69,7 @@ test("/ingest: basic auth and bearer token become an Authorization header", asyn
   await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["basic", "bearer"]);
 
   const requests = await target.waitForRequests(2);
-  const authorization = (path: string) =>
-    rawHeaderValues(requests.find((request) => request.path === path)!.rawHeaders, "authorization");
+  const authorization = (path: string) => rawHeaderValues(requests.find((request) => request.path === path)!.rawHeaders, "authorization");
   assert.deepEqual(authorization("/basic/ingest"), [`Basic ${Buffer.from("user:p@ss:word").toString("base64")}`]);
   assert.deepEqual(authorization("/bearer/ingest"), ["Bearer s3cr3t-token"]);
 });
@@ -97,10 +89,7 @@ test("/ingest: the endpoint's X-Scope-OrgID wins, else the client's travels on, 
 
   const requests = await target.waitForRequests(4);
   const tenants = (path: string, body: string) =>
-    rawHeaderValues(
-      requests.find((request) => request.path === path && request.body.toString() === body)!.rawHeaders,
-      "x-scope-orgid",
-    );
+    rawHeaderValues(requests.find((request) => request.path === path && request.body.toString() === body)!.rawHeaders, "x-scope-orgid");
   assert.deepEqual(tenants("/static/ingest", "with tenant"), ["endpoint-tenant"]);
   assert.deepEqual(tenants("/static/ingest", "without tenant"), ["endpoint-tenant"]);
   assert.deepEqual(tenants("/passthrough/ingest", "with tenant"), ["client-tenant"]);
@@ -112,7 +101,9 @@ test("/ingest: a name the target cannot take fails for good as invalid labels, w
   const target = await startFakeTarget();
   const r = await relay(t, [targetConfig("a", { url: target.url, externalLabels: { "bad-name": "x" } })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
-  const job = await eventually("the job to fail", async () => ((await r.queue("a").getJobState(batchId)) === "failed" ? r.queue("a").getJob(batchId) : undefined));
+  const job = await eventually("the job to fail", async () =>
+    (await r.queue("a").getJobState(batchId)) === "failed" ? r.queue("a").getJob(batchId) : undefined,
+  );
   assert.match(job!.failedReason, /^invalid labels: /);
   assert.equal(target.requests.length, 0);
 });

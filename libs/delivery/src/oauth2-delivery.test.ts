@@ -36,7 +36,10 @@ test("oauth2: one token for many deliveries, a new one shortly before it expires
   await r.enqueuer.enqueue(Buffer.from("late"), ingestData(), ["a"]);
   const [late] = (await target.waitForRequests(6)).slice(5);
   assert.equal(late?.headers.authorization, "Bearer token-2");
-  assert.deepEqual(server.requests.map((q) => q.form["scope"]), ["profiles:write", "profiles:write"]);
+  assert.deepEqual(
+    server.requests.map((q) => q.form["scope"]),
+    ["profiles:write", "profiles:write"],
+  );
 });
 
 test("oauth2: a target that refuses the token (revoked) gets a new one on the retry; nothing fails", async (t) => {
@@ -47,7 +50,10 @@ test("oauth2: a target that refuses the token (revoked) gets a new one on the re
   const { batchId } = await r.enqueuer.enqueue(Buffer.from("profile"), ingestData(), ["a"]);
 
   await eventually("the batch delivered", async () => !(await r.batchExists(batchId)));
-  assert.deepEqual(target.requests.map((q) => q.headers.authorization), ["Bearer token-1", "Bearer token-2"]);
+  assert.deepEqual(
+    target.requests.map((q) => q.headers.authorization),
+    ["Bearer token-1", "Bearer token-2"],
+  );
   assert.equal(await r.queue("a").getFailedCount(), 0);
 });
 

@@ -27,7 +27,10 @@ function source(t: TestContext, server: { url: string }, config: Partial<OAuth2>
 }
 
 async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(() => assert.fail("expected the token request to fail"), (e: unknown) => e);
+  const error = await promise.then(
+    () => assert.fail("expected the token request to fail"),
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof DeliveryError, String(error));
   return error;
 }
@@ -68,11 +71,17 @@ test("a provider that refuses Basic credentials gets them in the form, from then
   const server = await tokenServer(t, { formOnly: true, expiresIn: 0 });
   const tokens = source(t, server);
   assert.equal(await tokens.authorization(signal), "Bearer token-1");
-  assert.deepEqual(server.requests.map((r) => r.via), ["basic", "form"]);
+  assert.deepEqual(
+    server.requests.map((r) => r.via),
+    ["basic", "form"],
+  );
   assert.equal(server.requests[1]?.form["client_secret"], clientSecret);
   tokens.refused("Bearer token-1");
   assert.equal(await tokens.authorization(signal), "Bearer token-2");
-  assert.deepEqual(server.requests.map((r) => r.via), ["basic", "form", "form"]);
+  assert.deepEqual(
+    server.requests.map((r) => r.via),
+    ["basic", "form", "form"],
+  );
 });
 
 test("a refused token is replaced by the next request; a token without a lifetime is kept otherwise", async (t) => {
@@ -163,9 +172,16 @@ test("reaches the token endpoint with its own tls_config, through its own proxy"
   const proxy = await startForwardProxy(() => front.port);
   t.after(() => proxy.close());
 
-  const tokens = source(t, { url: "https://auth.test/oauth/token" }, { tls: { ca: ca.cert.pem, insecureSkipVerify: false }, proxy: { kind: "url", url: proxy.url } });
+  const tokens = source(
+    t,
+    { url: "https://auth.test/oauth/token" },
+    { tls: { ca: ca.cert.pem, insecureSkipVerify: false }, proxy: { kind: "url", url: proxy.url } },
+  );
   assert.equal(await tokens.authorization(signal), "Bearer token-1");
-  assert.deepEqual(proxy.requests.map((r) => [r.method, r.target]), [["CONNECT", "auth.test:443"]]);
+  assert.deepEqual(
+    proxy.requests.map((r) => [r.method, r.target]),
+    [["CONNECT", "auth.test:443"]],
+  );
   assert.equal(front.sessions[0]?.servername, "auth.test");
 
   const untrusted = source(t, { url: "https://auth.test/oauth/token" }, { proxy: { kind: "url", url: proxy.url } });

@@ -134,7 +134,10 @@ export class OAuth2TokenSource {
       });
     } catch (error) {
       // No answer from the token endpoint, or its proxy refused the tunnel (`oauth2 proxy http 407`).
-      throw new DeliveryError(`oauth2 ${classifyError(error).reason}`, `token_url ${this.endpoint}: no answer`, { unreachable: isUnreachable(error), cause: error });
+      throw new DeliveryError(`oauth2 ${classifyError(error).reason}`, `token_url ${this.endpoint}: no answer`, {
+        unreachable: isUnreachable(error),
+        cause: error,
+      });
     }
     const status = response.statusCode;
     const body = redact(await readStart(response.body, 64 * 1024), secret);

@@ -36,8 +36,14 @@ test("delivery through a local HTTP proxy: an http target forwarded, an https ta
   const { batchId } = await r.enqueuer.enqueue(Buffer.from("proxied profile"), ingestData(), ["plain", "secure"]);
   await eventually("both deliveries", async () => !(await r.batchExists(batchId)));
 
-  assert.deepEqual(plain.requests.map((q) => [q.body.toString(), q.headers.authorization]), [["proxied profile", "Bearer plain-token"]]);
-  assert.deepEqual(secure.requests.map((q) => [q.body.toString(), q.headers.authorization]), [["proxied profile", "Bearer secure-token"]]);
+  assert.deepEqual(
+    plain.requests.map((q) => [q.body.toString(), q.headers.authorization]),
+    [["proxied profile", "Bearer plain-token"]],
+  );
+  assert.deepEqual(
+    secure.requests.map((q) => [q.body.toString(), q.headers.authorization]),
+    [["proxied profile", "Bearer secure-token"]],
+  );
   const seen = proxy.requests.map((q) => [q.method, q.target.replace(/\?.*/, ""), q.headers["x-proxy-route"]]);
   assert.deepEqual(seen.sort(), [
     ["CONNECT", "secure.test:443", "profiles"],

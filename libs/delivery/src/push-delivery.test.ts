@@ -37,15 +37,13 @@ function pushOf(count: number, first = 1): PushRequest {
 
 const decode = (request: RecordedRequest) => fromBinary(PushRequestSchema, request.body);
 const seriesOf = (request: RecordedRequest) =>
-  decode(request).series.map((s) => s.labels.find((l) => l.name === "series")?.value).join();
+  decode(request)
+    .series.map((s) => s.labels.find((l) => l.name === "series")?.value)
+    .join();
 
 test("Push: the series of a batch go out combined, labels rewritten, samples byte-identical, Content-Type application/proto", async (t) => {
   const target = await startFakeTarget();
-  const r = await relay(
-    t,
-    [targetConfig("a", { url: `${target.url}/base`, externalLabels: { env: "prod", cluster: "eu-1" } })],
-    { fakes: [target] },
-  );
+  const r = await relay(t, [targetConfig("a", { url: `${target.url}/base`, externalLabels: { env: "prod", cluster: "eu-1" } })], { fakes: [target] });
   const stored = pushOf(3);
   const { batchId } = await r.enqueuer.enqueue(toBinary(PushRequestSchema, stored), pushData(3, "tenant-1"), ["a"]);
 
@@ -92,7 +90,14 @@ test("Push: profiles of several clients in one flush share requests per tenant, 
   const requests = await target.waitForRequests(3);
   const byTenant = requests.map((request) => [rawHeaderValues(request.rawHeaders, "x-scope-orgid")[0], decode(request).series.length]);
   // t1 has 72 series: 64 in the first request (the bound), 8 in the second; t2 its own request.
-  assert.deepEqual(byTenant.sort(), [["t1", 64], ["t1", 8], ["t2", 1]].sort());
+  assert.deepEqual(
+    byTenant.sort(),
+    [
+      ["t1", 64],
+      ["t1", 8],
+      ["t2", 1],
+    ].sort(),
+  );
   await eventually("every series delivered", async () => (await counter(r.metrics.writeSentProfiles, "a")) === 73);
 });
 
@@ -115,7 +120,11 @@ test("a combined Push answered 400 for one series delivers all the others; that 
   assert.ok(target.requests.length <= 1 + 2 * Math.ceil(Math.log2(10)), "narrowed down by halves");
   assert.equal(failed.failedReason, 'connect invalid_argument: {"code":"invalid_argument","message":"series 6 is malformed"}');
   const data = batchJobData.parse(failed.data);
-  assert.deepEqual(data.profiles.map((ref) => ref.deliveredParts), [[0, 1, 2, 3, 4, 6, 7, 8, 9]], "a replay sends series 6 alone");
+  assert.deepEqual(
+    data.profiles.map((ref) => ref.deliveredParts),
+    [[0, 1, 2, 3, 4, 6, 7, 8, 9]],
+    "a replay sends series 6 alone",
+  );
   assert.equal(await counter(r.metrics.failedProfiles, "a", { reason: "connect invalid_argument" }), 1);
 });
 
@@ -137,6 +146,9 @@ test("Push: a retry sends only the series left; a series refused for good is spl
   const split = await failedJob(r.queue("a"), `${batchId}.0.1`);
   await eventually("the batch to complete", async () => (await r.queue("a").getJob(batchId)) === undefined);
   assert.deepEqual(target.requests.map(seriesOf), ["1,2,3,4", "1,2", "1", "2", "3,4", "3,4"]);
-  assert.deepEqual(batchJobData.parse(split.data).profiles.map((ref) => ref.deliveredParts), [[0, 2, 3]]);
+  assert.deepEqual(
+    batchJobData.parse(split.data).profiles.map((ref) => ref.deliveredParts),
+    [[0, 2, 3]],
+  );
   assert.match(split.failedReason, /^connect invalid_argument: .*bad series/);
 });

@@ -37,7 +37,10 @@ export function pushSeries(target: TargetConfig, ref: PushProfileRef, payload: B
   try {
     request = fromBinary(PushRequestSchema, payload);
   } catch (error) {
-    return { items: [], failures: [{ parts: wanted, failure: { reason: "invalid payload", detail: `the stored Push request cannot be decoded: ${(error as Error).message}` } }] };
+    return {
+      items: [],
+      failures: [{ parts: wanted, failure: { reason: "invalid payload", detail: `the stored Push request cannot be decoded: ${(error as Error).message}` } }],
+    };
   }
   const result: PushSeries = { items: [], failures: [] };
   for (const part of wanted) {

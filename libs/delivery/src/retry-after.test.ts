@@ -35,10 +35,24 @@ describe("parseRetryAfter", () => {
 
   it("ignores absent and malformed values", () => {
     const bad = [
-      null, undefined, "", "  ", "-5", "1.5", "5s", "soon", "9".repeat(400),
-      "2026-06-01T12:00:30Z", "Mon, 01 Jun 2026 12:00:30 UTC", "Mon, 1 Jun 2026 12:00:30 GMT",
-      "Mon, 30 Feb 2026 12:00:00 GMT", "Mon, 01 Jun 2026 24:00:00 GMT", "Mon, 01 Jun 2026 12:60:00 GMT",
-      "Mon, 01 Jun 2026 12:00:61 GMT", "Mon, 01 Foo 2026 12:00:00 GMT", "Monday, 01-Jun-2026 12:00:00 GMT",
+      null,
+      undefined,
+      "",
+      "  ",
+      "-5",
+      "1.5",
+      "5s",
+      "soon",
+      "9".repeat(400),
+      "2026-06-01T12:00:30Z",
+      "Mon, 01 Jun 2026 12:00:30 UTC",
+      "Mon, 1 Jun 2026 12:00:30 GMT",
+      "Mon, 30 Feb 2026 12:00:00 GMT",
+      "Mon, 01 Jun 2026 24:00:00 GMT",
+      "Mon, 01 Jun 2026 12:60:00 GMT",
+      "Mon, 01 Jun 2026 12:00:61 GMT",
+      "Mon, 01 Foo 2026 12:00:00 GMT",
+      "Monday, 01-Jun-2026 12:00:00 GMT",
     ];
     for (const value of bad) assert.equal(parseRetryAfter(value, now), undefined, String(value));
   });

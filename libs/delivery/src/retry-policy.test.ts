@@ -99,18 +99,12 @@ describe("classifyError", () => {
     assert.deepEqual(classifyError(new DOMException("The operation timed out.", "TimeoutError")), retry("timeout"));
     assert.deepEqual(classifyError(new DOMException("This operation was aborted", "AbortError")), retry("timeout"));
     assert.deepEqual(classifyError(withCode("Headers Timeout Error", "UND_ERR_HEADERS_TIMEOUT")), retry("timeout"));
-    assert.deepEqual(
-      classifyError(new TypeError("fetch failed", { cause: withCode("Connect Timeout Error", "UND_ERR_CONNECT_TIMEOUT") })),
-      retry("timeout"),
-    );
+    assert.deepEqual(classifyError(new TypeError("fetch failed", { cause: withCode("Connect Timeout Error", "UND_ERR_CONNECT_TIMEOUT") })), retry("timeout"));
   });
 
   it("names the socket error code, found along fetch's cause chain", () => {
     assert.deepEqual(classifyError(withCode("connect ECONNREFUSED 127.0.0.1:4040", "ECONNREFUSED")), retry("network ECONNREFUSED"));
-    assert.deepEqual(
-      classifyError(new TypeError("fetch failed", { cause: withCode("other side closed", "UND_ERR_SOCKET") })),
-      retry("network UND_ERR_SOCKET"),
-    );
+    assert.deepEqual(classifyError(new TypeError("fetch failed", { cause: withCode("other side closed", "UND_ERR_SOCKET") })), retry("network UND_ERR_SOCKET"));
     for (const code of ["ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]) {
       assert.deepEqual(classifyError(new TypeError("fetch failed", { cause: withCode(code, code) })), retry(`network ${code}`));
     }

@@ -4,10 +4,7 @@
 import { DeliveryError } from "./delivery-error.js";
 
 /** The rules' verdict on one request: delivered, or how it failed and its reason (`http 503`). */
-export type Outcome =
-  | { kind: "delivered" }
-  | { kind: "retry"; reason: string }
-  | { kind: "permanent"; reason: string };
+export type Outcome = { kind: "delivered" } | { kind: "retry"; reason: string } | { kind: "permanent"; reason: string };
 
 /** The facts of one downstream answer. */
 export interface DeliveryResponse {
@@ -25,21 +22,30 @@ export interface DeliveryResponse {
 }
 
 const connectCodes = [
-  "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
-  "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
-  "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated",
+  "canceled",
+  "unknown",
+  "invalid_argument",
+  "deadline_exceeded",
+  "not_found",
+  "already_exists",
+  "permission_denied",
+  "resource_exhausted",
+  "failed_precondition",
+  "aborted",
+  "out_of_range",
+  "unimplemented",
+  "internal",
+  "unavailable",
+  "data_loss",
+  "unauthenticated",
 ] as const;
 type ConnectCode = (typeof connectCodes)[number];
 const knownCodes: ReadonlySet<string> = new Set(connectCodes);
 
 /** Alloy's shouldRetry; resource_exhausted is handled with HTTP 429. */
-const retryablePushCodes: ReadonlySet<ConnectCode> = new Set([
-  "deadline_exceeded", "unknown", "internal", "unavailable", "data_loss", "aborted",
-]);
+const retryablePushCodes: ReadonlySet<ConnectCode> = new Set(["deadline_exceeded", "unknown", "internal", "unavailable", "data_loss", "aborted"]);
 /** Codes in a 422 /ingest message that mean the server failed, not the profile. */
-const transientIngestCodes: ReadonlySet<ConnectCode> = new Set([
-  "unavailable", "deadline_exceeded", "internal", "canceled", "unknown",
-]);
+const transientIngestCodes: ReadonlySet<ConnectCode> = new Set(["unavailable", "deadline_exceeded", "internal", "canceled", "unknown"]);
 
 const delivered: Outcome = { kind: "delivered" };
 const retry = (reason: string) => ({ kind: "retry", reason }) as const;
@@ -143,7 +149,17 @@ const undiciTimeouts = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIME
  * Transport error codes that mean nobody answers at the address; only these open the circuit. A
  * timeout is a slow target, and anything else (a TLS or argument error) is a plain retry.
  */
-const unreachableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+]);
 
 /**
  * Classifies an error thrown while sending (no HTTP answer). Always `retry`: a forwarder cannot

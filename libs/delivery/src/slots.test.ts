@@ -25,7 +25,10 @@ test("runs at most `size` pieces of work at once, in the order they came", async
 
 test("a failing piece of work frees its slot", async () => {
   const slots = new Slots(1);
-  await assert.rejects(slots.run(async () => Promise.reject(new Error("boom"))), /boom/);
+  await assert.rejects(
+    slots.run(async () => Promise.reject(new Error("boom"))),
+    /boom/,
+  );
   assert.equal(await slots.run(async () => "next"), "next");
   assert.throws(() => new Slots(0), RangeError);
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
-import { startFakeTarget, startForwardProxy, startTlsFront, targetConfig, testPki, type FakeTarget, type ForwardProxy, type TlsFront } from "@pyroscope-relay/testing";
+import { startFakeTarget, startForwardProxy, startTlsFront, targetConfig, testPki, type FakeTarget, type ForwardProxy } from "@pyroscope-relay/testing";
 import { attempt } from "./attempt.js";
 import { classifyError } from "./retry-policy.js";
 import { TargetClient, type TargetRequest } from "./target-client.js";
@@ -57,7 +57,10 @@ async function proxyTo(t: TestContext, port: number): Promise<ForwardProxy> {
 }
 
 async function sendError(sending: Promise<unknown>): Promise<string> {
-  const error = await sending.then(() => assert.fail("expected the request to fail"), (e: unknown) => e);
+  const error = await sending.then(
+    () => assert.fail("expected the request to fail"),
+    (e: unknown) => e,
+  );
   return classifyError(error).reason;
 }
 
@@ -104,7 +107,15 @@ test("tls_config files are read again when they change: a rotated CA, a renewed 
   const newCa = await pki.authority("rotated-ca");
   const { target, front } = await httpsTarget(t, { clientCa: `${ca.cert.pem}${newCa.cert.pem}` });
   const relay = client(t, front.url, {
-    tls: { ca: ca.cert.pem, caFile: files.ca, cert: clientCert.cert.pem, certFile: files.cert, key: clientCert.key.pem, keyFile: files.key, insecureSkipVerify: false },
+    tls: {
+      ca: ca.cert.pem,
+      caFile: files.ca,
+      cert: clientCert.cert.pem,
+      certFile: files.cert,
+      key: clientCert.key.pem,
+      keyFile: files.key,
+      insecureSkipVerify: false,
+    },
   });
   assert.equal((await relay.send(request(), signal)).status, 200);
   assert.equal(front.sessions.at(-1)?.clientCommonName, "relay-client");
@@ -216,12 +227,19 @@ test("proxy_url with an https target: a CONNECT tunnel with proxy_connect_header
   const relay = client(t, "https://pyroscope.test", {
     auth: { kind: "bearer", token: "tok-TUNNEL-s3cret" },
     tls: { ca: ca.cert.pem, insecureSkipVerify: false },
-    proxy: { kind: "url", url: proxy.url.replace("http://", "http://relay:px@"), connectHeaders: { "X-Proxy-Tenant": ["t1", "t2"], "Proxy-Authorization": ["replaced"] } },
+    proxy: {
+      kind: "url",
+      url: proxy.url.replace("http://", "http://relay:px@"),
+      connectHeaders: { "X-Proxy-Tenant": ["t1", "t2"], "Proxy-Authorization": ["replaced"] },
+    },
   });
   assert.equal((await relay.send(request("through the tunnel"), signal)).status, 200);
   assert.equal((await relay.send(request("same tunnel"), signal)).status, 200);
 
-  assert.ok(proxy.requests.every((r) => r.method === "CONNECT"), "every request went through a tunnel");
+  assert.ok(
+    proxy.requests.every((r) => r.method === "CONNECT"),
+    "every request went through a tunnel",
+  );
   const [connect] = proxy.requests;
   assert.equal(connect?.method, "CONNECT");
   assert.equal(connect?.target, "pyroscope.test:443");
@@ -229,10 +247,13 @@ test("proxy_url with an https target: a CONNECT tunnel with proxy_connect_header
   assert.equal(connect?.headers["proxy-authorization"], `Basic ${Buffer.from("relay:px").toString("base64")}`);
   assert.equal(connect?.headers.authorization, undefined, "the proxy never sees the target's credentials");
   assert.equal(front.sessions[0]?.servername, "pyroscope.test");
-  assert.deepEqual(target.requests.map((r) => [r.body.toString(), r.headers.authorization]), [
-    ["through the tunnel", "Bearer tok-TUNNEL-s3cret"],
-    ["same tunnel", "Bearer tok-TUNNEL-s3cret"],
-  ]);
+  assert.deepEqual(
+    target.requests.map((r) => [r.body.toString(), r.headers.authorization]),
+    [
+      ["through the tunnel", "Bearer tok-TUNNEL-s3cret"],
+      ["same tunnel", "Bearer tok-TUNNEL-s3cret"],
+    ],
+  );
 });
 
 test("no_proxy and loopback targets go straight to the target; other hosts through the proxy", async (t) => {
@@ -242,8 +263,14 @@ test("no_proxy and loopback targets go straight to the target; other hosts throu
   await client(t, target.url, settings).send(request("direct"), signal);
   assert.equal(proxy.requests.length, 0);
   await client(t, "http://pyroscope.test", settings).send(request("proxied"), signal);
-  assert.deepEqual(proxy.requests.map((r) => r.target), ["http://pyroscope.test/ingest?name=app"]);
-  assert.deepEqual(target.requests.map((r) => r.body.toString()), ["direct", "proxied"]);
+  assert.deepEqual(
+    proxy.requests.map((r) => r.target),
+    ["http://pyroscope.test/ingest?name=app"],
+  );
+  assert.deepEqual(
+    target.requests.map((r) => r.body.toString()),
+    ["direct", "proxied"],
+  );
 });
 
 test("proxy_from_environment: HTTPS_PROXY and NO_PROXY of the writer's environment", async (t) => {
@@ -252,7 +279,10 @@ test("proxy_from_environment: HTTPS_PROXY and NO_PROXY of the writer's environme
   const env = { HTTPS_PROXY: proxy.url, HTTP_PROXY: "http://127.0.0.1:1", NO_PROXY: "direct.test" };
   const relay = client(t, "https://pyroscope.test", { tls: { ca: ca.cert.pem, insecureSkipVerify: false }, proxy: { kind: "environment" } }, env);
   assert.equal((await relay.send(request(), signal)).status, 200);
-  assert.deepEqual(proxy.requests.map((r) => [r.method, r.target]), [["CONNECT", "pyroscope.test:443"]]);
+  assert.deepEqual(
+    proxy.requests.map((r) => [r.method, r.target]),
+    [["CONNECT", "pyroscope.test:443"]],
+  );
   assert.equal(target.requests.length, 1);
 });
 

@@ -87,12 +87,16 @@ export class TargetDelivery {
     const result = await attempt(this.client, send.api, send.request, this.target.retryOnHttp429, signal);
     const { metrics } = this.options;
     // As Alloy, every downstream request whatever its answer; not one that shutdown cut short.
-    if (!(result.kind === "retry" && signal.aborted)) metrics.writeLatency.observe({ ...this.labels, type: latencyType[send.api] }, (performance.now() - started) / 1000);
+    if (!(result.kind === "retry" && signal.aborted))
+      metrics.writeLatency.observe({ ...this.labels, type: latencyType[send.api] }, (performance.now() - started) / 1000);
     switch (result.kind) {
       case "delivered": {
         this.circuit.delivered();
         metrics.writeSentBytes.inc(this.labels, send.request.body.length);
-        metrics.writeSentProfiles.inc(this.labels, [...send.parts.values()].reduce((sum, parts) => sum + parts.length, 0));
+        metrics.writeSentProfiles.inc(
+          this.labels,
+          [...send.parts.values()].reduce((sum, parts) => sum + parts.length, 0),
+        );
         for (const [index, parts] of send.parts) report.delivered(index, parts);
         return;
       }

@@ -46,7 +46,10 @@ test("a file that cannot be read is a `secret file` DeliveryError naming the att
   assert.equal(await source.read(), "pw-ROTATING-s3cret");
 
   await rm(file);
-  const error = await source.read().then(() => assert.fail("expected an error"), (e: unknown) => e);
+  const error = await source.read().then(
+    () => assert.fail("expected an error"),
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof DeliveryError);
   assert.equal(error.reason, "secret file");
   assert.equal(error.unreachable, false);

@@ -110,11 +110,7 @@ export async function redisForFile() {
       // Held answers first, or closing the writer would wait for them. Every step runs even when
       // one fails, so that a failing test does not keep the spec file alive.
       for (const fake of options.fakes ?? []) fake.release();
-      const closed = await Promise.allSettled([
-        state.writer?.close(),
-        enqueuer.close(),
-        ...queues.map((queue) => queue.close()),
-      ]);
+      const closed = await Promise.allSettled([state.writer?.close(), enqueuer.close(), ...queues.map((queue) => queue.close())]);
       await Promise.allSettled((options.fakes ?? []).map((fake) => fake.close()));
       producer.disconnect();
       worker.disconnect();
@@ -129,11 +125,7 @@ export async function redisForFile() {
 }
 
 /** Polls `check` until it returns a value other than undefined/false; rejects after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 5_000,
-): Promise<T> {
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -145,11 +137,15 @@ export async function eventually<T>(
 
 /** Resolves with the job once it is in `failed`. */
 export async function failedJob(queue: TargetQueue, jobId: string, timeoutMs = 5_000) {
-  return eventually(`job ${jobId} to fail`, async () => {
-    // State first: a job read before it failed would carry no failure reason.
-    if ((await queue.getJobState(jobId)) !== "failed") return undefined;
-    return queue.getJob(jobId);
-  }, timeoutMs);
+  return eventually(
+    `job ${jobId} to fail`,
+    async () => {
+      // State first: a job read before it failed would carry no failure reason.
+      if ((await queue.getJobState(jobId)) !== "failed") return undefined;
+      return queue.getJob(jobId);
+    },
+    timeoutMs,
+  );
 }
 
 /** Header values sent under `name` (any case), in order, from a raw header list. */
@@ -173,7 +169,8 @@ export async function counter(
   labels: Record<string, string> = {},
 ): Promise<number> {
   const { values } = await metric.get();
-  const matches = (v: { labels: Record<string, unknown> }) => v.labels["target"] === target && Object.entries(labels).every(([name, value]) => v.labels[name] === value);
+  const matches = (v: { labels: Record<string, unknown> }) =>
+    v.labels["target"] === target && Object.entries(labels).every(([name, value]) => v.labels[name] === value);
   return values.filter(matches).reduce((sum, v) => sum + v.value, 0);
 }
 
@@ -185,5 +182,7 @@ export async function latencyCount(
 ): Promise<number> {
   const { values } = await metric.get();
   const counts = values.filter((v) => v.metricName === "pyroscope_write_latency_count");
-  return counts.filter((v) => v.labels["target"] === target && Object.entries(labels).every(([name, value]) => v.labels[name] === value)).reduce((sum, v) => sum + v.value, 0);
+  return counts
+    .filter((v) => v.labels["target"] === target && Object.entries(labels).every(([name, value]) => v.labels[name] === value))
+    .reduce((sum, v) => sum + v.value, 0);
 }

@@ -10,7 +10,7 @@ const { relay } = await redisForFile();
 
 test("stores a batch once for 3 targets and deletes it only after the last delivery", async (t) => {
   const fakes = [await startFakeTarget(), await startFakeTarget(), await startFakeTarget()];
-  const [a, b, c] = fakes as [typeof fakes[0], typeof fakes[0], typeof fakes[0]];
+  const [a, b, c] = fakes as [(typeof fakes)[0], (typeof fakes)[0], (typeof fakes)[0]];
   const targets = [targetConfig("a", { url: a.url }), targetConfig("b", { url: b.url }), targetConfig("c", { url: c.url })];
   const r = await relay(t, targets, { fakes });
   b.hold();
@@ -26,7 +26,10 @@ test("stores a batch once for 3 targets and deletes it only after the last deliv
   assert.equal(await r.batchExists(batchId), true, "payload deleted while b still needs it");
   // One copy of the bytes, whatever the number of targets: the batch's chunks and its claims.
   const keys = await r.payloadKeys();
-  assert.deepEqual(keys.filter((key) => !key.includes(":chunk:")), [`${r.prefix}:batch:{${batchId}}:claims`]);
+  assert.deepEqual(
+    keys.filter((key) => !key.includes(":chunk:")),
+    [`${r.prefix}:batch:{${batchId}}:claims`],
+  );
   let stored = 0;
   for (const key of keys.filter((key) => key.includes(":chunk:"))) stored += await r.admin.strlen(key);
   assert.equal(stored, profiles[0]!.length + profiles[1]!.length);
@@ -37,7 +40,11 @@ test("stores a batch once for 3 targets and deletes it only after the last deliv
     const queue = r.queue(name);
     assert.equal(await queue.getJob(batchId), undefined, `${name}: completed job kept`);
     assert.deepEqual(await queue.getJobCounts("completed", "failed", "waiting", "delayed", "active"), {
-      completed: 0, failed: 0, waiting: 0, delayed: 0, active: 0,
+      completed: 0,
+      failed: 0,
+      waiting: 0,
+      delayed: 0,
+      active: 0,
     });
     assert.equal(await counter(r.metrics.writeSentProfiles, name), 2);
     assert.equal(await counter(r.metrics.writeSentBytes, name), profiles[0]!.length + profiles[1]!.length);
@@ -61,7 +68,10 @@ test("a batch with one poison profile delivers the others; the poison one is lis
   const delivered = () => target.requests.filter((request) => !request.query.includes("poison") || fixed).length;
   await eventually("the other three to be delivered", async () => delivered() === 3);
   const data = batchJobData.parse(failed.data);
-  assert.deepEqual(data.profiles.map((ref) => ref.kind === "ingest" && ref.query), ["name=poison"]);
+  assert.deepEqual(
+    data.profiles.map((ref) => ref.kind === "ingest" && ref.query),
+    ["name=poison"],
+  );
   assert.match(failed.failedReason, /^http 400: .*malformed/);
   const summary = await summarizeFailed(r.admin, r.prefix, "a");
   assert.deepEqual([summary.batches, summary.profiles, summary.reasons[0]?.reason], [1, 1, "http 400"]);
@@ -95,11 +105,10 @@ test("a target that is down does not delay another", async (t) => {
   const down = await startFakeTarget();
   const healthy = await startFakeTarget();
   down.respond(() => ({ status: 503, body: "down for maintenance" }));
-  const r = await relay(
-    t,
-    [targetConfig("down", { url: down.url, maxBackoffRetries: 0 }), targetConfig("healthy", { url: healthy.url })],
-    { concurrency: 1, fakes: [down, healthy] },
-  );
+  const r = await relay(t, [targetConfig("down", { url: down.url, maxBackoffRetries: 0 }), targetConfig("healthy", { url: healthy.url })], {
+    concurrency: 1,
+    fakes: [down, healthy],
+  });
   const count = 20;
   const started = Date.now();
   const ids: string[] = [];
@@ -175,7 +184,11 @@ test("requests to a target stay within its concurrency, over all its batches", a
 /** Names of the connections to the spec file's redis-server, sorted. */
 async function clientNames(admin: Redis): Promise<string[]> {
   const list = (await admin.client("LIST")) as string;
-  return list.split("\n").filter((line) => line.trim() !== "").map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? "").sort();
+  return list
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? "")
+    .sort();
 }
 
 test("a reload's targets: a new one is served, a removed one's queue is left as it is, a changed one uses its new settings", async (t) => {

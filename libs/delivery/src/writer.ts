@@ -87,7 +87,14 @@ export function startWriter(options: WriterOptions): Writer {
     },
     setTargets: (targets) => {
       const names = new Set(targets.map((target) => target.name));
-      const going = [...served.values()].filter(({ target }) => !names.has(target.name) || !isDeepStrictEqual(target, targets.find((t) => t.name === target.name)));
+      const going = [...served.values()].filter(
+        ({ target }) =>
+          !names.has(target.name) ||
+          !isDeepStrictEqual(
+            target,
+            targets.find((t) => t.name === target.name),
+          ),
+      );
       for (const { target } of going) served.delete(target.name);
       // The old worker stops taking jobs before its replacement starts; the two may overlap on the
       // batches the old one still delivers, which the queue's locks keep apart.

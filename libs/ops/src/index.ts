@@ -6,3 +6,5 @@ export type { QueueStateReading } from "./queue-state-metrics.js";
 export { parseListenAddr } from "./listen-addr.js";
 export { startOpsServer } from "./ops-server.js";
 export type { OpsServer } from "./ops-server.js";
+export { RequestError } from "./request-error.js";
+export type { RequestErrorOptions } from "./request-error.js";

@@ -15,7 +15,10 @@ function registered(): string[] {
   const defaults = new Registry();
   collectDefaultMetrics({ register: defaults });
   const ignored = new Set(defaults.getMetricsAsArray().map((metric) => metric.name));
-  return new RelayMetrics().registry.getMetricsAsArray().map((metric) => metric.name).filter((name) => !ignored.has(name));
+  return new RelayMetrics().registry
+    .getMetricsAsArray()
+    .map((metric) => metric.name)
+    .filter((name) => !ignored.has(name));
 }
 
 test("docs/metrics.md documents every metric the relay registers, and no other", () => {
@@ -29,6 +32,13 @@ test("docs/metrics.md gives each metric its registered type and labels", () => {
     const metric = metrics.find((m) => m.name === name) as unknown as { type: string; labelNames: string[] } | undefined;
     assert.ok(metric !== undefined, `${name} is not registered`);
     assert.equal(type, metric.type, `${name}'s type`);
-    assert.deepEqual(labels.split(",").map((label) => label.trim()).filter((label) => label !== ""), metric.labelNames, `${name}'s labels`);
+    assert.deepEqual(
+      labels
+        .split(",")
+        .map((label) => label.trim())
+        .filter((label) => label !== ""),
+      metric.labelNames,
+      `${name}'s labels`,
+    );
   }
 });

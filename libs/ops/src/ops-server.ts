@@ -43,7 +43,10 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   });
   app.get("/-/ready", (_req, res) => {
     const ready = isReady();
-    res.status(ready ? 200 : 503).type("text/plain").send(ready ? "Ready" : "Not ready");
+    res
+      .status(ready ? 200 : 503)
+      .type("text/plain")
+      .send(ready ? "Ready" : "Not ready");
   });
   app.get("/metrics", async (_req, res) => {
     const text = await metrics.metrics();

@@ -5,7 +5,10 @@ import { RelayMetrics } from "./relay-metrics.js";
 
 const primary = { target: "primary", endpoint: "http://pyroscope-a:4040" };
 
-function reading(target: string, { waiting = 0, failed = 0, purged = 0, circuitOpen = false }: { waiting?: number; failed?: number; purged?: number; circuitOpen?: boolean }): QueueStateReading {
+function reading(
+  target: string,
+  { waiting = 0, failed = 0, purged = 0, circuitOpen = false }: { waiting?: number; failed?: number; purged?: number; circuitOpen?: boolean },
+): QueueStateReading {
   return {
     target,
     endpoint: `http://${target}`,
@@ -35,7 +38,10 @@ describe("RelayMetrics", () => {
     assert.match(text, /^pyroscope_write_retries_total\{target="primary",endpoint="[^"]+"\} 2$/m);
     assert.match(text, /^pyroscope_write_latency_bucket\{le="0.25",target="primary",endpoint="[^"]+",type="push_downstream"\} 1$/m);
     // Alloy's default buckets (Prometheus' DefBuckets).
-    assert.deepEqual([...text.matchAll(/^pyroscope_write_latency_bucket\{le="([^"]+)"/gm)].map((m) => m[1]), ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"]);
+    assert.deepEqual(
+      [...text.matchAll(/^pyroscope_write_latency_bucket\{le="([^"]+)"/gm)].map((m) => m[1]),
+      ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"],
+    );
     assert.match(text, /^pyroscope_write_dropped_profiles_total\{target="primary",endpoint="[^"]+",reason="backlog_full"\} 1$/m);
     assert.match(text, /^pyroscope_write_dropped_bytes_total\{target="primary",endpoint="[^"]+",reason="backlog_full"\} 10$/m);
     assert.match(text, /^pyroscope_relay_failed_profiles_total\{target="primary",endpoint="[^"]+",reason="http 400"\} 3$/m);
@@ -87,10 +93,7 @@ describe("RelayMetrics", () => {
 
   it("reads the queue state at every scrape, and forgets what it stops reporting", async () => {
     const metrics = new RelayMetrics();
-    let readings: QueueStateReading[] | undefined = [
-      reading("primary", { waiting: 7, failed: 2, purged: 4 }),
-      reading("secondary", { circuitOpen: true }),
-    ];
+    let readings: QueueStateReading[] | undefined = [reading("primary", { waiting: 7, failed: 2, purged: 4 }), reading("secondary", { circuitOpen: true })];
     metrics.setQueueStateSource(async () => readings);
     let text = await metrics.metrics();
     for (const line of [

@@ -6,7 +6,17 @@ import { parseName } from "./parse-name.js";
 
 describe("formatName", () => {
   it("sorts keys and escapes nothing", () => {
-    assert.equal(formatName("app", new Map([["z", "1"], ["a", "x=y {z"], ["m", ""]])), "app{a=x=y {z,m=,z=1}");
+    assert.equal(
+      formatName(
+        "app",
+        new Map([
+          ["z", "1"],
+          ["a", "x=y {z"],
+          ["m", ""],
+        ]),
+      ),
+      "app{a=x=y {z,m=,z=1}",
+    );
   });
 
   it("writes braces for an empty label set, as Pyroscope does", () => {
@@ -19,9 +29,7 @@ const letters = "abcXYZ019_.";
 const app = fc.string({ unit: chars(`${letters}-/`), minLength: 1, maxLength: 12 });
 const key = fc.string({ unit: chars(letters), minLength: 1, maxLength: 8 }).filter((k) => k !== "__name__");
 // Any text without , or } and without surrounding space (Go's TrimSpace would strip it).
-const value = fc
-  .string({ unit: "grapheme", maxLength: 10 })
-  .filter((v) => !/[,}]/.test(v) && !/^[\s\u0085]|[\s\u0085]$/.test(v));
+const value = fc.string({ unit: "grapheme", maxLength: 10 }).filter((v) => !/[,}]/.test(v) && !/^[\s\u0085]|[\s\u0085]$/.test(v));
 const labels = fc.dictionary(key, value, { maxKeys: 6 }).map((record) => new Map(Object.entries(record)));
 
 describe("name round trip", () => {

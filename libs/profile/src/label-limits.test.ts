@@ -16,10 +16,16 @@ test("label sets within the limits pass, larger ones are named precisely", () =>
 
 test("a Push series with 10,000 labels is refused", () => {
   const labels = [{ name: "__name__", value: "cpu" }, ...Array.from({ length: 10_000 }, (_, i) => ({ name: `l${i}`, value: "v" }))];
-  assert.throws(() => validatePushLabels(labels), (err: unknown) => err instanceof InvalidLabelError && /too many labels/.test(err.message));
+  assert.throws(
+    () => validatePushLabels(labels),
+    (err: unknown) => err instanceof InvalidLabelError && /too many labels/.test(err.message),
+  );
 });
 
 test("an /ingest name with too many labels is a name: error", () => {
   const name = `app{${Array.from({ length: labelLimits.maxLabels + 1 }, (_, i) => `l${i}=v`).join(",")}}`;
-  assert.throws(() => parseName(name), (err: unknown) => err instanceof InvalidNameError && /^name: too many labels/.test(err.message));
+  assert.throws(
+    () => parseName(name),
+    (err: unknown) => err instanceof InvalidNameError && /^name: too many labels/.test(err.message),
+  );
 });

@@ -28,8 +28,15 @@ function badRuneProblem(text: string, allowed: RegExp, what: string): string | u
 }
 
 const shortEscapes: Record<string, string> = {
-  "\x07": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-  "'": "\\'", "\\": "\\\\",
+  "\x07": "\\a",
+  "\b": "\\b",
+  "\f": "\\f",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\v": "\\v",
+  "'": "\\'",
+  "\\": "\\\\",
 };
 const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 

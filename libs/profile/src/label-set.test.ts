@@ -51,11 +51,14 @@ describe("withExternalLabels", () => {
   });
 
   it("rejects an invalid external label name", () => {
-    assert.throws(() => withExternalLabels(new Map(), { "my-label": "x" }), (err: unknown) => {
-      assert.ok(err instanceof InvalidLabelError);
-      assert.equal(err.message, "external label: invalid label name: my-label: character is not allowed: '-'");
-      return true;
-    });
+    assert.throws(
+      () => withExternalLabels(new Map(), { "my-label": "x" }),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidLabelError);
+        assert.equal(err.message, "external label: invalid label name: my-label: character is not allowed: '-'");
+        return true;
+      },
+    );
     assert.throws(() => withExternalLabels(new Map(), { "": "x" }), { message: "external label: label name is required" });
   });
 });

@@ -31,10 +31,7 @@ export function withServiceName(labels: ReadonlyMap<string, string>): LabelSet {
  * `external_labels` of `pyroscope.write`: they override, an empty value deletes. Their names must
  * be valid label names; Alloy does not check them, but the target would reject every profile.
  */
-export function withExternalLabels(
-  labels: ReadonlyMap<string, string>,
-  externalLabels: Readonly<Record<string, string>>,
-): LabelSet {
+export function withExternalLabels(labels: ReadonlyMap<string, string>, externalLabels: Readonly<Record<string, string>>): LabelSet {
   const result = new Map(labels);
   for (const [name, value] of Object.entries(externalLabels)) {
     const problem = labelNameProblem(name);

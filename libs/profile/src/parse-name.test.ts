@@ -57,11 +57,14 @@ describe("parseName", () => {
 
   it("requires an app", () => {
     for (const name of ["", "  ", "{a=1}"]) {
-      assert.throws(() => parseName(name), (err: unknown) => {
-        assert.ok(err instanceof InvalidNameError);
-        assert.equal(err.message, "name: service name is required");
-        return true;
-      });
+      assert.throws(
+        () => parseName(name),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidNameError);
+          assert.equal(err.message, "name: service name is required");
+          return true;
+        },
+      );
     }
   });
 

@@ -31,7 +31,7 @@ export function parseName(name: string): ParsedName {
   let text = "";
   const labels = new Map<string, string>();
   // The appended `{` ends the app when the name has no labels, as in Pyroscope.
-  for (const rune of name + "{") {
+  for (const rune of `${name}{`) {
     if (state === "done") break;
     if (state === "app") {
       if (rune === "{") {

@@ -14,13 +14,10 @@ describe("rewritePushLabels", () => {
   });
 
   it("sets service_name from __name__ when missing, as Alloy does", () => {
-    assert.deepEqual(
-      rewritePushLabels(pairs(["__name__", "process_cpu"]), {}),
-      pairs(["__name__", "process_cpu"], ["service_name", "process_cpu"]),
-    );
+    assert.deepEqual(rewritePushLabels(pairs(["__name__", "process_cpu"]), {}), pairs(["__name__", "process_cpu"], ["service_name", "process_cpu"]));
   });
 
-  it("adds nothing to a series without __name__ (Alloy's {app=\"app-0\"})", () => {
+  it('adds nothing to a series without __name__ (Alloy\'s {app="app-0"})', () => {
     assert.deepEqual(rewritePushLabels(pairs(["app", "app-0"]), {}), pairs(["app", "app-0"]));
   });
 
@@ -57,11 +54,14 @@ describe("validatePushLabels", () => {
 
   it("rejects an empty series, also one that is empty after dropping empty values", () => {
     for (const labels of [[], pairs(["env", ""])]) {
-      assert.throws(() => validatePushLabels(labels), (err: unknown) => {
-        assert.ok(err instanceof InvalidLabelError);
-        assert.equal(err.message, "service name is required");
-        return true;
-      });
+      assert.throws(
+        () => validatePushLabels(labels),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidLabelError);
+          assert.equal(err.message, "service name is required");
+          return true;
+        },
+      );
     }
   });
 

@@ -30,10 +30,7 @@ export function validatePushLabels(labels: readonly LabelPair[]): void {
  * sorted by name. Write's "service_name becomes the app" rule is /ingest only.
  * @throws InvalidLabelError for an invalid series or external label name
  */
-export function rewritePushLabels(
-  labels: readonly LabelPair[],
-  externalLabels: Readonly<Record<string, string>>,
-): LabelPair[] {
+export function rewritePushLabels(labels: readonly LabelPair[], externalLabels: Readonly<Record<string, string>>): LabelPair[] {
   const series = withServiceName(collapse(labels));
   check(series);
   for (const name of series.keys()) {

@@ -6,7 +6,14 @@ describe("parseQuery", () => {
   it("groups repeated keys in order and decodes + and %XX", () => {
     assert.deepEqual(
       parseQuery("b=1&a=x+y&b=2&c=%7B%7d&flag&=v&&d="),
-      new Map([["b", ["1", "2"]], ["a", ["x y"]], ["c", ["{}"]], ["flag", [""]], ["", ["v"]], ["d", [""]]]),
+      new Map([
+        ["b", ["1", "2"]],
+        ["a", ["x y"]],
+        ["c", ["{}"]],
+        ["flag", [""]],
+        ["", ["v"]],
+        ["d", [""]],
+      ]),
     );
   });
 
@@ -27,7 +34,11 @@ describe("parseQuery", () => {
 
 describe("encodeQuery", () => {
   it("sorts keys by bytes, keeps value order and escapes as url.QueryEscape", () => {
-    const values = new Map([["b", ["2", "1"]], ["a b", ["x y/{z}~-_."]], ["B", ["\xff"]]]);
+    const values = new Map([
+      ["b", ["2", "1"]],
+      ["a b", ["x y/{z}~-_."]],
+      ["B", ["\xff"]],
+    ]);
     assert.equal(encodeQuery(values), "B=%FF&a+b=x+y%2F%7Bz%7D~-_.&b=2&b=1");
   });
 

@@ -15,8 +15,8 @@ export function parseQuery(query: string): QueryValues {
   for (const pair of query.split("&")) {
     if (pair === "" || pair.includes(";")) continue;
     const eq = pair.indexOf("=");
-    const key = unescape(eq === -1 ? pair : pair.slice(0, eq));
-    const value = unescape(eq === -1 ? "" : pair.slice(eq + 1));
+    const key = queryUnescape(eq === -1 ? pair : pair.slice(0, eq));
+    const value = queryUnescape(eq === -1 ? "" : pair.slice(eq + 1));
     if (key === undefined || value === undefined) continue;
     const list = values.get(key);
     if (list === undefined) values.set(key, [value]);
@@ -29,13 +29,14 @@ export function parseQuery(query: string): QueryValues {
 export function encodeQuery(values: QueryValues): string {
   const pairs: string[] = [];
   for (const key of [...values.keys()].sort()) {
-    for (const value of values.get(key) ?? []) pairs.push(`${escape(key)}=${escape(value)}`);
+    for (const value of values.get(key) ?? []) pairs.push(`${queryEscape(key)}=${queryEscape(value)}`);
   }
   return pairs.join("&");
 }
 
 // Every writer request rewrites a query: plain ASCII, the common case, is its own UTF-8 and its own
 // byte string, and skips the round trips through a Buffer.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII is 0x00 to 0x7f, control characters included.
 const plainAscii = /^[\x00-\x7f]*$/;
 
 /** The UTF-8 bytes of `text` as a byte string. */
@@ -54,7 +55,7 @@ const badEscape = /%(?![0-9A-Fa-f]{2})/;
 const needsUnescape = /[+%]/;
 const needsEscape = /[^A-Za-z0-9\-_.~]/;
 
-function unescape(component: string): string | undefined {
+function queryUnescape(component: string): string | undefined {
   if (!needsUnescape.test(component)) return byteString(component);
   if (badEscape.test(component)) return undefined;
   return byteString(component).replace(/\+|%([0-9A-Fa-f]{2})/g, (_, hex: string | undefined) =>
@@ -63,9 +64,7 @@ function unescape(component: string): string | undefined {
 }
 
 // url.QueryEscape: only A-Z a-z 0-9 - _ . ~ stay; space becomes `+`.
-function escape(bytes: string): string {
+function queryEscape(bytes: string): string {
   if (!needsEscape.test(bytes)) return bytes;
-  return bytes.replace(/[^A-Za-z0-9\-_.~]/g, (c) =>
-    c === " " ? "+" : `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
-  );
+  return bytes.replace(/[^A-Za-z0-9\-_.~]/g, (c) => (c === " " ? "+" : `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`));
 }

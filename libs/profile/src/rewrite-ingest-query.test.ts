@@ -43,11 +43,15 @@ describe("rewriteIngestQuery", () => {
 
   it("fails without a usable name", () => {
     for (const query of ["from=1", "name=&from=1", "name=%zz", ""]) {
-      assert.throws(() => rewriteIngestQuery(query, {}), (err: unknown) => {
-        assert.ok(err instanceof InvalidNameError);
-        assert.equal(err.message, "name: service name is required");
-        return true;
-      }, query);
+      assert.throws(
+        () => rewriteIngestQuery(query, {}),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidNameError);
+          assert.equal(err.message, "name: service name is required");
+          return true;
+        },
+        query,
+      );
     }
   });
 

@@ -8,13 +8,22 @@ const push = (index: number, series: number): ProfileRef => ({ kind: "push", ind
 
 test("a profile is pending until every one of its parts is delivered or failed", () => {
   const progress = BatchProgress.restore([ingest(0), push(1, 3), ingest(2)], undefined);
-  assert.deepEqual(progress.pending().map((ref) => ref.index), [0, 1, 2]);
+  assert.deepEqual(
+    progress.pending().map((ref) => ref.index),
+    [0, 1, 2],
+  );
   progress.delivered(0, [0]);
   progress.delivered(1, [0, 2]);
-  assert.deepEqual(progress.pending().map((ref) => ref.index), [1, 2]);
+  assert.deepEqual(
+    progress.pending().map((ref) => ref.index),
+    [1, 2],
+  );
   assert.deepEqual([...progress.handledParts(1)], [0, 2]);
   progress.failedForGood(1, [1], { reason: "http 400", status: 400, detail: "bad series" });
-  assert.deepEqual(progress.pending().map((ref) => ref.index), [2]);
+  assert.deepEqual(
+    progress.pending().map((ref) => ref.index),
+    [2],
+  );
 });
 
 test("progress survives a save and restore; unknown indices and junk are ignored", () => {
@@ -26,7 +35,10 @@ test("progress survives a save and restore; unknown indices and junk are ignored
   const saved = JSON.parse(JSON.stringify(progress.toJSON())) as unknown;
   assert.deepEqual(saved, { handled: { "0": [0], "1": [1] } });
   const restored = BatchProgress.restore(profiles, saved);
-  assert.deepEqual(restored.pending().map((ref) => ref.index), [1]);
+  assert.deepEqual(
+    restored.pending().map((ref) => ref.index),
+    [1],
+  );
   assert.deepEqual([...restored.handledParts(1)], [1]);
   for (const junk of [null, 7, "x", { handled: "no" }, { handled: { "0": "no" } }]) {
     assert.deepEqual(BatchProgress.restore(profiles, junk).pending().length, 2, JSON.stringify(junk));
@@ -43,13 +55,26 @@ test("failures group by kind, status and detail, largest first; a group's profil
   progress.failedForGood(2, [1], other);
   progress.failedForGood(0, [0], other);
   const groups = progress.failureGroups();
-  assert.deepEqual(groups.map((group) => [group.failure.detail, group.refs.map((ref) => ref.index)]), [["bad", [0, 1]], ["other body", [2]]]);
+  assert.deepEqual(
+    groups.map((group) => [group.failure.detail, group.refs.map((ref) => ref.index)]),
+    [
+      ["bad", [0, 1]],
+      ["other body", [2]],
+    ],
+  );
   assert.deepEqual(groups[1]!.refs[0], { ...push(2, 3), deliveredParts: [0, 2] }, "series 0 was delivered and 2 is still this batch's");
   assert.equal(groups[0]!.refs[0]!.deliveredParts, undefined, "an /ingest profile that failed whole has nothing else");
-  assert.deepEqual(progress.pending().map((ref) => ref.index), [2, 3]);
+  assert.deepEqual(
+    progress.pending().map((ref) => ref.index),
+    [2, 3],
+  );
   progress.clearFailures();
   assert.deepEqual(progress.failureGroups(), []);
-  assert.deepEqual(progress.pending().map((ref) => ref.index), [2, 3], "cleared failures stay handled");
+  assert.deepEqual(
+    progress.pending().map((ref) => ref.index),
+    [2, 3],
+    "cleared failures stay handled",
+  );
 });
 
 test("failing what remains fails only the parts not yet handled", () => {
@@ -57,7 +82,13 @@ test("failing what remains fails only the parts not yet handled", () => {
   progress.delivered(0, [1]);
   progress.failRemaining(progress.pending(), { reason: "timeout", detail: "" });
   const [group] = progress.failureGroups();
-  assert.deepEqual(group!.refs.map((ref) => [ref.index, ref.deliveredParts]), [[0, [1]], [1, undefined]]);
+  assert.deepEqual(
+    group!.refs.map((ref) => [ref.index, ref.deliveredParts]),
+    [
+      [0, [1]],
+      [1, undefined],
+    ],
+  );
   assert.deepEqual(progress.pending(), []);
 });
 

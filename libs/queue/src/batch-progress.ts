@@ -34,7 +34,11 @@ export class BatchProgress {
     const handled = (saved as Partial<SavedProgress> | null | undefined)?.handled;
     if (typeof handled !== "object" || handled === null) return progress;
     for (const [index, parts] of Object.entries(handled)) {
-      if (Array.isArray(parts)) progress.handle(Number(index), parts.filter((part): part is number => Number.isInteger(part)));
+      if (Array.isArray(parts))
+        progress.handle(
+          Number(index),
+          parts.filter((part): part is number => Number.isInteger(part)),
+        );
     }
     return progress;
   }
@@ -63,7 +67,12 @@ export class BatchProgress {
 
   /** Every part still pending fails for good with `failure` (retries used up, stalled, expired). */
   failRemaining(refs: readonly ProfileRef[], failure: FailureReason): void {
-    for (const ref of refs) this.failedForGood(ref.index, allParts(ref).filter((part) => !this.handledParts(ref.index).has(part)), failure);
+    for (const ref of refs)
+      this.failedForGood(
+        ref.index,
+        allParts(ref).filter((part) => !this.handledParts(ref.index).has(part)),
+        failure,
+      );
   }
 
   /** The failures so far, one group per distinct failure, largest first. */
@@ -100,7 +109,9 @@ export class BatchProgress {
   toJSON(): SavedProgress {
     const unsplit = new Map<number, Set<number>>();
     for (const { index, parts } of this.failed) unsplit.set(index, new Set([...(unsplit.get(index) ?? []), ...parts]));
-    const saved = [...this.handled].map(([index, parts]) => [String(index), [...parts].filter((part) => !unsplit.get(index)?.has(part)).sort((a, b) => a - b)] as const);
+    const saved = [...this.handled].map(
+      ([index, parts]) => [String(index), [...parts].filter((part) => !unsplit.get(index)?.has(part)).sort((a, b) => a - b)] as const,
+    );
     return { handled: Object.fromEntries(saved.filter(([, parts]) => parts.length > 0)) };
   }
 

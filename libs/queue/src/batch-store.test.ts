@@ -23,7 +23,9 @@ async function storeBatch(store: BatchStore, payloads: Buffer[], targets: string
   const transaction = redis.multi();
   store.queueStore(transaction, batch, chunks, targets, 60_000);
   await transaction.exec();
-  const profiles = payloads.map((payload, index): ProfileRef => ({ kind: "ingest", index, offset: offsets[index]!, size: payload.length, receivedAt: 1, query: "", contentTypes: [] }));
+  const profiles = payloads.map(
+    (payload, index): ProfileRef => ({ kind: "ingest", index, offset: offsets[index]!, size: payload.length, receivedAt: 1, query: "", contentTypes: [] }),
+  );
   return { batch, bytes: payloads.reduce((sum, payload) => sum + payload.length, 0), profiles };
 }
 

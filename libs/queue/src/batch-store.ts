@@ -195,7 +195,13 @@ export class BatchStore {
     if (refs.length === 0) return [];
     const layout = new ChunkLayout(data.bytes);
     const chunks = data.detached === true ? [] : [...new Set(refs.flatMap((ref) => layout.covering(ref.offset, ref.size)))];
-    const keys = [...chunks.map((index) => chunkKey(this.prefix, data.batch, index)), ...this.copyKeys(data.batch, refs.map((ref) => ref.index))];
+    const keys = [
+      ...chunks.map((index) => chunkKey(this.prefix, data.batch, index)),
+      ...this.copyKeys(
+        data.batch,
+        refs.map((ref) => ref.index),
+      ),
+    ];
     const args = [
       holder,
       ttlMs,
@@ -223,7 +229,14 @@ export class BatchStore {
       const reclaimed = await reclaimBatch.run(this.redis, [batchClaimsKey(this.prefix, data.batch), ...this.chunkKeys(data)], [target, ttlMs]);
       return reclaimed === 1 ? data.profiles.length : 0;
     }
-    const present = (await reclaimDetached.run(this.redis, this.copyKeys(data.batch, data.profiles.map((ref) => ref.index)), [holder, ttlMs])) as number[];
+    const present = (await reclaimDetached.run(
+      this.redis,
+      this.copyKeys(
+        data.batch,
+        data.profiles.map((ref) => ref.index),
+      ),
+      [holder, ttlMs],
+    )) as number[];
     return present.filter((one) => one === 1).length;
   }
 

@@ -38,7 +38,10 @@ test("a delivered batch lets go of its payload: the chunks go with the last targ
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 1, "beta still needs the payload");
   assert.equal(await h.queue("alpha").getJob(batchId), undefined, "a completed batch is removed");
 
-  h.worker("beta", scriptedDelivery(() => "deliver"));
+  h.worker(
+    "beta",
+    scriptedDelivery(() => "deliver"),
+  );
   await until("the payload to go", async () => (await h.connection.exists(chunkKey(h.prefix, batchId, 0))) === 0);
   assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*`), []);
   for (const target of ["alpha", "beta"]) assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, target).read(), { profiles: 0, bytes: 0 });
@@ -53,7 +56,10 @@ test("a profile that fails for good is split off into a failed job of its own; t
   const failed = await until("the poison profile's failed job", async () => (await h.queue("alpha").getFailed())[0]);
   assert.equal(failed.id, batchId, "the batch itself keeps the one failure, as nothing else is left");
   const data = batchJobData.parse(failed.data);
-  assert.deepEqual(data.profiles.map((ref) => ref.kind === "ingest" && ref.query), ["n=2"]);
+  assert.deepEqual(
+    data.profiles.map((ref) => ref.kind === "ingest" && ref.query),
+    ["n=2"],
+  );
   assert.equal(data.detached, true);
   assert.deepEqual(data.failure, refused);
   assert.equal(failed.failedReason, "http 400: poison");
@@ -76,7 +82,13 @@ test("a retry sends only what is left; a failure for good in a batch that goes o
     if (query === "n=3" && attempt < 3) return { retry: httpFailure(503, "busy") };
     return "deliver";
   });
-  const counting = { ...delivery, deliver: (...args: Parameters<typeof delivery.deliver>) => (attempt++, delivery.deliver(...args)) };
+  const counting = {
+    ...delivery,
+    deliver: (...args: Parameters<typeof delivery.deliver>) => {
+      attempt++;
+      return delivery.deliver(...args);
+    },
+  };
   h.worker("alpha", counting);
   await until("the batch to complete", async () => (await h.queue("alpha").getJob(batchId)) === undefined);
   assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2", "n=3"], ["n=3"], ["n=3"]]);
@@ -95,9 +107,15 @@ test("the last attempt fails what is left as the batch, kept with copies of its 
   const failed = await until("the batch to fail", async () => (await h.queue("alpha").getFailed())[0]);
   assert.equal(failed.id, batchId);
   assert.equal(failed.attemptsMade, 2, "no profile gets more attempts than max_backoff_retries");
-  assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2"], ["n=0", "n=2"]]);
+  assert.deepEqual(delivery.attempts, [
+    ["n=0", "n=1", "n=2"],
+    ["n=0", "n=2"],
+  ]);
   const data = batchJobData.parse(failed.data);
-  assert.deepEqual(data.profiles.map((ref) => ref.index), [0, 2]);
+  assert.deepEqual(
+    data.profiles.map((ref) => ref.index),
+    [0, 2],
+  );
   assert.deepEqual(data.failure, httpFailure(503, "down"));
   for (const index of [0, 2]) assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batchId, index)))?.toString(), `profile ${index}`);
   assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, batchId, 1)), 0);

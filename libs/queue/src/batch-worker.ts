@@ -8,7 +8,7 @@ import { describeFailure, reasonFromText, type FailureReason } from "./failure-r
 import { JobLifecycle } from "./job-lifecycle.js";
 import { ProgressRecorder } from "./progress-recorder.js";
 import { usageOf } from "./target-backlog.js";
-import { BATCH_JOB_NAME, TARGET_BACKOFF } from "./target-queue.js";
+import { type BATCH_JOB_NAME, TARGET_BACKOFF } from "./target-queue.js";
 
 /** What a batch worker tells its owner (logs and metrics); every hook is optional. */
 export interface BatchWorkerObserver {
@@ -166,11 +166,16 @@ export class BatchWorker {
     const progress = BatchProgress.restore(data.profiles, job.progress);
     this.expire(data, progress);
     const payloads = await this.lifecycleOf(job).load(data, progress.pending());
-    progress.failRemaining(progress.pending().filter((ref) => !payloads.has(ref.index)), PAYLOAD_GONE);
+    progress.failRemaining(
+      progress.pending().filter((ref) => !payloads.has(ref.index)),
+      PAYLOAD_GONE,
+    );
     const outgoing = progress.pending().map((ref) => ({ ref, payload: payloads.get(ref.index)!, handledParts: progress.handledParts(ref.index) }));
     let outcome: AttemptOutcome = {};
     if (outgoing.length > 0) {
-      const recorder = new ProgressRecorder(job, progress, this.options.progressIntervalMs ?? PROGRESS_INTERVAL_MS, (error) => this.observer.error?.(error, "progress"));
+      const recorder = new ProgressRecorder(job, progress, this.options.progressIntervalMs ?? PROGRESS_INTERVAL_MS, (error) =>
+        this.observer.error?.(error, "progress"),
+      );
       const report = {
         delivered: (index: number, parts: readonly number[]) => {
           progress.delivered(index, parts);
@@ -265,7 +270,10 @@ export class BatchWorker {
     }
     const progress = BatchProgress.restore(data.profiles, job.progress);
     progress.failRemaining(progress.pending(), failure);
-    this.track(this.failForGood(job, data, progress).then(() => undefined), "fail");
+    this.track(
+      this.failForGood(job, data, progress).then(() => undefined),
+      "fail",
+    );
   }
 
   private lifecycleOf(job: BatchJob): JobLifecycle {

@@ -55,11 +55,24 @@ test("flushes store each batch in its slot and each job on its target's shard; w
   assert.equal(await backlog(h, "alpha"), 80);
   // Batches and queue shards spread over the masters.
   const keysPerMaster = await Promise.all(mastersOf(h.connection).map((master) => master.dbsize()));
-  assert.ok(keysPerMaster.every((keys) => keys > 0), `a master holds nothing: ${keysPerMaster.join(", ")}`);
+  assert.ok(
+    keysPerMaster.every((keys) => keys > 0),
+    `a master holds nothing: ${keysPerMaster.join(", ")}`,
+  );
 
   const delivered = { alpha: new Set<string>(), beta: new Set<string>() };
-  for (const target of ["alpha", "beta"] as const) h.worker(target, scriptedDelivery((query) => (delivered[target].add(query), "deliver")));
-  await until(async () => delivered.alpha.size === 80 && delivered.beta.size === 80 && (await backlog(h, "alpha")) + (await backlog(h, "beta")) === 0, "both targets drained");
+  for (const target of ["alpha", "beta"] as const)
+    h.worker(
+      target,
+      scriptedDelivery((query) => {
+        delivered[target].add(query);
+        return "deliver";
+      }),
+    );
+  await until(
+    async () => delivered.alpha.size === 80 && delivered.beta.size === 80 && (await backlog(h, "alpha")) + (await backlog(h, "beta")) === 0,
+    "both targets drained",
+  );
   await until(async () => {
     const left = await Promise.all([...batches].map((id) => h.connection.exists(chunkKey(h.prefix, id, 0))));
     return left.every((exists) => exists === 0);
@@ -68,7 +81,10 @@ test("flushes store each batch in its slot and each job on its target's shard; w
 
 test("a poison profile fails alone; failed, replay, purge and retention work across slots and shards", async (t) => {
   const h = await queueHarness(t, endpoint, ["alpha"], { shards: SHARDS });
-  const ids = await h.fail("alpha", Array.from({ length: 8 }, (_, i) => httpFailure(400, `bad ${i}`)));
+  const ids = await h.fail(
+    "alpha",
+    Array.from({ length: 8 }, (_, i) => httpFailure(400, `bad ${i}`)),
+  );
   const summary = await summarizeFailed(h.connection, h.prefix, "alpha", SHARDS);
   assert.equal(summary.batches, 8);
   assert.equal(summary.profiles, 8);
@@ -78,15 +94,31 @@ test("a poison profile fails alone; failed, replay, purge and retention work acr
     { replayed: 2, replayedProfiles: 2, skipped: 0, notMatched: 0 },
   );
   const delivered: string[] = [];
-  h.worker("alpha", scriptedDelivery((query) => (delivered.push(query), "deliver")));
+  h.worker(
+    "alpha",
+    scriptedDelivery((query) => {
+      delivered.push(query);
+      return "deliver";
+    }),
+  );
   await until(async () => delivered.length === 2, "the replayed batches delivered");
 
   const retention = new FailedJobRetention({
-    connection: h.connection, prefix: h.prefix, targets: ["alpha"], shards: SHARDS, maxAgeMs: 86_400_000, maxCount: 4, onError: (error) => assert.fail(error),
+    connection: h.connection,
+    prefix: h.prefix,
+    targets: ["alpha"],
+    shards: SHARDS,
+    maxAgeMs: 86_400_000,
+    maxCount: 4,
+    onError: (error) => assert.fail(error),
   });
   t.after(() => retention.stop());
   assert.deepEqual(await retention.sweep(), [{ target: "alpha", removed: 2, payloadsDeleted: 2 }]);
-  assert.deepEqual(await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", shards: SHARDS }), { purged: 4, purgedProfiles: 4, payloadsDeleted: 4 });
+  assert.deepEqual(await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", shards: SHARDS }), {
+    purged: 4,
+    purgedProfiles: 4,
+    payloadsDeleted: 4,
+  });
   for (const id of ids) assert.ok(["unknown"].includes(await h.queue("alpha", id).getJobState(id)), `job ${id} gone`);
   const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS);
   assert.equal(state!.jobs.failed, 0);
@@ -102,7 +134,10 @@ test("a target's state sums the shards on every master: jobs waiting, backlog, o
   assert.deepEqual(waiting!.backlog, { profiles: 12, bytes: 120 });
   assert.notEqual(waiting!.oldestWaitingAgeMs, null);
   assert.equal(waiting!.circuitOpenUntil, null);
-  h.worker("alpha", scriptedDelivery(() => ({ retry: httpFailure(503), pauseMs: 30_000 })));
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => ({ retry: httpFailure(503), pauseMs: 30_000 })),
+  );
   await until(async () => (await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS))[0]!.circuitOpenUntil! > Date.now() + 20_000, "the pause");
 });
 
@@ -114,7 +149,11 @@ test("with --redis.min-replicas, a flush counts once every master it wrote to ha
   const prefix = `t-${Date.now()}`;
   const open = (minReplicas: number) => {
     const enqueuer = new Enqueuer({
-      connection, prefix, payloadTtlMs: 60_000, targets: [targetConfig("alpha", { maxBackoffRetries: 3 }), targetConfig("beta", { maxBackoffRetries: 3 })], queueShards: SHARDS,
+      connection,
+      prefix,
+      payloadTtlMs: 60_000,
+      targets: [targetConfig("alpha", { maxBackoffRetries: 3 }), targetConfig("beta", { maxBackoffRetries: 3 })],
+      queueShards: SHARDS,
       replication: { minReplicas, timeoutMs: 300 },
     });
     t.after(() => enqueuer.close());
@@ -124,10 +163,12 @@ test("with --redis.min-replicas, a flush counts once every master it wrote to ha
   assert.deepEqual(confirmed.queued, ["alpha", "beta"]);
 
   // Each master has one replica: two can never confirm.
-  const refused = await open(2).enqueue(Buffer.from("not enough replicas"), ingestFacts(), ["alpha"]).then(
-    () => assert.fail("acknowledged without two replicas"),
-    (error: unknown) => error,
-  );
+  const refused = await open(2)
+    .enqueue(Buffer.from("not enough replicas"), ingestFacts(), ["alpha"])
+    .then(
+      () => assert.fail("acknowledged without two replicas"),
+      (error: unknown) => error,
+    );
   assert.ok(refused instanceof QueueUnavailableError);
   assert.ok(refused.cause instanceof ReplicationError);
   assert.match(refused.message, /1 of 2 replica\(s\) of 127\.0\.0\.1:\d+ confirmed the write within 300 ms/);

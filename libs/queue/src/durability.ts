@@ -42,7 +42,9 @@ async function checkMaster(redis: RedisConnection, expect: DurabilityExpectation
     warnings.push("Redis appendonly is off: a Redis restart loses queued profiles; set appendonly yes");
   }
   if (replicas !== undefined && replicas < (expect.minReplicas ?? 0)) {
-    warnings.push(`Redis has ${replicas} connected replica(s) but --redis.min-replicas is ${expect.minReplicas}: ingest answers 503 until enough replicas are connected`);
+    warnings.push(
+      `Redis has ${replicas} connected replica(s) but --redis.min-replicas is ${expect.minReplicas}: ingest answers 503 until enough replicas are connected`,
+    );
   }
   return warnings;
 }

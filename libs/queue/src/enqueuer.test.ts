@@ -22,8 +22,11 @@ after(async () => {
 });
 
 const INGEST: ProfileFacts = {
-  kind: "ingest", receivedAt: 1_700_000_000_000, tenant: "tenant-a",
-  query: "name=app%7B%7D&format=pprof", contentTypes: ["application/octet-stream"],
+  kind: "ingest",
+  receivedAt: 1_700_000_000_000,
+  tenant: "tenant-a",
+  query: "name=app%7B%7D&format=pprof",
+  contentTypes: ["application/octet-stream"],
 };
 
 /** A producer connection and an enqueuer under a prefix of their own, closed after the test. */
@@ -109,7 +112,10 @@ test("each job says where its profiles are and carries the target's retry budget
   const { batchId, queued } = await enqueuer.enqueue(Buffer.from("folded 1\n"), INGEST, ["alpha", "beta/1"]);
   assert.doesNotMatch(batchId, /:/);
   assert.deepEqual(queued, ["alpha", "beta/1"]);
-  for (const [name, attempts] of [["alpha", 5], ["beta/1", UNBOUNDED_ATTEMPTS]] as const) {
+  for (const [name, attempts] of [
+    ["alpha", 5],
+    ["beta/1", UNBOUNDED_ATTEMPTS],
+  ] as const) {
     const queue = targetQueue(admin, prefix, name);
     t.after(() => queue.close());
     assert.equal(queue.name, queueNameFor(name));
@@ -133,7 +139,10 @@ test("a reload's targets: new ones get profiles, removed ones none (their queue 
   enqueuer.setTargets([targetConfig("alpha", { maxBackoffRetries: 7 }), targetConfig("gamma")]);
   const inFlight = await pending;
   const after = await enqueuer.enqueue(Buffer.from("after"), INGEST, ["alpha", "gamma"]);
-  await assert.rejects(enqueuer.enqueue(Buffer.from("x"), INGEST, ["beta"]), (error: unknown) => error instanceof InvalidTargetsError && /unknown target\(s\): beta/.test(error.message));
+  await assert.rejects(
+    enqueuer.enqueue(Buffer.from("x"), INGEST, ["beta"]),
+    (error: unknown) => error instanceof InvalidTargetsError && /unknown target\(s\): beta/.test(error.message),
+  );
 
   const jobOf = async (name: string, id: string) => {
     const queue = targetQueue(admin, prefix, name);
@@ -156,10 +165,16 @@ test("profiles of one flush for different targets: each job has only its own", a
   ]);
   assert.equal(new Set([a.batchId, both.batchId, b.batchId]).size, 1);
   const store = new BatchStore(admin, prefix);
-  for (const [name, expected] of [["alpha", ["for alpha", "for both"]], ["beta", ["for both", "for beta"]]] as const) {
+  for (const [name, expected] of [
+    ["alpha", ["for alpha", "for both"]],
+    ["beta", ["for both", "for beta"]],
+  ] as const) {
     const [job] = await waitingJobs(t, prefix, name);
     const loaded = await store.load(job!.data, job!.data.profiles);
-    assert.deepEqual(job!.data.profiles.map((ref) => loaded.get(ref.index)?.toString()), expected);
+    assert.deepEqual(
+      job!.data.profiles.map((ref) => loaded.get(ref.index)?.toString()),
+      expected,
+    );
   }
 });
 
@@ -247,7 +262,11 @@ test("with --redis.min-replicas, a flush no replica confirms fails every request
   await enqueuer.close();
   // What is left is each queue's own bookkeeping (job id counter, events, marker) and backlog hash.
   const left = await keysUnder(admin, prefix);
-  assert.deepEqual(left.filter((key) => key.includes(":batch:") || /:\{(alpha|beta)\}:(wait|[0-9a-f-]{36})$/.test(key)), [], "jobs removed, payload released");
+  assert.deepEqual(
+    left.filter((key) => key.includes(":batch:") || /:\{(alpha|beta)\}:(wait|[0-9a-f-]{36})$/.test(key)),
+    [],
+    "jobs removed, payload released",
+  );
   for (const name of ["alpha", "beta"]) {
     const queue = targetQueue(admin, prefix, name);
     t.after(() => queue.close());
@@ -306,13 +325,29 @@ test("fails within 2 s while Redis is down, and works again once it is back", as
 test("backlog bounds apply per profile: drop leaves the full target out, reject refuses the request", async (t) => {
   const bounds = { maxProfiles: 2, maxBytes: 0 };
   const heard: [string, number][] = [];
-  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], { backlog: { ...bounds, policy: "drop" }, onDropped: (name, bytes) => heard.push([name, bytes]) });
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], {
+    backlog: { ...bounds, policy: "drop" },
+    onDropped: (name, bytes) => heard.push([name, bytes]),
+  });
   const results = [];
   for (let i = 0; i < 3; i++) results.push(await enqueuer.enqueue(Buffer.from(`p${i}`), INGEST, ["alpha", "beta"]));
-  assert.deepEqual(results.map((result) => result.queued), [["alpha", "beta"], ["alpha", "beta"], []]);
-  assert.deepEqual(results[2]!.dropped, [{ target: "alpha", profiles: 2, bytes: 4 }, { target: "beta", profiles: 2, bytes: 4 }]);
+  assert.deepEqual(
+    results.map((result) => result.queued),
+    [["alpha", "beta"], ["alpha", "beta"], []],
+  );
+  assert.deepEqual(results[2]!.dropped, [
+    { target: "alpha", profiles: 2, bytes: 4 },
+    { target: "beta", profiles: 2, bytes: 4 },
+  ]);
   assert.equal(results[2]!.batchId, "", "dropped by every target: nothing stored");
-  assert.deepEqual(heard, [["alpha", 2], ["beta", 2]], "each dropped profile heard of, per target, with its bytes");
+  assert.deepEqual(
+    heard,
+    [
+      ["alpha", 2],
+      ["beta", 2],
+    ],
+    "each dropped profile heard of, per target, with its bytes",
+  );
 
   const strict = await producer(t, [targetConfig("alpha"), targetConfig("beta")], { backlog: { ...bounds, policy: "reject" } });
   await strict.enqueuer.enqueue(Buffer.from("a"), INGEST, ["alpha"]);
@@ -331,7 +366,10 @@ test("backlog bounds apply per profile: drop leaves the full target out, reject 
 test("profiles that wait for their flush count against the bound already", async (t) => {
   const { enqueuer } = await producer(t, [targetConfig("alpha")], { backlog: { maxProfiles: 3, maxBytes: 0, policy: "drop" } });
   const results = await Promise.all(Array.from({ length: 5 }, (_, i) => enqueuer.enqueue(Buffer.from(`p${i}`), INGEST, ["alpha"])));
-  assert.deepEqual(results.map((result) => result.queued.length), [1, 1, 1, 0, 0]);
+  assert.deepEqual(
+    results.map((result) => result.queued.length),
+    [1, 1, 1, 0, 0],
+  );
 });
 
 test("the chunk keys of a batch carry the payload TTL", async (t) => {

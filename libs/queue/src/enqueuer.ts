@@ -231,14 +231,20 @@ export class Enqueuer {
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
     const refs = group.map((submission, index): ProfileRef => ({ ...submission.facts, index, offset: offsets[index]!, size: submission.payload.byteLength }));
     // From the submissions, not `entries`: a target removed by a reload since still gets what it admitted.
-    const jobs = [...new Set(group.flatMap((submission) => submission.targets))]
-      .map((entry): TargetJob => {
-        const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
-        const shard = shardOf(batchId, entry.shards.length);
-        return { entry, shard, ...entry.shards[shard]!, data: { batch: batchId, bytes, profiles }, usage: usageOf(profiles) };
-      });
+    const jobs = [...new Set(group.flatMap((submission) => submission.targets))].map((entry): TargetJob => {
+      const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
+      const shard = shardOf(batchId, entry.shards.length);
+      return { entry, shard, ...entry.shards[shard]!, data: { batch: batchId, bytes, profiles }, usage: usageOf(profiles) };
+    });
     try {
-      const store = (commands: ChainableCommander) => this.store.queueStore(commands, batchId, chunks, jobs.map((job) => job.entry.name), this.payloadTtlMs);
+      const store = (commands: ChainableCommander) =>
+        this.store.queueStore(
+          commands,
+          batchId,
+          chunks,
+          jobs.map((job) => job.entry.name),
+          this.payloadTtlMs,
+        );
       if (isCluster(this.options.connection)) {
         const commands = this.options.connection.multi() as unknown as ChainableCommander;
         store(commands);
@@ -258,7 +264,11 @@ export class Enqueuer {
         jobs.forEach((job, i) => this.read(job, results, chunks.length + 2 + JOB_RESULTS * i));
       }
       if (this.options.replication !== undefined) {
-        await confirmReplicas(this.options.connection, [batchClaimsKey(this.options.prefix, batchId), ...jobs.map((job) => job.backlog.key)], this.options.replication);
+        await confirmReplicas(
+          this.options.connection,
+          [batchClaimsKey(this.options.prefix, batchId), ...jobs.map((job) => job.backlog.key)],
+          this.options.replication,
+        );
       }
       return batchId;
     } catch (cause) {
@@ -341,4 +351,3 @@ function checkResults(results: [Error | null, unknown][] | null, expected: numbe
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-

@@ -15,16 +15,25 @@ async function collect(pages: AsyncGenerator<FailedJob[]>): Promise<FailedJob[][
 
 test("pages oldest first, each job once, even when many failed in the same millisecond", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
-  const ids = await h.fail("alpha", Array.from({ length: 10 }, (_, i) => httpFailure(400, String(i))));
+  const ids = await h.fail(
+    "alpha",
+    Array.from({ length: 10 }, (_, i) => httpFailure(400, String(i))),
+  );
   const failedKey = h.queue("alpha").toKey("failed");
   // Seven jobs share one failure time, across page boundaries; the rest are later.
   for (const [i, id] of ids.entries()) await h.connection.zadd(failedKey, "XX", i < 7 ? 1_000 : 2_000 + i, id);
 
   const pages = await collect(scanFailedJobs(h.connection, h.queue("alpha"), { pageSize: 3 }));
-  assert.deepEqual(pages.map((page) => page.length), [3, 3, 3, 1]);
+  assert.deepEqual(
+    pages.map((page) => page.length),
+    [3, 3, 3, 1],
+  );
   const seen = pages.flat();
   assert.deepEqual(seen.map(({ job }) => job.id).sort(), [...ids].sort());
-  assert.deepEqual(seen.map(({ failedAt }) => failedAt), [1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 2_007, 2_008, 2_009]);
+  assert.deepEqual(
+    seen.map(({ failedAt }) => failedAt),
+    [1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 2_007, 2_008, 2_009],
+  );
   assert.equal(seen[9]?.job.failedReason, "http 400: 9");
   assert.deepEqual(seen[9]?.failure, httpFailure(400, "9"), "the failure as the writer recorded it");
   assert.equal(seen[9]?.data?.profiles.length, 1);
@@ -32,7 +41,10 @@ test("pages oldest first, each job once, even when many failed in the same milli
 
 test("keeps to the time range and copes with jobs leaving and joining during the scan", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
-  const ids = await h.fail("alpha", ["a", "b", "c", "d", "e", "f"].map((detail) => httpFailure(400, detail)));
+  const ids = await h.fail(
+    "alpha",
+    ["a", "b", "c", "d", "e", "f"].map((detail) => httpFailure(400, detail)),
+  );
   const failedKey = h.queue("alpha").toKey("failed");
   for (const [i, id] of ids.entries()) await h.connection.zadd(failedKey, "XX", 1_000 + i, id);
 
@@ -53,7 +65,10 @@ test("leaves out a job whose hash is gone", async (t) => {
   const [gone, kept] = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")]);
   await h.connection.del(h.queue("alpha").toKey(gone!));
   const pages = await collect(scanFailedJobs(h.connection, h.queue("alpha")));
-  assert.deepEqual(pages.flat().map(({ job }) => job.id), [kept]);
+  assert.deepEqual(
+    pages.flat().map(({ job }) => job.id),
+    [kept],
+  );
 
   await h.connection.del(h.queue("alpha").toKey(kept!));
   assert.deepEqual(await collect(scanFailedJobs(h.connection, h.queue("alpha"))), [], "no empty pages");

@@ -15,8 +15,14 @@ function retention(t: { after(fn: () => Promise<void>): void }, h: QueueHarness,
   const errors: FailedJobRetentionError[] = [];
   const sweeps: TargetSweep[] = [];
   const sweeper = new FailedJobRetention({
-    connection: h.connection, prefix: h.prefix, targets: ["alpha"], maxAgeMs: DAY, maxCount: 1_000,
-    onSweep: (sweep) => sweeps.push(sweep), onError: (error) => errors.push(error), ...options,
+    connection: h.connection,
+    prefix: h.prefix,
+    targets: ["alpha"],
+    maxAgeMs: DAY,
+    maxCount: 1_000,
+    onSweep: (sweep) => sweeps.push(sweep),
+    onError: (error) => errors.push(error),
+    ...options,
   });
   t.after(() => sweeper.stop());
   return { sweeper, errors, sweeps };
@@ -33,7 +39,10 @@ test("removes failed batches older than the maximum age and deletes their profil
   assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
   assert.deepEqual(sweeps, [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
   assert.deepEqual(errors, []);
-  assert.deepEqual((await h.queue("alpha").getFailed()).map((job) => job.id), recent);
+  assert.deepEqual(
+    (await h.queue("alpha").getFailed()).map((job) => job.id),
+    recent,
+  );
   for (const id of old) assert.deepEqual(await h.connection.smembers(batchClaimsKey(h.prefix, id)), ["beta"], "beta still has its batch");
   assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, oldOwn[0]!, 0)), 0);
   assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, recent[0]!, 0)), 1);
@@ -41,7 +50,10 @@ test("removes failed batches older than the maximum age and deletes their profil
 
 test("keeps at most the maximum count per target, removing the oldest", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
-  const ids = await h.fail("alpha", ["a", "b", "c", "d", "e"].map((detail) => httpFailure(400, detail)));
+  const ids = await h.fail(
+    "alpha",
+    ["a", "b", "c", "d", "e"].map((detail) => httpFailure(400, detail)),
+  );
   const { sweeper } = retention(t, h, { maxCount: 2, pageSize: 2 });
   assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
   assert.deepEqual((await h.queue("alpha").getFailed()).map((job) => job.id).sort(), ids.slice(3).sort());

@@ -16,18 +16,25 @@ test("counts failed batches and their profiles by reason, most profiles first, w
   await h.fail("alpha", [{ reason: "timeout", detail: "" }, httpFailure(400, "newest body")]);
   // One batch of three profiles that all time out: one failed batch, three profiles.
   await Promise.all([0, 1, 2].map((i) => h.enqueuer.enqueue(Buffer.from(`t${i}`), ingestFacts(`t=${i}`), ["alpha"])));
-  h.worker("alpha", scriptedDelivery(() => ({ retry: { reason: "timeout", detail: "" } })), { backoffMs: () => 1 });
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => ({ retry: { reason: "timeout", detail: "" } })),
+    { backoffMs: () => 1 },
+  );
   while ((await h.queue("alpha").getFailedCount()) < 6) await sleep(10);
 
   const summary = await summarizeFailed(h.connection, h.prefix, "alpha");
   assert.equal(summary.target, "alpha");
   assert.equal(summary.batches, 6);
   assert.equal(summary.profiles, 8);
-  assert.deepEqual(summary.reasons.map((r) => [r.reason, r.status, r.batches, r.profiles, r.lastDetail]), [
-    ["timeout", undefined, 2, 4, ""],
-    ["http 400", 400, 3, 3, "newest body"],
-    ["network ECONNREFUSED", undefined, 1, 1, ""],
-  ]);
+  assert.deepEqual(
+    summary.reasons.map((r) => [r.reason, r.status, r.batches, r.profiles, r.lastDetail]),
+    [
+      ["timeout", undefined, 2, 4, ""],
+      ["http 400", 400, 3, 3, "newest body"],
+      ["network ECONNREFUSED", undefined, 1, 1, ""],
+    ],
+  );
   const failed = await h.queue("alpha").getFailed();
   const times = failed.map((job) => job.finishedOn!);
   assert.equal(summary.oldestAt, Math.min(...times));
@@ -41,10 +48,19 @@ test("counts failed batches and their profiles by reason, most profiles first, w
 
 test("summarizes more failed batches than one page holds", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
-  await h.fail("alpha", Array.from({ length: 230 }, (_, i) => (i % 2 === 0 ? httpFailure(400, "x") : httpFailure(500, "y"))));
+  await h.fail(
+    "alpha",
+    Array.from({ length: 230 }, (_, i) => (i % 2 === 0 ? httpFailure(400, "x") : httpFailure(500, "y"))),
+  );
   const summary = await summarizeFailed(h.connection, h.prefix, "alpha");
   assert.equal(summary.batches, 230);
-  assert.deepEqual(summary.reasons.map((r) => [r.reason, r.batches]), [["http 400", 115], ["http 500", 115]]);
+  assert.deepEqual(
+    summary.reasons.map((r) => [r.reason, r.batches]),
+    [
+      ["http 400", 115],
+      ["http 500", 115],
+    ],
+  );
 });
 
 test("surfaces Redis errors", async (t) => {

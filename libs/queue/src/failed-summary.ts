@@ -81,7 +81,12 @@ export interface RemovedTargetSummary extends FailedSummary {
 }
 
 /** The failed batches and waiting profiles of every recorded target that is not in `configured`. */
-export async function summarizeRemovedTargets(connection: RedisConnection, prefix: string, configured: readonly string[], shards = 1): Promise<RemovedTargetSummary[]> {
+export async function summarizeRemovedTargets(
+  connection: RedisConnection,
+  prefix: string,
+  configured: readonly string[],
+  shards = 1,
+): Promise<RemovedTargetSummary[]> {
   const removed = (await recordedTargets(connection, prefix)).filter((target) => !configured.includes(target));
   const summaries: RemovedTargetSummary[] = [];
   for (const target of removed) {

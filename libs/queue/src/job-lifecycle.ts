@@ -172,7 +172,14 @@ export class JobLifecycle {
    */
   async discard(job: BatchJob, data: BatchJobData | undefined, reason: DiscardReason): Promise<Discarded> {
     const id = job.id!;
-    const keys = [this.queue.toKey("failed"), this.queue.toKey(id), `${this.queue.toKey(id)}:logs`, `${this.queue.toKey(id)}:lock`, this.backlog.key, this.backlog.totalsKey];
+    const keys = [
+      this.queue.toKey("failed"),
+      this.queue.toKey(id),
+      `${this.queue.toKey(id)}:logs`,
+      `${this.queue.toKey(id)}:lock`,
+      this.backlog.key,
+      this.backlog.totalsKey,
+    ];
     const { profiles, bytes } = usageOf(data?.profiles ?? []);
     if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes])) !== 1) return { removed: false, payloadsDeleted: 0 };
     if (data === undefined) return { removed: true, payloadsDeleted: 0 };
@@ -189,7 +196,12 @@ export class JobLifecycle {
    * bytes were deleted.
    */
   private async releaseHeld(job: BatchJob, data: BatchJobData, profiles: readonly ProfileRef[]): Promise<number> {
-    if (data.detached === true) return this.store.releaseDetached(data.batch, profiles.map((ref) => ref.index), this.holder(job.id!));
+    if (data.detached === true)
+      return this.store.releaseDetached(
+        data.batch,
+        profiles.map((ref) => ref.index),
+        this.holder(job.id!),
+      );
     if (job.id !== data.batch) return 0;
     return (await this.store.releaseBatch(data, this.target)) ? data.profiles.length : 0;
   }

@@ -13,7 +13,9 @@ test("every key of a batch shares one hash tag: the batch id", () => {
   assert.equal(batchClaimsKey("relay", "b-1"), "relay:batch:{b-1}:claims");
   assert.equal(detachedProfileKey("relay", "b-1", 7), "relay:batch:{b-1}:profile:7");
   assert.equal(detachedClaimsKey("relay", "b-1", 7), "relay:batch:{b-1}:profile:7:claims");
-  const tags = [chunkKey("relay", "b-1", 3), batchClaimsKey("relay", "b-1"), detachedProfileKey("relay", "b-1", 7), detachedClaimsKey("relay", "b-1", 7)].map(hashTag);
+  const tags = [chunkKey("relay", "b-1", 3), batchClaimsKey("relay", "b-1"), detachedProfileKey("relay", "b-1", 7), detachedClaimsKey("relay", "b-1", 7)].map(
+    hashTag,
+  );
   assert.deepEqual(new Set(tags), new Set(["b-1"]));
   assert.notEqual(hashTag(chunkKey("relay", "b-1", 0)), hashTag(chunkKey("relay", "b-2", 0)));
 });

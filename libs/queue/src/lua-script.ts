@@ -11,7 +11,10 @@ type ScriptCaller = (numberOfKeys: number, ...keysAndArgs: (string | number | Bu
 export class LuaScript {
   private readonly command: string;
 
-  constructor(name: string, private readonly source: string) {
+  constructor(
+    name: string,
+    private readonly source: string,
+  ) {
     this.command = `relay_${name}`;
   }
 

@@ -22,7 +22,10 @@ test("a payload is cut into full chunks, then pieces that each fill a size class
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 600_000 }), (total) => {
       const sizes = chunkSizes(total);
-      assert.equal(sizes.reduce((sum, size) => sum + size, 0), total);
+      assert.equal(
+        sizes.reduce((sum, size) => sum + size, 0),
+        total,
+      );
       // Every piece but the last fills its class but for the header and terminator (a full chunk
       // keeps 16 bytes spare: Redis reads a value that large with its line ending); the last, under
       // 1 KiB, loses at most what rounds it up to the 1.25 KiB class.
@@ -38,7 +41,10 @@ test("payloads are laid end to end; each is found again by its offset and size",
   const payloads = [randomBytes(10), randomBytes(CHUNK_BYTES), randomBytes(5)];
   const { offsets, chunks } = layOut(payloads);
   assert.deepEqual(offsets, [0, 10, CHUNK_BYTES + 10]);
-  assert.deepEqual(chunks.map((c) => c.length), chunkSizes(CHUNK_BYTES + 15));
+  assert.deepEqual(
+    chunks.map((c) => c.length),
+    chunkSizes(CHUNK_BYTES + 15),
+  );
   const layout = new ChunkLayout(CHUNK_BYTES + 15);
   assert.deepEqual(layout.covering(10, CHUNK_BYTES), [0, 1]);
   assert.deepEqual(layout.covering(0, 0), []);
@@ -62,5 +68,8 @@ test("a missing or short chunk leaves the payload unreadable", () => {
   const { chunks } = layOut([payload]);
   const layout = new ChunkLayout(payload.length);
   assert.equal(layout.cut(new Map([[0, chunks[0]!]]), 0, payload.length), undefined);
-  assert.equal(layout.cut(new Map([[0, chunks[0]!.subarray(0, 10)], ...chunks.slice(1).map((c, i) => [i + 1, c] as [number, Buffer])]), 0, payload.length), undefined);
+  assert.equal(
+    layout.cut(new Map([[0, chunks[0]!.subarray(0, 10)], ...chunks.slice(1).map((c, i) => [i + 1, c] as [number, Buffer])]), 0, payload.length),
+    undefined,
+  );
 });

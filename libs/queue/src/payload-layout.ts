@@ -12,9 +12,8 @@ export const CHUNK_BYTES = 65_520;
 
 /** jemalloc's size classes from 64 bytes to 64 KiB (four per doubling above 128 bytes). */
 const SIZE_CLASSES = [
-  64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560,
-  3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384, 20480, 24576, 28672, 32768, 40960, 49152,
-  57344, 65536,
+  64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 7168, 8192,
+  10240, 12288, 14336, 16384, 20480, 24576, 28672, 32768, 40960, 49152, 57344, 65536,
 ].reverse();
 
 /** Below this, what is left goes in one last piece: its rounding (at most a quarter) costs about what another key would (some 140 bytes). */

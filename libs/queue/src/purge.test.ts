@@ -18,7 +18,10 @@ test("removes every failed batch and deletes the profiles no other job holds", a
   const h = await queueHarness(t, server.url, ["alpha", "beta"]);
   const [shared, ...own] = [
     ...(await h.fail("alpha", [httpFailure(400, "shared")], ["alpha", "beta"])),
-    ...(await h.fail("alpha", Array.from({ length: 120 }, (_, i) => httpFailure(400, String(i))))),
+    ...(await h.fail(
+      "alpha",
+      Array.from({ length: 120 }, (_, i) => httpFailure(400, String(i))),
+    )),
   ];
   assert.deepEqual(await purge(h, { pageSize: 50 }), { purged: 121, purgedProfiles: 121, payloadsDeleted: 121 });
   assert.equal(await h.queue("alpha").getFailedCount(), 0);
@@ -50,7 +53,11 @@ test("leaves a batch a writer holds, and removes one whose data it cannot read w
   assert.deepEqual(await purge(h), { purged: 1, purgedProfiles: 0, payloadsDeleted: 0 });
   assert.equal(await queue.getJobState(held!), "failed");
   assert.equal(await queue.getJob(unreadable!), undefined);
-  assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, held!, 0), detachedProfileKey(h.prefix, unreadable!, 0)), 2, "TTL reclaims the unreadable one");
+  assert.equal(
+    await h.connection.exists(detachedProfileKey(h.prefix, held!, 0), detachedProfileKey(h.prefix, unreadable!, 0)),
+    2,
+    "TTL reclaims the unreadable one",
+  );
 });
 
 test("surfaces Redis errors", async (t) => {

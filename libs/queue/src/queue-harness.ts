@@ -92,7 +92,11 @@ export async function queueHarness(t: TestContext, redis: RedisEndpoint, targets
   for (const client of [connection, producer, workerConnection]) client.on("error", () => undefined);
   await Promise.all([connection, producer, workerConnection].map((client) => waitForRedis(client, 5_000)));
   const enqueuer = new Enqueuer({
-    connection: producer, prefix, payloadTtlMs: PAYLOAD_TTL_MS, targets: targets.map((name) => targetConfig(name, { maxBackoffRetries })), queueShards: shards,
+    connection: producer,
+    prefix,
+    payloadTtlMs: PAYLOAD_TTL_MS,
+    targets: targets.map((name) => targetConfig(name, { maxBackoffRetries })),
+    queueShards: shards,
   });
   const queues = new Map(targets.map((name) => [name, targetQueues(connection, prefix, name, shards)]));
   const queueOf = (target: string, batchId?: string) => queues.get(target)![batchId === undefined ? 0 : shardOf(batchId, shards)]!;
@@ -106,8 +110,15 @@ export async function queueHarness(t: TestContext, redis: RedisEndpoint, targets
 
   const worker = (target: string, delivery: ScriptedDelivery, options: Partial<BatchWorkerOptions> = {}) => {
     const started = new BatchWorker({
-      target, shards, connection: workerConnection, prefix, concurrency: 1, deliver: delivery.deliver,
-      backoffMs: () => 10, failedPayloadTtlMs: FAILED_TTL_MS, ...options,
+      target,
+      shards,
+      connection: workerConnection,
+      prefix,
+      concurrency: 1,
+      deliver: delivery.deliver,
+      backoffMs: () => 10,
+      failedPayloadTtlMs: FAILED_TTL_MS,
+      ...options,
     });
     workers.push(started);
     return started;
@@ -122,7 +133,7 @@ export async function queueHarness(t: TestContext, redis: RedisEndpoint, targets
     worker,
     fail: async (target, failures, owedBy = [target]) => {
       const ids: string[] = [];
-      for (const [i, failure] of failures.entries()) {
+      for (const i of failures.keys()) {
         ids.push((await enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(`n=${i}`), owedBy)).batchId);
       }
       const script = scriptedDelivery((query) => {

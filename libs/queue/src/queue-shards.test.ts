@@ -17,7 +17,11 @@ const SHARDS = 4;
 
 async function backlogOf(h: { connection: Parameters<typeof summarizeFailed>[0]; prefix: string }, target: string) {
   const readings = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => new TargetBacklog(h.connection, h.prefix, target, shard).read()));
-  return { profiles: readings.reduce((sum, r) => sum + r.profiles, 0), bytes: readings.reduce((sum, r) => sum + r.bytes, 0), perShard: readings.map((r) => r.profiles) };
+  return {
+    profiles: readings.reduce((sum, r) => sum + r.profiles, 0),
+    bytes: readings.reduce((sum, r) => sum + r.bytes, 0),
+    perShard: readings.map((r) => r.profiles),
+  };
 }
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -40,10 +44,13 @@ test("batches spread over a target's queue shards, each job on the shard its bat
   assert.ok(backlog.perShard.filter((profiles) => profiles > 0).length >= 3, `batches on one or two shards only: ${backlog.perShard.join(", ")}`);
 
   const delivered: string[] = [];
-  h.worker("alpha", scriptedDelivery((query) => {
-    delivered.push(query);
-    return "deliver";
-  }));
+  h.worker(
+    "alpha",
+    scriptedDelivery((query) => {
+      delivered.push(query);
+      return "deliver";
+    }),
+  );
   await until(async () => delivered.length === 40 && (await backlogOf(h, "alpha")).profiles === 0, "every shard drained");
   assert.deepEqual(delivered.sort(), ids.map((_, i) => `n=${i}`).sort());
 });
@@ -51,7 +58,10 @@ test("batches spread over a target's queue shards, each job on the shard its bat
 test("a pause of the target pauses every one of its shards", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"], { shards: SHARDS });
   await h.enqueuer.enqueue(Buffer.from("p"), ingestFacts("n=0"), ["alpha"]);
-  h.worker("alpha", scriptedDelivery(() => ({ retry: { reason: "http 503", status: 503, detail: "" }, pauseMs: 5_000 })));
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => ({ retry: { reason: "http 503", status: 503, detail: "" }, pauseMs: 5_000 })),
+  );
   const limiters = Array.from({ length: SHARDS }, (_, shard) => `${h.prefix}:${queueNameFor("alpha", shard)}:limiter`);
   await until(async () => (await Promise.all(limiters.map((key) => h.connection.pttl(key)))).every((ttl) => ttl > 0), "every shard's limiter set");
 });
@@ -84,14 +94,28 @@ test("failed, replay, purge and retention treat a target's shards as one, oldest
   assertOlder(waiting, failed, "the three oldest are replayed");
 
   const retention = new FailedJobRetention({
-    connection: h.connection, prefix: h.prefix, targets: ["alpha"], shards: SHARDS, maxAgeMs: 86_400_000, maxCount: 4, onError: (error) => assert.fail(error),
+    connection: h.connection,
+    prefix: h.prefix,
+    targets: ["alpha"],
+    shards: SHARDS,
+    maxAgeMs: 86_400_000,
+    maxCount: 4,
+    onError: (error) => assert.fail(error),
   });
   t.after(() => retention.stop());
   assert.deepEqual(await retention.sweep(), [{ target: "alpha", removed: 5, payloadsDeleted: 5 }]);
   const kept = await byState(failed, "failed");
   assert.equal(kept.length, 4);
-  assertOlder(failed.filter((id) => !kept.includes(id)), kept, "the oldest beyond the count go");
+  assertOlder(
+    failed.filter((id) => !kept.includes(id)),
+    kept,
+    "the oldest beyond the count go",
+  );
 
-  assert.deepEqual(await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", shards: SHARDS }), { purged: 4, purgedProfiles: 4, payloadsDeleted: 4 });
+  assert.deepEqual(await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", shards: SHARDS }), {
+    purged: 4,
+    purgedProfiles: 4,
+    payloadsDeleted: 4,
+  });
   assert.equal((await summarizeFailed(h.connection, h.prefix, "alpha", SHARDS)).batches, 0);
 });

@@ -61,11 +61,14 @@ test("rejects unusable URLs without showing the password", () => {
     "redis://user:secret@",
     "not a url",
   ]) {
-    assert.throws(() => createRedisConnection(url, "admin"), (error: unknown) => {
-      assert.ok(error instanceof InvalidRedisUrlError, url);
-      assert.doesNotMatch(error.message, /secret/);
-      return true;
-    });
+    assert.throws(
+      () => createRedisConnection(url, "admin"),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidRedisUrlError, url);
+        assert.doesNotMatch(error.message, /secret/);
+        return true;
+      },
+    );
   }
 });
 
@@ -143,11 +146,14 @@ test("rejects unusable cluster nodes without showing a password", () => {
     ["redis://:s3cret@a:7000/2", /a cluster has database 0 only/],
     ["unix:///tmp/redis.sock", /"unix:\/\/\/tmp\/redis.sock" is not HOST:PORT/],
   ] as const) {
-    assert.throws(() => createRedisConnection({ clusterNodes: nodes }, "admin"), (error: unknown) => {
-      assert.ok(error instanceof InvalidRedisUrlError, nodes);
-      assert.match(error.message, reason);
-      assert.doesNotMatch(error.message, /s3cret|other/);
-      return true;
-    });
+    assert.throws(
+      () => createRedisConnection({ clusterNodes: nodes }, "admin"),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidRedisUrlError, nodes);
+        assert.match(error.message, reason);
+        assert.doesNotMatch(error.message, /s3cret|other/);
+        return true;
+      },
+    );
   }
 });

@@ -72,7 +72,12 @@ export function mastersOf(connection: RedisConnection): Redis[] {
 
 /** `connection`'s endpoint for logs and error messages, without any password. */
 export function describeEndpoint(endpoint: RedisEndpoint): string {
-  return typeof endpoint === "string" ? redactRedisUrl(endpoint) : `cluster ${endpoint.clusterNodes.split(",").map((node) => redactRedisUrl(node.trim())).join(",")}`;
+  return typeof endpoint === "string"
+    ? redactRedisUrl(endpoint)
+    : `cluster ${endpoint.clusterNodes
+        .split(",")
+        .map((node) => redactRedisUrl(node.trim()))
+        .join(",")}`;
 }
 
 /** Resolves once `redis` is connected and ready; rejects after `timeoutMs`. */
@@ -103,7 +108,10 @@ export function redactRedisUrl(url: string): string {
  * TLS of the entries given as URLs, which must agree (ioredis applies one set to all nodes).
  */
 export function parseClusterNodes(text: string): { nodes: ClusterNode[]; options: RedisOptions } {
-  const entries = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  const entries = text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
   const invalid = (reason: string) => new InvalidRedisUrlError(`invalid Redis cluster nodes "${entries.map(redactRedisUrl).join(",")}": ${reason}`);
   if (entries.length === 0) throw invalid("no node given");
   const nodes: ClusterNode[] = [];
@@ -124,8 +132,7 @@ export function parseClusterNodes(text: string): { nodes: ClusterNode[]; options
 
 function urlOptions(url: string): RedisOptions {
   if (url.startsWith("/")) return { path: url };
-  const invalid = (reason: string, cause?: unknown) =>
-    new InvalidRedisUrlError(`invalid Redis URL "${redactRedisUrl(url)}": ${reason}`, { cause });
+  const invalid = (reason: string, cause?: unknown) => new InvalidRedisUrlError(`invalid Redis URL "${redactRedisUrl(url)}": ${reason}`, { cause });
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -79,7 +79,10 @@ test("refuses enqueues near maxmemory, lets writes through again once memory fre
   await dropFiller();
   await until("the guard to open", () => guard.state?.full === false);
   await enqueuer.enqueue(Buffer.from("after"), data, ["alpha"]);
-  assert.deepEqual(changes.map((state) => state.full), [true, false]);
+  assert.deepEqual(
+    changes.map((state) => state.full),
+    [true, false],
+  );
 });
 
 test("without maxmemory Redis is never full", async () => {

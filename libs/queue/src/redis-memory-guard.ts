@@ -84,17 +84,19 @@ export class RedisMemoryGuard {
   private tick(): void {
     // One reading at a time: a Redis slower than the interval gets no pile of INFO commands.
     if (this.polling !== undefined) return;
-    this.polling = this.poll().then(
-      () => undefined,
-      (error: unknown) => {
-        // The last reading stands: a Redis that cannot answer INFO fails the enqueue on its own, and
-        // the next reading that works decides again.
-        if (!this.failing) this.options.onError?.(error);
-        this.failing = true;
-      },
-    ).finally(() => {
-      this.polling = undefined;
-    });
+    this.polling = this.poll()
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // The last reading stands: a Redis that cannot answer INFO fails the enqueue on its own, and
+          // the next reading that works decides again.
+          if (!this.failing) this.options.onError?.(error);
+          this.failing = true;
+        },
+      )
+      .finally(() => {
+        this.polling = undefined;
+      });
   }
 }
 

@@ -53,7 +53,9 @@ test("moves failed batches back to waiting with a full retry budget, their copie
 
 test("a replayed batch sends the profiles it failed with, not those delivered before", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 1 });
-  await Promise.all([0, 1, 2].map((i) => h.enqueuer.enqueue(Buffer.from(`p${i}`), { kind: "ingest", receivedAt: Date.now(), query: `n=${i}`, contentTypes: [] }, ["alpha"])));
+  await Promise.all(
+    [0, 1, 2].map((i) => h.enqueuer.enqueue(Buffer.from(`p${i}`), { kind: "ingest", receivedAt: Date.now(), query: `n=${i}`, contentTypes: [] }, ["alpha"])),
+  );
   const failing = scriptedDelivery((query) => (query === "n=1" ? "deliver" : { retry: httpFailure(503, "down") }));
   const first = h.worker("alpha", failing);
   while ((await h.queue("alpha").getFailedCount()) < 1) await sleep(10);
@@ -110,7 +112,12 @@ test("filters by reason, status and failure time, and stops at the limit, oldest
   const h = await queueHarness(t, server.url, ["alpha"]);
   const old = await h.fail("alpha", [httpFailure(400, "old"), httpFailure(500, "old")]);
   await sleep(300);
-  const recent = await h.fail("alpha", [httpFailure(400, "new"), { reason: "network ECONNREFUSED", detail: "" }, httpFailure(400, "newer"), httpFailure(413, "big")]);
+  const recent = await h.fail("alpha", [
+    httpFailure(400, "new"),
+    { reason: "network ECONNREFUSED", detail: "" },
+    httpFailure(400, "newer"),
+    httpFailure(413, "big"),
+  ]);
   const queue = h.queue("alpha");
 
   assert.deepEqual(await replay(h, { reason: "network" }), result(1, 0, 5));
@@ -130,12 +137,22 @@ test("reports progress after each batch", async (t) => {
   await h.fail("alpha", [httpFailure(400, "a"), { reason: "timeout", detail: "" }, httpFailure(400, "c")]);
   const progress: ReplayProgress[] = [];
   assert.deepEqual(await replay(h, { reason: "http", onProgress: (p) => progress.push(p) }), result(2, 0, 1));
-  assert.deepEqual(progress.map((p) => [p.examined, p.total, p.replayed, p.notMatched]), [[1, 3, 1, 0], [2, 3, 1, 1], [3, 3, 2, 1]]);
+  assert.deepEqual(
+    progress.map((p) => [p.examined, p.total, p.replayed, p.notMatched]),
+    [
+      [1, 3, 1, 0],
+      [2, 3, 1, 1],
+      [3, 3, 2, 1],
+    ],
+  );
 });
 
 test("two replays at once replay each batch once; what the other took counts as not matched", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
-  const ids = await h.fail("alpha", Array.from({ length: 40 }, (_, i) => httpFailure(400, String(i))));
+  const ids = await h.fail(
+    "alpha",
+    Array.from({ length: 40 }, (_, i) => httpFailure(400, String(i))),
+  );
   const [first, second] = await Promise.all([replay(h, { pageSize: 5 }), replay(h, { pageSize: 5 })]);
   t.diagnostic(`first ${JSON.stringify(first)}, second ${JSON.stringify(second)}`);
   assert.equal(first.replayed + second.replayed, 40);
@@ -148,8 +165,15 @@ test("two replays at once replay each batch once; what the other took counts as 
 
 test("replays each batch once while writers run and fail it again at once", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
-  await h.fail("alpha", Array.from({ length: 150 }, (_, i) => httpFailure(400, String(i))));
-  h.worker("alpha", scriptedDelivery(() => ({ fail: httpFailure(400, "still broken") })), { concurrency: 4 });
+  await h.fail(
+    "alpha",
+    Array.from({ length: 150 }, (_, i) => httpFailure(400, String(i))),
+  );
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => ({ fail: httpFailure(400, "still broken") })),
+    { concurrency: 4 },
+  );
   assert.deepEqual(await replay(h, { pageSize: 20 }), result(150, 0, 0));
 });
 

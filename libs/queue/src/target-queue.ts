@@ -30,12 +30,7 @@ export interface TargetQueueOptions {
 }
 
 /** The BullMQ queue of one target (or one of its shards), on a connection the caller owns (closing the queue leaves it open). */
-export function targetQueue(
-  connection: RedisConnection,
-  prefix: string,
-  targetName: string,
-  options: TargetQueueOptions = {},
-): TargetQueue {
+export function targetQueue(connection: RedisConnection, prefix: string, targetName: string, options: TargetQueueOptions = {}): TargetQueue {
   const queue: TargetQueue = new Queue(queueNameFor(targetName, options.shard), {
     connection,
     prefix,
@@ -49,6 +44,12 @@ export function targetQueue(
 }
 
 /** Every queue shard of a target, shard 0 first. */
-export function targetQueues(connection: RedisConnection, prefix: string, targetName: string, shards: number, options: Omit<TargetQueueOptions, "shard"> = {}): TargetQueue[] {
+export function targetQueues(
+  connection: RedisConnection,
+  prefix: string,
+  targetName: string,
+  shards: number,
+  options: Omit<TargetQueueOptions, "shard"> = {},
+): TargetQueue[] {
   return Array.from({ length: shards }, (_, shard) => targetQueue(connection, prefix, targetName, { ...options, shard }));
 }

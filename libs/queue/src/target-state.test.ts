@@ -39,15 +39,18 @@ test("after enqueueing: jobs waiting, the backlog, the oldest waiting age; nothi
   const before = Date.now();
   const [alpha, beta] = await readTargetStates(h.connection, h.prefix, ["alpha", "beta"]);
   const elapsed = Date.now() - first;
-  assert.deepEqual({ ...alpha!, oldestWaitingAgeMs: undefined }, {
-    target: "alpha",
-    jobs: { waiting: 2, delayed: 0, active: 0, failed: 0, prioritized: 0 },
-    backlog: { profiles: 2, bytes: 300 },
-    oldestWaitingAgeMs: undefined,
-    circuitOpenUntil: null,
-    deliveredProfiles: 0,
-    discarded: { purge: none, retention: none },
-  });
+  assert.deepEqual(
+    { ...alpha!, oldestWaitingAgeMs: undefined },
+    {
+      target: "alpha",
+      jobs: { waiting: 2, delayed: 0, active: 0, failed: 0, prioritized: 0 },
+      backlog: { profiles: 2, bytes: 300 },
+      oldestWaitingAgeMs: undefined,
+      circuitOpenUntil: null,
+      deliveredProfiles: 0,
+      discarded: { purge: none, retention: none },
+    },
+  );
   assert.ok(alpha!.oldestWaitingAgeMs! >= before - firstStored && alpha!.oldestWaitingAgeMs! <= elapsed, `age ${alpha!.oldestWaitingAgeMs} of the first job`);
   assert.deepEqual(beta!.jobs, { waiting: 0, delayed: 0, active: 0, failed: 0, prioritized: 0 });
   assert.equal(beta!.oldestWaitingAgeMs, null);
@@ -57,7 +60,10 @@ test("after a delivery: the delivered total counts the batch's profiles once, th
   const h = await queueHarness(t, server.url, ["alpha"]);
   // Three requests of one flush: one batch of three profiles.
   await Promise.all([0, 1, 2].map((i) => h.enqueuer.enqueue(Buffer.alloc(10), ingestFacts(`n=${i}`), ["alpha"])));
-  h.worker("alpha", scriptedDelivery(() => "deliver"));
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => "deliver"),
+  );
   await until(async () => (await stateOf(h, "alpha")).deliveredProfiles === 3, "delivered");
   await h.enqueuer.enqueue(Buffer.alloc(10), ingestFacts("n=3"), ["alpha"]);
   await until(async () => (await stateOf(h, "alpha")).deliveredProfiles === 4, "the next batch delivered");
@@ -74,7 +80,10 @@ test("a target its writers paused shows until when", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   await h.enqueuer.enqueue(Buffer.alloc(10), ingestFacts("n=0"), ["alpha"]);
   const pausedAt = Date.now();
-  h.worker("alpha", scriptedDelivery(() => ({ retry: { reason: "http 503", status: 503, detail: "" }, pauseMs: 30_000 })));
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => ({ retry: { reason: "http 503", status: 503, detail: "" }, pauseMs: 30_000 })),
+  );
   await until(async () => (await stateOf(h, "alpha")).circuitOpenUntil !== null, "the pause");
   const state = await stateOf(h, "alpha");
   assert.ok(state.circuitOpenUntil! > pausedAt + 29_000 && state.circuitOpenUntil! <= Date.now() + 30_000, `open until ${state.circuitOpenUntil}`);
@@ -87,7 +96,11 @@ test("the oldest waiting age is the oldest of the jobs next in line, from their 
   const h = await queueHarness(t, server.url, ["alpha"]);
   const queue = h.queue("alpha");
   const now = Date.now();
-  const data: BatchJobData = { batch: "b", bytes: 1, profiles: [{ kind: "ingest", index: 0, offset: 0, size: 1, receivedAt: now, query: "", contentTypes: [] }] };
+  const data: BatchJobData = {
+    batch: "b",
+    bytes: 1,
+    profiles: [{ kind: "ingest", index: 0, offset: 0, size: 1, receivedAt: now, query: "", contentTypes: [] }],
+  };
   // Head of the line, created 1 s ago; behind it one created 5 s ago (a retry rejoins at the tail),
   // and one created an hour ago but replayed 2 s ago.
   await queue.add("batch", data, { jobId: "j-head", timestamp: now - 1_000 });
@@ -111,7 +124,10 @@ test("sums a target's queue shards", async (t) => {
   assert.equal(state.jobs.waiting, 20);
   assert.deepEqual(state.backlog, { profiles: 20, bytes: 200 });
   assert.equal((await stateOf(h, "alpha", 1)).jobs.waiting < 20, true, "shard 0 alone holds fewer");
-  h.worker("alpha", scriptedDelivery(() => "deliver"));
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => "deliver"),
+  );
   await until(async () => (await stateOf(h, "alpha", SHARDS)).deliveredProfiles === 20, "every shard delivered");
   state = await stateOf(h, "alpha", SHARDS);
   assert.equal(state.jobs.waiting, 0);
@@ -126,10 +142,20 @@ test("failed batches count as failed jobs; purged and retained-away ones as disc
   assert.deepEqual(state.backlog, none, "a failed batch has left the backlog");
 
   await replayFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", payloadTtlMs: 60_000, limit: 1 });
-  h.worker("alpha", scriptedDelivery(() => "deliver"));
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => "deliver"),
+  );
   await until(async () => (await stateOf(h, "alpha")).deliveredProfiles === 1, "the replayed batch delivered");
 
-  const retention = new FailedJobRetention({ connection: h.connection, prefix: h.prefix, targets: ["alpha"], maxAgeMs: 3_600_000, maxCount: 2, onError: (err) => assert.fail(err) });
+  const retention = new FailedJobRetention({
+    connection: h.connection,
+    prefix: h.prefix,
+    targets: ["alpha"],
+    maxAgeMs: 3_600_000,
+    maxCount: 2,
+    onError: (err) => assert.fail(err),
+  });
   await retention.sweep();
   await retention.stop();
   await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha" });

@@ -24,7 +24,15 @@ function ingest(r: TestReceiver): Promise<RawResponse> {
 
 function push(r: TestReceiver): Promise<RawResponse> {
   const request = create(PushRequestSchema, {
-    series: [{ labels: [{ name: "__name__", value: "cpu" }, { name: "service_name", value: "checkout" }], samples: [{ rawProfile: profile }] }],
+    series: [
+      {
+        labels: [
+          { name: "__name__", value: "cpu" },
+          { name: "service_name", value: "checkout" },
+        ],
+        samples: [{ rawProfile: profile }],
+      },
+    ],
   });
   return send(r.url, "POST", "/push.v1.PusherService/Push", { "content-type": "application/proto" }, toBinary(PushRequestSchema, request));
 }
@@ -38,7 +46,11 @@ async function receiverWithFullAlpha(t: Parameters<typeof startTestReceiver>[0],
   return startTestReceiver(t, redis, admin, { targets: ["alpha", "beta"], backlog, prefix });
 }
 
-async function sample(r: TestReceiver, metric: "backlogFull" | "backlogDroppedProfiles" | "backlogDroppedBytes" | "rejectedRequests", labels: Record<string, string>): Promise<number> {
+async function sample(
+  r: TestReceiver,
+  metric: "backlogFull" | "backlogDroppedProfiles" | "backlogDroppedBytes" | "rejectedRequests",
+  labels: Record<string, string>,
+): Promise<number> {
   const { values } = await r.metrics[metric].get();
   const match = values.find((v) => Object.entries(labels).every(([k, value]) => (v.labels as Record<string, unknown>)[k] === value));
   return match?.value ?? 0;
@@ -82,7 +94,10 @@ test("reject: 429 with Retry-After naming the full target, Push resource_exhaust
   assert.equal(pushed.headers["retry-after"], "10");
   assert.equal((pushed.json as { code: string }).code, "resource_exhausted");
 
-  assert.deepEqual((await r.payloads()).filter((payload) => payload.bytes.toString() !== "o"), []);
+  assert.deepEqual(
+    (await r.payloads()).filter((payload) => payload.bytes.toString() !== "o"),
+    [],
+  );
   assert.equal((await r.jobs("beta")).length, 0, "beta gets nothing either");
   assert.equal(await sample(r, "backlogFull", { target: "alpha", policy: "reject" }), 2);
   assert.equal(await sample(r, "rejectedRequests", { api: "ingest", reason: "resource_exhausted" }), 1);

@@ -17,7 +17,11 @@ export const noDownstreamMessage = "no downstream endpoints available";
  */
 export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) => void {
   const client = ctx.debuginfo === undefined ? undefined : upstreamClient(ctx.debuginfo);
-  const call = async <T>(method: string, handler: HandlerContext, run: (client: Client<typeof DebuginfoService>, options: CallOptions) => Promise<T>): Promise<T> => {
+  const call = async <T>(
+    method: string,
+    handler: HandlerContext,
+    run: (client: Client<typeof DebuginfoService>, options: CallOptions) => Promise<T>,
+  ): Promise<T> => {
     if (client === undefined || ctx.debuginfo === undefined) throw new ConnectError(noDownstreamMessage, Code.Unavailable);
     const options = { signal: handler.signal, timeoutMs: ctx.debuginfo.callTimeoutMs, headers: tenantHeader(handler) };
     try {
@@ -25,7 +29,11 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
     } catch (err) {
       const error = ConnectError.from(err);
       ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api: "debuginfo", reason: Code[error.code] });
-      ctx.warnings.warn(`debuginfo:${ctx.config.label}`, { component: ctx.config.label, method, target: ctx.debuginfo.name, err: error }, "debuginfo call passed through to the target failed");
+      ctx.warnings.warn(
+        `debuginfo:${ctx.config.label}`,
+        { component: ctx.config.label, method, target: ctx.debuginfo.name, err: error },
+        "debuginfo call passed through to the target failed",
+      );
       // The code and message pass on, not the target's response headers (connection headers among
       // them, which HTTP/2 forbids).
       throw new ConnectError(error.rawMessage, error.code, undefined, undefined, error);

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { noDownstreamMessage } from "./debuginfo-service.js";
-import { RequestError } from "./request-error.js";
+import { RequestError } from "@pyroscope-relay/ops";
 import { tenantOf } from "./tenant.js";
 import type { ReceiverContext } from "./receiver-context.js";
 
@@ -26,7 +26,10 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
       if (typeof value === "string") header.set(name, value);
     }
     const aborter = new AbortController();
-    const timer = setTimeout(() => aborter.abort(new Error(`the upload took longer than ${ctx.config.debugInfoUploadTimeoutMs} ms`)), ctx.config.debugInfoUploadTimeoutMs);
+    const timer = setTimeout(
+      () => aborter.abort(new Error(`the upload took longer than ${ctx.config.debugInfoUploadTimeoutMs} ms`)),
+      ctx.config.debugInfoUploadTimeoutMs,
+    );
     timer.unref();
     // The client gone (or cut off by the read deadline): the target's upload stops too.
     const clientGone = () => aborter.abort(new Error("the client went away"));

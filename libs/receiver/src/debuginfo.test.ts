@@ -100,13 +100,24 @@ describe("debuginfo calls pass through to the first target", () => {
     const fake = await fakeTarget(t);
     const r = await proxy(t, fake.url, { config: { http2: { ...http2Defaults, enabled: true } } });
     const answers = [
-      { status: 403, headers: { "content-type": "application/json", "x-target-only": "1" }, body: JSON.stringify({ code: "permission_denied", message: "no tenant" }) },
+      {
+        status: 403,
+        headers: { "content-type": "application/json", "x-target-only": "1" },
+        body: JSON.stringify({ code: "permission_denied", message: "no tenant" }),
+      },
       // Not a Connect answer at all: the client's Connect library says unknown, with the target's headers attached.
       { status: 200, headers: { "x-target-only": "1" } },
     ];
-    for (const [code, message, answer] of [[Code.PermissionDenied, /no tenant/, answers[0]!], [Code.Unknown, /unsupported content type/, answers[1]!]] as const) {
+    for (const [code, message, answer] of [
+      [Code.PermissionDenied, /no tenant/, answers[0]!],
+      [Code.Unknown, /unsupported content type/, answers[1]!],
+    ] as const) {
       fake.respond(() => answer);
-      for (const transport of [createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }), createConnectTransport({ baseUrl: r.url, httpVersion: "2" }), createGrpcTransport({ baseUrl: r.url })]) {
+      for (const transport of [
+        createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }),
+        createConnectTransport({ baseUrl: r.url, httpVersion: "2" }),
+        createGrpcTransport({ baseUrl: r.url }),
+      ]) {
         await assert.rejects(debuginfoClient(transport).shouldInitiateUpload({ file }), (err: unknown) => {
           assert.ok(err instanceof ConnectError);
           assert.equal(err.code, code);
@@ -150,7 +161,13 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     const r = await proxy(t, `${fake.url}/base`);
     const elf = Buffer.alloc(5 * 1024 * 1024);
     for (let i = 0; i < elf.length; i += 4096) elf[i] = i % 251;
-    const res = await send(r.url, "POST", uploadPath("2f5e%2F1c"), { "content-type": "application/octet-stream", "x-scope-orgid": "team-u", authorization: "Bearer client-secret" }, elf);
+    const res = await send(
+      r.url,
+      "POST",
+      uploadPath("2f5e%2F1c"),
+      { "content-type": "application/octet-stream", "x-scope-orgid": "team-u", authorization: "Bearer client-secret" },
+      elf,
+    );
     assert.equal(res.status, 200, res.body.toString());
     const [upload] = fake.requests;
     assert.ok(upload);
@@ -208,7 +225,13 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
       socket.write("x");
       await sleep(60);
     }
-    await within((async () => { while (!answer.includes("\r\n\r\n")) await sleep(10); })(), 3_000, "the answer");
+    await within(
+      (async () => {
+        while (!answer.includes("\r\n\r\n")) await sleep(10);
+      })(),
+      3_000,
+      "the answer",
+    );
     assert.match(answer, /^HTTP\/1\.1 200 /);
     assert.equal(fake.requests[0]?.body.toString(), "xxxxxxxxxx");
   });

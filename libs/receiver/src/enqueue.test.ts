@@ -23,7 +23,15 @@ function ingest(r: TestReceiver): Promise<RawResponse> {
 
 function push(r: TestReceiver): Promise<RawResponse> {
   const request = create(PushRequestSchema, {
-    series: [{ labels: [{ name: "__name__", value: "cpu" }, { name: "service_name", value: "checkout" }], samples: [{ rawProfile: gzippedPprof() }] }],
+    series: [
+      {
+        labels: [
+          { name: "__name__", value: "cpu" },
+          { name: "service_name", value: "checkout" },
+        ],
+        samples: [{ rawProfile: gzippedPprof() }],
+      },
+    ],
   });
   return send(r.url, "POST", pushPath, { "content-type": "application/proto" }, toBinary(PushRequestSchema, request));
 }

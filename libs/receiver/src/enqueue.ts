@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { BacklogFullError, QueueUnavailableError, RedisMemoryFullError } from "@pyroscope-relay/queue";
 import type { EnqueueResult, ProfileFacts } from "@pyroscope-relay/queue";
-import { RequestError } from "./request-error.js";
+import { RequestError } from "@pyroscope-relay/ops";
 import type { ReceiverContext } from "./receiver-context.js";
 
 type Api = "ingest" | "push";
@@ -48,7 +48,11 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
     ctx.metrics.backlogFull.inc({ target: full.target, policy: "drop" });
     ctx.metrics.backlogDroppedProfiles.inc({ target: full.target });
     ctx.metrics.backlogDroppedBytes.inc({ target: full.target }, payload.length);
-    ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "drop", backlogProfiles: full.profiles, backlogBytes: full.bytes }, "target backlog full: profiles dropped for this target");
+    ctx.warnings.warn(
+      `backlog:${full.target}`,
+      { target: full.target, policy: "drop", backlogProfiles: full.profiles, backlogBytes: full.bytes },
+      "target backlog full: profiles dropped for this target",
+    );
   }
   if (result.queued.length === 0) {
     ctx.logger.debug({ component, api, bytes: payload.length }, "profile dropped: every target's backlog is full");
@@ -63,7 +67,11 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
 function backlogFull(ctx: ReceiverContext, err: BacklogFullError): RequestError {
   for (const full of err.targets) {
     ctx.metrics.backlogFull.inc({ target: full.target, policy: "reject" });
-    ctx.warnings.warn(`backlog:${full.target}`, { target: full.target, policy: "reject", backlogProfiles: full.profiles, backlogBytes: full.bytes }, "target backlog full: requests rejected with 429");
+    ctx.warnings.warn(
+      `backlog:${full.target}`,
+      { target: full.target, policy: "reject", backlogProfiles: full.profiles, backlogBytes: full.bytes },
+      "target backlog full: requests rejected with 429",
+    );
   }
   const message = `${err.message}: the profile was not stored, retry later`;
   return new RequestError(Code.ResourceExhausted, message, { cause: err, retryAfterSeconds: BACKLOG_FULL_RETRY_AFTER_S });

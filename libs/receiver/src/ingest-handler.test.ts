@@ -42,10 +42,16 @@ describe("POST /ingest stores the request as received", () => {
     const form = multipartForm([{ name: "profile", filename: "profile.pprof", body: gzippedPprof({ seed: 7 }) }]);
     const query = `${goodQuery}&sampleRate=100&odd=%ZZ+a%20b`;
     const before = Date.now();
-    const res = await send(r.url, "POST", `/ingest?${query}`, {
-      "content-type": [form.contentType, "text/plain; charset=utf-8"],
-      "x-scope-orgid": "team-a",
-    }, form.body);
+    const res = await send(
+      r.url,
+      "POST",
+      `/ingest?${query}`,
+      {
+        "content-type": [form.contentType, "text/plain; charset=utf-8"],
+        "x-scope-orgid": "team-a",
+      },
+      form.body,
+    );
     assert.equal(res.status, 200);
     assert.equal(res.body.length, 0);
 
@@ -66,8 +72,13 @@ describe("POST /ingest stores the request as received", () => {
       assert.equal(others.length, 0);
       assert.ok(receivedAt >= before && receivedAt <= Date.now());
       assert.deepEqual(ref, {
-        kind: "ingest", index: 0, offset: 0, size: form.body.length, tenant: "team-a",
-        query, contentTypes: [form.contentType, "text/plain; charset=utf-8"],
+        kind: "ingest",
+        index: 0,
+        offset: 0,
+        size: form.body.length,
+        tenant: "team-a",
+        query,
+        contentTypes: [form.contentType, "text/plain; charset=utf-8"],
       });
     }
   });

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { InvalidNameError, parseIngestName } from "@pyroscope-relay/profile";
 import { headerValues, rawQuery } from "./http-exchange.js";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
-import { RequestError } from "./request-error.js";
+import { RequestError } from "@pyroscope-relay/ops";
 import { readBody } from "./read-body.js";
 import type { ReceiverContext } from "./receiver-context.js";
 import { enqueueOrUnavailable } from "./enqueue.js";

@@ -25,10 +25,12 @@ const pushPath = "/push.v1.PusherService/Push";
 
 function pushRequest(seed = 1, labels: Record<string, string> = { __name__: "process_cpu", service_name: "checkout" }): PushRequest {
   return create(PushRequestSchema, {
-    series: [{
-      labels: Object.entries(labels).map(([name, value]) => ({ name, value })),
-      samples: [{ rawProfile: gzippedPprof({ seed }), ID: `00000000-0000-4000-8000-00000000000${seed % 10}` }],
-    }],
+    series: [
+      {
+        labels: Object.entries(labels).map(([name, value]) => ({ name, value })),
+        samples: [{ rawProfile: gzippedPprof({ seed }), ID: `00000000-0000-4000-8000-00000000000${seed % 10}` }],
+      },
+    ],
   });
 }
 
@@ -43,7 +45,7 @@ function grpcWebFrame(flags: number, message: Uint8Array): Buffer {
 /** The frames of a gRPC-Web response body: data frames and the trailer frame (flag 0x80). */
 function grpcWebFrames(body: Buffer): { flags: number; data: Buffer }[] {
   const frames: { flags: number; data: Buffer }[] = [];
-  for (let at = 0; at < body.length;) {
+  for (let at = 0; at < body.length; ) {
     const length = body.readUInt32BE(at + 1);
     frames.push({ flags: body[at] ?? 0, data: body.subarray(at + 5, at + 5 + length) });
     at += 5 + length;
@@ -54,10 +56,16 @@ function grpcWebFrames(body: Buffer): { flags: number; data: Buffer }[] {
 function grpcWebTrailer(res: RawResponse): Record<string, string> {
   const trailer = grpcWebFrames(res.body).find((frame) => frame.flags === 0x80);
   assert.ok(trailer, "a trailer frame");
-  return Object.fromEntries(trailer.data.toString("utf8").split("\r\n").filter(Boolean).map((line) => {
-    const colon = line.indexOf(":");
-    return [line.slice(0, colon).trim().toLowerCase(), decodeURIComponent(line.slice(colon + 1).trim())];
-  }));
+  return Object.fromEntries(
+    trailer.data
+      .toString("utf8")
+      .split("\r\n")
+      .filter(Boolean)
+      .map((line) => {
+        const colon = line.indexOf(":");
+        return [line.slice(0, colon).trim().toLowerCase(), decodeURIComponent(line.slice(colon + 1).trim())];
+      }),
+  );
 }
 
 // Hand-made protobuf: the only way to put bytes that are not UTF-8 into a string field.
@@ -107,9 +115,17 @@ describe("Push stores the request as binary protobuf", () => {
     const r = await startTestReceiver(t, redis, admin, { targets: ["alpha", "beta/1"] });
     const request = pushRequest(1);
     const before = Date.now();
-    const res = await send(r.url, "POST", pushPath, {
-      "content-type": "application/proto", "connect-protocol-version": "1", "x-scope-orgid": "team-a",
-    }, toBinary(PushRequestSchema, request));
+    const res = await send(
+      r.url,
+      "POST",
+      pushPath,
+      {
+        "content-type": "application/proto",
+        "connect-protocol-version": "1",
+        "x-scope-orgid": "team-a",
+      },
+      toBinary(PushRequestSchema, request),
+    );
     assert.equal(res.status, 200, res.body.toString());
     assert.equal(res.headers["content-type"], "application/proto");
     assert.equal(res.body.length, 0);
@@ -134,7 +150,13 @@ describe("Push stores the request as binary protobuf", () => {
   test("Connect JSON: 200 application/json `{}`, stored as binary", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const request = pushRequest(2);
-    const res = await send(r.url, "POST", pushPath, { "content-type": "application/json; charset=utf-8" }, Buffer.from(toJsonString(PushRequestSchema, request)));
+    const res = await send(
+      r.url,
+      "POST",
+      pushPath,
+      { "content-type": "application/json; charset=utf-8" },
+      Buffer.from(toJsonString(PushRequestSchema, request)),
+    );
     assert.equal(res.status, 200, res.body.toString());
     assert.match(String(res.headers["content-type"]), /^application\/json/);
     assert.deepEqual(res.json, {});
@@ -159,8 +181,13 @@ describe("Push stores the request as binary protobuf", () => {
   test("gRPC-Web: 200 with grpc-status 0, stored as binary", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const request = pushRequest(4);
-    const res = await send(r.url, "POST", pushPath, { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
-      grpcWebFrame(0, toBinary(PushRequestSchema, request)));
+    const res = await send(
+      r.url,
+      "POST",
+      pushPath,
+      { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+      grpcWebFrame(0, toBinary(PushRequestSchema, request)),
+    );
     assert.equal(res.status, 200, res.body.toString());
     assert.equal(res.headers["content-type"], "application/grpc-web+proto");
     assert.equal(grpcWebTrailer(res)["grpc-status"], "0");
@@ -183,7 +210,10 @@ describe("Push stores the request as binary protobuf", () => {
     }
     const stored = await storedPushes(r);
     const byService = (p: PushRequest) => p.series[0]?.labels.find((l) => l.name === "service_name")?.value ?? "";
-    assert.deepEqual(stored.sort((a, b) => byService(a).localeCompare(byService(b))), sent.sort((a, b) => byService(a).localeCompare(byService(b))));
+    assert.deepEqual(
+      stored.sort((a, b) => byService(a).localeCompare(byService(b))),
+      sent.sort((a, b) => byService(a).localeCompare(byService(b))),
+    );
   });
 
   test("series without samples are dropped; a request with none stores nothing", async (t) => {
@@ -203,7 +233,13 @@ describe("Push stores the request as binary protobuf", () => {
   test("a hand-encoded request decodes to what protobuf-es encodes", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const profile = gzippedPprof({ seed: 6 });
-    const body = encodePush([[Buffer.from("__name__"), Buffer.from("cpu")], [Buffer.from("service_name"), Buffer.from("büro")]], profile);
+    const body = encodePush(
+      [
+        [Buffer.from("__name__"), Buffer.from("cpu")],
+        [Buffer.from("service_name"), Buffer.from("büro")],
+      ],
+      profile,
+    );
     const res = await send(r.url, "POST", pushPath, { "content-type": "application/proto" }, body);
     assert.equal(res.status, 200, res.body.toString());
     const [payload] = await r.payloads();
@@ -238,7 +274,13 @@ describe("Push rejects, stores nothing and keeps serving", () => {
 
   test("a label value that is not UTF-8: 400 invalid_argument", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
-    const body = encodePush([[Buffer.from("__name__"), Buffer.from("cpu")], [Buffer.from("service_name"), Buffer.from([0x63, 0xff, 0xfe])]], gzippedPprof());
+    const body = encodePush(
+      [
+        [Buffer.from("__name__"), Buffer.from("cpu")],
+        [Buffer.from("service_name"), Buffer.from([0x63, 0xff, 0xfe])],
+      ],
+      gzippedPprof(),
+    );
     const res = await send(r.url, "POST", pushPath, { "content-type": "application/proto" }, body);
     await assertRejected(t, r, res, 400, "invalid_argument", /UTF-8|utf-8/);
   });
@@ -284,7 +326,10 @@ describe("Push rejects, stores nothing and keeps serving", () => {
     const { port } = new URL(r.url);
     const socket = connect(Number(port), "127.0.0.1");
     let answer = "";
-    socket.setEncoding("latin1").on("data", (chunk: string) => (answer += chunk)).on("error", () => undefined);
+    socket
+      .setEncoding("latin1")
+      .on("data", (chunk: string) => (answer += chunk))
+      .on("error", () => undefined);
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     try {
       socket.write(`POST ${pushPath} HTTP/1.1\r\nHost: x\r\nContent-Type: application/proto\r\nTransfer-Encoding: chunked\r\n\r\n`);

@@ -4,7 +4,7 @@ import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
 import { InvalidLabelError, validatePushLabels } from "@pyroscope-relay/profile";
-import { RequestError } from "./request-error.js";
+import { RequestError } from "@pyroscope-relay/ops";
 import { enqueueOrUnavailable } from "./enqueue.js";
 import { tenantOf } from "./tenant.js";
 import type { ReceiverContext } from "./receiver-context.js";

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { ServerRequest } from "./http-exchange.js";
-import { RequestError } from "./request-error.js";
+import { RequestError } from "@pyroscope-relay/ops";
 
 /**
  * Reads a request body as received (no decompression: Pyroscope ignores Content-Encoding on
@@ -39,8 +39,7 @@ export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     const onEnd = (): void => finish();
-    const onError = (err: Error): void =>
-      finish(new RequestError(Code.InvalidArgument, "body: the request body could not be read completely", { cause: err }));
+    const onError = (err: Error): void => finish(new RequestError(Code.InvalidArgument, "body: the request body could not be read completely", { cause: err }));
     const onClose = (): void => finish(aborted());
     // An HTTP/2 request reset by the client ends like a complete one, after 'aborted'.
     req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose).on("aborted", onClose);

@@ -31,10 +31,15 @@ const ingestPath = "/ingest?name=checkout%7Benv%3Dprod%7D&format=pprof";
 
 function pushRequest(service: string, seed = 1): PushRequest {
   return create(PushRequestSchema, {
-    series: [{
-      labels: [{ name: "__name__", value: "process_cpu" }, { name: "service_name", value: service }],
-      samples: [{ rawProfile: gzippedPprof({ seed }), ID: "" }],
-    }],
+    series: [
+      {
+        labels: [
+          { name: "__name__", value: "process_cpu" },
+          { name: "service_name", value: service },
+        ],
+        samples: [{ rawProfile: gzippedPprof({ seed }), ID: "" }],
+      },
+    ],
   });
 }
 
@@ -46,7 +51,10 @@ function grpcFrame(message: Uint8Array): Buffer {
 }
 
 async function h2cReceiver(t: TestContext, options: HarnessOptions = {}): Promise<TestReceiver> {
-  return startTestReceiver(t, redis, admin, { ...options, config: { ...options.config, http2: { ...http2Defaults, enabled: true, ...options.config?.http2 } } });
+  return startTestReceiver(t, redis, admin, {
+    ...options,
+    config: { ...options.config, http2: { ...http2Defaults, enabled: true, ...options.config?.http2 } },
+  });
 }
 
 function session(t: TestContext, url: string): ClientHttp2Session {
@@ -84,7 +92,15 @@ function h2Request(client: ClientHttp2Session, headers: OutgoingHttpHeaders, bod
     stream.on("error", () => undefined);
     stream.on("close", () => {
       if (responseHeaders[":status"] === undefined && stream.rstCode === 0) reject(new Error("closed without a response"));
-      else resolve({ headers: responseHeaders, trailers, body: Buffer.concat(chunks), rstCode: stream.rstCode, respondedAfterMs, closedAfterMs: Date.now() - started });
+      else
+        resolve({
+          headers: responseHeaders,
+          trailers,
+          body: Buffer.concat(chunks),
+          rstCode: stream.rstCode,
+          respondedAfterMs,
+          closedAfterMs: Date.now() - started,
+        });
     });
     void (async () => {
       for (const chunk of body) {
@@ -105,9 +121,16 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   test("/ingest over h2c: stored with its query and every Content-Type value; HTTP/1.1 still served on the port", async (t) => {
     const r = await h2cReceiver(t);
     const profile = gzippedPprof({ seed: 4 });
-    const res = await h2Request(session(t, r.url), {
-      ":method": "POST", ":path": `/${ingestPath}`, "content-type": "application/octet-stream", "x-scope-orgid": "team-h2",
-    }, [profile]);
+    const res = await h2Request(
+      session(t, r.url),
+      {
+        ":method": "POST",
+        ":path": `/${ingestPath}`,
+        "content-type": "application/octet-stream",
+        "x-scope-orgid": "team-h2",
+      },
+      [profile],
+    );
     assert.equal(res.headers[":status"], 200, res.body.toString());
     assert.equal((await send(r.url, "POST", ingestPath, {}, gzippedPprof({ seed: 5 }))).status, 200);
 
@@ -142,20 +165,42 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     const request = pushRequest("buf-curl", 7);
     const { stdout } = await promisify(execFile)(
       resolve(repo, "node_modules/.bin/buf"),
-      ["curl", "--schema", resolve(repo, "proto"), "--protocol", "grpc", "--http2-prior-knowledge", "-H", "X-Scope-OrgID: team-buf", "-d", toJsonString(PushRequestSchema, request), `${r.url}${pushPath}`],
+      [
+        "curl",
+        "--schema",
+        resolve(repo, "proto"),
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        "-H",
+        "X-Scope-OrgID: team-buf",
+        "-d",
+        toJsonString(PushRequestSchema, request),
+        `${r.url}${pushPath}`,
+      ],
       { cwd: repo },
     );
     assert.equal(stdout.trim(), "{}");
     assert.deepEqual(await storedPushes(r), [request]);
     const [job] = await r.jobs("alpha");
-    assert.deepEqual(job?.data.profiles.map((p) => p.tenant), ["team-buf"]);
+    assert.deepEqual(
+      job?.data.profiles.map((p) => p.tenant),
+      ["team-buf"],
+    );
   });
 
   test("gRPC: undecodable protobuf is invalid_argument (grpc-status 3), nothing stored", async (t) => {
     const r = await h2cReceiver(t);
-    const res = await h2Request(session(t, r.url), {
-      ":method": "POST", ":path": pushPath, "content-type": "application/grpc", te: "trailers",
-    }, [grpcFrame(Buffer.from([0x0a, 0xff, 0xff, 0x01]))]);
+    const res = await h2Request(
+      session(t, r.url),
+      {
+        ":method": "POST",
+        ":path": pushPath,
+        "content-type": "application/grpc",
+        te: "trailers",
+      },
+      [grpcFrame(Buffer.from([0x0a, 0xff, 0xff, 0x01]))],
+    );
     assert.equal(res.headers[":status"], 200);
     assert.equal(res.trailers["grpc-status"], "3", JSON.stringify(res.trailers));
     assert.match(decodeURIComponent(String(res.trailers["grpc-message"])), /parse binary/);
@@ -165,7 +210,10 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   test("gRPC: an invalid label name is invalid_argument, a full backlog resource_exhausted", async (t) => {
     const r = await h2cReceiver(t, { backlog: { maxProfiles: 1, maxBytes: 1 << 30, policy: "reject" } });
     const client = createClient(PusherService, createGrpcTransport({ baseUrl: r.url }));
-    await assert.rejects(client.push(create(PushRequestSchema, { series: [{ labels: [{ name: "bad-name", value: "x" }], samples: [{ rawProfile: gzippedPprof() }] }] })), { code: 3 });
+    await assert.rejects(
+      client.push(create(PushRequestSchema, { series: [{ labels: [{ name: "bad-name", value: "x" }], samples: [{ rawProfile: gzippedPprof() }] }] })),
+      { code: 3 },
+    );
     await client.push(pushRequest("first"));
     await assert.rejects(client.push(pushRequest("second")), { code: 8 });
     assert.equal((await r.payloads()).length, 1);
@@ -199,7 +247,9 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   test("gRPC: a body over the limit is resource_exhausted (grpc-status 8 in the trailers)", async (t) => {
     const limit = 8 * 1024;
     const r = await h2cReceiver(t, { maxBodyBytes: limit });
-    const big = create(PushRequestSchema, { series: [{ labels: [{ name: "__name__", value: "cpu" }], samples: [{ rawProfile: Buffer.alloc(4 * limit, 1) }] }] });
+    const big = create(PushRequestSchema, {
+      series: [{ labels: [{ name: "__name__", value: "cpu" }], samples: [{ rawProfile: Buffer.alloc(4 * limit, 1) }] }],
+    });
     await assert.rejects(createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(big), { code: 8 });
     assert.deepEqual(await r.keys(), []);
     await createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(pushRequest("after"));
@@ -223,7 +273,10 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     const r = await h2cReceiver(t);
     const client = session(t, r.url);
     const push = toBinary(PushRequestSchema, pushRequest("reset"));
-    for (const [path, body] of [[ingestPath, gzippedPprof()], [pushPath, push]] as const) {
+    for (const [path, body] of [
+      [ingestPath, gzippedPprof()],
+      [pushPath, push],
+    ] as const) {
       const stream = client.request({ ":method": "POST", ":path": path, "content-type": "application/proto" });
       stream.on("error", () => undefined);
       // A prefix that decodes on its own for Push: everything up to the sample's bytes.
@@ -238,7 +291,16 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
 
   test("the http2 block's settings are what the server advertises", async (t) => {
     const r = await h2cReceiver(t, {
-      config: { http2: { ...http2Defaults, enabled: true, maxConcurrentStreams: 7, maxReadFrameSize: 32_768, maxDecoderHeaderTableSize: 8192, maxUploadBufferPerStream: 200_000 } },
+      config: {
+        http2: {
+          ...http2Defaults,
+          enabled: true,
+          maxConcurrentStreams: 7,
+          maxReadFrameSize: 32_768,
+          maxDecoderHeaderTableSize: 8192,
+          maxUploadBufferPerStream: 200_000,
+        },
+      },
     });
     const client = session(t, r.url);
     const settings = await new Promise<ClientHttp2Session["remoteSettings"]>((resolve) => client.once("remoteSettings", resolve));
@@ -269,7 +331,10 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
 test("without http2 enabled, a client speaking h2c with prior knowledge is not served", async (t) => {
   const r = await startTestReceiver(t, redis, admin);
   const client = session(t, r.url);
-  const outcome = await h2Request(client, { ":method": "POST", ":path": ingestPath }, [gzippedPprof()]).then((res) => res.headers[":status"], (err: unknown) => err);
+  const outcome = await h2Request(client, { ":method": "POST", ":path": ingestPath }, [gzippedPprof()]).then(
+    (res) => res.headers[":status"],
+    (err: unknown) => err,
+  );
   assert.ok(outcome === undefined || outcome instanceof Error, `no HTTP/2 answer, got ${String(outcome)}`);
   assert.deepEqual(await r.keys(), []);
   assert.equal((await send(r.url, "POST", ingestPath, {}, gzippedPprof())).status, 200);

@@ -8,7 +8,7 @@ import { ingestHandler } from "./ingest-handler.js";
 import { closeWhenAnswered } from "./linger-close.js";
 import { readDeadline } from "./read-deadline.js";
 import type { ReceiverContext } from "./receiver-context.js";
-import { RequestError } from "./request-error.js";
+import { RequestError } from "@pyroscope-relay/ops";
 
 const ingestPaths = new Set(["/ingest", "/pyroscope/ingest"]);
 const pushPath = "/push.v1.PusherService/Push";
@@ -46,7 +46,14 @@ export function receiverRoutes(ctx: ReceiverContext): (req: ServerRequest, res: 
     const readTimeoutMs = path.startsWith(uploadPathPrefix) ? ctx.config.debugInfoUploadTimeoutMs : ctx.config.readTimeoutMs;
     readDeadline(req, readTimeoutMs, () => {
       if (res.headersSent) cut(req, res);
-      else answer(ctx, route, req, res, new RequestError(Code.DeadlineExceeded, `the request body was not complete within ${readTimeoutMs} ms`, { httpStatus: 408 }));
+      else
+        answer(
+          ctx,
+          route,
+          req,
+          res,
+          new RequestError(Code.DeadlineExceeded, `the request body was not complete within ${readTimeoutMs} ms`, { httpStatus: 408 }),
+        );
     });
     serve(req, res, path).catch((err: unknown) => {
       const error = err instanceof RequestError ? err : new RequestError(Code.Internal, "internal error: the request was not stored", { cause: err });

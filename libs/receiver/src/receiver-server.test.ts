@@ -38,11 +38,13 @@ class RawClient {
       this.waiter?.();
     });
     socket.on("error", () => undefined);
-    this.closed = new Promise((resolve) => socket.once("close", () => {
-      this.isClosed = true;
-      this.waiter?.();
-      resolve();
-    }));
+    this.closed = new Promise((resolve) =>
+      socket.once("close", () => {
+        this.isClosed = true;
+        this.waiter?.();
+        resolve();
+      }),
+    );
   }
 
   static async open(url: string): Promise<RawClient> {
@@ -155,7 +157,11 @@ async function overTheLimit(r: TestReceiver, clients: RawClient[]): Promise<void
   assert.equal(await within(answered[1]!, 2_000, "the second waiting connection to be served"), 200);
   assert.equal((await r.payloads()).length, 4);
   const rejected = await r.metrics.rejectedRequests.get();
-  assert.equal(rejected.values.find((v) => v.labels.reason === "conn_limit"), undefined, "no connection was refused");
+  assert.equal(
+    rejected.values.find((v) => v.labels.reason === "conn_limit"),
+    undefined,
+    "no connection was refused",
+  );
 }
 
 test("conn_limit 0: no limit", async (t) => {
@@ -252,14 +258,30 @@ async function dripBody(t: TestContext, r: TestReceiver, client: RawClient, read
 test("server_read_timeout: a body completed after the 408 is not stored (/ingest and Push)", async (t) => {
   const readTimeoutMs = 300;
   const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs } });
-  const push = Buffer.from(toBinary(PushRequestSchema, create(PushRequestSchema, {
-    series: [{ labels: [{ name: "__name__", value: "cpu" }, { name: "service_name", value: "late" }], samples: [{ rawProfile: profile, ID: "" }] }],
-  })));
+  const push = Buffer.from(
+    toBinary(
+      PushRequestSchema,
+      create(PushRequestSchema, {
+        series: [
+          {
+            labels: [
+              { name: "__name__", value: "cpu" },
+              { name: "service_name", value: "late" },
+            ],
+            samples: [{ rawProfile: profile, ID: "" }],
+          },
+        ],
+      }),
+    ),
+  );
   const heads = [
     ingestHead(profile.length),
     `POST /push.v1.PusherService/Push HTTP/1.1\r\nHost: relay\r\nContent-Type: application/proto\r\nContent-Length: ${push.length}\r\n\r\n`,
   ];
-  for (const [head, body] of [[heads[0]!, profile], [heads[1]!, push]] as const) {
+  for (const [head, body] of [
+    [heads[0]!, profile],
+    [heads[1]!, push],
+  ] as const) {
     const client = await RawClient.open(r.url);
     try {
       client.socket.write(head);

@@ -151,7 +151,10 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   const protocols = tls !== undefined ? "https (HTTP/2 and HTTP/1.1)" : config.http2.enabled ? "http (h2c and HTTP/1.1)" : "http (HTTP/1.1)";
   ctx.logger.info({ component: config.label, address: `${shownHost}:${address.port}`, protocols, targets: config.targets }, "receiver listening");
   if (config.grpcBlockIgnored) {
-    ctx.logger.warn({ component: config.label }, "the grpc block is accepted as Alloy does, but nothing listens on it: Push over gRPC is served on the http port (with http2 enabled, or tls)");
+    ctx.logger.warn(
+      { component: config.label },
+      "the grpc block is accepted as Alloy does, but nothing listens on it: Push over gRPC is served on the http port (with http2 enabled, or tls)",
+    );
   }
   const scheme = tls === undefined ? "http" : "https";
   let closed: Promise<void> | undefined;

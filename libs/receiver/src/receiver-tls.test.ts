@@ -98,7 +98,17 @@ describe("http > tls: HTTPS", () => {
   test("Push over gRPC on TLS (HTTP/2 by ALPN)", async (t) => {
     const r = await tlsReceiver(t, {});
     const transport = createGrpcTransport({ baseUrl: r.url, nodeOptions: { ca: pki.ca.cert.pem } });
-    const request = { series: [{ labels: [{ name: "__name__", value: "process_cpu" }, { name: "service_name", value: "grpc-tls" }], samples: [{ rawProfile: gzippedPprof({ seed: 3 }), ID: "" }] }] };
+    const request = {
+      series: [
+        {
+          labels: [
+            { name: "__name__", value: "process_cpu" },
+            { name: "service_name", value: "grpc-tls" },
+          ],
+          samples: [{ rawProfile: gzippedPprof({ seed: 3 }), ID: "" }],
+        },
+      ],
+    };
     await createClient(PusherService, transport).push(request);
     const [stored] = await r.payloads();
     assert.ok(stored);
@@ -133,7 +143,11 @@ describe("http > tls: client certificates (client_auth_type)", () => {
   for (const { clientAuth, none, trusted, stranger } of cases) {
     test(`${clientAuth}: without a certificate ${none ? "served" : "refused"}, with the CA's ${trusted ? "served" : "refused"}, with a stranger's ${stranger ? "served" : "refused"}`, async (t) => {
       const r = await tlsReceiver(t, { clientAuth, clientCa: pki.ca.cert.pem });
-      const outcome = (tls: ClientTls) => ingestOverTls(r.url, tls).then((res) => res.status === 200, () => false);
+      const outcome = (tls: ClientTls) =>
+        ingestOverTls(r.url, tls).then(
+          (res) => res.status === 200,
+          () => false,
+        );
       assert.equal(await outcome({}), none, "without a certificate");
       assert.equal(await outcome({ identity: pki.client }), trusted, "with the CA's client certificate");
       assert.equal(await outcome({ identity: pki.stranger }), stranger, "with a self-signed client certificate");
@@ -147,12 +161,16 @@ describe("http > tls: client certificates (client_auth_type)", () => {
     const session = http2Connect(r.url, { ca: pki.ca.cert.pem });
     session.on("error", () => undefined);
     const stream = session.request({ ":method": "POST", ":path": ingestPath });
-    const failed = await within(new Promise<boolean>((resolve) => {
-      stream.on("response", () => resolve(false));
-      stream.on("error", () => resolve(true));
-      stream.on("close", () => resolve(true));
-      stream.end(gzippedPprof());
-    }), 5_000, "the stream to fail");
+    const failed = await within(
+      new Promise<boolean>((resolve) => {
+        stream.on("response", () => resolve(false));
+        stream.on("error", () => resolve(true));
+        stream.on("close", () => resolve(true));
+        stream.end(gzippedPprof());
+      }),
+      5_000,
+      "the stream to fail",
+    );
     session.destroy();
     assert.equal(failed, true);
     assert.deepEqual(await r.keys(), []);
@@ -178,10 +196,13 @@ describe("http > tls: versions and cipher suites", () => {
     });
     assert.equal(negotiated, "ECDHE-ECDSA-AES256-GCM-SHA384");
     const refused = new Promise<void>((resolve, reject) => {
-      const socket = tlsConnect({ host: "127.0.0.1", port: Number(port), ca: pki.ca.cert.pem, maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" }, () => {
-        socket.destroy();
-        reject(new Error("a suite outside the list was negotiated"));
-      });
+      const socket = tlsConnect(
+        { host: "127.0.0.1", port: Number(port), ca: pki.ca.cert.pem, maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" },
+        () => {
+          socket.destroy();
+          reject(new Error("a suite outside the list was negotiated"));
+        },
+      );
       socket.on("error", () => resolve());
     });
     await refused;

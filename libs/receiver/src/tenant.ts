@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { RequestError } from "./request-error.js";
+import { RequestError } from "@pyroscope-relay/ops";
 
 // Pyroscope (like Cortex/Mimir) accepts these characters in a tenant ID, at most 150 of them.
 const tenantPattern = /^[A-Za-z0-9!\-_.*'()]{1,150}$/;
@@ -11,10 +11,7 @@ export function tenantOf(header: string | string[] | undefined): string | undefi
     return undefined;
   }
   if (!tenantPattern.test(value) || value === "." || value === "..") {
-    throw new RequestError(
-      Code.InvalidArgument,
-      "X-Scope-OrgID: a tenant ID is 1 to 150 characters of letters, digits and !-_.*'()",
-    );
+    throw new RequestError(Code.InvalidArgument, "X-Scope-OrgID: a tenant ID is 1 to 150 characters of letters, digits and !-_.*'()");
   }
   return value;
 }

@@ -38,8 +38,13 @@ export interface HarnessOptions {
 
 /** ReceiverConfig's HTTP/2 settings as the schema fills them in (Alloy's and Go's defaults), h2c off. */
 export const http2Defaults: ReceiverHttp2 = {
-  enabled: false, maxConcurrentStreams: 100, maxReadFrameSize: 1 << 20, maxDecoderHeaderTableSize: 4096,
-  maxUploadBufferPerStream: 1 << 20, maxUploadBufferPerConnection: 1 << 20, idleTimeoutMs: 30_000,
+  enabled: false,
+  maxConcurrentStreams: 100,
+  maxReadFrameSize: 1 << 20,
+  maxDecoderHeaderTableSize: 4096,
+  maxUploadBufferPerStream: 1 << 20,
+  maxUploadBufferPerConnection: 1 << 20,
+  idleTimeoutMs: 30_000,
 };
 
 /** A profile as the receiver stored it: its bytes, and the targets whose waiting batch job has it. */
@@ -85,13 +90,31 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   connection.on("error", () => undefined);
   await waitForRedis(connection, 5_000);
   const memoryGuard = options.memoryGuard?.(connection);
-  const enqueuer = new Enqueuer({ connection, prefix, payloadTtlMs: 3_600_000, targets: targets.map((name) => targetConfig(name)), backlog: options.backlog, memoryGuard, flush: options.flush });
+  const enqueuer = new Enqueuer({
+    connection,
+    prefix,
+    payloadTtlMs: 3_600_000,
+    targets: targets.map((name) => targetConfig(name)),
+    backlog: options.backlog,
+    memoryGuard,
+    flush: options.flush,
+  });
   const metrics = new RelayMetrics();
   const config: ReceiverConfig = {
-    label: "pyroscope.receive_http.test", listenAddress: "127.0.0.1", listenPort: 0,
-    connLimit: 100, readTimeoutMs: 30_000, writeTimeoutMs: 30_000, idleTimeoutMs: 30_000,
-    forwardTo: ["pyroscope.write.test"], targets, http2: http2Defaults, gracefulShutdownTimeoutMs: 5_000,
-    debugInfoUploadTimeoutMs: 120_000, grpcBlockIgnored: false, ...options.config,
+    label: "pyroscope.receive_http.test",
+    listenAddress: "127.0.0.1",
+    listenPort: 0,
+    connLimit: 100,
+    readTimeoutMs: 30_000,
+    writeTimeoutMs: 30_000,
+    idleTimeoutMs: 30_000,
+    forwardTo: ["pyroscope.write.test"],
+    targets,
+    http2: http2Defaults,
+    gracefulShutdownTimeoutMs: 5_000,
+    debugInfoUploadTimeoutMs: 120_000,
+    grpcBlockIgnored: false,
+    ...options.config,
   };
   let receiver: Receiver | undefined;
   // Registered first, so that a receiver that fails to start still closes the connection.
@@ -105,7 +128,12 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   memoryGuard?.start();
   await enqueuer.readBacklogs();
   receiver = await startReceiver({
-    config, enqueuer, metrics, logger, maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes, warnings: new ThrottledLog(logger),
+    config,
+    enqueuer,
+    metrics,
+    logger,
+    maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
+    warnings: new ThrottledLog(logger),
     ...(options.debuginfo === undefined ? {} : { debuginfo: options.debuginfo }),
   });
   const jobs = async (target: string) => {
@@ -118,7 +146,12 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     }
   };
   return {
-    receiver, url: receiver.url, prefix, targets, metrics, jobs,
+    receiver,
+    url: receiver.url,
+    prefix,
+    targets,
+    metrics,
+    jobs,
     keys: async () => {
       const meta = new Set(targets.map((target) => `${prefix}:${queueNameFor(target)}:meta`));
       return (await admin.keys(`${prefix}:*`)).filter((key) => !meta.has(key));

@@ -18,9 +18,12 @@ test("logs a condition at once, then at most once per interval per key with the 
   now = 10_000;
   alpha();
 
-  assert.deepEqual(lines.map(({ target, count, msg }) => ({ target, count, msg })), [
-    { target: "alpha", count: 1, msg: "alpha full" },
-    { target: "beta", count: 1, msg: "beta full" },
-    { target: "alpha", count: 7, msg: "alpha full" },
-  ]);
+  assert.deepEqual(
+    lines.map(({ target, count, msg }) => ({ target, count, msg })),
+    [
+      { target: "alpha", count: 1, msg: "alpha full" },
+      { target: "beta", count: 1, msg: "beta full" },
+      { target: "alpha", count: 7, msg: "alpha full" },
+    ],
+  );
 });

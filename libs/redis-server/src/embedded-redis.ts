@@ -23,11 +23,15 @@ export async function startEmbeddedRedis(storagePath: string): Promise<EmbeddedR
   await mkdir(dir, { recursive: true });
   const socket = join(dir, "redis.sock");
   const args = [
-    "--port", "0",
-    "--unixsocket", socket,
-    "--unixsocketperm", "700",
+    "--port",
+    "0",
+    "--unixsocket",
+    socket,
+    "--unixsocketperm",
+    "700",
     ...persistenceArgs(dir, { appendonly: true, appendfsync: "always" }),
-    "--maxmemory-policy", "noeviction",
+    "--maxmemory-policy",
+    "noeviction",
   ];
   const server = redisProcess(args, { path: socket }, logPath(dir));
   await server.start();

@@ -42,12 +42,7 @@ process.once("exit", () => {
 
 /** Arguments for data dir, log file and persistence, shared by single servers and cluster nodes. */
 export function persistenceArgs(dir: string, options: PersistenceOptions): string[] {
-  const args = [
-    "--save", "",
-    "--appendonly", options.appendonly ? "yes" : "no",
-    "--dir", dir,
-    "--logfile", logPath(dir),
-  ];
+  const args = ["--save", "", "--appendonly", options.appendonly ? "yes" : "no", "--dir", dir, "--logfile", logPath(dir)];
   if (options.appendfsync) args.push("--appendfsync", options.appendfsync);
   if (options.maxmemory) args.push("--maxmemory", options.maxmemory, "--maxmemory-policy", "noeviction");
   return args;
@@ -132,12 +127,14 @@ async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string):
   });
   const failure = new Promise<never>((_, reject) => {
     child.once("error", (error: NodeJS.ErrnoException) => {
-      reject(error.code === "ENOENT" ? new RedisServerNotFoundError({ cause: error }) : new RedisServerError(`could not spawn redis-server: ${error.message}`, { cause: error }));
+      reject(
+        error.code === "ENOENT"
+          ? new RedisServerNotFoundError({ cause: error })
+          : new RedisServerError(`could not spawn redis-server: ${error.message}`, { cause: error }),
+      );
     });
     child.once("exit", (code, signal) => {
-      reject(new RedisServerError(
-        `redis-server exited before it was ready (code ${code}, signal ${signal}): ${stderr}${tail(log)}`,
-      ));
+      reject(new RedisServerError(`redis-server exited before it was ready (code ${code}, signal ${signal}): ${stderr}${tail(log)}`));
     });
   });
   running.add(child);
@@ -160,7 +157,13 @@ async function waitForPong(endpoint: RedisEndpoint, signal: AbortSignal): Promis
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline && !signal.aborted) {
     // A server still loading its AOF answers -LOADING instead of +PONG.
-    if (await redisCommand(endpoint, ["PING"]).then((reply) => reply === "PONG", () => false)) return;
+    if (
+      await redisCommand(endpoint, ["PING"]).then(
+        (reply) => reply === "PONG",
+        () => false,
+      )
+    )
+      return;
     await sleep(10);
   }
   throw new RedisServerError(`redis-server did not answer PING on ${describe(endpoint)} within ${READY_TIMEOUT_MS} ms`);

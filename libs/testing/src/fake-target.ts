@@ -1,11 +1,5 @@
 import { once } from "node:events";
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** One request as the fake Pyroscope received it, body read to the end. */
@@ -110,9 +104,7 @@ export async function startFakeTarget(): Promise<FakeTarget> {
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new FakeTargetTimeoutError(
-            `expected ${count} request(s) within ${timeoutMs} ms, got ${requests.length}`,
-          ));
+          reject(new FakeTargetTimeoutError(`expected ${count} request(s) within ${timeoutMs} ms, got ${requests.length}`));
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);

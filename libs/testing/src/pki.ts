@@ -49,8 +49,22 @@ export async function testPki(): Promise<{ dir: string; authority(name: string):
           const extensions = [client ? "extendedKeyUsage=clientAuth" : "extendedKeyUsage=serverAuth", ...(alt ? [`subjectAltName=${alt}`] : [])];
           await writeFile(`${out}.ext`, `${extensions.join("\n")}\n`);
           await run("openssl", [
-            "x509", "-req", "-in", `${out}.csr`, "-CA", `${base}.pem`, "-CAkey", `${base}.key`, "-set_serial", String(serial),
-            "-days", "2", "-extfile", `${out}.ext`, "-out", `${out}.pem`,
+            "x509",
+            "-req",
+            "-in",
+            `${out}.csr`,
+            "-CA",
+            `${base}.pem`,
+            "-CAkey",
+            `${base}.key`,
+            "-set_serial",
+            String(serial),
+            "-days",
+            "2",
+            "-extfile",
+            `${out}.ext`,
+            "-out",
+            `${out}.pem`,
           ]);
           return { cert: await pem(`${out}.pem`), key: await pem(`${out}.key`) };
         },

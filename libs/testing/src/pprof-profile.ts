@@ -12,20 +12,31 @@ export interface PprofOptions {
 }
 
 const FUNCTION_NAMES = [
-  "main", "runtime.main", "http.serve", "handler.ingest", "json.encode",
-  "zlib.deflate", "db.query", "cache.get", "proto.marshal", "sort.slice",
+  "main",
+  "runtime.main",
+  "http.serve",
+  "handler.ingest",
+  "json.encode",
+  "zlib.deflate",
+  "db.query",
+  "cache.get",
+  "proto.marshal",
+  "sort.slice",
 ];
 
 /** A valid, uncompressed pprof `Profile` (CPU-like: samples/count and cpu/nanoseconds). */
 export function plainPprof(options: PprofOptions = {}): Buffer {
   const random = seededRandom(options.seed ?? 1);
   const strings = new StringTable();
-  const functions = FUNCTION_NAMES.map((name, i) => new PprofFunction({
-    id: i + 1,
-    name: strings.dedup(name),
-    systemName: strings.dedup(name),
-    filename: strings.dedup(`${name.split(".")[0]}.go`),
-  }));
+  const functions = FUNCTION_NAMES.map(
+    (name, i) =>
+      new PprofFunction({
+        id: i + 1,
+        name: strings.dedup(name),
+        systemName: strings.dedup(name),
+        filename: strings.dedup(`${name.split(".")[0]}.go`),
+      }),
+  );
   const locations = functions.map((fn, i) => new Location({ id: i + 1, line: [{ functionId: fn.id, line: 10 + i }] }));
   const samples = Array.from({ length: options.samples ?? 20 }, () => {
     const depth = 1 + Math.floor(random() * 5);

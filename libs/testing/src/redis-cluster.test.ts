@@ -27,7 +27,10 @@ async function config(node: RedisClusterNode, name: string): Promise<string | un
 }
 
 function field(info: string, name: string): string | undefined {
-  return info.split(/\r?\n/).find((line) => line.startsWith(`${name}:`))?.slice(name.length + 1);
+  return info
+    .split(/\r?\n/)
+    .find((line) => line.startsWith(`${name}:`))
+    ?.slice(name.length + 1);
 }
 
 function addresses(nodes: RedisClusterNode[]): string[] {
@@ -50,8 +53,14 @@ test("a 3+3 cluster fails over a killed master, keeps its data and takes the mas
   const victim = masters[0]!;
   const keys = Array.from({ length: 12 }, (_, index) => `profile-${index}`);
   // WAIT goes to the master redis-cli was just redirected to, so each write is on a replica before the kill.
-  const written = await replies(victim, keys.flatMap((key) => [`SET ${key} value-${key}`, "WAIT 1 1000"]));
-  assert.deepEqual(written, keys.flatMap(() => ["OK", "1"]));
+  const written = await replies(
+    victim,
+    keys.flatMap((key) => [`SET ${key} value-${key}`, "WAIT 1 1000"]),
+  );
+  assert.deepEqual(
+    written,
+    keys.flatMap(() => ["OK", "1"]),
+  );
   const victimKeys = Number(await cli(victim, ["DBSIZE"]));
   assert.ok(victimKeys > 0 && victimKeys < keys.length, `the keys spread over the masters (victim has ${victimKeys})`);
   const replicaPort = /^slave0:ip=[^,]+,port=(\d+)/m.exec(await cli(victim, ["INFO", "replication"]))?.[1];
@@ -64,7 +73,13 @@ test("a 3+3 cluster fails over a killed master, keeps its data and takes the mas
   t.diagnostic(`failover took ${Date.now() - killedAt} ms`);
   const mastersAfterFailover = addresses([...masters.slice(1), replica]);
   assert.deepEqual(addresses(await cluster.masters()), mastersAfterFailover);
-  assert.deepEqual(await replies(replica, keys.map((key) => `GET ${key}`)), keys.map((key) => `value-${key}`));
+  assert.deepEqual(
+    await replies(
+      replica,
+      keys.map((key) => `GET ${key}`),
+    ),
+    keys.map((key) => `value-${key}`),
+  );
 
   await victim.restart();
   const restartedAt = Date.now();
@@ -75,9 +90,7 @@ test("a 3+3 cluster fails over a killed master, keeps its data and takes the mas
   assert.equal(field(victimReplication, "master_port"), String(replica.port));
   assert.deepEqual(addresses(await cluster.masters()), mastersAfterFailover);
 
-  const pids = await Promise.all(
-    cluster.nodes.map(async (node) => Number(field(await cli(node, ["INFO", "server"]), "process_id"))),
-  );
+  const pids = await Promise.all(cluster.nodes.map(async (node) => Number(field(await cli(node, ["INFO", "server"]), "process_id"))));
   const dirs = await Promise.all(cluster.nodes.map((node) => config(node, "dir")));
   await cluster.stop();
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: "ESRCH" });
@@ -108,7 +121,13 @@ test("nodes take the options; a killed master without replica is unhealthy until
   assert.equal(await config(node, "maxmemory-policy"), "noeviction");
 
   const keys = Array.from({ length: 12 }, (_, index) => `profile-${index}`);
-  assert.deepEqual(await replies(node, keys.map((key) => `SET ${key} kept`)), keys.map(() => "OK"));
+  assert.deepEqual(
+    await replies(
+      node,
+      keys.map((key) => `SET ${key} kept`),
+    ),
+    keys.map(() => "OK"),
+  );
   const nodeKeys = (await cli(node, ["KEYS", "*"])).split("\n").sort();
   assert.ok(nodeKeys.length > 0 && nodeKeys.length < keys.length, `the keys spread over the masters (${nodeKeys.length})`);
   await node.kill();

@@ -5,7 +5,15 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { logPath, persistenceArgs, redisCommand, redisProcess, RedisServerError, type PersistenceOptions, type RedisProcess } from "@pyroscope-relay/redis-server";
+import {
+  logPath,
+  persistenceArgs,
+  redisCommand,
+  redisProcess,
+  RedisServerError,
+  type PersistenceOptions,
+  type RedisProcess,
+} from "@pyroscope-relay/redis-server";
 import { ownTempDir, removeDir } from "./temp-dir.js";
 
 export interface RedisClusterOptions extends PersistenceOptions {
@@ -126,18 +134,26 @@ async function startMember(dir: string, options: RedisClusterOptions): Promise<M
 
 function nodeArgs(dir: string, port: number, options: RedisClusterOptions): string[] {
   return [
-    "--port", String(port),
-    "--bind", HOST,
-    "--cluster-enabled", "yes",
-    "--cluster-config-file", join(dir, "nodes.conf"),
-    "--cluster-node-timeout", String(options.nodeTimeoutMs ?? 1_000),
-    "--cluster-announce-ip", HOST,
+    "--port",
+    String(port),
+    "--bind",
+    HOST,
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    join(dir, "nodes.conf"),
+    "--cluster-node-timeout",
+    String(options.nodeTimeoutMs ?? 1_000),
+    "--cluster-announce-ip",
+    HOST,
     // Replicas stay with the master they were given, so that tests see only the changes they cause.
-    "--cluster-allow-replica-migration", "no",
+    "--cluster-allow-replica-migration",
+    "no",
     // A full sync through a (tiny) RDB file: the replica follows the stream as soon as it has loaded
     // it. A diskless sync waits up to a second more for the replica's first ACK, and a WAIT in
     // between times out.
-    "--repl-diskless-sync", "no",
+    "--repl-diskless-sync",
+    "no",
     ...persistenceArgs(dir, options),
   ];
 }
@@ -224,12 +240,14 @@ async function healthProblem(members: Member[]): Promise<string | undefined> {
   const live = members.filter((member) => member.server.running).map((member) => member.node);
   if (live.length === 0) return "no node runs";
   const liveAddresses = new Set(live.map((node) => node.address));
-  const views = await Promise.all(live.map(async (node) => ({
-    address: node.address,
-    info: await command(node, "CLUSTER", "INFO"),
-    replication: await command(node, "INFO", "replication"),
-    entries: parseClusterNodes(await command(node, "CLUSTER", "NODES")),
-  })));
+  const views = await Promise.all(
+    live.map(async (node) => ({
+      address: node.address,
+      info: await command(node, "CLUSTER", "INFO"),
+      replication: await command(node, "INFO", "replication"),
+      entries: parseClusterNodes(await command(node, "CLUSTER", "NODES")),
+    })),
+  );
   let agreedLayout: string | undefined;
   for (const { address, info, replication, entries } of views) {
     const state = infoField(info, "cluster_state");
@@ -244,15 +262,11 @@ async function healthProblem(members: Member[]): Promise<string | undefined> {
     // A killed node's entry stays (flagged fail) and may still hold slots until its replica takes over.
     const liveEntries = entries.filter((entry) => liveAddresses.has(entry.address));
     if (liveEntries.length < liveAddresses.size) return `${address} does not know every live node yet`;
-    const unreachable = liveEntries.find(
-      (entry) => entry.linkState !== "connected" || entry.flags.some((flag) => UNREACHABLE_FLAGS.has(flag)),
-    );
+    const unreachable = liveEntries.find((entry) => entry.linkState !== "connected" || entry.flags.some((flag) => UNREACHABLE_FLAGS.has(flag)));
     if (unreachable) {
       return `${address} sees ${unreachable.address} as ${unreachable.flags.join(",")} ${unreachable.linkState}`;
     }
-    const served = liveEntries
-      .filter((entry) => entry.flags.includes("master"))
-      .reduce((sum, entry) => sum + slotCount(ownedSlots(entry)), 0);
+    const served = liveEntries.filter((entry) => entry.flags.includes("master")).reduce((sum, entry) => sum + slotCount(ownedSlots(entry)), 0);
     if (served !== SLOTS) return `${address} sees ${served} of ${SLOTS} slots served by live masters`;
     // A restarted ex-master believes in its old slots until the others tell it otherwise.
     const layout = describeLayout(liveEntries, entries);
@@ -280,7 +294,10 @@ async function command(node: RedisClusterNode, ...args: string[]): Promise<strin
 }
 
 function infoField(info: string, name: string): string | undefined {
-  return info.split("\r\n").find((line) => line.startsWith(`${name}:`))?.slice(name.length + 1);
+  return info
+    .split("\r\n")
+    .find((line) => line.startsWith(`${name}:`))
+    ?.slice(name.length + 1);
 }
 
 const FAILED_FLAGS = new Set(["fail", "fail?"]);
@@ -299,10 +316,13 @@ interface NodeEntry {
 
 /** CLUSTER NODES lines: `<id> <ip:port@cport[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slot>...`. */
 function parseClusterNodes(text: string): NodeEntry[] {
-  return text.split("\n").filter((line) => line.trim() !== "").map((line) => {
-    const [id = "", address = "", flags = "", masterId = "", , , , linkState = "", ...slots] = line.trim().split(" ");
-    return { id, address: address.split("@")[0] ?? "", flags: flags.split(","), masterId, linkState, slots };
-  });
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const [id = "", address = "", flags = "", masterId = "", , , , linkState = "", ...slots] = line.trim().split(" ");
+      return { id, address: address.split("@")[0] ?? "", flags: flags.split(","), masterId, linkState, slots };
+    });
 }
 
 /** Ranges like `0-5460` and single slots; `[slot->-id]` marks a migration, not ownership. */
@@ -321,9 +341,11 @@ function slotCount(slots: string[]): number {
 function describeLayout(liveEntries: NodeEntry[], entries: NodeEntry[]): string {
   const addressOf = new Map(entries.map((entry) => [entry.id, entry.address]));
   return liveEntries
-    .map((entry) => entry.flags.includes("master")
-      ? `${entry.address} master ${ownedSlots(entry).join(" ")}`
-      : `${entry.address} replica of ${addressOf.get(entry.masterId) ?? entry.masterId}`)
+    .map((entry) =>
+      entry.flags.includes("master")
+        ? `${entry.address} master ${ownedSlots(entry).join(" ")}`
+        : `${entry.address} replica of ${addressOf.get(entry.masterId) ?? entry.masterId}`,
+    )
     .sort()
     .join("; ");
 }

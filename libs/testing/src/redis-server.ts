@@ -91,11 +91,14 @@ async function freePort(): Promise<number> {
 function serverArgs(dir: string, socketPath: string, port: number | undefined, options: PersistenceOptions): string[] {
   return [
     // Port 0: no TCP at all.
-    "--port", String(port ?? 0),
+    "--port",
+    String(port ?? 0),
     // Sync replicas through an RDB file: see redis-cluster.ts.
     ...(port === undefined ? [] : ["--bind", "127.0.0.1", "--repl-diskless-sync", "no"]),
-    "--unixsocket", socketPath,
-    "--unixsocketperm", "700",
+    "--unixsocket",
+    socketPath,
+    "--unixsocketperm",
+    "700",
     ...persistenceArgs(dir, options),
   ];
 }

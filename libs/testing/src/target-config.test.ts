@@ -9,5 +9,9 @@ test("a target writes the label of its component, with fast retries and no auth,
   assert.equal(target.endpointName, "strict/1");
   assert.deepEqual([target.minBackoffMs, target.maxBackoffMs, target.maxBackoffRetries], [20, 50, 10]);
   assert.deepEqual(target.auth, { kind: "none" });
-  assert.deepEqual(targetConfig("a", { url: "http://127.0.0.1:9/", maxBackoffRetries: 1 }), { ...targetConfig("a"), url: "http://127.0.0.1:9/", maxBackoffRetries: 1 });
+  assert.deepEqual(targetConfig("a", { url: "http://127.0.0.1:9/", maxBackoffRetries: 1 }), {
+    ...targetConfig("a"),
+    url: "http://127.0.0.1:9/",
+    maxBackoffRetries: 1,
+  });
 });

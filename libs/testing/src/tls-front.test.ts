@@ -40,13 +40,22 @@ test("terminates TLS and pipes to the plain server, recording the session", asyn
   const front = await startTlsFront(upstreamPort, { cert: server.cert.pem, key: server.key.pem });
   after(() => front.close());
   assert.equal(front.url, `https://127.0.0.1:${front.port}`);
-  assert.deepEqual(await get(`https://localhost:${front.port}/a?b=1`, { ca: ca.cert.pem, ALPNProtocols: ["http/1.1"] }), { status: 200, body: "plain GET /a?b=1" });
+  assert.deepEqual(await get(`https://localhost:${front.port}/a?b=1`, { ca: ca.cert.pem, ALPNProtocols: ["http/1.1"] }), {
+    status: 200,
+    body: "plain GET /a?b=1",
+  });
   assert.deepEqual(front.sessions, [{ servername: "localhost", protocol: "TLSv1.3", alpn: "http/1.1", clientCommonName: undefined }]);
   await assert.rejects(get(`${front.url}/`, {}), /self-signed|unable to (get|verify)/);
 });
 
 test("with requestCert, records the common name of a client certificate the front trusts", async () => {
-  const front = await startTlsFront(upstreamPort, { cert: server.cert.pem, key: server.key.pem, ca: ca.cert.pem, requestCert: true, rejectUnauthorized: false });
+  const front = await startTlsFront(upstreamPort, {
+    cert: server.cert.pem,
+    key: server.key.pem,
+    ca: ca.cert.pem,
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
   after(() => front.close());
   await get(`${front.url}/`, { ca: ca.cert.pem, cert: client.cert.pem, key: client.key.pem, maxVersion: "TLSv1.2" });
   await get(`${front.url}/`, { ca: ca.cert.pem });

@@ -27,7 +27,10 @@ test("hands out numbered tokens for the client's credentials, Basic (form-encode
   assert.deepEqual(server.issued, ["token-1", "token-2"]);
   assert.deepEqual(
     server.requests.map(({ via, clientId, clientSecret }) => ({ via, clientId, clientSecret })),
-    [{ via: "basic", clientId: "relay id", clientSecret: "s3cret" }, { via: "form", clientId: "relay id", clientSecret: "s3cret" }],
+    [
+      { via: "basic", clientId: "relay id", clientSecret: "s3cret" },
+      { via: "form", clientId: "relay id", clientSecret: "s3cret" },
+    ],
   );
   assert.equal(server.requests[1]?.form["grant_type"], "client_credentials");
 });

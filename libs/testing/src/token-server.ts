@@ -59,7 +59,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
         ? { headers: req.headers, form, clientId: decode(id), clientSecret: decode(password), via: "basic" }
         : { headers: req.headers, form, clientId: form["client_id"], clientSecret: form["client_secret"], via: form["client_id"] ? "form" : "none" };
       requests.push(recorded);
-      const send = (answer: TokenAnswer) => res.writeHead(answer.status, answer.headers).end(answer.body);
+      const send = (answer: TokenAnswer): void => void res.writeHead(answer.status, answer.headers).end(answer.body);
       if (fixed) return send(fixed);
       const valid = recorded.clientId === options.clientId && recorded.clientSecret === secret && !(options.formOnly && recorded.via === "basic");
       if (form["grant_type"] !== "client_credentials" || !valid) {

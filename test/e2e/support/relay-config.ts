@@ -33,4 +33,3 @@ ${options.http ?? ""}
 ${writes.join("\n")}
 `;
 }
-

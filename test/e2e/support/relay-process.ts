@@ -36,7 +36,14 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   const opsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [relayMain, options.command ?? "run", configPath, `--server.http.listen-addr=${options.opsHost ?? "127.0.0.1"}:${opsPort}`, `--storage.path=${join(dir, "data")}`, ...(options.args ?? [])],
+    [
+      relayMain,
+      options.command ?? "run",
+      configPath,
+      `--server.http.listen-addr=${options.opsHost ?? "127.0.0.1"}:${opsPort}`,
+      `--storage.path=${join(dir, "data")}`,
+      ...(options.args ?? []),
+    ],
     { env: { ...process.env, RELAY_LOG_LEVEL: "debug", ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
@@ -63,7 +70,10 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
     if (child.exitCode !== null) {
       throw new Error(`relay exited with ${child.exitCode} before it was ready:\n${output}`);
     }
-    const ready = await fetch(`${opsUrl}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${opsUrl}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) {
       return handle;
     }

@@ -63,11 +63,7 @@ export async function waitForDelivery(
 }
 
 /** Prints the figures and asserts zero acknowledged loss and at most `maxDuplicates` copies per target. */
-export function assertDelivered(
-  t: TestContext,
-  outcome: { report: DeliveryReport; drainMs: number },
-  options: { maxDuplicates: number },
-): void {
+export function assertDelivered(t: TestContext, outcome: { report: DeliveryReport; drainMs: number }, options: { maxDuplicates: number }): void {
   const { report, drainMs } = outcome;
   t.diagnostic(`sent ${report.sent}, acknowledged ${report.acknowledged}, statuses ${JSON.stringify(report.statuses)}`);
   for (const target of report.targets) {
@@ -80,10 +76,7 @@ export function assertDelivered(
   assert.ok(report.acknowledged > 0, "the test acknowledged nothing: it proves nothing");
   for (const target of report.targets) {
     assert.deepEqual(target.missing.slice(0, 20), [], `${target.name}: ${target.missing.length} acknowledged profile(s) never delivered`);
-    assert.ok(
-      target.duplicates <= options.maxDuplicates,
-      `${target.name}: ${target.duplicates} duplicates, expected at most ${options.maxDuplicates}`,
-    );
+    assert.ok(target.duplicates <= options.maxDuplicates, `${target.name}: ${target.duplicates} duplicates, expected at most ${options.maxDuplicates}`);
   }
 }
 

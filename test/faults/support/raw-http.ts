@@ -54,10 +54,12 @@ export async function rawExchange(
   let closed = false;
   socket.on("data", (chunk: Buffer) => (response += chunk.toString()));
   socket.on("error", () => undefined);
-  const closing = new Promise<void>((resolve) => socket.once("close", () => {
-    closed = true;
-    resolve();
-  }));
+  const closing = new Promise<void>((resolve) =>
+    socket.once("close", () => {
+      closed = true;
+      resolve();
+    }),
+  );
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   socket.write(head);
   for (const chunk of options.drip ?? []) {

@@ -15,12 +15,7 @@ export const prefix = "pyroscope-relay";
  * The built command against `redis`. Logs at info unless asked: debug logs a line per profile, which
  * costs CPU the shared machine needs for the load itself.
  */
-export function startRelay(
-  command: "run" | "ingest" | "writer",
-  config: string,
-  redis: RedisServerHandle,
-  args: string[] = [],
-): Promise<RelayProcess> {
+export function startRelay(command: "run" | "ingest" | "writer", config: string, redis: RedisServerHandle, args: string[] = []): Promise<RelayProcess> {
   const logLevel = args.some((arg) => arg.startsWith("--log.level")) ? [] : ["--log.level=info"];
   return startRelayProcess({ command, config, args: [`--redis.url=${redis.url}`, ...logLevel, ...args] });
 }

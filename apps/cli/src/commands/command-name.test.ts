@@ -11,6 +11,12 @@ test("finds a command by its name", () => {
 });
 
 test("refuses an unknown command, and a flag where the command belongs", () => {
-  assert.throws(() => commandNamed("frobnicate"), (error: unknown) => error instanceof UsageError && error.message === 'unknown command "frobnicate"');
-  assert.throws(() => commandNamed("--redis.url=x"), (error: unknown) => error instanceof UsageError && error.message === "--redis.url=x: unknown flag (the command comes first)");
+  assert.throws(
+    () => commandNamed("frobnicate"),
+    (error: unknown) => error instanceof UsageError && error.message === 'unknown command "frobnicate"',
+  );
+  assert.throws(
+    () => commandNamed("--redis.url=x"),
+    (error: unknown) => error instanceof UsageError && error.message === "--redis.url=x: unknown flag (the command comes first)",
+  );
 });

@@ -10,6 +10,7 @@ export function findCommand(text: string | undefined): CommandName | undefined {
 /** The command `text` names; a UsageError otherwise. */
 export function commandNamed(text: string): CommandName {
   const command = findCommand(text);
-  if (command === undefined) throw new UsageError(text.startsWith("-") ? `${text}: unknown flag (the command comes first)` : `unknown command ${JSON.stringify(text)}`);
+  if (command === undefined)
+    throw new UsageError(text.startsWith("-") ? `${text}: unknown flag (the command comes first)` : `unknown command ${JSON.stringify(text)}`);
   return command;
 }

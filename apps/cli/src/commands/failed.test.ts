@@ -49,7 +49,13 @@ test("a target removed from the configuration says so, with what its queue still
   const text = formatFailed([
     { target: "old", batches: 0, profiles: 0, reasons: [], removed: true, waiting: 3 },
     {
-      target: "gone", batches: 1, profiles: 2, oldestAt: at, newestAt: at, removed: true, waiting: 1,
+      target: "gone",
+      batches: 1,
+      profiles: 2,
+      oldestAt: at,
+      newestAt: at,
+      removed: true,
+      waiting: 1,
       reasons: [{ reason: "http 400", status: 400, batches: 1, profiles: 2, oldestAt: at, newestAt: at, lastDetail: "bad" }],
     },
   ]);

@@ -36,7 +36,10 @@ export function formatFailed(summaries: readonly (FailedSummary | RemovedTargetS
     const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
     const numeric = (column: number) => column === 1 || column === 2;
     const lines = rows.map((row) =>
-      row.map((cell, column) => (numeric(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  ").trimEnd(),
+      row
+        .map((cell, column) => (numeric(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+        .join("  ")
+        .trimEnd(),
     );
     const heading = `${counted(summary.profiles, "profile")} in ${counted(summary.batches, "failed batch", "failed batches")}`;
     return `${summary.target}${removed}: ${heading}\n${lines.map((line) => `  ${line}\n`).join("")}`;

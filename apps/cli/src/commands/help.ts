@@ -73,7 +73,7 @@ function formatFlags(flags: readonly Flag[]): string {
   return flags
     .map((flag) => {
       const [first = "", ...more] = wrap(describe(flag), columns - indent);
-      return [`  ${flagSynopsis(flag).padEnd(width)}  ${first}`, ...more.map((line) => " ".repeat(indent) + line)].join("\n") + "\n";
+      return `${[`  ${flagSynopsis(flag).padEnd(width)}  ${first}`, ...more.map((line) => " ".repeat(indent) + line)].join("\n")}\n`;
     })
     .join("");
 }

@@ -18,7 +18,13 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
     // A target removed from the configuration can still be purged: its queue stays in Redis until then.
     const removed = (await recordedTargets(session.connection, settings.queuePrefix)).includes(request.target);
     const [target] = removed ? [request.target] : (session.targets([request.target]) as [string]);
-    const result = await purgeFailed({ connection: session.connection, prefix: settings.queuePrefix, target, shards: settings.queueShards, olderThanMs: request.olderThan });
+    const result = await purgeFailed({
+      connection: session.connection,
+      prefix: settings.queuePrefix,
+      target,
+      shards: settings.queueShards,
+      olderThanMs: request.olderThan,
+    });
     const purged = `${counted(result.purged, "failed batch", "failed batches")} (${counted(result.purgedProfiles, "profile")})`;
     context.stdout.write(`purged ${purged} of ${target}; deleted ${counted(result.payloadsDeleted, "stored profile")} no other job held\n`);
     return 0;

@@ -14,12 +14,21 @@ test("passes whole numbers as numbers and anything else on as text", () => {
 
 test("validates flags with the request schema and reports the flags at fault", () => {
   assert.deepEqual(parseRequestFlags("replay", replayRequest, { target: "a", status: 400, since: "2h", dryRun: false }), {
-    target: "a", status: 400, since: 7_200_000, dryRun: false,
+    target: "a",
+    status: 400,
+    since: 7_200_000,
+    dryRun: false,
   });
-  assert.throws(() => parseRequestFlags("replay", replayRequest, { target: undefined, status: "4e2", limit: 0 }), (error: unknown) => {
-    assert.ok(error instanceof UsageError);
-    assert.equal(error.message, "replay: --target: must be a target name; --status: must be an HTTP status code; --limit: must be at least 1");
-    return true;
-  });
-  assert.throws(() => parseRequestFlags("purge", purgeRequest, { target: "a", olderThan: "soon" }), /^UsageError: purge: --older-than: invalid duration "soon"/);
+  assert.throws(
+    () => parseRequestFlags("replay", replayRequest, { target: undefined, status: "4e2", limit: 0 }),
+    (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.message, "replay: --target: must be a target name; --status: must be an HTTP status code; --limit: must be at least 1");
+      return true;
+    },
+  );
+  assert.throws(
+    () => parseRequestFlags("purge", purgeRequest, { target: "a", olderThan: "soon" }),
+    /^UsageError: purge: --older-than: invalid duration "soon"/,
+  );
 });

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 
 export interface RequestErrorOptions {
@@ -10,10 +10,11 @@ export interface RequestErrorOptions {
 }
 
 /**
- * The one error type of the receiver's edge, keyed by its Connect code. It is a `ConnectError`, so
- * connect-es answers Push, gRPC and gRPC-Web clients with it as it is (`Retry-After` travels as
- * metadata, a response header); on the plain HTTP routes (`/ingest`, the debuginfo upload) it
- * answers with its HTTP status and Pyroscope's JSON body `{"code":"...","message":"..."}`.
+ * The one error type of the relay's HTTP edges, keyed by its Connect code. It is a `ConnectError`,
+ * so connect-es answers Push, gRPC and gRPC-Web clients with it as it is (`Retry-After` travels as
+ * metadata, a response header); the receivers' plain HTTP routes (`/ingest`, the debuginfo upload)
+ * answer with its HTTP status and Pyroscope's JSON body `{"code":"...","message":"..."}`, the admin
+ * API with its HTTP status and `{"error":"..."}`.
  */
 export class RequestError extends ConnectError {
   // The name stays "ConnectError": connect-es recognizes its errors by name (ConnectError's
@@ -31,7 +32,7 @@ export class RequestError extends ConnectError {
 
   /** The prototype chain decides, not ConnectError's name check, which every ConnectError would pass. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return Function.prototype[Symbol.hasInstance].call(this, value);
+    return Function.prototype[Symbol.hasInstance].call(RequestError, value);
   }
 
   /** The code's name as Connect writes it, e.g. `invalid_argument`: the metrics' rejection reason too. */

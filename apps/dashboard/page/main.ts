@@ -7,7 +7,8 @@ import { renderFailed } from "./failed-view.js";
 import { formatTime } from "./format.js";
 import { PurgeDialog } from "./purge-dialog.js";
 import { refreshIntervalMs } from "./refresh-interval.js";
-import { ReplayDialog, type OperatorDialogContext } from "./replay-dialog.js";
+import { ReplayDialog } from "./replay-dialog.js";
+import type { OperatorDialogContext } from "./two-step-dialog.js";
 import { renderReceivers, renderTargets } from "./status-view.js";
 import { TokenDialog } from "./token-dialog.js";
 

@@ -1,0 +1,83 @@
+import type { AdminClient } from "./admin-client.js";
+
+export interface OperatorDialogContext {
+  client: AdminClient;
+  /** Runs an API call, asking for the token and trying again while the API answers 401. */
+  withToken<T>(call: () => Promise<T>): Promise<T>;
+  /** After a change: tell the page, refresh it. */
+  changed(message: string): void;
+}
+
+/**
+ * An operator's change in two steps: the first submit button says what the change would do, and
+ * only then does the confirm button (`value="confirm"`) make it, as it was described. Editing a
+ * field takes the confirmation back.
+ */
+export abstract class TwoStepDialog {
+  protected readonly form: HTMLFormElement;
+  private readonly confirm: HTMLButtonElement;
+  private readonly confirmLabel: string;
+  private readonly outcome: HTMLElement;
+
+  constructor(
+    private readonly dialog: HTMLDialogElement,
+    protected readonly context: OperatorDialogContext,
+  ) {
+    this.form = dialog.querySelector("form")!;
+    this.confirm = this.form.querySelector('button[value="confirm"]')!;
+    this.confirmLabel = this.confirm.textContent ?? "";
+    this.outcome = dialog.querySelector("[role=status]")!;
+    this.form.addEventListener("input", () => this.unconfirm(""));
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const step = (event.submitter as HTMLButtonElement | null)?.value;
+      void (step === "confirm" ? this.makeChange() : this.describeChange());
+    });
+    dialog.querySelector("[data-close]")!.addEventListener("click", () => dialog.close());
+  }
+
+  /** Says what the change would do: `confirmable` when it can be made, `unconfirm` otherwise. */
+  protected abstract check(): void | Promise<void>;
+
+  /** Makes the change; resolves with what the page tells about it. */
+  protected abstract change(): Promise<string>;
+
+  /** Opens the dialog, its fields set by the caller, nothing confirmed. */
+  protected show(): void {
+    this.unconfirm("");
+    this.dialog.showModal();
+  }
+
+  protected confirmable(message: string, label = this.confirmLabel): void {
+    this.outcome.textContent = message;
+    this.outcome.classList.remove("bad");
+    this.confirm.textContent = label;
+    this.confirm.disabled = false;
+  }
+
+  protected unconfirm(message: string, problem = false): void {
+    this.confirm.disabled = true;
+    this.confirm.textContent = this.confirmLabel;
+    this.outcome.textContent = message;
+    this.outcome.classList.toggle("bad", problem);
+  }
+
+  private async describeChange(): Promise<void> {
+    try {
+      await this.check();
+    } catch (error) {
+      this.unconfirm((error as Error).message, true);
+    }
+  }
+
+  private async makeChange(): Promise<void> {
+    this.confirm.disabled = true;
+    try {
+      const message = await this.change();
+      this.dialog.close();
+      this.context.changed(message);
+    } catch (error) {
+      this.unconfirm((error as Error).message, true);
+    }
+  }
+}

@@ -34,6 +34,11 @@ export interface LoadFigures {
 export interface RedisFigures {
   commandsPerProfile: number;
   cpuMicrosPerProfile: number;
+  /** CPU of Redis' AOF rewrites (forked children) per profile: on the Redis host, but not in `cpuMicrosPerProfile`. */
+  rewriteCpuMicrosPerProfile: number;
+  /** Bytes sent to Redis and read from it per profile: a count that the machine's speed does not move. */
+  netInputBytesPerProfile: number;
+  netOutputBytesPerProfile: number;
   /** Each probed node's share of the Redis CPU (one entry on one Redis, a master each on a cluster). */
   cpuShares: { node: string; share: number }[];
   top: { command: string; callsPerProfile: number; usecPerProfile: number }[];
@@ -199,6 +204,9 @@ function redisFigures(delta: RedisDelta, profiles: number): RedisFigures {
   return {
     commandsPerProfile: delta.calls / profiles,
     cpuMicrosPerProfile: delta.cpuMicros / profiles,
+    rewriteCpuMicrosPerProfile: delta.childCpuMicros / profiles,
+    netInputBytesPerProfile: delta.netInputBytes / profiles,
+    netOutputBytesPerProfile: delta.netOutputBytes / profiles,
     cpuShares: delta.cpuMicrosByNode.map(({ node, micros }) => ({ node, share: micros / delta.cpuMicros })),
     top: delta.commands.slice(0, 10).map((c) => ({
       command: c.command,

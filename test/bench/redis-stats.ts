@@ -10,7 +10,12 @@ export interface RedisSnapshot {
   cpuSeconds: number;
   /** The same per node, in the probe's order. */
   cpuSecondsByNode: number[];
+  /** used_cpu_sys_children + used_cpu_user_children: forked children (AOF rewrites), counted once they exit. */
+  childCpuSeconds: number;
   usedMemory: number;
+  /** total_net_input_bytes and total_net_output_bytes: what clients sent Redis and what it answered. */
+  netInputBytes: number;
+  netOutputBytes: number;
   /** How many INFO calls the bench had made to each node before this one. */
   probeCalls: number;
 }
@@ -25,6 +30,11 @@ export interface CommandCost {
 export interface RedisDelta {
   calls: number;
   cpuMicros: number;
+  /** CPU of the children Redis forked and reaped meanwhile (AOF rewrites), not in `cpuMicros`. */
+  childCpuMicros: number;
+  /** Bytes clients sent Redis and Redis sent clients (the probe's INFO replies included: a few KiB each). */
+  netInputBytes: number;
+  netOutputBytes: number;
   /** CPU per probed node (a master of a cluster), in the probe's order. */
   cpuMicrosByNode: { node: string; micros: number }[];
   /** Every command by calls, most first. */
@@ -69,7 +79,10 @@ export class RedisProbe {
       usec,
       cpuSeconds: cpuSecondsByNode.reduce((sum, s) => sum + s, 0),
       cpuSecondsByNode,
+      childCpuSeconds: infos.reduce((sum, info) => sum + field(info, "used_cpu_sys_children") + field(info, "used_cpu_user_children"), 0),
       usedMemory: infos.reduce((sum, info) => sum + field(info, "used_memory"), 0),
+      netInputBytes: infos.reduce((sum, info) => sum + field(info, "total_net_input_bytes"), 0),
+      netOutputBytes: infos.reduce((sum, info) => sum + field(info, "total_net_output_bytes"), 0),
       probeCalls,
     };
   }
@@ -98,6 +111,9 @@ function redisDelta(nodes: readonly ProbedNode[], before: RedisSnapshot, after: 
   return {
     calls: commands.reduce((sum, c) => sum + c.calls, 0),
     cpuMicros: (after.cpuSeconds - before.cpuSeconds) * 1e6,
+    childCpuMicros: (after.childCpuSeconds - before.childCpuSeconds) * 1e6,
+    netInputBytes: after.netInputBytes - before.netInputBytes,
+    netOutputBytes: after.netOutputBytes - before.netOutputBytes,
     cpuMicrosByNode: nodes.map((node, i) => ({ node: node.name, micros: (after.cpuSecondsByNode[i]! - before.cpuSecondsByNode[i]!) * 1e6 })),
     commands,
   };

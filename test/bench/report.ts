@@ -44,6 +44,7 @@ export function printHalfRate(half: HalfRateFigures): void {
 export function printFloor(floor: FloorFigures, ingest: IngestFigures, e2e: EndToEndFigures): void {
   heading(`6. payload floor (each body SET PX alone, ${floor.profilesPerFlush} per MULTI as ingest's flushes, fresh Redis, same AOF)`);
   line("redis cpu", `${floor.cpuMicrosPerProfile.toFixed(1)} µs per profile (${floor.profiles} profiles)`);
+  line("aof rewrites", `${floor.rewriteCpuMicrosPerProfile.toFixed(1)} µs per profile more, in forked children`);
   line("ingest-only / floor", ratio(ingest.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));
   line("end-to-end / floor", ratio(e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));
 }
@@ -100,6 +101,11 @@ function printDelivery(delivery: DeliveryFigures, acked: number, bare: number): 
 function printRedis(redis: RedisFigures): void {
   line("redis commands", `${redis.commandsPerProfile.toFixed(2)} per acknowledged profile`);
   line("redis cpu", `${redis.cpuMicrosPerProfile.toFixed(1)} µs per acknowledged profile`);
+  line("aof rewrites", `${redis.rewriteCpuMicrosPerProfile.toFixed(1)} µs per acknowledged profile more, in forked children`);
+  line(
+    "redis traffic",
+    `${(redis.netInputBytesPerProfile / 1024).toFixed(1)} KiB in, ${(redis.netOutputBytesPerProfile / 1024).toFixed(1)} KiB out per acknowledged profile`,
+  );
   if (redis.cpuShares.length > 1) {
     line("cpu by master", redis.cpuShares.map(({ node, share }) => `${node.replace(/^master /, "")} ${(share * 100).toFixed(0)}%`).join(", "));
   }

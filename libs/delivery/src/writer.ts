@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
-import { BatchWorker, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
+import { BatchWorker, SharedChunks, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
 import { TargetDelivery } from "./target-delivery.js";
 
@@ -47,9 +47,17 @@ interface Served {
   delivery: TargetDelivery;
 }
 
+/**
+ * The most batch chunk bytes a writer keeps for its other targets' jobs: at 10 MB/s of profiles, a
+ * few seconds of one target lagging behind another.
+ */
+const SHARED_CHUNK_BYTES = 32 * 1024 * 1024;
+
 /** Starts one worker per target; targets never share a worker, so one outage touches no other. */
 export function startWriter(options: WriterOptions): Writer {
   const served = new Map<string, Served>();
+  // Every target of a flush has a job for the same batch: the process reads its bytes once.
+  const sharedChunks = new SharedChunks(() => served.size, SHARED_CHUNK_BYTES);
   const serve = (target: TargetConfig): Served => {
     const delivery = new TargetDelivery({
       target,
@@ -69,6 +77,7 @@ export function startWriter(options: WriterOptions): Writer {
       maxAgeMs: options.maxAgeMs,
       shutdownGraceMs: options.shutdownGraceMs,
       progressIntervalMs: options.progressIntervalMs,
+      sharedChunks,
       observer: observe(target, options),
     });
     return { target, worker, delivery };

@@ -4,6 +4,7 @@ import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import { ChunkLayout } from "./payload-layout.js";
+import type { SharedChunks } from "./shared-chunks.js";
 
 // KEYS: claims set, then every chunk key. ARGV: target. An empty set does not exist in Redis, so
 // EXISTS on it tells whether any target still needs the chunks; without claims they are deleted.
@@ -129,9 +130,11 @@ return 1
  * TTL against leaks. Every operation touches the keys of one batch only: one Cluster slot.
  */
 export class BatchStore {
+  /** @param shared chunks read by the other targets' jobs of this process, read once for all of them. */
   constructor(
     private readonly redis: RedisConnection,
     private readonly prefix: string,
+    private readonly shared?: SharedChunks,
   ) {
     for (const script of [releaseBatch, detach, releaseDetached, reclaimDetached, reclaimBatch]) script.define(redis);
   }
@@ -159,7 +162,9 @@ export class BatchStore {
     const wanted = [...new Set(refs.flatMap((ref) => layout.covering(ref.offset, ref.size)))];
     const chunks = new Map<number, Buffer>();
     if (wanted.length > 0) {
-      const values = await this.redis.mgetBuffer(...wanted.map((index) => chunkKey(this.prefix, data.batch, index)));
+      const keys = wanted.map((index) => chunkKey(this.prefix, data.batch, index));
+      const read = (missing: readonly string[]) => this.redis.mgetBuffer(...missing);
+      const values = this.shared === undefined ? await read(keys) : await this.shared.read(keys, read);
       wanted.forEach((index, i) => {
         const value = values[i];
         if (value !== null && value !== undefined) chunks.set(index, value);
@@ -183,7 +188,10 @@ export class BatchStore {
 
   /** Drops `target`'s claim on the batch; the last claim deletes the chunks (true). Idempotent. */
   async releaseBatch(data: Pick<BatchJobData, "batch" | "bytes">, target: string): Promise<boolean> {
-    return (await releaseBatch.run(this.redis, [batchClaimsKey(this.prefix, data.batch), ...this.chunkKeys(data)], [target])) === 1;
+    const chunks = this.chunkKeys(data);
+    const deleted = (await releaseBatch.run(this.redis, [batchClaimsKey(this.prefix, data.batch), ...chunks], [target])) === 1;
+    if (deleted) this.shared?.forget(chunks);
+    return deleted;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
 import { describeFailure, reasonFromText, type FailureReason } from "./failure-reason.js";
 import { JobLifecycle } from "./job-lifecycle.js";
 import { ProgressRecorder } from "./progress-recorder.js";
+import type { SharedChunks } from "./shared-chunks.js";
 import { usageOf } from "./target-backlog.js";
 import { type BATCH_JOB_NAME, TARGET_BACKOFF } from "./target-queue.js";
 
@@ -42,6 +43,8 @@ export interface BatchWorkerOptions {
   shutdownGraceMs?: number;
   /** Least time between two saves of a job's progress during its deliveries. */
   progressIntervalMs?: number;
+  /** Batch chunks read once for every target of the process, shared by their workers (see SharedChunks). */
+  sharedChunks?: SharedChunks;
   observer?: BatchWorkerObserver;
 }
 
@@ -100,7 +103,8 @@ export class BatchWorker {
   constructor(private readonly options: BatchWorkerOptions) {
     this.observer = options.observer ?? {};
     this.workers = Array.from({ length: options.shards ?? 1 }, (_, shard) => {
-      const lifecycle = new JobLifecycle({ connection: options.connection, prefix: options.prefix, target: options.target, shard });
+      const { connection, prefix, target, sharedChunks } = options;
+      const lifecycle = new JobLifecycle({ connection, prefix, target, shard, sharedChunks });
       this.lifecycles.set(lifecycle.queue.name, lifecycle);
       const worker = new Worker<BatchJobData, void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job) => this.process(job), {
         connection: options.connection,

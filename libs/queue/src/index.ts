@@ -20,6 +20,7 @@ export { BacklogFullError, QueueUnavailableError, RedisMemoryFullError } from ".
 export { BatchWorker } from "./batch-worker.js";
 export type { BatchWorkerObserver } from "./batch-worker.js";
 export { BatchStore } from "./batch-store.js";
+export { SharedChunks } from "./shared-chunks.js";
 export type { AttemptOutcome, BatchDelivery, DeliveryReport, OutgoingProfile } from "./delivery-port.js";
 export type { FailureReason } from "./failure-reason.js";
 export { summarizeFailed, summarizeRemovedTargets } from "./failed-summary.js";

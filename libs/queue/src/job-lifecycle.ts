@@ -5,6 +5,7 @@ import { attemptsOf, batchJobOptions, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
 import { LuaScript } from "./lua-script.js";
+import type { SharedChunks } from "./shared-chunks.js";
 import { COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
 
@@ -34,6 +35,8 @@ export interface JobLifecycleOptions {
   target: string;
   /** The target's queue shard whose jobs this is (0 by default). */
   shard?: number;
+  /** Batch chunks read once for every target of the process (see SharedChunks). */
+  sharedChunks?: SharedChunks;
 }
 
 /** What happened to one failed job that an operator replayed. */
@@ -64,7 +67,7 @@ export class JobLifecycle {
 
   constructor(private readonly options: JobLifecycleOptions) {
     this.queue = targetQueue(options.connection, options.prefix, options.target, { shard: options.shard });
-    this.store = new BatchStore(options.connection, options.prefix);
+    this.store = new BatchStore(options.connection, options.prefix, options.sharedChunks);
     this.backlog = new TargetBacklog(options.connection, options.prefix, options.target, options.shard);
     discardFailed.define(options.connection);
   }

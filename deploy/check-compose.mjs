@@ -83,6 +83,7 @@ const redisCommand = Array.isArray(redis.command) ? redis.command : [];
 for (const [name, value] of [
   ["--appendonly", "yes"],
   ["--appendfsync", "everysec"],
+  ["--auto-aof-rewrite-min-size", "1gb"],
   ["--maxmemory-policy", "noeviction"],
 ]) {
   expect(flag(redisCommand, name) === value, `redis command lacks ${name} ${value}`);
@@ -172,6 +173,7 @@ for (const name of nodes) {
   const nodeFlags = [
     ["--cluster-enabled", "yes"],
     ["--appendonly", "yes"],
+    ["--auto-aof-rewrite-min-size", "1gb"],
     ["--maxmemory-policy", "noeviction"],
     ["--cluster-announce-hostname", name],
     ["--cluster-preferred-endpoint-type", "hostname"],

@@ -1,6 +1,6 @@
 // Throughput, ack latency and Redis cost per profile of the built relay, next to a bare Node HTTP
 // endpoint on the same machine under the same load (wrk, in its own process):
-//   npm run bench -- [--duration 10s] [--targets 2] [--body-size 10KiB] [--connections 32] [--appendfsync always] [--cluster] [--queue-shards N] [--json]
+//   npm run bench -- [--duration 10s] [--targets 2] [--body-size 10KiB] [--connections 32] [--appendfsync always] [--aof-rewrite-min-size 1GiB] [--cluster] [--queue-shards N] [--json]
 // 1. bare endpoint (before 2, between 2 and 4, after 4); 2. ingest only; 3. Redis memory of the backlog of 2; 4. end to end; 5. ack
 // latency at half of the maximum rate the relay sustains (the delivered rate of 4: paced any faster,
 // ingest outruns the writer and the backlog grows without end); 6. the payload floor: Redis CPU to
@@ -68,7 +68,8 @@ async function bench(options: BenchOptions): Promise<number> {
   const ctx: BenchContext = { ...options, bodyFile, targets };
   console.log(
     `bench: Node ${process.version}, ${availableParallelism()} cores, wrk with ${options.connections} connections, ` +
-      `${options.durationS} s per phase, ${options.bodySize}-byte bodies, ${options.targets} target(s), appendfsync ${options.appendfsync}, ` +
+      `${options.durationS} s per phase, ${options.bodySize}-byte bodies, ${options.targets} target(s), appendfsync ${options.persistence.appendfsync}, ` +
+      `auto-aof-rewrite-min-size ${options.persistence.aofRewriteMinSize / 2 ** 20} MiB, ` +
       `${options.cluster ? "Redis Cluster of 3 masters + 3 replicas (--redis.min-replicas 1)" : "one Redis"}, ${options.queueShards} queue shard(s) per target`,
   );
 
@@ -99,7 +100,7 @@ async function bench(options: BenchOptions): Promise<number> {
   // MULTI of plain SETs has no counterpart on a cluster, where a flush is a MULTI per slot.
   const floor = options.cluster
     ? undefined
-    : await payloadFloor(body, Math.min(ingest.load.acked, 20_000), Math.max(1, Math.round(ingest.profilesPerFlush || 1)), options.appendfsync);
+    : await payloadFloor(body, Math.min(ingest.load.acked, 20_000), Math.max(1, Math.round(ingest.profilesPerFlush || 1)), options.persistence);
   if (floor !== undefined) printFloor(floor, ingest, e2e);
 
   const rows: SummaryRow[] = [

@@ -7,8 +7,7 @@ export interface BenchOptions {
   /** Of each load, in whole seconds: wrk's `-d` takes no fractions. */
   durationS: number;
   connections: number;
-  /** Redis' `appendfsync`: `always` (the default, as production should run) or `everysec`. */
-  appendfsync: Appendfsync;
+  persistence: RedisPersistence;
   /** Run on a local Redis Cluster (3 masters, a replica each) instead of one Redis. */
   cluster: boolean;
   /** `--target.queue-shards` of the relay: 4 on a cluster, 1 otherwise, unless given. */
@@ -18,17 +17,26 @@ export interface BenchOptions {
 
 export type Appendfsync = "always" | "everysec";
 
+/** How the bench's Redis persists: the defaults are how the relay's Redis should run (README, "Your own Redis"). */
+export interface RedisPersistence {
+  /** `always` (fsync before every reply) or `everysec`. */
+  appendfsync: Appendfsync;
+  /** `auto-aof-rewrite-min-size` in bytes: 1 GiB, or Redis' own 64 MiB to see what it costs. */
+  aofRewriteMinSize: number;
+}
+
 /** A bad command line: the bench exits 2 with the message. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--appendfsync always] [--cluster] [--queue-shards N] [--json]
+export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--appendfsync always] [--aof-rewrite-min-size 1GiB] [--cluster] [--queue-shards N] [--json]
   --body-size    bytes of random body per profile (10240, 10KiB, 64KB, ...; at most 32MiB)
   --targets      stand-in Pyroscope targets, 1..8
   --duration     of each load phase, whole seconds (10s, 1m)
   --connections  wrk connections, 1..1024
   --appendfsync  Redis AOF fsync policy: always (before every reply) or everysec
+  --aof-rewrite-min-size  Redis' auto-aof-rewrite-min-size (1GiB; 64MiB is Redis' default)
   --cluster      a local Redis Cluster of 3 masters with a replica each (--redis.min-replicas 1)
   --queue-shards the relay's --target.queue-shards, 1..64 (4 with --cluster, else 1)
   --json         also print the figures as one JSON object at the end`;
@@ -43,7 +51,7 @@ export function parseOptions(args: string[]): BenchOptions {
     targets: integer("--targets", values.targets, 1, 8),
     durationS: durationSeconds(values.duration),
     connections: integer("--connections", values.connections, 1, 1024),
-    appendfsync: appendfsync(values.appendfsync),
+    persistence: { appendfsync: appendfsync(values.appendfsync), aofRewriteMinSize: aofRewriteMinSize(values["aof-rewrite-min-size"]) },
     cluster: values.cluster,
     queueShards: integer("--queue-shards", values["queue-shards"] ?? (values.cluster ? "4" : "1"), 1, 64),
     json: values.json,
@@ -60,6 +68,7 @@ function flags(args: string[]) {
         duration: { type: "string", default: "10s" },
         connections: { type: "string", default: "32" },
         appendfsync: { type: "string", default: "always" },
+        "aof-rewrite-min-size": { type: "string", default: "1GiB" },
         cluster: { type: "boolean", default: false },
         "queue-shards": { type: "string" },
         json: { type: "boolean", default: false },
@@ -74,6 +83,15 @@ function flags(args: string[]) {
 function appendfsync(text: string): Appendfsync {
   if (text !== "always" && text !== "everysec") throw new UsageError(`--appendfsync: expected always or everysec, got ${JSON.stringify(text)}`);
   return text;
+}
+
+function aofRewriteMinSize(text: string): number {
+  try {
+    return parseByteSize(text);
+  } catch (error) {
+    if (error instanceof InvalidByteSizeError) throw new UsageError(`--aof-rewrite-min-size: ${error.message}`);
+    throw error;
+  }
 }
 
 function bodySize(text: string): number {

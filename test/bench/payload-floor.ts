@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import type { Appendfsync } from "./options.js";
+import type { RedisPersistence } from "./options.js";
 import { startBenchRedis } from "./relay.js";
 
 export interface FloorFigures {
@@ -16,8 +16,8 @@ export interface FloorFigures {
  * relay's flushes carried, one MULTI in flight, no queue and no delivery. Whatever the relay does
  * beyond that is its own cost.
  */
-export async function payloadFloor(body: Buffer, profiles: number, profilesPerFlush: number, appendfsync: Appendfsync): Promise<FloorFigures> {
-  const stage = await startBenchRedis(appendfsync);
+export async function payloadFloor(body: Buffer, profiles: number, profilesPerFlush: number, persistence: RedisPersistence): Promise<FloorFigures> {
+  const stage = await startBenchRedis(persistence);
   const client = new Redis({ path: stage.redis.socketPath, enableReadyCheck: false });
   try {
     const before = await stage.probe.snapshot();

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Appendfsync } from "./options.js";
+import type { RedisPersistence } from "./options.js";
 import type { RedisDelta } from "./redis-stats.js";
 import { startStage } from "./relay.js";
 import type { TargetCounts, Targets } from "./targets.js";
@@ -11,7 +11,7 @@ export interface BenchContext {
   durationS: number;
   bodyFile: string;
   bodySize: number;
-  appendfsync: Appendfsync;
+  persistence: RedisPersistence;
   cluster: boolean;
   queueShards: number;
   targets: Targets;

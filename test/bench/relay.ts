@@ -2,7 +2,7 @@ import { startRedisCluster, startRedisServer, type RedisServerHandle } from "@py
 import { freePort } from "../e2e/support/free-port.js";
 import { relayConfig } from "../e2e/support/relay-config.js";
 import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
-import type { Appendfsync } from "./options.js";
+import type { RedisPersistence } from "./options.js";
 import { RedisProbe } from "./redis-stats.js";
 import { track } from "./teardown.js";
 
@@ -15,7 +15,7 @@ const relayFlags = ["--target.max-backlog-size=0", "--target.max-backlog-profile
 
 /** Where the relay keeps its queues in a phase. */
 export interface RedisSetup {
-  appendfsync: Appendfsync;
+  persistence: RedisPersistence;
   /** A local cluster of 3 masters with a replica each instead of one Redis. */
   cluster: boolean;
   queueShards: number;
@@ -29,6 +29,11 @@ export interface Stage {
   stop(): Promise<void>;
 }
 
+/** The launcher's options for `persistence`. */
+function redisPersistence({ appendfsync, aofRewriteMinSize }: RedisPersistence) {
+  return { appendfsync, aofRewriteMinSize: String(aofRewriteMinSize) };
+}
+
 /** A fresh Redis for one phase, and a probe on it. */
 export interface BenchRedis {
   redis: RedisServerHandle;
@@ -37,9 +42,9 @@ export interface BenchRedis {
 }
 
 /** AOF on (fsynced before every reply unless asked otherwise), nothing evicted. */
-export async function startBenchRedis(appendfsync: Appendfsync): Promise<BenchRedis> {
+export async function startBenchRedis(persistence: RedisPersistence): Promise<BenchRedis> {
   // maxmemory 0 is "no limit"; the option is what sets noeviction.
-  const redis = await startRedisServer({ appendonly: true, appendfsync, maxmemory: "0" });
+  const redis = await startRedisServer({ appendonly: true, maxmemory: "0", ...redisPersistence(persistence) });
   const stopRedis = track(() => redis.stop());
   const probe = new RedisProbe([{ name: "redis", path: redis.socketPath }]);
   const closeProbe = track(async () => probe.close());
@@ -58,7 +63,7 @@ export async function startBenchRedis(appendfsync: Appendfsync): Promise<BenchRe
  * replica's own CPU is left out: a replica serves no client); the relay waits for a replica per flush.
  */
 async function startBenchCluster(setup: RedisSetup): Promise<{ args: string[]; probe: RedisProbe; stop(): Promise<void> }> {
-  const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, appendonly: true, appendfsync: setup.appendfsync, maxmemory: "0" });
+  const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, appendonly: true, maxmemory: "0", ...redisPersistence(setup.persistence) });
   const stopCluster = track(() => cluster.stop());
   const probe = new RedisProbe((await cluster.masters()).map((node) => ({ name: `master ${node.address}`, port: node.port })));
   const closeProbe = track(async () => probe.close());
@@ -75,7 +80,7 @@ async function startBenchCluster(setup: RedisSetup): Promise<{ args: string[]; p
 export async function startStage(options: { targetUrls: string[]; writer: boolean } & RedisSetup): Promise<Stage> {
   const redis = options.cluster
     ? await startBenchCluster(options)
-    : await startBenchRedis(options.appendfsync).then((single) => ({ ...single, args: [`--redis.url=${single.redis.url}`] }));
+    : await startBenchRedis(options.persistence).then((single) => ({ ...single, args: [`--redis.url=${single.redis.url}`] }));
   const port = await freePort();
   const config = relayConfig({ port, targets: options.targetUrls.map((url, i) => ({ name: `t${i + 1}`, url })) });
   const args = [...redis.args, `--target.queue-shards=${options.queueShards}`, ...relayFlags];

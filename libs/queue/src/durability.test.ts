@@ -52,3 +52,23 @@ test("warns when a master has fewer replicas than --redis.min-replicas", async (
   assert.match(warnings[0] ?? "", /0 connected replica\(s\) but --redis.min-replicas is 1/);
   assert.deepEqual(await checkRedisDurability(redis, { minReplicas: 0 }), []);
 });
+
+test("warns when Redis rewrites its AOF more often than every GiB written, unless rewrites are off", async (t) => {
+  const server = await startRedisServer({ appendonly: true, maxmemory: "64mb" });
+  t.after(() => server.stop());
+  const redis = await connect(t, server.url);
+  assert.equal(await redis.config("GET", "auto-aof-rewrite-min-size").then((reply) => (reply as string[])[1]), String(1024 ** 3), "the launcher's setting");
+  await redis.config("SET", "auto-aof-rewrite-min-size", "64mb");
+  const warnings = await checkRedisDurability(redis);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? "", /auto-aof-rewrite-min-size is 64 MiB: .* set it to 1gb or more/);
+  await redis.config("SET", "auto-aof-rewrite-percentage", "0");
+  assert.deepEqual(await checkRedisDurability(redis), [], "automatic rewrites are off");
+  await redis.config("SET", "auto-aof-rewrite-percentage", "100");
+  await redis.config("SET", "appendonly", "no");
+  assert.deepEqual(
+    (await checkRedisDurability(redis)).map((warning) => warning.slice(0, 26)),
+    ["Redis appendonly is off: a"],
+    "without AOF only that",
+  );
+});

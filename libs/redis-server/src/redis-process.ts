@@ -16,6 +16,12 @@ export interface PersistenceOptions {
   appendfsync?: "always" | "everysec";
   /** e.g. `"64mb"`; also sets `maxmemory-policy noeviction`, the only policy the relay accepts. */
   maxmemory?: string;
+  /**
+   * AOF growth that triggers a rewrite (`"1gb"` by default, as the relay should run: its AOF grows by
+   * every payload byte while the data set stays small, and Redis' 64 MiB would fork a rewrite every
+   * few seconds, costing about as much CPU as the writes; see docs/architecture.md).
+   */
+  aofRewriteMinSize?: string;
 }
 
 /** Where a server listens. */
@@ -43,6 +49,7 @@ process.once("exit", () => {
 /** Arguments for data dir, log file and persistence, shared by single servers and cluster nodes. */
 export function persistenceArgs(dir: string, options: PersistenceOptions): string[] {
   const args = ["--save", "", "--appendonly", options.appendonly ? "yes" : "no", "--dir", dir, "--logfile", logPath(dir)];
+  if (options.appendonly) args.push("--auto-aof-rewrite-min-size", options.aofRewriteMinSize ?? "1gb");
   if (options.appendfsync) args.push("--appendfsync", options.appendfsync);
   if (options.maxmemory) args.push("--maxmemory", options.maxmemory, "--maxmemory-policy", "noeviction");
   return args;

@@ -25,6 +25,15 @@ test("starts a private server on a unix socket and removes its directory on stop
   assert.equal(existsSync(redis.dir), false);
 });
 
+test("an AOF server rewrites its AOF per GiB written, as the relay's Redis should, unless told otherwise", async () => {
+  const recommended = await startRedisServer({ appendonly: true });
+  after(() => recommended.stop());
+  assert.equal(await cli(recommended.socketPath, "CONFIG", "GET", "auto-aof-rewrite-min-size"), `auto-aof-rewrite-min-size\n${1024 ** 3}`);
+  const redisDefault = await startRedisServer({ appendonly: true, aofRewriteMinSize: "64mb" });
+  after(() => redisDefault.stop());
+  assert.equal(await cli(redisDefault.socketPath, "CONFIG", "GET", "auto-aof-rewrite-min-size"), `auto-aof-rewrite-min-size\n${64 * 1024 ** 2}`);
+});
+
 test("a killed AOF server keeps its data for restart", async () => {
   const redis = await startRedisServer({ appendonly: true, appendfsync: "always", maxmemory: "32mb" });
   after(() => redis.stop());

@@ -3,15 +3,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { batchJobData, chunkKey, detachedProfileKey, replayFailed, summarizeFailed } from "@pyroscope-relay/queue";
 import type { Redis } from "ioredis";
-import { gzippedPprof, startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
+import { commandCalls, gzippedPprof, startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
 import { counter, eventually, failedJob, ingestData, latencyCount, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
-
-/** MGET calls the spec file's Redis has served so far. */
-async function mgetCalls(admin: Redis): Promise<number> {
-  return Number(/cmdstat_mget:calls=(\d+)/.exec(await admin.info("commandstats"))?.[1] ?? 0);
-}
 
 test("stores a batch once for 3 targets and deletes it only after the last delivery", async (t) => {
   const fakes = [await startFakeTarget(), await startFakeTarget(), await startFakeTarget()];
@@ -19,7 +14,7 @@ test("stores a batch once for 3 targets and deletes it only after the last deliv
   const targets = [targetConfig("a", { url: a.url }), targetConfig("b", { url: b.url }), targetConfig("c", { url: c.url })];
   const r = await relay(t, targets, { fakes });
   b.hold();
-  const mgetsBefore = await mgetCalls(r.admin);
+  const mgetsBefore = await commandCalls(r.admin, "mget");
   const profiles = [gzippedPprof({ seed: 7 }), gzippedPprof({ seed: 8 })];
   const [first, second] = await Promise.all(profiles.map((profile) => r.enqueuer.enqueue(profile, ingestData(), ["a", "b", "c"])));
   assert.equal(first!.batchId, second!.batchId, "one flush");
@@ -27,7 +22,7 @@ test("stores a batch once for 3 targets and deletes it only after the last deliv
 
   await Promise.all([a.waitForRequests(2), b.waitForRequests(2), c.waitForRequests(2)]);
   for (const fake of fakes) assert.deepEqual(fake.requests.map((request) => request.body).sort(Buffer.compare), [...profiles].sort(Buffer.compare));
-  assert.equal((await mgetCalls(r.admin)) - mgetsBefore, 1, "the writer read the batch's bytes once for its 3 targets");
+  assert.equal((await commandCalls(r.admin, "mget")) - mgetsBefore, 1, "the writer read the batch's bytes once for its 3 targets");
   // a and c have released their claims; b's answers are held, so b still needs the batch.
   await eventually("a and c to release", async () => (await r.claims(batchId)).join() === "b");
   assert.equal(await r.batchExists(batchId), true, "payload deleted while b still needs it");

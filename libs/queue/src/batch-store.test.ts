@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, test } from "node:test";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { commandCalls, startRedisServer } from "@pyroscope-relay/testing";
 import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { BatchStore } from "./batch-store.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
@@ -117,26 +117,21 @@ test("a batch job is replayable only with every chunk; a detached job with any c
   assert.equal(await store.replayable({ ...data, detached: true }), false);
 });
 
-/** MGET calls Redis has served so far. */
-async function mgetCalls(): Promise<number> {
-  return Number(/cmdstat_mget:calls=(\d+)/.exec(await redis.info("commandstats"))?.[1] ?? 0);
-}
-
 test("two targets' jobs of one batch read its chunks from Redis once; the last release forgets them", async () => {
   const prefix = `t-${randomUUID()}`;
   const shared = new SharedChunks(() => 2, 1024 * 1024);
   const [first, second] = [new BatchStore(redis, prefix, shared), new BatchStore(redis, prefix, shared)];
   const payloads = [randomBytes(CHUNK_BYTES + 10), randomBytes(300)];
   const data = await storeBatch(first, payloads, ["a", "b"]);
-  const before = await mgetCalls();
+  const before = await commandCalls(redis, "mget");
   const [loadedByA, loadedByB] = await Promise.all([first.load(data, data.profiles), second.load(data, data.profiles)]);
-  assert.equal((await mgetCalls()) - before, 1);
+  assert.equal((await commandCalls(redis, "mget")) - before, 1);
   for (const loaded of [loadedByA, loadedByB]) assert.deepEqual([loaded.get(0), loaded.get(1)], payloads);
 
   // Both jobs took their chunks: a retry of one reads them from Redis again.
   await first.releaseBatch(data, "a");
   assert.deepEqual((await second.load(data, [data.profiles[1]!])).get(1), payloads[1]);
-  assert.equal((await mgetCalls()) - before, 2);
+  assert.equal((await commandCalls(redis, "mget")) - before, 2);
   assert.equal(await second.releaseBatch(data, "b"), true);
   assert.equal(shared.keptBytes, 0, "deleted in Redis, forgotten here");
   assert.equal((await second.load(data, data.profiles)).size, 0, "read again: gone");

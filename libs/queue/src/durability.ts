@@ -45,7 +45,9 @@ async function checkMaster(redis: RedisConnection, expect: DurabilityExpectation
     if ((expect.minReplicas ?? 0) > 0) replicas = Number(/^connected_slaves:(\d+)/m.exec(await redis.info("replication"))?.[1] ?? 0);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return [`could not check Redis durability settings (CONFIG GET failed: ${reason}); make sure maxmemory-policy is noeviction and appendonly is yes`];
+    return [
+      `could not check Redis durability settings (CONFIG GET failed: ${reason}); make sure maxmemory-policy is noeviction, appendonly is yes and auto-aof-rewrite-min-size is 1gb or more`,
+    ];
   }
   const warnings: string[] = [];
   if (policy !== "noeviction") {

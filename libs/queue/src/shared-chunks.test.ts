@@ -77,3 +77,36 @@ test("beyond its bound the least recently used chunks go first; forget drops a d
   await shared.read(["a"], read);
   assert.deepEqual(calls.at(-1), ["a"]);
 });
+
+test("a key asked twice in one read is read and taken once; a read under way is never evicted", async () => {
+  const shared = new SharedChunks(() => 1, 4);
+  const { calls, read } = recordingReader({ a: "aaaa", b: "bbbb" });
+  assert.deepEqual((await shared.read(["a", "a"], read)).map(String), ["aaaa", "aaaa"]);
+  assert.deepEqual(calls, [["a"]]);
+
+  const twoTargets = new SharedChunks(() => 2, 4);
+  let finish: (values: (Buffer | null)[]) => void = () => undefined;
+  const slow = () => new Promise<(Buffer | null)[]>((resolve) => (finish = resolve));
+  const pending = twoTargets.read(["b"], slow);
+  await twoTargets.read(["a"], read);
+  await twoTargets.read(["a", "c"], read);
+  assert.equal(twoTargets.keptBytes, 0, "a went with its second read; c does not exist");
+  finish([Buffer.from("bbbb")]);
+  assert.deepEqual((await pending).map(String), ["bbbb"]);
+  assert.equal(twoTargets.keptBytes, 4);
+  const callsBefore = calls.length;
+  assert.deepEqual((await twoTargets.read(["b"], read)).map(String), ["bbbb"]);
+  assert.equal(calls.length, callsBefore, "b was kept, not read again");
+});
+
+test("what is kept is a copy of the chunk alone, not the reply's larger buffer", async () => {
+  const shared = new SharedChunks(() => 2, 100_000);
+  const replyBuffer = Buffer.alloc(64 * 1024, 1);
+  const view = replyBuffer.subarray(1_000, 11_000).fill(7);
+  await shared.read(["a"], async () => [view]);
+  assert.equal(shared.keptBytes, 10_000);
+  const [kept] = await shared.read(["a"], async () => []);
+  assert.deepEqual(kept, Buffer.alloc(10_000, 7));
+  assert.notEqual(kept!.buffer, replyBuffer.buffer, "a copy, not a view into the reply's buffer");
+  assert.equal(shared.keptBytes, 0);
+});

@@ -16,9 +16,11 @@ interface Entry {
  * memory (or join the read under way) instead of each reading every byte again.
  *
  * Chunks never change once stored (a batch id is a random UUID, used once), so a shared chunk is
- * always the right one. An entry goes once as many jobs as the process has targets took it, when
- * the batch's last claim deletes the chunks, or, oldest first, when the entries hold more than
- * `maxBytes`. A chunk that does not exist is not kept: the next job reads it again.
+ * always the right one. An entry goes once it served as many reads as the process has targets (a
+ * retry counts as one), when the batch's last claim deletes the chunks, or, least recently used
+ * first, when the entries hold more than `maxBytes`. A chunk that does not exist is not kept: the
+ * next job reads it again. It only helps when one process serves several targets of a batch: with
+ * writers scaled out, another target's job may run elsewhere, and the entry waits for eviction.
  */
 export class SharedChunks {
   /** In order of last use: the first entry is the one to evict. */
@@ -36,7 +38,8 @@ export class SharedChunks {
 
   /** The chunks of `keys`, in order: kept ones from memory, the others in one call of `read`. */
   async read(keys: readonly string[], read: ChunkReader): Promise<(Buffer | null)[]> {
-    const missing = keys.filter((key) => !this.entries.has(key));
+    const distinct = [...new Set(keys)];
+    const missing = distinct.filter((key) => !this.entries.has(key));
     if (missing.length > 0) {
       const values = read(missing);
       missing.forEach((key, i) => {
@@ -48,7 +51,8 @@ export class SharedChunks {
         );
       });
     }
-    return Promise.all(keys.map((key) => this.take(key)));
+    const taken = new Map(distinct.map((key) => [key, this.take(key)]));
+    return Promise.all(keys.map((key) => taken.get(key)!));
   }
 
   /** Forgets the chunks of `keys` (the batch's last claim deleted them). */
@@ -59,7 +63,7 @@ export class SharedChunks {
     }
   }
 
-  /** Chunk bytes kept now (for the spec). */
+  /** Chunk bytes kept now. */
   get keptBytes(): number {
     return this.bytes;
   }
@@ -82,11 +86,16 @@ export class SharedChunks {
       this.remove(key, entry);
       return;
     }
-    entry.size = value.byteLength;
+    // The client's reply is a view into its read buffers, which may be far larger than the chunk:
+    // what is kept for later jobs is a copy of the chunk alone, so that the bound is the memory held.
+    const copy = Buffer.from(value);
+    entry.value = Promise.resolve(copy);
+    entry.size = copy.byteLength;
     this.bytes += entry.size;
     for (const [oldest, kept] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
-      this.remove(oldest, kept);
+      // A read under way holds no bytes yet: evicting it would only make its next job read again.
+      if (kept.size > 0) this.remove(oldest, kept);
     }
   }
 

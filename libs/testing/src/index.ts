@@ -9,6 +9,7 @@ export { foldedText } from "./folded-text.js";
 export { jfrBytes } from "./jfr-bytes.js";
 export { multipartForm } from "./multipart-form.js";
 export { targetConfig } from "./target-config.js";
+export { commandCalls } from "./command-calls.js";
 export { testPki } from "./pki.js";
 export type { Issued } from "./pki.js";
 export { startTokenServer } from "./token-server.js";

@@ -3,12 +3,10 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startFakeTarget, startRedisCluster } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisClusterHandle } from "@pyroscope-relay/testing";
-import { freePort } from "../e2e/support/free-port.js";
 import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
-import { ledgerFor } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
-import { relayConfig } from "./support/relay.js";
+import { forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
 
@@ -34,15 +32,7 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
   it("503 (never 200 for an unstored profile) while the replica takes over, 200 after; writers go on; every acknowledged profile delivered", {
     timeout: 180_000,
   }, async (t) => {
-    const port = await freePort();
-    const config = relayConfig({
-      port,
-      targets: [
-        { name: "a", url: a.url },
-        { name: "b", url: b.url },
-      ],
-    });
-    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    const { config, url, ledgers } = await forwardingToBoth(a, b);
     const args = [
       `--redis.cluster-nodes=${cluster.seeds}`,
       "--target.queue-shards=4",
@@ -54,7 +44,7 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
     processes.push(await startRelayProcess({ command: "ingest", config, args }));
     processes.push(await startRelayProcess({ command: "writer", config, args }));
 
-    const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "c10" });
+    const load = new LoadGenerator({ url: url, tag: "c10" });
     const steady = load.steady(20);
     await sleep(3_000);
     const [victim] = (await cluster.masters()) as [(typeof cluster.nodes)[number]];

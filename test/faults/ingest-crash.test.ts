@@ -1,32 +1,22 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../e2e/support/free-port.js";
 import { assertDelivered, waitForDelivery } from "./support/check.js";
-import { ledgerFor } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
-import { relayConfig, startRelay } from "./support/relay.js";
-import { faultStage } from "./support/stage.js";
+import { startRelay } from "./support/relay.js";
+import { faultStage, forwardingToBoth } from "./support/stage.js";
 
 describe("fault 2: kill -9 the ingest process under load", () => {
   const stage = faultStage();
 
   it("every profile that got a 2xx is delivered to every target", { timeout: 120_000 }, async (t) => {
     const { redis, a, b } = stage;
-    const port = await freePort();
-    const config = relayConfig({
-      port,
-      targets: [
-        { name: "a", url: a.url },
-        { name: "b", url: b.url },
-      ],
-    });
-    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    const { config, url, ledgers } = await forwardingToBoth(a, b);
     stage.processes.push(await startRelay("writer", config, redis));
     const doomed = await startRelay("ingest", config, redis);
     stage.processes.push(doomed);
 
-    const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "i2" });
+    const load = new LoadGenerator({ url: url, tag: "i2" });
     const steady = load.steady(25);
     await sleep(3_000);
     await doomed.stop("SIGKILL");

@@ -1,11 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { freePort } from "../e2e/support/free-port.js";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
-import { ledgerFor, profileIdOf } from "./support/ledger.js";
+import { profileIdOf } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
-import { failedJobs, inspect, relayConfig, startRelay } from "./support/relay.js";
-import { faultStage } from "./support/stage.js";
+import { failedJobs, inspect, startRelay } from "./support/relay.js";
+import { faultStage, forwardingToBoth } from "./support/stage.js";
 
 const poisonId = "p5x-poison";
 
@@ -14,23 +13,14 @@ describe("fault 5: a poison profile (the target answers 400 for it)", () => {
 
   it("fails at once and is kept as failed; the profiles behind it keep flowing", { timeout: 60_000 }, async (t) => {
     const { redis, a, b } = stage;
-    const port = await freePort();
     // Plenty of retries and a long backoff: a retried 400 would show as a stuck queue, not a quick failure.
     const endpoint = `    max_backoff_retries = 10
     min_backoff_period  = "2s"`;
-    const config = relayConfig({
-      port,
-      targets: [
-        { name: "a", url: a.url, endpoint },
-        { name: "b", url: b.url, endpoint },
-      ],
-    });
-    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    const { config, url, ledgers } = await forwardingToBoth(a, b, endpoint);
     ledgers[0]!.answer((id) => (id === poisonId ? { status: 400, body: '{"code":"invalid_argument","message":"poison: malformed profile"}' } : undefined));
     const relay = await startRelay("run", config, redis);
     stage.processes.push(relay);
 
-    const url = `http://127.0.0.1:${port}`;
     const load = new LoadGenerator({ url, tag: "p5" });
     const poison = new LoadGenerator({ url, tag: "p5x" });
     await load.sendSequentially(10);

@@ -1,12 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../e2e/support/free-port.js";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
-import { ledgerFor } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
-import { relayConfig, startRelay } from "./support/relay.js";
-import { faultStage } from "./support/stage.js";
+import { startRelay } from "./support/relay.js";
+import { faultStage, forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
 
@@ -15,19 +13,11 @@ describe("fault 3: kill -9 Redis (AOF, appendfsync always) under load, restart i
 
   it("zero acknowledged loss; 503 while Redis is down, 200 after, same relay process", { timeout: 120_000 }, async (t) => {
     const { redis, a, b } = stage;
-    const port = await freePort();
-    const config = relayConfig({
-      port,
-      targets: [
-        { name: "a", url: a.url },
-        { name: "b", url: b.url },
-      ],
-    });
-    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    const { config, url, ledgers } = await forwardingToBoth(a, b);
     const relay = await startRelay("run", config, redis, [`--writer.concurrency=${concurrency}`]);
     stage.processes.push(relay);
 
-    const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "r3" });
+    const load = new LoadGenerator({ url: url, tag: "r3" });
     const steady = load.steady(20);
     await sleep(3_000);
     await redis.kill();

@@ -1,12 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../e2e/support/free-port.js";
 import { assertDelivered, waitForDelivery } from "./support/check.js";
-import { ledgerFor } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
-import { relayConfig, startRelay } from "./support/relay.js";
-import { faultStage } from "./support/stage.js";
+import { startRelay } from "./support/relay.js";
+import { faultStage, forwardingToBoth } from "./support/stage.js";
 
 /**
  * BullMQ 6.0-6.3 workers stopped consuming after outages longer than a few seconds (#4585): the
@@ -20,18 +18,9 @@ for (const outageMs of outages)
 
     it("profiles sent after the restart are delivered by the same writer process", { timeout: outageMs + 120_000 }, async (t) => {
       const { redis, a, b } = stage;
-      const port = await freePort();
-      const config = relayConfig({
-        port,
-        targets: [
-          { name: "a", url: a.url },
-          { name: "b", url: b.url },
-        ],
-      });
-      const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+      const { config, url, ledgers } = await forwardingToBoth(a, b);
       const relay = await startRelay("run", config, redis);
       stage.processes.push(relay);
-      const url = `http://127.0.0.1:${port}`;
 
       const early = new LoadGenerator({ url, tag: `k7a${outageMs}` });
       await early.sendSequentially(5);

@@ -1,12 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../e2e/support/free-port.js";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
-import { ledgerFor, profileIdOf } from "./support/ledger.js";
+import { profileIdOf } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
-import { inspect, relayConfig, startRelay, waitingBatches } from "./support/relay.js";
-import { faultStage } from "./support/stage.js";
+import { inspect, startRelay, waitingBatches } from "./support/relay.js";
+import { faultStage, forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
 const profiles = 40;
@@ -19,21 +18,13 @@ describe("fault 9: kill -9 a writer in the middle of a batch", () => {
   // 15 s) have seen it: allow a couple of minutes.
   it("after a restart the rest of the batch is delivered; only what was in flight is delivered twice", { timeout: 240_000 }, async (t) => {
     const { redis, a, b } = stage;
-    const port = await freePort();
-    const config = relayConfig({
-      port,
-      targets: [
-        { name: "a", url: a.url },
-        { name: "b", url: b.url },
-      ],
-    });
-    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    const { config, url, ledgers } = await forwardingToBoth(a, b);
     const args = [`--writer.concurrency=${concurrency}`];
     stage.processes.push(await startRelay("ingest", config, redis, args));
 
     // Redis holds writes for a moment: the profiles sent meanwhile wait for the first flush and go
     // out together in the next one, a batch of many profiles.
-    const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "w9" });
+    const load = new LoadGenerator({ url: url, tag: "w9" });
     const pauser = inspect(redis);
     await pauser.client("PAUSE", 500, "WRITE");
     pauser.disconnect();

@@ -1,12 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../e2e/support/free-port.js";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
-import { ledgerFor, profileIdOf } from "./support/ledger.js";
+import { profileIdOf } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
-import { relayConfig, startRelay } from "./support/relay.js";
-import { faultStage } from "./support/stage.js";
+import { startRelay } from "./support/relay.js";
+import { faultStage, forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
 
@@ -17,22 +16,14 @@ describe("fault 1: kill -9 a writer while the target holds its requests open", (
   // stalled checks (every 15 s) have seen them: allow a couple of minutes.
   it("a new writer delivers everything, the dead writer's jobs included", { timeout: 240_000 }, async (t) => {
     const { redis, a, b } = stage;
-    const port = await freePort();
-    const config = relayConfig({
-      port,
-      targets: [
-        { name: "a", url: a.url },
-        { name: "b", url: b.url },
-      ],
-    });
-    const ledgers = [ledgerFor("a", a), ledgerFor("b", b)];
+    const { config, url, ledgers } = await forwardingToBoth(a, b);
     const args = [`--writer.concurrency=${concurrency}`];
     stage.processes.push(await startRelay("ingest", config, redis, args));
     const doomed = await startRelay("writer", config, redis, args);
     stage.processes.push(doomed);
 
     a.hold();
-    const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, tag: "w1" });
+    const load = new LoadGenerator({ url: url, tag: "w1" });
     await load.sendSequentially(30);
     // The writer has as many deliveries open at `a` as it may have.
     await a.waitForRequests(concurrency, 20_000);

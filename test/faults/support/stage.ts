@@ -1,7 +1,10 @@
 import { after, before } from "node:test";
 import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
+import { freePort } from "../../e2e/support/free-port.js";
 import type { RelayProcess } from "../../e2e/support/relay-process.js";
+import { ledgerFor, type TargetLedger } from "./ledger.js";
+import { relayConfig } from "./relay.js";
 
 /**
  * What most fault tests stand on: a redis-server with AOF fsynced before every reply (so an
@@ -32,4 +35,24 @@ export function faultStage(): FaultStage {
     await stage.redis?.stop();
   });
   return stage;
+}
+
+/** A relay configuration forwarding to targets `a` and `b`, its receiver's URL, and the targets' ledgers. */
+export interface ForwardingToBoth {
+  config: string;
+  url: string;
+  ledgers: TargetLedger[];
+}
+
+/** One receiver on a free port forwarding to `a` and `b`, each with the `endpoint` attributes given. */
+export async function forwardingToBoth(a: FakeTarget, b: FakeTarget, endpoint?: string): Promise<ForwardingToBoth> {
+  const port = await freePort();
+  const config = relayConfig({
+    port,
+    targets: [
+      { name: "a", url: a.url, endpoint },
+      { name: "b", url: b.url, endpoint },
+    ],
+  });
+  return { config, url: `http://127.0.0.1:${port}`, ledgers: [ledgerFor("a", a), ledgerFor("b", b)] };
 }

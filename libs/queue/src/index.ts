@@ -18,6 +18,7 @@ export type { TargetState } from "./target-state.js";
 export { ExporterLease } from "./exporter-lease.js";
 export { BacklogFullError, QueueUnavailableError, RedisMemoryFullError } from "./errors.js";
 export { BatchWorker } from "./batch-worker.js";
+export { attemptsFor } from "./batch-job.js";
 export type { BatchWorkerObserver } from "./batch-worker.js";
 export { BatchStore } from "./batch-store.js";
 export { SharedChunks } from "./shared-chunks.js";

@@ -77,7 +77,17 @@ export class TargetDelivery {
     }
     sends.push(...combineSeries(series).map(pushSend));
     const state: AttemptState = {};
-    await Promise.all(sends.map((send) => this.slots.run(() => this.send(send, report, signal, state))));
+    let started = 0;
+    if (sends.length === 0) report.dispatched();
+    await Promise.all(
+      sends.map((send) =>
+        this.slots.run(() => {
+          // The last request has its slot: the next job's requests would only queue behind it now.
+          if (++started === sends.length) report.dispatched();
+          return this.send(send, report, signal, state);
+        }),
+      ),
+    );
     return state;
   }
 

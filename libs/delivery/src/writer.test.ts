@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
-import { batchJobData, chunkKey, detachedProfileKey, replayFailed, summarizeFailed } from "@pyroscope-relay/queue";
+import { batchJobData, chunkKey, detachedProfileKey, drainJobId, replayFailed, summarizeFailed } from "@pyroscope-relay/queue";
 import type { Redis } from "ioredis";
 import { commandCalls, gzippedPprof, startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
 import { counter, eventually, failedJob, ingestData, latencyCount, redisForFile } from "./writer-harness.js";
@@ -40,7 +40,7 @@ test("stores a batch once for 3 targets and deletes it only after the last deliv
   await eventually("the payload to be deleted", async () => (await r.payloadKeys()).length === 0);
   for (const name of ["a", "b", "c"]) {
     const queue = r.queue(name);
-    assert.equal(await queue.getJob(batchId), undefined, `${name}: completed job kept`);
+    assert.equal(await queue.getJob(drainJobId(batchId)), undefined, `${name}: completed job kept`);
     assert.deepEqual(await queue.getJobCounts("completed", "failed", "waiting", "delayed", "active"), {
       completed: 0,
       failed: 0,
@@ -147,7 +147,7 @@ test("writer.close() waits for active deliveries, then stops fetching", async (t
   await r.writer!.close(); // a second close (a second signal) is harmless
   // Delivered and released before close() returned.
   assert.equal(await r.batchExists(batchId), false);
-  assert.equal(await r.queue("a").getJob(batchId), undefined);
+  assert.equal(await r.queue("a").getJob(drainJobId(batchId)), undefined);
   // BullMQ's blocking connections are gone.
   await eventually("only our connections to remain", async () => (await clientNames(r.admin)).join() === ours.join(), 2_000);
 
@@ -155,7 +155,7 @@ test("writer.close() waits for active deliveries, then stops fetching", async (t
   const second = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
   await sleep(200);
   assert.equal(target.requests.length, 1);
-  assert.equal(await r.queue("a").getJobState(second.batchId), "waiting");
+  assert.equal(await r.queue("a").getJobState(drainJobId(second.batchId)), "waiting");
 });
 
 test("requests to a target stay within its concurrency, over all its batches", async (t) => {

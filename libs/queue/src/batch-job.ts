@@ -13,7 +13,7 @@ export type QueuedJobData = BatchJobData | DrainJobData;
 
 export type BatchJob = Job<QueuedJobData, void, typeof BATCH_JOB_NAME>;
 
-/** The BullMQ deduplication id of every drain job: per queue, one waits at most, and one more while one is active. */
+/** The BullMQ deduplication id of every drain job: per queue, one waits at most (see `drainJobOptions`). */
 export const DRAIN_DEDUPLICATION_ID = "drain";
 
 /** A MULTI on `queue`'s connection that BullMQ can add jobs to, and our own commands and scripts too. */
@@ -30,12 +30,12 @@ export function batchJobOptions(jobId: string, attempts: number): JobsOptions {
 }
 
 /**
- * A drain job's options: a batch job's, deduplicated by BullMQ. While a drain job waits, adding
- * another does nothing (the waiting one claims every segment when it runs); while one is active, the
- * last one added is kept and created when the active one ends (BullMQ's `keepLastIfActive`).
+ * A drain job's options: a batch job's, deduplicated by BullMQ. Until a drain job claims, adding
+ * another does nothing: it will claim the new segment too. Its claim ends the deduplication (the
+ * claim script deletes BullMQ's key), so the next flush adds the next drain job.
  */
 export function drainJobOptions(jobId: string, attempts: number): JobsOptions {
-  return { ...batchJobOptions(jobId, attempts), deduplication: { id: DRAIN_DEDUPLICATION_ID, keepLastIfActive: true } };
+  return { ...batchJobOptions(jobId, attempts), deduplication: { id: DRAIN_DEDUPLICATION_ID } };
 }
 
 /** A drain job's id: its flush's batch id (or a fresh one), marked, so that no failed job of a batch takes it. */

@@ -228,7 +228,7 @@ test("flushes that wait for the target are claimed by one drain job: one attempt
   assert.deepEqual(await h.queue("alpha").getJobCounts("waiting", "active", "completed", "failed"), { waiting: 0, active: 0, completed: 0, failed: 0 });
 });
 
-test("a flush stored while a drain job delivers gets the next drain job, as soon as that one ends", async (t) => {
+test("flushes stored while a drain job delivers go out together in the next one", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   let release: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -251,17 +251,45 @@ test("a flush stored while a drain job delivers gets the next drain job, as soon
   assert.deepEqual(attempts, [["n=first"], ["n=second", "n=third"]]);
 });
 
-test("segments stored while a drain job waits for its retry go out once it ends", async (t) => {
+test("a drain job waiting for its retry holds back no later flush, and retries only what it claimed", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   let tries = 0;
   const delivery = scriptedDelivery((query) => (query === "n=first" && tries++ === 0 ? { retry: httpFailure(503, "busy") } : "deliver"));
-  h.worker("alpha", delivery, { backoffMs: () => 300 });
+  h.worker("alpha", delivery, { backoffMs: () => 500 });
   const first = await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
   await until("the first attempt", async () => (await h.queue("alpha").getJobState(drainJobId(first.batchId))) === "delayed");
   await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
   await until("both delivered", async () => delivery.attempts.length === 3, 10_000);
-  assert.deepEqual(delivery.attempts, [["n=first"], ["n=first"], ["n=second"]], "a retry carries only what its job claimed");
-  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+  assert.deepEqual(delivery.attempts, [["n=first"], ["n=second"], ["n=first"]]);
+  await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
+});
+
+test("a request still in flight holds back no later flush once its job has sent everything", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const attempts: string[][] = [];
+  h.worker(
+    "alpha",
+    {
+      attempts,
+      deliver: async (profiles, report) => {
+        attempts.push(profiles.map(({ ref }) => (ref.kind === "ingest" ? ref.query : "")));
+        report.dispatched();
+        if (attempts.length === 1) await held;
+        for (const { ref } of profiles) report.delivered(ref.index, [0]);
+        return {};
+      },
+    },
+    { concurrency: 2 },
+  );
+  await h.enqueuer.enqueue(Buffer.from("slow"), ingestFacts("n=slow"), ["alpha"]);
+  await until("the slow delivery", async () => attempts.length === 1);
+  await h.enqueuer.enqueue(Buffer.from("next"), ingestFacts("n=next"), ["alpha"]);
+  await until("the next flush, while the slow one is held", async () => attempts.length === 2);
+  release();
+  assert.deepEqual(attempts, [["n=slow"], ["n=next"]]);
+  await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
 });
 
 test("failures of a drain job over several batches: one failed job per batch, named after it; the rest is delivered", async (t) => {

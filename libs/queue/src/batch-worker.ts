@@ -109,6 +109,11 @@ export class BatchWorker {
   private readonly observer: BatchWorkerObserver;
   /** Bookkeeping started without waiting (completions, conversions after BullMQ's own failures). */
   private readonly pending = new Set<Promise<void>>();
+  /**
+   * Per queue shard, when the last drain job that started here will have sent all it claimed: the
+   * next one claims only then, so that flushes that come meanwhile go out in one job.
+   */
+  private readonly handoffs = new Map<JobLifecycle, Promise<void>>();
   private closing: Promise<void> | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -135,9 +140,6 @@ export class BatchWorker {
       });
       worker.on("failed", (job, error) => {
         if (job !== undefined) this.failedInBullMQ(job, error);
-      });
-      worker.on("completed", (job) => {
-        if (isDrain(job.data)) this.drainPending(lifecycle);
       });
       worker.on("error", (error) => this.observer.error?.(error, "worker"));
       return worker;
@@ -180,13 +182,34 @@ export class BatchWorker {
   }
 
   private async process(job: BatchJob): Promise<void> {
+    if (!isDrain(job.data)) return this.attempt(job);
+    const lifecycle = this.lifecycleOf(job);
+    const previous = this.handoffs.get(lifecycle) ?? Promise.resolve();
+    let handOff: () => void = () => undefined;
+    const sent = new Promise<void>((resolve) => (handOff = resolve));
+    const next = previous.then(() => sent);
+    this.handoffs.set(lifecycle, next);
+    try {
+      await previous;
+      return await this.attempt(job, handOff);
+    } finally {
+      handOff();
+      if (this.handoffs.get(lifecycle) === next) this.handoffs.delete(lifecycle);
+    }
+  }
+
+  /** One attempt at a job; a drain job calls `handOff` once it has sent all it claimed. */
+  private async attempt(job: BatchJob, handOff: () => void = () => undefined): Promise<void> {
     const lifecycle = this.lifecycleOf(job);
     let work: JobWork;
     let data: BatchJobData | undefined;
     if (isDrain(job.data)) {
-      const segments = await lifecycle.claim(job);
-      if (segments === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });
-      work = JobWork.ofDrain(segments);
+      // Shutting down: back to waiting as it is, without claiming what another writer can take.
+      if (this.stopping.signal.aborted) throw Worker.RateLimitError();
+      const claim = await lifecycle.claim(job);
+      if (claim === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });
+      if (claim.more) this.drainPending(lifecycle);
+      work = JobWork.ofDrain(claim.segments);
     } else {
       const parsed = batchJobData.safeParse(job.data);
       if (!parsed.success) throw new FinalFailure({ reason: "invalid job", detail: parsed.error.issues.map((issue) => issue.message).join("; ") });
@@ -217,6 +240,7 @@ export class BatchWorker {
           recorder.changed();
         },
         failed: (index: number, parts: readonly number[], failure: FailureReason) => progress.failedForGood(index, parts, failure),
+        dispatched: handOff,
       };
       try {
         outcome = await this.options.deliver(outgoing, report, this.stopping.signal);

@@ -136,7 +136,7 @@ test("each segment says where its profiles are, never bytes; the drain job carri
     assert.ok(job, name);
     assert.equal(job.name, "batch");
     assert.deepEqual(job.data, { drain: true });
-    assert.deepEqual(job.opts.deduplication, { id: "drain", keepLastIfActive: true });
+    assert.deepEqual(job.opts.deduplication, { id: "drain" });
     assert.equal(job.opts.attempts, attempts);
     assert.deepEqual(job.opts.backoff, { type: TARGET_BACKOFF });
     assert.equal(job.opts.removeOnComplete, true);

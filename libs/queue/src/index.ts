@@ -4,7 +4,8 @@ export { batchClaimsKey, chunkKey, detachedProfileKey, queueNameFor } from "./ke
 export { targetQueue } from "./target-queue.js";
 export type { TargetQueue } from "./target-queue.js";
 export { batchJobData } from "./batch-data.js";
-export type { BatchJobData, IngestProfileRef, ProfileFacts, PushProfileRef } from "./batch-data.js";
+export type { BatchJobData, BatchSegment, IngestProfileRef, ProfileFacts, PushProfileRef } from "./batch-data.js";
+export { PendingSegments } from "./pending-segments.js";
 export { Enqueuer } from "./enqueuer.js";
 export type { EnqueueResult } from "./enqueuer.js";
 export type { FlushBounds } from "./group-commit.js";
@@ -18,7 +19,7 @@ export type { TargetState } from "./target-state.js";
 export { ExporterLease } from "./exporter-lease.js";
 export { BacklogFullError, QueueUnavailableError, RedisMemoryFullError } from "./errors.js";
 export { BatchWorker } from "./batch-worker.js";
-export { attemptsFor } from "./batch-job.js";
+export { attemptsFor, drainJobId } from "./batch-job.js";
 export type { BatchWorkerObserver } from "./batch-worker.js";
 export { BatchStore } from "./batch-store.js";
 export { SharedChunks } from "./shared-chunks.js";

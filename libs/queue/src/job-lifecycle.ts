@@ -7,7 +7,7 @@ import { BatchStore } from "./batch-store.js";
 import type { FailureReason } from "./failure-reason.js";
 import type { JobWork, WorkSegment } from "./job-work.js";
 import { LuaScript } from "./lua-script.js";
-import { DRAIN_BOUNDS, PendingSegments } from "./pending-segments.js";
+import { type Claim, DRAIN_BOUNDS, PendingSegments } from "./pending-segments.js";
 import type { SharedChunks } from "./shared-chunks.js";
 import { COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
@@ -93,7 +93,7 @@ export class JobLifecycle {
    * The segments drain job `job` delivers: those waiting when it first runs (up to `DRAIN_BOUNDS`),
    * the same ones on every later run. Undefined when the job is gone.
    */
-  claim(job: BatchJob): Promise<BatchSegment[] | undefined> {
+  claim(job: BatchJob): Promise<Claim | undefined> {
     return this.pending.claim(job.id!, DRAIN_BOUNDS);
   }
 
@@ -103,9 +103,8 @@ export class JobLifecycle {
   }
 
   /**
-   * Adds a drain job when segments wait (BullMQ deduplicates it against the one that waits or is
-   * active): after a drain job ends, segments that came while it was retrying or handed back wait for
-   * the next.
+   * Adds a drain job when segments wait (BullMQ deduplicates it against one that has not claimed
+   * yet): for segments a drain job left beyond its bounds, or a writer that died before adding one.
    */
   async drainPending(attempts: number): Promise<void> {
     if ((await this.pending.waiting()) > 0) await addDrainJob(this.queue, attempts);

@@ -1,6 +1,7 @@
 import { QueueKeys } from "bullmq";
 import type { ChainableCommander } from "ioredis";
 import { batchSegment, drainJobData, type BatchSegment } from "./batch-data.js";
+import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
 import { pendingKey, queueNameFor } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
@@ -19,16 +20,18 @@ export interface DrainBounds {
  */
 export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024 * 1024 };
 
-// KEYS: the job hash, the pending list. ARGV: max profiles, max bytes. A job claims once, the first
-// time it runs: later runs (a retry, a writer recovering it after a crash) find its claim and get the
-// same segments. Each entry is `<profiles>:<bytes>:<segment JSON>`; the job's data becomes the JSON of
-// the claimed segments, and its `backlog` field what they count in the backlog (target-backlog.ts),
-// so that counting the job out subtracts exactly that. Returns the job's data; false when it is gone.
+// KEYS: the job hash, the pending list, BullMQ's deduplication key of drain jobs. ARGV: max profiles,
+// max bytes, the job id. A job claims once, the first time it runs: later runs (a retry, a writer
+// recovering it after a crash) find its claim and get the same segments. Each entry is
+// `<profiles>:<bytes>:<segment JSON>`; the job's data becomes the JSON of the claimed segments, and
+// its `backlog` field what they count in the backlog (target-backlog.ts), so that counting the job out
+// subtracts exactly that. The claim ends the job's deduplication: a flush from now on adds a drain
+// job of its own. Returns the job's data and how many segments still wait; false when it is gone.
 const claim = new LuaScript(
   "drain_claim",
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if redis.call('HEXISTS', KEYS[1], 'claimed') == 1 then return redis.call('HGET', KEYS[1], 'data') end
+if redis.call('HEXISTS', KEYS[1], 'claimed') == 1 then return {redis.call('HGET', KEYS[1], 'data'), redis.call('LLEN', KEYS[2])} end
 local maxProfiles, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
 local segments, profiles, bytes = {}, 0, 0
 while true do
@@ -44,7 +47,8 @@ end
 local data = '{"drain":true,"segments":[' .. table.concat(segments, ',') .. ']}'
 redis.call('HSET', KEYS[1], 'data', data, 'claimed', 1)
 if profiles > 0 then redis.call('HSET', KEYS[1], 'backlog', profiles .. ':' .. bytes) end
-return data
+if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
+return {data, redis.call('LLEN', KEYS[2])}
 `,
 );
 
@@ -62,17 +66,24 @@ return 1
 `,
 );
 
+/** What a drain job claimed, and whether more segments wait (beyond its bounds). */
+export interface Claim {
+  segments: BatchSegment[];
+  more: boolean;
+}
+
 /**
  * The segments that wait for a target's queue shard: each flush appends the profiles it has for the
  * target, and the shard's drain job claims whatever waits when it first runs. A flush adds a drain
- * job too, which BullMQ deduplicates (see batch-job.ts): while one waits, it takes the new segment
- * along; while one is active, BullMQ adds the next when it ends. So under load a job carries many
- * flushes, and its life in BullMQ is paid once for all of them.
+ * job too, which BullMQ deduplicates until that job claims (see batch-job.ts): a job that waits takes
+ * the new segments along. So under load a job carries many flushes, and its life in BullMQ is paid
+ * once for all of them.
  */
 export class PendingSegments {
   readonly key: string;
   private readonly keys: QueueKeys;
   private readonly queueName: string;
+  private readonly deduplicationKey: string;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -83,6 +94,7 @@ export class PendingSegments {
     this.key = pendingKey(prefix, target, shard);
     this.keys = new QueueKeys(prefix);
     this.queueName = queueNameFor(target, shard);
+    this.deduplicationKey = this.keys.toKey(this.queueName, `de:${DRAIN_DEDUPLICATION_ID}`);
     for (const script of [claim, withdraw]) script.define(redis);
   }
 
@@ -100,10 +112,11 @@ export class PendingSegments {
    * The segments drain job `jobId` delivers: those it claimed before, or those waiting now up to
    * `bounds` (none when nothing waits). Undefined when the job is gone.
    */
-  async claim(jobId: string, bounds: DrainBounds): Promise<BatchSegment[] | undefined> {
-    const data = await claim.run(this.redis, [this.keys.toKey(this.queueName, jobId), this.key], [bounds.maxProfiles, bounds.maxBytes]);
-    if (typeof data !== "string") return undefined;
-    return drainJobData.parse(JSON.parse(data)).segments ?? [];
+  async claim(jobId: string, bounds: DrainBounds): Promise<Claim | undefined> {
+    const reply = await claim.run(this.redis, [this.keys.toKey(this.queueName, jobId), this.key, this.deduplicationKey], [bounds.maxProfiles, bounds.maxBytes, jobId]);
+    if (!Array.isArray(reply)) return undefined;
+    const [data, left] = reply as [string, number];
+    return { segments: drainJobData.parse(JSON.parse(data)).segments ?? [], more: left > 0 };
   }
 
   /** What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet. */

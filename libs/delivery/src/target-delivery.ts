@@ -78,12 +78,14 @@ export class TargetDelivery {
     sends.push(...combineSeries(series).map(pushSend));
     const state: AttemptState = {};
     let started = 0;
-    if (sends.length === 0) report.dispatched();
+    // Once every request has started and the target can take one more, the next job may claim:
+    // sooner, its requests would only queue behind these.
+    const dispatched = () => void this.slots.whenFree().then(() => report.dispatched());
+    if (sends.length === 0) dispatched();
     await Promise.all(
       sends.map((send) =>
         this.slots.run(() => {
-          // The last request has its slot: the next job's requests would only queue behind it now.
-          if (++started === sends.length) report.dispatched();
+          if (++started === sends.length) dispatched();
           return this.send(send, report, signal, state);
         }),
       ),

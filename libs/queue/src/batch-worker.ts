@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
 import { attemptsOf, isDrain, type BatchJob } from "./batch-job.js";
@@ -63,9 +63,16 @@ export const PROGRESS_INTERVAL_MS = 50;
 
 /**
  * How often a worker looks for segments that wait with no drain job to claim them (a writer died
- * between a drain job's end and adding the next).
+ * between a drain job's claim and adding the next).
  */
 const DRAIN_SWEEP_MS = 5_000;
+
+/**
+ * A drain job that comes while the one before it in this process has not sent everything yet (the
+ * target takes no more requests now) goes back to the queue for this long, unclaimed: it waits where
+ * any writer can take it, not in a process that may die, and claims more when it comes back.
+ */
+const DRAIN_POSTPONE_MS = 100;
 
 /** How long shutdown waits for Redis once deliveries are aborted. */
 const HAND_BACK_MS = 5_000;
@@ -110,10 +117,10 @@ export class BatchWorker {
   /** Bookkeeping started without waiting (completions, conversions after BullMQ's own failures). */
   private readonly pending = new Set<Promise<void>>();
   /**
-   * Per queue shard, when the last drain job that started here will have sent all it claimed: the
-   * next one claims only then, so that flushes that come meanwhile go out in one job.
+   * Per queue shard, the drain jobs of this process that have not sent all they claimed: the next
+   * one claims only once there are none, so that flushes that come meanwhile go out in one job.
    */
-  private readonly handoffs = new Map<JobLifecycle, Promise<void>>();
+  private readonly sending = new Map<JobLifecycle, number>();
   private closing: Promise<void> | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -123,7 +130,7 @@ export class BatchWorker {
       const { connection, prefix, target, sharedChunks } = options;
       const lifecycle = new JobLifecycle({ connection, prefix, target, shard, sharedChunks });
       this.lifecycles.set(lifecycle.queue.name, lifecycle);
-      const worker = new Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job) => this.process(job), {
+      const worker = new Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job, token) => this.process(job, token), {
         connection: options.connection,
         prefix: options.prefix,
         concurrency: options.concurrency,
@@ -181,20 +188,24 @@ export class BatchWorker {
     return this.closing;
   }
 
-  private async process(job: BatchJob): Promise<void> {
+  private async process(job: BatchJob, token: string | undefined): Promise<void> {
     if (!isDrain(job.data)) return this.attempt(job);
     const lifecycle = this.lifecycleOf(job);
-    const previous = this.handoffs.get(lifecycle) ?? Promise.resolve();
-    let handOff: () => void = () => undefined;
-    const sent = new Promise<void>((resolve) => (handOff = resolve));
-    const next = previous.then(() => sent);
-    this.handoffs.set(lifecycle, next);
+    if ((this.sending.get(lifecycle) ?? 0) > 0) {
+      await job.moveToDelayed(Date.now() + DRAIN_POSTPONE_MS, token);
+      throw new DelayedError();
+    }
+    this.sending.set(lifecycle, (this.sending.get(lifecycle) ?? 0) + 1);
+    let sent = false;
+    const handOff = () => {
+      if (sent) return;
+      sent = true;
+      this.sending.set(lifecycle, this.sending.get(lifecycle)! - 1);
+    };
     try {
-      await previous;
       return await this.attempt(job, handOff);
     } finally {
       handOff();
-      if (this.handoffs.get(lifecycle) === next) this.handoffs.delete(lifecycle);
     }
   }
 

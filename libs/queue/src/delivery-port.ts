@@ -16,8 +16,9 @@ export interface DeliveryReport {
   /** The target refused these parts for good: they are split off into a failed job with `failure`. */
   failed(index: number, parts: readonly number[], failure: FailureReason): void;
   /**
-   * Every request of the attempt has started (or none will): the next drain job may claim now. Until
-   * then, or until the attempt ends, it waits, so that what arrives meanwhile goes out together.
+   * Every request of the attempt has started (or none will), and the target could take another
+   * request now: the next drain job may claim. Until then, or until the attempt ends, it waits, so
+   * that what arrives meanwhile goes out together.
    */
   dispatched(): void;
 }

@@ -49,10 +49,11 @@ async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
   return (await redis.keys(`${prefix}:*`)).filter((key) => !key.endsWith(":meta")).sort();
 }
 
+/** The target's jobs that wait, or wait to be taken (a drain job is delayed a little at first). */
 async function waitingJobs(t: TestContext, prefix: string, name: string) {
   const queue = targetQueue(admin, prefix, name);
   t.after(() => queue.close());
-  return (await queue.getWaiting()).reverse();
+  return (await queue.getJobs(["waiting", "delayed"])).reverse();
 }
 
 /** The segments waiting for `name`'s drain job, oldest first. */
@@ -244,7 +245,7 @@ test("Redis stalling mid-flush: every request of the flush fails, and the flush 
   for (const name of ["alpha", "beta"]) {
     const queue = targetQueue(ownAdmin, prefix, name);
     t.after(() => queue.close());
-    assert.equal(await queue.getWaitingCount(), 1, `${name}: only the drain job from before`);
+    assert.equal(await queue.getJobCountByTypes("waiting", "delayed"), 1, `${name}: only the drain job from before`);
     assert.equal((await pendingOf(prefix, name, ownAdmin)).length, 1, `${name}: only the segment from before`);
     assert.deepEqual(await new TargetBacklog(ownAdmin, prefix, name).read(), { profiles: 1, bytes: 6 }, `${name}: counted once`);
   }
@@ -305,7 +306,7 @@ test("with --redis.min-replicas on one Redis with a replica: 200 once the replic
   const onReplica = createRedisConnection(replica.url, "admin");
   t.after(() => onReplica.disconnect());
   assert.equal((await onReplica.getBuffer(chunkKey(prefix, batchId, 0)))?.toString(), "on two nodes", "the replica holds the payload at the 200");
-  assert.equal(await targetQueue(onReplica, prefix, "alpha").getJobState(drainJobId(batchId)), "waiting", "and the drain job");
+  assert.equal(await targetQueue(onReplica, prefix, "alpha").getJobState(drainJobId(batchId)), "delayed", "and the drain job");
   assert.equal(await onReplica.llen(new PendingSegments(admin, prefix, "alpha").key), 1, "and the segment");
 
   await replica.stop();

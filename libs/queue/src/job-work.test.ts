@@ -3,8 +3,20 @@ import { test } from "node:test";
 import type { BatchSegment, ProfileRef } from "./batch-data.js";
 import { JobWork } from "./job-work.js";
 
-const ref = (index: number, query = `n=${index}`): ProfileRef => ({ kind: "ingest", index, offset: index * 10, size: 10, receivedAt: 1, query, contentTypes: [] });
-const segment = (batch: string, ...indices: number[]): BatchSegment => ({ batch, bytes: 100, profiles: indices.map((index) => ref(index, `${batch}.${index}`)) });
+const ref = (index: number, query = `n=${index}`): ProfileRef => ({
+  kind: "ingest",
+  index,
+  offset: index * 10,
+  size: 10,
+  receivedAt: 1,
+  query,
+  contentTypes: [],
+});
+const segment = (batch: string, ...indices: number[]): BatchSegment => ({
+  batch,
+  bytes: 100,
+  profiles: indices.map((index) => ref(index, `${batch}.${index}`)),
+});
 
 test("a job of one batch keeps the batch's indices, which progress saved by earlier versions is keyed by", () => {
   const work = JobWork.ofBatch({ ...segment("b", 3, 7), detached: true });
@@ -33,11 +45,7 @@ test("a drain job of several batches numbers their profiles itself, and maps the
   assert.equal(work.jobIndex(2, 5), 4);
   assert.throws(() => work.jobIndex(1, 1), /profile 1 is not in segment 1/);
   // A failure group's refs carry what was delivered of them; the batch's index comes back.
-  const failed = [
-    { ...work.profiles[4]!, deliveredParts: [0] },
-    { ...work.profiles[0]! },
-    { ...work.profiles[3]! },
-  ];
+  const failed = [{ ...work.profiles[4]!, deliveredParts: [0] }, { ...work.profiles[0]! }, { ...work.profiles[3]! }];
   assert.deepEqual(
     work.bySegment(failed).map(({ segment: s, position, refs }) => [s.batch, position, refs.map((r) => [r.index, r.deliveredParts])]),
     [

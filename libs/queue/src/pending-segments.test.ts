@@ -21,7 +21,15 @@ after(async () => {
 const segment = (batch: string, profiles: number, size = 10): BatchSegment => ({
   batch,
   bytes: profiles * size,
-  profiles: Array.from({ length: profiles }, (_, index) => ({ kind: "ingest", index, offset: index * size, size, receivedAt: 1, query: "name=app", contentTypes: [] })),
+  profiles: Array.from({ length: profiles }, (_, index) => ({
+    kind: "ingest",
+    index,
+    offset: index * size,
+    size,
+    receivedAt: 1,
+    query: "name=app",
+    contentTypes: [],
+  })),
 });
 
 /** Appends each segment and counts it in, as a flush does; resolves with their entries. */
@@ -78,11 +86,11 @@ test("a drain job is deduplicated until it claims: then a flush adds the next on
   await append(pending, backlog, segment("a", 1));
   await addDrainJob(queue, 3);
   await addDrainJob(queue, 3);
-  const [waiting, ...more] = await queue.getWaiting();
+  const [waiting, ...more] = await queue.getJobs(["waiting", "delayed"]);
   assert.equal(more.length, 0, "the second add was deduplicated");
   await pending.claim(waiting!.id!, { maxProfiles: 10, maxBytes: 1_000 });
   await addDrainJob(queue, 3);
-  assert.equal(await queue.getWaitingCount(), 2, "the claim ended the deduplication");
+  assert.equal(await queue.getJobCountByTypes("waiting", "delayed"), 2, "the claim ended the deduplication");
 });
 
 test("a drain job that finds nothing claims nothing; a job that is gone claims nothing either", async (t) => {

@@ -113,7 +113,11 @@ export class PendingSegments {
    * `bounds` (none when nothing waits). Undefined when the job is gone.
    */
   async claim(jobId: string, bounds: DrainBounds): Promise<Claim | undefined> {
-    const reply = await claim.run(this.redis, [this.keys.toKey(this.queueName, jobId), this.key, this.deduplicationKey], [bounds.maxProfiles, bounds.maxBytes, jobId]);
+    const reply = await claim.run(
+      this.redis,
+      [this.keys.toKey(this.queueName, jobId), this.key, this.deduplicationKey],
+      [bounds.maxProfiles, bounds.maxBytes, jobId],
+    );
     if (!Array.isArray(reply)) return undefined;
     const [data, left] = reply as [string, number];
     return { segments: drainJobData.parse(JSON.parse(data)).segments ?? [], more: left > 0 };

@@ -48,7 +48,8 @@ const STATE_KEYS = ["wait", "paused", "active", "delayed", "prioritized", "faile
 // deduplication key (BullMQ's, holding the id of the drain job that waits or is active). ARGV: the
 // queue's key prefix (job keys are that plus the id), NEXT_IN_LINE, LIMITER_MAX. One shard's state in
 // one call, all keys of its slot (job hashes included, under the same hash tag). A drain job that
-// has not run yet is no batch: the segments it will claim are counted instead. A replay's time is found in the job's data text:
+// has not claimed yet is no batch (waiting, or delayed before it may run): the segments it will
+// claim are counted instead. A replay's time is found in the job's data text:
 // `"replayedAt":<digits>` (inside a JSON string the quotes would be escaped, so it cannot match there).
 const readState = new LuaScript(
   "target_state_read",
@@ -59,11 +60,16 @@ for i = 1, 6 do
 end
 local pending = redis.call('LLEN', KEYS[10])
 local waiting = counts[1] + counts[2] + pending
+local delayed = counts[4]
 local drain = redis.call('GET', KEYS[11])
 if drain then
   local job = ARGV[1] .. drain
-  if redis.call('EXISTS', job) == 1 and redis.call('HEXISTS', job, 'claimed') == 0 and redis.call('HEXISTS', job, 'processedOn') == 0 then
-    waiting = waiting - 1
+  if redis.call('EXISTS', job) == 1 and redis.call('HEXISTS', job, 'claimed') == 0 then
+    if redis.call('ZSCORE', KEYS[4], drain) then
+      delayed = delayed - 1
+    elseif redis.call('HEXISTS', job, 'processedOn') == 0 then
+      waiting = waiting - 1
+    end
   end
 end
 local queued = counts[1] + counts[2] + counts[3] + counts[4] + counts[5] + pending
@@ -94,7 +100,7 @@ local pause = 0
 local limiter = tonumber(redis.call('GET', KEYS[7]) or 0)
 if limiter and limiter >= tonumber(ARGV[3]) then pause = redis.call('PTTL', KEYS[7]) end
 local totals = redis.call('HGETALL', KEYS[9])
-return {waiting, counts[3], counts[4], counts[5], counts[6], backlog[1], backlog[2], since and tostring(since) or false, pause, totals}
+return {waiting, counts[3], delayed, counts[5], counts[6], backlog[1], backlog[2], since and tostring(since) or false, pause, totals}
 `,
 );
 

@@ -74,6 +74,12 @@ const DRAIN_SWEEP_MS = 5_000;
  */
 const DRAIN_POSTPONE_MS = 100;
 
+/**
+ * The longest a drain job holds the next back: an attempt that takes longer (a delivery stuck on
+ * a target, Redis failing over under it) lets the next one claim anyway.
+ */
+const DRAIN_HOLD_MAX_MS = 5_000;
+
 /** How long shutdown waits for Redis once deliveries are aborted. */
 const HAND_BACK_MS = 5_000;
 
@@ -200,8 +206,10 @@ export class BatchWorker {
     const handOff = () => {
       if (sent) return;
       sent = true;
+      clearTimeout(holdLimit);
       this.sending.set(lifecycle, this.sending.get(lifecycle)! - 1);
     };
+    const holdLimit = setTimeout(handOff, DRAIN_HOLD_MAX_MS).unref();
     try {
       return await this.attempt(job, handOff);
     } finally {

@@ -5,6 +5,7 @@ import { startRedisServer } from "@pyroscope-relay/testing";
 import type { ChainableCommander } from "ioredis";
 import type { BatchSegment } from "./batch-data.js";
 import { addDrainJob } from "./batch-job.js";
+import { JobLifecycle } from "./job-lifecycle.js";
 import { PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog, usageOf } from "./target-backlog.js";
@@ -118,4 +119,20 @@ test("a segment no drain job claimed is taken back with its count; a claimed one
   await pending.claim("j.drain", { maxProfiles: 10, maxBytes: 1_000 });
   assert.equal(await pending.withdraw(claimed!, { profiles: 1, bytes: 10 }, backlog.key), false);
   assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 }, "still counted, by the job now");
+});
+
+test("a drain job left delayed past its time (its marker lost in a failover) is promoted when segments wait", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  const lifecycle = new JobLifecycle({ connection: redis, prefix: queue.opts.prefix!, target: "alpha" });
+  t.after(() => lifecycle.close());
+  await append(pending, backlog, segment("a", 1));
+  await lifecycle.drainPending(3);
+  const [job] = await queue.getJobs(["delayed"]);
+  assert.ok(job, "a drain job, delayed a little at first");
+  await lifecycle.drainPending(3);
+  assert.equal(await job.getState(), "delayed", "not yet overdue: left as it is");
+  await redis.zadd(queue.toKey("delayed"), (Date.now() - 10_000) * 0x1000, job.id!);
+  await redis.del(queue.toKey("marker"));
+  await lifecycle.drainPending(3);
+  assert.equal(await job.getState(), "waiting");
 });

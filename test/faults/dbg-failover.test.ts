@@ -99,7 +99,7 @@ describe("dbg fault 10: kill -9 a Redis Cluster master under load, with --redis.
         for (const id of await c.lrange(k("active"), 0, -1)) console.log("   active", id, JSON.stringify(await c.hmget(k(id), "claimed", "processedOn", "atm", "stc")), "lock", await c.get(k(id) + ":lock"));
       }
       c.disconnect();
-      for (const p of processes) console.log(p.output().split("\n").filter((l) => /"level":(40|50)/.test(l)).slice(-15).join("\n"));
+      for (const p of processes) console.log(p.output().split("\n").filter((l) => /"level":(40|50)|DBG/.test(l)).slice(-300).join("\n"));
     }
     // A delivery whose completion the failed master took with it runs again: at most what was in
     // flight, a batch (about one profile at this rate) per writer slot of each shard's worker.

@@ -30,18 +30,13 @@ export function batchJobOptions(jobId: string, attempts: number): JobsOptions {
 }
 
 /**
- * How long a new drain job waits before a writer may take it: what flushes store meanwhile goes out
- * in the same job. It delays delivery, never an acknowledgement.
- */
-export const DRAIN_DELAY_MS = 20;
-
-/**
- * A drain job's options: a batch job's, deduplicated by BullMQ, delayed by `DRAIN_DELAY_MS`. Until a
- * drain job claims, adding another does nothing: it will claim the new segment too. Its claim ends
- * the deduplication (the claim script deletes BullMQ's key), so the next flush adds the next one.
+ * A drain job's options: a batch job's, deduplicated by BullMQ. Until a drain job claims (or a writer
+ * holds it back, see batch-worker.ts), adding another does nothing: it will claim the new segment
+ * too. Its claim ends the deduplication (the claim script deletes BullMQ's key), so the next flush
+ * adds the next one.
  */
 export function drainJobOptions(jobId: string, attempts: number): JobsOptions {
-  return { ...batchJobOptions(jobId, attempts), delay: DRAIN_DELAY_MS, deduplication: { id: DRAIN_DEDUPLICATION_ID } };
+  return { ...batchJobOptions(jobId, attempts), deduplication: { id: DRAIN_DEDUPLICATION_ID } };
 }
 
 /** A drain job's id: its flush's batch id (or a fresh one), marked, so that no failed job of a batch takes it. */

@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker } from "bullmq";
+import { UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
 import { attemptsOf, isDrain, type BatchJob } from "./batch-job.js";
@@ -68,13 +68,6 @@ export const PROGRESS_INTERVAL_MS = 50;
 const DRAIN_SWEEP_MS = 5_000;
 
 /**
- * A drain job that comes while the one before it in this process has not sent everything yet (the
- * target takes no more requests now) goes back to the queue for this long, unclaimed: it waits where
- * any writer can take it, not in a process that may die, and claims more when it comes back.
- */
-const DRAIN_POSTPONE_MS = 100;
-
-/**
  * The longest a drain job holds the next back: an attempt that takes longer (a delivery stuck on
  * a target, Redis failing over under it) lets the next one claim anyway.
  */
@@ -123,10 +116,11 @@ export class BatchWorker {
   /** Bookkeeping started without waiting (completions, conversions after BullMQ's own failures). */
   private readonly pending = new Set<Promise<void>>();
   /**
-   * Per queue shard, the drain jobs of this process that have not sent all they claimed: the next
-   * one claims only once there are none, so that flushes that come meanwhile go out in one job.
+   * Per queue shard, when the last drain job that started here will have sent all it claimed (or
+   * held the next back for `DRAIN_HOLD_MAX_MS`): the next one claims only then, so that flushes that
+   * come meanwhile go out in one job.
    */
-  private readonly sending = new Map<JobLifecycle, number>();
+  private readonly handoffs = new Map<JobLifecycle, Promise<void>>();
   private closing: Promise<void> | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -136,7 +130,7 @@ export class BatchWorker {
       const { connection, prefix, target, sharedChunks } = options;
       const lifecycle = new JobLifecycle({ connection, prefix, target, shard, sharedChunks });
       this.lifecycles.set(lifecycle.queue.name, lifecycle);
-      const worker = new Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job, token) => this.process(job, token), {
+      const worker = new Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job) => this.process(job), {
         connection: options.connection,
         prefix: options.prefix,
         concurrency: options.concurrency,
@@ -194,26 +188,27 @@ export class BatchWorker {
     return this.closing;
   }
 
-  private async process(job: BatchJob, token: string | undefined): Promise<void> {
+  private async process(job: BatchJob): Promise<void> {
     if (!isDrain(job.data)) return this.attempt(job);
     const lifecycle = this.lifecycleOf(job);
-    if ((this.sending.get(lifecycle) ?? 0) > 0) {
-      await job.moveToDelayed(Date.now() + DRAIN_POSTPONE_MS, token);
-      throw new DelayedError();
-    }
-    this.sending.set(lifecycle, (this.sending.get(lifecycle) ?? 0) + 1);
-    let sent = false;
-    const handOff = () => {
-      if (sent) return;
-      sent = true;
-      clearTimeout(holdLimit);
-      this.sending.set(lifecycle, this.sending.get(lifecycle)! - 1);
-    };
-    const holdLimit = setTimeout(handOff, DRAIN_HOLD_MAX_MS).unref();
+    const previous = this.handoffs.get(lifecycle);
+    let handOff: () => void = () => undefined;
+    const sent = new Promise<void>((resolve) => (handOff = resolve));
+    const holdLimit = setTimeout(() => handOff(), DRAIN_HOLD_MAX_MS).unref();
+    const next = (previous ?? Promise.resolve()).then(() => sent);
+    this.handoffs.set(lifecycle, next);
     try {
+      if (previous !== undefined) {
+        // Waiting here, this job would keep later flushes to itself, lost with the process if it
+        // died: they get a drain job of their own, which any writer can take.
+        await lifecycle.releaseDeduplication(job);
+        await previous;
+      }
       return await this.attempt(job, handOff);
     } finally {
+      clearTimeout(holdLimit);
       handOff();
+      if (this.handoffs.get(lifecycle) === next) this.handoffs.delete(lifecycle);
     }
   }
 

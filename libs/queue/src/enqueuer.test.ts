@@ -306,7 +306,7 @@ test("with --redis.min-replicas on one Redis with a replica: 200 once the replic
   const onReplica = createRedisConnection(replica.url, "admin");
   t.after(() => onReplica.disconnect());
   assert.equal((await onReplica.getBuffer(chunkKey(prefix, batchId, 0)))?.toString(), "on two nodes", "the replica holds the payload at the 200");
-  assert.equal(await targetQueue(onReplica, prefix, "alpha").getJobState(drainJobId(batchId)), "delayed", "and the drain job");
+  assert.equal(await targetQueue(onReplica, prefix, "alpha").getJobState(drainJobId(batchId)), "waiting", "and the drain job");
   assert.equal(await onReplica.llen(new PendingSegments(admin, prefix, "alpha").key), 1, "and the segment");
 
   await replica.stop();

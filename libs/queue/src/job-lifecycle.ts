@@ -1,7 +1,7 @@
-import { ErrorCode, Job } from "bullmq";
+import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import type { BatchJobData, BatchSegment, ProfileRef } from "./batch-data.js";
-import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_DEDUPLICATION_ID, type BatchJob } from "./batch-job.js";
+import { addDrainJob, attemptsOf, batchJobOptions, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
 import type { FailureReason } from "./failure-reason.js";
@@ -28,12 +28,6 @@ redis.call('HINCRBY', KEYS[6], 'discarded_bytes:' .. ARGV[2], ARGV[4])
 return 1
 `,
 );
-
-/** BullMQ scores a delayed job by its due time times this (the rest orders jobs due in the same millisecond). */
-const DELAYED_SCORE_SCALE = 0x1000;
-
-/** How far past its due time a delayed drain job counts as missed. */
-const OVERDUE_MS = 2_000;
 
 /** Why a failed job was discarded: an operator's purge, or retention (`--queue.failed-max-age`, `-count`). */
 export type DiscardReason = "purge" | "retention";
@@ -113,13 +107,16 @@ export class JobLifecycle {
    * yet): for segments a drain job left beyond its bounds, or a writer that died before adding one.
    */
   async drainPending(attempts: number): Promise<void> {
-    if ((await this.pending.waiting()) === 0) return;
-    await addDrainJob(this.queue, attempts);
-    // A drain job still delayed well past its time: a worker missed its marker (a Redis failover can
-    // take one away), so nothing would promote it while later flushes are deduplicated against it.
-    const id = await this.options.connection.get(this.queue.toKey(`de:${DRAIN_DEDUPLICATION_ID}`));
-    const score = id === null ? null : await this.options.connection.zscore(this.queue.toKey("delayed"), id);
-    if (id !== null && score !== null && Number(score) / DELAYED_SCORE_SCALE < Date.now() - OVERDUE_MS) await (await Job.fromId(this.queue, id))?.promote();
+    if ((await this.pending.waiting()) > 0) await addDrainJob(this.queue, attempts);
+  }
+
+  /**
+   * Drain job `job` lets the next flush add a drain job of its own (it ends its deduplication before
+   * its claim): while it waits in a process, the segments that come meanwhile wait for a job that any
+   * writer can take.
+   */
+  releaseDeduplication(job: BatchJob): Promise<void> {
+    return this.pending.releaseDeduplication(job.id!);
   }
 
   /**

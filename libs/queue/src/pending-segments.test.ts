@@ -5,7 +5,6 @@ import { startRedisServer } from "@pyroscope-relay/testing";
 import type { ChainableCommander } from "ioredis";
 import type { BatchSegment } from "./batch-data.js";
 import { addDrainJob } from "./batch-job.js";
-import { JobLifecycle } from "./job-lifecycle.js";
 import { PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog, usageOf } from "./target-backlog.js";
@@ -92,6 +91,13 @@ test("a drain job is deduplicated until it claims: then a flush adds the next on
   await pending.claim(waiting!.id!, { maxProfiles: 10, maxBytes: 1_000 });
   await addDrainJob(queue, 3);
   assert.equal(await queue.getJobCountByTypes("waiting", "delayed"), 2, "the claim ended the deduplication");
+  const [, third] = await queue.getJobs(["waiting"], 0, -1, true);
+  await pending.releaseDeduplication(waiting!.id!);
+  await addDrainJob(queue, 3);
+  assert.equal(await queue.getJobCountByTypes("waiting"), 2, "a job that no longer holds it releases nothing");
+  await pending.releaseDeduplication(third!.id!);
+  await addDrainJob(queue, 3);
+  assert.equal(await queue.getJobCountByTypes("waiting"), 3, "the holder released it: the next add is a job of its own");
 });
 
 test("a drain job that finds nothing claims nothing; a job that is gone claims nothing either", async (t) => {
@@ -119,20 +125,4 @@ test("a segment no drain job claimed is taken back with its count; a claimed one
   await pending.claim("j.drain", { maxProfiles: 10, maxBytes: 1_000 });
   assert.equal(await pending.withdraw(claimed!, { profiles: 1, bytes: 10 }, backlog.key), false);
   assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 }, "still counted, by the job now");
-});
-
-test("a drain job left delayed past its time (its marker lost in a failover) is promoted when segments wait", async (t) => {
-  const { queue, pending, backlog } = await setUp(t);
-  const lifecycle = new JobLifecycle({ connection: redis, prefix: queue.opts.prefix!, target: "alpha" });
-  t.after(() => lifecycle.close());
-  await append(pending, backlog, segment("a", 1));
-  await lifecycle.drainPending(3);
-  const [job] = await queue.getJobs(["delayed"]);
-  assert.ok(job, "a drain job, delayed a little at first");
-  await lifecycle.drainPending(3);
-  assert.equal(await job.getState(), "delayed", "not yet overdue: left as it is");
-  await redis.zadd(queue.toKey("delayed"), (Date.now() - 10_000) * 0x1000, job.id!);
-  await redis.del(queue.toKey("marker"));
-  await lifecycle.drainPending(3);
-  assert.equal(await job.getState(), "waiting");
 });

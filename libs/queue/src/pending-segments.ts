@@ -52,6 +52,15 @@ return {data, redis.call('LLEN', KEYS[2])}
 `,
 );
 
+// KEYS: BullMQ's deduplication key of drain jobs. ARGV: the job id. Deletes the key if the job holds it.
+const releaseDeduplication = new LuaScript(
+  "drain_release_deduplication",
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`,
+);
+
 // KEYS: the pending list, the backlog hash. ARGV: the entry, its profiles, its bytes. Takes back a
 // segment no drain job claimed yet, with its count in the backlog (clamped at 0, as counting out
 // is). 1 when it was still waiting.
@@ -95,7 +104,7 @@ export class PendingSegments {
     this.keys = new QueueKeys(prefix);
     this.queueName = queueNameFor(target, shard);
     this.deduplicationKey = this.keys.toKey(this.queueName, `de:${DRAIN_DEDUPLICATION_ID}`);
-    for (const script of [claim, withdraw]) script.define(redis);
+    for (const script of [claim, withdraw, releaseDeduplication]) script.define(redis);
   }
 
   /** The list entry of `segment`, which counts `usage` in the backlog. */
@@ -141,6 +150,11 @@ export class PendingSegments {
     return (await this.redis.lrange(this.key, 0, -1)).map((entry) =>
       batchSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1))),
     );
+  }
+
+  /** Ends drain job `jobId`'s deduplication if it still holds it: the next flush adds a drain job of its own. */
+  async releaseDeduplication(jobId: string): Promise<void> {
+    await releaseDeduplication.run(this.redis, [this.deduplicationKey], [jobId]);
   }
 
   /** How many segments wait. */

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import type { TargetAuth } from "@pyroscope-relay/config";
 import { startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
+import { drainJobId } from "@pyroscope-relay/queue";
 import { eventually, failedJob, ingestData, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
@@ -64,7 +65,7 @@ for (const { attribute, auth, header } of rotations) {
     await eventually("later profiles delivered too", () => delivered("after"));
     const queue = r.queue("a");
     assert.equal(await queue.getFailedCount(), 0, "no job failed for good");
-    for (const { batchId } of during) assert.equal(await queue.getJob(batchId), undefined, "completed and removed");
+    for (const { batchId } of during) assert.equal(await queue.getJob(drainJobId(batchId)), undefined, "completed and removed");
     t.diagnostic(`requests refused while the file was stale: ${["during-1", "during-2", "during-3"].map(refusals).join(", ")}`);
   });
 }

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { PushRequestSchema, RawSampleSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
-import { batchJobData, type ProfileFacts } from "@pyroscope-relay/queue";
+import { batchJobData, drainJobId, type ProfileFacts } from "@pyroscope-relay/queue";
 import { gzippedPprof, startFakeTarget, targetConfig, type RecordedRequest } from "@pyroscope-relay/testing";
 import { counter, eventually, failedJob, latencyCount, rawHeaderValues, redisForFile } from "./writer-harness.js";
 
@@ -73,7 +73,7 @@ test("Push: the series of a batch go out combined, labels rewritten, samples byt
     assert.deepEqual(sent, original);
   });
   await eventually("the batch to be released", async () => !(await r.batchExists(batchId)));
-  assert.equal(await r.queue("a").getJob(batchId), undefined);
+  assert.equal(await r.queue("a").getJob(drainJobId(batchId)), undefined);
   assert.equal(await counter(r.metrics.writeSentProfiles, "a"), 3);
   assert.equal(await latencyCount(r.metrics.writeLatency, "a", { type: "push_downstream" }), target.requests.length);
   assert.equal(await latencyCount(r.metrics.writeLatency, "a", { type: "ingest_downstream" }), 0);
@@ -144,7 +144,7 @@ test("Push: a retry sends only the series left; a series refused for good is spl
   const { batchId } = await r.enqueuer.enqueue(toBinary(PushRequestSchema, pushOf(4)), pushData(4), ["a"]);
 
   const split = await failedJob(r.queue("a"), `${batchId}.0.1`);
-  await eventually("the batch to complete", async () => (await r.queue("a").getJob(batchId)) === undefined);
+  await eventually("the batch to complete", async () => (await r.queue("a").getJob(drainJobId(batchId))) === undefined);
   assert.deepEqual(target.requests.map(seriesOf), ["1,2,3,4", "1,2", "1", "2", "3,4", "3,4"]);
   assert.deepEqual(
     batchJobData.parse(split.data).profiles.map((ref) => ref.deliveredParts),

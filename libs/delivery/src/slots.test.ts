@@ -32,3 +32,19 @@ test("a failing piece of work frees its slot", async () => {
   assert.equal(await slots.run(async () => "next"), "next");
   assert.throws(() => new Slots(0), RangeError);
 });
+
+test("whenFree resolves at once with a slot free, else once one is freed and nobody waits for it", async () => {
+  const slots = new Slots(2);
+  await slots.whenFree();
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const busy = [slots.run(() => held), slots.run(() => held), slots.run(async () => undefined)];
+  let free = false;
+  const watched = slots.whenFree().then(() => (free = true));
+  await sleep(5);
+  assert.equal(free, false, "both slots busy, one more waiting");
+  release();
+  await Promise.all(busy);
+  await watched;
+  assert.equal(free, true);
+});

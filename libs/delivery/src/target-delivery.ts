@@ -77,7 +77,19 @@ export class TargetDelivery {
     }
     sends.push(...combineSeries(series).map(pushSend));
     const state: AttemptState = {};
-    await Promise.all(sends.map((send) => this.slots.run(() => this.send(send, report, signal, state))));
+    let started = 0;
+    // Once every request has started and the target can take one more, the next job may claim:
+    // sooner, its requests would only queue behind these.
+    const dispatched = () => void this.slots.whenFree().then(() => report.dispatched());
+    if (sends.length === 0) dispatched();
+    await Promise.all(
+      sends.map((send) =>
+        this.slots.run(() => {
+          if (++started === sends.length) dispatched();
+          return this.send(send, report, signal, state);
+        }),
+      ),
+    );
     return state;
   }
 

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
-import { BatchWorker, SharedChunks, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
+import { attemptsFor, BatchWorker, SharedChunks, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
 import { TargetDelivery } from "./target-delivery.js";
 
@@ -70,6 +70,7 @@ export function startWriter(options: WriterOptions): Writer {
       shards: options.shards,
       connection: options.connection,
       prefix: options.prefix,
+      attempts: attemptsFor(target),
       concurrency: options.concurrency,
       deliver: delivery.deliver,
       backoffMs: (retry) => backoffDelay(retry, target.minBackoffMs, target.maxBackoffMs),

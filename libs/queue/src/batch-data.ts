@@ -39,12 +39,17 @@ export const pushProfileRef = z.object({
 
 export const profileRef = z.discriminatedUnion("kind", [ingestProfileRef, pushProfileRef]);
 
-export const batchJobData = z.object({
+/** Profiles of one flush for one target: the batch they lie in, and where. */
+export const batchSegment = z.object({
   /** The flush the profiles came in: the hash tag of their payload keys. */
   batch: z.string().min(1),
   /** Bytes of the batch's whole payload: its chunks follow from it (payload-layout.ts). */
   bytes: z.number().int().nonnegative(),
   profiles: z.array(profileRef).min(1),
+});
+
+/** A job of one batch's profiles: a failed job (or one split off), or a batch job of an earlier version. */
+export const batchJobData = batchSegment.extend({
   /** The profiles live in keys of their own (a failed job's), not in the batch's chunks. */
   detached: z.boolean().optional(),
   /** When an operator last replayed the job: the maximum age counts from here, not from `receivedAt`. */
@@ -53,10 +58,21 @@ export const batchJobData = z.object({
   failure: failureReason.optional(),
 });
 
+/**
+ * A target's drain job (see pending-segments.ts): `{ drain: true }` as added; once it first runs it has
+ * claimed the segments that waited for the target, which it keeps for its whole life.
+ */
+export const drainJobData = z.object({
+  drain: z.literal(true),
+  segments: z.array(batchSegment).optional(),
+});
+
 export type IngestProfileRef = z.infer<typeof ingestProfileRef>;
 export type PushProfileRef = z.infer<typeof pushProfileRef>;
 export type ProfileRef = z.infer<typeof profileRef>;
+export type BatchSegment = z.infer<typeof batchSegment>;
 export type BatchJobData = z.infer<typeof batchJobData>;
+export type DrainJobData = z.infer<typeof drainJobData>;
 
 /** What a receiver knows about one profile; the enqueuer adds where its bytes go. */
 export type ProfileFacts = ProfileRef extends infer T ? (T extends ProfileRef ? Omit<T, "index" | "offset" | "size" | "deliveredParts"> : never) : never;

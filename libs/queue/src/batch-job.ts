@@ -1,24 +1,62 @@
+import { randomUUID } from "node:crypto";
+import type { TargetConfig } from "@pyroscope-relay/config";
 import { Job, type JobsOptions } from "bullmq";
 import type { ChainableCommander } from "ioredis";
-import type { BatchJobData } from "./batch-data.js";
+import type { BatchJobData, DrainJobData } from "./batch-data.js";
 import { BATCH_JOB_NAME, TARGET_BACKOFF, type TargetQueue } from "./target-queue.js";
 
 /** `attempts` for `max_backoff_retries = 0` (unbounded): at a 5 min cap, longer than any retention. */
 export const UNBOUNDED_ATTEMPTS = 2 ** 31 - 1;
 
-export type BatchJob = Job<BatchJobData, void, typeof BATCH_JOB_NAME>;
+/** What a job of a target's queue carries: a batch (failed, split off, or of an earlier version), or a drain job's claim. */
+export type QueuedJobData = BatchJobData | DrainJobData;
+
+export type BatchJob = Job<QueuedJobData, void, typeof BATCH_JOB_NAME>;
+
+/** The BullMQ deduplication id of every drain job: per queue, one waits at most (see `drainJobOptions`). */
+export const DRAIN_DEDUPLICATION_ID = "drain";
 
 /** A MULTI on `queue`'s connection that BullMQ can add jobs to, and our own commands and scripts too. */
 export interface BatchTransaction {
   /** The same MULTI, for our commands and scripts. */
   commands: ChainableCommander;
-  /** Adds a batch job of `queue` (on the same connection) to the MULTI. */
-  addJob(queue: TargetQueue, data: BatchJobData, jobId: string, attempts: number): Promise<void>;
+  /** Adds a drain job of `queue` (on the same connection) to the MULTI, unless BullMQ deduplicates it. */
+  addDrainJob(queue: TargetQueue, jobId: string, attempts: number): Promise<void>;
 }
 
 /** Options of every batch job: the target's retry budget, removed once delivered, kept once failed. */
 export function batchJobOptions(jobId: string, attempts: number): JobsOptions {
   return { jobId, attempts, backoff: { type: TARGET_BACKOFF }, removeOnComplete: true, removeOnFail: false };
+}
+
+/**
+ * A drain job's options: a batch job's, deduplicated by BullMQ. Until a drain job claims (or a writer
+ * holds it back, see batch-worker.ts), adding another does nothing: it will claim the new segment
+ * too. Its claim ends the deduplication (the claim script deletes BullMQ's key), so the next flush
+ * adds the next one.
+ */
+export function drainJobOptions(jobId: string, attempts: number): JobsOptions {
+  return { ...batchJobOptions(jobId, attempts), deduplication: { id: DRAIN_DEDUPLICATION_ID } };
+}
+
+/** A drain job's id: its flush's batch id (or a fresh one), marked, so that no failed job of a batch takes it. */
+export function drainJobId(batchId: string = randomUUID()): string {
+  return `${batchId}.drain`;
+}
+
+/** Whether `data` is a drain job's. */
+export function isDrain(data: QueuedJobData | undefined): data is DrainJobData {
+  return (data as Partial<DrainJobData> | undefined)?.drain === true;
+}
+
+/** Adds a drain job to `queue` (BullMQ deduplicates it, see `drainJobOptions`). */
+export async function addDrainJob(queue: TargetQueue, attempts: number): Promise<void> {
+  await queue.add(BATCH_JOB_NAME, { drain: true }, drainJobOptions(drainJobId(), attempts));
+}
+
+/** The `attempts` of a target's jobs: its `max_backoff_retries`, 0 meaning unbounded. */
+export function attemptsFor(target: Pick<TargetConfig, "maxBackoffRetries">): number {
+  return target.maxBackoffRetries === 0 ? UNBOUNDED_ATTEMPTS : target.maxBackoffRetries;
 }
 
 /**
@@ -30,8 +68,8 @@ export async function batchTransaction(queue: TargetQueue): Promise<BatchTransac
   const multi = (await queue.getBackend().client).multi();
   return {
     commands: multi as unknown as ChainableCommander,
-    addJob: async (queue, data, jobId, attempts) => {
-      const job: BatchJob = new Job(queue, BATCH_JOB_NAME, data, batchJobOptions(jobId, attempts), jobId);
+    addDrainJob: async (queue, jobId, attempts) => {
+      const job: BatchJob = new Job(queue, BATCH_JOB_NAME, { drain: true }, drainJobOptions(jobId, attempts), jobId);
       await job.addJob(multi);
     },
   };

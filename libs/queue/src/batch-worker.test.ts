@@ -3,7 +3,9 @@ import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { batchJobData } from "./batch-data.js";
+import { batchJobOptions, drainJobId } from "./batch-job.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { PendingSegments } from "./pending-segments.js";
 import { FAILED_TTL_MS, httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { TargetBacklog } from "./target-backlog.js";
 
@@ -36,7 +38,7 @@ test("a delivered batch lets go of its payload: the chunks go with the last targ
   await until("alpha to finish", async () => (await h.connection.smembers(batchClaimsKey(h.prefix, batchId))).join() === "beta");
   assert.deepEqual(alpha.attempts, [["n=0", "n=1", "n=2", "n=3", "n=4"]], "one attempt carries the whole batch");
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 1, "beta still needs the payload");
-  assert.equal(await h.queue("alpha").getJob(batchId), undefined, "a completed batch is removed");
+  assert.equal(await h.queue("alpha").getJob(drainJobId(batchId)), undefined, "a completed drain job is removed");
 
   h.worker(
     "beta",
@@ -90,7 +92,7 @@ test("a retry sends only what is left; a failure for good in a batch that goes o
     },
   };
   h.worker("alpha", counting);
-  await until("the batch to complete", async () => (await h.queue("alpha").getJob(batchId)) === undefined);
+  await until("the batch to complete", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
   assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2", "n=3"], ["n=3"], ["n=3"]]);
   const [split] = await h.queue("alpha").getFailed();
   assert.equal(split?.id, `${batchId}.0.0`, "named by profile 0 and its first failed part");
@@ -105,8 +107,8 @@ test("the last attempt fails what is left as the batch, kept with copies of its 
   const delivery = scriptedDelivery((query) => (query === "n=1" ? "deliver" : { retry: httpFailure(503, "down") }));
   h.worker("alpha", delivery);
   const failed = await until("the batch to fail", async () => (await h.queue("alpha").getFailed())[0]);
-  assert.equal(failed.id, batchId);
-  assert.equal(failed.attemptsMade, 2, "no profile gets more attempts than max_backoff_retries");
+  assert.equal(failed.id, batchId, "named after the batch, as the first failure of its batch");
+  // No profile gets more attempts than max_backoff_retries.
   assert.deepEqual(delivery.attempts, [
     ["n=0", "n=1", "n=2"],
     ["n=0", "n=2"],
@@ -150,7 +152,7 @@ test("a pause hands the batch back without using an attempt, with its progress",
   });
   const started = Date.now();
   h.worker("alpha", delivery);
-  await until("the batch to complete", async () => (await h.queue("alpha").getJob(batchId)) === undefined);
+  await until("the batch to complete", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
   const elapsed = Date.now() - started;
   assert.deepEqual(delivery.attempts, [["n=0", "n=1"], ["n=1"]]);
   assert.ok(elapsed >= 290, `the queue paused for the asked time (${elapsed} ms)`);
@@ -183,22 +185,139 @@ test("close() hands an active batch back to waiting after the grace period, with
   await until("two deliveries", async () => sent.length === 2);
   await worker.close();
   release();
-  const job = (await h.queue("alpha").getJob(batchId))!;
+  const job = (await h.queue("alpha").getJob(drainJobId(batchId)))!;
   assert.equal(await job.getState(), "waiting");
   assert.equal(job.attemptsMade, 0, "without using an attempt");
   assert.deepEqual(job.progress, { handled: { "0": [0], "1": [0] } }, "another writer sends only the rest");
 });
 
-test("a job whose data says it failed is failed again at once and settles its batch", async (t) => {
+test("a batch job (of an earlier version) whose data says it failed is failed again at once and settles its batch", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 1);
-  const job = (await h.queue("alpha").getJob(batchId))!;
-  await job.updateData({ ...job.data, failure: httpFailure(400, "decided before a crash") });
+  // What an earlier version stored for the flush: a batch job named after the batch, counted in.
+  await (await h.queue("alpha").getJob(drainJobId(batchId)))!.remove();
+  const [segment] = await new PendingSegments(h.connection, h.prefix, "alpha").list();
+  await h.connection.del(new PendingSegments(h.connection, h.prefix, "alpha").key);
+  await h.queue("alpha").add("batch", { ...segment!, failure: httpFailure(400, "decided before a crash") }, batchJobOptions(batchId, 3));
+  await h.connection.hset(h.queue("alpha").toKey(batchId), "backlog", "1:9");
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery);
   const failed = await until("the job to fail", async () => (await h.queue("alpha").getFailed())[0]);
   assert.equal(failed.failedReason, "http 400: decided before a crash");
   assert.deepEqual(delivery.attempts, []);
   assert.deepEqual(await h.connection.smembers(batchClaimsKey(h.prefix, batchId)), [], "its claim on the batch is released");
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+});
+
+test("flushes that wait for the target are claimed by one drain job: one attempt delivers them all", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batches = [];
+  for (let i = 0; i < 3; i++) batches.push((await h.enqueuer.enqueue(Buffer.from(`flush ${i}`), ingestFacts(`n=${i}`), ["alpha"])).batchId);
+  assert.deepEqual(
+    (await h.queue("alpha").getJobs(["waiting", "delayed"])).map((job) => job.id),
+    [drainJobId(batches[0])],
+    "the later flushes' drain jobs were deduplicated",
+  );
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery);
+  await until("every batch to go", async () => (await h.connection.keys(`${h.prefix}:batch:*`)).length === 0);
+  assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2"]]);
+  assert.deepEqual(await new PendingSegments(h.connection, h.prefix, "alpha").list(), []);
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+  await until("the drain job to go", async () => (await h.queue("alpha").getJobCounts("waiting", "active", "completed", "failed")).active === 0);
+  assert.deepEqual(await h.queue("alpha").getJobCounts("waiting", "active", "completed", "failed"), { waiting: 0, active: 0, completed: 0, failed: 0 });
+});
+
+test("flushes stored while a drain job delivers go out together in the next one", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const attempts: string[][] = [];
+  h.worker("alpha", {
+    attempts,
+    deliver: async (profiles, report) => {
+      attempts.push(profiles.map(({ ref }) => (ref.kind === "ingest" ? ref.query : "")));
+      if (attempts.length === 1) await held;
+      for (const { ref } of profiles) report.delivered(ref.index, [0]);
+      return {};
+    },
+  });
+  await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
+  await until("the first delivery", async () => attempts.length === 1);
+  await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
+  await h.enqueuer.enqueue(Buffer.from("third"), ingestFacts("n=third"), ["alpha"]);
+  release();
+  await until("the later flushes", async () => attempts.length === 2);
+  assert.deepEqual(attempts, [["n=first"], ["n=second", "n=third"]]);
+});
+
+test("a drain job waiting for its retry holds back no later flush, and retries only what it claimed", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  let tries = 0;
+  const delivery = scriptedDelivery((query) => (query === "n=first" && tries++ === 0 ? { retry: httpFailure(503, "busy") } : "deliver"));
+  h.worker("alpha", delivery, { backoffMs: () => 500 });
+  const first = await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
+  await until("the first attempt", async () => delivery.attempts.length === 1 && (await h.queue("alpha").getJobState(drainJobId(first.batchId))) === "delayed");
+  await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
+  await until("both delivered", async () => delivery.attempts.length === 3, 10_000);
+  assert.deepEqual(delivery.attempts, [["n=first"], ["n=second"], ["n=first"]]);
+  await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
+});
+
+test("a request still in flight holds back no later flush once its job has sent everything", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const attempts: string[][] = [];
+  h.worker(
+    "alpha",
+    {
+      attempts,
+      deliver: async (profiles, report) => {
+        attempts.push(profiles.map(({ ref }) => (ref.kind === "ingest" ? ref.query : "")));
+        report.dispatched();
+        if (attempts.length === 1) await held;
+        for (const { ref } of profiles) report.delivered(ref.index, [0]);
+        return {};
+      },
+    },
+    { concurrency: 2 },
+  );
+  await h.enqueuer.enqueue(Buffer.from("slow"), ingestFacts("n=slow"), ["alpha"]);
+  await until("the slow delivery", async () => attempts.length === 1);
+  await h.enqueuer.enqueue(Buffer.from("next"), ingestFacts("n=next"), ["alpha"]);
+  await until("the next flush, while the slow one is held", async () => attempts.length === 2);
+  release();
+  assert.deepEqual(attempts, [["n=slow"], ["n=next"]]);
+  await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
+});
+
+test("failures of a drain job over several batches: one failed job per batch, named after it; the rest is delivered", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const flushes = [];
+  for (let i = 0; i < 3; i++) {
+    flushes.push(await Promise.all([0, 1].map((j) => h.enqueuer.enqueue(Buffer.from(`b${i} p${j}`), ingestFacts(`n=${i}.${j}`), ["alpha"]))));
+  }
+  const [b0, b1, b2] = flushes.map((results) => results[0]!.batchId) as [string, string, string];
+  const poison = httpFailure(400, "poison");
+  const delivery = scriptedDelivery((query) => (query === "n=0.1" || query === "n=2.0" ? { fail: poison } : "deliver"));
+  h.worker("alpha", delivery);
+  await until("two failed jobs", async () => (await h.queue("alpha").getFailedCount()) === 2);
+  assert.equal(delivery.attempts.length, 1, "one drain job");
+  const failed = await h.queue("alpha").getFailed();
+  assert.deepEqual(failed.map((job) => job.id).sort(), [b0, b2].sort());
+  for (const [batch, index, bytes] of [
+    [b0, 1, "b0 p1"],
+    [b2, 0, "b2 p0"],
+  ] as const) {
+    const data = batchJobData.parse(failed.find((job) => job.id === batch)!.data);
+    assert.deepEqual(
+      data.profiles.map((ref) => ref.index),
+      [index],
+    );
+    assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batch, index)))?.toString(), bytes, "a copy of its own");
+  }
+  await until("every batch's chunks to go", async () => (await h.connection.keys(`${h.prefix}:batch:*:chunk:*`)).length === 0);
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, b1, 0)), 0);
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
 });

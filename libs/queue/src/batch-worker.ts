@@ -1,11 +1,12 @@
 import { UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
-import { attemptsOf, type BatchJob } from "./batch-job.js";
+import { attemptsOf, isDrain, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
 import { describeFailure, reasonFromText, type FailureReason } from "./failure-reason.js";
 import { JobLifecycle } from "./job-lifecycle.js";
+import { JobWork } from "./job-work.js";
 import { ProgressRecorder } from "./progress-recorder.js";
 import type { SharedChunks } from "./shared-chunks.js";
 import { usageOf } from "./target-backlog.js";
@@ -27,6 +28,8 @@ export interface BatchWorkerOptions {
   target: string;
   /** The target's queue shards (`--target.queue-shards`, 1 by default): the worker consumes all of them. */
   shards?: number;
+  /** The target's retry budget (`attemptsFor`): the drain jobs the worker adds get it. */
+  attempts: number;
   /** A `worker` connection (`maxRetriesPerRequest: null`), shared with BullMQ; the worker does not own it. */
   connection: RedisConnection;
   prefix: string;
@@ -58,6 +61,18 @@ export const LIMITER_MAX = 2 ** 31;
 /** Default `progressIntervalMs`: what a crash may make a target receive twice, beyond what was in flight. */
 export const PROGRESS_INTERVAL_MS = 50;
 
+/**
+ * How often a worker looks for segments that wait with no drain job to claim them (a writer died
+ * between a drain job's claim and adding the next).
+ */
+const DRAIN_SWEEP_MS = 5_000;
+
+/**
+ * The longest a drain job holds the next back: an attempt that takes longer (a delivery stuck on
+ * a target, Redis failing over under it) lets the next one claim anyway.
+ */
+const DRAIN_HOLD_MAX_MS = 5_000;
+
 /** How long shutdown waits for Redis once deliveries are aborted. */
 const HAND_BACK_MS = 5_000;
 
@@ -84,21 +99,30 @@ class RetryLater extends Error {
 }
 
 /**
- * Consumes one target's queue, a BullMQ worker per queue shard, whose jobs are batches. Per attempt it loads the
- * profiles left to deliver in one round trip, hands them to the delivery, saves what was delivered as
- * the job's progress, splits profiles that failed for good off into failed jobs of their own, and
- * completes, retries, pauses or fails the job. Every change to what the job holds goes through
+ * Consumes one target's queue, a BullMQ worker per queue shard. A drain job first claims the segments
+ * that wait for the target (the same ones on every later attempt); a batch job (failed and replayed,
+ * or of an earlier version) has its batch. Per attempt the worker loads the profiles left to deliver,
+ * a round trip per batch, hands them to the delivery, saves what was delivered as the job's progress,
+ * splits profiles that failed for good off into failed jobs of their own (one per batch), and
+ * completes, retries, pauses or fails the job. Every change to what a job holds goes through
  * `JobLifecycle`.
  */
 export class BatchWorker {
-  private readonly workers: Worker<BatchJobData, void, typeof BATCH_JOB_NAME>[];
+  private readonly workers: Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>[];
   /** Each shard's lifecycle, by BullMQ queue name (a job's `queueName`). */
   private readonly lifecycles = new Map<string, JobLifecycle>();
   private readonly stopping = new AbortController();
   private readonly observer: BatchWorkerObserver;
   /** Bookkeeping started without waiting (completions, conversions after BullMQ's own failures). */
   private readonly pending = new Set<Promise<void>>();
+  /**
+   * Per queue shard, when the last drain job that started here will have sent all it claimed (or
+   * held the next back for `DRAIN_HOLD_MAX_MS`): the next one claims only then, so that flushes that
+   * come meanwhile go out in one job.
+   */
+  private readonly handoffs = new Map<JobLifecycle, Promise<void>>();
   private closing: Promise<void> | undefined;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly options: BatchWorkerOptions) {
     this.observer = options.observer ?? {};
@@ -106,7 +130,7 @@ export class BatchWorker {
       const { connection, prefix, target, sharedChunks } = options;
       const lifecycle = new JobLifecycle({ connection, prefix, target, shard, sharedChunks });
       this.lifecycles.set(lifecycle.queue.name, lifecycle);
-      const worker = new Worker<BatchJobData, void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job) => this.process(job), {
+      const worker = new Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job) => this.process(job), {
         connection: options.connection,
         prefix: options.prefix,
         concurrency: options.concurrency,
@@ -127,6 +151,11 @@ export class BatchWorker {
       worker.on("error", (error) => this.observer.error?.(error, "worker"));
       return worker;
     });
+    const sweep = () => {
+      for (const lifecycle of this.lifecycles.values()) this.drainPending(lifecycle);
+    };
+    this.sweeper = setInterval(sweep, DRAIN_SWEEP_MS).unref();
+    sweep();
   }
 
   get target(): string {
@@ -139,6 +168,7 @@ export class BatchWorker {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.sweeper);
       const { shutdownGraceMs = 20_000 } = this.options;
       const graceful = Promise.all(this.workers.map((worker) => worker.close()));
       if ((await within(graceful, shutdownGraceMs)) === "late") {
@@ -159,17 +189,55 @@ export class BatchWorker {
   }
 
   private async process(job: BatchJob): Promise<void> {
-    const parsed = batchJobData.safeParse(job.data);
-    if (!parsed.success) throw new FinalFailure({ reason: "invalid job", detail: parsed.error.issues.map((issue) => issue.message).join("; ") });
-    const data = parsed.data;
-    if (data.failure !== undefined) {
-      // Split off, or failed before a crash cut its settling short: fail it (again) at once.
-      await this.lifecycleOf(job).settleFailed(job, data, this.options.failedPayloadTtlMs);
-      throw new FinalFailure(data.failure);
+    if (!isDrain(job.data)) return this.attempt(job);
+    const lifecycle = this.lifecycleOf(job);
+    const previous = this.handoffs.get(lifecycle);
+    let handOff: () => void = () => undefined;
+    const sent = new Promise<void>((resolve) => (handOff = resolve));
+    const holdLimit = setTimeout(() => handOff(), DRAIN_HOLD_MAX_MS).unref();
+    const next = (previous ?? Promise.resolve()).then(() => sent);
+    this.handoffs.set(lifecycle, next);
+    try {
+      if (previous !== undefined) {
+        // Waiting here, this job would keep later flushes to itself, lost with the process if it
+        // died: they get a drain job of their own, which any writer can take.
+        await lifecycle.releaseDeduplication(job);
+        await previous;
+      }
+      return await this.attempt(job, handOff);
+    } finally {
+      clearTimeout(holdLimit);
+      handOff();
+      if (this.handoffs.get(lifecycle) === next) this.handoffs.delete(lifecycle);
     }
-    const progress = BatchProgress.restore(data.profiles, job.progress);
-    this.expire(data, progress);
-    const payloads = await this.lifecycleOf(job).load(data, progress.pending());
+  }
+
+  /** One attempt at a job; a drain job calls `handOff` once it has sent all it claimed. */
+  private async attempt(job: BatchJob, handOff: () => void = () => undefined): Promise<void> {
+    const lifecycle = this.lifecycleOf(job);
+    let work: JobWork;
+    let data: BatchJobData | undefined;
+    if (isDrain(job.data)) {
+      // Shutting down: back to waiting as it is, without claiming what another writer can take.
+      if (this.stopping.signal.aborted) throw Worker.RateLimitError();
+      const claim = await lifecycle.claim(job);
+      if (claim === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });
+      if (claim.more) this.drainPending(lifecycle);
+      work = JobWork.ofDrain(claim.segments);
+    } else {
+      const parsed = batchJobData.safeParse(job.data);
+      if (!parsed.success) throw new FinalFailure({ reason: "invalid job", detail: parsed.error.issues.map((issue) => issue.message).join("; ") });
+      data = parsed.data;
+      if (data.failure !== undefined) {
+        // Split off, or failed before a crash cut its settling short: fail it (again) at once.
+        await lifecycle.settleFailed(job, data, this.options.failedPayloadTtlMs);
+        throw new FinalFailure(data.failure);
+      }
+      work = JobWork.ofBatch(data);
+    }
+    const progress = BatchProgress.restore(work.profiles, job.progress);
+    this.expire(data?.replayedAt, progress);
+    const payloads = await lifecycle.load(work, progress.pending());
     progress.failRemaining(
       progress.pending().filter((ref) => !payloads.has(ref.index)),
       PAYLOAD_GONE,
@@ -186,6 +254,7 @@ export class BatchWorker {
           recorder.changed();
         },
         failed: (index: number, parts: readonly number[], failure: FailureReason) => progress.failedForGood(index, parts, failure),
+        dispatched: handOff,
       };
       try {
         outcome = await this.options.deliver(outgoing, report, this.stopping.signal);
@@ -193,25 +262,25 @@ export class BatchWorker {
         await recorder.stop();
       }
     }
-    await this.finish(job, data, progress, outcome);
+    await this.finish(job, work, data, progress, outcome);
   }
 
   /** Profiles queued longer than the maximum age fail as `expired` without an attempt. */
-  private expire(data: BatchJobData, progress: BatchProgress): void {
+  private expire(replayedAt: number | undefined, progress: BatchProgress): void {
     const { maxAgeMs = 0 } = this.options;
     if (maxAgeMs <= 0) return;
     const now = Date.now();
-    const expired = progress.pending().filter((ref) => now - (data.replayedAt ?? ref.receivedAt) > maxAgeMs);
+    const expired = progress.pending().filter((ref) => now - (replayedAt ?? ref.receivedAt) > maxAgeMs);
     // Pyroscope rejects profiles older than its ingestion window: fail them now, replayable later.
     progress.failRemaining(expired, { reason: "expired", detail: `queued longer than the maximum age of ${maxAgeMs} ms` });
   }
 
-  /** Ends the attempt: complete, hand back, retry later, or fail for good. */
-  private async finish(job: BatchJob, data: BatchJobData, progress: BatchProgress, outcome: AttemptOutcome): Promise<void> {
+  /** Ends the attempt: complete, hand back, retry later, or fail for good. `data`: a batch job's. */
+  private async finish(job: BatchJob, work: JobWork, data: BatchJobData | undefined, progress: BatchProgress, outcome: AttemptOutcome): Promise<void> {
     const left = progress.pending();
     const handBack = this.stopping.signal.aborted || outcome.pauseMs !== undefined;
     if (left.length > 0 && (handBack || job.attemptsMade + 1 < attemptsOf(job))) {
-      await this.splitOff(job, data, progress.failureGroups());
+      await this.splitOff(job, work, progress.failureGroups());
       progress.clearFailures();
       await job.updateProgress(progress.toJSON());
       if (this.stopping.signal.aborted) throw Worker.RateLimitError();
@@ -227,30 +296,46 @@ export class BatchWorker {
     }
     // The last attempt: what is left fails for good with the last retryable failure.
     progress.failRemaining(left, outcome.retry ?? UNREPORTED);
-    const failure = await this.failForGood(job, data, progress);
+    if (data === undefined) {
+      const failedAtEnd = await this.splitOffAtEnd(job, work, progress);
+      this.track(this.lifecycleOf(job).complete(job, work, failedAtEnd), "complete");
+      return;
+    }
+    const failure = await this.failForGood(job, work, data, progress);
     if (failure === undefined) {
-      this.track(this.lifecycleOf(job).complete(job, data), "complete");
+      this.track(this.lifecycleOf(job).complete(job, work), "complete");
       return;
     }
     throw new FinalFailure(failure);
   }
 
-  /** Each failure group goes into a failed job of its own; the job carries on with the rest. */
-  private async splitOff(job: BatchJob, data: BatchJobData, groups: readonly FailureGroup[]): Promise<void> {
+  /** Each failure group goes into failed jobs of its own (one per batch); the job carries on with the rest. */
+  private async splitOff(job: BatchJob, work: JobWork, groups: readonly FailureGroup[], named?: Set<string>): Promise<void> {
     for (const group of groups) {
-      const id = await this.lifecycleOf(job).splitOff(job, data, group, this.options.failedPayloadTtlMs);
-      this.reportFailed(id, group.refs, job.attemptsMade + 1, group.failure);
+      for (const split of await this.lifecycleOf(job).splitOff(job, work, group, this.options.failedPayloadTtlMs, named)) {
+        this.reportFailed(split.id, split.refs, job.attemptsMade + 1, split.failure);
+      }
     }
   }
 
   /**
-   * Nothing is left to deliver. Without failures the job is done (undefined). Otherwise it fails for
-   * good with its largest failure group and splits the others off; returns the failure it keeps.
+   * A drain job's last attempt: every failure group is split off, each batch's first into a failed job
+   * named after the batch; the drain job itself completes. Returns how many profiles failed.
    */
-  private async failForGood(job: BatchJob, data: BatchJobData, progress: BatchProgress): Promise<FailureReason | undefined> {
+  private async splitOffAtEnd(job: BatchJob, work: JobWork, progress: BatchProgress): Promise<number> {
+    const groups = progress.failureGroups();
+    await this.splitOff(job, work, groups, new Set());
+    return groups.reduce((sum, group) => sum + group.refs.length, 0);
+  }
+
+  /**
+   * A batch job has nothing left to deliver. Without failures it is done (undefined). Otherwise it
+   * fails for good with its largest failure group and splits the others off; returns the failure it keeps.
+   */
+  private async failForGood(job: BatchJob, work: JobWork, data: BatchJobData, progress: BatchProgress): Promise<FailureReason | undefined> {
     const [kept, ...others] = progress.failureGroups();
     if (kept === undefined) return undefined;
-    await this.splitOff(job, data, others);
+    await this.splitOff(job, work, others);
     const done = data.profiles.filter((ref) => !kept.refs.some((failed) => failed.index === ref.index));
     await this.lifecycleOf(job).fail(job, data, kept, done, this.options.failedPayloadTtlMs);
     this.reportFailed(job.id!, kept.refs, job.attemptsMade + 1, kept.failure);
@@ -264,20 +349,46 @@ export class BatchWorker {
    */
   private failedInBullMQ(job: BatchJob, error: Error): void {
     if (error instanceof FinalFailure || error instanceof RetryLater) return;
+    const failure = reasonFromText(error.message);
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= attemptsOf(job);
+    if (isDrain(job.data)) {
+      if (final) this.track(this.failDrain(job, failure), "fail");
+      else this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade, profiles: 0, failure });
+      return;
+    }
     const parsed = batchJobData.safeParse(job.data);
     if (!parsed.success || parsed.data.failure !== undefined) return;
     const data = parsed.data;
-    const failure = reasonFromText(error.message);
-    if (!(error instanceof UnrecoverableError) && job.attemptsMade < attemptsOf(job)) {
+    if (!final) {
       this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade, profiles: data.profiles.length, failure });
       return;
     }
-    const progress = BatchProgress.restore(data.profiles, job.progress);
+    const work = JobWork.ofBatch(data);
+    const progress = BatchProgress.restore(work.profiles, job.progress);
     progress.failRemaining(progress.pending(), failure);
     this.track(
-      this.failForGood(job, data, progress).then(() => undefined),
+      this.failForGood(job, work, data, progress).then(() => undefined),
       "fail",
     );
+  }
+
+  /**
+   * A drain job BullMQ failed: what it claimed and did not deliver is split off into failed jobs, and
+   * the drain job goes (a failed job is a batch's, for replay and purge); the next takes what waits.
+   */
+  private async failDrain(job: BatchJob, failure: FailureReason): Promise<void> {
+    const lifecycle = this.lifecycleOf(job);
+    const work = JobWork.ofDrain((await lifecycle.claimed(job.id!)) ?? []);
+    const progress = BatchProgress.restore(work.profiles, job.progress);
+    progress.failRemaining(progress.pending(), failure);
+    await this.splitOffAtEnd(job, work, progress);
+    await lifecycle.removeFailedDrain(job, work);
+    await lifecycle.drainPending(this.options.attempts);
+  }
+
+  /** Adds a drain job if segments wait for one, in the background. */
+  private drainPending(lifecycle: JobLifecycle): void {
+    this.track(lifecycle.drainPending(this.options.attempts), "drain");
   }
 
   private lifecycleOf(job: BatchJob): JobLifecycle {

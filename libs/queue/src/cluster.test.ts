@@ -5,13 +5,14 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisCluster, targetConfig } from "@pyroscope-relay/testing";
-import { chunkKey } from "./keys.js";
+import { chunkKey, shardOf } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
 import { Enqueuer } from "./enqueuer.js";
 import { QueueUnavailableError, ReplicationError } from "./errors.js";
 import { FailedJobRetention } from "./failed-retention.js";
 import { summarizeFailed } from "./failed-summary.js";
 import { purgeFailed } from "./purge.js";
+import { PendingSegments } from "./pending-segments.js";
 import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { createRedisConnection, isCluster, mastersOf, waitForRedis } from "./redis-connection.js";
 import { RedisMemoryGuard } from "./redis-memory-guard.js";
@@ -41,7 +42,7 @@ test("flushes store each batch in its slot and each job on its target's shard; w
   assert.ok(isCluster(h.connection));
   const batches = new Set<string>();
   for (let round = 0; round < 10; round++) {
-    // Concurrent requests: one flush, one batch, one job per target.
+    // Concurrent requests: one flush, one batch, one segment per target.
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) => h.enqueuer.enqueue(Buffer.alloc(2_000, round * 8 + i), ingestFacts(`n=${round * 8 + i}`), ["alpha", "beta"])),
     );
@@ -50,7 +51,13 @@ test("flushes store each batch in its slot and each job on its target's shard; w
   }
   for (const id of batches) {
     assert.notEqual(await h.connection.getBuffer(chunkKey(h.prefix, id, 0)), null, `batch ${id} stored`);
-    for (const target of ["alpha", "beta"]) assert.equal(await h.queue(target, id).getJobState(id), "waiting");
+    for (const target of ["alpha", "beta"]) {
+      const pending = await new PendingSegments(h.connection, h.prefix, target, shardOf(id, SHARDS)).list();
+      assert.ok(
+        pending.some((segment) => segment.batch === id),
+        `${target}: batch ${id} waits on its shard`,
+      );
+    }
   }
   assert.equal(await backlog(h, "alpha"), 80);
   // Batches and queue shards spread over the masters.

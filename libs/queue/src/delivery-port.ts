@@ -15,6 +15,12 @@ export interface DeliveryReport {
   delivered(index: number, parts: readonly number[]): void;
   /** The target refused these parts for good: they are split off into a failed job with `failure`. */
   failed(index: number, parts: readonly number[], failure: FailureReason): void;
+  /**
+   * Every request of the attempt has started (or none will), and the target could take another
+   * request now: the next drain job may claim. Until then, or until the attempt ends, it waits, so
+   * that what arrives meanwhile goes out together.
+   */
+  dispatched(): void;
 }
 
 /** How a delivery attempt ended for the parts it reported neither delivered nor failed. */

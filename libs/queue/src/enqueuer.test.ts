@@ -5,11 +5,12 @@ import type { TargetConfig } from "@pyroscope-relay/config";
 import { startRedisServer, targetConfig, type RedisServerHandle } from "@pyroscope-relay/testing";
 import type { Redis } from "ioredis";
 import type { ProfileFacts } from "./batch-data.js";
-import { UNBOUNDED_ATTEMPTS } from "./batch-job.js";
+import { drainJobId, UNBOUNDED_ATTEMPTS } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, ReplicationError } from "./errors.js";
 import { batchClaimsKey, chunkKey, queueNameFor } from "./keys.js";
+import { PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog } from "./target-backlog.js";
 import { TARGET_BACKOFF, targetQueue } from "./target-queue.js";
@@ -48,13 +49,19 @@ async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
   return (await redis.keys(`${prefix}:*`)).filter((key) => !key.endsWith(":meta")).sort();
 }
 
+/** The target's jobs that wait, or wait to be taken (a drain job is delayed a little at first). */
 async function waitingJobs(t: TestContext, prefix: string, name: string) {
   const queue = targetQueue(admin, prefix, name);
   t.after(() => queue.close());
-  return (await queue.getWaiting()).reverse();
+  return (await queue.getJobs(["waiting", "delayed"])).reverse();
 }
 
-test("a flush of many concurrent requests stores each payload once and one job per target", async (t) => {
+/** The segments waiting for `name`'s drain job, oldest first. */
+function pendingOf(prefix: string, name: string, redis: Redis = admin) {
+  return new PendingSegments(redis, prefix, name).list();
+}
+
+test("a flush of many concurrent requests stores each payload once, one segment and at most one job per target", async (t) => {
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")]);
   const payloads = Array.from({ length: 40 }, (_, i) => randomBytes(1_000 + i * 997));
   const results = await Promise.all(payloads.map((payload, i) => enqueuer.enqueue(payload, { ...INGEST, query: `name=app&n=${i}` }, ["alpha", "beta"])));
@@ -65,13 +72,19 @@ test("a flush of many concurrent requests stores each payload once and one job p
   const [batchId] = [...batches] as [string];
   for (const name of ["alpha", "beta"]) {
     const jobs = await waitingJobs(t, prefix, name);
-    assert.equal(jobs.length, 1, `${name}: one job for the whole flush`);
-    const [job] = jobs;
-    assert.equal(job!.id, batchId);
-    assert.equal(job!.data.profiles.length, 40);
+    assert.deepEqual(
+      jobs.map((job) => [job.id, job.data]),
+      [[drainJobId(batchId), { drain: true }]],
+      `${name}: one drain job`,
+    );
+    const segments = await pendingOf(prefix, name);
+    assert.equal(segments.length, 1, `${name}: one segment for the whole flush`);
+    const [segment] = segments as [(typeof segments)[0]];
+    assert.equal(segment.batch, batchId);
+    assert.equal(segment.profiles.length, 40);
     const store = new BatchStore(admin, prefix);
-    const loaded = await store.load(job!.data, job!.data.profiles);
-    job!.data.profiles.forEach((ref, i) => {
+    const loaded = await store.load(segment, segment.profiles);
+    segment.profiles.forEach((ref, i) => {
       assert.equal(ref.kind === "ingest" && ref.query, `name=app&n=${i}`);
       assert.ok(loaded.get(ref.index)?.equals(payloads[i]!), `profile ${i} comes back byte for byte`);
     });
@@ -107,7 +120,7 @@ test("a flush carries at most the configured profiles and bytes", async (t) => {
   assert.deepEqual([...sizes.values()], [3, 3, 1, 1], "a profile larger than the byte bound goes alone");
 });
 
-test("each job says where its profiles are and carries the target's retry budget, never bytes", async (t) => {
+test("each segment says where its profiles are, never bytes; the drain job carries the target's retry budget", async (t) => {
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha", { maxBackoffRetries: 5 }), targetConfig("beta/1", { maxBackoffRetries: 0 })]);
   const { batchId, queued } = await enqueuer.enqueue(Buffer.from("folded 1\n"), INGEST, ["alpha", "beta/1"]);
   assert.doesNotMatch(batchId, /:/);
@@ -119,10 +132,12 @@ test("each job says where its profiles are and carries the target's retry budget
     const queue = targetQueue(admin, prefix, name);
     t.after(() => queue.close());
     assert.equal(queue.name, queueNameFor(name));
-    const job = await queue.getJob(batchId);
+    assert.deepEqual(await pendingOf(prefix, name), [{ batch: batchId, bytes: 9, profiles: [{ ...INGEST, index: 0, offset: 0, size: 9 }] }]);
+    const job = await queue.getJob(drainJobId(batchId));
     assert.ok(job, name);
     assert.equal(job.name, "batch");
-    assert.deepEqual(job.data, { batch: batchId, bytes: 9, profiles: [{ ...INGEST, index: 0, offset: 0, size: 9 }] });
+    assert.deepEqual(job.data, { drain: true });
+    assert.deepEqual(job.opts.deduplication, { id: "drain" });
     assert.equal(job.opts.attempts, attempts);
     assert.deepEqual(job.opts.backoff, { type: TARGET_BACKOFF });
     assert.equal(job.opts.removeOnComplete, true);
@@ -131,7 +146,7 @@ test("each job says where its profiles are and carries the target's retry budget
   assert.deepEqual(await new TargetBacklog(admin, prefix, "alpha").read(), { profiles: 1, bytes: 9 });
 });
 
-test("a reload's targets: new ones get profiles, removed ones none (their queue stays), changed ones the new retry budget", async (t) => {
+test("a reload's targets: new ones get profiles, removed ones none (their queue stays), changed ones the new retry budget for their next drain job", async (t) => {
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha", { maxBackoffRetries: 5 }), targetConfig("beta")]);
   const before = await enqueuer.enqueue(Buffer.from("before"), INGEST, ["alpha", "beta"]);
   // Admitted for beta before the reload: still written for it.
@@ -147,16 +162,23 @@ test("a reload's targets: new ones get profiles, removed ones none (their queue 
   const jobOf = async (name: string, id: string) => {
     const queue = targetQueue(admin, prefix, name);
     t.after(() => queue.close());
-    return queue.getJob(id);
+    return queue.getJob(drainJobId(id));
   };
-  assert.equal((await jobOf("alpha", before.batchId))?.opts.attempts, 5);
-  assert.equal((await jobOf("alpha", after.batchId))?.opts.attempts, 7);
+  const batchesOf = async (name: string) => (await pendingOf(prefix, name)).map((segment) => segment.batch);
+  const waiting = await jobOf("alpha", before.batchId);
+  assert.equal(waiting?.opts.attempts, 5);
+  assert.equal(await jobOf("alpha", after.batchId), undefined, "the drain job waiting takes the later segment along");
+  assert.deepEqual(await batchesOf("alpha"), [before.batchId, after.batchId]);
   assert.ok(await jobOf("gamma", after.batchId));
+  assert.deepEqual(await batchesOf("gamma"), [after.batchId]);
   assert.ok(await jobOf("beta", before.batchId), "the removed target's queue keeps its jobs");
-  assert.ok(await jobOf("beta", inFlight.batchId), "and gets what it admitted before the reload");
+  assert.deepEqual(await batchesOf("beta"), [before.batchId, inFlight.batchId], "and gets what it admitted before the reload");
+  await waiting!.remove();
+  const later = await enqueuer.enqueue(Buffer.from("later"), INGEST, ["alpha"]);
+  assert.equal((await jobOf("alpha", later.batchId))?.opts.attempts, 7);
 });
 
-test("profiles of one flush for different targets: each job has only its own", async (t) => {
+test("profiles of one flush for different targets: each target's segment has only its own", async (t) => {
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")]);
   const [a, both, b] = await Promise.all([
     enqueuer.enqueue(Buffer.from("for alpha"), INGEST, ["alpha"]),
@@ -169,10 +191,10 @@ test("profiles of one flush for different targets: each job has only its own", a
     ["alpha", ["for alpha", "for both"]],
     ["beta", ["for both", "for beta"]],
   ] as const) {
-    const [job] = await waitingJobs(t, prefix, name);
-    const loaded = await store.load(job!.data, job!.data.profiles);
+    const [segment] = await pendingOf(prefix, name);
+    const loaded = await store.load(segment!, segment!.profiles);
     assert.deepEqual(
-      job!.data.profiles.map((ref) => loaded.get(ref.index)?.toString()),
+      segment!.profiles.map((ref) => loaded.get(ref.index)?.toString()),
       expected,
     );
   }
@@ -223,7 +245,8 @@ test("Redis stalling mid-flush: every request of the flush fails, and the flush 
   for (const name of ["alpha", "beta"]) {
     const queue = targetQueue(ownAdmin, prefix, name);
     t.after(() => queue.close());
-    assert.equal(await queue.getWaitingCount(), 1, `${name}: only the job from before`);
+    assert.equal(await queue.getJobCountByTypes("waiting", "delayed"), 1, `${name}: only the drain job from before`);
+    assert.equal((await pendingOf(prefix, name, ownAdmin)).length, 1, `${name}: only the segment from before`);
     assert.deepEqual(await new TargetBacklog(ownAdmin, prefix, name).read(), { profiles: 1, bytes: 6 }, `${name}: counted once`);
   }
 });
@@ -260,17 +283,15 @@ test("with --redis.min-replicas, a flush no replica confirms fails every request
   }
   assert.ok(Date.now() - started >= 100, "WAIT waited for its timeout");
   await enqueuer.close();
-  // What is left is each queue's own bookkeeping (job id counter, events, marker) and backlog hash.
+  // What is left is each queue's own bookkeeping and the drain jobs the flush added, with nothing to claim.
   const left = await keysUnder(admin, prefix);
   assert.deepEqual(
-    left.filter((key) => key.includes(":batch:") || /:\{(alpha|beta)\}:(wait|[0-9a-f-]{36})$/.test(key)),
+    left.filter((key) => key.includes(":batch:") || key.endsWith(":pending")),
     [],
-    "jobs removed, payload released",
+    "segments taken back, payload released",
   );
   for (const name of ["alpha", "beta"]) {
-    const queue = targetQueue(admin, prefix, name);
-    t.after(() => queue.close());
-    assert.equal(await queue.getWaitingCount(), 0, `${name}: no job`);
+    assert.deepEqual(await pendingOf(prefix, name), [], `${name}: no segment`);
     assert.deepEqual(await new TargetBacklog(admin, prefix, name).read(), { profiles: 0, bytes: 0 }, `${name}: counted out`);
   }
 });
@@ -285,7 +306,8 @@ test("with --redis.min-replicas on one Redis with a replica: 200 once the replic
   const onReplica = createRedisConnection(replica.url, "admin");
   t.after(() => onReplica.disconnect());
   assert.equal((await onReplica.getBuffer(chunkKey(prefix, batchId, 0)))?.toString(), "on two nodes", "the replica holds the payload at the 200");
-  assert.equal(await targetQueue(onReplica, prefix, "alpha").getJobState(batchId), "waiting", "and the job");
+  assert.equal(await targetQueue(onReplica, prefix, "alpha").getJobState(drainJobId(batchId)), "waiting", "and the drain job");
+  assert.equal(await onReplica.llen(new PendingSegments(admin, prefix, "alpha").key), 1, "and the segment");
 
   await replica.stop();
   await assert.rejects(enqueuer.enqueue(Buffer.from("master only"), INGEST, ["alpha"]), (error: unknown) => {

@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import type { ChainableCommander } from "ioredis";
-import type { BatchJobData, ProfileFacts, ProfileRef } from "./batch-data.js";
-import { batchTransaction, UNBOUNDED_ATTEMPTS, type BatchTransaction } from "./batch-job.js";
+import type { BatchSegment, ProfileFacts, ProfileRef } from "./batch-data.js";
+import { attemptsFor, batchTransaction, drainJobId, type BatchTransaction } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { BacklogView, type BacklogBounds } from "./backlog-view.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type FullTarget } from "./errors.js";
 import { GroupCommit, type FlushBounds } from "./group-commit.js";
 import { batchClaimsKey, shardOf } from "./keys.js";
 import { layOut } from "./payload-layout.js";
+import { PendingSegments } from "./pending-segments.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
 import type { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { confirmReplicas, type ReplicationBound } from "./replication.js";
@@ -55,19 +56,22 @@ export interface EnqueueResult {
 
 interface TargetEntry {
   name: string;
-  /** The target's queue shards, each with its backlog counter. */
-  shards: { queue: TargetQueue; backlog: TargetBacklog }[];
+  /** The target's queue shards, each with its pending segments and backlog counter. */
+  shards: { queue: TargetQueue; pending: PendingSegments; backlog: TargetBacklog }[];
   attempts: number;
   view: BacklogView;
 }
 
-/** A target's part of a flush: its batch job, on the shard the batch id picks. */
+/** A target's part of a flush: a segment for its drain job, on the shard the batch id picks. */
 interface TargetJob {
   entry: TargetEntry;
   shard: number;
   queue: TargetQueue;
+  pending: PendingSegments;
   backlog: TargetBacklog;
-  data: BatchJobData;
+  segment: BatchSegment;
+  /** The segment's entry in the pending list. */
+  listed: string;
   usage: BacklogUsage;
 }
 
@@ -80,8 +84,8 @@ interface Submission {
 /**
  * Producer side: admits each profile against its targets' backlogs, then writes it with every other
  * profile that arrived meanwhile (group commit): one MULTI per flush stores the batch's payload once
- * and one batch job per target that gets any of its profiles. A request is answered only once its
- * flush is in Redis.
+ * and, per target that gets any of its profiles, appends a segment to the target's pending list and
+ * adds a drain job (which BullMQ deduplicates). A request is answered only once its flush is in Redis.
  */
 export class Enqueuer {
   private readonly store: BatchStore;
@@ -151,7 +155,7 @@ export class Enqueuer {
       this.retired.push(entry);
     }
     for (const target of targets) {
-      const attempts = target.maxBackoffRetries === 0 ? UNBOUNDED_ATTEMPTS : target.maxBackoffRetries;
+      const attempts = attemptsFor(target);
       const entry = this.entries.get(target.name);
       if (entry !== undefined) {
         entry.attempts = attempts;
@@ -162,6 +166,7 @@ export class Enqueuer {
         name: target.name,
         shards: Array.from({ length: queueShards }, (_, shard) => ({
           queue: targetQueue(connection, prefix, target.name, { failFast: true, shard }),
+          pending: new PendingSegments(connection, prefix, target.name, shard),
           backlog: new TargetBacklog(connection, prefix, target.name, shard),
         })),
         attempts,
@@ -220,7 +225,7 @@ export class Enqueuer {
   }
 
   /**
-   * One flush: the batch's chunks and claims, then per target its batch job and backlog count. On one
+   * One flush: the batch's chunks and claims, then per target its segment, drain job and backlog count. On one
    * Redis that is one MULTI: stored together or not at all, with one fsync. A Cluster runs a MULTI per
    * hash slot: the batch's first, so that no job ever refers to chunks not stored yet, then every
    * target's at once. With a replication bound, the flush counts only once the replicas hold it.
@@ -234,7 +239,9 @@ export class Enqueuer {
     const jobs = [...new Set(group.flatMap((submission) => submission.targets))].map((entry): TargetJob => {
       const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
       const shard = shardOf(batchId, entry.shards.length);
-      return { entry, shard, ...entry.shards[shard]!, data: { batch: batchId, bytes, profiles }, usage: usageOf(profiles) };
+      const segment = { batch: batchId, bytes, profiles };
+      const usage = usageOf(profiles);
+      return { entry, shard, ...entry.shards[shard]!, segment, listed: PendingSegments.entry(segment, usage), usage };
     });
     try {
       const store = (commands: ChainableCommander) =>
@@ -279,10 +286,11 @@ export class Enqueuer {
     }
   }
 
-  /** Adds a target's batch job and its count-in to `transaction`: `JOB_RESULTS` results. */
+  /** Adds a target's drain job, segment and count-in to `transaction`: `JOB_RESULTS` results. */
   private async queueJob(transaction: BatchTransaction, job: TargetJob): Promise<void> {
-    await transaction.addJob(job.queue, job.data, job.data.batch, job.entry.attempts);
-    job.backlog.queueCountIn(transaction.commands, job.data.batch, job.usage);
+    await transaction.addDrainJob(job.queue, drainJobId(job.segment.batch), job.entry.attempts);
+    job.pending.queueAppend(transaction.commands, job.listed);
+    job.backlog.queueCountIn(transaction.commands, job.usage);
   }
 
   /** The shard's backlog after the job's count-in, from the results of the job's commands at `at`. */
@@ -291,19 +299,19 @@ export class Enqueuer {
   }
 
   /**
-   * Undoes a flush whose outcome is unknown (a timeout may have let it through): per target, its job is
-   * counted out and removed unless a writer holds it already (then it is delivered: a duplicate of the
-   * client's retry, which at-least-once allows), and the claims of the removed jobs are released, which
-   * deletes the chunks once no job needs them. Each command follows the flush's MULTI for its slot on
-   * the same connection (of the master that serves the slot), so it runs after it if it runs at all.
+   * Undoes a flush whose outcome is unknown (a timeout may have let it through): per target, its
+   * segment is taken off the pending list and counted out, unless a drain job claimed it already (then
+   * it is delivered: a duplicate of the client's retry, which at-least-once allows), and the claims of
+   * the segments taken back are released, which deletes the chunks once no target needs them (chunks
+   * whose segments never got stored, on a Cluster, go with their TTL). A drain job the flush added
+   * finds nothing to claim, or what later flushes left. Each
+   * command follows the flush's MULTI for its slot on the same connection (of the master that serves
+   * the slot), so it runs after it if it runs at all.
    */
   private async release(batchId: string, bytes: number, jobs: readonly TargetJob[]): Promise<void> {
     await Promise.all(
-      jobs.map(async ({ entry, queue, backlog }) => {
-        await backlog.countOut(batchId);
-        if ((await queue.remove(batchId)) === 1 || (await queue.getJobState(batchId)) === "unknown") {
-          await this.store.releaseBatch({ batch: batchId, bytes }, entry.name);
-        }
+      jobs.map(async ({ entry, pending, backlog, listed, usage }) => {
+        if (await pending.withdraw(listed, usage, backlog.key)) await this.store.releaseBatch({ batch: batchId, bytes }, entry.name);
       }),
     );
   }
@@ -323,7 +331,7 @@ function describeFull(usage: FullTarget, bounds: BacklogBounds): string {
   return `target ${usage.target} (${limits.join(", ")})`;
 }
 
-/** Results of a target's job in a flush: BullMQ's add, then the count-in's HSET and two HINCRBY. */
+/** Results of a target's part of a flush: BullMQ's add, the segment's RPUSH, then the count-in's two HINCRBY. */
 const JOB_RESULTS = 4;
 
 /** Runs a MULTI. Redis refusing a command while queueing (e.g. OOM) makes EXECABORT hide why; ioredis keeps it aside. */

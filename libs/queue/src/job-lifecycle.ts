@@ -1,10 +1,13 @@
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import type { BatchJobData, ProfileRef } from "./batch-data.js";
-import { attemptsOf, batchJobOptions, type BatchJob } from "./batch-job.js";
+import type { BatchJobData, BatchSegment, ProfileRef } from "./batch-data.js";
+import { addDrainJob, attemptsOf, batchJobOptions, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
+import type { FailureReason } from "./failure-reason.js";
+import type { JobWork, WorkSegment } from "./job-work.js";
 import { LuaScript } from "./lua-script.js";
+import { type Claim, DRAIN_BOUNDS, PendingSegments } from "./pending-segments.js";
 import type { SharedChunks } from "./shared-chunks.js";
 import { COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
@@ -39,6 +42,13 @@ export interface JobLifecycleOptions {
   sharedChunks?: SharedChunks;
 }
 
+/** A failed job split off another: its id, and its profiles as its batch names them. */
+export interface SplitOff {
+  id: string;
+  refs: ProfileRef[];
+  failure: FailureReason;
+}
+
 /** What happened to one failed job that an operator replayed. */
 export type ReplayOutcome =
   /** Back to waiting with a full retry budget (or, in a dry run, would be). */
@@ -55,20 +65,23 @@ export interface Discarded {
 }
 
 /**
- * Every change in the life of the batch jobs of a target's queue (shard), over what Redis holds for them: the job's claim
- * on its batch's chunks (the batch job, whose id is the batch id) or on detached copies (a failed job,
- * or one split off), the target's backlog counters, and the TTLs. Each step is idempotent, so a crash
- * that repeats it (a writer recovering a stalled job) does no harm.
+ * Every change in the life of the jobs of a target's queue (shard), over what Redis holds for them: the
+ * segments a drain job claims, its target's claim on their batches' chunks (a drain job's, or a batch
+ * job's of an earlier version, whose id is the batch id) or a job's claims on detached copies (a failed
+ * job, or one split off), the target's backlog counters, and the TTLs. Each step is idempotent, so a
+ * crash that repeats it (a writer recovering a stalled job) does no harm.
  */
 export class JobLifecycle {
   readonly queue: TargetQueue;
   private readonly store: BatchStore;
   private readonly backlog: TargetBacklog;
+  private readonly pending: PendingSegments;
 
   constructor(private readonly options: JobLifecycleOptions) {
     this.queue = targetQueue(options.connection, options.prefix, options.target, { shard: options.shard });
     this.store = new BatchStore(options.connection, options.prefix, options.sharedChunks);
     this.backlog = new TargetBacklog(options.connection, options.prefix, options.target, options.shard);
+    this.pending = new PendingSegments(options.connection, options.prefix, options.target, options.shard);
     discardFailed.define(options.connection);
   }
 
@@ -76,35 +89,98 @@ export class JobLifecycle {
     return this.options.target;
   }
 
-  /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */
-  load(data: BatchJobData, refs: readonly ProfileRef[]): Promise<Map<number, Buffer>> {
-    return this.store.load(data, refs);
+  /**
+   * The segments drain job `job` delivers: those waiting when it first runs (up to `DRAIN_BOUNDS`),
+   * the same ones on every later run. Undefined when the job is gone.
+   */
+  claim(job: BatchJob): Promise<Claim | undefined> {
+    return this.pending.claim(job.id!, DRAIN_BOUNDS);
+  }
+
+  /** What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet. */
+  claimed(jobId: string): Promise<BatchSegment[] | undefined> {
+    return this.pending.claimed(jobId);
+  }
+
+  /**
+   * Adds a drain job when segments wait (BullMQ deduplicates it against one that has not claimed
+   * yet): for segments a drain job left beyond its bounds, or a writer that died before adding one.
+   */
+  async drainPending(attempts: number): Promise<void> {
+    if ((await this.pending.waiting()) > 0) await addDrainJob(this.queue, attempts);
+  }
+
+  /**
+   * Drain job `job` lets the next flush add a drain job of its own (it ends its deduplication before
+   * its claim): while it waits in a process, the segments that come meanwhile wait for a job that any
+   * writer can take.
+   */
+  releaseDeduplication(job: BatchJob): Promise<void> {
+    return this.pending.releaseDeduplication(job.id!);
+  }
+
+  /**
+   * The bytes of `refs` (the job's profiles) by their index in the job, a round trip per batch, all
+   * sent at once; a profile whose bytes are gone is left out.
+   */
+  async load(work: JobWork, refs: readonly ProfileRef[]): Promise<Map<number, Buffer>> {
+    const loaded = new Map<number, Buffer>();
+    await Promise.all(
+      work.bySegment(refs).map(async (piece) => {
+        for (const [index, bytes] of await this.store.load(piece.segment, piece.refs)) loaded.set(work.jobIndex(piece.position, index), bytes);
+      }),
+    );
+    return loaded;
   }
 
   /**
    * The job is done: its profiles are delivered, or handed to jobs split off it. It lets go of what it
-   * holds and leaves the backlog; the profiles it counted in add to the target's delivered total. The
-   * commands are sent at once and in order on the worker's connection, ahead of BullMQ's completion
-   * of the job, so the caller need not wait for them.
+   * holds and leaves the backlog; the profiles it counted in add to the target's delivered total, but
+   * `failedAtEnd` (profiles a drain job split off at its last attempt). The commands are sent at once
+   * and in order on the worker's connection, ahead of BullMQ's completion of the job, so the caller
+   * need not wait for them.
    */
-  complete(job: BatchJob, data: BatchJobData): Promise<void> {
-    return Promise.all([this.releaseHeld(job, data, data.profiles), this.backlog.countOutDelivered(job.id!)]).then(() => undefined);
+  complete(job: BatchJob, work: JobWork, failedAtEnd = 0): Promise<void> {
+    return Promise.all([
+      ...work.segments.map((segment) => this.releaseHeld(job, segment, segment.profiles, work.drain)),
+      this.backlog.countOutDelivered(job.id!, failedAtEnd),
+    ]).then(() => undefined);
   }
 
   /**
-   * Splits the profiles of `group` off `job` into a failed job of their own, which holds copies of
-   * them for at least `keepMs`; a writer fails it at once with the group's failure. Returns its id.
+   * Splits the profiles of `group` (the job's) off `job` into failed jobs of their own, one per batch
+   * they lie in, each holding copies of them for at least `keepMs`; a writer fails each at once with
+   * the group's failure. `named` (a drain job's last attempt) holds the batches whose failed job is
+   * named after the batch already: the first group of a batch to fail takes that name, as the failed
+   * batch job of earlier versions did.
    */
-  async splitOff(job: BatchJob, data: BatchJobData, group: FailureGroup, keepMs: number): Promise<string> {
-    // A part fails for good in one group only, once in a job's life: its first part names the split
-    // uniquely, and a split repeated after a crash finds its job already added.
-    const [first] = group.refs as [ProfileRef];
-    const id = `${job.id!}.${first.index}.${firstFailedPart(first)}`;
-    await this.store.detach(data, group.refs, this.holder(id), keepMs);
-    const split: BatchJobData = { batch: data.batch, bytes: data.bytes, profiles: group.refs, detached: true, failure: group.failure };
-    // At the head of the queue: until a writer fails it, it is not listed as failed.
-    await this.queue.add(BATCH_JOB_NAME, split, { ...batchJobOptions(id, attemptsOf(job)), lifo: true });
-    return id;
+  async splitOff(job: BatchJob, work: JobWork, group: FailureGroup, keepMs: number, named?: Set<string>): Promise<SplitOff[]> {
+    const splits: SplitOff[] = [];
+    for (const { segment, refs } of work.bySegment(group.refs)) {
+      // A part fails for good in one group only, once in a job's life (a batch's profiles are in one
+      // drain job per target): its first part names the split uniquely, and a split repeated after a
+      // crash finds its job already added.
+      const [first] = refs as [ProfileRef];
+      const id =
+        named !== undefined && !named.has(segment.batch) ? segment.batch : `${work.drain ? segment.batch : job.id!}.${first.index}.${firstFailedPart(first)}`;
+      named?.add(segment.batch);
+      await this.store.detach(segment, refs, this.holder(id), keepMs);
+      const split: BatchJobData = { batch: segment.batch, bytes: segment.bytes, profiles: refs, detached: true, failure: group.failure };
+      // At the head of the queue: until a writer fails it, it is not listed as failed.
+      await this.queue.add(BATCH_JOB_NAME, split, { ...batchJobOptions(id, attemptsOf(job)), lifo: true });
+      splits.push({ id, refs, failure: group.failure });
+    }
+    return splits;
+  }
+
+  /**
+   * A drain job that BullMQ failed by itself (it stalled too often): its segments were split off into
+   * failed jobs; it lets go of what it holds, leaves the backlog and goes.
+   */
+  async removeFailedDrain(job: BatchJob, work: JobWork): Promise<void> {
+    await Promise.all(work.segments.map((segment) => this.releaseHeld(job, segment, segment.profiles, true)));
+    await this.backlog.countOut(job.id!);
+    await job.remove();
   }
 
   /**
@@ -194,19 +270,19 @@ export class JobLifecycle {
   }
 
   /**
-   * Lets go of `profiles` of the job: the batch's chunks as a whole (only the batch job holds them, and
-   * only while it refers to them), or its claims on their detached copies. Returns how many profiles'
-   * bytes were deleted.
+   * Lets go of `profiles` of the job in `segment`: the batch's chunks as a whole (only the target's
+   * drain job, or batch job whose id is the batch id, holds them, and only while it refers to them), or
+   * its claims on their detached copies. Returns how many profiles' bytes were deleted.
    */
-  private async releaseHeld(job: BatchJob, data: BatchJobData, profiles: readonly ProfileRef[]): Promise<number> {
-    if (data.detached === true)
+  private async releaseHeld(job: BatchJob, segment: WorkSegment, profiles: readonly ProfileRef[], drain = false): Promise<number> {
+    if (segment.detached === true)
       return this.store.releaseDetached(
-        data.batch,
+        segment.batch,
         profiles.map((ref) => ref.index),
         this.holder(job.id!),
       );
-    if (job.id !== data.batch) return 0;
-    return (await this.store.releaseBatch(data, this.target)) ? data.profiles.length : 0;
+    if (!drain && job.id !== segment.batch) return 0;
+    return (await this.store.releaseBatch(segment, this.target)) ? segment.profiles.length : 0;
   }
 
   /** The claim a job holds on a detached copy: one per job, since a profile's parts may be in several. */

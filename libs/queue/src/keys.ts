@@ -59,6 +59,15 @@ export function backlogKey(prefix: string, targetName: string, shard = 0): strin
 }
 
 /**
+ * The segments (a flush's profiles for the target) that wait for the queue shard's next drain job, a
+ * list under the queue's hash tag: a flush appends in the MULTI that adds the drain job, and the job
+ * claims them in one script with its own hash (see pending-segments.ts).
+ */
+export function pendingKey(prefix: string, targetName: string, shard = 0): string {
+  return `${prefix}:${queueNameFor(targetName, shard)}:pending`;
+}
+
+/**
  * Running totals of a queue shard that outlive its jobs (profiles delivered, and discarded by purge or
  * retention), a hash under the queue's hash tag so that the scripts that complete or discard a job
  * count them in the same call. Unlike the backlog hash it is never reset: rates are taken over it.

@@ -6,6 +6,7 @@ import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { targetConfig } from "@pyroscope-relay/testing";
 import type { ProfileFacts, ProfileRef } from "./batch-data.js";
+import { attemptsFor } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { BatchWorker, type BatchWorkerOptions } from "./batch-worker.js";
 import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
@@ -114,6 +115,7 @@ export async function queueHarness(t: TestContext, redis: RedisEndpoint, targets
       shards,
       connection: workerConnection,
       prefix,
+      attempts: attemptsFor({ maxBackoffRetries }),
       concurrency: 1,
       deliver: delivery.deliver,
       backoffMs: () => 10,
@@ -133,29 +135,23 @@ export async function queueHarness(t: TestContext, redis: RedisEndpoint, targets
     worker,
     fail: async (target, failures, owedBy = [target]) => {
       const ids: string[] = [];
-      for (const i of failures.keys()) {
-        ids.push((await enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(`n=${i}`), owedBy)).batchId);
-      }
-      const script = scriptedDelivery((query) => {
-        // One failure per millisecond at most, so that "oldest first" is the order of `failures`
-        // (BullMQ orders jobs that failed in the same millisecond by id).
-        const started = Date.now();
-        while (Date.now() === started);
-        return { fail: failures[Number(query.slice(2))]! };
-      });
-      const running = worker(target, script);
+      const script = scriptedDelivery((query) => ({ fail: failures[Number(query.slice(2))]! }));
+      const split = new Set<string>();
+      const running = worker(target, script, { observer: { failed: ({ jobId }) => split.add(jobId) } });
       try {
-        // A busy machine fails a job in a few ms (a writer fetches, delivers and fails one at a time).
-        const allowedMs = 5_000 + 20 * failures.length;
-        const deadline = Date.now() + allowedMs;
-        // Failed, or already gone (a retention sweep running meanwhile).
-        const settled = async (id: string) => ["failed", "unknown"].includes(await queueOf(target, id).getJobState(id));
-        let pending = ids;
-        while (pending.length > 0) {
-          if (Date.now() > deadline) throw new Error(`${target}: ${pending.length} of ${failures.length} jobs not failed within ${allowedMs} ms`);
-          await sleep(10);
-          const states = await Promise.all(pending.map(settled));
-          pending = pending.filter((_, i) => !states[i]);
+        // One flush at a time, each failed before the next is stored: each is a drain job of its own,
+        // and "oldest first" is the order of `failures`. A busy machine fails one in a few ms.
+        for (const i of failures.keys()) {
+          const id = (await enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(`n=${i}`), owedBy)).batchId;
+          ids.push(id);
+          const deadline = Date.now() + 5_000;
+          // Split off, then failed, or already gone (a retention sweep running meanwhile).
+          while (!split.has(id) || !["failed", "unknown"].includes(await queueOf(target, id).getJobState(id))) {
+            if (Date.now() > deadline) throw new Error(`${target}: the job of failure ${i} not failed within 5 s`);
+            await sleep(5);
+          }
+          // The next fails in a later millisecond: BullMQ orders jobs that failed in the same one by id.
+          await sleep(2);
         }
       } finally {
         await running.close();

@@ -5,6 +5,7 @@ import { startRedisServer } from "@pyroscope-relay/testing";
 import { FailedJobRetention } from "./failed-retention.js";
 import { summarizeFailed } from "./failed-summary.js";
 import { queueNameFor, shardOf } from "./keys.js";
+import { PendingSegments } from "./pending-segments.js";
 import { purgeFailed } from "./purge.js";
 import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery } from "./queue-harness.js";
 import { replayFailed } from "./replay.js";
@@ -38,7 +39,13 @@ test("batches spread over a target's queue shards, each job on the shard its bat
   // One at a time: each enqueue is a flush of its own, so a batch of its own.
   for (let i = 0; i < 40; i++) ids.push((await h.enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(`n=${i}`), ["alpha"])).batchId);
   assert.equal(new Set(ids).size, 40);
-  for (const id of ids) assert.equal(await h.queue("alpha", id).getJobState(id), "waiting", `job ${id} waits on shard ${shardOf(id, SHARDS)}`);
+  for (const id of ids) {
+    const pending = await new PendingSegments(h.connection, h.prefix, "alpha", shardOf(id, SHARDS)).list();
+    assert.ok(
+      pending.some((segment) => segment.batch === id),
+      `batch ${id} waits on shard ${shardOf(id, SHARDS)}`,
+    );
+  }
   const backlog = await backlogOf(h, "alpha");
   assert.equal(backlog.profiles, 40);
   assert.ok(backlog.perShard.filter((profiles) => profiles > 0).length >= 3, `batches on one or two shards only: ${backlog.perShard.join(", ")}`);

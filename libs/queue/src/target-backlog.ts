@@ -2,7 +2,7 @@ import { QueueKeys } from "bullmq";
 import type { ChainableCommander } from "ioredis";
 import type { RedisConnection } from "./redis-connection.js";
 import type { ProfileRef } from "./batch-data.js";
-import { backlogKey, queueNameFor, totalsKey } from "./keys.js";
+import { backlogKey, pendingKey, queueNameFor, totalsKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 
 /** Profiles and payload bytes in a target's backlog: its jobs waiting, delayed or in delivery. */
@@ -48,26 +48,28 @@ end
 // KEYS: backlog hash, job hash.
 const countOut = new LuaScript("backlog_count_out", `${COUNT_OUT_LUA}\nreturn countOut(KEYS[1], KEYS[2]) and 1 or 0`);
 
-// KEYS: backlog hash, job hash, totals hash. A completed job's profiles count as delivered once, with
-// its counting out: a completion repeated after a crash finds the job counted out and adds nothing.
+// KEYS: backlog hash, job hash, totals hash. ARGV: profiles of the job that failed for good at its
+// end. A completed job's other profiles count as delivered once, with its counting out: a completion
+// repeated after a crash finds the job counted out and adds nothing.
 const countOutDelivered = new LuaScript(
   "backlog_count_out_delivered",
   `${COUNT_OUT_LUA}
 local profiles = countOut(KEYS[1], KEYS[2])
 if not profiles then return 0 end
-redis.call('HINCRBY', KEYS[3], 'delivered_profiles', profiles)
+redis.call('HINCRBY', KEYS[3], 'delivered_profiles', math.max(0, profiles - tonumber(ARGV[1])))
 return 1
 `,
 );
 
-// KEYS: backlog hash, then BACKLOG_STATES' keys (lists, then sorted sets). A job lost between its
-// counting in and out (a job BullMQ failed by itself for stalling, whose writer died before counting
-// it out) would hold its count for ever; with nothing queued the backlog is empty, so it is reset then.
+// KEYS: backlog hash, then BACKLOG_STATES' keys (lists, then sorted sets), then the pending list. A
+// job lost between its counting in and out (a job BullMQ failed by itself for stalling, whose writer
+// died before counting it out) would hold its count for ever; with nothing queued or pending the
+// backlog is empty, so it is reset then.
 const read = new LuaScript(
   "backlog_read",
   `
 local queued = redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4])
-  + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6])
+  + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6]) + redis.call('LLEN', KEYS[7])
 if queued == 0 then
   redis.call('DEL', KEYS[1])
   return {0, 0}
@@ -80,8 +82,9 @@ return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
 const BACKLOG_STATES = ["wait", "paused", "active", "delayed", "prioritized"] as const;
 
 /**
- * The Redis side of a target's backlog bound, per queue shard: counters of the profiles and bytes its jobs hold,
- * counted in with a job's creation (in the same MULTI) or replay, counted out when the job completes or
+ * The Redis side of a target's backlog bound, per queue shard: counters of the profiles and bytes its
+ * pending segments and jobs hold, counted in with a segment's append (in the flush's MULTI; the drain
+ * job that claims it takes the count over) or a job's replay, counted out when the job completes or
  * fails for good. Reading it costs one script; the enqueuer reads it in the background, not per request.
  */
 export class TargetBacklog {
@@ -91,6 +94,7 @@ export class TargetBacklog {
   readonly totalsKey: string;
   private readonly keys: QueueKeys;
   private readonly queueName: string;
+  private readonly pendingKey: string;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -102,17 +106,16 @@ export class TargetBacklog {
     this.totalsKey = totalsKey(prefix, target, shard);
     this.keys = new QueueKeys(prefix);
     this.queueName = queueNameFor(target, shard);
+    this.pendingKey = pendingKey(prefix, target, shard);
     for (const script of [countIn, countOut, countOutDelivered, read]) script.define(redis);
   }
 
   /**
-   * Counts job `jobId` in, inside `transaction`, right after the job's add (the MULTI makes the pair
-   * atomic, so plain commands do what the script does for a replay). Its two results, the backlog's
-   * profiles and bytes after, are the last two of the three commands it adds.
+   * Counts a pending segment in, inside `transaction`, with its append (the MULTI makes the pair
+   * atomic); the drain job that claims it takes over the count (pending-segments.ts). Its two results
+   * are the backlog's profiles and bytes after.
    */
-  queueCountIn(transaction: ChainableCommander, jobId: string, usage: BacklogUsage): void {
-    // The object form: BullMQ's transactions take HSET's fields only so.
-    transaction.hset(this.jobKey(jobId), { backlog: `${usage.profiles}:${usage.bytes}` });
+  queueCountIn(transaction: ChainableCommander, usage: BacklogUsage): void {
     transaction.hincrby(this.key, "profiles", usage.profiles);
     transaction.hincrby(this.key, "bytes", usage.bytes);
   }
@@ -128,16 +131,18 @@ export class TargetBacklog {
   }
 
   /**
-   * Counts out job `jobId`, which completed: the profiles it counted in are added to the shard's
-   * delivered total in the same script. Idempotent, as `countOut`.
+   * Counts out job `jobId`, which completed: the profiles it counted in, but `failedAtEnd` (a drain
+   * job's that failed for good at its last attempt), are added to the shard's delivered total in the
+   * same script. Idempotent, as `countOut`.
    */
-  async countOutDelivered(jobId: string): Promise<boolean> {
-    return (await countOutDelivered.run(this.redis, [this.key, this.jobKey(jobId), this.totalsKey])) === 1;
+  async countOutDelivered(jobId: string, failedAtEnd = 0): Promise<boolean> {
+    return (await countOutDelivered.run(this.redis, [this.key, this.jobKey(jobId), this.totalsKey], [failedAtEnd])) === 1;
   }
 
   /** The backlog as Redis has it now. */
   async read(): Promise<BacklogUsage> {
-    return usageFromReply(await read.run(this.redis, [this.key, ...BACKLOG_STATES.map((state) => this.keys.toKey(this.queueName, state))]));
+    const states = BACKLOG_STATES.map((state) => this.keys.toKey(this.queueName, state));
+    return usageFromReply(await read.run(this.redis, [this.key, ...states, this.pendingKey]));
   }
 
   private jobKey(jobId: string): string {

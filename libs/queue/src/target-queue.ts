@@ -1,9 +1,9 @@
 import { Queue } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import type { BatchJobData } from "./batch-data.js";
+import type { BatchJobData, DrainJobData } from "./batch-data.js";
 import { queueNameFor } from "./keys.js";
 
-export type TargetQueue = Queue<BatchJobData, void, typeof BATCH_JOB_NAME>;
+export type TargetQueue = Queue<BatchJobData | DrainJobData, void, typeof BATCH_JOB_NAME>;
 
 /** The name of every job: each is a batch of profiles for one target. */
 export const BATCH_JOB_NAME = "batch";

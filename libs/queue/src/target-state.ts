@@ -1,19 +1,24 @@
 import { QueueKeys } from "bullmq";
 import { LIMITER_MAX } from "./batch-worker.js";
 import type { DiscardReason } from "./job-lifecycle.js";
-import { backlogKey, queueNameFor, totalsKey } from "./keys.js";
+import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
+import { backlogKey, pendingKey, queueNameFor, totalsKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
 
 export interface TargetState {
   target: string;
-  /** Job counts summed over the target's queue shards. */
+  /**
+   * Job counts summed over the target's queue shards. `waiting` counts batches: each segment pending
+   * for a drain job, and each job waiting but a drain job that has claimed nothing yet.
+   */
   jobs: { waiting: number; delayed: number; active: number; failed: number; prioritized: number };
   /** What the target's backlog counters hold now (the same counters the backlog bounds use). */
   backlog: { bytes: number; profiles: number };
   /**
-   * Age in ms of the oldest job waiting (waiting or prioritized, not delayed), or null when none waits;
-   * measured from its creation, or from its last replay. Only the jobs next in line are looked at (see
+   * Age in ms of the oldest batch waiting (a job waiting or prioritized, not delayed, or a pending
+   * segment), or null when none waits; measured from a job's creation or last replay, from a segment's
+   * first profile's arrival. Only the jobs next in line and the first segment are looked at (see
    * `NEXT_IN_LINE`), so that a scrape costs the same however long the queue is.
    */
   oldestWaitingAgeMs: number | null;
@@ -39,9 +44,12 @@ const NEXT_IN_LINE = 10;
 /** BullMQ's state keys the script reads, in its KEYS order. */
 const STATE_KEYS = ["wait", "paused", "active", "delayed", "prioritized", "failed", "limiter"] as const;
 
-// KEYS: STATE_KEYS' keys, the backlog hash, the totals hash. ARGV: the queue's key prefix (job keys are
-// that plus the id), NEXT_IN_LINE, LIMITER_MAX. One shard's state in one call, all keys of its slot
-// (job hashes included, under the same hash tag). A replay's time is found in the job's data text:
+// KEYS: STATE_KEYS' keys, the backlog hash, the totals hash, the pending list, the drain jobs'
+// deduplication key (BullMQ's, holding the id of the drain job that waits or is active). ARGV: the
+// queue's key prefix (job keys are that plus the id), NEXT_IN_LINE, LIMITER_MAX. One shard's state in
+// one call, all keys of its slot (job hashes included, under the same hash tag). A drain job that
+// has not claimed yet is no batch (waiting, or delayed before it may run): the segments it will
+// claim are counted instead. A replay's time is found in the job's data text:
 // `"replayedAt":<digits>` (inside a JSON string the quotes would be escaped, so it cannot match there).
 const readState = new LuaScript(
   "target_state_read",
@@ -50,7 +58,21 @@ local counts = {}
 for i = 1, 6 do
   counts[i] = (i <= 3) and redis.call('LLEN', KEYS[i]) or redis.call('ZCARD', KEYS[i])
 end
-local queued = counts[1] + counts[2] + counts[3] + counts[4] + counts[5]
+local pending = redis.call('LLEN', KEYS[10])
+local waiting = counts[1] + counts[2] + pending
+local delayed = counts[4]
+local drain = redis.call('GET', KEYS[11])
+if drain then
+  local job = ARGV[1] .. drain
+  if redis.call('EXISTS', job) == 1 and redis.call('HEXISTS', job, 'claimed') == 0 then
+    if redis.call('ZSCORE', KEYS[4], drain) then
+      delayed = delayed - 1
+    elseif redis.call('HEXISTS', job, 'processedOn') == 0 then
+      waiting = waiting - 1
+    end
+  end
+end
+local queued = counts[1] + counts[2] + counts[3] + counts[4] + counts[5] + pending
 local backlog = {0, 0}
 if queued > 0 then
   local held = redis.call('HMGET', KEYS[8], 'profiles', 'bytes')
@@ -71,11 +93,14 @@ end
 local n = tonumber(ARGV[2])
 consider(redis.call('LRANGE', KEYS[1], -n, -1))
 consider(redis.call('ZRANGE', KEYS[5], 0, n - 1))
+local first = redis.call('LINDEX', KEYS[10], 0)
+local arrived = first and tonumber(string.match(first, '"receivedAt":(%d+)'))
+if arrived and (not since or arrived < since) then since = arrived end
 local pause = 0
 local limiter = tonumber(redis.call('GET', KEYS[7]) or 0)
 if limiter and limiter >= tonumber(ARGV[3]) then pause = redis.call('PTTL', KEYS[7]) end
 local totals = redis.call('HGETALL', KEYS[9])
-return {counts[1] + counts[2], counts[3], counts[4], counts[5], counts[6], backlog[1], backlog[2], since and tostring(since) or false, pause, totals}
+return {waiting, counts[3], delayed, counts[5], counts[6], backlog[1], backlog[2], since and tostring(since) or false, pause, totals}
 `,
 );
 
@@ -94,7 +119,13 @@ export async function readTargetStates(connection: RedisConnection, prefix: stri
           const queue = queueNameFor(target, shard);
           const reply = await readState.run(
             connection,
-            [...STATE_KEYS.map((state) => keys.toKey(queue, state)), backlogKey(prefix, target, shard), totalsKey(prefix, target, shard)],
+            [
+              ...STATE_KEYS.map((state) => keys.toKey(queue, state)),
+              backlogKey(prefix, target, shard),
+              totalsKey(prefix, target, shard),
+              pendingKey(prefix, target, shard),
+              keys.toKey(queue, `de:${DRAIN_DEDUPLICATION_ID}`),
+            ],
             [keys.toKey(queue, ""), NEXT_IN_LINE, LIMITER_MAX],
           );
           return shardState(reply as ShardReply);

@@ -56,13 +56,13 @@ async function sample(
   return match?.value ?? 0;
 }
 
-test("drop: 200, the full target gets no job, the other target its own; counted per target", async (t) => {
+test("drop: 200, the full target gets no segment, the other target its own; counted per target", async (t) => {
   const r = await receiverWithFullAlpha(t, { maxProfiles: 2, maxBytes: 0, policy: "drop" });
   assert.equal((await ingest(r)).status, 200);
   assert.equal((await push(r)).status, 200);
 
-  assert.equal((await r.jobs("alpha")).length, 2, "alpha keeps only the jobs it had");
-  assert.equal((await r.jobs("beta")).length, 2);
+  assert.equal((await r.segments("alpha")).length, 2, "alpha keeps only the segments it had");
+  assert.equal((await r.segments("beta")).length, 2);
   const payloads = (await r.payloads()).filter((payload) => payload.bytes.toString() !== "o");
   assert.equal(payloads.length, 2);
   for (const payload of payloads) assert.deepEqual(payload.targets, ["beta"]);
@@ -98,7 +98,7 @@ test("reject: 429 with Retry-After naming the full target, Push resource_exhaust
     (await r.payloads()).filter((payload) => payload.bytes.toString() !== "o"),
     [],
   );
-  assert.equal((await r.jobs("beta")).length, 0, "beta gets nothing either");
+  assert.equal((await r.segments("beta")).length, 0, "beta gets nothing either");
   assert.equal(await sample(r, "backlogFull", { target: "alpha", policy: "reject" }), 2);
   assert.equal(await sample(r, "rejectedRequests", { api: "ingest", reason: "resource_exhausted" }), 1);
 });

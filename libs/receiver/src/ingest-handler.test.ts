@@ -37,7 +37,7 @@ async function assertRejected(t: TestContext, r: TestReceiver, res: RawResponse,
 }
 
 describe("POST /ingest stores the request as received", () => {
-  test("body, query, every Content-Type value and tenant, one job per target, 200 with an empty body", async (t) => {
+  test("body, query, every Content-Type value and tenant, one segment per target, 200 with an empty body", async (t) => {
     const r = await startTestReceiver(t, redis, admin, { targets: ["alpha", "beta/0", "gamma:x"] });
     const form = multipartForm([{ name: "profile", filename: "profile.pprof", body: gzippedPprof({ seed: 7 }) }]);
     const query = `${goodQuery}&sampleRate=100&odd=%ZZ+a%20b`;
@@ -62,13 +62,12 @@ describe("POST /ingest stores the request as received", () => {
     assert.ok(payload.bytes.equals(form.body), "body byte for byte");
     assert.deepEqual(payload.targets, ["alpha", "beta/0", "gamma:x"]);
     for (const target of r.targets) {
-      const jobs = await r.jobs(target);
-      assert.equal(jobs.length, 1, target);
-      const [job] = jobs;
-      assert.ok(job);
-      assert.equal(job.id, payload.batchId);
-      assert.equal(job.name, "batch");
-      const [{ receivedAt, ...ref }, ...others] = job.data.profiles as [(typeof job.data.profiles)[number]];
+      const segments = await r.segments(target);
+      assert.equal(segments.length, 1, target);
+      const [segment] = segments;
+      assert.ok(segment);
+      assert.equal(segment.batch, payload.batchId);
+      const [{ receivedAt, ...ref }, ...others] = segment.profiles as [(typeof segment.profiles)[number]];
       assert.equal(others.length, 0);
       assert.ok(receivedAt >= before && receivedAt <= Date.now());
       assert.deepEqual(ref, {
@@ -88,8 +87,8 @@ describe("POST /ingest stores the request as received", () => {
     const body = Buffer.from("main;work 10\nmain;idle 3\n");
     const res = await send(r.url, "POST", "/ingest?name=folded", {}, body);
     assert.equal(res.status, 200);
-    const [job] = await r.jobs("alpha");
-    const ref = job?.data.profiles[0];
+    const [segment] = await r.segments("alpha");
+    const ref = segment?.profiles[0];
     assert.ok(ref);
     assert.equal(ref.tenant, undefined);
     assert.equal(ref.kind === "ingest" && ref.query, "name=folded");
@@ -104,8 +103,8 @@ describe("POST /ingest stores the request as received", () => {
       assert.equal(res.status, 200, res.body.toString());
       const [payload] = await r.payloads();
       assert.ok(payload?.bytes.equals(body));
-      const [job] = await r.jobs("alpha");
-      const ref = job?.data.profiles[0];
+      const [segment] = await r.segments("alpha");
+      const ref = segment?.profiles[0];
       assert.equal(ref?.kind === "ingest" && ref.query, goodQuery);
     });
   }

@@ -111,7 +111,7 @@ async function assertRejected(t: TestContext, r: TestReceiver, res: RawResponse,
 }
 
 describe("Push stores the request as binary protobuf", () => {
-  test("Connect proto: 200 application/proto with an empty body, one payload, one job per target", async (t) => {
+  test("Connect proto: 200 application/proto with an empty body, one payload, one segment per target", async (t) => {
     const r = await startTestReceiver(t, redis, admin, { targets: ["alpha", "beta/1"] });
     const request = pushRequest(1);
     const before = Date.now();
@@ -136,12 +136,11 @@ describe("Push stores the request as binary protobuf", () => {
     assert.ok(equals(PushRequestSchema, fromBinary(PushRequestSchema, payload.bytes), request));
     assert.deepEqual(payload.targets, ["alpha", "beta/1"]);
     for (const target of r.targets) {
-      const [job, ...more] = await r.jobs(target);
-      assert.ok(job, target);
+      const [segment, ...more] = await r.segments(target);
+      assert.ok(segment, target);
       assert.equal(more.length, 0);
-      assert.equal(job.id, payload.batchId);
-      assert.equal(job.name, "batch");
-      const [{ receivedAt, ...ref }] = job.data.profiles as [(typeof job.data.profiles)[number]];
+      assert.equal(segment.batch, payload.batchId);
+      const [{ receivedAt, ...ref }] = segment.profiles as [(typeof segment.profiles)[number]];
       assert.ok(receivedAt >= before && receivedAt <= Date.now());
       assert.deepEqual(ref, { kind: "push", index: 0, offset: 0, size: payload.bytes.length, tenant: "team-a", codec: "proto", series: request.series.length });
     }
@@ -161,8 +160,8 @@ describe("Push stores the request as binary protobuf", () => {
     assert.match(String(res.headers["content-type"]), /^application\/json/);
     assert.deepEqual(res.json, {});
     assert.deepEqual(await storedPushes(r), [request]);
-    const [job] = await r.jobs("alpha");
-    const ref = job?.data.profiles[0];
+    const [segment] = await r.segments("alpha");
+    const ref = segment?.profiles[0];
     assert.equal(ref?.kind === "push" && ref.codec, "json");
     assert.equal(ref?.tenant, undefined);
   });

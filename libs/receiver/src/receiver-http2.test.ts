@@ -138,8 +138,8 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     assert.equal(payloads.length, 2);
     const overHttp2 = payloads.find((payload) => payload.bytes.equals(profile));
     assert.ok(overHttp2, "the body byte for byte");
-    const job = (await r.jobs("alpha")).find((j) => j.id === overHttp2.batchId);
-    const [ref] = job?.data.profiles ?? [];
+    const segment = (await r.segments("alpha")).find((j) => j.batch === overHttp2.batchId);
+    const [ref] = segment?.profiles ?? [];
     assert.ok(ref?.kind === "ingest");
     assert.equal(ref.query, ingestPath.slice("/ingest?".length));
     assert.deepEqual(ref.contentTypes, ["application/octet-stream"]);
@@ -182,9 +182,9 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     );
     assert.equal(stdout.trim(), "{}");
     assert.deepEqual(await storedPushes(r), [request]);
-    const [job] = await r.jobs("alpha");
+    const [segment] = await r.segments("alpha");
     assert.deepEqual(
-      job?.data.profiles.map((p) => p.tenant),
+      segment?.profiles.map((p) => p.tenant),
       ["team-buf"],
     );
   });

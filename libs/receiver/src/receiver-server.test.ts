@@ -97,7 +97,8 @@ test("retarget: a reload that changed only forward_to takes effect for the next 
   assert.equal((await send(r.url, "POST", "/ingest?name=before", {}, profile)).status, 200);
   r.receiver.retarget({ forwardTo: ["pyroscope.write.beta"], targets: ["beta"] });
   assert.equal((await send(r.url, "POST", "/ingest?name=after", {}, profile)).status, 200);
-  const queries = async (target: string) => (await r.jobs(target)).flatMap(({ data }) => data.profiles.map((ref) => (ref.kind === "ingest" ? ref.query : "")));
+  const queries = async (target: string) =>
+    (await r.segments(target)).flatMap((segment) => segment.profiles.map((ref) => (ref.kind === "ingest" ? ref.query : "")));
   assert.deepEqual(await queries("alpha"), ["name=before"]);
   assert.deepEqual((await queries("beta")).sort(), ["name=after", "name=before"]);
 });

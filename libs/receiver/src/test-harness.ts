@@ -10,8 +10,8 @@ import type { TestContext } from "node:test";
 import type { ReceiverConfig, ReceiverHttp2 } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
 import type { Logger } from "@pyroscope-relay/ops";
-import { BatchStore, batchJobData, createRedisConnection, Enqueuer, queueNameFor, targetQueue, waitForRedis } from "@pyroscope-relay/queue";
-import type { BacklogBounds, BatchJobData, FlushBounds, RedisMemoryGuard } from "@pyroscope-relay/queue";
+import { BatchStore, createRedisConnection, Enqueuer, PendingSegments, queueNameFor, waitForRedis } from "@pyroscope-relay/queue";
+import type { BacklogBounds, BatchSegment, FlushBounds, RedisMemoryGuard } from "@pyroscope-relay/queue";
 import { targetConfig } from "@pyroscope-relay/testing";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
@@ -66,10 +66,10 @@ export interface TestReceiver {
    * Enqueuer creates the queue, before any request): empty means nothing was stored.
    */
   keys(): Promise<string[]>;
-  /** Every stored profile, read back from the batches' chunks, in the order of the batches' jobs. */
+  /** Every stored profile, read back from the batches' chunks, in the order of the targets' segments. */
   payloads(): Promise<StoredProfile[]>;
-  /** Waiting jobs of one target, their data checked against the job schema. */
-  jobs(target: string): Promise<{ id: string; name: string; data: BatchJobData }[]>;
+  /** The segments (one per flush) waiting for one target's drain job, oldest first. */
+  segments(target: string): Promise<BatchSegment[]>;
 }
 
 export const defaultMaxBodyBytes = 64 * 1024;
@@ -136,22 +136,14 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     warnings: new ThrottledLog(logger),
     ...(options.debuginfo === undefined ? {} : { debuginfo: options.debuginfo }),
   });
-  const jobs = async (target: string) => {
-    const queue = targetQueue(admin, prefix, target);
-    try {
-      const waiting = await queue.getWaiting();
-      return waiting.reverse().map((job) => ({ id: job.id ?? "", name: job.name, data: batchJobData.parse(job.data) }));
-    } finally {
-      await queue.close();
-    }
-  };
+  const segments = (target: string) => new PendingSegments(admin, prefix, target).list();
   return {
     receiver,
     url: receiver.url,
     prefix,
     targets,
     metrics,
-    jobs,
+    segments,
     keys: async () => {
       const meta = new Set(targets.map((target) => `${prefix}:${queueNameFor(target)}:meta`));
       return (await admin.keys(`${prefix}:*`)).filter((key) => !meta.has(key));
@@ -160,11 +152,11 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
       const store = new BatchStore(admin, prefix);
       const stored = new Map<string, StoredProfile>();
       for (const target of targets) {
-        for (const { data } of await jobs(target)) {
-          const bytes = await store.load(data, data.profiles);
-          for (const ref of data.profiles) {
-            const key = `${data.batch}/${ref.index}`;
-            const profile = stored.get(key) ?? { batchId: data.batch, index: ref.index, bytes: bytes.get(ref.index) ?? Buffer.alloc(0), targets: [] };
+        for (const segment of await segments(target)) {
+          const bytes = await store.load(segment, segment.profiles);
+          for (const ref of segment.profiles) {
+            const key = `${segment.batch}/${ref.index}`;
+            const profile = stored.get(key) ?? { batchId: segment.batch, index: ref.index, bytes: bytes.get(ref.index) ?? Buffer.alloc(0), targets: [] };
             profile.targets.push(target);
             stored.set(key, profile);
           }

@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
-import { queueNameFor } from "@pyroscope-relay/queue";
+import { drainJobData, PendingSegments, queueNameFor } from "@pyroscope-relay/queue";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import { startRelayProcess } from "../../e2e/support/relay-process.js";
 import type { RelayProcess } from "../../e2e/support/relay-process.js";
@@ -47,12 +47,22 @@ export async function failedJobs(client: Redis, target: string): Promise<Job[]> 
   }
 }
 
-/** How many profiles each waiting batch of a target's queue holds, oldest first. */
-export async function waitingBatches(client: Redis, target: string): Promise<number[]> {
+/** The `/ingest` queries of the profiles that a target's active drain jobs claimed. */
+export async function claimedQueries(client: Redis, target: string): Promise<string[]> {
   const queue = new Queue(queueNameFor(target), { connection: client, prefix });
   try {
-    return (await queue.getWaiting()).reverse().map((job) => (job.data as { profiles: unknown[] }).profiles.length);
+    const active = await queue.getActive(0, -1);
+    return active.flatMap((job) => {
+      const parsed = drainJobData.safeParse(job.data);
+      const segments = parsed.success ? (parsed.data.segments ?? []) : [];
+      return segments.flatMap((segment) => segment.profiles.flatMap((ref) => (ref.kind === "ingest" ? [ref.query] : [])));
+    });
   } finally {
     await queue.close();
   }
+}
+
+/** How many profiles each batch waiting for a target holds (its segments), oldest first. */
+export async function waitingBatches(client: Redis, target: string): Promise<number[]> {
+  return (await new PendingSegments(client, prefix, target).list()).map((segment) => segment.profiles.length);
 }

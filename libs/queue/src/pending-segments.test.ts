@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, test } from "node:test";
+import { startRedisServer } from "@pyroscope-relay/testing";
+import type { ChainableCommander } from "ioredis";
+import type { BatchSegment } from "./batch-data.js";
+import { addDrainJob } from "./batch-job.js";
+import { PendingSegments } from "./pending-segments.js";
+import { createRedisConnection, waitForRedis } from "./redis-connection.js";
+import { TargetBacklog, usageOf } from "./target-backlog.js";
+import { targetQueue } from "./target-queue.js";
+
+const server = await startRedisServer();
+const redis = createRedisConnection(server.url, "admin");
+await waitForRedis(redis, 2_000);
+after(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+const segment = (batch: string, profiles: number, size = 10): BatchSegment => ({
+  batch,
+  bytes: profiles * size,
+  profiles: Array.from({ length: profiles }, (_, index) => ({
+    kind: "ingest",
+    index,
+    offset: index * size,
+    size,
+    receivedAt: 1,
+    query: "name=app",
+    contentTypes: [],
+  })),
+});
+
+/** Appends each segment and counts it in, as a flush does; resolves with their entries. */
+async function append(pending: PendingSegments, backlog: TargetBacklog, ...segments: BatchSegment[]): Promise<string[]> {
+  const entries = segments.map((one) => PendingSegments.entry(one, usageOf(one.profiles)));
+  const multi = redis.multi() as unknown as ChainableCommander;
+  segments.forEach((one, i) => {
+    pending.queueAppend(multi, entries[i]!);
+    backlog.queueCountIn(multi, usageOf(one.profiles));
+  });
+  await multi.exec();
+  return entries;
+}
+
+async function setUp(t: { after(fn: () => Promise<void>): void }) {
+  const prefix = `t-${randomUUID()}`;
+  const queue = targetQueue(redis, prefix, "alpha");
+  t.after(() => queue.close());
+  return { queue, pending: new PendingSegments(redis, prefix, "alpha"), backlog: new TargetBacklog(redis, prefix, "alpha") };
+}
+
+test("a drain job claims what waits, within its bounds but at least one segment, and the same again on every later run", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  await append(pending, backlog, segment("a", 3), segment("b", 2), segment("c", 4), segment("d", 1));
+  await queue.add("batch", { drain: true }, { jobId: "first.drain" });
+  await queue.add("batch", { drain: true }, { jobId: "second.drain" });
+  await queue.add("batch", { drain: true }, { jobId: "third.drain" });
+
+  const bounds = { maxProfiles: 6, maxBytes: 1_000 };
+  const first = await pending.claim("first.drain", bounds);
+  assert.deepEqual(
+    first?.segments.map((one) => one.batch),
+    ["a", "b"],
+    "a third segment would pass 6 profiles",
+  );
+  assert.equal(first?.more, true, "c and d still wait");
+  assert.deepEqual(await pending.claim("first.drain", { maxProfiles: 100, maxBytes: 1_000 }), first, "claimed once");
+  assert.deepEqual(await pending.claimed("first.drain"), first?.segments);
+  assert.deepEqual(
+    (await pending.claim("second.drain", { maxProfiles: 1, maxBytes: 1 }))?.segments.map((one) => one.batch),
+    ["c"],
+    "one segment beyond the bounds",
+  );
+  assert.deepEqual(await pending.list(), [segment("d", 1)]);
+  // Each claimed job carries what it counts in the backlog: counting it out subtracts exactly that.
+  assert.equal(await backlog.countOut("first.drain"), true);
+  assert.deepEqual(await backlog.read(), { profiles: 5, bytes: 50 });
+  assert.deepEqual(await pending.claim("third.drain", bounds), { segments: [segment("d", 1)], more: false });
+  assert.equal(await pending.waiting(), 0);
+});
+
+test("a drain job is deduplicated until it claims: then a flush adds the next one", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  await append(pending, backlog, segment("a", 1));
+  await addDrainJob(queue, 3);
+  await addDrainJob(queue, 3);
+  const [waiting, ...more] = await queue.getJobs(["waiting", "delayed"]);
+  assert.equal(more.length, 0, "the second add was deduplicated");
+  await pending.claim(waiting!.id!, { maxProfiles: 10, maxBytes: 1_000 });
+  await addDrainJob(queue, 3);
+  assert.equal(await queue.getJobCountByTypes("waiting", "delayed"), 2, "the claim ended the deduplication");
+  const [, third] = await queue.getJobs(["waiting"], 0, -1, true);
+  await pending.releaseDeduplication(waiting!.id!);
+  await addDrainJob(queue, 3);
+  assert.equal(await queue.getJobCountByTypes("waiting"), 2, "a job that no longer holds it releases nothing");
+  await pending.releaseDeduplication(third!.id!);
+  await addDrainJob(queue, 3);
+  assert.equal(await queue.getJobCountByTypes("waiting"), 3, "the holder released it: the next add is a job of its own");
+});
+
+test("a drain job that finds nothing claims nothing; a job that is gone claims nothing either", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  await queue.add("batch", { drain: true }, { jobId: "empty.drain" });
+  assert.deepEqual(await pending.claim("empty.drain", { maxProfiles: 10, maxBytes: 10 }), { segments: [], more: false });
+  await append(pending, backlog, segment("late", 1));
+  assert.deepEqual(
+    await pending.claim("empty.drain", { maxProfiles: 10, maxBytes: 10 }),
+    { segments: [], more: true },
+    "its claim is made: later segments wait for the next job",
+  );
+  assert.equal(await backlog.countOut("empty.drain"), false, "it counted nothing in");
+  assert.equal(await pending.claim("gone.drain", { maxProfiles: 10, maxBytes: 10 }), undefined);
+  assert.equal(await pending.claimed("gone.drain"), undefined);
+  assert.equal(await pending.waiting(), 1, "the segment still waits");
+});
+
+test("a segment no drain job claimed is taken back with its count; a claimed one stays with its job", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  const [taken, claimed] = await append(pending, backlog, segment("taken", 2), segment("claimed", 1));
+  assert.equal(await pending.withdraw(taken!, { profiles: 2, bytes: 20 }, backlog.key), true);
+  assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 });
+  await queue.add("batch", { drain: true }, { jobId: "j.drain" });
+  await pending.claim("j.drain", { maxProfiles: 10, maxBytes: 1_000 });
+  assert.equal(await pending.withdraw(claimed!, { profiles: 1, bytes: 10 }, backlog.key), false);
+  assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 }, "still counted, by the job now");
+});

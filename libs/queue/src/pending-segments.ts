@@ -1,0 +1,164 @@
+import { QueueKeys } from "bullmq";
+import type { ChainableCommander } from "ioredis";
+import { batchSegment, drainJobData, type BatchSegment } from "./batch-data.js";
+import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
+import { pendingKey, queueNameFor } from "./keys.js";
+import { LuaScript } from "./lua-script.js";
+import type { RedisConnection } from "./redis-connection.js";
+import type { BacklogUsage } from "./target-backlog.js";
+
+/** How much one drain job claims at most: it always claims at least one segment, however large. */
+export interface DrainBounds {
+  maxProfiles: number;
+  /** Payload bytes of the claimed profiles. */
+  maxBytes: number;
+}
+
+/**
+ * A writer keeps a drain job's payloads in memory while it delivers them, and saves its progress as
+ * one value: a few hundred profiles keep both small, and are many flushes' worth under load.
+ */
+export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024 * 1024 };
+
+// KEYS: the job hash, the pending list, BullMQ's deduplication key of drain jobs. ARGV: max profiles,
+// max bytes, the job id. A job claims once, the first time it runs: later runs (a retry, a writer
+// recovering it after a crash) find its claim and get the same segments. Each entry is
+// `<profiles>:<bytes>:<segment JSON>`; the job's data becomes the JSON of the claimed segments, and
+// its `backlog` field what they count in the backlog (target-backlog.ts), so that counting the job out
+// subtracts exactly that. The claim ends the job's deduplication: a flush from now on adds a drain
+// job of its own. Returns the job's data and how many segments still wait; false when it is gone.
+const claim = new LuaScript(
+  "drain_claim",
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HEXISTS', KEYS[1], 'claimed') == 1 then return {redis.call('HGET', KEYS[1], 'data'), redis.call('LLEN', KEYS[2])} end
+local maxProfiles, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+local segments, profiles, bytes = {}, 0, 0
+while true do
+  local entry = redis.call('LINDEX', KEYS[2], 0)
+  if not entry then break end
+  local p, b, json = string.match(entry, '^(%d+):(%d+):(.*)$')
+  p, b = tonumber(p), tonumber(b)
+  if #segments > 0 and (profiles + p > maxProfiles or bytes + b > maxBytes) then break end
+  redis.call('LPOP', KEYS[2])
+  segments[#segments + 1] = json
+  profiles, bytes = profiles + p, bytes + b
+end
+local data = '{"drain":true,"segments":[' .. table.concat(segments, ',') .. ']}'
+redis.call('HSET', KEYS[1], 'data', data, 'claimed', 1)
+if profiles > 0 then redis.call('HSET', KEYS[1], 'backlog', profiles .. ':' .. bytes) end
+if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
+return {data, redis.call('LLEN', KEYS[2])}
+`,
+);
+
+// KEYS: BullMQ's deduplication key of drain jobs. ARGV: the job id. Deletes the key if the job holds it.
+const releaseDeduplication = new LuaScript(
+  "drain_release_deduplication",
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`,
+);
+
+// KEYS: the pending list, the backlog hash. ARGV: the entry, its profiles, its bytes. Takes back a
+// segment no drain job claimed yet, with its count in the backlog (clamped at 0, as counting out
+// is). 1 when it was still waiting.
+const withdraw = new LuaScript(
+  "pending_withdraw",
+  `
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+for field, delta in pairs({ profiles = -tonumber(ARGV[2]), bytes = -tonumber(ARGV[3]) }) do
+  if redis.call('HINCRBY', KEYS[2], field, delta) < 0 then redis.call('HSET', KEYS[2], field, 0) end
+end
+return 1
+`,
+);
+
+/** What a drain job claimed, and whether more segments wait (beyond its bounds). */
+export interface Claim {
+  segments: BatchSegment[];
+  more: boolean;
+}
+
+/**
+ * The segments that wait for a target's queue shard: each flush appends the profiles it has for the
+ * target, and the shard's drain job claims whatever waits when it first runs. A flush adds a drain
+ * job too, which BullMQ deduplicates until that job claims (see batch-job.ts): a job that waits takes
+ * the new segments along. So under load a job carries many flushes, and its life in BullMQ is paid
+ * once for all of them.
+ */
+export class PendingSegments {
+  readonly key: string;
+  private readonly keys: QueueKeys;
+  private readonly queueName: string;
+  private readonly deduplicationKey: string;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    prefix: string,
+    target: string,
+    shard = 0,
+  ) {
+    this.key = pendingKey(prefix, target, shard);
+    this.keys = new QueueKeys(prefix);
+    this.queueName = queueNameFor(target, shard);
+    this.deduplicationKey = this.keys.toKey(this.queueName, `de:${DRAIN_DEDUPLICATION_ID}`);
+    for (const script of [claim, withdraw, releaseDeduplication]) script.define(redis);
+  }
+
+  /** The list entry of `segment`, which counts `usage` in the backlog. */
+  static entry(segment: BatchSegment, usage: BacklogUsage): string {
+    return `${usage.profiles}:${usage.bytes}:${JSON.stringify(segment)}`;
+  }
+
+  /** Appends `entry` in `transaction` (one result: the list's length). */
+  queueAppend(transaction: ChainableCommander, entry: string): void {
+    transaction.rpush(this.key, entry);
+  }
+
+  /**
+   * The segments drain job `jobId` delivers: those it claimed before, or those waiting now up to
+   * `bounds` (none when nothing waits). Undefined when the job is gone.
+   */
+  async claim(jobId: string, bounds: DrainBounds): Promise<Claim | undefined> {
+    const reply = await claim.run(
+      this.redis,
+      [this.keys.toKey(this.queueName, jobId), this.key, this.deduplicationKey],
+      [bounds.maxProfiles, bounds.maxBytes, jobId],
+    );
+    if (!Array.isArray(reply)) return undefined;
+    const [data, left] = reply as [string, number];
+    return { segments: drainJobData.parse(JSON.parse(data)).segments ?? [], more: left > 0 };
+  }
+
+  /** What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet. */
+  async claimed(jobId: string): Promise<BatchSegment[] | undefined> {
+    const [claimed, data] = await this.redis.hmget(this.keys.toKey(this.queueName, jobId), "claimed", "data");
+    if (claimed === null || claimed === undefined || data === null || data === undefined) return undefined;
+    const parsed = drainJobData.safeParse(JSON.parse(data));
+    return parsed.success ? (parsed.data.segments ?? []) : undefined;
+  }
+
+  /** Takes `entry` back with its count in the backlog at `backlogKey`; false when a drain job claimed it already. */
+  async withdraw(entry: string, usage: BacklogUsage, backlogKey: string): Promise<boolean> {
+    return (await withdraw.run(this.redis, [this.key, backlogKey], [entry, usage.profiles, usage.bytes])) === 1;
+  }
+
+  /** The segments waiting now, oldest first. */
+  async list(): Promise<BatchSegment[]> {
+    return (await this.redis.lrange(this.key, 0, -1)).map((entry) =>
+      batchSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1))),
+    );
+  }
+
+  /** Ends drain job `jobId`'s deduplication if it still holds it: the next flush adds a drain job of its own. */
+  async releaseDeduplication(jobId: string): Promise<void> {
+    await releaseDeduplication.run(this.redis, [this.deduplicationKey], [jobId]);
+  }
+
+  /** How many segments wait. */
+  waiting(): Promise<number> {
+    return this.redis.llen(this.key);
+  }
+}

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
-import { Job, type JobsOptions } from "bullmq";
-import type { ChainableCommander } from "ioredis";
+import type { Job, JobsOptions } from "bullmq";
 import type { BatchJobData, DrainJobData } from "./batch-data.js";
 import { BATCH_JOB_NAME, TARGET_BACKOFF, type TargetQueue } from "./target-queue.js";
 
@@ -15,14 +14,6 @@ export type BatchJob = Job<QueuedJobData, void, typeof BATCH_JOB_NAME>;
 
 /** The BullMQ deduplication id of every drain job: per queue, one waits at most (see `drainJobOptions`). */
 export const DRAIN_DEDUPLICATION_ID = "drain";
-
-/** A MULTI on `queue`'s connection that BullMQ can add jobs to, and our own commands and scripts too. */
-export interface BatchTransaction {
-  /** The same MULTI, for our commands and scripts. */
-  commands: ChainableCommander;
-  /** Adds a drain job of `queue` (on the same connection) to the MULTI, unless BullMQ deduplicates it. */
-  addDrainJob(queue: TargetQueue, jobId: string, attempts: number): Promise<void>;
-}
 
 /** Options of every batch job: the target's retry budget, removed once delivered, kept once failed. */
 export function batchJobOptions(jobId: string, attempts: number): JobsOptions {
@@ -50,29 +41,13 @@ export function isDrain(data: QueuedJobData | undefined): data is DrainJobData {
 }
 
 /** Adds a drain job to `queue` (BullMQ deduplicates it, see `drainJobOptions`). */
-export async function addDrainJob(queue: TargetQueue, attempts: number): Promise<void> {
-  await queue.add(BATCH_JOB_NAME, { drain: true }, drainJobOptions(drainJobId(), attempts));
+export async function addDrainJob(queue: TargetQueue, attempts: number, jobId = drainJobId()): Promise<void> {
+  await queue.add(BATCH_JOB_NAME, { drain: true }, drainJobOptions(jobId, attempts));
 }
 
 /** The `attempts` of a target's jobs: its `max_backoff_retries`, 0 meaning unbounded. */
 export function attemptsFor(target: Pick<TargetConfig, "maxBackoffRetries">): number {
   return target.maxBackoffRetries === 0 ? UNBOUNDED_ATTEMPTS : target.maxBackoffRetries;
-}
-
-/**
- * Starts a MULTI on the connection of `queue`. BullMQ's scripts are registered on that connection by
- * its queues, and `Job.addJob` adds its insert to a transaction given to it, so batch jobs (of any
- * queue on the same connection) are written together with the payload they refer to.
- */
-export async function batchTransaction(queue: TargetQueue): Promise<BatchTransaction> {
-  const multi = (await queue.getBackend().client).multi();
-  return {
-    commands: multi as unknown as ChainableCommander,
-    addDrainJob: async (queue, jobId, attempts) => {
-      const job: BatchJob = new Job(queue, BATCH_JOB_NAME, { drain: true }, drainJobOptions(jobId, attempts), jobId);
-      await job.addJob(multi);
-    },
-  };
 }
 
 /** The job's attempts, as set when it was added. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, test, type TestContext } from "node:test";
 import type { TargetConfig } from "@pyroscope-relay/config";
-import { startRedisServer, targetConfig, type RedisServerHandle } from "@pyroscope-relay/testing";
+import { commandCalls, startRedisServer, targetConfig, type RedisServerHandle } from "@pyroscope-relay/testing";
 import type { Redis } from "ioredis";
 import type { ProfileFacts } from "./batch-data.js";
 import { drainJobId, UNBOUNDED_ATTEMPTS } from "./batch-job.js";
@@ -10,7 +10,7 @@ import { BatchStore } from "./batch-store.js";
 import { Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, ReplicationError } from "./errors.js";
 import { batchClaimsKey, chunkKey, queueNameFor } from "./keys.js";
-import { PendingSegments } from "./pending-segments.js";
+import { DRAIN_BOUNDS, PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog } from "./target-backlog.js";
 import { TARGET_BACKOFF, targetQueue } from "./target-queue.js";
@@ -176,6 +176,67 @@ test("a reload's targets: new ones get profiles, removed ones none (their queue 
   await waiting!.remove();
   const later = await enqueuer.enqueue(Buffer.from("later"), INGEST, ["alpha"]);
   assert.equal((await jobOf("alpha", later.batchId))?.opts.attempts, 7);
+});
+
+test("a flush that finds a drain job waiting leaves its segment to that job and adds none; once it claimed, the next flush adds one", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha")]);
+  const first = await enqueuer.enqueue(Buffer.from("first"), INGEST, ["alpha"]);
+  const scriptsBefore = await commandCalls(admin, "evalsha");
+  const second = await enqueuer.enqueue(Buffer.from("second"), INGEST, ["alpha"]);
+  assert.equal(await commandCalls(admin, "evalsha"), scriptsBefore, "no BullMQ add, not even a deduplicated one");
+  const queue = targetQueue(admin, prefix, "alpha");
+  t.after(() => queue.close());
+  assert.deepEqual(
+    (await queue.getJobs(["waiting"])).map((job) => job.id),
+    [drainJobId(first.batchId)],
+  );
+
+  const claim = await new PendingSegments(admin, prefix, "alpha").claim(drainJobId(first.batchId), DRAIN_BOUNDS);
+  assert.deepEqual(
+    claim?.segments.map((segment) => segment.batch),
+    [first.batchId, second.batchId],
+    "the waiting job took both",
+  );
+  const third = await enqueuer.enqueue(Buffer.from("third"), INGEST, ["alpha"]);
+  assert.ok(await queue.getJob(drainJobId(third.batchId)), "a flush after the claim adds the next drain job");
+  assert.deepEqual(
+    (await pendingOf(prefix, "alpha")).map((segment) => segment.batch),
+    [third.batchId],
+  );
+});
+
+test("a drain job that cannot be added fails every request of the flush, and its segments are taken back", async (t) => {
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")]);
+  const before = await enqueuer.enqueue(Buffer.from("before"), INGEST, ["beta"]);
+  const keysBefore = await keysUnder(admin, prefix);
+  // BullMQ numbers every job it adds from this key: a value that is not a number makes its add fail
+  // after the flush's MULTI stored everything else.
+  const idKey = `${prefix}:${queueNameFor("alpha")}:id`;
+  await admin.set(idKey, "not a number");
+  const outcomes = await Promise.allSettled([
+    enqueuer.enqueue(Buffer.from("one"), INGEST, ["alpha", "beta"]),
+    enqueuer.enqueue(Buffer.from("two"), INGEST, ["alpha"]),
+  ]);
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, "rejected");
+    assert.ok(outcome.reason instanceof QueueUnavailableError, String(outcome.reason));
+    assert.match(outcome.reason.message, /could not store the profiles: .*not an integer/);
+  }
+  await enqueuer.close();
+  // alpha's backlog counter stays, at 0 (below).
+  assert.deepEqual(
+    (await keysUnder(admin, prefix)).filter((key) => key !== idKey && key !== new TargetBacklog(admin, prefix, "alpha").key),
+    keysBefore,
+    "payload released, nothing else left",
+  );
+  assert.deepEqual(await pendingOf(prefix, "alpha"), [], "alpha: no segment");
+  assert.deepEqual(
+    (await pendingOf(prefix, "beta")).map((segment) => segment.batch),
+    [before.batchId],
+    "beta: only the segment from before",
+  );
+  assert.deepEqual(await new TargetBacklog(admin, prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+  assert.deepEqual(await new TargetBacklog(admin, prefix, "beta").read(), { profiles: 1, bytes: 6 });
 });
 
 test("profiles of one flush for different targets: each target's segment has only its own", async (t) => {

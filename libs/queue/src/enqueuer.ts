@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import type { ChainableCommander } from "ioredis";
 import type { BatchSegment, ProfileFacts, ProfileRef } from "./batch-data.js";
-import { attemptsFor, batchTransaction, drainJobId, type BatchTransaction } from "./batch-job.js";
+import { addDrainJob, attemptsFor, drainJobId } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { BacklogView, type BacklogBounds } from "./backlog-view.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type FullTarget } from "./errors.js";
@@ -84,8 +84,9 @@ interface Submission {
 /**
  * Producer side: admits each profile against its targets' backlogs, then writes it with every other
  * profile that arrived meanwhile (group commit): one MULTI per flush stores the batch's payload once
- * and, per target that gets any of its profiles, appends a segment to the target's pending list and
- * adds a drain job (which BullMQ deduplicates). A request is answered only once its flush is in Redis.
+ * and, per target that gets any of its profiles, appends a segment to the target's pending list; a
+ * target without a drain job waiting then gets one. A request is answered only once its flush is in
+ * Redis.
  */
 export class Enqueuer {
   private readonly store: BatchStore;
@@ -225,10 +226,13 @@ export class Enqueuer {
   }
 
   /**
-   * One flush: the batch's chunks and claims, then per target its segment, drain job and backlog count. On one
+   * One flush: the batch's chunks and claims, then per target its segment and backlog count. On one
    * Redis that is one MULTI: stored together or not at all, with one fsync. A Cluster runs a MULTI per
-   * hash slot: the batch's first, so that no job ever refers to chunks not stored yet, then every
-   * target's at once. With a replication bound, the flush counts only once the replicas hold it.
+   * hash slot: the batch's first, so that no segment ever refers to chunks not stored yet, then every
+   * target's at once. A target whose MULTI found no drain job waiting then gets one (BullMQ's add,
+   * a round trip more; under load a drain job waits nearly always). Should the process die between
+   * the two, writers add it within `DRAIN_SWEEP_MS` (batch-worker.ts). With a replication bound, the
+   * flush counts only once the replicas hold it.
    */
   private async flush(group: Submission[]): Promise<string> {
     const batchId = randomUUID();
@@ -252,24 +256,29 @@ export class Enqueuer {
           jobs.map((job) => job.entry.name),
           this.payloadTtlMs,
         );
-      if (isCluster(this.options.connection)) {
-        const commands = this.options.connection.multi() as unknown as ChainableCommander;
+      const { connection } = this.options;
+      let results: unknown[];
+      if (isCluster(connection)) {
+        const commands = connection.multi() as unknown as ChainableCommander;
         store(commands);
         checkResults(await execute(commands), chunks.length + 2);
-        await Promise.all(
-          jobs.map(async (job) => {
-            const transaction = await batchTransaction(job.queue);
-            await this.queueJob(transaction, job);
-            this.read(job, checkResults(await execute(transaction.commands), JOB_RESULTS), 0);
-          }),
-        );
+        results = (
+          await Promise.all(
+            jobs.map(async (job) => {
+              const commands = connection.multi() as unknown as ChainableCommander;
+              this.queueSegment(commands, job);
+              return checkResults(await execute(commands), SEGMENT_RESULTS);
+            }),
+          )
+        ).flat();
       } else {
-        const transaction = await batchTransaction(jobs[0]!.queue);
-        store(transaction.commands);
-        for (const job of jobs) await this.queueJob(transaction, job);
-        const results = checkResults(await execute(transaction.commands), chunks.length + 2 + JOB_RESULTS * jobs.length);
-        jobs.forEach((job, i) => this.read(job, results, chunks.length + 2 + JOB_RESULTS * i));
+        const commands = connection.multi() as unknown as ChainableCommander;
+        store(commands);
+        for (const job of jobs) this.queueSegment(commands, job);
+        results = checkResults(await execute(commands), chunks.length + 2 + SEGMENT_RESULTS * jobs.length).slice(chunks.length + 2);
       }
+      const drainsToAdd = jobs.filter((job, i) => this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1))));
+      await Promise.all(drainsToAdd.map((job) => addDrainJob(job.queue, job.entry.attempts, drainJobId(batchId))));
       if (this.options.replication !== undefined) {
         await confirmReplicas(
           this.options.connection,
@@ -286,16 +295,17 @@ export class Enqueuer {
     }
   }
 
-  /** Adds a target's drain job, segment and count-in to `transaction`: `JOB_RESULTS` results. */
-  private async queueJob(transaction: BatchTransaction, job: TargetJob): Promise<void> {
-    await transaction.addDrainJob(job.queue, drainJobId(job.segment.batch), job.entry.attempts);
-    job.pending.queueAppend(transaction.commands, job.listed);
-    job.backlog.queueCountIn(transaction.commands, job.usage);
+  /** Appends a target's segment with its count-in, and asks whether a drain job waits: `SEGMENT_RESULTS` results. */
+  private queueSegment(commands: ChainableCommander, job: TargetJob): void {
+    job.pending.queueAppend(commands, job.listed);
+    job.backlog.queueCountIn(commands, job.usage);
+    job.pending.queueDrainWaits(commands);
   }
 
-  /** The shard's backlog after the job's count-in, from the results of the job's commands at `at`. */
-  private read(job: TargetJob, results: unknown[], at: number): void {
-    job.entry.view.update({ profiles: Number(results[at + 2]), bytes: Number(results[at + 3]) }, job.shard);
+  /** Reads the shard's backlog after the count-in from the results of `queueSegment`; true when no drain job waits. */
+  private read(job: TargetJob, results: unknown[]): boolean {
+    job.entry.view.update({ profiles: Number(results[1]), bytes: Number(results[2]) }, job.shard);
+    return results[3] === 0;
   }
 
   /**
@@ -331,8 +341,8 @@ function describeFull(usage: FullTarget, bounds: BacklogBounds): string {
   return `target ${usage.target} (${limits.join(", ")})`;
 }
 
-/** Results of a target's part of a flush: BullMQ's add, the segment's RPUSH, then the count-in's two HINCRBY. */
-const JOB_RESULTS = 4;
+/** Results of a target's part of a flush: the segment's RPUSH, the count-in's two HINCRBY, then EXISTS. */
+const SEGMENT_RESULTS = 4;
 
 /** Runs a MULTI. Redis refusing a command while queueing (e.g. OOM) makes EXECABORT hide why; ioredis keeps it aside. */
 function execute(transaction: ChainableCommander): Promise<[Error | null, unknown][] | null> {
@@ -341,17 +351,13 @@ function execute(transaction: ChainableCommander): Promise<[Error | null, unknow
   });
 }
 
-/**
- * EXEC reports a command that failed inside the transaction as a result, not as a rejection, and
- * BullMQ's add reports its own errors as negative numbers.
- */
+/** EXEC reports a command that failed inside the transaction as a result, not as a rejection. */
 function checkResults(results: [Error | null, unknown][] | null, expected: number): unknown[] {
   if (results === null || results.length !== expected) {
     throw new Error(`the flush's transaction returned ${results?.length ?? "no"} results, expected ${expected}`);
   }
-  for (const [error, value] of results) {
+  for (const [error] of results) {
     if (error) throw error;
-    if (typeof value === "number" && value < 0) throw new Error(`BullMQ refused a batch job (code ${value})`);
   }
   return results.map(([, value]) => value);
 }

@@ -83,10 +83,11 @@ export interface Claim {
 
 /**
  * The segments that wait for a target's queue shard: each flush appends the profiles it has for the
- * target, and the shard's drain job claims whatever waits when it first runs. A flush adds a drain
- * job too, which BullMQ deduplicates until that job claims (see batch-job.ts): a job that waits takes
- * the new segments along. So under load a job carries many flushes, and its life in BullMQ is paid
- * once for all of them.
+ * target, and the shard's drain job claims whatever waits when it first runs. While a drain job waits
+ * to claim, it holds BullMQ's deduplication key of drain jobs (see batch-job.ts), and a flush that
+ * finds the key in the same MULTI as its append leaves the new segment to that job; only a flush
+ * that finds none adds a drain job. So under load a job carries many flushes, and its life in BullMQ
+ * is paid once for all of them.
  */
 export class PendingSegments {
   readonly key: string;
@@ -115,6 +116,16 @@ export class PendingSegments {
   /** Appends `entry` in `transaction` (one result: the list's length). */
   queueAppend(transaction: ChainableCommander, entry: string): void {
     transaction.rpush(this.key, entry);
+  }
+
+  /**
+   * Asks in `transaction`, after an append, whether a drain job waits that will claim it (one result:
+   * 1 or 0). A drain job gives up the key only when it claims, which takes every segment appended
+   * before, or to claim later (see batch-worker.ts); when a claim stops at its bounds, the writer adds
+   * the next drain job.
+   */
+  queueDrainWaits(transaction: ChainableCommander): void {
+    transaction.exists(this.deduplicationKey);
   }
 
   /**

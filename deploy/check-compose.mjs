@@ -490,7 +490,10 @@ for (const command of ["failed", "replay", "purge"]) {
 }
 
 const dockerfile = existsSync(join(root, "Dockerfile")) ? readFileSync(join(root, "Dockerfile"), "utf8").replace(/\\\n/g, " ") : "";
-expect(/^ENTRYPOINT \["node", ?"apps\/cli\/dist\/main\.js"\]$/m.test(dockerfile), "Dockerfile ENTRYPOINT is not the relay command");
+expect(
+  /^ENTRYPOINT \["node", ?"--max-semi-space-size=16", ?"apps\/cli\/dist\/main\.js"\]$/m.test(dockerfile),
+  "Dockerfile ENTRYPOINT is not the relay command",
+);
 expect(/^USER (?!root\b)\S+$/m.test(dockerfile), "Dockerfile runtime does not switch to a non-root user");
 expect(/^HEALTHCHECK .*\/-\/ready/m.test(dockerfile), "Dockerfile has no healthcheck on /-/ready");
 const dockerignore = existsSync(join(root, ".dockerignore")) ? readFileSync(join(root, ".dockerignore"), "utf8") : "";

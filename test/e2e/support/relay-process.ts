@@ -10,6 +10,9 @@ import { freePort } from "./free-port.js";
 /** The built command, exactly as users run it. */
 export const relayMain = resolve(dirname(fileURLToPath(import.meta.url)), "../../../apps/cli/dist/main.js");
 
+/** Node's flags of the relay's processes, as `npm start`, the command and the Docker image give them. */
+export const relayNodeFlags = ["--max-semi-space-size=16"];
+
 export interface RelayProcess {
   opsUrl: string;
   dir: string;
@@ -37,6 +40,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   const child = spawn(
     process.execPath,
     [
+      ...relayNodeFlags,
       relayMain,
       options.command ?? "run",
       configPath,

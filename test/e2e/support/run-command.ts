@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { relayMain } from "./relay-process.js";
+import { relayMain, relayNodeFlags } from "./relay-process.js";
 
 export interface CommandResult {
   code: number | null;
@@ -10,7 +10,7 @@ export interface CommandResult {
 /** Runs the built command to completion (for commands that exit by themselves). */
 export function runCommand(args: string[], env: Record<string, string | undefined> = process.env): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [relayMain, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...relayNodeFlags, relayMain, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -41,8 +41,10 @@ export class IngestRole {
     // Each target's URL, Alloy's `endpoint` label; a reload updates it.
     const endpoints = endpointsOf(config);
     const producer = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest"), stack, logger);
-    // The producer has no offline queue: it must be connected before the first request arrives.
-    await waitForRedis(producer, redisStartupTimeoutMs);
+    // BullMQ's queues on a connection of their own keep its scripts out of every flush's MULTI.
+    const jobs = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest-jobs"), stack, logger);
+    // Producers have no offline queue: they must be connected before the first request arrives.
+    await Promise.all([waitForRedis(producer, redisStartupTimeoutMs), waitForRedis(jobs, redisStartupTimeoutMs)]);
     const memoryGuard = new RedisMemoryGuard({
       connection: producer,
       onChange: (state) => {
@@ -57,6 +59,7 @@ export class IngestRole {
     stack.push(() => memoryGuard.stop());
     const enqueuer = new Enqueuer({
       connection: producer,
+      jobConnection: jobs,
       prefix: settings.queuePrefix,
       payloadTtlMs: settings.payloadTtlMs,
       targets: config.targets,

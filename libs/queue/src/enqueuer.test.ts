@@ -205,6 +205,27 @@ test("a flush that finds a drain job waiting leaves its segment to that job and 
   );
 });
 
+test("with a job connection, BullMQ's queues use it: its scripts stay off the connection of the flushes", async (t) => {
+  const jobConnection = createRedisConnection(server.url, "producer");
+  t.after(() => jobConnection.disconnect());
+  await waitForRedis(jobConnection, 2_000);
+  const { prefix, connection, enqueuer } = await producer(t, [targetConfig("alpha")], { jobConnection });
+  const { batchId } = await enqueuer.enqueue(Buffer.from("one"), INGEST, ["alpha"]);
+  const queue = targetQueue(admin, prefix, "alpha");
+  t.after(() => queue.close());
+  assert.ok(await queue.getJob(drainJobId(batchId)), "the drain job is added over the job connection");
+  // ioredis copies every script defined on a connection into each MULTI made on it.
+  const scripts = (redis: Redis) => Object.keys((redis as unknown as { scriptsSet: Record<string, unknown> }).scriptsSet);
+  // BullMQ names its scripts `<script>:<BullMQ version>`.
+  const bullmq = (redis: Redis) => scripts(redis).filter((name) => name.startsWith("addStandardJob:"));
+  assert.equal(bullmq(jobConnection).length, 1, "BullMQ's scripts are on the job connection");
+  assert.deepEqual(bullmq(connection as Redis), [], `the flush connection has ${scripts(connection as Redis).join(", ")}`);
+  assert.deepEqual(
+    (await pendingOf(prefix, "alpha")).map((segment) => segment.batch),
+    [batchId],
+  );
+});
+
 test("a drain job that cannot be added fails every request of the flush, and its segments are taken back", async (t) => {
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")]);
   const before = await enqueuer.enqueue(Buffer.from("before"), INGEST, ["beta"]);

@@ -25,6 +25,13 @@ const BACKLOG_POLL_MS = 1_000;
 export interface EnqueuerOptions {
   /** A `producer` connection: commands fail fast while Redis is down. */
   connection: RedisConnection;
+  /**
+   * A `producer` connection of their own for BullMQ's queues, which add drain jobs (`connection` by
+   * default). BullMQ defines its 70-odd scripts on the connection a queue uses, and ioredis copies
+   * every script defined on a connection into each MULTI made on it: on a connection of its own,
+   * a flush's MULTI costs a fifth of the CPU.
+   */
+  jobConnection?: RedisConnection;
   prefix: string;
   payloadTtlMs: number;
   /** The targets this process may enqueue to; one BullMQ queue each. */
@@ -162,11 +169,11 @@ export class Enqueuer {
         entry.attempts = attempts;
         continue;
       }
-      const { connection, prefix, queueShards = 1 } = this.options;
+      const { connection, jobConnection = connection, prefix, queueShards = 1 } = this.options;
       this.entries.set(target.name, {
         name: target.name,
         shards: Array.from({ length: queueShards }, (_, shard) => ({
-          queue: targetQueue(connection, prefix, target.name, { failFast: true, shard }),
+          queue: targetQueue(jobConnection, prefix, target.name, { failFast: true, shard }),
           pending: new PendingSegments(connection, prefix, target.name, shard),
           backlog: new TargetBacklog(connection, prefix, target.name, shard),
         })),
@@ -231,8 +238,8 @@ export class Enqueuer {
    * hash slot: the batch's first, so that no segment ever refers to chunks not stored yet, then every
    * target's at once. A target whose MULTI found no drain job waiting then gets one (BullMQ's add,
    * a round trip more; under load a drain job waits nearly always). Should the process die between
-   * the two, writers add it within `DRAIN_SWEEP_MS` (batch-worker.ts). With a replication bound, the
-   * flush counts only once the replicas hold it.
+   * the two, or a failover lose the add, writers add it within `DRAIN_SWEEP_MS` (batch-worker.ts).
+   * With a replication bound, the flush counts only once the replicas hold its MULTI.
    */
   private async flush(group: Submission[]): Promise<string> {
     const batchId = randomUUID();

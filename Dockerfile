@@ -35,5 +35,5 @@ EXPOSE 12345
 # with RELAY_SERVER_HTTP_LISTEN_ADDR rather than the flag if the healthcheck is to follow it.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const a = process.env.RELAY_SERVER_HTTP_LISTEN_ADDR ?? ''; const port = a.slice(a.lastIndexOf(':') + 1) || '12345'; fetch('http://127.0.0.1:' + port + '/-/ready', { signal: AbortSignal.timeout(3000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));"]
-# V8's young generation capped: see "Node's young generation" under Performance in the README.
+# V8's young generation capped: see "Node's young generation" under Deployment in the README.
 ENTRYPOINT ["node", "--max-semi-space-size=16", "apps/cli/dist/main.js"]

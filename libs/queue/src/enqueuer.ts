@@ -284,8 +284,9 @@ export class Enqueuer {
         for (const job of jobs) this.queueSegment(commands, job);
         results = checkResults(await execute(commands), chunks.length + 2 + SEGMENT_RESULTS * jobs.length).slice(chunks.length + 2);
       }
-      const drainsToAdd = jobs.filter((job, i) => this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1))));
-      await Promise.all(drainsToAdd.map((job) => addDrainJob(job.queue, job.entry.attempts, drainJobId(batchId))));
+      const drainWaits = jobs.map((job, i) => this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1))));
+      const unserved = jobs.filter((_, i) => !drainWaits[i]);
+      await Promise.all(unserved.map((job) => addDrainJob(job.queue, job.entry.attempts, drainJobId(batchId))));
       if (this.options.replication !== undefined) {
         await confirmReplicas(
           this.options.connection,
@@ -309,10 +310,10 @@ export class Enqueuer {
     job.pending.queueDrainWaits(commands);
   }
 
-  /** Reads the shard's backlog after the count-in from the results of `queueSegment`; true when no drain job waits. */
+  /** Takes the shard's backlog after the count-in from the results of `queueSegment`; returns whether a drain job waits. */
   private read(job: TargetJob, results: unknown[]): boolean {
     job.entry.view.update({ profiles: Number(results[1]), bytes: Number(results[2]) }, job.shard);
-    return results[3] === 0;
+    return results[3] === 1;
   }
 
   /**

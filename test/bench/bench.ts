@@ -4,7 +4,10 @@
 // 1. bare endpoint (before 2, between 2 and 4, after 4); 2. ingest only; 3. Redis memory of the backlog of 2; 4. end to end; 5. ack
 // latency at half of the maximum rate the relay sustains (the delivered rate of 4: paced any faster,
 // ingest outruns the writer and the backlog grows without end); 6. the payload floor: Redis CPU to
-// store the bodies alone, the baseline of the Redis CPU figures (one Redis only). Then a summary of
+// store the bodies alone, the baseline of the Redis CPU figures (one Redis only); 7 and 8. the durable
+// baseline: the bare endpoint storing each body in Redis (SET PX) before its 200, under the load of 2
+// and paced as 5, the most and the fastest any receiver acknowledging stored profiles gets from
+// this machine, Redis' fsyncs counted in 5, 7 and 8 (one Redis only). Then a summary of
 // the figures against the bars they should meet. With --cluster every phase runs on a fresh local
 // cluster (3 masters, a replica each) and the Redis figures add up its masters, with each one's share.
 // Exits 1 when figures cannot be trusted (over 1% of the requests of a phase failed, a profile
@@ -16,9 +19,9 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startChild } from "./child-process.js";
 import { parseOptions, usage, UsageError, type BenchOptions } from "./options.js";
-import { bareEndpoint, endToEnd, halfRate, ingestOnly, type BenchContext, type LoadFigures } from "./phases.js";
+import { bareEndpoint, durableBaseline, endToEnd, halfRate, ingestOnly, type BenchContext, type LoadFigures } from "./phases.js";
 import { payloadFloor } from "./payload-floor.js";
-import { meets, printBare, printEndToEnd, printFloor, printHalfRate, printIngest, printSummary, type SummaryRow } from "./report.js";
+import { meets, printBare, printDurable, printEndToEnd, printFloor, printHalfRate, printIngest, printSummary, type SummaryRow } from "./report.js";
 import { startTargets } from "./targets.js";
 import { stopAll, track } from "./teardown.js";
 import { checkWrk, WrkMissingError } from "./wrk.js";
@@ -103,6 +106,13 @@ async function bench(options: BenchOptions): Promise<number> {
     : await payloadFloor(body, Math.min(ingest.load.acked, 20_000), Math.max(1, Math.round(ingest.profilesPerFlush || 1)), options.persistence);
   if (floor !== undefined) printFloor(floor, ingest, e2e);
 
+  // What the disk allows any receiver that acknowledges stored profiles: the ratios and the latency
+  // bar above against the same machine's durable minimum. One Redis, like the floor.
+  const durable = options.cluster ? undefined : await durableBaseline(ctx);
+  if (durable !== undefined) printDurable(durable, ingestBaseline);
+  const durableHalf = options.cluster ? undefined : await durableBaseline(ctx, half.rate);
+  if (durableHalf !== undefined) printDurable(durableHalf, ingestBaseline);
+
   const rows: SummaryRow[] = [
     { figure: "bare endpoint acks/s (around 2)", value: ingestBaseline, unit: "/s" },
     { figure: "ingest-only acks/s", value: ingest.load.acksPerS, unit: "/s" },
@@ -132,14 +142,27 @@ async function bench(options: BenchOptions): Promise<number> {
     { figure: "half-rate achieved", value: half.load.acksPerS, unit: "/s" },
     { figure: "half-rate ack p50", value: half.load.p50Ms, unit: "ms" },
     { figure: "half-rate ack p99", value: half.load.p99Ms, unit: "ms", bar: { op: "<=", limit: 25 } },
+    { figure: "half-rate longest Redis fsync", value: half.fsyncs.longestMs, unit: "ms" },
+    ...(durable === undefined || durableHalf === undefined
+      ? []
+      : [
+          { figure: "durable bare endpoint acks/s", value: durable.load.acksPerS, unit: "/s" },
+          { figure: "durable bare / bare", value: durable.load.acksPerS / ingestBaseline, unit: "" },
+          { figure: "ingest-only / durable bare", value: ingest.load.acksPerS / durable.load.acksPerS, unit: "" },
+          { figure: "durable bare half-rate ack p99", value: durableHalf.load.p99Ms, unit: "ms" },
+          { figure: "durable bare longest Redis fsync", value: durableHalf.fsyncs.longestMs, unit: "ms" },
+        ]),
   ];
   printSummary(rows);
   if (options.json) {
     const summary = rows.map((row) => ({ ...row, ok: meets(row) }));
-    console.log(JSON.stringify({ options, bare: [bareBefore, bareBetween, bareAfter], ingest, endToEnd: e2e, halfRate: half, floor, summary }));
+    console.log(
+      JSON.stringify({ options, bare: [bareBefore, bareBetween, bareAfter], ingest, endToEnd: e2e, halfRate: half, floor, durable, durableHalf, summary }),
+    );
   }
 
-  const failing = [bareBefore, bareBetween, bareAfter, ingest.load, e2e.load, half.load].some((load) => load.failedShare > 0.01);
+  const loads = [bareBefore, bareBetween, bareAfter, ingest.load, e2e.load, half.load, durable?.load, durableHalf?.load];
+  const failing = loads.some((load) => load !== undefined && load.failedShare > 0.01);
   const lost = !e2e.delivery.complete || e2e.delivery.targets.some((t) => t.badBodies > 0);
   return failing || lost ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { startChild } from "./child-process.js";
 import type { RedisPersistence } from "./options.js";
-import type { RedisDelta } from "./redis-stats.js";
-import { startStage } from "./relay.js";
+import type { FsyncStalls, RedisDelta } from "./redis-stats.js";
+import { startBenchRedis, startStage } from "./relay.js";
 import type { TargetCounts, Targets } from "./targets.js";
 import { runWrk, type WrkResult } from "./wrk.js";
 
@@ -70,7 +71,21 @@ export interface EndToEndFigures {
 export interface HalfRateFigures {
   rate: number;
   load: LoadFigures;
+  /** Ingest's and the writer's, per acknowledged profile. */
+  redis: RedisFigures;
+  /** Redis' fsyncs meanwhile: every ack waits for one. */
+  fsyncs: FsyncStalls;
 }
+
+/** The durable bare endpoint under one load: unpaced, or paced at a rate. */
+export interface DurableFigures {
+  rate?: number;
+  load: LoadFigures;
+  fsyncs: FsyncStalls;
+}
+
+/** The ack latency bar: fsyncs longer than this hold acks past it. */
+const ACK_P99_BAR_MS = 25;
 
 /** 1. The baseline: the bare endpoint under the same load. */
 export async function bareEndpoint(ctx: BenchContext, url: string): Promise<LoadFigures> {
@@ -154,9 +169,41 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
 export async function halfRate(ctx: BenchContext, rate: number): Promise<HalfRateFigures> {
   const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, ...ctx });
   try {
-    return { rate, load: loadFigures(await runWrk({ ...load(ctx), url: stage.url, tag: "half", rate })) };
+    const before = await stage.probe.snapshot();
+    const startedAt = Date.now();
+    const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "half", rate });
+    // The writer keeps up at this rate: a second more and it has delivered what was acknowledged.
+    await sleep(1_000);
+    const after = await stage.probe.snapshot();
+    return {
+      rate,
+      load: loadFigures(wrk),
+      redis: redisFigures(stage.probe.delta(before, after), wrk.ok),
+      fsyncs: await stage.probe.fsyncStalls(startedAt, ACK_P99_BAR_MS),
+    };
   } finally {
     await stage.stop();
+  }
+}
+
+/**
+ * 7 and 8. The durable baseline: the bare endpoint storing each body in a fresh Redis of the bench's
+ * settings before its 200, unpaced (`rate` undefined) or paced. What no receiver that acknowledges
+ * only stored profiles can beat on this machine, the relay included.
+ */
+export async function durableBaseline(ctx: BenchContext, rate?: number): Promise<DurableFigures> {
+  const redis = await startBenchRedis(ctx.persistence);
+  try {
+    const endpoint = await startChild<{ port: number }>("bare-endpoint-process.ts", [redis.redis.socketPath]);
+    try {
+      const startedAt = Date.now();
+      const wrk = await runWrk({ ...load(ctx), url: `http://127.0.0.1:${endpoint.ready.port}`, tag: "durable", ...(rate === undefined ? {} : { rate }) });
+      return { ...(rate === undefined ? {} : { rate }), load: loadFigures(wrk), fsyncs: await redis.probe.fsyncStalls(startedAt, ACK_P99_BAR_MS) };
+    } finally {
+      await endpoint.stop();
+    }
+  } finally {
+    await redis.stop();
   }
 }
 

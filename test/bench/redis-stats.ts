@@ -41,6 +41,15 @@ export interface RedisDelta {
   commands: CommandCost[];
 }
 
+/** Redis' fsyncs before replies (`appendfsync always`) in a span of time, over every probed node. */
+export interface FsyncStalls {
+  /** The longest, in ms (0 when none took 1 ms or more, as with `appendfsync everysec`). */
+  longestMs: number;
+  /** Seconds in which one took over `overMs`. */
+  secondsOver: number;
+  overMs: number;
+}
+
 /** A node to read: a unix socket or a TCP port on loopback, named in the figures. */
 export interface ProbedNode {
   name: string;
@@ -60,6 +69,27 @@ export class RedisProbe {
 
   constructor(readonly nodes: readonly ProbedNode[]) {
     this.clients = nodes.map(({ path, port }) => new Redis({ path, port, host: "127.0.0.1", enableReadyCheck: false, maxRetriesPerRequest: 1 }));
+  }
+
+  /**
+   * Has Redis' latency monitor record every event of 1 ms or more, fsyncs included: a bench Redis is
+   * fresh, so its history then holds only the phase's. Called before the first snapshot, so that
+   * the CONFIG calls are in no delta.
+   */
+  async watchLatency(): Promise<void> {
+    await Promise.all(this.clients.map((client) => client.config("SET", "latency-monitor-threshold", "1")));
+  }
+
+  /** The fsyncs Redis made before its replies since `sinceMs` (`Date.now()`), from its latency monitor. */
+  async fsyncStalls(sinceMs: number, overMs: number): Promise<FsyncStalls> {
+    // One entry per second with an event: [unix seconds, the longest in that second in ms].
+    const histories = await Promise.all(this.clients.map((client) => client.call("LATENCY", "HISTORY", "aof-fsync-always") as Promise<[number, number][]>));
+    const slowest = new Map<number, number>();
+    for (const [second, ms] of histories.flat()) {
+      if (second * 1000 >= sinceMs - 999) slowest.set(second, Math.max(ms, slowest.get(second) ?? 0));
+    }
+    const latencies = [...slowest.values()];
+    return { longestMs: Math.max(0, ...latencies), secondsOver: latencies.filter((ms) => ms > overMs).length, overMs };
   }
 
   async snapshot(): Promise<RedisSnapshot> {

@@ -48,6 +48,7 @@ export async function startBenchRedis(persistence: RedisPersistence): Promise<Be
   const stopRedis = track(() => redis.stop());
   const probe = new RedisProbe([{ name: "redis", path: redis.socketPath }]);
   const closeProbe = track(async () => probe.close());
+  await probe.watchLatency();
   return {
     redis,
     probe,
@@ -67,6 +68,7 @@ async function startBenchCluster(setup: RedisSetup): Promise<{ args: string[]; p
   const stopCluster = track(() => cluster.stop());
   const probe = new RedisProbe((await cluster.masters()).map((node) => ({ name: `master ${node.address}`, port: node.port })));
   const closeProbe = track(async () => probe.close());
+  await probe.watchLatency();
   return {
     args: [`--redis.cluster-nodes=${cluster.seeds}`, "--redis.min-replicas=1"],
     probe,

@@ -1,5 +1,6 @@
 import type { FloorFigures } from "./payload-floor.js";
-import type { DeliveryFigures, EndToEndFigures, HalfRateFigures, IngestFigures, LoadFigures, RedisFigures } from "./phases.js";
+import type { DeliveryFigures, DurableFigures, EndToEndFigures, HalfRateFigures, IngestFigures, LoadFigures, RedisFigures } from "./phases.js";
+import type { FsyncStalls } from "./redis-stats.js";
 
 /** A figure of the summary, with the bar it must meet, if any. */
 export interface SummaryRow {
@@ -39,6 +40,19 @@ export function printEndToEnd(e2e: EndToEndFigures, bare: number): void {
 export function printHalfRate(half: HalfRateFigures): void {
   heading(`5. ack latency at half of the maximum rate (half of the delivered rate of 4; ingest + writer, fresh Redis, paced at ${half.rate.toFixed(0)}/s)`);
   printLoad(half.load);
+  printFsyncs(half.fsyncs);
+  printRedis(half.redis);
+}
+
+/** `bare`: the bare endpoint's rate, to which the unpaced run is a ratio. */
+export function printDurable(durable: DurableFigures, bare: number): void {
+  const load = durable.rate === undefined ? "the load of 2" : `paced at ${durable.rate.toFixed(0)}/s as 5`;
+  heading(
+    `${durable.rate === undefined ? 7 : 8}. durable bare endpoint, ${load} (read the body, SET PX it, answer 200 once Redis replied; fresh Redis, same AOF)`,
+  );
+  printLoad(durable.load);
+  if (durable.rate === undefined) line("ratio to bare", ratio(durable.load.acksPerS / bare));
+  printFsyncs(durable.fsyncs);
 }
 
 export function printFloor(floor: FloorFigures, ingest: IngestFigures, e2e: EndToEndFigures): void {
@@ -81,6 +95,15 @@ function printLoad(load: LoadFigures): void {
   if (load.failedShare > 0.01) {
     console.log(`  !!! ${(load.failedShare * 100).toFixed(1)}% OF THE REQUESTS FAILED: this phase's figures do not show the relay working`);
   }
+}
+
+function printFsyncs(fsyncs: FsyncStalls): void {
+  line(
+    "redis fsyncs",
+    fsyncs.longestMs === 0
+      ? "none before a reply took 1 ms or more"
+      : `longest ${fsyncs.longestMs} ms before a reply; ${fsyncs.secondsOver} second(s) with one over ${fsyncs.overMs} ms (Redis' latency monitor)`,
+  );
 }
 
 function printDelivery(delivery: DeliveryFigures, acked: number, bare: number): void {

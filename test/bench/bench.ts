@@ -80,7 +80,7 @@ async function bench(options: BenchOptions): Promise<number> {
   // right after each relay phase, and each ratio is to the mean of the two.
   const endpoint = await startChild<{ port: number }>("bare-endpoint-process.ts", []);
   const bareRun = async (when: string) => {
-    const load = await bareEndpoint(ctx, `http://127.0.0.1:${endpoint.ready.port}`);
+    const load = await bareEndpoint(ctx, { url: `http://127.0.0.1:${endpoint.ready.port}`, pid: endpoint.pid });
     printBare(load, when);
     return load;
   };
@@ -116,12 +116,17 @@ async function bench(options: BenchOptions): Promise<number> {
   const rows: SummaryRow[] = [
     { figure: "bare endpoint acks/s (around 2)", value: ingestBaseline, unit: "/s" },
     { figure: "ingest-only acks/s", value: ingest.load.acksPerS, unit: "/s" },
+    { figure: "bare endpoint CPU/request (before 2)", value: cpuOf(bareBefore, "bare endpoint"), unit: "µs" },
+    { figure: "ingest-only ingest CPU/profile", value: cpuOf(ingest.load, "ingest"), unit: "µs" },
     { figure: "ingest-only / bare", value: ingest.load.acksPerS / ingestBaseline, unit: "", bar: { op: ">=", limit: 0.25 } },
     { figure: "ingest-only Redis commands/profile", value: ingest.redis.commandsPerProfile, unit: "" },
     { figure: "ingest-only Redis CPU/profile", value: ingest.redis.cpuMicrosPerProfile, unit: "µs" },
     { figure: "backlog Redis bytes/payload byte", value: ingest.memory.bytesPerPayloadByte, unit: "", bar: { op: "<=", limit: 1.1 } },
     { figure: "bare endpoint acks/s (around 4)", value: e2eBaseline, unit: "/s" },
     { figure: "end-to-end delivered/s", value: e2e.delivery.deliveredPerS, unit: "/s" },
+    { figure: "end-to-end ingest CPU/profile", value: cpuOf(e2e.load, "ingest"), unit: "µs" },
+    { figure: "end-to-end writer CPU/profile", value: cpuOf(e2e.load, "writer"), unit: "µs" },
+    { figure: "end-to-end targets CPU/profile", value: cpuOf(e2e.load, "targets"), unit: "µs" },
     { figure: "end-to-end / bare", value: e2e.delivery.deliveredPerS / e2eBaseline, unit: "", bar: { op: ">=", limit: 0.1 } },
     { figure: "end-to-end Redis commands/profile", value: e2e.redis.commandsPerProfile, unit: "", bar: { op: "<=", limit: 15 } },
     { figure: "end-to-end Redis CPU/profile", value: e2e.redis.cpuMicrosPerProfile, unit: "µs", bar: { op: "<=", limit: 60 } },
@@ -148,6 +153,7 @@ async function bench(options: BenchOptions): Promise<number> {
       : [
           { figure: "durable bare endpoint acks/s", value: durable.load.acksPerS, unit: "/s" },
           { figure: "durable bare / bare", value: durable.load.acksPerS / ingestBaseline, unit: "" },
+          { figure: "durable bare CPU/request", value: cpuOf(durable.load, "durable endpoint"), unit: "µs" },
           { figure: "ingest-only / durable bare", value: ingest.load.acksPerS / durable.load.acksPerS, unit: "" },
           { figure: "durable bare half-rate ack p99", value: durableHalf.load.p99Ms, unit: "ms" },
           { figure: "durable bare longest Redis fsync", value: durableHalf.fsyncs.longestMs, unit: "ms" },
@@ -165,6 +171,11 @@ async function bench(options: BenchOptions): Promise<number> {
   const failing = loads.some((load) => load !== undefined && load.failedShare > 0.01);
   const lost = !e2e.delivery.complete || e2e.delivery.targets.some((t) => t.badBodies > 0);
   return failing || lost ? 1 : 0;
+}
+
+/** The CPU per profile of one of a load's processes. */
+function cpuOf(load: LoadFigures, process: string): number {
+  return load.cpu.find((entry) => entry.process === process)?.micros ?? Number.NaN;
 }
 
 /** The mean rate of two baseline runs. */

@@ -7,6 +7,7 @@ import { track } from "./teardown.js";
 export interface ChildHandle<Ready> {
   /** What the child sent once it was listening. */
   ready: Ready;
+  pid: number;
   /** Sends `message` and resolves with the child's reply to it; rejects once the child is gone. */
   request<Reply>(message: object): Promise<Reply>;
   stop(): Promise<void>;
@@ -72,7 +73,7 @@ export async function startChild<Ready>(entry: string, args: string[]): Promise<
       child.send({ id, message } satisfies ChildRequest);
     });
   try {
-    return { ready: await ready, request, stop };
+    return { ready: await ready, pid: child.pid!, request, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { startChild } from "./child-process.js";
 import type { RedisPersistence } from "./options.js";
+import { ProcessCpu, type MeteredProcess } from "./process-cpu.js";
 import type { FsyncStalls, RedisDelta } from "./redis-stats.js";
 import { startBenchRedis, startStage } from "./relay.js";
 import type { TargetCounts, Targets } from "./targets.js";
@@ -30,6 +31,8 @@ export interface LoadFigures {
   /** Share of the requests that did not get a 200. */
   failedShare: number;
   firstFailure: string | null;
+  /** CPU per acknowledged profile of the processes under test (Redis apart: see RedisFigures). */
+  cpu: { process: string; micros: number }[];
 }
 
 export interface RedisFigures {
@@ -88,8 +91,9 @@ export interface DurableFigures {
 const ACK_P99_BAR_MS = 25;
 
 /** 1. The baseline: the bare endpoint under the same load. */
-export async function bareEndpoint(ctx: BenchContext, url: string): Promise<LoadFigures> {
-  return loadFigures(await runWrk({ ...load(ctx), url, tag: "bare" }));
+export async function bareEndpoint(ctx: BenchContext, endpoint: { url: string; pid: number }): Promise<LoadFigures> {
+  const cpu = new ProcessCpu([{ name: "bare endpoint", pid: endpoint.pid }]);
+  return loadFigures(await runWrk({ ...load(ctx), url: endpoint.url, tag: "bare" }), cpu);
 }
 
 /** 2 and 3. Only `ingest`: every acknowledged profile waits in Redis, so its memory can be read. */
@@ -97,6 +101,7 @@ export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
   const stage = await startStage({ targetUrls: ctx.targets.urls, writer: false, ...ctx });
   try {
     const before = await stage.probe.snapshot();
+    const cpu = new ProcessCpu(stage.processes);
     const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "ingest" });
     // Requests still in flight when wrk stopped finish within milliseconds; then Redis holds still.
     await sleep(1_000);
@@ -107,7 +112,7 @@ export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
     const multis = delta.commands.find((c) => c.command === "exec")?.calls ?? 0;
     const flushes = ctx.cluster ? multis / (1 + ctx.targets.urls.length) : multis;
     return {
-      load: loadFigures(wrk),
+      load: loadFigures(wrk, cpu),
       redis: redisFigures(delta, acked),
       profilesPerFlush: flushes === 0 ? Number.NaN : acked / flushes,
       memory: {
@@ -133,6 +138,7 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
   try {
     const baseline = await ctx.targets.counts();
     const before = await stage.probe.snapshot();
+    const cpu = new ProcessCpu(withTargets(stage.processes, ctx.targets));
     const startedAt = Date.now();
     const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "e2e" });
     const thresholds = baseline.map((t) => t.distinct + wrk.ok);
@@ -141,7 +147,8 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
     const finishedAt = complete ? Math.max(...counts.map((t) => t.reachedAt!)) : Date.now();
     const seconds = (finishedAt - startedAt) / 1000;
     return {
-      load: loadFigures(wrk),
+      // Until every target had every profile: the writer's and the targets' CPU included.
+      load: loadFigures(wrk, cpu),
       delivery: {
         complete,
         seconds,
@@ -170,6 +177,7 @@ export async function halfRate(ctx: BenchContext, rate: number): Promise<HalfRat
   const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, ...ctx });
   try {
     const before = await stage.probe.snapshot();
+    const cpu = new ProcessCpu(withTargets(stage.processes, ctx.targets));
     const startedAt = Date.now();
     const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "half", rate });
     // The writer keeps up at this rate: a second more and it has delivered what was acknowledged.
@@ -177,7 +185,7 @@ export async function halfRate(ctx: BenchContext, rate: number): Promise<HalfRat
     const after = await stage.probe.snapshot();
     return {
       rate,
-      load: loadFigures(wrk),
+      load: loadFigures(wrk, cpu),
       redis: redisFigures(stage.probe.delta(before, after), wrk.ok),
       fsyncs: await stage.probe.fsyncStalls(startedAt, ACK_P99_BAR_MS),
     };
@@ -196,9 +204,10 @@ export async function durableBaseline(ctx: BenchContext, rate?: number): Promise
   try {
     const endpoint = await startChild<{ port: number }>("bare-endpoint-process.ts", [redis.redis.socketPath]);
     try {
+      const cpu = new ProcessCpu([{ name: "durable endpoint", pid: endpoint.pid }]);
       const startedAt = Date.now();
       const wrk = await runWrk({ ...load(ctx), url: `http://127.0.0.1:${endpoint.ready.port}`, tag: "durable", ...(rate === undefined ? {} : { rate }) });
-      return { ...(rate === undefined ? {} : { rate }), load: loadFigures(wrk), fsyncs: await redis.probe.fsyncStalls(startedAt, ACK_P99_BAR_MS) };
+      return { ...(rate === undefined ? {} : { rate }), load: loadFigures(wrk, cpu), fsyncs: await redis.probe.fsyncStalls(startedAt, ACK_P99_BAR_MS) };
     } finally {
       await endpoint.stop();
     }
@@ -226,7 +235,12 @@ async function waitForTargets(targets: Targets, thresholds: number[], deadline: 
   }
 }
 
-function loadFigures(wrk: WrkResult): LoadFigures {
+/** The relay's processes and the stand-in targets' one. */
+function withTargets(processes: MeteredProcess[], targets: Targets): MeteredProcess[] {
+  return [...processes, { name: "targets", pid: targets.pid }];
+}
+
+function loadFigures(wrk: WrkResult, cpu: ProcessCpu): LoadFigures {
   // Every later figure is per acknowledged profile or a ratio of acks: none would mean anything.
   if (wrk.ok === 0) {
     throw new Error(`not one 200: ${JSON.stringify(wrk.statuses)}, ${wrk.socketErrors} socket errors; first failure: ${wrk.firstFailure}`);
@@ -244,6 +258,7 @@ function loadFigures(wrk: WrkResult): LoadFigures {
     failures,
     failedShare: attempts === 0 ? 0 : (attempts - wrk.ok) / attempts,
     firstFailure: wrk.firstFailure,
+    cpu: cpu.perProfile(wrk.ok),
   };
 }
 

@@ -3,6 +3,7 @@ import { freePort } from "../e2e/support/free-port.js";
 import { relayConfig } from "../e2e/support/relay-config.js";
 import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
 import type { RedisPersistence } from "./options.js";
+import type { MeteredProcess } from "./process-cpu.js";
 import { RedisProbe } from "./redis-stats.js";
 import { track } from "./teardown.js";
 
@@ -26,6 +27,8 @@ export interface Stage {
   /** The receiver's base URL. */
   url: string;
   probe: RedisProbe;
+  /** The relay's processes: `ingest`, and `writer` if asked. */
+  processes: MeteredProcess[];
   stop(): Promise<void>;
 }
 
@@ -86,11 +89,14 @@ export async function startStage(options: { targetUrls: string[]; writer: boolea
   const port = await freePort();
   const config = relayConfig({ port, targets: options.targetUrls.map((url, i) => ({ name: `t${i + 1}`, url })) });
   const args = [...redis.args, `--target.queue-shards=${options.queueShards}`, ...relayFlags];
-  const stopIngest = trackRelay(await startRelayProcess({ command: "ingest", config, args }), "ingest");
-  const stopWriter = options.writer ? trackRelay(await startRelayProcess({ command: "writer", config, args }), "writer") : undefined;
+  const ingest = await startRelayProcess({ command: "ingest", config, args });
+  const stopIngest = trackRelay(ingest, "ingest");
+  const writer = options.writer ? await startRelayProcess({ command: "writer", config, args }) : undefined;
+  const stopWriter = writer === undefined ? undefined : trackRelay(writer, "writer");
   return {
     url: `http://127.0.0.1:${port}`,
     probe: redis.probe,
+    processes: [{ name: "ingest", pid: ingest.child.pid! }, ...(writer === undefined ? [] : [{ name: "writer", pid: writer.child.pid! }])],
     async stop() {
       await stopWriter?.();
       await stopIngest();

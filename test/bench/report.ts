@@ -92,6 +92,7 @@ function printLoad(load: LoadFigures): void {
   const failures = Object.entries(load.failures);
   line("not 200", failures.length === 0 ? "none" : failures.map(([status, count]) => `${status}: ${count}`).join(", "));
   if (load.firstFailure !== null) line("first failure", load.firstFailure);
+  line("cpu per profile", load.cpu.map(({ process, micros }) => `${process} ${micros.toFixed(0)} µs`).join(", "));
   if (load.failedShare > 0.01) {
     console.log(`  !!! ${(load.failedShare * 100).toFixed(1)}% OF THE REQUESTS FAILED: this phase's figures do not show the relay working`);
   }

@@ -19,6 +19,8 @@ export interface StatsRequest {
 
 export interface Targets {
   urls: string[];
+  /** The one process that serves them all. */
+  pid: number;
   counts(thresholds?: number[]): Promise<TargetCounts[]>;
   stop(): Promise<void>;
 }
@@ -31,6 +33,7 @@ export async function startTargets(count: number, bodyFile: string): Promise<Tar
   const child = await startChild<{ urls: string[] }>("targets-process.ts", [String(count), bodyFile]);
   return {
     urls: child.ready.urls,
+    pid: child.pid,
     counts: (thresholds) => child.request<TargetCounts[]>({ thresholds } satisfies StatsRequest),
     stop: child.stop,
   };

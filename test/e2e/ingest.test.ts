@@ -155,4 +155,12 @@ describe("pyroscope-relay run: POST /ingest reaches every target as Alloy would 
     assert.match(metrics, /^pyroscope_relay_queue_jobs\{target="b",state="failed"\} \d+$/m);
     assert.match(metrics, /^pyroscope_write_sent_profiles_total\{target="a",endpoint="http:\/\/127\.0\.0\.1:\d+"\} [1-9]/m);
   });
+
+  it("reports ingest's flushes on /metrics: their time to Redis, and every received profile in one", async () => {
+    const metrics = await (await fetch(`${relay.opsUrl}/metrics`)).text();
+    assert.match(metrics, /^pyroscope_relay_flush_duration_seconds_count\{outcome="stored"\} [1-9]\d*$/m);
+    const received = [...metrics.matchAll(/^pyroscope_relay_received_profiles_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    assert.ok(received > 0);
+    assert.match(metrics, new RegExp(`^pyroscope_relay_flush_profiles_sum ${received}$`, "m"));
+  });
 });

@@ -75,6 +75,10 @@ export class IngestRole {
         metrics.writeDroppedProfiles.inc(labels);
         metrics.writeDroppedBytes.inc(labels, bytes);
       },
+      onFlush: ({ profiles, seconds, stored }) => {
+        metrics.flushDuration.observe({ outcome: stored ? "stored" : "failed" }, seconds);
+        metrics.flushProfiles.observe(profiles);
+      },
     });
     stack.push(() => enqueuer.close());
     // Admission starts from what Redis holds, not from an empty backlog.

@@ -69,6 +69,8 @@ describe("RelayMetrics", () => {
     metrics.backlogDroppedProfiles.inc({ target: "primary" });
     metrics.backlogDroppedBytes.inc({ target: "primary" }, 2048);
     metrics.redisMemoryFull.set(1);
+    metrics.flushDuration.observe({ outcome: "stored" }, 0.003);
+    metrics.flushProfiles.observe(12);
     const text = await metrics.metrics();
     for (const line of [
       'pyroscope_receive_http_tcp_connections{component="default"} 3',
@@ -82,6 +84,11 @@ describe("RelayMetrics", () => {
       'pyroscope_relay_backlog_dropped_profiles_total{target="primary"} 1',
       'pyroscope_relay_backlog_dropped_bytes_total{target="primary"} 2048',
       "pyroscope_relay_redis_memory_full 1",
+      'pyroscope_relay_flush_duration_seconds_bucket{le="0.0025",outcome="stored"} 0',
+      'pyroscope_relay_flush_duration_seconds_bucket{le="0.005",outcome="stored"} 1',
+      'pyroscope_relay_flush_profiles_bucket{le="8"} 0',
+      'pyroscope_relay_flush_profiles_bucket{le="16"} 1',
+      "pyroscope_relay_flush_profiles_sum 12",
     ]) {
       assert.ok(text.split("\n").includes(line), `missing ${line}`);
     }

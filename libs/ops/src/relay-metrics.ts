@@ -126,6 +126,21 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly flushDuration = new Histogram<"outcome">({
+    name: "pyroscope_relay_flush_duration_seconds",
+    help: "Time (in seconds) one flush took to write its profiles to Redis (fsync included) and add their drain jobs, by outcome (stored or failed); every request it carried waited for it.",
+    labelNames: ["outcome"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly flushProfiles = new Histogram({
+    name: "pyroscope_relay_flush_profiles",
+    help: "Profiles one flush carried, stored or failed.",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [this.registry],
+  });
+
   readonly backlogFull = new Counter<"target" | "policy">({
     name: "pyroscope_relay_backlog_full_total",
     help: "Profiles that found a target's backlog at its bound, by target and policy (drop: dropped for that target; reject: request answered 429).",

@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import type { ProfileFacts } from "./batch-data.js";
 import { drainJobId, UNBOUNDED_ATTEMPTS } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
-import { Enqueuer, type EnqueuerOptions } from "./enqueuer.js";
+import { Enqueuer, type EnqueuerOptions, type FlushReport } from "./enqueuer.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, ReplicationError } from "./errors.js";
 import { batchClaimsKey, chunkKey, queueNameFor } from "./keys.js";
 import { DRAIN_BOUNDS, PendingSegments } from "./pending-segments.js";
@@ -107,6 +107,27 @@ test("one flush at a time: what arrives while a flush is in flight goes out in t
   const [firstBatch, ...laterBatches] = (await Promise.all([first, ...later])).map((result) => result.batchId);
   assert.equal(new Set(laterBatches).size, 1, "the waiting requests share the next flush");
   assert.notEqual(laterBatches[0], firstBatch);
+});
+
+test("every flush is reported once done: its profiles, bytes and time, and whether it was stored", async (t) => {
+  const reports: FlushReport[] = [];
+  const { prefix, enqueuer } = await producer(t, [targetConfig("alpha")], { onFlush: (flush) => reports.push(flush) });
+  const started = performance.now();
+  const [first] = await Promise.all([enqueuer.enqueue(randomBytes(100), INGEST, ["alpha"]), enqueuer.enqueue(randomBytes(300), INGEST, ["alpha"])]);
+  const elapsed = (performance.now() - started) / 1000;
+  // With the drain job no longer waiting, the next flush adds one, which cannot be added (see below):
+  // the flush fails after its MULTI.
+  await new PendingSegments(admin, prefix, "alpha").releaseDeduplication(drainJobId(first.batchId));
+  await admin.set(`${prefix}:${queueNameFor("alpha")}:id`, "not a number");
+  await assert.rejects(enqueuer.enqueue(randomBytes(50), INGEST, ["alpha"]), QueueUnavailableError);
+  assert.deepEqual(
+    reports.map(({ profiles, bytes, stored }) => ({ profiles, bytes, stored })),
+    [
+      { profiles: 2, bytes: 400, stored: true },
+      { profiles: 1, bytes: 50, stored: false },
+    ],
+  );
+  assert.ok(reports[0]!.seconds > 0 && reports[0]!.seconds <= elapsed, `a flush's time is within its requests' wait: ${reports[0]!.seconds} s of ${elapsed} s`);
 });
 
 test("a flush carries at most the configured profiles and bytes", async (t) => {

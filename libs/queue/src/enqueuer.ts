@@ -50,6 +50,18 @@ export interface EnqueuerOptions {
   onError?: (error: unknown) => void;
   /** Hears of every profile a target did not get under policy `drop`: lost for good, for the metrics. */
   onDropped?: (target: string, bytes: number) => void;
+  /** Hears of every flush once it is done, stored or failed, for the metrics. */
+  onFlush?: (flush: FlushReport) => void;
+}
+
+/** One flush, done: every request it carried waited for it (and the flush in flight before it). */
+export interface FlushReport {
+  profiles: number;
+  /** Their payload bytes. */
+  bytes: number;
+  /** From the flush's start to its outcome: Redis' writes (and fsync), the drain jobs added, the replicas' confirmation. */
+  seconds: number;
+  stored: boolean;
 }
 
 export interface EnqueueResult {
@@ -242,6 +254,8 @@ export class Enqueuer {
    * With a replication bound, the flush counts only once the replicas hold its MULTI.
    */
   private async flush(group: Submission[]): Promise<string> {
+    const startedAt = performance.now();
+    let stored = false;
     const batchId = randomUUID();
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
@@ -294,12 +308,14 @@ export class Enqueuer {
           this.options.replication,
         );
       }
+      stored = true;
       return batchId;
     } catch (cause) {
       this.track(this.release(batchId, bytes, jobs));
       throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
     } finally {
       for (const { entry, usage } of jobs) entry.view.settle(usage);
+      this.options.onFlush?.({ profiles: group.length, bytes, seconds: (performance.now() - startedAt) / 1000, stored });
     }
   }
 

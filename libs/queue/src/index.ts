@@ -7,7 +7,7 @@ export { batchJobData, drainJobData } from "./batch-data.js";
 export type { BatchJobData, BatchSegment, IngestProfileRef, ProfileFacts, PushProfileRef } from "./batch-data.js";
 export { PendingSegments } from "./pending-segments.js";
 export { Enqueuer } from "./enqueuer.js";
-export type { EnqueueResult } from "./enqueuer.js";
+export type { EnqueueResult, FlushReport } from "./enqueuer.js";
 export type { FlushBounds } from "./group-commit.js";
 export type { BacklogBounds } from "./backlog-view.js";
 export { RedisMemoryGuard } from "./redis-memory-guard.js";

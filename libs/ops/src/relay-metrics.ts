@@ -128,7 +128,7 @@ export class RelayMetrics {
 
   readonly flushDuration = new Histogram<"outcome">({
     name: "pyroscope_relay_flush_duration_seconds",
-    help: "Time (in seconds) one flush took to write its profiles to Redis (fsync included) and add their drain jobs, by outcome (stored or failed); every request it carried waited for it.",
+    help: "Time (in seconds) one flush took to store its profiles in Redis (fsync included), add their drain jobs and, with --redis.min-replicas, have replicas confirm it, by outcome (stored or failed); every request it carried waited for it.",
     labelNames: ["outcome"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],

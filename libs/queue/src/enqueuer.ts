@@ -57,8 +57,6 @@ export interface EnqueuerOptions {
 /** One flush, done: every request it carried waited for it (and the flush in flight before it). */
 export interface FlushReport {
   profiles: number;
-  /** Their payload bytes. */
-  bytes: number;
   /** From the flush's start to its outcome: Redis' writes (and fsync), the drain jobs added, the replicas' confirmation. */
   seconds: number;
   stored: boolean;
@@ -315,7 +313,7 @@ export class Enqueuer {
       throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
     } finally {
       for (const { entry, usage } of jobs) entry.view.settle(usage);
-      this.options.onFlush?.({ profiles: group.length, bytes, seconds: (performance.now() - startedAt) / 1000, stored });
+      this.options.onFlush?.({ profiles: group.length, seconds: (performance.now() - startedAt) / 1000, stored });
     }
   }
 

@@ -38,6 +38,7 @@ export class WriterRole {
       // A job that fails for good keeps its profile as long as retention may keep the job.
       failedPayloadTtlMs: settings.failedMaxAgeMs,
       maxAgeMs: settings.maxAgeMs,
+      claimDelayMs: settings.writerClaimDelayMs,
       shutdownGraceMs: writerShutdownGraceMs,
     });
     stack.push(() => writer.close());

@@ -223,6 +223,22 @@ export const flagTable: readonly Flag[] = [
   },
   {
     kind: "setting",
+    name: "writer.claim-delay",
+    env: "RELAY_WRITER_CLAIM_DELAY",
+    value: "DURATION",
+    default: "50ms",
+    commands: relay,
+    description:
+      "a drain job claims no sooner than this after the flush that added it, so that at low load one claim carries the flushes of that span (0 = at once, at most 5s)",
+    apply: (settings, text) => {
+      const ms = parseDuration(text);
+      // A job holds back the next of its target while it waits; BullMQ's lock lasts 30 s.
+      if (ms > 5_000) throw new Error("must be at most 5s");
+      settings.writerClaimDelayMs = ms;
+    },
+  },
+  {
+    kind: "setting",
     name: "queue.prefix",
     env: "RELAY_QUEUE_PREFIX",
     value: "PREFIX",

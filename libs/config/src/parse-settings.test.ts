@@ -24,6 +24,7 @@ test("defaults every setting", () => {
       opsListenAddr: "127.0.0.1:12345",
       storagePath: "data",
       writerConcurrency: 4,
+      writerClaimDelayMs: 50,
       maxBodyBytes: 32 * 1024 * 1024,
       flushMaxProfiles: 500,
       flushMaxBytes: 8 * 1024 * 1024,
@@ -54,6 +55,7 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
       "--storage.path=/var/lib/relay",
       "--writer.concurrency",
       "16",
+      "--writer.claim-delay=200ms",
       "--ingest.max-body-size=8MiB",
       "--ingest.flush-max-profiles",
       "64",
@@ -85,6 +87,7 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
     opsListenAddr: "0.0.0.0:9000",
     storagePath: "/var/lib/relay",
     writerConcurrency: 16,
+    writerClaimDelayMs: 200,
     maxBodyBytes: 8 * 1024 * 1024,
     flushMaxProfiles: 64,
     flushMaxBytes: 1024 * 1024,
@@ -109,6 +112,7 @@ test("reads environment variables, and a flag wins over its variable", () => {
     RELAY_SERVER_HTTP_LISTEN_ADDR: "[::1]:1234",
     RELAY_STORAGE_PATH: "/data",
     RELAY_WRITER_CONCURRENCY: "2",
+    RELAY_WRITER_CLAIM_DELAY: "0",
     RELAY_INGEST_MAX_BODY_SIZE: "1048576",
     RELAY_INGEST_FLUSH_MAX_PROFILES: "10",
     RELAY_INGEST_FLUSH_MAX_SIZE: "2MiB",
@@ -131,6 +135,7 @@ test("reads environment variables, and a flag wins over its variable", () => {
     opsListenAddr: "[::1]:1234",
     storagePath: "/data",
     writerConcurrency: 2,
+    writerClaimDelayMs: 0,
     maxBodyBytes: 1_048_576,
     flushMaxProfiles: 10,
     flushMaxBytes: 2 * 1024 * 1024,
@@ -193,6 +198,8 @@ test("rejects bad values, naming the flag or variable", () => {
   settingsError(["--writer.concurrency=0"], {}, "--writer.concurrency", 'expected a whole number of at least 1, got "0"');
   settingsError(["--writer.concurrency=1.5"], {}, "--writer.concurrency", 'expected a whole number of at least 1, got "1.5"');
   settingsError([], { RELAY_WRITER_CONCURRENCY: "x" }, "RELAY_WRITER_CONCURRENCY", 'expected a whole number of at least 1, got "x"');
+  settingsError(["--writer.claim-delay=6s"], {}, "--writer.claim-delay", "must be at most 5s");
+  settingsError([], { RELAY_WRITER_CLAIM_DELAY: "50" }, "RELAY_WRITER_CLAIM_DELAY", 'invalid duration "50": missing unit (ns, us, ms, s, m, h)');
   settingsError(["--ingest.max-body-size=8mb"], {}, "--ingest.max-body-size", 'invalid size "8mb": unknown unit "mb"; use B, KB, MB, GB, KiB, MiB, GiB');
   settingsError(["--ingest.max-body-size=0"], {}, "--ingest.max-body-size", "the size must be greater than 0");
   settingsError(["--queue.payload-ttl=1d"], {}, "--queue.payload-ttl", 'invalid duration "1d": unknown unit "d"');

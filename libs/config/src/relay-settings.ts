@@ -19,6 +19,8 @@ export interface RelaySettings {
   storagePath: string;
   /** `--writer.concurrency`: per target and process. */
   writerConcurrency: number;
+  /** `--writer.claim-delay`, in ms: how long after it was added a drain job claims (0 = at once). */
+  writerClaimDelayMs: number;
   /** `--ingest.max-body-size`, in bytes. */
   maxBodyBytes: number;
   /** `--ingest.flush-max-profiles`. */

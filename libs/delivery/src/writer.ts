@@ -24,6 +24,8 @@ export interface WriterOptions {
   shutdownGraceMs?: number;
   /** Least time between two saves of a batch's progress (see BatchWorker). */
   progressIntervalMs?: number;
+  /** How long after it was added a drain job claims (`--writer.claim-delay`; 0, at once, by default). */
+  claimDelayMs?: number;
   /** Where `proxy_from_environment` reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY; the process environment by default. */
   env?: Environment;
 }
@@ -78,6 +80,7 @@ export function startWriter(options: WriterOptions): Writer {
       maxAgeMs: options.maxAgeMs,
       shutdownGraceMs: options.shutdownGraceMs,
       progressIntervalMs: options.progressIntervalMs,
+      claimDelayMs: options.claimDelayMs,
       sharedChunks,
       observer: observe(target, options),
     });

@@ -228,6 +228,36 @@ test("flushes that wait for the target are claimed by one drain job: one attempt
   assert.deepEqual(await h.queue("alpha").getJobCounts("waiting", "active", "completed", "failed"), { waiting: 0, active: 0, completed: 0, failed: 0 });
 });
 
+test("with a claim delay, a drain job claims only once it is that old: the flushes stored meanwhile go out in its claim", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery, { claimDelayMs: 300 });
+  // The worker is running and idle: it takes the next drain job as soon as a flush adds it.
+  await h.enqueuer.enqueue(Buffer.from("warm"), ingestFacts("n=warm"), ["alpha"]);
+  await until("the first delivery", async () => delivery.attempts.length === 1);
+  const added = Date.now();
+  await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
+  await sleep(100);
+  await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
+  await until("the second delivery", async () => delivery.attempts.length === 2);
+  assert.ok(Date.now() - added >= 300, "not before the delay");
+  await sleep(100);
+  assert.deepEqual(delivery.attempts, [["n=warm"], ["n=first", "n=second"]]);
+});
+
+test("shutdown cuts a claim delay short: the drain job claims and delivers at once", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const delivery = scriptedDelivery(() => "deliver");
+  const worker = h.worker("alpha", delivery, { claimDelayMs: 5_000 });
+  const { batchId } = await h.enqueuer.enqueue(Buffer.from("one"), ingestFacts("n=one"), ["alpha"]);
+  await until("the drain job to start", async () => (await h.queue("alpha").getJob(drainJobId(batchId)))?.processedOn !== undefined);
+  const closing = Date.now();
+  await worker.close();
+  assert.ok(Date.now() - closing < 2_000, `close() took ${Date.now() - closing} ms`);
+  assert.deepEqual(delivery.attempts, [["n=one"]]);
+  assert.deepEqual(await new PendingSegments(h.connection, h.prefix, "alpha").list(), []);
+});
+
 test("flushes stored while a drain job delivers go out together in the next one", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   let release: () => void = () => undefined;

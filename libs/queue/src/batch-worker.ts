@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
@@ -46,6 +47,11 @@ export interface BatchWorkerOptions {
   shutdownGraceMs?: number;
   /** Least time between two saves of a job's progress during its deliveries. */
   progressIntervalMs?: number;
+  /**
+   * A drain job claims no sooner than this after it was added (0, at once, by default): the flushes of
+   * that span go out in its claim instead of each in a job of its own (`--writer.claim-delay`).
+   */
+  claimDelayMs?: number;
   /** Batch chunks read once for every target of the process, shared by their workers (see SharedChunks). */
   sharedChunks?: SharedChunks;
   observer?: BatchWorkerObserver;
@@ -112,6 +118,8 @@ export class BatchWorker {
   /** Each shard's lifecycle, by BullMQ queue name (a job's `queueName`). */
   private readonly lifecycles = new Map<string, JobLifecycle>();
   private readonly stopping = new AbortController();
+  /** Aborted as `close()` begins: a drain job waiting out its claim delay claims at once. */
+  private readonly shuttingDown = new AbortController();
   private readonly observer: BatchWorkerObserver;
   /** Bookkeeping started without waiting (completions, conversions after BullMQ's own failures). */
   private readonly pending = new Set<Promise<void>>();
@@ -167,6 +175,7 @@ export class BatchWorker {
    * aborted and they go back to waiting without using an attempt. Idempotent.
    */
   close(): Promise<void> {
+    this.shuttingDown.abort();
     this.closing ??= (async () => {
       clearInterval(this.sweeper);
       const { shutdownGraceMs = 20_000 } = this.options;
@@ -218,6 +227,7 @@ export class BatchWorker {
     let work: JobWork;
     let data: BatchJobData | undefined;
     if (isDrain(job.data)) {
+      await this.claimDelay(job);
       // Shutting down: back to waiting as it is, without claiming what another writer can take.
       if (this.stopping.signal.aborted) throw Worker.RateLimitError();
       const claim = await lifecycle.claim(job);
@@ -263,6 +273,17 @@ export class BatchWorker {
       }
     }
     await this.finish(job, work, data, progress, outcome);
+  }
+
+  /**
+   * Waits until drain job `job` is `claimDelayMs` old, or shutdown begins. Under load a job is older
+   * than that when it starts. The wait is bounded by the delay whatever the clocks of the process that
+   * added the job and of this one say.
+   */
+  private async claimDelay(job: BatchJob): Promise<void> {
+    const { claimDelayMs = 0 } = this.options;
+    const waitMs = Math.min(claimDelayMs, job.timestamp + claimDelayMs - Date.now());
+    if (waitMs > 0) await sleep(waitMs, undefined, { signal: this.shuttingDown.signal }).catch(() => undefined);
   }
 
   /** Profiles queued longer than the maximum age fail as `expired` without an attempt. */

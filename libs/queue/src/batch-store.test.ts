@@ -8,6 +8,7 @@ import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from 
 import { CHUNK_BYTES, layOut } from "./payload-layout.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { SharedChunks } from "./shared-chunks.js";
+import { runTransaction, Transaction } from "./transaction.js";
 
 const server = await startRedisServer();
 const redis = createRedisConnection(server.url, "admin");
@@ -21,9 +22,9 @@ after(async () => {
 async function storeBatch(store: BatchStore, payloads: Buffer[], targets: string[]): Promise<BatchJobData> {
   const batch = randomUUID();
   const { offsets, chunks } = layOut(payloads);
-  const transaction = redis.multi();
+  const transaction = new Transaction();
   store.queueStore(transaction, batch, chunks, targets, 60_000);
-  await transaction.exec();
+  await runTransaction(redis, transaction);
   const profiles = payloads.map(
     (payload, index): ProfileRef => ({ kind: "ingest", index, offset: offsets[index]!, size: payload.length, receivedAt: 1, query: "", contentTypes: [] }),
   );

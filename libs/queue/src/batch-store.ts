@@ -1,10 +1,10 @@
-import type { ChainableCommander } from "ioredis";
 import type { RedisConnection } from "./redis-connection.js";
 import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import { ChunkLayout } from "./payload-layout.js";
 import type { SharedChunks } from "./shared-chunks.js";
+import type { Transaction } from "./transaction.js";
 
 // KEYS: claims set, then every chunk key. ARGV: target. An empty set does not exist in Redis, so
 // EXISTS on it tells whether any target still needs the chunks; without claims they are deleted.
@@ -140,10 +140,10 @@ export class BatchStore {
   }
 
   /** Adds to `transaction` what stores a batch: its chunks, and the claims of the targets that need it. */
-  queueStore(transaction: ChainableCommander, batchId: string, chunks: readonly Buffer[], targets: readonly string[], ttlMs: number): void {
-    chunks.forEach((chunk, index) => transaction.set(chunkKey(this.prefix, batchId, index), chunk, "PX", ttlMs));
-    transaction.sadd(batchClaimsKey(this.prefix, batchId), ...targets);
-    transaction.pexpire(batchClaimsKey(this.prefix, batchId), ttlMs);
+  queueStore(transaction: Transaction, batchId: string, chunks: readonly Buffer[], targets: readonly string[], ttlMs: number): void {
+    chunks.forEach((chunk, index) => transaction.add("set", chunkKey(this.prefix, batchId, index), chunk, "PX", ttlMs));
+    transaction.add("sadd", batchClaimsKey(this.prefix, batchId), ...targets);
+    transaction.add("pexpire", batchClaimsKey(this.prefix, batchId), ttlMs);
   }
 
   /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */

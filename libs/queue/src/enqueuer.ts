@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
-import type { ChainableCommander } from "ioredis";
 import type { BatchSegment, ProfileFacts, ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsFor, drainJobId } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
@@ -15,6 +14,7 @@ import type { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { confirmReplicas, type ReplicationBound } from "./replication.js";
 import { TargetBacklog, usageOf, type BacklogUsage } from "./target-backlog.js";
 import { targetQueue, type TargetQueue } from "./target-queue.js";
+import { runTransaction, Transaction, type TransactionResults } from "./transaction.js";
 
 /** Defaults of `--ingest.flush-max-profiles` and `--ingest.flush-max-size`. */
 export const DEFAULT_FLUSH_BOUNDS: FlushBounds = { maxItems: 500, maxBytes: 8 * 1024 * 1024 };
@@ -267,34 +267,30 @@ export class Enqueuer {
       return { entry, shard, ...entry.shards[shard]!, segment, listed: PendingSegments.entry(segment, usage), usage };
     });
     try {
-      const store = (commands: ChainableCommander) =>
-        this.store.queueStore(
-          commands,
-          batchId,
-          chunks,
-          jobs.map((job) => job.entry.name),
-          this.payloadTtlMs,
-        );
+      const batch = new Transaction();
+      this.store.queueStore(
+        batch,
+        batchId,
+        chunks,
+        jobs.map((job) => job.entry.name),
+        this.payloadTtlMs,
+      );
       const { connection } = this.options;
       let results: unknown[];
       if (isCluster(connection)) {
-        const commands = connection.multi() as unknown as ChainableCommander;
-        store(commands);
-        checkResults(await execute(commands), chunks.length + 2);
+        checkResults(await runTransaction(connection, batch), chunks.length + 2);
         results = (
           await Promise.all(
             jobs.map(async (job) => {
-              const commands = connection.multi() as unknown as ChainableCommander;
-              this.queueSegment(commands, job);
-              return checkResults(await execute(commands), SEGMENT_RESULTS);
+              const segment = new Transaction();
+              this.queueSegment(segment, job);
+              return checkResults(await runTransaction(connection, segment), SEGMENT_RESULTS);
             }),
           )
         ).flat();
       } else {
-        const commands = connection.multi() as unknown as ChainableCommander;
-        store(commands);
-        for (const job of jobs) this.queueSegment(commands, job);
-        results = checkResults(await execute(commands), chunks.length + 2 + SEGMENT_RESULTS * jobs.length).slice(chunks.length + 2);
+        for (const job of jobs) this.queueSegment(batch, job);
+        results = checkResults(await runTransaction(connection, batch), chunks.length + 2 + SEGMENT_RESULTS * jobs.length).slice(chunks.length + 2);
       }
       const drainWaits = jobs.map((job, i) => this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1))));
       const unserved = jobs.filter((_, i) => !drainWaits[i]);
@@ -318,10 +314,10 @@ export class Enqueuer {
   }
 
   /** Appends a target's segment with its count-in, and asks whether a drain job waits: `SEGMENT_RESULTS` results. */
-  private queueSegment(commands: ChainableCommander, job: TargetJob): void {
-    job.pending.queueAppend(commands, job.listed);
-    job.backlog.queueCountIn(commands, job.usage);
-    job.pending.queueDrainWaits(commands);
+  private queueSegment(transaction: Transaction, job: TargetJob): void {
+    job.pending.queueAppend(transaction, job.listed);
+    job.backlog.queueCountIn(transaction, job.usage);
+    job.pending.queueDrainWaits(transaction);
   }
 
   /** Takes the shard's backlog after the count-in from the results of `queueSegment`; returns whether a drain job waits. */
@@ -366,17 +362,10 @@ function describeFull(usage: FullTarget, bounds: BacklogBounds): string {
 /** Results of a target's part of a flush: the segment's RPUSH, the count-in's two HINCRBY, then EXISTS. */
 const SEGMENT_RESULTS = 4;
 
-/** Runs a MULTI. Redis refusing a command while queueing (e.g. OOM) makes EXECABORT hide why; ioredis keeps it aside. */
-function execute(transaction: ChainableCommander): Promise<[Error | null, unknown][] | null> {
-  return transaction.exec().catch((error: unknown) => {
-    throw (error as { previousErrors?: unknown[] }).previousErrors?.[0] ?? error;
-  });
-}
-
 /** EXEC reports a command that failed inside the transaction as a result, not as a rejection. */
-function checkResults(results: [Error | null, unknown][] | null, expected: number): unknown[] {
-  if (results === null || results.length !== expected) {
-    throw new Error(`the flush's transaction returned ${results?.length ?? "no"} results, expected ${expected}`);
+function checkResults(results: TransactionResults, expected: number): unknown[] {
+  if (results.length !== expected) {
+    throw new Error(`the flush's transaction returned ${results.length} results, expected ${expected}`);
   }
   for (const [error] of results) {
     if (error) throw error;

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { startRedisServer } from "@pyroscope-relay/testing";
-import type { ChainableCommander } from "ioredis";
 import type { BatchSegment } from "./batch-data.js";
 import { addDrainJob } from "./batch-job.js";
 import { PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog, usageOf } from "./target-backlog.js";
 import { targetQueue } from "./target-queue.js";
+import { runTransaction, Transaction } from "./transaction.js";
 
 const server = await startRedisServer();
 const redis = createRedisConnection(server.url, "admin");
@@ -35,12 +35,12 @@ const segment = (batch: string, profiles: number, size = 10): BatchSegment => ({
 /** Appends each segment and counts it in, as a flush does; resolves with their entries. */
 async function append(pending: PendingSegments, backlog: TargetBacklog, ...segments: BatchSegment[]): Promise<string[]> {
   const entries = segments.map((one) => PendingSegments.entry(one, usageOf(one.profiles)));
-  const multi = redis.multi() as unknown as ChainableCommander;
+  const transaction = new Transaction();
   segments.forEach((one, i) => {
-    pending.queueAppend(multi, entries[i]!);
-    backlog.queueCountIn(multi, usageOf(one.profiles));
+    pending.queueAppend(transaction, entries[i]!);
+    backlog.queueCountIn(transaction, usageOf(one.profiles));
   });
-  await multi.exec();
+  await runTransaction(redis, transaction);
   return entries;
 }
 

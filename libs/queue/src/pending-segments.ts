@@ -1,11 +1,11 @@
 import { QueueKeys } from "bullmq";
-import type { ChainableCommander } from "ioredis";
 import { batchSegment, drainJobData, type BatchSegment } from "./batch-data.js";
 import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
 import { pendingKey, queueNameFor } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
 import type { BacklogUsage } from "./target-backlog.js";
+import type { Transaction } from "./transaction.js";
 
 /** How much one drain job claims at most: it always claims at least one segment, however large. */
 export interface DrainBounds {
@@ -114,8 +114,8 @@ export class PendingSegments {
   }
 
   /** Appends `entry` in `transaction` (one result: the list's length). */
-  queueAppend(transaction: ChainableCommander, entry: string): void {
-    transaction.rpush(this.key, entry);
+  queueAppend(transaction: Transaction, entry: string): void {
+    transaction.add("rpush", this.key, entry);
   }
 
   /**
@@ -124,8 +124,8 @@ export class PendingSegments {
    * before, or to claim later (see batch-worker.ts); when a claim stops at its bounds, the writer adds
    * the next drain job.
    */
-  queueDrainWaits(transaction: ChainableCommander): void {
-    transaction.exists(this.deduplicationKey);
+  queueDrainWaits(transaction: Transaction): void {
+    transaction.add("exists", this.deduplicationKey);
   }
 
   /**

@@ -1,9 +1,9 @@
 import { QueueKeys } from "bullmq";
-import type { ChainableCommander } from "ioredis";
 import type { RedisConnection } from "./redis-connection.js";
 import type { ProfileRef } from "./batch-data.js";
 import { backlogKey, pendingKey, queueNameFor, totalsKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
+import type { Transaction } from "./transaction.js";
 
 /** Profiles and payload bytes in a target's backlog: its jobs waiting, delayed or in delivery. */
 export interface BacklogUsage {
@@ -115,9 +115,9 @@ export class TargetBacklog {
    * atomic); the drain job that claims it takes over the count (pending-segments.ts). Its two results
    * are the backlog's profiles and bytes after.
    */
-  queueCountIn(transaction: ChainableCommander, usage: BacklogUsage): void {
-    transaction.hincrby(this.key, "profiles", usage.profiles);
-    transaction.hincrby(this.key, "bytes", usage.bytes);
+  queueCountIn(transaction: Transaction, usage: BacklogUsage): void {
+    transaction.add("hincrby", this.key, "profiles", usage.profiles);
+    transaction.add("hincrby", this.key, "bytes", usage.bytes);
   }
 
   /** Counts job `jobId` back in (replay); no bound is checked: the operator decided. */

@@ -7,8 +7,10 @@
 // store the bodies alone, the baseline of the Redis CPU figures (one Redis only); 7 and 8. the durable
 // baseline: the bare endpoint storing each body in Redis (SET PX) before its 200, under the load of 2
 // and paced as 5, the most and the fastest any receiver acknowledging stored profiles gets from
-// this machine, Redis' fsyncs counted in 5, 7 and 8 (one Redis only). Then a summary of
-// the figures against the bars they should meet. With --cluster every phase runs on a fresh local
+// this machine, Redis' fsyncs counted in 5, 7, 8 and 9 (one Redis only); 9. ingest alone paced as
+// 5: the relay's ack path without the writer's delivery on the same cores (5 and 9 print ingest's
+// event loop stalls, GC pauses and flushes from its metrics). Then a summary of the figures against
+// the bars they should meet. With --cluster every phase runs on a fresh local
 // cluster (3 masters, a replica each) and the Redis figures add up its masters, with each one's share.
 // Exits 1 when figures cannot be trusted (over 1% of the requests of a phase failed, a profile
 // missing at a target, a body altered on the way), 2 on a bad command line or without wrk. A missed
@@ -19,7 +21,17 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startChild } from "./child-process.js";
 import { parseOptions, usage, UsageError, type BenchOptions } from "./options.js";
-import { ACK_P99_BAR_MS, bareEndpoint, durableBaseline, endToEnd, halfRate, ingestOnly, type BenchContext, type LoadFigures } from "./phases.js";
+import {
+  ACK_P99_BAR_MS,
+  bareEndpoint,
+  durableBaseline,
+  endToEnd,
+  halfRate,
+  ingestOnly,
+  type BenchContext,
+  type HalfRateFigures,
+  type LoadFigures,
+} from "./phases.js";
 import { payloadFloor } from "./payload-floor.js";
 import { meets, printBare, printDurable, printEndToEnd, printFloor, printHalfRate, printIngest, printSummary, type SummaryRow } from "./report.js";
 import { startTargets } from "./targets.js";
@@ -96,7 +108,7 @@ async function bench(options: BenchOptions): Promise<number> {
   const e2eBaseline = meanRate(bareBetween, bareAfter);
   printEndToEnd(e2e, e2eBaseline);
 
-  const half = await halfRate(ctx, e2e.delivery.deliveredPerS / 2);
+  const half = await halfRate(ctx, e2e.delivery.deliveredPerS / 2, true);
   printHalfRate(half);
 
   // As many profiles as ingest stored, at most a number that takes a few seconds at the floor. One
@@ -112,6 +124,8 @@ async function bench(options: BenchOptions): Promise<number> {
   if (durable !== undefined) printDurable(durable, ingestBaseline);
   const durableHalf = options.cluster ? undefined : await durableBaseline(ctx, half.rate);
   if (durableHalf !== undefined) printDurable(durableHalf, ingestBaseline);
+  const halfAlone = await halfRate(ctx, half.rate, false);
+  printHalfRate(halfAlone);
 
   const rows: SummaryRow[] = [
     { figure: "bare endpoint acks/s (around 2)", value: ingestBaseline, unit: "/s" },
@@ -148,6 +162,12 @@ async function bench(options: BenchOptions): Promise<number> {
     { figure: "half-rate ack p50", value: half.load.p50Ms, unit: "ms" },
     { figure: "half-rate ack p99", value: half.load.p99Ms, unit: "ms", bar: { op: "<=", limit: ACK_P99_BAR_MS } },
     { figure: "half-rate longest Redis fsync", value: half.fsyncs.longestMs, unit: "ms" },
+    { figure: "half-rate ingest loop stall p99", value: half.ingest.loopStallP99Ms, unit: "ms" },
+    { figure: "half-rate ingest gc pause share", value: gcShare(half), unit: "" },
+    { figure: "ingest alone half-rate ack p99", value: halfAlone.load.p99Ms, unit: "ms" },
+    { figure: "ingest alone longest Redis fsync", value: halfAlone.fsyncs.longestMs, unit: "ms" },
+    { figure: "ingest alone loop stall p99", value: halfAlone.ingest.loopStallP99Ms, unit: "ms" },
+    { figure: "ingest alone gc pause share", value: gcShare(halfAlone), unit: "" },
     ...(durable === undefined || durableHalf === undefined
       ? []
       : [
@@ -163,11 +183,22 @@ async function bench(options: BenchOptions): Promise<number> {
   if (options.json) {
     const summary = rows.map((row) => ({ ...row, ok: meets(row) }));
     console.log(
-      JSON.stringify({ options, bare: [bareBefore, bareBetween, bareAfter], ingest, endToEnd: e2e, halfRate: half, floor, durable, durableHalf, summary }),
+      JSON.stringify({
+        options,
+        bare: [bareBefore, bareBetween, bareAfter],
+        ingest,
+        endToEnd: e2e,
+        halfRate: half,
+        floor,
+        durable,
+        durableHalf,
+        halfAlone,
+        summary,
+      }),
     );
   }
 
-  const loads = [bareBefore, bareBetween, bareAfter, ingest.load, e2e.load, half.load, durable?.load, durableHalf?.load];
+  const loads = [bareBefore, bareBetween, bareAfter, ingest.load, e2e.load, half.load, durable?.load, durableHalf?.load, halfAlone.load];
   const failing = loads.some((load) => load !== undefined && load.failedShare > 0.01);
   const lost = !e2e.delivery.complete || e2e.delivery.targets.some((t) => t.badBodies > 0);
   return failing || lost ? 1 : 0;
@@ -176,6 +207,11 @@ async function bench(options: BenchOptions): Promise<number> {
 /** The CPU per profile of one of a load's processes. */
 function cpuOf(load: LoadFigures, process: string): number {
   return load.cpu.find((entry) => entry.process === process)?.micros ?? Number.NaN;
+}
+
+/** The share of a paced load's time ingest spent paused for garbage collection. */
+function gcShare(half: HalfRateFigures): number {
+  return half.ingest.gc.reduce((sum, { pauseMs }) => sum + pauseMs, 0) / 1000 / half.load.seconds;
 }
 
 /** The mean rate of two baseline runs. */

@@ -4,6 +4,7 @@ import type { RedisPersistence } from "./options.js";
 import { ProcessCpu, type MeteredProcess } from "./process-cpu.js";
 import type { FsyncStalls, RedisDelta } from "./redis-stats.js";
 import { startBenchRedis, startStage } from "./relay.js";
+import { RuntimeProbe, type RuntimeFigures } from "./runtime-metrics.js";
 import type { TargetCounts, Targets } from "./targets.js";
 import { runWrk, type WrkResult } from "./wrk.js";
 
@@ -73,8 +74,12 @@ export interface EndToEndFigures {
 
 export interface HalfRateFigures {
   rate: number;
+  /** Whether the writer delivered meanwhile, on the same cores. */
+  writer: boolean;
   load: LoadFigures;
-  /** Ingest's and the writer's, per acknowledged profile. */
+  /** Ingest's event loop, garbage collection and flushes meanwhile. */
+  ingest: RuntimeFigures;
+  /** Ingest's, and the writer's when it runs, per acknowledged profile. */
   redis: RedisFigures;
   /** Redis' fsyncs meanwhile: every ack waits for one. */
   fsyncs: FsyncStalls;
@@ -172,20 +177,28 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
   }
 }
 
-/** 5. Ack latency with `ingest` and `writer` running, wrk paced at `rate` requests per second. */
-export async function halfRate(ctx: BenchContext, rate: number): Promise<HalfRateFigures> {
-  const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, ...ctx });
+/**
+ * 5. Ack latency with `ingest` and `writer` running, wrk paced at `rate` requests per second; 9. the
+ * same without `writer`: the relay's own ack path, without delivery competing for the cores.
+ */
+export async function halfRate(ctx: BenchContext, rate: number, writer: boolean): Promise<HalfRateFigures> {
+  const stage = await startStage({ targetUrls: ctx.targets.urls, writer, ...ctx });
   try {
     const before = await stage.probe.snapshot();
-    const cpu = new ProcessCpu(withTargets(stage.processes, ctx.targets));
+    const cpu = new ProcessCpu(writer ? withTargets(stage.processes, ctx.targets) : stage.processes);
+    const runtime = new RuntimeProbe(stage.ingestOpsUrl);
+    await runtime.start();
     const startedAt = Date.now();
-    const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "half", rate });
+    const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: writer ? "half" : "half-ingest", rate });
+    const ingest = await runtime.read();
     // The writer keeps up at this rate: a second more and it has delivered what was acknowledged.
-    await sleep(1_000);
+    if (writer) await sleep(1_000);
     const after = await stage.probe.snapshot();
     return {
       rate,
+      writer,
       load: loadFigures(wrk, cpu),
+      ingest,
       redis: redisFigures(stage.probe.delta(before, after), wrk.ok),
       fsyncs: await stage.probe.fsyncStalls(startedAt, ACK_P99_BAR_MS),
     };

@@ -27,6 +27,8 @@ export interface Stage {
   /** The receiver's base URL. */
   url: string;
   probe: RedisProbe;
+  /** The ops server of `ingest`: its metrics. */
+  ingestOpsUrl: string;
   /** The relay's processes: `ingest`, and `writer` if asked. */
   processes: MeteredProcess[];
   stop(): Promise<void>;
@@ -96,6 +98,7 @@ export async function startStage(options: { targetUrls: string[]; writer: boolea
   return {
     url: `http://127.0.0.1:${port}`,
     probe: redis.probe,
+    ingestOpsUrl: ingest.opsUrl,
     processes: [{ name: "ingest", pid: ingest.child.pid! }, ...(writer === undefined ? [] : [{ name: "writer", pid: writer.child.pid! }])],
     async stop() {
       await stopWriter?.();

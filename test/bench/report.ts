@@ -1,6 +1,7 @@
 import type { FloorFigures } from "./payload-floor.js";
 import type { DeliveryFigures, DurableFigures, EndToEndFigures, HalfRateFigures, IngestFigures, LoadFigures, RedisFigures } from "./phases.js";
 import type { FsyncStalls } from "./redis-stats.js";
+import type { RuntimeFigures } from "./runtime-metrics.js";
 
 /** A figure of the summary, with the bar it must meet, if any. */
 export interface SummaryRow {
@@ -38,9 +39,14 @@ export function printEndToEnd(e2e: EndToEndFigures, bare: number): void {
 }
 
 export function printHalfRate(half: HalfRateFigures): void {
-  heading(`5. ack latency at half of the maximum rate (half of the delivered rate of 4; ingest + writer, fresh Redis, paced at ${half.rate.toFixed(0)}/s)`);
+  heading(
+    half.writer
+      ? `5. ack latency at half of the maximum rate (half of the delivered rate of 4; ingest + writer, fresh Redis, paced at ${half.rate.toFixed(0)}/s)`
+      : `9. ingest alone, paced as 5 at ${half.rate.toFixed(0)}/s (no writer: the ack path without delivery on the same cores; fresh Redis)`,
+  );
   printLoad(half.load);
   printFsyncs(half.fsyncs);
+  printRuntime(half.ingest, half.load.seconds);
   printRedis(half.redis);
 }
 
@@ -105,6 +111,21 @@ function printFsyncs(fsyncs: FsyncStalls): void {
       ? "none before a reply took 1 ms or more"
       : `longest ${fsyncs.longestMs} ms before a reply; ${fsyncs.secondsOver} second(s) with one over ${fsyncs.overMs} ms (Redis' latency monitor)`,
   );
+}
+
+/** `seconds`: the load's duration, against which the pauses are a share. */
+function printRuntime(runtime: RuntimeFigures, seconds: number): void {
+  line("ingest event loop", `stalls p99 ${runtime.loopStallP99Ms.toFixed(1)} ms, longest ${runtime.loopStallMaxMs.toFixed(1)} ms (its metrics)`);
+  line(
+    "ingest gc pauses",
+    runtime.gc
+      .map(
+        ({ kind, collections, pauseMs }) =>
+          `${kind} ${collections} x, ${pauseMs.toFixed(0)} ms in all (${(pauseMs / 10 / seconds || 0).toFixed(1)}% of the time)`,
+      )
+      .join("; "),
+  );
+  line("ingest flushes", `${runtime.flushes}, ${runtime.profilesPerFlush.toFixed(1)} profiles and ${runtime.flushMeanMs.toFixed(2)} ms each on average`);
 }
 
 function printDelivery(delivery: DeliveryFigures, acked: number, bare: number): void {

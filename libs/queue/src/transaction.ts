@@ -25,7 +25,7 @@ export class Transaction {
  * On one Redis the commands go out as plain commands between MULTI and EXEC, in one socket write
  * (corked), not through ioredis' Pipeline: every Pipeline defines an accessor of its own on itself,
  * which gives it a hidden class of its own that V8 keeps until a major collection, and with it the
- * pipeline and its commands. At a flush per few profiles, that made a third of ingest's young
+ * pipeline and its commands. At a flush per few profiles, that made a fifth of ingest's young
  * allocations survive, and each scavenge copy them. On a Cluster ioredis routes a MULTI only as a
  * Pipeline (to the master of the slot, following redirections).
  */

@@ -32,6 +32,7 @@ import {
   type HalfRateFigures,
   type LoadFigures,
 } from "./phases.js";
+import { pauseShare } from "./runtime-metrics.js";
 import { payloadFloor } from "./payload-floor.js";
 import { meets, printBare, printDurable, printEndToEnd, printFloor, printHalfRate, printIngest, printSummary, type SummaryRow } from "./report.js";
 import { startTargets } from "./targets.js";
@@ -211,7 +212,10 @@ function cpuOf(load: LoadFigures, process: string): number {
 
 /** The share of a paced load's time ingest spent paused for garbage collection. */
 function gcShare(half: HalfRateFigures): number {
-  return half.ingest.gc.reduce((sum, { pauseMs }) => sum + pauseMs, 0) / 1000 / half.load.seconds;
+  return pauseShare(
+    half.ingest.gc.reduce((sum, { pauseMs }) => sum + pauseMs, 0),
+    half.load.seconds,
+  );
 }
 
 /** The mean rate of two baseline runs. */

@@ -1,7 +1,7 @@
 import type { FloorFigures } from "./payload-floor.js";
 import type { DeliveryFigures, DurableFigures, EndToEndFigures, HalfRateFigures, IngestFigures, LoadFigures, RedisFigures } from "./phases.js";
 import type { FsyncStalls } from "./redis-stats.js";
-import type { RuntimeFigures } from "./runtime-metrics.js";
+import { pauseShare, type RuntimeFigures } from "./runtime-metrics.js";
 
 /** A figure of the summary, with the bar it must meet, if any. */
 export interface SummaryRow {
@@ -121,7 +121,7 @@ function printRuntime(runtime: RuntimeFigures, seconds: number): void {
     runtime.gc
       .map(
         ({ kind, collections, pauseMs }) =>
-          `${kind} ${collections} x, ${pauseMs.toFixed(0)} ms in all (${(pauseMs / 10 / seconds || 0).toFixed(1)}% of the time)`,
+          `${kind} ${collections} x, ${pauseMs.toFixed(0)} ms in all (${(100 * pauseShare(pauseMs, seconds)).toFixed(1)}% of the time)`,
       )
       .join("; "),
   );

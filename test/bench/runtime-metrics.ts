@@ -15,6 +15,11 @@ export interface RuntimeFigures {
   flushMeanMs: number;
 }
 
+/** The share of `seconds` spent in `pauseMs` of pauses. */
+export function pauseShare(pauseMs: number, seconds: number): number {
+  return pauseMs / 1000 / seconds;
+}
+
 /** prom-client samples the event loop with `monitorEventLoopDelay` at this resolution; each sample includes it. */
 const LOOP_RESOLUTION_MS = 10;
 

@@ -481,6 +481,18 @@ for (const [name, env, like] of [
   const shards = flag(commandOf(services[like]), "--target.queue-shards") ?? "1";
   expect(String(service.environment?.RELAY_TARGET_QUEUE_SHARDS ?? "1") === shards, `${name} must use ${like}'s --target.queue-shards ${shards}`);
 }
+// Every ack waits on Redis and ingest, deliveries can wait: when the host's cores are all busy, the
+// ack path goes first. Docker's default weight is 1024.
+const cpuShares = (name) => services[name]?.cpu_shares ?? 1024;
+for (const [first, writer] of [
+  [["redis", "ingest"], "writer"],
+  [[...nodes, "ingest-cluster"], "writer-cluster"],
+]) {
+  for (const name of first) {
+    expect(cpuShares(name) > cpuShares(writer), `${name} cpu_shares ${cpuShares(name)} is not above ${writer}'s ${cpuShares(writer)}: acks wait on ${name}`);
+  }
+}
+
 const header = readFileSync(join(root, "docker-compose.yml"), "utf8");
 for (const command of ["failed", "replay", "purge"]) {
   expect(

@@ -109,7 +109,7 @@ async function bench(options: BenchOptions): Promise<number> {
   const e2eBaseline = meanRate(bareBetween, bareAfter);
   printEndToEnd(e2e, e2eBaseline);
 
-  const half = await halfRate(ctx, e2e.delivery.deliveredPerS / 2, true);
+  const half = await halfRate(ctx, e2e.delivery.deliveredPerS / 2, { writer: true });
   printHalfRate(half);
 
   // As many profiles as ingest stored, at most a number that takes a few seconds at the floor. One
@@ -125,7 +125,7 @@ async function bench(options: BenchOptions): Promise<number> {
   if (durable !== undefined) printDurable(durable, ingestBaseline);
   const durableHalf = options.cluster ? undefined : await durableBaseline(ctx, half.rate);
   if (durableHalf !== undefined) printDurable(durableHalf, ingestBaseline);
-  const halfAlone = await halfRate(ctx, half.rate, false);
+  const halfAlone = await halfRate(ctx, half.rate, { writer: false });
   printHalfRate(halfAlone);
 
   const rows: SummaryRow[] = [

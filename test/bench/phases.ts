@@ -181,7 +181,7 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
  * 5. Ack latency with `ingest` and `writer` running, wrk paced at `rate` requests per second; 9. the
  * same without `writer`: the relay's own ack path, without delivery competing for the cores.
  */
-export async function halfRate(ctx: BenchContext, rate: number, writer: boolean): Promise<HalfRateFigures> {
+export async function halfRate(ctx: BenchContext, rate: number, { writer }: { writer: boolean }): Promise<HalfRateFigures> {
   const stage = await startStage({ targetUrls: ctx.targets.urls, writer, ...ctx });
   try {
     const before = await stage.probe.snapshot();

@@ -24,7 +24,7 @@ async function storeBatch(store: BatchStore, payloads: Buffer[], targets: string
   const { offsets, chunks } = layOut(payloads);
   const transaction = new Transaction();
   store.queueStore(transaction, batch, chunks, targets, 60_000);
-  await runTransaction(redis, transaction);
+  for (const [error] of await runTransaction(redis, transaction)) assert.equal(error, null);
   const profiles = payloads.map(
     (payload, index): ProfileRef => ({ kind: "ingest", index, offset: offsets[index]!, size: payload.length, receivedAt: 1, query: "", contentTypes: [] }),
   );

@@ -28,8 +28,8 @@ export interface EnqueuerOptions {
   /**
    * A `producer` connection of their own for BullMQ's queues, which add drain jobs (`connection` by
    * default). BullMQ defines its 70-odd scripts on the connection a queue uses, and ioredis copies
-   * every script defined on a connection into each MULTI made on it: on a connection of its own,
-   * a flush's MULTI costs a fifth of the CPU.
+   * every script defined on a connection into each Pipeline made on it, which a flush's MULTI is
+   * on a Redis Cluster (see transaction.ts): there, kept apart, a flush costs a fifth of the CPU.
    */
   jobConnection?: RedisConnection;
   prefix: string;

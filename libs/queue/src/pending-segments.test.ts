@@ -40,7 +40,7 @@ async function append(pending: PendingSegments, backlog: TargetBacklog, ...segme
     pending.queueAppend(transaction, entries[i]!);
     backlog.queueCountIn(transaction, usageOf(one.profiles));
   });
-  await runTransaction(redis, transaction);
+  for (const [error] of await runTransaction(redis, transaction)) assert.equal(error, null);
   return entries;
 }
 

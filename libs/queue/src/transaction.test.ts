@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { after, test } from "node:test";
 import { Pipeline } from "ioredis";
 import { commandCalls, startRedisServer } from "@pyroscope-relay/testing";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
-import { runTransaction, Transaction } from "./transaction.js";
+import { RedisNotReadyError, runTransaction, Transaction } from "./transaction.js";
 
 const server = await startRedisServer();
 const redis = createRedisConnection(server.url, "producer");
@@ -89,7 +90,7 @@ test("concurrent transactions on one connection each get their own results", asy
   );
 });
 
-test("while Redis is down the transaction fails fast, and once it is back the connection works as before", async (t) => {
+test("while Redis is down the transaction fails at once without sending anything, and once it is back the connection works as before", async (t) => {
   const own = await startRedisServer();
   t.after(() => own.stop());
   const producer = createRedisConnection(own.url, "producer");
@@ -97,9 +98,32 @@ test("while Redis is down the transaction fails fast, and once it is back the co
   t.after(() => producer.disconnect());
   await waitForRedis(producer, 2_000);
   await own.kill();
-  await assert.rejects(runTransaction(producer, new Transaction().add("set", "k", "1")));
+  while (producer.status === "ready") await sleep(10);
+  await assert.rejects(runTransaction(producer, new Transaction().add("set", "k", "1")), RedisNotReadyError);
   await own.restart();
   await waitForRedis(producer, 5_000);
   assert.deepEqual(await runTransaction(producer, new Transaction().add("set", "k", "2")), [[null, "OK"]]);
   assert.equal(await producer.get("k"), "2");
+});
+
+test("a connection Redis closes in the middle of a transaction applies none of it, then or after reconnecting", async (t) => {
+  const own = await startRedisServer();
+  t.after(() => own.stop());
+  const producer = createRedisConnection(own.url, "producer");
+  producer.on("error", () => undefined);
+  t.after(() => producer.disconnect());
+  await waitForRedis(producer, 2_000);
+  // Redis answers what came before an argument beyond proto-max-bulk-len (1 MB at the least), then
+  // closes the connection: the commands after it were sent but never answered.
+  await producer.config("SET", "proto-max-bulk-len", "1mb");
+  const [before, after] = [key("before"), key("after")];
+  const transaction = new Transaction()
+    .add("hincrby", before, "profiles", 1)
+    .add("set", key("big"), Buffer.alloc(2 * 1024 * 1024))
+    .add("hincrby", after, "profiles", 1);
+  await assert.rejects(runTransaction(producer, transaction), /Protocol error/);
+  await waitForRedis(producer, 5_000);
+  // Whatever ioredis would send again on the new connection went before this.
+  assert.equal(await producer.ping(), "PONG");
+  assert.deepEqual([await producer.exists(before), await producer.exists(after)], [0, 0]);
 });

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Command, type Redis } from "ioredis";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
 
 /** One Redis command: its name, then its arguments. */
@@ -17,6 +17,15 @@ export class Transaction {
   }
 }
 
+/** The transaction was not sent: the connection to Redis is not ready (connecting, reconnecting, closed). */
+export class RedisNotReadyError extends Error {
+  override readonly name = "RedisNotReadyError";
+
+  constructor(readonly status: string) {
+    super(`Redis is not connected (connection ${status})`);
+  }
+}
+
 /**
  * Runs `transaction` in one MULTI/EXEC: every command, or none. Rejects with the reason Redis gave
  * when it refused a command while queueing (EXECABORT hides it), or with the connection's error;
@@ -28,33 +37,55 @@ export class Transaction {
  * pipeline and its commands. At a flush per few profiles, that made a fifth of ingest's young
  * allocations survive, and each scavenge copy them. On a Cluster ioredis routes a MULTI only as a
  * Pipeline (to the master of the slot, following redirections).
+ * @throws RedisNotReadyError on one Redis whose connection is not ready: nothing was sent
  */
 export async function runTransaction(connection: RedisConnection, transaction: Transaction): Promise<TransactionResults> {
-  if (isCluster(connection)) return checked(await connection.multi(transaction.commands).exec().catch(unwrapExecAbort));
+  if (isCluster(connection)) return unlessDiscarded(await connection.multi(transaction.commands).exec().catch(unwrapExecAbort));
   return runOnOneRedis(connection, transaction.commands);
 }
 
 async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): Promise<TransactionResults> {
-  // No socket before the first connection (and none written to until ready): the commands then
-  // fail fast on their own, as every command of a `producer` connection does.
-  const stream = redis.status === "ready" ? redis.stream : undefined;
-  stream?.cork();
-  let queued: Promise<unknown>[];
-  let exec: Promise<TransactionResults | null>;
-  try {
-    queued = [redis.multi({ pipeline: false }), ...commands.map(([name, ...args]) => redis.call(name, ...args))];
-    exec = redis.exec();
-  } finally {
-    stream?.uncork();
+  // Before the connection is ready ioredis writes MULTI and EXEC at once (Redis takes them while
+  // loading) but queues or refuses the commands between: the transaction would not be one.
+  if (redis.status !== "ready") throw new RedisNotReadyError(redis.status);
+  // Numbered as ioredis numbers a Pipeline's commands: when the connection closes after Redis
+  // answered part of them, ioredis drops the rest instead of sending them again on the next
+  // connection, where they would run one by one outside any MULTI; an unanswered MULTI goes again
+  // whole. Replies as `redis.call` and `redis.exec` give them (UTF-8).
+  const sent = [
+    new Command("multi"),
+    ...commands.map(([name, ...args]) => new Command(name, args, { replyEncoding: "utf8" })),
+    new Command("exec", [], { replyEncoding: "utf8" }),
+  ];
+  for (const [index, command] of sent.entries()) {
+    command.pipelineIndex = index;
+    command.inTransaction = index > 0 && index < sent.length - 1;
   }
-  const [answers, results] = await Promise.all([Promise.allSettled(queued), exec.then(checked, (error: unknown) => error as Error)]);
+  const exec = sent.at(-1)!;
+  redis.stream.cork();
+  try {
+    for (const command of sent) void redis.sendCommand(command);
+  } finally {
+    redis.stream.uncork();
+  }
+  const [answers, results] = await Promise.all([
+    Promise.allSettled(sent.slice(0, -1).map((command) => command.promise)),
+    exec.promise.then(execResults, (error: unknown) => error as Error),
+  ]);
   const refused = answers.find((answer) => answer.status === "rejected");
   if (refused !== undefined) throw refused.reason;
   if (results instanceof Error) throw results;
   return results;
 }
 
-function checked(results: TransactionResults | null): TransactionResults {
+/** EXEC's reply as `redis.exec()` gives it: per command its error, or null and its reply. */
+function execResults(reply: unknown): TransactionResults {
+  return unlessDiscarded(
+    Array.isArray(reply) ? reply.map((item: unknown): [Error | null, unknown] => (item instanceof Error ? [item, undefined] : [null, item])) : null,
+  );
+}
+
+function unlessDiscarded(results: TransactionResults | null): TransactionResults {
   // EXEC answers nil only when a WATCHed key changed; no transaction here watches any.
   if (results === null) throw new Error("the transaction was discarded");
   return results;

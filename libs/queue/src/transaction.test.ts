@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, test } from "node:test";
 import { Pipeline } from "ioredis";
@@ -104,6 +105,24 @@ test("while Redis is down the transaction fails at once without sending anything
   await waitForRedis(producer, 5_000);
   assert.deepEqual(await runTransaction(producer, new Transaction().add("set", "k", "2")), [[null, "OK"]]);
   assert.equal(await producer.get("k"), "2");
+});
+
+test("through a connection with an offline queue, a transaction made before the connection is ready goes out whole once it is", async (t) => {
+  const admin = createRedisConnection(server.url, "admin");
+  t.after(() => admin.disconnect());
+  const counts = key("counts");
+  const run = () => runTransaction(admin, new Transaction().add("hincrby", counts, "profiles", 1).add("hincrby", counts, "profiles", 1));
+  const connecting = run();
+  assert.equal(admin.status, "connecting");
+  // Connected, in its ready check: ioredis would write MULTI and EXEC at once but queue the rest.
+  await once(admin, "connect");
+  assert.equal(admin.status, "connect");
+  const inReadyCheck = run();
+  const replies = (await Promise.all([connecting, inReadyCheck])).map((results) => results.map(([, reply]) => reply));
+  assert.deepEqual(replies, [
+    [1, 2],
+    [3, 4],
+  ]);
 });
 
 test("a connection Redis closes in the middle of a transaction applies none of it, then or after reconnecting", async (t) => {

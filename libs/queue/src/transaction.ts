@@ -17,7 +17,7 @@ export class Transaction {
   }
 }
 
-/** The transaction was not sent: the connection to Redis is not ready (connecting, reconnecting, closed). */
+/** The transaction was not sent: not connected to Redis, and the connection has no offline queue to wait in. */
 export class RedisNotReadyError extends Error {
   override readonly name = "RedisNotReadyError";
 
@@ -37,7 +37,8 @@ export class RedisNotReadyError extends Error {
  * pipeline and its commands. At a flush per few profiles, that made a fifth of ingest's young
  * allocations survive, and each scavenge copy them. On a Cluster ioredis routes a MULTI only as a
  * Pipeline (to the master of the slot, following redirections).
- * @throws RedisNotReadyError on one Redis whose connection is not ready: nothing was sent
+ * @throws RedisNotReadyError on one Redis not connected, through a connection without an offline queue:
+ *   nothing was sent
  */
 export async function runTransaction(connection: RedisConnection, transaction: Transaction): Promise<TransactionResults> {
   if (isCluster(connection)) return unlessDiscarded(await connection.multi(transaction.commands).exec().catch(unwrapExecAbort));
@@ -45,9 +46,12 @@ export async function runTransaction(connection: RedisConnection, transaction: T
 }
 
 async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): Promise<TransactionResults> {
-  // Before the connection is ready ioredis writes MULTI and EXEC at once (Redis takes them while
-  // loading) but queues or refuses the commands between: the transaction would not be one.
-  if (redis.status !== "ready") throw new RedisNotReadyError(redis.status);
+  // Until the connection is ready, one without an offline queue refuses the commands (but MULTI and
+  // EXEC, which Redis takes while loading, once connected): refuse them all here, before sending any.
+  if (redis.status !== "ready" && !redis.options.enableOfflineQueue) throw new RedisNotReadyError(redis.status);
+  // With one, they wait there in order and go out together; but connected, in its ready check,
+  // ioredis would write MULTI and EXEC at once and queue what goes between.
+  while (redis.status === "connect") await statusChange(redis);
   // Numbered as ioredis numbers a Pipeline's commands: when the connection closes after Redis
   // answered part of them, ioredis drops the rest instead of sending them again on the next
   // connection, where they would run one by one outside any MULTI; an unanswered MULTI goes again
@@ -62,11 +66,12 @@ async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): P
     command.inTransaction = index > 0 && index < sent.length - 1;
   }
   const exec = sent.at(-1)!;
-  redis.stream.cork();
+  const stream = redis.status === "ready" ? redis.stream : undefined;
+  stream?.cork();
   try {
     for (const command of sent) void redis.sendCommand(command);
   } finally {
-    redis.stream.uncork();
+    stream?.uncork();
   }
   const [answers, results] = await Promise.all([
     Promise.allSettled(sent.slice(0, -1).map((command) => command.promise)),
@@ -76,6 +81,17 @@ async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): P
   if (refused !== undefined) throw refused.reason;
   if (results instanceof Error) throw results;
   return results;
+}
+
+/** Resolves when the connection is ready, closes or ends. */
+function statusChange(redis: Redis): Promise<void> {
+  return new Promise((resolve) => {
+    const settle = () => {
+      for (const event of ["ready", "close", "end"]) redis.off(event, settle);
+      resolve();
+    };
+    for (const event of ["ready", "close", "end"]) redis.once(event, settle);
+  });
 }
 
 /** EXEC's reply as `redis.exec()` gives it: per command its error, or null and its reply. */

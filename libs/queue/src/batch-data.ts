@@ -59,8 +59,9 @@ export const batchJobData = batchSegment.extend({
 });
 
 /**
- * A target's drain job (see pending-segments.ts): `{ drain: true }` as added; once it first runs it has
- * claimed the segments that waited for the target, which it keeps for its whole life.
+ * A target's drain job (see pending-segments.ts): `{ drain: true }`. The segments it claims when it
+ * first runs, which it keeps for its whole life, are fields of its hash; `segments` is in the data
+ * of the drain jobs of earlier versions only, which kept them here.
  */
 export const drainJobData = z.object({
   drain: z.literal(true),

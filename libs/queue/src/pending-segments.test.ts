@@ -126,3 +126,37 @@ test("a segment no drain job claimed is taken back with its count; a claimed one
   assert.equal(await pending.withdraw(claimed!, { profiles: 1, bytes: 10 }, backlog.key), false);
   assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 }, "still counted, by the job now");
 });
+
+test("a claim reads the list a window at a time, in order, up to its bounds; the job's data stays as it was added", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  // More entries than one window of the claim (64), and bounds that stop it in its third.
+  const waiting = Array.from({ length: 150 }, (_, i) => segment(`s${i}`, 1));
+  await append(pending, backlog, ...waiting);
+  await queue.add("batch", { drain: true }, { jobId: "wide.drain" });
+  const claim = await pending.claim("wide.drain", { maxProfiles: 140, maxBytes: 1_000_000 });
+  assert.deepEqual(
+    claim?.segments.map((one) => one.batch),
+    waiting.slice(0, 140).map((one) => one.batch),
+  );
+  assert.equal(claim?.more, true);
+  assert.deepEqual(await pending.claimed("wide.drain"), claim?.segments, "read back from the job's hash");
+  assert.deepEqual(await pending.claim("wide.drain", { maxProfiles: 1, maxBytes: 1 }), claim, "claimed once");
+  assert.deepEqual(
+    (await pending.list()).map((one) => one.batch),
+    waiting.slice(140).map((one) => one.batch),
+  );
+  assert.deepEqual(JSON.parse((await queue.getJob("wide.drain"))!.asJSON().data), { drain: true }, "the segments are not in its data");
+});
+
+test("a drain job claimed by an earlier version, which kept its segments in its data, is read the same", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  await append(pending, backlog, segment("later", 1));
+  const segments = [segment("a", 2), segment("b", 1)];
+  const job = await queue.add("batch", { drain: true }, { jobId: "old.drain" });
+  // What the earlier claim left in the job's hash.
+  await job.updateData({ drain: true, segments });
+  await redis.hset(queue.toKey("old.drain"), "claimed", 1, "backlog", "3:30");
+  assert.deepEqual(await pending.claim("old.drain", { maxProfiles: 10, maxBytes: 1_000 }), { segments, more: true });
+  assert.deepEqual(await pending.claimed("old.drain"), segments);
+  assert.equal(await pending.waiting(), 1, "the later segment waits for a job of its own");
+});

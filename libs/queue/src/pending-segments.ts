@@ -23,32 +23,50 @@ export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024
 // KEYS: the job hash, the pending list, BullMQ's deduplication key of drain jobs. ARGV: max profiles,
 // max bytes, the job id. A job claims once, the first time it runs: later runs (a retry, a writer
 // recovering it after a crash) find its claim and get the same segments. Each entry is
-// `<profiles>:<bytes>:<segment JSON>`; the job's data becomes the JSON of the claimed segments, and
-// its `backlog` field what they count in the backlog (target-backlog.ts), so that counting the job out
-// subtracts exactly that. The claim ends the job's deduplication: a flush from now on adds a drain
-// job of its own. Returns the job's data and how many segments still wait; false when it is gone.
+// `<profiles>:<bytes>:<segment JSON>`; the claimed entries become fields of the job's hash, as they
+// are (`segment:1` ...), with their number in `segments`: joining them into one value in Lua
+// (`table.concat`) cost more than the rest of the claim together. The job's `backlog` field holds
+// what they count in the backlog (target-backlog.ts), so that counting the job out subtracts
+// exactly that. The claim ends the job's deduplication: a flush from now on adds a drain job of its
+// own. Returns how many entries still wait, then `entries` and the claimed entries, or `data` and
+// the job's data (a claim of a version that kept the segments there); false when the job is gone.
 const claim = new LuaScript(
   "drain_claim",
   `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if redis.call('HEXISTS', KEYS[1], 'claimed') == 1 then return {redis.call('HGET', KEYS[1], 'data'), redis.call('LLEN', KEYS[2])} end
-local maxProfiles, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
-local segments, profiles, bytes = {}, 0, 0
-while true do
-  local entry = redis.call('LINDEX', KEYS[2], 0)
-  if not entry then break end
-  local p, b, json = string.match(entry, '^(%d+):(%d+):(.*)$')
-  p, b = tonumber(p), tonumber(b)
-  if #segments > 0 and (profiles + p > maxProfiles or bytes + b > maxBytes) then break end
-  redis.call('LPOP', KEYS[2])
-  segments[#segments + 1] = json
-  profiles, bytes = profiles + p, bytes + b
+local job, list = KEYS[1], KEYS[2]
+if redis.call('EXISTS', job) == 0 then return false end
+if redis.call('HEXISTS', job, 'claimed') == 1 then
+  local count = tonumber(redis.call('HGET', job, 'segments'))
+  if not count then return {redis.call('LLEN', list), 'data', redis.call('HGET', job, 'data')} end
+  local reply = {redis.call('LLEN', list), 'entries'}
+  for i = 1, count do reply[#reply + 1] = redis.call('HGET', job, 'segment:' .. i) end
+  return reply
 end
-local data = '{"drain":true,"segments":[' .. table.concat(segments, ',') .. ']}'
-redis.call('HSET', KEYS[1], 'data', data, 'claimed', 1)
-if profiles > 0 then redis.call('HSET', KEYS[1], 'backlog', profiles .. ':' .. bytes) end
+local maxProfiles, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+local reply, fields, taken, profiles, bytes = {0, 'entries'}, {}, 0, 0, 0
+local window, full = 64, false
+while not full do
+  local entries = redis.call('LRANGE', list, taken, taken + window - 1)
+  for _, entry in ipairs(entries) do
+    local p, b = string.match(entry, '^(%d+):(%d+):')
+    p, b = tonumber(p), tonumber(b)
+    if taken > 0 and (profiles + p > maxProfiles or bytes + b > maxBytes) then full = true break end
+    taken, profiles, bytes = taken + 1, profiles + p, bytes + b
+    reply[#reply + 1] = entry
+    fields[#fields + 1] = 'segment:' .. taken
+    fields[#fields + 1] = entry
+    -- HSET in parts: Lua's unpack is bounded by its C stack.
+    if #fields >= 400 then redis.call('HSET', job, unpack(fields)) fields = {} end
+  end
+  if #entries < window then break end
+end
+if #fields > 0 then redis.call('HSET', job, unpack(fields)) end
+redis.call('LTRIM', list, taken, -1)
+redis.call('HSET', job, 'claimed', 1, 'segments', taken)
+if profiles > 0 then redis.call('HSET', job, 'backlog', profiles .. ':' .. bytes) end
 if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
-return {data, redis.call('LLEN', KEYS[2])}
+reply[1] = redis.call('LLEN', list)
+return reply
 `,
 );
 
@@ -139,16 +157,20 @@ export class PendingSegments {
       [bounds.maxProfiles, bounds.maxBytes, jobId],
     );
     if (!Array.isArray(reply)) return undefined;
-    const [data, left] = reply as [string, number];
-    return { segments: drainJobData.parse(JSON.parse(data)).segments ?? [], more: left > 0 };
+    const [left, kind, ...claimed] = reply as [number, "entries" | "data", ...string[]];
+    return { segments: kind === "entries" ? claimed.map(segmentOf) : segmentsOfData(claimed[0]!), more: left > 0 };
   }
 
   /** What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet. */
   async claimed(jobId: string): Promise<BatchSegment[] | undefined> {
-    const [claimed, data] = await this.redis.hmget(this.keys.toKey(this.queueName, jobId), "claimed", "data");
-    if (claimed === null || claimed === undefined || data === null || data === undefined) return undefined;
-    const parsed = drainJobData.safeParse(JSON.parse(data));
-    return parsed.success ? (parsed.data.segments ?? []) : undefined;
+    const jobKey = this.keys.toKey(this.queueName, jobId);
+    const [claimed, count, data] = await this.redis.hmget(jobKey, "claimed", "segments", "data");
+    if (claimed === null || claimed === undefined) return undefined;
+    if (count === null || count === undefined) return data === null || data === undefined ? undefined : segmentsOfData(data);
+    const fields = Array.from({ length: Number(count) }, (_, i) => `segment:${i + 1}`);
+    const entries = fields.length === 0 ? [] : await this.redis.hmget(jobKey, ...fields);
+    if (entries.some((entry) => entry === null)) return undefined;
+    return (entries as string[]).map(segmentOf);
   }
 
   /** Takes `entry` back with its count in the backlog at `backlogKey`; false when a drain job claimed it already. */
@@ -158,9 +180,7 @@ export class PendingSegments {
 
   /** The segments waiting now, oldest first. */
   async list(): Promise<BatchSegment[]> {
-    return (await this.redis.lrange(this.key, 0, -1)).map((entry) =>
-      batchSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1))),
-    );
+    return (await this.redis.lrange(this.key, 0, -1)).map(segmentOf);
   }
 
   /** Ends drain job `jobId`'s deduplication if it still holds it: the next flush adds a drain job of its own. */
@@ -172,4 +192,14 @@ export class PendingSegments {
   waiting(): Promise<number> {
     return this.redis.llen(this.key);
   }
+}
+
+/** The segment of a pending list's entry (`<profiles>:<bytes>:<segment JSON>`). */
+function segmentOf(entry: string): BatchSegment {
+  return batchSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1)));
+}
+
+/** The segments a drain job of an earlier version kept in its data. */
+function segmentsOfData(data: string): BatchSegment[] {
+  return drainJobData.parse(JSON.parse(data)).segments ?? [];
 }

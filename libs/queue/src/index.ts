@@ -3,7 +3,7 @@ export type { RedisConnection, RedisEndpoint } from "./redis-connection.js";
 export { batchClaimsKey, chunkKey, detachedProfileKey, queueNameFor } from "./keys.js";
 export { targetQueue } from "./target-queue.js";
 export type { TargetQueue } from "./target-queue.js";
-export { batchJobData, drainJobData } from "./batch-data.js";
+export { batchJobData } from "./batch-data.js";
 export type { BatchJobData, BatchSegment, IngestProfileRef, ProfileFacts, PushProfileRef } from "./batch-data.js";
 export { PendingSegments } from "./pending-segments.js";
 export { Enqueuer } from "./enqueuer.js";

@@ -129,21 +129,22 @@ test("a segment no drain job claimed is taken back with its count; a claimed one
 
 test("a claim reads the list a window at a time, in order, up to its bounds; the job's data stays as it was added", async (t) => {
   const { queue, pending, backlog } = await setUp(t);
-  // More entries than one window of the claim (64), and bounds that stop it in its third.
-  const waiting = Array.from({ length: 150 }, (_, i) => segment(`s${i}`, 1));
+  // Many windows of the claim (64 entries), the job's hash written in parts (200 entries each), and
+  // bounds that stop the claim in its eighth window.
+  const waiting = Array.from({ length: 480 }, (_, i) => segment(`s${i}`, 1));
   await append(pending, backlog, ...waiting);
   await queue.add("batch", { drain: true }, { jobId: "wide.drain" });
-  const claim = await pending.claim("wide.drain", { maxProfiles: 140, maxBytes: 1_000_000 });
+  const claim = await pending.claim("wide.drain", { maxProfiles: 470, maxBytes: 1_000_000 });
   assert.deepEqual(
     claim?.segments.map((one) => one.batch),
-    waiting.slice(0, 140).map((one) => one.batch),
+    waiting.slice(0, 470).map((one) => one.batch),
   );
   assert.equal(claim?.more, true);
   assert.deepEqual(await pending.claimed("wide.drain"), claim?.segments, "read back from the job's hash");
   assert.deepEqual(await pending.claim("wide.drain", { maxProfiles: 1, maxBytes: 1 }), claim, "claimed once");
   assert.deepEqual(
     (await pending.list()).map((one) => one.batch),
-    waiting.slice(140).map((one) => one.batch),
+    waiting.slice(470).map((one) => one.batch),
   );
   assert.deepEqual(JSON.parse((await queue.getJob("wide.drain"))!.asJSON().data), { drain: true }, "the segments are not in its data");
 });

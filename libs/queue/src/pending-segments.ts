@@ -166,7 +166,10 @@ export class PendingSegments {
     const jobKey = this.keys.toKey(this.queueName, jobId);
     const [claimed, count, data] = await this.redis.hmget(jobKey, "claimed", "segments", "data");
     if (claimed === null || claimed === undefined) return undefined;
-    if (count === null || count === undefined) return data === null || data === undefined ? undefined : segmentsOfData(data);
+    if (count === null || count === undefined) {
+      const parsed = data === null || data === undefined ? undefined : drainJobData.safeParse(JSON.parse(data));
+      return parsed?.success ? (parsed.data.segments ?? []) : undefined;
+    }
     const fields = Array.from({ length: Number(count) }, (_, i) => `segment:${i + 1}`);
     const entries = fields.length === 0 ? [] : await this.redis.hmget(jobKey, ...fields);
     if (entries.some((entry) => entry === null)) return undefined;

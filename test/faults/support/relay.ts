@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
-import { drainJobData, PendingSegments, queueNameFor } from "@pyroscope-relay/queue";
+import { PendingSegments, queueNameFor } from "@pyroscope-relay/queue";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import { startRelayProcess } from "../../e2e/support/relay-process.js";
 import type { RelayProcess } from "../../e2e/support/relay-process.js";
@@ -51,12 +51,9 @@ export async function failedJobs(client: Redis, target: string): Promise<Job[]> 
 export async function claimedQueries(client: Redis, target: string): Promise<string[]> {
   const queue = new Queue(queueNameFor(target), { connection: client, prefix });
   try {
-    const active = await queue.getActive(0, -1);
-    return active.flatMap((job) => {
-      const parsed = drainJobData.safeParse(job.data);
-      const segments = parsed.success ? (parsed.data.segments ?? []) : [];
-      return segments.flatMap((segment) => segment.profiles.flatMap((ref) => (ref.kind === "ingest" ? [ref.query] : [])));
-    });
+    const pending = new PendingSegments(client, prefix, target);
+    const claims = await Promise.all((await queue.getActive(0, -1)).map(async (job) => (await pending.claimed(job.id!)) ?? []));
+    return claims.flat().flatMap((segment) => segment.profiles.flatMap((ref) => (ref.kind === "ingest" ? [ref.query] : [])));
   } finally {
     await queue.close();
   }

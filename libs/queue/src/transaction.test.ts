@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, test } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import { Pipeline } from "ioredis";
 import { commandCalls, startRedisServer } from "@pyroscope-relay/testing";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
@@ -91,13 +91,19 @@ test("concurrent transactions on one connection each get their own results", asy
   );
 });
 
-test("while Redis is down the transaction fails at once without sending anything, and once it is back the connection works as before", async (t) => {
+/** A Redis of the test's own, to stop or reconfigure, and a `producer` connection to it. */
+async function ownRedis(t: TestContext) {
   const own = await startRedisServer();
   t.after(() => own.stop());
   const producer = createRedisConnection(own.url, "producer");
   producer.on("error", () => undefined);
   t.after(() => producer.disconnect());
   await waitForRedis(producer, 2_000);
+  return { own, producer };
+}
+
+test("while Redis is down the transaction fails at once without sending anything, and once it is back the connection works as before", async (t) => {
+  const { own, producer } = await ownRedis(t);
   await own.kill();
   while (producer.status === "ready") await sleep(10);
   await assert.rejects(runTransaction(producer, new Transaction().add("set", "k", "1")), RedisNotReadyError);
@@ -126,12 +132,7 @@ test("through a connection with an offline queue, a transaction made before the 
 });
 
 test("a connection Redis closes in the middle of a transaction applies none of it, then or after reconnecting", async (t) => {
-  const own = await startRedisServer();
-  t.after(() => own.stop());
-  const producer = createRedisConnection(own.url, "producer");
-  producer.on("error", () => undefined);
-  t.after(() => producer.disconnect());
-  await waitForRedis(producer, 2_000);
+  const { producer } = await ownRedis(t);
   // Redis answers what came before an argument beyond proto-max-bulk-len (1 MB at the least), then
   // closes the connection: the commands after it were sent but never answered.
   await producer.config("SET", "proto-max-bulk-len", "1mb");

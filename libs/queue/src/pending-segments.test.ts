@@ -161,3 +161,15 @@ test("a drain job claimed by an earlier version, which kept its segments in its 
   assert.deepEqual(await pending.claimed("old.drain"), segments);
   assert.equal(await pending.waiting(), 1, "the later segment waits for a job of its own");
 });
+
+test("a claim of an earlier version that does not parse fails the claim, rather than deliver nothing", async (t) => {
+  const { queue, pending } = await setUp(t);
+  const job = await queue.add("batch", { drain: true }, { jobId: "broken.drain" });
+  await job.updateData({ drain: true, segments: [{ batch: 7 }] } as never);
+  await redis.hset(queue.toKey("broken.drain"), "claimed", 1);
+  await assert.rejects(
+    pending.claim("broken.drain", { maxProfiles: 10, maxBytes: 1_000 }),
+    /drain job broken\.drain: its claim of an earlier version does not parse/,
+  );
+  assert.equal(await pending.claimed("broken.drain"), undefined);
+});

@@ -25,7 +25,7 @@ export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024
 // recovering it after a crash) find its claim and get the same segments. Each entry is
 // `<profiles>:<bytes>:<segment JSON>`; the claimed entries become fields of the job's hash, as they
 // are (`segment:1` ...), with their number in `segments`: joining them into one value in Lua
-// (`table.concat`) cost more than the rest of the claim together. The job's `backlog` field holds
+// (`table.concat`) took about half of the claim's time. The job's `backlog` field holds
 // what they count in the backlog (target-backlog.ts), so that counting the job out subtracts
 // exactly that. The claim ends the job's deduplication: a flush from now on adds a drain job of its
 // own. Returns how many entries still wait, then `entries` and the claimed entries, or `data` and
@@ -158,7 +158,10 @@ export class PendingSegments {
     );
     if (!Array.isArray(reply)) return undefined;
     const [left, kind, ...claimed] = reply as [number, "entries" | "data", ...string[]];
-    return { segments: kind === "entries" ? claimed.map(segmentOf) : segmentsOfData(claimed[0]!), more: left > 0 };
+    const segments = kind === "entries" ? claimed.map(segmentOf) : segmentsOfData(claimed[0]);
+    // Delivering nothing would complete the job and lose what it claimed: fail the attempt instead.
+    if (segments === undefined) throw new Error(`drain job ${jobId}: its claim of an earlier version does not parse`);
+    return { segments, more: left > 0 };
   }
 
   /** What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet. */
@@ -166,10 +169,7 @@ export class PendingSegments {
     const jobKey = this.keys.toKey(this.queueName, jobId);
     const [claimed, count, data] = await this.redis.hmget(jobKey, "claimed", "segments", "data");
     if (claimed === null || claimed === undefined) return undefined;
-    if (count === null || count === undefined) {
-      const parsed = data === null || data === undefined ? undefined : drainJobData.safeParse(JSON.parse(data));
-      return parsed?.success ? (parsed.data.segments ?? []) : undefined;
-    }
+    if (count === null || count === undefined) return segmentsOfData(data);
     const fields = Array.from({ length: Number(count) }, (_, i) => `segment:${i + 1}`);
     const entries = fields.length === 0 ? [] : await this.redis.hmget(jobKey, ...fields);
     if (entries.some((entry) => entry === null)) return undefined;
@@ -202,7 +202,8 @@ function segmentOf(entry: string): BatchSegment {
   return batchSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1)));
 }
 
-/** The segments a drain job of an earlier version kept in its data. */
-function segmentsOfData(data: string): BatchSegment[] {
-  return drainJobData.parse(JSON.parse(data)).segments ?? [];
+/** The segments a drain job of an earlier version kept in its data; undefined when there is none to read. */
+function segmentsOfData(data: string | null | undefined): BatchSegment[] | undefined {
+  const parsed = data === null || data === undefined ? undefined : drainJobData.safeParse(JSON.parse(data));
+  return parsed?.success ? (parsed.data.segments ?? []) : undefined;
 }

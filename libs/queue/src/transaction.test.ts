@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
+import { createConnection, createServer, type Socket } from "node:net";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, test, type TestContext } from "node:test";
 import { Pipeline } from "ioredis";
@@ -141,9 +143,71 @@ test("a connection Redis closes in the middle of a transaction applies none of i
     .add("hincrby", before, "profiles", 1)
     .add("set", key("big"), Buffer.alloc(2 * 1024 * 1024))
     .add("hincrby", after, "profiles", 1);
-  await assert.rejects(runTransaction(producer, transaction), /Protocol error/);
+  // Redis' reason comes first, unless the connection's reset lost it.
+  await assert.rejects(runTransaction(producer, transaction), /Protocol error|connection close/);
   await waitForRedis(producer, 5_000);
   // Whatever ioredis would send again on the new connection went before this.
   assert.equal(await producer.ping(), "PONG");
   assert.deepEqual([await producer.exists(before), await producer.exists(after)], [0, 0]);
 });
+
+test("a transaction Redis ran, whose reply the connection lost, fails and does not run again on the next connection", async (t) => {
+  const own = await startRedisServer();
+  t.after(() => own.stop());
+  const proxy = await replyLosingProxy(own.socketPath, join(own.dir, "proxy.sock"));
+  t.after(() => proxy.close());
+  const producer = createRedisConnection(`unix://${proxy.path}`, "producer");
+  producer.on("error", () => undefined);
+  t.after(() => producer.disconnect());
+  await waitForRedis(producer, 2_000);
+  const [pending, backlog] = [key("pending"), key("backlog")];
+  proxy.loseNextReply();
+  const transaction = new Transaction().add("rpush", pending, "segment").add("hincrby", backlog, "profiles", 1);
+  await assert.rejects(runTransaction(producer, transaction), /connection close/);
+  await waitForRedis(producer, 5_000);
+  // Whatever ioredis would send again on the new connection went before this.
+  assert.equal(await producer.ping(), "PONG");
+  assert.deepEqual(await producer.lrange(pending, 0, -1), ["segment"]);
+  assert.equal(await producer.hget(backlog, "profiles"), "1");
+});
+
+/**
+ * A unix socket passing everything to Redis and back, but that, when told to, lets a reply of Redis
+ * go nowhere and closes the client's connection: Redis ran the commands, the client never heard.
+ */
+async function replyLosingProxy(redisSocket: string, path: string) {
+  let loseNext = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = createConnection(redisSocket);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => undefined);
+      socket.on("close", () => sockets.delete(socket));
+    }
+    client.pipe(upstream);
+    upstream.on("data", (reply: Buffer) => {
+      if (!loseNext) {
+        client.write(reply);
+        return;
+      }
+      loseNext = false;
+      client.destroy();
+      upstream.destroy();
+    });
+    client.on("close", () => upstream.destroy());
+  });
+  server.listen(path);
+  await once(server, "listening");
+  return {
+    path,
+    loseNextReply: () => {
+      loseNext = true;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, "close");
+    },
+  };
+}

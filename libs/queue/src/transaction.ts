@@ -52,17 +52,19 @@ async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): P
   // With one, they wait there in order and go out together; but connected, in its ready check,
   // ioredis would write MULTI and EXEC at once and queue what goes between.
   while (redis.status === "connect") await statusChange(redis);
-  // Numbered as ioredis numbers a Pipeline's commands: when the connection closes after Redis
-  // answered part of them, ioredis drops the rest instead of sending them again on the next
-  // connection, where they would run one by one outside any MULTI; an unanswered MULTI goes again
-  // whole. Replies as `redis.call` and `redis.exec` give them (UTF-8).
+  // When the connection closes, ioredis sends the commands Redis did not answer again on the next
+  // one, but drops those of a Pipeline whose numbering does not start at 0 there. Numbered -1, every
+  // unanswered command of the transaction is dropped (rejected with an AbortError): neither its
+  // rest, which would run one by one outside any MULTI, nor all of it, which Redis may have run
+  // already with only its reply lost, and would run twice. The flush then fails, and its undo takes
+  // back what Redis did run. Replies as `redis.call` and `redis.exec` give them (UTF-8).
   const sent = [
     new Command("multi"),
     ...commands.map(([name, ...args]) => new Command(name, args, { replyEncoding: "utf8" })),
     new Command("exec", [], { replyEncoding: "utf8" }),
   ];
   for (const [index, command] of sent.entries()) {
-    command.pipelineIndex = index;
+    command.pipelineIndex = -1;
     command.inTransaction = index > 0 && index < sent.length - 1;
   }
   const exec = sent.at(-1)!;

@@ -44,7 +44,9 @@ if redis.call('HEXISTS', job, 'claimed') == 1 then
 end
 local maxProfiles, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
 local reply, fields, taken, profiles, bytes = {0, 'entries'}, {}, 0, 0, 0
-local window, full = 64, false
+-- The window starts at one entry and doubles: a flush of a few hundred profiles is one entry of
+-- over 100 KiB, and LRANGE copies every entry of its window into Lua, needed or not.
+local window, full = 1, false
 while not full do
   local entries = redis.call('LRANGE', list, taken, taken + window - 1)
   for _, entry in ipairs(entries) do
@@ -59,6 +61,7 @@ while not full do
     if #fields >= 400 then redis.call('HSET', job, unpack(fields)) fields = {} end
   end
   if #entries < window then break end
+  window = math.min(window * 2, 64)
 end
 if #fields > 0 then redis.call('HSET', job, unpack(fields)) end
 redis.call('LTRIM', list, taken, -1)

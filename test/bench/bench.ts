@@ -4,7 +4,8 @@
 // 1. bare endpoint (before 2, between 2 and 4, after 4); 2. ingest only; 3. Redis memory of the backlog of 2; 4. end to end; 5. ack
 // latency at half of the maximum rate the relay sustains (the delivered rate of 4: paced any faster,
 // ingest outruns the writer and the backlog grows without end); 6. the payload floor: Redis CPU to
-// store the bodies alone, the baseline of the Redis CPU figures (one Redis only); 7 and 8. the durable
+// store the bodies alone, the baseline of the Redis CPU figures, and beside it ingest's flushes
+// measured alike, without HTTP or other processes (one Redis only); 7 and 8. the durable
 // baseline: the bare endpoint storing each body in Redis (SET PX) before its 200, under the load of 2
 // and paced as 5, the most and the fastest any receiver acknowledging stored profiles gets from
 // this machine, Redis' fsyncs counted in 5, 7, 8 and 9 (one Redis only); 9. ingest alone paced as
@@ -33,6 +34,7 @@ import {
   type LoadFigures,
 } from "./phases.js";
 import { pauseShare } from "./runtime-metrics.js";
+import { flushesAlone } from "./flushes-alone.js";
 import { payloadFloor } from "./payload-floor.js";
 import { meets, printBare, printDurable, printEndToEnd, printFloor, printHalfRate, printIngest, printSummary, type SummaryRow } from "./report.js";
 import { startTargets } from "./targets.js";
@@ -114,10 +116,11 @@ async function bench(options: BenchOptions): Promise<number> {
 
   // As many profiles as ingest stored, at most a number that takes a few seconds at the floor. One
   // MULTI of plain SETs has no counterpart on a cluster, where a flush is a MULTI per slot.
-  const floor = options.cluster
-    ? undefined
-    : await payloadFloor(body, Math.min(ingest.load.acked, 20_000), Math.max(1, Math.round(ingest.profilesPerFlush || 1)), options.persistence);
-  if (floor !== undefined) printFloor(floor, ingest, e2e);
+  const floorProfiles = Math.min(ingest.load.acked, 20_000);
+  const floorFlush = Math.max(1, Math.round(ingest.profilesPerFlush || 1));
+  const floor = options.cluster ? undefined : await payloadFloor(body, floorProfiles, floorFlush, options.persistence);
+  const alone = options.cluster ? undefined : await flushesAlone(body, floorProfiles, floorFlush, options.targets, options.persistence);
+  if (floor !== undefined && alone !== undefined) printFloor(floor, alone, ingest, e2e);
 
   // What the disk allows any receiver that acknowledges stored profiles: the ratios and the latency
   // bar above against the same machine's durable minimum. One Redis, like the floor.
@@ -145,7 +148,7 @@ async function bench(options: BenchOptions): Promise<number> {
     { figure: "end-to-end / bare", value: e2e.delivery.deliveredPerS / e2eBaseline, unit: "", bar: { op: ">=", limit: 0.1 } },
     { figure: "end-to-end Redis commands/profile", value: e2e.redis.commandsPerProfile, unit: "", bar: { op: "<=", limit: 15 } },
     { figure: "end-to-end Redis CPU/profile", value: e2e.redis.cpuMicrosPerProfile, unit: "µs", bar: { op: "<=", limit: 60 } },
-    ...(floor === undefined
+    ...(floor === undefined || alone === undefined
       ? [
           {
             figure: "end-to-end busiest master's share of Redis CPU",
@@ -156,6 +159,7 @@ async function bench(options: BenchOptions): Promise<number> {
         ]
       : [
           { figure: "payload floor Redis CPU/profile", value: floor.cpuMicrosPerProfile, unit: "µs" },
+          { figure: "ingest's flushes alone / floor", value: alone.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
           { figure: "end-to-end Redis CPU / floor", value: e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
         ]),
     { figure: "end-to-end ack p99", value: e2e.load.p99Ms, unit: "ms" },
@@ -191,6 +195,7 @@ async function bench(options: BenchOptions): Promise<number> {
         endToEnd: e2e,
         halfRate: half,
         floor,
+        flushesAlone: alone,
         durable,
         durableHalf,
         halfAlone,

@@ -1,3 +1,4 @@
+import type { FlushesAloneFigures } from "./flushes-alone.js";
 import type { FloorFigures } from "./payload-floor.js";
 import type { DeliveryFigures, DurableFigures, EndToEndFigures, HalfRateFigures, IngestFigures, LoadFigures, RedisFigures } from "./phases.js";
 import type { FsyncStalls } from "./redis-stats.js";
@@ -61,10 +62,15 @@ export function printDurable(durable: DurableFigures, bare: number): void {
   printFsyncs(durable.fsyncs);
 }
 
-export function printFloor(floor: FloorFigures, ingest: IngestFigures, e2e: EndToEndFigures): void {
+export function printFloor(floor: FloorFigures, alone: FlushesAloneFigures, ingest: IngestFigures, e2e: EndToEndFigures): void {
   heading(`6. payload floor (each body SET PX alone, ${floor.profilesPerFlush} per MULTI as ingest's flushes, fresh Redis, same AOF)`);
   line("redis cpu", `${floor.cpuMicrosPerProfile.toFixed(1)} µs per profile (${floor.profiles} profiles)`);
   line("aof rewrites", `${floor.rewriteCpuMicrosPerProfile.toFixed(1)} µs per profile more, in forked children`);
+  line(
+    "flushes alone",
+    `${alone.cpuMicrosPerProfile.toFixed(1)} µs, ${alone.commandsPerProfile.toFixed(2)} commands per profile: ingest's flushes of ${alone.profilesPerFlush}, measured as the floor (no HTTP, no other process; fresh Redis)`,
+  );
+  line("flushes / floor", ratio(alone.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));
   line("ingest-only / floor", ratio(ingest.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));
   line("end-to-end / floor", ratio(e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile));
 }

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { batchJobData } from "./batch-data.js";
 import { batchJobOptions, drainJobId } from "./batch-job.js";
+import { UnreadableClaimError } from "./errors.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { PendingSegments } from "./pending-segments.js";
 import { FAILED_TTL_MS, httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
@@ -350,4 +351,29 @@ test("failures of a drain job over several batches: one failed job per batch, na
   await until("every batch's chunks to go", async () => (await h.connection.keys(`${h.prefix}:batch:*:chunk:*`)).length === 0);
   assert.equal(await h.connection.exists(chunkKey(h.prefix, b1, 0)), 0);
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+});
+
+test("a drain job whose claim cannot be read back delivers none of it, fails, and stays failed with its claim", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const seen = new Set<string>();
+  // Every profile is sent back once: the first attempt claims, then waits for its retry.
+  const delivery = scriptedDelivery((query) => {
+    if (seen.has(query)) return "deliver";
+    seen.add(query);
+    return { retry: httpFailure(503, "busy") };
+  });
+  const errors: unknown[] = [];
+  h.worker("alpha", delivery, { backoffMs: () => 300, observer: { error: (error) => errors.push(error) } });
+  const batchId = await flush(h, 3);
+  const jobId = drainJobId(batchId);
+  const queue = h.queue("alpha");
+  await until("the first attempt", async () => delivery.attempts.length === 1 && (await queue.getJobState(jobId)) === "delayed");
+  await h.connection.hdel(queue.toKey(jobId), "segment:1");
+  await until("the job to fail", async () => (await queue.getJobState(jobId)) === "failed", 10_000);
+  await until("the writer to give up on it", async () => errors.length > 0);
+  assert.ok(errors[0] instanceof UnreadableClaimError, String(errors[0]));
+  assert.match(errors[0].message, new RegExp(`drain job ${jobId}: its claim cannot be read: segment:1 of 1 is missing`));
+  assert.equal(delivery.attempts.length, 1, "nothing of the torn claim was sent");
+  assert.deepEqual(await h.connection.hmget(queue.toKey(jobId), "claimed", "segments"), ["1", "1"], "the job keeps what it claimed");
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 1, "and the payload its claim holds");
 });

@@ -59,3 +59,18 @@ export class RedisMemoryFullError extends QueueUnavailableError {
 export class ReplicationError extends QueueUnavailableError {
   override name = "ReplicationError";
 }
+
+/**
+ * A drain job claimed segments, but its claim cannot be read back (a segment missing from its hash,
+ * or an earlier version's claim that does not parse). Nothing is delivered or dropped: the job fails
+ * its attempt, keeps its claim and, once BullMQ gives up, stays failed for an operator to look at.
+ */
+export class UnreadableClaimError extends Error {
+  override name = "UnreadableClaimError";
+  constructor(
+    readonly jobId: string,
+    problem: string,
+  ) {
+    super(`drain job ${jobId}: its claim cannot be read: ${problem}`);
+  }
+}

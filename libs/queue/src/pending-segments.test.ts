@@ -4,6 +4,7 @@ import { after, test } from "node:test";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import type { BatchSegment } from "./batch-data.js";
 import { addDrainJob } from "./batch-job.js";
+import { UnreadableClaimError } from "./errors.js";
 import { PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog, usageOf } from "./target-backlog.js";
@@ -162,14 +163,23 @@ test("a drain job claimed by an earlier version, which kept its segments in its 
   assert.equal(await pending.waiting(), 1, "the later segment waits for a job of its own");
 });
 
-test("a claim of an earlier version that does not parse fails the claim, rather than deliver nothing", async (t) => {
+test("a claim of an earlier version that does not parse fails the claim and its reading, rather than deliver nothing", async (t) => {
   const { queue, pending } = await setUp(t);
   const job = await queue.add("batch", { drain: true }, { jobId: "broken.drain" });
   await job.updateData({ drain: true, segments: [{ batch: 7 }] } as never);
   await redis.hset(queue.toKey("broken.drain"), "claimed", 1);
-  await assert.rejects(
-    pending.claim("broken.drain", { maxProfiles: 10, maxBytes: 1_000 }),
-    /drain job broken\.drain: its claim of an earlier version does not parse/,
-  );
-  assert.equal(await pending.claimed("broken.drain"), undefined);
+  const unreadable = /drain job broken\.drain: its claim cannot be read: a claim of an earlier version that does not parse/;
+  await assert.rejects(pending.claim("broken.drain", { maxProfiles: 10, maxBytes: 1_000 }), unreadable);
+  await assert.rejects(pending.claimed("broken.drain"), (error: unknown) => error instanceof UnreadableClaimError && unreadable.test(error.message));
+});
+
+test("a claim missing one of its segments fails the claim and its reading, rather than deliver the others and drop it", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  await append(pending, backlog, segment("a", 1), segment("b", 1), segment("c", 1));
+  await addDrainJob(queue, 3, "torn.drain");
+  assert.equal((await pending.claim("torn.drain", { maxProfiles: 10, maxBytes: 1_000 }))?.segments.length, 3);
+  await redis.hdel(queue.toKey("torn.drain"), "segment:2");
+  const unreadable = /drain job torn\.drain: its claim cannot be read: segment:2 of 3 is missing/;
+  await assert.rejects(pending.claim("torn.drain", { maxProfiles: 10, maxBytes: 1_000 }), unreadable);
+  await assert.rejects(pending.claimed("torn.drain"), (error: unknown) => error instanceof UnreadableClaimError && unreadable.test(error.message));
 });

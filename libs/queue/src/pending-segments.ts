@@ -5,6 +5,7 @@ import { pendingKey, queueNameFor } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
 import type { BacklogUsage } from "./target-backlog.js";
+import { UnreadableClaimError } from "./errors.js";
 import type { Transaction } from "./transaction.js";
 
 /** How much one drain job claims at most: it always claims at least one segment, however large. */
@@ -39,7 +40,12 @@ if redis.call('HEXISTS', job, 'claimed') == 1 then
   local count = tonumber(redis.call('HGET', job, 'segments'))
   if not count then return {redis.call('LLEN', list), 'data', redis.call('HGET', job, 'data')} end
   local reply = {redis.call('LLEN', list), 'entries'}
-  for i = 1, count do reply[#reply + 1] = redis.call('HGET', job, 'segment:' .. i) end
+  for i = 1, count do
+    local entry = redis.call('HGET', job, 'segment:' .. i)
+    -- A nil would end the reply there, as if the claim were shorter.
+    if not entry then return {reply[1], 'missing', 'segment:' .. i .. ' of ' .. count} end
+    reply[#reply + 1] = entry
+  end
   return reply
 end
 local maxProfiles, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -160,22 +166,26 @@ export class PendingSegments {
       [bounds.maxProfiles, bounds.maxBytes, jobId],
     );
     if (!Array.isArray(reply)) return undefined;
-    const [left, kind, ...claimed] = reply as [number, "entries" | "data", ...string[]];
-    const segments = kind === "entries" ? claimed.map(segmentOf) : segmentsOfData(claimed[0]);
-    // Delivering nothing would complete the job and lose what it claimed: fail the attempt instead.
-    if (segments === undefined) throw new Error(`drain job ${jobId}: its claim of an earlier version does not parse`);
+    const [left, kind, ...claimed] = reply as [number, "entries" | "data" | "missing", ...string[]];
+    // Delivering less than the claim would complete the job and lose the rest: fail the attempt instead.
+    if (kind === "missing") throw new UnreadableClaimError(jobId, `${claimed[0]} is missing`);
+    const segments = kind === "entries" ? claimed.map(segmentOf) : segmentsOfEarlierClaim(jobId, claimed[0]);
     return { segments, more: left > 0 };
   }
 
-  /** What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet. */
+  /**
+   * What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet.
+   * @throws UnreadableClaimError when it claimed, but its claim cannot be read
+   */
   async claimed(jobId: string): Promise<BatchSegment[] | undefined> {
     const jobKey = this.keys.toKey(this.queueName, jobId);
     const [claimed, count, data] = await this.redis.hmget(jobKey, "claimed", "segments", "data");
     if (claimed === null || claimed === undefined) return undefined;
-    if (count === null || count === undefined) return segmentsOfData(data);
+    if (count === null || count === undefined) return segmentsOfEarlierClaim(jobId, data);
     const fields = Array.from({ length: Number(count) }, (_, i) => `segment:${i + 1}`);
     const entries = fields.length === 0 ? [] : await this.redis.hmget(jobKey, ...fields);
-    if (entries.some((entry) => entry === null)) return undefined;
+    const missing = entries.indexOf(null);
+    if (missing >= 0) throw new UnreadableClaimError(jobId, `${fields[missing]} of ${count} is missing`);
     return (entries as string[]).map(segmentOf);
   }
 
@@ -205,8 +215,9 @@ function segmentOf(entry: string): BatchSegment {
   return batchSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1)));
 }
 
-/** The segments a drain job of an earlier version kept in its data; undefined when there is none to read. */
-function segmentsOfData(data: string | null | undefined): BatchSegment[] | undefined {
+/** The segments a drain job of an earlier version kept in its data. */
+function segmentsOfEarlierClaim(jobId: string, data: string | null | undefined): BatchSegment[] {
   const parsed = data === null || data === undefined ? undefined : drainJobData.safeParse(JSON.parse(data));
-  return parsed?.success ? (parsed.data.segments ?? []) : undefined;
+  if (!parsed?.success) throw new UnreadableClaimError(jobId, "a claim of an earlier version that does not parse");
+  return parsed.data.segments ?? [];
 }

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { createConnection, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, test, type TestContext } from "node:test";
 import { Pipeline } from "ioredis";
-import { commandCalls, startRedisServer } from "@pyroscope-relay/testing";
+import { commandCalls, startRedisServer, startReplyLosingProxy } from "@pyroscope-relay/testing";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { RedisNotReadyError, runTransaction, Transaction } from "./transaction.js";
 
@@ -154,7 +153,7 @@ test("a connection Redis closes in the middle of a transaction applies none of i
 test("a transaction Redis ran, whose reply the connection lost, fails and does not run again on the next connection", async (t) => {
   const own = await startRedisServer();
   t.after(() => own.stop());
-  const proxy = await replyLosingProxy(own.socketPath, join(own.dir, "proxy.sock"));
+  const proxy = await startReplyLosingProxy(own.socketPath, join(own.dir, "proxy.sock"));
   t.after(() => proxy.close());
   const producer = createRedisConnection(`unix://${proxy.path}`, "producer");
   producer.on("error", () => undefined);
@@ -170,44 +169,3 @@ test("a transaction Redis ran, whose reply the connection lost, fails and does n
   assert.deepEqual(await producer.lrange(pending, 0, -1), ["segment"]);
   assert.equal(await producer.hget(backlog, "profiles"), "1");
 });
-
-/**
- * A unix socket passing everything to Redis and back, but that, when told to, lets a reply of Redis
- * go nowhere and closes the client's connection: Redis ran the commands, the client never heard.
- */
-async function replyLosingProxy(redisSocket: string, path: string) {
-  let loseNext = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = createConnection(redisSocket);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("error", () => undefined);
-      socket.on("close", () => sockets.delete(socket));
-    }
-    client.pipe(upstream);
-    upstream.on("data", (reply: Buffer) => {
-      if (!loseNext) {
-        client.write(reply);
-        return;
-      }
-      loseNext = false;
-      client.destroy();
-      upstream.destroy();
-    });
-    client.on("close", () => upstream.destroy());
-  });
-  server.listen(path);
-  await once(server, "listening");
-  return {
-    path,
-    loseNextReply: () => {
-      loseNext = true;
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-      await once(server, "close");
-    },
-  };
-}

@@ -18,3 +18,5 @@ export { startTlsFront } from "./tls-front.js";
 export type { TlsFront } from "./tls-front.js";
 export { startForwardProxy } from "./forward-proxy.js";
 export type { ForwardProxy } from "./forward-proxy.js";
+export { startReplyLosingProxy } from "./reply-losing-proxy.js";
+export type { ReplyLosingProxy } from "./reply-losing-proxy.js";

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createConnection, type Socket } from "node:net";
+import { join } from "node:path";
+import { test } from "node:test";
+import { startRedisServer } from "./redis-server.js";
+import { startReplyLosingProxy } from "./reply-losing-proxy.js";
+
+/** Sends INCR `key` in RESP and resolves with the reply's text, or with "closed" when the connection closes first. */
+function incr(socket: Socket, key: string): Promise<string> {
+  return new Promise((resolve) => {
+    const onData = (reply: Buffer) => {
+      socket.off("close", onClose);
+      resolve(reply.toString().trim());
+    };
+    const onClose = () => {
+      socket.off("data", onData);
+      resolve("closed");
+    };
+    socket.once("data", onData);
+    socket.once("close", onClose);
+    socket.write(`*2\r\n$4\r\nINCR\r\n$${key.length}\r\n${key}\r\n`);
+  });
+}
+
+async function connect(path: string): Promise<Socket> {
+  const socket = createConnection(path);
+  await once(socket, "connect");
+  return socket;
+}
+
+test("passes replies through, and loses one when told, closing the connection after Redis ran the command", async (t) => {
+  const server = await startRedisServer();
+  t.after(() => server.stop());
+  const proxy = await startReplyLosingProxy(server.socketPath, join(server.dir, "proxy.sock"));
+  t.after(() => proxy.close());
+  const client = await connect(proxy.path);
+  assert.equal(await incr(client, "counter"), ":1", "passed through");
+  proxy.loseNextReply();
+  assert.equal(await incr(client, "counter"), "closed", "the reply lost, the connection closed");
+  const direct = await connect(server.socketPath);
+  t.after(() => direct.destroy());
+  assert.equal(await incr(direct, "counter"), ":3", "Redis ran the command whose reply was lost");
+});

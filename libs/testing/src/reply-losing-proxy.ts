@@ -1,0 +1,55 @@
+// A proxy in front of a Redis' unix socket that passes everything through, but when told to, lets
+// the next reply go nowhere and closes the client's connection: Redis ran the commands, the client
+// never heard. What a network cut or a crash between Redis' write and the client's read does; for
+// what a client sends again after reconnecting.
+import { once } from "node:events";
+import { createConnection, createServer, type Socket } from "node:net";
+
+export interface ReplyLosingProxy {
+  /** The proxy's unix socket. */
+  path: string;
+  /** The next reply from Redis, on any connection, is lost, and that connection closed. */
+  loseNextReply(): void;
+  close(): Promise<void>;
+}
+
+/** Listens on unix socket `path` and passes each connection on to Redis' unix socket `redis`. */
+export async function startReplyLosingProxy(redis: string, path: string): Promise<ReplyLosingProxy> {
+  let loseNext = false;
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.on("close", () => sockets.delete(socket));
+  };
+  const server = createServer((client) => {
+    const upstream = createConnection(redis);
+    track(client);
+    track(upstream);
+    client.pipe(upstream);
+    upstream.on("data", (reply: Buffer) => {
+      if (!loseNext) {
+        client.write(reply);
+        return;
+      }
+      loseNext = false;
+      client.destroy();
+      upstream.destroy();
+    });
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  server.listen(path);
+  await once(server, "listening");
+  return {
+    path,
+    loseNextReply: () => {
+      loseNext = true;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, "close");
+    },
+  };
+}

@@ -171,6 +171,8 @@ test("a claim of an earlier version that does not parse fails the claim and its 
   const unreadable = /drain job broken\.drain: its claim cannot be read: a claim of an earlier version that does not parse/;
   await assert.rejects(pending.claim("broken.drain", { maxProfiles: 10, maxBytes: 1_000 }), unreadable);
   await assert.rejects(pending.claimed("broken.drain"), (error: unknown) => error instanceof UnreadableClaimError && unreadable.test(error.message));
+  await redis.hset(queue.toKey("broken.drain"), "data", "{not JSON");
+  await assert.rejects(pending.claimed("broken.drain"), (error: unknown) => error instanceof UnreadableClaimError && unreadable.test(error.message));
 });
 
 test("a claim missing one of its segments fails the claim and its reading, rather than deliver the others and drop it", async (t) => {

@@ -1,11 +1,11 @@
 import { QueueKeys } from "bullmq";
 import { batchSegment, drainJobData, type BatchSegment } from "./batch-data.js";
 import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
+import { UnreadableClaimError } from "./errors.js";
 import { pendingKey, queueNameFor } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
 import type { BacklogUsage } from "./target-backlog.js";
-import { UnreadableClaimError } from "./errors.js";
 import type { Transaction } from "./transaction.js";
 
 /** How much one drain job claims at most: it always claims at least one segment, however large. */
@@ -42,7 +42,7 @@ if redis.call('HEXISTS', job, 'claimed') == 1 then
   local reply = {redis.call('LLEN', list), 'entries'}
   for i = 1, count do
     local entry = redis.call('HGET', job, 'segment:' .. i)
-    -- A nil would end the reply there, as if the claim were shorter.
+    -- A segment gone from the hash: say which, rather than reply without it.
     if not entry then return {reply[1], 'missing', 'segment:' .. i .. ' of ' .. count} end
     reply[#reply + 1] = entry
   end
@@ -217,7 +217,15 @@ function segmentOf(entry: string): BatchSegment {
 
 /** The segments a drain job of an earlier version kept in its data. */
 function segmentsOfEarlierClaim(jobId: string, data: string | null | undefined): BatchSegment[] {
-  const parsed = data === null || data === undefined ? undefined : drainJobData.safeParse(JSON.parse(data));
-  if (!parsed?.success) throw new UnreadableClaimError(jobId, "a claim of an earlier version that does not parse");
+  const parsed = drainJobData.safeParse(jsonOrUndefined(data));
+  if (!parsed.success) throw new UnreadableClaimError(jobId, "a claim of an earlier version that does not parse");
   return parsed.data.segments ?? [];
+}
+
+function jsonOrUndefined(text: string | null | undefined): unknown {
+  try {
+    return text === null || text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

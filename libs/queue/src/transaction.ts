@@ -36,7 +36,8 @@ export class RedisNotReadyError extends Error {
  * which gives it a hidden class of its own that V8 keeps until a major collection, and with it the
  * pipeline and its commands. At a flush per few profiles, that made a fifth of ingest's young
  * allocations survive, and each scavenge copy them. On a Cluster ioredis routes a MULTI only as a
- * Pipeline (to the master of the slot, following redirections).
+ * Pipeline (to the master of the slot, following redirections), and sends it again after its
+ * connection closed unanswered, even where Redis ran it (docs/architecture.md).
  * @throws RedisNotReadyError on one Redis not connected, through a connection without an offline queue:
  *   nothing was sent
  */

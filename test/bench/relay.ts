@@ -1,5 +1,4 @@
-import { startRedisCluster, startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
-import { freePort } from "../e2e/support/free-port.js";
+import { startRedisCluster, startRedisServer, type RedisServerHandle, freePort } from "@pyroscope-relay/testing";
 import { relayConfig } from "../e2e/support/relay-config.js";
 import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
 import type { RedisPersistence } from "./options.js";

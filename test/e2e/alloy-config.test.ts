@@ -5,9 +5,8 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
+import { gzippedPprof, startFakeTarget, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget } from "@pyroscope-relay/testing";
-import { freePort } from "./support/free-port.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
 

@@ -6,9 +6,8 @@ import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzippedPprof, startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
-import { freePort } from "./support/free-port.js";
 import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import { runCommand } from "./support/run-command.js";

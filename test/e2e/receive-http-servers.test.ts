@@ -9,9 +9,8 @@ import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { DebuginfoService, PusherService, PushRequestSchema, ShouldInitiateUploadResponseSchema } from "@pyroscope-relay/proto";
-import { gzippedPprof, startFakeTarget, startRedisServer, testPki } from "@pyroscope-relay/testing";
+import { gzippedPprof, startFakeTarget, startRedisServer, testPki, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
-import { freePort } from "./support/free-port.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
 

@@ -1,9 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import { startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
-import { freePort } from "../e2e/support/free-port.js";
 import type { RelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, percentile, waitForDelivery } from "./support/check.js";
 import { ledgerFor } from "./support/ledger.js";

@@ -4,8 +4,7 @@
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
-import { freePort } from "../e2e/support/free-port.js";
+import { startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import { deliveryReport, waitForDelivery } from "../faults/support/check.js";
 import { ledgerFor } from "../faults/support/ledger.js";
 import { LoadGenerator } from "../faults/support/load.js";

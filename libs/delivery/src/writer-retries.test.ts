@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { detachedProfileKey, drainJobId } from "@pyroscope-relay/queue";
-import { gzippedPprof, startFakeTarget, targetConfig } from "@pyroscope-relay/testing";
+import { gzippedPprof, startFakeTarget, targetConfig, freePort } from "@pyroscope-relay/testing";
 import { counter, eventually, failedJob, gaps, ingestData, latencyCount, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
@@ -117,11 +117,7 @@ test("max_backoff_retries = 3 against an always-503 target: exactly 3 attempts, 
 
 test("connection refused pauses the queue without using attempts, until the target is back", async (t) => {
   // A port nobody listens on, then a server on that very port.
-  const probe = createServer().listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, "close");
+  const port = await freePort();
   const r = await relay(t, [targetConfig("a", { url: `http://127.0.0.1:${port}` })]);
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 

@@ -20,3 +20,5 @@ export { startForwardProxy } from "./forward-proxy.js";
 export type { ForwardProxy } from "./forward-proxy.js";
 export { startReplyLosingProxy } from "./reply-losing-proxy.js";
 export type { ReplyLosingProxy } from "./reply-losing-proxy.js";
+export { freePort, NoFreePortError } from "./free-port.js";
+export type { FreePortOptions } from "./free-port.js";

@@ -1,7 +1,5 @@
 import { execFile } from "node:child_process";
-import { once } from "node:events";
 import { mkdirSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -14,6 +12,7 @@ import {
   type PersistenceOptions,
   type RedisProcess,
 } from "@pyroscope-relay/redis-server";
+import { freePort } from "./free-port.js";
 import { ownTempDir, removeDir } from "./temp-dir.js";
 
 export interface RedisClusterOptions extends PersistenceOptions {
@@ -62,11 +61,7 @@ const SLOTS = 16_384;
 const BUS_PORT_OFFSET = 10_000;
 const HEALTHY_TIMEOUT_MS = 20_000;
 const POLL_MS = 50;
-const PORT_ATTEMPTS = 100;
 const START_ATTEMPTS = 5;
-
-/** Client and bus ports of this process' nodes, held while a node is down too, for its restart. */
-const claimedPorts = new Set<number>();
 
 interface Member {
   node: RedisClusterNode;
@@ -90,7 +85,6 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const members = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
   const stop = async (): Promise<void> => {
     await Promise.all(members.map((member) => member.server.terminate("SIGTERM")));
-    for (const { node } of members) releasePorts(node.port);
     removeDir(root);
   };
   const waitHealthy = (timeoutMs = HEALTHY_TIMEOUT_MS) => waitUntilHealthy(members, timeoutMs);
@@ -116,13 +110,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
 async function startMember(dir: string, options: RedisClusterOptions): Promise<Member> {
   for (let attempt = 1; ; attempt++) {
     mkdirSync(dir);
-    const port = await claimPorts();
+    // Held by this process for good, so that a node that is down keeps its ports for its restart.
+    const port = await freePort({ companionOffset: BUS_PORT_OFFSET });
     const server = redisProcess(nodeArgs(dir, port, options), { host: HOST, port }, logPath(dir));
     try {
       await server.start();
       return { node: clusterNode(port, server), server };
     } catch (error) {
-      releasePorts(port);
       // Another process may bind a probed port before redis-server does.
       const portTaken = error instanceof RedisServerError && error.message.includes("Address already in use");
       if (!portTaken || attempt === START_ATTEMPTS) throw error;
@@ -169,44 +163,6 @@ function clusterNode(port: number, server: RedisProcess): RedisClusterNode {
     },
     stop: () => server.terminate("SIGTERM"),
   };
-}
-
-/** Claims a free port P whose bus port P + 10000 is free too (so P <= 55535). */
-async function claimPorts(): Promise<number> {
-  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const probe = await listen(0);
-    const port = (probe.address() as AddressInfo).port;
-    const bus = port + BUS_PORT_OFFSET;
-    try {
-      if (bus > 65_535 || claimedPorts.has(port) || claimedPorts.has(bus)) continue;
-      const busProbe = await listen(bus).catch(() => undefined);
-      if (!busProbe) continue;
-      claimedPorts.add(port).add(bus);
-      await close(busProbe);
-      return port;
-    } finally {
-      await close(probe);
-    }
-  }
-  throw new RedisServerError(`found no free port P with a free P + ${BUS_PORT_OFFSET} in ${PORT_ATTEMPTS} attempts`);
-}
-
-function releasePorts(port: number): void {
-  claimedPorts.delete(port);
-  claimedPorts.delete(port + BUS_PORT_OFFSET);
-}
-
-function listen(port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(port, HOST, () => resolve(server));
-  });
-}
-
-async function close(server: Server): Promise<void> {
-  server.close();
-  await once(server, "close");
 }
 
 const run = promisify(execFile);

@@ -1,8 +1,7 @@
-import { once } from "node:events";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { logPath, persistenceArgs, redisCommand, redisProcess, RedisServerError, type PersistenceOptions } from "@pyroscope-relay/redis-server";
+import { freePort } from "./free-port.js";
 import { ownTempDir, removeDir } from "./temp-dir.js";
 
 export { RedisServerError } from "@pyroscope-relay/redis-server";
@@ -77,15 +76,6 @@ async function waitForSync(socketPath: string): Promise<void> {
     await sleep(20);
   }
   throw new RedisServerError(`the replica on ${socketPath} did not sync with its master within ${SYNC_TIMEOUT_MS} ms`);
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  await once(probe, "close");
-  return port;
 }
 
 function serverArgs(dir: string, socketPath: string, port: number | undefined, options: PersistenceOptions): string[] {

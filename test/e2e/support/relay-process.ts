@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "./free-port.js";
+import { freePort } from "@pyroscope-relay/testing";
 
 /** The built command, exactly as users run it. */
 export const relayMain = resolve(dirname(fileURLToPath(import.meta.url)), "../../../apps/cli/dist/main.js");

@@ -1,7 +1,6 @@
 import { after, before } from "node:test";
-import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
+import { startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
-import { freePort } from "../../e2e/support/free-port.js";
 import type { RelayProcess } from "../../e2e/support/relay-process.js";
 import { ledgerFor, type TargetLedger } from "./ledger.js";
 import { relayConfig } from "./relay.js";

@@ -1,0 +1,38 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { freePort } from "./free-port.js";
+
+async function bindAndClose(port: number): Promise<void> {
+  const server = createServer().listen(port, "127.0.0.1");
+  await once(server, "listening");
+  await new Promise((resolve) => server.close(resolve));
+}
+
+describe("freePort", () => {
+  it("never hands out a port twice, and each one binds", async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 100; i++) ports.push(await freePort());
+    assert.equal(new Set(ports).size, ports.length);
+    for (const port of ports) await bindAndClose(port);
+  });
+
+  it("stays below Linux' default ephemeral range, which servers on port 0 draw from", async () => {
+    for (let i = 0; i < 100; i++) {
+      const port = await freePort({ companionOffset: i % 2 === 0 ? 0 : 10_000 });
+      assert.ok(port >= 1_024 && port < 32_768, String(port));
+    }
+  });
+
+  it("holds the companion port too, free and never handed out on its own", async () => {
+    const ports = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const port = await freePort({ companionOffset: 10_000 });
+      assert.ok(!ports.has(port) && !ports.has(port + 10_000));
+      ports.add(port).add(port + 10_000);
+      await bindAndClose(port + 10_000);
+    }
+    for (let i = 0; i < 100; i++) assert.ok(!ports.has(await freePort()));
+  });
+});

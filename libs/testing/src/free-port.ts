@@ -1,0 +1,53 @@
+import { once } from "node:events";
+import { createServer, type Server } from "node:net";
+
+/** Options of {@link freePort}. */
+export interface FreePortOptions {
+  /** Also check and hold port + offset: a Redis Cluster node puts its bus on its port + 10000. */
+  companionOffset?: number;
+}
+
+/** No free port turned up: the loopback interface is crowded with listeners. */
+export class NoFreePortError extends Error {
+  override name = "NoFreePortError";
+}
+
+const HOST = "127.0.0.1";
+// Below Linux' ephemeral range (32768-60999 by default), which bind(0) and outgoing connections draw from: a port
+// picked here cannot be taken, between the probe and the bind, by a server that listens on port 0.
+const LOWEST = 10_000;
+const HIGHEST = 32_767;
+const ATTEMPTS = 200;
+
+/** Ports this process has handed out, never twice: two servers a test starts cannot be given one port. */
+const handedOut = new Set<number>();
+
+/** A loopback port that is free now and that this process has not handed out before; the caller binds it right after. */
+export async function freePort(options: FreePortOptions = {}): Promise<number> {
+  const offset = options.companionOffset ?? 0;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const port = LOWEST + Math.floor(Math.random() * (HIGHEST - offset - LOWEST + 1));
+    const ports = offset === 0 ? [port] : [port, port + offset];
+    if (ports.some((candidate) => handedOut.has(candidate)) || !(await bindable(ports))) continue;
+    for (const candidate of ports) handedOut.add(candidate);
+    return port;
+  }
+  throw new NoFreePortError(`found no free loopback port in ${ATTEMPTS} attempts`);
+}
+
+async function bindable(ports: number[]): Promise<boolean> {
+  const probes: Server[] = [];
+  try {
+    for (const port of ports) {
+      const probe = createServer();
+      probe.listen(port, HOST);
+      probes.push(probe);
+      await once(probe, "listening");
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await Promise.all(probes.filter((probe) => probe.listening).map((probe) => new Promise((resolve) => probe.close(resolve))));
+  }
+}

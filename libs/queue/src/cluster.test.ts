@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisCluster, targetConfig } from "@pyroscope-relay/testing";
+import { freePort, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
+import { masterServing, slotOf } from "./cluster-masters.js";
 import { chunkKey, shardOf } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
 import { Enqueuer } from "./enqueuer.js";
@@ -19,6 +20,7 @@ import { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { replayFailed } from "./replay.js";
 import { readTargetBacklog } from "./target-backlog.js";
 import { readTargetStates } from "./target-state.js";
+import { CrossSlotTransactionError, RedisNotReadyError, runTransaction, Transaction } from "./transaction.js";
 
 const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
 after(() => cluster.stop());
@@ -146,6 +148,106 @@ test("a target's state sums the shards on every master: jobs waiting, backlog, o
     scriptedDelivery(() => ({ retry: httpFailure(503), pauseMs: 30_000 })),
   );
   await until(async () => (await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS))[0]!.circuitOpenUntil! > Date.now() + 20_000, "the pause");
+});
+
+test("a flush's MULTI whose replies the connection lost fails, runs once, and the next one goes to the master again", async (t) => {
+  const admin = createRedisConnection(endpoint, "admin");
+  admin.on("error", () => undefined);
+  t.after(() => admin.disconnect());
+  await waitForRedis(admin, 5_000);
+  assert.ok(isCluster(admin));
+  const tag = `{t-${Date.now()}}`;
+  const [pending, backlog] = [`${tag}:pending`, `${tag}:backlog`];
+  const master = masterServing(admin, slotOf(pending))!;
+  const [host, port] = master.address.split(":") as [string, string];
+  const proxy = await startReplyLosingProxy({ host, port: Number(port) }, { host: "127.0.0.1", port: await freePort() });
+  t.after(() => proxy.close());
+  const producer = createRedisConnection(endpoint, "producer");
+  producer.on("error", () => undefined);
+  t.after(() => producer.disconnect());
+  // Before the client first asks for the slots: it reaches that master through the proxy only.
+  assert.ok(isCluster(producer));
+  producer.options.natMap = { [master.address]: proxy.address };
+  await waitForRedis(producer, 5_000);
+  const flush = () => new Transaction().add("rpush", pending, "segment").add("hincrby", backlog, "profiles", 1);
+  assert.deepEqual(await runTransaction(producer, flush()), [
+    [null, 1],
+    [null, 1],
+  ]);
+
+  proxy.loseNextReply();
+  await assert.rejects(runTransaction(producer, flush()), /connection close|Connection is closed/);
+  // ioredis' Pipeline sent such a MULTI again once the slot's master was reachable: give it that time.
+  await sleep(1_000);
+  assert.deepEqual(await admin.lrange(pending, 0, -1), ["segment", "segment"], "run once, not again");
+  assert.equal(await admin.hget(backlog, "profiles"), "2");
+
+  assert.deepEqual(await runTransaction(producer, flush()), [
+    [null, 3],
+    [null, 3],
+  ]);
+});
+
+test("a MULTI sent to a master that no longer serves its slot is redirected: it runs once, where the slot is", async (t) => {
+  const producer = createRedisConnection(endpoint, "producer");
+  producer.on("error", () => undefined);
+  t.after(() => producer.disconnect());
+  assert.ok(isCluster(producer));
+  await assert.rejects(runTransaction(producer, new Transaction().add("set", "{early}:x", "1")), RedisNotReadyError, "not ready yet: nothing sent");
+  await waitForRedis(producer, 5_000);
+  const tag = `{t-${Date.now()}}`;
+  const [list, count] = [`${tag}:list`, `${tag}:count`];
+  const slot = slotOf(list);
+  const serving = masterServing(producer, slot)!.address;
+  const flush = () => new Transaction().add("rpush", list, "segment").add("incr", count);
+  // As after a failover or a resharding the client has not heard of yet: MOVED, nothing ran.
+  producer.slots[slot] = [
+    producer
+      .nodes("master")
+      .map((node) => `${node.options.host}:${node.options.port}`)
+      .find((address) => address !== serving)!,
+  ];
+  assert.deepEqual(await runTransaction(producer, flush()), [
+    [null, 1],
+    [null, 1],
+  ]);
+  // A master the client has no connection to.
+  producer.slots[slot] = ["127.0.0.1:1"];
+  assert.deepEqual(await runTransaction(producer, flush()), [
+    [null, 2],
+    [null, 2],
+  ]);
+  assert.equal(masterServing(producer, slot)?.address, serving, "the slot map renewed");
+  assert.deepEqual(await producer.lrange(list, 0, -1), ["segment", "segment"]);
+
+  const crossSlot = new Transaction().add("rpush", list, "segment").add("incr", `{other-${tag}}:count`);
+  await assert.rejects(runTransaction(producer, crossSlot), CrossSlotTransactionError);
+  assert.equal(await producer.llen(list), 2, "nothing sent");
+});
+
+test("a MULTI whose master cannot be reached never left the client: it goes again after the slot map is renewed, then fails", async (t) => {
+  const tag = `{t-${Date.now()}}`;
+  const list = `${tag}:list`;
+  const admin = createRedisConnection(endpoint, "admin");
+  admin.on("error", () => undefined);
+  t.after(() => admin.disconnect());
+  await waitForRedis(admin, 5_000);
+  assert.ok(isCluster(admin));
+  const serving = masterServing(admin, slotOf(list))!.address;
+  const producer = createRedisConnection(endpoint, "producer");
+  producer.on("error", () => undefined);
+  t.after(() => producer.disconnect());
+  assert.ok(isCluster(producer));
+  // Before the client first asks for the slots: the slot's master, as it is told, is where nothing listens.
+  producer.options.natMap = { [serving]: { host: "127.0.0.1", port: await freePort() } };
+  await waitForRedis(producer, 5_000);
+  const refreshes = t.mock.method(producer, "refreshSlotsCache");
+  await assert.rejects(runTransaction(producer, new Transaction().add("rpush", list, "segment")), /Connection is closed/);
+  assert.equal(refreshes.mock.callCount(), 2, "sent three times, the slot map renewed in between");
+  assert.equal(await admin.exists(list), 0);
+
+  producer.options.natMap = {};
+  assert.deepEqual(await runTransaction(producer, new Transaction().add("rpush", list, "segment")), [[null, 1]]);
 });
 
 test("with --redis.min-replicas, a flush counts once every master it wrote to has its replicas confirm it", async (t) => {

@@ -1,5 +1,5 @@
-import calculateSlot from "cluster-key-slot";
 import type { Cluster, Redis } from "ioredis";
+import { masterServing, slotOf } from "./cluster-masters.js";
 import { ReplicationError } from "./errors.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
 
@@ -31,13 +31,11 @@ export async function confirmReplicas(connection: RedisConnection, keys: readonl
 
 /** The connections of the masters that serve `keys`' slots, by address, as the cluster client maps them now. */
 function mastersServing(cluster: Cluster, keys: readonly string[]): Map<string, Redis> {
-  const byAddress = new Map(cluster.nodes("master").map((node) => [`${node.options.host}:${node.options.port}`, node]));
   const serving = new Map<string, Redis>();
   for (const key of keys) {
-    const address = cluster.slots[calculateSlot(key)]?.[0];
-    const master = address === undefined ? undefined : byAddress.get(address);
-    if (address === undefined || master === undefined) throw new ReplicationError(`no known master serves the slot of ${key}`);
-    serving.set(address, master);
+    const master = masterServing(cluster, slotOf(key));
+    if (master === undefined) throw new ReplicationError(`no known master serves the slot of ${key}`);
+    serving.set(master.address, master.connection);
   }
   return serving;
 }

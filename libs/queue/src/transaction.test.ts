@@ -153,9 +153,9 @@ test("a connection Redis closes in the middle of a transaction applies none of i
 test("a transaction Redis ran, whose reply the connection lost, fails and does not run again on the next connection", async (t) => {
   const own = await startRedisServer();
   t.after(() => own.stop());
-  const proxy = await startReplyLosingProxy(own.socketPath, join(own.dir, "proxy.sock"));
+  const proxy = await startReplyLosingProxy({ path: own.socketPath }, { path: join(own.dir, "proxy.sock") });
   t.after(() => proxy.close());
-  const producer = createRedisConnection(`unix://${proxy.path}`, "producer");
+  const producer = createRedisConnection(`unix://${proxy.address.path}`, "producer");
   producer.on("error", () => undefined);
   t.after(() => producer.disconnect());
   await waitForRedis(producer, 2_000);

@@ -1,4 +1,5 @@
-import { Command, type Redis } from "ioredis";
+import { Command, type Cluster, type Redis } from "ioredis";
+import { masterServing, refreshSlots } from "./cluster-masters.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
 
 /** One Redis command: its name, then its arguments. */
@@ -26,24 +27,76 @@ export class RedisNotReadyError extends Error {
   }
 }
 
+/** The commands of a transaction for a Redis Cluster touch no key, or keys of more than one hash slot. */
+export class CrossSlotTransactionError extends Error {
+  override readonly name = "CrossSlotTransactionError";
+}
+
+/** No master of the Redis Cluster is known to serve the transaction's slot, even after asking the cluster again. */
+export class UnservedSlotError extends Error {
+  override readonly name = "UnservedSlotError";
+
+  constructor(readonly slot: number) {
+    super(`no known master of the cluster serves slot ${slot}`);
+  }
+}
+
+/** Times a transaction goes to a cluster's master at most: the slot map is renewed between two (see `neverRan`). */
+const ROUTING_ATTEMPTS = 3;
+
 /**
  * Runs `transaction` in one MULTI/EXEC: every command, or none. Rejects with the reason Redis gave
  * when it refused a command while queueing (EXECABORT hides it), or with the connection's error;
  * resolves with EXEC's results, in which a command that failed inside the transaction is an entry.
  *
- * On one Redis the commands go out as plain commands between MULTI and EXEC, in one socket write
- * (corked), not through ioredis' Pipeline: every Pipeline defines an accessor of its own on itself,
- * which gives it a hidden class of its own that V8 keeps until a major collection, and with it the
- * pipeline and its commands. At a flush per few profiles, that made a fifth of ingest's young
- * allocations survive, and each scavenge copy them. On a Cluster ioredis routes a MULTI only as a
- * Pipeline (to the master of the slot, following redirections), and sends it again after its
- * connection closed unanswered, even where Redis ran it (docs/architecture.md).
- * @throws RedisNotReadyError on one Redis not connected, through a connection without an offline queue:
- *   nothing was sent
+ * The commands go out as plain commands between MULTI and EXEC, in one socket write (corked), not
+ * through ioredis' Pipeline: every Pipeline defines an accessor of its own on itself, which gives it
+ * a hidden class of its own that V8 keeps until a major collection, and with it the pipeline and its
+ * commands (at a flush per few profiles, a fifth of ingest's young allocations survived, and each
+ * scavenge copied them); and a Pipeline whose connection closed before any reply goes again on the
+ * next, where Redis may have run it already (docs/architecture.md). On a Cluster they go on the
+ * cluster client's connection to the master that serves their slot, where a MOVED (nothing ran)
+ * renews the client's slot map and sends them again.
+ * @throws RedisNotReadyError not connected (one Redis: through a connection without an offline queue;
+ *   a Cluster: not ready): nothing was sent
+ * @throws CrossSlotTransactionError on a Cluster, for commands of no slot or of several: nothing was sent
+ * @throws UnservedSlotError on a Cluster, when no known master serves the slot: nothing was sent
  */
 export async function runTransaction(connection: RedisConnection, transaction: Transaction): Promise<TransactionResults> {
-  if (isCluster(connection)) return unlessDiscarded(await connection.multi(transaction.commands).exec().catch(unwrapExecAbort));
+  if (isCluster(connection)) return runOnCluster(connection, transaction.commands);
   return runOnOneRedis(connection, transaction.commands);
+}
+
+async function runOnCluster(cluster: Cluster, commands: readonly RedisCommand[]): Promise<TransactionResults> {
+  if (cluster.status !== "ready") throw new RedisNotReadyError(cluster.status);
+  const slot = slotOfCommands(commands);
+  for (let attempt = 1; ; attempt++) {
+    const master = masterServing(cluster, slot);
+    try {
+      if (master === undefined) throw new UnservedSlotError(slot);
+      return await runOnOneRedis(master.connection, commands);
+    } catch (error) {
+      if (!neverRan(error) || attempt === ROUTING_ATTEMPTS) throw error;
+      await refreshSlots(cluster).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Whether a cluster transaction failed before Redis could run any of it, so that it may go again
+ * where the slot is now: no known master; a MOVED while queueing (EXEC then aborts); or the master's
+ * connection closed before the commands left its offline queue (ioredis rejects those "Connection
+ * is closed.", and those it had written, numbered -1, with an AbortError).
+ */
+function neverRan(error: unknown): boolean {
+  if (error instanceof UnservedSlotError) return true;
+  return error instanceof Error && error.name !== "AbortError" && (error.message.startsWith("MOVED ") || error.message === "Connection is closed.");
+}
+
+function slotOfCommands(commands: readonly RedisCommand[]): number {
+  const slots = new Set(commands.map(([name, ...args]) => new Command(name, args).getSlot()).filter((slot) => slot !== null));
+  if (slots.size !== 1) throw new CrossSlotTransactionError(`a transaction on a Redis Cluster must touch the keys of one hash slot, not ${slots.size}`);
+  return slots.values().next().value!;
 }
 
 async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): Promise<TransactionResults> {
@@ -99,18 +152,7 @@ function statusChange(redis: Redis): Promise<void> {
 
 /** EXEC's reply as `redis.exec()` gives it: per command its error, or null and its reply. */
 function execResults(reply: unknown): TransactionResults {
-  return unlessDiscarded(
-    Array.isArray(reply) ? reply.map((item: unknown): [Error | null, unknown] => (item instanceof Error ? [item, undefined] : [null, item])) : null,
-  );
-}
-
-function unlessDiscarded(results: TransactionResults | null): TransactionResults {
   // EXEC answers nil only when a WATCHed key changed; no transaction here watches any.
-  if (results === null) throw new Error("the transaction was discarded");
-  return results;
-}
-
-/** ioredis' Pipeline keeps the reason of a command refused while queueing aside; EXECABORT only says there was one. */
-function unwrapExecAbort(error: unknown): never {
-  throw (error as { previousErrors?: unknown[] }).previousErrors?.[0] ?? error;
+  if (!Array.isArray(reply)) throw new Error("the transaction was discarded");
+  return reply.map((item: unknown): [Error | null, unknown] => (item instanceof Error ? [item, undefined] : [null, item]));
 }

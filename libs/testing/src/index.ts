@@ -19,6 +19,6 @@ export type { TlsFront } from "./tls-front.js";
 export { startForwardProxy } from "./forward-proxy.js";
 export type { ForwardProxy } from "./forward-proxy.js";
 export { startReplyLosingProxy } from "./reply-losing-proxy.js";
-export type { ReplyLosingProxy } from "./reply-losing-proxy.js";
+export type { ProxyAddress, ReplyLosingProxy } from "./reply-losing-proxy.js";
 export { freePort, NoFreePortError } from "./free-port.js";
 export type { FreePortOptions } from "./free-port.js";

@@ -32,9 +32,9 @@ async function connect(path: string): Promise<Socket> {
 test("passes replies through, and loses one when told, closing the connection after Redis ran the command", async (t) => {
   const server = await startRedisServer();
   t.after(() => server.stop());
-  const proxy = await startReplyLosingProxy(server.socketPath, join(server.dir, "proxy.sock"));
+  const proxy = await startReplyLosingProxy({ path: server.socketPath }, { path: join(server.dir, "proxy.sock") });
   t.after(() => proxy.close());
-  const client = await connect(proxy.path);
+  const client = await connect(proxy.address.path);
   assert.equal(await incr(client, "counter"), ":1", "passed through");
   proxy.loseNextReply();
   assert.equal(await incr(client, "counter"), "closed", "the reply lost, the connection closed");

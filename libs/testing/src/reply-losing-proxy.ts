@@ -1,20 +1,23 @@
-// A proxy in front of a Redis' unix socket that passes everything through, but when told to, lets
-// the next reply go nowhere and closes the client's connection: Redis ran the commands, the client
-// never heard. What a network cut or a crash between Redis' write and the client's read does; for
-// what a client sends again after reconnecting.
+// A proxy in front of a Redis that passes everything through, but when told to, lets the next reply
+// go nowhere and closes the client's connection: Redis ran the commands, the client never heard.
+// What a network cut or a crash between Redis' write and the client's read does; for what a client
+// sends again after reconnecting.
 import { once } from "node:events";
 import { createConnection, createServer, type Socket } from "node:net";
 
-export interface ReplyLosingProxy {
-  /** The proxy's unix socket. */
-  path: string;
+/** A unix socket, or a TCP address. */
+export type ProxyAddress = { path: string } | { host: string; port: number };
+
+export interface ReplyLosingProxy<A extends ProxyAddress = ProxyAddress> {
+  /** Where the proxy listens. */
+  address: A;
   /** The next reply from Redis, on any connection, is lost, and that connection closed. */
   loseNextReply(): void;
   close(): Promise<void>;
 }
 
-/** Listens on unix socket `path` and passes each connection on to Redis' unix socket `redis`. */
-export async function startReplyLosingProxy(redis: string, path: string): Promise<ReplyLosingProxy> {
+/** Listens on `listen` and passes each connection on to the Redis at `redis`. */
+export async function startReplyLosingProxy<A extends ProxyAddress>(redis: ProxyAddress, listen: A): Promise<ReplyLosingProxy<A>> {
   let loseNext = false;
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
@@ -39,10 +42,10 @@ export async function startReplyLosingProxy(redis: string, path: string): Promis
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
-  server.listen(path);
+  server.listen(listen);
   await once(server, "listening");
   return {
-    path,
+    address: listen,
     loseNextReply: () => {
       loseNext = true;
     },

@@ -2,6 +2,8 @@
 // operator command touches keys of one slot per script or MULTI, batches and queue shards spread
 // over the masters, and replicas confirm what ingest acknowledges.
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
@@ -200,6 +202,7 @@ test("a MULTI sent to a master that no longer serves its slot is redirected: it 
   const slot = slotOf(list);
   const serving = masterServing(producer, slot)!.address;
   const flush = () => new Transaction().add("rpush", list, "segment").add("incr", count);
+  const refreshes = t.mock.method(producer, "refreshSlotsCache");
   // As after a failover or a resharding the client has not heard of yet: MOVED, nothing ran.
   producer.slots[slot] = [
     producer
@@ -207,16 +210,20 @@ test("a MULTI sent to a master that no longer serves its slot is redirected: it 
       .map((node) => `${node.options.host}:${node.options.port}`)
       .find((address) => address !== serving)!,
   ];
-  assert.deepEqual(await runTransaction(producer, flush()), [
+  const moved = flush();
+  assert.deepEqual(await runTransaction(producer, moved), [
     [null, 1],
     [null, 1],
   ]);
+  assert.equal(refreshes.mock.callCount(), 1, "MOVED: the slot map renewed once");
+  assert.equal(moved.master?.address, serving, "ran where the slot is: WAIT goes there");
   // A master the client has no connection to.
   producer.slots[slot] = ["127.0.0.1:1"];
   assert.deepEqual(await runTransaction(producer, flush()), [
     [null, 2],
     [null, 2],
   ]);
+  assert.equal(refreshes.mock.callCount(), 2);
   assert.equal(masterServing(producer, slot)?.address, serving, "the slot map renewed");
   assert.deepEqual(await producer.lrange(list, 0, -1), ["segment", "segment"]);
 
@@ -238,8 +245,11 @@ test("a MULTI whose master cannot be reached never left the client: it goes agai
   producer.on("error", () => undefined);
   t.after(() => producer.disconnect());
   assert.ok(isCluster(producer));
-  // Before the client first asks for the slots: the slot's master, as it is told, is where nothing listens.
-  producer.options.natMap = { [serving]: { host: "127.0.0.1", port: await freePort() } };
+  // Before the client first asks for the slots: the slot's master, as it is told, hangs up at once.
+  const hangUp = createServer((socket) => socket.destroy()).listen(await freePort(), "127.0.0.1");
+  await once(hangUp, "listening");
+  t.after(() => hangUp.close());
+  producer.options.natMap = { [serving]: { host: "127.0.0.1", port: (hangUp.address() as AddressInfo).port } };
   await waitForRedis(producer, 5_000);
   const refreshes = t.mock.method(producer, "refreshSlotsCache");
   await assert.rejects(runTransaction(producer, new Transaction().add("rpush", list, "segment")), /Connection is closed/);
@@ -248,6 +258,80 @@ test("a MULTI whose master cannot be reached never left the client: it goes agai
 
   producer.options.natMap = {};
   assert.deepEqual(await runTransaction(producer, new Transaction().add("rpush", list, "segment")), [[null, 1]]);
+});
+
+test("a MULTI for a slot on its way to another master follows the ASK there, and runs once", async (t) => {
+  const admin = createRedisConnection(endpoint, "admin");
+  admin.on("error", () => undefined);
+  t.after(() => admin.disconnect());
+  await waitForRedis(admin, 5_000);
+  assert.ok(isCluster(admin));
+  const tag = `{t-${Date.now()}}`;
+  const list = `${tag}:list`;
+  const slot = slotOf(list);
+  const source = masterServing(admin, slot)!;
+  const destination = admin.nodes("master").find((node) => `${node.options.host}:${node.options.port}` !== source.address)!;
+  const [sourceId, destinationId] = await Promise.all([source.connection.cluster("MYID"), destination.cluster("MYID")]);
+  // Half-way through a resharding: keys not on the source any more (or new ones) are asked of the destination.
+  await destination.cluster("SETSLOT", slot, "IMPORTING", String(sourceId));
+  await source.connection.cluster("SETSLOT", slot, "MIGRATING", String(destinationId));
+  t.after(async () => {
+    for (const node of admin.nodes("master")) await node.cluster("SETSLOT", slot, "NODE", String(destinationId));
+  });
+  const producer = createRedisConnection(endpoint, "producer");
+  producer.on("error", () => undefined);
+  t.after(() => producer.disconnect());
+  await waitForRedis(producer, 5_000);
+  assert.ok(isCluster(producer));
+  const transaction = new Transaction().add("rpush", list, "segment").add("rpush", list, "more");
+  assert.deepEqual(await runTransaction(producer, transaction), [
+    [null, 1],
+    [null, 2],
+  ]);
+  assert.equal(transaction.master?.address, `${destination.options.host}:${destination.options.port}`);
+  assert.equal(await source.connection.cluster("COUNTKEYSINSLOT", slot), 0, "nothing on the source");
+  assert.deepEqual(await destination.pipeline().asking().lrange(list, 0, -1).exec(), [
+    [null, "OK"],
+    [null, ["segment", "more"]],
+  ]);
+});
+
+test("a master stuck in its ready check (loading its data) refuses the next MULTI after the command timeout, sent nowhere", async (t) => {
+  const admin = createRedisConnection(endpoint, "admin");
+  admin.on("error", () => undefined);
+  t.after(() => admin.disconnect());
+  await waitForRedis(admin, 5_000);
+  assert.ok(isCluster(admin));
+  const list = `{t-${Date.now()}}:list`;
+  const serving = masterServing(admin, slotOf(list))!.address;
+  // Answers every command as INFO does on a Redis that loads its data for another minute.
+  const loading = "# Persistence\r\nloading:1\r\nloading_eta_seconds:60\r\n";
+  const sockets: Socket[] = [];
+  const loader = createServer((socket) => {
+    sockets.push(socket.on("error", () => undefined));
+    socket.on("data", (data: Buffer) => {
+      for (const _ of data.toString().matchAll(/^\*\d+\r$/gm)) socket.write(`$${loading.length}\r\n${loading}\r\n`);
+    });
+  }).listen(await freePort(), "127.0.0.1");
+  await once(loader, "listening");
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    loader.close();
+  });
+  const producer = createRedisConnection(endpoint, "producer");
+  producer.on("error", () => undefined);
+  t.after(() => producer.disconnect());
+  assert.ok(isCluster(producer));
+  producer.options.natMap = { [serving]: { host: "127.0.0.1", port: (loader.address() as AddressInfo).port } };
+  await waitForRedis(producer, 5_000);
+  const flush = () => new Transaction().add("rpush", list, "segment");
+  await assert.rejects(runTransaction(producer, flush()), /Command timed out/, "queued while connecting, then timed out");
+  assert.equal(masterServing(producer, slotOf(list))?.connection.status, "connect", "still in its ready check");
+  const startedAt = Date.now();
+  await assert.rejects(runTransaction(producer, flush()), RedisNotReadyError);
+  const waited = Date.now() - startedAt;
+  assert.ok(waited >= 1_400 && waited < 5_000, `waited ${waited} ms: about the command timeout (1.5 s)`);
+  assert.equal(await admin.exists(list), 0);
 });
 
 test("with --redis.min-replicas, a flush counts once every master it wrote to has its replicas confirm it", async (t) => {

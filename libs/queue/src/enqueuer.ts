@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
+import type { Redis } from "ioredis";
 import type { BatchSegment, ProfileFacts, ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsFor, drainJobId } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { BacklogView, type BacklogBounds } from "./backlog-view.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type FullTarget } from "./errors.js";
 import { GroupCommit, type FlushBounds } from "./group-commit.js";
-import { batchClaimsKey, shardOf } from "./keys.js";
+import { shardOf } from "./keys.js";
 import { layOut } from "./payload-layout.js";
 import { PendingSegments } from "./pending-segments.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
@@ -277,31 +278,26 @@ export class Enqueuer {
       );
       const { connection } = this.options;
       let results: unknown[];
+      // Where the MULTIs ran, by address: WAIT goes on those connections.
+      const masters = new Map<string, Redis>();
       if (isCluster(connection)) {
+        const segments = jobs.map((job) => {
+          const segment = new Transaction();
+          this.queueSegment(segment, job);
+          return segment;
+        });
         checkResults(await runTransaction(connection, batch), chunks.length + 2);
-        results = (
-          await Promise.all(
-            jobs.map(async (job) => {
-              const segment = new Transaction();
-              this.queueSegment(segment, job);
-              return checkResults(await runTransaction(connection, segment), SEGMENT_RESULTS);
-            }),
-          )
-        ).flat();
+        results = (await Promise.all(segments.map(async (segment) => checkResults(await runTransaction(connection, segment), SEGMENT_RESULTS)))).flat();
+        for (const { master } of [batch, ...segments]) masters.set(master!.address, master!.connection);
       } else {
+        masters.set("redis", connection);
         for (const job of jobs) this.queueSegment(batch, job);
         results = checkResults(await runTransaction(connection, batch), chunks.length + 2 + SEGMENT_RESULTS * jobs.length).slice(chunks.length + 2);
       }
       const drainWaits = jobs.map((job, i) => this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1))));
       const unserved = jobs.filter((_, i) => !drainWaits[i]);
       await Promise.all(unserved.map((job) => addDrainJob(job.queue, job.entry.attempts, drainJobId(batchId))));
-      if (this.options.replication !== undefined) {
-        await confirmReplicas(
-          this.options.connection,
-          [batchClaimsKey(this.options.prefix, batchId), ...jobs.map((job) => job.backlog.key)],
-          this.options.replication,
-        );
-      }
+      if (this.options.replication !== undefined) await confirmReplicas(masters, this.options.replication);
       stored = true;
       return batchId;
     } catch (cause) {

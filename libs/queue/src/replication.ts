@@ -1,7 +1,5 @@
-import type { Cluster, Redis } from "ioredis";
-import { masterServing, slotOf } from "./cluster-masters.js";
+import type { Redis } from "ioredis";
 import { ReplicationError } from "./errors.js";
-import { isCluster, type RedisConnection } from "./redis-connection.js";
 
 /** `--redis.min-replicas` and `--redis.replica-timeout`. */
 export interface ReplicationBound {
@@ -12,13 +10,12 @@ export interface ReplicationBound {
 }
 
 /**
- * Waits until `bound.minReplicas` replicas of every master that serves one of `keys` hold what this
- * connection wrote to it (Redis WAIT, on the master's own connection: WAIT counts that connection's
- * writes). Throws `ReplicationError` when fewer confirm within the timeout: the write is on the master
- * only, and a failover could lose it.
+ * Waits until `bound.minReplicas` replicas of each of `masters` (connections by address) hold what
+ * was written on that connection: Redis WAIT counts the writes of the connection it is sent on, so
+ * these are the connections the writes went out on. Throws `ReplicationError` when fewer confirm
+ * within the timeout: the write is on the master only, and a failover could lose it.
  */
-export async function confirmReplicas(connection: RedisConnection, keys: readonly string[], bound: ReplicationBound): Promise<void> {
-  const masters = isCluster(connection) ? mastersServing(connection, keys) : new Map([["redis", connection]]);
+export async function confirmReplicas(masters: ReadonlyMap<string, Redis>, bound: ReplicationBound): Promise<void> {
   await Promise.all(
     [...masters].map(async ([address, master]) => {
       const confirmed = Number(await master.call("WAIT", bound.minReplicas, bound.timeoutMs));
@@ -27,15 +24,4 @@ export async function confirmReplicas(connection: RedisConnection, keys: readonl
       }
     }),
   );
-}
-
-/** The connections of the masters that serve `keys`' slots, by address, as the cluster client maps them now. */
-function mastersServing(cluster: Cluster, keys: readonly string[]): Map<string, Redis> {
-  const serving = new Map<string, Redis>();
-  for (const key of keys) {
-    const master = masterServing(cluster, slotOf(key));
-    if (master === undefined) throw new ReplicationError(`no known master serves the slot of ${key}`);
-    serving.set(master.address, master.connection);
-  }
-  return serving;
 }

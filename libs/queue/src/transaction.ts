@@ -1,5 +1,5 @@
 import { Command, type Cluster, type Redis } from "ioredis";
-import { masterServing, refreshSlots } from "./cluster-masters.js";
+import { masterServing, refreshSlots, type ServingMaster } from "./cluster-masters.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
 
 /** One Redis command: its name, then its arguments. */
@@ -11,6 +11,11 @@ export type TransactionResults = [Error | null, unknown][];
 /** Commands to run together in one MULTI/EXEC, in the order they were added. */
 export class Transaction {
   readonly commands: RedisCommand[] = [];
+  /**
+   * On a Redis Cluster, the master the transaction ran on, once it ran: where a WAIT for its
+   * replicas must go (WAIT counts the writes of the connection it is sent on).
+   */
+  master: ServingMaster | undefined;
 
   add(...command: RedisCommand): this {
     this.commands.push(command);
@@ -41,7 +46,7 @@ export class UnservedSlotError extends Error {
   }
 }
 
-/** Times a transaction goes to a cluster's master at most: the slot map is renewed between two (see `neverRan`). */
+/** Times a transaction goes to a cluster's masters at most: redirected, or after the slot map was renewed (see `neverRan`). */
 const ROUTING_ATTEMPTS = 3;
 
 /**
@@ -63,34 +68,50 @@ const ROUTING_ATTEMPTS = 3;
  * @throws UnservedSlotError on a Cluster, when no known master serves the slot: nothing was sent
  */
 export async function runTransaction(connection: RedisConnection, transaction: Transaction): Promise<TransactionResults> {
-  if (isCluster(connection)) return runOnCluster(connection, transaction.commands);
+  if (isCluster(connection)) return runOnCluster(connection, transaction);
   return runOnOneRedis(connection, transaction.commands);
 }
 
-async function runOnCluster(cluster: Cluster, commands: readonly RedisCommand[]): Promise<TransactionResults> {
+async function runOnCluster(cluster: Cluster, transaction: Transaction): Promise<TransactionResults> {
   if (cluster.status !== "ready") throw new RedisNotReadyError(cluster.status);
-  const slot = slotOfCommands(commands);
+  const slot = slotOfCommands(transaction.commands);
+  // Where an ASK sent it: the master importing the slot, for this transaction only.
+  let asked: ServingMaster | undefined;
   for (let attempt = 1; ; attempt++) {
-    const master = masterServing(cluster, slot);
+    const master = asked ?? masterServing(cluster, slot);
     try {
       if (master === undefined) throw new UnservedSlotError(slot);
-      return await runOnOneRedis(master.connection, commands);
+      const results = await runOnOneRedis(master.connection, transaction.commands, asked !== undefined);
+      transaction.master = master;
+      return results;
     } catch (error) {
       if (!neverRan(error) || attempt === ROUTING_ATTEMPTS) throw error;
-      await refreshSlots(cluster).catch(() => undefined);
+      asked = askedTo(cluster, error);
+      if (asked === undefined) await refreshSlots(cluster).catch(() => undefined);
     }
   }
 }
 
+/** Redis Cluster's refusals of a command while queueing, after which EXEC aborts: the transaction did not run. */
+const REDIRECTIONS = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /;
+
 /**
  * Whether a cluster transaction failed before Redis could run any of it, so that it may go again
- * where the slot is now: no known master; a MOVED while queueing (EXEC then aborts); or the master's
- * connection closed before the commands left its offline queue (ioredis rejects those "Connection
- * is closed.", and those it had written, numbered -1, with an AbortError).
+ * where the slot is now: no known master; a redirection while queueing (EXEC then aborts, and a
+ * redirection of EXEC itself discards the transaction); or the master's connection closed before
+ * the commands left its offline queue (ioredis rejects those "Connection is closed.", and those it
+ * had written, numbered -1, with an AbortError).
  */
 function neverRan(error: unknown): boolean {
   if (error instanceof UnservedSlotError) return true;
-  return error instanceof Error && error.name !== "AbortError" && (error.message.startsWith("MOVED ") || error.message === "Connection is closed.");
+  return error instanceof Error && error.name !== "AbortError" && (REDIRECTIONS.test(error.message) || error.message === "Connection is closed.");
+}
+
+/** The master an ASK redirection names (a slot on its way there), if the client has a connection to it. */
+function askedTo(cluster: Cluster, error: unknown): ServingMaster | undefined {
+  const address = /^ASK \d+ (\S+)$/.exec((error as Error).message)?.[1];
+  const connection = cluster.nodes("master").find((node) => `${node.options.host}:${node.options.port}` === address);
+  return address === undefined || connection === undefined ? undefined : { address, connection };
 }
 
 function slotOfCommands(commands: readonly RedisCommand[]): number {
@@ -99,13 +120,19 @@ function slotOfCommands(commands: readonly RedisCommand[]): number {
   return slots.values().next().value!;
 }
 
-async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): Promise<TransactionResults> {
+/** `asking`: ASKING first, so that the master importing a slot takes the transaction's keys. */
+async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[], asking = false): Promise<TransactionResults> {
   // Until the connection is ready, one without an offline queue refuses the commands (but MULTI and
   // EXEC, which Redis takes while loading, once connected): refuse them all here, before sending any.
   if (redis.status !== "ready" && !redis.options.enableOfflineQueue) throw new RedisNotReadyError(redis.status);
   // With one, they wait there in order and go out together; but connected, in its ready check,
-  // ioredis would write MULTI and EXEC at once and queue what goes between.
-  while (redis.status === "connect") await statusChange(redis);
+  // ioredis would write MULTI and EXEC at once and queue what goes between. The ready check lasts
+  // while Redis loads its data: no longer than a command may take (a flush holds the next ones).
+  const deadline = Date.now() + (redis.options.commandTimeout ?? Number.POSITIVE_INFINITY);
+  while (redis.status === "connect") {
+    if (Date.now() >= deadline) throw new RedisNotReadyError(redis.status);
+    await statusChange(redis, deadline - Date.now());
+  }
   // When the connection closes, ioredis sends the commands Redis did not answer again on the next
   // one, but drops those of a Pipeline whose numbering does not start at 0 there. Numbered -1, every
   // unanswered command of the transaction is dropped (rejected with an AbortError): neither its
@@ -113,13 +140,14 @@ async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): P
   // already with only its reply lost, and would run twice. The flush then fails, and its undo takes
   // back what Redis did run. Replies as `redis.call` and `redis.exec` give them (UTF-8).
   const sent = [
+    ...(asking ? [new Command("asking")] : []),
     new Command("multi"),
     ...commands.map(([name, ...args]) => new Command(name, args, { replyEncoding: "utf8" })),
     new Command("exec", [], { replyEncoding: "utf8" }),
   ];
   for (const [index, command] of sent.entries()) {
     command.pipelineIndex = -1;
-    command.inTransaction = index > 0 && index < sent.length - 1;
+    command.inTransaction = index > (asking ? 1 : 0) && index < sent.length - 1;
   }
   const exec = sent.at(-1)!;
   const stream = redis.status === "ready" ? redis.stream : undefined;
@@ -139,10 +167,12 @@ async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[]): P
   return results;
 }
 
-/** Resolves when the connection is ready, closes or ends. */
-function statusChange(redis: Redis): Promise<void> {
+/** Resolves when the connection is ready, closes or ends, or after `timeoutMs`. */
+function statusChange(redis: Redis, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
+    const timer = Number.isFinite(timeoutMs) ? setTimeout(() => settle(), timeoutMs) : undefined;
     const settle = () => {
+      clearTimeout(timer);
       for (const event of ["ready", "close", "end"]) redis.off(event, settle);
       resolve();
     };

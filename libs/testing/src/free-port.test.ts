@@ -18,6 +18,12 @@ describe("freePort", () => {
     for (const port of ports) await bindAndClose(port);
   });
 
+  it("never hands out one port to two concurrent calls", async () => {
+    const ports = await Promise.all(Array.from({ length: 200 }, (_, i) => freePort({ companionOffset: i % 2 === 0 ? 0 : 10_000 })));
+    const held = ports.flatMap((port, i) => (i % 2 === 0 ? [port] : [port, port + 10_000]));
+    assert.equal(new Set(held).size, held.length);
+  });
+
   it("stays below Linux' default ephemeral range, which servers on port 0 draw from", async () => {
     for (let i = 0; i < 100; i++) {
       const port = await freePort({ companionOffset: i % 2 === 0 ? 0 : 10_000 });

@@ -28,9 +28,11 @@ export async function freePort(options: FreePortOptions = {}): Promise<number> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = LOWEST + Math.floor(Math.random() * (HIGHEST - offset - LOWEST + 1));
     const ports = offset === 0 ? [port] : [port, port + offset];
-    if (ports.some((candidate) => handedOut.has(candidate)) || !(await bindable(ports))) continue;
+    if (ports.some((candidate) => handedOut.has(candidate))) continue;
+    // Held before the probe, which yields: a concurrent call cannot take the same port meanwhile.
     for (const candidate of ports) handedOut.add(candidate);
-    return port;
+    if (await bindable(ports)) return port;
+    for (const candidate of ports) handedOut.delete(candidate);
   }
   throw new NoFreePortError(`found no free loopback port in ${ATTEMPTS} attempts`);
 }

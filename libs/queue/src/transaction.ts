@@ -60,8 +60,9 @@ const ROUTING_ATTEMPTS = 3;
  * commands (at a flush per few profiles, a fifth of ingest's young allocations survived, and each
  * scavenge copied them); and a Pipeline whose connection closed before any reply goes again on the
  * next, where Redis may have run it already (docs/architecture.md). On a Cluster they go on the
- * cluster client's connection to the master that serves their slot, where a MOVED (nothing ran)
- * renews the client's slot map and sends them again.
+ * cluster client's connection to the master that serves their slot, and go again only where nothing
+ * ran (`neverRan`): redirected, or after the client's slot map is renewed. `transaction.master` then
+ * says where they ran.
  * @throws RedisNotReadyError not connected (one Redis: through a connection without an offline queue;
  *   a Cluster: not ready): nothing was sent
  * @throws CrossSlotTransactionError on a Cluster, for commands of no slot or of several: nothing was sent

@@ -4,9 +4,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Socket } from "node:net";
-import { after, test } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
+import type { Cluster } from "ioredis";
 import { masterServing, slotOf } from "./cluster-masters.js";
 import { chunkKey, shardOf } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
@@ -17,7 +18,7 @@ import { summarizeFailed } from "./failed-summary.js";
 import { purgeFailed } from "./purge.js";
 import { PendingSegments } from "./pending-segments.js";
 import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
-import { createRedisConnection, isCluster, mastersOf, waitForRedis } from "./redis-connection.js";
+import { createRedisConnection, isCluster, mastersOf, waitForRedis, type RedisRole } from "./redis-connection.js";
 import { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { replayFailed } from "./replay.js";
 import { readTargetBacklog } from "./target-backlog.js";
@@ -28,6 +29,22 @@ const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
 after(() => cluster.stop());
 const endpoint = { clusterNodes: cluster.seeds };
 const SHARDS = 4;
+
+/** A cluster client of `role` for one test, disconnected after it; its errors reach the test through its calls. */
+function clusterClient(t: TestContext, role: RedisRole): Cluster {
+  const connection = createRedisConnection(endpoint, role);
+  connection.on("error", () => undefined);
+  t.after(() => connection.disconnect());
+  assert.ok(isCluster(connection));
+  return connection;
+}
+
+/** The same, once it is ready: it knows which master serves which slot. */
+async function readyClusterClient(t: TestContext, role: RedisRole): Promise<Cluster> {
+  const connection = clusterClient(t, role);
+  await waitForRedis(connection, 5_000);
+  return connection;
+}
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -153,22 +170,15 @@ test("a target's state sums the shards on every master: jobs waiting, backlog, o
 });
 
 test("a flush's MULTI whose replies the connection lost fails, runs once, and the next one goes to the master again", async (t) => {
-  const admin = createRedisConnection(endpoint, "admin");
-  admin.on("error", () => undefined);
-  t.after(() => admin.disconnect());
-  await waitForRedis(admin, 5_000);
-  assert.ok(isCluster(admin));
+  const admin = await readyClusterClient(t, "admin");
   const tag = `{t-${Date.now()}}`;
   const [pending, backlog] = [`${tag}:pending`, `${tag}:backlog`];
   const master = masterServing(admin, slotOf(pending))!;
   const [host, port] = master.address.split(":") as [string, string];
   const proxy = await startReplyLosingProxy({ host, port: Number(port) }, { host: "127.0.0.1", port: await freePort() });
   t.after(() => proxy.close());
-  const producer = createRedisConnection(endpoint, "producer");
-  producer.on("error", () => undefined);
-  t.after(() => producer.disconnect());
+  const producer = clusterClient(t, "producer");
   // Before the client first asks for the slots: it reaches that master through the proxy only.
-  assert.ok(isCluster(producer));
   producer.options.natMap = { [master.address]: proxy.address };
   await waitForRedis(producer, 5_000);
   const flush = () => new Transaction().add("rpush", pending, "segment").add("hincrby", backlog, "profiles", 1);
@@ -191,10 +201,7 @@ test("a flush's MULTI whose replies the connection lost fails, runs once, and th
 });
 
 test("a MULTI sent to a master that no longer serves its slot is redirected: it runs once, where the slot is", async (t) => {
-  const producer = createRedisConnection(endpoint, "producer");
-  producer.on("error", () => undefined);
-  t.after(() => producer.disconnect());
-  assert.ok(isCluster(producer));
+  const producer = clusterClient(t, "producer");
   await assert.rejects(runTransaction(producer, new Transaction().add("set", "{early}:x", "1")), RedisNotReadyError, "not ready yet: nothing sent");
   await waitForRedis(producer, 5_000);
   const tag = `{t-${Date.now()}}`;
@@ -235,16 +242,9 @@ test("a MULTI sent to a master that no longer serves its slot is redirected: it 
 test("a MULTI whose master cannot be reached never left the client: it goes again after the slot map is renewed, then fails", async (t) => {
   const tag = `{t-${Date.now()}}`;
   const list = `${tag}:list`;
-  const admin = createRedisConnection(endpoint, "admin");
-  admin.on("error", () => undefined);
-  t.after(() => admin.disconnect());
-  await waitForRedis(admin, 5_000);
-  assert.ok(isCluster(admin));
+  const admin = await readyClusterClient(t, "admin");
   const serving = masterServing(admin, slotOf(list))!.address;
-  const producer = createRedisConnection(endpoint, "producer");
-  producer.on("error", () => undefined);
-  t.after(() => producer.disconnect());
-  assert.ok(isCluster(producer));
+  const producer = clusterClient(t, "producer");
   // Before the client first asks for the slots: the slot's master, as it is told, hangs up at once.
   const hangUp = createServer((socket) => socket.destroy()).listen(await freePort(), "127.0.0.1");
   await once(hangUp, "listening");
@@ -261,11 +261,7 @@ test("a MULTI whose master cannot be reached never left the client: it goes agai
 });
 
 test("a MULTI for a slot on its way to another master follows the ASK there, and runs once", async (t) => {
-  const admin = createRedisConnection(endpoint, "admin");
-  admin.on("error", () => undefined);
-  t.after(() => admin.disconnect());
-  await waitForRedis(admin, 5_000);
-  assert.ok(isCluster(admin));
+  const admin = await readyClusterClient(t, "admin");
   const tag = `{t-${Date.now()}}`;
   const list = `${tag}:list`;
   const slot = slotOf(list);
@@ -278,11 +274,7 @@ test("a MULTI for a slot on its way to another master follows the ASK there, and
   t.after(async () => {
     for (const node of admin.nodes("master")) await node.cluster("SETSLOT", slot, "NODE", String(destinationId));
   });
-  const producer = createRedisConnection(endpoint, "producer");
-  producer.on("error", () => undefined);
-  t.after(() => producer.disconnect());
-  await waitForRedis(producer, 5_000);
-  assert.ok(isCluster(producer));
+  const producer = await readyClusterClient(t, "producer");
   const transaction = new Transaction().add("rpush", list, "segment").add("rpush", list, "more");
   assert.deepEqual(await runTransaction(producer, transaction), [
     [null, 1],
@@ -297,11 +289,7 @@ test("a MULTI for a slot on its way to another master follows the ASK there, and
 });
 
 test("a master stuck in its ready check (loading its data) refuses the next MULTI after the command timeout, sent nowhere", async (t) => {
-  const admin = createRedisConnection(endpoint, "admin");
-  admin.on("error", () => undefined);
-  t.after(() => admin.disconnect());
-  await waitForRedis(admin, 5_000);
-  assert.ok(isCluster(admin));
+  const admin = await readyClusterClient(t, "admin");
   const list = `{t-${Date.now()}}:list`;
   const serving = masterServing(admin, slotOf(list))!.address;
   // Answers every command as INFO does on a Redis that loads its data for another minute.
@@ -318,10 +306,7 @@ test("a master stuck in its ready check (loading its data) refuses the next MULT
     for (const socket of sockets) socket.destroy();
     loader.close();
   });
-  const producer = createRedisConnection(endpoint, "producer");
-  producer.on("error", () => undefined);
-  t.after(() => producer.disconnect());
-  assert.ok(isCluster(producer));
+  const producer = clusterClient(t, "producer");
   producer.options.natMap = { [serving]: { host: "127.0.0.1", port: (loader.address() as AddressInfo).port } };
   await waitForRedis(producer, 5_000);
   const flush = () => new Transaction().add("rpush", list, "segment");
@@ -335,10 +320,7 @@ test("a master stuck in its ready check (loading its data) refuses the next MULT
 });
 
 test("with --redis.min-replicas, a flush counts once every master it wrote to has its replicas confirm it", async (t) => {
-  const connection = createRedisConnection(endpoint, "producer");
-  connection.on("error", () => undefined);
-  t.after(() => connection.disconnect());
-  await waitForRedis(connection, 5_000);
+  const connection = await readyClusterClient(t, "producer");
   const prefix = `t-${Date.now()}`;
   const open = (minReplicas: number) => {
     const enqueuer = new Enqueuer({
@@ -368,10 +350,7 @@ test("with --redis.min-replicas, a flush counts once every master it wrote to ha
 });
 
 test("the durability check and the memory guard look at every master", async (t) => {
-  const admin = createRedisConnection(endpoint, "admin");
-  admin.on("error", () => undefined);
-  t.after(() => admin.disconnect());
-  await waitForRedis(admin, 5_000);
+  const admin = await readyClusterClient(t, "admin");
   const masters = mastersOf(admin);
   assert.equal(masters.length, 3);
   const warnings = await checkRedisDurability(admin, { minReplicas: 2 });

@@ -13,7 +13,11 @@ export const slotOf: (key: string | Buffer) => number = calculateSlot;
 /** The master that serves `slot`, if the client knows both the slot's master and a connection to it. */
 export function masterServing(cluster: Cluster, slot: number): ServingMaster | undefined {
   const address = cluster.slots[slot]?.[0];
-  if (address === undefined) return undefined;
+  return address === undefined ? undefined : masterAt(cluster, address);
+}
+
+/** The master at `address` (`host:port`), if the client has a connection to it. */
+export function masterAt(cluster: Cluster, address: string): ServingMaster | undefined {
   const connection = cluster.nodes("master").find((node) => `${node.options.host}:${node.options.port}` === address);
   return connection === undefined ? undefined : { address, connection };
 }

@@ -1,5 +1,5 @@
 import { Command, type Cluster, type Redis } from "ioredis";
-import { masterServing, refreshSlots, type ServingMaster } from "./cluster-masters.js";
+import { masterAt, masterServing, refreshSlots, type ServingMaster } from "./cluster-masters.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
 
 /** One Redis command: its name, then its arguments. */
@@ -111,8 +111,7 @@ function neverRan(error: unknown): boolean {
 /** The master an ASK redirection names (a slot on its way there), if the client has a connection to it. */
 function askedTo(cluster: Cluster, error: unknown): ServingMaster | undefined {
   const address = /^ASK \d+ (\S+)$/.exec((error as Error).message)?.[1];
-  const connection = cluster.nodes("master").find((node) => `${node.options.host}:${node.options.port}` === address);
-  return address === undefined || connection === undefined ? undefined : { address, connection };
+  return address === undefined ? undefined : masterAt(cluster, address);
 }
 
 function slotOfCommands(commands: readonly RedisCommand[]): number {

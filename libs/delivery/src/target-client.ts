@@ -3,6 +3,7 @@ import type { Dispatcher } from "undici";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import { HttpDispatcher } from "./http-dispatcher.js";
 import { requestAuth, type RequestAuth } from "./request-auth.js";
+import { withRequestSignal } from "./request-signal.js";
 import { readStart } from "./response-start.js";
 
 /** How much of an error response is kept for the failure record and the retry decision. */
@@ -81,20 +82,23 @@ export class TargetClient {
 
   /**
    * One request, bounded by `remote_timeout` (undici's own header and body timeouts: cheaper than a
-   * timer signal per request); `signal` aborts it early (shutdown past its grace period).
+   * timer signal per request); `signal` aborts it early (shutdown past its grace period), through a
+   * signal of the request's own (see withRequestSignal).
    */
-  async send(req: TargetRequest, signal: AbortSignal): Promise<TargetResponse> {
-    const response = await this.open(req, signal, this.target.remoteTimeoutMs);
-    const retryAfter = response.headers["retry-after"];
-    if (response.statusCode === 200) {
-      await response.body.dump();
-      return { status: 200, retryAfter: undefined, bodyStart: "" };
-    }
-    return {
-      status: response.statusCode,
-      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-      bodyStart: await readStart(response.body, responseStartBytes),
-    };
+  send(req: TargetRequest, signal: AbortSignal): Promise<TargetResponse> {
+    return withRequestSignal(signal, async (requestSignal) => {
+      const response = await this.open(req, requestSignal, this.target.remoteTimeoutMs);
+      const retryAfter = response.headers["retry-after"];
+      if (response.statusCode === 200) {
+        await response.body.dump();
+        return { status: 200, retryAfter: undefined, bodyStart: "" };
+      }
+      return {
+        status: response.statusCode,
+        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        bodyStart: await readStart(response.body, responseStartBytes),
+      };
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import type { RelayMetrics, WriteLatencyType } from "@pyroscope-relay/ops";
-import type { AttemptOutcome, BatchDelivery, DeliveryReport, OutgoingProfile } from "@pyroscope-relay/queue";
+import type { AttemptOutcome, BatchDelivery, DeliveryReport, IngestProfileRef, OutgoingProfile } from "@pyroscope-relay/queue";
 import { attempt } from "./attempt.js";
 import { ingestRequest } from "./ingest-request.js";
 import { combineSeries, pushRequest, pushSeries, type SeriesItem } from "./push-series.js";
@@ -24,6 +24,12 @@ interface Send {
   request: TargetRequest;
   /** For a combined Push: two requests of half the series each, to find the series a target refuses. */
   halves?: () => [Send, Send];
+}
+
+/** An `/ingest` profile of a batch. */
+interface IngestProfile {
+  ref: IngestProfileRef;
+  payload: Buffer;
 }
 
 /** What an attempt learnt so far: the last retryable failure, and a pause once the circuit opened. */
@@ -62,35 +68,47 @@ export class TargetDelivery {
   }
 
   private async deliverBatch(profiles: readonly OutgoingProfile[], report: DeliveryReport, signal: AbortSignal): Promise<AttemptOutcome> {
-    const sends: Send[] = [];
+    const ingest: IngestProfile[] = [];
     const series: SeriesItem[] = [];
     for (const { ref, payload, handledParts } of profiles) {
       if (ref.kind === "ingest") {
-        const request = ingestRequest(this.target, ref, payload);
-        if ("reason" in request) report.failed(ref.index, [0], request);
-        else sends.push({ api: "ingest", parts: new Map([[ref.index, [0]]]), request });
+        ingest.push({ ref, payload });
         continue;
       }
       const planned = pushSeries(this.target, ref, payload, handledParts);
       for (const { parts, failure } of planned.failures) report.failed(ref.index, parts, failure);
       series.push(...planned.items);
     }
-    sends.push(...combineSeries(series).map(pushSend));
+    const pushes = combineSeries(series).map(pushSend);
+    const count = ingest.length + pushes.length;
     const state: AttemptState = {};
-    let started = 0;
     // Once every request has started and the target can take one more, the next job may claim:
     // sooner, its requests would only queue behind these.
     const dispatched = () => void this.slots.whenFree().then(() => report.dispatched());
-    if (sends.length === 0) dispatched();
-    await Promise.all(
-      sends.map((send) =>
-        this.slots.run(() => {
-          if (++started === sends.length) dispatched();
-          return this.send(send, report, signal, state);
-        }),
-      ),
-    );
+    if (count === 0) dispatched();
+    // As many lanes as the target takes requests at once, each building a request when its turn
+    // comes: a batch's requests, built all at first, outlived young-generation collections.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < count) {
+        await this.slots.run(async () => {
+          const i = next++;
+          if (next === count) dispatched();
+          const send = i < ingest.length ? this.ingestSend(ingest[i]!, report) : pushes[i - ingest.length]!;
+          if (send !== undefined) await this.send(send, report, signal, state);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, count) }, lane));
     return state;
+  }
+
+  /** The request of an `/ingest` profile; a profile whose labels the target cannot take fails for good. */
+  private ingestSend({ ref, payload }: IngestProfile, report: DeliveryReport): Send | undefined {
+    const request = ingestRequest(this.target, ref, payload);
+    if (!("reason" in request)) return { api: "ingest", parts: new Map([[ref.index, [0]]]), request };
+    report.failed(ref.index, [0], request);
+    return undefined;
   }
 
   private async send(send: Send, report: DeliveryReport, signal: AbortSignal, state: AttemptState): Promise<void> {

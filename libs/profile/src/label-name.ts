@@ -2,6 +2,7 @@
 // rejects reads the same as what the server would have said.
 
 const labelNamePattern = /^[A-Za-z0-9_.]+$/;
+const appNamePattern = /^[A-Za-z0-9_./-]+$/;
 
 /** `[A-Za-z0-9_.]+`; reserved names such as `__name__` and `__delta__` pass too. */
 export function isValidLabelName(name: string): boolean {
@@ -11,15 +12,16 @@ export function isValidLabelName(name: string): boolean {
 /** Why `name` is not a valid label name, or undefined when it is. */
 export function labelNameProblem(name: string): string | undefined {
   if (name === "") return "label name is required";
-  return badRuneProblem(name, /^[A-Za-z0-9_.]$/, "invalid label name");
+  return labelNamePattern.test(name) ? undefined : badRuneProblem(name, /^[A-Za-z0-9_.]$/, "invalid label name");
 }
 
 /** Why `app` is not a valid application name (`[A-Za-z0-9_./-]+`), or undefined when it is. */
 export function appNameProblem(app: string): string | undefined {
   if (app === "") return "service name is required";
-  return badRuneProblem(app, /^[A-Za-z0-9_./-]$/, "invalid service name");
+  return appNamePattern.test(app) ? undefined : badRuneProblem(app, /^[A-Za-z0-9_./-]$/, "invalid service name");
 }
 
+/** The first character of `text` that `allowed` refuses, for a name known to hold one. */
 function badRuneProblem(text: string, allowed: RegExp, what: string): string | undefined {
   for (const rune of text) {
     if (!allowed.test(rune)) return `${what}: ${text}: character is not allowed: ${quoteRune(rune)}`;

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { byteString, encodeQuery, parseQuery, textOf } from "./query-string.js";
+import fc from "fast-check";
+import { byteString, encodeQuery, firstValue, parseQuery, textOf } from "./query-string.js";
+
+// Queries made of what matters to the parser: separators, escapes good and bad, bytes beyond ASCII.
+const queryText = fc.string({ unit: fc.constantFrom(..."&=;+%7BbFfz0a-_.~ \xff\u00e9n", "name", "%4", "%zz", "%2B", "%6e"), maxLength: 40 });
+const byteValue = fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 12 });
 
 describe("parseQuery", () => {
   it("groups repeated keys in order and decodes + and %XX", () => {
@@ -32,7 +37,34 @@ describe("parseQuery", () => {
   });
 });
 
+describe("firstValue", () => {
+  it("is the first value parseQuery gives the key", () => {
+    fc.assert(
+      fc.property(queryText, fc.constantFrom("name", "a", ""), (query, key) => {
+        assert.equal(firstValue(query, key), parseQuery(query).get(key)?.[0]);
+      }),
+    );
+  });
+
+  it("decodes an escaped key, and skips a pair with a malformed escape or a ;", () => {
+    assert.equal(firstValue("na%6De=x&name=y", "name"), "x");
+    assert.equal(firstValue("name=%zz&name=a;b&name=ok", "name"), "ok");
+    assert.equal(firstValue("other=1", "name"), undefined);
+  });
+});
+
 describe("encodeQuery", () => {
+  it("writes what parseQuery reads back, any bytes in keys and values", () => {
+    fc.assert(
+      fc.property(fc.dictionary(byteValue, fc.array(byteValue, { minLength: 1, maxLength: 3 })), (entries) => {
+        const values = new Map(Object.entries(entries));
+        const encoded = encodeQuery(values);
+        assert.match(encoded, /^[A-Za-z0-9\-_.~%+=&]*$/);
+        assert.deepEqual(parseQuery(encoded), new Map([...values].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+      }),
+    );
+  });
+
   it("sorts keys by bytes, keeps value order and escapes as url.QueryEscape", () => {
     const values = new Map([
       ["b", ["2", "1"]],

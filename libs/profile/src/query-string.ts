@@ -13,16 +13,41 @@ export type QueryValues = Map<string, string[]>;
 export function parseQuery(query: string): QueryValues {
   const values: QueryValues = new Map();
   for (const pair of query.split("&")) {
-    if (pair === "" || pair.includes(";")) continue;
-    const eq = pair.indexOf("=");
-    const key = queryUnescape(eq === -1 ? pair : pair.slice(0, eq));
-    const value = queryUnescape(eq === -1 ? "" : pair.slice(eq + 1));
-    if (key === undefined || value === undefined) continue;
+    const parsed = parsePair(pair);
+    if (parsed === undefined) continue;
+    const [key, value] = parsed;
     const list = values.get(key);
     if (list === undefined) values.set(key, [value]);
     else list.push(value);
   }
   return values;
+}
+
+/** `parseQuery(query).get(key)?.[0]`, without decoding the values of other keys. */
+export function firstValue(query: string, key: string): string | undefined {
+  for (const pair of query.split("&")) {
+    const parsed = parsePair(pair, key);
+    if (parsed !== undefined) return parsed[1];
+  }
+  return undefined;
+}
+
+// Every writer request rewrites a query: a pair of unreserved characters only, the common case,
+// reads as itself, without escapes to look for.
+const plainPair = /^[A-Za-z0-9\-_.~]*(?:=[A-Za-z0-9\-_.~]*)?$/;
+
+/** One `key=value` pair decoded, or undefined where Go skips it (or its key is not `only`). */
+function parsePair(pair: string, only?: string): [string, string] | undefined {
+  if (pair === "") return undefined;
+  const eq = pair.indexOf("=");
+  const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+  const rawValue = eq === -1 ? "" : pair.slice(eq + 1);
+  if (plainPair.test(pair)) return only === undefined || rawKey === only ? [rawKey, rawValue] : undefined;
+  if (pair.includes(";")) return undefined;
+  const key = queryUnescape(rawKey);
+  if (key === undefined || (only !== undefined && key !== only)) return undefined;
+  const value = queryUnescape(rawValue);
+  return value === undefined ? undefined : [key, value];
 }
 
 /** url.Values.Encode: sorted by key, each key's values in order, QueryEscape'd. */
@@ -58,13 +83,40 @@ const needsEscape = /[^A-Za-z0-9\-_.~]/;
 function queryUnescape(component: string): string | undefined {
   if (!needsUnescape.test(component)) return byteString(component);
   if (badEscape.test(component)) return undefined;
-  return byteString(component).replace(/\+|%([0-9A-Fa-f]{2})/g, (_, hex: string | undefined) =>
-    hex === undefined ? " " : String.fromCharCode(Number.parseInt(hex, 16)),
-  );
+  // A loop over the bytes: a replace with a callback per escape cost the writer more than the rest
+  // of a query's rewrite.
+  const bytes = byteString(component);
+  let text = "";
+  let from = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes.charCodeAt(i);
+    if (c !== plus && c !== percent) continue;
+    text += bytes.slice(from, i) + (c === plus ? " " : String.fromCharCode(Number.parseInt(bytes.slice(i + 1, i + 3), 16)));
+    if (c === percent) i += 2;
+    from = i + 1;
+  }
+  return text + bytes.slice(from);
 }
+
+const plus = 0x2b;
+const percent = 0x25;
+const hexDigits = "0123456789ABCDEF";
 
 // url.QueryEscape: only A-Z a-z 0-9 - _ . ~ stay; space becomes `+`.
 function queryEscape(bytes: string): string {
   if (!needsEscape.test(bytes)) return bytes;
-  return bytes.replace(/[^A-Za-z0-9\-_.~]/g, (c) => (c === " " ? "+" : `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`));
+  let text = "";
+  let from = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes.charCodeAt(i);
+    if (unreserved(c)) continue;
+    text += bytes.slice(from, i) + (c === 0x20 ? "+" : `%${hexDigits[c >> 4]}${hexDigits[c & 15]}`);
+    from = i + 1;
+  }
+  return text + bytes.slice(from);
+}
+
+/** A-Z a-z 0-9 - _ . ~ */
+function unreserved(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x7e;
 }

@@ -1,7 +1,7 @@
 import { formatName } from "./format-name.js";
 import { appLabel, setLabel, withExternalLabels, withServiceName } from "./label-set.js";
 import { parseName, type ParsedName } from "./parse-name.js";
-import { byteString, encodeQuery, parseQuery, textOf, type QueryValues } from "./query-string.js";
+import { byteString, encodeQuery, firstValue, parseQuery, textOf } from "./query-string.js";
 
 /**
  * The `name` of a raw /ingest query (without `?`), read the way Pyroscope reads it: the first
@@ -10,7 +10,7 @@ import { byteString, encodeQuery, parseQuery, textOf, type QueryValues } from ".
  * @throws InvalidNameError
  */
 export function parseIngestName(query: string): ParsedName {
-  return parseName(nameParameter(parseQuery(query)));
+  return parseName(nameText(firstValue(query, "name")));
 }
 
 /**
@@ -27,7 +27,7 @@ export function parseIngestName(query: string): ParsedName {
  */
 export function rewriteIngestQuery(query: string, externalLabels: Readonly<Record<string, string>>): string {
   const values = parseQuery(query);
-  const { app, labels } = parseName(nameParameter(values));
+  const { app, labels } = parseName(nameText(values.get("name")?.[0]));
   const received = withServiceName(new Map([[appLabel, app], ...labels]));
   const serviceName = received.get("service_name");
   if (serviceName) received.set(appLabel, serviceName);
@@ -40,7 +40,7 @@ export function rewriteIngestQuery(query: string, externalLabels: Readonly<Recor
   return encodeQuery(values);
 }
 
-function nameParameter(values: QueryValues): string {
-  const first = values.get("name")?.[0];
+/** The first `name` parameter as text. */
+function nameText(first: string | undefined): string {
   return first === undefined ? "" : textOf(first);
 }

@@ -106,6 +106,7 @@ export class TargetClient {
    * once the answer's headers are in, whatever its status, with its body for the caller to read (or
    * dump). A 401 to renewable credentials lets the next request fetch or read new ones.
    * `timeoutMs` bounds the wait for the answer's headers and each pause in its body (0: only `signal`).
+   * `signal` should be the request's own: undici listens on it per request (see withRequestSignal).
    */
   async open(req: OpenRequest, signal: AbortSignal, timeoutMs: number): Promise<Dispatcher.ResponseData> {
     // The query goes out exactly as built (already encoded), not re-encoded by a URL object.

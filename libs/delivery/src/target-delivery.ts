@@ -79,22 +79,26 @@ export class TargetDelivery {
       for (const { parts, failure } of planned.failures) report.failed(ref.index, parts, failure);
       series.push(...planned.items);
     }
-    const pushes = combineSeries(series).map(pushSend);
-    const count = ingest.length + pushes.length;
+    const groups = combineSeries(series);
+    const count = ingest.length + groups.length;
     const state: AttemptState = {};
     // Once every request has started and the target can take one more, the next job may claim:
     // sooner, its requests would only queue behind these.
     const dispatched = () => void this.slots.whenFree().then(() => report.dispatched());
     if (count === 0) dispatched();
     // As many lanes as the target takes requests at once, each building a request when its turn
-    // comes: a batch's requests, built all at first, outlived young-generation collections.
+    // comes: a batch's requests, built all at first, outlived young-generation collections. Once the
+    // circuit paused the target or shutdown began, no more are taken: the rest go back with the job.
     let next = 0;
+    const more = () => next < count && state.pauseMs === undefined && !signal.aborted;
     const lane = async (): Promise<void> => {
-      while (next < count) {
+      while (more()) {
         await this.slots.run(async () => {
+          // Another lane may have taken the last request while this one waited for its slot.
+          if (!more()) return;
           const i = next++;
           if (next === count) dispatched();
-          const send = i < ingest.length ? this.ingestSend(ingest[i]!, report) : pushes[i - ingest.length]!;
+          const send = i < ingest.length ? this.ingestSend(ingest[i]!, report) : pushSend(groups[i - ingest.length]!);
           if (send !== undefined) await this.send(send, report, signal, state);
         });
       }

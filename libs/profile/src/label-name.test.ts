@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { appNameProblem, isValidLabelName, labelNameProblem } from "./label-name.js";
 
 describe("isValidLabelName", () => {
@@ -51,5 +52,29 @@ describe("appNameProblem", () => {
   it("requires a name and reports the first bad character", () => {
     assert.equal(appNameProblem(""), "service name is required");
     assert.equal(appNameProblem("my app!"), "invalid service name: my app!: character is not allowed: ' '");
+  });
+});
+
+describe("the first bad character", () => {
+  // Pyroscope's check, rune by rune (code points, a lone surrogate on its own), as the reference.
+  const firstBad = (text: string, allowed: RegExp) => [...text].find((rune) => !allowed.test(rune));
+  const quoted = (problem: string | undefined) => problem?.split(": character is not allowed: ")[1];
+  const names = fc.string({
+    unit: fc.oneof(fc.constantFrom(..."aZ09_./- é"), fc.constantFrom("😀", "\ud800", "\u200b"), fc.string({ unit: "binary", minLength: 1, maxLength: 1 })),
+    maxLength: 12,
+  });
+
+  it("is the one a rune-by-rune check finds, for label and app names", () => {
+    fc.assert(
+      fc.property(
+        names.filter((name) => name !== ""),
+        (name) => {
+          const label = firstBad(name, /^[A-Za-z0-9_.]$/);
+          const app = firstBad(name, /^[A-Za-z0-9_./-]$/);
+          assert.equal(quoted(labelNameProblem(name)), label === undefined ? undefined : quoted(labelNameProblem(label)));
+          assert.equal(quoted(appNameProblem(name)), app === undefined ? undefined : quoted(appNameProblem(app)));
+        },
+      ),
+    );
   });
 });

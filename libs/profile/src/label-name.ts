@@ -2,7 +2,9 @@
 // rejects reads the same as what the server would have said.
 
 const labelNamePattern = /^[A-Za-z0-9_.]+$/;
-const appNamePattern = /^[A-Za-z0-9_./-]+$/;
+// With the `u` flag a match is a whole code point, as `for...of` reads one: the rune Go would name.
+const badLabelRune = /[^A-Za-z0-9_.]/u;
+const badAppRune = /[^A-Za-z0-9_./-]/u;
 
 /** `[A-Za-z0-9_.]+`; reserved names such as `__name__` and `__delta__` pass too. */
 export function isValidLabelName(name: string): boolean {
@@ -12,21 +14,18 @@ export function isValidLabelName(name: string): boolean {
 /** Why `name` is not a valid label name, or undefined when it is. */
 export function labelNameProblem(name: string): string | undefined {
   if (name === "") return "label name is required";
-  return labelNamePattern.test(name) ? undefined : badRuneProblem(name, /^[A-Za-z0-9_.]$/, "invalid label name");
+  return badRuneProblem(name, badLabelRune, "invalid label name");
 }
 
 /** Why `app` is not a valid application name (`[A-Za-z0-9_./-]+`), or undefined when it is. */
 export function appNameProblem(app: string): string | undefined {
   if (app === "") return "service name is required";
-  return appNamePattern.test(app) ? undefined : badRuneProblem(app, /^[A-Za-z0-9_./-]$/, "invalid service name");
+  return badRuneProblem(app, badAppRune, "invalid service name");
 }
 
-/** The first character of `text` that `allowed` refuses, for a name known to hold one. */
-function badRuneProblem(text: string, allowed: RegExp, what: string): string | undefined {
-  for (const rune of text) {
-    if (!allowed.test(rune)) return `${what}: ${text}: character is not allowed: ${quoteRune(rune)}`;
-  }
-  return undefined;
+function badRuneProblem(text: string, badRune: RegExp, what: string): string | undefined {
+  const rune = badRune.exec(text)?.[0];
+  return rune === undefined ? undefined : `${what}: ${text}: character is not allowed: ${quoteRune(rune)}`;
 }
 
 const shortEscapes: Record<string, string> = {

@@ -37,6 +37,45 @@ describe("parseQuery", () => {
   });
 });
 
+// Go's url.ParseQuery and url.Values.Encode written plainly, regular expressions and all: the
+// reference the parser's shortcuts are held to.
+const utf8Bytes = (text: string) => Buffer.from(text, "utf8").toString("latin1");
+function referenceUnescape(component: string): string | undefined {
+  if (/%(?![0-9A-Fa-f]{2})/.test(component)) return undefined;
+  return utf8Bytes(component).replace(/\+|%([0-9A-Fa-f]{2})/g, (_, hex?: string) => (hex === undefined ? " " : String.fromCharCode(Number.parseInt(hex, 16))));
+}
+function referenceParse(query: string): Map<string, string[]> {
+  const values = new Map<string, string[]>();
+  for (const pair of query.split("&")) {
+    if (pair === "" || pair.includes(";")) continue;
+    const eq = pair.indexOf("=");
+    const key = referenceUnescape(eq === -1 ? pair : pair.slice(0, eq));
+    const value = referenceUnescape(eq === -1 ? "" : pair.slice(eq + 1));
+    if (key === undefined || value === undefined) continue;
+    values.set(key, [...(values.get(key) ?? []), value]);
+  }
+  return values;
+}
+const referenceEscape = (bytes: string) =>
+  bytes.replace(/[^A-Za-z0-9\-_.~]/g, (c) => (c === " " ? "+" : `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`));
+const referenceEncode = (values: Map<string, string[]>) =>
+  [...values.keys()]
+    .sort()
+    .flatMap((key) => values.get(key)!.map((value) => `${referenceEscape(key)}=${referenceEscape(value)}`))
+    .join("&");
+
+describe("against Go's rules written plainly", () => {
+  it("parses and re-encodes every query as the reference does", () => {
+    fc.assert(
+      fc.property(queryText, (query) => {
+        assert.deepEqual(parseQuery(query), referenceParse(query));
+        assert.equal(encodeQuery(parseQuery(query)), referenceEncode(referenceParse(query)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe("firstValue", () => {
   it("is the first value parseQuery gives the key", () => {
     fc.assert(

@@ -32,9 +32,13 @@ export function firstValue(query: string, key: string): string | undefined {
   return undefined;
 }
 
+// What url.QueryEscape leaves as it is: A-Z a-z 0-9 - _ . ~
+const unreservedClass = "A-Za-z0-9\\-_.~";
+const needsEscape = new RegExp(`[^${unreservedClass}]`);
+const unreservedByte = Uint8Array.from({ length: 256 }, (_, c) => (needsEscape.test(String.fromCharCode(c)) ? 0 : 1));
 // Every writer request rewrites a query: a pair of unreserved characters only, the common case,
 // reads as itself, without escapes to look for.
-const plainPair = /^[A-Za-z0-9\-_.~]*(?:=[A-Za-z0-9\-_.~]*)?$/;
+const plainPair = new RegExp(`^[${unreservedClass}]*(?:=[${unreservedClass}]*)?$`);
 
 /** One `key=value` pair decoded, or undefined where Go skips it (or its key is not `only`). */
 function parsePair(pair: string, only?: string): [string, string] | undefined {
@@ -78,7 +82,6 @@ export function textOf(bytes: string): string {
 
 const badEscape = /%(?![0-9A-Fa-f]{2})/;
 const needsUnescape = /[+%]/;
-const needsEscape = /[^A-Za-z0-9\-_.~]/;
 
 function queryUnescape(component: string): string | undefined {
   if (!needsUnescape.test(component)) return byteString(component);
@@ -102,21 +105,17 @@ const plus = 0x2b;
 const percent = 0x25;
 const hexDigits = "0123456789ABCDEF";
 
-// url.QueryEscape: only A-Z a-z 0-9 - _ . ~ stay; space becomes `+`.
+// url.QueryEscape: only unreserved bytes stay; space becomes `+`. `bytes` is a byte string: every
+// character is below 256.
 function queryEscape(bytes: string): string {
   if (!needsEscape.test(bytes)) return bytes;
   let text = "";
   let from = 0;
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes.charCodeAt(i);
-    if (unreserved(c)) continue;
+    if (unreservedByte[c] === 1) continue;
     text += bytes.slice(from, i) + (c === 0x20 ? "+" : `%${hexDigits[c >> 4]}${hexDigits[c & 15]}`);
     from = i + 1;
   }
   return text + bytes.slice(from);
-}
-
-/** A-Z a-z 0-9 - _ . ~ */
-function unreserved(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x7e;
 }

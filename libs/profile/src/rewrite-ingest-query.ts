@@ -40,7 +40,7 @@ export function rewriteIngestQuery(query: string, externalLabels: Readonly<Recor
   return encodeQuery(values);
 }
 
-/** The first `name` parameter as text. */
+/** The first `name`, its bytes read as UTF-8 as Go does; none reads as empty, which parseName refuses. */
 function nameText(first: string | undefined): string {
   return first === undefined ? "" : textOf(first);
 }

@@ -8,7 +8,7 @@ import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
 import type { Cluster } from "ioredis";
-import { masterServing, slotOf } from "./cluster-masters.js";
+import { masterServing, refreshSlots, slotOf } from "./cluster-masters.js";
 import { chunkKey, shardOf } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
 import { Enqueuer } from "./enqueuer.js";
@@ -306,9 +306,15 @@ test("a master stuck in its ready check (loading its data) refuses the next MULT
     for (const socket of sockets) socket.destroy();
     loader.close();
   });
+  // Ready against the real cluster first: ioredis' own ready check (CLUSTER INFO, to any node) and
+  // its slot refreshes (CLUSTER SLOTS, to any node) would stall or fail on the fake master. Then the
+  // slot's master is mapped to it, and no refresh runs on a timer meanwhile.
   const producer = clusterClient(t, "producer");
-  producer.options.natMap = { [serving]: { host: "127.0.0.1", port: (loader.address() as AddressInfo).port } };
+  producer.options.slotsRefreshInterval = 0;
   await waitForRedis(producer, 5_000);
+  producer.options.natMap = { [serving]: { host: "127.0.0.1", port: (loader.address() as AddressInfo).port } };
+  await refreshSlots(producer);
+  assert.equal(masterServing(producer, slotOf(list))?.connection.options.port, (loader.address() as AddressInfo).port, "the slot's master is the fake one");
   const flush = () => new Transaction().add("rpush", list, "segment");
   await assert.rejects(runTransaction(producer, flush()), /Command timed out/, "queued while connecting, then timed out");
   assert.equal(masterServing(producer, slotOf(list))?.connection.status, "connect", "still in its ready check");

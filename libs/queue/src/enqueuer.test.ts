@@ -98,7 +98,7 @@ test("a flush of many concurrent requests stores each payload once, one segment 
   assert.deepEqual((await admin.smembers(batchClaimsKey(prefix, batchId))).sort(), ["alpha", "beta"]);
 });
 
-test("one flush at a time: what arrives while a flush is in flight goes out in the next", async (t) => {
+test("what arrives while a flush is in flight goes out together in the next", async (t) => {
   const { enqueuer } = await producer(t, [targetConfig("alpha")]);
   const first = enqueuer.enqueue(Buffer.from("first"), INGEST, ["alpha"]);
   // The first flush starts at the end of this turn of the event loop; these arrive while it is in flight.

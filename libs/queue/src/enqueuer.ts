@@ -55,7 +55,7 @@ export interface EnqueuerOptions {
   onFlush?: (flush: FlushReport) => void;
 }
 
-/** One flush, done: every request it carried waited for it (and the flush in flight before it). */
+/** One flush, done: every request it carried waited for it (and, before it went out, for its turn). */
 export interface FlushReport {
   profiles: number;
   /** From the flush's start to its outcome: Redis' writes (and fsync), the drain jobs added, the replicas' confirmation. */

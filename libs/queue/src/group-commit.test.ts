@@ -2,39 +2,97 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GroupCommit } from "./group-commit.js";
 
-/** A write that holds until released, recording each group. */
+/** A write that holds until released (in the order the writes went out), recording each group. */
 function gatedWrites() {
   const groups: number[][] = [];
   const gates: (() => void)[] = [];
   const write = (items: number[]) => {
-    groups.push(items);
-    return new Promise<string>((resolve) => gates.push(() => resolve(`write ${groups.length}`)));
+    const number = groups.push(items);
+    return new Promise<string>((resolve) => gates.push(() => resolve(`write ${number}`)));
   };
   return { groups, write, open: () => gates.shift()?.() };
 }
 
+/** Lets the writes scheduled by the submissions of this turn go out. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 test("items that arrive while a write is in flight go out together in the next write", async () => {
   const { groups, write, open } = gatedWrites();
   const commit = new GroupCommit({ bounds: { maxItems: 100, maxBytes: 1_000 }, sizeOf: () => 1, write });
-  const first = commit.submit(1);
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(groups, [[1]], "alone, an item goes out at once");
-  const later = [2, 3, 4].map((n) => commit.submit(n));
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(groups.length, 1, "nothing more goes out while a write is in flight");
+  const first = [1, 2, 3].map((n) => commit.submit(n));
+  await nextTurn();
+  assert.deepEqual(groups, [[1, 2, 3]], "alone, items go out at once");
+  const later = [4, 5].map((n) => commit.submit(n));
+  await nextTurn();
+  assert.equal(groups.length, 1, "fewer items wait than the write in flight carries: they wait for it");
   open();
-  assert.equal(await first, "write 1");
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(groups, [[1], [2, 3, 4]]);
+  assert.deepEqual(await Promise.all(first), ["write 1", "write 1", "write 1"]);
+  await nextTurn();
+  assert.deepEqual(
+    groups,
+    [
+      [1, 2, 3],
+      [4, 5],
+    ],
+    "the write ended: what waited goes out together",
+  );
   open();
-  assert.deepEqual(await Promise.all(later), ["write 2", "write 2", "write 2"]);
+  assert.deepEqual(await Promise.all(later), ["write 2", "write 2"]);
+});
+
+test("a second write goes out while one is in flight once as many items wait as it carries, never a third", async () => {
+  const { groups, write, open } = gatedWrites();
+  const commit = new GroupCommit({ bounds: { maxItems: 100, maxBytes: 1_000 }, sizeOf: () => 1, write });
+  const all = [commit.submit(1), commit.submit(2)];
+  await nextTurn();
+  all.push(commit.submit(3));
+  await nextTurn();
+  assert.deepEqual(groups, [[1, 2]]);
+  all.push(commit.submit(4));
+  await nextTurn();
+  assert.deepEqual(
+    groups,
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    "two wait, as many as the write in flight carries",
+  );
+  all.push(...[5, 6, 7, 8, 9].map((n) => commit.submit(n)));
+  await nextTurn();
+  assert.equal(groups.length, 2, "two writes in flight: the rest waits");
+  open();
+  await all[0];
+  await nextTurn();
+  assert.deepEqual(groups.at(-1), [5, 6, 7, 8, 9], "one write ended: what waits goes out as the second in flight");
+  open();
+  open();
+  assert.deepEqual(await Promise.all(all), ["write 1", "write 1", "write 2", "write 2", "write 3", "write 3", "write 3", "write 3", "write 3"]);
+  await commit.settled();
+});
+
+test("settled waits for every write in flight", async () => {
+  const { write, open } = gatedWrites();
+  const commit = new GroupCommit({ bounds: { maxItems: 100, maxBytes: 1_000 }, sizeOf: () => 1, write });
+  void commit.submit(1);
+  await nextTurn();
+  void commit.submit(2);
+  await nextTurn();
+  let settled = false;
+  const waiting = commit.settled().then(() => (settled = true));
+  open();
+  await nextTurn();
+  assert.equal(settled, false, "the second write is still in flight");
+  open();
+  await waiting;
+  assert.equal(settled, true);
 });
 
 test("items submitted in one turn of the event loop share a write", async () => {
   const { groups, write, open } = gatedWrites();
   const commit = new GroupCommit({ bounds: { maxItems: 100, maxBytes: 1_000 }, sizeOf: () => 1, write });
   const all = [1, 2, 3].map((n) => commit.submit(n));
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   open();
   await Promise.all(all);
   assert.deepEqual(groups, [[1, 2, 3]]);
@@ -45,7 +103,7 @@ test("a write carries at most maxItems items and maxBytes bytes, but always one 
   const commit = new GroupCommit({ bounds: { maxItems: 2, maxBytes: 10 }, sizeOf: (n: number) => n, write });
   const all = [1, 1, 1, 4, 8, 50, 1].map((n) => commit.submit(n));
   for (let i = 0; i < 5; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     open();
   }
   await Promise.all(all);

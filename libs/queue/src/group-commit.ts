@@ -11,6 +11,9 @@ export interface GroupCommitOptions<T, R> {
   write: (items: T[]) => Promise<R>;
 }
 
+/** Writes in flight at once, at most. */
+const MAX_IN_FLIGHT = 2;
+
 interface Waiting<T, R> {
   item: T;
   resolve: (result: R) => void;
@@ -19,13 +22,17 @@ interface Waiting<T, R> {
 
 /**
  * Group commit: items that arrive while a write is in flight are written together by the next one,
- * one write at a time. An item that finds no write in flight goes out at the end of the current turn
- * of the event loop (with whatever arrived in the same turn), never after a timer, so at low load an
- * item waits for one write and under load a write carries everything that queued behind the last.
+ * never after a timer. An item that finds no write in flight goes out at the end of the current turn
+ * of the event loop (with whatever arrived in the same turn), so at low load an item waits for one
+ * write. At most two writes are in flight: the next one goes out once as many items wait as the one
+ * in flight carries, so that Redis works on it while the answer to the first travels back and its
+ * callers answer their clients, and a write carries about as many items as it would one at a time
+ * (the cost of a write, an fsync, is shared by fewer items when writes go out smaller).
  */
 export class GroupCommit<T, R> {
   private readonly queue: Waiting<T, R>[] = [];
-  private running: Promise<void> | undefined;
+  /** The writes in flight, each with the number of items it carries. */
+  private readonly inFlight = new Map<Promise<void>, number>();
   private scheduled = false;
 
   constructor(private readonly options: GroupCommitOptions<T, R>) {
@@ -38,7 +45,7 @@ export class GroupCommit<T, R> {
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.running === undefined && !this.scheduled) {
+      if (!this.scheduled && this.mayWrite()) {
         this.scheduled = true;
         setImmediate(() => {
           this.scheduled = false;
@@ -50,24 +57,35 @@ export class GroupCommit<T, R> {
 
   /** Resolves once every item submitted so far is written (or failed). */
   async settled(): Promise<void> {
-    while (this.running !== undefined || this.scheduled) await (this.running ?? new Promise((resolve) => setImmediate(resolve)));
+    while (this.inFlight.size > 0 || this.scheduled) {
+      await (this.inFlight.size > 0 ? Promise.allSettled(this.inFlight.keys()) : new Promise((resolve) => setImmediate(resolve)));
+    }
+  }
+
+  /** Whether a write may go out now: none is in flight, or one is and as many items wait as it carries. */
+  private mayWrite(): boolean {
+    if (this.queue.length === 0 || this.inFlight.size >= MAX_IN_FLIGHT) return false;
+    for (const carried of this.inFlight.values()) if (this.queue.length < carried) return false;
+    return true;
   }
 
   private drain(): void {
-    if (this.running !== undefined || this.queue.length === 0) return;
-    const group = this.take();
-    this.running = this.options.write(group.map((waiting) => waiting.item)).then(
-      (result) => this.settle(group, (waiting) => waiting.resolve(result)),
-      (error: unknown) => this.settle(group, (waiting) => waiting.reject(error)),
-    );
+    while (this.mayWrite()) {
+      const group = this.take();
+      const write: Promise<void> = this.options.write(group.map((waiting) => waiting.item)).then(
+        (result) => this.settle(write, group, (waiting) => waiting.resolve(result)),
+        (error: unknown) => this.settle(write, group, (waiting) => waiting.reject(error)),
+      );
+      this.inFlight.set(write, group.length);
+    }
   }
 
   /**
    * A write ended: the next one goes out first, so that Redis works on it while the callers of this
    * one carry on (answer their clients), then they hear the outcome.
    */
-  private settle(group: Waiting<T, R>[], outcome: (waiting: Waiting<T, R>) => void): void {
-    this.running = undefined;
+  private settle(write: Promise<void>, group: Waiting<T, R>[], outcome: (waiting: Waiting<T, R>) => void): void {
+    this.inFlight.delete(write);
     this.drain();
     group.forEach(outcome);
   }

@@ -45,6 +45,24 @@ test("the last target's release deletes the chunks; releasing twice changes noth
   assert.equal(await store.releaseBatch(data, "b"), false);
 });
 
+test("a job's batches are released in one script: the chunks go where no other target still needs them", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const sharedWithB = await storeBatch(store, [randomBytes(CHUNK_BYTES), randomBytes(100)], ["a", "b"]);
+  const onlyA = await storeBatch(store, [randomBytes(300)], ["a"]);
+  const empty = { batch: randomUUID(), bytes: 0 };
+  const largest = await storeBatch(store, [randomBytes(3 * CHUNK_BYTES + 7)], ["a"]);
+  const scripts = async () => (await commandCalls(redis, "eval")) + (await commandCalls(redis, "evalsha"));
+  const before = await scripts();
+  assert.deepEqual(await store.releaseBatches([sharedWithB, onlyA, empty, largest], "a"), [false, true, false, true]);
+  assert.equal((await scripts()) - before, 1, "one script for every batch");
+  assert.deepEqual(await store.releaseBatches([sharedWithB, onlyA, largest], "a"), [false, false, false], "idempotent");
+  const left = (await redis.keys(`${prefix}:*`)).sort();
+  assert.deepEqual(left, [batchClaimsKey(prefix, sharedWithB.batch), chunkKey(prefix, sharedWithB.batch, 0), chunkKey(prefix, sharedWithB.batch, 1)].sort());
+  assert.deepEqual(await redis.smembers(batchClaimsKey(prefix, sharedWithB.batch)), ["b"]);
+  assert.deepEqual(await store.releaseBatches([], "a"), []);
+});
+
 test("a detached copy holds the profile's exact bytes, across a chunk boundary, for every job that holds it", async () => {
   const prefix = `t-${randomUUID()}`;
   const store = new BatchStore(redis, prefix);

@@ -2,20 +2,29 @@ import type { RedisConnection } from "./redis-connection.js";
 import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
+import { groupBySlot } from "./slot-groups.js";
 import { ChunkLayout } from "./payload-layout.js";
 import type { SharedChunks } from "./shared-chunks.js";
 import type { Transaction } from "./transaction.js";
 
-// KEYS: claims set, then every chunk key. ARGV: target. An empty set does not exist in Redis, so
-// EXISTS on it tells whether any target still needs the chunks; without claims they are deleted.
-// Returns 1 when this release deleted them.
-const releaseBatch = new LuaScript(
-  "batch_release",
+// KEYS: per batch, its claims set, then its chunk keys. ARGV: target, then per batch the number of
+// its chunk keys. An empty set does not exist in Redis, so EXISTS on it tells whether any target still
+// needs the chunks; without claims they are deleted. Returns per batch 1 when this release deleted them.
+const releaseBatches = new LuaScript(
+  "batches_release",
   `
-redis.call('SREM', KEYS[1], ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 1 or #KEYS == 1 then return 0 end
-if redis.call('DEL', unpack(KEYS, 2)) > 0 then return 1 end
-return 0
+local deleted = {}
+local claims = 1
+for batch = 2, #ARGV do
+  local chunks = tonumber(ARGV[batch])
+  redis.call('SREM', KEYS[claims], ARGV[1])
+  deleted[batch - 1] = 0
+  if chunks > 0 and redis.call('EXISTS', KEYS[claims]) == 0 and redis.call('DEL', unpack(KEYS, claims + 1, claims + chunks)) > 0 then
+    deleted[batch - 1] = 1
+  end
+  claims = claims + chunks + 1
+end
+return deleted
 `,
 );
 
@@ -136,7 +145,7 @@ export class BatchStore {
     private readonly prefix: string,
     private readonly shared?: SharedChunks,
   ) {
-    for (const script of [releaseBatch, detach, releaseDetached, reclaimDetached, reclaimBatch]) script.define(redis);
+    for (const script of [releaseBatches, detach, releaseDetached, reclaimDetached, reclaimBatch]) script.define(redis);
   }
 
   /** Adds to `transaction` what stores a batch: its chunks, and the claims of the targets that need it. */
@@ -188,9 +197,28 @@ export class BatchStore {
 
   /** Drops `target`'s claim on the batch; the last claim deletes the chunks (true). Idempotent. */
   async releaseBatch(data: Pick<BatchJobData, "batch" | "bytes">, target: string): Promise<boolean> {
-    const chunks = this.chunkKeys(data);
-    const deleted = (await releaseBatch.run(this.redis, [batchClaimsKey(this.prefix, data.batch), ...chunks], [target])) === 1;
-    if (deleted) this.shared?.forget(chunks);
+    const [deleted] = await this.releaseBatches([data], target);
+    return deleted!;
+  }
+
+  /**
+   * `releaseBatch` for every batch of `batches`, in order, in a script per hash slot: one on a single
+   * Redis, whatever the number of batches (a drain job's release costs Redis one call, not one per
+   * batch). Returns per batch whether its chunks were deleted.
+   */
+  async releaseBatches(batches: readonly Pick<BatchJobData, "batch" | "bytes">[], target: string): Promise<boolean[]> {
+    const deleted: boolean[] = [];
+    await Promise.all(
+      groupBySlot(this.redis, batches, (data) => batchClaimsKey(this.prefix, data.batch)).map(async (group) => {
+        const chunks = group.map(({ item }) => this.chunkKeys(item));
+        const keys = group.flatMap(({ item }, i) => [batchClaimsKey(this.prefix, item.batch), ...chunks[i]!]);
+        const replies = (await releaseBatches.run(this.redis, keys, [target, ...chunks.map((keys) => keys.length)])) as number[];
+        group.forEach(({ position }, i) => {
+          deleted[position] = replies[i] === 1;
+          if (deleted[position]) this.shared?.forget(chunks[i]!);
+        });
+      }),
+    );
     return deleted;
   }
 

@@ -141,10 +141,7 @@ export class JobLifecycle {
    * need not wait for them.
    */
   complete(job: BatchJob, work: JobWork, failedAtEnd = 0): Promise<void> {
-    return Promise.all([
-      ...work.segments.map((segment) => this.releaseHeld(job, segment, segment.profiles, work.drain)),
-      this.backlog.countOutDelivered(job.id!, failedAtEnd),
-    ]).then(() => undefined);
+    return Promise.all([this.releaseHeld(job, whole(work.segments), work.drain), this.backlog.countOutDelivered(job.id!, failedAtEnd)]).then(() => undefined);
   }
 
   /**
@@ -178,7 +175,7 @@ export class JobLifecycle {
    * failed jobs; it lets go of what it holds, leaves the backlog and goes.
    */
   async removeFailedDrain(job: BatchJob, work: JobWork): Promise<void> {
-    await Promise.all(work.segments.map((segment) => this.releaseHeld(job, segment, segment.profiles, true)));
+    await this.releaseHeld(job, whole(work.segments), true);
     await this.backlog.countOut(job.id!);
     await job.remove();
   }
@@ -191,7 +188,7 @@ export class JobLifecycle {
   async fail(job: BatchJob, data: BatchJobData, group: FailureGroup, done: readonly ProfileRef[], keepMs: number): Promise<void> {
     await this.store.detach(data, group.refs, this.holder(job.id!), keepMs);
     await job.updateData({ ...data, profiles: group.refs, detached: true, failure: group.failure });
-    await this.releaseHeld(job, data, done);
+    await this.releaseHeld(job, [{ segment: data, profiles: done }]);
     await this.backlog.countOut(job.id!);
   }
 
@@ -262,7 +259,7 @@ export class JobLifecycle {
     const { profiles, bytes } = usageOf(data?.profiles ?? []);
     if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes])) !== 1) return { removed: false, payloadsDeleted: 0 };
     if (data === undefined) return { removed: true, payloadsDeleted: 0 };
-    return { removed: true, payloadsDeleted: await this.releaseHeld(job, data, data.profiles) };
+    return { removed: true, payloadsDeleted: await this.releaseHeld(job, whole([data])) };
   }
 
   async close(): Promise<void> {
@@ -270,25 +267,47 @@ export class JobLifecycle {
   }
 
   /**
-   * Lets go of `profiles` of the job in `segment`: the batch's chunks as a whole (only the target's
-   * drain job, or batch job whose id is the batch id, holds them, and only while it refers to them), or
-   * its claims on their detached copies. Returns how many profiles' bytes were deleted.
+   * Lets go of the job's `profiles` in each part's segment: a batch's chunks as a whole (only the
+   * target's drain job, or batch job whose id is the batch id, holds them, and only while it refers
+   * to them), all of them in one script per hash slot, or its claims on their detached copies, a
+   * script per segment. The commands go out at once, in order. Returns how many profiles' bytes were
+   * deleted.
    */
-  private async releaseHeld(job: BatchJob, segment: WorkSegment, profiles: readonly ProfileRef[], drain = false): Promise<number> {
-    if (segment.detached === true)
-      return this.store.releaseDetached(
-        segment.batch,
-        profiles.map((ref) => ref.index),
-        this.holder(job.id!),
-      );
-    if (!drain && job.id !== segment.batch) return 0;
-    return (await this.store.releaseBatch(segment, this.target)) ? segment.profiles.length : 0;
+  private async releaseHeld(job: BatchJob, parts: readonly HeldPart[], drain = false): Promise<number> {
+    const copies = parts.filter(({ segment }) => segment.detached === true);
+    const batches = parts.filter(({ segment }) => segment.detached !== true && (drain || job.id === segment.batch)).map(({ segment }) => segment);
+    const [copiesDeleted, batchesDeleted] = await Promise.all([
+      Promise.all(
+        copies.map(({ segment, profiles }) =>
+          this.store.releaseDetached(
+            segment.batch,
+            profiles.map((ref) => ref.index),
+            this.holder(job.id!),
+          ),
+        ),
+      ),
+      batches.length === 0 ? [] : this.store.releaseBatches(batches, this.target),
+    ]);
+    return (
+      copiesDeleted.reduce((sum, deleted) => sum + deleted, 0) + batches.reduce((sum, segment, i) => sum + (batchesDeleted[i] ? segment.profiles.length : 0), 0)
+    );
   }
 
   /** The claim a job holds on a detached copy: one per job, since a profile's parts may be in several. */
   private holder(jobId: string): string {
     return `${jobId}@${this.target}`;
   }
+}
+
+/** Some of a job's profiles in one of its segments. */
+interface HeldPart {
+  segment: WorkSegment;
+  profiles: readonly ProfileRef[];
+}
+
+/** Every profile of each segment. */
+function whole(segments: readonly WorkSegment[]): HeldPart[] {
+  return segments.map((segment) => ({ segment, profiles: segment.profiles }));
 }
 
 /** The first part of `ref` that its failure group holds: the first one not listed as delivered. */

@@ -22,8 +22,8 @@ describe("fault 9: kill -9 a writer in the middle of a batch", () => {
     const args = [`--writer.concurrency=${concurrency}`];
     stage.processes.push(await startRelay("ingest", config, redis, args));
 
-    // Redis holds writes for a moment: the profiles sent meanwhile wait for the first flush and go
-    // out together in the next one, a batch of many profiles.
+    // Redis holds writes for a moment: the profiles sent meanwhile wait for the first flushes and
+    // go out together in the next ones, which wait for the target as segments of many profiles.
     const load = new LoadGenerator({ url: url, tag: "w9" });
     const pauser = inspect(redis);
     await pauser.client("PAUSE", 500, "WRITE");
@@ -32,8 +32,14 @@ describe("fault 9: kill -9 a writer in the middle of a batch", () => {
     assert.equal(load.acked.size, profiles);
     const client = inspect(redis);
     const sizes = await waitingBatches(client, "a").finally(() => client.disconnect());
-    t.diagnostic(`profiles per batch: ${sizes.join(", ")}`);
-    assert.ok(Math.max(...sizes) > answeredBeforeTheHold, "the hold comes in the middle of a batch");
+    t.diagnostic(`profiles per flush: ${sizes.join(", ")}`);
+    // One drain job claims every segment waiting: the profiles of all these flushes are its batch.
+    assert.equal(
+      sizes.reduce((sum, size) => sum + size, 0),
+      profiles,
+      "every profile waits for one drain job, whose batch the hold cuts in the middle",
+    );
+    assert.ok(sizes.length < profiles / 4, `the flushes carried many profiles each: ${sizes.join(", ")}`);
 
     // Target a answers the first requests, then holds every answer: the writer stops mid-batch.
     let seen = 0;

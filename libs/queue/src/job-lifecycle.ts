@@ -286,7 +286,7 @@ export class JobLifecycle {
           ),
         ),
       ),
-      batches.length === 0 ? [] : this.store.releaseBatches(batches, this.target),
+      this.store.releaseBatches(batches, this.target),
     ]);
     return (
       copiesDeleted.reduce((sum, deleted) => sum + deleted, 0) + batches.reduce((sum, segment, i) => sum + (batchesDeleted[i] ? segment.profiles.length : 0), 0)

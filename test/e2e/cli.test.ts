@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { constants, existsSync } from "node:fs";
 import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { getPriority, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
@@ -176,6 +176,7 @@ describe("pyroscope-relay run with an embedded redis-server", () => {
     const port = await freePort();
     const relay = await startRelayProcess({ config: receiverConfig(port, { only: target.url }) });
     const dataDir = join(relay.dir, "data");
+    assert.equal(getPriority(relay.child.pid), getPriority(), "run acknowledges: it keeps its CPU priority");
     assert.equal(await ingest(port, gzippedPprof({ seed: 30 })), 200);
     await target.waitForRequests(1, 10_000);
     assert.ok((await readdir(dataDir)).includes("appendonlydir"), "AOF is on");
@@ -241,14 +242,19 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
     const ingestProcess = await startRelayProcess({ command: "ingest", config, args });
     const writerA = await startRelayProcess({ command: "writer", config, args: [...args, "--target", "a"] });
     try {
+      // Children start at this process' nice value; a writer lowers its own to --writer.nice (10).
+      const started = getPriority();
+      assert.equal(getPriority(writerA.child.pid), Math.max(started, 10), "a writer lowers its CPU priority");
+      assert.equal(getPriority(ingestProcess.child.pid), started, "ingest keeps its CPU priority");
       assert.match(ingestProcess.output(), /appendonly|AOF/i, "a Redis without AOF is warned about");
       const body = gzippedPprof({ seed: 31 });
       assert.equal(await ingest(port, body), 200);
       await a.waitForRequests(1, 10_000);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(b.requests.length, 0, "nobody serves target b yet");
-      const writerB = await startRelayProcess({ command: "writer", config, args: [...args, "--target=b"] });
+      const writerB = await startRelayProcess({ command: "writer", config, args: [...args, "--target=b", "--writer.nice=0"] });
       try {
+        assert.equal(getPriority(writerB.child.pid), started, "--writer.nice=0 leaves the priority as started");
         await b.waitForRequests(1, 10_000);
         assert.deepEqual(b.requests[0]!.body, body);
       } finally {

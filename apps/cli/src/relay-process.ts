@@ -20,6 +20,7 @@ import { relayVersion } from "./commands/version.js";
 import { QueueStateExport } from "./queue-state-export.js";
 import { track, type ShutdownStack } from "./shutdown-stack.js";
 import { UsageError } from "./usage-error.js";
+import { lowerWriterPriority } from "./writer-priority.js";
 import { WriterRole } from "./writer-role.js";
 
 const redisStartupTimeoutMs = 10_000;
@@ -139,6 +140,8 @@ export async function startRelay(
       logger.warn({ ops: settings.opsListenAddr }, "admin API disabled: the ops server listens beyond loopback; set --server.http.admin-token to enable it");
     }
     // Started in this order so that shutdown (in reverse) first stops the listeners, then drains the writer.
+    // `run` acknowledges too: only a process that only delivers steps back.
+    if (roles.writer && !roles.ingest) lowerWriterPriority(settings.writerNice, logger);
     const writer = roles.writer ? WriterRole.start({ redis, targets, settings, logger, metrics, admin, stack }) : undefined;
     const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack }) : undefined;
     apply = async (next) => {

@@ -1,6 +1,6 @@
 import { parseByteSize } from "./byte-size.js";
 import { parseDuration } from "./duration.js";
-import { isClusterNode, nonNegativeInteger, positive, positiveInteger } from "./flag-values.js";
+import { isClusterNode, niceValue, nonNegativeInteger, positive, positiveInteger } from "./flag-values.js";
 import type { RelaySettings } from "./relay-settings.js";
 
 /** The pyroscope-relay commands, in the order help lists them. */
@@ -235,6 +235,19 @@ export const flagTable: readonly Flag[] = [
       // A job holds back the next of its target while it waits; BullMQ's lock lasts 30 s.
       if (ms > 5_000) throw new Error("must be at most 5s");
       settings.writerClaimDelayMs = ms;
+    },
+  },
+  {
+    kind: "setting",
+    name: "writer.nice",
+    env: "RELAY_WRITER_NICE",
+    value: "N",
+    default: "10",
+    commands: relay,
+    description:
+      "the `writer` command lowers its own CPU priority to this nice value, so that on a shared host acknowledgements (`ingest`, Redis) get the cores first (0 = as started; a process started nicer stays so; `run` never lowers it)",
+    apply: (settings, text) => {
+      settings.writerNice = niceValue(text);
     },
   },
   {

@@ -16,6 +16,13 @@ export function nonNegativeInteger(text: string): number {
   return value;
 }
 
+/** A nice value a process may lower itself to: 0 (as started) to 19 (the lowest priority). */
+export function niceValue(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value > 19) throw new Error(`expected a nice value from 0 to 19, got ${JSON.stringify(text)}`);
+  return value;
+}
+
 export function positive(value: number, what: string): number {
   if (value <= 0) throw new Error(`${what} must be greater than 0`);
   return value;

@@ -25,6 +25,7 @@ test("defaults every setting", () => {
       storagePath: "data",
       writerConcurrency: 4,
       writerClaimDelayMs: 50,
+      writerNice: 10,
       maxBodyBytes: 32 * 1024 * 1024,
       flushMaxProfiles: 500,
       flushMaxBytes: 8 * 1024 * 1024,
@@ -56,6 +57,8 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
       "--writer.concurrency",
       "16",
       "--writer.claim-delay=200ms",
+      "--writer.nice",
+      "19",
       "--ingest.max-body-size=8MiB",
       "--ingest.flush-max-profiles",
       "64",
@@ -88,6 +91,7 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
     storagePath: "/var/lib/relay",
     writerConcurrency: 16,
     writerClaimDelayMs: 200,
+    writerNice: 19,
     maxBodyBytes: 8 * 1024 * 1024,
     flushMaxProfiles: 64,
     flushMaxBytes: 1024 * 1024,
@@ -113,6 +117,7 @@ test("reads environment variables, and a flag wins over its variable", () => {
     RELAY_STORAGE_PATH: "/data",
     RELAY_WRITER_CONCURRENCY: "2",
     RELAY_WRITER_CLAIM_DELAY: "0",
+    RELAY_WRITER_NICE: "0",
     RELAY_INGEST_MAX_BODY_SIZE: "1048576",
     RELAY_INGEST_FLUSH_MAX_PROFILES: "10",
     RELAY_INGEST_FLUSH_MAX_SIZE: "2MiB",
@@ -136,6 +141,7 @@ test("reads environment variables, and a flag wins over its variable", () => {
     storagePath: "/data",
     writerConcurrency: 2,
     writerClaimDelayMs: 0,
+    writerNice: 0,
     maxBodyBytes: 1_048_576,
     flushMaxProfiles: 10,
     flushMaxBytes: 2 * 1024 * 1024,
@@ -199,6 +205,8 @@ test("rejects bad values, naming the flag or variable", () => {
   settingsError(["--writer.concurrency=1.5"], {}, "--writer.concurrency", 'expected a whole number of at least 1, got "1.5"');
   settingsError([], { RELAY_WRITER_CONCURRENCY: "x" }, "RELAY_WRITER_CONCURRENCY", 'expected a whole number of at least 1, got "x"');
   settingsError(["--writer.claim-delay=6s"], {}, "--writer.claim-delay", "must be at most 5s");
+  settingsError(["--writer.nice=20"], {}, "--writer.nice", 'expected a nice value from 0 to 19, got "20"');
+  settingsError([], { RELAY_WRITER_NICE: "-5" }, "RELAY_WRITER_NICE", 'expected a nice value from 0 to 19, got "-5"');
   settingsError([], { RELAY_WRITER_CLAIM_DELAY: "50" }, "RELAY_WRITER_CLAIM_DELAY", 'invalid duration "50": missing unit (ns, us, ms, s, m, h)');
   settingsError(["--ingest.max-body-size=8mb"], {}, "--ingest.max-body-size", 'invalid size "8mb": unknown unit "mb"; use B, KB, MB, GB, KiB, MiB, GiB');
   settingsError(["--ingest.max-body-size=0"], {}, "--ingest.max-body-size", "the size must be greater than 0");

@@ -21,6 +21,8 @@ export interface RelaySettings {
   writerConcurrency: number;
   /** `--writer.claim-delay`, in ms: how long after it was added a drain job claims (0 = at once). */
   writerClaimDelayMs: number;
+  /** `--writer.nice`: the nice value the `writer` command lowers itself to (0 = as started). */
+  writerNice: number;
   /** `--ingest.max-body-size`, in bytes. */
   maxBodyBytes: number;
   /** `--ingest.flush-max-profiles`. */

@@ -121,8 +121,7 @@ export class OAuth2TokenSource {
     const started = this.now();
     let response;
     try {
-      const dispatcher = await this.http.get();
-      response = await dispatcher.request({
+      response = await this.http.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: "POST",

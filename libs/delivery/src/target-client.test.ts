@@ -180,6 +180,27 @@ test("follow_redirects: followed by default, with the body, credentials only to 
   assert.equal(target.requests.length, before + 1);
 });
 
+test("follow_redirects: at most 10 redirects are followed, then the 3xx is the answer; a 302 turns the POST into a GET", async (t) => {
+  const target = await fakeTarget(t);
+  target.respond((r) => {
+    const hop = /^\/hop(\d+)\//.exec(r.path);
+    if (hop !== null) return { status: 308, headers: { location: `/hop${Number(hop[1]) + 1}/ingest` } };
+    if (r.path === "/found/ingest") return { status: 302, headers: { location: "/landing" } };
+    return undefined;
+  });
+
+  const before = target.requests.length;
+  assert.equal((await client(t, `${target.url}/hop0`).send(request("looping"), signal)).status, 308);
+  const hops = target.requests.slice(before);
+  assert.equal(hops.length, 11, "the first request and 10 redirects");
+  assert.equal(hops.at(-1)!.path, "/hop10/ingest");
+  assert.ok(hops.every((r) => r.body.toString() === "looping"));
+
+  assert.equal((await client(t, `${target.url}/found`).send(request(), signal)).status, 200);
+  const landed = target.requests.at(-1)!;
+  assert.deepEqual([landed.method, landed.path, landed.body.length], ["GET", "/landing", 0]);
+});
+
 test("headers, then every http_headers value; an http_headers tenant is the endpoint's tenant", async (t) => {
   const target = await fakeTarget(t);
   const relay = client(t, target.url, {

@@ -113,8 +113,8 @@ export class TargetClient {
     const path = `${this.basePath}${req.path}${req.query ? `?${req.query}` : ""}`;
     // The endpoint's configured tenant wins; otherwise the client's travels on (Alloy drops it).
     const tenant = !this.hasStaticTenant && req.tenant !== undefined ? ["X-Scope-OrgID", req.tenant] : [];
-    const [dispatcher, authorization] = await Promise.all([this.http.get(), this.hasStaticAuthorization ? undefined : this.auth.header(signal)]);
-    const response = await dispatcher.request({
+    const authorization = this.hasStaticAuthorization ? undefined : await this.auth.header(signal);
+    const response = await this.http.request({
       origin: this.base.origin,
       path,
       method: "POST",

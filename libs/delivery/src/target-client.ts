@@ -1,10 +1,9 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
-import { HttpDispatcher } from "./http-dispatcher.js";
+import { HttpDispatcher, type HttpRequest } from "./http-dispatcher.js";
 import { requestAuth, type RequestAuth } from "./request-auth.js";
 import { withRequestSignal } from "./request-signal.js";
-import { readStart } from "./response-start.js";
 
 /** How much of an error response is kept for the failure record and the retry decision. */
 const responseStartBytes = 1024;
@@ -83,20 +82,18 @@ export class TargetClient {
   /**
    * One request, bounded by `remote_timeout` (undici's own header and body timeouts: cheaper than a
    * timer signal per request); `signal` aborts it early (shutdown past its grace period), through a
-   * signal of the request's own (see withRequestSignal).
+   * signal of the request's own (see withRequestSignal). The answer is read to its end.
    */
   send(req: TargetRequest, signal: AbortSignal): Promise<TargetResponse> {
     return withRequestSignal(signal, async (requestSignal) => {
-      const response = await this.open(req, requestSignal, this.target.remoteTimeoutMs);
-      const retryAfter = response.headers["retry-after"];
-      if (response.statusCode === 200) {
-        await response.body.dump();
-        return { status: 200, retryAfter: undefined, bodyStart: "" };
-      }
+      const { request, authorization } = await this.prepare(req, requestSignal, this.target.remoteTimeoutMs);
+      const answer = await this.http.exchange(request, responseStartBytes);
+      this.answered(answer.statusCode, authorization);
+      const retryAfter = answer.headers["retry-after"];
       return {
-        status: response.statusCode,
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        bodyStart: await readStart(response.body, responseStartBytes),
+        status: answer.statusCode,
+        retryAfter: answer.statusCode === 200 ? undefined : Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        bodyStart: answer.statusCode === 200 ? "" : answer.bodyStart,
       };
     });
   }
@@ -104,17 +101,25 @@ export class TargetClient {
   /**
    * One POST with the endpoint's headers, auth and tenant rule, its body whole or streamed; resolves
    * once the answer's headers are in, whatever its status, with its body for the caller to read (or
-   * dump). A 401 to renewable credentials lets the next request fetch or read new ones.
+   * dump).
    * `timeoutMs` bounds the wait for the answer's headers and each pause in its body (0: only `signal`).
    * `signal` should be the request's own: undici listens on it per request (see withRequestSignal).
    */
   async open(req: OpenRequest, signal: AbortSignal, timeoutMs: number): Promise<Dispatcher.ResponseData> {
+    const { request, authorization } = await this.prepare(req, signal, timeoutMs);
+    const response = await this.http.request(request);
+    this.answered(response.statusCode, authorization);
+    return response;
+  }
+
+  /** A request as `open` describes it, and the Authorization it carries, if any. */
+  private async prepare(req: OpenRequest, signal: AbortSignal, timeoutMs: number): Promise<{ request: HttpRequest; authorization: string | undefined }> {
     // The query goes out exactly as built (already encoded), not re-encoded by a URL object.
     const path = `${this.basePath}${req.path}${req.query ? `?${req.query}` : ""}`;
     // The endpoint's configured tenant wins; otherwise the client's travels on (Alloy drops it).
     const tenant = !this.hasStaticTenant && req.tenant !== undefined ? ["X-Scope-OrgID", req.tenant] : [];
     const authorization = this.hasStaticAuthorization ? undefined : await this.auth.header(signal);
-    const response = await this.http.request({
+    const request: HttpRequest = {
       origin: this.base.origin,
       path,
       method: "POST",
@@ -130,9 +135,13 @@ export class TargetClient {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal,
-    });
-    if (response.statusCode === 401 && authorization !== undefined) this.auth.refused(authorization);
-    return response;
+    };
+    return { request, authorization };
+  }
+
+  /** A 401 to renewable credentials lets the next request fetch or read new ones. */
+  private answered(status: number, authorization: string | undefined): void {
+    if (status === 401 && authorization !== undefined) this.auth.refused(authorization);
   }
 
   /** Whether the endpoint sets this header itself (`headers` or `http_headers`, any case). */

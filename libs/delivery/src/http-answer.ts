@@ -1,0 +1,71 @@
+import type { Dispatcher } from "undici";
+
+/** An answer read to its end: its status, its headers, and the start of its body as text. */
+export interface HttpAnswer {
+  statusCode: number;
+  headers: Dispatcher.ResponseData["headers"];
+  bodyStart: string;
+}
+
+/**
+ * Reads one answer through undici's dispatch API, keeping at most `bodyStartBytes` of its body and
+ * reading the rest off, so that its connection carries the next request. For deliveries, whose
+ * answers the writer only classifies: `Dispatcher.request` wraps every answer in a stream and an
+ * async resource, and without them the writer spends about a tenth less CPU per profile
+ * (docs/performance.md, "Answers read without a stream").
+ * `signal`, the request's own, aborts it, as undici's `request` does with its signal.
+ */
+export class AnswerReader implements Dispatcher.DispatchHandler {
+  readonly answer: Promise<HttpAnswer>;
+  private settle!: { resolve: (answer: HttpAnswer) => void; reject: (error: unknown) => void };
+  private controller: Dispatcher.DispatchController | undefined;
+  private status = 0;
+  private headers: Dispatcher.ResponseData["headers"] = {};
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly bodyStartBytes: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.answer = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.signal?.aborted) controller.abort(this.signal.reason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Dispatcher.ResponseData["headers"]): void {
+    // An informational answer (1xx) is followed by the real one.
+    if (status < 200) return;
+    this.status = status;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.size >= this.bodyStartBytes) return;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.done();
+    const body = this.chunks.length === 0 ? "" : Buffer.concat(this.chunks).subarray(0, this.bodyStartBytes).toString("utf8");
+    this.settle.resolve({ statusCode: this.status, headers: this.headers, bodyStart: body });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.done();
+    this.settle.reject(error);
+  }
+
+  // Before the request has a controller (it waits for a connection), the abort waits for one, as in
+  // undici's own `request`.
+  private readonly onAbort = (): void => this.controller?.abort(this.signal?.reason);
+
+  private done(): void {
+    this.signal?.removeEventListener("abort", this.onAbort);
+  }
+}

@@ -99,3 +99,18 @@ test("exchange: a server that closes the connection without answering is an erro
   const target = await server(t, (req) => req.socket.destroy());
   await assert.rejects(dispatcher(t).exchange(post(target.origin), 1024), (error: Error & { code?: string }) => error.code === "UND_ERR_SOCKET");
 });
+
+test("exchange: an endless body is cut off once 128 KiB were read, the answer taken as it is and its connection closed", { timeout: 10_000 }, async (t) => {
+  const closed: Promise<unknown>[] = [];
+  const target = await server(t, (req, res) => {
+    req.resume();
+    closed.push(once(req.socket, "close"));
+    res.writeHead(200);
+    const chunk = Buffer.alloc(16 * 1024, "x");
+    const timer = setInterval(() => res.write(chunk), 1);
+    res.on("close", () => clearInterval(timer));
+  });
+  const answer = await dispatcher(t).exchange(post(target.origin), 16);
+  assert.deepEqual([answer.statusCode, answer.bodyStart], [200, "x".repeat(16)]);
+  await Promise.all(closed);
+});

@@ -1,5 +1,12 @@
 import type { Dispatcher } from "undici";
 
+/**
+ * How much of a body is read off to keep its connection: beyond it the answer is taken as it is and
+ * the connection closed, as undici's `dump` does by default, so that an endless body holds no
+ * delivery.
+ */
+const readOffBytes = 128 * 1024;
+
 /** An answer read to its end: its status, its headers, and the start of its body as text. */
 export interface HttpAnswer {
   statusCode: number;
@@ -9,7 +16,7 @@ export interface HttpAnswer {
 
 /**
  * Reads one answer through undici's dispatch API, keeping at most `bodyStartBytes` of its body and
- * reading the rest off, so that its connection carries the next request. For deliveries, whose
+ * reading the rest off (up to `readOffBytes`), so that its connection carries the next request. For deliveries, whose
  * answers the writer only classifies: `Dispatcher.request` wraps every answer in a stream and an
  * async resource, and without them the writer spends about a tenth less CPU per profile
  * (docs/performance.md, "Answers read without a stream").
@@ -44,10 +51,14 @@ export class AnswerReader implements Dispatcher.DispatchHandler {
     this.headers = headers;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.size >= this.bodyStartBytes) return;
-    this.chunks.push(chunk);
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (controller.aborted) return;
+    if (this.size < this.bodyStartBytes) this.chunks.push(chunk);
     this.size += chunk.length;
+    if (this.size > readOffBytes) {
+      this.onResponseEnd();
+      controller.abort(new Error("answer body too long to read off"));
+    }
   }
 
   onResponseEnd(): void {
@@ -57,6 +68,7 @@ export class AnswerReader implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    // After an answer cut off, the abort's error comes too: the answer is settled already.
     this.done();
     this.settle.reject(error);
   }

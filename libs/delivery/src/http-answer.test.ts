@@ -85,7 +85,7 @@ test("exchange: the request's signal aborts it while it waits for the answer, wi
   if (!request?.socket.destroyed) await once(request!.socket, "close");
 });
 
-test("exchange: a signal aborted before the request starts sends nothing", async (t) => {
+test("exchange: a signal aborted before the request starts: no request reaches the server", async (t) => {
   const target = await server(t, (req, res) => {
     req.resume();
     res.end();
@@ -113,4 +113,18 @@ test("exchange: an endless body is cut off once 128 KiB were read, the answer ta
   const answer = await dispatcher(t).exchange(post(target.origin), 16);
   assert.deepEqual([answer.statusCode, answer.bodyStart], [200, "x".repeat(16)]);
   await Promise.all(closed);
+});
+
+test("exchange: once the status is in, a body cut short still gives the answer (a 200 was accepted)", async (t) => {
+  const target = await server(t, (req, res) => {
+    req.resume().on("end", () => {
+      res.writeHead(req.url === "/ok" ? 200 : 400, { "Content-Length": "100000" });
+      res.write("bad label", () => res.destroy());
+    });
+  });
+  const http = dispatcher(t);
+  const accepted = await http.exchange({ ...post(target.origin), path: "/ok" }, 1024);
+  assert.equal(accepted.statusCode, 200);
+  const refused = await http.exchange(post(target.origin), 1024);
+  assert.deepEqual([refused.statusCode, refused.bodyStart], [400, "bad label"]);
 });

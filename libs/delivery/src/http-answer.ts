@@ -2,8 +2,8 @@ import type { Dispatcher } from "undici";
 
 /**
  * How much of a body is read off to keep its connection: beyond it the answer is taken as it is and
- * the connection closed, as undici's `dump` does by default, so that an endless body holds no
- * delivery.
+ * the request aborted (an HTTP/1.1 connection closed, an HTTP/2 stream reset), as undici's `dump`
+ * does by default, so that an endless body holds no delivery.
  */
 const readOffBytes = 128 * 1024;
 
@@ -56,21 +56,30 @@ export class AnswerReader implements Dispatcher.DispatchHandler {
     if (this.size < this.bodyStartBytes) this.chunks.push(chunk);
     this.size += chunk.length;
     if (this.size > readOffBytes) {
-      this.onResponseEnd();
+      this.finish();
       controller.abort(new Error("answer body too long to read off"));
     }
   }
 
   onResponseEnd(): void {
+    this.finish();
+  }
+
+  /**
+   * Before an answer's status, an error fails the request. After it, the status is the answer,
+   * whatever happens to the body (reset, timeout, abort, or the cut above): a 200 was accepted.
+   */
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.status !== 0) return this.finish();
+    this.done();
+    this.settle.reject(error);
+  }
+
+  /** Settles the answer with what was read of its body; a second call changes nothing. */
+  private finish(): void {
     this.done();
     const body = this.chunks.length === 0 ? "" : Buffer.concat(this.chunks).subarray(0, this.bodyStartBytes).toString("utf8");
     this.settle.resolve({ statusCode: this.status, headers: this.headers, bodyStart: body });
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    // After an answer cut off, the abort's error comes too: the answer is settled already.
-    this.done();
-    this.settle.reject(error);
   }
 
   // Before the request has a controller (it waits for a connection), the abort waits for one, as in

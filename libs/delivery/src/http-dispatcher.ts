@@ -57,8 +57,9 @@ export class HttpDispatcher {
     return this.follow(
       request,
       async (hop) => {
+        const dispatcher = await this.get();
         const reader = new AnswerReader(bodyStartBytes, hop.signal);
-        (await this.get()).dispatch(hop, reader);
+        dispatcher.dispatch(hop, reader);
         return reader.answer;
       },
       // The reader has read the body off already.

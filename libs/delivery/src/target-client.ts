@@ -89,11 +89,12 @@ export class TargetClient {
       const { request, authorization } = await this.prepare(req, requestSignal, this.target.remoteTimeoutMs);
       const answer = await this.http.exchange(request, responseStartBytes);
       this.answered(answer.statusCode, authorization);
+      if (answer.statusCode === 200) return { status: 200, retryAfter: undefined, bodyStart: "" };
       const retryAfter = answer.headers["retry-after"];
       return {
         status: answer.statusCode,
-        retryAfter: answer.statusCode === 200 ? undefined : Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        bodyStart: answer.statusCode === 200 ? "" : answer.bodyStart,
+        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        bodyStart: answer.bodyStart,
       };
     });
   }

@@ -70,7 +70,10 @@ export class AnswerReader implements Dispatcher.DispatchHandler {
    * whatever happens to the body (reset, timeout, abort, or the cut above): a 200 was accepted.
    */
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.status !== 0) return this.finish();
+    if (this.status !== 0) {
+      this.finish();
+      return;
+    }
     this.done();
     this.settle.reject(error);
   }

@@ -16,10 +16,10 @@ export interface HttpAnswer {
 
 /**
  * Reads one answer through undici's dispatch API, keeping at most `bodyStartBytes` of its body and
- * reading the rest off (up to `readOffBytes`), so that its connection carries the next request. For deliveries, whose
- * answers the writer only classifies: `Dispatcher.request` wraps every answer in a stream and an
- * async resource, and without them the writer spends about a tenth less CPU per profile
- * (docs/performance.md, "Answers read without a stream").
+ * reading the rest off (up to `readOffBytes`), so that its connection carries the next request.
+ * For deliveries, whose answers the writer only classifies: `Dispatcher.request` wraps every answer
+ * in a stream and an async resource, and without them the writer spends about a tenth less CPU per
+ * profile (docs/performance.md, "Answers read without a stream").
  * `signal`, the request's own, aborts it, as undici's `request` does with its signal.
  */
 export class AnswerReader implements Dispatcher.DispatchHandler {

@@ -82,7 +82,7 @@ export class TargetClient {
   /**
    * One request, bounded by `remote_timeout` (undici's own header and body timeouts: cheaper than a
    * timer signal per request); `signal` aborts it early (shutdown past its grace period), through a
-   * signal of the request's own (see withRequestSignal). The answer is read to its end.
+   * signal of the request's own (see withRequestSignal). The answer's body is read off (AnswerReader).
    */
   send(req: TargetRequest, signal: AbortSignal): Promise<TargetResponse> {
     return withRequestSignal(signal, async (requestSignal) => {

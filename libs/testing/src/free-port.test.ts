@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { freePort } from "./free-port.js";
+import { fetchable, freePort } from "./free-port.js";
 
 async function bindAndClose(port: number): Promise<void> {
   const server = createServer().listen(port, "127.0.0.1");
@@ -11,6 +11,12 @@ async function bindAndClose(port: number): Promise<void> {
 }
 
 describe("freePort", () => {
+  it("skips the ports that Node's fetch refuses, so that tests can probe what listens there", async () => {
+    await assert.rejects(fetch("http://127.0.0.1:10080/"), (error: Error) => (error.cause as Error | undefined)?.message === "bad port");
+    assert.equal(fetchable(10_080), false);
+    assert.equal(fetchable(10_081), true);
+  });
+
   it("never hands out a port twice, and each one binds", async () => {
     const ports: number[] = [];
     for (let i = 0; i < 100; i++) ports.push(await freePort());

@@ -19,6 +19,17 @@ const LOWEST = 10_000;
 const HIGHEST = 32_767;
 const ATTEMPTS = 200;
 
+/**
+ * The ports in that range that fetch refuses to connect to (the WHATWG fetch spec's "bad ports", which
+ * Node's fetch applies): a relay listening on one could not be probed by a test's `fetch`.
+ */
+const fetchBlockedPorts = new Set([10_080]);
+
+/** Whether a test could reach a server on `port` with `fetch`. */
+export function fetchable(port: number): boolean {
+  return !fetchBlockedPorts.has(port);
+}
+
 /** Ports this process has handed out, never twice: two servers a test starts cannot be given one port. */
 const handedOut = new Set<number>();
 
@@ -28,7 +39,7 @@ export async function freePort(options: FreePortOptions = {}): Promise<number> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = LOWEST + Math.floor(Math.random() * (HIGHEST - offset - LOWEST + 1));
     const ports = offset === 0 ? [port] : [port, port + offset];
-    if (ports.some((candidate) => handedOut.has(candidate))) continue;
+    if (ports.some((candidate) => handedOut.has(candidate) || !fetchable(candidate))) continue;
     // Held before the probe, which yields: a concurrent call cannot take the same port meanwhile.
     for (const candidate of ports) handedOut.add(candidate);
     if (await bindable(ports)) return port;

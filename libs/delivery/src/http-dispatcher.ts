@@ -50,8 +50,8 @@ export class HttpDispatcher {
   }
 
   /**
-   * One request whose answer is read to its end, keeping the start of its body (see AnswerReader);
-   * redirects as `follow` says. What a delivery needs of an answer, at less CPU than `request`.
+   * One request whose answer's body is read off, its start kept (see AnswerReader); redirects as
+   * `follow` says. What a delivery needs of an answer, at less CPU than `request`.
    */
   exchange(request: HttpRequest, bodyStartBytes: number): Promise<HttpAnswer> {
     return this.follow(

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { describe, it, mock } from "node:test";
+import { meets, printSummary, type SummaryRow } from "./report.js";
+
+/** The summary's lines, as printed. */
+function summaryOf(rows: SummaryRow[]): string[] {
+  const log = mock.method(console, "log", () => {});
+  try {
+    printSummary(rows);
+    return log.mock.calls.map((call) => String(call.arguments[0]));
+  } finally {
+    log.mock.restore();
+  }
+}
+
+function lineOf(lines: string[], figure: string): string {
+  const found = lines.find((line) => line.includes(figure));
+  assert.ok(found, `no line for ${figure} in:\n${lines.join("\n")}`);
+  return found;
+}
+
+describe("the bench's summary", () => {
+  it("marks each figure with a bar ok or MISSED", () => {
+    const lines = summaryOf([
+      { figure: "ratio met", value: 0.3, unit: "", bar: { op: ">=", limit: 0.25 } },
+      { figure: "ratio missed", value: 0.2, unit: "", bar: { op: ">=", limit: 0.25 } },
+      { figure: "cost met", value: 60, unit: "µs", bar: { op: "<=", limit: 60 } },
+      { figure: "cost missed", value: 61, unit: "µs", bar: { op: "<=", limit: 60 } },
+    ]);
+    assert.match(lineOf(lines, "ratio met"), />= 0\.25\s+ok$/);
+    assert.match(lineOf(lines, "ratio missed"), />= 0\.25\s+MISSED$/);
+    assert.match(lineOf(lines, "cost met"), /<= 60\s+ok$/);
+    assert.match(lineOf(lines, "cost missed"), /<= 60\s+MISSED$/);
+  });
+
+  it("says when a baseline misses, by itself, the bar it bounds", () => {
+    const lines = summaryOf([
+      { figure: "floor above", value: 76.6, unit: "µs", bounds: { op: "<=", limit: 60 } },
+      { figure: "floor below", value: 44.5, unit: "µs", bounds: { op: "<=", limit: 60 } },
+      { figure: "durable below", value: 0.2, unit: "", bounds: { op: ">=", limit: 0.25 } },
+    ]);
+    assert.match(lineOf(lines, "floor above"), /\(<= 60\)\s+beyond the bar by itself$/);
+    assert.match(lineOf(lines, "floor below"), /\(<= 60\)$/);
+    assert.match(lineOf(lines, "durable below"), /\(>= 0\.25\)\s+beyond the bar by itself$/);
+  });
+
+  it("counts a baseline as no bar missed, and NaN as a bar missed", () => {
+    assert.equal(meets({ figure: "floor", value: 99, unit: "µs", bounds: { op: "<=", limit: 60 } }), true);
+    assert.equal(meets({ figure: "delivered", value: Number.NaN, unit: "", bar: { op: ">=", limit: 0.1 } }), false);
+    assert.equal(meets({ figure: "cost", value: Number.NaN, unit: "µs", bar: { op: "<=", limit: 60 } }), false);
+  });
+});

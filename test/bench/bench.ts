@@ -11,8 +11,9 @@
 // this machine, Redis' fsyncs counted in 5, 7, 8 and 9 (one Redis only); 9. ingest alone paced as
 // 5: the relay's ack path without the writer's delivery on the same cores (5 and 9 print ingest's
 // event loop stalls, GC pauses and flushes from its metrics). Then a summary of the figures against
-// the bars they should meet, and of the baselines against the bars they bound. With --cluster every phase runs on a fresh local
-// cluster (3 masters, a replica each) and the Redis figures add up its masters, with each one's share.
+// the bars they should meet, and of the baselines against the bars they bound. With --cluster every
+// phase runs on a fresh local cluster (3 masters, a replica each) and the Redis figures add up its
+// masters, with each one's share.
 // Exits 1 when figures cannot be trusted (over 1% of the requests of a phase failed, a profile
 // missing at a target, a body altered on the way), 2 on a bad command line or without wrk. A missed
 // bar is reported, not an exit status: the figures are for comparing versions.

@@ -4,13 +4,13 @@ import type { DeliveryFigures, DurableFigures, EndToEndFigures, HalfRateFigures,
 import type { FsyncStalls } from "./redis-stats.js";
 import { pauseShare, type RuntimeFigures } from "./runtime-metrics.js";
 
-/** A figure of the summary, with the bar it must meet, if any. */
 /** A bar of the issue the bench measures: the value it must be at most (`<=`) or at least (`>=`). */
 export interface Bar {
   op: "<=" | ">=";
   limit: number;
 }
 
+/** A figure of the summary, with the bar it must meet, if any. */
 export interface SummaryRow {
   figure: string;
   value: number;

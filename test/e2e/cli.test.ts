@@ -18,6 +18,12 @@ function receiverConfig(port: number, targets: Record<string, string>): string {
   return relayConfig({ port, targets: Object.entries(targets).map(([name, url]) => ({ name, url })) });
 }
 
+/** The distinct nice values of a process' threads (Linux: a nice value is a thread's). */
+async function threadPriorities(pid: number): Promise<number[]> {
+  const threads = await readdir(`/proc/${pid}/task`);
+  return [...new Set(threads.map((thread) => getPriority(Number(thread))))];
+}
+
 async function ingest(port: number, body: Buffer): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}/ingest?name=cli-test&format=pprof`, { method: "POST", body });
   return res.status;
@@ -244,8 +250,8 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
     try {
       // Children start at this process' nice value; a writer lowers its own to --writer.nice (10).
       const started = getPriority();
-      assert.equal(getPriority(writerA.child.pid), Math.max(started, 10), "a writer lowers its CPU priority");
-      assert.equal(getPriority(ingestProcess.child.pid), started, "ingest keeps its CPU priority");
+      assert.deepEqual(await threadPriorities(writerA.child.pid!), [Math.max(started, 10)], "a writer lowers the CPU priority of each of its threads");
+      assert.deepEqual(await threadPriorities(ingestProcess.child.pid!), [started], "ingest keeps its CPU priority");
       assert.match(ingestProcess.output(), /appendonly|AOF/i, "a Redis without AOF is warned about");
       const body = gzippedPprof({ seed: 31 });
       assert.equal(await ingest(port, body), 200);
@@ -254,7 +260,7 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
       assert.equal(b.requests.length, 0, "nobody serves target b yet");
       const writerB = await startRelayProcess({ command: "writer", config, args: [...args, "--target=b", "--writer.nice=0"] });
       try {
-        assert.equal(getPriority(writerB.child.pid), started, "--writer.nice=0 leaves the priority as started");
+        assert.deepEqual(await threadPriorities(writerB.child.pid!), [started], "--writer.nice=0 leaves the priority as started");
         await b.waitForRequests(1, 10_000);
         assert.deepEqual(b.requests[0]!.body, body);
       } finally {

@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 import type { Logger } from "@pyroscope-relay/ops";
 
@@ -10,9 +11,22 @@ export function lowerWriterPriority(nice: number, logger: Logger): void {
   const started = getPriority();
   if (nice <= started) return;
   try {
-    setPriority(nice);
+    for (const thread of threads()) setPriority(thread, nice);
     logger.info({ nice, started }, "lowered the writer's CPU priority (--writer.nice)");
   } catch (err) {
     logger.warn({ err, nice }, "could not lower the writer's CPU priority (--writer.nice); it runs as started");
+  }
+}
+
+/**
+ * The ids to renice: on Linux a nice value is a thread's, and V8's helpers (the garbage collector's
+ * among them) started before the flags were read; threads started later inherit the main thread's.
+ * Elsewhere 0, this process.
+ */
+function threads(): number[] {
+  try {
+    return readdirSync("/proc/self/task").map(Number);
+  } catch {
+    return [0];
   }
 }

@@ -192,6 +192,7 @@ async function bench(options: BenchOptions): Promise<number> {
           { figure: "durable bare half-rate ack p99", value: durableHalf.load.p99Ms, unit: "ms", bounds: bars.ackP99 },
           { figure: "durable bare longest Redis fsync", value: durableHalf.fsyncs.longestMs, unit: "ms" },
         ]),
+    ...stolenRows({ "2": ingest.load.stolen, "4": e2e.load.stolen, "5": half.load.stolen, ...(floor === undefined ? {} : { "6": floor.stolen }) }),
   ];
   printSummary(rows);
   if (options.json) {
@@ -217,6 +218,11 @@ async function bench(options: BenchOptions): Promise<number> {
   const failing = loads.some((load) => load !== undefined && load.failedShare > 0.01);
   const lost = !e2e.delivery.complete || e2e.delivery.targets.some((t) => t.badBodies > 0);
   return failing || lost ? 1 : 0;
+}
+
+/** What the hypervisor took during the phases whose figures the bars read, in percent of the machine's CPU time. */
+function stolenRows(byPhase: Record<string, number>): SummaryRow[] {
+  return Object.entries(byPhase).map(([phase, share]) => ({ figure: `host steal during ${phase}`, value: share * 100, unit: "%" }));
 }
 
 /** The CPU per profile of one of a load's processes. */

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import type { RedisPersistence } from "./options.js";
 import { startBenchRedis } from "./relay.js";
+import { StolenTime } from "./stolen-time.js";
 
 export interface FloorFigures {
   profiles: number;
@@ -8,6 +9,8 @@ export interface FloorFigures {
   cpuMicrosPerProfile: number;
   /** CPU of Redis' AOF rewrites (forked children) per profile, not in `cpuMicrosPerProfile`. */
   rewriteCpuMicrosPerProfile: number;
+  /** The share of the machine's CPU time its hypervisor took meanwhile (steal; NaN if unknown). */
+  stolen: number;
 }
 
 /**
@@ -21,6 +24,7 @@ export async function payloadFloor(body: Buffer, profiles: number, profilesPerFl
   const client = new Redis({ path: stage.redis.socketPath, enableReadyCheck: false });
   try {
     const before = await stage.probe.snapshot();
+    const stolen = new StolenTime();
     for (let stored = 0; stored < profiles; stored += profilesPerFlush) {
       const flush = client.multi();
       for (let i = stored; i < Math.min(profiles, stored + profilesPerFlush); i++) flush.set(`floor:${i}`, body, "PX", 3_600_000);
@@ -28,7 +32,13 @@ export async function payloadFloor(body: Buffer, profiles: number, profilesPerFl
     }
     const after = await stage.probe.snapshot();
     const delta = stage.probe.delta(before, after);
-    return { profiles, profilesPerFlush, cpuMicrosPerProfile: delta.cpuMicros / profiles, rewriteCpuMicrosPerProfile: delta.childCpuMicros / profiles };
+    return {
+      profiles,
+      profilesPerFlush,
+      cpuMicrosPerProfile: delta.cpuMicros / profiles,
+      rewriteCpuMicrosPerProfile: delta.childCpuMicros / profiles,
+      stolen: stolen.share(),
+    };
   } finally {
     client.disconnect();
     await stage.stop();

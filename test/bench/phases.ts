@@ -34,6 +34,8 @@ export interface LoadFigures {
   firstFailure: string | null;
   /** CPU per acknowledged profile of the processes under test (Redis apart: see RedisFigures). */
   cpu: { process: string; micros: number }[];
+  /** The share of the machine's CPU time its hypervisor took meanwhile (steal; NaN if unknown). */
+  stolen: number;
 }
 
 export interface RedisFigures {
@@ -272,6 +274,7 @@ function loadFigures(wrk: WrkResult, cpu: ProcessCpu): LoadFigures {
     failedShare: attempts === 0 ? 0 : (attempts - wrk.ok) / attempts,
     firstFailure: wrk.firstFailure,
     cpu: cpu.perProfile(wrk.ok),
+    stolen: cpu.stolenShare(),
   };
 }
 

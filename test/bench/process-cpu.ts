@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { StolenTime } from "./stolen-time.js";
 
 /** Clock ticks per second of the CPU times in /proc (100 on every Linux seen; asked all the same). */
 const ticksPerSecond = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim()) || 100;
@@ -19,12 +20,18 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
-/** The CPU of a few processes over a span, per profile: where the machine's cores went. */
+/** The CPU of a few processes over a span, per profile: where the machine's cores went, and what its host took. */
 export class ProcessCpu {
   private readonly start: number[];
+  private readonly stolen = new StolenTime();
 
   constructor(private readonly processes: readonly MeteredProcess[]) {
     this.start = processes.map(({ pid }) => cpuSeconds(pid));
+  }
+
+  /** The share of the machine's CPU time stolen by its hypervisor since construction (NaN if unknown). */
+  stolenShare(): number {
+    return this.stolen.share();
   }
 
   /** Microseconds of CPU per profile of each process since construction. */

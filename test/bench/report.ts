@@ -77,6 +77,7 @@ export function printFloor(floor: FloorFigures, alone: FlushesAloneFigures, inge
   heading(`6. payload floor (each body SET PX alone, ${floor.profilesPerFlush} per MULTI as ingest's flushes, fresh Redis, same AOF)`);
   line("redis cpu", `${floor.cpuMicrosPerProfile.toFixed(1)} µs per profile (${floor.profiles} profiles)`);
   line("aof rewrites", `${floor.rewriteCpuMicrosPerProfile.toFixed(1)} µs per profile more, in forked children`);
+  printStolen(floor.stolen);
   line(
     "flushes alone",
     `${alone.cpuMicrosPerProfile.toFixed(1)} µs, ${alone.commandsPerProfile.toFixed(2)} commands per profile: ingest's flushes of ${alone.profilesPerFlush}, measured as the floor (no HTTP, no other process; fresh Redis)`,
@@ -119,9 +120,14 @@ function printLoad(load: LoadFigures): void {
   line("not 200", failures.length === 0 ? "none" : failures.map(([status, count]) => `${status}: ${count}`).join(", "));
   if (load.firstFailure !== null) line("first failure", load.firstFailure);
   line("cpu per profile", load.cpu.map(({ process, micros }) => `${process} ${micros.toFixed(0)} µs`).join(", "));
+  printStolen(load.stolen);
   if (load.failedShare > 0.01) {
     console.log(`  !!! ${(load.failedShare * 100).toFixed(1)}% OF THE REQUESTS FAILED: this phase's figures do not show the relay working`);
   }
+}
+
+function printStolen(share: number): void {
+  line("host steal", Number.isNaN(share) ? "unknown (no /proc/stat)" : `${percent(share)} of the machine's CPU time went to other guests of its hypervisor`);
 }
 
 function printFsyncs(fsyncs: FsyncStalls): void {
@@ -190,6 +196,10 @@ function line(label: string, text: string): void {
 
 function ratio(value: number): string {
   return value.toFixed(3);
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
 }
 
 function mib(bytes: number): string {

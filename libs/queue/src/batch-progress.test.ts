@@ -33,16 +33,42 @@ test("progress survives a save and restore; unknown indices and junk are ignored
   progress.delivered(1, [1]);
   progress.delivered(9, [0]);
   const saved = JSON.parse(JSON.stringify(progress.toJSON())) as unknown;
-  assert.deepEqual(saved, { handled: { "0": [0], "1": [1] } });
+  assert.deepEqual(saved, { done: "0", handled: { "1": [1] } });
   const restored = BatchProgress.restore(profiles, saved);
   assert.deepEqual(
     restored.pending().map((ref) => ref.index),
     [1],
   );
   assert.deepEqual([...restored.handledParts(1)], [1]);
-  for (const junk of [null, 7, "x", { handled: "no" }, { handled: { "0": "no" } }]) {
+  for (const junk of [null, 7, "x", { handled: "no" }, { handled: { "0": "no" } }, { done: 0 }, { done: "x,1-0" }]) {
     assert.deepEqual(BatchProgress.restore(profiles, junk).pending().length, 2, JSON.stringify(junk));
   }
+});
+
+test("the profiles a batch is done with are saved as ranges of indices, whatever their number", () => {
+  const profiles = Array.from({ length: 500 }, (_, index) => (index % 100 === 7 ? push(index, 3) : ingest(index)));
+  const progress = BatchProgress.restore(profiles, undefined);
+  for (const ref of profiles) if (![250, 251, 407].includes(ref.index)) progress.delivered(ref.index, ref.kind === "push" ? [0, 1, 2] : [0]);
+  progress.delivered(251, [0]);
+  progress.delivered(407, [1]);
+  const saved = JSON.parse(JSON.stringify(progress.toJSON())) as unknown;
+  assert.deepEqual(saved, { done: "0-249,251-406,408-499", handled: { "407": [1] } });
+  const restored = BatchProgress.restore(profiles, saved);
+  assert.deepEqual(
+    restored.pending().map((ref) => ref.index),
+    [250, 407],
+  );
+  assert.deepEqual([...restored.handledParts(407)], [1]);
+});
+
+test("a save of an earlier version, every profile under handled, restores the same", () => {
+  const profiles = [ingest(0), push(1, 2), ingest(2)];
+  const restored = BatchProgress.restore(profiles, { handled: { "0": [0], "1": [0, 1] } });
+  assert.deepEqual(
+    restored.pending().map((ref) => ref.index),
+    [2],
+  );
+  assert.deepEqual(restored.toJSON(), { done: "0-1" });
 });
 
 test("failures group by kind, status and detail, largest first; a group's profiles say what is not theirs", () => {
@@ -106,7 +132,7 @@ test("parts that failed for good are saved as handled only once they are split o
   progress.delivered(2, [0]);
   progress.failedForGood(2, [1], { reason: "http 400", status: 400, detail: "bad" });
   // A crash now must leave profile 1 and series 1 of profile 2 to the next attempt: no failed job has them yet.
-  assert.deepEqual(progress.toJSON(), { handled: { "0": [0], "2": [0] } });
+  assert.deepEqual(progress.toJSON(), { done: "0", handled: { "2": [0] } });
   progress.clearFailures();
-  assert.deepEqual(progress.toJSON(), { handled: { "0": [0], "1": [0], "2": [0, 1] } });
+  assert.deepEqual(progress.toJSON(), { done: "0-2" });
 });

@@ -1,5 +1,6 @@
 import { partsOf, type ProfileRef } from "./batch-data.js";
 import { sameFailure, type FailureReason } from "./failure-reason.js";
+import { formatRanges, inRanges, parseRanges } from "./index-ranges.js";
 
 /** Profiles that failed for good in the same way: what one failed job holds. */
 export interface FailureGroup {
@@ -8,9 +9,15 @@ export interface FailureGroup {
   refs: ProfileRef[];
 }
 
-/** The progress a job saves in BullMQ's `progress` field: parts handled per profile index. */
+/**
+ * The progress a job saves in BullMQ's `progress` field, rewritten whole at each save while its
+ * deliveries run: the profiles whose every part is handled, as index ranges (a few bytes for a batch
+ * of hundreds), and the parts handled of the others by index. Saves of earlier versions list every
+ * profile under `handled`, which is read the same.
+ */
 interface SavedProgress {
-  handled: Record<string, number[]>;
+  done?: string;
+  handled?: Record<string, number[]>;
 }
 
 /**
@@ -31,11 +38,15 @@ export class BatchProgress {
   /** The progress of `profiles` as saved in a job's `progress` (anything else counts as none). */
   static restore(profiles: readonly ProfileRef[], saved: unknown): BatchProgress {
     const progress = new BatchProgress(profiles);
-    const handled = (saved as Partial<SavedProgress> | null | undefined)?.handled;
+    const { done, handled } = (typeof saved === "object" && saved !== null ? saved : {}) as SavedProgress;
+    if (typeof done === "string") {
+      const ranges = parseRanges(done);
+      for (const ref of profiles) if (inRanges(ranges, ref.index)) progress.handle(ref.index, allParts(ref));
+    }
     if (typeof handled !== "object" || handled === null) return progress;
     for (const [index, parts] of Object.entries(handled)) {
       if (Array.isArray(parts))
-        progress.handle(
+        progress.delivered(
           Number(index),
           parts.filter((part): part is number => Number.isInteger(part)),
         );
@@ -109,10 +120,16 @@ export class BatchProgress {
   toJSON(): SavedProgress {
     const unsplit = new Map<number, Set<number>>();
     for (const { index, parts } of this.failed) unsplit.set(index, new Set([...(unsplit.get(index) ?? []), ...parts]));
-    const saved = [...this.handled].map(
-      ([index, parts]) => [String(index), [...parts].filter((part) => !unsplit.get(index)?.has(part)).sort((a, b) => a - b)] as const,
-    );
-    return { handled: Object.fromEntries(saved.filter(([, parts]) => parts.length > 0)) };
+    const done: number[] = [];
+    const handled: Record<string, number[]> = {};
+    for (const [index, parts] of this.handled) {
+      const ref = this.byIndex.get(index);
+      if (ref === undefined) continue;
+      const saved = [...parts].filter((part) => !unsplit.get(index)?.has(part)).sort((a, b) => a - b);
+      if (saved.length >= partsOf(ref)) done.push(index);
+      else if (saved.length > 0) handled[String(index)] = saved;
+    }
+    return { ...(done.length > 0 ? { done: formatRanges(done) } : {}), ...(Object.keys(handled).length > 0 ? { handled } : {}) };
   }
 
   private handle(index: number, parts: readonly number[]): void {

@@ -189,7 +189,7 @@ test("close() hands an active batch back to waiting after the grace period, with
   const job = (await h.queue("alpha").getJob(drainJobId(batchId)))!;
   assert.equal(await job.getState(), "waiting");
   assert.equal(job.attemptsMade, 0, "without using an attempt");
-  assert.deepEqual(job.progress, { handled: { "0": [0], "1": [0] } }, "another writer sends only the rest");
+  assert.deepEqual(job.progress, { done: "0-1" }, "another writer sends only the rest");
 });
 
 test("a batch job (of an earlier version) whose data says it failed is failed again at once and settles its batch", async (t) => {

@@ -142,57 +142,68 @@ async function bench(options: BenchOptions): Promise<number> {
   } as const satisfies Record<string, Bar>;
   const rows: SummaryRow[] = [
     { figure: "bare endpoint acks/s (around 2)", value: ingestBaseline, unit: "/s" },
-    { figure: "ingest-only acks/s", value: ingest.load.acksPerS, unit: "/s" },
     { figure: "bare endpoint CPU/request (before 2)", value: cpuOf(bareBefore, "bare endpoint"), unit: "µs" },
-    { figure: "ingest-only ingest CPU/profile", value: cpuOf(ingest.load, "ingest"), unit: "µs" },
-    { figure: "ingest-only / bare", value: ingest.load.acksPerS / ingestBaseline, unit: "", bar: bars.ingest },
-    { figure: "ingest-only Redis commands/profile", value: ingest.redis.commandsPerProfile, unit: "" },
-    { figure: "ingest-only Redis CPU/profile", value: ingest.redis.cpuMicrosPerProfile, unit: "µs" },
-    { figure: "backlog Redis bytes/payload byte", value: ingest.memory.bytesPerPayloadByte, unit: "", bar: bars.bytes },
+    ...during(ingest.load.stolen, [
+      { figure: "ingest-only acks/s", value: ingest.load.acksPerS, unit: "/s" },
+      { figure: "ingest-only ingest CPU/profile", value: cpuOf(ingest.load, "ingest"), unit: "µs" },
+      { figure: "ingest-only / bare", value: ingest.load.acksPerS / ingestBaseline, unit: "", bar: bars.ingest },
+      { figure: "ingest-only Redis commands/profile", value: ingest.redis.commandsPerProfile, unit: "" },
+      { figure: "ingest-only Redis CPU/profile", value: ingest.redis.cpuMicrosPerProfile, unit: "µs" },
+      { figure: "backlog Redis bytes/payload byte", value: ingest.memory.bytesPerPayloadByte, unit: "", bar: bars.bytes },
+    ]),
     { figure: "bare endpoint acks/s (around 4)", value: e2eBaseline, unit: "/s" },
-    { figure: "end-to-end delivered/s", value: e2e.delivery.deliveredPerS, unit: "/s" },
-    { figure: "end-to-end ingest CPU/profile", value: cpuOf(e2e.load, "ingest"), unit: "µs" },
-    { figure: "end-to-end writer CPU/profile", value: cpuOf(e2e.load, "writer"), unit: "µs" },
-    { figure: "end-to-end targets CPU/profile", value: cpuOf(e2e.load, "targets"), unit: "µs" },
-    { figure: "end-to-end / bare", value: e2e.delivery.deliveredPerS / e2eBaseline, unit: "", bar: bars.endToEnd },
-    { figure: "end-to-end Redis commands/profile", value: e2e.redis.commandsPerProfile, unit: "", bar: bars.redisCommands },
-    { figure: "end-to-end Redis CPU/profile", value: e2e.redis.cpuMicrosPerProfile, unit: "µs", bar: bars.redisCpu },
+    ...during(e2e.load.stolen, [
+      { figure: "end-to-end delivered/s", value: e2e.delivery.deliveredPerS, unit: "/s" },
+      { figure: "end-to-end ingest CPU/profile", value: cpuOf(e2e.load, "ingest"), unit: "µs" },
+      { figure: "end-to-end writer CPU/profile", value: cpuOf(e2e.load, "writer"), unit: "µs" },
+      { figure: "end-to-end targets CPU/profile", value: cpuOf(e2e.load, "targets"), unit: "µs" },
+      { figure: "end-to-end / bare", value: e2e.delivery.deliveredPerS / e2eBaseline, unit: "", bar: bars.endToEnd },
+      { figure: "end-to-end Redis commands/profile", value: e2e.redis.commandsPerProfile, unit: "", bar: bars.redisCommands },
+      { figure: "end-to-end Redis CPU/profile", value: e2e.redis.cpuMicrosPerProfile, unit: "µs", bar: bars.redisCpu },
+    ]),
     ...(floor === undefined || alone === undefined
-      ? [
+      ? during(e2e.load.stolen, [
           {
             figure: "end-to-end busiest master's share of Redis CPU",
             value: Math.max(...e2e.redis.cpuShares.map((s) => s.share)),
             unit: "",
-            bar: { op: "<=" as const, limit: 0.5 },
+            bar: { op: "<=", limit: 0.5 },
           },
-        ]
+        ])
       : [
-          { figure: "payload floor Redis CPU/profile", value: floor.cpuMicrosPerProfile, unit: "µs", bounds: bars.redisCpu },
+          ...during(floor.stolen, [{ figure: "payload floor Redis CPU/profile", value: floor.cpuMicrosPerProfile, unit: "µs", bounds: bars.redisCpu }]),
           { figure: "ingest's flushes alone / floor", value: alone.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
           { figure: "end-to-end Redis CPU / floor", value: e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
         ]),
-    { figure: "end-to-end ack p99", value: e2e.load.p99Ms, unit: "ms" },
-    { figure: "half-rate achieved", value: half.load.acksPerS, unit: "/s" },
-    { figure: "half-rate ack p50", value: half.load.p50Ms, unit: "ms" },
-    { figure: "half-rate ack p99", value: half.load.p99Ms, unit: "ms", bar: bars.ackP99 },
-    { figure: "half-rate longest Redis fsync", value: half.fsyncs.longestMs, unit: "ms" },
-    { figure: "half-rate ingest loop stall p99", value: half.ingest.loopStallP99Ms, unit: "ms" },
-    { figure: "half-rate ingest gc pause share", value: gcShare(half), unit: "" },
-    { figure: "ingest alone half-rate ack p99", value: halfAlone.load.p99Ms, unit: "ms" },
-    { figure: "ingest alone longest Redis fsync", value: halfAlone.fsyncs.longestMs, unit: "ms" },
-    { figure: "ingest alone loop stall p99", value: halfAlone.ingest.loopStallP99Ms, unit: "ms" },
-    { figure: "ingest alone gc pause share", value: gcShare(halfAlone), unit: "" },
+    ...during(e2e.load.stolen, [{ figure: "end-to-end ack p99", value: e2e.load.p99Ms, unit: "ms" }]),
+    ...during(half.load.stolen, [
+      { figure: "half-rate achieved", value: half.load.acksPerS, unit: "/s" },
+      { figure: "half-rate ack p50", value: half.load.p50Ms, unit: "ms" },
+      { figure: "half-rate ack p99", value: half.load.p99Ms, unit: "ms", bar: bars.ackP99 },
+      { figure: "half-rate longest Redis fsync", value: half.fsyncs.longestMs, unit: "ms" },
+      { figure: "half-rate ingest loop stall p99", value: half.ingest.loopStallP99Ms, unit: "ms" },
+      { figure: "half-rate ingest gc pause share", value: gcShare(half), unit: "" },
+    ]),
+    ...during(halfAlone.load.stolen, [
+      { figure: "ingest alone half-rate ack p99", value: halfAlone.load.p99Ms, unit: "ms" },
+      { figure: "ingest alone longest Redis fsync", value: halfAlone.fsyncs.longestMs, unit: "ms" },
+      { figure: "ingest alone loop stall p99", value: halfAlone.ingest.loopStallP99Ms, unit: "ms" },
+      { figure: "ingest alone gc pause share", value: gcShare(halfAlone), unit: "" },
+    ]),
     ...(durable === undefined || durableHalf === undefined
       ? []
       : [
-          { figure: "durable bare endpoint acks/s", value: durable.load.acksPerS, unit: "/s" },
-          { figure: "durable bare / bare", value: durable.load.acksPerS / ingestBaseline, unit: "", bounds: bars.ingest },
-          { figure: "durable bare CPU/request", value: cpuOf(durable.load, "durable endpoint"), unit: "µs" },
+          ...during(durable.load.stolen, [
+            { figure: "durable bare endpoint acks/s", value: durable.load.acksPerS, unit: "/s" },
+            { figure: "durable bare / bare", value: durable.load.acksPerS / ingestBaseline, unit: "", bounds: bars.ingest },
+            { figure: "durable bare CPU/request", value: cpuOf(durable.load, "durable endpoint"), unit: "µs" },
+          ]),
           { figure: "ingest-only / durable bare", value: ingest.load.acksPerS / durable.load.acksPerS, unit: "" },
-          { figure: "durable bare half-rate ack p99", value: durableHalf.load.p99Ms, unit: "ms", bounds: bars.ackP99 },
-          { figure: "durable bare longest Redis fsync", value: durableHalf.fsyncs.longestMs, unit: "ms" },
+          ...during(durableHalf.load.stolen, [
+            { figure: "durable bare half-rate ack p99", value: durableHalf.load.p99Ms, unit: "ms", bounds: bars.ackP99 },
+            { figure: "durable bare longest Redis fsync", value: durableHalf.fsyncs.longestMs, unit: "ms" },
+          ]),
         ]),
-    ...stolenRows({ "2": ingest.load.stolen, "4": e2e.load.stolen, "5": half.load.stolen, ...(floor === undefined ? {} : { "6": floor.stolen }) }),
   ];
   printSummary(rows);
   if (options.json) {
@@ -220,9 +231,9 @@ async function bench(options: BenchOptions): Promise<number> {
   return failing || lost ? 1 : 0;
 }
 
-/** What the hypervisor took during the phases whose figures the bars read, in percent of the machine's CPU time. */
-function stolenRows(byPhase: Record<string, number>): SummaryRow[] {
-  return Object.entries(byPhase).map(([phase, share]) => ({ figure: `host steal during ${phase}`, value: share * 100, unit: "%" }));
+/** Figures of one phase, each with the share of the machine's CPU time stolen during it. */
+function during(stolen: number, rows: SummaryRow[]): SummaryRow[] {
+  return rows.map((row) => ({ ...row, stolen }));
 }
 
 /** The CPU per profile of one of a load's processes. */

@@ -44,6 +44,20 @@ describe("the bench's summary", () => {
     assert.match(lineOf(lines, "durable below"), /\(>= 0\.25\)\s+beyond the bar by itself$/);
   });
 
+  it("shows, beside each figure of a phase, what the host stole during that phase", () => {
+    const lines = summaryOf([
+      { figure: "tail missed", value: 55.2, unit: "ms", bar: { op: "<=", limit: 25 }, stolen: 0.0945 },
+      { figure: "tail met", value: 14.6, unit: "ms", bar: { op: "<=", limit: 25 }, stolen: 0.029 },
+      { figure: "steal unknown", value: 1, unit: "", stolen: Number.NaN },
+      { figure: "a baseline", value: 12259, unit: "/s" },
+    ]);
+    assert.match(lineOf(lines, "figure"), /bar\s+host steal$/);
+    assert.match(lineOf(lines, "tail missed"), /<= 25\s+MISSED\s+9\.4%$/);
+    assert.match(lineOf(lines, "tail met"), /<= 25\s+ok\s+2\.9%$/);
+    assert.doesNotMatch(lineOf(lines, "steal unknown"), /%/);
+    assert.doesNotMatch(lineOf(lines, "a baseline"), /%/);
+  });
+
   it("counts a baseline as no bar missed, and NaN as a bar missed", () => {
     assert.equal(meets({ figure: "floor", value: 99, unit: "µs", bounds: { op: "<=", limit: 60 } }), true);
     assert.equal(meets({ figure: "delivered", value: Number.NaN, unit: "", bar: { op: ">=", limit: 0.1 } }), false);

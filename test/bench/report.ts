@@ -21,6 +21,8 @@ export interface SummaryRow {
    * shows that the machine, not the relay, keeps the bar out of reach.
    */
   bounds?: Bar;
+  /** The share of the machine's CPU time its hypervisor stole during the phase measured (steal). */
+  stolen?: number;
 }
 
 export function printBare(load: LoadFigures, when: string): void {
@@ -89,13 +91,14 @@ export function printFloor(floor: FloorFigures, alone: FlushesAloneFigures, inge
 
 export function printSummary(rows: SummaryRow[]): void {
   heading("summary");
-  const header = ["figure", "value", "", "bar", ""];
+  const header = ["figure", "value", "", "bar", "", "host steal"];
   const cells = rows.map((row) => [
     row.figure,
     format(row.value),
     row.unit,
     row.bar !== undefined ? `${row.bar.op} ${row.bar.limit}` : row.bounds !== undefined ? `(${row.bounds.op} ${row.bounds.limit})` : "",
     row.bar !== undefined ? (meets(row) ? "ok" : "MISSED") : row.bounds !== undefined && !within(row.value, row.bounds) ? "beyond the bar by itself" : "",
+    row.stolen === undefined || Number.isNaN(row.stolen) ? "" : percent(row.stolen),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   for (const cellsOfRow of [header, ...cells]) {

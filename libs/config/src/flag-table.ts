@@ -216,7 +216,8 @@ export const flagTable: readonly Flag[] = [
     value: "N",
     default: "4",
     commands: relay,
-    description: "deliveries in flight per target",
+    description:
+      "deliveries in flight per target and process: at most N requests per round trip to the target (4 at 40 ms: 100 /ingest profiles/s), so raise it for a distant target",
     apply: (settings, text) => {
       settings.writerConcurrency = positiveInteger(text);
     },

@@ -214,10 +214,10 @@ export const flagTable: readonly Flag[] = [
     name: "writer.concurrency",
     env: "RELAY_WRITER_CONCURRENCY",
     value: "N",
-    default: "4",
+    default: "16",
     commands: relay,
     description:
-      "deliveries in flight per target and process: at most N requests per round trip to the target (4 at 40 ms: 100 /ingest profiles/s), so raise it for a distant target",
+      "deliveries in flight per target and process: at most N requests per round trip to the target (16 at 40 ms: 400 /ingest profiles/s), so raise it for a more distant or busier target",
     apply: (settings, text) => {
       settings.writerConcurrency = positiveInteger(text);
     },

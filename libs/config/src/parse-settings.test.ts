@@ -23,7 +23,7 @@ test("defaults every setting", () => {
       queueShards: 1,
       opsListenAddr: "127.0.0.1:12345",
       storagePath: "data",
-      writerConcurrency: 4,
+      writerConcurrency: 16,
       writerClaimDelayMs: 50,
       writerNice: 10,
       maxBodyBytes: 32 * 1024 * 1024,
@@ -318,6 +318,6 @@ test("a command accepts the flags the table gives it, and no other", () => {
 
 test("a command reads only the variables of its own settings; the others keep their defaults", () => {
   const { settings } = parseSettings([], { REDIS_URL: "redis://r:6379", RELAY_LOG_LEVEL: "bad", RELAY_WRITER_CONCURRENCY: "9" }, settingsOptionsFor("failed"));
-  assert.deepEqual([settings.redisUrl, settings.logLevel, settings.writerConcurrency], ["redis://r:6379", "info", 4]);
+  assert.deepEqual([settings.redisUrl, settings.logLevel, settings.writerConcurrency], ["redis://r:6379", "info", 16]);
   settingsError([], { RELAY_LOG_LEVEL: "bad" }, "RELAY_LOG_LEVEL", 'expected one of fatal, error, warn, info, debug, trace, got "bad"');
 });

@@ -183,6 +183,42 @@ test("requests to a target stay within its concurrency, over all its batches", a
   assert.ok(most <= 3, `at most 3 open at once, saw ${most}`);
 });
 
+test("a target's requests fill its concurrency, beyond the batches delivered at once", async (t) => {
+  const target = await startFakeTarget();
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { concurrency: 12, fakes: [target], flush: { maxItems: 2, maxBytes: 1 << 20 } });
+  target.hold();
+  await Promise.all(Array.from({ length: 20 }, (_, i) => r.enqueuer.enqueue(gzippedPprof({ seed: i }), ingestData(), ["a"])));
+  await target.waitForRequests(12);
+  await sleep(200);
+  assert.equal(target.requests.length, 12, "twelve requests open, none more");
+  target.release();
+  await target.waitForRequests(20, 10_000);
+});
+
+test("a target's worker delivers four batches at once at most, however many requests may be in flight", async (t) => {
+  const target = await startFakeTarget();
+  let fixed = false;
+  target.respond(() => (fixed ? undefined : { status: 400, body: '{"code":"invalid_argument","message":"malformed"}' }));
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { concurrency: 16, fakes: [target], flush: { maxItems: 1, maxBytes: 1 << 20 } });
+  // A flush of one profile each: ten batches, each failing for good on its own.
+  await Promise.all(Array.from({ length: 10 }, (_, i) => r.enqueuer.enqueue(gzippedPprof({ seed: i }), ingestData({ query: `name=p${i}` }), ["a"])));
+  await eventually("ten failed batches", async () => (await summarizeFailed(r.admin, r.prefix, "a")).batches === 10);
+  const before = target.requests.length;
+  fixed = true;
+  target.hold();
+  assert.equal((await replayFailed({ connection: r.admin, prefix: r.prefix, target: "a", payloadTtlMs: 3_600_000 })).replayed, 10);
+  await target.waitForRequests(before + 4);
+  await sleep(300);
+  assert.equal(target.requests.length - before, 4, "a request per batch being delivered: four batches at once");
+  const release = setInterval(() => {
+    target.release();
+    target.hold();
+  }, 20);
+  t.after(() => clearInterval(release));
+  await target.waitForRequests(before + 10, 10_000);
+  await eventually("no failed batch left", async () => (await summarizeFailed(r.admin, r.prefix, "a")).batches === 0);
+});
+
 /** Names of the connections to the spec file's redis-server, sorted. */
 async function clientNames(admin: Redis): Promise<string[]> {
   const list = (await admin.client("LIST")) as string;

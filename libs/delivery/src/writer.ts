@@ -12,7 +12,7 @@ export interface WriterOptions {
   prefix: string;
   /** `--target.queue-shards`: every worker consumes all of its target's queue shards. */
   shards?: number;
-  /** Requests in flight per target; batches in delivery per target and shard: as many, up to `MAX_JOBS_AT_ONCE`. */
+  /** Requests in flight per target; as many batches in delivery per target and shard, up to `MAX_JOBS_AT_ONCE` (batch-worker.ts). */
   concurrency: number;
   logger: Logger;
   metrics: RelayMetrics;
@@ -50,14 +50,6 @@ interface Served {
 }
 
 /**
- * Batches one target's worker delivers at once, per queue shard, however many requests may be in
- * flight: a drain job sends with all of the target's slots and the next claims once its requests
- * have started (batch-worker.ts), so more jobs at once would only hold more payloads in memory (a
- * replay of many failed batches), and more of them would wait for a crashed writer's locks.
- */
-const MAX_JOBS_AT_ONCE = 4;
-
-/**
  * The most batch chunk bytes a writer keeps for its other targets' jobs: at 10 MB/s of profiles, a
  * few seconds of one target lagging behind another.
  */
@@ -81,7 +73,7 @@ export function startWriter(options: WriterOptions): Writer {
       connection: options.connection,
       prefix: options.prefix,
       attempts: attemptsFor(target),
-      concurrency: Math.min(options.concurrency, MAX_JOBS_AT_ONCE),
+      concurrency: options.concurrency,
       deliver: delivery.deliver,
       backoffMs: (retry) => backoffDelay(retry, target.minBackoffMs, target.maxBackoffMs),
       failedPayloadTtlMs: options.failedPayloadTtlMs,

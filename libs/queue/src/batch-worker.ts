@@ -34,7 +34,7 @@ export interface BatchWorkerOptions {
   /** A `worker` connection (`maxRetriesPerRequest: null`), shared with BullMQ; the worker does not own it. */
   connection: RedisConnection;
   prefix: string;
-  /** Batch jobs in delivery at once. */
+  /** Batch jobs in delivery at once, per queue shard, up to `MAX_JOBS_AT_ONCE`. */
   concurrency: number;
   deliver: BatchDelivery;
   /** How long to wait before retry `retry` (1 for the first). */
@@ -72,6 +72,14 @@ export const PROGRESS_INTERVAL_MS = 50;
  * between a drain job's claim and adding the next).
  */
 const DRAIN_SWEEP_MS = 5_000;
+
+/**
+ * Batch jobs in delivery at once per queue shard, however many requests the target may have in
+ * flight: a drain job sends with all of them and the next claims once its requests have started,
+ * so more jobs at once would only hold more payloads in memory (a replay of many failed batches)
+ * and leave more of them waiting for a crashed writer's locks.
+ */
+const MAX_JOBS_AT_ONCE = 4;
 
 /**
  * The longest a drain job holds the next back: an attempt that takes longer (a delivery stuck on
@@ -141,7 +149,7 @@ export class BatchWorker {
       const worker = new Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job) => this.process(job), {
         connection: options.connection,
         prefix: options.prefix,
-        concurrency: options.concurrency,
+        concurrency: Math.min(options.concurrency, MAX_JOBS_AT_ONCE),
         // A forwarder's job should survive a few worker crashes before it is declared failed.
         maxStalledCount: 5,
         // A crashed writer's jobs come back after about two of these instead of BullMQ's minute;

@@ -1,17 +1,16 @@
-import type { TargetConfig } from "@pyroscope-relay/config";
-import { rewriteIngestQuery } from "@pyroscope-relay/profile";
 import type { FailureReason, IngestProfileRef } from "@pyroscope-relay/queue";
+import type { QueryRewrite } from "./ingest-queries.js";
 import type { TargetRequest } from "./target-client.js";
 
 /**
  * The downstream request for an `/ingest` profile, as Alloy forwards it: the same body and every
- * Content-Type value, `name` rewritten with the target's external labels. Labels the target cannot
- * take are a failure for good (`invalid labels`).
+ * Content-Type value, `name` rewritten with the target's external labels (`rewrite`). Labels the
+ * target cannot take are a failure for good (`invalid labels`).
  */
-export function ingestRequest(target: TargetConfig, ref: IngestProfileRef, payload: Buffer): TargetRequest | FailureReason {
+export function ingestRequest(rewrite: QueryRewrite, ref: IngestProfileRef, payload: Buffer): TargetRequest | FailureReason {
   let query: string;
   try {
-    query = rewriteIngestQuery(ref.query, target.externalLabels);
+    query = rewrite(ref.query);
   } catch (error) {
     return { reason: "invalid labels", detail: (error as Error).message };
   }

@@ -1,7 +1,9 @@
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import type { RelayMetrics, WriteLatencyType } from "@pyroscope-relay/ops";
+import { rewriteIngestQuery } from "@pyroscope-relay/profile";
 import type { AttemptOutcome, BatchDelivery, DeliveryReport, IngestProfileRef, OutgoingProfile } from "@pyroscope-relay/queue";
 import { attempt } from "./attempt.js";
+import type { QueryRewrite } from "./ingest-queries.js";
 import { ingestRequest } from "./ingest-request.js";
 import { combineSeries, pushRequest, pushSeries, type SeriesItem } from "./push-series.js";
 import { Slots } from "./slots.js";
@@ -15,6 +17,8 @@ export interface TargetDeliveryOptions {
   metrics: RelayMetrics;
   /** Where `proxy_from_environment` reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY. */
   env: Environment;
+  /** The target's rewrite of `/ingest` queries (shared with the process' other targets: IngestQueries); its own by default. */
+  rewriteQuery?: QueryRewrite;
 }
 
 /** One downstream request and the profile parts it carries. */
@@ -53,6 +57,7 @@ export class TargetDelivery {
   private readonly circuit: TargetCircuit;
   private readonly slots: Slots;
   private readonly labels: { target: string; endpoint: string };
+  private readonly rewriteQuery: QueryRewrite;
 
   constructor(private readonly options: TargetDeliveryOptions) {
     this.target = options.target;
@@ -60,6 +65,7 @@ export class TargetDelivery {
     this.circuit = new TargetCircuit(options.target.minBackoffMs, options.target.maxBackoffMs);
     this.slots = new Slots(options.concurrency);
     this.labels = { target: options.target.name, endpoint: options.target.url };
+    this.rewriteQuery = options.rewriteQuery ?? ((query) => rewriteIngestQuery(query, options.target.externalLabels));
     this.deliver = (profiles, report, signal) => this.deliverBatch(profiles, report, signal);
   }
 
@@ -109,7 +115,7 @@ export class TargetDelivery {
 
   /** The request of an `/ingest` profile; a profile whose labels the target cannot take fails for good. */
   private ingestSend({ ref, payload }: IngestProfile, report: DeliveryReport): Send | undefined {
-    const request = ingestRequest(this.target, ref, payload);
+    const request = ingestRequest(this.rewriteQuery, ref, payload);
     if (!("reason" in request)) return { api: "ingest", parts: new Map([[ref.index, [0]]]), request };
     report.failed(ref.index, [0], request);
     return undefined;

@@ -3,6 +3,7 @@ import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import { attemptsFor, BatchWorker, SharedChunks, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
+import { IngestQueries, labelsKey } from "./ingest-queries.js";
 import { TargetDelivery } from "./target-delivery.js";
 
 export interface WriterOptions {
@@ -45,6 +46,8 @@ export interface Writer {
 
 interface Served {
   target: TargetConfig;
+  /** Its external labels as IngestQueries groups them. */
+  labels: string;
   worker: BatchWorker;
   delivery: TargetDelivery;
 }
@@ -55,17 +58,23 @@ interface Served {
  */
 const SHARED_CHUNK_BYTES = 32 * 1024 * 1024;
 
+/** The most rewritten queries a writer keeps for its other targets with the same external labels: seconds of a lag. */
+const SHARED_QUERIES = 16_384;
+
 /** Starts one worker per target; targets never share a worker, so one outage touches no other. */
 export function startWriter(options: WriterOptions): Writer {
   const served = new Map<string, Served>();
   // Every target of a flush has a job for the same batch: the process reads its bytes once.
   const sharedChunks = new SharedChunks(() => served.size, SHARED_CHUNK_BYTES);
+  // ... and rewrites each of its /ingest queries once per set of external labels.
+  const queries = new IngestQueries((labels) => [...served.values()].filter((s) => s.labels === labels).length, SHARED_QUERIES);
   const serve = (target: TargetConfig): Served => {
     const delivery = new TargetDelivery({
       target,
       concurrency: options.concurrency,
       metrics: options.metrics,
       env: options.env ?? process.env,
+      rewriteQuery: queries.rewriterFor(target.externalLabels),
     });
     const worker = new BatchWorker({
       target: target.name,
@@ -84,7 +93,7 @@ export function startWriter(options: WriterOptions): Writer {
       sharedChunks,
       observer: observe(target, options),
     });
-    return { target, worker, delivery };
+    return { target, labels: labelsKey(target.externalLabels), worker, delivery };
   };
   const stop = async (going: readonly Served[]) => {
     await Promise.all(going.map(({ worker }) => worker.close()));

@@ -13,8 +13,8 @@ interface Entry {
  * The downstream queries of `/ingest` profiles, shared by the targets of a writer process. Every
  * target of a flush gets the same profiles, and targets with the same external labels send each the
  * same query: it is rewritten once (the first target to ask) and kept for the others. Rewriting took
- * about a quarter of the bytes a writer allocated per request (docs/performance.md, "A query
- * rewritten once per writer").
+ * about a quarter of the bytes a writer allocated per request (docs/performance.md, "What a writer
+ * allocates, and the gaps between its jobs").
  *
  * An entry goes once every other target of its group took it, or, oldest first, when the group
  * holds `maxEntries` (a target that lags far behind, or runs in another process, rewrites again).

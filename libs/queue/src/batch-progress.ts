@@ -56,7 +56,7 @@ export class BatchProgress {
 
   /** Parts of a profile the target no longer needs: accepted before, or not this job's to deliver. */
   handledParts(index: number): ReadonlySet<number> {
-    return this.handled.get(index) ?? new Set();
+    return this.handled.get(index) ?? NO_PARTS;
   }
 
   /** Profiles with parts left to deliver, in the job's order. */
@@ -142,6 +142,12 @@ export class BatchProgress {
     return this.handledParts(ref.index).size >= partsOf(ref);
   }
 }
+
+/**
+ * The parts handled of a profile with none: one set for all, since a job's outgoing profiles hold
+ * theirs for as long as it delivers, where a set each outlived young collections.
+ */
+const NO_PARTS: ReadonlySet<number> = new Set();
 
 function allParts(ref: ProfileRef): number[] {
   return Array.from({ length: partsOf(ref) }, (_, part) => part);

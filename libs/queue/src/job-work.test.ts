@@ -27,6 +27,8 @@ test("a job of one batch keeps the batch's indices, which progress saved by earl
   assert.equal(work.drain, false);
   assert.equal(work.jobIndex(0, 7), 7);
   assert.deepEqual(work.bySegment([work.profiles[1]!]), [{ segment: work.segments[0], position: 0, refs: [work.profiles[1]] }]);
+  assert.throws(() => work.bySegment([ref(0)]), /profile 0 is not in this job/);
+  assert.throws(() => work.jobIndex(0, 0), /profile 0 is not in segment 0/);
 });
 
 test("a drain job of several batches numbers their profiles itself, and maps them back per batch", () => {

@@ -21,9 +21,11 @@ export interface SegmentPiece {
 export class JobWork {
   /** Every profile of the job, under the job's index. */
   readonly profiles: readonly ProfileRef[];
-  private readonly origin = new Map<number, { segment: number; index: number }>();
-  /** The job's index by segment position and batch index. */
-  private readonly byOrigin = new Map<string, number>();
+  /** Per segment position: each of its profiles' batch index to the job's index. */
+  private readonly jobIndices: Map<number, number>[];
+  /** Renumbered: the segment position of the job's index `i` at `i` (its batch index is `batchIndices[i]`). */
+  private readonly positions: number[] = [];
+  private readonly batchIndices: number[] = [];
 
   private constructor(
     readonly segments: readonly WorkSegment[],
@@ -32,13 +34,20 @@ export class JobWork {
   ) {
     const renumber = segments.length > 1;
     const profiles: ProfileRef[] = [];
-    segments.forEach((segment, position) => {
+    // Numbers and arrays rather than an object and a key per profile: a drain job's hundreds of
+    // profiles keep these for as long as it delivers.
+    this.jobIndices = segments.map((segment, position) => {
+      const indices = new Map<number, number>();
       for (const ref of segment.profiles) {
         const index = renumber ? profiles.length : ref.index;
-        this.origin.set(index, { segment: position, index: ref.index });
-        this.byOrigin.set(`${position}:${ref.index}`, index);
+        indices.set(ref.index, index);
+        if (renumber) {
+          this.positions.push(position);
+          this.batchIndices.push(ref.index);
+        }
         profiles.push(renumber ? { ...ref, index } : ref);
       }
+      return indices;
     });
     this.profiles = profiles;
   }
@@ -67,14 +76,16 @@ export class JobWork {
 
   /** The job's index of profile `index` (its batch's) of the segment at `position`. */
   jobIndex(position: number, index: number): number {
-    const jobIndex = this.byOrigin.get(`${position}:${index}`);
+    const jobIndex = this.jobIndices[position]?.get(index);
     if (jobIndex === undefined) throw new RangeError(`profile ${index} is not in segment ${position} of this job`);
     return jobIndex;
   }
 
   private originOf(index: number): { segment: number; index: number } {
-    const origin = this.origin.get(index);
-    if (origin === undefined) throw new RangeError(`profile ${index} is not in this job`);
-    return origin;
+    if (this.segments.length > 1) {
+      const segment = this.positions[index];
+      if (segment !== undefined) return { segment, index: this.batchIndices[index]! };
+    } else if (this.jobIndices[0]?.has(index)) return { segment: 0, index };
+    throw new RangeError(`profile ${index} is not in this job`);
   }
 }

@@ -67,7 +67,11 @@ export function startWriter(options: WriterOptions): Writer {
   // Every target of a flush has a job for the same batch: the process reads its bytes once.
   const sharedChunks = new SharedChunks(() => served.size, SHARED_CHUNK_BYTES);
   // ... and rewrites each of its /ingest queries once per set of external labels.
-  const queries = new IngestQueries((labels) => [...served.values()].filter((s) => s.labels === labels).length, SHARED_QUERIES);
+  const queries = new IngestQueries((labels) => {
+    let sharers = 0;
+    for (const s of served.values()) if (s.labels === labels) sharers++;
+    return sharers;
+  }, SHARED_QUERIES);
   const serve = (target: TargetConfig): Served => {
     const delivery = new TargetDelivery({
       target,

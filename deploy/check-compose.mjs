@@ -89,6 +89,9 @@ for (const [name, value] of [
   expect(flag(redisCommand, name) === value, `redis command lacks ${name} ${value}`);
 }
 expectMemoryBounds("redis", redis);
+/** Whether a Redis service's jemalloc backs its heap with huge pages (README, "Your own Redis"). */
+const hugePageHeap = (service) => service.environment?.JE_MALLOC_CONF === "thp:always";
+expect(hugePageHeap(redis), "redis lacks JE_MALLOC_CONF thp:always in its environment");
 expect(
   (redis.volumes ?? []).some((v) => /^[\w-]+:\/data$/.test(v) && compose.volumes && v.split(":")[0] in compose.volumes),
   "redis /data is not on a named volume",
@@ -182,6 +185,7 @@ for (const name of nodes) {
     expect(flag(command, flagName) === value, `${name} command lacks ${flagName} ${value}`);
   }
   expectMemoryBounds(name, node);
+  expect(hugePageHeap(node), `${name} lacks JE_MALLOC_CONF thp:always in its environment`);
   endpoints.push(`${name}:${flag(command, "--port") ?? "6379"}`);
   const volume = (node.volumes ?? []).find((v) => /^[\w-]+:\/data$/.test(v))?.split(":")[0];
   expect(volume !== undefined && compose.volumes && volume in compose.volumes, `${name} /data is not on a named volume`);

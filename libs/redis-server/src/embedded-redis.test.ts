@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startEmbeddedRedis } from "./embedded-redis.js";
 import { RedisServerError, RedisServerNotFoundError } from "./errors.js";
-import { redisCommand } from "./redis-process.js";
+import { HUGE_PAGE_HEAP, redisCommand, redisEnvironment } from "./redis-process.js";
 
 function storage(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "embedded-redis-"));
@@ -90,4 +90,38 @@ test("no redis-server on PATH: a RedisServerNotFoundError that says how to insta
   );
   assert.ok(error instanceof RedisServerNotFoundError);
   assert.match(error.message, /redis-server not found on PATH: install it/);
+});
+
+test("redis-server's environment backs its heap with huge pages, unless it sets jemalloc's options itself", () => {
+  const env = redisEnvironment({ PATH: "/usr/bin" });
+  assert.equal(env.MALLOC_CONF, HUGE_PAGE_HEAP);
+  assert.equal(env.JE_MALLOC_CONF, HUGE_PAGE_HEAP);
+  assert.equal(env.PATH, "/usr/bin");
+  const own = redisEnvironment({ MALLOC_CONF: "narenas:1", JE_MALLOC_CONF: "narenas:2" });
+  assert.equal(own.MALLOC_CONF, "narenas:1");
+  assert.equal(own.JE_MALLOC_CONF, "narenas:2");
+});
+
+/** The kernel's transparent huge page setting (`always`, `madvise` or `never`), if it has one. */
+function kernelHugePages(): string | undefined {
+  try {
+    return /\[(\w+)\]/.exec(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+test("where the kernel leaves huge pages to the process, the embedded Redis keeps its payloads in them", {
+  skip: kernelHugePages() === "madvise" ? false : `the kernel's huge pages setting is ${kernelHugePages() ?? "absent"}, not madvise`,
+}, async (t) => {
+  const path = storage(t);
+  const redis = await startEmbeddedRedis(path);
+  t.after(() => redis.stop());
+  const socket = { path: join(path, "redis.sock") };
+  const pid = /^process_id:(\d+)\r?$/m.exec((await redisCommand(socket, ["INFO", "server"])) ?? "")?.[1];
+  assert.ok(pid !== undefined, "INFO server names the process");
+  const value = "x".repeat(1024 * 1024);
+  for (let i = 0; i < 16; i++) await redisCommand(socket, ["SET", `payload:${i}`, value]);
+  const hugeKiB = Number(/^AnonHugePages:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
+  assert.ok(hugeKiB >= 2048, `16 MiB of payloads in huge pages, found ${hugeKiB} KiB`);
 });

@@ -126,8 +126,24 @@ function parseReply(data: Buffer): { value: string | null } | Error | undefined 
   }
 }
 
+/** jemalloc's setting that backs its memory with transparent huge pages where the kernel leaves it to the process. */
+export const HUGE_PAGE_HEAP = "thp:always";
+
+/**
+ * The environment of a redis-server: `env` with jemalloc backing Redis' heap with huge pages, under
+ * both names jemalloc reads (`MALLOC_CONF` for a system jemalloc, as Debian's Redis links;
+ * `JE_MALLOC_CONF` for the one Redis builds itself), unless `env` sets them. Each 10 KiB payload in
+ * fresh memory otherwise costs Redis two or three page faults, which on a virtual machine were most
+ * of its CPU per profile (docs/performance.md, "Huge pages for Redis' heap"). Where the kernel's
+ * setting is `madvise` (most distributions' default) this turns them on for Redis alone; where it
+ * is `always`, Redis turns them off for itself (its `disable-thp`), and this changes nothing.
+ */
+export function redisEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, MALLOC_CONF: env.MALLOC_CONF ?? HUGE_PAGE_HEAP, JE_MALLOC_CONF: env.JE_MALLOC_CONF ?? HUGE_PAGE_HEAP };
+}
+
 async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string): Promise<ChildProcess> {
-  const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"], env: redisEnvironment() });
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-2_000);

@@ -39,6 +39,8 @@ export interface RedisProcess {
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 const COMMAND_TIMEOUT_MS = 2_000;
+/** How long an exit waits for the rest of what the server printed. */
+const STDERR_GRACE_MS = 500;
 
 /** Servers still running, so that a process that exits without stopping them leaves no orphan. */
 const running = new Set<ChildProcess>();
@@ -157,7 +159,11 @@ async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string):
       );
     });
     child.once("exit", (code, signal) => {
-      reject(new RedisServerError(`redis-server exited before it was ready (code ${code}, signal ${signal}): ${stderr}${tail(log)}`));
+      // What it printed may still be in the pipe when the exit is reported: read it first, for a while.
+      void Promise.race([
+        child.stderr ? once(child.stderr, "close").catch(() => undefined) : undefined,
+        sleep(STDERR_GRACE_MS, undefined, { ref: false }),
+      ]).then(() => reject(new RedisServerError(`redis-server exited before it was ready (code ${code}, signal ${signal}): ${stderr}${tail(log)}`)));
     });
   });
   running.add(child);

@@ -28,6 +28,8 @@ describe("fault 1: kill -9 a writer while the target holds its requests open", (
     await load.sendSequentially(30);
     // The writer has as many deliveries open at `a` as it may have.
     await a.waitForRequests(concurrency, 20_000);
+    // Profiles that arrive now wait behind the hung drain job, whatever it claimed of the first ones.
+    await load.sendSequentially(10);
     await sleep(500);
     const held = a.requests.map((r) => profileIdOf(r)!);
     // What the dead writer's drain jobs claimed waits with them for BullMQ's recovery.

@@ -35,6 +35,7 @@ import {
   type LoadFigures,
 } from "./phases.js";
 import { pauseShare } from "./runtime-metrics.js";
+import { firstTouchMicrosPerKiB } from "./first-touch.js";
 import { flushesAlone } from "./flushes-alone.js";
 import { payloadFloor } from "./payload-floor.js";
 import { meets, printBare, printDurable, printEndToEnd, printFloor, printHalfRate, printIngest, printSummary, type Bar, type SummaryRow } from "./report.js";
@@ -92,6 +93,12 @@ async function bench(options: BenchOptions): Promise<number> {
       `${options.cluster ? "Redis Cluster of 3 masters + 3 replicas (--redis.min-replicas 1)" : "one Redis"}, ${options.queueShards} queue shard(s) per target`,
   );
 
+  // Redis pays it for every KiB its memory grows: on a virtual machine it can be most of a profile's cost.
+  const firstTouch = firstTouchMicrosPerKiB();
+  console.log(
+    `bench: first touch of memory on this machine: ${firstTouch.toFixed(2)} µs of CPU per KiB (a page fault, its zeroing, and on a VM its backing by the host)`,
+  );
+
   // The machine's speed drifts over a run (it is shared): the baseline is measured right before and
   // right after each relay phase, and each ratio is to the mean of the two.
   const endpoint = await startChild<{ port: number }>("bare-endpoint-process.ts", []);
@@ -141,6 +148,7 @@ async function bench(options: BenchOptions): Promise<number> {
     ackP99: { op: "<=", limit: ACK_P99_BAR_MS },
   } as const satisfies Record<string, Bar>;
   const rows: SummaryRow[] = [
+    { figure: "first touch of memory per KiB", value: firstTouch, unit: "µs" },
     { figure: "bare endpoint acks/s (around 2)", value: ingestBaseline, unit: "/s" },
     { figure: "bare endpoint CPU/request (before 2)", value: cpuOf(bareBefore, "bare endpoint"), unit: "µs" },
     ...during(ingest.load.stolen, [
@@ -149,6 +157,7 @@ async function bench(options: BenchOptions): Promise<number> {
       { figure: "ingest-only / bare", value: ingest.load.acksPerS / ingestBaseline, unit: "", bar: bars.ingest },
       { figure: "ingest-only Redis commands/profile", value: ingest.redis.commandsPerProfile, unit: "" },
       { figure: "ingest-only Redis CPU/profile", value: ingest.redis.cpuMicrosPerProfile, unit: "µs" },
+      { figure: "ingest-only Redis new memory/profile", value: ingest.redis.newMemoryBytesPerProfile / 1024, unit: "KiB" },
       { figure: "backlog Redis bytes/payload byte", value: ingest.memory.bytesPerPayloadByte, unit: "", bar: bars.bytes },
     ]),
     { figure: "bare endpoint acks/s (around 4)", value: e2eBaseline, unit: "/s" },
@@ -160,6 +169,7 @@ async function bench(options: BenchOptions): Promise<number> {
       { figure: "end-to-end / bare", value: e2e.delivery.deliveredPerS / e2eBaseline, unit: "", bar: bars.endToEnd },
       { figure: "end-to-end Redis commands/profile", value: e2e.redis.commandsPerProfile, unit: "", bar: bars.redisCommands },
       { figure: "end-to-end Redis CPU/profile", value: e2e.redis.cpuMicrosPerProfile, unit: "µs", bar: bars.redisCpu },
+      { figure: "end-to-end Redis new memory/profile", value: e2e.redis.newMemoryBytesPerProfile / 1024, unit: "KiB" },
     ]),
     ...(floor === undefined || alone === undefined
       ? during(e2e.load.stolen, [
@@ -171,7 +181,10 @@ async function bench(options: BenchOptions): Promise<number> {
           },
         ])
       : [
-          ...during(floor.stolen, [{ figure: "payload floor Redis CPU/profile", value: floor.cpuMicrosPerProfile, unit: "µs", bounds: bars.redisCpu }]),
+          ...during(floor.stolen, [
+            { figure: "payload floor Redis CPU/profile", value: floor.cpuMicrosPerProfile, unit: "µs", bounds: bars.redisCpu },
+            { figure: "payload floor Redis new memory/profile", value: floor.newMemoryBytesPerProfile / 1024, unit: "KiB" },
+          ]),
           { figure: "ingest's flushes alone / floor", value: alone.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
           { figure: "end-to-end Redis CPU / floor", value: e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
         ]),
@@ -211,6 +224,7 @@ async function bench(options: BenchOptions): Promise<number> {
     console.log(
       JSON.stringify({
         options,
+        firstTouchMicrosPerKiB: firstTouch,
         bare: [bareBefore, bareBetween, bareAfter],
         ingest,
         endToEnd: e2e,

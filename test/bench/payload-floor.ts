@@ -9,6 +9,8 @@ export interface FloorFigures {
   cpuMicrosPerProfile: number;
   /** CPU of Redis' AOF rewrites (forked children) per profile, not in `cpuMicrosPerProfile`. */
   rewriteCpuMicrosPerProfile: number;
+  /** How much Redis' peak resident memory grew per profile (NaN if unknown). */
+  newMemoryBytesPerProfile: number;
   /** The share of the machine's CPU time its hypervisor took meanwhile (steal; NaN if unknown). */
   stolen: number;
 }
@@ -37,6 +39,7 @@ export async function payloadFloor(body: Buffer, profiles: number, profilesPerFl
       profilesPerFlush,
       cpuMicrosPerProfile: delta.cpuMicros / profiles,
       rewriteCpuMicrosPerProfile: delta.childCpuMicros / profiles,
+      newMemoryBytesPerProfile: delta.newMemoryBytes / profiles,
       stolen: stolen.share(),
     };
   } finally {

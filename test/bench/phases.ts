@@ -46,6 +46,11 @@ export interface RedisFigures {
   /** Bytes sent to Redis and read from it per profile: a count that the machine's speed does not move. */
   netInputBytesPerProfile: number;
   netOutputBytesPerProfile: number;
+  /**
+   * How much Redis' peak resident memory grew per profile: memory it touched for the first time,
+   * which costs the machine's first-touch price per KiB (NaN if unknown).
+   */
+  newMemoryBytesPerProfile: number;
   /** Each probed node's share of the Redis CPU (one entry on one Redis, a master each on a cluster). */
   cpuShares: { node: string; share: number }[];
   top: { command: string; callsPerProfile: number; usecPerProfile: number }[];
@@ -285,6 +290,7 @@ function redisFigures(delta: RedisDelta, profiles: number): RedisFigures {
     rewriteCpuMicrosPerProfile: delta.childCpuMicros / profiles,
     netInputBytesPerProfile: delta.netInputBytes / profiles,
     netOutputBytesPerProfile: delta.netOutputBytes / profiles,
+    newMemoryBytesPerProfile: delta.newMemoryBytes / profiles,
     cpuShares: delta.cpuMicrosByNode.map(({ node, micros }) => ({ node, share: micros / delta.cpuMicros })),
     top: delta.commands.slice(0, 10).map((c) => ({
       command: c.command,

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 
 /** One `INFO everything` reading of every probed node: commandstats, CPU and memory, summed. */
@@ -13,6 +14,11 @@ export interface RedisSnapshot {
   /** used_cpu_sys_children + used_cpu_user_children: forked children (AOF rewrites), counted once they exit. */
   childCpuSeconds: number;
   usedMemory: number;
+  /**
+   * The most memory each node's process has had resident (VmHWM), summed: what grows with it is
+   * memory Redis touched for the first time. NaN where /proc cannot tell (not Linux, not local).
+   */
+  peakRssBytes: number;
   /** total_net_input_bytes and total_net_output_bytes: what clients sent Redis and what it answered. */
   netInputBytes: number;
   netOutputBytes: number;
@@ -35,6 +41,8 @@ export interface RedisDelta {
   /** Bytes clients sent Redis and Redis sent clients (the probe's INFO replies included: a few KiB each). */
   netInputBytes: number;
   netOutputBytes: number;
+  /** How much Redis' peak resident memory grew: memory it touched for the first time (NaN if unknown). */
+  newMemoryBytes: number;
   /** CPU per probed node (a master of a cluster), in the probe's order. */
   cpuMicrosByNode: { node: string; micros: number }[];
   /** Every command by calls, most first. */
@@ -111,6 +119,7 @@ export class RedisProbe {
       cpuSecondsByNode,
       childCpuSeconds: infos.reduce((sum, info) => sum + field(info, "used_cpu_sys_children") + field(info, "used_cpu_user_children"), 0),
       usedMemory: infos.reduce((sum, info) => sum + field(info, "used_memory"), 0),
+      peakRssBytes: infos.reduce((sum, info) => sum + peakRss(field(info, "process_id")), 0),
       netInputBytes: infos.reduce((sum, info) => sum + field(info, "total_net_input_bytes"), 0),
       netOutputBytes: infos.reduce((sum, info) => sum + field(info, "total_net_output_bytes"), 0),
       probeCalls,
@@ -144,9 +153,25 @@ function redisDelta(nodes: readonly ProbedNode[], before: RedisSnapshot, after: 
     childCpuMicros: (after.childCpuSeconds - before.childCpuSeconds) * 1e6,
     netInputBytes: after.netInputBytes - before.netInputBytes,
     netOutputBytes: after.netOutputBytes - before.netOutputBytes,
+    newMemoryBytes: after.peakRssBytes - before.peakRssBytes,
     cpuMicrosByNode: nodes.map((node, i) => ({ node: node.name, micros: (after.cpuSecondsByNode[i]! - before.cpuSecondsByNode[i]!) * 1e6 })),
     commands,
   };
+}
+
+/** VmHWM of process `pid`, in bytes; NaN when /proc does not have it. */
+export function peakRss(pid: number): number {
+  try {
+    return parseVmHwm(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The `VmHWM:  <n> kB` line of a /proc/<pid>/status, in bytes; NaN without one. */
+export function parseVmHwm(status: string): number {
+  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+  return kib === undefined ? Number.NaN : Number(kib) * 1024;
 }
 
 function field(info: string, name: string): number {

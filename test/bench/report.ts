@@ -78,6 +78,7 @@ export function printDurable(durable: DurableFigures, bare: number): void {
 export function printFloor(floor: FloorFigures, alone: FlushesAloneFigures, ingest: IngestFigures, e2e: EndToEndFigures): void {
   heading(`6. payload floor (each body SET PX alone, ${floor.profilesPerFlush} per MULTI as ingest's flushes, fresh Redis, same AOF)`);
   line("redis cpu", `${floor.cpuMicrosPerProfile.toFixed(1)} µs per profile (${floor.profiles} profiles)`);
+  line("new memory", newMemory(floor.newMemoryBytesPerProfile, "profile"));
   line("aof rewrites", `${floor.rewriteCpuMicrosPerProfile.toFixed(1)} µs per profile more, in forked children`);
   printStolen(floor.stolen);
   line(
@@ -176,6 +177,7 @@ function printRedis(redis: RedisFigures): void {
   line("redis commands", `${redis.commandsPerProfile.toFixed(2)} per acknowledged profile`);
   line("redis cpu", `${redis.cpuMicrosPerProfile.toFixed(1)} µs per acknowledged profile`);
   line("aof rewrites", `${redis.rewriteCpuMicrosPerProfile.toFixed(1)} µs per acknowledged profile more, in forked children`);
+  line("new memory", newMemory(redis.newMemoryBytesPerProfile, "acknowledged profile"));
   line(
     "redis traffic",
     `${(redis.netInputBytesPerProfile / 1024).toFixed(1)} KiB in, ${(redis.netOutputBytesPerProfile / 1024).toFixed(1)} KiB out per acknowledged profile`,
@@ -187,6 +189,12 @@ function printRedis(redis: RedisFigures): void {
   for (const c of redis.top) {
     console.log(`    ${c.command.padEnd(20)}${c.callsPerProfile.toFixed(3).padStart(12)}${c.usecPerProfile.toFixed(2).padStart(13)}`);
   }
+}
+
+/** Redis' peak resident memory growth per profile, the memory it touched for the first time. */
+function newMemory(bytesPerProfile: number, per: string): string {
+  if (Number.isNaN(bytesPerProfile)) return "n/a (no /proc/<pid>/status for Redis)";
+  return `${(bytesPerProfile / 1024).toFixed(1)} KiB per ${per} (Redis' peak resident memory grew: memory touched for the first time)`;
 }
 
 function heading(text: string): void {

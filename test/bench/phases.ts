@@ -47,8 +47,9 @@ export interface RedisFigures {
   netInputBytesPerProfile: number;
   netOutputBytesPerProfile: number;
   /**
-   * How much Redis' peak resident memory grew per profile: memory it touched for the first time,
-   * which costs the machine's first-touch price per KiB (NaN if unknown).
+   * How much Redis' peak resident memory grew per profile: memory it touched for the first time, each
+   * KiB at the machine's first-touch price (NaN if unknown). A lower bound: memory Redis gave back
+   * and touched again within the phase is not counted.
    */
   newMemoryBytesPerProfile: number;
   /** Each probed node's share of the Redis CPU (one entry on one Redis, a master each on a cluster). */

@@ -194,7 +194,7 @@ function printRedis(redis: RedisFigures): void {
 /** Redis' peak resident memory growth per profile, the memory it touched for the first time. */
 function newMemory(bytesPerProfile: number, per: string): string {
   if (Number.isNaN(bytesPerProfile)) return "n/a (no /proc/<pid>/status for Redis)";
-  return `${(bytesPerProfile / 1024).toFixed(1)} KiB per ${per} (Redis' peak resident memory grew: memory touched for the first time)`;
+  return `${(bytesPerProfile / 1024).toFixed(1)} KiB per ${per} (the growth of Redis' peak resident memory: at least what it touched for the first time)`;
 }
 
 function heading(text: string): void {

@@ -22,8 +22,8 @@ process.stdout.write(JSON.stringify({ first, second }));
 /**
  * CPU microseconds per KiB of memory a process touches for the first time: the kernel's fault and
  * zeroing of the page, and on a virtual machine whatever its hypervisor does to back the page. On
- * the project's machine this is most of what storing a profile costs Redis while its memory grows
- * (docs/performance.md, "Where Redis' CPU goes"); NaN when the child cannot run.
+ * the project's machine this is the largest part of what storing a profile costs Redis while its
+ * memory grows (docs/performance.md, "New memory"); NaN when the child cannot run.
  */
 export function firstTouchMicrosPerKiB(): number {
   const child = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });

@@ -24,6 +24,21 @@ async function threadPriorities(pid: number): Promise<number[]> {
   return [...new Set(threads.map((thread) => getPriority(Number(thread))))];
 }
 
+/** SCHED_OTHER and SCHED_IDLE, as `/proc/<pid>/task/<tid>/stat` numbers them (sched.h). */
+const schedOther = 0;
+const schedIdle = 5;
+
+/** The distinct scheduling policies of a process' threads: field 41 of each thread's stat. */
+async function threadPolicies(pid: number): Promise<number[]> {
+  const policies = new Set<number>();
+  for (const thread of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${thread}/stat`, "utf8");
+    // Fields after the command name, which may hold spaces and ends at the last ')': field 3 first.
+    policies.add(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[41 - 3]));
+  }
+  return [...policies];
+}
+
 async function ingest(port: number, body: Buffer): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}/ingest?name=cli-test&format=pprof`, { method: "POST", body });
   return res.status;
@@ -248,9 +263,10 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
     const ingestProcess = await startRelayProcess({ command: "ingest", config, args });
     const writerA = await startRelayProcess({ command: "writer", config, args: [...args, "--target", "a"] });
     try {
-      // Children start at this process' nice value; a writer lowers its own to --writer.nice (10).
+      // Children start with this process' policy and nice value; a writer switches to SCHED_IDLE (--writer.nice=idle).
       const started = getPriority();
-      assert.deepEqual(await threadPriorities(writerA.child.pid!), [Math.max(started, 10)], "a writer lowers the CPU priority of each of its threads");
+      assert.deepEqual(await threadPolicies(writerA.child.pid!), [schedIdle], "a writer switches each of its threads to SCHED_IDLE");
+      assert.deepEqual(await threadPolicies(ingestProcess.child.pid!), [schedOther], "ingest keeps its scheduling policy");
       assert.deepEqual(await threadPriorities(ingestProcess.child.pid!), [started], "ingest keeps its CPU priority");
       assert.match(ingestProcess.output(), /appendonly|AOF/i, "a Redis without AOF is warned about");
       const body = gzippedPprof({ seed: 31 });
@@ -261,6 +277,7 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
       const writerB = await startRelayProcess({ command: "writer", config, args: [...args, "--target=b", "--writer.nice=0"] });
       try {
         assert.deepEqual(await threadPriorities(writerB.child.pid!), [started], "--writer.nice=0 leaves the priority as started");
+        assert.deepEqual(await threadPolicies(writerB.child.pid!), [schedOther], "--writer.nice=0 leaves the policy as started");
         await b.waitForRequests(1, 10_000);
         assert.deepEqual(b.requests[0]!.body, body);
       } finally {
@@ -269,6 +286,28 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
     } finally {
       assert.equal(await writerA.stop(), 0);
       assert.equal(await ingestProcess.stop(), 0);
+    }
+  });
+
+  it("a writer lowers itself to a nice value when asked, and to nice 19 where SCHED_IDLE cannot be had", async () => {
+    const config = receiverConfig(await freePort(), { a: a.url });
+    const args = [`--redis.url=${redis.url}`, "--target=a"];
+    const started = getPriority();
+    const niced = await startRelayProcess({ command: "writer", config, args: [...args, "--writer.nice=10"] });
+    try {
+      assert.deepEqual(await threadPriorities(niced.child.pid!), [Math.max(started, 10)], "--writer.nice=10 lowers each thread to nice 10");
+      assert.deepEqual(await threadPolicies(niced.child.pid!), [schedOther]);
+    } finally {
+      assert.equal(await niced.stop(), 0);
+    }
+    // Without chrt on its PATH the writer cannot change its policy: it says so and takes the lowest nice value.
+    const fallback = await startRelayProcess({ command: "writer", config, args, env: { PATH: "/nonexistent" } });
+    try {
+      assert.deepEqual(await threadPolicies(fallback.child.pid!), [schedOther]);
+      assert.deepEqual(await threadPriorities(fallback.child.pid!), [19], "each thread at nice 19");
+      assert.match(fallback.output(), /could not switch the writer to SCHED_IDLE/);
+    } finally {
+      assert.equal(await fallback.stop(), 0);
     }
   });
 });

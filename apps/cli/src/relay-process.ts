@@ -141,7 +141,7 @@ export async function startRelay(
     }
     // Started in this order so that shutdown (in reverse) first stops the listeners, then drains the writer.
     // `run` acknowledges too: only a process that only delivers steps back.
-    if (roles.writer && !roles.ingest) lowerWriterPriority(settings.writerNice, logger);
+    if (roles.writer && !roles.ingest) lowerWriterPriority(settings.writerPriority, logger);
     const writer = roles.writer ? WriterRole.start({ redis, targets, settings, logger, metrics, admin, stack }) : undefined;
     const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack }) : undefined;
     apply = async (next) => {

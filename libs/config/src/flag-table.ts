@@ -1,6 +1,6 @@
 import { parseByteSize } from "./byte-size.js";
 import { parseDuration } from "./duration.js";
-import { isClusterNode, niceValue, nonNegativeInteger, positive, positiveInteger } from "./flag-values.js";
+import { isClusterNode, nonNegativeInteger, positive, positiveInteger, writerPriority } from "./flag-values.js";
 import type { RelaySettings } from "./relay-settings.js";
 
 /** The pyroscope-relay commands, in the order help lists them. */
@@ -242,13 +242,13 @@ export const flagTable: readonly Flag[] = [
     kind: "setting",
     name: "writer.nice",
     env: "RELAY_WRITER_NICE",
-    value: "N",
-    default: "10",
+    value: "PRIORITY",
+    default: "idle",
     commands: relay,
     description:
-      "the `writer` command lowers its own CPU priority to this nice value, so that on a shared host acknowledgements (`ingest`, Redis) get the cores first (0 = as started; a process started nicer stays so; `run` never lowers it)",
+      "the `writer` command lowers its own CPU priority, so that on a shared host acknowledgements (`ingest`, Redis) get the cores first: `idle` switches it to Linux' SCHED_IDLE policy (with `chrt`; nice 19 where that fails), under which any other process that wakes up takes the core at once; a number from 0 to 19 to that nice value (0 = as started; a process started nicer stays so); `run` never lowers it",
     apply: (settings, text) => {
-      settings.writerNice = niceValue(text);
+      settings.writerPriority = writerPriority(text);
     },
   },
   {

@@ -1,5 +1,7 @@
 /** Value parsers of the flag table; each throws an Error whose message says what is wrong. */
 
+import type { WriterPriority } from "./relay-settings.js";
+
 export function positiveInteger(text: string): number {
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
@@ -16,10 +18,11 @@ export function nonNegativeInteger(text: string): number {
   return value;
 }
 
-/** A nice value a process may lower itself to: 0 (as started) to 19 (the lowest priority). */
-export function niceValue(text: string): number {
+/** `idle` (SCHED_IDLE), or a nice value a process may lower itself to: 0 (as started) to 19 (the lowest). */
+export function writerPriority(text: string): WriterPriority {
+  if (text === "idle") return text;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value > 19) throw new Error(`expected a nice value from 0 to 19, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || value > 19) throw new Error(`expected idle or a nice value from 0 to 19, got ${JSON.stringify(text)}`);
   return value;
 }
 

@@ -25,7 +25,7 @@ test("defaults every setting", () => {
       storagePath: "data",
       writerConcurrency: 16,
       writerClaimDelayMs: 50,
-      writerNice: 10,
+      writerPriority: "idle",
       maxBodyBytes: 32 * 1024 * 1024,
       flushMaxProfiles: 500,
       flushMaxBytes: 8 * 1024 * 1024,
@@ -91,7 +91,7 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
     storagePath: "/var/lib/relay",
     writerConcurrency: 16,
     writerClaimDelayMs: 200,
-    writerNice: 19,
+    writerPriority: 19,
     maxBodyBytes: 8 * 1024 * 1024,
     flushMaxProfiles: 64,
     flushMaxBytes: 1024 * 1024,
@@ -141,7 +141,7 @@ test("reads environment variables, and a flag wins over its variable", () => {
     storagePath: "/data",
     writerConcurrency: 2,
     writerClaimDelayMs: 0,
-    writerNice: 0,
+    writerPriority: 0,
     maxBodyBytes: 1_048_576,
     flushMaxProfiles: 10,
     flushMaxBytes: 2 * 1024 * 1024,
@@ -205,8 +205,9 @@ test("rejects bad values, naming the flag or variable", () => {
   settingsError(["--writer.concurrency=1.5"], {}, "--writer.concurrency", 'expected a whole number of at least 1, got "1.5"');
   settingsError([], { RELAY_WRITER_CONCURRENCY: "x" }, "RELAY_WRITER_CONCURRENCY", 'expected a whole number of at least 1, got "x"');
   settingsError(["--writer.claim-delay=6s"], {}, "--writer.claim-delay", "must be at most 5s");
-  settingsError(["--writer.nice=20"], {}, "--writer.nice", 'expected a nice value from 0 to 19, got "20"');
-  settingsError([], { RELAY_WRITER_NICE: "-5" }, "RELAY_WRITER_NICE", 'expected a nice value from 0 to 19, got "-5"');
+  settingsError(["--writer.nice=20"], {}, "--writer.nice", 'expected idle or a nice value from 0 to 19, got "20"');
+  settingsError([], { RELAY_WRITER_NICE: "-5" }, "RELAY_WRITER_NICE", 'expected idle or a nice value from 0 to 19, got "-5"');
+  settingsError(["--writer.nice=IDLE"], {}, "--writer.nice", 'expected idle or a nice value from 0 to 19, got "IDLE"');
   settingsError([], { RELAY_WRITER_CLAIM_DELAY: "50" }, "RELAY_WRITER_CLAIM_DELAY", 'invalid duration "50": missing unit (ns, us, ms, s, m, h)');
   settingsError(["--ingest.max-body-size=8mb"], {}, "--ingest.max-body-size", 'invalid size "8mb": unknown unit "mb"; use B, KB, MB, GB, KiB, MiB, GiB');
   settingsError(["--ingest.max-body-size=0"], {}, "--ingest.max-body-size", "the size must be greater than 0");

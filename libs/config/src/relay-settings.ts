@@ -21,8 +21,8 @@ export interface RelaySettings {
   writerConcurrency: number;
   /** `--writer.claim-delay`, in ms: how long after it was added a drain job claims (0 = at once). */
   writerClaimDelayMs: number;
-  /** `--writer.nice`: the nice value the `writer` command lowers itself to (0 = as started). */
-  writerNice: number;
+  /** `--writer.nice`: how the `writer` command lowers its CPU priority. */
+  writerPriority: WriterPriority;
   /** `--ingest.max-body-size`, in bytes. */
   maxBodyBytes: number;
   /** `--ingest.flush-max-profiles`. */
@@ -52,3 +52,9 @@ export interface RelaySettings {
   /** `--log.level`. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 }
+
+/**
+ * How a `writer` process steps back from the cores it shares: to a nice value (0 = as started), or
+ * to Linux' SCHED_IDLE policy, under which any other process that wakes up preempts it at once.
+ */
+export type WriterPriority = number | "idle";

@@ -13,15 +13,19 @@ const lowestNice = 19;
  * kernel then runs the ack path first and the writer in the time left over.
  */
 export function lowerWriterPriority(priority: WriterPriority, logger: Logger): void {
-  if (priority !== "idle") return renice(priority, logger);
-  // SCHED_IDLE is Linux': elsewhere the lowest nice value comes closest.
-  if (process.platform !== "linux") return renice(lowestNice, logger);
-  try {
-    schedIdle();
-    logger.info({ policy: "SCHED_IDLE" }, "lowered the writer's CPU priority (--writer.nice=idle)");
-  } catch (err) {
-    logger.warn({ err, nice: lowestNice }, "could not switch the writer to SCHED_IDLE (--writer.nice=idle, with chrt); it lowers its nice value instead");
+  if (priority !== "idle") {
+    renice(priority, logger);
+  } else if (process.platform !== "linux") {
+    // SCHED_IDLE is Linux': elsewhere the lowest nice value comes closest.
     renice(lowestNice, logger);
+  } else {
+    try {
+      schedIdle();
+      logger.info({ policy: "SCHED_IDLE" }, "lowered the writer's CPU priority (--writer.nice=idle)");
+    } catch (err) {
+      logger.warn({ err, nice: lowestNice }, "could not switch the writer to SCHED_IDLE (--writer.nice=idle, with chrt); it lowers its nice value instead");
+      renice(lowestNice, logger);
+    }
   }
 }
 

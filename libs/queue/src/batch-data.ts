@@ -48,6 +48,20 @@ export const batchSegment = z.object({
   profiles: z.array(profileRef).min(1),
 });
 
+/**
+ * A segment as a target's pending list and its drain job's claim hold it: the profiles' references
+ * are stored once per flush, beside its chunks, whatever the number of targets (batch-store.ts), and
+ * the segment names which of them are the target's, as index ranges (`0-17`, `0-3,5`).
+ */
+export const segmentPointer = z.object({
+  batch: z.string().min(1),
+  bytes: z.number().int().nonnegative(),
+  indices: z.string().min(1),
+});
+
+/** An entry of a pending list or a claim: a pointer, or a whole segment as versions before pointers wrote it. */
+export const pendingSegment = z.union([batchSegment, segmentPointer]);
+
 /** A job of one batch's profiles: a failed job (or one split off), or a batch job of an earlier version. */
 export const batchJobData = batchSegment.extend({
   /** The profiles live in keys of their own (a failed job's), not in the batch's chunks. */
@@ -72,6 +86,8 @@ export type IngestProfileRef = z.infer<typeof ingestProfileRef>;
 export type PushProfileRef = z.infer<typeof pushProfileRef>;
 export type ProfileRef = z.infer<typeof profileRef>;
 export type BatchSegment = z.infer<typeof batchSegment>;
+export type SegmentPointer = z.infer<typeof segmentPointer>;
+export type PendingSegment = z.infer<typeof pendingSegment>;
 export type BatchJobData = z.infer<typeof batchJobData>;
 export type DrainJobData = z.infer<typeof drainJobData>;
 

@@ -4,7 +4,8 @@ import { after, test } from "node:test";
 import { commandCalls, startRedisServer } from "@pyroscope-relay/testing";
 import type { BatchJobData, ProfileRef } from "./batch-data.js";
 import { BatchStore } from "./batch-store.js";
-import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { UnreadableClaimError } from "./errors.js";
+import { batchClaimsKey, batchRefsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { CHUNK_BYTES, layOut } from "./payload-layout.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { SharedChunks } from "./shared-chunks.js";
@@ -22,12 +23,12 @@ after(async () => {
 async function storeBatch(store: BatchStore, payloads: Buffer[], targets: string[]): Promise<BatchJobData> {
   const batch = randomUUID();
   const { offsets, chunks } = layOut(payloads);
-  const transaction = new Transaction();
-  store.queueStore(transaction, batch, chunks, targets, 60_000);
-  for (const [error] of await runTransaction(redis, transaction)) assert.equal(error, null);
   const profiles = payloads.map(
     (payload, index): ProfileRef => ({ kind: "ingest", index, offset: offsets[index]!, size: payload.length, receivedAt: 1, query: "", contentTypes: [] }),
   );
+  const transaction = new Transaction();
+  store.queueStore(transaction, batch, chunks, profiles, targets, 60_000);
+  for (const [error] of await runTransaction(redis, transaction)) assert.equal(error, null);
   return { batch, bytes: payloads.reduce((sum, payload) => sum + payload.length, 0), profiles };
 }
 
@@ -58,9 +59,51 @@ test("a job's batches are released in one script: the chunks go where no other t
   assert.equal((await scripts()) - before, 1, "one script for every batch");
   assert.deepEqual(await store.releaseBatches([sharedWithB, onlyA, largest], "a"), [false, false, false], "idempotent");
   const left = (await redis.keys(`${prefix}:*`)).sort();
-  assert.deepEqual(left, [batchClaimsKey(prefix, sharedWithB.batch), chunkKey(prefix, sharedWithB.batch, 0), chunkKey(prefix, sharedWithB.batch, 1)].sort());
+  assert.deepEqual(
+    left,
+    [
+      batchClaimsKey(prefix, sharedWithB.batch),
+      chunkKey(prefix, sharedWithB.batch, 0),
+      chunkKey(prefix, sharedWithB.batch, 1),
+      batchRefsKey(prefix, sharedWithB.batch),
+    ].sort(),
+    "the references go with the chunks",
+  );
   assert.deepEqual(await redis.smembers(batchClaimsKey(prefix, sharedWithB.batch)), ["b"]);
   assert.deepEqual(await store.releaseBatches([], "a"), []);
+});
+
+test("a batch's references are stored once; each target's pointer resolves to its own profiles", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const data = await storeBatch(store, [randomBytes(10), randomBytes(20), randomBytes(30)], ["a", "b"]);
+  const [first, , third] = data.profiles;
+  const ttl = await redis.pttl(chunkKey(prefix, data.batch, 0));
+  assert.ok((await redis.pttl(batchRefsKey(prefix, data.batch))) > 1.9 * ttl, "the references outlive the chunks");
+  const earlier = { batch: "stored-whole", bytes: 5, profiles: [{ ...first!, size: 5 }] };
+  assert.deepEqual(
+    await store.resolve("job", [{ batch: data.batch, bytes: data.bytes, indices: "0,2" }, earlier, { batch: data.batch, bytes: data.bytes, indices: "0-2" }]),
+    [{ batch: data.batch, bytes: data.bytes, profiles: [first, third] }, earlier, { batch: data.batch, bytes: data.bytes, profiles: data.profiles }],
+  );
+});
+
+test("a pointer whose references are gone, or name none of its profiles, fails as an unreadable claim naming the batch", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const data = await storeBatch(store, [randomBytes(10)], ["a"]);
+  await assert.rejects(store.resolve("j.drain", [{ batch: data.batch, bytes: data.bytes, indices: "5" }]), (error: unknown) => {
+    assert.ok(error instanceof UnreadableClaimError);
+    assert.match(error.message, new RegExp(`drain job j.drain: .*batch ${data.batch} has none of the profiles 5`));
+    return true;
+  });
+  await redis.set(batchRefsKey(prefix, data.batch), "[{");
+  await assert.rejects(store.resolve("j.drain", [{ batch: data.batch, bytes: data.bytes, indices: "0" }]), /the references of batch .* do not parse/);
+  await redis.del(batchRefsKey(prefix, data.batch));
+  await assert.rejects(store.resolve("j.drain", [{ batch: data.batch, bytes: data.bytes, indices: "0" }]), (error: unknown) => {
+    assert.ok(error instanceof UnreadableClaimError);
+    assert.match(error.message, new RegExp(`the references of batch ${data.batch} are gone`));
+    return true;
+  });
 });
 
 test("a detached copy holds the profile's exact bytes, across a chunk boundary, for every job that holds it", async () => {

@@ -1,14 +1,16 @@
 import type { RedisConnection } from "./redis-connection.js";
-import type { BatchJobData, ProfileRef } from "./batch-data.js";
-import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { profileRef, type BatchJobData, type BatchSegment, type PendingSegment, type ProfileRef } from "./batch-data.js";
+import { UnreadableClaimError } from "./errors.js";
+import { inRanges, parseRanges } from "./index-ranges.js";
+import { batchClaimsKey, batchRefsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import { groupBySlot } from "./slot-groups.js";
 import { ChunkLayout } from "./payload-layout.js";
 import type { SharedChunks } from "./shared-chunks.js";
 import type { Transaction } from "./transaction.js";
 
-// KEYS: per batch, its claims set, then its chunk keys. ARGV: target, then per batch the number of
-// its chunk keys. An empty set does not exist in Redis, so EXISTS on it tells whether any target still
+// KEYS: per batch, its claims set, then its chunk keys and its references. ARGV: target, then per
+// batch the number of those keys. An empty set does not exist in Redis, so EXISTS on it tells whether any target still
 // needs the chunks; without claims they are deleted. Returns per batch 1 when this release deleted them.
 const releaseBatches = new LuaScript(
   "batches_release",
@@ -148,11 +150,52 @@ export class BatchStore {
     for (const script of [releaseBatches, detach, releaseDetached, reclaimDetached, reclaimBatch]) script.define(redis);
   }
 
-  /** Adds to `transaction` what stores a batch: its chunks, and the claims of the targets that need it. */
-  queueStore(transaction: Transaction, batchId: string, chunks: readonly Buffer[], targets: readonly string[], ttlMs: number): void {
+  /**
+   * Adds to `transaction` what stores a batch: its chunks, its profiles' references, and the claims of
+   * the targets that need it (`STORE_RESULTS` results more than the chunks). The references outlive
+   * the chunks (twice their TTL; the last claim's release deletes both): a job that runs after its
+   * bytes expired still knows what it had, and lists those profiles failed as `payload expired`.
+   */
+  queueStore(
+    transaction: Transaction,
+    batchId: string,
+    chunks: readonly Buffer[],
+    refs: readonly ProfileRef[],
+    targets: readonly string[],
+    ttlMs: number,
+  ): void {
     chunks.forEach((chunk, index) => transaction.add("set", chunkKey(this.prefix, batchId, index), chunk, "PX", ttlMs));
+    transaction.add("set", batchRefsKey(this.prefix, batchId), JSON.stringify(refs), "PX", 2 * ttlMs);
     transaction.add("sadd", batchClaimsKey(this.prefix, batchId), ...targets);
     transaction.add("pexpire", batchClaimsKey(this.prefix, batchId), ttlMs);
+  }
+
+  /**
+   * The segments of drain job `jobId`'s pending entries: a pointer gets its profiles from its batch's
+   * references, read in one round trip per hash slot (once per process for all its targets, with the
+   * shared chunks); a whole segment (written by an earlier version) is as it is.
+   * @throws UnreadableClaimError when a batch's references are gone (twice the payload TTL, or deleted)
+   */
+  async resolve(jobId: string, entries: readonly PendingSegment[]): Promise<BatchSegment[]> {
+    const batches = [...new Set(entries.flatMap((entry) => ("indices" in entry ? [entry.batch] : [])))];
+    const refs = new Map<string, Buffer | null>();
+    await Promise.all(
+      groupBySlot(this.redis, batches, (batch) => batchRefsKey(this.prefix, batch)).map(async (group) => {
+        const keys = group.map(({ item }) => batchRefsKey(this.prefix, item));
+        const read = (missing: readonly string[]) => this.redis.mgetBuffer(...missing);
+        const values = this.shared === undefined ? await read(keys) : await this.shared.read(keys, read);
+        group.forEach(({ item }, i) => refs.set(item, values[i] ?? null));
+      }),
+    );
+    return entries.map((entry) => {
+      if (!("indices" in entry)) return entry;
+      const stored = refs.get(entry.batch);
+      if (stored === null || stored === undefined) throw new UnreadableClaimError(jobId, `the references of batch ${entry.batch} are gone`);
+      const ranges = parseRanges(entry.indices);
+      const profiles = parseRefs(jobId, entry.batch, stored).filter((ref) => inRanges(ranges, ref.index));
+      if (profiles.length === 0) throw new UnreadableClaimError(jobId, `batch ${entry.batch} has none of the profiles ${entry.indices}`);
+      return { batch: entry.batch, bytes: entry.bytes, profiles };
+    });
   }
 
   /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */
@@ -210,7 +253,7 @@ export class BatchStore {
     const deleted: boolean[] = [];
     await Promise.all(
       groupBySlot(this.redis, batches, (data) => batchClaimsKey(this.prefix, data.batch)).map(async (group) => {
-        const chunks = group.map(({ item }) => this.chunkKeys(item));
+        const chunks = group.map(({ item }) => [...this.chunkKeys(item), batchRefsKey(this.prefix, item.batch)]);
         const keys = group.flatMap(({ item }, i) => [batchClaimsKey(this.prefix, item.batch), ...chunks[i]!]);
         const replies = (await releaseBatches.run(this.redis, keys, [target, ...chunks.map((keys) => keys.length)])) as number[];
         group.forEach(({ position }, i) => {
@@ -283,4 +326,21 @@ export class BatchStore {
   private copyKeys(batchId: string, indices: readonly number[]): string[] {
     return indices.flatMap((index) => [detachedProfileKey(this.prefix, batchId, index), detachedClaimsKey(this.prefix, batchId, index)]);
   }
+}
+
+/** Results `queueStore` adds to a transaction besides one per chunk: the references, the claims and their TTL. */
+export const STORE_RESULTS = 3;
+
+const storedRefs = profileRef.array().min(1);
+
+function parseRefs(jobId: string, batch: string, stored: Buffer): ProfileRef[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(stored.toString("utf8"));
+  } catch {
+    json = undefined;
+  }
+  const parsed = storedRefs.safeParse(json);
+  if (!parsed.success) throw new UnreadableClaimError(jobId, `the references of batch ${batch} do not parse`);
+  return parsed.data;
 }

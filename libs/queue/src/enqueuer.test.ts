@@ -214,7 +214,7 @@ test("a flush that finds a drain job waiting leaves its segment to that job and 
 
   const claim = await new PendingSegments(admin, prefix, "alpha").claim(drainJobId(first.batchId), DRAIN_BOUNDS);
   assert.deepEqual(
-    claim?.segments.map((segment) => segment.batch),
+    claim?.entries.map((segment) => segment.batch),
     [first.batchId, second.batchId],
     "the waiting job took both",
   );

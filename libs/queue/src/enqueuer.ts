@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import type { Redis } from "ioredis";
-import type { BatchSegment, ProfileFacts, ProfileRef } from "./batch-data.js";
+import type { ProfileFacts, ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsFor, drainJobId } from "./batch-job.js";
-import { BatchStore } from "./batch-store.js";
+import { BatchStore, STORE_RESULTS } from "./batch-store.js";
 import { BacklogView, type BacklogBounds } from "./backlog-view.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type FullTarget } from "./errors.js";
 import { GroupCommit, type FlushBounds } from "./group-commit.js";
 import { shardOf } from "./keys.js";
+import { formatRanges } from "./index-ranges.js";
 import { layOut } from "./payload-layout.js";
 import { PendingSegments } from "./pending-segments.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
@@ -87,8 +88,7 @@ interface TargetJob {
   queue: TargetQueue;
   pending: PendingSegments;
   backlog: TargetBacklog;
-  segment: BatchSegment;
-  /** The segment's entry in the pending list. */
+  /** The segment's entry in the pending list: a pointer into the batch's references. */
   listed: string;
   usage: BacklogUsage;
 }
@@ -263,9 +263,9 @@ export class Enqueuer {
     const jobs = [...new Set(group.flatMap((submission) => submission.targets))].map((entry): TargetJob => {
       const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
       const shard = shardOf(batchId, entry.shards.length);
-      const segment = { batch: batchId, bytes, profiles };
+      const pointer = { batch: batchId, bytes, indices: formatRanges(profiles.map((ref) => ref.index)) };
       const usage = usageOf(profiles);
-      return { entry, shard, ...entry.shards[shard]!, segment, listed: PendingSegments.entry(segment, usage), usage };
+      return { entry, shard, ...entry.shards[shard]!, listed: PendingSegments.entry(pointer, usage), usage };
     });
     try {
       const batch = new Transaction();
@@ -273,6 +273,7 @@ export class Enqueuer {
         batch,
         batchId,
         chunks,
+        refs,
         jobs.map((job) => job.entry.name),
         this.payloadTtlMs,
       );
@@ -286,13 +287,15 @@ export class Enqueuer {
           this.queueSegment(segment, job);
           return segment;
         });
-        checkResults(await runTransaction(connection, batch), chunks.length + 2);
+        checkResults(await runTransaction(connection, batch), chunks.length + STORE_RESULTS);
         results = (await Promise.all(segments.map(async (segment) => checkResults(await runTransaction(connection, segment), SEGMENT_RESULTS)))).flat();
         for (const { master } of [batch, ...segments]) masters.set(master!.address, master!.connection);
       } else {
         masters.set("redis", connection);
         for (const job of jobs) this.queueSegment(batch, job);
-        results = checkResults(await runTransaction(connection, batch), chunks.length + 2 + SEGMENT_RESULTS * jobs.length).slice(chunks.length + 2);
+        results = checkResults(await runTransaction(connection, batch), chunks.length + STORE_RESULTS + SEGMENT_RESULTS * jobs.length).slice(
+          chunks.length + STORE_RESULTS,
+        );
       }
       const drainWaits = jobs.map((job, i) => this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1))));
       const unserved = jobs.filter((_, i) => !drainWaits[i]);

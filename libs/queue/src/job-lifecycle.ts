@@ -93,13 +93,19 @@ export class JobLifecycle {
    * The segments drain job `job` delivers: those waiting when it first runs (up to `DRAIN_BOUNDS`),
    * the same ones on every later run. Undefined when the job is gone.
    */
-  claim(job: BatchJob): Promise<Claim | undefined> {
-    return this.pending.claim(job.id!, DRAIN_BOUNDS);
+  async claim(job: BatchJob): Promise<Claim | undefined> {
+    const claim = await this.pending.claim(job.id!, DRAIN_BOUNDS);
+    if (claim === undefined) return undefined;
+    return { segments: await this.store.resolve(job.id!, claim.entries), more: claim.more };
   }
 
-  /** What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet. */
-  claimed(jobId: string): Promise<BatchSegment[] | undefined> {
-    return this.pending.claimed(jobId);
+  /**
+   * What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet.
+   * @throws UnreadableClaimError when it claimed, but its claim or its batches' references cannot be read
+   */
+  async claimed(jobId: string): Promise<BatchSegment[] | undefined> {
+    const entries = await this.pending.claimed(jobId);
+    return entries === undefined ? undefined : this.store.resolve(jobId, entries);
   }
 
   /**

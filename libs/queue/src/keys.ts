@@ -13,6 +13,11 @@ export function chunkKey(prefix: string, batchId: string, chunk: number): string
   return `${batchKey(prefix, batchId)}:chunk:${chunk}`;
 }
 
+/** The references of every profile of a batch (a JSON array of `ProfileRef`), which targets' segments point into. */
+export function batchRefsKey(prefix: string, batchId: string): string {
+  return `${batchKey(prefix, batchId)}:refs`;
+}
+
 /** Set of the targets whose batch job still needs the chunks. */
 export function batchClaimsKey(prefix: string, batchId: string): string {
   return `${batchKey(prefix, batchId)}:claims`;

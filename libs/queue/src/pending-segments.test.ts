@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { startRedisServer } from "@pyroscope-relay/testing";
-import type { BatchSegment } from "./batch-data.js";
+import type { BatchSegment, SegmentPointer } from "./batch-data.js";
 import { addDrainJob } from "./batch-job.js";
 import { UnreadableClaimError } from "./errors.js";
+import { formatRanges } from "./index-ranges.js";
+import { batchRefsKey } from "./keys.js";
 import { PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog, usageOf } from "./target-backlog.js";
@@ -33,11 +35,15 @@ const segment = (batch: string, profiles: number, size = 10): BatchSegment => ({
   })),
 });
 
-/** Appends each segment and counts it in, as a flush does; resolves with their entries. */
+/** What a pending list holds of `one`: a pointer into its batch's references. */
+const pointer = (one: BatchSegment): SegmentPointer => ({ batch: one.batch, bytes: one.bytes, indices: formatRanges(one.profiles.map((ref) => ref.index)) });
+
+/** Stores each segment's references and appends its pointer, counted in, as a flush does; resolves with their entries. */
 async function append(pending: PendingSegments, backlog: TargetBacklog, ...segments: BatchSegment[]): Promise<string[]> {
-  const entries = segments.map((one) => PendingSegments.entry(one, usageOf(one.profiles)));
+  const entries = segments.map((one) => PendingSegments.entry(pointer(one), usageOf(one.profiles)));
   const transaction = new Transaction();
   segments.forEach((one, i) => {
+    transaction.add("set", batchRefsKey(pending.prefix, one.batch), JSON.stringify(one.profiles));
     pending.queueAppend(transaction, entries[i]!);
     backlog.queueCountIn(transaction, usageOf(one.profiles));
   });
@@ -62,15 +68,15 @@ test("a drain job claims what waits, within its bounds but at least one segment,
   const bounds = { maxProfiles: 6, maxBytes: 1_000 };
   const first = await pending.claim("first.drain", bounds);
   assert.deepEqual(
-    first?.segments.map((one) => one.batch),
+    first?.entries.map((one) => one.batch),
     ["a", "b"],
     "a third segment would pass 6 profiles",
   );
   assert.equal(first?.more, true, "c and d still wait");
   assert.deepEqual(await pending.claim("first.drain", { maxProfiles: 100, maxBytes: 1_000 }), first, "claimed once");
-  assert.deepEqual(await pending.claimed("first.drain"), first?.segments);
+  assert.deepEqual(await pending.claimed("first.drain"), first?.entries);
   assert.deepEqual(
-    (await pending.claim("second.drain", { maxProfiles: 1, maxBytes: 1 }))?.segments.map((one) => one.batch),
+    (await pending.claim("second.drain", { maxProfiles: 1, maxBytes: 1 }))?.entries.map((one) => one.batch),
     ["c"],
     "one segment beyond the bounds",
   );
@@ -78,7 +84,7 @@ test("a drain job claims what waits, within its bounds but at least one segment,
   // Each claimed job carries what it counts in the backlog: counting it out subtracts exactly that.
   assert.equal(await backlog.countOut("first.drain"), true);
   assert.deepEqual(await backlog.read(), { profiles: 5, bytes: 50 });
-  assert.deepEqual(await pending.claim("third.drain", bounds), { segments: [segment("d", 1)], more: false });
+  assert.deepEqual(await pending.claim("third.drain", bounds), { entries: [pointer(segment("d", 1))], more: false });
   assert.equal(await pending.waiting(), 0);
 });
 
@@ -104,11 +110,11 @@ test("a drain job is deduplicated until it claims: then a flush adds the next on
 test("a drain job that finds nothing claims nothing; a job that is gone claims nothing either", async (t) => {
   const { queue, pending, backlog } = await setUp(t);
   await queue.add("batch", { drain: true }, { jobId: "empty.drain" });
-  assert.deepEqual(await pending.claim("empty.drain", { maxProfiles: 10, maxBytes: 10 }), { segments: [], more: false });
+  assert.deepEqual(await pending.claim("empty.drain", { maxProfiles: 10, maxBytes: 10 }), { entries: [], more: false });
   await append(pending, backlog, segment("late", 1));
   assert.deepEqual(
     await pending.claim("empty.drain", { maxProfiles: 10, maxBytes: 10 }),
-    { segments: [], more: true },
+    { entries: [], more: true },
     "its claim is made: later segments wait for the next job",
   );
   assert.equal(await backlog.countOut("empty.drain"), false, "it counted nothing in");
@@ -137,11 +143,11 @@ test("a claim reads the list a window at a time, in order, up to its bounds; the
   await queue.add("batch", { drain: true }, { jobId: "wide.drain" });
   const claim = await pending.claim("wide.drain", { maxProfiles: 470, maxBytes: 1_000_000 });
   assert.deepEqual(
-    claim?.segments.map((one) => one.batch),
+    claim?.entries.map((one) => one.batch),
     waiting.slice(0, 470).map((one) => one.batch),
   );
   assert.equal(claim?.more, true);
-  assert.deepEqual(await pending.claimed("wide.drain"), claim?.segments, "read back from the job's hash");
+  assert.deepEqual(await pending.claimed("wide.drain"), claim?.entries, "read back from the job's hash");
   assert.deepEqual(await pending.claim("wide.drain", { maxProfiles: 1, maxBytes: 1 }), claim, "claimed once");
   assert.deepEqual(
     (await pending.list()).map((one) => one.batch),
@@ -158,7 +164,7 @@ test("a drain job claimed by an earlier version, which kept its segments in its 
   // What the earlier claim left in the job's hash.
   await job.updateData({ drain: true, segments });
   await redis.hset(queue.toKey("old.drain"), "claimed", 1, "backlog", "3:30");
-  assert.deepEqual(await pending.claim("old.drain", { maxProfiles: 10, maxBytes: 1_000 }), { segments, more: true });
+  assert.deepEqual(await pending.claim("old.drain", { maxProfiles: 10, maxBytes: 1_000 }), { entries: segments, more: true });
   assert.deepEqual(await pending.claimed("old.drain"), segments);
   assert.equal(await pending.waiting(), 1, "the later segment waits for a job of its own");
 });
@@ -179,9 +185,19 @@ test("a claim missing one of its segments fails the claim and its reading, rathe
   const { queue, pending, backlog } = await setUp(t);
   await append(pending, backlog, segment("a", 1), segment("b", 1), segment("c", 1));
   await addDrainJob(queue, 3, "torn.drain");
-  assert.equal((await pending.claim("torn.drain", { maxProfiles: 10, maxBytes: 1_000 }))?.segments.length, 3);
+  assert.equal((await pending.claim("torn.drain", { maxProfiles: 10, maxBytes: 1_000 }))?.entries.length, 3);
   await redis.hdel(queue.toKey("torn.drain"), "segment:2");
   const unreadable = /drain job torn\.drain: its claim cannot be read: segment:2 of 3 is missing/;
   await assert.rejects(pending.claim("torn.drain", { maxProfiles: 10, maxBytes: 1_000 }), unreadable);
   await assert.rejects(pending.claimed("torn.drain"), (error: unknown) => error instanceof UnreadableClaimError && unreadable.test(error.message));
+});
+
+test("a segment an earlier version appended whole, its profiles in the entry, is claimed and listed as it is", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  const whole = segment("whole", 2);
+  await redis.rpush(pending.key, `2:20:${JSON.stringify(whole)}`);
+  await append(pending, backlog, segment("pointed", 1));
+  assert.deepEqual(await pending.list(), [whole, segment("pointed", 1)]);
+  await queue.add("batch", { drain: true }, { jobId: "mixed.drain" });
+  assert.deepEqual(await pending.claim("mixed.drain", { maxProfiles: 10, maxBytes: 1_000 }), { entries: [whole, pointer(segment("pointed", 1))], more: false });
 });

@@ -1,6 +1,7 @@
 import { QueueKeys } from "bullmq";
-import { batchSegment, drainJobData, type BatchSegment } from "./batch-data.js";
+import { drainJobData, pendingSegment, type BatchSegment, type PendingSegment, type SegmentPointer } from "./batch-data.js";
 import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
+import { BatchStore } from "./batch-store.js";
 import { UnreadableClaimError } from "./errors.js";
 import { pendingKey, queueNameFor } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
@@ -24,7 +25,9 @@ export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024
 // KEYS: the job hash, the pending list, BullMQ's deduplication key of drain jobs. ARGV: max profiles,
 // max bytes, the job id. A job claims once, the first time it runs: later runs (a retry, a writer
 // recovering it after a crash) find its claim and get the same segments. Each entry is
-// `<profiles>:<bytes>:<segment JSON>`; the claimed entries become fields of the job's hash, as they
+// `<profiles>:<bytes>:<segment JSON>`, the segment a pointer into its batch's references (a few dozen
+// bytes: the references of a flush are stored once, not once per target, and claims copy entries
+// through Lua, into the job's hash, into the reply and into the AOF); the claimed entries become fields of the job's hash, as they
 // are (`segment:1` ...), with their number in `segments`: joining them into one value in Lua
 // (`table.concat`) took about half of the claim's time. The job's `backlog` field holds
 // what they count in the backlog (target-backlog.ts), so that counting the job out subtracts
@@ -50,8 +53,8 @@ if redis.call('HEXISTS', job, 'claimed') == 1 then
 end
 local maxProfiles, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[2])
 local reply, fields, taken, profiles, bytes = {0, 'entries'}, {}, 0, 0, 0
--- The window starts at one entry and doubles: a flush of a few hundred profiles is one entry of
--- over 100 KiB, and LRANGE copies every entry of its window into Lua, needed or not.
+-- The window starts at one entry and doubles: an entry of an earlier version holds every profile's
+-- references (over 100 KiB for a flush of hundreds), and LRANGE copies its whole window into Lua.
 local window, full = 1, false
 while not full do
   local entries = redis.call('LRANGE', list, taken, taken + window - 1)
@@ -102,15 +105,21 @@ return 1
 `,
 );
 
-/** What a drain job claimed, and whether more segments wait (beyond its bounds). */
+/** What a drain job claimed, as its entries, and whether more segments wait (beyond its bounds). */
+export interface PendingClaim {
+  entries: PendingSegment[];
+  more: boolean;
+}
+
+/** What a drain job claimed, with its profiles, and whether more segments wait (beyond its bounds). */
 export interface Claim {
   segments: BatchSegment[];
   more: boolean;
 }
 
 /**
- * The segments that wait for a target's queue shard: each flush appends the profiles it has for the
- * target, and the shard's drain job claims whatever waits when it first runs. While a drain job waits
+ * The segments that wait for a target's queue shard: each flush appends a pointer to the profiles it
+ * has for the target, and the shard's drain job claims whatever waits when it first runs. While a drain job waits
  * to claim, it holds BullMQ's deduplication key of drain jobs (see batch-job.ts), and a flush that
  * finds the key in the same MULTI as its append leaves the new segment to that job; only a flush
  * that finds none adds a drain job. So under load a job carries many flushes, and its life in BullMQ
@@ -124,7 +133,7 @@ export class PendingSegments {
 
   constructor(
     private readonly redis: RedisConnection,
-    prefix: string,
+    readonly prefix: string,
     target: string,
     shard = 0,
   ) {
@@ -136,7 +145,7 @@ export class PendingSegments {
   }
 
   /** The list entry of `segment`, which counts `usage` in the backlog. */
-  static entry(segment: BatchSegment, usage: BacklogUsage): string {
+  static entry(segment: SegmentPointer, usage: BacklogUsage): string {
     return `${usage.profiles}:${usage.bytes}:${JSON.stringify(segment)}`;
   }
 
@@ -156,10 +165,11 @@ export class PendingSegments {
   }
 
   /**
-   * The segments drain job `jobId` delivers: those it claimed before, or those waiting now up to
-   * `bounds` (none when nothing waits). Undefined when the job is gone.
+   * The segments drain job `jobId` delivers, as their entries (see BatchStore.resolve): those it
+   * claimed before, or those waiting now up to `bounds` (none when nothing waits). Undefined when the
+   * job is gone.
    */
-  async claim(jobId: string, bounds: DrainBounds): Promise<Claim | undefined> {
+  async claim(jobId: string, bounds: DrainBounds): Promise<PendingClaim | undefined> {
     const reply = await claim.run(
       this.redis,
       [this.keys.toKey(this.queueName, jobId), this.key, this.deduplicationKey],
@@ -169,15 +179,15 @@ export class PendingSegments {
     const [left, kind, ...claimed] = reply as [number, "entries" | "data" | "missing", ...string[]];
     // Delivering less than the claim would complete the job and lose the rest: fail the attempt instead.
     if (kind === "missing") throw new UnreadableClaimError(jobId, `${claimed[0]} is missing`);
-    const segments = kind === "entries" ? claimed.map(segmentOf) : segmentsOfEarlierClaim(jobId, claimed[0]);
-    return { segments, more: left > 0 };
+    const entries = kind === "entries" ? claimed.map(segmentOf) : segmentsOfEarlierClaim(jobId, claimed[0]);
+    return { entries, more: left > 0 };
   }
 
   /**
-   * What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet.
+   * What drain job `jobId` claimed, as its entries; undefined when it is gone or claimed nothing yet.
    * @throws UnreadableClaimError when it claimed, but its claim cannot be read
    */
-  async claimed(jobId: string): Promise<BatchSegment[] | undefined> {
+  async claimed(jobId: string): Promise<PendingSegment[] | undefined> {
     const jobKey = this.keys.toKey(this.queueName, jobId);
     const [claimed, count, data] = await this.redis.hmget(jobKey, "claimed", "segments", "data");
     if (claimed === null || claimed === undefined) return undefined;
@@ -194,9 +204,12 @@ export class PendingSegments {
     return (await withdraw.run(this.redis, [this.key, backlogKey], [entry, usage.profiles, usage.bytes])) === 1;
   }
 
-  /** The segments waiting now, oldest first. */
+  /**
+   * The segments waiting now, oldest first, with their profiles.
+   * @throws UnreadableClaimError when a batch's references are gone
+   */
   async list(): Promise<BatchSegment[]> {
-    return (await this.redis.lrange(this.key, 0, -1)).map(segmentOf);
+    return new BatchStore(this.redis, this.prefix).resolve("pending", (await this.redis.lrange(this.key, 0, -1)).map(segmentOf));
   }
 
   /** Ends drain job `jobId`'s deduplication if it still holds it: the next flush adds a drain job of its own. */
@@ -211,8 +224,8 @@ export class PendingSegments {
 }
 
 /** The segment of a pending list's entry (`<profiles>:<bytes>:<segment JSON>`). */
-function segmentOf(entry: string): BatchSegment {
-  return batchSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1)));
+function segmentOf(entry: string): PendingSegment {
+  return pendingSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1)));
 }
 
 /** The segments a drain job of an earlier version kept in its data. */

@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
-import { PendingSegments, queueNameFor } from "@pyroscope-relay/queue";
+import { BatchStore, PendingSegments, queueNameFor } from "@pyroscope-relay/queue";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import { startRelayProcess } from "../../e2e/support/relay-process.js";
 import type { RelayProcess } from "../../e2e/support/relay-process.js";
@@ -52,7 +52,8 @@ export async function claimedQueries(client: Redis, target: string): Promise<str
   const queue = new Queue(queueNameFor(target), { connection: client, prefix });
   try {
     const pending = new PendingSegments(client, prefix, target);
-    const claims = await Promise.all((await queue.getActive(0, -1)).map(async (job) => (await pending.claimed(job.id!)) ?? []));
+    const store = new BatchStore(client, prefix);
+    const claims = await Promise.all((await queue.getActive(0, -1)).map(async (job) => store.resolve(job.id!, (await pending.claimed(job.id!)) ?? [])));
     return claims.flat().flatMap((segment) => segment.profiles.flatMap((ref) => (ref.kind === "ingest" ? [ref.query] : [])));
   } finally {
     await queue.close();

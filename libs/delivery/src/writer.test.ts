@@ -22,16 +22,13 @@ test("stores a batch once for 3 targets and deletes it only after the last deliv
 
   await Promise.all([a.waitForRequests(2), b.waitForRequests(2), c.waitForRequests(2)]);
   for (const fake of fakes) assert.deepEqual(fake.requests.map((request) => request.body).sort(Buffer.compare), [...profiles].sort(Buffer.compare));
-  assert.equal((await commandCalls(r.admin, "mget")) - mgetsBefore, 1, "the writer read the batch's bytes once for its 3 targets");
+  assert.equal((await commandCalls(r.admin, "mget")) - mgetsBefore, 2, "the writer read the batch's references and bytes once each for its 3 targets");
   // a and c have released their claims; b's answers are held, so b still needs the batch.
   await eventually("a and c to release", async () => (await r.claims(batchId)).join() === "b");
   assert.equal(await r.batchExists(batchId), true, "payload deleted while b still needs it");
-  // One copy of the bytes, whatever the number of targets: the batch's chunks and its claims.
+  // One copy of the bytes and of the references, whatever the number of targets: the batch's chunks, references and claims.
   const keys = await r.payloadKeys();
-  assert.deepEqual(
-    keys.filter((key) => !key.includes(":chunk:")),
-    [`${r.prefix}:batch:{${batchId}}:claims`],
-  );
+  assert.deepEqual(keys.filter((key) => !key.includes(":chunk:")).sort(), [`${r.prefix}:batch:{${batchId}}:claims`, `${r.prefix}:batch:{${batchId}}:refs`]);
   let stored = 0;
   for (const key of keys.filter((key) => key.includes(":chunk:"))) stored += await r.admin.strlen(key);
   assert.equal(stored, profiles[0]!.length + profiles[1]!.length);

@@ -9,7 +9,7 @@ import { drainJobId, UNBOUNDED_ATTEMPTS } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { Enqueuer, type EnqueuerOptions, type FlushReport } from "./enqueuer.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, ReplicationError } from "./errors.js";
-import { batchClaimsKey, chunkKey, queueNameFor } from "./keys.js";
+import { batchClaimsKey, batchRefsKey, chunkKey, queueNameFor } from "./keys.js";
 import { DRAIN_BOUNDS, PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog } from "./target-backlog.js";
@@ -96,6 +96,16 @@ test("a flush of many concurrent requests stores each payload once, one segment 
   for (const key of chunks) stored += await admin.strlen(key);
   assert.equal(stored, total);
   assert.deepEqual((await admin.smembers(batchClaimsKey(prefix, batchId))).sort(), ["alpha", "beta"]);
+  // The references once too: each target's pending entry is a pointer to its profiles, a few dozen bytes.
+  const refs = JSON.parse((await admin.get(batchRefsKey(prefix, batchId)))!) as { query: string }[];
+  assert.deepEqual(
+    refs.map((ref) => ref.query),
+    payloads.map((_, i) => `name=app&n=${i}`),
+  );
+  for (const name of ["alpha", "beta"]) {
+    const [entry] = await admin.lrange(new PendingSegments(admin, prefix, name).key, 0, -1);
+    assert.equal(entry, `40:${total}:${JSON.stringify({ batch: batchId, bytes: total, indices: "0-39" })}`, `${name}: a pointer`);
+  }
 });
 
 test("what arrives while a flush is in flight goes out together in the next", async (t) => {

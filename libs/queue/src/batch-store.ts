@@ -10,8 +10,9 @@ import type { SharedChunks } from "./shared-chunks.js";
 import type { Transaction } from "./transaction.js";
 
 // KEYS: per batch, its claims set, then its chunk keys and its references. ARGV: target, then per
-// batch the number of those keys. An empty set does not exist in Redis, so EXISTS on it tells whether any target still
-// needs the chunks; without claims they are deleted. Returns per batch 1 when this release deleted them.
+// batch the number of those keys. An empty set does not exist in Redis, so EXISTS on it tells whether
+// any target still needs the chunks; without claims they are deleted. Returns per batch 1 when this
+// release deleted them.
 const releaseBatches = new LuaScript(
   "batches_release",
   `

@@ -25,11 +25,11 @@ export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024
 // KEYS: the job hash, the pending list, BullMQ's deduplication key of drain jobs. ARGV: max profiles,
 // max bytes, the job id. A job claims once, the first time it runs: later runs (a retry, a writer
 // recovering it after a crash) find its claim and get the same segments. Each entry is
-// `<profiles>:<bytes>:<segment JSON>`, the segment a pointer into its batch's references (a few dozen
-// bytes: the references of a flush are stored once, not once per target, and claims copy entries
-// through Lua, into the job's hash, into the reply and into the AOF); the claimed entries become fields of the job's hash, as they
-// are (`segment:1` ...), with their number in `segments`: joining them into one value in Lua
-// (`table.concat`) took about half of the claim's time. The job's `backlog` field holds
+// `<profiles>:<bytes>:<segment JSON>`, the segment a pointer into its batch's references: a few
+// dozen bytes, since a claim copies its entries through Lua, into the job's hash, into the reply
+// and into the AOF. The claimed entries become fields of the job's hash, as they are (`segment:1`
+// ...), with their number in `segments`: joining them into one value in Lua (`table.concat`) took
+// about half of the claim's time. The job's `backlog` field holds
 // what they count in the backlog (target-backlog.ts), so that counting the job out subtracts
 // exactly that. The claim ends the job's deduplication: a flush from now on adds a drain job of its
 // own. Returns how many entries still wait, then `entries` and the claimed entries, or `data` and

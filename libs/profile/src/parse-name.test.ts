@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InvalidNameError } from "./errors.js";
+import { appNameProblem, labelNameProblem } from "./label-name.js";
+import { labelLimitProblem } from "./label-limits.js";
 import { parseName } from "./parse-name.js";
 
 const parsed = (app: string, labels: Record<string, string> = {}) => ({ app, labels: new Map(Object.entries(labels)) });
@@ -81,4 +83,82 @@ describe("parseName", () => {
     });
     assert.throws(() => parseName("app{=1}"), { message: "name: label name is required" });
   });
+
+  it("reads every name as Pyroscope's parser does, rune by rune", () => {
+    // Random names of the characters that matter (delimiters, Go's spaces, a surrogate pair,
+    // characters a name may not hold), against a transcription of Pyroscope's state machine: the
+    // same labels, or the same error.
+    const pieces = ["a", "b", "x1", "_", ".", "-", "{", "}", "}", "=", "=", ",", ",", " ", "\t", "\u3000", "\ufeff", "😀", "__name__", "service_name", "!"];
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % n;
+    };
+    for (let run = 0; run < 5_000; run++) {
+      // Most start as a valid name does, so that the labels, not the app, decide the outcome.
+      const start = random(4) === 0 ? "" : "app{";
+      const name = start + Array.from({ length: 1 + random(16) }, () => pieces[random(pieces.length)]).join("");
+      assert.deepEqual(
+        outcome(() => parseName(name)),
+        outcome(() => runeByRune(name)),
+        JSON.stringify(name),
+      );
+    }
+  });
 });
+
+function outcome(parse: () => unknown): unknown {
+  try {
+    return parse();
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/** Pyroscope's labelset parser as it reads a name: one rune at a time through four states. */
+function runeByRune(name: string): { app: string; labels: Map<string, string> } {
+  const trim = (text: string) =>
+    text.replace(
+      /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g,
+      "",
+    );
+  const checkedApp = (app: string) => {
+    const problem = appNameProblem(app);
+    if (problem !== undefined) throw new InvalidNameError(`name: ${problem}`);
+    return app;
+  };
+  let state: "app" | "key" | "value" | "done" = "app";
+  let app = "";
+  let key = "";
+  let text = "";
+  const labels = new Map<string, string>();
+  for (const rune of `${name}{`) {
+    if (state === "done") break;
+    if (state === "app") {
+      if (rune === "{") {
+        app = checkedApp(trim(text));
+        state = "key";
+      } else text += rune;
+    } else if (state === "key") {
+      if (rune === "}") state = "done";
+      else if (rune === "=") {
+        text = "";
+        state = "value";
+      } else key += rune;
+    } else if (rune === "," || rune === "}") {
+      const label = trim(key);
+      const value = trim(text);
+      if (label === "__name__") app = checkedApp(value);
+      else {
+        const problem = labelNameProblem(label);
+        if (problem !== undefined) throw new InvalidNameError(`name: ${problem}`);
+        labels.set(label, value);
+      }
+      key = "";
+      state = "key";
+    } else text += rune;
+  }
+  const problem = labelLimitProblem(labels);
+  if (problem !== undefined) throw new InvalidNameError(`name: ${problem}`);
+  return { app, labels };
+}

@@ -10,8 +10,6 @@ export interface ParsedName {
   labels: Map<string, string>;
 }
 
-type State = "app" | "key" | "value" | "done";
-
 /**
  * Parses `<app>{k1=v1,k2=v2}` exactly as Pyroscope's labelset parser does, quirks included:
  * - the app (before the first `{`) is trimmed and must match `[A-Za-z0-9_./-]+`;
@@ -23,35 +21,33 @@ type State = "app" | "key" | "value" | "done";
  *   key should start does, and everything after it is ignored.
  * A `__name__` key replaces the app; unlike Pyroscope's parser (which takes it unchecked) it must
  * then be a valid app name, so the result can always be written back.
+ *
+ * Pyroscope reads the name rune by rune, but only the ASCII delimiters `{`, `=`, `,` and `}` change
+ * its state, and no half of a UTF-16 surrogate pair is one of them: so this goes from delimiter to
+ * delimiter and slices. Every writer request parses a name; building it rune by rune cost more than
+ * the rest of the query's rewrite.
  */
 export function parseName(name: string): ParsedName {
-  let state: State = "app";
-  let app = "";
-  let key = "";
-  let text = "";
+  const open = name.indexOf("{");
+  let app = checkedApp(trimSpace(open === -1 ? name : name.slice(0, open)));
   const labels = new Map<string, string>();
-  // The appended `{` ends the app when the name has no labels, as in Pyroscope.
-  for (const rune of `${name}{`) {
-    if (state === "done") break;
-    if (state === "app") {
-      if (rune === "{") {
-        app = checkedApp(trimSpace(text));
-        state = "key";
-      } else {
-        text += rune;
-      }
-    } else if (state === "key") {
-      if (rune === "}") {
-        state = "done";
-      } else if (rune === "=") {
-        text = "";
-        state = "value";
-      } else {
-        key += rune;
-      }
-    } else if (rune === "," || rune === "}") {
-      const label = trimSpace(key);
-      const value = trimSpace(text);
+  if (open !== -1) {
+    const equals = finder(name, "=");
+    const closes = finder(name, "}");
+    const commas = finder(name, ",");
+    let from = open + 1;
+    for (;;) {
+      // A key runs to its `=`; a `}` before that ends the labels; a key without one is dropped.
+      const eq = equals(from);
+      const close = closes(from);
+      if (eq === -1 || (close !== -1 && close < eq)) break;
+      const comma = commas(eq + 1);
+      const valueClose = closes(eq + 1);
+      const end = comma === -1 ? valueClose : valueClose === -1 ? comma : Math.min(comma, valueClose);
+      // A value left open at the end is dropped.
+      if (end === -1) break;
+      const label = trimSpace(name.slice(from, eq));
+      const value = trimSpace(name.slice(eq + 1, end));
       if (label === appLabel) {
         app = checkedApp(value);
       } else {
@@ -59,15 +55,24 @@ export function parseName(name: string): ParsedName {
         if (problem !== undefined) throw new InvalidNameError(`name: ${problem}`);
         labels.set(label, value);
       }
-      key = "";
-      state = "key";
-    } else {
-      text += rune;
+      from = end + 1;
     }
   }
   const problem = labelLimitProblem(labels);
   if (problem !== undefined) throw new InvalidNameError(`name: ${problem}`);
   return { app, labels };
+}
+
+/**
+ * The first `char` of `text` at or after a position. The positions asked for never decrease, so a
+ * search starts where the last one ended, and a name is read once however many labels it holds.
+ */
+function finder(text: string, char: string): (from: number) => number {
+  let found = text.indexOf(char);
+  return (from) => {
+    if (found !== -1 && found < from) found = text.indexOf(char, from);
+    return found;
+  };
 }
 
 function checkedApp(app: string): string {

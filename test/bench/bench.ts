@@ -151,7 +151,7 @@ async function bench(options: BenchOptions): Promise<number> {
     { figure: "first touch of memory per KiB", value: firstTouch, unit: "µs" },
     { figure: "bare endpoint acks/s (around 2)", value: ingestBaseline, unit: "/s" },
     { figure: "bare endpoint CPU/request (before 2)", value: cpuOf(bareBefore, "bare endpoint"), unit: "µs" },
-    ...during(ingest.load.stolen, [
+    ...during(ingest.load, [
       { figure: "ingest-only acks/s", value: ingest.load.acksPerS, unit: "/s" },
       { figure: "ingest-only ingest CPU/profile", value: cpuOf(ingest.load, "ingest"), unit: "µs" },
       { figure: "ingest-only / bare", value: ingest.load.acksPerS / ingestBaseline, unit: "", bar: bars.ingest },
@@ -161,7 +161,7 @@ async function bench(options: BenchOptions): Promise<number> {
       { figure: "backlog Redis bytes/payload byte", value: ingest.memory.bytesPerPayloadByte, unit: "", bar: bars.bytes },
     ]),
     { figure: "bare endpoint acks/s (around 4)", value: e2eBaseline, unit: "/s" },
-    ...during(e2e.load.stolen, [
+    ...during(e2e.load, [
       { figure: "end-to-end delivered/s", value: e2e.delivery.deliveredPerS, unit: "/s" },
       { figure: "end-to-end ingest CPU/profile", value: cpuOf(e2e.load, "ingest"), unit: "µs" },
       { figure: "end-to-end writer CPU/profile", value: cpuOf(e2e.load, "writer"), unit: "µs" },
@@ -172,7 +172,7 @@ async function bench(options: BenchOptions): Promise<number> {
       { figure: "end-to-end Redis new memory/profile", value: e2e.redis.newMemoryBytesPerProfile / 1024, unit: "KiB" },
     ]),
     ...(floor === undefined || alone === undefined
-      ? during(e2e.load.stolen, [
+      ? during(e2e.load, [
           {
             figure: "end-to-end busiest master's share of Redis CPU",
             value: Math.max(...e2e.redis.cpuShares.map((s) => s.share)),
@@ -181,15 +181,15 @@ async function bench(options: BenchOptions): Promise<number> {
           },
         ])
       : [
-          ...during(floor.stolen, [
+          ...during(floor, [
             { figure: "payload floor Redis CPU/profile", value: floor.cpuMicrosPerProfile, unit: "µs", bounds: bars.redisCpu },
             { figure: "payload floor Redis new memory/profile", value: floor.newMemoryBytesPerProfile / 1024, unit: "KiB" },
           ]),
           { figure: "ingest's flushes alone / floor", value: alone.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
           { figure: "end-to-end Redis CPU / floor", value: e2e.redis.cpuMicrosPerProfile / floor.cpuMicrosPerProfile, unit: "" },
         ]),
-    ...during(e2e.load.stolen, [{ figure: "end-to-end ack p99", value: e2e.load.p99Ms, unit: "ms" }]),
-    ...during(half.load.stolen, [
+    ...during(e2e.load, [{ figure: "end-to-end ack p99", value: e2e.load.p99Ms, unit: "ms" }]),
+    ...during(half.load, [
       { figure: "half-rate achieved", value: half.load.acksPerS, unit: "/s" },
       { figure: "half-rate ack p50", value: half.load.p50Ms, unit: "ms" },
       { figure: "half-rate ack p99", value: half.load.p99Ms, unit: "ms", bar: bars.ackP99 },
@@ -197,7 +197,7 @@ async function bench(options: BenchOptions): Promise<number> {
       { figure: "half-rate ingest loop stall p99", value: half.ingest.loopStallP99Ms, unit: "ms" },
       { figure: "half-rate ingest gc pause share", value: gcShare(half), unit: "" },
     ]),
-    ...during(halfAlone.load.stolen, [
+    ...during(halfAlone.load, [
       { figure: "ingest alone half-rate ack p99", value: halfAlone.load.p99Ms, unit: "ms" },
       { figure: "ingest alone longest Redis fsync", value: halfAlone.fsyncs.longestMs, unit: "ms" },
       { figure: "ingest alone loop stall p99", value: halfAlone.ingest.loopStallP99Ms, unit: "ms" },
@@ -206,13 +206,13 @@ async function bench(options: BenchOptions): Promise<number> {
     ...(durable === undefined || durableHalf === undefined
       ? []
       : [
-          ...during(durable.load.stolen, [
+          ...during(durable.load, [
             { figure: "durable bare endpoint acks/s", value: durable.load.acksPerS, unit: "/s" },
             { figure: "durable bare / bare", value: durable.load.acksPerS / ingestBaseline, unit: "", bounds: bars.ingest },
             { figure: "durable bare CPU/request", value: cpuOf(durable.load, "durable endpoint"), unit: "µs" },
           ]),
           { figure: "ingest-only / durable bare", value: ingest.load.acksPerS / durable.load.acksPerS, unit: "" },
-          ...during(durableHalf.load.stolen, [
+          ...during(durableHalf.load, [
             { figure: "durable bare half-rate ack p99", value: durableHalf.load.p99Ms, unit: "ms", bounds: bars.ackP99 },
             { figure: "durable bare longest Redis fsync", value: durableHalf.fsyncs.longestMs, unit: "ms" },
           ]),
@@ -245,9 +245,9 @@ async function bench(options: BenchOptions): Promise<number> {
   return failing || lost ? 1 : 0;
 }
 
-/** Figures of one phase, each with the share of the machine's CPU time stolen during it. */
-function during(stolen: number, rows: SummaryRow[]): SummaryRow[] {
-  return rows.map((row) => ({ ...row, stolen }));
+/** Figures of one phase, each with the share of the machine's CPU time stolen during it and the longest pause of the machine. */
+function during(phase: { stolen: number; pausedMs?: number }, rows: SummaryRow[]): SummaryRow[] {
+  return rows.map((row) => ({ ...row, stolen: phase.stolen, pausedMs: phase.pausedMs }));
 }
 
 /** The CPU per profile of one of a load's processes. */

@@ -36,6 +36,8 @@ export interface LoadFigures {
   cpu: { process: string; micros: number }[];
   /** The share of the machine's CPU time its hypervisor took meanwhile (steal; NaN if unknown). */
   stolen: number;
+  /** The longest span in which the whole machine stood still meanwhile, in ms (see MachinePauses). */
+  pausedMs: number;
 }
 
 export interface RedisFigures {
@@ -281,6 +283,7 @@ function loadFigures(wrk: WrkResult, cpu: ProcessCpu): LoadFigures {
     firstFailure: wrk.firstFailure,
     cpu: cpu.perProfile(wrk.ok),
     stolen: cpu.stolenShare(),
+    pausedMs: cpu.longestPauseMs(),
   };
 }
 

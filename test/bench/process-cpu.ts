@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { MachinePauses } from "./machine-pauses.js";
 import { StolenTime } from "./stolen-time.js";
 
 /** Clock ticks per second of the CPU times in /proc (100 on every Linux seen; asked all the same). */
@@ -24,6 +25,7 @@ function cpuSeconds(pid: number): number {
 export class ProcessCpu {
   private readonly start: number[];
   private readonly stolen = new StolenTime();
+  private readonly pauses = new MachinePauses();
 
   constructor(private readonly processes: readonly MeteredProcess[]) {
     this.start = processes.map(({ pid }) => cpuSeconds(pid));
@@ -32,6 +34,11 @@ export class ProcessCpu {
   /** The share of the machine's CPU time stolen by its hypervisor since construction (NaN if unknown). */
   stolenShare(): number {
     return this.stolen.share();
+  }
+
+  /** The longest span since construction in which the whole machine stood still, in ms (see MachinePauses); read once, at the span's end. */
+  longestPauseMs(): number {
+    return this.pauses.stop();
   }
 
   /** Microseconds of CPU per profile of each process since construction. */

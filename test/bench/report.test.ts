@@ -51,11 +51,22 @@ describe("the bench's summary", () => {
       { figure: "steal unknown", value: 1, unit: "", stolen: Number.NaN },
       { figure: "a baseline", value: 12259, unit: "/s" },
     ]);
-    assert.match(lineOf(lines, "figure"), /bar\s+host steal$/);
+    assert.match(lineOf(lines, "figure"), /bar\s+host steal, pauses$/);
     assert.match(lineOf(lines, "tail missed"), /<= 25\s+MISSED\s+9\.4%$/);
     assert.match(lineOf(lines, "tail met"), /<= 25\s+ok\s+2\.9%$/);
     assert.doesNotMatch(lineOf(lines, "steal unknown"), /%/);
     assert.doesNotMatch(lineOf(lines, "a baseline"), /%/);
+  });
+
+  it("notes beside each figure of a phase a pause of the machine of a second or more", () => {
+    const lines = summaryOf([
+      { figure: "paused phase", value: 94.2, unit: "µs", bar: { op: "<=", limit: 60 }, stolen: 0, pausedMs: 4_612 },
+      { figure: "short stall", value: 63.6, unit: "µs", bar: { op: "<=", limit: 60 }, stolen: 0, pausedMs: 999 },
+      { figure: "pause, steal unknown", value: 1, unit: "", stolen: Number.NaN, pausedMs: 1_000 },
+    ]);
+    assert.match(lineOf(lines, "paused phase"), /MISSED\s+0\.0%, paused 4\.6 s$/);
+    assert.match(lineOf(lines, "short stall"), /MISSED\s+0\.0%$/);
+    assert.match(lineOf(lines, "pause, steal unknown"), /\s{2}paused 1\.0 s$/);
   });
 
   it("counts a baseline as no bar missed, and NaN as a bar missed", () => {

@@ -1,6 +1,7 @@
 import type { FlushesAloneFigures } from "./flushes-alone.js";
 import type { FloorFigures } from "./payload-floor.js";
 import type { DeliveryFigures, DurableFigures, EndToEndFigures, HalfRateFigures, IngestFigures, LoadFigures, RedisFigures } from "./phases.js";
+import { PAUSE_NOTED_MS } from "./machine-pauses.js";
 import type { FsyncStalls } from "./redis-stats.js";
 import { pauseShare, type RuntimeFigures } from "./runtime-metrics.js";
 
@@ -23,6 +24,8 @@ export interface SummaryRow {
   bounds?: Bar;
   /** The share of the machine's CPU time its hypervisor stole during the phase measured (steal). */
   stolen?: number;
+  /** The longest span in which the machine stood still during the phase measured, in ms. */
+  pausedMs?: number;
 }
 
 export function printBare(load: LoadFigures, when: string): void {
@@ -92,14 +95,14 @@ export function printFloor(floor: FloorFigures, alone: FlushesAloneFigures, inge
 
 export function printSummary(rows: SummaryRow[]): void {
   heading("summary");
-  const header = ["figure", "value", "", "bar", "", "host steal"];
+  const header = ["figure", "value", "", "bar", "", "host steal, pauses"];
   const cells = rows.map((row) => [
     row.figure,
     format(row.value),
     row.unit,
     row.bar !== undefined ? `${row.bar.op} ${row.bar.limit}` : row.bounds !== undefined ? `(${row.bounds.op} ${row.bounds.limit})` : "",
     row.bar !== undefined ? (meets(row) ? "ok" : "MISSED") : row.bounds !== undefined && !within(row.value, row.bounds) ? "beyond the bar by itself" : "",
-    row.stolen === undefined || Number.isNaN(row.stolen) ? "" : percent(row.stolen),
+    [row.stolen === undefined || Number.isNaN(row.stolen) ? "" : percent(row.stolen), noted(row.pausedMs)].filter((cell) => cell !== "").join(", "),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   for (const cellsOfRow of [header, ...cells]) {
@@ -125,9 +128,20 @@ function printLoad(load: LoadFigures): void {
   if (load.firstFailure !== null) line("first failure", load.firstFailure);
   line("cpu per profile", load.cpu.map(({ process, micros }) => `${process} ${micros.toFixed(0)} µs`).join(", "));
   printStolen(load.stolen);
+  line("machine paused", `longest ${load.pausedMs.toFixed(0)} ms (how late the bench's own timer came; a second or more: the machine stood still)`);
+  if (load.pausedMs >= PAUSE_NOTED_MS) {
+    console.log(
+      `  !!! THE MACHINE STOOD STILL FOR ${(load.pausedMs / 1000).toFixed(1)} S (a virtual machine paused by its host?): this phase's figures are not comparable with other runs'`,
+    );
+  }
   if (load.failedShare > 0.01) {
     console.log(`  !!! ${(load.failedShare * 100).toFixed(1)}% OF THE REQUESTS FAILED: this phase's figures do not show the relay working`);
   }
+}
+
+/** A pause long enough to tell in the summary, or nothing. */
+function noted(pausedMs: number | undefined): string {
+  return pausedMs === undefined || pausedMs < PAUSE_NOTED_MS ? "" : `paused ${(pausedMs / 1000).toFixed(1)} s`;
 }
 
 function printStolen(share: number): void {

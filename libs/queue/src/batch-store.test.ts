@@ -198,3 +198,48 @@ test("two targets' jobs of one batch read its chunks from Redis once; the last r
   assert.equal(shared.keptBytes, 0, "deleted in Redis, forgotten here");
   assert.equal((await second.load(data, data.profiles)).size, 0, "read again: gone");
 });
+
+test("a job's batches are read together in one command, a detached piece's copies in one of their own", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  const payloads = [[randomBytes(CHUNK_BYTES + 7), randomBytes(40)], [randomBytes(900)], [randomBytes(2_000), randomBytes(3_000)]];
+  const batches = [];
+  for (const batch of payloads) batches.push(await storeBatch(store, batch, ["a"]));
+  const detachedPayloads = [randomBytes(CHUNK_BYTES - 5), randomBytes(60)];
+  const detachedData = await storeBatch(store, detachedPayloads, ["a"]);
+  assert.deepEqual(await store.detach(detachedData, [detachedData.profiles[1]!], "j@a", 60_000), []);
+  const pieces = [
+    { data: batches[0]!, refs: batches[0]!.profiles },
+    { data: batches[1]!, refs: [] },
+    { data: { ...detachedData, detached: true }, refs: [detachedData.profiles[1]!] },
+    { data: batches[2]!, refs: [batches[2]!.profiles[1]!] },
+    { data: batches[1]!, refs: batches[1]!.profiles },
+  ];
+  const before = await commandCalls(redis, "mget");
+  const loaded = await store.loadAll(pieces);
+  assert.equal((await commandCalls(redis, "mget")) - before, 2, "the batches' chunks together, the copies apart");
+  assert.deepEqual([...loaded[0]!], [...payloads[0]!.entries()]);
+  assert.equal(loaded[1]!.size, 0, "a piece without profiles loads nothing");
+  assert.deepEqual([...loaded[2]!], [[1, detachedPayloads[1]]]);
+  assert.deepEqual([...loaded[3]!], [[1, payloads[2]![1]]], "only the profiles asked for");
+  assert.deepEqual([...loaded[4]!], [[0, payloads[1]![0]]]);
+
+  // A batch whose chunks are gone leaves its profiles out, and the others load as before.
+  await store.releaseBatch(batches[0]!, "a");
+  const again = await store.loadAll([pieces[0]!, pieces[4]!]);
+  assert.equal(again[0]!.size, 0);
+  assert.deepEqual([...again[1]!], [[0, payloads[1]![0]]]);
+});
+
+test("a job's batches are read a MiB of chunks at a time", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(redis, prefix);
+  // Eight full chunks per batch (512 KiB): two batches fill a read, the third goes in a second one.
+  const payloads = [0, 1, 2].map(() => randomBytes(8 * CHUNK_BYTES));
+  const batches = [];
+  for (const payload of payloads) batches.push(await storeBatch(store, [payload], ["a"]));
+  const before = await commandCalls(redis, "mget");
+  const loaded = await store.loadAll(batches.map((data) => ({ data, refs: data.profiles })));
+  assert.equal((await commandCalls(redis, "mget")) - before, 2);
+  loaded.forEach((bytesByIndex, i) => assert.ok(bytesByIndex.get(0)?.equals(payloads[i]!), `batch ${i} whole`));
+});

@@ -136,6 +136,36 @@ return 1
 );
 
 /**
+ * The chunk bytes one read of a job's payloads asks for at most: Redis copies a command's whole reply
+ * before it serves another client, so a read of a whole job (up to 16 MiB) would hold every flush
+ * behind it for as long.
+ */
+const READ_MAX_BYTES = 1024 * 1024;
+
+/** `items` in runs of consecutive ones whose `sizeOf` adds up to at most `max` (a larger item alone). */
+function upTo<T>(max: number, items: readonly T[], sizeOf: (item: T) => number): T[][] {
+  const runs: T[][] = [];
+  let size = 0;
+  for (const item of items) {
+    const last = runs.at(-1);
+    if (last === undefined || size + sizeOf(item) > max) {
+      runs.push([item]);
+      size = sizeOf(item);
+    } else {
+      last.push(item);
+      size += sizeOf(item);
+    }
+  }
+  return runs;
+}
+
+/** Some profiles of one batch (or of a failed job's detached copies) that a job loads. */
+export interface LoadPiece {
+  data: BatchJobData;
+  refs: readonly ProfileRef[];
+}
+
+/**
  * A batch's payload in Redis: the chunks every target's batch job reads, with the set of targets
  * whose job still needs them, and the copies of profiles detached from the batch for failed jobs,
  * each with the set of jobs (`<job id>@<target>`) holding it. The last claim's release deletes the bytes; both carry a
@@ -201,33 +231,57 @@ export class BatchStore {
 
   /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */
   async load(data: BatchJobData, refs: readonly ProfileRef[]): Promise<Map<number, Buffer>> {
-    const loaded = new Map<number, Buffer>();
-    if (refs.length === 0) return loaded;
-    if (data.detached === true) {
-      const copies = await this.redis.mgetBuffer(...refs.map((ref) => detachedProfileKey(this.prefix, data.batch, ref.index)));
-      refs.forEach((ref, i) => {
-        const bytes = copies[i];
-        if (bytes !== null && bytes !== undefined) loaded.set(ref.index, bytes);
-      });
-      return loaded;
-    }
-    const layout = new ChunkLayout(data.bytes);
-    const wanted = [...new Set(refs.flatMap((ref) => layout.covering(ref.offset, ref.size)))];
-    const chunks = new Map<number, Buffer>();
-    if (wanted.length > 0) {
-      const keys = wanted.map((index) => chunkKey(this.prefix, data.batch, index));
-      const read = (missing: readonly string[]) => this.redis.mgetBuffer(...missing);
-      const values = this.shared === undefined ? await read(keys) : await this.shared.read(keys, read);
-      wanted.forEach((index, i) => {
-        const value = values[i];
-        if (value !== null && value !== undefined) chunks.set(index, value);
-      });
-    }
-    for (const ref of refs) {
-      const bytes = layout.cut(chunks, ref.offset, ref.size);
-      if (bytes !== undefined) loaded.set(ref.index, bytes);
-    }
+    return (await this.loadAll([{ data, refs }]))[0]!;
+  }
+
+  /**
+   * For each piece, the bytes of its `refs` by profile index: the chunks of every batch together, a
+   * read per hash slot (one on one Redis) and `READ_MAX_BYTES`, the copies of a detached piece in one
+   * read of their own. A job of many small batches (flushes of a profile or two, at a low rate) costs
+   * Redis a command per MiB, not one per batch. A profile whose bytes are gone is left out.
+   */
+  async loadAll(pieces: readonly LoadPiece[]): Promise<Map<number, Buffer>[]> {
+    const loaded = pieces.map(() => new Map<number, Buffer>());
+    const chunks = pieces.map(() => new Map<number, Buffer>());
+    // Per piece in the batch's chunks, where they lie; undefined for a detached or empty piece.
+    const layouts = pieces.map(({ data, refs }) => (data.detached === true || refs.length === 0 ? undefined : new ChunkLayout(data.bytes)));
+    const wanted = pieces.flatMap(({ data, refs }, piece) => {
+      const layout = layouts[piece];
+      if (layout === undefined) return [];
+      const covering = new Set(refs.flatMap((ref) => layout.covering(ref.offset, ref.size)));
+      return [...covering].map((chunk) => ({ piece, chunk, key: chunkKey(this.prefix, data.batch, chunk), bytes: layout.size(chunk) }));
+    });
+    const read = (keys: readonly string[]) => this.redis.mgetBuffer(...keys);
+    await Promise.all([
+      ...pieces.map(({ data, refs }, piece) => (data.detached === true && refs.length > 0 ? this.loadDetached(data, refs, loaded[piece]!) : undefined)),
+      ...groupBySlot(this.redis, wanted, ({ key }) => key)
+        .flatMap((group) => upTo(READ_MAX_BYTES, group, ({ item }) => item.bytes))
+        .map(async (group) => {
+          const keys = group.map(({ item }) => item.key);
+          const values = this.shared === undefined ? await read(keys) : await this.shared.read(keys, read);
+          group.forEach(({ item }, i) => {
+            const value = values[i];
+            if (value !== null && value !== undefined) chunks[item.piece]!.set(item.chunk, value);
+          });
+        }),
+    ]);
+    pieces.forEach(({ refs }, piece) => {
+      const layout = layouts[piece];
+      if (layout === undefined) return;
+      for (const ref of refs) {
+        const bytes = layout.cut(chunks[piece]!, ref.offset, ref.size);
+        if (bytes !== undefined) loaded[piece]!.set(ref.index, bytes);
+      }
+    });
     return loaded;
+  }
+
+  private async loadDetached(data: BatchJobData, refs: readonly ProfileRef[], into: Map<number, Buffer>): Promise<void> {
+    const copies = await this.redis.mgetBuffer(...refs.map((ref) => detachedProfileKey(this.prefix, data.batch, ref.index)));
+    refs.forEach((ref, i) => {
+      const bytes = copies[i];
+      if (bytes !== null && bytes !== undefined) into.set(ref.index, bytes);
+    });
   }
 
   /** Whether `reclaim` would find what a (failed) job needs: every chunk of its batch, or some of its copies. */

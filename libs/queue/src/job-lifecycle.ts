@@ -126,16 +126,15 @@ export class JobLifecycle {
   }
 
   /**
-   * The bytes of `refs` (the job's profiles) by their index in the job, a round trip per batch, all
-   * sent at once; a profile whose bytes are gone is left out.
+   * The bytes of `refs` (the job's profiles) by their index in the job, every batch's chunks in one
+   * read per hash slot; a profile whose bytes are gone is left out.
    */
   async load(work: JobWork, refs: readonly ProfileRef[]): Promise<Map<number, Buffer>> {
+    const pieces = work.bySegment(refs);
     const loaded = new Map<number, Buffer>();
-    await Promise.all(
-      work.bySegment(refs).map(async (piece) => {
-        for (const [index, bytes] of await this.store.load(piece.segment, piece.refs)) loaded.set(work.jobIndex(piece.position, index), bytes);
-      }),
-    );
+    (await this.store.loadAll(pieces.map(({ segment, refs: pieceRefs }) => ({ data: segment, refs: pieceRefs })))).forEach((bytesByIndex, i) => {
+      for (const [index, bytes] of bytesByIndex) loaded.set(work.jobIndex(pieces[i]!.position, index), bytes);
+    });
     return loaded;
   }
 

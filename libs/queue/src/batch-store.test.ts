@@ -209,11 +209,11 @@ test("a job's batches are read together in one command, a detached piece's copie
   const detachedData = await storeBatch(store, detachedPayloads, ["a"]);
   assert.deepEqual(await store.detach(detachedData, [detachedData.profiles[1]!], "j@a", 60_000), []);
   const pieces = [
-    { data: batches[0]!, refs: batches[0]!.profiles },
-    { data: batches[1]!, refs: [] },
-    { data: { ...detachedData, detached: true }, refs: [detachedData.profiles[1]!] },
-    { data: batches[2]!, refs: [batches[2]!.profiles[1]!] },
-    { data: batches[1]!, refs: batches[1]!.profiles },
+    { segment: batches[0]!, refs: batches[0]!.profiles },
+    { segment: batches[1]!, refs: [] },
+    { segment: { ...detachedData, detached: true }, refs: [detachedData.profiles[1]!] },
+    { segment: batches[2]!, refs: [batches[2]!.profiles[1]!] },
+    { segment: batches[1]!, refs: batches[1]!.profiles },
   ];
   const before = await commandCalls(redis, "mget");
   const loaded = await store.loadAll(pieces);
@@ -239,7 +239,7 @@ test("a job's batches are read a MiB of chunks at a time", async () => {
   const batches = [];
   for (const payload of payloads) batches.push(await storeBatch(store, [payload], ["a"]));
   const before = await commandCalls(redis, "mget");
-  const loaded = await store.loadAll(batches.map((data) => ({ data, refs: data.profiles })));
+  const loaded = await store.loadAll(batches.map((segment) => ({ segment, refs: segment.profiles })));
   assert.equal((await commandCalls(redis, "mget")) - before, 2);
   loaded.forEach((bytesByIndex, i) => assert.ok(bytesByIndex.get(0)?.equals(payloads[i]!), `batch ${i} whole`));
 });

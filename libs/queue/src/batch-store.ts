@@ -161,7 +161,7 @@ function upTo<T>(max: number, items: readonly T[], sizeOf: (item: T) => number):
 
 /** Some profiles of one batch (or of a failed job's detached copies) that a job loads. */
 export interface LoadPiece {
-  data: BatchJobData;
+  segment: Pick<BatchJobData, "batch" | "bytes" | "detached">;
   refs: readonly ProfileRef[];
 }
 
@@ -231,7 +231,7 @@ export class BatchStore {
 
   /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */
   async load(data: BatchJobData, refs: readonly ProfileRef[]): Promise<Map<number, Buffer>> {
-    return (await this.loadAll([{ data, refs }]))[0]!;
+    return (await this.loadAll([{ segment: data, refs }]))[0]!;
   }
 
   /**
@@ -244,16 +244,18 @@ export class BatchStore {
     const loaded = pieces.map(() => new Map<number, Buffer>());
     const chunks = pieces.map(() => new Map<number, Buffer>());
     // Per piece in the batch's chunks, where they lie; undefined for a detached or empty piece.
-    const layouts = pieces.map(({ data, refs }) => (data.detached === true || refs.length === 0 ? undefined : new ChunkLayout(data.bytes)));
-    const wanted = pieces.flatMap(({ data, refs }, piece) => {
+    const layouts = pieces.map(({ segment, refs }) => (segment.detached === true || refs.length === 0 ? undefined : new ChunkLayout(segment.bytes)));
+    const wanted = pieces.flatMap(({ segment, refs }, piece) => {
       const layout = layouts[piece];
       if (layout === undefined) return [];
       const covering = new Set(refs.flatMap((ref) => layout.covering(ref.offset, ref.size)));
-      return [...covering].map((chunk) => ({ piece, chunk, key: chunkKey(this.prefix, data.batch, chunk), bytes: layout.size(chunk) }));
+      return [...covering].map((chunk) => ({ piece, chunk, key: chunkKey(this.prefix, segment.batch, chunk), bytes: layout.size(chunk) }));
     });
     const read = (keys: readonly string[]) => this.redis.mgetBuffer(...keys);
     await Promise.all([
-      ...pieces.map(({ data, refs }, piece) => (data.detached === true && refs.length > 0 ? this.loadDetached(data, refs, loaded[piece]!) : undefined)),
+      ...pieces.map(({ segment, refs }, piece) =>
+        segment.detached === true && refs.length > 0 ? this.loadDetached(segment.batch, refs, loaded[piece]!) : undefined,
+      ),
       ...groupBySlot(this.redis, wanted, ({ key }) => key)
         .flatMap((group) => upTo(READ_MAX_BYTES, group, ({ item }) => item.bytes))
         .map(async (group) => {
@@ -276,8 +278,8 @@ export class BatchStore {
     return loaded;
   }
 
-  private async loadDetached(data: BatchJobData, refs: readonly ProfileRef[], into: Map<number, Buffer>): Promise<void> {
-    const copies = await this.redis.mgetBuffer(...refs.map((ref) => detachedProfileKey(this.prefix, data.batch, ref.index)));
+  private async loadDetached(batch: string, refs: readonly ProfileRef[], into: Map<number, Buffer>): Promise<void> {
+    const copies = await this.redis.mgetBuffer(...refs.map((ref) => detachedProfileKey(this.prefix, batch, ref.index)));
     refs.forEach((ref, i) => {
       const bytes = copies[i];
       if (bytes !== null && bytes !== undefined) into.set(ref.index, bytes);

@@ -126,13 +126,13 @@ export class JobLifecycle {
   }
 
   /**
-   * The bytes of `refs` (the job's profiles) by their index in the job, every batch's chunks in one
-   * read per hash slot; a profile whose bytes are gone is left out.
+   * The bytes of `refs` (the job's profiles) by their index in the job, the chunks of all its batches
+   * read together (see `BatchStore.loadAll`); a profile whose bytes are gone is left out.
    */
   async load(work: JobWork, refs: readonly ProfileRef[]): Promise<Map<number, Buffer>> {
     const pieces = work.bySegment(refs);
     const loaded = new Map<number, Buffer>();
-    (await this.store.loadAll(pieces.map(({ segment, refs: pieceRefs }) => ({ data: segment, refs: pieceRefs })))).forEach((bytesByIndex, i) => {
+    (await this.store.loadAll(pieces)).forEach((bytesByIndex, i) => {
       for (const [index, bytes] of bytesByIndex) loaded.set(work.jobIndex(pieces[i]!.position, index), bytes);
     });
     return loaded;

@@ -70,6 +70,11 @@ export const batchJobData = batchSegment.extend({
   replayedAt: z.number().int().optional(),
   /** Set on a job that failed for good: a writer that picks it up fails it at once with this. */
   failure: failureReason.optional(),
+  /**
+   * Split off another job: its batch's chunks are held by that job (a drain job), never by this one,
+   * even where it is named after the batch. Absent on a batch job of an earlier version, which held them.
+   */
+  splitOff: z.literal(true).optional(),
 });
 
 /**

@@ -353,6 +353,36 @@ test("failures of a drain job over several batches: one failed job per batch, na
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
 });
 
+test("a batch that fails in two groups keeps both: the failed job named after it holds nothing of the drain job's", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  // Twenty flushes of two profiles: every first profile fails one way (the larger group, split off
+  // first, into jobs named after their batches, which a free slot settles while the drain job goes
+  // on), the first batch's second another way (split off last, from the same batch).
+  const batches: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const results = await Promise.all([0, 1].map((j) => h.enqueuer.enqueue(Buffer.from(`b${i} p${j}`), ingestFacts(`n=${i}.${j}`), ["alpha"])));
+    batches.push(results[0]!.batchId);
+  }
+  const delivery = scriptedDelivery((query) => {
+    if (query.endsWith(".0")) return { fail: httpFailure(400, "first") };
+    return query === "n=0.1" ? { fail: httpFailure(400, "second") } : "deliver";
+  });
+  h.worker("alpha", delivery, { concurrency: 4 });
+  await until("21 failed jobs", async () => (await h.queue("alpha").getFailedCount()) === 21);
+  const failed = await h.queue("alpha").getFailed(0, -1);
+  const first = batches[0]!;
+  assert.deepEqual(failed.map((job) => job.id).sort(), [...batches, `${first}.1.0`].sort());
+  for (const job of failed) {
+    const { batch, profiles } = batchJobData.parse(job.data);
+    for (const ref of profiles) {
+      const copy = await h.connection.getBuffer(detachedProfileKey(h.prefix, batch, ref.index));
+      assert.equal(copy?.toString(), `b${batches.indexOf(batch)} p${ref.index}`, `failed job ${job.id} keeps a copy of profile ${ref.index}`);
+    }
+  }
+  await until("every batch's chunks to go", async () => (await h.connection.keys(`${h.prefix}:batch:*:chunk:*`)).length === 0);
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+});
+
 test("a drain job whose claim cannot be read back delivers none of it, fails, and stays failed with its claim", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const seen = new Set<string>();

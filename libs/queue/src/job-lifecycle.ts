@@ -167,7 +167,7 @@ export class JobLifecycle {
         named !== undefined && !named.has(segment.batch) ? segment.batch : `${work.drain ? segment.batch : job.id!}.${first.index}.${firstFailedPart(first)}`;
       named?.add(segment.batch);
       await this.store.detach(segment, refs, this.holder(id), keepMs);
-      const split: BatchJobData = { batch: segment.batch, bytes: segment.bytes, profiles: refs, detached: true, failure: group.failure };
+      const split: BatchJobData = { batch: segment.batch, bytes: segment.bytes, profiles: refs, detached: true, failure: group.failure, splitOff: true };
       // At the head of the queue: until a writer fails it, it is not listed as failed.
       await this.queue.add(BATCH_JOB_NAME, split, { ...batchJobOptions(id, attemptsOf(job)), lifo: true });
       splits.push({ id, refs, failure: group.failure });
@@ -200,11 +200,12 @@ export class JobLifecycle {
   /**
    * A job whose data says it failed: repeats the end of `fail`, which a crash may have cut short, and
    * keeps its copies at least `keepMs` from now (a split-off job may have waited behind a paused
-   * queue since its copies were made). A split-off job holds nothing else and was never counted in.
+   * queue since its copies were made). A split-off job holds nothing else and was never counted in:
+   * the batch it is named after may still be its drain job's, which splits further failures off it.
    */
   async settleFailed(job: BatchJob, data: BatchJobData, keepMs: number): Promise<void> {
     if (data.detached === true) await this.store.detach(data, data.profiles, this.holder(job.id!), keepMs);
-    if (job.id === data.batch) await this.store.releaseBatch(data, this.target);
+    if (job.id === data.batch && data.splitOff !== true) await this.store.releaseBatch(data, this.target);
     await this.backlog.countOut(job.id!);
   }
 

@@ -35,6 +35,9 @@ export function drainJobId(batchId: string = randomUUID()): string {
   return `${batchId}.drain`;
 }
 
+/** A glob (Redis `MATCH`) that every drain job's id matches, and no other job's. */
+export const DRAIN_JOB_IDS = "*.drain";
+
 /** Whether `data` is a drain job's. */
 export function isDrain(data: QueuedJobData | undefined): data is DrainJobData {
   return (data as Partial<DrainJobData> | undefined)?.drain === true;

@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
+import { UnrecoverableError, Worker } from "bullmq";
 import { batchJobData } from "./batch-data.js";
-import { batchJobOptions, drainJobId } from "./batch-job.js";
+import { batchJobOptions, drainJobId, type BatchJob } from "./batch-job.js";
 import { UnreadableClaimError } from "./errors.js";
+import { JobLifecycle } from "./job-lifecycle.js";
+import { createRedisConnection } from "./redis-connection.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { PendingSegments } from "./pending-segments.js";
 import { FAILED_TTL_MS, httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
@@ -381,6 +384,35 @@ test("a batch that fails in two groups keeps both: the failed job named after it
   }
   await until("every batch's chunks to go", async () => (await h.connection.keys(`${h.prefix}:batch:*:chunk:*`)).length === 0);
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+});
+
+test("a drain job BullMQ failed that no writer split off (it died first) is split off by the next writer as it starts", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 3);
+  const jobId = drainJobId(batchId);
+  const queue = h.queue("alpha");
+  // A writer takes the drain job, claims, and BullMQ fails the job: the writer dies before its
+  // failed event splits anything off.
+  const connection = createRedisConnection(server.url, "worker");
+  const dead = new Worker(queue.name, null, { connection, prefix: h.prefix, autorun: false });
+  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
+  assert.equal(job?.id, jobId);
+  await new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" }).claim(job!);
+  await job!.moveToFailed(new UnrecoverableError("job stalled more than allowable limit"), "dead-writer");
+  await dead.close();
+  connection.disconnect();
+  assert.equal(await queue.getJobState(jobId), "failed");
+
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery);
+  const failed = await until("the batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === batchId));
+  const data = batchJobData.parse(failed.data);
+  assert.deepEqual(data.failure, { reason: "stalled", detail: "job stalled more than allowable limit" });
+  for (const index of [0, 1, 2]) assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batchId, index)))?.toString(), `profile ${index}`);
+  await until("the drain job to go", async () => (await queue.getJob(jobId)) === undefined);
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the claim on the batch is released");
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+  assert.deepEqual(delivery.attempts, [], "a failed job's profiles wait for a replay");
 });
 
 test("a drain job whose claim cannot be read back delivers none of it, fails, and stays failed with its claim", async (t) => {

@@ -5,6 +5,7 @@ import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.j
 import { attemptsOf, isDrain, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
+import { UnreadableClaimError } from "./errors.js";
 import { describeFailure, reasonFromText, type FailureReason } from "./failure-reason.js";
 import { JobLifecycle } from "./job-lifecycle.js";
 import { JobWork } from "./job-work.js";
@@ -74,6 +75,12 @@ export const PROGRESS_INTERVAL_MS = 50;
 const DRAIN_SWEEP_MS = 5_000;
 
 /**
+ * How often a worker looks for drain jobs that BullMQ failed and nobody split off (the writer that
+ * saw them fail died first, or Redis failed it meanwhile); every worker also looks as it starts.
+ */
+const FAILED_DRAIN_SWEEP_MS = 60_000;
+
+/**
  * Batch jobs in delivery at once per queue shard, however many requests the target may have in
  * flight: a drain job sends with all of them and the next claims once its requests have started,
  * so more jobs at once would only hold more payloads in memory (a replay of many failed batches)
@@ -138,7 +145,11 @@ export class BatchWorker {
    */
   private readonly handoffs = new Map<JobLifecycle, Promise<void>>();
   private closing: Promise<void> | undefined;
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly sweepers: NodeJS.Timeout[];
+  /** Failed drain jobs being split off here, by id: the failed event and a sweep may both find one. */
+  private readonly settlingDrains = new Set<string>();
+  /** Failed drain jobs whose claim cannot be read: they stay failed, and the sweeps leave them be. */
+  private readonly unreadableDrains = new Set<string>();
 
   constructor(private readonly options: BatchWorkerOptions) {
     this.observer = options.observer ?? {};
@@ -170,8 +181,12 @@ export class BatchWorker {
     const sweep = () => {
       for (const lifecycle of this.lifecycles.values()) this.drainPending(lifecycle);
     };
-    this.sweeper = setInterval(sweep, DRAIN_SWEEP_MS).unref();
+    const sweepFailed = () => {
+      for (const lifecycle of this.lifecycles.values()) this.track(this.settleFailedDrains(lifecycle), "fail");
+    };
+    this.sweepers = [setInterval(sweep, DRAIN_SWEEP_MS).unref(), setInterval(sweepFailed, FAILED_DRAIN_SWEEP_MS).unref()];
     sweep();
+    sweepFailed();
   }
 
   get target(): string {
@@ -185,7 +200,7 @@ export class BatchWorker {
   close(): Promise<void> {
     this.shuttingDown.abort();
     this.closing ??= (async () => {
-      clearInterval(this.sweeper);
+      for (const sweeper of this.sweepers) clearInterval(sweeper);
       const { shutdownGraceMs = 20_000 } = this.options;
       const graceful = Promise.all(this.workers.map((worker) => worker.close()));
       if ((await within(graceful, shutdownGraceMs)) === "late") {
@@ -381,7 +396,7 @@ export class BatchWorker {
     const failure = reasonFromText(error.message);
     const final = error instanceof UnrecoverableError || job.attemptsMade >= attemptsOf(job);
     if (isDrain(job.data)) {
-      if (final) this.track(this.failDrain(job, failure), "fail");
+      if (final) this.track(this.settleFailedDrain(job, failure), "fail");
       else this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade, profiles: 0, failure });
       return;
     }
@@ -401,9 +416,40 @@ export class BatchWorker {
     );
   }
 
+  /** Splits off every drain job of the shard that BullMQ failed and nobody split off; one that cannot be is reported and skipped. */
+  private async settleFailedDrains(lifecycle: JobLifecycle): Promise<void> {
+    for (const id of await lifecycle.failedDrainIds()) {
+      if (this.unreadableDrains.has(id)) continue;
+      try {
+        const job = await lifecycle.queue.getJob(id);
+        // Split off and removed meanwhile, by this writer or another.
+        if (job === undefined || !isDrain(job.data)) continue;
+        await this.settleFailedDrain(job, reasonFromText(job.failedReason));
+      } catch (error) {
+        this.observer.error?.(error, "fail");
+      }
+    }
+  }
+
+  /** `failDrain`, once at a time per job in this process; a job whose claim cannot be read is remembered. */
+  private async settleFailedDrain(job: BatchJob, failure: FailureReason): Promise<void> {
+    const id = job.id!;
+    if (this.settlingDrains.has(id)) return;
+    this.settlingDrains.add(id);
+    try {
+      await this.failDrain(job, failure);
+    } catch (error) {
+      if (error instanceof UnreadableClaimError) this.unreadableDrains.add(id);
+      throw error;
+    } finally {
+      this.settlingDrains.delete(id);
+    }
+  }
+
   /**
    * A drain job BullMQ failed: what it claimed and did not deliver is split off into failed jobs, and
    * the drain job goes (a failed job is a batch's, for replay and purge); the next takes what waits.
+   * Each step is idempotent: a writer that dies halfway leaves the rest to the next one's sweep.
    */
   private async failDrain(job: BatchJob, failure: FailureReason): Promise<void> {
     const lifecycle = this.lifecycleOf(job);

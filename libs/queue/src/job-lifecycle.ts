@@ -1,7 +1,7 @@
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import type { BatchJobData, BatchSegment, ProfileRef } from "./batch-data.js";
-import { addDrainJob, attemptsOf, batchJobOptions, type BatchJob } from "./batch-job.js";
+import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_JOB_IDS, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
 import type { FailureReason } from "./failure-reason.js";
@@ -173,6 +173,22 @@ export class JobLifecycle {
       splits.push({ id, refs, failure: group.failure });
     }
     return splits;
+  }
+
+  /**
+   * The ids of the drain jobs in the queue's `failed` set: BullMQ failed them by themselves, and a
+   * writer that dies before it has split them off leaves them there, holding their claims.
+   */
+  async failedDrainIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, entries] = await this.options.connection.zscan(this.queue.toKey("failed"), cursor, "MATCH", DRAIN_JOB_IDS, "COUNT", 1_000);
+      // Members and scores alternate.
+      for (let i = 0; i < entries.length; i += 2) ids.push(entries[i]!);
+      cursor = next;
+    } while (cursor !== "0");
+    return [...new Set(ids)];
   }
 
   /**

@@ -61,6 +61,26 @@ test("the profiles a batch is done with are saved as ranges of indices, whatever
   assert.deepEqual([...restored.handledParts(407)], [1]);
 });
 
+test("profiles split off at earlier attempts stay failed across saves: the job's failures count each profile once", () => {
+  const profiles = [ingest(0), push(1, 3), ingest(2), ingest(3)];
+  const refused = { reason: "http 400", status: 400, detail: "poison" };
+  const progress = BatchProgress.restore(profiles, undefined);
+  progress.failedForGood(0, [0], refused);
+  progress.failedForGood(1, [0], refused);
+  progress.delivered(1, [1]);
+  progress.clearFailures();
+  const saved = JSON.parse(JSON.stringify(progress.toJSON())) as unknown;
+  assert.deepEqual(saved, { done: "0", handled: { "1": [0, 1] }, split: "0-1" });
+  const restored = BatchProgress.restore(profiles, saved);
+  assert.equal(restored.failedProfiles(), 2);
+  // Another series of profile 1 fails at a later attempt, and profile 3: three profiles in all.
+  restored.failedForGood(1, [2], refused);
+  restored.failedForGood(3, [0], refused);
+  restored.delivered(2, [0]);
+  assert.equal(restored.failedProfiles(), 3);
+  assert.equal(BatchProgress.restore(profiles, { split: "x" }).failedProfiles(), 0, "junk counts as none");
+});
+
 test("a save of an earlier version, every profile under handled, restores the same", () => {
   const profiles = [ingest(0), push(1, 2), ingest(2)];
   const restored = BatchProgress.restore(profiles, { handled: { "0": [0], "1": [0, 1] } });
@@ -134,5 +154,5 @@ test("parts that failed for good are saved as handled only once they are split o
   // A crash now must leave profile 1 and series 1 of profile 2 to the next attempt: no failed job has them yet.
   assert.deepEqual(progress.toJSON(), { done: "0", handled: { "2": [0] } });
   progress.clearFailures();
-  assert.deepEqual(progress.toJSON(), { done: "0-2" });
+  assert.deepEqual(progress.toJSON(), { done: "0-2", split: "1-2" });
 });

@@ -18,6 +18,8 @@ export interface FailureGroup {
 interface SavedProgress {
   done?: string;
   handled?: Record<string, number[]>;
+  /** Profiles split off into failed jobs at earlier attempts, as index ranges: not delivered, whatever else the job does. */
+  split?: string;
 }
 
 /**
@@ -28,6 +30,8 @@ interface SavedProgress {
 export class BatchProgress {
   private readonly handled = new Map<number, Set<number>>();
   private readonly failed: { failure: FailureReason; index: number; parts: number[] }[] = [];
+  /** Profiles some of whose parts were split off already (`clearFailures`). */
+  private readonly split = new Set<number>();
   private readonly byIndex: Map<number, ProfileRef>;
 
   private constructor(readonly profiles: readonly ProfileRef[]) {
@@ -38,10 +42,14 @@ export class BatchProgress {
   /** The progress of `profiles` as saved in a job's `progress` (anything else counts as none). */
   static restore(profiles: readonly ProfileRef[], saved: unknown): BatchProgress {
     const progress = new BatchProgress(profiles);
-    const { done, handled } = (typeof saved === "object" && saved !== null ? saved : {}) as SavedProgress;
+    const { done, handled, split } = (typeof saved === "object" && saved !== null ? saved : {}) as SavedProgress;
     if (typeof done === "string") {
       const ranges = parseRanges(done);
       for (const ref of profiles) if (inRanges(ranges, ref.index)) progress.handle(ref.index, allParts(ref));
+    }
+    if (typeof split === "string") {
+      const ranges = parseRanges(split);
+      for (const ref of profiles) if (inRanges(ranges, ref.index)) progress.split.add(ref.index);
     }
     if (typeof handled !== "object" || handled === null) return progress;
     for (const [index, parts] of Object.entries(handled)) {
@@ -109,7 +117,13 @@ export class BatchProgress {
 
   /** Forgets the failures (they were split off into jobs of their own); their parts stay handled. */
   clearFailures(): void {
+    for (const { index } of this.failed) this.split.add(index);
     this.failed.length = 0;
+  }
+
+  /** Profiles that failed for good in the job's life, split off already or not: what it did not deliver. */
+  failedProfiles(): number {
+    return new Set([...this.split, ...this.failed.map(({ index }) => index)]).size;
   }
 
   /**
@@ -129,7 +143,11 @@ export class BatchProgress {
       if (saved.length >= partsOf(ref)) done.push(index);
       else if (saved.length > 0) handled[String(index)] = saved;
     }
-    return { ...(done.length > 0 ? { done: formatRanges(done) } : {}), ...(Object.keys(handled).length > 0 ? { handled } : {}) };
+    return {
+      ...(done.length > 0 ? { done: formatRanges(done) } : {}),
+      ...(Object.keys(handled).length > 0 ? { handled } : {}),
+      ...(this.split.size > 0 ? { split: formatRanges(this.split) } : {}),
+    };
   }
 
   private handle(index: number, parts: readonly number[]): void {

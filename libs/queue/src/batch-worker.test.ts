@@ -103,6 +103,8 @@ test("a retry sends only what is left; a failure for good in a batch that goes o
   assert.deepEqual(batchJobData.parse(split!.data).failure, httpFailure(422, "too old"));
   assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batchId, 0)))?.toString(), "profile 0");
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the batch is done with its chunks");
+  const { totalsKey } = new TargetBacklog(h.connection, h.prefix, "alpha");
+  assert.equal(await h.connection.hget(totalsKey, "delivered_profiles"), "3", "the profile split off at the first attempt is not delivered");
 });
 
 test("the last attempt fails what is left as the batch, kept with copies of its profiles", async (t) => {

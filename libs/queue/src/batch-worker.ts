@@ -341,13 +341,13 @@ export class BatchWorker {
     // The last attempt: what is left fails for good with the last retryable failure.
     progress.failRemaining(left, outcome.retry ?? UNREPORTED);
     if (data === undefined) {
-      const failedAtEnd = await this.splitOffAtEnd(job, work, progress);
-      this.track(this.lifecycleOf(job).complete(job, work, failedAtEnd), "complete");
+      await this.splitOffAtEnd(job, work, progress);
+      this.track(this.lifecycleOf(job).complete(job, work, progress.failedProfiles()), "complete");
       return;
     }
     const failure = await this.failForGood(job, work, data, progress);
     if (failure === undefined) {
-      this.track(this.lifecycleOf(job).complete(job, work), "complete");
+      this.track(this.lifecycleOf(job).complete(job, work, progress.failedProfiles()), "complete");
       return;
     }
     throw new FinalFailure(failure);
@@ -364,12 +364,10 @@ export class BatchWorker {
 
   /**
    * A drain job's last attempt: every failure group is split off, each batch's first into a failed job
-   * named after the batch; the drain job itself completes. Returns how many profiles failed.
+   * named after the batch; the drain job itself completes.
    */
-  private async splitOffAtEnd(job: BatchJob, work: JobWork, progress: BatchProgress): Promise<number> {
-    const groups = progress.failureGroups();
-    await this.splitOff(job, work, groups, new Set());
-    return groups.reduce((sum, group) => sum + group.refs.length, 0);
+  private async splitOffAtEnd(job: BatchJob, work: JobWork, progress: BatchProgress): Promise<void> {
+    await this.splitOff(job, work, progress.failureGroups(), new Set());
   }
 
   /**

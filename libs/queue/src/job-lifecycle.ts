@@ -141,12 +141,11 @@ export class JobLifecycle {
   /**
    * The job is done: its profiles are delivered, or handed to jobs split off it. It lets go of what it
    * holds and leaves the backlog; the profiles it counted in add to the target's delivered total, but
-   * `failedAtEnd` (profiles a drain job split off at its last attempt). The commands are sent at once
-   * and in order on the worker's connection, ahead of BullMQ's completion of the job, so the caller
-   * need not wait for them.
+   * `failed` (those split off it, at any attempt). The commands are sent at once and in order on the
+   * worker's connection, ahead of BullMQ's completion of the job, so the caller need not wait for them.
    */
-  complete(job: BatchJob, work: JobWork, failedAtEnd = 0): Promise<void> {
-    return Promise.all([this.releaseHeld(job, whole(work.segments), work.drain), this.backlog.countOutDelivered(job.id!, failedAtEnd)]).then(() => undefined);
+  complete(job: BatchJob, work: JobWork, failed = 0): Promise<void> {
+    return Promise.all([this.releaseHeld(job, whole(work.segments), work.drain), this.backlog.countOutDelivered(job.id!, failed)]).then(() => undefined);
   }
 
   /**

@@ -48,8 +48,8 @@ end
 // KEYS: backlog hash, job hash.
 const countOut = new LuaScript("backlog_count_out", `${COUNT_OUT_LUA}\nreturn countOut(KEYS[1], KEYS[2]) and 1 or 0`);
 
-// KEYS: backlog hash, job hash, totals hash. ARGV: profiles of the job that failed for good at its
-// end. A completed job's other profiles count as delivered once, with its counting out: a completion
+// KEYS: backlog hash, job hash, totals hash. ARGV: profiles of the job that failed for good. A
+// completed job's other profiles count as delivered once, with its counting out: a completion
 // repeated after a crash finds the job counted out and adds nothing.
 const countOutDelivered = new LuaScript(
   "backlog_count_out_delivered",
@@ -131,12 +131,12 @@ export class TargetBacklog {
   }
 
   /**
-   * Counts out job `jobId`, which completed: the profiles it counted in, but `failedAtEnd` (a drain
-   * job's that failed for good at its last attempt), are added to the shard's delivered total in the
-   * same script. Idempotent, as `countOut`.
+   * Counts out job `jobId`, which completed: the profiles it counted in, but `failed` (those it split
+   * off into failed jobs, at any attempt), are added to the shard's delivered total in the same
+   * script. Idempotent, as `countOut`.
    */
-  async countOutDelivered(jobId: string, failedAtEnd = 0): Promise<boolean> {
-    return (await countOutDelivered.run(this.redis, [this.key, this.jobKey(jobId), this.totalsKey], [failedAtEnd])) === 1;
+  async countOutDelivered(jobId: string, failed = 0): Promise<boolean> {
+    return (await countOutDelivered.run(this.redis, [this.key, this.jobKey(jobId), this.totalsKey], [failed])) === 1;
   }
 
   /** The backlog as Redis has it now. */

@@ -507,6 +507,44 @@ test("profiles that wait for their flush count against the bound already", async
   );
 });
 
+test("a profile whose client gave up while it waited for its flush is withdrawn: nothing stored, no room held under the bound", async (t) => {
+  const own = await startRedisServer();
+  const ownAdmin = createRedisConnection(own.url, "admin");
+  ownAdmin.on("error", () => undefined);
+  t.after(async () => {
+    ownAdmin.disconnect();
+    await own.stop();
+  });
+  const { prefix, enqueuer } = await producer(
+    t,
+    [targetConfig("alpha")],
+    { flush: { maxItems: 1, maxBytes: 1_000_000 }, backlog: { maxProfiles: 4, maxBytes: 0, policy: "reject" } },
+    own,
+  );
+  // Redis holds writes for 1 s (less than the command timeout): two flushes of one wait in it, two
+  // profiles wait behind them, and their clients give up.
+  await ownAdmin.client("PAUSE", 1_000, "WRITE");
+  const stored = [enqueuer.enqueue(Buffer.from("a"), INGEST, ["alpha"]), enqueuer.enqueue(Buffer.from("b"), INGEST, ["alpha"])];
+  const clients = [new AbortController(), new AbortController()];
+  const abandoned = clients.map((client, i) => enqueuer.enqueue(Buffer.from(`gave up ${i}`), INGEST, ["alpha"], client.signal));
+  await new Promise((resolve) => setImmediate(resolve));
+  clients.forEach((client, i) => client.abort(new QueueUnavailableError(`client ${i} answered 503`)));
+  for (const [i, outcome] of (await Promise.allSettled(abandoned)).entries()) {
+    assert.equal(outcome.status, "rejected");
+    assert.match(String(outcome.reason), new RegExp(`client ${i} answered 503`));
+  }
+  // Two profiles are admitted and unwritten, no longer four: a third fits under the bound of 4.
+  stored.push(enqueuer.enqueue(Buffer.from("c"), INGEST, ["alpha"]));
+  const batches = (await Promise.all(stored)).map((result) => result.batchId);
+  const payloads = await Promise.all(batches.map((batch) => ownAdmin.getBuffer(chunkKey(prefix, batch, 0))));
+  assert.deepEqual(
+    payloads.map((payload) => payload?.toString()),
+    ["a", "b", "c"],
+  );
+  assert.equal((await ownAdmin.keys(`${prefix}:batch:*:chunk:*`)).length, 3, "nothing of the withdrawn profiles is stored");
+  assert.equal((await pendingOf(prefix, "alpha", ownAdmin)).length, 3);
+});
+
 test("the chunk keys of a batch carry the payload TTL", async (t) => {
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha")]);
   const { batchId } = await enqueuer.enqueue(randomBytes(100), INGEST, ["alpha"]);

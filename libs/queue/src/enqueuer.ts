@@ -201,9 +201,11 @@ export class Enqueuer {
    * `BacklogFullError` and nothing is stored.
    * Throws `QueueUnavailableError` (answer 503) when Redis refuses, times out or is near its
    * `maxmemory`: the whole flush failed, and what it may have stored is released in the background
-   * (the payload TTL covers a release that cannot reach Redis either).
+   * (the payload TTL covers a release that cannot reach Redis either). Should `signal` abort while the
+   * profile still waits for its flush (its client had its answer already), it is withdrawn: nothing
+   * of it is stored, and this rejects with the signal's reason.
    */
-  async enqueue(payload: Uint8Array, facts: ProfileFacts, targets: readonly string[]): Promise<EnqueueResult> {
+  async enqueue(payload: Uint8Array, facts: ProfileFacts, targets: readonly string[], signal?: AbortSignal): Promise<EnqueueResult> {
     const entries = this.entriesFor(targets);
     this.memoryGuard?.check();
     const { admitted, dropped } = this.admit(entries);
@@ -211,7 +213,15 @@ export class Enqueuer {
     if (admitted.length === 0) return { batchId: "", queued: [], dropped };
     const size = payload.byteLength;
     for (const entry of admitted) entry.view.reserve(size);
-    const batchId = await this.commit.submit({ payload, facts, targets: admitted });
+    let batchId: string;
+    try {
+      batchId = await this.commit.submit({ payload, facts, targets: admitted }, signal);
+    } catch (error) {
+      // Withdrawn before any flush carried it (a flush's own failure is another error): no flush
+      // settles its reservation, so that it does not count against the backlog bounds for ever.
+      if (signal?.aborted === true && error === signal.reason) for (const entry of admitted) entry.view.settle({ profiles: 1, bytes: size });
+      throw error;
+    }
     return { batchId, queued: admitted.map((entry) => entry.name), dropped };
   }
 

@@ -130,6 +130,32 @@ test("a failed write rejects every item it carried, and the next write goes on",
   await commit.settled();
 });
 
+test("an item whose submitter gives up while it waits leaves the queue; one a write carries shares the write's outcome", async () => {
+  const { groups, write, open } = gatedWrites();
+  const commit = new GroupCommit({ bounds: { maxItems: 1, maxBytes: 1_000 }, sizeOf: () => 1, write });
+  const gaveUp = new AbortController();
+  const carried = commit.submit(1, gaveUp.signal);
+  const first = commit.submit(2);
+  const waiting = new AbortController();
+  const withdrawn = commit.submit(3, waiting.signal);
+  const last = commit.submit(4);
+  await nextTurn();
+  assert.deepEqual(groups, [[1], [2]], "two writes in flight, two items wait");
+  gaveUp.abort(new Error("too late for 1"));
+  waiting.abort(new Error("too late for 3"));
+  await assert.rejects(withdrawn, /too late for 3/);
+  open();
+  assert.equal(await carried, "write 1", "a write had it: its outcome is the item's");
+  open();
+  assert.equal(await first, "write 2");
+  await nextTurn();
+  open();
+  assert.equal(await last, "write 3");
+  assert.deepEqual(groups, [[1], [2], [4]], "no write carried the withdrawn item");
+  await assert.rejects(commit.submit(5, waiting.signal), /too late for 3/, "an aborted signal: not queued at all");
+  assert.deepEqual(groups, [[1], [2], [4]]);
+});
+
 test("bounds that leave no room are refused", () => {
   const write = async () => "";
   assert.throws(() => new GroupCommit({ bounds: { maxItems: 0, maxBytes: 1 }, sizeOf: () => 1, write }), RangeError);

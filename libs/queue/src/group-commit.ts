@@ -18,6 +18,8 @@ interface Waiting<T, R> {
   item: T;
   resolve: (result: R) => void;
   reject: (error: unknown) => void;
+  /** Stops listening to the submitter's signal: a write carries the item. */
+  carried?: () => void;
 }
 
 /**
@@ -41,10 +43,30 @@ export class GroupCommit<T, R> {
     if (!(maxBytes > 0)) throw new RangeError(`a flush needs a positive byte bound, got ${maxBytes}`);
   }
 
-  /** Resolves with the result of the write that carried `item`, or rejects with its error. */
-  submit(item: T): Promise<R> {
+  /**
+   * Resolves with the result of the write that carried `item`, or rejects with its error. Should
+   * `signal` abort while the item still waits (its submitter gave up on it), the item leaves the
+   * queue, no write carries it, and this rejects with the signal's reason; once a write carries it,
+   * the write's outcome is its own.
+   */
+  submit(item: T, signal?: AbortSignal): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const waiting: Waiting<T, R> = { item, resolve, reject };
+      if (signal !== undefined) {
+        const withdraw = () => {
+          const at = this.queue.indexOf(waiting);
+          if (at < 0) return;
+          this.queue.splice(at, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", withdraw, { once: true });
+        waiting.carried = () => signal.removeEventListener("abort", withdraw);
+      }
+      this.queue.push(waiting);
       if (!this.scheduled && this.mayWrite()) {
         this.scheduled = true;
         setImmediate(() => {
@@ -100,6 +122,8 @@ export class GroupCommit<T, R> {
       bytes += size;
       count++;
     }
-    return this.queue.splice(0, count);
+    const group = this.queue.splice(0, count);
+    for (const waiting of group) waiting.carried?.();
+    return group;
   }
 }

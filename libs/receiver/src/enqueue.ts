@@ -10,8 +10,9 @@ type Api = "ingest" | "push";
  * The longest a client waits for its profile to be stored. The producer connection times a command
  * out after 1.5 s, but a profile may first wait for the flush ahead of its own, which times out too
  * when Redis hangs (frozen, or its host unreachable): 3 s and more. Past this the client gets its
- * 503; the enqueue runs on, and should it still succeed, the client's retry is a duplicate, which
- * at-least-once delivery allows.
+ * 503. A profile still waiting for its flush is withdrawn then (nothing of it is stored, and it no
+ * longer holds the process' memory); one whose flush is under way runs on, and should that still
+ * succeed, the client's retry is a duplicate, which at-least-once delivery allows.
  */
 export const ENQUEUE_DEADLINE_MS = 1_800;
 
@@ -31,7 +32,7 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
   const component = ctx.config.label;
   let result: EnqueueResult;
   try {
-    result = await withDeadline(ctx.enqueuer.enqueue(payload, facts, ctx.config.targets), ENQUEUE_DEADLINE_MS);
+    result = await withDeadline((signal) => ctx.enqueuer.enqueue(payload, facts, ctx.config.targets, signal), ENQUEUE_DEADLINE_MS);
   } catch (err) {
     if (err instanceof BacklogFullError) {
       throw backlogFull(ctx, err);
@@ -77,12 +78,13 @@ function backlogFull(ctx: ReceiverContext, err: BacklogFullError): RequestError 
   return new RequestError(Code.ResourceExhausted, message, { cause: err, retryAfterSeconds: BACKLOG_FULL_RETRY_AFTER_S });
 }
 
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not store the profile within ${ms} ms`)), ms);
-  });
+/** `work`, or past `ms` a QueueUnavailableError, with which the signal given to `work` aborts too. */
+function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const deadline = new AbortController();
+  const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener("abort", () => reject(deadline.signal.reason), { once: true }));
+  const timer = setTimeout(() => deadline.abort(new QueueUnavailableError(`Redis did not store the profile within ${ms} ms`)), ms);
+  const running = work(deadline.signal);
   // A late failure of the abandoned enqueue has no one left to answer.
-  work.catch(() => undefined);
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  running.catch(() => undefined);
+  return Promise.race([running, expired]).finally(() => clearTimeout(timer));
 }

@@ -74,6 +74,19 @@ test("leaves out a job whose hash is gone", async (t) => {
   assert.deepEqual(await collect(scanFailedJobs(h.connection, h.queue("alpha"))), [], "no empty pages");
 });
 
+test("leaves out a drain job BullMQ failed: no failed batch, but the claim of many, for the writers to split off", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [batch] = await h.fail("alpha", [httpFailure(400, "a")]);
+  const [drain] = await h.fail("alpha", [httpFailure(400, "b")]);
+  // The second batch's failed job, made into a drain job that BullMQ failed with its claim.
+  await (await h.queue("alpha").getJob(drain!))!.updateData({ drain: true } as never);
+  const pages = await collect(scanFailedJobs(h.connection, h.queue("alpha")));
+  assert.deepEqual(
+    pages.flat().map(({ job }) => job.id),
+    [batch],
+  );
+});
+
 test("a job BullMQ failed by itself gets its reason from BullMQ's text; unreadable data is left undefined", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [id] = await h.fail("alpha", [httpFailure(400, "a")]);

@@ -1,7 +1,7 @@
 import { Job } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData } from "./batch-data.js";
-import type { BatchJob } from "./batch-job.js";
+import { isDrain, type BatchJob } from "./batch-job.js";
 import { reasonFromText, type FailureReason } from "./failure-reason.js";
 import type { TargetQueue } from "./target-queue.js";
 
@@ -29,7 +29,9 @@ const defaultPageSize = 100;
  * Pages through a target's failed jobs, oldest first, never holding more than a page. BullMQ scores the
  * `failed` set by failure time; the cursor is the last score seen plus the ids seen at that score, so
  * jobs leaving the set (replayed, purged) or joining it meanwhile neither shift nor repeat a page, as
- * offsets would. A job whose hash vanished between listing and loading is left out.
+ * offsets would. A job whose hash vanished between listing and loading is left out, and so is a
+ * drain job that BullMQ failed: it is no failed batch, but the claim of many, which the writers split
+ * off into failed batches (see BatchWorker); replayed or purged as one, its claim would go unreleased.
  */
 export async function* scanFailedJobs(connection: RedisConnection, queue: TargetQueue, scan: FailedJobScan = {}): AsyncGenerator<FailedJob[]> {
   const pageSize = scan.pageSize ?? defaultPageSize;
@@ -57,7 +59,7 @@ export async function* scanFailedJobs(connection: RedisConnection, queue: Target
     const page: FailedJob[] = [];
     entries.forEach(({ failedAt }, i) => {
       const job = jobs[i];
-      if (job === undefined) return;
+      if (job === undefined || isDrain(job.data)) return;
       const parsed = batchJobData.safeParse(job.data);
       const data = parsed.success ? parsed.data : undefined;
       page.push({ job, data, failure: data?.failure ?? reasonFromText(job.failedReason), failedAt });

@@ -13,7 +13,8 @@ export interface AdminAccessOptions {
 /**
  * Who may use the admin API. With a token: bearer auth, compared in constant time. Without one: open
  * on a loopback address, refused (403) on any other, so that replay and purge are never open to the
- * network by default.
+ * network by default; and open only to requests addressed to a loopback host (`Host`), so that a web
+ * page in a browser on the same machine cannot reach it under a name of its own (DNS rebinding).
  */
 export function adminAccess(options: AdminAccessOptions): RequestHandler {
   if (options.token !== undefined) {
@@ -29,7 +30,17 @@ export function adminAccess(options: AdminAccessOptions): RequestHandler {
     };
   }
   const { host } = parseListenAddr(options.listenAddr);
-  if (isLoopback(host)) return (_req, _res, next) => next();
+  if (isLoopback(host)) {
+    return (req, res, next) => {
+      const addressed = hostName(req.headers.host);
+      if (addressed !== undefined && isLoopback(addressed)) return next();
+      res.status(403).json({
+        error:
+          `the admin API answers only requests addressed to a loopback host without a token, not Host ${JSON.stringify(req.headers.host ?? "")}; ` +
+          "set --server.http.admin-token (or RELAY_ADMIN_TOKEN) to reach it by another name",
+      });
+    };
+  }
   const message =
     `the admin API is disabled: the ops server listens on ${options.listenAddr}, beyond loopback, and no admin token is set; ` +
     "set --server.http.admin-token (or RELAY_ADMIN_TOKEN) to enable it";
@@ -44,6 +55,13 @@ export function isLoopback(host: string): boolean {
   const unmapped = host.replace(/^::ffff:/i, "");
   if (isIP(unmapped) === 4) return unmapped.startsWith("127.");
   return isIP(host) === 6 && /^(0{0,4}:){7}0{0,3}1$|^::1$/.test(host);
+}
+
+/** The host of a `Host` header, without its port (`[::1]:12345` is `::1`); undefined without one. */
+export function hostName(header: string | undefined): string | undefined {
+  if (header === undefined || header === "") return undefined;
+  if (header.startsWith("[")) return /^\[([^\]]+)\](:\d*)?$/.exec(header)?.[1];
+  return /^([^:]+)(:\d*)?$/.exec(header)?.[1];
 }
 
 function digest(text: string): Buffer {

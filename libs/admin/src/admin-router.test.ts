@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { createLogger, RelayMetrics, startOpsServer, type OpsServer } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, queueNameFor, recordTargets, waitForRedis } from "@pyroscope-relay/queue";
@@ -217,6 +218,24 @@ describe("without a token", () => {
     t.after(() => server.close());
     const res = await call(server, "GET", "/api/v1/failed?target=alpha");
     assert.equal(res.status, 200);
+  });
+
+  it("on loopback, refuses with 403 a request addressed to another host (DNS rebinding)", async (t) => {
+    const server = await opsServer({ listenAddr: "127.0.0.1:0" });
+    t.after(() => server.close());
+    const statusFor = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${server.url}/api/v1/failed?target=alpha`, { headers: { host } }, (res) => {
+          let body = "";
+          res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+          res.on("end", () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on("error", reject).end();
+      });
+    const refused = await statusFor("attacker.example:12345");
+    assert.equal(refused.status, 403);
+    assert.match(refused.body, /only requests addressed to a loopback host.*not Host \\"attacker\.example:12345\\"/);
+    for (const host of ["localhost:12345", "127.0.0.1", "[::1]:12345"]) assert.equal((await statusFor(host)).status, 200, host);
   });
 
   it("refuses with 403 when the ops server listens beyond loopback", async (t) => {

@@ -125,9 +125,9 @@ export class FailedJobRetention {
   private async discard(sweep: TargetSweep, lifecycles: TargetLifecycles, scan: FailedJobScan, limit: number): Promise<void> {
     let looked = 0;
     for await (const page of lifecycles.failed({ ...scan, pageSize: this.options.pageSize })) {
-      for (const { job, data } of page) {
+      for (const failed of page) {
         if (looked++ >= limit) return;
-        const { removed, payloadsDeleted } = await lifecycles.of(job).discard(job, data, "retention");
+        const { removed, payloadsDeleted } = await lifecycles.of(failed.job).discard(failed, "retention");
         if (removed) sweep.removed++;
         sweep.payloadsDeleted += payloadsDeleted;
       }

@@ -4,6 +4,7 @@ import type { BatchJobData, BatchSegment, ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_JOB_IDS, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
+import type { FailedJob } from "./failed-job-scan.js";
 import type { FailureReason } from "./failure-reason.js";
 import type { JobWork, WorkSegment } from "./job-work.js";
 import { LuaScript } from "./lua-script.js";
@@ -13,13 +14,15 @@ import { COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
 
 // KEYS: the queue's failed set, the job hash, its logs, its lock, the target's backlog hash, its totals
-// hash. ARGV: job id, why (purge, retention), its profiles, its bytes. Removes a failed job nobody
-// holds: out of `failed` (the claim a replay contends for), counted out of the backlog if it still
-// counts, its keys deleted, its profiles and bytes added to the discarded totals. 1 when it removed it.
+// hash. ARGV: job id, why (purge, retention), its profiles, its bytes, when it failed as the caller saw
+// it. Removes a failed job nobody holds that has not failed again since: out of `failed` (the claim a
+// replay contends for), counted out of the backlog if it still counts, its keys deleted, its profiles
+// and bytes added to the discarded totals. 1 when it removed it.
 const discardFailed = new LuaScript(
   "job_discard_failed",
   `${COUNT_OUT_LUA}
 if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+if tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1])) ~= tonumber(ARGV[5]) then return 0 end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 countOut(KEYS[5], KEYS[2])
 redis.call('DEL', KEYS[2], KEYS[3])
@@ -232,9 +235,12 @@ export class JobLifecycle {
   /**
    * Moves a failed job back to waiting with a full retry budget: it holds its profiles again, which
    * live `payloadTtlMs` from now, it counts in the backlog again (no bound: the operator decided),
-   * and the maximum age counts from now. Profiles it already delivered stay delivered.
+   * and the maximum age counts from now. Profiles it already delivered stay delivered. A job that
+   * failed again since the caller read it (`failedAt`: replayed meanwhile, and failed anew with
+   * other data) is not the job the caller decided on: "notMatched".
    */
-  async replay(job: BatchJob, data: BatchJobData, payloadTtlMs: number): Promise<ReplayOutcome> {
+  async replay({ job, data, failedAt }: FailedJob & { data: BatchJobData }, payloadTtlMs: number): Promise<ReplayOutcome> {
+    if (Number(await this.options.connection.zscore(this.queue.toKey("failed"), job.id!)) !== failedAt) return "notMatched";
     // Hold first: a writer could otherwise deliver and release before the claim exists, leaving a
     // claim nobody releases (the bytes would stay until their TTL).
     if ((await this.store.reclaim(data, this.target, this.holder(job.id!), payloadTtlMs)) === 0) return "skipped";
@@ -265,9 +271,10 @@ export class JobLifecycle {
    * Taking it out of the failed set is the atomic claim (with its removal and counting out, in one
    * script): a replay that moved it to waiting meanwhile wins, and the job is left alone. The job
    * goes before its bytes: when the process dies in between, their TTL reclaims them, while the
-   * other order could leave a job without its profiles.
+   * other order could leave a job without its profiles. A job that failed again since the caller read
+   * it (`failedAt`) is left alone too: it is not the failure the caller decided on.
    */
-  async discard(job: BatchJob, data: BatchJobData | undefined, reason: DiscardReason): Promise<Discarded> {
+  async discard({ job, data, failedAt }: FailedJob, reason: DiscardReason): Promise<Discarded> {
     const id = job.id!;
     const keys = [
       this.queue.toKey("failed"),
@@ -278,7 +285,7 @@ export class JobLifecycle {
       this.backlog.totalsKey,
     ];
     const { profiles, bytes } = usageOf(data?.profiles ?? []);
-    if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes])) !== 1) return { removed: false, payloadsDeleted: 0 };
+    if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes, failedAt])) !== 1) return { removed: false, payloadsDeleted: 0 };
     if (data === undefined) return { removed: true, payloadsDeleted: 0 };
     return { removed: true, payloadsDeleted: await this.releaseHeld(job, whole([data])) };
   }

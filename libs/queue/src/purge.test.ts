@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
+import { scanFailedJobs, type FailedJob } from "./failed-job-scan.js";
 import { JobLifecycle } from "./job-lifecycle.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { purgeFailed, type PurgeOptions } from "./purge.js";
@@ -9,6 +10,12 @@ import { httpFailure, queueHarness, type QueueHarness } from "./queue-harness.js
 
 const server = await startRedisServer();
 after(() => server.stop());
+
+async function collectFailed(h: QueueHarness): Promise<FailedJob[][]> {
+  const pages: FailedJob[][] = [];
+  for await (const page of scanFailedJobs(h.connection, h.queue("alpha"))) pages.push(page);
+  return pages;
+}
 
 function purge(h: QueueHarness, options: Partial<PurgeOptions> = {}) {
   return purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", ...options });
@@ -71,12 +78,33 @@ test("a batch replayed after the scan read it is left alone, its claim kept", as
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
   const queue = h.queue("alpha");
-  const scanned = (await queue.getJob(id!))!;
+  const failedAt = Number(await h.connection.zscore(queue.toKey("failed"), id!));
+  const scanned = { job: (await queue.getJob(id!))!, data: undefined, failure: httpFailure(400, "a"), failedAt };
   await (await queue.getJob(id!))!.retry("failed", { resetAttemptsMade: true });
 
   const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
   t.after(() => lifecycle.close());
-  assert.deepEqual(await lifecycle.discard(scanned, undefined, "purge"), { removed: false, payloadsDeleted: 0 });
+  assert.deepEqual(await lifecycle.discard(scanned, "purge"), { removed: false, payloadsDeleted: 0 });
   assert.equal(await queue.getJobState(id!), "waiting");
   assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id!, 0)), [`${id}@alpha`]);
+});
+
+test("a batch that failed again after the scan read it (replayed meanwhile) is not the one the purge decided on: left alone", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
+  const queue = h.queue("alpha");
+  const [[scanned]] = (await collectFailed(h)) as [[FailedJob]];
+  // Replayed and failed anew by a writer: a later failure time.
+  await h.connection.zadd(queue.toKey("failed"), scanned.failedAt + 1_000, id!);
+
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  t.after(() => lifecycle.close());
+  assert.deepEqual(await lifecycle.discard(scanned, "purge"), { removed: false, payloadsDeleted: 0 });
+  assert.equal(await queue.getJobState(id!), "failed");
+  assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id!, 0)), [`${id}@alpha`]);
+  assert.deepEqual(
+    await lifecycle.discard({ ...scanned, failedAt: scanned.failedAt + 1_000 }, "purge"),
+    { removed: true, payloadsDeleted: 1 },
+    "as it is now, it goes",
+  );
 });

@@ -29,11 +29,11 @@ export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
   try {
     const to = Date.now() - (options.olderThanMs ?? 0);
     for await (const page of lifecycles.failed({ to, pageSize: options.pageSize })) {
-      for (const { job, data } of page) {
-        const { removed, payloadsDeleted } = await lifecycles.of(job).discard(job, data, "purge");
+      for (const failed of page) {
+        const { removed, payloadsDeleted } = await lifecycles.of(failed.job).discard(failed, "purge");
         if (!removed) continue;
         result.purged++;
-        result.purgedProfiles += data?.profiles.length ?? 0;
+        result.purgedProfiles += failed.data?.profiles.length ?? 0;
         result.payloadsDeleted += payloadsDeleted;
       }
     }

@@ -3,6 +3,8 @@ import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { batchJobData } from "./batch-data.js";
+import { scanFailedJobs, type FailedJob } from "./failed-job-scan.js";
+import { JobLifecycle } from "./job-lifecycle.js";
 import { detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { httpFailure, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { replayFailed, type ReplayOptions, type ReplayProgress } from "./replay.js";
@@ -185,4 +187,19 @@ test("surfaces Redis errors", async (t) => {
   await assert.rejects(replay(h), /WRONGTYPE/);
   await h.connection.set(h.queue("alpha").toKey("failed"), "not a sorted set");
   await assert.rejects(replay(h), /WRONGTYPE/);
+});
+
+test("a batch that failed again after the scan read it (another replay, and a writer) is not replayed on what the scan read", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
+  const queue = h.queue("alpha");
+  let scanned: FailedJob | undefined;
+  for await (const page of scanFailedJobs(h.connection, queue)) scanned ??= page[0];
+  await h.connection.zadd(queue.toKey("failed"), scanned!.failedAt + 1_000, id!);
+
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  t.after(() => lifecycle.close());
+  assert.equal(await lifecycle.replay({ ...scanned!, data: scanned!.data! }, PAYLOAD_TTL_MS), "notMatched");
+  assert.equal(await queue.getJobState(id!), "failed");
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "not counted in");
 });

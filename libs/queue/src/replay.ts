@@ -55,11 +55,12 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplayResult
   const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const filter = { reason: options.reason, status: options.status };
 
-  const replayOne = async ({ job, data }: FailedJob): Promise<ReplayOutcome> => {
+  const replayOne = async (failed: FailedJob): Promise<ReplayOutcome> => {
+    const { job, data } = failed;
     if (data === undefined) return "skipped";
     const lifecycle = lifecycles.of(job);
     if (dryRun) return (await lifecycle.replayable(data)) ? "replayed" : "skipped";
-    return lifecycle.replay(job, data, options.payloadTtlMs);
+    return lifecycle.replay({ ...failed, data }, options.payloadTtlMs);
   };
 
   try {

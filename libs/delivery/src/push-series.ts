@@ -12,7 +12,7 @@ export interface SeriesItem {
   part: number;
   tenant: string | undefined;
   series: RawProfileSeries;
-  /** Encoded size, for the bound on a combined request. */
+  /** Its weight in a combined request: its encoded size, its profiles counted uncompressed (see `COMBINED_PUSH`). */
   size: number;
 }
 
@@ -22,8 +22,13 @@ export interface PushSeries {
   failures: { parts: number[]; failure: FailureReason }[];
 }
 
-/** Bounds of one combined downstream Push: what Pyroscope takes in one request with room to spare. */
-export const COMBINED_PUSH = { maxSeries: 64, maxBytes: 4 * 1024 * 1024 };
+/**
+ * Bounds of one combined downstream Push. Pyroscope refuses, every time, a request whose profiles take
+ * more bytes uncompressed than its tenant's ingestion burst (2 MiB by default), and a proxy in front
+ * of it may refuse a body over 1 MiB (nginx's default): a combined request stays within 1 MiB with
+ * its profiles counted uncompressed. A larger series goes alone, as Alloy sends every series.
+ */
+export const COMBINED_PUSH = { maxSeries: 64, maxBytes: 1024 * 1024 };
 
 const pushHeaders = ["Content-Type", "application/proto", "Connect-Protocol-Version", "1"];
 
@@ -57,7 +62,8 @@ export function pushSeries(target: TargetConfig, ref: PushProfileRef, payload: B
       continue;
     }
     const series = create(RawProfileSeriesSchema, { labels, samples: stored.samples });
-    result.items.push({ index: ref.index, part, tenant: ref.tenant, series, size: toBinary(RawProfileSeriesSchema, series).length });
+    const inflation = stored.samples.reduce((sum, sample) => sum + uncompressedSize(sample.rawProfile) - sample.rawProfile.length, 0);
+    result.items.push({ index: ref.index, part, tenant: ref.tenant, series, size: toBinary(RawProfileSeriesSchema, series).length + inflation });
   }
   return result;
 }
@@ -77,6 +83,16 @@ export function combineSeries(items: readonly SeriesItem[], bounds = COMBINED_PU
     else groups.push([item]);
   }
   return [...byTenant.values()].flat();
+}
+
+/**
+ * The bytes of a raw profile as Pyroscope counts them against the ingestion rate: a gzip member's
+ * uncompressed size, from its trailer (no inflating), or the bytes as they are.
+ */
+export function uncompressedSize(raw: Uint8Array): number {
+  if (raw.length < 18 || raw[0] !== 0x1f || raw[1] !== 0x8b) return raw.length;
+  const trailer = Buffer.from(raw.buffer, raw.byteOffset + raw.length - 4, 4).readUInt32LE(0);
+  return Math.max(trailer, raw.length);
 }
 
 /** One downstream Push carrying `items` (all of one tenant). */

@@ -30,11 +30,16 @@ export async function attempt(
     api,
     status: response.status,
     body: response.bodyStart,
+    contentType: response.contentType,
     retryOnHttp429,
     retryUnauthenticated: client.renewsCredentials,
   });
   if (outcome.kind === "delivered") return outcome;
-  const failure = { reason: outcome.reason, status: response.status, detail: response.bodyStart.trim() };
+  const failure = {
+    reason: outcome.reason,
+    status: response.status,
+    detail: (outcome.kind === "retry" ? outcome.detail : undefined) ?? response.bodyStart.trim(),
+  };
   if (outcome.kind === "permanent") return { kind: "permanent", failure, unreachable: false };
   const retryAfterMs = parseRetryAfter(response.retryAfter, Date.now());
   return { kind: "retry", failure, unreachable: false, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };

@@ -9,12 +9,34 @@ const connectBody = (code: string) => JSON.stringify({ code, message: "boom" });
 type Row = [status: number, body: string, expected: Outcome];
 
 function table(api: DeliveryResponse["api"], retryOnHttp429: boolean, rows: Row[]): void {
+  // A Connect server's answers carry its codec's Content-Type.
+  const contentType = api === "push" ? "application/proto" : undefined;
   for (const [status, body, expected] of rows) {
     it(`${status} ${body || "(empty)"} -> ${expected.kind}`, () => {
-      assert.deepEqual(classifyResponse({ api, status, body, retryOnHttp429 }), expected);
+      assert.deepEqual(classifyResponse({ api, status, body, contentType, retryOnHttp429 }), expected);
     });
   }
 }
+
+describe("a Push 200 is delivered only as a Connect answer", () => {
+  for (const contentType of ["application/proto", "Application/Proto; charset=binary"]) {
+    it(`${contentType} -> delivered`, () => {
+      assert.deepEqual(classifyResponse({ api: "push", status: 200, body: "", contentType, retryOnHttp429: true }), { kind: "delivered" });
+    });
+  }
+  for (const contentType of ["text/html; charset=utf-8", "application/protobuf", undefined]) {
+    it(`${contentType ?? "none"} -> retried as internal, as a Connect client fails it`, () => {
+      assert.deepEqual(classifyResponse({ api: "push", status: 200, body: "<html>", contentType, retryOnHttp429: true }), {
+        kind: "retry",
+        reason: "connect internal",
+        detail: `a 200 with Content-Type ${JSON.stringify(contentType ?? "")}, not application/proto: not a Connect answer`,
+      });
+    });
+  }
+  it("/ingest: any 200", () => {
+    assert.deepEqual(classifyResponse({ api: "ingest", status: 200, body: "", contentType: "text/html", retryOnHttp429: true }), { kind: "delivered" });
+  });
+});
 
 describe("classifyResponse for /ingest", () => {
   table("ingest", true, [

@@ -3,8 +3,11 @@
 
 import { DeliveryError } from "./delivery-error.js";
 
-/** The rules' verdict on one request: delivered, or how it failed and its reason (`http 503`). */
-export type Outcome = { kind: "delivered" } | { kind: "retry"; reason: string } | { kind: "permanent"; reason: string };
+/**
+ * The rules' verdict on one request: delivered, or how it failed and its reason (`http 503`), with
+ * a detail where the answer's body does not say what went wrong.
+ */
+export type Outcome = { kind: "delivered" } | { kind: "retry"; reason: string; detail?: string } | { kind: "permanent"; reason: string };
 
 /** The facts of one downstream answer. */
 export interface DeliveryResponse {
@@ -12,6 +15,8 @@ export interface DeliveryResponse {
   status: number;
   /** The response body as text (an error body is small; callers may cut it short). */
   body: string;
+  /** The answer's `Content-Type`: a Push 200 is a Connect answer only as `application/proto`. */
+  contentType?: string;
   /** `retry_on_http_429` of the endpoint. */
   retryOnHttp429: boolean;
   /**
@@ -52,7 +57,9 @@ const retry = (reason: string) => ({ kind: "retry", reason }) as const;
 const permanent = (reason: string): Outcome => ({ kind: "permanent", reason });
 
 /**
- * Classifies a downstream answer. Success is exactly HTTP 200.
+ * Classifies a downstream answer. Success is exactly HTTP 200, for Push with a Connect answer's
+ * `Content-Type`: a Connect client (Alloy's) fails any other 200 as `internal`, which is retried (a
+ * proxy's login page, say, after a redirect, never counts as delivered).
  * - /ingest: 408 and 5xx retry, 429 retries when `retryOnHttp429`; a 422 retries when its message
  *   names a transient code (`unavailable: ...`), any other 422 (`invalid_argument`, parse errors)
  *   and every other status is permanent. Reasons: `http 503`, `http 422 unavailable`.
@@ -63,6 +70,10 @@ const permanent = (reason: string): Outcome => ({ kind: "permanent", reason });
  *   from a body, `http 502` when inferred.
  */
 export function classifyResponse(response: DeliveryResponse): Outcome {
+  if (response.status === 200 && response.api === "push" && !isProtoAnswer(response.contentType)) {
+    const detail = `a 200 with Content-Type ${JSON.stringify(response.contentType ?? "")}, not application/proto: not a Connect answer`;
+    return { kind: "retry", reason: "connect internal", detail };
+  }
   if (response.status === 200) return delivered;
   return response.api === "push" ? classifyPush(response) : classifyIngest(response);
 }
@@ -87,6 +98,10 @@ function classifyPush({ status, body, retryOnHttp429, retryUnauthenticated }: De
   if (code === "resource_exhausted" || status === 429) return retryOnHttp429 ? retry(reason) : permanent(reason);
   if (code === "unauthenticated" && retryUnauthenticated) return retry(reason);
   return retryablePushCodes.has(code) ? retry(reason) : permanent(reason);
+}
+
+function isProtoAnswer(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/proto\s*(;|$)/i.test(contentType.trim());
 }
 
 /** The code of a Connect error body `{"code":"unavailable","message":"..."}`, if it is one. */

@@ -213,6 +213,40 @@ test("headers, then every http_headers value; an http_headers tenant is the endp
   assert.deepEqual(rawHeaderValues(sent.rawHeaders, "x-scope-orgid"), ["tenant-from-http-headers"]);
 });
 
+test("headers that the relay sets itself (Content-Type, User-Agent) replace its own, as Alloy sets them", async (t) => {
+  const target = await fakeTarget(t);
+  const relay = client(t, target.url, { headers: { "content-type": "application/x-configured", "User-Agent": "team-agent" } });
+  await relay.send(request(), signal);
+  const sent = target.requests[0]!;
+  assert.deepEqual(rawHeaderValues(sent.rawHeaders, "content-type"), ["application/x-configured"]);
+  assert.deepEqual(rawHeaderValues(sent.rawHeaders, "user-agent"), ["team-agent"]);
+  await client(t, target.url).send(request(), signal);
+  assert.deepEqual(rawHeaderValues(target.requests[1]!.rawHeaders, "user-agent"), ["pyroscope-relay"]);
+});
+
+test("a Push answered 200 by something other than a Connect server (a login page after a redirect) is retried, never delivered", async (t) => {
+  const target = await fakeTarget(t);
+  target.respond((r) => {
+    if (r.path === "/sso/push.v1.PusherService/Push") return { status: 302, headers: { location: "/login" } };
+    if (r.path === "/login") return { status: 200, headers: { "content-type": "text/html" }, body: "<html>sign in</html>" };
+    return undefined;
+  });
+  const push: TargetRequest = {
+    path: "/push.v1.PusherService/Push",
+    headers: ["Content-Type", "application/proto"],
+    body: Buffer.from("series"),
+    tenant: undefined,
+  };
+  const result = await attempt(client(t, `${target.url}/sso`), "push", push, true, signal);
+  assert.equal(result.kind, "retry");
+  assert.deepEqual(result.kind === "retry" && result.failure, {
+    reason: "connect internal",
+    status: 200,
+    detail: 'a 200 with Content-Type "text/html", not application/proto: not a Connect answer',
+  });
+  assert.deepEqual(await attempt(client(t, target.url), "push", push, true, signal), { kind: "delivered" }, "a Connect server's 200");
+});
+
 test("auth: authorization is `<type> <credentials>`; an Authorization in headers wins over the auth block", async (t) => {
   const target = await fakeTarget(t);
   await client(t, target.url, { auth: { kind: "authorization", type: "Token", credentials: "c-s3cret" } }).send(request(), signal);

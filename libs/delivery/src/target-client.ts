@@ -10,6 +10,8 @@ const responseStartBytes = 1024;
 
 export interface TargetResponse {
   status: number;
+  /** The answer's `Content-Type`. */
+  contentType: string | undefined;
   retryAfter: string | undefined;
   /** The start of the response body (error responses only). */
   bodyStart: string;
@@ -51,6 +53,9 @@ export class TargetClient {
   private readonly hasStaticTenant: boolean;
   /** An Authorization set through `headers` wins over the auth block, as in Alloy. */
   private readonly hasStaticAuthorization: boolean;
+  private readonly hasStaticUserAgent: boolean;
+  /** `headers` set one of the request's own headers (Content-Type...): it goes out instead. */
+  private readonly replacesRequestHeaders: boolean;
 
   constructor(
     private readonly target: TargetConfig,
@@ -72,6 +77,8 @@ export class TargetClient {
     this.configured = new Set([...Object.keys(target.headers), ...Object.keys(target.httpHeaders ?? {})].map((name) => name.toLowerCase()));
     this.hasStaticTenant = this.configured.has("x-scope-orgid");
     this.hasStaticAuthorization = this.configured.has("authorization");
+    this.hasStaticUserAgent = this.configured.has("user-agent");
+    this.replacesRequestHeaders = ["content-type", "connect-protocol-version"].some((name) => this.configured.has(name));
   }
 
   /** Whether a 401 may pass by itself (credentials read from a file, or an oauth2 token): then it is retried. */
@@ -89,11 +96,12 @@ export class TargetClient {
       const { request, authorization } = await this.prepare(req, requestSignal, this.target.remoteTimeoutMs);
       const answer = await this.http.exchange(request, responseStartBytes);
       this.answered(answer.statusCode, authorization);
-      if (answer.statusCode === 200) return { status: 200, retryAfter: undefined, bodyStart: "" };
-      const retryAfter = answer.headers["retry-after"];
+      const contentType = firstValue(answer.headers["content-type"]);
+      if (answer.statusCode === 200) return { status: 200, contentType, retryAfter: undefined, bodyStart: "" };
       return {
         status: answer.statusCode,
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        contentType,
+        retryAfter: firstValue(answer.headers["retry-after"]),
         bodyStart: answer.bodyStart,
       };
     });
@@ -125,12 +133,12 @@ export class TargetClient {
       path,
       method: "POST",
       headers: [
-        ...req.headers,
+        // A header the endpoint configures replaces the relay's own, as Alloy sets it.
+        ...(this.replacesRequestHeaders ? withoutConfigured(req.headers, this.configured) : req.headers),
         ...tenant,
         ...this.staticHeaders,
         ...(authorization === undefined ? [] : ["Authorization", authorization]),
-        "User-Agent",
-        "pyroscope-relay",
+        ...(this.hasStaticUserAgent ? [] : ["User-Agent", "pyroscope-relay"]),
       ],
       body: req.body,
       headersTimeout: timeoutMs,
@@ -153,4 +161,16 @@ export class TargetClient {
   async close(): Promise<void> {
     await Promise.all([this.http.close(), this.auth.close()]);
   }
+}
+
+/** Name-value pairs (flat) but those whose name is in `configured` (lower case). */
+function withoutConfigured(headers: readonly string[], configured: ReadonlySet<string>): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) if (!configured.has(headers[i]!.toLowerCase())) kept.push(headers[i]!, headers[i + 1]!);
+  return kept;
+}
+
+/** A header's first value (Node gives a repeated one as an array). */
+function firstValue(header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header;
 }

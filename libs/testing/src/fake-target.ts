@@ -150,9 +150,9 @@ function record(req: IncomingMessage, body: Buffer): RecordedRequest {
   };
 }
 
-/** What a healthy Pyroscope answers: Push replies in the codec of the request, /ingest with an empty 200. */
+/** What a healthy Pyroscope answers (under any base path): Push replies in the codec of the request, /ingest with an empty 200. */
 function defaultResponse(request: RecordedRequest): FakeResponse {
-  if (request.path !== PUSH_PATH) return { status: 200 };
+  if (!request.path.endsWith(PUSH_PATH)) return { status: 200 };
   return request.headers["content-type"]?.startsWith("application/json")
     ? { status: 200, headers: { "content-type": "application/json" }, body: "{}" }
     : { status: 200, headers: { "content-type": "application/proto" } };

@@ -1,8 +1,15 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "@pyroscope-relay/ops";
 import { isCluster, type RedisConnection } from "@pyroscope-relay/queue";
 
 /** What a process started, stopped in reverse order at shutdown. */
 export type ShutdownStack = (() => Promise<void>)[];
+
+/**
+ * How long a connection's QUIT may take at shutdown. With Redis out of reach ioredis queues it behind
+ * the commands it could not send (a worker connection retries them for ever), and it never ends.
+ */
+export const QUIT_MS = 2_000;
 
 /**
  * Logs a connection's losses and returns (once per outage, not once per error: ioredis reconnects by
@@ -21,7 +28,11 @@ export function track<Connection extends RedisConnection>(connection: Connection
     down = false;
   });
   stack.push(async () => {
-    await connection.quit().catch(() => connection.disconnect());
+    const quit = connection.quit().then(
+      () => true,
+      () => false,
+    );
+    if (!(await Promise.race([quit, sleep(QUIT_MS, false, { ref: false })]))) connection.disconnect();
   });
   return connection;
 }

@@ -110,3 +110,41 @@ describe("reload: SIGHUP and POST /-/reload re-read the configuration without a 
     await eventually(() => received(b, "fifth"), "b still gets profiles");
   });
 });
+
+describe("reload: a receiver's debuginfo calls follow its first target's endpoint", () => {
+  let a: FakeTarget;
+  let b: FakeTarget;
+  let relay: RelayProcess;
+  let port: number;
+  const debuginfoCalls = (target: FakeTarget) => target.requests.filter((r) => r.path.endsWith("/ShouldInitiateUpload")).length;
+  // The fake targets answer no debuginfo call as Pyroscope would: what counts is where it went.
+  const askToUpload = () =>
+    fetch(`http://127.0.0.1:${port}/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ file: { gnuBuildId: "reload-build", name: "app" } }),
+    }).then((res) => res.arrayBuffer());
+
+  before(async () => {
+    a = await startFakeTarget();
+    b = await startFakeTarget();
+    port = await freePort();
+    relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "t", url: a.url }] }) });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await a?.close();
+    await b?.close();
+  });
+
+  it("only the target's url changes: the next call goes to the new one", async () => {
+    await askToUpload();
+    assert.equal(debuginfoCalls(a), 1);
+    await writeFile(join(relay.dir, "relay.alloy"), relayConfig({ port, targets: [{ name: "t", url: b.url }] }));
+    const res = await fetch(`${relay.opsUrl}/-/reload`, { method: "POST" });
+    assert.equal(res.status, 200, await res.text());
+    await askToUpload();
+    assert.deepEqual([debuginfoCalls(a), debuginfoCalls(b)], [1, 1]);
+  });
+});

@@ -98,7 +98,8 @@ export class IngestRole {
    * Takes a reloaded configuration: the enqueuer's targets first (a receiver may forward to a new
    * one), then the receivers: a removed one closes (finishing its requests), a new one starts, a
    * changed one is retargeted in place when only its `forward_to` changed, else closed and started
-   * again with its new settings.
+   * again with its new settings; so is one whose settings stayed but whose first target's endpoint
+   * changed, which its debuginfo calls go to.
    */
   async apply(next: RelayConfig): Promise<void> {
     const previous = this.config;
@@ -118,6 +119,11 @@ export class IngestRole {
       await this.start(receiver);
     }
     for (const receiver of changes.added) await this.start(receiver);
+    for (const receiver of changes.kept) {
+      if (isDeepStrictEqual(debuginfoTarget(previous, receiver), debuginfoTarget(next, receiver))) continue;
+      await this.stop(receiver.label);
+      await this.start(receiver);
+    }
   }
 
   private async start(config: ReceiverConfig): Promise<void> {

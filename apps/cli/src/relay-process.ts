@@ -68,11 +68,14 @@ export async function startRelay(
     }
   };
   let ready = false;
+  /** Set once shutdown begins: a reload then would start receivers and workers nothing stops. */
+  let stopping = false;
   let reloading: Promise<void> = Promise.resolve();
   let apply: ((next: RelayConfig) => Promise<void>) | undefined;
   const reload = (): Promise<void> => {
     const run = reloading.then(async () => {
       if (options.reloadConfig === undefined || apply === undefined) throw new Error("this process cannot reload its configuration");
+      if (stopping) throw new Error("the process is shutting down: configuration not reloaded");
       const failed = (message: string) => (err: unknown) => {
         logger.error({ error: err instanceof Error ? err.message : String(err) }, message);
         throw err;
@@ -167,6 +170,7 @@ export async function startRelay(
       reload,
       shutdown: async () => {
         ready = false;
+        stopping = true;
         await reloading;
         await shutdown();
       },

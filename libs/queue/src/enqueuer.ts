@@ -6,7 +6,7 @@ import { addDrainJob, attemptsFor, drainJobId } from "./batch-job.js";
 import { BatchStore, STORE_RESULTS } from "./batch-store.js";
 import { BacklogView, type BacklogBounds } from "./backlog-view.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type FullTarget } from "./errors.js";
-import { GroupCommit, type FlushBounds } from "./group-commit.js";
+import { DeadlinePassedError, GroupCommit, type FlushBounds } from "./group-commit.js";
 import { shardOf } from "./keys.js";
 import { formatRanges } from "./index-ranges.js";
 import { layOut } from "./payload-layout.js";
@@ -136,6 +136,10 @@ export class Enqueuer {
       bounds: options.flush ?? DEFAULT_FLUSH_BOUNDS,
       sizeOf: (submission) => submission.payload.byteLength,
       write: (group) => this.flush(group),
+      // No flush settles the reservation of a withdrawn profile.
+      withdrawn: (submission) => {
+        for (const entry of submission.targets) entry.view.settle({ profiles: 1, bytes: submission.payload.byteLength });
+      },
     });
     if (this.bounds !== undefined) {
       this.poller = setInterval(() => void this.readBacklogs(), BACKLOG_POLL_MS);
@@ -201,12 +205,14 @@ export class Enqueuer {
    * `BacklogFullError` and nothing is stored.
    * Throws `QueueUnavailableError` (answer 503) when Redis refuses, times out or is near its
    * `maxmemory`: the whole flush failed, and what it may have stored is released in the background
-   * (the payload TTL covers a release that cannot reach Redis either). Should `signal` abort while the
-   * profile still waits for its flush (its client had its answer already), it is withdrawn: nothing
-   * of it is stored, and this rejects with the signal's reason.
+   * (the payload TTL covers a release that cannot reach Redis either), and when the profile still
+   * waits for its flush past `deadline` (Date.now(); its client had its answer already): it is
+   * withdrawn then, and nothing of it is stored.
    */
-  async enqueue(payload: Uint8Array, facts: ProfileFacts, targets: readonly string[], signal?: AbortSignal): Promise<EnqueueResult> {
+  async enqueue(payload: Uint8Array, facts: ProfileFacts, targets: readonly string[], deadline?: number): Promise<EnqueueResult> {
     const entries = this.entriesFor(targets);
+    // Profiles given up on no longer hold room under the bounds.
+    this.commit.withdrawExpired();
     this.memoryGuard?.check();
     const { admitted, dropped } = this.admit(entries);
     for (const { target } of dropped) this.options.onDropped?.(target, payload.byteLength);
@@ -215,11 +221,9 @@ export class Enqueuer {
     for (const entry of admitted) entry.view.reserve(size);
     let batchId: string;
     try {
-      batchId = await this.commit.submit({ payload, facts, targets: admitted }, signal);
+      batchId = await this.commit.submit({ payload, facts, targets: admitted }, deadline);
     } catch (error) {
-      // Withdrawn before any flush carried it (a flush's own failure is another error): no flush
-      // settles its reservation, so that it does not count against the backlog bounds for ever.
-      if (signal?.aborted === true && error === signal.reason) for (const entry of admitted) entry.view.settle({ profiles: 1, bytes: size });
+      if (error instanceof DeadlinePassedError) throw new QueueUnavailableError(`the profile was not stored: ${error.message}`, { cause: error });
       throw error;
     }
     return { batchId, queued: admitted.map((entry) => entry.name), dropped };

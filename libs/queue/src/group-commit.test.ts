@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GroupCommit } from "./group-commit.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DeadlinePassedError, GroupCommit } from "./group-commit.js";
 
 /** A write that holds until released (in the order the writes went out), recording each group. */
 function gatedWrites() {
@@ -130,30 +131,45 @@ test("a failed write rejects every item it carried, and the next write goes on",
   await commit.settled();
 });
 
-test("an item whose submitter gives up while it waits leaves the queue; one a write carries shares the write's outcome", async () => {
+test("an item still waiting past its deadline is withdrawn, its submitter told at once; one a write carries shares the write's outcome", async () => {
   const { groups, write, open } = gatedWrites();
-  const commit = new GroupCommit({ bounds: { maxItems: 1, maxBytes: 1_000 }, sizeOf: () => 1, write });
-  const gaveUp = new AbortController();
-  const carried = commit.submit(1, gaveUp.signal);
+  const withdrawn: number[] = [];
+  const commit = new GroupCommit({ bounds: { maxItems: 1, maxBytes: 1_000 }, sizeOf: () => 1, write, withdrawn: (item) => withdrawn.push(item) });
+  const soon = Date.now() + 30;
+  const carried = commit.submit(1, soon);
   const first = commit.submit(2);
-  const waiting = new AbortController();
-  const withdrawn = commit.submit(3, waiting.signal);
-  const last = commit.submit(4);
+  const late = [commit.submit(3, soon), commit.submit(4, soon)];
+  const last = commit.submit(5);
   await nextTurn();
-  assert.deepEqual(groups, [[1], [2]], "two writes in flight, two items wait");
-  gaveUp.abort(new Error("too late for 1"));
-  waiting.abort(new Error("too late for 3"));
-  await assert.rejects(withdrawn, /too late for 3/);
+  assert.deepEqual(groups, [[1], [2]], "two writes in flight, the rest waits");
+  await sleep(40);
+  commit.withdrawExpired();
+  assert.deepEqual(withdrawn, [3, 4], "the expired ones at the head, at once");
+  for (const outcome of late) await assert.rejects(outcome, DeadlinePassedError);
   open();
-  assert.equal(await carried, "write 1", "a write had it: its outcome is the item's");
+  assert.equal(await carried, "write 1", "a write had it: its outcome is the item's, deadline or not");
   open();
   assert.equal(await first, "write 2");
   await nextTurn();
   open();
   assert.equal(await last, "write 3");
-  assert.deepEqual(groups, [[1], [2], [4]], "no write carried the withdrawn item");
-  await assert.rejects(commit.submit(5, waiting.signal), /too late for 3/, "an aborted signal: not queued at all");
+  assert.deepEqual(groups, [[1], [2], [5]], "no write carried the withdrawn items");
+});
+
+test("a write that starts withdraws what expired meanwhile first", async () => {
+  const { groups, write, open } = gatedWrites();
+  const commit = new GroupCommit({ bounds: { maxItems: 1, maxBytes: 1_000 }, sizeOf: () => 1, write });
+  const outcomes = [commit.submit(1), commit.submit(2), commit.submit(3, Date.now() + 20), commit.submit(4)];
+  const expired = assert.rejects(outcomes[2]!, DeadlinePassedError);
+  await nextTurn();
+  await sleep(30);
+  open();
+  await nextTurn();
   assert.deepEqual(groups, [[1], [2], [4]]);
+  await expired;
+  open();
+  open();
+  assert.deepEqual(await Promise.all([outcomes[0], outcomes[1], outcomes[3]]), ["write 1", "write 2", "write 3"]);
 });
 
 test("bounds that leave no room are refused", () => {

@@ -9,6 +9,13 @@ export interface GroupCommitOptions<T, R> {
   sizeOf: (item: T) => number;
   /** Writes one group; its result (or error) is every member's. */
   write: (items: T[]) => Promise<R>;
+  /** Hears at once of an item withdrawn, its deadline passed before a write carried it. */
+  withdrawn?: (item: T) => void;
+}
+
+/** An item's deadline passed before any write carried it: it was never written. */
+export class DeadlinePassedError extends Error {
+  override readonly name = "DeadlinePassedError";
 }
 
 /** Writes in flight at once, at most. */
@@ -18,8 +25,8 @@ interface Waiting<T, R> {
   item: T;
   resolve: (result: R) => void;
   reject: (error: unknown) => void;
-  /** Stops listening to the submitter's signal: a write carries the item. */
-  carried?: () => void;
+  /** Date.now() past which no write carries it any more (its submitter gave up on it). */
+  deadline: number;
 }
 
 /**
@@ -44,29 +51,14 @@ export class GroupCommit<T, R> {
   }
 
   /**
-   * Resolves with the result of the write that carried `item`, or rejects with its error. Should
-   * `signal` abort while the item still waits (its submitter gave up on it), the item leaves the
-   * queue, no write carries it, and this rejects with the signal's reason; once a write carries it,
-   * the write's outcome is its own.
+   * Resolves with the result of the write that carried `item`, or rejects with its error. An item
+   * still waiting past its `deadline` (Date.now(); its submitter gave up on it) is withdrawn as soon
+   * as the queue is looked at: no write carries it, and this rejects with DeadlinePassedError; once a
+   * write carries it, the write's outcome is its own.
    */
-  submit(item: T, signal?: AbortSignal): Promise<R> {
+  submit(item: T, deadline = Number.POSITIVE_INFINITY): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const waiting: Waiting<T, R> = { item, resolve, reject };
-      if (signal !== undefined) {
-        const withdraw = () => {
-          const at = this.queue.indexOf(waiting);
-          if (at < 0) return;
-          this.queue.splice(at, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", withdraw, { once: true });
-        waiting.carried = () => signal.removeEventListener("abort", withdraw);
-      }
-      this.queue.push(waiting);
+      this.queue.push({ item, resolve, reject, deadline });
       if (!this.scheduled && this.mayWrite()) {
         this.scheduled = true;
         setImmediate(() => {
@@ -75,6 +67,19 @@ export class GroupCommit<T, R> {
         });
       }
     });
+  }
+
+  /**
+   * Withdraws the waiting items whose deadline passed. Items wait in the order they came, and their
+   * deadlines follow that order where every submitter allows the same time: the expired ones are at
+   * the head.
+   */
+  withdrawExpired(now = Date.now()): void {
+    while (this.queue.length > 0 && this.queue[0]!.deadline <= now) {
+      const { item, reject } = this.queue.shift()!;
+      this.options.withdrawn?.(item);
+      reject(new DeadlinePassedError("its deadline passed before a write carried it"));
+    }
   }
 
   /** Resolves once every item submitted so far is written (or failed). */
@@ -92,6 +97,7 @@ export class GroupCommit<T, R> {
   }
 
   private drain(): void {
+    this.withdrawExpired();
     while (this.mayWrite()) {
       const group = this.take();
       const write: Promise<void> = this.options.write(group.map((waiting) => waiting.item)).then(
@@ -122,8 +128,6 @@ export class GroupCommit<T, R> {
       bytes += size;
       count++;
     }
-    const group = this.queue.splice(0, count);
-    for (const waiting of group) waiting.carried?.();
-    return group;
+    return this.queue.splice(0, count);
   }
 }

@@ -32,7 +32,7 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
   const component = ctx.config.label;
   let result: EnqueueResult;
   try {
-    result = await withDeadline((signal) => ctx.enqueuer.enqueue(payload, facts, ctx.config.targets, signal), ENQUEUE_DEADLINE_MS);
+    result = await withDeadline(ctx.enqueuer.enqueue(payload, facts, ctx.config.targets, Date.now() + ENQUEUE_DEADLINE_MS), ENQUEUE_DEADLINE_MS);
   } catch (err) {
     if (err instanceof BacklogFullError) {
       throw backlogFull(ctx, err);
@@ -78,13 +78,12 @@ function backlogFull(ctx: ReceiverContext, err: BacklogFullError): RequestError 
   return new RequestError(Code.ResourceExhausted, message, { cause: err, retryAfterSeconds: BACKLOG_FULL_RETRY_AFTER_S });
 }
 
-/** `work`, or past `ms` a QueueUnavailableError, with which the signal given to `work` aborts too. */
-function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
-  const deadline = new AbortController();
-  const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener("abort", () => reject(deadline.signal.reason), { once: true }));
-  const timer = setTimeout(() => deadline.abort(new QueueUnavailableError(`Redis did not store the profile within ${ms} ms`)), ms);
-  const running = work(deadline.signal);
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not store the profile within ${ms} ms`)), ms);
+  });
   // A late failure of the abandoned enqueue has no one left to answer.
-  running.catch(() => undefined);
-  return Promise.race([running, expired]).finally(() => clearTimeout(timer));
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

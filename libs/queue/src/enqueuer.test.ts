@@ -44,6 +44,18 @@ async function producer(t: TestContext, targets: TargetConfig[], options: Partia
   return { prefix, connection, enqueuer };
 }
 
+/** A redis-server of the test's own, which it may pause or stop, and an admin connection to it. */
+async function ownRedis(t: TestContext) {
+  const own = await startRedisServer();
+  const ownAdmin = createRedisConnection(own.url, "admin");
+  ownAdmin.on("error", () => undefined);
+  t.after(async () => {
+    ownAdmin.disconnect();
+    await own.stop();
+  });
+  return { own, ownAdmin };
+}
+
 /** Every key under `prefix` but the queues' `meta` hashes, which a queue writes when it is created. */
 async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
   return (await redis.keys(`${prefix}:*`)).filter((key) => !key.endsWith(":meta")).sort();
@@ -330,13 +342,7 @@ test("refuses a payload TTL that is not a positive integer", () => {
 });
 
 test("Redis stalling mid-flush: every request of the flush fails, and the flush is undone once Redis goes on", async (t) => {
-  const own = await startRedisServer();
-  const ownAdmin = createRedisConnection(own.url, "admin");
-  ownAdmin.on("error", () => undefined);
-  t.after(async () => {
-    ownAdmin.disconnect();
-    await own.stop();
-  });
+  const { own, ownAdmin } = await ownRedis(t);
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], {}, own);
   await enqueuer.enqueue(Buffer.from("before"), INGEST, ["alpha", "beta"]);
   const before = await keysUnder(ownAdmin, prefix);
@@ -508,13 +514,7 @@ test("profiles that wait for their flush count against the bound already", async
 });
 
 test("a profile whose client gave up while it waited for its flush is withdrawn: nothing stored, no room held under the bound", async (t) => {
-  const own = await startRedisServer();
-  const ownAdmin = createRedisConnection(own.url, "admin");
-  ownAdmin.on("error", () => undefined);
-  t.after(async () => {
-    ownAdmin.disconnect();
-    await own.stop();
-  });
+  const { own, ownAdmin } = await ownRedis(t);
   const { prefix, enqueuer } = await producer(
     t,
     [targetConfig("alpha")],

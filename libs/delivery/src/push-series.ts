@@ -90,9 +90,11 @@ export function combineSeries(items: readonly SeriesItem[], bounds = COMBINED_PU
  * uncompressed size, from its trailer (no inflating), or the bytes as they are.
  */
 export function uncompressedSize(raw: Uint8Array): number {
-  if (raw.length < 18 || raw[0] !== 0x1f || raw[1] !== 0x8b) return raw.length;
-  const trailer = Buffer.from(raw.buffer, raw.byteOffset + raw.length - 4, 4).readUInt32LE(0);
-  return Math.max(trailer, raw.length);
+  const n = raw.length;
+  if (n < 18 || raw[0] !== 0x1f || raw[1] !== 0x8b) return n;
+  // ISIZE, little-endian: read in place, without a view per profile.
+  const trailer = (raw[n - 4]! | (raw[n - 3]! << 8) | (raw[n - 2]! << 16) | (raw[n - 1]! << 24)) >>> 0;
+  return Math.max(trailer, n);
 }
 
 /** One downstream Push carrying `items` (all of one tenant). */

@@ -53,7 +53,8 @@ export class TargetClient {
   private readonly hasStaticTenant: boolean;
   /** An Authorization set through `headers` wins over the auth block, as in Alloy. */
   private readonly hasStaticAuthorization: boolean;
-  private readonly hasStaticUserAgent: boolean;
+  /** The relay's User-Agent, unless `headers` sets one. */
+  private readonly userAgent: readonly string[];
   /** `headers` set one of the request's own headers (Content-Type...): it goes out instead. */
   private readonly replacesRequestHeaders: boolean;
 
@@ -77,7 +78,7 @@ export class TargetClient {
     this.configured = new Set([...Object.keys(target.headers), ...Object.keys(target.httpHeaders ?? {})].map((name) => name.toLowerCase()));
     this.hasStaticTenant = this.configured.has("x-scope-orgid");
     this.hasStaticAuthorization = this.configured.has("authorization");
-    this.hasStaticUserAgent = this.configured.has("user-agent");
+    this.userAgent = this.configured.has("user-agent") ? [] : ["User-Agent", "pyroscope-relay"];
     this.replacesRequestHeaders = ["content-type", "connect-protocol-version"].some((name) => this.configured.has(name));
   }
 
@@ -138,7 +139,7 @@ export class TargetClient {
         ...tenant,
         ...this.staticHeaders,
         ...(authorization === undefined ? [] : ["Authorization", authorization]),
-        ...(this.hasStaticUserAgent ? [] : ["User-Agent", "pyroscope-relay"]),
+        ...this.userAgent,
       ],
       body: req.body,
       headersTimeout: timeoutMs,

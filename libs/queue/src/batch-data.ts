@@ -85,6 +85,11 @@ export const batchJobData = batchSegment.extend({
 export const drainJobData = z.object({
   drain: z.literal(true),
   segments: z.array(batchSegment).optional(),
+  /**
+   * Why its claim cannot be read back, once a writer found so after BullMQ failed it: it is listed
+   * failed then, a batch of unknown profiles, for `purge` and retention to remove.
+   */
+  unreadable: z.string().optional(),
 });
 
 export type IngestProfileRef = z.infer<typeof ingestProfileRef>;

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { UnrecoverableError, Worker } from "bullmq";
 import { batchJobData } from "./batch-data.js";
-import { batchJobOptions, drainJobId, type BatchJob } from "./batch-job.js";
+import { batchJobOptions, drainJobId, isDrain, type BatchJob } from "./batch-job.js";
 import { UnreadableClaimError } from "./errors.js";
 import { JobLifecycle } from "./job-lifecycle.js";
 import { createRedisConnection } from "./redis-connection.js";
@@ -12,6 +12,9 @@ import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from 
 import { PendingSegments } from "./pending-segments.js";
 import { FAILED_TTL_MS, httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { TargetBacklog } from "./target-backlog.js";
+import { TargetLifecycles } from "./target-lifecycles.js";
+import { type FailedJob, UNREADABLE_CLAIM } from "./failed-job-scan.js";
+import { purgeFailed } from "./purge.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -417,7 +420,7 @@ test("a drain job BullMQ failed that no writer split off (it died first) is spli
   assert.deepEqual(delivery.attempts, [], "a failed job's profiles wait for a replay");
 });
 
-test("a drain job whose claim cannot be read back delivers none of it, fails, and stays failed with its claim", async (t) => {
+test("a drain job whose claim cannot be read back delivers none of it, fails, stays failed with its claim, and is listed for purge", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const seen = new Set<string>();
   // Every profile is sent back once: the first attempt claims, then waits for its retry.
@@ -440,4 +443,23 @@ test("a drain job whose claim cannot be read back delivers none of it, fails, an
   assert.equal(delivery.attempts.length, 1, "nothing of the torn claim was sent");
   assert.deepEqual(await h.connection.hmget(queue.toKey(jobId), "claimed", "segments"), ["1", "1"], "the job keeps what it claimed");
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 1, "and the payload its claim holds");
+
+  // Marked in Redis: listed, not split off again by any writer's sweep, removed by a purge.
+  await until("the job to be marked", async () => {
+    const data = (await queue.getJob(jobId))?.data;
+    return isDrain(data) && data.unreadable !== undefined;
+  });
+  const lifecycles = new TargetLifecycles({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  t.after(() => lifecycles.close());
+  const listed: FailedJob[][] = [];
+  for await (const page of lifecycles.failed()) listed.push(page);
+  assert.deepEqual(
+    listed.flat().map(({ job, data, failure }) => [job.id, data, failure.reason]),
+    [[jobId, undefined, UNREADABLE_CLAIM]],
+  );
+  assert.match(listed[0]![0]!.failure.detail, /segment:1 of 1 is missing/);
+  assert.equal(await lifecycles.countFailed(), 1);
+  assert.deepEqual(await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha" }), { purged: 1, purgedProfiles: 0, payloadsDeleted: 0 });
+  assert.equal(await queue.getJob(jobId), undefined);
+  assert.ok((await h.connection.pttl(chunkKey(h.prefix, batchId, 0))) > 0, "the payload its claim held goes with its TTL");
 });

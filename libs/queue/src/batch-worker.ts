@@ -148,8 +148,6 @@ export class BatchWorker {
   private readonly sweepers: NodeJS.Timeout[];
   /** Failed drain jobs being split off here, by id: the failed event and a sweep may both find one. */
   private readonly settlingDrains = new Set<string>();
-  /** Failed drain jobs whose claim cannot be read: they stay failed, and the sweeps leave them be. */
-  private readonly unreadableDrains = new Set<string>();
 
   constructor(private readonly options: BatchWorkerOptions) {
     this.observer = options.observer ?? {};
@@ -416,8 +414,9 @@ export class BatchWorker {
 
   /** Splits off every drain job of the shard that BullMQ failed and nobody split off; one that cannot be is reported and skipped. */
   private async settleFailedDrains(lifecycle: JobLifecycle): Promise<void> {
-    for (const id of await lifecycle.failedDrainIds()) {
-      if (this.unreadableDrains.has(id)) continue;
+    for (const { id, unreadable } of await lifecycle.failedDrains()) {
+      // Listed failed as it is, for purge and retention.
+      if (unreadable) continue;
       try {
         const job = await lifecycle.queue.getJob(id);
         // Split off and removed meanwhile, by this writer or another.
@@ -429,7 +428,7 @@ export class BatchWorker {
     }
   }
 
-  /** `failDrain`, once at a time per job in this process; a job whose claim cannot be read is remembered. */
+  /** `failDrain`, once at a time per job in this process; a job whose claim cannot be read is marked so. */
   private async settleFailedDrain(job: BatchJob, failure: FailureReason): Promise<void> {
     const id = job.id!;
     if (this.settlingDrains.has(id)) return;
@@ -437,7 +436,7 @@ export class BatchWorker {
     try {
       await this.failDrain(job, failure);
     } catch (error) {
-      if (error instanceof UnreadableClaimError) this.unreadableDrains.add(id);
+      if (error instanceof UnreadableClaimError) await this.lifecycleOf(job).markUnreadable(job, error);
       throw error;
     } finally {
       this.settlingDrains.delete(id);

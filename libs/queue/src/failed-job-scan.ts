@@ -7,7 +7,10 @@ import type { TargetQueue } from "./target-queue.js";
 
 export interface FailedJob {
   job: BatchJob;
-  /** The job's data; undefined when it cannot be read (not written by this relay). */
+  /**
+   * The job's data; undefined when it cannot be read (not written by this relay), and for a drain job
+   * whose claim cannot be read back: its profiles are unknown.
+   */
   data: BatchJobData | undefined;
   /** Why it failed: as the writer recorded it, or BullMQ's own reason (a job that stalled too often). */
   failure: FailureReason;
@@ -25,6 +28,9 @@ export interface FailedJobScan {
 
 const defaultPageSize = 100;
 
+/** The failure of a drain job whose claim cannot be read back. */
+export const UNREADABLE_CLAIM = "unreadable claim";
+
 /**
  * Pages through a target's failed jobs, oldest first, never holding more than a page. BullMQ scores the
  * `failed` set by failure time; the cursor is the last score seen plus the ids seen at that score, so
@@ -32,6 +38,7 @@ const defaultPageSize = 100;
  * offsets would. A job whose hash vanished between listing and loading is left out, and so is a
  * drain job that BullMQ failed: it is no failed batch, but the claim of many, which the writers split
  * off into failed batches (see BatchWorker); replayed or purged as one, its claim would go unreleased.
+ * One a writer found it cannot split off (its claim cannot be read back) is listed, as unreadable.
  */
 export async function* scanFailedJobs(connection: RedisConnection, queue: TargetQueue, scan: FailedJobScan = {}): AsyncGenerator<FailedJob[]> {
   const pageSize = scan.pageSize ?? defaultPageSize;
@@ -59,7 +66,12 @@ export async function* scanFailedJobs(connection: RedisConnection, queue: Target
     const page: FailedJob[] = [];
     entries.forEach(({ failedAt }, i) => {
       const job = jobs[i];
-      if (job === undefined || isDrain(job.data)) return;
+      if (job === undefined) return;
+      if (isDrain(job.data)) {
+        const { unreadable } = job.data;
+        if (unreadable !== undefined) page.push({ job, data: undefined, failure: { reason: UNREADABLE_CLAIM, detail: unreadable }, failedAt });
+        return;
+      }
       const parsed = batchJobData.safeParse(job.data);
       const data = parsed.success ? parsed.data : undefined;
       page.push({ job, data, failure: data?.failure ?? reasonFromText(job.failedReason), failedAt });

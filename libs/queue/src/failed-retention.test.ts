@@ -5,6 +5,7 @@ import { startRedisServer } from "@pyroscope-relay/testing";
 import { httpFailure, queueHarness, type QueueHarness } from "./queue-harness.js";
 import { FailedJobRetention, FailedJobRetentionError, type FailedJobRetentionOptions, type TargetSweep } from "./failed-retention.js";
 import { batchClaimsKey, detachedProfileKey } from "./keys.js";
+import { drainJobId } from "./batch-job.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -58,6 +59,21 @@ test("keeps at most the maximum count per target, removing the oldest", async (t
   assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
   assert.deepEqual((await h.queue("alpha").getFailed()).map((job) => job.id).sort(), ids.slice(3).sort());
   assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 0, payloadsDeleted: 0 }]);
+});
+
+test("a drain job BullMQ failed counts for no batch: the maximum count keeps as many batches as it says", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const ids = await h.fail(
+    "alpha",
+    ["a", "b", "c"].map((detail) => httpFailure(400, detail)),
+  );
+  // Two drain jobs in `failed`, left for the writers to split off.
+  const failedKey = h.queue("alpha").toKey("failed");
+  await h.connection.zadd(failedKey, 1, drainJobId(), 2, drainJobId());
+  const { sweeper } = retention(t, h, { maxCount: 2 });
+  assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 1, payloadsDeleted: 1 }]);
+  assert.deepEqual((await h.queue("alpha").getFailed()).map((job) => job.id).sort(), ids.slice(1).sort());
+  assert.equal(await h.connection.zcard(failedKey), 4, "the drain jobs stay for the writers");
 });
 
 test("start sweeps at once and then every interval; stop ends it", async (t) => {

@@ -8,7 +8,7 @@ export const failureReason = z.object({
   /**
    * The kind of failure, what failures are grouped and filtered by: `http 400`,
    * `http 422 invalid_argument`, `connect invalid_argument`, `network ECONNREFUSED`, `timeout`,
-   * `expired`, `payload expired`, `invalid labels`, `stalled`.
+   * `expired`, `payload expired`, `invalid labels`, `stalled`, `unreadable claim` (a drain job, see failed-job-scan.ts).
    */
   reason: z.string().min(1),
   /** The HTTP status the target answered, when it answered one. */

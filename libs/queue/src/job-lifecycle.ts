@@ -1,9 +1,10 @@
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import type { BatchJobData, BatchSegment, ProfileRef } from "./batch-data.js";
+import { type BatchJobData, type BatchSegment, drainJobData, type ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_JOB_IDS, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
+import type { UnreadableClaimError } from "./errors.js";
 import type { FailedJob } from "./failed-job-scan.js";
 import type { FailureReason } from "./failure-reason.js";
 import type { JobWork, WorkSegment } from "./job-work.js";
@@ -34,6 +35,14 @@ return 1
 
 /** Why a failed job was discarded: an operator's purge, or retention (`--queue.failed-max-age`, `-count`). */
 export type DiscardReason = "purge" | "retention";
+
+/** A drain job in the queue's `failed` set, and when it failed (its score there). */
+export interface FailedDrain {
+  id: string;
+  failedAt: number;
+  /** A writer found its claim unreadable: it is listed failed, no writer splits it off. */
+  unreadable: boolean;
+}
 
 export interface JobLifecycleOptions {
   connection: RedisConnection;
@@ -178,19 +187,30 @@ export class JobLifecycle {
   }
 
   /**
-   * The ids of the drain jobs in the queue's `failed` set: BullMQ failed them by themselves, and a
+   * The drain jobs in the queue's `failed` set: BullMQ failed them by themselves, and a
    * writer that dies before it has split them off leaves them there, holding their claims.
    */
-  async failedDrainIds(): Promise<string[]> {
-    const ids: string[] = [];
+  async failedDrains(): Promise<FailedDrain[]> {
+    const drains = new Map<string, number>();
     let cursor = "0";
     do {
       const [next, entries] = await this.options.connection.zscan(this.queue.toKey("failed"), cursor, "MATCH", DRAIN_JOB_IDS, "COUNT", 1_000);
-      // Members and scores alternate.
-      for (let i = 0; i < entries.length; i += 2) ids.push(entries[i]!);
+      // Members and scores alternate; ZSCAN may return a member twice.
+      for (let i = 0; i + 1 < entries.length; i += 2) drains.set(entries[i]!, Number(entries[i + 1]));
       cursor = next;
     } while (cursor !== "0");
-    return [...new Set(ids)];
+    const ids = [...drains.keys()];
+    const data = await Promise.all(ids.map((id) => this.options.connection.hget(this.queue.toKey(id), "data")));
+    return ids.map((id, i) => ({ id, failedAt: drains.get(id)!, unreadable: markedUnreadable(data[i] ?? null) }));
+  }
+
+  /**
+   * A failed drain job whose claim cannot be read back (`error`): nothing of it can be split off, so
+   * it is listed failed as it is, a batch of unknown profiles, for `purge` and retention to remove.
+   * Its claim's chunks live until their TTL.
+   */
+  async markUnreadable(job: BatchJob, error: UnreadableClaimError): Promise<void> {
+    await job.updateData({ drain: true, unreadable: error.message });
   }
 
   /**
@@ -343,4 +363,14 @@ function firstFailedPart(ref: ProfileRef): number {
   let part = 0;
   while (ref.deliveredParts?.includes(part)) part++;
   return part;
+}
+
+/** Whether a drain job's data (BullMQ's JSON) says its claim cannot be read back. */
+function markedUnreadable(json: string | null): boolean {
+  if (json === null) return false;
+  try {
+    return drainJobData.safeParse(JSON.parse(json)).data?.unreadable !== undefined;
+  } catch {
+    return false;
+  }
 }

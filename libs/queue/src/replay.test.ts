@@ -3,6 +3,7 @@ import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { batchJobData } from "./batch-data.js";
+import { drainJobId } from "./batch-job.js";
 import { scanFailedJobs, type FailedJob } from "./failed-job-scan.js";
 import { JobLifecycle } from "./job-lifecycle.js";
 import { detachedClaimsKey, detachedProfileKey } from "./keys.js";
@@ -148,6 +149,15 @@ test("reports progress after each batch", async (t) => {
       [3, 3, 2, 1],
     ],
   );
+});
+
+test("counts batches only: a drain job BullMQ failed is in no total, before the time range or in it", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")]);
+  await h.connection.zadd(h.queue("alpha").toKey("failed"), 1, drainJobId(), Date.now(), drainJobId());
+  const progress: ReplayProgress[] = [];
+  assert.deepEqual(await replay(h, { sinceMs: 60_000, onProgress: (p) => progress.push(p) }), result(2, 0, 0));
+  assert.deepEqual(progress.at(-1), { replayed: 2, replayedProfiles: 2, skipped: 0, notMatched: 0, examined: 2, total: 2 });
 });
 
 test("two replays at once replay each batch once; what the other took counts as not matched", async (t) => {

@@ -38,9 +38,19 @@ export class TargetLifecycles {
     return lifecycle;
   }
 
-  /** Failed batches of every shard whose failure time is within `[min, max]` (Redis score bounds). */
+  /**
+   * Failed batches of every shard whose failure time is within `[min, max]` (Redis score bounds): as
+   * `failed` lists them. A drain job BullMQ failed shares the `failed` set but is no batch until a
+   * writer found it unreadable (see `scanFailedJobs`), so it is not counted: retention would otherwise
+   * remove a batch too many for each.
+   */
   async countFailed(min: number | string = "-inf", max: number | string = "+inf"): Promise<number> {
-    const counts = await Promise.all(this.shards.map((lifecycle) => this.options.connection.zcount(lifecycle.queue.toKey("failed"), min, max)));
+    const counts = await Promise.all(
+      this.shards.map(async (lifecycle) => {
+        const [all, drains] = await Promise.all([this.options.connection.zcount(lifecycle.queue.toKey("failed"), min, max), lifecycle.failedDrains()]);
+        return all - drains.filter(({ failedAt, unreadable }) => !unreadable && withinScores(failedAt, min, max)).length;
+      }),
+    );
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
@@ -90,4 +100,18 @@ class ShardCursor {
   take(): FailedJob {
     return this.page.shift()!;
   }
+}
+
+/** Whether `score` is within Redis score bounds (`ZCOUNT`'s: a number, `(` before one to exclude it, or `-inf`/`+inf`). */
+function withinScores(score: number, min: number | string, max: number | string): boolean {
+  const bound = (value: number | string): { at: number; open: boolean } => {
+    if (typeof value === "number") return { at: value, open: false };
+    const open = value.startsWith("(");
+    const text = (open ? value.slice(1) : value).toLowerCase();
+    const at = text === "-inf" ? Number.NEGATIVE_INFINITY : text === "+inf" || text === "inf" ? Number.POSITIVE_INFINITY : Number(text);
+    return { at, open };
+  };
+  const low = bound(min);
+  const high = bound(max);
+  return (low.open ? score > low.at : score >= low.at) && (high.open ? score < high.at : score <= high.at);
 }

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gzippedPprof, startFakeTarget, freePort } from "@pyroscope-relay/testing";
@@ -146,5 +147,49 @@ describe("reload: a receiver's debuginfo calls follow its first target's endpoin
     assert.equal(res.status, 200, await res.text());
     await askToUpload();
     assert.deepEqual([debuginfoCalls(a), debuginfoCalls(b)], [1, 1]);
+  });
+});
+
+describe("reload: a request under way on a receiver that restarts still names the target it had", () => {
+  let a: FakeTarget;
+  let relay: RelayProcess;
+  let port: number;
+
+  before(async () => {
+    a = await startFakeTarget();
+    port = await freePort();
+    relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "old", url: a.url }] }) });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await a?.close();
+  });
+
+  it("the target renamed and the receiver restarted: the request's profile is stored, 200, not refused", async () => {
+    const body = gzippedPprof({ seed: 4 });
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port, method: "POST", path: "/ingest?name=underway&format=pprof", headers: { "content-length": body.length } },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on("error", reject);
+      req.write(body.subarray(0, 10));
+      // The rest once the reload has begun closing the receiver, which waits for this request.
+      setTimeout(() => req.end(body.subarray(10)), 1_000);
+    });
+    await sleep(300);
+    // A new name for the target, and a setting that restarts the receiver.
+    await writeFile(join(relay.dir, "relay.alloy"), relayConfig({ port, targets: [{ name: "renamed", url: a.url }], http: "    conn_limit = 50" }));
+    const reloaded = fetch(`${relay.opsUrl}/-/reload`, { method: "POST" }).then(async (res) => ({ status: res.status, text: await res.text() }));
+    assert.deepEqual(await answer, { status: 200, text: "" });
+    assert.deepEqual(await reloaded, { status: 200, text: "config reloaded\n" });
+    const res = await fetch(`http://127.0.0.1:${port}/ingest?name=after&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 5 }) });
+    assert.equal(res.status, 200, await res.text());
+    assert.doesNotMatch(relay.output(), /unknown target/);
   });
 });

@@ -96,33 +96,41 @@ export class IngestRole {
 
   /**
    * Takes a reloaded configuration: the enqueuer's targets first (a receiver may forward to a new
-   * one), then the receivers: a removed one closes (finishing its requests), a new one starts, a
-   * changed one is retargeted in place when only its `forward_to` changed, else closed and started
-   * again with its new settings; so is one whose settings stayed but whose first target's endpoint
-   * changed, which its debuginfo calls go to.
+   * one), then the receivers: a changed one is retargeted in place when only its `forward_to`
+   * changed, else closed and started again with its new settings; so is one whose settings stayed but
+   * whose first target's endpoint changed, which its debuginfo calls go to; a removed one closes
+   * (finishing its requests), a new one starts. A removed target takes profiles until then: the
+   * requests a closing receiver finishes name it still, and are stored for it, not refused.
    */
   async apply(next: RelayConfig): Promise<void> {
     const previous = this.config;
     this.config = next;
     for (const [target, url] of endpointsOf(next)) this.endpoints.set(target, url);
-    this.enqueuer.setTargets(next.targets);
-    const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
-    for (const receiver of changes.removed) await this.stop(receiver.label);
-    for (const receiver of changes.changed) {
-      const running = this.receivers.get(receiver.label)!;
-      if (onlyForwardingChanged(running.config, receiver) && isDeepStrictEqual(debuginfoTarget(previous, running.config), debuginfoTarget(next, receiver))) {
-        running.receiver.retarget(receiver);
-        running.config = receiver;
-        continue;
+    const nextNames = new Set(next.targets.map((target) => target.name));
+    this.enqueuer.setTargets([...next.targets, ...previous.targets.filter((target) => !nextNames.has(target.name))]);
+    try {
+      const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
+      const restarted: ReceiverConfig[] = [];
+      for (const receiver of changes.changed) {
+        const running = this.receivers.get(receiver.label)!;
+        if (onlyForwardingChanged(running.config, receiver) && isDeepStrictEqual(debuginfoTarget(previous, running.config), debuginfoTarget(next, receiver))) {
+          running.receiver.retarget(receiver);
+          running.config = receiver;
+        } else {
+          restarted.push(receiver);
+        }
       }
-      await this.stop(receiver.label);
-      await this.start(receiver);
-    }
-    for (const receiver of changes.added) await this.start(receiver);
-    for (const receiver of changes.kept) {
-      if (isDeepStrictEqual(debuginfoTarget(previous, receiver), debuginfoTarget(next, receiver))) continue;
-      await this.stop(receiver.label);
-      await this.start(receiver);
+      for (const receiver of changes.kept) {
+        if (!isDeepStrictEqual(debuginfoTarget(previous, receiver), debuginfoTarget(next, receiver))) restarted.push(receiver);
+      }
+      for (const receiver of changes.removed) await this.stop(receiver.label);
+      for (const receiver of restarted) {
+        await this.stop(receiver.label);
+        await this.start(receiver);
+      }
+      for (const receiver of changes.added) await this.start(receiver);
+    } finally {
+      this.enqueuer.setTargets(next.targets);
     }
   }
 

@@ -221,6 +221,26 @@ test("a reload's targets: new ones get profiles, removed ones none (their queue 
   assert.equal((await jobOf("alpha", later.batchId))?.opts.attempts, 7);
 });
 
+test("a target removed and added back takes up its queue again: reloads hold no more queues than target names", async (t) => {
+  const { prefix, connection, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")]);
+  // Each BullMQ queue listens on the connection it is given.
+  const before = connection.eventNames().reduce((sum, name) => sum + connection.listenerCount(name), 0);
+  for (let i = 0; i < 5; i++) {
+    enqueuer.setTargets([targetConfig("alpha")]);
+    enqueuer.setTargets([targetConfig("alpha"), targetConfig("beta", { maxBackoffRetries: 3 + i })]);
+  }
+  const afterReloads = connection.eventNames().reduce((sum, name) => sum + connection.listenerCount(name), 0);
+  assert.equal(afterReloads, before, "no queue made per reload");
+  const { batchId } = await enqueuer.enqueue(Buffer.from("back"), INGEST, ["beta"]);
+  assert.deepEqual(
+    (await pendingOf(prefix, "beta")).map((segment) => segment.batch),
+    [batchId],
+  );
+  const queue = targetQueue(admin, prefix, "beta");
+  t.after(() => queue.close());
+  assert.equal((await queue.getJob(drainJobId(batchId)))?.opts.attempts, 7, "with the retry budget it was added back with");
+});
+
 test("a flush that finds a drain job waiting leaves its segment to that job and adds none; once it claimed, the next flush adds one", async (t) => {
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha")]);
   const first = await enqueuer.enqueue(Buffer.from("first"), INGEST, ["alpha"]);

@@ -110,7 +110,8 @@ export class Enqueuer {
   private readonly store: BatchStore;
   private readonly entries = new Map<string, TargetEntry>();
   /** Targets a reload removed: their queues close with the enqueuer, after the flushes that may use them. */
-  private readonly retired: TargetEntry[] = [];
+  /** Removed targets, by name: their queues may serve flushes under way, and a target added back gets its own again. */
+  private readonly retired = new Map<string, TargetEntry>();
   private readonly payloadTtlMs: number;
   private readonly bounds: BacklogBounds | undefined;
   private readonly memoryGuard: RedisMemoryGuard | undefined;
@@ -168,19 +169,22 @@ export class Enqueuer {
    * The targets to enqueue to from now on (a configuration reload). A new target starts with an
    * unread backlog (the next reading fills it in); a changed one keeps its queue and takes the new
    * retry budget; a removed one gets no new profiles, while its queue keeps what it holds and the
-   * profiles admitted for it before still go out with their flush.
+   * profiles admitted for it before still go out with their flush; one added back takes up its
+   * entry again (so that reloads that remove and add targets hold no more queues than names).
    */
   setTargets(targets: readonly TargetConfig[]): void {
     const names = new Set(targets.map((target) => target.name));
     for (const [name, entry] of this.entries) {
       if (names.has(name)) continue;
       this.entries.delete(name);
-      this.retired.push(entry);
+      this.retired.set(name, entry);
     }
     for (const target of targets) {
       const attempts = attemptsFor(target);
-      const entry = this.entries.get(target.name);
+      const entry = this.entries.get(target.name) ?? this.retired.get(target.name);
       if (entry !== undefined) {
+        this.retired.delete(target.name);
+        this.entries.set(target.name, entry);
         entry.attempts = attempts;
         continue;
       }
@@ -234,7 +238,7 @@ export class Enqueuer {
     clearInterval(this.poller);
     await this.commit.settled();
     await Promise.all([this.polling, ...this.cleanups]);
-    await Promise.all([...this.entries.values(), ...this.retired].flatMap(({ shards }) => shards.map(({ queue }) => queue.close())));
+    await Promise.all([...this.entries.values(), ...this.retired.values()].flatMap(({ shards }) => shards.map(({ queue }) => queue.close())));
   }
 
   private entriesFor(targets: readonly string[]): TargetEntry[] {

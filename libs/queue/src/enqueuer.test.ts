@@ -7,13 +7,14 @@ import type { Redis } from "ioredis";
 import type { ProfileFacts } from "./batch-data.js";
 import { drainJobId, UNBOUNDED_ATTEMPTS } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
-import { Enqueuer, type EnqueuerOptions, type FlushReport } from "./enqueuer.js";
+import { DEFAULT_FLUSH_BOUNDS, Enqueuer, type EnqueuerOptions, type FlushReport } from "./enqueuer.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, ReplicationError } from "./errors.js";
 import { batchClaimsKey, batchRefsKey, chunkKey, queueNameFor } from "./keys.js";
 import { DRAIN_BOUNDS, PendingSegments } from "./pending-segments.js";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { TargetBacklog } from "./target-backlog.js";
 import { TARGET_BACKOFF, targetQueue } from "./target-queue.js";
+import { MAX_UNSENT_BYTES } from "./transaction.js";
 
 const server = await startRedisServer();
 const admin = createRedisConnection(server.url, "admin");
@@ -387,6 +388,54 @@ test("Redis stalling mid-flush: every request of the flush fails, and the flush 
     assert.equal(await queue.getJobCountByTypes("waiting", "delayed"), 1, `${name}: only the drain job from before`);
     assert.equal((await pendingOf(prefix, name, ownAdmin)).length, 1, `${name}: only the segment from before`);
     assert.deepEqual(await new TargetBacklog(ownAdmin, prefix, name).read(), { profiles: 1, bytes: 6 }, `${name}: counted once`);
+  }
+});
+
+test("Redis frozen with its connection open: flushes stop once the connection holds too much unsent, and the process' memory stays bounded", async (t) => {
+  const { own, ownAdmin } = await ownRedis(t);
+  const { connection, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], {}, own);
+  await enqueuer.enqueue(Buffer.from("before"), INGEST, ["alpha", "beta"]);
+  const pid = Number(/process_id:(\d+)/.exec(await ownAdmin.info("server"))![1]);
+  process.kill(pid, "SIGSTOP");
+  // 1 MiB profiles at 40 MiB/s for 5 s, each with a receiver's deadline.
+  let mostUnsent = 0;
+  const outcomes: Promise<unknown>[] = [];
+  const settle = (work: Promise<unknown>) =>
+    work.then(
+      () => "stored",
+      (error: unknown) => error,
+    );
+  const body = randomBytes(1024 * 1024);
+  let settled: unknown[];
+  try {
+    const load = setInterval(() => {
+      mostUnsent = Math.max(mostUnsent, (connection as Redis).stream.writableLength);
+      for (let i = 0; i < 2; i++) outcomes.push(settle(enqueuer.enqueue(body, INGEST, ["alpha", "beta"], Date.now() + 1_800)));
+    }, 50);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    clearInterval(load);
+    // Every one answered while Redis is still frozen: within its deadline, or its flush's command timeout.
+    settled = await Promise.all(outcomes);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  t.diagnostic(`most unsent: ${(mostUnsent / 2 ** 20).toFixed(1)} MiB`);
+  assert.ok(mostUnsent <= MAX_UNSENT_BYTES + DEFAULT_FLUSH_BOUNDS.maxBytes + 1024 * 1024, `${mostUnsent} bytes unsent`);
+  assert.ok(settled.every((outcome) => outcome instanceof QueueUnavailableError));
+  assert.ok(
+    settled.some((outcome) => /Redis is not reading its connection: \d+ bytes/.test((outcome as Error).message)),
+    "refused without being sent",
+  );
+
+  // Redis goes on: what it was sent runs (and the undo of each failed flush), then it stores again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await enqueuer.enqueue(Buffer.from("after"), INGEST, ["alpha", "beta"]);
+      break;
+    } catch (error) {
+      if (attempt === 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 });
 

@@ -32,6 +32,24 @@ export class RedisNotReadyError extends Error {
   }
 }
 
+/**
+ * The transaction was not sent: the connection holds more than `MAX_UNSENT_BYTES` of earlier commands
+ * that Redis has not read (frozen, or its host unreachable while the connection stays open). A
+ * command that timed out stays in ioredis' queue with its arguments until Redis answers it; without
+ * this bound, each flush that follows would add its payloads to the pile until the process runs out
+ * of memory.
+ */
+export class RedisNotReadingError extends Error {
+  override readonly name = "RedisNotReadingError";
+
+  constructor(readonly unsentBytes: number) {
+    super(`Redis is not reading its connection: ${unsentBytes} bytes of earlier commands wait to be sent`);
+  }
+}
+
+/** Bytes of commands a connection may hold unsent before a transaction is refused: two flushes of the default bounds. */
+export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+
 /** The commands of a transaction for a Redis Cluster touch no key, or keys of more than one hash slot. */
 export class CrossSlotTransactionError extends Error {
   override readonly name = "CrossSlotTransactionError";
@@ -63,6 +81,7 @@ const ROUTING_ATTEMPTS = 3;
  * cluster client's connection to the master that serves their slot, and go again only where nothing
  * ran (`neverRan`): redirected, or after the client's slot map is renewed. `transaction.master` then
  * says where they ran.
+ * @throws RedisNotReadingError the connection holds too much that Redis has not read: nothing was sent
  * @throws RedisNotReadyError not connected (one Redis: through a connection without an offline queue;
  *   a Cluster: not ready): nothing was sent
  * @throws CrossSlotTransactionError on a Cluster, for commands of no slot or of several: nothing was sent
@@ -133,6 +152,8 @@ async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[], as
     if (Date.now() >= deadline) throw new RedisNotReadyError(redis.status);
     await statusChange(redis, deadline - Date.now());
   }
+  const unsent = redis.status === "ready" ? redis.stream.writableLength : 0;
+  if (unsent > MAX_UNSENT_BYTES) throw new RedisNotReadingError(unsent);
   // When the connection closes, ioredis sends the commands Redis did not answer again on the next
   // one, but drops those of a Pipeline whose numbering does not start at 0 there. Numbered -1, every
   // unanswered command of the transaction is dropped (rejected with an AbortError): neither its

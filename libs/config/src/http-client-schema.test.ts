@@ -97,6 +97,22 @@ test("secrets read from files lose the whitespace around them, as Alloy trims th
   ]);
 });
 
+test("an empty string sets no token and names no file, as in Alloy: an unset env() changes nothing", () => {
+  const none = endpoint({ bearer_token: "", bearer_token_file: "", tls_config: [{ ca_file: "", cert_file: "", key_file: "" }] });
+  assert.equal(none.bearer_token, undefined);
+  assert.equal(none.bearer_token_file, undefined);
+  assert.deepEqual([none.tls_config?.ca_file, none.tls_config?.cert_file, none.tls_config?.key_file], [undefined, undefined, undefined]);
+  // No second auth method either.
+  assert.deepEqual(issues({ bearer_token: "", basic_auth: [{ username: "u", password: "p" }] }), []);
+  assert.deepEqual(issues({ bearer_token_file: "", authorization: [{ credentials: "c" }] }), []);
+  // An empty password gives way to password_file.
+  assert.deepEqual(issues({ basic_auth: [{ username: "u", password: "", password_file: "/secret" }] }), []);
+  assert.deepEqual(issues({ basic_auth: [{ username: "u", password: "p", password_file: "/secret" }] }), [
+    "basic_auth.0.password_file: set password or password_file, not both",
+  ]);
+  assert.equal(endpoint({ basic_auth: [{ username: "u", password_file: "" }] }).basic_auth?.password_file, undefined);
+});
+
 test("allows at most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file", () => {
   const oauth2 = [{ client_id: "c", client_secret: "s", token_url: "https://auth/token" }];
   const methods: Record<string, unknown> = {

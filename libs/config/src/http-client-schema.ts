@@ -58,10 +58,12 @@ function conflict(ctx: z.RefinementCtx, path: (string | number)[], message: stri
 
 /**
  * A file read while validating, so that a missing file is reported at its attribute. Secrets lose
- * the whitespace around them (an editor's or `echo`'s newline), as Alloy trims them.
+ * the whitespace around them (an editor's or `echo`'s newline), as Alloy trims them. An empty path
+ * is no file, as in Alloy: `password_file = sys.env("PW_FILE")` without PW_FILE sets nothing.
  */
 function fileValue(readFile: FileReader, clean: (contents: string) => string) {
-  return alloyString.transform((path, ctx): FileValue => {
+  return alloyString.transform((path, ctx): FileValue | undefined => {
+    if (path === "") return undefined;
     try {
       return { path, contents: clean(readFile(path)) };
     } catch (error) {
@@ -154,7 +156,7 @@ export function httpClientShape(readFile: FileReader) {
       password_file: secretFile.optional(),
     })
     .superRefine((auth, ctx) => {
-      if (auth.password !== undefined && auth.password_file !== undefined) {
+      if (isSet(auth.password) && auth.password_file !== undefined) {
         conflict(ctx, ["password_file"], "set password or password_file, not both");
       }
     });
@@ -202,7 +204,8 @@ export function httpClientShape(readFile: FileReader) {
     basic_auth: optionalBlock("basic_auth", basicAuth),
     authorization: optionalBlock("authorization", authorization),
     oauth2: optionalBlock("oauth2", oauth2),
-    bearer_token: alloyString.optional(),
+    // "" is unset, as in Alloy: no `Authorization: Bearer ` for an unset env(), and no second auth method.
+    bearer_token: alloyString.optional().transform((token) => (token === "" ? undefined : token)),
     bearer_token_file: secretFile.optional(),
     tls_config: optionalBlock("tls_config", tlsConfig),
     http_headers: headerLists(reservedHeaders).optional(),

@@ -96,6 +96,15 @@ test("keeps the file each secret was read from, so the writer can read it again"
     credentialsFile: "/creds",
   });
   assert.deepEqual(target({ authorization: [{ credentials: "inline" }] }).auth, { kind: "authorization", type: "Bearer", credentials: "inline" });
+  // Empty strings (unset env()s) are unset: the file's password, and no bearer token at all.
+  assert.deepEqual(target({ basic_auth: [{ username: "u", password: "", password_file: "/pw" }] }, files).auth, {
+    kind: "basic",
+    username: "u",
+    password: "pw",
+    passwordFile: "/pw",
+  });
+  assert.deepEqual(target({ bearer_token: "" }).auth, { kind: "none" });
+  assert.deepEqual(target({ bearer_token_file: "" }).auth, { kind: "none" });
 });
 
 test("maps oauth2 with its own TLS and proxy", () => {

@@ -25,7 +25,8 @@ function fromFile<K extends string>(key: K, file: FileValue | undefined): { [P i
 function targetAuth(endpoint: Endpoint): TargetAuth {
   const { basic_auth: basic, authorization: auth, oauth2 } = endpoint;
   if (basic) {
-    const password = basic.password ?? basic.password_file?.contents ?? "";
+    // An empty password (an unset env()) gives way to password_file, as in Alloy.
+    const password = basic.password || (basic.password_file?.contents ?? "");
     return { kind: "basic", username: basic.username, password, ...fromFile("passwordFile", basic.password_file) };
   }
   if (auth) {

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import type { ServerRequest, ServerResponse } from "./http-exchange.js";
+import { isHttp2, type ServerRequest, type ServerResponse } from "./http-exchange.js";
 import { noDownstreamMessage } from "./debuginfo-service.js";
 import { RequestError } from "@pyroscope-relay/ops";
 import { tenantOf } from "./tenant.js";
@@ -31,6 +31,9 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
       ctx.config.debugInfoUploadTimeoutMs,
     );
     timer.unref();
+    // While the target takes the upload the client's socket is quiet: server_write_timeout, which
+    // destroys a quiet HTTP/1.1 socket, gives way to the upload's timeout, as Alloy moves its deadlines.
+    if (!isHttp2(res)) req.setTimeout(ctx.config.debugInfoUploadTimeoutMs);
     // The client gone (or cut off by the read deadline): the target's upload stops too.
     const clientGone = () => aborter.abort(new Error("the client went away"));
     res.once("close", clientGone);
@@ -53,6 +56,7 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
     } finally {
       clearTimeout(timer);
       res.off("close", clientGone);
+      if (!isHttp2(res)) req.setTimeout(ctx.config.writeTimeoutMs);
     }
     res.statusCode = 200;
     res.end();

@@ -236,6 +236,16 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     assert.equal(fake.requests[0]?.body.toString(), "xxxxxxxxxx");
   });
 
+  test("a target slower than server_write_timeout: the client's quiet socket lives up to debug_info_upload_timeout", async (t) => {
+    const fake = await fakeTarget(t);
+    fake.hold();
+    const r = await proxy(t, fake.url, { config: { writeTimeoutMs: 300, debugInfoUploadTimeoutMs: 5_000 } });
+    const answer = send(r.url, "POST", uploadPath("quiet"), {}, Buffer.alloc(100, 1));
+    await sleep(800);
+    fake.release();
+    assert.equal((await answer).status, 200);
+  });
+
   test("past debug_info_upload_timeout: 502, the target's upload abandoned", async (t) => {
     const fake = await fakeTarget(t);
     fake.hold();

@@ -10,7 +10,7 @@ import { tenantOf } from "./tenant.js";
 
 /**
  * `POST /ingest`: validates `name` the way Pyroscope does, then stores body, query string and every
- * Content-Type value untouched. The 200 goes out only once the payload and all jobs are in Redis.
+ * Content-Type value untouched (an empty body: nothing). The 200 goes out only once the payload and all jobs are in Redis.
  */
 export function ingestHandler(ctx: ReceiverContext) {
   return async (req: ServerRequest, res: ServerResponse): Promise<void> => {
@@ -22,16 +22,16 @@ export function ingestHandler(ctx: ReceiverContext) {
       // Answered meanwhile (the read deadline passed): what arrived since is not the client's profile to store.
       throw new RequestError(Code.DeadlineExceeded, "body: the request was answered before its body was complete", { httpStatus: 408 });
     }
-    if (body.length === 0) {
-      throw new RequestError(Code.InvalidArgument, "body: the profile is empty");
+    // An empty profile has no samples: Pyroscope answers 200 and stores nothing, and so does the relay.
+    if (body.length > 0) {
+      await enqueueOrUnavailable(ctx, "ingest", body, {
+        kind: "ingest",
+        receivedAt: Date.now(),
+        tenant,
+        query,
+        contentTypes: headerValues(req, "content-type"),
+      });
     }
-    await enqueueOrUnavailable(ctx, "ingest", body, {
-      kind: "ingest",
-      receivedAt: Date.now(),
-      tenant,
-      query,
-      contentTypes: headerValues(req, "content-type"),
-    });
     res.statusCode = 200;
     res.end();
   };

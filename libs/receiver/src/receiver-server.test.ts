@@ -92,6 +92,15 @@ test("listen_port 0 binds a free port and url names it", async (t) => {
   assert.equal(res.status, 200);
 });
 
+test("request headers as long as Go's server takes (1 MiB): a name with a dozen long labels is served, more is 431", async (t) => {
+  const r = await startTestReceiver(t, redis, admin);
+  const labels = Array.from({ length: 12 }, (_, i) => `label${i}=${"v".repeat(2_000)}`).join(",");
+  const res = await send(r.url, "POST", `/ingest?name=${encodeURIComponent(`checkout{${labels}}`)}`, {}, profile);
+  assert.equal(res.status, 200, res.body.toString());
+  const tooLong = await send(r.url, "POST", "/ingest?name=checkout", { "x-padding": "p".repeat(1024 * 1024) }, profile);
+  assert.equal(tooLong.status, 431);
+});
+
 test("retarget: a reload that changed only forward_to takes effect for the next request, on the same listener", async (t) => {
   const r = await startTestReceiver(t, redis, admin, { targets: ["alpha", "beta"] });
   assert.equal((await send(r.url, "POST", "/ingest?name=before", {}, profile)).status, 200);

@@ -42,6 +42,9 @@ export interface Receiver {
  * (its headers and its body), `server_write_timeout` a stalled HTTP/1.1 socket,
  * `server_idle_timeout` keep-alive idleness (and an HTTP/2 session's, unless `http2` sets its own).
  */
+/** The most a request's line and headers may take: Go's `http.DefaultMaxHeaderBytes`. */
+const MAX_HEADER_BYTES = 1024 * 1024;
+
 export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   const { config } = ctx;
   const routes = receiverRoutes(ctx);
@@ -56,6 +59,9 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       // Node checks the two timeouts above only this often (30 s by default), which would let a
       // client that drips its headers hold a connection far past server_read_timeout.
       connectionsCheckingInterval: checkingIntervalMs(config.readTimeoutMs),
+      // Go's server takes a request line and headers of up to 1 MiB (http.DefaultMaxHeaderBytes, which
+      // Alloy's server keeps); Node's 16 KiB would refuse a name with a dozen long labels with 431.
+      maxHeaderSize: MAX_HEADER_BYTES,
     },
     (req, res) => {
       if (closing.now) endConnectionAfter(res, http1);
@@ -77,6 +83,7 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
         maxFrameSize: config.http2.maxReadFrameSize,
         headerTableSize: config.http2.maxDecoderHeaderTableSize,
         initialWindowSize: config.http2.maxUploadBufferPerStream,
+        maxHeaderListSize: MAX_HEADER_BYTES,
       },
       // Node's default (10 MB) plus the connection window: what a client may send unread counts too.
       maxSessionMemory: 10 + Math.ceil(config.http2.maxUploadBufferPerConnection / 2 ** 20),

@@ -22,6 +22,10 @@ test("redactRedisUrl hides passwords and lone userinfo", () => {
   assert.equal(redactRedisUrl("redis://token@host"), "redis://***@host");
   assert.equal(redactRedisUrl("redis://host:6379"), "redis://host:6379");
   assert.equal(redactRedisUrl("/tmp/redis.sock"), "/tmp/redis.sock");
+  // ioredis takes a password in the query too; a URL missing its "://" may still hold userinfo.
+  assert.equal(redactRedisUrl("redis://host:6379?password=s3cret&db=2"), "redis://host:6379?password=***&db=2");
+  assert.equal(redactRedisUrl("redis//:s3cret@host"), "***@host");
+  assert.equal(redactRedisUrl("unix:///tmp/redis.sock?db=1"), "unix:///tmp/redis.sock?db=1");
 });
 
 test("connects over unix:// URLs and bare socket paths", async (t) => {

@@ -90,17 +90,31 @@ export async function waitForRedis(redis: RedisConnection, timeoutMs: number): P
   }
 }
 
-/** The URL with any password (or lone userinfo) replaced by `***`, safe for logs and error messages. */
+/**
+ * The URL with any password (or lone userinfo) and every query value but `db` replaced by `***`,
+ * safe for logs and error messages: ioredis also takes `?password=`, and a mistyped URL (no `://`)
+ * may still carry `user:password@`.
+ */
 export function redactRedisUrl(url: string): string {
-  const schemeEnd = url.indexOf("://");
-  if (schemeEnd === -1) return url;
-  const rest = url.slice(schemeEnd + 3);
+  const queryStart = url.indexOf("?");
+  const [base, query] = queryStart === -1 ? [url, undefined] : [url.slice(0, queryStart), url.slice(queryStart + 1)];
+  const schemeEnd = base.indexOf("://");
+  const authorityStart = schemeEnd === -1 ? 0 : schemeEnd + 3;
+  const rest = base.slice(authorityStart);
   const at = rest.lastIndexOf("@");
-  if (at === -1) return url;
-  const userinfo = rest.slice(0, at);
-  const colon = userinfo.indexOf(":");
-  const redacted = colon === -1 ? "***" : `${userinfo.slice(0, colon)}:***`;
-  return `${url.slice(0, schemeEnd + 3)}${redacted}${rest.slice(at)}`;
+  let redacted = base;
+  if (at !== -1) {
+    const userinfo = rest.slice(0, at);
+    const colon = userinfo.indexOf(":");
+    const hidden = schemeEnd === -1 || colon === -1 ? "***" : `${userinfo.slice(0, colon)}:***`;
+    redacted = `${base.slice(0, authorityStart)}${hidden}${rest.slice(at)}`;
+  }
+  if (query === undefined) return redacted;
+  const params = query.split("&").map((param) => {
+    const equals = param.indexOf("=");
+    return equals === -1 || param.slice(0, equals) === "db" ? param : `${param.slice(0, equals)}=***`;
+  });
+  return `${redacted}?${params.join("&")}`;
 }
 
 /**

@@ -391,6 +391,22 @@ test("Redis stalling mid-flush: every request of the flush fails, and the flush 
   }
 });
 
+test("a flush's profiles count once under the bounds: its reservations end with the reading that counts it in, before its drain job's add", async (t) => {
+  // The drain jobs go to a Redis of their own whose writes wait 400 ms: each flush's add takes that long.
+  const { own: jobsRedis, ownAdmin: jobsAdmin } = await ownRedis(t);
+  const jobConnection = createRedisConnection(jobsRedis.url, "producer");
+  jobConnection.on("error", () => undefined);
+  t.after(() => jobConnection.disconnect());
+  await waitForRedis(jobConnection, 2_000);
+  const { enqueuer } = await producer(t, [targetConfig("alpha")], { jobConnection, backlog: { maxProfiles: 2, maxBytes: 0, policy: "reject" } });
+  await jobsAdmin.client("PAUSE", 400, "WRITE");
+  const first = enqueuer.enqueue(Buffer.from("one"), INGEST, ["alpha"]);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  // Redis holds 1 profile; this process has none left to write: the second fits.
+  await Promise.all([first, enqueuer.enqueue(Buffer.from("two"), INGEST, ["alpha"])]);
+  await assert.rejects(enqueuer.enqueue(Buffer.from("three"), INGEST, ["alpha"]), BacklogFullError);
+});
+
 test("Redis frozen with its connection open: flushes stop once the connection holds too much unsent, and the process' memory stays bounded", async (t) => {
   const { own, ownAdmin } = await ownRedis(t);
   const { connection, enqueuer } = await producer(t, [targetConfig("alpha"), targetConfig("beta")], {}, own);

@@ -273,6 +273,8 @@ export class Enqueuer {
   private async flush(group: Submission[]): Promise<string> {
     const startedAt = performance.now();
     let stored = false;
+    // Reservations end with the reading that counts the flush in, not after the round trips that follow.
+    const settled = new Set<TargetJob>();
     const batchId = randomUUID();
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
@@ -315,7 +317,12 @@ export class Enqueuer {
           chunks.length + STORE_RESULTS,
         );
       }
-      const drainWaits = jobs.map((job, i) => this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1))));
+      const drainWaits = jobs.map((job, i) => {
+        const waits = this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1)));
+        job.entry.view.settle(job.usage);
+        settled.add(job);
+        return waits;
+      });
       const unserved = jobs.filter((_, i) => !drainWaits[i]);
       await Promise.all(unserved.map((job) => addDrainJob(job.queue, job.entry.attempts, drainJobId(batchId))));
       if (this.options.replication !== undefined) await confirmReplicas(masters, this.options.replication);
@@ -325,7 +332,7 @@ export class Enqueuer {
       this.track(this.release(batchId, bytes, jobs));
       throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
     } finally {
-      for (const { entry, usage } of jobs) entry.view.settle(usage);
+      for (const job of jobs) if (!settled.has(job)) job.entry.view.settle(job.usage);
       this.options.onFlush?.({ profiles: group.length, seconds: (performance.now() - startedAt) / 1000, stored });
     }
   }

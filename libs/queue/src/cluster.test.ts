@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
 import type { Cluster } from "ioredis";
 import { masterServing, refreshSlots, slotOf } from "./cluster-masters.js";
-import { chunkKey, shardOf } from "./keys.js";
+import { chunkKey, pendingKey, shardOf } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
 import { Enqueuer } from "./enqueuer.js";
 import { QueueUnavailableError, ReplicationError } from "./errors.js";
@@ -258,6 +258,26 @@ test("a MULTI whose master cannot be reached never left the client: it goes agai
 
   producer.options.natMap = {};
   assert.deepEqual(await runTransaction(producer, new Transaction().add("rpush", list, "segment")), [[null, 1]]);
+});
+
+test("a flush whose target's master cannot be reached fails, and lets go of its batch at once: nothing left for the TTL", async (t) => {
+  const admin = await readyClusterClient(t, "admin");
+  const prefix = `leak-${Date.now()}`;
+  const serving = masterServing(admin, slotOf(pendingKey(prefix, "alpha")))!.address;
+  const hangUp = createServer((socket) => socket.destroy()).listen(await freePort(), "127.0.0.1");
+  await once(hangUp, "listening");
+  t.after(() => hangUp.close());
+  const producer = clusterClient(t, "producer");
+  // Before the client first asks for the slots: alpha's master, as it is told, hangs up at once.
+  producer.options.natMap = { [serving]: { host: "127.0.0.1", port: (hangUp.address() as AddressInfo).port } };
+  await waitForRedis(producer, 5_000);
+  const enqueuer = new Enqueuer({ connection: producer, prefix, payloadTtlMs: PAYLOAD_TTL_MS, targets: [targetConfig("alpha")] });
+  for (let i = 0; i < 6; i++) {
+    await assert.rejects(enqueuer.enqueue(Buffer.alloc(1_000, i), ingestFacts(), ["alpha"]), QueueUnavailableError);
+  }
+  await enqueuer.close();
+  const left = (await Promise.all(admin.nodes("master").map((node) => node.keys(`${prefix}:batch:*`)))).flat();
+  assert.deepEqual(left, [], "no chunk, reference or claim of a batch whose segment was never stored");
 });
 
 test("a MULTI for a slot on its way to another master follows the ASK there, and runs once", async (t) => {

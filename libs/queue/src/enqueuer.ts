@@ -16,7 +16,7 @@ import type { RedisMemoryGuard } from "./redis-memory-guard.js";
 import { confirmReplicas, type ReplicationBound } from "./replication.js";
 import { TargetBacklog, usageOf, type BacklogUsage } from "./target-backlog.js";
 import { targetQueue, type TargetQueue } from "./target-queue.js";
-import { runTransaction, Transaction, type TransactionResults } from "./transaction.js";
+import { runTransaction, Transaction, transactionNotRun, type TransactionResults } from "./transaction.js";
 
 /** Defaults of `--ingest.flush-max-profiles` and `--ingest.flush-max-size`. */
 export const DEFAULT_FLUSH_BOUNDS: FlushBounds = { maxItems: 500, maxBytes: 8 * 1024 * 1024 };
@@ -275,6 +275,8 @@ export class Enqueuer {
     let stored = false;
     // Reservations end with the reading that counts the flush in, not after the round trips that follow.
     const settled = new Set<TargetJob>();
+    // On a Cluster, targets whose segment surely never got stored: their claims on the batch go at once.
+    let unlisted: readonly TargetJob[] = [];
     const batchId = randomUUID();
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
@@ -307,8 +309,15 @@ export class Enqueuer {
           this.queueSegment(segment, job);
           return segment;
         });
+        unlisted = jobs;
         checkResults(await runTransaction(connection, batch), chunks.length + STORE_RESULTS);
-        results = (await Promise.all(segments.map(async (segment) => checkResults(await runTransaction(connection, segment), SEGMENT_RESULTS)))).flat();
+        // Every segment settles before the flush does: an undo must not overtake a MULTI still on its way.
+        const outcomes = await Promise.allSettled(segments.map(async (segment) => checkResults(await runTransaction(connection, segment), SEGMENT_RESULTS)));
+        unlisted = jobs.filter((_, i) => outcomes[i]!.status === "rejected" && transactionNotRun((outcomes[i] as PromiseRejectedResult).reason));
+        results = outcomes.flatMap((outcome) => {
+          if (outcome.status === "rejected") throw outcome.reason;
+          return outcome.value;
+        });
         for (const { master } of [batch, ...segments]) masters.set(master!.address, master!.connection);
       } else {
         masters.set("redis", connection);
@@ -329,7 +338,7 @@ export class Enqueuer {
       stored = true;
       return batchId;
     } catch (cause) {
-      this.track(this.release(batchId, bytes, jobs));
+      this.track(this.release(batchId, bytes, jobs, unlisted));
       throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
     } finally {
       for (const job of jobs) if (!settled.has(job)) job.entry.view.settle(job.usage);
@@ -358,12 +367,15 @@ export class Enqueuer {
    * whose segments never got stored, on a Cluster, go with their TTL). A drain job the flush added
    * finds nothing to claim, or what later flushes left. Each
    * command follows the flush's MULTI for its slot on the same connection (of the master that serves
-   * the slot), so it runs after it if it runs at all.
+   * the slot), so it runs after it if it runs at all. On a Cluster a target in `unlisted` never got
+   * its segment (its MULTI, or the batch's, did not run), and lets go of the batch at once.
    */
-  private async release(batchId: string, bytes: number, jobs: readonly TargetJob[]): Promise<void> {
+  private async release(batchId: string, bytes: number, jobs: readonly TargetJob[], unlisted: readonly TargetJob[]): Promise<void> {
     await Promise.all(
-      jobs.map(async ({ entry, pending, backlog, listed, usage }) => {
-        if (await pending.withdraw(listed, usage, backlog.key)) await this.store.releaseBatch({ batch: batchId, bytes }, entry.name);
+      jobs.map(async (job) => {
+        const { entry, pending, backlog, listed, usage } = job;
+        if (unlisted.includes(job) || (await pending.withdraw(listed, usage, backlog.key)))
+          await this.store.releaseBatch({ batch: batchId, bytes }, entry.name);
       }),
     );
   }

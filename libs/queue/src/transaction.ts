@@ -112,6 +112,15 @@ async function runOnCluster(cluster: Cluster, transaction: Transaction): Promise
   }
 }
 
+/**
+ * Whether `runTransaction` failed with nothing of the transaction run, now or later: refused before
+ * it was sent, or (on a Cluster) sent and refused or dropped unrun. A timeout is not among them: the
+ * transaction may run yet.
+ */
+export function transactionNotRun(error: unknown): boolean {
+  return error instanceof RedisNotReadyError || error instanceof RedisNotReadingError || error instanceof CrossSlotTransactionError || neverRan(error);
+}
+
 /** Redis Cluster's refusals of a command while queueing, after which EXEC aborts: the transaction did not run. */
 const REDIRECTIONS = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /;
 

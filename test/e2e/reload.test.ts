@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gzippedPprof, startFakeTarget, freePort } from "@pyroscope-relay/testing";
@@ -139,14 +139,35 @@ describe("reload: a receiver's debuginfo calls follow its first target's endpoin
     await b?.close();
   });
 
-  it("only the target's url changes: the next call goes to the new one", async () => {
+  it("only the target's url changes: the next call goes to the new one, on the same listener", async () => {
     await askToUpload();
     assert.equal(debuginfoCalls(a), 1);
-    await writeFile(join(relay.dir, "relay.alloy"), relayConfig({ port, targets: [{ name: "t", url: b.url }] }));
+    // A connection kept alive across the reload: a restarted listener would have closed it.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets: unknown[] = [];
+    agent.on("free", (socket) => sockets.includes(socket) || sockets.push(socket));
+    const ingest = (name: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ agent, host: "127.0.0.1", port, method: "POST", path: `/ingest?name=${name}&format=pprof` }, (res) => {
+          res.resume().on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject);
+        req.end(gzippedPprof({ seed: 6 }));
+      });
+    assert.equal(await ingest("before"), 200);
+    await writeFile(
+      join(relay.dir, "relay.alloy"),
+      relayConfig({ port, targets: [{ name: "t", url: b.url, endpoint: '    headers = { "X-Reloaded" = "yes" }' }] }),
+    );
     const res = await fetch(`${relay.opsUrl}/-/reload`, { method: "POST" });
     assert.equal(res.status, 200, await res.text());
     await askToUpload();
     assert.deepEqual([debuginfoCalls(a), debuginfoCalls(b)], [1, 1]);
+    assert.equal(b.requests.at(-1)?.headers["x-reloaded"], "yes", "with the target's new settings");
+    assert.equal(await ingest("after"), 200);
+    assert.equal(sockets.length, 1, "one connection before and after the reload");
+    agent.destroy();
+    assert.equal((relay.output().match(/"msg":"receiver listening"/g) ?? []).length, 1, "the receiver was not restarted");
   });
 });
 

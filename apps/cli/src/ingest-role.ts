@@ -97,10 +97,11 @@ export class IngestRole {
   /**
    * Takes a reloaded configuration: the enqueuer's targets first (a receiver may forward to a new
    * one), then the receivers: a changed one is retargeted in place when only its `forward_to`
-   * changed, else closed and started again with its new settings; so is one whose settings stayed but
-   * whose first target's endpoint changed, which its debuginfo calls go to; a removed one closes
-   * (finishing its requests), a new one starts. A removed target takes profiles until then: the
-   * requests a closing receiver finishes name it still, and are stored for it, not refused.
+   * changed, else closed and started again with its new settings; a removed one closes (finishing
+   * its requests), a new one starts. A receiver whose first target changed (or which target is
+   * first) passes its debuginfo calls to the new one from then on, on the same listener. A removed
+   * target takes profiles until the receivers are done: the requests a closing receiver finishes
+   * name it still, and are stored for it, not refused.
    */
   async apply(next: RelayConfig): Promise<void> {
     const previous = this.config;
@@ -111,17 +112,16 @@ export class IngestRole {
     try {
       const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
       const restarted: ReceiverConfig[] = [];
-      for (const receiver of changes.changed) {
+      for (const receiver of [...changes.changed, ...changes.kept]) {
         const running = this.receivers.get(receiver.label)!;
-        if (onlyForwardingChanged(running.config, receiver) && isDeepStrictEqual(debuginfoTarget(previous, running.config), debuginfoTarget(next, receiver))) {
-          running.receiver.retarget(receiver);
-          running.config = receiver;
-        } else {
+        if (!onlyForwardingChanged(running.config, receiver)) {
           restarted.push(receiver);
+          continue;
         }
-      }
-      for (const receiver of changes.kept) {
-        if (!isDeepStrictEqual(debuginfoTarget(previous, receiver), debuginfoTarget(next, receiver))) restarted.push(receiver);
+        running.receiver.retarget(receiver);
+        const debuginfoChanged = !isDeepStrictEqual(debuginfoTarget(previous, running.config), debuginfoTarget(next, receiver));
+        running.config = receiver;
+        if (debuginfoChanged) await running.receiver.redirectDebuginfo(debuginfoUpstreamOf(next, receiver));
       }
       for (const receiver of changes.removed) await this.stop(receiver.label);
       for (const receiver of restarted) {
@@ -136,10 +136,7 @@ export class IngestRole {
 
   private async start(config: ReceiverConfig): Promise<void> {
     const { settings, logger, metrics } = this.options;
-    // Debuginfo calls go to the receiver's first target, as Alloy passes them to its first endpoint,
-    // over that endpoint's full HTTP client (auth, oauth2, proxy, TLS), as a writer delivers to it.
-    const first = debuginfoTarget(this.config, config);
-    const debuginfo = first === undefined ? undefined : debuginfoUpstream(first);
+    const debuginfo = debuginfoUpstreamOf(this.config, config);
     let receiver: Receiver;
     try {
       receiver = await startReceiver({
@@ -182,4 +179,13 @@ function endpointsOf(config: RelayConfig): Map<string, string> {
 
 function debuginfoTarget(config: RelayConfig, receiver: ReceiverConfig) {
   return config.targets.find((target) => target.name === receiver.targets[0]);
+}
+
+/**
+ * Debuginfo calls go to the receiver's first target, as Alloy passes them to its first endpoint,
+ * over that endpoint's full HTTP client (auth, oauth2, proxy, TLS), as a writer delivers to it.
+ */
+function debuginfoUpstreamOf(config: RelayConfig, receiver: ReceiverConfig) {
+  const first = debuginfoTarget(config, receiver);
+  return first === undefined ? undefined : debuginfoUpstream(first);
 }

@@ -16,14 +16,18 @@ export const noDownstreamMessage = "no downstream endpoints available";
  * reached, or when there is no upstream). The client's X-Scope-OrgID travels on.
  */
 export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) => void {
-  const client = ctx.debuginfo === undefined ? undefined : upstreamClient(ctx.debuginfo);
+  // A reload may give the receiver another upstream: each call takes the one it has then.
+  const clients = new WeakMap<DebuginfoUpstream, Client<typeof DebuginfoService>>();
   const call = async <T>(
     method: string,
     handler: HandlerContext,
     run: (client: Client<typeof DebuginfoService>, options: CallOptions) => Promise<T>,
   ): Promise<T> => {
-    if (client === undefined || ctx.debuginfo === undefined) throw new ConnectError(noDownstreamMessage, Code.Unavailable);
-    const options = { signal: handler.signal, timeoutMs: ctx.debuginfo.callTimeoutMs, headers: tenantHeader(handler) };
+    const upstream = ctx.debuginfo;
+    if (upstream === undefined) throw new ConnectError(noDownstreamMessage, Code.Unavailable);
+    let client = clients.get(upstream);
+    if (client === undefined) clients.set(upstream, (client = upstreamClient(upstream)));
+    const options = { signal: handler.signal, timeoutMs: upstream.callTimeoutMs, headers: tenantHeader(handler) };
     try {
       return await run(client, options);
     } catch (err) {
@@ -31,7 +35,7 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
       ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api: "debuginfo", reason: Code[error.code] });
       ctx.warnings.warn(
         `debuginfo:${ctx.config.label}`,
-        { component: ctx.config.label, method, target: ctx.debuginfo.name, err: error },
+        { component: ctx.config.label, method, target: upstream.name, err: error },
         "debuginfo call passed through to the target failed",
       );
       // The code and message pass on, not the target's response headers (connection headers among

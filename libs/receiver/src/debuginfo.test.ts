@@ -179,6 +179,20 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     assert.deepEqual(await r.keys(), []);
   });
 
+  test("redirected by a reload: the next call goes to the new upstream; without one, 503", async (t) => {
+    const [before, after] = [await fakeTarget(t), await fakeTarget(t)];
+    for (const target of [before, after]) pyroscopeDebuginfo(target);
+    const r = await proxy(t, before.url);
+    const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1", useBinaryFormat: false }));
+    await client.shouldInitiateUpload({ file });
+    await r.receiver.redirectDebuginfo(testUpstream(after.url));
+    await client.shouldInitiateUpload({ file });
+    assert.equal((await send(r.url, "POST", uploadPath("abc"), {}, Buffer.alloc(10, 1))).status, 200);
+    assert.deepEqual([before.requests.length, after.requests.length], [1, 2]);
+    await r.receiver.redirectDebuginfo(undefined);
+    await assert.rejects(client.shouldInitiateUpload({ file }), /no downstream endpoints available/);
+  });
+
   test("the target answering anything but 200, or unreachable: 502", async (t) => {
     const fake = await fakeTarget(t);
     fake.failNext(1, 500, { body: "disk full" });

@@ -8,6 +8,7 @@ import type { TLSSocket } from "node:tls";
 import { routeCleartext } from "./cleartext-protocol.js";
 import { ConnectionLimit } from "./connection-limit.js";
 import type { ReceiverContext } from "./receiver-context.js";
+import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import type { ReceiverConfig } from "@pyroscope-relay/config";
 import { receiverRoutes } from "./receiver-routes.js";
 import { clientCertificateProblem, tlsServerOptions } from "./tls-server-options.js";
@@ -25,9 +26,14 @@ export interface Receiver {
   readonly url: string;
   /**
    * A reload changed only where this receiver forwards (`forward_to`): the next request goes to
-   * `targets`. Anything else that changes (listener, TLS, debuginfo's target) needs a new receiver.
+   * `targets`. Anything else that changes in the receiver (listener, TLS, timeouts) needs a new one.
    */
   retarget(change: Pick<ReceiverConfig, "forwardTo" | "targets">): void;
+  /**
+   * A reload changed its first target (or which one is first): the next debuginfo call goes to
+   * `upstream`; the previous one closes once its calls under way are done.
+   */
+  redirectDebuginfo(upstream: DebuginfoUpstream | undefined): Promise<void>;
   /**
    * Stops accepting, lets in-flight requests finish their enqueue and answer, closes idle
    * connections, and cuts what is still open after `graceful_shutdown_timeout`.
@@ -171,6 +177,12 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
     retarget: ({ forwardTo, targets }) => {
       // Handlers read ctx.config per request.
       ctx.config = { ...ctx.config, forwardTo: [...forwardTo], targets: [...targets] };
+    },
+    redirectDebuginfo: async (upstream) => {
+      // Handlers read ctx.debuginfo per call.
+      const previous = ctx.debuginfo;
+      ctx.debuginfo = upstream;
+      await previous?.close();
     },
     close: () => (closed ??= close()),
   };

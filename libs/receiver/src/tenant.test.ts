@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { RequestError } from "@pyroscope-relay/ops";
+import { tenantOf } from "./tenant.js";
+
+test("a tenant ID as Pyroscope takes it; none when absent or empty", () => {
+  assert.equal(tenantOf("team-a_1.(prod)*'!"), "team-a_1.(prod)*'!");
+  assert.equal(tenantOf(undefined), undefined);
+  assert.equal(tenantOf(""), undefined);
+});
+
+test("sent twice, the first counts, as Go's Header.Get reads it", () => {
+  assert.equal(tenantOf("a, b"), "a");
+  assert.equal(tenantOf(["a", "b"]), "a");
+});
+
+test("anything else is refused with a message naming the header", () => {
+  for (const bad of ["team a", "a|b", ".", "..", "x".repeat(151)]) {
+    assert.throws(
+      () => tenantOf(bad),
+      (error: unknown) => error instanceof RequestError && /^X-Scope-OrgID: /.test(error.rawMessage),
+      bad,
+    );
+  }
+});

@@ -179,9 +179,11 @@ pyroscope.write "staging" {
   assert.deepEqual(staging?.auth, { kind: "basic", username: "u", password: "p" });
 });
 
-test("an unset environment variable reads as an empty string", () => {
+test("an unset environment variable reads as an empty string, which sets no bearer token (as in Alloy)", () => {
   const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', 'url = "http://localhost:4040"\n    bearer_token = env("UNSET")');
-  assert.deepEqual(parseConfig(source, "relay.alloy", {}).targets[0]?.auth, { kind: "bearer", token: "" });
+  assert.deepEqual(parseConfig(source, "relay.alloy", {}).targets[0]?.auth, { kind: "none" });
+  const header = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', 'url = "http://localhost:4040"\n    headers = { "X-Env" = env("UNSET") }');
+  assert.deepEqual(parseConfig(header, "relay.alloy", {}).targets[0]?.headers, { "X-Env": "" });
 });
 
 test("a tls_config block without files only sets its flags", () => {

@@ -277,6 +277,13 @@ export class Enqueuer {
     const settled = new Set<TargetJob>();
     // On a Cluster, targets whose segment surely never got stored: their claims on the batch go at once.
     let unlisted: readonly TargetJob[] = [];
+    // The batch's MULTI (on one Redis, the flush's only one) surely did not run: nothing to undo.
+    let nothingRan = false;
+    const runBatch = (transaction: Transaction) =>
+      runTransaction(this.options.connection, transaction).catch((error: unknown) => {
+        nothingRan = transactionNotRun(error);
+        throw error;
+      });
     const batchId = randomUUID();
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
@@ -310,7 +317,7 @@ export class Enqueuer {
           return segment;
         });
         unlisted = jobs;
-        checkResults(await runTransaction(connection, batch), chunks.length + STORE_RESULTS);
+        checkResults(await runBatch(batch), chunks.length + STORE_RESULTS);
         // Every segment settles before the flush does: an undo must not overtake a MULTI still on its way.
         const outcomes = await Promise.allSettled(segments.map(async (segment) => checkResults(await runTransaction(connection, segment), SEGMENT_RESULTS)));
         unlisted = jobs.filter((_, i) => outcomes[i]!.status === "rejected" && transactionNotRun((outcomes[i] as PromiseRejectedResult).reason));
@@ -322,9 +329,7 @@ export class Enqueuer {
       } else {
         masters.set("redis", connection);
         for (const job of jobs) this.queueSegment(batch, job);
-        results = checkResults(await runTransaction(connection, batch), chunks.length + STORE_RESULTS + SEGMENT_RESULTS * jobs.length).slice(
-          chunks.length + STORE_RESULTS,
-        );
+        results = checkResults(await runBatch(batch), chunks.length + STORE_RESULTS + SEGMENT_RESULTS * jobs.length).slice(chunks.length + STORE_RESULTS);
       }
       const drainWaits = jobs.map((job, i) => {
         const waits = this.read(job, results.slice(SEGMENT_RESULTS * i, SEGMENT_RESULTS * (i + 1)));
@@ -338,7 +343,8 @@ export class Enqueuer {
       stored = true;
       return batchId;
     } catch (cause) {
-      this.track(this.release(batchId, bytes, jobs, unlisted));
+      // An undo sent after a flush refused unsent would only add to what a stalled connection holds.
+      if (!nothingRan) this.track(this.release(batchId, bytes, jobs, unlisted));
       throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
     } finally {
       for (const job of jobs) if (!settled.has(job)) job.entry.view.settle(job.usage);

@@ -33,11 +33,12 @@ export class RedisNotReadyError extends Error {
 }
 
 /**
- * The transaction was not sent: the connection holds more than `MAX_UNSENT_BYTES` of earlier commands
- * that Redis has not read (frozen, or its host unreachable while the connection stays open). A
- * command that timed out stays in ioredis' queue with its arguments until Redis answers it; without
- * this bound, each flush that follows would add its payloads to the pile until the process runs out
- * of memory.
+ * The transaction was not sent: a transaction on the connection timed out and none has succeeded
+ * since, and the connection holds more than `MAX_UNSENT_BYTES` of earlier commands that Redis has not
+ * read (frozen, or its host unreachable while the connection stays open). A command that timed out
+ * stays in ioredis' queue with its arguments until Redis answers it; without this bound, each flush
+ * that follows would add its payloads to the pile until the process runs out of memory. (A large
+ * flush on its way to a Redis that reads is no reason: only a connection that timed out is held back.)
  */
 export class RedisNotReadingError extends Error {
   override readonly name = "RedisNotReadingError";
@@ -47,8 +48,11 @@ export class RedisNotReadingError extends Error {
   }
 }
 
-/** Bytes of commands a connection may hold unsent before a transaction is refused: two flushes of the default bounds. */
+/** Bytes of commands a stalled connection may hold unsent before a transaction is refused: two flushes of the default bounds. */
 export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+
+/** Connections whose last transaction timed out, until one succeeds on them again. */
+const stalled = new WeakSet<Redis>();
 
 /** The commands of a transaction for a Redis Cluster touch no key, or keys of more than one hash slot. */
 export class CrossSlotTransactionError extends Error {
@@ -161,7 +165,7 @@ async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[], as
     if (Date.now() >= deadline) throw new RedisNotReadyError(redis.status);
     await statusChange(redis, deadline - Date.now());
   }
-  const unsent = redis.status === "ready" ? redis.stream.writableLength : 0;
+  const unsent = redis.status === "ready" && stalled.has(redis) ? redis.stream.writableLength : 0;
   if (unsent > MAX_UNSENT_BYTES) throw new RedisNotReadingError(unsent);
   // When the connection closes, ioredis sends the commands Redis did not answer again on the next
   // one, but drops those of a Pipeline whose numbering does not start at 0 there. Numbered -1, every
@@ -192,10 +196,17 @@ async function runOnOneRedis(redis: Redis, commands: readonly RedisCommand[], as
     exec.promise.then(execResults, (error: unknown) => error as Error),
   ]);
   const refused = answers.find((answer) => answer.status === "rejected");
-  if (refused !== undefined) throw refused.reason;
-  if (results instanceof Error) throw results;
-  return results;
+  const failure = refused === undefined ? (results instanceof Error ? results : undefined) : (refused.reason as Error);
+  if (failure === undefined) {
+    stalled.delete(redis);
+    return results as TransactionResults;
+  }
+  if (failure.message === COMMAND_TIMED_OUT) stalled.add(redis);
+  throw failure;
 }
+
+/** ioredis' error for a command that `commandTimeout` gave up on (it stays queued for Redis' answer). */
+const COMMAND_TIMED_OUT = "Command timed out";
 
 /** Resolves when the connection is ready, closes or ends, or after `timeoutMs`. */
 function statusChange(redis: Redis, timeoutMs: number): Promise<void> {

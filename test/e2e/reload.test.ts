@@ -1,7 +1,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
+import { once } from "node:events";
 import { Agent, request } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gzippedPprof, startFakeTarget, freePort } from "@pyroscope-relay/testing";
@@ -212,5 +214,39 @@ describe("reload: a request under way on a receiver that restarts still names th
     const res = await fetch(`http://127.0.0.1:${port}/ingest?name=after&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 5 }) });
     assert.equal(res.status, 200, await res.text());
     assert.doesNotMatch(relay.output(), /unknown target/);
+  });
+});
+
+describe("reload: a receiver that could not start is started by the next reload", () => {
+  let a: FakeTarget;
+  let relay: RelayProcess;
+  let port: number;
+  let busyPort: number;
+
+  before(async () => {
+    a = await startFakeTarget();
+    port = await freePort();
+    busyPort = await freePort();
+    relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "a", url: a.url }] }) });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await a?.close();
+  });
+
+  it("its port taken: 400; the port freed, the same file reloads and the receiver listens", async () => {
+    const squatter = createNetServer().listen(busyPort, "127.0.0.1");
+    await once(squatter, "listening");
+    const second = `\npyroscope.receive_http "second" {\n  http {\n    listen_address = "127.0.0.1"\n    listen_port    = ${busyPort}\n  }\n  forward_to = [pyroscope.write.a.receiver]\n}\n`;
+    await writeFile(join(relay.dir, "relay.alloy"), relayConfig({ port, targets: [{ name: "a", url: a.url }] }) + second);
+    const reload = () => fetch(`${relay.opsUrl}/-/reload`, { method: "POST" }).then(async (res) => ({ status: res.status, text: await res.text() }));
+    const refused = await reload();
+    assert.equal(refused.status, 400);
+    assert.match(refused.text, /cannot listen on 127\.0\.0\.1:\d+/);
+    await new Promise((resolve) => squatter.close(resolve));
+    assert.deepEqual(await reload(), { status: 200, text: "config reloaded\n" });
+    const res = await fetch(`http://127.0.0.1:${busyPort}/ingest?name=second&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 7 }) });
+    assert.equal(res.status, 200, await res.text());
   });
 });

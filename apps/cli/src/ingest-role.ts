@@ -113,15 +113,16 @@ export class IngestRole {
       const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
       const restarted: ReceiverConfig[] = [];
       for (const receiver of [...changes.changed, ...changes.kept]) {
-        const running = this.receivers.get(receiver.label)!;
-        if (!onlyForwardingChanged(running.config, receiver)) {
+        const running = this.receivers.get(receiver.label);
+        // Not running: an earlier reload failed to start it (its port was taken, say).
+        if (running === undefined || !onlyForwardingChanged(running.config, receiver)) {
           restarted.push(receiver);
           continue;
         }
         running.receiver.retarget(receiver);
         const debuginfoChanged = !isDeepStrictEqual(debuginfoTarget(previous, running.config), debuginfoTarget(next, receiver));
         running.config = receiver;
-        if (debuginfoChanged) await running.receiver.redirectDebuginfo(debuginfoUpstreamOf(next, receiver));
+        if (debuginfoChanged) running.receiver.redirectDebuginfo(debuginfoUpstreamOf(next, receiver));
       }
       for (const receiver of changes.removed) await this.stop(receiver.label);
       for (const receiver of restarted) {

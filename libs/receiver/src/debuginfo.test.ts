@@ -185,12 +185,24 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     const r = await proxy(t, before.url);
     const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1", useBinaryFormat: false }));
     await client.shouldInitiateUpload({ file });
-    await r.receiver.redirectDebuginfo(testUpstream(after.url));
+    r.receiver.redirectDebuginfo(testUpstream(after.url));
     await client.shouldInitiateUpload({ file });
     assert.equal((await send(r.url, "POST", uploadPath("abc"), {}, Buffer.alloc(10, 1))).status, 200);
     assert.deepEqual([before.requests.length, after.requests.length], [1, 2]);
-    await r.receiver.redirectDebuginfo(undefined);
+    r.receiver.redirectDebuginfo(undefined);
     await assert.rejects(client.shouldInitiateUpload({ file }), /no downstream endpoints available/);
+  });
+
+  test("an upload under way when a reload redirects the calls finishes on the upstream it started on", async (t) => {
+    const [before, after] = [await fakeTarget(t), await fakeTarget(t)];
+    before.hold();
+    const r = await proxy(t, before.url);
+    const upload = send(r.url, "POST", uploadPath("under-way"), {}, Buffer.alloc(1_000, 1));
+    while (before.requests.length === 0) await sleep(10);
+    r.receiver.redirectDebuginfo(testUpstream(after.url));
+    before.release();
+    assert.equal((await upload).status, 200);
+    assert.equal(after.requests.length, 0);
   });
 
   test("the target answering anything but 200, or unreachable: 502", async (t) => {

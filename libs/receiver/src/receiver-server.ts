@@ -31,9 +31,10 @@ export interface Receiver {
   retarget(change: Pick<ReceiverConfig, "forwardTo" | "targets">): void;
   /**
    * A reload changed its first target (or which one is first): the next debuginfo call goes to
-   * `upstream`; the previous one closes once its calls under way are done.
+   * `upstream`. The previous one closes once no call can still be using it (after the longest an
+   * upload or a call may take), or with the receiver.
    */
-  redirectDebuginfo(upstream: DebuginfoUpstream | undefined): Promise<void>;
+  redirectDebuginfo(upstream: DebuginfoUpstream | undefined): void;
   /**
    * Stops accepting, lets in-flight requests finish their enqueue and answer, closes idle
    * connections, and cuts what is still open after `graceful_shutdown_timeout`.
@@ -171,6 +172,13 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   }
   const scheme = tls === undefined ? "http" : "https";
   let closed: Promise<void> | undefined;
+  // Upstreams a reload replaced, until their calls are surely done.
+  const retiring = new Map<DebuginfoUpstream, NodeJS.Timeout>();
+  const retire = (upstream: DebuginfoUpstream): Promise<void> => {
+    clearTimeout(retiring.get(upstream));
+    retiring.delete(upstream);
+    return upstream.close();
+  };
   return {
     label: config.label,
     url: `${scheme}://${shownHost === "[::]" ? "[::1]" : shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`,
@@ -178,11 +186,16 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       // Handlers read ctx.config per request.
       ctx.config = { ...ctx.config, forwardTo: [...forwardTo], targets: [...targets] };
     },
-    redirectDebuginfo: async (upstream) => {
-      // Handlers read ctx.debuginfo per call.
+    redirectDebuginfo: (upstream) => {
+      // Handlers read ctx.debuginfo per call; one may have taken the previous upstream just now.
       const previous = ctx.debuginfo;
       ctx.debuginfo = upstream;
-      await previous?.close();
+      if (previous === undefined) return;
+      const lastCallEnds = Math.max(config.debugInfoUploadTimeoutMs, previous.callTimeoutMs);
+      const timer = setTimeout(() => {
+        retire(previous).catch((err: unknown) => ctx.logger.warn({ component: config.label, err }, "closing a replaced debuginfo upstream failed"));
+      }, lastCallEnds).unref();
+      retiring.set(previous, timer);
     },
     close: () => (closed ??= close()),
   };
@@ -199,7 +212,7 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       await stopped;
     } finally {
       clearTimeout(cut);
-      await ctx.debuginfo?.close();
+      await Promise.all([ctx.debuginfo?.close(), ...[...retiring.keys()].map(retire)]);
     }
   }
 }

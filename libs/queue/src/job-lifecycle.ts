@@ -72,6 +72,8 @@ export type ReplayOutcome =
 
 export interface Discarded {
   removed: boolean;
+  /** Profiles it held, lost for good (counted in the discarded totals). */
+  profiles: number;
   /** Stored profiles deleted with it because no other job held them. */
   payloadsDeleted: number;
 }
@@ -304,10 +306,13 @@ export class JobLifecycle {
       this.backlog.key,
       this.backlog.totalsKey,
     ];
-    const { profiles, bytes } = usageOf(data?.profiles ?? []);
-    if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes, failedAt])) !== 1) return { removed: false, payloadsDeleted: 0 };
-    if (data === undefined) return { removed: true, payloadsDeleted: 0 };
-    return { removed: true, payloadsDeleted: await this.releaseHeld(job, whole([data])) };
+    // A drain job whose claim cannot be read still knows what it counts in the backlog.
+    const { profiles, bytes } = data === undefined ? await this.backlog.countedBy(id) : usageOf(data.profiles);
+    if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes, failedAt])) !== 1) {
+      return { removed: false, profiles: 0, payloadsDeleted: 0 };
+    }
+    if (data === undefined) return { removed: true, profiles, payloadsDeleted: 0 };
+    return { removed: true, profiles, payloadsDeleted: await this.releaseHeld(job, whole([data])) };
   }
 
   async close(): Promise<void> {

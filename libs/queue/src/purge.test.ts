@@ -84,7 +84,7 @@ test("a batch replayed after the scan read it is left alone, its claim kept", as
 
   const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
   t.after(() => lifecycle.close());
-  assert.deepEqual(await lifecycle.discard(scanned, "purge"), { removed: false, payloadsDeleted: 0 });
+  assert.deepEqual(await lifecycle.discard(scanned, "purge"), { removed: false, profiles: 0, payloadsDeleted: 0 });
   assert.equal(await queue.getJobState(id!), "waiting");
   assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id!, 0)), [`${id}@alpha`]);
 });
@@ -99,12 +99,12 @@ test("a batch that failed again after the scan read it (replayed meanwhile) is n
 
   const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
   t.after(() => lifecycle.close());
-  assert.deepEqual(await lifecycle.discard(scanned, "purge"), { removed: false, payloadsDeleted: 0 });
+  assert.deepEqual(await lifecycle.discard(scanned, "purge"), { removed: false, profiles: 0, payloadsDeleted: 0 });
   assert.equal(await queue.getJobState(id!), "failed");
   assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id!, 0)), [`${id}@alpha`]);
   assert.deepEqual(
     await lifecycle.discard({ ...scanned, failedAt: scanned.failedAt + 1_000 }, "purge"),
-    { removed: true, payloadsDeleted: 1 },
+    { removed: true, profiles: 1, payloadsDeleted: 1 },
     "as it is now, it goes",
   );
 });

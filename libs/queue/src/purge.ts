@@ -30,10 +30,10 @@ export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
     const to = Date.now() - (options.olderThanMs ?? 0);
     for await (const page of lifecycles.failed({ to, pageSize: options.pageSize })) {
       for (const failed of page) {
-        const { removed, payloadsDeleted } = await lifecycles.of(failed.job).discard(failed, "purge");
+        const { removed, profiles, payloadsDeleted } = await lifecycles.of(failed.job).discard(failed, "purge");
         if (!removed) continue;
         result.purged++;
-        result.purgedProfiles += failed.data?.profiles.length ?? 0;
+        result.purgedProfiles += profiles;
         result.payloadsDeleted += payloadsDeleted;
       }
     }

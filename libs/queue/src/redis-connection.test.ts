@@ -26,6 +26,10 @@ test("redactRedisUrl hides passwords and lone userinfo", () => {
   assert.equal(redactRedisUrl("redis://host:6379?password=s3cret&db=2"), "redis://host:6379?password=***&db=2");
   assert.equal(redactRedisUrl("redis//:s3cret@host"), "***@host");
   assert.equal(redactRedisUrl("unix:///tmp/redis.sock?db=1"), "unix:///tmp/redis.sock?db=1");
+  // A password holding "?" or "@".
+  assert.equal(redactRedisUrl("redis://user:pa?ss@host:6379"), "redis://user:***@host:6379");
+  assert.equal(redactRedisUrl("redis://user:p@ss?x@host"), "redis://user:***@host");
+  assert.equal(redactRedisUrl("redis://u:p@host?password=a@b"), "redis://u:***@b");
 });
 
 test("connects over unix:// URLs and bare socket paths", async (t) => {

@@ -96,25 +96,30 @@ export async function waitForRedis(redis: RedisConnection, timeoutMs: number): P
  * may still carry `user:password@`.
  */
 export function redactRedisUrl(url: string): string {
-  const queryStart = url.indexOf("?");
-  const [base, query] = queryStart === -1 ? [url, undefined] : [url.slice(0, queryStart), url.slice(queryStart + 1)];
-  const schemeEnd = base.indexOf("://");
+  const schemeEnd = url.indexOf("://");
   const authorityStart = schemeEnd === -1 ? 0 : schemeEnd + 3;
-  const rest = base.slice(authorityStart);
-  const at = rest.lastIndexOf("@");
-  let redacted = base;
-  if (at !== -1) {
-    const userinfo = rest.slice(0, at);
+  // Everything up to the last "@" may be userinfo: a password may hold "?", "/" or "@" itself.
+  const at = url.lastIndexOf("@");
+  let hidden = "";
+  let rest = url.slice(authorityStart);
+  if (at >= authorityStart) {
+    const userinfo = url.slice(authorityStart, at);
     const colon = userinfo.indexOf(":");
-    const hidden = schemeEnd === -1 || colon === -1 ? "***" : `${userinfo.slice(0, colon)}:***`;
-    redacted = `${base.slice(0, authorityStart)}${hidden}${rest.slice(at)}`;
+    hidden = `${schemeEnd === -1 || colon === -1 ? "***" : `${userinfo.slice(0, colon)}:***`}@`;
+    rest = url.slice(at + 1);
   }
-  if (query === undefined) return redacted;
-  const params = query.split("&").map((param) => {
-    const equals = param.indexOf("=");
-    return equals === -1 || param.slice(0, equals) === "db" ? param : `${param.slice(0, equals)}=***`;
-  });
-  return `${redacted}?${params.join("&")}`;
+  const queryStart = rest.indexOf("?");
+  if (queryStart !== -1) {
+    const params = rest
+      .slice(queryStart + 1)
+      .split("&")
+      .map((param) => {
+        const equals = param.indexOf("=");
+        return equals === -1 || param.slice(0, equals) === "db" ? param : `${param.slice(0, equals)}=***`;
+      });
+    rest = `${rest.slice(0, queryStart)}?${params.join("&")}`;
+  }
+  return `${url.slice(0, authorityStart)}${hidden}${rest}`;
 }
 
 /**

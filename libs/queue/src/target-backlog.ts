@@ -139,6 +139,13 @@ export class TargetBacklog {
     return (await countOutDelivered.run(this.redis, [this.key, this.jobKey(jobId), this.totalsKey], [failed])) === 1;
   }
 
+  /** What job `jobId` counts in the backlog now: nothing once counted out. */
+  async countedBy(jobId: string): Promise<BacklogUsage> {
+    const counted = await this.redis.hget(this.jobKey(jobId), "backlog");
+    const [profiles, bytes] = (counted ?? "0:0").split(":");
+    return { profiles: Number(profiles) || 0, bytes: Number(bytes) || 0 };
+  }
+
   /** The backlog as Redis has it now. */
   async read(): Promise<BacklogUsage> {
     const states = BACKLOG_STATES.map((state) => this.keys.toKey(this.queueName, state));

@@ -2,6 +2,9 @@ import type { TargetConfig } from "@pyroscope-relay/config";
 import type { QueueStateReading, RelayMetrics } from "@pyroscope-relay/ops";
 import { ExporterLease, readTargetStates, type RedisConnection, type TargetState } from "@pyroscope-relay/queue";
 
+/** How long shutdown waits to let go of the exporter lease. */
+const RELEASE_DEADLINE_MS = 2_000;
+
 /**
  * Feeds the metrics the deployment's queue state (docs/metrics.md): at each scrape, if this process
  * holds the exporter lease, every configured target's state read from Redis; else none, so that sums
@@ -35,7 +38,13 @@ export class QueueStateExport {
    */
   async close(): Promise<void> {
     this.closed = true;
-    await this.lease.release().catch(() => undefined);
+    // A Redis that does not answer must not hold up the shutdown: the lease's TTL lets go then.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, RELEASE_DEADLINE_MS);
+    });
+    await Promise.race([this.lease.release().catch(() => undefined), late]);
+    clearTimeout(timer);
   }
 
   private async read(): Promise<QueueStateReading[] | undefined> {

@@ -161,6 +161,33 @@ describe("RelayMetrics", () => {
     assert.match(String(errors[0]), /Redis is down/);
   });
 
+  it("answers within the deadline when the queue state source hangs, and waits for that same reading next time", async () => {
+    const metrics = new RelayMetrics();
+    const errors: unknown[] = [];
+    let reads = 0;
+    let answer: ((readings: QueueStateReading[]) => void) | undefined;
+    metrics.setQueueStateSource(
+      () => {
+        reads++;
+        return new Promise((resolve) => (answer = resolve));
+      },
+      (error) => errors.push(error),
+      50,
+    );
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const started = Date.now();
+      assert.match(await metrics.metrics(), /^pyroscope_relay_queue_state_exporter 0$/m);
+      assert.ok(Date.now() - started < 1_000);
+    }
+    assert.equal(reads, 1, "one reading under way at a time");
+    assert.match(String(errors[1]), /not read within 50 ms/);
+    // The third scrape waits for the same reading, which comes within its deadline.
+    const third = metrics.metrics();
+    answer!([reading("primary", { waiting: 3 })]);
+    assert.match(await third, /^pyroscope_relay_queue_jobs\{target="primary",state="waiting"\} 3$/m);
+    assert.equal(reads, 1);
+  });
+
   it("concurrent scrapes each see one whole reading", async () => {
     const metrics = new RelayMetrics();
     let n = 0;

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { QueueStateMetrics, type QueueStateSource } from "./queue-state-metrics.js";
+import { QueueStateMetrics, type QueueStateReading, type QueueStateSource } from "./queue-state-metrics.js";
+
+/** How long a scrape waits for the queue state: well within Prometheus' default 10 s scrape timeout. */
+export const QUEUE_STATE_DEADLINE_MS = 2_000;
 
 /** Labels of every writer metric: the target's name and its URL (Alloy's `endpoint`). */
 export type WriterLabel = "target" | "endpoint";
@@ -178,6 +181,9 @@ export class RelayMetrics {
   readonly #queueState = new QueueStateMetrics(this.registry, this.writeDroppedProfiles, this.writeDroppedBytes);
   #queueStateSource: QueueStateSource | undefined;
   #onQueueStateError: ((error: unknown) => void) | undefined;
+  #queueStateDeadlineMs = QUEUE_STATE_DEADLINE_MS;
+  /** A reading still under way, which a scrape that gave up on it left behind: the next one waits for it again. */
+  #pendingRead: Promise<QueueStateReading[] | undefined> | undefined;
   /** The scrape under way: scrapes take turns, so that one's queue state never mixes with another's. */
   #scraping: Promise<unknown> = Promise.resolve();
 
@@ -193,12 +199,14 @@ export class RelayMetrics {
   }
 
   /**
-   * Feeds the queue state, read at every scrape (`metrics()`). When it fails the scrape has no queue
-   * state, this process counts as no exporter, and `onError` hears why.
+   * Feeds the queue state, read at every scrape (`metrics()`). When it fails, or takes longer than
+   * `deadlineMs` (a Redis that does not answer), the scrape has no queue state, this process counts
+   * as no exporter, and `onError` hears why.
    */
-  setQueueStateSource(source: QueueStateSource, onError?: (error: unknown) => void): void {
+  setQueueStateSource(source: QueueStateSource, onError?: (error: unknown) => void, deadlineMs = QUEUE_STATE_DEADLINE_MS): void {
     this.#queueStateSource = source;
     this.#onQueueStateError = onError;
+    this.#queueStateDeadlineMs = deadlineMs;
   }
 
   /** The Prometheus text exposition of every metric, with the queue state read now. */
@@ -215,13 +223,29 @@ export class RelayMetrics {
     return this.registry.contentType;
   }
 
-  async #readQueueState() {
+  async #readQueueState(): Promise<QueueStateReading[] | undefined> {
+    const source = this.#queueStateSource;
+    if (source === undefined) return undefined;
+    if (this.#pendingRead === undefined) {
+      const read = source().finally(() => {
+        this.#pendingRead = undefined;
+      });
+      read.catch(() => undefined);
+      this.#pendingRead = read;
+    }
+    const ms = this.#queueStateDeadlineMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the queue state was not read within ${ms} ms`)), ms);
+    });
     try {
-      return await this.#queueStateSource?.();
+      return await Promise.race([this.#pendingRead, late]);
     } catch (error) {
-      // Redis being down is when the other metrics matter most: the scrape goes on without the queue state.
+      // Redis being down or stalled is when the other metrics matter most: the scrape goes on without the queue state.
       this.#onQueueStateError?.(error);
       return undefined;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

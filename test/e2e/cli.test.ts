@@ -5,6 +5,7 @@ import { constants, existsSync } from "node:fs";
 import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { getPriority, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
@@ -207,6 +208,20 @@ describe("pyroscope-relay run with an embedded redis-server", () => {
     const code = await relay.stop("SIGTERM");
     assert.equal(code, 0);
     assert.equal(existsSync(socket), false, "the embedded redis-server stopped with the relay");
+  });
+
+  it("the embedded redis-server killed: the relay is no longer ready, shuts down and exits 1 for its supervisor", async () => {
+    const port = await freePort();
+    const relay = await startRelayProcess({ config: receiverConfig(port, { only: target.url }) });
+    const socket = join(relay.dir, "data", "redis.sock");
+    const info = spawnSync("redis-cli", ["-s", socket, "info", "server"], { encoding: "utf8" }).stdout;
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    assert.ok(pid > 0, info);
+    process.kill(pid, "SIGKILL");
+    const code = await Promise.race([relay.stop("SIGCONT"), sleep(40_000).then(() => "still running")]);
+    assert.equal(code, 1, relay.output().slice(-2_000));
+    assert.match(relay.output(), /"msg":"cannot go on: shutting down \(exit 1\)[^"]*"/);
+    assert.match(relay.output(), /the embedded redis-server exited \(code null, signal SIGKILL\)/);
   });
 
   it("says how to get Redis when redis-server is not installed", async () => {

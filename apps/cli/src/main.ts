@@ -80,21 +80,28 @@ async function main(argv: string[]): Promise<number> {
       "the relay runs only pyroscope.receive_http and pyroscope.write: the configuration's other components are ignored",
     );
   }
-  const relay = await startRelay(config, settings, roles[command], logger, { reloadConfig: () => loadConfig(configPath, process.env) });
+  let fatal: (error: Error) => void = () => undefined;
+  const stop = new Promise<NodeJS.Signals | Error>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+    fatal = resolve;
+  });
+  const relay = await startRelay(config, settings, roles[command], logger, { reloadConfig: () => loadConfig(configPath, process.env), onFatal: fatal });
   logger.info({ ops: relay.ops.url }, "ready");
   // As Alloy: SIGHUP reads the configuration again; a bad one keeps the running one.
   process.on("SIGHUP", () => {
     // The relay logs why a reload failed.
     relay.reload().catch(() => undefined);
   });
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
-  logger.info({ signal }, "shutting down");
+  const reason = await stop;
+  if (reason instanceof Error) {
+    logger.fatal({ err: reason }, "cannot go on: shutting down (exit 1) so that a supervisor restarts the relay");
+  } else {
+    logger.info({ signal: reason }, "shutting down");
+  }
   await relay.shutdown();
   logger.info("stopped");
-  return 0;
+  return reason instanceof Error ? 1 : 0;
 }
 
 function describe(path: string, config: RelayConfig): string {

@@ -35,6 +35,11 @@ export interface RelayRoles {
 export interface RelayOptions {
   /** Reads the configuration again (SIGHUP, `POST /-/reload`); without it the process cannot reload. */
   reloadConfig?: () => Promise<RelayConfig>;
+  /**
+   * The relay cannot go on (its embedded redis-server exited): it is no longer ready, and the caller
+   * should shut it down and exit non-zero, so that a supervisor restarts it on the same storage.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 export interface RunningRelay {
@@ -95,7 +100,10 @@ export async function startRelay(
   };
   try {
     const targets = selectTargets(config, settings.targets);
-    const redis = await resolveRedis(settings, roles, logger, stack);
+    const redis = await resolveRedis(settings, roles, logger, stack, (description) => {
+      ready = false;
+      options.onFatal?.(new Error(`the embedded ${description}: no profile can be stored or delivered`));
+    });
     const metrics = new RelayMetrics();
     metrics.setBuildInfo(relayVersion());
     const admin = track(createRedisConnection(redis, "admin", "pyroscope-relay:admin"), stack, logger);
@@ -219,7 +227,13 @@ function selectTargets(config: RelayConfig, names: string[]) {
   return names.length === 0 ? config.targets : config.targets.filter((t) => names.includes(t.name));
 }
 
-async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: Logger, stack: ShutdownStack): Promise<RedisEndpoint> {
+async function resolveRedis(
+  settings: RelaySettings,
+  roles: RelayRoles,
+  logger: Logger,
+  stack: ShutdownStack,
+  onLost: (description: string) => void,
+): Promise<RedisEndpoint> {
   if (settings.redisClusterNodes !== undefined) return { clusterNodes: settings.redisClusterNodes };
   if (settings.redisUrl !== undefined) return settings.redisUrl;
   if (!roles.embeddedRedis) {
@@ -233,6 +247,7 @@ async function resolveRedis(settings: RelaySettings, roles: RelayRoles, logger: 
     );
   });
   stack.push(() => embedded.stop());
+  embedded.onUnexpectedExit(onLost);
   logger.info({ storage: settings.storagePath, redis: embedded.url }, "started embedded redis-server (AOF, noeviction)");
   return embedded.url;
 }

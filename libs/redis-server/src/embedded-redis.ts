@@ -7,6 +7,8 @@ export interface EmbeddedRedis {
   url: string;
   /** SIGTERM (Redis flushes its AOF and exits), SIGKILL if it has not exited within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** Calls `listener` once if the server exits before `stop` (killed, crashed): the relay has no Redis then. */
+  onUnexpectedExit(listener: (description: string) => void): void;
 }
 
 /** How long a stopping embedded Redis may take before it is killed: it has nothing to save (AOF fsynced per write). */
@@ -35,5 +37,9 @@ export async function startEmbeddedRedis(storagePath: string): Promise<EmbeddedR
   ];
   const server = redisProcess(args, { path: socket }, logPath(dir));
   await server.start();
-  return { url: `unix://${socket}`, stop: (graceMs = STOP_GRACE_MS) => server.terminate("SIGTERM", graceMs) };
+  return {
+    url: `unix://${socket}`,
+    stop: (graceMs = STOP_GRACE_MS) => server.terminate("SIGTERM", graceMs),
+    onUnexpectedExit: (listener) => server.onUnexpectedExit(listener),
+  };
 }

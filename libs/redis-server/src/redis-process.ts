@@ -34,6 +34,8 @@ export interface RedisProcess {
   /** Sends `signal` if the server runs and waits for its exit, sending SIGKILL after `graceMs` (5 s by default). */
   terminate(signal: NodeJS.Signals, graceMs?: number): Promise<void>;
   readonly running: boolean;
+  /** Calls `listener` once if the started server exits without `terminate` (a crash, a kill, the OOM killer). */
+  onUnexpectedExit(listener: (description: string) => void): void;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -63,16 +65,27 @@ export function logPath(dir: string): string {
 
 export function redisProcess(args: string[], endpoint: RedisEndpoint, log: string): RedisProcess {
   let child: ChildProcess | undefined;
+  const listeners: ((description: string) => void)[] = [];
   return {
     async start() {
-      child = await spawnReady(args, endpoint, log);
+      const started = await spawnReady(args, endpoint, log);
+      child = started;
+      started.once("exit", (code, signal) => {
+        // Terminated on purpose: `child` was let go of first.
+        if (child !== started) return;
+        for (const listener of listeners.splice(0)) listener(`redis-server exited (code ${code}, signal ${signal}); see ${log}`);
+      });
     },
     async terminate(signal, graceMs = STOP_TIMEOUT_MS) {
-      if (child) await terminateChild(child, signal, graceMs);
+      const stopping = child;
       child = undefined;
+      if (stopping) await terminateChild(stopping, signal, graceMs);
     },
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    onUnexpectedExit(listener) {
+      listeners.push(listener);
     },
   };
 }

@@ -14,7 +14,10 @@ export interface AdminAccessOptions {
  * Who may use the admin API. With a token: bearer auth, compared in constant time. Without one: open
  * on a loopback address, refused (403) on any other, so that replay and purge are never open to the
  * network by default; and open only to requests addressed to a loopback host (`Host`), so that a web
- * page in a browser on the same machine cannot reach it under a name of its own (DNS rebinding).
+ * page in a browser on the same machine cannot reach it under a name of its own (DNS rebinding),
+ * and not sent from another site's page (`Origin`, `Sec-Fetch-Site`): a form or a `no-cors` fetch
+ * could otherwise post to it (`POST /-/reload` reads no body). The dashboard is same-origin; curl
+ * and the CLI send neither header.
  */
 export function adminAccess(options: AdminAccessOptions): RequestHandler {
   if (options.token !== undefined) {
@@ -33,6 +36,11 @@ export function adminAccess(options: AdminAccessOptions): RequestHandler {
   if (isLoopback(host)) {
     return (req, res, next) => {
       const addressed = hostName(req.headers.host);
+      if (crossSite(req.headers.origin, req.headers.host, req.headers["sec-fetch-site"])) {
+        return void res
+          .status(403)
+          .json({ error: `the admin API takes no request from another site's page (Origin ${JSON.stringify(req.headers.origin ?? "")})` });
+      }
       if (addressed !== undefined && isLoopback(addressed)) return next();
       res.status(403).json({
         error:
@@ -62,6 +70,18 @@ export function hostName(header: string | undefined): string | undefined {
   if (header === undefined || header === "") return undefined;
   if (header.startsWith("[")) return /^\[([^\]]+)\](:\d*)?$/.exec(header)?.[1];
   return /^([^:]+)(:\d*)?$/.exec(header)?.[1];
+}
+
+/** Whether a browser sent the request from a page of another origin than the ops server's own. */
+function crossSite(origin: string | undefined, host: string | undefined, fetchSite: string | string[] | undefined): boolean {
+  if (fetchSite === "cross-site" || fetchSite === "same-site") return true;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== host;
+  } catch {
+    // "null" (a sandboxed page, a file) or garbage: no page of the ops server.
+    return true;
+  }
 }
 
 function digest(text: string): Buffer {

@@ -238,6 +238,26 @@ describe("without a token", () => {
     for (const host of ["localhost:12345", "127.0.0.1", "[::1]:12345"]) assert.equal((await statusFor(host)).status, 200, host);
   });
 
+  it("on loopback, refuses with 403 a request another site's page sent (CSRF): POST /-/reload reads no body", async (t) => {
+    let reloads = 0;
+    const server = await opsServer({
+      listenAddr: "127.0.0.1:0",
+      reload: async () => {
+        reloads++;
+      },
+    });
+    t.after(() => server.close());
+    const reload = (headers: Record<string, string>) => fetch(`${server.url}/-/reload`, { method: "POST", headers }).then((res) => res.status);
+    assert.equal(await reload({ origin: "https://evil.example", "content-type": "text/plain" }), 403);
+    assert.equal(await reload({ "sec-fetch-site": "cross-site" }), 403);
+    assert.equal(await reload({ origin: "null" }), 403);
+    assert.equal(reloads, 0);
+    // The dashboard's own page, and curl or the CLI (no Origin).
+    assert.equal(await reload({ origin: server.url, "sec-fetch-site": "same-origin" }), 200);
+    assert.equal(await reload({}), 200);
+    assert.equal(reloads, 2);
+  });
+
   it("refuses with 403 when the ops server listens beyond loopback", async (t) => {
     const server = await opsServer({ listenAddr: "0.0.0.0:0" });
     t.after(() => server.close());

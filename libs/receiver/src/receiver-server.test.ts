@@ -174,6 +174,21 @@ async function overTheLimit(r: TestReceiver, clients: RawClient[]): Promise<void
   );
 }
 
+test("a closed receiver leaves no connection gauges behind (a reload may have removed it)", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { config: { connLimit: 7 } });
+  const client = await RawClient.open(r.url);
+  assert.equal(await client.ingest(), 200);
+  const series = async () => [...(await r.metrics.receiveTcpConnections.get()).values, ...(await r.metrics.receiveTcpConnectionsLimit.get()).values];
+  assert.deepEqual(
+    (await series()).map((value) => value.value),
+    [1, 7],
+  );
+  client.socket.destroy();
+  await r.receiver.close();
+  await sleep(50);
+  assert.deepEqual(await series(), []);
+});
+
 test("conn_limit 0: no limit", async (t) => {
   const r = await startTestReceiver(t, redis, admin, { config: { connLimit: 0 } });
   const clients = await Promise.all(Array.from({ length: 150 }, () => RawClient.open(r.url)));

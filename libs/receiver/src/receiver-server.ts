@@ -55,7 +55,7 @@ const MAX_HEADER_BYTES = 1024 * 1024;
 export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   const { config } = ctx;
   const routes = receiverRoutes(ctx);
-  const closing = { now: false };
+  const closing = { now: false, done: false };
   const http1 = createServer(
     {
       // Node's own bound on a whole HTTP/1.1 request is server-wide: long enough for a debuginfo
@@ -145,7 +145,10 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       // Accepted paused (pauseOnConnect) so that a waiting connection is not read.
       socket.resume();
     },
-    onOpen: (open) => ctx.metrics.receiveTcpConnections.set({ component: config.label }, open),
+    onOpen: (open) => {
+      // A closed receiver's series are gone: a reload may have removed it for good.
+      if (!closing.done) ctx.metrics.receiveTcpConnections.set({ component: config.label }, open);
+    },
     onRefused: () => ctx.metrics.rejectedRequests.inc({ component: config.label, api: "connection", reason: "conn_limit" }),
   });
   ctx.metrics.receiveTcpConnectionsLimit.set({ component: config.label }, config.connLimit);
@@ -212,6 +215,9 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       await stopped;
     } finally {
       clearTimeout(cut);
+      closing.done = true;
+      ctx.metrics.receiveTcpConnections.remove({ component: config.label });
+      ctx.metrics.receiveTcpConnectionsLimit.remove({ component: config.label });
       await Promise.all([ctx.debuginfo?.close(), ...[...retiring.keys()].map(retire)]);
     }
   }

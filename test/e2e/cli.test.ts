@@ -1,8 +1,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { constants, existsSync } from "node:fs";
 import { access, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { getPriority, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { relayConfig } from "./support/relay-config.js";
-import { startRelayProcess } from "./support/relay-process.js";
+import { relayMain, startRelayProcess } from "./support/relay-process.js";
 import { runCommand } from "./support/run-command.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -256,6 +258,34 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
     await a?.close();
     await b?.close();
     await redis?.stop();
+  });
+
+  it("a SIGHUP while the process waits for Redis at start is logged, not fatal", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "relay-hup-"));
+    try {
+      const file = join(dir, "relay.alloy");
+      await writeFile(file, receiverConfig(await freePort(), { only: a.url }));
+      // A "Redis" that takes connections and never answers: the process waits for it (up to 10 s).
+      const silent = createNetServer(() => undefined).listen(0, "127.0.0.1");
+      await once(silent, "listening");
+      t.after(() => silent.close());
+      const { port } = silent.address() as AddressInfo;
+      const child = spawn(process.execPath, [relayMain, "ingest", file, `--redis.url=redis://127.0.0.1:${port}`, "--server.http.listen-addr=127.0.0.1:0"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      await sleep(1_000);
+      child.kill("SIGHUP");
+      await sleep(500);
+      assert.equal(child.exitCode, null, "still running");
+      assert.match(output, /SIGHUP while starting/);
+      child.kill("SIGKILL");
+      await exited;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("ingest needs --redis.url", async () => {

@@ -86,13 +86,17 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", () => resolve("SIGINT"));
     fatal = resolve;
   });
-  const relay = await startRelay(config, settings, roles[command], logger, { reloadConfig: () => loadConfig(configPath, process.env), onFatal: fatal });
-  logger.info({ ops: relay.ops.url }, "ready");
-  // As Alloy: SIGHUP reads the configuration again; a bad one keeps the running one.
+  // As Alloy: SIGHUP reads the configuration again; a bad one keeps the running one. Handled from the
+  // start: by default the signal would end a process still starting (waiting for Redis, say).
+  let started: Awaited<ReturnType<typeof startRelay>> | undefined;
   process.on("SIGHUP", () => {
+    if (started === undefined) return void logger.warn("SIGHUP while starting: the configuration is read as the relay starts, nothing to reload");
     // The relay logs why a reload failed.
-    relay.reload().catch(() => undefined);
+    started.reload().catch(() => undefined);
   });
+  const relay = await startRelay(config, settings, roles[command], logger, { reloadConfig: () => loadConfig(configPath, process.env), onFatal: fatal });
+  started = relay;
+  logger.info({ ops: relay.ops.url }, "ready");
   const reason = await stop;
   if (reason instanceof Error) {
     logger.fatal({ err: reason }, "cannot go on: shutting down (exit 1) so that a supervisor restarts the relay");

@@ -214,6 +214,7 @@ describe("reload: a request under way on a receiver that restarts still names th
     const res = await fetch(`http://127.0.0.1:${port}/ingest?name=after&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 5 }) });
     assert.equal(res.status, 200, await res.text());
     assert.doesNotMatch(relay.output(), /unknown target/);
+    assert.match(relay.output(), /"target":"old","profiles":1,"msg":"profiles that closing receivers finished were stored for a removed target/);
   });
 });
 

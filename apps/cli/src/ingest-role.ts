@@ -108,7 +108,9 @@ export class IngestRole {
     this.config = next;
     for (const [target, url] of endpointsOf(next)) this.endpoints.set(target, url);
     const nextNames = new Set(next.targets.map((target) => target.name));
-    this.enqueuer.setTargets([...next.targets, ...previous.targets.filter((target) => !nextNames.has(target.name))]);
+    const removed = previous.targets.filter((target) => !nextNames.has(target.name));
+    const storedBefore = new Map(removed.map((target) => [target.name, this.enqueuer.storedFor(target.name)]));
+    this.enqueuer.setTargets([...next.targets, ...removed]);
     try {
       const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
       const restarted: ReceiverConfig[] = [];
@@ -132,6 +134,14 @@ export class IngestRole {
       for (const receiver of changes.added) await this.start(receiver);
     } finally {
       this.enqueuer.setTargets(next.targets);
+      for (const [target, before] of storedBefore) {
+        const profiles = this.enqueuer.storedFor(target) - before;
+        if (profiles === 0) continue;
+        this.options.logger.warn(
+          { target, profiles },
+          "profiles that closing receivers finished were stored for a removed target: they wait in its queue (add the target back to deliver them, or purge them)",
+        );
+      }
     }
   }
 

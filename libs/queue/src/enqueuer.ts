@@ -79,6 +79,8 @@ interface TargetEntry {
   shards: { queue: TargetQueue; pending: PendingSegments; backlog: TargetBacklog }[];
   attempts: number;
   view: BacklogView;
+  /** Profiles this process stored for the target. */
+  stored: number;
 }
 
 /** A target's part of a flush: a segment for its drain job, on the shard the batch id picks. */
@@ -198,6 +200,7 @@ export class Enqueuer {
         })),
         attempts,
         view: new BacklogView(),
+        stored: 0,
       });
     }
   }
@@ -231,6 +234,11 @@ export class Enqueuer {
       throw error;
     }
     return { batchId, queued: admitted.map((entry) => entry.name), dropped };
+  }
+
+  /** Profiles this process stored for `target` so far, while or after it was one of its targets. */
+  storedFor(target: string): number {
+    return (this.entries.get(target) ?? this.retired.get(target))?.stored ?? 0;
   }
 
   /** Waits for the flushes and cleanups under way, then closes the queues; the connection is the caller's. */
@@ -341,6 +349,7 @@ export class Enqueuer {
       await Promise.all(unserved.map((job) => addDrainJob(job.queue, job.entry.attempts, drainJobId(batchId))));
       if (this.options.replication !== undefined) await confirmReplicas(masters, this.options.replication);
       stored = true;
+      for (const job of jobs) job.entry.stored += job.usage.profiles;
       return batchId;
     } catch (cause) {
       // An undo sent after a flush refused unsent would only add to what a stalled connection holds.

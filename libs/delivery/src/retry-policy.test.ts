@@ -103,6 +103,9 @@ describe("classifyResponse for Push", () => {
     [500, JSON.stringify({ code: "not_a_code" }), retry("http 500")],
     [404, JSON.stringify({ code: 7 }), permanent("http 404")],
     [404, "null", permanent("http 404")],
+    // Only the first KiB of a long error is kept: cut off, its start still names the code.
+    [400, `{"code":"invalid_argument","message":"${"x".repeat(2_000)}`.slice(0, 1_024), permanent("connect invalid_argument")],
+    [503, ` {"code": "unavailable","message":"${"y".repeat(2_000)}`.slice(0, 1_024), retry("connect unavailable")],
   ]);
 });
 

@@ -104,11 +104,17 @@ function isProtoAnswer(contentType: string | undefined): boolean {
   return contentType !== undefined && /^application\/proto\s*(;|$)/i.test(contentType.trim());
 }
 
-/** The code of a Connect error body `{"code":"unavailable","message":"..."}`, if it is one. */
+/**
+ * The code of a Connect error body `{"code":"unavailable","message":"..."}`, if it is one. The body
+ * kept is its first KiB: a longer one (Pyroscope's validation errors quote the whole label set) no
+ * longer parses, but connect-go writes `code` first, so its start still says it.
+ */
 function connectErrorCode(body: string): ConnectCode | undefined {
-  const code = parseObject(body)?.["code"];
+  const code = parseObject(body)?.["code"] ?? leadingCode.exec(body)?.[1];
   return typeof code === "string" && isConnectCode(code) ? code : undefined;
 }
+
+const leadingCode = /^\s*\{\s*"code"\s*:\s*"([a-z_]+)"/;
 
 /** What a Connect client assumes when an error has no Connect body. */
 function codeFromStatus(status: number): ConnectCode {

@@ -4,7 +4,7 @@ import { rewritePushLabels } from "@pyroscope-relay/profile";
 import { LabelPairSchema, PushRequestSchema, RawProfileSeriesSchema } from "@pyroscope-relay/proto";
 import type { RawProfileSeries } from "@pyroscope-relay/proto";
 import type { FailureReason, PushProfileRef } from "@pyroscope-relay/queue";
-import type { TargetRequest } from "./target-client.js";
+import { RELAY_USER_AGENT, type TargetRequest } from "./target-client.js";
 
 /** One series of a stored Push request, its labels rewritten for a target: one part of its profile. */
 export interface SeriesItem {
@@ -30,7 +30,7 @@ export interface PushSeries {
  */
 export const COMBINED_PUSH = { maxSeries: 64, maxBytes: 1024 * 1024 };
 
-const pushHeaders = ["Content-Type", "application/proto", "Connect-Protocol-Version", "1"];
+const pushHeaders = ["Content-Type", "application/proto", "Connect-Protocol-Version", "1", ...RELAY_USER_AGENT];
 
 /**
  * The series of a stored Push request that the target still needs, each forwarded as Alloy does:

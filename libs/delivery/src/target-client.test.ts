@@ -12,7 +12,7 @@ import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import { startFakeTarget, startForwardProxy, startTlsFront, targetConfig, testPki, type FakeTarget, type ForwardProxy } from "@pyroscope-relay/testing";
 import { attempt } from "./attempt.js";
 import { classifyError } from "./retry-policy.js";
-import { TargetClient, type TargetRequest } from "./target-client.js";
+import { RELAY_USER_AGENT, TargetClient, type TargetRequest } from "./target-client.js";
 import { rawHeaderValues } from "./writer-harness.js";
 
 const pki = await testPki();
@@ -213,15 +213,23 @@ test("headers, then every http_headers value; an http_headers tenant is the endp
   assert.deepEqual(rawHeaderValues(sent.rawHeaders, "x-scope-orgid"), ["tenant-from-http-headers"]);
 });
 
-test("headers that the relay sets itself (Content-Type, User-Agent) replace its own, as Alloy sets them", async (t) => {
+test("the request's own headers win over the endpoint's, as in Alloy; a configured one goes where the request has none", async (t) => {
   const target = await fakeTarget(t);
   const relay = client(t, target.url, { headers: { "content-type": "application/x-configured", "User-Agent": "team-agent" } });
+  // /ingest: the profile's Content-Type wins; the configured User-Agent goes out (Alloy's plain HTTP client has none).
   await relay.send(request(), signal);
-  const sent = target.requests[0]!;
-  assert.deepEqual(rawHeaderValues(sent.rawHeaders, "content-type"), ["application/x-configured"]);
-  assert.deepEqual(rawHeaderValues(sent.rawHeaders, "user-agent"), ["team-agent"]);
+  assert.deepEqual(rawHeaderValues(target.requests[0]!.rawHeaders, "content-type"), ["application/octet-stream"]);
+  assert.deepEqual(rawHeaderValues(target.requests[0]!.rawHeaders, "user-agent"), ["team-agent"]);
+  // A profile sent without a Content-Type gets the configured one.
+  await relay.send({ ...request(), headers: [] }, signal);
+  assert.deepEqual(rawHeaderValues(target.requests[1]!.rawHeaders, "content-type"), ["application/x-configured"]);
+  // A Push, as connect-go sends it: its Content-Type and the relay's User-Agent.
+  await relay.send({ ...request(), path: "/push.v1.PusherService/Push", headers: ["Content-Type", "application/proto", ...RELAY_USER_AGENT] }, signal);
+  assert.deepEqual(rawHeaderValues(target.requests[2]!.rawHeaders, "content-type"), ["application/proto"]);
+  assert.deepEqual(rawHeaderValues(target.requests[2]!.rawHeaders, "user-agent"), ["pyroscope-relay"]);
+  // Nothing configured: the relay's User-Agent.
   await client(t, target.url).send(request(), signal);
-  assert.deepEqual(rawHeaderValues(target.requests[1]!.rawHeaders, "user-agent"), ["pyroscope-relay"]);
+  assert.deepEqual(rawHeaderValues(target.requests[3]!.rawHeaders, "user-agent"), ["pyroscope-relay"]);
 });
 
 test("a Push answered 200 by something other than a Connect server (a login page after a redirect) is retried, never delivered", async (t) => {

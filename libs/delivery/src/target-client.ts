@@ -53,10 +53,8 @@ export class TargetClient {
   private readonly hasStaticTenant: boolean;
   /** An Authorization set through `headers` wins over the auth block, as in Alloy. */
   private readonly hasStaticAuthorization: boolean;
-  /** The relay's User-Agent, unless `headers` sets one. */
+  /** The relay's User-Agent, unless `headers` sets one or the request carries its own. */
   private readonly userAgent: readonly string[];
-  /** `headers` set one of the request's own headers (Content-Type...): it goes out instead. */
-  private readonly replacesRequestHeaders: boolean;
 
   constructor(
     private readonly target: TargetConfig,
@@ -78,8 +76,7 @@ export class TargetClient {
     this.configured = new Set([...Object.keys(target.headers), ...Object.keys(target.httpHeaders ?? {})].map((name) => name.toLowerCase()));
     this.hasStaticTenant = this.configured.has("x-scope-orgid");
     this.hasStaticAuthorization = this.configured.has("authorization");
-    this.userAgent = this.configured.has("user-agent") ? [] : ["User-Agent", "pyroscope-relay"];
-    this.replacesRequestHeaders = ["content-type", "connect-protocol-version"].some((name) => this.configured.has(name));
+    this.userAgent = this.configured.has("user-agent") ? [] : RELAY_USER_AGENT;
   }
 
   /** Whether a 401 may pass by itself (credentials read from a file, or an oauth2 token): then it is retried. */
@@ -134,12 +131,13 @@ export class TargetClient {
       path,
       method: "POST",
       headers: [
-        // A header the endpoint configures replaces the relay's own, as Alloy sets it.
-        ...(this.replacesRequestHeaders ? withoutConfigured(req.headers, this.configured) : req.headers),
+        ...req.headers,
         ...tenant,
-        ...this.staticHeaders,
+        // The request's own headers win over the endpoint's of the same name, as in Alloy: a Push's
+        // Content-Type and User-Agent (connect-go's), an /ingest profile's Content-Type.
+        ...(this.overlaps(req.headers) ? without(this.staticHeaders, req.headers) : this.staticHeaders),
         ...(authorization === undefined ? [] : ["Authorization", authorization]),
-        ...this.userAgent,
+        ...(hasHeader(req.headers, "user-agent") ? [] : this.userAgent),
       ],
       body: req.body,
       headersTimeout: timeoutMs,
@@ -162,13 +160,28 @@ export class TargetClient {
   async close(): Promise<void> {
     await Promise.all([this.http.close(), this.auth.close()]);
   }
+
+  /** Whether the request carries a header the endpoint configures too. */
+  private overlaps(headers: readonly string[]): boolean {
+    for (let i = 0; i < headers.length; i += 2) if (this.configured.has(headers[i]!.toLowerCase())) return true;
+    return false;
+  }
 }
 
-/** Name-value pairs (flat) but those whose name is in `configured` (lower case). */
-function withoutConfigured(headers: readonly string[], configured: ReadonlySet<string>): string[] {
+/** The relay's User-Agent, which a Connect call (Push) carries whatever the endpoint's `headers` say, as Alloy's does. */
+export const RELAY_USER_AGENT: readonly string[] = ["User-Agent", "pyroscope-relay"];
+
+/** Name-value pairs (flat) but those named in `others` (name-value pairs too). */
+function without(headers: readonly string[], others: readonly string[]): string[] {
   const kept: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) if (!configured.has(headers[i]!.toLowerCase())) kept.push(headers[i]!, headers[i + 1]!);
+  for (let i = 0; i + 1 < headers.length; i += 2) if (!hasHeader(others, headers[i]!)) kept.push(headers[i]!, headers[i + 1]!);
   return kept;
+}
+
+function hasHeader(headers: readonly string[], name: string): boolean {
+  const wanted = name.toLowerCase();
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === wanted) return true;
+  return false;
 }
 
 /** A header's first value (Node gives a repeated one as an array). */

@@ -61,13 +61,17 @@ test("301 and 302 turn a POST into a GET without body; 303 anything but HEAD, dr
   assert.equal(redirected(post({ method: "HEAD", body: null }), 303, "/see")?.method, "HEAD");
 });
 
-test("credentials go to no other origin (scheme, host or port)", () => {
-  for (const location of ["http://pyroscope.example:4040/ingest", "https://other.example:4040/ingest", "https://pyroscope.example:4041/ingest"]) {
+test("credentials go to no other host, nor down from https to http; another port or an upgrade to https keeps them, as in Go", () => {
+  for (const location of ["http://pyroscope.example:4040/ingest", "https://other.example:4040/ingest"]) {
     const next = redirected(post(), 307, location)!;
     assert.equal(next.origin, new URL(location).origin);
     assert.deepEqual(next.headers, ["Content-Type", "application/octet-stream", "X-Scope-OrgID", "t1"], location);
   }
-  assert.ok(redirected(post(), 307, "https://PYROSCOPE.example:4040/x")!.headers.includes("Authorization"), "the same origin, spelled otherwise");
+  for (const location of ["https://pyroscope.example:4041/ingest", "https://PYROSCOPE.example:4040/x"]) {
+    assert.ok(redirected(post(), 307, location)!.headers.includes("Authorization"), location);
+  }
+  const upgraded = redirected(post({ origin: "http://pyroscope.example" }), 308, "https://pyroscope.example/ingest")!;
+  assert.ok(upgraded.headers.includes("Authorization"), "http to https on the same host");
 });
 
 test("a streamed body cannot go again: a 307 is the answer, a 303 is followed without it", () => {

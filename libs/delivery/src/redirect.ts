@@ -25,7 +25,9 @@ export interface RedirectableRequest {
  * the answer is the answer (not a redirect, no Location, or a streamed body that is gone). As Go's
  * client and undici do (RFC 9110 section 15.4): 301 and 302 turn a POST into a body-less GET, 303
  * anything but HEAD (dropping the Content-* headers); 307 and 308 resend the same request. Host goes
- * (the new URL sets it), and credentials go to no other origin.
+ * (the new URL sets it), and credentials go to no other host, as Go's client decides (a port or an
+ * upgrade to https on the same host keeps them; Alloy's auth is even added again on every hop), nor
+ * down from https to http.
  */
 export function redirected(request: RedirectableRequest, status: number, location: string | undefined): RedirectableRequest | undefined {
   if (!redirectStatuses.has(status) || location === undefined || location === "") return undefined;
@@ -38,11 +40,12 @@ export function redirected(request: RedirectableRequest, status: number, locatio
   const toGet = (status === 303 && request.method !== "HEAD") || ((status === 301 || status === 302) && request.method === "POST");
   const body = toGet ? null : request.body;
   if (body !== null && typeof body === "object" && "pipe" in body) return undefined;
-  const otherOrigin = url.origin !== request.origin;
+  const from = new URL(request.origin);
+  const dropCredentials = url.hostname !== from.hostname || (from.protocol === "https:" && url.protocol === "http:");
   const headers: string[] = [];
   for (let i = 0; i + 1 < request.headers.length; i += 2) {
     const name = request.headers[i]!.toLowerCase();
-    if (name === "host" || (status === 303 && name.startsWith("content-")) || (otherOrigin && credentialHeaders.has(name))) continue;
+    if (name === "host" || (status === 303 && name.startsWith("content-")) || (dropCredentials && credentialHeaders.has(name))) continue;
     headers.push(request.headers[i]!, request.headers[i + 1]!);
   }
   return { origin: url.origin, path: `${url.pathname}${url.search}`, method: toGet ? "GET" : request.method, headers, body };

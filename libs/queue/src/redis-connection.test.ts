@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { resolve as resolvePath } from "node:path";
 import { after, test } from "node:test";
 import type { Redis } from "ioredis";
 import { startRedisServer } from "@pyroscope-relay/testing";
@@ -41,6 +43,18 @@ test("connects over unix:// URLs and bare socket paths", async (t) => {
   }
 });
 
+test("a unix:// URL with a relative path names a socket under the working directory (run's default --storage.path data)", async (t) => {
+  // The socket, reached through a directory under the working directory.
+  const dir = await mkdtemp("redis-url-");
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await symlink(server.socketPath, `${dir}/redis.sock`);
+  const redis = connection(t, `unix://${dir}/redis.sock`, "admin", "relay-test");
+  assert.equal(redis.options.path, resolvePath(dir, "redis.sock"));
+  await waitForRedis(redis, 2_000);
+  assert.equal(await redis.ping(), "PONG");
+  assert.equal(connection(t, "unix://data/redis.sock", "admin").options.path, resolvePath("data/redis.sock"));
+});
+
 test("maps redis:// and rediss:// URLs to ioredis options", (t) => {
   const plain = connection(t, "redis://alice:p%40ss@127.0.0.1:1/3", "worker");
   assert.equal(plain.options.host, "127.0.0.1");
@@ -63,7 +77,7 @@ test("maps redis:// and rediss:// URLs to ioredis options", (t) => {
 test("rejects unusable URLs without showing the password", () => {
   for (const url of [
     "http://user:secret@host",
-    "unix://relative/redis.sock",
+    "unix://host:6379/redis.sock",
     "redis://user:secret@host/zero",
     "redis://user:secret@host?keyPrefix=x",
     "redis://user:secret@",

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { resolve as resolvePath } from "node:path";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
 
@@ -167,8 +168,10 @@ function urlOptions(url: string): RedisOptions {
   let db = parsed.searchParams.get("db") ?? undefined;
   switch (parsed.protocol) {
     case "unix:":
-      if (parsed.host || !parsed.pathname.startsWith("/")) throw invalid("use unix:///absolute/path/to/redis.sock");
-      options.path = decodeURIComponent(parsed.pathname);
+      // unix:///abs/redis.sock, or unix://data/redis.sock: a path relative to the working directory,
+      // as `run`'s embedded Redis is under the default --storage.path `data`.
+      if (parsed.port) throw invalid("use unix:///absolute/path/to/redis.sock or unix://relative/path/to/redis.sock");
+      options.path = resolvePath(decodeURIComponent(`${parsed.host}${parsed.pathname}`));
       break;
     case "redis:":
     case "rediss:": {

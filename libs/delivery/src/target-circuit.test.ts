@@ -4,14 +4,19 @@ import { failuresBeforePause, TargetCircuit } from "./target-circuit.js";
 
 test("Retry-After pauses for the time asked, at least the minimum backoff and at most an hour", () => {
   const circuit = new TargetCircuit(500, 60_000);
-  assert.equal(circuit.pauseFor({ retryAfterMs: 2_000, unreachable: false }), 2_000);
-  assert.equal(circuit.pauseFor({ retryAfterMs: 0, unreachable: false }), 500);
-  assert.equal(circuit.pauseFor({ retryAfterMs: 10 * 3600_000, unreachable: false }), 3600_000);
+  // The target asked: the job uses no attempt.
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 2_000, unreachable: false }), { pauseMs: 2_000, usesAttempt: false });
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 0, unreachable: false }), { pauseMs: 500, usesAttempt: false });
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 10 * 3600_000, unreachable: false }), { pauseMs: 3600_000, usesAttempt: false });
 });
 
 test("an unreachable target pauses with growing, capped pauses until a delivery closes the circuit", () => {
   const circuit = new TargetCircuit(100, 1_000);
-  const down = () => circuit.pauseFor({ unreachable: true })!;
+  const down = () => {
+    const pause = circuit.pauseFor({ unreachable: true })!;
+    assert.equal(pause.usesAttempt, false, "out of reach: no attempt used");
+    return pause.pauseMs;
+  };
   const first = down();
   assert.ok(first >= 100 && first < 200, `first pause ${first}`);
   const second = down();
@@ -22,7 +27,7 @@ test("an unreachable target pauses with growing, capped pauses until a delivery 
   assert.ok(down() < 200, "a delivery resets the streak");
 });
 
-test("a few error answers or timeouts are plain retries; a streak of them pauses the queue", () => {
+test("a few error answers or timeouts are plain retries; a streak of them pauses the queue, and uses the job's attempt", () => {
   const circuit = new TargetCircuit(100, 1_000);
   assert.equal(circuit.pauseFor({ unreachable: false }), undefined);
   assert.equal(circuit.pauseFor({ unreachable: false }), undefined);
@@ -30,7 +35,8 @@ test("a few error answers or timeouts are plain retries; a streak of them pauses
     assert.equal(circuit.pauseFor({ unreachable: false }), undefined, `failure ${failure} is a plain retry`);
   }
   const pause = circuit.pauseFor({ unreachable: false });
-  assert.ok(pause !== undefined && pause >= 100 && pause < 200, `first pause ${pause}`);
+  assert.ok(pause !== undefined && pause.pauseMs >= 100 && pause.pauseMs < 200, `first pause ${pause?.pauseMs}`);
+  assert.equal(pause.usesAttempt, true, "a target that keeps answering errors must not hold a job past its retries");
   circuit.delivered();
   assert.equal(circuit.pauseFor({ unreachable: false }), undefined, "a delivery resets the streak");
 });

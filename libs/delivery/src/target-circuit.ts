@@ -4,6 +4,13 @@ import type { DeliveryFailure } from "./delivery-error.js";
 /** A target may ask for a pause longer than our own backoff, but not for more than this. */
 const maxPauseMs = 60 * 60 * 1000;
 
+/** A pause of a target's queue. */
+export interface Pause {
+  pauseMs: number;
+  /** The job that met it uses an attempt as well. */
+  usesAttempt: boolean;
+}
+
 /** Retryable error answers in a row after which a target counts as down, `Retry-After` or not. */
 export const failuresBeforePause = 5;
 
@@ -21,17 +28,21 @@ export class TargetCircuit {
     private readonly maxBackoffMs: number,
   ) {}
 
-  /** How long the target's queue should pause after this retryable failure; undefined for a plain retry. */
-  pauseFor(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">): number | undefined {
+  /**
+   * How long the target's queue should pause after this retryable failure, and whether the job uses
+   * an attempt too (a streak of errors from a target that answers, rather than its asking for a pause
+   * or its being out of reach); undefined for a plain retry.
+   */
+  pauseFor(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">): Pause | undefined {
     this.failuresInARow++;
     if (failure.retryAfterMs !== undefined) {
-      return Math.min(Math.max(failure.retryAfterMs, this.minBackoffMs), maxPauseMs);
+      return { pauseMs: Math.min(Math.max(failure.retryAfterMs, this.minBackoffMs), maxPauseMs), usesAttempt: false };
     }
     if (failure.unreachable) {
-      return backoffDelay(this.failuresInARow, this.minBackoffMs, this.maxBackoffMs);
+      return { pauseMs: backoffDelay(this.failuresInARow, this.minBackoffMs, this.maxBackoffMs), usesAttempt: false };
     }
     if (this.failuresInARow >= failuresBeforePause) {
-      return backoffDelay(this.failuresInARow - failuresBeforePause + 1, this.minBackoffMs, this.maxBackoffMs);
+      return { pauseMs: backoffDelay(this.failuresInARow - failuresBeforePause + 1, this.minBackoffMs, this.maxBackoffMs), usesAttempt: true };
     }
     return undefined;
   }

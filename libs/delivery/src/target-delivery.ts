@@ -40,6 +40,7 @@ interface IngestProfile {
 interface AttemptState {
   retry?: AttemptOutcome["retry"];
   pauseMs?: number;
+  pauseUsesAttempt?: boolean;
 }
 
 /**
@@ -170,8 +171,12 @@ export class TargetDelivery {
         // Cut off by shutdown: not the target's doing.
         if (signal.aborted) return;
         state.retry = result.failure;
-        const pauseMs = this.circuit.pauseFor(result);
-        if (pauseMs !== undefined) state.pauseMs = Math.max(state.pauseMs ?? 0, pauseMs);
+        const pause = this.circuit.pauseFor(result);
+        if (pause !== undefined) {
+          state.pauseMs = Math.max(state.pauseMs ?? 0, pause.pauseMs);
+          // A pause the target asked for (or its being out of reach) in the attempt costs no attempt.
+          state.pauseUsesAttempt = (state.pauseUsesAttempt ?? true) && pause.usesAttempt;
+        }
       }
     }
   }

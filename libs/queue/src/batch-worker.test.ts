@@ -167,6 +167,16 @@ test("a pause hands the batch back without using an attempt, with its progress",
   assert.ok(elapsed >= 290, `the queue paused for the asked time (${elapsed} ms)`);
 });
 
+test("a pause for a streak of errors uses the job's attempts: a target that keeps failing fails the batch once they are spent", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 3 });
+  const batchId = await flush(h, 1);
+  const delivery = scriptedDelivery(() => ({ retry: httpFailure(500, "boom"), pauseMs: 50, pauseUsesAttempt: true }));
+  h.worker("alpha", delivery);
+  const failed = await until("the batch to fail", async () => (await h.queue("alpha").getFailed()).find((job) => job.id === batchId));
+  assert.equal(delivery.attempts.length, 3, "max_backoff_retries attempts, paused or not");
+  assert.deepEqual(batchJobData.parse(failed.data).failure, httpFailure(500, "boom"));
+});
+
 test("close() hands an active batch back to waiting after the grace period, with what it delivered", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 3);

@@ -320,7 +320,7 @@ export class BatchWorker {
   /** Ends the attempt: complete, hand back, retry later, or fail for good. `data`: a batch job's. */
   private async finish(job: BatchJob, work: JobWork, data: BatchJobData | undefined, progress: BatchProgress, outcome: AttemptOutcome): Promise<void> {
     const left = progress.pending();
-    const handBack = this.stopping.signal.aborted || outcome.pauseMs !== undefined;
+    const handBack = this.stopping.signal.aborted || (outcome.pauseMs !== undefined && outcome.pauseUsesAttempt !== true);
     if (left.length > 0 && (handBack || job.attemptsMade + 1 < attemptsOf(job))) {
       await this.splitOff(job, work, progress.failureGroups());
       progress.clearFailures();
@@ -330,7 +330,7 @@ export class BatchWorker {
         // Every shard: the circuit is the target's.
         await Promise.all(this.workers.map((worker) => worker.rateLimit(outcome.pauseMs!)));
         this.observer.paused?.({ jobId: job.id!, pauseMs: outcome.pauseMs, profiles: left.length, failure: outcome.retry });
-        throw Worker.RateLimitError();
+        if (handBack) throw Worker.RateLimitError();
       }
       const failure = outcome.retry ?? UNREPORTED;
       this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade + 1, profiles: left.length, failure });

@@ -32,6 +32,11 @@ export interface AttemptOutcome {
    * long and the job goes back to waiting without using an attempt.
    */
   pauseMs?: number;
+  /**
+   * The pause comes of errors a reachable target keeps answering, not of its asking: the job uses an
+   * attempt as well, so that a target that errs for ever cannot hold it past `max_backoff_retries`.
+   */
+  pauseUsesAttempt?: boolean;
 }
 
 /**

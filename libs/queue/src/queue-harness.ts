@@ -20,7 +20,7 @@ export const PAYLOAD_TTL_MS = 3_600_000;
 export const FAILED_TTL_MS = 2 * 3_600_000;
 
 /** What the scripted target does with one profile in one attempt. */
-export type Verdict = "deliver" | { fail: FailureReason } | { retry: FailureReason; pauseMs?: number };
+export type Verdict = "deliver" | { fail: FailureReason } | { retry: FailureReason; pauseMs?: number; pauseUsesAttempt?: boolean };
 
 export const ingestFacts = (query = "name=app"): ProfileFacts => ({ kind: "ingest", receivedAt: Date.now(), query, contentTypes: [] });
 
@@ -48,6 +48,7 @@ export function scriptedDelivery(verdict: (query: string, payload: Buffer) => Ve
       else {
         outcome.retry = decided.retry;
         if (decided.pauseMs !== undefined) outcome.pauseMs = decided.pauseMs;
+        if (decided.pauseUsesAttempt !== undefined) outcome.pauseUsesAttempt = decided.pauseUsesAttempt;
       }
     }
     return outcome;

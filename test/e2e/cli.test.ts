@@ -276,7 +276,13 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
       let output = "";
       child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-      await sleep(1_000);
+      // Once it handles SIGHUP (Linux: the signal's bit in SigCgt), which it does before it waits for Redis.
+      const handlesHangUp = async () =>
+        (BigInt(`0x${/^SigCgt:\s*([0-9a-f]+)$/m.exec(await readFile(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? "0"}`) & 1n) === 1n;
+      for (const deadline = Date.now() + 10_000; !(await handlesHangUp()); ) {
+        assert.ok(Date.now() < deadline, `no SIGHUP handler: ${output}`);
+        await sleep(20);
+      }
       child.kill("SIGHUP");
       await sleep(500);
       assert.equal(child.exitCode, null, "still running");

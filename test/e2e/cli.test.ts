@@ -285,7 +285,7 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
       }
       child.kill("SIGHUP");
       await sleep(500);
-      assert.equal(child.exitCode, null, "still running");
+      assert.deepEqual([child.exitCode, child.signalCode], [null, null], "still running");
       assert.match(output, /SIGHUP while starting/);
       child.kill("SIGKILL");
       await exited;

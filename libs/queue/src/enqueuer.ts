@@ -111,8 +111,10 @@ interface Submission {
 export class Enqueuer {
   private readonly store: BatchStore;
   private readonly entries = new Map<string, TargetEntry>();
-  /** Targets a reload removed: their queues close with the enqueuer, after the flushes that may use them. */
-  /** Removed targets, by name: their queues may serve flushes under way, and a target added back gets its own again. */
+  /**
+   * Targets a reload removed, by name: their queues may serve flushes under way and close with the
+   * enqueuer, and a target added back takes up its own again.
+   */
   private readonly retired = new Map<string, TargetEntry>();
   private readonly payloadTtlMs: number;
   private readonly bounds: BacklogBounds | undefined;

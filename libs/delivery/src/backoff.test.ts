@@ -23,24 +23,46 @@ describe("backoffDelay", () => {
     );
   });
 
-  it("caps at the maximum", () => {
+  it("keeps its jitter at the cap: the last range below the maximum, up to the maximum", () => {
+    // 500 ms doubling: [256 s, 512 s) is the first range that reaches 300 s, so it is [256 s, 300 s) from then on.
     assert.equal(
-      backoffDelay(10, 500, 300_000, () => 0.5),
-      300_000,
+      backoffDelay(10, 500, 300_000, () => 0),
+      256_000,
     );
     assert.equal(
-      backoffDelay(10, 500, 200_000, () => 0),
-      200_000,
+      backoffDelay(10, 500, 300_000, () => 0.5),
+      278_000,
+    );
+    assert.equal(
+      backoffDelay(50, 500, 300_000, () => 0),
+      256_000,
+    );
+    assert.equal(
+      backoffDelay(50, 500, 300_000, () => 0.999999),
+      299_999,
     );
     assert.equal(
       backoffDelay(9, 500, 200_000, () => 0.9),
-      200_000,
+      128_000 + Math.floor(0.9 * 72_000),
+    );
+  });
+
+  it("waits the minimum when it equals the maximum", () => {
+    assert.equal(
+      backoffDelay(1, 1000, 1000, () => 0.5),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(7, 1000, 1000, () => 0.5),
+      1000,
     );
   });
 
   it("stays finite for huge retry numbers", () => {
-    assert.equal(backoffDelay(5_000, 500, 300_000), 300_000);
-    assert.equal(backoffDelay(Number.MAX_SAFE_INTEGER, 1, 10), 10);
+    const atCap = backoffDelay(5_000, 500, 300_000);
+    assert.ok(atCap >= 256_000 && atCap < 300_000, `${atCap}`);
+    const small = backoffDelay(Number.MAX_SAFE_INTEGER, 1, 10);
+    assert.ok(small >= 8 && small < 10, `${small}`);
     assert.equal(backoffDelay(5_000, 0, 300_000), 0);
   });
 
@@ -59,7 +81,7 @@ describe("backoffDelay", () => {
     }
   });
 
-  it("always lies within [min·2^(n-1), min·2^n) capped at max", () => {
+  it("always lies within [min·2^(n-1), min·2^n) below the cap, and within the cap's range at it", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 2000 }),
@@ -69,11 +91,14 @@ describe("backoffDelay", () => {
         (retry, minMs, extra, r) => {
           const maxMs = minMs + extra;
           const delay = backoffDelay(retry, minMs, maxMs, () => r);
-          const low = minMs === 0 ? 0 : minMs * 2 ** (retry - 1);
           assert.ok(Number.isInteger(delay));
           assert.ok(delay <= maxMs);
-          if (low >= maxMs) assert.equal(delay, maxMs);
-          else assert.ok(delay >= low && (delay < 2 * low || minMs === 0), `${delay} outside [${low}, ${2 * low})`);
+          if (minMs === 0 || minMs === maxMs) return assert.equal(delay, minMs);
+          const low = minMs * 2 ** (retry - 1);
+          if (2 * low <= maxMs) return assert.ok(delay >= low && delay < 2 * low, `${delay} outside [${low}, ${2 * low})`);
+          // At the cap: the range whose top first reached the maximum.
+          const capLow = minMs * 2 ** Math.ceil(Math.log2(maxMs / minMs) - 1);
+          assert.ok(delay >= capLow && delay < maxMs, `${delay} outside [${capLow}, ${maxMs})`);
         },
       ),
     );

@@ -1,7 +1,9 @@
 /**
- * How long to wait before retry `retry` (1 for the first retry), as Alloy's `pyroscope.write`:
- * uniform in [min·2^(retry-1), min·2^retry), whole milliseconds, capped at `maxMs`. Huge retry
- * numbers give `maxMs` rather than Infinity or NaN.
+ * How long to wait before retry `retry` (1 for the first retry), as Alloy's `pyroscope.write` (dskit's
+ * backoff): uniform in [low, high), whole milliseconds, where the range starts at [min, 2·min) and
+ * doubles until `high` reaches `maxMs`; from then on it stays [low, maxMs), so that retries at the
+ * cap keep their jitter and many deliveries that failed together do not come back in step. Huge
+ * retry numbers stay finite. `minMs` equal to `maxMs` waits exactly that long.
  * @throws RangeError when `retry` is not an integer >= 1 or not 0 <= minMs <= maxMs < Infinity
  */
 export function backoffDelay(retry: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -9,9 +11,13 @@ export function backoffDelay(retry: number, minMs: number, maxMs: number, random
   if (!(minMs >= 0 && minMs <= maxMs && Number.isFinite(maxMs))) {
     throw new RangeError(`backoff needs 0 <= min <= max < Infinity, got min ${minMs} and max ${maxMs}`);
   }
-  // 2^(retry-1) may be Infinity; spare 0·Infinity, which is NaN.
-  const low = minMs === 0 ? 0 : minMs * 2 ** (retry - 1);
-  if (low >= maxMs) return maxMs;
-  // low < maxMs here, so the span is finite.
-  return Math.min(maxMs, low + Math.floor(random() * low));
+  let low = minMs;
+  let high = Math.min(2 * minMs, maxMs);
+  // At most log2(max/min) doublings before `high` is capped, whatever `retry` is.
+  for (let doubled = 1; doubled < retry && high < maxMs; doubled++) {
+    low *= 2;
+    high = Math.min(2 * high, maxMs);
+  }
+  if (low >= high) return low;
+  return low + Math.floor(random() * (high - low));
 }

@@ -53,6 +53,7 @@ test("/ingest: every Content-Type value travels in order; endpoint headers are a
     assert.deepEqual(rawHeaderValues(request.rawHeaders, "x-custom"), ["custom-value"]);
     assert.deepEqual(rawHeaderValues(request.rawHeaders, "x-other"), ["2"]);
     assert.deepEqual(rawHeaderValues(request.rawHeaders, "authorization"), []);
+    assert.deepEqual(rawHeaderValues(request.rawHeaders, "connect-timeout-ms"), [], "not a Connect call");
   }
 });
 

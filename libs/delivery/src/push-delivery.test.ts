@@ -43,7 +43,9 @@ const seriesOf = (request: RecordedRequest) =>
 
 test("Push: the series of a batch go out combined, labels rewritten, samples byte-identical, Content-Type application/proto", async (t) => {
   const target = await startFakeTarget();
-  const r = await relay(t, [targetConfig("a", { url: `${target.url}/base`, externalLabels: { env: "prod", cluster: "eu-1" } })], { fakes: [target] });
+  const r = await relay(t, [targetConfig("a", { url: `${target.url}/base`, externalLabels: { env: "prod", cluster: "eu-1" }, remoteTimeoutMs: 7_000 })], {
+    fakes: [target],
+  });
   const stored = pushOf(3);
   const { batchId } = await r.enqueuer.enqueue(toBinary(PushRequestSchema, stored), pushData(3, "tenant-1"), ["a"]);
 
@@ -53,6 +55,7 @@ test("Push: the series of a batch go out combined, labels rewritten, samples byt
   assert.equal(request!.path, `/base${PUSH_PATH}`);
   assert.deepEqual(rawHeaderValues(request!.rawHeaders, "content-type"), ["application/proto"]);
   assert.deepEqual(rawHeaderValues(request!.rawHeaders, "x-scope-orgid"), ["tenant-1"]);
+  assert.deepEqual(rawHeaderValues(request!.rawHeaders, "connect-timeout-ms"), ["7000"], "remote_timeout, as a Connect client sends its deadline");
   decode(request!).series.forEach((series, i) => {
     // `__` labels other than __name__ and __delta__ dropped, receive_http's service-name rule
     // (service_name present: the app name is added as app_name), external labels override, sorted.

@@ -100,5 +100,5 @@ export function uncompressedSize(raw: Uint8Array): number {
 /** One downstream Push carrying `items` (all of one tenant). */
 export function pushRequest(items: readonly SeriesItem[]): TargetRequest {
   const body = toBinary(PushRequestSchema, create(PushRequestSchema, { series: items.map((item) => item.series) }));
-  return { path: "/push.v1.PusherService/Push", headers: pushHeaders, body, tenant: items[0]?.tenant };
+  return { path: "/push.v1.PusherService/Push", headers: pushHeaders, body, tenant: items[0]?.tenant, connect: true };
 }

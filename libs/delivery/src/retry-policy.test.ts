@@ -112,7 +112,9 @@ describe("classifyResponse for Push", () => {
 describe("classifyResponse for Push without retry_on_http_429", () => {
   table("push", false, [
     [429, connectBody("resource_exhausted"), permanent("connect resource_exhausted")],
-    [429, "", permanent("http 429")],
+    // A Connect client reads a bare 429 as unavailable, which Alloy retries whatever retry_on_http_429 says.
+    [429, "", retry("http 429")],
+    [429, connectBody("unavailable"), retry("connect unavailable")],
     [503, connectBody("unavailable"), retry("connect unavailable")],
   ]);
 });

@@ -47,7 +47,7 @@ const connectCodes = [
 type ConnectCode = (typeof connectCodes)[number];
 const knownCodes: ReadonlySet<string> = new Set(connectCodes);
 
-/** Alloy's shouldRetry; resource_exhausted is handled with HTTP 429. */
+/** Alloy's shouldRetry; resource_exhausted depends on `retry_on_http_429`. */
 const retryablePushCodes: ReadonlySet<ConnectCode> = new Set(["deadline_exceeded", "unknown", "internal", "unavailable", "data_loss", "aborted"]);
 /** Codes in a 422 /ingest message that mean the server failed, not the profile. */
 const transientIngestCodes: ReadonlySet<ConnectCode> = new Set(["unavailable", "deadline_exceeded", "internal", "canceled", "unknown"]);
@@ -65,8 +65,8 @@ const permanent = (reason: string): Outcome => ({ kind: "permanent", reason });
  *   and every other status is permanent. Reasons: `http 503`, `http 422 unavailable`.
  * - Push: the Connect code decides, as in Alloy: from a Connect error body, else inferred from the
  *   status as a Connect client does (so a bare 400 is `internal` and retried). Retried:
- *   deadline_exceeded, unknown, internal, unavailable, data_loss, aborted; rate limiting
- *   (resource_exhausted or HTTP 429) only when `retryOnHttp429`. Reasons: `connect unavailable`
+ *   deadline_exceeded, unknown, internal, unavailable, data_loss, aborted; resource_exhausted only
+ *   when `retryOnHttp429` (a bare 429 is unavailable to a Connect client). Reasons: `connect unavailable`
  *   from a body, `http 502` when inferred.
  */
 export function classifyResponse(response: DeliveryResponse): Outcome {
@@ -95,7 +95,7 @@ function classifyPush({ status, body, retryOnHttp429, retryUnauthenticated }: De
   const sent = connectErrorCode(body);
   const code = sent ?? codeFromStatus(status);
   const reason = sent === undefined ? `http ${status}` : `connect ${code}`;
-  if (code === "resource_exhausted" || status === 429) return retryOnHttp429 ? retry(reason) : permanent(reason);
+  if (code === "resource_exhausted") return retryOnHttp429 ? retry(reason) : permanent(reason);
   if (code === "unauthenticated" && retryUnauthenticated) return retry(reason);
   return retryablePushCodes.has(code) ? retry(reason) : permanent(reason);
 }

@@ -22,7 +22,9 @@ test("an unreachable target pauses with growing, capped pauses until a delivery 
   const second = down();
   assert.ok(second >= 200 && second < 400, `second pause ${second}`);
   for (let i = 0; i < 20; i++) down();
-  assert.equal(down(), 1_000);
+  // Capped: the range [800, 1,000) whose top first reached the maximum, jittered still.
+  const capped = down();
+  assert.ok(capped >= 800 && capped < 1_000, `capped pause ${capped}`);
   circuit.delivered();
   assert.ok(down() < 200, "a delivery resets the streak");
 });

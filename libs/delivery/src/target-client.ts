@@ -25,6 +25,8 @@ export interface TargetRequest {
   headers: string[];
   body: Uint8Array;
   tenant: string | undefined;
+  /** A Connect call: it tells the server its deadline (`Connect-Timeout-Ms`), as Alloy's Connect client does. */
+  connect?: boolean;
 }
 
 /** A request of `TargetClient.open`: its body whole, or streamed as it comes. */
@@ -138,6 +140,7 @@ export class TargetClient {
         ...(this.overlaps(req.headers) ? without(this.staticHeaders, req.headers) : this.staticHeaders),
         ...(authorization === undefined ? [] : ["Authorization", authorization]),
         ...(hasHeader(req.headers, "user-agent") ? [] : this.userAgent),
+        ...(req.connect === true && timeoutMs > 0 ? ["Connect-Timeout-Ms", String(timeoutMs)] : []),
       ],
       body: req.body,
       headersTimeout: timeoutMs,

@@ -83,12 +83,24 @@ export function textOf(bytes: string): string {
 const badEscape = /%(?![0-9A-Fa-f]{2})/;
 const needsUnescape = /[+%]/;
 
+// A character beyond a byte: text, not bytes off the wire.
+const wideCharacter = /[^\x00-\xff]/;
+
+/**
+ * A query off the wire is a byte string already (Node reads a request target one character per
+ * byte: raw UTF-8 `é` is "\xc3\xa9"), so its bytes are kept as they are, as Go keeps them; only text
+ * with characters beyond a byte, which never comes off the wire, is taken as UTF-8.
+ */
+function queryBytes(component: string): string {
+  return wideCharacter.test(component) ? byteString(component) : component;
+}
+
 function queryUnescape(component: string): string | undefined {
-  if (!needsUnescape.test(component)) return byteString(component);
+  if (!needsUnescape.test(component)) return queryBytes(component);
   if (badEscape.test(component)) return undefined;
   // A loop over the bytes: a replace with a callback per escape cost the writer more than the rest
   // of a query's rewrite.
-  const bytes = byteString(component);
+  const bytes = queryBytes(component);
   let text = "";
   let from = 0;
   for (let i = 0; i < bytes.length; i++) {

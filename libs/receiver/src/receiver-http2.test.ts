@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { rewriteIngestQuery } from "@pyroscope-relay/profile";
 import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
 import { gzippedPprof, startRedisServer } from "@pyroscope-relay/testing";
@@ -144,6 +145,19 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     assert.equal(ref.query, ingestPath.slice("/ingest?".length));
     assert.deepEqual(ref.contentTypes, ["application/octet-stream"]);
     assert.equal(ref.tenant, "team-h2");
+  });
+
+  test("/ingest over h2c: raw UTF-8 in the query is kept as its bytes and forwarded as Alloy does, not encoded twice", async (t) => {
+    const r = await h2cReceiver(t);
+    // Node hands over an HTTP/2 :path one character per byte, as it sends one.
+    const query = `name=app%7Benv%3D${Buffer.from("é").toString("latin1")}%7D&format=pprof`;
+    const res = await h2Request(session(t, r.url), { ":method": "POST", ":path": `/ingest?${query}` }, [gzippedPprof({ seed: 6 })]);
+    assert.equal(res.headers[":status"], 200, res.body.toString());
+    const [segment] = await r.segments("alpha");
+    const [ref] = segment?.profiles ?? [];
+    assert.ok(ref?.kind === "ingest");
+    assert.equal(ref.query, query);
+    assert.equal(rewriteIngestQuery(ref.query, {}), "format=pprof&name=app%7Benv%3D%C3%A9%2Cservice_name%3Dapp%7D");
   });
 
   test("Push over native gRPC, Connect and gRPC-Web on HTTP/2", async (t) => {

@@ -47,6 +47,7 @@ describe("parseQuery", () => {
 // Go's url.ParseQuery and url.Values.Encode written plainly, regular expressions and all: the
 // reference the parser's shortcuts are held to.
 // Bytes off the wire as they are; text beyond a byte (never off the wire) as UTF-8.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a byte is 0x00 to 0xff, control characters included.
 const wireBytes = (text: string) => (/[^\x00-\xff]/.test(text) ? Buffer.from(text, "utf8").toString("latin1") : text);
 function referenceUnescape(component: string): string | undefined {
   if (/%(?![0-9A-Fa-f]{2})/.test(component)) return undefined;

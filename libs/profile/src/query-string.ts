@@ -84,6 +84,7 @@ const badEscape = /%(?![0-9A-Fa-f]{2})/;
 const needsUnescape = /[+%]/;
 
 // A character beyond a byte: text, not bytes off the wire.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a byte is 0x00 to 0xff, control characters included.
 const wideCharacter = /[^\x00-\xff]/;
 
 /**

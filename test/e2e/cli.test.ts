@@ -212,6 +212,23 @@ describe("pyroscope-relay run with an embedded redis-server", () => {
     assert.equal(existsSync(socket), false, "the embedded redis-server stopped with the relay");
   });
 
+  it("Ctrl-C (SIGINT to the process group) stops the relay first and its embedded Redis last, exit 0", async () => {
+    const port = await freePort();
+    const relay = await startRelayProcess({ config: receiverConfig(port, { only: target.url }), ownProcessGroup: true });
+    assert.equal(await ingest(port, gzippedPprof({ seed: 32 })), 200);
+    await target.waitForRequests(1, 10_000);
+    const exited = once(relay.child, "exit");
+    process.kill(-relay.child.pid!, "SIGINT");
+    const [code] = (await exited) as [number | null];
+    const redisLog = await readFile(join(relay.dir, "data", "redis.log"), "utf8");
+    await relay.stop();
+    assert.equal(code, 0, relay.output().slice(-2_000));
+    assert.match(relay.output(), /"signal":"SIGINT"[^\n]*"msg":"shutting down"/);
+    assert.doesNotMatch(relay.output(), /writer bookkeeping failed|could not hand active jobs back/);
+    assert.match(redisLog, /Received SIGTERM/, "the relay stopped its Redis");
+    assert.doesNotMatch(redisLog, /Received SIGINT/, "the terminal's signal did not reach the Redis");
+  });
+
   it("the embedded redis-server killed: the relay is no longer ready, shuts down and exits 1 for its supervisor", async () => {
     const port = await freePort();
     const relay = await startRelayProcess({ config: receiverConfig(port, { only: target.url }) });
@@ -237,8 +254,25 @@ describe("pyroscope-relay run with an embedded redis-server", () => {
       assert.equal(result.code, 1);
       assert.match(result.stderr, /redis-server/);
       assert.match(result.stderr, /apt-get install redis-server/);
-      assert.match(result.stderr, /docker compose up redis/);
+      assert.match(result.stderr, /docker run -d -p 127\.0\.0\.1:6379:6379 redis:/, "a Redis the relay on this host can reach");
       assert.match(result.stderr, /--redis\.url/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("--redis.min-replicas without a Redis of one's own is a usage error: the embedded Redis has no replicas", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "relay-replicas-"));
+    try {
+      const file = join(dir, "relay.alloy");
+      await writeFile(file, receiverConfig(await freePort(), { only: target.url }));
+      const result = await runCommand(["run", file, `--storage.path=${join(dir, "data")}`, "--server.http.listen-addr=127.0.0.1:0", "--redis.min-replicas=1"], {
+        ...process.env,
+        REDIS_URL: "",
+      });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /--redis\.min-replicas needs --redis\.url or --redis\.cluster-nodes: the embedded Redis has no replicas/);
+      assert.equal(existsSync(join(dir, "data", "redis.sock")), false, "no embedded Redis was started");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

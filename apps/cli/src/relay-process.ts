@@ -239,10 +239,14 @@ async function resolveRedis(
   if (!roles.embeddedRedis) {
     throw new UsageError("--redis.url (or REDIS_URL) or --redis.cluster-nodes is required: ingest and writer processes share one Redis");
   }
+  if (settings.redisMinReplicas > 0) {
+    throw new UsageError("--redis.min-replicas needs --redis.url or --redis.cluster-nodes: the embedded Redis has no replicas, so no profile could be stored");
+  }
   const embedded = await startEmbeddedRedis(settings.storagePath).catch((error: unknown) => {
     if (!(error instanceof RedisServerNotFoundError)) throw error;
     throw new Error(
-      `no Redis configured and ${error.message};\n  or start one with \`docker compose up redis\`, or point the relay at yours with --redis.url (REDIS_URL)`,
+      `no Redis configured and ${error.message};\n  or point the relay at a Redis of yours with --redis.url (REDIS_URL), e.g. one started with ` +
+        "`docker run -d -p 127.0.0.1:6379:6379 redis:7.4.6 --appendonly yes --appendfsync always --maxmemory-policy noeviction` and --redis.url redis://127.0.0.1:6379",
       { cause: error },
     );
   });

@@ -128,11 +128,21 @@ test("a producer times out within 2 s when Redis hangs", async (t) => {
   assert.ok(elapsed < 2_000, `took ${elapsed} ms`);
 });
 
-test("waitForRedis gives up with QueueUnavailableError", async (t) => {
+test("waitForRedis gives up with QueueUnavailableError naming the endpoint, its password hidden", async (t) => {
   const own = await startRedisServer();
   await own.stop();
   const redis = connection(t, own.url, "producer");
-  await assert.rejects(waitForRedis(redis, 200), QueueUnavailableError);
+  await assert.rejects(waitForRedis(redis, 200), (error: Error) => {
+    assert.ok(error instanceof QueueUnavailableError);
+    assert.match(error.message, new RegExp(`^Redis at ${own.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} not ready within 200 ms`));
+    return true;
+  });
+  const secret = connection(t, "redis://relay:s3cret@127.0.0.1:1", "producer");
+  await assert.rejects(waitForRedis(secret, 200), (error: Error) => {
+    assert.match(error.message, /^Redis at redis:\/\/relay:\*\*\*@127\.0\.0\.1:1 not ready/);
+    assert.doesNotMatch(error.message, /s3cret/);
+    return true;
+  });
 });
 
 test("maps --redis.cluster-nodes to a Cluster client whose nodes share the URLs' credentials and TLS", (t) => {

@@ -37,6 +37,15 @@ const reconnectDelay = (times: number): number => Math.min(times * 100, 2_000);
 export function createRedisConnection(url: string, role: RedisRole, name?: string): Redis;
 export function createRedisConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string): RedisConnection;
 export function createRedisConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string): RedisConnection {
+  const connection = openConnection(endpoint, role, name);
+  endpoints.set(connection, endpoint);
+  return connection;
+}
+
+/** The endpoint each connection was opened for, so that its errors can name it. */
+const endpoints = new WeakMap<RedisConnection, RedisEndpoint>();
+
+function openConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string): RedisConnection {
   const common = {
     ...ROLE_OPTIONS[role],
     connectionName: name ?? `pyroscope-relay-${role}`,
@@ -81,13 +90,18 @@ export function describeEndpoint(endpoint: RedisEndpoint): string {
         .join(",")}`;
 }
 
-/** Resolves once `redis` is connected and ready; rejects after `timeoutMs`. */
+/**
+ * Resolves once `redis` is connected and ready; rejects after `timeoutMs`, naming the endpoint (its
+ * password hidden) when `createRedisConnection` opened the connection.
+ */
 export async function waitForRedis(redis: RedisConnection, timeoutMs: number): Promise<void> {
   if (redis.status === "ready") return;
   try {
     await once(redis, "ready", { signal: AbortSignal.timeout(timeoutMs) });
   } catch (cause) {
-    throw new QueueUnavailableError(`Redis not ready within ${timeoutMs} ms (status ${redis.status})`, { cause });
+    const endpoint = endpoints.get(redis);
+    const at = endpoint === undefined ? "" : ` at ${describeEndpoint(endpoint)}`;
+    throw new QueueUnavailableError(`Redis${at} not ready within ${timeoutMs} ms (status ${redis.status})`, { cause });
   }
 }
 

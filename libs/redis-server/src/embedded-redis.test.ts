@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { startEmbeddedRedis } from "./embedded-redis.js";
-import { RedisServerError, RedisServerNotFoundError } from "./errors.js";
-import { HUGE_PAGE_HEAP, redisCommand, redisEnvironment } from "./redis-process.js";
+import { RedisServerError, RedisServerNotFoundError, StoragePathInUseError } from "./errors.js";
+import { HUGE_PAGE_HEAP, logPath, persistenceArgs, redisCommand, redisEnvironment, redisProcess } from "./redis-process.js";
 
 function storage(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "embedded-redis-"));
@@ -40,6 +44,92 @@ test("what was written is there again after a stop and a start on the same stora
   const second = await startEmbeddedRedis(path);
   t.after(() => second.stop());
   assert.equal(await redisCommand(socket, ["GET", "profile"]), "kept");
+});
+
+/** The server's process id, from INFO. */
+async function serverPid(socket: { path: string }): Promise<number> {
+  return Number(/^process_id:(\d+)/m.exec((await redisCommand(socket, ["INFO", "server"])) ?? "")?.[1]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test("a second start on a storage path whose server runs is refused, and the running one keeps its socket", async (t) => {
+  const path = storage(t);
+  const first = await startEmbeddedRedis(path);
+  t.after(() => first.stop());
+  const socket = { path: join(path, "redis.sock") };
+  await redisCommand(socket, ["SET", "profile", "kept"]);
+  await assert.rejects(startEmbeddedRedis(path), (error: Error) => {
+    assert.ok(error instanceof StoragePathInUseError);
+    assert.match(error.message, /a redis-server already serves .*redis\.sock: another relay runs with --storage\.path/);
+    return true;
+  });
+  assert.equal(await redisCommand(socket, ["GET", "profile"]), "kept", "the first server and its socket are untouched");
+});
+
+test("the storage path is for its owner alone, even one that existed open to all", async (t) => {
+  const path = storage(t);
+  mkdirSync(path, { recursive: true, mode: 0o755 });
+  chmodSync(path, 0o755);
+  const redis = await startEmbeddedRedis(path);
+  t.after(() => redis.stop());
+  assert.equal(statSync(path).mode & 0o777, 0o700);
+});
+
+test("the server runs in a process group of its own: a signal to the starter's group (Ctrl-C) does not reach it", async (t) => {
+  const path = storage(t);
+  const redis = await startEmbeddedRedis(path);
+  t.after(() => redis.stop());
+  const pid = await serverPid({ path: join(path, "redis.sock") });
+  const group = Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[2]);
+  assert.equal(group, pid, "the server leads a group of its own");
+  assert.notEqual(group, Number(readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ")[2]));
+});
+
+test("a starter killed outright takes its server with it (parent-death signal): no server is left holding the storage path", {
+  skip: existsSync("/proc/self/stat") ? false : "Linux only",
+}, async (t) => {
+  const path = storage(t);
+  const module = fileURLToPath(new URL("./embedded-redis.ts", import.meta.url));
+  const script = `const { startEmbeddedRedis } = await import(${JSON.stringify(module)}); await startEmbeddedRedis(process.argv[1]); console.log("ready"); setInterval(() => {}, 1000);`;
+  const starter = spawn(process.execPath, [...process.execArgv, "--input-type=module", "-e", script, path], { stdio: ["ignore", "pipe", "inherit"] });
+  t.after(() => starter.kill("SIGKILL"));
+  const [line] = (await once(starter.stdout, "data")) as [Buffer];
+  assert.match(line.toString(), /ready/);
+  const pid = await serverPid({ path: join(path, "redis.sock") });
+  starter.kill("SIGKILL");
+  const deadline = Date.now() + 5_000;
+  while (alive(pid) && Date.now() < deadline) await sleep(20);
+  assert.equal(alive(pid), false, "the server stopped when its starter died");
+  const again = await startEmbeddedRedis(path);
+  await again.stop();
+});
+
+test("a server loading a large AOF is waited for past the ready timeout, not killed (and made to load it all again)", async (t) => {
+  const dir = storage(t);
+  mkdirSync(dir, { recursive: true });
+  const socket = join(dir, "redis.sock");
+  const args = ["--port", "0", "--unixsocket", socket, ...persistenceArgs(dir, { appendonly: true })];
+  const writer = redisProcess(args, { path: socket }, logPath(dir));
+  await writer.start();
+  await redisCommand({ path: socket }, ["EVAL", "for i = 1, 2000 do redis.call('SET', 'k' .. i, 'v') end", "0"]);
+  // An RDB base, which Redis loads key by key: `key-load-delay` (µs per key) makes the load take 1 s.
+  await redisCommand({ path: socket }, ["BGREWRITEAOF"]);
+  while (!/^aof_rewrite_in_progress:0\r?$/m.test((await redisCommand({ path: socket }, ["INFO", "persistence"])) ?? "")) await sleep(20);
+  await writer.terminate("SIGTERM");
+  const loading = redisProcess([...args, "--key-load-delay", "500"], { path: socket }, logPath(dir), { readyTimeoutMs: 300 });
+  const started = Date.now();
+  await loading.start();
+  t.after(() => loading.terminate("SIGTERM"));
+  assert.ok(Date.now() - started > 300, `ready after ${Date.now() - started} ms: the load outlasted the ready timeout`);
+  assert.equal(await redisCommand({ path: socket }, ["DBSIZE"]), "2000");
 });
 
 test("a server that does not exit on SIGTERM is killed once the grace period is over", async (t) => {

@@ -1,6 +1,7 @@
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { logPath, persistenceArgs, redisProcess } from "./redis-process.js";
+import { StoragePathInUseError } from "./errors.js";
+import { answersOn, logPath, persistenceArgs, redisProcess, type RedisProcessOptions } from "./redis-process.js";
 
 export interface EmbeddedRedis {
   /** `unix://<storage path>/redis.sock`. */
@@ -20,10 +21,15 @@ const STOP_GRACE_MS = 10_000;
  * process or host; its files and its unix socket (owner only) live under `storagePath`, and no TCP
  * port is opened.
  */
-export async function startEmbeddedRedis(storagePath: string): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(storagePath: string, options: RedisProcessOptions = {}): Promise<EmbeddedRedis> {
   const dir = resolve(storagePath);
-  await mkdir(dir, { recursive: true });
+  // The queue's payloads and tenants: for the owner alone, as its socket is.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
   const socket = join(dir, "redis.sock");
+  // A second server on the same files would append to the same AOF, and remove the first one's
+  // socket when it stops.
+  if (await answersOn({ path: socket })) throw new StoragePathInUseError(dir, socket);
   const args = [
     "--port",
     "0",
@@ -35,7 +41,7 @@ export async function startEmbeddedRedis(storagePath: string): Promise<EmbeddedR
     "--maxmemory-policy",
     "noeviction",
   ];
-  const server = redisProcess(args, { path: socket }, logPath(dir));
+  const server = redisProcess(args, { path: socket }, logPath(dir), options);
   await server.start();
   return {
     url: `unix://${socket}`,

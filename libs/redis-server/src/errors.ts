@@ -11,3 +11,18 @@ export class RedisServerNotFoundError extends RedisServerError {
     super("redis-server not found on PATH: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)", options);
   }
 }
+
+/** A redis-server already serves the storage path's socket: a relay runs there, or its server was left running. */
+export class StoragePathInUseError extends RedisServerError {
+  override name = "StoragePathInUseError";
+
+  constructor(
+    readonly dir: string,
+    readonly socket: string,
+  ) {
+    super(
+      `a redis-server already serves ${socket}: another relay runs with --storage.path ${dir}, or its Redis was left running; ` +
+        `stop that relay, or that server (it holds the queue: redis-cli -s ${socket} shutdown), or choose another --storage.path`,
+    );
+  }
+}

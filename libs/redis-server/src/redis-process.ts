@@ -1,6 +1,6 @@
 // Spawning a redis-server, waiting for it, talking to it, stopping it: for the relay's embedded Redis
 // and for the servers and clusters of the tests alike.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -63,12 +63,20 @@ export function logPath(dir: string): string {
   return join(dir, "redis.log");
 }
 
-export function redisProcess(args: string[], endpoint: RedisEndpoint, log: string): RedisProcess {
+export interface RedisProcessOptions {
+  /**
+   * How long the server may take to answer PING once it stops answering `-LOADING` (10 s by default):
+   * a server that loads its data answers, and is waited for however long its data takes.
+   */
+  readyTimeoutMs?: number;
+}
+
+export function redisProcess(args: string[], endpoint: RedisEndpoint, log: string, options: RedisProcessOptions = {}): RedisProcess {
   let child: ChildProcess | undefined;
   const listeners: ((description: string) => void)[] = [];
   return {
     async start() {
-      const started = await spawnReady(args, endpoint, log);
+      const started = await spawnReady(args, endpoint, log, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
       child = started;
       started.once("exit", (code, signal) => {
         // Terminated on purpose: `child` was let go of first.
@@ -111,9 +119,11 @@ export function redisCommand(endpoint: RedisEndpoint, args: string[]): Promise<s
       else resolve(reply.value);
     });
     socket.once("error", reject);
-    socket.once("close", () => reject(new Error(`${describe(endpoint)} closed the connection without a reply`)));
+    socket.once("close", () => reject(new Error(`${describe(endpoint)} ${CLOSED_WITHOUT_REPLY}`)));
   });
 }
+
+const CLOSED_WITHOUT_REPLY = "closed the connection without a reply";
 
 function encodeCommand(args: string[]): string {
   return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join("")}`;
@@ -157,8 +167,31 @@ export function redisEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.P
   return { ...env, MALLOC_CONF: env.MALLOC_CONF ?? HUGE_PAGE_HEAP, JE_MALLOC_CONF: env.JE_MALLOC_CONF ?? HUGE_PAGE_HEAP };
 }
 
-async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string): Promise<ChildProcess> {
-  const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"], env: redisEnvironment() });
+/**
+ * Whether `setpriv --pdeathsig` works here (util-linux, on Linux): then a server gets SIGTERM when the
+ * process that started it dies, even by SIGKILL, instead of running on without it.
+ */
+let parentDeathSignal: boolean | undefined;
+function hasParentDeathSignal(): boolean {
+  parentDeathSignal ??= spawnSync("setpriv", ["--pdeathsig", "TERM", "--", "true"], { stdio: "ignore" }).status === 0;
+  return parentDeathSignal;
+}
+
+/** setpriv's exit status when it cannot find the command it was to run. */
+const COMMAND_NOT_FOUND = 127;
+
+/**
+ * Spawns the server in a process group of its own, so that a signal to the starter's group (Ctrl-C in
+ * a terminal, `kill -- -PGID`) reaches only the starter, which stops the server last, after what
+ * needs it; and, where it can, with a parent-death signal, so that no server outlives its starter.
+ */
+function spawnServer(args: string[]): ChildProcess {
+  const [command, commandArgs] = hasParentDeathSignal() ? ["setpriv", ["--pdeathsig", "TERM", "--", "redis-server", ...args]] : ["redis-server", args];
+  return spawn(command as string, commandArgs as string[], { stdio: ["ignore", "ignore", "pipe"], env: redisEnvironment(), detached: true });
+}
+
+async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string, readyTimeoutMs: number): Promise<ChildProcess> {
+  const child = spawnServer(args);
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-2_000);
@@ -176,14 +209,20 @@ async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string):
       void Promise.race([
         child.stderr ? once(child.stderr, "close").catch(() => undefined) : undefined,
         sleep(STDERR_GRACE_MS, undefined, { ref: false }),
-      ]).then(() => reject(new RedisServerError(`redis-server exited before it was ready (code ${code}, signal ${signal}): ${stderr}${tail(log)}`)));
+      ]).then(() =>
+        reject(
+          code === COMMAND_NOT_FOUND && parentDeathSignal
+            ? new RedisServerNotFoundError({ cause: new Error(stderr.trim()) })
+            : new RedisServerError(`redis-server exited before it was ready (code ${code}, signal ${signal}): ${stderr}${tail(log)}`),
+        ),
+      );
     });
   });
   running.add(child);
   child.once("exit", () => running.delete(child));
   const polling = new AbortController();
   try {
-    await Promise.race([failure, waitForPong(endpoint, polling.signal)]);
+    await Promise.race([failure, waitForPong(endpoint, readyTimeoutMs, polling.signal)]);
   } catch (error) {
     await terminateChild(child, "SIGKILL", STOP_TIMEOUT_MS);
     throw error;
@@ -195,20 +234,28 @@ async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string):
   return child;
 }
 
-async function waitForPong(endpoint: RedisEndpoint, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+async function waitForPong(endpoint: RedisEndpoint, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  let deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !signal.aborted) {
-    // A server still loading its AOF answers -LOADING instead of +PONG.
-    if (
-      await redisCommand(endpoint, ["PING"]).then(
-        (reply) => reply === "PONG",
-        () => false,
-      )
-    )
-      return;
+    const reply = await redisCommand(endpoint, ["PING"]).catch((error: unknown) => error as Error);
+    if (reply === "PONG") return;
+    // A server loading its data answers -LOADING: alive, and as slow as its AOF is large (a backlog
+    // after a long outage, say). Killing it there would make its next start load it all again.
+    if (reply instanceof Error && reply.message.startsWith("LOADING")) deadline = Date.now() + timeoutMs;
     await sleep(10);
   }
-  throw new RedisServerError(`redis-server did not answer PING on ${describe(endpoint)} within ${READY_TIMEOUT_MS} ms`);
+  throw new RedisServerError(`redis-server did not answer PING on ${describe(endpoint)} within ${timeoutMs} ms`);
+}
+
+/**
+ * Whether a server holds `endpoint`: it replies (an error reply included), or takes the connection
+ * and stays silent (stopped, say). Nothing listening (no socket, or a stale one) is a socket error.
+ */
+export function answersOn(endpoint: RedisEndpoint): Promise<boolean> {
+  return redisCommand(endpoint, ["PING"]).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => error.code === undefined && !error.message.endsWith(CLOSED_WITHOUT_REPLY),
+  );
 }
 
 async function terminateChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {

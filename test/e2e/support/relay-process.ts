@@ -30,6 +30,8 @@ export interface RelayProcessOptions {
   env?: Record<string, string>;
   /** The ops server's listen host, 127.0.0.1 by default; it is reached over 127.0.0.1 either way. */
   opsHost?: string;
+  /** Start it as the leader of a process group of its own, as a shell starts a command (Ctrl-C reaches the group). */
+  ownProcessGroup?: boolean;
 }
 
 export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
@@ -48,7 +50,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       `--storage.path=${join(dir, "data")}`,
       ...(options.args ?? []),
     ],
-    { env: { ...process.env, RELAY_LOG_LEVEL: "debug", ...options.env }, stdio: ["ignore", "pipe", "pipe"] },
+    { env: { ...process.env, RELAY_LOG_LEVEL: "debug", ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: options.ownProcessGroup === true },
   );
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));

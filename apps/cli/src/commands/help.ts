@@ -18,7 +18,7 @@ const commandUsage: Record<CommandName, { summary: string; requires?: string; no
   writer: { summary: "only the writers; --target NAME (repeatable) picks some targets" },
   check: {
     summary: "validate the configuration, exit 1 with file:line:col errors",
-    notes: "It takes the flags of run, ingest and writer and validates them too, without connecting to anything.",
+    notes: "It takes the flags of run and ingest (not writer's --target) and validates them too, without connecting to anything.",
   },
   failed: { summary: "failed batches and profiles per target by reason (--target NAME, --json)", notes: operatorNotes },
   replay: { summary: "move a target's failed batches back to waiting, with a full retry budget", requires: "--target NAME", notes: operatorNotes },

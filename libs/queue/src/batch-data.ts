@@ -57,6 +57,8 @@ export const segmentPointer = z.object({
   batch: z.string().min(1),
   bytes: z.number().int().nonnegative(),
   indices: z.string().min(1),
+  /** When its oldest profile arrived: how long the head of a pending list has waited (target-state.ts). */
+  receivedAt: z.number().int().optional(),
 });
 
 /** An entry of a pending list or a claim: a pointer, or a whole segment as versions before pointers wrote it. */

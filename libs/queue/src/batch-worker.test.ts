@@ -7,6 +7,9 @@ import { batchJobData } from "./batch-data.js";
 import { batchJobOptions, drainJobId, isDrain, type BatchJob } from "./batch-job.js";
 import { UnreadableClaimError } from "./errors.js";
 import { JobLifecycle } from "./job-lifecycle.js";
+import { JobWork } from "./job-work.js";
+import { BatchProgress } from "./batch-progress.js";
+import { readTargetStates } from "./target-state.js";
 import { createRedisConnection } from "./redis-connection.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { PendingSegments } from "./pending-segments.js";
@@ -428,6 +431,105 @@ test("a drain job BullMQ failed that no writer split off (it died first) is spli
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the claim on the batch is released");
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
   assert.deepEqual(delivery.attempts, [], "a failed job's profiles wait for a replay");
+});
+
+test("a drain job BullMQ failed after delivering part of its claim counts that part delivered; the rest is split off", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 3);
+  const queue = h.queue("alpha");
+  const connection = createRedisConnection(server.url, "worker");
+  const dead = new Worker(queue.name, null, { connection, prefix: h.prefix, autorun: false });
+  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  const work = JobWork.ofDrain((await lifecycle.claim(job!))!.segments);
+  // It delivered profiles 0 and 1 and saved that, then stalled once too often.
+  const progress = BatchProgress.restore(work.profiles, undefined);
+  progress.delivered(0, [0]);
+  progress.delivered(1, [0]);
+  await job!.updateProgress(progress.toJSON());
+  await job!.moveToFailed(new UnrecoverableError("job stalled more than allowable limit"), "dead-writer");
+  await dead.close();
+  connection.disconnect();
+
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => "deliver"),
+  );
+  const failed = await until("the batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === batchId));
+  assert.deepEqual(
+    batchJobData.parse(failed.data).profiles.map((ref) => ref.index),
+    [2],
+  );
+  await until("the drain job to go", async () => (await queue.getJob(drainJobId(batchId))) === undefined);
+  const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
+  assert.equal(state!.deliveredProfiles, 2, "the two it delivered count, the one split off does not");
+});
+
+test("a drain job whose completion ran but not BullMQ's (a crash, a lost lock) completes when run again, delivering nothing", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 3);
+  const jobId = drainJobId(batchId);
+  const queue = h.queue("alpha");
+  const connection = createRedisConnection(server.url, "worker");
+  const dead = new Worker(queue.name, null, { connection, prefix: h.prefix, autorun: false });
+  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  const work = JobWork.ofDrain((await lifecycle.claim(job!))!.segments);
+  // Delivered all three: released and counted out; then the writer lost the job before BullMQ completed it.
+  await lifecycle.complete(job!, work);
+  assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the batch is released");
+  await job!.moveToWait("dead-writer");
+  await dead.close();
+  connection.disconnect();
+
+  const errors: unknown[] = [];
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery, { observer: { error: (error) => errors.push(error) } });
+  await until("the drain job to complete", async () => (await queue.getJob(jobId)) === undefined);
+  assert.deepEqual(delivery.attempts, [], "nothing sent again");
+  assert.deepEqual(await queue.getFailed(), [], "nothing listed failed");
+  assert.deepEqual(errors, []);
+  const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
+  assert.equal(state!.deliveredProfiles, 3, "counted delivered once");
+});
+
+test("a split cut short and done again with other groups keeps every profile: a name taken by other profiles is not reused", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 3);
+  const jobId = drainJobId(batchId);
+  const queue = h.queue("alpha");
+  // A writer's last attempt split profile 1 off (503s till the end) into the failed job named after
+  // the batch, then a Redis error (or a crash) cut the rest short, and BullMQ failed the drain job.
+  const connection = createRedisConnection(server.url, "worker");
+  const dead = new Worker(queue.name, null, { connection, prefix: h.prefix, autorun: false });
+  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
+  assert.equal(job?.id, jobId);
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  const claim = await lifecycle.claim(job!);
+  const work = JobWork.ofDrain(claim!.segments);
+  const first = await lifecycle.splitOff(job!, work, { failure: httpFailure(503, "busy"), refs: [work.profiles[1]!] }, FAILED_TTL_MS, new Set());
+  assert.deepEqual(
+    first.map((split) => split.id),
+    [batchId],
+  );
+  await job!.moveToFailed(new UnrecoverableError("OOM command not allowed when used memory > 'maxmemory'"), "dead-writer");
+  await dead.close();
+  connection.disconnect();
+
+  // The next writer splits off all three (nothing was saved as delivered): the batch's name is taken.
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => "deliver"),
+  );
+  await until("the drain job to go", async () => (await queue.getJob(jobId)) === undefined);
+  const failed = await queue.getFailed();
+  const held = failed.flatMap((failedJob) => batchJobData.parse(failedJob.data).profiles.map((ref) => ref.index));
+  assert.deepEqual([...new Set(held)].sort(), [0, 1, 2], `every profile is in a failed job: ${failed.map((f) => f.id).join(", ")}`);
+  const resplit = failed.find((failedJob) => failedJob.id !== batchId);
+  assert.match(resplit?.id ?? "", new RegExp(`^${batchId}\\.[0-9a-f]{16}$`), "named after its profiles");
+  for (const index of [0, 2]) {
+    assert.ok((await h.connection.smembers(detachedClaimsKey(h.prefix, batchId, index))).includes(`${resplit!.id}@alpha`), `profile ${index}'s copy is held`);
+  }
 });
 
 test("a drain job whose claim cannot be read back delivers none of it, fails, stays failed with its claim, and is listed for purge", async (t) => {

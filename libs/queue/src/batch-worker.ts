@@ -251,7 +251,10 @@ export class BatchWorker {
       await this.claimDelay(job);
       // Shutting down: back to waiting as it is, without claiming what another writer can take.
       if (this.stopping.signal.aborted) throw Worker.RateLimitError();
-      const claim = await lifecycle.claim(job);
+      const claim = await lifecycle.claim(job).catch((error: unknown) => {
+        // Never transient: failed at once, it is listed as it is instead of retried for ever.
+        throw error instanceof UnreadableClaimError ? new UnrecoverableError(error.message) : error;
+      });
       if (claim === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });
       if (claim.more) this.drainPending(lifecycle);
       work = JobWork.ofDrain(claim.segments);
@@ -454,7 +457,7 @@ export class BatchWorker {
     const progress = BatchProgress.restore(work.profiles, job.progress);
     progress.failRemaining(progress.pending(), failure);
     await this.splitOffAtEnd(job, work, progress);
-    await lifecycle.removeFailedDrain(job, work);
+    await lifecycle.removeFailedDrain(job, work, progress.failedProfiles());
     await lifecycle.drainPending(this.options.attempts);
   }
 

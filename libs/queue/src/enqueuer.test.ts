@@ -117,7 +117,11 @@ test("a flush of many concurrent requests stores each payload once, one segment 
   );
   for (const name of ["alpha", "beta"]) {
     const [entry] = await admin.lrange(new PendingSegments(admin, prefix, name).key, 0, -1);
-    assert.equal(entry, `40:${total}:${JSON.stringify({ batch: batchId, bytes: total, indices: "0-39" })}`, `${name}: a pointer`);
+    assert.equal(
+      entry,
+      `40:${total}:${JSON.stringify({ batch: batchId, bytes: total, indices: "0-39", receivedAt: INGEST.receivedAt })}`,
+      `${name}: a pointer`,
+    );
   }
 });
 

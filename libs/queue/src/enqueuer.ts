@@ -302,7 +302,8 @@ export class Enqueuer {
     const jobs = [...new Set(group.flatMap((submission) => submission.targets))].map((entry): TargetJob => {
       const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
       const shard = shardOf(batchId, entry.shards.length);
-      const pointer = { batch: batchId, bytes, indices: formatRanges(profiles.map((ref) => ref.index)) };
+      const receivedAt = profiles.reduce((oldest, ref) => Math.min(oldest, ref.receivedAt), Number.POSITIVE_INFINITY);
+      const pointer = { batch: batchId, bytes, indices: formatRanges(profiles.map((ref) => ref.index)), receivedAt };
       const usage = usageOf(profiles);
       return { entry, shard, ...entry.shards[shard]!, listed: PendingSegments.entry(pointer, usage), usage };
     });

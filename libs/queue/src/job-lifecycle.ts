@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import { type BatchJobData, type BatchSegment, drainJobData, type ProfileRef } from "./batch-data.js";
+import { type BatchJobData, type BatchSegment, batchJobData, drainJobData, type ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_JOB_IDS, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
@@ -173,12 +174,15 @@ export class JobLifecycle {
     const splits: SplitOff[] = [];
     for (const { segment, refs } of work.bySegment(group.refs)) {
       // A part fails for good in one group only, once in a job's life (a batch's profiles are in one
-      // drain job per target): its first part names the split uniquely, and a split repeated after a
-      // crash finds its job already added.
+      // drain job per target): its first part names the split, and a split repeated after a crash
+      // finds its job already added. One cut short (a crash, a Redis error) may be done again with
+      // other groups, whose name a job of other profiles has taken: BullMQ would keep that job and
+      // drop this one, so it is named after its profiles instead.
       const [first] = refs as [ProfileRef];
-      const id =
-        named !== undefined && !named.has(segment.batch) ? segment.batch : `${work.drain ? segment.batch : job.id!}.${first.index}.${firstFailedPart(first)}`;
+      const base = work.drain ? segment.batch : job.id!;
+      const preferred = named !== undefined && !named.has(segment.batch) ? segment.batch : `${base}.${first.index}.${firstFailedPart(first)}`;
       named?.add(segment.batch);
+      const id = await this.splitId(preferred, base, refs);
       await this.store.detach(segment, refs, this.holder(id), keepMs);
       const split: BatchJobData = { batch: segment.batch, bytes: segment.bytes, profiles: refs, detached: true, failure: group.failure, splitOff: true };
       // At the head of the queue: until a writer fails it, it is not listed as failed.
@@ -186,6 +190,15 @@ export class JobLifecycle {
       splits.push({ id, refs, failure: group.failure });
     }
     return splits;
+  }
+
+  /** `preferred`, unless a job of that id holds other profiles than `refs`: then `<base>.<digest of refs>`. */
+  private async splitId(preferred: string, base: string, refs: readonly ProfileRef[]): Promise<string> {
+    const held = await this.options.connection.hget(this.queue.toKey(preferred), "data");
+    if (held === null) return preferred;
+    const parsed = batchJobData.safeParse(JSON.parse(held));
+    if (parsed.success && profilesKey(parsed.data.profiles) === profilesKey(refs)) return preferred;
+    return `${base}.${createHash("sha256").update(profilesKey(refs)).digest("hex").slice(0, 16)}`;
   }
 
   /**
@@ -216,12 +229,13 @@ export class JobLifecycle {
   }
 
   /**
-   * A drain job that BullMQ failed by itself (it stalled too often): its segments were split off into
-   * failed jobs; it lets go of what it holds, leaves the backlog and goes.
+   * A drain job that BullMQ failed by itself (it stalled too often): its undelivered profiles, `failed`
+   * of them, were split off into failed jobs; it lets go of what it holds, leaves the backlog (what it
+   * delivered before adds to the delivered total, as at a completion) and goes.
    */
-  async removeFailedDrain(job: BatchJob, work: JobWork): Promise<void> {
+  async removeFailedDrain(job: BatchJob, work: JobWork, failed: number): Promise<void> {
     await this.releaseHeld(job, whole(work.segments), true);
-    await this.backlog.countOut(job.id!);
+    await this.backlog.countOutDelivered(job.id!, failed);
     await job.remove();
   }
 
@@ -279,9 +293,11 @@ export class JobLifecycle {
       await job.retry("failed", { resetAttemptsMade: true });
       return "replayed";
     } catch (error) {
-      // Another replay moved it first (it counts once: counting in is idempotent), or a purge removed
-      // it (and counted it out with it).
+      // Another replay moved it first (it counts once: counting in is idempotent, and the hold is
+      // the same job's), or a purge or retention removed it (and counted it out with it) after the
+      // check above: then the hold taken is nobody's, and would keep its copies alive until their TTL.
       const code = (error as { code?: unknown }).code;
+      if (code === ErrorCode.JobNotExist) await this.releaseHeld(job, whole([data]));
       if (code === ErrorCode.JobNotExist || code === ErrorCode.JobNotInState) return "notMatched";
       throw error;
     }
@@ -364,6 +380,11 @@ function whole(segments: readonly WorkSegment[]): HeldPart[] {
 }
 
 /** The first part of `ref` that its failure group holds: the first one not listed as delivered. */
+/** The profiles and parts of `refs`, in a form that compares and digests. */
+function profilesKey(refs: readonly ProfileRef[]): string {
+  return refs.map((ref) => `${ref.index}:${(ref.deliveredParts ?? []).join("/")}`).join(",");
+}
+
 function firstFailedPart(ref: ProfileRef): number {
   let part = 0;
   while (ref.deliveredParts?.includes(part)) part++;

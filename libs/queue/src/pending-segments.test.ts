@@ -88,6 +88,18 @@ test("a drain job claims what waits, within its bounds but at least one segment,
   assert.equal(await pending.waiting(), 0);
 });
 
+test("a drain job counted out of the backlog (its completion ran, BullMQ's did not) claims nothing when run again", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  await append(pending, backlog, segment("a", 3));
+  await queue.add("batch", { drain: true }, { jobId: "done.drain" });
+  const bounds = { maxProfiles: 10, maxBytes: 1_000 };
+  assert.equal((await pending.claim("done.drain", bounds))?.entries.length, 1);
+  assert.equal(await backlog.countOut("done.drain"), true);
+  // Its batches were released with it: reading them again would find their references gone.
+  assert.deepEqual(await pending.claim("done.drain", bounds), { entries: [], more: false });
+  assert.deepEqual(await pending.claimed("done.drain"), []);
+});
+
 test("a drain job is deduplicated until it claims: then a flush adds the next one", async (t) => {
   const { queue, pending, backlog } = await setUp(t);
   await append(pending, backlog, segment("a", 1));

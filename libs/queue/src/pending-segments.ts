@@ -24,7 +24,8 @@ export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024
 
 // KEYS: the job hash, the pending list, BullMQ's deduplication key of drain jobs. ARGV: max profiles,
 // max bytes, the job id. A job claims once, the first time it runs: later runs (a retry, a writer
-// recovering it after a crash) find its claim and get the same segments. Each entry is
+// recovering it after a crash) find its claim and get the same segments, or none once the job was
+// counted out of the backlog (its completion ran, but not BullMQ's). Each entry is
 // `<profiles>:<bytes>:<segment JSON>`, the segment a pointer into its batch's references: a few
 // dozen bytes, since a claim copies its entries through Lua, into the job's hash, into the reply
 // and into the AOF. The claimed entries become fields of the job's hash, as they are (`segment:1`
@@ -42,6 +43,9 @@ if redis.call('EXISTS', job) == 0 then return false end
 if redis.call('HEXISTS', job, 'claimed') == 1 then
   local count = tonumber(redis.call('HGET', job, 'segments'))
   if not count then return {redis.call('LLEN', list), 'data', redis.call('HGET', job, 'data')} end
+  -- Counted out of the backlog: its completion ran, releasing its batches, and only BullMQ's
+  -- completion of the job was lost (a crash, a lock lost): nothing of it is left to deliver.
+  if count > 0 and redis.call('HEXISTS', job, 'backlog') == 0 then return {redis.call('LLEN', list), 'entries'} end
   local reply = {redis.call('LLEN', list), 'entries'}
   for i = 1, count do
     local entry = redis.call('HGET', job, 'segment:' .. i)
@@ -189,9 +193,11 @@ export class PendingSegments {
    */
   async claimed(jobId: string): Promise<PendingSegment[] | undefined> {
     const jobKey = this.keys.toKey(this.queueName, jobId);
-    const [claimed, count, data] = await this.redis.hmget(jobKey, "claimed", "segments", "data");
+    const [claimed, count, data, backlog] = await this.redis.hmget(jobKey, "claimed", "segments", "data", "backlog");
     if (claimed === null || claimed === undefined) return undefined;
     if (count === null || count === undefined) return segmentsOfEarlierClaim(jobId, data);
+    // Its completion ran (see the claim): what it claimed is delivered and released.
+    if (Number(count) > 0 && (backlog === null || backlog === undefined)) return [];
     const fields = Array.from({ length: Number(count) }, (_, i) => `segment:${i + 1}`);
     const entries = fields.length === 0 ? [] : await this.redis.hmget(jobKey, ...fields);
     const missing = entries.indexOf(null);

@@ -213,3 +213,36 @@ test("a batch that failed again after the scan read it (another replay, and a wr
   assert.equal(await queue.getJobState(id!), "failed");
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "not counted in");
 });
+
+test("a batch a purge removes while a replay takes hold of it: the replay lets go of what it took, copies another job holds stay", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
+  const queue = h.queue("alpha");
+  let scanned: FailedJob | undefined;
+  for await (const page of scanFailedJobs(h.connection, queue)) scanned ??= page[0];
+  // Another target's failed job holds the same copy, so the purge keeps it.
+  const claims = detachedClaimsKey(h.prefix, id!, 0);
+  await h.connection.sadd(claims, `${id}@beta`);
+  const purger = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  t.after(() => purger.close());
+  // The purge runs right after the replay checked that the batch is still failed, before it holds it.
+  const racing = new Proxy(h.connection, {
+    get(target, property) {
+      if (property === "zscore") {
+        return async (...args: Parameters<typeof target.zscore>) => {
+          const score = await target.zscore(...args);
+          assert.equal((await purger.discard(scanned!, "purge")).removed, true);
+          return score;
+        };
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const lifecycle = new JobLifecycle({ connection: racing, prefix: h.prefix, target: "alpha" });
+  t.after(() => lifecycle.close());
+  assert.equal(await lifecycle.replay({ ...scanned!, data: scanned!.data! }, PAYLOAD_TTL_MS), "notMatched");
+  assert.equal(await queue.getJob(id!), undefined, "purged");
+  assert.deepEqual(await h.connection.smembers(claims), [`${id}@beta`], "no hold of the purged job is left");
+  assert.ok((await h.connection.pttl(detachedProfileKey(h.prefix, id!, 0))) > 0);
+});

@@ -3,6 +3,7 @@ import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import type { BatchJobData } from "./batch-data.js";
+import { addDrainJob, DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
 import { FailedJobRetention } from "./failed-retention.js";
 import { queueNameFor } from "./keys.js";
 import { purgeFailed } from "./purge.js";
@@ -114,6 +115,20 @@ test("the oldest waiting age is the oldest of the jobs next in line, from their 
   await queue.remove("j-retried");
   const age = (await stateOf(h, "alpha")).oldestWaitingAgeMs!;
   assert.ok(age >= 2_000 && age < 3_000, `age ${age}: the replay counts, not the creation an hour ago`);
+});
+
+test("the oldest waiting age counts the flushes waiting for a drain job, older than the drain job next in line", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const queue = h.queue("alpha");
+  const stored = Date.now();
+  await h.enqueuer.enqueue(Buffer.alloc(10), ingestFacts("n=0"), ["alpha"]);
+  await sleep(400);
+  // A drain job that claimed its bounds added the next one just now: it is young, what waits is not.
+  for (const job of await queue.getWaiting()) await job.remove();
+  await h.connection.del(`${h.prefix}:${queueNameFor("alpha")}:de:${DRAIN_DEDUPLICATION_ID}`);
+  await addDrainJob(queue, 3);
+  const age = (await stateOf(h, "alpha")).oldestWaitingAgeMs!;
+  assert.ok(age >= 400 && age <= Date.now() - stored, `age ${age}: the flush's, not the drain job's`);
 });
 
 test("sums a target's queue shards", async (t) => {

@@ -134,7 +134,56 @@ describe("byte strings", () => {
     assert.equal(textOf("\xc3\xa9{"), "é{");
   });
 
-  it("read malformed bytes as U+FFFD", () => {
+  it("read malformed bytes as U+FFFD, one per byte of a sequence that is not valid whole, as Go does", () => {
     assert.equal(textOf("a\xffb"), "a\ufffdb");
+    // A truncated three-byte sequence (a value cut at a byte limit): two bytes, two U+FFFD.
+    assert.equal(textOf("k=\xe2\x82}"), "k=\ufffd\ufffd}");
+    assert.equal(textOf("\xe2\x82\xac\xe2\x82"), "\u20ac\ufffd\ufffd");
+    // An overlong encoding, a surrogate, a stray continuation byte, a lead byte at the end.
+    assert.equal(textOf("\xc0\xaf"), "\ufffd\ufffd");
+    assert.equal(textOf("\xed\xa0\x80"), "\ufffd\ufffd\ufffd");
+    assert.equal(textOf("\x80a"), "\ufffda");
+    assert.equal(textOf("a\xf0\x9f\x98"), "a\ufffd\ufffd\ufffd");
+    assert.equal(textOf("\xf0\x9f\x98\x80"), "\u{1f600}");
+  });
+
+  it("keep a leading byte order mark, as Go does, and a U+FFFD sent as such", () => {
+    assert.equal(textOf("\xef\xbb\xbfapp"), "\ufeffapp");
+    assert.equal(textOf("\xef\xbf\xbd\xff"), "\ufffd\ufffd");
+  });
+
+  it("read any bytes as Go's utf8.DecodeRune would, valid UTF-8 as it is", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 16 }), (raw) => {
+        const bytes = Buffer.from(raw).toString("latin1");
+        assert.equal(textOf(bytes), referenceGoDecode(raw));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
+
+/** Go's decoding written plainly: the longest valid sequence at each byte, else one U+FFFD for that byte. */
+function referenceGoDecode(raw: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < raw.length; ) {
+    let taken = 0;
+    for (const length of [1, 2, 3, 4]) {
+      if (i + length > raw.length) break;
+      const piece = Buffer.from(raw.subarray(i, i + length));
+      const decoded = piece.toString("utf8");
+      // Valid exactly when it decodes to one character and encodes back to the same bytes.
+      if ([...decoded].length === 1 && Buffer.from(decoded, "utf8").equals(piece)) {
+        text += decoded;
+        taken = length;
+        break;
+      }
+    }
+    if (taken === 0) {
+      text += "\ufffd";
+      taken = 1;
+    }
+    i += taken;
+  }
+  return text;
+}

@@ -73,11 +73,63 @@ export function byteString(text: string): string {
   return plainAscii.test(text) ? text : Buffer.from(text, "utf8").toString("latin1");
 }
 
-const lossyUtf8 = new TextDecoder("utf-8");
+// A leading byte order mark is a character like any other to Go: kept.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** A byte string read as UTF-8; malformed bytes become U+FFFD, as when Go ranges over a string. */
+/**
+ * A byte string read as UTF-8 as Go reads it when it ranges over a string: a byte order mark is kept,
+ * and each byte of a malformed sequence becomes a U+FFFD of its own (a decoder by the WHATWG rules,
+ * Node's, makes one of a truncated sequence, so the labels, and the series, would differ).
+ */
 export function textOf(bytes: string): string {
-  return plainAscii.test(bytes) ? bytes : lossyUtf8.decode(Buffer.from(bytes, "latin1"));
+  if (plainAscii.test(bytes)) return bytes;
+  const buffer = Buffer.from(bytes, "latin1");
+  try {
+    return strictUtf8.decode(buffer);
+  } catch {
+    return decodeLikeGo(buffer);
+  }
+}
+
+/** The valid range of the byte after a lead byte (`[low, high]`), and how many bytes follow it; Go's utf8 tables. */
+function leadOf(byte: number): { low: number; high: number; follow: number } | undefined {
+  if (byte >= 0xc2 && byte <= 0xdf) return { low: 0x80, high: 0xbf, follow: 1 };
+  if (byte === 0xe0) return { low: 0xa0, high: 0xbf, follow: 2 };
+  if (byte === 0xed) return { low: 0x80, high: 0x9f, follow: 2 };
+  if (byte >= 0xe1 && byte <= 0xef) return { low: 0x80, high: 0xbf, follow: 2 };
+  if (byte === 0xf0) return { low: 0x90, high: 0xbf, follow: 3 };
+  if (byte === 0xf4) return { low: 0x80, high: 0x8f, follow: 3 };
+  if (byte >= 0xf1 && byte <= 0xf3) return { low: 0x80, high: 0xbf, follow: 3 };
+  return undefined;
+}
+
+/** utf8.DecodeRune over and over: a sequence that is not valid as a whole is one U+FFFD for its first byte. */
+function decodeLikeGo(bytes: Buffer): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; ) {
+    const byte = bytes[i]!;
+    if (byte < 0x80) {
+      text += String.fromCharCode(byte);
+      i++;
+      continue;
+    }
+    const lead = leadOf(byte);
+    const second = bytes[i + 1];
+    let valid = lead !== undefined && second !== undefined && second >= lead.low && second <= lead.high;
+    for (let k = 2; valid && k <= lead!.follow; k++) {
+      const next = bytes[i + k];
+      valid = next !== undefined && next >= 0x80 && next <= 0xbf;
+    }
+    if (!valid) {
+      text += "\ufffd";
+      i++;
+      continue;
+    }
+    const length = lead!.follow + 1;
+    text += bytes.toString("utf8", i, i + length);
+    i += length;
+  }
+  return text;
 }
 
 const badEscape = /%(?![0-9A-Fa-f]{2})/;

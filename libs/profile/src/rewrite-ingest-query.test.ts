@@ -15,6 +15,10 @@ describe("rewriteIngestQuery", () => {
     );
   });
 
+  it("reads a value cut inside a UTF-8 sequence as Go does: a U+FFFD per byte", () => {
+    assert.equal(rewriteIngestQuery("name=app%7Bk%3D%E2%82%7D", {}), "name=app%7Bk%3D%EF%BF%BD%EF%BF%BD%2Cservice_name%3Dapp%7D");
+  });
+
   it("keeps an empty service_name from renaming and drops empty values", () => {
     assert.equal(rewriteIngestQuery("name=app{service_name=,env=}", {}), `name=${encodeURIComponent("app{app_name=app}")}`);
   });

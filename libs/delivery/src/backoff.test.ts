@@ -64,6 +64,7 @@ describe("backoffDelay", () => {
     const small = backoffDelay(Number.MAX_SAFE_INTEGER, 1, 10);
     assert.ok(small >= 8 && small < 10, `${small}`);
     assert.equal(backoffDelay(5_000, 0, 300_000), 0);
+    assert.equal(backoffDelay(Number.MAX_SAFE_INTEGER, 0, 300_000), 0, "a minimum of 0 never doubles, however many retries");
   });
 
   it("rejects a retry number below 1 or not whole", () => {

@@ -13,11 +13,11 @@ export function backoffDelay(retry: number, minMs: number, maxMs: number, random
   }
   let low = minMs;
   let high = Math.min(2 * minMs, maxMs);
-  // At most log2(max/min) doublings before `high` is capped, whatever `retry` is.
+  // A minimum of 0 never doubles; otherwise at most log2(max/min) doublings before `high` is capped, whatever `retry` is.
+  if (high <= low) return low;
   for (let doubled = 1; doubled < retry && high < maxMs; doubled++) {
     low *= 2;
     high = Math.min(2 * high, maxMs);
   }
-  if (low >= high) return low;
   return low + Math.floor(random() * (high - low));
 }

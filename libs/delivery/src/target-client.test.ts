@@ -12,7 +12,7 @@ import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import { startFakeTarget, startForwardProxy, startTlsFront, targetConfig, testPki, type FakeTarget, type ForwardProxy } from "@pyroscope-relay/testing";
 import { attempt } from "./attempt.js";
 import { classifyError } from "./retry-policy.js";
-import { RELAY_USER_AGENT, TargetClient, type TargetRequest } from "./target-client.js";
+import { connectTimeoutHeader, RELAY_USER_AGENT, TargetClient, type TargetRequest } from "./target-client.js";
 import { rawHeaderValues } from "./writer-harness.js";
 
 const pki = await testPki();
@@ -359,4 +359,13 @@ test("a proxy refusing the tunnel: retried as `proxy http 407`, naming the proxy
     failure: { reason: "proxy http 407", detail: `CONNECT pyroscope.test:443 via ${proxy.url}: proxy answered 407` },
     unreachable: false,
   });
+});
+
+test("Connect-Timeout-Ms as connect-go writes it: whole milliseconds of at most 10 digits, else none", () => {
+  assert.deepEqual(connectTimeoutHeader(10_000), ["Connect-Timeout-Ms", "10000"]);
+  assert.deepEqual(connectTimeoutHeader(1.5), ["Connect-Timeout-Ms", "1"]);
+  assert.deepEqual(connectTimeoutHeader(0.5), []);
+  assert.deepEqual(connectTimeoutHeader(0), []);
+  assert.deepEqual(connectTimeoutHeader(8_760 * 3_600_000 * 1_000), []);
+  assert.deepEqual(connectTimeoutHeader(9_999_999_999), ["Connect-Timeout-Ms", "9999999999"]);
 });

@@ -140,7 +140,7 @@ export class TargetClient {
         ...(this.overlaps(req.headers) ? without(this.staticHeaders, req.headers) : this.staticHeaders),
         ...(authorization === undefined ? [] : ["Authorization", authorization]),
         ...(hasHeader(req.headers, "user-agent") ? [] : this.userAgent),
-        ...(req.connect === true && timeoutMs > 0 ? ["Connect-Timeout-Ms", String(timeoutMs)] : []),
+        ...(req.connect === true ? connectTimeoutHeader(timeoutMs) : []),
       ],
       body: req.body,
       headersTimeout: timeoutMs,
@@ -190,4 +190,10 @@ function hasHeader(headers: readonly string[], name: string): boolean {
 /** A header's first value (Node gives a repeated one as an array). */
 function firstValue(header: string | string[] | undefined): string | undefined {
   return Array.isArray(header) ? header[0] : header;
+}
+
+/** connect-go's encoding of a deadline: whole milliseconds, at most 10 digits; none that it could not send. */
+export function connectTimeoutHeader(timeoutMs: number): string[] {
+  const whole = Math.floor(timeoutMs);
+  return whole >= 1 && whole <= 9_999_999_999 ? ["Connect-Timeout-Ms", String(whole)] : [];
 }

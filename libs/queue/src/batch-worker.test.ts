@@ -512,6 +512,8 @@ test("a split cut short and done again with other groups keeps every profile: a 
     first.map((split) => split.id),
     [batchId],
   );
+  const again = await lifecycle.splitOff(job!, work, { failure: httpFailure(503, "busy"), refs: [work.profiles[1]!] }, FAILED_TTL_MS, new Set());
+  assert.deepEqual(again, [], "the same split again adds nothing: the batch's job holds it");
   await job!.moveToFailed(new UnrecoverableError("OOM command not allowed when used memory > 'maxmemory'"), "dead-writer");
   await dead.close();
   connection.disconnect();
@@ -524,9 +526,14 @@ test("a split cut short and done again with other groups keeps every profile: a 
   await until("the drain job to go", async () => (await queue.getJob(jobId)) === undefined);
   const failed = await queue.getFailed();
   const held = failed.flatMap((failedJob) => batchJobData.parse(failedJob.data).profiles.map((ref) => ref.index));
-  assert.deepEqual([...new Set(held)].sort(), [0, 1, 2], `every profile is in a failed job: ${failed.map((f) => f.id).join(", ")}`);
+  assert.deepEqual(held.sort(), [0, 1, 2], `every profile is in one failed job: ${failed.map((f) => f.id).join(", ")}`);
   const resplit = failed.find((failedJob) => failedJob.id !== batchId);
   assert.match(resplit?.id ?? "", new RegExp(`^${batchId}\\.[0-9a-f]{16}$`), "named after its profiles");
+  assert.deepEqual(
+    batchJobData.parse(resplit!.data).profiles.map((ref) => ref.index),
+    [0, 2],
+    "what the batch's job does not hold already",
+  );
   for (const index of [0, 2]) {
     assert.ok((await h.connection.smembers(detachedClaimsKey(h.prefix, batchId, index))).includes(`${resplit!.id}@alpha`), `profile ${index}'s copy is held`);
   }

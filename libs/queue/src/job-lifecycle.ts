@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import { type BatchJobData, type BatchSegment, batchJobData, drainJobData, type ProfileRef } from "./batch-data.js";
+import { type BatchJobData, type BatchSegment, batchJobData, drainJobData, partsOf, type ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_JOB_IDS, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
@@ -176,29 +176,38 @@ export class JobLifecycle {
       // A part fails for good in one group only, once in a job's life (a batch's profiles are in one
       // drain job per target): its first part names the split, and a split repeated after a crash
       // finds its job already added. One cut short (a crash, a Redis error) may be done again with
-      // other groups, whose name a job of other profiles has taken: BullMQ would keep that job and
-      // drop this one, so it is named after its profiles instead.
+      // other groups, whose name a job of other profiles has taken (BullMQ would keep that job and
+      // drop this one): what that job does not hold is split off in a job named after its profiles.
       const [first] = refs as [ProfileRef];
       const base = work.drain ? segment.batch : job.id!;
       const preferred = named !== undefined && !named.has(segment.batch) ? segment.batch : `${base}.${first.index}.${firstFailedPart(first)}`;
       named?.add(segment.batch);
-      const id = await this.splitId(preferred, base, refs);
-      await this.store.detach(segment, refs, this.holder(id), keepMs);
-      const split: BatchJobData = { batch: segment.batch, bytes: segment.bytes, profiles: refs, detached: true, failure: group.failure, splitOff: true };
+      const split = await this.unheld(preferred, base, refs);
+      if (split === undefined) continue;
+      await this.store.detach(segment, split.refs, this.holder(split.id), keepMs);
+      const data: BatchJobData = { batch: segment.batch, bytes: segment.bytes, profiles: split.refs, detached: true, failure: group.failure, splitOff: true };
       // At the head of the queue: until a writer fails it, it is not listed as failed.
-      await this.queue.add(BATCH_JOB_NAME, split, { ...batchJobOptions(id, attemptsOf(job)), lifo: true });
-      splits.push({ id, refs, failure: group.failure });
+      await this.queue.add(BATCH_JOB_NAME, data, { ...batchJobOptions(split.id, attemptsOf(job)), lifo: true });
+      splits.push({ ...split, failure: group.failure });
     }
     return splits;
   }
 
-  /** `preferred`, unless a job of that id holds other profiles than `refs`: then `<base>.<digest of refs>`. */
-  private async splitId(preferred: string, base: string, refs: readonly ProfileRef[]): Promise<string> {
-    const held = await this.options.connection.hget(this.queue.toKey(preferred), "data");
-    if (held === null) return preferred;
-    const parsed = batchJobData.safeParse(JSON.parse(held));
-    if (parsed.success && profilesKey(parsed.data.profiles) === profilesKey(refs)) return preferred;
-    return `${base}.${createHash("sha256").update(profilesKey(refs)).digest("hex").slice(0, 16)}`;
+  /**
+   * The split of `refs` to add: as `preferred` when no job has that id; when one has, the parts of
+   * `refs` it does not hold, as `<base>.<digest of them>` (undefined when it holds them all).
+   */
+  private async unheld(preferred: string, base: string, refs: ProfileRef[]): Promise<{ id: string; refs: ProfileRef[] } | undefined> {
+    const data = await this.options.connection.hget(this.queue.toKey(preferred), "data");
+    if (data === null) return { id: preferred, refs };
+    const held = heldParts(data);
+    const left = refs.flatMap((ref) => {
+      const parts = failedParts(ref).filter((part) => held.get(ref.index)?.has(part) !== true);
+      if (parts.length === 0) return [];
+      return [{ ...ref, deliveredParts: allParts(ref).filter((part) => !parts.includes(part)) }];
+    });
+    if (left.length === 0) return undefined;
+    return { id: `${base}.${createHash("sha256").update(profilesKey(left)).digest("hex").slice(0, 16)}`, refs: left };
   }
 
   /**
@@ -379,12 +388,32 @@ function whole(segments: readonly WorkSegment[]): HeldPart[] {
   return segments.map((segment) => ({ segment, profiles: segment.profiles }));
 }
 
-/** The first part of `ref` that its failure group holds: the first one not listed as delivered. */
-/** The profiles and parts of `refs`, in a form that compares and digests. */
+/** The profiles and parts of `refs`, in a form that digests. */
 function profilesKey(refs: readonly ProfileRef[]): string {
   return refs.map((ref) => `${ref.index}:${(ref.deliveredParts ?? []).join("/")}`).join(",");
 }
 
+function allParts(ref: ProfileRef): number[] {
+  return Array.from({ length: partsOf(ref) }, (_, part) => part);
+}
+
+/** The parts of `ref` a job holding it is to deliver: those not delivered. */
+function failedParts(ref: ProfileRef): number[] {
+  return allParts(ref).filter((part) => ref.deliveredParts?.includes(part) !== true);
+}
+
+/** The parts each profile of a job's data (BullMQ's JSON) holds; none when it does not parse. */
+function heldParts(json: string): Map<number, Set<number>> {
+  let parsed;
+  try {
+    parsed = batchJobData.safeParse(JSON.parse(json));
+  } catch {
+    return new Map();
+  }
+  return new Map(parsed.success ? parsed.data.profiles.map((ref) => [ref.index, new Set(failedParts(ref))]) : []);
+}
+
+/** The first part of `ref` that its failure group holds: the first one not listed as delivered. */
 function firstFailedPart(ref: ProfileRef): number {
   let part = 0;
   while (ref.deliveredParts?.includes(part)) part++;

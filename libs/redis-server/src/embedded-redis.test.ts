@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { startEmbeddedRedis } from "./embedded-redis.js";
 import { RedisServerError, RedisServerNotFoundError, StoragePathInUseError } from "./errors.js";
-import { HUGE_PAGE_HEAP, logPath, persistenceArgs, redisCommand, redisEnvironment, redisProcess } from "./redis-process.js";
+import { HUGE_PAGE_HEAP, logPath, persistenceArgs, redisCommand, redisEnvironment, redisProcess, serversFollowTheirStarter } from "./redis-process.js";
 
 function storage(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "embedded-redis-"));
@@ -74,7 +74,7 @@ test("a second start on a storage path whose server runs is refused, and the run
   assert.equal(await redisCommand(socket, ["GET", "profile"]), "kept", "the first server and its socket are untouched");
 });
 
-test("the storage path is for its owner alone, even one that existed open to all", async (t) => {
+test("the storage path is for its owner alone, even one of its owner's that existed open to all", async (t) => {
   const path = storage(t);
   mkdirSync(path, { recursive: true, mode: 0o755 });
   chmodSync(path, 0o755);
@@ -83,7 +83,9 @@ test("the storage path is for its owner alone, even one that existed open to all
   assert.equal(statSync(path).mode & 0o777, 0o700);
 });
 
-test("the server runs in a process group of its own: a signal to the starter's group (Ctrl-C) does not reach it", async (t) => {
+const followsStarter = serversFollowTheirStarter() && existsSync("/proc/self/stat") ? false : "needs setpriv --pdeathsig (util-linux) and /proc";
+
+test("the server runs in a process group of its own: a signal to the starter's group (Ctrl-C) does not reach it", { skip: followsStarter }, async (t) => {
   const path = storage(t);
   const redis = await startEmbeddedRedis(path);
   t.after(() => redis.stop());
@@ -94,7 +96,7 @@ test("the server runs in a process group of its own: a signal to the starter's g
 });
 
 test("a starter killed outright takes its server with it (parent-death signal): no server is left holding the storage path", {
-  skip: existsSync("/proc/self/stat") ? false : "Linux only",
+  skip: followsStarter,
 }, async (t) => {
   const path = storage(t);
   const module = fileURLToPath(new URL("./embedded-redis.ts", import.meta.url));

@@ -1,4 +1,4 @@
-import { chmod, mkdir } from "node:fs/promises";
+import { chmod, mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { StoragePathInUseError } from "./errors.js";
 import { answersOn, logPath, persistenceArgs, redisProcess, type RedisProcessOptions } from "./redis-process.js";
@@ -23,9 +23,10 @@ const STOP_GRACE_MS = 10_000;
  */
 export async function startEmbeddedRedis(storagePath: string, options: RedisProcessOptions = {}): Promise<EmbeddedRedis> {
   const dir = resolve(storagePath);
-  // The queue's payloads and tenants: for the owner alone, as its socket is.
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+  await mkdir(dir, { recursive: true });
+  // The queue's payloads and tenants: for the owner alone, as its socket is; a directory of another
+  // owner (a volume mounted for a group) is left as it was set up.
+  if ((await stat(dir)).uid === process.getuid?.()) await chmod(dir, 0o700);
   const socket = join(dir, "redis.sock");
   // A second server on the same files would append to the same AOF, and remove the first one's
   // socket when it stops.

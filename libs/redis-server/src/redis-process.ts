@@ -1,6 +1,6 @@
 // Spawning a redis-server, waiting for it, talking to it, stopping it: for the relay's embedded Redis
 // and for the servers and clusters of the tests alike.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -181,13 +181,20 @@ function hasParentDeathSignal(): boolean {
 const COMMAND_NOT_FOUND = 127;
 
 /**
- * Spawns the server in a process group of its own, so that a signal to the starter's group (Ctrl-C in
- * a terminal, `kill -- -PGID`) reaches only the starter, which stops the server last, after what
- * needs it; and, where it can, with a parent-death signal, so that no server outlives its starter.
+ * Where it can, spawns the server with a parent-death signal, so that no server outlives its starter,
+ * and then in a process group of its own, so that a signal to the starter's group (Ctrl-C in a
+ * terminal, `kill -- -PGID`) reaches only the starter, which stops the server last, after what needs
+ * it. Without one, the server stays in the starter's group, where such a signal still reaches it.
  */
 function spawnServer(args: string[]): ChildProcess {
-  const [command, commandArgs] = hasParentDeathSignal() ? ["setpriv", ["--pdeathsig", "TERM", "--", "redis-server", ...args]] : ["redis-server", args];
-  return spawn(command as string, commandArgs as string[], { stdio: ["ignore", "ignore", "pipe"], env: redisEnvironment(), detached: true });
+  const options: SpawnOptions = { stdio: ["ignore", "ignore", "pipe"], env: redisEnvironment() };
+  if (!hasParentDeathSignal()) return spawn("redis-server", args, options);
+  return spawn("setpriv", ["--pdeathsig", "TERM", "--", "redis-server", ...args], { ...options, detached: true });
+}
+
+/** Whether servers outlive no starter here (see spawnServer). */
+export function serversFollowTheirStarter(): boolean {
+  return hasParentDeathSignal();
 }
 
 async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string, readyTimeoutMs: number): Promise<ChildProcess> {

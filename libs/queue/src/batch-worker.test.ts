@@ -404,6 +404,28 @@ test("a batch that fails in two groups keeps both: the failed job named after it
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
 });
 
+/**
+ * A writer that takes the shard's drain job and claims it, as `writer-crash` tests need: the job, what
+ * it claimed and the lifecycle it used; `die()` closes its connection (after the test moved the job on).
+ */
+async function deadWriterClaims(h: QueueHarness) {
+  const connection = createRedisConnection(server.url, "worker");
+  const dead = new Worker(h.queue("alpha").name, null, { connection, prefix: h.prefix, autorun: false });
+  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
+  assert.ok(job !== undefined, "the drain job waits");
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  const work = JobWork.ofDrain((await lifecycle.claim(job))!.segments);
+  return {
+    job,
+    lifecycle,
+    work,
+    async die() {
+      await dead.close();
+      connection.disconnect();
+    },
+  };
+}
+
 test("a drain job BullMQ failed that no writer split off (it died first) is split off by the next writer as it starts", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 3);
@@ -411,14 +433,10 @@ test("a drain job BullMQ failed that no writer split off (it died first) is spli
   const queue = h.queue("alpha");
   // A writer takes the drain job, claims, and BullMQ fails the job: the writer dies before its
   // failed event splits anything off.
-  const connection = createRedisConnection(server.url, "worker");
-  const dead = new Worker(queue.name, null, { connection, prefix: h.prefix, autorun: false });
-  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
-  assert.equal(job?.id, jobId);
-  await new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" }).claim(job!);
-  await job!.moveToFailed(new UnrecoverableError("job stalled more than allowable limit"), "dead-writer");
-  await dead.close();
-  connection.disconnect();
+  const dead = await deadWriterClaims(h);
+  assert.equal(dead.job.id, jobId);
+  await dead.job.moveToFailed(new UnrecoverableError("job stalled more than allowable limit"), "dead-writer");
+  await dead.die();
   assert.equal(await queue.getJobState(jobId), "failed");
 
   const delivery = scriptedDelivery(() => "deliver");
@@ -437,19 +455,14 @@ test("a drain job BullMQ failed after delivering part of its claim counts that p
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 3);
   const queue = h.queue("alpha");
-  const connection = createRedisConnection(server.url, "worker");
-  const dead = new Worker(queue.name, null, { connection, prefix: h.prefix, autorun: false });
-  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
-  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
-  const work = JobWork.ofDrain((await lifecycle.claim(job!))!.segments);
+  const dead = await deadWriterClaims(h);
   // It delivered profiles 0 and 1 and saved that, then stalled once too often.
-  const progress = BatchProgress.restore(work.profiles, undefined);
+  const progress = BatchProgress.restore(dead.work.profiles, undefined);
   progress.delivered(0, [0]);
   progress.delivered(1, [0]);
-  await job!.updateProgress(progress.toJSON());
-  await job!.moveToFailed(new UnrecoverableError("job stalled more than allowable limit"), "dead-writer");
-  await dead.close();
-  connection.disconnect();
+  await dead.job.updateProgress(progress.toJSON());
+  await dead.job.moveToFailed(new UnrecoverableError("job stalled more than allowable limit"), "dead-writer");
+  await dead.die();
 
   h.worker(
     "alpha",
@@ -470,17 +483,12 @@ test("a drain job whose completion ran but not BullMQ's (a crash, a lost lock) c
   const batchId = await flush(h, 3);
   const jobId = drainJobId(batchId);
   const queue = h.queue("alpha");
-  const connection = createRedisConnection(server.url, "worker");
-  const dead = new Worker(queue.name, null, { connection, prefix: h.prefix, autorun: false });
-  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
-  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
-  const work = JobWork.ofDrain((await lifecycle.claim(job!))!.segments);
+  const dead = await deadWriterClaims(h);
   // Delivered all three: released and counted out; then the writer lost the job before BullMQ completed it.
-  await lifecycle.complete(job!, work);
+  await dead.lifecycle.complete(dead.job, dead.work);
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the batch is released");
-  await job!.moveToWait("dead-writer");
-  await dead.close();
-  connection.disconnect();
+  await dead.job.moveToWait("dead-writer");
+  await dead.die();
 
   const errors: unknown[] = [];
   const delivery = scriptedDelivery(() => "deliver");
@@ -500,23 +508,16 @@ test("a split cut short and done again with other groups keeps every profile: a 
   const queue = h.queue("alpha");
   // A writer's last attempt split profile 1 off (503s till the end) into the failed job named after
   // the batch, then a Redis error (or a crash) cut the rest short, and BullMQ failed the drain job.
-  const connection = createRedisConnection(server.url, "worker");
-  const dead = new Worker(queue.name, null, { connection, prefix: h.prefix, autorun: false });
-  const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
-  assert.equal(job?.id, jobId);
-  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
-  const claim = await lifecycle.claim(job!);
-  const work = JobWork.ofDrain(claim!.segments);
-  const first = await lifecycle.splitOff(job!, work, { failure: httpFailure(503, "busy"), refs: [work.profiles[1]!] }, FAILED_TTL_MS, new Set());
+  const { job, lifecycle, work, die } = await deadWriterClaims(h);
+  assert.equal(job.id, jobId);
+  const splitOne = () => lifecycle.splitOff(job, work, { failure: httpFailure(503, "busy"), refs: [work.profiles[1]!] }, FAILED_TTL_MS, new Set());
   assert.deepEqual(
-    first.map((split) => split.id),
+    (await splitOne()).map((split) => split.id),
     [batchId],
   );
-  const again = await lifecycle.splitOff(job!, work, { failure: httpFailure(503, "busy"), refs: [work.profiles[1]!] }, FAILED_TTL_MS, new Set());
-  assert.deepEqual(again, [], "the same split again adds nothing: the batch's job holds it");
-  await job!.moveToFailed(new UnrecoverableError("OOM command not allowed when used memory > 'maxmemory'"), "dead-writer");
-  await dead.close();
-  connection.disconnect();
+  assert.deepEqual(await splitOne(), [], "the same split again adds nothing: the batch's job holds it");
+  await job.moveToFailed(new UnrecoverableError("OOM command not allowed when used memory > 'maxmemory'"), "dead-writer");
+  await die();
 
   // The next writer splits off all three (nothing was saved as delivered): the batch's name is taken.
   h.worker(

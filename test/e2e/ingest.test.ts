@@ -1,6 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { foldedText, gzippedPprof, jfrBytes, multipartForm, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
@@ -161,5 +163,39 @@ describe("pyroscope-relay run: POST /ingest reaches every target as Alloy would 
     const received = [...metrics.matchAll(/^pyroscope_relay_received_profiles_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
     assert.ok(received > 0);
     assert.match(metrics, new RegExp(`^pyroscope_relay_flush_profiles_sum ${received}$`, "m"));
+  });
+});
+
+describe("pyroscope-relay run: the client's tenant where every target sends its own", () => {
+  it("is not read, so any value is taken as Alloy takes it; a reload that lets a target forward it checks it again", async (t) => {
+    const redis = await startRedisServer();
+    const target = await startFakeTarget();
+    const port = await freePort();
+    const spec = (endpoint: string) => relayConfig({ port, targets: [{ name: "only", url: target.url, endpoint }] });
+    const relay = await startRelayProcess({ args: [`--redis.url=${redis.url}`], config: spec(`headers = { "X-Scope-OrgID" = "team-a" }`) });
+    // The relay first: without its Redis it would wait out its drain.
+    t.after(async () => {
+      await relay.stop();
+      await target.close();
+      await redis.stop();
+    });
+    const post = () =>
+      fetch(`http://127.0.0.1:${port}/ingest?name=app&format=pprof`, {
+        method: "POST",
+        body: gzippedPprof({ seed: 41 }),
+        headers: { "X-Scope-OrgID": "team-a|team-b" },
+      });
+
+    const taken = await post();
+    assert.equal(taken.status, 200, await taken.text());
+    const [sent] = await target.waitForRequests(1, 10_000);
+    assert.equal(sent!.headers["x-scope-orgid"], "team-a", "the target's own tenant");
+
+    await writeFile(join(relay.dir, "relay.alloy"), spec(""));
+    const reload = await fetch(`${relay.opsUrl}/-/reload`, { method: "POST" });
+    assert.equal(reload.status, 200, await reload.text());
+    const refused = await post();
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /X-Scope-OrgID/);
   });
 });

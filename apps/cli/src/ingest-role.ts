@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { changesBetween, type ReceiverConfig, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
+import { changesBetween, setsOwnTenant, type ReceiverConfig, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
 import { debuginfoUpstream } from "@pyroscope-relay/delivery";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, RedisMemoryGuard, waitForRedis, type RedisEndpoint } from "@pyroscope-relay/queue";
@@ -158,6 +158,9 @@ export class IngestRole {
         maxBodyBytes: settings.maxBodyBytes,
         warnings: this.warnings,
         ...(debuginfo === undefined ? {} : { debuginfo }),
+        // The targets as the running configuration has them: a reload may change their headers.
+        forwardsClientTenant: (targets) =>
+          targets.some((name) => !setsOwnTenant(this.config.targets.find((target) => target.name === name) ?? { headers: {} })),
       });
     } catch (err) {
       // A receiver that never listened never closes its upstream: its pools close here.

@@ -11,3 +11,4 @@ export { commandNames, flagsOf, flagSynopsis, flagTable } from "./flag-table.js"
 export type { CommandName, Flag } from "./flag-table.js";
 export { SettingsError } from "./settings-error.js";
 export { changesBetween } from "./config-changes.js";
+export { configuredHeaders, setsOwnTenant } from "./target-headers.js";

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
-import type { Environment, TargetConfig } from "@pyroscope-relay/config";
+import { configuredHeaders, setsOwnTenant, type Environment, type TargetConfig } from "@pyroscope-relay/config";
 import { HttpDispatcher, type HttpRequest } from "./http-dispatcher.js";
 import { requestAuth, type RequestAuth } from "./request-auth.js";
 import { withRequestSignal } from "./request-signal.js";
@@ -75,8 +75,8 @@ export class TargetClient {
     this.auth = requestAuth(target.auth, { timeoutMs: target.remoteTimeoutMs, env: options.env });
     const httpHeaders = Object.entries(target.httpHeaders ?? {}).flatMap(([name, values]) => values.flatMap((value) => [name, value]));
     this.staticHeaders = [...Object.entries(target.headers).flat(), ...httpHeaders];
-    this.configured = new Set([...Object.keys(target.headers), ...Object.keys(target.httpHeaders ?? {})].map((name) => name.toLowerCase()));
-    this.hasStaticTenant = this.configured.has("x-scope-orgid");
+    this.configured = configuredHeaders(target);
+    this.hasStaticTenant = setsOwnTenant(target);
     this.hasStaticAuthorization = this.configured.has("authorization");
     this.userAgent = this.configured.has("user-agent") ? [] : RELAY_USER_AGENT;
   }

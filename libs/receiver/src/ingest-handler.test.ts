@@ -138,6 +138,22 @@ describe("POST /ingest rejects, stores nothing and keeps serving", () => {
     });
   }
 
+  test("where every target sends a tenant of its own, the client's is not read: any value is taken, as Alloy takes it", async (t) => {
+    const asked: string[][] = [];
+    const r = await startTestReceiver(t, redis, admin, {
+      forwardsClientTenant: (targets) => {
+        asked.push([...targets]);
+        return false;
+      },
+    });
+    const res = await send(r.url, "POST", `/ingest?${goodQuery}`, { "x-scope-orgid": "team-a|team-b" }, gzippedPprof());
+    assert.equal(res.status, 200);
+    const [segment] = await r.segments("alpha");
+    const [ref] = segment?.profiles ?? [];
+    assert.equal(ref?.tenant, undefined, "no target would send it");
+    assert.deepEqual(asked, [["alpha"]], "asked about the receiver's targets");
+  });
+
   test("GET /ingest: 405 with Allow: POST", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const res = await send(r.url, "GET", `/ingest?${goodQuery}`);

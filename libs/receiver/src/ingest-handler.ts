@@ -4,9 +4,8 @@ import { headerValues, rawQuery } from "./http-exchange.js";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { RequestError } from "@pyroscope-relay/ops";
 import { readBody } from "./read-body.js";
-import type { ReceiverContext } from "./receiver-context.js";
+import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 import { enqueueOrUnavailable } from "./enqueue.js";
-import { tenantOf } from "./tenant.js";
 
 /**
  * `POST /ingest`: validates `name` the way Pyroscope does, then stores body, query string and every
@@ -16,7 +15,7 @@ export function ingestHandler(ctx: ReceiverContext) {
   return async (req: ServerRequest, res: ServerResponse): Promise<void> => {
     const query = rawQuery(req);
     checkName(query);
-    const tenant = tenantOf(req.headers["x-scope-orgid"]);
+    const tenant = clientTenant(ctx, req.headers["x-scope-orgid"]);
     const body = await readBody(req, ctx.maxBodyBytes);
     if (res.headersSent) {
       // Answered meanwhile (the read deadline passed): what arrived since is not the client's profile to store.

@@ -6,8 +6,7 @@ import type { PushRequest } from "@pyroscope-relay/proto";
 import { InvalidLabelError, validatePushLabels } from "@pyroscope-relay/profile";
 import { RequestError } from "@pyroscope-relay/ops";
 import { enqueueOrUnavailable } from "./enqueue.js";
-import { tenantOf } from "./tenant.js";
-import type { ReceiverContext } from "./receiver-context.js";
+import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 
 /**
  * `push.v1.PusherService/Push`. Malformed protobuf/JSON and label values that are not UTF-8 are
@@ -46,7 +45,7 @@ async function push(ctx: ReceiverContext, request: PushRequest, handler: Handler
   await enqueueOrUnavailable(ctx, "push", payload, {
     kind: "push",
     receivedAt: Date.now(),
-    tenant: tenantOf(handler.requestHeader.get("x-scope-orgid") ?? undefined),
+    tenant: clientTenant(ctx, handler.requestHeader.get("x-scope-orgid") ?? undefined),
     codec: contentType.includes("json") ? "json" : "proto",
     series: series.length,
   });

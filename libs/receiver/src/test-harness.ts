@@ -34,6 +34,8 @@ export interface HarnessOptions {
   /** Silent unless given. */
   logger?: Logger;
   debuginfo?: DebuginfoUpstream;
+  /** Whether some target of the receiver forwards the client's tenant (all of them by default). */
+  forwardsClientTenant?: (targets: readonly string[]) => boolean;
 }
 
 /** ReceiverConfig's HTTP/2 settings as the schema fills them in (Alloy's and Go's defaults), h2c off. */
@@ -135,6 +137,7 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
     warnings: new ThrottledLog(logger),
     ...(options.debuginfo === undefined ? {} : { debuginfo: options.debuginfo }),
+    ...(options.forwardsClientTenant === undefined ? {} : { forwardsClientTenant: options.forwardsClientTenant }),
   });
   const segments = (target: string) => new PendingSegments(admin, prefix, target).list();
   return {

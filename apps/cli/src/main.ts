@@ -81,9 +81,15 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   let fatal: (error: Error) => void = () => undefined;
+  // A signal while the relay starts stops the start where it waits for its embedded Redis.
+  const starting = new AbortController();
   const stop = new Promise<NodeJS.Signals | Error>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.once(signal, () => {
+        starting.abort();
+        resolve(signal);
+      });
+    }
     fatal = resolve;
   });
   // As Alloy: SIGHUP reads the configuration again; a bad one keeps the running one. Handled from the
@@ -94,7 +100,16 @@ async function main(argv: string[]): Promise<number> {
     // The relay logs why a reload failed.
     started.reload().catch(() => undefined);
   });
-  const relay = await startRelay(config, settings, roles[command], logger, { reloadConfig: () => loadConfig(configPath, process.env), onFatal: fatal });
+  const relay = await startRelay(config, settings, roles[command], logger, {
+    reloadConfig: () => loadConfig(configPath, process.env),
+    onFatal: fatal,
+    signal: starting.signal,
+  }).catch((error: unknown) => {
+    if (!starting.signal.aborted) throw error;
+    logger.info({ err: error }, "stopped while starting");
+    return undefined;
+  });
+  if (relay === undefined) return 0;
   started = relay;
   logger.info({ ops: relay.ops.url }, "ready");
   const reason = await stop;

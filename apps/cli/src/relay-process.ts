@@ -40,6 +40,8 @@ export interface RelayOptions {
    * should shut it down and exit non-zero, so that a supervisor restarts it on the same storage.
    */
   onFatal?: (error: Error) => void;
+  /** Aborts the start where it waits for the embedded Redis (loading a large AOF, say): `startRelay` then rejects. */
+  signal?: AbortSignal;
 }
 
 export interface RunningRelay {
@@ -100,7 +102,7 @@ export async function startRelay(
   };
   try {
     const targets = selectTargets(config, settings.targets);
-    const redis = await resolveRedis(settings, roles, logger, stack, (description) => {
+    const redis = await resolveRedis(settings, roles, logger, stack, options.signal, (description) => {
       ready = false;
       options.onFatal?.(new Error(`the embedded ${description}: no profile can be stored or delivered`));
     });
@@ -232,6 +234,7 @@ async function resolveRedis(
   roles: RelayRoles,
   logger: Logger,
   stack: ShutdownStack,
+  signal: AbortSignal | undefined,
   onLost: (description: string) => void,
 ): Promise<RedisEndpoint> {
   if (settings.redisClusterNodes !== undefined) return { clusterNodes: settings.redisClusterNodes };
@@ -242,7 +245,7 @@ async function resolveRedis(
   if (settings.redisMinReplicas > 0) {
     throw new UsageError("--redis.min-replicas needs --redis.url or --redis.cluster-nodes: the embedded Redis has no replicas, so no profile could be stored");
   }
-  const embedded = await startEmbeddedRedis(settings.storagePath).catch((error: unknown) => {
+  const embedded = await startEmbeddedRedis(settings.storagePath, signal === undefined ? {} : { signal }).catch((error: unknown) => {
     if (!(error instanceof RedisServerNotFoundError)) throw error;
     throw new Error(
       `no Redis configured and ${error.message};\n  or point the relay at a Redis of yours with --redis.url (REDIS_URL), e.g. one started with ` +

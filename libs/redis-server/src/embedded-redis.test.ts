@@ -9,7 +9,16 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { startEmbeddedRedis } from "./embedded-redis.js";
 import { RedisServerError, RedisServerNotFoundError, StoragePathInUseError } from "./errors.js";
-import { HUGE_PAGE_HEAP, logPath, persistenceArgs, redisCommand, redisEnvironment, redisProcess, serversFollowTheirStarter } from "./redis-process.js";
+import {
+  answersOn,
+  HUGE_PAGE_HEAP,
+  logPath,
+  persistenceArgs,
+  redisCommand,
+  redisEnvironment,
+  redisProcess,
+  serversFollowTheirStarter,
+} from "./redis-process.js";
 
 function storage(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), "embedded-redis-"));
@@ -114,7 +123,7 @@ test("a starter killed outright takes its server with it (parent-death signal): 
   await again.stop();
 });
 
-test("a server loading a large AOF is waited for past the ready timeout, not killed (and made to load it all again)", async (t) => {
+test("a server loading a large AOF is waited for past the ready timeout, not killed (and made to load it all again), unless asked to stop", async (t) => {
   const dir = storage(t);
   mkdirSync(dir, { recursive: true });
   const socket = join(dir, "redis.sock");
@@ -132,6 +141,18 @@ test("a server loading a large AOF is waited for past the ready timeout, not kil
   t.after(() => loading.terminate("SIGTERM"));
   assert.ok(Date.now() - started > 300, `ready after ${Date.now() - started} ms: the load outlasted the ready timeout`);
   assert.equal(await redisCommand({ path: socket }, ["DBSIZE"]), "2000");
+  await loading.terminate("SIGTERM");
+
+  // Asked to stop meanwhile (the relay got SIGTERM): the start gives up, and the server is stopped.
+  const stop = new AbortController();
+  const stopped = redisProcess([...args, "--key-load-delay", "500"], { path: socket }, logPath(dir), { readyTimeoutMs: 300, signal: stop.signal });
+  t.after(() => stopped.terminate("SIGTERM"));
+  setTimeout(() => stop.abort(), 200);
+  const asked = Date.now();
+  await assert.rejects(stopped.start(), /asked to stop while redis-server on .* was starting/);
+  assert.ok(Date.now() - asked < 3_000, `gave up after ${Date.now() - asked} ms`);
+  assert.equal(stopped.running, false);
+  assert.equal(await answersOn({ path: socket }), false, "nothing answers: the server stopped");
 });
 
 test("a server that does not exit on SIGTERM is killed once the grace period is over", async (t) => {

@@ -69,6 +69,8 @@ export interface RedisProcessOptions {
    * a server that loads its data answers, and is waited for however long its data takes.
    */
   readyTimeoutMs?: number;
+  /** Aborts a start that waits for the server (its data still loading, say): the server is stopped, and `start` rejects. */
+  signal?: AbortSignal;
 }
 
 export function redisProcess(args: string[], endpoint: RedisEndpoint, log: string, options: RedisProcessOptions = {}): RedisProcess {
@@ -76,7 +78,7 @@ export function redisProcess(args: string[], endpoint: RedisEndpoint, log: strin
   const listeners: ((description: string) => void)[] = [];
   return {
     async start() {
-      const started = await spawnReady(args, endpoint, log, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+      const started = await spawnReady(args, endpoint, log, options.readyTimeoutMs ?? READY_TIMEOUT_MS, options.signal);
       child = started;
       started.once("exit", (code, signal) => {
         // Terminated on purpose: `child` was let go of first.
@@ -197,7 +199,7 @@ export function serversFollowTheirStarter(): boolean {
   return hasParentDeathSignal();
 }
 
-async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string, readyTimeoutMs: number): Promise<ChildProcess> {
+async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string, readyTimeoutMs: number, stop?: AbortSignal): Promise<ChildProcess> {
   const child = spawnServer(args);
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -229,9 +231,10 @@ async function spawnReady(args: string[], endpoint: RedisEndpoint, log: string, 
   child.once("exit", () => running.delete(child));
   const polling = new AbortController();
   try {
-    await Promise.race([failure, waitForPong(endpoint, readyTimeoutMs, polling.signal)]);
+    await Promise.race([failure, waitForPong(endpoint, readyTimeoutMs, stop === undefined ? polling.signal : AbortSignal.any([polling.signal, stop]))]);
   } catch (error) {
-    await terminateChild(child, "SIGKILL", STOP_TIMEOUT_MS);
+    // Asked to stop: as a stop does it (a loading server exits at once either way).
+    await terminateChild(child, stop?.aborted ? "SIGTERM" : "SIGKILL", STOP_TIMEOUT_MS);
     throw error;
   } finally {
     polling.abort();
@@ -251,6 +254,7 @@ async function waitForPong(endpoint: RedisEndpoint, timeoutMs: number, signal: A
     if (reply instanceof Error && reply.message.startsWith("LOADING")) deadline = Date.now() + timeoutMs;
     await sleep(10);
   }
+  if (signal.aborted) throw new RedisServerError(`asked to stop while redis-server on ${describe(endpoint)} was starting`);
   throw new RedisServerError(`redis-server did not answer PING on ${describe(endpoint)} within ${timeoutMs} ms`);
 }
 

@@ -26,6 +26,8 @@ interface Running {
 export class IngestRole {
   private readonly receivers = new Map<string, Running>();
   private readonly warnings: ThrottledLog;
+  /** The targets that send a tenant of their own, never the client's: read per request, set per configuration. */
+  private ownTenants: Set<string>;
 
   private constructor(
     private readonly options: IngestRoleOptions,
@@ -34,6 +36,7 @@ export class IngestRole {
     private readonly endpoints: Map<string, string>,
   ) {
     this.warnings = new ThrottledLog(options.logger);
+    this.ownTenants = ownTenantsOf(config);
   }
 
   static async start(options: IngestRoleOptions): Promise<IngestRole> {
@@ -106,6 +109,7 @@ export class IngestRole {
   async apply(next: RelayConfig): Promise<void> {
     const previous = this.config;
     this.config = next;
+    this.ownTenants = ownTenantsOf(next);
     for (const [target, url] of endpointsOf(next)) this.endpoints.set(target, url);
     const nextNames = new Set(next.targets.map((target) => target.name));
     const removed = previous.targets.filter((target) => !nextNames.has(target.name));
@@ -159,8 +163,7 @@ export class IngestRole {
         warnings: this.warnings,
         ...(debuginfo === undefined ? {} : { debuginfo }),
         // The targets as the running configuration has them: a reload may change their headers.
-        forwardsClientTenant: (targets) =>
-          targets.some((name) => !setsOwnTenant(this.config.targets.find((target) => target.name === name) ?? { headers: {} })),
+        forwardsClientTenant: (targets) => targets.some((name) => !this.ownTenants.has(name)),
       });
     } catch (err) {
       // A receiver that never listened never closes its upstream: its pools close here.
@@ -185,6 +188,10 @@ export class IngestRole {
 function onlyForwardingChanged(before: ReceiverConfig, after: ReceiverConfig): boolean {
   const rest = ({ forwardTo: _f, targets: _t, ...settings }: ReceiverConfig) => settings;
   return isDeepStrictEqual(rest(before), rest(after));
+}
+
+function ownTenantsOf(config: RelayConfig): Set<string> {
+  return new Set(config.targets.filter(setsOwnTenant).map((target) => target.name));
 }
 
 function endpointsOf(config: RelayConfig): Map<string, string> {

@@ -26,7 +26,7 @@ interface Running {
 export class IngestRole {
   private readonly receivers = new Map<string, Running>();
   private readonly warnings: ThrottledLog;
-  /** The targets that send a tenant of their own, never the client's: read per request, set per configuration. */
+  /** The targets that send a tenant of their own, never the client's: set per configuration, read for a client tenant Pyroscope refuses. */
   private ownTenants: Set<string>;
 
   private constructor(

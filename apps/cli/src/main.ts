@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, parseSettings, SettingsError, settingsOptionsFor } from "@pyroscope-relay/config";
 import type { CommandName, RelayConfig } from "@pyroscope-relay/config";
 import { createLogger } from "@pyroscope-relay/ops";
+import { RedisServerStartStoppedError } from "@pyroscope-relay/redis-server";
 import type { CommandContext } from "./commands/command-context.js";
 import { commandNamed, findCommand } from "./commands/command-name.js";
 import { failedCommand } from "./commands/failed.js";
@@ -105,7 +106,8 @@ async function main(argv: string[]): Promise<number> {
     onFatal: fatal,
     signal: starting.signal,
   }).catch((error: unknown) => {
-    if (!starting.signal.aborted) throw error;
+    // Only the stop asked for: any other failure of the start is the process' to report.
+    if (!(error instanceof RedisServerStartStoppedError)) throw error;
     logger.info({ err: error }, "stopped while starting");
     return undefined;
   });

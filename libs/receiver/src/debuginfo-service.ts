@@ -3,8 +3,7 @@ import type { CallOptions, Client, ConnectRouter, HandlerContext } from "@connec
 import { createTransport } from "@connectrpc/connect/protocol-connect";
 import { DebuginfoService } from "@pyroscope-relay/proto";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
-import { tenantOf } from "./tenant.js";
-import type { ReceiverContext } from "./receiver-context.js";
+import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 
 /** Alloy's words when a receiver has no target to pass debuginfo calls to. */
 export const noDownstreamMessage = "no downstream endpoints available";
@@ -27,7 +26,8 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
     if (upstream === undefined) throw new ConnectError(noDownstreamMessage, Code.Unavailable);
     let client = clients.get(upstream);
     if (client === undefined) clients.set(upstream, (client = upstreamClient(upstream)));
-    const options = { signal: handler.signal, timeoutMs: upstream.callTimeoutMs, headers: tenantHeader(handler) };
+    const tenant = clientTenant(ctx, handler.requestHeader.get("x-scope-orgid") ?? undefined, [upstream.name]);
+    const options = { signal: handler.signal, timeoutMs: upstream.callTimeoutMs, headers: tenant === undefined ? {} : { "X-Scope-OrgID": tenant } };
     try {
       return await run(client, options);
     } catch (err) {
@@ -48,12 +48,6 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
       shouldInitiateUpload: (request, handler) => call("ShouldInitiateUpload", handler, (c, options) => c.shouldInitiateUpload(request, options)),
       uploadFinished: (request, handler) => call("UploadFinished", handler, (c, options) => c.uploadFinished(request, options)),
     });
-}
-
-/** An invalid tenant ID throws a RequestError: a ConnectError (invalid_argument) that connect-es answers with. */
-function tenantHeader(handler: HandlerContext): Record<string, string> {
-  const tenant = tenantOf(handler.requestHeader.get("x-scope-orgid") ?? undefined);
-  return tenant === undefined ? {} : { "X-Scope-OrgID": tenant };
 }
 
 async function* emptyBody(): AsyncIterable<Uint8Array> {}

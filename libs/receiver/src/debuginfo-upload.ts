@@ -2,8 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { isHttp2, type ServerRequest, type ServerResponse } from "./http-exchange.js";
 import { noDownstreamMessage } from "./debuginfo-service.js";
 import { RequestError } from "@pyroscope-relay/ops";
-import { tenantOf } from "./tenant.js";
-import type { ReceiverContext } from "./receiver-context.js";
+import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 
 export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
 
@@ -18,7 +17,7 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
     const upstream = ctx.debuginfo;
     if (upstream === undefined) throw new RequestError(Code.Unavailable, noDownstreamMessage);
     const buildId = decodeBuildId(encodedBuildId);
-    const tenant = tenantOf(req.headers["x-scope-orgid"]);
+    const tenant = clientTenant(ctx, req.headers["x-scope-orgid"], [upstream.name]);
     const header = new Headers();
     if (tenant !== undefined) header.set("x-scope-orgid", tenant);
     for (const name of ["content-type", "content-length"]) {

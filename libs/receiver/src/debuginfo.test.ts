@@ -153,6 +153,23 @@ describe("debuginfo calls pass through to the first target", () => {
     await assert.rejects(client.uploadFinished({ gnuBuildId: "x" }, { headers: { "X-Scope-OrgID": "a b" } }), { code: Code.InvalidArgument });
     assert.equal(fake.requests.length, 0);
   });
+
+  test("where the target sends a tenant of its own, a client's tenant Pyroscope refuses is passed on as none, as Alloy takes it", async (t) => {
+    const fake = await fakeTarget(t);
+    pyroscopeDebuginfo(fake);
+    const asked: string[][] = [];
+    const r = await proxy(t, fake.url, {
+      forwardsClientTenant: (targets) => {
+        asked.push([...targets]);
+        return false;
+      },
+    });
+    const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }));
+    await client.uploadFinished({ gnuBuildId: "x" }, { headers: { "X-Scope-OrgID": "a b" } });
+    assert.equal(fake.requests.length, 1);
+    assert.equal(fake.requests[0]!.headers["x-scope-orgid"], undefined);
+    assert.deepEqual(asked, [["pyroscope"]], "asked about the target debuginfo goes to");
+  });
 });
 
 describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes through", () => {

@@ -138,7 +138,7 @@ describe("POST /ingest rejects, stores nothing and keeps serving", () => {
     });
   }
 
-  test("where every target sends a tenant of its own, the client's is not read: any value is taken, as Alloy takes it", async (t) => {
+  test("where every target sends a tenant of its own, any value of the client's is taken, as Alloy takes it", async (t) => {
     const asked: string[][] = [];
     const r = await startTestReceiver(t, redis, admin, {
       forwardsClientTenant: (targets) => {
@@ -148,10 +148,14 @@ describe("POST /ingest rejects, stores nothing and keeps serving", () => {
     });
     const res = await send(r.url, "POST", `/ingest?${goodQuery}`, { "x-scope-orgid": "team-a|team-b" }, gzippedPprof());
     assert.equal(res.status, 200);
-    const [segment] = await r.segments("alpha");
-    const [ref] = segment?.profiles ?? [];
-    assert.equal(ref?.tenant, undefined, "no target would send it");
-    assert.deepEqual(asked, [["alpha"]], "asked about the receiver's targets");
+    assert.equal((await send(r.url, "POST", `/ingest?${goodQuery}`, { "x-scope-orgid": "team-c" }, gzippedPprof({ seed: 2 }))).status, 200);
+    const tenants = (await r.segments("alpha")).flatMap((segment) => segment.profiles.map((ref) => ref.tenant));
+    assert.deepEqual(
+      tenants.sort(),
+      ["team-c", undefined],
+      "a valid tenant is kept, for a reload that lets a target forward it; one Pyroscope refuses is dropped",
+    );
+    assert.deepEqual(asked, [["alpha"]], "asked about the receiver's targets, for the value Pyroscope refuses only");
   });
 
   test("GET /ingest: 405 with Allow: POST", async (t) => {

@@ -17,17 +17,24 @@ export interface ReceiverContext {
   /** Where debuginfo calls are passed through to; without one they get Alloy's 503 / `unavailable`. */
   debuginfo?: DebuginfoUpstream;
   /**
-   * Whether any of these targets (the receiver's, as they are now) would send the client's
-   * `X-Scope-OrgID` on: only then is it read, and checked. Every target by default.
+   * Whether any of these targets (as they are now) would send the client's `X-Scope-OrgID` on:
+   * where none would, a value Pyroscope refuses is no reason to refuse the profile. Every target by default.
    */
   forwardsClientTenant?: (targets: readonly string[]) => boolean;
 }
 
 /**
- * The client's tenant, checked, where some target of the receiver would forward it; undefined where
- * every one sends its own (the client's is then of no use to any, as Alloy never reads it).
- * @throws RequestError for a tenant a target would be sent and Pyroscope refuses
+ * The client's tenant, as Pyroscope checks it. One it would refuse is refused where some of `targets`
+ * (the receiver's by default) would forward it, and dropped where every one sends its own: of no
+ * use to any then, as Alloy, which never reads it, takes any value. A valid one is always kept, so
+ * that a reload that lets a target forward it finds it on what waits.
+ * @throws RequestError for a tenant Pyroscope refuses that a target would be sent
  */
-export function clientTenant(ctx: ReceiverContext, header: string | string[] | undefined): string | undefined {
-  return ctx.forwardsClientTenant?.(ctx.config.targets) === false ? undefined : tenantOf(header);
+export function clientTenant(ctx: ReceiverContext, header: string | string[] | undefined, targets: readonly string[] = ctx.config.targets): string | undefined {
+  try {
+    return tenantOf(header);
+  } catch (error) {
+    if (ctx.forwardsClientTenant?.(targets) === false) return undefined;
+    throw error;
+  }
 }

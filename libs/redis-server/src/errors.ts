@@ -26,3 +26,8 @@ export class StoragePathInUseError extends RedisServerError {
     );
   }
 }
+
+/** A start was stopped while it waited for the server (its starter asked, while the server loaded its data, say); the server is stopped too. */
+export class RedisServerStartStoppedError extends RedisServerError {
+  override name = "RedisServerStartStoppedError";
+}

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RedisServerError, RedisServerNotFoundError } from "./errors.js";
+import { RedisServerError, RedisServerNotFoundError, RedisServerStartStoppedError } from "./errors.js";
 
 /** Options of single servers and cluster nodes alike. */
 export interface PersistenceOptions {
@@ -254,7 +254,7 @@ async function waitForPong(endpoint: RedisEndpoint, timeoutMs: number, signal: A
     if (reply instanceof Error && reply.message.startsWith("LOADING")) deadline = Date.now() + timeoutMs;
     await sleep(10);
   }
-  if (signal.aborted) throw new RedisServerError(`asked to stop while redis-server on ${describe(endpoint)} was starting`);
+  if (signal.aborted) throw new RedisServerStartStoppedError(`asked to stop while redis-server on ${describe(endpoint)} was starting`);
   throw new RedisServerError(`redis-server did not answer PING on ${describe(endpoint)} within ${timeoutMs} ms`);
 }
 

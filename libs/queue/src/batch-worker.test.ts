@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { UnrecoverableError, Worker } from "bullmq";
@@ -408,9 +408,14 @@ test("a batch that fails in two groups keeps both: the failed job named after it
  * A writer that takes the shard's drain job and claims it, as `writer-crash` tests need: the job, what
  * it claimed and the lifecycle it used; `die()` closes its connection (after the test moved the job on).
  */
-async function deadWriterClaims(h: QueueHarness) {
+async function deadWriterClaims(t: TestContext, h: QueueHarness) {
   const connection = createRedisConnection(server.url, "worker");
   const dead = new Worker(h.queue("alpha").name, null, { connection, prefix: h.prefix, autorun: false });
+  // Also when an assertion fails first: an open connection would hold the test file.
+  t.after(async () => {
+    await dead.close();
+    connection.disconnect();
+  });
   const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
   assert.ok(job !== undefined, "the drain job waits");
   const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
@@ -433,7 +438,7 @@ test("a drain job BullMQ failed that no writer split off (it died first) is spli
   const queue = h.queue("alpha");
   // A writer takes the drain job, claims, and BullMQ fails the job: the writer dies before its
   // failed event splits anything off.
-  const dead = await deadWriterClaims(h);
+  const dead = await deadWriterClaims(t, h);
   assert.equal(dead.job.id, jobId);
   await dead.job.moveToFailed(new UnrecoverableError("job stalled more than allowable limit"), "dead-writer");
   await dead.die();
@@ -455,7 +460,7 @@ test("a drain job BullMQ failed after delivering part of its claim counts that p
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 3);
   const queue = h.queue("alpha");
-  const dead = await deadWriterClaims(h);
+  const dead = await deadWriterClaims(t, h);
   // It delivered profiles 0 and 1 and saved that, then stalled once too often.
   const progress = BatchProgress.restore(dead.work.profiles, undefined);
   progress.delivered(0, [0]);
@@ -483,7 +488,7 @@ test("a drain job whose completion ran but not BullMQ's (a crash, a lost lock) c
   const batchId = await flush(h, 3);
   const jobId = drainJobId(batchId);
   const queue = h.queue("alpha");
-  const dead = await deadWriterClaims(h);
+  const dead = await deadWriterClaims(t, h);
   // Delivered all three: released and counted out; then the writer lost the job before BullMQ completed it.
   await dead.lifecycle.complete(dead.job, dead.work);
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the batch is released");
@@ -508,7 +513,7 @@ test("a split cut short and done again with other groups keeps every profile: a 
   const queue = h.queue("alpha");
   // A writer's last attempt split profile 1 off (503s till the end) into the failed job named after
   // the batch, then a Redis error (or a crash) cut the rest short, and BullMQ failed the drain job.
-  const { job, lifecycle, work, die } = await deadWriterClaims(h);
+  const { job, lifecycle, work, die } = await deadWriterClaims(t, h);
   assert.equal(job.id, jobId);
   const splitOne = () => lifecycle.splitOff(job, work, { failure: httpFailure(503, "busy"), refs: [work.profiles[1]!] }, FAILED_TTL_MS, new Set());
   assert.deepEqual(

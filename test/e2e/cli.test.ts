@@ -294,6 +294,48 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
     await redis?.stop();
   });
 
+  it("while it waits for Redis at start the ops server answers: healthy and metrics 200, ready and the admin API 503; then ready", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "relay-wait-"));
+    const file = join(dir, "relay.alloy");
+    await writeFile(file, receiverConfig(await freePort(), { only: a.url }));
+    const opsUrl = `http://127.0.0.1:${await freePort()}`;
+    // Its Redis is not there yet: the socket appears once the test starts one.
+    const child = spawn(
+      process.execPath,
+      [relayMain, "ingest", file, `--redis.url=unix://${join(dir, "redis.sock")}`, `--server.http.listen-addr=${opsUrl.slice(7)}`],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    let redisLater: RedisServerHandle | undefined;
+    t.after(async () => {
+      child.kill("SIGTERM");
+      await exited;
+      await redisLater?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const get = (path: string) => fetch(`${opsUrl}${path}`).then(async (res) => ({ status: res.status, text: await res.text() }));
+    for (const deadline = Date.now() + 5_000; ; await sleep(20)) {
+      if ((await get("/-/healthy").catch(() => undefined))?.status === 200) break;
+      assert.ok(Date.now() < deadline, `no ops server while waiting for Redis: ${output}`);
+    }
+    assert.deepEqual(await get("/-/ready"), { status: 503, text: "Not ready" });
+    const status = await get("/api/v1/status");
+    assert.equal(status.status, 503);
+    assert.deepEqual(JSON.parse(status.text), { error: "the relay is starting: Redis is not ready yet" });
+    assert.match((await get("/metrics")).text, /^pyroscope_relay_build_info\{/m);
+
+    redisLater = await startRedisServer({ dir });
+    for (const deadline = Date.now() + 10_000; (await get("/-/ready")).status !== 200; await sleep(50)) {
+      assert.ok(Date.now() < deadline, `not ready once Redis answers: ${output}`);
+    }
+    assert.equal((await get("/api/v1/status")).status, 200);
+    assert.equal(child.exitCode, null);
+  });
+
   it("a SIGHUP while the process waits for Redis at start is logged, not fatal", async (t) => {
     const dir = await mkdtemp(join(tmpdir(), "relay-hup-"));
     try {

@@ -183,4 +183,12 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     assert.equal(ttl.code, 2);
     assert.match(ttl.stderr, /--queue\.payload-ttl: 1h is shorter than --queue\.failed-max-age \(2h\)/);
   });
+
+  it("exits 1 naming the Redis it could not reach and why, after retrying until its deadline", async () => {
+    const started = Date.now();
+    const unreachable = await runCommand(["failed", configPath, "--redis.url=redis://127.0.0.1:1"]);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 within 5 s: connect ECONNREFUSED 127\.0\.0\.1:1/);
+    assert.ok(Date.now() - started >= 5_000, "a refused connection is retried until the deadline");
+  });
 });

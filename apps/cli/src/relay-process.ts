@@ -1,4 +1,4 @@
-import { createAdminRouter, isLoopback, serveDashboard } from "@pyroscope-relay/admin";
+import { AdminGate, createAdminRouter, isLoopback, serveDashboard } from "@pyroscope-relay/admin";
 import { changesBetween, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
 import { dashboardDir } from "@pyroscope-relay/dashboard";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
@@ -102,13 +102,29 @@ export async function startRelay(
   };
   try {
     const targets = selectTargets(config, settings.targets);
+    const metrics = new RelayMetrics();
+    metrics.setBuildInfo(relayVersion());
+    // Listening before Redis is reached: health and metrics answer while an embedded Redis loads a
+    // large AOF or a Redis of the user's is not up yet (a liveness probe must not restart the wait).
+    const adminApi = new AdminGate();
+    const ops = await startOpsServer({
+      listenAddr: settings.opsListenAddr,
+      logger,
+      metrics,
+      isReady: () => ready,
+      mount: (app) => {
+        app.use(adminApi.handler);
+        app.use(serveDashboard(dashboardDir));
+      },
+    });
+    stack.push(() => ops.close());
     const redis = await resolveRedis(settings, roles, logger, stack, options.signal, (description) => {
       ready = false;
       options.onFatal?.(new Error(`the embedded ${description}: no profile can be stored or delivered`));
     });
-    const metrics = new RelayMetrics();
-    metrics.setBuildInfo(relayVersion());
     const admin = track(createRedisConnection(redis, "admin", "pyroscope-relay:admin"), stack, logger);
+    // Taken back before the connection it uses closes.
+    stack.push(async () => adminApi.close());
     await waitForRedis(admin, redisStartupTimeoutMs);
     for (const warning of await checkRedisDurability(admin, { minReplicas: settings.redisMinReplicas })) {
       logger.warn({ redis: describeEndpoint(redis) }, warning);
@@ -119,32 +135,22 @@ export async function startRelay(
       settings.queuePrefix,
       config.targets.map((t) => t.name),
     );
-    const ops = await startOpsServer({
-      listenAddr: settings.opsListenAddr,
-      logger,
-      metrics,
-      isReady: () => ready,
-      mount: (app) => {
-        app.use(
-          createAdminRouter({
-            connection: admin,
-            prefix: settings.queuePrefix,
-            shards: settings.queueShards,
-            payloadTtlMs: settings.payloadTtlMs,
-            targets: () => current.targets.map((t) => t.name),
-            backlogBounds: { maxBytes: settings.backlogMaxBytes, maxProfiles: settings.backlogMaxProfiles },
-            metrics,
-            receivers: () => (roles.ingest ? current.receivers.map((r) => r.label) : []),
-            token: settings.adminToken,
-            listenAddr: settings.opsListenAddr,
-            logger,
-            ...(options.reloadConfig === undefined ? {} : { reload }),
-          }),
-        );
-        app.use(serveDashboard(dashboardDir));
-      },
-    });
-    stack.push(() => ops.close());
+    adminApi.open(
+      createAdminRouter({
+        connection: admin,
+        prefix: settings.queuePrefix,
+        shards: settings.queueShards,
+        payloadTtlMs: settings.payloadTtlMs,
+        targets: () => current.targets.map((t) => t.name),
+        backlogBounds: { maxBytes: settings.backlogMaxBytes, maxProfiles: settings.backlogMaxProfiles },
+        metrics,
+        receivers: () => (roles.ingest ? current.receivers.map((r) => r.label) : []),
+        token: settings.adminToken,
+        listenAddr: settings.opsListenAddr,
+        logger,
+        ...(options.reloadConfig === undefined ? {} : { reload }),
+      }),
+    );
     const queueState = new QueueStateExport(admin, settings.queuePrefix, settings.queueShards);
     queueState.setTargets(config.targets);
     queueState.attach(metrics, (err) => logger.debug({ err }, "queue state not read for this scrape"));

@@ -2,3 +2,4 @@ export { createAdminRouter } from "./admin-router.js";
 export { isLoopback } from "./admin-access.js";
 export { serveDashboard } from "./dashboard-files.js";
 export { describeRequestError, purgeRequest, replayRequest } from "./operator-requests.js";
+export { AdminGate } from "./admin-gate.js";

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
-import { resolve as resolvePath } from "node:path";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join, resolve as resolvePath } from "node:path";
 import { after, test } from "node:test";
 import type { Redis } from "ioredis";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
 import { createRedisConnection, isCluster, parseClusterNodes, redactRedisUrl, waitForRedis, type RedisRole } from "./redis-connection.js";
 
@@ -128,13 +130,33 @@ test("a producer times out within 2 s when Redis hangs", async (t) => {
   assert.ok(elapsed < 2_000, `took ${elapsed} ms`);
 });
 
-test("waitForRedis gives up with QueueUnavailableError naming the endpoint, its password hidden", async (t) => {
+test("waitForRedis waits through refused connections for a Redis that starts later", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "relay-wait-"));
+  let later: RedisServerHandle | undefined;
+  t.after(async () => {
+    await later?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const redis = connection(t, `unix://${join(dir, "redis.sock")}`, "producer");
+  const waiting = waitForRedis(redis, 10_000);
+  // The client has failed to connect at least once before the server exists.
+  await once(redis, "error");
+  later = await startRedisServer({ dir });
+  await waiting;
+  assert.equal(await redis.ping(), "PONG");
+});
+
+test("waitForRedis gives up with QueueUnavailableError naming the endpoint, its password hidden, and the last connection error", async (t) => {
   const own = await startRedisServer();
   await own.stop();
   const redis = connection(t, own.url, "producer");
   await assert.rejects(waitForRedis(redis, 200), (error: Error) => {
     assert.ok(error instanceof QueueUnavailableError);
-    assert.match(error.message, new RegExp(`^Redis at ${own.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} not ready within 200 ms`));
+    assert.match(
+      error.message,
+      new RegExp(`^Redis at ${own.url.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} not ready within 200 ms \\(status \\w+\\): connect ENOENT `),
+    );
+    assert.match(String((error.cause as Error).message), /ENOENT/);
     return true;
   });
   const secret = connection(t, "redis://relay:s3cret@127.0.0.1:1", "producer");

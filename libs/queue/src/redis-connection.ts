@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { resolve as resolvePath } from "node:path";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
@@ -92,16 +91,34 @@ export function describeEndpoint(endpoint: RedisEndpoint): string {
 
 /**
  * Resolves once `redis` is connected and ready; rejects after `timeoutMs`, naming the endpoint (its
- * password hidden) when `createRedisConnection` opened the connection.
+ * password hidden) when `createRedisConnection` opened the connection, and the last connection error.
+ * The client retries a refused or failed connection: only the deadline ends the wait (a Redis started
+ * with the relay, or restarting, is waited for).
  */
 export async function waitForRedis(redis: RedisConnection, timeoutMs: number): Promise<void> {
   if (redis.status === "ready") return;
+  let lastError: Error | undefined;
+  const onError = (error: Error) => {
+    lastError = error;
+  };
+  redis.on("error", onError);
   try {
-    await once(redis, "ready", { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (cause) {
-    const endpoint = endpoints.get(redis);
-    const at = endpoint === undefined ? "" : ` at ${describeEndpoint(endpoint)}`;
-    throw new QueueUnavailableError(`Redis${at} not ready within ${timeoutMs} ms (status ${redis.status})`, { cause });
+    await new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        redis.off("ready", onReady);
+        const endpoint = endpoints.get(redis);
+        const at = endpoint === undefined ? "" : ` at ${describeEndpoint(endpoint)}`;
+        const why = lastError === undefined ? "" : `: ${lastError.message}`;
+        reject(new QueueUnavailableError(`Redis${at} not ready within ${timeoutMs} ms (status ${redis.status})${why}`, { cause: lastError }));
+      }, timeoutMs);
+      redis.once("ready", onReady);
+    });
+  } finally {
+    redis.off("error", onError);
   }
 }
 

@@ -35,7 +35,8 @@ export async function openOperatorSession(command: string, configPath: string, s
     await waitForRedis(connection, connectTimeoutMs);
   } catch (cause) {
     connection.disconnect();
-    throw new RedisUnreachableError(`cannot reach Redis at ${describeEndpoint(endpoint)} within ${connectTimeoutMs / 1000} s`, { cause });
+    const reason = cause instanceof Error && cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
+    throw new RedisUnreachableError(`cannot reach Redis at ${describeEndpoint(endpoint)} within ${connectTimeoutMs / 1000} s${reason}`, { cause });
   }
   const known = config.targets.map((target) => target.name);
   return {

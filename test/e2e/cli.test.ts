@@ -206,10 +206,12 @@ describe("pyroscope-relay run with an embedded redis-server", () => {
     assert.ok((await readdir(dataDir)).includes("appendonlydir"), "AOF is on");
     assert.ok(existsSync(join(dataDir, "redis.sock")));
     assert.doesNotMatch(relay.output(), /maxmemory-policy|appendonly/i, "no durability warning for the embedded Redis");
-    const socket = join(dataDir, "redis.sock");
+    const info = spawnSync("redis-cli", ["-s", join(dataDir, "redis.sock"), "info", "server"], { encoding: "utf8" }).stdout;
+    const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    assert.ok(redisPid > 0, info);
     const code = await relay.stop("SIGTERM");
     assert.equal(code, 0);
-    assert.equal(existsSync(socket), false, "the embedded redis-server stopped with the relay");
+    assert.throws(() => process.kill(redisPid, 0), { code: "ESRCH" }, "the embedded redis-server stopped with the relay");
   });
 
   it("Ctrl-C (SIGINT to the process group) stops the relay first and its embedded Redis last, exit 0", async () => {

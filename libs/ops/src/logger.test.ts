@@ -77,4 +77,22 @@ describe("createLogger", () => {
     assert.ok(!lines.join("").includes("redis-secret"), lines.join(""));
     assert.match(lines.join(""), /WRONGPASS/);
   });
+
+  it("nor those of a cluster node's, a cause's or an aggregate's errors, at any depth", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: "info", destination });
+    const auth = (secret: string) =>
+      Object.assign(new Error("WRONGPASS invalid username-password pair"), { command: { name: "auth", args: ["relay", secret] } });
+    const cluster = Object.assign(new Error("Failed to refresh slots cache."), { lastNodeError: auth("node-secret") });
+    const caused = new Error("could not start", { cause: cluster });
+    const aggregate = new AggregateError([auth("aggregate-secret")], "all nodes failed");
+    logger.warn({ err: cluster }, "connection lost");
+    logger.warn({ err: caused }, "connection lost");
+    logger.warn({ err: aggregate }, "connection lost");
+    const line = lines.join("");
+    for (const secret of ["node-secret", "aggregate-secret"]) assert.ok(!line.includes(secret), `${secret} leaked into ${line}`);
+    assert.match(line, /Failed to refresh slots cache/);
+    assert.match(line, /"lastNodeError":\{[^}]*"command":\{"name":"auth","args":"\[REDACTED\]"\}/);
+    assert.match(line, /"aggregateErrors":\[\{[^}]*"command":\{"name":"auth","args":"\[REDACTED\]"\}/);
+  });
 });

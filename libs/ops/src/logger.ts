@@ -52,11 +52,34 @@ const redactPaths = [
   "command.args",
 ];
 
+const censor = "[REDACTED]";
+
+/**
+ * ioredis attaches the failed command to its errors, and a cluster's error holds its last node's
+ * (`lastNodeError`), as a cause or an aggregate may: the arguments of an AUTH among them are the
+ * credentials, at a depth no fixed path reaches. Every `command.args` of the serialized error goes.
+ */
+function withoutCommandArguments(value: unknown, seen: Set<object>): void {
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  const record = value as Record<string, unknown>;
+  const command = record["command"];
+  if (typeof command === "object" && command !== null && "args" in command) (command as Record<string, unknown>)["args"] = censor;
+  for (const nested of Object.values(record)) withoutCommandArguments(nested, seen);
+}
+
+function serializeError(error: Error): unknown {
+  const serialized = pino.stdSerializers.err(error);
+  withoutCommandArguments(serialized, new Set());
+  return serialized;
+}
+
 /** JSON-lines logger with secrets redacted wherever they occur at the paths above. */
 export function createLogger(options: LoggerOptions): Logger {
   const settings = {
     level: options.level,
-    redact: { paths: redactPaths, censor: "[REDACTED]" },
+    redact: { paths: redactPaths, censor },
+    serializers: { err: serializeError },
     ...(options.name === undefined ? {} : { name: options.name }),
   };
   return options.destination === undefined ? pino(settings) : pino(settings, options.destination);

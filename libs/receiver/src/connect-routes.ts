@@ -5,8 +5,10 @@ import { decodeErrorAsInvalidArgument } from "./decode-error-mapping.js";
 import { isHttp2 } from "./http-exchange.js";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { closeWhenAnswered } from "./linger-close.js";
+import { PusherService } from "@pyroscope-relay/proto";
 import { pushRoutes } from "./push-service.js";
 import type { ReceiverContext } from "./receiver-context.js";
+import { observeRpcError } from "./rpc-error-code.js";
 
 /** Serves one RPC on a POST to its path. */
 export type ConnectRoute = (req: ServerRequest, res: ServerResponse) => Promise<void>;
@@ -15,24 +17,30 @@ export type ConnectRoute = (req: ServerRequest, res: ServerResponse) => Promise<
  * The RPCs of a receiver by path: `push.v1.PusherService/Push`, and the two debuginfo calls Alloy
  * passes through. Each speaks Connect (proto and JSON), gRPC-Web and gRPC (HTTP/2: h2c or TLS), with
  * gzip request bodies, refusing bodies over the size limit (`resource_exhausted`), and answering
- * undecodable bodies as Pyroscope does (`invalid_argument`).
+ * undecodable bodies as Pyroscope does (`invalid_argument`). Every error answer counts as a rejected
+ * request with its code, whoever raised it (connect-es itself, before the handler, or the handler).
  */
 export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, ConnectRoute> {
   const router = createConnectRouter({ readMaxBytes: ctx.maxBodyBytes, acceptCompression: [compressionGzip] });
   pushRoutes(ctx)(router);
   debuginfoRoutes(ctx)(router);
   return new Map(
-    router.handlers.map((handler): [string, ConnectRoute] => [
-      handler.requestPath,
-      async (req, res) => {
-        const response = await decodeErrorAsInvalidArgument(await handler(universalRequestFromNodeRequest(req, res, undefined, undefined)));
-        // connect-es stops reading a body over the limit and destroys the request, which leaves
-        // an HTTP/1.1 socket paused: the connection would hang until server_read_timeout, even
-        // after the client is gone, and hold up a graceful shutdown that long. (An HTTP/2 stream
-        // ends with the answer, whose trailers carry a gRPC status.)
-        if (req.destroyed && !req.complete && !isHttp2(res)) closeWhenAnswered(res);
-        await universalResponseToNodeResponse(response, res);
-      },
-    ]),
+    router.handlers.map((handler): [string, ConnectRoute] => {
+      const api = handler.service.typeName === PusherService.typeName ? "push" : "debuginfo";
+      const rejected = (reason: string) => ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api, reason });
+      return [
+        handler.requestPath,
+        async (req, res) => {
+          const answered = await decodeErrorAsInvalidArgument(await handler(universalRequestFromNodeRequest(req, res, undefined, undefined)));
+          const response = observeRpcError(answered, rejected);
+          // connect-es stops reading a body over the limit and destroys the request, which leaves
+          // an HTTP/1.1 socket paused: the connection would hang until server_read_timeout, even
+          // after the client is gone, and hold up a graceful shutdown that long. (An HTTP/2 stream
+          // ends with the answer, whose trailers carry a gRPC status.)
+          if (req.destroyed && !req.complete && !isHttp2(res)) closeWhenAnswered(res);
+          await universalResponseToNodeResponse(response, res);
+        },
+      ];
+    }),
   );
 }

@@ -32,7 +32,6 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
       return await run(client, options);
     } catch (err) {
       const error = ConnectError.from(err);
-      ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api: "debuginfo", reason: Code[error.code] });
       ctx.warnings.warn(
         `debuginfo:${ctx.config.label}`,
         { component: ctx.config.label, method, target: upstream.name, err: error },

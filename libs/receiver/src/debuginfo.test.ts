@@ -143,6 +143,12 @@ describe("debuginfo calls pass through to the first target", () => {
       assert.equal(err.rawMessage, "no downstream endpoints available");
       return true;
     });
+    const { values } = await r.metrics.rejectedRequests.get();
+    assert.deepEqual(
+      values.map((v) => v.labels),
+      [{ component: "pyroscope.receive_http.test", api: "debuginfo", reason: "unavailable" }],
+      "counted once, its reason as Connect writes it",
+    );
   });
 
   test("an invalid X-Scope-OrgID is invalid_argument, and nothing reaches the target", async (t) => {

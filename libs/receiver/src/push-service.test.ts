@@ -8,6 +8,7 @@ import { create, equals, fromBinary, toBinary, toJsonString } from "@bufbuild/pr
 import { createClient } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
 import { compressionGzip, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { createLogger } from "@pyroscope-relay/ops";
 import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
 import { gzippedPprof, startRedisServer } from "@pyroscope-relay/testing";
@@ -95,9 +96,16 @@ async function storedPushes(r: TestReceiver): Promise<PushRequest[]> {
   return (await r.payloads()).map((payload) => fromBinary(PushRequestSchema, payload.bytes));
 }
 
-/** Connect's error contract, nothing stored, and the next good Push stored. */
+/** Push requests this receiver counted as rejected with `reason`. */
+async function rejected(r: TestReceiver, reason: string): Promise<number> {
+  const { values } = await r.metrics.rejectedRequests.get();
+  return values.find((v) => v.labels.api === "push" && v.labels.reason === reason)?.value ?? 0;
+}
+
+/** Connect's error contract, counted as rejected, nothing stored, and the next good Push stored. */
 async function assertRejected(t: TestContext, r: TestReceiver, res: RawResponse, status: number, code: string, message: RegExp): Promise<void> {
   assert.equal(res.status, status, res.body.toString());
+  assert.equal(await rejected(r, code), 1, `counted as rejected: ${code}`);
   assert.match(String(res.headers["content-type"]), /^application\/json/);
   assert.equal(Number(res.headers["content-length"] ?? res.body.length), res.body.length);
   const error = res.json as { code: string; message: string };
@@ -266,6 +274,7 @@ describe("Push rejects, stores nothing and keeps serving", () => {
     const trailer = grpcWebTrailer(res);
     assert.equal(trailer["grpc-status"], "3", JSON.stringify(trailer));
     assert.match(trailer["grpc-message"] ?? "", /parse binary/);
+    assert.equal(await rejected(r, "invalid_argument"), 1);
     assert.deepEqual(await r.keys(), []);
     assert.equal((await pushProto(r)).status, 200);
     assert.equal((await r.payloads()).length, 1);
@@ -297,10 +306,51 @@ describe("Push rejects, stores nothing and keeps serving", () => {
     assert.deepEqual(await r.keys(), []);
   });
 
+  test("a fault of the relay's: internal, its detail logged and not answered, counted; /ingest alike with 500", async (t) => {
+    const lines: string[] = [];
+    const r = await startTestReceiver(t, redis, admin, {
+      logger: createLogger({ level: "error", destination: { write: (line: string) => void lines.push(line) } }),
+      forwardsClientTenant: () => {
+        throw new Error("tenant rule broke: detail for the log only");
+      },
+    });
+    const res = await send(
+      r.url,
+      "POST",
+      pushPath,
+      { "content-type": "application/proto", "x-scope-orgid": "not valid" },
+      toBinary(PushRequestSchema, pushRequest()),
+    );
+    assert.equal(res.status, 500);
+    assert.deepEqual(res.json, { code: "internal", message: "internal error: the request was not stored" });
+    const ingested = await send(r.url, "POST", "/ingest?name=app&format=pprof", { "x-scope-orgid": "not valid" }, gzippedPprof());
+    assert.equal(ingested.status, 500);
+    assert.deepEqual(ingested.json, { code: "internal", message: "internal error: the request was not stored" });
+    assert.deepEqual(await r.keys(), []);
+    const logged = lines.map((line) => JSON.parse(line) as { api: string; err: { message: string } });
+    assert.deepEqual(
+      logged.map((entry) => [entry.api, entry.err.message]),
+      [
+        ["push", "tenant rule broke: detail for the log only"],
+        ["ingest", "tenant rule broke: detail for the log only"],
+      ],
+    );
+    const { values } = await r.metrics.rejectedRequests.get();
+    assert.deepEqual(
+      values.map((v) => [v.labels.api, v.labels.reason, v.value]),
+      [
+        ["push", "internal", 1],
+        ["ingest", "internal", 1],
+      ],
+    );
+  });
+
   test("an unsupported content type: 415", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const res = await send(r.url, "POST", pushPath, { "content-type": "text/plain" }, toBinary(PushRequestSchema, pushRequest()));
     assert.equal(res.status, 415);
+    // No Connect error body: a client reads an unexpected 415 as `unknown`.
+    assert.equal(await rejected(r, "unknown"), 1);
     assert.deepEqual(await r.keys(), []);
     assert.equal((await pushProto(r)).status, 200);
   });
@@ -317,6 +367,7 @@ describe("Push rejects, stores nothing and keeps serving", () => {
     const grpcWeb = await send(r.url, "POST", pushPath, { "content-type": "application/grpc-web+proto" }, grpcWebFrame(0, toBinary(PushRequestSchema, big)));
     assert.equal(grpcWebTrailer(grpcWeb)["grpc-status"], "8");
     assert.equal((await r.payloads()).length, 1, "only the good Push of assertRejected");
+    assert.equal(await rejected(r, "resource_exhausted"), 3, "Connect, its client and gRPC-Web: each counted once");
   });
 
   test("a chunked body over the limit: resource_exhausted before the body ends", async (t) => {

@@ -20,9 +20,11 @@ export function pushRoutes(ctx: ReceiverContext): (router: ConnectRouter) => voi
         try {
           await push(ctx, request, handler);
         } catch (err) {
-          // connect-es answers with a RequestError as it is: it is a ConnectError.
-          if (err instanceof RequestError) ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api: "push", reason: err.reason });
-          throw err;
+          // connect-es answers with a ConnectError (a RequestError is one) as it is; anything else
+          // is a fault of the relay's, answered `internal` without its message.
+          if (err instanceof ConnectError) throw err;
+          ctx.logger.error({ component: ctx.config.label, api: "push", err }, "internal error: the request was not stored");
+          throw new RequestError(Code.Internal, "internal error: the request was not stored", { cause: err });
         }
         return {};
       },

@@ -118,6 +118,12 @@ async function storedPushes(r: TestReceiver): Promise<PushRequest[]> {
   return (await r.payloads()).map((payload) => fromBinary(PushRequestSchema, payload.bytes));
 }
 
+/** Push requests the receiver counted as rejected, by reason. */
+async function pushRejections(r: TestReceiver): Promise<Record<string, number>> {
+  const { values } = await r.metrics.rejectedRequests.get();
+  return Object.fromEntries(values.filter((v) => v.labels.api === "push").map((v) => [String(v.labels.reason), v.value]));
+}
+
 describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   test("/ingest over h2c: stored with its query and every Content-Type value; HTTP/1.1 still served on the port", async (t) => {
     const r = await h2cReceiver(t);
@@ -219,6 +225,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     assert.equal(res.trailers["grpc-status"], "3", JSON.stringify(res.trailers));
     assert.match(decodeURIComponent(String(res.trailers["grpc-message"])), /parse binary/);
     assert.deepEqual(await r.keys(), []);
+    assert.deepEqual(await pushRejections(r), { invalid_argument: 1 });
   });
 
   test("gRPC: an invalid label name is invalid_argument, a full backlog resource_exhausted", async (t) => {
@@ -231,6 +238,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     await client.push(pushRequest("first"));
     await assert.rejects(client.push(pushRequest("second")), { code: 8 });
     assert.equal((await r.payloads()).length, 1);
+    assert.deepEqual(await pushRejections(r), { invalid_argument: 1, resource_exhausted: 1 }, "each counted once");
   });
 
   test("404 and 405 over HTTP/2, as over HTTP/1.1", async (t) => {
@@ -266,6 +274,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     });
     await assert.rejects(createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(big), { code: 8 });
     assert.deepEqual(await r.keys(), []);
+    assert.deepEqual(await pushRejections(r), { resource_exhausted: 1 }, "refused before the handler ran, counted all the same");
     await createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(pushRequest("after"));
     assert.equal((await r.payloads()).length, 1);
   });

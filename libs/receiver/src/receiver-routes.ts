@@ -86,10 +86,10 @@ function answer(ctx: ReceiverContext, route: Route, req: ServerRequest, res: Ser
   }
   const component = ctx.config.label;
   const status = error.httpStatus;
+  ctx.metrics.rejectedRequests.inc({ component, api: route, reason: error.reason });
   if (status === 500) {
     ctx.logger.error({ component, api: route, err: error.cause ?? error }, error.rawMessage);
   } else {
-    ctx.metrics.rejectedRequests.inc({ component, api: route, reason: error.reason });
     ctx.logger.debug({ component, api: route, status, reason: error.rawMessage }, "request rejected");
   }
   if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(error.retryAfterSeconds));

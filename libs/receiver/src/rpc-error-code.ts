@@ -1,0 +1,96 @@
+import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+
+/**
+ * Hears the error code an RPC answered with (`invalid_argument`, as Connect writes it), once its
+ * response is written: connect-es answers errors raised before the handler runs (a body over the
+ * limit, one that does not decode, an unsupported compression) itself, so only the response tells.
+ * Connect puts the code in a JSON body with a non-200 status, gRPC-Web in its trailer frame, gRPC in
+ * its trailers (or in the headers of a trailers-only answer). Nothing is heard for a success.
+ */
+export function observeRpcError(response: UniversalServerResponse, heard: (code: string) => void): UniversalServerResponse {
+  const contentType = response.header?.get("content-type") ?? "";
+  const { body } = response;
+  if (contentType.startsWith("application/grpc")) {
+    const grpcWeb = contentType.startsWith("application/grpc-web");
+    const report = (status: string | null | undefined) => {
+      const code = status === null || status === undefined ? undefined : grpcCodes[Number(status)];
+      if (code !== undefined && code !== "ok") heard(code);
+    };
+    if (body === undefined || body instanceof Uint8Array) {
+      report(response.header?.get("grpc-status") ?? (grpcWeb && body !== undefined ? grpcWebStatus(body) : undefined));
+      return response;
+    }
+    return { ...response, body: grpcWeb ? watchGrpcWebTrailer(body, report) : watchGrpcTrailer(body, response, report) };
+  }
+  if (response.status === 200) return response;
+  if (body === undefined || body instanceof Uint8Array) {
+    heard(connectCode(body) ?? "unknown");
+    return response;
+  }
+  return { ...response, body: watchConnectError(body, heard) };
+}
+
+/** Connect's names of gRPC's status numbers (the `Code` enum's order). */
+const grpcCodes = [
+  "ok",
+  "canceled",
+  "unknown",
+  "invalid_argument",
+  "deadline_exceeded",
+  "not_found",
+  "already_exists",
+  "permission_denied",
+  "resource_exhausted",
+  "failed_precondition",
+  "aborted",
+  "out_of_range",
+  "unimplemented",
+  "internal",
+  "unavailable",
+  "data_loss",
+  "unauthenticated",
+];
+
+const grpcWebTrailerFlag = 0x80;
+
+function grpcWebStatus(chunk: Uint8Array): string | undefined {
+  if (chunk[0] !== grpcWebTrailerFlag) return undefined;
+  return /^grpc-status: ?(\d+)\r?$/m.exec(new TextDecoder().decode(chunk.subarray(5)))?.[1];
+}
+
+async function* watchGrpcWebTrailer(body: AsyncIterable<Uint8Array>, report: (status: string | undefined) => void): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    const status = grpcWebStatus(chunk);
+    if (status !== undefined) report(status);
+    yield chunk;
+  }
+}
+
+/** connect-es fills gRPC's trailers in once the body is done. */
+async function* watchGrpcTrailer(
+  body: AsyncIterable<Uint8Array>,
+  response: UniversalServerResponse,
+  report: (status: string | null | undefined) => void,
+): AsyncIterable<Uint8Array> {
+  yield* body;
+  report(response.trailer?.get("grpc-status") ?? response.header?.get("grpc-status"));
+}
+
+async function* watchConnectError(body: AsyncIterable<Uint8Array>, heard: (code: string) => void): AsyncIterable<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    yield chunk;
+  }
+  heard(connectCode(Buffer.concat(chunks)) ?? "unknown");
+}
+
+function connectCode(body: Uint8Array | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  try {
+    const { code } = JSON.parse(new TextDecoder().decode(body)) as { code?: unknown };
+    return typeof code === "string" ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
 import { LoadGenerator } from "./support/load.js";
-import { startRelay } from "./support/relay.js";
+import { inspect, payloadKeys, startRelay, waitingBatches } from "./support/relay.js";
 import { faultStage, forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
@@ -53,5 +53,55 @@ describe("fault 3: kill -9 Redis (AOF, appendfsync always) under load, restart i
     const outcome = await waitForDelivery(load, ledgers, 90_000);
     // A delivery done just before the crash whose completion Redis never recorded runs again (once per open slot).
     assertDelivered(t, outcome, { maxDuplicates: concurrency });
+  });
+});
+
+describe("fault 3b: kill -9 Redis while a flush of many requests waits on it", () => {
+  const stage = faultStage();
+
+  it("every request of the flush gets 503 with Retry-After, nothing of it is stored or delivered; 200 again after the restart", {
+    timeout: 90_000,
+  }, async (t) => {
+    const { redis, a, b } = stage;
+    const { config, url, ledgers } = await forwardingToBoth(a, b);
+    stage.processes.push(await startRelay("run", config, redis));
+    const load = new LoadGenerator({ url, tag: "r3b" });
+    const warmup = await load.send();
+    assert.equal(warmup.status, 200);
+    await waitForDelivery(load, ledgers, 20_000);
+
+    const client = inspect(redis);
+    try {
+      assert.ok(await eventually(async () => (await payloadKeys(client)).length === 0, 10_000), "the delivered profile is released");
+      // Redis holds every write: the requests sent now wait in ingest's flushes, one of them on Redis.
+      await client.client("PAUSE", 10_000, "WRITE");
+    } finally {
+      client.disconnect();
+    }
+    const answers = Promise.all(Array.from({ length: 10 }, () => load.send()));
+    await sleep(500);
+    await redis.kill();
+    const statuses = (await answers).map((answer) => [answer.status, typeof answer.retryAfter === "string"]);
+    assert.deepEqual(statuses, Array(10).fill([503, true]), "every request of the flush: 503 with Retry-After");
+
+    await redis.restart();
+    const after = inspect(redis);
+    try {
+      assert.deepEqual(await payloadKeys(after), [], "nothing of the failed flush is in Redis");
+      assert.deepEqual([...(await waitingBatches(after, "a")), ...(await waitingBatches(after, "b"))], []);
+    } finally {
+      after.disconnect();
+    }
+    assert.ok(await eventually(async () => (await load.send()).status === 200, 20_000), "ingest answers 200 again without a restart");
+    const outcome = await waitForDelivery(load, ledgers, 30_000);
+    assertDelivered(t, outcome, { maxDuplicates: 0 });
+    const refused = load.attempts.filter((attempt) => attempt.status === 503).map((attempt) => attempt.id);
+    for (const ledger of ledgers) {
+      assert.deepEqual(
+        refused.filter((id) => ledger.accepted.has(id)),
+        [],
+        `${ledger.name} got none of the refused profiles`,
+      );
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
@@ -63,4 +64,23 @@ export async function claimedQueries(client: Redis, target: string): Promise<str
 /** How many profiles each batch waiting for a target holds (its segments), oldest first. */
 export async function waitingBatches(client: Redis, target: string): Promise<number[]> {
   return (await new PendingSegments(client, prefix, target).list()).map((segment) => segment.profiles.length);
+}
+
+/**
+ * Resolves once no job of the targets' queues is waiting, active, delayed or prioritized and no flush
+ * waits for a drain job: a delivery whose completion Redis lost comes back only once its lock expired
+ * and a stalled check saw it, so duplicates are counted after that.
+ */
+export async function quietQueues(client: Redis, targets: string[], timeoutMs: number): Promise<boolean> {
+  const queues = targets.map((target) => new Queue(queueNameFor(target), { connection: client, prefix }));
+  try {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(500)) {
+      const counts = await Promise.all(queues.map((queue) => queue.getJobCounts("waiting", "active", "delayed", "prioritized", "wait")));
+      const waiting = await Promise.all(targets.map((target) => waitingBatches(client, target)));
+      if (counts.every((count) => Object.values(count).every((n) => n === 0)) && waiting.every((sizes) => sizes.length === 0)) return true;
+    }
+    return false;
+  } finally {
+    await Promise.all(queues.map((queue) => queue.close()));
+  }
 }

@@ -154,6 +154,21 @@ describe("pyroscope-relay run: Push API reaches every target, the series of a ba
       body: "hello",
     });
     assert.equal(unsupported.status, 415);
-    assert.equal(a.requests.length, n);
+    // A good Push after them: once it arrives, whatever the refused ones had queued would have too.
+    const sentinel = gzippedPprof({ seed: 13 });
+    await client.push({
+      series: [
+        {
+          labels: [
+            { name: "__name__", value: "process_cpu" },
+            { name: "service_name", value: "sentinel" },
+          ],
+          samples: [{ rawProfile: sentinel }],
+        },
+      ],
+    });
+    const [arrived, ...others] = (await a.waitForRequests(n + 1, 10_000)).slice(n);
+    assert.deepEqual(Buffer.from(fromBinary(PushRequestSchema, arrived!.body).series[0]!.samples[0]!.rawProfile), sentinel);
+    assert.equal(others.length, 0, "nothing of the refused requests was forwarded");
   });
 });

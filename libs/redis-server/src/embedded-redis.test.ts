@@ -83,6 +83,24 @@ test("a second start on a storage path whose server runs is refused, and the run
   assert.equal(await redisCommand(socket, ["GET", "profile"]), "kept", "the first server and its socket are untouched");
 });
 
+test("two starts at the same instant on one storage path: one server runs, the other start is refused; a stop frees the path", {
+  skip: process.platform === "linux" ? false : "the storage path's lock is a Linux abstract socket",
+}, async (t) => {
+  const path = storage(t);
+  const results = await Promise.allSettled([startEmbeddedRedis(path), startEmbeddedRedis(path)]);
+  const started = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  t.after(() => Promise.all(started.map((redis) => redis.stop())));
+  assert.equal(started.length, 1, "one server runs");
+  const refused = results.find((result) => result.status === "rejected")?.reason as Error;
+  assert.ok(refused instanceof StoragePathInUseError, String(refused));
+  assert.equal(refused.holder, "relay");
+  assert.match(refused.message, /^another relay is starting or running with --storage\.path .* \(it holds the path's lock\)/);
+  await started[0]!.stop();
+  started.length = 0;
+  const again = await startEmbeddedRedis(path);
+  await again.stop();
+});
+
 test("the storage path is for its owner alone, even one of its owner's that existed open to all", async (t) => {
   const path = storage(t);
   mkdirSync(path, { recursive: true, mode: 0o755 });

@@ -1,7 +1,8 @@
-import { chmod, mkdir, stat } from "node:fs/promises";
+import { chmod, mkdir, realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { StoragePathInUseError } from "./errors.js";
 import { answersOn, logPath, persistenceArgs, redisProcess, type RedisProcessOptions } from "./redis-process.js";
+import { lockStoragePath } from "./storage-lock.js";
 
 export interface EmbeddedRedis {
   /** `unix://<storage path>/redis.sock`. */
@@ -31,6 +32,9 @@ export async function startEmbeddedRedis(storagePath: string, options: RedisProc
   // A second server on the same files would append to the same AOF, and remove the first one's
   // socket when it stops.
   if (await answersOn({ path: socket })) throw new StoragePathInUseError(dir, socket);
+  // Held until the server has stopped: a relay started meanwhile would find no server answering.
+  const lock = await lockStoragePath(await realpath(dir));
+  if (lock === undefined) throw new StoragePathInUseError(dir, socket, "relay");
   const args = [
     "--port",
     "0",
@@ -43,10 +47,21 @@ export async function startEmbeddedRedis(storagePath: string, options: RedisProc
     "noeviction",
   ];
   const server = redisProcess(args, { path: socket }, logPath(dir), options);
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   return {
     url: `unix://${socket}`,
-    stop: (graceMs = STOP_GRACE_MS) => server.terminate("SIGTERM", graceMs),
+    stop: async (graceMs = STOP_GRACE_MS) => {
+      try {
+        await server.terminate("SIGTERM", graceMs);
+      } finally {
+        await lock.release();
+      }
+    },
     onUnexpectedExit: (listener) => server.onUnexpectedExit(listener),
   };
 }

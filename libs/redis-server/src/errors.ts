@@ -12,17 +12,23 @@ export class RedisServerNotFoundError extends RedisServerError {
   }
 }
 
-/** A redis-server already serves the storage path's socket: a relay runs there, or its server was left running. */
+/**
+ * The storage path is taken: a redis-server already serves its socket (a relay runs there, or its
+ * server was left running), or another relay holds the path's lock (it is starting there).
+ */
 export class StoragePathInUseError extends RedisServerError {
   override name = "StoragePathInUseError";
 
   constructor(
     readonly dir: string,
     readonly socket: string,
+    readonly holder: "redis-server" | "relay" = "redis-server",
   ) {
     super(
-      `a redis-server already serves ${socket}: another relay runs with --storage.path ${dir}, or its Redis was left running; ` +
-        `stop that relay, or that server (it holds the queue: redis-cli -s ${socket} shutdown), or choose another --storage.path`,
+      holder === "relay"
+        ? `another relay is starting or running with --storage.path ${dir} (it holds the path's lock); stop it, or choose another --storage.path`
+        : `a redis-server already serves ${socket}: another relay runs with --storage.path ${dir}, or its Redis was left running; ` +
+            `stop that relay, or that server (it holds the queue: redis-cli -s ${socket} shutdown), or choose another --storage.path`,
     );
   }
 }

@@ -231,6 +231,18 @@ test("a batch job (of an earlier version) whose data says it failed is failed ag
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
 });
 
+test("a job whose data is no batch fails at once as an invalid job saying what is wrong, and delivers nothing", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await h.queue("alpha").add("batch", { batchId: "b-1", profiles: "not a list" }, batchJobOptions("b-1", 3));
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery);
+  const failed = await until("the job to fail", async () => (await h.queue("alpha").getFailed())[0]);
+  t.diagnostic(failed.failedReason);
+  assert.match(failed.failedReason, /^invalid job: ./);
+  assert.equal(failed.attemptsMade, 1, "not retried");
+  assert.deepEqual(delivery.attempts, []);
+});
+
 test("flushes that wait for the target are claimed by one drain job: one attempt delivers them all", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batches = [];

@@ -260,7 +260,11 @@ export class BatchWorker {
       work = JobWork.ofDrain(claim.segments);
     } else {
       const parsed = batchJobData.safeParse(job.data);
-      if (!parsed.success) throw new FinalFailure({ reason: "invalid job", detail: parsed.error.issues.map((issue) => issue.message).join("; ") });
+      if (!parsed.success)
+        throw new FinalFailure({
+          reason: "invalid job",
+          detail: parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "data"}: ${issue.message}`).join("; "),
+        });
       data = parsed.data;
       if (data.failure !== undefined) {
         // Split off, or failed before a crash cut its settling short: fail it (again) at once.

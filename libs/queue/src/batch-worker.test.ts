@@ -3,7 +3,7 @@ import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { UnrecoverableError, Worker } from "bullmq";
-import { batchJobData } from "./batch-data.js";
+import { batchJobData, type BatchJobData } from "./batch-data.js";
 import { batchJobOptions, drainJobId, isDrain, type BatchJob } from "./batch-job.js";
 import { UnreadableClaimError } from "./errors.js";
 import { JobLifecycle } from "./job-lifecycle.js";
@@ -233,7 +233,8 @@ test("a batch job (of an earlier version) whose data says it failed is failed ag
 
 test("a job whose data is no batch fails at once as an invalid job saying what is wrong, and delivers nothing", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
-  await h.queue("alpha").add("batch", { batchId: "b-1", profiles: "not a list" }, batchJobOptions("b-1", 3));
+  // Data of another shape than a batch's (typed as one only to be added).
+  await h.queue("alpha").add("batch", { batchId: "b-1", profiles: "not a list" } as unknown as BatchJobData, batchJobOptions("b-1", 3));
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery);
   const failed = await until("the job to fail", async () => (await h.queue("alpha").getFailed())[0]);

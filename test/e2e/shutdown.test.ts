@@ -23,6 +23,7 @@ describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lo
     const config = relayConfig({ port, targets: [{ name: "held", url: target.url }] });
     const args = [`--redis.url=${redis.url}`];
     const relay = await startRelayProcess({ config, args });
+    t.after(() => relay.stop("SIGKILL"));
     target.hold();
     const first = gzippedPprof({ seed: 40 });
     const accepted = await fetch(`http://127.0.0.1:${port}/ingest?name=shutdown&n=1`, { method: "POST", body: first });

@@ -13,6 +13,9 @@ export const relayMain = resolve(dirname(fileURLToPath(import.meta.url)), "../..
 /** Node's flags of the relay's processes, as `npm start`, the command and the Docker image give them. */
 export const relayNodeFlags = ["--max-semi-space-size=16"];
 
+/** How long `stop` waits for the process to exit before it kills it. */
+const stopDeadlineMs = 60_000;
+
 export interface RelayProcess {
   opsUrl: string;
   dir: string;
@@ -66,7 +69,9 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
       }
-      const code = await exited;
+      // A shutdown that hangs must not hang the test file with it: the caller sees the null code.
+      const stuck = setTimeout(() => child.kill("SIGKILL"), stopDeadlineMs);
+      const code = await exited.finally(() => clearTimeout(stuck));
       await rm(dir, { recursive: true, force: true });
       return code;
     },

@@ -188,6 +188,21 @@ describe("RelayMetrics", () => {
     assert.equal(reads, 1);
   });
 
+  it("scrapes queued behind one that waits on a hanging source share its deadline, not one each in turn", async () => {
+    const metrics = new RelayMetrics();
+    metrics.setQueueStateSource(
+      () => new Promise(() => undefined),
+      () => undefined,
+      500,
+    );
+    const started = Date.now();
+    const texts = await Promise.all(Array.from({ length: 8 }, () => metrics.metrics()));
+    const elapsed = Date.now() - started;
+    for (const text of texts) assert.match(text, /^pyroscope_relay_queue_state_exporter 0$/m);
+    // One deadline each in turn would take 8 x 500 ms.
+    assert.ok(elapsed < 2_000, `8 scrapes took ${elapsed} ms`);
+  });
+
   it("concurrent scrapes each see one whole reading", async () => {
     const metrics = new RelayMetrics();
     let n = 0;

@@ -209,10 +209,15 @@ export class RelayMetrics {
     this.#queueStateDeadlineMs = deadlineMs;
   }
 
-  /** The Prometheus text exposition of every metric, with the queue state read now. */
+  /**
+   * The Prometheus text exposition of every metric, with the queue state read now. Scrapes run one
+   * at a time; the deadline on the queue state runs from when a scrape was asked for, so that scrapes
+   * queued behind one that waits on a stalled Redis do not each wait their own deadline in turn.
+   */
   metrics(): Promise<string> {
+    const deadline = Date.now() + this.#queueStateDeadlineMs;
     const scrape = this.#scraping.then(async () => {
-      this.#queueState.show(await this.#readQueueState());
+      this.#queueState.show(await this.#readQueueState(deadline));
       return this.registry.metrics();
     });
     this.#scraping = scrape.catch(() => undefined);
@@ -223,7 +228,7 @@ export class RelayMetrics {
     return this.registry.contentType;
   }
 
-  async #readQueueState(): Promise<QueueStateReading[] | undefined> {
+  async #readQueueState(deadline: number): Promise<QueueStateReading[] | undefined> {
     const source = this.#queueStateSource;
     if (source === undefined) return undefined;
     if (this.#pendingRead === undefined) {
@@ -236,7 +241,7 @@ export class RelayMetrics {
     const ms = this.#queueStateDeadlineMs;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the queue state was not read within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new Error(`the queue state was not read within ${ms} ms`)), Math.max(0, deadline - Date.now()));
     });
     try {
       return await Promise.race([this.#pendingRead, late]);

@@ -27,8 +27,8 @@ describe("fault 5: a poison profile (the target answers 400 for it)", () => {
     const ingest = await startRelay("ingest", config, redis);
     stage.processes.push(ingest);
 
-    // Redis holds writes for a moment: the poison and the profiles sent with it wait for one drain
-    // job, whose batch they are.
+    // Stored before any writer runs: one drain job claims every flush waiting, so the poison and
+    // the profiles sent with it are one batch (Redis holding writes for a moment groups the flushes too).
     const load = new LoadGenerator({ url, tag: "p5" });
     const poison = new LoadGenerator({ url, tag: "p5x" });
     const pauser = inspect(redis);
@@ -47,7 +47,7 @@ describe("fault 5: a poison profile (the target answers 400 for it)", () => {
         together + 1,
         "the poison waits with the others for one drain job",
       );
-      assert.ok(sizes.length < together + 1, `flushes carried several profiles, the poison's among them: ${sizes.join(", ")}`);
+      t.diagnostic(`profiles per flush: ${sizes.join(", ")}`);
 
       const poisonSentAt = Date.now();
       stage.processes.push(await startRelay("writer", config, redis));

@@ -102,6 +102,7 @@ export async function startRelay(
   };
   try {
     const targets = selectTargets(config, settings.targets);
+    const configured = configuredRedis(settings, roles);
     const metrics = new RelayMetrics();
     metrics.setBuildInfo(relayVersion());
     // Listening before Redis is reached: health and metrics answer while an embedded Redis loads a
@@ -118,13 +119,15 @@ export async function startRelay(
       },
     });
     stack.push(() => ops.close());
-    const redis = await resolveRedis(settings, roles, logger, stack, options.signal, (description) => {
-      ready = false;
-      options.onFatal?.(new Error(`the embedded ${description}: no profile can be stored or delivered`));
-    });
+    const redis =
+      configured ??
+      (await startEmbedded(settings, logger, stack, options.signal, (description) => {
+        ready = false;
+        options.onFatal?.(new Error(`the embedded ${description}: no profile can be stored or delivered`));
+      }));
     const admin = track(createRedisConnection(redis, "admin", "pyroscope-relay:admin"), stack, logger);
     // Taken back before the connection it uses closes.
-    stack.push(async () => adminApi.close());
+    stack.push(() => adminApi.close());
     await waitForRedis(admin, redisStartupTimeoutMs);
     for (const warning of await checkRedisDurability(admin, { minReplicas: settings.redisMinReplicas })) {
       logger.warn({ redis: describeEndpoint(redis) }, warning);
@@ -235,14 +238,8 @@ function selectTargets(config: RelayConfig, names: string[]) {
   return names.length === 0 ? config.targets : config.targets.filter((t) => names.includes(t.name));
 }
 
-async function resolveRedis(
-  settings: RelaySettings,
-  roles: RelayRoles,
-  logger: Logger,
-  stack: ShutdownStack,
-  signal: AbortSignal | undefined,
-  onLost: (description: string) => void,
-): Promise<RedisEndpoint> {
+/** The Redis the settings name, or undefined for the embedded one; refuses settings that cannot work. */
+function configuredRedis(settings: RelaySettings, roles: RelayRoles): RedisEndpoint | undefined {
   if (settings.redisClusterNodes !== undefined) return { clusterNodes: settings.redisClusterNodes };
   if (settings.redisUrl !== undefined) return settings.redisUrl;
   if (!roles.embeddedRedis) {
@@ -251,6 +248,16 @@ async function resolveRedis(
   if (settings.redisMinReplicas > 0) {
     throw new UsageError("--redis.min-replicas needs --redis.url or --redis.cluster-nodes: the embedded Redis has no replicas, so no profile could be stored");
   }
+  return undefined;
+}
+
+async function startEmbedded(
+  settings: RelaySettings,
+  logger: Logger,
+  stack: ShutdownStack,
+  signal: AbortSignal | undefined,
+  onLost: (description: string) => void,
+): Promise<RedisEndpoint> {
   const embedded = await startEmbeddedRedis(settings.storagePath, signal === undefined ? {} : { signal }).catch((error: unknown) => {
     if (!(error instanceof RedisServerNotFoundError)) throw error;
     throw new Error(

@@ -41,10 +41,39 @@ it("answers the admin API 503 until the admin router is handed over and after it
   assert.equal((await call("POST", "/-/reload")).status, 404, "a relay that cannot reload has no such route");
   assert.equal((await call("GET", "/")).text, "dashboard");
 
-  gate.close();
+  await gate.close();
   const stopping = await call("GET", "/api/v1/status");
   assert.equal(stopping.status, 503);
   assert.deepEqual(JSON.parse(stopping.text), { error: "the relay is shutting down" });
   assert.equal((await call("POST", "/-/reload")).status, 503);
   assert.equal((await call("GET", "/")).text, "dashboard");
+});
+
+it("closing waits for the requests the admin router is answering, then they end as they would have", async (t) => {
+  const gate = new AdminGate();
+  const server = await startOpsServer({
+    listenAddr: "127.0.0.1:0",
+    logger: createLogger({ level: "silent" }),
+    metrics: new RelayMetrics(),
+    isReady: () => true,
+    mount: (app) => app.use(gate.handler),
+  });
+  t.after(() => server.close());
+  let finish: (() => void) | undefined;
+  const admin = Router();
+  admin.post("/api/v1/replay", (_req, res) => {
+    finish = () => void res.json({ replayed: 1 });
+  });
+  gate.open(admin);
+  const replay = fetch(`${server.url}/api/v1/replay`, { method: "POST" });
+  while (finish === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+  let closed = false;
+  const closing = gate.close().then(() => (closed = true));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(closed, false, "the replay under way is waited for");
+  assert.equal((await fetch(`${server.url}/api/v1/status`)).status, 503, "no new request is taken meanwhile");
+  finish();
+  assert.deepEqual(await (await replay).json(), { replayed: 1 });
+  await closing;
+  assert.equal(closed, true);
 });

@@ -10,20 +10,38 @@ import type { RequestHandler, Router } from "express";
 export class AdminGate {
   private router: Router | undefined;
   private reason = "the relay is starting: Redis is not ready yet";
+  /** Requests the admin router is answering. */
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
 
   /** From now on the admin router answers its paths. */
   open(router: Router): void {
     this.router = router;
   }
 
-  /** The relay shuts down: its admin API answers 503 again. */
-  close(): void {
+  /**
+   * The relay shuts down: its admin API answers 503 again, and this resolves once the requests the
+   * router is answering (a replay, a purge) are done, or after `graceMs`, before their Redis
+   * connection closes under them.
+   */
+  async close(graceMs = 10_000): Promise<void> {
     this.router = undefined;
     this.reason = "the relay is shutting down";
+    if (this.inFlight === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.idle = resolve;
+      timer = setTimeout(resolve, graceMs);
+    });
+    clearTimeout(timer);
   }
 
   readonly handler: RequestHandler = (req, res, next) => {
     if (this.router !== undefined) {
+      this.inFlight++;
+      res.once("close", () => {
+        if (--this.inFlight === 0) this.idle?.();
+      });
       this.router(req, res, next);
     } else if (req.path === "/-/reload") {
       res.status(503).type("text/plain").send(`${this.reason}: no configuration reloaded\n`);

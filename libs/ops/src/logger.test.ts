@@ -91,6 +91,7 @@ describe("createLogger", () => {
     logger.warn({ err: aggregate }, "connection lost");
     const line = lines.join("");
     for (const secret of ["node-secret", "aggregate-secret"]) assert.ok(!line.includes(secret), `${secret} leaked into ${line}`);
+    assert.deepEqual(cluster.lastNodeError.command.args, ["relay", "node-secret"], "the caller's error is left as it was");
     assert.match(line, /Failed to refresh slots cache/);
     assert.match(line, /"lastNodeError":\{[^}]*"command":\{"name":"auth","args":"\[REDACTED\]"\}/);
     assert.match(line, /"aggregateErrors":\[\{[^}]*"command":\{"name":"auth","args":"\[REDACTED\]"\}/);

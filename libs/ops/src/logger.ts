@@ -57,21 +57,29 @@ const censor = "[REDACTED]";
 /**
  * ioredis attaches the failed command to its errors, and a cluster's error holds its last node's
  * (`lastNodeError`), as a cause or an aggregate may: the arguments of an AUTH among them are the
- * credentials, at a depth no fixed path reaches. Every `command.args` of the serialized error goes.
+ * credentials, at a depth no fixed path reaches. Every `command.args` goes from the serialized
+ * error; the serializer shares plain objects with the caller's error, so what changes is copied.
  */
-function withoutCommandArguments(value: unknown, seen: Set<object>): void {
-  if (typeof value !== "object" || value === null || seen.has(value)) return;
+function withoutCommandArguments(value: unknown, seen: Set<object>): unknown {
+  if (typeof value !== "object" || value === null || seen.has(value)) return value;
   seen.add(value);
-  const record = value as Record<string, unknown>;
-  const command = record["command"];
-  if (typeof command === "object" && command !== null && "args" in command) (command as Record<string, unknown>)["args"] = censor;
-  for (const nested of Object.values(record)) withoutCommandArguments(nested, seen);
+  if (Array.isArray(value)) {
+    const items = value.map((item) => withoutCommandArguments(item, seen));
+    return items.some((item, i) => item !== value[i]) ? items : value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, nested] of Object.entries(value)) {
+    const isCommand = key === "command" && typeof nested === "object" && nested !== null && "args" in nested;
+    const next = isCommand ? { ...(nested as object), args: censor } : withoutCommandArguments(nested, seen);
+    if (next === nested) continue;
+    copy ??= { ...(value as Record<string, unknown>) };
+    copy[key] = next;
+  }
+  return copy ?? value;
 }
 
 function serializeError(error: Error): unknown {
-  const serialized = pino.stdSerializers.err(error);
-  withoutCommandArguments(serialized, new Set());
-  return serialized;
+  return withoutCommandArguments(pino.stdSerializers.err(error), new Set());
 }
 
 /** JSON-lines logger with secrets redacted wherever they occur at the paths above. */

@@ -6,6 +6,11 @@ export class OpsServerError extends Error {
     readonly listenAddr: string,
     options: { cause: unknown },
   ) {
-    super(`ops server cannot listen on ${listenAddr}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    const taken = (options.cause as NodeJS.ErrnoException | undefined)?.code === "EADDRINUSE";
+    super(
+      `ops server cannot listen on ${listenAddr}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}` +
+        (taken ? " (another relay may run here: each process needs its own --server.http.listen-addr)" : ""),
+      options,
+    );
   }
 }

@@ -115,6 +115,7 @@ describe("startOpsServer listen addresses", () => {
           error instanceof OpsServerError &&
           error.listenAddr === taken &&
           error.message.includes(taken) &&
+          error.message.endsWith("(another relay may run here: each process needs its own --server.http.listen-addr)") &&
           (error.cause as NodeJS.ErrnoException).code === "EADDRINUSE",
       );
     } finally {

@@ -203,6 +203,27 @@ describe("RelayMetrics", () => {
     assert.ok(elapsed < 2_000, `8 scrapes took ${elapsed} ms`);
   });
 
+  it("a scrape that waited behind another takes the reading that came meanwhile, not a fresh one past its deadline", async () => {
+    const metrics = new RelayMetrics();
+    let reads = 0;
+    metrics.setQueueStateSource(
+      async () => {
+        reads++;
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        return [reading("primary", { waiting: reads })];
+      },
+      () => undefined,
+      500,
+    );
+    const first = metrics.metrics();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const texts = await Promise.all([first, metrics.metrics()]);
+    for (const text of texts) assert.match(text, /^pyroscope_relay_queue_jobs\{target="primary",state="waiting"\} 1$/m);
+    assert.equal(reads, 1);
+    // Asked for after that reading came: a reading of its own.
+    assert.match(await metrics.metrics(), /^pyroscope_relay_queue_jobs\{target="primary",state="waiting"\} 2$/m);
+  });
+
   it("concurrent scrapes each see one whole reading", async () => {
     const metrics = new RelayMetrics();
     let n = 0;
@@ -211,9 +232,11 @@ describe("RelayMetrics", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return [reading("primary", { waiting }), reading(`only-${waiting}`, {})];
     });
+    // The second was asked for before the first's reading came: it takes that one.
     const texts = await Promise.all([metrics.metrics(), metrics.metrics()]);
+    texts.push(await metrics.metrics());
     for (const [i, text] of texts.entries()) {
-      assert.match(text, new RegExp(`^pyroscope_relay_queue_jobs\\{target="primary",state="waiting"\\} ${i + 1}$`, "m"));
+      assert.match(text, new RegExp(`^pyroscope_relay_queue_jobs\\{target="primary",state="waiting"\\} ${[1, 1, 2][i]}$`, "m"));
       assert.equal(text.match(/^pyroscope_relay_circuit_open\{/gm)?.length, 2, "this scrape's two targets only");
     }
   });

@@ -184,6 +184,8 @@ export class RelayMetrics {
   #queueStateDeadlineMs = QUEUE_STATE_DEADLINE_MS;
   /** A reading still under way, which a scrape that gave up on it left behind: the next one waits for it again. */
   #pendingRead: Promise<QueueStateReading[] | undefined> | undefined;
+  /** The last reading and when it came: a scrape asked for before that takes it rather than read again. */
+  #lastReading: { at: number; readings: QueueStateReading[] | undefined } | undefined;
   /** The scrape under way: scrapes take turns, so that one's queue state never mixes with another's. */
   #scraping: Promise<unknown> = Promise.resolve();
 
@@ -215,9 +217,9 @@ export class RelayMetrics {
    * queued behind one that waits on a stalled Redis do not each wait their own deadline in turn.
    */
   metrics(): Promise<string> {
-    const deadline = Date.now() + this.#queueStateDeadlineMs;
+    const askedAt = Date.now();
     const scrape = this.#scraping.then(async () => {
-      this.#queueState.show(await this.#readQueueState(deadline));
+      this.#queueState.show(await this.#readQueueState(askedAt));
       return this.registry.metrics();
     });
     this.#scraping = scrape.catch(() => undefined);
@@ -228,13 +230,21 @@ export class RelayMetrics {
     return this.registry.contentType;
   }
 
-  async #readQueueState(deadline: number): Promise<QueueStateReading[] | undefined> {
+  async #readQueueState(askedAt: number): Promise<QueueStateReading[] | undefined> {
     const source = this.#queueStateSource;
     if (source === undefined) return undefined;
+    // A scrape that waited behind another takes the reading that came meanwhile.
+    if (this.#lastReading !== undefined && this.#lastReading.at > askedAt) return this.#lastReading.readings;
+    const deadline = askedAt + this.#queueStateDeadlineMs;
     if (this.#pendingRead === undefined) {
-      const read = source().finally(() => {
-        this.#pendingRead = undefined;
-      });
+      const read = source()
+        .then((readings) => {
+          this.#lastReading = { at: Date.now(), readings };
+          return readings;
+        })
+        .finally(() => {
+          this.#pendingRead = undefined;
+        });
       read.catch(() => undefined);
       this.#pendingRead = read;
     }

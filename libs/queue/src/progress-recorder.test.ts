@@ -28,7 +28,7 @@ async function until(what: string, probe: () => Promise<boolean> | boolean, time
   }
 }
 
-test("saves what was delivered within the interval; a failed save is reported, and the next change saves again", async (t) => {
+test("saves what was delivered, a save at most per interval; a failed save is reported, and the next change saves again", async (t) => {
   const connection = createRedisConnection(server.url, "admin");
   const queue = new Queue(`progress-${randomUUID()}`, { connection });
   t.after(async () => {

@@ -167,6 +167,16 @@ test("waitForRedis gives up with QueueUnavailableError naming the endpoint, its 
   });
 });
 
+test("waitForRedis on a cluster that no node answers names its last node's error", async (t) => {
+  const cluster = createRedisConnection({ clusterNodes: "redis://127.0.0.1:1" }, "producer");
+  cluster.on("error", () => undefined);
+  t.after(() => cluster.disconnect());
+  await assert.rejects(waitForRedis(cluster, 1_500), (error: Error) => {
+    assert.match(error.message, /^Redis at cluster redis:\/\/127\.0\.0\.1:1 not ready within 1500 ms \(status \w+\): Failed to refresh slots cache\. \(.+\)$/);
+    return true;
+  });
+});
+
 test("maps --redis.cluster-nodes to a Cluster client whose nodes share the URLs' credentials and TLS", (t) => {
   const cluster = createRedisConnection({ clusterNodes: "rediss://alice:s3cret@10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002" }, "worker", "relay-test");
   cluster.on("error", () => undefined);

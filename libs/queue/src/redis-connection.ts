@@ -112,7 +112,9 @@ export async function waitForRedis(redis: RedisConnection, timeoutMs: number): P
         redis.off("ready", onReady);
         const endpoint = endpoints.get(redis);
         const at = endpoint === undefined ? "" : ` at ${describeEndpoint(endpoint)}`;
-        const why = lastError === undefined ? "" : `: ${lastError.message}`;
+        // A cluster's error says only that no node answered; its last node's says why.
+        const nodeError = (lastError as { lastNodeError?: unknown } | undefined)?.lastNodeError;
+        const why = lastError === undefined ? "" : `: ${lastError.message}${nodeError instanceof Error ? ` (${nodeError.message})` : ""}`;
         reject(new QueueUnavailableError(`Redis${at} not ready within ${timeoutMs} ms (status ${redis.status})${why}`, { cause: lastError }));
       }, timeoutMs);
       redis.once("ready", onReady);

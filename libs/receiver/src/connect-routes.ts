@@ -32,7 +32,11 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
         handler.requestPath,
         async (req, res) => {
           const answered = await decodeErrorAsInvalidArgument(await handler(universalRequestFromNodeRequest(req, res, undefined, undefined)));
-          const response = observeRpcError(answered, rejected);
+          // Answered already (past the read deadline, counted there): this answer is never written.
+          const ours = !res.headersSent;
+          const response = observeRpcError(answered, (code) => {
+            if (ours) rejected(code);
+          });
           // connect-es stops reading a body over the limit and destroys the request, which leaves
           // an HTTP/1.1 socket paused: the connection would hang until server_read_timeout, even
           // after the client is gone, and hold up a graceful shutdown that long. (An HTTP/2 stream

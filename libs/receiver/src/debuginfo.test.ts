@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { after, describe, test } from "node:test";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { gunzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
@@ -132,6 +133,29 @@ describe("debuginfo calls pass through to the first target", () => {
     const down = await proxy(t, "http://127.0.0.1:1");
     const toDown = debuginfoClient(createConnectTransport({ baseUrl: down.url, httpVersion: "1.1" }));
     await assert.rejects(toDown.uploadFinished({ gnuBuildId: "x" }), { code: Code.Unavailable });
+  });
+
+  test("a target's long error, answered compressed to a client that accepts gzip, is counted with its code", async (t) => {
+    const fake = await fakeTarget(t);
+    const message = `no such tenant: ${"x".repeat(2_000)}`;
+    fake.respond(() => ({ status: 403, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "permission_denied", message }) }));
+    const r = await proxy(t, fake.url);
+    const body = toBinary(ShouldInitiateUploadRequestSchema, create(ShouldInitiateUploadRequestSchema, { file }));
+    const res = await send(
+      r.url,
+      "POST",
+      "/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload",
+      { "content-type": "application/proto", "accept-encoding": "gzip" },
+      body,
+    );
+    assert.equal(res.status, 403);
+    assert.equal(res.headers["content-encoding"], "gzip", "the path under test: a compressed error body");
+    assert.deepEqual(JSON.parse(gunzipSync(res.body).toString()), { code: "permission_denied", message });
+    const { values } = await r.metrics.rejectedRequests.get();
+    assert.deepEqual(
+      values.map((v) => [v.labels.reason, v.value]),
+      [["permission_denied", 1]],
+    );
   });
 
   test("without an upstream: unavailable, `no downstream endpoints available`", async (t) => {

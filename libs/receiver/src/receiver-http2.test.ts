@@ -290,6 +290,20 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
     assert.equal(res.rstCode, constants.NGHTTP2_CANCEL);
     assert.ok(res.closedAfterMs < res.respondedAfterMs + LINGER_MS + 500, `reset after ${res.closedAfterMs} ms`);
     assert.deepEqual(await r.keys(), []);
+
+    // A gRPC Push dripped past the deadline: the 408 is its one answer, counted once, whatever the
+    // handler then makes of the body cut short.
+    const frame = grpcFrame(toBinary(PushRequestSchema, pushRequest("late")));
+    const chunks = Array.from({ length: Math.ceil(frame.length / 10) }, (_, i) => frame.subarray(i * 10, i * 10 + 10));
+    const grpc = await within(
+      h2Request(session(t, r.url), { ":method": "POST", ":path": pushPath, "content-type": "application/grpc", te: "trailers" }, chunks, 50),
+      5_000,
+      "the cut",
+    );
+    assert.equal(grpc.headers[":status"], 408);
+    await sleep(300);
+    assert.deepEqual(await pushRejections(r), { deadline_exceeded: 1 });
+    assert.deepEqual(await r.keys(), []);
   });
 
   test("a client that resets its stream mid-body: nothing stored, for /ingest and Push", async (t) => {

@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 
 /**
@@ -23,11 +24,13 @@ export function observeRpcError(response: UniversalServerResponse, heard: (code:
     return { ...response, body: grpcWeb ? watchGrpcWebTrailer(body, report) : watchGrpcTrailer(body, response, report) };
   }
   if (response.status === 200) return response;
+  // An error body of 1 KiB or more goes out compressed to a client that accepts it (connect-go does).
+  const gzipped = response.header?.get("content-encoding") === "gzip";
   if (body === undefined || body instanceof Uint8Array) {
-    heard(connectCode(body) ?? "unknown");
+    heard(connectCode(body, gzipped) ?? "unknown");
     return response;
   }
-  return { ...response, body: watchConnectError(body, heard) };
+  return { ...response, body: watchConnectError(body, gzipped, heard) };
 }
 
 /** Connect's names of gRPC's status numbers (the `Code` enum's order). */
@@ -76,19 +79,19 @@ async function* watchGrpcTrailer(
   report(response.trailer?.get("grpc-status") ?? response.header?.get("grpc-status"));
 }
 
-async function* watchConnectError(body: AsyncIterable<Uint8Array>, heard: (code: string) => void): AsyncIterable<Uint8Array> {
+async function* watchConnectError(body: AsyncIterable<Uint8Array>, gzipped: boolean, heard: (code: string) => void): AsyncIterable<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) {
     chunks.push(chunk);
     yield chunk;
   }
-  heard(connectCode(Buffer.concat(chunks)) ?? "unknown");
+  heard(connectCode(Buffer.concat(chunks), gzipped) ?? "unknown");
 }
 
-function connectCode(body: Uint8Array | undefined): string | undefined {
+function connectCode(body: Uint8Array | undefined, gzipped: boolean): string | undefined {
   if (body === undefined) return undefined;
   try {
-    const { code } = JSON.parse(new TextDecoder().decode(body)) as { code?: unknown };
+    const { code } = JSON.parse(new TextDecoder().decode(gzipped ? gunzipSync(body) : body)) as { code?: unknown };
     return typeof code === "string" ? code : undefined;
   } catch {
     return undefined;

@@ -1,4 +1,4 @@
-import { chmod, mkdir, realpath, stat } from "node:fs/promises";
+import { chmod, mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { StoragePathInUseError } from "./errors.js";
 import { answersOn, logPath, persistenceArgs, redisProcess, type RedisProcessOptions } from "./redis-process.js";
@@ -33,7 +33,7 @@ export async function startEmbeddedRedis(storagePath: string, options: RedisProc
   // socket when it stops.
   if (await answersOn({ path: socket })) throw new StoragePathInUseError(dir, socket);
   // Held until the server has stopped: a relay started meanwhile would find no server answering.
-  const lock = await lockStoragePath(await realpath(dir));
+  const lock = await lockStoragePath(dir);
   if (lock === undefined) throw new StoragePathInUseError(dir, socket, "relay");
   const args = [
     "--port",

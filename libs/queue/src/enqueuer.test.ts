@@ -383,7 +383,12 @@ test("Redis stalling mid-flush: every request of the flush fails, and the flush 
     assert.ok(outcome.reason instanceof QueueUnavailableError, String(outcome.reason));
   }
 
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  // A write of ours waits out the pause behind the flush and its undo, which Redis then runs first
+  // (paused clients go on in the order they were held); the undo may still be on its way after it.
+  await ownAdmin.set("after-the-pause", "1");
+  for (const deadline = Date.now() + 10_000; JSON.stringify(await keysUnder(ownAdmin, prefix)) !== JSON.stringify(before) && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await enqueuer.close();
   assert.deepEqual(await keysUnder(ownAdmin, prefix), before, "nothing of the failed flush is left");
   for (const name of ["alpha", "beta"]) {

@@ -157,6 +157,13 @@ test("rejects an unquoted duration with a hint", () => {
   lexError("timeout = 10s", '1:11: invalid number "10s"; durations and other text must be quoted');
 });
 
+test("reads an integer with a leading zero as octal, as Alloy does; with an 8 or 9 in it, as decimal", () => {
+  assert.deepEqual(
+    summary(tokenize("a = [010, 0, 00, 0777, 09, 010.5, 010e1]", "t.alloy")).filter((token) => token.startsWith("num:")),
+    ["num:8", "num:0", "num:0", "num:511", "num:9", "num:10.5", "num:100"],
+  );
+});
+
 test("rejects a number too large to represent", () => {
   lexError("n = 1e999", "1:5: number 1e999 is out of range");
 });

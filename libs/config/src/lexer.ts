@@ -160,7 +160,9 @@ class Lexer {
       // The common slip is an unquoted duration such as `remote_timeout = 10s`.
       throw this.error(start, `invalid number ${JSON.stringify(text + next)}; durations and other text must be quoted`);
     }
-    const value = Number(text);
+    // As Alloy reads an integer literal (Go's strconv.ParseInt with base 0): a leading zero makes it
+    // octal, `010` is 8; one with an 8 or 9 in it is read as a decimal float instead.
+    const value = /^0[0-7]+$/.test(text) ? Number.parseInt(text, 8) : Number(text);
     if (!Number.isFinite(value)) throw this.error(start, `number ${text} is out of range`);
     return value;
   }

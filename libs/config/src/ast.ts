@@ -9,7 +9,7 @@ export type BinaryOperator = "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">="
  */
 export type Expression =
   | { kind: "string"; value: string; pos: Position }
-  | { kind: "number"; value: number; pos: Position }
+  | { kind: "number"; value: number; float: boolean; pos: Position }
   | { kind: "bool"; value: boolean; pos: Position }
   | { kind: "null"; pos: Position }
   | { kind: "list"; items: Expression[]; pos: Position }

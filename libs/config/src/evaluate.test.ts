@@ -51,6 +51,15 @@ test("evaluates operators with Alloy's precedence", () => {
   assert.equal(plain('[1, { a = "x" }] == [1, { a = "x" }]'), true);
 });
 
+test("keeps Alloy's number kinds through arithmetic: integers divide as integers, floats as floats even when whole", () => {
+  assert.deepEqual(
+    plain("[3 / 2, 3.0 / 2, 3 / 2.0, -3.0 / 2, (1.0 + 2) / 2, 1e2 / 8, 10 / 4 * 2.0, 7.5 / 2.5 / 2, 010 / 3, 09 / 2]"),
+    [1, 1.5, 1.5, -1.5, 1.5, 12.5, 4, 1.5, 2, 4.5],
+  );
+  assert.equal(plain('string.format("%v", 6.0 / 4)'), "1.5");
+  assert.equal(plain('encoding.from_json("1.5") * 2 / 2'), 1.5, "a number from a function that is not whole is a float");
+});
+
 test("reads constants, list items and object fields", () => {
   assert.equal(plain("constants.hostname"), "box");
   assert.deepEqual(plain("constants"), constants);

@@ -62,17 +62,32 @@ export function evaluate(expression: Expression, path: ValuePath, context: Evalu
       return index(expression, context);
     case "call":
       return call(expression, context);
-    case "unary": {
-      const value = operand(expression.operand, context);
-      const { pos } = expression.operand;
-      return operate(context, () => unaryOperation(expression.operator, value), { left: pos, right: pos });
-    }
-    case "binary": {
-      const { operator, left, right } = expression;
-      const [a, b] = [operand(left, context), operand(right, context)];
-      return operate(context, () => binaryOperation(operator, a, b), { left: left.pos, right: right.pos });
-    }
+    case "unary":
+    case "binary":
+      return operation(expression, context).value;
   }
+}
+
+/**
+ * A value with its number kind as Alloy keeps it: a float (a literal with a fraction or an exponent,
+ * or what arithmetic made of one) divides as a float even when whole, `3.0 / 2` is 1.5 where `3 / 2`
+ * is 1. Only operators look at the kind; every other use of a number reads its value.
+ */
+interface Operand {
+  value: unknown;
+  float: boolean;
+}
+
+function operation(expression: Extract<Expression, { kind: "unary" | "binary" }>, context: EvaluationContext): Operand {
+  if (expression.kind === "unary") {
+    const { value, float } = numberOperand(expression.operand, context);
+    const { pos } = expression.operand;
+    return { value: operate(context, () => unaryOperation(expression.operator, value), { left: pos, right: pos }), float };
+  }
+  const { operator, left, right } = expression;
+  const [a, b] = [numberOperand(left, context), numberOperand(right, context)];
+  const float = a.float || b.float;
+  return { value: operate(context, () => binaryOperation(operator, a.value, b.value, float), { left: left.pos, right: right.pos }), float };
 }
 
 /**
@@ -81,6 +96,14 @@ export function evaluate(expression: Expression, path: ValuePath, context: Evalu
  */
 function operand(expression: Expression, context: EvaluationContext): unknown {
   return evaluate(expression, [], { ...context, locations: new ValueLocations(expression.pos) });
+}
+
+/** An operator's operand with its number kind: a number from elsewhere (a function, an export) is a float when it is not whole. */
+function numberOperand(expression: Expression, context: EvaluationContext): Operand {
+  if (expression.kind === "number") return { value: expression.value, float: expression.float };
+  if (expression.kind === "unary" || expression.kind === "binary") return operation(expression, context);
+  const value = operand(expression, context);
+  return { value, float: typeof value === "number" && !Number.isInteger(value) };
 }
 
 /** The dotted name an identifier and the accesses on it spell, e.g. `sys.env`; undefined for anything else. */

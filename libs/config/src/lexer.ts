@@ -83,7 +83,7 @@ class Lexer {
       }
       if (identifierStart.test(char)) this.tokens.push({ ...base, kind: "identifier", name: this.identifier() });
       else if (digit.test(char) || (char === "." && digit.test(this.peek(1) ?? ""))) {
-        this.tokens.push({ ...base, kind: "number", value: this.number(base.pos) });
+        this.tokens.push({ ...base, kind: "number", ...this.number(base.pos) });
       } else if (char === '"') this.tokens.push({ ...base, kind: "string", value: this.quotedString(base.pos) });
       else if (char === "`") this.tokens.push({ ...base, kind: "string", value: this.rawString(base.pos) });
       else this.tokens.push({ ...base, kind: "punctuation", symbol: this.punctuation(base.pos) });
@@ -142,7 +142,7 @@ class Lexer {
     return name;
   }
 
-  private number(start: Position): number {
+  private number(start: Position): { value: number; float: boolean } {
     let text = this.digits();
     if (this.peek() === "." && digit.test(this.peek(1) ?? "")) {
       text += this.advance() + this.digits();
@@ -162,9 +162,10 @@ class Lexer {
     }
     // As Alloy reads an integer literal (Go's strconv.ParseInt with base 0): a leading zero makes it
     // octal, `010` is 8; one with an 8 or 9 in it is read as a decimal float instead.
-    const value = /^0[0-7]+$/.test(text) ? Number.parseInt(text, 8) : Number(text);
+    const octal = /^0[0-7]+$/.test(text);
+    const value = octal ? Number.parseInt(text, 8) : Number(text);
     if (!Number.isFinite(value)) throw this.error(start, `number ${text} is out of range`);
-    return value;
+    return { value, float: !octal && (/[.eE]/.test(text) || /^0\d/.test(text)) };
   }
 
   private digits(): string {

@@ -16,6 +16,7 @@ test("computes with numbers as Alloy does: whole numbers divide as integers", ()
   assert.equal(binaryOperation("/", 7, 2), 3);
   assert.equal(binaryOperation("/", -7, 2), -3);
   assert.equal(binaryOperation("/", 7.5, 2), 3.75);
+  assert.equal(binaryOperation("/", 6, 4, true), 1.5, "whole floats divide as floats");
   assert.equal(binaryOperation("%", 7, 3), 1);
   assert.equal(binaryOperation("^", 2, 10), 1024);
   assert.equal(unaryOperation("-", 5), -5);

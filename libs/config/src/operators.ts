@@ -42,10 +42,11 @@ export function unaryOperation(operator: UnaryOperator, value: unknown): unknown
 
 /**
  * Alloy's binary operators: `==` and `!=` compare any two values; the others need two operands of one
- * type they accept. Like Alloy, `||` and `&&` do not short-circuit, and numbers that are both whole
- * divide as integers. A result too large for a number is an error rather than an infinity.
+ * type they accept. Like Alloy, `||` and `&&` do not short-circuit, and integers divide as integers:
+ * `float` says whether either number is a float (Alloy's number kinds; a whole float divides as a
+ * float). A result too large for a number is an error rather than an infinity.
  */
-export function binaryOperation(operator: BinaryOperator, left: unknown, right: unknown): unknown {
+export function binaryOperation(operator: BinaryOperator, left: unknown, right: unknown, float = false): unknown {
   checkReference(left, "left");
   checkReference(right, "right");
   if (operator === "==") return equal(left, right);
@@ -58,15 +59,15 @@ export function binaryOperation(operator: BinaryOperator, left: unknown, right: 
   if (!allowed.includes(rightType)) throw new OperationError(`${needs}, got ${rightType}`, "right");
   if (typeof left === "boolean" && typeof right === "boolean") return operator === "||" ? left || right : left && right;
   if (typeof left === "string" && typeof right === "string") return compare(operator, left, right) ?? left + right;
-  if (typeof left === "number" && typeof right === "number") return numberOperation(operator, left, right);
+  if (typeof left === "number" && typeof right === "number") return numberOperation(operator, left, right, float);
   throw new OperationError(`"${operator}": expected ${leftType}, got ${rightType}`, "right");
 }
 
-function numberOperation(operator: BinaryOperator, a: number, b: number): number | boolean {
+function numberOperation(operator: BinaryOperator, a: number, b: number, float: boolean): number | boolean {
   const compared = compare(operator, a, b);
   if (compared !== undefined) return compared;
   if ((operator === "/" || operator === "%") && b === 0) throw new OperationError("division by zero", "right");
-  const result = arithmetic(operator, a, b);
+  const result = arithmetic(operator, a, b, float || !Number.isInteger(a) || !Number.isInteger(b));
   if (!Number.isFinite(result)) throw new OperationError(`the result of "${operator}" is out of range`, "right");
   return result;
 }
@@ -86,7 +87,7 @@ function compare<T extends string | number>(operator: BinaryOperator, a: T, b: T
   }
 }
 
-function arithmetic(operator: BinaryOperator, a: number, b: number): number {
+function arithmetic(operator: BinaryOperator, a: number, b: number, float: boolean): number {
   switch (operator) {
     case "+":
       return a + b;
@@ -95,7 +96,7 @@ function arithmetic(operator: BinaryOperator, a: number, b: number): number {
     case "*":
       return a * b;
     case "/":
-      return Number.isInteger(a) && Number.isInteger(b) ? Math.trunc(a / b) : a / b;
+      return float ? a / b : Math.trunc(a / b);
     case "%":
       return a % b;
     default:

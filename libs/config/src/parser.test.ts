@@ -48,7 +48,7 @@ test("parses every kind of value", () => {
     kind: "list",
     pos: { line: 1, col: 5 },
     items: [
-      { kind: "number", value: 1, pos: { line: 1, col: 6 } },
+      { kind: "number", value: 1, float: false, pos: { line: 1, col: 6 } },
       { kind: "string", value: "s", pos: { line: 1, col: 9 } },
       { kind: "bool", value: true, pos: { line: 1, col: 14 } },
       { kind: "bool", value: false, pos: { line: 1, col: 20 } },
@@ -96,7 +96,7 @@ test("parses every kind of value", () => {
     kind: "object",
     pos: { line: 2, col: 5 },
     fields: [
-      { key: "key", keyPos: { line: 3, col: 3 }, value: { kind: "number", value: 1, pos: { line: 3, col: 9 } } },
+      { key: "key", keyPos: { line: 3, col: 3 }, value: { kind: "number", value: 1, float: false, pos: { line: 3, col: 9 } } },
       {
         key: "quoted key",
         keyPos: { line: 4, col: 3 },

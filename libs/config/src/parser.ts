@@ -146,7 +146,7 @@ class Parser {
       case "string":
         return { kind: "string", value: token.value, pos };
       case "number":
-        return { kind: "number", value: token.value, pos };
+        return { kind: "number", value: token.value, float: token.float, pos };
       case "identifier":
         if (token.name === "true" || token.name === "false") return { kind: "bool", value: token.name === "true", pos };
         if (token.name === "null") return { kind: "null", pos };

@@ -37,7 +37,8 @@ export type Token = TokenBase &
   (
     | { kind: "identifier"; name: string }
     | { kind: "string"; value: string }
-    | { kind: "number"; value: number }
+    /** `float`: a literal Alloy reads as a float (a fraction or an exponent), whatever its value. */
+    | { kind: "number"; value: number; float: boolean }
     | { kind: "punctuation"; symbol: Punctuation }
     | { kind: "eof" }
   );

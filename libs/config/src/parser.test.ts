@@ -39,7 +39,7 @@ test("parses labelled and unlabelled blocks with attributes", () => {
 test("parses every kind of value", () => {
   const file = parseAlloy(
     'a = [1, "s", true, false, null, pyroscope.write.x.receiver, env("X"), sys.env("Y"),]\n' +
-      'b = {\n  key = 1\n  "quoted key" = { inner = [] },\n}\nc = { x = 1, y = 2, }\nd = {}',
+      'b = {\n  key = 1,\n  "quoted key" = { inner = [] },\n}\nc = { x = 1, y = 2, }\nd = {}',
     "t.alloy",
   );
   const [a, b, c, d] = file.body;
@@ -159,10 +159,27 @@ test("parses field access, indexes and calls on any value", () => {
 test("an operator or postfix at the start of the next line does not continue the expression", () => {
   syntaxError("a = 1\n+ 2", '2:1: expected a block or attribute, got "+"');
   syntaxError("a = b\n[0]", '2:1: expected a block or attribute, got "["');
-  const file = parseAlloy("a = 1 +\n  2\nb = [\n  1,\n  2\n]", "t.alloy");
+  const file = parseAlloy("a = 1 +\n  2\nb = [\n  1,\n  2,\n]", "t.alloy");
   assert.deepEqual(
     file.body.map((s) => s.name),
     ["a", "b"],
+  );
+});
+
+test("needs a comma after every item followed by a line break, as Alloy does: the last one's too", () => {
+  const missing = (what: string, at: string) => `${at}: missing "," after the ${what} on the line before: Alloy needs one at the end of that line`;
+  syntaxError("a = [\n  1,\n  2\n]", missing("list element", "4:1"));
+  syntaxError("a = {\n  x = 1,\n  y = 2\n}", missing("object field", "4:1"));
+  syntaxError("a = {\n  x = 1\n  y = 2,\n}", missing("object field", "3:3"));
+  syntaxError('a = env(\n  "X"\n)', missing("function argument", "3:1"));
+  syntaxError("a = { x = 1 y = 2 }", '1:13: expected "," or "}" after object field, got identifier y');
+  const file = parseAlloy(
+    'a = [\n  1,\n  2,\n]\nb = {\n  x = 1,\n}\nc = [1, 2]\nd = { x = 1 }\ne = [\n]\nf = {\n}\ng = env(\n  "X",\n)\nh = [1,\n  2]',
+    "t.alloy",
+  );
+  assert.deepEqual(
+    file.body.map((s) => s.name),
+    ["a", "b", "c", "d", "e", "f", "g", "h"],
   );
 });
 

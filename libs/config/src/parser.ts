@@ -166,7 +166,10 @@ class Parser {
     throw this.unexpected(token, "a value");
   }
 
-  /** Comma-separated expressions up to `close`; line breaks are free and a trailing comma is allowed. */
+  /**
+   * Comma-separated expressions up to `close`, a trailing comma allowed. As in Alloy (whose scanner
+   * ends a line after a value), the last one needs its comma when `close` is on a line of its own.
+   */
   private sequence(close: Punctuation, what: string): Expression[] {
     const items: Expression[] = [];
     while (!this.isSymbol(this.peek(), close)) {
@@ -174,24 +177,29 @@ class Parser {
       if (!this.isSymbol(this.peek(), ",")) break;
       this.index++;
     }
-    this.expect(close, `"," or "${close}" after ${what}`);
+    this.closeAfter(close, what, items.length > 0);
     return items;
   }
 
-  /** Fields are separated by commas or line breaks. */
+  /** Comma-separated fields, a trailing comma allowed; as in a list, the last needs one before a `}` on a line of its own. */
   private object(open: Token): Expression {
     const fields: ObjectField[] = [];
-    let separated = true;
-    for (;;) {
-      const token = this.peek();
-      if (this.isSymbol(token, "}")) break;
-      if (!separated && !token.newlineBefore) throw this.unexpected(token, `"," or "}" after object field`);
+    while (!this.isSymbol(this.peek(), "}")) {
       fields.push(this.field());
-      separated = this.isSymbol(this.peek(), ",");
-      if (separated) this.index++;
+      if (!this.isSymbol(this.peek(), ",")) break;
+      this.index++;
     }
-    this.index++;
+    this.closeAfter("}", "object field", fields.length > 0);
     return { kind: "object", fields, pos: open.pos };
+  }
+
+  private closeAfter(close: Punctuation, what: string, afterItem: boolean): void {
+    const token = this.peek();
+    const unseparated = afterItem && !this.isSymbol(this.tokens[this.index - 1]!, ",");
+    if (unseparated && token.newlineBefore) {
+      throw this.error(token, `missing "," after the ${what} on the line before: Alloy needs one at the end of that line`);
+    }
+    this.expect(close, `"," or "${close}" after ${what}`);
   }
 
   private field(): ObjectField {

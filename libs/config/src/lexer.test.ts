@@ -162,6 +162,17 @@ test("reads an integer with a leading zero as octal, as Alloy does; with an 8 or
     summary(tokenize("a = [010, 0, 00, 0777, 09, 010.5, 010e1]", "t.alloy")).filter((token) => token.startsWith("num:")),
     ["num:8", "num:0", "num:0", "num:511", "num:9", "num:10.5", "num:100"],
   );
+  const last = (source: string) => summary(tokenize(source, "t.alloy")).at(-2);
+  assert.equal(last("a = 0777777777777777777777777"), "num:7.777777777777778e+23", "past uint64: decimal, as Go's ParseFloat reads it");
+});
+
+test("reads a number ending in a dot as a float, as Alloy's scanner does", () => {
+  assert.deepEqual(
+    summary(tokenize("a = [1., 010., 1.e3]", "t.alloy")).filter((token) => token.startsWith("num:")),
+    ["num:1", "num:10", "num:1000"],
+  );
+  const [number] = tokenize("a = 1.", "t.alloy").filter((token) => token.kind === "number");
+  assert.equal(number?.kind === "number" && number.float, true);
 });
 
 test("rejects a number too large to represent", () => {

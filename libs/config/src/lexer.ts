@@ -1,6 +1,6 @@
 import { ConfigError } from "./config-error.js";
 import { diagnosticAt, type Position } from "./diagnostic.js";
-import type { Punctuation, Token } from "./token.js";
+import type { Punctuation, Token, TokenValue } from "./token.js";
 
 const identifierStart = /[\p{L}_]/u;
 const identifierPart = /[\p{L}\p{N}_]/u;
@@ -74,20 +74,25 @@ class Lexer {
   run(): Token[] {
     for (;;) {
       this.skipSpaceAndComments();
-      const base = { pos: this.position(), newlineBefore: this.newlineBefore };
+      const pos = this.position();
+      const newlineBefore = this.newlineBefore;
       this.newlineBefore = false;
       const char = this.peek();
       if (char === undefined) {
-        this.tokens.push({ ...base, kind: "eof" });
+        this.tokens.push({ pos, end: pos, newlineBefore, kind: "eof" });
         return this.tokens;
       }
-      if (identifierStart.test(char)) this.tokens.push({ ...base, kind: "identifier", name: this.identifier() });
-      else if (digit.test(char) || (char === "." && digit.test(this.peek(1) ?? ""))) {
-        this.tokens.push({ ...base, kind: "number", ...this.number(base.pos) });
-      } else if (char === '"') this.tokens.push({ ...base, kind: "string", value: this.quotedString(base.pos) });
-      else if (char === "`") this.tokens.push({ ...base, kind: "string", value: this.rawString(base.pos) });
-      else this.tokens.push({ ...base, kind: "punctuation", symbol: this.punctuation(base.pos) });
+      const token = this.token(char, pos);
+      this.tokens.push({ pos, end: this.position(), newlineBefore, ...token });
     }
+  }
+
+  private token(char: string, pos: Position): TokenValue {
+    if (identifierStart.test(char)) return { kind: "identifier", name: this.identifier() };
+    if (digit.test(char) || (char === "." && digit.test(this.peek(1) ?? ""))) return { kind: "number", ...this.number(pos) };
+    if (char === '"') return { kind: "string", value: this.quotedString(pos) };
+    if (char === "`") return { kind: "string", value: this.rawString(pos) };
+    return { kind: "punctuation", symbol: this.punctuation(pos) };
   }
 
   private punctuation(start: Position): Punctuation {
@@ -144,7 +149,8 @@ class Lexer {
 
   private number(start: Position): { value: number; float: boolean } {
     let text = this.digits();
-    if (this.peek() === "." && digit.test(this.peek(1) ?? "")) {
+    // As Alloy's scanner: a dot makes a float, digits after it or not (`1.` is 1.0).
+    if (this.peek() === ".") {
       text += this.advance() + this.digits();
     }
     if (this.peek() === "e" || this.peek() === "E") {
@@ -162,7 +168,8 @@ class Lexer {
     }
     // As Alloy reads an integer literal (Go's strconv.ParseInt with base 0): a leading zero makes it
     // octal, `010` is 8; one with an 8 or 9 in it is read as a decimal float instead.
-    const octal = /^0[0-7]+$/.test(text);
+    // Past uint64, Go's ParseInt and ParseUint fail and ParseFloat reads the digits as decimal.
+    const octal = /^0[0-7]+$/.test(text) && BigInt(`0o${text.slice(1)}`) <= 2n ** 64n - 1n;
     const value = octal ? Number.parseInt(text, 8) : Number(text);
     if (!Number.isFinite(value)) throw this.error(start, `number ${text} is out of range`);
     return { value, float: !octal && (/[.eE]/.test(text) || /^0\d/.test(text)) };

@@ -17,6 +17,10 @@ test("computes with numbers as Alloy does: whole numbers divide as integers", ()
   assert.equal(binaryOperation("/", -7, 2), -3);
   assert.equal(binaryOperation("/", 7.5, 2), 3.75);
   assert.equal(binaryOperation("/", 6, 4, true), 1.5, "whole floats divide as floats");
+  assert.equal(binaryOperation("^", 10, -2), 10, "Alloy's integer power leaves the base for a negative exponent");
+  assert.equal(binaryOperation("^", 0, -1), 0);
+  assert.equal(binaryOperation("^", 1, -3), 1);
+  assert.equal(binaryOperation("^", 10, -2, true), 0.01);
   assert.equal(binaryOperation("%", 7, 3), 1);
   assert.equal(binaryOperation("^", 2, 10), 1024);
   assert.equal(unaryOperation("-", 5), -5);

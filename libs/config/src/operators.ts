@@ -100,7 +100,8 @@ function arithmetic(operator: BinaryOperator, a: number, b: number, float: boole
     case "%":
       return a % b;
     default:
-      return a ** b;
+      // Alloy's integer power (intPow) multiplies `a` by itself `b - 1` times: a negative exponent leaves `a`.
+      return float || b >= 0 ? a ** b : a === 1 ? 1 : a;
   }
 }
 

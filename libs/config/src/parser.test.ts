@@ -167,11 +167,12 @@ test("an operator or postfix at the start of the next line does not continue the
 });
 
 test("needs a comma after every item followed by a line break, as Alloy does: the last one's too", () => {
-  const missing = (what: string, at: string) => `${at}: missing "," after the ${what} on the line before: Alloy needs one at the end of that line`;
-  syntaxError("a = [\n  1,\n  2\n]", missing("list element", "4:1"));
-  syntaxError("a = {\n  x = 1,\n  y = 2\n}", missing("object field", "4:1"));
-  syntaxError("a = {\n  x = 1\n  y = 2,\n}", missing("object field", "3:3"));
-  syntaxError('a = env(\n  "X"\n)', missing("function argument", "3:1"));
+  const missing = (what: string, at: string) => `${at}: missing "," after this ${what}: Alloy needs one at the end of the line`;
+  // Alloy's own testdata (syntax/parser/testdata/commas.alloy) puts the error just after the item.
+  syntaxError("field = [\n  0,\n  1,\n  2\n]", missing("list element", "4:4"));
+  syntaxError("a = {\n  x = 1,\n  y = 2 // last\n}", missing("object field", "3:8"));
+  syntaxError("a = {\n  x = 1\n  y = 2,\n}", missing("object field", "2:8"));
+  syntaxError('a = env(\n  "X"\n)', missing("function argument", "2:6"));
   syntaxError("a = { x = 1 y = 2 }", '1:13: expected "," or "}" after object field, got identifier y');
   const file = parseAlloy(
     'a = [\n  1,\n  2,\n]\nb = {\n  x = 1,\n}\nc = [1, 2]\nd = { x = 1 }\ne = [\n]\nf = {\n}\ng = env(\n  "X",\n)\nh = [1,\n  2]',

@@ -195,9 +195,10 @@ class Parser {
 
   private closeAfter(close: Punctuation, what: string, afterItem: boolean): void {
     const token = this.peek();
-    const unseparated = afterItem && !this.isSymbol(this.tokens[this.index - 1]!, ",");
-    if (unseparated && token.newlineBefore) {
-      throw this.error(token, `missing "," after the ${what} on the line before: Alloy needs one at the end of that line`);
+    const last = this.tokens[this.index - 1]!;
+    if (afterItem && !this.isSymbol(last, ",") && token.newlineBefore) {
+      // Where Alloy's scanner ends the line: just after the item.
+      throw new ConfigError([diagnosticAt(this.file, last.end, `missing "," after this ${what}: Alloy needs one at the end of the line`)]);
     }
     this.expect(close, `"," or "${close}" after ${what}`);
   }

@@ -29,19 +29,22 @@ export type Punctuation =
 
 interface TokenBase {
   pos: Position;
+  /** Just past the token's last character: where Alloy's scanner ends a line that ends with it. */
+  end: Position;
   /** Statements end at a line break, so the parser needs to know where lines end. */
   newlineBefore: boolean;
 }
 
-export type Token = TokenBase &
-  (
-    | { kind: "identifier"; name: string }
-    | { kind: "string"; value: string }
-    /** `float`: a literal Alloy reads as a float (a fraction or an exponent), whatever its value. */
-    | { kind: "number"; value: number; float: boolean }
-    | { kind: "punctuation"; symbol: Punctuation }
-    | { kind: "eof" }
-  );
+/** What a token is, apart from where. */
+export type TokenValue =
+  | { kind: "identifier"; name: string }
+  | { kind: "string"; value: string }
+  /** `float`: a literal Alloy reads as a float (a fraction or an exponent), whatever its value. */
+  | { kind: "number"; value: number; float: boolean }
+  | { kind: "punctuation"; symbol: Punctuation }
+  | { kind: "eof" };
+
+export type Token = TokenBase & TokenValue;
 
 /** How a token is named in syntax errors. */
 export function describeToken(token: Token): string {

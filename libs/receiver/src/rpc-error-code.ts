@@ -1,5 +1,7 @@
 import { gunzipSync } from "node:zlib";
+import { Code } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 
 /**
  * Hears the error code an RPC answered with (`invalid_argument`, as Connect writes it), once its
@@ -14,8 +16,9 @@ export function observeRpcError(response: UniversalServerResponse, heard: (code:
   if (contentType.startsWith("application/grpc")) {
     const grpcWeb = contentType.startsWith("application/grpc-web");
     const report = (status: string | null | undefined) => {
-      const code = status === null || status === undefined ? undefined : grpcCodes[Number(status)];
-      if (code !== undefined && code !== "ok") heard(code);
+      // gRPC's status numbers are Connect's codes; 0 is success.
+      const code = Number(status ?? 0);
+      if (Number.isInteger(code) && code >= Code.Canceled && code <= Code.Unauthenticated) heard(codeToString(code as Code));
     };
     if (body === undefined || body instanceof Uint8Array) {
       report(response.header?.get("grpc-status") ?? (grpcWeb && body !== undefined ? grpcWebStatus(body) : undefined));
@@ -32,27 +35,6 @@ export function observeRpcError(response: UniversalServerResponse, heard: (code:
   }
   return { ...response, body: watchConnectError(body, gzipped, heard) };
 }
-
-/** Connect's names of gRPC's status numbers (the `Code` enum's order). */
-const grpcCodes = [
-  "ok",
-  "canceled",
-  "unknown",
-  "invalid_argument",
-  "deadline_exceeded",
-  "not_found",
-  "already_exists",
-  "permission_denied",
-  "resource_exhausted",
-  "failed_precondition",
-  "aborted",
-  "out_of_range",
-  "unimplemented",
-  "internal",
-  "unavailable",
-  "data_loss",
-  "unauthenticated",
-];
 
 const grpcWebTrailerFlag = 0x80;
 

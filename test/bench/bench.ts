@@ -1,6 +1,6 @@
 // Throughput, ack latency and Redis cost per profile of the built relay, next to a bare Node HTTP
 // endpoint on the same machine under the same load (wrk, in its own process):
-//   npm run bench -- [--duration 10s] [--targets 2] [--body-size 10KiB] [--connections 32] [--appendfsync always] [--aof-rewrite-min-size 1GiB] [--cluster] [--queue-shards N] [--json]
+//   npm run bench -- [--duration 10s] [--targets 2] [--body-size 10KiB] [--connections 32] [--appendfsync always] [--aof-rewrite-min-size 1GiB] [--cluster] [--queue-shards N] [--memory settled] [--json]
 // 1. bare endpoint (before 2, between 2 and 4, after 4); 2. ingest only; 3. Redis memory of the backlog of 2; 4. end to end; 5. ack
 // latency at half of the maximum rate the relay sustains (the delivered rate of 4: paced any faster,
 // ingest outruns the writer and the backlog grows without end); 6. the payload floor: Redis CPU to
@@ -38,6 +38,7 @@ import { pauseShare } from "./runtime-metrics.js";
 import { firstTouchMicrosPerKiB } from "./first-touch.js";
 import { flushesAlone } from "./flushes-alone.js";
 import { payloadFloor } from "./payload-floor.js";
+import { bytesPerProfile, settleMemory } from "./settle-memory.js";
 import { meets, printBare, printDurable, printEndToEnd, printFloor, printHalfRate, printIngest, printSummary, type Bar, type SummaryRow } from "./report.js";
 import { startTargets } from "./targets.js";
 import { stopAll, track } from "./teardown.js";
@@ -85,7 +86,11 @@ async function bench(options: BenchOptions): Promise<number> {
   const bodyFile = join(dir, "body.bin");
   await writeFile(bodyFile, body);
   const targets = await startTargets(options.targets, bodyFile);
-  const ctx: BenchContext = { ...options, bodyFile, targets };
+  const settled: { bytes: number; ms: number }[] = [];
+  const settle = (profiles: number) => {
+    if (options.memory === "settled") settled.push(settleMemory(profiles * bytesPerProfile(options.bodySize)));
+  };
+  const ctx: BenchContext = { ...options, bodyFile, targets, settle };
   console.log(
     `bench: Node ${process.version}, ${availableParallelism()} cores, wrk with ${options.connections} connections, ` +
       `${options.durationS} s per phase, ${options.bodySize}-byte bodies, ${options.targets} target(s), appendfsync ${options.persistence.appendfsync}, ` +
@@ -97,6 +102,11 @@ async function bench(options: BenchOptions): Promise<number> {
   const firstTouch = firstTouchMicrosPerKiB();
   console.log(
     `bench: first touch of memory on this machine: ${firstTouch.toFixed(2)} µs of CPU per KiB (a page fault, its zeroing, and on a VM its backing by the host)`,
+  );
+  console.log(
+    options.memory === "settled"
+      ? "bench: memory settled: right before each load, a child touches and frees what the load may grow into, so that Redis' growth does not pay the host for pages it took back (--memory cold to measure without)"
+      : "bench: memory cold: each load grows into the machine's free memory as it finds it (--memory settled to touch it first)",
   );
 
   // The machine's speed drifts over a run (it is shared): the baseline is measured right before and
@@ -126,8 +136,8 @@ async function bench(options: BenchOptions): Promise<number> {
   // MULTI of plain SETs has no counterpart on a cluster, where a flush is a MULTI per slot.
   const floorProfiles = Math.min(ingest.load.acked, 20_000);
   const floorFlush = Math.max(1, Math.round(ingest.profilesPerFlush || 1));
-  const floor = options.cluster ? undefined : await payloadFloor(body, floorProfiles, floorFlush, options.persistence);
-  const alone = options.cluster ? undefined : await flushesAlone(body, floorProfiles, floorFlush, options.targets, options.persistence);
+  const floor = options.cluster ? undefined : await payloadFloor(body, floorProfiles, floorFlush, options.persistence, settle);
+  const alone = options.cluster ? undefined : await flushesAlone(body, floorProfiles, floorFlush, options.targets, options.persistence, settle);
   if (floor !== undefined && alone !== undefined) printFloor(floor, alone, ingest, e2e);
 
   // What the disk allows any receiver that acknowledges stored profiles: the ratios and the latency
@@ -149,6 +159,9 @@ async function bench(options: BenchOptions): Promise<number> {
   } as const satisfies Record<string, Bar>;
   const rows: SummaryRow[] = [
     { figure: "first touch of memory per KiB", value: firstTouch, unit: "µs" },
+    ...(settled.length === 0
+      ? []
+      : [{ figure: "memory settled before a load", value: settled.reduce((sum, s) => sum + s.bytes, 0) / settled.length / 2 ** 30, unit: "GiB" }]),
     { figure: "bare endpoint acks/s (around 2)", value: ingestBaseline, unit: "/s" },
     { figure: "bare endpoint CPU/request (before 2)", value: cpuOf(bareBefore, "bare endpoint"), unit: "µs" },
     ...during(ingest.load, [
@@ -225,6 +238,7 @@ async function bench(options: BenchOptions): Promise<number> {
       JSON.stringify({
         options,
         firstTouchMicrosPerKiB: firstTouch,
+        settled,
         bare: [bareBefore, bareBetween, bareAfter],
         ingest,
         endToEnd: e2e,

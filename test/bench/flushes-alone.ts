@@ -32,6 +32,7 @@ export async function flushesAlone(
   profilesPerFlush: number,
   targets: number,
   persistence: RedisPersistence,
+  settle: (profiles: number) => void,
 ): Promise<FlushesAloneFigures> {
   const stage = await startBenchRedis(persistence);
   const connection = createRedisConnection(stage.redis.url, "producer");
@@ -42,6 +43,7 @@ export async function flushesAlone(
     await Promise.all([waitForRedis(connection, 5_000), waitForRedis(jobConnection, 5_000)]);
     // The first flush adds the targets' drain jobs; under load one waits nearly always (phase 2).
     await enqueuer.enqueue(body, facts, names);
+    settle(profiles);
     const before = await stage.probe.snapshot();
     for (let stored = 0; stored < profiles; stored += profilesPerFlush) {
       // Submitted in one turn of the event loop, they go out in one flush.

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { InvalidByteSizeError, InvalidDurationError, parseByteSize, parseDuration } from "@pyroscope-relay/config";
+import type { MemoryState } from "./settle-memory.js";
 
 export interface BenchOptions {
   bodySize: number;
@@ -13,6 +14,8 @@ export interface BenchOptions {
   /** `--target.queue-shards` of the relay: 4 on a cluster, 1 otherwise, unless given. */
   queueShards: number;
   json: boolean;
+  /** Whether each load's memory is settled first (see settleMemory) or left as the machine has it. */
+  memory: MemoryState;
 }
 
 export type Appendfsync = "always" | "everysec";
@@ -30,7 +33,7 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--appendfsync always] [--aof-rewrite-min-size 1GiB] [--cluster] [--queue-shards N] [--json]
+export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] [--duration 10s] [--connections 32] [--appendfsync always] [--aof-rewrite-min-size 1GiB] [--cluster] [--queue-shards N] [--memory settled] [--json]
   --body-size    bytes of random body per profile (10240, 10KiB, 64KB, ...; at most 32MiB)
   --targets      stand-in Pyroscope targets, 1..8
   --duration     of each load phase, whole seconds (10s, 1m)
@@ -39,6 +42,8 @@ export const usage = `usage: npm run bench -- [--body-size 10KiB] [--targets 2] 
   --aof-rewrite-min-size  Redis' auto-aof-rewrite-min-size (1GiB; 64MiB is Redis' default)
   --cluster      a local Redis Cluster of 3 masters with a replica each (--redis.min-replicas 1)
   --queue-shards the relay's --target.queue-shards, 1..64 (4 with --cluster, else 1)
+  --memory       settled: touch and free the memory a load will grow into right before it, so that no
+                 phase pays a hypervisor's backing of pages it took back; cold: leave the machine as it is
   --json         also print the figures as one JSON object at the end`;
 
 // The relay's default --ingest.max-body-size: larger bodies get 413.
@@ -55,6 +60,7 @@ export function parseOptions(args: string[]): BenchOptions {
     cluster: values.cluster,
     queueShards: integer("--queue-shards", values["queue-shards"] ?? (values.cluster ? "4" : "1"), 1, 64),
     json: values.json,
+    memory: memoryState(values.memory),
   };
 }
 
@@ -71,6 +77,7 @@ function flags(args: string[]) {
         "aof-rewrite-min-size": { type: "string", default: "1GiB" },
         cluster: { type: "boolean", default: false },
         "queue-shards": { type: "string" },
+        memory: { type: "string", default: "settled" },
         json: { type: "boolean", default: false },
       },
     }).values;
@@ -82,6 +89,11 @@ function flags(args: string[]) {
 
 function appendfsync(text: string): Appendfsync {
   if (text !== "always" && text !== "everysec") throw new UsageError(`--appendfsync: expected always or everysec, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+function memoryState(text: string): MemoryState {
+  if (text !== "settled" && text !== "cold") throw new UsageError(`--memory: expected settled or cold, got ${JSON.stringify(text)}`);
   return text;
 }
 

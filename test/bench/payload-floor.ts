@@ -21,10 +21,17 @@ export interface FloorFigures {
  * relay's flushes carried, one MULTI in flight, no queue and no delivery. Whatever the relay does
  * beyond that is its own cost.
  */
-export async function payloadFloor(body: Buffer, profiles: number, profilesPerFlush: number, persistence: RedisPersistence): Promise<FloorFigures> {
+export async function payloadFloor(
+  body: Buffer,
+  profiles: number,
+  profilesPerFlush: number,
+  persistence: RedisPersistence,
+  settle: (profiles: number) => void,
+): Promise<FloorFigures> {
   const stage = await startBenchRedis(persistence);
   const client = new Redis({ path: stage.redis.socketPath, enableReadyCheck: false });
   try {
+    settle(profiles);
     const before = await stage.probe.snapshot();
     const stolen = new StolenTime();
     for (let stored = 0; stored < profiles; stored += profilesPerFlush) {

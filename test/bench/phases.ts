@@ -6,6 +6,7 @@ import type { FsyncStalls, RedisDelta } from "./redis-stats.js";
 import { startBenchRedis, startStage } from "./relay.js";
 import { RuntimeProbe, type RuntimeFigures } from "./runtime-metrics.js";
 import type { TargetCounts, Targets } from "./targets.js";
+import { unpacedProfiles } from "./settle-memory.js";
 import { runWrk, type WrkResult } from "./wrk.js";
 
 /** What every phase shares. */
@@ -18,6 +19,8 @@ export interface BenchContext {
   cluster: boolean;
   queueShards: number;
   targets: Targets;
+  /** Right before a load that may store `profiles`: settles the memory they will take (see settleMemory). */
+  settle(profiles: number): void;
 }
 
 export interface LoadFigures {
@@ -115,6 +118,7 @@ export async function bareEndpoint(ctx: BenchContext, endpoint: { url: string; p
 export async function ingestOnly(ctx: BenchContext): Promise<IngestFigures> {
   const stage = await startStage({ targetUrls: ctx.targets.urls, writer: false, ...ctx });
   try {
+    ctx.settle(unpacedProfiles(ctx.durationS));
     const before = await stage.probe.snapshot();
     const cpu = new ProcessCpu(stage.processes);
     const wrk = await runWrk({ ...load(ctx), url: stage.url, tag: "ingest" });
@@ -152,6 +156,7 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
   const stage = await startStage({ targetUrls: ctx.targets.urls, writer: true, ...ctx });
   try {
     const baseline = await ctx.targets.counts();
+    ctx.settle(unpacedProfiles(ctx.durationS));
     const before = await stage.probe.snapshot();
     const cpu = new ProcessCpu(withTargets(stage.processes, ctx.targets));
     const startedAt = Date.now();
@@ -194,6 +199,7 @@ export async function endToEnd(ctx: BenchContext, drainTimeoutMs: number): Promi
 export async function halfRate(ctx: BenchContext, rate: number, { writer }: { writer: boolean }): Promise<HalfRateFigures> {
   const stage = await startStage({ targetUrls: ctx.targets.urls, writer, ...ctx });
   try {
+    ctx.settle(Math.ceil(rate * ctx.durationS));
     const before = await stage.probe.snapshot();
     const cpu = new ProcessCpu(writer ? withTargets(stage.processes, ctx.targets) : stage.processes);
     const runtime = new RuntimeProbe(stage.ingestOpsUrl);
@@ -227,6 +233,7 @@ export async function durableBaseline(ctx: BenchContext, rate?: number): Promise
   try {
     const endpoint = await startChild<{ port: number }>("bare-endpoint-process.ts", [redis.redis.socketPath]);
     try {
+      ctx.settle(rate === undefined ? unpacedProfiles(ctx.durationS) : Math.ceil(rate * ctx.durationS));
       const cpu = new ProcessCpu([{ name: "durable endpoint", pid: endpoint.pid }]);
       const startedAt = Date.now();
       const wrk = await runWrk({ ...load(ctx), url: `http://127.0.0.1:${endpoint.ready.port}`, tag: "durable", ...(rate === undefined ? {} : { rate }) });

@@ -102,11 +102,19 @@ test("refuses to evaluate a component's export", () => {
   evaluationError("coalesce(discovery.x.targets).y", `1:9: discovery.x.targets cannot be evaluated: ${reason}`);
 });
 
+test("cuts a fractional list index off toward zero, as Alloy converts it to an integer", () => {
+  assert.equal(plain('["a", "b", "c"][1.9]'), "b");
+  assert.equal(plain('["a", "b"][-0.5]'), "a");
+  assert.equal(plain('["a", "b"][3 / 2.0]'), "b");
+});
+
 test("reports bad fields and indexes where they are", () => {
   evaluationError("constants.nope", '1:19: field "nope" does not exist');
   evaluationError("constants.os.name", '1:22: cannot read field "name" of a string');
   evaluationError("[1][1]", "1:13: index 1 is out of range for a list of 1");
-  evaluationError('[1]["0"]', "1:13: a list index must be a whole number, got string");
+  evaluationError('[1]["0"]', "1:13: a list index must be a number, got string");
+  evaluationError("[1, 2][2.5]", "1:16: index 2 is out of range for a list of 2");
+  evaluationError("[1, 2][-1]", "1:16: index -1 is out of range for a list of 2");
   evaluationError("{ a = 1 }[0]", "1:19: an object key must be a string, got number");
   evaluationError('"text"[0]', "1:9: cannot index a string; expected a list or an object");
 });

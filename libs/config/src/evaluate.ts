@@ -140,13 +140,13 @@ function index(expression: Expression & { kind: "index" }, context: EvaluationCo
   const key = operand(expression.index, context);
   if (value instanceof ComponentReference) throw error(context, expression.pos, cannotEvaluate(value));
   if (Array.isArray(value)) {
-    if (typeof key !== "number" || !Number.isInteger(key)) {
-      throw error(context, expression.index.pos, `a list index must be a whole number, got ${describeValueType(key)}`);
+    if (typeof key !== "number") throw error(context, expression.index.pos, `a list index must be a number, got ${describeValueType(key)}`);
+    // Alloy converts the index to an integer, cutting a fraction off toward zero: [a, b][1.9] is b.
+    const position = Math.trunc(key) + 0;
+    if (!(position >= 0 && position < value.length)) {
+      throw error(context, expression.index.pos, `index ${position} is out of range for a list of ${value.length}`);
     }
-    if (key < 0 || key >= value.length) {
-      throw error(context, expression.index.pos, `index ${key} is out of range for a list of ${value.length}`);
-    }
-    return value[key];
+    return value[position];
   }
   if (isObjectValue(value)) {
     if (typeof key !== "string") throw error(context, expression.index.pos, `an object key must be a string, got ${describeValueType(key)}`);

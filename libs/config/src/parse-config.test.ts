@@ -298,15 +298,24 @@ test("reports a block where an attribute belongs, and the reverse", () => {
   ]);
 });
 
-test("reports out-of-range and fractional numbers", () => {
+test("reports out-of-range numbers, a fraction cut off first as Alloy does", () => {
   const source =
     'pyroscope.receive_http "in" {\n  http {\n    listen_port = 70000\n    conn_limit = -1\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
-    writeLocal.replace("    url", "    max_backoff_retries = 1.5\n    url");
+    writeLocal.replace("    url", "    max_backoff_retries = -1.5\n    url");
   assert.deepEqual(configErrors(source), [
     "relay.alloy:3:19: listen_port: must be a whole number between 0 and 65535",
     "relay.alloy:4:18: conn_limit: must be a whole number at least 0",
     "relay.alloy:10:27: max_backoff_retries: must be a whole number at least 0",
   ]);
+});
+
+test("reads a fractional number in an integer attribute as Alloy does, cut off toward zero", () => {
+  const source =
+    'pyroscope.receive_http "in" {\n  http {\n    listen_port = 4040.9\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
+    writeLocal.replace("    url", "    max_backoff_retries = 2.5\n    url");
+  const config = parseConfig(source, "relay.alloy", {});
+  assert.equal(config.receivers[0]?.listenPort, 4040);
+  assert.equal(config.targets[0]?.maxBackoffRetries, 2);
 });
 
 test("reports an invalid duration with the text and the reason", () => {

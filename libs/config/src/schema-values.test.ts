@@ -18,9 +18,18 @@ test("converts numeric strings to whole numbers and checks the range", () => {
   assert.equal(port.parse("9999"), 9999);
   assert.equal(port.parse(0), 0);
   assert.deepEqual(messages(port.safeParse(65536)), [": must be a whole number between 0 and 65535"]);
-  assert.deepEqual(messages(port.safeParse(1.5)), [": must be a whole number between 0 and 65535"]);
+  assert.deepEqual(messages(port.safeParse(-1)), [": must be a whole number between 0 and 65535"]);
   assert.deepEqual(messages(wholeNumber(1).safeParse(0)), [": must be a whole number at least 1"]);
   assert.equal(port.safeParse("x").error?.issues[0]?.code, "invalid_type");
+});
+
+test("cuts a fraction off toward zero, as Alloy converts a float into an integer field", () => {
+  const retries = wholeNumber(0);
+  assert.equal(retries.parse(2.9), 2);
+  assert.equal(retries.parse("1.5"), 1);
+  assert.ok(Object.is(retries.parse(-0.5), 0));
+  assert.deepEqual(messages(retries.safeParse(-1.5)), [": must be a whole number at least 0"]);
+  assert.deepEqual(messages(wholeNumber(1).safeParse(0.9)), [": must be a whole number at least 1"]);
 });
 
 test("parses durations to milliseconds, with a default when omitted", () => {

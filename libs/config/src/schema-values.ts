@@ -11,14 +11,18 @@ export const alloyString = z.preprocess((value) => (typeof value === "number" ? 
 const numericText = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 const alloyNumber = z.preprocess((value) => (typeof value === "string" && numericText.test(value) ? Number(value) : value), z.number());
 
+/**
+ * An integer attribute. A fraction is cut off toward zero, as Alloy converts a float into an
+ * integer field (`2.9` is 2, `-0.5` is 0); the range is checked on what is left.
+ */
 export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
   const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
   const message = `must be a whole number ${range}`;
   return alloyNumber.pipe(
     z
       .number()
-      .refine(Number.isInteger, { error: message })
-      .refine((n) => n >= min && n <= max, { error: message }),
+      .transform((n) => Math.trunc(n) + 0)
+      .refine((n) => Number.isSafeInteger(n) && n >= min && n <= max, { error: message }),
   );
 }
 

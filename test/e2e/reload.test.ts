@@ -251,3 +251,69 @@ describe("reload: a receiver that could not start is started by the next reload"
     assert.equal(res.status, 200, await res.text());
   });
 });
+
+describe("reload: whole or not at all, when a receiver cannot listen where the new file says", () => {
+  let a: FakeTarget;
+  let b: FakeTarget;
+  let relay: RelayProcess;
+  let first: number;
+  let second: number;
+  let busyPort: number;
+  const receiver = (label: string, port: number, target: string) =>
+    `\npyroscope.receive_http "${label}" {\n  http {\n    listen_address = "127.0.0.1"\n    listen_port    = ${port}\n  }\n  forward_to = [pyroscope.write.${target}.receiver]\n}\n`;
+  const write = (name: string, url: string) => `\npyroscope.write "${name}" {\n  endpoint {\n    url = "${url}"\n  }\n}\n`;
+  const config = (receivers: string) => receivers + write("a", a.url) + write("b", b.url);
+  const reload = () => fetch(`${relay.opsUrl}/-/reload`, { method: "POST" }).then(async (res) => ({ status: res.status, text: await res.text() }));
+  const send = (port: number, name: string) =>
+    fetch(`http://127.0.0.1:${port}/ingest?name=${name}&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 11 }) }).then((res) => res.status);
+  const reaches = async (target: FakeTarget, name: string) => {
+    const deadline = Date.now() + 15_000;
+    while (!target.requests.some((r) => new URLSearchParams(r.query).get("name")?.startsWith(name))) {
+      if (Date.now() > deadline) throw new Error(`timed out: ${name} at its target\n${relay.output().slice(-3_000)}`);
+      await sleep(50);
+    }
+  };
+
+  before(async () => {
+    a = await startFakeTarget();
+    b = await startFakeTarget();
+    first = await freePort();
+    second = await freePort();
+    busyPort = await freePort();
+    relay = await startRelayProcess({ config: config(receiver("first", first, "a") + receiver("second", second, "b")) });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await a?.close();
+    await b?.close();
+  });
+
+  it("its new port taken: 400, and every receiver keeps listening as before, the old configuration whole", async () => {
+    const squatter = createNetServer().listen(busyPort, "127.0.0.1");
+    await once(squatter, "listening");
+    try {
+      // `second` moves to the taken port and `first` to b: neither change may take.
+      await writeFile(join(relay.dir, "relay.alloy"), config(receiver("first", first, "b") + receiver("second", busyPort, "b")));
+      const refused = await reload();
+      assert.equal(refused.status, 400);
+      assert.match(refused.text, /receive_http "second": cannot listen on 127\.0\.0\.1:\d+.*: the running configuration stays\n$/);
+      assert.equal(await send(second, "kept-second"), 200, "the old listener of the receiver that could not move");
+      assert.equal(await send(first, "kept-first"), 200);
+      await reaches(b, "kept-second");
+      await reaches(a, "kept-first");
+      assert.equal((await fetch(`${relay.opsUrl}/-/ready`)).status, 200);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it("two receivers swap ports in one reload", async () => {
+    await writeFile(join(relay.dir, "relay.alloy"), config(receiver("first", second, "a") + receiver("second", first, "b")));
+    assert.deepEqual(await reload(), { status: 200, text: "config reloaded\n" });
+    assert.equal(await send(second, "swapped-first"), 200);
+    assert.equal(await send(first, "swapped-second"), 200);
+    await reaches(a, "swapped-first");
+    await reaches(b, "swapped-second");
+  });
+});

@@ -4,6 +4,7 @@ import { debuginfoUpstream } from "@pyroscope-relay/delivery";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, RedisMemoryGuard, waitForRedis, type RedisEndpoint } from "@pyroscope-relay/queue";
 import { startReceiver, ThrottledLog, type Receiver } from "@pyroscope-relay/receiver";
+import { ReloadError } from "@pyroscope-relay/admin";
 import { track, type ShutdownStack } from "./shutdown-stack.js";
 
 const redisStartupTimeoutMs = 10_000;
@@ -98,46 +99,44 @@ export class IngestRole {
   }
 
   /**
-   * Takes a reloaded configuration: the enqueuer's targets first (a receiver may forward to a new
-   * one), then the receivers: a changed one is retargeted in place when only its `forward_to`
-   * changed, else closed and started again with its new settings; a removed one closes (finishing
-   * its requests), a new one starts. A receiver whose first target changed (or which target is
-   * first) passes its debuginfo calls to the new one from then on, on the same listener. A removed
-   * target takes profiles until the receivers are done: the requests a closing receiver finishes
-   * name it still, and are stored for it, not refused.
+   * Takes a reloaded configuration whole, or not at all. The enqueuer's targets first (a receiver
+   * may forward to a new one); then the listeners: every receiver that closes (removed, or changed
+   * in more than its `forward_to`) closes, finishing its requests, before any starts, so that two
+   * receivers may swap ports; then the changed and new ones start. If one cannot listen (its port
+   * taken, its address not on this host), those started close and those closed start again as they
+   * were: the running configuration stays (ReloadError, refused). Only then are the receivers whose
+   * `forward_to` alone changed retargeted in place, their debuginfo calls following their first
+   * target. A removed target takes profiles until the receivers are done: the requests a closing
+   * receiver finishes name it still, and are stored for it, not refused.
    */
   async apply(next: RelayConfig): Promise<void> {
     const previous = this.config;
-    this.config = next;
-    this.ownTenants = ownTenantsOf(next);
-    for (const [target, url] of endpointsOf(next)) this.endpoints.set(target, url);
     const nextNames = new Set(next.targets.map((target) => target.name));
     const removed = previous.targets.filter((target) => !nextNames.has(target.name));
     const storedBefore = new Map(removed.map((target) => [target.name, this.enqueuer.storedFor(target.name)]));
+    const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
+    const retargeted: ReceiverConfig[] = [];
+    const restarted: ReceiverConfig[] = [];
+    for (const receiver of [...changes.changed, ...changes.kept]) {
+      const running = this.receivers.get(receiver.label);
+      // Not running: a reload failed to start it again (its port was taken meanwhile, say).
+      if (running === undefined || !onlyForwardingChanged(running.config, receiver)) restarted.push(receiver);
+      else retargeted.push(receiver);
+    }
     this.enqueuer.setTargets([...next.targets, ...removed]);
+    this.use(next);
     try {
-      const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
-      const restarted: ReceiverConfig[] = [];
-      for (const receiver of [...changes.changed, ...changes.kept]) {
-        const running = this.receivers.get(receiver.label);
-        // Not running: an earlier reload failed to start it (its port was taken, say).
-        if (running === undefined || !onlyForwardingChanged(running.config, receiver)) {
-          restarted.push(receiver);
-          continue;
-        }
+      await this.replaceListeners([...changes.removed, ...restarted], [...restarted, ...changes.added], previous);
+      for (const receiver of retargeted) {
+        const running = this.receivers.get(receiver.label)!;
         running.receiver.retarget(receiver);
         const debuginfoChanged = !isDeepStrictEqual(debuginfoTarget(previous, running.config), debuginfoTarget(next, receiver));
         running.config = receiver;
         if (debuginfoChanged) running.receiver.redirectDebuginfo(debuginfoUpstreamOf(next, receiver));
       }
-      for (const receiver of changes.removed) await this.stop(receiver.label);
-      for (const receiver of restarted) {
-        await this.stop(receiver.label);
-        await this.start(receiver);
-      }
-      for (const receiver of changes.added) await this.start(receiver);
+      for (const [target, url] of endpointsOf(next)) this.endpoints.set(target, url);
     } finally {
-      this.enqueuer.setTargets(next.targets);
+      this.enqueuer.setTargets(this.config.targets);
       for (const [target, before] of storedBefore) {
         const profiles = this.enqueuer.storedFor(target) - before;
         if (profiles === 0) continue;
@@ -147,6 +146,53 @@ export class IngestRole {
         );
       }
     }
+  }
+
+  /**
+   * Closes the receivers `closing` names, then starts `starting`; if one cannot start, puts back the
+   * listeners `previous` had and throws a ReloadError: refused when they all listen again, partial
+   * when one of them cannot (its port taken meanwhile: the next reload starts it).
+   */
+  private async replaceListeners(closing: readonly ReceiverConfig[], starting: readonly ReceiverConfig[], previous: RelayConfig): Promise<void> {
+    const closed = closing.flatMap(({ label }) => {
+      const running = this.receivers.get(label);
+      return running === undefined ? [] : [running.config];
+    });
+    await Promise.all(closed.map(({ label }) => this.stop(label)));
+    const started: string[] = [];
+    try {
+      for (const receiver of starting) {
+        await this.start(receiver);
+        started.push(receiver.label);
+      }
+    } catch (err) {
+      await Promise.all(started.map((label) => this.stop(label)));
+      this.use(previous);
+      const notRestored: string[] = [];
+      for (const receiver of closed) {
+        await this.start(receiver).catch((restartErr: unknown) => {
+          notRestored.push(receiver.label);
+          this.options.logger.error({ err: restartErr, receiver: receiver.label }, "a receiver the failed reload had closed could not listen again");
+        });
+      }
+      const reason = err instanceof Error ? err.message : String(err);
+      if (notRestored.length > 0) {
+        throw new ReloadError(
+          `${reason}; and receive_http ${notRestored.map((label) => JSON.stringify(label)).join(", ")} could not listen again as before`,
+          "partial",
+          {
+            cause: err,
+          },
+        );
+      }
+      throw new ReloadError(`${reason}: the running configuration stays`, "refused", { cause: err });
+    }
+  }
+
+  /** The configuration receivers start with and the tenant rule reads. */
+  private use(config: RelayConfig): void {
+    this.config = config;
+    this.ownTenants = ownTenantsOf(config);
   }
 
   private async start(config: ReceiverConfig): Promise<void> {

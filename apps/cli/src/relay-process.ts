@@ -1,4 +1,4 @@
-import { AdminGate, createAdminRouter, isLoopback, serveDashboard } from "@pyroscope-relay/admin";
+import { AdminGate, createAdminRouter, isLoopback, ReloadError, serveDashboard } from "@pyroscope-relay/admin";
 import { changesBetween, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
 import { dashboardDir } from "@pyroscope-relay/dashboard";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
@@ -81,21 +81,30 @@ export async function startRelay(
   let apply: ((next: RelayConfig) => Promise<void>) | undefined;
   const reload = (): Promise<void> => {
     const run = reloading.then(async () => {
-      if (options.reloadConfig === undefined || apply === undefined) throw new Error("this process cannot reload its configuration");
-      if (stopping) throw new Error("the process is shutting down: configuration not reloaded");
-      const failed = (message: string) => (err: unknown) => {
-        logger.error({ error: err instanceof Error ? err.message : String(err) }, message);
-        throw err;
-      };
+      if (options.reloadConfig === undefined) throw new ReloadError("this process cannot reload its configuration", "refused");
+      if (stopping) throw new ReloadError("the process is shutting down: configuration not reloaded", "unavailable");
+      if (apply === undefined) throw new ReloadError("the relay is still starting: configuration not reloaded", "unavailable");
       // Every check that can refuse the new configuration comes before any change.
-      const next = await options
-        .reloadConfig()
-        .then((loaded) => {
-          selectTargets(loaded, settings.targets);
-          return loaded;
-        })
-        .catch(failed("configuration not reloaded: the running one stays"));
-      await apply(next).catch(failed("configuration reload failed part-way: fix the cause and reload again"));
+      let next: RelayConfig;
+      try {
+        next = await options.reloadConfig();
+        selectTargets(next, settings.targets);
+      } catch (err) {
+        logger.error({ error: messageOf(err) }, "configuration not reloaded: the running one stays");
+        throw new ReloadError(messageOf(err), "refused", { cause: err });
+      }
+      try {
+        await apply(next);
+      } catch (err) {
+        const outcome = err instanceof ReloadError ? err.outcome : "partial";
+        const message = {
+          refused: "configuration not reloaded: the running one stays",
+          unavailable: "configuration not reloaded: nothing changed, reload again later",
+          partial: "configuration reload failed part-way: fix the cause and reload again",
+        }[outcome];
+        logger.error({ error: messageOf(err) }, message);
+        throw err instanceof ReloadError ? err : new ReloadError(messageOf(err), "partial", { cause: err });
+      }
     });
     reloading = run.catch(() => undefined);
     return run;
@@ -168,13 +177,19 @@ export async function startRelay(
     const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack }) : undefined;
     apply = async (next) => {
       const served = selectTargets(next, settings.targets);
-      await recordTargets(
-        admin,
-        settings.queuePrefix,
-        next.targets.map((t) => t.name),
-      );
-      await writer?.apply(served);
+      try {
+        await recordTargets(
+          admin,
+          settings.queuePrefix,
+          next.targets.map((t) => t.name),
+        );
+      } catch (err) {
+        throw new ReloadError(`cannot record the targets in Redis: ${messageOf(err)}`, "unavailable", { cause: err });
+      }
+      // Ingest first: it takes the new receivers and targets whole or not at all (ReloadError,
+      // refused), and the writer, which cannot refuse them, follows only once they are taken.
       await ingest?.apply(next);
+      await writer?.apply(served);
       queueState.setTargets(next.targets);
       const previous = current;
       current = next;
@@ -270,4 +285,8 @@ async function startEmbedded(
   embedded.onUnexpectedExit(onLost);
   logger.info({ storage: settings.storagePath, redis: embedded.url }, "started embedded redis-server (AOF, noeviction)");
   return embedded.url;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

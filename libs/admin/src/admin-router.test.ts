@@ -6,6 +6,7 @@ import { createLogger, RelayMetrics, startOpsServer, type OpsServer } from "@pyr
 import { createRedisConnection, Enqueuer, queueNameFor, recordTargets, waitForRedis } from "@pyroscope-relay/queue";
 import { startRedisServer, targetConfig, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { createAdminRouter, type AdminRouterOptions } from "./admin-router.js";
+import { ReloadError } from "./reload-error.js";
 
 const TOKEN = "s3cret-admin-token-0123456789";
 
@@ -185,8 +186,35 @@ describe("reload and targets a reload removed", () => {
     assert.deepEqual(await reload({ authorization: `Bearer ${TOKEN}` }), { status: 200, text: "config reloaded\n" });
     const gamma = await call(server, "GET", "/api/v1/failed?target=gamma", undefined, { authorization: `Bearer ${TOKEN}` });
     assert.equal(gamma.status, 200, "a target the reload added is known at once");
-    verdict = new Error('relay.alloy:3:5: unknown attribute "colour"');
+    verdict = new ReloadError('relay.alloy:3:5: unknown attribute "colour"', "refused");
     assert.deepEqual(await reload({ authorization: `Bearer ${TOKEN}` }), { status: 400, text: 'relay.alloy:3:5: unknown attribute "colour"\n' });
+  });
+
+  it("POST /-/reload answers 503 when the relay cannot reload now, 500 when a reload failed part-way", async (t) => {
+    let verdict: Error = new ReloadError("the process is shutting down: configuration not reloaded", "unavailable");
+    const server = await opsServer({
+      listenAddr: "127.0.0.1:0",
+      token: TOKEN,
+      targets: () => ["alpha"],
+      reload: async () => {
+        throw verdict;
+      },
+    });
+    t.after(() => server.close());
+    const reload = () =>
+      fetch(`${server.url}/-/reload`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } }).then(async (res) => ({
+        status: res.status,
+        text: await res.text(),
+      }));
+    assert.deepEqual(await reload(), { status: 503, text: "the process is shutting down: configuration not reloaded\n" });
+    verdict = new ReloadError('configuration reload failed part-way: receive_http "in" could not listen again', "partial");
+    assert.equal((await reload()).status, 500);
+    verdict = new Error("connect ECONNREFUSED 127.0.0.1:6379");
+    assert.deepEqual(
+      await reload(),
+      { status: 500, text: "connect ECONNREFUSED 127.0.0.1:6379\n" },
+      "an error of no known kind is the relay's, not the file's",
+    );
   });
 
   it("lists a removed target that still has a queue, with what waits there; it can be purged but not replayed", async (t) => {

@@ -6,6 +6,7 @@ import type { NextFunction, Request, Response } from "express";
 import { adminAccess } from "./admin-access.js";
 import { describeRequestError, purgeRequest, replayRequest } from "./operator-requests.js";
 import { readRelayStatus, type BacklogBounds } from "./relay-status.js";
+import { reloadFailureStatus } from "./reload-error.js";
 
 export interface AdminRouterOptions {
   /** An `admin` connection: gives up during a Redis outage instead of holding requests open. */
@@ -24,8 +25,8 @@ export interface AdminRouterOptions {
   /** The receivers this process runs, by component label, as of now (none in a writer). */
   receivers: () => readonly string[];
   /**
-   * Re-reads the configuration (`POST /-/reload`); rejects with the reason the new configuration
-   * cannot be used, which keeps the running one. Without it there is no reload endpoint.
+   * Re-reads the configuration (`POST /-/reload`); rejects with a ReloadError saying why it did not
+   * take and whether the running configuration stays. Without it there is no reload endpoint.
    */
   reload?: () => Promise<void>;
   token?: string;
@@ -64,7 +65,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
         await reload();
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        return void res.status(400).type("text/plain").send(`${message}\n`);
+        return void res.status(reloadFailureStatus(error)).type("text/plain").send(`${message}\n`);
       }
       res.type("text/plain").send("config reloaded\n");
     });

@@ -34,6 +34,26 @@ return 1
 `,
 );
 
+// KEYS: failed set, job hash, backlog hash. ARGV: job id, its score in the failed set as the caller
+// read it, the data to set (JSON), "1" to count the job out with it. Sets the data of a failed job
+// only while it is the failure the caller read; one that failed again since (another replay moved
+// it, and a writer failed it anew) is counted out, as its writer's failure did before this replay
+// counted it in; one not failed at all (moved by another replay) is left alone.
+const setFailedData = new LuaScript(
+  "job_set_failed_data",
+  `${COUNT_OUT_LUA}
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+if tonumber(score) ~= tonumber(ARGV[2]) then
+  countOut(KEYS[3], KEYS[2])
+  return 0
+end
+redis.call('HSET', KEYS[2], 'data', ARGV[3])
+if ARGV[4] == '1' then countOut(KEYS[3], KEYS[2]) end
+return 1
+`,
+);
+
 /** Why a failed job was discarded: an operator's purge, or retention (`--queue.failed-max-age`, `-count`). */
 export type DiscardReason = "purge" | "retention";
 
@@ -98,6 +118,7 @@ export class JobLifecycle {
     this.backlog = new TargetBacklog(options.connection, options.prefix, options.target, options.shard);
     this.pending = new PendingSegments(options.connection, options.prefix, options.target, options.shard);
     discardFailed.define(options.connection);
+    setFailedData.define(options.connection);
   }
 
   get target(): string {
@@ -296,7 +317,7 @@ export class JobLifecycle {
       // replay cut short in between is done again in full by the next one.
       if (data.detached === true) await job.updateProgress(BatchProgress.restore(data.profiles, undefined).toJSON());
       const { failure: _, ...rest } = data;
-      await job.updateData({ ...rest, replayedAt: Date.now() });
+      if (!(await this.setFailedData(job.id!, failedAt, { ...rest, replayedAt: Date.now() }, false))) return "notMatched";
       // A fresh start for BullMQ's stalled-job limit too, which retry() leaves as it was.
       await this.options.connection.hdel(this.queue.toKey(job.id!), "stc");
       await job.retry("failed", { resetAttemptsMade: true });
@@ -308,8 +329,17 @@ export class JobLifecycle {
       const code = (error as { code?: unknown }).code;
       if (code === ErrorCode.JobNotExist) await this.releaseHeld(job, whole([data]));
       if (code === ErrorCode.JobNotExist || code === ErrorCode.JobNotInState) return "notMatched";
+      // Cut short before the move (the connection dropped, say): the job, still failed, says why
+      // again and counts out, so that `failed` lists it and the next replay finds it as before.
+      await this.setFailedData(job.id!, failedAt, data, true).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** setFailedData's script: whether the job was still the failure read at `failedAt`, and took `data`. */
+  private async setFailedData(id: string, failedAt: number, data: BatchJobData, countOut: boolean): Promise<boolean> {
+    const keys = [this.queue.toKey("failed"), this.queue.toKey(id), this.backlog.key];
+    return (await setFailedData.run(this.options.connection, keys, [id, failedAt, JSON.stringify(data), countOut ? "1" : "0"])) === 1;
   }
 
   /**

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
+import { Job } from "bullmq";
+import { BatchStore } from "./batch-store.js";
 import { batchJobData } from "./batch-data.js";
 import { drainJobId } from "./batch-job.js";
 import { scanFailedJobs, type FailedJob } from "./failed-job-scan.js";
@@ -211,6 +213,47 @@ test("a batch that failed again after the scan read it (another replay, and a wr
   t.after(() => lifecycle.close());
   assert.equal(await lifecycle.replay({ ...scanned!, data: scanned!.data! }, PAYLOAD_TTL_MS), "notMatched");
   assert.equal(await queue.getJobState(id!), "failed");
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "not counted in");
+});
+
+test("a replay cut short before the move leaves the batch failed as it was: its reason, out of the backlog, replayed by the next run", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "bad")]);
+  const queue = h.queue("alpha");
+  const retry = t.mock.method(Job.prototype, "retry", async () => {
+    throw new Error("Connection is closed.");
+  });
+  await assert.rejects(replay(h), /Connection is closed/);
+  retry.mock.restore();
+
+  assert.equal(await queue.getJobState(id!), "failed");
+  assert.deepEqual(batchJobData.parse((await queue.getJob(id!))!.data).failure, httpFailure(400, "bad"), "it says why it failed");
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "counted out again");
+  assert.deepEqual(await replay(h, { reason: "http 400" }), result(1, 0, 0), "the same filter finds it");
+  assert.equal(await queue.getJobState(id!), "waiting");
+});
+
+test("a batch that fails again while a second replay takes hold of it keeps its new failure: the stale replay neither overwrites nor counts it", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "first")]);
+  const queue = h.queue("alpha");
+  let scanned: FailedJob | undefined;
+  for await (const page of scanFailedJobs(h.connection, queue)) scanned ??= page[0];
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  t.after(() => lifecycle.close());
+  // Between the replay's check and its change of the data: another replay moved the batch, a
+  // writer failed it anew (another failure, a later score) and counted it out.
+  const newFailure = { ...scanned!.data!, failure: httpFailure(422, "second") };
+  const reclaim = BatchStore.prototype.reclaim;
+  t.mock.method(BatchStore.prototype, "reclaim", async function (this: BatchStore, ...args: Parameters<BatchStore["reclaim"]>) {
+    await h.connection.zadd(queue.toKey("failed"), scanned!.failedAt + 1_000, id!);
+    await h.connection.hset(queue.toKey(id!), "data", JSON.stringify(newFailure));
+    return reclaim.apply(this, args);
+  });
+
+  assert.equal(await lifecycle.replay({ ...scanned!, data: scanned!.data! }, PAYLOAD_TTL_MS), "notMatched");
+  assert.equal(await queue.getJobState(id!), "failed");
+  assert.deepEqual(batchJobData.parse((await queue.getJob(id!))!.data).failure, httpFailure(422, "second"), "the new failure stays");
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "not counted in");
 });
 

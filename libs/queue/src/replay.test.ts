@@ -192,6 +192,23 @@ test("replays each batch once while writers run and fail it again at once", asyn
   assert.deepEqual(await replay(h, { pageSize: 20 }), result(150, 0, 0));
 });
 
+test("replays each batch once when the writers' clock is behind the replay's, so that a new failure scores before the replay began", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await h.fail(
+    "alpha",
+    Array.from({ length: 40 }, (_, i) => httpFailure(400, String(i))),
+  );
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => ({ fail: httpFailure(400, "still broken") })),
+    { concurrency: 4 },
+  );
+  // The replay reads its start from a clock 5 s ahead of the writers'.
+  const now = Date.now;
+  t.mock.method(Date, "now", () => now() + 5_000, { times: 1 });
+  assert.deepEqual(await replay(h, { pageSize: 5 }), result(40, 0, 0));
+});
+
 test("surfaces Redis errors", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [id] = await h.fail("alpha", [httpFailure(400, "a")]);

@@ -44,8 +44,8 @@ export interface ReplayProgress extends ReplayResult {
 
 /**
  * Moves a target's matching failed batches back to waiting, oldest first (see `JobLifecycle.replay`).
- * Batches that fail after the replay started are not looked at, so a batch failing again at once is
- * not replayed twice; one that another replay or a purge took first is counted as not matched. Safe
+ * Batches that fail after the replay started are not looked at, and none is replayed twice by one
+ * run, so a batch failing again at once is not replayed in a loop, whatever the writers' clocks; one that another replay or a purge took first is counted as not matched. Safe
  * to run twice and while writers run.
  */
 export async function replayFailed(options: ReplayOptions): Promise<ReplayResult> {
@@ -67,12 +67,19 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplayResult
     const total = await lifecycles.countFailed("-inf", startedAt);
     const tooOld = from === undefined ? 0 : await lifecycles.countFailed("-inf", `(${from}`);
     const progress: ReplayProgress = { replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: tooOld, examined: tooOld, total };
+    // A batch this run replayed may fail again with a score below `startedAt` (a writer's clock
+    // behind this one) and ahead of the scan: it is not looked at twice.
+    const replayed = new Set<string>();
     scan: for await (const page of lifecycles.failed({ from, to: startedAt, pageSize: options.pageSize })) {
       for (const failed of page) {
         if (limit !== undefined && progress.replayed >= limit) break scan;
+        if (replayed.has(failed.job.id!)) continue;
         const outcome = matchesFailure(failed.failure, filter) ? await replayOne(failed) : "notMatched";
         progress[outcome]++;
-        if (outcome === "replayed") progress.replayedProfiles += failed.data?.profiles.length ?? 0;
+        if (outcome === "replayed") {
+          replayed.add(failed.job.id!);
+          progress.replayedProfiles += failed.data?.profiles.length ?? 0;
+        }
         progress.examined++;
         options.onProgress?.({ ...progress });
       }

@@ -152,6 +152,11 @@ function observe(target: TargetConfig, { logger: parent, metrics }: WriterOption
       metrics.writeRetries.inc(labels, profiles);
       logger.warn({ jobId, pauseMs, reason: failure?.reason }, "target unavailable: queue paused");
     },
+    lost: ({ jobId, batches }) =>
+      logger.warn(
+        { jobId, batches: batches.map(({ batch }) => batch), profiles: batches.reduce((sum, { profiles }) => sum + profiles, 0) },
+        "claimed profiles whose batch is gone (delivered by a drain job a failover cut off from its claim, or stored twice the payload TTL ago): not delivered again",
+      ),
     error: (err, context) => logger.warn({ err, context }, "writer bookkeeping failed"),
   };
 }

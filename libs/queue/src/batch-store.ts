@@ -159,6 +159,12 @@ function upTo<T>(max: number, items: readonly T[], sizeOf: (item: T) => number):
   return runs;
 }
 
+/** The segments of a claim that can be delivered, and the profiles of those whose batch's references are gone. */
+export interface ResolvedSegments {
+  segments: BatchSegment[];
+  lost: { batch: string; profiles: number }[];
+}
+
 /** Some profiles of one batch (or of a failed job's detached copies) that a job loads. */
 export interface LoadPiece {
   segment: Pick<BatchJobData, "batch" | "bytes" | "detached">;
@@ -183,9 +189,11 @@ export class BatchStore {
 
   /**
    * Adds to `transaction` what stores a batch: its chunks, its profiles' references, and the claims of
-   * the targets that need it (`STORE_RESULTS` results more than the chunks). The references outlive
-   * the chunks (twice their TTL; the last claim's release deletes both): a job that runs after its
-   * bytes expired still knows what it had, and lists those profiles failed as `payload expired`.
+   * the targets that need it (`STORE_RESULTS` results more than the chunks). The references and the
+   * claims outlive the chunks (twice their TTL; the last claim's release deletes all): a job that runs
+   * after its bytes expired still knows what it had, and lists those profiles failed as `payload
+   * expired`; and a target whose job ran first cannot, by finding no claims left, delete the
+   * references another target's job still needs.
    */
   queueStore(
     transaction: Transaction,
@@ -198,16 +206,19 @@ export class BatchStore {
     chunks.forEach((chunk, index) => transaction.add("set", chunkKey(this.prefix, batchId, index), chunk, "PX", ttlMs));
     transaction.add("set", batchRefsKey(this.prefix, batchId), JSON.stringify(refs), "PX", 2 * ttlMs);
     transaction.add("sadd", batchClaimsKey(this.prefix, batchId), ...targets);
-    transaction.add("pexpire", batchClaimsKey(this.prefix, batchId), ttlMs);
+    transaction.add("pexpire", batchClaimsKey(this.prefix, batchId), 2 * ttlMs);
   }
 
   /**
    * The segments of drain job `jobId`'s pending entries: a pointer gets its profiles from its batch's
    * references, read in one round trip per hash slot (once per process for all its targets, with the
-   * shared chunks); a whole segment (written by an earlier version) is as it is.
-   * @throws UnreadableClaimError when a batch's references are gone (twice the payload TTL, or deleted)
+   * shared chunks); a whole segment (written by an earlier version) is as it is. A pointer whose
+   * batch's references are gone (twice the payload TTL, or released by a drain job whose claim a
+   * failover lost, which delivered them) cannot be delivered: it is left out and its profiles counted
+   * in `lost`, so that the segments claimed with it still go out.
+   * @throws UnreadableClaimError when a batch's references do not parse or lack the profiles pointed at
    */
-  async resolve(jobId: string, entries: readonly PendingSegment[]): Promise<BatchSegment[]> {
+  async resolve(jobId: string, entries: readonly PendingSegment[]): Promise<ResolvedSegments> {
     const batches = [...new Set(entries.flatMap((entry) => ("indices" in entry ? [entry.batch] : [])))];
     const refs = new Map<string, Buffer | null>();
     await Promise.all(
@@ -218,15 +229,23 @@ export class BatchStore {
         group.forEach(({ item }, i) => refs.set(item, values[i] ?? null));
       }),
     );
-    return entries.map((entry) => {
-      if (!("indices" in entry)) return entry;
+    const resolved: ResolvedSegments = { segments: [], lost: [] };
+    for (const entry of entries) {
+      if (!("indices" in entry)) {
+        resolved.segments.push(entry);
+        continue;
+      }
       const stored = refs.get(entry.batch);
-      if (stored === null || stored === undefined) throw new UnreadableClaimError(jobId, `the references of batch ${entry.batch} are gone`);
       const ranges = parseRanges(entry.indices);
+      if (stored === null || stored === undefined) {
+        resolved.lost.push({ batch: entry.batch, profiles: ranges.reduce((sum, [first, last]) => sum + last - first + 1, 0) });
+        continue;
+      }
       const profiles = parseRefs(jobId, entry.batch, stored).filter((ref) => inRanges(ranges, ref.index));
       if (profiles.length === 0) throw new UnreadableClaimError(jobId, `batch ${entry.batch} has none of the profiles ${entry.indices}`);
-      return { batch: entry.batch, bytes: entry.bytes, profiles };
-    });
+      resolved.segments.push({ batch: entry.batch, bytes: entry.bytes, profiles });
+    }
+    return resolved;
   }
 
   /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */

@@ -59,6 +59,30 @@ test("a delivered batch lets go of its payload: the chunks go with the last targ
   for (const target of ["alpha", "beta"]) assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, target).read(), { profiles: 0, bytes: 0 });
 });
 
+test("a claim with a batch whose references are gone delivers the rest of the claim, counts those profiles lost, not delivered", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha", "beta"]);
+  const gone = await flush(h, 2, ["alpha", "beta"]);
+  // The batch's claims lost (a failover that lost a claim, say): alpha's completion lets go of it all.
+  await h.connection.del(batchClaimsKey(h.prefix, gone));
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => "deliver"),
+  );
+  await until("the batch to go", async () => (await h.connection.keys(`${h.prefix}:batch:{${gone}}:*`)).length === 0);
+  const later = (await h.enqueuer.enqueue(Buffer.from("later"), ingestFacts("n=later"), ["beta"])).batchId;
+
+  const beta = scriptedDelivery(() => "deliver");
+  const lost: { jobId: string; batches: { batch: string; profiles: number }[] }[] = [];
+  h.worker("beta", beta, { observer: { lost: (event) => lost.push(event) } });
+  await until("beta's claim to go", async () => (await h.connection.keys(`${h.prefix}:batch:{${later}}:*`)).length === 0);
+  assert.deepEqual(beta.attempts, [["n=later"]], "the batch claimed with the gone one is delivered");
+  assert.deepEqual(lost, [{ jobId: drainJobId(gone), batches: [{ batch: gone, profiles: 2 }] }]);
+  const backlog = new TargetBacklog(h.connection, h.prefix, "beta");
+  await until("beta's backlog to empty", async () => (await backlog.read()).profiles === 0);
+  assert.equal(await h.connection.hget(backlog.totalsKey, "delivered_profiles"), "1", "the lost profiles are not counted delivered");
+  assert.deepEqual(await h.queue("beta").getJobCounts("failed"), { failed: 0 });
+});
+
 test("a profile that fails for good is split off into a failed job of its own; the rest is delivered", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 4);

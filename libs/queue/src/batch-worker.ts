@@ -22,6 +22,12 @@ export interface BatchWorkerObserver {
   failed?(event: { jobId: string; profiles: number; bytes: number; attempts: number; failure: FailureReason }): void;
   /** The target's queue pauses (circuit breaker): every writer of the target stops taking jobs; `profiles` wait for it. */
   paused?(event: { jobId: string; pauseMs: number; profiles: number; failure: FailureReason | undefined }): void;
+  /**
+   * A drain job claimed segments whose batch's references are gone: twice the payload TTL passed, or
+   * a drain job whose claim a failover lost delivered them and let go of the batch. Neither delivered
+   * nor failed by this job; the segments claimed with them go out.
+   */
+  lost?(event: { jobId: string; batches: { batch: string; profiles: number }[] }): void;
   /** Bookkeeping that could not be done; the TTLs and the backlog's reset cover it. */
   error?(error: unknown, context: string): void;
 }
@@ -257,7 +263,8 @@ export class BatchWorker {
       });
       if (claim === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });
       if (claim.more) this.drainPending(lifecycle);
-      work = JobWork.ofDrain(claim.segments);
+      if (claim.lost.length > 0) this.options.observer?.lost?.({ jobId: job.id!, batches: claim.lost });
+      work = JobWork.ofDrain(claim.segments, lostProfiles(claim.lost));
     } else {
       const parsed = batchJobData.safeParse(job.data);
       if (!parsed.success)
@@ -457,7 +464,8 @@ export class BatchWorker {
    */
   private async failDrain(job: BatchJob, failure: FailureReason): Promise<void> {
     const lifecycle = this.lifecycleOf(job);
-    const work = JobWork.ofDrain((await lifecycle.claimed(job.id!)) ?? []);
+    const claimed = await lifecycle.claimed(job.id!);
+    const work = JobWork.ofDrain(claimed?.segments ?? [], lostProfiles(claimed?.lost ?? []));
     const progress = BatchProgress.restore(work.profiles, job.progress);
     progress.failRemaining(progress.pending(), failure);
     await this.splitOffAtEnd(job, work, progress);
@@ -489,4 +497,8 @@ export class BatchWorker {
 
 function within(work: Promise<unknown>, ms: number): Promise<"done" | "late"> {
   return Promise.race([work.then(() => "done" as const), new Promise<"late">((resolve) => setTimeout(resolve, ms, "late").unref())]);
+}
+
+function lostProfiles(lost: readonly { profiles: number }[]): number {
+  return lost.reduce((sum, { profiles }) => sum + profiles, 0);
 }

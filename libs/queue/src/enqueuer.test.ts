@@ -661,11 +661,13 @@ test("a profile whose client gave up while it waited for its flush is withdrawn:
   assert.equal((await pendingOf(prefix, "alpha", ownAdmin)).length, 3);
 });
 
-test("the chunk keys of a batch carry the payload TTL", async (t) => {
+test("the chunk keys of a batch carry the payload TTL; its references and claims twice that", async (t) => {
   const { prefix, enqueuer } = await producer(t, [targetConfig("alpha")]);
   const { batchId } = await enqueuer.enqueue(randomBytes(100), INGEST, ["alpha"]);
-  for (const key of [chunkKey(prefix, batchId, 0), batchClaimsKey(prefix, batchId)]) {
+  const chunkTtl = await admin.pttl(chunkKey(prefix, batchId, 0));
+  assert.ok(chunkTtl > 3_500_000 && chunkTtl <= 3_600_000, `chunk: ${chunkTtl}`);
+  for (const key of [batchRefsKey(prefix, batchId), batchClaimsKey(prefix, batchId)]) {
     const ttl = await admin.pttl(key);
-    assert.ok(ttl > 3_500_000 && ttl <= 3_600_000, `${key}: ${ttl}`);
+    assert.ok(ttl > 7_100_000 && ttl <= 7_200_000, `${key}: ${ttl}`);
   }
 });

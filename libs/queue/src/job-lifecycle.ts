@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import { type BatchJobData, type BatchSegment, batchJobData, drainJobData, partsOf, type ProfileRef } from "./batch-data.js";
+import { type BatchJobData, batchJobData, drainJobData, partsOf, type ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_JOB_IDS, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
-import { BatchStore } from "./batch-store.js";
+import { BatchStore, type ResolvedSegments } from "./batch-store.js";
 import type { UnreadableClaimError } from "./errors.js";
 import type { FailedJob } from "./failed-job-scan.js";
 import type { FailureReason } from "./failure-reason.js";
@@ -132,14 +132,14 @@ export class JobLifecycle {
   async claim(job: BatchJob): Promise<Claim | undefined> {
     const claim = await this.pending.claim(job.id!, DRAIN_BOUNDS);
     if (claim === undefined) return undefined;
-    return { segments: await this.store.resolve(job.id!, claim.entries), more: claim.more };
+    return { ...(await this.store.resolve(job.id!, claim.entries)), more: claim.more };
   }
 
   /**
    * What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet.
    * @throws UnreadableClaimError when it claimed, but its claim or its batches' references cannot be read
    */
-  async claimed(jobId: string): Promise<BatchSegment[] | undefined> {
+  async claimed(jobId: string): Promise<ResolvedSegments | undefined> {
     const entries = await this.pending.claimed(jobId);
     return entries === undefined ? undefined : this.store.resolve(jobId, entries);
   }
@@ -177,11 +177,13 @@ export class JobLifecycle {
   /**
    * The job is done: its profiles are delivered, or handed to jobs split off it. It lets go of what it
    * holds and leaves the backlog; the profiles it counted in add to the target's delivered total, but
-   * `failed` (those split off it, at any attempt). The commands are sent at once and in order on the
+   * `failed` (those split off it, at any attempt) and those it claimed without their references (`lost`). The commands are sent at once and in order on the
    * worker's connection, ahead of BullMQ's completion of the job, so the caller need not wait for them.
    */
   complete(job: BatchJob, work: JobWork, failed = 0): Promise<void> {
-    return Promise.all([this.releaseHeld(job, whole(work.segments), work.drain), this.backlog.countOutDelivered(job.id!, failed)]).then(() => undefined);
+    return Promise.all([this.releaseHeld(job, whole(work.segments), work.drain), this.backlog.countOutDelivered(job.id!, failed + work.lost)]).then(
+      () => undefined,
+    );
   }
 
   /**

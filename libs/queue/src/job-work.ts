@@ -31,6 +31,8 @@ export class JobWork {
     readonly segments: readonly WorkSegment[],
     /** A drain job: it holds its target's claim on each segment's batch. */
     readonly drain: boolean,
+    /** Profiles a drain job claimed whose batch's references were gone: neither delivered nor failed by it. */
+    readonly lost = 0,
   ) {
     const renumber = segments.length > 1;
     const profiles: ProfileRef[] = [];
@@ -57,9 +59,9 @@ export class JobWork {
     return new JobWork([data], false);
   }
 
-  /** The work of a drain job: the segments it claimed (maybe none). */
-  static ofDrain(segments: readonly BatchSegment[]): JobWork {
-    return new JobWork(segments, true);
+  /** The work of a drain job: the segments it claimed (maybe none), and how many profiles it claimed without their references. */
+  static ofDrain(segments: readonly BatchSegment[], lost = 0): JobWork {
+    return new JobWork(segments, true, lost);
   }
 
   /** `refs` (under the job's indices) by segment, under their batch's indices, in segment order. */

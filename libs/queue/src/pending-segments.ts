@@ -118,6 +118,8 @@ export interface PendingClaim {
 /** What a drain job claimed, with its profiles, and whether more segments wait (beyond its bounds). */
 export interface Claim {
   segments: BatchSegment[];
+  /** Segments claimed whose batch's references are gone (see `BatchStore.resolve`). */
+  lost: { batch: string; profiles: number }[];
   more: boolean;
 }
 
@@ -210,12 +212,9 @@ export class PendingSegments {
     return (await withdraw.run(this.redis, [this.key, backlogKey], [entry, usage.profiles, usage.bytes])) === 1;
   }
 
-  /**
-   * The segments waiting now, oldest first, with their profiles.
-   * @throws UnreadableClaimError when a batch's references are gone
-   */
+  /** The segments waiting now whose batches' references are there, oldest first, with their profiles. */
   async list(): Promise<BatchSegment[]> {
-    return new BatchStore(this.redis, this.prefix).resolve("pending", (await this.redis.lrange(this.key, 0, -1)).map(segmentOf));
+    return (await new BatchStore(this.redis, this.prefix).resolve("pending", (await this.redis.lrange(this.key, 0, -1)).map(segmentOf))).segments;
   }
 
   /** Ends drain job `jobId`'s deduplication if it still holds it: the next flush adds a drain job of its own. */

@@ -582,6 +582,34 @@ test("a split cut short and done again with other groups keeps every profile: a 
   }
 });
 
+test("a split whose name another writer takes at the same moment (a lock lost) is added under a name of its own", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 3);
+  const { job, lifecycle, work } = await deadWriterClaims(t, h);
+  const add = lifecycle.queue.add.bind(lifecycle.queue);
+  let raced = false;
+  t.mock.method(lifecycle.queue, "add", async (...args: Parameters<typeof add>) => {
+    if (!raced) {
+      raced = true;
+      // The other writer's split of profile 0, under the batch's name, lands first.
+      const [name, data, options] = args;
+      await add(name, { ...data, profiles: [work.profiles[0]!], failure: httpFailure(400, "other") }, options);
+    }
+    return add(...args);
+  });
+  const splits = await lifecycle.splitOff(job, work, { failure: httpFailure(503, "busy"), refs: [work.profiles[1]!] }, FAILED_TTL_MS, new Set());
+
+  assert.equal(splits.length, 1);
+  assert.match(splits[0]!.id, new RegExp(`^${batchId}\\.[0-9a-f]{16}$`), "named after its profiles");
+  const held = batchJobData.parse((await h.queue("alpha").getJob(splits[0]!.id))!.data);
+  assert.deepEqual(
+    held.profiles.map((ref) => ref.index),
+    [1],
+  );
+  assert.deepEqual(held.failure, httpFailure(503, "busy"));
+  assert.ok((await h.connection.smembers(detachedClaimsKey(h.prefix, batchId, 1))).includes(`${splits[0]!.id}@alpha`), "its copy is held");
+});
+
 test("a drain job whose claim cannot be read back delivers none of it, fails, stays failed with its claim, and is listed for purge", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const seen = new Set<string>();

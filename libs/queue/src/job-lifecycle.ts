@@ -205,13 +205,23 @@ export class JobLifecycle {
       const base = work.drain ? segment.batch : job.id!;
       const preferred = named !== undefined && !named.has(segment.batch) ? segment.batch : `${base}.${first.index}.${firstFailedPart(first)}`;
       named?.add(segment.batch);
-      const split = await this.unheld(preferred, base, refs);
-      if (split === undefined) continue;
-      await this.store.detach(segment, split.refs, this.holder(split.id), keepMs);
-      const data: BatchJobData = { batch: segment.batch, bytes: segment.bytes, profiles: split.refs, detached: true, failure: group.failure, splitOff: true };
-      // At the head of the queue: until a writer fails it, it is not listed as failed.
-      await this.queue.add(BATCH_JOB_NAME, data, { ...batchJobOptions(split.id, attemptsOf(job)), lifo: true });
-      splits.push({ ...split, failure: group.failure });
+      let split = await this.unheld(preferred, base, refs);
+      while (split !== undefined) {
+        await this.store.detach(segment, split.refs, this.holder(split.id), keepMs);
+        const data: BatchJobData = { batch: segment.batch, bytes: segment.bytes, profiles: split.refs, detached: true, failure: group.failure, splitOff: true };
+        // At the head of the queue: until a writer fails it, it is not listed as failed.
+        await this.queue.add(BATCH_JOB_NAME, data, { ...batchJobOptions(split.id, attemptsOf(job)), lifo: true });
+        // BullMQ keeps a job whose id is taken and drops the add: another writer splitting the same
+        // job at once (its lock lost) may have taken the name since `unheld` looked. What that job
+        // does not hold goes out under a name of its own (the claims taken under the other's name
+        // keep those copies until their TTL, rather than risk one that job needs).
+        const left = await this.unheld(split.id, base, split.refs);
+        if (left === undefined) {
+          splits.push({ ...split, failure: group.failure });
+          break;
+        }
+        split = left;
+      }
     }
     return splits;
   }

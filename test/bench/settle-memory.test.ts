@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bytesPerProfile, parseMemAvailable, settledSize, settleMemory, unpacedProfiles } from "./settle-memory.js";
+import { bytesPerProfile, chunkSizes, parseMemAvailable, settledSize, settleMemory, unpacedProfiles } from "./settle-memory.js";
 
 describe("settling memory before a load", () => {
   it("reads MemAvailable of /proc/meminfo", () => {
@@ -14,6 +14,14 @@ describe("settling memory before a load", () => {
     assert.equal(settledSize(9_000, 10_000), 6_000);
     assert.equal(settledSize(1_000, 0), 0);
     assert.equal(settledSize(-5, 10_000), 0);
+  });
+
+  it("touches exactly the size settled on, in allocations of at most 256 MiB", () => {
+    const MiB = 2 ** 20;
+    assert.deepEqual(chunkSizes(700 * MiB), [256 * MiB, 256 * MiB, 188 * MiB]);
+    assert.deepEqual(chunkSizes(512 * MiB), [256 * MiB, 256 * MiB]);
+    assert.deepEqual(chunkSizes(5), [5]);
+    assert.deepEqual(chunkSizes(0), []);
   });
 
   it("sizes a profile as its body twice (Redis' copy and the AOF's page cache) and an unpaced load at 16,000 per second", () => {

@@ -40,13 +40,19 @@ export function settleMemory(bytes: number): { bytes: number; ms: number } {
   const size = settledSize(bytes, availableBytes());
   if (size === 0) return { bytes: 0, ms: 0 };
   const started = Date.now();
-  const chunk = Math.min(CHUNK_BYTES, size);
-  const chunks = Math.ceil(size / chunk);
+  const chunks = chunkSizes(size);
   // Buffer.alloc(n, 1) writes every byte: every page is faulted in, and held until the child exits.
-  const script = `const held = []; for (let i = 0; i < ${chunks}; i++) held.push(Buffer.alloc(${chunk}, 1));`;
+  const script = `const held = []; for (const size of ${JSON.stringify(chunks)}) held.push(Buffer.alloc(size, 1));`;
   const child = spawnSync(process.execPath, ["-e", script], { stdio: "ignore" });
   if (child.status !== 0) return { bytes: 0, ms: Date.now() - started };
-  return { bytes: chunks * chunk, ms: Date.now() - started };
+  return { bytes: size, ms: Date.now() - started };
+}
+
+/** `size` bytes as allocations of at most `CHUNK_BYTES`: whole chunks, then what is left. */
+export function chunkSizes(size: number): number[] {
+  const sizes = new Array<number>(Math.floor(size / CHUNK_BYTES)).fill(CHUNK_BYTES);
+  if (size % CHUNK_BYTES > 0) sizes.push(size % CHUNK_BYTES);
+  return sizes;
 }
 
 /** What to touch of `bytes` asked for, with `available` bytes available: whole bytes, 0 for none. */

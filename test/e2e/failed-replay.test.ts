@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
@@ -182,6 +182,29 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     const ttl = await runCommand(["run", configPath, "--queue.payload-ttl=1h", "--queue.failed-max-age=2h"]);
     assert.equal(ttl.code, 2);
     assert.match(ttl.stderr, /--queue\.payload-ttl: 1h is shorter than --queue\.failed-max-age \(2h\)/);
+  });
+
+  it("runs where the writers' secrets are not: the commands read the configuration's target names only", async () => {
+    const withSecrets = join(relay.dir, "with-secrets.alloy");
+    const config = relayConfig({
+      port: ingestPort,
+      targets: [
+        {
+          name: "strict",
+          url: target.url,
+          endpoint: '    basic_auth {\n      username = "relay"\n      password_file = "/run/secrets/not-on-this-host"\n    }',
+        },
+      ],
+    });
+    await writeFile(withSecrets, config);
+    const check = await runCommand(["check", withSecrets]);
+    assert.equal(check.code, 1, "the relay itself needs the file");
+    const failed = await runCommand(["failed", withSecrets, `--redis.url=${redis.url}`, "--json"]);
+    assert.equal(failed.code, 0, failed.stderr);
+    assert.ok((JSON.parse(failed.stdout) as { targets: { target: string }[] }).targets.some((t) => t.target === "strict"));
+    const unknown = await runCommand(["replay", withSecrets, `--redis.url=${redis.url}`, "--target", "other"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--target other: no such target in the configuration \(targets: strict\)/);
   });
 
   it("exits 1 naming the Redis it could not reach and why, after retrying until its deadline", async () => {

@@ -293,9 +293,31 @@ describe("reload: whole or not at all, when a receiver cannot listen where the n
     const squatter = createNetServer().listen(busyPort, "127.0.0.1");
     await once(squatter, "listening");
     try {
-      // `second` moves to the taken port and `first` to b: neither change may take.
-      await writeFile(join(relay.dir, "relay.alloy"), config(receiver("first", first, "b") + receiver("second", busyPort, "b")));
-      const refused = await reload();
+      // `second` moves to the taken port, `first` to b, and target a goes: none of it may take.
+      await writeFile(join(relay.dir, "relay.alloy"), receiver("first", first, "b") + receiver("second", busyPort, "b") + write("b", b.url));
+      // An upload under way on `second` holds the reload while it closes that receiver; meanwhile
+      // `first` stores profiles for a, which the refused file would remove: a stays, so no warning
+      // may say they wait for a removed target.
+      const body = gzippedPprof({ seed: 12 });
+      const underway = new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: "127.0.0.1", port: second, method: "POST", path: "/ingest?name=underway&format=pprof", headers: { "content-length": body.length } },
+          (res) => {
+            res.resume().on("end", () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on("error", reject);
+        req.write(body.subarray(0, 10));
+        setTimeout(() => req.end(body.subarray(10)), 1_000);
+      });
+      await sleep(200);
+      const reloading = reload();
+      for (let i = 0; i < 5; i++) {
+        await sleep(100);
+        assert.equal(await send(first, `during-${i}`), 200);
+      }
+      assert.equal(await underway, 200);
+      const refused = await reloading;
       assert.equal(refused.status, 400);
       assert.match(refused.text, /receive_http "second": cannot listen on 127\.0\.0\.1:\d+.*: the running configuration stays\n$/);
       assert.equal(await send(second, "kept-second"), 200, "the old listener of the receiver that could not move");
@@ -303,6 +325,7 @@ describe("reload: whole or not at all, when a receiver cannot listen where the n
       await reaches(b, "kept-second");
       await reaches(a, "kept-first");
       assert.equal((await fetch(`${relay.opsUrl}/-/ready`)).status, 200);
+      assert.doesNotMatch(relay.output(), /stored for a removed target/);
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }

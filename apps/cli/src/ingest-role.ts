@@ -112,8 +112,10 @@ export class IngestRole {
   async apply(next: RelayConfig): Promise<void> {
     const previous = this.config;
     const nextNames = new Set(next.targets.map((target) => target.name));
+    const previousNames = new Set(previous.targets.map((target) => target.name));
     const removed = previous.targets.filter((target) => !nextNames.has(target.name));
-    const storedBefore = new Map(removed.map((target) => [target.name, this.enqueuer.storedFor(target.name)]));
+    const added = next.targets.filter((target) => !previousNames.has(target.name));
+    const storedBefore = new Map([...removed, ...added].map((target) => [target.name, this.enqueuer.storedFor(target.name)]));
     const changes = changesBetween(previous.receivers, next.receivers, (receiver) => receiver.label);
     const retargeted: ReceiverConfig[] = [];
     const restarted: ReceiverConfig[] = [];
@@ -137,12 +139,17 @@ export class IngestRole {
       for (const [target, url] of endpointsOf(next)) this.endpoints.set(target, url);
     } finally {
       this.enqueuer.setTargets(this.config.targets);
-      for (const [target, before] of storedBefore) {
-        const profiles = this.enqueuer.storedFor(target) - before;
+      const taken = this.config === next;
+      // Taken: what closing receivers finished for the targets it removed. Refused: what receivers
+      // started with it stored, before one could not listen, for targets only it named.
+      for (const { name: target } of taken ? removed : added) {
+        const profiles = this.enqueuer.storedFor(target) - storedBefore.get(target)!;
         if (profiles === 0) continue;
         this.options.logger.warn(
           { target, profiles },
-          "profiles that closing receivers finished were stored for a removed target: they wait in its queue (add the target back to deliver them, or purge them)",
+          taken
+            ? "profiles that closing receivers finished were stored for a removed target: they wait in its queue (add the target back to deliver them, or purge them)"
+            : "profiles were stored for a target of the refused configuration before the reload was undone: they wait in its queue (reload with the target to deliver them, or purge them)",
         );
       }
     }

@@ -3,7 +3,7 @@ export type { ClientAuthType, ReceiverHttp2, ReceiverTls } from "./relay-config.
 export type { RelaySettings, WriterPriority } from "./relay-settings.js";
 export { ConfigError } from "./config-error.js";
 export type { Environment } from "./evaluate.js";
-export { loadConfig } from "./load-config.js";
+export { loadConfig, loadTargetNames } from "./load-config.js";
 export { parseDuration, InvalidDurationError } from "./duration.js";
 export { parseByteSize, InvalidByteSizeError } from "./byte-size.js";
 export { parseSettings, settingsOptionsFor } from "./parse-settings.js";

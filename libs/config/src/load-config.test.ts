@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ConfigError } from "./config-error.js";
-import { loadConfig } from "./load-config.js";
+import { loadConfig, loadTargetNames } from "./load-config.js";
 
 test("reads the file and the files its *_file attributes name", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
@@ -125,4 +125,57 @@ test("reports a directory without *.alloy files, and a link to nowhere", async (
 test("reports a configuration without a receiver once, for the whole directory", async (t) => {
   const dir = await configDirectory(t, { "a.alloy": write, "b.alloy": "logging {\n}\n" });
   assert.deepEqual(await loadErrors(dir), [`${dir}: no pyroscope.receive_http component: nothing would receive profiles`]);
+});
+
+test("reads the target names alone for the operator commands: no file read, no secret or endpoint setting checked", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const configFile = join(dir, "relay.alloy");
+  await writeFile(
+    configFile,
+    `pyroscope.receive_http "in" {
+  forward_to = [pyroscope.write.cloud.receiver, pyroscope.write.pair.receiver]
+  http {
+    tls {
+      cert_file = "/nowhere/cert.pem"
+      key_file  = "/nowhere/key.pem"
+    }
+  }
+}
+pyroscope.write "cloud" {
+  endpoint {
+    url = "https://cloud.example"
+    oauth2 {
+      client_id     = "relay"
+      client_secret = sys.env("OAUTH_SECRET_THAT_IS_NOT_SET")
+      token_url     = "https://auth.example/token"
+    }
+  }
+}
+pyroscope.write "pair" {
+  endpoint {
+    name = "eu"
+    url  = "http://eu.example"
+    basic_auth {
+      username      = "relay"
+      password_file = "/run/secrets/not-here"
+    }
+  }
+  endpoint {
+    url = "http://us.example"
+  }
+}
+`,
+  );
+  await assert.rejects(loadConfig(configFile, {}), ConfigError, "the whole configuration needs the secrets");
+  assert.deepEqual(await loadTargetNames(configFile, {}), ["cloud", "pair/eu", "pair/1"]);
+});
+
+test("reports a configuration whose target names cannot be read: a syntax error, a file that cannot be read", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const configFile = join(dir, "relay.alloy");
+  await writeFile(configFile, 'pyroscope.write "w" {\n  endpoint {\n    url = "http://x"\n  \n');
+  await assert.rejects(loadTargetNames(configFile, {}), (error: unknown) => error instanceof ConfigError && /relay\.alloy:\d+:\d+: /.test(error.message));
+  await assert.rejects(loadTargetNames(join(dir, "missing.alloy"), {}), /cannot read configuration: ENOENT/);
 });

@@ -3,7 +3,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "./config-error.js";
 import type { Environment } from "./evaluate.js";
-import { parseConfigFiles, type ConfigSource } from "./parse-config.js";
+import { parseConfigFiles, targetNamesOf, type ConfigSource } from "./parse-config.js";
 import type { RelayConfig } from "./relay-config.js";
 
 /** Runs one file system call, turning its failure into a ConfigError that names `file`. */
@@ -41,7 +41,15 @@ async function directorySources(directory: string): Promise<ConfigSource[]> {
  * directory as in Alloy.
  */
 export async function loadConfig(path: string, env: Environment = process.env): Promise<RelayConfig> {
+  return parseConfigFiles(path, await sourcesAt(path), env, (file) => readFileSync(file, "utf8"));
+}
+
+/** The target names of the configuration at `path` (see `targetNamesOf`): no file it names is read. */
+export async function loadTargetNames(path: string, env: Environment = process.env): Promise<string[]> {
+  return targetNamesOf(await sourcesAt(path), env);
+}
+
+async function sourcesAt(path: string): Promise<ConfigSource[]> {
   const isDirectory = (await attempt(path, () => stat(path))).isDirectory();
-  const sources = isDirectory ? await directorySources(path) : [await readSource(path)];
-  return parseConfigFiles(path, sources, env, (file) => readFileSync(file, "utf8"));
+  return isDirectory ? directorySources(path) : [await readSource(path)];
 }

@@ -8,7 +8,7 @@ import { buildReceivers } from "./receivers.js";
 import type { RelayConfig } from "./relay-config.js";
 import type { FileReader } from "./schema-values.js";
 import { systemConstants } from "./system-constants.js";
-import { buildTargets, type Located } from "./targets.js";
+import { buildTargets, targetName, type Located } from "./targets.js";
 import { validateComponent } from "./validate-component.js";
 import { writeSchema, type WriteComponent } from "./write-schema.js";
 
@@ -37,15 +37,7 @@ export function parseConfig(source: string, file: string, env: Environment = {},
  */
 export function parseConfigFiles(path: string, sources: readonly ConfigSource[], env: Environment, readFile: FileReader): RelayConfig {
   const diagnostics: Diagnostic[] = [];
-  const files = sources.flatMap(({ file, source }): ParsedFile[] => {
-    try {
-      return [{ file, alloyFile: parseAlloy(source, file) }];
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      diagnostics.push(...error.diagnostics);
-      return [];
-    }
-  });
+  const files = parseFiles(sources, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   const { components, ignored } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics);
 
@@ -75,4 +67,40 @@ export function parseConfigFiles(path: string, sources: readonly ConfigSource[],
   const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   return { receivers, targets, ignored };
+}
+
+/**
+ * The names of the targets of a configuration, and nothing else: its syntax and expressions are
+ * checked, but no file is read and no endpoint setting validated. The operator commands need no more
+ * (they work on Redis), and may run where the writers' secrets and certificates are not.
+ * @throws ConfigError when the configuration does not parse or evaluate
+ */
+export function targetNamesOf(sources: readonly ConfigSource[], env: Environment): string[] {
+  const diagnostics: Diagnostic[] = [];
+  const files = parseFiles(sources, diagnostics);
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+  const { components } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics);
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+  return components
+    .filter(({ kind }) => kind === "pyroscope.write")
+    .flatMap(({ label, data }) => {
+      const endpoints = Array.isArray(data["endpoint"]) ? (data["endpoint"] as unknown[]) : [];
+      return endpoints.map((endpoint, index) => {
+        const name = (endpoint as Record<string, unknown> | null)?.["name"];
+        return targetName(label, endpoints.length, typeof name === "string" ? name : "", index);
+      });
+    });
+}
+
+/** Each source's syntax tree; what does not parse adds to `diagnostics`. */
+function parseFiles(sources: readonly ConfigSource[], diagnostics: Diagnostic[]): ParsedFile[] {
+  return sources.flatMap(({ file, source }): ParsedFile[] => {
+    try {
+      return [{ file, alloyFile: parseAlloy(source, file) }];
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      diagnostics.push(...error.diagnostics);
+      return [];
+    }
+  });
 }

@@ -106,12 +106,17 @@ function clientSettings(endpoint: Endpoint): Partial<TargetConfig> {
  * label; with several, each is `<label>/<endpoint name>`, or `<label>/<index>` when unnamed.
  * Duplicate names are appended to `diagnostics`.
  */
+/** A target's name: its pyroscope.write's label, and with several endpoints `<label>/<endpoint name, or index>`. */
+export function targetName(label: string, endpoints: number, endpointName: string, index: number): string {
+  return endpoints === 1 ? label : `${label}/${endpointName === "" ? index : endpointName}`;
+}
+
 export function buildTargets(writes: readonly Located<WriteComponent>[], diagnostics: Diagnostic[]): TargetConfig[] {
   const targets: TargetConfig[] = [];
   const seen = new Set<string>();
   for (const { label, file, value, locations } of writes) {
     value.endpoint.forEach((endpoint, index) => {
-      const name = value.endpoint.length === 1 ? label : `${label}/${endpoint.name === "" ? index : endpoint.name}`;
+      const name = targetName(label, value.endpoint.length, endpoint.name, index);
       if (seen.has(name)) {
         const location = locations.get(["endpoint", index, "name"]) ?? locations.nearest(["endpoint", index]);
         const message = `duplicate target name ${JSON.stringify(name)}; ` + `give each endpoint of pyroscope.write ${JSON.stringify(label)} a different name`;

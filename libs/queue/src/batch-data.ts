@@ -98,6 +98,22 @@ export type IngestProfileRef = z.infer<typeof ingestProfileRef>;
 export type PushProfileRef = z.infer<typeof pushProfileRef>;
 export type ProfileRef = z.infer<typeof profileRef>;
 export type BatchSegment = z.infer<typeof batchSegment>;
+
+/**
+ * A segment a drain job claimed whose batch's references are gone (twice the payload TTL passed, or
+ * a drain job whose claim a failover lost delivered them): only how many profiles it pointed at.
+ */
+export interface LostSegment {
+  batch: string;
+  lost: number;
+}
+
+/** A drain job's claim, segment by segment in the order it claimed them. */
+export type ClaimedSegment = BatchSegment | LostSegment;
+
+export function isLost(segment: ClaimedSegment): segment is LostSegment {
+  return "lost" in segment;
+}
 export type SegmentPointer = z.infer<typeof segmentPointer>;
 export type PendingSegment = z.infer<typeof pendingSegment>;
 export type BatchJobData = z.infer<typeof batchJobData>;

@@ -1,5 +1,5 @@
 import type { RedisConnection } from "./redis-connection.js";
-import { profileRef, type BatchJobData, type BatchSegment, type PendingSegment, type ProfileRef } from "./batch-data.js";
+import { profileRef, type BatchJobData, type ClaimedSegment, type PendingSegment, type ProfileRef } from "./batch-data.js";
 import { UnreadableClaimError } from "./errors.js";
 import { inRanges, parseRanges } from "./index-ranges.js";
 import { batchClaimsKey, batchRefsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
@@ -159,12 +159,6 @@ function upTo<T>(max: number, items: readonly T[], sizeOf: (item: T) => number):
   return runs;
 }
 
-/** The segments of a claim that can be delivered, and the profiles of those whose batch's references are gone. */
-export interface ResolvedSegments {
-  segments: BatchSegment[];
-  lost: { batch: string; profiles: number }[];
-}
-
 /** Some profiles of one batch (or of a failed job's detached copies) that a job loads. */
 export interface LoadPiece {
   segment: Pick<BatchJobData, "batch" | "bytes" | "detached">;
@@ -214,11 +208,11 @@ export class BatchStore {
    * references, read in one round trip per hash slot (once per process for all its targets, with the
    * shared chunks); a whole segment (written by an earlier version) is as it is. A pointer whose
    * batch's references are gone (twice the payload TTL, or released by a drain job whose claim a
-   * failover lost, which delivered them) cannot be delivered: it is left out and its profiles counted
-   * in `lost`, so that the segments claimed with it still go out.
+   * failover lost, which delivered them) cannot be delivered: it resolves to a LostSegment, with the
+   * number of profiles it pointed at, so that the segments claimed with it still go out.
    * @throws UnreadableClaimError when a batch's references do not parse or lack the profiles pointed at
    */
-  async resolve(jobId: string, entries: readonly PendingSegment[]): Promise<ResolvedSegments> {
+  async resolve(jobId: string, entries: readonly PendingSegment[]): Promise<ClaimedSegment[]> {
     const batches = [...new Set(entries.flatMap((entry) => ("indices" in entry ? [entry.batch] : [])))];
     const refs = new Map<string, Buffer | null>();
     await Promise.all(
@@ -229,23 +223,15 @@ export class BatchStore {
         group.forEach(({ item }, i) => refs.set(item, values[i] ?? null));
       }),
     );
-    const resolved: ResolvedSegments = { segments: [], lost: [] };
-    for (const entry of entries) {
-      if (!("indices" in entry)) {
-        resolved.segments.push(entry);
-        continue;
-      }
+    return entries.map((entry): ClaimedSegment => {
+      if (!("indices" in entry)) return entry;
       const stored = refs.get(entry.batch);
       const ranges = parseRanges(entry.indices);
-      if (stored === null || stored === undefined) {
-        resolved.lost.push({ batch: entry.batch, profiles: ranges.reduce((sum, [first, last]) => sum + last - first + 1, 0) });
-        continue;
-      }
+      if (stored === null || stored === undefined) return { batch: entry.batch, lost: ranges.reduce((sum, [first, last]) => sum + last - first + 1, 0) };
       const profiles = parseRefs(jobId, entry.batch, stored).filter((ref) => inRanges(ranges, ref.index));
       if (profiles.length === 0) throw new UnreadableClaimError(jobId, `batch ${entry.batch} has none of the profiles ${entry.indices}`);
-      resolved.segments.push({ batch: entry.batch, bytes: entry.bytes, profiles });
-    }
-    return resolved;
+      return { batch: entry.batch, bytes: entry.bytes, profiles };
+    });
   }
 
   /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */

@@ -11,7 +11,7 @@ import { JobWork } from "./job-work.js";
 import { BatchProgress } from "./batch-progress.js";
 import { readTargetStates } from "./target-state.js";
 import { createRedisConnection } from "./redis-connection.js";
-import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
+import { batchClaimsKey, batchRefsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { PendingSegments } from "./pending-segments.js";
 import { FAILED_TTL_MS, httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { TargetBacklog } from "./target-backlog.js";
@@ -456,7 +456,7 @@ async function deadWriterClaims(t: TestContext, h: QueueHarness) {
   const job = (await dead.getNextJob("dead-writer")) as BatchJob | undefined;
   assert.ok(job !== undefined, "the drain job waits");
   const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
-  const work = JobWork.ofDrain((await lifecycle.claim(job))!.segments);
+  const work = JobWork.ofDrain((await lifecycle.claim(job))!.claimed);
   return {
     job,
     lifecycle,
@@ -518,6 +518,57 @@ test("a drain job BullMQ failed after delivering part of its claim counts that p
   await until("the drain job to go", async () => (await queue.getJob(drainJobId(batchId))) === undefined);
   const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
   assert.equal(state!.deliveredProfiles, 2, "the two it delivered count, the one split off does not");
+});
+
+test("a batch whose references go between two attempts of its drain job: the progress saved still names the other batches' profiles", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const first = (await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"])).batchId;
+  await Promise.all(["n=second.0", "n=second.1"].map((query) => h.enqueuer.enqueue(Buffer.from(query), ingestFacts(query), ["alpha"])));
+  let attempts = 0;
+  const delivery = scriptedDelivery((query) => {
+    if (query === "n=first") return "deliver";
+    attempts++;
+    return attempts <= 2 ? { retry: httpFailure(503, "busy") } : "deliver";
+  });
+  h.worker("alpha", delivery, { backoffMs: () => 1_000 });
+  await until("the first attempt", async () => delivery.attempts.length >= 1);
+  // The first batch went out and its drain job's progress says so; then its references go (a drain
+  // job whose claim a failover lost delivered it and let go of it).
+  await h.connection.del(batchRefsKey(h.prefix, first), batchClaimsKey(h.prefix, first));
+  await until("the second batch's profiles", async () => delivery.attempts.flat().filter((query) => query.startsWith("n=second")).length >= 4);
+  await until("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(first))) === undefined);
+  assert.deepEqual(
+    delivery.attempts.slice(1).map((attempt) => attempt.sort()),
+    [["n=second.0", "n=second.1"]],
+    "the retry sends the second batch, not taken for delivered",
+  );
+  const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
+  assert.equal(state!.deliveredProfiles, 2, "what it delivered after the loss counts; the lost batch does not");
+});
+
+test("a drain job BullMQ failed with a batch whose references are gone splits off the rest and counts none delivered", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const gone = (await h.enqueuer.enqueue(Buffer.from("gone"), ingestFacts("n=gone"), ["alpha"])).batchId;
+  const kept = (await h.enqueuer.enqueue(Buffer.from("kept"), ingestFacts("n=kept"), ["alpha"])).batchId;
+  const queue = h.queue("alpha");
+  const dead = await deadWriterClaims(t, h);
+  await dead.job.moveToFailed(new UnrecoverableError("job stalled more than allowable limit"), "dead-writer");
+  await dead.die();
+  await h.connection.del(batchRefsKey(h.prefix, gone), batchClaimsKey(h.prefix, gone));
+
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => "deliver"),
+  );
+  const failed = await until("the kept batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === kept));
+  assert.deepEqual(
+    batchJobData.parse(failed.data).profiles.map((ref) => ref.kind === "ingest" && ref.query),
+    ["n=kept"],
+  );
+  await until("the drain job to go", async () => (await queue.getJob(drainJobId(gone))) === undefined);
+  const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
+  assert.equal(state!.deliveredProfiles, 0);
+  assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "nothing waits");
 });
 
 test("a drain job whose completion ran but not BullMQ's (a crash, a lost lock) completes when run again, delivering nothing", async (t) => {

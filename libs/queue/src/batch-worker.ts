@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
+import { batchJobData, type BatchJobData, isLost, type ProfileRef } from "./batch-data.js";
 import { attemptsOf, isDrain, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
@@ -263,8 +263,11 @@ export class BatchWorker {
       });
       if (claim === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });
       if (claim.more) this.drainPending(lifecycle);
-      if (claim.lost.length > 0) this.options.observer?.lost?.({ jobId: job.id!, batches: claim.lost });
-      work = JobWork.ofDrain(claim.segments, lostProfiles(claim.lost));
+      work = JobWork.ofDrain(claim.claimed);
+      // Once per job: every later attempt finds the same segments lost.
+      const lost = claim.claimed.filter(isLost);
+      if (lost.length > 0 && job.attemptsMade === 0)
+        this.options.observer?.lost?.({ jobId: job.id!, batches: lost.map(({ batch, lost: profiles }) => ({ batch, profiles })) });
     } else {
       const parsed = batchJobData.safeParse(job.data);
       if (!parsed.success)
@@ -464,8 +467,7 @@ export class BatchWorker {
    */
   private async failDrain(job: BatchJob, failure: FailureReason): Promise<void> {
     const lifecycle = this.lifecycleOf(job);
-    const claimed = await lifecycle.claimed(job.id!);
-    const work = JobWork.ofDrain(claimed?.segments ?? [], lostProfiles(claimed?.lost ?? []));
+    const work = JobWork.ofDrain((await lifecycle.claimed(job.id!)) ?? []);
     const progress = BatchProgress.restore(work.profiles, job.progress);
     progress.failRemaining(progress.pending(), failure);
     await this.splitOffAtEnd(job, work, progress);
@@ -497,8 +499,4 @@ export class BatchWorker {
 
 function within(work: Promise<unknown>, ms: number): Promise<"done" | "late"> {
   return Promise.race([work.then(() => "done" as const), new Promise<"late">((resolve) => setTimeout(resolve, ms, "late").unref())]);
-}
-
-function lostProfiles(lost: readonly { profiles: number }[]): number {
-  return lost.reduce((sum, { profiles }) => sum + profiles, 0);
 }

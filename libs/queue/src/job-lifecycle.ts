@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import { type BatchJobData, batchJobData, drainJobData, partsOf, type ProfileRef } from "./batch-data.js";
+import { type BatchJobData, type ClaimedSegment, batchJobData, drainJobData, partsOf, type ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_JOB_IDS, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
-import { BatchStore, type ResolvedSegments } from "./batch-store.js";
+import { BatchStore } from "./batch-store.js";
 import type { UnreadableClaimError } from "./errors.js";
 import type { FailedJob } from "./failed-job-scan.js";
 import type { FailureReason } from "./failure-reason.js";
@@ -36,12 +36,14 @@ return 1
 
 // KEYS: failed set, job hash, backlog hash. ARGV: job id, its score in the failed set as the caller
 // read it, the data to set (JSON), "1" to count the job out with it. Sets the data of a failed job
-// only while it is the failure the caller read; one that failed again since (another replay moved
+// only while it is the failure the caller read (1); one that failed again since (another replay moved
 // it, and a writer failed it anew) is counted out, as its writer's failure did before this replay
-// counted it in; one not failed at all (moved by another replay) is left alone.
+// counted it in (0); one not failed at all (moved by another replay) is left alone (0); one removed
+// (a purge, retention) is gone (-1).
 const setFailedData = new LuaScript(
   "job_set_failed_data",
   `${COUNT_OUT_LUA}
+if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return 0 end
 if tonumber(score) ~= tonumber(ARGV[2]) then
@@ -132,14 +134,14 @@ export class JobLifecycle {
   async claim(job: BatchJob): Promise<Claim | undefined> {
     const claim = await this.pending.claim(job.id!, DRAIN_BOUNDS);
     if (claim === undefined) return undefined;
-    return { ...(await this.store.resolve(job.id!, claim.entries)), more: claim.more };
+    return { claimed: await this.store.resolve(job.id!, claim.entries), more: claim.more };
   }
 
   /**
    * What drain job `jobId` claimed; undefined when it is gone or claimed nothing yet.
    * @throws UnreadableClaimError when it claimed, but its claim or its batches' references cannot be read
    */
-  async claimed(jobId: string): Promise<ResolvedSegments | undefined> {
+  async claimed(jobId: string): Promise<ClaimedSegment[] | undefined> {
     const entries = await this.pending.claimed(jobId);
     return entries === undefined ? undefined : this.store.resolve(jobId, entries);
   }
@@ -273,11 +275,11 @@ export class JobLifecycle {
   /**
    * A drain job that BullMQ failed by itself (it stalled too often): its undelivered profiles, `failed`
    * of them, were split off into failed jobs; it lets go of what it holds, leaves the backlog (what it
-   * delivered before adds to the delivered total, as at a completion) and goes.
+   * delivered before adds to the delivered total, as at a completion, its lost ones not) and goes.
    */
   async removeFailedDrain(job: BatchJob, work: JobWork, failed: number): Promise<void> {
     await this.releaseHeld(job, whole(work.segments), true);
-    await this.backlog.countOutDelivered(job.id!, failed);
+    await this.backlog.countOutDelivered(job.id!, failed + work.lost);
     await job.remove();
   }
 
@@ -329,7 +331,10 @@ export class JobLifecycle {
       // replay cut short in between is done again in full by the next one.
       if (data.detached === true) await job.updateProgress(BatchProgress.restore(data.profiles, undefined).toJSON());
       const { failure: _, ...rest } = data;
-      if (!(await this.setFailedData(job.id!, failedAt, { ...rest, replayedAt: Date.now() }, false))) return "notMatched";
+      const set = await this.setFailedData(job.id!, failedAt, { ...rest, replayedAt: Date.now() }, false);
+      // Removed since the check (and counted out with it): the hold taken above is nobody's.
+      if (set === "gone") await this.releaseHeld(job, whole([data]));
+      if (set !== "set") return "notMatched";
       // A fresh start for BullMQ's stalled-job limit too, which retry() leaves as it was.
       await this.options.connection.hdel(this.queue.toKey(job.id!), "stc");
       await job.retry("failed", { resetAttemptsMade: true });
@@ -348,10 +353,11 @@ export class JobLifecycle {
     }
   }
 
-  /** setFailedData's script: whether the job was still the failure read at `failedAt`, and took `data`. */
-  private async setFailedData(id: string, failedAt: number, data: BatchJobData, countOut: boolean): Promise<boolean> {
+  /** setFailedData's script: the job, still the failure read at `failedAt`, took `data`; or it is another, or gone. */
+  private async setFailedData(id: string, failedAt: number, data: BatchJobData, countOut: boolean): Promise<"set" | "other" | "gone"> {
     const keys = [this.queue.toKey("failed"), this.queue.toKey(id), this.backlog.key];
-    return (await setFailedData.run(this.options.connection, keys, [id, failedAt, JSON.stringify(data), countOut ? "1" : "0"])) === 1;
+    const result = await setFailedData.run(this.options.connection, keys, [id, failedAt, JSON.stringify(data), countOut ? "1" : "0"]);
+    return result === 1 ? "set" : result === -1 ? "gone" : "other";
   }
 
   /**

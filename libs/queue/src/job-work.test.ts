@@ -70,3 +70,34 @@ test("a drain job that claimed nothing has no profiles", () => {
   assert.deepEqual(work.profiles, []);
   assert.deepEqual(work.bySegment([]), []);
 });
+
+test("a lost segment of a drain job keeps its numbers, so progress saved before its references went names the same profiles", () => {
+  const whole = JobWork.ofDrain([segment("a", 0, 1, 2), segment("c", 0, 1)]);
+  const withLost = JobWork.ofDrain([{ batch: "a", lost: 3 }, segment("c", 0, 1)]);
+  assert.deepEqual(
+    withLost.profiles.map((profile) => [profile.index, profile.kind === "ingest" && profile.query]),
+    [
+      [3, "c.0"],
+      [4, "c.1"],
+    ],
+  );
+  assert.deepEqual(
+    whole.profiles.slice(3).map((profile) => profile.index),
+    [3, 4],
+    "as when batch a was there",
+  );
+  assert.equal(withLost.lost, 3);
+  assert.deepEqual(
+    withLost.segments.map((s) => s.batch),
+    ["c"],
+  );
+  assert.equal(withLost.jobIndex(0, 1), 4);
+  assert.deepEqual(
+    withLost.bySegment([withLost.profiles[1]!]).map(({ segment: s, position, refs }) => [s.batch, position, refs.map((r) => r.index)]),
+    [["c", 0, [1]]],
+  );
+  assert.throws(() => withLost.bySegment([ref(0)]), /profile 0 is not in this job/, "a lost profile has no segment");
+  const onlyLost = JobWork.ofDrain([{ batch: "a", lost: 2 }]);
+  assert.deepEqual(onlyLost.profiles, []);
+  assert.equal(onlyLost.lost, 2);
+});

@@ -1,4 +1,4 @@
-import type { BatchJobData, BatchSegment, ProfileRef } from "./batch-data.js";
+import { type BatchJobData, type BatchSegment, type ClaimedSegment, isLost, type LostSegment, type ProfileRef } from "./batch-data.js";
 
 /** One batch's share of a job's work: a segment a drain job claimed, or a batch job's data. */
 export type WorkSegment = BatchSegment & Pick<BatchJobData, "detached">;
@@ -27,30 +27,52 @@ export class JobWork {
   private readonly positions: number[] = [];
   private readonly batchIndices: number[] = [];
 
+  /** The segments whose profiles it delivers (a lost one of a drain job's claim has none). */
+  readonly segments: readonly WorkSegment[];
+  /** Profiles a drain job claimed whose batch's references were gone: neither delivered nor failed by it. */
+  readonly lost: number = 0;
+  /** Numbered by the job (a claim of several segments), not by their batch. */
+  private readonly renumbered: boolean;
+
   private constructor(
-    readonly segments: readonly WorkSegment[],
+    claimed: readonly (WorkSegment | LostSegment)[],
     /** A drain job: it holds its target's claim on each segment's batch. */
     readonly drain: boolean,
-    /** Profiles a drain job claimed whose batch's references were gone: neither delivered nor failed by it. */
-    readonly lost = 0,
   ) {
-    const renumber = segments.length > 1;
+    // A lost segment keeps its numbers, so that progress saved before its references went still
+    // names the same profiles of the segments after it.
+    this.renumbered = claimed.length > 1;
+    const segments: WorkSegment[] = [];
     const profiles: ProfileRef[] = [];
     // Numbers and arrays rather than an object and a key per profile: a drain job's hundreds of
     // profiles keep these for as long as it delivers.
-    this.jobIndices = segments.map((segment, position) => {
+    this.jobIndices = [];
+    let next = 0;
+    for (const part of claimed) {
+      if (isLost(part)) {
+        this.lost += part.lost;
+        next += part.lost;
+        if (this.renumbered) {
+          this.positions.push(...new Array<number>(part.lost).fill(-1));
+          this.batchIndices.push(...new Array<number>(part.lost).fill(-1));
+        }
+        continue;
+      }
+      const position = segments.length;
+      segments.push(part);
       const indices = new Map<number, number>();
-      for (const ref of segment.profiles) {
-        const index = renumber ? profiles.length : ref.index;
+      for (const ref of part.profiles) {
+        const index = this.renumbered ? next++ : ref.index;
         indices.set(ref.index, index);
-        if (renumber) {
+        if (this.renumbered) {
           this.positions.push(position);
           this.batchIndices.push(ref.index);
         }
-        profiles.push(renumber ? { ...ref, index } : ref);
+        profiles.push(this.renumbered ? { ...ref, index } : ref);
       }
-      return indices;
-    });
+      this.jobIndices.push(indices);
+    }
+    this.segments = segments;
     this.profiles = profiles;
   }
 
@@ -59,9 +81,9 @@ export class JobWork {
     return new JobWork([data], false);
   }
 
-  /** The work of a drain job: the segments it claimed (maybe none), and how many profiles it claimed without their references. */
-  static ofDrain(segments: readonly BatchSegment[], lost = 0): JobWork {
-    return new JobWork(segments, true, lost);
+  /** The work of a drain job: the segments it claimed (maybe none), lost ones included, in claim order. */
+  static ofDrain(claimed: readonly ClaimedSegment[]): JobWork {
+    return new JobWork(claimed, true);
   }
 
   /** `refs` (under the job's indices) by segment, under their batch's indices, in segment order. */
@@ -84,9 +106,9 @@ export class JobWork {
   }
 
   private originOf(index: number): { segment: number; index: number } {
-    if (this.segments.length > 1) {
+    if (this.renumbered) {
       const segment = this.positions[index];
-      if (segment !== undefined) return { segment, index: this.batchIndices[index]! };
+      if (segment !== undefined && segment >= 0) return { segment, index: this.batchIndices[index]! };
     } else if (this.jobIndices[0]?.has(index)) return { segment: 0, index };
     throw new RangeError(`profile ${index} is not in this job`);
   }

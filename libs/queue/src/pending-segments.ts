@@ -1,5 +1,5 @@
 import { QueueKeys } from "bullmq";
-import { drainJobData, pendingSegment, type BatchSegment, type PendingSegment, type SegmentPointer } from "./batch-data.js";
+import { drainJobData, isLost, pendingSegment, type BatchSegment, type ClaimedSegment, type PendingSegment, type SegmentPointer } from "./batch-data.js";
 import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { UnreadableClaimError } from "./errors.js";
@@ -117,9 +117,8 @@ export interface PendingClaim {
 
 /** What a drain job claimed, with its profiles, and whether more segments wait (beyond its bounds). */
 export interface Claim {
-  segments: BatchSegment[];
-  /** Segments claimed whose batch's references are gone (see `BatchStore.resolve`). */
-  lost: { batch: string; profiles: number }[];
+  /** In claim order; a segment whose batch's references are gone is a LostSegment (see `BatchStore.resolve`). */
+  claimed: ClaimedSegment[];
   more: boolean;
 }
 
@@ -214,7 +213,8 @@ export class PendingSegments {
 
   /** The segments waiting now whose batches' references are there, oldest first, with their profiles. */
   async list(): Promise<BatchSegment[]> {
-    return (await new BatchStore(this.redis, this.prefix).resolve("pending", (await this.redis.lrange(this.key, 0, -1)).map(segmentOf))).segments;
+    const claimed = await new BatchStore(this.redis, this.prefix).resolve("pending", (await this.redis.lrange(this.key, 0, -1)).map(segmentOf));
+    return claimed.filter((segment): segment is BatchSegment => !isLost(segment));
   }
 
   /** Ends drain job `jobId`'s deduplication if it still holds it: the next flush adds a drain job of its own. */

@@ -55,7 +55,7 @@ export async function claimedQueries(client: Redis, target: string): Promise<str
     const pending = new PendingSegments(client, prefix, target);
     const store = new BatchStore(client, prefix);
     const claims = await Promise.all((await queue.getActive(0, -1)).map(async (job) => store.resolve(job.id!, (await pending.claimed(job.id!)) ?? [])));
-    return claims.flatMap(({ segments }) => segments).flatMap((segment) => segment.profiles.flatMap((ref) => (ref.kind === "ingest" ? [ref.query] : [])));
+    return claims.flat().flatMap((segment) => ("profiles" in segment ? segment.profiles : []).flatMap((ref) => (ref.kind === "ingest" ? [ref.query] : [])));
   } finally {
     await queue.close();
   }

@@ -1,5 +1,5 @@
-import { loadConfig } from "@pyroscope-relay/config";
-import type { RelayConfig, RelaySettings } from "@pyroscope-relay/config";
+import { loadTargetNames } from "@pyroscope-relay/config";
+import type { RelaySettings } from "@pyroscope-relay/config";
 import { createRedisConnection, describeEndpoint, waitForRedis } from "@pyroscope-relay/queue";
 import type { RedisConnection } from "@pyroscope-relay/queue";
 import { UsageError } from "../usage-error.js";
@@ -12,16 +12,19 @@ export class RedisUnreachableError extends Error {
 }
 
 export interface OperatorSession {
-  config: RelayConfig;
   connection: RedisConnection;
   /** `names` checked against the configuration; all targets when empty. */
   targets(names: readonly string[]): string[];
   close(): Promise<void>;
 }
 
-/** The configuration and an `admin` connection to the Redis the relay uses, for `failed`, `replay` and `purge`. */
+/**
+ * The configuration's targets and an `admin` connection to the Redis the relay uses, for `failed`,
+ * `replay` and `purge`: they need the targets' names only, so neither the writers' secrets nor
+ * certificates are read, and the commands run where those are not.
+ */
 export async function openOperatorSession(command: string, configPath: string, settings: RelaySettings): Promise<OperatorSession> {
-  const config = await loadConfig(configPath, process.env);
+  const known = await loadTargetNames(configPath, process.env);
   const endpoint = settings.redisClusterNodes !== undefined ? { clusterNodes: settings.redisClusterNodes } : settings.redisUrl;
   if (endpoint === undefined) {
     throw new UsageError(
@@ -38,9 +41,7 @@ export async function openOperatorSession(command: string, configPath: string, s
     const reason = cause instanceof Error && cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
     throw new RedisUnreachableError(`cannot reach Redis at ${describeEndpoint(endpoint)} within ${connectTimeoutMs / 1000} s${reason}`, { cause });
   }
-  const known = config.targets.map((target) => target.name);
   return {
-    config,
     connection,
     targets: (names) => {
       const unknown = names.filter((name) => !known.includes(name));

@@ -179,3 +179,36 @@ test("reports a configuration whose target names cannot be read: a syntax error,
   await assert.rejects(loadTargetNames(configFile, {}), (error: unknown) => error instanceof ConfigError && /relay\.alloy:\d+:\d+: /.test(error.message));
   await assert.rejects(loadTargetNames(join(dir, "missing.alloy"), {}), /cannot read configuration: ENOENT/);
 });
+
+test("names targets as the whole configuration does: a numeric endpoint name is its text, a name from sys.env is read", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const configFile = join(dir, "relay.alloy");
+  await writeFile(
+    configFile,
+    `pyroscope.receive_http "in" {
+  forward_to = [pyroscope.write.w.receiver]
+}
+pyroscope.write "w" {
+  endpoint {
+    name = 7
+    url  = "http://a.example"
+  }
+  endpoint {
+    name = sys.env("REGION")
+    url  = "http://b.example"
+  }
+  endpoint {
+    url = "http://c.example"
+  }
+}
+`,
+  );
+  const env = { REGION: "eu" };
+  const names = await loadTargetNames(configFile, env);
+  assert.deepEqual(names, ["w/7", "w/eu", "w/2"]);
+  assert.deepEqual(
+    names,
+    (await loadConfig(configFile, env)).targets.map((target) => target.name),
+  );
+});

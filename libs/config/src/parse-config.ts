@@ -6,7 +6,7 @@ import { parseAlloy } from "./parser.js";
 import { receiveHttpSchema, type ReceiveHttpComponent } from "./receive-http-schema.js";
 import { buildReceivers } from "./receivers.js";
 import type { RelayConfig } from "./relay-config.js";
-import type { FileReader } from "./schema-values.js";
+import { alloyString, type FileReader } from "./schema-values.js";
 import { systemConstants } from "./system-constants.js";
 import { buildTargets, targetName, type Located } from "./targets.js";
 import { validateComponent } from "./validate-component.js";
@@ -81,15 +81,17 @@ export function targetNamesOf(sources: readonly ConfigSource[], env: Environment
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   const { components } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  return components
+  const names = components
     .filter(({ kind }) => kind === "pyroscope.write")
     .flatMap(({ label, data }) => {
       const endpoints = Array.isArray(data["endpoint"]) ? (data["endpoint"] as unknown[]) : [];
       return endpoints.map((endpoint, index) => {
-        const name = (endpoint as Record<string, unknown> | null)?.["name"];
-        return targetName(label, endpoints.length, typeof name === "string" ? name : "", index);
+        // As the write schema reads it: a number is its text.
+        const name = alloyString.safeParse((endpoint as Record<string, unknown> | null)?.["name"]);
+        return targetName(label, endpoints.length, name.success ? name.data : "", index);
       });
     });
+  return [...new Set(names)];
 }
 
 /** Each source's syntax tree; what does not parse adds to `diagnostics`. */

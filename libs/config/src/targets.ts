@@ -101,16 +101,16 @@ function clientSettings(endpoint: Endpoint): Partial<TargetConfig> {
   };
 }
 
-/**
- * One delivery target per `endpoint` block. A component with one endpoint names its target after its
- * label; with several, each is `<label>/<endpoint name>`, or `<label>/<index>` when unnamed.
- * Duplicate names are appended to `diagnostics`.
- */
 /** A target's name: its pyroscope.write's label, and with several endpoints `<label>/<endpoint name, or index>`. */
 export function targetName(label: string, endpoints: number, endpointName: string, index: number): string {
   return endpoints === 1 ? label : `${label}/${endpointName === "" ? index : endpointName}`;
 }
 
+/**
+ * One delivery target per `endpoint` block. A component with one endpoint names its target after its
+ * label; with several, each is `<label>/<endpoint name>`, or `<label>/<index>` when unnamed.
+ * Duplicate names are appended to `diagnostics`.
+ */
 export function buildTargets(writes: readonly Located<WriteComponent>[], diagnostics: Diagnostic[]): TargetConfig[] {
   const targets: TargetConfig[] = [];
   const seen = new Set<string>();

@@ -530,7 +530,8 @@ test("a batch whose references go between two attempts of its drain job: the pro
     attempts++;
     return attempts <= 2 ? { retry: httpFailure(503, "busy") } : "deliver";
   });
-  h.worker("alpha", delivery, { backoffMs: () => 1_000 });
+  const lost: { jobId: string; batches: { batch: string; profiles: number }[] }[] = [];
+  h.worker("alpha", delivery, { backoffMs: () => 1_000, observer: { lost: (event) => lost.push(event) } });
   await until("the first attempt", async () => delivery.attempts.length >= 1);
   // The first batch went out and its drain job's progress says so; then its references go (a drain
   // job whose claim a failover lost delivered it and let go of it).
@@ -544,6 +545,7 @@ test("a batch whose references go between two attempts of its drain job: the pro
   );
   const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
   assert.equal(state!.deliveredProfiles, 2, "what it delivered after the loss counts; the lost batch does not");
+  assert.deepEqual(lost, [{ jobId: drainJobId(first), batches: [{ batch: first, profiles: 1 }] }], "reported once, at the job's end");
 });
 
 test("a drain job BullMQ failed with a batch whose references are gone splits off the rest and counts none delivered", async (t) => {
@@ -556,9 +558,11 @@ test("a drain job BullMQ failed with a batch whose references are gone splits of
   await dead.die();
   await h.connection.del(batchRefsKey(h.prefix, gone), batchClaimsKey(h.prefix, gone));
 
+  const lost: { jobId: string; batches: { batch: string; profiles: number }[] }[] = [];
   h.worker(
     "alpha",
     scriptedDelivery(() => "deliver"),
+    { observer: { lost: (event) => lost.push(event) } },
   );
   const failed = await until("the kept batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === kept));
   assert.deepEqual(
@@ -569,6 +573,7 @@ test("a drain job BullMQ failed with a batch whose references are gone splits of
   const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
   assert.equal(state!.deliveredProfiles, 0);
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "nothing waits");
+  assert.deepEqual(lost, [{ jobId: drainJobId(gone), batches: [{ batch: gone, profiles: 1 }] }]);
 });
 
 test("a drain job whose completion ran but not BullMQ's (a crash, a lost lock) completes when run again, delivering nothing", async (t) => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import { batchJobData, type BatchJobData, isLost, type ProfileRef } from "./batch-data.js";
+import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
 import { attemptsOf, isDrain, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import type { AttemptOutcome, BatchDelivery } from "./delivery-port.js";
@@ -23,9 +23,10 @@ export interface BatchWorkerObserver {
   /** The target's queue pauses (circuit breaker): every writer of the target stops taking jobs; `profiles` wait for it. */
   paused?(event: { jobId: string; pauseMs: number; profiles: number; failure: FailureReason | undefined }): void;
   /**
-   * A drain job claimed segments whose batch's references are gone: twice the payload TTL passed, or
-   * a drain job whose claim a failover lost delivered them and let go of the batch. Neither delivered
-   * nor failed by this job; the segments claimed with them go out.
+   * A drain job ends (completes, or is removed once BullMQ failed it) having claimed segments whose
+   * batch's references were gone: twice the payload TTL passed, or a drain job whose claim a failover
+   * lost delivered them and let go of the batch. Neither delivered nor failed by this job; the
+   * segments claimed with them went out.
    */
   lost?(event: { jobId: string; batches: { batch: string; profiles: number }[] }): void;
   /** Bookkeeping that could not be done; the TTLs and the backlog's reset cover it. */
@@ -264,10 +265,6 @@ export class BatchWorker {
       if (claim === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });
       if (claim.more) this.drainPending(lifecycle);
       work = JobWork.ofDrain(claim.claimed);
-      // Once per job: every later attempt finds the same segments lost.
-      const lost = claim.claimed.filter(isLost);
-      if (lost.length > 0 && job.attemptsMade === 0)
-        this.options.observer?.lost?.({ jobId: job.id!, batches: lost.map(({ batch, lost: profiles }) => ({ batch, profiles })) });
     } else {
       const parsed = batchJobData.safeParse(job.data);
       if (!parsed.success)
@@ -357,6 +354,7 @@ export class BatchWorker {
     progress.failRemaining(left, outcome.retry ?? UNREPORTED);
     if (data === undefined) {
       await this.splitOffAtEnd(job, work, progress);
+      this.reportLost(job, work);
       this.track(this.lifecycleOf(job).complete(job, work, progress.failedProfiles()), "complete");
       return;
     }
@@ -471,8 +469,15 @@ export class BatchWorker {
     const progress = BatchProgress.restore(work.profiles, job.progress);
     progress.failRemaining(progress.pending(), failure);
     await this.splitOffAtEnd(job, work, progress);
+    this.reportLost(job, work);
     await lifecycle.removeFailedDrain(job, work, progress.failedProfiles());
     await lifecycle.drainPending(this.options.attempts);
+  }
+
+  /** At a drain job's end, once, as it counts them out: the profiles it claimed whose batch was gone. */
+  private reportLost(job: BatchJob, work: JobWork): void {
+    if (work.lostSegments.length === 0) return;
+    this.observer.lost?.({ jobId: job.id!, batches: work.lostSegments.map(({ batch, lost }) => ({ batch, profiles: lost })) });
   }
 
   /** Adds a drain job if segments wait for one, in the background. */

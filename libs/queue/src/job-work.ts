@@ -29,7 +29,9 @@ export class JobWork {
 
   /** The segments whose profiles it delivers (a lost one of a drain job's claim has none). */
   readonly segments: readonly WorkSegment[];
-  /** Profiles a drain job claimed whose batch's references were gone: neither delivered nor failed by it. */
+  /** The segments a drain job claimed whose batch's references were gone: neither delivered nor failed by it. */
+  readonly lostSegments: readonly LostSegment[];
+  /** Their profiles. */
   readonly lost: number = 0;
   /** Numbered by the job (a claim of several segments), not by their batch. */
   private readonly renumbered: boolean;
@@ -43,6 +45,7 @@ export class JobWork {
     // names the same profiles of the segments after it.
     this.renumbered = claimed.length > 1;
     const segments: WorkSegment[] = [];
+    const lostSegments: LostSegment[] = [];
     const profiles: ProfileRef[] = [];
     // Numbers and arrays rather than an object and a key per profile: a drain job's hundreds of
     // profiles keep these for as long as it delivers.
@@ -50,6 +53,7 @@ export class JobWork {
     let next = 0;
     for (const part of claimed) {
       if (isLost(part)) {
+        lostSegments.push(part);
         this.lost += part.lost;
         next += part.lost;
         if (this.renumbered) {
@@ -73,6 +77,7 @@ export class JobWork {
       this.jobIndices.push(indices);
     }
     this.segments = segments;
+    this.lostSegments = lostSegments;
     this.profiles = profiles;
   }
 

@@ -308,6 +308,34 @@ test("a MULTI for a slot on its way to another master follows the ASK there, and
   ]);
 });
 
+test("a MULTI of several keys for a slot half-way to another master waits out TRYAGAIN, and runs once the slot has moved", async (t) => {
+  const admin = await readyClusterClient(t, "admin");
+  const tag = `{t-${Date.now()}-keys}`;
+  const slot = slotOf(`${tag}:pending`);
+  const source = masterServing(admin, slot)!;
+  const destination = admin.nodes("master").find((node) => `${node.options.host}:${node.options.port}` !== source.address)!;
+  const [sourceId, destinationId] = await Promise.all([source.connection.cluster("MYID"), destination.cluster("MYID")]);
+  await destination.cluster("SETSLOT", slot, "IMPORTING", String(sourceId));
+  await source.connection.cluster("SETSLOT", slot, "MIGRATING", String(destinationId));
+  const moved = async () => {
+    for (const node of admin.nodes("master")) await node.cluster("SETSLOT", slot, "NODE", String(destinationId));
+  };
+  t.after(moved);
+  const producer = await readyClusterClient(t, "producer");
+  // A flush's segment: keys that exist nowhere yet, so the source asks the destination, which
+  // answers TRYAGAIN to several keys until the slot is its own.
+  const transaction = new Transaction().add("rpush", `${tag}:pending`, "segment").add("hincrby", `${tag}:backlog`, "profiles", 1);
+  const running = runTransaction(producer, transaction);
+  await sleep(300);
+  await moved();
+  assert.deepEqual(await running, [
+    [null, 1],
+    [null, 1],
+  ]);
+  assert.equal(transaction.master?.address, `${destination.options.host}:${destination.options.port}`);
+  assert.deepEqual(await destination.lrange(`${tag}:pending`, 0, -1), ["segment"], "once");
+});
+
 test("a master stuck in its ready check (loading its data) refuses the next MULTI after the command timeout, sent nowhere", async (t) => {
   const admin = await readyClusterClient(t, "admin");
   const list = `{t-${Date.now()}}:list`;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Command, type Cluster, type Redis } from "ioredis";
 import { masterAt, masterServing, refreshSlots, type ServingMaster } from "./cluster-masters.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
@@ -72,6 +73,14 @@ export class UnservedSlotError extends Error {
 const ROUTING_ATTEMPTS = 3;
 
 /**
+ * A master importing a slot answers TRYAGAIN to a transaction of several keys some of which have not
+ * arrived yet: it goes again to the same master after this long, this many times at most (a slot's
+ * migration that ends meanwhile is ridden out; a longer one fails the flush, 503 and Retry-After).
+ */
+const TRYAGAIN_DELAY_MS = 100;
+const TRYAGAIN_ATTEMPTS = 10;
+
+/**
  * Runs `transaction` in one MULTI/EXEC: every command, or none. Rejects with the reason Redis gave
  * when it refused a command while queueing (EXECABORT hides it), or with the connection's error;
  * resolves with EXEC's results, in which a command that failed inside the transaction is an entry.
@@ -101,7 +110,9 @@ async function runOnCluster(cluster: Cluster, transaction: Transaction): Promise
   const slot = slotOfCommands(transaction.commands);
   // Where an ASK sent it: the master importing the slot, for this transaction only.
   let asked: ServingMaster | undefined;
-  for (let attempt = 1; ; attempt++) {
+  let routed = 0;
+  let waited = 0;
+  for (;;) {
     const master = asked ?? masterServing(cluster, slot);
     try {
       if (master === undefined) throw new UnservedSlotError(slot);
@@ -109,7 +120,14 @@ async function runOnCluster(cluster: Cluster, transaction: Transaction): Promise
       transaction.master = master;
       return results;
     } catch (error) {
-      if (!neverRan(error) || attempt === ROUTING_ATTEMPTS) throw error;
+      if (!neverRan(error)) throw error;
+      if (master !== undefined && (error as Error).message.startsWith("TRYAGAIN ")) {
+        if (++waited > TRYAGAIN_ATTEMPTS) throw error;
+        // The same master again (with ASKING if an ASK sent it there), once more of the slot arrived.
+        await sleep(TRYAGAIN_DELAY_MS);
+        continue;
+      }
+      if (++routed === ROUTING_ATTEMPTS) throw error;
       asked = askedTo(cluster, error);
       if (asked === undefined) await refreshSlots(cluster).catch(() => undefined);
     }

@@ -1,7 +1,7 @@
 import { parseByteSize } from "./byte-size.js";
 import { parseDuration } from "./duration.js";
 import { isClusterNode, nonNegativeInteger, positive, positiveInteger, writerPriority } from "./flag-values.js";
-import type { RelaySettings } from "./relay-settings.js";
+import { PRODUCER_COMMAND_TIMEOUT_MS, type RelaySettings } from "./relay-settings.js";
 
 /** The pyroscope-relay commands, in the order help lists them. */
 export const commandNames = ["run", "ingest", "writer", "check", "failed", "replay", "purge"] as const;
@@ -111,9 +111,13 @@ export const flagTable: readonly Flag[] = [
     value: "DURATION",
     default: "1s",
     commands: relay,
-    description: "how long a flush waits for those replicas",
+    description: "how long a flush waits for those replicas (less than 1.5s, the time a flush may take)",
     apply: (settings, text) => {
-      settings.redisReplicaTimeoutMs = positive(parseDuration(text), "the duration");
+      const ms = positive(parseDuration(text), "the duration");
+      // Past it, the connection gives up on WAIT while Redis still holds it blocked: every flush behind fails.
+      if (ms >= PRODUCER_COMMAND_TIMEOUT_MS)
+        throw new Error(`must be shorter than ${PRODUCER_COMMAND_TIMEOUT_MS / 1000}s, the time a flush may take, got ${text}`);
+      settings.redisReplicaTimeoutMs = ms;
     },
   },
   {

@@ -1,6 +1,7 @@
 export type { IgnoredComponent, ReceiverConfig, RelayConfig, TargetAuth, TargetConfig, TargetTls } from "./relay-config.js";
 export type { ClientAuthType, ReceiverHttp2, ReceiverTls } from "./relay-config.js";
 export type { RelaySettings, WriterPriority } from "./relay-settings.js";
+export { PRODUCER_COMMAND_TIMEOUT_MS } from "./relay-settings.js";
 export { ConfigError } from "./config-error.js";
 export type { Environment } from "./evaluate.js";
 export { loadConfig, loadTargetNames } from "./load-config.js";

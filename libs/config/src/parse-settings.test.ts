@@ -291,6 +291,14 @@ test("rejects bad cluster settings, naming the flag and never echoing a password
   settingsError(["--target.queue-shards=0"], {}, "--target.queue-shards", 'expected a whole number of at least 1, got "0"');
   settingsError(["--target.queue-shards=1000"], {}, "--target.queue-shards", "at most 256, got 1000");
   settingsError(["--redis.min-replicas=x"], {}, "--redis.min-replicas", 'expected a whole number (0 for no bound), got "x"');
+  settingsError(["--redis.replica-timeout=2s"], {}, "--redis.replica-timeout", "must be shorter than 1.5s, the time a flush may take, got 2s");
+  settingsError(
+    [],
+    { RELAY_REDIS_REPLICA_TIMEOUT: "1500ms" },
+    "RELAY_REDIS_REPLICA_TIMEOUT",
+    "must be shorter than 1.5s, the time a flush may take, got 1500ms",
+  );
+  assert.equal(parseSettings(["--redis.replica-timeout=1499ms"], {}).settings.redisReplicaTimeoutMs, 1_499);
 });
 
 test("a command accepts the flags the table gives it, and no other", () => {

@@ -1,4 +1,10 @@
 /**
+ * How long a command of ingest's Redis connection (a flush, its WAIT for replicas) may take before it
+ * fails (503): a Redis that does not answer holds no request longer.
+ */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 1_500;
+
+/**
  * Relay-only settings, from command-line flags and their environment variables. Each field names
  * its flag; the flag table (`flag-table.ts`) holds its variable, default and meaning.
  */

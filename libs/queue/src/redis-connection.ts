@@ -1,4 +1,5 @@
 import { resolve as resolvePath } from "node:path";
+import { PRODUCER_COMMAND_TIMEOUT_MS } from "@pyroscope-relay/config";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
 
@@ -20,7 +21,7 @@ export type RedisConnection = Redis | Cluster;
 export type RedisEndpoint = string | { clusterNodes: string };
 
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
-  producer: { enableOfflineQueue: false, commandTimeout: 1_500, maxRetriesPerRequest: 1, connectTimeout: 1_500 },
+  producer: { enableOfflineQueue: false, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, connectTimeout: 1_500 },
   worker: { maxRetriesPerRequest: null },
   admin: { maxRetriesPerRequest: 2, connectTimeout: 5_000 },
 };

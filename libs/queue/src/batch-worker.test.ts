@@ -83,6 +83,37 @@ test("a claim with a batch whose references are gone delivers the rest of the cl
   assert.deepEqual(await h.queue("beta").getJobCounts("failed"), { failed: 0 });
 });
 
+test("a completed job's release that fails (its batch's master down a moment) is tried again, and the payload goes", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const batchId = await flush(h, 2);
+  const claims = batchClaimsKey(h.prefix, batchId);
+  const errors: string[] = [];
+  const delivery = scriptedDelivery(() => "deliver");
+  const deliver = delivery.deliver;
+  // While the job delivers, the batch's claims turn into a value the release cannot read; they are
+  // back half a second later, before the release's next try.
+  const broken = new Promise<void>((resolve) => {
+    delivery.deliver = async (...args) => {
+      await h.connection.rename(claims, `${claims}:aside`);
+      await h.connection.set(claims, "not a set");
+      setTimeout(() => {
+        void h.connection
+          .multi()
+          .del(claims)
+          .rename(`${claims}:aside`, claims)
+          .exec()
+          .then(() => resolve());
+      }, 500);
+      return deliver(...args);
+    };
+  });
+  h.worker("alpha", delivery, { observer: { error: (error) => errors.push((error as Error).message) } });
+  await broken;
+  await until("the payload to go", async () => (await h.connection.exists(chunkKey(h.prefix, batchId, 0))) === 0, 5_000);
+  assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*`), []);
+  assert.deepEqual(errors, [], "nothing left for the TTL");
+});
+
 test("a profile that fails for good is split off into a failed job of its own; the rest is delivered", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 4);

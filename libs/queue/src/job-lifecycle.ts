@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import { type BatchJobData, type ClaimedSegment, batchJobData, drainJobData, partsOf, type ProfileRef } from "./batch-data.js";
@@ -55,6 +56,9 @@ if ARGV[4] == '1' then countOut(KEYS[3], KEYS[2]) end
 return 1
 `,
 );
+
+/** Waits before each new try of a completed job's release that failed (see `releaseCompleted`). */
+const RELEASE_RETRY_DELAYS_MS = [1_000, 5_000, 15_000];
 
 /** Why a failed job was discarded: an operator's purge, or retention (`--queue.failed-max-age`, `-count`). */
 export type DiscardReason = "purge" | "retention";
@@ -113,6 +117,8 @@ export class JobLifecycle {
   private readonly store: BatchStore;
   private readonly backlog: TargetBacklog;
   private readonly pending: PendingSegments;
+  /** Set by `close`: a release that failed is not tried again. */
+  private closing = false;
 
   constructor(private readonly options: JobLifecycleOptions) {
     this.queue = targetQueue(options.connection, options.prefix, options.target, { shard: options.shard });
@@ -183,9 +189,25 @@ export class JobLifecycle {
    * worker's connection, ahead of BullMQ's completion of the job, so the caller need not wait for them.
    */
   complete(job: BatchJob, work: JobWork, failed = 0): Promise<void> {
-    return Promise.all([this.releaseHeld(job, whole(work.segments), work.drain), this.backlog.countOutDelivered(job.id!, failed + work.lost)]).then(
-      () => undefined,
-    );
+    return Promise.all([this.releaseCompleted(job, work), this.backlog.countOutDelivered(job.id!, failed + work.lost)]).then(() => undefined);
+  }
+
+  /**
+   * A completed job's release, again a few times if it fails: on a Cluster its batches may be on
+   * another master than its queue, down while the job completes on the queue's (a failover takes 15 s
+   * and more), and nothing else would let go of them before their TTL. Releasing again is harmless.
+   */
+  private async releaseCompleted(job: BatchJob, work: JobWork): Promise<void> {
+    for (let retry = 0; ; retry++) {
+      try {
+        await this.releaseHeld(job, whole(work.segments), work.drain);
+        return;
+      } catch (error) {
+        const delayMs = RELEASE_RETRY_DELAYS_MS[retry];
+        if (delayMs === undefined || this.closing) throw error;
+        await sleep(delayMs, undefined, { ref: false });
+      }
+    }
   }
 
   /**
@@ -389,6 +411,7 @@ export class JobLifecycle {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.queue.close();
   }
 

@@ -1,10 +1,19 @@
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ConfigError } from "./config-error.js";
 import { loadConfig, loadTargetNames } from "./load-config.js";
+
+/** A configuration file of `text` in a temp dir of the test's own. */
+async function configFileOf(t: TestContext, text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, "relay.alloy");
+  await writeFile(file, text);
+  return file;
+}
 
 test("reads the file and the files its *_file attributes name", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
@@ -128,11 +137,8 @@ test("reports a configuration without a receiver once, for the whole directory",
 });
 
 test("reads the target names alone for the operator commands: no file read, no secret or endpoint setting checked", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const configFile = join(dir, "relay.alloy");
-  await writeFile(
-    configFile,
+  const configFile = await configFileOf(
+    t,
     `pyroscope.receive_http "in" {
   forward_to = [pyroscope.write.cloud.receiver, pyroscope.write.pair.receiver]
   http {
@@ -172,20 +178,14 @@ pyroscope.write "pair" {
 });
 
 test("reports a configuration whose target names cannot be read: a syntax error, a file that cannot be read", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const configFile = join(dir, "relay.alloy");
-  await writeFile(configFile, 'pyroscope.write "w" {\n  endpoint {\n    url = "http://x"\n  \n');
+  const configFile = await configFileOf(t, 'pyroscope.write "w" {\n  endpoint {\n    url = "http://x"\n  \n');
   await assert.rejects(loadTargetNames(configFile, {}), (error: unknown) => error instanceof ConfigError && /relay\.alloy:\d+:\d+: /.test(error.message));
-  await assert.rejects(loadTargetNames(join(dir, "missing.alloy"), {}), /cannot read configuration: ENOENT/);
+  await assert.rejects(loadTargetNames(join(dirname(configFile), "missing.alloy"), {}), /cannot read configuration: ENOENT/);
 });
 
 test("names targets as the whole configuration does: a numeric endpoint name is its text, a name from sys.env is read", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "relay-config-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const configFile = join(dir, "relay.alloy");
-  await writeFile(
-    configFile,
+  const configFile = await configFileOf(
+    t,
     `pyroscope.receive_http "in" {
   forward_to = [pyroscope.write.w.receiver]
 }

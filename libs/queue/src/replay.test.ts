@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { Job } from "bullmq";
@@ -274,7 +274,11 @@ test("a batch that fails again while a second replay takes hold of it keeps its 
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "not counted in");
 });
 
-test("a batch a purge removes before the replay holds it, with no step between that finds it gone: the replay lets go of what it took", async (t) => {
+/**
+ * A replay of a failed batch whose copy another target's failed job holds too, during which a purge
+ * removes the batch right after the replay checked that it is still failed, before it holds it.
+ */
+async function replayRacingPurge(t: TestContext) {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
   const queue = h.queue("alpha");
@@ -297,45 +301,26 @@ test("a batch a purge removes before the replay holds it, with no step between t
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+  const lifecycle = new JobLifecycle({ connection: racing, prefix: h.prefix, target: "alpha" });
+  t.after(() => lifecycle.close());
+  const outcome = await lifecycle.replay({ ...scanned!, data: scanned!.data! }, PAYLOAD_TTL_MS);
+  return { h, id: id!, outcome, job: await queue.getJob(id!), holders: await h.connection.smembers(claims) };
+}
+
+test("a batch a purge removes before the replay holds it, with no step between that finds it gone: the replay lets go of what it took", async (t) => {
   // As for a batch job of an earlier version, which has no progress to reset: nothing before the
   // change of its data finds the job gone.
   t.mock.method(Job.prototype, "updateProgress", async () => undefined);
-  const lifecycle = new JobLifecycle({ connection: racing, prefix: h.prefix, target: "alpha" });
-  t.after(() => lifecycle.close());
-  assert.equal(await lifecycle.replay({ ...scanned!, data: scanned!.data! }, PAYLOAD_TTL_MS), "notMatched");
-  assert.equal(await queue.getJob(id!), undefined, "purged");
-  assert.deepEqual(await h.connection.smembers(claims), [`${id}@beta`], "no hold of the purged job is left");
+  const { id, outcome, job, holders } = await replayRacingPurge(t);
+  assert.equal(outcome, "notMatched");
+  assert.equal(job, undefined, "purged");
+  assert.deepEqual(holders, [`${id}@beta`], "no hold of the purged job is left");
 });
 
 test("a batch a purge removes while a replay takes hold of it: the replay lets go of what it took, copies another job holds stay", async (t) => {
-  const h = await queueHarness(t, server.url, ["alpha"]);
-  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
-  const queue = h.queue("alpha");
-  let scanned: FailedJob | undefined;
-  for await (const page of scanFailedJobs(h.connection, queue)) scanned ??= page[0];
-  // Another target's failed job holds the same copy, so the purge keeps it.
-  const claims = detachedClaimsKey(h.prefix, id!, 0);
-  await h.connection.sadd(claims, `${id}@beta`);
-  const purger = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
-  t.after(() => purger.close());
-  // The purge runs right after the replay checked that the batch is still failed, before it holds it.
-  const racing = new Proxy(h.connection, {
-    get(target, property) {
-      if (property === "zscore") {
-        return async (...args: Parameters<typeof target.zscore>) => {
-          const score = await target.zscore(...args);
-          assert.equal((await purger.discard(scanned!, "purge")).removed, true);
-          return score;
-        };
-      }
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  const lifecycle = new JobLifecycle({ connection: racing, prefix: h.prefix, target: "alpha" });
-  t.after(() => lifecycle.close());
-  assert.equal(await lifecycle.replay({ ...scanned!, data: scanned!.data! }, PAYLOAD_TTL_MS), "notMatched");
-  assert.equal(await queue.getJob(id!), undefined, "purged");
-  assert.deepEqual(await h.connection.smembers(claims), [`${id}@beta`], "no hold of the purged job is left");
-  assert.ok((await h.connection.pttl(detachedProfileKey(h.prefix, id!, 0))) > 0);
+  const { h, id, outcome, job, holders } = await replayRacingPurge(t);
+  assert.equal(outcome, "notMatched");
+  assert.equal(job, undefined, "purged");
+  assert.deepEqual(holders, [`${id}@beta`], "no hold of the purged job is left");
+  assert.ok((await h.connection.pttl(detachedProfileKey(h.prefix, id, 0))) > 0);
 });

@@ -12,6 +12,7 @@ import { relayVersion } from "./commands/version.js";
 import { startRelay } from "./relay-process.js";
 import type { RelayRoles } from "./relay-process.js";
 import { describeIgnored } from "./ignored-components.js";
+import { configuredEndpoint } from "./redis-endpoint.js";
 import { checkRetentionSettings } from "./retention-settings.js";
 import { UsageError } from "./usage-error.js";
 
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
     return operatorCommands[command](context);
   }
   if (command === "check") {
+    configuredEndpoint(settings);
     const config = await loadConfig(configPath, process.env);
     process.stdout.write(describe(configPath, config));
     return 0;

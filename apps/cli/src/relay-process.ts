@@ -16,6 +16,7 @@ import {
 import type { Receiver } from "@pyroscope-relay/receiver";
 import { RedisServerNotFoundError, startEmbeddedRedis } from "@pyroscope-relay/redis-server";
 import { IngestRole } from "./ingest-role.js";
+import { configuredEndpoint } from "./redis-endpoint.js";
 import { relayVersion } from "./commands/version.js";
 import { QueueStateExport } from "./queue-state-export.js";
 import { track, type ShutdownStack } from "./shutdown-stack.js";
@@ -255,8 +256,8 @@ function selectTargets(config: RelayConfig, names: string[]) {
 
 /** The Redis the settings name, or undefined for the embedded one; refuses settings that cannot work. */
 function configuredRedis(settings: RelaySettings, roles: RelayRoles): RedisEndpoint | undefined {
-  if (settings.redisClusterNodes !== undefined) return { clusterNodes: settings.redisClusterNodes };
-  if (settings.redisUrl !== undefined) return settings.redisUrl;
+  const configured = configuredEndpoint(settings);
+  if (configured !== undefined) return configured;
   if (!roles.embeddedRedis) {
     throw new UsageError("--redis.url (or REDIS_URL) or --redis.cluster-nodes is required: ingest and writer processes share one Redis");
   }

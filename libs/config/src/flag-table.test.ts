@@ -26,11 +26,26 @@ test("run, ingest, writer and check take the same settings, so that one set of f
 test("lists a command's flags in the table's order", () => {
   assert.deepEqual(
     flagsOf("purge").map((flag) => flag.name),
-    ["redis.url", "redis.cluster-nodes", "queue.prefix", "target.queue-shards", "target", "older-than"],
+    [
+      "redis.url",
+      "redis.cluster-nodes",
+      "redis.tls-ca-file",
+      "redis.tls-cert-file",
+      "redis.tls-key-file",
+      "redis.tls-server-name",
+      "queue.prefix",
+      "target.queue-shards",
+      "target",
+      "older-than",
+    ],
   );
   assert.deepEqual(flagsOf("replay").map(flagSynopsis), [
     "--redis.url URL",
     "--redis.cluster-nodes NODES",
+    "--redis.tls-ca-file FILE",
+    "--redis.tls-cert-file FILE",
+    "--redis.tls-key-file FILE",
+    "--redis.tls-server-name NAME",
     "--queue.prefix PREFIX",
     "--queue.payload-ttl DURATION",
     "--queue.failed-max-age DURATION",

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { parseByteSize } from "./byte-size.js";
 import { parseDuration } from "./duration.js";
 import { isClusterNode, nonNegativeInteger, positive, positiveInteger, writerPriority } from "./flag-values.js";
@@ -92,6 +93,7 @@ export const flagTable: readonly Flag[] = [
       settings.redisClusterNodes = entries.join(",");
     },
   },
+  ...redisTlsFlags(),
   {
     kind: "setting",
     name: "redis.min-replicas",
@@ -442,4 +444,49 @@ export function flagsOf(command: CommandName): Flag[] {
 /** The flag as help and the README show it: `--redis.url URL`, `--json`. */
 export function flagSynopsis(flag: Flag): string {
   return flag.kind === "switch" ? `--${flag.name}` : `--${flag.name} ${flag.value}`;
+}
+
+/** The files and name of TLS to a `rediss://` Redis, one Redis or every node of a cluster; read at start. */
+function redisTlsFlags(): SettingFlag[] {
+  const file = (name: string, env: string, description: string, key: "redisTlsCaFile" | "redisTlsCertFile" | "redisTlsKeyFile"): SettingFlag => ({
+    kind: "setting",
+    name,
+    env,
+    value: "FILE",
+    unset: "none",
+    commands: commandNames,
+    description,
+    apply: (settings, text) => {
+      settings[key] = text;
+    },
+  });
+  return [
+    file(
+      "redis.tls-ca-file",
+      "RELAY_REDIS_TLS_CA_FILE",
+      "PEM certificates of the authorities a `rediss://` Redis is checked against, instead of the system's",
+      "redisTlsCaFile",
+    ),
+    file(
+      "redis.tls-cert-file",
+      "RELAY_REDIS_TLS_CERT_FILE",
+      "PEM client certificate for a `rediss://` Redis that asks for one (Redis' `tls-auth-clients`), with the key file",
+      "redisTlsCertFile",
+    ),
+    file("redis.tls-key-file", "RELAY_REDIS_TLS_KEY_FILE", "PEM private key of that client certificate", "redisTlsKeyFile"),
+    {
+      kind: "setting",
+      name: "redis.tls-server-name",
+      env: "RELAY_REDIS_TLS_SERVER_NAME",
+      value: "NAME",
+      unset: "the host dialed",
+      commands: commandNames,
+      description: "the name a `rediss://` Redis' certificate must hold, for nodes a cluster announces by IP address while their certificates name a host",
+      apply: (settings, text) => {
+        // Node sends no server name for an address, and checks a certificate's names against it.
+        if (isIP(text) !== 0 || !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(text)) throw new Error(`expected a host name, got ${JSON.stringify(text)}`);
+        settings.redisTlsServerName = text;
+      },
+    },
+  ];
 }

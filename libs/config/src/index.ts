@@ -11,5 +11,6 @@ export { parseSettings, settingsOptionsFor } from "./parse-settings.js";
 export { commandNames, flagsOf, flagSynopsis, flagTable } from "./flag-table.js";
 export type { CommandName, Flag } from "./flag-table.js";
 export { SettingsError } from "./settings-error.js";
+export { readRedisTls, type RedisTls } from "./redis-tls.js";
 export { changesBetween } from "./config-changes.js";
 export { configuredHeaders, setsOwnTenant } from "./target-headers.js";

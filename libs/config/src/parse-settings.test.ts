@@ -330,3 +330,40 @@ test("a command reads only the variables of its own settings; the others keep th
   assert.deepEqual([settings.redisUrl, settings.logLevel, settings.writerConcurrency], ["redis://r:6379", "info", 16]);
   settingsError([], { RELAY_LOG_LEVEL: "bad" }, "RELAY_LOG_LEVEL", 'expected one of fatal, error, warn, info, debug, trace, got "bad"');
 });
+
+test("TLS settings of Redis need a rediss:// Redis, a client certificate its key, a server name a host name", () => {
+  const parsed = parseSettings(
+    [
+      "--redis.url=rediss://redis.internal:6380",
+      "--redis.tls-ca-file=/etc/ca.pem",
+      "--redis.tls-cert-file=/etc/c.pem",
+      "--redis.tls-server-name=redis.internal",
+    ],
+    { RELAY_REDIS_TLS_KEY_FILE: "/etc/c.key" },
+  ).settings;
+  assert.deepEqual(
+    [parsed.redisTlsCaFile, parsed.redisTlsCertFile, parsed.redisTlsKeyFile, parsed.redisTlsServerName],
+    ["/etc/ca.pem", "/etc/c.pem", "/etc/c.key", "redis.internal"],
+  );
+  // One rediss:// entry makes the whole cluster TLS.
+  assert.equal(parseSettings(["--redis.cluster-nodes=a:7000,rediss://b:7001", "--redis.tls-ca-file=/ca.pem"], {}).settings.redisTlsCaFile, "/ca.pem");
+  const notTls = "applies to TLS only: give --redis.url or an entry of --redis.cluster-nodes as a rediss:// URL";
+  settingsError(["--redis.url=redis://r:6379", "--redis.tls-ca-file=/ca.pem"], {}, "--redis.tls-ca-file", notTls);
+  settingsError(["--redis.cluster-nodes=a:7000,b:7001"], { RELAY_REDIS_TLS_SERVER_NAME: "redis.internal" }, "--redis.tls-server-name", notTls);
+  // Without a Redis, run's embedded one: no TLS there.
+  settingsError(["--redis.tls-cert-file=/c.pem", "--redis.tls-key-file=/c.key"], {}, "--redis.tls-cert-file", notTls);
+  settingsError(
+    ["--redis.url=rediss://r:6380", "--redis.tls-cert-file=/c.pem"],
+    {},
+    "--redis.tls-cert-file",
+    "needs --redis.tls-key-file too: a client certificate goes with its key",
+  );
+  settingsError(
+    ["--redis.url=rediss://r:6380", "--redis.tls-key-file=/c.key"],
+    {},
+    "--redis.tls-key-file",
+    "needs --redis.tls-cert-file too: a client certificate goes with its key",
+  );
+  settingsError(["--redis.tls-server-name=10.0.0.7"], {}, "--redis.tls-server-name", 'expected a host name, got "10.0.0.7"');
+  settingsError(["--redis.tls-server-name=bad name"], {}, "--redis.tls-server-name", 'expected a host name, got "bad name"');
+});

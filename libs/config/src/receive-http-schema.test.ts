@@ -1,33 +1,16 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ComponentReference } from "./component-reference.js";
 import { ConfigError } from "./config-error.js";
 import { parseConfig } from "./parse-config.js";
 import { receiveHttpSchema } from "./receive-http-schema.js";
 import { expectedHttp2Defaults } from "./http2-defaults-fixture.js";
+import { selfSigned } from "./self-signed-fixture.js";
 
 const receiver = new ComponentReference(["pyroscope", "write", "a", "receiver"]);
 
 /** Two self-signed certificates with their keys, made by openssl for this file. */
-const pki = (() => {
-  const dir = mkdtempSync(join(tmpdir(), "receive-http-tls-"));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const make = (name: string) => {
-    const key = join(dir, `${name}.key`);
-    const cert = join(dir, `${name}.crt`);
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", `/CN=${name}`, "-keyout", key, "-out", cert],
-      { stdio: "ignore" },
-    );
-    return { keyFile: key, certFile: cert, key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8") };
-  };
-  return { server: make("server"), other: make("other") };
-})();
+const pki = selfSigned(["server", "other"]);
 
 const files: Record<string, string> = {
   "/tls/server.crt": pki.server.cert,

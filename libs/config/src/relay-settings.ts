@@ -13,6 +13,14 @@ export interface RelaySettings {
   redisUrl?: string;
   /** `--redis.cluster-nodes`: seed nodes of a Redis Cluster (`HOST:PORT,...`), instead of `redisUrl`. */
   redisClusterNodes?: string;
+  /** `--redis.tls-ca-file`: the authorities a `rediss://` Redis' certificate is checked against, instead of the system's. */
+  redisTlsCaFile?: string;
+  /** `--redis.tls-cert-file`: the relay's client certificate for a `rediss://` Redis, with `redisTlsKeyFile`. */
+  redisTlsCertFile?: string;
+  /** `--redis.tls-key-file`. */
+  redisTlsKeyFile?: string;
+  /** `--redis.tls-server-name`: the name a `rediss://` Redis' certificate must hold, instead of the host dialed. */
+  redisTlsServerName?: string;
   /** `--redis.min-replicas`. */
   redisMinReplicas: number;
   /** `--redis.replica-timeout`, in ms. */

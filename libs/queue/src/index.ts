@@ -1,4 +1,4 @@
-export { createRedisConnection, describeEndpoint, isCluster, waitForRedis } from "./redis-connection.js";
+export { createRedisConnection, describeEndpoint, isCluster, redisEndpointOf, waitForRedis } from "./redis-connection.js";
 export type { RedisConnection, RedisEndpoint } from "./redis-connection.js";
 export { batchClaimsKey, chunkKey, detachedProfileKey, queueNameFor } from "./keys.js";
 export { targetQueue } from "./target-queue.js";

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { lookup } from "node:dns";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { after, test } from "node:test";
 import type { Redis } from "ioredis";
+import { parseSettings } from "@pyroscope-relay/config";
 import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
-import { createRedisConnection, isCluster, parseClusterNodes, redactRedisUrl, waitForRedis, type RedisRole } from "./redis-connection.js";
+import { createRedisConnection, isCluster, parseClusterNodes, redactRedisUrl, redisEndpointOf, waitForRedis, type RedisRole } from "./redis-connection.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -220,4 +222,38 @@ test("rejects unusable cluster nodes without showing a password", () => {
       },
     );
   }
+});
+
+test("maps the settings to an endpoint whose TLS adds to a rediss:// URL's, a plain one left as it is", (t) => {
+  const tls = { ca: "CA PEM", cert: "CERT PEM", key: "KEY PEM", serverName: "redis.internal" };
+  const settings = parseSettings(["--redis.url=rediss://10.0.0.1:6380", "--redis.tls-server-name=redis.internal"], {}).settings;
+  assert.deepEqual(redisEndpointOf(settings, tls), { url: "rediss://10.0.0.1:6380", tls });
+  assert.deepEqual(redisEndpointOf(parseSettings(["--redis.cluster-nodes=a:7000"], {}).settings, undefined), { clusterNodes: "a:7000" });
+  assert.equal(redisEndpointOf(parseSettings([], {}).settings, undefined), undefined);
+
+  const single = createRedisConnection({ url: "rediss://10.0.0.1:6380", tls }, "admin");
+  single.on("error", () => undefined);
+  t.after(() => single.disconnect());
+  assert.ok(!isCluster(single));
+  assert.deepEqual(single.options.tls, { ca: "CA PEM", cert: "CERT PEM", key: "KEY PEM", servername: "redis.internal" });
+
+  const cluster = createRedisConnection({ clusterNodes: "rediss://redis-1.internal:7000", tls: { ca: "CA PEM" } }, "admin");
+  cluster.on("error", () => undefined);
+  t.after(() => cluster.disconnect());
+  assert.ok(isCluster(cluster));
+  assert.deepEqual(cluster.options.redisOptions?.tls, { ca: "CA PEM" });
+  // Over TLS a seed is dialed by its name, the one its certificate holds.
+  let dialed: string | undefined;
+  cluster.options.dnsLookup?.("redis-1.internal", (error, address) => {
+    assert.equal(error, null);
+    dialed = address;
+  });
+  assert.equal(dialed, "redis-1.internal");
+
+  const plain = createRedisConnection({ clusterNodes: "127.0.0.1:1", tls: { ca: "CA PEM" } }, "admin");
+  plain.on("error", () => undefined);
+  t.after(() => plain.disconnect());
+  assert.ok(isCluster(plain));
+  assert.equal(plain.options.redisOptions?.tls, undefined);
+  assert.equal(plain.options.dnsLookup, lookup);
 });

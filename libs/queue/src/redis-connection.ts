@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from "node:path";
-import { PRODUCER_COMMAND_TIMEOUT_MS } from "@pyroscope-relay/config";
+import { PRODUCER_COMMAND_TIMEOUT_MS, type RedisTls, type RelaySettings } from "@pyroscope-relay/config";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
 
@@ -16,9 +16,18 @@ export type RedisConnection = Redis | Cluster;
 /**
  * Where Redis is: a URL (see `createRedisConnection`), or the seed nodes of a cluster, `HOST:PORT`
  * entries separated by commas; an entry may be a `redis://` or `rediss://` URL instead, whose
- * credentials and TLS then apply to every node.
+ * credentials and TLS then apply to every node. `tls` adds to a `rediss://` URL's TLS: authorities,
+ * a client certificate, the name to check.
  */
-export type RedisEndpoint = string | { clusterNodes: string };
+export type RedisEndpoint = string | { url: string; tls?: RedisTls } | { clusterNodes: string; tls?: RedisTls };
+
+/** The Redis the settings name (their TLS files read into `tls`), or undefined for the embedded one of `run`. */
+export function redisEndpointOf(settings: RelaySettings, tls: RedisTls | undefined): RedisEndpoint | undefined {
+  const withTls = tls === undefined ? {} : { tls };
+  if (settings.redisClusterNodes !== undefined) return { clusterNodes: settings.redisClusterNodes, ...withTls };
+  if (settings.redisUrl !== undefined) return { url: settings.redisUrl, ...withTls };
+  return undefined;
+}
 
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   producer: { enableOfflineQueue: false, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, connectTimeout: 1_500 },
@@ -56,10 +65,15 @@ function openConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string)
     enableAutoPipelining: false,
   };
   if (typeof endpoint === "string") return new Redis({ ...urlOptions(endpoint), ...common, retryStrategy: reconnectDelay });
+  if ("url" in endpoint) return new Redis({ ...withTls(urlOptions(endpoint.url), endpoint.tls), ...common, retryStrategy: reconnectDelay });
   const { nodes, options } = parseClusterNodes(endpoint.clusterNodes);
+  const shared = withTls(options, endpoint.tls);
   const { enableOfflineQueue, ...nodeOptions } = common;
   return new Cluster(nodes, {
-    redisOptions: { ...options, ...nodeOptions },
+    redisOptions: { ...shared, ...nodeOptions },
+    // ioredis dials a seed by the address its name resolves to, and TLS then checks the certificate
+    // against that address, which certificates seldom hold: over TLS, seeds are dialed by name.
+    ...(shared.tls === undefined ? {} : { dnsLookup: dialByName }),
     enableOfflineQueue: enableOfflineQueue ?? true,
     enableAutoPipelining: false,
     clusterRetryStrategy: reconnectDelay,
@@ -68,6 +82,17 @@ function openConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string)
     retryDelayOnClusterDown: 200,
     slotsRefreshTimeout: 2_000,
   });
+}
+
+function dialByName(hostname: string, callback: (error: null, address: string) => void): void {
+  callback(null, hostname);
+}
+
+/** `options` of a `rediss://` URL with `tls` added (names as Node's TLS takes them); plain ones as they are. */
+function withTls(options: RedisOptions, tls: RedisTls | undefined): RedisOptions {
+  if (options.tls === undefined || tls === undefined) return options;
+  const { serverName, ...pems } = tls;
+  return { ...options, tls: { ...options.tls, ...pems, ...(serverName === undefined ? {} : { servername: serverName }) } };
 }
 
 /** Whether `connection` is a cluster client. */
@@ -82,8 +107,9 @@ export function mastersOf(connection: RedisConnection): Redis[] {
 
 /** `connection`'s endpoint for logs and error messages, without any password. */
 export function describeEndpoint(endpoint: RedisEndpoint): string {
-  return typeof endpoint === "string"
-    ? redactRedisUrl(endpoint)
+  if (typeof endpoint === "string") return redactRedisUrl(endpoint);
+  return "url" in endpoint
+    ? redactRedisUrl(endpoint.url)
     : `cluster ${endpoint.clusterNodes
         .split(",")
         .map((node) => redactRedisUrl(node.trim()))

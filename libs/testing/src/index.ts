@@ -1,5 +1,6 @@
 export { startRedisServer } from "./redis-server.js";
 export type { RedisServerHandle } from "./redis-server.js";
+export type { RedisTlsFiles } from "./redis-tls.js";
 export { startRedisCluster } from "./redis-cluster.js";
 export type { RedisClusterHandle } from "./redis-cluster.js";
 export { startFakeTarget } from "./fake-target.js";

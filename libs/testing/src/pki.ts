@@ -22,8 +22,11 @@ export interface Issued {
 
 /** A self-signed certificate authority; its own certificate and key also serve as a certificate no one trusts. */
 export interface Authority extends Issued {
-  /** A certificate signed by this authority: a server's for `names` (DNS names or IPs), or a client's. */
-  issue(commonName: string, options: { names?: string[]; client?: boolean }): Promise<Issued>;
+  /**
+   * A certificate signed by this authority: a server's for `names` (DNS names or IPs), a client's, or
+   * with `peer` both (a Redis Cluster node's, which dials the other nodes with it).
+   */
+  issue(commonName: string, options: { names?: string[]; client?: boolean; peer?: boolean }): Promise<Issued>;
 }
 
 /** A directory for the spec file's certificates; `authority(name)` makes a self-signed CA in it. */
@@ -42,11 +45,12 @@ export async function testPki(): Promise<{ dir: string; authority(name: string):
       return {
         cert: await pem(`${base}.pem`),
         key: await pem(`${base}.key`),
-        async issue(commonName, { names = [], client = false }) {
+        async issue(commonName, { names = [], client = false, peer = false }) {
           const out = join(dir, `${name}-${commonName}-${++serial}`);
           await run("openssl", ["req", "-new", ...newKey, "-keyout", `${out}.key`, "-out", `${out}.csr`, "-subj", `/CN=${commonName}`]);
           const alt = names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
-          const extensions = [client ? "extendedKeyUsage=clientAuth" : "extendedKeyUsage=serverAuth", ...(alt ? [`subjectAltName=${alt}`] : [])];
+          const usage = peer ? "serverAuth,clientAuth" : client ? "clientAuth" : "serverAuth";
+          const extensions = [`extendedKeyUsage=${usage}`, ...(alt ? [`subjectAltName=${alt}`] : [])];
           await writeFile(`${out}.ext`, `${extensions.join("\n")}\n`);
           await run("openssl", [
             "x509",

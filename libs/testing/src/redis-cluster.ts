@@ -13,6 +13,7 @@ import {
   type RedisProcess,
 } from "@pyroscope-relay/redis-server";
 import { freePort } from "./free-port.js";
+import { redisTlsArgs, type RedisTlsFiles } from "./redis-tls.js";
 import { ownTempDir, removeDir } from "./temp-dir.js";
 
 export interface RedisClusterOptions extends PersistenceOptions {
@@ -22,10 +23,20 @@ export interface RedisClusterOptions extends PersistenceOptions {
   replicasPerMaster?: number;
   /** `cluster-node-timeout`; with the default 1000 ms a failover takes 2 to 3 s. */
   nodeTimeoutMs?: number;
+  /**
+   * Every node also listens with TLS (`tlsPort`), and the nodes talk to each other over TLS: their
+   * certificate must serve as a client's too. TLS clients learn the nodes' TLS ports; plain ones, as
+   * these helpers, the plain ports.
+   */
+  tls?: RedisTlsFiles;
+  /** Nodes announce this host name to clients (`cluster-preferred-endpoint-type hostname`) instead of 127.0.0.1. */
+  announceHostname?: string;
 }
 
 export interface RedisClusterNode {
   port: number;
+  /** With `tls`. */
+  tlsPort?: number;
   /** `127.0.0.1:<port>`. */
   address: string;
   /** SIGKILL, as in a crash: the node's directory (nodes.conf, any AOF) stays for `restart()`. */
@@ -112,10 +123,11 @@ async function startMember(dir: string, options: RedisClusterOptions): Promise<M
     mkdirSync(dir);
     // Held by this process for good, so that a node that is down keeps its ports for its restart.
     const port = await freePort({ companionOffset: BUS_PORT_OFFSET });
-    const server = redisProcess(nodeArgs(dir, port, options), { host: HOST, port }, logPath(dir));
+    const tlsPort = options.tls === undefined ? undefined : await freePort();
+    const server = redisProcess(nodeArgs(dir, port, tlsPort, options), { host: HOST, port }, logPath(dir));
     try {
       await server.start();
-      return { node: clusterNode(port, server), server };
+      return { node: clusterNode(port, tlsPort, server), server };
     } catch (error) {
       // Another process may bind a probed port before redis-server does.
       const portTaken = error instanceof RedisServerError && error.message.includes("Address already in use");
@@ -126,7 +138,14 @@ async function startMember(dir: string, options: RedisClusterOptions): Promise<M
   }
 }
 
-function nodeArgs(dir: string, port: number, options: RedisClusterOptions): string[] {
+function nodeArgs(dir: string, port: number, tlsPort: number | undefined, options: RedisClusterOptions): string[] {
+  const tls =
+    options.tls === undefined || tlsPort === undefined
+      ? []
+      : // The bus port stays the plain port's companion, which freePort held.
+        [...redisTlsArgs(options.tls, tlsPort), "--tls-cluster", "yes", "--tls-replication", "yes", "--cluster-port", String(port + BUS_PORT_OFFSET)];
+  const hostname =
+    options.announceHostname === undefined ? [] : ["--cluster-announce-hostname", options.announceHostname, "--cluster-preferred-endpoint-type", "hostname"];
   return [
     "--port",
     String(port),
@@ -149,12 +168,16 @@ function nodeArgs(dir: string, port: number, options: RedisClusterOptions): stri
     "--repl-diskless-sync",
     "no",
     ...persistenceArgs(dir, options),
+    // After --bind: TLS binds ::1 as well.
+    ...tls,
+    ...hostname,
   ];
 }
 
-function clusterNode(port: number, server: RedisProcess): RedisClusterNode {
+function clusterNode(port: number, tlsPort: number | undefined, server: RedisProcess): RedisClusterNode {
   return {
     port,
+    ...(tlsPort === undefined ? {} : { tlsPort }),
     address: `${HOST}:${port}`,
     kill: () => server.terminate("SIGKILL"),
     async restart() {

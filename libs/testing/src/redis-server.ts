@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { logPath, persistenceArgs, redisCommand, redisProcess, RedisServerError, type PersistenceOptions } from "@pyroscope-relay/redis-server";
 import { freePort } from "./free-port.js";
+import { redisTlsArgs, type RedisTlsFiles } from "./redis-tls.js";
 import { ownTempDir, removeDir } from "./temp-dir.js";
 
 export { RedisServerError } from "@pyroscope-relay/redis-server";
@@ -13,6 +14,8 @@ export interface RedisServerOptions extends PersistenceOptions {
   tcp?: boolean;
   /** Start as a replica of this server (started with `tcp`), once it has synced with it. */
   replicaOf?: RedisServerHandle;
+  /** Also listen with TLS on a free port (`tlsPort` of the handle), of 127.0.0.1 and ::1. */
+  tls?: RedisTlsFiles;
 }
 
 export interface RedisServerHandle {
@@ -22,6 +25,8 @@ export interface RedisServerHandle {
   dir: string;
   /** The TCP port on 127.0.0.1, with `tcp`. */
   port?: number;
+  /** The TLS port, with `tls`. */
+  tlsPort?: number;
   /** SIGTERM, wait for exit, then remove the directory (unless the caller supplied it). */
   stop(): Promise<void>;
   /** SIGKILL, as in a crash: the directory (and any AOF) stays for `restart()`. */
@@ -38,7 +43,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const port = options.tcp ? await freePort() : undefined;
   const master = options.replicaOf?.port;
   if (options.replicaOf !== undefined && master === undefined) throw new RedisServerError("a replica needs a master started with tcp: true");
+  const tlsPort = options.tls === undefined ? undefined : await freePort();
   const args = serverArgs(dir, socketPath, port, options);
+  if (options.tls !== undefined && tlsPort !== undefined) args.push(...redisTlsArgs(options.tls, tlsPort));
   if (master !== undefined) args.push("--replicaof", "127.0.0.1", String(master));
   const server = redisProcess(args, { path: socketPath }, logPath(dir));
   try {
@@ -53,6 +60,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     url: `unix://${socketPath}`,
     dir,
     ...(port === undefined ? {} : { port }),
+    ...(tlsPort === undefined ? {} : { tlsPort }),
     async stop() {
       await server.terminate("SIGTERM");
       if (ownsDir) removeDir(dir);

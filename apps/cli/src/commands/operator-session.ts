@@ -2,6 +2,7 @@ import { loadTargetNames } from "@pyroscope-relay/config";
 import type { RelaySettings } from "@pyroscope-relay/config";
 import { createRedisConnection, describeEndpoint, waitForRedis } from "@pyroscope-relay/queue";
 import type { RedisConnection } from "@pyroscope-relay/queue";
+import { configuredEndpoint } from "../redis-endpoint.js";
 import { UsageError } from "../usage-error.js";
 
 const connectTimeoutMs = 5_000;
@@ -25,7 +26,7 @@ export interface OperatorSession {
  */
 export async function openOperatorSession(command: string, configPath: string, settings: RelaySettings): Promise<OperatorSession> {
   const known = await loadTargetNames(configPath, process.env);
-  const endpoint = settings.redisClusterNodes !== undefined ? { clusterNodes: settings.redisClusterNodes } : settings.redisUrl;
+  const endpoint = configuredEndpoint(settings);
   if (endpoint === undefined) {
     throw new UsageError(
       `${command}: --redis.url (or REDIS_URL) or --redis.cluster-nodes is required; for the embedded Redis of run, use unix://<storage.path>/redis.sock`,

@@ -57,7 +57,7 @@ return 1
 `,
 );
 
-/** Waits before each new try of a completed job's release that failed (see `releaseCompleted`). */
+/** Waits before each new try of a release that failed (see `releaseRetrying`). */
 const RELEASE_RETRY_DELAYS_MS = [1_000, 5_000, 15_000];
 
 /** Why a failed job was discarded: an operator's purge, or retention (`--queue.failed-max-age`, `-count`). */
@@ -189,19 +189,21 @@ export class JobLifecycle {
    * worker's connection, ahead of BullMQ's completion of the job, so the caller need not wait for them.
    */
   complete(job: BatchJob, work: JobWork, failed = 0): Promise<void> {
-    return Promise.all([this.releaseCompleted(job, work), this.backlog.countOutDelivered(job.id!, failed + work.lost)]).then(() => undefined);
+    return Promise.all([this.releaseRetrying(job, whole(work.segments), work.drain), this.backlog.countOutDelivered(job.id!, failed + work.lost)]).then(
+      () => undefined,
+    );
   }
 
   /**
-   * A completed job's release, again a few times if it fails: on a Cluster its batches may be on
-   * another master than its queue, down while the job completes on the queue's (a failover takes 15 s
-   * and more), and nothing else would let go of them before their TTL. Releasing again is harmless.
+   * The release of a job that is gone (completed, or discarded), again a few times if it fails: on a
+   * Cluster its batches may be on another master than its queue, down while the job went on the
+   * queue's (a failover takes 15 s and more), and nothing else would let go of them before their TTL.
+   * Releasing again is harmless. Resolves with how many profiles' bytes were deleted.
    */
-  private async releaseCompleted(job: BatchJob, work: JobWork): Promise<void> {
+  private async releaseRetrying(job: BatchJob, parts: readonly HeldPart[], drain = false): Promise<number> {
     for (let retry = 0; ; retry++) {
       try {
-        await this.releaseHeld(job, whole(work.segments), work.drain);
-        return;
+        return await this.releaseHeld(job, parts, drain);
       } catch (error) {
         const delayMs = RELEASE_RETRY_DELAYS_MS[retry];
         if (delayMs === undefined || this.closing) throw error;
@@ -388,7 +390,8 @@ export class JobLifecycle {
    * Taking it out of the failed set is the atomic claim (with its removal and counting out, in one
    * script): a replay that moved it to waiting meanwhile wins, and the job is left alone. The job
    * goes before its bytes: when the process dies in between, their TTL reclaims them, while the
-   * other order could leave a job without its profiles. A job that failed again since the caller read
+   * other order could leave a job without its profiles; a release that fails (the bytes' master down
+   * a moment, on a Cluster) is tried again, as a completed job's is. A job that failed again since the caller read
    * it (`failedAt`) is left alone too: it is not the failure the caller decided on.
    */
   async discard({ job, data, failedAt }: FailedJob, reason: DiscardReason): Promise<Discarded> {
@@ -407,7 +410,7 @@ export class JobLifecycle {
       return { removed: false, profiles: 0, payloadsDeleted: 0 };
     }
     if (data === undefined) return { removed: true, profiles, payloadsDeleted: 0 };
-    return { removed: true, profiles, payloadsDeleted: await this.releaseHeld(job, whole([data])) };
+    return { removed: true, profiles, payloadsDeleted: await this.releaseRetrying(job, whole([data])) };
   }
 
   async close(): Promise<void> {

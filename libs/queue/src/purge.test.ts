@@ -67,11 +67,13 @@ test("leaves a batch a writer holds, and removes one whose data it cannot read w
   );
 });
 
-test("surfaces Redis errors", async (t) => {
+test("surfaces Redis errors, the failed batch kept", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
-  await h.connection.set(detachedClaimsKey(h.prefix, id!, 0), "not a set");
+  const queue = h.queue("alpha");
+  await h.connection.set(queue.toKey(id!), "not a hash");
   await assert.rejects(purge(h), /WRONGTYPE/);
+  assert.notEqual(await h.connection.zscore(queue.toKey("failed"), id!), null);
 });
 
 test("a batch replayed after the scan read it is left alone, its claim kept", async (t) => {
@@ -107,4 +109,18 @@ test("a batch that failed again after the scan read it (replayed meanwhile) is n
     { removed: true, profiles: 1, payloadsDeleted: 1 },
     "as it is now, it goes",
   );
+});
+
+test("a purged batch whose copies cannot be let go of at first (their master down a moment) has them let go of on a later try", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
+  const claims = detachedClaimsKey(h.prefix, id!, 0);
+  // The copy's claims turn into a value the release cannot read; they are back half a second later,
+  // before the release's next try.
+  await h.connection.rename(claims, `${claims}:aside`);
+  await h.connection.set(claims, "not a set");
+  const restored = sleep(500).then(() => h.connection.multi().del(claims).rename(`${claims}:aside`, claims).exec());
+  assert.deepEqual(await purge(h), { purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
+  await restored;
+  assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*`), [], "nothing left for the TTL");
 });

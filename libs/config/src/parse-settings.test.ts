@@ -345,6 +345,7 @@ test("TLS settings of Redis need a rediss:// Redis, a client certificate its key
     [parsed.redisTlsCaFile, parsed.redisTlsCertFile, parsed.redisTlsKeyFile, parsed.redisTlsServerName],
     ["/etc/ca.pem", "/etc/c.pem", "/etc/c.key", "redis.internal"],
   );
+  assert.equal(parseSettings(["--redis.url=REDISS://r:6380", "--redis.tls-ca-file=/ca.pem"], {}).settings.redisTlsCaFile, "/ca.pem");
   // One rediss:// entry makes the whole cluster TLS.
   assert.equal(parseSettings(["--redis.cluster-nodes=a:7000,rediss://b:7001", "--redis.tls-ca-file=/ca.pem"], {}).settings.redisTlsCaFile, "/ca.pem");
   const notTls = "applies to TLS only: give --redis.url or an entry of --redis.cluster-nodes as a rediss:// URL";

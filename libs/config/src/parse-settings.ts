@@ -126,7 +126,7 @@ function checkRedisTls(settings: RelaySettings): void {
   const given = redisTlsFlags.filter(([, key]) => settings[key] !== undefined);
   if (given.length === 0) return;
   const endpoints = settings.redisClusterNodes?.split(",") ?? (settings.redisUrl === undefined ? [] : [settings.redisUrl]);
-  if (!endpoints.some((endpoint) => endpoint.startsWith("rediss://"))) {
+  if (!endpoints.some((endpoint) => endpoint.toLowerCase().startsWith("rediss://"))) {
     throw new SettingsError(`--${given[0]![0]}`, "applies to TLS only: give --redis.url or an entry of --redis.cluster-nodes as a rediss:// URL");
   }
   if ((settings.redisTlsCertFile === undefined) !== (settings.redisTlsKeyFile === undefined)) {

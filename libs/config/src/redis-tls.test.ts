@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseSettings } from "./parse-settings.js";
@@ -37,6 +37,13 @@ test("a file that cannot be read, holds no certificate, or a key that is not its
       },
     );
   const missing = join(pki.dir, "missing.pem");
+  const empty = join(pki.dir, "empty.pem");
+  writeFileSync(empty, "\n");
+  refused(
+    [`--redis.tls-cert-file=${empty}`, `--redis.tls-key-file=${client.keyFile}`],
+    "--redis.tls-cert-file",
+    /^--redis\.tls-cert-file: ".*empty\.pem" is empty$/,
+  );
   refused([`--redis.tls-ca-file=${missing}`], "--redis.tls-ca-file", /^--redis\.tls-ca-file: cannot read ".*missing\.pem": ENOENT/);
   // A key file given as the authority: no certificate in it.
   refused([`--redis.tls-ca-file=${client.keyFile}`], "--redis.tls-ca-file", /^--redis\.tls-ca-file: ".*" does not load: /);

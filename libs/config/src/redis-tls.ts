@@ -22,11 +22,15 @@ export function readRedisTls(settings: RelaySettings, readFile: FileReader): Red
   const tls: RedisTls = {};
   const read = (flag: string, path: string | undefined): string | undefined => {
     if (path === undefined) return undefined;
+    let text: string;
     try {
-      return readFile(path);
+      text = readFile(path);
     } catch (error) {
       throw new SettingsError(`--${flag}`, `cannot read ${JSON.stringify(path)}: ${(error as Error).message}`, { cause: error });
     }
+    // Node takes an empty certificate or key for none, and would check nothing.
+    if (text.trim() === "") throw new SettingsError(`--${flag}`, `${JSON.stringify(path)} is empty`);
+    return text;
   };
   const ca = read("redis.tls-ca-file", settings.redisTlsCaFile);
   const cert = read("redis.tls-cert-file", settings.redisTlsCertFile);

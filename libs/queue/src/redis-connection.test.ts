@@ -226,29 +226,29 @@ test("rejects unusable cluster nodes without showing a password", () => {
 
 test("maps the settings to an endpoint whose TLS adds to a rediss:// URL's, a plain one left as it is", (t) => {
   const tls = { ca: "CA PEM", cert: "CERT PEM", key: "KEY PEM", serverName: "redis.internal" };
-  const settings = parseSettings(["--redis.url=rediss://10.0.0.1:6380", "--redis.tls-server-name=redis.internal"], {}).settings;
-  assert.deepEqual(redisEndpointOf(settings, tls), { url: "rediss://10.0.0.1:6380", tls });
+  const settings = parseSettings(["--redis.url=REDISS://redis.invalid:6380", "--redis.tls-server-name=redis.internal"], {}).settings;
+  assert.deepEqual(redisEndpointOf(settings, tls), { url: "REDISS://redis.invalid:6380", tls });
   assert.deepEqual(redisEndpointOf(parseSettings(["--redis.cluster-nodes=a:7000"], {}).settings, undefined), { clusterNodes: "a:7000" });
   assert.equal(redisEndpointOf(parseSettings([], {}).settings, undefined), undefined);
 
-  const single = createRedisConnection({ url: "rediss://10.0.0.1:6380", tls }, "admin");
+  const single = createRedisConnection({ url: "rediss://redis.invalid:6380", tls }, "admin");
   single.on("error", () => undefined);
   t.after(() => single.disconnect());
   assert.ok(!isCluster(single));
   assert.deepEqual(single.options.tls, { ca: "CA PEM", cert: "CERT PEM", key: "KEY PEM", servername: "redis.internal" });
 
-  const cluster = createRedisConnection({ clusterNodes: "rediss://redis-1.internal:7000", tls: { ca: "CA PEM" } }, "admin");
+  const cluster = createRedisConnection({ clusterNodes: "rediss://redis-1.invalid:7000", tls: { ca: "CA PEM" } }, "admin");
   cluster.on("error", () => undefined);
   t.after(() => cluster.disconnect());
   assert.ok(isCluster(cluster));
   assert.deepEqual(cluster.options.redisOptions?.tls, { ca: "CA PEM" });
   // Over TLS a seed is dialed by its name, the one its certificate holds.
   let dialed: string | undefined;
-  cluster.options.dnsLookup?.("redis-1.internal", (error, address) => {
+  cluster.options.dnsLookup?.("redis-1.invalid", (error, address) => {
     assert.equal(error, null);
     dialed = address;
   });
-  assert.equal(dialed, "redis-1.internal");
+  assert.equal(dialed, "redis-1.invalid");
 
   const plain = createRedisConnection({ clusterNodes: "127.0.0.1:1", tls: { ca: "CA PEM" } }, "admin");
   plain.on("error", () => undefined);

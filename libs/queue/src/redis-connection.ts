@@ -118,17 +118,26 @@ export function describeEndpoint(endpoint: RedisEndpoint): string {
 
 /**
  * Resolves once `redis` is connected and ready; rejects after `timeoutMs`, naming the endpoint (its
- * password hidden) when `createRedisConnection` opened the connection, and the last connection error.
+ * password hidden) when `createRedisConnection` opened the connection, and why it is not ready: the
+ * last connection error, and on a cluster the last node's (a certificate that does not name the
+ * address a node is announced at, say), or else what dialing a seed alone answers (ioredis reads
+ * the slots on a connection whose errors it keeps to itself, a TLS failure included).
  * The client retries a refused or failed connection: only the deadline ends the wait (a Redis started
  * with the relay, or restarting, is waited for).
  */
 export async function waitForRedis(redis: RedisConnection, timeoutMs: number): Promise<void> {
   if (redis.status === "ready") return;
   let lastError: Error | undefined;
+  let nodeError: string | undefined;
   const onError = (error: Error) => {
     lastError = error;
   };
+  // ioredis says "Connection is closed." of a node it gave up on: the reason, if any, came before.
+  const onNodeError = (error: Error, address: string) => {
+    if (error.message !== "Connection is closed.") nodeError = `${address}: ${error.message}`;
+  };
   redis.on("error", onError);
+  redis.on("node error", onNodeError);
   try {
     await new Promise<void>((resolve, reject) => {
       const onReady = () => {
@@ -137,17 +146,59 @@ export async function waitForRedis(redis: RedisConnection, timeoutMs: number): P
       };
       const timer = setTimeout(() => {
         redis.off("ready", onReady);
-        const endpoint = endpoints.get(redis);
-        const at = endpoint === undefined ? "" : ` at ${describeEndpoint(endpoint)}`;
-        // A cluster's error says only that no node answered; its last node's says why.
-        const nodeError = (lastError as { lastNodeError?: unknown } | undefined)?.lastNodeError;
-        const why = lastError === undefined ? "" : `: ${lastError.message}${nodeError instanceof Error ? ` (${nodeError.message})` : ""}`;
-        reject(new QueueUnavailableError(`Redis${at} not ready within ${timeoutMs} ms (status ${redis.status})${why}`, { cause: lastError }));
+        void notReadyReason(redis, lastError, nodeError).then((why) => {
+          const endpoint = endpoints.get(redis);
+          const at = endpoint === undefined ? "" : ` at ${describeEndpoint(endpoint)}`;
+          reject(new QueueUnavailableError(`Redis${at} not ready within ${timeoutMs} ms (status ${redis.status})${why}`, { cause: lastError }));
+        });
       }, timeoutMs);
       redis.once("ready", onReady);
     });
   } finally {
     redis.off("error", onError);
+    redis.off("node error", onNodeError);
+  }
+}
+
+/** How long a seed dialed alone (see waitForRedis) may take to answer. */
+const SEED_PROBE_MS = 1_000;
+
+async function notReadyReason(redis: RedisConnection, lastError: Error | undefined, nodeError: string | undefined): Promise<string> {
+  // A cluster's error says only that no node answered; its last node's says why.
+  const lastNodeError = (lastError as { lastNodeError?: unknown } | undefined)?.lastNodeError;
+  const closed = lastNodeError instanceof Error && lastNodeError.message === "Connection is closed.";
+  const detail = nodeError ?? (lastNodeError instanceof Error && !closed ? lastNodeError.message : isCluster(redis) ? await dialSeedAlone(redis) : undefined);
+  if (lastError === undefined && detail === undefined) return "";
+  return `: ${lastError?.message ?? "no error"}${detail === undefined ? "" : ` (${detail})`}`;
+}
+
+/** What the cluster's first seed answers when dialed alone, with the nodes' options: its error, or undefined. */
+async function dialSeedAlone(cluster: Cluster): Promise<string | undefined> {
+  const endpoint = endpoints.get(cluster);
+  if (endpoint === undefined || typeof endpoint === "string" || !("clusterNodes" in endpoint)) return undefined;
+  const [seed] = parseClusterNodes(endpoint.clusterNodes).nodes;
+  if (seed === undefined || typeof seed !== "object") return undefined;
+  const probe = new Redis({
+    ...cluster.options.redisOptions,
+    host: seed.host,
+    port: seed.port,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    connectTimeout: SEED_PROBE_MS,
+  });
+  let failure: string | undefined;
+  probe.on("error", (error: Error) => {
+    failure ??= error.message;
+  });
+  try {
+    await probe.connect();
+    await probe.cluster("INFO");
+    return undefined;
+  } catch (error) {
+    return `${seed.host}:${seed.port}: ${failure ?? (error as Error).message}`;
+  } finally {
+    probe.disconnect();
   }
 }
 

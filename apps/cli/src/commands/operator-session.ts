@@ -21,8 +21,9 @@ export interface OperatorSession {
 
 /**
  * The configuration's targets and an `admin` connection to the Redis the relay uses, for `failed`,
- * `replay` and `purge`: they need the targets' names only, so neither the writers' secrets nor
- * certificates are read, and the commands run where those are not.
+ * `replay` and `purge`: they need the targets' names only, so none of the writers' secrets or target
+ * certificates are read (only the `--redis.tls-*` files, if given), and the commands run where those
+ * are not.
  */
 export async function openOperatorSession(command: string, configPath: string, settings: RelaySettings): Promise<OperatorSession> {
   const known = await loadTargetNames(configPath, process.env);

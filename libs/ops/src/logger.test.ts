@@ -96,4 +96,31 @@ describe("createLogger", () => {
     assert.match(line, /"lastNodeError":\{[^}]*"command":\{"name":"auth","args":"\[REDACTED\]"\}/);
     assert.match(line, /"aggregateErrors":\[\{[^}]*"command":\{"name":"auth","args":"\[REDACTED\]"\}/);
   });
+
+  it("cuts a TLS error's peer certificate to its names", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: "info", destination });
+    const cert = {
+      subject: { CN: "localhost" },
+      issuer: { CN: "redis-ca" },
+      subjectaltname: "DNS:localhost",
+      valid_to: "Dec  7 03:00:00 2026 GMT",
+      raw: Buffer.alloc(1_500, 7),
+      pubkey: Buffer.alloc(65, 9),
+    };
+    const err = Object.assign(new Error("Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: "), {
+      code: "ERR_TLS_CERT_ALTNAME_INVALID",
+      host: "127.0.0.1",
+      cert,
+    });
+    logger.warn({ err }, "Redis connection lost; reconnecting");
+    logger.warn({ err: Object.assign(new Error("Failed to refresh slots cache."), { lastNodeError: err }) }, "Redis connection lost; reconnecting");
+    const line = lines.join("");
+    assert.equal(lines.length, 2);
+    assert.doesNotMatch(line, /"raw"|"pubkey"/);
+    for (const logged of lines) {
+      assert.match(logged, /"cert":\{"subject":\{"CN":"localhost"\},"issuer":\{"CN":"redis-ca"\},"subjectaltname":"DNS:localhost","valid_to":"[^"]+"\}/);
+    }
+    assert.equal(cert.raw.length, 1_500, "the caller's error is left as it was");
+  });
 });

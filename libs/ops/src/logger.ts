@@ -1,5 +1,6 @@
 import { pino } from "pino";
 import type { DestinationStream, Logger } from "pino";
+import type { PeerCertificate } from "node:tls";
 
 export type { Logger } from "pino";
 
@@ -59,6 +60,8 @@ const censor = "[REDACTED]";
  * (`lastNodeError`), as a cause or an aggregate may: the arguments of an AUTH among them are the
  * credentials, at a depth no fixed path reaches. Every `command.args` goes from the serialized
  * error; the serializer shares plain objects with the caller's error, so what changes is copied.
+ * A TLS error's peer certificate (`cert`: its raw bytes, its key, its issuer's, kilobytes) is cut to
+ * the names that say which it was.
  */
 function withoutCommandArguments(value: unknown, seen: Set<object>): unknown {
   if (typeof value !== "object" || value === null || seen.has(value)) return value;
@@ -70,12 +73,21 @@ function withoutCommandArguments(value: unknown, seen: Set<object>): unknown {
   let copy: Record<string, unknown> | undefined;
   for (const [key, nested] of Object.entries(value)) {
     const isCommand = key === "command" && typeof nested === "object" && nested !== null && "args" in nested;
-    const next = isCommand ? { ...(nested as object), args: censor } : withoutCommandArguments(nested, seen);
+    const isPeerCertificate = key === "cert" && typeof nested === "object" && nested !== null && "raw" in nested;
+    const next = isCommand
+      ? { ...(nested as object), args: censor }
+      : isPeerCertificate
+        ? certificateNames(nested as PeerCertificate)
+        : withoutCommandArguments(nested, seen);
     if (next === nested) continue;
     copy ??= { ...(value as Record<string, unknown>) };
     copy[key] = next;
   }
   return copy ?? value;
+}
+
+function certificateNames({ subject, issuer, subjectaltname, valid_to }: PeerCertificate) {
+  return { subject, issuer, subjectaltname, valid_to };
 }
 
 function serializeError(error: Error): unknown {

@@ -1,6 +1,7 @@
 import type { Environment } from "./evaluate.js";
 import { flagsOf, flagTable } from "./flag-table.js";
 import type { CommandName, Flag, SettingFlag } from "./flag-table.js";
+import { checkRedisTls } from "./redis-tls.js";
 import type { RelaySettings } from "./relay-settings.js";
 import { SettingsError } from "./settings-error.js";
 
@@ -120,27 +121,6 @@ export function parseSettings(argv: readonly string[], env: Environment, options
   checkRedisTls(settings);
   return { settings, positionals, flags, options: commandOptions };
 }
-
-/** TLS settings apply to a `rediss://` Redis only, and a client certificate comes with its key. */
-function checkRedisTls(settings: RelaySettings): void {
-  const given = redisTlsFlags.filter(([, key]) => settings[key] !== undefined);
-  if (given.length === 0) return;
-  const endpoints = settings.redisClusterNodes?.split(",") ?? (settings.redisUrl === undefined ? [] : [settings.redisUrl]);
-  if (!endpoints.some((endpoint) => endpoint.toLowerCase().startsWith("rediss://"))) {
-    throw new SettingsError(`--${given[0]![0]}`, "applies to TLS only: give --redis.url or an entry of --redis.cluster-nodes as a rediss:// URL");
-  }
-  if ((settings.redisTlsCertFile === undefined) !== (settings.redisTlsKeyFile === undefined)) {
-    const [missing, present] = settings.redisTlsCertFile === undefined ? ["cert", "key"] : ["key", "cert"];
-    throw new SettingsError(`--redis.tls-${present}-file`, `needs --redis.tls-${missing}-file too: a client certificate goes with its key`);
-  }
-}
-
-const redisTlsFlags = [
-  ["redis.tls-ca-file", "redisTlsCaFile"],
-  ["redis.tls-cert-file", "redisTlsCertFile"],
-  ["redis.tls-key-file", "redisTlsKeyFile"],
-  ["redis.tls-server-name", "redisTlsServerName"],
-] as const satisfies readonly (readonly [string, keyof RelaySettings])[];
 
 function splitFlag(arg: string): [flag: string, value: string | undefined] {
   const equals = arg.indexOf("=");

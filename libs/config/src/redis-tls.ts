@@ -13,31 +13,41 @@ export interface RedisTls {
   serverName?: string;
 }
 
+/** The files of TLS to Redis: the part of RedisTls each fills, its flag, its setting. */
+const tlsFiles = [
+  ["ca", "redis.tls-ca-file", "redisTlsCaFile"],
+  ["cert", "redis.tls-cert-file", "redisTlsCertFile"],
+  ["key", "redis.tls-key-file", "redisTlsKeyFile"],
+] as const satisfies readonly (readonly [keyof RedisTls, string, keyof RelaySettings])[];
+
+/**
+ * Refuses TLS settings that cannot apply: any of them without a `rediss://` Redis, a client
+ * certificate without its key or the other way round. Throws a SettingsError naming the flag.
+ */
+export function checkRedisTls(settings: RelaySettings): void {
+  const given = [...tlsFiles, ["serverName", "redis.tls-server-name", "redisTlsServerName"] as const].find(([, , setting]) => settings[setting] !== undefined);
+  if (given === undefined) return;
+  const endpoints = settings.redisClusterNodes?.split(",") ?? (settings.redisUrl === undefined ? [] : [settings.redisUrl]);
+  if (!endpoints.some((endpoint) => endpoint.toLowerCase().startsWith("rediss://"))) {
+    throw new SettingsError(`--${given[1]}`, "applies to TLS only: give --redis.url or an entry of --redis.cluster-nodes as a rediss:// URL");
+  }
+  if ((settings.redisTlsCertFile === undefined) !== (settings.redisTlsKeyFile === undefined)) {
+    const [missing, present] = settings.redisTlsCertFile === undefined ? ["cert", "key"] : ["key", "cert"];
+    throw new SettingsError(`--redis.tls-${present}-file`, `needs --redis.tls-${missing}-file too: a client certificate goes with its key`);
+  }
+}
+
 /**
  * The `--redis.tls-*` settings with their files read through `readFile`, or undefined without any.
- * Throws a SettingsError naming the flag for a file that cannot be read or does not load (a key that
- * does not match its certificate included), never quoting what the file holds.
+ * Throws a SettingsError naming the flag for a file that cannot be read, is empty or does not load
+ * (a key that does not match its certificate included), never quoting what the file holds.
  */
 export function readRedisTls(settings: RelaySettings, readFile: FileReader): RedisTls | undefined {
   const tls: RedisTls = {};
-  const read = (flag: string, path: string | undefined): string | undefined => {
-    if (path === undefined) return undefined;
-    let text: string;
-    try {
-      text = readFile(path);
-    } catch (error) {
-      throw new SettingsError(`--${flag}`, `cannot read ${JSON.stringify(path)}: ${(error as Error).message}`, { cause: error });
-    }
-    // Node takes an empty certificate or key for none, and would check nothing.
-    if (text.trim() === "") throw new SettingsError(`--${flag}`, `${JSON.stringify(path)} is empty`);
-    return text;
-  };
-  const ca = read("redis.tls-ca-file", settings.redisTlsCaFile);
-  const cert = read("redis.tls-cert-file", settings.redisTlsCertFile);
-  const key = read("redis.tls-key-file", settings.redisTlsKeyFile);
-  if (ca !== undefined) tls.ca = ca;
-  if (cert !== undefined) tls.cert = cert;
-  if (key !== undefined) tls.key = key;
+  for (const [part, flag, setting] of tlsFiles) {
+    const path = settings[setting];
+    if (path !== undefined) tls[part] = read(readFile, flag, path);
+  }
   if (settings.redisTlsServerName !== undefined) tls.serverName = settings.redisTlsServerName;
   if (Object.keys(tls).length === 0) return undefined;
   // Checked now: at the first connection a bad file would only be retried, forever. Node takes a CA
@@ -45,6 +55,18 @@ export function readRedisTls(settings: RelaySettings, readFile: FileReader): Red
   if (tls.ca !== undefined) loads("redis.tls-ca-file", settings.redisTlsCaFile, () => new X509Certificate(tls.ca!));
   if (tls.cert !== undefined) loads("redis.tls-cert-file", settings.redisTlsCertFile, () => createSecureContext({ cert: tls.cert, key: tls.key }));
   return tls;
+}
+
+function read(readFile: FileReader, flag: string, path: string): string {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    throw new SettingsError(`--${flag}`, `cannot read ${JSON.stringify(path)}: ${(error as Error).message}`, { cause: error });
+  }
+  // Node takes an empty certificate or key for none, and would check nothing.
+  if (text.trim() === "") throw new SettingsError(`--${flag}`, `${JSON.stringify(path)} is empty`);
+  return text;
 }
 
 function loads(flag: string, path: string | undefined, load: () => unknown): void {

@@ -446,6 +446,15 @@ export function flagSynopsis(flag: Flag): string {
   return flag.kind === "switch" ? `--${flag.name}` : `--${flag.name} ${flag.value}`;
 }
 
+/**
+ * A setting as errors found after parsing name it, `--redis.url (or REDIS_URL)`: by then it is not
+ * known which of the two gave it.
+ */
+export function settingLabel(name: string): string {
+  const flag = flagTable.find((candidate) => candidate.name === name);
+  return flag?.kind === "setting" && flag.env !== undefined ? `--${name} (or ${flag.env})` : `--${name}`;
+}
+
 /** The files and name of TLS to a `rediss://` Redis, one Redis or every node of a cluster; read at start. */
 function redisTlsFlags(): SettingFlag[] {
   const file = (name: string, env: string, description: string, key: "redisTlsCaFile" | "redisTlsCertFile" | "redisTlsKeyFile"): SettingFlag => ({

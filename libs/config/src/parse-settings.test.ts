@@ -285,7 +285,13 @@ test("rejects bad cluster settings, naming the flag and never echoing a password
   settingsError(
     ["--redis.url=redis://r:6379", "--redis.cluster-nodes=a:7000"],
     {},
-    "--redis.cluster-nodes",
+    "--redis.cluster-nodes (or RELAY_REDIS_CLUSTER_NODES)",
+    "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both",
+  );
+  settingsError(
+    ["--redis.cluster-nodes=a:7000"],
+    { REDIS_URL: "redis://r:6379" },
+    "--redis.cluster-nodes (or RELAY_REDIS_CLUSTER_NODES)",
     "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both",
   );
   settingsError(["--target.queue-shards=0"], {}, "--target.queue-shards", 'expected a whole number of at least 1, got "0"');
@@ -349,21 +355,26 @@ test("TLS settings of Redis need a rediss:// Redis, a client certificate its key
   // One rediss:// entry makes the whole cluster TLS.
   assert.equal(parseSettings(["--redis.cluster-nodes=a:7000,rediss://b:7001", "--redis.tls-ca-file=/ca.pem"], {}).settings.redisTlsCaFile, "/ca.pem");
   const notTls = "applies to TLS only: give --redis.url or an entry of --redis.cluster-nodes as a rediss:// URL";
-  settingsError(["--redis.url=redis://r:6379", "--redis.tls-ca-file=/ca.pem"], {}, "--redis.tls-ca-file", notTls);
-  settingsError(["--redis.cluster-nodes=a:7000,b:7001"], { RELAY_REDIS_TLS_SERVER_NAME: "redis.internal" }, "--redis.tls-server-name", notTls);
+  settingsError(["--redis.url=redis://r:6379", "--redis.tls-ca-file=/ca.pem"], {}, "--redis.tls-ca-file (or RELAY_REDIS_TLS_CA_FILE)", notTls);
+  settingsError(
+    ["--redis.cluster-nodes=a:7000,b:7001"],
+    { RELAY_REDIS_TLS_SERVER_NAME: "redis.internal" },
+    "--redis.tls-server-name (or RELAY_REDIS_TLS_SERVER_NAME)",
+    notTls,
+  );
   // Without a Redis, run's embedded one: no TLS there.
-  settingsError(["--redis.tls-cert-file=/c.pem", "--redis.tls-key-file=/c.key"], {}, "--redis.tls-cert-file", notTls);
+  settingsError(["--redis.tls-cert-file=/c.pem", "--redis.tls-key-file=/c.key"], {}, "--redis.tls-cert-file (or RELAY_REDIS_TLS_CERT_FILE)", notTls);
   settingsError(
     ["--redis.url=rediss://r:6380", "--redis.tls-cert-file=/c.pem"],
     {},
-    "--redis.tls-cert-file",
-    "needs --redis.tls-key-file too: a client certificate goes with its key",
+    "--redis.tls-cert-file (or RELAY_REDIS_TLS_CERT_FILE)",
+    "needs --redis.tls-key-file (or RELAY_REDIS_TLS_KEY_FILE) too: a client certificate goes with its key",
   );
   settingsError(
     ["--redis.url=rediss://r:6380", "--redis.tls-key-file=/c.key"],
     {},
-    "--redis.tls-key-file",
-    "needs --redis.tls-cert-file too: a client certificate goes with its key",
+    "--redis.tls-key-file (or RELAY_REDIS_TLS_KEY_FILE)",
+    "needs --redis.tls-cert-file (or RELAY_REDIS_TLS_CERT_FILE) too: a client certificate goes with its key",
   );
   settingsError(["--redis.tls-server-name=10.0.0.7"], {}, "--redis.tls-server-name", 'expected a host name, got "10.0.0.7"');
   settingsError(["--redis.tls-server-name=bad name"], {}, "--redis.tls-server-name", 'expected a host name, got "bad name"');

@@ -1,5 +1,5 @@
 import type { Environment } from "./evaluate.js";
-import { flagsOf, flagTable } from "./flag-table.js";
+import { flagsOf, flagTable, settingLabel } from "./flag-table.js";
 import type { CommandName, Flag, SettingFlag } from "./flag-table.js";
 import { checkRedisTls } from "./redis-tls.js";
 import type { RelaySettings } from "./relay-settings.js";
@@ -116,7 +116,7 @@ export function parseSettings(argv: readonly string[], env: Environment, options
     for (const { value } of fromArgs) apply(settings, `--${flag.name}`, flag, value);
   }
   if (settings.redisUrl !== undefined && settings.redisClusterNodes !== undefined) {
-    throw new SettingsError("--redis.cluster-nodes", "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both");
+    throw new SettingsError(settingLabel("redis.cluster-nodes"), "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both");
   }
   checkRedisTls(settings);
   return { settings, positionals, flags, options: commandOptions };

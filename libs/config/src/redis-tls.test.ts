@@ -41,15 +41,23 @@ test("a file that cannot be read, holds no certificate, or a key that is not its
   writeFileSync(empty, "\n");
   refused(
     [`--redis.tls-cert-file=${empty}`, `--redis.tls-key-file=${client.keyFile}`],
-    "--redis.tls-cert-file",
-    /^--redis\.tls-cert-file: ".*empty\.pem" is empty$/,
+    "--redis.tls-cert-file (or RELAY_REDIS_TLS_CERT_FILE)",
+    /^--redis\.tls-cert-file \(or RELAY_REDIS_TLS_CERT_FILE\): ".*empty\.pem" is empty$/,
   );
-  refused([`--redis.tls-ca-file=${missing}`], "--redis.tls-ca-file", /^--redis\.tls-ca-file: cannot read ".*missing\.pem": ENOENT/);
+  refused(
+    [`--redis.tls-ca-file=${missing}`],
+    "--redis.tls-ca-file (or RELAY_REDIS_TLS_CA_FILE)",
+    /^--redis\.tls-ca-file \(or RELAY_REDIS_TLS_CA_FILE\): cannot read ".*missing\.pem": ENOENT/,
+  );
   // A key file given as the authority: no certificate in it.
-  refused([`--redis.tls-ca-file=${client.keyFile}`], "--redis.tls-ca-file", /^--redis\.tls-ca-file: ".*" does not load: /);
+  refused(
+    [`--redis.tls-ca-file=${client.keyFile}`],
+    "--redis.tls-ca-file (or RELAY_REDIS_TLS_CA_FILE)",
+    /^--redis\.tls-ca-file \(or RELAY_REDIS_TLS_CA_FILE\): ".*" does not load: /,
+  );
   refused(
     [`--redis.tls-cert-file=${client.certFile}`, `--redis.tls-key-file=${other.keyFile}`],
-    "--redis.tls-cert-file",
-    /^--redis\.tls-cert-file: ".*" does not load: .*key values mismatch/,
+    "--redis.tls-cert-file (or RELAY_REDIS_TLS_CERT_FILE)",
+    /^--redis\.tls-cert-file \(or RELAY_REDIS_TLS_CERT_FILE\): ".*" does not load: .*key values mismatch/,
   );
 });

@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
+import { settingLabel } from "./flag-table.js";
 import type { RelaySettings } from "./relay-settings.js";
 import type { FileReader } from "./schema-values.js";
 import { SettingsError } from "./settings-error.js";
@@ -22,24 +23,27 @@ const tlsFiles = [
 
 /**
  * Refuses TLS settings that cannot apply: any of them without a `rediss://` Redis, a client
- * certificate without its key or the other way round. Throws a SettingsError naming the flag.
+ * certificate without its key or the other way round. Throws a SettingsError naming the flag and its variable.
  */
 export function checkRedisTls(settings: RelaySettings): void {
   const given = [...tlsFiles, ["serverName", "redis.tls-server-name", "redisTlsServerName"] as const].find(([, , setting]) => settings[setting] !== undefined);
   if (given === undefined) return;
   const endpoints = settings.redisClusterNodes?.split(",") ?? (settings.redisUrl === undefined ? [] : [settings.redisUrl]);
   if (!endpoints.some((endpoint) => endpoint.toLowerCase().startsWith("rediss://"))) {
-    throw new SettingsError(`--${given[1]}`, "applies to TLS only: give --redis.url or an entry of --redis.cluster-nodes as a rediss:// URL");
+    throw new SettingsError(settingLabel(given[1]), "applies to TLS only: give --redis.url or an entry of --redis.cluster-nodes as a rediss:// URL");
   }
   if ((settings.redisTlsCertFile === undefined) !== (settings.redisTlsKeyFile === undefined)) {
     const [missing, present] = settings.redisTlsCertFile === undefined ? ["cert", "key"] : ["key", "cert"];
-    throw new SettingsError(`--redis.tls-${present}-file`, `needs --redis.tls-${missing}-file too: a client certificate goes with its key`);
+    throw new SettingsError(
+      settingLabel(`redis.tls-${present}-file`),
+      `needs ${settingLabel(`redis.tls-${missing}-file`)} too: a client certificate goes with its key`,
+    );
   }
 }
 
 /**
  * The `--redis.tls-*` settings with their files read through `readFile`, or undefined without any.
- * Throws a SettingsError naming the flag for a file that cannot be read, is empty or does not load
+ * Throws a SettingsError naming the flag and its variable for a file that cannot be read, is empty or does not load
  * (a key that does not match its certificate included), never quoting what the file holds.
  */
 export function readRedisTls(settings: RelaySettings, readFile: FileReader): RedisTls | undefined {
@@ -62,10 +66,10 @@ function read(readFile: FileReader, flag: string, path: string): string {
   try {
     text = readFile(path);
   } catch (error) {
-    throw new SettingsError(`--${flag}`, `cannot read ${JSON.stringify(path)}: ${(error as Error).message}`, { cause: error });
+    throw new SettingsError(settingLabel(flag), `cannot read ${JSON.stringify(path)}: ${(error as Error).message}`, { cause: error });
   }
   // Node takes an empty certificate or key for none, and would check nothing.
-  if (text.trim() === "") throw new SettingsError(`--${flag}`, `${JSON.stringify(path)} is empty`);
+  if (text.trim() === "") throw new SettingsError(settingLabel(flag), `${JSON.stringify(path)} is empty`);
   return text;
 }
 
@@ -73,6 +77,6 @@ function loads(flag: string, path: string | undefined, load: () => unknown): voi
   try {
     load();
   } catch (error) {
-    throw new SettingsError(`--${flag}`, `${JSON.stringify(path)} does not load: ${(error as Error).message}`, { cause: error });
+    throw new SettingsError(settingLabel(flag), `${JSON.stringify(path)} does not load: ${(error as Error).message}`, { cause: error });
   }
 }

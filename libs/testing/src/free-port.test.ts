@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { fetchable, freePort } from "./free-port.js";
+import { bindable, fetchable, freePort } from "./free-port.js";
 
 async function bindAndClose(port: number): Promise<void> {
   const server = createServer().listen(port, "127.0.0.1");
@@ -46,5 +46,19 @@ describe("freePort", () => {
       await bindAndClose(port + 10_000);
     }
     for (let i = 0; i < 100; i++) assert.ok(!ports.has(await freePort()));
+  });
+
+  it("counts a port taken on ::1 alone as taken: a TLS test server binds ::1 too", async (t) => {
+    const taken = createServer().listen(0, "::1");
+    const listening = await once(taken, "listening").then(
+      () => true,
+      () => false,
+    );
+    if (!listening) return t.skip("no IPv6 loopback here");
+    const { port } = taken.address() as { port: number };
+    t.after(() => taken.listening && taken.close());
+    assert.equal(await bindable([port]), false);
+    await new Promise((resolve) => taken.close(resolve));
+    assert.equal(await bindable([port]), true);
   });
 });

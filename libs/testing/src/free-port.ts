@@ -12,7 +12,8 @@ export class NoFreePortError extends Error {
   override name = "NoFreePortError";
 }
 
-const HOST = "127.0.0.1";
+// ::1 too: a TLS test server binds it beside 127.0.0.1, as `localhost` may resolve to either.
+const HOSTS = ["127.0.0.1", "::1"];
 // Below Linux' ephemeral range (32768-60999 by default), which bind(0) and outgoing connections draw from: a port
 // picked here cannot be taken, between the probe and the bind, by a server that listens on port 0.
 const LOWEST = 10_000;
@@ -48,14 +49,20 @@ export async function freePort(options: FreePortOptions = {}): Promise<number> {
   throw new NoFreePortError(`found no free loopback port in ${ATTEMPTS} attempts`);
 }
 
-async function bindable(ports: number[]): Promise<boolean> {
+/** Whether every one of `ports` can be listened on now, on each loopback address. */
+export async function bindable(ports: number[]): Promise<boolean> {
   const probes: Server[] = [];
   try {
     for (const port of ports) {
-      const probe = createServer();
-      probe.listen(port, HOST);
-      probes.push(probe);
-      await once(probe, "listening");
+      for (const host of HOSTS) {
+        const probe = createServer();
+        probes.push(probe);
+        probe.listen(port, host);
+        await once(probe, "listening").catch((error: NodeJS.ErrnoException) => {
+          // A machine without IPv6 has no ::1 to take the port on.
+          if (error.code !== "EADDRNOTAVAIL" || host === HOSTS[0]) throw error;
+        });
+      }
     }
     return true;
   } catch {

@@ -80,6 +80,15 @@ describe("parseIngestName", () => {
     assert.deepEqual(parseIngestName("name=app%7Bk%3D%FF%7D").labels, new Map([["k", "\ufffd"]]));
   });
 
+  it("refuses a service_name that could not be the app write makes of it, and lets an empty one pass", () => {
+    assert.throws(() => parseIngestName(`name=${encodeURIComponent("checkout{service_name=payments api}")}`), {
+      name: "InvalidNameError",
+      message: "name: service_name: invalid service name: payments api: character is not allowed: ' '",
+    });
+    assert.throws(() => parseIngestName(`name=${encodeURIComponent("checkout{service_name=svc:v2}")}`), /character is not allowed: ':'/);
+    assert.equal(parseIngestName(`name=${encodeURIComponent("checkout{service_name=,env=a b}")}`).app, "checkout");
+  });
+
   it("treats a missing name as Pyroscope does", () => {
     assert.throws(() => parseIngestName("from=1"), { name: "InvalidNameError", message: "name: service name is required" });
   });

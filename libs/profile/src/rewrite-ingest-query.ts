@@ -1,4 +1,6 @@
+import { InvalidNameError } from "./errors.js";
 import { formatName } from "./format-name.js";
+import { appNameProblem } from "./label-name.js";
 import { appLabel, setLabel, withExternalLabels, withServiceName } from "./label-set.js";
 import { parseName, type ParsedName } from "./parse-name.js";
 import { byteString, encodeQuery, firstValue, parseQuery, textOf } from "./query-string.js";
@@ -6,11 +8,17 @@ import { byteString, encodeQuery, firstValue, parseQuery, textOf } from "./query
 /**
  * The `name` of a raw /ingest query (without `?`), read the way Pyroscope reads it: the first
  * `name` parameter, Go-decoded. A missing or empty one fails like Pyroscope does, with
- * `name: service name is required`. Receivers call this to refuse what no target would take.
+ * `name: service name is required`. Receivers call this to refuse what no target would take: a
+ * non-empty `service_name` becomes the app the target reads (see rewriteIngestQuery), so it must be
+ * a valid app name too.
  * @throws InvalidNameError
  */
 export function parseIngestName(query: string): ParsedName {
-  return parseName(nameText(firstValue(query, "name")));
+  const parsed = parseName(nameText(firstValue(query, "name")));
+  const serviceName = parsed.labels.get("service_name");
+  const problem = serviceName ? appNameProblem(serviceName) : undefined;
+  if (problem !== undefined) throw new InvalidNameError(`name: service_name: ${problem}`);
+  return parsed;
 }
 
 /**

@@ -2,8 +2,9 @@ import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 
 /**
  * connect-es reports a request body that is not valid protobuf (including label values that are
- * not UTF-8) as `internal`; Pyroscope's connect-go server says `invalid_argument`, which tells the
- * client not to retry. This rewrites exactly those errors, in the Connect, gRPC-Web and gRPC encodings.
+ * not UTF-8), and a gzip body cut short, as `internal`; Pyroscope's connect-go server says
+ * `invalid_argument`, which tells the client not to retry. This rewrites exactly those errors, in
+ * the Connect, gRPC-Web and gRPC encodings.
  */
 export async function decodeErrorAsInvalidArgument(response: UniversalServerResponse): Promise<UniversalServerResponse> {
   if (response.body === undefined || response.body instanceof Uint8Array) {
@@ -13,7 +14,7 @@ export async function decodeErrorAsInvalidArgument(response: UniversalServerResp
   if (response.status === 500 && contentType.startsWith("application/json")) {
     const bytes = await collect(response.body);
     const error = tryJson(bytes);
-    if (error?.code === "internal" && typeof error.message === "string" && error.message.startsWith(parseErrorPrefix)) {
+    if (error?.code === "internal" && typeof error.message === "string" && isDecodeError(error.message)) {
       const body = new TextEncoder().encode(JSON.stringify({ code: "invalid_argument", message: error.message }));
       // The new body is longer than the one connect-es measured: a stale length corrupts the stream.
       const header = new Headers(response.header);
@@ -35,6 +36,13 @@ export async function decodeErrorAsInvalidArgument(response: UniversalServerResp
 }
 
 const parseErrorPrefix = "parse binary: ";
+// What connect-node says of a gzip body zlib could not finish (a truncated stream: Z_BUF_ERROR);
+// the corrupt ones it already calls invalid_argument.
+const decompressionError = "decompression failed";
+
+function isDecodeError(message: string): boolean {
+  return message.startsWith(parseErrorPrefix) || message === decompressionError;
+}
 const grpcWebTrailerFlag = 0x80;
 
 async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
@@ -44,7 +52,8 @@ async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIte
       continue;
     }
     const trailer = new TextDecoder().decode(chunk.subarray(5));
-    if (!/^grpc-status: ?13\r?$/m.test(trailer) || !trailer.includes(`grpc-message: ${encodeURIComponent(parseErrorPrefix.trim())}`)) {
+    const message = /^grpc-message: ?(.*?)\r?$/m.exec(trailer)?.[1];
+    if (!/^grpc-status: ?13\r?$/m.test(trailer) || message === undefined || !isDecodeError(decodeURIComponent(message))) {
       yield chunk;
       continue;
     }
@@ -61,7 +70,7 @@ async function* rewriteGrpcWebTrailer(body: AsyncIterable<Uint8Array>): AsyncIte
 async function* rewriteGrpcTrailer(body: AsyncIterable<Uint8Array>, trailer: Headers): AsyncIterable<Uint8Array> {
   yield* body;
   const message = decodeURIComponent(trailer.get("grpc-message") ?? "");
-  if (trailer.get("grpc-status") === "13" && message.startsWith(parseErrorPrefix)) {
+  if (trailer.get("grpc-status") === "13" && isDecodeError(message)) {
     trailer.set("grpc-status", "3");
   }
 }

@@ -123,6 +123,12 @@ describe("POST /ingest rejects, stores nothing and keeps serving", () => {
     await assertRejected(t, r, res, 400, "invalid_argument", /^name: /);
   });
 
+  test("a service_name that is no valid app, which write would make the app: 400 invalid_argument", async (t) => {
+    const r = await startTestReceiver(t, redis, admin);
+    const res = await send(r.url, "POST", `/ingest?name=${encodeURIComponent("checkout{service_name=payments api}")}`, {}, gzippedPprof());
+    await assertRejected(t, r, res, 400, "invalid_argument", /^name: service_name: invalid service name: payments api/);
+  });
+
   test("empty body: 200 and nothing stored, as Pyroscope stores no series for it", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const res = await send(r.url, "POST", `/ingest?${goodQuery}`, { "content-type": "application/octet-stream" }, Buffer.alloc(0));

@@ -261,6 +261,14 @@ describe("Push rejects, stores nothing and keeps serving", () => {
     await assertRejected(t, r, res, 400, "invalid_argument", /parse binary/);
   });
 
+  test("a gzip body cut short over Connect: 400 invalid_argument, not a retried internal", async (t) => {
+    const r = await startTestReceiver(t, redis, admin);
+    const gzipped = gzipSync(encodePush([[Buffer.from("__name__"), Buffer.from("cpu")]], gzippedPprof()));
+    const cut = gzipped.subarray(0, gzipped.length - 12);
+    const res = await send(r.url, "POST", pushPath, { "content-type": "application/proto", "content-encoding": "gzip" }, cut);
+    await assertRejected(t, r, res, 400, "invalid_argument", /decompression failed/);
+  });
+
   test("invalid JSON over Connect: 400 invalid_argument", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const res = await send(r.url, "POST", pushPath, { "content-type": "application/json" }, Buffer.from('{"series": ['));
@@ -278,6 +286,22 @@ describe("Push rejects, stores nothing and keeps serving", () => {
     assert.deepEqual(await r.keys(), []);
     assert.equal((await pushProto(r)).status, 200);
     assert.equal((await r.payloads()).length, 1);
+  });
+
+  test("a gzip message cut short over gRPC-Web: grpc-status 3", async (t) => {
+    const r = await startTestReceiver(t, redis, admin);
+    const gzipped = gzipSync(encodePush([[Buffer.from("__name__"), Buffer.from("cpu")]], gzippedPprof()));
+    const res = await send(
+      r.url,
+      "POST",
+      pushPath,
+      { "content-type": "application/grpc-web+proto", "grpc-encoding": "gzip" },
+      grpcWebFrame(1, gzipped.subarray(0, gzipped.length - 12)),
+    );
+    const trailer = grpcWebTrailer(res);
+    assert.equal(trailer["grpc-status"], "3", JSON.stringify(trailer));
+    assert.equal(await rejected(r, "invalid_argument"), 1);
+    assert.deepEqual(await r.keys(), []);
   });
 
   test("a label value that is not UTF-8: 400 invalid_argument", async (t) => {

@@ -40,7 +40,7 @@ export async function attempt(
     status: response.status,
     detail: (outcome.kind === "retry" ? outcome.detail : undefined) ?? response.bodyStart.trim(),
   };
-  if (outcome.kind === "permanent") return { kind: "permanent", failure, unreachable: false };
+  if (outcome.kind === "permanent") return { kind: "permanent", failure, unreachable: false, ...(outcome.refusesContent ? { refusesContent: true } : {}) };
   const retryAfterMs = parseRetryAfter(response.retryAfter, Date.now());
   return { kind: "retry", failure, unreachable: false, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
 }

@@ -13,6 +13,8 @@ export interface DeliveryFailure {
   retryAfterMs?: number;
   /** Nobody answers where the request must go: the circuit opens. */
   unreachable: boolean;
+  /** A permanent refusal of what a Push carried (see Outcome): a combined one is narrowed down. */
+  refusesContent?: true;
 }
 
 /**

@@ -131,6 +131,18 @@ test("a combined Push answered 400 for one series delivers all the others; that 
   assert.equal(await counter(r.metrics.failedProfiles, "a", { reason: "connect invalid_argument" }), 1);
 });
 
+test("a combined Push refused for being sent at all (permission_denied) is not narrowed: one request, every series failed", async (t) => {
+  const target = await startFakeTarget();
+  target.respond(() => ({ status: 403, body: '{"code":"permission_denied","message":"tenant not allowed"}' }));
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
+  const { batchId } = await r.enqueuer.enqueue(toBinary(PushRequestSchema, pushOf(10)), pushData(10), ["a"]);
+
+  const failed = await failedJob(r.queue("a"), batchId);
+  assert.equal(target.requests.length, 1, `no halves: ${target.requests.map(seriesOf).join(" | ")}`);
+  assert.match(failed.failedReason, /^connect permission_denied: /);
+  assert.equal(await counter(r.metrics.failedProfiles, "a", { reason: "connect permission_denied" }), 1);
+});
+
 test("Push: a retry sends only the series left; a series refused for good is split off with what it need not resend", async (t) => {
   const target = await startFakeTarget();
   let refusedThree = false;

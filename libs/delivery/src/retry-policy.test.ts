@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { classifyError, classifyResponse, type DeliveryResponse, type Outcome } from "./retry-policy.js";
+import { classifyError, classifyResponse, isUnreachable, type DeliveryResponse, type Outcome } from "./retry-policy.js";
 
 const retry = (reason: string): Outcome => ({ kind: "retry", reason });
 const permanent = (reason: string): Outcome => ({ kind: "permanent", reason });
+const refused = (reason: string): Outcome => ({ kind: "permanent", reason, refusesContent: true });
 const connectBody = (code: string) => JSON.stringify({ code, message: "boom" });
 
 type Row = [status: number, body: string, expected: Outcome];
@@ -83,10 +84,10 @@ describe("classifyResponse for Push", () => {
     [500, connectBody("data_loss"), retry("connect data_loss")],
     [409, connectBody("aborted"), retry("connect aborted")],
     [429, connectBody("resource_exhausted"), retry("connect resource_exhausted")],
-    [400, connectBody("invalid_argument"), permanent("connect invalid_argument")],
-    [503, connectBody("invalid_argument"), permanent("connect invalid_argument")],
+    [400, connectBody("invalid_argument"), refused("connect invalid_argument")],
+    [503, connectBody("invalid_argument"), refused("connect invalid_argument")],
     [499, connectBody("canceled"), permanent("connect canceled")],
-    [409, connectBody("already_exists"), permanent("connect already_exists")],
+    [409, connectBody("already_exists"), refused("connect already_exists")],
     [401, connectBody("unauthenticated"), permanent("connect unauthenticated")],
     [501, connectBody("unimplemented"), permanent("connect unimplemented")],
     // No Connect body: the code a Connect client infers from the status decides.
@@ -104,7 +105,7 @@ describe("classifyResponse for Push", () => {
     [404, JSON.stringify({ code: 7 }), permanent("http 404")],
     [404, "null", permanent("http 404")],
     // Only the first KiB of a long error is kept: cut off, its start still names the code.
-    [400, `{"code":"invalid_argument","message":"${"x".repeat(2_000)}`.slice(0, 1_024), permanent("connect invalid_argument")],
+    [400, `{"code":"invalid_argument","message":"${"x".repeat(2_000)}`.slice(0, 1_024), refused("connect invalid_argument")],
     [503, ` {"code": "unavailable","message":"${"y".repeat(2_000)}`.slice(0, 1_024), retry("connect unavailable")],
   ]);
 });
@@ -135,6 +136,17 @@ describe("classifyError", () => {
     for (const code of ["ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]) {
       assert.deepEqual(classifyError(new TypeError("fetch failed", { cause: withCode(code, code) })), retry(`network ${code}`));
     }
+  });
+
+  it("calls a target unreachable only when nobody answers at its address, not when a connection breaks under a request", () => {
+    for (const code of ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]) {
+      assert.equal(isUnreachable(new TypeError("fetch failed", { cause: withCode(code, code) })), true, code);
+    }
+    // A reset may be the request's own doing, every time: it uses an attempt.
+    for (const code of ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "ETIMEDOUT"]) {
+      assert.equal(isUnreachable(new TypeError("fetch failed", { cause: withCode(code, code) })), false, code);
+    }
+    assert.equal(isUnreachable(new DOMException("The operation timed out.", "TimeoutError")), false);
   });
 
   it("looks into an AggregateError from happy-eyeballs connects", () => {

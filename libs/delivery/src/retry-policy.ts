@@ -7,7 +7,15 @@ import { DeliveryError } from "./delivery-error.js";
  * The rules' verdict on one request: delivered, or how it failed and its reason (`http 503`), with
  * a detail where the answer's body does not say what went wrong.
  */
-export type Outcome = { kind: "delivered" } | { kind: "retry"; reason: string; detail?: string } | { kind: "permanent"; reason: string };
+export type Outcome =
+  | { kind: "delivered" }
+  | { kind: "retry"; reason: string; detail?: string }
+  | {
+      kind: "permanent";
+      reason: string;
+      /** A Push the target refused for what it carries (a series it will not take), not for being sent at all. */
+      refusesContent?: true;
+    };
 
 /** The facts of one downstream answer. */
 export interface DeliveryResponse {
@@ -46,6 +54,13 @@ const connectCodes = [
 ] as const;
 type ConnectCode = (typeof connectCodes)[number];
 const knownCodes: ReadonlySet<string> = new Set(connectCodes);
+
+/**
+ * Permanent Push codes that can be about one series of the request: only these are worth narrowing a
+ * combined Push down to the series at fault (an `unauthenticated` or `unimplemented` would answer
+ * every half the same).
+ */
+const contentCodes: ReadonlySet<ConnectCode> = new Set(["invalid_argument", "failed_precondition", "out_of_range", "already_exists"]);
 
 /** Alloy's shouldRetry; resource_exhausted depends on `retry_on_http_429`. */
 const retryablePushCodes: ReadonlySet<ConnectCode> = new Set(["deadline_exceeded", "unknown", "internal", "unavailable", "data_loss", "aborted"]);
@@ -97,7 +112,8 @@ function classifyPush({ status, body, retryOnHttp429, retryUnauthenticated }: De
   const reason = sent === undefined ? `http ${status}` : `connect ${code}`;
   if (code === "resource_exhausted") return retryOnHttp429 ? retry(reason) : permanent(reason);
   if (code === "unauthenticated" && retryUnauthenticated) return retry(reason);
-  return retryablePushCodes.has(code) ? retry(reason) : permanent(reason);
+  if (retryablePushCodes.has(code)) return retry(reason);
+  return contentCodes.has(code) ? { kind: "permanent", reason, refusesContent: true } : permanent(reason);
 }
 
 function isProtoAnswer(contentType: string | undefined): boolean {
@@ -167,20 +183,13 @@ function parseObject(body: string): Record<string, unknown> | undefined {
 const undiciTimeouts = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 
 /**
- * Transport error codes that mean nobody answers at the address; only these open the circuit. A
- * timeout is a slow target, and anything else (a TLS or argument error) is a plain retry.
+ * Transport error codes that mean nobody answers at the address; only these open the circuit without
+ * using an attempt. A timeout is a slow target; a connection reset or closed under a request
+ * (ECONNRESET, EPIPE, undici's UND_ERR_SOCKET) had someone at the address, and may be the request's
+ * own doing (a proxy that drops a body it will not take): a plain retry, so that such a profile
+ * fails for good after `max_backoff_retries` rather than pausing its target again and again.
  */
-const unreachableCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EPIPE",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-]);
+const unreachableCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
 
 /**
  * Classifies an error thrown while sending (no HTTP answer). Always `retry`: a forwarder cannot

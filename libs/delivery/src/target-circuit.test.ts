@@ -1,19 +1,30 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { failuresBeforePause, TargetCircuit } from "./target-circuit.js";
+import { failuresBeforePause, TargetCircuit, type FailedRequest } from "./target-circuit.js";
+
+/** Requests one after the other, each sent after the last one failed, 10 ms apart. */
+function inTurn(): () => FailedRequest {
+  let now = 0;
+  return () => {
+    now += 10;
+    return { sentAt: now, failedAt: now + 5 };
+  };
+}
 
 test("Retry-After pauses for the time asked, at least the minimum backoff and at most an hour", () => {
   const circuit = new TargetCircuit(500, 60_000);
+  const next = inTurn();
   // The target asked: the job uses no attempt.
-  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 2_000, unreachable: false }), { pauseMs: 2_000, usesAttempt: false });
-  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 0, unreachable: false }), { pauseMs: 500, usesAttempt: false });
-  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 10 * 3600_000, unreachable: false }), { pauseMs: 3600_000, usesAttempt: false });
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 2_000, unreachable: false }, next()), { pauseMs: 2_000, usesAttempt: false });
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 0, unreachable: false }, next()), { pauseMs: 500, usesAttempt: false });
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 10 * 3600_000, unreachable: false }, next()), { pauseMs: 3600_000, usesAttempt: false });
 });
 
 test("an unreachable target pauses with growing, capped pauses until a delivery closes the circuit", () => {
   const circuit = new TargetCircuit(100, 1_000);
+  const next = inTurn();
   const down = () => {
-    const pause = circuit.pauseFor({ unreachable: true })!;
+    const pause = circuit.pauseFor({ unreachable: true }, next())!;
     assert.equal(pause.usesAttempt, false, "out of reach: no attempt used");
     return pause.pauseMs;
   };
@@ -31,14 +42,30 @@ test("an unreachable target pauses with growing, capped pauses until a delivery 
 
 test("a few error answers or timeouts are plain retries; a streak of them pauses the queue, and uses the job's attempt", () => {
   const circuit = new TargetCircuit(100, 1_000);
-  assert.equal(circuit.pauseFor({ unreachable: false }), undefined);
-  assert.equal(circuit.pauseFor({ unreachable: false }), undefined);
+  const next = inTurn();
+  assert.equal(circuit.pauseFor({ unreachable: false }, next()), undefined);
+  assert.equal(circuit.pauseFor({ unreachable: false }, next()), undefined);
   for (let failure = 3; failure < failuresBeforePause; failure++) {
-    assert.equal(circuit.pauseFor({ unreachable: false }), undefined, `failure ${failure} is a plain retry`);
+    assert.equal(circuit.pauseFor({ unreachable: false }, next()), undefined, `failure ${failure} is a plain retry`);
   }
-  const pause = circuit.pauseFor({ unreachable: false });
+  const pause = circuit.pauseFor({ unreachable: false }, next());
   assert.ok(pause !== undefined && pause.pauseMs >= 100 && pause.pauseMs < 200, `first pause ${pause?.pauseMs}`);
   assert.equal(pause.usesAttempt, true, "a target that keeps answering errors must not hold a job past its retries");
   circuit.delivered();
-  assert.equal(circuit.pauseFor({ unreachable: false }), undefined, "a delivery resets the streak");
+  assert.equal(circuit.pauseFor({ unreachable: false }, next()), undefined, "a delivery resets the streak");
+});
+
+test("requests in flight together count as one failure: sixteen connections reset at once pause as one", () => {
+  const circuit = new TargetCircuit(500, 300_000);
+  // Sent at 0-15 ms, all failed at 20-35 ms: the target went away under them.
+  const together = Array.from({ length: 16 }, (_, i) => ({ sentAt: i, failedAt: 20 + i }));
+  const pauses = together.map((request) => circuit.pauseFor({ unreachable: true }, request)!.pauseMs);
+  assert.ok(
+    pauses.every((pauseMs) => pauseMs >= 500 && pauseMs < 1_000),
+    `the first pause's range for each, not the sixteenth's: ${pauses.join(", ")}`,
+  );
+  const errors = new TargetCircuit(500, 300_000);
+  for (const request of together) assert.equal(errors.pauseFor({ unreachable: false }, request), undefined, "one error answer, a plain retry");
+  // The next round, sent after the last failure counted: the streak's second.
+  assert.ok(circuit.pauseFor({ unreachable: true }, { sentAt: 40, failedAt: 41 })!.pauseMs >= 1_000);
 });

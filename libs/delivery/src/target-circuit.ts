@@ -11,6 +11,12 @@ export interface Pause {
   usesAttempt: boolean;
 }
 
+/** When a failed request was sent and when its failure came, on one monotonic clock (ms). */
+export interface FailedRequest {
+  sentAt: number;
+  failedAt: number;
+}
+
 /** Retryable error answers in a row after which a target counts as down, `Retry-After` or not. */
 export const failuresBeforePause = 5;
 
@@ -19,9 +25,14 @@ export const failuresBeforePause = 5;
  * 429 or 503), cannot be reached at all, or keeps answering retryable errors, the whole queue
  * pauses instead of every job burning an attempt against it; a streak of failures lengthens the
  * pause like the endpoint's backoff. Any delivery closes the circuit again.
+ *
+ * Requests in flight together fail together (a target restarting resets every connection): a
+ * failure adds to the streak only if its request was sent after the last one counted, so a
+ * writer's concurrency does not turn one outage into a streak of as many failures.
  */
 export class TargetCircuit {
   private failuresInARow = 0;
+  private lastCountedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly minBackoffMs: number,
@@ -33,8 +44,11 @@ export class TargetCircuit {
    * an attempt too (a streak of errors from a target that answers, rather than its asking for a pause
    * or its being out of reach); undefined for a plain retry.
    */
-  pauseFor(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">): Pause | undefined {
-    this.failuresInARow++;
+  pauseFor(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">, request: FailedRequest): Pause | undefined {
+    if (request.sentAt >= this.lastCountedAt) {
+      this.failuresInARow++;
+      this.lastCountedAt = request.failedAt;
+    }
     if (failure.retryAfterMs !== undefined) {
       return { pauseMs: Math.min(Math.max(failure.retryAfterMs, this.minBackoffMs), maxPauseMs), usesAttempt: false };
     }
@@ -49,5 +63,6 @@ export class TargetCircuit {
 
   delivered(): void {
     this.failuresInARow = 0;
+    this.lastCountedAt = Number.NEGATIVE_INFINITY;
   }
 }

@@ -56,7 +56,8 @@ interface Sent {
  * Delivers batches to one target: turns each profile into downstream requests (`/ingest` one per
  * profile; Push series of one tenant combined into few requests), sends them with the target's
  * concurrency, and classifies each answer with Alloy's retry rules. A combined Push refused for good
- * is narrowed down, half by half, until the series the target refuses fail alone. Retry-After, an
+ * for what it carries (`invalid_argument` and the like) is narrowed down, half by half, until the
+ * series the target refuses fail alone. Retry-After, an
  * unreachable target or a streak of retryable errors open the circuit: no more requests this attempt,
  * and the queue pauses.
  */
@@ -161,7 +162,7 @@ export class TargetDelivery {
         return;
       }
       case "permanent":
-        if (send.halves !== undefined) {
+        if (send.halves !== undefined && result.refusesContent) {
           for (const half of send.halves()) await this.send(half, report, signal, state, sent);
           return;
         }
@@ -171,7 +172,7 @@ export class TargetDelivery {
         // Cut off by shutdown: not the target's doing.
         if (signal.aborted) return;
         state.retry = result.failure;
-        const pause = this.circuit.pauseFor(result);
+        const pause = this.circuit.pauseFor(result, { sentAt: started, failedAt: performance.now() });
         if (pause !== undefined) {
           state.pauseMs = Math.max(state.pauseMs ?? 0, pause.pauseMs);
           // A pause the target asked for (or its being out of reach) in the attempt costs no attempt.

@@ -18,6 +18,8 @@ import { TargetBacklog } from "./target-backlog.js";
 import { TargetLifecycles } from "./target-lifecycles.js";
 import { type FailedJob, UNREADABLE_CLAIM } from "./failed-job-scan.js";
 import { purgeFailed } from "./purge.js";
+import { pauseQueue } from "./target-pause.js";
+import { queueNameFor } from "./keys.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -223,6 +225,27 @@ test("a pause hands the batch back without using an attempt, with its progress",
   const elapsed = Date.now() - started;
   assert.deepEqual(delivery.attempts, [["n=0", "n=1"], ["n=1"]]);
   assert.ok(elapsed >= 290, `the queue paused for the asked time (${elapsed} ms)`);
+});
+
+test("a short pause never cuts short a longer one another writer set: the target's Retry-After holds", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await flush(h, 1);
+  const limiter = `${h.prefix}:${queueNameFor("alpha", 0)}:limiter`;
+  let attempts = 0;
+  h.worker("alpha", {
+    attempts: [],
+    deliver: async () => {
+      attempts++;
+      // Meanwhile a writer of another process honours the target's Retry-After: 30 s.
+      await pauseQueue(h.connection, h.prefix, queueNameFor("alpha", 0), 30_000);
+      return { retry: { reason: "network error", detail: "connection reset" }, pauseMs: 50 };
+    },
+  });
+  await until("the attempt", async () => attempts === 1);
+  await sleep(300);
+  const left = await h.connection.pttl(limiter);
+  assert.ok(left > 25_000, `the 30 s pause holds, ${left} ms left`);
+  assert.equal(attempts, 1, "the batch waits out the longer pause");
 });
 
 test("a pause for a streak of errors uses the job's attempts: a target that keeps failing fails the batch once they are spent", async (t) => {

@@ -12,6 +12,7 @@ import { JobWork } from "./job-work.js";
 import { ProgressRecorder } from "./progress-recorder.js";
 import type { SharedChunks } from "./shared-chunks.js";
 import { usageOf } from "./target-backlog.js";
+import { LIMITER_MAX, pauseQueue } from "./target-pause.js";
 import { type BATCH_JOB_NAME, TARGET_BACKOFF } from "./target-queue.js";
 
 /** What a batch worker tells its owner (logs and metrics); every hook is optional. */
@@ -64,13 +65,6 @@ export interface BatchWorkerOptions {
   sharedChunks?: SharedChunks;
   observer?: BatchWorkerObserver;
 }
-
-/**
- * The limiter's `max` jobs per second. BullMQ honours `rateLimit()` (the circuit breaker's pause) only
- * when a limiter is set; this one is far above any real rate, so it never throttles by itself, and a
- * limiter key holding at least this much is a pause (see target-state.ts).
- */
-export const LIMITER_MAX = 2 ** 31;
 
 /** Default `progressIntervalMs`: what a crash may make a target receive twice, beyond what was in flight. */
 export const PROGRESS_INTERVAL_MS = 50;
@@ -342,7 +336,8 @@ export class BatchWorker {
       if (this.stopping.signal.aborted) throw Worker.RateLimitError();
       if (outcome.pauseMs !== undefined) {
         // Every shard: the circuit is the target's.
-        await Promise.all(this.workers.map((worker) => worker.rateLimit(outcome.pauseMs!)));
+        const { connection, prefix } = this.options;
+        await Promise.all([...this.lifecycles.keys()].map((queue) => pauseQueue(connection, prefix, queue, outcome.pauseMs!)));
         this.observer.paused?.({ jobId: job.id!, pauseMs: outcome.pauseMs, profiles: left.length, failure: outcome.retry });
         if (handBack) throw Worker.RateLimitError();
       }

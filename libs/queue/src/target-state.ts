@@ -1,5 +1,5 @@
 import { QueueKeys } from "bullmq";
-import { LIMITER_MAX } from "./batch-worker.js";
+import { LIMITER_MAX } from "./target-pause.js";
 import type { DiscardReason } from "./job-lifecycle.js";
 import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
 import { backlogKey, pendingKey, queueNameFor, totalsKey } from "./keys.js";

@@ -167,7 +167,7 @@ describe("the dashboard page in a real browser", () => {
     await dialog.getByRole("button", { name: "Continue" }).click();
     await textOf(
       dialog.locator("#purge-outcome"),
-      /^Delete the failed batches of strict \(it has 1 failed batch of any age\), and their stored profiles\? This cannot be undone\.$/,
+      /^Delete the failed batches of strict whose failure is "http 400" with status 400 \(it has 1 failed batch of any age, for any reason\), and their stored profiles\? This cannot be undone\.$/,
     );
     await confirm.click();
     await textOf(page.locator("#notice"), "Purged 1 failed batch (1 profile) of strict; deleted 1 stored profile no other job held.");

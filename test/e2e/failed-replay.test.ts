@@ -115,7 +115,11 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     await failedCount(2);
     assert.ok((await connection.keys("pyroscope-relay:batch:*")).length > 0);
 
-    const purge = await command("purge", "--target", "strict", "--older-than", "0.01s");
+    const other = await command("purge", "--target", "strict", "--reason", "network", "--status", "400");
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal(other.stdout, "purged 0 failed batches (0 profiles) of strict; deleted 0 stored profiles no other job held\n", "no batch failed that way");
+    assert.equal(await queue.getFailedCount(), 2);
+    const purge = await command("purge", "--target", "strict", "--reason", "HTTP", "--status", "400", "--older-than", "0.01s");
     assert.equal(purge.code, 0, purge.stderr);
     assert.equal(purge.stdout, "purged 2 failed batches (2 profiles) of strict; deleted 2 stored profiles no other job held\n");
     assert.equal(await queue.getFailedCount(), 0);
@@ -144,7 +148,9 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     assert.deepEqual(await bad.json(), { error: "status: must be an HTTP status code" });
     const unknown = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "nope" }) });
     assert.equal(unknown.status, 404);
-    const purge = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict" }) });
+    const unmatched = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", status: 503 }) });
+    assert.deepEqual(await unmatched.json(), { target: "strict", purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
+    const purge = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", reason: "http 400" }) });
     assert.deepEqual(await purge.json(), { target: "strict", purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
     assert.deepEqual(await connection.keys("pyroscope-relay:batch:*"), []);
   });

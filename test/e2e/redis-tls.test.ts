@@ -79,7 +79,7 @@ describe("pyroscope-relay on Redis over TLS", () => {
     assert.match(untrusted.stderr, /cannot reach Redis at rediss:\/\/localhost:\d+ within 5 s: .*certificate/);
     const unreadable = await runCommand(["check", configPath, url, `--redis.tls-ca-file=${join(dir, "missing.pem")}`]);
     assert.equal(unreadable.code, 2);
-    assert.match(unreadable.stderr, /--redis\.tls-ca-file: cannot read ".*missing\.pem": ENOENT/);
+    assert.match(unreadable.stderr, /--redis\.tls-ca-file \(or RELAY_REDIS_TLS_CA_FILE\): cannot read ".*missing\.pem": ENOENT/);
   });
 
   it("runs separate ingest and writer on a cluster that announces its nodes by address, checked against the server name", async () => {

@@ -78,6 +78,8 @@ export interface ReplayResult {
 
 export interface PurgeRequest {
   target: string;
+  reason?: string;
+  status?: number;
   olderThan?: string;
 }
 

@@ -4,7 +4,7 @@ import { formatTime } from "./format.js";
 
 export interface FailedActions {
   replay(prefill: { target: string; reason: string; status?: number }): void;
-  purge(target: string): void;
+  purge(prefill: { target: string; reason: string; status?: number }): void;
 }
 
 /** Fills the failed table: a row per target and reason, with buttons that open the prefilled dialogs. */
@@ -20,7 +20,9 @@ export function renderFailed(tbody: HTMLTableSectionElement, failed: FailedList,
         actions.replay({ target: summary.target, reason: reason.reason, ...(reason.status === undefined ? {} : { status: reason.status }) }),
       );
       const purge = el("button", { type: "button", class: "danger" }, "Purge…");
-      purge.addEventListener("click", () => actions.purge(summary.target));
+      purge.addEventListener("click", () =>
+        actions.purge({ target: summary.target, reason: reason.reason, ...(reason.status === undefined ? {} : { status: reason.status }) }),
+      );
       return el(
         "tr",
         { "data-target": summary.target, "data-reason": reason.reason },

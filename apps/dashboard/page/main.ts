@@ -54,10 +54,10 @@ const purgeable = () => [
 
 const actions = {
   replay: (prefill: { target: string; reason: string; status?: number }) => replayDialog.open(targetNames(), prefill),
-  purge: (target: string) => purgeDialog.open(purgeable(), target),
+  purge: (prefill: { target: string; reason: string; status?: number }) => purgeDialog.open(purgeable(), prefill),
 };
 byId("replay-any").addEventListener("click", () => replayDialog.open(targetNames(), {}));
-byId("purge-any").addEventListener("click", () => purgeDialog.open(purgeable(), undefined));
+byId("purge-any").addEventListener("click", () => purgeDialog.open(purgeable(), {}));
 
 let timer: ReturnType<typeof setTimeout> | undefined;
 let refreshing = false;

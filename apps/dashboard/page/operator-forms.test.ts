@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describePurge, describeReplay, purgeRequestOf, replayRequestOf } from "./operator-forms.js";
+import { describePurge, describePurgeRequest, describeReplay, purgeRequestOf, replayRequestOf } from "./operator-forms.js";
 
 const empty = { target: "strict", reason: "", status: "", since: "", limit: "" };
 
@@ -20,9 +20,13 @@ test("a number out of range goes as typed, for the API to name the field", () =>
   assert.deepEqual(replayRequestOf({ ...empty, status: "40.5", limit: "0" }, true), { target: "strict", status: 40.5, limit: 0, dryRun: true });
 });
 
-test("a purge request has olderThan only when given", () => {
-  assert.deepEqual(purgeRequestOf({ target: "strict", olderThan: "  " }), { target: "strict" });
-  assert.deepEqual(purgeRequestOf({ target: "strict", olderThan: "24h" }), { target: "strict", olderThan: "24h" });
+test("a purge request leaves out the empty filters, and says what it deletes", () => {
+  const none = { target: "strict", reason: " ", status: "", olderThan: "  " };
+  assert.deepEqual(purgeRequestOf(none), { target: "strict" });
+  assert.equal(describePurgeRequest(purgeRequestOf(none)), "the failed batches of strict");
+  const row = purgeRequestOf({ target: "strict", reason: " http 400 ", status: "400", olderThan: "24h" });
+  assert.deepEqual(row, { target: "strict", reason: "http 400", status: 400, olderThan: "24h" });
+  assert.equal(describePurgeRequest(row), 'the failed batches of strict whose failure is "http 400" with status 400 older than 24h');
 });
 
 test("outcomes read as the CLI's", () => {

@@ -25,9 +25,32 @@ export function replayRequestOf(fields: ReplayFields, dryRun: boolean): ReplayRe
   return request;
 }
 
-export function purgeRequestOf(fields: { target: string; olderThan: string }): PurgeRequest {
-  const olderThan = fields.olderThan.trim();
-  return olderThan === "" ? { target: fields.target } : { target: fields.target, olderThan };
+/** The purge form's fields as typed. */
+export interface PurgeFields {
+  target: string;
+  reason: string;
+  status: string;
+  olderThan: string;
+}
+
+/** The request body for the purge form: empty fields are left out (any), as for replay. */
+export function purgeRequestOf(fields: PurgeFields): PurgeRequest {
+  const request: PurgeRequest = { target: fields.target };
+  const [reason, status, olderThan] = [fields.reason.trim(), fields.status.trim(), fields.olderThan.trim()];
+  if (reason !== "") request.reason = reason;
+  if (status !== "") request.status = Number(status);
+  if (olderThan !== "") request.olderThan = olderThan;
+  return request;
+}
+
+/** What a purge request will delete, in words, for the confirmation. */
+export function describePurgeRequest(request: PurgeRequest): string {
+  const filters = [
+    request.reason === undefined ? "" : ` whose failure is ${JSON.stringify(request.reason)}`,
+    request.status === undefined ? "" : ` with status ${request.status}`,
+    request.olderThan === undefined ? "" : ` older than ${request.olderThan}`,
+  ];
+  return `the failed batches of ${request.target}${filters.join("")}`;
 }
 
 /** The outcome in the CLI's words. */

@@ -1,36 +1,40 @@
 import type { FailedSummary } from "./admin-types.js";
 import { field, setOptions } from "./dom.js";
 import { count } from "./format.js";
-import { describePurge, purgeRequestOf } from "./operator-forms.js";
+import { describePurge, describePurgeRequest, purgeRequestOf, type PurgeFields } from "./operator-forms.js";
 import { TwoStepDialog } from "./two-step-dialog.js";
 
-/** Purge in two steps: Continue says what will be deleted for good, and only then does the confirm button purge. */
+/**
+ * Purge in two steps: Continue says what will be deleted for good, and only then does the confirm
+ * button purge. A failed row's Purge comes with its reason and status filled in: that row only.
+ */
 export class PurgeDialog extends TwoStepDialog {
   private summaries: readonly FailedSummary[] = [];
 
   /** `summaries`: every target that may have failed batches, removed ones too. */
-  open(summaries: readonly FailedSummary[], target: string | undefined): void {
+  open(summaries: readonly FailedSummary[], prefill: { target?: string; reason?: string; status?: number }): void {
     this.summaries = summaries;
     this.form.reset();
     const names = summaries.map((s) => s.target);
-    setOptions(field<HTMLSelectElement>(this.form, "target"), names, target ?? names[0] ?? "");
+    setOptions(field<HTMLSelectElement>(this.form, "target"), names, prefill.target ?? names[0] ?? "");
+    field<HTMLInputElement>(this.form, "reason").value = prefill.reason ?? "";
+    field<HTMLInputElement>(this.form, "status").value = prefill.status === undefined ? "" : String(prefill.status);
     this.show();
   }
 
   protected check(): void {
-    const { target, olderThan } = purgeRequestOf(this.values());
-    const summary = this.summaries.find((s) => s.target === target);
-    const has = summary === undefined ? "" : ` (it has ${count(summary.batches, "failed batch", "failed batches")} of any age)`;
-    this.confirmable(
-      `Delete the failed batches of ${target}${olderThan === undefined ? "" : ` older than ${olderThan}`}${has}, and their stored profiles? This cannot be undone.`,
-    );
+    const request = purgeRequestOf(this.fields());
+    const summary = this.summaries.find((s) => s.target === request.target);
+    const has = summary === undefined ? "" : ` (it has ${count(summary.batches, "failed batch", "failed batches")} of any age, for any reason)`;
+    this.confirmable(`Delete ${describePurgeRequest(request)}${has}, and their stored profiles? This cannot be undone.`);
   }
 
   protected async change(): Promise<string> {
-    return describePurge(await this.context.withToken(() => this.context.client.purge(purgeRequestOf(this.values()))));
+    return describePurge(await this.context.withToken(() => this.context.client.purge(purgeRequestOf(this.fields()))));
   }
 
-  private values() {
-    return { target: field(this.form, "target").value, olderThan: field(this.form, "olderThan").value };
+  private fields(): PurgeFields {
+    const value = (name: string) => field(this.form, name).value;
+    return { target: value("target"), reason: value("reason"), status: value("status"), olderThan: value("olderThan") };
   }
 }

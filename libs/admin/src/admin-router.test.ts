@@ -138,6 +138,8 @@ describe("with a token", () => {
       ["/api/v1/replay", { reason: "http" }, /^target: must be a target name$/],
       ["/api/v1/replay", [], /expected object/],
       ["/api/v1/purge", { target: "alpha", olderThan: 5 }, /^olderThan: must be a duration/],
+      ["/api/v1/purge", { target: "alpha", status: 99 }, /^status: must be an HTTP status code$/],
+      ["/api/v1/purge", { target: "alpha", reason: " " }, /^reason: must not be empty$/],
       ["/api/v1/purge", "{not json", /^malformed JSON body$/],
     ];
     for (const [path, body, message] of cases) {
@@ -188,6 +190,14 @@ describe("reload and targets a reload removed", () => {
     assert.equal(gamma.status, 200, "a target the reload added is known at once");
     verdict = new ReloadError('relay.alloy:3:5: unknown attribute "colour"', "refused");
     assert.deepEqual(await reload({ authorization: `Bearer ${TOKEN}` }), { status: 400, text: 'relay.alloy:3:5: unknown attribute "colour"\n' });
+    verdict = undefined;
+    targets = ["alpha"];
+    // As Alloy, GET reloads too, under the same access rule.
+    const get = (headers: Record<string, string>) =>
+      fetch(`${server.url}/-/reload`, { headers }).then(async (res) => ({ status: res.status, text: await res.text() }));
+    assert.equal((await get({})).status, 401);
+    assert.deepEqual(await get({ authorization: `Bearer ${TOKEN}` }), { status: 200, text: "config reloaded\n" });
+    assert.deepEqual(targets, ["alpha", "gamma"]);
   });
 
   it("POST /-/reload answers 503 when the relay cannot reload now, 500 when a reload failed part-way", async (t) => {

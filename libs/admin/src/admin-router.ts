@@ -38,7 +38,7 @@ export interface AdminRouterOptions {
 /**
  * The ops server's admin API (JSON): `GET /api/v1/status` (what the dashboard page shows),
  * `GET /api/v1/failed[?target=NAME]`, `POST /api/v1/replay` and `POST /api/v1/purge`, the same
- * operations as the `failed`, `replay` and `purge` commands; and `POST /-/reload` (text, as Alloy's),
+ * operations as the `failed`, `replay` and `purge` commands; and `/-/reload` (GET or POST, text, as Alloy's),
  * under the same access rule.
  */
 export function createAdminRouter(options: AdminRouterOptions): Router {
@@ -60,7 +60,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
 
   const { reload } = options;
   if (reload !== undefined) {
-    router.post("/-/reload", access, async (_req, res) => {
+    const reloadHandler: express.RequestHandler = async (_req, res) => {
       try {
         await reload();
       } catch (error) {
@@ -68,7 +68,10 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
         return void res.status(reloadFailureStatus(error)).type("text/plain").send(`${message}\n`);
       }
       res.type("text/plain").send("config reloaded\n");
-    });
+    };
+    // GET too, as Alloy's: scripts written for Alloy reload with either.
+    router.get("/-/reload", access, reloadHandler);
+    router.post("/-/reload", access, reloadHandler);
   }
 
   router.get("/api/v1/status", async (_req, res) => {
@@ -121,10 +124,10 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   router.post("/api/v1/purge", async (req, res) => {
     const parsed = purgeRequest.safeParse(body(req));
     if (!parsed.success) throw new RequestError(Code.InvalidArgument, describeRequestError(parsed.error));
-    const { target, olderThan } = parsed.data;
+    const { target, olderThan, reason, status } = parsed.data;
     // A target a reload removed can still be purged: its queue stays in Redis until then.
     if (!(await recordedTargets(connection, prefix)).includes(target)) checkTarget(target);
-    const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan });
+    const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan, reason, status });
     logger.info({ request: parsed.data, ...result }, "admin API: purged failed batches");
     res.json({ target, ...result });
   });

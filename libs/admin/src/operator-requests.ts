@@ -19,10 +19,13 @@ const target = z.string({ error: "must be a target name" }).min(1, "must be a ta
  * What an operator may ask of `replay`, from the admin API's JSON body or the command's flags. Unknown
  * fields are refused, so that a typo (`dry_run`) cannot turn a dry run into a real one.
  */
+const reason = z.string({ error: 'must be a failure reason such as "http 400"' }).trim().min(1, "must not be empty");
+const status = z.int({ error: "must be an HTTP status code" }).min(100, "must be an HTTP status code").max(599, "must be an HTTP status code");
+
 export const replayRequest = z.strictObject({
   target,
-  reason: z.string({ error: 'must be a failure reason such as "http 400"' }).trim().min(1, "must not be empty").optional(),
-  status: z.int({ error: "must be an HTTP status code" }).min(100, "must be an HTTP status code").max(599, "must be an HTTP status code").optional(),
+  reason: reason.optional(),
+  status: status.optional(),
   since: duration.optional(),
   limit: z.int({ error: "must be a whole number" }).min(1, "must be at least 1").optional(),
   dryRun: z.boolean({ error: "must be true or false" }).optional(),
@@ -31,6 +34,8 @@ export const replayRequest = z.strictObject({
 export const purgeRequest = z.strictObject({
   target,
   olderThan: duration.optional(),
+  reason: reason.optional(),
+  status: status.optional(),
 });
 
 /** A valid replay request; `since` in milliseconds. */

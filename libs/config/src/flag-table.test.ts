@@ -36,6 +36,8 @@ test("lists a command's flags in the table's order", () => {
       "queue.prefix",
       "target.queue-shards",
       "target",
+      "reason",
+      "status",
       "older-than",
     ],
   );

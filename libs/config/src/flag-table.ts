@@ -393,7 +393,7 @@ export const flagTable: readonly Flag[] = [
     name: "reason",
     value: "TEXT",
     unset: "any",
-    commands: ["replay"],
+    commands: ["replay", "purge"],
     description: "only batches whose failure reason is TEXT or starts with its words (`http` matches every `http <status>`), in any case",
   },
   {
@@ -401,7 +401,7 @@ export const flagTable: readonly Flag[] = [
     name: "status",
     value: "CODE",
     unset: "any",
-    commands: ["replay"],
+    commands: ["replay", "purge"],
     description: "only batches that failed with this HTTP status",
   },
   {

@@ -13,7 +13,11 @@ export interface OpsServerOptions {
   listenAddr: string;
   logger: Logger;
   metrics: RelayMetrics;
-  /** Whether the process can do its work now (Redis reachable, receivers or workers started). */
+  /**
+   * Whether the process has started its work (reached Redis, receivers or workers running) and is not
+   * shutting down. A Redis lost later leaves it ready: every replica shares that Redis, so taking them
+   * all out of a load balancer would turn ingest's 503 and Retry-After into refused connections.
+   */
   isReady: () => boolean;
   /** Adds routes (dashboard, admin API) before the catch-all 404. */
   mount?: (app: Express) => void;

@@ -49,6 +49,23 @@ test("with olderThan, removes only batches that failed at least that long ago", 
   assert.equal(await h.connection.exists(old.map((id) => detachedProfileKey(h.prefix, id, 0))), 0);
 });
 
+test("with reason and status, removes only the batches that failed that way, as replay matches them", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [bad, unavailable, timeout, conflict] = await h.fail("alpha", [
+    httpFailure(400, "bad"),
+    httpFailure(503, "down"),
+    { reason: "timeout", detail: "" },
+    httpFailure(409, "conflict"),
+  ]);
+  assert.deepEqual(await purge(h, { reason: "http 400" }), { purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
+  assert.equal(await h.queue("alpha").getJob(bad!), undefined);
+  assert.deepEqual(await purge(h, { status: 409 }), { purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
+  assert.equal(await h.queue("alpha").getJob(conflict!), undefined);
+  assert.deepEqual(await purge(h, { reason: "http", status: 400 }), { purged: 0, purgedProfiles: 0, payloadsDeleted: 0 }, "both must match");
+  for (const kept of [unavailable!, timeout!]) assert.equal(await h.queue("alpha").getJobState(kept), "failed");
+  assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, unavailable!, 0), detachedProfileKey(h.prefix, timeout!, 0)), 2);
+});
+
 test("leaves a batch a writer holds, and removes one whose data it cannot read without releasing", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [held, unreadable] = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")]);

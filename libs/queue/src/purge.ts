@@ -1,3 +1,4 @@
+import { matchesFailure } from "./failure-reason.js";
 import type { RedisConnection } from "./redis-connection.js";
 import { TargetLifecycles } from "./target-lifecycles.js";
 
@@ -9,6 +10,10 @@ export interface PurgeOptions {
   shards?: number;
   /** Only batches that failed at least this many milliseconds ago; all of them when absent. */
   olderThanMs?: number;
+  /** Only batches whose failure is this kind or starts with its words, as replay's; see `matchesFailure`. */
+  reason?: string;
+  /** Only batches that failed with this HTTP status. */
+  status?: number;
   pageSize?: number;
 }
 
@@ -21,15 +26,20 @@ export interface PurgeResult {
   payloadsDeleted: number;
 }
 
-/** Deletes a target's failed batches, oldest first, and the stored profiles nothing else holds. */
+/**
+ * Deletes a target's failed batches (those matching the filters), oldest first, and the stored
+ * profiles nothing else holds.
+ */
 export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
   const { connection, prefix, target, shards } = options;
   const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const result: PurgeResult = { purged: 0, purgedProfiles: 0, payloadsDeleted: 0 };
   try {
     const to = Date.now() - (options.olderThanMs ?? 0);
+    const filter = { reason: options.reason, status: options.status };
     for await (const page of lifecycles.failed({ to, pageSize: options.pageSize })) {
       for (const failed of page) {
+        if (!matchesFailure(failed.failure, filter)) continue;
         const { removed, profiles, payloadsDeleted } = await lifecycles.of(failed.job).discard(failed, "purge");
         if (!removed) continue;
         result.purged++;

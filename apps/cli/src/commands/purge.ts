@@ -3,15 +3,20 @@ import { purgeFailed, recordedTargets } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
 import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
-import { parseRequestFlags } from "./request-flags.js";
+import { integerFlag, parseRequestFlags } from "./request-flags.js";
 import { singleTarget } from "./target-flag.js";
 
-/** `purge CONFIG --target NAME [--older-than DURATION]`: deletes failed batches and the profiles nothing else holds. */
+/**
+ * `purge CONFIG --target NAME [--reason TEXT] [--status CODE] [--older-than DURATION]`: deletes the
+ * matching failed batches and the profiles nothing else holds.
+ */
 export async function purgeCommand(context: CommandContext): Promise<number> {
   const { settings } = context;
   const request = parseRequestFlags("purge", purgeRequest, {
     target: singleTarget("purge", settings.targets),
     olderThan: context.options.get("older-than"),
+    reason: context.options.get("reason"),
+    status: integerFlag(context.options.get("status")),
   });
   const session = await openOperatorSession("purge", context.configPath, settings);
   try {
@@ -24,6 +29,8 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
       target,
       shards: settings.queueShards,
       olderThanMs: request.olderThan,
+      reason: request.reason,
+      status: request.status,
     });
     const purged = `${counted(result.purged, "failed batch", "failed batches")} (${counted(result.purgedProfiles, "profile")})`;
     context.stdout.write(`purged ${purged} of ${target}; deleted ${counted(result.payloadsDeleted, "stored profile")} no other job held\n`);

@@ -273,8 +273,13 @@ describe("pyroscope-relay run with an embedded redis-server", () => {
         REDIS_URL: "",
       });
       assert.equal(result.code, 2, result.stderr);
-      assert.match(result.stderr, /--redis\.min-replicas needs --redis\.url or --redis\.cluster-nodes: the embedded Redis has no replicas/);
+      const refused = /--redis\.min-replicas \(or RELAY_REDIS_MIN_REPLICAS\): needs --redis\.url or --redis\.cluster-nodes: the embedded Redis has no replicas/;
+      assert.match(result.stderr, refused);
       assert.equal(existsSync(join(dir, "data", "redis.sock")), false, "no embedded Redis was started");
+      // check says so too: it validates a process' flags before the process runs.
+      const checked = await runCommand(["check", file, "--redis.min-replicas=1"], { ...process.env, REDIS_URL: "" });
+      assert.equal(checked.code, 2, checked.stderr);
+      assert.match(checked.stderr, refused);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -254,15 +254,12 @@ function selectTargets(config: RelayConfig, names: string[]) {
   return names.length === 0 ? config.targets : config.targets.filter((t) => names.includes(t.name));
 }
 
-/** The Redis the settings name, or undefined for the embedded one; refuses settings that cannot work. */
+/** The Redis the settings name, or undefined for the embedded one; ingest and writer need one named. */
 function configuredRedis(settings: RelaySettings, roles: RelayRoles): RedisEndpoint | undefined {
   const configured = configuredEndpoint(settings);
   if (configured !== undefined) return configured;
   if (!roles.embeddedRedis) {
     throw new UsageError("--redis.url (or REDIS_URL) or --redis.cluster-nodes is required: ingest and writer processes share one Redis");
-  }
-  if (settings.redisMinReplicas > 0) {
-    throw new UsageError("--redis.min-replicas needs --redis.url or --redis.cluster-nodes: the embedded Redis has no replicas, so no profile could be stored");
   }
   return undefined;
 }

@@ -294,6 +294,13 @@ test("rejects bad cluster settings, naming the flag and never echoing a password
     "--redis.cluster-nodes (or RELAY_REDIS_CLUSTER_NODES)",
     "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both",
   );
+  settingsError(
+    ["--redis.min-replicas=1"],
+    {},
+    "--redis.min-replicas (or RELAY_REDIS_MIN_REPLICAS)",
+    "needs --redis.url or --redis.cluster-nodes: the embedded Redis has no replicas, so no profile could be stored",
+  );
+  assert.equal(parseSettings(["--redis.min-replicas=1"], { REDIS_URL: "redis://r:6379" }).settings.redisMinReplicas, 1);
   settingsError(["--target.queue-shards=0"], {}, "--target.queue-shards", 'expected a whole number of at least 1, got "0"');
   settingsError(["--target.queue-shards=1000"], {}, "--target.queue-shards", "at most 256, got 1000");
   settingsError(["--redis.min-replicas=x"], {}, "--redis.min-replicas", 'expected a whole number (0 for no bound), got "x"');
@@ -322,7 +329,7 @@ test("a command accepts the flags the table gives it, and no other", () => {
   for (const [command, flag] of [
     ["failed", "--log.level=debug"],
     ["failed", "--dry-run"],
-    ["purge", "--reason=x"],
+    ["purge", "--since=1h"],
     ["check", "--target=a"],
     ["ingest", "--target=a"],
     ["run", "--json"],

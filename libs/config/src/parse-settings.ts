@@ -118,6 +118,12 @@ export function parseSettings(argv: readonly string[], env: Environment, options
   if (settings.redisUrl !== undefined && settings.redisClusterNodes !== undefined) {
     throw new SettingsError(settingLabel("redis.cluster-nodes"), "give either --redis.url (one Redis) or --redis.cluster-nodes (a cluster), not both");
   }
+  if (settings.redisMinReplicas > 0 && settings.redisUrl === undefined && settings.redisClusterNodes === undefined) {
+    throw new SettingsError(
+      settingLabel("redis.min-replicas"),
+      "needs --redis.url or --redis.cluster-nodes: the embedded Redis has no replicas, so no profile could be stored",
+    );
+  }
   checkRedisTls(settings);
   return { settings, positionals, flags, options: commandOptions };
 }

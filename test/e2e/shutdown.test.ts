@@ -1,10 +1,15 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { relayConfig } from "./support/relay-config.js";
-import { startRelayProcess } from "./support/relay-process.js";
+import { relayMain, startRelayProcess } from "./support/relay-process.js";
 
 describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lost, exit 0", () => {
   let redis: RedisServerHandle;
@@ -76,6 +81,44 @@ describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lo
       assert.ok(bodies.some((b) => b.equals(second)));
     } finally {
       assert.equal(await writer.stop(), 0);
+    }
+  });
+});
+
+describe("SIGTERM while waiting for a Redis that is not up: exit 0 at once", () => {
+  it("ingest and writer stop where they wait, without waiting out the deadline", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "relay-wait-stop-"));
+    try {
+      const config = join(dir, "relay.alloy");
+      await writeFile(config, relayConfig({ port: await freePort(), targets: [{ name: "t", url: "http://127.0.0.1:1" }] }));
+      for (const command of ["ingest", "writer"]) {
+        const opsPort = await freePort();
+        const child = spawn(
+          process.execPath,
+          [relayMain, command, config, `--redis.url=redis://127.0.0.1:${await freePort()}`, `--server.http.listen-addr=127.0.0.1:${opsPort}`],
+          { stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let output = "";
+        for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (d: Buffer) => (output += d.toString()));
+        const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+        // Up, and waiting for Redis: health answers, readiness does not.
+        while (
+          (await fetch(`http://127.0.0.1:${opsPort}/-/healthy`).then(
+            (r) => r.status,
+            () => 0,
+          )) !== 200
+        )
+          await sleep(50);
+        assert.equal((await fetch(`http://127.0.0.1:${opsPort}/-/ready`)).status, 503);
+        const signalled = Date.now();
+        child.kill("SIGTERM");
+        const code = await exited;
+        assert.equal(code, 0, `${command}: ${output}`);
+        assert.ok(Date.now() - signalled < 5_000, `${command} stopped ${Date.now() - signalled} ms after SIGTERM`);
+        assert.match(output, /stopped while starting/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

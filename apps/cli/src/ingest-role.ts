@@ -16,6 +16,8 @@ export interface IngestRoleOptions {
   logger: Logger;
   metrics: RelayMetrics;
   stack: ShutdownStack;
+  /** Ends the wait for Redis: a process asked to stop while it starts. */
+  signal?: AbortSignal | undefined;
 }
 
 interface Running {
@@ -48,7 +50,7 @@ export class IngestRole {
     // BullMQ's queues on a connection of their own keep its scripts out of every flush's MULTI.
     const jobs = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest-jobs"), stack, logger);
     // Producers have no offline queue: they must be connected before the first request arrives.
-    await Promise.all([waitForRedis(producer, redisStartupTimeoutMs), waitForRedis(jobs, redisStartupTimeoutMs)]);
+    await Promise.all([waitForRedis(producer, redisStartupTimeoutMs, options.signal), waitForRedis(jobs, redisStartupTimeoutMs, options.signal)]);
     const memoryGuard = new RedisMemoryGuard({
       connection: producer,
       onChange: (state) => {

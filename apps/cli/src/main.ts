@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, parseSettings, SettingsError, settingsOptionsF
 import type { CommandName, RelayConfig } from "@pyroscope-relay/config";
 import { createLogger } from "@pyroscope-relay/ops";
 import { RedisServerStartStoppedError } from "@pyroscope-relay/redis-server";
+import { RedisWaitStoppedError } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./commands/command-context.js";
 import { commandNamed, findCommand } from "./commands/command-name.js";
 import { failedCommand } from "./commands/failed.js";
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   let fatal: (error: Error) => void = () => undefined;
-  // A signal while the relay starts stops the start where it waits for its embedded Redis.
+  // A signal while the relay starts stops the start where it waits for Redis.
   const starting = new AbortController();
   const stop = new Promise<NodeJS.Signals | Error>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -109,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
     signal: starting.signal,
   }).catch((error: unknown) => {
     // Only the stop asked for: any other failure of the start is the process' to report.
-    if (!(error instanceof RedisServerStartStoppedError)) throw error;
+    if (!(error instanceof RedisServerStartStoppedError || error instanceof RedisWaitStoppedError)) throw error;
     logger.info({ err: error }, "stopped while starting");
     return undefined;
   });

@@ -41,7 +41,10 @@ export interface RelayOptions {
    * should shut it down and exit non-zero, so that a supervisor restarts it on the same storage.
    */
   onFatal?: (error: Error) => void;
-  /** Aborts the start where it waits for the embedded Redis (loading a large AOF, say): `startRelay` then rejects. */
+  /**
+   * Aborts the start where it waits for Redis (an embedded one loading a large AOF, or one of the
+   * user's not up yet): `startRelay` then rejects with a RedisServerStartStoppedError or a RedisWaitStoppedError.
+   */
   signal?: AbortSignal;
 }
 
@@ -138,7 +141,7 @@ export async function startRelay(
     const admin = track(createRedisConnection(redis, "admin", "pyroscope-relay:admin"), stack, logger);
     // Taken back before the connection it uses closes.
     stack.push(() => adminApi.close());
-    await waitForRedis(admin, redisStartupTimeoutMs);
+    await waitForRedis(admin, redisStartupTimeoutMs, options.signal);
     for (const warning of await checkRedisDurability(admin, { minReplicas: settings.redisMinReplicas })) {
       logger.warn({ redis: describeEndpoint(redis) }, warning);
     }
@@ -175,7 +178,7 @@ export async function startRelay(
     // `run` acknowledges too: only a process that only delivers steps back.
     if (roles.writer && !roles.ingest) lowerWriterPriority(settings.writerPriority, logger);
     const writer = roles.writer ? WriterRole.start({ redis, targets, settings, logger, metrics, admin, stack }) : undefined;
-    const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack }) : undefined;
+    const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack, signal: options.signal }) : undefined;
     apply = async (next) => {
       const served = selectTargets(next, settings.targets);
       try {

@@ -11,6 +11,11 @@ export class QueueUnavailableError extends Error {
   override name = "QueueUnavailableError";
 }
 
+/** The wait for Redis was asked to stop: a shutdown signal reached a process still starting. */
+export class RedisWaitStoppedError extends Error {
+  override name = "RedisWaitStoppedError";
+}
+
 /** `enqueue` was asked for no target, a repeated one, or one this process has no queue for. */
 export class InvalidTargetsError extends Error {
   override name = "InvalidTargetsError";

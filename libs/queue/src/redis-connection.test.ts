@@ -8,7 +8,7 @@ import { after, test } from "node:test";
 import type { Redis } from "ioredis";
 import { parseSettings } from "@pyroscope-relay/config";
 import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
-import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
+import { InvalidRedisUrlError, QueueUnavailableError, RedisWaitStoppedError } from "./errors.js";
 import { createRedisConnection, isCluster, parseClusterNodes, redactRedisUrl, redisEndpointOf, waitForRedis, type RedisRole } from "./redis-connection.js";
 
 const server = await startRedisServer();
@@ -167,6 +167,18 @@ test("waitForRedis gives up with QueueUnavailableError naming the endpoint, its 
     assert.doesNotMatch(error.message, /s3cret/);
     return true;
   });
+});
+
+test("waitForRedis stops waiting when its signal aborts, long before its deadline", async (t) => {
+  const own = await startRedisServer();
+  await own.stop();
+  const redis = connection(t, own.url, "producer");
+  const stop = new AbortController();
+  const started = Date.now();
+  setTimeout(() => stop.abort(), 100);
+  await assert.rejects(waitForRedis(redis, 30_000, stop.signal), RedisWaitStoppedError);
+  assert.ok(Date.now() - started < 5_000, `stopped after ${Date.now() - started} ms`);
+  await assert.rejects(waitForRedis(redis, 30_000, stop.signal), RedisWaitStoppedError, "already stopped: no wait at all");
 });
 
 test("waitForRedis on a cluster that no node answers names its last node's error", async (t) => {

@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from "node:path";
 import { PRODUCER_COMMAND_TIMEOUT_MS, type RedisTls, type RelaySettings } from "@pyroscope-relay/config";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
-import { InvalidRedisUrlError, QueueUnavailableError } from "./errors.js";
+import { InvalidRedisUrlError, QueueUnavailableError, RedisWaitStoppedError } from "./errors.js";
 
 /**
  * - `producer`: used inside HTTP handlers; fails fast so ingest can answer 503 within 2 s while Redis is down.
@@ -123,10 +123,11 @@ export function describeEndpoint(endpoint: RedisEndpoint): string {
  * address a node is announced at, say), or else what dialing a seed alone answers (ioredis reads
  * the slots on a connection whose errors it keeps to itself, a TLS failure included).
  * The client retries a refused or failed connection: only the deadline ends the wait (a Redis started
- * with the relay, or restarting, is waited for).
+ * with the relay, or restarting, is waited for), or `signal`, with a RedisWaitStoppedError.
  */
-export async function waitForRedis(redis: RedisConnection, timeoutMs: number): Promise<void> {
+export async function waitForRedis(redis: RedisConnection, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   if (redis.status === "ready") return;
+  if (signal?.aborted) throw new RedisWaitStoppedError("asked to stop while waiting for Redis");
   let lastError: Error | undefined;
   let nodeError: string | undefined;
   const onError = (error: Error) => {
@@ -142,9 +143,17 @@ export async function waitForRedis(redis: RedisConnection, timeoutMs: number): P
     await new Promise<void>((resolve, reject) => {
       const onReady = () => {
         clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         resolve();
       };
+      const onAbort = () => {
+        clearTimeout(timer);
+        redis.off("ready", onReady);
+        reject(new RedisWaitStoppedError("asked to stop while waiting for Redis"));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
         redis.off("ready", onReady);
         void notReadyReason(redis, lastError, nodeError).then((why) => {
           const endpoint = endpoints.get(redis);

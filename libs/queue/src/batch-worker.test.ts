@@ -13,11 +13,12 @@ import { readTargetStates } from "./target-state.js";
 import { createRedisConnection } from "./redis-connection.js";
 import { batchClaimsKey, batchRefsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { PendingSegments } from "./pending-segments.js";
-import { FAILED_TTL_MS, httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
+import { FAILED_TTL_MS, httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { TargetBacklog } from "./target-backlog.js";
 import { TargetLifecycles } from "./target-lifecycles.js";
 import { type FailedJob, UNREADABLE_CLAIM } from "./failed-job-scan.js";
 import { purgeFailed } from "./purge.js";
+import { replayFailed } from "./replay.js";
 import { pauseQueue } from "./target-pause.js";
 import { queueNameFor } from "./keys.js";
 
@@ -307,6 +308,55 @@ test("a batch job (of an earlier version) whose data says it failed is failed ag
   assert.deepEqual(delivery.attempts, []);
   assert.deepEqual(await h.connection.smembers(batchClaimsKey(h.prefix, batchId)), [], "its claim on the batch is released");
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
+});
+
+test("a replayed batch that stalled too often fails for good when a writer next takes it: kept for the failed TTL, out of the backlog", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [batchId] = await h.fail("alpha", [httpFailure(400, "first")]);
+  assert.deepEqual(await replayFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", payloadTtlMs: PAYLOAD_TTL_MS }), {
+    replayed: 1,
+    replayedProfiles: 1,
+    skipped: 0,
+    notMatched: 0,
+  });
+  // What BullMQ's stalled-job check does to a job past its stall limit: back to waiting, with a
+  // failure the next worker to take it applies without running it.
+  await h.connection.hset(h.queue("alpha").toKey(batchId!), "defa", "job stalled more than allowable limit");
+  const delivery = scriptedDelivery(() => "deliver");
+  h.worker("alpha", delivery);
+  const failed = await until("the batch to fail again", async () => {
+    const job = (await h.queue("alpha").getFailed())[0];
+    return job !== undefined && batchJobData.parse(job.data).failure !== undefined ? job : undefined;
+  });
+  assert.deepEqual(batchJobData.parse(failed.data).failure, { reason: "stalled", detail: "job stalled more than allowable limit" });
+  assert.deepEqual(delivery.attempts, []);
+  assert.ok((await h.connection.pttl(detachedProfileKey(h.prefix, batchId!, 0))) > PAYLOAD_TTL_MS, "its copy lives as long as a failed batch's");
+  await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
+});
+
+test("an attempt that ends in an error of ours keeps what it delivered: the split-off after BullMQ fails the job holds only the rest", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 1 });
+  const batchId = await flush(h, 3);
+  const attempts: number[][] = [];
+  h.worker("alpha", {
+    attempts: [],
+    deliver: async (profiles, report) => {
+      attempts.push(profiles.map(({ ref }) => ref.index));
+      report.delivered(profiles[0]!.ref.index, [0]);
+      // Within the recorder's interval: only the save at the attempt's end records profile 0.
+      throw new Error("a bug in a delivery");
+    },
+  });
+  const failed = await until("the batch's failed job", async () => (await h.queue("alpha").getFailed()).find((job) => job.id === batchId));
+  assert.deepEqual(attempts, [[0, 1, 2]], "its only attempt");
+  assert.deepEqual(
+    batchJobData.parse(failed.data).profiles.map((ref) => ref.index),
+    [1, 2],
+    "the profile it delivered is not listed failed, nor sent again by a replay",
+  );
+  await until("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
+  const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
+  assert.equal(state!.deliveredProfiles, 1);
 });
 
 test("a job whose data is no batch fails at once as an invalid job saying what is wrong, and delivers nothing", async (t) => {

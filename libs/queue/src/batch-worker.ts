@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { UnrecoverableError, Worker } from "bullmq";
+import { RateLimitError, UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
 import { attemptsOf, isDrain, type BatchJob } from "./batch-job.js";
@@ -282,26 +282,36 @@ export class BatchWorker {
       PAYLOAD_GONE,
     );
     const outgoing = progress.pending().map((ref) => ({ ref, payload: payloads.get(ref.index)!, handledParts: progress.handledParts(ref.index) }));
-    let outcome: AttemptOutcome = {};
-    if (outgoing.length > 0) {
-      const recorder = new ProgressRecorder(job, progress, this.options.progressIntervalMs ?? PROGRESS_INTERVAL_MS, (error) =>
-        this.observer.error?.(error, "progress"),
-      );
-      const report = {
-        delivered: (index: number, parts: readonly number[]) => {
-          progress.delivered(index, parts);
-          recorder.changed();
-        },
-        failed: (index: number, parts: readonly number[], failure: FailureReason) => progress.failedForGood(index, parts, failure),
-        dispatched: handOff,
-      };
-      try {
-        outcome = await this.options.deliver(outgoing, report, this.stopping.signal);
-      } finally {
-        await recorder.stop();
+    try {
+      let outcome: AttemptOutcome = {};
+      if (outgoing.length > 0) {
+        const recorder = new ProgressRecorder(job, progress, this.options.progressIntervalMs ?? PROGRESS_INTERVAL_MS, (error) =>
+          this.observer.error?.(error, "progress"),
+        );
+        const report = {
+          delivered: (index: number, parts: readonly number[]) => {
+            progress.delivered(index, parts);
+            recorder.changed();
+          },
+          failed: (index: number, parts: readonly number[], failure: FailureReason) => progress.failedForGood(index, parts, failure),
+          dispatched: handOff,
+        };
+        try {
+          outcome = await this.options.deliver(outgoing, report, this.stopping.signal);
+        } finally {
+          await recorder.stop();
+        }
       }
+      await this.finish(job, work, data, progress, outcome);
+    } catch (error) {
+      // An error of ours (a Redis error while settling, say) ends the attempt in BullMQ's hands: the
+      // next attempt, or the split-off of a job BullMQ failed, reads what this one delivered from
+      // the progress saved, which the recorder's interval may have left behind by up to 50 ms.
+      if (!(error instanceof FinalFailure || error instanceof RetryLater || error instanceof RateLimitError)) {
+        await job.updateProgress(progress.toJSON()).catch((saveError: unknown) => this.observer.error?.(saveError, "progress"));
+      }
+      throw error;
     }
-    await this.finish(job, work, data, progress, outcome);
   }
 
   /**
@@ -394,8 +404,9 @@ export class BatchWorker {
 
   /**
    * BullMQ reports every failed attempt. Ours were settled in `process`; what is left is BullMQ failing
-   * a job by itself (stalled too often, or an error of ours on the last attempt): its profiles fail for
-   * good here, as they would have in `process`.
+   * a job by itself (an error of ours on the last attempt, or stalled too often: BullMQ marks such a
+   * job and fails it as the next worker takes it): its profiles fail for good here, as they would
+   * have in `process`.
    */
   private failedInBullMQ(job: BatchJob, error: Error): void {
     if (error instanceof FinalFailure || error instanceof RetryLater) return;

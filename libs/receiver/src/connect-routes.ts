@@ -1,4 +1,4 @@
-import { createConnectRouter } from "@connectrpc/connect";
+import { createConnectRouter, createContextValues } from "@connectrpc/connect";
 import { compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { debuginfoRoutes } from "./debuginfo-service.js";
 import { decodeErrorAsInvalidArgument } from "./decode-error-mapping.js";
@@ -9,6 +9,7 @@ import { PusherService } from "@pyroscope-relay/proto";
 import { pushRoutes } from "./push-service.js";
 import type { ReceiverContext } from "./receiver-context.js";
 import { observeRpcError } from "./rpc-error-code.js";
+import { tenantHeader, tenantHeaderKey } from "./tenant.js";
 
 /** Serves one RPC on a POST to its path. */
 export type ConnectRoute = (req: ServerRequest, res: ServerResponse) => Promise<void>;
@@ -31,7 +32,8 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
       return [
         handler.requestPath,
         async (req, res) => {
-          const answered = await decodeErrorAsInvalidArgument(await handler(universalRequestFromNodeRequest(req, res, undefined, undefined)));
+          const values = createContextValues().set(tenantHeaderKey, tenantHeader(req));
+          const answered = await decodeErrorAsInvalidArgument(await handler(universalRequestFromNodeRequest(req, res, undefined, values)));
           // Answered already (past the read deadline, counted there): this answer is never written.
           const ours = !res.headersSent;
           const response = observeRpcError(answered, (code) => {

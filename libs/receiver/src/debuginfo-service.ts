@@ -4,6 +4,7 @@ import { createTransport } from "@connectrpc/connect/protocol-connect";
 import { DebuginfoService } from "@pyroscope-relay/proto";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
+import { tenantHeaderKey } from "./tenant.js";
 
 /** Alloy's words when a receiver has no target to pass debuginfo calls to. */
 export const noDownstreamMessage = "no downstream endpoints available";
@@ -26,7 +27,7 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
     if (upstream === undefined) throw new ConnectError(noDownstreamMessage, Code.Unavailable);
     let client = clients.get(upstream);
     if (client === undefined) clients.set(upstream, (client = upstreamClient(upstream)));
-    const tenant = clientTenant(ctx, handler.requestHeader.get("x-scope-orgid") ?? undefined, [upstream.name]);
+    const tenant = clientTenant(ctx, handler.values.get(tenantHeaderKey), [upstream.name]);
     const options = { signal: handler.signal, timeoutMs: upstream.callTimeoutMs, headers: tenant === undefined ? {} : { "X-Scope-OrgID": tenant } };
     try {
       return await run(client, options);

@@ -3,6 +3,7 @@ import { isHttp2, type ServerRequest, type ServerResponse } from "./http-exchang
 import { noDownstreamMessage } from "./debuginfo-service.js";
 import { RequestError } from "@pyroscope-relay/ops";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
+import { tenantHeader } from "./tenant.js";
 
 export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
 
@@ -17,7 +18,7 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
     const upstream = ctx.debuginfo;
     if (upstream === undefined) throw new RequestError(Code.Unavailable, noDownstreamMessage);
     const buildId = decodeBuildId(encodedBuildId);
-    const tenant = clientTenant(ctx, req.headers["x-scope-orgid"], [upstream.name]);
+    const tenant = clientTenant(ctx, tenantHeader(req), [upstream.name]);
     const header = new Headers();
     if (tenant !== undefined) header.set("x-scope-orgid", tenant);
     for (const name of ["content-type", "content-length"]) {

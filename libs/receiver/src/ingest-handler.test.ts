@@ -136,13 +136,21 @@ describe("POST /ingest rejects, stores nothing and keeps serving", () => {
     assert.deepEqual(await r.keys(), []);
   });
 
-  for (const orgId of ["bad tenant", "..", "x".repeat(151)]) {
+  for (const orgId of ["bad tenant", "..", "x".repeat(151), "team-a,team-b"]) {
     test(`invalid X-Scope-OrgID ${JSON.stringify(orgId.slice(0, 12))}: 400 invalid_argument`, async (t) => {
       const r = await startTestReceiver(t, redis, admin);
       const res = await send(r.url, "POST", `/ingest?${goodQuery}`, { "x-scope-orgid": orgId }, gzippedPprof());
       await assertRejected(t, r, res, 400, "invalid_argument", /X-Scope-OrgID/);
     });
   }
+
+  test("X-Scope-OrgID on two lines: the first is the tenant, as Go's Header.Get reads it", async (t) => {
+    const r = await startTestReceiver(t, redis, admin);
+    const res = await send(r.url, "POST", `/ingest?${goodQuery}`, { "x-scope-orgid": ["team-a", "team-b"] }, gzippedPprof());
+    assert.equal(res.status, 200, res.body.toString());
+    const [segment] = await r.segments("alpha");
+    assert.equal(segment?.profiles[0]?.tenant, "team-a");
+  });
 
   test("where every target sends a tenant of its own, any value of the client's is taken, as Alloy takes it", async (t) => {
     const asked: string[][] = [];

@@ -5,6 +5,7 @@ import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { RequestError } from "@pyroscope-relay/ops";
 import { readBody } from "./read-body.js";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
+import { tenantHeader } from "./tenant.js";
 import { enqueueOrUnavailable } from "./enqueue.js";
 
 /**
@@ -15,7 +16,7 @@ export function ingestHandler(ctx: ReceiverContext) {
   return async (req: ServerRequest, res: ServerResponse): Promise<void> => {
     const query = rawQuery(req);
     checkName(query);
-    const tenant = clientTenant(ctx, req.headers["x-scope-orgid"]);
+    const tenant = clientTenant(ctx, tenantHeader(req));
     const body = await readBody(req, ctx.maxBodyBytes);
     if (res.headersSent) {
       // Answered meanwhile (the read deadline passed): what arrived since is not the client's profile to store.

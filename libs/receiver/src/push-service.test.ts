@@ -269,6 +269,17 @@ describe("Push rejects, stores nothing and keeps serving", () => {
     await assertRejected(t, r, res, 400, "invalid_argument", /decompression failed/);
   });
 
+  test("X-Scope-OrgID `team-a,team-b` on one line, a tenant Pyroscope refuses: 400 invalid_argument; on two lines the first is the tenant", async (t) => {
+    const r = await startTestReceiver(t, redis, admin);
+    const body = toBinary(PushRequestSchema, pushRequest());
+    const res = await send(r.url, "POST", pushPath, { "content-type": "application/proto", "x-scope-orgid": "team-a,team-b" }, body);
+    await assertRejected(t, r, res, 400, "invalid_argument", /X-Scope-OrgID/);
+    const twoLines = await send(r.url, "POST", pushPath, { "content-type": "application/proto", "x-scope-orgid": ["team-c", "team-d"] }, body);
+    assert.equal(twoLines.status, 200, twoLines.body.toString());
+    const tenants = (await r.segments("alpha")).flatMap((segment) => segment.profiles.map((ref) => ref.tenant));
+    assert.deepEqual(tenants.sort(), ["team-c", undefined], "the good Push assertRejected sent has none");
+  });
+
   test("invalid JSON over Connect: 400 invalid_argument", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const res = await send(r.url, "POST", pushPath, { "content-type": "application/json" }, Buffer.from('{"series": ['));

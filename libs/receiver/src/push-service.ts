@@ -7,6 +7,7 @@ import { InvalidLabelError, validatePushLabels } from "@pyroscope-relay/profile"
 import { RequestError } from "@pyroscope-relay/ops";
 import { enqueueOrUnavailable } from "./enqueue.js";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
+import { tenantHeaderKey } from "./tenant.js";
 
 /**
  * `push.v1.PusherService/Push`. Malformed protobuf/JSON and label values that are not UTF-8 are
@@ -47,7 +48,7 @@ async function push(ctx: ReceiverContext, request: PushRequest, handler: Handler
   await enqueueOrUnavailable(ctx, "push", payload, {
     kind: "push",
     receivedAt: Date.now(),
-    tenant: clientTenant(ctx, handler.requestHeader.get("x-scope-orgid") ?? undefined),
+    tenant: clientTenant(ctx, handler.values.get(tenantHeaderKey)),
     codec: contentType.includes("json") ? "json" : "proto",
     series: series.length,
   });

@@ -30,7 +30,7 @@ export interface ReceiverContext {
  * that a reload that lets a target forward it finds it on what waits.
  * @throws RequestError for a tenant Pyroscope refuses that a target would be sent
  */
-export function clientTenant(ctx: ReceiverContext, header: string | string[] | undefined, targets: readonly string[] = ctx.config.targets): string | undefined {
+export function clientTenant(ctx: ReceiverContext, header: string | undefined, targets: readonly string[] = ctx.config.targets): string | undefined {
   try {
     return tenantOf(header);
   } catch (error) {

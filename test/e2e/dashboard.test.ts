@@ -124,6 +124,7 @@ describe("the dashboard page in a real browser", () => {
     const dialog = page.locator("#replay-dialog");
     assert.equal(await dialog.locator("[name=reason]").inputValue(), "http 400");
     assert.equal(await dialog.locator("[name=status]").inputValue(), "400");
+    assert.equal(await dialog.locator("[name=exactReason]").isChecked(), true, "that row's reason alone");
     const confirm = dialog.locator('button[value="confirm"]');
     assert.equal(await confirm.isDisabled(), true, "no replay before a dry run");
 

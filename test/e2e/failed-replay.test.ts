@@ -118,6 +118,11 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     const other = await command("purge", "--target", "strict", "--reason", "network", "--status", "400");
     assert.equal(other.code, 0, other.stderr);
     assert.equal(other.stdout, "purged 0 failed batches (0 profiles) of strict; deleted 0 stored profiles no other job held\n", "no batch failed that way");
+    const whole = await command("purge", "--target", "strict", "--reason", "http", "--exact-reason");
+    assert.equal(whole.stdout, "purged 0 failed batches (0 profiles) of strict; deleted 0 stored profiles no other job held\n", "http is no kind of its own");
+    const bare = await command("purge", "--target", "strict", "--exact-reason");
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /purge: --exact-reason: needs a reason to match/);
     assert.equal(await queue.getFailedCount(), 2);
     const purge = await command("purge", "--target", "strict", "--reason", "HTTP", "--status", "400", "--older-than", "0.01s");
     assert.equal(purge.code, 0, purge.stderr);
@@ -150,7 +155,17 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     assert.equal(unknown.status, 404);
     const unmatched = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", status: 503 }) });
     assert.deepEqual(await unmatched.json(), { target: "strict", purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
-    const purge = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", reason: "http 400" }) });
+    const exact = await admin("/api/v1/purge", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ target: "strict", reason: "http", exactReason: true }),
+    });
+    assert.deepEqual(await exact.json(), { target: "strict", purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
+    const purge = await admin("/api/v1/purge", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ target: "strict", reason: "http 400", exactReason: true }),
+    });
     assert.deepEqual(await purge.json(), { target: "strict", purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
     assert.deepEqual(await connection.keys("pyroscope-relay:batch:*"), []);
   });

@@ -61,6 +61,7 @@ export interface FailedList {
 export interface ReplayRequest {
   target: string;
   reason?: string;
+  exactReason?: boolean;
   status?: number;
   since?: string;
   limit?: number;
@@ -79,6 +80,7 @@ export interface ReplayResult {
 export interface PurgeRequest {
   target: string;
   reason?: string;
+  exactReason?: boolean;
   status?: number;
   olderThan?: string;
 }

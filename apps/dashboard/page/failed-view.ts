@@ -1,28 +1,32 @@
 import type { FailedList } from "./admin-types.js";
 import { el } from "./dom.js";
 import { formatTime } from "./format.js";
+import type { FilterPrefill } from "./operator-forms.js";
 
 export interface FailedActions {
-  replay(prefill: { target: string; reason: string; status?: number }): void;
-  purge(prefill: { target: string; reason: string; status?: number }): void;
+  replay(prefill: FilterPrefill): void;
+  purge(prefill: FilterPrefill): void;
 }
 
 /** Fills the failed table: a row per target and reason, with buttons that open the prefilled dialogs. */
 export function renderFailed(tbody: HTMLTableSectionElement, failed: FailedList, now: number, actions: FailedActions): void {
   const rows = failed.targets.flatMap((summary) =>
     summary.reasons.map((reason) => {
+      // That row alone: its reason whole (not `http 422 <code>` with `http 422`), and its status.
+      const prefill: FilterPrefill = {
+        target: summary.target,
+        reason: reason.reason,
+        exactReason: true,
+        ...(reason.status === undefined ? {} : { status: reason.status }),
+      };
       const replay = el(
         "button",
         { type: "button", disabled: summary.removed === true, title: summary.removed ? "the target was removed from the configuration" : undefined },
         "Replay…",
       );
-      replay.addEventListener("click", () =>
-        actions.replay({ target: summary.target, reason: reason.reason, ...(reason.status === undefined ? {} : { status: reason.status }) }),
-      );
+      replay.addEventListener("click", () => actions.replay(prefill));
       const purge = el("button", { type: "button", class: "danger" }, "Purge…");
-      purge.addEventListener("click", () =>
-        actions.purge({ target: summary.target, reason: reason.reason, ...(reason.status === undefined ? {} : { status: reason.status }) }),
-      );
+      purge.addEventListener("click", () => actions.purge(prefill));
       return el(
         "tr",
         { "data-target": summary.target, "data-reason": reason.reason },

@@ -5,6 +5,7 @@ import { byId } from "./dom.js";
 import { failedListStale } from "./failed-refresh.js";
 import { renderFailed } from "./failed-view.js";
 import { formatTime } from "./format.js";
+import type { FilterPrefill } from "./operator-forms.js";
 import { PurgeDialog } from "./purge-dialog.js";
 import { refreshIntervalMs } from "./refresh-interval.js";
 import { ReplayDialog } from "./replay-dialog.js";
@@ -53,8 +54,8 @@ const purgeable = () => [
 ];
 
 const actions = {
-  replay: (prefill: { target: string; reason: string; status?: number }) => replayDialog.open(targetNames(), prefill),
-  purge: (prefill: { target: string; reason: string; status?: number }) => purgeDialog.open(purgeable(), prefill),
+  replay: (prefill: FilterPrefill) => replayDialog.open(targetNames(), prefill),
+  purge: (prefill: FilterPrefill) => purgeDialog.open(purgeable(), prefill),
 };
 byId("replay-any").addEventListener("click", () => replayDialog.open(targetNames(), {}));
 byId("purge-any").addEventListener("click", () => purgeDialog.open(purgeable(), {}));

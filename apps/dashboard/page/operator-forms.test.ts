@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describePurge, describePurgeRequest, describeReplay, purgeRequestOf, replayRequestOf } from "./operator-forms.js";
 
-const empty = { target: "strict", reason: "", status: "", since: "", limit: "" };
+const empty = { target: "strict", reason: "", exactReason: false, status: "", since: "", limit: "" };
 
 test("a replay request leaves out the empty filters", () => {
   assert.deepEqual(replayRequestOf(empty, true), { target: "strict", dryRun: true });
-  assert.deepEqual(replayRequestOf({ target: "a/0", reason: " http 400 ", status: "400", since: "2h ", limit: "10" }, false), {
+  assert.deepEqual(replayRequestOf({ target: "a/0", reason: " http 400 ", exactReason: false, status: "400", since: "2h ", limit: "10" }, false), {
     target: "a/0",
     reason: "http 400",
     status: 400,
@@ -21,12 +21,15 @@ test("a number out of range goes as typed, for the API to name the field", () =>
 });
 
 test("a purge request leaves out the empty filters, and says what it deletes", () => {
-  const none = { target: "strict", reason: " ", status: "", olderThan: "  " };
-  assert.deepEqual(purgeRequestOf(none), { target: "strict" });
+  const none = { target: "strict", reason: " ", exactReason: true, status: "", olderThan: "  " };
+  assert.deepEqual(purgeRequestOf(none), { target: "strict" }, "this reason only, without a reason: any");
   assert.equal(describePurgeRequest(purgeRequestOf(none)), "the failed batches of strict");
-  const row = purgeRequestOf({ target: "strict", reason: " http 400 ", status: "400", olderThan: "24h" });
-  assert.deepEqual(row, { target: "strict", reason: "http 400", status: 400, olderThan: "24h" });
+  const row = purgeRequestOf({ target: "strict", reason: " http 400 ", exactReason: true, status: "400", olderThan: "24h" });
+  assert.deepEqual(row, { target: "strict", reason: "http 400", exactReason: true, status: 400, olderThan: "24h" });
   assert.equal(describePurgeRequest(row), 'the failed batches of strict whose failure is "http 400" with status 400 older than 24h');
+  const words = purgeRequestOf({ target: "strict", reason: "http", exactReason: false, status: "", olderThan: "" });
+  assert.deepEqual(words, { target: "strict", reason: "http" });
+  assert.equal(describePurgeRequest(words), 'the failed batches of strict whose failure is or starts with "http"');
 });
 
 test("outcomes read as the CLI's", () => {

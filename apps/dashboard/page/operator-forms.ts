@@ -1,13 +1,37 @@
 import { count } from "./format.js";
 import type { PurgeRequest, PurgeResult, ReplayRequest, ReplayResult } from "./admin-types.js";
 
-/** The replay form's fields as typed. */
-export interface ReplayFields {
+/** What a dialog opens with: a failed row's target, reason (that one alone) and status, or nothing. */
+export interface FilterPrefill {
+  target?: string;
+  reason?: string;
+  exactReason?: boolean;
+  status?: number;
+}
+
+/** The filter fields replay and purge share, as typed. */
+export interface FilterFields {
   target: string;
   reason: string;
+  /** The reason is one kind, matched whole; without a reason it has nothing to say. */
+  exactReason: boolean;
   status: string;
+}
+
+/** The replay form's fields as typed. */
+export interface ReplayFields extends FilterFields {
   since: string;
   limit: string;
+}
+
+/** The request's target and filters: empty ones left out (any). */
+function filtersOf(fields: FilterFields): { target: string; reason?: string; exactReason?: boolean; status?: number } {
+  const request: { target: string; reason?: string; exactReason?: boolean; status?: number } = { target: fields.target };
+  const [reason, status] = [fields.reason.trim(), fields.status.trim()];
+  if (reason !== "") request.reason = reason;
+  if (reason !== "" && fields.exactReason) request.exactReason = true;
+  if (status !== "") request.status = Number(status);
+  return request;
 }
 
 /**
@@ -15,10 +39,8 @@ export interface ReplayFields {
  * take numbers; the API checks the values and names the field at fault, so the page does not check twice.
  */
 export function replayRequestOf(fields: ReplayFields, dryRun: boolean): ReplayRequest {
-  const request: ReplayRequest = { target: fields.target };
-  const [reason, status, since, limit] = [fields.reason.trim(), fields.status.trim(), fields.since.trim(), fields.limit.trim()];
-  if (reason !== "") request.reason = reason;
-  if (status !== "") request.status = Number(status);
+  const request: ReplayRequest = filtersOf(fields);
+  const [since, limit] = [fields.since.trim(), fields.limit.trim()];
   if (since !== "") request.since = since;
   if (limit !== "") request.limit = Number(limit);
   request.dryRun = dryRun;
@@ -26,19 +48,14 @@ export function replayRequestOf(fields: ReplayFields, dryRun: boolean): ReplayRe
 }
 
 /** The purge form's fields as typed. */
-export interface PurgeFields {
-  target: string;
-  reason: string;
-  status: string;
+export interface PurgeFields extends FilterFields {
   olderThan: string;
 }
 
 /** The request body for the purge form: empty fields are left out (any), as for replay. */
 export function purgeRequestOf(fields: PurgeFields): PurgeRequest {
-  const request: PurgeRequest = { target: fields.target };
-  const [reason, status, olderThan] = [fields.reason.trim(), fields.status.trim(), fields.olderThan.trim()];
-  if (reason !== "") request.reason = reason;
-  if (status !== "") request.status = Number(status);
+  const request: PurgeRequest = filtersOf(fields);
+  const olderThan = fields.olderThan.trim();
   if (olderThan !== "") request.olderThan = olderThan;
   return request;
 }
@@ -46,7 +63,7 @@ export function purgeRequestOf(fields: PurgeFields): PurgeRequest {
 /** What a purge request will delete, in words, for the confirmation. */
 export function describePurgeRequest(request: PurgeRequest): string {
   const filters = [
-    request.reason === undefined ? "" : ` whose failure is ${JSON.stringify(request.reason)}`,
+    request.reason === undefined ? "" : ` whose failure ${request.exactReason ? "is" : "is or starts with"} ${JSON.stringify(request.reason)}`,
     request.status === undefined ? "" : ` with status ${request.status}`,
     request.olderThan === undefined ? "" : ` older than ${request.olderThan}`,
   ];

@@ -1,24 +1,23 @@
 import type { FailedSummary } from "./admin-types.js";
-import { field, setOptions } from "./dom.js";
+import { field } from "./dom.js";
 import { count } from "./format.js";
-import { describePurge, describePurgeRequest, purgeRequestOf, type PurgeFields } from "./operator-forms.js";
+import { describePurge, describePurgeRequest, type FilterPrefill, purgeRequestOf, type PurgeFields } from "./operator-forms.js";
 import { TwoStepDialog } from "./two-step-dialog.js";
 
 /**
  * Purge in two steps: Continue says what will be deleted for good, and only then does the confirm
- * button purge. A failed row's Purge comes with its reason and status filled in: that row only.
+ * button purge. A failed row's Purge comes with its reason (that one alone) and status filled in: that row only.
  */
 export class PurgeDialog extends TwoStepDialog {
   private summaries: readonly FailedSummary[] = [];
 
   /** `summaries`: every target that may have failed batches, removed ones too. */
-  open(summaries: readonly FailedSummary[], prefill: { target?: string; reason?: string; status?: number }): void {
+  open(summaries: readonly FailedSummary[], prefill: FilterPrefill): void {
     this.summaries = summaries;
-    this.form.reset();
-    const names = summaries.map((s) => s.target);
-    setOptions(field<HTMLSelectElement>(this.form, "target"), names, prefill.target ?? names[0] ?? "");
-    field<HTMLInputElement>(this.form, "reason").value = prefill.reason ?? "";
-    field<HTMLInputElement>(this.form, "status").value = prefill.status === undefined ? "" : String(prefill.status);
+    this.fillFilters(
+      summaries.map((s) => s.target),
+      prefill,
+    );
     this.show();
   }
 
@@ -35,6 +34,6 @@ export class PurgeDialog extends TwoStepDialog {
 
   private fields(): PurgeFields {
     const value = (name: string) => field(this.form, name).value;
-    return { target: value("target"), reason: value("reason"), status: value("status"), olderThan: value("olderThan") };
+    return { ...this.filterFields(), olderThan: value("olderThan") };
   }
 }

@@ -1,6 +1,6 @@
-import { field, setOptions } from "./dom.js";
+import { field } from "./dom.js";
 import { count } from "./format.js";
-import { describeReplay, replayRequestOf, type ReplayFields } from "./operator-forms.js";
+import { describeReplay, type FilterPrefill, replayRequestOf, type ReplayFields } from "./operator-forms.js";
 import { TwoStepDialog } from "./two-step-dialog.js";
 
 /**
@@ -8,11 +8,8 @@ import { TwoStepDialog } from "./two-step-dialog.js";
  * and only then does the confirm button replay, with those same filters.
  */
 export class ReplayDialog extends TwoStepDialog {
-  open(targets: readonly string[], prefill: { target?: string; reason?: string; status?: number }): void {
-    this.form.reset();
-    setOptions(field<HTMLSelectElement>(this.form, "target"), targets, prefill.target ?? targets[0] ?? "");
-    field<HTMLInputElement>(this.form, "reason").value = prefill.reason ?? "";
-    field<HTMLInputElement>(this.form, "status").value = prefill.status === undefined ? "" : String(prefill.status);
+  open(targets: readonly string[], prefill: FilterPrefill): void {
+    this.fillFilters(targets, prefill);
     this.show();
   }
 
@@ -29,6 +26,6 @@ export class ReplayDialog extends TwoStepDialog {
 
   private fields(): ReplayFields {
     const value = (name: string) => field(this.form, name).value;
-    return { target: value("target"), reason: value("reason"), status: value("status"), since: value("since"), limit: value("limit") };
+    return { ...this.filterFields(), since: value("since"), limit: value("limit") };
   }
 }

@@ -1,4 +1,6 @@
 import type { AdminClient } from "./admin-client.js";
+import { field, setOptions } from "./dom.js";
+import type { FilterFields, FilterPrefill } from "./operator-forms.js";
 
 export interface OperatorDialogContext {
   client: AdminClient;
@@ -41,6 +43,26 @@ export abstract class TwoStepDialog {
 
   /** Makes the change; resolves with what the page tells about it. */
   protected abstract change(): Promise<string>;
+
+  /** Resets the form and sets its target (one of `targets`) and filters from `prefill`. */
+  protected fillFilters(targets: readonly string[], prefill: FilterPrefill): void {
+    this.form.reset();
+    setOptions(field<HTMLSelectElement>(this.form, "target"), targets, prefill.target ?? targets[0] ?? "");
+    field<HTMLInputElement>(this.form, "reason").value = prefill.reason ?? "";
+    field<HTMLInputElement>(this.form, "exactReason").checked = prefill.exactReason === true;
+    field<HTMLInputElement>(this.form, "status").value = prefill.status === undefined ? "" : String(prefill.status);
+  }
+
+  /** The target and filters as typed. */
+  protected filterFields(): FilterFields {
+    const value = (name: string) => field(this.form, name).value;
+    return {
+      target: value("target"),
+      reason: value("reason"),
+      exactReason: field<HTMLInputElement>(this.form, "exactReason").checked,
+      status: value("status"),
+    };
+  }
 
   /** Opens the dialog, its fields set by the caller, nothing confirmed. */
   protected show(): void {

@@ -103,7 +103,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   router.post("/api/v1/replay", async (req, res) => {
     const parsed = replayRequest.safeParse(body(req));
     if (!parsed.success) throw new RequestError(Code.InvalidArgument, describeRequestError(parsed.error));
-    const { target, reason, status, since, limit, dryRun = false } = parsed.data;
+    const { target, reason, exactReason, status, since, limit, dryRun = false } = parsed.data;
     checkTarget(target);
     const result = await replayFailed({
       connection,
@@ -112,6 +112,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
       shards,
       payloadTtlMs: options.payloadTtlMs,
       reason,
+      exactReason,
       status,
       sinceMs: since,
       limit,
@@ -124,10 +125,10 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
   router.post("/api/v1/purge", async (req, res) => {
     const parsed = purgeRequest.safeParse(body(req));
     if (!parsed.success) throw new RequestError(Code.InvalidArgument, describeRequestError(parsed.error));
-    const { target, olderThan, reason, status } = parsed.data;
+    const { target, olderThan, reason, exactReason, status } = parsed.data;
     // A target a reload removed can still be purged: its queue stays in Redis until then.
     if (!(await recordedTargets(connection, prefix)).includes(target)) checkTarget(target);
-    const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan, reason, status });
+    const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan, reason, exactReason, status });
     logger.info({ request: parsed.data, ...result }, "admin API: purged failed batches");
     res.json({ target, ...result });
   });

@@ -39,6 +39,16 @@ test("a bad replay request names every field at fault", () => {
   );
 });
 
+test("exactReason matches the reason whole, and needs one", () => {
+  assert.deepEqual(replayRequest.parse({ target: "a", reason: "http 422", exactReason: true }), { target: "a", reason: "http 422", exactReason: true });
+  assert.equal(problem(replayRequest, { target: "a", exactReason: true }), "exactReason: needs a reason to match");
+  assert.equal(
+    problem(purgeRequest, { target: "a", exactReason: true }, (field) => (field === "exactReason" ? "--exact-reason" : field)),
+    "--exact-reason: needs a reason to match",
+  );
+  assert.equal(problem(purgeRequest, { target: "a", reason: "http", exactReason: "yes" }), "exactReason: must be true or false");
+});
+
 test("a purge request", () => {
   assert.deepEqual(purgeRequest.parse({ target: "a", olderThan: "24h" }), { target: "a", olderThan: 86_400_000 });
   assert.equal(problem(purgeRequest, { target: "", olderThan: 5 }), "target: must be a target name; olderThan: must be a duration such as 30m or 2h");

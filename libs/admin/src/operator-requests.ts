@@ -20,23 +20,37 @@ const target = z.string({ error: "must be a target name" }).min(1, "must be a ta
  * fields are refused, so that a typo (`dry_run`) cannot turn a dry run into a real one.
  */
 const reason = z.string({ error: 'must be a failure reason such as "http 400"' }).trim().min(1, "must not be empty");
+/** With `reason` only: it names one kind, matched whole rather than by its leading words. */
+const exactReason = z.boolean({ error: "must be true or false" }).optional();
 const status = z.int({ error: "must be an HTTP status code" }).min(100, "must be an HTTP status code").max(599, "must be an HTTP status code");
 
-export const replayRequest = z.strictObject({
-  target,
-  reason: reason.optional(),
-  status: status.optional(),
-  since: duration.optional(),
-  limit: z.int({ error: "must be a whole number" }).min(1, "must be at least 1").optional(),
-  dryRun: z.boolean({ error: "must be true or false" }).optional(),
-});
+function exactReasonHasReason(request: { reason?: string; exactReason?: boolean }): boolean {
+  return request.exactReason !== true || request.reason !== undefined;
+}
 
-export const purgeRequest = z.strictObject({
-  target,
-  olderThan: duration.optional(),
-  reason: reason.optional(),
-  status: status.optional(),
-});
+const exactReasonIssue = { path: ["exactReason"], message: "needs a reason to match" };
+
+export const replayRequest = z
+  .strictObject({
+    target,
+    reason: reason.optional(),
+    exactReason,
+    status: status.optional(),
+    since: duration.optional(),
+    limit: z.int({ error: "must be a whole number" }).min(1, "must be at least 1").optional(),
+    dryRun: z.boolean({ error: "must be true or false" }).optional(),
+  })
+  .refine(exactReasonHasReason, exactReasonIssue);
+
+export const purgeRequest = z
+  .strictObject({
+    target,
+    olderThan: duration.optional(),
+    reason: reason.optional(),
+    exactReason,
+    status: status.optional(),
+  })
+  .refine(exactReasonHasReason, exactReasonIssue);
 
 /** A valid replay request; `since` in milliseconds. */
 export type ReplayRequest = z.output<typeof replayRequest>;

@@ -397,6 +397,12 @@ export const flagTable: readonly Flag[] = [
     description: "only batches whose failure reason is TEXT or starts with its words (`http` matches every `http <status>`), in any case",
   },
   {
+    kind: "switch",
+    name: "exact-reason",
+    commands: ["replay", "purge"],
+    description: "the reason is matched whole, not by its leading words (`http 422` then leaves out `http 422 invalid_argument`)",
+  },
+  {
     kind: "option",
     name: "status",
     value: "CODE",

@@ -27,6 +27,14 @@ test("a reason filter matches the kind or its leading words, case-insensitively"
   assert.equal(matchesFailure(refused, { reason: "network econnrefused" }), true);
 });
 
+test("an exact reason filter matches the kind whole, case-insensitively", () => {
+  const coded: FailureReason = { reason: "http 422 invalid_argument", status: 422, detail: "" };
+  assert.equal(matchesFailure(coded, { reason: "http 422" }), true, "leading words");
+  assert.equal(matchesFailure(coded, { reason: "http 422", exactReason: true }), false);
+  assert.equal(matchesFailure(coded, { reason: "HTTP 422 invalid_argument", exactReason: true }), true);
+  assert.equal(matchesFailure(coded, { exactReason: true }), true, "no reason: any");
+});
+
 test("a status filter matches only failures with that HTTP status", () => {
   assert.equal(matchesFailure(http400, { status: 400 }), true);
   assert.equal(matchesFailure({ reason: "http 413", status: 413, detail: "" }, { status: 400 }), false);

@@ -38,6 +38,8 @@ export function reasonFromText(failedReason: string | null | undefined): Failure
 export interface FailureFilter {
   /** A kind, or the leading words of kinds: `http` matches every `http <status>`, `network` every network error. */
   reason?: string;
+  /** `reason` is one kind, matched whole: `http 422` then leaves out `http 422 invalid_argument`. */
+  exactReason?: boolean;
   status?: number;
 }
 
@@ -46,7 +48,7 @@ export function matchesFailure(failure: FailureReason, filter: FailureFilter): b
   if (filter.reason === undefined) return true;
   const wanted = filter.reason.trim().toLowerCase();
   const reason = failure.reason.toLowerCase();
-  return reason === wanted || reason.startsWith(`${wanted} `);
+  return reason === wanted || (filter.exactReason !== true && reason.startsWith(`${wanted} `));
 }
 
 /** Failures that are the same to an operator (one group, one failed job): same kind, status and detail. */

@@ -66,6 +66,14 @@ test("with reason and status, removes only the batches that failed that way, as 
   assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, unavailable!, 0), detachedProfileKey(h.prefix, timeout!, 0)), 2);
 });
 
+test("with exactReason, removes only the batches of that kind whole, not those it is the leading words of", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [plain, coded] = await h.fail("alpha", [httpFailure(422, "plain"), { reason: "http 422 invalid_argument", status: 422, detail: "coded" }]);
+  assert.deepEqual(await purge(h, { reason: "http 422", exactReason: true }), { purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
+  assert.equal(await h.queue("alpha").getJob(plain!), undefined);
+  assert.equal(await h.queue("alpha").getJobState(coded!), "failed");
+});
+
 test("leaves a batch a writer holds, and removes one whose data it cannot read without releasing", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [held, unreadable] = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")]);

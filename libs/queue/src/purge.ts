@@ -12,6 +12,8 @@ export interface PurgeOptions {
   olderThanMs?: number;
   /** Only batches whose failure is this kind or starts with its words, as replay's; see `matchesFailure`. */
   reason?: string;
+  /** `reason` matched whole, not by its leading words. */
+  exactReason?: boolean;
   /** Only batches that failed with this HTTP status. */
   status?: number;
   pageSize?: number;
@@ -36,7 +38,7 @@ export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
   const result: PurgeResult = { purged: 0, purgedProfiles: 0, payloadsDeleted: 0 };
   try {
     const to = Date.now() - (options.olderThanMs ?? 0);
-    const filter = { reason: options.reason, status: options.status };
+    const filter = { reason: options.reason, exactReason: options.exactReason, status: options.status };
     for await (const page of lifecycles.failed({ to, pageSize: options.pageSize })) {
       for (const failed of page) {
         if (!matchesFailure(failed.failure, filter)) continue;

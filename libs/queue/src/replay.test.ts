@@ -138,6 +138,14 @@ test("filters by reason, status and failure time, and stops at the limit, oldest
   assert.equal(await queue.getJobState(old[1]!), "failed");
 });
 
+test("with exactReason, a reason matches its kind whole: a failed row of `failed` alone", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [plain, coded] = await h.fail("alpha", [httpFailure(422, "plain"), { reason: "http 422 invalid_argument", status: 422, detail: "coded" }]);
+  assert.deepEqual(await replay(h, { reason: "http 422", exactReason: true, dryRun: true }), result(1, 0, 1));
+  assert.deepEqual(await replay(h, { reason: "http 422", exactReason: true }), result(1, 0, 1));
+  assert.deepEqual(await Promise.all([plain, coded].map((id) => h.queue("alpha").getJobState(id!))), ["waiting", "failed"]);
+});
+
 test("reports progress after each batch", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   await h.fail("alpha", [httpFailure(400, "a"), { reason: "timeout", detail: "" }, httpFailure(400, "c")]);

@@ -14,6 +14,8 @@ export interface ReplayOptions {
   payloadTtlMs: number;
   /** A failure kind or its leading words (`http 400`, `http`, `network`); see `matchesFailure`. */
   reason?: string;
+  /** `reason` matched whole, not by its leading words. */
+  exactReason?: boolean;
   status?: number;
   /** Only batches that failed within this many milliseconds before now. */
   sinceMs?: number;
@@ -53,7 +55,7 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplayResult
   const startedAt = Date.now();
   const from = options.sinceMs === undefined ? undefined : startedAt - options.sinceMs;
   const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
-  const filter = { reason: options.reason, status: options.status };
+  const filter = { reason: options.reason, exactReason: options.exactReason, status: options.status };
 
   const replayOne = async (failed: FailedJob): Promise<ReplayOutcome> => {
     const { job, data } = failed;

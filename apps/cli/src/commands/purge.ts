@@ -7,7 +7,7 @@ import { integerFlag, parseRequestFlags } from "./request-flags.js";
 import { singleTarget } from "./target-flag.js";
 
 /**
- * `purge CONFIG --target NAME [--reason TEXT] [--status CODE] [--older-than DURATION]`: deletes the
+ * `purge CONFIG --target NAME [--reason TEXT [--exact-reason]] [--status CODE] [--older-than DURATION]`: deletes the
  * matching failed batches and the profiles nothing else holds.
  */
 export async function purgeCommand(context: CommandContext): Promise<number> {
@@ -16,6 +16,7 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
     target: singleTarget("purge", settings.targets),
     olderThan: context.options.get("older-than"),
     reason: context.options.get("reason"),
+    exactReason: context.flags.has("exact-reason") || undefined,
     status: integerFlag(context.options.get("status")),
   });
   const session = await openOperatorSession("purge", context.configPath, settings);
@@ -30,6 +31,7 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
       shards: settings.queueShards,
       olderThanMs: request.olderThan,
       reason: request.reason,
+      exactReason: request.exactReason,
       status: request.status,
     });
     const purged = `${counted(result.purged, "failed batch", "failed batches")} (${counted(result.purgedProfiles, "profile")})`;

@@ -8,7 +8,7 @@ import { integerFlag, parseRequestFlags } from "./request-flags.js";
 import { singleTarget } from "./target-flag.js";
 
 /**
- * `replay CONFIG --target NAME [--reason TEXT] [--status CODE] [--since DURATION] [--limit N] [--dry-run]`:
+ * `replay CONFIG --target NAME [--reason TEXT [--exact-reason]] [--status CODE] [--since DURATION] [--limit N] [--dry-run]`:
  * matching failed batches go back to waiting with a full retry budget and a fresh payload TTL.
  */
 export async function replayCommand(context: CommandContext): Promise<number> {
@@ -16,6 +16,7 @@ export async function replayCommand(context: CommandContext): Promise<number> {
   const request = parseRequestFlags("replay", replayRequest, {
     target: singleTarget("replay", settings.targets),
     reason: options.get("reason"),
+    exactReason: context.flags.has("exact-reason") || undefined,
     status: integerFlag(options.get("status")),
     since: options.get("since"),
     limit: integerFlag(options.get("limit")),
@@ -33,6 +34,7 @@ export async function replayCommand(context: CommandContext): Promise<number> {
       shards: settings.queueShards,
       payloadTtlMs: settings.payloadTtlMs,
       reason: request.reason,
+      exactReason: request.exactReason,
       status: request.status,
       sinceMs: request.since,
       limit: request.limit,

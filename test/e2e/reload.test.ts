@@ -97,6 +97,9 @@ describe("reload: SIGHUP and POST /-/reload re-read the configuration without a 
         ["a", true],
       ],
     );
+    const one = await runCommand(["failed", configPath, `--redis.url=unix://${join(relay.dir, "data", "redis.sock")}`, "--target=a"]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /^a \(removed from the configuration; its queue still holds \d+ profiles?\)/);
     const purge = await runCommand(["purge", configPath, `--redis.url=unix://${join(relay.dir, "data", "redis.sock")}`, "--target=a"]);
     assert.equal(purge.code, 0, purge.stderr);
     assert.match(purge.stdout, /^purged \d+ failed batch(es)? \(\d+ profiles?\) of a;/);

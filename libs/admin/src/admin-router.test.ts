@@ -245,6 +245,18 @@ describe("reload and targets a reload removed", () => {
       ["alpha", "beta/0", "old"],
     );
     assert.deepEqual((all.json["targets"] as object[])[2], { target: "old", batches: 0, profiles: 0, reasons: [], removed: true, waiting: 3 });
+    const asked = await call(server, "GET", "/api/v1/failed?target=old&target=alpha");
+    assert.equal(asked.status, 200, "asked for by name too");
+    assert.deepEqual(
+      (asked.json["targets"] as { target: string; removed?: boolean }[]).map((summary) => [summary.target, summary.removed ?? false]),
+      [
+        ["old", true],
+        ["alpha", false],
+      ],
+    );
+    const never = await call(server, "GET", "/api/v1/failed?target=never");
+    assert.equal(never.status, 404);
+    assert.match(String(never.json["error"]), /unknown target "never"/);
     assert.equal((await call(server, "POST", "/api/v1/purge", { target: "old" })).status, 200);
     assert.equal((await call(server, "POST", "/api/v1/replay", { target: "old" })).status, 404, "no writer serves it: nothing to replay to");
   });

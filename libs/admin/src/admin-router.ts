@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { RequestError, type Logger, type RelayMetrics } from "@pyroscope-relay/ops";
-import { purgeFailed, recordedTargets, replayFailed, summarizeFailed, summarizeRemovedTargets, type RedisConnection } from "@pyroscope-relay/queue";
+import { purgeFailed, removedTargets, replayFailed, summarizeAskedTargets, type RedisConnection } from "@pyroscope-relay/queue";
 import express, { Router } from "express";
 import type { NextFunction, Request, Response } from "express";
 import { adminAccess } from "./admin-access.js";
@@ -49,6 +49,11 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
       throw new RequestError(Code.NotFound, `unknown target ${JSON.stringify(target)} (targets: ${known.join(", ")})`);
     }
   };
+  /** A target a reload removed can still be listed and purged: its queue stays in Redis until then. */
+  const checkTargetOrRemoved = async (targets: readonly string[]) => {
+    const removed = await removedTargets(connection, prefix, options.targets(), targets);
+    for (const target of targets) if (!removed.includes(target)) checkTarget(target);
+  };
   const body = (req: Request): unknown => {
     if (!req.is("application/json")) throw new RequestError(Code.InvalidArgument, "expected a JSON body (Content-Type: application/json)", { httpStatus: 415 });
     return req.body;
@@ -89,15 +94,10 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
 
   router.get("/api/v1/failed", async (req, res) => {
     // Express 5's default query parser (node:querystring) gives a string, or an array when repeated.
-    const asked = req.query["target"] as string | string[] | undefined;
-    const configured = options.targets();
-    const targets = asked === undefined ? configured : [asked].flat();
-    targets.forEach(checkTarget);
-    const summaries = [];
-    for (const target of targets) summaries.push(await summarizeFailed(connection, prefix, target, shards));
+    const asked = [(req.query["target"] as string | string[] | undefined) ?? []].flat();
+    await checkTargetOrRemoved(asked);
     // Targets a reload removed keep their queues: listed (with what still waits) until purged by hand.
-    const removed = asked === undefined ? await summarizeRemovedTargets(connection, prefix, configured, shards) : [];
-    res.json({ targets: [...summaries, ...removed] });
+    res.json({ targets: await summarizeAskedTargets(connection, prefix, options.targets(), asked, shards) });
   });
 
   router.post("/api/v1/replay", async (req, res) => {
@@ -126,8 +126,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     const parsed = purgeRequest.safeParse(body(req));
     if (!parsed.success) throw new RequestError(Code.InvalidArgument, describeRequestError(parsed.error));
     const { target, olderThan, reason, exactReason, status } = parsed.data;
-    // A target a reload removed can still be purged: its queue stays in Redis until then.
-    if (!(await recordedTargets(connection, prefix)).includes(target)) checkTarget(target);
+    await checkTargetOrRemoved([target]);
     const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan, reason, exactReason, status });
     logger.info({ request: parsed.data, ...result }, "admin API: purged failed batches");
     res.json({ target, ...result });

@@ -89,9 +89,43 @@ export async function summarizeRemovedTargets(
 ): Promise<RemovedTargetSummary[]> {
   const removed = (await recordedTargets(connection, prefix)).filter((target) => !configured.includes(target));
   const summaries: RemovedTargetSummary[] = [];
-  for (const target of removed) {
-    const { profiles } = await readTargetBacklog(connection, prefix, target, shards);
-    summaries.push({ ...(await summarizeFailed(connection, prefix, target, shards)), removed: true, waiting: profiles });
+  for (const target of removed) summaries.push(await summarizeRemoved(connection, prefix, target, shards));
+  return summaries;
+}
+
+/**
+ * What an operator asked `failed` for: each of `asked`, a configured target or one a reload removed
+ * (listed as removed, with what its queue still holds); without names, every configured target, then
+ * every removed one. The caller has checked the names (see `removedTargets`).
+ */
+export async function summarizeAskedTargets(
+  connection: RedisConnection,
+  prefix: string,
+  configured: readonly string[],
+  asked: readonly string[],
+  shards = 1,
+): Promise<(FailedSummary | RemovedTargetSummary)[]> {
+  if (asked.length === 0) {
+    const summaries: (FailedSummary | RemovedTargetSummary)[] = [];
+    for (const target of configured) summaries.push(await summarizeFailed(connection, prefix, target, shards));
+    return [...summaries, ...(await summarizeRemovedTargets(connection, prefix, configured, shards))];
+  }
+  const summaries: (FailedSummary | RemovedTargetSummary)[] = [];
+  for (const target of asked) {
+    summaries.push(
+      configured.includes(target) ? await summarizeFailed(connection, prefix, target, shards) : await summarizeRemoved(connection, prefix, target, shards),
+    );
   }
   return summaries;
+}
+
+/** Of `names`, those a reload removed from the configuration whose queues are still in Redis. */
+export async function removedTargets(connection: RedisConnection, prefix: string, configured: readonly string[], names: readonly string[]): Promise<string[]> {
+  const recorded = await recordedTargets(connection, prefix);
+  return names.filter((name) => !configured.includes(name) && recorded.includes(name));
+}
+
+async function summarizeRemoved(connection: RedisConnection, prefix: string, target: string, shards: number): Promise<RemovedTargetSummary> {
+  const { profiles } = await readTargetBacklog(connection, prefix, target, shards);
+  return { ...(await summarizeFailed(connection, prefix, target, shards)), removed: true, waiting: profiles };
 }

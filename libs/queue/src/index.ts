@@ -25,7 +25,7 @@ export { BatchStore } from "./batch-store.js";
 export { SharedChunks } from "./shared-chunks.js";
 export type { AttemptOutcome, BatchDelivery, DeliveryReport, OutgoingProfile } from "./delivery-port.js";
 export type { FailureReason } from "./failure-reason.js";
-export { summarizeFailed, summarizeRemovedTargets } from "./failed-summary.js";
+export { removedTargets, summarizeAskedTargets, summarizeFailed } from "./failed-summary.js";
 export type { FailedSummary, RemovedTargetSummary } from "./failed-summary.js";
 export { replayFailed } from "./replay.js";
 export type { ReplayProgress } from "./replay.js";

@@ -1,4 +1,4 @@
-import { summarizeFailed, summarizeRemovedTargets } from "@pyroscope-relay/queue";
+import { summarizeAskedTargets } from "@pyroscope-relay/queue";
 import type { FailedSummary, RemovedTargetSummary } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
 import { counted } from "./counted.js";
@@ -12,11 +12,8 @@ export async function failedCommand(context: CommandContext): Promise<number> {
   const session = await openOperatorSession("failed", context.configPath, context.settings);
   try {
     const { queuePrefix, queueShards, targets: asked } = context.settings;
-    const summaries: (FailedSummary | RemovedTargetSummary)[] = [];
-    for (const target of session.targets(asked)) {
-      summaries.push(await summarizeFailed(session.connection, queuePrefix, target, queueShards));
-    }
-    if (asked.length === 0) summaries.push(...(await summarizeRemovedTargets(session.connection, queuePrefix, session.targets([]), queueShards)));
+    await session.targetsOrRemoved(asked);
+    const summaries = await summarizeAskedTargets(session.connection, queuePrefix, session.targets([]), asked, queueShards);
     context.stdout.write(context.flags.has("json") ? `${JSON.stringify({ targets: summaries }, null, 2)}\n` : formatFailed(summaries));
     return 0;
   } finally {

@@ -1,6 +1,6 @@
 import { loadTargetNames } from "@pyroscope-relay/config";
 import type { RelaySettings } from "@pyroscope-relay/config";
-import { createRedisConnection, describeEndpoint, waitForRedis } from "@pyroscope-relay/queue";
+import { createRedisConnection, describeEndpoint, removedTargets, waitForRedis } from "@pyroscope-relay/queue";
 import type { RedisConnection } from "@pyroscope-relay/queue";
 import { configuredEndpoint } from "../redis-endpoint.js";
 import { UsageError } from "../usage-error.js";
@@ -16,6 +16,8 @@ export interface OperatorSession {
   connection: RedisConnection;
   /** `names` checked against the configuration; all targets when empty. */
   targets(names: readonly string[]): string[];
+  /** As `targets`, a target a reload removed whose queue is still in Redis accepted too. */
+  targetsOrRemoved(names: readonly string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -43,15 +45,17 @@ export async function openOperatorSession(command: string, configPath: string, s
     const reason = cause instanceof Error && cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
     throw new RedisUnreachableError(`cannot reach Redis at ${describeEndpoint(endpoint)} within ${connectTimeoutMs / 1000} s${reason}`, { cause });
   }
+  const targets = (names: readonly string[], removed: readonly string[] = []) => {
+    const unknown = names.filter((name) => !known.includes(name) && !removed.includes(name));
+    if (unknown.length > 0) {
+      throw new UsageError(`--target ${unknown.join(", ")}: no such target in the configuration (targets: ${known.join(", ")})`);
+    }
+    return names.length === 0 ? known : [...names];
+  };
   return {
     connection,
-    targets: (names) => {
-      const unknown = names.filter((name) => !known.includes(name));
-      if (unknown.length > 0) {
-        throw new UsageError(`--target ${unknown.join(", ")}: no such target in the configuration (targets: ${known.join(", ")})`);
-      }
-      return names.length === 0 ? known : [...names];
-    },
+    targets: (names) => targets(names),
+    targetsOrRemoved: async (names) => targets(names, await removedTargets(connection, settings.queuePrefix, known, names)),
     close: async () => {
       await connection.quit().catch(() => connection.disconnect());
     },

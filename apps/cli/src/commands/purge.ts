@@ -1,5 +1,5 @@
 import { purgeRequest } from "@pyroscope-relay/admin";
-import { purgeFailed, recordedTargets } from "@pyroscope-relay/queue";
+import { purgeFailed } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
 import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
@@ -22,8 +22,7 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
   const session = await openOperatorSession("purge", context.configPath, settings);
   try {
     // A target removed from the configuration can still be purged: its queue stays in Redis until then.
-    const removed = (await recordedTargets(session.connection, settings.queuePrefix)).includes(request.target);
-    const [target] = removed ? [request.target] : (session.targets([request.target]) as [string]);
+    const [target] = (await session.targetsOrRemoved([request.target])) as [string];
     const result = await purgeFailed({
       connection: session.connection,
       prefix: settings.queuePrefix,

@@ -11,21 +11,27 @@ import { refreshIntervalMs } from "./refresh-interval.js";
 import { ReplayDialog } from "./replay-dialog.js";
 import type { OperatorDialogContext } from "./two-step-dialog.js";
 import { renderReceivers, renderTargets } from "./status-view.js";
-import { TokenDialog } from "./token-dialog.js";
+import { TokenDeclinedError, TokenDialog } from "./token-dialog.js";
 
 // Relative, so that the page also works behind a proxy that serves the ops server under a path.
 const client = new AdminClient(new URL("api/v1/", location.href), sessionStorage);
 const intervalMs = refreshIntervalMs(location.search);
 const tokenDialog = new TokenDialog(byId("token-dialog"));
 
-async function withToken<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * Set when the operator dismisses the question a refresh asked: the refreshes stop asking until they
+ * click "Enter the token…"; an operator's own Replay or Purge still asks.
+ */
+let tokenDeclined = false;
+
+/** Runs an API call, asking for the token (unless `ask` is false) and trying again while the API answers 401. */
+async function withToken<T>(call: () => Promise<T>, ask = true): Promise<T> {
   for (;;) {
     try {
       return await call();
     } catch (error) {
-      if (!(error instanceof TokenRequiredError)) throw error;
-      const token = await tokenDialog.ask(error.refused);
-      if (token !== "") client.setToken(token);
+      if (!(error instanceof TokenRequiredError) || !ask) throw error;
+      client.setToken(await tokenDialog.ask(error.refused));
     }
   }
 }
@@ -69,9 +75,9 @@ async function refresh(): Promise<void> {
   clearTimeout(timer);
   refreshing = true;
   try {
-    const status = await withToken(() => client.status());
+    const status = await withToken(() => client.status(), !tokenDeclined);
     if (failedListStale(previous, status, failedReadAt)) {
-      failed = await withToken(() => client.failed());
+      failed = await withToken(() => client.failed(), !tokenDeclined);
       failedReadAt = status.time;
     }
     renderTargets(byId("targets").querySelector("tbody")!, status, previous);
@@ -80,8 +86,16 @@ async function refresh(): Promise<void> {
     previous = status;
     byId("updated").textContent = `Updated ${formatTime(status.time, status.time)}, every ${intervalMs / 1_000}s`;
     byId("problem").hidden = true;
+    byId("token-needed").hidden = true;
   } catch (error) {
-    show(byId("problem"), `Cannot read the relay's state: ${(error as Error).message}`);
+    // A refresh that did not ask (it began before "Enter the token…") leaves the choice as it is.
+    if (error instanceof TokenDeclinedError || error instanceof TokenRequiredError) {
+      if (error instanceof TokenDeclinedError) tokenDeclined = true;
+      byId("problem").hidden = true;
+      byId("token-needed").hidden = false;
+    } else {
+      show(byId("problem"), `Cannot read the relay's state: ${(error as Error).message}`);
+    }
   } finally {
     refreshing = false;
     if (again) {
@@ -103,5 +117,10 @@ function show(element: HTMLElement, message: string): void {
   element.textContent = message;
   element.hidden = false;
 }
+
+byId("enter-token").addEventListener("click", () => {
+  tokenDeclined = false;
+  refreshSoon();
+});
 
 void refresh();

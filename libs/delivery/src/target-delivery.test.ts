@@ -110,6 +110,39 @@ describe("TargetDelivery", () => {
     assert.equal(recorded.dispatched, 1);
   });
 
+  it("an error of ours in one request stops the batch taking more, and ends it once the requests in flight are reported", async (t) => {
+    const target = await fakeTarget(t);
+    target.hold();
+    const { report, recorded } = recorder();
+    let broken: number | undefined;
+    let threw = false;
+    let ended = false;
+    const attempt = delivery(t, target, 2)
+      .deliver(
+        profiles(6),
+        {
+          ...report,
+          delivered: (index, parts) => {
+            if (index !== broken) return report.delivered(index, parts);
+            threw = true;
+            throw new Error("a bug in reporting");
+          },
+        },
+        new AbortController().signal,
+      )
+      .finally(() => (ended = true));
+    const [first, second] = (await target.waitForRequests(2)).map((request) => Number(/n%3D(\d+)/.exec(request.query)?.[1]));
+    broken = first;
+    target.releaseOne();
+    while (!threw) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(ended, false, "the other request is still in flight");
+    target.release();
+    await assert.rejects(attempt, /a bug in reporting/);
+    assert.deepEqual(recorded.delivered, [second], "the other request in flight was reported before the attempt ended");
+    assert.equal(target.requests.length, 2, "no request started after the error");
+  });
+
   it("hands off at once when nothing is left to send", async (t) => {
     const target = await fakeTarget(t);
     const { report, recorded } = recorder();

@@ -113,28 +113,33 @@ export class TargetDelivery {
     // As many lanes as the target takes requests at once, each building a request when its turn
     // comes: a batch's requests, built all at first, outlived young-generation collections. Once the
     // circuit paused the target or shutdown began, no more are taken: the rest go back with the job.
+    // An error of ours in one lane stops the others taking more, and the attempt ends with it once
+    // their requests in flight are answered and reported: none is reported after it ended.
     let next = 0;
-    const more = () => next < count && state.pauseMs === undefined && !signal.aborted;
+    let error: { cause: unknown } | undefined;
+    const more = () => error === undefined && next < count && state.pauseMs === undefined && !signal.aborted;
     const lane = async (): Promise<void> => {
-      while (more()) {
-        await this.slots.run(async () => {
-          // Another lane may have taken the last request while this one waited for its slot.
-          if (!more()) return;
-          const i = next++;
-          if (next === count) dispatched();
-          const send = i < ingest.length ? this.ingestSend(ingest[i]!, report) : pushSend(groups[i - ingest.length]!);
-          if (send !== undefined) await this.send(send, report, signal, state, sent);
-        });
+      try {
+        while (more()) {
+          await this.slots.run(async () => {
+            // Another lane may have taken the last request while this one waited for its slot.
+            if (!more()) return;
+            const i = next++;
+            if (next === count) dispatched();
+            const send = i < ingest.length ? this.ingestSend(ingest[i]!, report) : pushSend(groups[i - ingest.length]!);
+            if (send !== undefined) await this.send(send, report, signal, state, sent);
+          });
+        }
+      } catch (cause) {
+        error ??= { cause };
       }
     };
-    try {
-      await Promise.all(Array.from({ length: Math.min(this.options.concurrency, count) }, lane));
-    } finally {
-      if (sent.profiles > 0) {
-        this.options.metrics.writeSentBytes.inc(this.labels, sent.bytes);
-        this.options.metrics.writeSentProfiles.inc(this.labels, sent.profiles);
-      }
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, count) }, lane));
+    if (sent.profiles > 0) {
+      this.options.metrics.writeSentBytes.inc(this.labels, sent.bytes);
+      this.options.metrics.writeSentProfiles.inc(this.labels, sent.profiles);
     }
+    if (error !== undefined) throw error.cause;
     return state;
   }
 

@@ -63,3 +63,20 @@ test("saves what was delivered, a save at most per interval; a failed save is re
   assert.deepEqual(BatchProgress.restore(refs, await saved()).pending(), []);
   assert.equal(errors.length, 1);
 });
+
+test("once stopped, a change saves nothing: what comes after the attempt's end is not its progress", async (t) => {
+  const connection = createRedisConnection(server.url, "admin");
+  const queue = new Queue(`progress-${randomUUID()}`, { connection });
+  t.after(async () => {
+    await queue.close();
+    connection.disconnect();
+  });
+  const job = (await queue.add("batch", { n: 1 }, { jobId: "j-2" })) as unknown as BatchJob;
+  const progress = BatchProgress.restore(refs, undefined);
+  const recorder = new ProgressRecorder(job, progress, 10, assert.fail);
+  await recorder.stop();
+  progress.delivered(0, [0]);
+  recorder.changed();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal((await queue.getJob("j-2"))?.progress, 0, "BullMQ's initial progress, untouched");
+});

@@ -12,6 +12,7 @@ export class ProgressRecorder {
   private saving: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  private stopped = false;
 
   constructor(
     private readonly job: BatchJob,
@@ -22,14 +23,16 @@ export class ProgressRecorder {
     this.lastSave = Date.now();
   }
 
-  /** Something was delivered: save within the interval. */
+  /** Something was delivered: save within the interval (unless stopped: the attempt's end saves). */
   changed(): void {
+    if (this.stopped) return;
     this.dirty = true;
     this.schedule();
   }
 
-  /** Stops saving; waits for a save under way. */
+  /** Stops saving, for good; waits for a save under way. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.dirty = false;

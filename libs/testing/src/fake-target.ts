@@ -39,6 +39,8 @@ export interface FakeTarget {
   hold(): void;
   /** Send every held answer and stop holding. */
   release(): void;
+  /** Send the oldest held answer, and keep holding the others. */
+  releaseOne(): void;
   /** Resolves with the requests once at least `count` have arrived; rejects after `timeoutMs`. */
   waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   close(): Promise<void>;
@@ -94,6 +96,9 @@ export async function startFakeTarget(): Promise<FakeTarget> {
     release() {
       holding = false;
       for (const send of held.splice(0)) send();
+    },
+    releaseOne() {
+      held.shift()?.();
     },
     waitForRequests(count, timeoutMs = 5_000) {
       return new Promise((resolve, reject) => {

@@ -206,8 +206,13 @@ describe("the dashboard page in a real browser", () => {
       await dialog.locator("[name=token]").fill("not-the-admin-token-at-all");
       await dialog.getByRole("button", { name: "Use token" }).click();
       await textOf(dialog.locator("#token-message"), "That token was refused. Enter the relay's admin token.");
+      // Blanks are no token: the question stays.
+      await dialog.locator("[name=token]").fill("   ");
+      await dialog.locator("[name=token]").press("Enter");
+      assert.equal(await dialog.isVisible(), true);
+      // Enter uses the token, as the button does.
       await dialog.locator("[name=token]").fill(TOKEN);
-      await dialog.getByRole("button", { name: "Use token" }).click();
+      await dialog.locator("[name=token]").press("Enter");
       await textOf(page.locator('#targets tr[data-target="strict"] [data-field=failed]'), "0");
       await textOf(page.locator("#receivers tbody"), "This process runs no receiver (a writer).");
       assert.equal(await dialog.isVisible(), false);

@@ -87,6 +87,10 @@ async function refresh(): Promise<void> {
     byId("updated").textContent = `Updated ${formatTime(status.time, status.time)}, every ${intervalMs / 1_000}s`;
     byId("problem").hidden = true;
     byId("token-needed").hidden = true;
+    // A token given anywhere (a Replay's question, say) works: a later 401 asks again.
+    tokenDeclined = false;
+    // Their target lists come from the status.
+    for (const id of ["replay-any", "purge-any"]) byId<HTMLButtonElement>(id).disabled = false;
   } catch (error) {
     // A refresh that did not ask (it began before "Enter the token…") leaves the choice as it is.
     if (error instanceof TokenDeclinedError || error instanceof TokenRequiredError) {

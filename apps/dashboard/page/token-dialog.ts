@@ -17,7 +17,11 @@ export class TokenDeclinedError extends Error {
 export class TokenDialog {
   private pending: Promise<string> | undefined;
 
-  constructor(private readonly dialog: HTMLDialogElement) {}
+  constructor(private readonly dialog: HTMLDialogElement) {
+    // Closes with an empty return value, as Escape does: dismissed. (Use token is the form's only
+    // submit button, the one Enter presses.)
+    dialog.querySelector("[data-close]")!.addEventListener("click", () => dialog.close());
+  }
 
   ask(refused: boolean): Promise<string> {
     this.pending ??= new Promise<string>((resolve, reject) => {
@@ -27,7 +31,7 @@ export class TokenDialog {
         ? "That token was refused. Enter the relay's admin token."
         : "This relay's admin API needs its token (--server.http.admin-token).";
       input.value = "";
-      // The submit button's value; Escape leaves it empty.
+      // The submit button's value; Cancel and Escape leave it empty.
       this.dialog.returnValue = "";
       this.dialog.addEventListener(
         "close",

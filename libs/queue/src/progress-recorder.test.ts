@@ -73,7 +73,7 @@ test("once stopped, a change saves nothing: what comes after the attempt's end i
   });
   const job = (await queue.add("batch", { n: 1 }, { jobId: "j-2" })) as unknown as BatchJob;
   const progress = BatchProgress.restore(refs, undefined);
-  const recorder = new ProgressRecorder(job, progress, 10, assert.fail);
+  const recorder = new ProgressRecorder(job, progress, 10, (error) => assert.fail(String(error)));
   await recorder.stop();
   progress.delivered(0, [0]);
   recorder.changed();

@@ -70,9 +70,6 @@ pyroscope.receive_http "h2c" {
     listen_address = "127.0.0.1"
     listen_port    = ${h2cPort}
     conn_limit     = 0
-    http2 {
-      enabled = true
-    }
   }
   grpc {
     listen_port = 0

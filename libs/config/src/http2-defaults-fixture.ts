@@ -4,7 +4,6 @@ import type { ReceiverHttp2 } from "./relay-config.js";
 
 export function expectedHttp2Defaults(idleTimeoutMs: number): ReceiverHttp2 {
   return {
-    enabled: false,
     maxConcurrentStreams: 100,
     maxReadFrameSize: 1 << 20,
     maxDecoderHeaderTableSize: 4096,

@@ -40,6 +40,7 @@ test("applies Alloy's defaults to a minimal configuration", () => {
         gracefulShutdownTimeoutMs: 30_000,
         debugInfoUploadTimeoutMs: 120_000,
         grpcBlockIgnored: false,
+        http2DisabledIgnored: false,
       },
     ],
     targets: [
@@ -142,6 +143,7 @@ pyroscope.write "staging" {
       gracefulShutdownTimeoutMs: 30_000,
       debugInfoUploadTimeoutMs: 120_000,
       grpcBlockIgnored: false,
+      http2DisabledIgnored: false,
     },
   ]);
   const [eu, us, backup, staging] = config.targets;

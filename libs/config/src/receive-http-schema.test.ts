@@ -47,6 +47,7 @@ test("fills in every default when the http block is omitted", () => {
       server_write_timeout: 30_000,
       server_idle_timeout: 120_000,
       http2: http2Defaults,
+      http2DisabledIgnored: false,
     },
     graceful_shutdown_timeout: 30_000,
     debug_info_upload_timeout: 120_000,
@@ -90,10 +91,14 @@ test("graceful_shutdown_timeout, debug_info_upload_timeout and a grpc block are 
   assert.equal(value.grpc?.listen_port, 9095);
 });
 
-test("http2: enabled with Alloy's defaults; 0 takes Go's defaults; idle_timeout 0 is server_idle_timeout", () => {
+test("http2: Alloy's defaults; 0 takes Go's defaults; idle_timeout 0 is server_idle_timeout; enabled = false is noted, h2c served anyway", () => {
+  const http = (block: Record<string, unknown>) => schema.parse({ http: [{ http2: [block] }], forward_to: [receiver] }).http;
   const http2 = (block: Record<string, unknown>, http: Record<string, unknown> = {}) =>
     schema.parse({ http: [{ ...http, http2: [block] }], forward_to: [receiver] }).http.http2;
-  assert.deepEqual(http2({ enabled: true }), { ...http2Defaults, enabled: true });
+  assert.deepEqual(http2({ enabled: true }), http2Defaults);
+  assert.equal(http({ enabled: true }).http2DisabledIgnored, false);
+  assert.equal(http({ enabled: false }).http2DisabledIgnored, true);
+  assert.equal(http({}).http2DisabledIgnored, false);
   assert.deepEqual(http2({ max_concurrent_streams: 0, max_decoder_header_table_size: 0 }, { server_idle_timeout: "7s" }), {
     ...http2Defaults,
     maxConcurrentStreams: 250,
@@ -110,7 +115,6 @@ test("http2: enabled with Alloy's defaults; 0 takes Go's defaults; idle_timeout 
       idle_timeout: "3s",
     }),
     {
-      enabled: true,
       maxConcurrentStreams: 8,
       maxReadFrameSize: 32_768,
       maxDecoderHeaderTableSize: 8192,

@@ -18,7 +18,7 @@ const minWindow = 65_535;
  * read_idle_timeout, ping_timeout and write_byte_timeout: they are accepted and have no effect.
  */
 const http2Block = z.strictObject({
-  enabled: z.boolean().default(false),
+  enabled: z.boolean().default(true),
   max_concurrent_streams: wholeNumber(0, maxUint32).default(100),
   max_read_frame_size: wholeNumber(0, maxUint32)
     .refine((n) => n === 0 || (n >= 16_384 && n <= 16_777_215), { error: "must be 0 (1 MiB) or between 16384 and 16777215" })
@@ -39,7 +39,6 @@ type Http2Block = z.output<typeof http2Block>;
 
 function http2Settings(http2: Http2Block, serverIdleTimeoutMs: number): ReceiverHttp2 {
   return {
-    enabled: http2.enabled,
     maxConcurrentStreams: http2.max_concurrent_streams || goDefaultStreams,
     maxReadFrameSize: http2.max_read_frame_size || goDefaultBuffer,
     maxDecoderHeaderTableSize: http2.max_decoder_header_table_size || 4096,
@@ -91,7 +90,13 @@ export function receiveHttpSchema(readFile: FileReader) {
       tls: optionalBlock("tls", receiveHttpTlsSchema(readFile)),
       http2: optionalBlock("http2", http2Block),
     })
-    .transform(({ http2, ...http }) => ({ ...http, http2: http2Settings(http2 ?? http2Block.parse({}), http.server_idle_timeout) }));
+    // Alloy's receive_http turns http2 on whatever the block says (gRPC, debuginfo's too, is served
+    // on the http port): h2c is always served; a block that turns it off is only warned about.
+    .transform(({ http2, ...http }) => ({
+      ...http,
+      http2: http2Settings(http2 ?? http2Block.parse({}), http.server_idle_timeout),
+      http2DisabledIgnored: http2?.enabled === false,
+    }));
 
   return z.strictObject({
     http: optionalBlock("http", httpBlock).transform((http) => http ?? httpBlock.parse({})),

@@ -112,6 +112,7 @@ test("maps the http block into the receiver", () => {
     gracefulShutdownTimeoutMs: 30_000,
     debugInfoUploadTimeoutMs: 120_000,
     grpcBlockIgnored: false,
+    http2DisabledIgnored: false,
   });
 });
 

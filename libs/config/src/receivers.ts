@@ -83,6 +83,7 @@ export function buildReceivers(
       targets: [...new Set(forwardTo.flatMap((write) => targetsByWrite.get(write) ?? []))],
       ...(http.tls ? { tls: http.tls } : {}),
       http2: http.http2,
+      http2DisabledIgnored: http.http2DisabledIgnored,
       gracefulShutdownTimeoutMs: value.graceful_shutdown_timeout,
       debugInfoUploadTimeoutMs: value.debug_info_upload_timeout,
       grpcBlockIgnored: value.grpc !== undefined,

@@ -16,8 +16,10 @@ export interface ReceiverConfig {
   targets: string[];
   /** `http > tls`: HTTPS, with HTTP/2 offered by ALPN as Go's server does. */
   tls?: ReceiverTls;
-  /** `http > http2`: h2c when enabled; the settings apply to HTTP/2 over TLS too. */
+  /** `http > http2`: for h2c, always served beside HTTP/1.1, and for HTTP/2 over TLS. */
   http2: ReceiverHttp2;
+  /** `http2 { enabled = false }` was given: h2c is served anyway, as Alloy's receive_http forces it on. */
+  http2DisabledIgnored: boolean;
   /** How long closing waits for in-flight requests before it cuts their connections. */
   gracefulShutdownTimeoutMs: number;
   /** The deadline of one debuginfo upload passed through, reading included. */
@@ -42,8 +44,6 @@ export interface ReceiverTls {
 
 /** HTTP/2 settings of a receiver, with Go's defaults where Alloy leaves 0. */
 export interface ReceiverHttp2 {
-  /** Serve h2c (HTTP/2 with prior knowledge, without TLS) beside HTTP/1.1. */
-  enabled: boolean;
   maxConcurrentStreams: number;
   maxReadFrameSize: number;
   maxDecoderHeaderTableSize: number;

@@ -17,7 +17,7 @@ import {
 } from "@pyroscope-relay/proto";
 import { startFakeTarget, startRedisServer } from "@pyroscope-relay/testing";
 import type { FakeTarget, RecordedRequest } from "@pyroscope-relay/testing";
-import { adminConnection, http2Defaults, send, startTestReceiver, within } from "./test-harness.js";
+import { adminConnection, send, startTestReceiver, within } from "./test-harness.js";
 import type { HarnessOptions, TestReceiver } from "./test-harness.js";
 import { testUpstream } from "./test-upstream.js";
 
@@ -89,7 +89,7 @@ describe("debuginfo calls pass through to the first target", () => {
   test("over HTTP/2 (h2c) too, native gRPC and Connect", async (t) => {
     const fake = await fakeTarget(t);
     pyroscopeDebuginfo(fake, false);
-    const r = await proxy(t, fake.url, { config: { http2: { ...http2Defaults, enabled: true } } });
+    const r = await proxy(t, fake.url);
     const answer = await debuginfoClient(createGrpcTransport({ baseUrl: r.url })).shouldInitiateUpload({ file });
     assert.equal(answer.shouldInitiateUpload, false);
     const overConnect = await debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "2" })).shouldInitiateUpload({ file });
@@ -99,7 +99,7 @@ describe("debuginfo calls pass through to the first target", () => {
 
   test("the target's error reaches the client with its code (HTTP/1.1 and HTTP/2); an unreachable target is unavailable", async (t) => {
     const fake = await fakeTarget(t);
-    const r = await proxy(t, fake.url, { config: { http2: { ...http2Defaults, enabled: true } } });
+    const r = await proxy(t, fake.url);
     const answers = [
       {
         status: 403,

@@ -14,10 +14,11 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { rewriteIngestQuery } from "@pyroscope-relay/profile";
 import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
+import { createLogger } from "@pyroscope-relay/ops";
 import { gzippedPprof, startRedisServer } from "@pyroscope-relay/testing";
 import { LINGER_MS } from "./linger-close.js";
 import { adminConnection, http2Defaults, send, startTestReceiver, within } from "./test-harness.js";
-import type { HarnessOptions, TestReceiver } from "./test-harness.js";
+import type { TestReceiver } from "./test-harness.js";
 
 const redis = await startRedisServer();
 const admin = await adminConnection(redis);
@@ -49,13 +50,6 @@ function grpcFrame(message: Uint8Array): Buffer {
   frame.writeUInt32BE(message.length, 1);
   frame.set(message, 5);
   return frame;
-}
-
-async function h2cReceiver(t: TestContext, options: HarnessOptions = {}): Promise<TestReceiver> {
-  return startTestReceiver(t, redis, admin, {
-    ...options,
-    config: { ...options.config, http2: { ...http2Defaults, enabled: true, ...options.config?.http2 } },
-  });
 }
 
 function session(t: TestContext, url: string): ClientHttp2Session {
@@ -124,9 +118,9 @@ async function pushRejections(r: TestReceiver): Promise<Record<string, number>> 
   return Object.fromEntries(values.filter((v) => v.labels.api === "push").map((v) => [String(v.labels.reason), v.value]));
 }
 
-describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
+describe("h2c beside HTTP/1.1, as Alloy serves it whatever the http2 block says", () => {
   test("/ingest over h2c: stored with its query and every Content-Type value; HTTP/1.1 still served on the port", async (t) => {
-    const r = await h2cReceiver(t);
+    const r = await startTestReceiver(t, redis, admin);
     const profile = gzippedPprof({ seed: 4 });
     const res = await h2Request(
       session(t, r.url),
@@ -154,7 +148,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("/ingest over h2c: raw UTF-8 in the query is kept as its bytes and forwarded as Alloy does, not encoded twice", async (t) => {
-    const r = await h2cReceiver(t);
+    const r = await startTestReceiver(t, redis, admin);
     // Node hands over an HTTP/2 :path one character per byte, as it sends one.
     const query = `name=app%7Benv%3D${Buffer.from("é").toString("latin1")}%7D&format=pprof`;
     const res = await h2Request(session(t, r.url), { ":method": "POST", ":path": `/ingest?${query}` }, [gzippedPprof({ seed: 6 })]);
@@ -167,7 +161,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("Push over native gRPC, Connect and gRPC-Web on HTTP/2", async (t) => {
-    const r = await h2cReceiver(t);
+    const r = await startTestReceiver(t, redis, admin);
     const transports = [
       ["grpc", createGrpcTransport({ baseUrl: r.url })],
       ["connect", createConnectTransport({ baseUrl: r.url, httpVersion: "2" })],
@@ -181,7 +175,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("Push over gRPC with buf curl --protocol grpc --http2-prior-knowledge", async (t) => {
-    const r = await h2cReceiver(t);
+    const r = await startTestReceiver(t, redis, admin);
     const request = pushRequest("buf-curl", 7);
     const { stdout } = await promisify(execFile)(
       resolve(repo, "node_modules/.bin/buf"),
@@ -210,7 +204,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("gRPC: undecodable protobuf is invalid_argument (grpc-status 3), nothing stored", async (t) => {
-    const r = await h2cReceiver(t);
+    const r = await startTestReceiver(t, redis, admin);
     const res = await h2Request(
       session(t, r.url),
       {
@@ -229,7 +223,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("gRPC: an invalid label name is invalid_argument, a full backlog resource_exhausted", async (t) => {
-    const r = await h2cReceiver(t, { backlog: { maxProfiles: 1, maxBytes: 1 << 30, policy: "reject" } });
+    const r = await startTestReceiver(t, redis, admin, { backlog: { maxProfiles: 1, maxBytes: 1 << 30, policy: "reject" } });
     const client = createClient(PusherService, createGrpcTransport({ baseUrl: r.url }));
     await assert.rejects(
       client.push(create(PushRequestSchema, { series: [{ labels: [{ name: "bad-name", value: "x" }], samples: [{ rawProfile: gzippedPprof() }] }] })),
@@ -242,7 +236,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("404 and 405 over HTTP/2, as over HTTP/1.1", async (t) => {
-    const r = await h2cReceiver(t);
+    const r = await startTestReceiver(t, redis, admin);
     const client = session(t, r.url);
     const missing = await h2Request(client, { ":method": "POST", ":path": "/nope" }, [Buffer.from("x")]);
     assert.equal(missing.headers[":status"], 404);
@@ -254,7 +248,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
 
   test("a body over the limit: 413 at once; a client still sending after the answer has its stream reset", async (t) => {
     const limit = 8 * 1024;
-    const r = await h2cReceiver(t, { maxBodyBytes: limit });
+    const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });
     const chunks = Array.from({ length: 400 }, () => Buffer.alloc(4096, 1));
     const res = await within(h2Request(session(t, r.url), { ":method": "POST", ":path": ingestPath }, chunks, 10), 5_000, "the answer");
     t.diagnostic(`answered after ${res.respondedAfterMs} ms, reset after ${res.closedAfterMs} ms`);
@@ -268,7 +262,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
 
   test("gRPC: a body over the limit is resource_exhausted (grpc-status 8 in the trailers)", async (t) => {
     const limit = 8 * 1024;
-    const r = await h2cReceiver(t, { maxBodyBytes: limit });
+    const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });
     const big = create(PushRequestSchema, {
       series: [{ labels: [{ name: "__name__", value: "cpu" }], samples: [{ rawProfile: Buffer.alloc(4 * limit, 1) }] }],
     });
@@ -280,7 +274,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("server_read_timeout bounds an HTTP/2 request body too: 408, nothing stored", async (t) => {
-    const r = await h2cReceiver(t, { config: { readTimeoutMs: 400 } });
+    const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs: 400 } });
     const drip = Array.from({ length: 100 }, () => Buffer.alloc(10, 2));
     const res = await within(h2Request(session(t, r.url), { ":method": "POST", ":path": ingestPath }, drip, 50), 5_000, "the cut");
     t.diagnostic(`answered after ${res.respondedAfterMs} ms, reset after ${res.closedAfterMs} ms`);
@@ -307,7 +301,7 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("a client that resets its stream mid-body: nothing stored, for /ingest and Push", async (t) => {
-    const r = await h2cReceiver(t);
+    const r = await startTestReceiver(t, redis, admin);
     const client = session(t, r.url);
     const push = toBinary(PushRequestSchema, pushRequest("reset"));
     for (const [path, body] of [
@@ -327,11 +321,10 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("the http2 block's settings are what the server advertises", async (t) => {
-    const r = await h2cReceiver(t, {
+    const r = await startTestReceiver(t, redis, admin, {
       config: {
         http2: {
           ...http2Defaults,
-          enabled: true,
           maxConcurrentStreams: 7,
           maxReadFrameSize: 32_768,
           maxDecoderHeaderTableSize: 8192,
@@ -348,14 +341,14 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 
   test("an HTTP/2 session without traffic is closed after the idle timeout", async (t) => {
-    const r = await h2cReceiver(t, { config: { http2: { ...http2Defaults, enabled: true, idleTimeoutMs: 300 } } });
+    const r = await startTestReceiver(t, redis, admin, { config: { http2: { ...http2Defaults, idleTimeoutMs: 300 } } });
     const client = session(t, r.url);
     assert.equal((await h2Request(client, { ":method": "POST", ":path": ingestPath }, [gzippedPprof()])).headers[":status"], 200);
     await within(new Promise((resolve) => client.once("close", resolve)), 3_000, "the idle session to be closed");
   });
 
   test("a client that connects and sends nothing is disconnected after server_read_timeout", async (t) => {
-    const r = await h2cReceiver(t, { config: { readTimeoutMs: 300 } });
+    const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs: 300 } });
     const { port } = new URL(r.url);
     const { connect } = await import("node:net");
     const socket = connect(Number(port), "127.0.0.1");
@@ -365,20 +358,23 @@ describe("http > http2 { enabled = true }: h2c beside HTTP/1.1", () => {
   });
 });
 
-test("without http2 enabled, a client speaking h2c with prior knowledge is not served", async (t) => {
-  const r = await startTestReceiver(t, redis, admin);
+test("http2 { enabled = false } is ignored, as Alloy's receive_http ignores it: h2c is served, and the receiver says so", async (t) => {
+  const lines: string[] = [];
+  const r = await startTestReceiver(t, redis, admin, {
+    config: { http2DisabledIgnored: true },
+    logger: createLogger({ level: "warn", destination: { write: (line: string) => void lines.push(line) } }),
+  });
   const client = session(t, r.url);
-  const outcome = await h2Request(client, { ":method": "POST", ":path": ingestPath }, [gzippedPprof()]).then(
-    (res) => res.headers[":status"],
-    (err: unknown) => err,
+  assert.equal((await h2Request(client, { ":method": "POST", ":path": ingestPath }, [gzippedPprof()])).headers[":status"], 200);
+  assert.equal((await r.payloads()).length, 1);
+  assert.ok(
+    lines.some((line) => /http2 enabled = false is ignored/.test(line)),
+    lines.join(""),
   );
-  assert.ok(outcome === undefined || outcome instanceof Error, `no HTTP/2 answer, got ${String(outcome)}`);
-  assert.deepEqual(await r.keys(), []);
-  assert.equal((await send(r.url, "POST", ingestPath, {}, gzippedPprof())).status, 200);
 });
 
 test("an HTTP/1.1 request beginning like the HTTP/2 preface is still HTTP/1.1 on an h2c port", async (t) => {
-  const r = await h2cReceiver(t);
+  const r = await startTestReceiver(t, redis, admin);
   // "P" is where both could start: POST goes on as HTTP/1.1 once "PO" differs from "PRI".
   const res = await send(r.url, "POST", ingestPath, { "content-type": "application/octet-stream" }, toBinary(PushRequestSchema, pushRequest("x")));
   assert.equal(res.status, 200);

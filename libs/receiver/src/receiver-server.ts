@@ -136,11 +136,9 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
     serve: (socket) => {
       if (tlsServer !== undefined) {
         tlsServer.emit("connection", notHalfOpen(socket));
-      } else if (config.http2.enabled) {
+      } else {
         routeCleartext(socket, { http1: serveHttp1, http2: (cleartext) => serveHttp2(notHalfOpen(cleartext)) }, config.readTimeoutMs);
         return;
-      } else {
-        serveHttp1(socket);
       }
       // Accepted paused (pauseOnConnect) so that a waiting connection is not read.
       socket.resume();
@@ -165,12 +163,18 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   });
   const address = http1.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const protocols = tls !== undefined ? "https (HTTP/2 and HTTP/1.1)" : config.http2.enabled ? "http (h2c and HTTP/1.1)" : "http (HTTP/1.1)";
+  const protocols = tls !== undefined ? "https (HTTP/2 and HTTP/1.1)" : "http (h2c and HTTP/1.1)";
   ctx.logger.info({ component: config.label, address: `${shownHost}:${address.port}`, protocols, targets: config.targets }, "receiver listening");
   if (config.grpcBlockIgnored) {
     ctx.logger.warn(
       { component: config.label },
-      "the grpc block is accepted as Alloy does, but nothing listens on it: Push over gRPC is served on the http port (with http2 enabled, or tls)",
+      "the grpc block is accepted as Alloy does, but nothing listens on it: Push over gRPC is served on the http port",
+    );
+  }
+  if (config.http2DisabledIgnored) {
+    ctx.logger.warn(
+      { component: config.label },
+      "http2 enabled = false is ignored, as Alloy's receive_http ignores it: HTTP/2 without TLS (h2c) is served beside HTTP/1.1, for gRPC clients",
     );
   }
   const scheme = tls === undefined ? "http" : "https";

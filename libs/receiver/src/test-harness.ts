@@ -40,7 +40,6 @@ export interface HarnessOptions {
 
 /** ReceiverConfig's HTTP/2 settings as the schema fills them in (Alloy's and Go's defaults), h2c off. */
 export const http2Defaults: ReceiverHttp2 = {
-  enabled: false,
   maxConcurrentStreams: 100,
   maxReadFrameSize: 1 << 20,
   maxDecoderHeaderTableSize: 4096,
@@ -116,6 +115,7 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     gracefulShutdownTimeoutMs: 5_000,
     debugInfoUploadTimeoutMs: 120_000,
     grpcBlockIgnored: false,
+    http2DisabledIgnored: false,
     ...options.config,
   };
   let receiver: Receiver | undefined;

@@ -621,6 +621,24 @@ test("backlog bounds apply per profile: drop leaves the full target out, reject 
   assert.ok(prefix !== strict.prefix);
 });
 
+test("a drop is heard of only once the profile is stored for its other targets: a failed flush (503, retried) drops nothing", async (t) => {
+  const small = await startRedisServer({ maxmemory: "2mb" });
+  t.after(() => small.stop());
+  const heard: string[] = [];
+  const { enqueuer } = await producer(
+    t,
+    [targetConfig("alpha"), targetConfig("beta")],
+    { backlog: { maxProfiles: 1, maxBytes: 0, policy: "drop" }, onDropped: (name) => heard.push(name) },
+    small,
+  );
+  await enqueuer.enqueue(Buffer.from("fills alpha"), INGEST, ["alpha"]);
+  await assert.rejects(enqueuer.enqueue(randomBytes(4 * 1024 * 1024), INGEST, ["alpha", "beta"]), QueueUnavailableError);
+  assert.deepEqual(heard, [], "the client is answered 503 and retries: not a drop yet");
+  const stored = await enqueuer.enqueue(Buffer.from("small"), INGEST, ["alpha", "beta"]);
+  assert.deepEqual(stored.queued, ["beta"]);
+  assert.deepEqual(heard, ["alpha"]);
+});
+
 test("profiles that wait for their flush count against the bound already", async (t) => {
   const { enqueuer } = await producer(t, [targetConfig("alpha")], { backlog: { maxProfiles: 3, maxBytes: 0, policy: "drop" } });
   const results = await Promise.all(Array.from({ length: 5 }, (_, i) => enqueuer.enqueue(Buffer.from(`p${i}`), INGEST, ["alpha"])));

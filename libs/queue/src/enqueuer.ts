@@ -224,8 +224,14 @@ export class Enqueuer {
     this.commit.withdrawExpired();
     this.memoryGuard?.check();
     const { admitted, dropped } = this.admit(entries);
-    for (const { target } of dropped) this.options.onDropped?.(target, payload.byteLength);
-    if (admitted.length === 0) return { batchId: "", queued: [], dropped };
+    // Counted once the client's answer is 200: a failed flush answers 503, and its retry would count again.
+    const reportDropped = () => {
+      for (const { target } of dropped) this.options.onDropped?.(target, payload.byteLength);
+    };
+    if (admitted.length === 0) {
+      reportDropped();
+      return { batchId: "", queued: [], dropped };
+    }
     const size = payload.byteLength;
     for (const entry of admitted) entry.view.reserve(size);
     let batchId: string;
@@ -235,6 +241,7 @@ export class Enqueuer {
       if (error instanceof DeadlinePassedError) throw new QueueUnavailableError(`the profile was not stored: ${error.message}`, { cause: error });
       throw error;
     }
+    reportDropped();
     return { batchId, queued: admitted.map((entry) => entry.name), dropped };
   }
 

@@ -9,6 +9,7 @@ import { PusherService } from "@pyroscope-relay/proto";
 import { pushRoutes } from "./push-service.js";
 import type { ReceiverContext } from "./receiver-context.js";
 import { observeRpcError } from "./rpc-error-code.js";
+import { answeredKey } from "./exchange-values.js";
 import { tenantHeader, tenantHeaderKey } from "./tenant.js";
 
 /** Serves one RPC on a POST to its path. */
@@ -32,7 +33,10 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
       return [
         handler.requestPath,
         async (req, res) => {
-          const values = createContextValues().set(tenantHeaderKey, tenantHeader(req));
+          withAuthority(req);
+          const values = createContextValues()
+            .set(tenantHeaderKey, tenantHeader(req))
+            .set(answeredKey, () => res.headersSent);
           const answered = await decodeErrorAsInvalidArgument(await handler(universalRequestFromNodeRequest(req, res, undefined, values)));
           // Answered already (past the read deadline, counted there): this answer is never written.
           const ours = !res.headersSent;
@@ -49,4 +53,16 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
       ];
     }),
   );
+}
+
+/**
+ * connect-es builds the request URL from the authority (`Host`, `:authority`), which an HTTP/1.0 or
+ * HTTP/2 client may leave out; connect-go serves such a request, and the URL's host is not read.
+ */
+function withAuthority(req: ServerRequest): void {
+  if ("authority" in req) {
+    req.headers[":authority"] ??= req.headers.host ?? "localhost";
+  } else {
+    req.headers.host ??= "localhost";
+  }
 }

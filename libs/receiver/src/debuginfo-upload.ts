@@ -26,11 +26,14 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
       if (typeof value === "string") header.set(name, value);
     }
     const aborter = new AbortController();
-    const timer = setTimeout(
-      () => aborter.abort(new Error(`the upload took longer than ${ctx.config.debugInfoUploadTimeoutMs} ms`)),
-      ctx.config.debugInfoUploadTimeoutMs,
-    );
-    timer.unref();
+    // 0: no deadline, as in Go.
+    const timer =
+      ctx.config.debugInfoUploadTimeoutMs > 0
+        ? setTimeout(
+            () => aborter.abort(new Error(`the upload took longer than ${ctx.config.debugInfoUploadTimeoutMs} ms`)),
+            ctx.config.debugInfoUploadTimeoutMs,
+          ).unref()
+        : undefined;
     // While the target takes the upload the client's socket is quiet: server_write_timeout, which
     // destroys a quiet HTTP/1.1 socket, gives way to the upload's timeout, as Alloy moves its deadlines.
     if (!isHttp2(res)) req.setTimeout(ctx.config.debugInfoUploadTimeoutMs);

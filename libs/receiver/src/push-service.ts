@@ -7,6 +7,7 @@ import { InvalidLabelError, validatePushLabels } from "@pyroscope-relay/profile"
 import { RequestError } from "@pyroscope-relay/ops";
 import { enqueueOrUnavailable } from "./enqueue.js";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
+import { answeredKey } from "./exchange-values.js";
 import { tenantHeaderKey } from "./tenant.js";
 
 /**
@@ -35,7 +36,7 @@ export function pushRoutes(ctx: ReceiverContext): (router: ConnectRouter) => voi
 async function push(ctx: ReceiverContext, request: PushRequest, handler: HandlerContext): Promise<void> {
   // The exchange ended before the body did (the client reset it, or the read deadline passed): a
   // truncated body can still decode, and must not be stored as the client's Push.
-  if (handler.signal.aborted) {
+  if (handler.signal.aborted || handler.values.get(answeredKey)()) {
     throw new ConnectError("the request ended before its body was complete", Code.Canceled);
   }
   checkLabels(request);

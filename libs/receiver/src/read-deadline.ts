@@ -4,10 +4,10 @@ import type { ServerRequest } from "./http-exchange.js";
  * A request's body must be complete `ms` after the request arrived (`server_read_timeout`, or the
  * debuginfo upload timeout), on HTTP/1.1 and HTTP/2 alike: Node bounds only HTTP/1.1 requests, and
  * only with one timeout for the whole server. `onExpired` runs when the body is still incomplete
- * then, whether or not the request was answered meanwhile.
+ * then, whether or not the request was answered meanwhile. 0 sets none, as in Go.
  */
 export function readDeadline(req: ServerRequest, ms: number, onExpired: () => void): void {
-  if (req.complete) return;
+  if (req.complete || ms <= 0) return;
   const timer = setTimeout(() => {
     if (!req.complete) onExpired();
   }, ms);

@@ -273,6 +273,25 @@ describe("h2c beside HTTP/1.1, as Alloy serves it whatever the http2 block says"
     assert.equal((await r.payloads()).length, 1);
   });
 
+  test("a Connect Push whose body is complete only after its 408, within the linger, is not stored", async (t) => {
+    const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs: 300 } });
+    const body = Buffer.from(toBinary(PushRequestSchema, pushRequest("late")));
+    // The rest comes 500 ms in: after the 408 at 300 ms, while the stream lingers open.
+    const res = await within(
+      h2Request(
+        session(t, r.url),
+        { ":method": "POST", ":path": pushPath, "content-type": "application/proto" },
+        [body.subarray(0, 10), body.subarray(10)],
+        500,
+      ),
+      5_000,
+      "the answer",
+    );
+    assert.equal(res.headers[":status"], 408);
+    await sleep(LINGER_MS);
+    assert.deepEqual(await r.keys(), []);
+  });
+
   test("server_read_timeout bounds an HTTP/2 request body too: 408, nothing stored", async (t) => {
     const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs: 400 } });
     const drip = Array.from({ length: 100 }, () => Buffer.alloc(10, 2));

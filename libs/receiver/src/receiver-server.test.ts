@@ -84,6 +84,27 @@ class RawClient {
   }
 }
 
+test("a Push without a Host header (HTTP/1.0) is served, as connect-go serves it", async (t) => {
+  const r = await startTestReceiver(t, redis, admin);
+  const push = Buffer.from(
+    toBinary(
+      PushRequestSchema,
+      create(PushRequestSchema, {
+        series: [{ labels: [{ name: "__name__", value: "cpu" }], samples: [{ rawProfile: profile, ID: "" }] }],
+      }),
+    ),
+  );
+  const client = await RawClient.open(r.url);
+  try {
+    client.socket.write(`POST /push.v1.PusherService/Push HTTP/1.0\r\nContent-Type: application/proto\r\nContent-Length: ${push.length}\r\n\r\n`);
+    client.socket.write(push);
+    assert.equal(await within(client.response(), 2_000, "the answer"), 200, client.received());
+  } finally {
+    client.socket.destroy();
+  }
+  assert.equal((await r.payloads()).length, 1);
+});
+
 test("listen_port 0 binds a free port and url names it", async (t) => {
   const r = await startTestReceiver(t, redis, admin);
   assert.match(r.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -221,6 +242,35 @@ test("closing: waiting connections are closed, a request in flight is answered, 
   } finally {
     served.socket.destroy();
     waiting.socket.destroy();
+  }
+  assert.equal((await r.payloads()).length, 1);
+});
+
+test("closing: a connection that has sent nothing yet is closed at once, not waited for", async (t) => {
+  const r = await startTestReceiver(t, redis, admin);
+  const silent = await RawClient.open(r.url);
+  const started = performance.now();
+  try {
+    await sleep(50);
+    await within(r.receiver.close(), 2_000, "close to resolve");
+    await within(silent.closed, 1_000, "the silent connection to be closed");
+  } finally {
+    silent.socket.destroy();
+  }
+  assert.ok(performance.now() - started < 2_000);
+});
+
+test("server_read_timeout = 0s is no deadline, as in Go: a body that takes its time is stored", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs: 0 } });
+  const client = await RawClient.open(r.url);
+  try {
+    client.socket.write(ingestHead(profile.length));
+    client.socket.write(profile.subarray(0, 10));
+    await sleep(300);
+    client.socket.write(profile.subarray(10));
+    assert.equal(await within(client.response(), 2_000, "the answer"), 200);
+  } finally {
+    client.socket.destroy();
   }
   assert.equal((await r.payloads()).length, 1);
 });

@@ -60,9 +60,10 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
     {
       // Node's own bound on a whole HTTP/1.1 request is server-wide: long enough for a debuginfo
       // upload; each request's own deadline is readDeadline's.
-      requestTimeout: Math.max(config.readTimeoutMs, config.debugInfoUploadTimeoutMs),
-      headersTimeout: Math.min(config.readTimeoutMs, 60_000),
-      keepAliveTimeout: config.idleTimeoutMs,
+      // A timeout of 0 is none, as in Go (Node's 0 too); Go's idle timeout 0 is the read timeout.
+      requestTimeout: config.readTimeoutMs === 0 || config.debugInfoUploadTimeoutMs === 0 ? 0 : Math.max(config.readTimeoutMs, config.debugInfoUploadTimeoutMs),
+      headersTimeout: config.readTimeoutMs === 0 ? 0 : Math.min(config.readTimeoutMs, 60_000),
+      keepAliveTimeout: config.idleTimeoutMs || config.readTimeoutMs,
       // Node checks the two timeouts above only this often (30 s by default), which would let a
       // client that drips its headers hold a connection far past server_read_timeout.
       connectionsCheckingInterval: checkingIntervalMs(config.readTimeoutMs),
@@ -130,6 +131,9 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
     ctx.logger.debug({ component: config.label, remote: socket.remoteAddress, reason: err.code ?? err.message }, "TLS handshake failed");
   });
 
+  // Cleartext connections that have not yet said which protocol they speak: none carries a request
+  // yet, so closing ends them at once instead of waiting out server_read_timeout.
+  const undecided = new Set<Socket>();
   const limit = new ConnectionLimit({
     limit: config.connLimit,
     maxWaiting: maxWaitingConnections,
@@ -137,7 +141,15 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       if (tlsServer !== undefined) {
         tlsServer.emit("connection", notHalfOpen(socket));
       } else {
-        routeCleartext(socket, { http1: serveHttp1, http2: (cleartext) => serveHttp2(notHalfOpen(cleartext)) }, config.readTimeoutMs);
+        undecided.add(socket);
+        socket.once("close", () => undecided.delete(socket));
+        const decided =
+          (serve: (socket: Socket) => void) =>
+          (routed: Socket): void => {
+            undecided.delete(socket);
+            serve(routed);
+          };
+        routeCleartext(socket, { http1: decided(serveHttp1), http2: decided((cleartext) => serveHttp2(notHalfOpen(cleartext))) }, config.readTimeoutMs);
         return;
       }
       // Accepted paused (pauseOnConnect) so that a waiting connection is not read.
@@ -211,6 +223,7 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
     closing.now = true;
     const stopped = new Promise<void>((resolve, reject) => http1.close((err) => (err ? reject(err) : resolve())));
     limit.closeWaiting();
+    for (const socket of undecided) socket.destroy();
     http1.closeIdleConnections();
     for (const res of inFlight) endConnectionAfter(res, http1);
     for (const session of sessions) session.close();
@@ -228,7 +241,7 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
 }
 
 function checkingIntervalMs(readTimeoutMs: number): number {
-  return Math.max(50, Math.min(1_000, Math.floor(readTimeoutMs / 4)));
+  return readTimeoutMs === 0 ? 1_000 : Math.max(50, Math.min(1_000, Math.floor(readTimeoutMs / 4)));
 }
 
 /**

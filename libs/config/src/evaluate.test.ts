@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ComponentReference } from "./component-reference.js";
+import { ComponentReference, whyNotEvaluable } from "./component-reference.js";
 import { ConfigError } from "./config-error.js";
 import { evaluate, type EvaluationContext } from "./evaluate.js";
 import { FunctionError } from "./function-error.js";
@@ -96,10 +96,9 @@ test("refuses standard library names that are not values", () => {
 });
 
 test("refuses to evaluate a component's export", () => {
-  const reason = "the relay runs no other components, and refers to pyroscope.write receivers only in forward_to";
-  evaluationError("local.file.token.content[0]", `1:9: local.file.token.content cannot be evaluated: ${reason}`);
-  evaluationError('"a" + local.file.token.content', `1:15: local.file.token.content cannot be evaluated: ${reason}`);
-  evaluationError("coalesce(discovery.x.targets).y", `1:9: discovery.x.targets cannot be evaluated: ${reason}`);
+  evaluationError("local.file.token.content[0]", `1:9: local.file.token.content ${whyNotEvaluable}`);
+  evaluationError('"a" + local.file.token.content', `1:15: local.file.token.content ${whyNotEvaluable}`);
+  evaluationError("coalesce(discovery.x.targets).y", `1:9: discovery.x.targets ${whyNotEvaluable}`);
 });
 
 test("cuts a fractional list index off toward zero, as Alloy converts it to an integer", () => {

@@ -56,6 +56,8 @@ export type Flag = SettingFlag | SwitchFlag | OptionFlag;
  */
 const relay = ["run", "ingest", "writer", "check"] as const;
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace"] as const satisfies readonly RelaySettings["logLevel"][];
+/** Alloy's `--stability.level` values. */
+const stabilityLevels: readonly string[] = ["experimental", "public-preview", "generally-available"];
 
 /** Every flag of every command: parsing, defaults, help and the README's flag table come from here. */
 export const flagTable: readonly Flag[] = [
@@ -177,6 +179,18 @@ export const flagTable: readonly Flag[] = [
       const level = logLevels.find((candidate) => candidate === text);
       if (!level) throw new Error(`expected one of ${logLevels.join(", ")}, got ${JSON.stringify(text)}`);
       settings.logLevel = level;
+    },
+  },
+  {
+    kind: "setting",
+    name: "stability.level",
+    value: "LEVEL",
+    unset: "any",
+    commands: relay,
+    description:
+      "taken as Alloy's command line takes it (receive_http's documentation asks for `public-preview`), and without effect: the relay runs its two components at any level; `experimental`, `public-preview` or `generally-available`",
+    apply: (_settings, text) => {
+      if (!stabilityLevels.includes(text)) throw new Error(`expected one of ${stabilityLevels.join(", ")}, got ${JSON.stringify(text)}`);
     },
   },
   {

@@ -61,7 +61,7 @@ test("refuses division by zero, results out of range and references", () => {
   operationError(() => binaryOperation("%", 1, 0), "division by zero", "right");
   operationError(() => binaryOperation("*", 1e308, 10), 'the result of "*" is out of range', "right");
   const reference = new ComponentReference(["local", "file", "a", "content"]);
-  const message = `local.file.a.content cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to`;
+  const message = `local.file.a.content cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to (a secret from a file: the attribute's _file form, such as password_file; from the environment: sys.env)`;
   operationError(() => binaryOperation("==", reference, reference), message, "left");
   operationError(() => binaryOperation("+", "x", reference), message, "right");
   operationError(() => unaryOperation("!", reference), message, "right");

@@ -166,6 +166,10 @@ test("treats an empty environment variable as unset", () => {
   assert.equal(parseSettings([], { REDIS_URL: "" }).settings.redisUrl, undefined);
 });
 
+test("--stability.level is taken as Alloy takes it, and changes nothing", () => {
+  assert.deepEqual(parseSettings(["--stability.level=public-preview"], {}).settings, parseSettings([], {}).settings);
+});
+
 test("the last of a repeated flag wins", () => {
   assert.equal(parseSettings(["--log.level=warn", "--log.level", "error"], {}).settings.logLevel, "error");
 });
@@ -214,6 +218,7 @@ test("rejects bad values, naming the flag or variable", () => {
   settingsError(["--queue.payload-ttl=1d"], {}, "--queue.payload-ttl", 'invalid duration "1d": unknown unit "d"');
   settingsError([], { RELAY_QUEUE_PAYLOAD_TTL: "0s" }, "RELAY_QUEUE_PAYLOAD_TTL", "the duration must be greater than 0");
   settingsError(["--log.level=verbose"], {}, "--log.level", 'expected one of fatal, error, warn, info, debug, trace, got "verbose"');
+  settingsError(["--stability.level=beta"], {}, "--stability.level", 'expected one of experimental, public-preview, generally-available, got "beta"');
   settingsError(["--server.http.listen-addr=12345"], {}, "--server.http.listen-addr", 'expected host:port such as 127.0.0.1:12345, got "12345"');
   settingsError(["--server.http.listen-addr=h:99999"], {}, "--server.http.listen-addr", 'expected host:port such as 127.0.0.1:12345, got "h:99999"');
   settingsError(["--storage.path="], {}, "--storage.path", "must not be empty");

@@ -123,6 +123,7 @@ test("http2: Alloy's defaults; 0 takes Go's defaults; idle_timeout 0 is server_i
       idleTimeoutMs: 3_000,
     },
   );
+  assert.equal(http2({}, { server_idle_timeout: "0s", server_read_timeout: "5s" }).idleTimeoutMs, 5_000, "Go's idle timeout 0 is the read timeout");
   // Go ignores a connection window below HTTP/2's initial 65535 bytes.
   assert.equal(http2({ max_upload_buffer_per_connection: 1000 }).maxUploadBufferPerConnection, 1 << 20);
 });

@@ -94,7 +94,8 @@ export function receiveHttpSchema(readFile: FileReader) {
     // on the http port): h2c is always served; a block that turns it off is only warned about.
     .transform(({ http2, ...http }) => ({
       ...http,
-      http2: http2Settings(http2 ?? http2Block.parse({}), http.server_idle_timeout),
+      // Go's idle timeout 0 is the read timeout.
+      http2: http2Settings(http2 ?? http2Block.parse({}), http.server_idle_timeout || http.server_read_timeout),
       http2DisabledIgnored: http2?.enabled === false,
     }));
 

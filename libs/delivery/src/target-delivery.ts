@@ -52,6 +52,16 @@ interface Sent {
   profiles: number;
 }
 
+/** What one attempt's requests share: its report, signal and outcome, what it sent, whether a lane failed. */
+interface AttemptContext {
+  report: DeliveryReport;
+  signal: AbortSignal;
+  state: AttemptState;
+  sent: Sent;
+  /** An error of ours ended a lane: no more requests start. */
+  failed: () => boolean;
+}
+
 /**
  * Delivers batches to one target: turns each profile into downstream requests (`/ingest` one per
  * profile; Push series of one tenant combined into few requests), sends them with the target's
@@ -117,7 +127,8 @@ export class TargetDelivery {
     // their requests in flight are answered and reported: none is reported after it ended.
     let next = 0;
     let error: { cause: unknown } | undefined;
-    const more = () => error === undefined && next < count && state.pauseMs === undefined && !signal.aborted;
+    const failed = () => error !== undefined;
+    const more = () => !failed() && next < count && state.pauseMs === undefined && !signal.aborted;
     const lane = async (): Promise<void> => {
       try {
         while (more()) {
@@ -127,7 +138,7 @@ export class TargetDelivery {
             const i = next++;
             if (next === count) dispatched();
             const send = i < ingest.length ? this.ingestSend(ingest[i]!, report) : pushSend(groups[i - ingest.length]!);
-            if (send !== undefined) await this.send(send, report, signal, state, sent);
+            if (send !== undefined) await this.send(send, { report, signal, state, sent, failed });
           });
         }
       } catch (cause) {
@@ -151,8 +162,9 @@ export class TargetDelivery {
     return undefined;
   }
 
-  private async send(send: Send, report: DeliveryReport, signal: AbortSignal, state: AttemptState, sent: Sent): Promise<void> {
-    if (state.pauseMs !== undefined || signal.aborted) return;
+  private async send(send: Send, context: AttemptContext): Promise<void> {
+    const { report, signal, state, sent } = context;
+    if (state.pauseMs !== undefined || signal.aborted || context.failed()) return;
     const started = performance.now();
     const result = await attempt(this.client, send.api, send.request, this.target.retryOnHttp429, signal);
     const { metrics } = this.options;
@@ -168,7 +180,7 @@ export class TargetDelivery {
       }
       case "permanent":
         if (send.halves !== undefined && result.refusesContent) {
-          for (const half of send.halves()) await this.send(half, report, signal, state, sent);
+          for (const half of send.halves()) await this.send(half, context);
           return;
         }
         for (const [index, parts] of send.parts) report.failed(index, parts, result.failure);

@@ -57,12 +57,13 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
 
 /**
  * connect-es builds the request URL from the authority (`Host`, `:authority`), which an HTTP/1.0 or
- * HTTP/2 client may leave out; connect-go serves such a request, and the URL's host is not read.
+ * HTTP/2 client may leave out, and an HTTP/1.1 client send empty; connect-go serves such a request,
+ * and the URL's host is not read.
  */
 function withAuthority(req: ServerRequest): void {
   if ("authority" in req) {
-    req.headers[":authority"] ??= req.headers.host ?? "localhost";
+    req.headers[":authority"] ||= req.headers.host || "localhost";
   } else {
-    req.headers.host ??= "localhost";
+    req.headers.host ||= "localhost";
   }
 }

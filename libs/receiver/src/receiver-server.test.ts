@@ -84,7 +84,7 @@ class RawClient {
   }
 }
 
-test("a Push without a Host header (HTTP/1.0) is served, as connect-go serves it", async (t) => {
+test("a Push without a Host header (HTTP/1.0), or with an empty one, is served, as connect-go serves it", async (t) => {
   const r = await startTestReceiver(t, redis, admin);
   const push = Buffer.from(
     toBinary(
@@ -94,15 +94,20 @@ test("a Push without a Host header (HTTP/1.0) is served, as connect-go serves it
       }),
     ),
   );
-  const client = await RawClient.open(r.url);
-  try {
-    client.socket.write(`POST /push.v1.PusherService/Push HTTP/1.0\r\nContent-Type: application/proto\r\nContent-Length: ${push.length}\r\n\r\n`);
-    client.socket.write(push);
-    assert.equal(await within(client.response(), 2_000, "the answer"), 200, client.received());
-  } finally {
-    client.socket.destroy();
+  for (const head of [
+    `POST /push.v1.PusherService/Push HTTP/1.0\r\nContent-Type: application/proto\r\nContent-Length: ${push.length}\r\n\r\n`,
+    `POST /push.v1.PusherService/Push HTTP/1.1\r\nHost:\r\nContent-Type: application/proto\r\nContent-Length: ${push.length}\r\n\r\n`,
+  ]) {
+    const client = await RawClient.open(r.url);
+    try {
+      client.socket.write(head);
+      client.socket.write(push);
+      assert.equal(await within(client.response(), 2_000, "the answer"), 200, client.received());
+    } finally {
+      client.socket.destroy();
+    }
   }
-  assert.equal((await r.payloads()).length, 1);
+  assert.equal((await r.payloads()).length, 2);
 });
 
 test("listen_port 0 binds a free port and url names it", async (t) => {

@@ -45,7 +45,7 @@ export interface Receiver {
 /**
  * Starts one receive_http listener. Every connection takes a `conn_limit` slot (waiting for one
  * when all are taken), then: with `tls`, a TLS handshake and HTTP/2 or HTTP/1.1 by ALPN; without,
- * HTTP/1.1, or h2c as well when `http2` is enabled. `server_read_timeout` bounds reading a request
+ * HTTP/1.1 or h2c, as the connection's first bytes say. `server_read_timeout` bounds reading a request
  * (its headers and its body), `server_write_timeout` a stalled HTTP/1.1 socket,
  * `server_idle_timeout` keep-alive idleness (and an HTTP/2 session's, unless `http2` sets its own).
  */

@@ -38,7 +38,7 @@ export interface HarnessOptions {
   forwardsClientTenant?: (targets: readonly string[]) => boolean;
 }
 
-/** ReceiverConfig's HTTP/2 settings as the schema fills them in (Alloy's and Go's defaults), h2c off. */
+/** ReceiverConfig's HTTP/2 settings as the schema fills them in (Alloy's and Go's defaults). */
 export const http2Defaults: ReceiverHttp2 = {
   maxConcurrentStreams: 100,
   maxReadFrameSize: 1 << 20,

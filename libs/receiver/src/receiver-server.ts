@@ -115,9 +115,16 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   // The http server accepts half-open sockets (HTTP/1.1 handles a client's early FIN itself); TLS
   // and HTTP/2 do not, and would leave a socket the client closed open for good.
   const notHalfOpen = (socket: Socket): Socket => Object.assign(socket, { allowHalfOpen: false });
+  // Connections that have not yet said which protocol they speak (or finished their TLS handshake):
+  // none carries a request yet, so closing ends them at once instead of waiting out server_read_timeout.
+  const undecided = new Set<Socket>();
   const tls = config.tls;
   const tlsServer = tls === undefined ? undefined : createTlsServer(tlsServerOptions(tls, config.readTimeoutMs));
   tlsServer?.on("secureConnection", (socket: TLSSocket) => {
+    // Node keeps the TCP socket under a TLS one to itself: the two share the peer's address and port.
+    for (const raw of undecided) {
+      if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) undecided.delete(raw);
+    }
     const problem = tls === undefined ? undefined : clientCertificateProblem(socket, tls.clientAuth);
     if (problem !== undefined) {
       ctx.logger.debug({ component: config.label, remote: socket.remoteAddress, reason: problem }, "TLS connection refused");
@@ -131,18 +138,15 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
     ctx.logger.debug({ component: config.label, remote: socket.remoteAddress, reason: err.code ?? err.message }, "TLS handshake failed");
   });
 
-  // Cleartext connections that have not yet said which protocol they speak: none carries a request
-  // yet, so closing ends them at once instead of waiting out server_read_timeout.
-  const undecided = new Set<Socket>();
   const limit = new ConnectionLimit({
     limit: config.connLimit,
     maxWaiting: maxWaitingConnections,
     serve: (socket) => {
+      undecided.add(socket);
+      socket.once("close", () => undecided.delete(socket));
       if (tlsServer !== undefined) {
         tlsServer.emit("connection", notHalfOpen(socket));
       } else {
-        undecided.add(socket);
-        socket.once("close", () => undecided.delete(socket));
         const decided =
           (serve: (socket: Socket) => void) =>
           (routed: Socket): void => {

@@ -3,6 +3,7 @@ import { request as httpsRequest } from "node:https";
 import { connect as http2Connect } from "node:http2";
 import type { SecureVersion } from "node:tls";
 import { connect as tlsConnect } from "node:tls";
+import { connect as netConnect } from "node:net";
 import { after, describe, test } from "node:test";
 import type { TestContext } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -130,6 +131,35 @@ describe("http > tls: HTTPS", () => {
     assert.ok(res instanceof Error, `expected a failure, got ${String(res)}`);
     assert.deepEqual(await r.keys(), []);
   });
+});
+
+test("closing: a connection still in its TLS handshake is closed at once; one past it finishes its request", async (t) => {
+  const r = await tlsReceiver(t, {});
+  const { port } = new URL(r.url);
+  const silent = netConnect(Number(port), "127.0.0.1");
+  silent.on("error", () => undefined);
+  const served = tlsConnect({ port: Number(port), host: "127.0.0.1", servername: "localhost", ca: pki.ca.cert.pem, ALPNProtocols: ["http/1.1"] });
+  served.on("error", () => undefined);
+  t.after(() => {
+    silent.destroy();
+    served.destroy();
+  });
+  await new Promise((resolve) => served.once("secureConnect", resolve));
+  const body = gzippedPprof();
+  served.write(`POST ${ingestPath} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n`);
+  served.write(body.subarray(0, 10));
+  let answer = "";
+  served.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const started = performance.now();
+  const closing = r.receiver.close();
+  await within(new Promise((resolve) => silent.once("close", resolve)), 1_000, "the silent connection to be closed");
+  served.write(body.subarray(10));
+  await within(closing, 3_000, "close to resolve");
+  await within(new Promise((resolve) => served.once("close", resolve)), 1_000, "the served connection to end after its answer");
+  assert.match(answer, /^HTTP\/1\.1 200 /);
+  assert.ok(performance.now() - started < 3_000);
+  assert.equal((await r.payloads()).length, 1);
 });
 
 describe("http > tls: client certificates (client_auth_type)", () => {

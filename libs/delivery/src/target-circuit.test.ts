@@ -11,13 +11,14 @@ function inTurn(): () => FailedRequest {
   };
 }
 
-test("Retry-After pauses for the time asked, at least the minimum backoff and at most an hour", () => {
+test("Retry-After pauses for the time asked, at least the minimum backoff and at most an hour; the job that met it uses an attempt", () => {
   const circuit = new TargetCircuit(500, 60_000);
   const next = inTurn();
-  // The target asked: the job uses no attempt.
-  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 2_000, unreachable: false }, next()), { pauseMs: 2_000, usesAttempt: false });
-  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 0, unreachable: false }, next()), { pauseMs: 500, usesAttempt: false });
-  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 10 * 3600_000, unreachable: false }, next()), { pauseMs: 3600_000, usesAttempt: false });
+  // The target answered the job's request, as a 429 without Retry-After would: no profile gets more
+  // attempts than max_backoff_retries, however often the target asks for a pause.
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 2_000, unreachable: false }, next()), { pauseMs: 2_000, usesAttempt: true });
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 0, unreachable: false }, next()), { pauseMs: 500, usesAttempt: true });
+  assert.deepEqual(circuit.pauseFor({ retryAfterMs: 10 * 3600_000, unreachable: false }, next()), { pauseMs: 3600_000, usesAttempt: true });
 });
 
 test("an unreachable target pauses with growing, capped pauses until a delivery closes the circuit", () => {

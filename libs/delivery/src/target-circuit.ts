@@ -23,8 +23,9 @@ export const failuresBeforePause = 5;
 /**
  * The circuit breaker of one target. When the target says when to come back (`Retry-After` on a
  * 429 or 503), cannot be reached at all, or keeps answering retryable errors, the whole queue
- * pauses instead of every job burning an attempt against it; a streak of failures lengthens the
- * pause like the endpoint's backoff. Any delivery closes the circuit again.
+ * pauses instead of every job burning an attempt against it (the job whose request met it uses one,
+ * but where the target was out of reach); a streak of failures lengthens the pause like the
+ * endpoint's backoff. Any delivery closes the circuit again.
  *
  * Requests in flight together fail together (a target restarting resets every connection): a
  * failure adds to the streak only if its request was sent after the last one counted, so a
@@ -41,8 +42,8 @@ export class TargetCircuit {
 
   /**
    * How long the target's queue should pause after this retryable failure, and whether the job uses
-   * an attempt too (a streak of errors from a target that answers, rather than its asking for a pause
-   * or its being out of reach); undefined for a plain retry.
+   * an attempt too (the target answered: it asked for the pause, or keeps answering errors; not when
+   * it is out of reach); undefined for a plain retry.
    */
   pauseFor(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">, request: FailedRequest): Pause | undefined {
     if (request.sentAt >= this.lastCountedAt) {
@@ -50,7 +51,9 @@ export class TargetCircuit {
       this.lastCountedAt = request.failedAt;
     }
     if (failure.retryAfterMs !== undefined) {
-      return { pauseMs: Math.min(Math.max(failure.retryAfterMs, this.minBackoffMs), maxPauseMs), usesAttempt: false };
+      // The target answered this job's request: an attempt, as in Alloy, which retries a 429 or a
+      // 503 within max_backoff_retries; the job waits for its backoff or the pause, the longer.
+      return { pauseMs: Math.min(Math.max(failure.retryAfterMs, this.minBackoffMs), maxPauseMs), usesAttempt: true };
     }
     if (failure.unreachable) {
       return { pauseMs: backoffDelay(this.failuresInARow, this.minBackoffMs, this.maxBackoffMs), usesAttempt: false };

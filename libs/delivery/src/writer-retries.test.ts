@@ -115,6 +115,18 @@ test("max_backoff_retries = 3 against an always-503 target: exactly 3 attempts, 
   assert.equal(await latencyCount(r.metrics.writeLatency, "a", { type: "ingest_downstream" }), 3, "every attempt timed");
 });
 
+test("max_backoff_retries = 3 against a target that always answers 429 with Retry-After: 3 attempts, then failed", async (t) => {
+  const target = await startFakeTarget();
+  target.respond(() => ({ status: 429, headers: { "retry-after": "0" }, body: "slow down" }));
+  const r = await relay(t, [targetConfig("a", { url: target.url, maxBackoffRetries: 3 })], { fakes: [target] });
+  const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
+
+  const job = await failedJob(r.queue("a"), batchId);
+  assert.equal(job.failedReason, "http 429: slow down");
+  await sleep(150);
+  assert.equal(target.requests.length, 3, "asking for a pause does not make a target's refusal free");
+});
+
 test("connection refused pauses the queue without using attempts, until the target is back", async (t) => {
   // A port nobody listens on, then a server on that very port.
   const port = await freePort();

@@ -28,13 +28,13 @@ export interface AttemptOutcome {
   /** They may pass later: the job is retried after a backoff, using an attempt. */
   retry?: FailureReason;
   /**
-   * The target asked for a pause (Retry-After) or cannot be reached: the target's queue pauses this
-   * long and the job goes back to waiting without using an attempt.
+   * The target asked for a pause (Retry-After), keeps answering errors, or cannot be reached: the
+   * target's queue pauses this long, and the job goes back to waiting.
    */
   pauseMs?: number;
   /**
-   * The pause comes of errors a reachable target keeps answering, not of its asking: the job uses an
-   * attempt as well, so that a target that errs for ever cannot hold it past `max_backoff_retries`.
+   * The target answered (it asked for the pause, or keeps erring): the job uses an attempt as well,
+   * so that a target that refuses it for ever cannot hold it past `max_backoff_retries`.
    */
   pauseUsesAttempt?: boolean;
 }

@@ -3,9 +3,11 @@ import type { QueryRewrite } from "./ingest-queries.js";
 import type { TargetRequest } from "./target-client.js";
 
 /**
- * The downstream request for an `/ingest` profile, as Alloy forwards it: the same body and every
- * Content-Type value, `name` rewritten with the target's external labels (`rewrite`). Labels the
- * target cannot take are a failure for good (`invalid labels`).
+ * The downstream request for an `/ingest` profile, as Alloy forwards it: the same body, its
+ * Content-Type, `name` rewritten with the target's external labels (`rewrite`). Labels the target
+ * cannot take are a failure for good (`invalid labels`). Of several Content-Type values only the
+ * first goes, the one Pyroscope reads (Go's `Header.Get`): over HTTP/2 undici would join them into
+ * one value, which Pyroscope cannot parse.
  */
 export function ingestRequest(rewrite: QueryRewrite, ref: IngestProfileRef, payload: Buffer): TargetRequest | FailureReason {
   let query: string;
@@ -14,6 +16,6 @@ export function ingestRequest(rewrite: QueryRewrite, ref: IngestProfileRef, payl
   } catch (error) {
     return { reason: "invalid labels", detail: (error as Error).message };
   }
-  const headers = ref.contentTypes.flatMap((value) => ["Content-Type", value]);
+  const headers = ref.contentTypes.slice(0, 1).flatMap((value) => ["Content-Type", value]);
   return { path: "/ingest", query, headers, body: payload, tenant: ref.tenant };
 }

@@ -11,6 +11,7 @@ import { test, type TestContext } from "node:test";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import { startFakeTarget, startForwardProxy, startTlsFront, targetConfig, testPki, type FakeTarget, type ForwardProxy } from "@pyroscope-relay/testing";
 import { attempt } from "./attempt.js";
+import { ingestRequest } from "./ingest-request.js";
 import { classifyError } from "./retry-policy.js";
 import { connectTimeoutHeader, RELAY_USER_AGENT, TargetClient, type TargetRequest } from "./target-client.js";
 import { rawHeaderValues } from "./writer-harness.js";
@@ -150,6 +151,32 @@ test("enable_http2: HTTP/2 with an https target that offers it, unless disabled"
   assert.equal((await client(t, url, { tls }).send(request(), signal)).status, 200);
   assert.equal((await client(t, url, { tls, enableHttp2: false }).send(request(), signal)).status, 200);
   assert.deepEqual(versions, ["2.0", "1.1"]);
+});
+
+test("an /ingest profile with several Content-Type values reaches an HTTP/2 target with the first, as one value Pyroscope can parse", async (t) => {
+  const seen: (string | undefined)[] = [];
+  const server = createSecureServer({ cert: serverCert.cert.pem, key: serverCert.key.pem }, (req, res) => {
+    seen.push(req.headers["content-type"]);
+    req.resume();
+    req.on("end", () => res.writeHead(200).end());
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const ref = {
+    kind: "ingest" as const,
+    index: 0,
+    offset: 0,
+    size: 7,
+    receivedAt: Date.now(),
+    query: "name=app",
+    contentTypes: ["multipart/form-data; boundary=b0undary", "application/x-extra"],
+  };
+  const built = ingestRequest((query) => query, ref, Buffer.from("profile"));
+  assert.ok(!("reason" in built));
+  assert.equal((await client(t, url, { tls: { ca: ca.cert.pem, insecureSkipVerify: false } }).send(built, signal)).status, 200);
+  assert.deepEqual(seen, ["multipart/form-data; boundary=b0undary"], "not the two joined with a comma");
 });
 
 test("follow_redirects: followed by default, with the body, credentials only to the same origin; or not at all", async (t) => {

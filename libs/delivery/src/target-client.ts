@@ -21,7 +21,7 @@ export interface TargetRequest {
   /** Path below the endpoint URL's own path, e.g. `/ingest`. */
   path: string;
   query?: string;
-  /** Flat list of header names and values; names may repeat (several Content-Type values). */
+  /** Flat list of header names and values. */
   headers: string[];
   body: Uint8Array;
   tenant: string | undefined;

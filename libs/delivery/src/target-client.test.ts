@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
-import { createSecureServer } from "node:http2";
+import { createSecureServer, type Http2ServerRequest } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -135,17 +135,22 @@ test("tls_config files are read again when they change: a rotated CA, a renewed 
   assert.equal(target.requests.length, 2);
 });
 
-test("enable_http2: HTTP/2 with an https target that offers it, unless disabled", async (t) => {
-  const versions: string[] = [];
+/** An HTTPS target offering HTTP/2 (and HTTP/1.1) that answers 200 once it has read a request `seen` was told of; its URL. */
+async function http2Target(t: TestContext, seen: (req: Http2ServerRequest) => void): Promise<string> {
   const server = createSecureServer({ cert: serverCert.cert.pem, key: serverCert.key.pem, allowHTTP1: true }, (req, res) => {
-    versions.push(req.httpVersion);
+    seen(req);
     req.resume();
     req.on("end", () => res.writeHead(200).end());
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+test("enable_http2: HTTP/2 with an https target that offers it, unless disabled", async (t) => {
+  const versions: string[] = [];
+  const url = await http2Target(t, (req) => versions.push(req.httpVersion));
   const tls = { ca: ca.cert.pem, insecureSkipVerify: false };
 
   assert.equal((await client(t, url, { tls }).send(request(), signal)).status, 200);
@@ -155,15 +160,7 @@ test("enable_http2: HTTP/2 with an https target that offers it, unless disabled"
 
 test("an /ingest profile with several Content-Type values reaches an HTTP/2 target with the first, as one value Pyroscope can parse", async (t) => {
   const seen: (string | undefined)[] = [];
-  const server = createSecureServer({ cert: serverCert.cert.pem, key: serverCert.key.pem }, (req, res) => {
-    seen.push(req.headers["content-type"]);
-    req.resume();
-    req.on("end", () => res.writeHead(200).end());
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await http2Target(t, (req) => seen.push(req.headers["content-type"]));
   const ref = {
     kind: "ingest" as const,
     index: 0,

@@ -105,17 +105,13 @@ export async function summarizeAskedTargets(
   asked: readonly string[],
   shards = 1,
 ): Promise<(FailedSummary | RemovedTargetSummary)[]> {
-  if (asked.length === 0) {
-    const summaries: (FailedSummary | RemovedTargetSummary)[] = [];
-    for (const target of configured) summaries.push(await summarizeFailed(connection, prefix, target, shards));
-    return [...summaries, ...(await summarizeRemovedTargets(connection, prefix, configured, shards))];
-  }
   const summaries: (FailedSummary | RemovedTargetSummary)[] = [];
-  for (const target of asked) {
+  for (const target of asked.length === 0 ? configured : asked) {
     summaries.push(
       configured.includes(target) ? await summarizeFailed(connection, prefix, target, shards) : await summarizeRemoved(connection, prefix, target, shards),
     );
   }
+  if (asked.length === 0) summaries.push(...(await summarizeRemovedTargets(connection, prefix, configured, shards)));
   return summaries;
 }
 

@@ -176,6 +176,44 @@ describe("the dashboard page in a real browser", () => {
     await page.close();
   });
 
+  it("takes back a dry run whose filters were edited before its answer came", async () => {
+    strict.respond(() => REJECT);
+    await send();
+    const { page } = await open(`${relay.opsUrl}/?refresh=1`);
+    const target = page.locator('#targets tr[data-target="strict"]');
+    await textOf(target.locator("[data-field=failed]"), "1");
+    await page.locator('#failed tr[data-target="strict"]').getByRole("button", { name: "Replay…" }).click();
+    const dialog = page.locator("#replay-dialog");
+    const confirm = dialog.locator('button[value="confirm"]');
+    // The dry run's answer waits until the operator has edited a field.
+    let asked!: () => void;
+    const dryRunAsked = new Promise<void>((resolve) => (asked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route("**/api/v1/replay", async (route) => {
+      asked();
+      await released;
+      await route.continue();
+    });
+    await dialog.getByRole("button", { name: "Dry run" }).click();
+    await dryRunAsked;
+    await dialog.locator("[name=reason]").fill("");
+    const answered = page.waitForResponse((response) => response.url().endsWith("/api/v1/replay"));
+    release();
+    await answered;
+    await sleep(300);
+    assert.equal(await confirm.isDisabled(), true, "the answer describes filters no longer in the form");
+    assert.equal(await dialog.locator("#replay-outcome").textContent(), "");
+    await page.unroute("**/api/v1/replay");
+
+    strict.respond(undefined);
+    await dialog.getByRole("button", { name: "Dry run" }).click();
+    await textOf(confirm, "Replay 1 batch");
+    await confirm.click();
+    await textOf(target.locator("[data-field=failed]"), "0");
+    await page.close();
+  });
+
   it("says why when the admin API is disabled (beyond loopback without a token)", async () => {
     const disabled = await startRelayProcess({
       command: "writer",

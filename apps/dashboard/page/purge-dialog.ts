@@ -2,7 +2,7 @@ import type { FailedSummary } from "./admin-types.js";
 import { field } from "./dom.js";
 import { count } from "./format.js";
 import { describePurge, describePurgeRequest, type FilterPrefill, purgeRequestOf, type PurgeFields } from "./operator-forms.js";
-import { TwoStepDialog } from "./two-step-dialog.js";
+import { type ChangeDescription, TwoStepDialog } from "./two-step-dialog.js";
 
 /**
  * Purge in two steps: Continue says what will be deleted for good, and only then does the confirm
@@ -21,11 +21,11 @@ export class PurgeDialog extends TwoStepDialog {
     this.show();
   }
 
-  protected check(): void {
+  protected check(): ChangeDescription {
     const request = purgeRequestOf(this.fields());
     const summary = this.summaries.find((s) => s.target === request.target);
     const has = summary === undefined ? "" : ` (it has ${count(summary.batches, "failed batch", "failed batches")} of any age, for any reason)`;
-    this.confirmable(`Delete ${describePurgeRequest(request)}${has}, and their stored profiles? This cannot be undone.`);
+    return { message: `Delete ${describePurgeRequest(request)}${has}, and their stored profiles? This cannot be undone.`, confirmable: true };
   }
 
   protected async change(): Promise<string> {

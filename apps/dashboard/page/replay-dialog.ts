@@ -1,7 +1,7 @@
 import { field } from "./dom.js";
 import { count } from "./format.js";
 import { describeReplay, type FilterPrefill, replayRequestOf, type ReplayFields } from "./operator-forms.js";
-import { TwoStepDialog } from "./two-step-dialog.js";
+import { type ChangeDescription, TwoStepDialog } from "./two-step-dialog.js";
 
 /**
  * Replay in two steps, as `replay --dry-run` then `replay`: the dry run shows what the filters match,
@@ -13,11 +13,12 @@ export class ReplayDialog extends TwoStepDialog {
     this.show();
   }
 
-  protected async check(): Promise<void> {
-    this.unconfirm("Counting…");
+  protected override readonly checking = "Counting…";
+
+  protected async check(): Promise<ChangeDescription> {
     const result = await this.context.withToken(() => this.context.client.replay(replayRequestOf(this.fields(), true)));
-    if (result.replayed > 0) this.confirmable(describeReplay(result), `Replay ${count(result.replayed, "batch", "batches")}`);
-    else this.unconfirm(describeReplay(result));
+    const message = describeReplay(result);
+    return { message, confirmable: result.replayed > 0, confirmLabel: `Replay ${count(result.replayed, "batch", "batches")}` };
   }
 
   protected async change(): Promise<string> {

@@ -10,16 +10,26 @@ export interface OperatorDialogContext {
   changed(message: string): void;
 }
 
+/** What a change would do, and whether it can be made. */
+export interface ChangeDescription {
+  message: string;
+  confirmable: boolean;
+  /** The confirm button's label, if not the one the page gives it. */
+  confirmLabel?: string;
+}
+
 /**
  * An operator's change in two steps: the first submit button says what the change would do, and
  * only then does the confirm button (`value="confirm"`) make it, as it was described. Editing a
- * field takes the confirmation back.
+ * field takes the confirmation back, also from a description still on its way.
  */
 export abstract class TwoStepDialog {
   protected readonly form: HTMLFormElement;
   private readonly confirm: HTMLButtonElement;
   private readonly confirmLabel: string;
   private readonly outcome: HTMLElement;
+  /** Counts the edits of the form: a description asked for before the last one is stale. */
+  private edits = 0;
 
   constructor(
     private readonly dialog: HTMLDialogElement,
@@ -29,7 +39,10 @@ export abstract class TwoStepDialog {
     this.confirm = this.form.querySelector('button[value="confirm"]')!;
     this.confirmLabel = this.confirm.textContent ?? "";
     this.outcome = dialog.querySelector("[role=status]")!;
-    this.form.addEventListener("input", () => this.unconfirm(""));
+    this.form.addEventListener("input", () => {
+      this.edits++;
+      this.unconfirm("");
+    });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       const step = (event.submitter as HTMLButtonElement | null)?.value;
@@ -38,8 +51,11 @@ export abstract class TwoStepDialog {
     dialog.querySelector("[data-close]")!.addEventListener("click", () => dialog.close());
   }
 
-  /** Says what the change would do: `confirmable` when it can be made, `unconfirm` otherwise. */
-  protected abstract check(): void | Promise<void>;
+  /** Says what the change would do, and whether it can be made. */
+  protected abstract check(): ChangeDescription | Promise<ChangeDescription>;
+
+  /** Shown while `check` is on its way. */
+  protected readonly checking: string = "";
 
   /** Makes the change; resolves with what the page tells about it. */
   protected abstract change(): Promise<string>;
@@ -66,18 +82,12 @@ export abstract class TwoStepDialog {
 
   /** Opens the dialog, its fields set by the caller, nothing confirmed. */
   protected show(): void {
+    this.edits++;
     this.unconfirm("");
     this.dialog.showModal();
   }
 
-  protected confirmable(message: string, label = this.confirmLabel): void {
-    this.outcome.textContent = message;
-    this.outcome.classList.remove("bad");
-    this.confirm.textContent = label;
-    this.confirm.disabled = false;
-  }
-
-  protected unconfirm(message: string, problem = false): void {
+  private unconfirm(message: string, problem = false): void {
     this.confirm.disabled = true;
     this.confirm.textContent = this.confirmLabel;
     this.outcome.textContent = message;
@@ -85,11 +95,25 @@ export abstract class TwoStepDialog {
   }
 
   private async describeChange(): Promise<void> {
+    const edit = this.edits;
+    this.unconfirm(this.checking);
+    let description: ChangeDescription;
     try {
-      await this.check();
+      description = await this.check();
     } catch (error) {
-      this.unconfirm((error as Error).message, true);
+      if (edit === this.edits) this.unconfirm((error as Error).message, true);
+      return;
     }
+    // The fields changed meanwhile: confirming would make a change nobody was shown.
+    if (edit !== this.edits) return;
+    if (!description.confirmable) {
+      this.unconfirm(description.message);
+      return;
+    }
+    this.outcome.textContent = description.message;
+    this.outcome.classList.remove("bad");
+    this.confirm.textContent = description.confirmLabel ?? this.confirmLabel;
+    this.confirm.disabled = false;
   }
 
   private async makeChange(): Promise<void> {

@@ -398,9 +398,8 @@ export class Enqueuer {
   private async release(batchId: string, bytes: number, jobs: readonly TargetJob[], unlisted: readonly TargetJob[]): Promise<void> {
     await Promise.all(
       jobs.map(async (job) => {
-        const { entry, pending, backlog, listed, usage } = job;
-        if (unlisted.includes(job) || (await pending.withdraw(listed, usage, backlog.key)))
-          await this.store.releaseBatch({ batch: batchId, bytes }, entry.name);
+        const { entry, pending, listed, usage } = job;
+        if (unlisted.includes(job) || (await pending.withdraw(listed, usage))) await this.store.releaseBatch({ batch: batchId, bytes }, entry.name);
       }),
     );
   }

@@ -3,7 +3,7 @@ import { drainJobData, isLost, pendingSegment, type BatchSegment, type ClaimedSe
 import { DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
 import { BatchStore } from "./batch-store.js";
 import { UnreadableClaimError } from "./errors.js";
-import { pendingKey, queueNameFor } from "./keys.js";
+import { backlogKey, pendingKey, queueNameFor } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import type { RedisConnection } from "./redis-connection.js";
 import type { BacklogUsage } from "./target-backlog.js";
@@ -22,7 +22,7 @@ export interface DrainBounds {
  */
 export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024 * 1024 };
 
-// KEYS: the job hash, the pending list, BullMQ's deduplication key of drain jobs. ARGV: max profiles,
+// KEYS: the job hash, the pending list, BullMQ's deduplication key of drain jobs, the backlog hash. ARGV: max profiles,
 // max bytes, the job id. A job claims once, the first time it runs: later runs (a retry, a writer
 // recovering it after a crash) find its claim and get the same segments, or none once the job was
 // counted out of the backlog (its completion ran, but not BullMQ's). Each entry is
@@ -31,8 +31,8 @@ export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024
 // and into the AOF. The claimed entries become fields of the job's hash, as they are (`segment:1`
 // ...), with their number in `segments`: joining them into one value in Lua (`table.concat`) took
 // about half of the claim's time. The job's `backlog` field holds
-// what they count in the backlog (target-backlog.ts), so that counting the job out subtracts
-// exactly that. The claim ends the job's deduplication: a flush from now on adds a drain job of its
+// what they count in the backlog and its generation (target-backlog.ts), so that counting the job
+// out subtracts exactly that. The claim ends the job's deduplication: a flush from now on adds a drain job of its
 // own. Returns how many entries still wait, then `entries` and the claimed entries, or `data` and
 // the job's data (a claim of a version that kept the segments there); false when the job is gone.
 const claim = new LuaScript(
@@ -79,7 +79,7 @@ end
 if #fields > 0 then redis.call('HSET', job, unpack(fields)) end
 redis.call('LTRIM', list, taken, -1)
 redis.call('HSET', job, 'claimed', 1, 'segments', taken)
-if profiles > 0 then redis.call('HSET', job, 'backlog', profiles .. ':' .. bytes) end
+if profiles > 0 then redis.call('HSET', job, 'backlog', profiles .. ':' .. bytes .. ':' .. (redis.call('HGET', KEYS[4], 'generation') or 0)) end
 if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
 reply[1] = redis.call('LLEN', list)
 return reply
@@ -135,6 +135,7 @@ export class PendingSegments {
   private readonly keys: QueueKeys;
   private readonly queueName: string;
   private readonly deduplicationKey: string;
+  private readonly backlogKey: string;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -146,6 +147,7 @@ export class PendingSegments {
     this.keys = new QueueKeys(prefix);
     this.queueName = queueNameFor(target, shard);
     this.deduplicationKey = this.keys.toKey(this.queueName, `de:${DRAIN_DEDUPLICATION_ID}`);
+    this.backlogKey = backlogKey(prefix, target, shard);
     for (const script of [claim, withdraw, releaseDeduplication]) script.define(redis);
   }
 
@@ -177,7 +179,7 @@ export class PendingSegments {
   async claim(jobId: string, bounds: DrainBounds): Promise<PendingClaim | undefined> {
     const reply = await claim.run(
       this.redis,
-      [this.keys.toKey(this.queueName, jobId), this.key, this.deduplicationKey],
+      [this.keys.toKey(this.queueName, jobId), this.key, this.deduplicationKey, this.backlogKey],
       [bounds.maxProfiles, bounds.maxBytes, jobId],
     );
     if (!Array.isArray(reply)) return undefined;
@@ -206,9 +208,9 @@ export class PendingSegments {
     return (entries as string[]).map(segmentOf);
   }
 
-  /** Takes `entry` back with its count in the backlog at `backlogKey`; false when a drain job claimed it already. */
-  async withdraw(entry: string, usage: BacklogUsage, backlogKey: string): Promise<boolean> {
-    return (await withdraw.run(this.redis, [this.key, backlogKey], [entry, usage.profiles, usage.bytes])) === 1;
+  /** Takes `entry` back with its count in the backlog; false when a drain job claimed it already. */
+  async withdraw(entry: string, usage: BacklogUsage): Promise<boolean> {
+    return (await withdraw.run(this.redis, [this.key, this.backlogKey], [entry, usage.profiles, usage.bytes])) === 1;
   }
 
   /** The segments waiting now whose batches' references are there, oldest first, with their profiles. */

@@ -52,5 +52,46 @@ test("reading resets counts that no queued job explains", async (t) => {
   // The job leaves without being counted out (a writer that died at the wrong moment).
   await queue.remove("j1");
   assert.deepEqual(await backlog.read(), { profiles: 0, bytes: 0 });
-  assert.equal(await redis.exists(`${prefix}:{alpha}:backlog`), 0);
+  assert.deepEqual(await redis.hmget(`${prefix}:{alpha}:backlog`, "profiles", "bytes"), ["0", "0"]);
+});
+
+test("a job counted in before a reset is counted out without touching the counts of later jobs", async (t) => {
+  const prefix = `t-${randomUUID()}`;
+  const queue = targetQueue(redis, prefix, "alpha");
+  t.after(() => queue.close());
+  const backlog = new TargetBacklog(redis, prefix, "alpha");
+  await queue.add("batch", { batch: "b", bytes: 0, profiles: [] as never }, { jobId: "early" });
+  await backlog.countIn("early", { profiles: 2, bytes: 20 });
+  // It leaves the queue's states with its hash (failed by BullMQ), still counting.
+  await redis.lrem(`${queue.qualifiedName}:wait`, 0, "early");
+  assert.deepEqual(await backlog.read(), { profiles: 0, bytes: 0 });
+  await queue.add("batch", { batch: "b", bytes: 0, profiles: [] as never }, { jobId: "late" });
+  await backlog.countIn("late", { profiles: 3, bytes: 30 });
+  assert.equal(await backlog.countOutDelivered("early"), true);
+  assert.equal(await redis.hget(backlog.totalsKey, "delivered_profiles"), "2", "its profiles still count as delivered");
+  assert.deepEqual(await backlog.read(), { profiles: 3, bytes: 30 });
+  assert.equal(await backlog.countOut("late"), true);
+  assert.deepEqual(await backlog.read(), { profiles: 0, bytes: 0 });
+});
+
+test("a job counted in by an earlier version (no generation) is counted out as before", async (t) => {
+  const prefix = `t-${randomUUID()}`;
+  const queue = targetQueue(redis, prefix, "alpha");
+  t.after(() => queue.close());
+  const backlog = new TargetBacklog(redis, prefix, "alpha");
+  await queue.add("batch", { batch: "b", bytes: 0, profiles: [] as never }, { jobId: "old" });
+  await redis.hset(`${queue.qualifiedName}:old`, "backlog", "4:40");
+  await redis.hset(backlog.key, "profiles", 5, "bytes", 50);
+  assert.equal(await backlog.countOut("old"), true);
+  assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 });
+});
+
+test("reading an empty backlog writes nothing", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const backlog = new TargetBacklog(redis, prefix, "alpha");
+  const dirty = async () => Number(/rdb_changes_since_last_save:(\d+)/.exec(await redis.info("persistence"))![1]);
+  const before = await dirty();
+  assert.deepEqual(await backlog.read(), { profiles: 0, bytes: 0 });
+  assert.deepEqual(await backlog.read(), { profiles: 0, bytes: 0 });
+  assert.equal(await dirty(), before);
 });

@@ -12,13 +12,14 @@ export interface BacklogUsage {
 }
 
 // KEYS: backlog hash, job hash. ARGV: profiles, bytes. The job hash remembers what it counted (field
-// `backlog`), so that counting out subtracts exactly that, once, however often a crash repeats it. A
+// `backlog`: profiles, bytes and the backlog's generation), so that counting out subtracts exactly
+// that, once, however often a crash repeats it, and nothing once a reset dropped it (read, below). A
 // job counted already (a replay retried) is not counted twice. Returns the backlog after.
 const countIn = new LuaScript(
   "backlog_count_in",
   `
 if redis.call('EXISTS', KEYS[2]) == 1 and not redis.call('HGET', KEYS[2], 'backlog') then
-  redis.call('HSET', KEYS[2], 'backlog', ARGV[1] .. ':' .. ARGV[2])
+  redis.call('HSET', KEYS[2], 'backlog', ARGV[1] .. ':' .. ARGV[2] .. ':' .. (redis.call('HGET', KEYS[1], 'generation') or 0))
   redis.call('HINCRBY', KEYS[1], 'profiles', ARGV[1])
   redis.call('HINCRBY', KEYS[1], 'bytes', ARGV[2])
 end
@@ -28,20 +29,23 @@ return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
 
 /**
  * Lua for the scripts that count a job out (given the backlog hash and the job hash): subtracts what
- * the job counted in, if it still counts; clamped at 0 (a counter reset meanwhile must not go
- * negative). Returns the profiles it counted out, or false when the job no longer counted.
+ * the job counted in, if it still counts and the backlog was not reset since (a reset dropped its
+ * count already; the counts of what came after are not its to take). A count of an earlier version,
+ * without its generation, is subtracted, clamped at 0. Returns the profiles it counted in, or false
+ * when the job no longer counted.
  */
 export const COUNT_OUT_LUA = `
 local function countOut(backlog, job)
   local counted = redis.call('HGET', job, 'backlog')
   if not counted then return false end
   redis.call('HDEL', job, 'backlog')
-  local colon = string.find(counted, ':', 1, true)
-  local deltas = { profiles = -tonumber(string.sub(counted, 1, colon - 1)), bytes = -tonumber(string.sub(counted, colon + 1)) }
-  for field, delta in pairs(deltas) do
-    if redis.call('HINCRBY', backlog, field, delta) < 0 then redis.call('HSET', backlog, field, 0) end
+  local profiles, bytes, generation = string.match(counted, '^(%d+):(%d+):?(%d*)$')
+  if generation == '' or generation == (redis.call('HGET', backlog, 'generation') or '0') then
+    for field, delta in pairs({ profiles = -tonumber(profiles), bytes = -tonumber(bytes) }) do
+      if redis.call('HINCRBY', backlog, field, delta) < 0 then redis.call('HSET', backlog, field, 0) end
+    end
   end
-  return -deltas.profiles
+  return tonumber(profiles)
 end
 `;
 
@@ -64,14 +68,20 @@ return 1
 // KEYS: backlog hash, then BACKLOG_STATES' keys (lists, then sorted sets), then the pending list. A
 // job lost between its counting in and out (a job BullMQ failed by itself for stalling, whose writer
 // died before counting it out) would hold its count for ever; with nothing queued or pending the
-// backlog is empty, so it is reset then.
+// backlog is empty, so it is reset then, to a new generation: a job that counted in before and is
+// counted out later (a drain job BullMQ failed, split off by the next sweep) takes nothing from the
+// counts of the segments that came after. Nothing is written when the counts are 0 already.
 const read = new LuaScript(
   "backlog_read",
   `
 local queued = redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4])
   + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6]) + redis.call('LLEN', KEYS[7])
 if queued == 0 then
-  redis.call('DEL', KEYS[1])
+  local counts = redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
+  if tonumber(counts[1] or 0) ~= 0 or tonumber(counts[2] or 0) ~= 0 then
+    redis.call('HSET', KEYS[1], 'profiles', 0, 'bytes', 0)
+    redis.call('HINCRBY', KEYS[1], 'generation', 1)
+  end
   return {0, 0}
 end
 return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')

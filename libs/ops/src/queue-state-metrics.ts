@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from "prom-client";
+import { MonotonicTotals } from "./monotonic-totals.js";
 
 /** The job states `pyroscope_relay_queue_jobs` reports. */
 export type QueueJobState = "waiting" | "delayed" | "active" | "failed" | "prioritized";
@@ -29,7 +30,8 @@ type DroppedLabel = "target" | "endpoint" | "reason";
 /**
  * The deployment-wide figures read from Redis: set from a reading at each scrape of the process that
  * exports them, and absent from every other process. Totals kept in Redis (delivered, discarded) are
- * counters whose value is Redis'; discarded profiles join the process's own `pyroscope_write_dropped_*`.
+ * counters whose value is Redis' (never lower than this process exported before: MonotonicTotals);
+ * discarded profiles join the process's own `pyroscope_write_dropped_*`.
  */
 export class QueueStateMetrics {
   private readonly exporter: Gauge;
@@ -41,6 +43,7 @@ export class QueueStateMetrics {
   private readonly delivered: Counter<"target">;
   /** The `pyroscope_write_dropped_*` series the last reading set: replaced, not added to, by the next. */
   private discardedSeries: Record<DroppedLabel, string>[] = [];
+  private readonly totals = new MonotonicTotals();
 
   constructor(
     registry: Registry,
@@ -107,11 +110,12 @@ export class QueueStateMetrics {
       this.backlogProfiles.set(target, reading.backlog.profiles);
       this.oldestWaitingAge.set(target, reading.oldestWaitingAgeSeconds);
       this.circuitOpen.set(target, reading.circuitOpen ? 1 : 0);
-      this.delivered.inc(target, reading.deliveredProfiles);
+      this.delivered.inc(target, this.totals.value(JSON.stringify(["delivered", reading.target]), reading.deliveredProfiles));
       for (const { reason, profiles, bytes } of reading.discarded) {
         const labels = { target: reading.target, endpoint: reading.endpoint, reason };
-        this.droppedProfiles.inc(labels, profiles);
-        this.droppedBytes.inc(labels, bytes);
+        const key = [reading.target, reading.endpoint, reason];
+        this.droppedProfiles.inc(labels, this.totals.value(JSON.stringify(["dropped profiles", ...key]), profiles));
+        this.droppedBytes.inc(labels, this.totals.value(JSON.stringify(["dropped bytes", ...key]), bytes));
         this.discardedSeries.push(labels);
       }
     }

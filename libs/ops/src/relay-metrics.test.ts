@@ -128,6 +128,16 @@ describe("RelayMetrics", () => {
     assert.match(text, /^pyroscope_relay_queue_jobs\{target="primary",state="waiting"\} 1$/m);
     assert.doesNotMatch(text, /target="secondary"/);
 
+    // Redis lost its last increments (a failover): the counters do not go down.
+    readings = [{ ...reading("primary", { purged: 3 }), deliveredProfiles: 38 }];
+    text = await metrics.metrics();
+    assert.match(text, /^pyroscope_write_dropped_profiles_total\{target="primary",endpoint="http:\/\/primary",reason="purge"\} 5$/m);
+    assert.match(text, /^pyroscope_relay_queue_delivered_profiles_total\{target="primary"\} 40$/m);
+    readings = [{ ...reading("primary", { purged: 4 }), deliveredProfiles: 41 }];
+    text = await metrics.metrics();
+    assert.match(text, /^pyroscope_write_dropped_profiles_total\{target="primary",endpoint="http:\/\/primary",reason="purge"\} 6$/m);
+    assert.match(text, /^pyroscope_relay_queue_delivered_profiles_total\{target="primary"\} 43$/m);
+
     // Another process exports the queue state: none here, but this process' own drops stay.
     readings = undefined;
     text = await metrics.metrics();

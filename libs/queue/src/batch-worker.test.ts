@@ -457,6 +457,24 @@ test("a drain job waiting for its retry holds back no later flush, and retries o
   await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
 });
 
+test("a drain job whose claim fails lets go of the deduplication: later flushes go out while it waits for its retry", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const delivery = scriptedDelivery(() => "deliver");
+  const pending = new PendingSegments(h.connection, h.prefix, "alpha");
+  const first = await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
+  // The claim meets an error of Redis' (a key of the wrong type, as an error mid-failover would):
+  // the job's segments are set aside meanwhile, then put back.
+  await h.connection.rename(pending.key, `${pending.key}:aside`);
+  await h.connection.set(pending.key, "not a list");
+  h.worker("alpha", delivery, { backoffMs: () => 60_000 });
+  await until("the claim's failure", async () => (await h.queue("alpha").getJobState(drainJobId(first.batchId))) === "delayed");
+  await h.connection.rename(`${pending.key}:aside`, pending.key);
+  await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
+  await until("both delivered by a drain job of the later flush", async () => delivery.attempts.length === 1, 5_000);
+  assert.deepEqual(delivery.attempts, [["n=first", "n=second"]]);
+  assert.equal(await h.queue("alpha").getJobState(drainJobId(first.batchId)), "delayed", "the first job waits for its retry");
+});
+
 test("a request still in flight holds back no later flush once its job has sent everything", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   let release: () => void = () => undefined;

@@ -252,9 +252,15 @@ export class BatchWorker {
       await this.claimDelay(job);
       // Shutting down: back to waiting as it is, without claiming what another writer can take.
       if (this.stopping.signal.aborted) throw Worker.RateLimitError();
-      const claim = await lifecycle.claim(job).catch((error: unknown) => {
+      const claim = await lifecycle.claim(job).catch(async (error: unknown) => {
         // Never transient: failed at once, it is listed as it is instead of retried for ever.
-        throw error instanceof UnreadableClaimError ? new UnrecoverableError(error.message) : error;
+        if (error instanceof UnreadableClaimError) throw new UnrecoverableError(error.message);
+        // Waiting for its retry, it would keep later flushes to itself for as long: they get a drain
+        // job of their own (the claim is atomic, so it took nothing or all it will ever take). The
+        // claim's error is the attempt's; a release that fails too leaves the key to the retry.
+        await lifecycle.releaseDeduplication(job).catch(() => undefined);
+        this.drainPending(lifecycle);
+        throw error;
       });
       if (claim === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });
       if (claim.more) this.drainPending(lifecycle);

@@ -151,8 +151,47 @@ test("parts that failed for good are saved as handled only once they are split o
   progress.failedForGood(1, [0], { reason: "http 400", status: 400, detail: "bad" });
   progress.delivered(2, [0]);
   progress.failedForGood(2, [1], { reason: "http 400", status: 400, detail: "bad" });
-  // A crash now must leave profile 1 and series 1 of profile 2 to the next attempt: no failed job has them yet.
-  assert.deepEqual(progress.toJSON(), { done: "0", handled: { "2": [0] } });
+  // A crash now must leave profile 1 and series 1 of profile 2 to the next attempt: no failed job has
+  // them yet. Their failure is kept aside, for a job that gets no next attempt.
+  assert.deepEqual(progress.toJSON(), {
+    done: "0",
+    handled: { "2": [0] },
+    unsplit: [{ failure: { reason: "http 400", status: 400, detail: "bad" }, parts: { "1": [0], "2": [1] } }],
+  });
   progress.clearFailures();
   assert.deepEqual(progress.toJSON(), { done: "0-2", split: "1-2" });
+});
+
+test("parts an attempt failed but did not split off fail with that failure when no attempt follows, else are tried again", () => {
+  const profiles = [ingest(0), ingest(1), push(2, 2), ingest(3)];
+  const bad = { reason: "http 400", status: 400, detail: "bad" };
+  const first = BatchProgress.restore(profiles, undefined);
+  first.delivered(0, [0]);
+  first.failedForGood(1, [0], bad);
+  first.failedForGood(2, [1], bad);
+  // The attempt ends in an error of the relay's: a next attempt sends them again.
+  const second = BatchProgress.restore(profiles, JSON.parse(JSON.stringify(first.toJSON())));
+  assert.deepEqual(
+    second.pending().map((ref) => ref.index),
+    [1, 2, 3],
+  );
+  second.delivered(2, [0, 1]);
+  // That one ends in an error too, before sending the rest: what failed before is still kept aside.
+  const third = BatchProgress.restore(profiles, JSON.parse(JSON.stringify(second.toJSON())));
+  const error = { reason: "error", detail: "Too many Cluster redirections" };
+  third.failRemainingAsBefore(third.pending(), error);
+  assert.deepEqual(
+    third.failureGroups().map(({ failure, refs }) => [failure.reason, refs.map((ref) => ref.index)]),
+    [
+      ["http 400", [1]],
+      ["error", [3]],
+    ],
+  );
+  // Junk where the failures go is none.
+  const junk = BatchProgress.restore(profiles, { unsplit: [{ failure: { reason: "" }, parts: { "1": [0] } }, null, { failure: bad, parts: "1" }] });
+  junk.failRemainingAsBefore(junk.pending(), error);
+  assert.deepEqual(
+    junk.failureGroups().map(({ failure }) => failure.reason),
+    ["error"],
+  );
 });

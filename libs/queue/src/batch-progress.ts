@@ -1,5 +1,5 @@
 import { partsOf, type ProfileRef } from "./batch-data.js";
-import { sameFailure, type FailureReason } from "./failure-reason.js";
+import { failureReason, sameFailure, type FailureReason } from "./failure-reason.js";
 import { formatRanges, inRanges, parseRanges } from "./index-ranges.js";
 
 /** Profiles that failed for good in the same way: what one failed job holds. */
@@ -20,6 +20,11 @@ interface SavedProgress {
   handled?: Record<string, number[]>;
   /** Profiles split off into failed jobs at earlier attempts, as index ranges: not delivered, whatever else the job does. */
   split?: string;
+  /**
+   * Parts that failed for good but were not split off when the attempt ended in an error of the
+   * relay's, by failure: tried again by a next attempt, and failed with that reason if none comes.
+   */
+  unsplit?: { failure: FailureReason; parts: Record<string, number[]> }[];
 }
 
 /**
@@ -32,6 +37,8 @@ export class BatchProgress {
   private readonly failed: { failure: FailureReason; index: number; parts: number[] }[] = [];
   /** Profiles some of whose parts were split off already (`clearFailures`). */
   private readonly split = new Set<number>();
+  /** Failures for good of parts that an earlier attempt saved without splitting them off, by profile and part. */
+  private readonly earlier = new Map<number, Map<number, FailureReason>>();
   private readonly byIndex: Map<number, ProfileRef>;
 
   private constructor(readonly profiles: readonly ProfileRef[]) {
@@ -42,7 +49,7 @@ export class BatchProgress {
   /** The progress of `profiles` as saved in a job's `progress` (anything else counts as none). */
   static restore(profiles: readonly ProfileRef[], saved: unknown): BatchProgress {
     const progress = new BatchProgress(profiles);
-    const { done, handled, split } = (typeof saved === "object" && saved !== null ? saved : {}) as SavedProgress;
+    const { done, handled, split, unsplit } = (typeof saved === "object" && saved !== null ? saved : {}) as SavedProgress;
     if (typeof done === "string") {
       const ranges = parseRanges(done);
       for (const ref of profiles) if (inRanges(ranges, ref.index)) progress.handle(ref.index, allParts(ref));
@@ -51,6 +58,7 @@ export class BatchProgress {
       const ranges = parseRanges(split);
       for (const ref of profiles) if (inRanges(ranges, ref.index)) progress.split.add(ref.index);
     }
+    for (const group of Array.isArray(unsplit) ? unsplit : []) progress.restoreEarlier(group);
     if (typeof handled !== "object" || handled === null) return progress;
     for (const [index, parts] of Object.entries(handled)) {
       if (Array.isArray(parts))
@@ -92,6 +100,22 @@ export class BatchProgress {
         allParts(ref).filter((part) => !this.handledParts(ref.index).has(part)),
         failure,
       );
+  }
+
+  /**
+   * Every part still pending fails for good: with the failure an earlier attempt met and saved
+   * without splitting it off (its attempt ended in an error of the relay's), else with `failure`.
+   */
+  failRemainingAsBefore(refs: readonly ProfileRef[], failure: FailureReason): void {
+    for (const ref of refs) {
+      const open = allParts(ref).filter((part) => !this.handledParts(ref.index).has(part));
+      const byFailure = new Map<FailureReason, number[]>();
+      for (const part of open) {
+        const met = this.earlier.get(ref.index)?.get(part) ?? failure;
+        byFailure.set(met, [...(byFailure.get(met) ?? []), part]);
+      }
+      for (const [met, parts] of byFailure) this.failedForGood(ref.index, parts, met);
+    }
   }
 
   /** The failures so far, one group per distinct failure, largest first. */
@@ -143,11 +167,40 @@ export class BatchProgress {
       if (saved.length >= partsOf(ref)) done.push(index);
       else if (saved.length > 0) handled[String(index)] = saved;
     }
+    const unsplitGroups = this.unsplitGroups();
     return {
       ...(done.length > 0 ? { done: formatRanges(done) } : {}),
       ...(Object.keys(handled).length > 0 ? { handled } : {}),
       ...(this.split.size > 0 ? { split: formatRanges(this.split) } : {}),
+      ...(unsplitGroups.length > 0 ? { unsplit: unsplitGroups } : {}),
     };
+  }
+
+  /** This attempt's failures not split off, and an earlier attempt's whose parts are still pending. */
+  private unsplitGroups(): NonNullable<SavedProgress["unsplit"]> {
+    const groups: NonNullable<SavedProgress["unsplit"]> = [];
+    const add = (failure: FailureReason, index: number, parts: readonly number[]) => {
+      let group = groups.find((candidate) => sameFailure(candidate.failure, failure));
+      if (group === undefined) groups.push((group = { failure, parts: {} }));
+      group.parts[String(index)] = [...(group.parts[String(index)] ?? []), ...parts];
+    };
+    for (const { failure, index, parts } of this.failed) add(failure, index, parts);
+    for (const [index, parts] of this.earlier) {
+      for (const [part, failure] of parts) if (!this.handledParts(index).has(part)) add(failure, index, [part]);
+    }
+    return groups;
+  }
+
+  private restoreEarlier(group: unknown): void {
+    const { failure, parts } = (typeof group === "object" && group !== null ? group : {}) as { failure?: unknown; parts?: unknown };
+    const parsed = failureReason.safeParse(failure);
+    if (!parsed.success || typeof parts !== "object" || parts === null) return;
+    for (const [index, list] of Object.entries(parts)) {
+      if (!this.byIndex.has(Number(index)) || !Array.isArray(list)) continue;
+      const earlier = this.earlier.get(Number(index)) ?? new Map<number, FailureReason>();
+      for (const part of list) if (Number.isInteger(part)) earlier.set(part, parsed.data);
+      this.earlier.set(Number(index), earlier);
+    }
   }
 
   private handle(index: number, parts: readonly number[]): void {

@@ -359,6 +359,25 @@ test("an attempt that ends in an error of ours keeps what it delivered: the spli
   assert.equal(state!.deliveredProfiles, 1);
 });
 
+test("a last attempt that ends in an error of ours lists what failed for good in it with its own reason, the rest with the error", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 1 });
+  const batchId = await flush(h, 3);
+  h.worker("alpha", {
+    attempts: [],
+    deliver: async (profiles, report) => {
+      report.delivered(profiles[0]!.ref.index, [0]);
+      report.failed(profiles[1]!.ref.index, [0], httpFailure(400, "bad profile"));
+      throw new Error("a bug in a delivery");
+    },
+  });
+  await until("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
+  const failed = (await h.queue("alpha").getFailed()).map((job) => batchJobData.parse(job.data));
+  assert.deepEqual(failed.map((data) => [data.failure?.reason, data.profiles.map((ref) => ref.index)]).sort(), [
+    ["error", [2]],
+    ["http 400", [1]],
+  ]);
+});
+
 test("a job whose data is no batch fails at once as an invalid job saying what is wrong, and delivers nothing", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   // Data of another shape than a batch's (typed as one only to be added).

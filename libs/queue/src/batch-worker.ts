@@ -432,7 +432,7 @@ export class BatchWorker {
     }
     const work = JobWork.ofBatch(data);
     const progress = BatchProgress.restore(work.profiles, job.progress);
-    progress.failRemaining(progress.pending(), failure);
+    progress.failRemainingAsBefore(progress.pending(), failure);
     this.track(
       this.failForGood(job, work, data, progress).then(() => undefined),
       "fail",
@@ -479,7 +479,7 @@ export class BatchWorker {
     const lifecycle = this.lifecycleOf(job);
     const work = JobWork.ofDrain((await lifecycle.claimed(job.id!)) ?? []);
     const progress = BatchProgress.restore(work.profiles, job.progress);
-    progress.failRemaining(progress.pending(), failure);
+    progress.failRemainingAsBefore(progress.pending(), failure);
     await this.splitOffAtEnd(job, work, progress);
     this.reportLost(job, work);
     await lifecycle.removeFailedDrain(job, work, progress.failedProfiles());

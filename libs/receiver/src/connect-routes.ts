@@ -1,5 +1,6 @@
 import { createConnectRouter, createContextValues } from "@connectrpc/connect";
-import { compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { compressionGzip, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { connectRequest } from "./connect-request.js";
 import { debuginfoRoutes } from "./debuginfo-service.js";
 import { decodeErrorAsInvalidArgument } from "./decode-error-mapping.js";
 import { isHttp2 } from "./http-exchange.js";
@@ -12,6 +13,13 @@ import { observeRpcError } from "./rpc-error-code.js";
 import { answeredKey } from "./exchange-values.js";
 import { tenantHeader, tenantHeaderKey } from "./tenant.js";
 
+/**
+ * Pyroscope's connect-go (protojson) refuses a JSON body that is not UTF-8 (`invalid_argument`), where
+ * connect-es's default decoder would put U+FFFD in its place and the Push would be stored. Unknown
+ * fields are ignored, as connect-go ignores them (and connect-es by default).
+ */
+const jsonOptions = { ignoreUnknownFields: true, textDecoder: new TextDecoder("utf-8", { fatal: true }) };
+
 /** Serves one RPC on a POST to its path. */
 export type ConnectRoute = (req: ServerRequest, res: ServerResponse) => Promise<void>;
 
@@ -23,7 +31,7 @@ export type ConnectRoute = (req: ServerRequest, res: ServerResponse) => Promise<
  * request with its code, whoever raised it (connect-es itself, before the handler, or the handler).
  */
 export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, ConnectRoute> {
-  const router = createConnectRouter({ readMaxBytes: ctx.maxBodyBytes, acceptCompression: [compressionGzip] });
+  const router = createConnectRouter({ readMaxBytes: ctx.maxBodyBytes, acceptCompression: [compressionGzip], jsonOptions });
   pushRoutes(ctx)(router);
   debuginfoRoutes(ctx)(router);
   return new Map(
@@ -33,11 +41,10 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
       return [
         handler.requestPath,
         async (req, res) => {
-          withAuthority(req);
           const values = createContextValues()
             .set(tenantHeaderKey, tenantHeader(req))
             .set(answeredKey, () => res.headersSent);
-          const answered = await decodeErrorAsInvalidArgument(await handler(universalRequestFromNodeRequest(req, res, undefined, values)));
+          const answered = await decodeErrorAsInvalidArgument(await handler(connectRequest(req, res, values)));
           // Answered already (past the read deadline, counted there): this answer is never written.
           const ours = !res.headersSent;
           const response = observeRpcError(answered, (code) => {
@@ -53,17 +60,4 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
       ];
     }),
   );
-}
-
-/**
- * connect-es builds the request URL from the authority (`Host`, `:authority`), which an HTTP/1.0 or
- * HTTP/2 client may leave out, and an HTTP/1.1 client send empty; connect-go serves such a request,
- * and the URL's host is not read.
- */
-function withAuthority(req: ServerRequest): void {
-  if ("authority" in req) {
-    req.headers[":authority"] ||= req.headers.host || "localhost";
-  } else {
-    req.headers.host ||= "localhost";
-  }
 }

@@ -10,18 +10,30 @@ export function isHttp2(res: ServerResponse): res is Http2ServerResponse {
   return res instanceof Http2ServerResponse;
 }
 
+/**
+ * The request target in origin form (`/ingest?name=app`): one in absolute form
+ * (`http://relay:4040/ingest?name=app`, RFC 9112 3.2.2, which Go's server takes too) without its
+ * scheme and authority. The rest is kept as sent: not parsed as a URL, which would re-encode the query.
+ */
+export function originForm(target: string): string {
+  const schemeAndAuthority = /^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i.exec(target)?.[0];
+  if (schemeAndAuthority === undefined) return target;
+  const rest = target.slice(schemeAndAuthority.length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
 /** The path without the query; `//ingest` counts as `/ingest` (some SDKs join a trailing slash). */
 export function requestPath(req: ServerRequest): string {
-  const url = req.url ?? "/";
-  const at = url.indexOf("?");
-  return (at === -1 ? url : url.slice(0, at)).replace(/^\/+/, "/");
+  const target = originForm(req.url ?? "/");
+  const at = target.indexOf("?");
+  return (at === -1 ? target : target.slice(0, at)).replace(/^\/+/, "/");
 }
 
 /** The query string exactly as sent, without `?`. */
 export function rawQuery(req: ServerRequest): string {
-  const url = req.url ?? "";
-  const at = url.indexOf("?");
-  return at === -1 ? "" : url.slice(at + 1);
+  const target = originForm(req.url ?? "");
+  const at = target.indexOf("?");
+  return at === -1 ? "" : target.slice(at + 1);
 }
 
 /** Every value of a header, in the order sent; a header repeated on several lines keeps each line. */

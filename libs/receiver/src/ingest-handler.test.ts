@@ -110,6 +110,22 @@ describe("POST /ingest stores the request as received", () => {
   }
 });
 
+test("a request in absolute form (POST http://relay:4040/ingest?... HTTP/1.1), which Go's server takes: stored with its query as sent", async (t) => {
+  const r = await startTestReceiver(t, redis, admin);
+  const body = gzippedPprof();
+  const targets = [`http://relay:4040/ingest?${goodQuery}`, "HTTP://relay/pyroscope/ingest?name=app%7B%7D"];
+  for (const target of targets) {
+    const conn = rawConnection(r.url);
+    t.after(() => conn.socket.destroy());
+    conn.socket.write(`POST ${target} HTTP/1.1\r\nHost: relay:4040\r\nContent-Length: ${body.length}\r\n\r\n`);
+    conn.socket.write(body);
+    await until(() => conn.received().includes("\r\n\r\n"), 2_000, "the answer");
+    assert.equal(statusOf(conn.received()), 200, `${target}: ${conn.received()}`);
+  }
+  const queries = (await r.segments("alpha")).flatMap((segment) => segment.profiles.map((ref) => (ref.kind === "ingest" ? ref.query : "")));
+  assert.deepEqual(queries, [goodQuery, "name=app%7B%7D"]);
+});
+
 describe("POST /ingest rejects, stores nothing and keeps serving", () => {
   test("missing name: 400 invalid_argument", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
@@ -289,5 +305,67 @@ describe("POST /ingest over the body limit: 413 without reading the rest", () =>
     await within(conn.closed, 2_000, "the connection to close after a 413");
     assert.deepEqual(await r.keys(), []);
     assert.equal((await postProfile(r)).status, 200);
+  });
+});
+
+/** `body` in HTTP/1.1 chunked encoding, `size` bytes a chunk, with the last chunk. */
+function chunkedEncoding(body: Buffer, size: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < body.length; at += size) {
+    const chunk = body.subarray(at, at + size);
+    parts.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n"));
+  }
+  parts.push(Buffer.from("0\r\n\r\n"));
+  return Buffer.concat(parts);
+}
+
+/** Bytes that differ from their neighbours, so that a byte out of place shows. */
+function patterned(length: number): Buffer {
+  return Buffer.from(Array.from({ length }, (_, i) => i % 251));
+}
+
+describe("POST /ingest assembles a body from the pieces it arrives in", () => {
+  const limit = 1024 * 1024;
+
+  test("200k chunks of one byte: stored as the bytes sent", async (t) => {
+    const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });
+    const body = patterned(200_000);
+    const conn = rawConnection(r.url);
+    t.after(() => conn.socket.destroy());
+    conn.socket.write(`POST /ingest?${goodQuery} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    conn.socket.write(chunkedEncoding(body, 1));
+    await until(() => conn.received().includes("\r\n\r\n"), 10_000, "the answer");
+    assert.equal(statusOf(conn.received()), 200, conn.received());
+    const [payload, ...others] = await r.payloads();
+    assert.equal(others.length, 0);
+    assert.ok(payload?.bytes.equals(body), "the stored body is the one sent");
+  });
+
+  test("a declared Content-Length, the body in several reads: stored as the bytes sent", async (t) => {
+    const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });
+    const body = patterned(300_000);
+    const conn = rawConnection(r.url);
+    t.after(() => conn.socket.destroy());
+    conn.socket.write(`POST /ingest?${goodQuery} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+    for (let at = 0; at < body.length; at += 70_000) {
+      conn.socket.write(body.subarray(at, at + 70_000));
+      await sleep(10);
+    }
+    await until(() => conn.received().includes("\r\n\r\n"), 5_000, "the answer");
+    assert.equal(statusOf(conn.received()), 200, conn.received());
+    assert.ok((await r.payloads())[0]?.bytes.equals(body), "the stored body is the one sent");
+  });
+
+  test("small chunks past the limit: 413, nothing stored", async (t) => {
+    const small = 16 * 1024;
+    const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: small });
+    const conn = rawConnection(r.url);
+    t.after(() => conn.socket.destroy());
+    conn.socket.write(`POST /ingest?${goodQuery} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    conn.socket.write(chunkedEncoding(patterned(small + 1), 100));
+    await until(() => conn.received().includes("}"), 5_000, "the 413");
+    assert.equal(statusOf(conn.received()), 413);
+    assert.equal(jsonBodyOf(conn.received()).code, "resource_exhausted");
+    assert.deepEqual(await r.keys(), []);
   });
 });

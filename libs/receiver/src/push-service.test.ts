@@ -237,6 +237,38 @@ describe("Push stores the request as binary protobuf", () => {
     assert.deepEqual(await storedPushes(r), [expected]);
   });
 
+  test("gRPC-Web whose body arrives a byte a read (chunked, 1-byte chunks): decoded and stored", async (t) => {
+    const r = await startTestReceiver(t, redis, admin);
+    const request = pushRequest(7);
+    const body = grpcWebFrame(0, toBinary(PushRequestSchema, request));
+    const { port } = new URL(r.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    socket.setNoDelay(true);
+    let answer = "";
+    socket
+      .setEncoding("latin1")
+      .on("data", (text: string) => (answer += text))
+      .on("error", () => undefined);
+    t.after(() => socket.destroy());
+    socket.write(`POST ${pushPath} HTTP/1.1\r\nHost: x\r\nContent-Type: application/grpc-web+proto\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    for (const byte of body) {
+      socket.write(Buffer.concat([Buffer.from("1\r\n"), Buffer.of(byte), Buffer.from("\r\n")]));
+      // A turn of the event loop between bytes: the receiver reads most of them one at a time.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    socket.write("0\r\n\r\n");
+    await within(
+      (async () => {
+        while (!/grpc-status/.test(answer)) await sleep(5);
+      })(),
+      5_000,
+      "the answer",
+    );
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    assert.match(answer, /grpc-status: ?0\r\n/);
+    assert.deepEqual(await storedPushes(r), [request]);
+  });
+
   test("a hand-encoded request decodes to what protobuf-es encodes", async (t) => {
     const r = await startTestReceiver(t, redis, admin);
     const profile = gzippedPprof({ seed: 6 });
@@ -325,6 +357,16 @@ describe("Push rejects, stores nothing and keeps serving", () => {
       gzippedPprof(),
     );
     const res = await send(r.url, "POST", pushPath, { "content-type": "application/proto" }, body);
+    await assertRejected(t, r, res, 400, "invalid_argument", /UTF-8|utf-8/);
+  });
+
+  test("a label value that is not UTF-8 in a JSON Push: 400 invalid_argument, as Pyroscope's protojson refuses it", async (t) => {
+    const r = await startTestReceiver(t, redis, admin);
+    const json = toJsonString(PushRequestSchema, pushRequest(1, { __name__: "cpu", service_name: "caf-e" }));
+    const [before, after] = json.split("caf-e") as [string, string];
+    // "café" in Latin-1: a raw 0xE9, which no JSON encoder writes and UTF-8 does not allow there.
+    const body = Buffer.concat([Buffer.from(before), Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from(after)]);
+    const res = await send(r.url, "POST", pushPath, { "content-type": "application/json" }, body);
     await assertRejected(t, r, res, 400, "invalid_argument", /UTF-8|utf-8/);
   });
 

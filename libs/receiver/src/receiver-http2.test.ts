@@ -375,6 +375,31 @@ describe("h2c beside HTTP/1.1, as Alloy serves it whatever the http2 block says"
     t.after(() => socket.destroy());
     await within(new Promise((resolve) => socket.once("close", resolve)), 3_000, "the silent connection to be closed");
   });
+
+  test("a client that drips the h2c preface, a byte every third of server_read_timeout, is disconnected that long after it connected", async (t) => {
+    const readTimeoutMs = 600;
+    const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs } });
+    const { port } = new URL(r.url);
+    const { connect } = await import("node:net");
+    const socket = connect(Number(port), "127.0.0.1");
+    socket.on("error", () => undefined);
+    t.after(() => socket.destroy());
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const connected = Date.now();
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    void (async () => {
+      // Each byte would reset an idle timeout: the whole preface (24 bytes) would take 4.8 s.
+      for (const byte of Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1")) {
+        if (socket.destroyed) return;
+        socket.write(Buffer.of(byte));
+        await sleep(readTimeoutMs / 3);
+      }
+    })();
+    await within(closed, 2_500, "the dripping connection to be closed");
+    const elapsed = Date.now() - connected;
+    assert.ok(elapsed >= readTimeoutMs - 100, `closed ${elapsed} ms after connecting`);
+    t.diagnostic(`closed ${elapsed} ms after connecting`);
+  });
 });
 
 test("http2 { enabled = false } is ignored, as Alloy's receive_http ignores it: h2c is served, and the receiver says so", async (t) => {

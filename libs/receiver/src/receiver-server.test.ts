@@ -110,6 +110,35 @@ test("a Push without a Host header (HTTP/1.0), or with an empty one, is served, 
   assert.equal((await r.payloads()).length, 2);
 });
 
+test("a Push whose Host, or absolute-form target, no URL takes (relay:99999, x%y) is served, as connect-go serves it", async (t) => {
+  const r = await startTestReceiver(t, redis, admin);
+  const push = Buffer.from(
+    toBinary(
+      PushRequestSchema,
+      create(PushRequestSchema, {
+        series: [{ labels: [{ name: "__name__", value: "cpu" }], samples: [{ rawProfile: profile, ID: "" }] }],
+      }),
+    ),
+  );
+  const rest = `Content-Type: application/proto\r\nContent-Length: ${push.length}\r\n\r\n`;
+  const heads = [
+    `POST /push.v1.PusherService/Push HTTP/1.1\r\nHost: relay:99999\r\n${rest}`,
+    `POST /push.v1.PusherService/Push HTTP/1.1\r\nHost: x%y\r\n${rest}`,
+    `POST http://relay:99999/push.v1.PusherService/Push HTTP/1.1\r\nHost: relay:99999\r\n${rest}`,
+  ];
+  for (const head of heads) {
+    const client = await RawClient.open(r.url);
+    try {
+      client.socket.write(head);
+      client.socket.write(push);
+      assert.equal(await within(client.response(), 2_000, "the answer"), 200, `${head.split("\r\n", 2).join(" | ")}: ${client.lastHead}`);
+    } finally {
+      client.socket.destroy();
+    }
+  }
+  assert.equal((await r.payloads()).length, heads.length);
+});
+
 test("listen_port 0 binds a free port and url names it", async (t) => {
   const r = await startTestReceiver(t, redis, admin);
   assert.match(r.url, /^http:\/\/127\.0\.0\.1:\d+$/);

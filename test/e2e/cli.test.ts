@@ -110,6 +110,24 @@ describe("pyroscope-relay --version, help and usage errors", () => {
     }
   });
 
+  it("an unusable Redis URL is a usage error in every command, check included, its password never printed", async () => {
+    const config = join(root, "examples/relay.alloy");
+    const runs: Array<[string[], string, RegExp]> = [
+      [["check", config], "redis://user:s3cret@h:6379/x", /database "x" is not a number/],
+      [["check", config], "redis://:s3cret@h:6379?timeout=1", /unsupported parameter "timeout"/],
+      [["check", config], "redis://:s3cret%zz@h:6379", /a malformed %-escape/],
+      [["ingest", config, "--server.http.listen-addr=127.0.0.1:0"], "redis://user:s3cret@h:6379/x", /database "x" is not a number/],
+      [["failed", config], "redis://user:s3cret@h:6379/x", /database "x" is not a number/],
+    ];
+    for (const [args, url, reason] of runs) {
+      const result = await runCommand(args, { ...process.env, REDIS_URL: url });
+      assert.equal(result.code, 2, `${args[0]} ${url}: ${result.stderr}`);
+      assert.match(result.stderr, /^pyroscope-relay: --redis\.url \(or REDIS_URL\): invalid Redis URL "redis:\/\/[^"]*\*\*\*@h:6379[^"]*": /);
+      assert.match(result.stderr, reason);
+      assert.doesNotMatch(result.stderr, /s3cret/);
+    }
+  });
+
   it("check validates the relay's flags with the configuration; an operator command ignores the variables of flags it does not take", async () => {
     const config = join(root, "examples/relay.alloy");
     const ok = await runCommand(["check", config, "--redis.url=redis://redis:6379", "--writer.concurrency=8", "--target.backlog-full=reject"]);
@@ -120,6 +138,34 @@ describe("pyroscope-relay --version, help and usage errors", () => {
     const failed = await runCommand(["failed", config], { ...process.env, REDIS_URL: "", RELAY_LOG_LEVEL: "nonsense" });
     assert.equal(failed.code, 2);
     assert.match(failed.stderr, /--redis\.url \(or REDIS_URL\) or --redis\.cluster-nodes is required/);
+  });
+});
+
+describe("pyroscope-relay's output to a pipe", () => {
+  it("arrives whole, however much there is and however slowly it is read", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "relay-output-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const targets = Array.from({ length: 600 }, (_, i) => ({ name: `t${i}`, url: `http://pyroscope-${i}.invalid:4040/${"p".repeat(1_000)}` }));
+    const file = join(dir, "relay.alloy");
+    await writeFile(file, relayConfig({ port: await freePort(), targets }));
+    const child = spawn(process.execPath, [relayMain, "check", file], { stdio: ["ignore", "pipe", "pipe"] });
+    // A reader that starts only once the command has exited, or after a while.
+    child.stdout.pause();
+    const exited = once(child, "exit");
+    await Promise.race([exited, sleep(1_000)]);
+    let stdout = "";
+    const ended = once(child.stdout, "end");
+    child.stdout
+      .setEncoding("utf8")
+      .on("data", (chunk: string) => (stdout += chunk))
+      .resume();
+    const [code] = (await exited) as [number | null];
+    await ended;
+    assert.equal(code, 0);
+    assert.ok(stdout.length > 512 * 1024, `${stdout.length} characters`);
+    const lines = stdout.split("\n");
+    assert.equal(lines.filter((line) => line.startsWith("target ")).length, targets.length);
+    assert.equal(lines.at(-2), `target t599: ${targets[599]!.url}`);
   });
 });
 
@@ -243,6 +289,20 @@ describe("pyroscope-relay run with an embedded redis-server", () => {
     assert.equal(code, 1, relay.output().slice(-2_000));
     assert.match(relay.output(), /"msg":"cannot go on: shutting down \(exit 1\)[^"]*"/);
     assert.match(relay.output(), /the embedded redis-server exited \(code null, signal SIGKILL\)/);
+  });
+
+  it("a --storage.path holding #, ? and % works: the embedded Redis is reached by its socket's path", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "relay-odd-path-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const storage = join(dir, "a#b?c=%41%");
+    const port = await freePort();
+    // The later --storage.path wins over the one the helper gives.
+    const relay = await startRelayProcess({ config: receiverConfig(port, { only: target.url }), args: [`--storage.path=${storage}`] });
+    t.after(() => relay.stop("SIGKILL"));
+    assert.equal(await ingest(port, gzippedPprof({ seed: 33 })), 200);
+    await target.waitForRequests(1, 10_000);
+    assert.ok(existsSync(join(storage, "redis.sock")));
+    assert.equal(await relay.stop("SIGTERM"), 0);
   });
 
   it("says how to get Redis when redis-server is not installed", async () => {

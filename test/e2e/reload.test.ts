@@ -1,13 +1,14 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { Agent, request } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { gzippedPprof, startFakeTarget, freePort } from "@pyroscope-relay/testing";
-import type { FakeTarget } from "@pyroscope-relay/testing";
+import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
+import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
@@ -341,5 +342,93 @@ describe("reload: whole or not at all, when a receiver cannot listen where the n
     assert.equal(await send(first, "swapped-second"), 200);
     await reaches(a, "swapped-first");
     await reaches(b, "swapped-second");
+  });
+});
+
+describe("reload: a refused file records none of its targets", () => {
+  let a: FakeTarget;
+  let relay: RelayProcess;
+  let port: number;
+
+  before(async () => {
+    a = await startFakeTarget();
+    port = await freePort();
+    relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "a", url: a.url }] }) });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await a?.close();
+  });
+
+  it("a new target whose receiver cannot listen: 400, and failed does not list the target as removed", async () => {
+    const busyPort = await freePort();
+    const squatter = createNetServer().listen(busyPort, "127.0.0.1");
+    await once(squatter, "listening");
+    const configPath = join(relay.dir, "relay.alloy");
+    const running = relayConfig({ port, targets: [{ name: "a", url: a.url }] });
+    try {
+      const foo = `\npyroscope.write "foo" {\n  endpoint {\n    url = "${a.url}"\n  }\n}\n`;
+      const second = `\npyroscope.receive_http "second" {\n  http {\n    listen_address = "127.0.0.1"\n    listen_port    = ${busyPort}\n  }\n  forward_to = [pyroscope.write.foo.receiver]\n}\n`;
+      await writeFile(configPath, running + foo + second);
+      const refused = await fetch(`${relay.opsUrl}/-/reload`, { method: "POST" });
+      assert.equal(refused.status, 400, await refused.text());
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    await writeFile(configPath, running);
+    const failed = await runCommand(["failed", configPath, `--redis.url=unix://${join(relay.dir, "data", "redis.sock")}`, "--json"]);
+    assert.equal(failed.code, 0, failed.stderr);
+    assert.deepEqual(
+      (JSON.parse(failed.stdout) as { targets: { target: string }[] }).targets.map((summary) => summary.target),
+      ["a"],
+    );
+  });
+});
+
+describe("reload: a Redis that does not answer fails a reload in bounded time, and a shutdown does not wait on it", () => {
+  let redis: RedisServerHandle;
+  let redisPid: number;
+
+  before(async () => {
+    redis = await startRedisServer();
+    const info = spawnSync("redis-cli", ["-s", redis.socketPath, "info", "server"], { encoding: "utf8" }).stdout;
+    redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    assert.ok(redisPid > 0, info);
+  });
+
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it("Redis stopped (SIGSTOP): /-/reload answers 503 within seconds, and one under way at SIGTERM does not hold the shutdown", async (t) => {
+    const port = await freePort();
+    const relay = await startRelayProcess({
+      config: relayConfig({ port, targets: [{ name: "a", url: "http://127.0.0.1:1" }] }),
+      args: [`--redis.url=${redis.url}`, "--log.level=info"],
+    });
+    t.after(() => relay.stop("SIGKILL"));
+    process.kill(redisPid, "SIGSTOP");
+    t.after(() => process.kill(redisPid, "SIGCONT"));
+
+    const asked = Date.now();
+    const res = await fetch(`${relay.opsUrl}/-/reload`, { method: "POST", signal: AbortSignal.timeout(15_000) });
+    const text = await res.text();
+    assert.equal(res.status, 503, text);
+    assert.match(text, /Redis/);
+    assert.ok(Date.now() - asked < 5_000, `answered after ${Date.now() - asked} ms`);
+
+    // Another reload, under way when SIGTERM comes: it gives up while Redis is still stopped, and the
+    // shutdown that waited for it goes on.
+    const notReloaded = () => relay.output().match(/"msg":"configuration not reloaded: nothing changed, reload again later"/g)?.length ?? 0;
+    relay.child.kill("SIGHUP");
+    await sleep(200);
+    relay.child.kill("SIGTERM");
+    for (const deadline = Date.now() + 10_000; notReloaded() < 2; await sleep(50)) {
+      assert.ok(Date.now() < deadline, `the reload under way did not give up:\n${relay.output().slice(-3_000)}`);
+    }
+    assert.match(relay.output(), /"msg":"shutting down"/);
+    process.kill(redisPid, "SIGCONT");
+    assert.equal(await relay.stop("SIGTERM"), 0, relay.output().slice(-3_000));
   });
 });

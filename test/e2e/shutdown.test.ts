@@ -85,6 +85,48 @@ describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lo
   });
 });
 
+describe("a signal repeated while the relay shuts down is ignored: the graceful shutdown goes on, exit 0", () => {
+  let redis: RedisServerHandle;
+  let target: FakeTarget;
+  before(async () => {
+    redis = await startRedisServer();
+    target = await startFakeTarget();
+  });
+  after(async () => {
+    await target?.close();
+    await redis?.stop();
+  });
+
+  it("two SIGTERMs and a SIGINT in quick succession while a delivery is under way: it finishes, and the process exits 0", async (t) => {
+    const port = await freePort();
+    const relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "held", url: target.url }] }), args: [`--redis.url=${redis.url}`] });
+    t.after(() => relay.stop("SIGKILL"));
+    target.hold();
+    const res = await fetch(`http://127.0.0.1:${port}/ingest?name=repeated&n=1`, { method: "POST", body: gzippedPprof({ seed: 42 }) });
+    assert.equal(res.status, 200);
+    await target.waitForRequests(1, 10_000);
+    const exited = new Promise<number | null>((resolve) => relay.child.once("exit", (code) => resolve(code)));
+    const ignored = () => relay.output().match(/"signal":"SIG(TERM|INT)"[^\n]*"msg":"shutting down already: signal ignored"/g)?.length ?? 0;
+    const until = async (done: () => boolean) => {
+      while (!done()) {
+        assert.deepEqual([relay.child.exitCode, relay.child.signalCode], [null, null], relay.output().slice(-2_000));
+        await sleep(10);
+      }
+    };
+    relay.child.kill("SIGTERM");
+    // The writer waits for the delivery it holds: the process is shutting down until the target answers.
+    await until(() => /"msg":"shutting down"/.test(relay.output()));
+    // Each once the one before was handled: the kernel merges a signal sent while the same one is pending.
+    relay.child.kill("SIGTERM");
+    await until(() => ignored() === 1);
+    relay.child.kill("SIGINT");
+    await until(() => ignored() === 2);
+    target.release();
+    assert.equal(await exited, 0, relay.output().slice(-2_000));
+    assert.match(relay.output(), /"msg":"stopped"/);
+  });
+});
+
 describe("SIGTERM while waiting for a Redis that is not up: exit 0 at once", () => {
   it("ingest and writer stop where they wait, without waiting out the deadline", async () => {
     const dir = await mkdtemp(join(tmpdir(), "relay-wait-stop-"));

@@ -89,7 +89,10 @@ async function main(argv: string[]): Promise<number> {
   const starting = new AbortController();
   const stop = new Promise<NodeJS.Signals | Error>((resolve) => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.once(signal, () => {
+      // Every time, not once: a repeated signal (npm passes a terminal's Ctrl-C on to its child, which
+      // the terminal sent it too) would otherwise kill the process half-way through its shutdown.
+      process.on(signal, () => {
+        if (starting.signal.aborted) return void logger.info({ signal }, "shutting down already: signal ignored");
         starting.abort();
         resolve(signal);
       });
@@ -142,19 +145,36 @@ function describe(path: string, config: RelayConfig): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Exits once stdout and stderr have passed on what was written to them: to a pipe they write
+ * asynchronously, and `process.exit` would cut off what the reader has not taken yet.
+ */
+async function exitWhenWritten(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map(written));
+  process.exit(code);
+}
+
+function written(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    // A reader that went away (EPIPE) takes nothing more: there is nothing to wait for.
+    stream.once("error", () => resolve());
+    // Called once everything written before it has gone.
+    stream.write("", () => resolve());
+  });
+}
+
+function failure(err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  if (err instanceof UsageError || err instanceof SettingsError) {
+    process.stderr.write(`pyroscope-relay: ${err.message}\n${usageHint(findCommand(argv[0]), err)}`);
+    return 2;
+  }
+  process.stderr.write(`pyroscope-relay: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}
+
 const argv = process.argv.slice(2);
-main(argv).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    if (err instanceof UsageError || err instanceof SettingsError) {
-      process.stderr.write(`pyroscope-relay: ${err.message}\n${usageHint(findCommand(argv[0]), err)}`);
-      process.exit(2);
-    }
-    process.stderr.write(`pyroscope-relay: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+void main(argv).then(exitWhenWritten, (err: unknown) => exitWhenWritten(failure(err)));

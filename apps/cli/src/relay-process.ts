@@ -15,6 +15,7 @@ import {
 } from "@pyroscope-relay/queue";
 import type { Receiver } from "@pyroscope-relay/receiver";
 import { RedisServerNotFoundError, startEmbeddedRedis } from "@pyroscope-relay/redis-server";
+import { within } from "./deadline.js";
 import { IngestRole } from "./ingest-role.js";
 import { configuredEndpoint } from "./redis-endpoint.js";
 import { relayVersion } from "./commands/version.js";
@@ -25,6 +26,17 @@ import { lowerWriterPriority } from "./writer-priority.js";
 import { WriterRole } from "./writer-role.js";
 
 const redisStartupTimeoutMs = 10_000;
+
+/**
+ * How long a reload waits for each answer from Redis. Its admin connection waits for ever on a Redis
+ * that stops answering (frozen, or cut off without a reset), and so would the reload and a shutdown
+ * waiting for it.
+ */
+const reloadRedisTimeoutMs = 2_000;
+
+function answered<T>(work: Promise<T>): Promise<T> {
+  return within(work, reloadRedisTimeoutMs, "Redis did not answer");
+}
 
 export interface RelayRoles {
   ingest: boolean;
@@ -181,18 +193,31 @@ export async function startRelay(
     const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack, signal: options.signal }) : undefined;
     apply = async (next) => {
       const served = selectTargets(next, settings.targets);
+      const names = next.targets.map((t) => t.name);
+      // Redis answers first: while it does not, the reload changes nothing (503).
       try {
-        await recordTargets(
-          admin,
-          settings.queuePrefix,
-          next.targets.map((t) => t.name),
-        );
+        await answered(admin.ping());
       } catch (err) {
-        throw new ReloadError(`cannot record the targets in Redis: ${messageOf(err)}`, "unavailable", { cause: err });
+        throw new ReloadError(`cannot reach Redis: ${messageOf(err)}`, "unavailable", { cause: err });
       }
       // Ingest first: it takes the new receivers and targets whole or not at all (ReloadError,
       // refused), and the writer, which cannot refuse them, follows only once they are taken.
-      await ingest?.apply(next);
+      try {
+        await ingest?.apply(next);
+      } catch (err) {
+        await recordHeld(
+          names.filter((name) => !current.targets.some((t) => t.name === name)),
+          { admin, settings, logger },
+        );
+        throw err;
+      }
+      // Only once taken: a refused file's targets would be listed by `failed` as removed ones.
+      try {
+        await answered(recordTargets(admin, settings.queuePrefix, names));
+      } catch (err) {
+        // The writer and the logs follow at the next reload, which finds ingest with this file.
+        throw new ReloadError(`cannot record the targets in Redis: ${messageOf(err)}`, "partial", { cause: err });
+      }
       await writer?.apply(served);
       queueState.setTargets(next.targets);
       const previous = current;
@@ -219,6 +244,28 @@ export async function startRelay(
   }
 }
 
+/**
+ * Of a refused file's new targets, records those that hold profiles: its receivers may have stored
+ * some before the reload was undone, and `failed` and `purge` find them only so.
+ */
+async function recordHeld(
+  targets: readonly string[],
+  { admin, settings, logger }: { admin: RedisConnection; settings: RelaySettings; logger: Logger },
+): Promise<void> {
+  try {
+    const backlogs = await answered(Promise.all(targets.map((target) => readTargetBacklog(admin, settings.queuePrefix, target, settings.queueShards))));
+    await answered(
+      recordTargets(
+        admin,
+        settings.queuePrefix,
+        targets.filter((_, i) => backlogs[i]!.profiles > 0),
+      ),
+    );
+  } catch (err) {
+    logger.warn({ err, targets }, "could not record the refused configuration's targets that hold profiles: `failed` may not list them");
+  }
+}
+
 /** What a reload changed, and for every target it removed, what its queue still holds. */
 async function logReload(
   previous: RelayConfig,
@@ -240,7 +287,7 @@ async function logReload(
     "configuration reloaded",
   );
   for (const target of targets.removed) {
-    const backlog = await readTargetBacklog(admin, settings.queuePrefix, target.name, settings.queueShards).catch(() => undefined);
+    const backlog = await answered(readTargetBacklog(admin, settings.queuePrefix, target.name, settings.queueShards)).catch(() => undefined);
     logger.warn(
       { target: target.name, waitingProfiles: backlog?.profiles },
       "target removed from the configuration: its queue stays in Redis, with its failed batches (see `failed`); purge it or add the target back",

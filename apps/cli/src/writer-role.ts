@@ -41,7 +41,6 @@ export class WriterRole {
       claimDelayMs: settings.writerClaimDelayMs,
       shutdownGraceMs: writerShutdownGraceMs,
     });
-    stack.push(() => writer.close());
     const retention = new FailedJobRetention({
       connection: admin,
       prefix: settings.queuePrefix,
@@ -55,7 +54,13 @@ export class WriterRole {
       onError: (err) => logger.warn({ err, target: err.target }, "failed-job retention sweep failed; retrying at the next one"),
     });
     retention.start();
-    stack.push(() => retention.stop());
+    // Together: the workers stop taking jobs and hand theirs back at once, not after a sweep under way;
+    // each runs to its end before the connections close.
+    stack.push(async () => {
+      for (const stopped of await Promise.allSettled([writer.close(), retention.stop()])) {
+        if (stopped.status === "rejected") throw stopped.reason;
+      }
+    });
     return new WriterRole(writer, retention);
   }
 

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startRedisServer } from "@pyroscope-relay/testing";
 import { httpFailure, queueHarness, type QueueHarness } from "./queue-harness.js";
 import { FailedJobRetention, FailedJobRetentionError, type FailedJobRetentionOptions, type TargetSweep } from "./failed-retention.js";
-import { batchClaimsKey, detachedProfileKey } from "./keys.js";
+import { batchClaimsKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { drainJobId } from "./batch-job.js";
 
 const server = await startRedisServer();
@@ -89,6 +89,26 @@ test("start sweeps at once and then every interval; stop ends it", async (t) => 
   assert.ok(count >= 2, `${count} sweeps`);
   await sleep(120);
   assert.equal(sweeps.length, count, "no sweep after stop");
+});
+
+test("stop ends a sweep under way between batches, without waiting out a release that waits to be tried again", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [stuck, ...rest] = await h.fail(
+    "alpha",
+    ["a", "b", "c"].map((detail) => httpFailure(400, detail)),
+  );
+  // The oldest batch's release fails (its claims are not a set): it would be tried again after 1, 5 and 15 s.
+  await h.connection.set(detachedClaimsKey(h.prefix, stuck!, 0), "not a set");
+  const { sweeper } = retention(t, h, { maxAgeMs: 1 });
+  const sweep = sweeper.sweep();
+  // The stuck batch's job is gone once its release starts failing.
+  while ((await h.queue("alpha").getFailedCount()) > 2) await sleep(10);
+  const asked = Date.now();
+  await sweeper.stop();
+  const stopMs = Date.now() - asked;
+  assert.ok(stopMs < 2_500, `stop took ${stopMs} ms`);
+  await sweep;
+  assert.deepEqual((await h.queue("alpha").getFailed()).map((job) => job.id).sort(), rest.sort(), "no batch is taken after stop");
 });
 
 test("a target that cannot be swept is reported and the others are still swept", async (t) => {

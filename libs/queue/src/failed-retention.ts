@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { RedisConnection } from "./redis-connection.js";
 import type { FailedJobScan } from "./failed-job-scan.js";
 import { TargetLifecycles } from "./target-lifecycles.js";
@@ -43,6 +44,13 @@ export class FailedJobRetentionError extends Error {
 export const defaultRetentionIntervalMs = 60_000;
 
 /**
+ * How long `stop` and `setTargets` wait for the step a sweep is taking (a script, a release: normally
+ * milliseconds): a release waiting to be tried again (1, 5, 15 s) or a Redis that does not answer
+ * must not hold up a writer's shutdown or a reload.
+ */
+const stepWaitMs = 1_000;
+
+/**
  * Bounds each target's failed jobs by age and count (oldest first), releasing their payload claims so
  * that a payload no target owes is deleted. Several writer processes may sweep the same target; every
  * step is idempotent.
@@ -51,6 +59,8 @@ export class FailedJobRetention {
   private readonly targets: Map<string, TargetLifecycles>;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<TargetSweep[]> | undefined;
+  /** Set by `stop`: a sweep under way takes no further batch. */
+  private stopping = false;
 
   constructor(private readonly options: FailedJobRetentionOptions) {
     if (!Number.isSafeInteger(options.maxAgeMs) || options.maxAgeMs <= 0) throw new RangeError(`maxAgeMs must be a positive integer, got ${options.maxAgeMs}`);
@@ -61,7 +71,7 @@ export class FailedJobRetention {
 
   /**
    * The targets to sweep from now on (a configuration reload): a removed target's failed batches are
-   * left alone, as its queue is. A sweep under way finishes with the targets it started with.
+   * left alone, as its queue is; a sweep under way leaves it after the step it is taking.
    */
   async setTargets(targets: readonly string[]): Promise<void> {
     const { connection, prefix, shards } = this.options;
@@ -70,7 +80,7 @@ export class FailedJobRetention {
     for (const target of targets) {
       if (!this.targets.has(target)) this.targets.set(target, new TargetLifecycles({ connection, prefix, target, shards }));
     }
-    await this.running;
+    await this.stepTaken();
     await Promise.all(removed.map(([, lifecycles]) => lifecycles.close()));
   }
 
@@ -90,17 +100,32 @@ export class FailedJobRetention {
     return this.running;
   }
 
-  /** Stops the timer, waits for a sweep under way, and closes the queues (not the connection). */
+  /**
+   * Stops the timer and a sweep under way, after the step it is taking, and closes the queues (not
+   * the connection); a release that fails is then not tried again.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.running;
+    this.stopping = true;
+    await this.stepTaken();
     await Promise.all([...this.targets.values()].map((lifecycle) => lifecycle.close()));
+  }
+
+  /** Resolves once a sweep under way has ended, or after `stepWaitMs`. */
+  private async stepTaken(): Promise<void> {
+    await Promise.race([this.running, sleep(stepWaitMs, undefined, { ref: false })]);
+  }
+
+  /** Whether a sweep under way goes on with `target`: not stopped, and the target not removed by a reload. */
+  private sweeping(target: string, lifecycles: TargetLifecycles): boolean {
+    return !this.stopping && this.targets.get(target) === lifecycles;
   }
 
   private async sweepAll(): Promise<TargetSweep[]> {
     const sweeps: TargetSweep[] = [];
     for (const [target, lifecycle] of [...this.targets]) {
+      if (!this.sweeping(target, lifecycle)) continue;
       try {
         const sweep = await this.sweepTarget(target, lifecycle);
         sweeps.push(sweep);
@@ -126,7 +151,7 @@ export class FailedJobRetention {
     let looked = 0;
     for await (const page of lifecycles.failed({ ...scan, pageSize: this.options.pageSize })) {
       for (const failed of page) {
-        if (looked++ >= limit) return;
+        if (looked++ >= limit || !this.sweeping(sweep.target, lifecycles)) return;
         const { removed, payloadsDeleted } = await lifecycles.of(failed.job).discard(failed, "retention");
         if (removed) sweep.removed++;
         sweep.payloadsDeleted += payloadsDeleted;

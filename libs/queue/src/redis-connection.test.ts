@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { after, test } from "node:test";
 import type { Redis } from "ioredis";
-import { parseSettings } from "@pyroscope-relay/config";
+import { parseSettings, SettingsError } from "@pyroscope-relay/config";
 import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { InvalidRedisUrlError, QueueUnavailableError, RedisWaitStoppedError } from "./errors.js";
 import { createRedisConnection, isCluster, parseClusterNodes, redactRedisUrl, redisEndpointOf, waitForRedis, type RedisRole } from "./redis-connection.js";
@@ -86,6 +86,8 @@ test("rejects unusable URLs without showing the password", () => {
     "redis://user:secret@host?keyPrefix=x",
     "redis://user:secret@",
     "not a url",
+    "redis://user:secret%zz@host",
+    "unix:///tmp/100%/redis.sock",
   ]) {
     assert.throws(
       () => createRedisConnection(url, "admin"),
@@ -230,6 +232,30 @@ test("rejects unusable cluster nodes without showing a password", () => {
         assert.ok(error instanceof InvalidRedisUrlError, nodes);
         assert.match(error.message, reason);
         assert.doesNotMatch(error.message, /s3cret|other/);
+        return true;
+      },
+    );
+  }
+});
+
+test("the settings' URL or cluster nodes that cannot be used: a SettingsError naming the flag, the password hidden", () => {
+  for (const [args, env, message] of [
+    [
+      ["--redis.url=redis://user:s3cret@h:6379/x"],
+      {},
+      /^--redis\.url \(or REDIS_URL\): invalid Redis URL "redis:\/\/user:\*\*\*@h:6379\/x": database "x" is not a number$/,
+    ],
+    [[], { REDIS_URL: "redis://:s3cret@h:6379?timeout=1" }, /^--redis\.url \(or REDIS_URL\): invalid Redis URL .*unsupported parameter "timeout"/],
+    [["--redis.url=redis://:s3cret%zz@h"], {}, /^--redis\.url \(or REDIS_URL\): invalid Redis URL "redis:\/\/:\*\*\*@h": /],
+    [["--redis.cluster-nodes=redis://:s3cret@a:7000/2"], {}, /^--redis\.cluster-nodes \(or RELAY_REDIS_CLUSTER_NODES\): .*a cluster has database 0 only$/],
+  ] as const) {
+    const { settings } = parseSettings([...args], env);
+    assert.throws(
+      () => redisEndpointOf(settings, undefined),
+      (error: unknown) => {
+        assert.ok(error instanceof SettingsError, String(error));
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /s3cret/);
         return true;
       },
     );

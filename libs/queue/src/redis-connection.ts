@@ -1,5 +1,5 @@
 import { resolve as resolvePath } from "node:path";
-import { PRODUCER_COMMAND_TIMEOUT_MS, type RedisTls, type RelaySettings } from "@pyroscope-relay/config";
+import { flagTable, PRODUCER_COMMAND_TIMEOUT_MS, SettingsError, type RedisTls, type RelaySettings } from "@pyroscope-relay/config";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { InvalidRedisUrlError, QueueUnavailableError, RedisWaitStoppedError } from "./errors.js";
 
@@ -21,12 +21,36 @@ export type RedisConnection = Redis | Cluster;
  */
 export type RedisEndpoint = string | { url: string; tls?: RedisTls } | { clusterNodes: string; tls?: RedisTls };
 
-/** The Redis the settings name (their TLS files read into `tls`), or undefined for the embedded one of `run`. */
+/**
+ * The Redis the settings name (their TLS files read into `tls`), or undefined for the embedded one of `run`.
+ * @throws SettingsError naming the flag, when the URL or the cluster nodes cannot be used (a usage error,
+ * found before anything starts; the message hides any password)
+ */
 export function redisEndpointOf(settings: RelaySettings, tls: RedisTls | undefined): RedisEndpoint | undefined {
   const withTls = tls === undefined ? {} : { tls };
-  if (settings.redisClusterNodes !== undefined) return { clusterNodes: settings.redisClusterNodes, ...withTls };
-  if (settings.redisUrl !== undefined) return { url: settings.redisUrl, ...withTls };
+  if (settings.redisClusterNodes !== undefined) {
+    const nodes = settings.redisClusterNodes;
+    usable("redis.cluster-nodes", () => parseClusterNodes(nodes));
+    return { clusterNodes: nodes, ...withTls };
+  }
+  if (settings.redisUrl !== undefined) {
+    const url = settings.redisUrl;
+    usable("redis.url", () => urlOptions(url));
+    return { url, ...withTls };
+  }
   return undefined;
+}
+
+/** Runs `parse`, its InvalidRedisUrlError made a SettingsError of flag `name` (and of its variable, as parseSettings names them). */
+function usable(name: string, parse: () => unknown): void {
+  try {
+    parse();
+  } catch (error) {
+    if (!(error instanceof InvalidRedisUrlError)) throw error;
+    const flag = flagTable.find((candidate) => candidate.name === name);
+    const env = flag?.kind === "setting" ? flag.env : undefined;
+    throw new SettingsError(env === undefined ? `--${name}` : `--${name} (or ${env})`, error.message, { cause: error });
+  }
 }
 
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
@@ -282,16 +306,23 @@ function urlOptions(url: string): RedisOptions {
   for (const key of parsed.searchParams.keys()) {
     if (key !== "db") throw invalid(`unsupported parameter "${key}" (only "db" is)`);
   }
+  const decoded = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch (cause) {
+      throw invalid("a malformed %-escape (write % as %25)", cause);
+    }
+  };
   const options: RedisOptions = {};
-  if (parsed.username) options.username = decodeURIComponent(parsed.username);
-  if (parsed.password) options.password = decodeURIComponent(parsed.password);
+  if (parsed.username) options.username = decoded(parsed.username);
+  if (parsed.password) options.password = decoded(parsed.password);
   let db = parsed.searchParams.get("db") ?? undefined;
   switch (parsed.protocol) {
     case "unix:":
       // unix:///abs/redis.sock, or unix://data/redis.sock: a path relative to the working directory,
       // as `run`'s embedded Redis is under the default --storage.path `data`.
       if (parsed.port) throw invalid("use unix:///absolute/path/to/redis.sock or unix://relative/path/to/redis.sock");
-      options.path = resolvePath(decodeURIComponent(`${parsed.host}${parsed.pathname}`));
+      options.path = resolvePath(decoded(`${parsed.host}${parsed.pathname}`));
       break;
     case "redis:":
     case "rediss:": {

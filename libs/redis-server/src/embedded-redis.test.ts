@@ -31,7 +31,7 @@ test("serves on a unix socket in the storage path, AOF fsynced per write, noevic
   const redis = await startEmbeddedRedis(path);
   t.after(() => redis.stop());
   const socket = join(path, "redis.sock");
-  assert.equal(redis.url, `unix://${socket}`);
+  assert.equal(redis.url, socket);
   assert.equal(statSync(socket).mode & 0o777, 0o700);
   const persistence = (await redisCommand({ path: socket }, ["INFO", "persistence"])) ?? "";
   assert.match(persistence, /^aof_enabled:1\r?$/m);
@@ -41,6 +41,14 @@ test("serves on a unix socket in the storage path, AOF fsynced per write, noevic
   assert.match(memory, /^maxmemory_policy:noeviction\r?$/m);
   assert.equal(await redisCommand({ path: socket }, ["SET", "k", "v"]), "OK");
   assert.ok(existsSync(join(path, "appendonlydir")), "the AOF lives under the storage path");
+});
+
+test("a storage path holding #, ? and % serves, and its endpoint names the socket as it is", async (t) => {
+  const path = join(storage(t), "a#b?c=%41%");
+  const redis = await startEmbeddedRedis(path);
+  t.after(() => redis.stop());
+  assert.equal(redis.url, join(path, "redis.sock"));
+  assert.equal(await redisCommand({ path: redis.url }, ["PING"]), "PONG");
 });
 
 test("what was written is there again after a stop and a start on the same storage path", async (t) => {

@@ -5,7 +5,10 @@ import { answersOn, logPath, persistenceArgs, redisProcess, type RedisProcessOpt
 import { lockStoragePath } from "./storage-lock.js";
 
 export interface EmbeddedRedis {
-  /** `unix://<storage path>/redis.sock`. */
+  /**
+   * `<storage path>/redis.sock`, the socket's absolute path, which a Redis client takes as its URL: a
+   * `unix://` URL of it would need a path holding `#`, `?` or `%` escaped.
+   */
   url: string;
   /** SIGTERM (Redis flushes its AOF and exits), SIGKILL if it has not exited within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
@@ -54,7 +57,7 @@ export async function startEmbeddedRedis(storagePath: string, options: RedisProc
     throw error;
   }
   return {
-    url: `unix://${socket}`,
+    url: socket,
     stop: async (graceMs = STOP_GRACE_MS) => {
       try {
         await server.terminate("SIGTERM", graceMs);

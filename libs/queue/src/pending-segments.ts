@@ -31,8 +31,8 @@ export const DRAIN_BOUNDS: DrainBounds = { maxProfiles: 500, maxBytes: 16 * 1024
 // and into the AOF. The claimed entries become fields of the job's hash, as they are (`segment:1`
 // ...), with their number in `segments`: joining them into one value in Lua (`table.concat`) took
 // about half of the claim's time. The job's `backlog` field holds
-// what they count in the backlog and its generation (target-backlog.ts), so that counting the job
-// out subtracts exactly that. The claim ends the job's deduplication: a flush from now on adds a drain job of its
+// what they count in the backlog, `backlog_generation` its generation (target-backlog.ts), so that
+// counting the job out subtracts exactly that. The claim ends the job's deduplication: a flush from now on adds a drain job of its
 // own. Returns how many entries still wait, then `entries` and the claimed entries, or `data` and
 // the job's data (a claim of a version that kept the segments there); false when the job is gone.
 const claim = new LuaScript(
@@ -79,7 +79,7 @@ end
 if #fields > 0 then redis.call('HSET', job, unpack(fields)) end
 redis.call('LTRIM', list, taken, -1)
 redis.call('HSET', job, 'claimed', 1, 'segments', taken)
-if profiles > 0 then redis.call('HSET', job, 'backlog', profiles .. ':' .. bytes .. ':' .. (redis.call('HGET', KEYS[4], 'generation') or 0)) end
+if profiles > 0 then redis.call('HSET', job, 'backlog', profiles .. ':' .. bytes, 'backlog_generation', redis.call('HGET', KEYS[4], 'generation') or 0) end
 if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
 reply[1] = redis.call('LLEN', list)
 return reply

@@ -74,7 +74,7 @@ test("a job counted in before a reset is counted out without touching the counts
   assert.deepEqual(await backlog.read(), { profiles: 0, bytes: 0 });
 });
 
-test("a job counted in by an earlier version (no generation) is counted out as before", async (t) => {
+test("a job counted in by an earlier version (no generation) is counted out as before; a count reads as it always did", async (t) => {
   const prefix = `t-${randomUUID()}`;
   const queue = targetQueue(redis, prefix, "alpha");
   t.after(() => queue.close());
@@ -84,6 +84,10 @@ test("a job counted in by an earlier version (no generation) is counted out as b
   await redis.hset(backlog.key, "profiles", 5, "bytes", 50);
   assert.equal(await backlog.countOut("old"), true);
   assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 });
+  // An earlier version's writer, in a rolling update, parses `backlog` as profiles:bytes.
+  await queue.add("batch", { batch: "b", bytes: 0, profiles: [] as never }, { jobId: "new" });
+  await backlog.countIn("new", { profiles: 2, bytes: 20 });
+  assert.equal(await redis.hget(`${queue.qualifiedName}:new`, "backlog"), "2:20");
 });
 
 test("reading an empty backlog writes nothing", async () => {

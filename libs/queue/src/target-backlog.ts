@@ -12,14 +12,16 @@ export interface BacklogUsage {
 }
 
 // KEYS: backlog hash, job hash. ARGV: profiles, bytes. The job hash remembers what it counted (field
-// `backlog`: profiles, bytes and the backlog's generation), so that counting out subtracts exactly
-// that, once, however often a crash repeats it, and nothing once a reset dropped it (read, below). A
-// job counted already (a replay retried) is not counted twice. Returns the backlog after.
+// `backlog`, profiles and bytes, and `backlog_generation`, the backlog's generation then), so that
+// counting out subtracts exactly that, once, however often a crash repeats it, and nothing once a
+// reset dropped it (read, below). The generation has a field of its own: a writer of an earlier
+// version, in a rolling update, reads `backlog` as it always did. A job counted already (a replay
+// retried) is not counted twice. Returns the backlog after.
 const countIn = new LuaScript(
   "backlog_count_in",
   `
 if redis.call('EXISTS', KEYS[2]) == 1 and not redis.call('HGET', KEYS[2], 'backlog') then
-  redis.call('HSET', KEYS[2], 'backlog', ARGV[1] .. ':' .. ARGV[2] .. ':' .. (redis.call('HGET', KEYS[1], 'generation') or 0))
+  redis.call('HSET', KEYS[2], 'backlog', ARGV[1] .. ':' .. ARGV[2], 'backlog_generation', redis.call('HGET', KEYS[1], 'generation') or 0)
   redis.call('HINCRBY', KEYS[1], 'profiles', ARGV[1])
   redis.call('HINCRBY', KEYS[1], 'bytes', ARGV[2])
 end
@@ -36,11 +38,11 @@ return redis.call('HMGET', KEYS[1], 'profiles', 'bytes')
  */
 export const COUNT_OUT_LUA = `
 local function countOut(backlog, job)
-  local counted = redis.call('HGET', job, 'backlog')
+  local counted, generation = unpack(redis.call('HMGET', job, 'backlog', 'backlog_generation'))
   if not counted then return false end
-  redis.call('HDEL', job, 'backlog')
-  local profiles, bytes, generation = string.match(counted, '^(%d+):(%d+):?(%d*)$')
-  if generation == '' or generation == (redis.call('HGET', backlog, 'generation') or '0') then
+  redis.call('HDEL', job, 'backlog', 'backlog_generation')
+  local profiles, bytes = string.match(counted, '^(%d+):(%d+)')
+  if not generation or generation == (redis.call('HGET', backlog, 'generation') or '0') then
     for field, delta in pairs({ profiles = -tonumber(profiles), bytes = -tonumber(bytes) }) do
       if redis.call('HINCRBY', backlog, field, delta) < 0 then redis.call('HSET', backlog, field, 0) end
     end

@@ -2,8 +2,14 @@ import { Code } from "@connectrpc/connect";
 import type { ServerRequest } from "./http-exchange.js";
 import { RequestError } from "@pyroscope-relay/ops";
 
-/** Where a body of undeclared length starts, before it doubles. */
+/** Where a body that needs more than its first read starts, before it doubles. */
 const initialCapacity = 64 * 1024;
+
+/**
+ * A declared length up to this is taken at once; a larger one is grown into as it arrives, so that a
+ * client that declares 32 MiB and sends two bytes holds no more than what it sent, doubled.
+ */
+const reservedAtOnce = 1024 * 1024;
 
 /**
  * Reads a request body as received (no decompression: Pyroscope ignores Content-Encoding on
@@ -28,7 +34,7 @@ export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
     let size = 0;
     const finish = (error?: RequestError): void => {
       req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose).off("aborted", onClose);
-      if (error === undefined) resolve(first ?? buffer?.subarray(0, size) ?? Buffer.alloc(0));
+      if (error === undefined) resolve(first ?? (buffer === undefined ? Buffer.alloc(0) : fitted(buffer, size)));
       else reject(error);
       first = buffer = undefined;
     };
@@ -47,9 +53,12 @@ export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
         return;
       }
       if (buffer === undefined || end > buffer.length) {
-        // The declared length, or else twice what there was (at most the limit).
+        // The declared length when small, or else twice what there was, up to the declared length or the limit.
+        const declaredFits = Number.isSafeInteger(expected) && end <= expected;
         const capacity =
-          Number.isSafeInteger(expected) && end <= expected ? expected : Math.min(limit, Math.max(end, 2 * (buffer?.length ?? 0), initialCapacity));
+          declaredFits && expected <= reservedAtOnce
+            ? expected
+            : Math.min(declaredFits ? expected : limit, Math.max(end, 2 * (buffer?.length ?? 0), initialCapacity));
         const grown = Buffer.allocUnsafe(capacity);
         (first ?? buffer)?.copy(grown, 0, 0, size);
         first = undefined;
@@ -64,6 +73,11 @@ export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
     // An HTTP/2 request reset by the client ends like a complete one, after 'aborted'.
     req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose).on("aborted", onClose);
   });
+}
+
+/** The body's bytes of `buffer`; copied out when the spare room would be held with them till the flush. */
+function fitted(buffer: Buffer, size: number): Buffer {
+  return buffer.length - size <= size / 4 ? buffer.subarray(0, size) : Buffer.from(buffer.subarray(0, size));
 }
 
 function tooLarge(limit: number): RequestError {

@@ -211,12 +211,13 @@ export async function startRelay(
         );
         throw err;
       }
-      // Only once taken: a refused file's targets would be listed by `failed` as removed ones.
+      // Only once taken: a refused file's targets would be listed by `failed` as removed ones. The
+      // file is taken by then, so the writer must follow whether Redis answers or not: the set only
+      // lets `failed` find a target's queue once the target is removed again.
       try {
         await answered(recordTargets(admin, settings.queuePrefix, names));
       } catch (err) {
-        // The writer and the logs follow at the next reload, which finds ingest with this file.
-        throw new ReloadError(`cannot record the targets in Redis: ${messageOf(err)}`, "partial", { cause: err });
+        logger.warn({ err, targets: names }, "could not record the targets in Redis: `failed` lists a removed target only once a reload or a start records it");
       }
       await writer?.apply(served);
       queueState.setTargets(next.targets);

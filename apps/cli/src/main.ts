@@ -1,3 +1,4 @@
+import { constants as osConstants } from "node:os";
 import { ConfigError, loadConfig, parseSettings, SettingsError, settingsOptionsFor } from "@pyroscope-relay/config";
 import type { CommandName, RelayConfig } from "@pyroscope-relay/config";
 import { createLogger } from "@pyroscope-relay/ops";
@@ -88,11 +89,18 @@ async function main(argv: string[]): Promise<number> {
   // A signal while the relay starts stops the start where it waits for Redis.
   const starting = new AbortController();
   const stop = new Promise<NodeJS.Signals | Error>((resolve) => {
+    let signals = 0;
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       // Every time, not once: a repeated signal (npm passes a terminal's Ctrl-C on to its child, which
-      // the terminal sent it too) would otherwise kill the process half-way through its shutdown.
+      // the terminal sent it too) would otherwise kill the process half-way through its shutdown. A
+      // third (Ctrl-C pressed again) stops it at once, as the signal would by default.
       process.on(signal, () => {
-        if (starting.signal.aborted) return void logger.info({ signal }, "shutting down already: signal ignored");
+        signals++;
+        if (signals >= 3) {
+          logger.warn({ signal }, "stopped at once by a third signal: batches in delivery go back to their queue when their lock expires");
+          process.exit(128 + osConstants.signals[signal]);
+        }
+        if (starting.signal.aborted) return void logger.info({ signal }, "shutting down already: signal ignored (a third one stops the process at once)");
         starting.abort();
         resolve(signal);
       });
@@ -145,11 +153,16 @@ function describe(path: string, config: RelayConfig): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** How long the exit waits for a reader to take what is left of the output. */
+const outputDrainMs = 10_000;
+
 /**
  * Exits once stdout and stderr have passed on what was written to them: to a pipe they write
- * asynchronously, and `process.exit` would cut off what the reader has not taken yet.
+ * asynchronously, and `process.exit` would cut off what the reader has not taken yet. A reader that
+ * takes nothing for `outputDrainMs` does not hold the exit.
  */
 async function exitWhenWritten(code: number): Promise<never> {
+  setTimeout(() => process.exit(code), outputDrainMs).unref();
   await Promise.all([process.stdout, process.stderr].map(written));
   process.exit(code);
 }

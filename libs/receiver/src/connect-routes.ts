@@ -7,6 +7,7 @@ import { isHttp2 } from "./http-exchange.js";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { closeWhenAnswered } from "./linger-close.js";
 import { PusherService } from "@pyroscope-relay/proto";
+import { ObjectLimit } from "./push-object-limit.js";
 import { pushRoutes } from "./push-service.js";
 import type { ReceiverContext } from "./receiver-context.js";
 import { observeRpcError } from "./rpc-error-code.js";
@@ -16,9 +17,21 @@ import { tenantHeader, tenantHeaderKey } from "./tenant.js";
 /**
  * Pyroscope's connect-go (protojson) refuses a JSON body that is not UTF-8 (`invalid_argument`), where
  * connect-es's default decoder would put U+FFFD in its place and the Push would be stored. Unknown
- * fields are ignored, as connect-go ignores them (and connect-es by default).
+ * fields are ignored, as connect-go ignores them (and connect-es by default). The decoder is the
+ * last step before a JSON message is parsed: the objects it would decode into are counted there.
  */
-const jsonOptions = { ignoreUnknownFields: true, textDecoder: new TextDecoder("utf-8", { fatal: true }) };
+function jsonOptions(objectLimit: ObjectLimit) {
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  return {
+    ignoreUnknownFields: true,
+    textDecoder: {
+      decode(message: Uint8Array): string {
+        objectLimit.checkJson(message);
+        return utf8.decode(message);
+      },
+    },
+  };
+}
 
 /** Serves one RPC on a POST to its path. */
 export type ConnectRoute = (req: ServerRequest, res: ServerResponse) => Promise<void>;
@@ -26,12 +39,14 @@ export type ConnectRoute = (req: ServerRequest, res: ServerResponse) => Promise<
 /**
  * The RPCs of a receiver by path: `push.v1.PusherService/Push`, and the two debuginfo calls Alloy
  * passes through. Each speaks Connect (proto and JSON), gRPC-Web and gRPC (HTTP/2: h2c or TLS), with
- * gzip request bodies, refusing bodies over the size limit (`resource_exhausted`), and answering
+ * gzip request bodies, refusing bodies over the size limit or that would decode into more objects
+ * than it allows (`resource_exhausted`, see ObjectLimit), and answering
  * undecodable bodies as Pyroscope does (`invalid_argument`). Every error answer counts as a rejected
  * request with its code, whoever raised it (connect-es itself, before the handler, or the handler).
  */
 export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, ConnectRoute> {
-  const router = createConnectRouter({ readMaxBytes: ctx.maxBodyBytes, acceptCompression: [compressionGzip], jsonOptions });
+  const objectLimit = new ObjectLimit(ctx.maxBodyBytes);
+  const router = createConnectRouter({ readMaxBytes: ctx.maxBodyBytes, acceptCompression: [compressionGzip], jsonOptions: jsonOptions(objectLimit) });
   pushRoutes(ctx)(router);
   debuginfoRoutes(ctx)(router);
   return new Map(
@@ -44,7 +59,8 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
           const values = createContextValues()
             .set(tenantHeaderKey, tenantHeader(req))
             .set(answeredKey, () => res.headersSent);
-          const answered = await decodeErrorAsInvalidArgument(await handler(connectRequest(req, res, values)));
+          const request = connectRequest(req, res, values);
+          const answered = await decodeErrorAsInvalidArgument(await handler(api === "push" ? objectLimit.binaryPush(request) : request));
           // Answered already (past the read deadline, counted there): this answer is never written.
           const ours = !res.headersSent;
           const response = observeRpcError(answered, (code) => {

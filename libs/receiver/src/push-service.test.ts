@@ -447,6 +447,73 @@ describe("Push rejects, stores nothing and keeps serving", () => {
     assert.equal(await rejected(r, "resource_exhausted"), 3, "Connect, its client and gRPC-Web: each counted once");
   });
 
+  describe("a Push that would decode into more objects than its size limit allows: resource_exhausted, decoded by no codec", () => {
+    const limit = 4 * 1024 * 1024;
+    // 100,000 empty series: 200 KB that decode into ~18 MB of objects, over the 87,381 a 4 MiB limit allows.
+    const emptySeries = Buffer.alloc(200_000, Buffer.from([0x0a, 0x00]));
+    const message = /more than 87381 objects \(series, labels, annotations, samples, unknown fields\): more than its size limit of 4194304 bytes allows/;
+
+    test("Connect proto, plain and gzip", async (t) => {
+      const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });
+      await assertRejected(t, r, await send(r.url, "POST", pushPath, { "content-type": "application/proto" }, emptySeries), 429, "resource_exhausted", message);
+      const gzipped = await send(r.url, "POST", pushPath, { "content-type": "application/proto", "content-encoding": "gzip" }, gzipSync(emptySeries));
+      assert.equal(gzipped.status, 429, gzipped.body.toString());
+      assert.match((gzipped.json as { message: string }).message, message);
+      assert.equal(await rejected(r, "resource_exhausted"), 2);
+    });
+
+    test("Connect JSON, plain and gzip", async (t) => {
+      const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });
+      const json = Buffer.from(`{"series":[${Array(100_000).fill("{}").join(",")}]}`);
+      await assertRejected(
+        t,
+        r,
+        await send(r.url, "POST", pushPath, { "content-type": "application/json" }, json),
+        429,
+        "resource_exhausted",
+        /more than 87381/,
+      );
+      const gzipped = await send(r.url, "POST", pushPath, { "content-type": "application/json", "content-encoding": "gzip" }, gzipSync(json));
+      assert.equal(gzipped.status, 429, gzipped.body.toString());
+    });
+
+    test("gRPC-Web, plain and gzip, and a second message after a first within the limit", async (t) => {
+      const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });
+      const good = toBinary(PushRequestSchema, pushRequest());
+      const bodies: [string, Record<string, string>, Buffer][] = [
+        ["plain", {}, grpcWebFrame(0, emptySeries)],
+        ["gzip", { "grpc-encoding": "gzip" }, grpcWebFrame(1, gzipSync(emptySeries))],
+        ["second message", {}, Buffer.concat([grpcWebFrame(0, good), grpcWebFrame(0, emptySeries)])],
+      ];
+      for (const [name, headers, body] of bodies) {
+        const res = await send(r.url, "POST", pushPath, { "content-type": "application/grpc-web+proto", ...headers }, body);
+        const trailer = grpcWebTrailer(res);
+        assert.equal(trailer["grpc-status"], "8", `${name}: ${JSON.stringify(trailer)}`);
+        assert.match(trailer["grpc-message"] ?? "", message, name);
+      }
+      assert.equal(await rejected(r, "resource_exhausted"), 3);
+      assert.deepEqual(await r.keys(), []);
+    });
+
+    test("at the default 32 MiB limit: a 33 KB gzip of 16 million empty series", async (t) => {
+      const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: 32 * 1024 * 1024 });
+      const bomb = gzipSync(Buffer.alloc(32 * 1024 * 1024 - 64, Buffer.from([0x0a, 0x00])), { level: 9 });
+      assert.ok(bomb.length < 40_000, `${bomb.length} bytes`);
+      const res = await send(r.url, "POST", pushPath, { "content-type": "application/proto", "content-encoding": "gzip" }, bomb);
+      await assertRejected(t, r, res, 429, "resource_exhausted", /more than 699050 objects/);
+    });
+
+    test("a Push of 1,000 series of 80 labels each, 82,000 objects in all, is stored", async (t) => {
+      const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });
+      const labels = (s: number) => [{ name: "__name__", value: "cpu" }, ...Array.from({ length: 79 }, (_, i) => ({ name: `l${i}`, value: `${s}` }))];
+      const series = Array.from({ length: 1000 }, (_, s) => ({ labels: labels(s), samples: [{ rawProfile: Buffer.of(s % 256) }] }));
+      const request = create(PushRequestSchema, { series });
+      const res = await pushProto(r, request);
+      assert.equal(res.status, 200, res.body.toString());
+      assert.deepEqual(await storedPushes(r), [request]);
+    });
+  });
+
   test("a chunked body over the limit: resource_exhausted before the body ends", async (t) => {
     const limit = 8 * 1024;
     const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: limit });

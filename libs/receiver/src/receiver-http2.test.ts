@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { compressionGzip, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { rewriteIngestQuery } from "@pyroscope-relay/profile";
 import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
 import type { PushRequest } from "@pyroscope-relay/proto";
@@ -269,6 +269,21 @@ describe("h2c beside HTTP/1.1, as Alloy serves it whatever the http2 block says"
     await assert.rejects(createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(big), { code: 8 });
     assert.deepEqual(await r.keys(), []);
     assert.deepEqual(await pushRejections(r), { resource_exhausted: 1 }, "refused before the handler ran, counted all the same");
+    await createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(pushRequest("after"));
+    assert.equal((await r.payloads()).length, 1);
+  });
+
+  test("gRPC: a Push of more series than its size limit allows, plain or gzip, is resource_exhausted", async (t) => {
+    const r = await startTestReceiver(t, redis, admin, { maxBodyBytes: 1024 * 1024 });
+    // 70,000 empty series: 140 KB, over the 65,536 objects any limit allows.
+    const many = create(PushRequestSchema, { series: Array.from({ length: 70_000 }, () => ({})) });
+    for (const transport of [
+      createGrpcTransport({ baseUrl: r.url }),
+      createGrpcTransport({ baseUrl: r.url, sendCompression: compressionGzip, compressMinBytes: 0 }),
+    ]) {
+      await assert.rejects(createClient(PusherService, transport).push(many), { code: 8, rawMessage: /more than 65536 objects/ });
+    }
+    assert.deepEqual(await pushRejections(r), { resource_exhausted: 2 });
     await createClient(PusherService, createGrpcTransport({ baseUrl: r.url })).push(pushRequest("after"));
     assert.equal((await r.payloads()).length, 1);
   });

@@ -36,12 +36,16 @@ const MAX_TTL_MS = 600_000;
  * Which one process of a deployment exports the figures read from Redis (the queue state), so that
  * sums over every scraped process count them once. A process tries to hold the lease at each of its
  * scrapes: it takes it when free and renews it while it holds it; the others export none of those
- * figures. The TTL is three of the holder's scrape intervals (within 15 s and 10 min): a holder that
- * stops being scraped or dies hands over within that, and one scraped on time never loses it.
+ * figures. The TTL is three of the longest of the holder's intervals between scrapes in the last
+ * 10 minutes (within 15 s and 10 min): a holder that stops being scraped or dies hands over within
+ * that, and one scraped on time never loses it, even when two Prometheus servers (or a `curl`)
+ * scrape it a few seconds apart.
  */
 export class ExporterLease {
   private readonly key: string;
   private lastScrape: number | undefined;
+  /** The intervals between this process' scrapes, each with its end, over the last MAX_TTL_MS. */
+  private readonly intervals: { end: number; ms: number }[] = [];
 
   constructor(
     private readonly connection: RedisConnection,
@@ -54,9 +58,11 @@ export class ExporterLease {
 
   /** At a scrape: whether this process holds the lease (taken or renewed now). */
   async hold(now = Date.now()): Promise<boolean> {
-    const interval = this.lastScrape === undefined ? undefined : now - this.lastScrape;
+    if (this.lastScrape !== undefined) this.intervals.push({ end: now, ms: now - this.lastScrape });
     this.lastScrape = now;
-    const ttl = interval === undefined ? FIRST_TTL_MS : Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, 3 * interval));
+    while ((this.intervals[0]?.end ?? now) < now - MAX_TTL_MS) this.intervals.shift();
+    const longest = Math.max(...this.intervals.map((interval) => interval.ms));
+    const ttl = this.intervals.length === 0 ? FIRST_TTL_MS : Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, 3 * longest));
     return (await hold.run(this.connection, [this.key], [this.holder, Math.round(ttl)])) === 1;
   }
 

@@ -176,7 +176,7 @@ describe("the dashboard page in a real browser", () => {
     await page.close();
   });
 
-  it("takes back a dry run whose filters were edited before its answer came", async () => {
+  it("takes back a dry run whose filters were edited before its answer came; replays no more than a dry run counted", async () => {
     strict.respond(() => REJECT);
     await send();
     const { page } = await open(`${relay.opsUrl}/?refresh=1`);
@@ -206,7 +206,16 @@ describe("the dashboard page in a real browser", () => {
     assert.equal(await dialog.locator("#replay-outcome").textContent(), "");
     await page.unroute("**/api/v1/replay");
 
+    await dialog.getByRole("button", { name: "Dry run" }).click();
+    await textOf(confirm, "Replay 1 batch");
+    // A batch that fails after the dry run, for the same reason, is not replayed with the one it counted.
+    await send();
+    await textOf(target.locator("[data-field=failed]"), "2");
     strict.respond(undefined);
+    await confirm.click();
+    await textOf(page.locator("#notice"), "Replayed 1 batch (1 profile) of strict; skipped 0 (payload gone), not matched 0.");
+    await textOf(target.locator("[data-field=failed]"), "1");
+    await page.locator('#failed tr[data-target="strict"]').getByRole("button", { name: "Replay…" }).click();
     await dialog.getByRole("button", { name: "Dry run" }).click();
     await textOf(confirm, "Replay 1 batch");
     await confirm.click();

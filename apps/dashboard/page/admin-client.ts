@@ -15,11 +15,19 @@ export class TokenRequiredError extends Error {
   }
 }
 
+/**
+ * How long a reading (GET) may take: the page refreshes only once the last one is answered, so one
+ * that never is (a Redis that stopped answering, a proxy holding it) would freeze the page on old
+ * figures with no sign of trouble. A replay or purge is not cut short: it may be under way.
+ */
+export const readTimeoutMs = 30_000;
+
 /** The admin API under `base` (the page's own `api/v1/`), with the tab's bearer token when it has one. */
 export class AdminClient {
   constructor(
     private readonly base: URL,
-    private readonly storage: Storage,
+    private readonly storage: Pick<Storage, "getItem" | "setItem" | "removeItem">,
+    private readonly timeoutMs = readTimeoutMs,
   ) {}
 
   setToken(token: string): void {
@@ -47,7 +55,17 @@ export class AdminClient {
     const headers: Record<string, string> = {};
     if (token !== null) headers["authorization"] = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(new URL(path, this.base), { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: "no-store" });
+    const signal = method === "GET" ? AbortSignal.timeout(this.timeoutMs) : null;
+    const res = await fetch(new URL(path, this.base), {
+      method,
+      headers,
+      body: body === undefined ? null : JSON.stringify(body),
+      cache: "no-store",
+      signal,
+    }).catch((error: unknown) => {
+      if (signal?.aborted) throw new Error(`the admin API did not answer ${method} ${path} within ${this.timeoutMs / 1000} s`, { cause: error });
+      throw error;
+    });
     if (res.status === 401) {
       // A refused token is dropped, unless a newer one took its place while this request was out.
       if (token !== null && this.storage.getItem(tokenKey) === token) this.storage.removeItem(tokenKey);

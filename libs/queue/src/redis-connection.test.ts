@@ -9,7 +9,16 @@ import type { Redis } from "ioredis";
 import { parseSettings, SettingsError } from "@pyroscope-relay/config";
 import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { InvalidRedisUrlError, QueueUnavailableError, RedisWaitStoppedError } from "./errors.js";
-import { createRedisConnection, isCluster, parseClusterNodes, redactRedisUrl, redisEndpointOf, waitForRedis, type RedisRole } from "./redis-connection.js";
+import {
+  ADMIN_COMMAND_TIMEOUT_MS,
+  createRedisConnection,
+  isCluster,
+  parseClusterNodes,
+  redactRedisUrl,
+  redisEndpointOf,
+  waitForRedis,
+  type RedisRole,
+} from "./redis-connection.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -132,6 +141,24 @@ test("a producer times out within 2 s when Redis hangs", async (t) => {
   const elapsed = Date.now() - started;
   t.diagnostic(`producer timed out after ${elapsed} ms`);
   assert.ok(elapsed < 2_000, `took ${elapsed} ms`);
+});
+
+test("an admin command gives up after ADMIN_COMMAND_TIMEOUT_MS when Redis hangs", { timeout: 30_000 }, async (t) => {
+  const own = await startRedisServer();
+  const redis = connection(t, own.url, "admin");
+  t.after(() => own.stop());
+  await waitForRedis(redis, 2_000);
+  const pid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+  process.kill(pid, "SIGSTOP");
+  const started = Date.now();
+  try {
+    await assert.rejects(redis.hgetall("failed"), /timed out/);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < ADMIN_COMMAND_TIMEOUT_MS + 2_000, `took ${elapsed} ms`);
+  assert.equal(await redis.ping(), "PONG", "and serves again once Redis does");
 });
 
 test("waitForRedis waits through refused connections for a Redis that starts later", async (t) => {

@@ -53,10 +53,17 @@ function usable(name: string, parse: () => unknown): void {
   }
 }
 
+/**
+ * How long an admin connection's command may wait for its answer: a Redis that stops answering
+ * without closing the connection (stopped, or a network black hole) would otherwise hold the admin
+ * API, the dashboard, an operator command and a retention sweep for ever.
+ */
+export const ADMIN_COMMAND_TIMEOUT_MS = 10_000;
+
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   producer: { enableOfflineQueue: false, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, connectTimeout: 1_500 },
   worker: { maxRetriesPerRequest: null },
-  admin: { maxRetriesPerRequest: 2, connectTimeout: 5_000 },
+  admin: { maxRetriesPerRequest: 2, connectTimeout: 5_000, commandTimeout: ADMIN_COMMAND_TIMEOUT_MS },
 };
 
 /** Capped so that a restarted Redis (or a promoted replica) is picked up within 2 s. */

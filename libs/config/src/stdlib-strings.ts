@@ -1,9 +1,6 @@
+import { trimGoSpace } from "@pyroscope-relay/profile";
 import type { StdlibFunction } from "./stdlib-function.js";
 import { formatString } from "./string-format.js";
-
-/** Go's unicode.IsSpace, which strings.TrimSpace uses (unlike JavaScript's trim, it keeps U+FEFF). */
-const goSpace = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-const surroundingSpace = new RegExp(`^${goSpace}+|${goSpace}+$`, "gu");
 
 /** Go's strings.Trim: removes every leading and trailing character found in `cutset`. */
 function trimCutset(text: string, cutset: string): string {
@@ -50,5 +47,5 @@ export const stringFunctions = {
       return text.endsWith(suffix) ? text.slice(0, text.length - suffix.length) : text;
     },
   },
-  trim_space: { arity: [1, 1], run: (args) => args.string(0).replace(surroundingSpace, "") },
+  trim_space: { arity: [1, 1], run: (args) => trimGoSpace(args.string(0)) },
 } satisfies Record<string, StdlibFunction>;

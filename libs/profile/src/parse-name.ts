@@ -2,6 +2,7 @@ import { InvalidNameError } from "./errors.js";
 import { appNameProblem, labelNameProblem } from "./label-name.js";
 import { appLabel } from "./label-set.js";
 import { labelLimitProblem } from "./label-limits.js";
+import { trimGoSpace } from "./go-space.js";
 
 /** An /ingest `name` such as `my-app{env=prod,region=eu}`: the application and its labels. */
 export interface ParsedName {
@@ -28,7 +29,7 @@ export interface ParsedName {
  */
 export function parseName(name: string): ParsedName {
   const open = name.indexOf("{");
-  let app = checkedApp(trimSpace(open === -1 ? name : name.slice(0, open)));
+  let app = checkedApp(trimGoSpace(open === -1 ? name : name.slice(0, open)));
   const labels = new Map<string, string>();
   if (open !== -1) {
     const equals = finder(name, "=");
@@ -45,8 +46,8 @@ export function parseName(name: string): ParsedName {
       const end = comma === -1 ? valueClose : valueClose === -1 ? comma : Math.min(comma, valueClose);
       // A value left open at the end is dropped.
       if (end === -1) break;
-      const label = trimSpace(name.slice(from, eq));
-      const value = trimSpace(name.slice(eq + 1, end));
+      const label = trimGoSpace(name.slice(from, eq));
+      const value = trimGoSpace(name.slice(eq + 1, end));
       if (label === appLabel) {
         app = checkedApp(value);
       } else {
@@ -78,13 +79,4 @@ function checkedApp(app: string): string {
   const problem = appNameProblem(app);
   if (problem !== undefined) throw new InvalidNameError(`name: ${problem}`);
   return app;
-}
-
-// Go's strings.TrimSpace (unicode.IsSpace): unlike String.prototype.trim it strips U+0085 and
-// keeps U+FEFF.
-const goSpace = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
-const surroundingSpace = new RegExp(`^${goSpace}+|${goSpace}+$`, "g");
-
-function trimSpace(text: string): string {
-  return text.replace(surroundingSpace, "");
 }

@@ -200,7 +200,7 @@ export const flagTable: readonly Flag[] = [
     value: "SIZE",
     default: "32MiB",
     commands: relay,
-    description: "larger bodies get 413",
+    description: "larger bodies get 413 (`/ingest`), a Push `resource_exhausted` (429)",
     apply: (settings, text) => {
       settings.maxBodyBytes = positive(parseByteSize(text), "the size");
     },

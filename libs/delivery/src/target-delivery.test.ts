@@ -1,11 +1,16 @@
 // A batch's requests to one target, against a fake target: the concurrency shared by batches, the
-// hand-off to the next job, a pause of the circuit, a profile the target could never take.
+// hand-off to the next job, a pause of the circuit, a profile the target could never take; and what
+// the circuit's outcome costs a batch behind a writer.
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { RelayMetrics } from "@pyroscope-relay/ops";
-import type { DeliveryReport, FailureReason, OutgoingProfile } from "@pyroscope-relay/queue";
-import { startFakeTarget, targetConfig, type FakeTarget } from "@pyroscope-relay/testing";
+import { batchJobData, type DeliveryReport, type FailureReason, type OutgoingProfile } from "@pyroscope-relay/queue";
+import { freePort, gzippedPprof, startFakeTarget, targetConfig, type FakeTarget } from "@pyroscope-relay/testing";
 import { TargetDelivery } from "./target-delivery.js";
+import { counter, failedJob, ingestData, redisForFile } from "./writer-harness.js";
+
+const { relay } = await redisForFile();
 
 /** What a batch's attempt reported, in order. */
 interface Recorded {
@@ -55,6 +60,17 @@ function delivery(t: TestContext, target: FakeTarget, concurrency: number): Targ
   return delivery;
 }
 
+/**
+ * Answers `/ingest` requests 500, but redirects those whose query names `unreachable` to a port nobody
+ * listens on: their attempt meets a connection refused.
+ */
+async function halfUnreachable(target: FakeTarget, unreachable: string): Promise<void> {
+  const nobody = await freePort();
+  target.respond((request) =>
+    request.query.includes(unreachable) ? { status: 307, headers: { location: `http://127.0.0.1:${nobody}/ingest` } } : { status: 500, body: "boom" },
+  );
+}
+
 /** The `n` label of each request the target received. */
 function labelsSent(target: FakeTarget): number[] {
   return target.requests.map((request) => Number(/n%3D(\d+)/.exec(request.query)?.[1])).sort((a, b) => a - b);
@@ -91,6 +107,27 @@ describe("TargetDelivery", () => {
     assert.deepEqual(recorded.delivered, []);
     assert.equal(outcome.retry?.status, 429);
     assert.ok((outcome.pauseMs ?? 0) >= 29_000, `paused for ${outcome.pauseMs} ms`);
+  });
+
+  it("an attempt the target answered with a retryable error uses an attempt, though another request of it could not reach the target", async (t) => {
+    const target = await fakeTarget(t);
+    await halfUnreachable(target, "n%3D1");
+    const { report } = recorder();
+    // One request at a time: profile 0's 500 first, then profile 1's connection refused.
+    const outcome = await delivery(t, target, 1).deliver(profiles(2), report, new AbortController().signal);
+    assert.equal(outcome.retry?.reason, "network ECONNREFUSED");
+    assert.ok(outcome.pauseMs !== undefined, "the target out of reach opens the circuit");
+    assert.equal(outcome.pauseUsesAttempt, true);
+  });
+
+  it("an attempt whose every failure is the target out of reach uses no attempt", async (t) => {
+    const target = await fakeTarget(t);
+    await halfUnreachable(target, "n%3D");
+    const { report } = recorder();
+    const outcome = await delivery(t, target, 2).deliver(profiles(2), report, new AbortController().signal);
+    assert.equal(outcome.retry?.reason, "network ECONNREFUSED");
+    assert.ok(outcome.pauseMs !== undefined);
+    assert.equal(outcome.pauseUsesAttempt, false);
   });
 
   it("fails a profile whose name no target would take and delivers the others", async (t) => {
@@ -149,5 +186,32 @@ describe("TargetDelivery", () => {
     await delivery(t, target, 2).deliver([], report, new AbortController().signal);
     assert.equal(recorded.dispatched, 1);
     assert.equal(target.requests.length, 0);
+  });
+});
+
+describe("TargetDelivery behind a writer", () => {
+  it("a profile the target answers 500 fails after max_backoff_retries attempts, though another of its batch cannot reach the target", async (t) => {
+    const target = await startFakeTarget();
+    await halfUnreachable(target, "p=1");
+    const r = await relay(t, [targetConfig("a", { url: target.url, maxBackoffRetries: 2 })], { fakes: [target], concurrency: 1 });
+    // One batch; one request at a time, in order: profile 0's 500, then profile 1's connection refused.
+    const [first] = await Promise.all([0, 1].map((i) => r.enqueuer.enqueue(gzippedPprof(), ingestData({ query: `name=app&p=${i}` }), ["a"])));
+    const job = await failedJob(r.queue("a"), first!.batchId);
+    assert.deepEqual(
+      batchJobData.parse(job.data).profiles.map((ref) => ref.index),
+      [0, 1],
+    );
+    await sleep(150);
+    assert.equal(target.requests.filter((request) => request.query.includes("p=0")).length, 2, "profile 0 sent max_backoff_retries times");
+  });
+
+  it("a target that always answers with Retry-After counts each retried profile once in pyroscope_write_retries_total", async (t) => {
+    const target = await startFakeTarget();
+    target.respond(() => ({ status: 429, headers: { "retry-after": "0" }, body: "slow down" }));
+    const r = await relay(t, [targetConfig("a", { url: target.url, maxBackoffRetries: 3 })], { fakes: [target] });
+    const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
+    await failedJob(r.queue("a"), batchId);
+    assert.equal(target.requests.length, 3);
+    assert.equal(await counter(r.metrics.writeRetries, "a"), 2, "retried twice; the last failure is not retried");
   });
 });

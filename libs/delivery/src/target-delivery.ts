@@ -36,7 +36,10 @@ interface IngestProfile {
   payload: Buffer;
 }
 
-/** What an attempt learnt so far: the last retryable failure, and a pause once the circuit opened. */
+/**
+ * What an attempt learnt so far: the last retryable failure, a pause once the circuit opened, and
+ * whether the attempt counts (a failure other than the target out of reach).
+ */
 interface AttemptState {
   retry?: AttemptOutcome["retry"];
   pauseMs?: number;
@@ -190,11 +193,11 @@ export class TargetDelivery {
         if (signal.aborted) return;
         state.retry = result.failure;
         const pause = this.circuit.pauseFor(result, { sentAt: started, failedAt: performance.now() });
-        if (pause !== undefined) {
-          state.pauseMs = Math.max(state.pauseMs ?? 0, pause.pauseMs);
-          // A pause the target asked for (or its being out of reach) in the attempt costs no attempt.
-          state.pauseUsesAttempt = (state.pauseUsesAttempt ?? true) && pause.usesAttempt;
-        }
+        if (pause !== undefined) state.pauseMs = Math.max(state.pauseMs ?? 0, pause.pauseMs);
+        // The attempt is free only if every failure in it was the target out of reach: any other (a
+        // 500 below the streak, a reset) makes it count, or a profile the target always refuses would
+        // be sent past max_backoff_retries.
+        state.pauseUsesAttempt ||= pause?.usesAttempt ?? true;
       }
     }
   }

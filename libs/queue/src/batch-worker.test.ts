@@ -259,6 +259,37 @@ test("a pause for a streak of errors uses the job's attempts: a target that keep
   assert.deepEqual(batchJobData.parse(failed.data).failure, httpFailure(500, "boom"));
 });
 
+test("a pause that uses an attempt reports each profile left once, as retrying", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 3 });
+  await flush(h, 2);
+  const reported = { paused: 0, retrying: 0 };
+  const delivery = scriptedDelivery(() => ({ retry: httpFailure(503, "busy"), pauseMs: 20, pauseUsesAttempt: true }));
+  h.worker("alpha", delivery, {
+    observer: {
+      paused: ({ profiles }) => (reported.paused += profiles),
+      retrying: ({ profiles }) => (reported.retrying += profiles),
+    },
+  });
+  await until("the batch to fail", async () => (await h.queue("alpha").getFailedCount()) === 1);
+  assert.equal(delivery.attempts.length, 3);
+  // The writer counts both hooks in pyroscope_write_retries_total.
+  assert.deepEqual(reported, { paused: 0, retrying: 4 }, "two profiles retried twice, each counted once");
+});
+
+test("a pause met on the last attempt pauses the target's queue all the same, while the batch fails", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 1 });
+  const batchId = await flush(h, 1);
+  const paused: { pauseMs: number; profiles: number }[] = [];
+  const delivery = scriptedDelivery(() => ({ retry: httpFailure(429, "slow down"), pauseMs: 30_000, pauseUsesAttempt: true }));
+  h.worker("alpha", delivery, { observer: { paused: ({ pauseMs, profiles }) => paused.push({ pauseMs, profiles }) } });
+  // Split off into a job that, as any, waits for the pause before it is listed failed.
+  const failed = await until("the batch to fail", async () => (await h.queue("alpha").getJob(batchId))?.data);
+  assert.deepEqual(batchJobData.parse(failed).failure, httpFailure(429, "slow down"));
+  const left = await h.connection.pttl(`${h.prefix}:${queueNameFor("alpha", 0)}:limiter`);
+  assert.ok(left > 25_000, `the target's other batches wait for the pause, ${left} ms left`);
+  assert.deepEqual(paused, [{ pauseMs: 30_000, profiles: 0 }], "none of the batch's profiles wait for it: they failed");
+});
+
 test("close() hands an active batch back to waiting after the grace period, with what it delivered", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 3);

@@ -21,7 +21,11 @@ export interface BatchWorkerObserver {
   retrying?(event: { jobId: string; attempt: number; profiles: number; failure: FailureReason }): void;
   /** Profiles failed for good: they are kept in a failed job for replay. */
   failed?(event: { jobId: string; profiles: number; bytes: number; attempts: number; failure: FailureReason }): void;
-  /** The target's queue pauses (circuit breaker): every writer of the target stops taking jobs; `profiles` wait for it. */
+  /**
+   * The target's queue pauses (circuit breaker): every writer of the target stops taking jobs.
+   * `profiles` go back to wait for it without using an attempt; 0 when the job used one (`retrying`
+   * reports them) or failed on its last.
+   */
   paused?(event: { jobId: string; pauseMs: number; profiles: number; failure: FailureReason | undefined }): void;
   /**
    * A drain job ends (completes, or is removed once BullMQ failed it) having claimed segments whose
@@ -351,17 +355,17 @@ export class BatchWorker {
       await job.updateProgress(progress.toJSON());
       if (this.stopping.signal.aborted) throw Worker.RateLimitError();
       if (outcome.pauseMs !== undefined) {
-        // Every shard: the circuit is the target's.
-        const { connection, prefix } = this.options;
-        await Promise.all([...this.lifecycles.keys()].map((queue) => pauseQueue(connection, prefix, queue, outcome.pauseMs!)));
-        this.observer.paused?.({ jobId: job.id!, pauseMs: outcome.pauseMs, profiles: left.length, failure: outcome.retry });
+        // A job that uses an attempt reports its profiles as retrying, once.
+        await this.pause(job, outcome.pauseMs, handBack ? left.length : 0, outcome.retry);
         if (handBack) throw Worker.RateLimitError();
       }
       const failure = outcome.retry ?? UNREPORTED;
       this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade + 1, profiles: left.length, failure });
       throw new RetryLater(failure);
     }
-    // The last attempt: what is left fails for good with the last retryable failure.
+    // The last attempt: the circuit opens all the same, for the target's other batches; what is left
+    // fails for good with the last retryable failure.
+    if (outcome.pauseMs !== undefined) await this.pause(job, outcome.pauseMs, 0, outcome.retry);
     progress.failRemaining(left, outcome.retry ?? UNREPORTED);
     if (data === undefined) {
       await this.splitOffAtEnd(job, work, progress);
@@ -375,6 +379,14 @@ export class BatchWorker {
       return;
     }
     throw new FinalFailure(failure);
+  }
+
+  /** Opens the target's circuit for `pauseMs`; `profiles` of `job` go back to wait for it. */
+  private async pause(job: BatchJob, pauseMs: number, profiles: number, failure: FailureReason | undefined): Promise<void> {
+    // Every shard: the circuit is the target's.
+    const { connection, prefix } = this.options;
+    await Promise.all([...this.lifecycles.keys()].map((queue) => pauseQueue(connection, prefix, queue, pauseMs)));
+    this.observer.paused?.({ jobId: job.id!, pauseMs, profiles, failure });
   }
 
   /** Each failure group goes into failed jobs of its own (one per batch); the job carries on with the rest. */

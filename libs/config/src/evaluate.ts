@@ -39,13 +39,9 @@ export function evaluate(expression: Expression, path: ValuePath, context: Evalu
       });
     case "object": {
       const object: Record<string, unknown> = Object.create(null);
-      const seen = new Map<string, Position>();
+      // A key set twice takes the later value, as Alloy's evaluator does (only attributes and blocks
+      // may not repeat).
       for (const { key, keyPos, value } of expression.fields) {
-        const first = seen.get(key);
-        if (first) {
-          throw error(context, keyPos, `duplicate key ${JSON.stringify(key)}; first set at ${first.line}:${first.col}`);
-        }
-        seen.set(key, keyPos);
         context.locations.set([...path, key], { kind: "value", pos: value.pos, namePos: keyPos });
         object[key] = evaluate(value, [...path, key], context);
       }

@@ -200,6 +200,7 @@ test("proxy: Alloy's rules between proxy_url, no_proxy, proxy_from_environment a
   // An empty proxy_url or no_proxy (an unset env()) is unset, as in Alloy.
   assert.deepEqual(issues({ proxy_url: "", no_proxy: "" }), []);
   assert.deepEqual(issues({ proxy_url: "", proxy_from_environment: true }), []);
+  assert.deepEqual(issues({ proxy_url: "", no_proxy: "localhost,.svc" }), [], "an unset sys.env() beside a no_proxy, as Alloy loads it");
 });
 
 test("oauth2: the token endpoint's proxy follows the same rules", () => {

@@ -110,7 +110,9 @@ function checkProxy(proxy: ProxySettings, ctx: z.RefinementCtx): void {
   if (isSet(proxy.no_proxy)) {
     if (proxy.proxy_from_environment) {
       conflict(ctx, ["no_proxy"], "does not apply with proxy_from_environment: set NO_PROXY in the environment instead");
-    } else if (!hasUrl) {
+    } else if (proxy.proxy_url === undefined) {
+      // Alloy checks this one against a proxy_url that is absent, not empty: `proxy_url =
+      // sys.env("HTTPS_PROXY")` beside a no_proxy loads where the variable is unset (and no proxy is used).
       conflict(ctx, ["no_proxy"], "needs proxy_url");
     }
   }

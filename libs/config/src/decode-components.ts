@@ -37,6 +37,13 @@ function isComponentKind(name: string): name is ComponentKind {
  * run). As in Alloy, a block name and label identify one block across all files. Components with
  * problems are left out of the result and their problems appended to `diagnostics`.
  */
+/**
+ * Alloy's pyroscope components the relay does not run: ignored like any other component. Any other
+ * `pyroscope.` name is refused, as Alloy refuses it: a misspelt `pyroscope.recieve_http` would
+ * otherwise be ignored, and nothing would listen where the file says.
+ */
+const otherPyroscopeComponents = new Set(["pyroscope.ebpf", "pyroscope.enrich", "pyroscope.java", "pyroscope.relabel", "pyroscope.scrape"]);
+
 export function decodeComponents(
   files: readonly ParsedFile[],
   scope: Scope,
@@ -64,6 +71,8 @@ export function decodeComponents(
       if (label !== undefined && !validLabel.test(label)) {
         const rule = "use letters, digits and underscores, not starting with a digit";
         report(pos, `invalid label ${JSON.stringify(label)}: ${rule}`);
+      } else if (name.startsWith("pyroscope.") && !otherPyroscopeComponents.has(name) && !isComponentKind(name)) {
+        report(pos, `unknown component ${name}: Alloy's pyroscope components are ${[...otherPyroscopeComponents, "pyroscope.receive_http", "pyroscope.write"].sort().join(", ")}`);
       } else if (!isComponentKind(name)) {
         const id = label === undefined ? name : `${name} ${JSON.stringify(label)}`;
         if (!isDuplicate(id, pos, label === undefined ? "block" : "component")) {

@@ -50,6 +50,7 @@ test("applies Alloy's defaults to a minimal configuration", () => {
         endpointName: "",
         url: "http://localhost:4040",
         remoteTimeoutMs: 10_000,
+        debugInfoUploadTimeoutMs: 120_000,
         headers: {},
         minBackoffMs: 500,
         maxBackoffMs: 300_000,
@@ -83,6 +84,7 @@ pyroscope.write "prod" {
     name                = "eu"
     url                 = "https://eu.example:4040/base"
     remote_timeout      = "3s"
+    debug_info_upload_timeout = "5m"
     headers             = { "X-Scope-OrgID" = env("TENANT") }
     min_backoff_period  = "100ms"
     max_backoff_period  = "1m"
@@ -153,6 +155,7 @@ pyroscope.write "staging" {
     endpointName: "eu",
     url: "https://eu.example:4040/base",
     remoteTimeoutMs: 3000,
+    debugInfoUploadTimeoutMs: 300_000,
     headers: { "X-Scope-OrgID": "squad-1" },
     minBackoffMs: 100,
     maxBackoffMs: 60_000,
@@ -227,6 +230,13 @@ ${receiveLocal}${writeLocal}`;
     config.receivers.map((r) => r.targets),
     [["local"]],
   );
+});
+
+test("refuses a pyroscope component Alloy does not have, as Alloy does: a misspelt receiver is not ignored", () => {
+  const source = `${receiveLocal}${writeLocal}pyroscope.recieve_http "other" {\n  forward_to = []\n}\n`;
+  assert.deepEqual(configErrors(source), [
+    "relay.alloy:9:1: unknown component pyroscope.recieve_http: Alloy's pyroscope components are pyroscope.ebpf, pyroscope.enrich, pyroscope.java, pyroscope.receive_http, pyroscope.relabel, pyroscope.scrape, pyroscope.write",
+  ]);
 });
 
 test("an ignored block must still parse", () => {
@@ -479,11 +489,11 @@ test("reports a configuration without receive_http as a whole-file error", () =>
 });
 
 test("reports evaluation errors", () => {
-  const source = receiveLocal + writeLocal.replace("    url", '    name = file("x")\n    bearer_token = env([])\n    headers = { a = 1, a = 2 }\n    url');
+  const source = receiveLocal + writeLocal.replace("    url", '    name = file("x")\n    bearer_token = env([])\n    headers = { a = 1, b = [] + 1 }\n    url');
   assert.deepEqual(configErrors(source), [
     'relay.alloy:6:12: unknown function "file"',
     "relay.alloy:7:24: env: argument 1: expected string, got list",
-    'relay.alloy:8:24: duplicate key "a"; first set at 8:17',
+    'relay.alloy:8:28: "+" needs numbers or strings, got list',
   ]);
 });
 

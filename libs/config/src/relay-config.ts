@@ -114,6 +114,8 @@ export interface TargetConfig {
   endpointName: string;
   url: string;
   remoteTimeoutMs: number;
+  /** `debug_info_upload_timeout`: bounds a debuginfo upload passed through to this target; 0 = none. */
+  debugInfoUploadTimeoutMs: number;
   headers: Record<string, string>;
   minBackoffMs: number;
   maxBackoffMs: number;

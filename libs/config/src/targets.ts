@@ -130,6 +130,7 @@ export function buildTargets(writes: readonly Located<WriteComponent>[], diagnos
         endpointName: endpoint.name,
         url: endpoint.url,
         remoteTimeoutMs: endpoint.remote_timeout,
+        debugInfoUploadTimeoutMs: endpoint.debug_info_upload_timeout,
         headers: { ...endpoint.headers },
         minBackoffMs: endpoint.min_backoff_period,
         maxBackoffMs: endpoint.max_backoff_period,

@@ -17,6 +17,7 @@ test("fills in every endpoint default", () => {
         url: "http://x",
         name: "",
         remote_timeout: 10_000,
+        debug_info_upload_timeout: 120_000,
         headers: {},
         min_backoff_period: 500,
         max_backoff_period: 300_000,

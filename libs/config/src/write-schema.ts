@@ -33,6 +33,7 @@ export function writeSchema(readFile: FileReader) {
         .refine(hasNoUserinfo, { error: "must not contain credentials: use a basic_auth block" }),
       name: alloyString.default(""),
       remote_timeout: duration("10s"),
+      debug_info_upload_timeout: duration("2m"),
       headers: stringMap(headerName, "invalid HTTP header name"),
       min_backoff_period: duration("500ms"),
       max_backoff_period: duration("5m"),

@@ -12,6 +12,7 @@ export function targetConfig(name: string, overrides: Partial<TargetConfig> = {}
     endpointName: name,
     url: "http://127.0.0.1:1",
     remoteTimeoutMs: 10_000,
+    debugInfoUploadTimeoutMs: 120_000,
     headers: {},
     minBackoffMs: 20,
     maxBackoffMs: 50,

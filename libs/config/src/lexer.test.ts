@@ -90,9 +90,16 @@ test("decodes string escapes", () => {
   assert.deepEqual(token && token.kind === "string" && token.value, 'a\n\t"\\é😀AA\x07\b\f\r\v');
 });
 
-test("keeps raw strings verbatim, across lines", () => {
+test("reads \\x and octal escapes as bytes of UTF-8, as Go does", () => {
+  const [token] = tokenize(String.raw`"caf\xc3\xa9 \303\251t\xe2\x82\xac!"`, "t.alloy");
+  assert.deepEqual(token && token.kind === "string" && token.value, "café ét€!");
+});
+
+test("keeps raw strings verbatim, across lines, but for carriage returns, which Go drops", () => {
   const [token] = tokenize("`C:\\path\\n\nnext`", "t.alloy");
   assert.deepEqual(token && token.kind === "string" && token.value, "C:\\path\\n\nnext");
+  const [crlf] = tokenize("`-----BEGIN\r\nabc\r\n-----END`", "t.alloy");
+  assert.deepEqual(crlf && crlf.kind === "string" && crlf.value, "-----BEGIN\nabc\n-----END");
 });
 
 test("reads unicode identifiers and underscores", () => {

@@ -7,6 +7,7 @@ const identifierPart = /[\p{L}\p{N}_]/u;
 const digit = /[0-9]/;
 const hexDigit = /[0-9a-fA-F]/;
 const octalDigit = /[0-7]/;
+const utf8 = new TextDecoder();
 
 const simpleEscapes: Record<string, string> = {
   a: "\x07",
@@ -184,19 +185,32 @@ class Lexer {
   private quotedString(start: Position): string {
     this.advance();
     let value = "";
+    // `\x..` and octal escapes are bytes, as in Go: a run of them is read as UTF-8 ("\xc3\xa9" is é).
+    let bytes: number[] = [];
+    const flush = () => {
+      if (bytes.length > 0) value += utf8.decode(Uint8Array.from(bytes));
+      bytes = [];
+    };
     for (;;) {
       const char = this.peek();
       if (char === undefined || char === "\n") throw this.error(start, "unterminated string");
       if (char === '"') {
         this.advance();
+        flush();
         return value;
       }
-      if (char === "\\") value += this.escape();
-      else value += this.advance();
+      const next = char === "\\" ? this.escape() : this.advance();
+      if (typeof next === "number") {
+        bytes.push(next);
+      } else {
+        flush();
+        value += next;
+      }
     }
   }
 
-  private escape(): string {
+  /** A character, or a byte (`\x..`, octal). */
+  private escape(): string | number {
     const pos = this.position();
     this.advance();
     const char = this.peek();
@@ -207,18 +221,34 @@ class Lexer {
     }
     switch (char) {
       case "x":
-        return this.codePointEscape(pos, 2, hexDigit, 16);
+        return this.byteEscape(pos, 2, hexDigit, 16);
       case "u":
         return this.codePointEscape(pos, 4, hexDigit, 16);
       case "U":
         return this.codePointEscape(pos, 8, hexDigit, 16);
       default:
-        if (char !== undefined && octalDigit.test(char)) return this.codePointEscape(pos, 3, octalDigit, 8, false);
+        if (char !== undefined && octalDigit.test(char)) return this.byteEscape(pos, 3, octalDigit, 8, false);
         throw this.error(pos, `invalid escape sequence "\\${char ?? ""}" in string`);
     }
   }
 
-  private codePointEscape(start: Position, length: number, allowed: RegExp, radix: number, hasLetter = true): string {
+  private codePointEscape(start: Position, length: number, allowed: RegExp, radix: number): string {
+    const text = this.escapeDigits(start, length, allowed, true);
+    const codePoint = Number.parseInt(text, radix);
+    if (codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff)) {
+      throw this.error(start, `invalid escape sequence in string: ${text} is not a valid character`);
+    }
+    return String.fromCodePoint(codePoint);
+  }
+
+  private byteEscape(start: Position, length: number, allowed: RegExp, radix: number, hasLetter = true): number {
+    const text = this.escapeDigits(start, length, allowed, hasLetter);
+    const byte = Number.parseInt(text, radix);
+    if (byte > 0xff) throw this.error(start, `invalid escape sequence in string: ${text} is not a valid character`);
+    return byte;
+  }
+
+  private escapeDigits(start: Position, length: number, allowed: RegExp, hasLetter: boolean): string {
     if (hasLetter) this.advance();
     let text = "";
     for (let i = 0; i < length; i++) {
@@ -228,11 +258,7 @@ class Lexer {
       }
       text += this.advance();
     }
-    const codePoint = Number.parseInt(text, radix);
-    if (codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff) || (radix === 8 && codePoint > 0xff)) {
-      throw this.error(start, `invalid escape sequence in string: ${text} is not a valid character`);
-    }
-    return String.fromCodePoint(codePoint);
+    return text;
   }
 
   private rawString(start: Position): string {
@@ -243,7 +269,8 @@ class Lexer {
       if (char === undefined) throw this.error(start, "unterminated raw string");
       this.advance();
       if (char === "`") return value;
-      value += char;
+      // As Go's strconv.Unquote: a carriage return in a raw string is dropped (a file saved with CRLF).
+      if (char !== "\r") value += char;
     }
   }
 

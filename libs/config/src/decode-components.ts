@@ -72,7 +72,10 @@ export function decodeComponents(
         const rule = "use letters, digits and underscores, not starting with a digit";
         report(pos, `invalid label ${JSON.stringify(label)}: ${rule}`);
       } else if (name.startsWith("pyroscope.") && !otherPyroscopeComponents.has(name) && !isComponentKind(name)) {
-        report(pos, `unknown component ${name}: Alloy's pyroscope components are ${[...otherPyroscopeComponents, "pyroscope.receive_http", "pyroscope.write"].sort().join(", ")}`);
+        report(
+          pos,
+          `unknown component ${name}: Alloy's pyroscope components are ${[...otherPyroscopeComponents, "pyroscope.receive_http", "pyroscope.write"].sort().join(", ")}`,
+        );
       } else if (!isComponentKind(name)) {
         const id = label === undefined ? name : `${name} ${JSON.stringify(label)}`;
         if (!isDuplicate(id, pos, label === undefined ? "block" : "component")) {

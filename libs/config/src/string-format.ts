@@ -77,11 +77,13 @@ export function formatString(format: string, values: readonly unknown[]): string
       result += "%";
       continue;
     }
-    // Go's fmt refuses a width or precision of a million or more (%!(BADWIDTH)); past 99 float
-    // digits JavaScript's number formatting throws where Go would go on.
+    // Go's fmt stops reading a width or precision at about a million (the rest of the verb then
+    // prints as %!(NOVERB)); JavaScript formats at most 100 digits of a float (99 after the point
+    // of %e), and throws past them where Go would go on.
     if (verb.width >= 1e6 || (verb.precision ?? 0) >= 1e6) throw new FunctionError(`%${letter}: a width or precision of a million or more`, 0);
-    if ((verb.precision ?? 0) > maxFloatPrecision && "eEfFgG".includes(letter)) {
-      throw new FunctionError(`%${letter}: a precision over ${maxFloatPrecision} is not supported`, 0);
+    const maxPrecision = letter === "e" || letter === "E" ? 99 : 100;
+    if ((verb.precision ?? 0) > maxPrecision && "eEfFgG".includes(letter)) {
+      throw new FunctionError(`%${letter}: a precision over ${maxPrecision} is not supported`, 0);
     }
     verb.letter = letter;
     if (letter === "*") throw new FunctionError("widths and precisions taken from values (*) are not supported", 0);
@@ -145,8 +147,6 @@ function formatAny(value: unknown, sharp: boolean, argument: number): string {
   }
   throw new FunctionError(`%${sharp ? "#" : ""}v cannot format a ${describeValueType(value)}`, argument);
 }
-
-const maxFloatPrecision = 99;
 
 /**
  * `magnitude` (finite, not negative: evaluation never makes infinities) as `%e %f %g` and `%v` write

@@ -363,9 +363,12 @@ export class BatchWorker {
       this.observer.retrying?.({ jobId: job.id!, attempt: job.attemptsMade + 1, profiles: left.length, failure });
       throw new RetryLater(failure);
     }
-    // The last attempt: the circuit opens all the same, for the target's other batches; what is left
-    // fails for good with the last retryable failure.
-    if (outcome.pauseMs !== undefined) await this.pause(job, outcome.pauseMs, 0, outcome.retry);
+    // The last attempt: the circuit opens all the same, for the target's other batches (at best: a
+    // failure to pause must not keep what is left from failing); what is left fails for good with
+    // the last retryable failure.
+    if (outcome.pauseMs !== undefined) {
+      await this.pause(job, outcome.pauseMs, 0, outcome.retry).catch((error: unknown) => this.observer.error?.(error, "pause"));
+    }
     progress.failRemaining(left, outcome.retry ?? UNREPORTED);
     if (data === undefined) {
       await this.splitOffAtEnd(job, work, progress);

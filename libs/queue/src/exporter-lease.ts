@@ -44,8 +44,11 @@ const MAX_TTL_MS = 600_000;
 export class ExporterLease {
   private readonly key: string;
   private lastScrape: number | undefined;
-  /** The intervals between this process' scrapes, each with its end, over the last MAX_TTL_MS. */
-  private readonly intervals: { end: number; ms: number }[] = [];
+  /**
+   * The longest interval between this process' scrapes in each minute of the last MAX_TTL_MS, by
+   * minute: a few entries however often it is scraped.
+   */
+  private readonly longestByMinute = new Map<number, number>();
 
   constructor(
     private readonly connection: RedisConnection,
@@ -58,11 +61,18 @@ export class ExporterLease {
 
   /** At a scrape: whether this process holds the lease (taken or renewed now). */
   async hold(now = Date.now()): Promise<boolean> {
-    if (this.lastScrape !== undefined) this.intervals.push({ end: now, ms: now - this.lastScrape });
+    const minute = Math.floor(now / 60_000);
+    if (this.lastScrape !== undefined) {
+      const interval = now - this.lastScrape;
+      this.longestByMinute.set(minute, Math.max(this.longestByMinute.get(minute) ?? 0, interval));
+    }
     this.lastScrape = now;
-    while ((this.intervals[0]?.end ?? now) < now - MAX_TTL_MS) this.intervals.shift();
-    const longest = Math.max(...this.intervals.map((interval) => interval.ms));
-    const ttl = this.intervals.length === 0 ? FIRST_TTL_MS : Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, 3 * longest));
+    let longest: number | undefined;
+    for (const [start, interval] of this.longestByMinute) {
+      if (start < minute - MAX_TTL_MS / 60_000) this.longestByMinute.delete(start);
+      else longest = Math.max(longest ?? 0, interval);
+    }
+    const ttl = longest === undefined ? FIRST_TTL_MS : Math.min(MAX_TTL_MS, Math.max(MIN_TTL_MS, 3 * longest));
     return (await hold.run(this.connection, [this.key], [this.holder, Math.round(ttl)])) === 1;
   }
 

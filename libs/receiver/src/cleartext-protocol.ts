@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { timerDelay } from "./timer-delay.js";
 
 /** What a client speaking HTTP/2 with prior knowledge sends first (RFC 9113, 3.4). */
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -24,7 +25,7 @@ export function routeCleartext(socket: Socket, servers: CleartextServers, timeou
   const onGiveUp = (): void => {
     socket.destroy();
   };
-  const deadline = timeoutMs > 0 ? setTimeout(onGiveUp, timeoutMs) : undefined;
+  const deadline = timeoutMs > 0 ? setTimeout(onGiveUp, timerDelay(timeoutMs)) : undefined;
   const onClose = (): void => clearTimeout(deadline);
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);

@@ -5,6 +5,7 @@ import { DebuginfoService } from "@pyroscope-relay/proto";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 import { tenantHeaderKey } from "./tenant.js";
+import { timerDelay } from "./timer-delay.js";
 
 /** Alloy's words when a receiver has no target to pass debuginfo calls to. */
 export const noDownstreamMessage = "no downstream endpoints available";
@@ -28,7 +29,9 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
     let client = clients.get(upstream);
     if (client === undefined) clients.set(upstream, (client = upstreamClient(upstream)));
     const tenant = clientTenant(ctx, handler.values.get(tenantHeaderKey), [upstream.name]);
-    const options = { signal: handler.signal, timeoutMs: upstream.callTimeoutMs, headers: tenant === undefined ? {} : { "X-Scope-OrgID": tenant } };
+    // connect-es's transport takes a timeout of 0 as none (remote_timeout 0, as for profile delivery).
+    const timeoutMs = timerDelay(upstream.callTimeoutMs);
+    const options = { signal: handler.signal, timeoutMs, headers: tenant === undefined ? {} : { "X-Scope-OrgID": tenant } };
     try {
       return await run(client, options);
     } catch (err) {

@@ -4,6 +4,7 @@ import { noDownstreamMessage } from "./debuginfo-service.js";
 import { RequestError } from "@pyroscope-relay/ops";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 import { tenantHeader } from "./tenant.js";
+import { timerDelay } from "./timer-delay.js";
 
 export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
 
@@ -31,12 +32,12 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
       ctx.config.debugInfoUploadTimeoutMs > 0
         ? setTimeout(
             () => aborter.abort(new Error(`the upload took longer than ${ctx.config.debugInfoUploadTimeoutMs} ms`)),
-            ctx.config.debugInfoUploadTimeoutMs,
+            timerDelay(ctx.config.debugInfoUploadTimeoutMs),
           ).unref()
         : undefined;
     // While the target takes the upload the client's socket is quiet: server_write_timeout, which
     // destroys a quiet HTTP/1.1 socket, gives way to the upload's timeout, as Alloy moves its deadlines.
-    if (!isHttp2(res)) req.setTimeout(ctx.config.debugInfoUploadTimeoutMs);
+    if (!isHttp2(res)) req.setTimeout(timerDelay(ctx.config.debugInfoUploadTimeoutMs));
     // The client gone (or cut off by the read deadline): the target's upload stops too.
     const clientGone = () => aborter.abort(new Error("the client went away"));
     res.once("close", clientGone);

@@ -135,6 +135,17 @@ describe("debuginfo calls pass through to the first target", () => {
     await assert.rejects(toDown.uploadFinished({ gnuBuildId: "x" }), { code: Code.Unavailable });
   });
 
+  test("remote_timeout 0 is no timeout, as for profile delivery: the calls pass through", async (t) => {
+    const fake = await fakeTarget(t);
+    pyroscopeDebuginfo(fake);
+    const r = await startTestReceiver(t, redis, admin, { debuginfo: testUpstream(fake.url, { callTimeoutMs: 0 }) });
+    const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }));
+    assert.equal((await client.shouldInitiateUpload({ file })).shouldInitiateUpload, true);
+    await client.uploadFinished({ gnuBuildId: "2f5e1c" });
+    assert.equal(fake.requests.length, 2);
+    assert.equal(fake.requests[0]?.headers["connect-timeout-ms"], undefined, "no deadline passed on");
+  });
+
   test("a target's long error, answered compressed to a client that accepts gzip, is counted with its code", async (t) => {
     const fake = await fakeTarget(t);
     const message = `no such tenant: ${"x".repeat(2_000)}`;
@@ -250,6 +261,42 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     before.release();
     assert.equal((await upload).status, 200);
     assert.equal(after.requests.length, 0);
+  });
+
+  test("without timeouts (debug_info_upload_timeout and remote_timeout 0), an upload under way when a reload redirects the calls still finishes", async (t) => {
+    const [before, after] = [await fakeTarget(t), await fakeTarget(t)];
+    before.hold();
+    const r = await startTestReceiver(t, redis, admin, { config: { debugInfoUploadTimeoutMs: 0 }, debuginfo: testUpstream(before.url, { callTimeoutMs: 0 }) });
+    const upload = send(r.url, "POST", uploadPath("no-deadline"), {}, Buffer.alloc(1_000, 1));
+    while (before.requests.length === 0) await sleep(10);
+    r.receiver.redirectDebuginfo(testUpstream(after.url));
+    // Past the 0 ms the replaced upstream used to be given.
+    await sleep(100);
+    before.release();
+    assert.equal((await upload).status, 200);
+    assert.equal(after.requests.length, 0);
+  });
+
+  test("debug_info_upload_timeout and remote_timeout of 600h, past what Node's timers take (24.8 days), are waited out, not 1 ms, across a reload too", async (t) => {
+    const [before, after] = [await fakeTarget(t), await fakeTarget(t)];
+    pyroscopeDebuginfo(before);
+    before.hold();
+    const long = 600 * 3_600_000;
+    const r = await startTestReceiver(t, redis, admin, {
+      config: { debugInfoUploadTimeoutMs: long },
+      debuginfo: testUpstream(before.url, { callTimeoutMs: long }),
+    });
+    const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }));
+    const call = client.shouldInitiateUpload({ file });
+    const upload = send(r.url, "POST", uploadPath("long-deadline"), {}, Buffer.alloc(1_000, 1));
+    // The target answers later than the 1 ms Node would make of each timeout.
+    await sleep(100);
+    r.receiver.redirectDebuginfo(testUpstream(after.url));
+    await sleep(100);
+    before.release();
+    assert.equal((await within(call, 2_000, "the call")).shouldInitiateUpload, true);
+    assert.equal((await within(upload, 2_000, "the upload")).status, 200);
+    assert.equal(before.requests.length, 2);
   });
 
   test("the target answering anything but 200, or unreachable: 502", async (t) => {

@@ -1,4 +1,5 @@
 import type { ServerRequest } from "./http-exchange.js";
+import { timerDelay } from "./timer-delay.js";
 
 /**
  * A request's body must be complete `ms` after the request arrived (`server_read_timeout`, or the
@@ -10,7 +11,7 @@ export function readDeadline(req: ServerRequest, ms: number, onExpired: () => vo
   if (req.complete || ms <= 0) return;
   const timer = setTimeout(() => {
     if (!req.complete) onExpired();
-  }, ms);
+  }, timerDelay(ms));
   timer.unref();
   // Not on 'close': Node closes an HTTP/1.1 request once it is answered, while its body may still come.
   req.once("end", () => clearTimeout(timer));

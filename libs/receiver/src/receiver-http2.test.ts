@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import { connect as http2Connect, constants } from "node:http2";
 import type { ClientHttp2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { connect as netConnect } from "node:net";
 import { dirname, resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import type { TestContext } from "node:test";
@@ -430,6 +432,23 @@ test("http2 { enabled = false } is ignored, as Alloy's receive_http ignores it: 
     lines.some((line) => /http2 enabled = false is ignored/.test(line)),
     lines.join(""),
   );
+});
+
+test("server_read_timeout of 600h, past what Node's timers take (24.8 days), is waited out, not 1 ms: a slow h2c request is served", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs: 600 * 3_600_000 } });
+  const { hostname, port } = new URL(r.url);
+  const socket = netConnect(Number(port), hostname);
+  t.after(() => socket.destroy());
+  await once(socket, "connect");
+  // Quiet before the preface, then between two parts of the body: each waits on a read timer.
+  await sleep(100);
+  const client = http2Connect(r.url, { createConnection: () => socket });
+  client.on("error", () => undefined);
+  t.after(() => client.destroy());
+  const body = gzippedPprof();
+  const res = await within(h2Request(client, { ":method": "POST", ":path": ingestPath }, [body.subarray(0, 10), body.subarray(10)], 100), 3_000, "the answer");
+  assert.equal(res.headers[":status"], 200);
+  assert.equal((await r.payloads()).length, 1);
 });
 
 test("an HTTP/1.1 request beginning like the HTTP/2 preface is still HTTP/1.1 on an h2c port", async (t) => {

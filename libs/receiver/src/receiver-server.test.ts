@@ -285,6 +285,41 @@ test("server_read_timeout = 0s is no deadline, as in Go: a body that takes its t
   assert.equal((await r.payloads()).length, 1);
 });
 
+test("server_read_timeout of 600h, past what Node's timers take (24.8 days), is waited out, not 1 ms: a slow HTTP/1.1 request is served", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { config: { readTimeoutMs: 600 * 3_600_000 } });
+  const client = await RawClient.open(r.url);
+  try {
+    // Quiet before the first byte, then between two parts of the body: each waits on a read timer.
+    await sleep(100);
+    client.socket.write(ingestHead(profile.length));
+    client.socket.write(profile.subarray(0, 10));
+    await sleep(100);
+    client.socket.write(profile.subarray(10));
+    assert.equal(await within(client.response(), 2_000, "the answer"), 200);
+  } finally {
+    client.socket.destroy();
+  }
+  assert.equal((await r.payloads()).length, 1);
+});
+
+test("graceful_shutdown_timeout of 600h, past what Node's timers take, does not cut a request in flight at once", async (t) => {
+  const r = await startTestReceiver(t, redis, admin, { config: { gracefulShutdownTimeoutMs: 600 * 3_600_000 } });
+  const served = await RawClient.open(r.url);
+  try {
+    served.socket.write(ingestHead(profile.length));
+    served.socket.write(profile.subarray(0, 10));
+    await sleep(100);
+    const closing = r.receiver.close();
+    await sleep(100);
+    served.socket.write(profile.subarray(10));
+    assert.equal(await within(served.response(), 2_000, "the answer"), 200);
+    await within(closing, 2_000, "close to resolve");
+  } finally {
+    served.socket.destroy();
+  }
+  assert.equal((await r.payloads()).length, 1);
+});
+
 test("closing: what is still open after graceful_shutdown_timeout is cut", async (t) => {
   const r = await startTestReceiver(t, redis, admin, { config: { gracefulShutdownTimeoutMs: 300 } });
   const stuck = await RawClient.open(r.url);

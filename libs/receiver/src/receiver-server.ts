@@ -12,6 +12,7 @@ import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import type { ReceiverConfig } from "@pyroscope-relay/config";
 import { receiverRoutes } from "./receiver-routes.js";
 import { clientCertificateProblem, tlsServerOptions } from "./tls-server-options.js";
+import { timerDelay } from "./timer-delay.js";
 
 /** Like a kernel's listen backlog: how many connections may wait for a conn_limit slot. */
 const maxWaitingConnections = 1024;
@@ -196,7 +197,7 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   const scheme = tls === undefined ? "http" : "https";
   let closed: Promise<void> | undefined;
   // Upstreams a reload replaced, until their calls are surely done.
-  const retiring = new Map<DebuginfoUpstream, NodeJS.Timeout>();
+  const retiring = new Map<DebuginfoUpstream, NodeJS.Timeout | undefined>();
   const retire = (upstream: DebuginfoUpstream): Promise<void> => {
     clearTimeout(retiring.get(upstream));
     retiring.delete(upstream);
@@ -214,10 +215,15 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       const previous = ctx.debuginfo;
       ctx.debuginfo = upstream;
       if (previous === undefined) return;
+      // A timeout of 0 is none: a call or an upload may use the previous upstream for as long as it
+      // likes, so it closes with the receiver only.
+      const unbounded = config.debugInfoUploadTimeoutMs === 0 || previous.callTimeoutMs === 0;
       const lastCallEnds = Math.max(config.debugInfoUploadTimeoutMs, previous.callTimeoutMs);
-      const timer = setTimeout(() => {
-        retire(previous).catch((err: unknown) => ctx.logger.warn({ component: config.label, err }, "closing a replaced debuginfo upstream failed"));
-      }, lastCallEnds).unref();
+      const timer = unbounded
+        ? undefined
+        : setTimeout(() => {
+            retire(previous).catch((err: unknown) => ctx.logger.warn({ component: config.label, err }, "closing a replaced debuginfo upstream failed"));
+          }, timerDelay(lastCallEnds)).unref();
       retiring.set(previous, timer);
     },
     close: () => (closed ??= close()),
@@ -231,7 +237,7 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
     http1.closeIdleConnections();
     for (const res of inFlight) endConnectionAfter(res, http1);
     for (const session of sessions) session.close();
-    const cut = setTimeout(() => limit.destroyAll(), config.gracefulShutdownTimeoutMs);
+    const cut = setTimeout(() => limit.destroyAll(), timerDelay(config.gracefulShutdownTimeoutMs));
     try {
       await stopped;
     } finally {

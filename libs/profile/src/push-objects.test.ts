@@ -74,9 +74,11 @@ describe("binaryPushObjects", () => {
 describe("jsonPushObjects", () => {
   const json = (s: string) => new TextEncoder().encode(s);
 
-  it("counts objects and arrays, not those inside strings", () => {
-    assert.equal(jsonPushObjects(json('{"series":[{"labels":[{"name":"a{[","value":"\\"{["}]}]}')), 5);
-    assert.equal(jsonPushObjects(json(`{"series":[${Array(1000).fill("{}").join(",")}]}`)), 1002);
+  it("counts objects, arrays, members and elements, not what strings hold", () => {
+    assert.equal(jsonPushObjects(json('{"series":[{"labels":[{"name":"a{[:,","value":"\\"{[:,"}]}]}')), 5 + 4 + 1);
+    assert.equal(jsonPushObjects(json(`{"series":[${Array(1000).fill("{}").join(",")}]}`)), 1002 + 1 + 999);
+    // A parser keeps every key and number too, though the schema knows none of them.
+    assert.equal(jsonPushObjects(json('{"0":0,"1":1.5,"x":[9e9,9e9],"series":[]}')), 3 + 4 + 4);
   });
 
   it("stops counting once past stopAt", () => {

@@ -31,8 +31,9 @@ export function binaryPushObjects(bytes: Uint8Array, stopAt = Number.POSITIVE_IN
 }
 
 /**
- * Objects in a JSON `PushRequest`: each object and array a JSON parser builds. Strings and numbers
- * take heap in proportion to their text (or none: short ones are shared), so they are not counted.
+ * Objects in a JSON `PushRequest`: each object, array, member and element a JSON parser builds (a
+ * `{`, `[`, `:` or `,` outside strings). Strings take heap in proportion to their text (or none:
+ * short ones are shared), so they count as the member or element they are.
  */
 export function jsonPushObjects(bytes: Uint8Array, stopAt = Number.POSITIVE_INFINITY): number {
   let objects = 0;
@@ -44,7 +45,7 @@ export function jsonPushObjects(bytes: Uint8Array, stopAt = Number.POSITIVE_INFI
       else if (byte === quote) inString = false;
     } else if (byte === quote) {
       inString = true;
-    } else if (byte === openBrace || byte === openBracket) {
+    } else if (byte === openBrace || byte === openBracket || byte === colon || byte === comma) {
       objects++;
       if (objects > stopAt) break;
     }
@@ -56,6 +57,8 @@ const quote = 0x22;
 const backslash = 0x5c;
 const openBrace = 0x7b;
 const openBracket = 0x5b;
+const colon = 0x3a;
+const comma = 0x2c;
 
 /** A message's fields that hold messages, by field number; every other field decodes in place. */
 type MessageShape = ReadonlyMap<number, MessageShape | "scalar">;

@@ -86,6 +86,19 @@ describe("debuginfo calls pass through to the first target", () => {
     assert.deepEqual(await r.keys(), [], "nothing is queued");
   });
 
+  test("fields the schema does not have are not decoded, nor passed on: a small request however large the body", async (t) => {
+    const fake = await fakeTarget(t);
+    pyroscopeDebuginfo(fake);
+    const r = await proxy(t, fake.url);
+    // 30,000 unknown varint fields (field 15): each kept would be an object of ~150 bytes.
+    const unknown = Buffer.alloc(60_000, Buffer.from([0x78, 0x00]));
+    const body = Buffer.concat([toBinary(ShouldInitiateUploadRequestSchema, create(ShouldInitiateUploadRequestSchema, { file })), unknown]);
+    const res = await send(r.url, "POST", "/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload", { "content-type": "application/proto" }, body);
+    assert.equal(res.status, 200, res.body.toString());
+    const [should] = fake.requests as [RecordedRequest];
+    assert.deepEqual(should.body, Buffer.from(toBinary(ShouldInitiateUploadRequestSchema, create(ShouldInitiateUploadRequestSchema, { file }))));
+  });
+
   test("over HTTP/2 (h2c) too, native gRPC and Connect", async (t) => {
     const fake = await fakeTarget(t);
     pyroscopeDebuginfo(fake, false);

@@ -35,8 +35,11 @@ export class ObjectLimit {
     this.check(jsonPushObjects(message, this.objects));
   }
 
-  checkBinary(message: Uint8Array): void {
-    this.check(binaryPushObjects(message, this.objects));
+  /** The objects of `before` and of a binary message together, checked against the limit. */
+  private countBinary(message: Uint8Array, before: number): number {
+    const objects = before + binaryPushObjects(message, this.objects - before);
+    this.check(objects);
+    return objects;
   }
 
   /**
@@ -71,8 +74,8 @@ export class ObjectLimit {
         }
       }
       const message = concat(held, size);
-      if (encoding === "identity") this.checkBinary(message);
-      else if (encoding === "gzip") await this.checkGzip(message);
+      if (encoding === "identity") this.countBinary(message, 0);
+      else if (encoding === "gzip") await this.countGzip(message, 0);
       yield message;
     } finally {
       // connect-es stops reading a body it refuses: the request's own reader ends with it.
@@ -80,12 +83,16 @@ export class ObjectLimit {
     }
   }
 
-  /** gRPC and gRPC-Web: each message is counted once whole, and passed on. */
+  /**
+   * gRPC and gRPC-Web: each message is counted once whole, and passed on. The count runs over the
+   * messages of the body: connect-es decodes a second one before it refuses it (a Push is unary).
+   */
   private async *checkedEnvelopes(body: AsyncIterable<Uint8Array>, gzip: boolean): AsyncGenerator<Uint8Array> {
     const source = body[Symbol.asyncIterator]();
     try {
       let held: Uint8Array[] = [];
       let size = 0;
+      let objects = 0;
       for (let next = await source.next(); !next.done; next = await source.next()) {
         held.push(next.value);
         size += next.value.byteLength;
@@ -101,8 +108,8 @@ export class ObjectLimit {
           const bytes = concat(held, size);
           const envelope = bytes.subarray(0, envelopeHeaderBytes + length);
           const message = envelope.subarray(envelopeHeaderBytes);
-          if (((header[0] ?? 0) & compressedFlag) === 0) this.checkBinary(message);
-          else if (gzip) await this.checkGzip(message);
+          if (((header[0] ?? 0) & compressedFlag) === 0) objects = this.countBinary(message, objects);
+          else if (gzip) objects = await this.countGzip(message, objects);
           yield envelope;
           held = bytes.byteLength > envelope.byteLength ? [bytes.subarray(envelope.byteLength)] : [];
           size -= envelope.byteLength;
@@ -114,14 +121,15 @@ export class ObjectLimit {
     }
   }
 
-  private async checkGzip(compressed: Uint8Array): Promise<void> {
+  /** As countBinary, decompressed; a body that does not decompress counts nothing: connect-es refuses it. */
+  private async countGzip(compressed: Uint8Array, before: number): Promise<number> {
     let message: Uint8Array;
     try {
       message = await gunzipAsync(compressed, { maxOutputLength: this.maxBodyBytes });
     } catch {
-      return;
+      return before;
     }
-    this.checkBinary(message);
+    return this.countBinary(message, before);
   }
 }
 

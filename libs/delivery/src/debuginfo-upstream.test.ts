@@ -83,9 +83,10 @@ test("ShouldInitiateUpload with oauth2: one token for every call, below the targ
   const server = await tokenServer(t);
   const target = await fakeTarget(t);
   pyroscopeDebuginfo(target);
-  const up = upstream(t, `${target.url}/base/`, { auth: oauth2(server), remoteTimeoutMs: 4_000 });
+  const up = upstream(t, `${target.url}/base/`, { auth: oauth2(server), remoteTimeoutMs: 4_000, debugInfoUploadTimeoutMs: 90_000 });
   assert.equal(up.name, "pyroscope");
   assert.equal(up.callTimeoutMs, 4_000);
+  assert.equal(up.uploadTimeoutMs, 90_000);
 
   const answers = await Promise.all(
     [call(shouldInitiateUpload, "team-a"), call(shouldInitiateUpload), call(shouldInitiateUpload, "team-b")].map((c) => up.post(c)),

@@ -30,6 +30,8 @@ export interface DebuginfoUpstream {
   readonly name: string;
   /** The target's `remote_timeout`: bounds `ShouldInitiateUpload` and `UploadFinished`. */
   readonly callTimeoutMs: number;
+  /** The target's `debug_info_upload_timeout`: bounds an upload (with the receiver's own); 0 = none. */
+  readonly uploadTimeoutMs: number;
   /** Resolves with the target's answer, whatever its status; rejects when the request cannot be made or the target not reached. */
   post(request: DebuginfoRequest): Promise<DebuginfoResponse>;
   close(): Promise<void>;
@@ -94,6 +96,7 @@ export function debuginfoUpstream(target: TargetConfig, options: DebuginfoUpstre
   return {
     name: target.name,
     callTimeoutMs: target.remoteTimeoutMs,
+    uploadTimeoutMs: target.debugInfoUploadTimeoutMs,
     async post(request: DebuginfoRequest): Promise<DebuginfoResponse> {
       const headers: string[] = [];
       request.header.forEach((value, name) => {

@@ -4,6 +4,7 @@ import { noDownstreamMessage } from "./debuginfo-service.js";
 import { RequestError } from "@pyroscope-relay/ops";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 import { tenantHeader } from "./tenant.js";
+import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { timerDelay } from "./timer-delay.js";
 
 export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
@@ -12,7 +13,8 @@ export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
  * `POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id}`, passed through to the upstream as
  * Alloy's receive_http does: the body streams to the target (never held), and the client's answer
  * waits for the target's. Alloy's errors: 503 without an upstream, 502 when the target cannot be
- * reached or answers anything but 200. The whole upload has `debug_info_upload_timeout`.
+ * reached or answers anything but 200. The whole upload has the shorter of the receiver's
+ * `debug_info_upload_timeout` and the target's (pyroscope.write's endpoint has one too).
  */
 export function debuginfoUploadHandler(ctx: ReceiverContext) {
   return async (req: ServerRequest, res: ServerResponse, encodedBuildId: string): Promise<void> => {
@@ -27,17 +29,12 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
       if (typeof value === "string") header.set(name, value);
     }
     const aborter = new AbortController();
-    // 0: no deadline, as in Go.
+    const deadlineMs = uploadDeadlineMs(ctx.config.debugInfoUploadTimeoutMs, upstream);
     const timer =
-      ctx.config.debugInfoUploadTimeoutMs > 0
-        ? setTimeout(
-            () => aborter.abort(new Error(`the upload took longer than ${ctx.config.debugInfoUploadTimeoutMs} ms`)),
-            timerDelay(ctx.config.debugInfoUploadTimeoutMs),
-          ).unref()
-        : undefined;
+      deadlineMs > 0 ? setTimeout(() => aborter.abort(new Error(`the upload took longer than ${deadlineMs} ms`)), timerDelay(deadlineMs)).unref() : undefined;
     // While the target takes the upload the client's socket is quiet: server_write_timeout, which
     // destroys a quiet HTTP/1.1 socket, gives way to the upload's timeout, as Alloy moves its deadlines.
-    if (!isHttp2(res)) req.setTimeout(timerDelay(ctx.config.debugInfoUploadTimeoutMs));
+    if (!isHttp2(res)) req.setTimeout(timerDelay(deadlineMs));
     // The client gone (or cut off by the read deadline): the target's upload stops too.
     const clientGone = () => aborter.abort(new Error("the client went away"));
     res.once("close", clientGone);
@@ -65,6 +62,12 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
     res.statusCode = 200;
     res.end();
   };
+}
+
+/** How long an upload to `upstream` may take: the shorter timeout of the receiver's and the target's; 0 when neither has one (0, as in Go). */
+export function uploadDeadlineMs(receiverTimeoutMs: number, upstream: DebuginfoUpstream): number {
+  const bounds = [receiverTimeoutMs, upstream.uploadTimeoutMs].filter((ms) => ms > 0);
+  return bounds.length === 0 ? 0 : Math.min(...bounds);
 }
 
 function decodeBuildId(encoded: string): string {

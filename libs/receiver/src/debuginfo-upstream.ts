@@ -24,6 +24,8 @@ export interface DebuginfoUpstream {
   readonly name: string;
   /** Bounds `ShouldInitiateUpload` and `UploadFinished` (the target's `remote_timeout`). */
   readonly callTimeoutMs: number;
+  /** Bounds an upload, as well as the receiver's own timeout does (the target's `debug_info_upload_timeout`); 0 = none. */
+  readonly uploadTimeoutMs: number;
   /** Resolves with the target's answer, whatever its status; rejects when the target cannot be reached. */
   post(request: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;

@@ -279,7 +279,10 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
   test("without timeouts (debug_info_upload_timeout and remote_timeout 0), an upload under way when a reload redirects the calls still finishes", async (t) => {
     const [before, after] = [await fakeTarget(t), await fakeTarget(t)];
     before.hold();
-    const r = await startTestReceiver(t, redis, admin, { config: { debugInfoUploadTimeoutMs: 0 }, debuginfo: testUpstream(before.url, { callTimeoutMs: 0 }) });
+    const r = await startTestReceiver(t, redis, admin, {
+      config: { debugInfoUploadTimeoutMs: 0 },
+      debuginfo: testUpstream(before.url, { callTimeoutMs: 0, uploadTimeoutMs: 0 }),
+    });
     const upload = send(r.url, "POST", uploadPath("no-deadline"), {}, Buffer.alloc(1_000, 1));
     while (before.requests.length === 0) await sleep(10);
     r.receiver.redirectDebuginfo(testUpstream(after.url));
@@ -297,7 +300,7 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     const long = 600 * 3_600_000;
     const r = await startTestReceiver(t, redis, admin, {
       config: { debugInfoUploadTimeoutMs: long },
-      debuginfo: testUpstream(before.url, { callTimeoutMs: long }),
+      debuginfo: testUpstream(before.url, { callTimeoutMs: long, uploadTimeoutMs: long }),
     });
     const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }));
     const call = client.shouldInitiateUpload({ file });
@@ -389,5 +392,15 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     assert.equal(res.status, 502);
     assert.match((res.json as { message: string }).message, /longer than 300 ms/);
     assert.ok(Date.now() - started < 2_000);
+  });
+
+  test("past the target's debug_info_upload_timeout, shorter than the receiver's: 502 as well", async (t) => {
+    const fake = await fakeTarget(t);
+    fake.hold();
+    t.after(() => fake.release());
+    const r = await startTestReceiver(t, redis, admin, { debuginfo: testUpstream(fake.url, { uploadTimeoutMs: 300 }) });
+    const res = await send(r.url, "POST", uploadPath("held"), {}, Buffer.alloc(100, 1));
+    assert.equal(res.status, 502);
+    assert.match((res.json as { message: string }).message, /longer than 300 ms/);
   });
 });

@@ -13,6 +13,7 @@ import type { ReceiverConfig } from "@pyroscope-relay/config";
 import { receiverRoutes } from "./receiver-routes.js";
 import { clientCertificateProblem, tlsServerOptions } from "./tls-server-options.js";
 import { timerDelay } from "./timer-delay.js";
+import { uploadDeadlineMs } from "./debuginfo-upload.js";
 
 /** Like a kernel's listen backlog: how many connections may wait for a conn_limit slot. */
 const maxWaitingConnections = 1024;
@@ -217,8 +218,9 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
       if (previous === undefined) return;
       // A timeout of 0 is none: a call or an upload may use the previous upstream for as long as it
       // likes, so it closes with the receiver only.
-      const unbounded = config.debugInfoUploadTimeoutMs === 0 || previous.callTimeoutMs === 0;
-      const lastCallEnds = Math.max(config.debugInfoUploadTimeoutMs, previous.callTimeoutMs);
+      const uploadEnds = uploadDeadlineMs(config.debugInfoUploadTimeoutMs, previous);
+      const unbounded = uploadEnds === 0 || previous.callTimeoutMs === 0;
+      const lastCallEnds = Math.max(uploadEnds, previous.callTimeoutMs);
       const timer = unbounded
         ? undefined
         : setTimeout(() => {

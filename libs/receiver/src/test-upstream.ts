@@ -7,13 +7,14 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { DebuginfoUpstream, UpstreamRequest, UpstreamResponse } from "./debuginfo-upstream.js";
 
-export function testUpstream(url: string, options: { name?: string; callTimeoutMs?: number } = {}): DebuginfoUpstream {
+export function testUpstream(url: string, options: { name?: string; callTimeoutMs?: number; uploadTimeoutMs?: number } = {}): DebuginfoUpstream {
   const base = new URL(url);
   const basePath = base.pathname.replace(/\/+$/, "");
   const agent = new Agent({ keepAlive: true });
   return {
     name: options.name ?? "pyroscope",
     callTimeoutMs: options.callTimeoutMs ?? 10_000,
+    uploadTimeoutMs: options.uploadTimeoutMs ?? 120_000,
     post(request: UpstreamRequest): Promise<UpstreamResponse> {
       const headers: OutgoingHttpHeaders = {};
       request.header.forEach((value, name) => {

@@ -3,7 +3,8 @@ import { diagnosticAt, type Position } from "./diagnostic.js";
 import type { Punctuation, Token, TokenValue } from "./token.js";
 
 const identifierStart = /[\p{L}_]/u;
-const identifierPart = /[\p{L}\p{N}_]/u;
+// Go's unicode.IsDigit: decimal digits only (Nd), not ² or Ⅻ.
+const identifierPart = /[\p{L}\p{Nd}_]/u;
 const digit = /[0-9]/;
 const hexDigit = /[0-9a-fA-F]/;
 const octalDigit = /[0-7]/;
@@ -91,7 +92,11 @@ class Lexer {
   private token(char: string, pos: Position): TokenValue {
     if (identifierStart.test(char)) return { kind: "identifier", name: this.identifier() };
     if (digit.test(char) || (char === "." && digit.test(this.peek(1) ?? ""))) return { kind: "number", ...this.number(pos) };
-    if (char === '"') return { kind: "string", value: this.quotedString(pos) };
+    if (char === '"') {
+      const from = this.index + 1;
+      const value = this.quotedString(pos);
+      return { kind: "string", value, quoted: this.source.slice(from, this.index - 1) };
+    }
     if (char === "`") return { kind: "string", value: this.rawString(pos) };
     return { kind: "punctuation", symbol: this.punctuation(pos) };
   }

@@ -250,6 +250,22 @@ test("rejects malformed objects", () => {
   syntaxError("a = { k = 1,", "1:13: expected an object key, got end of file");
 });
 
+test("takes block labels and quoted object keys as Alloy does: the text between the quotes", () => {
+  const [block] = parseAlloy('pyroscope.write "w\\x41" {\n  a = { "X\\u0041" = 1, `raw` = 2 }\n}', "t.alloy").body;
+  assert.ok(block?.kind === "block");
+  assert.equal(block.label, "w\\x41", "not unescaped: the label check then refuses it, as Alloy's");
+  const [attribute] = block.body;
+  assert.ok(attribute?.kind === "attribute" && attribute.value.kind === "object");
+  assert.deepEqual(
+    attribute.value.fields.map((field) => field.key),
+    ["X\\u0041", "raw"],
+  );
+  syntaxError("pyroscope.write `w` {\n}", "1:17: expected block label to be a double quoted string");
+  syntaxError("a = { true = 1 }", "1:7: expected an object key, got identifier true");
+  syntaxError("a = { null = 1 }", "1:7: expected an object key, got identifier null");
+  syntaxError("a\u00b2 = 1", '1:2: unexpected character "\u00b2"');
+});
+
 test("reports lexer errors through the parser", () => {
   syntaxError("a = @", '1:5: unexpected character "@"');
 });

@@ -6,6 +6,9 @@ import { describeToken, type Punctuation, type Token } from "./token.js";
 
 type LeftAssociativeOperator = Exclude<BinaryOperator, "^">;
 
+/** Literals to Alloy's scanner, so never a name. */
+const keywords: ReadonlySet<string> = new Set(["true", "false", "null"]);
+
 /** How tightly each binary operator binds; `^` is parsed on its own, being right associative. */
 const binaryPrecedence: Record<LeftAssociativeOperator, number> = {
   "||": 1,
@@ -70,7 +73,9 @@ class Parser {
     }
     let label: string | undefined;
     if (next.kind === "string") {
-      label = next.value;
+      // As Alloy: the text between the quotes, not unescaped (the label check then refuses escapes).
+      if (next.quoted === undefined) throw this.error(next, "expected block label to be a double quoted string");
+      label = next.quoted;
       this.index++;
     }
     this.expect("{", label === undefined ? `"=" or "{" after ${name.join(".")}` : `"{" after the block label`);
@@ -206,8 +211,11 @@ class Parser {
   private field(): ObjectField {
     const key = this.next();
     if (key.kind !== "identifier" && key.kind !== "string") throw this.unexpected(key, "an object key");
+    // true, false and null are values to Alloy's scanner, not names.
+    if (key.kind === "identifier" && keywords.has(key.name)) throw this.unexpected(key, "an object key");
     this.expect("=", `"=" after object key`);
-    return { key: key.kind === "string" ? key.value : key.name, keyPos: key.pos, value: this.expression() };
+    // As Alloy: a quoted key is the text between its quotes, escapes as written.
+    return { key: key.kind === "string" ? (key.quoted ?? key.value) : key.name, keyPos: key.pos, value: this.expression() };
   }
 
   private dottedName(): string[] {

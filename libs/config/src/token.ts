@@ -38,7 +38,11 @@ interface TokenBase {
 /** What a token is, apart from where. */
 export type TokenValue =
   | { kind: "identifier"; name: string }
-  | { kind: "string"; value: string }
+  /**
+   * `quoted`: a double-quoted string's text between its quotes, escapes as written, which Alloy takes
+   * for a block label and an object key; absent for a raw (backquoted) string.
+   */
+  | { kind: "string"; value: string; quoted?: string }
   /** `float`: a literal Alloy reads as a float (a fraction or an exponent), whatever its value. */
   | { kind: "number"; value: number; float: boolean }
   | { kind: "punctuation"; symbol: Punctuation }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { alloyString, optionalBlock, type FileReader } from "./schema-values.js";
+import { alloyBoolean, alloyString, nullAs, optionalBlock, type FileReader } from "./schema-values.js";
 
 // The HTTP client settings of a `pyroscope.write` endpoint: Alloy's `common/config` HTTPClientConfig
 // (auth blocks, tls_config, proxy, http_headers, follow_redirects, enable_http2) with its Validate
@@ -75,7 +75,7 @@ function fileValue(readFile: FileReader, clean: (contents: string) => string) {
 
 /** A map of header names to lists of values (`http_headers`, `proxy_connect_header`); values are secrets. */
 function headerLists(reserved: ReadonlySet<string>) {
-  return z.record(z.string(), z.array(alloyString)).superRefine((map, ctx) => {
+  return nullAs({}, z.record(z.string(), z.array(alloyString))).superRefine((map, ctx) => {
     for (const name of Object.keys(map)) {
       if (!headerName.test(name)) conflict(ctx, [name], "invalid HTTP header name");
       else if (reserved.has(name.toLowerCase())) {
@@ -88,9 +88,10 @@ function headerLists(reserved: ReadonlySet<string>) {
 /** `proxy_url`, `no_proxy`, `proxy_from_environment`, `proxy_connect_header`: the endpoint's and oauth2's. */
 const proxyShape = {
   // "" is unset, as in Alloy: `proxy_url = env("PROXY")` without PROXY means no proxy.
-  proxy_url: alloyString.refine((url) => url === "" || isHttpUrl(url), { error: "must be an absolute http:// or https:// URL" }).optional(),
+  // null is Go's zero URL, which Alloy's checks take for no proxy_url at all.
+  proxy_url: nullAs(undefined, alloyString.refine((url) => url === "" || isHttpUrl(url), { error: "must be an absolute http:// or https:// URL" }).optional()),
   no_proxy: alloyString.optional(),
-  proxy_from_environment: z.boolean().default(false),
+  proxy_from_environment: alloyBoolean.default(false),
   proxy_connect_header: headerLists(new Set()).optional(),
 };
 
@@ -135,7 +136,7 @@ export function httpClientShape(readFile: FileReader) {
       cert_file: pemFile.optional(),
       key_pem: pem,
       key_file: pemFile.optional(),
-      insecure_skip_verify: z.boolean().default(false),
+      insecure_skip_verify: alloyBoolean.default(false),
       server_name: alloyString.optional(),
       min_version: z.enum(tlsVersions, { error: `must be one of ${tlsVersions.map((v) => JSON.stringify(v)).join(", ")}` }).optional(),
     })
@@ -182,9 +183,9 @@ export function httpClientShape(readFile: FileReader) {
       client_id: alloyString.refine((id) => id !== "", { error: "must not be empty" }),
       client_secret: alloyString.optional(),
       client_secret_file: secretFile.optional(),
-      scopes: z.array(alloyString).default(() => []),
+      scopes: nullAs([], z.array(alloyString)).default(() => []),
       token_url: alloyString.refine(isHttpUrl, { error: "must be an absolute http:// or https:// URL" }),
-      endpoint_params: z.record(z.string(), alloyString).default(() => ({})),
+      endpoint_params: nullAs({}, z.record(z.string(), alloyString)).default(() => ({})),
       tls_config: optionalBlock("tls_config", tlsConfig),
       ...proxyShape,
     })
@@ -211,8 +212,8 @@ export function httpClientShape(readFile: FileReader) {
     bearer_token_file: secretFile.optional(),
     tls_config: optionalBlock("tls_config", tlsConfig),
     http_headers: headerLists(reservedHeaders).optional(),
-    follow_redirects: z.boolean().default(true),
-    enable_http2: z.boolean().default(true),
+    follow_redirects: alloyBoolean.default(true),
+    enable_http2: alloyBoolean.default(true),
     ...proxyShape,
   };
 }

@@ -474,6 +474,39 @@ test("reports invalid header and external label names", () => {
   ]);
 });
 
+test("an attribute set to null takes its type's zero value, not its default, as Alloy decodes it", () => {
+  const write = `pyroscope.write "local" {
+  endpoint {
+    url                 = "http://localhost:4040"
+    name                = null
+    bearer_token        = {prod = "secret"}[constants.hostname]
+    remote_timeout      = null
+    headers             = null
+    max_backoff_retries = null
+    retry_on_http_429   = null
+    proxy_url           = null
+  }
+}
+`;
+  const [target] = parseConfig(receiveLocal + write, "relay.alloy", {}).targets;
+  assert.ok(target);
+  assert.deepEqual(
+    {
+      name: target.endpointName,
+      auth: target.auth,
+      timeout: target.remoteTimeoutMs,
+      headers: target.headers,
+      retries: target.maxBackoffRetries,
+      on429: target.retryOnHttp429,
+      proxy: target.proxy,
+    },
+    { name: "", auth: { kind: "none" }, timeout: 0, headers: {}, retries: 0, on429: false, proxy: undefined },
+  );
+  assert.deepEqual(configErrors(receiveLocal.replace("[pyroscope.write.local.receiver]", "null") + writeLocal), [
+    "relay.alloy:2:16: forward_to: must name at least one pyroscope.write receiver",
+  ]);
+});
+
 test("reports duplicate target names", () => {
   const source =
     receiveLocal +

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ComponentReference } from "./component-reference.js";
 import { receiveHttpTlsSchema } from "./receive-http-tls.js";
 import type { ReceiverHttp2 } from "./relay-config.js";
-import { alloyString, duration, optionalBlock, wholeNumber, type FileReader } from "./schema-values.js";
+import { alloyBoolean, alloyString, duration, nullAs, optionalBlock, wholeNumber, type FileReader } from "./schema-values.js";
 import { describeValueType } from "./value-type.js";
 
 const maxUint32 = 2 ** 32 - 1;
@@ -18,7 +18,7 @@ const minWindow = 65_535;
  * read_idle_timeout, ping_timeout and write_byte_timeout: they are accepted and have no effect.
  */
 const http2Block = z.strictObject({
-  enabled: z.boolean().default(true),
+  enabled: alloyBoolean.default(true),
   max_concurrent_streams: wholeNumber(0, maxUint32).default(100),
   max_read_frame_size: wholeNumber(0, maxUint32)
     .refine((n) => n === 0 || (n >= 16_384 && n <= 16_777_215), { error: "must be 0 (1 MiB) or between 16384 and 16777215" })
@@ -29,7 +29,7 @@ const http2Block = z.strictObject({
   idle_timeout: duration("0s"),
   max_handlers: wholeNumber(0).optional(),
   max_encoder_header_table_size: wholeNumber(0, maxUint32).optional(),
-  permit_prohibited_ciphers: z.boolean().optional(),
+  permit_prohibited_ciphers: alloyBoolean.optional(),
   read_idle_timeout: duration("0s"),
   ping_timeout: duration("15s"),
   write_byte_timeout: duration("0s"),
@@ -104,7 +104,7 @@ export function receiveHttpSchema(readFile: FileReader) {
     grpc: optionalBlock("grpc", grpcBlock(readFile)),
     graceful_shutdown_timeout: duration("30s"),
     debug_info_upload_timeout: duration("2m"),
-    forward_to: z.array(receiverReference).min(1, { error: "must name at least one pyroscope.write receiver" }),
+    forward_to: nullAs([], z.array(receiverReference).min(1, { error: "must name at least one pyroscope.write receiver" })),
   });
 }
 

@@ -4,12 +4,23 @@ import { parseDuration } from "./duration.js";
 /** Reads a file named in the configuration; injected so that parsing stays free of I/O. */
 export type FileReader = (path: string) => string;
 
+/**
+ * An attribute set to null takes its Go type's zero value, as Alloy decodes it: `""`, 0, false, an
+ * empty map or list, not the attribute's default (`max_backoff_retries = null` is 0). A lookup
+ * that finds nothing is null (`{prod = "x"}[constants.hostname]`).
+ */
+export function nullAs<T extends z.ZodType>(zero: unknown, schema: T) {
+  return z.preprocess((value) => (value === null ? zero : value), schema);
+}
+
 /** Alloy converts a number to a string where a string is expected... */
-export const alloyString = z.preprocess((value) => (typeof value === "number" ? String(value) : value), z.string());
+export const alloyString = z.preprocess((value) => (value === null ? "" : typeof value === "number" ? String(value) : value), z.string());
 
 /** ...and a numeric string to a number where a number is expected. */
 const numericText = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
-const alloyNumber = z.preprocess((value) => (typeof value === "string" && numericText.test(value) ? Number(value) : value), z.number());
+const alloyNumber = z.preprocess((value) => (value === null ? 0 : typeof value === "string" && numericText.test(value) ? Number(value) : value), z.number());
+
+export const alloyBoolean = nullAs(false, z.boolean());
 
 /**
  * An integer attribute. A fraction is cut off toward zero, as Alloy converts a float into an
@@ -28,7 +39,7 @@ export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
 
 /** A Go-style duration string, in milliseconds; `defaultText` applies when the attribute is omitted. */
 export function duration(defaultText: string) {
-  return alloyString
+  return nullAs("0s", alloyString)
     .transform((text, ctx) => {
       try {
         return parseDuration(text);

@@ -1,13 +1,12 @@
 import { z } from "zod";
 import { checkHttpClient, headerName, httpClientShape, isHttpUrl } from "./http-client-schema.js";
-import { alloyString, blockList, duration, wholeNumber, type FileReader } from "./schema-values.js";
+import { alloyBoolean, alloyString, blockList, duration, nullAs, wholeNumber, type FileReader } from "./schema-values.js";
 
 /** Pyroscope's label name characters. */
 const labelName = /^[A-Za-z0-9_.]+$/;
 
 function stringMap(validKey: RegExp, invalidKeyMessage: string) {
-  return z
-    .record(z.string(), alloyString)
+  return nullAs({}, z.record(z.string(), alloyString))
     .superRefine((map, ctx) => {
       for (const key of Object.keys(map)) {
         if (!validKey.test(key)) ctx.addIssue({ code: "custom", path: [key], message: invalidKeyMessage });
@@ -38,7 +37,7 @@ export function writeSchema(readFile: FileReader) {
       min_backoff_period: duration("500ms"),
       max_backoff_period: duration("5m"),
       max_backoff_retries: wholeNumber(0).default(10),
-      retry_on_http_429: z.boolean().default(true),
+      retry_on_http_429: alloyBoolean.default(true),
       ...httpClientShape(readFile),
     })
     .superRefine((endpoint, ctx) => {

@@ -95,6 +95,8 @@ test("leaves out components with problems and reports every problem", () => {
       'pyroscope.write "ok" {\n}',
       'pyroscope.write "ok" {\n}',
       'pyroscope.receive_http "bad" {\n  a = 1\n  a = 2\n}',
+      'pyroscope.write "l\u00b2" {\n}',
+      'pyroscope.write "null" {\n}',
     ].join("\n"),
   );
   assert.deepEqual(
@@ -109,5 +111,7 @@ test("leaves out components with problems and reports every problem", () => {
     't.alloy:6:1: invalid label "1st": use letters, digits and underscores, not starting with a digit',
     't.alloy:10:1: duplicate component pyroscope.write "ok"; first defined at 8:1',
     't.alloy:14:3: duplicate attribute "a"; first set at 13:3',
+    't.alloy:16:1: invalid label "l\u00b2": use letters, digits and underscores, not starting with a digit',
+    't.alloy:18:1: invalid label "null": use letters, digits and underscores, not starting with a digit',
   ]);
 });

@@ -24,8 +24,11 @@ export interface DecodedComponent {
   locations: ValueLocations;
 }
 
-/** Alloy labels are identifiers, which also keeps target names (`label/endpoint`) unambiguous. */
-const validLabel = /^[\p{L}_][\p{L}\p{N}_]*$/u;
+/**
+ * Alloy labels are identifiers (letters, decimal digits, underscores; not true, false or null), which
+ * also keeps target names (`label/endpoint`) unambiguous.
+ */
+const validLabel = /^(?!(?:true|false|null)$)[\p{L}_][\p{L}\p{Nd}_]*$/u;
 
 function isComponentKind(name: string): name is ComponentKind {
   return (componentKinds as readonly string[]).includes(name);
@@ -52,6 +55,15 @@ export function decodeComponents(
   const components: DecodedComponent[] = [];
   const ignored: IgnoredComponent[] = [];
   const firstById = new Map<string, { file: string; pos: Position }>();
+  // An `import.*` block's label names a namespace of custom components, which Alloy looks up before
+  // its own: with an import labelled "pyroscope", any pyroscope.<name> may be one of the module's.
+  const imported = new Set(
+    files.flatMap(({ alloyFile }) =>
+      alloyFile.body.flatMap((statement) =>
+        statement.kind === "block" && statement.name.startsWith("import.") && statement.label !== undefined ? [statement.label] : [],
+      ),
+    ),
+  );
 
   for (const { file, alloyFile } of files) {
     const report = (pos: Position, message: string) => diagnostics.push(diagnosticAt(file, pos, message));
@@ -71,7 +83,7 @@ export function decodeComponents(
       if (label !== undefined && !validLabel.test(label)) {
         const rule = "use letters, digits and underscores, not starting with a digit";
         report(pos, `invalid label ${JSON.stringify(label)}: ${rule}`);
-      } else if (name.startsWith("pyroscope.") && !otherPyroscopeComponents.has(name) && !isComponentKind(name)) {
+      } else if (name.startsWith("pyroscope.") && !otherPyroscopeComponents.has(name) && !isComponentKind(name) && !imported.has("pyroscope")) {
         report(
           pos,
           `unknown component ${name}: Alloy's pyroscope components are ${[...otherPyroscopeComponents, "pyroscope.receive_http", "pyroscope.write"].sort().join(", ")}`,

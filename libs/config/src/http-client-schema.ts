@@ -75,7 +75,7 @@ function fileValue(readFile: FileReader, clean: (contents: string) => string) {
 
 /** A map of header names to lists of values (`http_headers`, `proxy_connect_header`); values are secrets. */
 function headerLists(reserved: ReadonlySet<string>) {
-  return nullAs({}, z.record(z.string(), z.array(alloyString))).superRefine((map, ctx) => {
+  return nullAs({}, z.record(z.string(), nullAs([], z.array(alloyString)))).superRefine((map, ctx) => {
     for (const name of Object.keys(map)) {
       if (!headerName.test(name)) conflict(ctx, [name], "invalid HTTP header name");
       else if (reserved.has(name.toLowerCase())) {
@@ -138,7 +138,8 @@ export function httpClientShape(readFile: FileReader) {
       key_file: pemFile.optional(),
       insecure_skip_verify: alloyBoolean.default(false),
       server_name: alloyString.optional(),
-      min_version: z.enum(tlsVersions, { error: `must be one of ${tlsVersions.map((v) => JSON.stringify(v)).join(", ")}` }).optional(),
+      // null is Go's zero TLSVersion: none set.
+      min_version: nullAs(undefined, z.enum(tlsVersions, { error: `must be one of ${tlsVersions.map((v) => JSON.stringify(v)).join(", ")}` }).optional()),
     })
     .superRefine((tls, ctx) => {
       for (const part of ["ca", "cert", "key"] as const) {

@@ -232,6 +232,15 @@ ${receiveLocal}${writeLocal}`;
   );
 });
 
+test('a pyroscope.<name> may be a custom component of a module imported as "pyroscope", which Alloy looks up first', () => {
+  const source = `import.file "pyroscope" {\n  filename = "modules"\n}\npyroscope.kubernetes "targets" {}\n${receiveLocal}${writeLocal}`;
+  const config = parseConfig(source, "relay.alloy", {});
+  assert.deepEqual(
+    config.ignored.map((block) => block.name),
+    ["import.file", "pyroscope.kubernetes"],
+  );
+});
+
 test("refuses a pyroscope component Alloy does not have, as Alloy does: a misspelt receiver is not ignored", () => {
   const source = `${receiveLocal}${writeLocal}pyroscope.recieve_http "other" {\n  forward_to = []\n}\n`;
   assert.deepEqual(configErrors(source), [
@@ -505,6 +514,12 @@ test("an attribute set to null takes its type's zero value, not its default, as 
   assert.deepEqual(configErrors(receiveLocal.replace("[pyroscope.write.local.receiver]", "null") + writeLocal), [
     "relay.alloy:2:16: forward_to: must name at least one pyroscope.write receiver",
   ]);
+  // A null proxy_url is Go's zero URL, which Alloy's check takes for none: a no_proxy needs one.
+  const noProxy = writeLocal.replace("    url", '    proxy_url = null\n    no_proxy = "x"\n    url');
+  assert.deepEqual(configErrors(receiveLocal + noProxy), ["relay.alloy:7:16: no_proxy: needs proxy_url"]);
+  const more = writeLocal.replace("    url", '    http_headers = { "X-A" = null }\n    tls_config {\n      min_version = null\n    }\n    url');
+  const [withNulls] = parseConfig(receiveLocal + more, "relay.alloy", {}).targets;
+  assert.deepEqual([withNulls?.httpHeaders, withNulls?.tls], [{ "X-A": [] }, { insecureSkipVerify: false }]);
 });
 
 test("reports duplicate target names", () => {

@@ -263,6 +263,9 @@ test("takes block labels and quoted object keys as Alloy does: the text between 
   syntaxError("pyroscope.write `w` {\n}", "1:17: expected block label to be a double quoted string");
   syntaxError("a = { true = 1 }", "1:7: expected an object key, got identifier true");
   syntaxError("a = { null = 1 }", "1:7: expected an object key, got identifier null");
+  syntaxError("null = 1", "1:1: expected a name, got identifier null");
+  syntaxError('true "x" {\n}', "1:1: expected a name, got identifier true");
+  syntaxError("a = b.false", "1:7: expected a name, got identifier false");
   syntaxError("a\u00b2 = 1", '1:2: unexpected character "\u00b2"');
 });
 

@@ -128,7 +128,7 @@ class Parser {
       if (this.isSymbol(token, ".")) {
         this.index++;
         const name = this.next();
-        if (name.kind !== "identifier") throw this.unexpected(name, "a name");
+        if (name.kind !== "identifier" || keywords.has(name.name)) throw this.unexpected(name, "a name");
         expression = { kind: "access", value: expression, name: name.name, namePos: name.pos, pos };
       } else if (this.isSymbol(token, "[")) {
         this.index++;
@@ -222,7 +222,7 @@ class Parser {
     const parts: string[] = [];
     for (;;) {
       const token = this.next();
-      if (token.kind !== "identifier") throw this.unexpected(token, "a name");
+      if (token.kind !== "identifier" || keywords.has(token.name)) throw this.unexpected(token, "a name");
       parts.push(token.name);
       if (!this.isSymbol(this.peek(), ".")) return parts;
       this.index++;

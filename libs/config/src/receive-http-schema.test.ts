@@ -162,6 +162,13 @@ test("tls: certificate and key as PEM or as files", () => {
     key: pki.server.key,
     clientAuth: "NoClientCert",
   });
+  // null is Go's zero string: unset too.
+  const nulls = { client_ca: null, client_ca_pem: null, client_ca_file: null, client_auth_type: null, cipher_suites: null, min_version: null };
+  assert.deepEqual(parseTls({ cert_file: "/tls/server.crt", key_pem: pki.server.key, cert_pem: null, key_file: null, ...nulls }), {
+    cert: pki.server.cert,
+    key: pki.server.key,
+    clientAuth: "NoClientCert",
+  });
 });
 
 test("tls: client CA (client_ca, client_ca_pem or client_ca_file), client_auth_type, min_version, cipher_suites", () => {

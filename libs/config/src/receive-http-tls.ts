@@ -27,9 +27,9 @@ function oneOf<K extends string>(values: Record<K, unknown>) {
   return z.enum(names, { error: `must be one of ${names.join(", ")}` });
 }
 
-/** Go treats an empty string as unset (`len(x) > 0`); so does this block. */
+/** Go treats an empty string as unset (`len(x) > 0`); so does this block, and null, Go's zero string. */
 function optional<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+  return z.preprocess((value) => (value === "" || value === null ? undefined : value), schema.optional());
 }
 
 /** Pairs where Alloy takes one or the other: inline PEM or a file. */

@@ -16,6 +16,9 @@ export const noDownstreamMessage = "no downstream endpoints available";
  * target's answer, and gets the target's error code when it fails (`unavailable` when it cannot be
  * reached, or when there is no upstream). The client's X-Scope-OrgID travels on.
  */
+/** The largest ShouldInitiateUpload or UploadFinished request a receiver decodes. */
+export const debuginfoCallMaxBytes = 64 * 1024;
+
 export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) => void {
   // A reload may give the receiver another upstream: each call takes the one it has then.
   const clients = new WeakMap<DebuginfoUpstream, Client<typeof DebuginfoService>>();
@@ -53,10 +56,10 @@ export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) =
         shouldInitiateUpload: (request, handler) => call("ShouldInitiateUpload", handler, (c, options) => c.shouldInitiateUpload(request, options)),
         uploadFinished: (request, handler) => call("UploadFinished", handler, (c, options) => c.uploadFinished(request, options)),
       },
-      // Neither request has a repeated field: without its unknown fields, each decodes into a few
-      // objects whatever its size (kept, 2 bytes of one decoded into ~150 bytes of heap: a gzip of
-      // 33 KB into 2.5 GB). Pyroscope does not read them either.
-      { binaryOptions: { readUnknownFields: false } },
+      // Both requests are a few hundred bytes. Their unknown fields pass on, as Alloy passes them (a
+      // newer client's), but each decodes into ~150 bytes of heap from 2 on the wire: bounded, a
+      // body of the Push's size (a 33 KB gzip) would decode into 2.5 GB.
+      { readMaxBytes: debuginfoCallMaxBytes },
     );
 }
 

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { after, describe, test } from "node:test";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { Transport } from "@connectrpc/connect";
@@ -86,17 +86,24 @@ describe("debuginfo calls pass through to the first target", () => {
     assert.deepEqual(await r.keys(), [], "nothing is queued");
   });
 
-  test("fields the schema does not have are not decoded, nor passed on: a small request however large the body", async (t) => {
+  test("fields the schema does not have pass on, as Alloy passes them; a request over 64 KiB is resource_exhausted, whatever the body limit", async (t) => {
     const fake = await fakeTarget(t);
     pyroscopeDebuginfo(fake);
-    const r = await proxy(t, fake.url);
-    // 30,000 unknown varint fields (field 15): each kept would be an object of ~150 bytes.
-    const unknown = Buffer.alloc(60_000, Buffer.from([0x78, 0x00]));
-    const body = Buffer.concat([toBinary(ShouldInitiateUploadRequestSchema, create(ShouldInitiateUploadRequestSchema, { file })), unknown]);
-    const res = await send(r.url, "POST", "/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload", { "content-type": "application/proto" }, body);
+    const r = await proxy(t, fake.url, { maxBodyBytes: 32 * 1024 * 1024 });
+    const known = Buffer.from(toBinary(ShouldInitiateUploadRequestSchema, create(ShouldInitiateUploadRequestSchema, { file })));
+    const path = "/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload";
+    // A newer client's field 15.
+    const body = Buffer.concat([known, Buffer.from([0x78, 0x07])]);
+    const res = await send(r.url, "POST", path, { "content-type": "application/proto" }, body);
     assert.equal(res.status, 200, res.body.toString());
     const [should] = fake.requests as [RecordedRequest];
-    assert.deepEqual(should.body, Buffer.from(toBinary(ShouldInitiateUploadRequestSchema, create(ShouldInitiateUploadRequestSchema, { file }))));
+    assert.deepEqual(should.body, body);
+    // 40,000 unknown fields: each decoded would be an object of ~150 bytes.
+    const many = Buffer.concat([known, Buffer.alloc(80_000, Buffer.from([0x78, 0x00]))]);
+    const refused = await send(r.url, "POST", path, { "content-type": "application/proto", "content-encoding": "gzip" }, gzipSync(many));
+    assert.equal(refused.status, 429, refused.body.toString());
+    assert.equal((refused.json as { code: string }).code, "resource_exhausted");
+    assert.equal(fake.requests.length, 1);
   });
 
   test("over HTTP/2 (h2c) too, native gRPC and Connect", async (t) => {

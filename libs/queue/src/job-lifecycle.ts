@@ -407,6 +407,12 @@ export class JobLifecycle {
     // A drain job whose claim cannot be read still knows what it counts in the backlog.
     const { profiles, bytes } = data === undefined ? await this.backlog.countedBy(id) : usageOf(data.profiles);
     if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes, failedAt])) !== 1) {
+      // The script may have run already, its reply lost (ioredis sends a command again after a
+      // reconnect, a Cluster's to the promoted replica): a job that is gone lets go of its copies,
+      // which no one else would. Releases are idempotent, so a discard by another process is no harm.
+      if (data !== undefined && (await this.options.connection.exists(this.queue.toKey(id))) === 0) {
+        await this.releaseRetrying(job, whole([data]));
+      }
       return { removed: false, profiles: 0, payloadsDeleted: 0 };
     }
     if (data === undefined) return { removed: true, profiles, payloadsDeleted: 0 };

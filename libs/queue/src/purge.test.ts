@@ -116,6 +116,22 @@ test("a batch replayed after the scan read it is left alone, its claim kept", as
   assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id!, 0)), [`${id}@alpha`]);
 });
 
+test("a discard whose script ran but whose reply was lost (sent again after a reconnect) still lets go of the copies", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const [id] = await h.fail("alpha", [httpFailure(400, "a")]);
+  const queue = h.queue("alpha");
+  const [[scanned]] = (await collectFailed(h)) as [[FailedJob]];
+  // What the first run did: the job gone from the failed set and Redis.
+  await h.connection.zrem(queue.toKey("failed"), id!);
+  await h.connection.del(queue.toKey(id!));
+
+  const lifecycle = new JobLifecycle({ connection: h.connection, prefix: h.prefix, target: "alpha" });
+  t.after(() => lifecycle.close());
+  assert.deepEqual(await lifecycle.discard(scanned, "purge"), { removed: false, profiles: 0, payloadsDeleted: 0 });
+  assert.deepEqual(await h.connection.smembers(detachedClaimsKey(h.prefix, id!, 0)), []);
+  assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, id!, 0)), 0, "the copy is deleted");
+});
+
 test("a batch that failed again after the scan read it (replayed meanwhile) is not the one the purge decided on: left alone", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const [id] = await h.fail("alpha", [httpFailure(400, "a")]);

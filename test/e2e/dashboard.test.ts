@@ -155,13 +155,19 @@ describe("the dashboard page in a real browser", () => {
     await page.close();
   });
 
-  it("purges failed batches after a confirmation", async () => {
+  /** A page on which strict has one failed batch (it refused the profile sent), and that batch's `button` clicked. */
+  async function withOneFailed(button: "Purge…" | "Replay…") {
     strict.respond(() => REJECT);
     await send();
     const { page } = await open(`${relay.opsUrl}/?refresh=1`);
     const target = page.locator('#targets tr[data-target="strict"]');
     await textOf(target.locator("[data-field=failed]"), "1");
-    await page.locator('#failed tr[data-target="strict"]').getByRole("button", { name: "Purge…" }).click();
+    await page.locator('#failed tr[data-target="strict"]').getByRole("button", { name: button }).click();
+    return { page, target };
+  }
+
+  it("purges failed batches after a confirmation", async () => {
+    const { page, target } = await withOneFailed("Purge…");
     const dialog = page.locator("#purge-dialog");
     const confirm = dialog.getByRole("button", { name: "Delete for good" });
     assert.equal(await confirm.isDisabled(), true);
@@ -177,12 +183,7 @@ describe("the dashboard page in a real browser", () => {
   });
 
   it("takes back a dry run whose filters were edited before its answer came; replays no more than a dry run counted", async () => {
-    strict.respond(() => REJECT);
-    await send();
-    const { page } = await open(`${relay.opsUrl}/?refresh=1`);
-    const target = page.locator('#targets tr[data-target="strict"]');
-    await textOf(target.locator("[data-field=failed]"), "1");
-    await page.locator('#failed tr[data-target="strict"]').getByRole("button", { name: "Replay…" }).click();
+    const { page, target } = await withOneFailed("Replay…");
     const dialog = page.locator("#replay-dialog");
     const confirm = dialog.locator('button[value="confirm"]');
     // The dry run's answer waits until the operator has edited a field.

@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { after, test } from "node:test";
+import type { TestContext } from "node:test";
 import type { Redis } from "ioredis";
 import { parseSettings, SettingsError } from "@pyroscope-relay/config";
 import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
@@ -125,38 +126,31 @@ test("a producer fails within 2 s while Redis is down and reconnects by itself",
   assert.equal(await redis.set("profile", "x"), "OK");
 });
 
-test("a producer times out within 2 s when Redis hangs", async (t) => {
+/** How long `command` of a `role` connection took to be refused as timed out while its Redis is stopped (SIGSTOP). */
+async function timedOutWhileStopped(t: TestContext, role: RedisRole, command: (redis: Redis) => Promise<unknown>): Promise<{ redis: Redis; elapsed: number }> {
   const own = await startRedisServer();
-  const redis = connection(t, own.url, "producer");
+  const redis = connection(t, own.url, role);
   t.after(() => own.stop());
   await waitForRedis(redis, 2_000);
   const pid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
   process.kill(pid, "SIGSTOP");
   const started = Date.now();
   try {
-    await assert.rejects(redis.set("profile", "x"), /timed out/);
+    await assert.rejects(command(redis), /timed out/);
   } finally {
     process.kill(pid, "SIGCONT");
   }
-  const elapsed = Date.now() - started;
+  return { redis, elapsed: Date.now() - started };
+}
+
+test("a producer times out within 2 s when Redis hangs", async (t) => {
+  const { elapsed } = await timedOutWhileStopped(t, "producer", (redis) => redis.set("profile", "x"));
   t.diagnostic(`producer timed out after ${elapsed} ms`);
   assert.ok(elapsed < 2_000, `took ${elapsed} ms`);
 });
 
 test("an admin command gives up after ADMIN_COMMAND_TIMEOUT_MS when Redis hangs", { timeout: 30_000 }, async (t) => {
-  const own = await startRedisServer();
-  const redis = connection(t, own.url, "admin");
-  t.after(() => own.stop());
-  await waitForRedis(redis, 2_000);
-  const pid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
-  process.kill(pid, "SIGSTOP");
-  const started = Date.now();
-  try {
-    await assert.rejects(redis.hgetall("failed"), /timed out/);
-  } finally {
-    process.kill(pid, "SIGCONT");
-  }
-  const elapsed = Date.now() - started;
+  const { redis, elapsed } = await timedOutWhileStopped(t, "admin", (admin) => admin.hgetall("failed"));
   assert.ok(elapsed < ADMIN_COMMAND_TIMEOUT_MS + 2_000, `took ${elapsed} ms`);
   assert.equal(await redis.ping(), "PONG", "and serves again once Redis does");
 });

@@ -14,6 +14,21 @@ import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
 import { runCommand } from "./support/run-command.js";
 
+/** A relay forwarding to one fake target, `name`, for a suite: started before its tests, stopped after them. */
+function relayToOneTarget(name: string): { target: FakeTarget; relay: RelayProcess; port: number } {
+  const suite = {} as { target: FakeTarget; relay: RelayProcess; port: number };
+  before(async () => {
+    suite.target = await startFakeTarget();
+    suite.port = await freePort();
+    suite.relay = await startRelayProcess({ config: relayConfig({ port: suite.port, targets: [{ name, url: suite.target.url }] }) });
+  });
+  after(async () => {
+    await suite.relay?.stop();
+    await suite.target?.close();
+  });
+  return suite;
+}
+
 describe("reload: SIGHUP and POST /-/reload re-read the configuration without a restart", () => {
   let a: FakeTarget;
   let b: FakeTarget;
@@ -178,22 +193,10 @@ describe("reload: a receiver's debuginfo calls follow its first target's endpoin
 });
 
 describe("reload: a request under way on a receiver that restarts still names the target it had", () => {
-  let a: FakeTarget;
-  let relay: RelayProcess;
-  let port: number;
-
-  before(async () => {
-    a = await startFakeTarget();
-    port = await freePort();
-    relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "old", url: a.url }] }) });
-  });
-
-  after(async () => {
-    await relay?.stop();
-    await a?.close();
-  });
+  const suite = relayToOneTarget("old");
 
   it("the target renamed and the receiver restarted: the request's profile is stored, 200, not refused", async () => {
+    const { target: a, relay, port } = suite;
     const body = gzippedPprof({ seed: 4 });
     const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
@@ -223,24 +226,11 @@ describe("reload: a request under way on a receiver that restarts still names th
 });
 
 describe("reload: a receiver that could not start is started by the next reload", () => {
-  let a: FakeTarget;
-  let relay: RelayProcess;
-  let port: number;
-  let busyPort: number;
-
-  before(async () => {
-    a = await startFakeTarget();
-    port = await freePort();
-    busyPort = await freePort();
-    relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "a", url: a.url }] }) });
-  });
-
-  after(async () => {
-    await relay?.stop();
-    await a?.close();
-  });
+  const suite = relayToOneTarget("a");
 
   it("its port taken: 400; the port freed, the same file reloads and the receiver listens", async () => {
+    const { target: a, relay, port } = suite;
+    const busyPort = await freePort();
     const squatter = createNetServer().listen(busyPort, "127.0.0.1");
     await once(squatter, "listening");
     const second = `\npyroscope.receive_http "second" {\n  http {\n    listen_address = "127.0.0.1"\n    listen_port    = ${busyPort}\n  }\n  forward_to = [pyroscope.write.a.receiver]\n}\n`;
@@ -346,22 +336,10 @@ describe("reload: whole or not at all, when a receiver cannot listen where the n
 });
 
 describe("reload: a refused file records none of its targets", () => {
-  let a: FakeTarget;
-  let relay: RelayProcess;
-  let port: number;
-
-  before(async () => {
-    a = await startFakeTarget();
-    port = await freePort();
-    relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "a", url: a.url }] }) });
-  });
-
-  after(async () => {
-    await relay?.stop();
-    await a?.close();
-  });
+  const suite = relayToOneTarget("a");
 
   it("a new target whose receiver cannot listen: 400, and failed does not list the target as removed", async () => {
+    const { target: a, relay, port } = suite;
     const busyPort = await freePort();
     const squatter = createNetServer().listen(busyPort, "127.0.0.1");
     await once(squatter, "listening");

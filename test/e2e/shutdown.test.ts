@@ -11,19 +11,25 @@ import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { relayConfig } from "./support/relay-config.js";
 import { relayMain, startRelayProcess } from "./support/relay-process.js";
 
-describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lost, exit 0", () => {
-  let redis: RedisServerHandle;
-  let target: FakeTarget;
+/** A Redis and a fake target for a suite: started before its tests, stopped after them. */
+function redisAndTarget(): { redis: RedisServerHandle; target: FakeTarget } {
+  const suite = {} as { redis: RedisServerHandle; target: FakeTarget };
   before(async () => {
-    redis = await startRedisServer();
-    target = await startFakeTarget();
+    suite.redis = await startRedisServer();
+    suite.target = await startFakeTarget();
   });
   after(async () => {
-    await target?.close();
-    await redis?.stop();
+    await suite.target?.close();
+    await suite.redis?.stop();
   });
+  return suite;
+}
+
+describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lost, exit 0", () => {
+  const suite = redisAndTarget();
 
   it("an upload in progress at SIGTERM is answered 200 and delivered, by the stopping process or the next writer", async (t) => {
+    const { redis, target } = suite;
     const port = await freePort();
     const config = relayConfig({ port, targets: [{ name: "held", url: target.url }] });
     const args = [`--redis.url=${redis.url}`];
@@ -86,18 +92,10 @@ describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lo
 });
 
 describe("a signal repeated while the relay shuts down is ignored: the graceful shutdown goes on, exit 0", () => {
-  let redis: RedisServerHandle;
-  let target: FakeTarget;
-  before(async () => {
-    redis = await startRedisServer();
-    target = await startFakeTarget();
-  });
-  after(async () => {
-    await target?.close();
-    await redis?.stop();
-  });
+  const suite = redisAndTarget();
 
   it("a SIGTERM and a SIGINT in quick succession while a delivery is under way: it finishes, and the process exits 0; a third signal stops it at once", async (t) => {
+    const { redis, target } = suite;
     const port = await freePort();
     const relay = await startRelayProcess({ config: relayConfig({ port, targets: [{ name: "held", url: target.url }] }), args: [`--redis.url=${redis.url}`] });
     t.after(() => relay.stop("SIGKILL"));

@@ -21,7 +21,7 @@ export class ObjectLimit {
   }
 
   /** Throws when `objects` (counted up to one past the limit) is over the limit. */
-  check(objects: number): void {
+  private check(objects: number): void {
     if (objects > this.objects) {
       throw new RequestError(
         Code.ResourceExhausted,

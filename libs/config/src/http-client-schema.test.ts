@@ -203,6 +203,15 @@ test("proxy: Alloy's rules between proxy_url, no_proxy, proxy_from_environment a
   assert.deepEqual(issues({ proxy_url: "", no_proxy: "localhost,.svc" }), [], "an unset sys.env() beside a no_proxy, as Alloy loads it");
 });
 
+test("proxy_url: credentials with a malformed %-escape are refused, as Go's url.Parse refuses them, without showing them", () => {
+  const malformed = "proxy_url: its credentials hold a malformed %-escape (write % as %25)";
+  assert.deepEqual(issues({ proxy_url: "http://relay:p%ss-s3cret@proxy:3128" }), [malformed]);
+  assert.deepEqual(issues({ proxy_url: "http://re%lay@proxy:3128" }), [malformed]);
+  const oauth2 = { client_id: "c", client_secret: "s", token_url: "https://a", proxy_url: "https://relay:p%ss-s3cret@proxy" };
+  assert.deepEqual(issues({ oauth2: [oauth2] }), [`oauth2.0.${malformed}`]);
+  assert.deepEqual(issues({ proxy_url: "http://relay:p%25ss-s3cret@proxy:3128" }), [], "a % written as %25");
+});
+
 test("oauth2: the token endpoint's proxy follows the same rules", () => {
   const oauth2 = { client_id: "c", client_secret: "s", token_url: "https://a" };
   assert.deepEqual(issues({ oauth2: [{ ...oauth2, no_proxy: "internal", proxy_connect_header: { "X-P": ["v"] } }] }), [

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { alloyBoolean, alloyString, nullAs, optionalBlock, type FileReader } from "./schema-values.js";
+import { MalformedEscapeError, urlCredentials } from "./url-credentials.js";
 
 // The HTTP client settings of a `pyroscope.write` endpoint: Alloy's `common/config` HTTPClientConfig
 // (auth blocks, tls_config, proxy, http_headers, follow_redirects, enable_http2) with its Validate
@@ -85,11 +86,31 @@ function headerLists(reserved: ReadonlySet<string>) {
   });
 }
 
+/**
+ * A proxy URL's credentials go out %-decoded (`Proxy-Authorization`): one that cannot be decoded
+ * is refused here, as Go's url.Parse refuses it when Alloy loads the file, not on every request.
+ */
+function checkProxyCredentials(url: string, ctx: z.RefinementCtx): void {
+  if (!isHttpUrl(url)) return;
+  try {
+    urlCredentials(new URL(url));
+  } catch (error) {
+    if (!(error instanceof MalformedEscapeError)) throw error;
+    conflict(ctx, [], `its credentials hold ${error.message}`);
+  }
+}
+
 /** `proxy_url`, `no_proxy`, `proxy_from_environment`, `proxy_connect_header`: the endpoint's and oauth2's. */
 const proxyShape = {
   // "" is unset, as in Alloy: `proxy_url = env("PROXY")` without PROXY means no proxy.
   // null is Go's zero URL, which Alloy's checks take for no proxy_url at all.
-  proxy_url: nullAs(undefined, alloyString.refine((url) => url === "" || isHttpUrl(url), { error: "must be an absolute http:// or https:// URL" }).optional()),
+  proxy_url: nullAs(
+    undefined,
+    alloyString
+      .refine((url) => url === "" || isHttpUrl(url), { error: "must be an absolute http:// or https:// URL" })
+      .superRefine(checkProxyCredentials)
+      .optional(),
+  ),
   no_proxy: alloyString.optional(),
   proxy_from_environment: alloyBoolean.default(false),
   proxy_connect_header: headerLists(new Set()).optional(),

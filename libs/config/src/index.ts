@@ -14,3 +14,4 @@ export { SettingsError } from "./settings-error.js";
 export { readRedisTls, type RedisTls } from "./redis-tls.js";
 export { changesBetween } from "./config-changes.js";
 export { configuredHeaders, setsOwnTenant } from "./target-headers.js";
+export { MalformedEscapeError, percentDecoded, urlCredentials } from "./url-credentials.js";

@@ -54,6 +54,14 @@ test("requires an endpoint with an http(s) url", () => {
   assert.deepEqual(issues({ endpoint: [{ url: "unix:///sock" }] }), ["endpoint.0.url: must be an absolute http:// or https:// URL"]);
 });
 
+test("refuses a url with a query or fragment, which would never be sent, without showing it", () => {
+  const refused = "endpoint.0.url: must not contain a query or fragment; put credentials in basic_auth, bearer_token, oauth2 or headers";
+  for (const url of ["https://p.example/?token=abc", "https://p.example/base?abc", "https://p.example/#abc", "https://p.example/?"]) {
+    assert.deepEqual(issues({ endpoint: [{ url }] }), [refused], url);
+  }
+  assert.deepEqual(issues({ endpoint: [{ url: "https://p.example/base" }] }), []);
+});
+
 test("allows at most one auth method, pointing at the second", () => {
   assert.deepEqual(issues({ endpoint: [{ url: "http://a", bearer_token: "t", bearer_token_file: "/token" }] }), [
     "endpoint.0.bearer_token_file: set at most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file",

@@ -19,6 +19,11 @@ function hasNoUserinfo(text: string): boolean {
   return !isHttpUrl(text) || (new URL(text).username === "" && new URL(text).password === "");
 }
 
+/** In an http URL, `?` and `#` can only start a query or a fragment (even an empty one). */
+function hasNoQueryOrFragment(text: string): boolean {
+  return !isHttpUrl(text) || !/[?#]/.test(text);
+}
+
 /**
  * The body of a `pyroscope.write` component. Files named by `*_file` attributes are read through
  * `readFile` while validating, so a missing file is reported at its attribute.
@@ -29,7 +34,10 @@ export function writeSchema(readFile: FileReader) {
       url: alloyString
         .refine(isHttpUrl, { error: "must be an absolute http:// or https:// URL" })
         // The URL is shown in metrics and logs: credentials belong in basic_auth, which keeps them secret.
-        .refine(hasNoUserinfo, { error: "must not contain credentials: use a basic_auth block" }),
+        .refine(hasNoUserinfo, { error: "must not contain credentials: use a basic_auth block" })
+        // Never sent (requests go to the URL's path), while shown like the rest; in Alloy the
+        // request path would end up inside the query, so such an endpoint never worked there either.
+        .refine(hasNoQueryOrFragment, { error: "must not contain a query or fragment; put credentials in basic_auth, bearer_token, oauth2 or headers" }),
       name: alloyString.default(""),
       remote_timeout: duration("10s"),
       debug_info_upload_timeout: duration("2m"),

@@ -152,6 +152,21 @@ test("an error answer fails as `oauth2 http <status>`, naming the endpoint, neve
   assert.equal(await tokens.authorization(signal), "Bearer token-1", "recovers once the endpoint answers");
 });
 
+test("a refresh refused by an endpoint that echoes the Basic credentials it got: the message does not show them", async (t) => {
+  const server = await tokenServer(t, { expiresIn: 0 });
+  const tokens = source(t, server);
+  assert.equal(await tokens.authorization(signal), "Bearer token-1");
+  tokens.refused("Bearer token-1");
+  const basic = /^Basic (.+)$/.exec(server.requests[0]?.headers.authorization ?? "")?.[1];
+  assert.ok(basic);
+  server.answer({ status: 503, body: `overloaded; you sent Authorization: Basic ${basic}` });
+  const error = await failure(tokens.authorization(signal));
+  assert.equal(error.reason, "oauth2 http 503");
+  assert.equal(server.requests.at(-1)?.via, "basic", "Basic only, once it worked");
+  assert.ok(!error.message.includes(basic), error.message);
+  assert.match(error.message, /: overloaded; you sent Authorization: Basic <secret>$/);
+});
+
 test("an unreachable token endpoint fails as `oauth2 network ...`, unreachable, without credentials in the message", async (t) => {
   const server = await tokenServer(t);
   await server.close();

@@ -1,4 +1,5 @@
 import type { Environment, TargetAuth } from "@pyroscope-relay/config";
+import { blankSecrets } from "./blank-secrets.js";
 import { DeliveryError } from "./delivery-error.js";
 import { HttpDispatcher } from "./http-dispatcher.js";
 import { classifyError, isUnreachable } from "./retry-policy.js";
@@ -115,7 +116,7 @@ export class OAuth2TokenSource {
       form.set("client_id", clientId);
       if (secret !== "") form.set("client_secret", secret);
     } else {
-      headers.push("Authorization", `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(secret)}`).toString("base64")}`);
+      headers.push("Authorization", `Basic ${basicCredentials(clientId, secret)}`);
     }
     const url = new URL(tokenUrl);
     const started = this.now();
@@ -139,9 +140,10 @@ export class OAuth2TokenSource {
       });
     }
     const status = response.statusCode;
-    const body = redact(await readStart(response.body, 64 * 1024), secret);
+    const body = await readStart(response.body, 64 * 1024);
     if (status < 200 || status > 299) {
-      throw new DeliveryError(`oauth2 http ${status}`, `token_url ${this.endpoint}: ${body.slice(0, 1024).trim()}`, { status });
+      const detail = redact(body, clientId, secret).slice(0, 1024).trim();
+      throw new DeliveryError(`oauth2 http ${status}`, `token_url ${this.endpoint}: ${detail}`, { status });
     }
     const fields = tokenFields(String(response.headers["content-type"] ?? ""), body);
     const accessToken = fields?.["access_token"];
@@ -183,8 +185,16 @@ function formEncode(text: string): string {
   return new URLSearchParams({ "": text }).toString().slice(1);
 }
 
-/** A token endpoint that echoes the request must not put the secret into a failure record. */
-function redact(text: string, secret: string): string {
+/** The Basic credentials of a token request: the client id and secret, form-encoded. */
+function basicCredentials(clientId: string, secret: string): string {
+  return Buffer.from(`${formEncode(clientId)}:${formEncode(secret)}`).toString("base64");
+}
+
+/**
+ * A token endpoint that echoes the request must not put the secret into a failure record: neither
+ * as sent in the form nor in the Basic credentials (after Basic worked, the only form sent).
+ */
+function redact(text: string, clientId: string, secret: string): string {
   if (secret === "") return text;
-  return [secret, formEncode(secret), encodeURIComponent(secret)].reduce((out, form) => out.split(form).join("<secret>"), text);
+  return blankSecrets(text, [secret, formEncode(secret), encodeURIComponent(secret), basicCredentials(clientId, secret)]);
 }

@@ -3,6 +3,7 @@ import { request as httpsRequest } from "node:https";
 import { isIP, type Socket } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { buildConnector, errors } from "undici";
+import { MalformedEscapeError, urlCredentials } from "@pyroscope-relay/config";
 import { DeliveryError } from "./delivery-error.js";
 
 export interface TunnelOptions {
@@ -80,9 +81,21 @@ export function tunnelConnector(options: TunnelOptions): buildConnector.connecto
   };
 }
 
-/** Basic credentials from the proxy URL's userinfo, as Go sends them. */
+/**
+ * Basic credentials from the proxy URL's userinfo, as Go sends them.
+ * @throws DeliveryError `proxy credentials` when they cannot be decoded (the configuration refuses
+ * such a proxy_url: only HTTP_PROXY or HTTPS_PROXY can hold them)
+ */
 export function proxyAuthorization(proxy: URL): string | undefined {
   if (proxy.username === "" && proxy.password === "") return undefined;
-  const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-  return `Basic ${Buffer.from(credentials).toString("base64")}`;
+  let credentials;
+  try {
+    credentials = urlCredentials(proxy);
+  } catch (error) {
+    if (!(error instanceof MalformedEscapeError)) throw error;
+    // Go's url.Parse refuses such a proxy URL, so Go fails every request through it too.
+    const detail = `proxy ${proxy.origin} (HTTP_PROXY or HTTPS_PROXY): its credentials hold ${error.message}`;
+    throw new DeliveryError("proxy credentials", detail, { cause: error });
+  }
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
 }

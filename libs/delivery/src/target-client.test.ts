@@ -373,6 +373,28 @@ test("proxy_from_environment: HTTPS_PROXY and NO_PROXY of the writer's environme
   assert.equal(target.requests.length, 1);
 });
 
+test("proxy_from_environment: a proxy whose credentials hold a malformed %-escape fails as `proxy credentials`, retried, without showing them", async (t) => {
+  const proxy = await proxyTo(t, 1);
+  const malformed = proxy.url.replace("http://", "http://relay:p%ss-s3cret@");
+  const env = { HTTPS_PROXY: malformed, HTTP_PROXY: malformed };
+  for (const url of ["https://pyroscope.test", "http://pyroscope.test"]) {
+    const result = await attempt(client(t, url, { proxy: { kind: "environment" } }, env), "ingest", request(), true, signal);
+    assert.deepEqual(
+      result,
+      {
+        kind: "retry",
+        failure: {
+          reason: "proxy credentials",
+          detail: `proxy ${proxy.url} (HTTP_PROXY or HTTPS_PROXY): its credentials hold a malformed %-escape (write % as %25)`,
+        },
+        unreachable: false,
+      },
+      url,
+    );
+  }
+  assert.equal(proxy.requests.length, 0);
+});
+
 test("a proxy refusing the tunnel: retried as `proxy http 407`, naming the proxy without its credentials", async (t) => {
   const proxy = await proxyTo(t, 1);
   proxy.refuse(407);

@@ -4,6 +4,7 @@ import { configuredHeaders, setsOwnTenant, type Environment, type TargetConfig }
 import { HttpDispatcher, type HttpRequest } from "./http-dispatcher.js";
 import { requestAuth, type RequestAuth } from "./request-auth.js";
 import { withRequestSignal } from "./request-signal.js";
+import { SentCredentials } from "./sent-credentials.js";
 
 /** How much of an error response is kept for the failure record and the retry decision. */
 const responseStartBytes = 1024;
@@ -13,7 +14,7 @@ export interface TargetResponse {
   /** The answer's `Content-Type`. */
   contentType: string | undefined;
   retryAfter: string | undefined;
-  /** The start of the response body (error responses only). */
+  /** The start of the response body (error responses only), the credentials sent blanked out. */
   bodyStart: string;
 }
 
@@ -47,6 +48,8 @@ export interface TargetClientOptions {
 export class TargetClient {
   private readonly http: HttpDispatcher;
   private readonly auth: RequestAuth;
+  /** Blanked out of an error answer, which a failure record quotes. */
+  private readonly credentials: SentCredentials;
   private readonly base: URL;
   private readonly basePath: string;
   private readonly staticHeaders: string[];
@@ -73,6 +76,7 @@ export class TargetClient {
       env: options.env,
     });
     this.auth = requestAuth(target.auth, { timeoutMs: target.remoteTimeoutMs, env: options.env });
+    this.credentials = new SentCredentials(target);
     const httpHeaders = Object.entries(target.httpHeaders ?? {}).flatMap(([name, values]) => values.flatMap((value) => [name, value]));
     this.staticHeaders = [...Object.entries(target.headers).flat(), ...httpHeaders];
     this.configured = configuredHeaders(target);
@@ -102,7 +106,7 @@ export class TargetClient {
         status: answer.statusCode,
         contentType,
         retryAfter: firstValue(answer.headers["retry-after"]),
-        bodyStart: answer.bodyStart,
+        bodyStart: this.credentials.blank(answer.bodyStart, authorization),
       };
     });
   }

@@ -1,5 +1,13 @@
 import { resolve as resolvePath } from "node:path";
-import { flagTable, PRODUCER_COMMAND_TIMEOUT_MS, SettingsError, type RedisTls, type RelaySettings } from "@pyroscope-relay/config";
+import {
+  flagTable,
+  MalformedEscapeError,
+  percentDecoded,
+  PRODUCER_COMMAND_TIMEOUT_MS,
+  SettingsError,
+  type RedisTls,
+  type RelaySettings,
+} from "@pyroscope-relay/config";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { InvalidRedisUrlError, QueueUnavailableError, RedisWaitStoppedError } from "./errors.js";
 
@@ -315,9 +323,10 @@ function urlOptions(url: string): RedisOptions {
   }
   const decoded = (text: string) => {
     try {
-      return decodeURIComponent(text);
+      return percentDecoded(text);
     } catch (cause) {
-      throw invalid("a malformed %-escape (write % as %25)", cause);
+      if (!(cause instanceof MalformedEscapeError)) throw cause;
+      throw invalid(cause.message, cause);
     }
   };
   const options: RedisOptions = {};

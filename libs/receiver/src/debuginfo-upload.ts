@@ -71,9 +71,14 @@ export function uploadDeadlineMs(receiverTimeoutMs: number, upstream: DebuginfoU
 }
 
 function decodeBuildId(encoded: string): string {
+  let buildId;
   try {
-    return decodeURIComponent(encoded);
+    buildId = decodeURIComponent(encoded);
   } catch (err) {
     throw new RequestError(Code.InvalidArgument, "gnu_build_id: not a valid percent-encoded path segment", { cause: err });
   }
+  // Passed on as they are, they would be dot segments of the target's path, which a Go mux cleans
+  // away and answers with a redirect: never an upload.
+  if (buildId === "." || buildId === "..") throw new RequestError(Code.InvalidArgument, 'gnu_build_id: must not be "." or ".."');
+  return buildId;
 }

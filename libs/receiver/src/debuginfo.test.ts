@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { request as httpRequest } from "node:http";
 import { after, describe, test } from "node:test";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -40,6 +41,21 @@ function pyroscopeDebuginfo(target: FakeTarget, shouldInitiateUpload = true): vo
     }
     if (request.path.endsWith("/UploadFinished")) return { status: 200, headers: { "content-type": "application/proto" } };
     return undefined;
+  });
+}
+
+/** A POST of `path` exactly as written: a URL would take its dot segments away before it is sent. */
+function postRawPath(url: string, path: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, path, method: "POST", agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("error", reject);
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    req.end(Buffer.alloc(1));
   });
 }
 
@@ -350,6 +366,17 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     assert.equal((await send(r.url, "POST", uploadPath(""), {}, Buffer.alloc(1))).status, 404);
     assert.equal((await send(r.url, "POST", uploadPath("a/b"), {}, Buffer.alloc(1))).status, 404);
     assert.equal((await send(r.url, "POST", uploadPath("%E0%A4%A"), {}, Buffer.alloc(1))).status, 400);
+    assert.equal(fake.requests.length, 0);
+  });
+
+  test('a build ID of "." or ".." (percent-encoded too) is invalid_argument, and nothing reaches the target', async (t) => {
+    const fake = await fakeTarget(t);
+    const r = await proxy(t, fake.url);
+    for (const buildId of [".", "..", "%2e", "%2E%2e", ".%2E"]) {
+      const res = await postRawPath(r.url, uploadPath(buildId));
+      assert.equal(res.status, 400, buildId);
+      assert.deepEqual(JSON.parse(res.body), { code: "invalid_argument", message: 'gnu_build_id: must not be "." or ".."' }, buildId);
+    }
     assert.equal(fake.requests.length, 0);
   });
 

@@ -1,0 +1,72 @@
+// A target that echoes the request in its error answer: the failure's detail, which /api/v1/failed,
+// the dashboard and the `failed` CLI show, must not carry the credentials the relay sent it.
+import assert from "node:assert/strict";
+import { test, type TestContext } from "node:test";
+import type { TargetConfig } from "@pyroscope-relay/config";
+import { startFakeTarget, startTokenServer, targetConfig, type FakeTarget } from "@pyroscope-relay/testing";
+import { attempt } from "./attempt.js";
+import { TargetClient, type TargetRequest } from "./target-client.js";
+
+const signal = new AbortController().signal;
+const request: TargetRequest = { path: "/ingest", query: "name=app", headers: [], body: Buffer.from("profile"), tenant: undefined };
+
+/** A target answering 403 with `answer` of the request, e.g. its headers. */
+async function echoingTarget(t: TestContext, answer: (headers: Record<string, unknown>) => string): Promise<FakeTarget> {
+  const target = await startFakeTarget();
+  t.after(() => target.close());
+  target.respond((received) => ({ status: 403, body: answer(received.headers) }));
+  return target;
+}
+
+/** The detail of the failure one request to `target` records. */
+async function failureDetail(t: TestContext, target: FakeTarget, config: Partial<TargetConfig>): Promise<string> {
+  const client = new TargetClient(targetConfig("t", { url: target.url, ...config }), { env: {} });
+  t.after(() => client.close());
+  const result = await attempt(client, "ingest", request, true, signal);
+  assert.equal(result.kind, "permanent");
+  assert.equal(result.failure.reason, "http 403");
+  return result.failure.detail;
+}
+
+test("a bearer_token the target echoes is blanked out of the failure's detail", async (t) => {
+  const target = await echoingTarget(t, (headers) => `token ${String(headers.authorization).slice("Bearer ".length)} may not write here`);
+  const detail = await failureDetail(t, target, { auth: { kind: "bearer", token: "bt-s3cret-token" } });
+  assert.equal(detail, "token <secret> may not write here");
+});
+
+test("http_headers values and an Authorization set through headers are blanked out; other headers are shown", async (t) => {
+  const target = await echoingTarget(t, (headers) => `refused: ${JSON.stringify(headers)}`);
+  const detail = await failureDetail(t, target, {
+    headers: { Authorization: "Token hd-s3cret-token", "X-Team": "profiling" },
+    httpHeaders: { "X-Api-Key": ["hk-s3cret-one", "hk-s3cret-two"] },
+  });
+  assert.doesNotMatch(detail, /s3cret/);
+  assert.match(detail, /"authorization":"Token <secret>"/);
+  assert.match(detail, /"x-api-key":"<secret>, <secret>"/);
+  assert.match(detail, /"x-team":"profiling"/);
+});
+
+test("basic_auth: neither the Basic credentials nor the password are shown", async (t) => {
+  const password = "pw-s3cret";
+  const target = await echoingTarget(t, (headers) => `bad credentials ${String(headers.authorization)} (password ${password}?)`);
+  const detail = await failureDetail(t, target, { auth: { kind: "basic", username: "relay", password } });
+  assert.equal(detail, "bad credentials Basic <secret> (password <secret>?)");
+});
+
+test("oauth2: the access token in use is blanked out", async (t) => {
+  const tokens = await startTokenServer({ clientId: "relay", clientSecret: "cs-s3cret", expiresIn: 60 });
+  t.after(() => tokens.close());
+  const target = await echoingTarget(t, (headers) => `no access for ${String(headers.authorization)}`);
+  const detail = await failureDetail(t, target, {
+    auth: { kind: "oauth2", clientId: "relay", clientSecret: "cs-s3cret", tokenUrl: tokens.url, scopes: [], endpointParams: {} },
+  });
+  assert.equal(tokens.issued.length, 1);
+  assert.equal(detail, "no access for Bearer <secret>");
+});
+
+test("a token cut off at the end of the answer's first KiB is blanked too", async (t) => {
+  const token = "bt-s3cret-token-of-some-length";
+  const target = await echoingTarget(t, () => `${"x".repeat(1024 - 10)}${token} and more`);
+  const detail = await failureDetail(t, target, { auth: { kind: "bearer", token } });
+  assert.equal(detail, `${"x".repeat(1024 - 10)}<secret>`);
+});

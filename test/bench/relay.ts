@@ -92,7 +92,8 @@ export async function startStage(options: { targetUrls: string[]; writer: boolea
   const args = [...redis.args, `--target.queue-shards=${options.queueShards}`, ...relayFlags];
   const ingest = await startRelayProcess({ command: "ingest", config, args });
   const stopIngest = trackRelay(ingest, "ingest");
-  const writer = options.writer ? await startRelayProcess({ command: "writer", config, args }) : undefined;
+  // The writer at the priority it is deployed with (SCHED_IDLE), which the bench measures.
+  const writer = options.writer ? await startRelayProcess({ command: "writer", config, args, writerPriority: "deployed" }) : undefined;
   const stopWriter = writer === undefined ? undefined : trackRelay(writer, "writer");
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,7 +1,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
+import { Redis } from "ioredis";
+import { readTargetBacklog } from "@pyroscope-relay/queue";
+import { gzippedPprof, pollUntil, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
@@ -65,7 +67,7 @@ describe("pyroscope-relay run: per-target backlog bounds", () => {
       assert.equal(live.requests.length, 3, "a rejected request is stored for no target");
 
       held.release();
-      const deadline = Date.now() + 5_000;
+      const deadline = Date.now() + 15_000;
       let status = 0;
       while (status !== 200 && Date.now() < deadline) {
         status = (await send(5)).status;
@@ -86,8 +88,15 @@ describe("pyroscope-relay run: per-target backlog bounds", () => {
       for (let seed = 1; seed <= 3; seed++) assert.equal((await send(seed)).status, 200);
       await Promise.all([held.waitForRequests(3), live.waitForRequests(3)]);
       // Admission reads the backlog counters every second: live's deliveries must be in a reading,
-      // or live would be full too (rightly, while its 3 profiles waited).
-      await sleep(1_500);
+      // or live would be full too (rightly, while its 3 profiles waited). Once Redis counts them out,
+      // two of the relay's readings later admission has seen it.
+      const client = new Redis({ path: redis.socketPath, maxRetriesPerRequest: 3 });
+      try {
+        await pollUntil("live's backlog to empty", async () => (await readTargetBacklog(client, "drop", "live")).profiles === 0, { timeoutMs: 15_000 });
+      } finally {
+        client.disconnect();
+      }
+      await sleep(2_500);
       for (let seed = 4; seed <= 5; seed++) assert.equal((await send(seed)).status, 200);
       await live.waitForRequests(5);
       await held.waitForRequests(3);

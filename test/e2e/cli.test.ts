@@ -9,7 +9,7 @@ import { getPriority, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
+import { gzippedPprof, pollUntil, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { relayConfig } from "./support/relay-config.js";
 import { relayMain, startRelayProcess } from "./support/relay-process.js";
@@ -427,6 +427,7 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
         await sleep(20);
       }
       child.kill("SIGHUP");
+      await pollUntil("the SIGHUP to be logged", () => /SIGHUP while starting/.test(output) || child.exitCode !== null || child.signalCode !== null);
       await sleep(500);
       assert.deepEqual([child.exitCode, child.signalCode], [null, null], "still running");
       assert.match(output, /SIGHUP while starting/);
@@ -455,7 +456,7 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
     const config = receiverConfig(port, { a: a.url, b: b.url });
     const args = [`--redis.url=${redis.url}`];
     const ingestProcess = await startRelayProcess({ command: "ingest", config, args });
-    const writerA = await startRelayProcess({ command: "writer", config, args: [...args, "--target", "a"] });
+    const writerA = await startRelayProcess({ command: "writer", config, args: [...args, "--target", "a"], writerPriority: "deployed" });
     try {
       // Children start with this process' policy and nice value; a writer switches to SCHED_IDLE (--writer.nice=idle).
       const started = getPriority();
@@ -495,7 +496,7 @@ describe("pyroscope-relay ingest and writer as separate processes", () => {
       assert.equal(await niced.stop(), 0);
     }
     // Without chrt on its PATH the writer cannot change its policy: it says so and takes the lowest nice value.
-    const fallback = await startRelayProcess({ command: "writer", config, args, env: { PATH: "/nonexistent" } });
+    const fallback = await startRelayProcess({ command: "writer", config, args, env: { PATH: "/nonexistent" }, writerPriority: "deployed" });
     try {
       assert.deepEqual(await threadPolicies(fallback.child.pid!), [schedOther]);
       assert.deepEqual(await threadPriorities(fallback.child.pid!), [19], "each thread at nice 19");

@@ -30,9 +30,16 @@ describe("pyroscope-relay on a Redis Cluster (3 masters, 3 replicas): separate i
   const clusterArgs = () => [`--redis.cluster-nodes=${cluster.seeds}`, `--target.queue-shards=${SHARDS}`];
   const startWriter = (...args: string[]) => startRelayProcess({ command: "writer", config, args: [...clusterArgs(), "--log.level=info", ...args] });
   const command = (name: string, ...args: string[]) => runCommand([name, configPath, ...clusterArgs(), ...args]);
+  // A flush whose replica confirms it late (a slow fsync on a busy machine) is refused with 503 and
+  // Retry-After, and withdrawn: the request is sent again, as a client does. Anything else fails.
   const send = async (seed: number, name = "app") => {
-    const res = await fetch(`${baseUrl}/ingest?name=${name}&format=pprof`, { method: "POST", body: gzippedPprof({ seed }) });
-    assert.equal(res.status, 200, await res.text());
+    for (const deadline = Date.now() + 15_000; ; await sleep(200)) {
+      const res = await fetch(`${baseUrl}/ingest?name=${name}&format=pprof`, { method: "POST", body: gzippedPprof({ seed }) });
+      const text = await res.text();
+      if (res.status === 503 && res.headers.has("retry-after") && Date.now() < deadline) continue;
+      assert.equal(res.status, 200, text);
+      return;
+    }
   };
   const failed = async () => JSON.parse((await command("failed", "--json")).stdout) as { targets: { target: string; batches: number; profiles: number }[] };
   const eventually = async (probe: () => Promise<boolean>, what: string) => {

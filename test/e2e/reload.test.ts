@@ -209,8 +209,9 @@ describe("reload: a request under way on a receiver that restarts still names th
       );
       req.on("error", reject);
       req.write(body.subarray(0, 10));
-      // The rest once the reload has begun closing the receiver, which waits for this request.
-      setTimeout(() => req.end(body.subarray(10)), 1_000);
+      // The rest once the reload (asked for 300 ms in) has begun closing the receiver, which waits for
+      // this request: well after, as a busy machine may take a while to get there.
+      setTimeout(() => req.end(body.subarray(10)), 3_000);
     });
     await sleep(300);
     // A new name for the target, and a setting that restarts the receiver.

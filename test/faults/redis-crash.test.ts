@@ -44,11 +44,17 @@ describe("fault 3: kill -9 Redis (AOF, appendfsync always) under load, restart i
     assert.ok(recovered, "ingest answers 200 again without a restart");
     const settled = load.attempts.filter((x) => x.startedAt >= firstOkAfter + 1_000);
     assert.ok(settled.length > 0);
+    // Once Redis is back a flush may still miss ingest's deadline now and then (an fsync slow on a
+    // busy machine): a 503 with Retry-After, which a client sends again, and which the relay then
+    // takes. Nothing else.
+    const refused = settled.filter((x) => x.status !== 200);
+    t.diagnostic(`once Redis is back: ${settled.length} requests, ${refused.length} refused`);
     assert.deepEqual(
-      settled.filter((x) => x.status !== 200),
+      refused.filter((x) => x.status !== 503 || !x.retryAfter),
       [],
-      "every request is 200 once Redis is back",
+      "every request is 200, or 503 with Retry-After, once Redis is back",
     );
+    assert.deepEqual(await load.resend(refused), [], "a profile refused once Redis is back is taken when sent again");
 
     const outcome = await waitForDelivery(load, ledgers, 90_000);
     // A delivery done just before the crash whose completion Redis never recorded runs again (once

@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollUntil } from "@pyroscope-relay/testing";
 import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
 import { profileIdOf } from "./support/ledger.js";
 import { LoadGenerator } from "./support/load.js";
-import { inspect, startRelay, waitingBatches } from "./support/relay.js";
+import { inspect, quietQueues, savedDone, startRelay, waitingBatches } from "./support/relay.js";
 import { faultStage, forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
@@ -50,13 +50,23 @@ describe("fault 9: kill -9 a writer in the middle of a batch", () => {
     const doomed = await startRelay("writer", config, redis, args);
     stage.processes.push(doomed);
     await a.waitForRequests(answeredBeforeTheHold + 1, 20_000);
-    // The answered deliveries are in the batch's saved progress well before the kill.
-    await sleep(1_000);
+    // The answered deliveries are in the batch's saved progress before the kill, and b, which
+    // answers at once, is done with its batch: only a's held requests are in flight.
+    const progress = inspect(redis);
+    try {
+      await pollUntil("the answered deliveries in the batch's saved progress", async () => (await savedDone(progress, "a")) >= answeredBeforeTheHold, {
+        timeoutMs: 15_000,
+      });
+      assert.ok(await quietQueues(progress, ["b"], 15_000), "b delivered its batch before the kill");
+    } finally {
+      progress.disconnect();
+    }
+    await doomed.stop("SIGKILL");
+    // Every request the writer sent before it died: those beyond the answered ones had no answer.
     const held = a.requests.slice(answeredBeforeTheHold).map((request) => profileIdOf(request)!);
     const answered = new Set(a.requests.slice(0, answeredBeforeTheHold).map((request) => profileIdOf(request)!));
     t.diagnostic(`at the kill: ${answered.size} answered, ${held.length} held in flight (concurrency ${concurrency})`);
     assert.ok(held.length >= 1 && held.length <= concurrency);
-    await doomed.stop("SIGKILL");
     const killedAt = Date.now();
     stage.processes.push(await startRelay("writer", config, redis, args));
     a.release();

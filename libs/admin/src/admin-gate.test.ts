@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { createLogger, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import { Router } from "express";
+import { pollUntil } from "@pyroscope-relay/testing";
 import { AdminGate } from "./admin-gate.js";
 
 it("answers the admin API 503 until the admin router is handed over and after it is taken back, the router in between; other paths go on", async (t) => {
@@ -66,13 +67,13 @@ it("closing waits for the requests the admin router is answering, then they end 
   });
   gate.open(admin);
   const replay = fetch(`${server.url}/api/v1/replay`, { method: "POST" });
-  while (finish === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+  await pollUntil("the replay to reach the router", () => finish !== undefined, { everyMs: 5 });
   let closed = false;
   const closing = gate.close().then(() => (closed = true));
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(closed, false, "the replay under way is waited for");
   assert.equal((await fetch(`${server.url}/api/v1/status`)).status, 503, "no new request is taken meanwhile");
-  finish();
+  finish!();
   assert.deepEqual(await (await replay).json(), { replayed: 1 });
   await closing;
   assert.equal(closed, true);

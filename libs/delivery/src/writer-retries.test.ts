@@ -85,12 +85,13 @@ test("400: one attempt, the batch kept in failed with the status and body start,
 test("an attempt that outlives remote_timeout is aborted and retried", async (t) => {
   const target = await startFakeTarget();
   target.hold();
-  const r = await relay(t, [targetConfig("a", { url: target.url, remoteTimeoutMs: 200 })], { fakes: [target] });
+  // Long enough that the second attempt, held too, is still under way when the test reads the job.
+  const r = await relay(t, [targetConfig("a", { url: target.url, remoteTimeoutMs: 1_000 })], { fakes: [target] });
   const { batchId } = await r.enqueuer.enqueue(gzippedPprof(), ingestData(), ["a"]);
 
-  const requests = await target.waitForRequests(2);
+  const requests = await target.waitForRequests(2, 10_000);
   const [wait] = gaps(requests) as [number];
-  assert.ok(wait >= 200 + 20 - slackMs, `second attempt after ${wait} ms: timeout 200 ms + backoff 20 ms`);
+  assert.ok(wait >= 1_000 + 20 - slackMs, `second attempt after ${wait} ms: timeout 1,000 ms + backoff 20 ms`);
   const job = await r.queue("a").getJob(drainJobId(batchId));
   assert.match(job!.failedReason, /timeout/);
   assert.equal(job!.attemptsMade, 1);

@@ -114,10 +114,10 @@ test("a target that is down does not delay another", async (t) => {
   for (let i = 0; i < count; i++) {
     ids.push((await r.enqueuer.enqueue(gzippedPprof({ seed: i, samples: 3 }), ingestData(), ["down", "healthy"])).batchId);
   }
-  const received = await healthy.waitForRequests(count, 5_000);
+  const received = await healthy.waitForRequests(count, 15_000);
   const elapsed = received[count - 1]!.at - started;
   t.diagnostic(`healthy target got ${count} profiles in ${elapsed} ms; the down one had ${down.requests.length} attempts`);
-  assert.ok(elapsed < 3_000, `healthy target took ${elapsed} ms`);
+  assert.ok(elapsed < 6_000, `healthy target took ${elapsed} ms`);
   assert.ok(down.requests.length >= 1, "the down target was tried too");
   // The payloads stay for the target that still needs them.
   await eventually("healthy releases", async () => (await r.claims(ids[count - 1]!)).join() === "down");

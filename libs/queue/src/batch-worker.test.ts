@@ -444,16 +444,16 @@ test("flushes that wait for the target are claimed by one drain job: one attempt
 test("with a claim delay, a drain job claims only once it is that old: the flushes stored meanwhile go out in its claim", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const delivery = scriptedDelivery(() => "deliver");
-  h.worker("alpha", delivery, { claimDelayMs: 300 });
+  h.worker("alpha", delivery, { claimDelayMs: 2_000 });
   // The worker is running and idle: it takes the next drain job as soon as a flush adds it.
   await h.enqueuer.enqueue(Buffer.from("warm"), ingestFacts("n=warm"), ["alpha"]);
-  await until("the first delivery", async () => delivery.attempts.length === 1);
+  await until("the first delivery", async () => delivery.attempts.length === 1, 15_000);
   const added = Date.now();
   await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
   await sleep(100);
   await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
-  await until("the second delivery", async () => delivery.attempts.length === 2);
-  assert.ok(Date.now() - added >= 300, "not before the delay");
+  await until("the second delivery", async () => delivery.attempts.length === 2, 15_000);
+  assert.ok(Date.now() - added >= 2_000, "not before the delay");
   await sleep(100);
   assert.deepEqual(delivery.attempts, [["n=warm"], ["n=first", "n=second"]]);
 });

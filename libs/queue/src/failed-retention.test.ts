@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import { httpFailure, queueHarness, type QueueHarness } from "./queue-harness.js";
 import { FailedJobRetention, FailedJobRetentionError, type FailedJobRetentionOptions, type TargetSweep } from "./failed-retention.js";
 import { batchClaimsKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
@@ -33,9 +33,9 @@ test("removes failed batches older than the maximum age and deletes their profil
   const h = await queueHarness(t, server.url, ["alpha", "beta"]);
   const old = await h.fail("alpha", [httpFailure(400, "a"), { reason: "timeout", detail: "" }], ["alpha", "beta"]);
   const oldOwn = await h.fail("alpha", [httpFailure(400, "own")]);
-  await sleep(300);
+  await sleep(1_500);
   const recent = await h.fail("alpha", [httpFailure(400, "c")]);
-  const { sweeper, sweeps, errors } = retention(t, h, { maxAgeMs: 250 });
+  const { sweeper, sweeps, errors } = retention(t, h, { maxAgeMs: 1_000 });
 
   assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
   assert.deepEqual(sweeps, [{ target: "alpha", removed: 3, payloadsDeleted: 3 }]);
@@ -83,7 +83,7 @@ test("start sweeps at once and then every interval; stop ends it", async (t) => 
   sweeper.start();
   sweeper.start();
   await h.fail("alpha", [httpFailure(400, "c"), httpFailure(400, "d")]);
-  while ((await h.queue("alpha").getFailedCount()) > 1) await sleep(10);
+  await pollUntil("the sweeps to leave one failed batch", async () => (await h.queue("alpha").getFailedCount()) <= 1);
   await sweeper.stop();
   const count = sweeps.length;
   assert.ok(count >= 2, `${count} sweeps`);
@@ -102,7 +102,7 @@ test("stop ends a sweep under way between batches, without waiting out a release
   const { sweeper } = retention(t, h, { maxAgeMs: 1 });
   const sweep = sweeper.sweep();
   // The stuck batch's job is gone once its release starts failing.
-  while ((await h.queue("alpha").getFailedCount()) > 2) await sleep(10);
+  await pollUntil("the stuck batch's job to go", async () => (await h.queue("alpha").getFailedCount()) <= 2);
   const asked = Date.now();
   await sweeper.stop();
   const stopMs = Date.now() - asked;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import { summarizeFailed } from "./failed-summary.js";
 import { httpFailure, ingestFacts, queueHarness, scriptedDelivery } from "./queue-harness.js";
 
@@ -21,7 +21,7 @@ test("counts failed batches and their profiles by reason, most profiles first, w
     scriptedDelivery(() => ({ retry: { reason: "timeout", detail: "" } })),
     { backoffMs: () => 1 },
   );
-  while ((await h.queue("alpha").getFailedCount()) < 6) await sleep(10);
+  await pollUntil("6 failed batches", async () => (await h.queue("alpha").getFailedCount()) >= 6);
 
   const summary = await summarizeFailed(h.connection, h.prefix, "alpha");
   assert.equal(summary.target, "alpha");

@@ -42,9 +42,9 @@ test("removes every failed batch and deletes the profiles no other job holds", a
 test("with olderThan, removes only batches that failed at least that long ago", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const old = await h.fail("alpha", [httpFailure(400, "a"), { reason: "timeout", detail: "" }]);
-  await sleep(300);
+  await sleep(1_500);
   const recent = await h.fail("alpha", [httpFailure(400, "c")]);
-  assert.deepEqual(await purge(h, { olderThanMs: 200 }), { purged: 2, purgedProfiles: 2, payloadsDeleted: 2 });
+  assert.deepEqual(await purge(h, { olderThanMs: 1_000 }), { purged: 2, purgedProfiles: 2, payloadsDeleted: 2 });
   assert.equal(await h.queue("alpha").getJobState(recent[0]!), "failed");
   assert.equal(await h.connection.exists(old.map((id) => detachedProfileKey(h.prefix, id, 0))), 0);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import { Job } from "bullmq";
 import { BatchStore } from "./batch-store.js";
 import { batchJobData } from "./batch-data.js";
@@ -51,7 +51,7 @@ test("moves failed batches back to waiting with a full retry budget, their copie
   // A writer delivers them now.
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery);
-  while ((await queue.getWaitingCount()) > 0 || (await queue.getActiveCount()) > 0) await sleep(10);
+  await pollUntil("the replayed batches to be delivered", async () => (await queue.getWaitingCount()) === 0 && (await queue.getActiveCount()) === 0);
   assert.deepEqual(delivery.attempts.flat().sort(), ["n=0", "n=1"]);
   assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*:profile:*`), [], "delivered copies are deleted");
 });
@@ -63,13 +63,16 @@ test("a replayed batch sends the profiles it failed with, not those delivered be
   );
   const failing = scriptedDelivery((query) => (query === "n=1" ? "deliver" : { retry: httpFailure(503, "down") }));
   const first = h.worker("alpha", failing);
-  while ((await h.queue("alpha").getFailedCount()) < 1) await sleep(10);
+  await pollUntil("the batch to fail", async () => (await h.queue("alpha").getFailedCount()) >= 1);
   await first.close();
 
   assert.deepEqual(await replay(h), result(1, 0, 0, 2));
   const again = scriptedDelivery(() => "deliver");
   h.worker("alpha", again);
-  while ((await h.queue("alpha").getWaitingCount()) + (await h.queue("alpha").getActiveCount()) > 0) await sleep(10);
+  await pollUntil(
+    "the replayed batch to be delivered",
+    async () => (await h.queue("alpha").getWaitingCount()) + (await h.queue("alpha").getActiveCount()) === 0,
+  );
   assert.deepEqual(again.attempts, [["n=0", "n=2"]]);
 });
 
@@ -83,7 +86,10 @@ test("a replayed batch forgets the progress it saved before it failed, which may
   assert.deepEqual(await replay(h), result(1, 0, 0));
   const again = scriptedDelivery(() => "deliver");
   h.worker("alpha", again);
-  while ((await h.queue("alpha").getWaitingCount()) + (await h.queue("alpha").getActiveCount()) > 0) await sleep(10);
+  await pollUntil(
+    "the replayed batch to be delivered",
+    async () => (await h.queue("alpha").getWaitingCount()) + (await h.queue("alpha").getActiveCount()) === 0,
+  );
   assert.deepEqual(again.attempts, [["n=0"]]);
 });
 

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, test, type TestContext } from "node:test";
 import { Pipeline } from "ioredis";
-import { commandCalls, startRedisServer, startReplyLosingProxy } from "@pyroscope-relay/testing";
+import { commandCalls, pollUntil, startRedisServer, startReplyLosingProxy } from "@pyroscope-relay/testing";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { RedisNotReadyError, runTransaction, Transaction } from "./transaction.js";
 
@@ -106,10 +105,10 @@ async function ownRedis(t: TestContext) {
 test("while Redis is down the transaction fails at once without sending anything, and once it is back the connection works as before", async (t) => {
   const { own, producer } = await ownRedis(t);
   await own.kill();
-  while (producer.status === "ready") await sleep(10);
+  await pollUntil("the producer to see Redis go", () => producer.status !== "ready");
   await assert.rejects(runTransaction(producer, new Transaction().add("set", "k", "1")), RedisNotReadyError);
   await own.restart();
-  await waitForRedis(producer, 5_000);
+  await waitForRedis(producer, 15_000);
   assert.deepEqual(await runTransaction(producer, new Transaction().add("set", "k", "2")), [[null, "OK"]]);
   assert.equal(await producer.get("k"), "2");
 });

@@ -156,22 +156,26 @@ test("a server loading a large AOF is waited for past the ready timeout, not kil
   const args = ["--port", "0", "--unixsocket", socket, ...persistenceArgs(dir, { appendonly: true })];
   const writer = redisProcess(args, { path: socket }, logPath(dir));
   await writer.start();
-  await redisCommand({ path: socket }, ["EVAL", "for i = 1, 2000 do redis.call('SET', 'k' .. i, 'v') end", "0"]);
-  // An RDB base, which Redis loads key by key: `key-load-delay` (µs per key) makes the load take 1 s.
+  await redisCommand({ path: socket }, ["EVAL", "for i = 1, 8000 do redis.call('SET', 'k' .. i, 'v') end", "0"]);
+  // An RDB base, which Redis loads key by key: `key-load-delay` (µs per key) makes the load take 4 s,
+  // twice the ready timeout, which leaves a busy machine time to start redis-server and open its
+  // socket. Redis answers (-LOADING) between every so many bytes loaded: every 1 KiB here, as it
+  // does every 2 MiB of a real backlog.
   await redisCommand({ path: socket }, ["BGREWRITEAOF"]);
   while (!/^aof_rewrite_in_progress:0\r?$/m.test((await redisCommand({ path: socket }, ["INFO", "persistence"])) ?? "")) await sleep(20);
   await writer.terminate("SIGTERM");
-  const loading = redisProcess([...args, "--key-load-delay", "500"], { path: socket }, logPath(dir), { readyTimeoutMs: 300 });
+  const slowLoad = ["--key-load-delay", "500", "--loading-process-events-interval-bytes", "1024"];
+  const loading = redisProcess([...args, ...slowLoad], { path: socket }, logPath(dir), { readyTimeoutMs: 2_000 });
   const started = Date.now();
   await loading.start();
   t.after(() => loading.terminate("SIGTERM"));
-  assert.ok(Date.now() - started > 300, `ready after ${Date.now() - started} ms: the load outlasted the ready timeout`);
-  assert.equal(await redisCommand({ path: socket }, ["DBSIZE"]), "2000");
+  assert.ok(Date.now() - started > 2_000, `ready after ${Date.now() - started} ms: the load outlasted the ready timeout`);
+  assert.equal(await redisCommand({ path: socket }, ["DBSIZE"]), "8000");
   await loading.terminate("SIGTERM");
 
   // Asked to stop meanwhile (the relay got SIGTERM): the start gives up, and the server is stopped.
   const stop = new AbortController();
-  const stopped = redisProcess([...args, "--key-load-delay", "500"], { path: socket }, logPath(dir), { readyTimeoutMs: 300, signal: stop.signal });
+  const stopped = redisProcess([...args, ...slowLoad], { path: socket }, logPath(dir), { readyTimeoutMs: 2_000, signal: stop.signal });
   t.after(() => stopped.terminate("SIGTERM"));
   setTimeout(() => stop.abort(), 200);
   const asked = Date.now();

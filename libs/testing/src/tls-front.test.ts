@@ -5,6 +5,7 @@ import { request, type RequestOptions } from "node:https";
 import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
 import type { ConnectionOptions } from "node:tls";
+import { pollUntil } from "./poll-until.js";
 import { testPki } from "./pki.js";
 import { startTlsFront } from "./tls-front.js";
 
@@ -80,7 +81,7 @@ test("setCertificate serves the new certificate and drops the open connections",
     req.on("close", () => resolve());
     req.flushHeaders();
   });
-  while (front.sessions.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await pollUntil("the open connection's session", () => front.sessions.length > 0, { everyMs: 5 });
   front.setCertificate(next.cert.pem, next.key.pem);
   await open;
 

@@ -35,6 +35,20 @@ export interface RelayProcessOptions {
   opsHost?: string;
   /** Start it as the leader of a process group of its own, as a shell starts a command (Ctrl-C reaches the group). */
   ownProcessGroup?: boolean;
+  /**
+   * The `writer` command's CPU priority. `as-started` (the default here) passes `--writer.nice=0`
+   * unless `args` set it: under the relay's own default, SCHED_IDLE, a writer gets next to no CPU
+   * while the machine is busy (a test's load, a shared CI host), and the tests wait for its
+   * deliveries. `deployed` keeps the relay's default, for the bench and the tests of the priority.
+   */
+  writerPriority?: "as-started" | "deployed";
+}
+
+/** The flags that run a `writer` command as started rather than at the relay's low default priority. */
+function writerPriorityArgs(options: RelayProcessOptions): string[] {
+  if (options.command !== "writer" || options.writerPriority === "deployed") return [];
+  const set = (options.args ?? []).some((arg) => arg === "--writer.nice" || arg.startsWith("--writer.nice="));
+  return set || options.env?.RELAY_WRITER_NICE !== undefined ? [] : ["--writer.nice=0"];
 }
 
 export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
@@ -51,6 +65,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       configPath,
       `--server.http.listen-addr=${options.opsHost ?? "127.0.0.1"}:${opsPort}`,
       `--storage.path=${join(dir, "data")}`,
+      ...writerPriorityArgs(options),
       ...(options.args ?? []),
     ],
     { env: { ...process.env, RELAY_LOG_LEVEL: "debug", ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: options.ownProcessGroup === true },

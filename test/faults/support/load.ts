@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { gzippedPprof } from "@pyroscope-relay/testing";
 
 /** One POST /ingest as the client saw it. */
@@ -79,6 +80,22 @@ export class LoadGenerator {
         await this.settle();
       },
     };
+  }
+
+  /**
+   * Sends the profiles of `refused` again, as a client does after a 503 with Retry-After, each until
+   * it is acknowledged (every `everyMs`, for at most `timeoutMs`); resolves with the IDs still not
+   * acknowledged then, none when the relay took them all.
+   */
+  async resend(refused: readonly Attempt[], timeoutMs = 15_000, everyMs = 500): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    let left = [...new Set(refused.map((attempt) => attempt.id))].filter((id) => !this.acked.has(id));
+    while (left.length > 0 && Date.now() < deadline) {
+      await Promise.all(left.map((id) => this.send(id)));
+      left = left.filter((id) => !this.acked.has(id));
+      if (left.length > 0) await sleep(everyMs);
+    }
+    return left;
   }
 
   /** Waits until no request is in flight. */

@@ -61,6 +61,24 @@ export async function claimedQueries(client: Redis, target: string): Promise<str
   }
 }
 
+/**
+ * How many profiles the target's active drain jobs have saved as done: the `done` index ranges of
+ * their progress (batch-progress.ts), what a writer that takes a job over after a crash skips.
+ */
+export async function savedDone(client: Redis, target: string): Promise<number> {
+  const queue = new Queue(queueNameFor(target), { connection: client, prefix });
+  try {
+    const progress = (await queue.getActive(0, -1)).map((job) => job.progress as { done?: unknown } | number);
+    const ranges = progress.flatMap((saved) => (typeof saved === "object" && typeof saved.done === "string" ? saved.done.split(",") : []));
+    return ranges.reduce((sum, range) => {
+      const [first, last = first] = range.split("-").map(Number) as [number, number?];
+      return sum + (last - first + 1);
+    }, 0);
+  } finally {
+    await queue.close();
+  }
+}
+
 /** How many profiles each batch waiting for a target holds (its segments), oldest first. */
 export async function waitingBatches(client: Redis, target: string): Promise<number[]> {
   return (await new PendingSegments(client, prefix, target).list()).map((segment) => segment.profiles.length);

@@ -206,10 +206,17 @@ test("proxy: Alloy's rules between proxy_url, no_proxy, proxy_from_environment a
 test("proxy_url: credentials with a malformed %-escape are refused, as Go's url.Parse refuses them, without showing them", () => {
   const malformed = "proxy_url: its credentials hold a malformed %-escape (write % as %25)";
   assert.deepEqual(issues({ proxy_url: "http://relay:p%ss-s3cret@proxy:3128" }), [malformed]);
+  assert.deepEqual(issues({ proxy_url: "http://relay:p%zz@proxy:3128" }), [malformed]);
+  assert.deepEqual(issues({ proxy_url: "http://relay:s3cret%F@proxy:3128" }), [malformed]);
   assert.deepEqual(issues({ proxy_url: "http://re%lay@proxy:3128" }), [malformed]);
   const oauth2 = { client_id: "c", client_secret: "s", token_url: "https://a", proxy_url: "https://relay:p%ss-s3cret@proxy" };
   assert.deepEqual(issues({ oauth2: [oauth2] }), [`oauth2.0.${malformed}`]);
   assert.deepEqual(issues({ proxy_url: "http://relay:p%25ss-s3cret@proxy:3128" }), [], "a % written as %25");
+});
+
+test("proxy_url: escapes of bytes that are not UTF-8 are taken, as Go's url.Parse takes them", () => {
+  assert.deepEqual(issues({ proxy_url: "http://u:p%FF@proxy:3128" }), []);
+  assert.deepEqual(issues({ proxy_url: "http://r%C3lay:p%c3@proxy:3128" }), [], "a lone lead byte, in either case");
 });
 
 test("oauth2: the token endpoint's proxy follows the same rules", () => {

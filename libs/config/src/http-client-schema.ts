@@ -87,8 +87,9 @@ function headerLists(reserved: ReadonlySet<string>) {
 }
 
 /**
- * A proxy URL's credentials go out %-decoded (`Proxy-Authorization`): one that cannot be decoded
- * is refused here, as Go's url.Parse refuses it when Alloy loads the file, not on every request.
+ * A proxy URL's credentials go out %-decoded (`Proxy-Authorization`): one with a malformed
+ * %-escape is refused here, as Go's url.Parse refuses it when Alloy loads the file, not on every
+ * request. Escapes of bytes that are not UTF-8 (`%FF`) are taken, as Go takes them.
  */
 function checkProxyCredentials(url: string, ctx: z.RefinementCtx): void {
   if (!isHttpUrl(url)) return;

@@ -35,10 +35,15 @@ export async function attempt(
     retryUnauthenticated: client.renewsCredentials,
   });
   if (outcome.kind === "delivered") return outcome;
+  // The answer as the target wrote it decides; what the failure quotes of it leaves out the credentials sent.
+  const ruleDetail = outcome.kind === "retry" ? outcome.detail : undefined;
   const failure = {
     reason: outcome.reason,
     status: response.status,
-    detail: (outcome.kind === "retry" ? outcome.detail : undefined) ?? response.bodyStart.trim(),
+    detail:
+      ruleDetail === undefined
+        ? client.withoutCredentials(response.bodyStart, response, response.bodyCut).trim()
+        : client.withoutCredentials(ruleDetail, response, false),
   };
   if (outcome.kind === "permanent") return { kind: "permanent", failure, unreachable: false, ...(outcome.refusesContent ? { refusesContent: true } : {}) };
   const retryAfterMs = parseRetryAfter(response.retryAfter, Date.now());

@@ -52,7 +52,7 @@ test("exchange keeps the start of a long body and reads the rest off, so one con
   const http = dispatcher(t);
   const first = await http.exchange(post(target.origin), 16);
   assert.equal(first.statusCode, 500);
-  assert.equal(first.bodyStart, "too bad: eeeeeee");
+  assert.deepEqual([first.bodyStart, first.bodyCut], ["too bad: eeeeeee", true]);
   assert.equal(first.headers["retry-after"], "7");
   assert.deepEqual(first.headers["set-cookie"], ["a=1", "b=2"]);
   // undici's pool takes a connection back a moment after its answer ends: a request sent at once
@@ -64,13 +64,15 @@ test("exchange keeps the start of a long body and reads the rest off, so one con
   assert.equal(target.received.length, 2);
 });
 
-test("exchange: a body that ends before the limit is kept whole", async (t) => {
+test("exchange: a body that ends at or before the limit is kept whole, not cut", async (t) => {
   const target = await server(t, (req, res) => {
     req.resume();
     res.writeHead(400).end("bad labels");
   });
   const answer = await dispatcher(t).exchange(post(target.origin), 1024);
-  assert.deepEqual([answer.statusCode, answer.bodyStart], [400, "bad labels"]);
+  assert.deepEqual([answer.statusCode, answer.bodyStart, answer.bodyCut], [400, "bad labels", false]);
+  const exactly = await dispatcher(t).exchange(post(target.origin), "bad labels".length);
+  assert.deepEqual([exactly.bodyStart, exactly.bodyCut], ["bad labels", false]);
 });
 
 test("exchange: the request's signal aborts it while it waits for the answer, with the signal's reason", async (t) => {
@@ -126,5 +128,5 @@ test("exchange: once the status is in, a body cut short still gives the answer (
   const accepted = await http.exchange({ ...post(target.origin), path: "/ok" }, 1024);
   assert.equal(accepted.statusCode, 200);
   const refused = await http.exchange(post(target.origin), 1024);
-  assert.deepEqual([refused.statusCode, refused.bodyStart], [400, "bad label"]);
+  assert.deepEqual([refused.statusCode, refused.bodyStart, refused.bodyCut], [400, "bad label", false]);
 });

@@ -12,6 +12,8 @@ export interface HttpAnswer {
   statusCode: number;
   headers: Dispatcher.ResponseData["headers"];
   bodyStart: string;
+  /** The body went on past `bodyStart`: it was cut at the limit kept. */
+  bodyCut: boolean;
 }
 
 /**
@@ -82,7 +84,7 @@ export class AnswerReader implements Dispatcher.DispatchHandler {
   private finish(): void {
     this.done();
     const body = this.chunks.length === 0 ? "" : Buffer.concat(this.chunks).subarray(0, this.bodyStartBytes).toString("utf8");
-    this.settle.resolve({ statusCode: this.status, headers: this.headers, bodyStart: body });
+    this.settle.resolve({ statusCode: this.status, headers: this.headers, bodyStart: body, bodyCut: this.size > this.bodyStartBytes });
   }
 
   // Before the request has a controller (it waits for a connection), the abort waits for one, as in

@@ -167,6 +167,27 @@ test("a refresh refused by an endpoint that echoes the Basic credentials it got:
   assert.match(error.message, /: overloaded; you sent Authorization: Basic <secret>$/);
 });
 
+test("an error answer is quoted up to its first KiB: a secret across the cut is blanked from its start", async (t) => {
+  const server = await tokenServer(t);
+  const tokens = source(t, server);
+  server.answer({ status: 503, body: `${"x".repeat(1020)}${clientSecret} and more` });
+  const error = await failure(tokens.authorization(signal));
+  assert.equal(error.message, `token_url http://127.0.0.1:${server.port}/oauth/token: ${"x".repeat(1020)}<secret>`);
+});
+
+test("a token endpoint behind an environment proxy with a malformed %-escape in its credentials: the failure says so", async (t) => {
+  const env = { HTTPS_PROXY: "http://relay:p%zz-s3cret@127.0.0.1:1", HTTP_PROXY: "http://relay:p%zz-s3cret@127.0.0.1:1" };
+  const oauth2: OAuth2 = { kind: "oauth2", clientId: "relay", clientSecret, tokenUrl: "http://auth.test/oauth/token", scopes: [], endpointParams: {} };
+  const tokens = new OAuth2TokenSource({ ...oauth2, proxy: { kind: "environment" } }, { timeoutMs: 2_000, env });
+  t.after(() => tokens.close());
+  const error = await failure(tokens.authorization(signal));
+  assert.equal(error.reason, "oauth2 proxy credentials");
+  assert.equal(
+    error.message,
+    "token_url http://auth.test/oauth/token: proxy http://127.0.0.1:1 (HTTP_PROXY or HTTPS_PROXY): its credentials hold a malformed %-escape (write % as %25)",
+  );
+});
+
 test("an unreachable token endpoint fails as `oauth2 network ...`, unreachable, without credentials in the message", async (t) => {
   const server = await tokenServer(t);
   await server.close();

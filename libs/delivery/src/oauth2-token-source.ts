@@ -8,6 +8,9 @@ import { secretSource, type Reloadable } from "./watched-file.js";
 
 type OAuth2 = Extract<TargetAuth, { kind: "oauth2" }>;
 
+/** How much of a token endpoint's error answer a failure's detail quotes. */
+const detailChars = 1024;
+
 /** A token is fetched anew this long before it expires, as Go's oauth2 package does. */
 export const refreshBeforeExpiryMs = 10_000;
 
@@ -133,8 +136,10 @@ export class OAuth2TokenSource {
         signal,
       });
     } catch (error) {
-      // No answer from the token endpoint, or its proxy refused the tunnel (`oauth2 proxy http 407`).
-      throw new DeliveryError(`oauth2 ${classifyError(error).reason}`, `token_url ${this.endpoint}: no answer`, {
+      // No answer from the token endpoint, or the relay's own reason (a proxy that refused the
+      // tunnel, `oauth2 proxy http 407`; proxy credentials it cannot send), which names no secret.
+      const why = error instanceof DeliveryError ? error.message : "no answer";
+      throw new DeliveryError(`oauth2 ${classifyError(error).reason}`, `token_url ${this.endpoint}: ${why}`, {
         unreachable: isUnreachable(error),
         cause: error,
       });
@@ -142,7 +147,8 @@ export class OAuth2TokenSource {
     const status = response.statusCode;
     const body = await readStart(response.body, 64 * 1024);
     if (status < 200 || status > 299) {
-      const detail = redact(body, clientId, secret).slice(0, 1024).trim();
+      // Cut first: a secret across the cut leaves its start at the end, which redact blanks.
+      const detail = redact(body.slice(0, detailChars), body.length > detailChars, clientId, secret).trim();
       throw new DeliveryError(`oauth2 http ${status}`, `token_url ${this.endpoint}: ${detail}`, { status });
     }
     const fields = tokenFields(String(response.headers["content-type"] ?? ""), body);
@@ -193,8 +199,9 @@ function basicCredentials(clientId: string, secret: string): string {
 /**
  * A token endpoint that echoes the request must not put the secret into a failure record: neither
  * as sent in the form nor in the Basic credentials (after Basic worked, the only form sent).
+ * `cut`: the text is the start of a longer answer.
  */
-function redact(text: string, clientId: string, secret: string): string {
+function redact(text: string, cut: boolean, clientId: string, secret: string): string {
   if (secret === "") return text;
-  return blankSecrets(text, [secret, formEncode(secret), encodeURIComponent(secret), basicCredentials(clientId, secret)]);
+  return blankSecrets(text, [secret, formEncode(secret), encodeURIComponent(secret), basicCredentials(clientId, secret)], cut);
 }

@@ -82,9 +82,10 @@ export function tunnelConnector(options: TunnelOptions): buildConnector.connecto
 }
 
 /**
- * Basic credentials from the proxy URL's userinfo, as Go sends them.
- * @throws DeliveryError `proxy credentials` when they cannot be decoded (the configuration refuses
- * such a proxy_url: only HTTP_PROXY or HTTPS_PROXY can hold them)
+ * Basic credentials from the proxy URL's userinfo, byte for byte as Go sends them: an escape such
+ * as `%FF` is that byte, UTF-8 or not.
+ * @throws DeliveryError `proxy credentials` when they hold a malformed %-escape (the configuration
+ * refuses such a proxy_url: only HTTP_PROXY or HTTPS_PROXY can hold them)
  */
 export function proxyAuthorization(proxy: URL): string | undefined {
   if (proxy.username === "" && proxy.password === "") return undefined;
@@ -97,5 +98,5 @@ export function proxyAuthorization(proxy: URL): string | undefined {
     const detail = `proxy ${proxy.origin} (HTTP_PROXY or HTTPS_PROXY): its credentials hold ${error.message}`;
     throw new DeliveryError("proxy credentials", detail, { cause: error });
   }
-  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
+  return `Basic ${Buffer.concat([credentials.username, Buffer.from(":"), credentials.password]).toString("base64")}`;
 }

@@ -18,11 +18,15 @@ async function echoingTarget(t: TestContext, answer: (headers: Record<string, un
   return target;
 }
 
+function client(t: TestContext, target: FakeTarget, config: Partial<TargetConfig>): TargetClient {
+  const created = new TargetClient(targetConfig("t", { url: target.url, ...config }), { env: {} });
+  t.after(() => created.close());
+  return created;
+}
+
 /** The detail of the failure one request to `target` records. */
 async function failureDetail(t: TestContext, target: FakeTarget, config: Partial<TargetConfig>): Promise<string> {
-  const client = new TargetClient(targetConfig("t", { url: target.url, ...config }), { env: {} });
-  t.after(() => client.close());
-  const result = await attempt(client, "ingest", request, true, signal);
+  const result = await attempt(client(t, target, config), "ingest", request, true, signal);
   assert.equal(result.kind, "permanent");
   assert.equal(result.failure.reason, "http 403");
   return result.failure.detail;
@@ -69,4 +73,37 @@ test("a token cut off at the end of the answer's first KiB is blanked too", asyn
   const target = await echoingTarget(t, () => `${"x".repeat(1024 - 10)}${token} and more`);
   const detail = await failureDetail(t, target, { auth: { kind: "bearer", token } });
   assert.equal(detail, `${"x".repeat(1024 - 10)}<secret>`);
+});
+
+test("the end of an answer that was not cut is kept, even where it starts like a token", async (t) => {
+  const token = "bt-s3cret-token-of-some-length";
+  const target = await echoingTarget(t, () => `refused: ${token.slice(0, 9)}`);
+  const detail = await failureDetail(t, target, { auth: { kind: "bearer", token } });
+  assert.equal(detail, `refused: ${token.slice(0, 9)}`);
+});
+
+test("an Authorization in http_headers: the token alone is blanked out too", async (t) => {
+  const target = await echoingTarget(t, () => "token hh-s3cret-token is revoked");
+  const detail = await failureDetail(t, target, { httpHeaders: { Authorization: ["Bearer hh-s3cret-token"] } });
+  assert.equal(detail, "token <secret> is revoked");
+});
+
+test("a Basic Authorization in headers that is not base64 is blanked whole, not decoded to a password", async (t) => {
+  // Node decodes "YWI6dGhl!" to "ab:the", skipping the "!": "the" is no password of it.
+  const target = await echoingTarget(t, (headers) => `the target refused ${String(headers.authorization)}`);
+  const detail = await failureDetail(t, target, { headers: { Authorization: "Basic YWI6dGhl!" } });
+  assert.equal(detail, "the target refused Basic <secret>");
+});
+
+test("the retry decision reads the answer as written: a Connect code is found even where a credential spells it", async (t) => {
+  const target = await startFakeTarget();
+  t.after(() => target.close());
+  target.respond(() => ({ status: 503, body: JSON.stringify({ code: "unavailable", message: "a code path is down" }) }));
+  const relay = client(t, target, { auth: { kind: "basic", username: "relay", password: "code" }, httpHeaders: { "X-Api-Key": ["a"] } });
+  const result = await attempt(relay, "push", request, true, signal);
+  assert.deepEqual(result, {
+    kind: "retry",
+    failure: { reason: "connect unavailable", status: 503, detail: '{"<secret>":"unavailable","message":"<secret> <secret> path is down"}' },
+    unreachable: false,
+  });
 });

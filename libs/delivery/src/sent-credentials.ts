@@ -6,31 +6,41 @@ import { blankSecrets } from "./blank-secrets.js";
  * before it becomes a failure's detail (shown by /api/v1/failed, the dashboard and the `failed`
  * CLI): a target that echoes the request must not publish them. They are the Authorization sent
  * (basic_auth's, with its password; a bearer token; `authorization` credentials; an oauth2 access
- * token; one set through `headers`) and every `http_headers` value (secrets in Alloy). Used on
- * failures only: a delivered request costs nothing.
+ * token; one set through `headers` or `http_headers`) and every `http_headers` value (secrets in
+ * Alloy). Used on failures only: a delivered request costs nothing.
  */
 export class SentCredentials {
-  /** What every request carries: `http_headers` values, an Authorization in `headers`. */
+  /** What every request carries: `http_headers` values, an Authorization in `headers` or `http_headers`. */
   private readonly fixed: readonly string[];
 
   constructor(target: Pick<TargetConfig, "headers" | "httpHeaders">) {
-    const configuredAuthorization = Object.entries(target.headers).filter(([name]) => name.toLowerCase() === "authorization");
-    this.fixed = [...Object.values(target.httpHeaders ?? {}).flat(), ...configuredAuthorization.flatMap(([, value]) => authorizationSecrets(value))];
+    const httpHeaders = Object.entries(target.httpHeaders ?? {}).flatMap(([name, values]) => values.map((value): [string, string] => [name, value]));
+    const authorizations = [...Object.entries(target.headers), ...httpHeaders].filter(([name]) => name.toLowerCase() === "authorization");
+    this.fixed = [...httpHeaders.map(([, value]) => value), ...authorizations.flatMap(([, value]) => authorizationSecrets(value))];
   }
 
-  /** `text` without these credentials, nor those of `authorization`, the Authorization header the request carried. */
-  blank(text: string, authorization: string | undefined): string {
-    return blankSecrets(text, authorization === undefined ? this.fixed : [...this.fixed, ...authorizationSecrets(authorization)]);
+  /**
+   * `text` without these credentials, nor those of `authorization`, the Authorization header the
+   * request carried; `cut`: the text stops where the answer kept was cut short.
+   */
+  blank(text: string, authorization: string | undefined, cut: boolean): string {
+    return blankSecrets(text, authorization === undefined ? this.fixed : [...this.fixed, ...authorizationSecrets(authorization)], cut);
   }
 }
 
-/** The secret parts of an Authorization value: what follows its scheme, and a Basic one's password. */
+/**
+ * The secret parts of an Authorization value: what follows its scheme, and a Basic one's password
+ * when its credentials are base64 (a `headers` value may be anything).
+ */
 function authorizationSecrets(value: string): string[] {
   const space = value.indexOf(" ");
   if (space === -1) return [value];
   const credentials = value.slice(space + 1);
   if (value.slice(0, space).toLowerCase() !== "basic") return [credentials];
-  const decoded = Buffer.from(credentials, "base64").toString();
+  const bytes = Buffer.from(credentials, "base64");
+  // Node decodes whatever it is given, skipping what is not base64: only a round trip says it was.
+  if (bytes.toString("base64") !== credentials) return [credentials];
+  const decoded = bytes.toString();
   const colon = decoded.indexOf(":");
   return colon === -1 ? [credentials] : [credentials, decoded.slice(colon + 1)];
 }

@@ -308,6 +308,15 @@ test("proxy_url with an http target: the request goes to the proxy in absolute f
   assert.equal(received?.headers.authorization, "Bearer target-token");
 });
 
+test("proxy_url credentials with escapes of bytes that are not UTF-8 go out as those bytes, as Go sends them", async (t) => {
+  const target = await fakeTarget(t);
+  const proxy = await proxyTo(t, Number(new URL(target.url).port));
+  const relay = client(t, "http://pyroscope.test", { proxy: { kind: "url", url: proxy.url.replace("http://", "http://r%E9lay:p%FF%c3@") } });
+  assert.equal((await relay.send(request(), signal)).status, 200);
+  const bytes = Buffer.from([...Buffer.from("r"), 0xe9, ...Buffer.from("lay:p"), 0xff, 0xc3]);
+  assert.equal(proxy.requests[0]?.headers["proxy-authorization"], `Basic ${bytes.toString("base64")}`);
+});
+
 test("proxy_url with an https target: a CONNECT tunnel with proxy_connect_header, TLS to the target inside it", async (t) => {
   const { target, front } = await httpsTarget(t);
   const proxy = await proxyTo(t, front.port);

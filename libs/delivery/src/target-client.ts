@@ -14,8 +14,12 @@ export interface TargetResponse {
   /** The answer's `Content-Type`. */
   contentType: string | undefined;
   retryAfter: string | undefined;
-  /** The start of the response body (error responses only), the credentials sent blanked out. */
+  /** The start of the response body (error responses only), as the target wrote it: the retry decision reads it. */
   bodyStart: string;
+  /** The body went on past `bodyStart`. */
+  bodyCut: boolean;
+  /** The Authorization the request carried, if any: blanked out of a failure's detail (see `withoutCredentials`). */
+  authorization: string | undefined;
 }
 
 export interface TargetRequest {
@@ -48,7 +52,7 @@ export interface TargetClientOptions {
 export class TargetClient {
   private readonly http: HttpDispatcher;
   private readonly auth: RequestAuth;
-  /** Blanked out of an error answer, which a failure record quotes. */
+  /** Blanked out of what a failure record quotes of an answer. */
   private readonly credentials: SentCredentials;
   private readonly base: URL;
   private readonly basePath: string;
@@ -101,14 +105,25 @@ export class TargetClient {
       const answer = await this.http.exchange(request, responseStartBytes);
       this.answered(answer.statusCode, authorization);
       const contentType = firstValue(answer.headers["content-type"]);
-      if (answer.statusCode === 200) return { status: 200, contentType, retryAfter: undefined, bodyStart: "" };
+      if (answer.statusCode === 200) return { status: 200, contentType, retryAfter: undefined, bodyStart: "", bodyCut: false, authorization };
       return {
         status: answer.statusCode,
         contentType,
         retryAfter: firstValue(answer.headers["retry-after"]),
-        bodyStart: this.credentials.blank(answer.bodyStart, authorization),
+        bodyStart: answer.bodyStart,
+        bodyCut: answer.bodyCut,
+        authorization,
       };
     });
+  }
+
+  /**
+   * `text`, quoting `response`, without the credentials its request carried: for a failure's detail,
+   * which a target that echoes the request must not fill with them. `cut`: the text ends where the
+   * answer kept was cut short.
+   */
+  withoutCredentials(text: string, response: TargetResponse, cut: boolean): string {
+    return this.credentials.blank(text, response.authorization, cut);
   }
 
   /**

@@ -110,6 +110,24 @@ test("rejects unusable URLs without showing the password", () => {
   }
 });
 
+test("a malformed %-escape and escapes that are not UTF-8 are refused, each saying which", (t) => {
+  const reasons: Array<[string, string]> = [
+    ["redis://user:s3cret%zz@host", "its password holds a malformed %-escape (write % as %25)"],
+    ["redis://us%er:s3cret@host", "its username holds a malformed %-escape (write % as %25)"],
+    ["redis://user:s3cret%FF@host", "its password is not UTF-8 once %-decoded"],
+    ["redis://user:s3cret%C3@host", "its password is not UTF-8 once %-decoded"],
+    ["unix:///tmp/%FF/redis.sock", "its path is not UTF-8 once %-decoded"],
+  ];
+  for (const [url, reason] of reasons) {
+    assert.throws(
+      () => createRedisConnection(url, "admin"),
+      (error: unknown) => error instanceof InvalidRedisUrlError && error.message.endsWith(`": ${reason}`),
+      url,
+    );
+  }
+  assert.equal(connection(t, "redis://user:s3cr%C3%A9t@127.0.0.1:1", "admin").options.password, "s3crét");
+});
+
 test("a producer fails within seconds while Redis is down and reconnects by itself", async (t) => {
   const own = await startRedisServer();
   const redis = connection(t, own.url, "producer");

@@ -309,6 +309,9 @@ export function parseClusterNodes(text: string): { nodes: ClusterNode[]; options
   return { nodes, options: shared ?? {} };
 }
 
+/** Refuses bytes that are not UTF-8; keeps a leading byte order mark, a character of the text. */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 function urlOptions(url: string): RedisOptions {
   if (url.startsWith("/")) return { path: url };
   const invalid = (reason: string, cause?: unknown) => new InvalidRedisUrlError(`invalid Redis URL "${redactRedisUrl(url)}": ${reason}`, { cause });
@@ -321,24 +324,31 @@ function urlOptions(url: string): RedisOptions {
   for (const key of parsed.searchParams.keys()) {
     if (key !== "db") throw invalid(`unsupported parameter "${key}" (only "db" is)`);
   }
-  const decoded = (text: string) => {
+  // ioredis takes credentials and a socket path as strings: escapes must decode to UTF-8.
+  const decoded = (text: string, part: string) => {
+    let bytes;
     try {
-      return percentDecoded(text);
+      bytes = percentDecoded(text);
     } catch (cause) {
       if (!(cause instanceof MalformedEscapeError)) throw cause;
-      throw invalid(cause.message, cause);
+      throw invalid(`${part} holds ${cause.message}`, cause);
+    }
+    try {
+      return utf8.decode(bytes);
+    } catch (cause) {
+      throw invalid(`${part} is not UTF-8 once %-decoded`, cause);
     }
   };
   const options: RedisOptions = {};
-  if (parsed.username) options.username = decoded(parsed.username);
-  if (parsed.password) options.password = decoded(parsed.password);
+  if (parsed.username) options.username = decoded(parsed.username, "its username");
+  if (parsed.password) options.password = decoded(parsed.password, "its password");
   let db = parsed.searchParams.get("db") ?? undefined;
   switch (parsed.protocol) {
     case "unix:":
       // unix:///abs/redis.sock, or unix://data/redis.sock: a path relative to the working directory,
       // as `run`'s embedded Redis is under the default --storage.path `data`.
       if (parsed.port) throw invalid("use unix:///absolute/path/to/redis.sock or unix://relative/path/to/redis.sock");
-      options.path = resolvePath(decoded(`${parsed.host}${parsed.pathname}`));
+      options.path = resolvePath(decoded(`${parsed.host}${parsed.pathname}`, "its path"));
       break;
     case "redis:":
     case "rediss:": {

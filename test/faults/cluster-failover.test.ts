@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { startFakeTarget, startRedisCluster } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisClusterHandle } from "@pyroscope-relay/testing";
 import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
-import { assertDelivered, eventually, waitForDelivery } from "./support/check.js";
+import { assertDelivered, assertRecovered, eventually, waitForDelivery } from "./support/check.js";
 import { LoadGenerator } from "./support/load.js";
 import { forwardingToBoth } from "./support/stage.js";
 
@@ -29,7 +29,7 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
     await cluster?.stop();
   });
 
-  it("503 (never 200 for an unstored profile) while the replica takes over, 200 after; writers go on; every acknowledged profile delivered", {
+  it("503 (never 200 for an unstored profile) while the replica takes over; 200 after, but for at most 10% refused with 503 and Retry-After, each taken when sent again; writers go on; every acknowledged profile delivered", {
     timeout: 180_000,
   }, async (t) => {
     const { config, url, ledgers } = await forwardingToBoth(a, b);
@@ -42,7 +42,7 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
       "--log.level=info",
     ];
     processes.push(await startRelayProcess({ command: "ingest", config, args }));
-    processes.push(await startRelayProcess({ command: "writer", config, args }));
+    processes.push(await startRelayProcess({ command: "writer", config, args, writerPriority: "deployed" }));
 
     const load = new LoadGenerator({ url: url, tag: "c10" });
     const steady = load.steady(20);
@@ -79,19 +79,12 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
       "503 carries Retry-After",
     );
     assert.ok(recovered, "ingest answers 200 again without a restart");
-    const settled = load.attempts.filter((x) => x.startedAt >= rejoinedAt + 2_000);
-    assert.ok(settled.length > 0);
-    // Once the cluster is whole again a flush may still miss ingest's deadline now and then (an fsync
-    // or a replica's confirmation slow on a busy machine): a 503 with Retry-After, which a client
-    // sends again, and which the relay then takes. Nothing else.
-    const refused = settled.filter((x) => x.status !== 200);
-    t.diagnostic(`once the cluster is whole again: ${settled.length} requests, ${refused.length} refused`);
-    assert.deepEqual(
-      refused.filter((x) => x.status !== 503 || !x.retryAfter),
-      [],
-      "every request is 200, or 503 with Retry-After, once the cluster is whole again",
+    await assertRecovered(
+      t,
+      load,
+      load.attempts.filter((x) => x.startedAt >= rejoinedAt + 2_000),
+      "once the cluster is whole again",
     );
-    assert.deepEqual(await load.resend(refused), [], "a profile refused once the cluster is whole again is taken when sent again");
 
     const outcome = await waitForDelivery(load, ledgers, 90_000);
     // A delivery whose completion the failed master took with it runs again: at most what was in

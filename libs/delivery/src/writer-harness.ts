@@ -2,7 +2,6 @@
 // redis-server per spec file, and per test a prefix of its own with an Enqueuer on the producer side
 // and a writer on the worker side, both closed when the test ends.
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, type TestContext } from "node:test";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
@@ -17,7 +16,7 @@ import {
   type ProfileFacts,
   type TargetQueue,
 } from "@pyroscope-relay/queue";
-import { startRedisServer, type FakeTarget } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer, type FakeTarget, type Probe } from "@pyroscope-relay/testing";
 import type { Redis } from "ioredis";
 import { startWriter, type Writer, type WriterOptions } from "./writer.js";
 
@@ -124,15 +123,9 @@ export async function redisForFile() {
   return { server, admin, relay };
 }
 
-/** Polls `check` until it returns a value other than undefined/false; rejects after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
+/** pollUntil at the pace of a writer on loopback: every 10 ms, for 5 s unless `timeoutMs` says. */
+export function eventually<T>(what: string, check: Probe<T>, timeoutMs = 5_000): Promise<T> {
+  return pollUntil(what, check, { timeoutMs, everyMs: 10 });
 }
 
 /** Resolves with the job once it is in `failed`. */

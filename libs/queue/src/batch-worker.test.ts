@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import { UnrecoverableError, Worker } from "bullmq";
 import { batchJobData, type BatchJobData } from "./batch-data.js";
 import { batchJobOptions, drainJobId, isDrain, type BatchJob } from "./batch-job.js";
@@ -33,22 +33,12 @@ async function flush(h: QueueHarness, count: number, targets = ["alpha"]): Promi
   return [...ids][0]!;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 test("a delivered batch lets go of its payload: the chunks go with the last target, the backlog empties", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha", "beta"]);
   const batchId = await flush(h, 5, ["alpha", "beta"]);
   const alpha = scriptedDelivery(() => "deliver");
   h.worker("alpha", alpha);
-  await until("alpha to finish", async () => (await h.connection.smembers(batchClaimsKey(h.prefix, batchId))).join() === "beta");
+  await pollUntil("alpha to finish", async () => (await h.connection.smembers(batchClaimsKey(h.prefix, batchId))).join() === "beta");
   assert.deepEqual(alpha.attempts, [["n=0", "n=1", "n=2", "n=3", "n=4"]], "one attempt carries the whole batch");
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 1, "beta still needs the payload");
   assert.equal(await h.queue("alpha").getJob(drainJobId(batchId)), undefined, "a completed drain job is removed");
@@ -57,7 +47,7 @@ test("a delivered batch lets go of its payload: the chunks go with the last targ
     "beta",
     scriptedDelivery(() => "deliver"),
   );
-  await until("the payload to go", async () => (await h.connection.exists(chunkKey(h.prefix, batchId, 0))) === 0);
+  await pollUntil("the payload to go", async () => (await h.connection.exists(chunkKey(h.prefix, batchId, 0))) === 0);
   assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*`), []);
   for (const target of ["alpha", "beta"]) assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, target).read(), { profiles: 0, bytes: 0 });
 });
@@ -71,17 +61,17 @@ test("a claim with a batch whose references are gone delivers the rest of the cl
     "alpha",
     scriptedDelivery(() => "deliver"),
   );
-  await until("the batch to go", async () => (await h.connection.keys(`${h.prefix}:batch:{${gone}}:*`)).length === 0);
+  await pollUntil("the batch to go", async () => (await h.connection.keys(`${h.prefix}:batch:{${gone}}:*`)).length === 0);
   const later = (await h.enqueuer.enqueue(Buffer.from("later"), ingestFacts("n=later"), ["beta"])).batchId;
 
   const beta = scriptedDelivery(() => "deliver");
   const lost: { jobId: string; batches: { batch: string; profiles: number }[] }[] = [];
   h.worker("beta", beta, { observer: { lost: (event) => lost.push(event) } });
-  await until("beta's claim to go", async () => (await h.connection.keys(`${h.prefix}:batch:{${later}}:*`)).length === 0);
+  await pollUntil("beta's claim to go", async () => (await h.connection.keys(`${h.prefix}:batch:{${later}}:*`)).length === 0);
   assert.deepEqual(beta.attempts, [["n=later"]], "the batch claimed with the gone one is delivered");
   assert.deepEqual(lost, [{ jobId: drainJobId(gone), batches: [{ batch: gone, profiles: 2 }] }]);
   const backlog = new TargetBacklog(h.connection, h.prefix, "beta");
-  await until("beta's backlog to empty", async () => (await backlog.read()).profiles === 0);
+  await pollUntil("beta's backlog to empty", async () => (await backlog.read()).profiles === 0);
   assert.equal(await h.connection.hget(backlog.totalsKey, "delivered_profiles"), "1", "the lost profiles are not counted delivered");
   assert.deepEqual(await h.queue("beta").getJobCounts("failed"), { failed: 0 });
 });
@@ -112,7 +102,7 @@ test("a completed job's release that fails (its batch's master down a moment) is
   });
   h.worker("alpha", delivery, { observer: { error: (error) => errors.push((error as Error).message) } });
   await broken;
-  await until("the payload to go", async () => (await h.connection.exists(chunkKey(h.prefix, batchId, 0))) === 0, 5_000);
+  await pollUntil("the payload to go", async () => (await h.connection.exists(chunkKey(h.prefix, batchId, 0))) === 0);
   assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*`), []);
   assert.deepEqual(errors, [], "nothing left for the TTL");
 });
@@ -123,7 +113,7 @@ test("a profile that fails for good is split off into a failed job of its own; t
   const refused = httpFailure(400, "poison");
   const delivery = scriptedDelivery((query) => (query === "n=2" ? { fail: refused } : "deliver"));
   h.worker("alpha", delivery);
-  const failed = await until("the poison profile's failed job", async () => (await h.queue("alpha").getFailed())[0]);
+  const failed = await pollUntil("the poison profile's failed job", async () => (await h.queue("alpha").getFailed())[0]);
   assert.equal(failed.id, batchId, "the batch itself keeps the one failure, as nothing else is left");
   const data = batchJobData.parse(failed.data);
   assert.deepEqual(
@@ -160,7 +150,7 @@ test("a retry sends only what is left; a failure for good in a batch that goes o
     },
   };
   h.worker("alpha", counting);
-  await until("the batch to complete", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
+  await pollUntil("the batch to complete", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
   assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2", "n=3"], ["n=3"], ["n=3"]]);
   const [split] = await h.queue("alpha").getFailed();
   assert.equal(split?.id, `${batchId}.0.0`, "named by profile 0 and its first failed part");
@@ -176,7 +166,7 @@ test("the last attempt fails what is left as the batch, kept with copies of its 
   const batchId = await flush(h, 3);
   const delivery = scriptedDelivery((query) => (query === "n=1" ? "deliver" : { retry: httpFailure(503, "down") }));
   h.worker("alpha", delivery);
-  const failed = await until("the batch to fail", async () => (await h.queue("alpha").getFailed())[0]);
+  const failed = await pollUntil("the batch to fail", async () => (await h.queue("alpha").getFailed())[0]);
   assert.equal(failed.id, batchId, "named after the batch, as the first failure of its batch");
   // No profile gets more attempts than max_backoff_retries.
   assert.deepEqual(delivery.attempts, [
@@ -201,7 +191,7 @@ test("profiles past the maximum age fail as expired without an attempt; a missin
   await h.connection.del(chunkKey(h.prefix, gone.batchId, 0));
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery, { maxAgeMs: 60_000 });
-  await until("both to fail", async () => (await h.queue("alpha").getFailedCount()) === 2);
+  await pollUntil("both to fail", async () => (await h.queue("alpha").getFailedCount()) === 2);
   assert.deepEqual(delivery.attempts, []);
   const expired = (await h.queue("alpha").getJob(old.batchId))!;
   assert.equal(expired.failedReason, "expired: queued longer than the maximum age of 60000 ms");
@@ -222,7 +212,7 @@ test("a pause hands the batch back without using an attempt, with its progress",
   });
   const started = Date.now();
   h.worker("alpha", delivery);
-  await until("the batch to complete", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
+  await pollUntil("the batch to complete", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
   const elapsed = Date.now() - started;
   assert.deepEqual(delivery.attempts, [["n=0", "n=1"], ["n=1"]]);
   assert.ok(elapsed >= 290, `the queue paused for the asked time (${elapsed} ms)`);
@@ -242,7 +232,7 @@ test("a short pause never cuts short a longer one another writer set: the target
       return { retry: { reason: "network error", detail: "connection reset" }, pauseMs: 50 };
     },
   });
-  await until("the attempt", async () => attempts === 1);
+  await pollUntil("the attempt", async () => attempts === 1);
   await sleep(300);
   const left = await h.connection.pttl(limiter);
   assert.ok(left > 25_000, `the 30 s pause holds, ${left} ms left`);
@@ -254,7 +244,7 @@ test("a pause for a streak of errors uses the job's attempts: a target that keep
   const batchId = await flush(h, 1);
   const delivery = scriptedDelivery(() => ({ retry: httpFailure(500, "boom"), pauseMs: 50, pauseUsesAttempt: true }));
   h.worker("alpha", delivery);
-  const failed = await until("the batch to fail", async () => (await h.queue("alpha").getFailed()).find((job) => job.id === batchId));
+  const failed = await pollUntil("the batch to fail", async () => (await h.queue("alpha").getFailed()).find((job) => job.id === batchId));
   assert.equal(delivery.attempts.length, 3, "max_backoff_retries attempts, paused or not");
   assert.deepEqual(batchJobData.parse(failed.data).failure, httpFailure(500, "boom"));
 });
@@ -270,7 +260,7 @@ test("a pause that uses an attempt reports each profile left once, as retrying",
       retrying: ({ profiles }) => (reported.retrying += profiles),
     },
   });
-  await until("the batch to fail", async () => (await h.queue("alpha").getFailedCount()) === 1);
+  await pollUntil("the batch to fail", async () => (await h.queue("alpha").getFailedCount()) === 1);
   assert.equal(delivery.attempts.length, 3);
   // The writer counts both hooks in pyroscope_write_retries_total.
   assert.deepEqual(reported, { paused: 0, retrying: 4 }, "two profiles retried twice, each counted once");
@@ -283,7 +273,7 @@ test("a pause met on the last attempt pauses the target's queue all the same, wh
   const delivery = scriptedDelivery(() => ({ retry: httpFailure(429, "slow down"), pauseMs: 30_000, pauseUsesAttempt: true }));
   h.worker("alpha", delivery, { observer: { paused: ({ pauseMs, profiles }) => paused.push({ pauseMs, profiles }) } });
   // Split off into a job that, as any, waits for the pause before it is listed failed.
-  const failed = await until("the batch to fail", async () => (await h.queue("alpha").getJob(batchId))?.data);
+  const failed = await pollUntil("the batch to fail", async () => (await h.queue("alpha").getJob(batchId))?.data);
   assert.deepEqual(batchJobData.parse(failed).failure, httpFailure(429, "slow down"));
   const left = await h.connection.pttl(`${h.prefix}:${queueNameFor("alpha", 0)}:limiter`);
   assert.ok(left > 25_000, `the target's other batches wait for the pause, ${left} ms left`);
@@ -314,7 +304,7 @@ test("close() hands an active batch back to waiting after the grace period, with
     },
     { shutdownGraceMs: 200 },
   );
-  await until("two deliveries", async () => sent.length === 2);
+  await pollUntil("two deliveries", async () => sent.length === 2);
   await worker.close();
   release();
   const job = (await h.queue("alpha").getJob(drainJobId(batchId)))!;
@@ -334,7 +324,7 @@ test("a batch job (of an earlier version) whose data says it failed is failed ag
   await h.connection.hset(h.queue("alpha").toKey(batchId), "backlog", "1:9");
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery);
-  const failed = await until("the job to fail", async () => (await h.queue("alpha").getFailed())[0]);
+  const failed = await pollUntil("the job to fail", async () => (await h.queue("alpha").getFailed())[0]);
   assert.equal(failed.failedReason, "http 400: decided before a crash");
   assert.deepEqual(delivery.attempts, []);
   assert.deepEqual(await h.connection.smembers(batchClaimsKey(h.prefix, batchId)), [], "its claim on the batch is released");
@@ -355,14 +345,14 @@ test("a replayed batch that stalled too often fails for good when a writer next 
   await h.connection.hset(h.queue("alpha").toKey(batchId!), "defa", "job stalled more than allowable limit");
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery);
-  const failed = await until("the batch to fail again", async () => {
+  const failed = await pollUntil("the batch to fail again", async () => {
     const job = (await h.queue("alpha").getFailed())[0];
     return job !== undefined && batchJobData.parse(job.data).failure !== undefined ? job : undefined;
   });
   assert.deepEqual(batchJobData.parse(failed.data).failure, { reason: "stalled", detail: "job stalled more than allowable limit" });
   assert.deepEqual(delivery.attempts, []);
   assert.ok((await h.connection.pttl(detachedProfileKey(h.prefix, batchId!, 0))) > PAYLOAD_TTL_MS, "its copy lives as long as a failed batch's");
-  await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
+  await pollUntil("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
 });
 
 test("an attempt that ends in an error of ours keeps what it delivered: the split-off after BullMQ fails the job holds only the rest", async (t) => {
@@ -378,14 +368,14 @@ test("an attempt that ends in an error of ours keeps what it delivered: the spli
       throw new Error("a bug in a delivery");
     },
   });
-  const failed = await until("the batch's failed job", async () => (await h.queue("alpha").getFailed()).find((job) => job.id === batchId));
+  const failed = await pollUntil("the batch's failed job", async () => (await h.queue("alpha").getFailed()).find((job) => job.id === batchId));
   assert.deepEqual(attempts, [[0, 1, 2]], "its only attempt");
   assert.deepEqual(
     batchJobData.parse(failed.data).profiles.map((ref) => ref.index),
     [1, 2],
     "the profile it delivered is not listed failed, nor sent again by a replay",
   );
-  await until("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
+  await pollUntil("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
   const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
   assert.equal(state!.deliveredProfiles, 1);
 });
@@ -401,7 +391,7 @@ test("a last attempt that ends in an error of ours lists what failed for good in
       throw new Error("a bug in a delivery");
     },
   });
-  await until("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
+  await pollUntil("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
   const failed = (await h.queue("alpha").getFailed()).map((job) => batchJobData.parse(job.data));
   assert.deepEqual(failed.map((data) => [data.failure?.reason, data.profiles.map((ref) => ref.index)]).sort(), [
     ["error", [2]],
@@ -415,7 +405,7 @@ test("a job whose data is no batch fails at once as an invalid job saying what i
   await h.queue("alpha").add("batch", { batchId: "b-1", profiles: "not a list" } as unknown as BatchJobData, batchJobOptions("b-1", 3));
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery);
-  const failed = await until("the job to fail", async () => (await h.queue("alpha").getFailed())[0]);
+  const failed = await pollUntil("the job to fail", async () => (await h.queue("alpha").getFailed())[0]);
   t.diagnostic(failed.failedReason);
   assert.match(failed.failedReason, /^invalid job: .*profiles: Invalid input: expected array, received string/);
   assert.equal(failed.attemptsMade, 1, "not retried");
@@ -433,11 +423,11 @@ test("flushes that wait for the target are claimed by one drain job: one attempt
   );
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery);
-  await until("every batch to go", async () => (await h.connection.keys(`${h.prefix}:batch:*`)).length === 0);
+  await pollUntil("every batch to go", async () => (await h.connection.keys(`${h.prefix}:batch:*`)).length === 0);
   assert.deepEqual(delivery.attempts, [["n=0", "n=1", "n=2"]]);
   assert.deepEqual(await new PendingSegments(h.connection, h.prefix, "alpha").list(), []);
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
-  await until("the drain job to go", async () => (await h.queue("alpha").getJobCounts("waiting", "active", "completed", "failed")).active === 0);
+  await pollUntil("the drain job to go", async () => (await h.queue("alpha").getJobCounts("waiting", "active", "completed", "failed")).active === 0);
   assert.deepEqual(await h.queue("alpha").getJobCounts("waiting", "active", "completed", "failed"), { waiting: 0, active: 0, completed: 0, failed: 0 });
 });
 
@@ -447,12 +437,12 @@ test("with a claim delay, a drain job claims only once it is that old: the flush
   h.worker("alpha", delivery, { claimDelayMs: 2_000 });
   // The worker is running and idle: it takes the next drain job as soon as a flush adds it.
   await h.enqueuer.enqueue(Buffer.from("warm"), ingestFacts("n=warm"), ["alpha"]);
-  await until("the first delivery", async () => delivery.attempts.length === 1, 15_000);
+  await pollUntil("the first delivery", async () => delivery.attempts.length === 1, { timeoutMs: 15_000 });
   const added = Date.now();
   await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
   await sleep(100);
   await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
-  await until("the second delivery", async () => delivery.attempts.length === 2, 15_000);
+  await pollUntil("the second delivery", async () => delivery.attempts.length === 2, { timeoutMs: 15_000 });
   assert.ok(Date.now() - added >= 2_000, "not before the delay");
   await sleep(100);
   assert.deepEqual(delivery.attempts, [["n=warm"], ["n=first", "n=second"]]);
@@ -463,7 +453,7 @@ test("shutdown cuts a claim delay short: the drain job claims and delivers at on
   const delivery = scriptedDelivery(() => "deliver");
   const worker = h.worker("alpha", delivery, { claimDelayMs: 5_000 });
   const { batchId } = await h.enqueuer.enqueue(Buffer.from("one"), ingestFacts("n=one"), ["alpha"]);
-  await until("the drain job to start", async () => (await h.queue("alpha").getJob(drainJobId(batchId)))?.processedOn !== undefined);
+  await pollUntil("the drain job to start", async () => (await h.queue("alpha").getJob(drainJobId(batchId)))?.processedOn !== undefined);
   const closing = Date.now();
   await worker.close();
   assert.ok(Date.now() - closing < 2_000, `close() took ${Date.now() - closing} ms`);
@@ -486,11 +476,11 @@ test("flushes stored while a drain job delivers go out together in the next one"
     },
   });
   await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
-  await until("the first delivery", async () => attempts.length === 1);
+  await pollUntil("the first delivery", async () => attempts.length === 1);
   await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
   await h.enqueuer.enqueue(Buffer.from("third"), ingestFacts("n=third"), ["alpha"]);
   release();
-  await until("the later flushes", async () => attempts.length === 2);
+  await pollUntil("the later flushes", async () => attempts.length === 2);
   assert.deepEqual(attempts, [["n=first"], ["n=second", "n=third"]]);
 });
 
@@ -500,11 +490,14 @@ test("a drain job waiting for its retry holds back no later flush, and retries o
   const delivery = scriptedDelivery((query) => (query === "n=first" && tries++ === 0 ? { retry: httpFailure(503, "busy") } : "deliver"));
   h.worker("alpha", delivery, { backoffMs: () => 500 });
   const first = await h.enqueuer.enqueue(Buffer.from("first"), ingestFacts("n=first"), ["alpha"]);
-  await until("the first attempt", async () => delivery.attempts.length === 1 && (await h.queue("alpha").getJobState(drainJobId(first.batchId))) === "delayed");
+  await pollUntil(
+    "the first attempt",
+    async () => delivery.attempts.length === 1 && (await h.queue("alpha").getJobState(drainJobId(first.batchId))) === "delayed",
+  );
   await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
-  await until("both delivered", async () => delivery.attempts.length === 3, 10_000);
+  await pollUntil("both delivered", async () => delivery.attempts.length === 3);
   assert.deepEqual(delivery.attempts, [["n=first"], ["n=second"], ["n=first"]]);
-  await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
+  await pollUntil("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
 });
 
 test("a drain job whose claim fails lets go of the deduplication: later flushes go out while it waits for its retry", async (t) => {
@@ -517,10 +510,10 @@ test("a drain job whose claim fails lets go of the deduplication: later flushes 
   await h.connection.rename(pending.key, `${pending.key}:aside`);
   await h.connection.set(pending.key, "not a list");
   h.worker("alpha", delivery, { backoffMs: () => 60_000 });
-  await until("the claim's failure", async () => (await h.queue("alpha").getJobState(drainJobId(first.batchId))) === "delayed");
+  await pollUntil("the claim's failure", async () => (await h.queue("alpha").getJobState(drainJobId(first.batchId))) === "delayed");
   await h.connection.rename(`${pending.key}:aside`, pending.key);
   await h.enqueuer.enqueue(Buffer.from("second"), ingestFacts("n=second"), ["alpha"]);
-  await until("both delivered by a drain job of the later flush", async () => delivery.attempts.length === 1, 5_000);
+  await pollUntil("both delivered by a drain job of the later flush", async () => delivery.attempts.length === 1);
   assert.deepEqual(delivery.attempts, [["n=first", "n=second"]]);
   assert.equal(await h.queue("alpha").getJobState(drainJobId(first.batchId)), "delayed", "the first job waits for its retry");
 });
@@ -545,12 +538,12 @@ test("a request still in flight holds back no later flush once its job has sent 
     { concurrency: 2 },
   );
   await h.enqueuer.enqueue(Buffer.from("slow"), ingestFacts("n=slow"), ["alpha"]);
-  await until("the slow delivery", async () => attempts.length === 1);
+  await pollUntil("the slow delivery", async () => attempts.length === 1);
   await h.enqueuer.enqueue(Buffer.from("next"), ingestFacts("n=next"), ["alpha"]);
-  await until("the next flush, while the slow one is held", async () => attempts.length === 2);
+  await pollUntil("the next flush, while the slow one is held", async () => attempts.length === 2);
   release();
   assert.deepEqual(attempts, [["n=slow"], ["n=next"]]);
-  await until("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
+  await pollUntil("the backlog to empty", async () => (await new TargetBacklog(h.connection, h.prefix, "alpha").read()).profiles === 0);
 });
 
 test("failures of a drain job over several batches: one failed job per batch, named after it; the rest is delivered", async (t) => {
@@ -563,7 +556,7 @@ test("failures of a drain job over several batches: one failed job per batch, na
   const poison = httpFailure(400, "poison");
   const delivery = scriptedDelivery((query) => (query === "n=0.1" || query === "n=2.0" ? { fail: poison } : "deliver"));
   h.worker("alpha", delivery);
-  await until("two failed jobs", async () => (await h.queue("alpha").getFailedCount()) === 2);
+  await pollUntil("two failed jobs", async () => (await h.queue("alpha").getFailedCount()) === 2);
   assert.equal(delivery.attempts.length, 1, "one drain job");
   const failed = await h.queue("alpha").getFailed();
   assert.deepEqual(failed.map((job) => job.id).sort(), [b0, b2].sort());
@@ -578,7 +571,7 @@ test("failures of a drain job over several batches: one failed job per batch, na
     );
     assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batch, index)))?.toString(), bytes, "a copy of its own");
   }
-  await until("every batch's chunks to go", async () => (await h.connection.keys(`${h.prefix}:batch:*:chunk:*`)).length === 0);
+  await pollUntil("every batch's chunks to go", async () => (await h.connection.keys(`${h.prefix}:batch:*:chunk:*`)).length === 0);
   assert.equal(await h.connection.exists(chunkKey(h.prefix, b1, 0)), 0);
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
 });
@@ -598,7 +591,7 @@ test("a batch that fails in two groups keeps both: the failed job named after it
     return query === "n=0.1" ? { fail: httpFailure(400, "second") } : "deliver";
   });
   h.worker("alpha", delivery, { concurrency: 4 });
-  await until("21 failed jobs", async () => (await h.queue("alpha").getFailedCount()) === 21);
+  await pollUntil("21 failed jobs", async () => (await h.queue("alpha").getFailedCount()) === 21);
   const failed = await h.queue("alpha").getFailed(0, -1);
   const first = batches[0]!;
   assert.deepEqual(failed.map((job) => job.id).sort(), [...batches, `${first}.1.0`].sort());
@@ -609,7 +602,7 @@ test("a batch that fails in two groups keeps both: the failed job named after it
       assert.equal(copy?.toString(), `b${batches.indexOf(batch)} p${ref.index}`, `failed job ${job.id} keeps a copy of profile ${ref.index}`);
     }
   }
-  await until("every batch's chunks to go", async () => (await h.connection.keys(`${h.prefix}:batch:*:chunk:*`)).length === 0);
+  await pollUntil("every batch's chunks to go", async () => (await h.connection.keys(`${h.prefix}:batch:*:chunk:*`)).length === 0);
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
 });
 
@@ -655,11 +648,11 @@ test("a drain job BullMQ failed that no writer split off (it died first) is spli
 
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery);
-  const failed = await until("the batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === batchId));
+  const failed = await pollUntil("the batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === batchId));
   const data = batchJobData.parse(failed.data);
   assert.deepEqual(data.failure, { reason: "stalled", detail: "job stalled more than allowable limit" });
   for (const index of [0, 1, 2]) assert.equal((await h.connection.getBuffer(detachedProfileKey(h.prefix, batchId, index)))?.toString(), `profile ${index}`);
-  await until("the drain job to go", async () => (await queue.getJob(jobId)) === undefined);
+  await pollUntil("the drain job to go", async () => (await queue.getJob(jobId)) === undefined);
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 0, "the claim on the batch is released");
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 });
   assert.deepEqual(delivery.attempts, [], "a failed job's profiles wait for a replay");
@@ -682,12 +675,12 @@ test("a drain job BullMQ failed after delivering part of its claim counts that p
     "alpha",
     scriptedDelivery(() => "deliver"),
   );
-  const failed = await until("the batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === batchId));
+  const failed = await pollUntil("the batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === batchId));
   assert.deepEqual(
     batchJobData.parse(failed.data).profiles.map((ref) => ref.index),
     [2],
   );
-  await until("the drain job to go", async () => (await queue.getJob(drainJobId(batchId))) === undefined);
+  await pollUntil("the drain job to go", async () => (await queue.getJob(drainJobId(batchId))) === undefined);
   const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
   assert.equal(state!.deliveredProfiles, 2, "the two it delivered count, the one split off does not");
 });
@@ -704,12 +697,12 @@ test("a batch whose references go between two attempts of its drain job: the pro
   });
   const lost: { jobId: string; batches: { batch: string; profiles: number }[] }[] = [];
   h.worker("alpha", delivery, { backoffMs: () => 1_000, observer: { lost: (event) => lost.push(event) } });
-  await until("the first attempt", async () => delivery.attempts.length >= 1);
+  await pollUntil("the first attempt", async () => delivery.attempts.length >= 1);
   // The first batch went out and its drain job's progress says so; then its references go (a drain
   // job whose claim a failover lost delivered it and let go of it).
   await h.connection.del(batchRefsKey(h.prefix, first), batchClaimsKey(h.prefix, first));
-  await until("the second batch's profiles", async () => delivery.attempts.flat().filter((query) => query.startsWith("n=second")).length >= 4);
-  await until("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(first))) === undefined);
+  await pollUntil("the second batch's profiles", async () => delivery.attempts.flat().filter((query) => query.startsWith("n=second")).length >= 4);
+  await pollUntil("the drain job to go", async () => (await h.queue("alpha").getJob(drainJobId(first))) === undefined);
   assert.deepEqual(
     delivery.attempts.slice(1).map((attempt) => attempt.sort()),
     [["n=second.0", "n=second.1"]],
@@ -736,12 +729,12 @@ test("a drain job BullMQ failed with a batch whose references are gone splits of
     scriptedDelivery(() => "deliver"),
     { observer: { lost: (event) => lost.push(event) } },
   );
-  const failed = await until("the kept batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === kept));
+  const failed = await pollUntil("the kept batch's failed job", async () => (await queue.getFailed()).find((failedJob) => failedJob.id === kept));
   assert.deepEqual(
     batchJobData.parse(failed.data).profiles.map((ref) => ref.kind === "ingest" && ref.query),
     ["n=kept"],
   );
-  await until("the drain job to go", async () => (await queue.getJob(drainJobId(gone))) === undefined);
+  await pollUntil("the drain job to go", async () => (await queue.getJob(drainJobId(gone))) === undefined);
   const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
   assert.equal(state!.deliveredProfiles, 0);
   assert.deepEqual(await new TargetBacklog(h.connection, h.prefix, "alpha").read(), { profiles: 0, bytes: 0 }, "nothing waits");
@@ -763,7 +756,7 @@ test("a drain job whose completion ran but not BullMQ's (a crash, a lost lock) c
   const errors: unknown[] = [];
   const delivery = scriptedDelivery(() => "deliver");
   h.worker("alpha", delivery, { observer: { error: (error) => errors.push(error) } });
-  await until("the drain job to complete", async () => (await queue.getJob(jobId)) === undefined);
+  await pollUntil("the drain job to complete", async () => (await queue.getJob(jobId)) === undefined);
   assert.deepEqual(delivery.attempts, [], "nothing sent again");
   assert.deepEqual(await queue.getFailed(), [], "nothing listed failed");
   assert.deepEqual(errors, []);
@@ -794,7 +787,7 @@ test("a split cut short and done again with other groups keeps every profile: a 
     "alpha",
     scriptedDelivery(() => "deliver"),
   );
-  await until("the drain job to go", async () => (await queue.getJob(jobId)) === undefined);
+  await pollUntil("the drain job to go", async () => (await queue.getJob(jobId)) === undefined);
   const failed = await queue.getFailed();
   const held = failed.flatMap((failedJob) => batchJobData.parse(failedJob.data).profiles.map((ref) => ref.index));
   assert.deepEqual(held.sort(), [0, 1, 2], `every profile is in one failed job: ${failed.map((f) => f.id).join(", ")}`);
@@ -852,10 +845,10 @@ test("a drain job whose claim cannot be read back delivers none of it, fails, st
   const batchId = await flush(h, 3);
   const jobId = drainJobId(batchId);
   const queue = h.queue("alpha");
-  await until("the first attempt", async () => delivery.attempts.length === 1 && (await queue.getJobState(jobId)) === "delayed");
+  await pollUntil("the first attempt", async () => delivery.attempts.length === 1 && (await queue.getJobState(jobId)) === "delayed");
   await h.connection.hdel(queue.toKey(jobId), "segment:1");
-  await until("the job to fail", async () => (await queue.getJobState(jobId)) === "failed", 10_000);
-  await until("the writer to give up on it", async () => errors.length > 0);
+  await pollUntil("the job to fail", async () => (await queue.getJobState(jobId)) === "failed");
+  await pollUntil("the writer to give up on it", async () => errors.length > 0);
   assert.ok(errors[0] instanceof UnreadableClaimError, String(errors[0]));
   assert.match(errors[0].message, new RegExp(`drain job ${jobId}: its claim cannot be read: segment:1 of 1 is missing`));
   assert.equal(delivery.attempts.length, 1, "nothing of the torn claim was sent");
@@ -863,7 +856,7 @@ test("a drain job whose claim cannot be read back delivers none of it, fails, st
   assert.equal(await h.connection.exists(chunkKey(h.prefix, batchId, 0)), 1, "and the payload its claim holds");
 
   // Marked in Redis: listed, not split off again by any writer's sweep, removed by a purge.
-  await until("the job to be marked", async () => {
+  await pollUntil("the job to be marked", async () => {
     const data = (await queue.getJob(jobId))?.data;
     return isDrain(data) && data.unreadable !== undefined;
   });

@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
+import { freePort, pollUntil, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
 import type { Cluster } from "ioredis";
 import { masterServing, refreshSlots, slotOf } from "./cluster-masters.js";
 import { chunkKey, pendingKey, shardOf } from "./keys.js";
@@ -44,14 +44,6 @@ async function readyClusterClient(t: TestContext, role: RedisRole): Promise<Clus
   const connection = clusterClient(t, role);
   await waitForRedis(connection, 5_000);
   return connection;
-}
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 async function backlog(h: QueueHarness, target: string): Promise<number> {
@@ -97,14 +89,19 @@ test("flushes store each batch in its slot and each job on its target's shard; w
         return "deliver";
       }),
     );
-  await until(
-    async () => delivered.alpha.size === 80 && delivered.beta.size === 80 && (await backlog(h, "alpha")) + (await backlog(h, "beta")) === 0,
+  await pollUntil(
     "both targets drained",
+    async () => delivered.alpha.size === 80 && delivered.beta.size === 80 && (await backlog(h, "alpha")) + (await backlog(h, "beta")) === 0,
+    { timeoutMs: 15_000 },
   );
-  await until(async () => {
-    const left = await Promise.all([...batches].map((id) => h.connection.exists(chunkKey(h.prefix, id, 0))));
-    return left.every((exists) => exists === 0);
-  }, "chunks released by the last target");
+  await pollUntil(
+    "chunks released by the last target",
+    async () => {
+      const left = await Promise.all([...batches].map((id) => h.connection.exists(chunkKey(h.prefix, id, 0))));
+      return left.every((exists) => exists === 0);
+    },
+    { timeoutMs: 15_000 },
+  );
 });
 
 test("a poison profile fails alone; failed, replay, purge and retention work across slots and shards", async (t) => {
@@ -129,7 +126,7 @@ test("a poison profile fails alone; failed, replay, purge and retention work acr
       return "deliver";
     }),
   );
-  await until(async () => delivered.length === 2, "the replayed batches delivered");
+  await pollUntil("the replayed batches delivered", async () => delivered.length === 2, { timeoutMs: 15_000 });
 
   const retention = new FailedJobRetention({
     connection: h.connection,
@@ -166,7 +163,9 @@ test("a target's state sums the shards on every master: jobs waiting, backlog, o
     "alpha",
     scriptedDelivery(() => ({ retry: httpFailure(503), pauseMs: 30_000 })),
   );
-  await until(async () => (await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS))[0]!.circuitOpenUntil! > Date.now() + 20_000, "the pause");
+  await pollUntil("the pause", async () => (await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS))[0]!.circuitOpenUntil! > Date.now() + 20_000, {
+    timeoutMs: 15_000,
+  });
 });
 
 test("a flush's MULTI whose replies the connection lost fails, runs once, and the next one goes to the master again", async (t) => {

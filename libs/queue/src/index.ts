@@ -20,6 +20,7 @@ export { ExporterLease } from "./exporter-lease.js";
 export { BacklogFullError, QueueUnavailableError, RedisMemoryFullError, RedisWaitStoppedError } from "./errors.js";
 export { BatchWorker } from "./batch-worker.js";
 export { attemptsFor, drainJobId } from "./batch-job.js";
+export { parseRanges } from "./index-ranges.js";
 export type { BatchWorkerObserver } from "./batch-worker.js";
 export { BatchStore } from "./batch-store.js";
 export { SharedChunks } from "./shared-chunks.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import { Queue } from "bullmq";
 import type { ProfileRef } from "./batch-data.js";
 import type { BatchJob } from "./batch-job.js";
@@ -22,12 +22,6 @@ const refs: ProfileRef[] = [0, 1, 2].map((index) => ({
   contentTypes: [],
 }));
 
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await probe()); await new Promise((resolve) => setTimeout(resolve, 10))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
-
 test("saves what was delivered, a save at most per interval; a failed save is reported, and the next change saves again", async (t) => {
   const connection = createRedisConnection(server.url, "admin");
   const queue = new Queue(`progress-${randomUUID()}`, { connection });
@@ -46,20 +40,20 @@ test("saves what was delivered, a save at most per interval; a failed save is re
   recorder.changed();
   progress.delivered(1, [0]);
   recorder.changed();
-  await until("the save", async () => JSON.stringify(await saved()) === JSON.stringify(progress.toJSON()));
+  await pollUntil("the save", async () => JSON.stringify(await saved()) === JSON.stringify(progress.toJSON()));
   assert.deepEqual(BatchProgress.restore(refs, await saved()).pending(), [refs[2]], "a restore sends only what is left");
 
   // The job's key is gone (a purge, say): the save fails and says so; the recorder goes on.
   await (await queue.getJob("j-1"))!.remove();
   progress.delivered(2, [0]);
   recorder.changed();
-  await until("the failure to be reported", () => errors.length === 1);
+  await pollUntil("the failure to be reported", () => errors.length === 1);
   assert.match(String(errors[0]), /j-1/);
 
   await queue.add("batch", { n: 1 }, { jobId: "j-1" });
   progress.delivered(2, [0]);
   recorder.changed();
-  await until("a save once the job is back", async () => JSON.stringify(await saved()) === JSON.stringify(progress.toJSON()));
+  await pollUntil("a save once the job is back", async () => JSON.stringify(await saved()) === JSON.stringify(progress.toJSON()));
   assert.deepEqual(BatchProgress.restore(refs, await saved()).pending(), []);
   assert.equal(errors.length, 1);
 });

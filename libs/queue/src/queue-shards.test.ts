@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import { FailedJobRetention } from "./failed-retention.js";
 import { summarizeFailed } from "./failed-summary.js";
 import { queueNameFor, shardOf } from "./keys.js";
@@ -23,14 +22,6 @@ async function backlogOf(h: { connection: Parameters<typeof summarizeFailed>[0];
     bytes: readings.reduce((sum, r) => sum + r.bytes, 0),
     perShard: readings.map((r) => r.profiles),
   };
-}
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 test("batches spread over a target's queue shards, each job on the shard its batch id picks; one worker drains them all", async (t) => {
@@ -58,7 +49,7 @@ test("batches spread over a target's queue shards, each job on the shard its bat
       return "deliver";
     }),
   );
-  await until(async () => delivered.length === 40 && (await backlogOf(h, "alpha")).profiles === 0, "every shard drained");
+  await pollUntil("every shard drained", async () => delivered.length === 40 && (await backlogOf(h, "alpha")).profiles === 0);
   assert.deepEqual(delivered.sort(), ids.map((_, i) => `n=${i}`).sort());
 });
 
@@ -70,7 +61,7 @@ test("a pause of the target pauses every one of its shards", async (t) => {
     scriptedDelivery(() => ({ retry: { reason: "http 503", status: 503, detail: "" }, pauseMs: 5_000 })),
   );
   const limiters = Array.from({ length: SHARDS }, (_, shard) => `${h.prefix}:${queueNameFor("alpha", shard)}:limiter`);
-  await until(async () => (await Promise.all(limiters.map((key) => h.connection.pttl(key)))).every((ttl) => ttl > 0), "every shard's limiter set");
+  await pollUntil("every shard's limiter set", async () => (await Promise.all(limiters.map((key) => h.connection.pttl(key)))).every((ttl) => ttl > 0));
 });
 
 test("failed, replay, purge and retention treat a target's shards as one, oldest first", async (t) => {

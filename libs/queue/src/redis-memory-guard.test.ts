@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisServer, targetConfig } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer, targetConfig } from "@pyroscope-relay/testing";
 import type { ProfileFacts } from "./batch-data.js";
 import { Enqueuer } from "./enqueuer.js";
 import { RedisMemoryFullError } from "./errors.js";
@@ -21,14 +20,6 @@ after(async () => {
 });
 
 const alpha = targetConfig("alpha", { maxBackoffRetries: 3 });
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 3_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /**
  * Fills Redis to `share` of its maxmemory with `filler:<n>` keys, in small writes: the query buffer of
@@ -60,14 +51,14 @@ test("refuses enqueues near maxmemory, lets writes through again once memory fre
     await dropFiller();
   });
   guard.start();
-  await until("a first reading", () => guard.state !== undefined);
+  await pollUntil("a first reading", () => guard.state !== undefined);
   assert.equal(guard.state?.full, false);
   assert.equal(guard.state?.maxBytes, 8 * 1024 * 1024);
   const data: ProfileFacts = { kind: "ingest", receivedAt: Date.now(), query: "name=app", contentTypes: [] };
   await enqueuer.enqueue(Buffer.from("before"), data, ["alpha"]);
 
   await fill(0.97);
-  await until("the guard to close", () => guard.state?.full === true);
+  await pollUntil("the guard to close", () => guard.state?.full === true);
   const keys = await admin.keys(`${prefix}:payload:*`);
   await assert.rejects(enqueuer.enqueue(Buffer.from("while full"), data, ["alpha"]), (error: unknown) => {
     assert.ok(error instanceof RedisMemoryFullError);
@@ -77,7 +68,7 @@ test("refuses enqueues near maxmemory, lets writes through again once memory fre
   assert.deepEqual(await admin.keys(`${prefix}:payload:*`), keys, "nothing stored");
 
   await dropFiller();
-  await until("the guard to open", () => guard.state?.full === false);
+  await pollUntil("the guard to open", () => guard.state?.full === false);
   await enqueuer.enqueue(Buffer.from("after"), data, ["alpha"]);
   assert.deepEqual(
     changes.map((state) => state.full),

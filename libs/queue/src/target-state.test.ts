@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import type { BatchJobData } from "./batch-data.js";
 import { addDrainJob, DRAIN_DEDUPLICATION_ID } from "./batch-job.js";
 import { FailedJobRetention } from "./failed-retention.js";
@@ -13,14 +13,6 @@ import { readTargetStates, type TargetState } from "./target-state.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function stateOf(h: QueueHarness, target: string, shards = 1): Promise<TargetState> {
   const [state] = await readTargetStates(h.connection, h.prefix, [target], shards);
@@ -65,9 +57,9 @@ test("after a delivery: the delivered total counts the batch's profiles once, th
     "alpha",
     scriptedDelivery(() => "deliver"),
   );
-  await until(async () => (await stateOf(h, "alpha")).deliveredProfiles === 3, "delivered");
+  await pollUntil("delivered", async () => (await stateOf(h, "alpha")).deliveredProfiles === 3);
   await h.enqueuer.enqueue(Buffer.alloc(10), ingestFacts("n=3"), ["alpha"]);
-  await until(async () => (await stateOf(h, "alpha")).deliveredProfiles === 4, "the next batch delivered");
+  await pollUntil("the next batch delivered", async () => (await stateOf(h, "alpha")).deliveredProfiles === 4);
   // The limiter key exists in normal operation too, counting the jobs taken this second: no pause.
   await h.connection.set(`${h.prefix}:${queueNameFor("alpha")}:limiter`, "2", "PX", 10_000);
   const state = await stateOf(h, "alpha");
@@ -85,11 +77,11 @@ test("a target its writers paused shows until when", async (t) => {
     "alpha",
     scriptedDelivery(() => ({ retry: { reason: "http 503", status: 503, detail: "" }, pauseMs: 30_000 })),
   );
-  await until(async () => (await stateOf(h, "alpha")).circuitOpenUntil !== null, "the pause");
+  await pollUntil("the pause", async () => (await stateOf(h, "alpha")).circuitOpenUntil !== null);
   const state = await stateOf(h, "alpha");
   assert.ok(state.circuitOpenUntil! > pausedAt + 29_000 && state.circuitOpenUntil! <= Date.now() + 30_000, `open until ${state.circuitOpenUntil}`);
   // Handed back without using an attempt: it waits again, counted in the backlog.
-  await until(async () => (await stateOf(h, "alpha")).jobs.waiting === 1, "the batch back in line");
+  await pollUntil("the batch back in line", async () => (await stateOf(h, "alpha")).jobs.waiting === 1);
   assert.deepEqual((await stateOf(h, "alpha")).backlog, { profiles: 1, bytes: 10 });
 });
 
@@ -143,7 +135,7 @@ test("sums a target's queue shards", async (t) => {
     "alpha",
     scriptedDelivery(() => "deliver"),
   );
-  await until(async () => (await stateOf(h, "alpha", SHARDS)).deliveredProfiles === 20, "every shard delivered");
+  await pollUntil("every shard delivered", async () => (await stateOf(h, "alpha", SHARDS)).deliveredProfiles === 20);
   state = await stateOf(h, "alpha", SHARDS);
   assert.equal(state.jobs.waiting, 0);
   assert.equal(state.oldestWaitingAgeMs, null);
@@ -161,7 +153,7 @@ test("failed batches count as failed jobs; purged and retained-away ones as disc
     "alpha",
     scriptedDelivery(() => "deliver"),
   );
-  await until(async () => (await stateOf(h, "alpha")).deliveredProfiles === 1, "the replayed batch delivered");
+  await pollUntil("the replayed batch delivered", async () => (await stateOf(h, "alpha")).deliveredProfiles === 1);
 
   const retention = new FailedJobRetention({
     connection: h.connection,

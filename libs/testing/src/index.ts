@@ -24,4 +24,4 @@ export type { ProxyAddress, ReplyLosingProxy } from "./reply-losing-proxy.js";
 export { freePort, NoFreePortError } from "./free-port.js";
 export type { FreePortOptions } from "./free-port.js";
 export { pollUntil, PollTimeoutError } from "./poll-until.js";
-export type { PollOptions } from "./poll-until.js";
+export type { PollOptions, Probe } from "./poll-until.js";

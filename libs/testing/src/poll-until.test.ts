@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PollTimeoutError, pollUntil } from "./poll-until.js";
 
-test("resolves with the first value that is neither undefined nor false, sync or async", async () => {
+test("resolves with the first value that is neither undefined, null nor false, sync or async", async () => {
   let calls = 0;
   assert.equal(await pollUntil("the third call", () => (++calls === 3 ? "third" : undefined), { everyMs: 1 }), "third");
   assert.equal(calls, 3);
+  const answers = [null, false, undefined, "found"];
+  assert.equal(await pollUntil("a lookup that misses with null", async () => answers.shift(), { everyMs: 1 }), "found");
   assert.equal(await pollUntil("zero", async () => 0), 0, "0 counts as a value");
 });
 

@@ -39,7 +39,8 @@ export interface RelayProcessOptions {
    * The `writer` command's CPU priority. `as-started` (the default here) passes `--writer.nice=0`
    * unless `args` set it: under the relay's own default, SCHED_IDLE, a writer gets next to no CPU
    * while the machine is busy (a test's load, a shared CI host), and the tests wait for its
-   * deliveries. `deployed` keeps the relay's default, for the bench and the tests of the priority.
+   * deliveries. `deployed` keeps the relay's default, for the bench, the fault suites (ingest under
+   * load beside a writer as deployed) and the tests of the priority.
    */
   writerPriority?: "as-started" | "deployed";
 }

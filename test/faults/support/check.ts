@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { LoadGenerator } from "./load.js";
+import { pollUntil, PollTimeoutError } from "@pyroscope-relay/testing";
+import type { Attempt, LoadGenerator } from "./load.js";
 import type { TargetLedger } from "./ledger.js";
 
 export interface TargetFigures {
@@ -80,6 +81,25 @@ export function assertDelivered(t: TestContext, outcome: { report: DeliveryRepor
   }
 }
 
+/**
+ * Once a fault is over, every request of `settled` (those sent after it) is 200, or 503 with
+ * Retry-After: a flush may still miss ingest's deadline now and then (an fsync or a replica's
+ * confirmation slow on a busy machine). At most a tenth are refused, and each refused profile is
+ * taken when sent again, as a client does. `when` names the moment, e.g. "once Redis is back".
+ */
+export async function assertRecovered(t: TestContext, load: LoadGenerator, settled: readonly Attempt[], when: string): Promise<void> {
+  assert.ok(settled.length > 0, `no request ${when}`);
+  const refused = settled.filter((x) => x.status !== 200);
+  t.diagnostic(`${when}: ${settled.length} requests, ${refused.length} refused`);
+  assert.deepEqual(
+    refused.filter((x) => x.status !== 503 || !x.retryAfter),
+    [],
+    `every request is 200, or 503 with Retry-After, ${when}`,
+  );
+  assert.ok(refused.length <= settled.length / 10, `${refused.length} of ${settled.length} requests refused ${when}: more than a tenth`);
+  assert.deepEqual(await load.resend(refused), [], `every profile refused ${when} is taken when sent again`);
+}
+
 /** p-th percentile (0-100) of `values`, nearest rank; NaN for none. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -87,12 +107,15 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** Polls `probe` until it returns true; false after `timeoutMs`. */
+/**
+ * Whether `probe` returns true within `timeoutMs` (see pollUntil): false when it did not, for the
+ * caller to assert once it has shown what happened meanwhile.
+ */
 export async function eventually(probe: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 200): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(everyMs);
+  try {
+    return await pollUntil("the probe", probe, { timeoutMs, everyMs });
+  } catch (error) {
+    if (error instanceof PollTimeoutError) return false;
+    throw error;
   }
 }

@@ -4,6 +4,8 @@ import { gzippedPprof } from "@pyroscope-relay/testing";
 /** One POST /ingest as the client saw it. */
 export interface Attempt {
   id: string;
+  /** The number its body was made for (LoadOptions.body). */
+  n: number;
   /** `Date.now()` when the request was started and when its answer (or error) arrived. */
   startedAt: number;
   endedAt: number;
@@ -17,7 +19,10 @@ export interface LoadOptions {
   url: string;
   /** Prefix of every profile ID, unique per test so that stray deliveries are recognisable. */
   tag: string;
-  /** The body of profile number `n`; by default one small gzipped pprof shared by all. */
+  /**
+   * The body of profile number `n`, which a resend asks for again with the `n` of the attempt it
+   * repeats; by default one small gzipped pprof shared by all.
+   */
   body?: (n: number) => Buffer;
   /** Per-request bound, so that a hung relay cannot hang the test. */
   timeoutMs?: number;
@@ -52,11 +57,7 @@ export class LoadGenerator {
 
   /** Sends the next profile (or the one with `id`, e.g. a poison profile). */
   send(id = `${this.options.tag}-${String(this.next).padStart(6, "0")}`): Promise<Attempt> {
-    const n = this.next++;
-    const sending = this.post(id, this.options.body?.(n) ?? defaultBody);
-    this.inFlight.add(sending);
-    void sending.finally(() => this.inFlight.delete(sending));
-    return sending;
+    return this.sendNumbered(id, this.next++);
   }
 
   /** `count` profiles, one after the other. */
@@ -83,19 +84,19 @@ export class LoadGenerator {
   }
 
   /**
-   * Sends the profiles of `refused` again, as a client does after a 503 with Retry-After, each until
-   * it is acknowledged (every `everyMs`, for at most `timeoutMs`); resolves with the IDs still not
-   * acknowledged then, none when the relay took them all.
+   * Sends the profiles of `refused` again, each with the body of its refused attempt, as a client does
+   * after a 503 with Retry-After, until it is acknowledged (every `everyMs`, for at most
+   * `timeoutMs`); resolves with the IDs still not acknowledged then, none when the relay took them all.
    */
   async resend(refused: readonly Attempt[], timeoutMs = 15_000, everyMs = 500): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
-    let left = [...new Set(refused.map((attempt) => attempt.id))].filter((id) => !this.acked.has(id));
+    let left = [...new Map(refused.map((attempt) => [attempt.id, attempt.n]))].filter(([id]) => !this.acked.has(id));
     while (left.length > 0 && Date.now() < deadline) {
-      await Promise.all(left.map((id) => this.send(id)));
-      left = left.filter((id) => !this.acked.has(id));
+      await Promise.all(left.map(([id, n]) => this.sendNumbered(id, n)));
+      left = left.filter(([id]) => !this.acked.has(id));
       if (left.length > 0) await sleep(everyMs);
     }
-    return left;
+    return left.map(([id]) => id);
   }
 
   /** Waits until no request is in flight. */
@@ -110,7 +111,16 @@ export class LoadGenerator {
     return counts;
   }
 
-  private async post(id: string, body: Buffer): Promise<Attempt> {
+  /** Sends profile `id` with the body of number `n`. */
+  private sendNumbered(id: string, n: number): Promise<Attempt> {
+    const sending = this.post(id, n);
+    this.inFlight.add(sending);
+    void sending.finally(() => this.inFlight.delete(sending));
+    return sending;
+  }
+
+  private async post(id: string, n: number): Promise<Attempt> {
+    const body = this.options.body?.(n) ?? defaultBody;
     const name = encodeURIComponent(`${app}{${idLabel}=${id}}`);
     const startedAt = Date.now();
     let attempt: Attempt;
@@ -122,9 +132,9 @@ export class LoadGenerator {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
       await res.arrayBuffer();
-      attempt = { id, startedAt, endedAt: Date.now(), status: res.status, retryAfter: res.headers.get("retry-after") };
+      attempt = { id, n, startedAt, endedAt: Date.now(), status: res.status, retryAfter: res.headers.get("retry-after") };
     } catch {
-      attempt = { id, startedAt, endedAt: Date.now(), status: "error" };
+      attempt = { id, n, startedAt, endedAt: Date.now(), status: "error" };
     }
     this.attempts.push(attempt);
     if (typeof attempt.status === "number" && attempt.status >= 200 && attempt.status < 300) {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
-import { BatchStore, PendingSegments, queueNameFor } from "@pyroscope-relay/queue";
+import { BatchStore, parseRanges, PendingSegments, queueNameFor } from "@pyroscope-relay/queue";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import { startRelayProcess } from "../../e2e/support/relay-process.js";
 import type { RelayProcess } from "../../e2e/support/relay-process.js";
@@ -13,12 +13,13 @@ export type { TargetSpec } from "../../e2e/support/relay-config.js";
 export const prefix = "pyroscope-relay";
 
 /**
- * The built command against `redis`. Logs at info unless asked: debug logs a line per profile, which
- * costs CPU the shared machine needs for the load itself.
+ * The built command against `redis`, a writer at the priority it is deployed with: the faults are
+ * those of ingest under load beside it. Logs at info unless asked: debug logs a line per profile,
+ * which costs CPU the shared machine needs for the load itself.
  */
 export function startRelay(command: "run" | "ingest" | "writer", config: string, redis: RedisServerHandle, args: string[] = []): Promise<RelayProcess> {
   const logLevel = args.some((arg) => arg.startsWith("--log.level")) ? [] : ["--log.level=info"];
-  return startRelayProcess({ command, config, args: [`--redis.url=${redis.url}`, ...logLevel, ...args] });
+  return startRelayProcess({ command, config, args: [`--redis.url=${redis.url}`, ...logLevel, ...args], writerPriority: "deployed" });
 }
 
 /** A plain client on the test's Redis, for inspection only. */
@@ -68,12 +69,11 @@ export async function claimedQueries(client: Redis, target: string): Promise<str
 export async function savedDone(client: Redis, target: string): Promise<number> {
   const queue = new Queue(queueNameFor(target), { connection: client, prefix });
   try {
-    const progress = (await queue.getActive(0, -1)).map((job) => job.progress as { done?: unknown } | number);
-    const ranges = progress.flatMap((saved) => (typeof saved === "object" && typeof saved.done === "string" ? saved.done.split(",") : []));
-    return ranges.reduce((sum, range) => {
-      const [first, last = first] = range.split("-").map(Number) as [number, number?];
-      return sum + (last - first + 1);
-    }, 0);
+    const progress: unknown[] = (await queue.getActive(0, -1)).map((job) => job.progress);
+    const ranges = progress.flatMap((saved) =>
+      typeof saved === "object" && saved !== null && "done" in saved && typeof saved.done === "string" ? parseRanges(saved.done) : [],
+    );
+    return ranges.reduce((sum, [first, last]) => sum + (last - first + 1), 0);
   } finally {
     await queue.close();
   }

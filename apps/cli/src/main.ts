@@ -85,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       "the relay runs only pyroscope.receive_http and pyroscope.write: the configuration's other components are ignored",
     );
   }
+  for (const warning of config.warnings) logger.warn(warning);
   let fatal: (error: Error) => void = () => undefined;
   // A signal while the relay starts stops the start where it waits for Redis.
   const starting = new AbortController();
@@ -149,6 +150,9 @@ function describe(path: string, config: RelayConfig): string {
   }
   for (const component of config.ignored) {
     lines.push(`ignored ${describeIgnored(component)}`);
+  }
+  for (const warning of config.warnings) {
+    lines.push(`warning ${warning}`);
   }
   return `${lines.join("\n")}\n`;
 }

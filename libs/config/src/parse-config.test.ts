@@ -61,6 +61,7 @@ test("applies Alloy's defaults to a minimal configuration", () => {
       },
     ],
     ignored: [],
+    warnings: [],
   });
 });
 
@@ -322,11 +323,10 @@ test("reports a block where an attribute belongs, and the reverse", () => {
 test("reports out-of-range numbers, a fraction cut off first as Alloy does", () => {
   const source =
     'pyroscope.receive_http "in" {\n  http {\n    listen_port = 70000\n    conn_limit = -1\n  }\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
-    writeLocal.replace("    url", "    max_backoff_retries = -1.5\n    url");
+    writeLocal;
   assert.deepEqual(configErrors(source), [
     "relay.alloy:3:19: listen_port: must be a whole number between 0 and 65535",
     "relay.alloy:4:18: conn_limit: must be a whole number at least 0",
-    "relay.alloy:10:27: max_backoff_retries: must be a whole number at least 0",
   ]);
 });
 
@@ -347,9 +347,21 @@ test("reports an invalid duration with the text and the reason", () => {
   ]);
 });
 
-test("reports a minimum backoff longer than the maximum", () => {
-  const source = receiveLocal + writeLocal.replace("    url", '    min_backoff_period = "10m"\n    url');
-  assert.deepEqual(configErrors(source), ["relay.alloy:6:26: min_backoff_period: must not be longer than max_backoff_period"]);
+test("takes a minimum backoff longer than the maximum, and a negative max_backoff_retries, as Alloy does", () => {
+  const source = receiveLocal + writeLocal.replace("    url", '    min_backoff_period = "10m"\n    max_backoff_retries = -1.5\n    url');
+  const [target] = parseConfig(source, "relay.alloy", {}).targets;
+  assert.deepEqual([target?.minBackoffMs, target?.maxBackoffMs, target?.maxBackoffRetries], [600_000, 300_000, 1]);
+});
+
+test("warns that a write's tracing block is ignored, unless it turns both propagators off", () => {
+  const tracing = (body: string) => writeLocal.replace("  endpoint {", `  tracing {${body}}\n  endpoint {`);
+  const config = parseConfig(receiveLocal + tracing(" jaeger_propagator = false "), "relay.alloy", {});
+  assert.deepEqual(config.warnings, [
+    'relay.alloy:5:3: pyroscope.write "local": the tracing block is ignored: the relay sends no trace context (uber-trace-id, traceparent) with its requests',
+  ]);
+  const off = tracing(" jaeger_propagator = false\n trace_context_propagator = false\n ");
+  assert.deepEqual(parseConfig(receiveLocal + off, "relay.alloy", {}).warnings, []);
+  assert.deepEqual(configErrors(receiveLocal + tracing(' jaeger_propagator = "on" ')), ["relay.alloy:5:33: jaeger_propagator: expected bool, got string"]);
 });
 
 test("reports missing required attributes at their block", () => {

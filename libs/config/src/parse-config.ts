@@ -1,5 +1,5 @@
 import { ConfigError } from "./config-error.js";
-import type { Diagnostic } from "./diagnostic.js";
+import { compareDiagnostics, diagnosticAt, formatDiagnostic, type Diagnostic } from "./diagnostic.js";
 import { decodeComponents, type ParsedFile } from "./decode-components.js";
 import type { Environment } from "./evaluate.js";
 import { parseAlloy } from "./parser.js";
@@ -66,7 +66,17 @@ export function parseConfigFiles(path: string, sources: readonly ConfigSource[],
   const targetsByWrite = new Map(writes.map(({ label }) => [label, targets.filter((t) => t.writeLabel === label).map((t) => t.name)]));
   const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  return { receivers, targets, ignored };
+  return { receivers, targets, ignored, warnings: ignoredTracing(writes).sort(compareDiagnostics).map(formatDiagnostic) };
+}
+
+/** A write's `tracing` block that turns a propagator on asks for what the relay never does. */
+function ignoredTracing(writes: readonly Located<WriteComponent>[]): Diagnostic[] {
+  return writes.flatMap(({ label, file, value, locations }) => {
+    const { tracing } = value;
+    if (tracing === undefined || !(tracing.jaeger_propagator || tracing.trace_context_propagator)) return [];
+    const message = `pyroscope.write ${JSON.stringify(label)}: the tracing block is ignored: the relay sends no trace context (uber-trace-id, traceparent) with its requests`;
+    return [diagnosticAt(file, locations.nearest(["tracing", 0]).pos, message)];
+  });
 }
 
 /**

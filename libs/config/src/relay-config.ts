@@ -154,4 +154,6 @@ export interface RelayConfig {
   targets: TargetConfig[];
   /** Every ignored block, file by file in source order. */
   ignored: IgnoredComponent[];
+  /** What the relay accepts, as Alloy does, but does not honour: `file:line:col: message`, in source order. */
+  warnings: string[];
 }

@@ -23,6 +23,13 @@ test("converts numeric strings to whole numbers and checks the range", () => {
   assert.equal(port.safeParse("x").error?.issues[0]?.code, "invalid_type");
 });
 
+test("takes any whole number without bounds, as a Go int field does", () => {
+  const int = wholeNumber();
+  assert.equal(int.parse(-7), -7);
+  assert.equal(int.parse("-2.5"), -2);
+  assert.deepEqual(messages(int.safeParse(1e300)), [": must be a whole number"]);
+});
+
 test("cuts a fraction off toward zero, as Alloy converts a float into an integer field", () => {
   const retries = wholeNumber(0);
   assert.equal(retries.parse(2.9), 2);

@@ -26,9 +26,9 @@ export const alloyBoolean = nullAs(false, z.boolean());
  * An integer attribute. A fraction is cut off toward zero, as Alloy converts a float into an
  * integer field (`2.9` is 2, `-0.5` is 0); the range is checked on what is left.
  */
-export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
-  const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
-  const message = `must be a whole number ${range}`;
+export function wholeNumber(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) {
+  const range = max !== Number.MAX_SAFE_INTEGER ? ` between ${min} and ${max}` : min !== Number.MIN_SAFE_INTEGER ? ` at least ${min}` : "";
+  const message = `must be a whole number${range}`;
   return alloyNumber.pipe(
     z
       .number()

@@ -55,7 +55,7 @@ test("requires an endpoint with an http(s) url", () => {
 });
 
 test("refuses a url with a query or fragment, which would never be sent, without showing it", () => {
-  const refused = "endpoint.0.url: must not contain a query or fragment; put credentials in basic_auth, bearer_token, oauth2 or headers";
+  const refused = "endpoint.0.url: must not contain a query or fragment (it would never be sent)";
   for (const url of ["https://p.example/?token=abc", "https://p.example/base?abc", "https://p.example/#abc", "https://p.example/?"]) {
     assert.deepEqual(issues({ endpoint: [{ url }] }), [refused], url);
   }
@@ -80,10 +80,35 @@ test("rejects conflicting or incomplete secrets and certificates", () => {
   ]);
 });
 
-test("checks backoff order, header names and label names", () => {
-  assert.deepEqual(issues({ endpoint: [{ url: "http://a", min_backoff_period: "2s", max_backoff_period: "1s" }] }), [
-    "endpoint.0.min_backoff_period: must not be longer than max_backoff_period",
+test("takes a minimum backoff over the maximum, as Alloy does", () => {
+  const [endpoint] = schema.parse({ endpoint: [{ url: "http://a", min_backoff_period: "2s", max_backoff_period: "1s" }] }).endpoint;
+  assert.deepEqual([endpoint?.min_backoff_period, endpoint?.max_backoff_period], [2000, 1000]);
+});
+
+test("takes any max_backoff_retries, a negative one as a single attempt like dskit's backoff", () => {
+  const retries = (max_backoff_retries: unknown) => schema.parse({ endpoint: [{ url: "http://a", max_backoff_retries }] }).endpoint[0]?.max_backoff_retries;
+  assert.equal(retries(-1), 1);
+  assert.equal(retries(-100), 1);
+  assert.equal(retries(0), 0, "0: no limit");
+  assert.equal(retries(1), 1);
+  assert.equal(retries(3), 3);
+});
+
+test("accepts Alloy's tracing block, both propagators on unless turned off, checking its types", () => {
+  assert.deepEqual(schema.parse({ endpoint: [{ url: "http://a" }], tracing: [{}] }).tracing, { jaeger_propagator: true, trace_context_propagator: true });
+  assert.deepEqual(schema.parse({ endpoint: [{ url: "http://a" }], tracing: [{ jaeger_propagator: false }] }).tracing, {
+    jaeger_propagator: false,
+    trace_context_propagator: true,
+  });
+  assert.equal(schema.parse({ endpoint: [{ url: "http://a" }] }).tracing, undefined);
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a" }], tracing: [{ trace_context_propagator: "yes" }] }), [
+    "tracing.0.trace_context_propagator: Invalid input: expected boolean, received string",
   ]);
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a" }], tracing: [{ sampler: 1 }] }), ['tracing.0: Unrecognized key: "sampler"']);
+  assert.deepEqual(issues({ endpoint: [{ url: "http://a" }], tracing: [{}, {}] }), ['tracing.1: duplicate block "tracing"; only one is allowed']);
+});
+
+test("checks header names and label names", () => {
   assert.deepEqual(issues({ endpoint: [{ url: "http://a", headers: { "X-Ok": "1", "a:b": "2" } }] }), ["endpoint.0.headers.a:b: invalid HTTP header name"]);
   assert.deepEqual(issues({ external_labels: { "a.b_1": "x", "a-b": "y" }, endpoint: [{ url: "http://a" }] }), [
     'external_labels.a-b: invalid label name; use letters, digits, "_" and "."',

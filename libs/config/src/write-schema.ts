@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { checkHttpClient, headerName, httpClientShape, isHttpUrl } from "./http-client-schema.js";
-import { alloyBoolean, alloyString, blockList, duration, nullAs, wholeNumber, type FileReader } from "./schema-values.js";
+import { alloyBoolean, alloyString, blockList, duration, nullAs, optionalBlock, wholeNumber, type FileReader } from "./schema-values.js";
 
 /** Pyroscope's label name characters. */
 const labelName = /^[A-Za-z0-9_.]+$/;
@@ -37,31 +37,34 @@ export function writeSchema(readFile: FileReader) {
         .refine(hasNoUserinfo, { error: "must not contain credentials: use a basic_auth block" })
         // Never sent (requests go to the URL's path), while shown like the rest; in Alloy the
         // request path would end up inside the query, so such an endpoint never worked there either.
-        .refine(hasNoQueryOrFragment, { error: "must not contain a query or fragment; put credentials in basic_auth, bearer_token, oauth2 or headers" }),
+        .refine(hasNoQueryOrFragment, { error: "must not contain a query or fragment (it would never be sent)" }),
       name: alloyString.default(""),
       remote_timeout: duration("10s"),
       debug_info_upload_timeout: duration("2m"),
       headers: stringMap(headerName, "invalid HTTP header name"),
+      // A minimum over the maximum is taken as Alloy takes it: dskit's backoff then waits the minimum every time.
       min_backoff_period: duration("500ms"),
       max_backoff_period: duration("5m"),
-      max_backoff_retries: wholeNumber(0).default(10),
+      // Any int, as in Alloy: dskit's backoff goes on only while its retry count (1 after the first
+      // failure) is below a limit other than 0, so a negative one means a single attempt, as 1 does.
+      max_backoff_retries: wholeNumber()
+        .transform((retries) => (retries < 0 ? 1 : retries))
+        .default(10),
       retry_on_http_429: alloyBoolean.default(true),
       ...httpClientShape(readFile),
     })
-    .superRefine((endpoint, ctx) => {
-      checkHttpClient(endpoint, ctx);
-      if (endpoint.min_backoff_period > endpoint.max_backoff_period) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["min_backoff_period"],
-          message: "must not be longer than max_backoff_period",
-        });
-      }
-    });
+    .superRefine(checkHttpClient);
+
+  // Alloy's trace context propagation of its requests, on by default; the relay sends none.
+  const tracing = z.strictObject({
+    jaeger_propagator: alloyBoolean.default(true),
+    trace_context_propagator: alloyBoolean.default(true),
+  });
 
   return z.strictObject({
     external_labels: stringMap(labelName, 'invalid label name; use letters, digits, "_" and "."'),
     endpoint: blockList("endpoint", endpoint).min(1, { error: "at least one endpoint block is required" }).prefault([]),
+    tracing: optionalBlock("tracing", tracing),
   });
 }
 

@@ -82,6 +82,19 @@ test("Push: the series of a batch go out combined, labels rewritten, samples byt
   assert.equal(await latencyCount(r.metrics.writeLatency, "a", { type: "ingest_downstream" }), 0);
 });
 
+test("Push: sent profiles and bytes count samples and their raw profiles, as Alloy counts them", async (t) => {
+  const target = await startFakeTarget();
+  const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });
+  const raws = [Buffer.alloc(100, 1), Buffer.alloc(2_000, 2), Buffer.alloc(30_000, 3)];
+  const stored = create(PushRequestSchema, {
+    series: [{ labels: [{ name: "service_name", value: "svc" }], samples: raws.map((rawProfile, i) => ({ rawProfile, ID: `id-${i}` })) }],
+  });
+  await r.enqueuer.enqueue(toBinary(PushRequestSchema, stored), pushData(1), ["a"]);
+  await eventually("the series delivered", async () => (await counter(r.metrics.writeSentProfiles, "a")) > 0);
+  assert.equal(await counter(r.metrics.writeSentProfiles, "a"), 3, "one per sample");
+  assert.equal(await counter(r.metrics.writeSentBytes, "a"), 32_100, "the raw profiles' bytes, not the request body's");
+});
+
 test("Push: profiles of several clients in one flush share requests per tenant, within the bounds", async (t) => {
   const target = await startFakeTarget();
   const r = await relay(t, [targetConfig("a", { url: target.url })], { fakes: [target] });

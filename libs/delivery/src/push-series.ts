@@ -14,6 +14,9 @@ export interface SeriesItem {
   series: RawProfileSeries;
   /** Its weight in a combined request: its encoded size, its profiles counted uncompressed (see `COMBINED_PUSH`). */
   size: number;
+  /** Its samples and their raw profiles' bytes: what Alloy counts as sent (or dropped) profiles and bytes. */
+  samples: number;
+  rawBytes: number;
 }
 
 export interface PushSeries {
@@ -62,8 +65,14 @@ export function pushSeries(target: TargetConfig, ref: PushProfileRef, payload: B
       continue;
     }
     const series = create(RawProfileSeriesSchema, { labels, samples: stored.samples });
-    const inflation = stored.samples.reduce((sum, sample) => sum + uncompressedSize(sample.rawProfile) - sample.rawProfile.length, 0);
-    result.items.push({ index: ref.index, part, tenant: ref.tenant, series, size: toBinary(RawProfileSeriesSchema, series).length + inflation });
+    let rawBytes = 0;
+    let uncompressed = 0;
+    for (const { rawProfile } of stored.samples) {
+      rawBytes += rawProfile.length;
+      uncompressed += uncompressedSize(rawProfile);
+    }
+    const size = toBinary(RawProfileSeriesSchema, series).length + uncompressed - rawBytes;
+    result.items.push({ index: ref.index, part, tenant: ref.tenant, series, size, samples: stored.samples.length, rawBytes });
   }
   return result;
 }

@@ -26,7 +26,8 @@ function post(overrides: Partial<RedirectableRequest> = {}): RedirectableRequest
 }
 
 test("an answer that is no redirect, or has no usable Location, is the answer", () => {
-  for (const status of [200, 204, 304, 400, 404, 500]) assert.equal(redirected(post(), status, "/elsewhere"), undefined, `status ${status}`);
+  // 300 too: Go's http.Client (Alloy's) does not follow it.
+  for (const status of [200, 204, 300, 304, 400, 404, 500]) assert.equal(redirected(post(), status, "/elsewhere"), undefined, `status ${status}`);
   assert.equal(redirected(post(), 307, undefined), undefined);
   assert.equal(redirected(post(), 307, ""), undefined);
   assert.equal(redirected(post(), 307, "http://[::1"), undefined, "a Location that is no URL");
@@ -45,7 +46,6 @@ test("307 and 308 resend the request as it was, the Location resolved against th
       "Host goes",
     );
   }
-  assert.equal(redirected(post(), 300, "/choice")?.method, "POST");
 });
 
 test("301 and 302 turn a POST into a GET without body; 303 anything but HEAD, dropping Content-*", () => {

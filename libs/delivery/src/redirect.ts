@@ -3,7 +3,8 @@ import type { Readable } from "node:stream";
 /** Go's http.Client gives up after 10 redirects; so does the relay (the 3xx is then the answer). */
 export const maxRedirects = 10;
 
-const redirectStatuses = new Set([300, 301, 302, 303, 307, 308]);
+// As Go's http.Client follows: a 300 (Multiple Choices) is the answer, not a redirect.
+const redirectStatuses = new Set([301, 302, 303, 307, 308]);
 
 /** Headers that name the original request's origin or credentials for it. */
 const credentialHeaders = new Set(["authorization", "cookie", "proxy-authorization"]);

@@ -26,6 +26,8 @@ interface Send {
   api: "ingest" | "push";
   parts: ReadonlyMap<number, readonly number[]>;
   request: TargetRequest;
+  /** What its delivery counts as sent, as Alloy counts it. */
+  counts: Sent;
   /** For a combined Push: two requests of half the series each, to find the series a target refuses. */
   halves?: () => [Send, Send];
 }
@@ -48,7 +50,9 @@ interface AttemptState {
 
 /**
  * What an attempt delivered, counted into the metrics once at its end: a labelled update hashes its
- * labels, and a request's three updates took about 7% of a writer's CPU.
+ * labels, and a request's three updates took about 7% of a writer's CPU. As Alloy counts: an
+ * `/ingest` profile is one profile of its body's bytes; a Push, its samples and their raw profiles'
+ * bytes (not the protobuf around them).
  */
 interface Sent {
   bytes: number;
@@ -160,7 +164,7 @@ export class TargetDelivery {
   /** The request of an `/ingest` profile; a profile whose labels the target cannot take fails for good. */
   private ingestSend({ ref, payload }: IngestProfile, report: DeliveryReport): Send | undefined {
     const request = ingestRequest(this.rewriteQuery, ref, payload);
-    if (!("reason" in request)) return { api: "ingest", parts: new Map([[ref.index, [0]]]), request };
+    if (!("reason" in request)) return { api: "ingest", parts: new Map([[ref.index, [0]]]), request, counts: { bytes: request.body.length, profiles: 1 } };
     report.failed(ref.index, [0], request);
     return undefined;
   }
@@ -176,8 +180,8 @@ export class TargetDelivery {
     switch (result.kind) {
       case "delivered": {
         this.circuit.delivered();
-        sent.bytes += send.request.body.length;
-        for (const parts of send.parts.values()) sent.profiles += parts.length;
+        sent.bytes += send.counts.bytes;
+        sent.profiles += send.counts.profiles;
         for (const [index, parts] of send.parts) report.delivered(index, parts);
         return;
       }
@@ -205,12 +209,18 @@ export class TargetDelivery {
 
 function pushSend(items: readonly SeriesItem[]): Send {
   const parts = new Map<number, number[]>();
-  for (const { index, part } of items) parts.set(index, [...(parts.get(index) ?? []), part]);
+  const counts: Sent = { bytes: 0, profiles: 0 };
+  for (const { index, part, samples, rawBytes } of items) {
+    parts.set(index, [...(parts.get(index) ?? []), part]);
+    counts.bytes += rawBytes;
+    counts.profiles += samples;
+  }
   const middle = Math.ceil(items.length / 2);
   return {
     api: "push",
     parts,
     request: pushRequest(items),
+    counts,
     ...(items.length > 1 ? { halves: () => [pushSend(items.slice(0, middle)), pushSend(items.slice(middle))] as [Send, Send] } : {}),
   };
 }

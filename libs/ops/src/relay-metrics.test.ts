@@ -61,6 +61,7 @@ describe("RelayMetrics", () => {
     metrics.receiveTcpConnections.set(component, 3);
     metrics.receiveTcpConnectionsLimit.set(component, 100);
     metrics.receiveRequestDuration.observe({ ...component, route: "/ingest", status_code: "200" }, 0.01);
+    metrics.debuginfoDownstreamCalls.inc({ ...component, method: "ShouldInitiateUpload", result: "failure" });
     metrics.receivedProfiles.inc({ ...component, api: "ingest" });
     metrics.receivedBytes.inc({ ...component, api: "push" }, 512);
     metrics.rejectedRequests.inc({ ...component, api: "ingest", reason: "too_large" });
@@ -76,6 +77,7 @@ describe("RelayMetrics", () => {
       'pyroscope_receive_http_tcp_connections{component="default"} 3',
       'pyroscope_receive_http_tcp_connections_limit{component="default"} 100',
       'pyroscope_receive_http_request_duration_seconds_count{component="default",route="/ingest",status_code="200"} 1',
+      'pyroscope_receive_http_debuginfo_downstream_calls_total{component="default",method="ShouldInitiateUpload",result="failure"} 1',
       'pyroscope_relay_received_profiles_total{component="default",api="ingest"} 1',
       'pyroscope_relay_received_bytes_total{component="default",api="push"} 512',
       'pyroscope_relay_rejected_requests_total{component="default",api="ingest",reason="too_large"} 1',

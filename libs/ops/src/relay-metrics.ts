@@ -101,6 +101,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly debuginfoDownstreamCalls = new Counter<"component" | "method" | "result">({
+    name: "pyroscope_receive_http_debuginfo_downstream_calls_total",
+    help: "Total number of downstream debuginfo calls made by the receive_http proxy, labeled by method and result.",
+    labelNames: ["component", "method", "result"],
+    registers: [this.registry],
+  });
+
   readonly receivedProfiles = new Counter<"component" | "api">({
     name: "pyroscope_relay_received_profiles_total",
     help: "Profiles accepted and queued, by receiver and API (ingest or push).",

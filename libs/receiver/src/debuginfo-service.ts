@@ -10,6 +10,24 @@ import { timerDelay } from "./timer-delay.js";
 /** Alloy's words when a receiver has no target to pass debuginfo calls to. */
 export const noDownstreamMessage = "no downstream endpoints available";
 
+/** The `method` of `pyroscope_receive_http_debuginfo_downstream_calls_total`, as Alloy names it. */
+export type DebuginfoMethod = "ShouldInitiateUpload" | "UploadFinished" | "Upload";
+
+/**
+ * Counts a call its handler took, as Alloy's receive_http counts it when its handler returns: a
+ * failure whatever failed it (no upstream, a tenant refused, the target, the client gone).
+ */
+export async function countedCall<T>(ctx: ReceiverContext, method: DebuginfoMethod, run: () => Promise<T>): Promise<T> {
+  let result = "failure";
+  try {
+    const answer = await run();
+    result = "success";
+    return answer;
+  } finally {
+    ctx.metrics.debuginfoDownstreamCalls.inc({ component: ctx.config.label, method, result });
+  }
+}
+
 /**
  * `debuginfo.v1alpha1.DebuginfoService`'s ShouldInitiateUpload and UploadFinished, passed through to
  * the receiver's upstream (its first target) as Alloy's receive_http does: the client waits for the
@@ -22,33 +40,34 @@ export const debuginfoCallMaxBytes = 64 * 1024;
 export function debuginfoRoutes(ctx: ReceiverContext): (router: ConnectRouter) => void {
   // A reload may give the receiver another upstream: each call takes the one it has then.
   const clients = new WeakMap<DebuginfoUpstream, Client<typeof DebuginfoService>>();
-  const call = async <T>(
-    method: string,
+  const call = <T>(
+    method: DebuginfoMethod,
     handler: HandlerContext,
     run: (client: Client<typeof DebuginfoService>, options: CallOptions) => Promise<T>,
-  ): Promise<T> => {
-    const upstream = ctx.debuginfo;
-    if (upstream === undefined) throw new ConnectError(noDownstreamMessage, Code.Unavailable);
-    let client = clients.get(upstream);
-    if (client === undefined) clients.set(upstream, (client = upstreamClient(upstream)));
-    const tenant = clientTenant(ctx, handler.values.get(tenantHeaderKey), [upstream.name]);
-    // connect-es's transport takes a timeout of 0 as none (remote_timeout 0, as for profile delivery).
-    const timeoutMs = timerDelay(upstream.callTimeoutMs);
-    const options = { signal: handler.signal, timeoutMs, headers: tenant === undefined ? {} : { "X-Scope-OrgID": tenant } };
-    try {
-      return await run(client, options);
-    } catch (err) {
-      const error = ConnectError.from(err);
-      ctx.warnings.warn(
-        `debuginfo:${ctx.config.label}`,
-        { component: ctx.config.label, method, target: upstream.name, err: error },
-        "debuginfo call passed through to the target failed",
-      );
-      // The code and message pass on, not the target's response headers (connection headers among
-      // them, which HTTP/2 forbids).
-      throw new ConnectError(error.rawMessage, error.code, undefined, undefined, error);
-    }
-  };
+  ): Promise<T> =>
+    countedCall(ctx, method, async () => {
+      const upstream = ctx.debuginfo;
+      if (upstream === undefined) throw new ConnectError(noDownstreamMessage, Code.Unavailable);
+      let client = clients.get(upstream);
+      if (client === undefined) clients.set(upstream, (client = upstreamClient(upstream)));
+      const tenant = clientTenant(ctx, handler.values.get(tenantHeaderKey), [upstream.name]);
+      // connect-es's transport takes a timeout of 0 as none (remote_timeout 0, as for profile delivery).
+      const timeoutMs = timerDelay(upstream.callTimeoutMs);
+      const options = { signal: handler.signal, timeoutMs, headers: tenant === undefined ? {} : { "X-Scope-OrgID": tenant } };
+      try {
+        return await run(client, options);
+      } catch (err) {
+        const error = ConnectError.from(err);
+        ctx.warnings.warn(
+          `debuginfo:${ctx.config.label}`,
+          { component: ctx.config.label, method, target: upstream.name, err: error },
+          "debuginfo call passed through to the target failed",
+        );
+        // The code and message pass on, not the target's response headers (connection headers among
+        // them, which HTTP/2 forbids).
+        throw new ConnectError(error.rawMessage, error.code, undefined, undefined, error);
+      }
+    });
   return (router) =>
     router.service(
       DebuginfoService,

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { isHttp2, type ServerRequest, type ServerResponse } from "./http-exchange.js";
-import { noDownstreamMessage } from "./debuginfo-service.js";
+import { countedCall, noDownstreamMessage } from "./debuginfo-service.js";
 import { RequestError } from "@pyroscope-relay/ops";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 import { tenantHeader } from "./tenant.js";
@@ -18,9 +18,17 @@ export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
  */
 export function debuginfoUploadHandler(ctx: ReceiverContext) {
   return async (req: ServerRequest, res: ServerResponse, encodedBuildId: string): Promise<void> => {
+    // Refused before the call is counted, as Go's server (a bad escape) and Alloy's mux (a dot
+    // segment) refuse these before its handler runs.
+    const buildId = decodeBuildId(encodedBuildId);
+    await countedCall(ctx, "Upload", () => passThrough(req, res, buildId));
+    res.statusCode = 200;
+    res.end();
+  };
+
+  async function passThrough(req: ServerRequest, res: ServerResponse, buildId: string): Promise<void> {
     const upstream = ctx.debuginfo;
     if (upstream === undefined) throw new RequestError(Code.Unavailable, noDownstreamMessage);
-    const buildId = decodeBuildId(encodedBuildId);
     const tenant = clientTenant(ctx, tenantHeader(req), [upstream.name]);
     const header = new Headers();
     if (tenant !== undefined) header.set("x-scope-orgid", tenant);
@@ -59,9 +67,7 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
       res.off("close", clientGone);
       if (!isHttp2(res)) req.setTimeout(ctx.config.writeTimeoutMs);
     }
-    res.statusCode = 200;
-    res.end();
-  };
+  }
 }
 
 /** How long an upload to `upstream` may take: the shorter timeout of the receiver's and the target's; 0 when neither has one (0, as in Go). */

@@ -438,3 +438,82 @@ describe("POST /debuginfo.v1alpha1.DebuginfoService/Upload/{gnu_build_id} passes
     assert.match((res.json as { message: string }).message, /longer than 300 ms/);
   });
 });
+
+/** The receiver's `pyroscope_receive_http_debuginfo_downstream_calls_total`, as `[method, result, count]`. */
+async function downstreamCalls(r: TestReceiver): Promise<[string, string, number][]> {
+  const { values } = await r.metrics.debuginfoDownstreamCalls.get();
+  return values.map((v) => [String(v.labels.method), String(v.labels.result), v.value]);
+}
+
+describe("pyroscope_receive_http_debuginfo_downstream_calls_total counts the calls as Alloy does", () => {
+  test("a ShouldInitiateUpload and an UploadFinished the target answers: success, per receiver", async (t) => {
+    const fake = await fakeTarget(t);
+    pyroscopeDebuginfo(fake);
+    const r = await proxy(t, fake.url);
+    const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }));
+    await client.shouldInitiateUpload({ file });
+    await client.shouldInitiateUpload({ file });
+    await client.uploadFinished({ gnuBuildId: "2f5e1c" });
+    assert.deepEqual(await downstreamCalls(r), [
+      ["ShouldInitiateUpload", "success", 2],
+      ["UploadFinished", "success", 1],
+    ]);
+    const { values } = await r.metrics.debuginfoDownstreamCalls.get();
+    assert.deepEqual(values[0]?.labels, { component: "pyroscope.receive_http.test", method: "ShouldInitiateUpload", result: "success" });
+  });
+
+  test("a call the target refuses or never gets is a failure: its error, no upstream, a tenant Pyroscope refuses", async (t) => {
+    const fake = await fakeTarget(t);
+    fake.respond(() => ({ status: 403, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "permission_denied", message: "no" }) }));
+    const r = await proxy(t, fake.url);
+    const client = debuginfoClient(createConnectTransport({ baseUrl: r.url, httpVersion: "1.1" }));
+    await assert.rejects(client.shouldInitiateUpload({ file }), { code: Code.PermissionDenied });
+    await assert.rejects(client.uploadFinished({ gnuBuildId: "x" }, { headers: { "X-Scope-OrgID": "a b" } }), { code: Code.InvalidArgument });
+    assert.deepEqual(await downstreamCalls(r), [
+      ["ShouldInitiateUpload", "failure", 1],
+      ["UploadFinished", "failure", 1],
+    ]);
+
+    const none = await proxy(t, undefined);
+    await assert.rejects(debuginfoClient(createConnectTransport({ baseUrl: none.url, httpVersion: "1.1" })).shouldInitiateUpload({ file }), {
+      code: Code.Unavailable,
+    });
+    assert.deepEqual(await downstreamCalls(none), [["ShouldInitiateUpload", "failure", 1]]);
+  });
+
+  test("a body connect-es refuses before the handler runs is not a call, as connect-go refuses it before Alloy's", async (t) => {
+    const fake = await fakeTarget(t);
+    const r = await proxy(t, fake.url);
+    const path = "/debuginfo.v1alpha1.DebuginfoService/ShouldInitiateUpload";
+    assert.equal((await send(r.url, "POST", path, { "content-type": "application/proto" }, Buffer.from([0xff]))).status, 400);
+    assert.equal((await send(r.url, "POST", path, { "content-type": "text/plain" }, Buffer.from("{}"))).status, 415);
+    assert.deepEqual(await downstreamCalls(r), []);
+    assert.equal(fake.requests.length, 0);
+  });
+
+  test("Upload: success on the target's 200; failure on its 500, unreachable or without an upstream; not counted when refused before the handler", async (t) => {
+    const fake = await fakeTarget(t);
+    const r = await proxy(t, fake.url);
+    assert.equal((await send(r.url, "POST", uploadPath("abc"), {}, Buffer.alloc(10, 1))).status, 200);
+    fake.failNext(1, 500);
+    assert.equal((await send(r.url, "POST", uploadPath("abc"), {}, Buffer.alloc(10, 1))).status, 502);
+    // Alloy's mux answers these (405, 404), Go's server a bad escape (400), and its mux a dot segment (a redirect).
+    assert.equal((await send(r.url, "GET", uploadPath("abc"))).status, 405);
+    assert.equal((await send(r.url, "POST", uploadPath("a/b"), {}, Buffer.alloc(1))).status, 404);
+    assert.equal((await send(r.url, "POST", uploadPath("%E0%A4%A"), {}, Buffer.alloc(1))).status, 400);
+    assert.equal((await postRawPath(r.url, uploadPath(".."))).status, 400);
+    assert.deepEqual(await downstreamCalls(r), [
+      ["Upload", "success", 1],
+      ["Upload", "failure", 1],
+    ]);
+
+    const down = await proxy(t, "http://127.0.0.1:1");
+    assert.equal((await send(down.url, "POST", uploadPath("abc"), {}, Buffer.alloc(10, 1))).status, 502);
+    assert.deepEqual(await downstreamCalls(down), [["Upload", "failure", 1]]);
+
+    const none = await proxy(t, undefined);
+    assert.equal((await postRawPath(none.url, uploadPath("%2e"))).status, 400, "the build ID is refused before the upstream is looked for");
+    assert.equal((await send(none.url, "POST", uploadPath("abc"), {}, Buffer.alloc(10, 1))).status, 503);
+    assert.deepEqual(await downstreamCalls(none), [["Upload", "failure", 1]]);
+  });
+});

@@ -131,6 +131,13 @@ describe("reload: SIGHUP and POST /-/reload re-read the configuration without a 
     await send("fifth");
     await eventually(() => received(b, "fifth"), "b still gets profiles");
   });
+
+  it("a file that reloads with something ignored says so, as at start", async () => {
+    await writeFile(configPath, relayConfig({ port, targets: [{ name: "b", url: b.url, write: "  tracing {\n    jaeger_propagator = false\n  }" }] }));
+    const reloaded = await reload();
+    assert.equal(reloaded.status, 200, reloaded.text);
+    await eventually(() => /relay\.alloy:\d+:\d+: pyroscope\.write \\"b\\": the tracing block is ignored/.test(relay.output()), "the warning is logged");
+  });
 });
 
 describe("reload: a receiver's debuginfo calls follow its first target's endpoint", () => {

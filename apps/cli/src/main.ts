@@ -117,7 +117,11 @@ async function main(argv: string[]): Promise<number> {
     started.reload().catch(() => undefined);
   });
   const relay = await startRelay(config, settings, roles[command], logger, {
-    reloadConfig: () => loadConfig(configPath, process.env),
+    reloadConfig: async () => {
+      const next = await loadConfig(configPath, process.env);
+      for (const warning of next.warnings) logger.warn(warning);
+      return next;
+    },
     onFatal: fatal,
     signal: starting.signal,
   }).catch((error: unknown) => {

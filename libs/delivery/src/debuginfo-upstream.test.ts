@@ -170,22 +170,6 @@ test("a configured X-Scope-OrgID replaces the client's; headers, http_headers an
   assert.deepEqual(rawHeaderValues(target.requests[1]!.rawHeaders, "authorization"), ["Custom x"]);
 });
 
-test("the client's cookies, proxy credentials and hop-by-hop headers (those its Connection names too) stay behind", async (t) => {
-  const target = await fakeTarget(t);
-  const request = call(shouldInitiateUpload);
-  request.header.set("cookie", "session=client-s3cret");
-  request.header.set("proxy-authorization", "Basic cHJveHk6czNjcmV0");
-  request.header.set("proxy-authenticate", "Basic");
-  request.header.set("connection", "X-Hop, keep-alive");
-  request.header.set("x-hop", "1");
-  request.header.set("x-end-to-end", "1");
-  await text(await upstream(t, target.url).post(request));
-  const [seen] = target.requests;
-  assert.ok(seen);
-  for (const name of ["cookie", "proxy-authorization", "proxy-authenticate", "x-hop"]) assert.equal(seen.headers[name], undefined, name);
-  assert.equal(seen.headers["x-end-to-end"], "1");
-});
-
 test("bearer_token_file: a rotated file is read again for the next call", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "debuginfo-secret-"));
   t.after(() => rm(dir, { recursive: true, force: true }));

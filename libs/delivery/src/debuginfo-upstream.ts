@@ -59,18 +59,15 @@ export class DebuginfoUpstreamError extends Error {
 }
 
 /**
- * Request headers that are not the target's business: hop-by-hop ones (Go's reverse proxy's list,
- * plus those the client's Connection names), the client's credentials (never forwarded), the tenant
- * (passed by the tenant rule) and the user agent (ours).
+ * Request headers that are not the target's business: the connection's own, the client's
+ * credentials (never forwarded), the tenant (passed by the tenant rule) and the user agent (ours).
  */
 const notPassed = new Set([
   "authorization",
   "connection",
-  "cookie",
   "expect",
   "host",
   "keep-alive",
-  "proxy-authenticate",
   "proxy-authorization",
   "proxy-connection",
   "te",
@@ -102,9 +99,8 @@ export function debuginfoUpstream(target: TargetConfig, options: DebuginfoUpstre
     uploadTimeoutMs: target.debugInfoUploadTimeoutMs,
     async post(request: DebuginfoRequest): Promise<DebuginfoResponse> {
       const headers: string[] = [];
-      const nominated = new Set((request.header.get("connection") ?? "").split(",").map((name) => name.trim().toLowerCase()));
       request.header.forEach((value, name) => {
-        if (!notPassed.has(name) && !nominated.has(name) && !client.configures(name)) headers.push(name, value);
+        if (!notPassed.has(name) && !client.configures(name)) headers.push(name, value);
       });
       // A byte stream (not object mode): undici writes what it yields, with the client's
       // Content-Length when it sent one, chunked otherwise.

@@ -4,7 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import type { TargetAuth } from "@pyroscope-relay/config";
-import { startForwardProxy, startTlsFront, startTokenServer, testPki, type TokenServer, type TokenServerOptions } from "@pyroscope-relay/testing";
+import {
+  startFakeTarget,
+  startForwardProxy,
+  startTlsFront,
+  startTokenServer,
+  testPki,
+  type TokenServer,
+  type TokenServerOptions,
+} from "@pyroscope-relay/testing";
 import { DeliveryError } from "./delivery-error.js";
 import { OAuth2TokenSource, refreshBeforeExpiryMs } from "./oauth2-token-source.js";
 
@@ -223,4 +231,37 @@ test("reaches the token endpoint with its own tls_config, through its own proxy"
   const untrusted = source(t, { url: "https://auth.test/oauth/token" }, { proxy: { kind: "url", url: proxy.url } });
   const error = await failure(untrusted.authorization(signal));
   assert.equal(error.reason, "oauth2 network UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+});
+
+test("a token endpoint behind a proxy that echoes the credentials it was sent: the failure shows neither Basic nor password", async (t) => {
+  const proxy = await startFakeTarget();
+  t.after(() => proxy.close());
+  proxy.respond((request) => {
+    const basic = String(request.headers["proxy-authorization"]).slice("Basic ".length);
+    return { status: 503, body: `proxy overloaded; Proxy-Authorization: Basic ${basic} (${Buffer.from(basic, "base64").toString()})` };
+  });
+  const proxyUrl = `http://relay:p%40ss-s3cret@${new URL(proxy.url).host}`;
+  const tokens = source(t, { url: "http://auth.test/oauth/token" }, { proxy: { kind: "url", url: proxyUrl } });
+  const error = await failure(tokens.authorization(signal));
+  assert.equal(error.reason, "oauth2 http 503");
+  assert.equal(proxy.requests[0]?.path, "http://auth.test/oauth/token", "forwarded to the proxy in absolute form");
+  assert.equal(error.message, "token_url http://auth.test/oauth/token: proxy overloaded; Proxy-Authorization: Basic <secret> (relay:<secret>)");
+});
+
+test("a token endpoint that echoes the secret in JSON, escaped as Go's json.Marshal writes it: the failure does not show it", async (t) => {
+  const server = await tokenServer(t);
+  const secret = 'cs-s3cret<&>"quoted"';
+  const tokens = source(t, server, { clientSecret: secret });
+  const body = JSON.stringify({ error: "invalid_client", client_secret: secret }).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  server.answer({ status: 401, headers: { "content-type": "application/json" }, body });
+  const error = await failure(tokens.authorization(signal));
+  assert.equal(error.message, `token_url http://127.0.0.1:${server.port}/oauth/token: {"error":"invalid_client","client_secret":"<secret>"}`);
+});
+
+test("an error answer cut inside a character beyond the BMP: the quote ends before it, without half of it", async (t) => {
+  const server = await tokenServer(t);
+  const tokens = source(t, server);
+  server.answer({ status: 503, body: `${"x".repeat(1023)}\u{1F600} and more` });
+  const error = await failure(tokens.authorization(signal));
+  assert.equal(error.message, `token_url http://127.0.0.1:${server.port}/oauth/token: ${"x".repeat(1023)}`);
 });

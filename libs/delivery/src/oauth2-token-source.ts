@@ -4,6 +4,7 @@ import { DeliveryError } from "./delivery-error.js";
 import { HttpDispatcher } from "./http-dispatcher.js";
 import { classifyError, isUnreachable } from "./retry-policy.js";
 import { readStart } from "./response-start.js";
+import { forwardedProxySecrets } from "./sent-credentials.js";
 import { secretSource, type Reloadable } from "./watched-file.js";
 
 type OAuth2 = Extract<TargetAuth, { kind: "oauth2" }>;
@@ -44,6 +45,8 @@ export class OAuth2TokenSource {
   private readonly secret: Reloadable;
   private readonly http: HttpDispatcher;
   private readonly endpoint: string;
+  /** What a token request forwarded to a proxy carries to it, blanked out of a failure's detail with the secret. */
+  private readonly proxySecrets: readonly string[];
   private readonly now: () => number;
   private token: Token | undefined;
   private fetching: Promise<Token> | undefined;
@@ -66,6 +69,7 @@ export class OAuth2TokenSource {
     const url = new URL(config.tokenUrl);
     // Named in failures: without credentials or query, which might carry secrets.
     this.endpoint = `${url.origin}${url.pathname}`;
+    this.proxySecrets = forwardedProxySecrets(config.proxy, options.env);
     this.now = options.now ?? Date.now;
   }
 
@@ -148,7 +152,7 @@ export class OAuth2TokenSource {
     const body = await readStart(response.body, 64 * 1024);
     if (status < 200 || status > 299) {
       // Cut first: a secret across the cut leaves its start at the end, which redact blanks.
-      const detail = redact(body.slice(0, detailChars), body.length > detailChars, clientId, secret).trim();
+      const detail = redact(body.slice(0, detailChars), body.length > detailChars, clientId, secret, this.proxySecrets).trim();
       throw new DeliveryError(`oauth2 http ${status}`, `token_url ${this.endpoint}: ${detail}`, { status });
     }
     const fields = tokenFields(String(response.headers["content-type"] ?? ""), body);
@@ -198,10 +202,11 @@ function basicCredentials(clientId: string, secret: string): string {
 
 /**
  * A token endpoint that echoes the request must not put the secret into a failure record: neither
- * as sent in the form nor in the Basic credentials (after Basic worked, the only form sent).
+ * as sent in the form nor in the Basic credentials (after Basic worked, the only form sent); nor a
+ * proxy that answers for it the credentials it was sent (`proxySecrets`).
  * `cut`: the text is the start of a longer answer.
  */
-function redact(text: string, cut: boolean, clientId: string, secret: string): string {
-  if (secret === "") return text;
-  return blankSecrets(text, [secret, formEncode(secret), encodeURIComponent(secret), basicCredentials(clientId, secret)], cut);
+function redact(text: string, cut: boolean, clientId: string, secret: string, proxySecrets: readonly string[]): string {
+  const own = secret === "" ? [] : [secret, formEncode(secret), encodeURIComponent(secret), basicCredentials(clientId, secret)];
+  return blankSecrets(text, [...own, ...proxySecrets], cut);
 }

@@ -24,11 +24,24 @@ export function proxySelection(proxy: TargetProxy | undefined, env: Environment)
     if (proxy.noProxy === undefined) return () => url;
     return byNoProxy({ "http:": url, "https:": url }, proxy.noProxy);
   }
-  const fromEnv = (...names: string[]) => names.map((name) => env[name]).find((value) => value !== undefined && value !== "");
   return byNoProxy(
-    { "http:": parseProxy(fromEnv("HTTP_PROXY", "http_proxy")), "https:": parseProxy(fromEnv("HTTPS_PROXY", "https_proxy")) },
-    fromEnv("NO_PROXY", "no_proxy") ?? "",
+    { "http:": httpProxy(proxy, env), "https:": parseProxy(fromEnv(env, "HTTPS_PROXY", "https_proxy")) },
+    fromEnv(env, "NO_PROXY", "no_proxy") ?? "",
   );
+}
+
+/**
+ * The proxy requests to http:// URLs go through, NO_PROXY aside: `proxy_url`, or HTTP_PROXY. They
+ * go to it in absolute form, its credentials with them (see ProxyRouter), and its answer is theirs.
+ */
+export function httpProxy(proxy: TargetProxy | undefined, env: Environment): URL | undefined {
+  if (proxy === undefined) return undefined;
+  return proxy.kind === "url" ? new URL(proxy.url) : parseProxy(fromEnv(env, "HTTP_PROXY", "http_proxy"));
+}
+
+/** The first of `names` set in the environment, upper case first, as Go reads them. */
+function fromEnv(env: Environment, ...names: string[]): string | undefined {
+  return names.map((name) => env[name]).find((value) => value !== undefined && value !== "");
 }
 
 /**

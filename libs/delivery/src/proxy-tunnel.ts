@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP, type Socket } from "node:net";
@@ -88,15 +89,44 @@ export function tunnelConnector(options: TunnelOptions): buildConnector.connecto
  * refuses such a proxy_url: only HTTP_PROXY or HTTPS_PROXY can hold them)
  */
 export function proxyAuthorization(proxy: URL): string | undefined {
-  if (proxy.username === "" && proxy.password === "") return undefined;
+  const credentials = proxyCredentials(proxy);
+  return credentials === undefined ? undefined : `Basic ${basicCredentials(credentials)}`;
+}
+
+/**
+ * What `proxyAuthorization` sends that a proxy may echo into its answer, for a failure's detail to
+ * blank out: the Basic credentials, and the password as text, UTF-8 (invalid bytes read as U+FFFD,
+ * as the answer's body is read), and latin1 too when its bytes are not UTF-8 (as a server that
+ * takes header bytes for latin1, Node's, would echo it). None when nothing can be sent.
+ */
+export function proxySecrets(proxy: URL): string[] {
   let credentials;
   try {
-    credentials = urlCredentials(proxy);
+    credentials = proxyCredentials(proxy);
+  } catch (error) {
+    // proxyAuthorization refuses them too: no request carries them.
+    if (error instanceof DeliveryError) return [];
+    throw error;
+  }
+  if (credentials === undefined) return [];
+  const { password } = credentials;
+  const texts = password.length === 0 ? [] : isUtf8(password) ? [password.toString("utf8")] : [password.toString("utf8"), password.toString("latin1")];
+  return [basicCredentials(credentials), ...texts];
+}
+
+/** The proxy URL's username and password, %-decoded to bytes; undefined without either. */
+function proxyCredentials(proxy: URL): { username: Buffer; password: Buffer } | undefined {
+  if (proxy.username === "" && proxy.password === "") return undefined;
+  try {
+    return urlCredentials(proxy);
   } catch (error) {
     if (!(error instanceof MalformedEscapeError)) throw error;
     // Go's url.Parse refuses such a proxy URL, so Go fails every request through it too.
     const detail = `proxy ${proxy.origin} (HTTP_PROXY or HTTPS_PROXY): its credentials hold ${error.message}`;
     throw new DeliveryError("proxy credentials", detail, { cause: error });
   }
-  return `Basic ${Buffer.concat([credentials.username, Buffer.from(":"), credentials.password]).toString("base64")}`;
+}
+
+function basicCredentials({ username, password }: { username: Buffer; password: Buffer }): string {
+  return Buffer.concat([username, Buffer.from(":"), password]).toString("base64");
 }

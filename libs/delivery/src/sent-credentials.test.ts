@@ -2,7 +2,7 @@
 // the dashboard and the `failed` CLI show, must not carry the credentials the relay sent it.
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import type { TargetConfig } from "@pyroscope-relay/config";
+import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import { startFakeTarget, startTokenServer, targetConfig, type FakeTarget } from "@pyroscope-relay/testing";
 import { attempt } from "./attempt.js";
 import { TargetClient, type TargetRequest } from "./target-client.js";
@@ -11,22 +11,22 @@ const signal = new AbortController().signal;
 const request: TargetRequest = { path: "/ingest", query: "name=app", headers: [], body: Buffer.from("profile"), tenant: undefined };
 
 /** A target answering 403 with `answer` of the request, e.g. its headers. */
-async function echoingTarget(t: TestContext, answer: (headers: Record<string, unknown>) => string): Promise<FakeTarget> {
+async function echoingTarget(t: TestContext, answer: (headers: Record<string, unknown>) => string | Buffer): Promise<FakeTarget> {
   const target = await startFakeTarget();
   t.after(() => target.close());
   target.respond((received) => ({ status: 403, body: answer(received.headers) }));
   return target;
 }
 
-function client(t: TestContext, target: FakeTarget, config: Partial<TargetConfig>): TargetClient {
-  const created = new TargetClient(targetConfig("t", { url: target.url, ...config }), { env: {} });
+function client(t: TestContext, target: FakeTarget, config: Partial<TargetConfig>, env: Environment = {}): TargetClient {
+  const created = new TargetClient(targetConfig("t", { url: target.url, ...config }), { env });
   t.after(() => created.close());
   return created;
 }
 
 /** The detail of the failure one request to `target` records. */
-async function failureDetail(t: TestContext, target: FakeTarget, config: Partial<TargetConfig>): Promise<string> {
-  const result = await attempt(client(t, target, config), "ingest", request, true, signal);
+async function failureDetail(t: TestContext, target: FakeTarget, config: Partial<TargetConfig>, env: Environment = {}): Promise<string> {
+  const result = await attempt(client(t, target, config, env), "ingest", request, true, signal);
   assert.equal(result.kind, "permanent");
   assert.equal(result.failure.reason, "http 403");
   return result.failure.detail;
@@ -106,4 +106,60 @@ test("the retry decision reads the answer as written: a Connect code is found ev
     failure: { reason: "connect unavailable", status: 503, detail: '{"<secret>":"unavailable","message":"<secret> <secret> path is down"}' },
     unreachable: false,
   });
+});
+
+/** The Basic credentials of a Proxy-Authorization (or Authorization) header, and their bytes. */
+function basicOf(header: unknown): { basic: string; bytes: Buffer } {
+  const basic = String(header).slice("Basic ".length);
+  return { basic, bytes: Buffer.from(basic, "base64") };
+}
+
+/** JSON as Go's json.Marshal writes it: `<`, `>` and `&` escaped. */
+function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
+test("proxy_url: the credentials an http request carries to its proxy, Basic and the %-decoded password, are blanked out of the proxy's answer", async (t) => {
+  const proxy = await echoingTarget(t, (headers) => {
+    const { basic, bytes } = basicOf(headers["proxy-authorization"]);
+    return `proxy refused Proxy-Authorization: Basic ${basic} (${bytes.toString()})`;
+  });
+  const proxyUrl = `http://relay:p%40ss-s3cret@${new URL(proxy.url).host}`;
+  const detail = await failureDetail(t, proxy, { url: "http://plain.test:4040", proxy: { kind: "url", url: proxyUrl } });
+  assert.equal(proxy.requests[0]?.path, "http://plain.test:4040/ingest", "forwarded to the proxy in absolute form");
+  assert.equal(detail, "proxy refused Proxy-Authorization: Basic <secret> (relay:<secret>)");
+});
+
+test("proxy_from_environment: HTTP_PROXY's credentials are blanked out of its answer too", async (t) => {
+  const proxy = await echoingTarget(t, (headers) => `who is ${basicOf(headers["proxy-authorization"]).bytes.toString()}?`);
+  const env = { HTTP_PROXY: `http://relay:env-s3cret@${new URL(proxy.url).host}` };
+  const detail = await failureDetail(t, proxy, { url: "http://plain.test:4040", proxy: { kind: "environment" } }, env);
+  assert.equal(proxy.requests.length, 1);
+  assert.equal(detail, "who is relay:<secret>?");
+});
+
+test("a proxy password that is not UTF-8 (%E9) is blanked as its bytes read back and as latin1 text", async (t) => {
+  const proxy = await echoingTarget(t, (headers) => {
+    const password = basicOf(headers["proxy-authorization"]).bytes.subarray("relay:".length);
+    // Echoed as bytes, and as a server that takes header bytes for latin1 writes them back.
+    return Buffer.concat([Buffer.from("bytes "), password, Buffer.from(` latin1 ${password.toString("latin1")}`)]);
+  });
+  const proxyUrl = `http://relay:p%E9ss-s3cret@${new URL(proxy.url).host}`;
+  const detail = await failureDetail(t, proxy, { url: "http://plain.test:4040", proxy: { kind: "url", url: proxyUrl } });
+  assert.equal(detail, "bytes <secret> latin1 <secret>");
+});
+
+test("a password the target quotes in JSON, escaped as Go's json.Marshal writes it, is blanked out", async (t) => {
+  const password = 'pw<s3cret>&"more';
+  const target = await echoingTarget(t, () => goJson({ error: "bad credentials", password }));
+  const detail = await failureDetail(t, target, { auth: { kind: "basic", username: "relay", password } });
+  assert.equal(detail, '{"error":"bad credentials","password":"<secret>"}');
+});
+
+test("a password beyond ASCII cut at the answer's first KiB inside a character: its start is blanked", async (t) => {
+  const password = "pässwörd-s3cret";
+  // 1017 bytes, then "pässw" (6 bytes) and the first byte of "ö": the KiB ends inside it.
+  const target = await echoingTarget(t, () => `${"x".repeat(1017)}${password} and more`);
+  const detail = await failureDetail(t, target, { auth: { kind: "basic", username: "relay", password } });
+  assert.equal(detail, `${"x".repeat(1017)}<secret>`);
 });

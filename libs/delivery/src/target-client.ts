@@ -80,7 +80,7 @@ export class TargetClient {
       env: options.env,
     });
     this.auth = requestAuth(target.auth, { timeoutMs: target.remoteTimeoutMs, env: options.env });
-    this.credentials = new SentCredentials(target);
+    this.credentials = new SentCredentials(target, options.env);
     const httpHeaders = Object.entries(target.httpHeaders ?? {}).flatMap(([name, values]) => values.flatMap((value) => [name, value]));
     this.staticHeaders = [...Object.entries(target.headers).flat(), ...httpHeaders];
     this.configured = configuredHeaders(target);

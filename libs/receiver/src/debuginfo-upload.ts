@@ -70,7 +70,7 @@ export function debuginfoUploadHandler(ctx: ReceiverContext) {
   }
 }
 
-/** How long an upload to `upstream` may take: the shorter timeout of the receiver's and the target's; 0 when neither has one (0, as in Go). */
+/** How long an upload to `upstream` may take: the shorter timeout of the receiver's and the target's; 0 (no bound, where Alloy fails at once) when neither has one. */
 export function uploadDeadlineMs(receiverTimeoutMs: number, upstream: DebuginfoUpstream): number {
   const bounds = [receiverTimeoutMs, upstream.uploadTimeoutMs].filter((ms) => ms > 0);
   return bounds.length === 0 ? 0 : Math.min(...bounds);

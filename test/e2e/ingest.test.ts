@@ -161,6 +161,12 @@ describe("pyroscope-relay run: POST /ingest reaches every target as Alloy would 
     assert.ok(received > 0);
     assert.match(metrics, new RegExp(`^pyroscope_relay_flush_profiles_sum ${received}$`, "m"));
   });
+
+  it("reports the request bodies its receivers hold, none once answered, against --ingest.max-inflight-body-size", async () => {
+    const metrics = await (await fetch(`${relay.opsUrl}/metrics`)).text();
+    assert.match(metrics, /^pyroscope_relay_inflight_body_bytes 0$/m);
+    assert.match(metrics, /^pyroscope_relay_inflight_body_bytes_limit 536870912$/m, "the default, 512MiB");
+  });
 });
 
 describe("pyroscope-relay run: the client's tenant where every target sends its own", () => {

@@ -3,7 +3,7 @@ import { changesBetween, setsOwnTenant, type ReceiverConfig, type RelayConfig, t
 import { debuginfoUpstream } from "@pyroscope-relay/delivery";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, RedisMemoryGuard, waitForRedis, type RedisEndpoint } from "@pyroscope-relay/queue";
-import { startReceiver, ThrottledLog, type Receiver } from "@pyroscope-relay/receiver";
+import { BodyBudget, startReceiver, ThrottledLog, type Receiver } from "@pyroscope-relay/receiver";
 import { ReloadError } from "@pyroscope-relay/admin";
 import { track, type ShutdownStack } from "./shutdown-stack.js";
 
@@ -29,6 +29,8 @@ interface Running {
 export class IngestRole {
   private readonly receivers = new Map<string, Running>();
   private readonly warnings: ThrottledLog;
+  /** The request bodies every receiver of the process holds, under one bound. */
+  private readonly bodies: BodyBudget;
   /** The targets that send a tenant of their own, never the client's: set per configuration, read for a client tenant Pyroscope refuses. */
   private ownTenants: Set<string>;
 
@@ -39,6 +41,7 @@ export class IngestRole {
     private readonly endpoints: Map<string, string>,
   ) {
     this.warnings = new ThrottledLog(options.logger);
+    this.bodies = new BodyBudget(options.settings.maxInflightBodyBytes, options.metrics, this.warnings);
     this.ownTenants = ownTenantsOf(config);
   }
 
@@ -216,6 +219,7 @@ export class IngestRole {
         metrics,
         maxBodyBytes: settings.maxBodyBytes,
         warnings: this.warnings,
+        bodies: this.bodies,
         ...(debuginfo === undefined ? {} : { debuginfo }),
         // The targets as the running configuration has them: a reload may change their headers.
         forwardsClientTenant: (targets) => targets.some((name) => !this.ownTenants.has(name)),

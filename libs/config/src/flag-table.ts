@@ -207,6 +207,19 @@ export const flagTable: readonly Flag[] = [
   },
   {
     kind: "setting",
+    name: "ingest.max-inflight-body-size",
+    env: "RELAY_INGEST_MAX_INFLIGHT_BODY_SIZE",
+    value: "SIZE",
+    default: "512MiB",
+    commands: relay,
+    description:
+      "request bodies (`/ingest`, Push) the receivers of one process hold in memory at once: a body that would take them past it while others are held gets 503 with `Retry-After` (a Push `unavailable`), one alone passes whatever its size (0 = no bound)",
+    apply: (settings, text) => {
+      settings.maxInflightBodyBytes = parseByteSize(text);
+    },
+  },
+  {
+    kind: "setting",
     name: "ingest.flush-max-profiles",
     env: "RELAY_INGEST_FLUSH_MAX_PROFILES",
     value: "N",

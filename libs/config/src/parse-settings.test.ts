@@ -27,6 +27,7 @@ test("defaults every setting", () => {
       writerClaimDelayMs: 50,
       writerPriority: "idle",
       maxBodyBytes: 32 * 1024 * 1024,
+      maxInflightBodyBytes: 512 * 1024 * 1024,
       flushMaxProfiles: 500,
       flushMaxBytes: 8 * 1024 * 1024,
       payloadTtlMs: 168 * 3600 * 1000,
@@ -60,6 +61,7 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
       "--writer.nice",
       "19",
       "--ingest.max-body-size=8MiB",
+      "--ingest.max-inflight-body-size=0",
       "--ingest.flush-max-profiles",
       "64",
       "--ingest.flush-max-size=1MiB",
@@ -93,6 +95,7 @@ test("reads every flag, as --flag=value or --flag value, keeping positionals in 
     writerClaimDelayMs: 200,
     writerPriority: 19,
     maxBodyBytes: 8 * 1024 * 1024,
+    maxInflightBodyBytes: 0,
     flushMaxProfiles: 64,
     flushMaxBytes: 1024 * 1024,
     payloadTtlMs: 24 * 3600 * 1000,
@@ -119,6 +122,7 @@ test("reads environment variables, and a flag wins over its variable", () => {
     RELAY_WRITER_CLAIM_DELAY: "0",
     RELAY_WRITER_NICE: "0",
     RELAY_INGEST_MAX_BODY_SIZE: "1048576",
+    RELAY_INGEST_MAX_INFLIGHT_BODY_SIZE: "64MiB",
     RELAY_INGEST_FLUSH_MAX_PROFILES: "10",
     RELAY_INGEST_FLUSH_MAX_SIZE: "2MiB",
     RELAY_QUEUE_PAYLOAD_TTL: "1h",
@@ -143,6 +147,7 @@ test("reads environment variables, and a flag wins over its variable", () => {
     writerClaimDelayMs: 0,
     writerPriority: 0,
     maxBodyBytes: 1_048_576,
+    maxInflightBodyBytes: 64 * 1024 * 1024,
     flushMaxProfiles: 10,
     flushMaxBytes: 2 * 1024 * 1024,
     payloadTtlMs: 3_600_000,
@@ -215,6 +220,12 @@ test("rejects bad values, naming the flag or variable", () => {
   settingsError([], { RELAY_WRITER_CLAIM_DELAY: "50" }, "RELAY_WRITER_CLAIM_DELAY", 'invalid duration "50": missing unit (ns, us, ms, s, m, h)');
   settingsError(["--ingest.max-body-size=8mb"], {}, "--ingest.max-body-size", 'invalid size "8mb": unknown unit "mb"; use B, KB, MB, GB, KiB, MiB, GiB');
   settingsError(["--ingest.max-body-size=0"], {}, "--ingest.max-body-size", "the size must be greater than 0");
+  settingsError(
+    ["--ingest.max-inflight-body-size=-1"],
+    {},
+    "--ingest.max-inflight-body-size",
+    'invalid size "-1": expected a number of bytes, optionally with a unit such as KiB, MiB or GiB',
+  );
   settingsError(["--queue.payload-ttl=1d"], {}, "--queue.payload-ttl", 'invalid duration "1d": unknown unit "d"');
   settingsError([], { RELAY_QUEUE_PAYLOAD_TTL: "0s" }, "RELAY_QUEUE_PAYLOAD_TTL", "the duration must be greater than 0");
   settingsError(["--log.level=verbose"], {}, "--log.level", 'expected one of fatal, error, warn, info, debug, trace, got "verbose"');

@@ -39,6 +39,8 @@ export interface RelaySettings {
   writerPriority: WriterPriority;
   /** `--ingest.max-body-size`, in bytes. */
   maxBodyBytes: number;
+  /** `--ingest.max-inflight-body-size`, in bytes (0 = no bound): request bodies held at once per process. */
+  maxInflightBodyBytes: number;
   /** `--ingest.flush-max-profiles`. */
   flushMaxProfiles: number;
   /** `--ingest.flush-max-size`, in bytes. */

@@ -70,6 +70,10 @@ describe("RelayMetrics", () => {
     metrics.backlogDroppedProfiles.inc({ target: "primary" });
     metrics.backlogDroppedBytes.inc({ target: "primary" }, 2048);
     metrics.redisMemoryFull.set(1);
+    let held = 4096;
+    metrics.readInflightBodyBytes(() => held);
+    metrics.inflightBodyBytesLimit.set(8192);
+    metrics.inflightBodyRefused.inc({ ...component, api: "push" });
     metrics.flushDuration.observe({ outcome: "stored" }, 0.003);
     metrics.flushProfiles.observe(12);
     const text = await metrics.metrics();
@@ -86,6 +90,9 @@ describe("RelayMetrics", () => {
       'pyroscope_relay_backlog_dropped_profiles_total{target="primary"} 1',
       'pyroscope_relay_backlog_dropped_bytes_total{target="primary"} 2048',
       "pyroscope_relay_redis_memory_full 1",
+      "pyroscope_relay_inflight_body_bytes 4096",
+      "pyroscope_relay_inflight_body_bytes_limit 8192",
+      'pyroscope_relay_inflight_body_refused_total{component="default",api="push"} 1',
       'pyroscope_relay_flush_duration_seconds_bucket{le="0.0025",outcome="stored"} 0',
       'pyroscope_relay_flush_duration_seconds_bucket{le="0.005",outcome="stored"} 1',
       'pyroscope_relay_flush_profiles_bucket{le="8"} 0',
@@ -94,6 +101,8 @@ describe("RelayMetrics", () => {
     ]) {
       assert.ok(text.split("\n").includes(line), `missing ${line}`);
     }
+    held = 0;
+    assert.ok((await metrics.metrics()).split("\n").includes("pyroscope_relay_inflight_body_bytes 0"), "the body bytes are read at every scrape");
   });
 
   it("includes process metrics", async () => {

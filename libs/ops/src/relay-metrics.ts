@@ -172,6 +172,32 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  /** What `inflightBodyBytes` reads at each scrape: the ingest role's body budget, once it has one. */
+  #inflightBodyBytes: () => number = () => 0;
+
+  /** Read at each scrape rather than set per request: the request path only adds and subtracts. */
+  readonly inflightBodyBytes: Gauge = new Gauge({
+    name: "pyroscope_relay_inflight_body_bytes",
+    help: "Request body bytes (/ingest and Push) the receivers of this process hold in memory now, against --ingest.max-inflight-body-size.",
+    registers: [this.registry],
+    collect: () => {
+      this.inflightBodyBytes.set(this.#inflightBodyBytes());
+    },
+  });
+
+  readonly inflightBodyBytesLimit = new Gauge({
+    name: "pyroscope_relay_inflight_body_bytes_limit",
+    help: "--ingest.max-inflight-body-size: the request body bytes the receivers of this process hold at once (0: no bound).",
+    registers: [this.registry],
+  });
+
+  readonly inflightBodyRefused = new Counter<"component" | "api">({
+    name: "pyroscope_relay_inflight_body_refused_total",
+    help: "Requests answered 503 because their body would have taken the bodies this process holds past --ingest.max-inflight-body-size.",
+    labelNames: ["component", "api"],
+    registers: [this.registry],
+  });
+
   readonly redisMemoryFull = new Gauge({
     name: "pyroscope_relay_redis_memory_full",
     help: "1 while ingest refuses profiles (503) because Redis' used_memory is near its maxmemory.",
@@ -205,6 +231,11 @@ export class RelayMetrics {
   setBuildInfo(version: string): void {
     this.buildInfo.reset();
     this.buildInfo.set({ version, nodejs_version: process.version }, 1);
+  }
+
+  /** Feeds `pyroscope_relay_inflight_body_bytes`, read at every scrape. */
+  readInflightBodyBytes(read: () => number): void {
+    this.#inflightBodyBytes = read;
   }
 
   /**

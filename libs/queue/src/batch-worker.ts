@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { RateLimitError, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, RateLimitError, UnrecoverableError, Worker } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
 import { batchJobData, type BatchJobData, type ProfileRef } from "./batch-data.js";
 import { attemptsOf, isDrain, type BatchJob } from "./batch-job.js";
@@ -10,6 +10,7 @@ import { describeFailure, reasonFromText, type FailureReason } from "./failure-r
 import { JobLifecycle } from "./job-lifecycle.js";
 import { JobWork } from "./job-work.js";
 import { ProgressRecorder } from "./progress-recorder.js";
+import { isRedisError } from "./redis-error.js";
 import type { SharedChunks } from "./shared-chunks.js";
 import { usageOf } from "./target-backlog.js";
 import { LIMITER_MAX, pauseQueue } from "./target-pause.js";
@@ -102,6 +103,12 @@ const DRAIN_HOLD_MAX_MS = 5_000;
 /** How long shutdown waits for Redis once deliveries are aborted. */
 const HAND_BACK_MS = 5_000;
 
+/**
+ * The least an attempt that met a Redis error before sending waits before the next (otherwise as long
+ * as the target's first retry): a worker does not spin on a Redis that keeps refusing.
+ */
+const REDIS_RETRY_MIN_MS = 1_000;
+
 const PAYLOAD_GONE: FailureReason = { reason: "payload expired", detail: "the stored profile is gone (TTL or purge)" };
 
 /** What a profile left undelivered without a retryable failure (a delivery that skipped it) fails with. */
@@ -122,6 +129,22 @@ class RetryLater extends Error {
   constructor(readonly failure: FailureReason) {
     super(describeFailure(failure));
   }
+}
+
+/**
+ * The attempt met a Redis error (its `cause`) before it sent the target anything: the job went back to
+ * `delayed` without using an attempt (a DelayedError, which BullMQ leaves as it is), or, when even that
+ * failed, is left to BullMQ's stalled-job recovery.
+ */
+class RedisPostponed extends DelayedError {
+  constructor(override readonly cause: unknown) {
+    super(`Redis failed before anything was sent: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** Whether an attempt has handed anything to the delivery: from then on its errors use the attempt. */
+interface Sending {
+  began: boolean;
 }
 
 /**
@@ -160,7 +183,7 @@ export class BatchWorker {
       const { connection, prefix, target, sharedChunks } = options;
       const lifecycle = new JobLifecycle({ connection, prefix, target, shard, sharedChunks });
       this.lifecycles.set(lifecycle.queue.name, lifecycle);
-      const worker = new Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job) => this.process(job), {
+      const worker = new Worker<BatchJob["data"], void, typeof BATCH_JOB_NAME>(lifecycle.queue.name, (job, token) => this.process(job, token), {
         connection: options.connection,
         prefix: options.prefix,
         concurrency: Math.min(options.concurrency, MAX_JOBS_AT_ONCE),
@@ -223,8 +246,23 @@ export class BatchWorker {
     return this.closing;
   }
 
-  private async process(job: BatchJob): Promise<void> {
-    if (!isDrain(job.data)) return this.attempt(job);
+  /**
+   * Runs one attempt at `job` (whose lock is `token`). One that meets a Redis error before it sends the
+   * target anything (its claim, loading its payloads, settling a failed job) uses no attempt: an error of
+   * Redis is not the target's, and must not fail the job's profiles for good on its last attempt.
+   */
+  private async process(job: BatchJob, token: string | undefined): Promise<void> {
+    const sending: Sending = { began: false };
+    try {
+      return await this.run(job, sending);
+    } catch (error) {
+      if (sending.began || !isRedisError(error)) throw error;
+      return this.postpone(job, token, error);
+    }
+  }
+
+  private async run(job: BatchJob, sending: Sending): Promise<void> {
+    if (!isDrain(job.data)) return this.attempt(job, sending);
     const lifecycle = this.lifecycleOf(job);
     const previous = this.handoffs.get(lifecycle);
     let handOff: () => void = () => undefined;
@@ -239,7 +277,7 @@ export class BatchWorker {
         await lifecycle.releaseDeduplication(job);
         await previous;
       }
-      return await this.attempt(job, handOff);
+      return await this.attempt(job, sending, handOff);
     } finally {
       clearTimeout(holdLimit);
       handOff();
@@ -247,8 +285,36 @@ export class BatchWorker {
     }
   }
 
-  /** One attempt at a job; a drain job calls `handOff` once it has sent all it claimed. */
-  private async attempt(job: BatchJob, handOff: () => void = () => undefined): Promise<void> {
+  /**
+   * Sends `job` back to `delayed` for as long as the target's first retry waits (at least
+   * `REDIS_RETRY_MIN_MS`) with its attempts and its progress as they are. A hand-back that Redis refuses
+   * is tried again after as long, the job kept (its lock renewed) until it succeeds or shutdown gives
+   * up; one that fails otherwise (its lock lost to the stalled-job check) leaves the job to BullMQ's
+   * recovery, which moves it back to waiting without using an attempt either.
+   */
+  private async postpone(job: BatchJob, token: string | undefined, error: unknown): Promise<never> {
+    this.observer.error?.(error, "redis");
+    const delayMs = Math.max(this.options.backoffMs(1), REDIS_RETRY_MIN_MS);
+    for (;;) {
+      try {
+        await job.moveToDelayed(Date.now() + delayMs, token);
+        break;
+      } catch (handBackError) {
+        if (!isRedisError(handBackError) || this.stopping.signal.aborted) {
+          this.observer.error?.(handBackError, "redis");
+          break;
+        }
+        await sleep(delayMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      }
+    }
+    throw new RedisPostponed(error);
+  }
+
+  /**
+   * One attempt at a job; `sending` says once the delivery has its profiles. A drain job calls `handOff`
+   * once it has sent all it claimed.
+   */
+  private async attempt(job: BatchJob, sending: Sending, handOff: () => void = () => undefined): Promise<void> {
     const lifecycle = this.lifecycleOf(job);
     let work: JobWork;
     let data: BatchJobData | undefined;
@@ -307,6 +373,7 @@ export class BatchWorker {
           dispatched: handOff,
         };
         try {
+          sending.began = true;
           outcome = await this.options.deliver(outgoing, report, this.stopping.signal);
         } finally {
           await recorder.stop();
@@ -314,9 +381,10 @@ export class BatchWorker {
       }
       await this.finish(job, work, data, progress, outcome);
     } catch (error) {
-      // An error of ours (a Redis error while settling, say) ends the attempt in BullMQ's hands: the
-      // next attempt, or the split-off of a job BullMQ failed, reads what this one delivered from
-      // the progress saved, which the recorder's interval may have left behind by up to 50 ms.
+      // An error of ours (a Redis error while settling, say) ends the attempt in BullMQ's hands (or,
+      // a Redis error with nothing sent, in `postpone`'s): the next attempt, or the split-off of a job
+      // BullMQ failed, reads what this one delivered from the progress saved, which the recorder's
+      // interval may have left behind by up to 50 ms.
       if (!(error instanceof FinalFailure || error instanceof RetryLater || error instanceof RateLimitError)) {
         await job.updateProgress(progress.toJSON()).catch((saveError: unknown) => this.observer.error?.(saveError, "progress"));
       }
@@ -425,7 +493,8 @@ export class BatchWorker {
 
   /**
    * BullMQ reports every failed attempt. Ours were settled in `process`; what is left is BullMQ failing
-   * a job by itself (an error of ours on the last attempt, or stalled too often: BullMQ marks such a
+   * a job by itself (an error of ours on the last attempt once it sent something: a Redis error before
+   * that never reaches BullMQ, see `process`; or stalled too often: BullMQ marks such a
    * job and fails it as the next worker takes it): its profiles fail for good here, as they would
    * have in `process`.
    */

@@ -6,7 +6,7 @@ import { connect } from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createContextValues } from "@connectrpc/connect";
-import { connectRequest } from "./connect-request.js";
+import { connectRequest, refusedBody } from "./connect-request.js";
 import { within } from "./test-harness.js";
 
 test("a body that arrives a byte a read reaches connect-es in one block, every byte in order", async (t) => {
@@ -34,4 +34,25 @@ test("a body that arrives a byte a read reaches connect-es in one block, every b
   await within(once(socket, "data"), 2_000, "the answer");
   assert.equal(chunks.length, 1, `${chunks.length} chunks`);
   assert.deepEqual(Buffer.concat(chunks), body);
+});
+
+test("a refused body fails with its error before a byte is read, and declares no length for connect-es to allocate", async () => {
+  const request = {
+    httpVersion: "1.1",
+    method: "POST",
+    url: "http://relay/push.v1.PusherService/Push",
+    header: new Headers({ "content-type": "application/proto", "content-length": String(32 * 2 ** 20) }),
+    body: (async function* () {
+      yield new Uint8Array(1);
+      assert.fail("the body is read");
+    })(),
+    signal: new AbortController().signal,
+    values: createContextValues(),
+  };
+  const error = new Error("refused");
+  const refused = refusedBody(request, error);
+  assert.equal(refused.header.get("content-length"), null);
+  assert.equal(refused.header.get("content-type"), "application/proto");
+  assert.equal(request.header.get("content-length"), String(32 * 2 ** 20), "the request itself is left as it was");
+  await assert.rejects((refused.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]().next(), error);
 });

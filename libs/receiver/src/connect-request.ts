@@ -6,13 +6,24 @@ import { originForm } from "./http-exchange.js";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 
 /**
- * The request connect-es serves for a Node request: its body in blocks (see coalesceChunks), and a
- * URL it can build whatever the client sent as the target and authority.
+ * The request connect-es serves for a Node request: its body (`req`'s, or what `body` makes of it)
+ * in blocks (see coalesceChunks), and a URL it can build whatever the client sent as the target and authority.
  */
-export function connectRequest(req: ServerRequest, res: ServerResponse, values: ContextValues): UniversalServerRequest {
+export function connectRequest(req: ServerRequest, res: ServerResponse, values: ContextValues, body: AsyncIterable<Uint8Array> = req): UniversalServerRequest {
   withUrlParts(req);
   // The body connect-es would make of `req` is never read: a generator starts only when iterated.
-  return { ...universalRequestFromNodeRequest(req, res, undefined, values), body: coalesceChunks(req) };
+  return { ...universalRequestFromNodeRequest(req, res, undefined, values), body: coalesceChunks(body) };
+}
+
+/**
+ * `request` with a body that fails with `error` before anything of it is read. Without its
+ * Content-Length, which would have connect-es allocate that many bytes first.
+ */
+export function refusedBody(request: UniversalServerRequest, error: Error): UniversalServerRequest {
+  const header = new Headers(request.header);
+  header.delete("content-length");
+  const body: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+  return { ...request, header, body };
 }
 
 /**

@@ -1,8 +1,10 @@
 import { createConnectRouter, createContextValues } from "@connectrpc/connect";
 import { compressionGzip, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import { connectRequest } from "./connect-request.js";
+import type { BodyHold } from "./body-budget.js";
+import { connectRequest, refusedBody } from "./connect-request.js";
 import { debuginfoRoutes } from "./debuginfo-service.js";
 import { decodeErrorAsInvalidArgument } from "./decode-error-mapping.js";
+import { declaredBytes, heldBody } from "./held-body.js";
 import { isHttp2 } from "./http-exchange.js";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { closeWhenAnswered } from "./linger-close.js";
@@ -33,8 +35,8 @@ function jsonOptions(objectLimit: ObjectLimit) {
   };
 }
 
-/** Serves one RPC on a POST to its path. */
-export type ConnectRoute = (req: ServerRequest, res: ServerResponse) => Promise<void>;
+/** Serves one RPC on a POST to its path; a Push's body is taken from `hold`. */
+export type ConnectRoute = (req: ServerRequest, res: ServerResponse, hold: BodyHold) => Promise<void>;
 
 /**
  * The RPCs of a receiver by path: `push.v1.PusherService/Push`, and the two debuginfo calls Alloy
@@ -55,11 +57,17 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
       const rejected = (reason: string) => ctx.metrics.rejectedRequests.inc({ component: ctx.config.label, api, reason });
       return [
         handler.requestPath,
-        async (req, res) => {
+        async (req, res, hold) => {
           const values = createContextValues()
             .set(tenantHeaderKey, tenantHeader(req))
             .set(answeredKey, () => res.headersSent);
-          const request = connectRequest(req, res, values);
+          // A Push takes its declared length before connect-es reads (and allocates) anything, else its bytes as they come.
+          const reserved = api === "push" ? declaredBytes(req, ctx.maxBodyBytes) : 0;
+          const refused = hold.take(reserved);
+          const request =
+            refused !== undefined
+              ? refusedBody(connectRequest(req, res, values), refused)
+              : connectRequest(req, res, values, api === "push" ? heldBody(req, hold, reserved) : req);
           const answered = await decodeErrorAsInvalidArgument(await handler(api === "push" ? objectLimit.binaryPush(request) : request));
           // Answered already (past the read deadline, counted there): this answer is never written.
           const ours = !res.headersSent;
@@ -68,9 +76,11 @@ export function connectRoutes(ctx: ReceiverContext): ReadonlyMap<string, Connect
           });
           // connect-es stops reading a body over the limit and destroys the request, which leaves
           // an HTTP/1.1 socket paused: the connection would hang until server_read_timeout, even
-          // after the client is gone, and hold up a graceful shutdown that long. (An HTTP/2 stream
-          // ends with the answer, whose trailers carry a gRPC status.)
-          if (req.destroyed && !req.complete && !isHttp2(res)) closeWhenAnswered(res);
+          // after the client is gone, and hold up a graceful shutdown that long. A Push refused
+          // before its body was read ends its connection too, rather than have Node read and
+          // discard a body its client sends again anyway. (An HTTP/2 stream ends with the answer,
+          // whose trailers carry a gRPC status.)
+          if ((req.destroyed || refused !== undefined) && !req.complete && !isHttp2(res)) closeWhenAnswered(res);
           await universalResponseToNodeResponse(response, res);
         },
       ];

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
-import type { Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gzippedPprof, multipartForm, startRedisServer } from "@pyroscope-relay/testing";
-import { adminConnection, send, startTestReceiver, within } from "./test-harness.js";
+import { adminConnection, jsonBodyOf, rawConnection, send, startTestReceiver, statusOf, within } from "./test-harness.js";
 import type { RawResponse, TestReceiver } from "./test-harness.js";
 
 const redis = await startRedisServer();
@@ -209,33 +207,12 @@ describe("POST /ingest rejects, stores nothing and keeps serving", () => {
 });
 
 /** A raw connection that collects everything the server sends until it closes. */
-function rawConnection(url: string): { socket: Socket; received: () => string; closed: Promise<void> } {
-  const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
-  let text = "";
-  socket.setEncoding("latin1");
-  socket.on("data", (chunk: string) => {
-    text += chunk;
-  });
-  socket.on("error", () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-  return { socket, received: () => text, closed };
-}
-
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
-}
-
-function statusOf(response: string): number {
-  return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
-}
-
-function jsonBodyOf(response: string): { code: string; message: string } {
-  return JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4)) as { code: string; message: string };
 }
 
 describe("POST /ingest over the body limit: 413 without reading the rest", () => {

@@ -3,6 +3,7 @@ import { InvalidNameError, parseIngestName } from "@pyroscope-relay/profile";
 import { headerValues, rawQuery } from "./http-exchange.js";
 import type { ServerRequest, ServerResponse } from "./http-exchange.js";
 import { RequestError } from "@pyroscope-relay/ops";
+import type { BodyHold } from "./body-budget.js";
 import { readBody } from "./read-body.js";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 import { tenantHeader } from "./tenant.js";
@@ -13,11 +14,11 @@ import { enqueueOrUnavailable } from "./enqueue.js";
  * Content-Type value untouched (an empty body: nothing). The 200 goes out only once the payload and all jobs are in Redis.
  */
 export function ingestHandler(ctx: ReceiverContext) {
-  return async (req: ServerRequest, res: ServerResponse): Promise<void> => {
+  return async (req: ServerRequest, res: ServerResponse, hold: BodyHold): Promise<void> => {
     const query = rawQuery(req);
     checkName(query);
     const tenant = clientTenant(ctx, tenantHeader(req));
-    const body = await readBody(req, ctx.maxBodyBytes);
+    const body = await readBody(req, ctx.maxBodyBytes, hold);
     if (res.headersSent) {
       // Answered meanwhile (the read deadline passed): what arrived since is not the client's profile to store.
       throw new RequestError(Code.DeadlineExceeded, "body: the request was answered before its body was complete", { httpStatus: 408 });

@@ -4,9 +4,13 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
+import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
+import { BodyBudget } from "./body-budget.js";
 import { readBody } from "./read-body.js";
+import { ThrottledLog } from "./throttled-log.js";
 
 const declared = Number(process.argv[2]);
+const bodies = new BodyBudget(0, new RelayMetrics(), new ThrottledLog(createLogger({ level: "silent" })));
 const baseline = process.memoryUsage().arrayBuffers;
 const server = createServer((req, res) => {
   let reads = 0;
@@ -18,7 +22,7 @@ const server = createServer((req, res) => {
       process.exit(0);
     });
   });
-  readBody(req, 2 * declared).catch(() => undefined);
+  readBody(req, 2 * declared, bodies.hold("fixture", "ingest")).catch(() => undefined);
   res.on("error", () => undefined);
 });
 server.listen(0, "127.0.0.1", () => {

@@ -4,7 +4,10 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
+import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
+import { BodyBudget } from "./body-budget.js";
 import { readBody } from "./read-body.js";
+import { ThrottledLog } from "./throttled-log.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("read-body-memory-fixture needs node --expose-gc");
@@ -12,6 +15,7 @@ const n = Number(process.argv[2]);
 const body = Buffer.alloc(n, "x");
 const wire = Buffer.from(`${"1\r\nx\r\n".repeat(n)}0\r\n\r\n`, "latin1");
 
+const bodies = new BodyBudget(0, new RelayMetrics(), new ThrottledLog(createLogger({ level: "silent" })));
 let heapGrowth = 0;
 gc();
 const baseline = process.memoryUsage().heapUsed;
@@ -20,7 +24,7 @@ const server = createServer((req, res) => {
     gc();
     heapGrowth = process.memoryUsage().heapUsed - baseline;
   });
-  readBody(req, 2 * n).then(
+  readBody(req, 2 * n, bodies.hold("fixture", "ingest")).then(
     (received) => res.end(JSON.stringify({ heapGrowth, intact: received.equals(body) })),
     (err: unknown) => res.end(JSON.stringify({ error: String(err) })),
   );

@@ -1,6 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import type { ServerRequest } from "./http-exchange.js";
 import { RequestError } from "@pyroscope-relay/ops";
+import type { BodyHold } from "./body-budget.js";
+import { declaredBytes } from "./held-body.js";
 
 /** Where a body that needs more than its first read starts, before it doubles. */
 const initialCapacity = 64 * 1024;
@@ -14,18 +16,26 @@ const reservedAtOnce = 1024 * 1024;
 /**
  * Reads a request body as received (no decompression: Pyroscope ignores Content-Encoding on
  * /ingest), refusing with 413 as soon as it would exceed `limit`, so at most `limit` bytes are held.
+ * The bytes are taken from `hold` first, by the declared length before anything is read, else as
+ * they arrive: a body the process cannot hold is refused with the hold's error (503).
  *
  * Over the limit the rest of the body is discarded as it arrives, never held. Listeners rather than
  * `for await`: leaving that loop early destroys the request, and a destroyed request no longer
  * drains its socket, so the client, still sending, would run into a reset instead of the 413.
  */
-export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
+export function readBody(req: ServerRequest, limit: number, hold: BodyHold): Promise<Buffer> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limit) {
     req.resume();
     return Promise.reject(tooLarge(limit));
   }
   const expected = Number(declared);
+  let held = declaredBytes(req, limit);
+  const refused = hold.take(held);
+  if (refused !== undefined) {
+    req.resume();
+    return Promise.reject(refused);
+  }
   return new Promise((resolve, reject) => {
     // The chunks are copied into one buffer as they come: a Buffer kept per chunk costs ~200 bytes
     // of heap, so a body sent in 1-byte chunks would cost two hundred times its size.
@@ -45,6 +55,15 @@ export function readBody(req: ServerRequest, limit: number): Promise<Buffer> {
         // Without a data listener a flowing request discards the rest as it arrives.
         req.resume();
         return;
+      }
+      if (end > held) {
+        const refusal = hold.take(end - held);
+        if (refusal !== undefined) {
+          finish(refusal);
+          req.resume();
+          return;
+        }
+        held = end;
       }
       if (first === undefined && buffer === undefined) {
         // A body that comes in one read is used as it is: a copy per profile counts under load.

@@ -4,6 +4,7 @@ import type { ReceiverConfig } from "@pyroscope-relay/config";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { tenantOf } from "./tenant.js";
 import type { ThrottledLog } from "./throttled-log.js";
+import type { BodyBudget } from "./body-budget.js";
 
 /** What every handler of one receive_http listener shares. */
 export interface ReceiverContext {
@@ -14,6 +15,8 @@ export interface ReceiverContext {
   maxBodyBytes: number;
   /** Per-request warnings, shared by every listener of the process (full backlogs, Redis unavailable), at most one line per condition and interval. */
   warnings: ThrottledLog;
+  /** The request bodies held in memory (`--ingest.max-inflight-body-size`), shared by every listener of the process. */
+  bodies: BodyBudget;
   /** Where debuginfo calls are passed through to; without one they get Alloy's 503 / `unavailable`. */
   debuginfo?: DebuginfoUpstream;
   /**

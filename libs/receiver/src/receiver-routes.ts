@@ -8,6 +8,7 @@ import { ingestHandler } from "./ingest-handler.js";
 import { closeWhenAnswered } from "./linger-close.js";
 import { readDeadline } from "./read-deadline.js";
 import type { ReceiverContext } from "./receiver-context.js";
+import type { BodyHold } from "./body-budget.js";
 import { RequestError } from "@pyroscope-relay/ops";
 
 const ingestPaths = new Set(["/ingest", "/pyroscope/ingest"]);
@@ -25,7 +26,7 @@ export function receiverRoutes(ctx: ReceiverContext): (req: ServerRequest, res: 
   const rpcs = connectRoutes(ctx);
   const upload = debuginfoUploadHandler(ctx);
 
-  const serve = async (req: ServerRequest, res: ServerResponse, path: string): Promise<void> => {
+  const serve = async (req: ServerRequest, res: ServerResponse, path: string, hold: BodyHold): Promise<void> => {
     const rpc = rpcs.get(path);
     const buildId = path.startsWith(uploadPathPrefix) ? path.slice(uploadPathPrefix.length) : undefined;
     const isUpload = buildId !== undefined && buildId !== "" && !buildId.includes("/");
@@ -34,15 +35,20 @@ export function receiverRoutes(ctx: ReceiverContext): (req: ServerRequest, res: 
     }
     // Push has side effects, so Connect's GET is not served either.
     if (req.method !== "POST") throw new RequestError(Code.Unimplemented, `method ${req.method} not allowed: use POST`, { httpStatus: 405 });
-    if (rpc !== undefined) return rpc(req, res);
+    if (rpc !== undefined) return rpc(req, res, hold);
     if (isUpload) return upload(req, res, buildId);
-    return ingest(req, res);
+    return ingest(req, res, hold);
   };
 
   return (req, res) => {
     const path = requestPath(req);
     const route = routeOf(path, rpcs.has(path));
     observe(ctx, route, res);
+    // The body's bytes are given back once the exchange is over: answered, failed or the client
+    // gone. Not when serve settles: an RPC's never does (connect-node waits for an 'end' that a
+    // Node response never emits).
+    const hold = ctx.bodies.hold(ctx.config.label, route);
+    res.once("close", () => hold.release());
     const readTimeoutMs = path.startsWith(uploadPathPrefix) ? ctx.config.debugInfoUploadTimeoutMs : ctx.config.readTimeoutMs;
     readDeadline(req, readTimeoutMs, () => {
       if (res.headersSent) cut(req, res);
@@ -55,7 +61,7 @@ export function receiverRoutes(ctx: ReceiverContext): (req: ServerRequest, res: 
           new RequestError(Code.DeadlineExceeded, `the request body was not complete within ${readTimeoutMs} ms`, { httpStatus: 408 }),
         );
     });
-    serve(req, res, path).catch((err: unknown) => {
+    serve(req, res, path, hold).catch((err: unknown) => {
       const error = err instanceof RequestError ? err : new RequestError(Code.Internal, "internal error: the request was not stored", { cause: err });
       answer(ctx, route, req, res, error);
     });
@@ -94,9 +100,10 @@ function answer(ctx: ReceiverContext, route: Route, req: ServerRequest, res: Ser
   }
   if (error.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(error.retryAfterSeconds));
   if (status === 405) res.setHeader("Allow", "POST");
-  // Over the limit or past the deadline the client is still sending; on HTTP/2 any unread body
-  // would hold its stream open, on HTTP/1.1 Node reads and discards it.
-  if (status === 413 || status === 408 || (isHttp2(res) && !req.complete)) closeWhenAnswered(res);
+  // Over the limit or past the deadline the client is still sending, and so is one whose body the
+  // process cannot hold now (503 before it is complete: it must send it again anyway); on HTTP/2
+  // any unread body would hold its stream open, on HTTP/1.1 Node reads and discards it.
+  if (status === 413 || status === 408 || (!req.complete && (status === 503 || isHttp2(res)))) closeWhenAnswered(res);
   sendJson(res, status, error.toJSON());
 }
 

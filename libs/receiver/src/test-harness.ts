@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { connect } from "node:net";
+import type { Socket } from "node:net";
 import type { TestContext } from "node:test";
 import type { ReceiverConfig, ReceiverHttp2 } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
@@ -16,6 +18,7 @@ import { targetConfig } from "@pyroscope-relay/testing";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { ThrottledLog } from "./throttled-log.js";
+import { BodyBudget } from "./body-budget.js";
 import { startReceiver } from "./receiver-server.js";
 import type { Receiver } from "./receiver-server.js";
 
@@ -24,6 +27,8 @@ export type RedisClient = ReturnType<typeof createRedisConnection>;
 export interface HarnessOptions {
   targets?: string[];
   maxBodyBytes?: number;
+  /** `--ingest.max-inflight-body-size`; no bound unless given. */
+  maxInflightBodyBytes?: number;
   config?: Partial<ReceiverConfig>;
   backlog?: BacklogBounds;
   flush?: FlushBounds;
@@ -62,6 +67,8 @@ export interface TestReceiver {
   prefix: string;
   targets: string[];
   metrics: RelayMetrics;
+  /** The request bodies the receiver holds. */
+  bodies: BodyBudget;
   /**
    * Every key under this receiver's prefix except each queue's `meta` (BullMQ writes it when the
    * Enqueuer creates the queue, before any request): empty means nothing was stored.
@@ -127,6 +134,8 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     connection.disconnect();
   });
   const logger = options.logger ?? createLogger({ level: "silent" });
+  const warnings = new ThrottledLog(logger);
+  const bodies = new BodyBudget(options.maxInflightBodyBytes ?? 0, metrics, warnings);
   memoryGuard?.start();
   await enqueuer.readBacklogs();
   receiver = await startReceiver({
@@ -135,7 +144,8 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     metrics,
     logger,
     maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
-    warnings: new ThrottledLog(logger),
+    warnings,
+    bodies,
     ...(options.debuginfo === undefined ? {} : { debuginfo: options.debuginfo }),
     ...(options.forwardsClientTenant === undefined ? {} : { forwardsClientTenant: options.forwardsClientTenant }),
   });
@@ -146,6 +156,7 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     prefix,
     targets,
     metrics,
+    bodies,
     segments,
     keys: async () => {
       const meta = new Set(targets.map((target) => `${prefix}:${queueNameFor(target)}:meta`));
@@ -204,6 +215,37 @@ export function send(url: string, method: string, path: string, headers: Record<
     req.on("error", reject);
     req.end(body);
   });
+}
+
+export interface RawConnection {
+  socket: Socket;
+  /** Everything received so far, one character per byte. */
+  received: () => string;
+  closed: Promise<void>;
+}
+
+/** A bare TCP connection to the receiver, for requests written byte for byte (partial bodies, chunking). */
+export function rawConnection(url: string): RawConnection {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let text = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => {
+    text += chunk;
+  });
+  socket.on("error", () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return { socket, received: () => text, closed };
+}
+
+/** The status of a raw HTTP/1.1 answer. */
+export function statusOf(response: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
+}
+
+/** The JSON body of a raw HTTP/1.1 answer. */
+export function jsonBodyOf(response: string): { code: string; message: string } {
+  return JSON.parse(response.slice(response.indexOf("\r\n\r\n") + 4)) as { code: string; message: string };
 }
 
 /** `promise`, or a rejection naming `what` after `ms`; the timer never outlives the test. */

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
-import { hostname } from "node:os";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -17,8 +17,11 @@ describe("a whole Alloy configuration from Alloy's docs runs: its receiver and w
   let staging: FakeTarget;
   let relay: RelayProcess;
   let port: number;
+  let secrets: string;
 
   before(async () => {
+    secrets = await mkdtemp(join(tmpdir(), "relay-alloy-config-"));
+    await writeFile(join(secrets, "password"), "from-a-file");
     production = await startFakeTarget();
     staging = await startFakeTarget();
     port = await freePort();
@@ -31,7 +34,7 @@ describe("a whole Alloy configuration from Alloy's docs runs: its receiver and w
     relay = await startRelayProcess({
       config,
       args: ["--log.level=info"],
-      env: { PYROSCOPE_HOST: new URL(production.url).host, PYROSCOPE_PASSWORD: "from-the-environment", CLUSTER: "Prod-EU" },
+      env: { PYROSCOPE_HOST: new URL(production.url).host, PYROSCOPE_PASSWORD_FILE: join(secrets, "password"), CLUSTER: "Prod-EU" },
     });
   });
 
@@ -39,6 +42,7 @@ describe("a whole Alloy configuration from Alloy's docs runs: its receiver and w
     await relay?.stop();
     await production?.close();
     await staging?.close();
+    await rm(secrets, { recursive: true, force: true });
   });
 
   it("delivers to both writers with the configuration's expressions evaluated, and warns once about the rest", async () => {
@@ -46,7 +50,7 @@ describe("a whole Alloy configuration from Alloy's docs runs: its receiver and w
     assert.equal(res.status, 200, await res.text());
     const [sent] = await production.waitForRequests(1, 10_000);
     await staging.waitForRequests(1, 10_000);
-    assert.equal(sent!.headers.authorization, `Basic ${Buffer.from("relay:from-the-environment").toString("base64")}`);
+    assert.equal(sent!.headers.authorization, `Basic ${Buffer.from("relay:from-a-file").toString("base64")}`);
     assert.equal(sent!.headers["x-scope-orgid"], "platform");
     const name = new URLSearchParams(sent!.query).get("name") ?? "";
     assert.match(name, /cluster=prod-eu/, "string.to_lower(coalesce(sys.env(...)))");

@@ -198,8 +198,13 @@ describe("pyroscope-relay check", () => {
   });
 
   it("runs a whole Alloy configuration (a file or a directory): the relay's components, the others listed as ignored", async () => {
-    const full = await runCommand(["check", join(root, "examples/alloy-full.alloy")]);
+    // The password file its local.file reads.
+    const secrets = await mkdtemp(join(tmpdir(), "relay-check-"));
+    await writeFile(join(secrets, "password"), "pw");
+    const full = await runCommand(["check", join(root, "examples/alloy-full.alloy")], { ...process.env, PYROSCOPE_PASSWORD_FILE: join(secrets, "password") });
+    await rm(secrets, { recursive: true, force: true });
     assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stdout, /^local\.file pyroscope_password: .*password$/m);
     assert.match(full.stdout, /^receiver default: /m);
     assert.match(full.stdout, /^target production: /m);
     assert.match(full.stdout, /^ignored logging \(.*alloy-full\.alloy:10:1\)$/m);

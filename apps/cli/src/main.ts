@@ -82,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   if (config.ignored.length > 0) {
     logger.warn(
       { ignored: config.ignored.map(describeIgnored) },
-      "the relay runs only pyroscope.receive_http and pyroscope.write: the configuration's other components are ignored",
+      "the relay runs only pyroscope.receive_http, pyroscope.write and the local.file components they read: the configuration's other components are ignored",
     );
   }
   for (const warning of config.warnings) logger.warn(warning);
@@ -151,6 +151,9 @@ function describe(path: string, config: RelayConfig): string {
   }
   for (const t of config.targets) {
     lines.push(`target ${t.name}: ${t.url}`);
+  }
+  for (const file of config.localFiles) {
+    lines.push(`local.file ${file.label}: ${file.path}`);
   }
   for (const component of config.ignored) {
     lines.push(`ignored ${describeIgnored(component)}`);

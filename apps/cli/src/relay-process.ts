@@ -1,5 +1,5 @@
 import { AdminGate, createAdminRouter, isLoopback, ReloadError, serveDashboard } from "@pyroscope-relay/admin";
-import { changesBetween, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
+import { changesBetween, LocalFileWatch, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
 import { dashboardDir } from "@pyroscope-relay/dashboard";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
@@ -191,6 +191,20 @@ export async function startRelay(
     if (roles.writer && !roles.ingest) lowerWriterPriority(settings.writerPriority, logger);
     const writer = roles.writer ? WriterRole.start({ redis, targets, settings, logger, metrics, admin, stack }) : undefined;
     const ingest = roles.ingest ? await IngestRole.start({ redis, config, settings, logger, metrics, stack, signal: options.signal }) : undefined;
+    // As Alloy re-evaluates what reads a local.file when its file changes: a reload, which keeps the
+    // running configuration when the new one cannot be used.
+    const localFiles =
+      options.reloadConfig === undefined
+        ? undefined
+        : new LocalFileWatch({
+            changed: (file) => {
+              logger.info({ localFile: file.label, path: file.path }, "local.file changed: reloading the configuration");
+              reload().catch(() => undefined);
+            },
+            watchFailed: (file, err) =>
+              logger.warn({ localFile: file.label, path: file.path, err }, "cannot watch a local.file for changes: it is checked every poll_frequency"),
+          });
+    if (localFiles !== undefined) stack.push(async () => localFiles.close());
     apply = async (next) => {
       const served = selectTargets(next, settings.targets);
       const names = next.targets.map((t) => t.name);
@@ -223,8 +237,10 @@ export async function startRelay(
       queueState.setTargets(next.targets);
       const previous = current;
       current = next;
+      localFiles?.watch(next.localFiles);
       await logReload(previous, next, { admin, settings, logger });
     };
+    localFiles?.watch(config.localFiles);
     ready = true;
     return {
       ops,

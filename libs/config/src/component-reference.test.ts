@@ -10,7 +10,7 @@ test("prints as the dotted name the user wrote", () => {
 
 test("says why an export cannot be evaluated", () => {
   assert.equal(
-    cannotEvaluate(new ComponentReference(["local", "file", "token", "content"])),
-    "local.file.token.content cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to (a secret from a file: the attribute's _file form, such as password_file; from the environment: sys.env)",
+    cannotEvaluate(new ComponentReference(["remote", "http", "token", "content"])),
+    "remote.http.token.content cannot be evaluated: the relay evaluates no other components than local.file, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)",
   );
 });

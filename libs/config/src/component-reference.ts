@@ -11,11 +11,12 @@ export class ComponentReference {
 }
 
 /**
- * Why a reference cannot stand for a value. The relay runs no component but its own two, so it has
- * no other component's exports; a pyroscope.write receiver means something only in forward_to.
+ * Why a reference cannot stand for a value. Besides its own two components the relay evaluates only
+ * local.file, so it has no other component's exports; a pyroscope.write receiver means something only
+ * in forward_to.
  */
 export const whyNotEvaluable =
-  "cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to (a secret from a file: the attribute's _file form, such as password_file; from the environment: sys.env)";
+  "cannot be evaluated: the relay evaluates no other components than local.file, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)";
 
 export function cannotEvaluate(reference: ComponentReference): string {
   return `${reference} ${whyNotEvaluable}`;

@@ -96,8 +96,8 @@ test("refuses standard library names that are not values", () => {
 });
 
 test("refuses to evaluate a component's export", () => {
-  evaluationError("local.file.token.content[0]", `1:9: local.file.token.content ${whyNotEvaluable}`);
-  evaluationError('"a" + local.file.token.content', `1:15: local.file.token.content ${whyNotEvaluable}`);
+  evaluationError("remote.http.token.content[0]", `1:9: remote.http.token.content ${whyNotEvaluable}`);
+  evaluationError('"a" + remote.http.token.content', `1:15: remote.http.token.content ${whyNotEvaluable}`);
   evaluationError("coalesce(discovery.x.targets).y", `1:9: discovery.x.targets ${whyNotEvaluable}`);
 });
 

@@ -1,4 +1,5 @@
 import type { Expression } from "./ast.js";
+import { ExportError } from "./component-exports.js";
 import { cannotEvaluate, ComponentReference } from "./component-reference.js";
 import { ConfigError } from "./config-error.js";
 import { diagnosticAt, type Position } from "./diagnostic.js";
@@ -22,7 +23,8 @@ export interface EvaluationContext {
 /**
  * Evaluates an expression to plain data (objects without a prototype, so any key is safe), recording
  * where each list item and object field came from. A dotted name outside the standard library is a
- * component reference and stays symbolic: forward_to resolves it once every component is known.
+ * component reference: an evaluated component's export reads its value, any other stays symbolic
+ * (forward_to resolves it once every component is known).
  */
 export function evaluate(expression: Expression, path: ValuePath, context: EvaluationContext): unknown {
   switch (expression.kind) {
@@ -110,12 +112,21 @@ function dottedName(expression: Expression): string[] | undefined {
   return prefix && [...prefix, expression.name];
 }
 
-/** A dotted name outside the standard library names a component's export. */
-function reference(path: string[], pos: Position, context: EvaluationContext): ComponentReference {
+/**
+ * A dotted name outside the standard library names a component's export: its value when the relay
+ * evaluates that component (local.file), else a symbolic reference.
+ */
+function reference(path: string[], pos: Position, context: EvaluationContext): unknown {
   const text = path.join(".");
   if (stdlibFunction(text)) throw error(context, pos, `${text} is a function: call it, as in ${text}(...)`);
   if (isStdlibName(path[0]!)) throw error(context, pos, `${text} does not exist in the standard library`);
-  return new ComponentReference(path);
+  try {
+    const exported = context.scope.exports?.read(path);
+    return exported === undefined ? new ComponentReference(path) : exported.value;
+  } catch (cause) {
+    if (!(cause instanceof ExportError)) throw cause;
+    throw error(context, pos, cause.message, cause);
+  }
 }
 
 /** A field of a value, e.g. `constants.os` or `encoding.from_json(text).key`, or one more part of a dotted name. */

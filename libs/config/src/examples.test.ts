@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { hostname } from "node:os";
-import { basename } from "node:path";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "./load-config.js";
 
@@ -38,7 +39,11 @@ test("examples/seed.alloy: the documentation's example parses as Alloy reads it"
 });
 
 test("examples/alloy-full.alloy: a whole Alloy configuration runs its receiver and writers, the rest ignored", async () => {
-  const config = await loadConfig(example("alloy-full.alloy"), { PYROSCOPE_PASSWORD: "pw", CLUSTER: "EU-1" });
+  const dir = await mkdtemp(join(tmpdir(), "alloy-full-"));
+  const passwordFile = join(dir, "password");
+  await writeFile(passwordFile, "pw from a file\n");
+  const config = await loadConfig(example("alloy-full.alloy"), { PYROSCOPE_PASSWORD_FILE: passwordFile, CLUSTER: "EU-1" });
+  await rm(dir, { recursive: true });
   assert.deepEqual(
     config.receivers.map((r) => [r.label, r.listenAddress, r.listenPort, r.targets]),
     [["default", "0.0.0.0", 9999, ["production", "staging"]]],
@@ -46,14 +51,14 @@ test("examples/alloy-full.alloy: a whole Alloy configuration runs its receiver a
   const [production, staging] = config.targets;
   assert.equal(production?.url, "https://pyroscope.example.com");
   assert.deepEqual(production?.headers, { "X-Scope-OrgID": "platform" });
-  assert.deepEqual(production?.auth, { kind: "basic", username: "relay", password: "pw" });
+  // As Alloy exports it: the file's content as it is, newline included.
+  assert.deepEqual(production?.auth, { kind: "basic", username: "relay", password: "pw from a file\n" });
   assert.deepEqual(production?.externalLabels, { cluster: "eu-1", node: hostname() });
   assert.equal(staging?.url, "http://pyroscope-staging:4040");
   assert.deepEqual(
     config.ignored.map(({ name, label, line }) => [name, label, line]),
     [
       ["logging", undefined, 10],
-      ["local.file", "scrape_token", 15],
       ["discovery.kubernetes", "pods", 21],
       ["discovery.relabel", "pods", 30],
       ["pyroscope.scrape", "pods", 46],
@@ -64,6 +69,10 @@ test("examples/alloy-full.alloy: a whole Alloy configuration runs its receiver a
     ],
   );
   assert.ok(config.ignored.every((c) => c.file === example("alloy-full.alloy") && c.col === 1));
+  assert.deepEqual(
+    config.localFiles.map(({ label, path, detector, pollFrequencyMs }) => [label, path, detector, pollFrequencyMs]),
+    [["pyroscope_password", passwordFile, "fsnotify", 60_000]],
+  );
 });
 
 test("examples/alloy-dir: a directory is one configuration, its files referring to each other", async () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { alloyBoolean, alloyString, nullAs, optionalBlock, type FileReader } from "./schema-values.js";
+import { alloyBoolean, alloyString, nullAs, optionalBlock, secretString, type FileReader } from "./schema-values.js";
 import { MalformedEscapeError, urlCredentials } from "./url-credentials.js";
 
 // The HTTP client settings of a `pyroscope.write` endpoint: Alloy's `common/config` HTTPClientConfig
@@ -76,7 +76,7 @@ function fileValue(readFile: FileReader, clean: (contents: string) => string) {
 
 /** A map of header names to lists of values (`http_headers`, `proxy_connect_header`); values are secrets. */
 function headerLists(reserved: ReadonlySet<string>) {
-  return nullAs({}, z.record(z.string(), nullAs([], z.array(alloyString)))).superRefine((map, ctx) => {
+  return nullAs({}, z.record(z.string(), nullAs([], z.array(secretString)))).superRefine((map, ctx) => {
     for (const name of Object.keys(map)) {
       if (!headerName.test(name)) conflict(ctx, [name], "invalid HTTP header name");
       else if (reserved.has(name.toLowerCase())) {
@@ -148,7 +148,8 @@ function checkProxy(proxy: ProxySettings, ctx: z.RefinementCtx): void {
 export function httpClientShape(readFile: FileReader) {
   const secretFile = fileValue(readFile, (contents) => contents.trim());
   const pemFile = fileValue(readFile, (contents) => contents);
-  const pem = alloyString.optional().transform((text) => (text === "" ? undefined : text));
+  const pemOf = (text: z.ZodType<string, unknown>) => text.optional().transform((pem) => (pem === "" ? undefined : pem));
+  const pem = pemOf(alloyString);
 
   const tlsConfig = z
     .strictObject({
@@ -156,7 +157,8 @@ export function httpClientShape(readFile: FileReader) {
       ca_file: pemFile.optional(),
       cert_pem: pem,
       cert_file: pemFile.optional(),
-      key_pem: pem,
+      // A secret in Alloy, unlike the certificates.
+      key_pem: pemOf(secretString),
       key_file: pemFile.optional(),
       insecure_skip_verify: alloyBoolean.default(false),
       server_name: alloyString.optional(),
@@ -178,7 +180,7 @@ export function httpClientShape(readFile: FileReader) {
   const basicAuth = z
     .strictObject({
       username: alloyString.default(""),
-      password: alloyString.optional(),
+      password: secretString.optional(),
       password_file: secretFile.optional(),
     })
     .superRefine((auth, ctx) => {
@@ -191,7 +193,7 @@ export function httpClientShape(readFile: FileReader) {
     .strictObject({
       // Alloy trims the type and defaults an empty one to Bearer.
       type: alloyString.default("").transform((type) => type.trim() || "Bearer"),
-      credentials: alloyString.optional(),
+      credentials: secretString.optional(),
       credentials_file: secretFile.optional(),
     })
     .superRefine((auth, ctx) => {
@@ -204,7 +206,7 @@ export function httpClientShape(readFile: FileReader) {
   const oauth2 = z
     .strictObject({
       client_id: alloyString.refine((id) => id !== "", { error: "must not be empty" }),
-      client_secret: alloyString.optional(),
+      client_secret: secretString.optional(),
       client_secret_file: secretFile.optional(),
       scopes: nullAs([], z.array(alloyString)).default(() => []),
       token_url: alloyString.refine(isHttpUrl, { error: "must be an absolute http:// or https:// URL" }),
@@ -231,7 +233,7 @@ export function httpClientShape(readFile: FileReader) {
     authorization: optionalBlock("authorization", authorization),
     oauth2: optionalBlock("oauth2", oauth2),
     // "" is unset, as in Alloy: no `Authorization: Bearer ` for an unset env(), and no second auth method.
-    bearer_token: alloyString.optional().transform((token) => (token === "" ? undefined : token)),
+    bearer_token: secretString.optional().transform((token) => (token === "" ? undefined : token)),
     bearer_token_file: secretFile.optional(),
     tls_config: optionalBlock("tls_config", tlsConfig),
     http_headers: headerLists(reservedHeaders).optional(),

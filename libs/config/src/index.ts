@@ -1,4 +1,4 @@
-export type { IgnoredComponent, ReceiverConfig, RelayConfig, TargetAuth, TargetConfig, TargetTls } from "./relay-config.js";
+export type { IgnoredComponent, LocalFileConfig, ReceiverConfig, RelayConfig, TargetAuth, TargetConfig, TargetTls } from "./relay-config.js";
 export type { ClientAuthType, ReceiverHttp2, ReceiverTls } from "./relay-config.js";
 export type { RelaySettings, WriterPriority } from "./relay-settings.js";
 export { PRODUCER_COMMAND_TIMEOUT_MS } from "./relay-settings.js";
@@ -15,3 +15,4 @@ export { readRedisTls, type RedisTls } from "./redis-tls.js";
 export { changesBetween } from "./config-changes.js";
 export { configuredHeaders, setsOwnTenant } from "./target-headers.js";
 export { MalformedEscapeError, percentDecoded, urlCredentials } from "./url-credentials.js";
+export { LocalFileWatch, type LocalFileWatchEvents } from "./local-file-watch.js";

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ComponentReference } from "./component-reference.js";
 import { binaryOperation, OperationError, unaryOperation } from "./operators.js";
+import { Secret } from "./secret.js";
 
 const object = (fields: Record<string, unknown>) => Object.assign(Object.create(null), fields);
 
@@ -60,9 +61,25 @@ test("refuses division by zero, results out of range and references", () => {
   operationError(() => binaryOperation("/", 1, 0), "division by zero", "right");
   operationError(() => binaryOperation("%", 1, 0), "division by zero", "right");
   operationError(() => binaryOperation("*", 1e308, 10), 'the result of "*" is out of range', "right");
-  const reference = new ComponentReference(["local", "file", "a", "content"]);
-  const message = `local.file.a.content cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to (a secret from a file: the attribute's _file form, such as password_file; from the environment: sys.env)`;
+  const reference = new ComponentReference(["remote", "http", "a", "content"]);
+  const message = `remote.http.a.content cannot be evaluated: the relay evaluates no other components than local.file, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)`;
   operationError(() => binaryOperation("==", reference, reference), message, "left");
   operationError(() => binaryOperation("+", "x", reference), message, "right");
   operationError(() => unaryOperation("!", reference), message, "right");
+});
+
+test("joins strings and secrets into a secret, compares secrets by their text, and does nothing else with them", () => {
+  const joined = (left: unknown, right: unknown) => {
+    const value = binaryOperation("+", left, right);
+    assert.ok(value instanceof Secret);
+    return value.reveal();
+  };
+  assert.equal(joined("Bearer ", new Secret("t")), "Bearer t");
+  assert.equal(joined(new Secret("t"), "!"), "t!");
+  assert.equal(joined(new Secret("a"), new Secret("b")), "ab");
+  assert.equal(binaryOperation("==", new Secret("a"), new Secret("a")), true);
+  assert.equal(binaryOperation("!=", new Secret("a"), new Secret("b")), true);
+  assert.equal(binaryOperation("==", new Secret("a"), "a"), false, "a secret is never a string");
+  operationError(() => binaryOperation("+", new Secret("a"), 1), '"+" joins a secret with strings or secrets only, got number', "right");
+  operationError(() => binaryOperation("<", new Secret("a"), "b"), '"<" needs numbers or strings, got secret', "left");
 });

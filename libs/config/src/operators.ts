@@ -1,5 +1,6 @@
 import type { BinaryOperator, UnaryOperator } from "./ast.js";
 import { cannotEvaluate, ComponentReference } from "./component-reference.js";
+import { Secret } from "./secret.js";
 import { describeValueType, isObjectValue } from "./value-type.js";
 
 /** An operator refused its operands; `operand` says which one to point at. */
@@ -51,6 +52,7 @@ export function binaryOperation(operator: BinaryOperator, left: unknown, right: 
   checkReference(right, "right");
   if (operator === "==") return equal(left, right);
   if (operator === "!=") return !equal(left, right);
+  if (operator === "+" && (left instanceof Secret || right instanceof Secret)) return new Secret(joinedText(left, "left") + joinedText(right, "right"));
 
   const allowed = operandTypes[operator];
   const [leftType, rightType] = [describeValueType(left), describeValueType(right)];
@@ -105,8 +107,16 @@ function arithmetic(operator: BinaryOperator, a: number, b: number, float: boole
   }
 }
 
-/** Values of different types are never equal; lists and objects are equal item by item. */
+/** As in Alloy, a string joined to a secret (or two secrets) makes a secret. */
+function joinedText(value: unknown, operand: "left" | "right"): string {
+  if (value instanceof Secret) return value.reveal();
+  if (typeof value === "string") return value;
+  throw new OperationError(`"+" joins a secret with strings or secrets only, got ${describeValueType(value)}`, operand);
+}
+
+/** Values of different types are never equal; lists and objects are equal item by item, secrets by their text. */
 function equal(a: unknown, b: unknown): boolean {
+  if (a instanceof Secret && b instanceof Secret) return a.reveal() === b.reveal();
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, index) => equal(item, b[index]));
   if (isObjectValue(a) && isObjectValue(b)) {
     const keys = Object.keys(a);

@@ -60,6 +60,7 @@ test("applies Alloy's defaults to a minimal configuration", () => {
         externalLabels: {},
       },
     ],
+    localFiles: [],
     ignored: [],
     warnings: [],
   });
@@ -263,10 +264,10 @@ test("reports forward_to naming a component the relay does not run", () => {
   ]);
 });
 
-test("reports a component export used as a value", () => {
-  const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', "url = local.file.endpoint.content");
+test("reports an export of a component the relay does not evaluate used as a value", () => {
+  const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', "url = remote.http.endpoint.content");
   assert.deepEqual(configErrors(source), [
-    "relay.alloy:6:11: url: expected string, got reference local.file.endpoint.content, which cannot be evaluated: the relay runs no other components, and refers to pyroscope.write receivers only in forward_to (a secret from a file: the attribute's _file form, such as password_file; from the environment: sys.env)",
+    "relay.alloy:6:11: url: expected string, got reference remote.http.endpoint.content, which cannot be evaluated: the relay evaluates no other components than local.file, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)",
   ]);
 });
 

@@ -24,7 +24,8 @@ const noFileReader: FileReader = () => {
 
 /**
  * Parses and validates an Alloy-syntax configuration. Pure but for `constants.*`, which describe this
- * machine: `env` answers `sys.env("X")`, and `readFile` reads the files `*_file` attributes name.
+ * machine: `env` answers `sys.env("X")`, and `readFile` reads the files `*_file` attributes and
+ * local.file components name.
  * Throws a ConfigError listing every problem found.
  */
 export function parseConfig(source: string, file: string, env: Environment = {}, readFile: FileReader = noFileReader): RelayConfig {
@@ -39,7 +40,7 @@ export function parseConfigFiles(path: string, sources: readonly ConfigSource[],
   const diagnostics: Diagnostic[] = [];
   const files = parseFiles(sources, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  const { components, ignored } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics);
+  const { components, ignored, localFiles } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics, readFile);
 
   const write = writeSchema(readFile);
   const receiveHttp = receiveHttpSchema(readFile);
@@ -66,7 +67,7 @@ export function parseConfigFiles(path: string, sources: readonly ConfigSource[],
   const targetsByWrite = new Map(writes.map(({ label }) => [label, targets.filter((t) => t.writeLabel === label).map((t) => t.name)]));
   const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  return { receivers, targets, ignored, warnings: ignoredTracing(writes).sort(compareDiagnostics).map(formatDiagnostic) };
+  return { receivers, targets, localFiles, ignored, warnings: ignoredTracing(writes).sort(compareDiagnostics).map(formatDiagnostic) };
 }
 
 /** A write's `tracing` block that turns a propagator on asks for what the relay never does. */
@@ -81,7 +82,7 @@ function ignoredTracing(writes: readonly Located<WriteComponent>[]): Diagnostic[
 
 /**
  * The names of the targets of a configuration, and nothing else: its syntax and expressions are
- * checked, but no file is read and no endpoint setting validated. The operator commands need no more
+ * checked, but no file is read (a local.file's content reads as empty) and no endpoint setting validated. The operator commands need no more
  * (they work on Redis), and may run where the writers' secrets and certificates are not.
  * @throws ConfigError when the configuration does not parse or evaluate
  */
@@ -89,7 +90,7 @@ export function targetNamesOf(sources: readonly ConfigSource[], env: Environment
   const diagnostics: Diagnostic[] = [];
   const files = parseFiles(sources, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  const { components } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics);
+  const { components } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics, () => "");
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   const names = components
     .filter(({ kind }) => kind === "pyroscope.write")

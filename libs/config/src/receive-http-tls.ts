@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { z } from "zod";
 import type { ClientAuthType, ReceiverTls } from "./relay-config.js";
-import { alloyString, fileContents, type FileReader } from "./schema-values.js";
+import { alloyString, fileContents, secretString, type FileReader } from "./schema-values.js";
 import { openSslCipherList, UnknownCipherSuiteError } from "./tls-cipher-suites.js";
 
 /** Alloy's values (those of Go's exporter-toolkit); `RequireClientCert` is its old name for RequireAnyClientCert. */
@@ -54,7 +54,7 @@ export function receiveHttpTlsSchema(readFile: FileReader) {
     .strictObject({
       cert_pem: optional(alloyString),
       cert_file: optional(pemFile),
-      key_pem: optional(alloyString),
+      key_pem: optional(secretString),
       key_file: optional(pemFile),
       // Alloy's code reads `client_ca`, its documentation says `client_ca_pem`: both are taken.
       client_ca: optional(alloyString),

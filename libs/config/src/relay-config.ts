@@ -149,9 +149,26 @@ export interface IgnoredComponent {
   col: number;
 }
 
+/**
+ * A `local.file` component: the file its `content` was read from when the configuration was loaded.
+ * The running relay watches it and reloads the configuration when the content changes, which is how
+ * Alloy's dependants see a new content.
+ */
+export interface LocalFileConfig {
+  label: string;
+  path: string;
+  /** `fsnotify`: file system events, checked besides every `pollFrequencyMs`; `poll`: that check alone. */
+  detector: "fsnotify" | "poll";
+  pollFrequencyMs: number;
+  /** SHA-256 of the content loaded: the configuration holds it, so another one is a change. */
+  contentDigest: string;
+}
+
 export interface RelayConfig {
   receivers: ReceiverConfig[];
   targets: TargetConfig[];
+  /** The configuration's `local.file` components, in source order. */
+  localFiles: LocalFileConfig[];
   /** Every ignored block, file by file in source order. */
   ignored: IgnoredComponent[];
   /** What the relay accepts, as Alloy does, but does not honour: `file:line:col: message`, in source order. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.js";
+import { Secret } from "./secret.js";
 
 /** Reads a file named in the configuration; injected so that parsing stays free of I/O. */
 export type FileReader = (path: string) => string;
@@ -15,6 +16,12 @@ export function nullAs<T extends z.ZodType>(zero: unknown, schema: T) {
 
 /** Alloy converts a number to a string where a string is expected... */
 export const alloyString = z.preprocess((value) => (value === null ? "" : typeof value === "number" ? String(value) : value), z.string());
+
+/**
+ * An attribute Alloy types as a secret (a password, a token, a key): it takes a secret or a string,
+ * and holds the text either way. Every other string attribute refuses a secret.
+ */
+export const secretString = z.preprocess((value) => (value instanceof Secret ? value.reveal() : value), alloyString);
 
 /** ...and a numeric string to a number where a number is expected. */
 const numericText = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;

@@ -1,3 +1,4 @@
+import type { ComponentExports } from "./component-exports.js";
 import type { Environment } from "./evaluate.js";
 
 /** What expressions read besides the configuration itself: the standard library's view of this machine. */
@@ -5,4 +6,6 @@ export interface Scope {
   env: Environment;
   /** `constants.hostname`, `constants.os`, `constants.arch` and `constants.version`. */
   constants: Readonly<Record<string, string>>;
+  /** The exports of the components the relay evaluates; without it every reference stays symbolic. */
+  exports?: ComponentExports;
 }

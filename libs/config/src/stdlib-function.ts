@@ -1,6 +1,7 @@
 import { FunctionError } from "./function-error.js";
 import { numberText } from "./number-text.js";
 import type { Scope } from "./scope.js";
+import { Secret, secretNotString } from "./secret.js";
 import { describeValueType } from "./value-type.js";
 
 /** The evaluated arguments of a call, read with Alloy's conversions; a misfit is a FunctionError at it. */
@@ -49,6 +50,7 @@ export function callFunction(fn: StdlibFunction, values: readonly unknown[], sco
 function toText(value: unknown, name: () => string, index: number): string {
   if (typeof value === "string") return value;
   if (typeof value === "number") return numberText(value);
+  if (value instanceof Secret) throw new FunctionError(`${name()}: ${secretNotString}`, index);
   throw mismatch(name(), "string", value, index);
 }
 

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ComponentReference } from "./component-reference.js";
 import { FunctionError } from "./function-error.js";
+import { Secret } from "./secret.js";
 import { isStdlibName, stdlibFunction } from "./stdlib.js";
 import { callFunction } from "./stdlib-function.js";
 
@@ -44,6 +45,10 @@ test("file.path_join and convert.nonsensitive behave as in Alloy", () => {
   assert.equal(call("file.path_join"), "");
   assert.equal(call("file.path_join", "a/", "", "b/"), join("a", "b"));
   assert.equal(call("convert.nonsensitive", "secret"), "secret");
+  assert.equal(call("convert.nonsensitive", new Secret("s3cret")), "s3cret");
+  assert.throws(() => call("string.to_upper", new Secret("s3cret")), {
+    message: "argument 1: secrets may not be converted into strings (convert.nonsensitive(...) turns a value that is no secret into one)",
+  });
 });
 
 test("keeps the deprecated names Alloy still accepts", () => {

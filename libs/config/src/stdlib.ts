@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { FunctionError } from "./function-error.js";
+import { Secret } from "./secret.js";
 import { encodingFunctions } from "./stdlib-encoding.js";
 import type { StdlibFunction } from "./stdlib-function.js";
 import { stringFunctions } from "./stdlib-strings.js";
@@ -31,8 +32,14 @@ const sysEnv: StdlibFunction = {
 
 const concat: StdlibFunction = { arity: [0, Infinity], run: (args) => args.values.flatMap((_, index) => args.list(index)) };
 
-/** Alloy's secrets are plain strings here, so there is nothing to convert. */
-const nonsensitive: StdlibFunction = { arity: [1, 1], run: (args) => args.string(0) };
+/** A secret's text as a plain string; a string is taken as it is, as Alloy converts one into a secret first. */
+const nonsensitive: StdlibFunction = {
+  arity: [1, 1],
+  run: (args) => {
+    const [value] = args.values;
+    return value instanceof Secret ? value.reveal() : args.string(0);
+  },
+};
 
 const namespaces: Record<string, Record<string, StdlibFunction>> = {
   sys: { env: sysEnv },

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { ComponentReference, whyNotEvaluable } from "./component-reference.js";
 import { diagnosticAt, type Diagnostic } from "./diagnostic.js";
+import { Secret, secretNotString } from "./secret.js";
 import type { ValueLocations } from "./value-locations.js";
 import { describeValueType } from "./value-type.js";
 
@@ -15,6 +16,7 @@ function typeMessage(issue: z.core.$ZodRawIssue): string | undefined {
   if (got === "block") return `${JSON.stringify(name)} must be set as an attribute (${name} = ...), not a block`;
   const expected = `expected ${expectedNames[issue.expected] ?? issue.expected}`;
   if (issue.input instanceof ComponentReference) return `${expected}, got reference ${issue.input}, which ${whyNotEvaluable}`;
+  if (issue.input instanceof Secret && issue.expected === "string") return `${expected}, got secret: ${secretNotString}`;
   return `${expected}, got ${got}`;
 }
 

@@ -1,4 +1,5 @@
 import { ComponentReference } from "./component-reference.js";
+import { Secret } from "./secret.js";
 
 /** Marks decoded block bodies, so that a block given where a value belongs is named as such. */
 export const blockBody: unique symbol = Symbol("block body");
@@ -12,6 +13,7 @@ export function describeValueType(value: unknown): string {
   if (Array.isArray(value)) return value.length > 0 && value.every((item) => item?.[blockBody]) ? "block" : "list";
   if ((value as { [blockBody]?: true })[blockBody]) return "block";
   if (value instanceof ComponentReference) return "reference";
+  if (value instanceof Secret) return "secret";
   return "object";
 }
 

@@ -1,0 +1,115 @@
+import type { Block } from "./ast.js";
+import { type ComponentExports, ExportError } from "./component-exports.js";
+import { contentDigest } from "./content-digest.js";
+import { decodeBody } from "./decode-body.js";
+import { diagnosticAt, type Diagnostic } from "./diagnostic.js";
+import { localFileSchema } from "./local-file-schema.js";
+import type { LocalFileConfig } from "./relay-config.js";
+import type { FileReader } from "./schema-values.js";
+import type { Scope } from "./scope.js";
+import { Secret } from "./secret.js";
+import { validateComponent } from "./validate-component.js";
+import { ValueLocations } from "./value-locations.js";
+import { describeValueType } from "./value-type.js";
+
+/** A `local.file` block of the configuration, by its label. */
+export interface LocalFileBlock {
+  file: string;
+  block: Block;
+}
+
+type LocalFileState = { kind: "evaluating" } | { kind: "failed" } | { kind: "loaded"; content: string | Secret; config: Omit<LocalFileConfig, "label"> };
+
+/**
+ * The `local.file` components of a configuration, which the relay evaluates as Alloy does: each reads
+ * its file once, when the configuration loads, and exports its `content` (a secret with
+ * `is_secret = true`), as it is, not trimmed. A component is evaluated when a reference first reads
+ * it, so one local.file's arguments may read another's content (Alloy orders them by dependency); a
+ * cycle is an error. One that none of the relay's components reads is left unevaluated, as the
+ * components that read it are: its file may well exist only where Alloy runs. Problems go to
+ * `diagnostics`, at the component.
+ */
+export class LocalFiles implements ComponentExports {
+  private readonly states = new Map<string, LocalFileState>();
+  /** Labels being evaluated, outermost first: the path of a cycle. */
+  private readonly evaluating: string[] = [];
+
+  constructor(
+    private readonly blocks: ReadonlyMap<string, LocalFileBlock>,
+    private readonly scope: Scope,
+    private readonly readFile: FileReader,
+    private readonly diagnostics: Diagnostic[],
+  ) {}
+
+  read(path: readonly string[]): { value: unknown } | undefined {
+    const [namespace, kind, label, name, field] = path;
+    if (namespace !== "local" || kind !== "file" || label === undefined) return undefined;
+    const id = `local.file.${label}`;
+    if (!this.blocks.has(label)) throw new ExportError(`${id} is not defined: the configuration has no local.file ${JSON.stringify(label)} block`);
+    const state = this.evaluate(label);
+    if (state.kind === "evaluating") {
+      const cycle = [...this.evaluating.slice(this.evaluating.indexOf(label)), label].map((l) => `local.file.${l}`);
+      throw new ExportError(`${id} depends on itself: ${cycle.join(" -> ")}`);
+    }
+    if (state.kind === "failed") throw new ExportError(`${id} cannot be read: the component has errors (reported at it)`);
+    if (name === undefined) return { value: Object.assign(Object.create(null), { content: state.content }) };
+    if (name !== "content") throw new ExportError(`${id} has no export ${JSON.stringify(name)}: local.file exports content`);
+    if (field !== undefined) throw new ExportError(`cannot read field ${JSON.stringify(field)} of a ${describeValueType(state.content)}`);
+    return { value: state.content };
+  }
+
+  /** The components read so far, as the running relay watches them: in source order. */
+  configs(): LocalFileConfig[] {
+    return [...this.blocks.keys()].flatMap((label) => {
+      const state = this.states.get(label);
+      return state?.kind === "loaded" ? [{ label, ...state.config }] : [];
+    });
+  }
+
+  /** The components nothing has read so far, by label. */
+  unread(): [string, LocalFileBlock][] {
+    return [...this.blocks].filter(([label]) => !this.states.has(label));
+  }
+
+  private evaluate(label: string): LocalFileState {
+    const known = this.states.get(label);
+    if (known !== undefined) return known;
+    this.states.set(label, { kind: "evaluating" });
+    this.evaluating.push(label);
+    let state: LocalFileState;
+    try {
+      state = this.load(label, this.blocks.get(label)!);
+    } finally {
+      this.evaluating.pop();
+    }
+    this.states.set(label, state);
+    return state;
+  }
+
+  private load(label: string, { file, block }: LocalFileBlock): LocalFileState {
+    const locations = new ValueLocations(block.pos);
+    const before = this.diagnostics.length;
+    const data = decodeBody(block.body, [], { file, scope: { ...this.scope, exports: this }, locations }, this.diagnostics);
+    if (this.diagnostics.length > before) return { kind: "failed" };
+    const result = validateComponent(localFileSchema, data, locations, file);
+    if (!result.ok) {
+      this.diagnostics.push(...result.diagnostics);
+      return { kind: "failed" };
+    }
+    const { filename, detector, poll_frequency, is_secret } = result.value;
+    let text: string;
+    try {
+      text = this.readFile(filename);
+    } catch (error) {
+      // As Alloy, which fails to load the component: nothing could use its content.
+      const message = `local.file ${JSON.stringify(label)}: cannot read ${JSON.stringify(filename)}: ${(error as Error).message}`;
+      this.diagnostics.push(diagnosticAt(file, locations.nearest(["filename"]).pos, message));
+      return { kind: "failed" };
+    }
+    return {
+      kind: "loaded",
+      content: is_secret ? new Secret(text) : text,
+      config: { path: filename, detector, pollFrequencyMs: poll_frequency, contentDigest: contentDigest(text) },
+    };
+  }
+}

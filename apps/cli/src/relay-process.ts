@@ -199,7 +199,10 @@ export async function startRelay(
         : new LocalFileWatch({
             changed: (file) => {
               logger.info({ localFile: file.label, path: file.path }, "local.file changed: reloading the configuration");
-              reload().catch(() => undefined);
+              // A reload that could not take the new content for a passing reason goes again at the next check.
+              reload().catch((err: unknown) => {
+                if (!(err instanceof ReloadError && err.outcome === "refused")) localFiles?.retry(file);
+              });
             },
             watchFailed: (file, err) =>
               logger.warn({ localFile: file.label, path: file.path, err }, "cannot watch a local.file for changes: it is checked every poll_frequency"),

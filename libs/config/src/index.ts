@@ -16,3 +16,4 @@ export { changesBetween } from "./config-changes.js";
 export { configuredHeaders, setsOwnTenant } from "./target-headers.js";
 export { MalformedEscapeError, percentDecoded, urlCredentials } from "./url-credentials.js";
 export { LocalFileWatch, type LocalFileWatchEvents } from "./local-file-watch.js";
+export { maxTimerDelayMs, timerDelay } from "./timer-delay.js";

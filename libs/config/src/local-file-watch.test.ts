@@ -92,3 +92,23 @@ test("a renewed watch starts from the new configuration; close stops it", async 
   await sleep(150);
   assert.equal(changes.length, 1, "closed");
 });
+
+test("retry: a change the reload could not take is told again at the next check, while the file still holds it", async () => {
+  const file = localFile("one", "poll", 40);
+  const { watch, changes } = counting([file]);
+  writeFileSync(file.path, "two");
+  await until(() => changes.length === 1, "the change told");
+  watch.retry(file);
+  await until(() => changes.length === 2, "the change told again");
+  await sleep(150);
+  assert.deepEqual(changes, [file.label, file.label], "told again once, not at every poll");
+});
+
+test("a poll frequency past what Node's timers hold is waited out, not taken as 1 ms", async () => {
+  const file = localFile("one", "poll", 2 ** 40);
+  const { changes } = counting([file]);
+  await sleep(50);
+  writeFileSync(file.path, "two");
+  await sleep(150);
+  assert.deepEqual(changes, [], "no poll yet");
+});

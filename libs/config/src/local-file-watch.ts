@@ -2,6 +2,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { contentDigest } from "./content-digest.js";
 import type { LocalFileConfig } from "./relay-config.js";
+import { timerDelay } from "./timer-delay.js";
 
 /** Alloy waits this long after a file system event before it reads the file, so as not to take a write half done. */
 const settleMs = 30;
@@ -32,6 +33,15 @@ export class LocalFileWatch {
     this.watches = files.map((file) => new FileWatch(file, this.events));
   }
 
+  /**
+   * Tells `file`'s change again at its next check, the content still new: the reload it asked for
+   * could not take it for a passing reason (Redis unreachable, say), where a content it refused is
+   * told once.
+   */
+  retry(file: LocalFileConfig): void {
+    for (const fileWatch of this.watches) fileWatch.retry(file);
+  }
+
   close(): void {
     for (const fileWatch of this.watches) fileWatch.close();
     this.watches = [];
@@ -46,6 +56,8 @@ class FileWatch {
   private settling: NodeJS.Timeout | undefined;
   /** Checks run one at a time, in order, so that `seen` follows the file. */
   private checking: Promise<void> = Promise.resolve();
+  /** Whether a check is queued or running: a poll then adds none (a slow read must not pile them up). */
+  private busy = false;
   private closed = false;
 
   constructor(
@@ -56,10 +68,14 @@ class FileWatch {
     if (file.detector === "fsnotify") this.startWatcher();
     this.poll = setInterval(() => {
       if (file.detector === "fsnotify" && this.watcher === undefined) this.startWatcher();
-      this.check();
-    }, file.pollFrequencyMs).unref();
+      if (!this.busy) this.check();
+    }, timerDelay(file.pollFrequencyMs)).unref();
     // A change made after the configuration was read and before this watch began.
     this.check();
+  }
+
+  retry(file: LocalFileConfig): void {
+    if (file.label === this.file.label) this.seen = this.file.contentDigest;
   }
 
   close(): void {
@@ -101,11 +117,18 @@ class FileWatch {
   }
 
   private check(): void {
-    this.checking = this.checking.then(async () => {
-      const seen = await readFile(this.file.path, "utf8").then(contentDigest, (error: NodeJS.ErrnoException) => `unreadable: ${error.code ?? error.message}`);
-      if (this.closed || seen === this.seen) return;
-      this.seen = seen;
-      this.events.changed(this.file);
-    });
+    this.busy = true;
+    this.checking = this.checking
+      .then(async () => {
+        const seen = await readFile(this.file.path, "utf8").then(contentDigest, (error: NodeJS.ErrnoException) => `unreadable: ${error.code ?? error.message}`);
+        if (this.closed || seen === this.seen) return;
+        this.seen = seen;
+        this.events.changed(this.file);
+      })
+      // A listener that throws must not end the checks for good.
+      .catch((error: unknown) => this.events.watchFailed(this.file, error as Error))
+      .finally(() => {
+        this.busy = false;
+      });
   }
 }

@@ -329,7 +329,9 @@ export class BatchWorker {
         // job of their own (the claim is atomic, so it took nothing or all it will ever take). The
         // claim's error is the attempt's; a release that fails too leaves the key to the retry.
         await lifecycle.releaseDeduplication(job).catch(() => undefined);
-        this.drainPending(lifecycle);
+        // Not when the job goes back to wait for a Redis that refuses: a drain job added for each
+        // such claim would meet the same refusal and add another, as many as the outage lasts.
+        if (!isRedisError(error)) this.drainPending(lifecycle);
         throw error;
       });
       if (claim === undefined) throw new FinalFailure({ reason: "invalid job", detail: "the drain job is gone" });

@@ -14,12 +14,22 @@ const CLIENT_FAILURES = [
 ];
 
 /**
- * Whether `error` is Redis' (an error reply: LOADING, READONLY, OOM, CLUSTERDOWN, NOPERM, a key of the
- * wrong type...) or the client's for a Redis it cannot reach (a closed connection, a command timed out,
- * no cluster node answering): an error of the queue's storage, never of a target.
+ * Redis' error replies for a state it gets out of, or an operator gets it out of, with nothing
+ * else changed: loading, a replica, a failover, a busy script, out of memory, too few replicas, a
+ * failing snapshot, an ACL or a password to set right.
+ */
+const PASSING_REPLIES = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|NOREPLICAS|MISCONF|NOPERM|NOAUTH|WRONGPASS) /;
+
+/**
+ * Whether `error` is a Redis outage (an error reply for a state that passes: LOADING, READONLY, OOM,
+ * CLUSTERDOWN, NOPERM...; or the client's for a Redis it cannot reach: a closed connection, a command
+ * timed out, no cluster node answering): an error of the queue's storage, never of a target. An
+ * error reply that the same command would get again (ERR, a script's error, WRONGTYPE, CROSSSLOT) is
+ * not one: retried for ever, it would never end.
  */
 export function isRedisError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error instanceof ReplyError || CLIENT_ERROR_NAMES.has(error.name)) return true;
+  if (error instanceof ReplyError) return PASSING_REPLIES.test(error.message);
+  if (CLIENT_ERROR_NAMES.has(error.name)) return true;
   return CLIENT_FAILURES.some((failure) => error.message.startsWith(failure));
 }

@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { timerDelay } from "./timer-delay.js";
+import { timerDelay } from "@pyroscope-relay/config";
 
 /** What a client speaking HTTP/2 with prior knowledge sends first (RFC 9113, 3.4). */
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");

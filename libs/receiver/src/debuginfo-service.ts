@@ -1,11 +1,11 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { timerDelay } from "@pyroscope-relay/config";
 import type { CallOptions, Client, ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { createTransport } from "@connectrpc/connect/protocol-connect";
 import { DebuginfoService } from "@pyroscope-relay/proto";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 import { tenantHeaderKey } from "./tenant.js";
-import { timerDelay } from "./timer-delay.js";
 
 /** Alloy's words when a receiver has no target to pass debuginfo calls to. */
 export const noDownstreamMessage = "no downstream endpoints available";

@@ -1,11 +1,11 @@
 import { Code } from "@connectrpc/connect";
+import { timerDelay } from "@pyroscope-relay/config";
 import { isHttp2, type ServerRequest, type ServerResponse } from "./http-exchange.js";
 import { countedCall, noDownstreamMessage } from "./debuginfo-service.js";
 import { RequestError } from "@pyroscope-relay/ops";
 import { clientTenant, type ReceiverContext } from "./receiver-context.js";
 import { tenantHeader } from "./tenant.js";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
-import { timerDelay } from "./timer-delay.js";
 
 export const uploadPathPrefix = "/debuginfo.v1alpha1.DebuginfoService/Upload/";
 

@@ -103,6 +103,15 @@ function h2Request(client: ClientHttp2Session, headers: OutgoingHttpHeaders, bod
 }
 
 describe("/ingest over HTTP/1.1", () => {
+  test("a large declared length is taken as the body arrives, past the first MiB: clients that declare much and send little do not hold the bound", async (t) => {
+    const r = await startTestReceiver(t, redis, admin, { maxInflightBodyBytes: 4 * 1024 * 1024, maxBodyBytes: 8 * 1024 * 1024 });
+    const idle = [bodyUnderWay(t, r, 3 * 1024 * 1024, 100), bodyUnderWay(t, r, 3 * 1024 * 1024, 100)];
+    await held(r, 2 * 1024 * 1024);
+    assert.equal((await send(r.url, "POST", ingestPath, {}, Buffer.alloc(200, 3))).status, 200, "a third body is served");
+    for (const body of idle) body.socket.destroy();
+    await held(r, 0);
+  });
+
   test("a declared body that would take the bodies held past the bound: 503 with Retry-After before one byte of it is sent, nothing stored", async (t) => {
     const r = await startTestReceiver(t, redis, admin, { maxInflightBodyBytes: bound });
     const holder = bodyUnderWay(t, r, 800, 100);

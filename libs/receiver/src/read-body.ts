@@ -16,8 +16,8 @@ const reservedAtOnce = 1024 * 1024;
 /**
  * Reads a request body as received (no decompression: Pyroscope ignores Content-Encoding on
  * /ingest), refusing with 413 as soon as it would exceed `limit`, so at most `limit` bytes are held.
- * The bytes are taken from `hold` first, by the declared length before anything is read, else as
- * they arrive: a body the process cannot hold is refused with the hold's error (503).
+ * The bytes are taken from `hold` as the buffer takes them, a declared length up to `reservedAtOnce`
+ * before anything is read: a body the process cannot hold is refused with the hold's error (503).
  *
  * Over the limit the rest of the body is discarded as it arrives, never held. Listeners rather than
  * `for await`: leaving that loop early destroys the request, and a destroyed request no longer
@@ -30,7 +30,9 @@ export function readBody(req: ServerRequest, limit: number, hold: BodyHold): Pro
     return Promise.reject(tooLarge(limit));
   }
   const expected = Number(declared);
-  let held = declaredBytes(req, limit);
+  // As the buffer is: a declared length up to `reservedAtOnce` at once, a larger one as it arrives, so
+  // that clients that declare large bodies and send nothing cannot hold the process' bound.
+  let held = Math.min(declaredBytes(req, limit), reservedAtOnce);
   const refused = hold.take(held);
   if (refused !== undefined) {
     req.resume();

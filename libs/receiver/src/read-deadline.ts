@@ -1,5 +1,5 @@
 import type { ServerRequest } from "./http-exchange.js";
-import { timerDelay } from "./timer-delay.js";
+import { timerDelay } from "@pyroscope-relay/config";
 
 /**
  * A request's body must be complete `ms` after the request arrived (`server_read_timeout`, or the

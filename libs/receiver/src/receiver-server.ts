@@ -1,4 +1,5 @@
 import { createServer } from "node:http";
+import { timerDelay } from "@pyroscope-relay/config";
 import type { Server, ServerResponse as Http1ServerResponse } from "node:http";
 import { createServer as createHttp2Server } from "node:http2";
 import type { ServerHttp2Session } from "node:http2";
@@ -12,7 +13,6 @@ import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import type { ReceiverConfig } from "@pyroscope-relay/config";
 import { receiverRoutes } from "./receiver-routes.js";
 import { clientCertificateProblem, tlsServerOptions } from "./tls-server-options.js";
-import { timerDelay } from "./timer-delay.js";
 import { uploadDeadlineMs } from "./debuginfo-upload.js";
 
 /** Like a kernel's listen backlog: how many connections may wait for a conn_limit slot. */

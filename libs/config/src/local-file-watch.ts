@@ -56,8 +56,8 @@ class FileWatch {
   private settling: NodeJS.Timeout | undefined;
   /** Checks run one at a time, in order, so that `seen` follows the file. */
   private checking: Promise<void> = Promise.resolve();
-  /** Whether a check is queued or running: a poll then adds none (a slow read must not pile them up). */
-  private busy = false;
+  /** Checks queued or running: a poll adds none while there are any (a slow read must not pile them up). */
+  private pending = 0;
   private closed = false;
 
   constructor(
@@ -68,7 +68,7 @@ class FileWatch {
     if (file.detector === "fsnotify") this.startWatcher();
     this.poll = setInterval(() => {
       if (file.detector === "fsnotify" && this.watcher === undefined) this.startWatcher();
-      if (!this.busy) this.check();
+      if (this.pending === 0) this.check();
     }, timerDelay(file.pollFrequencyMs)).unref();
     // A change made after the configuration was read and before this watch began.
     this.check();
@@ -117,7 +117,7 @@ class FileWatch {
   }
 
   private check(): void {
-    this.busy = true;
+    this.pending++;
     this.checking = this.checking
       .then(async () => {
         const seen = await readFile(this.file.path, "utf8").then(contentDigest, (error: NodeJS.ErrnoException) => `unreadable: ${error.code ?? error.message}`);
@@ -128,7 +128,7 @@ class FileWatch {
       // A listener that throws must not end the checks for good.
       .catch((error: unknown) => this.events.watchFailed(this.file, error as Error))
       .finally(() => {
-        this.busy = false;
+        this.pending--;
       });
   }
 }

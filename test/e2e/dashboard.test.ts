@@ -166,18 +166,32 @@ describe("the dashboard page in a real browser", () => {
     return { page, target };
   }
 
-  it("purges failed batches after a confirmation", async () => {
+  it("purges the failed batches it counted after a confirmation, none that failed since", async () => {
     const { page, target } = await withOneFailed("Purge…");
     const dialog = page.locator("#purge-dialog");
-    const confirm = dialog.getByRole("button", { name: "Delete for good" });
+    const confirm = dialog.locator('button[value="confirm"]');
     assert.equal(await confirm.isDisabled(), true);
     await dialog.getByRole("button", { name: "Continue" }).click();
     await textOf(
       dialog.locator("#purge-outcome"),
-      /^Delete the failed batches of strict whose failure is "http 400" with status 400 \(it has 1 failed batch of any age, for any reason\), and their stored profiles\? This cannot be undone\.$/,
+      /^Delete the failed batches of strict whose failure is "http 400" with status 400: 1 failed batch \(1 profile\), and their stored profiles\? This cannot be undone\.$/,
     );
+    await textOf(confirm, "Delete 1 failed batch for good");
+    await send();
+    await textOf(target.locator("[data-field=failed]"), "2");
     await confirm.click();
     await textOf(page.locator("#notice"), "Purged 1 failed batch (1 profile) of strict; deleted 1 stored profile no other job held.");
+    await textOf(target.locator("[data-field=failed]"), "1");
+
+    await page.locator('#failed tr[data-target="strict"]').getByRole("button", { name: "Purge…" }).click();
+    await dialog.locator("[name=reason]").fill("network");
+    await dialog.getByRole("button", { name: "Continue" }).click();
+    await textOf(dialog.locator("#purge-outcome"), 'No failed batch matches: the failed batches of strict whose failure is "network" with status 400.');
+    assert.equal(await confirm.isDisabled(), true);
+    await dialog.locator("[name=reason]").fill("http 400");
+    await dialog.getByRole("button", { name: "Continue" }).click();
+    await textOf(confirm, "Delete 1 failed batch for good");
+    await confirm.click();
     await textOf(target.locator("[data-field=failed]"), "0");
     await page.close();
   });

@@ -89,12 +89,17 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     target.respond(undefined);
     const dry = await command("replay", "--target", "strict", "--dry-run");
     assert.equal(dry.code, 0, dry.stderr);
-    assert.equal(dry.stdout, "dry run (nothing changed): replayed 1 batch (1 profile), skipped 0 (payload gone), not matched 0\n");
+    const [counts, hint] = dry.stdout.split("\n");
+    assert.equal(counts, "dry run (nothing changed): replayed 1 batch (1 profile), skipped 0 (payload gone), not matched 0");
+    const asOf = /^to replay these batches alone, add --as-of (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)$/.exec(hint ?? "")?.[1];
+    assert.ok(asOf !== undefined, dry.stdout);
     await sleep(300);
     assert.equal(target.requests.length, 1);
     assert.equal(await queue.getFailedCount(), 1);
 
-    const replay = await command("replay", "--target", "strict", "--reason", "http", "--status", "400", "--since", "1h");
+    const before = await command("replay", "--target", "strict", "--as-of", new Date(Date.parse(asOf) - 3_600_000).toISOString());
+    assert.equal(before.stdout, "replayed 0 batches (0 profiles), skipped 0 (payload gone), not matched 0\n", "the batch failed after that time");
+    const replay = await command("replay", "--target", "strict", "--reason", "http", "--status", "400", "--since", "1h", "--as-of", asOf);
     assert.equal(replay.code, 0, replay.stderr);
     assert.equal(replay.stdout, "replayed 1 batch (1 profile), skipped 0 (payload gone), not matched 0\n");
     assert.equal(replay.stderr, "", "no progress bar without a terminal");
@@ -124,6 +129,15 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     assert.equal(bare.code, 2);
     assert.match(bare.stderr, /purge: --exact-reason: needs a reason to match/);
     assert.equal(await queue.getFailedCount(), 2);
+    const badTime = await command("purge", "--target", "strict", "--as-of", "yesterday");
+    assert.equal(badTime.code, 2);
+    assert.match(badTime.stderr, /purge: --as-of: must be a time such as 2026-12-05T20:31:02\.123Z/);
+    const dry = await command("purge", "--target", "strict", "--reason", "http", "--dry-run");
+    assert.match(
+      dry.stdout,
+      /^dry run \(nothing changed\): would purge 2 failed batches \(2 profiles\) of strict\nto purge these batches alone, add --as-of \S+Z\n$/,
+    );
+    assert.equal(await queue.getFailedCount(), 2);
     const purge = await command("purge", "--target", "strict", "--reason", "HTTP", "--status", "400", "--older-than", "0.01s");
     assert.equal(purge.code, 0, purge.stderr);
     assert.equal(purge.stdout, "purged 2 failed batches (2 profiles) of strict; deleted 2 stored profiles no other job held\n");
@@ -147,26 +161,31 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     assert.equal(targets[0]?.profiles, 1);
 
     const dry = await admin("/api/v1/replay", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", dryRun: true }) });
-    assert.deepEqual(await dry.json(), { target: "strict", dryRun: true, replayed: 1, replayedProfiles: 1, skipped: 0, notMatched: 0 });
+    const { asOf, ...dryCounts } = (await dry.json()) as Record<string, unknown>;
+    assert.deepEqual(dryCounts, { target: "strict", dryRun: true, replayed: 1, replayedProfiles: 1, skipped: 0, notMatched: 0 });
+    assert.match(String(asOf), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const earlier = new Date(Date.parse(String(asOf)) - 3_600_000).toISOString();
+    const pinned = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", asOf: earlier }) });
+    assert.deepEqual(await pinned.json(), { target: "strict", dryRun: false, asOf: earlier, purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
     const bad = await admin("/api/v1/replay", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", status: "x" }) });
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { error: "status: must be an HTTP status code" });
     const unknown = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "nope" }) });
     assert.equal(unknown.status, 404);
     const unmatched = await admin("/api/v1/purge", { method: "POST", headers: auth, body: JSON.stringify({ target: "strict", status: 503 }) });
-    assert.deepEqual(await unmatched.json(), { target: "strict", purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
+    assert.deepEqual(withoutTime(await unmatched.json()), { target: "strict", dryRun: false, purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
     const exact = await admin("/api/v1/purge", {
       method: "POST",
       headers: auth,
       body: JSON.stringify({ target: "strict", reason: "http", exactReason: true }),
     });
-    assert.deepEqual(await exact.json(), { target: "strict", purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
+    assert.deepEqual(withoutTime(await exact.json()), { target: "strict", dryRun: false, purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
     const purge = await admin("/api/v1/purge", {
       method: "POST",
       headers: auth,
       body: JSON.stringify({ target: "strict", reason: "http 400", exactReason: true }),
     });
-    assert.deepEqual(await purge.json(), { target: "strict", purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
+    assert.deepEqual(withoutTime(await purge.json()), { target: "strict", dryRun: false, purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
     assert.deepEqual(await connection.keys("pyroscope-relay:batch:*"), []);
   });
 
@@ -236,3 +255,9 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
     assert.ok(Date.now() - started >= 5_000, "a refused connection is retried until the deadline");
   });
 });
+
+/** An admin API answer without its `asOf` (the time it acted as of), which each test checks apart. */
+function withoutTime(answer: unknown): Record<string, unknown> {
+  const { asOf: _asOf, ...rest } = answer as Record<string, unknown>;
+  return rest;
+}

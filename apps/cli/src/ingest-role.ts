@@ -33,22 +33,22 @@ export class IngestRole {
   private readonly bodies: BodyBudget;
   /** The targets that send a tenant of their own, never the client's: set per configuration, read for a client tenant Pyroscope refuses. */
   private ownTenants: Set<string>;
+  /** Each target's URL, Alloy's `endpoint` label; a reload updates it. */
+  private readonly endpoints: Map<string, string>;
 
   private constructor(
     private readonly options: IngestRoleOptions,
     private readonly enqueuer: Enqueuer,
     private config: RelayConfig,
-    private readonly endpoints: Map<string, string>,
   ) {
     this.warnings = new ThrottledLog(options.logger);
     this.bodies = new BodyBudget(options.settings.maxInflightBodyBytes, options.metrics, this.warnings);
     this.ownTenants = ownTenantsOf(config);
+    this.endpoints = endpointsOf(config);
   }
 
   static async start(options: IngestRoleOptions): Promise<IngestRole> {
     const { redis, config, settings, logger, metrics, stack } = options;
-    // Each target's URL, Alloy's `endpoint` label; a reload updates it.
-    const endpoints = endpointsOf(config);
     const producer = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest"), stack, logger);
     // BullMQ's queues on a connection of their own keep its scripts out of every flush's MULTI.
     const jobs = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest-jobs"), stack, logger);
@@ -78,12 +78,6 @@ export class IngestRole {
       queueShards: settings.queueShards,
       replication: settings.redisMinReplicas > 0 ? { minReplicas: settings.redisMinReplicas, timeoutMs: settings.redisReplicaTimeoutMs } : undefined,
       onError: (err) => logger.debug({ err }, "backlog reading or cleanup after a failed flush did not reach Redis"),
-      onDropped: (target, bytes) => {
-        // Lost for good: Alloy's dropped, for the target's endpoint as the configuration has it now.
-        const labels = { target, endpoint: endpoints.get(target) ?? "", reason: "backlog_full" };
-        metrics.writeDroppedProfiles.inc(labels);
-        metrics.writeDroppedBytes.inc(labels, bytes);
-      },
       onFlush: ({ profiles, seconds, stored }) => {
         metrics.flushDuration.observe({ outcome: stored ? "stored" : "failed" }, seconds);
         metrics.flushProfiles.observe(profiles);
@@ -92,7 +86,7 @@ export class IngestRole {
     stack.push(() => enqueuer.close());
     // Admission starts from what Redis holds, not from an empty backlog.
     await enqueuer.readBacklogs();
-    const role = new IngestRole(options, enqueuer, config, endpoints);
+    const role = new IngestRole(options, enqueuer, config);
     // Listeners close before the enqueuer (the stack runs in reverse): their requests finish their flush.
     stack.push(() => role.close());
     for (const receiver of config.receivers) await role.start(receiver);
@@ -220,6 +214,8 @@ export class IngestRole {
         maxBodyBytes: settings.maxBodyBytes,
         warnings: this.warnings,
         bodies: this.bodies,
+        // The receivers count what a full target drops (as Alloy counts it) under its endpoint as the configuration has it now.
+        endpointOf: (target) => this.endpoints.get(target) ?? "",
         ...(debuginfo === undefined ? {} : { debuginfo }),
         // The targets as the running configuration has them: a reload may change their headers.
         forwardsClientTenant: (targets) => targets.some((name) => !this.ownTenants.has(name)),

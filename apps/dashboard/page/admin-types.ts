@@ -65,12 +65,16 @@ export interface ReplayRequest {
   status?: number;
   since?: string;
   limit?: number;
+  /** Only batches that had failed by then (RFC 3339): a dry run's `asOf`. */
+  asOf?: string;
   dryRun?: boolean;
 }
 
 export interface ReplayResult {
   target: string;
   dryRun: boolean;
+  /** The time it acted as of (RFC 3339). */
+  asOf: string;
   replayed: number;
   replayedProfiles: number;
   skipped: number;
@@ -83,10 +87,14 @@ export interface PurgeRequest {
   exactReason?: boolean;
   status?: number;
   olderThan?: string;
+  asOf?: string;
+  dryRun?: boolean;
 }
 
 export interface PurgeResult {
   target: string;
+  dryRun: boolean;
+  asOf: string;
   purged: number;
   purgedProfiles: number;
   payloadsDeleted: number;

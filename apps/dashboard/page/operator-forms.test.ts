@@ -33,11 +33,11 @@ test("a purge request leaves out the empty filters, and says what it deletes", (
 });
 
 test("outcomes read as the CLI's", () => {
-  const result = { target: "strict", replayed: 1, replayedProfiles: 3, skipped: 0, notMatched: 2 };
+  const result = { target: "strict", asOf: "2026-12-05T20:31:02.123Z", replayed: 1, replayedProfiles: 3, skipped: 0, notMatched: 2 };
   assert.equal(describeReplay({ ...result, dryRun: true }), "Dry run: would replay 1 batch (3 profiles); skipped 0 (payload gone), not matched 2.");
   assert.equal(describeReplay({ ...result, dryRun: false }), "Replayed 1 batch (3 profiles) of strict; skipped 0 (payload gone), not matched 2.");
   assert.equal(
-    describePurge({ target: "strict", purged: 2, purgedProfiles: 2, payloadsDeleted: 1 }),
+    describePurge({ target: "strict", dryRun: false, asOf: "2026-12-05T20:31:02.123Z", purged: 2, purgedProfiles: 2, payloadsDeleted: 1 }),
     "Purged 2 failed batches (2 profiles) of strict; deleted 1 stored profile no other job held.",
   );
 });

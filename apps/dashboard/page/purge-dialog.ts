@@ -5,15 +5,16 @@ import { describePurge, describePurgeRequest, type FilterPrefill, purgeRequestOf
 import { type ChangeDescription, TwoStepDialog } from "./two-step-dialog.js";
 
 /**
- * Purge in two steps: Continue says what will be deleted for good, and only then does the confirm
- * button purge. A failed row's Purge comes with its reason (that one alone) and status filled in: that row only.
+ * Purge in two steps, as `purge --dry-run` then `purge --as-of`: Continue counts what will be deleted
+ * for good, and only then does the confirm button purge those batches, as of the dry run's time: none
+ * that failed since. A failed row's Purge comes with its reason (that one alone) and status filled
+ * in: that row only.
  */
 export class PurgeDialog extends TwoStepDialog {
-  private summaries: readonly FailedSummary[] = [];
+  private asOf = "";
 
   /** `summaries`: every target that may have failed batches, removed ones too. */
   open(summaries: readonly FailedSummary[], prefill: FilterPrefill): void {
-    this.summaries = summaries;
     this.fillFilters(
       summaries.map((s) => s.target),
       prefill,
@@ -21,15 +22,24 @@ export class PurgeDialog extends TwoStepDialog {
     this.show();
   }
 
-  protected check(): ChangeDescription {
+  protected override readonly checking = "Counting…";
+
+  protected async check(): Promise<ChangeDescription> {
     const request = purgeRequestOf(this.fields());
-    const summary = this.summaries.find((s) => s.target === request.target);
-    const has = summary === undefined ? "" : ` (it has ${count(summary.batches, "failed batch", "failed batches")} of any age, for any reason)`;
-    return { message: `Delete ${describePurgeRequest(request)}${has}, and their stored profiles? This cannot be undone.`, confirmable: true };
+    const result = await this.context.withToken(() => this.context.client.purge({ ...request, dryRun: true }));
+    this.asOf = result.asOf;
+    const batches = count(result.purged, "failed batch", "failed batches");
+    if (result.purged === 0) return { message: `No failed batch matches: ${describePurgeRequest(request)}.`, confirmable: false };
+    return {
+      message: `Delete ${describePurgeRequest(request)}: ${batches} (${count(result.purgedProfiles, "profile")}), and their stored profiles? This cannot be undone.`,
+      confirmable: true,
+      confirmLabel: `Delete ${batches} for good`,
+    };
   }
 
   protected async change(): Promise<string> {
-    return describePurge(await this.context.withToken(() => this.context.client.purge(purgeRequestOf(this.fields()))));
+    const request = { ...purgeRequestOf(this.fields()), asOf: this.asOf };
+    return describePurge(await this.context.withToken(() => this.context.client.purge(request)));
   }
 
   private fields(): PurgeFields {

@@ -4,13 +4,14 @@ import { describeReplay, type FilterPrefill, replayRequestOf, type ReplayFields 
 import { type ChangeDescription, TwoStepDialog } from "./two-step-dialog.js";
 
 /**
- * Replay in two steps, as `replay --dry-run` then `replay`: the dry run shows what the filters match,
- * and only then does the confirm button replay, with those same filters and at most the batches the
- * dry run counted (oldest first, as it counted them): a batch that fails after the dry run is not
+ * Replay in two steps, as `replay --dry-run` then `replay --as-of`: the dry run shows what the
+ * filters match, and only then does the confirm button replay, with those same filters, as of the
+ * dry run's time and at most the batches it counted: a batch that fails after the dry run is not
  * replayed with the ones the button names.
  */
 export class ReplayDialog extends TwoStepDialog {
   private counted = 0;
+  private asOf = "";
 
   open(targets: readonly string[], prefill: FilterPrefill): void {
     this.fillFilters(targets, prefill);
@@ -23,12 +24,14 @@ export class ReplayDialog extends TwoStepDialog {
     const result = await this.context.withToken(() => this.context.client.replay(replayRequestOf(this.fields(), true)));
     const message = describeReplay(result);
     this.counted = result.replayed;
+    this.asOf = result.asOf;
     return { message, confirmable: result.replayed > 0, confirmLabel: `Replay ${count(result.replayed, "batch", "batches")}` };
   }
 
   protected async change(): Promise<string> {
     const request = replayRequestOf(this.fields(), false);
     request.limit = Math.min(request.limit ?? this.counted, this.counted);
+    request.asOf = this.asOf;
     return describeReplay(await this.context.withToken(() => this.context.client.replay(request)));
   }
 

@@ -121,11 +121,20 @@ describe("with a token", () => {
       auth,
     );
     assert.equal(replay.status, 200);
-    assert.deepEqual(replay.json, { target: "alpha", dryRun: true, replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: 0 });
-    const real = await call(server, "POST", "/api/v1/replay", { target: "alpha" }, auth);
-    assert.deepEqual(real.json, { target: "alpha", dryRun: false, replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: 0 });
-    const purge = await call(server, "POST", "/api/v1/purge", { target: "beta/0", olderThan: "24h" }, auth);
-    assert.deepEqual(purge.json, { target: "beta/0", purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
+    const { asOf, ...counts } = replay.json;
+    assert.deepEqual(counts, { target: "alpha", dryRun: true, replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: 0 });
+    const readAt = Date.parse(String(asOf));
+    assert.ok(Math.abs(Date.now() - readAt) < 60_000, `the dry run's time, RFC 3339: ${String(asOf)}`);
+    const real = await call(server, "POST", "/api/v1/replay", { target: "alpha", asOf }, auth);
+    assert.deepEqual(real.json, { target: "alpha", dryRun: false, asOf, replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: 0 });
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const clamped = await call(server, "POST", "/api/v1/replay", { target: "alpha", asOf: later }, auth);
+    assert.ok(Date.parse(String(clamped.json["asOf"])) <= Date.now(), "a time to come acts as of now");
+    const purgeDryRun = await call(server, "POST", "/api/v1/purge", { target: "beta/0", olderThan: "24h", dryRun: true }, auth);
+    assert.equal(purgeDryRun.json["dryRun"], true);
+    assert.ok(logLines.some((line) => line.includes("admin API: purge dry run")));
+    const purge = await call(server, "POST", "/api/v1/purge", { target: "beta/0", olderThan: "24h", asOf: purgeDryRun.json["asOf"] }, auth);
+    assert.deepEqual(purge.json, { target: "beta/0", dryRun: false, asOf: purgeDryRun.json["asOf"], purged: 0, purgedProfiles: 0, payloadsDeleted: 0 });
     assert.ok(logLines.some((line) => line.includes("admin API: purged failed batches")));
   });
 
@@ -137,6 +146,9 @@ describe("with a token", () => {
       ["/api/v1/replay", { target: "alpha", dry_run: true }, /Unrecognized key: "dry_run"/],
       ["/api/v1/replay", { reason: "http" }, /^target: must be a target name$/],
       ["/api/v1/replay", [], /expected object/],
+      ["/api/v1/replay", { target: "alpha", asOf: "yesterday" }, /^asOf: must be a time such as 2026-12-05T20:31:02.123Z$/],
+      ["/api/v1/replay", { target: "alpha", asOf: 1_700_000_000_000 }, /^asOf: must be a time such as/],
+      ["/api/v1/purge", { target: "alpha", dryRun: "yes" }, /^dryRun: must be true or false$/],
       ["/api/v1/purge", { target: "alpha", olderThan: 5 }, /^olderThan: must be a duration/],
       ["/api/v1/purge", { target: "alpha", status: 99 }, /^status: must be an HTTP status code$/],
       ["/api/v1/purge", { target: "alpha", reason: " " }, /^reason: must not be empty$/],

@@ -4,7 +4,7 @@ import { purgeFailed, removedTargets, replayFailed, summarizeAskedTargets, type 
 import express, { Router } from "express";
 import type { NextFunction, Request, Response } from "express";
 import { adminAccess } from "./admin-access.js";
-import { describeRequestError, purgeRequest, replayRequest } from "./operator-requests.js";
+import { asOfNow, describeRequestError, purgeRequest, replayRequest } from "./operator-requests.js";
 import { readRelayStatus, type BacklogBounds } from "./relay-status.js";
 import { reloadFailureStatus } from "./reload-error.js";
 
@@ -105,6 +105,7 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
     if (!parsed.success) throw new RequestError(Code.InvalidArgument, describeRequestError(parsed.error));
     const { target, reason, exactReason, status, since, limit, dryRun = false } = parsed.data;
     checkTarget(target);
+    const asOf = asOfNow(parsed.data.asOf);
     const result = await replayFailed({
       connection,
       prefix,
@@ -116,20 +117,22 @@ export function createAdminRouter(options: AdminRouterOptions): Router {
       status,
       sinceMs: since,
       limit,
+      asOfMs: asOf,
       dryRun,
     });
     logger.info({ request: parsed.data, ...result }, dryRun ? "admin API: replay dry run" : "admin API: replayed failed batches");
-    res.json({ target, dryRun, ...result });
+    res.json({ target, dryRun, asOf: new Date(asOf).toISOString(), ...result });
   });
 
   router.post("/api/v1/purge", async (req, res) => {
     const parsed = purgeRequest.safeParse(body(req));
     if (!parsed.success) throw new RequestError(Code.InvalidArgument, describeRequestError(parsed.error));
-    const { target, olderThan, reason, exactReason, status } = parsed.data;
+    const { target, olderThan, reason, exactReason, status, dryRun = false } = parsed.data;
     await checkTargetOrRemoved([target]);
-    const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan, reason, exactReason, status });
-    logger.info({ request: parsed.data, ...result }, "admin API: purged failed batches");
-    res.json({ target, ...result });
+    const asOf = asOfNow(parsed.data.asOf);
+    const result = await purgeFailed({ connection, prefix, target, shards, olderThanMs: olderThan, reason, exactReason, status, asOfMs: asOf, dryRun });
+    logger.info({ request: parsed.data, ...result }, dryRun ? "admin API: purge dry run" : "admin API: purged failed batches");
+    res.json({ target, dryRun, asOf: new Date(asOf).toISOString(), ...result });
   });
 
   router.use("/api/v1", () => {

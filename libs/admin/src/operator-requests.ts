@@ -16,6 +16,15 @@ const duration = z.string({ error: "must be a duration such as 30m or 2h" }).tra
 const target = z.string({ error: "must be a target name" }).min(1, "must be a target name");
 
 /**
+ * A time as RFC 3339 (`2026-12-05T20:31:02.123Z`), as a dry run reports it, in milliseconds since
+ * the epoch: the request acts only on batches that had failed by then.
+ */
+const asOf = z
+  .string({ error: "must be a time such as 2026-12-05T20:31:02.123Z" })
+  .pipe(z.iso.datetime({ offset: true, error: "must be a time such as 2026-12-05T20:31:02.123Z" }))
+  .transform((text) => Date.parse(text));
+
+/**
  * What an operator may ask of `replay`, from the admin API's JSON body or the command's flags. Unknown
  * fields are refused, so that a typo (`dry_run`) cannot turn a dry run into a real one.
  */
@@ -28,6 +37,8 @@ function exactReasonHasReason(request: { reason?: string; exactReason?: boolean 
   return request.exactReason !== true || request.reason !== undefined;
 }
 
+const dryRun = z.boolean({ error: "must be true or false" }).optional();
+
 const exactReasonIssue = { path: ["exactReason"], message: "needs a reason to match" };
 
 export const replayRequest = z
@@ -38,7 +49,8 @@ export const replayRequest = z
     status: status.optional(),
     since: duration.optional(),
     limit: z.int({ error: "must be a whole number" }).min(1, "must be at least 1").optional(),
-    dryRun: z.boolean({ error: "must be true or false" }).optional(),
+    asOf: asOf.optional(),
+    dryRun,
   })
   .refine(exactReasonHasReason, exactReasonIssue);
 
@@ -49,12 +61,19 @@ export const purgeRequest = z
     reason: reason.optional(),
     exactReason,
     status: status.optional(),
+    asOf: asOf.optional(),
+    dryRun,
   })
   .refine(exactReasonHasReason, exactReasonIssue);
 
-/** A valid replay request; `since` in milliseconds. */
+/** The time a replay or purge acts as of: the `asOf` asked for, never later than now. */
+export function asOfNow(asked: number | undefined): number {
+  return Math.min(asked ?? Number.POSITIVE_INFINITY, Date.now());
+}
+
+/** A valid replay request; `since` in milliseconds, `asOf` in milliseconds since the epoch. */
 export type ReplayRequest = z.output<typeof replayRequest>;
-/** A valid purge request; `olderThan` in milliseconds. */
+/** A valid purge request; `olderThan` in milliseconds, `asOf` in milliseconds since the epoch. */
 export type PurgeRequest = z.output<typeof purgeRequest>;
 
 /**

@@ -39,6 +39,8 @@ test("lists a command's flags in the table's order", () => {
       "reason",
       "exact-reason",
       "status",
+      "dry-run",
+      "as-of",
       "older-than",
     ],
   );
@@ -60,6 +62,7 @@ test("lists a command's flags in the table's order", () => {
     "--since DURATION",
     "--limit N",
     "--dry-run",
+    "--as-of TIME",
   ]);
   assert.deepEqual(
     commandNames.filter((command) => flagsOf(command).some((flag) => flag.name === "json")),

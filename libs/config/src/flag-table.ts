@@ -456,8 +456,16 @@ export const flagTable: readonly Flag[] = [
   {
     kind: "switch",
     name: "dry-run",
-    commands: ["replay"],
-    description: "change nothing, print the same counts",
+    commands: ["replay", "purge"],
+    description: "change nothing, print the same counts and the `--as-of` that acts on those batches alone",
+  },
+  {
+    kind: "option",
+    name: "as-of",
+    value: "TIME",
+    unset: "now",
+    commands: ["replay", "purge"],
+    description: "only batches that had failed by TIME (RFC 3339, as a dry run prints it): none that failed since",
   },
   {
     kind: "option",

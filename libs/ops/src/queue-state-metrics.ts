@@ -15,7 +15,7 @@ export interface QueueStateReading {
   oldestWaitingAgeSeconds: number;
   circuitOpen: boolean;
   deliveredProfiles: number;
-  /** Profiles and bytes lost for good with failed batches discarded since the queue was created, by why. */
+  /** Profiles and bytes lost for good with failed batches discarded since the queue was created, by why, as Alloy counts them. */
   discarded: { reason: string; profiles: number; bytes: number }[];
 }
 

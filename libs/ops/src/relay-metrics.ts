@@ -33,7 +33,7 @@ export class RelayMetrics {
 
   readonly writeDroppedBytes = new Counter<WriterLabel | "reason">({
     name: "pyroscope_write_dropped_bytes_total",
-    help: "Payload bytes lost for good for a target: dropped at ingest (backlog_full), or in failed batches purged or removed by retention.",
+    help: "Bytes lost for good for a target, as Alloy counts them (an /ingest body; a Push request's raw profiles): dropped at ingest (backlog_full), or in failed batches purged or removed by retention.",
     labelNames: ["target", "endpoint", "reason"],
     registers: [this.registry],
   });
@@ -47,7 +47,7 @@ export class RelayMetrics {
 
   readonly writeDroppedProfiles = new Counter<WriterLabel | "reason">({
     name: "pyroscope_write_dropped_profiles_total",
-    help: "Profiles lost for good for a target: dropped at ingest (backlog_full), or in failed batches purged or removed by retention.",
+    help: "Profiles lost for good for a target, as Alloy counts them (one per /ingest request, one per sample of a Push request): dropped at ingest (backlog_full), or in failed batches purged or removed by retention.",
     labelNames: ["target", "endpoint", "reason"],
     registers: [this.registry],
   });
@@ -160,14 +160,14 @@ export class RelayMetrics {
 
   readonly backlogDroppedProfiles = new Counter<"target">({
     name: "pyroscope_relay_backlog_dropped_profiles_total",
-    help: "Profiles acknowledged but not queued for a target because its backlog was full (policy drop).",
+    help: "Profiles acknowledged but not queued for a target because its backlog was full (policy drop), as stored: a Push request counts one.",
     labelNames: ["target"],
     registers: [this.registry],
   });
 
   readonly backlogDroppedBytes = new Counter<"target">({
     name: "pyroscope_relay_backlog_dropped_bytes_total",
-    help: "Payload bytes acknowledged but not queued for a target because its backlog was full (policy drop).",
+    help: "Payload bytes (as stored) acknowledged but not queued for a target because its backlog was full (policy drop).",
     labelNames: ["target"],
     registers: [this.registry],
   });

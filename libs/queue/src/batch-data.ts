@@ -35,6 +35,12 @@ export const pushProfileRef = z.object({
   codec: z.enum(["proto", "json"]),
   /** Series in the request: each is a part that a target accepts or refuses on its own. */
   series: z.number().int().positive(),
+  /**
+   * Its samples and their raw profiles' bytes: what Alloy's pyroscope.write counts of a Push it drops.
+   * Absent from the references of earlier versions.
+   */
+  samples: z.number().int().nonnegative().optional(),
+  rawBytes: z.number().int().nonnegative().optional(),
 });
 
 export const profileRef = z.discriminatedUnion("kind", [ingestProfileRef, pushProfileRef]);
@@ -121,6 +127,27 @@ export type DrainJobData = z.infer<typeof drainJobData>;
 
 /** What a receiver knows about one profile; the enqueuer adds where its bytes go. */
 export type ProfileFacts = ProfileRef extends infer T ? (T extends ProfileRef ? Omit<T, "index" | "offset" | "size" | "deliveredParts"> : never) : never;
+
+/**
+ * Profiles and bytes of `refs` as Alloy's pyroscope.write counts what it drops: an `/ingest` body is
+ * one profile of its bytes, a Push its samples and their raw profiles' bytes (whole, series delivered
+ * before included: their samples are not kept apart). A Push reference of an earlier version, without
+ * them, counts as those versions counted it: one profile of its stored bytes.
+ */
+export function alloyCountOf(refs: readonly ProfileRef[]): { profiles: number; bytes: number } {
+  let profiles = 0;
+  let bytes = 0;
+  for (const ref of refs) {
+    if (ref.kind === "push" && ref.samples !== undefined && ref.rawBytes !== undefined) {
+      profiles += ref.samples;
+      bytes += ref.rawBytes;
+    } else {
+      profiles += 1;
+      bytes += ref.size;
+    }
+  }
+  return { profiles, bytes };
+}
 
 /** Parts of a profile a target accepts or refuses on its own: Push series, or the whole `/ingest` body. */
 export function partsOf(ref: ProfileRef): number {

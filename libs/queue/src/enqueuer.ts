@@ -50,8 +50,6 @@ export interface EnqueuerOptions {
   replication?: ReplicationBound;
   /** Hears why a background read of the backlogs or a cleanup after a failed flush failed. */
   onError?: (error: unknown) => void;
-  /** Hears of every profile a target did not get under policy `drop`: lost for good, for the metrics. */
-  onDropped?: (target: string, bytes: number) => void;
   /** Hears of every flush once it is done, stored or failed, for the metrics. */
   onFlush?: (flush: FlushReport) => void;
 }
@@ -224,14 +222,7 @@ export class Enqueuer {
     this.commit.withdrawExpired();
     this.memoryGuard?.check();
     const { admitted, dropped } = this.admit(entries);
-    // Counted once the client's answer is 200: a failed flush answers 503, and its retry would count again.
-    const reportDropped = () => {
-      for (const { target } of dropped) this.options.onDropped?.(target, payload.byteLength);
-    };
-    if (admitted.length === 0) {
-      reportDropped();
-      return { batchId: "", queued: [], dropped };
-    }
+    if (admitted.length === 0) return { batchId: "", queued: [], dropped };
     const size = payload.byteLength;
     for (const entry of admitted) entry.view.reserve(size);
     let batchId: string;
@@ -241,7 +232,6 @@ export class Enqueuer {
       if (error instanceof DeadlinePassedError) throw new QueueUnavailableError(`the profile was not stored: ${error.message}`, { cause: error });
       throw error;
     }
-    reportDropped();
     return { batchId, queued: admitted.map((entry) => entry.name), dropped };
   }
 

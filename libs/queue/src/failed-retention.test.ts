@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
-import { httpFailure, queueHarness, type QueueHarness } from "./queue-harness.js";
+import { httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { FailedJobRetention, FailedJobRetentionError, type FailedJobRetentionOptions, type TargetSweep } from "./failed-retention.js";
 import { batchClaimsKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { drainJobId } from "./batch-job.js";
+import { readTargetStates } from "./target-state.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -47,6 +48,22 @@ test("removes failed batches older than the maximum age and deletes their profil
   for (const id of old) assert.deepEqual(await h.connection.smembers(batchClaimsKey(h.prefix, id)), ["beta"], "beta still has its batch");
   assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, oldOwn[0]!, 0)), 0);
   assert.equal(await h.connection.exists(detachedProfileKey(h.prefix, recent[0]!, 0)), 1);
+});
+
+test("a Push removed by retention counts in the discarded totals as Alloy counts it, its samples and their raw bytes; an /ingest one profile of its body", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await h.enqueuer.enqueue(Buffer.alloc(500), { kind: "push", receivedAt: 0, codec: "proto", series: 1, samples: 4, rawBytes: 380 }, ["alpha"]);
+  await h.enqueuer.enqueue(Buffer.from("an ingest body"), ingestFacts(), ["alpha"]);
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => ({ fail: httpFailure(400, "refused") })),
+  );
+  await pollUntil("both batches failed", async () => (await h.queue("alpha").getFailedCount()) === 2);
+  await sleep(20);
+  const { sweeper } = retention(t, h, { maxAgeMs: 10 });
+  assert.deepEqual(await sweeper.sweep(), [{ target: "alpha", removed: 2, payloadsDeleted: 2 }]);
+  const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
+  assert.deepEqual(state!.discarded.retention, { profiles: 4 + 1, bytes: 380 + 14 });
 });
 
 test("keeps at most the maximum count per target, removing the oldest", async (t) => {

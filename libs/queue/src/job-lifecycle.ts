@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ErrorCode } from "bullmq";
 import type { RedisConnection } from "./redis-connection.js";
-import { type BatchJobData, type ClaimedSegment, batchJobData, drainJobData, partsOf, type ProfileRef } from "./batch-data.js";
+import { alloyCountOf, type BatchJobData, type ClaimedSegment, batchJobData, drainJobData, partsOf, type ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsOf, batchJobOptions, DRAIN_JOB_IDS, type BatchJob } from "./batch-job.js";
 import { BatchProgress, type FailureGroup } from "./batch-progress.js";
 import { BatchStore } from "./batch-store.js";
@@ -17,10 +17,11 @@ import { COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
 
 // KEYS: the queue's failed set, the job hash, its logs, its lock, the target's backlog hash, its totals
-// hash. ARGV: job id, why (purge, retention), its profiles, its bytes, when it failed as the caller saw
-// it. Removes a failed job nobody holds that has not failed again since: out of `failed` (the claim a
-// replay contends for), counted out of the backlog if it still counts, its keys deleted, its profiles
-// and bytes added to the discarded totals. 1 when it removed it.
+// hash. ARGV: job id, why (purge, retention), its profiles and bytes as Alloy counts them dropped, when
+// it failed as the caller saw it. Removes a failed job nobody holds that has not failed again since: out
+// of `failed` (the claim a replay contends for), counted out of the backlog if it still counts (by what
+// its hash says it counted in, not by ARGV), its keys deleted, its profiles and bytes added to the
+// discarded totals. 1 when it removed it.
 const discardFailed = new LuaScript(
   "job_discard_failed",
   `${COUNT_OUT_LUA}
@@ -99,7 +100,7 @@ export type ReplayOutcome =
 
 export interface Discarded {
   removed: boolean;
-  /** Profiles it held, lost for good (counted in the discarded totals). */
+  /** Profiles it held as stored (a Push request is one), lost for good; the discarded totals count them as Alloy does. */
   profiles: number;
   /** Stored profiles deleted with it because no other job held them. */
   payloadsDeleted: number;
@@ -386,7 +387,8 @@ export class JobLifecycle {
 
   /**
    * Removes a failed job and lets go of what it holds; the bytes no other job holds are deleted. Its
-   * profiles are lost for good: they count in the target's discarded totals under `reason`.
+   * profiles are lost for good: they count in the target's discarded totals under `reason`, as Alloy
+   * counts what it drops (`alloyCountOf`), for `pyroscope_write_dropped_*`.
    * Taking it out of the failed set is the atomic claim (with its removal and counting out, in one
    * script): a replay that moved it to waiting meanwhile wins, and the job is left alone. The job
    * goes before its bytes: when the process dies in between, their TTL reclaims them, while the
@@ -404,9 +406,11 @@ export class JobLifecycle {
       this.backlog.key,
       this.backlog.totalsKey,
     ];
-    // A drain job whose claim cannot be read still knows what it counts in the backlog.
-    const { profiles, bytes } = data === undefined ? await this.backlog.countedBy(id) : usageOf(data.profiles);
-    if ((await discardFailed.run(this.options.connection, keys, [id, reason, profiles, bytes, failedAt])) !== 1) {
+    // A drain job whose claim cannot be read still knows what it counts in the backlog: its stored
+    // profiles and bytes, all there is to count of it.
+    const stored = data === undefined ? await this.backlog.countedBy(id) : usageOf(data.profiles);
+    const dropped = data === undefined ? stored : alloyCountOf(data.profiles);
+    if ((await discardFailed.run(this.options.connection, keys, [id, reason, dropped.profiles, dropped.bytes, failedAt])) !== 1) {
       // The script may have run already, its reply lost (ioredis sends a command again after a
       // reconnect, a Cluster's to the promoted replica): a job that is gone lets go of its copies,
       // which no one else would. Releases are idempotent, so a discard by another process is no harm.
@@ -415,8 +419,8 @@ export class JobLifecycle {
       }
       return { removed: false, profiles: 0, payloadsDeleted: 0 };
     }
-    if (data === undefined) return { removed: true, profiles, payloadsDeleted: 0 };
-    return { removed: true, profiles, payloadsDeleted: await this.releaseRetrying(job, whole([data])) };
+    if (data === undefined) return { removed: true, profiles: stored.profiles, payloadsDeleted: 0 };
+    return { removed: true, profiles: stored.profiles, payloadsDeleted: await this.releaseRetrying(job, whole([data])) };
   }
 
   async close(): Promise<void> {

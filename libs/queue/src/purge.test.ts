@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
+import type { ProfileFacts } from "./batch-data.js";
 import { scanFailedJobs, type FailedJob } from "./failed-job-scan.js";
 import { JobLifecycle } from "./job-lifecycle.js";
 import { batchClaimsKey, chunkKey, detachedClaimsKey, detachedProfileKey } from "./keys.js";
 import { purgeFailed, type PurgeOptions } from "./purge.js";
-import { httpFailure, queueHarness, type QueueHarness } from "./queue-harness.js";
+import { httpFailure, ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
+import { readTargetStates } from "./target-state.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
@@ -47,6 +49,22 @@ test("with olderThan, removes only batches that failed at least that long ago", 
   assert.deepEqual(await purge(h, { olderThanMs: 1_000 }), { purged: 2, purgedProfiles: 2, payloadsDeleted: 2 });
   assert.equal(await h.queue("alpha").getJobState(recent[0]!), "failed");
   assert.equal(await h.connection.exists(old.map((id) => detachedProfileKey(h.prefix, id, 0))), 0);
+});
+
+test("a dry run counts what it would remove and changes nothing; given its time, the purge removes no batch that failed after", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const counted = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b"), httpFailure(503, "down")]);
+  const dump = async () => Promise.all((await h.connection.keys(`${h.prefix}:*`)).sort().map(async (key) => [key, await h.connection.dump(key)]));
+  const snapshot = await dump();
+  const asOfMs = Date.now();
+  assert.deepEqual(await purge(h, { reason: "http 400", dryRun: true, asOfMs }), { purged: 2, purgedProfiles: 2, payloadsDeleted: 0 });
+  assert.deepEqual(await dump(), snapshot);
+  await sleep(50);
+  const later = await h.fail("alpha", [httpFailure(400, "later")]);
+
+  assert.deepEqual(await purge(h, { reason: "http 400", asOfMs }), { purged: 2, purgedProfiles: 2, payloadsDeleted: 2 });
+  const queue = h.queue("alpha");
+  assert.deepEqual(await Promise.all([...counted, ...later].map(async (id) => (await queue.getJob(id)) === undefined)), [true, true, false, false]);
 });
 
 test("with reason and status, removes only the batches that failed that way, as replay matches them", async (t) => {
@@ -164,4 +182,38 @@ test("a purged batch whose copies cannot be let go of at first (their master dow
   assert.deepEqual(await purge(h), { purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
   await restored;
   assert.deepEqual(await h.connection.keys(`${h.prefix}:batch:*`), [], "nothing left for the TTL");
+});
+
+/** Stores each profile for alpha in a flush of its own and has a writer fail them all for good, a failed batch each. */
+async function failAll(h: QueueHarness, profiles: readonly { payload: Buffer; facts: ProfileFacts }[]): Promise<void> {
+  for (const { payload, facts } of profiles) await h.enqueuer.enqueue(payload, facts, ["alpha"]);
+  h.worker(
+    "alpha",
+    scriptedDelivery(() => ({ fail: httpFailure(400, "refused") })),
+  );
+  await pollUntil("every batch failed", async () => (await h.queue("alpha").getFailedCount()) === profiles.length);
+}
+
+async function purgedTotals(h: QueueHarness): Promise<{ profiles: number; bytes: number }> {
+  const [state] = await readTargetStates(h.connection, h.prefix, ["alpha"]);
+  return state!.discarded.purge;
+}
+
+const pushFacts = { kind: "push", receivedAt: 0, codec: "proto", series: 1 } as const;
+
+test("a purged Push counts in the discarded totals as Alloy counts it, its samples and their raw bytes; an /ingest one profile of its body", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await failAll(h, [
+    { payload: Buffer.alloc(500), facts: { ...pushFacts, samples: 3, rawBytes: 420 } },
+    { payload: Buffer.from("an ingest body"), facts: ingestFacts() },
+  ]);
+  assert.deepEqual(await purge(h), { purged: 2, purgedProfiles: 2, payloadsDeleted: 2 }, "the command counts stored profiles");
+  assert.deepEqual(await purgedTotals(h), { profiles: 3 + 1, bytes: 420 + 14 });
+});
+
+test("a purged Push stored by an earlier version, its reference without samples, counts one profile of its stored bytes", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await failAll(h, [{ payload: Buffer.alloc(300), facts: pushFacts }]);
+  assert.deepEqual(await purge(h), { purged: 1, purgedProfiles: 1, payloadsDeleted: 1 });
+  assert.deepEqual(await purgedTotals(h), { profiles: 1, bytes: 300 });
 });

@@ -8,8 +8,15 @@ export interface PurgeOptions {
   target: string;
   /** The target's queue shards, 1 by default. */
   shards?: number;
-  /** Only batches that failed at least this many milliseconds ago; all of them when absent. */
+  /** Only batches that failed at least this many milliseconds before `asOfMs`; all of them when absent. */
   olderThanMs?: number;
+  /**
+   * Only batches that had failed by this time (ms since the epoch; now when absent, and never later):
+   * a purge given its dry run's time deletes the batches the dry run counted, not later failures.
+   */
+  asOfMs?: number;
+  /** Count what would be removed and change nothing (`payloadsDeleted` stays 0: that depends on the other jobs then). */
+  dryRun?: boolean;
   /** Only batches whose failure is this kind or starts with its words, as replay's; see `matchesFailure`. */
   reason?: string;
   /** `reason` matched whole, not by its leading words. */
@@ -20,7 +27,7 @@ export interface PurgeOptions {
 }
 
 export interface PurgeResult {
-  /** Failed batches removed. */
+  /** Failed batches removed (or, in a dry run, that would be). */
   purged: number;
   /** Profiles in them. */
   purgedProfiles: number;
@@ -33,15 +40,20 @@ export interface PurgeResult {
  * profiles nothing else holds.
  */
 export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
-  const { connection, prefix, target, shards } = options;
+  const { connection, prefix, target, shards, dryRun = false } = options;
   const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const result: PurgeResult = { purged: 0, purgedProfiles: 0, payloadsDeleted: 0 };
   try {
-    const to = Date.now() - (options.olderThanMs ?? 0);
+    const to = Math.min(options.asOfMs ?? Number.POSITIVE_INFINITY, Date.now()) - (options.olderThanMs ?? 0);
     const filter = { reason: options.reason, exactReason: options.exactReason, status: options.status };
     for await (const page of lifecycles.failed({ to, pageSize: options.pageSize })) {
       for (const failed of page) {
         if (!matchesFailure(failed.failure, filter)) continue;
+        if (dryRun) {
+          result.purged++;
+          result.purgedProfiles += failed.data?.profiles.length ?? 0;
+          continue;
+        }
         const { removed, profiles, payloadsDeleted } = await lifecycles.of(failed.job).discard(failed, "purge");
         if (!removed) continue;
         result.purged++;

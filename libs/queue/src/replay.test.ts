@@ -119,6 +119,23 @@ test("a dry run changes nothing and reports what a replay would do", async (t) =
   assert.ok((await h.connection.pttl(detachedProfileKey(h.prefix, ids[0]!, 0))) <= before, "TTL not refreshed");
 });
 
+test("given its dry run's time, a replay acts on the batches the dry run counted: not on those failing after, its since window pinned there", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const early = await h.fail("alpha", [httpFailure(400, "early")]);
+  await sleep(300);
+  const counted = await h.fail("alpha", [httpFailure(400, "a"), httpFailure(400, "b")]);
+  const asOfMs = Date.now();
+  assert.deepEqual(await replay(h, { dryRun: true, sinceMs: 200, asOfMs }), result(2, 0, 1));
+  await sleep(300);
+  const later = await h.fail("alpha", [httpFailure(400, "later")]);
+
+  // 300 ms on, a window of 200 ms from now would hold only the later one.
+  assert.deepEqual(await replay(h, { sinceMs: 200, asOfMs }), result(2, 0, 1));
+  const queue = h.queue("alpha");
+  assert.deepEqual(await Promise.all([...early, ...counted, ...later].map((id) => queue.getJobState(id))), ["failed", "waiting", "waiting", "failed"]);
+  assert.deepEqual(await replay(h, { asOfMs: Date.now() + 60_000 }), result(2, 0, 0), "a time to come acts as now");
+});
+
 test("filters by reason, status and failure time, and stops at the limit, oldest first", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const old = await h.fail("alpha", [httpFailure(400, "old"), httpFailure(500, "old")]);

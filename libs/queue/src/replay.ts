@@ -17,8 +17,13 @@ export interface ReplayOptions {
   /** `reason` matched whole, not by its leading words. */
   exactReason?: boolean;
   status?: number;
-  /** Only batches that failed within this many milliseconds before now. */
+  /** Only batches that failed within this many milliseconds before `asOfMs`. */
   sinceMs?: number;
+  /**
+   * Only batches that had failed by this time (ms since the epoch; now when absent, and never later):
+   * a replay given its dry run's time acts on the batches the dry run counted, not on later failures.
+   */
+  asOfMs?: number;
   /** Replay at most this many failed batches (oldest first). */
   limit?: number;
   /** Count what would happen and change nothing. */
@@ -46,14 +51,14 @@ export interface ReplayProgress extends ReplayResult {
 
 /**
  * Moves a target's matching failed batches back to waiting, oldest first (see `JobLifecycle.replay`).
- * Batches that fail after the replay started are not looked at, and none is replayed twice by one
+ * Batches that fail after the replay started (or after `asOfMs`) are not looked at, and none is replayed twice by one
  * run, so a batch failing again at once is not replayed in a loop, whatever the writers' clocks; one that another replay or a purge took first is counted as not matched. Safe
  * to run twice and while writers run.
  */
 export async function replayFailed(options: ReplayOptions): Promise<ReplayResult> {
   const { connection, prefix, target, shards, limit, dryRun = false } = options;
-  const startedAt = Date.now();
-  const from = options.sinceMs === undefined ? undefined : startedAt - options.sinceMs;
+  const asOf = Math.min(options.asOfMs ?? Number.POSITIVE_INFINITY, Date.now());
+  const from = options.sinceMs === undefined ? undefined : asOf - options.sinceMs;
   const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const filter = { reason: options.reason, exactReason: options.exactReason, status: options.status };
 
@@ -66,13 +71,13 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplayResult
   };
 
   try {
-    const total = await lifecycles.countFailed("-inf", startedAt);
+    const total = await lifecycles.countFailed("-inf", asOf);
     const tooOld = from === undefined ? 0 : await lifecycles.countFailed("-inf", `(${from}`);
     const progress: ReplayProgress = { replayed: 0, replayedProfiles: 0, skipped: 0, notMatched: tooOld, examined: tooOld, total };
-    // A batch this run replayed may fail again with a score below `startedAt` (a writer's clock
+    // A batch this run replayed may fail again with a score below `asOf` (a writer's clock
     // behind this one) and ahead of the scan: it is not looked at twice.
     const replayed = new Set<string>();
-    scan: for await (const page of lifecycles.failed({ from, to: startedAt, pageSize: options.pageSize })) {
+    scan: for await (const page of lifecycles.failed({ from, to: asOf, pageSize: options.pageSize })) {
       for (const failed of page) {
         if (limit !== undefined && progress.replayed >= limit) break scan;
         if (replayed.has(failed.job.id!)) continue;

@@ -30,7 +30,10 @@ export interface TargetState {
    * and was split off into a failed batch counts here too.
    */
   deliveredProfiles: number;
-  /** Profiles and bytes of failed batches discarded since the queue was created (monotonic), by why. */
+  /**
+   * Profiles and bytes of failed batches discarded since the queue was created (monotonic), by why, as
+   * Alloy counts what it drops: a Push's samples and their raw profiles' bytes (see `alloyCountOf`).
+   */
   discarded: Record<DiscardReason, { profiles: number; bytes: number }>;
 }
 

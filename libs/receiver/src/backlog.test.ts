@@ -48,7 +48,7 @@ async function receiverWithFullAlpha(t: Parameters<typeof startTestReceiver>[0],
 
 async function sample(
   r: TestReceiver,
-  metric: "backlogFull" | "backlogDroppedProfiles" | "backlogDroppedBytes" | "rejectedRequests",
+  metric: "backlogFull" | "backlogDroppedProfiles" | "backlogDroppedBytes" | "rejectedRequests" | "writeDroppedProfiles" | "writeDroppedBytes",
   labels: Record<string, string>,
 ): Promise<number> {
   const { values } = await r.metrics[metric].get();
@@ -70,6 +70,34 @@ test("drop: 200, the full target gets no segment, the other target its own; coun
   assert.equal(await sample(r, "backlogDroppedProfiles", { target: "alpha" }), 2);
   assert.ok((await sample(r, "backlogDroppedBytes", { target: "alpha" })) >= profile.length * 2);
   assert.equal(await sample(r, "backlogFull", { target: "beta", policy: "drop" }), 0);
+});
+
+test("drop: Alloy's pyroscope_write_dropped_* count a Push's samples and their raw bytes, an /ingest one profile of its body; the relay's own, what would be stored", async (t) => {
+  const r = await receiverWithFullAlpha(t, { maxProfiles: 2, maxBytes: 0, policy: "drop" });
+  const raw = [gzippedPprof({ seed: 4 }), gzippedPprof({ seed: 5 }), gzippedPprof({ seed: 6 })];
+  const labels = [{ name: "__name__", value: "cpu" }];
+  const request = toBinary(
+    PushRequestSchema,
+    create(PushRequestSchema, {
+      series: [
+        { labels: [...labels, { name: "service_name", value: "a" }], samples: [{ rawProfile: raw[0]! }, { rawProfile: raw[1]! }] },
+        { labels: [...labels, { name: "service_name", value: "b" }], samples: [{ rawProfile: raw[2]! }] },
+      ],
+    }),
+  );
+  assert.equal((await send(r.url, "POST", "/push.v1.PusherService/Push", { "content-type": "application/proto" }, request)).status, 200);
+
+  const dropped = { target: "alpha", endpoint: "http://127.0.0.1:1", reason: "backlog_full" };
+  const rawBytes = raw.reduce((sum, bytes) => sum + bytes.length, 0);
+  assert.equal(await sample(r, "writeDroppedProfiles", dropped), 3);
+  assert.equal(await sample(r, "writeDroppedBytes", dropped), rawBytes);
+  assert.equal(await sample(r, "backlogDroppedProfiles", { target: "alpha" }), 1);
+  assert.equal(await sample(r, "backlogDroppedBytes", { target: "alpha" }), request.length, "the request as stored");
+
+  assert.equal((await ingest(r)).status, 200);
+  assert.equal(await sample(r, "writeDroppedProfiles", dropped), 3 + 1);
+  assert.equal(await sample(r, "writeDroppedBytes", dropped), rawBytes + profile.length);
+  assert.equal(await sample(r, "writeDroppedProfiles", { target: "beta" }), 0, "beta got both");
 });
 
 test("drop, every target full: 200 and nothing stored", async (t) => {

@@ -6,6 +6,9 @@ import type { ReceiverContext } from "./receiver-context.js";
 
 type Api = "ingest" | "push";
 
+/** A profile's facts as the receivers give them: a Push's with its samples and their raw profiles' bytes. */
+type ReceivedFacts = Extract<ProfileFacts, { kind: "ingest" }> | (Extract<ProfileFacts, { kind: "push" }> & { samples: number; rawBytes: number });
+
 /**
  * The longest a client waits for its profile to be stored. The producer connection times a command
  * out after 1.5 s, but a profile may first wait for the flush ahead of its own, which times out too
@@ -26,9 +29,9 @@ export const MEMORY_FULL_RETRY_AFTER_S = 5;
  * Stores the profile with its flush: the payload once, a batch job per target. Redis trouble becomes
  * a 503 for the client to retry, a full backlog under policy `reject` a 429; neither ever turns into a
  * 200 for something that is not stored. Targets that dropped the profile (policy `drop`) are counted
- * and logged here.
+ * and logged here, once the answer is 200 (a 503's retry would count them again).
  */
-export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, payload: Uint8Array, facts: ProfileFacts): Promise<void> {
+export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, payload: Uint8Array, facts: ReceivedFacts): Promise<void> {
   const component = ctx.config.label;
   let result: EnqueueResult;
   try {
@@ -45,10 +48,16 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
     }
     throw err;
   }
+  // Lost for good: Alloy's dropped counts an `/ingest` body as one profile of its bytes, a Push as its
+  // samples and their raw profiles' bytes; the relay's own counters count what would have been stored.
+  const lost = facts.kind === "push" ? { profiles: facts.samples, bytes: facts.rawBytes } : { profiles: 1, bytes: payload.length };
   for (const full of result.dropped) {
     ctx.metrics.backlogFull.inc({ target: full.target, policy: "drop" });
     ctx.metrics.backlogDroppedProfiles.inc({ target: full.target });
     ctx.metrics.backlogDroppedBytes.inc({ target: full.target }, payload.length);
+    const labels = { target: full.target, endpoint: ctx.endpointOf(full.target), reason: "backlog_full" };
+    ctx.metrics.writeDroppedProfiles.inc(labels, lost.profiles);
+    ctx.metrics.writeDroppedBytes.inc(labels, lost.bytes);
     ctx.warnings.warn(
       `backlog:${full.target}`,
       { target: full.target, policy: "drop", backlogProfiles: full.profiles, backlogBytes: full.bytes },

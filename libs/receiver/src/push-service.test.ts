@@ -150,7 +150,17 @@ describe("Push stores the request as binary protobuf", () => {
       assert.equal(segment.batch, payload.batchId);
       const [{ receivedAt, ...ref }] = segment.profiles as [(typeof segment.profiles)[number]];
       assert.ok(receivedAt >= before && receivedAt <= Date.now());
-      assert.deepEqual(ref, { kind: "push", index: 0, offset: 0, size: payload.bytes.length, tenant: "team-a", codec: "proto", series: request.series.length });
+      assert.deepEqual(ref, {
+        kind: "push",
+        index: 0,
+        offset: 0,
+        size: payload.bytes.length,
+        tenant: "team-a",
+        codec: "proto",
+        series: request.series.length,
+        samples: 1,
+        rawBytes: request.series[0]!.samples[0]!.rawProfile.length,
+      });
     }
   });
 
@@ -171,6 +181,7 @@ describe("Push stores the request as binary protobuf", () => {
     const [segment] = await r.segments("alpha");
     const ref = segment?.profiles[0];
     assert.equal(ref?.kind === "push" && ref.codec, "json");
+    assert.equal(ref?.kind === "push" && ref.rawBytes, request.series[0]!.samples[0]!.rawProfile.length, "the raw profile's bytes, not its base64");
     assert.equal(ref?.tenant, undefined);
   });
 

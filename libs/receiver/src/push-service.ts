@@ -2,7 +2,7 @@ import { toBinary, create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { PusherService, PushRequestSchema } from "@pyroscope-relay/proto";
-import type { PushRequest } from "@pyroscope-relay/proto";
+import type { PushRequest, RawProfileSeries } from "@pyroscope-relay/proto";
 import { InvalidLabelError, validatePushLabels } from "@pyroscope-relay/profile";
 import { RequestError } from "@pyroscope-relay/ops";
 import { enqueueOrUnavailable } from "./enqueue.js";
@@ -52,7 +52,19 @@ async function push(ctx: ReceiverContext, request: PushRequest, handler: Handler
     tenant: clientTenant(ctx, handler.values.get(tenantHeaderKey)),
     codec: contentType.includes("json") ? "json" : "proto",
     series: series.length,
+    ...samplesOf(series),
   });
+}
+
+/** The samples of `series` and their raw profiles' bytes: Alloy's count of a Push's profiles and bytes (its `requestSize`). */
+function samplesOf(series: readonly RawProfileSeries[]): { samples: number; rawBytes: number } {
+  let samples = 0;
+  let rawBytes = 0;
+  for (const { samples: raw } of series) {
+    samples += raw.length;
+    for (const sample of raw) rawBytes += sample.rawProfile.length;
+  }
+  return { samples, rawBytes };
 }
 
 function checkLabels(request: PushRequest): void {

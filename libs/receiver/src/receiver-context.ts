@@ -17,6 +17,8 @@ export interface ReceiverContext {
   warnings: ThrottledLog;
   /** The request bodies held in memory (`--ingest.max-inflight-body-size`), shared by every listener of the process. */
   bodies: BodyBudget;
+  /** A target's URL as the configuration has it now: Alloy's `endpoint` label of the profiles dropped for it. */
+  endpointOf: (target: string) => string;
   /** Where debuginfo calls are passed through to; without one they get Alloy's 503 / `unavailable`. */
   debuginfo?: DebuginfoUpstream;
   /**

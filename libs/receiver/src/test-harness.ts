@@ -98,11 +98,12 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   connection.on("error", () => undefined);
   await waitForRedis(connection, 5_000);
   const memoryGuard = options.memoryGuard?.(connection);
+  const targetConfigs = targets.map((name) => targetConfig(name));
   const enqueuer = new Enqueuer({
     connection,
     prefix,
     payloadTtlMs: 3_600_000,
-    targets: targets.map((name) => targetConfig(name)),
+    targets: targetConfigs,
     backlog: options.backlog,
     memoryGuard,
     flush: options.flush,
@@ -146,6 +147,7 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
     warnings,
     bodies,
+    endpointOf: (target) => targetConfigs.find(({ name }) => name === target)?.url ?? "",
     ...(options.debuginfo === undefined ? {} : { debuginfo: options.debuginfo }),
     ...(options.forwardsClientTenant === undefined ? {} : { forwardsClientTenant: options.forwardsClientTenant }),
   });

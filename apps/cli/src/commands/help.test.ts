@@ -47,7 +47,8 @@ test("shows a flag's description without backticks, then its default and its var
     "a full target: drop the new profile for that target, or reject the request (429) (default: drop) [RELAY_TARGET_BACKLOG_FULL]",
   );
   assert.equal(entries.get("--limit N"), "replay at most N batches, oldest first (default: no limit)");
-  assert.equal(entries.get("--dry-run"), "change nothing, print the same counts");
+  assert.equal(entries.get("--dry-run"), "change nothing, print the same counts and the --as-of that acts on those batches alone");
+  assert.equal(entries.get("--as-of TIME"), "only batches that had failed by TIME (RFC 3339, as a dry run prints it): none that failed since (default: now)");
 });
 
 test("wraps help at 100 columns, continuing under the description", () => {

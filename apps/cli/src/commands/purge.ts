@@ -1,14 +1,15 @@
-import { purgeRequest } from "@pyroscope-relay/admin";
+import { asOfNow, purgeRequest } from "@pyroscope-relay/admin";
 import { purgeFailed } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
+import { asOfHint } from "./as-of.js";
 import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
 import { integerFlag, parseRequestFlags } from "./request-flags.js";
 import { singleTarget } from "./target-flag.js";
 
 /**
- * `purge CONFIG --target NAME [--reason TEXT [--exact-reason]] [--status CODE] [--older-than DURATION]`: deletes the
- * matching failed batches and the profiles nothing else holds.
+ * `purge CONFIG --target NAME [--reason TEXT [--exact-reason]] [--status CODE] [--older-than DURATION] [--as-of TIME] [--dry-run]`:
+ * deletes the matching failed batches and the profiles nothing else holds.
  */
 export async function purgeCommand(context: CommandContext): Promise<number> {
   const { settings } = context;
@@ -18,7 +19,10 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
     reason: context.options.get("reason"),
     exactReason: context.flags.has("exact-reason") || undefined,
     status: integerFlag(context.options.get("status")),
+    asOf: context.options.get("as-of"),
+    dryRun: context.flags.has("dry-run"),
   });
+  const asOf = asOfNow(request.asOf);
   const session = await openOperatorSession("purge", context.configPath, settings);
   try {
     // A target removed from the configuration can still be purged: its queue stays in Redis until then.
@@ -32,9 +36,15 @@ export async function purgeCommand(context: CommandContext): Promise<number> {
       reason: request.reason,
       exactReason: request.exactReason,
       status: request.status,
+      asOfMs: asOf,
+      dryRun: request.dryRun,
     });
     const purged = `${counted(result.purged, "failed batch", "failed batches")} (${counted(result.purgedProfiles, "profile")})`;
-    context.stdout.write(`purged ${purged} of ${target}; deleted ${counted(result.payloadsDeleted, "stored profile")} no other job held\n`);
+    context.stdout.write(
+      request.dryRun
+        ? `dry run (nothing changed): would purge ${purged} of ${target}\n${asOfHint("purge", asOf)}`
+        : `purged ${purged} of ${target}; deleted ${counted(result.payloadsDeleted, "stored profile")} no other job held\n`,
+    );
     return 0;
   } finally {
     await session.close();

@@ -1,14 +1,15 @@
-import { replayRequest } from "@pyroscope-relay/admin";
+import { asOfNow, replayRequest } from "@pyroscope-relay/admin";
 import { replayFailed } from "@pyroscope-relay/queue";
 import { createProgressBar } from "../progress-bar.js";
 import type { CommandContext } from "./command-context.js";
+import { asOfHint } from "./as-of.js";
 import { counted } from "./counted.js";
 import { openOperatorSession } from "./operator-session.js";
 import { integerFlag, parseRequestFlags } from "./request-flags.js";
 import { singleTarget } from "./target-flag.js";
 
 /**
- * `replay CONFIG --target NAME [--reason TEXT [--exact-reason]] [--status CODE] [--since DURATION] [--limit N] [--dry-run]`:
+ * `replay CONFIG --target NAME [--reason TEXT [--exact-reason]] [--status CODE] [--since DURATION] [--limit N] [--as-of TIME] [--dry-run]`:
  * matching failed batches go back to waiting with a full retry budget and a fresh payload TTL.
  */
 export async function replayCommand(context: CommandContext): Promise<number> {
@@ -20,8 +21,10 @@ export async function replayCommand(context: CommandContext): Promise<number> {
     status: integerFlag(options.get("status")),
     since: options.get("since"),
     limit: integerFlag(options.get("limit")),
+    asOf: options.get("as-of"),
     dryRun: context.flags.has("dry-run"),
   });
+  const asOf = asOfNow(request.asOf);
   const session = await openOperatorSession("replay", context.configPath, settings);
   const bar = createProgressBar(context.stderr);
   let result;
@@ -38,6 +41,7 @@ export async function replayCommand(context: CommandContext): Promise<number> {
       status: request.status,
       sinceMs: request.since,
       limit: request.limit,
+      asOfMs: asOf,
       dryRun: request.dryRun,
       onProgress: bar && ((progress) => bar.update(progress)),
     });
@@ -47,6 +51,6 @@ export async function replayCommand(context: CommandContext): Promise<number> {
   }
   const replayed = `${counted(result.replayed, "batch", "batches")} (${counted(result.replayedProfiles, "profile")})`;
   const counts = `replayed ${replayed}, skipped ${result.skipped} (payload gone), not matched ${result.notMatched}`;
-  context.stdout.write(request.dryRun ? `dry run (nothing changed): ${counts}\n` : `${counts}\n`);
+  context.stdout.write(request.dryRun ? `dry run (nothing changed): ${counts}\n${asOfHint("replay", asOf)}` : `${counts}\n`);
   return 0;
 }

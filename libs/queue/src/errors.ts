@@ -75,7 +75,8 @@ export class UnreadableClaimError extends Error {
   constructor(
     readonly jobId: string,
     problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`drain job ${jobId}: its claim cannot be read: ${problem}`);
+    super(`drain job ${jobId}: its claim cannot be read: ${problem}`, options);
   }
 }

@@ -218,6 +218,22 @@ test("a claim missing one of its segments fails the claim and its reading, rathe
   await assert.rejects(pending.claimed("torn.drain"), (error: unknown) => error instanceof UnreadableClaimError && unreadable.test(error.message));
 });
 
+test("a claimed segment that does not parse makes the claim unreadable, for the job to be listed failed rather than retried and lost", async (t) => {
+  const { queue, pending, backlog } = await setUp(t);
+  await append(pending, backlog, segment("a", 1));
+  await redis.rpush(pending.key, "1:10:{not JSON", `1:10:${JSON.stringify({ batch: 7 })}`);
+  await addDrainJob(queue, 3, "bad.drain");
+  const unreadable = /drain job bad\.drain: its claim cannot be read: segment:2 of 3 is malformed/;
+  const isUnreadable = (error: unknown) => error instanceof UnreadableClaimError && unreadable.test(error.message) && error.cause instanceof Error;
+  await assert.rejects(pending.claim("bad.drain", { maxProfiles: 10, maxBytes: 1_000 }), isUnreadable);
+  await assert.rejects(pending.claimed("bad.drain"), isUnreadable);
+  await redis.hset(queue.toKey("bad.drain"), "segment:2", `1:10:${JSON.stringify(pointer(segment("b", 1)))}`);
+  await assert.rejects(
+    pending.claimed("bad.drain"),
+    (error: unknown) => error instanceof UnreadableClaimError && /segment:3 of 3 is malformed/.test(error.message),
+  );
+});
+
 test("a segment an earlier version appended whole, its profiles in the entry, is claimed and listed as it is", async (t) => {
   const { queue, pending, backlog } = await setUp(t);
   const whole = segment("whole", 2);

@@ -186,7 +186,7 @@ export class PendingSegments {
     const [left, kind, ...claimed] = reply as [number, "entries" | "data" | "missing", ...string[]];
     // Delivering less than the claim would complete the job and lose the rest: fail the attempt instead.
     if (kind === "missing") throw new UnreadableClaimError(jobId, `${claimed[0]} is missing`);
-    const entries = kind === "entries" ? claimed.map(segmentOf) : segmentsOfEarlierClaim(jobId, claimed[0]);
+    const entries = kind === "entries" ? claimedSegments(jobId, claimed) : segmentsOfEarlierClaim(jobId, claimed[0]);
     return { entries, more: left > 0 };
   }
 
@@ -205,7 +205,7 @@ export class PendingSegments {
     const entries = fields.length === 0 ? [] : await this.redis.hmget(jobKey, ...fields);
     const missing = entries.indexOf(null);
     if (missing >= 0) throw new UnreadableClaimError(jobId, `${fields[missing]} of ${count} is missing`);
-    return (entries as string[]).map(segmentOf);
+    return claimedSegments(jobId, entries as string[]);
   }
 
   /** Takes `entry` back with its count in the backlog; false when a drain job claimed it already. */
@@ -233,6 +233,21 @@ export class PendingSegments {
 /** The segment of a pending list's entry (`<profiles>:<bytes>:<segment JSON>`). */
 function segmentOf(entry: string): PendingSegment {
   return pendingSegment.parse(JSON.parse(entry.slice(entry.indexOf(":", entry.indexOf(":") + 1) + 1)));
+}
+
+/**
+ * The segments of drain job `jobId`'s claim. One that does not parse makes the whole claim unreadable,
+ * so that the job is listed failed for purge rather than retried until its attempts run out and then
+ * never listed: its entries left the pending list with the claim.
+ */
+function claimedSegments(jobId: string, entries: readonly string[]): PendingSegment[] {
+  return entries.map((entry, i) => {
+    try {
+      return segmentOf(entry);
+    } catch (error) {
+      throw new UnreadableClaimError(jobId, `segment:${i + 1} of ${entries.length} is malformed`, { cause: error });
+    }
+  });
 }
 
 /** The segments a drain job of an earlier version kept in its data. */

@@ -7,7 +7,10 @@ const maxPauseMs = 60 * 60 * 1000;
 /** A pause of a target's queue. */
 export interface Pause {
   pauseMs: number;
-  /** The job that met it uses an attempt as well. */
+  /**
+   * The request that met it counts a try of each profile it carried (the job uses its attempt once
+   * every profile left was tried): not when nobody answers.
+   */
   usesAttempt: boolean;
 }
 
@@ -23,8 +26,8 @@ export const failuresBeforePause = 5;
 /**
  * The circuit breaker of one target. When the target says when to come back (`Retry-After` on a
  * 429 or 503), cannot be reached at all, or keeps answering retryable errors, the whole queue
- * pauses instead of every job burning an attempt against it (the job whose request met it uses one,
- * but where the target was out of reach); a streak of failures lengthens the pause like the
+ * pauses instead of every job burning an attempt against it (the profiles whose request met it count
+ * a try each, but where the target was out of reach); a streak of failures lengthens the pause like the
  * endpoint's backoff. Any delivery closes the circuit again.
  *
  * Requests in flight together fail together (a target restarting resets every connection): a
@@ -41,9 +44,9 @@ export class TargetCircuit {
   ) {}
 
   /**
-   * How long the target's queue should pause after this retryable failure, and whether the job uses
-   * an attempt too (the target answered: it asked for the pause, or keeps answering errors; not when
-   * it is out of reach); undefined for a plain retry.
+   * How long the target's queue should pause after this retryable failure, and whether it counts as
+   * a try too (the target answered: it asked for the pause, or keeps answering errors; not when it is
+   * out of reach); undefined for a plain retry.
    */
   pauseFor(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">, request: FailedRequest): Pause | undefined {
     if (request.sentAt >= this.lastCountedAt) {
@@ -51,8 +54,8 @@ export class TargetCircuit {
       this.lastCountedAt = request.failedAt;
     }
     if (failure.retryAfterMs !== undefined) {
-      // The target answered this job's request: an attempt, as in Alloy, which retries a 429 or a
-      // 503 within max_backoff_retries; the job waits for its backoff or the pause, the longer.
+      // The target answered the request: a try, as in Alloy, which retries a 429 or a 503 within
+      // max_backoff_retries; the job waits for its backoff or the pause, the longer.
       return { pauseMs: Math.min(Math.max(failure.retryAfterMs, this.minBackoffMs), maxPauseMs), usesAttempt: true };
     }
     if (failure.unreachable) {

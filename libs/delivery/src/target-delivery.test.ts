@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RelayMetrics } from "@pyroscope-relay/ops";
-import { batchJobData, type DeliveryReport, type FailureReason, type OutgoingProfile } from "@pyroscope-relay/queue";
+import { batchJobData, drainJobId, type DeliveryReport, type FailureReason, type OutgoingProfile } from "@pyroscope-relay/queue";
 import { freePort, gzippedPprof, startFakeTarget, targetConfig, type FakeTarget } from "@pyroscope-relay/testing";
 import { TargetDelivery } from "./target-delivery.js";
-import { counter, failedJob, ingestData, redisForFile } from "./writer-harness.js";
+import { counter, eventually, failedJob, ingestData, redisForFile } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -16,16 +16,18 @@ const { relay } = await redisForFile();
 interface Recorded {
   delivered: number[];
   failed: { index: number; failure: FailureReason }[];
+  retried: { index: number; parts: number[]; failure: FailureReason }[];
   dispatched: number;
 }
 
 function recorder(): { report: DeliveryReport; recorded: Recorded } {
-  const recorded: Recorded = { delivered: [], failed: [], dispatched: 0 };
+  const recorded: Recorded = { delivered: [], failed: [], retried: [], dispatched: 0 };
   return {
     recorded,
     report: {
       delivered: (index) => recorded.delivered.push(index),
       failed: (index, _parts, failure) => recorded.failed.push({ index, failure }),
+      retried: (index, parts, failure) => recorded.retried.push({ index, parts: [...parts], failure }),
       dispatched: () => recorded.dispatched++,
     },
   };
@@ -112,22 +114,28 @@ describe("TargetDelivery", () => {
   it("an attempt the target answered with a retryable error uses an attempt, though another request of it could not reach the target", async (t) => {
     const target = await fakeTarget(t);
     await halfUnreachable(target, "n%3D1");
-    const { report } = recorder();
+    const { report, recorded } = recorder();
     // One request at a time: profile 0's 500 first, then profile 1's connection refused.
     const outcome = await delivery(t, target, 1).deliver(profiles(2), report, new AbortController().signal);
     assert.equal(outcome.retry?.reason, "network ECONNREFUSED");
     assert.ok(outcome.pauseMs !== undefined, "the target out of reach opens the circuit");
     assert.equal(outcome.pauseUsesAttempt, true);
+    assert.deepEqual(
+      recorded.retried.map(({ index, parts, failure }) => [index, parts, failure.reason]),
+      [[0, [0], "http 500"]],
+      "the answered request counts a try of its profile; the one nobody answered does not",
+    );
   });
 
   it("an attempt whose every failure is the target out of reach uses no attempt", async (t) => {
     const target = await fakeTarget(t);
     await halfUnreachable(target, "n%3D");
-    const { report } = recorder();
+    const { report, recorded } = recorder();
     const outcome = await delivery(t, target, 2).deliver(profiles(2), report, new AbortController().signal);
     assert.equal(outcome.retry?.reason, "network ECONNREFUSED");
     assert.ok(outcome.pauseMs !== undefined);
     assert.equal(outcome.pauseUsesAttempt, false);
+    assert.deepEqual(recorded.retried, [], "no profile's try");
   });
 
   it("fails a profile whose name no target would take and delivers the others", async (t) => {
@@ -190,19 +198,27 @@ describe("TargetDelivery", () => {
 });
 
 describe("TargetDelivery behind a writer", () => {
-  it("a profile the target answers 500 fails after max_backoff_retries attempts, though another of its batch cannot reach the target", async (t) => {
+  it("a profile the target answers 500 fails after max_backoff_retries tries, though another of its batch cannot reach the target, which waits", async (t) => {
     const target = await startFakeTarget();
     await halfUnreachable(target, "p=1");
     const r = await relay(t, [targetConfig("a", { url: target.url, maxBackoffRetries: 2 })], { fakes: [target], concurrency: 1 });
     // One batch; one request at a time, in order: profile 0's 500, then profile 1's connection refused.
     const [first] = await Promise.all([0, 1].map((i) => r.enqueuer.enqueue(gzippedPprof(), ingestData({ query: `name=app&p=${i}` }), ["a"])));
-    const job = await failedJob(r.queue("a"), first!.batchId);
+    const { batchId } = first!;
+    // Split off as it fails, mid-life of its drain job, into a job named after the profile (failed
+    // once a writer takes it: with one job at a time, after the drain job handed back before it).
+    const split = await eventually("profile 0 to be split off", async () => (await r.queue("a").getJob(`${batchId}.0.0`))?.data);
     assert.deepEqual(
-      batchJobData.parse(job.data).profiles.map((ref) => ref.index),
-      [0, 1],
+      batchJobData.parse(split).profiles.map((ref) => ref.index),
+      [0],
     );
+    assert.equal(batchJobData.parse(split).failure?.reason, "http 500");
     await sleep(150);
     assert.equal(target.requests.filter((request) => request.query.includes("p=0")).length, 2, "profile 0 sent max_backoff_retries times");
+    // Profile 1 never reached the target: it waits for it, using no attempt.
+    const drain = (await r.queue("a").getJob(drainJobId(batchId)))!;
+    assert.notEqual(await drain.getState(), "failed");
+    assert.equal(drain.attemptsMade, 0);
   });
 
   it("a target that always answers with Retry-After counts each retried profile once in pyroscope_write_retries_total", async (t) => {

@@ -200,8 +200,10 @@ export class TargetDelivery {
         if (pause !== undefined) state.pauseMs = Math.max(state.pauseMs ?? 0, pause.pauseMs);
         // The attempt is free only if every failure in it was the target out of reach: any other (a
         // 500 below the streak, a reset) makes it count, or a profile the target always refuses would
-        // be sent past max_backoff_retries.
+        // be sent past max_backoff_retries. Each profile such a request carried counts a try (as Alloy
+        // counts each request's retries); the job uses its attempt only once every profile left was tried.
         state.pauseUsesAttempt ||= pause?.usesAttempt ?? true;
+        if (!result.unreachable) for (const [index, parts] of send.parts) report.retried(index, parts, result.failure);
       }
     }
   }

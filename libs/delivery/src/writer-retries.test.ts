@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { detachedProfileKey, drainJobId } from "@pyroscope-relay/queue";
 import { gzippedPprof, startFakeTarget, targetConfig, freePort } from "@pyroscope-relay/testing";
-import { counter, eventually, failedJob, gaps, ingestData, latencyCount, redisForFile } from "./writer-harness.js";
+import { counter, eventually, failedJob, gaps, ingestData, latencyCount, redisForFile, type Relay } from "./writer-harness.js";
 
 const { relay } = await redisForFile();
 
@@ -126,6 +126,71 @@ test("max_backoff_retries = 3 against a target that always answers 429 with Retr
   assert.equal(job.failedReason, "http 429: slow down");
   await sleep(150);
   assert.equal(target.requests.length, 3, "asking for a pause does not make a target's refusal free");
+});
+
+/** The `p` of each request's query, counted: how often the target was sent each profile. */
+function sendsByProfile(requests: readonly { query: string }[]): Map<number, number> {
+  const sends = new Map<number, number>();
+  for (const { query } of requests) {
+    const p = Number(/(?:^|&)p=(\d+)(?:&|$)/.exec(query)?.[1]);
+    sends.set(p, (sends.get(p) ?? 0) + 1);
+  }
+  return sends;
+}
+
+/** Stores `count` profiles (queries `...&p=<i>`) for target `a` in one flush: one drain job claims them. */
+async function flushProfiles(r: Relay, count: number): Promise<string> {
+  const results = await Promise.all(
+    Array.from({ length: count }, (_, i) => r.enqueuer.enqueue(gzippedPprof(), ingestData({ query: `name=app&p=${i}` }), ["a"])),
+  );
+  const batches = new Set(results.map(({ batchId }) => batchId));
+  assert.equal(batches.size, 1, "one flush");
+  return [...batches][0]!;
+}
+
+test("a drain job against a target that answers every request 429 with Retry-After: each profile sent max_backoff_retries times, then failed; none unsent", async (t) => {
+  const target = await startFakeTarget();
+  target.respond(() => ({ status: 429, headers: { "retry-after": "0" }, body: "slow down" }));
+  const r = await relay(t, [targetConfig("a", { url: target.url, maxBackoffRetries: 3, minBackoffMs: 5, maxBackoffMs: 20 })], {
+    fakes: [target],
+    concurrency: 2,
+  });
+  const batchId = await flushProfiles(r, 40);
+
+  // Each pause stops the attempt after about two requests: 40 profiles take some 60 attempts.
+  await eventually("every profile to fail", async () => (await counter(r.metrics.failedProfiles, "a", { reason: "http 429" })) === 40, 30_000);
+  await eventually("the drain job to end", async () => (await r.queue("a").getJob(drainJobId(batchId))) === undefined);
+  await sleep(100);
+  const sends = sendsByProfile(target.requests);
+  assert.equal(sends.size, 40, "every profile was sent");
+  assert.deepEqual(new Set(sends.values()), new Set([3]), "each exactly max_backoff_retries times");
+  assert.equal(target.requests.length, 120);
+  assert.equal(await counter(r.metrics.failedProfiles, "a"), 40, "nothing failed otherwise");
+});
+
+test("a target that rate-limits a drain job's requests for a while, then takes them all: everything is delivered, nothing fails", async (t) => {
+  const target = await startFakeTarget();
+  // The first request of every third of the first 30 profiles is refused: ten paused attempts, more
+  // than max_backoff_retries, but one try of each of those profiles.
+  const refused = new Set<number>();
+  target.respond((request) => {
+    const p = Number(/(?:^|&)p=(\d+)(?:&|$)/.exec(request.query)?.[1]);
+    if (p % 3 !== 2 || p >= 30 || refused.has(p)) return undefined;
+    refused.add(p);
+    return { status: 429, headers: { "retry-after": "0" }, body: "slow down" };
+  });
+  const r = await relay(t, [targetConfig("a", { url: target.url, maxBackoffRetries: 3, minBackoffMs: 5, maxBackoffMs: 20 })], {
+    fakes: [target],
+    concurrency: 2,
+  });
+  const batchId = await flushProfiles(r, 40);
+
+  await eventually("the batch to be released", async () => !(await r.batchExists(batchId)), 20_000);
+  assert.equal(await counter(r.metrics.writeSentProfiles, "a"), 40);
+  assert.equal(await counter(r.metrics.failedProfiles, "a"), 0);
+  assert.equal(await r.queue("a").getFailedCount(), 0);
+  assert.equal(refused.size, 10);
+  assert.equal(target.requests.length, 50, "each profile delivered once, ten of them after a 429");
 });
 
 test("connection refused pauses the queue without using attempts, until the target is back", async (t) => {

@@ -195,3 +195,87 @@ test("parts an attempt failed but did not split off fail with that failure when 
     ["error"],
   );
 });
+
+test("tries are saved as index ranges by their number, for the profiles not done; a save without them counts none", () => {
+  const profiles = Array.from({ length: 40 }, (_, index) => (index === 7 ? push(index, 2) : ingest(index)));
+  const slow = { reason: "http 429", status: 429, detail: "slow down" };
+  const progress = BatchProgress.restore(profiles, { tries: { "1": "0-3", "2": "4-5,39" } });
+  assert.deepEqual(
+    [0, 4, 6, 39].map((index) => progress.tries(index)),
+    [1, 2, 0, 2],
+  );
+  progress.retried(0, [0], slow);
+  progress.retried(6, [0], slow);
+  // A Push profile counts one try however many of its series met it.
+  progress.retried(7, [0], slow);
+  progress.retried(7, [1], slow);
+  // Delivered after its tries: they no longer matter.
+  progress.delivered(1, [0]);
+  progress.retried(99, [0], slow);
+  const saved = JSON.parse(JSON.stringify(progress.toJSON())) as unknown;
+  assert.deepEqual(saved, { done: "1", tries: { "1": "2-3,6-7", "2": "0,4-5,39" } });
+  const restored = BatchProgress.restore(profiles, saved);
+  assert.deepEqual(
+    [0, 1, 2, 6, 7, 8, 39].map((index) => restored.tries(index)),
+    [2, 0, 1, 1, 1, 0, 2],
+  );
+  assert.equal(BatchProgress.restore(profiles, { done: "0" }).tries(1), 0, "an earlier version's save");
+  for (const junk of [{ tries: "1" }, { tries: { "0": "1", "-1": "1", x: "1", "1.5": "1", "2": 1 } }]) {
+    assert.equal(BatchProgress.restore(profiles, junk).tries(1), 0, JSON.stringify(junk));
+  }
+});
+
+test("a profile tried as often as the budget fails with the last failure it met; the others stay pending", () => {
+  const profiles = [ingest(0), ingest(1), ingest(2), ingest(3)];
+  const slow = { reason: "http 429", status: 429, detail: "slow down" };
+  const busy = { reason: "http 503", status: 503, detail: "busy" };
+  const progress = BatchProgress.restore(profiles, { tries: { "2": "0-1" } });
+  progress.retried(0, [0], slow);
+  progress.retried(0, [0], busy);
+  progress.retried(2, [0], slow);
+  progress.failExhausted(3, { reason: "error", detail: "unused" });
+  assert.deepEqual(
+    progress.failureGroups().map(({ failure, refs }) => [failure.detail, refs.map((ref) => ref.index)]),
+    [["busy", [0]]],
+  );
+  assert.deepEqual(
+    progress.pending().map((ref) => ref.index),
+    [1, 2, 3],
+  );
+});
+
+test("an attempt that tried some profiles and left others it did not try is cut short", () => {
+  const profiles = [ingest(0), ingest(1), push(2, 2)];
+  const slow = { reason: "http 429", status: 429, detail: "slow down" };
+  const none = BatchProgress.restore(profiles, undefined);
+  assert.equal(none.cutShort(), false, "nothing tried: a delivery that reports no tries uses the attempt");
+  const some = BatchProgress.restore(profiles, undefined);
+  some.retried(0, [0], slow);
+  some.delivered(2, [0]);
+  assert.equal(some.cutShort(), true, "profile 1, and profile 2's other series, were not sent");
+  const all = BatchProgress.restore(profiles, undefined);
+  all.retried(0, [0], slow);
+  all.delivered(1, [0]);
+  all.retried(2, [1], slow);
+  all.delivered(2, [0]);
+  assert.equal(all.cutShort(), false);
+});
+
+test("a profile whose saved tries reached the budget fails at once: with the failure saved for it, else with the one given", () => {
+  const profiles = [ingest(0), ingest(1), ingest(2)];
+  const busy = { reason: "http 503", status: 503, detail: "busy" };
+  const unsaved = { reason: "error", detail: "not saved" };
+  const progress = BatchProgress.restore(profiles, { tries: { "3": "0-1", "2": "2" }, unsplit: [{ failure: busy, parts: { "0": [0] } }] });
+  progress.failExhausted(3, unsaved);
+  assert.deepEqual(
+    progress.failureGroups().map(({ failure, refs }) => [failure.detail, refs.map((ref) => ref.index)]),
+    [
+      ["busy", [0]],
+      ["not saved", [1]],
+    ],
+  );
+  assert.deepEqual(
+    progress.pending().map((ref) => ref.index),
+    [2],
+  );
+});

@@ -25,12 +25,19 @@ interface SavedProgress {
    * relay's, by failure: tried again by a next attempt, and failed with that reason if none comes.
    */
   unsplit?: { failure: FailureReason; parts: Record<string, number[]> }[];
+  /**
+   * How many times each profile not done was sent and met a retryable failure, as index ranges by
+   * that number (`{"1":"16-31","2":"0-15"}`): a few bytes however many profiles a pause held back.
+   * A save without it (an earlier version's) counts none.
+   */
+  tries?: Record<string, string>;
 }
 
 /**
  * What a target has done with a job's profiles: per profile, the parts (Push series, or the whole
- * `/ingest` body) it accepted or that failed for good. Saved with the job, so that a retry, a replay
- * or another writer after a crash sends only what is left. Pure: no I/O.
+ * `/ingest` body) it accepted or that failed for good, and how many times it was sent and met a
+ * retryable failure (its share of `max_backoff_retries`). Saved with the job, so that a retry, a
+ * replay or another writer after a crash sends only what is left. Pure: no I/O.
  */
 export class BatchProgress {
   private readonly handled = new Map<number, Set<number>>();
@@ -39,6 +46,10 @@ export class BatchProgress {
   private readonly split = new Set<number>();
   /** Failures for good of parts that an earlier attempt saved without splitting them off, by profile and part. */
   private readonly earlier = new Map<number, Map<number, FailureReason>>();
+  /** Times each profile was sent and met a retryable failure at earlier attempts. */
+  private readonly triedBefore = new Map<number, number>();
+  /** Profiles sent at this attempt that met a retryable failure, with the last one each met. */
+  private readonly triedNow = new Map<number, FailureReason>();
   private readonly byIndex: Map<number, ProfileRef>;
 
   private constructor(readonly profiles: readonly ProfileRef[]) {
@@ -49,7 +60,7 @@ export class BatchProgress {
   /** The progress of `profiles` as saved in a job's `progress` (anything else counts as none). */
   static restore(profiles: readonly ProfileRef[], saved: unknown): BatchProgress {
     const progress = new BatchProgress(profiles);
-    const { done, handled, split, unsplit } = (typeof saved === "object" && saved !== null ? saved : {}) as SavedProgress;
+    const { done, handled, split, unsplit, tries } = (typeof saved === "object" && saved !== null ? saved : {}) as SavedProgress;
     if (typeof done === "string") {
       const ranges = parseRanges(done);
       for (const ref of profiles) if (inRanges(ranges, ref.index)) progress.handle(ref.index, allParts(ref));
@@ -59,6 +70,12 @@ export class BatchProgress {
       for (const ref of profiles) if (inRanges(ranges, ref.index)) progress.split.add(ref.index);
     }
     for (const group of Array.isArray(unsplit) ? unsplit : []) progress.restoreEarlier(group);
+    for (const [count, text] of Object.entries(typeof tries === "object" && tries !== null ? tries : {})) {
+      const times = Number(count);
+      if (!Number.isSafeInteger(times) || times <= 0 || typeof text !== "string") continue;
+      const ranges = parseRanges(text);
+      for (const ref of profiles) if (inRanges(ranges, ref.index)) progress.triedBefore.set(ref.index, times);
+    }
     if (typeof handled !== "object" || handled === null) return progress;
     for (const [index, parts] of Object.entries(handled)) {
       if (Array.isArray(parts))
@@ -90,6 +107,41 @@ export class BatchProgress {
     if (open.length === 0 || !this.byIndex.has(index)) return;
     this.handle(index, open);
     this.failed.push({ failure, index, parts: open });
+  }
+
+  /**
+   * Parts of a profile were sent and met a retryable failure: one try of the profile at this attempt,
+   * however many of its parts (a Push profile's series go out together, as far as the bounds allow).
+   */
+  retried(index: number, parts: readonly number[], failure: FailureReason): void {
+    if (this.byIndex.has(index) && parts.some((part) => !this.handledParts(index).has(part))) this.triedNow.set(index, failure);
+  }
+
+  /** Times a profile was sent and met a retryable failure in the job's life, this attempt's try included. */
+  tries(index: number): number {
+    return (this.triedBefore.get(index) ?? 0) + (this.triedNow.has(index) ? 1 : 0);
+  }
+
+  /**
+   * Profiles left that were tried `budget` times (the target's `max_backoff_retries`) fail for good:
+   * with the last failure each met at this attempt, else with the one an earlier attempt saved for
+   * them, else with `failure`.
+   */
+  failExhausted(budget: number, failure: FailureReason): void {
+    for (const ref of this.pending()) {
+      if (this.tries(ref.index) < budget) continue;
+      const met = this.triedNow.get(ref.index);
+      if (met === undefined) this.failRemainingAsBefore([ref], failure);
+      else this.failRemaining([ref], met);
+    }
+  }
+
+  /**
+   * Whether this attempt stopped short: it tried some profiles (a retryable failure each), and left
+   * others pending that it did not try (a pause stopped it before their turn).
+   */
+  cutShort(): boolean {
+    return this.triedNow.size > 0 && this.pending().some((ref) => !this.triedNow.has(ref.index));
   }
 
   /** Every part still pending fails for good with `failure` (retries used up, stalled, expired). */
@@ -168,12 +220,27 @@ export class BatchProgress {
       else if (saved.length > 0) handled[String(index)] = saved;
     }
     const unsplitGroups = this.unsplitGroups();
+    const tries = this.savedTries(new Set(done));
     return {
       ...(done.length > 0 ? { done: formatRanges(done) } : {}),
       ...(Object.keys(handled).length > 0 ? { handled } : {}),
       ...(this.split.size > 0 ? { split: formatRanges(this.split) } : {}),
       ...(unsplitGroups.length > 0 ? { unsplit: unsplitGroups } : {}),
+      ...(Object.keys(tries).length > 0 ? { tries } : {}),
     };
+  }
+
+  /** The tries of the profiles not `done`, by their number: a done profile's no longer matter. */
+  private savedTries(done: ReadonlySet<number>): Record<string, string> {
+    const byCount = new Map<number, number[]>();
+    for (const { index } of this.profiles) {
+      const tries = this.tries(index);
+      if (tries === 0 || done.has(index)) continue;
+      const indices = byCount.get(tries) ?? [];
+      indices.push(index);
+      byCount.set(tries, indices);
+    }
+    return Object.fromEntries([...byCount].map(([tries, indices]) => [String(tries), formatRanges(indices)]));
   }
 
   /** This attempt's failures not split off, and an earlier attempt's whose parts are still pending. */

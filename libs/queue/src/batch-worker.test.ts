@@ -280,6 +280,54 @@ test("a pause met on the last attempt pauses the target's queue all the same, wh
   assert.deepEqual(paused, [{ pauseMs: 30_000, profiles: 0 }], "none of the batch's profiles wait for it: they failed");
 });
 
+test("a target that asks every request for a pause: each profile is sent max_backoff_retries times before it fails, none fails unsent", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 3 });
+  const batchId = await flush(h, 40);
+  const slow = httpFailure(429, "slow down");
+  const sends = new Map<string, number>();
+  // Two requests in flight, as a target's delivery with a concurrency of 2: each attempt sends two
+  // profiles, then the pause stops it.
+  const delivery = scriptedDelivery(
+    (query) => {
+      sends.set(query, (sends.get(query) ?? 0) + 1);
+      return { retry: slow, pauseMs: 1, pauseUsesAttempt: true };
+    },
+    { concurrency: 2 },
+  );
+  let retrying = 0;
+  h.worker("alpha", delivery, { observer: { retrying: ({ profiles }) => (retrying += profiles) } });
+  const failed = await pollUntil("every profile to be listed failed", async () => {
+    const jobs = await h.queue("alpha").getFailed();
+    return jobs.reduce((sum, job) => sum + batchJobData.parse(job.data).profiles.length, 0) === 40 ? jobs : undefined;
+  });
+  for (const job of failed) assert.deepEqual(batchJobData.parse(job.data).failure, slow);
+  assert.equal(sends.size, 40, "every profile was sent");
+  assert.deepEqual(new Set(sends.values()), new Set([3]), "each exactly max_backoff_retries times");
+  assert.equal(await h.queue("alpha").getJob(drainJobId(batchId)), undefined, "the drain job completed");
+  // Attempts that left profiles unsent went back without using one; only the last two profiles, sent
+  // together, used the job's attempts (reported as retrying) before their third try failed them.
+  assert.equal(retrying, 4);
+});
+
+test("a target that rate-limits some requests for a while then takes them all: everything is delivered, nothing fails", async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"], { maxBackoffRetries: 3 });
+  const batchId = await flush(h, 40);
+  let sent = 0;
+  // Every third of the first 30 requests is refused with a pause: more paused attempts than
+  // max_backoff_retries, but no profile refused more than once.
+  const delivery = scriptedDelivery(
+    () => (++sent % 3 === 0 && sent <= 30 ? { retry: httpFailure(429, "slow down"), pauseMs: 1, pauseUsesAttempt: true } : "deliver"),
+    { concurrency: 2 },
+  );
+  let failed = 0;
+  h.worker("alpha", delivery, { observer: { failed: ({ profiles }) => (failed += profiles) } });
+  await pollUntil("the batch to complete", async () => (await h.queue("alpha").getJob(drainJobId(batchId))) === undefined);
+  assert.equal(failed, 0);
+  assert.equal(await h.queue("alpha").getFailedCount(), 0);
+  assert.ok(delivery.attempts.length > 3, `${delivery.attempts.length} attempts`);
+  assert.equal(await h.connection.hget(new TargetBacklog(h.connection, h.prefix, "alpha").totalsKey, "delivered_profiles"), "40");
+});
+
 test("close() hands an active batch back to waiting after the grace period, with what it delivered", async (t) => {
   const h = await queueHarness(t, server.url, ["alpha"]);
   const batchId = await flush(h, 3);

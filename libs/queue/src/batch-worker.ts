@@ -114,6 +114,12 @@ const PAYLOAD_GONE: FailureReason = { reason: "payload expired", detail: "the st
 /** What a profile left undelivered without a retryable failure (a delivery that skipped it) fails with. */
 const UNREPORTED: FailureReason = { reason: "error", detail: "the delivery left profiles undelivered" };
 
+/**
+ * What a profile that a job's progress says was tried `max_backoff_retries` times fails with when it
+ * says no failure (a writer that saved the tries died before it failed them).
+ */
+const TRIES_SPENT: FailureReason = { reason: "error", detail: "sent max_backoff_retries times, each met a retryable failure; the last one was not saved" };
+
 /** The job failed for good and was settled; BullMQ keeps it in `failed`. */
 class FinalFailure extends UnrecoverableError {
   constructor(readonly failure: FailureReason) {
@@ -354,6 +360,9 @@ export class BatchWorker {
     }
     const progress = BatchProgress.restore(work.profiles, job.progress);
     this.expire(data?.replayedAt, progress);
+    const budget = attemptsOf(job);
+    // Tried as often as the target allows, by an attempt that ended before it failed them.
+    progress.failExhausted(budget, TRIES_SPENT);
     const payloads = await lifecycle.load(work, progress.pending());
     progress.failRemaining(
       progress.pending().filter((ref) => !payloads.has(ref.index)),
@@ -372,6 +381,8 @@ export class BatchWorker {
             recorder.changed();
           },
           failed: (index: number, parts: readonly number[], failure: FailureReason) => progress.failedForGood(index, parts, failure),
+          // Saved with the next save (at the latest, the attempt's end): a try is no Redis write.
+          retried: (index: number, parts: readonly number[], failure: FailureReason) => progress.retried(index, parts, failure),
           dispatched: handOff,
         };
         try {
@@ -379,6 +390,8 @@ export class BatchWorker {
           outcome = await this.options.deliver(outgoing, report, this.stopping.signal);
         } finally {
           await recorder.stop();
+          // Whatever ends the attempt: saved as failed (`unsplit`) if an error of ours does.
+          progress.failExhausted(budget, TRIES_SPENT);
         }
       }
       await this.finish(job, work, data, progress, outcome);
@@ -415,10 +428,15 @@ export class BatchWorker {
     progress.failRemaining(expired, { reason: "expired", detail: `queued longer than the maximum age of ${maxAgeMs} ms` });
   }
 
-  /** Ends the attempt: complete, hand back, retry later, or fail for good. `data`: a batch job's. */
+  /**
+   * Ends the attempt: complete, hand back, retry later, or fail for good. `data`: a batch job's. A
+   * pause the target asked for uses the job's attempt only when the attempt tried every profile left:
+   * one it stopped before their turn goes back without, since an attempt counts against every
+   * profile left (and on the last, fails them), where each profile tried counted its own try.
+   */
   private async finish(job: BatchJob, work: JobWork, data: BatchJobData | undefined, progress: BatchProgress, outcome: AttemptOutcome): Promise<void> {
     const left = progress.pending();
-    const handBack = this.stopping.signal.aborted || (outcome.pauseMs !== undefined && outcome.pauseUsesAttempt !== true);
+    const handBack = this.stopping.signal.aborted || (outcome.pauseMs !== undefined && (outcome.pauseUsesAttempt !== true || progress.cutShort()));
     if (left.length > 0 && (handBack || job.attemptsMade + 1 < attemptsOf(job))) {
       await this.splitOff(job, work, progress.failureGroups());
       progress.clearFailures();

@@ -16,6 +16,12 @@ export interface DeliveryReport {
   /** The target refused these parts for good: they are split off into a failed job with `failure`. */
   failed(index: number, parts: readonly number[], failure: FailureReason): void;
   /**
+   * The target was sent these parts and the request failed in a way worth retrying (an error answer,
+   * a timeout, a connection lost under it): a try of the profile's `max_backoff_retries`. Not for a
+   * target nobody answers at (its failures use none) nor a request shutdown cut short.
+   */
+  retried(index: number, parts: readonly number[], failure: FailureReason): void;
+  /**
    * Every request of the attempt has started (or none will), and the target could take another
    * request now: the next drain job may claim. Until then, or until the attempt ends, it waits, so
    * that what arrives meanwhile goes out together.
@@ -33,8 +39,9 @@ export interface AttemptOutcome {
    */
   pauseMs?: number;
   /**
-   * The target answered (it asked for the pause, or keeps erring): the job uses an attempt as well,
-   * so that a target that refuses it for ever cannot hold it past `max_backoff_retries`.
+   * The target answered (it asked for the pause, or keeps erring): the profiles it was sent count a
+   * try each (`DeliveryReport.retried`), so that a target that refuses them for ever cannot hold
+   * them past `max_backoff_retries`; the job uses an attempt once every profile left was sent.
    */
   pauseUsesAttempt?: boolean;
 }

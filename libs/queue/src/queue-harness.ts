@@ -35,20 +35,37 @@ export interface ScriptedDelivery {
   attempts: string[][];
 }
 
-/** A delivery that asks `verdict` about each profile (by its `/ingest` query) and reports accordingly. */
-export function scriptedDelivery(verdict: (query: string, payload: Buffer) => Verdict): ScriptedDelivery {
+export interface ScriptOptions {
+  /**
+   * As a target's delivery with this many requests in flight: profiles go out in rounds of as many,
+   * and no round follows one that met a pause (the circuit opened): `verdict` is asked about the
+   * profiles sent. By default each is sent.
+   */
+  concurrency?: number;
+}
+
+/**
+ * A delivery that asks `verdict` about each profile (by its `/ingest` query) and reports accordingly:
+ * a retry as a try of the profile, as a target's delivery reports a request the target answered.
+ */
+export function scriptedDelivery(verdict: (query: string, payload: Buffer) => Verdict, options: ScriptOptions = {}): ScriptedDelivery {
   const attempts: string[][] = [];
   const deliver: BatchDelivery = async (profiles, report) => {
     attempts.push(profiles.map(({ ref }) => queryOf(ref)));
     const outcome: AttemptOutcome = {};
-    for (const { ref, payload } of profiles) {
-      const decided = verdict(queryOf(ref), payload);
-      if (decided === "deliver") report.delivered(ref.index, [0]);
-      else if ("fail" in decided) report.failed(ref.index, [0], decided.fail);
-      else {
-        outcome.retry = decided.retry;
-        if (decided.pauseMs !== undefined) outcome.pauseMs = decided.pauseMs;
-        if (decided.pauseUsesAttempt !== undefined) outcome.pauseUsesAttempt = decided.pauseUsesAttempt;
+    const round = Math.max(1, options.concurrency ?? profiles.length);
+    for (let start = 0; start < profiles.length && (options.concurrency === undefined || outcome.pauseMs === undefined); start += round) {
+      for (const { ref, payload } of profiles.slice(start, start + round)) {
+        const decided = verdict(queryOf(ref), payload);
+        if (decided === "deliver") report.delivered(ref.index, [0]);
+        else if ("fail" in decided) report.failed(ref.index, [0], decided.fail);
+        else {
+          // A pause that uses no attempt is the target out of reach: no try.
+          if (decided.pauseMs === undefined || decided.pauseUsesAttempt === true) report.retried(ref.index, [0], decided.retry);
+          outcome.retry = decided.retry;
+          if (decided.pauseMs !== undefined) outcome.pauseMs = decided.pauseMs;
+          if (decided.pauseUsesAttempt !== undefined) outcome.pauseUsesAttempt = decided.pauseUsesAttempt;
+        }
       }
     }
     return outcome;

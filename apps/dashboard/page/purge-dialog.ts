@@ -27,13 +27,13 @@ export class PurgeDialog extends TwoStepDialog {
   protected async check(): Promise<ChangeDescription> {
     const request = purgeRequestOf(this.fields());
     const result = await this.context.withToken(() => this.context.client.purge({ ...request, dryRun: true }));
-    this.asOf = result.asOf;
     const batches = count(result.purged, "failed batch", "failed batches");
     if (result.purged === 0) return { message: `No failed batch matches: ${describePurgeRequest(request)}.`, confirmable: false };
     return {
       message: `Delete ${describePurgeRequest(request)}: ${batches} (${count(result.purgedProfiles, "profile")}), and their stored profiles? This cannot be undone.`,
       confirmable: true,
       confirmLabel: `Delete ${batches} for good`,
+      keep: () => (this.asOf = result.asOf),
     };
   }
 

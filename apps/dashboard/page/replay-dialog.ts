@@ -22,10 +22,11 @@ export class ReplayDialog extends TwoStepDialog {
 
   protected async check(): Promise<ChangeDescription> {
     const result = await this.context.withToken(() => this.context.client.replay(replayRequestOf(this.fields(), true)));
-    const message = describeReplay(result);
-    this.counted = result.replayed;
-    this.asOf = result.asOf;
-    return { message, confirmable: result.replayed > 0, confirmLabel: `Replay ${count(result.replayed, "batch", "batches")}` };
+    const keep = () => {
+      this.counted = result.replayed;
+      this.asOf = result.asOf;
+    };
+    return { message: describeReplay(result), confirmable: result.replayed > 0, confirmLabel: `Replay ${count(result.replayed, "batch", "batches")}`, keep };
   }
 
   protected async change(): Promise<string> {

@@ -16,6 +16,8 @@ export interface ChangeDescription {
   confirmable: boolean;
   /** The confirm button's label, if not the one the page gives it. */
   confirmLabel?: string;
+  /** Keeps what the confirmation needs (a dry run's time): run only for the description shown. */
+  keep?: () => void;
 }
 
 /**
@@ -106,6 +108,7 @@ export abstract class TwoStepDialog {
     }
     // The fields changed meanwhile: confirming would make a change nobody was shown.
     if (edit !== this.edits) return;
+    description.keep?.();
     if (!description.confirmable) {
       this.unconfirm(description.message);
       return;

@@ -1,10 +1,10 @@
 import { Code } from "@connectrpc/connect";
 import { RequestError, type Logger, type RelayMetrics } from "@pyroscope-relay/ops";
-import { purgeFailed, removedTargets, replayFailed, summarizeAskedTargets, type RedisConnection } from "@pyroscope-relay/queue";
+import { asOfNow, purgeFailed, removedTargets, replayFailed, summarizeAskedTargets, type RedisConnection } from "@pyroscope-relay/queue";
 import express, { Router } from "express";
 import type { NextFunction, Request, Response } from "express";
 import { adminAccess } from "./admin-access.js";
-import { asOfNow, describeRequestError, purgeRequest, replayRequest } from "./operator-requests.js";
+import { describeRequestError, purgeRequest, replayRequest } from "./operator-requests.js";
 import { readRelayStatus, type BacklogBounds } from "./relay-status.js";
 import { reloadFailureStatus } from "./reload-error.js";
 

@@ -66,11 +66,6 @@ export const purgeRequest = z
   })
   .refine(exactReasonHasReason, exactReasonIssue);
 
-/** The time a replay or purge acts as of: the `asOf` asked for, never later than now. */
-export function asOfNow(asked: number | undefined): number {
-  return Math.min(asked ?? Number.POSITIVE_INFINITY, Date.now());
-}
-
 /** A valid replay request; `since` in milliseconds, `asOf` in milliseconds since the epoch. */
 export type ReplayRequest = z.output<typeof replayRequest>;
 /** A valid purge request; `olderThan` in milliseconds, `asOf` in milliseconds since the epoch. */

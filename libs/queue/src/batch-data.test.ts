@@ -23,3 +23,11 @@ test("the samples and raw bytes a reference holds survive parsing", () => {
   assert.deepEqual(profileRef.parse(JSON.parse(JSON.stringify(stored))), stored);
   assert.equal(profileRef.safeParse({ ...stored, samples: -1 }).success, false, "a count is never negative");
 });
+
+test("the jobs a Push's series went to count its samples and raw bytes once between them, by the series each owns", () => {
+  const push = { kind: "push", index: 0, ...at, size: 900, codec: "proto", series: 4, samples: 8, rawBytes: 800 } as const;
+  const refused = { ...push, deliveredParts: [1, 2, 3] };
+  const retriedOut = { ...push, deliveredParts: [0, 3] };
+  assert.deepEqual(alloyCountOf([refused]), { profiles: 2, bytes: 200 });
+  assert.deepEqual(alloyCountOf([retriedOut]), { profiles: 4, bytes: 400 }, "series 3 was delivered: not dropped");
+});

@@ -130,17 +130,20 @@ export type ProfileFacts = ProfileRef extends infer T ? (T extends ProfileRef ? 
 
 /**
  * Profiles and bytes of `refs` as Alloy's pyroscope.write counts what it drops: an `/ingest` body is
- * one profile of its bytes, a Push its samples and their raw profiles' bytes (whole, series delivered
- * before included: their samples are not kept apart). A Push reference of an earlier version, without
- * them, counts as those versions counted it: one profile of its stored bytes.
+ * one profile of its bytes, a Push its samples and their raw profiles' bytes. Of a Push whose series
+ * went separate ways (some delivered, some failed in another failed job), a job counts the share of
+ * its series it owns (its samples are not kept per series), so that the jobs of one Push count it
+ * once between them. A Push reference of an earlier version, without them, counts as those versions
+ * counted it: one profile of its stored bytes.
  */
 export function alloyCountOf(refs: readonly ProfileRef[]): { profiles: number; bytes: number } {
   let profiles = 0;
   let bytes = 0;
   for (const ref of refs) {
     if (ref.kind === "push" && ref.samples !== undefined && ref.rawBytes !== undefined) {
-      profiles += ref.samples;
-      bytes += ref.rawBytes;
+      const owned = (ref.series - (ref.deliveredParts?.length ?? 0)) / ref.series;
+      profiles += Math.round(ref.samples * owned);
+      bytes += Math.round(ref.rawBytes * owned);
     } else {
       profiles += 1;
       bytes += ref.size;

@@ -225,6 +225,24 @@ test("tries are saved as index ranges by their number, for the profiles not done
   }
 });
 
+test("a replay forgets the tries, and keeps what was delivered", () => {
+  const profiles = [ingest(0), ingest(1), ingest(2)];
+  const progress = BatchProgress.restore(profiles, { done: "0", tries: { "3": "1-2" } });
+  progress.retried(1, [0], { reason: "http 503", status: 503, detail: "" });
+  progress.forgetTries();
+  assert.deepEqual(progress.toJSON(), { done: "0" });
+  assert.deepEqual(
+    [1, 2].map((index) => progress.tries(index)),
+    [0, 0],
+  );
+  progress.failExhausted(3, { reason: "error", detail: "" });
+  assert.deepEqual(
+    progress.pending().map((ref) => ref.index),
+    [1, 2],
+    "a full budget again",
+  );
+});
+
 test("a profile tried as often as the budget fails with the last failure it met; the others stay pending", () => {
   const profiles = [ingest(0), ingest(1), ingest(2), ingest(3)];
   const slow = { reason: "http 429", status: 429, detail: "slow down" };

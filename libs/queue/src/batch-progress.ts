@@ -136,6 +136,12 @@ export class BatchProgress {
     }
   }
 
+  /** Every profile's tries start over: a replay gives the profiles left a full retry budget. */
+  forgetTries(): void {
+    this.triedBefore.clear();
+    this.triedNow.clear();
+  }
+
   /**
    * Whether this attempt stopped short: it tried some profiles (a retryable failure each), and left
    * others pending that it did not try (a pause stopped it before their turn).

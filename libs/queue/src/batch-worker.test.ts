@@ -918,7 +918,9 @@ test("a drain job whose claim cannot be read back delivers none of it, fails, st
   );
   assert.match(listed[0]![0]!.failure.detail, /segment:1 of 1 is missing/);
   assert.equal(await lifecycles.countFailed(), 1);
-  // Its profiles are unknown, but not what it counted: they count as purged.
+  // Its profiles are unknown, but not what it counted: they count as purged, in a dry run too.
+  const dryRun = await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha", dryRun: true });
+  assert.deepEqual(dryRun, { purged: 1, purgedProfiles: 3, payloadsDeleted: 0 });
   assert.deepEqual(await purgeFailed({ connection: h.connection, prefix: h.prefix, target: "alpha" }), { purged: 1, purgedProfiles: 3, payloadsDeleted: 0 });
   assert.equal(await h.connection.hget(new TargetBacklog(h.connection, h.prefix, "alpha").totalsKey, "discarded_profiles:purge"), "3");
   assert.equal(await queue.getJob(jobId), undefined);

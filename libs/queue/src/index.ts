@@ -28,6 +28,7 @@ export type { AttemptOutcome, BatchDelivery, DeliveryReport, OutgoingProfile } f
 export type { FailureReason } from "./failure-reason.js";
 export { removedTargets, summarizeAskedTargets, summarizeFailed } from "./failed-summary.js";
 export type { FailedSummary, RemovedTargetSummary } from "./failed-summary.js";
+export { asOfNow } from "./as-of.js";
 export { replayFailed } from "./replay.js";
 export type { ReplayProgress } from "./replay.js";
 export { purgeFailed } from "./purge.js";

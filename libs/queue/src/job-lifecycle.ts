@@ -13,7 +13,7 @@ import type { JobWork, WorkSegment } from "./job-work.js";
 import { LuaScript } from "./lua-script.js";
 import { type Claim, DRAIN_BOUNDS, PendingSegments } from "./pending-segments.js";
 import type { SharedChunks } from "./shared-chunks.js";
-import { COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
+import { type BacklogUsage, COUNT_OUT_LUA, TargetBacklog, usageOf } from "./target-backlog.js";
 import { BATCH_JOB_NAME, targetQueue, type TargetQueue } from "./target-queue.js";
 
 // KEYS: the queue's failed set, the job hash, its logs, its lock, the target's backlog hash, its totals
@@ -352,9 +352,12 @@ export class JobLifecycle {
     await this.backlog.countIn(job.id!, usageOf(data.profiles));
     try {
       // A detached job says in its profiles what is left to deliver; progress it made before may
-      // name parts that failed, which must go out again. Reset before its `failure` goes, so that a
-      // replay cut short in between is done again in full by the next one.
-      if (data.detached === true) await job.updateProgress(BatchProgress.restore(data.profiles, undefined).toJSON());
+      // name parts that failed, which must go out again. Any other keeps what it delivered, but not
+      // its profiles' tries: each gets a full retry budget. Reset before its `failure` goes, so that
+      // a replay cut short in between is done again in full by the next one.
+      const progress = BatchProgress.restore(data.profiles, data.detached === true ? undefined : job.progress);
+      progress.forgetTries();
+      await job.updateProgress(progress.toJSON());
       const { failure: _, ...rest } = data;
       const set = await this.setFailedData(job.id!, failedAt, { ...rest, replayedAt: Date.now() }, false);
       // Removed since the check (and counted out with it): the hold taken above is nobody's.
@@ -386,6 +389,14 @@ export class JobLifecycle {
   }
 
   /**
+   * The profiles and bytes a failed job holds, as stored. A drain job whose claim cannot be read still
+   * knows what it counts in the backlog: all there is to count of it.
+   */
+  async usageOf({ job, data }: Pick<FailedJob, "job" | "data">): Promise<BacklogUsage> {
+    return data === undefined ? this.backlog.countedBy(job.id!) : usageOf(data.profiles);
+  }
+
+  /**
    * Removes a failed job and lets go of what it holds; the bytes no other job holds are deleted. Its
    * profiles are lost for good: they count in the target's discarded totals under `reason`, as Alloy
    * counts what it drops (`alloyCountOf`), for `pyroscope_write_dropped_*`.
@@ -406,9 +417,7 @@ export class JobLifecycle {
       this.backlog.key,
       this.backlog.totalsKey,
     ];
-    // A drain job whose claim cannot be read still knows what it counts in the backlog: its stored
-    // profiles and bytes, all there is to count of it.
-    const stored = data === undefined ? await this.backlog.countedBy(id) : usageOf(data.profiles);
+    const stored = await this.usageOf({ job, data });
     const dropped = data === undefined ? stored : alloyCountOf(data.profiles);
     if ((await discardFailed.run(this.options.connection, keys, [id, reason, dropped.profiles, dropped.bytes, failedAt])) !== 1) {
       // The script may have run already, its reply lost (ioredis sends a command again after a

@@ -1,3 +1,4 @@
+import { asOfNow } from "./as-of.js";
 import { matchesFailure } from "./failure-reason.js";
 import type { RedisConnection } from "./redis-connection.js";
 import { TargetLifecycles } from "./target-lifecycles.js";
@@ -44,14 +45,14 @@ export async function purgeFailed(options: PurgeOptions): Promise<PurgeResult> {
   const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const result: PurgeResult = { purged: 0, purgedProfiles: 0, payloadsDeleted: 0 };
   try {
-    const to = Math.min(options.asOfMs ?? Number.POSITIVE_INFINITY, Date.now()) - (options.olderThanMs ?? 0);
+    const to = asOfNow(options.asOfMs) - (options.olderThanMs ?? 0);
     const filter = { reason: options.reason, exactReason: options.exactReason, status: options.status };
     for await (const page of lifecycles.failed({ to, pageSize: options.pageSize })) {
       for (const failed of page) {
         if (!matchesFailure(failed.failure, filter)) continue;
         if (dryRun) {
           result.purged++;
-          result.purgedProfiles += failed.data?.profiles.length ?? 0;
+          result.purgedProfiles += (await lifecycles.of(failed.job).usageOf(failed)).profiles;
           continue;
         }
         const { removed, profiles, payloadsDeleted } = await lifecycles.of(failed.job).discard(failed, "purge");

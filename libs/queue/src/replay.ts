@@ -1,3 +1,4 @@
+import { asOfNow } from "./as-of.js";
 import type { RedisConnection } from "./redis-connection.js";
 import type { FailedJob } from "./failed-job-scan.js";
 import { matchesFailure } from "./failure-reason.js";
@@ -57,7 +58,7 @@ export interface ReplayProgress extends ReplayResult {
  */
 export async function replayFailed(options: ReplayOptions): Promise<ReplayResult> {
   const { connection, prefix, target, shards, limit, dryRun = false } = options;
-  const asOf = Math.min(options.asOfMs ?? Number.POSITIVE_INFINITY, Date.now());
+  const asOf = asOfNow(options.asOfMs);
   const from = options.sinceMs === undefined ? undefined : asOf - options.sinceMs;
   const lifecycles = new TargetLifecycles({ connection, prefix, target, shards });
   const filter = { reason: options.reason, exactReason: options.exactReason, status: options.status };

@@ -1,5 +1,5 @@
-import { asOfNow, purgeRequest } from "@pyroscope-relay/admin";
-import { purgeFailed } from "@pyroscope-relay/queue";
+import { purgeRequest } from "@pyroscope-relay/admin";
+import { asOfNow, purgeFailed } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./command-context.js";
 import { asOfHint } from "./as-of.js";
 import { counted } from "./counted.js";

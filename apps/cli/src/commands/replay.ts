@@ -1,5 +1,5 @@
-import { asOfNow, replayRequest } from "@pyroscope-relay/admin";
-import { replayFailed } from "@pyroscope-relay/queue";
+import { replayRequest } from "@pyroscope-relay/admin";
+import { asOfNow, replayFailed } from "@pyroscope-relay/queue";
 import { createProgressBar } from "../progress-bar.js";
 import type { CommandContext } from "./command-context.js";
 import { asOfHint } from "./as-of.js";

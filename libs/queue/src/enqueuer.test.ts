@@ -58,8 +58,9 @@ async function ownRedis(t: TestContext) {
 }
 
 /** Every key under `prefix` but the queues' `meta` hashes, which a queue writes when it is created. */
+/** The keys under `prefix` that hold profiles or jobs (not BullMQ's meta, nor the withdrawals remembered a while). */
 async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  return (await redis.keys(`${prefix}:*`)).filter((key) => !key.endsWith(":meta")).sort();
+  return (await redis.keys(`${prefix}:*`)).filter((key) => !key.endsWith(":meta") && !key.endsWith(":pending:withdrawn")).sort();
 }
 
 /** The target's jobs that wait, or wait to be taken (a drain job is delayed a little at first). */

@@ -149,11 +149,15 @@ test("a drain job failed outside the queue and counted out after a reset takes n
   assert.deepEqual(await backlog.read(), { profiles: 2, bytes: 20 }, "b's count is b's");
 });
 
-test("a segment no drain job claimed is taken back with its count; a claimed one stays with its job", async (t) => {
+test("a segment no drain job claimed is taken back with its count, also when the withdrawal runs twice; a claimed one stays with its job", async (t) => {
   const { queue, pending, backlog } = await setUp(t);
   const [taken, claimed] = await append(pending, backlog, segment("taken", 2), segment("claimed", 1));
   assert.equal(await pending.withdraw(taken!, { profiles: 2, bytes: 20 }), true);
   assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 });
+  // Sent again (a reconnect, a failover): still this withdrawal's, counted out once.
+  assert.equal(await pending.withdraw(taken!, { profiles: 2, bytes: 20 }), true);
+  assert.deepEqual(await backlog.read(), { profiles: 1, bytes: 10 });
+  assert.ok((await redis.pttl(`${pending.key}:withdrawn`)) > 0, "remembered for a while only");
   await queue.add("batch", { drain: true }, { jobId: "j.drain" });
   await pending.claim("j.drain", { maxProfiles: 10, maxBytes: 1_000 });
   assert.equal(await pending.withdraw(claimed!, { profiles: 1, bytes: 10 }), false);

@@ -95,19 +95,27 @@ return 0
 `,
 );
 
-// KEYS: the pending list, the backlog hash. ARGV: the entry, its profiles, its bytes. Takes back a
-// segment no drain job claimed yet, with its count in the backlog (clamped at 0, as counting out
-// is). 1 when it was still waiting.
+// KEYS: the pending list, the backlog hash, the set of entries withdrawn lately. ARGV: the entry, its
+// profiles, its bytes, how long the set remembers. Takes back a segment no drain job claimed yet, with
+// its count in the backlog (clamped at 0, as counting out is). 1 when it was still waiting, or this
+// script took it back already: ioredis sends a command again after a reconnect (a Cluster's to the
+// promoted replica), and a second run must not take the first's withdrawal for a drain job's claim,
+// or the batch it points into would be held until its TTL.
 const withdraw = new LuaScript(
   "pending_withdraw",
   `
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return redis.call('SISMEMBER', KEYS[3], ARGV[1]) end
 for field, delta in pairs({ profiles = -tonumber(ARGV[2]), bytes = -tonumber(ARGV[3]) }) do
   if redis.call('HINCRBY', KEYS[2], field, delta) < 0 then redis.call('HSET', KEYS[2], field, 0) end
 end
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return 1
 `,
 );
+
+/** How long a withdrawal is remembered: longer than a command is sent again after a failover. */
+const WITHDRAWN_MEMORY_MS = 10 * 60 * 1000;
 
 /** What a drain job claimed, as its entries, and whether more segments wait (beyond its bounds). */
 export interface PendingClaim {
@@ -210,7 +218,8 @@ export class PendingSegments {
 
   /** Takes `entry` back with its count in the backlog; false when a drain job claimed it already. */
   async withdraw(entry: string, usage: BacklogUsage): Promise<boolean> {
-    return (await withdraw.run(this.redis, [this.key, this.backlogKey], [entry, usage.profiles, usage.bytes])) === 1;
+    const keys = [this.key, this.backlogKey, `${this.key}:withdrawn`];
+    return (await withdraw.run(this.redis, keys, [entry, usage.profiles, usage.bytes, WITHDRAWN_MEMORY_MS])) === 1;
   }
 
   /** The segments waiting now whose batches' references are there, oldest first, with their profiles. */

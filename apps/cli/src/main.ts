@@ -77,7 +77,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(describe(configPath, config));
     return 0;
   }
-  const config = await loadConfig(configPath, process.env);
+  // A writer serves no receiver: it reads none of their certificates, which need not be where it runs.
+  const use = { servesReceivers: roles[command].ingest };
+  const config = await loadConfig(configPath, process.env, use);
   const logger = createLogger({ level: settings.logLevel, name: `pyroscope-relay ${command}` });
   if (config.ignored.length > 0) {
     logger.warn(
@@ -118,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const relay = await startRelay(config, settings, roles[command], logger, {
     reloadConfig: async () => {
-      const next = await loadConfig(configPath, process.env);
+      const next = await loadConfig(configPath, process.env, use);
       for (const warning of next.warnings) logger.warn(warning);
       return next;
     },

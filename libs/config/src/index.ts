@@ -5,6 +5,7 @@ export { PRODUCER_COMMAND_TIMEOUT_MS } from "./relay-settings.js";
 export { ConfigError } from "./config-error.js";
 export type { Environment } from "./evaluate.js";
 export { loadConfig, loadTargetNames } from "./load-config.js";
+export type { ConfigUse } from "./parse-config.js";
 export { parseDuration, InvalidDurationError } from "./duration.js";
 export { parseByteSize, InvalidByteSizeError } from "./byte-size.js";
 export { parseSettings, settingsOptionsFor } from "./parse-settings.js";

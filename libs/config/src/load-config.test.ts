@@ -212,3 +212,118 @@ pyroscope.write "w" {
     (await loadConfig(configFile, env)).targets.map((target) => target.name),
   );
 });
+
+/** A receiver serving TLS with files that are not on this host, forwarding to a target whose own files are. */
+function receiverTlsElsewhere(targetFiles: { caFile: string; tokenFile: string }): string {
+  return `pyroscope.receive_http "in" {
+  http {
+    tls {
+      cert_file        = "/nowhere/server.crt"
+      key_file         = "/nowhere/server.key"
+      client_ca_file   = "/nowhere/ca.crt"
+      client_auth_type = "RequireAndVerifyClientCert"
+    }
+  }
+  grpc {
+    tls {
+      cert_file = "/nowhere/grpc.crt"
+      key_file  = "/nowhere/grpc.key"
+    }
+  }
+  forward_to = [pyroscope.write.w.receiver]
+}
+local.file "token" {
+  filename  = ${JSON.stringify(targetFiles.tokenFile)}
+  is_secret = true
+}
+pyroscope.write "w" {
+  endpoint {
+    url          = "https://pyroscope:4040"
+    bearer_token = local.file.token.content
+    tls_config {
+      ca_file = ${JSON.stringify(targetFiles.caFile)}
+    }
+  }
+}
+`;
+}
+
+async function loadErrorsOf(load: Promise<unknown>): Promise<string[]> {
+  try {
+    await load;
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.message.split("\n");
+  }
+  assert.fail("expected a ConfigError");
+}
+
+test("a process that serves no receiver (a writer) reads none of their tls files; one that does refuses them missing, at file:line:col", async (t) => {
+  const configFile = await configFileOf(t, "");
+  const caFile = join(dirname(configFile), "ca.pem");
+  const tokenFile = join(dirname(configFile), "token");
+  await writeFile(caFile, "the target's CA\n");
+  await writeFile(tokenFile, "t0ken");
+  await writeFile(configFile, receiverTlsElsewhere({ caFile, tokenFile }));
+
+  const writer = await loadConfig(configFile, {}, { servesReceivers: false });
+  assert.deepEqual(writer.receivers, [], "a writer's configuration lists no receiver");
+  assert.deepEqual(
+    writer.targets.map(({ name, auth, tls }) => ({ name, auth, ca: tls?.ca })),
+    [{ name: "w", auth: { kind: "bearer", token: "t0ken" }, ca: "the target's CA\n" }],
+    "the target's own files and the local.file it reads are read",
+  );
+  assert.deepEqual(
+    writer.localFiles.map((file) => file.path),
+    [tokenFile],
+  );
+
+  const enoent = (path: string) => `cannot read "${path}": ENOENT: no such file or directory, open '${path}'`;
+  const refused = [
+    `${configFile}:4:26: cert_file: ${enoent("/nowhere/server.crt")}`,
+    `${configFile}:5:26: key_file: ${enoent("/nowhere/server.key")}`,
+    `${configFile}:6:26: client_ca_file: ${enoent("/nowhere/ca.crt")}`,
+    `${configFile}:12:19: cert_file: ${enoent("/nowhere/grpc.crt")}`,
+    `${configFile}:13:19: key_file: ${enoent("/nowhere/grpc.key")}`,
+  ];
+  assert.deepEqual(await loadErrorsOf(loadConfig(configFile, {})), refused, "ingest, run and check read them");
+  assert.deepEqual(await loadErrorsOf(loadConfig(configFile, {}, { servesReceivers: true })), refused);
+});
+
+test("a process that serves no receiver still refuses what it would use, a receiver's mistakes and any syntax error", async (t) => {
+  const configFile = await configFileOf(t, "");
+  const caFile = join(dirname(configFile), "ca.pem");
+  const tokenFile = join(dirname(configFile), "token");
+  await writeFile(caFile, "the target's CA\n");
+  await writeFile(tokenFile, "t0ken");
+  const valid = receiverTlsElsewhere({ caFile, tokenFile });
+  const writerErrors = async (text: string) => {
+    await writeFile(configFile, text);
+    return loadErrorsOf(loadConfig(configFile, {}, { servesReceivers: false }));
+  };
+
+  assert.deepEqual(await writerErrors(valid.replace(JSON.stringify(caFile), '"/nowhere/target-ca.pem"')), [
+    `${configFile}:27:17: ca_file: cannot read "/nowhere/target-ca.pem": ENOENT: no such file or directory, open '/nowhere/target-ca.pem'`,
+  ]);
+  assert.match(
+    (await writerErrors(valid.replace(JSON.stringify(tokenFile), '"/nowhere/token"'))).join("\n"),
+    /local\.file "token": cannot read "\/nowhere\/token"/,
+  );
+  // The block is checked as written: a certificate without its key, a client CA nothing asks for.
+  assert.deepEqual(
+    await writerErrors(valid.replace(/ {6}key_file {9}= "\/nowhere\/server\.key"\n/, "").replace('"RequireAndVerifyClientCert"', '"NoClientCert"')),
+    [
+      `${configFile}:3:5: a tls block needs key_pem or key_file`,
+      `${configFile}:5:26: client_ca_file: a client CA needs a client_auth_type other than NoClientCert, e.g. RequireAndVerifyClientCert`,
+    ],
+  );
+  assert.deepEqual(await writerErrors(valid.replace("pyroscope.write.w.receiver", "pyroscope.write.x.receiver")), [
+    `${configFile}:16:17: forward_to[0]: pyroscope.write "x" does not exist`,
+  ]);
+  assert.deepEqual(
+    await writerErrors(
+      valid.replace('      client_auth_type = "RequireAndVerifyClientCert"\n', '      client_auth_type = "RequireAndVerifyClientCert"\n    }\n'),
+    ),
+    [`${configFile}:18:1: expected a block or attribute, got "}"`],
+  );
+});

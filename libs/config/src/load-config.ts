@@ -3,7 +3,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "./config-error.js";
 import type { Environment } from "./evaluate.js";
-import { parseConfigFiles, targetNamesOf, type ConfigSource } from "./parse-config.js";
+import { parseConfigFiles, targetNamesOf, type ConfigSource, type ConfigUse } from "./parse-config.js";
 import type { RelayConfig } from "./relay-config.js";
 
 /** Runs one file system call, turning its failure into a ConfigError that names `file`. */
@@ -38,10 +38,11 @@ async function directorySources(directory: string): Promise<ConfigSource[]> {
 /**
  * Reads and parses the configuration at `path`: one file, or a directory whose `*.alloy` files form
  * one configuration. Files named by `*_file` attributes are read once, now, relative to the working
- * directory as in Alloy.
+ * directory as in Alloy; for a process that serves no receiver (see `ConfigUse`), not those of the
+ * receivers' tls blocks.
  */
-export async function loadConfig(path: string, env: Environment = process.env): Promise<RelayConfig> {
-  return parseConfigFiles(path, await sourcesAt(path), env, (file) => readFileSync(file, "utf8"));
+export async function loadConfig(path: string, env: Environment = process.env, use?: ConfigUse): Promise<RelayConfig> {
+  return parseConfigFiles(path, await sourcesAt(path), env, (file) => readFileSync(file, "utf8"), use);
 }
 
 /** The target names of the configuration at `path` (see `targetNamesOf`): no file it names is read. */

@@ -18,6 +18,18 @@ export interface ConfigSource {
   source: string;
 }
 
+/** What a process takes of its configuration. */
+export interface ConfigUse {
+  /**
+   * false for a process that serves no receiver (a writer), whose configuration then lists none. Their
+   * components are checked as for one that does, but for their tls blocks: no file these name is read
+   * and no certificate loaded, so that the process runs where the receivers' certificates are not.
+   */
+  servesReceivers: boolean;
+}
+
+const servingEverything: ConfigUse = { servesReceivers: true };
+
 const noFileReader: FileReader = () => {
   throw new Error("files cannot be read here; load the configuration with loadConfig");
 };
@@ -28,22 +40,34 @@ const noFileReader: FileReader = () => {
  * local.file components name.
  * Throws a ConfigError listing every problem found.
  */
-export function parseConfig(source: string, file: string, env: Environment = {}, readFile: FileReader = noFileReader): RelayConfig {
-  return parseConfigFiles(file, [{ file, source }], env, readFile);
+export function parseConfig(
+  source: string,
+  file: string,
+  env: Environment = {},
+  readFile: FileReader = noFileReader,
+  use: ConfigUse = servingEverything,
+): RelayConfig {
+  return parseConfigFiles(file, [{ file, source }], env, readFile, use);
 }
 
 /**
  * Parses the files of one configuration (`path` names it as a whole, e.g. a directory) as Alloy does:
  * as one, so that a component in one file may refer to one in another.
  */
-export function parseConfigFiles(path: string, sources: readonly ConfigSource[], env: Environment, readFile: FileReader): RelayConfig {
+export function parseConfigFiles(
+  path: string,
+  sources: readonly ConfigSource[],
+  env: Environment,
+  readFile: FileReader,
+  { servesReceivers }: ConfigUse = servingEverything,
+): RelayConfig {
   const diagnostics: Diagnostic[] = [];
   const files = parseFiles(sources, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   const { components, ignored, localFiles } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics, readFile);
 
   const write = writeSchema(readFile);
-  const receiveHttp = receiveHttpSchema(readFile);
+  const receiveHttp = receiveHttpSchema(readFile, { loadCertificates: servesReceivers });
   const receives: Located<ReceiveHttpComponent>[] = [];
   const writes: Located<WriteComponent>[] = [];
   for (const { kind, data, locations, ...component } of components) {
@@ -67,7 +91,13 @@ export function parseConfigFiles(path: string, sources: readonly ConfigSource[],
   const targetsByWrite = new Map(writes.map(({ label }) => [label, targets.filter((t) => t.writeLabel === label).map((t) => t.name)]));
   const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  return { receivers, targets, localFiles, ignored, warnings: ignoredTracing(writes).sort(compareDiagnostics).map(formatDiagnostic) };
+  return {
+    receivers: servesReceivers ? receivers : [],
+    targets,
+    localFiles,
+    ignored,
+    warnings: ignoredTracing(writes).sort(compareDiagnostics).map(formatDiagnostic),
+  };
 }
 
 /** A write's `tracing` block that turns a propagator on asks for what the relay never does. */

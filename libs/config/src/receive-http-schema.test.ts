@@ -275,3 +275,45 @@ test("a configuration's tls mistakes are reported at file:line:col, and the tls 
   const config = parseConfig(receive('      cert_file = "/tls/server.crt"\n      key_file  = "/tls/server.key"'), "relay.alloy", {}, readFile);
   assert.deepEqual(config.receivers[0]?.tls, { cert: pki.server.cert, key: pki.server.key, clientAuth: "NoClientCert" });
 });
+
+test("tls, certificates not loaded (a process that serves no receiver): checked as written, no file read, no settings", () => {
+  const read: string[] = [];
+  const unloaded = receiveHttpSchema(
+    (path) => {
+      read.push(path);
+      return readFile(path);
+    },
+    { loadCertificates: false },
+  );
+  const files = {
+    cert_file: "/tls/missing.crt",
+    key_file: "/tls/missing.key",
+    client_ca_file: "/tls/missing-ca.crt",
+    client_auth_type: "RequireAndVerifyClientCert",
+  };
+  const parsed = unloaded.parse({ http: [{ tls: [files] }], grpc: [{ tls: [files] }], forward_to: [receiver] });
+  assert.equal(parsed.http.tls, undefined);
+  assert.equal(parsed.grpc?.tls, undefined);
+  // Nor is a certificate given inline loaded: a key that does not match, a CA that is no certificate.
+  assert.equal(
+    unloaded.parse({
+      http: [{ tls: [{ cert_pem: pki.server.cert, key_pem: pki.other.key, client_ca_pem: "garbage", client_auth_type: "VerifyClientCertIfGiven" }] }],
+      forward_to: [receiver],
+    }).http.tls,
+    undefined,
+  );
+  assert.deepEqual(read, []);
+  const unloadedIssues = (tls: Record<string, unknown>) =>
+    (unloaded.safeParse({ http: [{ tls: [tls] }], forward_to: [receiver] }).error?.issues ?? []).map((i) => [i.path.join("."), i.message]);
+  assert.deepEqual(
+    unloadedIssues({ cert_file: "/tls/missing.crt", cert_pem: pki.server.cert, client_ca_file: "/tls/ca.crt", cipher_suites: "RC4", min_version: "TLS12" }),
+    [["http.0.tls.0.min_version", "must be one of VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13"]],
+  );
+  assert.deepEqual(unloadedIssues({ cert_file: "/tls/missing.crt", cert_pem: pki.server.cert, client_ca_file: "/tls/ca.crt", cipher_suites: "RC4" }), [
+    ["http.0.tls.0.cert_file", "set cert_pem or cert_file, not both"],
+    ["http.0.tls.0", "a tls block needs key_pem or key_file"],
+    ["http.0.tls.0.client_ca_file", "a client CA needs a client_auth_type other than NoClientCert, e.g. RequireAndVerifyClientCert"],
+    ["http.0.tls.0.cipher_suites", 'cipher suite "RC4" not recognized; use Go\'s names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'],
+  ]);
+  assert.deepEqual(read, []);
+});

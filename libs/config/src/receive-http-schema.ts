@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ComponentReference } from "./component-reference.js";
-import { receiveHttpTlsSchema } from "./receive-http-tls.js";
+import { receiveHttpTlsSchema, type ReceiverTlsOptions } from "./receive-http-tls.js";
 import type { ReceiverHttp2 } from "./relay-config.js";
 import { alloyBoolean, alloyString, duration, nullAs, optionalBlock, wholeNumber, type FileReader } from "./schema-values.js";
 import { describeValueType } from "./value-type.js";
@@ -54,7 +54,7 @@ function http2Settings(http2: Http2Block, serverIdleTimeoutMs: number): Receiver
  * serves none of its APIs (only dskit's internal HTTP-over-gRPC tunnel), so the relay validates the
  * block and serves nothing on it; Push over gRPC is served on the http port (h2c or TLS).
  */
-function grpcBlock(readFile: FileReader) {
+function grpcBlock(readFile: FileReader, tlsOptions: ReceiverTlsOptions) {
   return z.strictObject({
     listen_address: alloyString.optional(),
     listen_port: wholeNumber(0, 65535).optional(),
@@ -65,7 +65,7 @@ function grpcBlock(readFile: FileReader) {
     server_max_recv_msg_size: wholeNumber(0).optional(),
     server_max_send_msg_size: wholeNumber(0).optional(),
     server_max_concurrent_streams: wholeNumber(0, maxUint32).optional(),
-    tls: optionalBlock("tls", receiveHttpTlsSchema(readFile)),
+    tls: optionalBlock("tls", receiveHttpTlsSchema(readFile, tlsOptions)),
   });
 }
 
@@ -75,9 +75,10 @@ const receiverReference = z.custom<ComponentReference>((value) => value instance
 
 /**
  * The body of a `pyroscope.receive_http` component, with Alloy's defaults for every omitted
- * attribute. Files named by the tls block are read through `readFile` while validating.
+ * attribute. Files named by the tls blocks are read through `readFile` while validating, unless
+ * `tlsOptions` says not to load their certificates (then no tls block yields settings).
  */
-export function receiveHttpSchema(readFile: FileReader) {
+export function receiveHttpSchema(readFile: FileReader, tlsOptions: ReceiverTlsOptions = { loadCertificates: true }) {
   const httpBlock = z
     .strictObject({
       listen_address: alloyString.default(""),
@@ -87,7 +88,7 @@ export function receiveHttpSchema(readFile: FileReader) {
       server_read_timeout: duration("30s"),
       server_write_timeout: duration("30s"),
       server_idle_timeout: duration("120s"),
-      tls: optionalBlock("tls", receiveHttpTlsSchema(readFile)),
+      tls: optionalBlock("tls", receiveHttpTlsSchema(readFile, tlsOptions)),
       http2: optionalBlock("http2", http2Block),
     })
     // Alloy's receive_http turns http2 on whatever the block says (gRPC, debuginfo's too, is served
@@ -101,7 +102,7 @@ export function receiveHttpSchema(readFile: FileReader) {
 
   return z.strictObject({
     http: optionalBlock("http", httpBlock).transform((http) => http ?? httpBlock.parse({})),
-    grpc: optionalBlock("grpc", grpcBlock(readFile)),
+    grpc: optionalBlock("grpc", grpcBlock(readFile, tlsOptions)),
     graceful_shutdown_timeout: duration("30s"),
     debug_info_upload_timeout: duration("2m"),
     forward_to: nullAs([], z.array(receiverReference).min(1, { error: "must name at least one pyroscope.write receiver" })),

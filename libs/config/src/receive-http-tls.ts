@@ -41,6 +41,15 @@ const exclusive = [
   ["client_ca", "client_ca_pem"],
 ] as const;
 
+/** How a receiver's `tls` block is taken. */
+export interface ReceiverTlsOptions {
+  /**
+   * false for a process that serves no receiver (a writer): the block is checked as written, but no
+   * file it names is read and no certificate loaded, and it yields no settings.
+   */
+  loadCertificates: boolean;
+}
+
 /**
  * The `tls` block of receive_http's `http` block: the server certificate and key (inline PEM or
  * files, read while validating), client certificate policy, minimum version and cipher suites.
@@ -48,8 +57,9 @@ const exclusive = [
  * does not load or does not match its key, a client CA without a certificate, unknown suites.
  * Messages never quote PEM contents.
  */
-export function receiveHttpTlsSchema(readFile: FileReader) {
-  const pemFile = fileContents(readFile, { trimTrailingNewline: false });
+export function receiveHttpTlsSchema(readFile: FileReader, { loadCertificates }: ReceiverTlsOptions) {
+  // Unloaded, a file attribute is its path.
+  const pemFile = loadCertificates ? fileContents(readFile, { trimTrailingNewline: false }) : alloyString;
   return z
     .strictObject({
       cert_pem: optional(alloyString),
@@ -64,7 +74,7 @@ export function receiveHttpTlsSchema(readFile: FileReader) {
       cipher_suites: optional(alloyString),
       min_version: optional(oneOf(tlsVersions)),
     })
-    .transform((tls, ctx): ReceiverTls => {
+    .transform((tls, ctx): ReceiverTls | undefined => {
       let valid = true;
       const report = (path: string[], message: string) => {
         ctx.addIssue({ code: "custom", path, message });
@@ -86,7 +96,7 @@ export function receiveHttpTlsSchema(readFile: FileReader) {
       if (clientCaAttribute !== undefined && clientAuth === "NoClientCert") {
         report([clientCaAttribute], "a client CA needs a client_auth_type other than NoClientCert, e.g. RequireAndVerifyClientCert");
       }
-      if (clientCaAttribute !== undefined && clientCa !== undefined && !hasCertificate(clientCa)) {
+      if (loadCertificates && clientCaAttribute !== undefined && clientCa !== undefined && !hasCertificate(clientCa)) {
         report([clientCaAttribute], "no PEM certificate found");
       }
       let ciphers: string | undefined;
@@ -97,6 +107,7 @@ export function receiveHttpTlsSchema(readFile: FileReader) {
         report(["cipher_suites"], error.message);
       }
       if (!valid || cert === undefined || key === undefined) return z.NEVER;
+      if (!loadCertificates) return undefined;
       const problem = loadProblem(cert, key, ciphers);
       if (problem !== undefined) {
         report([tls.cert_pem === undefined ? "cert_file" : "cert_pem"], problem);

@@ -165,6 +165,7 @@ export interface LocalFileConfig {
 }
 
 export interface RelayConfig {
+  /** None when loaded for a process that serves no receiver (`ConfigUse`): a writer. */
   receivers: ReceiverConfig[];
   targets: TargetConfig[];
   /** The configuration's `local.file` components, in source order. */

@@ -92,8 +92,20 @@ test("secrets read from files lose the whitespace around them, as Alloy trims th
     path: "/ca.pem",
     contents: "-----CA-----\n",
   });
-  assert.deepEqual(issues({ authorization: [{ credentials_file: "/missing" }] }), [
-    `authorization.0.credentials_file: cannot read "/missing": ENOENT: no such file or directory, open '/missing'`,
+  assert.deepEqual(issues({ tls_config: [{ ca_file: "/missing" }] }), [
+    `tls_config.0.ca_file: cannot read "/missing": ENOENT: no such file or directory, open '/missing'`,
+  ]);
+});
+
+test("a secret's file that cannot be read at load is taken, as Alloy reads it for each request; a certificate's is refused", () => {
+  const unreadable = { path: "/missing", contents: "", unreadable: "ENOENT: no such file or directory, open '/missing'" };
+  assert.deepEqual(endpoint({ bearer_token_file: "/missing" }).bearer_token_file, unreadable);
+  assert.deepEqual(endpoint({ authorization: [{ credentials_file: "/missing" }] }).authorization?.credentials_file, unreadable);
+  assert.deepEqual(endpoint({ basic_auth: [{ username: "u", password_file: "/missing" }] }).basic_auth?.password_file, unreadable);
+  const oauth2 = { client_id: "id", client_secret_file: "/missing", token_url: "https://t" };
+  assert.deepEqual(endpoint({ oauth2: [oauth2] }).oauth2?.client_secret_file, unreadable);
+  assert.deepEqual(issues({ tls_config: [{ cert_file: "/missing", key_file: "/key.pem" }] }), [
+    `tls_config.0.cert_file: cannot read "/missing": ENOENT: no such file or directory, open '/missing'`,
   ]);
 });
 

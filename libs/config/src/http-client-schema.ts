@@ -17,6 +17,8 @@ export function isHttpUrl(text: string): boolean {
 export interface FileValue {
   path: string;
   contents: string;
+  /** Why a secret's file could not be read at load (its contents are then empty): see `secretFileValue`. */
+  unreadable?: string;
 }
 
 /**
@@ -58,18 +60,36 @@ function conflict(ctx: z.RefinementCtx, path: (string | number)[], message: stri
 }
 
 /**
- * A file read while validating, so that a missing file is reported at its attribute. Secrets lose
- * the whitespace around them (an editor's or `echo`'s newline), as Alloy trims them. An empty path
- * is no file, as in Alloy: `password_file = sys.env("PW_FILE")` without PW_FILE sets nothing.
+ * A certificate or key file (`tls_config`), read while validating as Alloy loads it, so that a
+ * missing file is reported at its attribute. An empty path is no file, as in Alloy.
  */
-function fileValue(readFile: FileReader, clean: (contents: string) => string) {
+function pemFileValue(readFile: FileReader) {
   return alloyString.transform((path, ctx): FileValue | undefined => {
     if (path === "") return undefined;
     try {
-      return { path, contents: clean(readFile(path)) };
+      return { path, contents: readFile(path) };
     } catch (error) {
       ctx.addIssue({ code: "custom", message: `cannot read ${JSON.stringify(path)}: ${(error as Error).message}` });
       return z.NEVER;
+    }
+  });
+}
+
+/**
+ * The file of a secret (`password_file`, `bearer_token_file`, `credentials_file`,
+ * `client_secret_file`). Alloy reads it for each request, not at load, so one that cannot be read
+ * yet (a sidecar writes it after start) is no error: the writer reads it again for every request
+ * (failing them as `secret file` until it can), and `unreadable` says why, for a warning. Its
+ * contents lose the whitespace around them (an editor's or `echo`'s newline), as Alloy trims them;
+ * an empty path is no file: `password_file = sys.env("PW_FILE")` without PW_FILE sets nothing.
+ */
+function secretFileValue(readFile: FileReader) {
+  return alloyString.transform((path): FileValue | undefined => {
+    if (path === "") return undefined;
+    try {
+      return { path, contents: readFile(path).trim() };
+    } catch (error) {
+      return { path, contents: "", unreadable: (error as Error).message };
     }
   });
 }
@@ -146,8 +166,8 @@ function checkProxy(proxy: ProxySettings, ctx: z.RefinementCtx): void {
  * `readFile` reads what `*_file` attributes name.
  */
 export function httpClientShape(readFile: FileReader) {
-  const secretFile = fileValue(readFile, (contents) => contents.trim());
-  const pemFile = fileValue(readFile, (contents) => contents);
+  const secretFile = secretFileValue(readFile);
+  const pemFile = pemFileValue(readFile);
   const pemOf = (text: z.ZodType<string, unknown>) => text.optional().transform((pem) => (pem === "" ? undefined : pem));
   const pem = pemOf(alloyString);
 

@@ -462,16 +462,40 @@ test("reports a certificate without its key", () => {
   ]);
 });
 
-test("reports a file that cannot be read at its attribute", () => {
-  const source = receiveLocal + writeLocal.replace("    url", '    bearer_token_file = "/missing"\n    url');
-  assert.deepEqual(configErrors(source), [`relay.alloy:6:25: bearer_token_file: cannot read "/missing": ENOENT: no such file or directory, open '/missing'`]);
+test("reports a certificate file that cannot be read at its attribute", () => {
+  const source = receiveLocal + writeLocal.replace("    url", '    tls_config {\n      ca_file = "/missing"\n    }\n    url');
+  assert.deepEqual(configErrors(source), [`relay.alloy:7:17: ca_file: cannot read "/missing": ENOENT: no such file or directory, open '/missing'`]);
 });
 
-test("without a file reader, a *_file attribute is an error", () => {
-  const source = receiveLocal + writeLocal.replace("    url", '    bearer_token_file = "/t"\n    url');
-  assert.throws(() => parseConfig(source, "relay.alloy", {}), {
-    message: 'relay.alloy:6:25: bearer_token_file: cannot read "/t": files cannot be read here; load the configuration with loadConfig',
-  });
+test("warns of a secret's file that cannot be read yet, and loads: the writer reads it for each request, as Alloy does", () => {
+  const missing = (path: string) => {
+    throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+  };
+  const bearer = receiveLocal + writeLocal.replace("    url", '    bearer_token_file = "/missing"\n    url');
+  const config = parseConfig(bearer, "relay.alloy", {}, missing);
+  assert.deepEqual(config.targets[0]?.auth, { kind: "bearer", token: "", tokenFile: "/missing" });
+  assert.deepEqual(config.warnings, [
+    `relay.alloy:6:25: bearer_token_file: cannot read "/missing" now: ENOENT: no such file or directory, open '/missing'; ` +
+      `target "local" reads it again for each request, and its requests fail as "secret file" until it can`,
+  ]);
+
+  const twoEndpoints = `${receiveLocal}pyroscope.write "local" {
+  endpoint {
+    url = "http://a"
+  }
+  endpoint {
+    name = "b"
+    url  = "http://b"
+    basic_auth {
+      username      = "u"
+      password_file = "/pw"
+    }
+  }
+}
+`;
+  const [warning] = parseConfig(twoEndpoints, "relay.alloy", {}, missing).warnings;
+  assert.match(warning ?? "", /^relay\.alloy:13:23: password_file: cannot read "\/pw" now: .*; target "local\/b" reads it again/);
+  assert.deepEqual(parseConfig(twoEndpoints, "relay.alloy", {}, () => "pw").warnings, [], "none once it can be read");
 });
 
 test("reports a bad url without echoing it", () => {

@@ -8,7 +8,7 @@ import { buildReceivers } from "./receivers.js";
 import type { RelayConfig } from "./relay-config.js";
 import { alloyString, type FileReader } from "./schema-values.js";
 import { systemConstants } from "./system-constants.js";
-import { buildTargets, targetName, type Located } from "./targets.js";
+import { buildTargets, targetName, unreadableSecretFiles, type Located } from "./targets.js";
 import { validateComponent } from "./validate-component.js";
 import { writeSchema, type WriteComponent } from "./write-schema.js";
 
@@ -96,7 +96,7 @@ export function parseConfigFiles(
     targets,
     localFiles,
     ignored,
-    warnings: ignoredTracing(writes).sort(compareDiagnostics).map(formatDiagnostic),
+    warnings: [...ignoredTracing(writes), ...unreadableSecretFiles(writes)].sort(compareDiagnostics).map(formatDiagnostic),
   };
 }
 

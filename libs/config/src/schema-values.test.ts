@@ -10,6 +10,10 @@ function messages(result: { success: boolean; error?: z.ZodError }): string[] {
 test("converts numbers to strings where a string is expected, as Alloy does", () => {
   assert.equal(alloyString.parse(7), "7");
   assert.equal(alloyString.parse(1.5), "1.5");
+  // Go's FormatFloat(n, 'f', -1, 64): never an exponent, as a header or label value.
+  assert.equal(alloyString.parse(1e21), "1000000000000000000000");
+  assert.equal(alloyString.parse(1.5e-7), "0.00000015");
+  assert.equal(alloyString.parse(-2.5e-7), "-0.00000025");
   assert.equal(alloyString.safeParse(true).success, false);
 });
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.js";
+import { numberText } from "./number-text.js";
 import { Secret } from "./secret.js";
 
 /** Reads a file named in the configuration; injected so that parsing stays free of I/O. */
@@ -14,8 +15,8 @@ export function nullAs<T extends z.ZodType>(zero: unknown, schema: T) {
   return z.preprocess((value) => (value === null ? zero : value), schema);
 }
 
-/** Alloy converts a number to a string where a string is expected... */
-export const alloyString = z.preprocess((value) => (value === null ? "" : typeof value === "number" ? String(value) : value), z.string());
+/** Alloy converts a number to a string where a string is expected, in full decimal digits (`1e21` is `"1000000000000000000000"`)... */
+export const alloyString = z.preprocess((value) => (value === null ? "" : typeof value === "number" ? numberText(value) : value), z.string());
 
 /**
  * An attribute Alloy types as a secret (a password, a token, a key): it takes a secret or a string,

@@ -1,7 +1,7 @@
 import { diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
 import type { FileValue } from "./http-client-schema.js";
 import type { TargetAuth, TargetConfig, TargetOAuth2, TargetProxy, TargetTls } from "./relay-config.js";
-import type { ValueLocations } from "./value-locations.js";
+import type { ValueLocations, ValuePath } from "./value-locations.js";
 import type { WriteComponent } from "./write-schema.js";
 
 /** A validated component with what is needed to report problems that span components. */
@@ -143,4 +143,31 @@ export function buildTargets(writes: readonly Located<WriteComponent>[], diagnos
     });
   }
   return targets;
+}
+
+/**
+ * A warning for each secret file that could not be read at load (see `secretFileValue`): Alloy takes
+ * such a configuration, and so does the relay, whose writer reads the file again for each request.
+ */
+export function unreadableSecretFiles(writes: readonly Located<WriteComponent>[]): Diagnostic[] {
+  return writes.flatMap(({ label, file, value, locations }) =>
+    value.endpoint.flatMap((endpoint, index) => {
+      const { basic_auth: basic, authorization: auth, oauth2 } = endpoint;
+      const files: [ValuePath, FileValue | undefined][] = [
+        [["basic_auth", 0, "password_file"], basic?.password_file],
+        [["authorization", 0, "credentials_file"], auth?.credentials_file],
+        [["oauth2", 0, "client_secret_file"], oauth2?.client_secret_file],
+        [["bearer_token_file"], endpoint.bearer_token_file],
+      ];
+      return files.flatMap(([path, secret]) => {
+        if (secret?.unreadable === undefined) return [];
+        const attribute = path[path.length - 1];
+        const target = targetName(label, value.endpoint.length, endpoint.name, index);
+        const message =
+          `${attribute}: cannot read ${JSON.stringify(secret.path)} now: ${secret.unreadable}; ` +
+          `target ${JSON.stringify(target)} reads it again for each request, and its requests fail as "secret file" until it can`;
+        return [diagnosticAt(file, locations.nearest(["endpoint", index, ...path]).pos, message)];
+      });
+    }),
+  );
 }

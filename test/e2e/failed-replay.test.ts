@@ -209,7 +209,7 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
   it("explains usage mistakes with exit code 2", async () => {
     const noTarget = await command("replay");
     assert.equal(noTarget.code, 2);
-    assert.match(noTarget.stderr, /replay: --target: must be a target name/);
+    assert.match(noTarget.stderr, /replay: --target: is required: the target whose failed batches to act on/);
     const unknown = await command("purge", "--target", "nope");
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /--target nope: no such target in the configuration \(targets: strict\)/);

@@ -144,7 +144,7 @@ describe("with a token", () => {
       ["/api/v1/replay", { target: "alpha", limit: 0 }, /^limit: must be at least 1$/],
       ["/api/v1/replay", { target: "alpha", since: "2 days" }, /^since: invalid duration/],
       ["/api/v1/replay", { target: "alpha", dry_run: true }, /Unrecognized key: "dry_run"/],
-      ["/api/v1/replay", { reason: "http" }, /^target: must be a target name$/],
+      ["/api/v1/replay", { reason: "http" }, /^target: is required: the target whose failed batches to act on$/],
       ["/api/v1/replay", [], /expected object/],
       ["/api/v1/replay", { target: "alpha", asOf: "yesterday" }, /^asOf: must be a time such as 2026-12-05T20:31:02.123Z$/],
       ["/api/v1/replay", { target: "alpha", asOf: 1_700_000_000_000 }, /^asOf: must be a time such as/],

@@ -23,7 +23,7 @@ test("a replay request: durations in ms, reason trimmed, everything but the targ
 test("a bad replay request names every field at fault", () => {
   assert.equal(
     problem(replayRequest, { status: 600, limit: 2.5, reason: " " }),
-    "target: must be a target name; reason: must not be empty; status: must be an HTTP status code; limit: must be a whole number",
+    "target: is required: the target whose failed batches to act on; reason: must not be empty; status: must be an HTTP status code; limit: must be a whole number",
   );
   assert.equal(problem(replayRequest, { target: "a", since: "0" }), "since: must be longer than 0");
   assert.equal(

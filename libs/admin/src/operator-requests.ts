@@ -13,7 +13,9 @@ const duration = z.string({ error: "must be a duration such as 30m or 2h" }).tra
   return z.NEVER;
 });
 
-const target = z.string({ error: "must be a target name" }).min(1, "must be a target name");
+const target = z
+  .string({ error: (issue) => (issue.input === undefined ? "is required: the target whose failed batches to act on" : "must be a target name") })
+  .min(1, "must be a target name");
 
 /**
  * A time as RFC 3339 (`2026-12-05T20:31:02.123Z`), as a dry run reports it, in milliseconds since

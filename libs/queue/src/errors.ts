@@ -80,3 +80,8 @@ export class UnreadableClaimError extends Error {
     super(`drain job ${jobId}: its claim cannot be read: ${problem}`, options);
   }
 }
+
+/** `--redis.url` names a node of a Redis Cluster, whose keys it would answer with MOVED: the cluster's nodes must be given instead. */
+export class RedisClusterNodeError extends Error {
+  override name = "RedisClusterNodeError";
+}

@@ -17,7 +17,7 @@ export { readTargetBacklog } from "./target-backlog.js";
 export { readTargetStates } from "./target-state.js";
 export type { TargetState } from "./target-state.js";
 export { ExporterLease } from "./exporter-lease.js";
-export { BacklogFullError, QueueUnavailableError, RedisMemoryFullError, RedisWaitStoppedError } from "./errors.js";
+export { BacklogFullError, QueueUnavailableError, RedisClusterNodeError, RedisMemoryFullError, RedisWaitStoppedError } from "./errors.js";
 export { BatchWorker } from "./batch-worker.js";
 export { attemptsFor, drainJobId } from "./batch-job.js";
 export { parseRanges } from "./index-ranges.js";

@@ -8,8 +8,8 @@ import { after, test } from "node:test";
 import type { TestContext } from "node:test";
 import type { Redis } from "ioredis";
 import { parseSettings, PRODUCER_COMMAND_TIMEOUT_MS, SettingsError } from "@pyroscope-relay/config";
-import { startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
-import { InvalidRedisUrlError, QueueUnavailableError, RedisWaitStoppedError } from "./errors.js";
+import { startRedisCluster, startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
+import { InvalidRedisUrlError, QueueUnavailableError, RedisClusterNodeError, RedisWaitStoppedError } from "./errors.js";
 import {
   ADMIN_COMMAND_TIMEOUT_MS,
   createRedisConnection,
@@ -333,4 +333,25 @@ test("maps the settings to an endpoint whose TLS adds to a rediss:// URL's, a pl
   assert.ok(isCluster(plain));
   assert.equal(plain.options.redisOptions?.tls, undefined);
   assert.equal(plain.options.dnsLookup, lookup);
+});
+
+test("waitForRedis refuses a node of a Redis Cluster reached as one Redis, naming --redis.cluster-nodes; the cluster's client passes", async (t) => {
+  const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0 });
+  t.after(() => cluster.stop());
+  const node = createRedisConnection(`redis://${cluster.nodes[0]!.address}`, "admin");
+  node.on("error", () => undefined);
+  t.after(() => node.disconnect());
+  await assert.rejects(waitForRedis(node, 5_000), (error: Error) => {
+    assert.ok(error instanceof RedisClusterNodeError, String(error));
+    assert.equal(
+      error.message,
+      `the Redis at redis://${cluster.nodes[0]!.address} is a node of a Redis Cluster (cluster_enabled:1): give the cluster's nodes with --redis.cluster-nodes (or RELAY_REDIS_CLUSTER_NODES) instead of --redis.url`,
+    );
+    return true;
+  });
+
+  const client = createRedisConnection({ clusterNodes: cluster.seeds }, "admin");
+  client.on("error", () => undefined);
+  t.after(() => client.disconnect());
+  await waitForRedis(client, 5_000);
 });

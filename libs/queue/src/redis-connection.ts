@@ -9,7 +9,7 @@ import {
   type RelaySettings,
 } from "@pyroscope-relay/config";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
-import { InvalidRedisUrlError, QueueUnavailableError, RedisWaitStoppedError } from "./errors.js";
+import { InvalidRedisUrlError, QueueUnavailableError, RedisClusterNodeError, RedisWaitStoppedError } from "./errors.js";
 
 /**
  * - `producer`: used inside HTTP handlers; fails fast so ingest can answer 503 within 2 s while Redis is down.
@@ -163,8 +163,30 @@ export function describeEndpoint(endpoint: RedisEndpoint): string {
  * the slots on a connection whose errors it keeps to itself, a TLS failure included).
  * The client retries a refused or failed connection: only the deadline ends the wait (a Redis started
  * with the relay, or restarting, is waited for), or `signal`, with a RedisWaitStoppedError.
+ * @throws RedisClusterNodeError when a connection for one Redis reached a node of a cluster
  */
 export async function waitForRedis(redis: RedisConnection, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  await untilReady(redis, timeoutMs, signal);
+  await refuseClusterNode(redis);
+}
+
+/**
+ * One Redis that is a node of a cluster answers most keys with MOVED, which a client for one Redis
+ * does not follow: every command would fail with a reply that does not say what to change.
+ * A Redis that refuses INFO (an ACL) is taken as it is.
+ */
+async function refuseClusterNode(redis: RedisConnection): Promise<void> {
+  if (isCluster(redis)) return;
+  const info = await redis.info("cluster").catch(() => "");
+  if (!/^cluster_enabled:1\b/m.test(info)) return;
+  const endpoint = endpoints.get(redis);
+  const at = endpoint === undefined ? "" : ` at ${describeEndpoint(endpoint)}`;
+  throw new RedisClusterNodeError(
+    `the Redis${at} is a node of a Redis Cluster (cluster_enabled:1): give the cluster's nodes with --redis.cluster-nodes (or RELAY_REDIS_CLUSTER_NODES) instead of --redis.url`,
+  );
+}
+
+async function untilReady(redis: RedisConnection, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   if (redis.status === "ready") return;
   if (signal?.aborted) throw new RedisWaitStoppedError("asked to stop while waiting for Redis");
   let lastError: Error | undefined;

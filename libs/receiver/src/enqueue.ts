@@ -44,7 +44,7 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
       ctx.metrics.enqueueFailures.inc({ component });
       ctx.warnings.warn(`unavailable:${component}`, { component, api, err }, "profiles not stored: queue unavailable");
       const retryAfterSeconds = err instanceof RedisMemoryFullError ? MEMORY_FULL_RETRY_AFTER_S : undefined;
-      throw new RequestError(Code.Unavailable, "queue unavailable: the profile was not stored, retry later", { cause: err, retryAfterSeconds });
+      throw new RequestError(Code.Unavailable, "queue unavailable: the profile is not acknowledged, retry later", { cause: err, retryAfterSeconds });
     }
     throw err;
   }

@@ -1,6 +1,6 @@
 import { loadTargetNames } from "@pyroscope-relay/config";
 import type { RelaySettings } from "@pyroscope-relay/config";
-import { createRedisConnection, describeEndpoint, removedTargets, waitForRedis } from "@pyroscope-relay/queue";
+import { createRedisConnection, describeEndpoint, RedisClusterNodeError, removedTargets, waitForRedis } from "@pyroscope-relay/queue";
 import type { RedisConnection } from "@pyroscope-relay/queue";
 import { configuredEndpoint } from "../redis-endpoint.js";
 import { UsageError } from "../usage-error.js";
@@ -42,6 +42,7 @@ export async function openOperatorSession(command: string, configPath: string, s
     await waitForRedis(connection, connectTimeoutMs);
   } catch (cause) {
     connection.disconnect();
+    if (cause instanceof RedisClusterNodeError) throw cause;
     const reason = cause instanceof Error && cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
     throw new RedisUnreachableError(`cannot reach Redis at ${describeEndpoint(endpoint)} within ${connectTimeoutMs / 1000} s${reason}`, { cause });
   }

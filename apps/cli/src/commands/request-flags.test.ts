@@ -23,7 +23,10 @@ test("validates flags with the request schema and reports the flags at fault", (
     () => parseRequestFlags("replay", replayRequest, { target: undefined, status: "4e2", limit: 0 }),
     (error: unknown) => {
       assert.ok(error instanceof UsageError);
-      assert.equal(error.message, "replay: --target: is required: the target whose failed batches to act on; --status: must be an HTTP status code; --limit: must be at least 1");
+      assert.equal(
+        error.message,
+        "replay: --target: is required: the target whose failed batches to act on; --status: must be an HTTP status code; --limit: must be at least 1",
+      );
       return true;
     },
   );

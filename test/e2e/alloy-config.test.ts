@@ -66,3 +66,37 @@ describe("a whole Alloy configuration from Alloy's docs runs: its receiver and w
     assert.match(warnings[0]!, /discovery\.kubernetes \\"pods\\"/);
   });
 });
+
+describe("the k8s-monitoring chart's receiver, in a custom component (declare), runs once for its instance", () => {
+  let target: FakeTarget;
+  let relay: RelayProcess;
+  let port: number;
+
+  before(async () => {
+    target = await startFakeTarget();
+    port = await freePort();
+    // The chart's rendering as shipped, with its addresses pointed at this test's servers.
+    const config = (await readFile(join(root, "examples/k8s-monitoring-profiles.alloy"), "utf8"))
+      .replace('listen_address = "0.0.0.0"', 'listen_address = "127.0.0.1"')
+      .replace('listen_port = "4040"', `listen_port = "${port}"`)
+      .replace('"http://pyroscope.pyroscope.svc:4040"', `"${target.url}"`);
+    relay = await startRelayProcess({ config });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await target?.close();
+  });
+
+  it("receives an /ingest and delivers it to the write its argument names; the metrics name the receiver by Alloy's component ID", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/ingest?name=checkout&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 6 }) });
+    assert.equal(res.status, 200, await res.text());
+    const [sent] = await target.waitForRequests(1, 10_000);
+    assert.match(new URLSearchParams(sent!.query).get("name") ?? "", /^checkout\{.*cluster=profiles-receiver-cluster/);
+    const metrics = await (await fetch(`${relay.opsUrl}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^pyroscope_relay_received_profiles_total\{component="profiles_receiver\.feature\/pyroscope\.receive_http\.default",api="ingest"\} 1$/m,
+    );
+  });
+});

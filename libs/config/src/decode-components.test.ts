@@ -117,3 +117,16 @@ test("leaves out components with problems and reports every problem", () => {
     't.alloy:18:1: invalid label "null": use letters, digits and underscores, not starting with a digit',
   ]);
 });
+
+test("a component in a custom component instance carries Alloy's ID of it and of the instance", () => {
+  const { components, ignored, messages } = decode(
+    'declare "recv" {\n  argument "out" { }\n  pyroscope.receive_http "in" {\n    forward_to = argument.out.value\n  }\n}\nrecv "a" {\n  out = [pyroscope.write.w.receiver]\n}\n',
+  );
+  assert.deepEqual(messages, []);
+  assert.deepEqual(ignored, []);
+  assert.deepEqual(
+    components.map(({ kind, label, instance, pos }) => ({ kind, label, instance, pos })),
+    [{ kind: "pyroscope.receive_http", label: "recv.a/pyroscope.receive_http.in", instance: "recv.a", pos: { line: 3, col: 3 } }],
+  );
+  assert.deepEqual(String(components[0]?.data["forward_to"]), "pyroscope.write.w.receiver");
+});

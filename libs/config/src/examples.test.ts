@@ -93,3 +93,16 @@ test("examples/alloy-dir: a directory is one configuration, its files referring 
     ],
   );
 });
+
+test("examples/k8s-monitoring-profiles.alloy: the k8s-monitoring chart's receiver runs in its custom component", async () => {
+  const config = await loadConfig(example("k8s-monitoring-profiles.alloy"), {});
+  assert.deepEqual(
+    config.receivers.map((r) => [r.label, r.listenAddress, r.listenPort, r.targets]),
+    [["profiles_receiver.feature/pyroscope.receive_http.default", "0.0.0.0", 4040, ["pyroscope"]]],
+  );
+  assert.deepEqual(
+    config.targets.map((t) => [t.name, t.url, t.maxBackoffRetries, t.externalLabels]),
+    [["pyroscope", "http://pyroscope.pyroscope.svc:4040", 10, { cluster: "profiles-receiver-cluster", k8s_cluster_name: "profiles-receiver-cluster" }]],
+  );
+  assert.deepEqual(config.ignored, []);
+});

@@ -3,6 +3,7 @@ export type { ClientAuthType, ReceiverHttp2, ReceiverTls } from "./relay-config.
 export type { RelaySettings, WriterPriority } from "./relay-settings.js";
 export { PRODUCER_COMMAND_TIMEOUT_MS } from "./relay-settings.js";
 export { ConfigError } from "./config-error.js";
+export { describeReceiver } from "./component-id.js";
 export type { Environment } from "./evaluate.js";
 export { loadConfig, loadTargetNames } from "./load-config.js";
 export type { ConfigUse } from "./parse-config.js";

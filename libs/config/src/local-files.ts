@@ -1,5 +1,6 @@
 import type { Block } from "./ast.js";
 import { type ComponentExports, ExportError } from "./component-exports.js";
+import { componentId } from "./component-id.js";
 import { contentDigest } from "./content-digest.js";
 import { decodeBody } from "./decode-body.js";
 import { diagnosticAt, type Diagnostic } from "./diagnostic.js";
@@ -12,7 +13,7 @@ import { validateComponent } from "./validate-component.js";
 import { ValueLocations } from "./value-locations.js";
 import { describeValueType } from "./value-type.js";
 
-/** A `local.file` block of the configuration, by its label. */
+/** A `local.file` block of the configuration, or of a declare's body, by its label. */
 export interface LocalFileBlock {
   file: string;
   block: Block;
@@ -20,12 +21,18 @@ export interface LocalFileBlock {
 
 type LocalFileState = { kind: "evaluating" } | { kind: "failed" } | { kind: "loaded"; content: string | Secret; config: Omit<LocalFileConfig, "label"> };
 
+/** The custom component instance whose body holds the components: Alloy's ID of it, and the declare's label. */
+export interface LocalFilesInstance {
+  id: string;
+  declare: string;
+}
+
 /**
- * The `local.file` components of a configuration, which the relay evaluates as Alloy does: each reads
- * its file once, when the configuration loads, and exports its `content` (a secret with
- * `is_secret = true`), as it is, not trimmed. A component is evaluated when a reference first reads
- * it, so one local.file's arguments may read another's content (Alloy orders them by dependency); a
- * cycle is an error. One that none of the relay's components reads is left unevaluated, as the
+ * The `local.file` components of a configuration (or of a custom component instance's body), which
+ * the relay evaluates as Alloy does: each reads its file once, when the configuration loads, and
+ * exports its `content` (a secret with `is_secret = true`), as it is, not trimmed. A component is
+ * evaluated when a reference first reads it, so one local.file's arguments may read another's content
+ * (Alloy orders them by dependency); a cycle is an error. One that none of the relay's components reads is left unevaluated, as the
  * components that read it are: its file may well exist only where Alloy runs. Problems go to
  * `diagnostics`, at the component.
  */
@@ -39,13 +46,22 @@ export class LocalFiles implements ComponentExports {
     private readonly scope: Scope,
     private readonly readFile: FileReader,
     private readonly diagnostics: Diagnostic[],
+    private readonly instance?: LocalFilesInstance,
   ) {}
 
+  /** A local.file's export; any other reference is the scope's to read. */
   read(path: readonly string[]): { value: unknown } | undefined {
     const [namespace, kind, label, name, field] = path;
-    if (namespace !== "local" || kind !== "file" || label === undefined) return undefined;
+    if (namespace !== "local" || kind !== "file" || label === undefined) return this.scope.exports?.read(path);
     const id = `local.file.${label}`;
-    if (!this.blocks.has(label)) throw new ExportError(`${id} is not defined: the configuration has no local.file ${JSON.stringify(label)} block`);
+    if (!this.blocks.has(label)) {
+      const block = `local.file ${JSON.stringify(label)} block`;
+      const missing =
+        this.instance === undefined
+          ? `the configuration has no ${block}`
+          : `declare ${JSON.stringify(this.instance.declare)} has no ${block} in its body, and its components see nothing else`;
+      throw new ExportError(`${id} is not defined: ${missing}`);
+    }
     const state = this.evaluate(label);
     if (state.kind === "evaluating") {
       const cycle = [...this.evaluating.slice(this.evaluating.indexOf(label)), label].map((l) => `local.file.${l}`);
@@ -58,11 +74,13 @@ export class LocalFiles implements ComponentExports {
     return { value: state.content };
   }
 
-  /** The components read so far, as the running relay watches them: in source order. */
+  /** The components read so far, as the running relay watches them: in source order, one in an instance by its component ID. */
   configs(): LocalFileConfig[] {
     return [...this.blocks.keys()].flatMap((label) => {
       const state = this.states.get(label);
-      return state?.kind === "loaded" ? [{ label, ...state.config }] : [];
+      return state?.kind === "loaded"
+        ? [{ label: this.instance === undefined ? label : componentId(this.instance.id, "local.file", label), ...state.config }]
+        : [];
     });
   }
 

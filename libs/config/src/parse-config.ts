@@ -1,10 +1,11 @@
+import { inInstance } from "./component-id.js";
 import { ConfigError } from "./config-error.js";
 import { compareDiagnostics, diagnosticAt, formatDiagnostic, type Diagnostic } from "./diagnostic.js";
 import { decodeComponents, type ParsedFile } from "./decode-components.js";
 import type { Environment } from "./evaluate.js";
 import { parseAlloy } from "./parser.js";
-import { receiveHttpSchema, type ReceiveHttpComponent } from "./receive-http-schema.js";
-import { buildReceivers } from "./receivers.js";
+import { receiveHttpSchema } from "./receive-http-schema.js";
+import { buildReceivers, type LocatedReceiver } from "./receivers.js";
 import type { RelayConfig } from "./relay-config.js";
 import { alloyString, type FileReader } from "./schema-values.js";
 import { systemConstants } from "./system-constants.js";
@@ -64,11 +65,11 @@ export function parseConfigFiles(
   const diagnostics: Diagnostic[] = [];
   const files = parseFiles(sources, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  const { components, ignored, localFiles } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics, readFile);
+  const { components, ignored, localFiles, runsReceiver } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics, readFile);
 
   const write = writeSchema(readFile);
   const receiveHttp = receiveHttpSchema(readFile, { loadCertificates: servesReceivers });
-  const receives: Located<ReceiveHttpComponent>[] = [];
+  const receives: LocatedReceiver[] = [];
   const writes: Located<WriteComponent>[] = [];
   for (const { kind, data, locations, ...component } of components) {
     if (kind === "pyroscope.write") {
@@ -78,10 +79,10 @@ export function parseConfigFiles(
     } else {
       const result = validateComponent(receiveHttp, data, locations, component.file);
       if (result.ok) receives.push({ ...component, value: result.value, locations });
-      else diagnostics.push(...result.diagnostics);
+      else diagnostics.push(...result.diagnostics.map((diagnostic) => inInstance(component.instance, diagnostic)));
     }
   }
-  if (!files.some(({ alloyFile }) => alloyFile.body.some((statement) => statement.name === "pyroscope.receive_http"))) {
+  if (!runsReceiver) {
     const message = "no pyroscope.receive_http component: nothing would receive profiles";
     diagnostics.push({ file: path, line: 0, col: 0, message });
   }

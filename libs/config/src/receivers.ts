@@ -1,8 +1,12 @@
+import { describeReceiver, inInstance } from "./component-id.js";
 import type { ComponentReference } from "./component-reference.js";
 import { describeLocation, diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
 import type { ReceiveHttpComponent } from "./receive-http-schema.js";
 import type { IgnoredComponent, ReceiverConfig } from "./relay-config.js";
 import type { Located } from "./targets.js";
+
+/** A receive_http component, validated; `instance` is Alloy's ID of the custom component instance it runs in, if any. */
+export type LocatedReceiver = Located<ReceiveHttpComponent> & { instance?: string };
 
 /** Addresses that bind every interface, and so clash with any address on the same port. */
 const wildcardAddresses = new Set(["", "0.0.0.0", "::", "[::]"]);
@@ -34,23 +38,24 @@ function notAWriteReceiver(reference: ComponentReference, ignored: readonly Igno
  * appended to `diagnostics`.
  */
 export function buildReceivers(
-  receives: readonly Located<ReceiveHttpComponent>[],
+  receives: readonly LocatedReceiver[],
   targetsByWrite: ReadonlyMap<string, readonly string[]>,
   ignored: readonly IgnoredComponent[],
   diagnostics: Diagnostic[],
 ): ReceiverConfig[] {
   const receivers: ReceiverConfig[] = [];
   const listening: Array<{ label: string; file: string; pos: Position; address: string; port: number }> = [];
-  for (const { label, file, pos, value, locations } of receives) {
+  for (const { label, instance, file, pos, value, locations } of receives) {
+    const report = (at: Position, message: string) => diagnostics.push(inInstance(instance, diagnosticAt(file, at, message)));
     const forwardTo: string[] = [];
     value.forward_to.forEach((reference, item) => {
       const path = ["forward_to", item];
-      const report = (message: string) => diagnostics.push(diagnosticAt(file, locations.nearest(path).pos, `${locations.label(path)}: ${message}`));
+      const reportItem = (message: string) => report(locations.nearest(path).pos, `${locations.label(path)}: ${message}`);
       const writeLabel = writeLabelOf(reference.path);
       if (writeLabel === undefined) {
-        report(notAWriteReceiver(reference, ignored));
+        reportItem(notAWriteReceiver(reference, ignored));
       } else if (!targetsByWrite.has(writeLabel)) {
-        report(`pyroscope.write ${JSON.stringify(writeLabel)} does not exist`);
+        reportItem(`pyroscope.write ${JSON.stringify(writeLabel)} does not exist`);
       } else {
         forwardTo.push(writeLabel);
       }
@@ -60,14 +65,8 @@ export function buildReceivers(
     // Port 0 asks the system for a free port, so it never clashes.
     const clash = listening.find((other) => http.listen_port !== 0 && other.port === http.listen_port && addressesOverlap(other.address, http.listen_address));
     if (clash) {
-      diagnostics.push(
-        diagnosticAt(
-          file,
-          locations.nearest(["http", 0, "listen_port"]).pos,
-          `port ${http.listen_port} is already used by pyroscope.receive_http ${JSON.stringify(clash.label)} ` +
-            `(defined at ${describeLocation(clash.file, clash.pos, file)})`,
-        ),
-      );
+      const message = `port ${http.listen_port} is already used by ${describeReceiver(clash.label)} (defined at ${describeLocation(clash.file, clash.pos, file)})`;
+      report(locations.nearest(["http", 0, "listen_port"]).pos, message);
     }
     listening.push({ label, file, pos, address: http.listen_address, port: http.listen_port });
 

@@ -1,7 +1,10 @@
 /** The typed configuration every process reads; produced from an Alloy-syntax file plus flags/env. */
 
 export interface ReceiverConfig {
-  /** The `pyroscope.receive_http` component label. */
+  /**
+   * The `pyroscope.receive_http` component label; for one in a custom component instance, Alloy's ID
+   * of it, `profiles_receiver.feature/pyroscope.receive_http.default` (a label has no `/`).
+   */
   label: string;
   /** "" means all interfaces, as in Alloy. */
   listenAddress: string;
@@ -136,9 +139,10 @@ export interface TargetConfig {
 }
 
 /**
- * A top-level block of the configuration that the relay does not run (`logging`,
- * `discovery.kubernetes "pods"`, `declare "x"`, ...): a whole Alloy configuration loads, and only its
- * pyroscope.receive_http and pyroscope.write components take effect.
+ * A block of the configuration that the relay does not run (`logging`, `discovery.kubernetes "pods"`,
+ * a `declare "x"` no instance runs, ...), at the top level or in the body of a custom component the
+ * relay runs: a whole Alloy configuration loads, and only its pyroscope.receive_http and
+ * pyroscope.write components take effect.
  */
 export interface IgnoredComponent {
   /** The block name, e.g. `discovery.kubernetes`. */
@@ -155,6 +159,7 @@ export interface IgnoredComponent {
  * Alloy's dependants see a new content.
  */
 export interface LocalFileConfig {
+  /** The component label; in a custom component instance, Alloy's ID of it (`profiles_receiver.feature/local.file.token`). */
   label: string;
   path: string;
   /** `fsnotify`: file system events, checked besides every `pollFrequencyMs`; `poll`: that check alone. */

@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import { timerDelay } from "@pyroscope-relay/config";
+import { describeReceiver, timerDelay } from "@pyroscope-relay/config";
 import type { Server, ServerResponse as Http1ServerResponse } from "node:http";
 import { createServer as createHttp2Server } from "node:http2";
 import type { ServerHttp2Session } from "node:http2";
@@ -175,7 +175,9 @@ export async function startReceiver(ctx: ReceiverContext): Promise<Receiver> {
   const host = config.listenAddress === "" ? undefined : config.listenAddress;
   await new Promise<void>((resolve, reject) => {
     http1.once("error", (err) =>
-      reject(new ReceiverListenError(`receive_http "${config.label}": cannot listen on ${host ?? "*"}:${config.listenPort}: ${err.message}`, { cause: err })),
+      reject(
+        new ReceiverListenError(`${describeReceiver(config.label)}: cannot listen on ${host ?? "*"}:${config.listenPort}: ${err.message}`, { cause: err }),
+      ),
     );
     http1.listen({ host, port: config.listenPort }, resolve);
   });

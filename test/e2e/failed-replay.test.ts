@@ -232,7 +232,8 @@ describe("failed batches: failed, replay, purge and the admin API", () => {
         {
           name: "strict",
           url: target.url,
-          endpoint: '    basic_auth {\n      username = "relay"\n      password_file = "/run/secrets/not-on-this-host"\n    }',
+          // A certificate the relay must load at start (a secret's file it would only warn of).
+          endpoint: '    tls_config {\n      ca_file = "/run/secrets/not-on-this-host"\n    }',
         },
       ],
     });

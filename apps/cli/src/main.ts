@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, parseSettings, SettingsError, settingsOptionsF
 import type { CommandName, RelayConfig } from "@pyroscope-relay/config";
 import { createLogger } from "@pyroscope-relay/ops";
 import { RedisServerStartStoppedError } from "@pyroscope-relay/redis-server";
-import { RedisWaitStoppedError } from "@pyroscope-relay/queue";
+import { QueueShardsMismatchError, RedisWaitStoppedError } from "@pyroscope-relay/queue";
 import type { CommandContext } from "./commands/command-context.js";
 import { commandNamed, findCommand } from "./commands/command-name.js";
 import { failedCommand } from "./commands/failed.js";
@@ -194,7 +194,8 @@ function failure(err: unknown): number {
     process.stderr.write(`${err.message}\n`);
     return 1;
   }
-  if (err instanceof UsageError || err instanceof SettingsError) {
+  // A --target.queue-shards below the deployment's recorded count is a mistake on the command line too.
+  if (err instanceof UsageError || err instanceof SettingsError || err instanceof QueueShardsMismatchError) {
     process.stderr.write(`pyroscope-relay: ${err.message}\n${usageHint(findCommand(argv[0]), err)}`);
     return 2;
   }

@@ -10,6 +10,7 @@ import {
   readTargetBacklog,
   recordTargets,
   waitForRedis,
+  type QueueShardsWatch,
   type RedisConnection,
   type RedisEndpoint,
 } from "@pyroscope-relay/queue";
@@ -17,6 +18,7 @@ import type { Receiver } from "@pyroscope-relay/receiver";
 import { RedisServerNotFoundError, startEmbeddedRedis } from "@pyroscope-relay/redis-server";
 import { within } from "./deadline.js";
 import { IngestRole } from "./ingest-role.js";
+import { checkQueueShards } from "./queue-shards-check.js";
 import { configuredEndpoint } from "./redis-endpoint.js";
 import { relayVersion } from "./commands/version.js";
 import { QueueStateExport } from "./queue-state-export.js";
@@ -133,11 +135,14 @@ export async function startRelay(
     // Listening before Redis is reached: health and metrics answer while an embedded Redis loads a
     // large AOF or a Redis of the user's is not up yet (a liveness probe must not restart the wait).
     const adminApi = new AdminGate();
+    let queueShards: QueueShardsWatch | undefined;
     const ops = await startOpsServer({
       listenAddr: settings.opsListenAddr,
       logger,
       metrics,
       isReady: () => ready,
+      // A writer that misses queue shards leaves their batches undelivered: say so, not ready.
+      readinessProblem: () => (roles.writer ? queueShards?.mismatch?.message : undefined),
       mount: (app) => {
         app.use(adminApi.handler);
         app.use(serveDashboard(dashboardDir));
@@ -157,6 +162,8 @@ export async function startRelay(
     for (const warning of await checkRedisDurability(admin, { minReplicas: settings.redisMinReplicas })) {
       logger.warn({ redis: describeEndpoint(redis) }, warning);
     }
+    // Refused if the deployment's queues have more shards than this process would consume or count.
+    queueShards = await checkQueueShards({ admin, settings, writer: roles.writer, logger, stack });
     // So that a target later removed from the configuration is still found with its queue.
     await recordTargets(
       admin,

@@ -14,6 +14,7 @@ function quietLogger() {
 describe("startOpsServer", () => {
   let server: OpsServer;
   let ready = false;
+  let problem: string | undefined;
   const metrics = new RelayMetrics();
   const { lines, logger } = quietLogger();
 
@@ -23,6 +24,7 @@ describe("startOpsServer", () => {
       logger,
       metrics,
       isReady: () => ready,
+      readinessProblem: () => problem,
       mount: (app) => {
         app.get("/api/v1/ping", (_req, res) => {
           res.json({ pong: true });
@@ -57,6 +59,19 @@ describe("startOpsServer", () => {
     res = await fetch(`${server.url}/-/ready`);
     assert.equal(res.status, 200);
     assert.equal(await res.text(), "Ready");
+  });
+
+  it("answers /-/ready 503 with the problem a running process found", async () => {
+    ready = true;
+    problem = "--target.queue-shards: 1, but 4 are recorded";
+    try {
+      const res = await fetch(`${server.url}/-/ready`);
+      assert.equal(res.status, 503);
+      assert.equal(await res.text(), "Not ready: --target.queue-shards: 1, but 4 are recorded");
+    } finally {
+      problem = undefined;
+    }
+    assert.equal((await fetch(`${server.url}/-/ready`)).status, 200);
   });
 
   it("serves the metrics in Prometheus text format", async () => {

@@ -19,6 +19,11 @@ export interface OpsServerOptions {
    * all out of a load balancer would turn ingest's 503 and Retry-After into refused connections.
    */
   isReady: () => boolean;
+  /**
+   * A problem the running process found that makes it not ready although it started (a deployment
+   * whose recorded queue shard count is above its own), said in the 503's body; undefined when none.
+   */
+  readinessProblem?: () => string | undefined;
   /** Adds routes (dashboard, admin API) before the catch-all 404. */
   mount?: (app: Express) => void;
 }
@@ -46,11 +51,12 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     res.type("text/plain").send("Healthy");
   });
   app.get("/-/ready", (_req, res) => {
-    const ready = isReady();
+    const problem = options.readinessProblem?.();
+    const ready = isReady() && problem === undefined;
     res
       .status(ready ? 200 : 503)
       .type("text/plain")
-      .send(ready ? "Ready" : "Not ready");
+      .send(ready ? "Ready" : problem === undefined ? "Not ready" : `Not ready: ${problem}`);
   });
   app.get("/metrics", async (_req, res) => {
     const text = await metrics.metrics();

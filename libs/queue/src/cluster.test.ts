@@ -2,6 +2,7 @@
 // operator command touches keys of one slot per script or MULTI, batches and queue shards spread
 // over the masters, and replicas confirm what ingest acknowledges.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { after, test, type TestContext } from "node:test";
@@ -12,11 +13,13 @@ import { masterServing, refreshSlots, slotOf } from "./cluster-masters.js";
 import { chunkKey, pendingKey, shardOf } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
 import { Enqueuer } from "./enqueuer.js";
-import { QueueUnavailableError, ReplicationError } from "./errors.js";
+import { QueueShardsMismatchError, QueueUnavailableError, ReplicationError } from "./errors.js";
 import { FailedJobRetention } from "./failed-retention.js";
 import { summarizeFailed } from "./failed-summary.js";
 import { purgeFailed } from "./purge.js";
 import { PendingSegments } from "./pending-segments.js";
+import { readQueueShards, recordQueueShards } from "./queue-shards-record.js";
+import { QueueShardsWatch } from "./queue-shards-watch.js";
 import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { createRedisConnection, isCluster, mastersOf, waitForRedis, type RedisRole } from "./redis-connection.js";
 import { RedisMemoryGuard } from "./redis-memory-guard.js";
@@ -166,6 +169,16 @@ test("a target's state sums the shards on every master: jobs waiting, backlog, o
   await pollUntil("the pause", async () => (await readTargetStates(h.connection, h.prefix, ["alpha"], SHARDS))[0]!.circuitOpenUntil! > Date.now() + 20_000, {
     timeoutMs: 15_000,
   });
+});
+
+test("the deployment's queue shard count is recorded, raised and checked on a cluster, whatever the slot of its key", async (t) => {
+  const admin = await readyClusterClient(t, "admin");
+  const prefix = `shards-${randomUUID()}`;
+  assert.deepEqual(await recordQueueShards(admin, prefix, 2, { raise: true }), { before: undefined, recorded: 2 });
+  assert.deepEqual(await recordQueueShards(admin, prefix, SHARDS, { raise: true }), { before: 2, recorded: SHARDS });
+  await assert.rejects(recordQueueShards(admin, prefix, 1, { raise: false }), QueueShardsMismatchError);
+  assert.equal(await readQueueShards(admin, prefix), SHARDS);
+  assert.equal((await new QueueShardsWatch({ connection: admin, prefix, shards: 2 }).poll())?.recorded, SHARDS);
 });
 
 test("a flush's MULTI whose replies the connection lost fails, runs once, and the next one goes to the master again", async (t) => {

@@ -1,3 +1,6 @@
+import { flagTable } from "@pyroscope-relay/config";
+import { queueShardsKey } from "./keys.js";
+
 /** A Redis URL the relay cannot use; the message shows the URL with its password redacted. */
 export class InvalidRedisUrlError extends Error {
   override name = "InvalidRedisUrlError";
@@ -84,4 +87,37 @@ export class UnreadableClaimError extends Error {
 /** `--redis.url` names a node of a Redis Cluster, whose keys it would answer with MOVED: the cluster's nodes must be given instead. */
 export class RedisClusterNodeError extends Error {
   override name = "RedisClusterNodeError";
+}
+
+/**
+ * The deployment's queues have more shards per target than this process' `--target.queue-shards`
+ * (recorded in Redis, see queue-shards-record.ts): it would neither deliver, count, replay nor purge
+ * the batches of the shards beyond its own. A mistake of that flag, said as a SettingsError says one
+ * (the CLI exits 2 with it at start); a running process that finds the record raised is not ready.
+ */
+export class QueueShardsMismatchError extends Error {
+  override readonly name = "QueueShardsMismatchError";
+  /** The flag, as errors about it name it (with its environment variable). */
+  readonly setting = settingName("target.queue-shards");
+
+  constructor(
+    readonly prefix: string,
+    /** The deployment's count, as recorded. */
+    readonly recorded: number,
+    /** This process' `--target.queue-shards`. */
+    readonly shards: number,
+  ) {
+    const missed = recorded - shards === 1 ? `shard ${shards}` : `shards ${shards} to ${recorded - 1}`;
+    super(
+      `${settingName("target.queue-shards")}: ${shards}, but the relay's queues under prefix "${prefix}" have ${recorded} shards per target ` +
+        `(recorded in Redis key ${queueShardsKey(prefix)}): this process misses the batches of ${missed}; ` +
+        `give every process --target.queue-shards ${recorded} (to lower the count instead, see the README's Redis Cluster section)`,
+    );
+  }
+}
+
+/** A flag as errors about it name it: with its environment variable, as parseSettings does. */
+function settingName(name: string): string {
+  const flag = flagTable.find((candidate) => candidate.name === name);
+  return flag?.kind === "setting" && flag.env !== undefined ? `--${name} (or ${flag.env})` : `--${name}`;
 }

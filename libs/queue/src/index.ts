@@ -1,6 +1,6 @@
 export { createRedisConnection, describeEndpoint, isCluster, redisEndpointOf, waitForRedis } from "./redis-connection.js";
 export type { RedisConnection, RedisEndpoint } from "./redis-connection.js";
-export { batchClaimsKey, chunkKey, detachedProfileKey, queueNameFor } from "./keys.js";
+export { batchClaimsKey, chunkKey, detachedProfileKey, queueNameFor, queueShardsKey } from "./keys.js";
 export { targetQueue } from "./target-queue.js";
 export type { TargetQueue } from "./target-queue.js";
 export { batchJobData } from "./batch-data.js";
@@ -17,7 +17,18 @@ export { readTargetBacklog } from "./target-backlog.js";
 export { readTargetStates } from "./target-state.js";
 export type { TargetState } from "./target-state.js";
 export { ExporterLease } from "./exporter-lease.js";
-export { BacklogFullError, QueueUnavailableError, RedisClusterNodeError, RedisMemoryFullError, RedisWaitStoppedError } from "./errors.js";
+export {
+  BacklogFullError,
+  QueueShardsMismatchError,
+  QueueUnavailableError,
+  RedisClusterNodeError,
+  RedisMemoryFullError,
+  RedisWaitStoppedError,
+} from "./errors.js";
+export { readQueueShards, recordQueueShards } from "./queue-shards-record.js";
+export type { QueueShardsRecord } from "./queue-shards-record.js";
+export { QueueShardsWatch } from "./queue-shards-watch.js";
+export type { QueueShardsWatchOptions } from "./queue-shards-watch.js";
 export { BatchWorker } from "./batch-worker.js";
 export { attemptsFor, drainJobId } from "./batch-job.js";
 export { parseRanges } from "./index-ranges.js";

@@ -90,3 +90,11 @@ export function targetsKey(prefix: string): string {
 export function exporterLeaseKey(prefix: string): string {
   return `${prefix}:metrics-exporter`;
 }
+
+/**
+ * The deployment's `--target.queue-shards`, as its processes recorded it (see queue-shards-record.ts):
+ * one key per prefix, without a hash tag (any slot).
+ */
+export function queueShardsKey(prefix: string): string {
+  return `${prefix}:queue-shards`;
+}

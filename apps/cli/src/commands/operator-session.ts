@@ -1,6 +1,6 @@
 import { loadTargetNames } from "@pyroscope-relay/config";
 import type { RelaySettings } from "@pyroscope-relay/config";
-import { createRedisConnection, describeEndpoint, RedisClusterNodeError, removedTargets, waitForRedis } from "@pyroscope-relay/queue";
+import { createRedisConnection, describeEndpoint, recordQueueShards, RedisClusterNodeError, removedTargets, waitForRedis } from "@pyroscope-relay/queue";
 import type { RedisConnection } from "@pyroscope-relay/queue";
 import { configuredEndpoint } from "../redis-endpoint.js";
 import { UsageError } from "../usage-error.js";
@@ -45,6 +45,14 @@ export async function openOperatorSession(command: string, configPath: string, s
     if (cause instanceof RedisClusterNodeError) throw cause;
     const reason = cause instanceof Error && cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
     throw new RedisUnreachableError(`cannot reach Redis at ${describeEndpoint(endpoint)} within ${connectTimeoutMs / 1000} s${reason}`, { cause });
+  }
+  // A count below the deployment's would see part of each target's failed batches only: refused
+  // (exit 2, as a usage error). A larger one reads shards beyond the deployment's too; the record stays.
+  try {
+    await recordQueueShards(connection, settings.queuePrefix, settings.queueShards, { raise: false });
+  } catch (error) {
+    connection.disconnect();
+    throw error;
   }
   const targets = (names: readonly string[], removed: readonly string[] = []) => {
     const unknown = names.filter((name) => !known.includes(name) && !removed.includes(name));

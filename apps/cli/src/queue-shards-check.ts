@@ -23,7 +23,7 @@ export async function checkQueueShards({ admin, settings, writer, logger, stack 
   const { queuePrefix: prefix, queueShards: shards } = settings;
   const key = queueShardsKey(prefix);
   const { before, recorded } = await recordQueueShards(admin, prefix, shards, { raise: true });
-  if (before !== undefined && before < recorded) {
+  if (before !== undefined && recorded !== undefined && before < recorded) {
     logger.info(
       { prefix, key, queueShards: recorded, previousQueueShards: before },
       "raised the deployment's recorded --target.queue-shards: a process started with the smaller count is refused at start, a writer running with it is no longer ready; restart each with this count",

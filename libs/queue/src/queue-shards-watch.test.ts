@@ -49,13 +49,19 @@ test("a running process' watch says when the record is raised above its count, o
   await sleep(50);
   assert.deepEqual(events, [4, 8]);
 
-  // Deleted (to lower the count), then recorded again by a process of this count.
+  // Set lower, as the README's lowering of the count does: within this process' count again.
+  await connection.set(queueShardsKey(prefix), "1");
+  await pollUntil("the lower record to be seen", () => watch.mismatch === undefined);
+  assert.deepEqual(events, [4, 8, "within: 1"]);
+  // Gone (a Redis that lost its data): recorded again with this process' count, not left for a smaller one.
+  await connection.set(queueShardsKey(prefix), "8");
+  await pollUntil("the raise to be seen again", () => watch.mismatch?.recorded === 8);
   await connection.del(queueShardsKey(prefix));
-  await pollUntil("the deletion to be seen", () => watch.mismatch === undefined);
-  await recordQueueShards(connection, prefix, 1, { raise: true });
+  await pollUntil("the record restored", async () => (await connection.get(queueShardsKey(prefix))) === "1");
+  await pollUntil("the mismatch gone", () => watch.mismatch === undefined);
   await sleep(50);
-  assert.equal(watch.mismatch, undefined);
-  assert.deepEqual(events, [4, 8, "within: undefined"]);
+  assert.equal(await connection.get(queueShardsKey(prefix)), "1", "restored once, never raised");
+  assert.deepEqual(events, [4, 8, "within: 1", 8, "within: undefined"]);
 });
 
 test("a mismatch that lasts is told again every remindMs; a record at or below the count is none", async () => {

@@ -1,5 +1,5 @@
 import { QueueShardsMismatchError } from "./errors.js";
-import { readQueueShards } from "./queue-shards-record.js";
+import { readQueueShards, restoreQueueShards } from "./queue-shards-record.js";
 import type { RedisConnection } from "./redis-connection.js";
 
 export interface QueueShardsWatchOptions {
@@ -13,7 +13,7 @@ export interface QueueShardsWatchOptions {
   remindMs?: number;
   /** Called when the record goes above this process' count, each time it changes while it is, and every `remindMs` while it stays so. */
   onMismatch?: (mismatch: QueueShardsMismatchError) => void;
-  /** Called when the record is within this process' count again (deleted, or set lower with redis-cli). */
+  /** Called when the record is within this process' count again (set lower with redis-cli, or gone: then recorded again). */
   onResolved?: (recorded: number | undefined) => void;
   /** Called when a reading fails after one that did not (once per outage). */
   onError?: (error: unknown) => void;
@@ -69,6 +69,8 @@ export class QueueShardsWatch {
   async poll(now = Date.now()): Promise<QueueShardsMismatchError | undefined> {
     const { prefix, shards } = this.options;
     const recorded = await readQueueShards(this.options.connection, prefix);
+    // Gone while this process runs: recorded again, so that the check at a process' start still holds.
+    if (recorded === undefined) await restoreQueueShards(this.options.connection, prefix, shards);
     this.failing = false;
     const previous = this.current;
     if (recorded === undefined || recorded <= shards) {

@@ -105,6 +105,12 @@ test("refuses a receiver inside foreach, or an instance that runs one, where All
     "t.alloy: no pyroscope.receive_http component: nothing would receive profiles",
     't.alloy:20:1: profiles_receiver "inner" inside foreach "each_port" is not run by the relay: Alloy would run one for each item of the collection; define it outside foreach',
   ]);
+  // A declare the template defines itself, and its instance there.
+  const innerDeclare = 'declare "inner_receiver" {\n  argument "d" { }\n  pyroscope.receive_http "default" {\n    forward_to = argument.d.value\n  }\n}\n';
+  const innerInstance = 'inner_receiver "x" {\n  d = [pyroscope.write.pyroscope.receiver]\n}\n';
+  const [refusal, ...others] = configErrors(chart + foreach(innerDeclare + innerInstance));
+  assert.deepEqual(others, []);
+  assert.match(refusal ?? "", /^t\.alloy:\d+:\d+: inner_receiver "x" inside foreach "each_port" is not run by the relay/);
 });
 
 test("a declare no instance uses runs nothing, and an instance of a declare without the relay's components is ignored, unevaluated", () => {

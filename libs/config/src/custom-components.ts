@@ -71,12 +71,18 @@ export function relayBlocksIn(statements: readonly PlacedStatement[], definition
     if (statement.kind !== "block") return [];
     const declare = definitions.declares.get(statement.name);
     if (isComponentKind(statement.name) || (declare !== undefined && runsRelayComponents(declare, enclosing))) return [statement];
-    return statement.name === "foreach" ? relayBlocksIn(foreachTemplate(statement, file), definitions, enclosing) : [];
+    return statement.name === "foreach" ? relayBlocksInForeach(statement, file, definitions, enclosing) : [];
   });
 }
 
+/** The relay blocks of a foreach block's template (see `relayBlocksIn`), which may define declares of its own, as any body. */
+export function relayBlocksInForeach(foreach: Block, file: string, definitions: Definitions, enclosing: ReadonlySet<Declare>): Block[] {
+  const template = foreachTemplate(foreach, file);
+  return relayBlocksIn(template, definitionsOf(template, definitions), enclosing);
+}
+
 /** The components of a foreach block's `template`. */
-export function foreachTemplate(foreach: Block, file: string): PlacedStatement[] {
+function foreachTemplate(foreach: Block, file: string): PlacedStatement[] {
   return foreach.body.flatMap((statement) =>
     statement.kind === "block" && statement.name === "template" ? statement.body.map((inner) => ({ file, statement: inner })) : [],
   );

@@ -7,10 +7,9 @@ import {
   type Declare,
   type Definitions,
   definitionsOf,
-  foreachTemplate,
   noDefinitions,
   type PlacedStatement,
-  relayBlocksIn,
+  relayBlocksInForeach,
   runsRelayComponents,
 } from "./custom-components.js";
 import { decodeBody } from "./decode-body.js";
@@ -141,7 +140,7 @@ function decodeModule(statements: readonly PlacedStatement[], module: Module, ru
     const id = label === undefined ? name : `${name} ${JSON.stringify(label)}`;
     const what = label === undefined ? "block" : "component";
     const declare = definitions.declares.get(name);
-    const inForeach = name === "foreach" ? relayBlocksIn(foreachTemplate(statement, file), definitions, enclosing) : [];
+    const inForeach = name === "foreach" ? relayBlocksInForeach(statement, file, definitions, enclosing) : [];
     if (label !== undefined && !validLabel.test(label)) {
       const rule = "use letters, digits and underscores, not starting with a digit";
       report(pos, `invalid label ${JSON.stringify(label)}: ${rule}`);

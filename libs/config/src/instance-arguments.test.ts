@@ -72,6 +72,12 @@ test("checks an argument block as Alloy does, when its default is taken", () => 
   ]);
 });
 
+test("checks an argument block the instance sets too, as Alloy evaluates every one", () => {
+  const misspelt = `  argument "destinations" {\n    optinal = true\n  }\n`;
+  assert.deepEqual(configErrors(config(misspelt, forwardTo, setDestinations)), ['t.alloy:3:5: unknown attribute "optinal" (in custom component receiver.r)']);
+  assert.equal(receiverOf(config(destinations, forwardTo, setDestinations)).forwardTo.length, 1, "a well-formed block passes");
+});
+
 test("an argument's default may read another argument, not itself", () => {
   const others = '  argument "port" {\n    optional = true\n    default = argument.base.value + 1\n  }\n  argument "base" { }\n';
   const http = "    http {\n      listen_port = argument.port.value\n    }\n";

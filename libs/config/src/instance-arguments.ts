@@ -78,7 +78,11 @@ export class InstanceArguments implements ComponentExports {
         report(pos, `argument ${JSON.stringify(name)} is not defined in ${declare}, ${known}`);
       }
     }
-    for (const name of this.blocks.keys()) if (!this.attributes.has(name)) this.resolve(name);
+    // Alloy evaluates every argument block: one the instance sets is checked all the same.
+    for (const name of this.blocks.keys()) {
+      if (this.attributes.has(name)) this.checkedBlock(name);
+      else this.resolve(name);
+    }
   }
 
   read(path: readonly string[]): { value: unknown } | undefined {
@@ -128,23 +132,29 @@ export class InstanceArguments implements ComponentExports {
       }
     }
     const block = this.blocks.get(name)!;
-    const { file } = this.declare;
-    const locations = new ValueLocations(block.pos);
-    const before = this.diagnostics.length;
-    const data = decodeBody(block.body, [], { file, scope: this.bodyScope(), locations }, this.diagnostics);
-    if (this.diagnostics.length > before) return failed;
-    const result = validateComponent(argumentSchema, data, locations, file);
-    if (!result.ok) {
-      this.diagnostics.push(...result.diagnostics);
-      return failed;
-    }
-    if (!result.value.optional) {
-      const where = describeLocation(file, block.pos, this.instance.file);
+    const argument = this.checkedBlock(name);
+    if (argument === undefined) return failed;
+    if (!argument.optional) {
+      const where = describeLocation(this.declare.file, block.pos, this.instance.file);
       const message = `missing required argument ${JSON.stringify(name)} (declare ${JSON.stringify(this.declare.label)} defines it at ${where}, not optional)`;
       this.diagnostics.push(diagnosticAt(this.instance.file, this.instance.block.pos, message));
       return { kind: "failed", reason: "the instance does not set it (reported at it)" };
     }
-    return { kind: "loaded", value: result.value.default ?? null };
+    return { kind: "loaded", value: argument.default ?? null };
+  }
+
+  /** The argument's block as Alloy takes it (its default evaluated in the body); undefined once its problems are reported. */
+  private checkedBlock(name: string): z.output<typeof argumentSchema> | undefined {
+    const block = this.blocks.get(name)!;
+    const { file } = this.declare;
+    const locations = new ValueLocations(block.pos);
+    const before = this.diagnostics.length;
+    const data = decodeBody(block.body, [], { file, scope: this.bodyScope(), locations }, this.diagnostics);
+    if (this.diagnostics.length > before) return undefined;
+    const result = validateComponent(argumentSchema, data, locations, file);
+    if (result.ok) return result.value;
+    this.diagnostics.push(...result.diagnostics);
+    return undefined;
   }
 }
 

@@ -101,8 +101,12 @@ test("two starts at the same instant on one storage path: one server runs, the o
   assert.equal(started.length, 1, "one server runs");
   const refused = results.find((result) => result.status === "rejected")?.reason as Error;
   assert.ok(refused instanceof StoragePathInUseError, String(refused));
-  assert.equal(refused.holder, "relay");
-  assert.match(refused.message, /^another relay is starting or running with --storage\.path .* \(it holds the path's lock\)/);
+  // Refused by the lock while the other starts, or, on a slow machine, by the server it already started.
+  if (refused.holder === "relay") {
+    assert.match(refused.message, /^another relay is starting or running with --storage\.path .* \(it holds the path's lock\)/);
+  } else {
+    assert.match(refused.message, /^a redis-server already serves .*redis\.sock: another relay runs with --storage\.path/);
+  }
   await started[0]!.stop();
   started.length = 0;
   const again = await startEmbeddedRedis(path);

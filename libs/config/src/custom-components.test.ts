@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError } from "./config-error.js";
+import { configErrors } from "./config-errors-fixture.js";
 import { parseConfig } from "./parse-config.js";
 
 // Grafana's k8s-monitoring Helm chart renders its profiles receiver so (charts/k8s-monitoring/docs/examples/features/profiles-receiver).
@@ -20,16 +20,6 @@ const chartDeclare = `declare "profiles_receiver" {
 const instance = (label: string) => `profiles_receiver "${label}" {\n  profiles_destinations = [\n    pyroscope.write.pyroscope.receiver,\n  ]\n}\n`;
 const write = 'pyroscope.write "pyroscope" {\n  endpoint { url = "http://pyroscope.pyroscope.svc:4040" }\n}\n';
 const chart = chartDeclare + instance("feature") + write;
-
-function configErrors(source: string): string[] {
-  try {
-    parseConfig(source, "t.alloy", {});
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message.split("\n");
-  }
-  assert.fail("expected a ConfigError");
-}
 
 const receivers = (source: string) => parseConfig(source, "t.alloy", {}).receivers.map((r) => [r.label, r.listenAddress, r.listenPort, r.targets]);
 

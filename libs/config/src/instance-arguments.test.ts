@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError } from "./config-error.js";
+import { configErrors } from "./config-errors-fixture.js";
 import { parseConfig } from "./parse-config.js";
 
 const write = 'pyroscope.write "w" {\n  endpoint { url = "http://pyroscope:4040" }\n}\n';
@@ -18,16 +18,6 @@ function receiverOf(source: string) {
   const [receiver, ...others] = parseConfig(source, "t.alloy", {}).receivers;
   assert.equal(others.length, 0);
   return receiver!;
-}
-
-function configErrors(source: string): string[] {
-  try {
-    parseConfig(source, "t.alloy", {});
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message.split("\n");
-  }
-  assert.fail("expected a ConfigError");
 }
 
 test("reports a required argument the instance does not set at the instance, and its reads in the body", () => {

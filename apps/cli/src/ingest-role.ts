@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { changesBetween, setsOwnTenant, type ReceiverConfig, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
 import { debuginfoUpstream } from "@pyroscope-relay/delivery";
 import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
-import { createRedisConnection, Enqueuer, RedisMemoryGuard, waitForRedis, type RedisEndpoint } from "@pyroscope-relay/queue";
+import { createRedisConnection, Enqueuer, RedisGuard, waitForRedis, type RedisEndpoint } from "@pyroscope-relay/queue";
 import { BodyBudget, startReceiver, ThrottledLog, type Receiver } from "@pyroscope-relay/receiver";
 import { ReloadError } from "@pyroscope-relay/admin";
 import { track, type ShutdownStack } from "./shutdown-stack.js";
@@ -25,7 +25,7 @@ interface Running {
   receiver: Receiver;
 }
 
-/** The receive_http listeners of a process, their producer connection, enqueuer and Redis memory guard. */
+/** The receive_http listeners of a process, their producer connection, enqueuer and Redis guard. */
 export class IngestRole {
   private readonly receivers = new Map<string, Running>();
   private readonly warnings: ThrottledLog;
@@ -54,18 +54,29 @@ export class IngestRole {
     const jobs = track(createRedisConnection(redis, "producer", "pyroscope-relay:ingest-jobs"), stack, logger);
     // Producers have no offline queue: they must be connected before the first request arrives.
     await Promise.all([waitForRedis(producer, redisStartupTimeoutMs, options.signal), waitForRedis(jobs, redisStartupTimeoutMs, options.signal)]);
-    const memoryGuard = new RedisMemoryGuard({
+    const minReplicas = settings.redisMinReplicas;
+    const guard = new RedisGuard({
       connection: producer,
-      onChange: (state) => {
+      minReplicas,
+      onMemoryChange: (state) => {
         metrics.redisMemoryFull.set(state.full ? 1 : 0);
         const memory = { usedBytes: state.usedBytes, maxmemory: state.maxBytes };
         if (state.full) logger.warn(memory, "Redis is near its maxmemory: ingest answers 503 until the writers free memory");
         else logger.info(memory, "Redis memory below the limit again: ingest accepts profiles");
       },
-      onError: (err) => logger.warn({ err }, "could not read Redis memory (INFO memory); the memory guard waits for the next reading"),
+      onReplicasChange: (short) => {
+        metrics.redisMastersShortOfReplicas.set(short.length);
+        if (short.length > 0) {
+          logger.warn(
+            { masters: short, minReplicas },
+            "Redis masters with fewer replicas online than --redis.min-replicas: flushes that would write to them are refused with 503",
+          );
+        } else logger.info({ minReplicas }, "every Redis master has its replicas online again");
+      },
+      onError: (err) => logger.warn({ err }, "could not read Redis' state (INFO); the guard waits for the next reading"),
     });
-    memoryGuard.start();
-    stack.push(() => memoryGuard.stop());
+    guard.start();
+    stack.push(() => guard.stop());
     const enqueuer = new Enqueuer({
       connection: producer,
       jobConnection: jobs,
@@ -73,10 +84,10 @@ export class IngestRole {
       payloadTtlMs: settings.payloadTtlMs,
       targets: config.targets,
       backlog: { maxProfiles: settings.backlogMaxProfiles, maxBytes: settings.backlogMaxBytes, policy: settings.backlogFullPolicy },
-      memoryGuard,
+      guard,
       flush: { maxItems: settings.flushMaxProfiles, maxBytes: settings.flushMaxBytes },
       queueShards: settings.queueShards,
-      replication: settings.redisMinReplicas > 0 ? { minReplicas: settings.redisMinReplicas, timeoutMs: settings.redisReplicaTimeoutMs } : undefined,
+      replication: minReplicas > 0 ? { minReplicas, timeoutMs: settings.redisReplicaTimeoutMs } : undefined,
       onError: (err) => logger.debug({ err }, "backlog reading or cleanup after a failed flush did not reach Redis"),
       onFlush: ({ profiles, seconds, stored }) => {
         metrics.flushDuration.observe({ outcome: stored ? "stored" : "failed" }, seconds);

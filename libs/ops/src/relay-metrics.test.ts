@@ -70,6 +70,7 @@ describe("RelayMetrics", () => {
     metrics.backlogDroppedProfiles.inc({ target: "primary" });
     metrics.backlogDroppedBytes.inc({ target: "primary" }, 2048);
     metrics.redisMemoryFull.set(1);
+    metrics.redisMastersShortOfReplicas.set(2);
     let held = 4096;
     metrics.readInflightBodyBytes(() => held);
     metrics.inflightBodyBytesLimit.set(8192);
@@ -90,6 +91,7 @@ describe("RelayMetrics", () => {
       'pyroscope_relay_backlog_dropped_profiles_total{target="primary"} 1',
       'pyroscope_relay_backlog_dropped_bytes_total{target="primary"} 2048',
       "pyroscope_relay_redis_memory_full 1",
+      "pyroscope_relay_redis_masters_short_of_replicas 2",
       "pyroscope_relay_inflight_body_bytes 4096",
       "pyroscope_relay_inflight_body_bytes_limit 8192",
       'pyroscope_relay_inflight_body_refused_total{component="default",api="push"} 1',

@@ -204,6 +204,12 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly redisMastersShortOfReplicas = new Gauge({
+    name: "pyroscope_relay_redis_masters_short_of_replicas",
+    help: "Redis masters with fewer replicas online than --redis.min-replicas (always 0 without it): ingest refuses (503) the flushes that would write to them.",
+    registers: [this.registry],
+  });
+
   private readonly buildInfo = new Gauge<"version" | "nodejs_version">({
     name: "pyroscope_relay_build_info",
     help: "A metric with a constant '1' value labeled by the relay's version and the Node.js version it runs on.",

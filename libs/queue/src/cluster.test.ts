@@ -22,7 +22,7 @@ import { readQueueShards, recordQueueShards } from "./queue-shards-record.js";
 import { QueueShardsWatch } from "./queue-shards-watch.js";
 import { httpFailure, ingestFacts, PAYLOAD_TTL_MS, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
 import { createRedisConnection, isCluster, mastersOf, waitForRedis, type RedisRole } from "./redis-connection.js";
-import { RedisMemoryGuard } from "./redis-memory-guard.js";
+import { RedisGuard } from "./redis-guard.js";
 import { replayFailed } from "./replay.js";
 import { readTargetBacklog } from "./target-backlog.js";
 import { readTargetStates } from "./target-state.js";
@@ -415,6 +415,39 @@ test("with --redis.min-replicas, a flush counts once every master it wrote to ha
   assert.match(refused.message, /1 of 2 replica\(s\) of 127\.0\.0\.1:\d+ confirmed the write within 300 ms/);
 });
 
+test("with --redis.min-replicas, flushes write around a master whose replica is gone: nothing goes to it, nothing is refused", async (t) => {
+  const connection = await readyClusterClient(t, "producer");
+  const masters = await cluster.masters();
+  const replica = cluster.nodes.find((node) => !masters.some((master) => master.address === node.address))!;
+  const guard = new RedisGuard({ connection, minReplicas: 1, intervalMs: 20 });
+  const prefix = `t-${randomUUID()}`;
+  const targets = ["alpha", "beta"];
+  const enqueuer = new Enqueuer({
+    connection,
+    prefix,
+    payloadTtlMs: 60_000,
+    targets: targets.map((name) => targetConfig(name, { maxBackoffRetries: 3 })),
+    queueShards: SHARDS,
+    guard,
+    replication: { minReplicas: 1, timeoutMs: 2_000 },
+  });
+  t.after(async () => {
+    await guard.stop();
+    await enqueuer.close();
+    await replica.restart();
+    await cluster.waitHealthy();
+  });
+  guard.start();
+  await replica.kill();
+  const short = await pollUntil("a master short of its replica", () => guard.state?.shortOfReplicas[0]);
+  assert.equal(short.online, 0);
+  for (let i = 0; i < 20; i++) {
+    const { batchId } = await enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(), targets);
+    const written = [chunkKey(prefix, batchId, 0), ...targets.map((name) => pendingKey(prefix, name, shardOf(batchId, SHARDS)))];
+    for (const key of written) assert.notEqual(connection.slots[slotOf(key)]?.[0], short.address, `${key} written to the master without a replica`);
+  }
+});
+
 test("the durability check and the memory guard look at every master", async (t) => {
   const admin = await readyClusterClient(t, "admin");
   const masters = mastersOf(admin);
@@ -428,8 +461,8 @@ test("the durability check and the memory guard look at every master", async (t)
   const used = Number(/^used_memory:(\d+)/m.exec(await full.info("memory"))?.[1]);
   await full.config("SET", "maxmemory", String(Math.ceil(used / 0.96)));
   try {
-    const guard = new RedisMemoryGuard({ connection: admin });
-    assert.equal((await guard.poll()).full, true);
+    const guard = new RedisGuard({ connection: admin });
+    assert.equal((await guard.poll()).memory.full, true);
     assert.throws(() => guard.check(), /Redis memory is at \d+% of maxmemory/);
   } finally {
     await full.config("SET", "maxmemory", "0");

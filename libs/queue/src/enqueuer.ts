@@ -5,14 +5,15 @@ import type { ProfileFacts, ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsFor, drainJobId } from "./batch-job.js";
 import { BatchStore, STORE_RESULTS } from "./batch-store.js";
 import { BacklogView, type BacklogBounds } from "./backlog-view.js";
-import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, type FullTarget } from "./errors.js";
+import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, ReplicasMissingError, type FullTarget } from "./errors.js";
 import { DeadlinePassedError, GroupCommit, type FlushBounds } from "./group-commit.js";
-import { shardOf } from "./keys.js";
+import { batchRefsKey, shardOf } from "./keys.js";
 import { formatRanges } from "./index-ranges.js";
 import { layOut } from "./payload-layout.js";
 import { PendingSegments } from "./pending-segments.js";
+import { slotOf } from "./cluster-masters.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
-import type { RedisMemoryGuard } from "./redis-memory-guard.js";
+import type { MasterShortOfReplicas, RedisGuard } from "./redis-guard.js";
 import { confirmReplicas, type ReplicationBound } from "./replication.js";
 import { TargetBacklog, usageOf, type BacklogUsage } from "./target-backlog.js";
 import { targetQueue, type TargetQueue } from "./target-queue.js";
@@ -40,8 +41,11 @@ export interface EnqueuerOptions {
   targets: readonly TargetConfig[];
   /** Per-target backlog bounds; without them (or with both at 0) backlogs are not checked. */
   backlog?: BacklogBounds;
-  /** Refuses every enqueue while Redis is near its `maxmemory`. */
-  memoryGuard?: RedisMemoryGuard;
+  /**
+   * Refuses every enqueue while Redis is near its `maxmemory`, and with `replication` every flush that
+   * would write to a master short of replicas (a flush picks its batch id to write to others if it can).
+   */
+  guard?: RedisGuard;
   /** What one flush may carry (`DEFAULT_FLUSH_BOUNDS` by default). */
   flush?: FlushBounds;
   /** Queues per target (`--target.queue-shards`, 1 by default); a batch goes to the shard its id picks. */
@@ -116,7 +120,7 @@ export class Enqueuer {
   private readonly retired = new Map<string, TargetEntry>();
   private readonly payloadTtlMs: number;
   private readonly bounds: BacklogBounds | undefined;
-  private readonly memoryGuard: RedisMemoryGuard | undefined;
+  private readonly guard: RedisGuard | undefined;
   private readonly commit: GroupCommit<Submission, string>;
   private readonly cleanups = new Set<Promise<void>>();
   private readonly poller: NodeJS.Timeout | undefined;
@@ -131,7 +135,7 @@ export class Enqueuer {
     this.payloadTtlMs = options.payloadTtlMs;
     const { backlog } = options;
     this.bounds = backlog !== undefined && (backlog.maxProfiles > 0 || backlog.maxBytes > 0) ? backlog : undefined;
-    this.memoryGuard = options.memoryGuard;
+    this.guard = options.guard;
     const shards = options.queueShards ?? 1;
     if (!Number.isSafeInteger(shards) || shards < 1) throw new RangeError(`queue shards must be a whole number of at least 1, got ${shards}`);
     this.setTargets(options.targets);
@@ -220,7 +224,7 @@ export class Enqueuer {
     const entries = this.entriesFor(targets);
     // Profiles given up on no longer hold room under the bounds.
     this.commit.withdrawExpired();
-    this.memoryGuard?.check();
+    this.guard?.check();
     const { admitted, dropped } = this.admit(entries);
     if (admitted.length === 0) return { batchId: "", queued: [], dropped };
     const size = payload.byteLength;
@@ -291,7 +295,7 @@ export class Enqueuer {
         nothingRan = transactionNotRun(error);
         throw error;
       });
-    const batchId = randomUUID();
+    const { batchId, short } = this.batchIdFor(group);
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
     const refs = group.map((submission, index): ProfileRef => ({ ...submission.facts, index, offset: offsets[index]!, size: submission.payload.byteLength }));
@@ -305,6 +309,10 @@ export class Enqueuer {
       return { entry, shard, ...entry.shards[shard]!, listed: PendingSegments.entry(pointer, usage), usage };
     });
     try {
+      if (short.length > 0) {
+        nothingRan = true;
+        this.guard!.refuseShort(short);
+      }
       const batch = new Transaction();
       this.store.queueStore(
         batch,
@@ -354,11 +362,40 @@ export class Enqueuer {
     } catch (cause) {
       // An undo sent after a flush refused unsent would only add to what a stalled connection holds.
       if (!nothingRan) this.track(this.release(batchId, bytes, jobs, unlisted));
+      if (cause instanceof ReplicasMissingError) throw cause;
       throw new QueueUnavailableError(`could not store the profiles: ${describe(cause)}`, { cause });
     } finally {
       for (const job of jobs) if (!settled.has(job)) job.entry.view.settle(job.usage);
       this.options.onFlush?.({ profiles: group.length, seconds: (performance.now() - startedAt) / 1000, stored });
     }
+  }
+
+  /**
+   * A new batch id for `group`, and the masters short of replicas its flush would write to (none
+   * without a replication bound). On a Cluster the id decides where the flush writes (its batch's
+   * slot, and each target's queue shard): while a master is short, a few ids are tried so that the
+   * flush writes to others, and ingest carries on at full rate on the masters that have their
+   * replicas (a target all of whose shards are on a short master is refused all the same).
+   */
+  private batchIdFor(group: readonly Submission[]): { batchId: string; short: MasterShortOfReplicas[] } {
+    const { guard } = this;
+    if (guard === undefined || this.options.replication === undefined) return { batchId: randomUUID(), short: [] };
+    const entries = [...new Set(group.flatMap((submission) => submission.targets))];
+    const tries = isCluster(this.options.connection) ? BATCH_ID_TRIES : 1;
+    let picked: { batchId: string; short: MasterShortOfReplicas[] } | undefined;
+    for (let tried = 0; tried < tries && picked?.short.length !== 0; tried++) {
+      const batchId = randomUUID();
+      picked = { batchId, short: guard.shortAmong(this.mastersWrittenBy(batchId, entries)) };
+    }
+    return picked!;
+  }
+
+  /** On a Cluster, the masters a flush of batch `batchId` for `entries` writes to, as the client maps the slots now. */
+  private mastersWrittenBy(batchId: string, entries: readonly TargetEntry[]): string[] {
+    const { connection, prefix } = this.options;
+    if (!isCluster(connection)) return [];
+    const keys = [batchRefsKey(prefix, batchId), ...entries.map((entry) => entry.shards[shardOf(batchId, entry.shards.length)]!.pending.key)];
+    return keys.map((key) => connection.slots[slotOf(key)]?.[0]).filter((address) => address !== undefined);
   }
 
   /** Appends a target's segment with its count-in, and asks whether a drain job waits: `SEGMENT_RESULTS` results. */
@@ -408,6 +445,12 @@ function describeFull(usage: FullTarget, bounds: BacklogBounds): string {
   ].filter((limit) => limit !== undefined);
   return `target ${usage.target} (${limits.join(", ")})`;
 }
+
+/**
+ * Batch ids a flush tries while a master is short of replicas: with 3 masters, one short, and two
+ * targets, an id avoids it about 3 times in 10, so 16 tries find one 99.7% of the time.
+ */
+const BATCH_ID_TRIES = 16;
 
 /** Results of a target's part of a flush: the segment's RPUSH, the count-in's two HINCRBY, then EXISTS. */
 const SEGMENT_RESULTS = 4;

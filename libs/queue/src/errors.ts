@@ -69,6 +69,15 @@ export class ReplicationError extends QueueUnavailableError {
 }
 
 /**
+ * A master the flush would write to has fewer replicas online than `--redis.min-replicas`: the flush
+ * is refused before anything is written (its WAIT could only fall short). A `QueueUnavailableError`:
+ * the client retries.
+ */
+export class ReplicasMissingError extends QueueUnavailableError {
+  override name = "ReplicasMissingError";
+}
+
+/**
  * A drain job claimed segments, but its claim cannot be read back (a segment missing from its hash,
  * or an earlier version's claim that does not parse). Nothing is delivered or dropped: the job fails
  * its attempt, keeps its claim and, once BullMQ gives up, stays failed for an operator to look at.

@@ -10,7 +10,9 @@ export { Enqueuer } from "./enqueuer.js";
 export type { EnqueueResult, FlushReport } from "./enqueuer.js";
 export type { FlushBounds } from "./group-commit.js";
 export type { BacklogBounds } from "./backlog-view.js";
-export { RedisMemoryGuard } from "./redis-memory-guard.js";
+export { RedisGuard } from "./redis-guard.js";
+export type { MasterShortOfReplicas, RedisMemoryState } from "./redis-guard.js";
+export type { ReplicationBound } from "./replication.js";
 export { checkRedisDurability } from "./durability.js";
 export { recordedTargets, recordTargets } from "./target-registry.js";
 export { readTargetBacklog } from "./target-backlog.js";
@@ -23,6 +25,7 @@ export {
   QueueUnavailableError,
   RedisClusterNodeError,
   RedisMemoryFullError,
+  ReplicasMissingError,
   RedisWaitStoppedError,
 } from "./errors.js";
 export { readQueueShards, recordQueueShards } from "./queue-shards-record.js";

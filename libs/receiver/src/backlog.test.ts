@@ -4,7 +4,7 @@ import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { PushRequestSchema } from "@pyroscope-relay/proto";
-import { Enqueuer, RedisMemoryGuard, type BacklogBounds } from "@pyroscope-relay/queue";
+import { Enqueuer, RedisGuard, type BacklogBounds } from "@pyroscope-relay/queue";
 import { gzippedPprof, startRedisServer, targetConfig } from "@pyroscope-relay/testing";
 import { adminConnection, send, startTestReceiver } from "./test-harness.js";
 import type { RawResponse, TestReceiver } from "./test-harness.js";
@@ -138,9 +138,9 @@ test("Redis near maxmemory: 503 with Retry-After and Push unavailable, 200 again
     smallAdmin.disconnect();
     await small.stop();
   });
-  let guard: RedisMemoryGuard | undefined;
+  let guard: RedisGuard | undefined;
   const r = await startTestReceiver(t, small, smallAdmin, {
-    memoryGuard: (connection) => (guard = new RedisMemoryGuard({ connection, intervalMs: 20 })),
+    guard: (connection) => (guard = new RedisGuard({ connection, intervalMs: 20 })),
   });
   assert.equal((await ingest(r)).status, 200);
 
@@ -152,7 +152,7 @@ test("Redis near maxmemory: 503 with Retry-After and Push unavailable, 200 again
     if (used >= 0.97 * max) break;
     await smallAdmin.set(`filler:${n}`, randomBytes(Math.min(128 * 1024, Math.ceil(0.97 * max - used))));
   }
-  while (guard?.state?.full !== true) await sleep(10);
+  while (guard?.state?.memory.full !== true) await sleep(10);
   const refused = await ingest(r);
   assert.equal(refused.status, 503);
   assert.equal(refused.headers["retry-after"], "5");
@@ -164,6 +164,46 @@ test("Redis near maxmemory: 503 with Retry-After and Push unavailable, 200 again
 
   await smallAdmin.del(...(await smallAdmin.keys("filler:*")));
   const deadline = Date.now() + 3_000;
+  let status = 0;
+  while (status !== 200 && Date.now() < deadline) {
+    status = (await ingest(r)).status;
+    if (status !== 200) await sleep(20);
+  }
+  assert.equal(status, 200, "recovers by itself");
+});
+
+test("a Redis master without the replicas --redis.min-replicas asks for: 503 with Retry-After, nothing stored, 200 once its replica is back", async (t) => {
+  const master = await startRedisServer({ tcp: true });
+  const replica = await startRedisServer({ replicaOf: master });
+  const masterAdmin = await adminConnection(master);
+  t.after(async () => {
+    masterAdmin.disconnect();
+    await replica.stop();
+    await master.stop();
+  });
+  let guard: RedisGuard | undefined;
+  const r = await startTestReceiver(t, master, masterAdmin, {
+    guard: (connection) => (guard = new RedisGuard({ connection, minReplicas: 1, intervalMs: 20 })),
+    replication: { minReplicas: 1, timeoutMs: 2_000 },
+  });
+  while (guard?.state === undefined) await sleep(10);
+  assert.equal((await ingest(r)).status, 200);
+
+  await replica.kill();
+  while (guard.state.shortOfReplicas.length === 0) await sleep(10);
+  const started = Date.now();
+  const refused = await ingest(r);
+  assert.equal(refused.status, 503);
+  assert.ok(Date.now() - started < 1_000, "refused at once, not after WAIT's timeout");
+  assert.equal(refused.headers["retry-after"], "5");
+  assert.match(refused.body.toString(), /too few Redis replicas online to store the profile durably; it was not stored, retry later/);
+  const pushed = await push(r);
+  assert.equal(pushed.status, 503);
+  assert.equal((pushed.json as { code: string }).code, "unavailable");
+  assert.equal((await r.payloads()).length, 1, "nothing stored without the replica");
+
+  await replica.restart();
+  const deadline = Date.now() + 10_000;
   let status = 0;
   while (status !== 200 && Date.now() < deadline) {
     status = (await ingest(r)).status;

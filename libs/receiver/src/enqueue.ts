@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { BacklogFullError, QueueUnavailableError, RedisMemoryFullError } from "@pyroscope-relay/queue";
+import { BacklogFullError, QueueUnavailableError, RedisMemoryFullError, ReplicasMissingError } from "@pyroscope-relay/queue";
 import type { EnqueueResult, ProfileFacts } from "@pyroscope-relay/queue";
 import { RequestError } from "@pyroscope-relay/ops";
 import type { ReceiverContext } from "./receiver-context.js";
@@ -25,6 +25,9 @@ export const BACKLOG_FULL_RETRY_AFTER_S = 10;
 /** Memory frees as the writers deliver; a little slower than a Redis blip. */
 export const MEMORY_FULL_RETRY_AFTER_S = 5;
 
+/** A replica comes back, or a failover gives the master one, within seconds. */
+export const REPLICAS_MISSING_RETRY_AFTER_S = 5;
+
 /**
  * Stores the profile with its flush: the payload once, a batch job per target. Redis trouble becomes
  * a 503 for the client to retry, a full backlog under policy `reject` a 429; neither ever turns into a
@@ -43,6 +46,16 @@ export async function enqueueOrUnavailable(ctx: ReceiverContext, api: Api, paylo
     if (err instanceof QueueUnavailableError) {
       ctx.metrics.enqueueFailures.inc({ component });
       ctx.warnings.warn(`unavailable:${component}`, { component, api, err }, "profiles not stored: queue unavailable");
+      if (err instanceof ReplicasMissingError) {
+        throw new RequestError(
+          Code.Unavailable,
+          "queue unavailable: too few Redis replicas online to store the profile durably; it was not stored, retry later",
+          {
+            cause: err,
+            retryAfterSeconds: REPLICAS_MISSING_RETRY_AFTER_S,
+          },
+        );
+      }
       const retryAfterSeconds = err instanceof RedisMemoryFullError ? MEMORY_FULL_RETRY_AFTER_S : undefined;
       throw new RequestError(Code.Unavailable, "queue unavailable: the profile is not acknowledged, retry later", { cause: err, retryAfterSeconds });
     }

@@ -13,7 +13,7 @@ import type { ReceiverConfig, ReceiverHttp2 } from "@pyroscope-relay/config";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
 import type { Logger } from "@pyroscope-relay/ops";
 import { BatchStore, createRedisConnection, Enqueuer, PendingSegments, queueNameFor, waitForRedis } from "@pyroscope-relay/queue";
-import type { BacklogBounds, BatchSegment, FlushBounds, RedisMemoryGuard } from "@pyroscope-relay/queue";
+import type { BacklogBounds, BatchSegment, FlushBounds, RedisGuard, ReplicationBound } from "@pyroscope-relay/queue";
 import { targetConfig } from "@pyroscope-relay/testing";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
@@ -35,7 +35,9 @@ export interface HarnessOptions {
   /** The key prefix, unique per test unless a test prepares Redis under one first. */
   prefix?: string;
   /** Built on the receiver's producer connection; the harness starts and stops it. */
-  memoryGuard?: (connection: RedisClient) => RedisMemoryGuard;
+  guard?: (connection: RedisClient) => RedisGuard;
+  /** `--redis.min-replicas` and `--redis.replica-timeout`. */
+  replication?: ReplicationBound;
   /** Silent unless given. */
   logger?: Logger;
   debuginfo?: DebuginfoUpstream;
@@ -97,7 +99,7 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   const connection = createRedisConnection(redis.url, "producer");
   connection.on("error", () => undefined);
   await waitForRedis(connection, 5_000);
-  const memoryGuard = options.memoryGuard?.(connection);
+  const guard = options.guard?.(connection);
   const targetConfigs = targets.map((name) => targetConfig(name));
   const enqueuer = new Enqueuer({
     connection,
@@ -105,8 +107,9 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
     payloadTtlMs: 3_600_000,
     targets: targetConfigs,
     backlog: options.backlog,
-    memoryGuard,
+    guard,
     flush: options.flush,
+    replication: options.replication,
   });
   const metrics = new RelayMetrics();
   const config: ReceiverConfig = {
@@ -130,14 +133,14 @@ export async function startTestReceiver(t: TestContext, redis: RedisServerHandle
   // Registered first, so that a receiver that fails to start still closes the connection.
   t.after(async () => {
     await receiver?.close();
-    await memoryGuard?.stop();
+    await guard?.stop();
     await enqueuer.close();
     connection.disconnect();
   });
   const logger = options.logger ?? createLogger({ level: "silent" });
   const warnings = new ThrottledLog(logger);
   const bodies = new BodyBudget(options.maxInflightBodyBytes ?? 0, metrics, warnings);
-  memoryGuard?.start();
+  guard?.start();
   await enqueuer.readBacklogs();
   receiver = await startReceiver({
     config,

@@ -105,7 +105,7 @@ describe("--target.queue-shards is the deployment's: recorded in Redis, checked 
     `(recorded in Redis key ${prefix}:queue-shards): this process misses the batches of ${missed}; give every process --target.queue-shards ${recorded} ` +
     "(to lower the count instead, see the README's Redis Cluster section)\n";
 
-  it("the first process records its count; a writer or `failed` with a smaller one exits 2 saying so; a larger one raises it", async () => {
+  it("the first process records its count; a writer or `failed` with a smaller one exits 2 saying so; a larger one raises it; an ingest with a smaller one warns", async () => {
     const prefix = `p-${randomUUID()}`;
     const ingest = await relay("ingest", prefix, "--target.queue-shards=4");
     assert.equal(await admin.get(`${prefix}:queue-shards`), "4");
@@ -142,6 +142,17 @@ describe("--target.queue-shards is the deployment's: recorded in Redis, checked 
       },
     );
     assert.equal((await fetch(`http://${ingest.ops}/-/ready`)).status, 200);
+
+    // So does one that starts with them: an ingest still at the old count, restarted while the count is raised.
+    const late = await relay("ingest", prefix, "--target.queue-shards=4");
+    await pollUntil(
+      "the late ingest's warning",
+      () => /"recordedQueueShards":8,.*"msg":"another process raised the deployment's --target\.queue-shards to 8/.test(late.output()),
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    assert.equal(await admin.get(`${prefix}:queue-shards`), "8", "left as it is");
   });
 
   it("a running writer whose count another process raises the record above is not ready, says why, and logs it once", async () => {

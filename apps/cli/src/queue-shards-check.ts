@@ -1,6 +1,6 @@
 import type { RelaySettings } from "@pyroscope-relay/config";
 import type { Logger } from "@pyroscope-relay/ops";
-import { QueueShardsWatch, queueShardsKey, recordQueueShards, type RedisConnection } from "@pyroscope-relay/queue";
+import { QueueShardsMismatchError, QueueShardsWatch, queueShardsKey, recordQueueShards, type RedisConnection } from "@pyroscope-relay/queue";
 import type { ShutdownStack } from "./shutdown-stack.js";
 
 export interface QueueShardsCheckOptions {
@@ -14,19 +14,25 @@ export interface QueueShardsCheckOptions {
 
 /**
  * A relay process' `--target.queue-shards` against the deployment's record, before it takes or
- * delivers anything: refused below it (QueueShardsMismatchError, exit 2), the record raised to it
- * above. Then watches the record: a writer whose count another process raised it above is not ready
- * (`mismatch`) until restarted with the new count, and says so in the log. An ingest-only process
- * stores correctly with a smaller count (its shards are among the deployment's) and only warns.
+ * delivers anything: a writer (or `run`) is refused below it (QueueShardsMismatchError, exit 2), the
+ * record raised to it above. Then watches the record: a writer whose count another process raised it
+ * above is not ready (`mismatch`) until restarted with the new count, and says so in the log. An
+ * ingest-only process stores correctly with a smaller count (its shards are among the deployment's),
+ * at start as while it runs: it only warns, so that one still at the old count that restarts while
+ * the count is raised keeps taking profiles.
  */
 export async function checkQueueShards({ admin, settings, writer, logger, stack }: QueueShardsCheckOptions): Promise<QueueShardsWatch> {
   const { queuePrefix: prefix, queueShards: shards } = settings;
   const key = queueShardsKey(prefix);
-  const { before, recorded } = await recordQueueShards(admin, prefix, shards, { raise: true });
+  const { before, recorded } = await recordQueueShards(admin, prefix, shards, { raise: true }).catch((error: unknown) => {
+    // The watch's first reading warns about it.
+    if (writer || !(error instanceof QueueShardsMismatchError)) throw error;
+    return { before: error.recorded, recorded: error.recorded };
+  });
   if (before !== undefined && recorded !== undefined && before < recorded) {
     logger.info(
       { prefix, key, queueShards: recorded, previousQueueShards: before },
-      "raised the deployment's recorded --target.queue-shards: a process started with the smaller count is refused at start, a writer running with it is no longer ready; restart each with this count",
+      "raised the deployment's recorded --target.queue-shards: a writer started with the smaller count is refused at start, one running with it is no longer ready; restart each process with this count",
     );
   }
   const watch = new QueueShardsWatch({

@@ -4,8 +4,9 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, gzippedPprof, startFakeTarget } from "@pyroscope-relay/testing";
+import { freePort, startFakeTarget } from "@pyroscope-relay/testing";
 import type { FakeTarget } from "@pyroscope-relay/testing";
+import { deliveredProfile } from "./support/delivered-profile.js";
 import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
 import type { RelayProcess } from "./support/relay-process.js";
@@ -26,15 +27,7 @@ function passwordRotation(name: string, detector: string, rotate: (file: string,
   const passwordFile = () => join(secrets, "password");
   const passwords = { first: `first ${name} secret\n`, second: `second ${name} secret` };
 
-  const sendAndReceive = async (profile: string) => {
-    const res = await fetch(`http://127.0.0.1:${port}/ingest?name=${profile}&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 7 }) });
-    assert.equal(res.status, 200, await res.text());
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(50)) {
-      const sent = target.requests.find((r) => new URLSearchParams(r.query).get("name")?.startsWith(profile));
-      if (sent) return sent;
-    }
-    assert.fail(`${profile} not delivered:\n${relay.output().slice(-3_000)}`);
-  };
+  const sendAndReceive = (profile: string) => deliveredProfile(port, target, relay, profile);
 
   before(async () => {
     target = await startFakeTarget();

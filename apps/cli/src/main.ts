@@ -1,6 +1,7 @@
 import { constants as osConstants } from "node:os";
 import { ConfigError, loadConfig, parseSettings, SettingsError, settingsOptionsFor } from "@pyroscope-relay/config";
-import type { CommandName, RelayConfig } from "@pyroscope-relay/config";
+import type { CommandName, KubernetesObjectReader, RelayConfig } from "@pyroscope-relay/config";
+import { readKubernetesObject } from "@pyroscope-relay/delivery";
 import { createLogger } from "@pyroscope-relay/ops";
 import { RedisServerStartStoppedError } from "@pyroscope-relay/redis-server";
 import { QueueShardsMismatchError, RedisWaitStoppedError } from "@pyroscope-relay/queue";
@@ -71,20 +72,22 @@ async function main(argv: string[]): Promise<number> {
     const context = { configPath, settings, flags: parsed.flags, options: parsed.options, stdout: process.stdout, stderr: process.stderr };
     return operatorCommands[command](context);
   }
+  // What remote.kubernetes.* components read, through the pod's service account or their client block.
+  const readObject: KubernetesObjectReader = (request) => readKubernetesObject(request, { env: process.env });
   if (command === "check") {
     configuredEndpoint(settings);
-    const config = await loadConfig(configPath, process.env);
+    const config = await loadConfig(configPath, process.env, undefined, readObject);
     process.stdout.write(describe(configPath, config));
     return 0;
   }
   // A writer serves no receiver: it reads none of their certificates, which need not be where it runs.
   const use = { servesReceivers: roles[command].ingest };
-  const config = await loadConfig(configPath, process.env, use);
+  const config = await loadConfig(configPath, process.env, use, readObject);
   const logger = createLogger({ level: settings.logLevel, name: `pyroscope-relay ${command}` });
   if (config.ignored.length > 0) {
     logger.warn(
       { ignored: config.ignored.map(describeIgnored) },
-      "the relay runs only pyroscope.receive_http, pyroscope.write and the local.file components they read: the configuration's other components are ignored",
+      "the relay runs only pyroscope.receive_http, pyroscope.write and the local.file and remote.kubernetes.* components they read: the configuration's other components are ignored",
     );
   }
   for (const warning of config.warnings) logger.warn(warning);
@@ -120,10 +123,11 @@ async function main(argv: string[]): Promise<number> {
   });
   const relay = await startRelay(config, settings, roles[command], logger, {
     reloadConfig: async () => {
-      const next = await loadConfig(configPath, process.env, use);
+      const next = await loadConfig(configPath, process.env, use, readObject);
       for (const warning of next.warnings) logger.warn(warning);
       return next;
     },
+    readKubernetesObject: readObject,
     onFatal: fatal,
     signal: starting.signal,
   }).catch((error: unknown) => {
@@ -156,6 +160,9 @@ function describe(path: string, config: RelayConfig): string {
   }
   for (const file of config.localFiles) {
     lines.push(`local.file ${file.label}: ${file.path}`);
+  }
+  for (const { id, request } of config.kubernetesObjects) {
+    lines.push(`${id}: ${request.kind} ${request.namespace}/${request.name}`);
   }
   for (const component of config.ignored) {
     lines.push(`ignored ${describeIgnored(component)}`);

@@ -1,5 +1,12 @@
 import { AdminGate, createAdminRouter, isLoopback, ReloadError, serveDashboard } from "@pyroscope-relay/admin";
-import { changesBetween, LocalFileWatch, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
+import {
+  changesBetween,
+  KubernetesObjectWatch,
+  LocalFileWatch,
+  type KubernetesObjectReader,
+  type RelayConfig,
+  type RelaySettings,
+} from "@pyroscope-relay/config";
 import { dashboardDir } from "@pyroscope-relay/dashboard";
 import { parseListenAddr, RelayMetrics, startOpsServer } from "@pyroscope-relay/ops";
 import type { Logger, OpsServer } from "@pyroscope-relay/ops";
@@ -50,6 +57,8 @@ export interface RelayRoles {
 export interface RelayOptions {
   /** Reads the configuration again (SIGHUP, `POST /-/reload`); without it the process cannot reload. */
   reloadConfig?: () => Promise<RelayConfig>;
+  /** Reads the objects of the configuration's remote.kubernetes.* components: each is read again every poll_frequency, and a change reloads. */
+  readKubernetesObject?: KubernetesObjectReader;
   /**
    * The relay cannot go on (its embedded redis-server exited): it is no longer ready, and the caller
    * should shut it down and exit non-zero, so that a supervisor restarts it on the same storage.
@@ -215,6 +224,25 @@ export async function startRelay(
               logger.warn({ localFile: file.label, path: file.path, err }, "cannot watch a local.file for changes: it is checked every poll_frequency"),
           });
     if (localFiles !== undefined) stack.push(async () => localFiles.close());
+    // As Alloy's remote.kubernetes.* components poll their object and their dependants see new data.
+    const kubernetesObjects =
+      options.reloadConfig === undefined || options.readKubernetesObject === undefined
+        ? undefined
+        : new KubernetesObjectWatch(options.readKubernetesObject, {
+            changed: (object) => {
+              logger.info({ component: object.id }, "Kubernetes object changed: reloading the configuration");
+              reload().catch((err: unknown) => {
+                if (!(err instanceof ReloadError && err.outcome === "refused")) kubernetesObjects?.retry(object);
+              });
+            },
+            readFailed: (object, err) =>
+              logger.warn(
+                { component: object.id, err },
+                "cannot read a Kubernetes object: the relay keeps what it read last and reads it again every poll_frequency",
+              ),
+            readAgain: (object) => logger.info({ component: object.id }, "Kubernetes object read again"),
+          });
+    if (kubernetesObjects !== undefined) stack.push(async () => kubernetesObjects.close());
     apply = async (next) => {
       const served = selectTargets(next, settings.targets);
       const names = next.targets.map((t) => t.name);
@@ -248,9 +276,11 @@ export async function startRelay(
       const previous = current;
       current = next;
       localFiles?.watch(next.localFiles);
+      kubernetesObjects?.watch(next.kubernetesObjects);
       await logReload(previous, next, { admin, settings, logger });
     };
     localFiles?.watch(config.localFiles);
+    kubernetesObjects?.watch(config.kubernetesObjects);
     ready = true;
     return {
       ops,

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeComponents } from "./decode-components.js";
 import { compareDiagnostics, type Diagnostic } from "./diagnostic.js";
+import { standInObjects } from "./kubernetes-objects.js";
 import { parseAlloy } from "./parser.js";
 
 function decode(...sources: string[]) {
@@ -10,7 +11,7 @@ function decode(...sources: string[]) {
     const file = sources.length === 1 ? "t.alloy" : `${"abc"[index]}.alloy`;
     return { file, alloyFile: parseAlloy(source, file) };
   });
-  const { components, ignored } = decodeComponents(files, { env: { X: "x" }, constants: {} }, diagnostics, () => "");
+  const { components, ignored } = decodeComponents(files, { env: { X: "x" }, constants: {} }, diagnostics, () => "", standInObjects);
   // In source order, as ConfigError reports them.
   const messages = diagnostics.sort(compareDiagnostics).map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
   return { components, ignored, messages };

@@ -15,8 +15,9 @@ import {
 import { decodeBody } from "./decode-body.js";
 import { describeLocation, diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
 import { InstanceArguments, type Instance } from "./instance-arguments.js";
+import { type KubernetesObjectBlock, KubernetesObjects, type KubernetesObjectSource } from "./kubernetes-objects.js";
 import { type LocalFileBlock, LocalFiles } from "./local-files.js";
-import type { IgnoredComponent, LocalFileConfig } from "./relay-config.js";
+import type { IgnoredComponent, KubernetesObjectConfig, KubernetesObjectKind, LocalFileConfig } from "./relay-config.js";
 import type { FileReader } from "./schema-values.js";
 import type { Scope } from "./scope.js";
 import { ValueLocations } from "./value-locations.js";
@@ -45,6 +46,7 @@ export interface DecodedComponents {
   components: DecodedComponent[];
   ignored: IgnoredComponent[];
   localFiles: LocalFileConfig[];
+  kubernetesObjects: KubernetesObjectConfig[];
   /** Whether a pyroscope.receive_http block runs, whatever its problems. */
   runsReceiver: boolean;
 }
@@ -56,8 +58,12 @@ export interface DecodedComponents {
  */
 const otherPyroscopeComponents = new Set(["pyroscope.ebpf", "pyroscope.enrich", "pyroscope.java", "pyroscope.relabel", "pyroscope.scrape"]);
 
-/** The component the relay evaluates besides its own, for the exports they read. */
+/** The components the relay evaluates besides its own, for the exports they read. */
 const localFile = "local.file";
+const kubernetesObjectKinds = new Map<string, KubernetesObjectKind>([
+  ["remote.kubernetes.secret", "secret"],
+  ["remote.kubernetes.configmap", "configmap"],
+]);
 
 /** A custom component instance being expanded: its body is a module of its own. */
 interface ModuleInstance extends Instance {
@@ -80,6 +86,8 @@ interface Run {
   /** The standard library's view of this machine: what every expression sees. */
   scope: Scope;
   readFile: FileReader;
+  /** The Kubernetes objects read for the evaluation. */
+  kubernetes: KubernetesObjectSource;
   diagnostics: Diagnostic[];
   decoded: DecodedComponents;
   /** The declares an instance was expanded for: the others are ignored. */
@@ -87,19 +95,26 @@ interface Run {
 }
 
 /**
- * Sorts the files' top-level blocks into the relay's components, decoded, the local.file components
- * they read, evaluated (their files read through `readFile`), and every other block, ignored without
- * evaluating anything in it (its expressions may read components the relay does not run), the
- * local.file components nothing of the relay reads included. A custom component (`declare`) whose
+ * Sorts the files' top-level blocks into the relay's components, decoded, the local.file and
+ * remote.kubernetes.* components they read, evaluated (their files read through `readFile`, their
+ * objects found in `kubernetes`), and every other block, ignored without evaluating anything in it
+ * (its expressions may read components the relay does not run), the local.file and
+ * remote.kubernetes.* components nothing of the relay reads included. A custom component (`declare`) whose
  * body holds a pyroscope.receive_http runs as in Alloy: once for each instance, the components of its
  * body decoded as the top level's are, seeing the instance's arguments. As in Alloy, a block name and
  * label identify one block across all files. Components with problems are left out of the result
  * and their problems appended to `diagnostics`.
  */
-export function decodeComponents(files: readonly ParsedFile[], scope: Scope, diagnostics: Diagnostic[], readFile: FileReader): DecodedComponents {
-  const decoded: DecodedComponents = { components: [], ignored: [], localFiles: [], runsReceiver: false };
+export function decodeComponents(
+  files: readonly ParsedFile[],
+  scope: Scope,
+  diagnostics: Diagnostic[],
+  readFile: FileReader,
+  kubernetes: KubernetesObjectSource,
+): DecodedComponents {
+  const decoded: DecodedComponents = { components: [], ignored: [], localFiles: [], kubernetesObjects: [], runsReceiver: false };
   const statements = files.flatMap(({ file, alloyFile }) => alloyFile.body.map((statement) => ({ file, statement })));
-  decodeModule(statements, { definitions: noDefinitions, enclosing: new Set() }, { scope, readFile, diagnostics, decoded, expanded: new Set() });
+  decodeModule(statements, { definitions: noDefinitions, enclosing: new Set() }, { scope, readFile, kubernetes, diagnostics, decoded, expanded: new Set() });
   // In the order of the files and of the blocks in them, as without the local.file components left
   // out; a declare's body, which every instance shares, listed once.
   const fileOrder = new Map(files.map(({ file }, i) => [file, i]));
@@ -119,6 +134,7 @@ function decodeModule(statements: readonly PlacedStatement[], module: Module, ru
   // The relay's components and the instances that run some, in source order.
   const runs: Array<{ file: string; block: Block } & ({ kind: ComponentKind; label: string } | { kind: "instance"; declare: Declare })> = [];
   const localFileBlocks = new Map<string, LocalFileBlock>();
+  const kubernetesBlocks = new Map<string, KubernetesObjectBlock>();
   const argumentBlocks = new Map<string, Block>();
   const declares: { file: string; block: Block; label?: string }[] = [];
   const firstById = new Map<string, { file: string; pos: Position }>();
@@ -158,7 +174,7 @@ function decodeModule(statements: readonly PlacedStatement[], module: Module, ru
     } else if (instance !== undefined && name === "pyroscope.write") {
       const message = `pyroscope.write inside declare ${JSON.stringify(instance.declare.label)} is not run by the relay: define it at the top level and pass its receiver in an argument`;
       report(pos, message);
-    } else if (!isComponentKind(name) && name !== localFile && !(instance !== undefined && name === "argument")) {
+    } else if (!isComponentKind(name) && name !== localFile && !kubernetesObjectKinds.has(name) && !(instance !== undefined && name === "argument")) {
       if (isDuplicate(id, pos, what)) continue;
       if (name === "declare") declares.push({ file, block: statement, ...(label === undefined ? {} : { label }) });
       else ignored.push({ name, ...(label === undefined ? {} : { label }), file, line: pos.line, col: pos.col });
@@ -167,7 +183,10 @@ function decodeModule(statements: readonly PlacedStatement[], module: Module, ru
     } else if (!isDuplicate(id, pos, what)) {
       if (isComponentKind(name)) runs.push({ kind: name, label, file, block: statement });
       else if (name === localFile) localFileBlocks.set(label, { file, block: statement });
-      else argumentBlocks.set(label, statement);
+      else if (kubernetesObjectKinds.has(name)) {
+        const kind = kubernetesObjectKinds.get(name)!;
+        kubernetesBlocks.set(`${kind}.${label}`, { kind, label, file, block: statement });
+      } else argumentBlocks.set(label, statement);
     }
   }
 
@@ -178,8 +197,11 @@ function decodeModule(statements: readonly PlacedStatement[], module: Module, ru
     args = new InstanceArguments(instance, instance.declare, argumentBlocks, () => componentScope, diagnostics);
     scope = { ...scope, exports: bodyExports(instance.declare, statements, args) };
   }
-  // Decoded once every local.file is known: a component may read one defined after it, or in another file.
-  const localFiles = new LocalFiles(localFileBlocks, scope, run.readFile, diagnostics, instance && { id: instance.id, declare: instance.declare.label });
+  // Decoded once every local.file and remote.kubernetes.* is known: a component may read one defined
+  // after it, or in another file, and each of them may read the others.
+  const named = instance && { id: instance.id, declare: instance.declare.label };
+  const kubernetesObjects = new KubernetesObjects(kubernetesBlocks, scope, () => componentScope, run.readFile, run.kubernetes, diagnostics, named);
+  const localFiles = new LocalFiles(localFileBlocks, { ...scope, exports: kubernetesObjects }, run.readFile, diagnostics, named);
   const componentScope: Scope = { ...scope, exports: localFiles };
   args?.check();
   run.decoded.runsReceiver ||= runs.some(({ kind }) => kind === "pyroscope.receive_http");
@@ -206,11 +228,13 @@ function decodeModule(statements: readonly PlacedStatement[], module: Module, ru
   }
 
   for (const [label, { file, block }] of localFiles.unread()) ignored.push({ name: localFile, label, file, line: block.pos.line, col: block.pos.col });
+  for (const { label, file, block } of kubernetesObjects.unread()) ignored.push({ name: block.name, label, file, line: block.pos.line, col: block.pos.col });
   // A declare no instance runs runs nothing, as in Alloy.
   for (const { file, block, label } of declares) {
     if (!run.expanded.has(block)) ignored.push({ name: "declare", ...(label === undefined ? {} : { label }), file, line: block.pos.line, col: block.pos.col });
   }
   run.decoded.ignored.push(...ignored);
   run.decoded.localFiles.push(...localFiles.configs());
+  run.decoded.kubernetesObjects.push(...kubernetesObjects.configs());
   if (instance !== undefined) run.diagnostics.push(...diagnostics.map((diagnostic) => inInstance(instance.id, diagnostic)));
 }

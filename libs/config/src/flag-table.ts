@@ -103,7 +103,8 @@ export const flagTable: readonly Flag[] = [
     value: "N",
     default: "0",
     commands: relay,
-    description: "answer 200 only once this many replicas of every master written to hold the flush (Redis `WAIT`), else 503; a master with fewer replicas online gets no flush (503 at once, or on a cluster the flush goes to other masters)",
+    description:
+      "answer 200 only once this many replicas of every master written to hold the flush (Redis `WAIT`), else 503; a master with fewer replicas online gets no flush (503 at once, or on a cluster the flush goes to other masters)",
     apply: (settings, text) => {
       settings.redisMinReplicas = nonNegativeInteger(text);
     },

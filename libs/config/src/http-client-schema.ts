@@ -263,6 +263,9 @@ export function httpClientShape(readFile: FileReader) {
   };
 }
 
+/** An endpoint's HTTP client settings as validated (a pyroscope.write endpoint's, a remote.kubernetes client block's). */
+export type HttpClientFields = z.output<z.ZodObject<ReturnType<typeof httpClientShape>>>;
+
 const authMethods = ["basic_auth", "authorization", "oauth2", "bearer_token", "bearer_token_file"] as const;
 
 /** Alloy's HTTPClientConfig.Validate: one auth method, and the proxy rules. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Attribute, Block } from "./ast.js";
 import { type ComponentExports, ExportError } from "./component-exports.js";
+import { LazyEvaluation } from "./lazy-evaluation.js";
 import { ComponentReference } from "./component-reference.js";
 import { ConfigError } from "./config-error.js";
 import type { Declare } from "./custom-components.js";
@@ -27,7 +28,7 @@ export interface Instance {
   scope: Scope;
 }
 
-type ArgumentState = { kind: "evaluating" } | { kind: "failed"; reason: string } | { kind: "loaded"; value: unknown };
+type ArgumentState = { kind: "failed"; reason: string } | { kind: "loaded"; value: unknown };
 
 /**
  * The `argument` namespace of one custom component instance, as its body reads it: `argument.NAME.value`
@@ -38,9 +39,7 @@ type ArgumentState = { kind: "evaluating" } | { kind: "failed"; reason: string }
  * Problems go to `diagnostics`, at the instance or the argument block.
  */
 export class InstanceArguments implements ComponentExports {
-  private readonly states = new Map<string, ArgumentState>();
-  /** Names being evaluated, outermost first: the path of a cycle. */
-  private readonly evaluating: string[] = [];
+  private readonly states = new LazyEvaluation<ArgumentState>((name) => `argument.${name}`);
   /** The instance's attributes, the first of each name. */
   private readonly attributes = new Map<string, Attribute>();
 
@@ -93,10 +92,6 @@ export class InstanceArguments implements ComponentExports {
     if (!this.blocks.has(name))
       throw new ExportError(`${id} is not defined: declare ${JSON.stringify(this.declare.label)} has no argument ${JSON.stringify(name)} block`);
     const state = this.resolve(name);
-    if (state.kind === "evaluating") {
-      const cycle = [...this.evaluating.slice(this.evaluating.indexOf(name)), name].map((n) => `argument.${n}`);
-      throw new ExportError(`${id} depends on itself: ${cycle.join(" -> ")}`);
-    }
     if (state.kind === "failed") throw new ExportError(`${id} cannot be read: ${state.reason}`);
     if (exported === undefined) return { value: Object.assign(Object.create(null), { value: state.value }) };
     if (exported !== "value") throw new ExportError(`${id} has no export ${JSON.stringify(exported)}: an argument exports value`);
@@ -104,18 +99,7 @@ export class InstanceArguments implements ComponentExports {
   }
 
   private resolve(name: string): ArgumentState {
-    const known = this.states.get(name);
-    if (known !== undefined) return known;
-    this.states.set(name, { kind: "evaluating" });
-    this.evaluating.push(name);
-    let state: ArgumentState;
-    try {
-      state = this.load(name);
-    } finally {
-      this.evaluating.pop();
-    }
-    this.states.set(name, state);
-    return state;
+    return this.states.get(name, () => this.load(name));
   }
 
   private load(name: string): ArgumentState {

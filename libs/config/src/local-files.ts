@@ -4,6 +4,7 @@ import { componentId } from "./component-id.js";
 import { contentDigest } from "./content-digest.js";
 import { decodeBody } from "./decode-body.js";
 import { diagnosticAt, type Diagnostic } from "./diagnostic.js";
+import { LazyEvaluation } from "./lazy-evaluation.js";
 import { localFileSchema } from "./local-file-schema.js";
 import type { LocalFileConfig } from "./relay-config.js";
 import type { FileReader } from "./schema-values.js";
@@ -19,7 +20,7 @@ export interface LocalFileBlock {
   block: Block;
 }
 
-type LocalFileState = { kind: "evaluating" } | { kind: "failed" } | { kind: "loaded"; content: string | Secret; config: Omit<LocalFileConfig, "label"> };
+type LocalFileState = { kind: "failed" } | { kind: "loaded"; content: string | Secret; config: Omit<LocalFileConfig, "label"> };
 
 /** The custom component instance whose body holds the components: Alloy's ID of it, and the declare's label. */
 export interface LocalFilesInstance {
@@ -37,9 +38,7 @@ export interface LocalFilesInstance {
  * `diagnostics`, at the component.
  */
 export class LocalFiles implements ComponentExports {
-  private readonly states = new Map<string, LocalFileState>();
-  /** Labels being evaluated, outermost first: the path of a cycle. */
-  private readonly evaluating: string[] = [];
+  private readonly states = new LazyEvaluation<LocalFileState>((label) => `local.file.${label}`);
 
   constructor(
     private readonly blocks: ReadonlyMap<string, LocalFileBlock>,
@@ -62,11 +61,7 @@ export class LocalFiles implements ComponentExports {
           : `declare ${JSON.stringify(this.instance.declare)} has no ${block} in its body, and its components see nothing else`;
       throw new ExportError(`${id} is not defined: ${missing}`);
     }
-    const state = this.evaluate(label);
-    if (state.kind === "evaluating") {
-      const cycle = [...this.evaluating.slice(this.evaluating.indexOf(label)), label].map((l) => `local.file.${l}`);
-      throw new ExportError(`${id} depends on itself: ${cycle.join(" -> ")}`);
-    }
+    const state = this.states.get(label, () => this.load(label, this.blocks.get(label)!));
     if (state.kind === "failed") throw new ExportError(`${id} cannot be read: the component has errors (reported at it)`);
     if (name === undefined) return { value: Object.assign(Object.create(null), { content: state.content }) };
     if (name !== "content") throw new ExportError(`${id} has no export ${JSON.stringify(name)}: local.file exports content`);
@@ -77,7 +72,7 @@ export class LocalFiles implements ComponentExports {
   /** The components read so far, as the running relay watches them: in source order, one in an instance by its component ID. */
   configs(): LocalFileConfig[] {
     return [...this.blocks.keys()].flatMap((label) => {
-      const state = this.states.get(label);
+      const state = this.states.valueOf(label);
       return state?.kind === "loaded"
         ? [{ label: this.instance === undefined ? label : componentId(this.instance.id, "local.file", label), ...state.config }]
         : [];
@@ -86,22 +81,7 @@ export class LocalFiles implements ComponentExports {
 
   /** The components nothing has read so far, by label. */
   unread(): [string, LocalFileBlock][] {
-    return [...this.blocks].filter(([label]) => !this.states.has(label));
-  }
-
-  private evaluate(label: string): LocalFileState {
-    const known = this.states.get(label);
-    if (known !== undefined) return known;
-    this.states.set(label, { kind: "evaluating" });
-    this.evaluating.push(label);
-    let state: LocalFileState;
-    try {
-      state = this.load(label, this.blocks.get(label)!);
-    } finally {
-      this.evaluating.pop();
-    }
-    this.states.set(label, state);
-    return state;
+    return [...this.blocks].filter(([label]) => !this.states.read(label));
   }
 
   private load(label: string, { file, block }: LocalFileBlock): LocalFileState {

@@ -61,6 +61,7 @@ test("applies Alloy's defaults to a minimal configuration", () => {
       },
     ],
     localFiles: [],
+    kubernetesObjects: [],
     ignored: [],
     warnings: [],
   });
@@ -267,7 +268,7 @@ test("reports forward_to naming a component the relay does not run", () => {
 test("reports an export of a component the relay does not evaluate used as a value", () => {
   const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', "url = remote.http.endpoint.content");
   assert.deepEqual(configErrors(source), [
-    "relay.alloy:6:11: url: expected string, got reference remote.http.endpoint.content, which cannot be evaluated: the relay evaluates no other components than local.file, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)",
+    "relay.alloy:6:11: url: expected string, got reference remote.http.endpoint.content, which cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)",
   ]);
 });
 

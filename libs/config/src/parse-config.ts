@@ -3,6 +3,7 @@ import { ConfigError } from "./config-error.js";
 import { compareDiagnostics, diagnosticAt, formatDiagnostic, type Diagnostic } from "./diagnostic.js";
 import { decodeComponents, type ParsedFile } from "./decode-components.js";
 import type { Environment } from "./evaluate.js";
+import { type KubernetesObjectSource, standInObjects } from "./kubernetes-objects.js";
 import { parseAlloy } from "./parser.js";
 import { receiveHttpSchema } from "./receive-http-schema.js";
 import { buildReceivers, type LocatedReceiver } from "./receivers.js";
@@ -35,6 +36,10 @@ const noFileReader: FileReader = () => {
   throw new Error("files cannot be read here; load the configuration with loadConfig");
 };
 
+const noKubernetesObjects: KubernetesObjectSource = {
+  lookup: () => ({ error: "Kubernetes objects cannot be read here; load the configuration with loadConfig" }),
+};
+
 /**
  * Parses and validates an Alloy-syntax configuration. Pure but for `constants.*`, which describe this
  * machine: `env` answers `sys.env("X")`, and `readFile` reads the files `*_file` attributes and
@@ -47,8 +52,9 @@ export function parseConfig(
   env: Environment = {},
   readFile: FileReader = noFileReader,
   use: ConfigUse = servingEverything,
+  kubernetes: KubernetesObjectSource = noKubernetesObjects,
 ): RelayConfig {
-  return parseConfigFiles(file, [{ file, source }], env, readFile, use);
+  return parseConfigFiles(file, [{ file, source }], env, readFile, use, kubernetes);
 }
 
 /**
@@ -61,11 +67,13 @@ export function parseConfigFiles(
   env: Environment,
   readFile: FileReader,
   { servesReceivers }: ConfigUse = servingEverything,
+  kubernetes: KubernetesObjectSource = noKubernetesObjects,
 ): RelayConfig {
   const diagnostics: Diagnostic[] = [];
   const files = parseFiles(sources, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  const { components, ignored, localFiles, runsReceiver } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics, readFile);
+  const scope = { env, constants: systemConstants() };
+  const { components, ignored, localFiles, kubernetesObjects, runsReceiver } = decodeComponents(files, scope, diagnostics, readFile, kubernetes);
 
   const write = writeSchema(readFile);
   const receiveHttp = receiveHttpSchema(readFile, { loadCertificates: servesReceivers });
@@ -96,6 +104,7 @@ export function parseConfigFiles(
     receivers: servesReceivers ? receivers : [],
     targets,
     localFiles,
+    kubernetesObjects,
     ignored,
     warnings: [...ignoredTracing(writes), ...unreadableSecretFiles(writes)].sort(compareDiagnostics).map(formatDiagnostic),
   };
@@ -113,7 +122,8 @@ function ignoredTracing(writes: readonly Located<WriteComponent>[]): Diagnostic[
 
 /**
  * The names of the targets of a configuration, and nothing else: its syntax and expressions are
- * checked, but no file is read (a local.file's content reads as empty) and no endpoint setting validated. The operator commands need no more
+ * checked, but no file and no Kubernetes object is read (a local.file's content, and each key of a
+ * remote.kubernetes.* component's data, reads as empty) and no endpoint setting validated. The operator commands need no more
  * (they work on Redis), and may run where the writers' secrets and certificates are not.
  * @throws ConfigError when the configuration does not parse or evaluate
  */
@@ -121,7 +131,7 @@ export function targetNamesOf(sources: readonly ConfigSource[], env: Environment
   const diagnostics: Diagnostic[] = [];
   const files = parseFiles(sources, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
-  const { components } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics, () => "");
+  const { components } = decodeComponents(files, { env, constants: systemConstants() }, diagnostics, () => "", standInObjects);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   const names = components
     .filter(({ kind }) => kind === "pyroscope.write")

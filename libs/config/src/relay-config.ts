@@ -169,12 +169,56 @@ export interface LocalFileConfig {
   contentDigest: string;
 }
 
+/** The Kubernetes objects `remote.kubernetes.*` components read. */
+export type KubernetesObjectKind = "secret" | "configmap";
+
+/**
+ * How a `remote.kubernetes.*` component reaches the Kubernetes API (its `client` block), as Alloy's
+ * `common/kubernetes` ClientArguments: the pod's service account (in-cluster) when neither
+ * `api_server` nor `kubeconfig_file` is set.
+ */
+export type KubernetesClientConfig =
+  | { kind: "in-cluster" }
+  /** `kubeconfig_file`: its current context's cluster and user. */
+  | { kind: "kubeconfig"; path: string }
+  /** `api_server` with the block's HTTP client settings (auth, TLS, proxy, headers). */
+  | { kind: "api-server"; http: KubernetesHttpClient };
+
+/** The HTTP client settings of a `client` block with `api_server` (its `url`), as a target's. */
+export type KubernetesHttpClient = Pick<TargetConfig, "url" | "auth" | "tls" | "httpHeaders" | "proxy" | "followRedirects" | "enableHttp2">;
+
+/** One object a `remote.kubernetes.*` component reads: a GET of the Kubernetes API. */
+export interface KubernetesObjectRequest {
+  kind: KubernetesObjectKind;
+  namespace: string;
+  name: string;
+  client: KubernetesClientConfig;
+  /** `poll_timeout`: how long one read may take. */
+  timeoutMs: number;
+}
+
+/**
+ * A `remote.kubernetes.secret` or `remote.kubernetes.configmap` component the relay's components
+ * read: its object as read when the configuration was loaded. The running relay reads it again every
+ * `pollFrequencyMs` and reloads the configuration when its data changes.
+ */
+export interface KubernetesObjectConfig {
+  /** `remote.kubernetes.secret.<label>`; in a custom component instance, Alloy's ID of it. */
+  id: string;
+  request: KubernetesObjectRequest;
+  pollFrequencyMs: number;
+  /** SHA-256 of the data loaded (see `kubernetesDataDigest`): another one is a change. */
+  dataDigest: string;
+}
+
 export interface RelayConfig {
   /** None when loaded for a process that serves no receiver (`ConfigUse`): a writer. */
   receivers: ReceiverConfig[];
   targets: TargetConfig[];
   /** The configuration's `local.file` components, in source order. */
   localFiles: LocalFileConfig[];
+  /** The `remote.kubernetes.*` components the relay's components read, in source order. */
+  kubernetesObjects: KubernetesObjectConfig[];
   /** Every ignored block, file by file in source order. */
   ignored: IgnoredComponent[];
   /** What the relay accepts, as Alloy does, but does not honour: `file:line:col: message`, in source order. */

@@ -1,5 +1,5 @@
 import { diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
-import type { FileValue } from "./http-client-schema.js";
+import type { FileValue, HttpClientFields } from "./http-client-schema.js";
 import type { TargetAuth, TargetConfig, TargetOAuth2, TargetProxy, TargetTls } from "./relay-config.js";
 import type { ValueLocations, ValuePath } from "./value-locations.js";
 import type { WriteComponent } from "./write-schema.js";
@@ -13,16 +13,15 @@ export interface Located<T> {
   locations: ValueLocations;
 }
 
-type Endpoint = WriteComponent["endpoint"][number];
-type TlsBlock = NonNullable<Endpoint["tls_config"]>;
-type ProxyAttributes = Pick<Endpoint, "proxy_url" | "no_proxy" | "proxy_from_environment" | "proxy_connect_header">;
+type TlsBlock = NonNullable<HttpClientFields["tls_config"]>;
+type ProxyAttributes = Pick<HttpClientFields, "proxy_url" | "no_proxy" | "proxy_from_environment" | "proxy_connect_header">;
 
 /** Where a secret read from a file came from, under the name the target's config gives it. */
 function fromFile<K extends string>(key: K, file: FileValue | undefined): { [P in K]?: string } {
   return file === undefined ? {} : ({ [key]: file.path } as { [P in K]: string });
 }
 
-function targetAuth(endpoint: Endpoint): TargetAuth {
+function targetAuth(endpoint: HttpClientFields): TargetAuth {
   const { basic_auth: basic, authorization: auth, oauth2 } = endpoint;
   if (basic) {
     // An empty password (an unset env()) gives way to password_file, as in Alloy.
@@ -39,7 +38,7 @@ function targetAuth(endpoint: Endpoint): TargetAuth {
   return { kind: "bearer", token: token ?? tokenFile?.contents ?? "", ...fromFile("tokenFile", tokenFile) };
 }
 
-function targetOAuth2(oauth2: NonNullable<Endpoint["oauth2"]>): TargetOAuth2 {
+function targetOAuth2(oauth2: NonNullable<HttpClientFields["oauth2"]>): TargetOAuth2 {
   const tls = oauth2.tls_config && targetTls(oauth2.tls_config);
   const proxy = targetProxy(oauth2);
   return {
@@ -87,8 +86,15 @@ function copyLists(map: Record<string, string[]>): Record<string, string[]> {
   return Object.fromEntries(Object.entries(map).map(([name, values]) => [name, [...values]]));
 }
 
+/** The HTTP client settings, those that keep Alloy's defaults absent: a target's, a Kubernetes API client's. */
+export function httpClientSettings(
+  endpoint: HttpClientFields,
+): Pick<TargetConfig, "auth" | "tls" | "httpHeaders" | "proxy" | "followRedirects" | "enableHttp2"> {
+  return { auth: targetAuth(endpoint), ...clientSettings(endpoint) };
+}
+
 /** The HTTP client settings that differ from Alloy's defaults; absent ones keep them. */
-function clientSettings(endpoint: Endpoint): Partial<TargetConfig> {
+function clientSettings(endpoint: HttpClientFields): Partial<TargetConfig> {
   const tls = endpoint.tls_config && targetTls(endpoint.tls_config);
   const proxy = targetProxy(endpoint);
   const httpHeaders = endpoint.http_headers ?? {};
@@ -136,8 +142,7 @@ export function buildTargets(writes: readonly Located<WriteComponent>[], diagnos
         maxBackoffMs: endpoint.max_backoff_period,
         maxBackoffRetries: endpoint.max_backoff_retries,
         retryOnHttp429: endpoint.retry_on_http_429,
-        auth: targetAuth(endpoint),
-        ...clientSettings(endpoint),
+        ...httpClientSettings(endpoint),
         externalLabels: { ...value.external_labels },
       });
     });

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubernetesObjectWatch } from "./kubernetes-object-watch.js";
+import { kubernetesDataDigest } from "./kubernetes-objects.js";
+import type { KubernetesObjectConfig } from "./relay-config.js";
+
+function objectOf(data: Record<string, string>, id = "remote.kubernetes.secret.creds"): KubernetesObjectConfig {
+  return {
+    id,
+    request: { kind: "secret", namespace: "monitoring", name: "creds", client: { kind: "in-cluster" }, timeoutMs: 1_000 },
+    pollFrequencyMs: 10,
+    dataDigest: kubernetesDataDigest(data),
+  };
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+test("tells a change of an object's data once; a failing read once per outage, and its end", async (t) => {
+  let current: Record<string, string> | Error = { password: "one" };
+  let reads = 0;
+  const events: string[] = [];
+  const watch = new KubernetesObjectWatch(
+    async () => {
+      reads++;
+      if (current instanceof Error) throw current;
+      return current;
+    },
+    {
+      changed: (object) => events.push(`changed ${object.id}`),
+      readFailed: (object, error) => events.push(`failed ${object.id}: ${error.message}`),
+      readAgain: (object) => events.push(`again ${object.id}`),
+    },
+  );
+  t.after(() => watch.close());
+  watch.watch([objectOf({ password: "one" })]);
+  await until("a few reads", () => reads >= 3);
+  assert.deepEqual(events, [], "the data loaded: no change");
+
+  current = { password: "two" };
+  await until("the change", () => events.length === 1);
+  const readsAtChange = reads;
+  await until("more reads", () => reads >= readsAtChange + 3);
+  assert.deepEqual(events, ["changed remote.kubernetes.secret.creds"], "told once");
+
+  current = new Error("secret monitoring/creds: 403 Forbidden");
+  await until("the failure", () => events.length === 2);
+  const readsAtFailure = reads;
+  await until("more failing reads", () => reads >= readsAtFailure + 3);
+  current = { password: "two" };
+  await until("the end of the outage", () => events.length === 3);
+  assert.deepEqual(events.slice(1), ["failed remote.kubernetes.secret.creds: secret monitoring/creds: 403 Forbidden", "again remote.kubernetes.secret.creds"]);
+});
+
+test("retry tells a change again at the next read; close stops reading", async () => {
+  let reads = 0;
+  const changes: string[] = [];
+  const watch = new KubernetesObjectWatch(
+    async () => {
+      reads++;
+      return { password: "new" };
+    },
+    { changed: (object) => changes.push(object.id), readFailed: () => undefined, readAgain: () => undefined },
+  );
+  const object = objectOf({ password: "old" });
+  watch.watch([object, objectOf({ password: "new" }, "remote.kubernetes.secret.other")]);
+  await until("the change", () => changes.length === 1);
+  watch.retry(object);
+  await until("the change told again", () => changes.length === 2);
+  assert.deepEqual(changes, ["remote.kubernetes.secret.creds", "remote.kubernetes.secret.creds"]);
+  watch.close();
+  const readsAtClose = reads;
+  await sleep(50);
+  assert.ok(reads <= readsAtClose + 2, `${reads - readsAtClose} reads after close`);
+});

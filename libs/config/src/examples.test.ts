@@ -106,3 +106,20 @@ test("examples/k8s-monitoring-profiles.alloy: the k8s-monitoring chart's receive
   );
   assert.deepEqual(config.ignored, []);
 });
+
+test("examples/k8s-monitoring-secret.alloy: a destination whose credentials the chart keeps in a Secret", async () => {
+  const reads: string[] = [];
+  const config = await loadConfig(example("k8s-monitoring-secret.alloy"), {}, undefined, async ({ kind, namespace, name, client }) => {
+    reads.push(`${kind} ${namespace}/${name} ${client.kind}`);
+    return { tenantId: "123456", username: "123456", password: "glc_token" };
+  });
+  assert.deepEqual(reads, ["secret default/grafana-cloud-profiles-k8smon-k8s-monitoring in-cluster"]);
+  const [target] = config.targets;
+  assert.equal(target?.url, "https://profiles-prod-001.grafana.net");
+  assert.deepEqual(target?.headers, { "X-Scope-OrgID": "123456" });
+  assert.deepEqual(target?.auth, { kind: "basic", username: "123456", password: "glc_token" });
+  assert.deepEqual(
+    config.kubernetesObjects.map(({ id, pollFrequencyMs }) => [id, pollFrequencyMs]),
+    [["remote.kubernetes.secret.grafana_cloud_profiles", 60_000]],
+  );
+});

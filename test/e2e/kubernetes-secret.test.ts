@@ -19,6 +19,8 @@ const basic = (username: string, password: string) => `Basic ${Buffer.from(`${us
 /** A Kubernetes API server over HTTPS that serves one Secret, to a bearer token, as the real one answers. */
 class FakeKubernetesApi {
   data: Record<string, string> = {};
+  /** Answer 503 to everything, as an API server in trouble. */
+  failing = false;
   readonly paths: string[] = [];
   private constructor(
     private readonly server: Server,
@@ -30,6 +32,15 @@ class FakeKubernetesApi {
     const server = createServer({ cert, key }, (req, res) => {
       api!.paths.push(req.url ?? "");
       const json = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      if (api!.failing)
+        return json(503, {
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          message: "the server is currently unable to handle the request",
+          reason: "ServiceUnavailable",
+          code: 503,
+        });
       if (req.headers.authorization !== `Bearer ${token}`)
         return json(401, { kind: "Status", apiVersion: "v1", status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 });
       if (req.url !== "/api/v1/namespaces/monitoring/secrets/pyroscope-credentials") {
@@ -124,6 +135,26 @@ remote.kubernetes.secret "cloud" {
     assert.match(relay.output(), /"component":"remote\.kubernetes\.secret\.cloud".*Kubernetes object changed: reloading the configuration/);
     const sent = await sendAndReceive("after");
     assert.equal(sent.headers.authorization, basic("5678", passwords.second));
+  });
+
+  it("an API that fails keeps the data read last, as Alloy keeps a component's exports: the poll says so, and a reload takes it", async () => {
+    api.failing = true;
+    for (
+      const deadline = Date.now() + 15_000;
+      !relay.output().includes("cannot read a Kubernetes object: the relay keeps what it read last");
+      await sleep(50)
+    ) {
+      if (Date.now() > deadline) assert.fail(`no failed read logged:\n${relay.output().slice(-3_000)}`);
+    }
+    const reloaded = await fetch(`${relay.opsUrl}/-/reload`, { method: "POST" });
+    assert.equal(reloaded.status, 200, await reloaded.text());
+    assert.match(
+      relay.output(),
+      /"object":"secret monitoring\/pyroscope-credentials".*cannot read a Kubernetes object: the configuration takes its data read last/,
+    );
+    const sent = await sendAndReceive("while-failing");
+    assert.equal(sent.headers.authorization, basic("5678", passwords.second));
+    api.failing = false;
   });
 
   it("never logs a secret, nor does check print one; check lists the object", async () => {

@@ -1,6 +1,6 @@
 import { constants as osConstants } from "node:os";
-import { ConfigError, loadConfig, parseSettings, SettingsError, settingsOptionsFor } from "@pyroscope-relay/config";
-import type { CommandName, KubernetesObjectReader, RelayConfig } from "@pyroscope-relay/config";
+import { ConfigError, KubernetesReadMemory, loadConfig, parseSettings, SettingsError, settingsOptionsFor } from "@pyroscope-relay/config";
+import type { CommandName, RelayConfig } from "@pyroscope-relay/config";
 import { readKubernetesObject } from "@pyroscope-relay/delivery";
 import { createLogger } from "@pyroscope-relay/ops";
 import { RedisServerStartStoppedError } from "@pyroscope-relay/redis-server";
@@ -73,17 +73,23 @@ async function main(argv: string[]): Promise<number> {
     return operatorCommands[command](context);
   }
   // What remote.kubernetes.* components read, through the pod's service account or their client block.
-  const readObject: KubernetesObjectReader = (request) => readKubernetesObject(request, { env: process.env });
+  const objects = new KubernetesReadMemory((request) => readKubernetesObject(request, { env: process.env }));
   if (command === "check") {
     configuredEndpoint(settings);
-    const config = await loadConfig(configPath, process.env, undefined, readObject);
+    const config = await loadConfig(configPath, process.env, undefined, objects.fresh);
     process.stdout.write(describe(configPath, config));
     return 0;
   }
   // A writer serves no receiver: it reads none of their certificates, which need not be where it runs.
   const use = { servesReceivers: roles[command].ingest };
-  const config = await loadConfig(configPath, process.env, use, readObject);
+  const config = await loadConfig(configPath, process.env, use, objects.fresh);
   const logger = createLogger({ level: settings.logLevel, name: `pyroscope-relay ${command}` });
+  const readAtReload = objects.orLastRead((request, err) =>
+    logger.warn(
+      { object: `${request.kind} ${request.namespace}/${request.name}`, err },
+      "cannot read a Kubernetes object: the configuration takes its data read last",
+    ),
+  );
   if (config.ignored.length > 0) {
     logger.warn(
       { ignored: config.ignored.map(describeIgnored) },
@@ -123,11 +129,11 @@ async function main(argv: string[]): Promise<number> {
   });
   const relay = await startRelay(config, settings, roles[command], logger, {
     reloadConfig: async () => {
-      const next = await loadConfig(configPath, process.env, use, readObject);
+      const next = await loadConfig(configPath, process.env, use, readAtReload);
       for (const warning of next.warnings) logger.warn(warning);
       return next;
     },
-    readKubernetesObject: readObject,
+    readKubernetesObject: objects.fresh,
     onFatal: fatal,
     signal: starting.signal,
   }).catch((error: unknown) => {

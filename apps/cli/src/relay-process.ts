@@ -171,7 +171,7 @@ export async function startRelay(
     for (const warning of await checkRedisDurability(admin, { minReplicas: settings.redisMinReplicas })) {
       logger.warn({ redis: describeEndpoint(redis) }, warning);
     }
-    // Refused if the deployment's queues have more shards than this process would consume or count.
+    // A writer is refused if the deployment's queues have more shards than it would consume; an ingest process warns.
     queueShards = await checkQueueShards({ admin, settings, writer: roles.writer, logger, stack });
     // So that a target later removed from the configuration is still found with its queue.
     await recordTargets(

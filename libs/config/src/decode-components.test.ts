@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeComponents } from "./decode-components.js";
 import { compareDiagnostics, type Diagnostic } from "./diagnostic.js";
-import { standInObjects } from "./kubernetes-objects.js";
+import { standInObjects } from "./kubernetes-reads.js";
 import { parseAlloy } from "./parser.js";
 
 function decode(...sources: string[]) {

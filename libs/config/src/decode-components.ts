@@ -15,7 +15,8 @@ import {
 import { decodeBody } from "./decode-body.js";
 import { describeLocation, diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
 import { InstanceArguments, type Instance } from "./instance-arguments.js";
-import { type KubernetesObjectBlock, KubernetesObjects, type KubernetesObjectSource } from "./kubernetes-objects.js";
+import { type KubernetesObjectBlock, KubernetesObjects } from "./kubernetes-objects.js";
+import type { KubernetesObjectSource } from "./kubernetes-reads.js";
 import { type LocalFileBlock, LocalFiles } from "./local-files.js";
 import type { IgnoredComponent, KubernetesObjectConfig, KubernetesObjectKind, LocalFileConfig } from "./relay-config.js";
 import type { FileReader } from "./schema-values.js";

@@ -20,4 +20,5 @@ export { configuredHeaders, setsOwnTenant } from "./target-headers.js";
 export { MalformedEscapeError, percentDecoded, urlCredentials } from "./url-credentials.js";
 export { LocalFileWatch, type LocalFileWatchEvents } from "./local-file-watch.js";
 export { KubernetesObjectWatch, type KubernetesObjectWatchEvents } from "./kubernetes-object-watch.js";
+export { KubernetesReadMemory } from "./kubernetes-read-memory.js";
 export { maxTimerDelayMs, timerDelay } from "./timer-delay.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubernetesObjectWatch } from "./kubernetes-object-watch.js";
-import { kubernetesDataDigest } from "./kubernetes-objects.js";
+import { kubernetesDataDigest } from "./kubernetes-reads.js";
 import type { KubernetesObjectConfig } from "./relay-config.js";
 
 function objectOf(data: Record<string, string>, id = "remote.kubernetes.secret.creds"): KubernetesObjectConfig {
@@ -78,4 +78,26 @@ test("retry tells a change again at the next read; close stops reading", async (
   const readsAtClose = reads;
   await sleep(50);
   assert.ok(reads <= readsAtClose + 2, `${reads - readsAtClose} reads after close`);
+});
+
+test("reloads more frequent than poll_frequency keep an object polled; components reading one object poll it once", async () => {
+  let reads = 0;
+  const changes: string[] = [];
+  const watch = new KubernetesObjectWatch(
+    async () => {
+      reads++;
+      return { password: "new" };
+    },
+    { changed: (object) => changes.push(object.id), readFailed: () => undefined, readAgain: () => undefined },
+  );
+  const slow = { ...objectOf({ password: "old" }), pollFrequencyMs: 60 };
+  const sameObject = { ...slow, id: "profiles.feature/remote.kubernetes.secret.creds" };
+  watch.watch([slow, sameObject]);
+  // A reload every 20 ms, each as loaded before: the poll goes on at its own pace.
+  const reloads = setInterval(() => watch.watch([slow, sameObject]), 20);
+  await until("a read", () => reads >= 1);
+  clearInterval(reloads);
+  await until("the change", () => changes.length >= 1);
+  watch.close();
+  assert.deepEqual(changes, ["remote.kubernetes.secret.creds"], "one poll, one change, for both components");
 });

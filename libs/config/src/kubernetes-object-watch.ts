@@ -1,4 +1,4 @@
-import { kubernetesDataDigest } from "./kubernetes-objects.js";
+import { kubernetesDataDigest } from "./kubernetes-reads.js";
 import type { KubernetesObjectReader } from "./load-config.js";
 import type { KubernetesObjectConfig } from "./relay-config.js";
 import { timerDelay } from "./timer-delay.js";
@@ -20,17 +20,31 @@ export interface KubernetesObjectWatchEvents {
  * exports (the component turns unhealthy).
  */
 export class KubernetesObjectWatch {
-  private polls: ObjectPoll[] = [];
+  /** One poll per object read, by `pollKey`: components of several instances that read one object poll it once. */
+  private polls = new Map<string, ObjectPoll>();
 
   constructor(
     private readonly read: KubernetesObjectReader,
     private readonly events: KubernetesObjectWatchEvents,
   ) {}
 
-  /** Polls the objects of a configuration (just loaded) instead of what it polled before. */
+  /**
+   * Polls the objects of a configuration (just loaded) instead of what it polled before. A poll of an
+   * object read before goes on at its pace, from the data just loaded: reloads more frequent than
+   * `poll_frequency` must not keep an object from being read.
+   */
   watch(objects: readonly KubernetesObjectConfig[]): void {
+    const next = new Map<string, ObjectPoll>();
+    for (const object of objects) {
+      const key = pollKey(object);
+      if (next.has(key)) continue;
+      const kept = this.polls.get(key);
+      this.polls.delete(key);
+      kept?.loaded(object);
+      next.set(key, kept ?? new ObjectPoll(object, this.read, this.events));
+    }
     this.close();
-    this.polls = objects.map((object) => new ObjectPoll(object, this.read, this.events));
+    this.polls = next;
   }
 
   /**
@@ -38,13 +52,17 @@ export class KubernetesObjectWatch {
    * not take it for a passing reason (Redis unreachable, say), where data it refused is told once.
    */
   retry(object: KubernetesObjectConfig): void {
-    for (const poll of this.polls) poll.retry(object);
+    this.polls.get(pollKey(object))?.loaded(object);
   }
 
   close(): void {
-    for (const poll of this.polls) poll.close();
-    this.polls = [];
+    for (const poll of this.polls.values()) poll.close();
+    this.polls.clear();
   }
+}
+
+function pollKey(object: KubernetesObjectConfig): string {
+  return `${object.pollFrequencyMs} ${JSON.stringify(object.request)}`;
 }
 
 /** One object's poll; its timer is unref'd: it never keeps the process alive. */
@@ -56,7 +74,7 @@ class ObjectPoll {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly object: KubernetesObjectConfig,
+    private object: KubernetesObjectConfig,
     private readonly read: KubernetesObjectReader,
     private readonly events: KubernetesObjectWatchEvents,
   ) {
@@ -64,8 +82,10 @@ class ObjectPoll {
     this.timer = setInterval(() => void this.poll(), timerDelay(object.pollFrequencyMs)).unref();
   }
 
-  retry(object: KubernetesObjectConfig): void {
-    if (object.id === this.object.id) this.seen = this.object.dataDigest;
+  /** The configuration now holds `object`'s data as loaded: changes count from it. */
+  loaded(object: KubernetesObjectConfig): void {
+    this.object = object;
+    this.seen = object.dataDigest;
   }
 
   close(): void {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test, type TestContext } from "node:test";
 import { ConfigError } from "./config-error.js";
-import { kubernetesDataDigest } from "./kubernetes-objects.js";
+import { kubernetesDataDigest } from "./kubernetes-reads.js";
 import { loadConfig, loadTargetNames, type KubernetesObjectReader } from "./load-config.js";
 import type { KubernetesObjectRequest } from "./relay-config.js";
 
@@ -312,10 +312,11 @@ remote.kubernetes.configmap "loop" {
   );
 });
 
-test("the operator commands read no object: every key reads as empty", async (t) => {
-  const api = apiOf({});
-  assert.deepEqual(await loadTargetNames(await configFileOf(t, chartDestination), {}), ["grafana_cloud"]);
-  assert.deepEqual(api.reads, []);
+test("the operator commands read no object: every key reads as empty, an object's arguments unchecked", async (t) => {
+  // Without a reader any read would fail (see above); an object whose namespace another's data gives included.
+  const chained = chartDestination.replace('namespace = "monitoring"', 'namespace = remote.kubernetes.configmap.grafana_cloud.data["namespace"]');
+  assert.notEqual(chained, chartDestination);
+  assert.deepEqual(await loadTargetNames(await configFileOf(t, chained), {}), ["grafana_cloud"]);
 });
 
 test("in a custom component instance, an object is named by its component ID", async (t) => {
@@ -325,7 +326,7 @@ test("in a custom component instance, an object is named by its component ID", a
   argument "destinations" { }
   pyroscope.receive_http "default" {
     http {
-      listen_port = 4040
+      listen_port = remote.kubernetes.configmap.port.data["port"]
     }
     forward_to = argument.destinations.value
   }
@@ -348,13 +349,12 @@ remote.kubernetes.configmap "endpoint" {
 }
 `,
   );
-  const config = await loadConfig(file, {}, undefined, apiOf({ "configmap/monitoring/endpoint": { url: "https://profiles.example" } }).read);
+  const objects = { "configmap/monitoring/endpoint": { url: "https://profiles.example" }, "configmap/monitoring/port": { port: "4040" } };
+  const config = await loadConfig(file, {}, undefined, apiOf(objects).read);
+  assert.equal(config.receivers[0]?.listenPort, 4040);
   assert.deepEqual(
     config.kubernetesObjects.map(({ id }) => id),
-    ["remote.kubernetes.configmap.endpoint"],
+    ["profiles.feature/remote.kubernetes.configmap.port", "remote.kubernetes.configmap.endpoint"],
   );
-  assert.deepEqual(
-    config.ignored.map(({ name, label }) => `${name} ${label}`),
-    ["remote.kubernetes.configmap port"],
-  );
+  assert.deepEqual(config.ignored, []);
 });

@@ -1,11 +1,12 @@
 import type { Block } from "./ast.js";
 import { type ComponentExports, ExportError } from "./component-exports.js";
 import { componentId } from "./component-id.js";
-import { contentDigest } from "./content-digest.js";
 import { decodeBody } from "./decode-body.js";
 import type { Diagnostic } from "./diagnostic.js";
+import type { KubernetesObjectSource } from "./kubernetes-reads.js";
 import { LazyEvaluation } from "./lazy-evaluation.js";
 import type { LocalFilesInstance } from "./local-files.js";
+import { kubernetesDataDigest } from "./kubernetes-reads.js";
 import type { KubernetesClientConfig, KubernetesObjectConfig, KubernetesObjectKind, KubernetesObjectRequest } from "./relay-config.js";
 import { remoteKubernetesSchema, type RemoteKubernetesArguments } from "./remote-kubernetes-schema.js";
 import type { FileReader } from "./schema-values.js";
@@ -22,55 +23,6 @@ export interface KubernetesObjectBlock {
   label: string;
   file: string;
   block: Block;
-}
-
-/**
- * What reading an object gave: its data (a Secret's values decoded), why it could not be read, or,
- * where nothing is read (the operator commands, which need only the targets' names), a stand-in whose
- * every key reads as "".
- */
-export type KubernetesObjectRead = { data: Record<string, string> } | { error: string } | { standIn: true };
-
-/** Where the evaluation finds the objects: a read made before it (the evaluation itself does no I/O). */
-export interface KubernetesObjectSource {
-  /** What reading `request` gave; undefined when it was not read yet. */
-  lookup(request: KubernetesObjectRequest): KubernetesObjectRead | undefined;
-}
-
-/**
- * The objects read for loading a configuration, and those its evaluation asked for that are not read
- * yet: `loadConfig` reads these and evaluates again, until nothing is missing (an object's arguments
- * may read another's data).
- */
-export class KubernetesReads implements KubernetesObjectSource {
-  private readonly reads = new Map<string, KubernetesObjectRead>();
-  private readonly missing = new Map<string, KubernetesObjectRequest>();
-
-  lookup(request: KubernetesObjectRequest): KubernetesObjectRead | undefined {
-    const key = JSON.stringify(request);
-    const read = this.reads.get(key);
-    if (read === undefined) this.missing.set(key, request);
-    return read;
-  }
-
-  /** The objects asked for and not read yet; taking them empties the list. */
-  takeMissing(): KubernetesObjectRequest[] {
-    const missing = [...this.missing.values()];
-    this.missing.clear();
-    return missing;
-  }
-
-  record(request: KubernetesObjectRequest, read: KubernetesObjectRead): void {
-    this.reads.set(JSON.stringify(request), read);
-  }
-}
-
-/** The source of the operator commands: nothing is read, every key of every object reads as "". */
-export const standInObjects: KubernetesObjectSource = { lookup: () => ({ standIn: true }) };
-
-/** What tells one data of an object from another, without keeping a secret's values twice. */
-export function kubernetesDataDigest(data: Readonly<Record<string, string>>): string {
-  return contentDigest(JSON.stringify(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
 type ObjectState =
@@ -154,6 +106,7 @@ export class KubernetesObjects implements ComponentExports {
     const locations = new ValueLocations(block.pos);
     const before = this.diagnostics.length;
     const failed: ObjectState = { kind: "failed", reason: "the component has errors (reported at it)" };
+    if (this.source.standIn) return { kind: "loaded", data: everyKey(kind === "secret" ? new Secret("") : "") };
     const data = decodeBody(block.body, [], { file, scope: this.argumentScope(), locations }, this.diagnostics);
     if (this.diagnostics.length > before) return failed;
     const result = validateComponent(this.schema, data, locations, file);
@@ -165,7 +118,6 @@ export class KubernetesObjects implements ComponentExports {
     const read = this.source.lookup(request);
     if (read === undefined) return { kind: "unread" };
     if ("error" in read) return { kind: "failed", reason: read.error };
-    if ("standIn" in read) return { kind: "loaded", data: everyKey(kind === "secret" ? new Secret("") : "") };
     const values = Object.fromEntries(Object.entries(read.data).map(([key, value]) => [key, kind === "secret" ? new Secret(value) : value]));
     return {
       kind: "loaded",

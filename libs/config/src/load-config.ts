@@ -3,7 +3,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ConfigError } from "./config-error.js";
 import type { Environment } from "./evaluate.js";
-import { type KubernetesObjectRead, KubernetesReads } from "./kubernetes-objects.js";
+import { type KubernetesObjectRead, KubernetesReads } from "./kubernetes-reads.js";
 import { parseConfigFiles, targetNamesOf, type ConfigSource, type ConfigUse } from "./parse-config.js";
 import type { KubernetesObjectRequest, RelayConfig } from "./relay-config.js";
 

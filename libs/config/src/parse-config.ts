@@ -3,7 +3,7 @@ import { ConfigError } from "./config-error.js";
 import { compareDiagnostics, diagnosticAt, formatDiagnostic, type Diagnostic } from "./diagnostic.js";
 import { decodeComponents, type ParsedFile } from "./decode-components.js";
 import type { Environment } from "./evaluate.js";
-import { type KubernetesObjectSource, standInObjects } from "./kubernetes-objects.js";
+import { type KubernetesObjectSource, standInObjects } from "./kubernetes-reads.js";
 import { parseAlloy } from "./parser.js";
 import { receiveHttpSchema } from "./receive-http-schema.js";
 import { buildReceivers, type LocatedReceiver } from "./receivers.js";

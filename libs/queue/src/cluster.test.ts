@@ -13,7 +13,7 @@ import { masterServing, refreshSlots, slotOf } from "./cluster-masters.js";
 import { chunkKey, pendingKey, shardOf } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
 import { Enqueuer } from "./enqueuer.js";
-import { QueueShardsMismatchError, QueueUnavailableError, ReplicationError } from "./errors.js";
+import { QueueShardsMismatchError, QueueUnavailableError, ReplicasMissingError, ReplicationError } from "./errors.js";
 import { FailedJobRetention } from "./failed-retention.js";
 import { summarizeFailed } from "./failed-summary.js";
 import { purgeFailed } from "./purge.js";
@@ -415,12 +415,23 @@ test("with --redis.min-replicas, a flush counts once every master it wrote to ha
   assert.match(refused.message, /1 of 2 replica\(s\) of 127\.0\.0\.1:\d+ confirmed the write within 300 ms/);
 });
 
-test("with --redis.min-replicas, flushes write around a master whose replica is gone: nothing goes to it, nothing is refused", async (t) => {
+test("with --redis.min-replicas, flushes write around a master whose replica is gone; a target with every shard there is refused alone", async (t) => {
   const connection = await readyClusterClient(t, "producer");
+  const admin = await readyClusterClient(t, "admin");
   const masters = await cluster.masters();
   const replica = cluster.nodes.find((node) => !masters.some((master) => master.address === node.address))!;
   const guard = new RedisGuard({ connection, minReplicas: 1, intervalMs: 20 });
   const prefix = `t-${randomUUID()}`;
+  t.after(async () => {
+    await guard.stop();
+    await replica.restart();
+    await cluster.waitHealthy();
+  });
+  guard.start();
+  await replica.kill();
+  const short = await pollUntil("a master short of its replica", () => guard.state?.shortOfReplicas[0]);
+  assert.equal(short.online, 0);
+  const onShort = (key: string) => connection.slots[slotOf(key)]?.[0] === short.address;
   const targets = ["alpha", "beta"];
   const enqueuer = new Enqueuer({
     connection,
@@ -431,21 +442,46 @@ test("with --redis.min-replicas, flushes write around a master whose replica is 
     guard,
     replication: { minReplicas: 1, timeoutMs: 2_000 },
   });
-  t.after(async () => {
-    await guard.stop();
-    await enqueuer.close();
-    await replica.restart();
-    await cluster.waitHealthy();
-  });
-  guard.start();
-  await replica.kill();
-  const short = await pollUntil("a master short of its replica", () => guard.state?.shortOfReplicas[0]);
-  assert.equal(short.online, 0);
-  for (let i = 0; i < 20; i++) {
-    const { batchId } = await enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(), targets);
-    const written = [chunkKey(prefix, batchId, 0), ...targets.map((name) => pendingKey(prefix, name, shardOf(batchId, SHARDS)))];
-    for (const key of written) assert.notEqual(connection.slots[slotOf(key)]?.[0], short.address, `${key} written to the master without a replica`);
+  t.after(() => enqueuer.close());
+  const pendingOnShort = targets.flatMap((name) => Array.from({ length: SHARDS }, (_, shard) => pendingKey(prefix, name, shard))).filter(onShort);
+  const lengths = () => Promise.all(pendingOnShort.map((key) => admin.llen(key)));
+  const before = await lengths();
+  const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => enqueuer.enqueue(Buffer.from(`profile ${i}`), ingestFacts(), targets)));
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, "fulfilled", String((outcome as PromiseRejectedResult).reason));
+    const { batchId } = (outcome as PromiseFulfilledResult<{ batchId: string }>).value;
+    assert.ok(!onShort(chunkKey(prefix, batchId, 0)), `batch ${batchId} written to the master without a replica`);
   }
+  assert.deepEqual(await lengths(), before, "no segment on the master without a replica");
+  const stored = await Promise.all(targets.map(async (name) => (await readTargetBacklog(admin, prefix, name, SHARDS)).profiles));
+  assert.deepEqual(stored, [30, 30]);
+
+  // With one queue shard a target's queue is on one master: a profile for a target whose queue is on
+  // the short master is refused alone, one that joins it in the same flush stored.
+  const names = Array.from({ length: 200 }, (_, i) => `target${i}`);
+  const fine = names.find((name) => !onShort(pendingKey(prefix, name)))!;
+  const stranded = names.find((name) => onShort(pendingKey(prefix, name)))!;
+  const single = new Enqueuer({
+    connection,
+    prefix: `${prefix}-single`,
+    payloadTtlMs: 60_000,
+    targets: [fine, stranded].map((name) => targetConfig(name, { maxBackoffRetries: 3 })),
+    guard,
+    replication: { minReplicas: 1, timeoutMs: 2_000 },
+  });
+  t.after(() => single.close());
+  const [kept, refused] = await Promise.allSettled([
+    single.enqueue(Buffer.from("for the target on a master with its replica"), ingestFacts(), [fine]),
+    single.enqueue(Buffer.from("for both"), ingestFacts(), [fine, stranded]),
+  ]);
+  assert.equal(kept.status, "fulfilled", String((kept as PromiseRejectedResult).reason));
+  assert.equal(refused.status, "rejected");
+  const reason = (refused as PromiseRejectedResult).reason as Error;
+  assert.ok(reason instanceof ReplicasMissingError);
+  assert.equal(
+    reason.message,
+    `too few Redis replicas online for --redis.min-replicas 1 (${short.address} has 0): every queue shard of target ${stranded} is on a master short of them; nothing was stored`,
+  );
 });
 
 test("the durability check and the memory guard look at every master", async (t) => {

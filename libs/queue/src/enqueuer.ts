@@ -1,19 +1,17 @@
-import { randomUUID } from "node:crypto";
 import type { TargetConfig } from "@pyroscope-relay/config";
 import type { Redis } from "ioredis";
 import type { ProfileFacts, ProfileRef } from "./batch-data.js";
 import { addDrainJob, attemptsFor, drainJobId } from "./batch-job.js";
+import { BatchPlacement } from "./batch-placement.js";
 import { BatchStore, STORE_RESULTS } from "./batch-store.js";
 import { BacklogView, type BacklogBounds } from "./backlog-view.js";
 import { BacklogFullError, InvalidTargetsError, QueueUnavailableError, ReplicasMissingError, type FullTarget } from "./errors.js";
 import { DeadlinePassedError, GroupCommit, type FlushBounds } from "./group-commit.js";
-import { batchRefsKey, shardOf } from "./keys.js";
 import { formatRanges } from "./index-ranges.js";
 import { layOut } from "./payload-layout.js";
 import { PendingSegments } from "./pending-segments.js";
-import { slotOf } from "./cluster-masters.js";
 import { isCluster, type RedisConnection } from "./redis-connection.js";
-import type { MasterShortOfReplicas, RedisGuard } from "./redis-guard.js";
+import type { RedisGuard } from "./redis-guard.js";
 import { confirmReplicas, type ReplicationBound } from "./replication.js";
 import { TargetBacklog, usageOf, type BacklogUsage } from "./target-backlog.js";
 import { targetQueue, type TargetQueue } from "./target-queue.js";
@@ -48,7 +46,7 @@ export interface EnqueuerOptions {
   guard?: RedisGuard;
   /** What one flush may carry (`DEFAULT_FLUSH_BOUNDS` by default). */
   flush?: FlushBounds;
-  /** Queues per target (`--target.queue-shards`, 1 by default); a batch goes to the shard its id picks. */
+  /** Queues per target (`--target.queue-shards`, 1 by default); a batch goes to the shard its id picks (see BatchPlacement). */
   queueShards?: number;
   /** A flush counts as stored only once this many replicas of every master it wrote to hold it (Redis WAIT). */
   replication?: ReplicationBound;
@@ -85,7 +83,7 @@ interface TargetEntry {
   stored: number;
 }
 
-/** A target's part of a flush: a segment for its drain job, on the shard the batch id picks. */
+/** A target's part of a flush: a segment for its drain job, on the shard its placement picks. */
 interface TargetJob {
   entry: TargetEntry;
   shard: number;
@@ -121,6 +119,7 @@ export class Enqueuer {
   private readonly payloadTtlMs: number;
   private readonly bounds: BacklogBounds | undefined;
   private readonly guard: RedisGuard | undefined;
+  private readonly placement: BatchPlacement;
   private readonly commit: GroupCommit<Submission, string>;
   private readonly cleanups = new Set<Promise<void>>();
   private readonly poller: NodeJS.Timeout | undefined;
@@ -136,6 +135,7 @@ export class Enqueuer {
     const { backlog } = options;
     this.bounds = backlog !== undefined && (backlog.maxProfiles > 0 || backlog.maxBytes > 0) ? backlog : undefined;
     this.guard = options.guard;
+    this.placement = new BatchPlacement(options.connection, options.prefix, options.replication === undefined ? undefined : options.guard);
     const shards = options.queueShards ?? 1;
     if (!Number.isSafeInteger(shards) || shards < 1) throw new RangeError(`queue shards must be a whole number of at least 1, got ${shards}`);
     this.setTargets(options.targets);
@@ -227,6 +227,8 @@ export class Enqueuer {
     this.guard?.check();
     const { admitted, dropped } = this.admit(entries);
     if (admitted.length === 0) return { batchId: "", queued: [], dropped };
+    // Alone, before it joins a flush: the flush's other profiles are stored all the same.
+    this.placement.refuseUnplaceable(admitted);
     const size = payload.byteLength;
     for (const entry of admitted) entry.view.reserve(size);
     let batchId: string;
@@ -295,14 +297,15 @@ export class Enqueuer {
         nothingRan = transactionNotRun(error);
         throw error;
       });
-    const { batchId, short } = this.batchIdFor(group);
+    // From the submissions, not `entries`: a target removed by a reload since still gets what it admitted.
+    const targets = [...new Set(group.flatMap((submission) => submission.targets))];
+    const { batchId, shards, short } = this.placement.place(targets);
     const { offsets, chunks } = layOut(group.map((submission) => submission.payload));
     const bytes = group.reduce((sum, submission) => sum + submission.payload.byteLength, 0);
     const refs = group.map((submission, index): ProfileRef => ({ ...submission.facts, index, offset: offsets[index]!, size: submission.payload.byteLength }));
-    // From the submissions, not `entries`: a target removed by a reload since still gets what it admitted.
-    const jobs = [...new Set(group.flatMap((submission) => submission.targets))].map((entry): TargetJob => {
+    const jobs = targets.map((entry, index): TargetJob => {
       const profiles = refs.filter((_, i) => group[i]!.targets.includes(entry));
-      const shard = shardOf(batchId, entry.shards.length);
+      const shard = shards[index]!;
       const receivedAt = profiles.reduce((oldest, ref) => Math.min(oldest, ref.receivedAt), Number.POSITIVE_INFINITY);
       const pointer = { batch: batchId, bytes, indices: formatRanges(profiles.map((ref) => ref.index)), receivedAt };
       const usage = usageOf(profiles);
@@ -310,6 +313,7 @@ export class Enqueuer {
     });
     try {
       if (short.length > 0) {
+        // Refused before anything is sent: nothing to undo. The guard's state changed since the profiles were admitted.
         nothingRan = true;
         this.guard!.refuseShort(short);
       }
@@ -370,34 +374,6 @@ export class Enqueuer {
     }
   }
 
-  /**
-   * A new batch id for `group`, and the masters short of replicas its flush would write to (none
-   * without a replication bound). On a Cluster the id decides where the flush writes (its batch's
-   * slot, and each target's queue shard): while a master is short, a few ids are tried so that the
-   * flush writes to others, and ingest carries on at full rate on the masters that have their
-   * replicas (a target all of whose shards are on a short master is refused all the same).
-   */
-  private batchIdFor(group: readonly Submission[]): { batchId: string; short: MasterShortOfReplicas[] } {
-    const { guard } = this;
-    if (guard === undefined || this.options.replication === undefined) return { batchId: randomUUID(), short: [] };
-    const entries = [...new Set(group.flatMap((submission) => submission.targets))];
-    const tries = isCluster(this.options.connection) ? BATCH_ID_TRIES : 1;
-    let picked: { batchId: string; short: MasterShortOfReplicas[] } | undefined;
-    for (let tried = 0; tried < tries && picked?.short.length !== 0; tried++) {
-      const batchId = randomUUID();
-      picked = { batchId, short: guard.shortAmong(this.mastersWrittenBy(batchId, entries)) };
-    }
-    return picked!;
-  }
-
-  /** On a Cluster, the masters a flush of batch `batchId` for `entries` writes to, as the client maps the slots now. */
-  private mastersWrittenBy(batchId: string, entries: readonly TargetEntry[]): string[] {
-    const { connection, prefix } = this.options;
-    if (!isCluster(connection)) return [];
-    const keys = [batchRefsKey(prefix, batchId), ...entries.map((entry) => entry.shards[shardOf(batchId, entry.shards.length)]!.pending.key)];
-    return keys.map((key) => connection.slots[slotOf(key)]?.[0]).filter((address) => address !== undefined);
-  }
-
   /** Appends a target's segment with its count-in, and asks whether a drain job waits: `SEGMENT_RESULTS` results. */
   private queueSegment(transaction: Transaction, job: TargetJob): void {
     job.pending.queueAppend(transaction, job.listed);
@@ -445,12 +421,6 @@ function describeFull(usage: FullTarget, bounds: BacklogBounds): string {
   ].filter((limit) => limit !== undefined);
   return `target ${usage.target} (${limits.join(", ")})`;
 }
-
-/**
- * Batch ids a flush tries while a master is short of replicas: with 3 masters, one short, and two
- * targets, an id avoids it about 3 times in 10, so 16 tries find one 99.7% of the time.
- */
-const BATCH_ID_TRIES = 16;
 
 /** Results of a target's part of a flush: the segment's RPUSH, the count-in's two HINCRBY, then EXISTS. */
 const SEGMENT_RESULTS = 4;

@@ -47,7 +47,8 @@ export function queueNameFor(targetName: string, shard = 0): string {
 
 /**
  * The queue shard that carries a batch for a target with `shards` queues: taken from the batch id (a
- * random UUID), so that batches spread evenly and every process finds a batch's job from its id.
+ * random UUID), so that batches spread evenly (while a master is short of replicas, the enqueuer may
+ * take the next shard: see batch-placement.ts).
  */
 export function shardOf(batchId: string, shards: number): number {
   return shards <= 1 ? 0 : Number.parseInt(batchId.slice(0, 8), 16) % shards;

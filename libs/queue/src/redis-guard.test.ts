@@ -128,7 +128,7 @@ test("with --redis.min-replicas, a master short of replicas online refuses the f
   const started = Date.now();
   await assert.rejects(enqueuer.enqueue(Buffer.from("master only"), data, ["alpha"]), (error: unknown) => {
     assert.ok(error instanceof ReplicasMissingError);
-    assert.equal(error.message, "too few Redis replicas online for --redis.min-replicas 1 (redis has 0): nothing was stored");
+    assert.equal(error.message, "too few Redis replicas online for --redis.min-replicas 1 (redis has 0); nothing was stored");
     return true;
   });
   assert.ok(Date.now() - started < 2_000, "refused before WAIT could time out");

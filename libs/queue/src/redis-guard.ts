@@ -13,8 +13,10 @@ export interface RedisMemoryState {
 export interface MasterShortOfReplicas {
   /** `host:port` on a Cluster (as its slot map names it); `redis` for one Redis. */
   address: string;
-  /** Its replicas that follow it now (`state=online` in `INFO replication`). */
+  /** Its replicas that follow it now (`state=online` in `INFO replication`); 0 when it did not answer. */
   online: number;
+  /** It did not answer the reading (a failover under way, say): a flush to it would fail or wait too. */
+  unreachable?: true;
 }
 
 export interface RedisGuardState {
@@ -92,40 +94,55 @@ export class RedisGuard {
     );
   }
 
-  /**
-   * The masters among `addresses` (all of them on one Redis) that the last reading found short of
-   * replicas; empty before any reading.
-   */
+  /** The masters the last reading found short of replicas; empty before any reading. */
+  get shortOfReplicas(): readonly MasterShortOfReplicas[] {
+    return this.last?.shortOfReplicas ?? [];
+  }
+
+  /** The masters among `addresses` (all of them on one Redis) that the last reading found short of replicas. */
   shortAmong(addresses: Iterable<string>): MasterShortOfReplicas[] {
-    const short = this.last?.shortOfReplicas ?? [];
-    if (short.length === 0 || !isCluster(this.options.connection)) return short;
+    const short = this.shortOfReplicas;
+    if (short.length === 0 || !isCluster(this.options.connection)) return [...short];
     const wanted = new Set(addresses);
     return short.filter((master) => wanted.has(master.address));
   }
 
-  /** Throws `ReplicasMissingError` naming them when any of `short` (from `shortAmong`) is; nothing was written. */
-  refuseShort(short: readonly MasterShortOfReplicas[]): void {
+  /**
+   * Throws `ReplicasMissingError` naming them (and `why`) when any of `short` (from `shortAmong`) is;
+   * nothing was written.
+   */
+  refuseShort(short: readonly MasterShortOfReplicas[], why?: string): void {
     if (short.length === 0) return;
-    const named = short.map((master) => `${master.address} has ${master.online}`).join(", ");
-    throw new ReplicasMissingError(`too few Redis replicas online for --redis.min-replicas ${this.options.minReplicas} (${named}): nothing was stored`);
+    const named = short.map((master) => (master.unreachable ? `${master.address} unreachable` : `${master.address} has ${master.online}`)).join(", ");
+    const because = why === undefined ? "" : `: ${why}`;
+    throw new ReplicasMissingError(
+      `too few Redis replicas online for --redis.min-replicas ${this.options.minReplicas} (${named})${because}; nothing was stored`,
+    );
   }
 
-  /** Reads `INFO` of every master once (memory, and replication with `minReplicas`) and updates the state. */
+  /**
+   * Reads `INFO` of every master once (memory, and replication with `minReplicas`) and updates the
+   * state. A master that does not answer counts as short of replicas (with `minReplicas`), the others'
+   * readings stand; when none answers, the reading fails and the last state stays.
+   */
   async poll(): Promise<RedisGuardState> {
     const { connection, minReplicas = 0 } = this.options;
     const masters = mastersOf(connection);
     if (masters.length === 0) throw new Error("no Redis master known yet");
-    const readings = await Promise.all(
+    const settled = await Promise.allSettled(
       masters.map(async (master) => {
         const [memory, replication] = await Promise.all([master.info("memory"), minReplicas > 0 ? master.info("replication") : undefined]);
-        const address = isCluster(connection) ? `${master.options.host}:${master.options.port}` : "redis";
-        return { memory: parseMemoryInfo(memory), address, online: replication === undefined ? minReplicas : onlineReplicas(replication) };
+        return { memory: parseMemoryInfo(memory), online: replication === undefined ? minReplicas : onlineReplicas(replication) };
       }),
     );
-    const state: RedisGuardState = {
-      memory: readings.map((reading) => reading.memory).reduce(fullest),
-      shortOfReplicas: readings.filter((reading) => reading.online < minReplicas).map(({ address, online }) => ({ address, online })),
-    };
+    const address = (index: number) => (isCluster(connection) ? `${masters[index]!.options.host}:${masters[index]!.options.port}` : "redis");
+    const answered = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+    if (answered.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
+    const shortOfReplicas = settled.flatMap((result, index): MasterShortOfReplicas[] => {
+      if (result.status === "rejected") return minReplicas > 0 ? [{ address: address(index), online: 0, unreachable: true }] : [];
+      return result.value.online < minReplicas ? [{ address: address(index), online: result.value.online }] : [];
+    });
+    const state: RedisGuardState = { memory: answered.map((reading) => reading.memory).reduce(fullest), shortOfReplicas };
     const previous = this.last;
     this.last = state;
     this.failing = false;
@@ -183,5 +200,5 @@ function onlineReplicas(info: string): number {
 }
 
 function describeShort(short: readonly MasterShortOfReplicas[]): string {
-  return short.map((master) => `${master.address}=${master.online}`).join(" ");
+  return short.map((master) => `${master.address}=${master.unreachable ? "unreachable" : master.online}`).join(" ");
 }

@@ -1,4 +1,6 @@
-import type { RedisConnection } from "./redis-connection.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { refreshSlots } from "./cluster-masters.js";
+import { isCluster, type RedisConnection } from "./redis-connection.js";
 import { profileRef, type BatchJobData, type ClaimedSegment, type PendingSegment, type ProfileRef } from "./batch-data.js";
 import { UnreadableClaimError } from "./errors.js";
 import { inRanges, parseRanges } from "./index-ranges.js";
@@ -136,6 +138,12 @@ return 1
 );
 
 /**
+ * How long a drain job waits, on a Cluster, before it reads again the references of batches that
+ * read as gone (see `resolve`): longer than a resumed master takes to learn of its failover.
+ */
+export const GONE_RECHECK_MS = 1_000;
+
+/**
  * The chunk bytes one read of a job's payloads asks for at most: Redis copies a command's whole reply
  * before it serves another client, so a read of a whole job (up to 16 MiB) would hold every flush
  * behind it for as long.
@@ -209,20 +217,24 @@ export class BatchStore {
    * shared chunks); a whole segment (written by an earlier version) is as it is. A pointer whose
    * batch's references are gone (twice the payload TTL, or released by a drain job whose claim a
    * failover lost, which delivered them) cannot be delivered: it resolves to a LostSegment, with the
-   * number of profiles it pointed at, so that the segments claimed with it still go out.
+   * number of profiles it pointed at, so that the segments claimed with it still go out. On a Cluster
+   * one is only taken as gone once it reads so again `GONE_RECHECK_MS` later.
    * @throws UnreadableClaimError when a batch's references do not parse or lack the profiles pointed at
    */
   async resolve(jobId: string, entries: readonly PendingSegment[]): Promise<ClaimedSegment[]> {
     const batches = [...new Set(entries.flatMap((entry) => ("indices" in entry ? [entry.batch] : [])))];
     const refs = new Map<string, Buffer | null>();
-    await Promise.all(
-      groupBySlot(this.redis, batches, (batch) => batchRefsKey(this.prefix, batch)).map(async (group) => {
-        const keys = group.map(({ item }) => batchRefsKey(this.prefix, item));
-        const read = (missing: readonly string[]) => this.redis.mgetBuffer(...missing);
-        const values = this.shared === undefined ? await read(keys) : await this.shared.read(keys, read);
-        group.forEach(({ item }, i) => refs.set(item, values[i] ?? null));
-      }),
-    );
+    await this.readRefs(batches, refs, this.shared);
+    const gone = batches.filter((batch) => refs.get(batch) === null);
+    if (gone.length > 0 && isCluster(this.redis)) {
+      // A master stopped and replaced by its replica answers, as it resumes, what was sent to it
+      // meanwhile from its data of before, until it learns within moments that it is a master no
+      // longer: a batch stored since on the new master would read as gone, its profiles dropped.
+      // Read once more, past that, from where the renewed slot map says (or its MOVED).
+      await sleep(GONE_RECHECK_MS);
+      await refreshSlots(this.redis).catch(() => undefined);
+      await this.readRefs(gone, refs);
+    }
     return entries.map((entry): ClaimedSegment => {
       if (!("indices" in entry)) return entry;
       const stored = refs.get(entry.batch);
@@ -232,6 +244,18 @@ export class BatchStore {
       if (profiles.length === 0) throw new UnreadableClaimError(jobId, `batch ${entry.batch} has none of the profiles ${entry.indices}`);
       return { batch: entry.batch, bytes: entry.bytes, profiles };
     });
+  }
+
+  /** Reads the references of `batches` into `refs` (null for one gone), a round trip per hash slot, through `shared` if given. */
+  private async readRefs(batches: readonly string[], refs: Map<string, Buffer | null>, shared?: SharedChunks): Promise<void> {
+    await Promise.all(
+      groupBySlot(this.redis, batches, (batch) => batchRefsKey(this.prefix, batch)).map(async (group) => {
+        const keys = group.map(({ item }) => batchRefsKey(this.prefix, item));
+        const read = (missing: readonly string[]) => this.redis.mgetBuffer(...missing);
+        const values = shared === undefined ? await read(keys) : await shared.read(keys, read);
+        group.forEach(({ item }, i) => refs.set(item, values[i] ?? null));
+      }),
+    );
   }
 
   /** The bytes of `refs` by profile index, in one round trip; a profile whose bytes are gone is left out. */

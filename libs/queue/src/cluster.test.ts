@@ -10,7 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, pollUntil, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
 import type { Cluster } from "ioredis";
 import { masterServing, refreshSlots, slotOf } from "./cluster-masters.js";
-import { chunkKey, pendingKey, shardOf } from "./keys.js";
+import { BatchStore, GONE_RECHECK_MS } from "./batch-store.js";
+import { batchRefsKey, chunkKey, pendingKey, shardOf } from "./keys.js";
 import { checkRedisDurability } from "./durability.js";
 import { Enqueuer } from "./enqueuer.js";
 import { QueueShardsMismatchError, QueueUnavailableError, ReplicasMissingError, ReplicationError } from "./errors.js";
@@ -482,6 +483,66 @@ test("with --redis.min-replicas, flushes write around a master whose replica is 
     reason.message,
     `too few Redis replicas online for --redis.min-replicas 1 (${short.address} has 0): every queue shard of target ${stranded} is on a master short of them; nothing was stored`,
   );
+});
+
+test("a batch whose references read as gone is read again a moment later: a resumed master's stale answer drops no profile", async (t) => {
+  const connection = await readyClusterClient(t, "worker");
+  const prefix = `t-${randomUUID()}`;
+  const store = new BatchStore(connection, prefix);
+  const ref = { ...ingestFacts(), index: 0, offset: 0, size: 4 };
+  const stored = async (text: string) => {
+    const batch = randomUUID();
+    const transaction = new Transaction();
+    store.queueStore(transaction, batch, [Buffer.from(text)], [ref], ["a"], 60_000);
+    await runTransaction(connection, transaction);
+    return batch;
+  };
+  const [back, gone] = [await stored("back"), await stored("gone")];
+  const saved = await connection.getBuffer(batchRefsKey(prefix, back));
+  await Promise.all([back, gone].map((batch) => connection.del(batchRefsKey(prefix, batch))));
+  const resolving = store.resolve("j.drain", [
+    { batch: back, bytes: 4, indices: "0" },
+    { batch: gone, bytes: 4, indices: "0" },
+  ]);
+  await sleep(GONE_RECHECK_MS / 4);
+  await connection.set(batchRefsKey(prefix, back), saved!);
+  const [found, lost] = await resolving;
+  assert.deepEqual(found, { batch: back, bytes: 4, profiles: [ref] });
+  assert.deepEqual(lost, { batch: gone, lost: 1 });
+});
+
+test("while the cluster is down, a client's connect() settles: BullMQ awaits it as it renews a worker's blocking connection", async (t) => {
+  const client = await readyClusterClient(t, "worker");
+  const admin = await readyClusterClient(t, "admin");
+  // A master and its replica down: their slots unserved, the cluster reports cluster_state:fail.
+  const nodes = String(await admin.cluster("NODES"))
+    .trim()
+    .split("\n")
+    .map((line) => line.split(" "));
+  const master = nodes.find(([, , flags]) => flags!.includes("master"))!;
+  const replica = nodes.find(([, , , masterId]) => masterId === master[0])!;
+  const down = cluster.nodes.filter((node) => [master[1], replica[1]].some((address) => address!.startsWith(`${node.address}@`)));
+  assert.equal(down.length, 2);
+  t.after(async () => {
+    for (const node of down) await node.restart();
+    await cluster.waitHealthy();
+  });
+  for (const node of down) await node.stop();
+  const live = cluster.nodes.find((node) => !down.includes(node))!;
+  const probe = createRedisConnection(`redis://${live.address}`, "admin");
+  t.after(() => probe.disconnect());
+  await pollUntil("the cluster to fail", async () => /cluster_state:fail/.test(String(await probe.call("CLUSTER", "INFO"))), { timeoutMs: 15_000 });
+
+  client.disconnect();
+  await once(client, "end");
+  const outcome = await Promise.race([
+    client.connect().then(
+      () => "resolved",
+      () => "rejected",
+    ),
+    sleep(8_000).then(() => "pending"),
+  ]);
+  assert.notEqual(outcome, "pending", "connect() neither resolved nor rejected");
 });
 
 test("the durability check and the memory guard look at every master", async (t) => {

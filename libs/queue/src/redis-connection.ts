@@ -120,6 +120,12 @@ function openConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string)
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     slotsRefreshTimeout: 2_000,
+    // ioredis' Cluster.connect() never settles when its ready check finds `cluster_state:fail` (it
+    // reconnects by itself, but the promise of that connect is dropped), and BullMQ awaits that promise
+    // when it renews a worker's blocking connection: a worker that did so during a failover took no job
+    // again, ready and silent. Without the check the client is ready once it has the slot map, and a
+    // command sent while the cluster is down gets CLUSTERDOWN, which it retries as any other.
+    enableReadyCheck: false,
   });
 }
 
@@ -186,8 +192,14 @@ async function refuseClusterNode(redis: RedisConnection): Promise<void> {
   );
 }
 
+/**
+ * Resolves once `redis` is ready; a cluster client once a master it knows answers too, as the client
+ * runs without ioredis' own ready check (see `createRedisConnection`): masters it cannot reach at all
+ * (their TLS name, say) are then found here, with the reason, and not at the first command. One
+ * master down (a failover under way) does not keep the process from starting: the others serve.
+ */
 async function untilReady(redis: RedisConnection, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  if (redis.status === "ready") return;
+  if (redis.status === "ready" && !isCluster(redis)) return;
   if (signal?.aborted) throw new RedisWaitStoppedError("asked to stop while waiting for Redis");
   let lastError: Error | undefined;
   let nodeError: string | undefined;
@@ -201,28 +213,37 @@ async function untilReady(redis: RedisConnection, timeoutMs: number, signal?: Ab
   redis.on("error", onError);
   redis.on("node error", onNodeError);
   try {
+    const ready = (async () => {
+      // Not events.once: it rejects at the first "error", and ioredis reports each refused attempt.
+      if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+      if (isCluster(redis)) await Promise.any(redis.nodes("master").map((master) => master.ping()));
+    })();
+    // Settled late (or never, past the deadline), it must not count as unhandled.
+    ready.catch(() => undefined);
     await new Promise<void>((resolve, reject) => {
-      const onReady = () => {
+      let settled = false;
+      const finish = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
-        resolve();
+        outcome();
       };
-      const onAbort = () => {
-        clearTimeout(timer);
-        redis.off("ready", onReady);
-        reject(new RedisWaitStoppedError("asked to stop while waiting for Redis"));
-      };
+      const onAbort = () => finish(() => reject(new RedisWaitStoppedError("asked to stop while waiting for Redis")));
       signal?.addEventListener("abort", onAbort, { once: true });
       const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        redis.off("ready", onReady);
         void notReadyReason(redis, lastError, nodeError).then((why) => {
           const endpoint = endpoints.get(redis);
           const at = endpoint === undefined ? "" : ` at ${describeEndpoint(endpoint)}`;
-          reject(new QueueUnavailableError(`Redis${at} not ready within ${timeoutMs} ms (status ${redis.status})${why}`, { cause: lastError }));
+          finish(() => reject(new QueueUnavailableError(`Redis${at} not ready within ${timeoutMs} ms (status ${redis.status})${why}`, { cause: lastError })));
         });
       }, timeoutMs);
-      redis.once("ready", onReady);
+      ready.then(
+        () => finish(resolve),
+        (error: unknown) => {
+          lastError = error instanceof Error ? error : new Error(String(error));
+        },
+      );
     });
   } finally {
     redis.off("error", onError);

@@ -1,3 +1,4 @@
+import { BackgroundReading } from "./background-reading.js";
 import { QueueShardsMismatchError } from "./errors.js";
 import { readQueueShards, restoreQueueShards } from "./queue-shards-record.js";
 import type { RedisConnection } from "./redis-connection.js";
@@ -31,14 +32,12 @@ export class QueueShardsWatch {
   private readonly remindMs: number;
   private current: QueueShardsMismatchError | undefined;
   private reportedAt = 0;
-  private failing = false;
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> | undefined;
-  private stopped = false;
+  private readonly reading: BackgroundReading;
 
   constructor(private readonly options: QueueShardsWatchOptions) {
     this.intervalMs = options.intervalMs ?? 5_000;
     this.remindMs = options.remindMs ?? 600_000;
+    this.reading = new BackgroundReading(() => this.poll(), options.onError);
   }
 
   /** The record is above this process' count, as the last reading saw it; undefined while it is not. */
@@ -48,10 +47,7 @@ export class QueueShardsWatch {
 
   /** Reads every interval (the first one interval from now: the process checked at its start), until `stop()`. */
   start(): void {
-    if (this.timer !== undefined) return;
-    this.stopped = false;
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.reading.start(this.intervalMs, { now: false });
   }
 
   /**
@@ -59,9 +55,7 @@ export class QueueShardsWatch {
    * hold the shutdown for the command timeout): it ends with the connection, its failure untold.
    */
   stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.stopped = true;
+    void this.reading.stop();
     return Promise.resolve();
   }
 
@@ -71,7 +65,7 @@ export class QueueShardsWatch {
     const recorded = await readQueueShards(this.options.connection, prefix);
     // Gone while this process runs: recorded again, so that the check at a process' start still holds.
     if (recorded === undefined) await restoreQueueShards(this.options.connection, prefix, shards);
-    this.failing = false;
+    this.reading.succeeded();
     const previous = this.current;
     if (recorded === undefined || recorded <= shards) {
       this.current = undefined;
@@ -86,21 +80,5 @@ export class QueueShardsWatch {
     this.reportedAt = now;
     this.options.onMismatch?.(this.current!);
     return this.current;
-  }
-
-  private tick(): void {
-    // One reading at a time; a failed one leaves the last state as it was.
-    if (this.polling !== undefined) return;
-    this.polling = this.poll()
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          if (!this.failing && !this.stopped) this.options.onError?.(error);
-          this.failing = true;
-        },
-      )
-      .finally(() => {
-        this.polling = undefined;
-      });
   }
 }

@@ -1,3 +1,4 @@
+import { BackgroundReading } from "./background-reading.js";
 import { isCluster, mastersOf, type RedisConnection } from "./redis-connection.js";
 import { RedisMemoryFullError, ReplicasMissingError } from "./errors.js";
 
@@ -55,28 +56,20 @@ const FULL_SHARE = 0.95;
  *   stored at all.
  */
 export class RedisGuard {
-  private readonly intervalMs: number;
   private last: RedisGuardState | undefined;
-  private failing = false;
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> | undefined;
+  private readonly reading: BackgroundReading;
 
   constructor(private readonly options: RedisGuardOptions) {
-    this.intervalMs = options.intervalMs ?? 1_000;
+    this.reading = new BackgroundReading(() => this.poll(), options.onError);
   }
 
   /** Reads now, then every interval, until `stop()`. */
   start(): void {
-    if (this.timer !== undefined) return;
-    this.tick();
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.reading.start(this.options.intervalMs ?? 1_000, { now: true });
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.polling;
+  stop(): Promise<void> {
+    return this.reading.stop();
   }
 
   /** The last successful reading; undefined before the first one. */
@@ -145,28 +138,10 @@ export class RedisGuard {
     const state: RedisGuardState = { memory: answered.map((reading) => reading.memory).reduce(fullest), shortOfReplicas };
     const previous = this.last;
     this.last = state;
-    this.failing = false;
+    this.reading.succeeded();
     if (state.memory.full !== (previous?.memory.full ?? false)) this.options.onMemoryChange?.(state.memory);
     if (describeShort(state.shortOfReplicas) !== describeShort(previous?.shortOfReplicas ?? [])) this.options.onReplicasChange?.(state.shortOfReplicas);
     return state;
-  }
-
-  private tick(): void {
-    // One reading at a time: a Redis slower than the interval gets no pile of INFO commands.
-    if (this.polling !== undefined) return;
-    this.polling = this.poll()
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          // The last reading stands: a Redis that cannot answer INFO fails the enqueue on its own, and
-          // the next reading that works decides again.
-          if (!this.failing) this.options.onError?.(error);
-          this.failing = true;
-        },
-      )
-      .finally(() => {
-        this.polling = undefined;
-      });
   }
 }
 

@@ -40,8 +40,8 @@ export interface EnqueuerOptions {
   /** Per-target backlog bounds; without them (or with both at 0) backlogs are not checked. */
   backlog?: BacklogBounds;
   /**
-   * Refuses every enqueue while Redis is near its `maxmemory`, and with `replication` every flush that
-   * would write to a master short of replicas (a flush picks its batch id to write to others if it can).
+   * Refuses every enqueue while Redis is near its `maxmemory`; with `replication`, flushes write around
+   * masters short of replicas, and a profile that cannot be written around them is refused (see BatchPlacement).
    */
   guard?: RedisGuard;
   /** What one flush may carry (`DEFAULT_FLUSH_BOUNDS` by default). */
@@ -215,10 +215,11 @@ export class Enqueuer {
    * `dropped`; when every target dropped it, nothing is stored); under policy `reject` this throws
    * `BacklogFullError` and nothing is stored.
    * Throws `QueueUnavailableError` (answer 503) when Redis refuses, times out or is near its
-   * `maxmemory`: the whole flush failed, and what it may have stored is released in the background
-   * (the payload TTL covers a release that cannot reach Redis either), and when the profile still
-   * waits for its flush past `deadline` (Date.now(); its client had its answer already): it is
-   * withdrawn then, and nothing of it is stored.
+   * `maxmemory` (the whole flush failed, and what it may have stored is released in the background;
+   * the payload TTL covers a release that cannot reach Redis either); with `replication`, when a master
+   * the profile would be written to is short of replicas (`ReplicasMissingError`, nothing stored); and
+   * when the profile still waits for its flush past `deadline` (Date.now(); its client had its answer
+   * already): it is withdrawn then, and nothing of it is stored.
    */
   async enqueue(payload: Uint8Array, facts: ProfileFacts, targets: readonly string[], deadline?: number): Promise<EnqueueResult> {
     const entries = this.entriesFor(targets);

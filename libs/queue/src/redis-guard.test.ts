@@ -96,6 +96,8 @@ test("with --redis.min-replicas, a master short of replicas online refuses the f
   const connection = createRedisConnection(master.url, "producer");
   connection.on("error", () => undefined);
   const onMaster = createRedisConnection(master.url, "admin");
+  const onReplica = createRedisConnection(replica.url, "admin");
+  onReplica.on("error", () => undefined);
   const changes: MasterShortOfReplicas[][] = [];
   const guard = new RedisGuard({ connection, minReplicas: 1, intervalMs: 20, onReplicasChange: (short) => changes.push([...short]) });
   const prefix = `r-${randomUUID()}`;
@@ -112,6 +114,7 @@ test("with --redis.min-replicas, a master short of replicas online refuses the f
     await enqueuer.close();
     connection.disconnect();
     onMaster.disconnect();
+    onReplica.disconnect();
     await replica.stop();
     await master.stop();
   });
@@ -138,4 +141,23 @@ test("with --redis.min-replicas, a master short of replicas online refuses the f
   await pollUntil("the guard to see the replica back", () => guard.state?.shortOfReplicas.length === 0, { timeoutMs: 15_000 });
   await enqueuer.enqueue(Buffer.from("on two nodes again"), data, ["alpha"]);
   assert.deepEqual(changes, [[{ address: "redis", online: 0 }], []]);
+
+  // Frozen, the replica stays `state=online` for Redis' repl-timeout (60 s), acknowledging nothing.
+  const replicaPid = Number(/process_id:(\d+)/.exec(await onReplica.info("server"))?.[1]);
+  const storedBeforeFreeze = await onMaster.keys(`${prefix}:*`);
+  process.kill(replicaPid, "SIGSTOP");
+  let frozen = true;
+  t.after(() => {
+    if (frozen) process.kill(replicaPid, "SIGCONT");
+  });
+  const frozenAt = Date.now();
+  await pollUntil("the guard to count the frozen replica missing", () => guard.state?.shortOfReplicas.length === 1, { timeoutMs: 10_000 });
+  t.diagnostic(`a frozen replica counted missing after ${Date.now() - frozenAt} ms`);
+  assert.match(await onMaster.info("replication"), /state=online/, "Redis still lists it online");
+  await assert.rejects(enqueuer.enqueue(Buffer.from("master only"), data, ["alpha"]), ReplicasMissingError);
+  assert.deepEqual((await onMaster.keys(`${prefix}:*`)).sort(), storedBeforeFreeze.sort(), "nothing written");
+  process.kill(replicaPid, "SIGCONT");
+  frozen = false;
+  await pollUntil("the guard to see the replica acknowledge again", () => guard.state?.shortOfReplicas.length === 0, { timeoutMs: 15_000 });
+  await enqueuer.enqueue(Buffer.from("on two nodes once more"), data, ["alpha"]);
 });

@@ -14,7 +14,7 @@ export interface RedisMemoryState {
 export interface MasterShortOfReplicas {
   /** `host:port` on a Cluster (as its slot map names it); `redis` for one Redis. */
   address: string;
-  /** Its replicas that follow it now (`state=online` in `INFO replication`); 0 when it did not answer. */
+  /** Its replicas that follow it now (`state=online` in `INFO replication`, acknowledging); 0 when it did not answer. */
   online: number;
   /** It did not answer the reading (a failover under way, say): a flush to it would fail or wait too. */
   unreachable?: true;
@@ -167,11 +167,23 @@ function parseMemoryInfo(info: string): RedisMemoryState {
 }
 
 /**
- * Replicas that follow the master, from `INFO replication` text (`slave0:ip=...,state=online,...`): one
- * still syncing holds none of the recent writes, and WAIT would not count it.
+ * Seconds since a replica's last acknowledgement past which it no longer counts as following. Replicas
+ * acknowledge every second; one that stopped (frozen, its host paused, its link black-holed) stays
+ * `state=online` until Redis' `repl-timeout` (60 s) while every WAIT for it times out after its flush
+ * was written: a 503 whose profiles are delivered anyway, and a duplicate when the client retries.
+ */
+export const REPLICA_MAX_LAG_S = 2;
+
+/**
+ * Replicas that follow the master, from `INFO replication` text (`slave0:ip=...,state=online,...,lag=0`):
+ * online and acknowledging. One still syncing holds none of the recent writes, and WAIT would not count it.
  */
 function onlineReplicas(info: string): number {
-  return info.split(/\r?\n/).filter((line) => /^slave\d+:/.test(line) && /(?:^|[:,])state=online(?:,|$)/.test(line)).length;
+  return info.split(/\r?\n/).filter((line) => {
+    if (!/^slave\d+:/.test(line) || !/(?:^|[:,])state=online(?:,|$)/.test(line)) return false;
+    const lag = /(?:^|[:,])lag=(\d+)(?:,|$)/.exec(line)?.[1];
+    return lag === undefined || Number(lag) <= REPLICA_MAX_LAG_S;
+  }).length;
 }
 
 function describeShort(short: readonly MasterShortOfReplicas[]): string {

@@ -1,13 +1,14 @@
 // A Redis error is not the target's failure: an attempt that meets one before it sent anything uses
 // none of the job's attempts. Its own redis-server: these tests change its ACL and its configuration.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
+import { pollUntil, startNetworkFaultProxy, startRedisServer } from "@pyroscope-relay/testing";
 import { drainJobId } from "./batch-job.js";
 import { chunkKey } from "./keys.js";
 import { ingestFacts, queueHarness, scriptedDelivery, type QueueHarness } from "./queue-harness.js";
-import { createRedisConnection, waitForRedis, type RedisConnection } from "./redis-connection.js";
+import { createRedisConnection, SILENCE_LIMIT_MS, waitForRedis, type RedisConnection } from "./redis-connection.js";
 import { readTargetStates } from "./target-state.js";
 
 // On TCP too: a URL names the ACL user there.
@@ -149,4 +150,35 @@ test("a hand-back that Redis refuses too is tried again: the job neither stalls 
   t.diagnostic(`delivered ${Date.now() - writable} ms after Redis took writes again`);
   assert.deepEqual(delivery.attempts, [["n=0"]]);
   assert.deepEqual(await h.queue("alpha").getFailed(), []);
+});
+
+test("a worker whose connections the network black-holes fetches again on new ones: a profile stored meanwhile is delivered", {
+  timeout: 90_000,
+}, async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  const proxy = await startNetworkFaultProxy({ path: server.socketPath }, { path: join(server.dir, "writer-proxy.sock") });
+  t.after(() => proxy.close());
+  const connection = createRedisConnection(`unix://${proxy.address.path}`, "worker");
+  connection.on("error", () => undefined);
+  t.after(() => connection.disconnect());
+  await waitForRedis(connection, 5_000);
+  const delivered = new Set<string>();
+  h.worker(
+    "alpha",
+    scriptedDelivery((query) => {
+      delivered.add(query);
+      return "deliver";
+    }),
+    { connection },
+  );
+  await h.enqueuer.enqueue(Buffer.from("before"), ingestFacts("n=before"), ["alpha"]);
+  await pollUntil("the profile stored before the black hole to be delivered", () => delivered.has("n=before"));
+  // The worker's blocking fetch and its other commands wait on connections that will never answer.
+  await sleep(500);
+  proxy.blackHoleOpenConnections();
+  const started = Date.now();
+  await h.enqueuer.enqueue(Buffer.from("during"), ingestFacts("n=during"), ["alpha"]);
+  await pollUntil("the profile stored after the black hole to be delivered", () => delivered.has("n=during"), { timeoutMs: SILENCE_LIMIT_MS.worker + 30_000 });
+  t.diagnostic(`delivered ${Date.now() - started} ms after the black hole`);
+  assert.ok(proxy.passing >= 2, `the worker's connection and its blocking fetch on new connections (${proxy.passing})`);
 });

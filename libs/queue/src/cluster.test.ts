@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, pollUntil, startRedisCluster, startReplyLosingProxy, targetConfig } from "@pyroscope-relay/testing";
+import { freePort, pollUntil, startRedisCluster, startNetworkFaultProxy, targetConfig } from "@pyroscope-relay/testing";
 import type { Cluster } from "ioredis";
 import { masterServing, refreshSlots, slotOf } from "./cluster-masters.js";
 import { BatchStore, GONE_RECHECK_MS } from "./batch-store.js";
@@ -188,7 +188,7 @@ test("a flush's MULTI whose replies the connection lost fails, runs once, and th
   const [pending, backlog] = [`${tag}:pending`, `${tag}:backlog`];
   const master = masterServing(admin, slotOf(pending))!;
   const [host, port] = master.address.split(":") as [string, string];
-  const proxy = await startReplyLosingProxy({ host, port: Number(port) }, { host: "127.0.0.1", port: await freePort() });
+  const proxy = await startNetworkFaultProxy({ host, port: Number(port) }, { host: "127.0.0.1", port: await freePort() });
   t.after(() => proxy.close());
   const producer = clusterClient(t, "producer");
   // Before the client first asks for the slots: it reaches that master through the proxy only.

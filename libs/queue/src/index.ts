@@ -1,4 +1,4 @@
-export { createRedisConnection, describeEndpoint, isCluster, redisEndpointOf, waitForRedis } from "./redis-connection.js";
+export { createRedisConnection, describeEndpoint, isCluster, redisEndpointOf, SILENCE_LIMIT_MS, waitForRedis } from "./redis-connection.js";
 export type { RedisConnection, RedisEndpoint } from "./redis-connection.js";
 export { batchClaimsKey, chunkKey, detachedProfileKey, queueNameFor, queueShardsKey } from "./keys.js";
 export { targetQueue } from "./target-queue.js";

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { lookup } from "node:dns";
 import { once } from "node:events";
@@ -8,7 +9,7 @@ import { after, test } from "node:test";
 import type { TestContext } from "node:test";
 import type { Redis } from "ioredis";
 import { parseSettings, PRODUCER_COMMAND_TIMEOUT_MS, SettingsError } from "@pyroscope-relay/config";
-import { startRedisCluster, startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
+import { startNetworkFaultProxy, startRedisCluster, startRedisServer, type RedisServerHandle } from "@pyroscope-relay/testing";
 import { InvalidRedisUrlError, QueueUnavailableError, RedisClusterNodeError, RedisWaitStoppedError } from "./errors.js";
 import {
   ADMIN_COMMAND_TIMEOUT_MS,
@@ -17,6 +18,7 @@ import {
   parseClusterNodes,
   redactRedisUrl,
   redisEndpointOf,
+  SILENCE_LIMIT_MS,
   waitForRedis,
   type RedisRole,
 } from "./redis-connection.js";
@@ -354,4 +356,52 @@ test("waitForRedis refuses a node of a Redis Cluster reached as one Redis, namin
   client.on("error", () => undefined);
   t.after(() => client.disconnect());
   await waitForRedis(client, 5_000);
+});
+
+test("a connection of each role that the network black-holes makes a new one within its silence limit", { timeout: 60_000 }, async (t) => {
+  const proxy = await startNetworkFaultProxy({ path: server.socketPath }, { path: join(server.dir, `black-hole-${process.pid}.sock`) });
+  t.after(() => proxy.close());
+  const roles = ["producer", "worker", "admin"] as const;
+  const redis = roles.map((role) => connection(t, `unix://${proxy.address.path}`, role));
+  await Promise.all(redis.map((client) => waitForRedis(client, 5_000)));
+  proxy.blackHoleOpenConnections();
+  const started = Date.now();
+  const recovered = await Promise.all(
+    roles.map(async (role, i) => {
+      // A command into the black hole: the producer's and the admin's time out, the worker's waits.
+      for (;;) {
+        const answer = await redis[i]!.ping().catch((error: Error) => error.message);
+        if (answer === "PONG") return Date.now() - started;
+        if (Date.now() - started > SILENCE_LIMIT_MS[role] + 10_000) return Number.POSITIVE_INFINITY;
+      }
+    }),
+  );
+  t.diagnostic(`answered again after ${recovered.join(", ")} ms (${roles.join(", ")})`);
+  for (const [i, role] of roles.entries()) {
+    assert.ok(recovered[i]! >= SILENCE_LIMIT_MS[role] - 1_000, `${role}: not taken for dead before its limit (${recovered[i]} ms)`);
+    assert.ok(recovered[i]! < SILENCE_LIMIT_MS[role] + 5_000, `${role}: a new connection within its limit (${recovered[i]} ms)`);
+  }
+  assert.equal(proxy.passing, roles.length, "each on a new connection");
+});
+
+test("a connection closed while a blocking command waits does not hold the process", async () => {
+  const script = [
+    `import { createRedisConnection } from "./src/redis-connection.ts";`,
+    `const worker = createRedisConnection(${JSON.stringify(server.url)}, "worker");`,
+    `const blocking = worker.duplicate();`,
+    `await blocking.ping();`,
+    `blocking.blpop("nothing-${process.pid}", 5).catch(() => undefined);`,
+    `await new Promise((resolve) => setTimeout(resolve, 200));`,
+    `blocking.disconnect();`,
+    `worker.disconnect();`,
+  ].join("\n");
+  const started = Date.now();
+  const child = spawn(process.execPath, ["--conditions=@pyroscope-relay/source", "--import", "tsx", "--input-type=module", "-e", script], {
+    cwd: resolvePath(import.meta.dirname, ".."),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  const elapsed = Date.now() - started;
+  assert.equal(code, 0);
+  assert.ok(elapsed < SILENCE_LIMIT_MS.worker / 2, `exited ${elapsed} ms after it started (the silence limit is ${SILENCE_LIMIT_MS.worker} ms)`);
 });

@@ -10,6 +10,7 @@ import {
 } from "@pyroscope-relay/config";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { InvalidRedisUrlError, QueueUnavailableError, RedisClusterNodeError, RedisWaitStoppedError } from "./errors.js";
+import { clearSilenceTimerOnClose } from "./silence-timer.js";
 
 /**
  * - `producer`: used inside HTTP handlers; fails fast so ingest can answer 503 within 2 s while Redis is down.
@@ -68,6 +69,16 @@ function usable(name: string, parse: () => unknown): void {
  */
 export const ADMIN_COMMAND_TIMEOUT_MS = 10_000;
 
+/**
+ * How long a connection waits for any answer to the commands it sent before it takes itself for dead,
+ * destroys its socket and makes another (ioredis' `socketTimeout`). A network that loses a connection
+ * without closing it (a partition, a NAT or load balancer that forgot the flow, a frozen host) would
+ * otherwise hold it for ever while a new one would work: a writer's worker fetching nothing again,
+ * ingest answering 503, for as long. Longer than any answer takes: a worker's blocking fetch waits up
+ * to 10 s (BullMQ's ceiling), a producer's command times out at 1.5 s, an admin's at 10 s.
+ */
+export const SILENCE_LIMIT_MS: Readonly<Record<RedisRole, number>> = { producer: 5_000, worker: 20_000, admin: 15_000 };
+
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   producer: { enableOfflineQueue: false, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, connectTimeout: 1_500 },
   worker: { maxRetriesPerRequest: null },
@@ -85,7 +96,7 @@ const reconnectDelay = (times: number): number => Math.min(times * 100, 2_000);
 export function createRedisConnection(url: string, role: RedisRole, name?: string): Redis;
 export function createRedisConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string): RedisConnection;
 export function createRedisConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string): RedisConnection {
-  const connection = openConnection(endpoint, role, name);
+  const connection = clearSilenceTimerOnClose(openConnection(endpoint, role, name));
   endpoints.set(connection, endpoint);
   return connection;
 }
@@ -96,6 +107,7 @@ const endpoints = new WeakMap<RedisConnection, RedisEndpoint>();
 function openConnection(endpoint: RedisEndpoint, role: RedisRole, name?: string): RedisConnection {
   const common = {
     ...ROLE_OPTIONS[role],
+    socketTimeout: SILENCE_LIMIT_MS[role],
     connectionName: name ?? `pyroscope-relay-${role}`,
     // ioredis waits this long for a socket that is already gone (Redis died) before letting the
     // process exit; 2 s by default.

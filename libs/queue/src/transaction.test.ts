@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { after, test, type TestContext } from "node:test";
 import { Pipeline } from "ioredis";
-import { commandCalls, pollUntil, startRedisServer, startReplyLosingProxy } from "@pyroscope-relay/testing";
+import { commandCalls, pollUntil, startRedisServer, startNetworkFaultProxy } from "@pyroscope-relay/testing";
 import { createRedisConnection, waitForRedis } from "./redis-connection.js";
 import { RedisNotReadyError, runTransaction, Transaction } from "./transaction.js";
 
@@ -152,7 +152,7 @@ test("a connection Redis closes in the middle of a transaction applies none of i
 test("a transaction Redis ran, whose reply the connection lost, fails and does not run again on the next connection", async (t) => {
   const own = await startRedisServer();
   t.after(() => own.stop());
-  const proxy = await startReplyLosingProxy({ path: own.socketPath }, { path: join(own.dir, "proxy.sock") });
+  const proxy = await startNetworkFaultProxy({ path: own.socketPath }, { path: join(own.dir, "proxy.sock") });
   t.after(() => proxy.close());
   const producer = createRedisConnection(`unix://${proxy.address.path}`, "producer");
   producer.on("error", () => undefined);

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { toBinary, create } from "@bufbuild/protobuf";
 import { PushRequestSchema } from "@pyroscope-relay/proto";
-import { gzippedPprof, startRedisServer } from "@pyroscope-relay/testing";
+import { SILENCE_LIMIT_MS } from "@pyroscope-relay/queue";
+import { gzippedPprof, startNetworkFaultProxy, startRedisServer } from "@pyroscope-relay/testing";
 import { adminConnection, send, startTestReceiver } from "./test-harness.js";
 import type { RawResponse, TestReceiver } from "./test-harness.js";
 
@@ -96,4 +98,17 @@ test("Redis frozen (SIGSTOP): answers within 2 s anyway, 200 again after SIGCONT
   process.kill(pid, "SIGCONT");
   frozen = false;
   await assertRecovers(r, 5_000);
+});
+
+test("the network black-holes the Redis connection: 503 within 2 s, then 200 on a new connection within its silence limit", async (t) => {
+  const proxy = await startNetworkFaultProxy({ path: redis.socketPath }, { path: join(redis.dir, "producer-proxy.sock") });
+  t.after(() => proxy.close());
+  const r = await startTestReceiver(t, redis, admin, { producerUrl: `unix://${proxy.address.path}` });
+  assert.equal((await ingest(r)).status, 200);
+  proxy.blackHoleOpenConnections();
+  const started = Date.now();
+  await assertUnavailable(r);
+  await assertRecovers(r, SILENCE_LIMIT_MS.producer + 5_000);
+  t.diagnostic(`serving again ${Date.now() - started} ms after the black hole`);
+  assert.equal(proxy.passing, 1, "on a new connection");
 });

@@ -38,6 +38,8 @@ export interface HarnessOptions {
   guard?: (connection: RedisClient) => RedisGuard;
   /** `--redis.min-replicas` and `--redis.replica-timeout`. */
   replication?: ReplicationBound;
+  /** Where the producer connection goes instead of `redis` (a proxy in front of it). */
+  producerUrl?: string;
   /** Silent unless given. */
   logger?: Logger;
   debuginfo?: DebuginfoUpstream;
@@ -96,7 +98,7 @@ export async function adminConnection(redis: RedisServerHandle): Promise<RedisCl
 export async function startTestReceiver(t: TestContext, redis: RedisServerHandle, admin: RedisClient, options: HarnessOptions = {}): Promise<TestReceiver> {
   const prefix = options.prefix ?? `rt-${randomUUID()}`;
   const targets = options.targets ?? ["alpha"];
-  const connection = createRedisConnection(redis.url, "producer");
+  const connection = createRedisConnection(options.producerUrl ?? redis.url, "producer");
   connection.on("error", () => undefined);
   await waitForRedis(connection, 5_000);
   const guard = options.guard?.(connection);

@@ -23,10 +23,12 @@ test("Retry-After pauses for the time asked, at least the minimum backoff and at
 
 test("an unreachable target pauses with growing, capped pauses until a delivery closes the circuit", () => {
   const circuit = new TargetCircuit(100, 1_000);
-  const next = inTurn();
+  let now = 0;
+  // Each request sent once the pause before it is over.
   const down = () => {
-    const pause = circuit.pauseFor({ unreachable: true }, next())!;
+    const pause = circuit.pauseFor({ unreachable: true }, { sentAt: now, failedAt: now + 5 })!;
     assert.equal(pause.usesAttempt, false, "out of reach: no attempt used");
+    now += 5 + pause.pauseMs;
     return pause.pauseMs;
   };
   const first = down();
@@ -67,6 +69,34 @@ test("requests in flight together count as one failure: sixteen connections rese
   );
   const errors = new TargetCircuit(500, 300_000);
   for (const request of together) assert.equal(errors.pauseFor({ unreachable: false }, request), undefined, "one error answer, a plain retry");
-  // The next round, sent after the last failure counted: the streak's second.
-  assert.ok(circuit.pauseFor({ unreachable: true }, { sentAt: 40, failedAt: 41 })!.pauseMs >= 1_000);
+  // The next round, sent once the pause is over: the streak's second.
+  assert.ok(circuit.pauseFor({ unreachable: true }, { sentAt: 2_000, failedAt: 2_001 })!.pauseMs >= 1_000);
+});
+
+test("failures of requests sent before the pause under way ends do not lengthen it; the first request after it does", () => {
+  const circuit = new TargetCircuit(100, 300_000);
+  const next = inTurn();
+  let pause: ReturnType<TargetCircuit["pauseFor"]>;
+  for (let failure = 1; failure <= failuresBeforePause; failure++) pause = circuit.pauseFor({ unreachable: false }, next());
+  const first = pause!;
+  assert.ok(first.pauseMs >= 100 && first.pauseMs < 200, `first pause ${first.pauseMs}`);
+  const pausedUntil = failuresBeforePause * 10 + 5 + first.pauseMs;
+  // The jobs already running when the queue paused go on sending, each request after the one before
+  // failed, as a target that fails fast answers them: twelve more, all within the first pause.
+  const late = Array.from({ length: 12 }, (_, i) => circuit.pauseFor({ unreachable: false }, { sentAt: 60 + i * 2, failedAt: 61 + i * 2 })!.pauseMs);
+  assert.ok(
+    late.every((pauseMs) => pauseMs >= 100 && pauseMs < 200),
+    `the first pause's range for each, not doubled twelve times: ${late.join(", ")}`,
+  );
+  const lastLateEnds = Math.max(...late.map((pauseMs, i) => 61 + i * 2 + pauseMs));
+  // Tried again once the pause is over: the streak's second pause.
+  const after = circuit.pauseFor({ unreachable: false }, { sentAt: Math.max(pausedUntil, lastLateEnds), failedAt: Math.max(pausedUntil, lastLateEnds) + 1 })!;
+  assert.ok(after.pauseMs >= 200 && after.pauseMs < 400, `second pause ${after.pauseMs}`);
+  // Unreachable, the same: requests under way when it paused do not lengthen the pause.
+  const unreachable = new TargetCircuit(100, 300_000);
+  const pauses = Array.from({ length: 8 }, (_, i) => unreachable.pauseFor({ unreachable: true }, { sentAt: i * 3, failedAt: i * 3 + 1 })!.pauseMs);
+  assert.ok(
+    pauses.every((pauseMs) => pauseMs >= 100 && pauseMs < 200),
+    `each in the first pause's range: ${pauses.join(", ")}`,
+  );
 });

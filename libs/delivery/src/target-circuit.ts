@@ -32,11 +32,17 @@ export const failuresBeforePause = 5;
  *
  * Requests in flight together fail together (a target restarting resets every connection): a
  * failure adds to the streak only if its request was sent after the last one counted, so a
- * writer's concurrency does not turn one outage into a streak of as many failures.
+ * writer's concurrency does not turn one outage into a streak of as many failures. Nor does one
+ * sent before the pause under way ends: the queue's pause stops new jobs, not the requests of those
+ * already running (up to 4 per queue shard), which a target that fails fast answered one after the
+ * other, each doubling the pause: a 3 s outage of a target held its queue for 4 minutes. Only a
+ * request sent after the pause, trying the target again, lengthens it.
  */
 export class TargetCircuit {
   private failuresInARow = 0;
   private lastCountedAt = Number.NEGATIVE_INFINITY;
+  /** When the last pause decided ends, on the requests' clock. */
+  private pausedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly minBackoffMs: number,
@@ -49,10 +55,23 @@ export class TargetCircuit {
    * out of reach); undefined for a plain retry.
    */
   pauseFor(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">, request: FailedRequest): Pause | undefined {
-    if (request.sentAt >= this.lastCountedAt) {
+    if (request.sentAt >= Math.max(this.lastCountedAt, this.pausedUntil)) {
       this.failuresInARow++;
       this.lastCountedAt = request.failedAt;
     }
+    const pause = this.pauseAfter(failure);
+    if (pause !== undefined) this.pausedUntil = Math.max(this.pausedUntil, request.failedAt + pause.pauseMs);
+    return pause;
+  }
+
+  delivered(): void {
+    this.failuresInARow = 0;
+    this.lastCountedAt = Number.NEGATIVE_INFINITY;
+    this.pausedUntil = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The pause a failure calls for with the streak as it stands. */
+  private pauseAfter(failure: Pick<DeliveryFailure, "retryAfterMs" | "unreachable">): Pause | undefined {
     if (failure.retryAfterMs !== undefined) {
       // The target answered the request: a try, as in Alloy, which retries a 429 or a 503 within
       // max_backoff_retries; the job waits for its backoff or the pause, the longer.
@@ -65,10 +84,5 @@ export class TargetCircuit {
       return { pauseMs: backoffDelay(this.failuresInARow - failuresBeforePause + 1, this.minBackoffMs, this.maxBackoffMs), usesAttempt: true };
     }
     return undefined;
-  }
-
-  delivered(): void {
-    this.failuresInARow = 0;
-    this.lastCountedAt = Number.NEGATIVE_INFINITY;
   }
 }

@@ -48,6 +48,8 @@ export interface RedisClusterNode {
   restart(): Promise<void>;
   /** SIGTERM and wait for exit; the directory stays for `restart()`. */
   stop(): Promise<void>;
+  /** How many keys the node holds (`DBSIZE`). */
+  keyCount(): Promise<number>;
 }
 
 export interface RedisClusterHandle {
@@ -62,6 +64,16 @@ export interface RedisClusterHandle {
    * rejects after `timeoutMs` (default 20 s).
    */
   waitHealthy(timeoutMs?: number): Promise<void>;
+  /**
+   * Starts one more node and adds it to the running cluster as a master without slots (`redis-cli
+   * --cluster add-node`), as an operator scaling out does; resolves once every node knows it.
+   */
+  addMaster(): Promise<RedisClusterNode>;
+  /**
+   * Moves `slots` slots from `from` (every master when absent) to `to` with `redis-cli --cluster
+   * reshard`, keys and all, while clients keep using them; resolves once the move is done.
+   */
+  reshard(to: RedisClusterNode, slots: number, from?: RedisClusterNode): Promise<void>;
   /** Stops all nodes and removes their directories. */
   stop(): Promise<void>;
 }
@@ -114,9 +126,30 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     seeds: nodes.map((node) => node.address).join(","),
     masters: () => liveMasters(members),
     waitHealthy,
+    addMaster: async () => {
+      const member = await startMember(join(root, `node-${members.length}`), options);
+      members.push(member);
+      nodes.push(member.node);
+      await redisCli(["--cluster", "add-node", member.node.address, nodes[0]!.address], "add-node");
+      await waitHealthy();
+      return member.node;
+    },
+    reshard: async (to, slots, from) => {
+      const source = from === undefined ? "all" : await command(from, "CLUSTER", "MYID");
+      const target = await command(to, "CLUSTER", "MYID");
+      await redisCli(
+        ["--cluster", "reshard", to.address, "--cluster-from", source, "--cluster-to", target, "--cluster-slots", String(slots), "--cluster-yes"],
+        "reshard",
+        RESHARD_TIMEOUT_MS,
+      );
+      await waitHealthy();
+    },
     stop,
   };
 }
+
+/** Moving thousands of slots one by one, keys and all, takes a while on a busy machine. */
+const RESHARD_TIMEOUT_MS = 120_000;
 
 async function startMember(dir: string, options: RedisClusterOptions): Promise<Member> {
   for (let attempt = 1; ; attempt++) {
@@ -185,6 +218,7 @@ function clusterNode(port: number, tlsPort: number | undefined, server: RedisPro
       await server.start();
     },
     stop: () => server.terminate("SIGTERM"),
+    keyCount: async () => Number(await redisCommand({ host: HOST, port }, ["DBSIZE"])),
   };
 }
 
@@ -192,13 +226,16 @@ const run = promisify(execFile);
 
 async function createCluster(members: Member[], replicas: number): Promise<void> {
   const addresses = members.map((member) => member.node.address);
+  await redisCli(["--cluster", "create", ...addresses, "--cluster-replicas", String(replicas), "--cluster-yes"], "create");
+}
+
+/** Runs `redis-cli` with `args`; its output's end is in the error when it fails. */
+async function redisCli(args: string[], what: string, timeoutMs = HEALTHY_TIMEOUT_MS): Promise<void> {
   try {
-    await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", String(replicas), "--cluster-yes"], {
-      timeout: HEALTHY_TIMEOUT_MS,
-    });
+    await run("redis-cli", args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
     const stdout = (error as { stdout?: string }).stdout ?? "";
-    throw new RedisServerError(`redis-cli --cluster create failed: ${(error as Error).message}${stdout.slice(-2_000)}`, {
+    throw new RedisServerError(`redis-cli --cluster ${what} failed: ${(error as Error).message}${stdout.slice(-2_000)}`, {
       cause: error,
     });
   }

@@ -1,0 +1,78 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startFakeTarget, startRedisCluster } from "@pyroscope-relay/testing";
+import type { FakeTarget, RedisClusterHandle } from "@pyroscope-relay/testing";
+import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
+import { assertDelivered, assertRecovered, waitForDelivery } from "./support/check.js";
+import { LoadGenerator } from "./support/load.js";
+import { forwardingToBoth } from "./support/stage.js";
+
+const concurrency = 4;
+
+describe("fault 11: scale a Redis Cluster out under load: add a master, move a master's slots to it", () => {
+  let cluster: RedisClusterHandle;
+  let a: FakeTarget;
+  let b: FakeTarget;
+  const processes: RelayProcess[] = [];
+
+  before(async () => {
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0, appendonly: true, appendfsync: "always" });
+    a = await startFakeTarget();
+    b = await startFakeTarget();
+  });
+  after(async () => {
+    for (const p of processes) await p.stop();
+    await a?.close();
+    await b?.close();
+    await cluster?.stop();
+  });
+
+  it("keys move while ingest and writers use them: every request 200 or 503 with Retry-After, writers go on, every acknowledged profile delivered", {
+    timeout: 240_000,
+  }, async (t) => {
+    const { config, url, ledgers } = await forwardingToBoth(a, b);
+    const args = [`--redis.cluster-nodes=${cluster.seeds}`, "--target.queue-shards=4", `--writer.concurrency=${concurrency}`, "--log.level=info"];
+    processes.push(await startRelayProcess({ command: "ingest", config, args }));
+    processes.push(await startRelayProcess({ command: "writer", config, args, writerPriority: "deployed" }));
+
+    const load = new LoadGenerator({ url, tag: "c11" });
+    const steady = load.steady(20);
+    await sleep(3_000);
+    // A backlog for b while the keys move: payloads held for it, its jobs retried, its queue paused (a
+    // circuit whose pause doubled with each request of the jobs already running held it 266 s).
+    const ledgerOfB = ledgers[1]!;
+    ledgerOfB.answer(() => ({ status: 503 }));
+    await sleep(3_000);
+    const added = await cluster.addMaster();
+    const [from] = (await cluster.masters()) as [(typeof cluster.nodes)[number]];
+    const keysBefore = await from.keyCount();
+    const movingAt = Date.now();
+    // All of one master's slots, a third of the keys: its batches and whichever queue shards it held.
+    await cluster.reshard(added, 5_461, from);
+    const movedAt = Date.now();
+    const keysMoved = await added.keyCount();
+    t.diagnostic(`${keysBefore} keys on the master whose slots moved; ${keysMoved} on the new one after`);
+    assert.ok(keysMoved > 0, "keys moved to the new master");
+    assert.equal(await from.keyCount(), 0, "none left behind");
+    await sleep(2_000);
+    ledgerOfB.answer(undefined);
+    await sleep(3_000);
+    await steady.stop();
+
+    const during = load.attempts.filter((x) => x.startedAt >= movingAt && x.startedAt < movedAt);
+    const statuses = [...new Set(during.map((x) => x.status))].sort();
+    t.diagnostic(
+      `slots moved in ${movedAt - movingAt} ms: ${during.length} requests meanwhile, statuses ${statuses.join(", ")}; overall ${JSON.stringify(load.statusCounts())}`,
+    );
+    await assertRecovered(t, load, during, "while the slots move");
+    await assertRecovered(
+      t,
+      load,
+      load.attempts.filter((x) => x.startedAt >= movedAt),
+      "once the slots moved",
+    );
+    const outcome = await waitForDelivery(load, ledgers, 90_000);
+    assertDelivered(t, outcome, { maxDuplicates: 4 * concurrency });
+  });
+});

@@ -35,8 +35,8 @@ export const failuresBeforePause = 5;
  * writer's concurrency does not turn one outage into a streak of as many failures. Nor does one
  * sent before the pause under way ends: the queue's pause stops new jobs, not the requests of those
  * already running (up to 4 per queue shard), which a target that fails fast answered one after the
- * other, each doubling the pause: a 3 s outage of a target held its queue for 4 minutes. Only a
- * request sent after the pause, trying the target again, lengthens it.
+ * other, each doubling the pause: 266 s within 2 s of a target's first 503. Only a request sent
+ * after the pause, trying the target again, lengthens it.
  */
 export class TargetCircuit {
   private failuresInARow = 0;

@@ -4,6 +4,7 @@ import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
 import { attemptsFor, BatchWorker, SharedChunks, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
 import { IngestQueries, labelsKey } from "./ingest-queries.js";
+import { PauseNotices } from "./pause-notices.js";
 import { TargetDelivery } from "./target-delivery.js";
 
 export interface WriterOptions {
@@ -137,6 +138,7 @@ export function startWriter(options: WriterOptions): Writer {
 function observe(target: TargetConfig, { logger: parent, metrics }: WriterOptions): BatchWorkerObserver {
   const logger = parent.child({ target: target.name });
   const labels = { target: target.name, endpoint: target.url };
+  const pauses = new PauseNotices();
   return {
     retrying: ({ jobId, attempt, profiles, failure }) => {
       metrics.writeRetries.inc(labels, profiles);
@@ -150,7 +152,8 @@ function observe(target: TargetConfig, { logger: parent, metrics }: WriterOption
     },
     paused: ({ jobId, pauseMs, profiles, failure }) => {
       metrics.writeRetries.inc(labels, profiles);
-      logger.warn({ jobId, pauseMs, reason: failure?.reason }, "target unavailable: queue paused");
+      const level = pauses.news(Date.now(), pauseMs) ? "warn" : "debug";
+      logger[level]({ jobId, pauseMs, reason: failure?.reason }, "target unavailable: queue paused");
     },
     lost: ({ jobId, batches }) =>
       logger.warn(

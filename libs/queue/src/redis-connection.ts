@@ -283,6 +283,7 @@ async function dialSeedAlone(cluster: Cluster): Promise<string | undefined> {
   if (seed === undefined || typeof seed !== "object") return undefined;
   const probe = new Redis({
     ...cluster.options.redisOptions,
+    socketTimeout: undefined,
     host: seed.host,
     port: seed.port,
     lazyConnect: true,

@@ -10,11 +10,12 @@ interface SilenceTimer {
  * closed its connections with a command in flight (a worker's blocking fetch, always) would be held
  * up to the limit, and the timer would then destroy the socket that replaced the closed one. Cleared
  * here as each socket closes, on `connection`, on the connections later duplicated from it (BullMQ's
- * blocking fetch) and on a cluster's node connections.
+ * blocking fetch) and on a cluster's node connections and theirs.
  */
 export function clearSilenceTimerOnClose<C extends Redis | Cluster>(connection: C): C {
   if ("nodes" in connection) {
-    connection.on("+node", (node: Redis) => clearOnClose(node));
+    // A node's duplicate is how ioredis reads the slot map.
+    connection.on("+node", (node: Redis) => clearSilenceTimerOnClose(node));
     const duplicate = connection.duplicate.bind(connection);
     connection.duplicate = (...args: Parameters<Cluster["duplicate"]>) => clearSilenceTimerOnClose(duplicate(...args));
   } else {

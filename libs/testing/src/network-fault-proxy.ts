@@ -4,7 +4,9 @@
 //   again after reconnecting;
 // - black-hole the connections open now: nothing passes either way and nothing closes (a partition,
 //   a NAT or load balancer that forgot the flow, a peer frozen with its kernel still up), while new
-//   connections pass, for what notices a connection that will never answer.
+//   connections pass, for what notices a connection that will never answer. A close the client
+//   starts still ends its side at once (a real one waits for its own timeout: ioredis'
+//   disconnectTimeout).
 import { once } from "node:events";
 import { createConnection, createServer, type Socket } from "node:net";
 

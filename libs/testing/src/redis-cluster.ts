@@ -70,10 +70,11 @@ export interface RedisClusterHandle {
    */
   addMaster(): Promise<RedisClusterNode>;
   /**
-   * Moves `slots` slots from `from` (every master when absent) to `to` with `redis-cli --cluster
-   * reshard`, keys and all, while clients keep using them; resolves once the move is done.
+   * Moves `slots` slots (`all` of `from`'s) from `from` (every master when absent) to `to` with
+   * `redis-cli --cluster reshard`, keys and all, while clients keep using them; resolves once the
+   * move is done.
    */
-  reshard(to: RedisClusterNode, slots: number, from?: RedisClusterNode): Promise<void>;
+  reshard(to: RedisClusterNode, slots: number | "all", from?: RedisClusterNode): Promise<void>;
   /** Stops all nodes and removes their directories. */
   stop(): Promise<void>;
 }
@@ -137,6 +138,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     reshard: async (to, slots, from) => {
       const source = from === undefined ? "all" : await command(from, "CLUSTER", "MYID");
       const target = await command(to, "CLUSTER", "MYID");
+      if (slots === "all") {
+        if (from === undefined) throw new RangeError("reshard: all of which master? give `from`");
+        const own = parseClusterNodes(await command(from, "CLUSTER", "NODES")).find((entry) => entry.flags.includes("myself"));
+        slots = slotCount(ownedSlots(own!));
+      }
       await redisCli(
         ["--cluster", "reshard", to.address, "--cluster-from", source, "--cluster-to", target, "--cluster-slots", String(slots), "--cluster-yes"],
         "reshard",

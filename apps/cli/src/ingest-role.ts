@@ -1,9 +1,9 @@
 import { isDeepStrictEqual } from "node:util";
 import { changesBetween, setsOwnTenant, type ReceiverConfig, type RelayConfig, type RelaySettings } from "@pyroscope-relay/config";
 import { debuginfoUpstream } from "@pyroscope-relay/delivery";
-import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
+import { ThrottledLog, type Logger, type RelayMetrics } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, RedisGuard, waitForRedis, type RedisEndpoint } from "@pyroscope-relay/queue";
-import { BodyBudget, startReceiver, ThrottledLog, type Receiver } from "@pyroscope-relay/receiver";
+import { BodyBudget, startReceiver, type Receiver } from "@pyroscope-relay/receiver";
 import { ReloadError } from "@pyroscope-relay/admin";
 import { track, type ShutdownStack } from "./shutdown-stack.js";
 

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
-import type { Logger, RelayMetrics } from "@pyroscope-relay/ops";
+import { ThrottledLog, type Logger, type RelayMetrics } from "@pyroscope-relay/ops";
 import { attemptsFor, BatchWorker, SharedChunks, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
 import { IngestQueries, labelsKey } from "./ingest-queries.js";
@@ -139,6 +139,8 @@ function observe(target: TargetConfig, { logger: parent, metrics }: WriterOption
   const logger = parent.child({ target: target.name });
   const labels = { target: target.name, endpoint: target.url };
   const pauses = new PauseNotices();
+  // Redis out of reach fails the same bookkeeping every second or two: once per 10 s, with the count.
+  const bookkeeping = new ThrottledLog(logger);
   return {
     retrying: ({ jobId, attempt, profiles, failure }) => {
       metrics.writeRetries.inc(labels, profiles);
@@ -160,6 +162,9 @@ function observe(target: TargetConfig, { logger: parent, metrics }: WriterOption
         { jobId, batches: batches.map(({ batch }) => batch), profiles: batches.reduce((sum, { profiles }) => sum + profiles, 0) },
         "claimed profiles whose batch is gone (delivered by a drain job a failover cut off from its claim, or stored twice the payload TTL ago): not delivered again",
       ),
-    error: (err, context) => logger.warn({ err, context }, "writer bookkeeping failed"),
+    error: (err, context) => {
+      if (context === "shutdown") return void logger.warn({ err, context }, "writer bookkeeping failed");
+      bookkeeping.warn(`${context}: ${err instanceof Error ? err.message : String(err)}`, { err, context }, "writer bookkeeping failed");
+    },
   };
 }

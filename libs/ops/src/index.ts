@@ -7,4 +7,5 @@ export { parseListenAddr } from "./listen-addr.js";
 export { startOpsServer } from "./ops-server.js";
 export type { OpsServer } from "./ops-server.js";
 export { RequestError } from "./request-error.js";
+export { ThrottledLog } from "./throttled-log.js";
 export type { RequestErrorOptions } from "./request-error.js";

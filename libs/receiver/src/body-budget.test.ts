@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
 import { BodyBudget } from "./body-budget.js";
-import { ThrottledLog } from "./throttled-log.js";
+import { ThrottledLog } from "@pyroscope-relay/ops";
 
 function budget(maxBytes: number): { bodies: BodyBudget; metrics: RelayMetrics } {
   const metrics = new RelayMetrics();

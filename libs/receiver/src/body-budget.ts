@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { RequestError } from "@pyroscope-relay/ops";
 import type { RelayMetrics } from "@pyroscope-relay/ops";
-import type { ThrottledLog } from "./throttled-log.js";
+import type { ThrottledLog } from "@pyroscope-relay/ops";
 
 /** Bodies free as the requests holding them are answered, within a flush or two. */
 const INFLIGHT_BODIES_RETRY_AFTER_S = 1;

@@ -1,4 +1,3 @@
 export { startReceiver } from "./receiver-server.js";
 export type { Receiver } from "./receiver-server.js";
-export { ThrottledLog } from "./throttled-log.js";
 export { BodyBudget } from "./body-budget.js";

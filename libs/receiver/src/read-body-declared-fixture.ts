@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
 import { BodyBudget } from "./body-budget.js";
 import { readBody } from "./read-body.js";
-import { ThrottledLog } from "./throttled-log.js";
+import { ThrottledLog } from "@pyroscope-relay/ops";
 
 const declared = Number(process.argv[2]);
 const bodies = new BodyBudget(0, new RelayMetrics(), new ThrottledLog(createLogger({ level: "silent" })));

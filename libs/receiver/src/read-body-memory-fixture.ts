@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { createLogger, RelayMetrics } from "@pyroscope-relay/ops";
 import { BodyBudget } from "./body-budget.js";
 import { readBody } from "./read-body.js";
-import { ThrottledLog } from "./throttled-log.js";
+import { ThrottledLog } from "@pyroscope-relay/ops";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("read-body-memory-fixture needs node --expose-gc");

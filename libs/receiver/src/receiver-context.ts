@@ -3,7 +3,7 @@ import type { Enqueuer } from "@pyroscope-relay/queue";
 import type { ReceiverConfig } from "@pyroscope-relay/config";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
 import { tenantOf } from "./tenant.js";
-import type { ThrottledLog } from "./throttled-log.js";
+import type { ThrottledLog } from "@pyroscope-relay/ops";
 import type { BodyBudget } from "./body-budget.js";
 
 /** What every handler of one receive_http listener shares. */

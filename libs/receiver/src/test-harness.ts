@@ -17,7 +17,7 @@ import type { BacklogBounds, BatchSegment, FlushBounds, RedisGuard, ReplicationB
 import { targetConfig } from "@pyroscope-relay/testing";
 import type { RedisServerHandle } from "@pyroscope-relay/testing";
 import type { DebuginfoUpstream } from "./debuginfo-upstream.js";
-import { ThrottledLog } from "./throttled-log.js";
+import { ThrottledLog } from "@pyroscope-relay/ops";
 import { BodyBudget } from "./body-budget.js";
 import { startReceiver } from "./receiver-server.js";
 import type { Receiver } from "./receiver-server.js";

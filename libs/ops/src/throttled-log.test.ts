@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createLogger } from "@pyroscope-relay/ops";
+import { createLogger } from "./logger.js";
 import { ThrottledLog } from "./throttled-log.js";
 
 test("logs a condition at once, then at most once per interval per key with the count since its last line", () => {

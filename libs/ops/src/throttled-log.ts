@@ -1,4 +1,4 @@
-import type { Logger } from "@pyroscope-relay/ops";
+import type { Logger } from "./logger.js";
 
 export const throttledLogIntervalMs = 10_000;
 

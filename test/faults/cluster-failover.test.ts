@@ -1,37 +1,21 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startFakeTarget, startRedisCluster } from "@pyroscope-relay/testing";
-import type { FakeTarget, RedisClusterHandle } from "@pyroscope-relay/testing";
-import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
+import { startRelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, assertRecovered, eventually, waitForDelivery } from "./support/check.js";
 import { LoadGenerator } from "./support/load.js";
-import { forwardingToBoth } from "./support/stage.js";
+import { clusterFaultStage, forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
 
 describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-replicas 1", () => {
-  let cluster: RedisClusterHandle;
-  let a: FakeTarget;
-  let b: FakeTarget;
-  const processes: RelayProcess[] = [];
-
-  before(async () => {
-    // AOF fsynced before every reply, and a replica per master that must hold every flush.
-    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000, appendonly: true, appendfsync: "always" });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-  });
-  after(async () => {
-    for (const p of processes) await p.stop();
-    await a?.close();
-    await b?.close();
-    await cluster?.stop();
-  });
+  // A replica per master that must hold every flush.
+  const stage = clusterFaultStage({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000 });
 
   it("503 (never 200 for an unstored profile) while the replica takes over; 200 after, but for at most 10% refused with 503 and Retry-After, each taken when sent again; writers go on; every acknowledged profile delivered", {
     timeout: 180_000,
   }, async (t) => {
+    const { cluster, a, b, processes } = stage;
     const { config, url, ledgers } = await forwardingToBoth(a, b);
     const args = [
       `--redis.cluster-nodes=${cluster.seeds}`,

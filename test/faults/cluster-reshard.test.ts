@@ -1,36 +1,20 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startFakeTarget, startRedisCluster } from "@pyroscope-relay/testing";
-import type { FakeTarget, RedisClusterHandle } from "@pyroscope-relay/testing";
-import { startRelayProcess, type RelayProcess } from "../e2e/support/relay-process.js";
+import { startRelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, assertRecovered, waitForDelivery } from "./support/check.js";
 import { LoadGenerator } from "./support/load.js";
-import { forwardingToBoth } from "./support/stage.js";
+import { clusterFaultStage, forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
 
 describe("fault 11: scale a Redis Cluster out under load: add a master, move a master's slots to it", () => {
-  let cluster: RedisClusterHandle;
-  let a: FakeTarget;
-  let b: FakeTarget;
-  const processes: RelayProcess[] = [];
-
-  before(async () => {
-    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0, appendonly: true, appendfsync: "always" });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-  });
-  after(async () => {
-    for (const p of processes) await p.stop();
-    await a?.close();
-    await b?.close();
-    await cluster?.stop();
-  });
+  const stage = clusterFaultStage({ masters: 3, replicasPerMaster: 0 });
 
   it("keys move while ingest and writers use them: every request 200 or 503 with Retry-After, writers go on, every acknowledged profile delivered", {
     timeout: 240_000,
   }, async (t) => {
+    const { cluster, a, b, processes } = stage;
     const { config, url, ledgers } = await forwardingToBoth(a, b);
     const args = [`--redis.cluster-nodes=${cluster.seeds}`, "--target.queue-shards=4", `--writer.concurrency=${concurrency}`, "--log.level=info"];
     processes.push(await startRelayProcess({ command: "ingest", config, args }));

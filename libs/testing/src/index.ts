@@ -2,7 +2,7 @@ export { startRedisServer } from "./redis-server.js";
 export type { RedisServerHandle } from "./redis-server.js";
 export type { RedisTlsFiles } from "./redis-tls.js";
 export { startRedisCluster } from "./redis-cluster.js";
-export type { RedisClusterHandle } from "./redis-cluster.js";
+export type { RedisClusterHandle, RedisClusterOptions } from "./redis-cluster.js";
 export { startFakeTarget } from "./fake-target.js";
 export type { FakeResponse, FakeTarget, RecordedRequest } from "./fake-target.js";
 export { gzippedPprof } from "./pprof-profile.js";

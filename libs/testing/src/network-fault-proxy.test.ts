@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { startRedisServer } from "./redis-server.js";
 import { startNetworkFaultProxy } from "./network-fault-proxy.js";
 
@@ -30,12 +30,17 @@ async function connect(path: string): Promise<Socket> {
   return socket;
 }
 
-test("passes replies through, and loses one when told, closing the connection after Redis ran the command", async (t) => {
+/** A Redis for the test, the proxy in front of it, and a client connected through the proxy. */
+async function proxied(t: TestContext) {
   const server = await startRedisServer();
   t.after(() => server.stop());
   const proxy = await startNetworkFaultProxy({ path: server.socketPath }, { path: join(server.dir, "proxy.sock") });
   t.after(() => proxy.close());
-  const client = await connect(proxy.address.path);
+  return { server, proxy, client: await connect(proxy.address.path) };
+}
+
+test("passes replies through, and loses one when told, closing the connection after Redis ran the command", async (t) => {
+  const { server, proxy, client } = await proxied(t);
   assert.equal(await incr(client, "counter"), ":1", "passed through");
   proxy.loseNextReply();
   assert.equal(await incr(client, "counter"), "closed", "the reply lost, the connection closed");
@@ -45,11 +50,7 @@ test("passes replies through, and loses one when told, closing the connection af
 });
 
 test("black-holes the connections open now: they hear nothing and stay open, while a new one passes", async (t) => {
-  const server = await startRedisServer();
-  t.after(() => server.stop());
-  const proxy = await startNetworkFaultProxy({ path: server.socketPath }, { path: join(server.dir, "proxy.sock") });
-  t.after(() => proxy.close());
-  const client = await connect(proxy.address.path);
+  const { proxy, client } = await proxied(t);
   assert.equal(await incr(client, "counter"), ":1", "passed through");
   assert.equal(proxy.passing, 1);
   proxy.blackHoleOpenConnections();

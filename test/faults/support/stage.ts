@@ -1,6 +1,6 @@
 import { after, before } from "node:test";
-import { startFakeTarget, startRedisServer, freePort } from "@pyroscope-relay/testing";
-import type { FakeTarget, RedisServerHandle } from "@pyroscope-relay/testing";
+import { startFakeTarget, startRedisCluster, startRedisServer, freePort } from "@pyroscope-relay/testing";
+import type { FakeTarget, RedisClusterHandle, RedisClusterOptions, RedisServerHandle } from "@pyroscope-relay/testing";
 import type { RelayProcess } from "../../e2e/support/relay-process.js";
 import { ledgerFor, type TargetLedger } from "./ledger.js";
 import { relayConfig } from "./relay.js";
@@ -32,6 +32,32 @@ export function faultStage(): FaultStage {
     await stage.a?.close();
     await stage.b?.close();
     await stage.redis?.stop();
+  });
+  return stage;
+}
+
+/** As FaultStage, on a Redis Cluster: the cluster faults' stage. */
+export interface ClusterFaultStage {
+  cluster: RedisClusterHandle;
+  a: FakeTarget;
+  b: FakeTarget;
+  /** Relay processes to stop after the suite. */
+  processes: RelayProcess[];
+}
+
+/** A Redis Cluster started with `options` (AOF fsynced before every reply), the two fake targets, and the processes. */
+export function clusterFaultStage(options: RedisClusterOptions): ClusterFaultStage {
+  const stage = { processes: [] as RelayProcess[] } as ClusterFaultStage;
+  before(async () => {
+    stage.cluster = await startRedisCluster({ ...options, appendonly: true, appendfsync: "always" });
+    stage.a = await startFakeTarget();
+    stage.b = await startFakeTarget();
+  });
+  after(async () => {
+    for (const p of stage.processes) await p.stop();
+    await stage.a?.close();
+    await stage.b?.close();
+    await stage.cluster?.stop();
   });
   return stage;
 }

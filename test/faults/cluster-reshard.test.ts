@@ -8,15 +8,22 @@ import { clusterFaultStage, forwardingToBoth } from "./support/stage.js";
 
 const concurrency = 4;
 
-describe("fault 11: scale a Redis Cluster out under load: add a master, move a master's slots to it", () => {
-  const stage = clusterFaultStage({ masters: 3, replicasPerMaster: 0 });
+describe("fault 11: scale a Redis Cluster out under load, with --redis.min-replicas 1: add a master and its replica, move a master's slots to it", () => {
+  const stage = clusterFaultStage({ masters: 3, replicasPerMaster: 1 });
 
   it("keys move while ingest and writers use them: every request 200 or 503 with Retry-After, writers go on, every acknowledged profile delivered", {
     timeout: 240_000,
   }, async (t) => {
     const { cluster, a, b, processes } = stage;
     const { config, url, ledgers } = await forwardingToBoth(a, b);
-    const args = [`--redis.cluster-nodes=${cluster.seeds}`, "--target.queue-shards=4", `--writer.concurrency=${concurrency}`, "--log.level=info"];
+    const args = [
+      `--redis.cluster-nodes=${cluster.seeds}`,
+      "--target.queue-shards=4",
+      "--redis.min-replicas=1",
+      "--redis.replica-timeout=1s",
+      `--writer.concurrency=${concurrency}`,
+      "--log.level=info",
+    ];
     processes.push(await startRelayProcess({ command: "ingest", config, args }));
     processes.push(await startRelayProcess({ command: "writer", config, args, writerPriority: "deployed" }));
 
@@ -29,7 +36,7 @@ describe("fault 11: scale a Redis Cluster out under load: add a master, move a m
     const ledgerOfB = ledgers[1]!;
     ledgerOfB.answer(() => ({ status: 503 }));
     await sleep(3_000);
-    const added = await cluster.addMaster();
+    const added = await cluster.addMaster(1);
     const [from] = (await cluster.masters()) as [(typeof cluster.nodes)[number]];
     const keysBefore = await from.keyCount();
     const movingAt = Date.now();

@@ -66,9 +66,10 @@ export interface RedisClusterHandle {
   waitHealthy(timeoutMs?: number): Promise<void>;
   /**
    * Starts one more node and adds it to the running cluster as a master without slots (`redis-cli
-   * --cluster add-node`), as an operator scaling out does; resolves once every node knows it.
+   * --cluster add-node`), as an operator scaling out does, with `replicas` more nodes as its replicas
+   * (none by default); resolves once every node knows them and the replicas have synced.
    */
-  addMaster(): Promise<RedisClusterNode>;
+  addMaster(replicas?: number): Promise<RedisClusterNode>;
   /**
    * Moves `slots` slots (`all` of `from`'s) from `from` (every master when absent) to `to` with
    * `redis-cli --cluster reshard`, keys and all, while clients keep using them; resolves once the
@@ -127,13 +128,23 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     seeds: nodes.map((node) => node.address).join(","),
     masters: () => liveMasters(members),
     waitHealthy,
-    addMaster: async () => {
-      const member = await startMember(join(root, `node-${members.length}`), options);
-      members.push(member);
-      nodes.push(member.node);
-      await redisCli(["--cluster", "add-node", member.node.address, nodes[0]!.address], "add-node");
+    addMaster: async (replicas = 0) => {
+      const added = async () => {
+        const member = await startMember(join(root, `node-${members.length}`), options);
+        members.push(member);
+        nodes.push(member.node);
+        return member.node;
+      };
+      const master = await added();
+      await redisCli(["--cluster", "add-node", master.address, nodes[0]!.address], "add-node");
       await waitHealthy();
-      return member.node;
+      const masterId = await command(master, "CLUSTER", "MYID");
+      for (let i = 0; i < replicas; i++) {
+        const replica = await added();
+        await redisCli(["--cluster", "add-node", replica.address, nodes[0]!.address, "--cluster-slave", "--cluster-master-id", masterId], "add-node");
+        await waitHealthy();
+      }
+      return master;
     },
     reshard: async (to, slots, from) => {
       const source = from === undefined ? "all" : await command(from, "CLUSTER", "MYID");

@@ -154,7 +154,7 @@ function observe(target: TargetConfig, { logger: parent, metrics }: WriterOption
     },
     paused: ({ jobId, pauseMs, profiles, failure }) => {
       metrics.writeRetries.inc(labels, profiles);
-      const level = pauses.news(Date.now(), pauseMs) ? "warn" : "debug";
+      const level = pauses.news(performance.now(), pauseMs) ? "warn" : "debug";
       logger[level]({ jobId, pauseMs, reason: failure?.reason }, "target unavailable: queue paused");
     },
     lost: ({ jobId, batches }) =>
@@ -164,7 +164,9 @@ function observe(target: TargetConfig, { logger: parent, metrics }: WriterOption
       ),
     error: (err, context) => {
       if (context === "shutdown") return void logger.warn({ err, context }, "writer bookkeeping failed");
-      bookkeeping.warn(`${context}: ${err instanceof Error ? err.message : String(err)}`, { err, context }, "writer bookkeeping failed");
+      // Keyed without the ids and numbers a message names (BullMQ's "could not renew lock for job <id>").
+      const cause = (err instanceof Error ? err.message : String(err)).replace(/[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|\d+/gi, "#");
+      bookkeeping.warn(`${context}: ${cause}`, { err, context }, "writer bookkeeping failed");
     },
   };
 }

@@ -72,9 +72,10 @@ export class LoadGenerator {
    * (ticks beyond that are skipped), so a stuck relay cannot pile up sockets on a shared machine.
    */
   steady(rate: number, maxInFlight = 32): SteadyLoad {
+    // Unref'd: a test that fails before it stops the load must not keep its file from exiting.
     const timer = setInterval(() => {
       if (this.inFlight.size < maxInFlight) void this.send();
-    }, 1000 / rate);
+    }, 1000 / rate).unref();
     return {
       stop: async () => {
         clearInterval(timer);

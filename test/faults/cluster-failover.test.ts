@@ -1,10 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, assertRecovered, eventually, waitForDelivery } from "./support/check.js";
 import { LoadGenerator } from "./support/load.js";
-import { clusterFaultStage, forwardingToBoth } from "./support/stage.js";
+import { clusterFaultStage, relayOnCluster } from "./support/stage.js";
 
 const concurrency = 4;
 
@@ -15,18 +14,8 @@ describe("fault 10: kill -9 a Redis Cluster master under load, with --redis.min-
   it("503 (never 200 for an unstored profile) while the replica takes over; 200 after, but for at most 10% refused with 503 and Retry-After, each taken when sent again; writers go on; every acknowledged profile delivered", {
     timeout: 180_000,
   }, async (t) => {
-    const { cluster, a, b, processes } = stage;
-    const { config, url, ledgers } = await forwardingToBoth(a, b);
-    const args = [
-      `--redis.cluster-nodes=${cluster.seeds}`,
-      "--target.queue-shards=4",
-      "--redis.min-replicas=1",
-      "--redis.replica-timeout=1s",
-      `--writer.concurrency=${concurrency}`,
-      "--log.level=info",
-    ];
-    processes.push(await startRelayProcess({ command: "ingest", config, args }));
-    processes.push(await startRelayProcess({ command: "writer", config, args, writerPriority: "deployed" }));
+    const { cluster } = stage;
+    const { url, ledgers } = await relayOnCluster(stage, concurrency);
 
     const load = new LoadGenerator({ url: url, tag: "c10" });
     const steady = load.steady(20);

@@ -1,10 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startRelayProcess } from "../e2e/support/relay-process.js";
 import { assertDelivered, assertRecovered, waitForDelivery } from "./support/check.js";
 import { LoadGenerator } from "./support/load.js";
-import { clusterFaultStage, forwardingToBoth } from "./support/stage.js";
+import { clusterFaultStage, relayOnCluster } from "./support/stage.js";
 
 const concurrency = 4;
 
@@ -14,18 +13,8 @@ describe("fault 11: scale a Redis Cluster out under load, with --redis.min-repli
   it("keys move while ingest and writers use them: every request 200 or 503 with Retry-After, writers go on, every acknowledged profile delivered", {
     timeout: 240_000,
   }, async (t) => {
-    const { cluster, a, b, processes } = stage;
-    const { config, url, ledgers } = await forwardingToBoth(a, b);
-    const args = [
-      `--redis.cluster-nodes=${cluster.seeds}`,
-      "--target.queue-shards=4",
-      "--redis.min-replicas=1",
-      "--redis.replica-timeout=1s",
-      `--writer.concurrency=${concurrency}`,
-      "--log.level=info",
-    ];
-    processes.push(await startRelayProcess({ command: "ingest", config, args }));
-    processes.push(await startRelayProcess({ command: "writer", config, args, writerPriority: "deployed" }));
+    const { cluster } = stage;
+    const { url, ledgers } = await relayOnCluster(stage, concurrency);
 
     const load = new LoadGenerator({ url, tag: "c11" });
     const steady = load.steady(20);

@@ -1,7 +1,7 @@
 import { after, before } from "node:test";
 import { startFakeTarget, startRedisCluster, startRedisServer, freePort } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisClusterHandle, RedisClusterOptions, RedisServerHandle } from "@pyroscope-relay/testing";
-import type { RelayProcess } from "../../e2e/support/relay-process.js";
+import { startRelayProcess, type RelayProcess } from "../../e2e/support/relay-process.js";
 import { ledgerFor, type TargetLedger } from "./ledger.js";
 import { relayConfig } from "./relay.js";
 
@@ -80,4 +80,23 @@ export async function forwardingToBoth(a: FakeTarget, b: FakeTarget, endpoint?: 
     ],
   });
   return { config, url: `http://127.0.0.1:${port}`, ledgers: [ledgerFor("a", a), ledgerFor("b", b)] };
+}
+
+/**
+ * Ingest and a writer (at its deployed priority) on the stage's cluster, forwarding to a and b: 4
+ * queue shards, a replica confirming every flush (`--redis.min-replicas 1`), `concurrency` per shard.
+ */
+export async function relayOnCluster(stage: ClusterFaultStage, concurrency: number): Promise<ForwardingToBoth> {
+  const forwarding = await forwardingToBoth(stage.a, stage.b);
+  const args = [
+    `--redis.cluster-nodes=${stage.cluster.seeds}`,
+    "--target.queue-shards=4",
+    "--redis.min-replicas=1",
+    "--redis.replica-timeout=1s",
+    `--writer.concurrency=${concurrency}`,
+    "--log.level=info",
+  ];
+  stage.processes.push(await startRelayProcess({ command: "ingest", config: forwarding.config, args }));
+  stage.processes.push(await startRelayProcess({ command: "writer", config: forwarding.config, args, writerPriority: "deployed" }));
+  return forwarding;
 }

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -187,6 +187,45 @@ describe("SIGTERM while waiting for a Redis that is not up: exit 0 at once", () 
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("SIGTERM to a writer whose Redis stopped answering: exit 0 within compose's 30 s grace", () => {
+  const suite = redisAndTarget();
+
+  it("the grace for deliveries, then one bound for handing back and bookkeeping; connections that are down close at once", { timeout: 120_000 }, async (t) => {
+    const { redis, target } = suite;
+    const port = await freePort();
+    const config = relayConfig({ port, targets: [{ name: "held", url: target.url }] });
+    const args = [`--redis.url=${redis.url}`];
+    const ingest = await startRelayProcess({ command: "ingest", config, args });
+    const accepted = await fetch(`http://127.0.0.1:${port}/ingest?name=frozen-redis`, { method: "POST", body: gzippedPprof({ seed: 42 }) });
+    assert.equal(accepted.status, 200);
+    assert.equal(await ingest.stop(), 0);
+
+    target.hold();
+    t.after(() => target.release());
+    const writer = await startRelayProcess({ command: "writer", config, args });
+    t.after(() => writer.stop("SIGKILL"));
+    await target.waitForRequests(1, 15_000);
+    // A frozen Redis host: its connections stay open and nothing answers (the harder case than a
+    // Redis that is gone, whose connections fail at once).
+    const info = spawnSync("redis-cli", ["-s", redis.socketPath, "info", "server"], { encoding: "utf8" }).stdout;
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    assert.ok(pid > 0, info);
+    process.kill(pid, "SIGSTOP");
+    try {
+      const signalled = Date.now();
+      const code = await writer.stop("SIGTERM");
+      const took = Date.now() - signalled;
+      t.diagnostic(`writer exited ${took} ms after SIGTERM`);
+      assert.equal(code, 0, writer.output());
+      // 20 s of grace for deliveries, 5 s to hand back and finish bookkeeping, 2 s for a QUIT unanswered.
+      assert.ok(took < 30_000, `exited ${took} ms after SIGTERM`);
+      assert.match(writer.output(), /could not hand active jobs back/);
+    } finally {
+      process.kill(pid, "SIGCONT");
     }
   });
 });

@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import { RelayMetrics } from "@pyroscope-relay/ops";
 import { createRedisConnection, Enqueuer, waitForRedis } from "@pyroscope-relay/queue";
 import { startEmbeddedRedis } from "@pyroscope-relay/redis-server";
-import { targetConfig } from "@pyroscope-relay/testing";
+import { pollUntil, startRedisServer, targetConfig } from "@pyroscope-relay/testing";
 import { QueueStateExport } from "./queue-state-export.js";
 
 const dir = await mkdtemp(join(tmpdir(), "queue-state-export-"));
@@ -70,4 +70,21 @@ test("one process of a deployment exports the queue state, so that sums over pro
     [undefined, 1],
   );
   await second.state.close();
+});
+
+test("closing once Redis is gone returns at once, without waiting out the deadline: the lease's TTL lets go of it", async (t) => {
+  const own = await startRedisServer();
+  t.after(() => own.stop());
+  // As a connection is late in an outage: its next reconnection seconds away, a command queued till then.
+  const lost = createRedisConnection(own.url, "admin");
+  lost.options.retryStrategy = () => 10_000;
+  lost.on("error", () => undefined);
+  t.after(() => lost.disconnect());
+  await waitForRedis(lost, 5_000);
+  const state = new QueueStateExport(lost, `t-${randomUUID()}`, 1);
+  await own.kill();
+  await pollUntil("the connection to notice", () => lost.status !== "ready");
+  const started = Date.now();
+  await state.close();
+  assert.ok(Date.now() - started < 1_000, `closed after ${Date.now() - started} ms`);
 });

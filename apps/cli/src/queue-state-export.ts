@@ -39,6 +39,7 @@ export class QueueStateExport {
   async close(): Promise<void> {
     this.closed = true;
     // A Redis that does not answer must not hold up the shutdown: the lease's TTL lets go then.
+    if (this.connection.status !== "ready") return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, RELEASE_DEADLINE_MS);

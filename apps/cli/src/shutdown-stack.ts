@@ -6,8 +6,8 @@ import { isCluster, type RedisConnection } from "@pyroscope-relay/queue";
 export type ShutdownStack = (() => Promise<void>)[];
 
 /**
- * How long a connection's QUIT may take at shutdown. With Redis out of reach ioredis queues it behind
- * the commands it could not send (a worker connection retries them for ever), and it never ends.
+ * How long a connection's QUIT may take at shutdown: a Redis that stopped answering (frozen, or its
+ * network lost) may not answer it, and ioredis would wait for ever.
  */
 export const QUIT_MS = 2_000;
 
@@ -28,6 +28,11 @@ export function track<Connection extends RedisConnection>(connection: Connection
     down = false;
   });
   stack.push(async () => {
+    // A connection that is not up could send QUIT only once Redis is back.
+    if (connection.status !== "ready") {
+      connection.disconnect();
+      return;
+    }
     const quit = connection.quit().then(
       () => true,
       () => false,

@@ -5,6 +5,7 @@ import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import { UnrecoverableError, Worker } from "bullmq";
 import { batchJobData, type BatchJobData } from "./batch-data.js";
 import { batchJobOptions, drainJobId, isDrain, type BatchJob } from "./batch-job.js";
+import { HAND_BACK_MS } from "./batch-worker.js";
 import { UnreadableClaimError } from "./errors.js";
 import { JobLifecycle } from "./job-lifecycle.js";
 import { JobWork } from "./job-work.js";
@@ -359,6 +360,52 @@ test("close() hands an active batch back to waiting after the grace period, with
   assert.equal(await job.getState(), "waiting");
   assert.equal(job.attemptsMade, 0, "without using an attempt");
   assert.deepEqual(job.progress, { done: "0-1" }, "another writer sends only the rest");
+});
+
+test("close() with Redis not answering: handing back and the pending bookkeeping share one bound after the grace", { timeout: 60_000 }, async (t) => {
+  const h = await queueHarness(t, server.url, ["alpha"]);
+  await flush(h, 2);
+  let finish: () => void = () => undefined;
+  const finishing = new Promise<void>((resolve) => (finish = resolve));
+  let delivered = false;
+  const errors: string[] = [];
+  const worker = h.worker(
+    "alpha",
+    {
+      attempts: [],
+      deliver: async (profiles, report) => {
+        for (const { ref } of profiles) report.delivered(ref.index, [0]);
+        delivered = true;
+        await finishing;
+        return {};
+      },
+    },
+    { shutdownGraceMs: 200, observer: { error: (error, context) => errors.push(`${context}: ${(error as Error).message}`) } },
+  );
+  await pollUntil("the batch to be delivered", () => delivered);
+  // The job completes while Redis answers nothing (a frozen host): its release (bookkeeping) and
+  // BullMQ's completion both wait.
+  const pid = Number(/process_id:(\d+)/.exec(await h.connection.info("server"))?.[1]);
+  process.kill(pid, "SIGSTOP");
+  try {
+    finish();
+    await sleep(100);
+    const started = Date.now();
+    await worker.close();
+    const took = Date.now() - started;
+    t.diagnostic(`closed after ${took} ms`);
+    assert.ok(took < 200 + HAND_BACK_MS + 1_500, `closed after ${took} ms: within the grace and one HAND_BACK_MS, not one for each`);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+  assert.ok(
+    errors.some((error) => /^shutdown: could not hand active jobs back/.test(error)),
+    errors.join("\n"),
+  );
+  assert.ok(
+    errors.some((error) => /^shutdown: bookkeeping still pending/.test(error)),
+    errors.join("\n"),
+  );
 });
 
 test("a batch job (of an earlier version) whose data says it failed is failed again at once and settles its batch", async (t) => {

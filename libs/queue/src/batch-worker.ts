@@ -100,8 +100,8 @@ const MAX_JOBS_AT_ONCE = 4;
  */
 const DRAIN_HOLD_MAX_MS = 5_000;
 
-/** How long shutdown waits for Redis once deliveries are aborted. */
-const HAND_BACK_MS = 5_000;
+/** How long shutdown waits for Redis after the grace: to hand back aborted deliveries and finish pending bookkeeping. */
+export const HAND_BACK_MS = 5_000;
 
 /**
  * The least an attempt that met a Redis error before sending waits before the next (otherwise as long
@@ -234,18 +234,30 @@ export class BatchWorker {
     this.closing ??= (async () => {
       for (const sweeper of this.sweepers) clearInterval(sweeper);
       const { shutdownGraceMs = 20_000 } = this.options;
-      const graceful = Promise.all(this.workers.map((worker) => worker.close()));
+      let workersClosed = false;
+      const graceful = Promise.all(this.workers.map((worker) => worker.close())).then(() => {
+        workersClosed = true;
+      });
       if ((await within(graceful, shutdownGraceMs)) === "late") {
         this.observer.error?.(new Error(`deliveries still active ${shutdownGraceMs} ms after shutdown began: handing them back`), "shutdown");
         this.stopping.abort();
-        // With Redis unreachable even handing back cannot finish: the jobs' locks expire and another
-        // writer recovers them as stalled.
-        if ((await within(graceful, HAND_BACK_MS)) === "late") {
+      }
+      // Handing back and the bookkeeping still pending share one bound: with Redis unreachable neither
+      // ends, and the process must still exit within its container's grace (compose gives a writer 30 s).
+      // Jobs not handed back are recovered as stalled once their locks expire; the TTLs reclaim what
+      // the bookkeeping would have released.
+      if (
+        (await within(
+          graceful.then(() => Promise.all(this.pending)),
+          HAND_BACK_MS,
+        )) === "late"
+      ) {
+        if (!workersClosed) {
           this.observer.error?.(new Error("could not hand active jobs back (Redis unreachable?): leaving them to stalled-job recovery"), "shutdown");
         }
-      }
-      if ((await within(Promise.all(this.pending), HAND_BACK_MS)) === "late") {
-        this.observer.error?.(new Error("bookkeeping still pending at shutdown: the TTLs reclaim what it would have released"), "shutdown");
+        if (this.pending.size > 0) {
+          this.observer.error?.(new Error("bookkeeping still pending at shutdown: the TTLs reclaim what it would have released"), "shutdown");
+        }
       }
       await Promise.all([...this.lifecycles.values()].map((lifecycle) => lifecycle.close()));
     })();

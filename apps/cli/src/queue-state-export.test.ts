@@ -88,3 +88,13 @@ test("closing once Redis is gone returns at once, without waiting out the deadli
   await state.close();
   assert.ok(Date.now() - started < 1_000, `closed after ${Date.now() - started} ms`);
 });
+
+test("closing without release (Redis left the shutdown's QUIT unanswered) leaves the lease to its TTL", async () => {
+  const prefix = `t-${randomUUID()}`;
+  const [first, second] = [relayProcess(prefix), relayProcess(prefix)];
+  const exporter = "pyroscope_relay_queue_state_exporter";
+  assert.equal(sample(await first.metrics.metrics(), exporter), 1);
+  await first.state.close({ release: false });
+  assert.equal(sample(await second.metrics.metrics(), exporter), 0, "the lease is still held: no other process exports yet");
+  await second.state.close();
+});

@@ -34,12 +34,13 @@ export class QueueStateExport {
 
   /**
    * Lets go of the lease, so that another process exports from its next scrape on; a scrape during
-   * the rest of the shutdown exports nothing. With Redis unreachable the lease's TTL lets go instead.
+   * the rest of the shutdown exports nothing. With Redis unreachable, or `release` false (Redis left
+   * the shutdown's QUIT unanswered), the lease's TTL lets go instead.
    */
-  async close(): Promise<void> {
+  async close({ release = true }: { release?: boolean } = {}): Promise<void> {
     this.closed = true;
     // A Redis that does not answer must not hold up the shutdown: the lease's TTL lets go then.
-    if (this.connection.status !== "ready") return;
+    if (!release || this.connection.status !== "ready") return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, RELEASE_DEADLINE_MS);

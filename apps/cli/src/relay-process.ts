@@ -29,7 +29,7 @@ import { checkQueueShards } from "./queue-shards-check.js";
 import { configuredEndpoint } from "./redis-endpoint.js";
 import { relayVersion } from "./commands/version.js";
 import { QueueStateExport } from "./queue-state-export.js";
-import { track, type ShutdownStack } from "./shutdown-stack.js";
+import { redisAnswering, track, type ShutdownStack } from "./shutdown-stack.js";
 import { UsageError } from "./usage-error.js";
 import { lowerWriterPriority } from "./writer-priority.js";
 import { WriterRole } from "./writer-role.js";
@@ -198,7 +198,7 @@ export async function startRelay(
     const queueState = new QueueStateExport(admin, settings.queuePrefix, settings.queueShards);
     queueState.setTargets(config.targets);
     queueState.attach(metrics, (err) => logger.debug({ err }, "queue state not read for this scrape"));
-    stack.push(() => queueState.close());
+    stack.push(() => queueState.close({ release: redisAnswering(stack) }));
     if (settings.adminToken === undefined && !isLoopback(parseListenAddr(settings.opsListenAddr).host)) {
       logger.warn({ ops: settings.opsListenAddr }, "admin API disabled: the ops server listens beyond loopback; set --server.http.admin-token to enable it");
     }

@@ -4,51 +4,72 @@ import { after, test, type TestContext } from "node:test";
 import { createLogger } from "@pyroscope-relay/ops";
 import { createRedisConnection, waitForRedis } from "@pyroscope-relay/queue";
 import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
-import { QUIT_MS, track, type ShutdownStack } from "./shutdown-stack.js";
+import { QUIT_MS, redisAnswering, track, type ShutdownStack } from "./shutdown-stack.js";
 
 const server = await startRedisServer();
 after(() => server.stop());
 
-/** A worker's connection, tracked on a fresh stack: it retries its commands for ever (BullMQ's requirement). */
-async function trackedWorkerConnection(t: TestContext) {
+/** Two workers' connections, tracked on a fresh stack: they retry their commands for ever (BullMQ's requirement). */
+async function trackedWorkerConnections(t: TestContext) {
   const stack: ShutdownStack = [];
-  const connection = track(createRedisConnection(server.url, "worker"), stack, createLogger({ level: "silent" }));
-  t.after(() => connection.disconnect());
-  await waitForRedis(connection, 2_000);
+  const connections = [0, 1].map(() => track(createRedisConnection(server.url, "worker"), stack, createLogger({ level: "silent" })));
+  t.after(() => {
+    for (const connection of connections) connection.disconnect();
+  });
+  await Promise.all(connections.map((connection) => waitForRedis(connection, 2_000)));
   /** Runs the stack as shutdown does; resolves with how long it took. */
   const shutdown = async () => {
     const started = Date.now();
     for (const stop of stack.reverse()) await stop();
     return Date.now() - started;
   };
-  return { connection, shutdown };
+  return { connections, stack, shutdown };
 }
 
-test("a connection to a Redis that is gone closes at once at shutdown, with commands waiting in its queue", async (t) => {
-  const { connection, shutdown } = await trackedWorkerConnection(t);
+test("with Redis gone and commands waiting in the connections' queues, the shutdown waits QUIT_MS once, not once per connection", async (t) => {
+  const { connections, stack, shutdown } = await trackedWorkerConnections(t);
   await server.kill();
   let restarted = false;
   t.after(() => (restarted ? undefined : server.restart()));
-  await pollUntil("the connection to notice", () => connection.status !== "ready");
-  void connection.get("waiting-for-redis").catch(() => undefined);
+  await pollUntil("the connections to notice", () => connections.every((connection) => connection.status !== "ready"));
+  for (const connection of connections) void connection.get("waiting-for-redis").catch(() => undefined);
+  assert.ok(redisAnswering(stack));
   const took = await shutdown();
-  assert.ok(took < QUIT_MS / 4, `closed after ${took} ms: a QUIT it cannot send is not waited for`);
+  assert.ok(took >= QUIT_MS - 100 && took < QUIT_MS + 1_000, `closed after ${took} ms`);
+  assert.equal(redisAnswering(stack), false, "the rest of the shutdown knows Redis did not answer");
   await server.restart();
   restarted = true;
   await sleep(1_000);
-  assert.notEqual(connection.status, "ready", "closed for good: it does not come back with Redis");
+  assert.deepEqual(
+    connections.map((connection) => connection.status === "ready"),
+    [false, false],
+    "closed for good: they do not come back with Redis",
+  );
 });
 
-test("a connection to a Redis that stopped answering closes after QUIT_MS at most", async (t) => {
-  const { connection, shutdown } = await trackedWorkerConnection(t);
-  const pid = Number(/process_id:(\d+)/.exec(await connection.info("server"))?.[1]);
+test("with Redis frozen, the shutdown waits QUIT_MS once", async (t) => {
+  const { connections, stack, shutdown } = await trackedWorkerConnections(t);
+  const pid = Number(/process_id:(\d+)/.exec(await connections[0]!.info("server"))?.[1]);
   process.kill(pid, "SIGSTOP");
   try {
     const took = await shutdown();
     assert.ok(took >= QUIT_MS - 100 && took < QUIT_MS + 1_000, `closed after ${took} ms`);
+    assert.equal(redisAnswering(stack), false);
   } finally {
     process.kill(pid, "SIGCONT");
   }
   await sleep(500);
-  assert.notEqual(connection.status, "ready", "closed for good: it does not come back once Redis answers");
+  assert.deepEqual(
+    connections.map((connection) => connection.status === "ready"),
+    [false, false],
+    "closed for good: they do not come back once Redis answers",
+  );
+});
+
+test("with Redis answering, every connection quits", async (t) => {
+  const { connections, stack, shutdown } = await trackedWorkerConnections(t);
+  const took = await shutdown();
+  assert.ok(took < QUIT_MS, `closed after ${took} ms`);
+  assert.ok(redisAnswering(stack));
+  await pollUntil("both connections to end", () => connections.every((connection) => connection.status === "end"), { timeoutMs: 2_000 });
 });

@@ -6,10 +6,22 @@ import { isCluster, type RedisConnection } from "@pyroscope-relay/queue";
 export type ShutdownStack = (() => Promise<void>)[];
 
 /**
- * How long a connection's QUIT may take at shutdown: a Redis that stopped answering (frozen, or its
- * network lost) may not answer it, and ioredis would wait for ever.
+ * How long a connection's QUIT may take at shutdown. With Redis out of reach ioredis queues it behind
+ * the commands it could not send (a worker connection retries them for ever), and a Redis that stopped
+ * answering (frozen, or its network lost) never answers it.
  */
 export const QUIT_MS = 2_000;
+
+/**
+ * The stacks whose shutdown met a Redis that did not answer a QUIT: their connections closed after
+ * it disconnect at once, so that the shutdown waits `QUIT_MS` once, not once per connection.
+ */
+const unanswered = new WeakSet<ShutdownStack>();
+
+/** Whether Redis answered every QUIT of this stack's shutdown so far. */
+export function redisAnswering(stack: ShutdownStack): boolean {
+  return !unanswered.has(stack);
+}
 
 /**
  * Logs a connection's losses and returns (once per outage, not once per error: ioredis reconnects by
@@ -28,8 +40,7 @@ export function track<Connection extends RedisConnection>(connection: Connection
     down = false;
   });
   stack.push(async () => {
-    // A connection that is not up could send QUIT only once Redis is back.
-    if (connection.status !== "ready") {
+    if (unanswered.has(stack)) {
       connection.disconnect();
       return;
     }
@@ -37,7 +48,10 @@ export function track<Connection extends RedisConnection>(connection: Connection
       () => true,
       () => false,
     );
-    if (!(await Promise.race([quit, sleep(QUIT_MS, false, { ref: false })]))) connection.disconnect();
+    // Refused (a connection that queues nothing while Redis is away, or timed out) or not answered in time.
+    if (await Promise.race([quit, sleep(QUIT_MS, false, { ref: false })])) return;
+    unanswered.add(stack);
+    connection.disconnect();
   });
   return connection;
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, test, type TestContext } from "node:test";
 import { createLogger } from "@pyroscope-relay/ops";
-import { createRedisConnection, waitForRedis } from "@pyroscope-relay/queue";
+import { createRedisConnection, type RedisConnection, waitForRedis } from "@pyroscope-relay/queue";
 import { pollUntil, startRedisServer } from "@pyroscope-relay/testing";
 import { QUIT_MS, redisAnswering, track, type ShutdownStack } from "./shutdown-stack.js";
 
@@ -26,6 +26,22 @@ async function trackedWorkerConnections(t: TestContext) {
   return { connections, stack, shutdown };
 }
 
+/** The shutdown waited QUIT_MS once, and told the rest of the stack that Redis did not answer. */
+function assertWaitedOnce(took: number, stack: ShutdownStack): void {
+  assert.ok(took >= QUIT_MS - 100 && took < QUIT_MS + 1_000, `closed after ${took} ms`);
+  assert.equal(redisAnswering(stack), false, "the rest of the shutdown knows Redis did not answer");
+}
+
+/** `settleMs` after Redis answers again, no connection is back: the shutdown closed them for good. */
+async function assertClosedForGood(connections: readonly RedisConnection[], settleMs: number): Promise<void> {
+  await sleep(settleMs);
+  assert.deepEqual(
+    connections.map((connection) => connection.status === "ready"),
+    connections.map(() => false),
+    "closed for good: they do not come back with Redis",
+  );
+}
+
 test("with Redis gone and commands waiting in the connections' queues, the shutdown waits QUIT_MS once, not once per connection", async (t) => {
   const { connections, stack, shutdown } = await trackedWorkerConnections(t);
   await server.kill();
@@ -35,16 +51,10 @@ test("with Redis gone and commands waiting in the connections' queues, the shutd
   for (const connection of connections) void connection.get("waiting-for-redis").catch(() => undefined);
   assert.ok(redisAnswering(stack));
   const took = await shutdown();
-  assert.ok(took >= QUIT_MS - 100 && took < QUIT_MS + 1_000, `closed after ${took} ms`);
-  assert.equal(redisAnswering(stack), false, "the rest of the shutdown knows Redis did not answer");
+  assertWaitedOnce(took, stack);
   await server.restart();
   restarted = true;
-  await sleep(1_000);
-  assert.deepEqual(
-    connections.map((connection) => connection.status === "ready"),
-    [false, false],
-    "closed for good: they do not come back with Redis",
-  );
+  await assertClosedForGood(connections, 1_000);
 });
 
 test("with Redis frozen, the shutdown waits QUIT_MS once", async (t) => {
@@ -52,18 +62,11 @@ test("with Redis frozen, the shutdown waits QUIT_MS once", async (t) => {
   const pid = Number(/process_id:(\d+)/.exec(await connections[0]!.info("server"))?.[1]);
   process.kill(pid, "SIGSTOP");
   try {
-    const took = await shutdown();
-    assert.ok(took >= QUIT_MS - 100 && took < QUIT_MS + 1_000, `closed after ${took} ms`);
-    assert.equal(redisAnswering(stack), false);
+    assertWaitedOnce(await shutdown(), stack);
   } finally {
     process.kill(pid, "SIGCONT");
   }
-  await sleep(500);
-  assert.deepEqual(
-    connections.map((connection) => connection.status === "ready"),
-    [false, false],
-    "closed for good: they do not come back once Redis answers",
-  );
+  await assertClosedForGood(connections, 500);
 });
 
 test("with Redis answering, every connection quits", async (t) => {

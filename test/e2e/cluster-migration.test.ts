@@ -5,14 +5,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, gzippedPprof, pollUntil, startFakeTarget, startRedisCluster, startRedisServer } from "@pyroscope-relay/testing";
+import { gzippedPprof, pollUntil, startRedisCluster, startRedisServer } from "@pyroscope-relay/testing";
 import type { FakeTarget, RecordedRequest, RedisClusterHandle, RedisServerHandle } from "@pyroscope-relay/testing";
-import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
+import { startTwoTargets } from "./support/two-targets.js";
 import { runCommand } from "./support/run-command.js";
 
 const run = promisify(execFile);
@@ -30,37 +27,22 @@ describe("moving from one Redis to a Redis Cluster: redis-cli --cluster import, 
   let a: FakeTarget;
   let b: FakeTarget;
   let config: string;
-  let configDir: string;
   let configPath: string;
   let baseUrl: string;
+  let closeTargets: (() => Promise<void>) | undefined;
   const stops: (() => Promise<unknown>)[] = [];
 
   before(async () => {
     single = await startRedisServer({ tcp: true, appendonly: true });
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 0 });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    config = relayConfig({
-      port,
-      targets: [
-        { name: "a", url: a.url },
-        { name: "b", url: b.url },
-      ],
-    });
-    configDir = await mkdtemp(join(tmpdir(), "relay-migration-"));
-    configPath = join(configDir, "relay.alloy");
-    await writeFile(configPath, config);
+    ({ a, b, baseUrl, config, configPath, close: closeTargets } = await startTwoTargets("relay-migration-"));
   });
 
   after(async () => {
     for (const stop of stops.reverse()) await stop();
-    await a?.close();
-    await b?.close();
+    await closeTargets?.();
     await cluster?.stop();
     await single?.stop();
-    await rm(configDir, { recursive: true, force: true });
   });
 
   it("the backlog and the failed batches of the one Redis are delivered and replayed from the cluster, each profile once", { timeout: 180_000 }, async () => {

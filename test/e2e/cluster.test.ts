@@ -4,15 +4,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { PusherService } from "@pyroscope-relay/proto";
-import { gzippedPprof, pollUntil, startFakeTarget, startRedisCluster, freePort } from "@pyroscope-relay/testing";
+import { gzippedPprof, pollUntil, startRedisCluster } from "@pyroscope-relay/testing";
 import type { FakeTarget, RedisClusterHandle } from "@pyroscope-relay/testing";
-import { relayConfig } from "./support/relay-config.js";
 import { startRelayProcess } from "./support/relay-process.js";
+import { startTwoTargets } from "./support/two-targets.js";
 import type { RelayProcess } from "./support/relay-process.js";
 import { runCommand } from "./support/run-command.js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 const SHARDS = 4;
 const REJECT = { status: 400, body: '{"code":"invalid_argument","message":"bad profile"}' };
@@ -25,8 +22,8 @@ describe("pyroscope-relay on a Redis Cluster (3 masters, 3 replicas): separate i
   let writer: RelayProcess | undefined;
   let config: string;
   let configPath: string;
-  let configDir: string;
   let baseUrl: string;
+  let closeTargets: (() => Promise<void>) | undefined;
   const clusterArgs = () => [`--redis.cluster-nodes=${cluster.seeds}`, `--target.queue-shards=${SHARDS}`];
   const startWriter = (...args: string[]) => startRelayProcess({ command: "writer", config, args: [...clusterArgs(), "--log.level=info", ...args] });
   const command = (name: string, ...args: string[]) => runCommand([name, configPath, ...clusterArgs(), ...args]);
@@ -55,20 +52,7 @@ describe("pyroscope-relay on a Redis Cluster (3 masters, 3 replicas): separate i
 
   before(async () => {
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, appendonly: true });
-    a = await startFakeTarget();
-    b = await startFakeTarget();
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    config = relayConfig({
-      port,
-      targets: [
-        { name: "a", url: a.url },
-        { name: "b", url: b.url },
-      ],
-    });
-    configDir = await mkdtemp(join(tmpdir(), "relay-cluster-"));
-    configPath = join(configDir, "relay.alloy");
-    await writeFile(configPath, config);
+    ({ a, b, baseUrl, config, configPath, close: closeTargets } = await startTwoTargets("relay-cluster-"));
     ingest = await startRelayProcess({
       command: "ingest",
       config,
@@ -79,10 +63,8 @@ describe("pyroscope-relay on a Redis Cluster (3 masters, 3 replicas): separate i
   after(async () => {
     await writer?.stop();
     await ingest?.stop();
-    await a?.close();
-    await b?.close();
+    await closeTargets?.();
     await cluster?.stop();
-    await rm(configDir, { recursive: true, force: true });
   });
 
   it("both APIs reach both targets through batches spread over the masters", async () => {

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -97,6 +98,58 @@ describe("the k8s-monitoring chart's receiver, in a custom component (declare), 
     assert.match(
       metrics,
       /^pyroscope_relay_received_profiles_total\{component="profiles_receiver\.feature\/pyroscope\.receive_http\.default",api="ingest"\} 1$/m,
+    );
+  });
+});
+
+describe("the k8s-monitoring chart's receiver with processing rules: its pyroscope.relabel samples by hash", () => {
+  let target: FakeTarget;
+  let relay: RelayProcess;
+  let port: number;
+
+  before(async () => {
+    target = await startFakeTarget();
+    port = await freePort();
+    const config = (await readFile(join(root, "examples/k8s-monitoring-profiles-rules.alloy"), "utf8"))
+      .replace('listen_address = "0.0.0.0"', 'listen_address = "127.0.0.1"')
+      .replace('listen_port = "4040"', `listen_port = "${port}"`)
+      .replace('"http://pyroscope.pyroscope.svc:4040"', `"${target.url}"`);
+    relay = await startRelayProcess({ config });
+  });
+
+  after(async () => {
+    await relay?.stop();
+    await target?.close();
+  });
+
+  it("delivers the profiles whose env hashes to 0, with the rule's label, and counts the others dropped", async () => {
+    const envs = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    // Prometheus' hashmod: the MD5's last 8 bytes, big-endian, modulo 2: the last byte's parity.
+    const kept = envs.filter((env) => createHash("md5").update(env).digest()[15]! % 2 === 0);
+    assert.ok(kept.length > 0 && kept.length < envs.length, `${kept}`);
+    for (const env of envs) {
+      const res = await fetch(`http://127.0.0.1:${port}/ingest?name=checkout%7Benv%3D${env}%7D&format=pprof`, {
+        method: "POST",
+        body: gzippedPprof({ seed: 7 }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    const metrics = async () => (await fetch(`${relay.opsUrl}/metrics`)).text();
+    const dropped = new RegExp(
+      `^pyroscope_relabel_profiles_dropped\\{target="pyroscope",endpoint="${target.url}",component_id="profiles_receiver\\.feature/pyroscope\\.relabel\\.default"\\} ${envs.length - kept.length}$`,
+      "m",
+    );
+    for (const deadline = Date.now() + 10_000; !dropped.test(await metrics()) && Date.now() < deadline; ) await sleep(50);
+    assert.match(await metrics(), dropped);
+    const sent = await target.waitForRequests(kept.length, 10_000);
+    await sleep(200);
+    assert.equal(target.requests.length, kept.length, "no dropped profile went out");
+    const names = sent.map((request) => new URLSearchParams(request.query).get("name")).sort();
+    assert.deepEqual(
+      names,
+      kept
+        .map((env) => `checkout{__tmp_hash=0,cluster=profiles-receiver-cluster,env=${env},k8s_cluster_name=profiles-receiver-cluster,service_name=checkout}`)
+        .sort(),
     );
   });
 });

@@ -93,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
   if (config.ignored.length > 0) {
     logger.warn(
       { ignored: config.ignored.map(describeIgnored) },
-      "the relay runs only pyroscope.receive_http, pyroscope.write and the local.file and remote.kubernetes.* components they read: the configuration's other components are ignored",
+      "the relay runs only pyroscope.receive_http, pyroscope.relabel, pyroscope.write and the local.file and remote.kubernetes.* components they read: the configuration's other components are ignored",
     );
   }
   for (const warning of config.warnings) logger.warn(warning);
@@ -162,7 +162,8 @@ function describe(path: string, config: RelayConfig): string {
     lines.push(`receiver ${r.label}: ${r.listenAddress || "*"}:${r.listenPort} -> ${r.targets.join(", ")}`);
   }
   for (const t of config.targets) {
-    lines.push(`target ${t.name}: ${t.url}`);
+    const relabels = t.relabel.map(({ component }) => component);
+    lines.push(`target ${t.name}: ${t.url}${relabels.length === 0 ? "" : ` (relabeled by ${relabels.join(", then ")})`}`);
   }
   for (const file of config.localFiles) {
     lines.push(`local.file ${file.label}: ${file.path}`);

@@ -1,3 +1,4 @@
+import type { ComponentKind } from "./component-kinds.js";
 import type { Diagnostic } from "./diagnostic.js";
 
 /**
@@ -17,11 +18,20 @@ export function componentId(instance: string | undefined, name: string, label: s
 }
 
 /**
- * How a message names a receiver by its label: `pyroscope.receive_http "default"` at the top level,
- * its component ID in a custom component instance (no label has a `/`).
+ * How a message names a component the relay runs by its label: `pyroscope.relabel "default"` at the
+ * top level, its component ID in a custom component instance (no label has a `/`).
  */
+export function describeComponent(name: ComponentKind, label: string): string {
+  return label.includes("/") ? label : `${name} ${JSON.stringify(label)}`;
+}
+
 export function describeReceiver(label: string): string {
-  return label.includes("/") ? label : `pyroscope.receive_http ${JSON.stringify(label)}`;
+  return describeComponent("pyroscope.receive_http", label);
+}
+
+/** Alloy's ID of a component the relay runs, by its label: `pyroscope.relabel.default`, or its ID in an instance already. */
+export function alloyComponentId(name: ComponentKind, label: string): string {
+  return label.includes("/") ? label : `${name}.${label}`;
 }
 
 /**

@@ -11,6 +11,6 @@ test("prints as the dotted name the user wrote", () => {
 test("says why an export cannot be evaluated", () => {
   assert.equal(
     cannotEvaluate(new ComponentReference(["remote", "http", "token", "content"])),
-    "remote.http.token.content cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)",
+    "remote.http.token.content cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write and pyroscope.relabel receivers only in forward_to (a value from the environment: sys.env)",
   );
 });

@@ -3,7 +3,14 @@
  * every component is known, so that a reference to a missing component can be reported.
  */
 export class ComponentReference {
-  constructor(readonly path: readonly string[]) {}
+  /**
+   * @param module Alloy's ID of the custom component instance whose body the reference is written
+   *   in (its components are what the name means there); absent at the top level.
+   */
+  constructor(
+    readonly path: readonly string[],
+    readonly module?: string,
+  ) {}
 
   toString(): string {
     return this.path.join(".");
@@ -16,7 +23,7 @@ export class ComponentReference {
  * receiver means something only in forward_to.
  */
 export const whyNotEvaluable =
-  "cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)";
+  "cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write and pyroscope.relabel receivers only in forward_to (a value from the environment: sys.env)";
 
 export function cannotEvaluate(reference: ComponentReference): string {
   return `${reference} ${whyNotEvaluable}`;

@@ -61,13 +61,13 @@ test("a component in a declare body sees only its arguments and its body, as in 
 
 test("a body's component the relay does not run stays a reference, named as such in forward_to, and is listed as ignored once", () => {
   const source = chart
-    .replace("forward_to = argument.profiles_destinations.value", "forward_to = [pyroscope.relabel.inner.receiver]")
+    .replace("forward_to = argument.profiles_destinations.value", "forward_to = [pyroscope.enrich.inner.receiver]")
     .replace(
       '  pyroscope.receive_http "default" {',
-      '  pyroscope.relabel "inner" {\n    forward_to = argument.profiles_destinations.value\n  }\n  pyroscope.receive_http "default" {',
+      '  pyroscope.enrich "inner" {\n    forward_to = argument.profiles_destinations.value\n  }\n  pyroscope.receive_http "default" {',
     );
   assert.deepEqual(configErrors(source), [
-    't.alloy:13:19: forward_to[0]: pyroscope.relabel.inner.receiver is not a pyroscope.write receiver; the relay does not run pyroscope.relabel "inner", only pyroscope.receive_http and pyroscope.write (in custom component profiles_receiver.feature)',
+    't.alloy:13:19: forward_to[0]: pyroscope.enrich.inner.receiver is not a pyroscope.write or pyroscope.relabel receiver; the relay does not run pyroscope.enrich "inner", only pyroscope.receive_http, pyroscope.relabel and pyroscope.write (in custom component profiles_receiver.feature)',
   ]);
   const listed =
     chart.replace('  pyroscope.receive_http "default" {', '  discovery.kubernetes "pods" {\n    role = "pod"\n  }\n  pyroscope.receive_http "default" {') +

@@ -51,7 +51,8 @@ export function bodyOf(declare: Declare): PlacedStatement[] {
 }
 
 /**
- * Whether an instance of `declare` would run a pyroscope.receive_http or pyroscope.write, in its body,
+ * Whether an instance of `declare` would run a component of the relay's (pyroscope.receive_http,
+ * pyroscope.relabel, pyroscope.write) in its body,
  * a foreach there or an instance of another such declare: only then does the relay expand its
  * instances (and refuses what it cannot run there); another custom component is ignored, unevaluated.
  * `enclosing` are the declares being expanded, whose instances inside would be a cycle.

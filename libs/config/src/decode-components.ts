@@ -57,7 +57,7 @@ export interface DecodedComponents {
  * `pyroscope.` name is refused, as Alloy refuses it: a misspelt `pyroscope.recieve_http` would
  * otherwise be ignored, and nothing would listen where the file says.
  */
-const otherPyroscopeComponents = new Set(["pyroscope.ebpf", "pyroscope.enrich", "pyroscope.java", "pyroscope.relabel", "pyroscope.scrape"]);
+const otherPyroscopeComponents = new Set(["pyroscope.ebpf", "pyroscope.enrich", "pyroscope.java", "pyroscope.scrape"]);
 
 /** The components the relay evaluates besides its own, for the exports they read. */
 const localFile = "local.file";
@@ -116,13 +116,19 @@ export function decodeComponents(
   const decoded: DecodedComponents = { components: [], ignored: [], localFiles: [], kubernetesObjects: [], runsReceiver: false };
   const statements = files.flatMap(({ file, alloyFile }) => alloyFile.body.map((statement) => ({ file, statement })));
   decodeModule(statements, { definitions: noDefinitions, enclosing: new Set() }, { scope, readFile, kubernetes, diagnostics, decoded, expanded: new Set() });
-  // In the order of the files and of the blocks in them, as without the local.file components left
-  // out; a declare's body, which every instance shares, listed once.
+  decoded.ignored = inSourceOrder(files, decoded.ignored);
+  return decoded;
+}
+
+/**
+ * Ignored components in the order of the files and of the blocks in them, as without the components
+ * left out; a declare's body, which every instance shares, listed once.
+ */
+export function inSourceOrder(files: readonly ParsedFile[], ignored: readonly IgnoredComponent[]): IgnoredComponent[] {
   const fileOrder = new Map(files.map(({ file }, i) => [file, i]));
   const place = ({ file, line, col }: IgnoredComponent) => `${file}:${line}:${col}`;
-  decoded.ignored = [...new Map(decoded.ignored.map((component) => [place(component), component])).values()];
-  decoded.ignored.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col);
-  return decoded;
+  const once = [...new Map(ignored.map((component) => [place(component), component])).values()];
+  return once.sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col);
 }
 
 /** Decodes a module's relay components, then expands the custom component instances in it, each a module of its own. */
@@ -196,7 +202,7 @@ function decodeModule(statements: readonly PlacedStatement[], module: Module, ru
   let args: InstanceArguments | undefined;
   if (instance !== undefined) {
     args = new InstanceArguments(instance, instance.declare, argumentBlocks, () => componentScope, diagnostics);
-    scope = { ...scope, exports: bodyExports(instance.declare, statements, args) };
+    scope = { ...scope, exports: bodyExports(instance.declare, statements, args), module: instance.id };
   }
   // Decoded once every local.file and remote.kubernetes.* is known: a component may read one defined
   // after it, or in another file, and each of them may read the others.

@@ -122,7 +122,7 @@ function reference(path: string[], pos: Position, context: EvaluationContext): u
   if (isStdlibName(path[0]!)) throw error(context, pos, `${text} does not exist in the standard library`);
   try {
     const exported = context.scope.exports?.read(path);
-    return exported === undefined ? new ComponentReference(path) : exported.value;
+    return exported === undefined ? new ComponentReference(path, context.scope.module) : exported.value;
   } catch (cause) {
     if (!(cause instanceof ExportError)) throw cause;
     throw error(context, pos, cause.message, cause);

@@ -147,7 +147,7 @@ export class InstanceArguments implements ComponentExports {
  * argument set to `pyroscope.write.x` reads `.receiver` as `pyroscope.write.x.receiver` does.
  */
 function field(value: unknown, name: string): unknown {
-  if (value instanceof ComponentReference) return new ComponentReference([...value.path, name]);
+  if (value instanceof ComponentReference) return new ComponentReference([...value.path, name], value.module);
   if (!isObjectValue(value)) throw new ExportError(`cannot read field ${JSON.stringify(name)} of a ${describeValueType(value)}`);
   if (!Object.hasOwn(value, name)) throw new ExportError(`field ${JSON.stringify(name)} does not exist`);
   return value[name];

@@ -62,7 +62,7 @@ test("refuses division by zero, results out of range and references", () => {
   operationError(() => binaryOperation("%", 1, 0), "division by zero", "right");
   operationError(() => binaryOperation("*", 1e308, 10), 'the result of "*" is out of range', "right");
   const reference = new ComponentReference(["remote", "http", "a", "content"]);
-  const message = `remote.http.a.content cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)`;
+  const message = `remote.http.a.content cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write and pyroscope.relabel receivers only in forward_to (a value from the environment: sys.env)`;
   operationError(() => binaryOperation("==", reference, reference), message, "left");
   operationError(() => binaryOperation("+", "x", reference), message, "right");
   operationError(() => unaryOperation("!", reference), message, "right");

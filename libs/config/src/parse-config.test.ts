@@ -58,6 +58,7 @@ test("applies Alloy's defaults to a minimal configuration", () => {
         retryOnHttp429: true,
         auth: { kind: "none" },
         externalLabels: {},
+        relabel: [],
       },
     ],
     localFiles: [],
@@ -142,7 +143,7 @@ pyroscope.write "staging" {
       readTimeoutMs: 90_000,
       writeTimeoutMs: 1500,
       idleTimeoutMs: 7_200_000,
-      forwardTo: ["prod", "staging", "prod"],
+      forwardTo: ["prod", "staging"],
       targets: ["prod/eu", "prod/1", "prod/2", "staging"],
       http2: expectedHttp2Defaults(7_200_000),
       gracefulShutdownTimeoutMs: 30_000,
@@ -176,6 +177,7 @@ pyroscope.write "staging" {
       serverName: "pyroscope.example",
     },
     externalLabels: { env: "prod", "k8s.cluster": "7" },
+    relabel: [],
   });
   assert.equal(us?.name, "prod/1");
   assert.deepEqual(us?.auth, { kind: "bearer", token: "abc" });
@@ -257,18 +259,18 @@ test("an ignored block must still parse", () => {
 
 test("reports forward_to naming a component the relay does not run", () => {
   const source =
-    receiveLocal.replace("pyroscope.write.local.receiver", "pyroscope.relabel.filter.receiver") +
-    'pyroscope.relabel "filter" {\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
+    receiveLocal.replace("pyroscope.write.local.receiver", "pyroscope.enrich.filter.receiver") +
+    'pyroscope.enrich "filter" {\n  forward_to = [pyroscope.write.local.receiver]\n}\n' +
     writeLocal;
   assert.deepEqual(configErrors(source), [
-    'relay.alloy:2:17: forward_to[0]: pyroscope.relabel.filter.receiver is not a pyroscope.write receiver; the relay does not run pyroscope.relabel "filter", only pyroscope.receive_http and pyroscope.write',
+    'relay.alloy:2:17: forward_to[0]: pyroscope.enrich.filter.receiver is not a pyroscope.write or pyroscope.relabel receiver; the relay does not run pyroscope.enrich "filter", only pyroscope.receive_http, pyroscope.relabel and pyroscope.write',
   ]);
 });
 
 test("reports an export of a component the relay does not evaluate used as a value", () => {
   const source = receiveLocal + writeLocal.replace('url = "http://localhost:4040"', "url = remote.http.endpoint.content");
   assert.deepEqual(configErrors(source), [
-    "relay.alloy:6:11: url: expected string, got reference remote.http.endpoint.content, which cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write receivers only in forward_to (a value from the environment: sys.env)",
+    "relay.alloy:6:11: url: expected string, got reference remote.http.endpoint.content, which cannot be evaluated: the relay evaluates no other components than local.file, remote.kubernetes.secret and remote.kubernetes.configmap, and refers to pyroscope.write and pyroscope.relabel receivers only in forward_to (a value from the environment: sys.env)",
   ]);
 });
 
@@ -374,7 +376,7 @@ test("reports missing required attributes at their block", () => {
 test("requires at least one endpoint and at least one forward_to receiver", () => {
   const source = 'pyroscope.receive_http "in" {\n  forward_to = []\n}\npyroscope.write "local" {\n}\n';
   assert.deepEqual(configErrors(source), [
-    "relay.alloy:2:16: forward_to: must name at least one pyroscope.write receiver",
+    "relay.alloy:2:16: forward_to: must name at least one receiver: pyroscope.write.<label>.receiver or pyroscope.relabel.<label>.receiver",
     "relay.alloy:4:1: at least one endpoint block is required",
   ]);
 });
@@ -410,8 +412,8 @@ test("reports a reference to a write component that does not exist", () => {
 test("reports a reference that is not a write receiver", () => {
   const source = receiveLocal.replace("[pyroscope.write.local.receiver]", "[pyroscope.receive_http.in.receiver, pyroscope.write.local]") + writeLocal;
   assert.deepEqual(configErrors(source), [
-    "relay.alloy:2:17: forward_to[0]: pyroscope.receive_http.in.receiver is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
-    "relay.alloy:2:53: forward_to[1]: pyroscope.write.local is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
+    "relay.alloy:2:17: forward_to[0]: pyroscope.receive_http.in.receiver is not a pyroscope.write or pyroscope.relabel receiver; expected pyroscope.write.<label>.receiver or pyroscope.relabel.<label>.receiver",
+    "relay.alloy:2:53: forward_to[1]: pyroscope.write.local is not a pyroscope.write or pyroscope.relabel receiver; expected pyroscope.write.<label>.receiver or pyroscope.relabel.<label>.receiver",
   ]);
 });
 
@@ -550,7 +552,7 @@ test("an attribute set to null takes its type's zero value, not its default, as 
     { name: "", auth: { kind: "none" }, timeout: 0, headers: {}, retries: 0, on429: false, proxy: undefined },
   );
   assert.deepEqual(configErrors(receiveLocal.replace("[pyroscope.write.local.receiver]", "null") + writeLocal), [
-    "relay.alloy:2:16: forward_to: must name at least one pyroscope.write receiver",
+    "relay.alloy:2:16: forward_to: must name at least one receiver: pyroscope.write.<label>.receiver or pyroscope.relabel.<label>.receiver",
   ]);
   // A null proxy_url is Go's zero URL, which Alloy's check takes for none: a no_proxy needs one.
   const noProxy = writeLocal.replace("    url", '    proxy_url = null\n    no_proxy = "x"\n    url');

@@ -1,13 +1,15 @@
 import { inInstance } from "./component-id.js";
 import { ConfigError } from "./config-error.js";
 import { compareDiagnostics, diagnosticAt, formatDiagnostic, type Diagnostic } from "./diagnostic.js";
-import { decodeComponents, type ParsedFile } from "./decode-components.js";
+import { decodeComponents, inSourceOrder, type ParsedFile } from "./decode-components.js";
 import type { Environment } from "./evaluate.js";
 import { type KubernetesObjectSource, standInObjects } from "./kubernetes-reads.js";
 import { parseAlloy } from "./parser.js";
 import { receiveHttpSchema } from "./receive-http-schema.js";
 import { buildReceivers, type LocatedReceiver } from "./receivers.js";
-import type { RelayConfig } from "./relay-config.js";
+import { Forwarding, type LocatedRelabel } from "./forwarding.js";
+import { relabelSchema } from "./relabel-schema.js";
+import type { IgnoredComponent, RelayConfig } from "./relay-config.js";
 import { alloyString, type FileReader } from "./schema-values.js";
 import { systemConstants } from "./system-constants.js";
 import { buildTargets, targetName, unreadableSecretFiles, type Located } from "./targets.js";
@@ -79,11 +81,16 @@ export function parseConfigFiles(
   const receiveHttp = receiveHttpSchema(readFile, { loadCertificates: servesReceivers });
   const receives: LocatedReceiver[] = [];
   const writes: Located<WriteComponent>[] = [];
+  const relabels: LocatedRelabel[] = [];
   for (const { kind, data, locations, ...component } of components) {
     if (kind === "pyroscope.write") {
       const result = validateComponent(write, data, locations, component.file);
       if (result.ok) writes.push({ ...component, value: result.value, locations });
       else diagnostics.push(...result.diagnostics);
+    } else if (kind === "pyroscope.relabel") {
+      const result = validateComponent(relabelSchema, data, locations, component.file);
+      if (result.ok) relabels.push({ ...component, value: result.value, locations });
+      else diagnostics.push(...result.diagnostics.map((diagnostic) => inInstance(component.instance, diagnostic)));
     } else {
       const result = validateComponent(receiveHttp, data, locations, component.file);
       if (result.ok) receives.push({ ...component, value: result.value, locations });
@@ -96,18 +103,25 @@ export function parseConfigFiles(
   }
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
 
-  const targets = buildTargets(writes, diagnostics);
-  const targetsByWrite = new Map(writes.map(({ label }) => [label, targets.filter((t) => t.writeLabel === label).map((t) => t.name)]));
-  const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
+  const endpoints = buildTargets(writes, diagnostics);
+  const targetsByWrite = new Map(writes.map(({ label }) => [label, endpoints.filter((t) => t.writeLabel === label).map((t) => t.name)]));
+  const forwarding = new Forwarding(relabels, new Set(targetsByWrite.keys()), ignored, diagnostics);
+  const receivers = buildReceivers(receives, targetsByWrite, forwarding, diagnostics);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   return {
     receivers: servesReceivers ? receivers : [],
-    targets,
+    targets: endpoints.map((target) => ({ ...target, relabel: forwarding.stagesOf(target.writeLabel) })),
     localFiles,
     kubernetesObjects,
-    ignored,
+    // A relabel no receiver's profiles pass (one a pyroscope.scrape forwards to, say) does nothing here.
+    ignored: inSourceOrder(files, [...ignored, ...forwarding.unreached().map(ignoredRelabel)]),
     warnings: [...ignoredTracing(writes), ...unreadableSecretFiles(writes)].sort(compareDiagnostics).map(formatDiagnostic),
   };
+}
+
+function ignoredRelabel({ label, file, pos }: LocatedRelabel): IgnoredComponent {
+  // In a custom component instance the label is Alloy's ID, ending in the block's own label.
+  return { name: "pyroscope.relabel", label: label.slice(label.lastIndexOf(".") + 1), file, line: pos.line, col: pos.col };
 }
 
 /** A write's `tracing` block that turns a propagator on asks for what the relay never does. */

@@ -69,7 +69,7 @@ function grpcBlock(readFile: FileReader, tlsOptions: ReceiverTlsOptions) {
   });
 }
 
-const receiverReference = z.custom<ComponentReference>((value) => value instanceof ComponentReference, {
+export const receiverReference = z.custom<ComponentReference>((value) => value instanceof ComponentReference, {
   error: (issue) => `expected a reference such as pyroscope.write.default.receiver, got ${describeValueType(issue.input)}`,
 });
 
@@ -105,7 +105,10 @@ export function receiveHttpSchema(readFile: FileReader, tlsOptions: ReceiverTlsO
     grpc: optionalBlock("grpc", grpcBlock(readFile, tlsOptions)),
     graceful_shutdown_timeout: duration("30s"),
     debug_info_upload_timeout: duration("2m"),
-    forward_to: nullAs([], z.array(receiverReference).min(1, { error: "must name at least one pyroscope.write receiver" })),
+    forward_to: nullAs(
+      [],
+      z.array(receiverReference).min(1, { error: "must name at least one receiver: pyroscope.write.<label>.receiver or pyroscope.relabel.<label>.receiver" }),
+    ),
   });
 }
 

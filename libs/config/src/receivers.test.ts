@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ComponentReference } from "./component-reference.js";
 import type { Diagnostic } from "./diagnostic.js";
 import { receiveHttpSchema, type ReceiveHttpComponent } from "./receive-http-schema.js";
+import { Forwarding } from "./forwarding.js";
 import { buildReceivers } from "./receivers.js";
 import type { IgnoredComponent } from "./relay-config.js";
 import type { Located } from "./targets.js";
@@ -27,38 +28,43 @@ function receiver(label: string, forwardTo: string[], http: Record<string, unkno
 
 const ignored: IgnoredComponent[] = [
   { name: "logging", file: "f", line: 1, col: 1 },
-  { name: "pyroscope.relabel", label: "filter", file: "f", line: 2, col: 1 },
+  { name: "pyroscope.scrape", label: "pods", file: "f", line: 2, col: 1 },
 ];
 
 function build(receives: Located<ReceiveHttpComponent>[]) {
   const diagnostics: Diagnostic[] = [];
-  const receivers = buildReceivers(receives, targetsByWrite, ignored, diagnostics);
+  const forwarding = new Forwarding([], new Set(targetsByWrite.keys()), ignored, diagnostics);
+  const receivers = buildReceivers(receives, targetsByWrite, forwarding, diagnostics);
   return { receivers, messages: diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`) };
 }
 
 test("expands forward_to into write labels and their targets, without duplicate targets", () => {
   const { receivers, messages } = build([receiver("in", ["pyroscope.write.b.receiver", "pyroscope.write.a.receiver", "pyroscope.write.b.receiver"])]);
   assert.deepEqual(messages, []);
-  assert.deepEqual(receivers[0]?.forwardTo, ["b", "a", "b"]);
+  assert.deepEqual(receivers[0]?.forwardTo, ["b", "a"]);
   assert.deepEqual(receivers[0]?.targets, ["b/0", "b/1", "a"]);
 });
 
-test("reports references to missing writes and to things that are not write receivers", () => {
-  const { messages } = build([receiver("in", ["pyroscope.write.nope.receiver", "pyroscope.write.a", "pyroscope.write.a.receiver.x", "a"])]);
+const notAReceiver = "is not a pyroscope.write or pyroscope.relabel receiver; expected pyroscope.write.<label>.receiver or pyroscope.relabel.<label>.receiver";
+
+test("reports references to missing writes and to things that are not receivers", () => {
+  const { messages } = build([
+    receiver("in", ["pyroscope.write.nope.receiver", "pyroscope.write.a", "pyroscope.write.a.receiver.x", "a", "pyroscope.relabel.none.receiver"]),
+  ]);
   assert.deepEqual(messages, [
     'f:1:10: forward_to[0]: pyroscope.write "nope" does not exist',
-    "f:1:11: forward_to[1]: pyroscope.write.a is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
-    "f:1:12: forward_to[2]: pyroscope.write.a.receiver.x is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
-    "f:1:13: forward_to[3]: a is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
+    `f:1:11: forward_to[1]: pyroscope.write.a ${notAReceiver}`,
+    `f:1:12: forward_to[2]: pyroscope.write.a.receiver.x ${notAReceiver}`,
+    `f:1:13: forward_to[3]: a ${notAReceiver}`,
+    'f:1:14: forward_to[4]: pyroscope.relabel "none" does not exist',
   ]);
 });
 
 test("names the component a forward_to element refers to when the relay does not run it", () => {
-  const { messages } = build([receiver("in", ["pyroscope.relabel.filter.receiver", "pyroscope.relabel.other.receiver", "logging.x"])]);
+  const { messages } = build([receiver("in", ["pyroscope.scrape.pods.receiver", "logging.x"])]);
   assert.deepEqual(messages, [
-    'f:1:10: forward_to[0]: pyroscope.relabel.filter.receiver is not a pyroscope.write receiver; the relay does not run pyroscope.relabel "filter", only pyroscope.receive_http and pyroscope.write',
-    "f:1:11: forward_to[1]: pyroscope.relabel.other.receiver is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
-    "f:1:12: forward_to[2]: logging.x is not a pyroscope.write receiver; expected pyroscope.write.<label>.receiver",
+    'f:1:10: forward_to[0]: pyroscope.scrape.pods.receiver is not a pyroscope.write or pyroscope.relabel receiver; the relay does not run pyroscope.scrape "pods", only pyroscope.receive_http, pyroscope.relabel and pyroscope.write',
+    `f:1:11: forward_to[1]: logging.x ${notAReceiver}`,
   ]);
 });
 

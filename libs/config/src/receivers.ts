@@ -1,8 +1,8 @@
 import { describeReceiver, inInstance } from "./component-id.js";
-import type { ComponentReference } from "./component-reference.js";
 import { describeLocation, diagnosticAt, type Diagnostic, type Position } from "./diagnostic.js";
 import type { ReceiveHttpComponent } from "./receive-http-schema.js";
-import type { IgnoredComponent, ReceiverConfig } from "./relay-config.js";
+import type { Forwarding } from "./forwarding.js";
+import type { ReceiverConfig } from "./relay-config.js";
 import type { Located } from "./targets.js";
 
 /** A receive_http component, validated; `instance` is Alloy's ID of the custom component instance it runs in, if any. */
@@ -16,49 +16,26 @@ function addressesOverlap(a: string, b: string): boolean {
   return wildcardAddresses.has(a) || wildcardAddresses.has(b) || normalize(a) === normalize(b);
 }
 
-/** The write label a `forward_to` element names, or undefined when it is not a write's receiver. */
-function writeLabelOf(path: readonly string[]): string | undefined {
-  const [namespace, kind, label, exported, ...rest] = path;
-  return namespace === "pyroscope" && kind === "write" && exported === "receiver" && rest.length === 0 ? label : undefined;
-}
-
-/** Why a `forward_to` element that names no write's receiver is wrong, naming the component it does name. */
-function notAWriteReceiver(reference: ComponentReference, ignored: readonly IgnoredComponent[]): string {
-  const { path } = reference;
-  const named = ignored.find(({ name, label }) => [...name.split("."), label].every((part, index) => part !== undefined && part === path[index]));
-  const reason = named
-    ? `the relay does not run ${named.name} ${JSON.stringify(named.label)}, only pyroscope.receive_http and pyroscope.write`
-    : "expected pyroscope.write.<label>.receiver";
-  return `${reference} is not a pyroscope.write receiver; ${reason}`;
-}
-
 /**
- * Resolves each receiver's `forward_to` against the write components (by label, to their target
- * names) and checks that no two receivers listen on the same port and address. Problems are
- * appended to `diagnostics`.
+ * Resolves each receiver's `forward_to` to the write components it reaches (`forwarding`, by label,
+ * to their target names) and checks that no two receivers listen on the same port and address.
+ * Problems are appended to `diagnostics`.
  */
 export function buildReceivers(
   receives: readonly LocatedReceiver[],
   targetsByWrite: ReadonlyMap<string, readonly string[]>,
-  ignored: readonly IgnoredComponent[],
+  forwarding: Forwarding,
   diagnostics: Diagnostic[],
 ): ReceiverConfig[] {
   const receivers: ReceiverConfig[] = [];
   const listening: Array<{ label: string; file: string; pos: Position; address: string; port: number }> = [];
   for (const { label, instance, file, pos, value, locations } of receives) {
     const report = (at: Position, message: string) => diagnostics.push(inInstance(instance, diagnosticAt(file, at, message)));
-    const forwardTo: string[] = [];
+    const forwardTo = new Set<string>();
     value.forward_to.forEach((reference, item) => {
       const path = ["forward_to", item];
       const reportItem = (message: string) => report(locations.nearest(path).pos, `${locations.label(path)}: ${message}`);
-      const writeLabel = writeLabelOf(reference.path);
-      if (writeLabel === undefined) {
-        reportItem(notAWriteReceiver(reference, ignored));
-      } else if (!targetsByWrite.has(writeLabel)) {
-        reportItem(`pyroscope.write ${JSON.stringify(writeLabel)} does not exist`);
-      } else {
-        forwardTo.push(writeLabel);
-      }
+      for (const write of forwarding.follow(label, reference, reportItem)) forwardTo.add(write);
     });
 
     const { http } = value;
@@ -78,8 +55,8 @@ export function buildReceivers(
       readTimeoutMs: http.server_read_timeout,
       writeTimeoutMs: http.server_write_timeout,
       idleTimeoutMs: http.server_idle_timeout,
-      forwardTo,
-      targets: [...new Set(forwardTo.flatMap((write) => targetsByWrite.get(write) ?? []))],
+      forwardTo: [...forwardTo],
+      targets: [...new Set([...forwardTo].flatMap((write) => targetsByWrite.get(write) ?? []))],
       ...(http.tls ? { tls: http.tls } : {}),
       http2: http.http2,
       http2DisabledIgnored: http.http2DisabledIgnored,

@@ -1,4 +1,5 @@
 /** The typed configuration every process reads; produced from an Alloy-syntax file plus flags/env. */
+import type { RelabelStage } from "@pyroscope-relay/profile";
 
 export interface ReceiverConfig {
   /**
@@ -13,7 +14,7 @@ export interface ReceiverConfig {
   readTimeoutMs: number;
   writeTimeoutMs: number;
   idleTimeoutMs: number;
-  /** Labels of the `pyroscope.write` components in `forward_to`, in order. */
+  /** Labels of the `pyroscope.write` components `forward_to` reaches, directly or through pyroscope.relabel components, in order. */
   forwardTo: string[];
   /** Names of every delivery target those write components expand to, in order, without duplicates. */
   targets: string[];
@@ -136,13 +137,18 @@ export interface TargetConfig {
   enableHttp2?: boolean;
   /** The write component's `external_labels`; an empty value deletes the label. */
   externalLabels: Record<string, string>;
+  /**
+   * The pyroscope.relabel components between the receivers and the write component, in order: their
+   * rules apply to a profile's labels before it is sent. Empty when profiles reach it directly.
+   */
+  relabel: RelabelStage[];
 }
 
 /**
  * A block of the configuration that the relay does not run (`logging`, `discovery.kubernetes "pods"`,
  * a `declare "x"` no instance runs, ...), at the top level or in the body of a custom component the
- * relay runs: a whole Alloy configuration loads, and only its pyroscope.receive_http and
- * pyroscope.write components take effect.
+ * relay runs: a whole Alloy configuration loads, and only its pyroscope.receive_http,
+ * pyroscope.relabel and pyroscope.write components take effect.
  */
 export interface IgnoredComponent {
   /** The block name, e.g. `discovery.kubernetes`. */

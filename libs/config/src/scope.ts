@@ -8,4 +8,6 @@ export interface Scope {
   constants: Readonly<Record<string, string>>;
   /** The exports of the components the relay evaluates; without it every reference stays symbolic. */
   exports?: ComponentExports;
+  /** Alloy's ID of the custom component instance whose body is evaluated; absent at the top level. */
+  module?: string;
 }

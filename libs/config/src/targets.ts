@@ -144,6 +144,8 @@ export function buildTargets(writes: readonly Located<WriteComponent>[], diagnos
         retryOnHttp429: endpoint.retry_on_http_429,
         ...httpClientSettings(endpoint),
         externalLabels: { ...value.external_labels },
+        // Known once the receivers' ways to the write are (Forwarding).
+        relabel: [],
       });
     });
   }

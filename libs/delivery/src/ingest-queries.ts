@@ -1,18 +1,22 @@
-import { rewriteIngestQuery } from "@pyroscope-relay/profile";
+import type { TargetConfig } from "@pyroscope-relay/config";
+import { compileRelabeling, type DroppedProfile, rewriteIngestQuery } from "@pyroscope-relay/profile";
 
-/** A target's rewrite of an `/ingest` query: `rewriteIngestQuery` with its external labels. */
-export type QueryRewrite = (query: string) => string;
+/** A target's rewrite of an `/ingest` query: `rewriteIngestQuery` with its relabel rules and external labels. */
+export type QueryRewrite = (query: string) => string | DroppedProfile;
+
+/** What a target's rewrite depends on. */
+export type QueryRewriteSettings = Pick<TargetConfig, "externalLabels" | "relabel">;
 
 interface Entry {
-  query: string;
+  query: string | DroppedProfile;
   /** Targets of the group that may still ask for it. */
   usesLeft: number;
 }
 
 /**
  * The downstream queries of `/ingest` profiles, shared by the targets of a writer process. Every
- * target of a flush gets the same profiles, and targets with the same external labels send each the
- * same query: it is rewritten once (the first target to ask) and kept for the others. Rewriting took
+ * target of a flush gets the same profiles, and targets with the same relabel rules and external
+ * labels send each the same query: it is rewritten once (the first target to ask) and kept for the others. Rewriting took
  * about a quarter of the bytes a writer allocated per request (docs/performance.md, "What a writer
  * allocates, and the gaps between its jobs").
  *
@@ -22,11 +26,11 @@ interface Entry {
  * target gets the rewrite's own.
  */
 export class IngestQueries {
-  /** By external labels (`labelsKey`), then by received query, oldest first. */
+  /** By settings (`rewriteKey`), then by received query, oldest first. */
   private readonly groups = new Map<string, Map<string, Entry>>();
 
   /**
-   * @param sharers how many targets of the process have these external labels (`labelsKey`) now.
+   * @param sharers how many targets of the process have these settings (`rewriteKey`) now.
    * @param maxEntries the most queries kept per group.
    */
   constructor(
@@ -35,20 +39,21 @@ export class IngestQueries {
     private readonly rewrite: typeof rewriteIngestQuery = rewriteIngestQuery,
   ) {}
 
-  /** The rewrite for a target with `externalLabels`. */
-  rewriterFor(externalLabels: Readonly<Record<string, string>>): QueryRewrite {
-    const key = labelsKey(externalLabels);
-    return (query) => this.forward(key, externalLabels, query);
+  /** The rewrite for a target with `settings`. */
+  rewriterFor(settings: QueryRewriteSettings): QueryRewrite {
+    const key = rewriteKey(settings);
+    const relabeling = compileRelabeling(settings.relabel);
+    return (query) => this.forward(key, query, () => this.rewrite(query, settings.externalLabels, relabeling));
   }
 
-  private forward(key: string, externalLabels: Readonly<Record<string, string>>, query: string): string {
+  private forward(key: string, query: string, rewrite: () => string | DroppedProfile): string | DroppedProfile {
     const group = this.groups.get(key);
     const kept = group?.get(query);
     if (kept !== undefined) {
       if (--kept.usesLeft === 0) group!.delete(query);
       return kept.query;
     }
-    const forwarded = this.rewrite(query, externalLabels);
+    const forwarded = rewrite();
     const others = this.sharers(key) - 1;
     if (others < 1) return forwarded;
     const entries = group ?? this.groups.set(key, new Map()).get(key)!;
@@ -58,7 +63,7 @@ export class IngestQueries {
   }
 }
 
-/** The same text for the same external labels, whatever their order. */
-export function labelsKey(externalLabels: Readonly<Record<string, string>>): string {
-  return JSON.stringify(Object.entries(externalLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** The same text for the same relabel rules and external labels, whatever the labels' order. */
+export function rewriteKey({ externalLabels, relabel }: QueryRewriteSettings): string {
+  return JSON.stringify([Object.entries(externalLabels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), relabel]);
 }

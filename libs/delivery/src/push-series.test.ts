@@ -35,7 +35,7 @@ test("a combined Push stays within 1 MiB with its profiles counted uncompressed,
   const small = Array.from({ length: 7 }, (_, n) => gzipSync(Buffer.alloc(300_000, n)));
   const large = gzipSync(Buffer.alloc(2 * 1024 * 1024, 9));
   const { ref, payload } = stored([...small, large]);
-  const { items, failures } = pushSeries(targetConfig("a"), ref, payload, new Set());
+  const { items, failures } = pushSeries(targetConfig("a"), undefined, ref, payload, new Set());
   assert.deepEqual(failures, []);
   const groups = combineSeries(items);
   assert.deepEqual(

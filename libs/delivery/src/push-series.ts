@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { TargetConfig } from "@pyroscope-relay/config";
-import { rewritePushLabels } from "@pyroscope-relay/profile";
+import { type Relabeling, rewritePushLabels } from "@pyroscope-relay/profile";
 import { LabelPairSchema, PushRequestSchema, RawProfileSeriesSchema } from "@pyroscope-relay/proto";
 import type { RawProfileSeries } from "@pyroscope-relay/proto";
 import type { FailureReason, PushProfileRef } from "@pyroscope-relay/queue";
@@ -23,6 +23,8 @@ export interface PushSeries {
   items: SeriesItem[];
   /** Parts the target cannot take, for good. */
   failures: { parts: number[]; failure: FailureReason }[];
+  /** Parts a relabel rule dropped: nothing to send, and nothing left to do. */
+  dropped: { part: number; droppedBy: string }[];
 }
 
 /**
@@ -37,9 +39,16 @@ const pushHeaders = ["Content-Type", "application/proto", "Connect-Protocol-Vers
 
 /**
  * The series of a stored Push request that the target still needs, each forwarded as Alloy does:
- * labels rewritten (external labels, `__` labels dropped, sorted), samples untouched.
+ * labels rewritten (the target's relabel rules, compiled as `relabeling`, then external labels, `__`
+ * labels dropped, sorted), samples untouched.
  */
-export function pushSeries(target: TargetConfig, ref: PushProfileRef, payload: Buffer, handled: ReadonlySet<number>): PushSeries {
+export function pushSeries(
+  target: TargetConfig,
+  relabeling: Relabeling | undefined,
+  ref: PushProfileRef,
+  payload: Buffer,
+  handled: ReadonlySet<number>,
+): PushSeries {
   const wanted = Array.from({ length: ref.series }, (_, part) => part).filter((part) => !handled.has(part));
   let request;
   try {
@@ -48,22 +57,28 @@ export function pushSeries(target: TargetConfig, ref: PushProfileRef, payload: B
     return {
       items: [],
       failures: [{ parts: wanted, failure: { reason: "invalid payload", detail: `the stored Push request cannot be decoded: ${(error as Error).message}` } }],
+      dropped: [],
     };
   }
-  const result: PushSeries = { items: [], failures: [] };
+  const result: PushSeries = { items: [], failures: [], dropped: [] };
   for (const part of wanted) {
     const stored = request.series[part];
     if (stored === undefined) {
       result.failures.push({ parts: [part], failure: { reason: "invalid payload", detail: `the stored Push request has no series ${part}` } });
       continue;
     }
-    let labels;
+    let rewritten;
     try {
-      labels = rewritePushLabels(stored.labels, target.externalLabels).map((label) => create(LabelPairSchema, label));
+      rewritten = rewritePushLabels(stored.labels, target.externalLabels, relabeling);
     } catch (error) {
       result.failures.push({ parts: [part], failure: { reason: "invalid labels", detail: (error as Error).message } });
       continue;
     }
+    if ("droppedBy" in rewritten) {
+      result.dropped.push({ part, droppedBy: rewritten.droppedBy });
+      continue;
+    }
+    const labels = rewritten.map((label) => create(LabelPairSchema, label));
     const series = create(RawProfileSeriesSchema, { labels, samples: stored.samples });
     let rawBytes = 0;
     let uncompressed = 0;

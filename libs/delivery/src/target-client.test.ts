@@ -171,7 +171,7 @@ test("an /ingest profile with several Content-Type values reaches an HTTP/2 targ
     contentTypes: ["multipart/form-data; boundary=b0undary", "application/x-extra"],
   };
   const built = ingestRequest((query) => query, ref, Buffer.from("profile"));
-  assert.ok(!("reason" in built));
+  assert.ok(!("reason" in built) && !("droppedBy" in built));
   assert.equal((await client(t, url, { tls: { ca: ca.cert.pem, insecureSkipVerify: false } }).send(built, signal)).status, 200);
   assert.deepEqual(seen, ["multipart/form-data; boundary=b0undary"], "not the two joined with a comma");
 });

@@ -1,6 +1,6 @@
 import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import type { RelayMetrics, WriteLatencyType } from "@pyroscope-relay/ops";
-import { rewriteIngestQuery } from "@pyroscope-relay/profile";
+import { compileRelabeling, type DroppedProfile, type Relabeling, rewriteIngestQuery } from "@pyroscope-relay/profile";
 import type { AttemptOutcome, BatchDelivery, DeliveryReport, IngestProfileRef, OutgoingProfile } from "@pyroscope-relay/queue";
 import { attempt } from "./attempt.js";
 import type { QueryRewrite } from "./ingest-queries.js";
@@ -88,6 +88,8 @@ export class TargetDelivery {
   /** `labels` with each request type's, built once. */
   private readonly latencyLabels: Record<Send["api"], { target: string; endpoint: string; type: WriteLatencyType }>;
   private readonly rewriteQuery: QueryRewrite;
+  /** The target's relabel rules, compiled; undefined when it has none. */
+  private readonly relabeling: Relabeling | undefined;
 
   constructor(private readonly options: TargetDeliveryOptions) {
     this.target = options.target;
@@ -99,7 +101,8 @@ export class TargetDelivery {
       ingest: { ...this.labels, type: "ingest_downstream" },
       push: { ...this.labels, type: "push_downstream" },
     };
-    this.rewriteQuery = options.rewriteQuery ?? ((query) => rewriteIngestQuery(query, options.target.externalLabels));
+    this.relabeling = compileRelabeling(options.target.relabel);
+    this.rewriteQuery = options.rewriteQuery ?? ((query) => rewriteIngestQuery(query, options.target.externalLabels, this.relabeling));
     this.deliver = (profiles, report, signal) => this.deliverBatch(profiles, report, signal);
   }
 
@@ -115,8 +118,9 @@ export class TargetDelivery {
         ingest.push({ ref, payload });
         continue;
       }
-      const planned = pushSeries(this.target, ref, payload, handledParts);
+      const planned = pushSeries(this.target, this.relabeling, ref, payload, handledParts);
       for (const { parts, failure } of planned.failures) report.failed(ref.index, parts, failure);
+      for (const { part, droppedBy } of planned.dropped) this.dropped(ref.index, [part], { droppedBy }, report);
       series.push(...planned.items);
     }
     const groups = combineSeries(series);
@@ -164,9 +168,16 @@ export class TargetDelivery {
   /** The request of an `/ingest` profile; a profile whose labels the target cannot take fails for good. */
   private ingestSend({ ref, payload }: IngestProfile, report: DeliveryReport): Send | undefined {
     const request = ingestRequest(this.rewriteQuery, ref, payload);
-    if (!("reason" in request)) return { api: "ingest", parts: new Map([[ref.index, [0]]]), request, counts: { bytes: request.body.length, profiles: 1 } };
-    report.failed(ref.index, [0], request);
+    if ("droppedBy" in request) this.dropped(ref.index, [0], request, report);
+    else if ("reason" in request) report.failed(ref.index, [0], request);
+    else return { api: "ingest", parts: new Map([[ref.index, [0]]]), request, counts: { bytes: request.body.length, profiles: 1 } };
     return undefined;
+  }
+
+  /** Parts a relabel rule dropped are done with, as Alloy's pyroscope.relabel drops them without an error. */
+  private dropped(index: number, parts: readonly number[], { droppedBy }: DroppedProfile, report: DeliveryReport): void {
+    report.delivered(index, parts);
+    this.options.metrics.relabelDroppedProfiles.inc({ ...this.labels, component_id: droppedBy }, parts.length);
   }
 
   private async send(send: Send, context: AttemptContext): Promise<void> {

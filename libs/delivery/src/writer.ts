@@ -3,7 +3,7 @@ import type { Environment, TargetConfig } from "@pyroscope-relay/config";
 import { ThrottledLog, type Logger, type RelayMetrics } from "@pyroscope-relay/ops";
 import { attemptsFor, BatchWorker, SharedChunks, type BatchWorkerObserver, type RedisConnection } from "@pyroscope-relay/queue";
 import { backoffDelay } from "./backoff.js";
-import { IngestQueries, labelsKey } from "./ingest-queries.js";
+import { IngestQueries, rewriteKey } from "./ingest-queries.js";
 import { PauseNotices } from "./pause-notices.js";
 import { TargetDelivery } from "./target-delivery.js";
 
@@ -47,8 +47,8 @@ export interface Writer {
 
 interface Served {
   target: TargetConfig;
-  /** Its external labels as IngestQueries groups them. */
-  labels: string;
+  /** Its relabel rules and external labels as IngestQueries groups them. */
+  rewrite: string;
   worker: BatchWorker;
   delivery: TargetDelivery;
 }
@@ -59,7 +59,7 @@ interface Served {
  */
 const SHARED_CHUNK_BYTES = 32 * 1024 * 1024;
 
-/** The most rewritten queries a writer keeps for its other targets with the same external labels: seconds of a lag. */
+/** The most rewritten queries a writer keeps for its other targets with the same rewrite: seconds of a lag. */
 const SHARED_QUERIES = 16_384;
 
 /** Starts one worker per target; targets never share a worker, so one outage touches no other. */
@@ -67,10 +67,10 @@ export function startWriter(options: WriterOptions): Writer {
   const served = new Map<string, Served>();
   // Every target of a flush has a job for the same batch: the process reads its bytes once.
   const sharedChunks = new SharedChunks(() => served.size, SHARED_CHUNK_BYTES);
-  // ... and rewrites each of its /ingest queries once per set of external labels.
-  const queries = new IngestQueries((labels) => {
+  // ... and rewrites each of its /ingest queries once per set of relabel rules and external labels.
+  const queries = new IngestQueries((rewrite) => {
     let sharers = 0;
-    for (const s of served.values()) if (s.labels === labels) sharers++;
+    for (const s of served.values()) if (s.rewrite === rewrite) sharers++;
     return sharers;
   }, SHARED_QUERIES);
   const serve = (target: TargetConfig): Served => {
@@ -79,7 +79,7 @@ export function startWriter(options: WriterOptions): Writer {
       concurrency: options.concurrency,
       metrics: options.metrics,
       env: options.env ?? process.env,
-      rewriteQuery: queries.rewriterFor(target.externalLabels),
+      rewriteQuery: queries.rewriterFor(target),
     });
     const worker = new BatchWorker({
       target: target.name,
@@ -98,7 +98,7 @@ export function startWriter(options: WriterOptions): Writer {
       sharedChunks,
       observer: observe(target, options),
     });
-    return { target, labels: labelsKey(target.externalLabels), worker, delivery };
+    return { target, rewrite: rewriteKey(target), worker, delivery };
   };
   const stop = async (going: readonly Served[]) => {
     await Promise.all(going.map(({ worker }) => worker.close()));

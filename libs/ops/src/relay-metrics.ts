@@ -52,6 +52,13 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  readonly relabelDroppedProfiles = new Counter<WriterLabel | "component_id">({
+    name: "pyroscope_relabel_profiles_dropped",
+    help: "Profiles (an /ingest profile, a Push series) a target did not send because a rule of the pyroscope.relabel component component_id dropped them; counted for each target.",
+    labelNames: ["target", "endpoint", "component_id"],
+    registers: [this.registry],
+  });
+
   readonly writeRetries = new Counter<WriterLabel>({
     name: "pyroscope_write_retries_total",
     help: "Total number of retries to Pyroscope.",

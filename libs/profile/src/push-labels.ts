@@ -2,6 +2,7 @@ import { InvalidLabelError } from "./errors.js";
 import { labelNameProblem } from "./label-name.js";
 import { appLabel, setLabel, withExternalLabels, withServiceName, type LabelSet } from "./label-set.js";
 import { labelLimitProblem } from "./label-limits.js";
+import type { DroppedProfile, Relabeling } from "./relabel.js";
 
 /** One `types.v1.LabelPair` of a Push series. */
 export interface LabelPair {
@@ -25,13 +26,24 @@ export function validatePushLabels(labels: readonly LabelPair[]): void {
 
 /**
  * The labels Alloy forwards for a Push series: duplicates collapse (last wins), empty values drop,
- * the receive_http service-name rule applies, the result is validated, reserved `__` labels other
- * than `__name__` and `__delta__` are dropped, `externalLabels` override (an empty value deletes),
- * sorted by name. Write's "service_name becomes the app" rule is /ingest only.
+ * the receive_http service-name rule applies, then the `pyroscope.relabel` components on the way
+ * to the target (`relabeling`, which may drop the series: then this says which component did), the
+ * result is validated, reserved `__` labels other than `__name__` and `__delta__` are dropped,
+ * `externalLabels` override (an empty value deletes), sorted by name. Write's "service_name becomes
+ * the app" rule is /ingest only.
  * @throws InvalidLabelError for an invalid series or external label name
  */
-export function rewritePushLabels(labels: readonly LabelPair[], externalLabels: Readonly<Record<string, string>>): LabelPair[] {
-  const series = withServiceName(collapse(labels));
+export function rewritePushLabels(
+  labels: readonly LabelPair[],
+  externalLabels: Readonly<Record<string, string>>,
+  relabeling?: Relabeling,
+): LabelPair[] | DroppedProfile {
+  let series = withServiceName(collapse(labels));
+  if (relabeling !== undefined) {
+    const relabeled = relabeling(series);
+    if ("droppedBy" in relabeled) return relabeled;
+    series = relabeled.labels;
+  }
   check(series);
   for (const name of series.keys()) {
     if (name.startsWith("__") && !keptReserved.has(name)) series.delete(name);

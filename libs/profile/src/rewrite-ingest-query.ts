@@ -4,6 +4,7 @@ import { appNameProblem } from "./label-name.js";
 import { appLabel, setLabel, withExternalLabels, withServiceName } from "./label-set.js";
 import { parseName, type ParsedName } from "./parse-name.js";
 import { byteString, encodeQuery, firstValue, parseQuery, textOf } from "./query-string.js";
+import type { DroppedProfile, Relabeling } from "./relabel.js";
 
 /**
  * The `name` of a raw /ingest query (without `?`), read the way Pyroscope reads it: the first
@@ -25,18 +26,25 @@ export function parseIngestName(query: string): ParsedName {
  * The query Alloy's `pyroscope.write` sends for an /ingest profile received with `query`:
  * 1. `name` is parsed and the receive_http service-name rule applied (`service_name` defaults to
  *    the app; an explicit one keeps the app as `app_name`);
- * 2. write's rule: a non-empty `service_name` becomes the app;
- * 3. empty values are dropped, then `externalLabels` override (an empty value deletes);
- * 4. `name` is replaced by the normalized `<app>{k=v,...}`, every other parameter kept, and the
+ * 2. the `pyroscope.relabel` components on the way to the target, if any (`relabeling`), which may
+ *    drop the profile: then nothing is sent, and this says which component dropped it;
+ * 3. write's rule: a non-empty `service_name` becomes the app;
+ * 4. empty values are dropped, then `externalLabels` override (an empty value deletes);
+ * 5. `name` is replaced by the normalized `<app>{k=v,...}`, every other parameter kept, and the
  *    whole query re-encoded sorted by key as Go's url.Values.Encode does.
  * `name=test_app&from=1&until=2` -> `from=1&name=test_app%7Bservice_name%3Dtest_app%7D&until=2`.
  * @throws InvalidNameError for a missing or malformed name
  * @throws InvalidLabelError for an external label with an invalid name
  */
-export function rewriteIngestQuery(query: string, externalLabels: Readonly<Record<string, string>>): string {
+export function rewriteIngestQuery(query: string, externalLabels: Readonly<Record<string, string>>, relabeling?: Relabeling): string | DroppedProfile {
   const values = parseQuery(query);
   const { app, labels } = parseName(nameText(values.get("name")?.[0]));
-  const received = withServiceName(new Map([[appLabel, app], ...labels]));
+  let received = withServiceName(new Map([[appLabel, app], ...labels]));
+  if (relabeling !== undefined) {
+    const relabeled = relabeling(received);
+    if ("droppedBy" in relabeled) return relabeled;
+    received = relabeled.labels;
+  }
   const serviceName = received.get("service_name");
   if (serviceName) received.set(appLabel, serviceName);
   const kept = new Map<string, string>();

@@ -20,6 +20,7 @@ export function targetConfig(name: string, overrides: Partial<TargetConfig> = {}
     retryOnHttp429: true,
     auth: { kind: "none" },
     externalLabels: {},
+    relabel: [],
     ...overrides,
   };
 }

@@ -68,28 +68,37 @@ describe("a whole Alloy configuration from Alloy's docs runs: its receiver and w
   });
 });
 
-describe("the k8s-monitoring chart's receiver, in a custom component (declare), runs once for its instance", () => {
-  let target: FakeTarget;
-  let relay: RelayProcess;
-  let port: number;
+/** A relay running one of the k8s-monitoring chart's renderings (an example file), and its destination. */
+interface ChartRelay {
+  target: FakeTarget;
+  relay: RelayProcess;
+  port: number;
+}
 
+/** Runs `example` as shipped, with its addresses pointed at this test's servers; stopped after the suite. */
+function chartRelay(example: string): ChartRelay {
+  const running = {} as ChartRelay;
   before(async () => {
-    target = await startFakeTarget();
-    port = await freePort();
-    // The chart's rendering as shipped, with its addresses pointed at this test's servers.
-    const config = (await readFile(join(root, "examples/k8s-monitoring-profiles.alloy"), "utf8"))
+    running.target = await startFakeTarget();
+    running.port = await freePort();
+    const config = (await readFile(join(root, "examples", example), "utf8"))
       .replace('listen_address = "0.0.0.0"', 'listen_address = "127.0.0.1"')
-      .replace('listen_port = "4040"', `listen_port = "${port}"`)
-      .replace('"http://pyroscope.pyroscope.svc:4040"', `"${target.url}"`);
-    relay = await startRelayProcess({ config });
+      .replace('listen_port = "4040"', `listen_port = "${running.port}"`)
+      .replace('"http://pyroscope.pyroscope.svc:4040"', `"${running.target.url}"`);
+    running.relay = await startRelayProcess({ config });
   });
-
   after(async () => {
-    await relay?.stop();
-    await target?.close();
+    await running.relay?.stop();
+    await running.target?.close();
   });
+  return running;
+}
+
+describe("the k8s-monitoring chart's receiver, in a custom component (declare), runs once for its instance", () => {
+  const chart = chartRelay("k8s-monitoring-profiles.alloy");
 
   it("receives an /ingest and delivers it to the write its argument names; the metrics name the receiver by Alloy's component ID", async () => {
+    const { target, relay, port } = chart;
     const res = await fetch(`http://127.0.0.1:${port}/ingest?name=checkout&format=pprof`, { method: "POST", body: gzippedPprof({ seed: 6 }) });
     assert.equal(res.status, 200, await res.text());
     const [sent] = await target.waitForRequests(1, 10_000);
@@ -103,26 +112,10 @@ describe("the k8s-monitoring chart's receiver, in a custom component (declare), 
 });
 
 describe("the k8s-monitoring chart's receiver with processing rules: its pyroscope.relabel samples by hash", () => {
-  let target: FakeTarget;
-  let relay: RelayProcess;
-  let port: number;
-
-  before(async () => {
-    target = await startFakeTarget();
-    port = await freePort();
-    const config = (await readFile(join(root, "examples/k8s-monitoring-profiles-rules.alloy"), "utf8"))
-      .replace('listen_address = "0.0.0.0"', 'listen_address = "127.0.0.1"')
-      .replace('listen_port = "4040"', `listen_port = "${port}"`)
-      .replace('"http://pyroscope.pyroscope.svc:4040"', `"${target.url}"`);
-    relay = await startRelayProcess({ config });
-  });
-
-  after(async () => {
-    await relay?.stop();
-    await target?.close();
-  });
+  const chart = chartRelay("k8s-monitoring-profiles-rules.alloy");
 
   it("delivers the profiles whose env hashes to 0, with the rule's label, and counts the others dropped", async () => {
+    const { target, relay, port } = chart;
     const envs = ["a", "b", "c", "d", "e", "f", "g", "h"];
     // Prometheus' hashmod: the MD5's last 8 bytes, big-endian, modulo 2: the last byte's parity.
     const kept = envs.filter((env) => createHash("md5").update(env).digest()[15]! % 2 === 0);

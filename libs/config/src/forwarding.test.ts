@@ -70,10 +70,13 @@ test("a relabel no receiver's profiles pass is listed as ignored, as one only a 
   assert.deepEqual(config.targets[0]?.relabel, []);
 });
 
+const oneWay =
+  "the relay stores a profile once and delivers it to each target once, so every way to a pyroscope.write must apply the same pyroscope.relabel rules";
+
 test("refuses two ways to one write that apply different relabel rules, naming both", async () => {
   const twoWays = receive("in", 4040, "pyroscope.relabel.r.receiver, pyroscope.write.a.receiver") + relabel("r", "pyroscope.write.a.receiver") + write("a");
   assert.deepEqual(configErrors(twoWays), [
-    't.alloy:3:47: forward_to[1]: pyroscope.write "a" is reached directly here and through pyroscope.relabel "r" from this receiver too: the relay stores a profile once and delivers it to each target once, so every way to a pyroscope.write must apply the same pyroscope.relabel rules',
+    `t.alloy:3:47: forward_to[1]: pyroscope.write "a" is reached directly here and through pyroscope.relabel "r" from this receiver too: ${oneWay}`,
   ]);
   const twoReceivers =
     receive("in", 4040, "pyroscope.relabel.r.receiver") +
@@ -81,7 +84,7 @@ test("refuses two ways to one write that apply different relabel rules, naming b
     relabel("r", "pyroscope.write.a.receiver") +
     write("a");
   assert.deepEqual(configErrors(twoReceivers), [
-    't.alloy:7:17: forward_to[0]: pyroscope.write "a" is reached directly here and through pyroscope.relabel "r" from pyroscope.receive_http "in": the relay stores a profile once and delivers it to each target once, so every way to a pyroscope.write must apply the same pyroscope.relabel rules',
+    `t.alloy:7:17: forward_to[0]: pyroscope.write "a" is reached directly here and through pyroscope.relabel "r" from pyroscope.receive_http "in": ${oneWay}`,
   ]);
   // The same way twice is one way, and so is a way through other relabels with the same rules.
   const same =
@@ -110,6 +113,7 @@ test("refuses two ways to one write that apply different relabel rules, naming b
     config.targets[0]?.relabel.map(({ component }) => component),
     ["profiles_receiver.feature/pyroscope.relabel.default"],
   );
+  assert.deepEqual(config.ignored, [], "the second instance's relabel runs too");
 });
 
 test("refuses a cycle of relabel components, and elements that name nothing a relabel forwards to", () => {
@@ -130,6 +134,11 @@ test("refuses a cycle of relabel components, and elements that name nothing a re
   ]);
 });
 
+test("refuses a receiver whose relabels forward to no write: every profile would be dropped", () => {
+  const nowhere = receive("in", 4040, "pyroscope.relabel.r.receiver") + relabel("r", "");
+  assert.deepEqual(configErrors(nowhere), ["t.alloy:3:16: forward_to: reaches no pyroscope.write: the pyroscope.relabel components it names forward to none"]);
+});
+
 test("refuses rules Alloy refuses, where they are", () => {
   const rules = [
     '  rule {\n    action = "explode"\n  }\n',
@@ -142,7 +151,7 @@ test("refuses rules Alloy refuses, where they are", () => {
   assert.deepEqual(configErrors(source), [
     't.alloy:8:14: action: unrecognized action type "explode"; expected one of replace, keep, drop, hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase, keepequal, dropequal',
     "t.alloy:10:3: relabel configuration for hashmod requires non-zero modulus",
-    't.alloy:14:3: invalid regex "(?=x)": lookaround is not supported by Go\'s regular expressions (RE2)',
+    't.alloy:14:3: invalid regex "(?=x)": invalid perl operator: (?=',
     "t.alloy:18:3: relabel configuration for replace action requires 'target_label' value",
     't.alloy:19:5: unknown attribute "sources"',
     "t.alloy:21:20: max_cache_size: must be a whole number at least 1",

@@ -65,6 +65,10 @@ export class Forwarding {
   /** Each relabel's valid elements: a cycle's closing element is left out, once reported. */
   private readonly next = new Map<string, Receiver[]>();
   private readonly firstRoutes = new Map<string, FirstRoute>();
+  /** The relabels some receiver's way passes. */
+  private readonly passed = new Set<string>();
+  /** No relabel's forward_to had a problem: a way that ends nowhere ends there by design. */
+  readonly sound: boolean;
 
   constructor(
     relabels: readonly LocatedRelabel[],
@@ -72,6 +76,7 @@ export class Forwarding {
     private readonly ignored: readonly IgnoredComponent[],
     private readonly diagnostics: Diagnostic[],
   ) {
+    const before = diagnostics.length;
     this.relabels = new Map(relabels.map((relabel) => [relabel.label, relabel]));
     for (const relabel of relabels) {
       const elements: Receiver[] = [];
@@ -82,6 +87,7 @@ export class Forwarding {
       this.next.set(relabel.label, elements);
     }
     for (const relabel of relabels) this.breakCycles(relabel.label, []);
+    this.sound = diagnostics.length === before;
   }
 
   /** The writes a receiver's `forward_to` element reaches, once each; a problem goes to `report`. */
@@ -91,6 +97,7 @@ export class Forwarding {
     const writes = new Set<string>();
     for (const { write, relabels } of this.routes(start, [])) {
       writes.add(write);
+      for (const relabel of relabels) this.passed.add(relabel);
       const first = this.firstRoutes.get(write);
       if (first === undefined) {
         this.firstRoutes.set(write, { relabels, receiver });
@@ -107,11 +114,13 @@ export class Forwarding {
 
   /** The relabel components no receiver's way passes: they change nothing the relay delivers. */
   unreached(): LocatedRelabel[] {
-    const passed = new Set([...this.firstRoutes.values()].flatMap(({ relabels }) => relabels));
-    return [...this.relabels.values()].filter(({ label }) => !passed.has(label));
+    return [...this.relabels.values()].filter(({ label }) => !this.passed.has(label));
   }
 
-  /** The relabel stages on the way to `write`, in order: none when no receiver reaches it through a relabel. */
+  /**
+   * The relabel stages on the way to `write`, in order: none when no receiver reaches it through a
+   * relabel. Of several ways with the same rules, the first found names them.
+   */
   stagesOf(write: string): RelabelStage[] {
     return (this.firstRoutes.get(write)?.relabels ?? []).map((label) => ({
       component: alloyComponentId("pyroscope.relabel", label),

@@ -32,11 +32,19 @@ export function buildReceivers(
   for (const { label, instance, file, pos, value, locations } of receives) {
     const report = (at: Position, message: string) => diagnostics.push(inInstance(instance, diagnosticAt(file, at, message)));
     const forwardTo = new Set<string>();
+    let problems = false;
     value.forward_to.forEach((reference, item) => {
       const path = ["forward_to", item];
-      const reportItem = (message: string) => report(locations.nearest(path).pos, `${locations.label(path)}: ${message}`);
+      const reportItem = (message: string) => {
+        problems = true;
+        report(locations.nearest(path).pos, `${locations.label(path)}: ${message}`);
+      };
       for (const write of forwarding.follow(label, reference, reportItem)) forwardTo.add(write);
     });
+    // Alloy would take the profiles and drop them all; the relay refuses it, as an empty forward_to.
+    if (forwardTo.size === 0 && !problems && forwarding.sound) {
+      report(locations.nearest(["forward_to"]).pos, "forward_to: reaches no pyroscope.write: the pyroscope.relabel components it names forward to none");
+    }
 
     const { http } = value;
     // Port 0 asks the system for a free port, so it never clashes.

@@ -19,25 +19,35 @@ describe("compileAnchored", () => {
     assert.equal(compileAnchored("^1$").test("1"), true, "anchors of its own are harmless");
   });
 
-  it("takes RE2's named groups, POSIX classes and leading flags", () => {
+  it("is Go's RE2: its syntax, its captures, its classes", () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a Go template, expanded as Go does.
     assert.equal(expand("(?P<first>[a-z]+)-(?P<second>\\d+)", "pod-12", "${second}/$first"), "12/pod");
     const posix = compileAnchored("[[:alpha:]]+[[:digit:]]");
     assert.equal(posix.test("abc1"), true);
     assert.equal(posix.test("abc"), false);
     assert.equal(compileAnchored("(?i)prod").test("PROD"), true);
-    assert.equal(compileAnchored("[]a]+").test("]a]"), true, "a ] first in a class is a literal");
-    assert.equal(compileAnchored("\\Afoo\\z").test("foo"), true);
+    assert.equal(compileAnchored("\\x{41}\\pL").test("Aé"), true);
+    assert.equal(compileAnchored("(?m)foo").test("x\nfoo"), false, "(?m) leaves the rule's own anchors alone");
+    assert.equal(compileAnchored("\\S+").test("a\u00a0b"), true, "Go's \\s is ASCII space only");
+    assert.equal(compileAnchored(".").test("😀"), true, "a rune, not half of one");
+    assert.equal(expand("(?:(a)|b)+", "ab", "$1"), "a", "a group keeps its last capture across a loop, as in Go");
+  });
+
+  it("matches in linear time where a backtracking engine would not finish", () => {
+    assert.equal(compileAnchored("(\\w+_?)+x").test(`${"a".repeat(50_000)}-`), false);
   });
 
   it("refuses what Go refuses, naming the pattern", () => {
     for (const [pattern, words] of [
-      ["(?=a)a", "lookaround"],
-      ["(a)\\1", "backreference"],
-      ["(", "("],
-      ["a\\", "trailing backslash"],
-      ["[[:nope:]]", "[:nope:]"],
-      ["\\pL", "\\p"],
+      ["(?=a)a", "invalid perl operator"],
+      ["(a)\\1", "invalid escape"],
+      ["(", "missing )"],
+      // As in Alloy: the trailing backslash escapes the wrapping's `)`.
+      ["a\\", "missing )"],
+      ["[[:nope:]]", "invalid character class range"],
+      ["a{1001}", "invalid repetition size"],
+      ["\\u0041", "invalid escape sequence: \\u"],
+      ["\\cA", "invalid escape sequence: \\c"],
     ] as const) {
       assert.throws(
         () => compileAnchored(pattern),
@@ -45,6 +55,7 @@ describe("compileAnchored", () => {
         pattern,
       );
     }
+    assert.equal(compileAnchored("\\\\u").test("\\u"), true, "an escaped backslash before u is no escape");
   });
 });
 

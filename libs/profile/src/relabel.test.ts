@@ -69,6 +69,22 @@ describe("compileRelabeling", () => {
     assert.deepEqual(relabel({ a: "MiXed" }, stage({ sourceLabels: ["a"], targetLabel: "up", action: "uppercase" })), { a: "MiXed", up: "MIXED" });
   });
 
+  it("maps labels in Prometheus' order: sorted, then those set since; a later one mapped to the same name wins", () => {
+    // Inserted b_x first: Prometheus ranges over a_x, then b_x, so b_x's value wins.
+    assert.deepEqual(relabel({ b_x: "2", a_x: "1" }, stage({ regex: "[ab]_(.*)", action: "labelmap" })), { a_x: "1", b_x: "2", x: "2" });
+    // A label set by an earlier rule comes after the sorted ones.
+    const setFirst = stage({ sourceLabels: ["z"], targetLabel: "a_y" }, { regex: "[a-z]_(.*)", action: "labelmap" });
+    assert.deepEqual(relabel({ b_y: "from b", z: "from z" }, setFirst), { a_y: "from z", b_y: "from b", y: "from z", z: "from z" });
+  });
+
+  it("changes case rune by rune, as Go's simple mapping does", () => {
+    const lower = stage({ sourceLabels: ["a"], targetLabel: "lo", action: "lowercase" });
+    const upper = stage({ sourceLabels: ["a"], targetLabel: "up", action: "uppercase" });
+    assert.equal((relabel({ a: "ΟΔΟΣ" }, lower) as Record<string, string>)["lo"], "οδοσ", "no final sigma");
+    assert.equal((relabel({ a: "İx" }, lower) as Record<string, string>)["lo"], "ix");
+    assert.equal((relabel({ a: "straße" }, upper) as Record<string, string>)["up"], "STRAßE", "ß has no single-rune capital in the simple mapping");
+  });
+
   it("runs stages in turn, names the one that dropped, and leaves an empty set to the next stage untouched", () => {
     const first: RelabelStage = { component: "pyroscope.relabel.first", rules: [rule({ regex: ".*", action: "labeldrop" })] };
     const second: RelabelStage = { component: "pyroscope.relabel.second", rules: [rule({ sourceLabels: ["x"], regex: "", action: "drop" })] };
@@ -90,6 +106,11 @@ describe("relabelRuleProblem", () => {
     assert.equal(relabelRuleProblem(rule({ targetLabel: "${1}_x" })), undefined);
     assert.equal(relabelRuleProblem(rule({ regex: "__tmp.*", action: "labeldrop" })), undefined);
     assert.equal(relabelRuleProblem(rule({ sourceLabels: ["a"], targetLabel: "b", action: "keepequal" })), undefined);
+  });
+
+  it("checks a long invalid target label at once", () => {
+    const problem = relabelRuleProblem(rule({ targetLabel: `${"a".repeat(5_000)}$1-x` }));
+    assert.match(problem ?? "", /is invalid 'target_label' for replace action/);
   });
 
   it("refuses what Alloy refuses, in its words", () => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { compileAnchored, expandTemplate } from "./go-regexp.js";
-import { setLabel, type LabelSet } from "./label-set.js";
+import { compileAnchored, expandTemplate, type GoRegexp } from "./go-regexp.js";
+import type { LabelSet } from "./label-set.js";
 
 export const relabelActions = [
   "replace",
@@ -47,8 +47,12 @@ export const defaultRelabelRule: RelabelRule = {
 
 /** Prometheus' legacy label name rule, which Alloy applies to what rules write. */
 const legacyLabelName = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** A target label or labelmap replacement made of names and `$` references. */
-const relabelTarget = /^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$/;
+/**
+ * A target label or labelmap replacement made of names and `$` references: Alloy's
+ * `^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$`, which RE2 matches in linear time, written so that
+ * JavaScript's backtracking does too.
+ */
+const relabelTarget = /^(?:[a-zA-Z_]|\$(?:\{\w+\}|\w))(?:\w|\$(?:\{\w+\}|\w))*$/;
 
 /**
  * Why Alloy refuses `rule`, as its `Validate` words it, or undefined when it is valid: each action's
@@ -97,7 +101,7 @@ export interface DroppedProfile {
 export type Relabeling = (labels: LabelSet) => { labels: LabelSet } | DroppedProfile;
 
 interface CompiledRule extends RelabelRule {
-  pattern: RegExp;
+  pattern: GoRegexp;
   modulusBig: bigint;
 }
 
@@ -113,60 +117,117 @@ export function compileRelabeling(stages: readonly RelabelStage[]): Relabeling |
     rules: rules.map((rule): CompiledRule => ({ ...rule, pattern: compileAnchored(rule.regex), modulusBig: BigInt(rule.modulus) })),
   }));
   return (input) => {
-    const labels = new Map(input);
+    let labels: LabelSet = new Map(input);
     for (const { component, rules } of compiled) {
       if (labels.size === 0) continue;
+      const builder = new LabelBuilder(labels);
       for (const rule of rules) {
-        if (!applyRule(rule, labels)) return { droppedBy: component };
+        if (!applyRule(rule, builder)) return { droppedBy: component };
       }
+      labels = builder.labels();
     }
     return { labels };
   };
 }
 
-/** Prometheus' `doRelabel` over a label set it changes in place: false when the profile is dropped. */
-function applyRule(rule: CompiledRule, labels: LabelSet): boolean {
+/**
+ * Prometheus' `labels.Builder`, as a relabel component runs its rules on one: the labels it started
+ * with sorted by name, then those set since in the order first set. `labelmap` sees them in that
+ * order, which decides which of two labels mapped to one name wins.
+ */
+class LabelBuilder {
+  private readonly base: [string, string][];
+  private readonly added = new Map<string, string>();
+  private readonly deleted = new Set<string>();
+
+  constructor(labels: LabelSet) {
+    this.base = [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  get(name: string): string {
+    const added = this.added.get(name);
+    if (added !== undefined) return added;
+    if (this.deleted.has(name)) return "";
+    return this.base.find(([one]) => one === name)?.[1] ?? "";
+  }
+
+  /** An empty value deletes the label, as Prometheus' Builder.Set does. */
+  set(name: string, value: string): void {
+    if (value === "") this.delete(name);
+    else this.added.set(name, value);
+  }
+
+  delete(name: string): void {
+    this.added.delete(name);
+    this.deleted.add(name);
+  }
+
+  /** The labels as they are now, in Builder.Range's order. */
+  entries(): [string, string][] {
+    const kept = this.base.filter(([name]) => !this.deleted.has(name) && !this.added.has(name));
+    return [...kept, ...this.added];
+  }
+
+  labels(): LabelSet {
+    return new Map(this.entries());
+  }
+}
+
+/** Go's simple case mapping, rune by rune: a rune whose mapping is no single rune stays, but for İ. */
+function mapRunes(text: string, map: (rune: string) => string): string {
+  let out = "";
+  for (const rune of text) {
+    const mapped = rune === "\u0130" && map === lower ? "i" : map(rune);
+    out += [...mapped].length === 1 ? mapped : rune;
+  }
+  return out;
+}
+const lower = (rune: string) => rune.toLowerCase();
+const upper = (rune: string) => rune.toUpperCase();
+
+/** Prometheus' `doRelabel` over a builder it changes: false when the profile is dropped. */
+function applyRule(rule: CompiledRule, labels: LabelBuilder): boolean {
   const { pattern } = rule;
-  const value = rule.sourceLabels.map((name) => labels.get(name) ?? "").join(rule.separator);
+  const value = rule.sourceLabels.map((name) => labels.get(name)).join(rule.separator);
   switch (rule.action) {
     case "drop":
       return !pattern.test(value);
     case "keep":
       return pattern.test(value);
     case "dropequal":
-      return (labels.get(rule.targetLabel) ?? "") !== value;
+      return labels.get(rule.targetLabel) !== value;
     case "keepequal":
-      return (labels.get(rule.targetLabel) ?? "") === value;
+      return labels.get(rule.targetLabel) === value;
     case "replace": {
       const match = pattern.exec(value);
       if (match === null) return true;
       const target = expandTemplate(rule.targetLabel, match);
       if (!legacyLabelName.test(target)) return true;
-      setLabel(labels, target, expandTemplate(rule.replacement, match));
+      labels.set(target, expandTemplate(rule.replacement, match));
       return true;
     }
     case "lowercase":
-      setLabel(labels, rule.targetLabel, value.toLowerCase());
+      labels.set(rule.targetLabel, mapRunes(value, lower));
       return true;
     case "uppercase":
-      setLabel(labels, rule.targetLabel, value.toUpperCase());
+      labels.set(rule.targetLabel, mapRunes(value, upper));
       return true;
     case "hashmod": {
       // As Prometheus: the last 8 bytes of the MD5, big-endian, modulo.
       const digest = createHash("md5").update(value, "utf8").digest();
-      setLabel(labels, rule.targetLabel, (digest.readBigUInt64BE(8) % rule.modulusBig).toString());
+      labels.set(rule.targetLabel, (digest.readBigUInt64BE(8) % rule.modulusBig).toString());
       return true;
     }
     case "labelmap":
       // Over the labels as they were before the rule, as Prometheus' builder ranges over them.
-      for (const [name, labelValue] of [...labels]) {
+      for (const [name, labelValue] of labels.entries()) {
         const match = pattern.exec(name);
-        if (match !== null) setLabel(labels, expandTemplate(rule.replacement, match), labelValue);
+        if (match !== null) labels.set(expandTemplate(rule.replacement, match), labelValue);
       }
       return true;
     case "labeldrop":
     case "labelkeep":
-      for (const name of [...labels.keys()]) {
+      for (const [name] of labels.entries()) {
         if (pattern.test(name) === (rule.action === "labeldrop")) labels.delete(name);
       }
       return true;

@@ -64,9 +64,17 @@ test("examples/k8s-monitoring-profiles-rules.alloy: the chart's processing rules
   });
 });
 
-test("a relabel no receiver's profiles pass is listed as ignored, as one only a pyroscope.scrape uses", () => {
-  const config = parseConfig(receive("in", 4040, "pyroscope.write.a.receiver") + relabel("unused", "pyroscope.write.a.receiver") + write("a"), "t.alloy", {});
-  assert.deepEqual(config.ignored, [{ name: "pyroscope.relabel", label: "unused", file: "t.alloy", line: 5, col: 1 }]);
+test("a relabel no receiver's profiles pass is listed as ignored, as one only a pyroscope.scrape uses, whatever it forwards to", () => {
+  const enrich = 'pyroscope.enrich "pods" {\n  forward_to = [pyroscope.write.a.receiver]\n}\n';
+  const unused = `${relabel("unused", "pyroscope.enrich.pods.receiver")}${enrich}`;
+  const config = parseConfig(receive("in", 4040, "pyroscope.write.a.receiver") + unused + write("a"), "t.alloy", {});
+  assert.deepEqual(
+    config.ignored.map(({ name, label }) => [name, label]),
+    [
+      ["pyroscope.relabel", "unused"],
+      ["pyroscope.enrich", "pods"],
+    ],
+  );
   assert.deepEqual(config.targets[0]?.relabel, []);
 });
 

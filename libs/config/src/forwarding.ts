@@ -56,19 +56,17 @@ function describeRoute(relabels: readonly string[]): string {
  * delivers it once per target, applying on delivery the rules of the relabel components on its
  * way, so every way from the receivers to one write must apply the same rules (through relabels
  * with the same rules: two instances of one custom component, say); Alloy, which sends a profile
- * along every way, would send it once per way. Problems (a relabel's element
+ * along every way, would send it once per way. Problems on the receivers' ways (a relabel's element
  * that names nothing it can forward to, a cycle of relabels, two ways that differ) are appended to
- * `diagnostics`.
+ * `diagnostics`; a relabel no receiver reaches is not checked, as the relay does not run it.
  */
 export class Forwarding {
   private readonly relabels: ReadonlyMap<string, LocatedRelabel>;
-  /** Each relabel's valid elements: a cycle's closing element is left out, once reported. */
-  private readonly next = new Map<string, Receiver[]>();
   private readonly firstRoutes = new Map<string, FirstRoute>();
   /** The relabels some receiver's way passes. */
   private readonly passed = new Set<string>();
-  /** No relabel's forward_to had a problem: a way that ends nowhere ends there by design. */
-  readonly sound: boolean;
+  /** The relabels whose forward_to was checked, and whether it had a problem (reported once). */
+  private readonly checked = new Map<string, boolean>();
 
   constructor(
     relabels: readonly LocatedRelabel[],
@@ -76,26 +74,19 @@ export class Forwarding {
     private readonly ignored: readonly IgnoredComponent[],
     private readonly diagnostics: Diagnostic[],
   ) {
-    const before = diagnostics.length;
     this.relabels = new Map(relabels.map((relabel) => [relabel.label, relabel]));
-    for (const relabel of relabels) {
-      const elements: Receiver[] = [];
-      relabel.value.forward_to.forEach((reference, item) => {
-        const receiver = this.resolve(reference, (message) => this.reportAt(relabel, item, message));
-        if (receiver !== undefined) elements.push(receiver);
-      });
-      this.next.set(relabel.label, elements);
-    }
-    for (const relabel of relabels) this.breakCycles(relabel.label, []);
-    this.sound = diagnostics.length === before;
   }
 
-  /** The writes a receiver's `forward_to` element reaches, once each; a problem goes to `report`. */
-  follow(receiver: string, reference: ComponentReference, report: (message: string) => void): string[] {
+  /**
+   * The writes a receiver's `forward_to` element reaches, once each, and whether its way had a
+   * problem (reported: an element itself to `report`, a relabel's at the relabel).
+   */
+  follow(receiver: string, reference: ComponentReference, report: (message: string) => void): { writes: string[]; problems: boolean } {
     const start = this.resolve(reference, report);
-    if (start === undefined) return [];
+    if (start === undefined) return { writes: [], problems: true };
+    const way = { problems: false };
     const writes = new Set<string>();
-    for (const { write, relabels } of this.routes(start, [])) {
+    for (const { write, relabels } of this.routes(start, [], way)) {
       writes.add(write);
       for (const relabel of relabels) this.passed.add(relabel);
       const first = this.firstRoutes.get(write);
@@ -107,12 +98,16 @@ export class Forwarding {
           `pyroscope.write ${JSON.stringify(write)} is reached ${describeRoute(relabels)} here and ${describeRoute(first.relabels)} ${from}: ` +
             "the relay stores a profile once and delivers it to each target once, so every way to a pyroscope.write must apply the same pyroscope.relabel rules",
         );
+        way.problems = true;
       }
     }
-    return [...writes];
+    return { writes: [...writes], problems: way.problems };
   }
 
-  /** The relabel components no receiver's way passes: they change nothing the relay delivers. */
+  /**
+   * The relabel components no receiver's way passes: they change nothing the relay delivers, and
+   * their forward_to is not checked (one a pyroscope.scrape uses may forward to a pyroscope.enrich).
+   */
   unreached(): LocatedRelabel[] {
     return [...this.relabels.values()].filter(({ label }) => !this.passed.has(label));
   }
@@ -142,29 +137,33 @@ export class Forwarding {
     return undefined;
   }
 
-  private routes(receiver: Receiver, relabels: readonly string[]): Route[] {
-    if (receiver.kind === "write") return [{ write: receiver.label, relabels }];
-    const passed = [...relabels, receiver.label];
-    return (this.next.get(receiver.label) ?? []).flatMap((next) => this.routes(next, passed));
-  }
-
-  /** Reports and drops each element that leads back to a relabel on the way (`path`), as Alloy refuses a cycle. */
-  private breakCycles(label: string, path: readonly string[]): void {
-    const elements = this.next.get(label)!;
-    const onWay = [...path, label];
-    for (const element of [...elements]) {
-      if (element.kind !== "relabel") continue;
-      const at = onWay.indexOf(element.label);
-      if (at < 0) {
-        this.breakCycles(element.label, onWay);
-        continue;
-      }
-      elements.splice(elements.indexOf(element), 1);
-      const relabel = this.relabels.get(label)!;
-      const cycle = [...onWay.slice(at), element.label].map((one) => describeComponent("pyroscope.relabel", one)).join(" -> ");
-      const item = relabel.value.forward_to.findIndex((reference) => receiverOf(reference)?.label === element.label);
-      this.reportAt(relabel, item, `a cycle: ${cycle}, which Alloy refuses`);
-    }
+  /**
+   * The ways from `receiver` to writes, after the relabels `path`. An element that names nothing to
+   * forward to, or leads back to a relabel on the way (a cycle, which Alloy refuses), is reported at
+   * its relabel, once, and not followed.
+   */
+  private routes(receiver: Receiver, path: readonly string[], way: { problems: boolean }): Route[] {
+    if (receiver.kind === "write") return [{ write: receiver.label, relabels: path }];
+    const relabel = this.relabels.get(receiver.label)!;
+    const onWay = [...path, receiver.label];
+    const firstVisit = !this.checked.has(receiver.label);
+    let problems = this.checked.get(receiver.label) ?? false;
+    const report = (item: number, message: string) => {
+      problems = true;
+      if (firstVisit) this.reportAt(relabel, item, message);
+    };
+    const routes = relabel.value.forward_to.flatMap((reference, item) => {
+      const next = this.resolve(reference, (message) => report(item, message));
+      if (next === undefined) return [];
+      const at = next.kind === "relabel" ? onWay.indexOf(next.label) : -1;
+      if (at < 0) return this.routes(next, onWay, way);
+      const cycle = [...onWay.slice(at), next.label].map((one) => describeComponent("pyroscope.relabel", one)).join(" -> ");
+      report(item, `a cycle: ${cycle}, which Alloy refuses`);
+      return [];
+    });
+    this.checked.set(receiver.label, problems);
+    way.problems ||= problems;
+    return routes;
   }
 
   private reportAt({ instance, file, locations }: LocatedRelabel, item: number, message: string): void {

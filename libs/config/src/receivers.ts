@@ -35,14 +35,13 @@ export function buildReceivers(
     let problems = false;
     value.forward_to.forEach((reference, item) => {
       const path = ["forward_to", item];
-      const reportItem = (message: string) => {
-        problems = true;
-        report(locations.nearest(path).pos, `${locations.label(path)}: ${message}`);
-      };
-      for (const write of forwarding.follow(label, reference, reportItem)) forwardTo.add(write);
+      const reportItem = (message: string) => report(locations.nearest(path).pos, `${locations.label(path)}: ${message}`);
+      const followed = forwarding.follow(label, reference, reportItem);
+      for (const write of followed.writes) forwardTo.add(write);
+      problems ||= followed.problems;
     });
     // Alloy would take the profiles and drop them all; the relay refuses it, as an empty forward_to.
-    if (forwardTo.size === 0 && !problems && forwarding.sound) {
+    if (forwardTo.size === 0 && !problems) {
       report(locations.nearest(["forward_to"]).pos, "forward_to: reaches no pyroscope.write: the pyroscope.relabel components it names forward to none");
     }
 

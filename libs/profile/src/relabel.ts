@@ -173,16 +173,17 @@ class LabelBuilder {
   }
 }
 
-/** Go's simple case mapping, rune by rune: a rune whose mapping is no single rune stays, but for İ. */
+/** Go's simple case mapping, rune by rune: a rune whose full mapping is more than one rune stays. */
 function mapRunes(text: string, map: (rune: string) => string): string {
   let out = "";
   for (const rune of text) {
-    const mapped = rune === "\u0130" && map === lower ? "i" : map(rune);
+    const mapped = map(rune);
     out += [...mapped].length === 1 ? mapped : rune;
   }
   return out;
 }
-const lower = (rune: string) => rune.toLowerCase();
+// İ's full lower case is i and a combining dot; its simple one, Go's, is i.
+const lower = (rune: string) => (rune === "\u0130" ? "i" : rune.toLowerCase());
 const upper = (rune: string) => rune.toUpperCase();
 
 /** Prometheus' `doRelabel` over a builder it changes: false when the profile is dropped. */

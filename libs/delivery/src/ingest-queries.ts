@@ -34,7 +34,7 @@ export class IngestQueries {
    * @param maxEntries the most queries kept per group.
    */
   constructor(
-    private readonly sharers: (labelsKey: string) => number,
+    private readonly sharers: (key: string) => number,
     private readonly maxEntries: number,
     private readonly rewrite: typeof rewriteIngestQuery = rewriteIngestQuery,
   ) {}
